@@ -1,0 +1,142 @@
+"""The ``hwq`` command line: argument parsing and messages only; the work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A user mistake reported as one line, without a traceback."""
+
+
+def _load_batches(path: str):
+    p = Path(path)
+    if p.suffix not in (".npy", ".npz"):
+        raise CliError(f"DATA must be a .npy or .npz file, not {path!r}")
+    if not p.is_file():
+        raise CliError(f"DATA file {path!r} does not exist")
+    try:
+        loaded = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot read DATA file {path!r}: {e}") from None
+    if isinstance(loaded, np.ndarray):
+        return [("", loaded)]
+    with loaded:
+        batches = [(k, loaded[k]) for k in loaded.files]
+    if not batches:
+        raise CliError(f"DATA file {path!r} holds no arrays")
+    return batches
+
+
+def _cmd_calibrate(args) -> int:
+    from .quant import QuantSpec, make_observer
+
+    spec_kwargs = dict(bits=args.bits, signed=not args.unsigned, symmetric=args.symmetric,
+                       narrow_range=args.narrow_range)
+    if args.per_channel is not None:
+        spec_kwargs.update(granularity="channel", axis=args.per_channel)
+    spec = QuantSpec(**spec_kwargs)
+    obs_kwargs = {"nan_policy": args.nan_policy}
+    if args.percentile is not None:
+        if args.method != "percentile":
+            raise CliError("--percentile only applies to --method percentile")
+        obs_kwargs["percentile"] = args.percentile
+    obs = make_observer(args.method, spec, **obs_kwargs)
+    batches = _load_batches(args.data)
+    for key, x in batches:
+        try:
+            obs.update(x)
+        except ValueError as e:
+            where = f"array {key!r} of " if key else ""
+            raise ValueError(f"{where}{args.data}: {e}") from None
+    lo, hi = obs.range()
+    qp = obs.qparams()
+    if args.plot:
+        _plot(args.plot, [x for _, x in batches], lo, hi, args.method)
+    if args.json:
+        print(json.dumps({"method": args.method, "batches": len(batches),
+                          "lo": np.ravel(lo).tolist(), "hi": np.ravel(hi).tolist(),
+                          "qparams": qp.to_dict()}))
+        return 0
+    kind = ("signed" if spec.signed else "unsigned") + (" symmetric" if spec.symmetric
+                                                         else " asymmetric")
+    print(f"method {args.method}, {spec.bits}-bit {kind}, {spec.granularity} granularity, "
+          f"{len(batches)} batch(es)")
+    print(f"{'index':>6} {'lo':>14} {'hi':>14} {'scale':>14} {'zero_point':>10}")
+    for i, (l, h, s, z) in enumerate(zip(np.ravel(lo), np.ravel(hi), qp.scale.ravel(),
+                                         qp.zero_point.ravel(), strict=True)):
+        print(f"{i:>6} {l:>14.7g} {h:>14.7g} {float(s):>14.7g} {int(z):>10}")
+    if args.plot:
+        print(f"histogram written to {args.plot}")
+    return 0
+
+
+def _plot(path, arrays, lo, hi, label):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CliError("--plot needs matplotlib: pip install 'hwq[plot]'") from None
+    data = np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays])
+    data = data[np.isfinite(data)]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.hist(data, bins=256, color="0.6", log=True)
+    for i, (l, h) in enumerate(zip(np.ravel(lo), np.ravel(hi), strict=True)):
+        ax.axvline(l, color="C3", lw=1, alpha=0.7, label=f"{label} range" if i == 0 else None)
+        ax.axvline(h, color="C3", lw=1, alpha=0.7)
+    ax.set_xlabel("value")
+    ax.set_ylabel("count")
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot write plot {path!r}: {e}") from None
+    finally:
+        plt.close(fig)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .quant.observers import OBSERVERS
+
+    p = argparse.ArgumentParser(prog="hwq", description="From a float model to verified int8 "
+                                "hardware.")
+    p.add_argument("--version", action="version", version=f"hwq {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("calibrate", help="choose quantization parameters for a tensor")
+    c.add_argument("data", metavar="DATA", help=".npy array, or .npz whose arrays are batches")
+    c.add_argument("--method", choices=list(OBSERVERS), default="minmax")
+    c.add_argument("--bits", type=int, default=8)
+    c.add_argument("--symmetric", action="store_true")
+    c.add_argument("--unsigned", action="store_true")
+    c.add_argument("--narrow-range", action="store_true")
+    c.add_argument("--per-channel", type=int, metavar="AXIS")
+    c.add_argument("--percentile", type=float)
+    c.add_argument("--nan-policy", choices=["raise", "omit"], default="raise")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.add_argument("--plot", metavar="FILE.png", help="write a histogram with the range marked")
+    c.set_defaults(func=_cmd_calibrate)
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, ValueError, TypeError, OSError) as e:
+        print(f"hwq: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
