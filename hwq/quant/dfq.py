@@ -74,8 +74,8 @@ def equalize_cross_layer(w1, b1, w2, in_axis: int = -1):
     ``w1`` has output channels on axis 0 (``[out, in]`` or ``[out, kh, kw, in]``); ``w2`` has
     the same channels on ``in_axis`` (the last axis in both hwq layouts). With
     ``r1_i = max|w1[i]|`` and ``r2_i = max|w2[..., i]|``, channel ``i`` is scaled by
-    ``s_i = √(r1_i · r2_i) / r2_i``: ``w1[i] /= s_i``, ``b1[i] /= s_i``, ``w2[..., i] *= s_i``, after
-    which both ranges equal ``√(r1_i · r2_i)``. Exact for any ``f`` with ``f(s·z) = s·f(z)``
+    ``s_i = √(r1_i · r2_i) / r2_i``: ``w1[i] /= s_i``, ``b1[i] /= s_i``, ``w2[..., i] *= s_i``,
+    after which both ranges equal ``√(r1_i · r2_i)``. Exact for any ``f`` with ``f(s·z) = s·f(z)``
     for ``s > 0`` (ReLU, identity; not ReLU6). Channels where either range is 0 keep ``s = 1``.
 
     Returns ``(w1', b1', w2', s)`` as float32 (``s`` float64).

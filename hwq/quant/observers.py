@@ -253,7 +253,7 @@ class _Histogram:
         return np.maximum(np.diff(cdf), 0.0), amax
 
     def signed_histogram(self, bins: int):
-        """Return ``(counts, lo, hi)``: ``bins`` float64 counts over ``[min(min,0), max(max,0)]``."""
+        """Return ``(counts, lo, hi)``: ``bins`` float64 counts over the range widened to 0."""
         lo, hi = min(self.min, 0.0), max(self.max, 0.0)
         hist = np.zeros(bins, np.float64)
         if lo == hi:
@@ -372,9 +372,14 @@ class EntropyObserver(_HistogramObserver):
     * both normalised, ``KL(P‖Q)``; the threshold is ``(m + ½)·w`` for the best ``m``.
 
     ``KL`` reduces to prefix sums over the bins and one sum over the levels per candidate (see
-    ``_kl_curve``), so all candidates are evaluated at once with no Python loop. A candidate
-    whose outliers land in an empty bin ``i − 1`` has ``Q = 0 < P`` there: ``KL = ∞``, as in
-    ModelOpt (TensorRT does not say; MXNet smooths empty bins with ε instead).
+    ``_kl_curve``), so all candidates are evaluated at once with no Python loop.
+
+    Empty bins: ``Q = 0 < P`` can only happen in bin ``i − 1``, when the outliers land on an
+    empty input bin. TensorRT's description does not say what then. ``smoothing=1e-4``
+    (default) gives that bin of ``Q`` ``ε`` counts, MXNet's ε in count units (MXNet also moves
+    ``O(ε)`` mass between all other bins, which changes ``KL`` by ``O(ε/N)`` and is left out);
+    ``smoothing=None`` makes such candidates ``KL = ∞``, as ModelOpt does — then an isolated
+    outlier beyond an empty bin can never be clipped, and the threshold jumps to it.
 
     Where published implementations differ, the default is the TensorRT reading and the others
     are options:
@@ -385,16 +390,15 @@ class EntropyObserver(_HistogramObserver):
     * ``merge="even"`` → bin ``j`` belongs to level ``⌊j·L/i⌋`` (ModelOpt's digitize);
       ``"floor"`` → levels of ``⌊i/L⌋`` bins, the last one taking the remainder (MXNet).
     * ``quant_bins=None`` → ``2^(bits−1)`` levels for signed specs (128 for int8), ``2^bits``
-      for unsigned.
+      for unsigned; candidates start at ``max(start_bin, quant_bins)``.
 
-    Not offered: ORT's signed histogram with windows one bin wider on the positive side, and
-    MXNet's ε-smoothing of empty bins. Symmetric or not, the
-    result is ``[−t, t]`` cut to the observed min/max.
+    Not offered: ORT's signed histogram with windows one bin wider on the positive side.
+    Symmetric or not, the result is ``[−t, t]`` cut to the observed min/max.
     """
 
     def __init__(self, spec: QuantSpec, bins: int = 2048, start_bin: int = 128,
                  quant_bins: int | None = None, threshold: str = "center", tie: str = "first",
-                 merge: str = "even", nan_policy: str = "raise"):
+                 merge: str = "even", smoothing: float | None = 1e-4, nan_policy: str = "raise"):
         super().__init__(spec, bins, nan_policy)
         if quant_bins is None:
             quant_bins = 1 << (spec.bits - 1) if spec.signed else 1 << spec.bits
@@ -403,9 +407,11 @@ class EntropyObserver(_HistogramObserver):
                 raise TypeError(f"{name} must be an integer, not {v!r}")
         if not 1 <= start_bin <= self.bins:
             raise ValueError(f"start_bin must be in 1..bins ({self.bins}), not {start_bin!r}")
-        if not 2 <= quant_bins <= start_bin:
-            raise ValueError(
-                f"quant_bins must be in 2..start_bin ({start_bin}), not {quant_bins!r}")
+        if not 2 <= quant_bins <= self.bins:
+            raise ValueError(f"quant_bins must be in 2..bins ({self.bins}), not {quant_bins!r}")
+        if smoothing is not None and (isinstance(smoothing, bool) or not isinstance(
+                smoothing, (int, float, np.floating)) or not 0 < smoothing < 1):
+            raise ValueError(f"smoothing must be None or a number in (0, 1), not {smoothing!r}")
         for name, v, allowed in (("threshold", threshold, ("center", "edge")),
                                  ("tie", tie, ("first", "last")),
                                  ("merge", merge, ("even", "floor"))):
@@ -413,22 +419,23 @@ class EntropyObserver(_HistogramObserver):
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {v!r}")
         self.start_bin, self.quant_bins = int(start_bin), int(quant_bins)
         self.threshold_rule, self.tie, self.merge_rule = threshold, tie, merge
+        self.smoothing = None if smoothing is None else float(smoothing)
 
     def _params(self):
         return (self.bins, self.start_bin, self.quant_bins, self.threshold_rule, self.tie,
-                self.merge_rule)
+                self.merge_rule, self.smoothing)
 
     def kl_curve(self):
         """Return ``(candidates, kl)``: every candidate length ``i`` and its ``KL(P‖Q)``."""
         h, _ = self._hist.abs_histogram(self.bins)
-        return _kl_curve(h, self.start_bin, self.quant_bins, self.merge_rule)
+        return _kl_curve(h, self.start_bin, self.quant_bins, self.merge_rule, self.smoothing)
 
     def range(self):
         self._require_data()
         h, amax = self._hist.abs_histogram(self.bins)
         if amax == 0:
             return np.float64(0.0), np.float64(0.0)
-        cand, kl = _kl_curve(h, self.start_bin, self.quant_bins, self.merge_rule)
+        cand, kl = _kl_curve(h, self.start_bin, self.quant_bins, self.merge_rule, self.smoothing)
         best = np.flatnonzero(kl == kl.min())
         m = int(cand[best[0] if self.tie == "first" else best[-1]])
         w = amax / self.bins
@@ -440,7 +447,7 @@ def _xlogx(v):
     return np.where(v > 0, v * np.log(np.where(v > 0, v, 1.0)), 0.0)
 
 
-def _kl_curve(h, start_bin, levels, merge_rule):
+def _kl_curve(h, start_bin, levels, merge_rule, smoothing=None):
     """``KL(P‖Q)`` for every candidate ``i`` in ``start_bin..len(h)``, vectorised.
 
     With ``out = Σ_{j≥i} h_j``, ``T = Σ h`` and, per level ``ℓ`` of ``h[:i]``, its sum ``S_ℓ``
@@ -448,12 +455,13 @@ def _kl_curve(h, start_bin, levels, merge_rule):
     and ``P = h[:i]`` with ``out`` added to ``P[i−1]`` (``ΣP = T``). Then
 
     ``KL = (Σ_j P_j log P_j − Σ_ℓ S_ℓ log(S_ℓ/n_ℓ) − out·log(S_last/n_last)) / T
-    + log((T − out) / T)``,
+    + log((T − out) / T)`` (the ``out`` term only when bin ``i − 1`` is non-empty).
 
-    and ``KL = ∞`` when ``out > 0`` lands in an empty bin ``i − 1`` (``Q = 0 < P`` there).
+    When ``out > 0`` lands in an empty bin ``i − 1`` (``Q = 0 < P`` there, the only place this
+    can happen) ``KL = ∞``, or, with ``smoothing = ε``, that bin of ``Q`` is given ``ε`` counts.
     """
     nb = h.size
-    cand = np.arange(start_bin, nb + 1, dtype=np.int64)
+    cand = np.arange(max(start_bin, levels), nb + 1, dtype=np.int64)
     total = h.sum()
     cs = np.concatenate([[0.0], np.cumsum(h)])               # cs[k] = Σ_{j<k} h_j
     sfx = np.concatenate([np.cumsum(h[::-1])[::-1], [0.0]])  # sfx[k] = Σ_{j≥k} h_j
@@ -471,10 +479,16 @@ def _kl_curve(h, start_bin, levels, merge_rule):
     s = np.maximum(np.diff(cs[bounds], axis=1), 0.0)
     n = np.diff(nz[bounds], axis=1)
     log_q = np.log(np.where((s > 0) & (n > 0), s / np.maximum(n, 1), 1.0))
-    term_q = np.where(n > 0, s * log_q, 0.0).sum(axis=1) + out * log_q[:, -1]
-    t_q = np.maximum(total - out, np.finfo(np.float64).tiny)
+    term_q = np.where(n > 0, s * log_q, 0.0).sum(axis=1)
+    term_q += np.where(h_last > 0, out * log_q[:, -1], 0.0)
+    empty_last = (out > 0) & (h_last <= 0)
+    if smoothing is not None:
+        # Q[i-1] = ε there: -Σ P log Q gains -out·log ε, and ΣQ gains ε
+        term_q = term_q + np.where(empty_last, out * math.log(smoothing), 0.0)
+    t_q = np.maximum(total - out + (empty_last * smoothing if smoothing else 0.0),
+                     np.finfo(np.float64).tiny)
     kl = (term_p - term_q) / total + np.log(t_q / total)
-    return cand, np.where((out > 0) & (h_last <= 0), np.inf, kl)
+    return cand, np.where(empty_last & (smoothing is None), np.inf, kl)
 
 
 class MSEObserver(_HistogramObserver):

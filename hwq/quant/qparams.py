@@ -126,11 +126,12 @@ class QParams:
         scale = _as_real_array(scale, "scale")
         if spec.granularity == "tensor":
             if scale.size != 1:
-                raise ValueError(
-                    f"scale must hold one value for per-tensor quantization, not shape {scale.shape}")
+                raise ValueError("scale must hold one value for per-tensor quantization, "
+                                 f"not shape {scale.shape}")
             scale = scale.reshape(())
         elif spec.granularity == "channel" and scale.ndim != 1:
-            raise ValueError(f"scale must be 1-d for per-channel quantization, not shape {scale.shape}")
+            raise ValueError("scale must be 1-d for per-channel quantization, "
+                             f"not shape {scale.shape}")
         elif spec.granularity == "group" and scale.ndim == 0:
             raise ValueError("scale must have at least one dimension for per-group quantization")
         with np.errstate(over="ignore"):
@@ -152,8 +153,9 @@ class QParams:
             raise ValueError(f"zero_point must hold integers, not {zp.ravel()[:4].tolist()}")
         out = (zp < spec.qmin) | (zp > spec.qmax)
         if out.any():
-            raise ValueError(f"zero_point must be in {spec.qmin}..{spec.qmax}, "
-                             f"not {int(zp[out].ravel()[0]) if zp.dtype.kind != 'f' else float(zp[out].ravel()[0])}")
+            bad_zp = zp[out].ravel()[0]
+            bad_zp = int(bad_zp) if zp.dtype.kind != "f" else float(bad_zp)
+            raise ValueError(f"zero_point must be in {spec.qmin}..{spec.qmax}, not {bad_zp!r}")
         zp = zp.astype(np.int32)
         if spec.symmetric and np.any(zp != spec.symmetric_zero_point):
             raise ValueError(f"zero_point must be {spec.symmetric_zero_point} for a symmetric "
@@ -301,7 +303,8 @@ def qparams_from_range(lo, hi, spec: QuantSpec) -> QParams:
             raise ValueError(f"{name} must be finite, not {float(v[~np.isfinite(v)].ravel()[0])!r}")
     if np.any(lo > hi):
         i = np.argwhere(lo > hi)[0] if lo.ndim else ()
-        raise ValueError(f"lo must be <= hi, not lo={float(lo[tuple(i)])!r} > hi={float(hi[tuple(i)])!r}")
+        bad_lo, bad_hi = float(lo[tuple(i)]), float(hi[tuple(i)])
+        raise ValueError(f"lo must be <= hi, not lo={bad_lo!r} > hi={bad_hi!r}")
     lo = np.minimum(lo, 0.0)
     hi = np.maximum(hi, 0.0)
     qmin, qmax = spec.qmin, spec.qmax

@@ -92,7 +92,8 @@ class QuantSpec:
                 f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}")
         if self.granularity == "tensor":
             if self.axis is not None:
-                raise ValueError(f"axis must be None for per-tensor quantization, not {self.axis!r}")
+                raise ValueError(
+                    f"axis must be None for per-tensor quantization, not {self.axis!r}")
         else:
             if self.axis is None:
                 raise ValueError(f"axis is required for granularity={self.granularity!r}")
