@@ -34,7 +34,7 @@ def fold_batchnorm(w, b, gamma, beta, mean, var, eps=1e-5, axis=0):
             raise ValueError(f"{name} contains NaN or infinite values")
         vecs[name] = v
     if np.any(vecs["var"] < 0):
-        raise ValueError(f"var must be >= 0, not {vecs['var'].min()!r}")
+        raise ValueError(f"var must be >= 0, not {float(vecs['var'].min())!r}")
     denom = np.sqrt(vecs["var"] + eps)
     if np.any(denom == 0):
         raise ValueError("var + eps must be > 0 for every channel")
