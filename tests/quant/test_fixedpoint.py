@@ -6,9 +6,9 @@ are an independent implementation.
 """
 
 import itertools
-import math
 from fractions import Fraction
 
+import bigint
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -24,32 +24,12 @@ from hwq.quant.fixedpoint import (
 )
 
 
-def half_up(v: Fraction) -> int:
-    return math.floor(v + Fraction(1, 2))
-
-
-def half_away(v: Fraction) -> int:
-    return int(math.copysign(math.floor(abs(v) + Fraction(1, 2)), v)) if v else 0
-
-
-def wrap32(v: int) -> int:
-    return (v + 2**31) % 2**32 - 2**31
-
-
 def ref_srdhm(a, b):
-    if a == b == INT32_MIN:
-        return INT32_MAX
-    return half_up(Fraction(a * b, 2**31))
+    return bigint.srdhm(a, b)
 
 
 def ref_mbqm(acc, M, shift, rounding):
-    if rounding == "single":
-        return max(INT32_MIN, min(INT32_MAX, half_up(Fraction(acc * M, 2 ** (31 - shift)))))
-    a = wrap32(acc * 2 ** max(shift, 0))
-    r = max(-shift, 0)
-    if rounding == "double":
-        return half_away(Fraction(ref_srdhm(a, M), 2**r))
-    return half_up(Fraction(half_up(Fraction(a * M, 2**31)), 2**r))
+    return bigint.mbqm(acc, M, shift, rounding)
 
 
 def ref_quantize_multiplier(real: float):
@@ -61,7 +41,7 @@ def ref_quantize_multiplier(real: float):
     while f < Fraction(1, 2):
         f *= 2
         e -= 1
-    q = half_away(f * 2**31)
+    q = bigint.half_away(f * 2**31)
     if q == 2**31:
         q //= 2
         e += 1
@@ -93,7 +73,7 @@ def test_srdhm_corners():
 @given(x=int32s, e=st.integers(0, 31))
 @settings(max_examples=500, deadline=None)
 def test_rdbpot_random(x, e):
-    assert int(rounding_divide_by_pot(x, e)) == half_away(Fraction(x, 2**e))
+    assert int(rounding_divide_by_pot(x, e)) == bigint.half_away(Fraction(x, 2**e))
 
 
 def test_rdbpot_ties_away_from_zero():
