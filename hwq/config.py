@@ -1,0 +1,270 @@
+"""The hardware configuration: YAML schema, defaults and validation.
+
+A config file is YAML with these sections (every field optional; defaults shown)::
+
+    name: default
+    array:
+      rows: 8                 # systolic array rows (activation lanes)
+      cols: 8                 # systolic array columns (weight lanes = output channels per tile)
+      dataflow: output_stationary
+    operands:
+      bits: 8                 # int8 × int8 multipliers
+      input_zero_point: folded
+    limits:
+      max_k: 1024             # longest reduction the accumulator is sized for
+      max_n: 256              # output channels the parameter memory holds
+    accumulator_width: null   # bits; null = the derived minimum for max_k
+    requant:
+      per_channel: true       # one (M, shift) per output channel, or one per layer
+      rounding: double        # double | single | double_half_up (TFLite's three behaviours)
+      shift_range: [-31, 30]  # shifts e the requantizer implements (m = M·2^(e-31))
+      clamp: true             # runtime act_min/act_max (fused ReLU/ReLU6); false = int8 saturation
+    pipeline:
+      multiplier: true        # register each PE's product before accumulating
+      requant_stages: 4       # 2..4 register stages in the requantizer
+    out_fifo_depth: 4         # words of output buffering before backpressure stalls the array
+
+Input zero-point: hwq precomputes the kernel-sum correction (``bias − z_in·Σw``, folded into
+the bias by :mod:`hwq.lower`) instead of feeding 9-bit ``x − z`` operands to the processing
+elements. The PEs then multiply plain int8 × int8, which is what the FPGA DSPs pack best: iCE40's
+SB_MAC16 holds two 8×8 products only when both operands are 8-bit, and a 9-bit operand would
+widen every multiplier and accumulator for a correction computed once per channel. Only
+``folded`` is accepted.
+
+Accumulator width: the array accumulates ``Σ x·w`` without the bias, at most ``max_k·2^14`` in
+magnitude, so the derived minimum is ``bit_length(max_k·2^14) + 1``; a smaller width is refused.
+The bias is added in the requantizer in 32 bits, as the arithmetic contract's int32 accumulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+__all__ = ["HwConfig", "load_config", "min_accumulator_width", "DEFAULT_CONFIG_NAME"]
+
+DEFAULT_CONFIG_NAME = "default"
+ROUNDINGS = ("double", "single", "double_half_up")
+
+_SCHEMA = {
+    "name": None,
+    "array": {"rows", "cols", "dataflow"},
+    "operands": {"bits", "input_zero_point"},
+    "limits": {"max_k", "max_n"},
+    "accumulator_width": None,
+    "requant": {"per_channel", "rounding", "shift_range", "clamp"},
+    "pipeline": {"multiplier", "requant_stages"},
+    "out_fifo_depth": None,
+}
+
+
+def min_accumulator_width(max_k: int) -> int:
+    """Bits that hold ``Σ_{k<max_k} x·w`` for any int8 ``x`` and ``w`` (at most ``max_k·2^14``,
+    reached by (−128)·(−128))."""
+    return (max_k << 14).bit_length() + 1
+
+
+def _int(name, v, lo, hi):
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, not {v!r}")
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}, not {v!r}")
+    return v
+
+
+def _bool(name, v):
+    if not isinstance(v, bool):
+        raise ValueError(f"{name} must be true or false, not {v!r}")
+    return v
+
+
+def _choice(name, v, choices):
+    if v not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {v!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class HwConfig:
+    """A validated hardware configuration (see the module docs for the YAML form)."""
+
+    name: str = DEFAULT_CONFIG_NAME
+    rows: int = 8
+    cols: int = 8
+    dataflow: str = "output_stationary"
+    operand_bits: int = 8
+    input_zero_point: str = "folded"
+    max_k: int = 1024
+    max_n: int = 256
+    accumulator_width: int | None = None
+    per_channel: bool = True
+    rounding: str = "double"
+    shift_min: int = -31
+    shift_max: int = 30
+    clamp: bool = True
+    mult_reg: bool = True
+    requant_stages: int = 4
+    out_fifo_depth: int = 4
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.replace("_", "").isalnum():
+            raise ValueError(f"name must be letters, digits and underscores, not {self.name!r}")
+        _int("array.rows", self.rows, 1, 64)
+        _int("array.cols", self.cols, 1, 64)
+        _choice("array.dataflow", self.dataflow, ("output_stationary",))
+        if self.operand_bits != 8:
+            raise ValueError(f"operands.bits must be 8 (int8 × int8 processing elements), not "
+                             f"{self.operand_bits!r}")
+        if self.input_zero_point != "folded":
+            raise ValueError("operands.input_zero_point must be 'folded' (the kernel-sum "
+                             "correction folded into the bias; 9-bit PE operands are not "
+                             f"implemented), not {self.input_zero_point!r}")
+        _int("limits.max_k", self.max_k, 1, 65535)
+        _int("limits.max_n", self.max_n, 1, 65535)
+        need = min_accumulator_width(self.max_k)
+        if self.accumulator_width is None:
+            object.__setattr__(self, "accumulator_width", need)
+        else:
+            _int("accumulator_width", self.accumulator_width, 2, 32)
+            if self.accumulator_width < need:
+                raise ValueError(f"accumulator_width must be >= {need} for max_k={self.max_k} "
+                                 f"(|Σ x·w| reaches {self.max_k}·2^14), not "
+                                 f"{self.accumulator_width}")
+        _bool("requant.per_channel", self.per_channel)
+        _choice("requant.rounding", self.rounding, ROUNDINGS)
+        _int("requant.shift_range[0]", self.shift_min, -31, 30)
+        _int("requant.shift_range[1]", self.shift_max, -31, 30)
+        if self.shift_min > self.shift_max:
+            raise ValueError(f"requant.shift_range must be [low, high] with low <= high, not "
+                             f"[{self.shift_min}, {self.shift_max}]")
+        _bool("requant.clamp", self.clamp)
+        _bool("pipeline.multiplier", self.mult_reg)
+        _int("pipeline.requant_stages", self.requant_stages, 2, 4)
+        _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def macs(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def shift_range(self) -> tuple[int, int]:
+        return (self.shift_min, self.shift_max)
+
+    @property
+    def min_tile_steps(self) -> int:
+        """Shortest tile, in array steps, that lets the previous tile's results drain: a tile
+        whose K is shorter is padded with idle steps (so tiles with K ≥ this run back to
+        back)."""
+        return 2 * self.rows + self.cols - 1
+
+    @property
+    def array_latency(self) -> int:
+        """Steps from a tile's last operand entering the array to its first result row."""
+        return self.rows + self.cols - 1 + int(self.mult_reg)
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        """The nested YAML form, with every field explicit."""
+        return {
+            "name": self.name,
+            "array": {"rows": self.rows, "cols": self.cols, "dataflow": self.dataflow},
+            "operands": {"bits": self.operand_bits, "input_zero_point": self.input_zero_point},
+            "limits": {"max_k": self.max_k, "max_n": self.max_n},
+            "accumulator_width": self.accumulator_width,
+            "requant": {"per_channel": self.per_channel, "rounding": self.rounding,
+                        "shift_range": [self.shift_min, self.shift_max], "clamp": self.clamp},
+            "pipeline": {"multiplier": self.mult_reg, "requant_stages": self.requant_stages},
+            "out_fifo_depth": self.out_fifo_depth,
+        }
+
+    def flat(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d) -> HwConfig:
+        """Build a config from the nested form; unknown or misplaced keys are errors."""
+        if d is None:
+            d = {}
+        if not isinstance(d, dict):
+            raise ValueError(f"a config must be a mapping of sections, not {type(d).__name__}")
+        kw = {}
+        for key, value in d.items():
+            if key not in _SCHEMA:
+                raise ValueError(f"unknown config field {key!r} (known: {', '.join(_SCHEMA)})")
+            fields = _SCHEMA[key]
+            if fields is None:
+                kw[key] = value
+                continue
+            if not isinstance(value, dict):
+                raise ValueError(f"{key} must be a mapping, not {value!r}")
+            for sub, v in value.items():
+                if sub not in fields:
+                    raise ValueError(f"unknown config field {key}.{sub!r} (known: "
+                                     f"{', '.join(sorted(fields))})")
+                if key == "operands":
+                    kw["operand_bits" if sub == "bits" else sub] = v
+                elif key == "requant" and sub == "shift_range":
+                    if not isinstance(v, list) or len(v) != 2:
+                        raise ValueError(f"requant.shift_range must be [low, high], not {v!r}")
+                    kw["shift_min"], kw["shift_max"] = v
+                elif key == "pipeline" and sub == "multiplier":
+                    kw["mult_reg"] = v
+                else:
+                    kw[sub] = v
+        return cls(**kw)
+
+    # ------------------------------------------------------------------ layers
+    def check_layer(self, layer, m: int | None = None):
+        """Refuse an integer layer (``hwq.lower.IntLayer``) this hardware cannot run, naming
+        the reason."""
+        n, k = layer.out_channels, layer.k
+        if k > self.max_k:
+            raise ValueError(f"layer K={k} exceeds limits.max_k={self.max_k} of config "
+                             f"{self.name!r}")
+        if n > self.max_n:
+            raise ValueError(f"layer has {n} output channels, more than limits.max_n="
+                             f"{self.max_n} of config {self.name!r}")
+        if m is not None and not 1 <= m <= 65535:
+            raise ValueError(f"layer has {m} rows (M); the engine runs 1..65535")
+        if layer.rounding != self.rounding:
+            raise ValueError(f"layer uses rounding {layer.rounding!r}, config {self.name!r} "
+                             f"implements {self.rounding!r}")
+        shifts = np.asarray(layer.shift)
+        if shifts.min() < self.shift_min or shifts.max() > self.shift_max:
+            raise ValueError(f"layer needs shifts {int(shifts.min())}..{int(shifts.max())}, "
+                             f"outside requant.shift_range [{self.shift_min}, "
+                             f"{self.shift_max}] of config {self.name!r}")
+        if not self.per_channel and (np.any(layer.multiplier != layer.multiplier[0])
+                                     or np.any(shifts != shifts[0])):
+            raise ValueError(f"layer has per-channel multipliers; config {self.name!r} "
+                             f"requantizes per tensor")
+        if not self.clamp and (layer.act_min, layer.act_max) != (-128, 127):
+            raise ValueError(f"layer clamps to [{layer.act_min}, {layer.act_max}] "
+                             f"(activation {getattr(layer, 'activation', '?')}); config "
+                             f"{self.name!r} has requant.clamp: false")
+
+
+def load_config(path=None) -> HwConfig:
+    """Read and validate a YAML config; ``None`` gives the defaults. Errors name the file."""
+    if path is None:
+        return HwConfig()
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ValueError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    try:
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ValueError(f"malformed YAML in {path}{where}: {problem}") from None
+    try:
+        return HwConfig.from_dict(d)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None

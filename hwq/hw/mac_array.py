@@ -1,0 +1,140 @@
+"""The output-stationary systolic MAC array."""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .layouts import lanes
+
+__all__ = ["MacArray"]
+
+
+class MacArray(wiring.Component):
+    """A ``rows × cols`` output-stationary systolic array of int8 × int8 multiply-accumulates.
+
+    The array advances one *step* per clock in which ``en`` is high and holds every register
+    otherwise (a global stall). At each step it takes one activation per row (``i_a``, column
+    ``k`` of a tile's ``rows × K`` activation block) and one weight per column (``i_w``, row
+    ``k`` of the tile's ``K × cols`` weight block), with ``i_valid`` (the step carries data)
+    and ``i_last`` (``k = K − 1``). Internal skew registers delay row ``i`` by ``i`` steps and
+    column ``j`` by ``j`` steps, so processing element ``(i, j)`` sees step ``s`` at step
+    ``s + i + j``; activations and the flags travel east, weights south.
+
+    Each element accumulates ``Σ_k a·w`` in ``accumulator_width`` bits. When a tile's last
+    operand passes, it hands the finished sum to its output register and restarts from 0, so
+    the next tile's first operand may follow on the very next step: tiles run back to back.
+    Once the bottom-right element has finished, the output registers shift up one row per step
+    for ``rows`` steps: ``o_data`` then holds rows 0, 1, …, rows − 1 of the tile's result
+    with ``o_valid`` high.
+
+    A tile must last at least ``2·rows + cols − 1`` steps (pad short tiles with invalid steps),
+    so that its results have drained before the next tile's first element finishes.
+
+    Members
+    -------
+    en : In(1)
+    i_valid, i_last : In(1)
+    i_a : In(ArrayLayout(signed(8), rows))
+    i_w : In(ArrayLayout(signed(8), cols))
+    o_valid : Out(1)
+    o_data : Out(ArrayLayout(signed(accumulator_width), cols))
+
+    Latency: the first result row of a tile appears ``rows + cols − 1`` steps (plus one with
+    ``mult_reg``) after its last operand was presented.
+    """
+
+    def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True):
+        self._rows, self._cols = rows, cols
+        self._acc_width = accumulator_width
+        self._mult_reg = mult_reg
+        super().__init__({
+            "en": In(1),
+            "i_valid": In(1),
+            "i_last": In(1),
+            "i_a": In(lanes(signed(8), rows)),
+            "i_w": In(lanes(signed(8), cols)),
+            "o_valid": Out(1),
+            "o_data": Out(lanes(signed(accumulator_width), cols)),
+        })
+
+    @property
+    def latency(self) -> int:
+        return self._rows + self._cols - 1 + int(self._mult_reg)
+
+    def elaborate(self, platform):
+        m = Module()
+        R, C, W = self._rows, self._cols, self._acc_width
+        en = self.en
+        draining = Signal()
+
+        def delayed(value, steps, name):
+            """``value`` delayed by ``steps`` enabled steps, through named registers."""
+            for d in range(steps):
+                r = Signal.like(value, name=f"{name}_d{d}")
+                with m.If(en):
+                    m.d.sync += r.eq(value)
+                value = r
+            return value
+
+        # West edge: row i delayed by i steps (activation and flags); north edge: column j by j.
+        west = []
+        for i in range(R):
+            a = delayed(self.i_a[i], i, f"skew_a{i}")
+            v = delayed(self.i_valid, i, f"skew_v{i}")
+            last = delayed(self.i_last, i, f"skew_l{i}")
+            west.append((a, v, last))
+        north = [delayed(self.i_w[j], j, f"skew_w{j}") for j in range(C)]
+
+        out = [[Signal(signed(W), name=f"out_{i}_{j}") for j in range(C)] for i in range(R)]
+        done = None
+        for i in range(R):
+            a_in, v_in, l_in = west[i]
+            for j in range(C):
+                w_in = north[j]
+                # pass operands on: activations and flags east, weights south
+                a_e = Signal(signed(8), name=f"a_{i}_{j}")
+                v_e = Signal(name=f"v_{i}_{j}")
+                l_e = Signal(name=f"l_{i}_{j}")
+                w_s = Signal(signed(8), name=f"w_{i}_{j}")
+                with m.If(en):
+                    m.d.sync += [a_e.eq(a_in), v_e.eq(v_in), l_e.eq(l_in), w_s.eq(w_in)]
+                prod = Signal(signed(16), name=f"p_{i}_{j}")
+                m.d.comb += prod.eq(a_in * w_in)
+                if self._mult_reg:
+                    p_r = Signal(signed(16), name=f"pr_{i}_{j}")
+                    v_r = Signal(name=f"vr_{i}_{j}")
+                    l_r = Signal(name=f"lr_{i}_{j}")
+                    with m.If(en):
+                        m.d.sync += [p_r.eq(prod), v_r.eq(v_in), l_r.eq(l_in)]
+                    prod, v_use, l_use = p_r, v_r, l_r
+                else:
+                    v_use, l_use = v_in, l_in
+                acc = Signal(signed(W), name=f"acc_{i}_{j}")
+                total = Signal(signed(W), name=f"sum_{i}_{j}")
+                m.d.comb += total.eq(acc + prod)
+                capture = Signal(name=f"cap_{i}_{j}")
+                m.d.comb += capture.eq(en & v_use & l_use)
+                with m.If(en & v_use):
+                    m.d.sync += acc.eq(Mux(l_use, 0, total))
+                # output register: capture the finished sum, or shift up while draining
+                below = out[i + 1][j] if i + 1 < R else 0
+                with m.If(capture):
+                    m.d.sync += out[i][j].eq(total)
+                with m.Elif(en & draining):
+                    m.d.sync += out[i][j].eq(below)
+                if i == R - 1 and j == C - 1:
+                    done = capture
+                a_in, v_in, l_in = a_e, v_e, l_e
+                north[j] = w_s
+
+        # drain control: `rows` steps of shifting, starting the step after the last capture
+        count = Signal(range(R + 1), name="drain_count")
+        m.d.comb += draining.eq(count != 0)
+        with m.If(done):
+            m.d.sync += count.eq(R)
+        with m.Elif(en & draining):
+            m.d.sync += count.eq(count - 1)
+        m.d.comb += self.o_valid.eq(draining)
+        for j in range(C):
+            m.d.comb += self.o_data[j].eq(out[0][j])
+        return m
