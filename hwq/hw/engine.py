@@ -1,0 +1,248 @@
+"""The streaming GEMM engine and its Verilog top level ``hwq_top``."""
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..config import HwConfig
+from .layouts import PARAM_WIDTH, ParamChannel, ParamHeader, lanes
+from .mac_array import MacArray
+from .requant import Requantizer
+
+__all__ = ["GemmEngine", "HwqTop", "out_word_layout"]
+
+
+def out_word_layout(cols):
+    """One output word: a row of a tile's int8 results (lane j = column j) and the last flag."""
+    return data.StructLayout({"data": lanes(signed(8), cols), "last": 1})
+
+
+class GemmEngine(wiring.Component):
+    """``out = requant(A·W + bias)`` for ``M×K`` by ``K×N`` int8 matrices, ``K ≤ max_k``.
+
+    Protocol (all streams valid/ready):
+
+    1. ``s_param``: a :class:`~hwq.hw.layouts.ParamHeader` word (M, N, K, output zero-point,
+       clamp), then N :class:`~hwq.hw.layouts.ParamChannel` words (bias with the input
+       zero-point term folded in, multiplier, shift), channel 0 first.
+    2. ``s_act`` and ``s_wgt``, consumed together one word each per step, tile by tile in
+       ``hwq.ref.tile_schedule`` order (row blocks of ``rows`` outside, column blocks of ``cols``
+       inside): for each tile and ``k = 0..K−1``, ``s_act`` carries ``A[m0 + i, k]`` in lane
+       ``i`` and ``s_wgt`` carries ``W[k, n0 + j]`` in lane ``j``. Lanes past M or N are don't
+       care. Operand reuse across tiles is the feeder's business (a DMA, or the testbench's
+       memory model), which keeps the core free of operand buffers.
+    3. ``m_out``: per tile, one word per output row ``m0 + i < M`` with column ``n0 + j`` in
+       lane ``j``; ``last`` marks the final word of the GEMM. Then the engine waits for the
+       next header; layers run back to back.
+
+    Tiles shorter than ``2·rows + cols − 1`` steps are padded with idle steps, so with larger K
+    the array does one MAC per element per clock with no bubble between tiles. Backpressure on
+    ``m_out`` stalls the whole datapath (a global step enable): nothing is lost or repeated.
+    Headers must respect the config (1 ≤ K ≤ max_k, 1 ≤ N ≤ max_n, M ≥ 1); ``hwq.sim``
+    checks this before it sends one.
+    """
+
+    def __init__(self, config: HwConfig):
+        self._cfg = config
+        super().__init__({
+            "s_act": In(stream.Signature(lanes(signed(8), config.rows))),
+            "s_wgt": In(stream.Signature(lanes(signed(8), config.cols))),
+            "s_param": In(stream.Signature(unsigned(PARAM_WIDTH))),
+            "m_out": Out(stream.Signature(out_word_layout(config.cols))),
+        })
+
+    def elaborate(self, platform):
+        cfg = self._cfg
+        R, C = cfg.rows, cfg.cols
+        m = Module()
+        m.submodules.array = array = MacArray(R, C, cfg.accumulator_width, cfg.mult_reg)
+        m.submodules.requant = rq = Requantizer(
+            C, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
+            cfg.requant_stages, cfg.clamp)
+        word = out_word_layout(C)
+        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=cfg.out_fifo_depth)
+
+        if cfg.per_channel:
+            lane_shape = data.StructLayout({"bias": signed(32), "multiplier": unsigned(31),
+                                            "shift": signed(6)})
+        else:
+            lane_shape = data.StructLayout({"bias": signed(32)})
+        blocks = -(-cfg.max_n // C)
+        m.submodules.params = params = Memory(shape=lanes(lane_shape, C), depth=blocks, init=[])
+        wp = params.write_port(granularity=1)
+        rp = params.read_port(domain="sync")
+
+        # ------------------------------------------------------------ layer registers
+        hdr = Signal(ParamHeader)
+        chan = Signal(ParamChannel)
+        m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
+        M_ = Signal(16)
+        N_ = Signal(16)
+        K_ = Signal(16)
+        zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
+        pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
+        tile_steps = Signal(range(max(cfg.max_k, cfg.min_tile_steps) + 1))
+        nb_last = Signal(range(blocks))
+        lane = Signal(range(C))
+        blk = Signal(range(blocks))
+        ch = Signal(16)
+
+        # ------------------------------------------------------------ step enable
+        en = Signal()
+        data_step = Signal()
+        kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
+        fm0 = Signal(17)
+        fn = Signal(range(blocks))
+        # after the last tile: its drain (array latency + rows) and the requantizer, plus margin
+        flush_len = cfg.array_latency + R + cfg.requant_stages + 2
+        flush = Signal(range(flush_len + 1))
+        header_taken = Signal()
+        operands = self.s_act.valid & self.s_wgt.valid
+        take = Signal()
+
+        m.d.comb += [
+            array.en.eq(en), rq.en.eq(en),
+            array.i_valid.eq(data_step), array.i_last.eq(data_step & (kk == K_ - 1)),
+            array.i_a.eq(self.s_act.payload), array.i_w.eq(self.s_wgt.payload),
+            self.s_act.ready.eq(take), self.s_wgt.ready.eq(take),
+        ]
+
+        with m.FSM(name="ctrl"):
+            with m.State("HEADER"):
+                m.d.comb += self.s_param.ready.eq(1)
+                m.d.comb += header_taken.eq(self.s_param.valid)
+                with m.If(self.s_param.valid):
+                    m.d.sync += [
+                        M_.eq(hdr.m), N_.eq(hdr.n), K_.eq(hdr.k), zp.eq(hdr.zero_point),
+                        act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
+                        tile_steps.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
+                                          cfg.min_tile_steps)),
+                        lane.eq(0), blk.eq(0), ch.eq(0),
+                    ]
+                    m.next = "CHANNELS"
+            with m.State("CHANNELS"):
+                m.d.comb += self.s_param.ready.eq(1)
+                for j in range(C):
+                    m.d.comb += wp.data[j].bias.eq(chan.bias)
+                    if cfg.per_channel:
+                        m.d.comb += [wp.data[j].multiplier.eq(chan.multiplier[:31]),
+                                     wp.data[j].shift.eq(chan.shift[:6])]
+                m.d.comb += [wp.addr.eq(blk), wp.en.eq(Mux(self.s_param.valid,
+                                                           Const(1, C) << lane, 0))]
+                with m.If(self.s_param.valid):
+                    with m.If(ch == 0):
+                        m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
+                                     pt_shift.eq(chan.shift[:6])]
+                    m.d.sync += ch.eq(ch + 1)
+                    with m.If(lane == C - 1):
+                        m.d.sync += [lane.eq(0), blk.eq(blk + 1)]
+                    with m.Else():
+                        m.d.sync += lane.eq(lane + 1)
+                    with m.If(ch == N_ - 1):
+                        m.d.sync += [nb_last.eq(blk), kk.eq(0), fm0.eq(0), fn.eq(0)]
+                        m.next = "COMPUTE"
+            with m.State("COMPUTE"):
+                m.d.comb += data_step.eq(kk < K_)
+                m.d.comb += take.eq(data_step & operands & fifo.w_rdy)
+                m.d.comb += en.eq(Mux(data_step, take, fifo.w_rdy))
+                with m.If(en):
+                    with m.If(kk == tile_steps - 1):
+                        m.d.sync += kk.eq(0)
+                        with m.If(fn == nb_last):
+                            m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
+                            with m.If(fm0 + R >= M_):
+                                m.d.sync += flush.eq(flush_len)
+                                m.next = "FLUSH"
+                        with m.Else():
+                            m.d.sync += fn.eq(fn + 1)
+                    with m.Else():
+                        m.d.sync += kk.eq(kk + 1)
+            with m.State("FLUSH"):
+                # idle steps until the last tile has drained through the requantizer
+                m.d.comb += en.eq(fifo.w_rdy)
+                with m.If(en):
+                    m.d.sync += flush.eq(flush - 1)
+                    with m.If(flush == 0):
+                        m.next = "HEADER"
+
+        # ------------------------------------------------------------ drain side
+        d = Signal(range(R))
+        dm0 = Signal(17)
+        dn = Signal(range(blocks))
+        row = Signal(17)
+        row_valid = Signal()
+        m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_)]
+        with m.If(header_taken):        # the previous layer has fully drained by now
+            m.d.sync += [d.eq(0), dm0.eq(0), dn.eq(0)]
+        with m.Elif(en & array.o_valid):
+            with m.If(d == R - 1):
+                m.d.sync += d.eq(0)
+                with m.If(dn == nb_last):
+                    m.d.sync += [dn.eq(0), dm0.eq(dm0 + R)]
+                with m.Else():
+                    m.d.sync += dn.eq(dn + 1)
+            with m.Else():
+                m.d.sync += d.eq(d + 1)
+        m.d.comb += rp.addr.eq(dn)
+        m.d.comb += [
+            rq.i_valid.eq(array.o_valid & row_valid),
+            rq.i_last.eq(array.o_valid & row_valid & (row == M_ - 1) & (dn == nb_last)),
+            rq.i_acc.eq(array.o_data),
+            rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
+        ]
+        for j in range(C):
+            m.d.comb += rq.i_bias[j].eq(rp.data[j].bias)
+        if cfg.per_channel:
+            for j in range(C):
+                m.d.comb += [rq.i_multiplier[j].eq(rp.data[j].multiplier),
+                             rq.i_shift[j].eq(rp.data[j].shift)]
+        else:
+            m.d.comb += [rq.i_multiplier[0].eq(pt_mult), rq.i_shift[0].eq(pt_shift)]
+
+        # ------------------------------------------------------------ output
+        out_w = Signal(word)
+        m.d.comb += [
+            out_w.data.eq(rq.o_data), out_w.last.eq(rq.o_last),
+            fifo.w_data.eq(out_w), fifo.w_en.eq(en & rq.o_valid),
+            self.m_out.valid.eq(fifo.r_rdy), self.m_out.payload.eq(fifo.r_data),
+            fifo.r_en.eq(self.m_out.ready),
+        ]
+        return m
+
+
+class HwqTop(wiring.Component):
+    """The Verilog top level: :class:`GemmEngine` with AXI4-Stream port names.
+
+    Ports: ``s_act_t{data,valid,ready}`` (``rows × 8`` bits, lane 0 in the low byte),
+    ``s_wgt_t*`` (``cols × 8``), ``s_param_t*`` (72 bits), ``m_out_t{data,valid,ready,last}``
+    (``cols × 8``), plus ``clk`` and ``rst`` (synchronous, active high). Inputs carry no
+    ``tlast``: a layer is framed by the M, N, K of its parameter header.
+    """
+
+    def __init__(self, config: HwConfig):
+        self._cfg = config
+        R, C = config.rows, config.cols
+        super().__init__({
+            "s_act_tdata": In(8 * R), "s_act_tvalid": In(1), "s_act_tready": Out(1),
+            "s_wgt_tdata": In(8 * C), "s_wgt_tvalid": In(1), "s_wgt_tready": Out(1),
+            "s_param_tdata": In(PARAM_WIDTH), "s_param_tvalid": In(1), "s_param_tready": Out(1),
+            "m_out_tdata": Out(8 * C), "m_out_tvalid": Out(1), "m_out_tready": In(1),
+            "m_out_tlast": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = eng = GemmEngine(self._cfg)
+        m.d.comb += [
+            eng.s_act.payload.eq(self.s_act_tdata), eng.s_act.valid.eq(self.s_act_tvalid),
+            self.s_act_tready.eq(eng.s_act.ready),
+            eng.s_wgt.payload.eq(self.s_wgt_tdata), eng.s_wgt.valid.eq(self.s_wgt_tvalid),
+            self.s_wgt_tready.eq(eng.s_wgt.ready),
+            eng.s_param.payload.eq(self.s_param_tdata), eng.s_param.valid.eq(self.s_param_tvalid),
+            self.s_param_tready.eq(eng.s_param.ready),
+            self.m_out_tdata.eq(eng.m_out.payload.data), self.m_out_tlast.eq(eng.m_out.payload.last),
+            self.m_out_tvalid.eq(eng.m_out.valid), eng.m_out.ready.eq(self.m_out_tready),
+        ]
+        return m
