@@ -78,6 +78,31 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _default_config_path():
+    """``configs/default.yaml`` of the current directory if there is one, else None (the
+    built-in defaults, which that file spells out)."""
+    p = Path("configs") / "default.yaml"
+    return p if p.is_file() else None
+
+
+def _cmd_build(args) -> int:
+    import time
+
+    from .build import build
+    from .config import load_config
+
+    t = time.perf_counter()
+    config = load_config(args.config if args.config else _default_config_path())
+    out = Path(args.output) if args.output else Path("rtl") / config.name
+    written = build(config, out)
+    sizes = ", ".join(f"{p.name} ({p.stat().st_size // 1024} KiB)" if p.suffix == ".v"
+                      else p.name for p in written)
+    print(f"{config.name}: {config.rows}x{config.cols} array, {config.accumulator_width}-bit "
+          f"accumulators, {config.rounding} rounding -> {out}/: {sizes} "
+          f"[{time.perf_counter() - t:.1f} s]")
+    return 0
+
+
 def _plot(path, arrays, lo, hi, label):
     try:
         import matplotlib
@@ -126,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--plot", metavar="FILE.png", help="write a histogram with the range marked")
     c.set_defaults(func=_cmd_calibrate)
+
+    b = sub.add_parser("build", help="generate the engine's Verilog and tool files")
+    b.add_argument("config", metavar="CONFIG", nargs="?",
+                   help="YAML hardware config (default: configs/default.yaml)")
+    b.add_argument("-o", "--output", metavar="DIR", help="output directory (default: rtl/NAME)")
+    b.set_defaults(func=_cmd_build)
     return p
 
 

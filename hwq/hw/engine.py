@@ -84,9 +84,11 @@ class GemmEngine(wiring.Component):
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
         tile_steps = Signal(range(max(cfg.max_k, cfg.min_tile_steps) + 1))
-        nb_last = Signal(range(blocks))
-        lane = Signal(range(C))
-        blk = Signal(range(blocks))
+        # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
+        # 1-block engine becomes a `[-1:0]` vector in Verilog)
+        nb_last = Signal(range(max(blocks, 2)))
+        lane = Signal(range(max(C, 2)))
+        blk = Signal(range(max(blocks, 2)))
         ch = Signal(16)
 
         # ------------------------------------------------------------ step enable
@@ -94,7 +96,7 @@ class GemmEngine(wiring.Component):
         data_step = Signal()
         kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
         fm0 = Signal(17)
-        fn = Signal(range(blocks))
+        fn = Signal(range(max(blocks, 2)))
         # after the last tile: its drain (array latency + rows) and the requantizer, plus margin
         flush_len = cfg.array_latency + R + cfg.requant_stages + 2
         flush = Signal(range(flush_len + 1))
@@ -168,9 +170,9 @@ class GemmEngine(wiring.Component):
                         m.next = "HEADER"
 
         # ------------------------------------------------------------ drain side
-        d = Signal(range(R))
+        d = Signal(range(max(R, 2)))
         dm0 = Signal(17)
-        dn = Signal(range(blocks))
+        dn = Signal(range(max(blocks, 2)))
         row = Signal(17)
         row_valid = Signal()
         m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_)]
@@ -242,7 +244,8 @@ class HwqTop(wiring.Component):
             self.s_wgt_tready.eq(eng.s_wgt.ready),
             eng.s_param.payload.eq(self.s_param_tdata), eng.s_param.valid.eq(self.s_param_tvalid),
             self.s_param_tready.eq(eng.s_param.ready),
-            self.m_out_tdata.eq(eng.m_out.payload.data), self.m_out_tlast.eq(eng.m_out.payload.last),
+            self.m_out_tdata.eq(eng.m_out.payload.data),
+            self.m_out_tlast.eq(eng.m_out.payload.last),
             self.m_out_tvalid.eq(eng.m_out.valid), eng.m_out.ready.eq(self.m_out_tready),
         ]
         return m

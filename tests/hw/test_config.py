@@ -1,0 +1,69 @@
+import pytest
+
+from hwq.config import HwConfig, load_config, min_accumulator_width
+
+
+def test_default_yaml_spells_out_the_defaults():
+    assert load_config("configs/default.yaml") == HwConfig()
+
+
+def test_derived_accumulator_width():
+    # |Σ x·w| reaches max_k · 2^14: 1024·2^14 = 2^24 -> 25 magnitude bits + sign = 26
+    assert min_accumulator_width(1024) == 26
+    assert min_accumulator_width(64) == 22
+    assert min_accumulator_width(1) == 16
+    assert HwConfig(max_k=64).accumulator_width == 22
+    assert load_config("configs/narrow_acc.yaml").accumulator_width == 22
+
+
+@pytest.mark.parametrize("d, message", [
+    ({"array": {"rows": 0}}, r"^array\.rows must be an integer in 1\.\.64, not 0$"),
+    ({"array": {"cols": "8"}}, r"^array\.cols must be an integer in 1\.\.64, not '8'$"),
+    ({"array": {"dataflow": "weight_stationary"}},
+     r"^array\.dataflow must be one of output_stationary, not 'weight_stationary'$"),
+    ({"operands": {"bits": 4}}, r"^operands\.bits must be 8"),
+    ({"operands": {"input_zero_point": "pe"}}, r"^operands\.input_zero_point must be 'folded'"),
+    ({"limits": {"max_k": 1024}, "accumulator_width": 20},
+     r"^accumulator_width must be >= 26 for max_k=1024 \(\|Σ x·w\| reaches 1024·2\^14\), "
+     r"not 20$"),
+    ({"accumulator_width": 40}, r"^accumulator_width must be an integer in 2\.\.32, not 40$"),
+    ({"requant": {"rounding": "up"}}, r"^requant\.rounding must be one of double, single, "
+                                      r"double_half_up, not 'up'$"),
+    ({"requant": {"shift_range": [0, -5]}}, r"^requant\.shift_range must be \[low, high\] with "
+                                            r"low <= high, not \[0, -5\]$"),
+    ({"requant": {"shift_range": [-40, 0]}},
+     r"^requant\.shift_range\[0\] must be an integer in -31\.\.30, not -40$"),
+    ({"requant": {"shift_range": 3}}, r"^requant\.shift_range must be \[low, high\], not 3$"),
+    ({"pipeline": {"requant_stages": 5}},
+     r"^pipeline\.requant_stages must be an integer in 2\.\.4, not 5$"),
+    ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
+                                          r"not 'yes'$"),
+    ({"arrays": {}}, r"^unknown config field 'arrays' \(known: "),
+    ({"array": {"row": 3}}, r"^unknown config field array\.'row' \(known: cols, dataflow, "
+                            r"rows\)$"),
+    ({"array": 3}, r"^array must be a mapping, not 3$"),
+    ({"name": "my engine"}, r"^name must be letters, digits and underscores, not 'my engine'$"),
+])
+def test_bad_configs(d, message):
+    with pytest.raises(ValueError, match=message):
+        HwConfig.from_dict(d)
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("array: {rows: 4\n")
+    with pytest.raises(ValueError, match=rf"^malformed YAML in {bad} at line 2, column 1: "):
+        load_config(bad)
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match=rf"^{bad}: a config must be a mapping of sections, "
+                                         r"not list$"):
+        load_config(bad)
+    with pytest.raises(ValueError, match=r"^cannot read config '.*missing\.yaml': No such file"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_round_trip_through_dict():
+    for name in ("default", "nonsquare", "row1x16", "per_tensor", "single_rounding",
+                 "narrow_acc"):
+        c = load_config(f"configs/{name}.yaml")
+        assert HwConfig.from_dict(c.to_dict()) == c

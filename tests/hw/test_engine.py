@@ -1,0 +1,107 @@
+# amaranth: UnusedElaboratable=no
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwq.config import HwConfig, load_config
+from hwq.lower import make_linear
+from hwq.quant import QParams, QuantSpec
+from hwq.ref import run_layer
+from hwq.sim.amaranth_bench import simulate_engine
+from hwq.sim.streams import param_words
+
+CONFIGS = sorted(p.stem for p in Path("configs").glob("*.yaml"))
+I8 = QuantSpec()
+
+
+def make_job(rng, cfg, m, n, k, *, activation="relu6", z_in=None, z_out=None, corner=False):
+    """A random linear layer this config can run, and its int8 input."""
+    z_in = int(rng.integers(-128, 128)) if z_in is None else z_in
+    z_out = int(rng.integers(-128, 128)) if z_out is None else z_out
+    if corner:   # the largest |acc|: every product (-128)·(-128)
+        w = np.full((n, k), -128, np.int8)
+        x = np.full((m, k), -128, np.int8)
+    else:
+        w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+        x = rng.integers(-128, 128, (m, k), dtype=np.int8)
+    s_in = 0.02
+    if cfg.per_channel:
+        w_qp = QParams(rng.uniform(1e-3, 1e-2, n), 0,
+                       QuantSpec(symmetric=True, granularity="channel", axis=0))
+    else:
+        w_qp = QParams(5e-3, 0, QuantSpec(symmetric=True))
+    s_out = 5e-3 * s_in * 40 * np.sqrt(k) * float(rng.uniform(0.5, 2))
+    bias = rng.integers(-(2**12), 2**12, n)
+    if not cfg.clamp:
+        activation = "none"
+    layer = make_linear(w, bias, QParams(s_in, z_in, I8), w_qp, QParams(s_out, z_out, I8),
+                        activation, cfg.rounding, shift_range=cfg.shift_range)
+    return layer, x
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("stall", [0.0, 0.3])
+def test_random_layers_back_to_back(name, stall):
+    cfg = load_config(f"configs/{name}.yaml")
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    R, C = cfg.rows, cfg.cols
+    k_long = min(cfg.max_k, cfg.min_tile_steps + 5)
+    jobs = [
+        make_job(rng, cfg, 2 * R + 1, 2 * C + 1, k_long),              # partial edge tiles
+        make_job(rng, cfg, 1, 1, 1, activation="relu", z_in=-128, z_out=127),     # K = 1
+        make_job(rng, cfg, R, C, 3, activation="none", z_in=127, z_out=-128),     # short K
+        make_job(rng, cfg, R + 1, min(cfg.max_n, 3 * C), k_long),
+    ]
+    run = simulate_engine(cfg, jobs, stall=stall, seed=int(stall * 10))
+    for out, (layer, x) in zip(run.outputs, jobs, strict=True):
+        assert np.array_equal(out, run_layer(layer, x))
+
+
+def test_largest_accumulator_at_max_k():
+    cfg = load_config("configs/narrow_acc.yaml")
+    rng = np.random.default_rng(1)
+    job = make_job(rng, cfg, 5, 6, cfg.max_k, corner=True, activation="none", z_in=-128)
+    assert job[0].accumulator_bits() <= 32
+    run = simulate_engine(cfg, [job])
+    assert np.array_equal(run.outputs[0], run_layer(*job))
+
+
+@pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor"])
+def test_reset_in_the_middle_of_a_tile(name):
+    cfg = load_config(f"configs/{name}.yaml")
+    rng = np.random.default_rng(2)
+    jobs = [make_job(rng, cfg, cfg.rows + 2, cfg.cols + 1, cfg.min_tile_steps + 7),
+            make_job(rng, cfg, 3, 2, 5)]
+    run = simulate_engine(cfg, jobs, stall=0.2, seed=4, reset_after=cfg.min_tile_steps + 2)
+    for out, (layer, x) in zip(run.outputs, jobs, strict=True):
+        assert np.array_equal(out, run_layer(layer, x))
+
+
+def test_layers_the_config_cannot_run_are_refused():
+    rng = np.random.default_rng(3)
+    narrow = load_config("configs/narrow_acc.yaml")
+    layer, _ = make_job(rng, load_config("configs/default.yaml"), 2, 3, 65)
+    with pytest.raises(ValueError, match=r"^layer K=65 exceeds limits\.max_k=64 of config "
+                                         r"'narrow_acc'$"):
+        param_words(layer, 2, narrow)
+    single = load_config("configs/single_rounding.yaml")
+    with pytest.raises(ValueError, match=r"^layer uses rounding 'double', config "
+                                         r"'single_rounding' implements 'single'$"):
+        param_words(layer, 2, single)
+    per_tensor = load_config("configs/per_tensor.yaml")
+    layer, _ = make_job(rng, load_config("configs/default.yaml"), 2, 3, 5, activation="none")
+    with pytest.raises(ValueError, match=r"^layer has per-channel multipliers; config "
+                                         r"'per_tensor' requantizes per tensor$"):
+        param_words(layer, 2, per_tensor)
+    layer, _ = make_job(rng, per_tensor, 2, 3, 5)
+    layer.act_min = 0
+    with pytest.raises(ValueError, match=r"^layer clamps to \[0, 127\] \(activation none\); "
+                                         r"config 'per_tensor' has requant\.clamp: false$"):
+        param_words(layer, 2, per_tensor)
+    layer, _ = make_job(rng, load_config("configs/default.yaml"), 2, 3, 5)
+    layer.shift[:] = 3
+    with pytest.raises(ValueError, match=r"^layer needs shifts 3\.\.3, outside "
+                                         r"requant\.shift_range \[-20, 0\] of config "
+                                         r"'short_shift'$"):
+        param_words(layer, 2, HwConfig(name="short_shift", shift_min=-20, shift_max=0))

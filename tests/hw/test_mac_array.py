@@ -1,0 +1,94 @@
+# amaranth: UnusedElaboratable=no
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hwq.hw.mac_array import MacArray
+from hwq.ref import gemm
+
+
+def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0, seed=0):
+    """Feed ``tiles`` (list of (a [rows, K], w [cols, K])) back to back; return drained rows.
+
+    ``stall`` drops ``en`` at random (nothing may move); ``bubbles`` inserts invalid steps
+    inside tiles. Short tiles get invalid steps in front, so that consecutive tiles' last
+    operands are at least ``2·rows + cols − 1`` steps apart."""
+    dut = MacArray(rows, cols, width, mult_reg)
+    rng = np.random.default_rng(seed)
+    min_steps = 2 * rows + cols - 1
+    steps = []
+    for a, w in tiles:
+        k_len = a.shape[1]
+        tile = [None] * max(0, min_steps - k_len)
+        for k in range(k_len):
+            while rng.random() < bubbles:
+                tile.append(None)
+            tile.append((a[:, k], w[:, k], k == k_len - 1))
+        steps += tile
+    steps += [None] * (rows + cols + 2 * rows + 4)
+    rows_out = []
+
+    async def tb(ctx):
+        for step in steps:
+            while rng.random() < stall:
+                ctx.set(dut.en, 0)
+                ctx.set(dut.i_valid, int(rng.integers(2)))   # ignored while stalled
+                ctx.set(dut.i_a, [int(v) for v in rng.integers(-128, 128, rows)])
+                await ctx.tick()
+            ctx.set(dut.en, 1)
+            if step is None:
+                ctx.set(dut.i_valid, 0)
+                ctx.set(dut.i_last, 0)
+            else:
+                a, w, last = step
+                ctx.set(dut.i_valid, 1)
+                ctx.set(dut.i_last, int(last))
+                ctx.set(dut.i_a, [int(v) for v in a])
+                ctx.set(dut.i_w, [int(v) for v in w])
+            # the array produces a drained row in the same step it consumes the inputs
+            if ctx.get(dut.o_valid):
+                rows_out.append([int(v) for v in ctx.get(dut.o_data)])
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    return np.array(rows_out).reshape(-1, rows, cols)
+
+
+def random_tiles(rng, rows, cols, n, k_choices):
+    return [(rng.integers(-128, 128, (rows, k)), rng.integers(-128, 128, (cols, k)))
+            for k in rng.choice(k_choices, n)]
+
+
+@pytest.mark.parametrize("rows, cols, mult_reg", [(3, 4, True), (4, 3, False), (1, 5, True),
+                                                  (5, 1, True), (1, 1, False)])
+def test_back_to_back_tiles_accumulate_exactly(rows, cols, mult_reg):
+    rng = np.random.default_rng(rows * 10 + cols)
+    min_k = 2 * rows + cols - 1
+    tiles = random_tiles(rng, rows, cols, 6, [1, 2, min_k, min_k + 1, 3 * min_k])
+    got = run_array(rows, cols, 22, tiles, mult_reg=mult_reg)
+    assert len(got) == len(tiles)
+    for g, (a, w) in zip(got, tiles, strict=True):
+        assert np.array_equal(g, gemm(a, w))
+
+
+def test_largest_accumulator_values_at_max_k():
+    # max_k = 64 with a 22-bit accumulator: (-128)·(-128)·64 = 2^20 and -128·127·64 both fit
+    rows, cols, k = 2, 2, 64
+    a = np.full((rows, k), -128)
+    w = np.array([np.full(k, -128), np.full(k, 127)])
+    got = run_array(rows, cols, 22, [(a, w), (-a - 1, w)])
+    assert got[0].tolist() == [[2**20, -128 * 127 * 64]] * 2
+    assert np.array_equal(got[1], gemm(-a - 1, w))
+
+
+def test_stalls_and_bubbles_change_nothing():
+    rng = np.random.default_rng(7)
+    tiles = random_tiles(rng, 3, 3, 5, [8, 9, 20])
+    clean = run_array(3, 3, 22, tiles)
+    rough = run_array(3, 3, 22, tiles, stall=0.4, bubbles=0.3, seed=3)
+    assert np.array_equal(clean, rough)
+    for g, (a, w) in zip(rough, tiles, strict=True):
+        assert np.array_equal(g, gemm(a, w))

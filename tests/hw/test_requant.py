@@ -1,0 +1,105 @@
+# amaranth: UnusedElaboratable=no
+import itertools
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hwq.hw.requant import Requantizer
+from hwq.ref import requantize
+
+MODES = ["double", "single", "double_half_up"]
+
+
+def run_requant(lanes, acc, bias, mult, shift, zp, lo, hi, *, rounding, stages=4,
+                per_channel=True, shift_range=(-31, 30), clamp=True, width=32, stall=0.0,
+                seed=0):
+    dut = Requantizer(lanes, width, rounding, per_channel, shift_range, stages, clamp)
+    rng = np.random.default_rng(seed)
+    out = []
+
+    async def tb(ctx):
+        ctx.set(dut.zero_point, zp)
+        ctx.set(dut.act_min, lo)
+        ctx.set(dut.act_max, hi)
+        for t in range(len(acc) + stages + 2):
+            while rng.random() < stall:
+                ctx.set(dut.en, 0)
+                await ctx.tick()
+            ctx.set(dut.en, 1)
+            if t < len(acc):
+                ctx.set(dut.i_valid, 1)
+                ctx.set(dut.i_last, int(t == len(acc) - 1))
+                ctx.set(dut.i_acc, [int(v) for v in acc[t]])
+                ctx.set(dut.i_bias, [int(v) for v in bias[t]])
+                ctx.set(dut.i_multiplier, [int(v) for v in np.atleast_1d(mult[t])])
+                ctx.set(dut.i_shift, [int(v) for v in np.atleast_1d(shift[t])])
+            else:
+                ctx.set(dut.i_valid, 0)
+            await ctx.tick()
+            if ctx.get(dut.o_valid):
+                out.append([int(v) for v in ctx.get(dut.o_data)])
+                if ctx.get(dut.o_last):
+                    out.append("last")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert out[-1] == "last" and out.count("last") == 1
+    return np.array(out[:-1])
+
+
+def corner_cases():
+    """Ties at each rounding step, both ends of the shift range, saturation, INT32 ends."""
+    cases = []
+    for r in range(1, 31):
+        # M = 2^30 halves exactly; a/2 = k·2^r + 2^(r-1) is a tie in the second step
+        for k in (-3, -1, 0, 2):
+            a = 2 * (k * 2**r + 2**(r - 1))
+            if -(2**31) <= a < 2**31:
+                cases.append((a, 2**30, -r))
+    cases += [(a, 2**30, s) for a in (-7, -5, -1, 1, 3, 7) for s in (0, -1)]  # first-step ties
+    extremes = [-(2**31), -(2**31) + 1, -1, 0, 1, 2**31 - 1]
+    cases += [(a, m, s) for a, m, s in itertools.product(extremes, [2**30, 2**31 - 1],
+                                                            [-31, -16, 0, 1, 30])]
+    return np.array(cases, dtype=np.int64)
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("zp", [-128, 127, 5])
+def test_corners_match_the_golden_model(rounding, zp):
+    c = corner_cases()
+    acc, mult, shift = c[:, :1], c[:, 1:2], c[:, 2:3]
+    bias = np.zeros_like(acc)
+    got = run_requant(1, acc, bias, mult, shift, zp, -128, 127, rounding=rounding)
+    want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], zp, rounding=rounding)
+    assert np.array_equal(got[:, 0], want)
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [2, 3, 4])
+def test_random_lanes_with_stalls(rounding, stages):
+    rng = np.random.default_rng(stages)
+    n, lanes = 120, 3
+    acc = rng.integers(-(2**25), 2**25, (n, lanes))
+    bias = rng.integers(-(2**25), 2**25, (n, lanes))
+    mult = rng.integers(2**30, 2**31, (n, lanes))
+    shift = rng.integers(-20, 3, (n, lanes))
+    got = run_requant(lanes, acc, bias, mult, shift, -3, -100, 90, rounding=rounding,
+                      stages=stages, width=27, stall=0.3, seed=stages)
+    want = requantize(acc + bias, mult, shift, -3, -100, 90, rounding)
+    assert np.array_equal(got, want)
+
+
+def test_per_tensor_narrow_shift_range_and_no_clamp():
+    rng = np.random.default_rng(9)
+    n, lanes = 80, 4
+    acc = rng.integers(-(2**20), 2**20, (n, lanes))
+    bias = rng.integers(-(2**20), 2**20, (n, lanes))
+    mult = np.full((n, 1), 1518500250)
+    shift = np.full((n, 1), -9)
+    got = run_requant(lanes, acc, bias, mult, shift, 11, -5, 5, rounding="double",
+                      per_channel=False, shift_range=(-12, 0), clamp=False, width=22)
+    want = requantize(acc + bias, 1518500250, -9, 11, -128, 127, "double")
+    assert np.array_equal(got, want)       # act_min/act_max are ignored without clamp
