@@ -1,0 +1,237 @@
+"""Running integer programs on the generated RTL with cocotb (Verilator or Icarus).
+
+:func:`run_jobs` sends a list of GEMM jobs back to back through ``hwq_top`` inside the memory
+model ``hwq_tb`` and scoreboards every output word against :mod:`hwq.ref`;
+:func:`run_layer` is the one-layer convenience (conv2d goes through the same im2col lowering
+as the reference). One build directory per (config, simulator, memory depth) is kept under
+``HWQ_SIM_DIR`` (default ``./sim_build``) and reused while the Verilog is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..build import TOP, generate
+from ..config import HwConfig
+from ..lower import IntLayer
+from ..ref import im2col, run_layer as ref_run_layer
+from .streams import collect_outputs, operand_words, param_words
+from .tools import verilator_env
+
+__all__ = ["SIMULATORS", "SimResult", "run_jobs", "run_layer", "simulator_available",
+           "default_config"]
+
+SIMULATORS = ("verilator", "icarus")
+_HDL = Path(__file__).parent / "hdl" / "hwq_tb.v"
+_DEPTHS = (1 << 12, 1 << 15, 1 << 18, 1 << 21)
+
+
+@dataclass
+class SimResult:
+    """What a regression on the RTL produced and how it compared with ``hwq.ref``."""
+
+    outputs: list = field(default_factory=list)      # int8 [M, N] per job, from the RTL
+    expected: list = field(default_factory=list)     # the same from hwq.ref
+    mismatches: int = 0                              # output elements that differ
+    words: int = 0                                   # output words checked
+    macs: int = 0                                    # useful MACs checked (Σ M·N·K)
+    cycles: int = 0                                  # clock cycles of the run
+    wall_s: float = 0.0                              # simulation wall time (no build)
+    build_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0
+
+
+def simulator_available(simulator: str) -> str | None:
+    """None if ``simulator`` can run here, else the reason it cannot."""
+    if simulator == "icarus":
+        return None if shutil.which("iverilog") else "Icarus Verilog not found: " \
+            "apt-get install -y iverilog"
+    if simulator == "verilator":
+        try:
+            env = verilator_env()
+        except RuntimeError as e:
+            return str(e)
+        return None if shutil.which("verilator", path=env["PATH"]) else "Verilator not found"
+    return f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}"
+
+
+def default_config() -> HwConfig:
+    p = Path("configs") / "default.yaml"
+    if p.is_file():
+        from ..config import load_config
+        return load_config(p)
+    return HwConfig()
+
+
+def _hex(words, width_bits):
+    digits = -(-width_bits // 4)
+    return "".join(f"{w:0{digits}x}\n" for w in words)
+
+
+def _prepare(config: HwConfig, simulator: str, depth: int, waves: bool):
+    """Build (or reuse) the simulation of ``hwq_tb`` around this config's ``hwq_top``."""
+    from cocotb_tools.runner import get_runner
+
+    verilog = generate(config)[f"{TOP}.v"]
+    if simulator == "verilator":
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"]
+    else:
+        # cocotb's Icarus runner passes -g2012; under SystemVerilog rules the `reg t = 0`
+        # initializers that Yosys adds to wake `always @*` blocks at time 0 fire no event, so a
+        # combinational output whose inputs never change (the engine's ready in its first
+        # state) would stay x. Verilog-2005 rules (a later -g wins) make them events again.
+        build_args = ["-g2005"]
+    # the key covers everything the build depends on, so a cached build is never stale
+    key = hashlib.sha256("\0".join([verilog, _HDL.read_text(), *build_args])
+                         .encode()).hexdigest()[:12]
+    base = Path(os.environ.get("HWQ_SIM_DIR", "sim_build")).resolve()
+    build_dir = base / f"{config.name}-{simulator}-{depth}-{key}{'-waves' if waves else ''}"
+    src = build_dir / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    for name, text in ((f"{TOP}.v", verilog), ("hwq_tb.v", _HDL.read_text())):
+        if not (src / name).is_file() or (src / name).read_text() != text:
+            (src / name).write_text(text)       # untouched files keep their timestamps
+    if simulator == "verilator":
+        os.environ.update(verilator_env())
+    runner = get_runner(simulator)
+    t = time.perf_counter()
+    runner.build(
+        sources=[src / f"{TOP}.v", src / "hwq_tb.v"], hdl_toplevel="hwq_tb",
+        parameters={"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth},
+        build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
+        log_file=build_dir / "build.log")
+    return runner, build_dir, time.perf_counter() - t
+
+
+def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: float = 0.0,
+             seed: int = 0, waves: bool = False, max_cycles: int | None = None) -> SimResult:
+    """Run GEMM ``jobs`` — ``(layer, x_rows)`` with a linear ``IntLayer`` (or any layer with
+    ``weight_matrix``, ``bias``… as an ``IntLayer``) and ``x_rows [M, K]`` int8 — back to back
+    on the RTL, with random backpressure ``stall`` (0..1) on every stream."""
+    reason = simulator_available(simulator)
+    if reason:
+        raise RuntimeError(reason)
+    if not 0 <= stall < 1:
+        raise ValueError(f"stall must be in [0, 1), not {stall!r}")
+    params, acts, wgts, shapes, expected = [], [], [], [], []
+    macs = 0
+    for i, (layer, x) in enumerate(jobs):
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != layer.k:
+            raise ValueError(f"job {i}: x_rows must be [M, {layer.k}], not {x.shape}")
+        try:
+            params += param_words(layer, x.shape[0], config)
+        except ValueError as e:
+            raise ValueError(f"job {i}: {e}") from None
+        a, w = operand_words(x, layer.weight_matrix, config)
+        acts += a
+        wgts += w
+        shapes.append((x.shape[0], layer.out_channels))
+        gemm_layer = layer if layer.kind == "linear" else _as_linear(layer)
+        expected.append(ref_run_layer(gemm_layer, x))
+        macs += x.shape[0] * layer.out_channels * layer.k
+    n_out = sum(_words_out(m, n, config) for m, n in shapes)
+    need = max(len(params), len(acts), n_out)
+    depth = next((d for d in _DEPTHS if d >= need), None)
+    if depth is None:
+        raise ValueError(f"the jobs need {need} stream words, more than the memory model "
+                         f"holds ({_DEPTHS[-1]}): split them")
+    runner, build_dir, build_s = _prepare(config, simulator, depth, waves)
+    run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
+    run_dir.mkdir()
+    files = {"params": _hex(params, 72), "acts": _hex(acts, 8 * config.rows),
+             "wgts": _hex(wgts, 8 * config.cols)}
+    for name, text in files.items():
+        (run_dir / f"{name}.hex").write_text(text)
+    job = {"n_param": len(params), "n_op": len(acts), "n_out": n_out, "seed": seed & 0xFFFFFFFF
+           or 1, "stall": int(round(stall * 256)), "result": str(run_dir / "result.json"),
+           "max_cycles": max_cycles or 64 * (len(acts) + len(params) + n_out) + 10_000}
+    (run_dir / "job.json").write_text(json.dumps(job))
+    plusargs = [f"+{name}={run_dir / f'{name}.hex'}" for name in files]
+    plusargs.append(f"+outs={run_dir / 'outs.hex'}")
+    t = time.perf_counter()
+    xml = runner.test(test_module="hwq.sim.benches.tb_engine", hdl_toplevel="hwq_tb",
+                      build_dir=build_dir, test_dir=run_dir, plusargs=plusargs,
+                      extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")}, waves=waves,
+                      timescale=("1ns", "1ps"), log_file=run_dir / "sim.log")
+    wall = time.perf_counter() - t
+    from cocotb_tools.check_results import get_results
+    n_tests, n_failed = get_results(xml)
+    if n_tests != 1 or n_failed:
+        raise RuntimeError(f"the cocotb testbench failed on {simulator}; see {run_dir}/sim.log")
+    summary = json.loads((run_dir / "result.json").read_text())
+    if summary["words"] != n_out:
+        raise RuntimeError(f"the testbench counted {summary['words']} output words, expected "
+                           f"{n_out}; see {run_dir}")
+    # $writememh output; Icarus adds `// 0x...` address comments every 16 words
+    raw = [int(code, 16) for code in (line.split("//")[0].strip()
+                                      for line in (run_dir / "outs.hex").read_text().splitlines())
+           if code]
+    result = SimResult(cycles=summary["cycles"], wall_s=wall, build_s=build_s, macs=macs,
+                       words=len(raw), expected=expected)
+    data_mask = (1 << (8 * config.cols)) - 1
+    i = 0
+    for (m, n), want in zip(shapes, expected, strict=True):
+        count = _words_out(m, n, config)
+        chunk = raw[i:i + count]
+        i += count
+        got = collect_outputs([w & data_mask for w in chunk],
+                              [w >> (8 * config.cols) for w in chunk], m, n, config)
+        result.outputs.append(got)
+        result.mismatches += int(np.count_nonzero(got != want))
+    if not waves:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return result
+
+
+def _words_out(m, n, config):
+    return -(-n // config.cols) * m
+
+
+def _as_linear(layer: IntLayer) -> IntLayer:
+    """The GEMM of a conv2d layer (its im2col rows run through this)."""
+    return IntLayer("linear", layer.weight_matrix, layer.bias, layer.multiplier, layer.shift,
+                    layer.input_zero_point, layer.output_zero_point, layer.act_min,
+                    layer.act_max, layer.rounding, input_scale=layer.input_scale,
+                    output_scale=layer.output_scale, weight_scale=layer.weight_scale,
+                    activation=layer.activation)
+
+
+def run_layer(layer, x_q, config: HwConfig | None = None, simulator: str = "verilator",
+              **kwargs) -> np.ndarray:
+    """Run one ``IntLayer`` on the generated RTL and return its int8 output.
+
+    Linear layers take ``x_q [..., in]``; conv2d layers NHWC ``x_q``, turned into GEMM rows by
+    the reference's own ``im2col`` (padding with the input zero-point). ``kwargs`` go to
+    :func:`run_jobs` (``stall``, ``seed``, ``waves``). Raises ``RuntimeError`` if the RTL
+    disagrees with ``hwq.ref`` — which is the point of running it.
+    """
+    if not isinstance(layer, IntLayer):
+        raise TypeError(f"run_layer on the RTL takes an IntLayer, not {type(layer).__name__}")
+    config = config or default_config()
+    x = np.asarray(x_q)
+    if layer.kind == "linear":
+        rows = x.reshape(-1, layer.k)
+        out_shape = x.shape[:-1] + (layer.out_channels,)
+        gemm = layer
+    else:
+        _, kh, kw, _ = layer.weight.shape
+        rows, (n, oh, ow) = im2col(x, kh, kw, layer.stride, layer.dilation, layer.padding,
+                                   pad_value=layer.input_zero_point)
+        out_shape = (n, oh, ow, layer.out_channels)
+        gemm = _as_linear(layer)
+    res = run_jobs(config, [(gemm, rows)], simulator, **kwargs)
+    if not res.passed:
+        raise RuntimeError(f"RTL and hwq.ref disagree on {res.mismatches} outputs")
+    return res.outputs[0].reshape(out_shape)
