@@ -6,7 +6,9 @@ Outputs, in one directory per config (``rtl/<name>/`` by default):
 * ``manifest.json`` — the config, the top-level ports (name, direction, width), latencies,
   accumulator width and the hwq version;
 * ``hwq_top.f`` — a filelist; ``hwq_top.core`` — a FuseSoC CAPI2 core with a Verilator lint
-  target.
+  target;
+* ``hwq_mac_array.v``, ``hwq_requant.v`` — the array and the requantizer on their own, for
+  unit-level verification (the cocotb benches drive them).
 
 Everything is a pure function of the config, so builds are byte-identical across runs and
 checkouts. Nothing is written unless every file was generated.
@@ -26,10 +28,31 @@ from amaranth.lib import wiring
 from . import __version__
 from .config import HwConfig
 from .hw.engine import HwqTop
+from .hw.mac_array import MacArray
+from .hw.requant import Requantizer
 
-__all__ = ["TOP", "generate", "build", "ports"]
+__all__ = ["TOP", "UNITS", "generate", "build", "ports", "unit", "unit_verilog"]
 
 TOP = "hwq_top"
+UNITS = ("hwq_mac_array", "hwq_requant")
+
+
+def unit(config: HwConfig, name: str):
+    """The component behind a unit-level Verilog module of this config."""
+    if name == "hwq_mac_array":
+        return MacArray(config.rows, config.cols, config.accumulator_width, config.mult_reg)
+    if name == "hwq_requant":
+        return Requantizer(config.cols, config.accumulator_width, config.rounding,
+                           config.per_channel, config.shift_range, config.requant_stages,
+                           config.clamp)
+    raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {name!r}")
+
+
+def unit_verilog(config: HwConfig, name: str) -> str:
+    """Verilog of ``hwq_top`` (``name=TOP``) or of one unit, exactly as :func:`generate`
+    writes it."""
+    top = HwqTop(config) if name == TOP else unit(config, name)
+    return verilog.convert(top, name=name, emit_src=False)
 
 
 def ports(top: HwqTop) -> list[dict]:
@@ -90,13 +113,17 @@ def generate(config: HwConfig) -> dict[str, str]:
             "min_tile_steps": config.min_tile_steps,
         },
         "files": [f"{TOP}.v"],
+        "units": [f"{u}.v" for u in UNITS],
     }
-    return {
+    files = {
         f"{TOP}.v": text,
         "manifest.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n",
         f"{TOP}.f": f"{TOP}.v\n",
         f"{TOP}.core": _core(config),
     }
+    for name in UNITS:
+        files[f"{name}.v"] = unit_verilog(config, name)
+    return files
 
 
 def build(config: HwConfig, out_dir) -> list[Path]:

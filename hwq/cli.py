@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -103,6 +104,49 @@ def _cmd_build(args) -> int:
     return 0
 
 
+def _cmd_sim(args) -> int:
+    import numpy as np
+
+    from .config import load_config
+    from .sim.regression import regression_jobs
+    from .sim.runner import run_jobs, run_unit, simulator_available
+
+    config = load_config(args.config if args.config else _default_config_path())
+    reason = simulator_available(args.simulator)
+    if reason:
+        raise CliError(reason)
+    if not 0 <= args.stall < 1:
+        raise CliError(f"--stall must be in [0, 1), not {args.stall}")
+    jobs = regression_jobs(config, seed=args.seed)
+    print(f"{config.name}: {config.rows}x{config.cols} array on {args.simulator}, "
+          f"{len(jobs)} layers back to back, stall {args.stall:.0%} on every stream")
+    res = run_jobs(config, [(layer, x) for _, layer, x in jobs], args.simulator,
+                   stall=args.stall, seed=args.seed, waves=args.waves)
+    print(f"{'job':<14} {'M':>5} {'N':>5} {'K':>5} {'MACs':>10} {'mismatches':>11}  result")
+    failed = 0
+    for (name, layer, x), got, want in zip(jobs, res.outputs, res.expected, strict=True):
+        bad = int(np.count_nonzero(got != want))
+        failed += bad > 0
+        macs = x.shape[0] * layer.out_channels * layer.k
+        print(f"{name:<14} {x.shape[0]:>5} {layer.out_channels:>5} {layer.k:>5} {macs:>10} "
+              f"{bad:>11}  {'FAIL' if bad else 'pass'}")
+    for unit in ("hwq_requant", "hwq_mac_array"):
+        try:
+            run_unit(config, unit, args.simulator, seed=args.seed, waves=args.waves)
+            print(f"{unit:<14} {'':>5} {'':>5} {'':>5} {'':>10} {0:>11}  pass")
+        except RuntimeError as e:
+            failed += 1
+            print(f"{unit:<14} {'':>44}FAIL: {e}")
+    print(f"{res.macs} MACs and {res.words} output words checked in {res.cycles} cycles: "
+          f"{res.macs / res.wall_s:.3g} MAC/s, {res.cycles / res.wall_s:.3g} cycles/s "
+          f"(simulation {res.wall_s:.1f} s, build {res.build_s:.1f} s)")
+    if args.waves:
+        print(f"waveforms are in the build directories under "
+              f"{os.environ.get('HWQ_SIM_DIR', 'sim_build')}/")
+    print("PASS" if not failed else f"FAIL: {failed} check(s) failed")
+    return 1 if failed else 0
+
+
 def _plot(path, arrays, lo, hi, label):
     try:
         import matplotlib
@@ -157,6 +201,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="YAML hardware config (default: configs/default.yaml)")
     b.add_argument("-o", "--output", metavar="DIR", help="output directory (default: rtl/NAME)")
     b.set_defaults(func=_cmd_build)
+
+    v = sub.add_parser("sim", help="run the RTL regression of a config in cocotb")
+    v.add_argument("config", metavar="CONFIG", nargs="?",
+                   help="YAML hardware config (default: configs/default.yaml)")
+    v.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator")
+    v.add_argument("--waves", action="store_true", help="write FST/VCD into the build dir")
+    v.add_argument("--stall", type=float, default=0.25,
+                   help="probability of a stall cycle on every stream (default 0.25)")
+    v.add_argument("--seed", type=int, default=0)
+    v.set_defaults(func=_cmd_sim)
     return p
 
 
@@ -164,7 +218,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ValueError, TypeError, OSError) as e:
+    except (CliError, ValueError, TypeError, OSError, RuntimeError) as e:
         print(f"hwq: error: {e}", file=sys.stderr)
         return 1
 

@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import TOP, generate
+from ..build import TOP, UNITS, unit_verilog
 from ..config import HwConfig
 from ..lower import IntLayer
-from ..ref import im2col, run_layer as ref_run_layer
+from ..ref import im2col
+from ..ref import run_layer as ref_run_layer
 from .streams import collect_outputs, operand_words, param_words
 from .tools import verilator_env
 
-__all__ = ["SIMULATORS", "SimResult", "run_jobs", "run_layer", "simulator_available",
-           "default_config"]
+__all__ = ["SIMULATORS", "SimResult", "run_jobs", "run_layer", "run_unit",
+           "simulator_available", "default_config"]
 
 SIMULATORS = ("verilator", "icarus")
 _HDL = Path(__file__).parent / "hdl" / "hwq_tb.v"
@@ -79,11 +80,11 @@ def _hex(words, width_bits):
     return "".join(f"{w:0{digits}x}\n" for w in words)
 
 
-def _prepare(config: HwConfig, simulator: str, depth: int, waves: bool):
-    """Build (or reuse) the simulation of ``hwq_tb`` around this config's ``hwq_top``."""
+def _prepare(config: HwConfig, simulator: str, top: str, sources: dict, parameters: dict,
+             tag: str, waves: bool):
+    """Build (or reuse) a simulation of Verilog ``sources`` (name -> text) with top ``top``."""
     from cocotb_tools.runner import get_runner
 
-    verilog = generate(config)[f"{TOP}.v"]
     if simulator == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"]
     else:
@@ -93,25 +94,70 @@ def _prepare(config: HwConfig, simulator: str, depth: int, waves: bool):
         # state) would stay x. Verilog-2005 rules (a later -g wins) make them events again.
         build_args = ["-g2005"]
     # the key covers everything the build depends on, so a cached build is never stale
-    key = hashlib.sha256("\0".join([verilog, _HDL.read_text(), *build_args])
+    key = hashlib.sha256("\0".join([*sources.values(), *build_args, repr(parameters)])
                          .encode()).hexdigest()[:12]
     base = Path(os.environ.get("HWQ_SIM_DIR", "sim_build")).resolve()
-    build_dir = base / f"{config.name}-{simulator}-{depth}-{key}{'-waves' if waves else ''}"
+    build_dir = base / f"{config.name}-{top}-{simulator}-{tag}-{key}{'-waves' if waves else ''}"
     src = build_dir / "src"
     src.mkdir(parents=True, exist_ok=True)
-    for name, text in ((f"{TOP}.v", verilog), ("hwq_tb.v", _HDL.read_text())):
+    for name, text in sources.items():
         if not (src / name).is_file() or (src / name).read_text() != text:
             (src / name).write_text(text)       # untouched files keep their timestamps
     if simulator == "verilator":
         os.environ.update(verilator_env())
     runner = get_runner(simulator)
     t = time.perf_counter()
-    runner.build(
-        sources=[src / f"{TOP}.v", src / "hwq_tb.v"], hdl_toplevel="hwq_tb",
-        parameters={"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth},
-        build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"), waves=waves,
-        log_file=build_dir / "build.log")
+    try:
+        runner.build(
+            sources=[src / name for name in sources], hdl_toplevel=top, parameters=parameters,
+            build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
+            waves=waves and simulator == "verilator", log_file=build_dir / "build.log")
+    except RuntimeError:
+        raise RuntimeError(f"the {simulator} build of {top} failed; see "
+                           f"{build_dir / 'build.log'}") from None
     return runner, build_dir, time.perf_counter() - t
+
+
+def _check_passed(xml, simulator, where):
+    from cocotb_tools.check_results import get_results
+    n_tests, n_failed = get_results(xml)
+    if n_tests < 1 or n_failed:
+        raise RuntimeError(f"the cocotb testbench failed on {simulator}; see {where}/sim.log")
+
+
+def run_unit(config: HwConfig, unit: str, simulator: str = "verilator", *, seed: int = 0,
+             stall: float = 0.2, steps: int = 300, tiles: int = 8, waves: bool = False) -> float:
+    """Run the cocotb bench of a unit (``hwq_requant`` or ``hwq_mac_array``) on its own
+    Verilog; raises ``RuntimeError`` on any mismatch with ``hwq.ref``. Returns wall seconds.
+    ``waves`` traces on Verilator only (cocotb's Icarus dump module needs SystemVerilog, which
+    these builds do not enable)."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    reason = simulator_available(simulator)
+    if reason:
+        raise RuntimeError(reason)
+    runner, build_dir, _ = _prepare(config, simulator, unit,
+                                    {f"{unit}.v": unit_verilog(config, unit)}, {}, "unit", waves)
+    run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
+    run_dir.mkdir()
+    rng = np.random.default_rng(seed)
+    z = int(rng.integers(-128, 128))
+    job = {"config": config.flat(), "seed": seed, "stall": stall, "steps": steps,
+           "tiles": tiles, "zero_point": z, "act_min": max(-128, z - 90),
+           "act_max": min(127, z + 100)}
+    (run_dir / "job.json").write_text(json.dumps(job))
+    testcase = {"hwq_requant": "requant_matches_golden_model",
+                "hwq_mac_array": "mac_array_matches_golden_model"}[unit]
+    t = time.perf_counter()
+    xml = runner.test(test_module="hwq.sim.benches.tb_units", testcase=testcase,
+                      hdl_toplevel=unit, build_dir=build_dir, test_dir=run_dir,
+                      extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")},
+                      waves=waves and simulator == "verilator", timescale=("1ns", "1ps"),
+                      log_file=run_dir / "sim.log")
+    _check_passed(xml, simulator, run_dir)
+    if not waves:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return time.perf_counter() - t
 
 
 def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: float = 0.0,
@@ -147,7 +193,10 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     if depth is None:
         raise ValueError(f"the jobs need {need} stream words, more than the memory model "
                          f"holds ({_DEPTHS[-1]}): split them")
-    runner, build_dir, build_s = _prepare(config, simulator, depth, waves)
+    runner, build_dir, build_s = _prepare(
+        config, simulator, "hwq_tb",
+        {f"{TOP}.v": unit_verilog(config, TOP), "hwq_tb.v": _HDL.read_text()},
+        {"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth}, str(depth), waves)
     run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
     run_dir.mkdir()
     files = {"params": _hex(params, 72), "acts": _hex(acts, 8 * config.rows),
@@ -160,16 +209,16 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     (run_dir / "job.json").write_text(json.dumps(job))
     plusargs = [f"+{name}={run_dir / f'{name}.hex'}" for name in files]
     plusargs.append(f"+outs={run_dir / 'outs.hex'}")
+    if waves and simulator == "icarus":
+        # (vvp runs with -fst when waves are on, so the file is FST)
+        plusargs.append(f"+vcd={run_dir / 'hwq_tb.fst'}")
     t = time.perf_counter()
     xml = runner.test(test_module="hwq.sim.benches.tb_engine", hdl_toplevel="hwq_tb",
                       build_dir=build_dir, test_dir=run_dir, plusargs=plusargs,
                       extra_env={"HWQ_TB_JOB": str(run_dir / "job.json")}, waves=waves,
                       timescale=("1ns", "1ps"), log_file=run_dir / "sim.log")
     wall = time.perf_counter() - t
-    from cocotb_tools.check_results import get_results
-    n_tests, n_failed = get_results(xml)
-    if n_tests != 1 or n_failed:
-        raise RuntimeError(f"the cocotb testbench failed on {simulator}; see {run_dir}/sim.log")
+    _check_passed(xml, simulator, run_dir)
     summary = json.loads((run_dir / "result.json").read_text())
     if summary["words"] != n_out:
         raise RuntimeError(f"the testbench counted {summary['words']} output words, expected "

@@ -5,39 +5,13 @@ import numpy as np
 import pytest
 
 from hwq.config import HwConfig, load_config
-from hwq.lower import make_linear
-from hwq.quant import QParams, QuantSpec
 from hwq.ref import run_layer
 from hwq.sim.amaranth_bench import simulate_engine
+from hwq.sim.regression import random_job as make_job
+from hwq.sim.regression import regression_jobs
 from hwq.sim.streams import param_words
 
 CONFIGS = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-I8 = QuantSpec()
-
-
-def make_job(rng, cfg, m, n, k, *, activation="relu6", z_in=None, z_out=None, corner=False):
-    """A random linear layer this config can run, and its int8 input."""
-    z_in = int(rng.integers(-128, 128)) if z_in is None else z_in
-    z_out = int(rng.integers(-128, 128)) if z_out is None else z_out
-    if corner:   # the largest |acc|: every product (-128)·(-128)
-        w = np.full((n, k), -128, np.int8)
-        x = np.full((m, k), -128, np.int8)
-    else:
-        w = rng.integers(-128, 128, (n, k), dtype=np.int8)
-        x = rng.integers(-128, 128, (m, k), dtype=np.int8)
-    s_in = 0.02
-    if cfg.per_channel:
-        w_qp = QParams(rng.uniform(1e-3, 1e-2, n), 0,
-                       QuantSpec(symmetric=True, granularity="channel", axis=0))
-    else:
-        w_qp = QParams(5e-3, 0, QuantSpec(symmetric=True))
-    s_out = 5e-3 * s_in * 40 * np.sqrt(k) * float(rng.uniform(0.5, 2))
-    bias = rng.integers(-(2**12), 2**12, n)
-    if not cfg.clamp:
-        activation = "none"
-    layer = make_linear(w, bias, QParams(s_in, z_in, I8), w_qp, QParams(s_out, z_out, I8),
-                        activation, cfg.rounding, shift_range=cfg.shift_range)
-    return layer, x
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -58,13 +32,15 @@ def test_random_layers_back_to_back(name, stall):
         assert np.array_equal(out, run_layer(layer, x))
 
 
-def test_largest_accumulator_at_max_k():
-    cfg = load_config("configs/narrow_acc.yaml")
-    rng = np.random.default_rng(1)
-    job = make_job(rng, cfg, 5, 6, cfg.max_k, corner=True, activation="none", z_in=-128)
-    assert job[0].accumulator_bits() <= 32
-    run = simulate_engine(cfg, [job])
-    assert np.array_equal(run.outputs[0], run_layer(*job))
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CONFIGS)
+def test_corner_classes(name):
+    """Ties at both rounding steps, shift-range ends, saturation, the largest |acc|."""
+    cfg = load_config(f"configs/{name}.yaml")
+    jobs = regression_jobs(cfg, seed=1)
+    run = simulate_engine(cfg, [(layer, x) for _, layer, x in jobs])
+    for out, (job, layer, x) in zip(run.outputs, jobs, strict=True):
+        assert np.array_equal(out, run_layer(layer, x)), job
 
 
 @pytest.mark.parametrize("name", ["default", "row1x16", "per_tensor"])

@@ -4,7 +4,7 @@
 // `n_out` words have arrived. Every stream gets random backpressure from its own xorshift
 // generator: an idle cycle with probability stall/256 before each word on the three inputs,
 // and tready low with the same probability on the output. AXI rules hold: tvalid, once high,
-// stays high with stable tdata until the handshake.
+// stays high with stable tdata until the handshake. +vcd=FILE dumps all signals to FILE.
 `timescale 1ns/1ps
 module hwq_tb #(
     parameter ROWS = 8,
@@ -29,12 +29,18 @@ module hwq_tb #(
     reg [8*COLS:0]     out_mem   [0:DEPTH-1];
     reg [8*1024-1:0]   fname;
     reg [8*1024-1:0]   out_name;
+    reg [8*1024-1:0]   vcd_name;
 
     initial begin
         if ($value$plusargs("params=%s", fname)) $readmemh(fname, param_mem);
         if ($value$plusargs("acts=%s", fname)) $readmemh(fname, act_mem);
         if ($value$plusargs("wgts=%s", fname)) $readmemh(fname, wgt_mem);
         if (!$value$plusargs("outs=%s", out_name)) out_name = "outs.hex";
+        // waveforms for simulators whose cocotb dump module needs SystemVerilog (Icarus here)
+        if ($value$plusargs("vcd=%s", vcd_name)) begin
+            $dumpfile(vcd_name);
+            $dumpvars(0, hwq_tb);
+        end
     end
 
     // one xorshift32 per stream, seeded differently
