@@ -17,8 +17,11 @@ from hwq.sim.runner import run_jobs, simulator_available
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (M, N, K) per simulator: large enough that start-up (~1 s) does not dominate
-SIZES = {"verilator": (256, 256, 1024), "icarus": (64, 64, 256)}
+# (M, N, K) per array and simulator: large enough that start-up (~1 s) does not dominate.
+# (16x16 on Verilator stays below 2^18 stream words: at that memory depth the 16x16 model's
+# clock never started in our runs — an open issue, noted in the hwq_tb sources.)
+SIZES = {(8, "verilator"): (256, 256, 1024), (8, "icarus"): (64, 64, 256),
+         (16, "verilator"): (128, 128, 512), (16, "icarus"): (64, 64, 256)}
 
 
 def main():
@@ -28,7 +31,8 @@ def main():
     print(f"{'array':<7} {'simulator':<10} {'M':>4} {'N':>4} {'K':>5} {'MACs':>10} "
           f"{'cycles':>8} {'build s':>8} {'sim s':>6} {'MAC/s':>10} {'cycles/s':>10} {'ok':>3}")
     for cfg in configs:
-        for sim, (m, n, k) in SIZES.items():
+        for sim in ("verilator", "icarus"):
+            m, n, k = SIZES[cfg.rows, sim]
             if simulator_available(sim):
                 print(f"{cfg.rows}x{cfg.cols:<5} {sim:<10} skipped: {simulator_available(sim)}")
                 continue

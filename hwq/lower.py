@@ -253,8 +253,24 @@ def _padding(p):
     return t
 
 
+class _ScalarLayer:
+    """Serialisation of a layer whose fields are all scalars (or tuples of them)."""
+
+    def _meta(self):
+        return {"type": type(self).__name__, **{
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in ((k, getattr(self, k)) for k in self.__dataclass_fields__)}}
+
+    def _arrays(self):
+        return {}
+
+    @classmethod
+    def _build(cls, meta, arrays):
+        return cls(**{k: v for k, v in meta.items() if k != "type"})
+
+
 @dataclass(eq=False)
-class RescaleLayer:
+class RescaleLayer(_ScalarLayer):
     """Elementwise requantization ``clamp(MBQM(x − z_in, M, shift) + z_out, act_min, act_max)``:
     a standalone ReLU/ReLU6 whose input and output parameters may differ."""
 
@@ -273,21 +289,9 @@ class RescaleLayer:
                      "act_max"):
             setattr(self, name, int(getattr(self, name)))
 
-    def _meta(self):
-        return {"type": "RescaleLayer", **{k: getattr(self, k) for k in (
-            "input_zero_point", "multiplier", "shift", "output_zero_point", "act_min", "act_max",
-            "rounding", "activation")}}
-
-    def _arrays(self):
-        return {}
-
-    @classmethod
-    def _build(cls, meta, arrays):
-        return cls(**{k: v for k, v in meta.items() if k != "type"})
-
 
 @dataclass(eq=False)
-class AddLayer:
+class AddLayer(_ScalarLayer):
     """Quantized elementwise Add as TFLite computes it: both inputs are shifted left by
     ``left_shift`` and rescaled to the common scale ``2·max(s1, s2)``, summed, rescaled to the
     output, offset and clamped."""
@@ -310,18 +314,6 @@ class AddLayer:
             setattr(self, name, tuple(int(v) for v in getattr(self, name)))
             if len(getattr(self, name)) != 2:
                 raise ValueError(f"{name} must hold two values")
-
-    def _meta(self):
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {"type": "AddLayer", **{k: list(v) if isinstance(v, tuple) else v
-                                       for k, v in d.items()}}
-
-    def _arrays(self):
-        return {}
-
-    @classmethod
-    def _build(cls, meta, arrays):
-        return cls(**{k: v for k, v in meta.items() if k != "type"})
 
 
 @dataclass(eq=False)

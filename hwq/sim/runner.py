@@ -86,7 +86,8 @@ def _prepare(config: HwConfig, simulator: str, top: str, sources: dict, paramete
     from cocotb_tools.runner import get_runner
 
     if simulator == "verilator":
-        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"]
+        # --timing: hwq_tb makes its own clock with a delay (`always #5 clk = ~clk`)
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--timing"]
     else:
         # cocotb's Icarus runner passes -g2012; under SystemVerilog rules the `reg t = 0`
         # initializers that Yosys adds to wake `always @*` blocks at time 0 fire no event, so a

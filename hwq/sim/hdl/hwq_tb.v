@@ -5,13 +5,17 @@
 // generator: an idle cycle with probability stall/256 before each word on the three inputs,
 // and tready low with the same probability on the output. AXI rules hold: tvalid, once high,
 // stays high with stable tdata until the handshake. +vcd=FILE dumps all signals to FILE.
+// The clock (10 ns) is generated here, not by cocotb: the simulator then runs free while the
+// Python side only waits for `done` (Verilator needs --timing for it).
+// Open issue: a 16x16 engine with DEPTH = 2^18 never saw a clock edge under Verilator 5.049
+// (simulated time ran to the timeout); smaller depths, and 8x8 at 2^18, run normally.
 `timescale 1ns/1ps
 module hwq_tb #(
     parameter ROWS = 8,
     parameter COLS = 8,
     parameter DEPTH = 16384
 ) (
-    input  wire        clk,
+    output reg         clk,
     input  wire        rst,
     input  wire        start,
     input  wire [31:0] n_param,
@@ -23,6 +27,9 @@ module hwq_tb #(
     output reg  [31:0] cycles,
     output reg  [31:0] got
 );
+    initial clk = 1'b0;
+    always #5 clk = ~clk;
+
     reg [71:0]         param_mem [0:DEPTH-1];
     reg [8*ROWS-1:0]   act_mem   [0:DEPTH-1];
     reg [8*COLS-1:0]   wgt_mem   [0:DEPTH-1];
