@@ -57,3 +57,24 @@ def test_run_layer_refuses_what_the_config_cannot_run():
                           70)
     with pytest.raises(ValueError, match=r"^job 0: layer K=70 exceeds limits\.max_k=64"):
         run_jobs(cfg, [(layer, x)])
+
+
+def test_scoreboard_catches_a_rounding_difference(monkeypatch):
+    """The tie stimulus reaches the hardware: checked against the other double-rounding mode,
+    the nonsquare engine (double_half_up) must disagree, on negative ties only."""
+    require("icarus")
+    import dataclasses
+
+    import hwq.sim.runner as runner
+
+    cfg = load_config("configs/nonsquare.yaml")
+    jobs = [(layer, x) for name, layer, x in regression_jobs(cfg) if name.startswith("ties")]
+
+    def other_rounding(layer, x):
+        return ref_run_layer(dataclasses.replace(layer, rounding="double"), x)
+
+    monkeypatch.setattr(runner, "ref_run_layer", other_rounding)
+    res = run_jobs(cfg, jobs, "icarus")
+    assert res.mismatches > 0
+    got, want = res.outputs[0], res.expected[0]
+    assert np.all(got[got != want] == want[got != want] + 1)   # half up vs half away
