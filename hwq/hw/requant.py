@@ -92,8 +92,7 @@ class Requantizer(wiring.Component):
                 return values
             out = {}
             for name, v in values.items():
-                r = Signal.like(v, name=f"{tag}_{name}") if isinstance(v, Signal) else \
-                    Signal(v.shape(), name=f"{tag}_{name}")
+                r = Signal(v.shape(), name=f"{tag}_{name}")
                 with m.If(en):
                     m.d.sync += r.eq(v)
                 out[name] = r
@@ -166,8 +165,9 @@ class Requantizer(wiring.Component):
             else:
                 m.d.comb += y.eq(h)
             s3[f"y{lane}"] = y
-        s3 = stage({k: v for k, v in s3.items() if k[0] in "yvl"} | {
-            "valid": s3["valid"], "last": s3["last"]}, reg_round, "rq3")
+        # the multipliers and shifts are used up: only the results and the flags go on
+        s3 = stage({k: v for k, v in s3.items() if k.startswith("y") or k in ("valid", "last")},
+                   reg_round, "rq3")
 
         # step 4: zero-point and clamp, always registered
         lo = self.act_min if self._clamp else Const(-128, signed(8))
