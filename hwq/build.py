@@ -8,7 +8,11 @@ Outputs, in one directory per config (``rtl/<name>/`` by default):
 * ``hwq_top.f`` — a filelist; ``hwq_top.core`` — a FuseSoC CAPI2 core with a Verilator lint
   target;
 * ``hwq_mac_array.v``, ``hwq_requant.v`` — the array and the requantizer on their own, for
-  unit-level verification (the cocotb benches drive them).
+  unit-level verification (the cocotb benches drive them);
+* ``hwq_top.tcl`` + ``hwq_top.xdc`` — a Vivado non-project, out-of-context flow with a clock
+  constraint; ``hwq_top.qsf`` + ``hwq_top.sdc`` — a Quartus project with the same clock.
+
+The clock constraints ask for ``CLOCK_TARGET_MHZ`` (200 MHz, hwq's goal on ECP5).
 
 Everything is a pure function of the config, so builds are byte-identical across runs and
 checkouts. Nothing is written unless every file was generated.
@@ -35,6 +39,9 @@ __all__ = ["TOP", "UNITS", "generate", "build", "ports", "unit", "unit_verilog"]
 
 TOP = "hwq_top"
 UNITS = ("hwq_mac_array", "hwq_requant")
+CLOCK_TARGET_MHZ = 200
+VIVADO_PART = "xc7z020clg400-1"          # Zynq-7020, the common board part; -tclargs overrides
+QUARTUS_FAMILY, QUARTUS_DEVICE = "Cyclone V", "5CSEMA5F31C6"
 
 
 def unit(config: HwConfig, name: str):
@@ -90,8 +97,54 @@ def _core(config: HwConfig) -> str:
         "      verilator:",
         "        mode: lint-only",
         "        verilator_options: [-Wno-fatal]",
+        "  synth:",
+        "    <<: *default",
+        "    description: Yosys synthesis for ECP5 (the open flow; hwq synth adds nextpnr)",
+        "    default_tool: yosys",
+        "    tools:",
+        "      yosys:",
+        "        arch: ecp5",
+        "        output_format: json",
         "",
     ])
+
+
+def _clock_ns() -> str:
+    return f"{1000 / CLOCK_TARGET_MHZ:.3f}"
+
+
+def _vivado(config: HwConfig) -> dict[str, str]:
+    tcl = "\n".join([
+        f"# Vivado non-project, out-of-context flow for hwq_top ({config.name}).",
+        f"#   vivado -mode batch -source {TOP}.tcl [-tclargs PART]",
+        "set here [file dirname [file normalize [info script]]]",
+        f"set part [expr {{[llength $argv] ? [lindex $argv 0] : \"{VIVADO_PART}\"}}]",
+        f"read_verilog [file join $here {TOP}.v]",
+        f"read_xdc -mode out_of_context [file join $here {TOP}.xdc]",
+        f"synth_design -top {TOP} -part $part -mode out_of_context",
+        "opt_design",
+        "place_design",
+        "route_design",
+        "report_utilization -file [file join $here utilization.rpt]",
+        "report_timing_summary -file [file join $here timing.rpt]",
+        "",
+    ])
+    xdc = f"create_clock -period {_clock_ns()} -name clk [get_ports clk]\n"
+    return {f"{TOP}.tcl": tcl, f"{TOP}.xdc": xdc}
+
+
+def _quartus(config: HwConfig) -> dict[str, str]:
+    qsf = "\n".join([
+        f"# Quartus project for hwq_top ({config.name}): quartus_sh --flow compile {TOP}",
+        f'set_global_assignment -name FAMILY "{QUARTUS_FAMILY}"',
+        f"set_global_assignment -name DEVICE {QUARTUS_DEVICE}",
+        f"set_global_assignment -name TOP_LEVEL_ENTITY {TOP}",
+        f"set_global_assignment -name VERILOG_FILE {TOP}.v",
+        f"set_global_assignment -name SDC_FILE {TOP}.sdc",
+        "",
+    ])
+    sdc = f"create_clock -name clk -period {_clock_ns()} [get_ports clk]\n"
+    return {f"{TOP}.qsf": qsf, f"{TOP}.sdc": sdc}
 
 
 def generate(config: HwConfig) -> dict[str, str]:
@@ -123,6 +176,8 @@ def generate(config: HwConfig) -> dict[str, str]:
     }
     for name in UNITS:
         files[f"{name}.v"] = unit_verilog(config, name)
+    files.update(_vivado(config))
+    files.update(_quartus(config))
     return files
 
 

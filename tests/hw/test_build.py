@@ -100,3 +100,34 @@ def test_cli_build_bad_config_one_line_nothing_written(tmp_path, text, message):
     assert r.stderr.startswith("hwq: error: " + message.format(p=p))
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_vendor_exports_reference_what_exists(path):
+    cfg = load_config(path)
+    out = Path("rtl") / cfg.name
+    ports = {p["name"] for p in json.loads((out / "manifest.json").read_text())["ports"]}
+    tcl = (out / f"{TOP}.tcl").read_text()
+    read = re.findall(r"read_(?:verilog|xdc)(?: -mode \S+)? \[file join \$here (\S+)\]", tcl)
+    assert sorted(read) == sorted([f"{TOP}.v", f"{TOP}.xdc"])
+    assert all((out / f).is_file() for f in read)
+    assert f"synth_design -top {TOP} " in tcl
+    for constraints in (f"{TOP}.xdc", f"{TOP}.sdc"):
+        clocks = re.findall(r"create_clock .*\[get_ports (\w+)\]", (out / constraints).read_text())
+        assert clocks == ["clk"] and "clk" in ports
+    qsf = dict(re.findall(r"set_global_assignment -name (\w+) (.+)",
+                          (out / f"{TOP}.qsf").read_text()))
+    assert qsf["TOP_LEVEL_ENTITY"] == TOP
+    assert (out / qsf["VERILOG_FILE"]).is_file() and (out / qsf["SDC_FILE"]).is_file()
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_fusesoc_accepts_the_core(path, tmp_path):
+    cfg = load_config(path)
+    core = yaml.safe_load((Path("rtl") / cfg.name / f"{TOP}.core").read_text())
+    r = subprocess.run([str(Path(sys.executable).parent / "fusesoc"), "--cores-root",
+                        str((Path("rtl") / cfg.name).resolve()), "core", "show", core["name"]],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    targets = re.findall(r"^(\w+)\s+:", r.stdout, re.M)
+    assert {"default", "lint", "synth"} <= set(targets)
