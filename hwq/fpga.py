@@ -126,9 +126,11 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
             clocks = report.get("fmax", {})
             fmax = min((c["achieved"] for c in clocks.values()), default=None)
             crit = report.get("critical_paths", [])
-            if crit:
-                p = crit[0]
-                path = f"{p.get('from', '?')} -> {p.get('to', '?')}"
+            if crit and crit[0].get("path"):
+                segs = crit[0]["path"]
+                delay = sum(s.get("delay", 0.0) for s in segs)
+                path = (f"{segs[0]['from']['cell']} -> {segs[-1]['to']['cell']} "
+                        f"({delay:.2f} ns, {len(segs)} segments)")
             luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
             dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
             brams = used.get("DP16KD", 0)

@@ -23,6 +23,10 @@ def test_ecp5_place_and_route_out_of_context():
     assert r.dsps >= r.macs                      # at least one MULT18X18D per array MAC
     assert r.luts > 0 and r.ffs > 0
     assert r.fmax_mhz is not None and 10 < r.fmax_mhz < 500
+    # the critical path names its start and end cells and its delay, which bounds Fmax
+    start_end, delay = r.critical_path.split(" (")
+    assert " -> " in start_end
+    assert float(delay.split(" ns")[0]) == pytest.approx(1000 / r.fmax_mhz, rel=0.35)
 
 
 @pytest.mark.slow
