@@ -24,7 +24,7 @@ from ..config import HwConfig
 from ..lower import IntLayer
 from ..ref import im2col
 from ..ref import run_layer as ref_run_layer
-from .streams import collect_outputs, operand_words, param_words
+from .streams import collect_outputs, operand_words, output_word_count, param_words
 from .tools import verilator_env
 
 __all__ = ["SIMULATORS", "SimResult", "run_jobs", "run_layer", "run_unit",
@@ -163,9 +163,11 @@ def run_unit(config: HwConfig, unit: str, simulator: str = "verilator", *, seed:
 
 def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: float = 0.0,
              seed: int = 0, waves: bool = False, max_cycles: int | None = None) -> SimResult:
-    """Run GEMM ``jobs`` — ``(layer, x_rows)`` with a linear ``IntLayer`` (or any layer with
-    ``weight_matrix``, ``bias``… as an ``IntLayer``) and ``x_rows [M, K]`` int8 — back to back
-    on the RTL, with random backpressure ``stall`` (0..1) on every stream."""
+    """Run GEMM ``jobs`` back to back on the RTL, with random backpressure ``stall`` (0..1) on
+    every stream, and compare every output with ``hwq.ref``.
+
+    Each job is ``(layer, x_rows)``: an ``IntLayer`` and its GEMM rows ``x_rows [M, K]`` int8
+    (for a conv2d layer, the im2col rows; :func:`run_layer` makes them)."""
     reason = simulator_available(simulator)
     if reason:
         raise RuntimeError(reason)
@@ -188,7 +190,7 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
         gemm_layer = layer if layer.kind == "linear" else _as_linear(layer)
         expected.append(ref_run_layer(gemm_layer, x))
         macs += x.shape[0] * layer.out_channels * layer.k
-    n_out = sum(_words_out(m, n, config) for m, n in shapes)
+    n_out = sum(output_word_count(m, n, config) for m, n in shapes)
     need = max(len(params), len(acts), n_out)
     depth = next((d for d in _DEPTHS if d >= need), None)
     if depth is None:
@@ -233,7 +235,7 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     data_mask = (1 << (8 * config.cols)) - 1
     i = 0
     for (m, n), want in zip(shapes, expected, strict=True):
-        count = _words_out(m, n, config)
+        count = output_word_count(m, n, config)
         chunk = raw[i:i + count]
         i += count
         got = collect_outputs([w & data_mask for w in chunk],
@@ -243,10 +245,6 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
     if not waves:
         shutil.rmtree(run_dir, ignore_errors=True)
     return result
-
-
-def _words_out(m, n, config):
-    return -(-n // config.cols) * m
 
 
 def _as_linear(layer: IntLayer) -> IntLayer:

@@ -13,7 +13,8 @@ from ..config import HwConfig
 from ..hw.layouts import ParamChannel, ParamHeader
 from ..ref import tile_schedule
 
-__all__ = ["param_words", "operand_words", "pack_lanes", "unpack_lanes", "collect_outputs"]
+__all__ = ["param_words", "operand_words", "pack_lanes", "unpack_lanes", "collect_outputs",
+           "output_word_count"]
 
 
 def pack_lanes(codes) -> list[int]:
@@ -60,6 +61,11 @@ def operand_words(x_rows, w_mat, config: HwConfig) -> tuple[list[int], list[int]
     return acts, wgts
 
 
+def output_word_count(m: int, n: int, config: HwConfig) -> int:
+    """Words the engine emits for an ``m × n`` result: one per output row per column block."""
+    return m * -(-n // config.cols)
+
+
 def collect_outputs(words, lasts, m: int, n: int, config: HwConfig) -> np.ndarray:
     """Reassemble output words (in the engine's order) into the ``[m, n]`` int8 result.
 
@@ -67,7 +73,7 @@ def collect_outputs(words, lasts, m: int, n: int, config: HwConfig) -> np.ndarra
     """
     R, C = config.rows, config.cols
     tiles = tile_schedule(m, n, R, C)
-    expect = sum(t.m1 - t.m0 for t in tiles)
+    expect = output_word_count(m, n, config)
     if len(words) != expect:
         raise ValueError(f"expected {expect} output words, got {len(words)}")
     flags = list(lasts)
