@@ -20,6 +20,7 @@ checkouts. Nothing is written unless every file was generated.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -55,9 +56,11 @@ def unit(config: HwConfig, name: str):
     raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {name!r}")
 
 
+@functools.lru_cache(maxsize=32)
 def unit_verilog(config: HwConfig, name: str) -> str:
     """Verilog of ``hwq_top`` (``name=TOP``) or of one unit, exactly as :func:`generate`
-    writes it."""
+    writes it. Cached per (config, name): the conversion runs Yosys, ~1 s, and a demo or a
+    regression asks for the same Verilog once per simulation."""
     top = HwqTop(config) if name == TOP else unit(config, name)
     return verilog.convert(top, name=name, emit_src=False)
 

@@ -174,29 +174,57 @@ def _cmd_synth(args) -> int:
 
 
 def _plot(path, arrays, lo, hi, label):
+    from .plot import histogram_with_ranges
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise CliError("--plot needs matplotlib: pip install 'hwq[plot]'") from None
-    data = np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays])
-    data = data[np.isfinite(data)]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.hist(data, bins=256, color="0.6", log=True)
-    for i, (l, h) in enumerate(zip(np.ravel(lo), np.ravel(hi), strict=True)):
-        ax.axvline(l, color="C3", lw=1, alpha=0.7, label=f"{label} range" if i == 0 else None)
-        ax.axvline(h, color="C3", lw=1, alpha=0.7)
-    ax.set_xlabel("value")
-    ax.set_ylabel("count")
-    ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except (OSError, ValueError) as e:
-        raise CliError(f"cannot write plot {path!r}: {e}") from None
-    finally:
-        plt.close(fig)
+        histogram_with_ranges(path, np.concatenate([np.asarray(a, np.float64).ravel()
+                                                    for a in arrays]), {label: (lo, hi)})
+    except RuntimeError as e:
+        raise CliError(f"--plot: {e}") from None
+
+
+def _cmd_demo(args) -> int:
+    from .config import load_config
+    from .demo import digits
+    models = tuple(args.models.split(",")) if args.models else digits.MODELS
+    for m in models:
+        if m not in digits.MODELS:
+            raise CliError(f"--models: unknown model {m!r} (choose from "
+                           f"{', '.join(digits.MODELS)})")
+    model_paths = {}
+    for spec in args.model or []:
+        name, sep, file = spec.partition("=")
+        if not sep or name not in digits.MODELS:
+            raise CliError(f"--model must be NAME=FILE.npz with NAME one of "
+                           f"{', '.join(digits.MODELS)}, not {spec!r}")
+        model_paths[name] = file
+    config = load_config(args.config) if args.config else None
+    if args.icarus_samples < 0:
+        raise CliError(f"--icarus-samples must be >= 0, not {args.icarus_samples}")
+    opts = digits.Options(
+        models=models, rtl=not args.no_rtl, simulator=args.simulator,
+        icarus_samples=args.icarus_samples, epochs=args.epochs, seed=args.seed,
+        data_path=args.data, model_paths=model_paths, save_dir=args.save_models,
+        plot_dir=args.plots, config=config,
+        log=lambda msg: print(f"[demo] {msg}", file=sys.stderr, flush=True))
+    if args.json:  # fail on an unwritable path before the long run
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    if args.plots:
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+    records = digits.run(opts)
+    print(digits.format_table(records))
+    for line in digits.summary(records):
+        print(line)
+    if args.json:
+        digits.write_json(records, args.json)
+        print(f"records written to {args.json}")
+    if args.plots:
+        print(f"calibration histograms written to {args.plots}/")
+    bad = sum(r.get("mismatches", 0) for r in records)
+    if bad:
+        print(f"hwq: error: the RTL disagrees with hwq.ref on {bad} output codes",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -246,6 +274,27 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--package", help="ECP5 package (default CABGA381)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(func=_cmd_synth)
+
+    d = sub.add_parser("demo", help="end-to-end demos on real data")
+    d.add_argument("name", choices=["digits"], help="digits: scikit-learn's handwritten digits")
+    d.add_argument("--config", metavar="CONFIG", help="YAML hardware config for lowering and "
+                   "RTL (default: configs/default.yaml)")
+    d.add_argument("--models", metavar="LIST", help="comma-separated: mlp,cnn (default both)")
+    d.add_argument("--model", action="append", metavar="NAME=FILE.npz",
+                   help="use a saved float model instead of training one")
+    d.add_argument("--data", metavar="FILE.npz",
+                   help="images [N,8,8] (0..16) and labels instead of scikit-learn's digits")
+    d.add_argument("--epochs", type=int, help="float/DoReFa training epochs")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--no-rtl", action="store_true", help="skip the RTL runs")
+    d.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator",
+                   help="simulator for the whole test set (default verilator)")
+    d.add_argument("--icarus-samples", type=int, default=60, metavar="N",
+                   help="test images also run on Icarus for two rows per model (0: none)")
+    d.add_argument("--json", metavar="FILE", help="write the records as a JSON list")
+    d.add_argument("--plots", metavar="DIR", help="write calibration histograms (PNG)")
+    d.add_argument("--save-models", metavar="DIR", help="write the float models (.npz)")
+    d.set_defaults(func=_cmd_demo)
     return p
 
 

@@ -256,15 +256,11 @@ def _as_linear(layer: IntLayer) -> IntLayer:
                     activation=layer.activation)
 
 
-def run_layer(layer, x_q, config: HwConfig | None = None, simulator: str = "verilator",
-              **kwargs) -> np.ndarray:
-    """Run one ``IntLayer`` on the generated RTL and return its int8 output.
-
-    Linear layers take ``x_q [..., in]``; conv2d layers NHWC ``x_q``, turned into GEMM rows by
-    the reference's own ``im2col`` (padding with the input zero-point). ``kwargs`` go to
-    :func:`run_jobs` (``stall``, ``seed``, ``waves``). Raises ``RuntimeError`` if the RTL
-    disagrees with ``hwq.ref`` — which is the point of running it.
-    """
+def simulate_layer(layer, x_q, config: HwConfig | None = None, simulator: str = "verilator",
+                   **kwargs) -> tuple[np.ndarray, SimResult]:
+    """Run one ``IntLayer`` on the generated RTL; return its int8 output and the
+    :class:`SimResult` (cycles, and ``mismatches`` against ``hwq.ref``) without raising on a
+    mismatch. :func:`run_layer` is the strict form."""
     if not isinstance(layer, IntLayer):
         raise TypeError(f"run_layer on the RTL takes an IntLayer, not {type(layer).__name__}")
     config = config or default_config()
@@ -280,6 +276,19 @@ def run_layer(layer, x_q, config: HwConfig | None = None, simulator: str = "veri
         out_shape = (n, oh, ow, layer.out_channels)
         gemm = _as_linear(layer)
     res = run_jobs(config, [(gemm, rows)], simulator, **kwargs)
+    return res.outputs[0].reshape(out_shape), res
+
+
+def run_layer(layer, x_q, config: HwConfig | None = None, simulator: str = "verilator",
+              **kwargs) -> np.ndarray:
+    """Run one ``IntLayer`` on the generated RTL and return its int8 output.
+
+    Linear layers take ``x_q [..., in]``; conv2d layers NHWC ``x_q``, turned into GEMM rows by
+    the reference's own ``im2col`` (padding with the input zero-point). ``kwargs`` go to
+    :func:`run_jobs` (``stall``, ``seed``, ``waves``). Raises ``RuntimeError`` if the RTL
+    disagrees with ``hwq.ref`` — which is the point of running it.
+    """
+    out, res = simulate_layer(layer, x_q, config, simulator, **kwargs)
     if not res.passed:
         raise RuntimeError(f"RTL and hwq.ref disagree on {res.mismatches} outputs")
-    return res.outputs[0].reshape(out_shape)
+    return out

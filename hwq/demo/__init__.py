@@ -1,0 +1,1 @@
+"""End-to-end demos: real data through quantization, ``hwq.ref`` and the generated RTL."""
