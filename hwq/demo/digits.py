@@ -181,6 +181,17 @@ def check_model(blocks, input_shape=(8, 8, 1), where="model"):
         raise ValueError(f"{where}: the output must be 10 logits, not shape {shape}")
 
 
+def check_fits(blocks, config, where="model"):
+    """Refuse, before any training, a model with a GEMM the hardware config cannot hold."""
+    for i, blk in enumerate(blocks):
+        n, k = blk.w.shape[0], blk.w[0].size
+        if k > config.max_k or n > config.max_n:
+            what = f"K={k} exceeds limits.max_k={config.max_k}" if k > config.max_k else \
+                f"{n} output channels exceed limits.max_n={config.max_n}"
+            raise ValueError(f"{where}: block {i} ({blk.kind}): {what} of config "
+                             f"{config.name!r}")
+
+
 def train_float(kind, data: Data, epochs=None, seed=0):
     blocks = new_model(kind, seed)
     epochs = epochs or {"mlp": 60, "cnn": 30}[kind]
@@ -481,15 +492,18 @@ def run(opts: Options) -> list[dict]:
             blocks = nn.load_model(opts.model_paths[model])
             where = str(opts.model_paths[model])
             check_model(blocks, where=where)
+            check_fits(blocks, config, where)
             log(f"{model}: loaded {where}")
         else:
+            check_fits(new_model(model), config, where)  # before minutes of training
             log(f"{model}: training float model")
             blocks = train_float(model, data, opts.epochs, opts.seed)
         if opts.save_dir:
             Path(opts.save_dir).mkdir(parents=True, exist_ok=True)
             nn.save_model(blocks, Path(opts.save_dir) / f"{model}.npz")
         float_logits = nn.forward(blocks, data.x_test)[0]
-        record(model, "float", "none", "none", nn.accuracy(float_logits, data.y_test))
+        for gran in opts.granularities:  # the baseline of each granularity's rows
+            record(model, "float", "none", gran, nn.accuracy(float_logits, data.y_test))
         ranges = {}
         for cal in opts.calibrators:
             act_qps = calibrate(blocks, x_cal, cal)
@@ -541,27 +555,32 @@ def plot_calibration(plot_dir, blocks, x, ranges, model) -> list[Path]:
 
 
 def format_table(records) -> str:
-    """One row per (model, calibrator, granularity); a column per path."""
-    keys, rows = [], {}
+    """One row per (model, calibrator, granularity) with a column per path; ``float`` is the
+    model's float accuracy, repeated on every row for comparison."""
+    keys, rows, floats = [], {}, {}
+    full = max((r["samples"] for r in records), default=0)
     for r in records:
+        if r["path"] == "float":
+            floats[r["model"]] = f"{100 * r['accuracy']:.2f}"
+            continue
         key = (r["model"], r["calibrator"], r["granularity"])
         if key not in rows:
             keys.append(key)
             rows[key] = {}
         cell = f"{100 * r['accuracy']:.2f}"
+        col = r["path"]
         if r["path"] == "rtl":
             cell += f" ({r['mismatches']} mism.)"
-            col = "rtl " + r.get("simulator", "")
-            if r["samples"] != max(x["samples"] for x in records):
+            col = f"rtl {r.get('simulator', '')}".strip()
+            if r["samples"] != full:
                 cell += f" n={r['samples']}"
-        else:
-            col = r["path"]
-        rows[key][col.strip()] = cell
+        rows[key][col] = cell
     cols = []
     for key in keys:
         cols += [c for c in rows[key] if c not in cols]
-    header = ["model", "calibrator", "weights"] + cols
-    table = [header] + [list(key) + [rows[key].get(c, "") for c in cols] for key in keys]
+    header = ["model", "calibrator", "weights", "float"] + cols
+    table = [header] + [list(key) + [floats.get(key[0], "")] + [rows[key].get(c, "")
+                                                              for c in cols] for key in keys]
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
              for r in table]

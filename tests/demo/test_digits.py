@@ -158,14 +158,18 @@ def test_layer_the_hardware_cannot_run(cnn, data):
 
 
 def test_table_and_summary():
-    recs = [{"model": "m", "path": "float", "calibrator": "none", "granularity": "none",
+    recs = [{"model": "m", "path": "float", "calibrator": "none", "granularity": "channel",
              "accuracy": 0.99, "samples": 10},
             {"model": "m", "path": "ref", "calibrator": "minmax", "granularity": "channel",
              "accuracy": 0.985, "samples": 10},
             {"model": "m", "path": "rtl", "calibrator": "minmax", "granularity": "channel",
              "accuracy": 0.985, "samples": 10, "mismatches": 0, "simulator": "verilator"}]
-    table = digits.format_table(recs)
-    assert "98.50 (0 mism.)" in table and "rtl verilator" in table
+    table = digits.format_table(recs).splitlines()
+    assert table[0].split() == ["model", "calibrator", "weights", "float", "ref", "rtl",
+                                "verilator"]
+    assert table[2].split() == ["m", "minmax", "channel", "99.00", "98.50", "98.50", "(0",
+                                "mism.)"]
+    assert len(table) == 3
     lines = digits.summary(recs)
     assert lines[0] == "RTL vs hwq.ref: 0 mismatching output codes in 1 runs"
     assert lines[1] == "m: float 99.00%; int8 per-channel within 1 point: minmax"
@@ -189,12 +193,13 @@ def test_cli_json_records(tmp_path, capsys):
     for r in recs:
         assert set(r) >= {"model", "path", "calibrator", "granularity", "accuracy", "samples"}
         assert 0 <= r["accuracy"] <= 1 and r["samples"] == 359
-        assert r["granularity"] in ("tensor", "channel", "none")
+        assert r["granularity"] in ("tensor", "channel")
     cals = {r["calibrator"] for r in recs if r["path"] == "ref"}
     assert cals == set(digits.CALIBRATORS) | {"dorefa2", "dorefa4", "dorefa8"}
     for i in (1, 2):
         assert (tmp_path / "plots" / f"digits_mlp_{i}.png").stat().st_size > 10_000
     assert "fake_quant" in capsys.readouterr().out
+    assert sum(r["path"] == "float" for r in recs) == 2  # one baseline per granularity
     # the saved model runs again, giving the same float accuracy
     rc, again = _cli_records(tmp_path, "--model", f"mlp={tmp_path / 'models' / 'mlp.npz'}")
     assert rc == 0
@@ -217,6 +222,11 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown model 'vgg'" in capsys.readouterr().err
     assert main(["demo", "digits", "--model", "mlp"]) == 1
     assert "--model must be NAME=FILE.npz" in capsys.readouterr().err
+    assert main(["demo", "digits", "--no-rtl", "--models", "cnn", "--epochs", "1",
+                 "--config", "configs/narrow_acc.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("hwq: error: cnn model: block 1 (conv2d): K=72 exceeds limits.max_k=64 of "
+                   "config 'narrow_acc'\n")  # refused before training
 
 
 @pytest.mark.slow
