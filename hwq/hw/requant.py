@@ -38,8 +38,10 @@ class Requantizer(wiring.Component):
     o_valid, o_last : Out(1)
     o_data : Out(ArrayLayout(signed(8), lanes))
 
-    Latency: ``stages`` steps (2..4): registers after the multiplier and on the output always,
-    after the bias addition from 3 stages, after the rounding shift at 4.
+    Latency: ``stages`` steps (2..6): registers after the multiplier and on the output always,
+    after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
+    from 5, and on the four partial products of the 32×31 multiply at 6 (each fits one
+    18×18 DSP multiplier, so the registers can sit right behind the DSPs).
     """
 
     def __init__(self, lanes_: int, accumulator_width: int, rounding: str = "double",
@@ -48,8 +50,8 @@ class Requantizer(wiring.Component):
         if rounding not in ("double", "single", "double_half_up"):
             raise ValueError(f"rounding must be one of double, single, double_half_up, not "
                              f"{rounding!r}")
-        if not 2 <= stages <= 4:
-            raise ValueError(f"stages must be 2..4, not {stages!r}")
+        if not 2 <= stages <= 6:
+            raise ValueError(f"stages must be 2..6, not {stages!r}")
         self._lanes = lanes_
         self._acc_width = accumulator_width
         self._rounding = rounding
@@ -85,6 +87,8 @@ class Requantizer(wiring.Component):
         lo_s, hi_s = self._shift_min, self._shift_max
         reg_bias = self._stages >= 3
         reg_round = self._stages >= 4
+        reg_shift = self._stages >= 5
+        reg_prod = self._stages >= 6
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -116,28 +120,52 @@ class Requantizer(wiring.Component):
             p = lane if self._per_channel else 0
             return values[f"m{p}"], values[f"e{p}"]
 
-        # step 2: (left shift), multiply, first rounding
-        s2 = {k: v for k, v in s1.items() if not k.startswith("s")}
+        # step 2a: the left shift of the double roundings (single rounding shifts in step 3)
+        s2a = {k: v for k, v in s1.items() if not k.startswith("s")}
         for lane in range(L):
-            mult, e = lane_params(s1, lane)
+            _, e = lane_params(s1, lane)
             x = s1[f"s{lane}"]
+            a = Signal(signed(32), name=f"a_{lane}")
+            if self._rounding != "single" and hi_s > 0:
+                left = Signal(range(hi_s + 1), name=f"left_{lane}")
+                m.d.comb += left.eq(Mux(e > 0, e, 0))
+                m.d.comb += a.eq(x << left)              # truncated to 32 bits: wraps
+            else:
+                m.d.comb += a.eq(x)
+            s2a[f"a{lane}"] = a
+        s2a = stage(s2a, reg_shift, "rq2a")
+
+        # step 2b: a·M, as four partial products of at most 18×18 bits (one DSP multiplier
+        # each) registered when `reg_prod`, summed in the same step as the first rounding
+        s2b = {k: v for k, v in s2a.items() if not k.startswith("a")}
+        for lane in range(L):
+            mult, _ = lane_params(s2a, lane)
+            a = s2a[f"a{lane}"]
+            a_lo, a_hi = a[:17], a[17:].as_signed()
+            m_lo, m_hi = mult[:17], mult[17:]
+            s2b[f"ll{lane}"] = a_lo * m_lo
+            s2b[f"lh{lane}"] = a_lo * m_hi
+            s2b[f"hl{lane}"] = a_hi * m_lo
+            s2b[f"hh{lane}"] = a_hi * m_hi
+        s2b = stage(s2b, reg_prod, "rq2b")
+
+        s2 = {k: v for k, v in s2b.items() if k[:2] not in ("ll", "lh", "hl", "hh")}
+        for lane in range(L):
+            _, e = lane_params(s2b, lane)
+            prod = Signal(signed(64), name=f"prod_{lane}")
+            m.d.comb += prod.eq((s2b[f"hh{lane}"] << 34)
+                                + ((s2b[f"hl{lane}"] + s2b[f"lh{lane}"]) << 17)
+                                + s2b[f"ll{lane}"])
             if self._rounding == "single":
                 # (s·M + 2^(30−e)) >> (31 − e): the whole shift happens in step 3
-                prod = Signal(signed(64), name=f"prod_{lane}")
+                rounded = Signal(signed(64), name=f"prodr_{lane}")
                 total = Signal(range(31 - hi_s, 31 - lo_s + 1), name=f"tot_{lane}")
                 m.d.comb += total.eq(31 - e)
-                m.d.comb += prod.eq(x * mult + ((Const(1, unsigned(63)) << total) >> 1))
-                s2[f"h{lane}"] = prod
+                m.d.comb += rounded.eq(prod + ((Const(1, unsigned(63)) << total) >> 1))
+                s2[f"h{lane}"] = rounded
             else:
-                a = Signal(signed(32), name=f"a_{lane}")
-                if hi_s > 0:
-                    left = Signal(range(hi_s + 1), name=f"left_{lane}")
-                    m.d.comb += left.eq(Mux(e > 0, e, 0))
-                    m.d.comb += a.eq(x << left)          # truncated to 32 bits: wraps
-                else:
-                    m.d.comb += a.eq(x)
                 h = Signal(signed(33), name=f"h_{lane}")
-                m.d.comb += h.eq((a * mult + (1 << 30)) >> 31)
+                m.d.comb += h.eq((prod + (1 << 30)) >> 31)
                 s2[f"h{lane}"] = h
         s2 = stage(s2, True, "rq2")
 

@@ -6,229 +6,293 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [32:0] \$1 ;
   wire [5:0] \$10 ;
-  wire [35:0] \$100 ;
-  wire \$101 ;
-  wire [6:0] \$102 ;
-  wire [6:0] \$103 ;
+  wire [91:0] \$100 ;
+  wire [31:0] \$101 ;
+  wire [30:0] \$102 ;
+  wire [32:0] \$103 ;
   wire [63:0] \$104 ;
-  wire [63:0] \$105 ;
-  wire [34:0] \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  wire [92:0] \$105 ;
+  wire [33:0] \$106 ;
+  wire [93:0] \$107 ;
+  wire [64:0] \$108 ;
+  wire [64:0] \$109 ;
   wire [62:0] \$11 ;
-  wire [35:0] \$110 ;
-  wire [35:0] \$111 ;
-  wire \$112 ;
-  wire [6:0] \$113 ;
-  wire [6:0] \$114 ;
+  wire [28:0] \$110 ;
+  wire [91:0] \$111 ;
+  wire [31:0] \$112 ;
+  wire [30:0] \$113 ;
+  wire [32:0] \$114 ;
   wire [63:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [34:0] \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire [62:0] \$12 ;
-  wire \$120 ;
-  wire [35:0] \$121 ;
-  wire [35:0] \$122 ;
-  wire \$123 ;
-  wire [6:0] \$124 ;
-  wire [6:0] \$125 ;
-  wire [63:0] \$126 ;
-  wire [63:0] \$127 ;
-  wire [34:0] \$128 ;
+  wire [92:0] \$116 ;
+  wire [33:0] \$117 ;
+  wire [93:0] \$118 ;
+  wire [64:0] \$119 ;
+  wire \$12 ;
+  wire [64:0] \$120 ;
+  wire \$121 ;
+  wire [6:0] \$122 ;
+  wire [6:0] \$123 ;
+  wire [63:0] \$124 ;
+  wire [63:0] \$125 ;
+  wire [34:0] \$126 ;
+  wire \$127 ;
+  wire \$128 ;
   wire \$129 ;
-  wire [63:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [35:0] \$132 ;
-  wire [35:0] \$133 ;
-  wire \$134 ;
-  wire [6:0] \$135 ;
-  wire [6:0] \$136 ;
-  wire [63:0] \$137 ;
-  wire [63:0] \$138 ;
-  wire [34:0] \$139 ;
-  wire [63:0] \$14 ;
+  wire [5:0] \$13 ;
+  wire [35:0] \$130 ;
+  wire [35:0] \$131 ;
+  wire \$132 ;
+  wire [6:0] \$133 ;
+  wire [6:0] \$134 ;
+  wire [63:0] \$135 ;
+  wire [63:0] \$136 ;
+  wire [34:0] \$137 ;
+  wire \$138 ;
+  wire \$139 ;
+  wire [62:0] \$14 ;
   wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [35:0] \$143 ;
-  wire [35:0] \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
+  wire [35:0] \$141 ;
+  wire [35:0] \$142 ;
+  wire \$143 ;
+  wire [6:0] \$144 ;
+  wire [6:0] \$145 ;
+  wire [63:0] \$146 ;
+  wire [63:0] \$147 ;
+  wire [34:0] \$148 ;
   wire \$149 ;
   wire \$15 ;
   wire \$150 ;
   wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
+  wire [35:0] \$152 ;
+  wire [35:0] \$153 ;
   wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
+  wire [6:0] \$155 ;
+  wire [6:0] \$156 ;
+  wire [63:0] \$157 ;
+  wire [63:0] \$158 ;
+  wire [34:0] \$159 ;
   wire [5:0] \$16 ;
   wire \$160 ;
-  reg \$161 ;
-  reg \$162 ;
-  reg [30:0] \$163 ;
-  reg [5:0] \$164 ;
-  reg [30:0] \$165 ;
-  reg [5:0] \$166 ;
-  reg [30:0] \$167 ;
-  reg [5:0] \$168 ;
-  reg [30:0] \$169 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire [35:0] \$163 ;
+  wire [35:0] \$164 ;
+  wire \$165 ;
+  wire [6:0] \$166 ;
+  wire [6:0] \$167 ;
+  wire [63:0] \$168 ;
+  wire [63:0] \$169 ;
   wire [62:0] \$17 ;
-  reg [5:0] \$170 ;
-  reg [30:0] \$171 ;
-  reg [5:0] \$172 ;
-  reg [30:0] \$173 ;
-  reg [5:0] \$174 ;
-  reg [30:0] \$175 ;
-  reg [5:0] \$176 ;
-  reg [30:0] \$177 ;
-  reg [5:0] \$178 ;
-  reg [31:0] \$179 ;
-  wire [62:0] \$18 ;
-  reg [31:0] \$180 ;
-  reg [31:0] \$181 ;
-  reg [31:0] \$182 ;
-  reg [31:0] \$183 ;
-  reg [31:0] \$184 ;
-  reg [31:0] \$185 ;
-  reg [31:0] \$186 ;
-  reg \$187 ;
-  reg \$188 ;
-  reg [30:0] \$189 ;
-  wire [63:0] \$19 ;
-  reg [5:0] \$190 ;
-  reg [30:0] \$191 ;
-  reg [5:0] \$192 ;
-  reg [30:0] \$193 ;
-  reg [5:0] \$194 ;
-  reg [30:0] \$195 ;
-  reg [5:0] \$196 ;
-  reg [30:0] \$197 ;
-  reg [5:0] \$198 ;
-  reg [30:0] \$199 ;
+  wire [34:0] \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire [35:0] \$174 ;
+  wire [35:0] \$175 ;
+  wire \$176 ;
+  wire [6:0] \$177 ;
+  wire [6:0] \$178 ;
+  wire [63:0] \$179 ;
+  wire \$18 ;
+  wire [63:0] \$180 ;
+  wire [34:0] \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire [35:0] \$185 ;
+  wire [35:0] \$186 ;
+  wire \$187 ;
+  wire [6:0] \$188 ;
+  wire [6:0] \$189 ;
+  wire [5:0] \$19 ;
+  wire [63:0] \$190 ;
+  wire [63:0] \$191 ;
+  wire [34:0] \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire [35:0] \$196 ;
+  wire [35:0] \$197 ;
+  wire \$198 ;
+  wire [6:0] \$199 ;
   wire [32:0] \$2 ;
-  wire [63:0] \$20 ;
-  reg [5:0] \$200 ;
-  reg [30:0] \$201 ;
-  reg [5:0] \$202 ;
-  reg [30:0] \$203 ;
-  reg [5:0] \$204 ;
-  reg [32:0] \$205 ;
-  reg [32:0] \$206 ;
-  reg [32:0] \$207 ;
-  reg [32:0] \$208 ;
-  reg [32:0] \$209 ;
+  wire [62:0] \$20 ;
+  wire [6:0] \$200 ;
+  wire [63:0] \$201 ;
+  wire [63:0] \$202 ;
+  wire [34:0] \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire \$206 ;
+  wire [35:0] \$207 ;
+  wire [35:0] \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  reg [32:0] \$210 ;
-  reg [32:0] \$211 ;
-  reg [32:0] \$212 ;
-  reg \$213 ;
-  reg \$214 ;
-  reg [33:0] \$215 ;
-  reg [33:0] \$216 ;
-  reg [33:0] \$217 ;
-  reg [33:0] \$218 ;
-  reg [33:0] \$219 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire \$216 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire \$219 ;
   wire [5:0] \$22 ;
-  reg [33:0] \$220 ;
-  reg [33:0] \$221 ;
-  reg [33:0] \$222 ;
-  reg [63:0] \$223 ;
-  reg \$224 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
   reg \$225 ;
+  reg \$226 ;
+  reg [30:0] \$227 ;
+  reg [5:0] \$228 ;
+  reg [30:0] \$229 ;
   wire [62:0] \$23 ;
-  wire [62:0] \$24 ;
-  wire [63:0] \$25 ;
-  wire [63:0] \$26 ;
+  reg [5:0] \$230 ;
+  reg [30:0] \$231 ;
+  reg [5:0] \$232 ;
+  reg [30:0] \$233 ;
+  reg [5:0] \$234 ;
+  reg [30:0] \$235 ;
+  reg [5:0] \$236 ;
+  reg [30:0] \$237 ;
+  reg [5:0] \$238 ;
+  reg [30:0] \$239 ;
+  wire \$24 ;
+  reg [5:0] \$240 ;
+  reg [30:0] \$241 ;
+  reg [5:0] \$242 ;
+  reg [31:0] \$243 ;
+  reg [31:0] \$244 ;
+  reg [31:0] \$245 ;
+  reg [31:0] \$246 ;
+  reg [31:0] \$247 ;
+  reg [31:0] \$248 ;
+  reg [31:0] \$249 ;
+  wire [5:0] \$25 ;
+  reg [31:0] \$250 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg [30:0] \$253 ;
+  reg [5:0] \$254 ;
+  reg [30:0] \$255 ;
+  reg [5:0] \$256 ;
+  reg [30:0] \$257 ;
+  reg [5:0] \$258 ;
+  reg [30:0] \$259 ;
+  wire [62:0] \$26 ;
+  reg [5:0] \$260 ;
+  reg [30:0] \$261 ;
+  reg [5:0] \$262 ;
+  reg [30:0] \$263 ;
+  reg [5:0] \$264 ;
+  reg [30:0] \$265 ;
+  reg [5:0] \$266 ;
+  reg [30:0] \$267 ;
+  reg [5:0] \$268 ;
+  reg [32:0] \$269 ;
   wire \$27 ;
+  reg [32:0] \$270 ;
+  reg [32:0] \$271 ;
+  reg [32:0] \$272 ;
+  reg [32:0] \$273 ;
+  reg [32:0] \$274 ;
+  reg [32:0] \$275 ;
+  reg [32:0] \$276 ;
+  reg \$277 ;
+  reg \$278 ;
+  reg [33:0] \$279 ;
   wire [5:0] \$28 ;
+  reg [33:0] \$280 ;
+  reg [33:0] \$281 ;
+  reg [33:0] \$282 ;
+  reg [33:0] \$283 ;
+  reg [33:0] \$284 ;
+  reg [33:0] \$285 ;
+  reg [33:0] \$286 ;
+  reg [63:0] \$287 ;
+  reg \$288 ;
+  reg \$289 ;
   wire [62:0] \$29 ;
   wire [32:0] \$3 ;
-  wire [62:0] \$30 ;
-  wire [63:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire \$33 ;
-  wire [5:0] \$34 ;
-  wire [62:0] \$35 ;
-  wire [62:0] \$36 ;
-  wire [63:0] \$37 ;
+  wire \$30 ;
+  wire [5:0] \$31 ;
+  wire [62:0] \$32 ;
+  wire [28:0] \$33 ;
+  wire [91:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [30:0] \$36 ;
+  wire [32:0] \$37 ;
   wire [63:0] \$38 ;
-  wire \$39 ;
+  wire [92:0] \$39 ;
   wire [32:0] \$4 ;
-  wire [5:0] \$40 ;
-  wire [62:0] \$41 ;
-  wire [62:0] \$42 ;
-  wire [63:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire [62:0] \$47 ;
-  wire [62:0] \$48 ;
+  wire [33:0] \$40 ;
+  wire [93:0] \$41 ;
+  wire [64:0] \$42 ;
+  wire [64:0] \$43 ;
+  wire [28:0] \$44 ;
+  wire [91:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [30:0] \$47 ;
+  wire [32:0] \$48 ;
   wire [63:0] \$49 ;
   wire [32:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire \$51 ;
-  wire [5:0] \$52 ;
-  wire [62:0] \$53 ;
-  wire [62:0] \$54 ;
-  wire [63:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
+  wire [92:0] \$50 ;
+  wire [33:0] \$51 ;
+  wire [93:0] \$52 ;
+  wire [64:0] \$53 ;
+  wire [64:0] \$54 ;
+  wire [28:0] \$55 ;
+  wire [91:0] \$56 ;
+  wire [31:0] \$57 ;
+  wire [30:0] \$58 ;
+  wire [32:0] \$59 ;
   wire [32:0] \$6 ;
   wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [34:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [35:0] \$66 ;
-  wire [35:0] \$67 ;
-  wire \$68 ;
-  wire [6:0] \$69 ;
+  wire [92:0] \$61 ;
+  wire [33:0] \$62 ;
+  wire [93:0] \$63 ;
+  wire [64:0] \$64 ;
+  wire [64:0] \$65 ;
+  wire [28:0] \$66 ;
+  wire [91:0] \$67 ;
+  wire [31:0] \$68 ;
+  wire [30:0] \$69 ;
   wire [32:0] \$7 ;
-  wire [6:0] \$70 ;
+  wire [32:0] \$70 ;
   wire [63:0] \$71 ;
-  wire [63:0] \$72 ;
-  wire [34:0] \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [35:0] \$77 ;
-  wire [35:0] \$78 ;
-  wire \$79 ;
+  wire [92:0] \$72 ;
+  wire [33:0] \$73 ;
+  wire [93:0] \$74 ;
+  wire [64:0] \$75 ;
+  wire [64:0] \$76 ;
+  wire [28:0] \$77 ;
+  wire [91:0] \$78 ;
+  wire [31:0] \$79 ;
   wire [32:0] \$8 ;
-  wire [6:0] \$80 ;
-  wire [6:0] \$81 ;
+  wire [30:0] \$80 ;
+  wire [32:0] \$81 ;
   wire [63:0] \$82 ;
-  wire [63:0] \$83 ;
-  wire [34:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [35:0] \$88 ;
-  wire [35:0] \$89 ;
+  wire [92:0] \$83 ;
+  wire [33:0] \$84 ;
+  wire [93:0] \$85 ;
+  wire [64:0] \$86 ;
+  wire [64:0] \$87 ;
+  wire [28:0] \$88 ;
+  wire [91:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [6:0] \$91 ;
-  wire [6:0] \$92 ;
+  wire [31:0] \$90 ;
+  wire [30:0] \$91 ;
+  wire [32:0] \$92 ;
   wire [63:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire [34:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire [35:0] \$99 ;
+  wire [92:0] \$94 ;
+  wire [33:0] \$95 ;
+  wire [93:0] \$96 ;
+  wire [64:0] \$97 ;
+  wire [64:0] \$98 ;
+  wire [28:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -327,6 +391,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [63:0] prod_0;
+  wire [63:0] prod_1;
+  wire [63:0] prod_2;
+  wire [63:0] prod_3;
+  wire [63:0] prod_4;
+  wire [63:0] prod_5;
+  wire [63:0] prod_6;
+  wire [63:0] prod_7;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -436,123 +508,171 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$9  = $signed(rq1_e0) > $signed(1'h0);
   assign \$10  = \$9  ? rq1_e0 : 6'h00;
   assign \$11  = $signed(rq1_s0) << \$10 [4:0];
-  assign \$12  = $signed(\$11 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$13  = $signed(\$12 ) + $signed(32'd1073741824);
-  assign \$15  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$16  = \$15  ? rq1_e1 : 6'h00;
-  assign \$17  = $signed(rq1_s1) << \$16 [4:0];
-  assign \$18  = $signed(\$17 [31:0]) * $signed({ 1'h0, rq1_m1 });
-  assign \$19  = $signed(\$18 ) + $signed(32'd1073741824);
-  assign \$21  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$22  = \$21  ? rq1_e2 : 6'h00;
-  assign \$23  = $signed(rq1_s2) << \$22 [4:0];
-  assign \$24  = $signed(\$23 [31:0]) * $signed({ 1'h0, rq1_m2 });
-  assign \$25  = $signed(\$24 ) + $signed(32'd1073741824);
-  assign \$27  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$28  = \$27  ? rq1_e3 : 6'h00;
-  assign \$29  = $signed(rq1_s3) << \$28 [4:0];
-  assign \$30  = $signed(\$29 [31:0]) * $signed({ 1'h0, rq1_m3 });
-  assign \$31  = $signed(\$30 ) + $signed(32'd1073741824);
-  assign \$33  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$34  = \$33  ? rq1_e4 : 6'h00;
-  assign \$35  = $signed(rq1_s4) << \$34 [4:0];
-  assign \$36  = $signed(\$35 [31:0]) * $signed({ 1'h0, rq1_m4 });
-  assign \$37  = $signed(\$36 ) + $signed(32'd1073741824);
-  assign \$39  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$40  = \$39  ? rq1_e5 : 6'h00;
-  assign \$41  = $signed(rq1_s5) << \$40 [4:0];
-  assign \$42  = $signed(\$41 [31:0]) * $signed({ 1'h0, rq1_m5 });
-  assign \$43  = $signed(\$42 ) + $signed(32'd1073741824);
-  assign \$45  = $signed(rq1_e6) > $signed(1'h0);
-  assign \$46  = \$45  ? rq1_e6 : 6'h00;
-  assign \$47  = $signed(rq1_s6) << \$46 [4:0];
-  assign \$48  = $signed(\$47 [31:0]) * $signed({ 1'h0, rq1_m6 });
-  assign \$49  = $signed(\$48 ) + $signed(32'd1073741824);
-  assign \$51  = $signed(rq1_e7) > $signed(1'h0);
-  assign \$52  = \$51  ? rq1_e7 : 6'h00;
-  assign \$53  = $signed(rq1_s7) << \$52 [4:0];
-  assign \$54  = $signed(\$53 [31:0]) * $signed({ 1'h0, rq1_m7 });
-  assign \$55  = $signed(\$54 ) + $signed(32'd1073741824);
-  assign \$57  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$58  = - $signed(rq2_e0);
-  assign \$59  = \$57  ? \$58  : 7'h00;
-  assign \$60  = 1'h1 << \$59 [4:0];
-  assign \$62  = $signed(rq2_h0) + $signed(\$61 [33:0]);
-  assign \$63  = | \$59 [4:0];
-  assign \$64  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = $signed(\$62 ) - $signed({ 1'h0, \$65  });
-  assign \$67  = $signed(\$66 ) >>> \$59 [4:0];
-  assign \$68  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$69  = - $signed(rq2_e1);
-  assign \$70  = \$68  ? \$69  : 7'h00;
-  assign \$71  = 1'h1 << \$70 [4:0];
-  assign \$73  = $signed(rq2_h1) + $signed(\$72 [33:0]);
-  assign \$74  = | \$70 [4:0];
-  assign \$75  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = $signed(\$73 ) - $signed({ 1'h0, \$76  });
-  assign \$78  = $signed(\$77 ) >>> \$70 [4:0];
-  assign \$79  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$80  = - $signed(rq2_e2);
-  assign \$81  = \$79  ? \$80  : 7'h00;
-  assign \$82  = 1'h1 << \$81 [4:0];
-  assign \$84  = $signed(rq2_h2) + $signed(\$83 [33:0]);
-  assign \$85  = | \$81 [4:0];
-  assign \$86  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
-  assign \$89  = $signed(\$88 ) >>> \$81 [4:0];
-  assign \$90  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$91  = - $signed(rq2_e3);
-  assign \$92  = \$90  ? \$91  : 7'h00;
-  assign \$93  = 1'h1 << \$92 [4:0];
-  assign \$95  = $signed(rq2_h3) + $signed(\$94 [33:0]);
-  assign \$96  = | \$92 [4:0];
-  assign \$97  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$98  = \$96  & \$97 ;
-  assign \$99  = $signed(\$95 ) - $signed({ 1'h0, \$98  });
-  assign \$100  = $signed(\$99 ) >>> \$92 [4:0];
-  assign \$101  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$102  = - $signed(rq2_e4);
-  assign \$103  = \$101  ? \$102  : 7'h00;
-  assign \$104  = 1'h1 << \$103 [4:0];
-  assign \$106  = $signed(rq2_h4) + $signed(\$105 [33:0]);
-  assign \$107  = | \$103 [4:0];
-  assign \$108  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$109  = \$107  & \$108 ;
-  assign \$110  = $signed(\$106 ) - $signed({ 1'h0, \$109  });
-  assign \$111  = $signed(\$110 ) >>> \$103 [4:0];
-  assign \$112  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$113  = - $signed(rq2_e5);
-  assign \$114  = \$112  ? \$113  : 7'h00;
-  assign \$115  = 1'h1 << \$114 [4:0];
-  assign \$117  = $signed(rq2_h5) + $signed(\$116 [33:0]);
-  assign \$118  = | \$114 [4:0];
-  assign \$119  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$120  = \$118  & \$119 ;
-  assign \$121  = $signed(\$117 ) - $signed({ 1'h0, \$120  });
-  assign \$122  = $signed(\$121 ) >>> \$114 [4:0];
-  assign \$123  = $signed(rq2_e6) < $signed(1'h0);
-  assign \$124  = - $signed(rq2_e6);
-  assign \$125  = \$123  ? \$124  : 7'h00;
-  assign \$126  = 1'h1 << \$125 [4:0];
-  assign \$128  = $signed(rq2_h6) + $signed(\$127 [33:0]);
-  assign \$129  = | \$125 [4:0];
-  assign \$130  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$131  = \$129  & \$130 ;
-  assign \$132  = $signed(\$128 ) - $signed({ 1'h0, \$131  });
-  assign \$133  = $signed(\$132 ) >>> \$125 [4:0];
-  assign \$134  = $signed(rq2_e7) < $signed(1'h0);
-  assign \$135  = - $signed(rq2_e7);
-  assign \$136  = \$134  ? \$135  : 7'h00;
-  assign \$137  = 1'h1 << \$136 [4:0];
-  assign \$139  = $signed(rq2_h7) + $signed(\$138 [33:0]);
-  assign \$140  = | \$136 [4:0];
-  assign \$141  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$142  = \$140  & \$141 ;
-  assign \$143  = $signed(\$139 ) - $signed({ 1'h0, \$142  });
-  assign \$144  = $signed(\$143 ) >>> \$136 [4:0];
+  assign \$12  = $signed(rq1_e1) > $signed(1'h0);
+  assign \$13  = \$12  ? rq1_e1 : 6'h00;
+  assign \$14  = $signed(rq1_s1) << \$13 [4:0];
+  assign \$15  = $signed(rq1_e2) > $signed(1'h0);
+  assign \$16  = \$15  ? rq1_e2 : 6'h00;
+  assign \$17  = $signed(rq1_s2) << \$16 [4:0];
+  assign \$18  = $signed(rq1_e3) > $signed(1'h0);
+  assign \$19  = \$18  ? rq1_e3 : 6'h00;
+  assign \$20  = $signed(rq1_s3) << \$19 [4:0];
+  assign \$21  = $signed(rq1_e4) > $signed(1'h0);
+  assign \$22  = \$21  ? rq1_e4 : 6'h00;
+  assign \$23  = $signed(rq1_s4) << \$22 [4:0];
+  assign \$24  = $signed(rq1_e5) > $signed(1'h0);
+  assign \$25  = \$24  ? rq1_e5 : 6'h00;
+  assign \$26  = $signed(rq1_s5) << \$25 [4:0];
+  assign \$27  = $signed(rq1_e6) > $signed(1'h0);
+  assign \$28  = \$27  ? rq1_e6 : 6'h00;
+  assign \$29  = $signed(rq1_s6) << \$28 [4:0];
+  assign \$30  = $signed(rq1_e7) > $signed(1'h0);
+  assign \$31  = \$30  ? rq1_e7 : 6'h00;
+  assign \$32  = $signed(rq1_s7) << \$31 [4:0];
+  assign \$33  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$35  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$36  = \$11 [16:0] * rq1_m0[30:17];
+  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
+  assign \$39  = $signed(\$34 ) + $signed(\$38 );
+  assign \$40  = \$11 [16:0] * rq1_m0[16:0];
+  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
+  assign \$42  = $signed(\$41 [63:0]) + $signed(32'd1073741824);
+  assign \$44  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$46  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$47  = \$14 [16:0] * rq1_m1[30:17];
+  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
+  assign \$50  = $signed(\$45 ) + $signed(\$49 );
+  assign \$51  = \$14 [16:0] * rq1_m1[16:0];
+  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
+  assign \$53  = $signed(\$52 [63:0]) + $signed(32'd1073741824);
+  assign \$55  = $signed(\$17 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$57  = $signed(\$17 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$58  = \$17 [16:0] * rq1_m2[30:17];
+  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
+  assign \$61  = $signed(\$56 ) + $signed(\$60 );
+  assign \$62  = \$17 [16:0] * rq1_m2[16:0];
+  assign \$63  = $signed(\$61 ) + $signed({ 1'h0, \$62  });
+  assign \$64  = $signed(\$63 [63:0]) + $signed(32'd1073741824);
+  assign \$66  = $signed(\$20 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$68  = $signed(\$20 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$69  = \$20 [16:0] * rq1_m3[30:17];
+  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
+  assign \$72  = $signed(\$67 ) + $signed(\$71 );
+  assign \$73  = \$20 [16:0] * rq1_m3[16:0];
+  assign \$74  = $signed(\$72 ) + $signed({ 1'h0, \$73  });
+  assign \$75  = $signed(\$74 [63:0]) + $signed(32'd1073741824);
+  assign \$77  = $signed(\$23 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$79  = $signed(\$23 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$80  = \$23 [16:0] * rq1_m4[30:17];
+  assign \$81  = $signed(\$79 ) + $signed({ 1'h0, \$80  });
+  assign \$83  = $signed(\$78 ) + $signed(\$82 );
+  assign \$84  = \$23 [16:0] * rq1_m4[16:0];
+  assign \$85  = $signed(\$83 ) + $signed({ 1'h0, \$84  });
+  assign \$86  = $signed(\$85 [63:0]) + $signed(32'd1073741824);
+  assign \$88  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$90  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$91  = \$26 [16:0] * rq1_m5[30:17];
+  assign \$92  = $signed(\$90 ) + $signed({ 1'h0, \$91  });
+  assign \$94  = $signed(\$89 ) + $signed(\$93 );
+  assign \$95  = \$26 [16:0] * rq1_m5[16:0];
+  assign \$96  = $signed(\$94 ) + $signed({ 1'h0, \$95  });
+  assign \$97  = $signed(\$96 [63:0]) + $signed(32'd1073741824);
+  assign \$99  = $signed(\$29 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$101  = $signed(\$29 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$102  = \$29 [16:0] * rq1_m6[30:17];
+  assign \$103  = $signed(\$101 ) + $signed({ 1'h0, \$102  });
+  assign \$105  = $signed(\$100 ) + $signed(\$104 );
+  assign \$106  = \$29 [16:0] * rq1_m6[16:0];
+  assign \$107  = $signed(\$105 ) + $signed({ 1'h0, \$106  });
+  assign \$108  = $signed(\$107 [63:0]) + $signed(32'd1073741824);
+  assign \$110  = $signed(\$32 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$112  = $signed(\$32 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$113  = \$32 [16:0] * rq1_m7[30:17];
+  assign \$114  = $signed(\$112 ) + $signed({ 1'h0, \$113  });
+  assign \$116  = $signed(\$111 ) + $signed(\$115 );
+  assign \$117  = \$32 [16:0] * rq1_m7[16:0];
+  assign \$118  = $signed(\$116 ) + $signed({ 1'h0, \$117  });
+  assign \$119  = $signed(\$118 [63:0]) + $signed(32'd1073741824);
+  assign \$121  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$122  = - $signed(rq2_e0);
+  assign \$123  = \$121  ? \$122  : 7'h00;
+  assign \$124  = 1'h1 << \$123 [4:0];
+  assign \$126  = $signed(rq2_h0) + $signed(\$125 [33:0]);
+  assign \$127  = | \$123 [4:0];
+  assign \$128  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$129  = \$127  & \$128 ;
+  assign \$130  = $signed(\$126 ) - $signed({ 1'h0, \$129  });
+  assign \$131  = $signed(\$130 ) >>> \$123 [4:0];
+  assign \$132  = $signed(rq2_e1) < $signed(1'h0);
+  assign \$133  = - $signed(rq2_e1);
+  assign \$134  = \$132  ? \$133  : 7'h00;
+  assign \$135  = 1'h1 << \$134 [4:0];
+  assign \$137  = $signed(rq2_h1) + $signed(\$136 [33:0]);
+  assign \$138  = | \$134 [4:0];
+  assign \$139  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$140  = \$138  & \$139 ;
+  assign \$141  = $signed(\$137 ) - $signed({ 1'h0, \$140  });
+  assign \$142  = $signed(\$141 ) >>> \$134 [4:0];
+  assign \$143  = $signed(rq2_e2) < $signed(1'h0);
+  assign \$144  = - $signed(rq2_e2);
+  assign \$145  = \$143  ? \$144  : 7'h00;
+  assign \$146  = 1'h1 << \$145 [4:0];
+  assign \$148  = $signed(rq2_h2) + $signed(\$147 [33:0]);
+  assign \$149  = | \$145 [4:0];
+  assign \$150  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$151  = \$149  & \$150 ;
+  assign \$152  = $signed(\$148 ) - $signed({ 1'h0, \$151  });
+  assign \$153  = $signed(\$152 ) >>> \$145 [4:0];
+  assign \$154  = $signed(rq2_e3) < $signed(1'h0);
+  assign \$155  = - $signed(rq2_e3);
+  assign \$156  = \$154  ? \$155  : 7'h00;
+  assign \$157  = 1'h1 << \$156 [4:0];
+  assign \$159  = $signed(rq2_h3) + $signed(\$158 [33:0]);
+  assign \$160  = | \$156 [4:0];
+  assign \$161  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$162  = \$160  & \$161 ;
+  assign \$163  = $signed(\$159 ) - $signed({ 1'h0, \$162  });
+  assign \$164  = $signed(\$163 ) >>> \$156 [4:0];
+  assign \$165  = $signed(rq2_e4) < $signed(1'h0);
+  assign \$166  = - $signed(rq2_e4);
+  assign \$167  = \$165  ? \$166  : 7'h00;
+  assign \$168  = 1'h1 << \$167 [4:0];
+  assign \$170  = $signed(rq2_h4) + $signed(\$169 [33:0]);
+  assign \$171  = | \$167 [4:0];
+  assign \$172  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$173  = \$171  & \$172 ;
+  assign \$174  = $signed(\$170 ) - $signed({ 1'h0, \$173  });
+  assign \$175  = $signed(\$174 ) >>> \$167 [4:0];
+  assign \$176  = $signed(rq2_e5) < $signed(1'h0);
+  assign \$177  = - $signed(rq2_e5);
+  assign \$178  = \$176  ? \$177  : 7'h00;
+  assign \$179  = 1'h1 << \$178 [4:0];
+  assign \$181  = $signed(rq2_h5) + $signed(\$180 [33:0]);
+  assign \$182  = | \$178 [4:0];
+  assign \$183  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$184  = \$182  & \$183 ;
+  assign \$185  = $signed(\$181 ) - $signed({ 1'h0, \$184  });
+  assign \$186  = $signed(\$185 ) >>> \$178 [4:0];
+  assign \$187  = $signed(rq2_e6) < $signed(1'h0);
+  assign \$188  = - $signed(rq2_e6);
+  assign \$189  = \$187  ? \$188  : 7'h00;
+  assign \$190  = 1'h1 << \$189 [4:0];
+  assign \$192  = $signed(rq2_h6) + $signed(\$191 [33:0]);
+  assign \$193  = | \$189 [4:0];
+  assign \$194  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$195  = \$193  & \$194 ;
+  assign \$196  = $signed(\$192 ) - $signed({ 1'h0, \$195  });
+  assign \$197  = $signed(\$196 ) >>> \$189 [4:0];
+  assign \$198  = $signed(rq2_e7) < $signed(1'h0);
+  assign \$199  = - $signed(rq2_e7);
+  assign \$200  = \$198  ? \$199  : 7'h00;
+  assign \$201  = 1'h1 << \$200 [4:0];
+  assign \$203  = $signed(rq2_h7) + $signed(\$202 [33:0]);
+  assign \$204  = | \$200 [4:0];
+  assign \$205  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$206  = \$204  & \$205 ;
+  assign \$207  = $signed(\$203 ) - $signed({ 1'h0, \$206  });
+  assign \$208  = $signed(\$207 ) >>> \$200 [4:0];
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -561,863 +681,863 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$145  = $signed(t_0) < $signed(act_min);
-  assign \$146  = $signed(t_0) > $signed(act_max);
-  assign \$147  = $signed(t_1) < $signed(act_min);
-  assign \$148  = $signed(t_1) > $signed(act_max);
-  assign \$149  = $signed(t_2) < $signed(act_min);
-  assign \$150  = $signed(t_2) > $signed(act_max);
-  assign \$151  = $signed(t_3) < $signed(act_min);
-  assign \$152  = $signed(t_3) > $signed(act_max);
-  assign \$153  = $signed(t_4) < $signed(act_min);
-  assign \$154  = $signed(t_4) > $signed(act_max);
-  assign \$155  = $signed(t_5) < $signed(act_min);
-  assign \$156  = $signed(t_5) > $signed(act_max);
-  assign \$157  = $signed(t_6) < $signed(act_min);
-  assign \$158  = $signed(t_6) > $signed(act_max);
-  assign \$159  = $signed(t_7) < $signed(act_min);
-  assign \$160  = $signed(t_7) > $signed(act_max);
+  assign \$209  = $signed(t_0) < $signed(act_min);
+  assign \$210  = $signed(t_0) > $signed(act_max);
+  assign \$211  = $signed(t_1) < $signed(act_min);
+  assign \$212  = $signed(t_1) > $signed(act_max);
+  assign \$213  = $signed(t_2) < $signed(act_min);
+  assign \$214  = $signed(t_2) > $signed(act_max);
+  assign \$215  = $signed(t_3) < $signed(act_min);
+  assign \$216  = $signed(t_3) > $signed(act_max);
+  assign \$217  = $signed(t_4) < $signed(act_min);
+  assign \$218  = $signed(t_4) > $signed(act_max);
+  assign \$219  = $signed(t_5) < $signed(act_min);
+  assign \$220  = $signed(t_5) > $signed(act_max);
+  assign \$221  = $signed(t_6) < $signed(act_min);
+  assign \$222  = $signed(t_6) > $signed(act_max);
+  assign \$223  = $signed(t_7) < $signed(act_min);
+  assign \$224  = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$161 ;
+    rq1_valid <= \$225 ;
   always @(posedge clk)
-    rq1_last <= \$162 ;
+    rq1_last <= \$226 ;
   always @(posedge clk)
-    rq1_m0 <= \$163 ;
+    rq1_m0 <= \$227 ;
   always @(posedge clk)
-    rq1_e0 <= \$164 ;
+    rq1_e0 <= \$228 ;
   always @(posedge clk)
-    rq1_m1 <= \$165 ;
+    rq1_m1 <= \$229 ;
   always @(posedge clk)
-    rq1_e1 <= \$166 ;
+    rq1_e1 <= \$230 ;
   always @(posedge clk)
-    rq1_m2 <= \$167 ;
+    rq1_m2 <= \$231 ;
   always @(posedge clk)
-    rq1_e2 <= \$168 ;
+    rq1_e2 <= \$232 ;
   always @(posedge clk)
-    rq1_m3 <= \$169 ;
+    rq1_m3 <= \$233 ;
   always @(posedge clk)
-    rq1_e3 <= \$170 ;
+    rq1_e3 <= \$234 ;
   always @(posedge clk)
-    rq1_m4 <= \$171 ;
+    rq1_m4 <= \$235 ;
   always @(posedge clk)
-    rq1_e4 <= \$172 ;
+    rq1_e4 <= \$236 ;
   always @(posedge clk)
-    rq1_m5 <= \$173 ;
+    rq1_m5 <= \$237 ;
   always @(posedge clk)
-    rq1_e5 <= \$174 ;
+    rq1_e5 <= \$238 ;
   always @(posedge clk)
-    rq1_m6 <= \$175 ;
+    rq1_m6 <= \$239 ;
   always @(posedge clk)
-    rq1_e6 <= \$176 ;
+    rq1_e6 <= \$240 ;
   always @(posedge clk)
-    rq1_m7 <= \$177 ;
+    rq1_m7 <= \$241 ;
   always @(posedge clk)
-    rq1_e7 <= \$178 ;
+    rq1_e7 <= \$242 ;
   always @(posedge clk)
-    rq1_s0 <= \$179 ;
+    rq1_s0 <= \$243 ;
   always @(posedge clk)
-    rq1_s1 <= \$180 ;
+    rq1_s1 <= \$244 ;
   always @(posedge clk)
-    rq1_s2 <= \$181 ;
+    rq1_s2 <= \$245 ;
   always @(posedge clk)
-    rq1_s3 <= \$182 ;
+    rq1_s3 <= \$246 ;
   always @(posedge clk)
-    rq1_s4 <= \$183 ;
+    rq1_s4 <= \$247 ;
   always @(posedge clk)
-    rq1_s5 <= \$184 ;
+    rq1_s5 <= \$248 ;
   always @(posedge clk)
-    rq1_s6 <= \$185 ;
+    rq1_s6 <= \$249 ;
   always @(posedge clk)
-    rq1_s7 <= \$186 ;
+    rq1_s7 <= \$250 ;
   always @(posedge clk)
-    rq2_valid <= \$187 ;
+    rq2_valid <= \$251 ;
   always @(posedge clk)
-    rq2_last <= \$188 ;
+    rq2_last <= \$252 ;
   always @(posedge clk)
-    rq2_m0 <= \$189 ;
+    rq2_m0 <= \$253 ;
   always @(posedge clk)
-    rq2_e0 <= \$190 ;
+    rq2_e0 <= \$254 ;
   always @(posedge clk)
-    rq2_m1 <= \$191 ;
+    rq2_m1 <= \$255 ;
   always @(posedge clk)
-    rq2_e1 <= \$192 ;
+    rq2_e1 <= \$256 ;
   always @(posedge clk)
-    rq2_m2 <= \$193 ;
+    rq2_m2 <= \$257 ;
   always @(posedge clk)
-    rq2_e2 <= \$194 ;
+    rq2_e2 <= \$258 ;
   always @(posedge clk)
-    rq2_m3 <= \$195 ;
+    rq2_m3 <= \$259 ;
   always @(posedge clk)
-    rq2_e3 <= \$196 ;
+    rq2_e3 <= \$260 ;
   always @(posedge clk)
-    rq2_m4 <= \$197 ;
+    rq2_m4 <= \$261 ;
   always @(posedge clk)
-    rq2_e4 <= \$198 ;
+    rq2_e4 <= \$262 ;
   always @(posedge clk)
-    rq2_m5 <= \$199 ;
+    rq2_m5 <= \$263 ;
   always @(posedge clk)
-    rq2_e5 <= \$200 ;
+    rq2_e5 <= \$264 ;
   always @(posedge clk)
-    rq2_m6 <= \$201 ;
+    rq2_m6 <= \$265 ;
   always @(posedge clk)
-    rq2_e6 <= \$202 ;
+    rq2_e6 <= \$266 ;
   always @(posedge clk)
-    rq2_m7 <= \$203 ;
+    rq2_m7 <= \$267 ;
   always @(posedge clk)
-    rq2_e7 <= \$204 ;
+    rq2_e7 <= \$268 ;
   always @(posedge clk)
-    rq2_h0 <= \$205 ;
+    rq2_h0 <= \$269 ;
   always @(posedge clk)
-    rq2_h1 <= \$206 ;
+    rq2_h1 <= \$270 ;
   always @(posedge clk)
-    rq2_h2 <= \$207 ;
+    rq2_h2 <= \$271 ;
   always @(posedge clk)
-    rq2_h3 <= \$208 ;
+    rq2_h3 <= \$272 ;
   always @(posedge clk)
-    rq2_h4 <= \$209 ;
+    rq2_h4 <= \$273 ;
   always @(posedge clk)
-    rq2_h5 <= \$210 ;
+    rq2_h5 <= \$274 ;
   always @(posedge clk)
-    rq2_h6 <= \$211 ;
+    rq2_h6 <= \$275 ;
   always @(posedge clk)
-    rq2_h7 <= \$212 ;
+    rq2_h7 <= \$276 ;
   always @(posedge clk)
-    rq3_valid <= \$213 ;
+    rq3_valid <= \$277 ;
   always @(posedge clk)
-    rq3_last <= \$214 ;
+    rq3_last <= \$278 ;
   always @(posedge clk)
-    rq3_y0 <= \$215 ;
+    rq3_y0 <= \$279 ;
   always @(posedge clk)
-    rq3_y1 <= \$216 ;
+    rq3_y1 <= \$280 ;
   always @(posedge clk)
-    rq3_y2 <= \$217 ;
+    rq3_y2 <= \$281 ;
   always @(posedge clk)
-    rq3_y3 <= \$218 ;
+    rq3_y3 <= \$282 ;
   always @(posedge clk)
-    rq3_y4 <= \$219 ;
+    rq3_y4 <= \$283 ;
   always @(posedge clk)
-    rq3_y5 <= \$220 ;
+    rq3_y5 <= \$284 ;
   always @(posedge clk)
-    rq3_y6 <= \$221 ;
+    rq3_y6 <= \$285 ;
   always @(posedge clk)
-    rq3_y7 <= \$222 ;
+    rq3_y7 <= \$286 ;
   always @(posedge clk)
-    o_data <= \$223 ;
+    o_data <= \$287 ;
   always @(posedge clk)
-    o_valid <= \$224 ;
+    o_valid <= \$288 ;
   always @(posedge clk)
-    o_last <= \$225 ;
+    o_last <= \$289 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = rq1_valid;
+    \$225  = rq1_valid;
     if (en) begin
-      \$161  = i_valid;
-    end
-    if (rst) begin
-      \$161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = rq1_last;
-    if (en) begin
-      \$162  = i_last;
-    end
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = rq1_m0;
-    if (en) begin
-      \$163  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$163  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = rq1_e0;
-    if (en) begin
-      \$164  = i_shift[5:0];
-    end
-    if (rst) begin
-      \$164  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = rq1_m1;
-    if (en) begin
-      \$165  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$165  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = rq1_e1;
-    if (en) begin
-      \$166  = i_shift[11:6];
-    end
-    if (rst) begin
-      \$166  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = rq1_m2;
-    if (en) begin
-      \$167  = i_multiplier[92:62];
-    end
-    if (rst) begin
-      \$167  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = rq1_e2;
-    if (en) begin
-      \$168  = i_shift[17:12];
-    end
-    if (rst) begin
-      \$168  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = rq1_m3;
-    if (en) begin
-      \$169  = i_multiplier[123:93];
-    end
-    if (rst) begin
-      \$169  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = rq1_e3;
-    if (en) begin
-      \$170  = i_shift[23:18];
-    end
-    if (rst) begin
-      \$170  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = rq1_m4;
-    if (en) begin
-      \$171  = i_multiplier[154:124];
-    end
-    if (rst) begin
-      \$171  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = rq1_e4;
-    if (en) begin
-      \$172  = i_shift[29:24];
-    end
-    if (rst) begin
-      \$172  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = rq1_m5;
-    if (en) begin
-      \$173  = i_multiplier[185:155];
-    end
-    if (rst) begin
-      \$173  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = rq1_e5;
-    if (en) begin
-      \$174  = i_shift[35:30];
-    end
-    if (rst) begin
-      \$174  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = rq1_m6;
-    if (en) begin
-      \$175  = i_multiplier[216:186];
-    end
-    if (rst) begin
-      \$175  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = rq1_e6;
-    if (en) begin
-      \$176  = i_shift[41:36];
-    end
-    if (rst) begin
-      \$176  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = rq1_m7;
-    if (en) begin
-      \$177  = i_multiplier[247:217];
-    end
-    if (rst) begin
-      \$177  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = rq1_e7;
-    if (en) begin
-      \$178  = i_shift[47:42];
-    end
-    if (rst) begin
-      \$178  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = rq1_s0;
-    if (en) begin
-      \$179  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$179  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = rq1_s1;
-    if (en) begin
-      \$180  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$180  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = rq1_s2;
-    if (en) begin
-      \$181  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$181  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = rq1_s3;
-    if (en) begin
-      \$182  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$182  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = rq1_s4;
-    if (en) begin
-      \$183  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$183  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = rq1_s5;
-    if (en) begin
-      \$184  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$184  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = rq1_s6;
-    if (en) begin
-      \$185  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$185  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = rq1_s7;
-    if (en) begin
-      \$186  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$186  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = rq2_valid;
-    if (en) begin
-      \$187  = rq1_valid;
-    end
-    if (rst) begin
-      \$187  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = rq2_last;
-    if (en) begin
-      \$188  = rq1_last;
-    end
-    if (rst) begin
-      \$188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = rq2_m0;
-    if (en) begin
-      \$189  = rq1_m0;
-    end
-    if (rst) begin
-      \$189  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = rq2_e0;
-    if (en) begin
-      \$190  = rq1_e0;
-    end
-    if (rst) begin
-      \$190  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = rq2_m1;
-    if (en) begin
-      \$191  = rq1_m1;
-    end
-    if (rst) begin
-      \$191  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = rq2_e1;
-    if (en) begin
-      \$192  = rq1_e1;
-    end
-    if (rst) begin
-      \$192  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = rq2_m2;
-    if (en) begin
-      \$193  = rq1_m2;
-    end
-    if (rst) begin
-      \$193  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = rq2_e2;
-    if (en) begin
-      \$194  = rq1_e2;
-    end
-    if (rst) begin
-      \$194  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = rq2_m3;
-    if (en) begin
-      \$195  = rq1_m3;
-    end
-    if (rst) begin
-      \$195  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = rq2_e3;
-    if (en) begin
-      \$196  = rq1_e3;
-    end
-    if (rst) begin
-      \$196  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = rq2_m4;
-    if (en) begin
-      \$197  = rq1_m4;
-    end
-    if (rst) begin
-      \$197  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = rq2_e4;
-    if (en) begin
-      \$198  = rq1_e4;
-    end
-    if (rst) begin
-      \$198  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = rq2_m5;
-    if (en) begin
-      \$199  = rq1_m5;
-    end
-    if (rst) begin
-      \$199  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = rq2_e5;
-    if (en) begin
-      \$200  = rq1_e5;
-    end
-    if (rst) begin
-      \$200  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = rq2_m6;
-    if (en) begin
-      \$201  = rq1_m6;
-    end
-    if (rst) begin
-      \$201  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = rq2_e6;
-    if (en) begin
-      \$202  = rq1_e6;
-    end
-    if (rst) begin
-      \$202  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = rq2_m7;
-    if (en) begin
-      \$203  = rq1_m7;
-    end
-    if (rst) begin
-      \$203  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = rq2_e7;
-    if (en) begin
-      \$204  = rq1_e7;
-    end
-    if (rst) begin
-      \$204  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = rq2_h0;
-    if (en) begin
-      \$205  = \$14 [32:0];
-    end
-    if (rst) begin
-      \$205  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = rq2_h1;
-    if (en) begin
-      \$206  = \$20 [32:0];
-    end
-    if (rst) begin
-      \$206  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = rq2_h2;
-    if (en) begin
-      \$207  = \$26 [32:0];
-    end
-    if (rst) begin
-      \$207  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = rq2_h3;
-    if (en) begin
-      \$208  = \$32 [32:0];
-    end
-    if (rst) begin
-      \$208  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = rq2_h4;
-    if (en) begin
-      \$209  = \$38 [32:0];
-    end
-    if (rst) begin
-      \$209  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = rq2_h5;
-    if (en) begin
-      \$210  = \$44 [32:0];
-    end
-    if (rst) begin
-      \$210  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = rq2_h6;
-    if (en) begin
-      \$211  = \$50 [32:0];
-    end
-    if (rst) begin
-      \$211  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = rq2_h7;
-    if (en) begin
-      \$212  = \$56 [32:0];
-    end
-    if (rst) begin
-      \$212  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = rq3_valid;
-    if (en) begin
-      \$213  = rq2_valid;
-    end
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = rq3_last;
-    if (en) begin
-      \$214  = rq2_last;
-    end
-    if (rst) begin
-      \$214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = rq3_y0;
-    if (en) begin
-      \$215  = \$67 [33:0];
-    end
-    if (rst) begin
-      \$215  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = rq3_y1;
-    if (en) begin
-      \$216  = \$78 [33:0];
-    end
-    if (rst) begin
-      \$216  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = rq3_y2;
-    if (en) begin
-      \$217  = \$89 [33:0];
-    end
-    if (rst) begin
-      \$217  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = rq3_y3;
-    if (en) begin
-      \$218  = \$100 [33:0];
-    end
-    if (rst) begin
-      \$218  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = rq3_y4;
-    if (en) begin
-      \$219  = \$111 [33:0];
-    end
-    if (rst) begin
-      \$219  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = rq3_y5;
-    if (en) begin
-      \$220  = \$122 [33:0];
-    end
-    if (rst) begin
-      \$220  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = rq3_y6;
-    if (en) begin
-      \$221  = \$133 [33:0];
-    end
-    if (rst) begin
-      \$221  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = rq3_y7;
-    if (en) begin
-      \$222  = \$144 [33:0];
-    end
-    if (rst) begin
-      \$222  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$145 ) begin
-        \$223 [7:0] = act_min;
-      end else if (\$146 ) begin
-        \$223 [7:0] = act_max;
-      end else begin
-        \$223 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$147 ) begin
-        \$223 [15:8] = act_min;
-      end else if (\$148 ) begin
-        \$223 [15:8] = act_max;
-      end else begin
-        \$223 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$149 ) begin
-        \$223 [23:16] = act_min;
-      end else if (\$150 ) begin
-        \$223 [23:16] = act_max;
-      end else begin
-        \$223 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$151 ) begin
-        \$223 [31:24] = act_min;
-      end else if (\$152 ) begin
-        \$223 [31:24] = act_max;
-      end else begin
-        \$223 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$153 ) begin
-        \$223 [39:32] = act_min;
-      end else if (\$154 ) begin
-        \$223 [39:32] = act_max;
-      end else begin
-        \$223 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$155 ) begin
-        \$223 [47:40] = act_min;
-      end else if (\$156 ) begin
-        \$223 [47:40] = act_max;
-      end else begin
-        \$223 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$157 ) begin
-        \$223 [55:48] = act_min;
-      end else if (\$158 ) begin
-        \$223 [55:48] = act_max;
-      end else begin
-        \$223 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$159 ) begin
-        \$223 [63:56] = act_min;
-      end else if (\$160 ) begin
-        \$223 [63:56] = act_max;
-      end else begin
-        \$223 [63:56] = t_7[7:0];
-      end
-    end
-    if (rst) begin
-      \$223  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = o_valid;
-    if (en) begin
-      \$224  = rq3_valid;
-    end
-    if (rst) begin
-      \$224  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = o_last;
-    if (en) begin
-      \$225  = rq3_last;
+      \$225  = i_valid;
     end
     if (rst) begin
       \$225  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$226  = rq1_last;
+    if (en) begin
+      \$226  = i_last;
+    end
+    if (rst) begin
+      \$226  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = rq1_m0;
+    if (en) begin
+      \$227  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$227  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$228  = rq1_e0;
+    if (en) begin
+      \$228  = i_shift[5:0];
+    end
+    if (rst) begin
+      \$228  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$229  = rq1_m1;
+    if (en) begin
+      \$229  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$229  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$230  = rq1_e1;
+    if (en) begin
+      \$230  = i_shift[11:6];
+    end
+    if (rst) begin
+      \$230  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$231  = rq1_m2;
+    if (en) begin
+      \$231  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$231  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$232  = rq1_e2;
+    if (en) begin
+      \$232  = i_shift[17:12];
+    end
+    if (rst) begin
+      \$232  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$233  = rq1_m3;
+    if (en) begin
+      \$233  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$233  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$234  = rq1_e3;
+    if (en) begin
+      \$234  = i_shift[23:18];
+    end
+    if (rst) begin
+      \$234  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$235  = rq1_m4;
+    if (en) begin
+      \$235  = i_multiplier[154:124];
+    end
+    if (rst) begin
+      \$235  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$236  = rq1_e4;
+    if (en) begin
+      \$236  = i_shift[29:24];
+    end
+    if (rst) begin
+      \$236  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$237  = rq1_m5;
+    if (en) begin
+      \$237  = i_multiplier[185:155];
+    end
+    if (rst) begin
+      \$237  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$238  = rq1_e5;
+    if (en) begin
+      \$238  = i_shift[35:30];
+    end
+    if (rst) begin
+      \$238  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$239  = rq1_m6;
+    if (en) begin
+      \$239  = i_multiplier[216:186];
+    end
+    if (rst) begin
+      \$239  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$240  = rq1_e6;
+    if (en) begin
+      \$240  = i_shift[41:36];
+    end
+    if (rst) begin
+      \$240  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$241  = rq1_m7;
+    if (en) begin
+      \$241  = i_multiplier[247:217];
+    end
+    if (rst) begin
+      \$241  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$242  = rq1_e7;
+    if (en) begin
+      \$242  = i_shift[47:42];
+    end
+    if (rst) begin
+      \$242  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$243  = rq1_s0;
+    if (en) begin
+      \$243  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$243  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$244  = rq1_s1;
+    if (en) begin
+      \$244  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$244  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$245  = rq1_s2;
+    if (en) begin
+      \$245  = \$3 [31:0];
+    end
+    if (rst) begin
+      \$245  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$246  = rq1_s3;
+    if (en) begin
+      \$246  = \$4 [31:0];
+    end
+    if (rst) begin
+      \$246  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$247  = rq1_s4;
+    if (en) begin
+      \$247  = \$5 [31:0];
+    end
+    if (rst) begin
+      \$247  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$248  = rq1_s5;
+    if (en) begin
+      \$248  = \$6 [31:0];
+    end
+    if (rst) begin
+      \$248  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$249  = rq1_s6;
+    if (en) begin
+      \$249  = \$7 [31:0];
+    end
+    if (rst) begin
+      \$249  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$250  = rq1_s7;
+    if (en) begin
+      \$250  = \$8 [31:0];
+    end
+    if (rst) begin
+      \$250  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$251  = rq2_valid;
+    if (en) begin
+      \$251  = rq1_valid;
+    end
+    if (rst) begin
+      \$251  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$252  = rq2_last;
+    if (en) begin
+      \$252  = rq1_last;
+    end
+    if (rst) begin
+      \$252  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$253  = rq2_m0;
+    if (en) begin
+      \$253  = rq1_m0;
+    end
+    if (rst) begin
+      \$253  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$254  = rq2_e0;
+    if (en) begin
+      \$254  = rq1_e0;
+    end
+    if (rst) begin
+      \$254  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$255  = rq2_m1;
+    if (en) begin
+      \$255  = rq1_m1;
+    end
+    if (rst) begin
+      \$255  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$256  = rq2_e1;
+    if (en) begin
+      \$256  = rq1_e1;
+    end
+    if (rst) begin
+      \$256  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$257  = rq2_m2;
+    if (en) begin
+      \$257  = rq1_m2;
+    end
+    if (rst) begin
+      \$257  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$258  = rq2_e2;
+    if (en) begin
+      \$258  = rq1_e2;
+    end
+    if (rst) begin
+      \$258  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$259  = rq2_m3;
+    if (en) begin
+      \$259  = rq1_m3;
+    end
+    if (rst) begin
+      \$259  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$260  = rq2_e3;
+    if (en) begin
+      \$260  = rq1_e3;
+    end
+    if (rst) begin
+      \$260  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$261  = rq2_m4;
+    if (en) begin
+      \$261  = rq1_m4;
+    end
+    if (rst) begin
+      \$261  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$262  = rq2_e4;
+    if (en) begin
+      \$262  = rq1_e4;
+    end
+    if (rst) begin
+      \$262  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$263  = rq2_m5;
+    if (en) begin
+      \$263  = rq1_m5;
+    end
+    if (rst) begin
+      \$263  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$264  = rq2_e5;
+    if (en) begin
+      \$264  = rq1_e5;
+    end
+    if (rst) begin
+      \$264  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$265  = rq2_m6;
+    if (en) begin
+      \$265  = rq1_m6;
+    end
+    if (rst) begin
+      \$265  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$266  = rq2_e6;
+    if (en) begin
+      \$266  = rq1_e6;
+    end
+    if (rst) begin
+      \$266  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$267  = rq2_m7;
+    if (en) begin
+      \$267  = rq1_m7;
+    end
+    if (rst) begin
+      \$267  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$268  = rq2_e7;
+    if (en) begin
+      \$268  = rq1_e7;
+    end
+    if (rst) begin
+      \$268  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$269  = rq2_h0;
+    if (en) begin
+      \$269  = \$43 [32:0];
+    end
+    if (rst) begin
+      \$269  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$270  = rq2_h1;
+    if (en) begin
+      \$270  = \$54 [32:0];
+    end
+    if (rst) begin
+      \$270  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$271  = rq2_h2;
+    if (en) begin
+      \$271  = \$65 [32:0];
+    end
+    if (rst) begin
+      \$271  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$272  = rq2_h3;
+    if (en) begin
+      \$272  = \$76 [32:0];
+    end
+    if (rst) begin
+      \$272  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$273  = rq2_h4;
+    if (en) begin
+      \$273  = \$87 [32:0];
+    end
+    if (rst) begin
+      \$273  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$274  = rq2_h5;
+    if (en) begin
+      \$274  = \$98 [32:0];
+    end
+    if (rst) begin
+      \$274  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$275  = rq2_h6;
+    if (en) begin
+      \$275  = \$109 [32:0];
+    end
+    if (rst) begin
+      \$275  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$276  = rq2_h7;
+    if (en) begin
+      \$276  = \$120 [32:0];
+    end
+    if (rst) begin
+      \$276  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$277  = rq3_valid;
+    if (en) begin
+      \$277  = rq2_valid;
+    end
+    if (rst) begin
+      \$277  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$278  = rq3_last;
+    if (en) begin
+      \$278  = rq2_last;
+    end
+    if (rst) begin
+      \$278  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = rq3_y0;
+    if (en) begin
+      \$279  = \$131 [33:0];
+    end
+    if (rst) begin
+      \$279  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$280  = rq3_y1;
+    if (en) begin
+      \$280  = \$142 [33:0];
+    end
+    if (rst) begin
+      \$280  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$281  = rq3_y2;
+    if (en) begin
+      \$281  = \$153 [33:0];
+    end
+    if (rst) begin
+      \$281  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$282  = rq3_y3;
+    if (en) begin
+      \$282  = \$164 [33:0];
+    end
+    if (rst) begin
+      \$282  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = rq3_y4;
+    if (en) begin
+      \$283  = \$175 [33:0];
+    end
+    if (rst) begin
+      \$283  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$284  = rq3_y5;
+    if (en) begin
+      \$284  = \$186 [33:0];
+    end
+    if (rst) begin
+      \$284  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$285  = rq3_y6;
+    if (en) begin
+      \$285  = \$197 [33:0];
+    end
+    if (rst) begin
+      \$285  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$286  = rq3_y7;
+    if (en) begin
+      \$286  = \$208 [33:0];
+    end
+    if (rst) begin
+      \$286  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$287  = o_data;
+    if (en) begin
+      (* full_case = 32'd1 *)
+      if (\$209 ) begin
+        \$287 [7:0] = act_min;
+      end else if (\$210 ) begin
+        \$287 [7:0] = act_max;
+      end else begin
+        \$287 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$211 ) begin
+        \$287 [15:8] = act_min;
+      end else if (\$212 ) begin
+        \$287 [15:8] = act_max;
+      end else begin
+        \$287 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$213 ) begin
+        \$287 [23:16] = act_min;
+      end else if (\$214 ) begin
+        \$287 [23:16] = act_max;
+      end else begin
+        \$287 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$215 ) begin
+        \$287 [31:24] = act_min;
+      end else if (\$216 ) begin
+        \$287 [31:24] = act_max;
+      end else begin
+        \$287 [31:24] = t_3[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$217 ) begin
+        \$287 [39:32] = act_min;
+      end else if (\$218 ) begin
+        \$287 [39:32] = act_max;
+      end else begin
+        \$287 [39:32] = t_4[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$219 ) begin
+        \$287 [47:40] = act_min;
+      end else if (\$220 ) begin
+        \$287 [47:40] = act_max;
+      end else begin
+        \$287 [47:40] = t_5[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$221 ) begin
+        \$287 [55:48] = act_min;
+      end else if (\$222 ) begin
+        \$287 [55:48] = act_max;
+      end else begin
+        \$287 [55:48] = t_6[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$223 ) begin
+        \$287 [63:56] = act_min;
+      end else if (\$224 ) begin
+        \$287 [63:56] = act_max;
+      end else begin
+        \$287 [63:56] = t_7[7:0];
+      end
+    end
+    if (rst) begin
+      \$287  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$288  = o_valid;
+    if (en) begin
+      \$288  = rq3_valid;
+    end
+    if (rst) begin
+      \$288  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$289  = o_last;
+    if (en) begin
+      \$289  = rq3_last;
+    end
+    if (rst) begin
+      \$289  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
@@ -1430,52 +1550,60 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign s_7 = \$8 [31:0];
   assign left_0 = \$10 [4:0];
   assign a_0 = \$11 [31:0];
-  assign h_0 = \$14 [32:0];
-  assign left_1 = \$16 [4:0];
-  assign a_1 = \$17 [31:0];
-  assign h_1 = \$20 [32:0];
-  assign left_2 = \$22 [4:0];
-  assign a_2 = \$23 [31:0];
-  assign h_2 = \$26 [32:0];
-  assign left_3 = \$28 [4:0];
-  assign a_3 = \$29 [31:0];
-  assign h_3 = \$32 [32:0];
-  assign left_4 = \$34 [4:0];
-  assign a_4 = \$35 [31:0];
-  assign h_4 = \$38 [32:0];
-  assign left_5 = \$40 [4:0];
-  assign a_5 = \$41 [31:0];
-  assign h_5 = \$44 [32:0];
-  assign left_6 = \$46 [4:0];
-  assign a_6 = \$47 [31:0];
-  assign h_6 = \$50 [32:0];
-  assign left_7 = \$52 [4:0];
-  assign a_7 = \$53 [31:0];
-  assign h_7 = \$56 [32:0];
-  assign r_0 = \$59 [4:0];
-  assign half_0 = \$61 [33:0];
-  assign y_0 = \$67 [33:0];
-  assign r_1 = \$70 [4:0];
-  assign half_1 = \$72 [33:0];
-  assign y_1 = \$78 [33:0];
-  assign r_2 = \$81 [4:0];
-  assign half_2 = \$83 [33:0];
-  assign y_2 = \$89 [33:0];
-  assign r_3 = \$92 [4:0];
-  assign half_3 = \$94 [33:0];
-  assign y_3 = \$100 [33:0];
-  assign r_4 = \$103 [4:0];
-  assign half_4 = \$105 [33:0];
-  assign y_4 = \$111 [33:0];
-  assign r_5 = \$114 [4:0];
-  assign half_5 = \$116 [33:0];
-  assign y_5 = \$122 [33:0];
-  assign r_6 = \$125 [4:0];
-  assign half_6 = \$127 [33:0];
-  assign y_6 = \$133 [33:0];
-  assign r_7 = \$136 [4:0];
-  assign half_7 = \$138 [33:0];
-  assign y_7 = \$144 [33:0];
+  assign left_1 = \$13 [4:0];
+  assign a_1 = \$14 [31:0];
+  assign left_2 = \$16 [4:0];
+  assign a_2 = \$17 [31:0];
+  assign left_3 = \$19 [4:0];
+  assign a_3 = \$20 [31:0];
+  assign left_4 = \$22 [4:0];
+  assign a_4 = \$23 [31:0];
+  assign left_5 = \$25 [4:0];
+  assign a_5 = \$26 [31:0];
+  assign left_6 = \$28 [4:0];
+  assign a_6 = \$29 [31:0];
+  assign left_7 = \$31 [4:0];
+  assign a_7 = \$32 [31:0];
+  assign prod_0 = \$41 [63:0];
+  assign h_0 = \$43 [32:0];
+  assign prod_1 = \$52 [63:0];
+  assign h_1 = \$54 [32:0];
+  assign prod_2 = \$63 [63:0];
+  assign h_2 = \$65 [32:0];
+  assign prod_3 = \$74 [63:0];
+  assign h_3 = \$76 [32:0];
+  assign prod_4 = \$85 [63:0];
+  assign h_4 = \$87 [32:0];
+  assign prod_5 = \$96 [63:0];
+  assign h_5 = \$98 [32:0];
+  assign prod_6 = \$107 [63:0];
+  assign h_6 = \$109 [32:0];
+  assign prod_7 = \$118 [63:0];
+  assign h_7 = \$120 [32:0];
+  assign r_0 = \$123 [4:0];
+  assign half_0 = \$125 [33:0];
+  assign y_0 = \$131 [33:0];
+  assign r_1 = \$134 [4:0];
+  assign half_1 = \$136 [33:0];
+  assign y_1 = \$142 [33:0];
+  assign r_2 = \$145 [4:0];
+  assign half_2 = \$147 [33:0];
+  assign y_2 = \$153 [33:0];
+  assign r_3 = \$156 [4:0];
+  assign half_3 = \$158 [33:0];
+  assign y_3 = \$164 [33:0];
+  assign r_4 = \$167 [4:0];
+  assign half_4 = \$169 [33:0];
+  assign y_4 = \$175 [33:0];
+  assign r_5 = \$178 [4:0];
+  assign half_5 = \$180 [33:0];
+  assign y_5 = \$186 [33:0];
+  assign r_6 = \$189 [4:0];
+  assign half_6 = \$191 [33:0];
+  assign y_6 = \$197 [33:0];
+  assign r_7 = \$200 [4:0];
+  assign half_7 = \$202 [33:0];
+  assign y_7 = \$208 [33:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -1516,20 +1644,36 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$14  = { \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63], \$13 [63:31] };
-  assign \$20  = { \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63], \$19 [63:31] };
-  assign \$26  = { \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63], \$25 [63:31] };
-  assign \$32  = { \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63], \$31 [63:31] };
-  assign \$38  = { \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63], \$37 [63:31] };
-  assign \$44  = { \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63], \$43 [63:31] };
-  assign \$50  = { \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63], \$49 [63:31] };
-  assign \$56  = { \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63], \$55 [63:31] };
-  assign \$61  = { 1'h0, \$60 [63:1] };
-  assign \$72  = { 1'h0, \$71 [63:1] };
-  assign \$83  = { 1'h0, \$82 [63:1] };
-  assign \$94  = { 1'h0, \$93 [63:1] };
-  assign \$105  = { 1'h0, \$104 [63:1] };
-  assign \$116  = { 1'h0, \$115 [63:1] };
-  assign \$127  = { 1'h0, \$126 [63:1] };
-  assign \$138  = { 1'h0, \$137 [63:1] };
+  assign \$34  = { \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 , 34'h000000000 };
+  assign \$38  = { \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 , 17'h00000 };
+  assign \$43  = { \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64:31] };
+  assign \$45  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , 34'h000000000 };
+  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
+  assign \$54  = { \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64:31] };
+  assign \$56  = { \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 , 34'h000000000 };
+  assign \$60  = { \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 , 17'h00000 };
+  assign \$65  = { \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64:31] };
+  assign \$67  = { \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 , 34'h000000000 };
+  assign \$71  = { \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 , 17'h00000 };
+  assign \$76  = { \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64:31] };
+  assign \$78  = { \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 , 34'h000000000 };
+  assign \$82  = { \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 , 17'h00000 };
+  assign \$87  = { \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64:31] };
+  assign \$89  = { \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 , 34'h000000000 };
+  assign \$93  = { \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 , 17'h00000 };
+  assign \$98  = { \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64:31] };
+  assign \$100  = { \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 , 34'h000000000 };
+  assign \$104  = { \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 , 17'h00000 };
+  assign \$109  = { \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64:31] };
+  assign \$111  = { \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 , 34'h000000000 };
+  assign \$115  = { \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 , 17'h00000 };
+  assign \$120  = { \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64:31] };
+  assign \$125  = { 1'h0, \$124 [63:1] };
+  assign \$136  = { 1'h0, \$135 [63:1] };
+  assign \$147  = { 1'h0, \$146 [63:1] };
+  assign \$158  = { 1'h0, \$157 [63:1] };
+  assign \$169  = { 1'h0, \$168 [63:1] };
+  assign \$180  = { 1'h0, \$179 [63:1] };
+  assign \$191  = { 1'h0, \$190 [63:1] };
+  assign \$202  = { 1'h0, \$201 [63:1] };
 endmodule

@@ -5,102 +5,134 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [32:0] \$1 ;
-  wire [63:0] \$10 ;
+  wire [62:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire [35:0] \$103 ;
+  wire [35:0] \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg [30:0] \$115 ;
+  reg [5:0] \$116 ;
+  reg [30:0] \$117 ;
+  reg [5:0] \$118 ;
+  reg [30:0] \$119 ;
   wire [5:0] \$12 ;
+  reg [5:0] \$120 ;
+  reg [30:0] \$121 ;
+  reg [5:0] \$122 ;
+  reg [32:0] \$123 ;
+  reg [32:0] \$124 ;
+  reg [32:0] \$125 ;
+  reg [32:0] \$126 ;
+  reg [31:0] \$127 ;
+  reg \$128 ;
+  reg \$129 ;
   wire [62:0] \$13 ;
-  wire [62:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [63:0] \$16 ;
-  wire \$17 ;
-  wire [5:0] \$18 ;
-  wire [62:0] \$19 ;
+  wire \$14 ;
+  wire [5:0] \$15 ;
+  wire [62:0] \$16 ;
+  wire [28:0] \$17 ;
+  wire [91:0] \$18 ;
+  wire [31:0] \$19 ;
   wire [32:0] \$2 ;
-  wire [62:0] \$20 ;
-  wire [63:0] \$21 ;
+  wire [30:0] \$20 ;
+  wire [32:0] \$21 ;
   wire [63:0] \$22 ;
-  wire \$23 ;
-  wire [5:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [63:0] \$27 ;
-  wire [63:0] \$28 ;
-  wire \$29 ;
+  wire [92:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [93:0] \$25 ;
+  wire [64:0] \$26 ;
+  wire [64:0] \$27 ;
+  wire [28:0] \$28 ;
+  wire [91:0] \$29 ;
   wire [32:0] \$3 ;
-  wire [6:0] \$30 ;
-  wire [6:0] \$31 ;
-  wire [63:0] \$32 ;
+  wire [31:0] \$30 ;
+  wire [30:0] \$31 ;
+  wire [32:0] \$32 ;
   wire [63:0] \$33 ;
-  wire [34:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [35:0] \$38 ;
-  wire [35:0] \$39 ;
+  wire [92:0] \$34 ;
+  wire [33:0] \$35 ;
+  wire [93:0] \$36 ;
+  wire [64:0] \$37 ;
+  wire [64:0] \$38 ;
+  wire [28:0] \$39 ;
   wire [32:0] \$4 ;
-  wire \$40 ;
-  wire [6:0] \$41 ;
-  wire [6:0] \$42 ;
-  wire [63:0] \$43 ;
+  wire [91:0] \$40 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [32:0] \$43 ;
   wire [63:0] \$44 ;
-  wire [34:0] \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [35:0] \$49 ;
+  wire [92:0] \$45 ;
+  wire [33:0] \$46 ;
+  wire [93:0] \$47 ;
+  wire [64:0] \$48 ;
+  wire [64:0] \$49 ;
   wire \$5 ;
-  wire [35:0] \$50 ;
-  wire \$51 ;
-  wire [6:0] \$52 ;
-  wire [6:0] \$53 ;
-  wire [63:0] \$54 ;
+  wire [28:0] \$50 ;
+  wire [91:0] \$51 ;
+  wire [31:0] \$52 ;
+  wire [30:0] \$53 ;
+  wire [32:0] \$54 ;
   wire [63:0] \$55 ;
-  wire [34:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [92:0] \$56 ;
+  wire [33:0] \$57 ;
+  wire [93:0] \$58 ;
+  wire [64:0] \$59 ;
   wire [5:0] \$6 ;
-  wire [35:0] \$60 ;
-  wire [35:0] \$61 ;
-  wire \$62 ;
+  wire [64:0] \$60 ;
+  wire \$61 ;
+  wire [6:0] \$62 ;
   wire [6:0] \$63 ;
-  wire [6:0] \$64 ;
+  wire [63:0] \$64 ;
   wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [34:0] \$67 ;
+  wire [34:0] \$66 ;
+  wire \$67 ;
   wire \$68 ;
   wire \$69 ;
   wire [62:0] \$7 ;
-  wire \$70 ;
+  wire [35:0] \$70 ;
   wire [35:0] \$71 ;
-  wire [35:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
+  wire \$72 ;
+  wire [6:0] \$73 ;
+  wire [6:0] \$74 ;
+  wire [63:0] \$75 ;
+  wire [63:0] \$76 ;
+  wire [34:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire [62:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg [30:0] \$83 ;
-  reg [5:0] \$84 ;
-  reg [30:0] \$85 ;
-  reg [5:0] \$86 ;
-  reg [30:0] \$87 ;
-  reg [5:0] \$88 ;
-  reg [30:0] \$89 ;
-  wire [63:0] \$9 ;
-  reg [5:0] \$90 ;
-  reg [32:0] \$91 ;
-  reg [32:0] \$92 ;
-  reg [32:0] \$93 ;
-  reg [32:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
+  wire [35:0] \$81 ;
+  wire [35:0] \$82 ;
+  wire \$83 ;
+  wire [6:0] \$84 ;
+  wire [6:0] \$85 ;
+  wire [63:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [34:0] \$88 ;
+  wire \$89 ;
+  wire [5:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire [35:0] \$92 ;
+  wire [35:0] \$93 ;
+  wire \$94 ;
+  wire [6:0] \$95 ;
+  wire [6:0] \$96 ;
+  wire [63:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [34:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -163,6 +195,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [63:0] prod_0;
+  wire [63:0] prod_1;
+  wire [63:0] prod_2;
+  wire [63:0] prod_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -197,315 +233,339 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign \$1  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
+  assign \$2  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
   assign \$3  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
   assign \$4  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
   assign \$5  = $signed(i_shift[5:0]) > $signed(1'h0);
   assign \$6  = \$5  ? i_shift[5:0] : 6'h00;
   assign \$7  = $signed(\$1 [31:0]) << \$6 [4:0];
-  assign \$8  = $signed(\$7 [31:0]) * $signed({ 1'h0, i_multiplier[30:0] });
-  assign \$9  = $signed(\$8 ) + $signed(32'd1073741824);
-  assign \$11  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[11:6] : 6'h00;
-  assign \$13  = $signed(\$2 [31:0]) << \$12 [4:0];
-  assign \$14  = $signed(\$13 [31:0]) * $signed({ 1'h0, i_multiplier[61:31] });
-  assign \$15  = $signed(\$14 ) + $signed(32'd1073741824);
-  assign \$17  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$18  = \$17  ? i_shift[17:12] : 6'h00;
-  assign \$19  = $signed(\$3 [31:0]) << \$18 [4:0];
-  assign \$20  = $signed(\$19 [31:0]) * $signed({ 1'h0, i_multiplier[92:62] });
-  assign \$21  = $signed(\$20 ) + $signed(32'd1073741824);
-  assign \$23  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$24  = \$23  ? i_shift[23:18] : 6'h00;
-  assign \$25  = $signed(\$4 [31:0]) << \$24 [4:0];
-  assign \$26  = $signed(\$25 [31:0]) * $signed({ 1'h0, i_multiplier[123:93] });
-  assign \$27  = $signed(\$26 ) + $signed(32'd1073741824);
-  assign \$29  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$30  = - $signed(rq2_e0);
-  assign \$31  = \$29  ? \$30  : 7'h00;
-  assign \$32  = 1'h1 << \$31 [4:0];
-  assign \$34  = $signed(rq2_h0) + $signed(\$33 [33:0]);
-  assign \$35  = | \$31 [4:0];
-  assign \$36  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = $signed(\$34 ) - $signed({ 1'h0, \$37  });
-  assign \$39  = $signed(\$38 ) >>> \$31 [4:0];
-  assign \$40  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$41  = - $signed(rq2_e1);
-  assign \$42  = \$40  ? \$41  : 7'h00;
-  assign \$43  = 1'h1 << \$42 [4:0];
-  assign \$45  = $signed(rq2_h1) + $signed(\$44 [33:0]);
-  assign \$46  = | \$42 [4:0];
-  assign \$47  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = $signed(\$45 ) - $signed({ 1'h0, \$48  });
-  assign \$50  = $signed(\$49 ) >>> \$42 [4:0];
-  assign \$51  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$52  = - $signed(rq2_e2);
-  assign \$53  = \$51  ? \$52  : 7'h00;
-  assign \$54  = 1'h1 << \$53 [4:0];
-  assign \$56  = $signed(rq2_h2) + $signed(\$55 [33:0]);
-  assign \$57  = | \$53 [4:0];
-  assign \$58  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$59  = \$57  & \$58 ;
-  assign \$60  = $signed(\$56 ) - $signed({ 1'h0, \$59  });
-  assign \$61  = $signed(\$60 ) >>> \$53 [4:0];
-  assign \$62  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$63  = - $signed(rq2_e3);
-  assign \$64  = \$62  ? \$63  : 7'h00;
-  assign \$65  = 1'h1 << \$64 [4:0];
-  assign \$67  = $signed(rq2_h3) + $signed(\$66 [33:0]);
-  assign \$68  = | \$64 [4:0];
-  assign \$69  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$70  = \$68  & \$69 ;
-  assign \$71  = $signed(\$67 ) - $signed({ 1'h0, \$70  });
-  assign \$72  = $signed(\$71 ) >>> \$64 [4:0];
-  assign t_0 = $signed(\$39 [33:0]) + $signed(zero_point);
-  assign t_1 = $signed(\$50 [33:0]) + $signed(zero_point);
-  assign t_2 = $signed(\$61 [33:0]) + $signed(zero_point);
-  assign t_3 = $signed(\$72 [33:0]) + $signed(zero_point);
-  assign \$73  = $signed(t_0) < $signed(act_min);
-  assign \$74  = $signed(t_0) > $signed(act_max);
-  assign \$75  = $signed(t_1) < $signed(act_min);
-  assign \$76  = $signed(t_1) > $signed(act_max);
-  assign \$77  = $signed(t_2) < $signed(act_min);
-  assign \$78  = $signed(t_2) > $signed(act_max);
-  assign \$79  = $signed(t_3) < $signed(act_min);
-  assign \$80  = $signed(t_3) > $signed(act_max);
+  assign \$8  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$9  = \$8  ? i_shift[11:6] : 6'h00;
+  assign \$10  = $signed(\$2 [31:0]) << \$9 [4:0];
+  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
+  assign \$13  = $signed(\$3 [31:0]) << \$12 [4:0];
+  assign \$14  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$15  = \$14  ? i_shift[23:18] : 6'h00;
+  assign \$16  = $signed(\$4 [31:0]) << \$15 [4:0];
+  assign \$17  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign \$19  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign \$20  = \$7 [16:0] * i_multiplier[30:17];
+  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
+  assign \$23  = $signed(\$18 ) + $signed(\$22 );
+  assign \$24  = \$7 [16:0] * i_multiplier[16:0];
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$26  = $signed(\$25 [63:0]) + $signed(32'd1073741824);
+  assign \$28  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign \$30  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign \$31  = \$10 [16:0] * i_multiplier[61:48];
+  assign \$32  = $signed(\$30 ) + $signed({ 1'h0, \$31  });
+  assign \$34  = $signed(\$29 ) + $signed(\$33 );
+  assign \$35  = \$10 [16:0] * i_multiplier[47:31];
+  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = $signed(\$36 [63:0]) + $signed(32'd1073741824);
+  assign \$39  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign \$41  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign \$42  = \$13 [16:0] * i_multiplier[92:79];
+  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
+  assign \$45  = $signed(\$40 ) + $signed(\$44 );
+  assign \$46  = \$13 [16:0] * i_multiplier[78:62];
+  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
+  assign \$48  = $signed(\$47 [63:0]) + $signed(32'd1073741824);
+  assign \$50  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign \$52  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign \$53  = \$16 [16:0] * i_multiplier[123:110];
+  assign \$54  = $signed(\$52 ) + $signed({ 1'h0, \$53  });
+  assign \$56  = $signed(\$51 ) + $signed(\$55 );
+  assign \$57  = \$16 [16:0] * i_multiplier[109:93];
+  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
+  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
+  assign \$61  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$62  = - $signed(rq2_e0);
+  assign \$63  = \$61  ? \$62  : 7'h00;
+  assign \$64  = 1'h1 << \$63 [4:0];
+  assign \$66  = $signed(rq2_h0) + $signed(\$65 [33:0]);
+  assign \$67  = | \$63 [4:0];
+  assign \$68  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = $signed(\$66 ) - $signed({ 1'h0, \$69  });
+  assign \$71  = $signed(\$70 ) >>> \$63 [4:0];
+  assign \$72  = $signed(rq2_e1) < $signed(1'h0);
+  assign \$73  = - $signed(rq2_e1);
+  assign \$74  = \$72  ? \$73  : 7'h00;
+  assign \$75  = 1'h1 << \$74 [4:0];
+  assign \$77  = $signed(rq2_h1) + $signed(\$76 [33:0]);
+  assign \$78  = | \$74 [4:0];
+  assign \$79  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = $signed(\$77 ) - $signed({ 1'h0, \$80  });
+  assign \$82  = $signed(\$81 ) >>> \$74 [4:0];
+  assign \$83  = $signed(rq2_e2) < $signed(1'h0);
+  assign \$84  = - $signed(rq2_e2);
+  assign \$85  = \$83  ? \$84  : 7'h00;
+  assign \$86  = 1'h1 << \$85 [4:0];
+  assign \$88  = $signed(rq2_h2) + $signed(\$87 [33:0]);
+  assign \$89  = | \$85 [4:0];
+  assign \$90  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$91  = \$89  & \$90 ;
+  assign \$92  = $signed(\$88 ) - $signed({ 1'h0, \$91  });
+  assign \$93  = $signed(\$92 ) >>> \$85 [4:0];
+  assign \$94  = $signed(rq2_e3) < $signed(1'h0);
+  assign \$95  = - $signed(rq2_e3);
+  assign \$96  = \$94  ? \$95  : 7'h00;
+  assign \$97  = 1'h1 << \$96 [4:0];
+  assign \$99  = $signed(rq2_h3) + $signed(\$98 [33:0]);
+  assign \$100  = | \$96 [4:0];
+  assign \$101  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$102  = \$100  & \$101 ;
+  assign \$103  = $signed(\$99 ) - $signed({ 1'h0, \$102  });
+  assign \$104  = $signed(\$103 ) >>> \$96 [4:0];
+  assign t_0 = $signed(\$71 [33:0]) + $signed(zero_point);
+  assign t_1 = $signed(\$82 [33:0]) + $signed(zero_point);
+  assign t_2 = $signed(\$93 [33:0]) + $signed(zero_point);
+  assign t_3 = $signed(\$104 [33:0]) + $signed(zero_point);
+  assign \$105  = $signed(t_0) < $signed(act_min);
+  assign \$106  = $signed(t_0) > $signed(act_max);
+  assign \$107  = $signed(t_1) < $signed(act_min);
+  assign \$108  = $signed(t_1) > $signed(act_max);
+  assign \$109  = $signed(t_2) < $signed(act_min);
+  assign \$110  = $signed(t_2) > $signed(act_max);
+  assign \$111  = $signed(t_3) < $signed(act_min);
+  assign \$112  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$81 ;
+    rq2_valid <= \$113 ;
   always @(posedge clk)
-    rq2_last <= \$82 ;
+    rq2_last <= \$114 ;
   always @(posedge clk)
-    rq2_m0 <= \$83 ;
+    rq2_m0 <= \$115 ;
   always @(posedge clk)
-    rq2_e0 <= \$84 ;
+    rq2_e0 <= \$116 ;
   always @(posedge clk)
-    rq2_m1 <= \$85 ;
+    rq2_m1 <= \$117 ;
   always @(posedge clk)
-    rq2_e1 <= \$86 ;
+    rq2_e1 <= \$118 ;
   always @(posedge clk)
-    rq2_m2 <= \$87 ;
+    rq2_m2 <= \$119 ;
   always @(posedge clk)
-    rq2_e2 <= \$88 ;
+    rq2_e2 <= \$120 ;
   always @(posedge clk)
-    rq2_m3 <= \$89 ;
+    rq2_m3 <= \$121 ;
   always @(posedge clk)
-    rq2_e3 <= \$90 ;
+    rq2_e3 <= \$122 ;
   always @(posedge clk)
-    rq2_h0 <= \$91 ;
+    rq2_h0 <= \$123 ;
   always @(posedge clk)
-    rq2_h1 <= \$92 ;
+    rq2_h1 <= \$124 ;
   always @(posedge clk)
-    rq2_h2 <= \$93 ;
+    rq2_h2 <= \$125 ;
   always @(posedge clk)
-    rq2_h3 <= \$94 ;
+    rq2_h3 <= \$126 ;
   always @(posedge clk)
-    o_data <= \$95 ;
+    o_data <= \$127 ;
   always @(posedge clk)
-    o_valid <= \$96 ;
+    o_valid <= \$128 ;
   always @(posedge clk)
-    o_last <= \$97 ;
-  assign \$1  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
+    o_last <= \$129 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = rq2_valid;
+    \$113  = rq2_valid;
     if (en) begin
-      \$81  = i_valid;
+      \$113  = i_valid;
     end
     if (rst) begin
-      \$81  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rq2_last;
+    \$114  = rq2_last;
     if (en) begin
-      \$82  = i_last;
+      \$114  = i_last;
     end
     if (rst) begin
-      \$82  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = rq2_m0;
+    \$115  = rq2_m0;
     if (en) begin
-      \$83  = i_multiplier[30:0];
+      \$115  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$83  = 31'h00000000;
+      \$115  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = rq2_e0;
+    \$116  = rq2_e0;
     if (en) begin
-      \$84  = i_shift[5:0];
+      \$116  = i_shift[5:0];
     end
     if (rst) begin
-      \$84  = 6'h00;
+      \$116  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = rq2_m1;
+    \$117  = rq2_m1;
     if (en) begin
-      \$85  = i_multiplier[61:31];
+      \$117  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$85  = 31'h00000000;
+      \$117  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = rq2_e1;
+    \$118  = rq2_e1;
     if (en) begin
-      \$86  = i_shift[11:6];
+      \$118  = i_shift[11:6];
     end
     if (rst) begin
-      \$86  = 6'h00;
+      \$118  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = rq2_m2;
+    \$119  = rq2_m2;
     if (en) begin
-      \$87  = i_multiplier[92:62];
+      \$119  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$87  = 31'h00000000;
+      \$119  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = rq2_e2;
+    \$120  = rq2_e2;
     if (en) begin
-      \$88  = i_shift[17:12];
+      \$120  = i_shift[17:12];
     end
     if (rst) begin
-      \$88  = 6'h00;
+      \$120  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = rq2_m3;
+    \$121  = rq2_m3;
     if (en) begin
-      \$89  = i_multiplier[123:93];
+      \$121  = i_multiplier[123:93];
     end
     if (rst) begin
-      \$89  = 31'h00000000;
+      \$121  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = rq2_e3;
+    \$122  = rq2_e3;
     if (en) begin
-      \$90  = i_shift[23:18];
+      \$122  = i_shift[23:18];
     end
     if (rst) begin
-      \$90  = 6'h00;
+      \$122  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = rq2_h0;
+    \$123  = rq2_h0;
     if (en) begin
-      \$91  = \$10 [32:0];
+      \$123  = \$27 [32:0];
     end
     if (rst) begin
-      \$91  = 33'h000000000;
+      \$123  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = rq2_h1;
+    \$124  = rq2_h1;
     if (en) begin
-      \$92  = \$16 [32:0];
+      \$124  = \$38 [32:0];
     end
     if (rst) begin
-      \$92  = 33'h000000000;
+      \$124  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = rq2_h2;
+    \$125  = rq2_h2;
     if (en) begin
-      \$93  = \$22 [32:0];
+      \$125  = \$49 [32:0];
     end
     if (rst) begin
-      \$93  = 33'h000000000;
+      \$125  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = rq2_h3;
+    \$126  = rq2_h3;
     if (en) begin
-      \$94  = \$28 [32:0];
+      \$126  = \$60 [32:0];
     end
     if (rst) begin
-      \$94  = 33'h000000000;
+      \$126  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = o_data;
+    \$127  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$95 [7:0] = act_min;
-      end else if (\$74 ) begin
-        \$95 [7:0] = act_max;
+      if (\$105 ) begin
+        \$127 [7:0] = act_min;
+      end else if (\$106 ) begin
+        \$127 [7:0] = act_max;
       end else begin
-        \$95 [7:0] = t_0[7:0];
+        \$127 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$75 ) begin
-        \$95 [15:8] = act_min;
-      end else if (\$76 ) begin
-        \$95 [15:8] = act_max;
+      if (\$107 ) begin
+        \$127 [15:8] = act_min;
+      end else if (\$108 ) begin
+        \$127 [15:8] = act_max;
       end else begin
-        \$95 [15:8] = t_1[7:0];
+        \$127 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$95 [23:16] = act_min;
-      end else if (\$78 ) begin
-        \$95 [23:16] = act_max;
+      if (\$109 ) begin
+        \$127 [23:16] = act_min;
+      end else if (\$110 ) begin
+        \$127 [23:16] = act_max;
       end else begin
-        \$95 [23:16] = t_2[7:0];
+        \$127 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$79 ) begin
-        \$95 [31:24] = act_min;
-      end else if (\$80 ) begin
-        \$95 [31:24] = act_max;
+      if (\$111 ) begin
+        \$127 [31:24] = act_min;
+      end else if (\$112 ) begin
+        \$127 [31:24] = act_max;
       end else begin
-        \$95 [31:24] = t_3[7:0];
+        \$127 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$95  = 32'd0;
+      \$127  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = o_valid;
+    \$128  = o_valid;
     if (en) begin
-      \$96  = rq2_valid;
+      \$128  = rq2_valid;
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = o_last;
+    \$129  = o_last;
     if (en) begin
-      \$97  = rq2_last;
+      \$129  = rq2_last;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
@@ -514,28 +574,32 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign s_3 = \$4 [31:0];
   assign left_0 = \$6 [4:0];
   assign a_0 = \$7 [31:0];
-  assign h_0 = \$10 [32:0];
-  assign left_1 = \$12 [4:0];
-  assign a_1 = \$13 [31:0];
-  assign h_1 = \$16 [32:0];
-  assign left_2 = \$18 [4:0];
-  assign a_2 = \$19 [31:0];
-  assign h_2 = \$22 [32:0];
-  assign left_3 = \$24 [4:0];
-  assign a_3 = \$25 [31:0];
-  assign h_3 = \$28 [32:0];
-  assign r_0 = \$31 [4:0];
-  assign half_0 = \$33 [33:0];
-  assign y_0 = \$39 [33:0];
-  assign r_1 = \$42 [4:0];
-  assign half_1 = \$44 [33:0];
-  assign y_1 = \$50 [33:0];
-  assign r_2 = \$53 [4:0];
-  assign half_2 = \$55 [33:0];
-  assign y_2 = \$61 [33:0];
-  assign r_3 = \$64 [4:0];
-  assign half_3 = \$66 [33:0];
-  assign y_3 = \$72 [33:0];
+  assign left_1 = \$9 [4:0];
+  assign a_1 = \$10 [31:0];
+  assign left_2 = \$12 [4:0];
+  assign a_2 = \$13 [31:0];
+  assign left_3 = \$15 [4:0];
+  assign a_3 = \$16 [31:0];
+  assign prod_0 = \$25 [63:0];
+  assign h_0 = \$27 [32:0];
+  assign prod_1 = \$36 [63:0];
+  assign h_1 = \$38 [32:0];
+  assign prod_2 = \$47 [63:0];
+  assign h_2 = \$49 [32:0];
+  assign prod_3 = \$58 [63:0];
+  assign h_3 = \$60 [32:0];
+  assign r_0 = \$63 [4:0];
+  assign half_0 = \$65 [33:0];
+  assign y_0 = \$71 [33:0];
+  assign r_1 = \$74 [4:0];
+  assign half_1 = \$76 [33:0];
+  assign y_1 = \$82 [33:0];
+  assign r_2 = \$85 [4:0];
+  assign half_2 = \$87 [33:0];
+  assign y_2 = \$93 [33:0];
+  assign r_3 = \$96 [4:0];
+  assign half_3 = \$98 [33:0];
+  assign y_3 = \$104 [33:0];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -556,12 +620,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$10  = { \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63:31] };
-  assign \$16  = { \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63:31] };
-  assign \$22  = { \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63:31] };
-  assign \$28  = { \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63:31] };
-  assign \$33  = { 1'h0, \$32 [63:1] };
-  assign \$44  = { 1'h0, \$43 [63:1] };
-  assign \$55  = { 1'h0, \$54 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
+  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
+  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
+  assign \$27  = { \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64:31] };
+  assign \$29  = { \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 , 34'h000000000 };
+  assign \$33  = { \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 , 17'h00000 };
+  assign \$38  = { \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64:31] };
+  assign \$40  = { \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 , 34'h000000000 };
+  assign \$44  = { \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 , 17'h00000 };
+  assign \$49  = { \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64:31] };
+  assign \$51  = { \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 , 34'h000000000 };
+  assign \$55  = { \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 , 17'h00000 };
+  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
+  assign \$65  = { 1'h0, \$64 [63:1] };
+  assign \$76  = { 1'h0, \$75 [63:1] };
+  assign \$87  = { 1'h0, \$86 [63:1] };
+  assign \$98  = { 1'h0, \$97 [63:1] };
 endmodule

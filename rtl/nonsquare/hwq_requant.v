@@ -5,144 +5,192 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [32:0] \$1 ;
-  wire [62:0] \$10 ;
-  reg [5:0] \$100 ;
-  reg [30:0] \$101 ;
-  reg [5:0] \$102 ;
-  reg [30:0] \$103 ;
-  reg [5:0] \$104 ;
-  reg [30:0] \$105 ;
-  reg [5:0] \$106 ;
-  reg [30:0] \$107 ;
-  reg [5:0] \$108 ;
-  reg [30:0] \$109 ;
-  wire [63:0] \$11 ;
-  reg [5:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg [31:0] \$112 ;
-  reg [31:0] \$113 ;
-  reg [31:0] \$114 ;
-  reg [31:0] \$115 ;
-  reg [31:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg [30:0] \$119 ;
-  wire [63:0] \$12 ;
-  reg [5:0] \$120 ;
-  reg [30:0] \$121 ;
-  reg [5:0] \$122 ;
-  reg [30:0] \$123 ;
-  reg [5:0] \$124 ;
-  reg [30:0] \$125 ;
-  reg [5:0] \$126 ;
-  reg [30:0] \$127 ;
-  reg [5:0] \$128 ;
-  reg [30:0] \$129 ;
+  wire \$10 ;
+  wire [6:0] \$100 ;
+  wire [63:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire [34:0] \$103 ;
+  wire [34:0] \$104 ;
+  wire \$105 ;
+  wire [6:0] \$106 ;
+  wire [6:0] \$107 ;
+  wire [63:0] \$108 ;
+  wire [63:0] \$109 ;
+  wire [5:0] \$11 ;
+  wire [34:0] \$110 ;
+  wire [34:0] \$111 ;
+  wire \$112 ;
+  wire [6:0] \$113 ;
+  wire [6:0] \$114 ;
+  wire [63:0] \$115 ;
+  wire [63:0] \$116 ;
+  wire [34:0] \$117 ;
+  wire [34:0] \$118 ;
+  wire \$119 ;
+  wire [62:0] \$12 ;
+  wire [6:0] \$120 ;
+  wire [6:0] \$121 ;
+  wire [63:0] \$122 ;
+  wire [63:0] \$123 ;
+  wire [34:0] \$124 ;
+  wire [34:0] \$125 ;
+  wire \$126 ;
+  wire [6:0] \$127 ;
+  wire [6:0] \$128 ;
+  wire [63:0] \$129 ;
   wire \$13 ;
-  reg [5:0] \$130 ;
-  reg [32:0] \$131 ;
-  reg [32:0] \$132 ;
-  reg [32:0] \$133 ;
-  reg [32:0] \$134 ;
-  reg [32:0] \$135 ;
-  reg [32:0] \$136 ;
-  reg [47:0] \$137 ;
-  reg \$138 ;
-  reg \$139 ;
+  wire [63:0] \$130 ;
+  wire [34:0] \$131 ;
+  wire [34:0] \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire [5:0] \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [30:0] \$147 ;
+  reg [5:0] \$148 ;
+  reg [30:0] \$149 ;
   wire [62:0] \$15 ;
-  wire [62:0] \$16 ;
-  wire [63:0] \$17 ;
-  wire [63:0] \$18 ;
+  reg [5:0] \$150 ;
+  reg [30:0] \$151 ;
+  reg [5:0] \$152 ;
+  reg [30:0] \$153 ;
+  reg [5:0] \$154 ;
+  reg [30:0] \$155 ;
+  reg [5:0] \$156 ;
+  reg [30:0] \$157 ;
+  reg [5:0] \$158 ;
+  reg [31:0] \$159 ;
+  wire \$16 ;
+  reg [31:0] \$160 ;
+  reg [31:0] \$161 ;
+  reg [31:0] \$162 ;
+  reg [31:0] \$163 ;
+  reg [31:0] \$164 ;
+  reg \$165 ;
+  reg \$166 ;
+  reg [30:0] \$167 ;
+  reg [5:0] \$168 ;
+  reg [30:0] \$169 ;
+  wire [5:0] \$17 ;
+  reg [5:0] \$170 ;
+  reg [30:0] \$171 ;
+  reg [5:0] \$172 ;
+  reg [30:0] \$173 ;
+  reg [5:0] \$174 ;
+  reg [30:0] \$175 ;
+  reg [5:0] \$176 ;
+  reg [30:0] \$177 ;
+  reg [5:0] \$178 ;
+  reg [32:0] \$179 ;
+  wire [62:0] \$18 ;
+  reg [32:0] \$180 ;
+  reg [32:0] \$181 ;
+  reg [32:0] \$182 ;
+  reg [32:0] \$183 ;
+  reg [32:0] \$184 ;
+  reg [47:0] \$185 ;
+  reg \$186 ;
+  reg \$187 ;
   wire \$19 ;
   wire [32:0] \$2 ;
   wire [5:0] \$20 ;
   wire [62:0] \$21 ;
-  wire [62:0] \$22 ;
-  wire [63:0] \$23 ;
-  wire [63:0] \$24 ;
-  wire \$25 ;
-  wire [5:0] \$26 ;
-  wire [62:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [63:0] \$29 ;
+  wire \$22 ;
+  wire [5:0] \$23 ;
+  wire [62:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [91:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [30:0] \$28 ;
+  wire [32:0] \$29 ;
   wire [32:0] \$3 ;
   wire [63:0] \$30 ;
-  wire \$31 ;
-  wire [5:0] \$32 ;
-  wire [62:0] \$33 ;
-  wire [62:0] \$34 ;
-  wire [63:0] \$35 ;
-  wire [63:0] \$36 ;
-  wire \$37 ;
-  wire [5:0] \$38 ;
-  wire [62:0] \$39 ;
+  wire [92:0] \$31 ;
+  wire [33:0] \$32 ;
+  wire [93:0] \$33 ;
+  wire [64:0] \$34 ;
+  wire [64:0] \$35 ;
+  wire [28:0] \$36 ;
+  wire [91:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [30:0] \$39 ;
   wire [32:0] \$4 ;
-  wire [62:0] \$40 ;
+  wire [32:0] \$40 ;
   wire [63:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire \$43 ;
-  wire [6:0] \$44 ;
-  wire [6:0] \$45 ;
-  wire [63:0] \$46 ;
-  wire [63:0] \$47 ;
-  wire [34:0] \$48 ;
-  wire [34:0] \$49 ;
+  wire [92:0] \$42 ;
+  wire [33:0] \$43 ;
+  wire [93:0] \$44 ;
+  wire [64:0] \$45 ;
+  wire [64:0] \$46 ;
+  wire [28:0] \$47 ;
+  wire [91:0] \$48 ;
+  wire [31:0] \$49 ;
   wire [32:0] \$5 ;
-  wire \$50 ;
-  wire [6:0] \$51 ;
-  wire [6:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [34:0] \$55 ;
-  wire [34:0] \$56 ;
-  wire \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
+  wire [30:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire [92:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [93:0] \$55 ;
+  wire [64:0] \$56 ;
+  wire [64:0] \$57 ;
+  wire [28:0] \$58 ;
+  wire [91:0] \$59 ;
   wire [32:0] \$6 ;
-  wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [34:0] \$62 ;
-  wire [34:0] \$63 ;
-  wire \$64 ;
-  wire [6:0] \$65 ;
-  wire [6:0] \$66 ;
-  wire [63:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [34:0] \$69 ;
+  wire [31:0] \$60 ;
+  wire [30:0] \$61 ;
+  wire [32:0] \$62 ;
+  wire [63:0] \$63 ;
+  wire [92:0] \$64 ;
+  wire [33:0] \$65 ;
+  wire [93:0] \$66 ;
+  wire [64:0] \$67 ;
+  wire [64:0] \$68 ;
+  wire [28:0] \$69 ;
   wire \$7 ;
-  wire [34:0] \$70 ;
-  wire \$71 ;
-  wire [6:0] \$72 ;
-  wire [6:0] \$73 ;
+  wire [91:0] \$70 ;
+  wire [31:0] \$71 ;
+  wire [30:0] \$72 ;
+  wire [32:0] \$73 ;
   wire [63:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [34:0] \$76 ;
-  wire [34:0] \$77 ;
-  wire \$78 ;
-  wire [6:0] \$79 ;
+  wire [92:0] \$75 ;
+  wire [33:0] \$76 ;
+  wire [93:0] \$77 ;
+  wire [64:0] \$78 ;
+  wire [64:0] \$79 ;
   wire [5:0] \$8 ;
-  wire [6:0] \$80 ;
-  wire [63:0] \$81 ;
-  wire [63:0] \$82 ;
-  wire [34:0] \$83 ;
-  wire [34:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
+  wire [28:0] \$80 ;
+  wire [91:0] \$81 ;
+  wire [31:0] \$82 ;
+  wire [30:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire [63:0] \$85 ;
+  wire [92:0] \$86 ;
+  wire [33:0] \$87 ;
+  wire [93:0] \$88 ;
+  wire [64:0] \$89 ;
   wire [62:0] \$9 ;
-  wire \$90 ;
+  wire [64:0] \$90 ;
   wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [30:0] \$99 ;
+  wire [6:0] \$92 ;
+  wire [6:0] \$93 ;
+  wire [63:0] \$94 ;
+  wire [63:0] \$95 ;
+  wire [34:0] \$96 ;
+  wire [34:0] \$97 ;
+  wire \$98 ;
+  wire [6:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -223,6 +271,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [63:0] prod_0;
+  wire [63:0] prod_1;
+  wire [63:0] prod_2;
+  wire [63:0] prod_3;
+  wire [63:0] prod_4;
+  wire [63:0] prod_5;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -300,648 +354,684 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$7  = $signed(rq1_e0) > $signed(1'h0);
   assign \$8  = \$7  ? rq1_e0 : 6'h00;
   assign \$9  = $signed(rq1_s0) << \$8 [4:0];
-  assign \$10  = $signed(\$9 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$11  = $signed(\$10 ) + $signed(32'd1073741824);
-  assign \$13  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$14  = \$13  ? rq1_e1 : 6'h00;
-  assign \$15  = $signed(rq1_s1) << \$14 [4:0];
-  assign \$16  = $signed(\$15 [31:0]) * $signed({ 1'h0, rq1_m1 });
-  assign \$17  = $signed(\$16 ) + $signed(32'd1073741824);
-  assign \$19  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$20  = \$19  ? rq1_e2 : 6'h00;
-  assign \$21  = $signed(rq1_s2) << \$20 [4:0];
-  assign \$22  = $signed(\$21 [31:0]) * $signed({ 1'h0, rq1_m2 });
-  assign \$23  = $signed(\$22 ) + $signed(32'd1073741824);
-  assign \$25  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$26  = \$25  ? rq1_e3 : 6'h00;
-  assign \$27  = $signed(rq1_s3) << \$26 [4:0];
-  assign \$28  = $signed(\$27 [31:0]) * $signed({ 1'h0, rq1_m3 });
-  assign \$29  = $signed(\$28 ) + $signed(32'd1073741824);
-  assign \$31  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$32  = \$31  ? rq1_e4 : 6'h00;
-  assign \$33  = $signed(rq1_s4) << \$32 [4:0];
-  assign \$34  = $signed(\$33 [31:0]) * $signed({ 1'h0, rq1_m4 });
-  assign \$35  = $signed(\$34 ) + $signed(32'd1073741824);
-  assign \$37  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$38  = \$37  ? rq1_e5 : 6'h00;
-  assign \$39  = $signed(rq1_s5) << \$38 [4:0];
-  assign \$40  = $signed(\$39 [31:0]) * $signed({ 1'h0, rq1_m5 });
-  assign \$41  = $signed(\$40 ) + $signed(32'd1073741824);
-  assign \$43  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$44  = - $signed(rq2_e0);
-  assign \$45  = \$43  ? \$44  : 7'h00;
-  assign \$46  = 1'h1 << \$45 [4:0];
-  assign \$48  = $signed(rq2_h0) + $signed(\$47 [33:0]);
-  assign \$49  = $signed(\$48 ) >>> \$45 [4:0];
-  assign \$50  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$51  = - $signed(rq2_e1);
-  assign \$52  = \$50  ? \$51  : 7'h00;
-  assign \$53  = 1'h1 << \$52 [4:0];
-  assign \$55  = $signed(rq2_h1) + $signed(\$54 [33:0]);
-  assign \$56  = $signed(\$55 ) >>> \$52 [4:0];
-  assign \$57  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$58  = - $signed(rq2_e2);
-  assign \$59  = \$57  ? \$58  : 7'h00;
-  assign \$60  = 1'h1 << \$59 [4:0];
-  assign \$62  = $signed(rq2_h2) + $signed(\$61 [33:0]);
-  assign \$63  = $signed(\$62 ) >>> \$59 [4:0];
-  assign \$64  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$65  = - $signed(rq2_e3);
-  assign \$66  = \$64  ? \$65  : 7'h00;
-  assign \$67  = 1'h1 << \$66 [4:0];
-  assign \$69  = $signed(rq2_h3) + $signed(\$68 [33:0]);
-  assign \$70  = $signed(\$69 ) >>> \$66 [4:0];
-  assign \$71  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$72  = - $signed(rq2_e4);
-  assign \$73  = \$71  ? \$72  : 7'h00;
-  assign \$74  = 1'h1 << \$73 [4:0];
-  assign \$76  = $signed(rq2_h4) + $signed(\$75 [33:0]);
-  assign \$77  = $signed(\$76 ) >>> \$73 [4:0];
-  assign \$78  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$79  = - $signed(rq2_e5);
-  assign \$80  = \$78  ? \$79  : 7'h00;
-  assign \$81  = 1'h1 << \$80 [4:0];
-  assign \$83  = $signed(rq2_h5) + $signed(\$82 [33:0]);
-  assign \$84  = $signed(\$83 ) >>> \$80 [4:0];
-  assign t_0 = $signed(\$49 [33:0]) + $signed(zero_point);
-  assign t_1 = $signed(\$56 [33:0]) + $signed(zero_point);
-  assign t_2 = $signed(\$63 [33:0]) + $signed(zero_point);
-  assign t_3 = $signed(\$70 [33:0]) + $signed(zero_point);
-  assign t_4 = $signed(\$77 [33:0]) + $signed(zero_point);
-  assign t_5 = $signed(\$84 [33:0]) + $signed(zero_point);
-  assign \$85  = $signed(t_0) < $signed(act_min);
-  assign \$86  = $signed(t_0) > $signed(act_max);
-  assign \$87  = $signed(t_1) < $signed(act_min);
-  assign \$88  = $signed(t_1) > $signed(act_max);
-  assign \$89  = $signed(t_2) < $signed(act_min);
-  assign \$90  = $signed(t_2) > $signed(act_max);
-  assign \$91  = $signed(t_3) < $signed(act_min);
-  assign \$92  = $signed(t_3) > $signed(act_max);
-  assign \$93  = $signed(t_4) < $signed(act_min);
-  assign \$94  = $signed(t_4) > $signed(act_max);
-  assign \$95  = $signed(t_5) < $signed(act_min);
-  assign \$96  = $signed(t_5) > $signed(act_max);
+  assign \$10  = $signed(rq1_e1) > $signed(1'h0);
+  assign \$11  = \$10  ? rq1_e1 : 6'h00;
+  assign \$12  = $signed(rq1_s1) << \$11 [4:0];
+  assign \$13  = $signed(rq1_e2) > $signed(1'h0);
+  assign \$14  = \$13  ? rq1_e2 : 6'h00;
+  assign \$15  = $signed(rq1_s2) << \$14 [4:0];
+  assign \$16  = $signed(rq1_e3) > $signed(1'h0);
+  assign \$17  = \$16  ? rq1_e3 : 6'h00;
+  assign \$18  = $signed(rq1_s3) << \$17 [4:0];
+  assign \$19  = $signed(rq1_e4) > $signed(1'h0);
+  assign \$20  = \$19  ? rq1_e4 : 6'h00;
+  assign \$21  = $signed(rq1_s4) << \$20 [4:0];
+  assign \$22  = $signed(rq1_e5) > $signed(1'h0);
+  assign \$23  = \$22  ? rq1_e5 : 6'h00;
+  assign \$24  = $signed(rq1_s5) << \$23 [4:0];
+  assign \$25  = $signed(\$9 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$27  = $signed(\$9 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$28  = \$9 [16:0] * rq1_m0[30:17];
+  assign \$29  = $signed(\$27 ) + $signed({ 1'h0, \$28  });
+  assign \$31  = $signed(\$26 ) + $signed(\$30 );
+  assign \$32  = \$9 [16:0] * rq1_m0[16:0];
+  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
+  assign \$34  = $signed(\$33 [63:0]) + $signed(32'd1073741824);
+  assign \$36  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$38  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$39  = \$12 [16:0] * rq1_m1[30:17];
+  assign \$40  = $signed(\$38 ) + $signed({ 1'h0, \$39  });
+  assign \$42  = $signed(\$37 ) + $signed(\$41 );
+  assign \$43  = \$12 [16:0] * rq1_m1[16:0];
+  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
+  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
+  assign \$47  = $signed(\$15 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$49  = $signed(\$15 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$50  = \$15 [16:0] * rq1_m2[30:17];
+  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
+  assign \$53  = $signed(\$48 ) + $signed(\$52 );
+  assign \$54  = \$15 [16:0] * rq1_m2[16:0];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$56  = $signed(\$55 [63:0]) + $signed(32'd1073741824);
+  assign \$58  = $signed(\$18 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$60  = $signed(\$18 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$61  = \$18 [16:0] * rq1_m3[30:17];
+  assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
+  assign \$64  = $signed(\$59 ) + $signed(\$63 );
+  assign \$65  = \$18 [16:0] * rq1_m3[16:0];
+  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
+  assign \$67  = $signed(\$66 [63:0]) + $signed(32'd1073741824);
+  assign \$69  = $signed(\$21 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$71  = $signed(\$21 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$72  = \$21 [16:0] * rq1_m4[30:17];
+  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
+  assign \$75  = $signed(\$70 ) + $signed(\$74 );
+  assign \$76  = \$21 [16:0] * rq1_m4[16:0];
+  assign \$77  = $signed(\$75 ) + $signed({ 1'h0, \$76  });
+  assign \$78  = $signed(\$77 [63:0]) + $signed(32'd1073741824);
+  assign \$80  = $signed(\$24 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$82  = $signed(\$24 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$83  = \$24 [16:0] * rq1_m5[30:17];
+  assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
+  assign \$86  = $signed(\$81 ) + $signed(\$85 );
+  assign \$87  = \$24 [16:0] * rq1_m5[16:0];
+  assign \$88  = $signed(\$86 ) + $signed({ 1'h0, \$87  });
+  assign \$89  = $signed(\$88 [63:0]) + $signed(32'd1073741824);
+  assign \$91  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$92  = - $signed(rq2_e0);
+  assign \$93  = \$91  ? \$92  : 7'h00;
+  assign \$94  = 1'h1 << \$93 [4:0];
+  assign \$96  = $signed(rq2_h0) + $signed(\$95 [33:0]);
+  assign \$97  = $signed(\$96 ) >>> \$93 [4:0];
+  assign \$98  = $signed(rq2_e1) < $signed(1'h0);
+  assign \$99  = - $signed(rq2_e1);
+  assign \$100  = \$98  ? \$99  : 7'h00;
+  assign \$101  = 1'h1 << \$100 [4:0];
+  assign \$103  = $signed(rq2_h1) + $signed(\$102 [33:0]);
+  assign \$104  = $signed(\$103 ) >>> \$100 [4:0];
+  assign \$105  = $signed(rq2_e2) < $signed(1'h0);
+  assign \$106  = - $signed(rq2_e2);
+  assign \$107  = \$105  ? \$106  : 7'h00;
+  assign \$108  = 1'h1 << \$107 [4:0];
+  assign \$110  = $signed(rq2_h2) + $signed(\$109 [33:0]);
+  assign \$111  = $signed(\$110 ) >>> \$107 [4:0];
+  assign \$112  = $signed(rq2_e3) < $signed(1'h0);
+  assign \$113  = - $signed(rq2_e3);
+  assign \$114  = \$112  ? \$113  : 7'h00;
+  assign \$115  = 1'h1 << \$114 [4:0];
+  assign \$117  = $signed(rq2_h3) + $signed(\$116 [33:0]);
+  assign \$118  = $signed(\$117 ) >>> \$114 [4:0];
+  assign \$119  = $signed(rq2_e4) < $signed(1'h0);
+  assign \$120  = - $signed(rq2_e4);
+  assign \$121  = \$119  ? \$120  : 7'h00;
+  assign \$122  = 1'h1 << \$121 [4:0];
+  assign \$124  = $signed(rq2_h4) + $signed(\$123 [33:0]);
+  assign \$125  = $signed(\$124 ) >>> \$121 [4:0];
+  assign \$126  = $signed(rq2_e5) < $signed(1'h0);
+  assign \$127  = - $signed(rq2_e5);
+  assign \$128  = \$126  ? \$127  : 7'h00;
+  assign \$129  = 1'h1 << \$128 [4:0];
+  assign \$131  = $signed(rq2_h5) + $signed(\$130 [33:0]);
+  assign \$132  = $signed(\$131 ) >>> \$128 [4:0];
+  assign t_0 = $signed(\$97 [33:0]) + $signed(zero_point);
+  assign t_1 = $signed(\$104 [33:0]) + $signed(zero_point);
+  assign t_2 = $signed(\$111 [33:0]) + $signed(zero_point);
+  assign t_3 = $signed(\$118 [33:0]) + $signed(zero_point);
+  assign t_4 = $signed(\$125 [33:0]) + $signed(zero_point);
+  assign t_5 = $signed(\$132 [33:0]) + $signed(zero_point);
+  assign \$133  = $signed(t_0) < $signed(act_min);
+  assign \$134  = $signed(t_0) > $signed(act_max);
+  assign \$135  = $signed(t_1) < $signed(act_min);
+  assign \$136  = $signed(t_1) > $signed(act_max);
+  assign \$137  = $signed(t_2) < $signed(act_min);
+  assign \$138  = $signed(t_2) > $signed(act_max);
+  assign \$139  = $signed(t_3) < $signed(act_min);
+  assign \$140  = $signed(t_3) > $signed(act_max);
+  assign \$141  = $signed(t_4) < $signed(act_min);
+  assign \$142  = $signed(t_4) > $signed(act_max);
+  assign \$143  = $signed(t_5) < $signed(act_min);
+  assign \$144  = $signed(t_5) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$97 ;
+    rq1_valid <= \$145 ;
   always @(posedge clk)
-    rq1_last <= \$98 ;
+    rq1_last <= \$146 ;
   always @(posedge clk)
-    rq1_m0 <= \$99 ;
+    rq1_m0 <= \$147 ;
   always @(posedge clk)
-    rq1_e0 <= \$100 ;
+    rq1_e0 <= \$148 ;
   always @(posedge clk)
-    rq1_m1 <= \$101 ;
+    rq1_m1 <= \$149 ;
   always @(posedge clk)
-    rq1_e1 <= \$102 ;
+    rq1_e1 <= \$150 ;
   always @(posedge clk)
-    rq1_m2 <= \$103 ;
+    rq1_m2 <= \$151 ;
   always @(posedge clk)
-    rq1_e2 <= \$104 ;
+    rq1_e2 <= \$152 ;
   always @(posedge clk)
-    rq1_m3 <= \$105 ;
+    rq1_m3 <= \$153 ;
   always @(posedge clk)
-    rq1_e3 <= \$106 ;
+    rq1_e3 <= \$154 ;
   always @(posedge clk)
-    rq1_m4 <= \$107 ;
+    rq1_m4 <= \$155 ;
   always @(posedge clk)
-    rq1_e4 <= \$108 ;
+    rq1_e4 <= \$156 ;
   always @(posedge clk)
-    rq1_m5 <= \$109 ;
+    rq1_m5 <= \$157 ;
   always @(posedge clk)
-    rq1_e5 <= \$110 ;
+    rq1_e5 <= \$158 ;
   always @(posedge clk)
-    rq1_s0 <= \$111 ;
+    rq1_s0 <= \$159 ;
   always @(posedge clk)
-    rq1_s1 <= \$112 ;
+    rq1_s1 <= \$160 ;
   always @(posedge clk)
-    rq1_s2 <= \$113 ;
+    rq1_s2 <= \$161 ;
   always @(posedge clk)
-    rq1_s3 <= \$114 ;
+    rq1_s3 <= \$162 ;
   always @(posedge clk)
-    rq1_s4 <= \$115 ;
+    rq1_s4 <= \$163 ;
   always @(posedge clk)
-    rq1_s5 <= \$116 ;
+    rq1_s5 <= \$164 ;
   always @(posedge clk)
-    rq2_valid <= \$117 ;
+    rq2_valid <= \$165 ;
   always @(posedge clk)
-    rq2_last <= \$118 ;
+    rq2_last <= \$166 ;
   always @(posedge clk)
-    rq2_m0 <= \$119 ;
+    rq2_m0 <= \$167 ;
   always @(posedge clk)
-    rq2_e0 <= \$120 ;
+    rq2_e0 <= \$168 ;
   always @(posedge clk)
-    rq2_m1 <= \$121 ;
+    rq2_m1 <= \$169 ;
   always @(posedge clk)
-    rq2_e1 <= \$122 ;
+    rq2_e1 <= \$170 ;
   always @(posedge clk)
-    rq2_m2 <= \$123 ;
+    rq2_m2 <= \$171 ;
   always @(posedge clk)
-    rq2_e2 <= \$124 ;
+    rq2_e2 <= \$172 ;
   always @(posedge clk)
-    rq2_m3 <= \$125 ;
+    rq2_m3 <= \$173 ;
   always @(posedge clk)
-    rq2_e3 <= \$126 ;
+    rq2_e3 <= \$174 ;
   always @(posedge clk)
-    rq2_m4 <= \$127 ;
+    rq2_m4 <= \$175 ;
   always @(posedge clk)
-    rq2_e4 <= \$128 ;
+    rq2_e4 <= \$176 ;
   always @(posedge clk)
-    rq2_m5 <= \$129 ;
+    rq2_m5 <= \$177 ;
   always @(posedge clk)
-    rq2_e5 <= \$130 ;
+    rq2_e5 <= \$178 ;
   always @(posedge clk)
-    rq2_h0 <= \$131 ;
+    rq2_h0 <= \$179 ;
   always @(posedge clk)
-    rq2_h1 <= \$132 ;
+    rq2_h1 <= \$180 ;
   always @(posedge clk)
-    rq2_h2 <= \$133 ;
+    rq2_h2 <= \$181 ;
   always @(posedge clk)
-    rq2_h3 <= \$134 ;
+    rq2_h3 <= \$182 ;
   always @(posedge clk)
-    rq2_h4 <= \$135 ;
+    rq2_h4 <= \$183 ;
   always @(posedge clk)
-    rq2_h5 <= \$136 ;
+    rq2_h5 <= \$184 ;
   always @(posedge clk)
-    o_data <= \$137 ;
+    o_data <= \$185 ;
   always @(posedge clk)
-    o_valid <= \$138 ;
+    o_valid <= \$186 ;
   always @(posedge clk)
-    o_last <= \$139 ;
+    o_last <= \$187 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq1_valid;
+    \$145  = rq1_valid;
     if (en) begin
-      \$97  = i_valid;
+      \$145  = i_valid;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq1_last;
+    \$146  = rq1_last;
     if (en) begin
-      \$98  = i_last;
+      \$146  = i_last;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = rq1_m0;
+    \$147  = rq1_m0;
     if (en) begin
-      \$99  = i_multiplier[30:0];
+      \$147  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$99  = 31'h00000000;
+      \$147  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = rq1_e0;
+    \$148  = rq1_e0;
     if (en) begin
-      \$100  = i_shift[5:0];
+      \$148  = i_shift[5:0];
     end
     if (rst) begin
-      \$100  = 6'h00;
+      \$148  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = rq1_m1;
+    \$149  = rq1_m1;
     if (en) begin
-      \$101  = i_multiplier[61:31];
+      \$149  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$101  = 31'h00000000;
+      \$149  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = rq1_e1;
+    \$150  = rq1_e1;
     if (en) begin
-      \$102  = i_shift[11:6];
+      \$150  = i_shift[11:6];
     end
     if (rst) begin
-      \$102  = 6'h00;
+      \$150  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = rq1_m2;
+    \$151  = rq1_m2;
     if (en) begin
-      \$103  = i_multiplier[92:62];
+      \$151  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$103  = 31'h00000000;
+      \$151  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = rq1_e2;
+    \$152  = rq1_e2;
     if (en) begin
-      \$104  = i_shift[17:12];
+      \$152  = i_shift[17:12];
     end
     if (rst) begin
-      \$104  = 6'h00;
+      \$152  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = rq1_m3;
+    \$153  = rq1_m3;
     if (en) begin
-      \$105  = i_multiplier[123:93];
+      \$153  = i_multiplier[123:93];
     end
     if (rst) begin
-      \$105  = 31'h00000000;
+      \$153  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = rq1_e3;
+    \$154  = rq1_e3;
     if (en) begin
-      \$106  = i_shift[23:18];
+      \$154  = i_shift[23:18];
     end
     if (rst) begin
-      \$106  = 6'h00;
+      \$154  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = rq1_m4;
+    \$155  = rq1_m4;
     if (en) begin
-      \$107  = i_multiplier[154:124];
+      \$155  = i_multiplier[154:124];
     end
     if (rst) begin
-      \$107  = 31'h00000000;
+      \$155  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = rq1_e4;
+    \$156  = rq1_e4;
     if (en) begin
-      \$108  = i_shift[29:24];
+      \$156  = i_shift[29:24];
     end
     if (rst) begin
-      \$108  = 6'h00;
+      \$156  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = rq1_m5;
+    \$157  = rq1_m5;
     if (en) begin
-      \$109  = i_multiplier[185:155];
+      \$157  = i_multiplier[185:155];
     end
     if (rst) begin
-      \$109  = 31'h00000000;
+      \$157  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = rq1_e5;
+    \$158  = rq1_e5;
     if (en) begin
-      \$110  = i_shift[35:30];
+      \$158  = i_shift[35:30];
     end
     if (rst) begin
-      \$110  = 6'h00;
+      \$158  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = rq1_s0;
+    \$159  = rq1_s0;
     if (en) begin
-      \$111  = \$1 [31:0];
+      \$159  = \$1 [31:0];
     end
     if (rst) begin
-      \$111  = 32'd0;
+      \$159  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = rq1_s1;
+    \$160  = rq1_s1;
     if (en) begin
-      \$112  = \$2 [31:0];
+      \$160  = \$2 [31:0];
     end
     if (rst) begin
-      \$112  = 32'd0;
+      \$160  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = rq1_s2;
+    \$161  = rq1_s2;
     if (en) begin
-      \$113  = \$3 [31:0];
+      \$161  = \$3 [31:0];
     end
     if (rst) begin
-      \$113  = 32'd0;
+      \$161  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = rq1_s3;
+    \$162  = rq1_s3;
     if (en) begin
-      \$114  = \$4 [31:0];
+      \$162  = \$4 [31:0];
     end
     if (rst) begin
-      \$114  = 32'd0;
+      \$162  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq1_s4;
+    \$163  = rq1_s4;
     if (en) begin
-      \$115  = \$5 [31:0];
+      \$163  = \$5 [31:0];
     end
     if (rst) begin
-      \$115  = 32'd0;
+      \$163  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq1_s5;
+    \$164  = rq1_s5;
     if (en) begin
-      \$116  = \$6 [31:0];
+      \$164  = \$6 [31:0];
     end
     if (rst) begin
-      \$116  = 32'd0;
+      \$164  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq2_valid;
+    \$165  = rq2_valid;
     if (en) begin
-      \$117  = rq1_valid;
+      \$165  = rq1_valid;
     end
     if (rst) begin
-      \$117  = 1'h0;
+      \$165  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq2_last;
+    \$166  = rq2_last;
     if (en) begin
-      \$118  = rq1_last;
+      \$166  = rq1_last;
     end
     if (rst) begin
-      \$118  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq2_m0;
+    \$167  = rq2_m0;
     if (en) begin
-      \$119  = rq1_m0;
+      \$167  = rq1_m0;
     end
     if (rst) begin
-      \$119  = 31'h00000000;
+      \$167  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq2_e0;
+    \$168  = rq2_e0;
     if (en) begin
-      \$120  = rq1_e0;
+      \$168  = rq1_e0;
     end
     if (rst) begin
-      \$120  = 6'h00;
+      \$168  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq2_m1;
+    \$169  = rq2_m1;
     if (en) begin
-      \$121  = rq1_m1;
+      \$169  = rq1_m1;
     end
     if (rst) begin
-      \$121  = 31'h00000000;
+      \$169  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq2_e1;
+    \$170  = rq2_e1;
     if (en) begin
-      \$122  = rq1_e1;
+      \$170  = rq1_e1;
     end
     if (rst) begin
-      \$122  = 6'h00;
+      \$170  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = rq2_m2;
+    \$171  = rq2_m2;
     if (en) begin
-      \$123  = rq1_m2;
+      \$171  = rq1_m2;
     end
     if (rst) begin
-      \$123  = 31'h00000000;
+      \$171  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = rq2_e2;
+    \$172  = rq2_e2;
     if (en) begin
-      \$124  = rq1_e2;
+      \$172  = rq1_e2;
     end
     if (rst) begin
-      \$124  = 6'h00;
+      \$172  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = rq2_m3;
+    \$173  = rq2_m3;
     if (en) begin
-      \$125  = rq1_m3;
+      \$173  = rq1_m3;
     end
     if (rst) begin
-      \$125  = 31'h00000000;
+      \$173  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = rq2_e3;
+    \$174  = rq2_e3;
     if (en) begin
-      \$126  = rq1_e3;
+      \$174  = rq1_e3;
     end
     if (rst) begin
-      \$126  = 6'h00;
+      \$174  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = rq2_m4;
+    \$175  = rq2_m4;
     if (en) begin
-      \$127  = rq1_m4;
+      \$175  = rq1_m4;
     end
     if (rst) begin
-      \$127  = 31'h00000000;
+      \$175  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = rq2_e4;
+    \$176  = rq2_e4;
     if (en) begin
-      \$128  = rq1_e4;
+      \$176  = rq1_e4;
     end
     if (rst) begin
-      \$128  = 6'h00;
+      \$176  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = rq2_m5;
+    \$177  = rq2_m5;
     if (en) begin
-      \$129  = rq1_m5;
+      \$177  = rq1_m5;
     end
     if (rst) begin
-      \$129  = 31'h00000000;
+      \$177  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = rq2_e5;
+    \$178  = rq2_e5;
     if (en) begin
-      \$130  = rq1_e5;
+      \$178  = rq1_e5;
     end
     if (rst) begin
-      \$130  = 6'h00;
+      \$178  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = rq2_h0;
+    \$179  = rq2_h0;
     if (en) begin
-      \$131  = \$12 [32:0];
+      \$179  = \$35 [32:0];
     end
     if (rst) begin
-      \$131  = 33'h000000000;
+      \$179  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = rq2_h1;
+    \$180  = rq2_h1;
     if (en) begin
-      \$132  = \$18 [32:0];
+      \$180  = \$46 [32:0];
     end
     if (rst) begin
-      \$132  = 33'h000000000;
+      \$180  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rq2_h2;
+    \$181  = rq2_h2;
     if (en) begin
-      \$133  = \$24 [32:0];
+      \$181  = \$57 [32:0];
     end
     if (rst) begin
-      \$133  = 33'h000000000;
+      \$181  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rq2_h3;
+    \$182  = rq2_h3;
     if (en) begin
-      \$134  = \$30 [32:0];
+      \$182  = \$68 [32:0];
     end
     if (rst) begin
-      \$134  = 33'h000000000;
+      \$182  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = rq2_h4;
+    \$183  = rq2_h4;
     if (en) begin
-      \$135  = \$36 [32:0];
+      \$183  = \$79 [32:0];
     end
     if (rst) begin
-      \$135  = 33'h000000000;
+      \$183  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = rq2_h5;
+    \$184  = rq2_h5;
     if (en) begin
-      \$136  = \$42 [32:0];
+      \$184  = \$90 [32:0];
     end
     if (rst) begin
-      \$136  = 33'h000000000;
+      \$184  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = o_data;
+    \$185  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$85 ) begin
-        \$137 [7:0] = act_min;
-      end else if (\$86 ) begin
-        \$137 [7:0] = act_max;
+      if (\$133 ) begin
+        \$185 [7:0] = act_min;
+      end else if (\$134 ) begin
+        \$185 [7:0] = act_max;
       end else begin
-        \$137 [7:0] = t_0[7:0];
+        \$185 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$87 ) begin
-        \$137 [15:8] = act_min;
-      end else if (\$88 ) begin
-        \$137 [15:8] = act_max;
+      if (\$135 ) begin
+        \$185 [15:8] = act_min;
+      end else if (\$136 ) begin
+        \$185 [15:8] = act_max;
       end else begin
-        \$137 [15:8] = t_1[7:0];
+        \$185 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$89 ) begin
-        \$137 [23:16] = act_min;
-      end else if (\$90 ) begin
-        \$137 [23:16] = act_max;
+      if (\$137 ) begin
+        \$185 [23:16] = act_min;
+      end else if (\$138 ) begin
+        \$185 [23:16] = act_max;
       end else begin
-        \$137 [23:16] = t_2[7:0];
+        \$185 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$91 ) begin
-        \$137 [31:24] = act_min;
-      end else if (\$92 ) begin
-        \$137 [31:24] = act_max;
+      if (\$139 ) begin
+        \$185 [31:24] = act_min;
+      end else if (\$140 ) begin
+        \$185 [31:24] = act_max;
       end else begin
-        \$137 [31:24] = t_3[7:0];
+        \$185 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$93 ) begin
-        \$137 [39:32] = act_min;
-      end else if (\$94 ) begin
-        \$137 [39:32] = act_max;
+      if (\$141 ) begin
+        \$185 [39:32] = act_min;
+      end else if (\$142 ) begin
+        \$185 [39:32] = act_max;
       end else begin
-        \$137 [39:32] = t_4[7:0];
+        \$185 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$95 ) begin
-        \$137 [47:40] = act_min;
-      end else if (\$96 ) begin
-        \$137 [47:40] = act_max;
+      if (\$143 ) begin
+        \$185 [47:40] = act_min;
+      end else if (\$144 ) begin
+        \$185 [47:40] = act_max;
       end else begin
-        \$137 [47:40] = t_5[7:0];
+        \$185 [47:40] = t_5[7:0];
       end
     end
     if (rst) begin
-      \$137  = 48'h000000000000;
+      \$185  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = o_valid;
+    \$186  = o_valid;
     if (en) begin
-      \$138  = rq2_valid;
+      \$186  = rq2_valid;
     end
     if (rst) begin
-      \$138  = 1'h0;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = o_last;
+    \$187  = o_last;
     if (en) begin
-      \$139  = rq2_last;
+      \$187  = rq2_last;
     end
     if (rst) begin
-      \$139  = 1'h0;
+      \$187  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
@@ -952,40 +1042,46 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign s_5 = \$6 [31:0];
   assign left_0 = \$8 [4:0];
   assign a_0 = \$9 [31:0];
-  assign h_0 = \$12 [32:0];
-  assign left_1 = \$14 [4:0];
-  assign a_1 = \$15 [31:0];
-  assign h_1 = \$18 [32:0];
-  assign left_2 = \$20 [4:0];
-  assign a_2 = \$21 [31:0];
-  assign h_2 = \$24 [32:0];
-  assign left_3 = \$26 [4:0];
-  assign a_3 = \$27 [31:0];
-  assign h_3 = \$30 [32:0];
-  assign left_4 = \$32 [4:0];
-  assign a_4 = \$33 [31:0];
-  assign h_4 = \$36 [32:0];
-  assign left_5 = \$38 [4:0];
-  assign a_5 = \$39 [31:0];
-  assign h_5 = \$42 [32:0];
-  assign r_0 = \$45 [4:0];
-  assign half_0 = \$47 [33:0];
-  assign y_0 = \$49 [33:0];
-  assign r_1 = \$52 [4:0];
-  assign half_1 = \$54 [33:0];
-  assign y_1 = \$56 [33:0];
-  assign r_2 = \$59 [4:0];
-  assign half_2 = \$61 [33:0];
-  assign y_2 = \$63 [33:0];
-  assign r_3 = \$66 [4:0];
-  assign half_3 = \$68 [33:0];
-  assign y_3 = \$70 [33:0];
-  assign r_4 = \$73 [4:0];
-  assign half_4 = \$75 [33:0];
-  assign y_4 = \$77 [33:0];
-  assign r_5 = \$80 [4:0];
-  assign half_5 = \$82 [33:0];
-  assign y_5 = \$84 [33:0];
+  assign left_1 = \$11 [4:0];
+  assign a_1 = \$12 [31:0];
+  assign left_2 = \$14 [4:0];
+  assign a_2 = \$15 [31:0];
+  assign left_3 = \$17 [4:0];
+  assign a_3 = \$18 [31:0];
+  assign left_4 = \$20 [4:0];
+  assign a_4 = \$21 [31:0];
+  assign left_5 = \$23 [4:0];
+  assign a_5 = \$24 [31:0];
+  assign prod_0 = \$33 [63:0];
+  assign h_0 = \$35 [32:0];
+  assign prod_1 = \$44 [63:0];
+  assign h_1 = \$46 [32:0];
+  assign prod_2 = \$55 [63:0];
+  assign h_2 = \$57 [32:0];
+  assign prod_3 = \$66 [63:0];
+  assign h_3 = \$68 [32:0];
+  assign prod_4 = \$77 [63:0];
+  assign h_4 = \$79 [32:0];
+  assign prod_5 = \$88 [63:0];
+  assign h_5 = \$90 [32:0];
+  assign r_0 = \$93 [4:0];
+  assign half_0 = \$95 [33:0];
+  assign y_0 = \$97 [33:0];
+  assign r_1 = \$100 [4:0];
+  assign half_1 = \$102 [33:0];
+  assign y_1 = \$104 [33:0];
+  assign r_2 = \$107 [4:0];
+  assign half_2 = \$109 [33:0];
+  assign y_2 = \$111 [33:0];
+  assign r_3 = \$114 [4:0];
+  assign half_3 = \$116 [33:0];
+  assign y_3 = \$118 [33:0];
+  assign r_4 = \$121 [4:0];
+  assign half_4 = \$123 [33:0];
+  assign y_4 = \$125 [33:0];
+  assign r_5 = \$128 [4:0];
+  assign half_5 = \$130 [33:0];
+  assign y_5 = \$132 [33:0];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
   assign \i_acc[2]  = i_acc[74:50];
@@ -1016,16 +1112,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[3]  = o_data[31:24];
   assign \o_data[4]  = o_data[39:32];
   assign \o_data[5]  = o_data[47:40];
-  assign \$12  = { \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63], \$11 [63:31] };
-  assign \$18  = { \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63], \$17 [63:31] };
-  assign \$24  = { \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63], \$23 [63:31] };
-  assign \$30  = { \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63:31] };
-  assign \$36  = { \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63:31] };
-  assign \$42  = { \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63:31] };
-  assign \$47  = { 1'h0, \$46 [63:1] };
-  assign \$54  = { 1'h0, \$53 [63:1] };
-  assign \$61  = { 1'h0, \$60 [63:1] };
-  assign \$68  = { 1'h0, \$67 [63:1] };
-  assign \$75  = { 1'h0, \$74 [63:1] };
-  assign \$82  = { 1'h0, \$81 [63:1] };
+  assign \$26  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , 34'h000000000 };
+  assign \$30  = { \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 , 17'h00000 };
+  assign \$35  = { \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64:31] };
+  assign \$37  = { \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 , 34'h000000000 };
+  assign \$41  = { \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 , 17'h00000 };
+  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
+  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
+  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
+  assign \$57  = { \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64:31] };
+  assign \$59  = { \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 , 34'h000000000 };
+  assign \$63  = { \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 , 17'h00000 };
+  assign \$68  = { \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64:31] };
+  assign \$70  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , 34'h000000000 };
+  assign \$74  = { \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 , 17'h00000 };
+  assign \$79  = { \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64:31] };
+  assign \$81  = { \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 , 34'h000000000 };
+  assign \$85  = { \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 , 17'h00000 };
+  assign \$90  = { \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64:31] };
+  assign \$95  = { 1'h0, \$94 [63:1] };
+  assign \$102  = { 1'h0, \$101 [63:1] };
+  assign \$109  = { 1'h0, \$108 [63:1] };
+  assign \$116  = { 1'h0, \$115 [63:1] };
+  assign \$123  = { 1'h0, \$122 [63:1] };
+  assign \$130  = { 1'h0, \$129 [63:1] };
 endmodule

@@ -3929,110 +3929,142 @@ endmodule
 module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, zero_point, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [32:0] \$1 ;
-  wire [63:0] \$10 ;
-  reg [33:0] \$100 ;
-  reg [33:0] \$101 ;
-  reg [33:0] \$102 ;
-  reg [31:0] \$103 ;
-  reg \$104 ;
-  reg \$105 ;
+  wire [62:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire [35:0] \$103 ;
+  wire [35:0] \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg [30:0] \$115 ;
+  reg [5:0] \$116 ;
+  reg [31:0] \$117 ;
+  reg [31:0] \$118 ;
+  reg [31:0] \$119 ;
   wire [5:0] \$12 ;
+  reg [31:0] \$120 ;
+  reg \$121 ;
+  reg \$122 ;
+  reg [30:0] \$123 ;
+  reg [5:0] \$124 ;
+  reg [32:0] \$125 ;
+  reg [32:0] \$126 ;
+  reg [32:0] \$127 ;
+  reg [32:0] \$128 ;
+  reg \$129 ;
   wire [62:0] \$13 ;
-  wire [62:0] \$14 ;
-  wire [63:0] \$15 ;
-  wire [63:0] \$16 ;
-  wire \$17 ;
-  wire [5:0] \$18 ;
-  wire [62:0] \$19 ;
+  reg \$130 ;
+  reg [33:0] \$131 ;
+  reg [33:0] \$132 ;
+  reg [33:0] \$133 ;
+  reg [33:0] \$134 ;
+  reg [31:0] \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  wire \$14 ;
+  wire [5:0] \$15 ;
+  wire [62:0] \$16 ;
+  wire [28:0] \$17 ;
+  wire [91:0] \$18 ;
+  wire [31:0] \$19 ;
   wire [32:0] \$2 ;
-  wire [62:0] \$20 ;
-  wire [63:0] \$21 ;
+  wire [30:0] \$20 ;
+  wire [32:0] \$21 ;
   wire [63:0] \$22 ;
-  wire \$23 ;
-  wire [5:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [63:0] \$27 ;
-  wire [63:0] \$28 ;
-  wire \$29 ;
+  wire [92:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [93:0] \$25 ;
+  wire [64:0] \$26 ;
+  wire [64:0] \$27 ;
+  wire [28:0] \$28 ;
+  wire [91:0] \$29 ;
   wire [32:0] \$3 ;
-  wire [6:0] \$30 ;
-  wire [6:0] \$31 ;
-  wire [63:0] \$32 ;
+  wire [31:0] \$30 ;
+  wire [30:0] \$31 ;
+  wire [32:0] \$32 ;
   wire [63:0] \$33 ;
-  wire [34:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [35:0] \$38 ;
-  wire [35:0] \$39 ;
+  wire [92:0] \$34 ;
+  wire [33:0] \$35 ;
+  wire [93:0] \$36 ;
+  wire [64:0] \$37 ;
+  wire [64:0] \$38 ;
+  wire [28:0] \$39 ;
   wire [32:0] \$4 ;
-  wire \$40 ;
-  wire [6:0] \$41 ;
-  wire [6:0] \$42 ;
-  wire [63:0] \$43 ;
+  wire [91:0] \$40 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [32:0] \$43 ;
   wire [63:0] \$44 ;
-  wire [34:0] \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [35:0] \$49 ;
+  wire [92:0] \$45 ;
+  wire [33:0] \$46 ;
+  wire [93:0] \$47 ;
+  wire [64:0] \$48 ;
+  wire [64:0] \$49 ;
   wire \$5 ;
-  wire [35:0] \$50 ;
-  wire \$51 ;
-  wire [6:0] \$52 ;
-  wire [6:0] \$53 ;
-  wire [63:0] \$54 ;
+  wire [28:0] \$50 ;
+  wire [91:0] \$51 ;
+  wire [31:0] \$52 ;
+  wire [30:0] \$53 ;
+  wire [32:0] \$54 ;
   wire [63:0] \$55 ;
-  wire [34:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [92:0] \$56 ;
+  wire [33:0] \$57 ;
+  wire [93:0] \$58 ;
+  wire [64:0] \$59 ;
   wire [5:0] \$6 ;
-  wire [35:0] \$60 ;
-  wire [35:0] \$61 ;
-  wire \$62 ;
+  wire [64:0] \$60 ;
+  wire \$61 ;
+  wire [6:0] \$62 ;
   wire [6:0] \$63 ;
-  wire [6:0] \$64 ;
+  wire [63:0] \$64 ;
   wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [34:0] \$67 ;
+  wire [34:0] \$66 ;
+  wire \$67 ;
   wire \$68 ;
   wire \$69 ;
   wire [62:0] \$7 ;
-  wire \$70 ;
+  wire [35:0] \$70 ;
   wire [35:0] \$71 ;
-  wire [35:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
+  wire \$72 ;
+  wire [6:0] \$73 ;
+  wire [6:0] \$74 ;
+  wire [63:0] \$75 ;
+  wire [63:0] \$76 ;
+  wire [34:0] \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire [62:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
-  reg \$81 ;
-  reg \$82 ;
-  reg [30:0] \$83 ;
-  reg [5:0] \$84 ;
-  reg [31:0] \$85 ;
-  reg [31:0] \$86 ;
-  reg [31:0] \$87 ;
-  reg [31:0] \$88 ;
-  reg \$89 ;
-  wire [63:0] \$9 ;
-  reg \$90 ;
-  reg [30:0] \$91 ;
-  reg [5:0] \$92 ;
-  reg [32:0] \$93 ;
-  reg [32:0] \$94 ;
-  reg [32:0] \$95 ;
-  reg [32:0] \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [33:0] \$99 ;
+  wire [35:0] \$81 ;
+  wire [35:0] \$82 ;
+  wire \$83 ;
+  wire [6:0] \$84 ;
+  wire [6:0] \$85 ;
+  wire [63:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [34:0] \$88 ;
+  wire \$89 ;
+  wire [5:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire [35:0] \$92 ;
+  wire [35:0] \$93 ;
+  wire \$94 ;
+  wire [6:0] \$95 ;
+  wire [6:0] \$96 ;
+  wire [63:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [34:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4085,6 +4117,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, zero_point, i_
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [63:0] prod_0;
+  wire [63:0] prod_1;
+  wire [63:0] prod_2;
+  wire [63:0] prod_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -4134,404 +4170,428 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, zero_point, i_
   assign \$5  = $signed(rq1_e0) > $signed(1'h0);
   assign \$6  = \$5  ? rq1_e0 : 6'h00;
   assign \$7  = $signed(rq1_s0) << \$6 [4:0];
-  assign \$8  = $signed(\$7 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$9  = $signed(\$8 ) + $signed(32'd1073741824);
+  assign \$8  = $signed(rq1_e0) > $signed(1'h0);
+  assign \$9  = \$8  ? rq1_e0 : 6'h00;
+  assign \$10  = $signed(rq1_s1) << \$9 [4:0];
   assign \$11  = $signed(rq1_e0) > $signed(1'h0);
   assign \$12  = \$11  ? rq1_e0 : 6'h00;
-  assign \$13  = $signed(rq1_s1) << \$12 [4:0];
-  assign \$14  = $signed(\$13 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$15  = $signed(\$14 ) + $signed(32'd1073741824);
-  assign \$17  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$18  = \$17  ? rq1_e0 : 6'h00;
-  assign \$19  = $signed(rq1_s2) << \$18 [4:0];
-  assign \$20  = $signed(\$19 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$21  = $signed(\$20 ) + $signed(32'd1073741824);
-  assign \$23  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$24  = \$23  ? rq1_e0 : 6'h00;
-  assign \$25  = $signed(rq1_s3) << \$24 [4:0];
-  assign \$26  = $signed(\$25 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$27  = $signed(\$26 ) + $signed(32'd1073741824);
-  assign \$29  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$30  = - $signed(rq2_e0);
-  assign \$31  = \$29  ? \$30  : 7'h00;
-  assign \$32  = 1'h1 << \$31 [4:0];
-  assign \$34  = $signed(rq2_h0) + $signed(\$33 [33:0]);
-  assign \$35  = | \$31 [4:0];
-  assign \$36  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = $signed(\$34 ) - $signed({ 1'h0, \$37  });
-  assign \$39  = $signed(\$38 ) >>> \$31 [4:0];
-  assign \$40  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$41  = - $signed(rq2_e0);
-  assign \$42  = \$40  ? \$41  : 7'h00;
-  assign \$43  = 1'h1 << \$42 [4:0];
-  assign \$45  = $signed(rq2_h1) + $signed(\$44 [33:0]);
-  assign \$46  = | \$42 [4:0];
-  assign \$47  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = $signed(\$45 ) - $signed({ 1'h0, \$48  });
-  assign \$50  = $signed(\$49 ) >>> \$42 [4:0];
-  assign \$51  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$52  = - $signed(rq2_e0);
-  assign \$53  = \$51  ? \$52  : 7'h00;
-  assign \$54  = 1'h1 << \$53 [4:0];
-  assign \$56  = $signed(rq2_h2) + $signed(\$55 [33:0]);
-  assign \$57  = | \$53 [4:0];
-  assign \$58  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$59  = \$57  & \$58 ;
-  assign \$60  = $signed(\$56 ) - $signed({ 1'h0, \$59  });
-  assign \$61  = $signed(\$60 ) >>> \$53 [4:0];
-  assign \$62  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$63  = - $signed(rq2_e0);
-  assign \$64  = \$62  ? \$63  : 7'h00;
-  assign \$65  = 1'h1 << \$64 [4:0];
-  assign \$67  = $signed(rq2_h3) + $signed(\$66 [33:0]);
-  assign \$68  = | \$64 [4:0];
-  assign \$69  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$70  = \$68  & \$69 ;
-  assign \$71  = $signed(\$67 ) - $signed({ 1'h0, \$70  });
-  assign \$72  = $signed(\$71 ) >>> \$64 [4:0];
+  assign \$13  = $signed(rq1_s2) << \$12 [4:0];
+  assign \$14  = $signed(rq1_e0) > $signed(1'h0);
+  assign \$15  = \$14  ? rq1_e0 : 6'h00;
+  assign \$16  = $signed(rq1_s3) << \$15 [4:0];
+  assign \$17  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$19  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$20  = \$7 [16:0] * rq1_m0[30:17];
+  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
+  assign \$23  = $signed(\$18 ) + $signed(\$22 );
+  assign \$24  = \$7 [16:0] * rq1_m0[16:0];
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$26  = $signed(\$25 [63:0]) + $signed(32'd1073741824);
+  assign \$28  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$30  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$31  = \$10 [16:0] * rq1_m0[30:17];
+  assign \$32  = $signed(\$30 ) + $signed({ 1'h0, \$31  });
+  assign \$34  = $signed(\$29 ) + $signed(\$33 );
+  assign \$35  = \$10 [16:0] * rq1_m0[16:0];
+  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
+  assign \$37  = $signed(\$36 [63:0]) + $signed(32'd1073741824);
+  assign \$39  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$41  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$42  = \$13 [16:0] * rq1_m0[30:17];
+  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
+  assign \$45  = $signed(\$40 ) + $signed(\$44 );
+  assign \$46  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
+  assign \$48  = $signed(\$47 [63:0]) + $signed(32'd1073741824);
+  assign \$50  = $signed(\$16 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$52  = $signed(\$16 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$53  = \$16 [16:0] * rq1_m0[30:17];
+  assign \$54  = $signed(\$52 ) + $signed({ 1'h0, \$53  });
+  assign \$56  = $signed(\$51 ) + $signed(\$55 );
+  assign \$57  = \$16 [16:0] * rq1_m0[16:0];
+  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
+  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
+  assign \$61  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$62  = - $signed(rq2_e0);
+  assign \$63  = \$61  ? \$62  : 7'h00;
+  assign \$64  = 1'h1 << \$63 [4:0];
+  assign \$66  = $signed(rq2_h0) + $signed(\$65 [33:0]);
+  assign \$67  = | \$63 [4:0];
+  assign \$68  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = $signed(\$66 ) - $signed({ 1'h0, \$69  });
+  assign \$71  = $signed(\$70 ) >>> \$63 [4:0];
+  assign \$72  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$73  = - $signed(rq2_e0);
+  assign \$74  = \$72  ? \$73  : 7'h00;
+  assign \$75  = 1'h1 << \$74 [4:0];
+  assign \$77  = $signed(rq2_h1) + $signed(\$76 [33:0]);
+  assign \$78  = | \$74 [4:0];
+  assign \$79  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = $signed(\$77 ) - $signed({ 1'h0, \$80  });
+  assign \$82  = $signed(\$81 ) >>> \$74 [4:0];
+  assign \$83  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$84  = - $signed(rq2_e0);
+  assign \$85  = \$83  ? \$84  : 7'h00;
+  assign \$86  = 1'h1 << \$85 [4:0];
+  assign \$88  = $signed(rq2_h2) + $signed(\$87 [33:0]);
+  assign \$89  = | \$85 [4:0];
+  assign \$90  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$91  = \$89  & \$90 ;
+  assign \$92  = $signed(\$88 ) - $signed({ 1'h0, \$91  });
+  assign \$93  = $signed(\$92 ) >>> \$85 [4:0];
+  assign \$94  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$95  = - $signed(rq2_e0);
+  assign \$96  = \$94  ? \$95  : 7'h00;
+  assign \$97  = 1'h1 << \$96 [4:0];
+  assign \$99  = $signed(rq2_h3) + $signed(\$98 [33:0]);
+  assign \$100  = | \$96 [4:0];
+  assign \$101  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$102  = \$100  & \$101 ;
+  assign \$103  = $signed(\$99 ) - $signed({ 1'h0, \$102  });
+  assign \$104  = $signed(\$103 ) >>> \$96 [4:0];
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$73  = $signed(t_0) < $signed(8'h80);
-  assign \$74  = $signed(t_0) > $signed(8'h7f);
-  assign \$75  = $signed(t_1) < $signed(8'h80);
-  assign \$76  = $signed(t_1) > $signed(8'h7f);
-  assign \$77  = $signed(t_2) < $signed(8'h80);
-  assign \$78  = $signed(t_2) > $signed(8'h7f);
-  assign \$79  = $signed(t_3) < $signed(8'h80);
-  assign \$80  = $signed(t_3) > $signed(8'h7f);
+  assign \$105  = $signed(t_0) < $signed(8'h80);
+  assign \$106  = $signed(t_0) > $signed(8'h7f);
+  assign \$107  = $signed(t_1) < $signed(8'h80);
+  assign \$108  = $signed(t_1) > $signed(8'h7f);
+  assign \$109  = $signed(t_2) < $signed(8'h80);
+  assign \$110  = $signed(t_2) > $signed(8'h7f);
+  assign \$111  = $signed(t_3) < $signed(8'h80);
+  assign \$112  = $signed(t_3) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$81 ;
+    rq1_valid <= \$113 ;
   always @(posedge clk)
-    rq1_last <= \$82 ;
+    rq1_last <= \$114 ;
   always @(posedge clk)
-    rq1_m0 <= \$83 ;
+    rq1_m0 <= \$115 ;
   always @(posedge clk)
-    rq1_e0 <= \$84 ;
+    rq1_e0 <= \$116 ;
   always @(posedge clk)
-    rq1_s0 <= \$85 ;
+    rq1_s0 <= \$117 ;
   always @(posedge clk)
-    rq1_s1 <= \$86 ;
+    rq1_s1 <= \$118 ;
   always @(posedge clk)
-    rq1_s2 <= \$87 ;
+    rq1_s2 <= \$119 ;
   always @(posedge clk)
-    rq1_s3 <= \$88 ;
+    rq1_s3 <= \$120 ;
   always @(posedge clk)
-    rq2_valid <= \$89 ;
+    rq2_valid <= \$121 ;
   always @(posedge clk)
-    rq2_last <= \$90 ;
+    rq2_last <= \$122 ;
   always @(posedge clk)
-    rq2_m0 <= \$91 ;
+    rq2_m0 <= \$123 ;
   always @(posedge clk)
-    rq2_e0 <= \$92 ;
+    rq2_e0 <= \$124 ;
   always @(posedge clk)
-    rq2_h0 <= \$93 ;
+    rq2_h0 <= \$125 ;
   always @(posedge clk)
-    rq2_h1 <= \$94 ;
+    rq2_h1 <= \$126 ;
   always @(posedge clk)
-    rq2_h2 <= \$95 ;
+    rq2_h2 <= \$127 ;
   always @(posedge clk)
-    rq2_h3 <= \$96 ;
+    rq2_h3 <= \$128 ;
   always @(posedge clk)
-    rq3_valid <= \$97 ;
+    rq3_valid <= \$129 ;
   always @(posedge clk)
-    rq3_last <= \$98 ;
+    rq3_last <= \$130 ;
   always @(posedge clk)
-    rq3_y0 <= \$99 ;
+    rq3_y0 <= \$131 ;
   always @(posedge clk)
-    rq3_y1 <= \$100 ;
+    rq3_y1 <= \$132 ;
   always @(posedge clk)
-    rq3_y2 <= \$101 ;
+    rq3_y2 <= \$133 ;
   always @(posedge clk)
-    rq3_y3 <= \$102 ;
+    rq3_y3 <= \$134 ;
   always @(posedge clk)
-    o_data <= \$103 ;
+    o_data <= \$135 ;
   always @(posedge clk)
-    o_valid <= \$104 ;
+    o_valid <= \$136 ;
   always @(posedge clk)
-    o_last <= \$105 ;
+    o_last <= \$137 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = rq1_valid;
+    \$113  = rq1_valid;
     if (en) begin
-      \$81  = i_valid;
+      \$113  = i_valid;
     end
     if (rst) begin
-      \$81  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = rq1_last;
+    \$114  = rq1_last;
     if (en) begin
-      \$82  = i_last;
+      \$114  = i_last;
     end
     if (rst) begin
-      \$82  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = rq1_m0;
+    \$115  = rq1_m0;
     if (en) begin
-      \$83  = i_multiplier;
+      \$115  = i_multiplier;
     end
     if (rst) begin
-      \$83  = 31'h00000000;
+      \$115  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = rq1_e0;
+    \$116  = rq1_e0;
     if (en) begin
-      \$84  = i_shift;
+      \$116  = i_shift;
     end
     if (rst) begin
-      \$84  = 6'h00;
+      \$116  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = rq1_s0;
+    \$117  = rq1_s0;
     if (en) begin
-      \$85  = \$1 [31:0];
+      \$117  = \$1 [31:0];
     end
     if (rst) begin
-      \$85  = 32'd0;
+      \$117  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = rq1_s1;
+    \$118  = rq1_s1;
     if (en) begin
-      \$86  = \$2 [31:0];
+      \$118  = \$2 [31:0];
     end
     if (rst) begin
-      \$86  = 32'd0;
+      \$118  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = rq1_s2;
+    \$119  = rq1_s2;
     if (en) begin
-      \$87  = \$3 [31:0];
+      \$119  = \$3 [31:0];
     end
     if (rst) begin
-      \$87  = 32'd0;
+      \$119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = rq1_s3;
+    \$120  = rq1_s3;
     if (en) begin
-      \$88  = \$4 [31:0];
+      \$120  = \$4 [31:0];
     end
     if (rst) begin
-      \$88  = 32'd0;
+      \$120  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq2_valid;
+    \$121  = rq2_valid;
     if (en) begin
-      \$89  = rq1_valid;
+      \$121  = rq1_valid;
     end
     if (rst) begin
-      \$89  = 1'h0;
+      \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = rq2_last;
+    \$122  = rq2_last;
     if (en) begin
-      \$90  = rq1_last;
+      \$122  = rq1_last;
     end
     if (rst) begin
-      \$90  = 1'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = rq2_m0;
+    \$123  = rq2_m0;
     if (en) begin
-      \$91  = rq1_m0;
+      \$123  = rq1_m0;
     end
     if (rst) begin
-      \$91  = 31'h00000000;
+      \$123  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = rq2_e0;
+    \$124  = rq2_e0;
     if (en) begin
-      \$92  = rq1_e0;
+      \$124  = rq1_e0;
     end
     if (rst) begin
-      \$92  = 6'h00;
+      \$124  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = rq2_h0;
+    \$125  = rq2_h0;
     if (en) begin
-      \$93  = \$10 [32:0];
+      \$125  = \$27 [32:0];
     end
     if (rst) begin
-      \$93  = 33'h000000000;
+      \$125  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = rq2_h1;
+    \$126  = rq2_h1;
     if (en) begin
-      \$94  = \$16 [32:0];
+      \$126  = \$38 [32:0];
     end
     if (rst) begin
-      \$94  = 33'h000000000;
+      \$126  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = rq2_h2;
+    \$127  = rq2_h2;
     if (en) begin
-      \$95  = \$22 [32:0];
+      \$127  = \$49 [32:0];
     end
     if (rst) begin
-      \$95  = 33'h000000000;
+      \$127  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = rq2_h3;
+    \$128  = rq2_h3;
     if (en) begin
-      \$96  = \$28 [32:0];
+      \$128  = \$60 [32:0];
     end
     if (rst) begin
-      \$96  = 33'h000000000;
+      \$128  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = rq3_valid;
+    \$129  = rq3_valid;
     if (en) begin
-      \$97  = rq2_valid;
+      \$129  = rq2_valid;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = rq3_last;
+    \$130  = rq3_last;
     if (en) begin
-      \$98  = rq2_last;
+      \$130  = rq2_last;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = rq3_y0;
+    \$131  = rq3_y0;
     if (en) begin
-      \$99  = \$39 [33:0];
+      \$131  = \$71 [33:0];
     end
     if (rst) begin
-      \$99  = 34'h000000000;
+      \$131  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = rq3_y1;
+    \$132  = rq3_y1;
     if (en) begin
-      \$100  = \$50 [33:0];
+      \$132  = \$82 [33:0];
     end
     if (rst) begin
-      \$100  = 34'h000000000;
+      \$132  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = rq3_y2;
+    \$133  = rq3_y2;
     if (en) begin
-      \$101  = \$61 [33:0];
+      \$133  = \$93 [33:0];
     end
     if (rst) begin
-      \$101  = 34'h000000000;
+      \$133  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = rq3_y3;
+    \$134  = rq3_y3;
     if (en) begin
-      \$102  = \$72 [33:0];
+      \$134  = \$104 [33:0];
     end
     if (rst) begin
-      \$102  = 34'h000000000;
+      \$134  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = o_data;
+    \$135  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$73 ) begin
-        \$103 [7:0] = 8'h80;
-      end else if (\$74 ) begin
-        \$103 [7:0] = 8'h7f;
+      if (\$105 ) begin
+        \$135 [7:0] = 8'h80;
+      end else if (\$106 ) begin
+        \$135 [7:0] = 8'h7f;
       end else begin
-        \$103 [7:0] = t_0[7:0];
+        \$135 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$75 ) begin
-        \$103 [15:8] = 8'h80;
-      end else if (\$76 ) begin
-        \$103 [15:8] = 8'h7f;
+      if (\$107 ) begin
+        \$135 [15:8] = 8'h80;
+      end else if (\$108 ) begin
+        \$135 [15:8] = 8'h7f;
       end else begin
-        \$103 [15:8] = t_1[7:0];
+        \$135 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$77 ) begin
-        \$103 [23:16] = 8'h80;
-      end else if (\$78 ) begin
-        \$103 [23:16] = 8'h7f;
+      if (\$109 ) begin
+        \$135 [23:16] = 8'h80;
+      end else if (\$110 ) begin
+        \$135 [23:16] = 8'h7f;
       end else begin
-        \$103 [23:16] = t_2[7:0];
+        \$135 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$79 ) begin
-        \$103 [31:24] = 8'h80;
-      end else if (\$80 ) begin
-        \$103 [31:24] = 8'h7f;
+      if (\$111 ) begin
+        \$135 [31:24] = 8'h80;
+      end else if (\$112 ) begin
+        \$135 [31:24] = 8'h7f;
       end else begin
-        \$103 [31:24] = t_3[7:0];
+        \$135 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$103  = 32'd0;
+      \$135  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = o_valid;
+    \$136  = o_valid;
     if (en) begin
-      \$104  = rq3_valid;
+      \$136  = rq3_valid;
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = o_last;
+    \$137  = o_last;
     if (en) begin
-      \$105  = rq3_last;
+      \$137  = rq3_last;
     end
     if (rst) begin
-      \$105  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
@@ -4540,28 +4600,32 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, zero_point, i_
   assign s_3 = \$4 [31:0];
   assign left_0 = \$6 [4:0];
   assign a_0 = \$7 [31:0];
-  assign h_0 = \$10 [32:0];
-  assign left_1 = \$12 [4:0];
-  assign a_1 = \$13 [31:0];
-  assign h_1 = \$16 [32:0];
-  assign left_2 = \$18 [4:0];
-  assign a_2 = \$19 [31:0];
-  assign h_2 = \$22 [32:0];
-  assign left_3 = \$24 [4:0];
-  assign a_3 = \$25 [31:0];
-  assign h_3 = \$28 [32:0];
-  assign r_0 = \$31 [4:0];
-  assign half_0 = \$33 [33:0];
-  assign y_0 = \$39 [33:0];
-  assign r_1 = \$42 [4:0];
-  assign half_1 = \$44 [33:0];
-  assign y_1 = \$50 [33:0];
-  assign r_2 = \$53 [4:0];
-  assign half_2 = \$55 [33:0];
-  assign y_2 = \$61 [33:0];
-  assign r_3 = \$64 [4:0];
-  assign half_3 = \$66 [33:0];
-  assign y_3 = \$72 [33:0];
+  assign left_1 = \$9 [4:0];
+  assign a_1 = \$10 [31:0];
+  assign left_2 = \$12 [4:0];
+  assign a_2 = \$13 [31:0];
+  assign left_3 = \$15 [4:0];
+  assign a_3 = \$16 [31:0];
+  assign prod_0 = \$25 [63:0];
+  assign h_0 = \$27 [32:0];
+  assign prod_1 = \$36 [63:0];
+  assign h_1 = \$38 [32:0];
+  assign prod_2 = \$47 [63:0];
+  assign h_2 = \$49 [32:0];
+  assign prod_3 = \$58 [63:0];
+  assign h_3 = \$60 [32:0];
+  assign r_0 = \$63 [4:0];
+  assign half_0 = \$65 [33:0];
+  assign y_0 = \$71 [33:0];
+  assign r_1 = \$74 [4:0];
+  assign half_1 = \$76 [33:0];
+  assign y_1 = \$82 [33:0];
+  assign r_2 = \$85 [4:0];
+  assign half_2 = \$87 [33:0];
+  assign y_2 = \$93 [33:0];
+  assign r_3 = \$96 [4:0];
+  assign half_3 = \$98 [33:0];
+  assign y_3 = \$104 [33:0];
   assign \i_acc[0]  = i_acc[23:0];
   assign \i_acc[1]  = i_acc[47:24];
   assign \i_acc[2]  = i_acc[71:48];
@@ -4576,12 +4640,20 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, zero_point, i_
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$10  = { \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63], \$9 [63:31] };
-  assign \$16  = { \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63], \$15 [63:31] };
-  assign \$22  = { \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63:31] };
-  assign \$28  = { \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63:31] };
-  assign \$33  = { 1'h0, \$32 [63:1] };
-  assign \$44  = { 1'h0, \$43 [63:1] };
-  assign \$55  = { 1'h0, \$54 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
+  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
+  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
+  assign \$27  = { \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64:31] };
+  assign \$29  = { \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 , 34'h000000000 };
+  assign \$33  = { \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 , 17'h00000 };
+  assign \$38  = { \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64:31] };
+  assign \$40  = { \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 , 34'h000000000 };
+  assign \$44  = { \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 , 17'h00000 };
+  assign \$49  = { \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64:31] };
+  assign \$51  = { \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 , 34'h000000000 };
+  assign \$55  = { \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 , 17'h00000 };
+  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
+  assign \$65  = { 1'h0, \$64 [63:1] };
+  assign \$76  = { 1'h0, \$75 [63:1] };
+  assign \$87  = { 1'h0, \$86 [63:1] };
+  assign \$98  = { 1'h0, \$97 [63:1] };
 endmodule

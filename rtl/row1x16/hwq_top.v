@@ -5944,445 +5944,573 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [32:0] \$1 ;
   wire [32:0] \$10 ;
-  wire [63:0] \$100 ;
-  wire \$101 ;
-  wire [5:0] \$102 ;
-  wire [62:0] \$103 ;
-  wire [62:0] \$104 ;
-  wire [63:0] \$105 ;
-  wire [63:0] \$106 ;
-  wire \$107 ;
-  wire [5:0] \$108 ;
-  wire [62:0] \$109 ;
+  wire [31:0] \$100 ;
+  wire [30:0] \$101 ;
+  wire [32:0] \$102 ;
+  wire [63:0] \$103 ;
+  wire [92:0] \$104 ;
+  wire [33:0] \$105 ;
+  wire [93:0] \$106 ;
+  wire [64:0] \$107 ;
+  wire [64:0] \$108 ;
+  wire [28:0] \$109 ;
   wire [32:0] \$11 ;
-  wire [62:0] \$110 ;
-  wire [63:0] \$111 ;
-  wire [63:0] \$112 ;
-  wire \$113 ;
-  wire [6:0] \$114 ;
-  wire [6:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [34:0] \$118 ;
-  wire \$119 ;
+  wire [91:0] \$110 ;
+  wire [31:0] \$111 ;
+  wire [30:0] \$112 ;
+  wire [32:0] \$113 ;
+  wire [63:0] \$114 ;
+  wire [92:0] \$115 ;
+  wire [33:0] \$116 ;
+  wire [93:0] \$117 ;
+  wire [64:0] \$118 ;
+  wire [64:0] \$119 ;
   wire [32:0] \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire [35:0] \$122 ;
-  wire [35:0] \$123 ;
-  wire \$124 ;
-  wire [6:0] \$125 ;
-  wire [6:0] \$126 ;
-  wire [63:0] \$127 ;
-  wire [63:0] \$128 ;
-  wire [34:0] \$129 ;
+  wire [28:0] \$120 ;
+  wire [91:0] \$121 ;
+  wire [31:0] \$122 ;
+  wire [30:0] \$123 ;
+  wire [32:0] \$124 ;
+  wire [63:0] \$125 ;
+  wire [92:0] \$126 ;
+  wire [33:0] \$127 ;
+  wire [93:0] \$128 ;
+  wire [64:0] \$129 ;
   wire [32:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [35:0] \$133 ;
-  wire [35:0] \$134 ;
-  wire \$135 ;
-  wire [6:0] \$136 ;
-  wire [6:0] \$137 ;
-  wire [63:0] \$138 ;
-  wire [63:0] \$139 ;
+  wire [64:0] \$130 ;
+  wire [28:0] \$131 ;
+  wire [91:0] \$132 ;
+  wire [31:0] \$133 ;
+  wire [30:0] \$134 ;
+  wire [32:0] \$135 ;
+  wire [63:0] \$136 ;
+  wire [92:0] \$137 ;
+  wire [33:0] \$138 ;
+  wire [93:0] \$139 ;
   wire [32:0] \$14 ;
-  wire [34:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire [35:0] \$144 ;
-  wire [35:0] \$145 ;
-  wire \$146 ;
-  wire [6:0] \$147 ;
-  wire [6:0] \$148 ;
-  wire [63:0] \$149 ;
+  wire [64:0] \$140 ;
+  wire [64:0] \$141 ;
+  wire [28:0] \$142 ;
+  wire [91:0] \$143 ;
+  wire [31:0] \$144 ;
+  wire [30:0] \$145 ;
+  wire [32:0] \$146 ;
+  wire [63:0] \$147 ;
+  wire [92:0] \$148 ;
+  wire [33:0] \$149 ;
   wire [32:0] \$15 ;
-  wire [63:0] \$150 ;
-  wire [34:0] \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [35:0] \$155 ;
-  wire [35:0] \$156 ;
-  wire \$157 ;
-  wire [6:0] \$158 ;
-  wire [6:0] \$159 ;
+  wire [93:0] \$150 ;
+  wire [64:0] \$151 ;
+  wire [64:0] \$152 ;
+  wire [28:0] \$153 ;
+  wire [91:0] \$154 ;
+  wire [31:0] \$155 ;
+  wire [30:0] \$156 ;
+  wire [32:0] \$157 ;
+  wire [63:0] \$158 ;
+  wire [92:0] \$159 ;
   wire [32:0] \$16 ;
-  wire [63:0] \$160 ;
-  wire [63:0] \$161 ;
-  wire [34:0] \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [35:0] \$166 ;
-  wire [35:0] \$167 ;
-  wire \$168 ;
-  wire [6:0] \$169 ;
+  wire [33:0] \$160 ;
+  wire [93:0] \$161 ;
+  wire [64:0] \$162 ;
+  wire [64:0] \$163 ;
+  wire [28:0] \$164 ;
+  wire [91:0] \$165 ;
+  wire [31:0] \$166 ;
+  wire [30:0] \$167 ;
+  wire [32:0] \$168 ;
+  wire [63:0] \$169 ;
   wire \$17 ;
-  wire [6:0] \$170 ;
-  wire [63:0] \$171 ;
-  wire [63:0] \$172 ;
-  wire [34:0] \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire [35:0] \$177 ;
-  wire [35:0] \$178 ;
-  wire \$179 ;
+  wire [92:0] \$170 ;
+  wire [33:0] \$171 ;
+  wire [93:0] \$172 ;
+  wire [64:0] \$173 ;
+  wire [64:0] \$174 ;
+  wire [28:0] \$175 ;
+  wire [91:0] \$176 ;
+  wire [31:0] \$177 ;
+  wire [30:0] \$178 ;
+  wire [32:0] \$179 ;
   wire [5:0] \$18 ;
-  wire [6:0] \$180 ;
-  wire [6:0] \$181 ;
-  wire [63:0] \$182 ;
-  wire [63:0] \$183 ;
-  wire [34:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire [35:0] \$188 ;
-  wire [35:0] \$189 ;
+  wire [63:0] \$180 ;
+  wire [92:0] \$181 ;
+  wire [33:0] \$182 ;
+  wire [93:0] \$183 ;
+  wire [64:0] \$184 ;
+  wire [64:0] \$185 ;
+  wire [28:0] \$186 ;
+  wire [91:0] \$187 ;
+  wire [31:0] \$188 ;
+  wire [30:0] \$189 ;
   wire [62:0] \$19 ;
-  wire \$190 ;
-  wire [6:0] \$191 ;
-  wire [6:0] \$192 ;
-  wire [63:0] \$193 ;
-  wire [63:0] \$194 ;
-  wire [34:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [35:0] \$199 ;
+  wire [32:0] \$190 ;
+  wire [63:0] \$191 ;
+  wire [92:0] \$192 ;
+  wire [33:0] \$193 ;
+  wire [93:0] \$194 ;
+  wire [64:0] \$195 ;
+  wire [64:0] \$196 ;
+  wire [28:0] \$197 ;
+  wire [91:0] \$198 ;
+  wire [31:0] \$199 ;
   wire [32:0] \$2 ;
-  wire [62:0] \$20 ;
-  wire [35:0] \$200 ;
-  wire \$201 ;
-  wire [6:0] \$202 ;
-  wire [6:0] \$203 ;
-  wire [63:0] \$204 ;
-  wire [63:0] \$205 ;
-  wire [34:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [63:0] \$21 ;
-  wire [35:0] \$210 ;
-  wire [35:0] \$211 ;
-  wire \$212 ;
-  wire [6:0] \$213 ;
-  wire [6:0] \$214 ;
-  wire [63:0] \$215 ;
-  wire [63:0] \$216 ;
-  wire [34:0] \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [63:0] \$22 ;
-  wire \$220 ;
-  wire [35:0] \$221 ;
-  wire [35:0] \$222 ;
-  wire \$223 ;
-  wire [6:0] \$224 ;
-  wire [6:0] \$225 ;
-  wire [63:0] \$226 ;
-  wire [63:0] \$227 ;
-  wire [34:0] \$228 ;
-  wire \$229 ;
+  wire \$20 ;
+  wire [30:0] \$200 ;
+  wire [32:0] \$201 ;
+  wire [63:0] \$202 ;
+  wire [92:0] \$203 ;
+  wire [33:0] \$204 ;
+  wire [93:0] \$205 ;
+  wire [64:0] \$206 ;
+  wire [64:0] \$207 ;
+  wire [28:0] \$208 ;
+  wire [91:0] \$209 ;
+  wire [5:0] \$21 ;
+  wire [31:0] \$210 ;
+  wire [30:0] \$211 ;
+  wire [32:0] \$212 ;
+  wire [63:0] \$213 ;
+  wire [92:0] \$214 ;
+  wire [33:0] \$215 ;
+  wire [93:0] \$216 ;
+  wire [64:0] \$217 ;
+  wire [64:0] \$218 ;
+  wire [28:0] \$219 ;
+  wire [62:0] \$22 ;
+  wire [91:0] \$220 ;
+  wire [31:0] \$221 ;
+  wire [30:0] \$222 ;
+  wire [32:0] \$223 ;
+  wire [63:0] \$224 ;
+  wire [92:0] \$225 ;
+  wire [33:0] \$226 ;
+  wire [93:0] \$227 ;
+  wire [64:0] \$228 ;
+  wire [64:0] \$229 ;
   wire \$23 ;
-  wire \$230 ;
-  wire \$231 ;
-  wire [35:0] \$232 ;
-  wire [35:0] \$233 ;
-  wire \$234 ;
-  wire [6:0] \$235 ;
-  wire [6:0] \$236 ;
-  wire [63:0] \$237 ;
-  wire [63:0] \$238 ;
-  wire [34:0] \$239 ;
+  wire [28:0] \$230 ;
+  wire [91:0] \$231 ;
+  wire [31:0] \$232 ;
+  wire [30:0] \$233 ;
+  wire [32:0] \$234 ;
+  wire [63:0] \$235 ;
+  wire [92:0] \$236 ;
+  wire [33:0] \$237 ;
+  wire [93:0] \$238 ;
+  wire [64:0] \$239 ;
   wire [5:0] \$24 ;
-  wire \$240 ;
+  wire [64:0] \$240 ;
   wire \$241 ;
-  wire \$242 ;
-  wire [35:0] \$243 ;
-  wire [35:0] \$244 ;
-  wire \$245 ;
-  wire [6:0] \$246 ;
-  wire [6:0] \$247 ;
-  wire [63:0] \$248 ;
-  wire [63:0] \$249 ;
+  wire [6:0] \$242 ;
+  wire [6:0] \$243 ;
+  wire [63:0] \$244 ;
+  wire [63:0] \$245 ;
+  wire [34:0] \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
   wire [62:0] \$25 ;
-  wire [34:0] \$250 ;
-  wire \$251 ;
+  wire [35:0] \$250 ;
+  wire [35:0] \$251 ;
   wire \$252 ;
-  wire \$253 ;
-  wire [35:0] \$254 ;
-  wire [35:0] \$255 ;
-  wire \$256 ;
-  wire [6:0] \$257 ;
-  wire [6:0] \$258 ;
-  wire [63:0] \$259 ;
-  wire [62:0] \$26 ;
-  wire [63:0] \$260 ;
-  wire [34:0] \$261 ;
-  wire \$262 ;
+  wire [6:0] \$253 ;
+  wire [6:0] \$254 ;
+  wire [63:0] \$255 ;
+  wire [63:0] \$256 ;
+  wire [34:0] \$257 ;
+  wire \$258 ;
+  wire \$259 ;
+  wire \$26 ;
+  wire \$260 ;
+  wire [35:0] \$261 ;
+  wire [35:0] \$262 ;
   wire \$263 ;
-  wire \$264 ;
-  wire [35:0] \$265 ;
-  wire [35:0] \$266 ;
-  wire \$267 ;
-  wire [6:0] \$268 ;
-  wire [6:0] \$269 ;
-  wire [63:0] \$27 ;
-  wire [63:0] \$270 ;
-  wire [63:0] \$271 ;
-  wire [34:0] \$272 ;
-  wire \$273 ;
+  wire [6:0] \$264 ;
+  wire [6:0] \$265 ;
+  wire [63:0] \$266 ;
+  wire [63:0] \$267 ;
+  wire [34:0] \$268 ;
+  wire \$269 ;
+  wire [5:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire [35:0] \$272 ;
+  wire [35:0] \$273 ;
   wire \$274 ;
-  wire \$275 ;
-  wire [35:0] \$276 ;
-  wire [35:0] \$277 ;
-  wire \$278 ;
-  wire [6:0] \$279 ;
-  wire [63:0] \$28 ;
-  wire [6:0] \$280 ;
-  wire [63:0] \$281 ;
-  wire [63:0] \$282 ;
-  wire [34:0] \$283 ;
-  wire \$284 ;
+  wire [6:0] \$275 ;
+  wire [6:0] \$276 ;
+  wire [63:0] \$277 ;
+  wire [63:0] \$278 ;
+  wire [34:0] \$279 ;
+  wire [62:0] \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire [35:0] \$283 ;
+  wire [35:0] \$284 ;
   wire \$285 ;
-  wire \$286 ;
-  wire [35:0] \$287 ;
-  wire [35:0] \$288 ;
-  wire \$289 ;
+  wire [6:0] \$286 ;
+  wire [6:0] \$287 ;
+  wire [63:0] \$288 ;
+  wire [63:0] \$289 ;
   wire \$29 ;
-  wire \$290 ;
+  wire [34:0] \$290 ;
   wire \$291 ;
   wire \$292 ;
   wire \$293 ;
-  wire \$294 ;
-  wire \$295 ;
+  wire [35:0] \$294 ;
+  wire [35:0] \$295 ;
   wire \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire \$299 ;
+  wire [6:0] \$297 ;
+  wire [6:0] \$298 ;
+  wire [63:0] \$299 ;
   wire [32:0] \$3 ;
   wire [5:0] \$30 ;
-  wire \$300 ;
-  wire \$301 ;
+  wire [63:0] \$300 ;
+  wire [34:0] \$301 ;
   wire \$302 ;
   wire \$303 ;
   wire \$304 ;
-  wire \$305 ;
-  wire \$306 ;
+  wire [35:0] \$305 ;
+  wire [35:0] \$306 ;
   wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
+  wire [6:0] \$308 ;
+  wire [6:0] \$309 ;
   wire [62:0] \$31 ;
-  wire \$310 ;
-  wire \$311 ;
-  wire \$312 ;
+  wire [63:0] \$310 ;
+  wire [63:0] \$311 ;
+  wire [34:0] \$312 ;
   wire \$313 ;
   wire \$314 ;
   wire \$315 ;
-  wire \$316 ;
-  wire \$317 ;
+  wire [35:0] \$316 ;
+  wire [35:0] \$317 ;
   wire \$318 ;
-  wire \$319 ;
-  wire [62:0] \$32 ;
-  wire \$320 ;
-  reg \$321 ;
-  reg \$322 ;
-  reg [30:0] \$323 ;
-  reg [5:0] \$324 ;
-  reg [30:0] \$325 ;
-  reg [5:0] \$326 ;
-  reg [30:0] \$327 ;
-  reg [5:0] \$328 ;
-  reg [30:0] \$329 ;
-  wire [63:0] \$33 ;
-  reg [5:0] \$330 ;
-  reg [30:0] \$331 ;
-  reg [5:0] \$332 ;
-  reg [30:0] \$333 ;
-  reg [5:0] \$334 ;
-  reg [30:0] \$335 ;
-  reg [5:0] \$336 ;
-  reg [30:0] \$337 ;
-  reg [5:0] \$338 ;
-  reg [30:0] \$339 ;
-  wire [63:0] \$34 ;
-  reg [5:0] \$340 ;
-  reg [30:0] \$341 ;
-  reg [5:0] \$342 ;
-  reg [30:0] \$343 ;
-  reg [5:0] \$344 ;
-  reg [30:0] \$345 ;
-  reg [5:0] \$346 ;
-  reg [30:0] \$347 ;
-  reg [5:0] \$348 ;
-  reg [30:0] \$349 ;
+  wire [6:0] \$319 ;
+  wire \$32 ;
+  wire [6:0] \$320 ;
+  wire [63:0] \$321 ;
+  wire [63:0] \$322 ;
+  wire [34:0] \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire [35:0] \$327 ;
+  wire [35:0] \$328 ;
+  wire \$329 ;
+  wire [5:0] \$33 ;
+  wire [6:0] \$330 ;
+  wire [6:0] \$331 ;
+  wire [63:0] \$332 ;
+  wire [63:0] \$333 ;
+  wire [34:0] \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [35:0] \$338 ;
+  wire [35:0] \$339 ;
+  wire [62:0] \$34 ;
+  wire \$340 ;
+  wire [6:0] \$341 ;
+  wire [6:0] \$342 ;
+  wire [63:0] \$343 ;
+  wire [63:0] \$344 ;
+  wire [34:0] \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire [35:0] \$349 ;
   wire \$35 ;
-  reg [5:0] \$350 ;
-  reg [30:0] \$351 ;
-  reg [5:0] \$352 ;
-  reg [30:0] \$353 ;
-  reg [5:0] \$354 ;
-  reg [31:0] \$355 ;
-  reg [31:0] \$356 ;
-  reg [31:0] \$357 ;
-  reg [31:0] \$358 ;
-  reg [31:0] \$359 ;
+  wire [35:0] \$350 ;
+  wire \$351 ;
+  wire [6:0] \$352 ;
+  wire [6:0] \$353 ;
+  wire [63:0] \$354 ;
+  wire [63:0] \$355 ;
+  wire [34:0] \$356 ;
+  wire \$357 ;
+  wire \$358 ;
+  wire \$359 ;
   wire [5:0] \$36 ;
-  reg [31:0] \$360 ;
-  reg [31:0] \$361 ;
-  reg [31:0] \$362 ;
-  reg [31:0] \$363 ;
-  reg [31:0] \$364 ;
-  reg [31:0] \$365 ;
-  reg [31:0] \$366 ;
-  reg [31:0] \$367 ;
-  reg [31:0] \$368 ;
-  reg [31:0] \$369 ;
+  wire [35:0] \$360 ;
+  wire [35:0] \$361 ;
+  wire \$362 ;
+  wire [6:0] \$363 ;
+  wire [6:0] \$364 ;
+  wire [63:0] \$365 ;
+  wire [63:0] \$366 ;
+  wire [34:0] \$367 ;
+  wire \$368 ;
+  wire \$369 ;
   wire [62:0] \$37 ;
-  reg [31:0] \$370 ;
-  reg \$371 ;
-  reg \$372 ;
-  reg [30:0] \$373 ;
-  reg [5:0] \$374 ;
-  reg [30:0] \$375 ;
-  reg [5:0] \$376 ;
-  reg [30:0] \$377 ;
-  reg [5:0] \$378 ;
-  reg [30:0] \$379 ;
-  wire [62:0] \$38 ;
-  reg [5:0] \$380 ;
-  reg [30:0] \$381 ;
-  reg [5:0] \$382 ;
-  reg [30:0] \$383 ;
-  reg [5:0] \$384 ;
-  reg [30:0] \$385 ;
-  reg [5:0] \$386 ;
-  reg [30:0] \$387 ;
-  reg [5:0] \$388 ;
-  reg [30:0] \$389 ;
-  wire [63:0] \$39 ;
-  reg [5:0] \$390 ;
-  reg [30:0] \$391 ;
-  reg [5:0] \$392 ;
-  reg [30:0] \$393 ;
-  reg [5:0] \$394 ;
-  reg [30:0] \$395 ;
-  reg [5:0] \$396 ;
-  reg [30:0] \$397 ;
-  reg [5:0] \$398 ;
-  reg [30:0] \$399 ;
+  wire \$370 ;
+  wire [35:0] \$371 ;
+  wire [35:0] \$372 ;
+  wire \$373 ;
+  wire [6:0] \$374 ;
+  wire [6:0] \$375 ;
+  wire [63:0] \$376 ;
+  wire [63:0] \$377 ;
+  wire [34:0] \$378 ;
+  wire \$379 ;
+  wire \$38 ;
+  wire \$380 ;
+  wire \$381 ;
+  wire [35:0] \$382 ;
+  wire [35:0] \$383 ;
+  wire \$384 ;
+  wire [6:0] \$385 ;
+  wire [6:0] \$386 ;
+  wire [63:0] \$387 ;
+  wire [63:0] \$388 ;
+  wire [34:0] \$389 ;
+  wire [5:0] \$39 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire [35:0] \$393 ;
+  wire [35:0] \$394 ;
+  wire \$395 ;
+  wire [6:0] \$396 ;
+  wire [6:0] \$397 ;
+  wire [63:0] \$398 ;
+  wire [63:0] \$399 ;
   wire [32:0] \$4 ;
-  wire [63:0] \$40 ;
-  reg [5:0] \$400 ;
-  reg [30:0] \$401 ;
-  reg [5:0] \$402 ;
-  reg [30:0] \$403 ;
-  reg [5:0] \$404 ;
-  reg [32:0] \$405 ;
-  reg [32:0] \$406 ;
-  reg [32:0] \$407 ;
-  reg [32:0] \$408 ;
-  reg [32:0] \$409 ;
+  wire [62:0] \$40 ;
+  wire [34:0] \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire \$403 ;
+  wire [35:0] \$404 ;
+  wire [35:0] \$405 ;
+  wire \$406 ;
+  wire [6:0] \$407 ;
+  wire [6:0] \$408 ;
+  wire [63:0] \$409 ;
   wire \$41 ;
-  reg [32:0] \$410 ;
-  reg [32:0] \$411 ;
-  reg [32:0] \$412 ;
-  reg [32:0] \$413 ;
-  reg [32:0] \$414 ;
-  reg [32:0] \$415 ;
-  reg [32:0] \$416 ;
-  reg [32:0] \$417 ;
-  reg [32:0] \$418 ;
-  reg [32:0] \$419 ;
+  wire [63:0] \$410 ;
+  wire [34:0] \$411 ;
+  wire \$412 ;
+  wire \$413 ;
+  wire \$414 ;
+  wire [35:0] \$415 ;
+  wire [35:0] \$416 ;
+  wire \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire [5:0] \$42 ;
-  reg [32:0] \$420 ;
-  reg \$421 ;
-  reg \$422 ;
-  reg [33:0] \$423 ;
-  reg [33:0] \$424 ;
-  reg [33:0] \$425 ;
-  reg [33:0] \$426 ;
-  reg [33:0] \$427 ;
-  reg [33:0] \$428 ;
-  reg [33:0] \$429 ;
+  wire \$420 ;
+  wire \$421 ;
+  wire \$422 ;
+  wire \$423 ;
+  wire \$424 ;
+  wire \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire \$428 ;
+  wire \$429 ;
   wire [62:0] \$43 ;
-  reg [33:0] \$430 ;
-  reg [33:0] \$431 ;
-  reg [33:0] \$432 ;
-  reg [33:0] \$433 ;
-  reg [33:0] \$434 ;
-  reg [33:0] \$435 ;
-  reg [33:0] \$436 ;
-  reg [33:0] \$437 ;
-  reg [33:0] \$438 ;
-  reg [127:0] \$439 ;
-  wire [62:0] \$44 ;
-  reg \$440 ;
-  reg \$441 ;
-  wire [63:0] \$45 ;
-  wire [63:0] \$46 ;
+  wire \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire \$435 ;
+  wire \$436 ;
+  wire \$437 ;
+  wire \$438 ;
+  wire \$439 ;
+  wire \$44 ;
+  wire \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire \$446 ;
+  wire \$447 ;
+  wire \$448 ;
+  reg \$449 ;
+  wire [5:0] \$45 ;
+  reg \$450 ;
+  reg [30:0] \$451 ;
+  reg [5:0] \$452 ;
+  reg [30:0] \$453 ;
+  reg [5:0] \$454 ;
+  reg [30:0] \$455 ;
+  reg [5:0] \$456 ;
+  reg [30:0] \$457 ;
+  reg [5:0] \$458 ;
+  reg [30:0] \$459 ;
+  wire [62:0] \$46 ;
+  reg [5:0] \$460 ;
+  reg [30:0] \$461 ;
+  reg [5:0] \$462 ;
+  reg [30:0] \$463 ;
+  reg [5:0] \$464 ;
+  reg [30:0] \$465 ;
+  reg [5:0] \$466 ;
+  reg [30:0] \$467 ;
+  reg [5:0] \$468 ;
+  reg [30:0] \$469 ;
   wire \$47 ;
+  reg [5:0] \$470 ;
+  reg [30:0] \$471 ;
+  reg [5:0] \$472 ;
+  reg [30:0] \$473 ;
+  reg [5:0] \$474 ;
+  reg [30:0] \$475 ;
+  reg [5:0] \$476 ;
+  reg [30:0] \$477 ;
+  reg [5:0] \$478 ;
+  reg [30:0] \$479 ;
   wire [5:0] \$48 ;
+  reg [5:0] \$480 ;
+  reg [30:0] \$481 ;
+  reg [5:0] \$482 ;
+  reg [31:0] \$483 ;
+  reg [31:0] \$484 ;
+  reg [31:0] \$485 ;
+  reg [31:0] \$486 ;
+  reg [31:0] \$487 ;
+  reg [31:0] \$488 ;
+  reg [31:0] \$489 ;
   wire [62:0] \$49 ;
+  reg [31:0] \$490 ;
+  reg [31:0] \$491 ;
+  reg [31:0] \$492 ;
+  reg [31:0] \$493 ;
+  reg [31:0] \$494 ;
+  reg [31:0] \$495 ;
+  reg [31:0] \$496 ;
+  reg [31:0] \$497 ;
+  reg [31:0] \$498 ;
+  reg \$499 ;
   wire [32:0] \$5 ;
-  wire [62:0] \$50 ;
-  wire [63:0] \$51 ;
-  wire [63:0] \$52 ;
+  wire \$50 ;
+  reg \$500 ;
+  reg [30:0] \$501 ;
+  reg [5:0] \$502 ;
+  reg [30:0] \$503 ;
+  reg [5:0] \$504 ;
+  reg [30:0] \$505 ;
+  reg [5:0] \$506 ;
+  reg [30:0] \$507 ;
+  reg [5:0] \$508 ;
+  reg [30:0] \$509 ;
+  wire [5:0] \$51 ;
+  reg [5:0] \$510 ;
+  reg [30:0] \$511 ;
+  reg [5:0] \$512 ;
+  reg [30:0] \$513 ;
+  reg [5:0] \$514 ;
+  reg [30:0] \$515 ;
+  reg [5:0] \$516 ;
+  reg [30:0] \$517 ;
+  reg [5:0] \$518 ;
+  reg [30:0] \$519 ;
+  wire [62:0] \$52 ;
+  reg [5:0] \$520 ;
+  reg [30:0] \$521 ;
+  reg [5:0] \$522 ;
+  reg [30:0] \$523 ;
+  reg [5:0] \$524 ;
+  reg [30:0] \$525 ;
+  reg [5:0] \$526 ;
+  reg [30:0] \$527 ;
+  reg [5:0] \$528 ;
+  reg [30:0] \$529 ;
   wire \$53 ;
+  reg [5:0] \$530 ;
+  reg [30:0] \$531 ;
+  reg [5:0] \$532 ;
+  reg [32:0] \$533 ;
+  reg [32:0] \$534 ;
+  reg [32:0] \$535 ;
+  reg [32:0] \$536 ;
+  reg [32:0] \$537 ;
+  reg [32:0] \$538 ;
+  reg [32:0] \$539 ;
   wire [5:0] \$54 ;
+  reg [32:0] \$540 ;
+  reg [32:0] \$541 ;
+  reg [32:0] \$542 ;
+  reg [32:0] \$543 ;
+  reg [32:0] \$544 ;
+  reg [32:0] \$545 ;
+  reg [32:0] \$546 ;
+  reg [32:0] \$547 ;
+  reg [32:0] \$548 ;
+  reg \$549 ;
   wire [62:0] \$55 ;
-  wire [62:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [63:0] \$58 ;
+  reg \$550 ;
+  reg [33:0] \$551 ;
+  reg [33:0] \$552 ;
+  reg [33:0] \$553 ;
+  reg [33:0] \$554 ;
+  reg [33:0] \$555 ;
+  reg [33:0] \$556 ;
+  reg [33:0] \$557 ;
+  reg [33:0] \$558 ;
+  reg [33:0] \$559 ;
+  wire \$56 ;
+  reg [33:0] \$560 ;
+  reg [33:0] \$561 ;
+  reg [33:0] \$562 ;
+  reg [33:0] \$563 ;
+  reg [33:0] \$564 ;
+  reg [33:0] \$565 ;
+  reg [33:0] \$566 ;
+  reg [127:0] \$567 ;
+  reg \$568 ;
+  reg \$569 ;
+  wire [5:0] \$57 ;
+  wire [62:0] \$58 ;
   wire \$59 ;
   wire [32:0] \$6 ;
   wire [5:0] \$60 ;
   wire [62:0] \$61 ;
-  wire [62:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire \$65 ;
-  wire [5:0] \$66 ;
-  wire [62:0] \$67 ;
-  wire [62:0] \$68 ;
-  wire [63:0] \$69 ;
+  wire \$62 ;
+  wire [5:0] \$63 ;
+  wire [62:0] \$64 ;
+  wire [28:0] \$65 ;
+  wire [91:0] \$66 ;
+  wire [31:0] \$67 ;
+  wire [30:0] \$68 ;
+  wire [32:0] \$69 ;
   wire [32:0] \$7 ;
   wire [63:0] \$70 ;
-  wire \$71 ;
-  wire [5:0] \$72 ;
-  wire [62:0] \$73 ;
-  wire [62:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [63:0] \$76 ;
-  wire \$77 ;
-  wire [5:0] \$78 ;
-  wire [62:0] \$79 ;
+  wire [92:0] \$71 ;
+  wire [33:0] \$72 ;
+  wire [93:0] \$73 ;
+  wire [64:0] \$74 ;
+  wire [64:0] \$75 ;
+  wire [28:0] \$76 ;
+  wire [91:0] \$77 ;
+  wire [31:0] \$78 ;
+  wire [30:0] \$79 ;
   wire [32:0] \$8 ;
-  wire [62:0] \$80 ;
+  wire [32:0] \$80 ;
   wire [63:0] \$81 ;
-  wire [63:0] \$82 ;
-  wire \$83 ;
-  wire [5:0] \$84 ;
-  wire [62:0] \$85 ;
-  wire [62:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [63:0] \$88 ;
-  wire \$89 ;
+  wire [92:0] \$82 ;
+  wire [33:0] \$83 ;
+  wire [93:0] \$84 ;
+  wire [64:0] \$85 ;
+  wire [64:0] \$86 ;
+  wire [28:0] \$87 ;
+  wire [91:0] \$88 ;
+  wire [31:0] \$89 ;
   wire [32:0] \$9 ;
-  wire [5:0] \$90 ;
-  wire [62:0] \$91 ;
-  wire [62:0] \$92 ;
-  wire [63:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire \$95 ;
-  wire [5:0] \$96 ;
-  wire [62:0] \$97 ;
-  wire [62:0] \$98 ;
-  wire [63:0] \$99 ;
+  wire [30:0] \$90 ;
+  wire [32:0] \$91 ;
+  wire [63:0] \$92 ;
+  wire [92:0] \$93 ;
+  wire [33:0] \$94 ;
+  wire [93:0] \$95 ;
+  wire [64:0] \$96 ;
+  wire [64:0] \$97 ;
+  wire [28:0] \$98 ;
+  wire [91:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -6553,6 +6681,22 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
+  wire [63:0] prod_0;
+  wire [63:0] prod_1;
+  wire [63:0] prod_10;
+  wire [63:0] prod_11;
+  wire [63:0] prod_12;
+  wire [63:0] prod_13;
+  wire [63:0] prod_14;
+  wire [63:0] prod_15;
+  wire [63:0] prod_2;
+  wire [63:0] prod_3;
+  wire [63:0] prod_4;
+  wire [63:0] prod_5;
+  wire [63:0] prod_6;
+  wire [63:0] prod_7;
+  wire [63:0] prod_8;
+  wire [63:0] prod_9;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_10;
@@ -6739,26 +6883,282 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [33:0] y_9;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign t_14 = $signed(rq3_y14) + $signed(zero_point);
+  assign t_15 = $signed(rq3_y15) + $signed(zero_point);
+  assign \$417  = $signed(t_0) < $signed(act_min);
+  assign \$418  = $signed(t_0) > $signed(act_max);
+  assign \$419  = $signed(t_1) < $signed(act_min);
+  assign \$420  = $signed(t_1) > $signed(act_max);
+  assign \$421  = $signed(t_2) < $signed(act_min);
+  assign \$422  = $signed(t_2) > $signed(act_max);
+  assign \$423  = $signed(t_3) < $signed(act_min);
+  assign \$424  = $signed(t_3) > $signed(act_max);
+  assign \$425  = $signed(t_4) < $signed(act_min);
+  assign \$426  = $signed(t_4) > $signed(act_max);
+  assign \$427  = $signed(t_5) < $signed(act_min);
+  assign \$428  = $signed(t_5) > $signed(act_max);
+  assign \$429  = $signed(t_6) < $signed(act_min);
+  assign \$430  = $signed(t_6) > $signed(act_max);
+  assign \$431  = $signed(t_7) < $signed(act_min);
+  assign \$432  = $signed(t_7) > $signed(act_max);
+  assign \$433  = $signed(t_8) < $signed(act_min);
+  assign \$434  = $signed(t_8) > $signed(act_max);
+  assign \$435  = $signed(t_9) < $signed(act_min);
+  assign \$436  = $signed(t_9) > $signed(act_max);
+  assign \$437  = $signed(t_10) < $signed(act_min);
+  assign \$438  = $signed(t_10) > $signed(act_max);
+  assign \$439  = $signed(t_11) < $signed(act_min);
+  assign \$440  = $signed(t_11) > $signed(act_max);
+  assign \$441  = $signed(t_12) < $signed(act_min);
+  assign \$442  = $signed(t_12) > $signed(act_max);
+  assign \$443  = $signed(t_13) < $signed(act_min);
+  assign \$444  = $signed(t_13) > $signed(act_max);
+  assign \$445  = $signed(t_14) < $signed(act_min);
+  assign \$446  = $signed(t_14) > $signed(act_max);
+  assign \$447  = $signed(t_15) < $signed(act_min);
+  assign \$448  = $signed(t_15) > $signed(act_max);
   always @(posedge clk)
-    rq3_y9 <= \$432 ;
+    rq1_valid <= \$449 ;
   always @(posedge clk)
-    rq3_y10 <= \$433 ;
+    rq1_last <= \$450 ;
   always @(posedge clk)
-    rq3_y11 <= \$434 ;
+    rq1_m0 <= \$451 ;
   always @(posedge clk)
-    rq3_y12 <= \$435 ;
+    rq1_e0 <= \$452 ;
   always @(posedge clk)
-    rq3_y13 <= \$436 ;
+    rq1_m1 <= \$453 ;
   always @(posedge clk)
-    rq3_y14 <= \$437 ;
+    rq1_e1 <= \$454 ;
   always @(posedge clk)
-    rq3_y15 <= \$438 ;
+    rq1_m2 <= \$455 ;
   always @(posedge clk)
-    o_data <= \$439 ;
+    rq1_e2 <= \$456 ;
   always @(posedge clk)
-    o_valid <= \$440 ;
+    rq1_m3 <= \$457 ;
   always @(posedge clk)
-    o_last <= \$441 ;
+    rq1_e3 <= \$458 ;
+  always @(posedge clk)
+    rq1_m4 <= \$459 ;
+  always @(posedge clk)
+    rq1_e4 <= \$460 ;
+  always @(posedge clk)
+    rq1_m5 <= \$461 ;
+  always @(posedge clk)
+    rq1_e5 <= \$462 ;
+  always @(posedge clk)
+    rq1_m6 <= \$463 ;
+  always @(posedge clk)
+    rq1_e6 <= \$464 ;
+  always @(posedge clk)
+    rq1_m7 <= \$465 ;
+  always @(posedge clk)
+    rq1_e7 <= \$466 ;
+  always @(posedge clk)
+    rq1_m8 <= \$467 ;
+  always @(posedge clk)
+    rq1_e8 <= \$468 ;
+  always @(posedge clk)
+    rq1_m9 <= \$469 ;
+  always @(posedge clk)
+    rq1_e9 <= \$470 ;
+  always @(posedge clk)
+    rq1_m10 <= \$471 ;
+  always @(posedge clk)
+    rq1_e10 <= \$472 ;
+  always @(posedge clk)
+    rq1_m11 <= \$473 ;
+  always @(posedge clk)
+    rq1_e11 <= \$474 ;
+  always @(posedge clk)
+    rq1_m12 <= \$475 ;
+  always @(posedge clk)
+    rq1_e12 <= \$476 ;
+  always @(posedge clk)
+    rq1_m13 <= \$477 ;
+  always @(posedge clk)
+    rq1_e13 <= \$478 ;
+  always @(posedge clk)
+    rq1_m14 <= \$479 ;
+  always @(posedge clk)
+    rq1_e14 <= \$480 ;
+  always @(posedge clk)
+    rq1_m15 <= \$481 ;
+  always @(posedge clk)
+    rq1_e15 <= \$482 ;
+  always @(posedge clk)
+    rq1_s0 <= \$483 ;
+  always @(posedge clk)
+    rq1_s1 <= \$484 ;
+  always @(posedge clk)
+    rq1_s2 <= \$485 ;
+  always @(posedge clk)
+    rq1_s3 <= \$486 ;
+  always @(posedge clk)
+    rq1_s4 <= \$487 ;
+  always @(posedge clk)
+    rq1_s5 <= \$488 ;
+  always @(posedge clk)
+    rq1_s6 <= \$489 ;
+  always @(posedge clk)
+    rq1_s7 <= \$490 ;
+  always @(posedge clk)
+    rq1_s8 <= \$491 ;
+  always @(posedge clk)
+    rq1_s9 <= \$492 ;
+  always @(posedge clk)
+    rq1_s10 <= \$493 ;
+  always @(posedge clk)
+    rq1_s11 <= \$494 ;
+  always @(posedge clk)
+    rq1_s12 <= \$495 ;
+  always @(posedge clk)
+    rq1_s13 <= \$496 ;
+  always @(posedge clk)
+    rq1_s14 <= \$497 ;
+  always @(posedge clk)
+    rq1_s15 <= \$498 ;
+  always @(posedge clk)
+    rq2_valid <= \$499 ;
+  always @(posedge clk)
+    rq2_last <= \$500 ;
+  always @(posedge clk)
+    rq2_m0 <= \$501 ;
+  always @(posedge clk)
+    rq2_e0 <= \$502 ;
+  always @(posedge clk)
+    rq2_m1 <= \$503 ;
+  always @(posedge clk)
+    rq2_e1 <= \$504 ;
+  always @(posedge clk)
+    rq2_m2 <= \$505 ;
+  always @(posedge clk)
+    rq2_e2 <= \$506 ;
+  always @(posedge clk)
+    rq2_m3 <= \$507 ;
+  always @(posedge clk)
+    rq2_e3 <= \$508 ;
+  always @(posedge clk)
+    rq2_m4 <= \$509 ;
+  always @(posedge clk)
+    rq2_e4 <= \$510 ;
+  always @(posedge clk)
+    rq2_m5 <= \$511 ;
+  always @(posedge clk)
+    rq2_e5 <= \$512 ;
+  always @(posedge clk)
+    rq2_m6 <= \$513 ;
+  always @(posedge clk)
+    rq2_e6 <= \$514 ;
+  always @(posedge clk)
+    rq2_m7 <= \$515 ;
+  always @(posedge clk)
+    rq2_e7 <= \$516 ;
+  always @(posedge clk)
+    rq2_m8 <= \$517 ;
+  always @(posedge clk)
+    rq2_e8 <= \$518 ;
+  always @(posedge clk)
+    rq2_m9 <= \$519 ;
+  always @(posedge clk)
+    rq2_e9 <= \$520 ;
+  always @(posedge clk)
+    rq2_m10 <= \$521 ;
+  always @(posedge clk)
+    rq2_e10 <= \$522 ;
+  always @(posedge clk)
+    rq2_m11 <= \$523 ;
+  always @(posedge clk)
+    rq2_e11 <= \$524 ;
+  always @(posedge clk)
+    rq2_m12 <= \$525 ;
+  always @(posedge clk)
+    rq2_e12 <= \$526 ;
+  always @(posedge clk)
+    rq2_m13 <= \$527 ;
+  always @(posedge clk)
+    rq2_e13 <= \$528 ;
+  always @(posedge clk)
+    rq2_m14 <= \$529 ;
+  always @(posedge clk)
+    rq2_e14 <= \$530 ;
+  always @(posedge clk)
+    rq2_m15 <= \$531 ;
+  always @(posedge clk)
+    rq2_e15 <= \$532 ;
+  always @(posedge clk)
+    rq2_h0 <= \$533 ;
+  always @(posedge clk)
+    rq2_h1 <= \$534 ;
+  always @(posedge clk)
+    rq2_h2 <= \$535 ;
+  always @(posedge clk)
+    rq2_h3 <= \$536 ;
+  always @(posedge clk)
+    rq2_h4 <= \$537 ;
+  always @(posedge clk)
+    rq2_h5 <= \$538 ;
+  always @(posedge clk)
+    rq2_h6 <= \$539 ;
+  always @(posedge clk)
+    rq2_h7 <= \$540 ;
+  always @(posedge clk)
+    rq2_h8 <= \$541 ;
+  always @(posedge clk)
+    rq2_h9 <= \$542 ;
+  always @(posedge clk)
+    rq2_h10 <= \$543 ;
+  always @(posedge clk)
+    rq2_h11 <= \$544 ;
+  always @(posedge clk)
+    rq2_h12 <= \$545 ;
+  always @(posedge clk)
+    rq2_h13 <= \$546 ;
+  always @(posedge clk)
+    rq2_h14 <= \$547 ;
+  always @(posedge clk)
+    rq2_h15 <= \$548 ;
+  always @(posedge clk)
+    rq3_valid <= \$549 ;
+  always @(posedge clk)
+    rq3_last <= \$550 ;
+  always @(posedge clk)
+    rq3_y0 <= \$551 ;
+  always @(posedge clk)
+    rq3_y1 <= \$552 ;
+  always @(posedge clk)
+    rq3_y2 <= \$553 ;
+  always @(posedge clk)
+    rq3_y3 <= \$554 ;
+  always @(posedge clk)
+    rq3_y4 <= \$555 ;
+  always @(posedge clk)
+    rq3_y5 <= \$556 ;
+  always @(posedge clk)
+    rq3_y6 <= \$557 ;
+  always @(posedge clk)
+    rq3_y7 <= \$558 ;
+  always @(posedge clk)
+    rq3_y8 <= \$559 ;
+  always @(posedge clk)
+    rq3_y9 <= \$560 ;
+  always @(posedge clk)
+    rq3_y10 <= \$561 ;
+  always @(posedge clk)
+    rq3_y11 <= \$562 ;
+  always @(posedge clk)
+    rq3_y12 <= \$563 ;
+  always @(posedge clk)
+    rq3_y13 <= \$564 ;
+  always @(posedge clk)
+    rq3_y14 <= \$565 ;
+  always @(posedge clk)
+    rq3_y15 <= \$566 ;
+  always @(posedge clk)
+    o_data <= \$567 ;
+  always @(posedge clk)
+    o_valid <= \$568 ;
+  always @(posedge clk)
+    o_last <= \$569 ;
   assign \$1  = $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
   assign \$2  = $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
   assign \$3  = $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
@@ -6778,243 +7178,339 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \$17  = $signed(rq1_e0) > $signed(1'h0);
   assign \$18  = \$17  ? rq1_e0 : 6'h00;
   assign \$19  = $signed(rq1_s0) << \$18 [4:0];
-  assign \$20  = $signed(\$19 [31:0]) * $signed({ 1'h0, rq1_m0 });
-  assign \$21  = $signed(\$20 ) + $signed(32'd1073741824);
-  assign \$23  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$24  = \$23  ? rq1_e1 : 6'h00;
-  assign \$25  = $signed(rq1_s1) << \$24 [4:0];
-  assign \$26  = $signed(\$25 [31:0]) * $signed({ 1'h0, rq1_m1 });
-  assign \$27  = $signed(\$26 ) + $signed(32'd1073741824);
-  assign \$29  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$30  = \$29  ? rq1_e2 : 6'h00;
-  assign \$31  = $signed(rq1_s2) << \$30 [4:0];
-  assign \$32  = $signed(\$31 [31:0]) * $signed({ 1'h0, rq1_m2 });
-  assign \$33  = $signed(\$32 ) + $signed(32'd1073741824);
-  assign \$35  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$36  = \$35  ? rq1_e3 : 6'h00;
-  assign \$37  = $signed(rq1_s3) << \$36 [4:0];
-  assign \$38  = $signed(\$37 [31:0]) * $signed({ 1'h0, rq1_m3 });
-  assign \$39  = $signed(\$38 ) + $signed(32'd1073741824);
-  assign \$41  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$42  = \$41  ? rq1_e4 : 6'h00;
-  assign \$43  = $signed(rq1_s4) << \$42 [4:0];
-  assign \$44  = $signed(\$43 [31:0]) * $signed({ 1'h0, rq1_m4 });
-  assign \$45  = $signed(\$44 ) + $signed(32'd1073741824);
-  assign \$47  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$48  = \$47  ? rq1_e5 : 6'h00;
-  assign \$49  = $signed(rq1_s5) << \$48 [4:0];
-  assign \$50  = $signed(\$49 [31:0]) * $signed({ 1'h0, rq1_m5 });
-  assign \$51  = $signed(\$50 ) + $signed(32'd1073741824);
-  assign \$53  = $signed(rq1_e6) > $signed(1'h0);
-  assign \$54  = \$53  ? rq1_e6 : 6'h00;
-  assign \$55  = $signed(rq1_s6) << \$54 [4:0];
-  assign \$56  = $signed(\$55 [31:0]) * $signed({ 1'h0, rq1_m6 });
-  assign \$57  = $signed(\$56 ) + $signed(32'd1073741824);
-  assign \$59  = $signed(rq1_e7) > $signed(1'h0);
-  assign \$60  = \$59  ? rq1_e7 : 6'h00;
-  assign \$61  = $signed(rq1_s7) << \$60 [4:0];
-  assign \$62  = $signed(\$61 [31:0]) * $signed({ 1'h0, rq1_m7 });
-  assign \$63  = $signed(\$62 ) + $signed(32'd1073741824);
-  assign \$65  = $signed(rq1_e8) > $signed(1'h0);
-  assign \$66  = \$65  ? rq1_e8 : 6'h00;
-  assign \$67  = $signed(rq1_s8) << \$66 [4:0];
-  assign \$68  = $signed(\$67 [31:0]) * $signed({ 1'h0, rq1_m8 });
-  assign \$69  = $signed(\$68 ) + $signed(32'd1073741824);
-  assign \$71  = $signed(rq1_e9) > $signed(1'h0);
-  assign \$72  = \$71  ? rq1_e9 : 6'h00;
-  assign \$73  = $signed(rq1_s9) << \$72 [4:0];
-  assign \$74  = $signed(\$73 [31:0]) * $signed({ 1'h0, rq1_m9 });
-  assign \$75  = $signed(\$74 ) + $signed(32'd1073741824);
-  assign \$77  = $signed(rq1_e10) > $signed(1'h0);
-  assign \$78  = \$77  ? rq1_e10 : 6'h00;
-  assign \$79  = $signed(rq1_s10) << \$78 [4:0];
-  assign \$80  = $signed(\$79 [31:0]) * $signed({ 1'h0, rq1_m10 });
-  assign \$81  = $signed(\$80 ) + $signed(32'd1073741824);
-  assign \$83  = $signed(rq1_e11) > $signed(1'h0);
-  assign \$84  = \$83  ? rq1_e11 : 6'h00;
-  assign \$85  = $signed(rq1_s11) << \$84 [4:0];
-  assign \$86  = $signed(\$85 [31:0]) * $signed({ 1'h0, rq1_m11 });
-  assign \$87  = $signed(\$86 ) + $signed(32'd1073741824);
-  assign \$89  = $signed(rq1_e12) > $signed(1'h0);
-  assign \$90  = \$89  ? rq1_e12 : 6'h00;
-  assign \$91  = $signed(rq1_s12) << \$90 [4:0];
-  assign \$92  = $signed(\$91 [31:0]) * $signed({ 1'h0, rq1_m12 });
-  assign \$93  = $signed(\$92 ) + $signed(32'd1073741824);
-  assign \$95  = $signed(rq1_e13) > $signed(1'h0);
-  assign \$96  = \$95  ? rq1_e13 : 6'h00;
-  assign \$97  = $signed(rq1_s13) << \$96 [4:0];
-  assign \$98  = $signed(\$97 [31:0]) * $signed({ 1'h0, rq1_m13 });
-  assign \$99  = $signed(\$98 ) + $signed(32'd1073741824);
-  assign \$101  = $signed(rq1_e14) > $signed(1'h0);
-  assign \$102  = \$101  ? rq1_e14 : 6'h00;
-  assign \$103  = $signed(rq1_s14) << \$102 [4:0];
-  assign \$104  = $signed(\$103 [31:0]) * $signed({ 1'h0, rq1_m14 });
-  assign \$105  = $signed(\$104 ) + $signed(32'd1073741824);
-  assign \$107  = $signed(rq1_e15) > $signed(1'h0);
-  assign \$108  = \$107  ? rq1_e15 : 6'h00;
-  assign \$109  = $signed(rq1_s15) << \$108 [4:0];
-  assign \$110  = $signed(\$109 [31:0]) * $signed({ 1'h0, rq1_m15 });
-  assign \$111  = $signed(\$110 ) + $signed(32'd1073741824);
-  assign \$113  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$114  = - $signed(rq2_e0);
-  assign \$115  = \$113  ? \$114  : 7'h00;
-  assign \$116  = 1'h1 << \$115 [4:0];
-  assign \$118  = $signed(rq2_h0) + $signed(\$117 [33:0]);
-  assign \$119  = | \$115 [4:0];
-  assign \$120  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$121  = \$119  & \$120 ;
-  assign \$122  = $signed(\$118 ) - $signed({ 1'h0, \$121  });
-  assign \$123  = $signed(\$122 ) >>> \$115 [4:0];
-  assign \$124  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$125  = - $signed(rq2_e1);
-  assign \$126  = \$124  ? \$125  : 7'h00;
-  assign \$127  = 1'h1 << \$126 [4:0];
-  assign \$129  = $signed(rq2_h1) + $signed(\$128 [33:0]);
-  assign \$130  = | \$126 [4:0];
-  assign \$131  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$132  = \$130  & \$131 ;
-  assign \$133  = $signed(\$129 ) - $signed({ 1'h0, \$132  });
-  assign \$134  = $signed(\$133 ) >>> \$126 [4:0];
-  assign \$135  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$136  = - $signed(rq2_e2);
-  assign \$137  = \$135  ? \$136  : 7'h00;
-  assign \$138  = 1'h1 << \$137 [4:0];
-  assign \$140  = $signed(rq2_h2) + $signed(\$139 [33:0]);
-  assign \$141  = | \$137 [4:0];
-  assign \$142  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$143  = \$141  & \$142 ;
-  assign \$144  = $signed(\$140 ) - $signed({ 1'h0, \$143  });
-  assign \$145  = $signed(\$144 ) >>> \$137 [4:0];
-  assign \$146  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$147  = - $signed(rq2_e3);
-  assign \$148  = \$146  ? \$147  : 7'h00;
-  assign \$149  = 1'h1 << \$148 [4:0];
-  assign \$151  = $signed(rq2_h3) + $signed(\$150 [33:0]);
-  assign \$152  = | \$148 [4:0];
-  assign \$153  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$154  = \$152  & \$153 ;
-  assign \$155  = $signed(\$151 ) - $signed({ 1'h0, \$154  });
-  assign \$156  = $signed(\$155 ) >>> \$148 [4:0];
-  assign \$157  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$158  = - $signed(rq2_e4);
-  assign \$159  = \$157  ? \$158  : 7'h00;
-  assign \$160  = 1'h1 << \$159 [4:0];
-  assign \$162  = $signed(rq2_h4) + $signed(\$161 [33:0]);
-  assign \$163  = | \$159 [4:0];
-  assign \$164  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$165  = \$163  & \$164 ;
-  assign \$166  = $signed(\$162 ) - $signed({ 1'h0, \$165  });
-  assign \$167  = $signed(\$166 ) >>> \$159 [4:0];
-  assign \$168  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$169  = - $signed(rq2_e5);
-  assign \$170  = \$168  ? \$169  : 7'h00;
-  assign \$171  = 1'h1 << \$170 [4:0];
-  assign \$173  = $signed(rq2_h5) + $signed(\$172 [33:0]);
-  assign \$174  = | \$170 [4:0];
-  assign \$175  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$176  = \$174  & \$175 ;
-  assign \$177  = $signed(\$173 ) - $signed({ 1'h0, \$176  });
-  assign \$178  = $signed(\$177 ) >>> \$170 [4:0];
-  assign \$179  = $signed(rq2_e6) < $signed(1'h0);
-  assign \$180  = - $signed(rq2_e6);
-  assign \$181  = \$179  ? \$180  : 7'h00;
-  assign \$182  = 1'h1 << \$181 [4:0];
-  assign \$184  = $signed(rq2_h6) + $signed(\$183 [33:0]);
-  assign \$185  = | \$181 [4:0];
-  assign \$186  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$187  = \$185  & \$186 ;
-  assign \$188  = $signed(\$184 ) - $signed({ 1'h0, \$187  });
-  assign \$189  = $signed(\$188 ) >>> \$181 [4:0];
-  assign \$190  = $signed(rq2_e7) < $signed(1'h0);
-  assign \$191  = - $signed(rq2_e7);
-  assign \$192  = \$190  ? \$191  : 7'h00;
-  assign \$193  = 1'h1 << \$192 [4:0];
-  assign \$195  = $signed(rq2_h7) + $signed(\$194 [33:0]);
-  assign \$196  = | \$192 [4:0];
-  assign \$197  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$198  = \$196  & \$197 ;
-  assign \$199  = $signed(\$195 ) - $signed({ 1'h0, \$198  });
-  assign \$200  = $signed(\$199 ) >>> \$192 [4:0];
-  assign \$201  = $signed(rq2_e8) < $signed(1'h0);
-  assign \$202  = - $signed(rq2_e8);
-  assign \$203  = \$201  ? \$202  : 7'h00;
-  assign \$204  = 1'h1 << \$203 [4:0];
-  assign \$206  = $signed(rq2_h8) + $signed(\$205 [33:0]);
-  assign \$207  = | \$203 [4:0];
-  assign \$208  = $signed(rq2_h8) < $signed(1'h0);
-  assign \$209  = \$207  & \$208 ;
-  assign \$210  = $signed(\$206 ) - $signed({ 1'h0, \$209  });
-  assign \$211  = $signed(\$210 ) >>> \$203 [4:0];
-  assign \$212  = $signed(rq2_e9) < $signed(1'h0);
-  assign \$213  = - $signed(rq2_e9);
-  assign \$214  = \$212  ? \$213  : 7'h00;
-  assign \$215  = 1'h1 << \$214 [4:0];
-  assign \$217  = $signed(rq2_h9) + $signed(\$216 [33:0]);
-  assign \$218  = | \$214 [4:0];
-  assign \$219  = $signed(rq2_h9) < $signed(1'h0);
-  assign \$220  = \$218  & \$219 ;
-  assign \$221  = $signed(\$217 ) - $signed({ 1'h0, \$220  });
-  assign \$222  = $signed(\$221 ) >>> \$214 [4:0];
-  assign \$223  = $signed(rq2_e10) < $signed(1'h0);
-  assign \$224  = - $signed(rq2_e10);
-  assign \$225  = \$223  ? \$224  : 7'h00;
-  assign \$226  = 1'h1 << \$225 [4:0];
-  assign \$228  = $signed(rq2_h10) + $signed(\$227 [33:0]);
-  assign \$229  = | \$225 [4:0];
-  assign \$230  = $signed(rq2_h10) < $signed(1'h0);
-  assign \$231  = \$229  & \$230 ;
-  assign \$232  = $signed(\$228 ) - $signed({ 1'h0, \$231  });
-  assign \$233  = $signed(\$232 ) >>> \$225 [4:0];
-  assign \$234  = $signed(rq2_e11) < $signed(1'h0);
-  assign \$235  = - $signed(rq2_e11);
-  assign \$236  = \$234  ? \$235  : 7'h00;
-  assign \$237  = 1'h1 << \$236 [4:0];
-  assign \$239  = $signed(rq2_h11) + $signed(\$238 [33:0]);
-  assign \$240  = | \$236 [4:0];
-  assign \$241  = $signed(rq2_h11) < $signed(1'h0);
-  assign \$242  = \$240  & \$241 ;
-  assign \$243  = $signed(\$239 ) - $signed({ 1'h0, \$242  });
-  assign \$244  = $signed(\$243 ) >>> \$236 [4:0];
-  assign \$245  = $signed(rq2_e12) < $signed(1'h0);
-  assign \$246  = - $signed(rq2_e12);
-  assign \$247  = \$245  ? \$246  : 7'h00;
-  assign \$248  = 1'h1 << \$247 [4:0];
-  assign \$250  = $signed(rq2_h12) + $signed(\$249 [33:0]);
-  assign \$251  = | \$247 [4:0];
-  assign \$252  = $signed(rq2_h12) < $signed(1'h0);
-  assign \$253  = \$251  & \$252 ;
-  assign \$254  = $signed(\$250 ) - $signed({ 1'h0, \$253  });
-  assign \$255  = $signed(\$254 ) >>> \$247 [4:0];
-  assign \$256  = $signed(rq2_e13) < $signed(1'h0);
-  assign \$257  = - $signed(rq2_e13);
-  assign \$258  = \$256  ? \$257  : 7'h00;
-  assign \$259  = 1'h1 << \$258 [4:0];
-  assign \$261  = $signed(rq2_h13) + $signed(\$260 [33:0]);
-  assign \$262  = | \$258 [4:0];
-  assign \$263  = $signed(rq2_h13) < $signed(1'h0);
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = $signed(\$261 ) - $signed({ 1'h0, \$264  });
-  assign \$266  = $signed(\$265 ) >>> \$258 [4:0];
-  assign \$267  = $signed(rq2_e14) < $signed(1'h0);
-  assign \$268  = - $signed(rq2_e14);
-  assign \$269  = \$267  ? \$268  : 7'h00;
-  assign \$270  = 1'h1 << \$269 [4:0];
-  assign \$272  = $signed(rq2_h14) + $signed(\$271 [33:0]);
-  assign \$273  = | \$269 [4:0];
-  assign \$274  = $signed(rq2_h14) < $signed(1'h0);
-  assign \$275  = \$273  & \$274 ;
-  assign \$276  = $signed(\$272 ) - $signed({ 1'h0, \$275  });
-  assign \$277  = $signed(\$276 ) >>> \$269 [4:0];
-  assign \$278  = $signed(rq2_e15) < $signed(1'h0);
-  assign \$279  = - $signed(rq2_e15);
-  assign \$280  = \$278  ? \$279  : 7'h00;
-  assign \$281  = 1'h1 << \$280 [4:0];
-  assign \$283  = $signed(rq2_h15) + $signed(\$282 [33:0]);
-  assign \$284  = | \$280 [4:0];
-  assign \$285  = $signed(rq2_h15) < $signed(1'h0);
-  assign \$286  = \$284  & \$285 ;
-  assign \$287  = $signed(\$283 ) - $signed({ 1'h0, \$286  });
-  assign \$288  = $signed(\$287 ) >>> \$280 [4:0];
+  assign \$20  = $signed(rq1_e1) > $signed(1'h0);
+  assign \$21  = \$20  ? rq1_e1 : 6'h00;
+  assign \$22  = $signed(rq1_s1) << \$21 [4:0];
+  assign \$23  = $signed(rq1_e2) > $signed(1'h0);
+  assign \$24  = \$23  ? rq1_e2 : 6'h00;
+  assign \$25  = $signed(rq1_s2) << \$24 [4:0];
+  assign \$26  = $signed(rq1_e3) > $signed(1'h0);
+  assign \$27  = \$26  ? rq1_e3 : 6'h00;
+  assign \$28  = $signed(rq1_s3) << \$27 [4:0];
+  assign \$29  = $signed(rq1_e4) > $signed(1'h0);
+  assign \$30  = \$29  ? rq1_e4 : 6'h00;
+  assign \$31  = $signed(rq1_s4) << \$30 [4:0];
+  assign \$32  = $signed(rq1_e5) > $signed(1'h0);
+  assign \$33  = \$32  ? rq1_e5 : 6'h00;
+  assign \$34  = $signed(rq1_s5) << \$33 [4:0];
+  assign \$35  = $signed(rq1_e6) > $signed(1'h0);
+  assign \$36  = \$35  ? rq1_e6 : 6'h00;
+  assign \$37  = $signed(rq1_s6) << \$36 [4:0];
+  assign \$38  = $signed(rq1_e7) > $signed(1'h0);
+  assign \$39  = \$38  ? rq1_e7 : 6'h00;
+  assign \$40  = $signed(rq1_s7) << \$39 [4:0];
+  assign \$41  = $signed(rq1_e8) > $signed(1'h0);
+  assign \$42  = \$41  ? rq1_e8 : 6'h00;
+  assign \$43  = $signed(rq1_s8) << \$42 [4:0];
+  assign \$44  = $signed(rq1_e9) > $signed(1'h0);
+  assign \$45  = \$44  ? rq1_e9 : 6'h00;
+  assign \$46  = $signed(rq1_s9) << \$45 [4:0];
+  assign \$47  = $signed(rq1_e10) > $signed(1'h0);
+  assign \$48  = \$47  ? rq1_e10 : 6'h00;
+  assign \$49  = $signed(rq1_s10) << \$48 [4:0];
+  assign \$50  = $signed(rq1_e11) > $signed(1'h0);
+  assign \$51  = \$50  ? rq1_e11 : 6'h00;
+  assign \$52  = $signed(rq1_s11) << \$51 [4:0];
+  assign \$53  = $signed(rq1_e12) > $signed(1'h0);
+  assign \$54  = \$53  ? rq1_e12 : 6'h00;
+  assign \$55  = $signed(rq1_s12) << \$54 [4:0];
+  assign \$56  = $signed(rq1_e13) > $signed(1'h0);
+  assign \$57  = \$56  ? rq1_e13 : 6'h00;
+  assign \$58  = $signed(rq1_s13) << \$57 [4:0];
+  assign \$59  = $signed(rq1_e14) > $signed(1'h0);
+  assign \$60  = \$59  ? rq1_e14 : 6'h00;
+  assign \$61  = $signed(rq1_s14) << \$60 [4:0];
+  assign \$62  = $signed(rq1_e15) > $signed(1'h0);
+  assign \$63  = \$62  ? rq1_e15 : 6'h00;
+  assign \$64  = $signed(rq1_s15) << \$63 [4:0];
+  assign \$65  = $signed(\$19 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$67  = $signed(\$19 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$68  = \$19 [16:0] * rq1_m0[30:17];
+  assign \$69  = $signed(\$67 ) + $signed({ 1'h0, \$68  });
+  assign \$71  = $signed(\$66 ) + $signed(\$70 );
+  assign \$72  = \$19 [16:0] * rq1_m0[16:0];
+  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
+  assign \$74  = $signed(\$73 [63:0]) + $signed(32'd1073741824);
+  assign \$76  = $signed(\$22 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$78  = $signed(\$22 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$79  = \$22 [16:0] * rq1_m1[30:17];
+  assign \$80  = $signed(\$78 ) + $signed({ 1'h0, \$79  });
+  assign \$82  = $signed(\$77 ) + $signed(\$81 );
+  assign \$83  = \$22 [16:0] * rq1_m1[16:0];
+  assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
+  assign \$85  = $signed(\$84 [63:0]) + $signed(32'd1073741824);
+  assign \$87  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$89  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$90  = \$25 [16:0] * rq1_m2[30:17];
+  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
+  assign \$93  = $signed(\$88 ) + $signed(\$92 );
+  assign \$94  = \$25 [16:0] * rq1_m2[16:0];
+  assign \$95  = $signed(\$93 ) + $signed({ 1'h0, \$94  });
+  assign \$96  = $signed(\$95 [63:0]) + $signed(32'd1073741824);
+  assign \$98  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$100  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$101  = \$28 [16:0] * rq1_m3[30:17];
+  assign \$102  = $signed(\$100 ) + $signed({ 1'h0, \$101  });
+  assign \$104  = $signed(\$99 ) + $signed(\$103 );
+  assign \$105  = \$28 [16:0] * rq1_m3[16:0];
+  assign \$106  = $signed(\$104 ) + $signed({ 1'h0, \$105  });
+  assign \$107  = $signed(\$106 [63:0]) + $signed(32'd1073741824);
+  assign \$109  = $signed(\$31 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$111  = $signed(\$31 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$112  = \$31 [16:0] * rq1_m4[30:17];
+  assign \$113  = $signed(\$111 ) + $signed({ 1'h0, \$112  });
+  assign \$115  = $signed(\$110 ) + $signed(\$114 );
+  assign \$116  = \$31 [16:0] * rq1_m4[16:0];
+  assign \$117  = $signed(\$115 ) + $signed({ 1'h0, \$116  });
+  assign \$118  = $signed(\$117 [63:0]) + $signed(32'd1073741824);
+  assign \$120  = $signed(\$34 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$122  = $signed(\$34 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$123  = \$34 [16:0] * rq1_m5[30:17];
+  assign \$124  = $signed(\$122 ) + $signed({ 1'h0, \$123  });
+  assign \$126  = $signed(\$121 ) + $signed(\$125 );
+  assign \$127  = \$34 [16:0] * rq1_m5[16:0];
+  assign \$128  = $signed(\$126 ) + $signed({ 1'h0, \$127  });
+  assign \$129  = $signed(\$128 [63:0]) + $signed(32'd1073741824);
+  assign \$131  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$133  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$134  = \$37 [16:0] * rq1_m6[30:17];
+  assign \$135  = $signed(\$133 ) + $signed({ 1'h0, \$134  });
+  assign \$137  = $signed(\$132 ) + $signed(\$136 );
+  assign \$138  = \$37 [16:0] * rq1_m6[16:0];
+  assign \$139  = $signed(\$137 ) + $signed({ 1'h0, \$138  });
+  assign \$140  = $signed(\$139 [63:0]) + $signed(32'd1073741824);
+  assign \$142  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$144  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$145  = \$40 [16:0] * rq1_m7[30:17];
+  assign \$146  = $signed(\$144 ) + $signed({ 1'h0, \$145  });
+  assign \$148  = $signed(\$143 ) + $signed(\$147 );
+  assign \$149  = \$40 [16:0] * rq1_m7[16:0];
+  assign \$150  = $signed(\$148 ) + $signed({ 1'h0, \$149  });
+  assign \$151  = $signed(\$150 [63:0]) + $signed(32'd1073741824);
+  assign \$153  = $signed(\$43 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
+  assign \$155  = $signed(\$43 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign \$156  = \$43 [16:0] * rq1_m8[30:17];
+  assign \$157  = $signed(\$155 ) + $signed({ 1'h0, \$156  });
+  assign \$159  = $signed(\$154 ) + $signed(\$158 );
+  assign \$160  = \$43 [16:0] * rq1_m8[16:0];
+  assign \$161  = $signed(\$159 ) + $signed({ 1'h0, \$160  });
+  assign \$162  = $signed(\$161 [63:0]) + $signed(32'd1073741824);
+  assign \$164  = $signed(\$46 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
+  assign \$166  = $signed(\$46 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign \$167  = \$46 [16:0] * rq1_m9[30:17];
+  assign \$168  = $signed(\$166 ) + $signed({ 1'h0, \$167  });
+  assign \$170  = $signed(\$165 ) + $signed(\$169 );
+  assign \$171  = \$46 [16:0] * rq1_m9[16:0];
+  assign \$172  = $signed(\$170 ) + $signed({ 1'h0, \$171  });
+  assign \$173  = $signed(\$172 [63:0]) + $signed(32'd1073741824);
+  assign \$175  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
+  assign \$177  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign \$178  = \$49 [16:0] * rq1_m10[30:17];
+  assign \$179  = $signed(\$177 ) + $signed({ 1'h0, \$178  });
+  assign \$181  = $signed(\$176 ) + $signed(\$180 );
+  assign \$182  = \$49 [16:0] * rq1_m10[16:0];
+  assign \$183  = $signed(\$181 ) + $signed({ 1'h0, \$182  });
+  assign \$184  = $signed(\$183 [63:0]) + $signed(32'd1073741824);
+  assign \$186  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
+  assign \$188  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign \$189  = \$52 [16:0] * rq1_m11[30:17];
+  assign \$190  = $signed(\$188 ) + $signed({ 1'h0, \$189  });
+  assign \$192  = $signed(\$187 ) + $signed(\$191 );
+  assign \$193  = \$52 [16:0] * rq1_m11[16:0];
+  assign \$194  = $signed(\$192 ) + $signed({ 1'h0, \$193  });
+  assign \$195  = $signed(\$194 [63:0]) + $signed(32'd1073741824);
+  assign \$197  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
+  assign \$199  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign \$200  = \$55 [16:0] * rq1_m12[30:17];
+  assign \$201  = $signed(\$199 ) + $signed({ 1'h0, \$200  });
+  assign \$203  = $signed(\$198 ) + $signed(\$202 );
+  assign \$204  = \$55 [16:0] * rq1_m12[16:0];
+  assign \$205  = $signed(\$203 ) + $signed({ 1'h0, \$204  });
+  assign \$206  = $signed(\$205 [63:0]) + $signed(32'd1073741824);
+  assign \$208  = $signed(\$58 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
+  assign \$210  = $signed(\$58 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign \$211  = \$58 [16:0] * rq1_m13[30:17];
+  assign \$212  = $signed(\$210 ) + $signed({ 1'h0, \$211  });
+  assign \$214  = $signed(\$209 ) + $signed(\$213 );
+  assign \$215  = \$58 [16:0] * rq1_m13[16:0];
+  assign \$216  = $signed(\$214 ) + $signed({ 1'h0, \$215  });
+  assign \$217  = $signed(\$216 [63:0]) + $signed(32'd1073741824);
+  assign \$219  = $signed(\$61 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
+  assign \$221  = $signed(\$61 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign \$222  = \$61 [16:0] * rq1_m14[30:17];
+  assign \$223  = $signed(\$221 ) + $signed({ 1'h0, \$222  });
+  assign \$225  = $signed(\$220 ) + $signed(\$224 );
+  assign \$226  = \$61 [16:0] * rq1_m14[16:0];
+  assign \$227  = $signed(\$225 ) + $signed({ 1'h0, \$226  });
+  assign \$228  = $signed(\$227 [63:0]) + $signed(32'd1073741824);
+  assign \$230  = $signed(\$64 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
+  assign \$232  = $signed(\$64 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign \$233  = \$64 [16:0] * rq1_m15[30:17];
+  assign \$234  = $signed(\$232 ) + $signed({ 1'h0, \$233  });
+  assign \$236  = $signed(\$231 ) + $signed(\$235 );
+  assign \$237  = \$64 [16:0] * rq1_m15[16:0];
+  assign \$238  = $signed(\$236 ) + $signed({ 1'h0, \$237  });
+  assign \$239  = $signed(\$238 [63:0]) + $signed(32'd1073741824);
+  assign \$241  = $signed(rq2_e0) < $signed(1'h0);
+  assign \$242  = - $signed(rq2_e0);
+  assign \$243  = \$241  ? \$242  : 7'h00;
+  assign \$244  = 1'h1 << \$243 [4:0];
+  assign \$246  = $signed(rq2_h0) + $signed(\$245 [33:0]);
+  assign \$247  = | \$243 [4:0];
+  assign \$248  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$249  = \$247  & \$248 ;
+  assign \$250  = $signed(\$246 ) - $signed({ 1'h0, \$249  });
+  assign \$251  = $signed(\$250 ) >>> \$243 [4:0];
+  assign \$252  = $signed(rq2_e1) < $signed(1'h0);
+  assign \$253  = - $signed(rq2_e1);
+  assign \$254  = \$252  ? \$253  : 7'h00;
+  assign \$255  = 1'h1 << \$254 [4:0];
+  assign \$257  = $signed(rq2_h1) + $signed(\$256 [33:0]);
+  assign \$258  = | \$254 [4:0];
+  assign \$259  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$260  = \$258  & \$259 ;
+  assign \$261  = $signed(\$257 ) - $signed({ 1'h0, \$260  });
+  assign \$262  = $signed(\$261 ) >>> \$254 [4:0];
+  assign \$263  = $signed(rq2_e2) < $signed(1'h0);
+  assign \$264  = - $signed(rq2_e2);
+  assign \$265  = \$263  ? \$264  : 7'h00;
+  assign \$266  = 1'h1 << \$265 [4:0];
+  assign \$268  = $signed(rq2_h2) + $signed(\$267 [33:0]);
+  assign \$269  = | \$265 [4:0];
+  assign \$270  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$271  = \$269  & \$270 ;
+  assign \$272  = $signed(\$268 ) - $signed({ 1'h0, \$271  });
+  assign \$273  = $signed(\$272 ) >>> \$265 [4:0];
+  assign \$274  = $signed(rq2_e3) < $signed(1'h0);
+  assign \$275  = - $signed(rq2_e3);
+  assign \$276  = \$274  ? \$275  : 7'h00;
+  assign \$277  = 1'h1 << \$276 [4:0];
+  assign \$279  = $signed(rq2_h3) + $signed(\$278 [33:0]);
+  assign \$280  = | \$276 [4:0];
+  assign \$281  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$282  = \$280  & \$281 ;
+  assign \$283  = $signed(\$279 ) - $signed({ 1'h0, \$282  });
+  assign \$284  = $signed(\$283 ) >>> \$276 [4:0];
+  assign \$285  = $signed(rq2_e4) < $signed(1'h0);
+  assign \$286  = - $signed(rq2_e4);
+  assign \$287  = \$285  ? \$286  : 7'h00;
+  assign \$288  = 1'h1 << \$287 [4:0];
+  assign \$290  = $signed(rq2_h4) + $signed(\$289 [33:0]);
+  assign \$291  = | \$287 [4:0];
+  assign \$292  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$293  = \$291  & \$292 ;
+  assign \$294  = $signed(\$290 ) - $signed({ 1'h0, \$293  });
+  assign \$295  = $signed(\$294 ) >>> \$287 [4:0];
+  assign \$296  = $signed(rq2_e5) < $signed(1'h0);
+  assign \$297  = - $signed(rq2_e5);
+  assign \$298  = \$296  ? \$297  : 7'h00;
+  assign \$299  = 1'h1 << \$298 [4:0];
+  assign \$301  = $signed(rq2_h5) + $signed(\$300 [33:0]);
+  assign \$302  = | \$298 [4:0];
+  assign \$303  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$304  = \$302  & \$303 ;
+  assign \$305  = $signed(\$301 ) - $signed({ 1'h0, \$304  });
+  assign \$306  = $signed(\$305 ) >>> \$298 [4:0];
+  assign \$307  = $signed(rq2_e6) < $signed(1'h0);
+  assign \$308  = - $signed(rq2_e6);
+  assign \$309  = \$307  ? \$308  : 7'h00;
+  assign \$310  = 1'h1 << \$309 [4:0];
+  assign \$312  = $signed(rq2_h6) + $signed(\$311 [33:0]);
+  assign \$313  = | \$309 [4:0];
+  assign \$314  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$315  = \$313  & \$314 ;
+  assign \$316  = $signed(\$312 ) - $signed({ 1'h0, \$315  });
+  assign \$317  = $signed(\$316 ) >>> \$309 [4:0];
+  assign \$318  = $signed(rq2_e7) < $signed(1'h0);
+  assign \$319  = - $signed(rq2_e7);
+  assign \$320  = \$318  ? \$319  : 7'h00;
+  assign \$321  = 1'h1 << \$320 [4:0];
+  assign \$323  = $signed(rq2_h7) + $signed(\$322 [33:0]);
+  assign \$324  = | \$320 [4:0];
+  assign \$325  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$326  = \$324  & \$325 ;
+  assign \$327  = $signed(\$323 ) - $signed({ 1'h0, \$326  });
+  assign \$328  = $signed(\$327 ) >>> \$320 [4:0];
+  assign \$329  = $signed(rq2_e8) < $signed(1'h0);
+  assign \$330  = - $signed(rq2_e8);
+  assign \$331  = \$329  ? \$330  : 7'h00;
+  assign \$332  = 1'h1 << \$331 [4:0];
+  assign \$334  = $signed(rq2_h8) + $signed(\$333 [33:0]);
+  assign \$335  = | \$331 [4:0];
+  assign \$336  = $signed(rq2_h8) < $signed(1'h0);
+  assign \$337  = \$335  & \$336 ;
+  assign \$338  = $signed(\$334 ) - $signed({ 1'h0, \$337  });
+  assign \$339  = $signed(\$338 ) >>> \$331 [4:0];
+  assign \$340  = $signed(rq2_e9) < $signed(1'h0);
+  assign \$341  = - $signed(rq2_e9);
+  assign \$342  = \$340  ? \$341  : 7'h00;
+  assign \$343  = 1'h1 << \$342 [4:0];
+  assign \$345  = $signed(rq2_h9) + $signed(\$344 [33:0]);
+  assign \$346  = | \$342 [4:0];
+  assign \$347  = $signed(rq2_h9) < $signed(1'h0);
+  assign \$348  = \$346  & \$347 ;
+  assign \$349  = $signed(\$345 ) - $signed({ 1'h0, \$348  });
+  assign \$350  = $signed(\$349 ) >>> \$342 [4:0];
+  assign \$351  = $signed(rq2_e10) < $signed(1'h0);
+  assign \$352  = - $signed(rq2_e10);
+  assign \$353  = \$351  ? \$352  : 7'h00;
+  assign \$354  = 1'h1 << \$353 [4:0];
+  assign \$356  = $signed(rq2_h10) + $signed(\$355 [33:0]);
+  assign \$357  = | \$353 [4:0];
+  assign \$358  = $signed(rq2_h10) < $signed(1'h0);
+  assign \$359  = \$357  & \$358 ;
+  assign \$360  = $signed(\$356 ) - $signed({ 1'h0, \$359  });
+  assign \$361  = $signed(\$360 ) >>> \$353 [4:0];
+  assign \$362  = $signed(rq2_e11) < $signed(1'h0);
+  assign \$363  = - $signed(rq2_e11);
+  assign \$364  = \$362  ? \$363  : 7'h00;
+  assign \$365  = 1'h1 << \$364 [4:0];
+  assign \$367  = $signed(rq2_h11) + $signed(\$366 [33:0]);
+  assign \$368  = | \$364 [4:0];
+  assign \$369  = $signed(rq2_h11) < $signed(1'h0);
+  assign \$370  = \$368  & \$369 ;
+  assign \$371  = $signed(\$367 ) - $signed({ 1'h0, \$370  });
+  assign \$372  = $signed(\$371 ) >>> \$364 [4:0];
+  assign \$373  = $signed(rq2_e12) < $signed(1'h0);
+  assign \$374  = - $signed(rq2_e12);
+  assign \$375  = \$373  ? \$374  : 7'h00;
+  assign \$376  = 1'h1 << \$375 [4:0];
+  assign \$378  = $signed(rq2_h12) + $signed(\$377 [33:0]);
+  assign \$379  = | \$375 [4:0];
+  assign \$380  = $signed(rq2_h12) < $signed(1'h0);
+  assign \$381  = \$379  & \$380 ;
+  assign \$382  = $signed(\$378 ) - $signed({ 1'h0, \$381  });
+  assign \$383  = $signed(\$382 ) >>> \$375 [4:0];
+  assign \$384  = $signed(rq2_e13) < $signed(1'h0);
+  assign \$385  = - $signed(rq2_e13);
+  assign \$386  = \$384  ? \$385  : 7'h00;
+  assign \$387  = 1'h1 << \$386 [4:0];
+  assign \$389  = $signed(rq2_h13) + $signed(\$388 [33:0]);
+  assign \$390  = | \$386 [4:0];
+  assign \$391  = $signed(rq2_h13) < $signed(1'h0);
+  assign \$392  = \$390  & \$391 ;
+  assign \$393  = $signed(\$389 ) - $signed({ 1'h0, \$392  });
+  assign \$394  = $signed(\$393 ) >>> \$386 [4:0];
+  assign \$395  = $signed(rq2_e14) < $signed(1'h0);
+  assign \$396  = - $signed(rq2_e14);
+  assign \$397  = \$395  ? \$396  : 7'h00;
+  assign \$398  = 1'h1 << \$397 [4:0];
+  assign \$400  = $signed(rq2_h14) + $signed(\$399 [33:0]);
+  assign \$401  = | \$397 [4:0];
+  assign \$402  = $signed(rq2_h14) < $signed(1'h0);
+  assign \$403  = \$401  & \$402 ;
+  assign \$404  = $signed(\$400 ) - $signed({ 1'h0, \$403  });
+  assign \$405  = $signed(\$404 ) >>> \$397 [4:0];
+  assign \$406  = $signed(rq2_e15) < $signed(1'h0);
+  assign \$407  = - $signed(rq2_e15);
+  assign \$408  = \$406  ? \$407  : 7'h00;
+  assign \$409  = 1'h1 << \$408 [4:0];
+  assign \$411  = $signed(rq2_h15) + $signed(\$410 [33:0]);
+  assign \$412  = | \$408 [4:0];
+  assign \$413  = $signed(rq2_h15) < $signed(1'h0);
+  assign \$414  = \$412  & \$413 ;
+  assign \$415  = $signed(\$411 ) - $signed({ 1'h0, \$414  });
+  assign \$416  = $signed(\$415 ) >>> \$408 [4:0];
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -7029,1597 +7525,1341 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign t_11 = $signed(rq3_y11) + $signed(zero_point);
   assign t_12 = $signed(rq3_y12) + $signed(zero_point);
   assign t_13 = $signed(rq3_y13) + $signed(zero_point);
-  assign t_14 = $signed(rq3_y14) + $signed(zero_point);
-  assign t_15 = $signed(rq3_y15) + $signed(zero_point);
-  assign \$289  = $signed(t_0) < $signed(act_min);
-  assign \$290  = $signed(t_0) > $signed(act_max);
-  assign \$291  = $signed(t_1) < $signed(act_min);
-  assign \$292  = $signed(t_1) > $signed(act_max);
-  assign \$293  = $signed(t_2) < $signed(act_min);
-  assign \$294  = $signed(t_2) > $signed(act_max);
-  assign \$295  = $signed(t_3) < $signed(act_min);
-  assign \$296  = $signed(t_3) > $signed(act_max);
-  assign \$297  = $signed(t_4) < $signed(act_min);
-  assign \$298  = $signed(t_4) > $signed(act_max);
-  assign \$299  = $signed(t_5) < $signed(act_min);
-  assign \$300  = $signed(t_5) > $signed(act_max);
-  assign \$301  = $signed(t_6) < $signed(act_min);
-  assign \$302  = $signed(t_6) > $signed(act_max);
-  assign \$303  = $signed(t_7) < $signed(act_min);
-  assign \$304  = $signed(t_7) > $signed(act_max);
-  assign \$305  = $signed(t_8) < $signed(act_min);
-  assign \$306  = $signed(t_8) > $signed(act_max);
-  assign \$307  = $signed(t_9) < $signed(act_min);
-  assign \$308  = $signed(t_9) > $signed(act_max);
-  assign \$309  = $signed(t_10) < $signed(act_min);
-  assign \$310  = $signed(t_10) > $signed(act_max);
-  assign \$311  = $signed(t_11) < $signed(act_min);
-  assign \$312  = $signed(t_11) > $signed(act_max);
-  assign \$313  = $signed(t_12) < $signed(act_min);
-  assign \$314  = $signed(t_12) > $signed(act_max);
-  assign \$315  = $signed(t_13) < $signed(act_min);
-  assign \$316  = $signed(t_13) > $signed(act_max);
-  assign \$317  = $signed(t_14) < $signed(act_min);
-  assign \$318  = $signed(t_14) > $signed(act_max);
-  assign \$319  = $signed(t_15) < $signed(act_min);
-  assign \$320  = $signed(t_15) > $signed(act_max);
-  always @(posedge clk)
-    rq1_valid <= \$321 ;
-  always @(posedge clk)
-    rq1_last <= \$322 ;
-  always @(posedge clk)
-    rq1_m0 <= \$323 ;
-  always @(posedge clk)
-    rq1_e0 <= \$324 ;
-  always @(posedge clk)
-    rq1_m1 <= \$325 ;
-  always @(posedge clk)
-    rq1_e1 <= \$326 ;
-  always @(posedge clk)
-    rq1_m2 <= \$327 ;
-  always @(posedge clk)
-    rq1_e2 <= \$328 ;
-  always @(posedge clk)
-    rq1_m3 <= \$329 ;
-  always @(posedge clk)
-    rq1_e3 <= \$330 ;
-  always @(posedge clk)
-    rq1_m4 <= \$331 ;
-  always @(posedge clk)
-    rq1_e4 <= \$332 ;
-  always @(posedge clk)
-    rq1_m5 <= \$333 ;
-  always @(posedge clk)
-    rq1_e5 <= \$334 ;
-  always @(posedge clk)
-    rq1_m6 <= \$335 ;
-  always @(posedge clk)
-    rq1_e6 <= \$336 ;
-  always @(posedge clk)
-    rq1_m7 <= \$337 ;
-  always @(posedge clk)
-    rq1_e7 <= \$338 ;
-  always @(posedge clk)
-    rq1_m8 <= \$339 ;
-  always @(posedge clk)
-    rq1_e8 <= \$340 ;
-  always @(posedge clk)
-    rq1_m9 <= \$341 ;
-  always @(posedge clk)
-    rq1_e9 <= \$342 ;
-  always @(posedge clk)
-    rq1_m10 <= \$343 ;
-  always @(posedge clk)
-    rq1_e10 <= \$344 ;
-  always @(posedge clk)
-    rq1_m11 <= \$345 ;
-  always @(posedge clk)
-    rq1_e11 <= \$346 ;
-  always @(posedge clk)
-    rq1_m12 <= \$347 ;
-  always @(posedge clk)
-    rq1_e12 <= \$348 ;
-  always @(posedge clk)
-    rq1_m13 <= \$349 ;
-  always @(posedge clk)
-    rq1_e13 <= \$350 ;
-  always @(posedge clk)
-    rq1_m14 <= \$351 ;
-  always @(posedge clk)
-    rq1_e14 <= \$352 ;
-  always @(posedge clk)
-    rq1_m15 <= \$353 ;
-  always @(posedge clk)
-    rq1_e15 <= \$354 ;
-  always @(posedge clk)
-    rq1_s0 <= \$355 ;
-  always @(posedge clk)
-    rq1_s1 <= \$356 ;
-  always @(posedge clk)
-    rq1_s2 <= \$357 ;
-  always @(posedge clk)
-    rq1_s3 <= \$358 ;
-  always @(posedge clk)
-    rq1_s4 <= \$359 ;
-  always @(posedge clk)
-    rq1_s5 <= \$360 ;
-  always @(posedge clk)
-    rq1_s6 <= \$361 ;
-  always @(posedge clk)
-    rq1_s7 <= \$362 ;
-  always @(posedge clk)
-    rq1_s8 <= \$363 ;
-  always @(posedge clk)
-    rq1_s9 <= \$364 ;
-  always @(posedge clk)
-    rq1_s10 <= \$365 ;
-  always @(posedge clk)
-    rq1_s11 <= \$366 ;
-  always @(posedge clk)
-    rq1_s12 <= \$367 ;
-  always @(posedge clk)
-    rq1_s13 <= \$368 ;
-  always @(posedge clk)
-    rq1_s14 <= \$369 ;
-  always @(posedge clk)
-    rq1_s15 <= \$370 ;
-  always @(posedge clk)
-    rq2_valid <= \$371 ;
-  always @(posedge clk)
-    rq2_last <= \$372 ;
-  always @(posedge clk)
-    rq2_m0 <= \$373 ;
-  always @(posedge clk)
-    rq2_e0 <= \$374 ;
-  always @(posedge clk)
-    rq2_m1 <= \$375 ;
-  always @(posedge clk)
-    rq2_e1 <= \$376 ;
-  always @(posedge clk)
-    rq2_m2 <= \$377 ;
-  always @(posedge clk)
-    rq2_e2 <= \$378 ;
-  always @(posedge clk)
-    rq2_m3 <= \$379 ;
-  always @(posedge clk)
-    rq2_e3 <= \$380 ;
-  always @(posedge clk)
-    rq2_m4 <= \$381 ;
-  always @(posedge clk)
-    rq2_e4 <= \$382 ;
-  always @(posedge clk)
-    rq2_m5 <= \$383 ;
-  always @(posedge clk)
-    rq2_e5 <= \$384 ;
-  always @(posedge clk)
-    rq2_m6 <= \$385 ;
-  always @(posedge clk)
-    rq2_e6 <= \$386 ;
-  always @(posedge clk)
-    rq2_m7 <= \$387 ;
-  always @(posedge clk)
-    rq2_e7 <= \$388 ;
-  always @(posedge clk)
-    rq2_m8 <= \$389 ;
-  always @(posedge clk)
-    rq2_e8 <= \$390 ;
-  always @(posedge clk)
-    rq2_m9 <= \$391 ;
-  always @(posedge clk)
-    rq2_e9 <= \$392 ;
-  always @(posedge clk)
-    rq2_m10 <= \$393 ;
-  always @(posedge clk)
-    rq2_e10 <= \$394 ;
-  always @(posedge clk)
-    rq2_m11 <= \$395 ;
-  always @(posedge clk)
-    rq2_e11 <= \$396 ;
-  always @(posedge clk)
-    rq2_m12 <= \$397 ;
-  always @(posedge clk)
-    rq2_e12 <= \$398 ;
-  always @(posedge clk)
-    rq2_m13 <= \$399 ;
-  always @(posedge clk)
-    rq2_e13 <= \$400 ;
-  always @(posedge clk)
-    rq2_m14 <= \$401 ;
-  always @(posedge clk)
-    rq2_e14 <= \$402 ;
-  always @(posedge clk)
-    rq2_m15 <= \$403 ;
-  always @(posedge clk)
-    rq2_e15 <= \$404 ;
-  always @(posedge clk)
-    rq2_h0 <= \$405 ;
-  always @(posedge clk)
-    rq2_h1 <= \$406 ;
-  always @(posedge clk)
-    rq2_h2 <= \$407 ;
-  always @(posedge clk)
-    rq2_h3 <= \$408 ;
-  always @(posedge clk)
-    rq2_h4 <= \$409 ;
-  always @(posedge clk)
-    rq2_h5 <= \$410 ;
-  always @(posedge clk)
-    rq2_h6 <= \$411 ;
-  always @(posedge clk)
-    rq2_h7 <= \$412 ;
-  always @(posedge clk)
-    rq2_h8 <= \$413 ;
-  always @(posedge clk)
-    rq2_h9 <= \$414 ;
-  always @(posedge clk)
-    rq2_h10 <= \$415 ;
-  always @(posedge clk)
-    rq2_h11 <= \$416 ;
-  always @(posedge clk)
-    rq2_h12 <= \$417 ;
-  always @(posedge clk)
-    rq2_h13 <= \$418 ;
-  always @(posedge clk)
-    rq2_h14 <= \$419 ;
-  always @(posedge clk)
-    rq2_h15 <= \$420 ;
-  always @(posedge clk)
-    rq3_valid <= \$421 ;
-  always @(posedge clk)
-    rq3_last <= \$422 ;
-  always @(posedge clk)
-    rq3_y0 <= \$423 ;
-  always @(posedge clk)
-    rq3_y1 <= \$424 ;
-  always @(posedge clk)
-    rq3_y2 <= \$425 ;
-  always @(posedge clk)
-    rq3_y3 <= \$426 ;
-  always @(posedge clk)
-    rq3_y4 <= \$427 ;
-  always @(posedge clk)
-    rq3_y5 <= \$428 ;
-  always @(posedge clk)
-    rq3_y6 <= \$429 ;
-  always @(posedge clk)
-    rq3_y7 <= \$430 ;
-  always @(posedge clk)
-    rq3_y8 <= \$431 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$432  = rq3_y9;
+    \$449  = rq1_valid;
     if (en) begin
-      \$432  = \$222 [33:0];
+      \$449  = i_valid;
     end
     if (rst) begin
-      \$432  = 34'h000000000;
+      \$449  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$433  = rq3_y10;
+    \$450  = rq1_last;
     if (en) begin
-      \$433  = \$233 [33:0];
+      \$450  = i_last;
     end
     if (rst) begin
-      \$433  = 34'h000000000;
+      \$450  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$434  = rq3_y11;
+    \$451  = rq1_m0;
     if (en) begin
-      \$434  = \$244 [33:0];
+      \$451  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$434  = 34'h000000000;
+      \$451  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$435  = rq3_y12;
+    \$452  = rq1_e0;
     if (en) begin
-      \$435  = \$255 [33:0];
+      \$452  = i_shift[5:0];
     end
     if (rst) begin
-      \$435  = 34'h000000000;
+      \$452  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$436  = rq3_y13;
+    \$453  = rq1_m1;
     if (en) begin
-      \$436  = \$266 [33:0];
+      \$453  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$436  = 34'h000000000;
+      \$453  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$437  = rq3_y14;
+    \$454  = rq1_e1;
     if (en) begin
-      \$437  = \$277 [33:0];
+      \$454  = i_shift[11:6];
     end
     if (rst) begin
-      \$437  = 34'h000000000;
+      \$454  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$438  = rq3_y15;
+    \$455  = rq1_m2;
     if (en) begin
-      \$438  = \$288 [33:0];
+      \$455  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$438  = 34'h000000000;
+      \$455  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$439  = o_data;
+    \$456  = rq1_e2;
+    if (en) begin
+      \$456  = i_shift[17:12];
+    end
+    if (rst) begin
+      \$456  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$457  = rq1_m3;
+    if (en) begin
+      \$457  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$457  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$458  = rq1_e3;
+    if (en) begin
+      \$458  = i_shift[23:18];
+    end
+    if (rst) begin
+      \$458  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$459  = rq1_m4;
+    if (en) begin
+      \$459  = i_multiplier[154:124];
+    end
+    if (rst) begin
+      \$459  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$460  = rq1_e4;
+    if (en) begin
+      \$460  = i_shift[29:24];
+    end
+    if (rst) begin
+      \$460  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$461  = rq1_m5;
+    if (en) begin
+      \$461  = i_multiplier[185:155];
+    end
+    if (rst) begin
+      \$461  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$462  = rq1_e5;
+    if (en) begin
+      \$462  = i_shift[35:30];
+    end
+    if (rst) begin
+      \$462  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$463  = rq1_m6;
+    if (en) begin
+      \$463  = i_multiplier[216:186];
+    end
+    if (rst) begin
+      \$463  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$464  = rq1_e6;
+    if (en) begin
+      \$464  = i_shift[41:36];
+    end
+    if (rst) begin
+      \$464  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$465  = rq1_m7;
+    if (en) begin
+      \$465  = i_multiplier[247:217];
+    end
+    if (rst) begin
+      \$465  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$466  = rq1_e7;
+    if (en) begin
+      \$466  = i_shift[47:42];
+    end
+    if (rst) begin
+      \$466  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$467  = rq1_m8;
+    if (en) begin
+      \$467  = i_multiplier[278:248];
+    end
+    if (rst) begin
+      \$467  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$468  = rq1_e8;
+    if (en) begin
+      \$468  = i_shift[53:48];
+    end
+    if (rst) begin
+      \$468  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$469  = rq1_m9;
+    if (en) begin
+      \$469  = i_multiplier[309:279];
+    end
+    if (rst) begin
+      \$469  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$470  = rq1_e9;
+    if (en) begin
+      \$470  = i_shift[59:54];
+    end
+    if (rst) begin
+      \$470  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$471  = rq1_m10;
+    if (en) begin
+      \$471  = i_multiplier[340:310];
+    end
+    if (rst) begin
+      \$471  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$472  = rq1_e10;
+    if (en) begin
+      \$472  = i_shift[65:60];
+    end
+    if (rst) begin
+      \$472  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$473  = rq1_m11;
+    if (en) begin
+      \$473  = i_multiplier[371:341];
+    end
+    if (rst) begin
+      \$473  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$474  = rq1_e11;
+    if (en) begin
+      \$474  = i_shift[71:66];
+    end
+    if (rst) begin
+      \$474  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$475  = rq1_m12;
+    if (en) begin
+      \$475  = i_multiplier[402:372];
+    end
+    if (rst) begin
+      \$475  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$476  = rq1_e12;
+    if (en) begin
+      \$476  = i_shift[77:72];
+    end
+    if (rst) begin
+      \$476  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$477  = rq1_m13;
+    if (en) begin
+      \$477  = i_multiplier[433:403];
+    end
+    if (rst) begin
+      \$477  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$478  = rq1_e13;
+    if (en) begin
+      \$478  = i_shift[83:78];
+    end
+    if (rst) begin
+      \$478  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$479  = rq1_m14;
+    if (en) begin
+      \$479  = i_multiplier[464:434];
+    end
+    if (rst) begin
+      \$479  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$480  = rq1_e14;
+    if (en) begin
+      \$480  = i_shift[89:84];
+    end
+    if (rst) begin
+      \$480  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$481  = rq1_m15;
+    if (en) begin
+      \$481  = i_multiplier[495:465];
+    end
+    if (rst) begin
+      \$481  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$482  = rq1_e15;
+    if (en) begin
+      \$482  = i_shift[95:90];
+    end
+    if (rst) begin
+      \$482  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$483  = rq1_s0;
+    if (en) begin
+      \$483  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$483  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$484  = rq1_s1;
+    if (en) begin
+      \$484  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$484  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$485  = rq1_s2;
+    if (en) begin
+      \$485  = \$3 [31:0];
+    end
+    if (rst) begin
+      \$485  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$486  = rq1_s3;
+    if (en) begin
+      \$486  = \$4 [31:0];
+    end
+    if (rst) begin
+      \$486  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$487  = rq1_s4;
+    if (en) begin
+      \$487  = \$5 [31:0];
+    end
+    if (rst) begin
+      \$487  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$488  = rq1_s5;
+    if (en) begin
+      \$488  = \$6 [31:0];
+    end
+    if (rst) begin
+      \$488  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$489  = rq1_s6;
+    if (en) begin
+      \$489  = \$7 [31:0];
+    end
+    if (rst) begin
+      \$489  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$490  = rq1_s7;
+    if (en) begin
+      \$490  = \$8 [31:0];
+    end
+    if (rst) begin
+      \$490  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$491  = rq1_s8;
+    if (en) begin
+      \$491  = \$9 [31:0];
+    end
+    if (rst) begin
+      \$491  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$492  = rq1_s9;
+    if (en) begin
+      \$492  = \$10 [31:0];
+    end
+    if (rst) begin
+      \$492  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$493  = rq1_s10;
+    if (en) begin
+      \$493  = \$11 [31:0];
+    end
+    if (rst) begin
+      \$493  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$494  = rq1_s11;
+    if (en) begin
+      \$494  = \$12 [31:0];
+    end
+    if (rst) begin
+      \$494  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$495  = rq1_s12;
+    if (en) begin
+      \$495  = \$13 [31:0];
+    end
+    if (rst) begin
+      \$495  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$496  = rq1_s13;
+    if (en) begin
+      \$496  = \$14 [31:0];
+    end
+    if (rst) begin
+      \$496  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$497  = rq1_s14;
+    if (en) begin
+      \$497  = \$15 [31:0];
+    end
+    if (rst) begin
+      \$497  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$498  = rq1_s15;
+    if (en) begin
+      \$498  = \$16 [31:0];
+    end
+    if (rst) begin
+      \$498  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$499  = rq2_valid;
+    if (en) begin
+      \$499  = rq1_valid;
+    end
+    if (rst) begin
+      \$499  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$500  = rq2_last;
+    if (en) begin
+      \$500  = rq1_last;
+    end
+    if (rst) begin
+      \$500  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$501  = rq2_m0;
+    if (en) begin
+      \$501  = rq1_m0;
+    end
+    if (rst) begin
+      \$501  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$502  = rq2_e0;
+    if (en) begin
+      \$502  = rq1_e0;
+    end
+    if (rst) begin
+      \$502  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$503  = rq2_m1;
+    if (en) begin
+      \$503  = rq1_m1;
+    end
+    if (rst) begin
+      \$503  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$504  = rq2_e1;
+    if (en) begin
+      \$504  = rq1_e1;
+    end
+    if (rst) begin
+      \$504  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$505  = rq2_m2;
+    if (en) begin
+      \$505  = rq1_m2;
+    end
+    if (rst) begin
+      \$505  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$506  = rq2_e2;
+    if (en) begin
+      \$506  = rq1_e2;
+    end
+    if (rst) begin
+      \$506  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$507  = rq2_m3;
+    if (en) begin
+      \$507  = rq1_m3;
+    end
+    if (rst) begin
+      \$507  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$508  = rq2_e3;
+    if (en) begin
+      \$508  = rq1_e3;
+    end
+    if (rst) begin
+      \$508  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$509  = rq2_m4;
+    if (en) begin
+      \$509  = rq1_m4;
+    end
+    if (rst) begin
+      \$509  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$510  = rq2_e4;
+    if (en) begin
+      \$510  = rq1_e4;
+    end
+    if (rst) begin
+      \$510  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$511  = rq2_m5;
+    if (en) begin
+      \$511  = rq1_m5;
+    end
+    if (rst) begin
+      \$511  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$512  = rq2_e5;
+    if (en) begin
+      \$512  = rq1_e5;
+    end
+    if (rst) begin
+      \$512  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$513  = rq2_m6;
+    if (en) begin
+      \$513  = rq1_m6;
+    end
+    if (rst) begin
+      \$513  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$514  = rq2_e6;
+    if (en) begin
+      \$514  = rq1_e6;
+    end
+    if (rst) begin
+      \$514  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$515  = rq2_m7;
+    if (en) begin
+      \$515  = rq1_m7;
+    end
+    if (rst) begin
+      \$515  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$516  = rq2_e7;
+    if (en) begin
+      \$516  = rq1_e7;
+    end
+    if (rst) begin
+      \$516  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$517  = rq2_m8;
+    if (en) begin
+      \$517  = rq1_m8;
+    end
+    if (rst) begin
+      \$517  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$518  = rq2_e8;
+    if (en) begin
+      \$518  = rq1_e8;
+    end
+    if (rst) begin
+      \$518  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$519  = rq2_m9;
+    if (en) begin
+      \$519  = rq1_m9;
+    end
+    if (rst) begin
+      \$519  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$520  = rq2_e9;
+    if (en) begin
+      \$520  = rq1_e9;
+    end
+    if (rst) begin
+      \$520  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$521  = rq2_m10;
+    if (en) begin
+      \$521  = rq1_m10;
+    end
+    if (rst) begin
+      \$521  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$522  = rq2_e10;
+    if (en) begin
+      \$522  = rq1_e10;
+    end
+    if (rst) begin
+      \$522  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$523  = rq2_m11;
+    if (en) begin
+      \$523  = rq1_m11;
+    end
+    if (rst) begin
+      \$523  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$524  = rq2_e11;
+    if (en) begin
+      \$524  = rq1_e11;
+    end
+    if (rst) begin
+      \$524  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$525  = rq2_m12;
+    if (en) begin
+      \$525  = rq1_m12;
+    end
+    if (rst) begin
+      \$525  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$526  = rq2_e12;
+    if (en) begin
+      \$526  = rq1_e12;
+    end
+    if (rst) begin
+      \$526  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$527  = rq2_m13;
+    if (en) begin
+      \$527  = rq1_m13;
+    end
+    if (rst) begin
+      \$527  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$528  = rq2_e13;
+    if (en) begin
+      \$528  = rq1_e13;
+    end
+    if (rst) begin
+      \$528  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$529  = rq2_m14;
+    if (en) begin
+      \$529  = rq1_m14;
+    end
+    if (rst) begin
+      \$529  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$530  = rq2_e14;
+    if (en) begin
+      \$530  = rq1_e14;
+    end
+    if (rst) begin
+      \$530  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$531  = rq2_m15;
+    if (en) begin
+      \$531  = rq1_m15;
+    end
+    if (rst) begin
+      \$531  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$532  = rq2_e15;
+    if (en) begin
+      \$532  = rq1_e15;
+    end
+    if (rst) begin
+      \$532  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$533  = rq2_h0;
+    if (en) begin
+      \$533  = \$75 [32:0];
+    end
+    if (rst) begin
+      \$533  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$534  = rq2_h1;
+    if (en) begin
+      \$534  = \$86 [32:0];
+    end
+    if (rst) begin
+      \$534  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$535  = rq2_h2;
+    if (en) begin
+      \$535  = \$97 [32:0];
+    end
+    if (rst) begin
+      \$535  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$536  = rq2_h3;
+    if (en) begin
+      \$536  = \$108 [32:0];
+    end
+    if (rst) begin
+      \$536  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$537  = rq2_h4;
+    if (en) begin
+      \$537  = \$119 [32:0];
+    end
+    if (rst) begin
+      \$537  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$538  = rq2_h5;
+    if (en) begin
+      \$538  = \$130 [32:0];
+    end
+    if (rst) begin
+      \$538  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$539  = rq2_h6;
+    if (en) begin
+      \$539  = \$141 [32:0];
+    end
+    if (rst) begin
+      \$539  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$540  = rq2_h7;
+    if (en) begin
+      \$540  = \$152 [32:0];
+    end
+    if (rst) begin
+      \$540  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$541  = rq2_h8;
+    if (en) begin
+      \$541  = \$163 [32:0];
+    end
+    if (rst) begin
+      \$541  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$542  = rq2_h9;
+    if (en) begin
+      \$542  = \$174 [32:0];
+    end
+    if (rst) begin
+      \$542  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$543  = rq2_h10;
+    if (en) begin
+      \$543  = \$185 [32:0];
+    end
+    if (rst) begin
+      \$543  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$544  = rq2_h11;
+    if (en) begin
+      \$544  = \$196 [32:0];
+    end
+    if (rst) begin
+      \$544  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$545  = rq2_h12;
+    if (en) begin
+      \$545  = \$207 [32:0];
+    end
+    if (rst) begin
+      \$545  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$546  = rq2_h13;
+    if (en) begin
+      \$546  = \$218 [32:0];
+    end
+    if (rst) begin
+      \$546  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$547  = rq2_h14;
+    if (en) begin
+      \$547  = \$229 [32:0];
+    end
+    if (rst) begin
+      \$547  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$548  = rq2_h15;
+    if (en) begin
+      \$548  = \$240 [32:0];
+    end
+    if (rst) begin
+      \$548  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$549  = rq3_valid;
+    if (en) begin
+      \$549  = rq2_valid;
+    end
+    if (rst) begin
+      \$549  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$550  = rq3_last;
+    if (en) begin
+      \$550  = rq2_last;
+    end
+    if (rst) begin
+      \$550  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$551  = rq3_y0;
+    if (en) begin
+      \$551  = \$251 [33:0];
+    end
+    if (rst) begin
+      \$551  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$552  = rq3_y1;
+    if (en) begin
+      \$552  = \$262 [33:0];
+    end
+    if (rst) begin
+      \$552  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$553  = rq3_y2;
+    if (en) begin
+      \$553  = \$273 [33:0];
+    end
+    if (rst) begin
+      \$553  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$554  = rq3_y3;
+    if (en) begin
+      \$554  = \$284 [33:0];
+    end
+    if (rst) begin
+      \$554  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$555  = rq3_y4;
+    if (en) begin
+      \$555  = \$295 [33:0];
+    end
+    if (rst) begin
+      \$555  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$556  = rq3_y5;
+    if (en) begin
+      \$556  = \$306 [33:0];
+    end
+    if (rst) begin
+      \$556  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$557  = rq3_y6;
+    if (en) begin
+      \$557  = \$317 [33:0];
+    end
+    if (rst) begin
+      \$557  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$558  = rq3_y7;
+    if (en) begin
+      \$558  = \$328 [33:0];
+    end
+    if (rst) begin
+      \$558  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$559  = rq3_y8;
+    if (en) begin
+      \$559  = \$339 [33:0];
+    end
+    if (rst) begin
+      \$559  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$560  = rq3_y9;
+    if (en) begin
+      \$560  = \$350 [33:0];
+    end
+    if (rst) begin
+      \$560  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$561  = rq3_y10;
+    if (en) begin
+      \$561  = \$361 [33:0];
+    end
+    if (rst) begin
+      \$561  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$562  = rq3_y11;
+    if (en) begin
+      \$562  = \$372 [33:0];
+    end
+    if (rst) begin
+      \$562  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$563  = rq3_y12;
+    if (en) begin
+      \$563  = \$383 [33:0];
+    end
+    if (rst) begin
+      \$563  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$564  = rq3_y13;
+    if (en) begin
+      \$564  = \$394 [33:0];
+    end
+    if (rst) begin
+      \$564  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$565  = rq3_y14;
+    if (en) begin
+      \$565  = \$405 [33:0];
+    end
+    if (rst) begin
+      \$565  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$566  = rq3_y15;
+    if (en) begin
+      \$566  = \$416 [33:0];
+    end
+    if (rst) begin
+      \$566  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$567  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$289 ) begin
-        \$439 [7:0] = act_min;
-      end else if (\$290 ) begin
-        \$439 [7:0] = act_max;
+      if (\$417 ) begin
+        \$567 [7:0] = act_min;
+      end else if (\$418 ) begin
+        \$567 [7:0] = act_max;
       end else begin
-        \$439 [7:0] = t_0[7:0];
+        \$567 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$291 ) begin
-        \$439 [15:8] = act_min;
-      end else if (\$292 ) begin
-        \$439 [15:8] = act_max;
+      if (\$419 ) begin
+        \$567 [15:8] = act_min;
+      end else if (\$420 ) begin
+        \$567 [15:8] = act_max;
       end else begin
-        \$439 [15:8] = t_1[7:0];
+        \$567 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$293 ) begin
-        \$439 [23:16] = act_min;
-      end else if (\$294 ) begin
-        \$439 [23:16] = act_max;
+      if (\$421 ) begin
+        \$567 [23:16] = act_min;
+      end else if (\$422 ) begin
+        \$567 [23:16] = act_max;
       end else begin
-        \$439 [23:16] = t_2[7:0];
+        \$567 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$295 ) begin
-        \$439 [31:24] = act_min;
-      end else if (\$296 ) begin
-        \$439 [31:24] = act_max;
+      if (\$423 ) begin
+        \$567 [31:24] = act_min;
+      end else if (\$424 ) begin
+        \$567 [31:24] = act_max;
       end else begin
-        \$439 [31:24] = t_3[7:0];
+        \$567 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$297 ) begin
-        \$439 [39:32] = act_min;
-      end else if (\$298 ) begin
-        \$439 [39:32] = act_max;
+      if (\$425 ) begin
+        \$567 [39:32] = act_min;
+      end else if (\$426 ) begin
+        \$567 [39:32] = act_max;
       end else begin
-        \$439 [39:32] = t_4[7:0];
+        \$567 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$299 ) begin
-        \$439 [47:40] = act_min;
-      end else if (\$300 ) begin
-        \$439 [47:40] = act_max;
+      if (\$427 ) begin
+        \$567 [47:40] = act_min;
+      end else if (\$428 ) begin
+        \$567 [47:40] = act_max;
       end else begin
-        \$439 [47:40] = t_5[7:0];
+        \$567 [47:40] = t_5[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$301 ) begin
-        \$439 [55:48] = act_min;
-      end else if (\$302 ) begin
-        \$439 [55:48] = act_max;
+      if (\$429 ) begin
+        \$567 [55:48] = act_min;
+      end else if (\$430 ) begin
+        \$567 [55:48] = act_max;
       end else begin
-        \$439 [55:48] = t_6[7:0];
+        \$567 [55:48] = t_6[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$303 ) begin
-        \$439 [63:56] = act_min;
-      end else if (\$304 ) begin
-        \$439 [63:56] = act_max;
+      if (\$431 ) begin
+        \$567 [63:56] = act_min;
+      end else if (\$432 ) begin
+        \$567 [63:56] = act_max;
       end else begin
-        \$439 [63:56] = t_7[7:0];
+        \$567 [63:56] = t_7[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$305 ) begin
-        \$439 [71:64] = act_min;
-      end else if (\$306 ) begin
-        \$439 [71:64] = act_max;
+      if (\$433 ) begin
+        \$567 [71:64] = act_min;
+      end else if (\$434 ) begin
+        \$567 [71:64] = act_max;
       end else begin
-        \$439 [71:64] = t_8[7:0];
+        \$567 [71:64] = t_8[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$307 ) begin
-        \$439 [79:72] = act_min;
-      end else if (\$308 ) begin
-        \$439 [79:72] = act_max;
+      if (\$435 ) begin
+        \$567 [79:72] = act_min;
+      end else if (\$436 ) begin
+        \$567 [79:72] = act_max;
       end else begin
-        \$439 [79:72] = t_9[7:0];
+        \$567 [79:72] = t_9[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$309 ) begin
-        \$439 [87:80] = act_min;
-      end else if (\$310 ) begin
-        \$439 [87:80] = act_max;
+      if (\$437 ) begin
+        \$567 [87:80] = act_min;
+      end else if (\$438 ) begin
+        \$567 [87:80] = act_max;
       end else begin
-        \$439 [87:80] = t_10[7:0];
+        \$567 [87:80] = t_10[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$311 ) begin
-        \$439 [95:88] = act_min;
-      end else if (\$312 ) begin
-        \$439 [95:88] = act_max;
+      if (\$439 ) begin
+        \$567 [95:88] = act_min;
+      end else if (\$440 ) begin
+        \$567 [95:88] = act_max;
       end else begin
-        \$439 [95:88] = t_11[7:0];
+        \$567 [95:88] = t_11[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$313 ) begin
-        \$439 [103:96] = act_min;
-      end else if (\$314 ) begin
-        \$439 [103:96] = act_max;
+      if (\$441 ) begin
+        \$567 [103:96] = act_min;
+      end else if (\$442 ) begin
+        \$567 [103:96] = act_max;
       end else begin
-        \$439 [103:96] = t_12[7:0];
+        \$567 [103:96] = t_12[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$315 ) begin
-        \$439 [111:104] = act_min;
-      end else if (\$316 ) begin
-        \$439 [111:104] = act_max;
+      if (\$443 ) begin
+        \$567 [111:104] = act_min;
+      end else if (\$444 ) begin
+        \$567 [111:104] = act_max;
       end else begin
-        \$439 [111:104] = t_13[7:0];
+        \$567 [111:104] = t_13[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$317 ) begin
-        \$439 [119:112] = act_min;
-      end else if (\$318 ) begin
-        \$439 [119:112] = act_max;
+      if (\$445 ) begin
+        \$567 [119:112] = act_min;
+      end else if (\$446 ) begin
+        \$567 [119:112] = act_max;
       end else begin
-        \$439 [119:112] = t_14[7:0];
+        \$567 [119:112] = t_14[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$319 ) begin
-        \$439 [127:120] = act_min;
-      end else if (\$320 ) begin
-        \$439 [127:120] = act_max;
+      if (\$447 ) begin
+        \$567 [127:120] = act_min;
+      end else if (\$448 ) begin
+        \$567 [127:120] = act_max;
       end else begin
-        \$439 [127:120] = t_15[7:0];
+        \$567 [127:120] = t_15[7:0];
       end
     end
     if (rst) begin
-      \$439  = 128'h00000000000000000000000000000000;
+      \$567  = 128'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$440  = o_valid;
+    \$568  = o_valid;
     if (en) begin
-      \$440  = rq3_valid;
+      \$568  = rq3_valid;
     end
     if (rst) begin
-      \$440  = 1'h0;
+      \$568  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$441  = o_last;
+    \$569  = o_last;
     if (en) begin
-      \$441  = rq3_last;
+      \$569  = rq3_last;
     end
     if (rst) begin
-      \$441  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$321  = rq1_valid;
-    if (en) begin
-      \$321  = i_valid;
-    end
-    if (rst) begin
-      \$321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$322  = rq1_last;
-    if (en) begin
-      \$322  = i_last;
-    end
-    if (rst) begin
-      \$322  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$323  = rq1_m0;
-    if (en) begin
-      \$323  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$323  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$324  = rq1_e0;
-    if (en) begin
-      \$324  = i_shift[5:0];
-    end
-    if (rst) begin
-      \$324  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$325  = rq1_m1;
-    if (en) begin
-      \$325  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$325  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$326  = rq1_e1;
-    if (en) begin
-      \$326  = i_shift[11:6];
-    end
-    if (rst) begin
-      \$326  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$327  = rq1_m2;
-    if (en) begin
-      \$327  = i_multiplier[92:62];
-    end
-    if (rst) begin
-      \$327  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$328  = rq1_e2;
-    if (en) begin
-      \$328  = i_shift[17:12];
-    end
-    if (rst) begin
-      \$328  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$329  = rq1_m3;
-    if (en) begin
-      \$329  = i_multiplier[123:93];
-    end
-    if (rst) begin
-      \$329  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$330  = rq1_e3;
-    if (en) begin
-      \$330  = i_shift[23:18];
-    end
-    if (rst) begin
-      \$330  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$331  = rq1_m4;
-    if (en) begin
-      \$331  = i_multiplier[154:124];
-    end
-    if (rst) begin
-      \$331  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$332  = rq1_e4;
-    if (en) begin
-      \$332  = i_shift[29:24];
-    end
-    if (rst) begin
-      \$332  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$333  = rq1_m5;
-    if (en) begin
-      \$333  = i_multiplier[185:155];
-    end
-    if (rst) begin
-      \$333  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$334  = rq1_e5;
-    if (en) begin
-      \$334  = i_shift[35:30];
-    end
-    if (rst) begin
-      \$334  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$335  = rq1_m6;
-    if (en) begin
-      \$335  = i_multiplier[216:186];
-    end
-    if (rst) begin
-      \$335  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$336  = rq1_e6;
-    if (en) begin
-      \$336  = i_shift[41:36];
-    end
-    if (rst) begin
-      \$336  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$337  = rq1_m7;
-    if (en) begin
-      \$337  = i_multiplier[247:217];
-    end
-    if (rst) begin
-      \$337  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$338  = rq1_e7;
-    if (en) begin
-      \$338  = i_shift[47:42];
-    end
-    if (rst) begin
-      \$338  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$339  = rq1_m8;
-    if (en) begin
-      \$339  = i_multiplier[278:248];
-    end
-    if (rst) begin
-      \$339  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$340  = rq1_e8;
-    if (en) begin
-      \$340  = i_shift[53:48];
-    end
-    if (rst) begin
-      \$340  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$341  = rq1_m9;
-    if (en) begin
-      \$341  = i_multiplier[309:279];
-    end
-    if (rst) begin
-      \$341  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$342  = rq1_e9;
-    if (en) begin
-      \$342  = i_shift[59:54];
-    end
-    if (rst) begin
-      \$342  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$343  = rq1_m10;
-    if (en) begin
-      \$343  = i_multiplier[340:310];
-    end
-    if (rst) begin
-      \$343  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$344  = rq1_e10;
-    if (en) begin
-      \$344  = i_shift[65:60];
-    end
-    if (rst) begin
-      \$344  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$345  = rq1_m11;
-    if (en) begin
-      \$345  = i_multiplier[371:341];
-    end
-    if (rst) begin
-      \$345  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$346  = rq1_e11;
-    if (en) begin
-      \$346  = i_shift[71:66];
-    end
-    if (rst) begin
-      \$346  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$347  = rq1_m12;
-    if (en) begin
-      \$347  = i_multiplier[402:372];
-    end
-    if (rst) begin
-      \$347  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$348  = rq1_e12;
-    if (en) begin
-      \$348  = i_shift[77:72];
-    end
-    if (rst) begin
-      \$348  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$349  = rq1_m13;
-    if (en) begin
-      \$349  = i_multiplier[433:403];
-    end
-    if (rst) begin
-      \$349  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$350  = rq1_e13;
-    if (en) begin
-      \$350  = i_shift[83:78];
-    end
-    if (rst) begin
-      \$350  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$351  = rq1_m14;
-    if (en) begin
-      \$351  = i_multiplier[464:434];
-    end
-    if (rst) begin
-      \$351  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$352  = rq1_e14;
-    if (en) begin
-      \$352  = i_shift[89:84];
-    end
-    if (rst) begin
-      \$352  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$353  = rq1_m15;
-    if (en) begin
-      \$353  = i_multiplier[495:465];
-    end
-    if (rst) begin
-      \$353  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$354  = rq1_e15;
-    if (en) begin
-      \$354  = i_shift[95:90];
-    end
-    if (rst) begin
-      \$354  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$355  = rq1_s0;
-    if (en) begin
-      \$355  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$355  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$356  = rq1_s1;
-    if (en) begin
-      \$356  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$356  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$357  = rq1_s2;
-    if (en) begin
-      \$357  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$357  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$358  = rq1_s3;
-    if (en) begin
-      \$358  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$358  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$359  = rq1_s4;
-    if (en) begin
-      \$359  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$359  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$360  = rq1_s5;
-    if (en) begin
-      \$360  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$360  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$361  = rq1_s6;
-    if (en) begin
-      \$361  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$361  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$362  = rq1_s7;
-    if (en) begin
-      \$362  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$362  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$363  = rq1_s8;
-    if (en) begin
-      \$363  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$363  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$364  = rq1_s9;
-    if (en) begin
-      \$364  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$364  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$365  = rq1_s10;
-    if (en) begin
-      \$365  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$365  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$366  = rq1_s11;
-    if (en) begin
-      \$366  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$366  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$367  = rq1_s12;
-    if (en) begin
-      \$367  = \$13 [31:0];
-    end
-    if (rst) begin
-      \$367  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$368  = rq1_s13;
-    if (en) begin
-      \$368  = \$14 [31:0];
-    end
-    if (rst) begin
-      \$368  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$369  = rq1_s14;
-    if (en) begin
-      \$369  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$369  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$370  = rq1_s15;
-    if (en) begin
-      \$370  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$370  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$371  = rq2_valid;
-    if (en) begin
-      \$371  = rq1_valid;
-    end
-    if (rst) begin
-      \$371  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$372  = rq2_last;
-    if (en) begin
-      \$372  = rq1_last;
-    end
-    if (rst) begin
-      \$372  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$373  = rq2_m0;
-    if (en) begin
-      \$373  = rq1_m0;
-    end
-    if (rst) begin
-      \$373  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$374  = rq2_e0;
-    if (en) begin
-      \$374  = rq1_e0;
-    end
-    if (rst) begin
-      \$374  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$375  = rq2_m1;
-    if (en) begin
-      \$375  = rq1_m1;
-    end
-    if (rst) begin
-      \$375  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$376  = rq2_e1;
-    if (en) begin
-      \$376  = rq1_e1;
-    end
-    if (rst) begin
-      \$376  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$377  = rq2_m2;
-    if (en) begin
-      \$377  = rq1_m2;
-    end
-    if (rst) begin
-      \$377  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$378  = rq2_e2;
-    if (en) begin
-      \$378  = rq1_e2;
-    end
-    if (rst) begin
-      \$378  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$379  = rq2_m3;
-    if (en) begin
-      \$379  = rq1_m3;
-    end
-    if (rst) begin
-      \$379  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$380  = rq2_e3;
-    if (en) begin
-      \$380  = rq1_e3;
-    end
-    if (rst) begin
-      \$380  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$381  = rq2_m4;
-    if (en) begin
-      \$381  = rq1_m4;
-    end
-    if (rst) begin
-      \$381  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$382  = rq2_e4;
-    if (en) begin
-      \$382  = rq1_e4;
-    end
-    if (rst) begin
-      \$382  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$383  = rq2_m5;
-    if (en) begin
-      \$383  = rq1_m5;
-    end
-    if (rst) begin
-      \$383  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$384  = rq2_e5;
-    if (en) begin
-      \$384  = rq1_e5;
-    end
-    if (rst) begin
-      \$384  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$385  = rq2_m6;
-    if (en) begin
-      \$385  = rq1_m6;
-    end
-    if (rst) begin
-      \$385  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$386  = rq2_e6;
-    if (en) begin
-      \$386  = rq1_e6;
-    end
-    if (rst) begin
-      \$386  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$387  = rq2_m7;
-    if (en) begin
-      \$387  = rq1_m7;
-    end
-    if (rst) begin
-      \$387  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$388  = rq2_e7;
-    if (en) begin
-      \$388  = rq1_e7;
-    end
-    if (rst) begin
-      \$388  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$389  = rq2_m8;
-    if (en) begin
-      \$389  = rq1_m8;
-    end
-    if (rst) begin
-      \$389  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$390  = rq2_e8;
-    if (en) begin
-      \$390  = rq1_e8;
-    end
-    if (rst) begin
-      \$390  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$391  = rq2_m9;
-    if (en) begin
-      \$391  = rq1_m9;
-    end
-    if (rst) begin
-      \$391  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$392  = rq2_e9;
-    if (en) begin
-      \$392  = rq1_e9;
-    end
-    if (rst) begin
-      \$392  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$393  = rq2_m10;
-    if (en) begin
-      \$393  = rq1_m10;
-    end
-    if (rst) begin
-      \$393  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$394  = rq2_e10;
-    if (en) begin
-      \$394  = rq1_e10;
-    end
-    if (rst) begin
-      \$394  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$395  = rq2_m11;
-    if (en) begin
-      \$395  = rq1_m11;
-    end
-    if (rst) begin
-      \$395  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$396  = rq2_e11;
-    if (en) begin
-      \$396  = rq1_e11;
-    end
-    if (rst) begin
-      \$396  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$397  = rq2_m12;
-    if (en) begin
-      \$397  = rq1_m12;
-    end
-    if (rst) begin
-      \$397  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$398  = rq2_e12;
-    if (en) begin
-      \$398  = rq1_e12;
-    end
-    if (rst) begin
-      \$398  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$399  = rq2_m13;
-    if (en) begin
-      \$399  = rq1_m13;
-    end
-    if (rst) begin
-      \$399  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$400  = rq2_e13;
-    if (en) begin
-      \$400  = rq1_e13;
-    end
-    if (rst) begin
-      \$400  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$401  = rq2_m14;
-    if (en) begin
-      \$401  = rq1_m14;
-    end
-    if (rst) begin
-      \$401  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$402  = rq2_e14;
-    if (en) begin
-      \$402  = rq1_e14;
-    end
-    if (rst) begin
-      \$402  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$403  = rq2_m15;
-    if (en) begin
-      \$403  = rq1_m15;
-    end
-    if (rst) begin
-      \$403  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$404  = rq2_e15;
-    if (en) begin
-      \$404  = rq1_e15;
-    end
-    if (rst) begin
-      \$404  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$405  = rq2_h0;
-    if (en) begin
-      \$405  = \$22 [32:0];
-    end
-    if (rst) begin
-      \$405  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$406  = rq2_h1;
-    if (en) begin
-      \$406  = \$28 [32:0];
-    end
-    if (rst) begin
-      \$406  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$407  = rq2_h2;
-    if (en) begin
-      \$407  = \$34 [32:0];
-    end
-    if (rst) begin
-      \$407  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$408  = rq2_h3;
-    if (en) begin
-      \$408  = \$40 [32:0];
-    end
-    if (rst) begin
-      \$408  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$409  = rq2_h4;
-    if (en) begin
-      \$409  = \$46 [32:0];
-    end
-    if (rst) begin
-      \$409  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$410  = rq2_h5;
-    if (en) begin
-      \$410  = \$52 [32:0];
-    end
-    if (rst) begin
-      \$410  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$411  = rq2_h6;
-    if (en) begin
-      \$411  = \$58 [32:0];
-    end
-    if (rst) begin
-      \$411  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$412  = rq2_h7;
-    if (en) begin
-      \$412  = \$64 [32:0];
-    end
-    if (rst) begin
-      \$412  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$413  = rq2_h8;
-    if (en) begin
-      \$413  = \$70 [32:0];
-    end
-    if (rst) begin
-      \$413  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$414  = rq2_h9;
-    if (en) begin
-      \$414  = \$76 [32:0];
-    end
-    if (rst) begin
-      \$414  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$415  = rq2_h10;
-    if (en) begin
-      \$415  = \$82 [32:0];
-    end
-    if (rst) begin
-      \$415  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$416  = rq2_h11;
-    if (en) begin
-      \$416  = \$88 [32:0];
-    end
-    if (rst) begin
-      \$416  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$417  = rq2_h12;
-    if (en) begin
-      \$417  = \$94 [32:0];
-    end
-    if (rst) begin
-      \$417  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$418  = rq2_h13;
-    if (en) begin
-      \$418  = \$100 [32:0];
-    end
-    if (rst) begin
-      \$418  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$419  = rq2_h14;
-    if (en) begin
-      \$419  = \$106 [32:0];
-    end
-    if (rst) begin
-      \$419  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$420  = rq2_h15;
-    if (en) begin
-      \$420  = \$112 [32:0];
-    end
-    if (rst) begin
-      \$420  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$421  = rq3_valid;
-    if (en) begin
-      \$421  = rq2_valid;
-    end
-    if (rst) begin
-      \$421  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$422  = rq3_last;
-    if (en) begin
-      \$422  = rq2_last;
-    end
-    if (rst) begin
-      \$422  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$423  = rq3_y0;
-    if (en) begin
-      \$423  = \$123 [33:0];
-    end
-    if (rst) begin
-      \$423  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$424  = rq3_y1;
-    if (en) begin
-      \$424  = \$134 [33:0];
-    end
-    if (rst) begin
-      \$424  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$425  = rq3_y2;
-    if (en) begin
-      \$425  = \$145 [33:0];
-    end
-    if (rst) begin
-      \$425  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$426  = rq3_y3;
-    if (en) begin
-      \$426  = \$156 [33:0];
-    end
-    if (rst) begin
-      \$426  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$427  = rq3_y4;
-    if (en) begin
-      \$427  = \$167 [33:0];
-    end
-    if (rst) begin
-      \$427  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$428  = rq3_y5;
-    if (en) begin
-      \$428  = \$178 [33:0];
-    end
-    if (rst) begin
-      \$428  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$429  = rq3_y6;
-    if (en) begin
-      \$429  = \$189 [33:0];
-    end
-    if (rst) begin
-      \$429  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$430  = rq3_y7;
-    if (en) begin
-      \$430  = \$200 [33:0];
-    end
-    if (rst) begin
-      \$430  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$431  = rq3_y8;
-    if (en) begin
-      \$431  = \$211 [33:0];
-    end
-    if (rst) begin
-      \$431  = 34'h000000000;
+      \$569  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
@@ -8640,100 +8880,116 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign s_15 = \$16 [31:0];
   assign left_0 = \$18 [4:0];
   assign a_0 = \$19 [31:0];
-  assign h_0 = \$22 [32:0];
-  assign left_1 = \$24 [4:0];
-  assign a_1 = \$25 [31:0];
-  assign h_1 = \$28 [32:0];
-  assign left_2 = \$30 [4:0];
-  assign a_2 = \$31 [31:0];
-  assign h_2 = \$34 [32:0];
-  assign left_3 = \$36 [4:0];
-  assign a_3 = \$37 [31:0];
-  assign h_3 = \$40 [32:0];
-  assign left_4 = \$42 [4:0];
-  assign a_4 = \$43 [31:0];
-  assign h_4 = \$46 [32:0];
-  assign left_5 = \$48 [4:0];
-  assign a_5 = \$49 [31:0];
-  assign h_5 = \$52 [32:0];
-  assign left_6 = \$54 [4:0];
-  assign a_6 = \$55 [31:0];
-  assign h_6 = \$58 [32:0];
-  assign left_7 = \$60 [4:0];
-  assign a_7 = \$61 [31:0];
-  assign h_7 = \$64 [32:0];
-  assign left_8 = \$66 [4:0];
-  assign a_8 = \$67 [31:0];
-  assign h_8 = \$70 [32:0];
-  assign left_9 = \$72 [4:0];
-  assign a_9 = \$73 [31:0];
-  assign h_9 = \$76 [32:0];
-  assign left_10 = \$78 [4:0];
-  assign a_10 = \$79 [31:0];
-  assign h_10 = \$82 [32:0];
-  assign left_11 = \$84 [4:0];
-  assign a_11 = \$85 [31:0];
-  assign h_11 = \$88 [32:0];
-  assign left_12 = \$90 [4:0];
-  assign a_12 = \$91 [31:0];
-  assign h_12 = \$94 [32:0];
-  assign left_13 = \$96 [4:0];
-  assign a_13 = \$97 [31:0];
-  assign h_13 = \$100 [32:0];
-  assign left_14 = \$102 [4:0];
-  assign a_14 = \$103 [31:0];
-  assign h_14 = \$106 [32:0];
-  assign left_15 = \$108 [4:0];
-  assign a_15 = \$109 [31:0];
-  assign h_15 = \$112 [32:0];
-  assign r_0 = \$115 [4:0];
-  assign half_0 = \$117 [33:0];
-  assign y_0 = \$123 [33:0];
-  assign r_1 = \$126 [4:0];
-  assign half_1 = \$128 [33:0];
-  assign y_1 = \$134 [33:0];
-  assign r_2 = \$137 [4:0];
-  assign half_2 = \$139 [33:0];
-  assign y_2 = \$145 [33:0];
-  assign r_3 = \$148 [4:0];
-  assign half_3 = \$150 [33:0];
-  assign y_3 = \$156 [33:0];
-  assign r_4 = \$159 [4:0];
-  assign half_4 = \$161 [33:0];
-  assign y_4 = \$167 [33:0];
-  assign r_5 = \$170 [4:0];
-  assign half_5 = \$172 [33:0];
-  assign y_5 = \$178 [33:0];
-  assign r_6 = \$181 [4:0];
-  assign half_6 = \$183 [33:0];
-  assign y_6 = \$189 [33:0];
-  assign r_7 = \$192 [4:0];
-  assign half_7 = \$194 [33:0];
-  assign y_7 = \$200 [33:0];
-  assign r_8 = \$203 [4:0];
-  assign half_8 = \$205 [33:0];
-  assign y_8 = \$211 [33:0];
-  assign r_9 = \$214 [4:0];
-  assign half_9 = \$216 [33:0];
-  assign y_9 = \$222 [33:0];
-  assign r_10 = \$225 [4:0];
-  assign half_10 = \$227 [33:0];
-  assign y_10 = \$233 [33:0];
-  assign r_11 = \$236 [4:0];
-  assign half_11 = \$238 [33:0];
-  assign y_11 = \$244 [33:0];
-  assign r_12 = \$247 [4:0];
-  assign half_12 = \$249 [33:0];
-  assign y_12 = \$255 [33:0];
-  assign r_13 = \$258 [4:0];
-  assign half_13 = \$260 [33:0];
-  assign y_13 = \$266 [33:0];
-  assign r_14 = \$269 [4:0];
-  assign half_14 = \$271 [33:0];
-  assign y_14 = \$277 [33:0];
-  assign r_15 = \$280 [4:0];
-  assign half_15 = \$282 [33:0];
-  assign y_15 = \$288 [33:0];
+  assign left_1 = \$21 [4:0];
+  assign a_1 = \$22 [31:0];
+  assign left_2 = \$24 [4:0];
+  assign a_2 = \$25 [31:0];
+  assign left_3 = \$27 [4:0];
+  assign a_3 = \$28 [31:0];
+  assign left_4 = \$30 [4:0];
+  assign a_4 = \$31 [31:0];
+  assign left_5 = \$33 [4:0];
+  assign a_5 = \$34 [31:0];
+  assign left_6 = \$36 [4:0];
+  assign a_6 = \$37 [31:0];
+  assign left_7 = \$39 [4:0];
+  assign a_7 = \$40 [31:0];
+  assign left_8 = \$42 [4:0];
+  assign a_8 = \$43 [31:0];
+  assign left_9 = \$45 [4:0];
+  assign a_9 = \$46 [31:0];
+  assign left_10 = \$48 [4:0];
+  assign a_10 = \$49 [31:0];
+  assign left_11 = \$51 [4:0];
+  assign a_11 = \$52 [31:0];
+  assign left_12 = \$54 [4:0];
+  assign a_12 = \$55 [31:0];
+  assign left_13 = \$57 [4:0];
+  assign a_13 = \$58 [31:0];
+  assign left_14 = \$60 [4:0];
+  assign a_14 = \$61 [31:0];
+  assign left_15 = \$63 [4:0];
+  assign a_15 = \$64 [31:0];
+  assign prod_0 = \$73 [63:0];
+  assign h_0 = \$75 [32:0];
+  assign prod_1 = \$84 [63:0];
+  assign h_1 = \$86 [32:0];
+  assign prod_2 = \$95 [63:0];
+  assign h_2 = \$97 [32:0];
+  assign prod_3 = \$106 [63:0];
+  assign h_3 = \$108 [32:0];
+  assign prod_4 = \$117 [63:0];
+  assign h_4 = \$119 [32:0];
+  assign prod_5 = \$128 [63:0];
+  assign h_5 = \$130 [32:0];
+  assign prod_6 = \$139 [63:0];
+  assign h_6 = \$141 [32:0];
+  assign prod_7 = \$150 [63:0];
+  assign h_7 = \$152 [32:0];
+  assign prod_8 = \$161 [63:0];
+  assign h_8 = \$163 [32:0];
+  assign prod_9 = \$172 [63:0];
+  assign h_9 = \$174 [32:0];
+  assign prod_10 = \$183 [63:0];
+  assign h_10 = \$185 [32:0];
+  assign prod_11 = \$194 [63:0];
+  assign h_11 = \$196 [32:0];
+  assign prod_12 = \$205 [63:0];
+  assign h_12 = \$207 [32:0];
+  assign prod_13 = \$216 [63:0];
+  assign h_13 = \$218 [32:0];
+  assign prod_14 = \$227 [63:0];
+  assign h_14 = \$229 [32:0];
+  assign prod_15 = \$238 [63:0];
+  assign h_15 = \$240 [32:0];
+  assign r_0 = \$243 [4:0];
+  assign half_0 = \$245 [33:0];
+  assign y_0 = \$251 [33:0];
+  assign r_1 = \$254 [4:0];
+  assign half_1 = \$256 [33:0];
+  assign y_1 = \$262 [33:0];
+  assign r_2 = \$265 [4:0];
+  assign half_2 = \$267 [33:0];
+  assign y_2 = \$273 [33:0];
+  assign r_3 = \$276 [4:0];
+  assign half_3 = \$278 [33:0];
+  assign y_3 = \$284 [33:0];
+  assign r_4 = \$287 [4:0];
+  assign half_4 = \$289 [33:0];
+  assign y_4 = \$295 [33:0];
+  assign r_5 = \$298 [4:0];
+  assign half_5 = \$300 [33:0];
+  assign y_5 = \$306 [33:0];
+  assign r_6 = \$309 [4:0];
+  assign half_6 = \$311 [33:0];
+  assign y_6 = \$317 [33:0];
+  assign r_7 = \$320 [4:0];
+  assign half_7 = \$322 [33:0];
+  assign y_7 = \$328 [33:0];
+  assign r_8 = \$331 [4:0];
+  assign half_8 = \$333 [33:0];
+  assign y_8 = \$339 [33:0];
+  assign r_9 = \$342 [4:0];
+  assign half_9 = \$344 [33:0];
+  assign y_9 = \$350 [33:0];
+  assign r_10 = \$353 [4:0];
+  assign half_10 = \$355 [33:0];
+  assign y_10 = \$361 [33:0];
+  assign r_11 = \$364 [4:0];
+  assign half_11 = \$366 [33:0];
+  assign y_11 = \$372 [33:0];
+  assign r_12 = \$375 [4:0];
+  assign half_12 = \$377 [33:0];
+  assign y_12 = \$383 [33:0];
+  assign r_13 = \$386 [4:0];
+  assign half_13 = \$388 [33:0];
+  assign y_13 = \$394 [33:0];
+  assign r_14 = \$397 [4:0];
+  assign half_14 = \$399 [33:0];
+  assign y_14 = \$405 [33:0];
+  assign r_15 = \$408 [4:0];
+  assign half_15 = \$410 [33:0];
+  assign y_15 = \$416 [33:0];
   assign \i_acc[0]  = i_acc[26:0];
   assign \i_acc[1]  = i_acc[53:27];
   assign \i_acc[2]  = i_acc[80:54];
@@ -8814,36 +9070,68 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \o_data[13]  = o_data[111:104];
   assign \o_data[14]  = o_data[119:112];
   assign \o_data[15]  = o_data[127:120];
-  assign \$22  = { \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63], \$21 [63:31] };
-  assign \$28  = { \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63], \$27 [63:31] };
-  assign \$34  = { \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63], \$33 [63:31] };
-  assign \$40  = { \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63], \$39 [63:31] };
-  assign \$46  = { \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63], \$45 [63:31] };
-  assign \$52  = { \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63], \$51 [63:31] };
-  assign \$58  = { \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63], \$57 [63:31] };
-  assign \$64  = { \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63], \$63 [63:31] };
-  assign \$70  = { \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63], \$69 [63:31] };
-  assign \$76  = { \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63], \$75 [63:31] };
-  assign \$82  = { \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63], \$81 [63:31] };
-  assign \$88  = { \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63], \$87 [63:31] };
-  assign \$94  = { \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63], \$93 [63:31] };
-  assign \$100  = { \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63], \$99 [63:31] };
-  assign \$106  = { \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63], \$105 [63:31] };
-  assign \$112  = { \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63], \$111 [63:31] };
-  assign \$117  = { 1'h0, \$116 [63:1] };
-  assign \$128  = { 1'h0, \$127 [63:1] };
-  assign \$139  = { 1'h0, \$138 [63:1] };
-  assign \$150  = { 1'h0, \$149 [63:1] };
-  assign \$161  = { 1'h0, \$160 [63:1] };
-  assign \$172  = { 1'h0, \$171 [63:1] };
-  assign \$183  = { 1'h0, \$182 [63:1] };
-  assign \$194  = { 1'h0, \$193 [63:1] };
-  assign \$205  = { 1'h0, \$204 [63:1] };
-  assign \$216  = { 1'h0, \$215 [63:1] };
-  assign \$227  = { 1'h0, \$226 [63:1] };
-  assign \$238  = { 1'h0, \$237 [63:1] };
-  assign \$249  = { 1'h0, \$248 [63:1] };
-  assign \$260  = { 1'h0, \$259 [63:1] };
-  assign \$271  = { 1'h0, \$270 [63:1] };
-  assign \$282  = { 1'h0, \$281 [63:1] };
+  assign \$66  = { \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 , 34'h000000000 };
+  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
+  assign \$75  = { \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64:31] };
+  assign \$77  = { \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 , 34'h000000000 };
+  assign \$81  = { \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 , 17'h00000 };
+  assign \$86  = { \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64:31] };
+  assign \$88  = { \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 , 34'h000000000 };
+  assign \$92  = { \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 , 17'h00000 };
+  assign \$97  = { \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64:31] };
+  assign \$99  = { \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 , 34'h000000000 };
+  assign \$103  = { \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 , 17'h00000 };
+  assign \$108  = { \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64:31] };
+  assign \$110  = { \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 , 34'h000000000 };
+  assign \$114  = { \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 , 17'h00000 };
+  assign \$119  = { \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64:31] };
+  assign \$121  = { \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 , 34'h000000000 };
+  assign \$125  = { \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 , 17'h00000 };
+  assign \$130  = { \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64:31] };
+  assign \$132  = { \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 , 34'h000000000 };
+  assign \$136  = { \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 , 17'h00000 };
+  assign \$141  = { \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64:31] };
+  assign \$143  = { \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 , 34'h000000000 };
+  assign \$147  = { \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 , 17'h00000 };
+  assign \$152  = { \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64:31] };
+  assign \$154  = { \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 , 34'h000000000 };
+  assign \$158  = { \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 , 17'h00000 };
+  assign \$163  = { \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64:31] };
+  assign \$165  = { \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 , 34'h000000000 };
+  assign \$169  = { \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 , 17'h00000 };
+  assign \$174  = { \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64:31] };
+  assign \$176  = { \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 , 34'h000000000 };
+  assign \$180  = { \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 , 17'h00000 };
+  assign \$185  = { \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64:31] };
+  assign \$187  = { \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 , 34'h000000000 };
+  assign \$191  = { \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 , 17'h00000 };
+  assign \$196  = { \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64:31] };
+  assign \$198  = { \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 , 34'h000000000 };
+  assign \$202  = { \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 , 17'h00000 };
+  assign \$207  = { \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64:31] };
+  assign \$209  = { \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 , 34'h000000000 };
+  assign \$213  = { \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 , 17'h00000 };
+  assign \$218  = { \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64:31] };
+  assign \$220  = { \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 , 34'h000000000 };
+  assign \$224  = { \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 , 17'h00000 };
+  assign \$229  = { \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64:31] };
+  assign \$231  = { \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 , 34'h000000000 };
+  assign \$235  = { \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 , 17'h00000 };
+  assign \$240  = { \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64:31] };
+  assign \$245  = { 1'h0, \$244 [63:1] };
+  assign \$256  = { 1'h0, \$255 [63:1] };
+  assign \$267  = { 1'h0, \$266 [63:1] };
+  assign \$278  = { 1'h0, \$277 [63:1] };
+  assign \$289  = { 1'h0, \$288 [63:1] };
+  assign \$300  = { 1'h0, \$299 [63:1] };
+  assign \$311  = { 1'h0, \$310 [63:1] };
+  assign \$322  = { 1'h0, \$321 [63:1] };
+  assign \$333  = { 1'h0, \$332 [63:1] };
+  assign \$344  = { 1'h0, \$343 [63:1] };
+  assign \$355  = { 1'h0, \$354 [63:1] };
+  assign \$366  = { 1'h0, \$365 [63:1] };
+  assign \$377  = { 1'h0, \$376 [63:1] };
+  assign \$388  = { 1'h0, \$387 [63:1] };
+  assign \$399  = { 1'h0, \$398 [63:1] };
+  assign \$410  = { 1'h0, \$409 [63:1] };
 endmodule

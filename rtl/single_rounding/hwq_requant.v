@@ -5,78 +5,114 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [32:0] \$1 ;
-  wire [6:0] \$10 ;
-  wire [62:0] \$11 ;
-  wire [125:0] \$12 ;
-  wire [125:0] \$13 ;
-  wire [127:0] \$14 ;
-  wire [6:0] \$15 ;
-  wire [62:0] \$16 ;
-  wire [125:0] \$17 ;
-  wire [125:0] \$18 ;
-  wire [127:0] \$19 ;
+  wire [63:0] \$10 ;
+  reg [63:0] \$100 ;
+  reg [63:0] \$101 ;
+  reg [63:0] \$102 ;
+  reg [31:0] \$103 ;
+  reg \$104 ;
+  reg \$105 ;
+  wire [92:0] \$11 ;
+  wire [33:0] \$12 ;
+  wire [93:0] \$13 ;
+  wire [6:0] \$14 ;
+  wire [125:0] \$15 ;
+  wire [125:0] \$16 ;
+  wire [127:0] \$17 ;
+  wire [28:0] \$18 ;
+  wire [91:0] \$19 ;
   wire [32:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [62:0] \$21 ;
-  wire [125:0] \$22 ;
-  wire [125:0] \$23 ;
-  wire [127:0] \$24 ;
-  wire [6:0] \$25 ;
-  wire [6:0] \$26 ;
+  wire [31:0] \$20 ;
+  wire [30:0] \$21 ;
+  wire [32:0] \$22 ;
+  wire [63:0] \$23 ;
+  wire [92:0] \$24 ;
+  wire [33:0] \$25 ;
+  wire [93:0] \$26 ;
   wire [6:0] \$27 ;
-  wire [6:0] \$28 ;
-  wire \$29 ;
+  wire [125:0] \$28 ;
+  wire [125:0] \$29 ;
   wire [32:0] \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  reg \$37 ;
-  reg \$38 ;
-  reg [30:0] \$39 ;
+  wire [127:0] \$30 ;
+  wire [28:0] \$31 ;
+  wire [91:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [30:0] \$34 ;
+  wire [32:0] \$35 ;
+  wire [63:0] \$36 ;
+  wire [92:0] \$37 ;
+  wire [33:0] \$38 ;
+  wire [93:0] \$39 ;
   wire [32:0] \$4 ;
-  reg [5:0] \$40 ;
-  reg [30:0] \$41 ;
-  reg [5:0] \$42 ;
-  reg [30:0] \$43 ;
-  reg [5:0] \$44 ;
-  reg [30:0] \$45 ;
-  reg [5:0] \$46 ;
-  reg [31:0] \$47 ;
-  reg [31:0] \$48 ;
-  reg [31:0] \$49 ;
-  wire [6:0] \$5 ;
-  reg [31:0] \$50 ;
-  reg \$51 ;
-  reg \$52 ;
-  reg [30:0] \$53 ;
-  reg [5:0] \$54 ;
-  reg [30:0] \$55 ;
-  reg [5:0] \$56 ;
-  reg [30:0] \$57 ;
-  reg [5:0] \$58 ;
-  reg [30:0] \$59 ;
-  wire [62:0] \$6 ;
-  reg [5:0] \$60 ;
-  reg [63:0] \$61 ;
-  reg [63:0] \$62 ;
-  reg [63:0] \$63 ;
-  reg [63:0] \$64 ;
-  reg \$65 ;
-  reg \$66 ;
-  reg [63:0] \$67 ;
-  reg [63:0] \$68 ;
-  reg [63:0] \$69 ;
-  wire [125:0] \$7 ;
-  reg [63:0] \$70 ;
-  reg [31:0] \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  wire [125:0] \$8 ;
-  wire [127:0] \$9 ;
+  wire [6:0] \$40 ;
+  wire [125:0] \$41 ;
+  wire [125:0] \$42 ;
+  wire [127:0] \$43 ;
+  wire [28:0] \$44 ;
+  wire [91:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [30:0] \$47 ;
+  wire [32:0] \$48 ;
+  wire [63:0] \$49 ;
+  wire [28:0] \$5 ;
+  wire [92:0] \$50 ;
+  wire [33:0] \$51 ;
+  wire [93:0] \$52 ;
+  wire [6:0] \$53 ;
+  wire [125:0] \$54 ;
+  wire [125:0] \$55 ;
+  wire [127:0] \$56 ;
+  wire [6:0] \$57 ;
+  wire [6:0] \$58 ;
+  wire [6:0] \$59 ;
+  wire [91:0] \$6 ;
+  wire [6:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  reg \$69 ;
+  wire [31:0] \$7 ;
+  reg \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
+  reg [30:0] \$73 ;
+  reg [5:0] \$74 ;
+  reg [30:0] \$75 ;
+  reg [5:0] \$76 ;
+  reg [30:0] \$77 ;
+  reg [5:0] \$78 ;
+  reg [31:0] \$79 ;
+  wire [30:0] \$8 ;
+  reg [31:0] \$80 ;
+  reg [31:0] \$81 ;
+  reg [31:0] \$82 ;
+  reg \$83 ;
+  reg \$84 ;
+  reg [30:0] \$85 ;
+  reg [5:0] \$86 ;
+  reg [30:0] \$87 ;
+  reg [5:0] \$88 ;
+  reg [30:0] \$89 ;
+  wire [32:0] \$9 ;
+  reg [5:0] \$90 ;
+  reg [30:0] \$91 ;
+  reg [5:0] \$92 ;
+  reg [63:0] \$93 ;
+  reg [63:0] \$94 ;
+  reg [63:0] \$95 ;
+  reg [63:0] \$96 ;
+  reg \$97 ;
+  reg \$98 ;
+  reg [63:0] \$99 ;
+  reg [31:0] a_0 = 32'd0;
+  reg [31:0] a_1 = 32'd0;
+  reg [31:0] a_2 = 32'd0;
+  reg [31:0] a_3 = 32'd0;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -127,6 +163,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] prod_1;
   wire [63:0] prod_2;
   wire [63:0] prod_3;
+  wire [63:0] prodr_0;
+  wire [63:0] prodr_1;
+  wire [63:0] prodr_2;
+  wire [63:0] prodr_3;
   reg [5:0] rq1_e0 = 6'h00;
   reg [5:0] rq1_e1 = 6'h00;
   reg [5:0] rq1_e2 = 6'h00;
@@ -136,10 +176,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq1_m1 = 31'h00000000;
   reg [30:0] rq1_m2 = 31'h00000000;
   reg [30:0] rq1_m3 = 31'h00000000;
-  reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
+  (* init = 32'd0 *)
+  wire [31:0] rq1_s0;
+  (* init = 32'd0 *)
+  wire [31:0] rq1_s1;
+  (* init = 32'd0 *)
+  wire [31:0] rq1_s2;
+  (* init = 32'd0 *)
+  wire [31:0] rq1_s3;
   reg rq1_valid = 1'h0;
   reg [5:0] rq2_e0 = 6'h00;
   reg [5:0] rq2_e1 = 6'h00;
@@ -185,537 +229,569 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$26  = $signed(6'h1f) - $signed(rq2_e1);
-  assign y_1 = $signed(rq2_h1) >>> \$26 [5:0];
-  assign \$27  = $signed(6'h1f) - $signed(rq2_e2);
-  assign y_2 = $signed(rq2_h2) >>> \$27 [5:0];
-  assign \$28  = $signed(6'h1f) - $signed(rq2_e3);
-  assign y_3 = $signed(rq2_h3) >>> \$28 [5:0];
-  assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$29  = $signed(t_0) < $signed(act_min);
-  assign \$30  = $signed(t_0) > $signed(act_max);
-  assign \$31  = $signed(t_1) < $signed(act_min);
-  assign \$32  = $signed(t_1) > $signed(act_max);
-  assign \$33  = $signed(t_2) < $signed(act_min);
-  assign \$34  = $signed(t_2) > $signed(act_max);
-  assign \$35  = $signed(t_3) < $signed(act_min);
-  assign \$36  = $signed(t_3) > $signed(act_max);
-  always @(posedge clk)
-    rq1_valid <= \$37 ;
-  always @(posedge clk)
-    rq1_last <= \$38 ;
-  always @(posedge clk)
-    rq1_m0 <= \$39 ;
-  always @(posedge clk)
-    rq1_e0 <= \$40 ;
-  always @(posedge clk)
-    rq1_m1 <= \$41 ;
-  always @(posedge clk)
-    rq1_e1 <= \$42 ;
-  always @(posedge clk)
-    rq1_m2 <= \$43 ;
-  always @(posedge clk)
-    rq1_e2 <= \$44 ;
-  always @(posedge clk)
-    rq1_m3 <= \$45 ;
-  always @(posedge clk)
-    rq1_e3 <= \$46 ;
-  always @(posedge clk)
-    rq1_s0 <= \$47 ;
-  always @(posedge clk)
-    rq1_s1 <= \$48 ;
-  always @(posedge clk)
-    rq1_s2 <= \$49 ;
-  always @(posedge clk)
-    rq1_s3 <= \$50 ;
-  always @(posedge clk)
-    rq2_valid <= \$51 ;
-  always @(posedge clk)
-    rq2_last <= \$52 ;
-  always @(posedge clk)
-    rq2_m0 <= \$53 ;
-  always @(posedge clk)
-    rq2_e0 <= \$54 ;
-  always @(posedge clk)
-    rq2_m1 <= \$55 ;
-  always @(posedge clk)
-    rq2_e1 <= \$56 ;
-  always @(posedge clk)
-    rq2_m2 <= \$57 ;
-  always @(posedge clk)
-    rq2_e2 <= \$58 ;
-  always @(posedge clk)
-    rq2_m3 <= \$59 ;
-  always @(posedge clk)
-    rq2_e3 <= \$60 ;
-  always @(posedge clk)
-    rq2_h0 <= \$61 ;
-  always @(posedge clk)
-    rq2_h1 <= \$62 ;
-  always @(posedge clk)
-    rq2_h2 <= \$63 ;
-  always @(posedge clk)
-    rq2_h3 <= \$64 ;
-  always @(posedge clk)
-    rq3_valid <= \$65 ;
-  always @(posedge clk)
-    rq3_last <= \$66 ;
-  always @(posedge clk)
-    rq3_y0 <= \$67 ;
-  always @(posedge clk)
-    rq3_y1 <= \$68 ;
-  always @(posedge clk)
-    rq3_y2 <= \$69 ;
-  always @(posedge clk)
-    rq3_y3 <= \$70 ;
-  always @(posedge clk)
-    o_data <= \$71 ;
-  always @(posedge clk)
-    o_valid <= \$72 ;
-  always @(posedge clk)
-    o_last <= \$73 ;
   assign \$1  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
   assign \$2  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
   assign \$3  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
   assign \$4  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(6'h1f) - $signed(rq1_e0);
-  assign \$6  = $signed(rq1_s0) * $signed({ 1'h0, rq1_m0 });
-  assign \$7  = 1'h1 << \$5 [5:0];
-  assign \$9  = $signed(\$6 ) + $signed({ 1'h0, \$8  });
-  assign \$10  = $signed(6'h1f) - $signed(rq1_e1);
-  assign \$11  = $signed(rq1_s1) * $signed({ 1'h0, rq1_m1 });
-  assign \$12  = 1'h1 << \$10 [5:0];
-  assign \$14  = $signed(\$11 ) + $signed({ 1'h0, \$13  });
-  assign \$15  = $signed(6'h1f) - $signed(rq1_e2);
-  assign \$16  = $signed(rq1_s2) * $signed({ 1'h0, rq1_m2 });
-  assign \$17  = 1'h1 << \$15 [5:0];
-  assign \$19  = $signed(\$16 ) + $signed({ 1'h0, \$18  });
-  assign \$20  = $signed(6'h1f) - $signed(rq1_e3);
-  assign \$21  = $signed(rq1_s3) * $signed({ 1'h0, rq1_m3 });
-  assign \$22  = 1'h1 << \$20 [5:0];
-  assign \$24  = $signed(\$21 ) + $signed({ 1'h0, \$23  });
-  assign \$25  = $signed(6'h1f) - $signed(rq2_e0);
-  assign y_0 = $signed(rq2_h0) >>> \$25 [5:0];
+  assign \$5  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$7  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$8  = a_0[16:0] * rq1_m0[30:17];
+  assign \$9  = $signed(\$7 ) + $signed({ 1'h0, \$8  });
+  assign \$11  = $signed(\$6 ) + $signed(\$10 );
+  assign \$12  = a_0[16:0] * rq1_m0[16:0];
+  assign \$13  = $signed(\$11 ) + $signed({ 1'h0, \$12  });
+  assign \$14  = $signed(6'h1f) - $signed(rq1_e0);
+  assign \$15  = 1'h1 << \$14 [5:0];
+  assign \$17  = $signed(\$13 [63:0]) + $signed({ 1'h0, \$16  });
+  assign \$18  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$20  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$21  = a_1[16:0] * rq1_m1[30:17];
+  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
+  assign \$24  = $signed(\$19 ) + $signed(\$23 );
+  assign \$25  = a_1[16:0] * rq1_m1[16:0];
+  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
+  assign \$27  = $signed(6'h1f) - $signed(rq1_e1);
+  assign \$28  = 1'h1 << \$27 [5:0];
+  assign \$30  = $signed(\$26 [63:0]) + $signed({ 1'h0, \$29  });
+  assign \$31  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$33  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$34  = a_2[16:0] * rq1_m2[30:17];
+  assign \$35  = $signed(\$33 ) + $signed({ 1'h0, \$34  });
+  assign \$37  = $signed(\$32 ) + $signed(\$36 );
+  assign \$38  = a_2[16:0] * rq1_m2[16:0];
+  assign \$39  = $signed(\$37 ) + $signed({ 1'h0, \$38  });
+  assign \$40  = $signed(6'h1f) - $signed(rq1_e2);
+  assign \$41  = 1'h1 << \$40 [5:0];
+  assign \$43  = $signed(\$39 [63:0]) + $signed({ 1'h0, \$42  });
+  assign \$44  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$46  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$47  = a_3[16:0] * rq1_m3[30:17];
+  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
+  assign \$50  = $signed(\$45 ) + $signed(\$49 );
+  assign \$51  = a_3[16:0] * rq1_m3[16:0];
+  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
+  assign \$53  = $signed(6'h1f) - $signed(rq1_e3);
+  assign \$54  = 1'h1 << \$53 [5:0];
+  assign \$56  = $signed(\$52 [63:0]) + $signed({ 1'h0, \$55  });
+  assign \$57  = $signed(6'h1f) - $signed(rq2_e0);
+  assign y_0 = $signed(rq2_h0) >>> \$57 [5:0];
+  assign \$58  = $signed(6'h1f) - $signed(rq2_e1);
+  assign y_1 = $signed(rq2_h1) >>> \$58 [5:0];
+  assign \$59  = $signed(6'h1f) - $signed(rq2_e2);
+  assign y_2 = $signed(rq2_h2) >>> \$59 [5:0];
+  assign \$60  = $signed(6'h1f) - $signed(rq2_e3);
+  assign y_3 = $signed(rq2_h3) >>> \$60 [5:0];
+  assign t_0 = $signed(rq3_y0) + $signed(zero_point);
+  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
+  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
+  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
+  assign \$61  = $signed(t_0) < $signed(act_min);
+  assign \$62  = $signed(t_0) > $signed(act_max);
+  assign \$63  = $signed(t_1) < $signed(act_min);
+  assign \$64  = $signed(t_1) > $signed(act_max);
+  assign \$65  = $signed(t_2) < $signed(act_min);
+  assign \$66  = $signed(t_2) > $signed(act_max);
+  assign \$67  = $signed(t_3) < $signed(act_min);
+  assign \$68  = $signed(t_3) > $signed(act_max);
+  always @(posedge clk)
+    rq1_valid <= \$69 ;
+  always @(posedge clk)
+    rq1_last <= \$70 ;
+  always @(posedge clk)
+    rq1_m0 <= \$71 ;
+  always @(posedge clk)
+    rq1_e0 <= \$72 ;
+  always @(posedge clk)
+    rq1_m1 <= \$73 ;
+  always @(posedge clk)
+    rq1_e1 <= \$74 ;
+  always @(posedge clk)
+    rq1_m2 <= \$75 ;
+  always @(posedge clk)
+    rq1_e2 <= \$76 ;
+  always @(posedge clk)
+    rq1_m3 <= \$77 ;
+  always @(posedge clk)
+    rq1_e3 <= \$78 ;
+  always @(posedge clk)
+    a_0 <= \$79 ;
+  always @(posedge clk)
+    a_1 <= \$80 ;
+  always @(posedge clk)
+    a_2 <= \$81 ;
+  always @(posedge clk)
+    a_3 <= \$82 ;
+  always @(posedge clk)
+    rq2_valid <= \$83 ;
+  always @(posedge clk)
+    rq2_last <= \$84 ;
+  always @(posedge clk)
+    rq2_m0 <= \$85 ;
+  always @(posedge clk)
+    rq2_e0 <= \$86 ;
+  always @(posedge clk)
+    rq2_m1 <= \$87 ;
+  always @(posedge clk)
+    rq2_e1 <= \$88 ;
+  always @(posedge clk)
+    rq2_m2 <= \$89 ;
+  always @(posedge clk)
+    rq2_e2 <= \$90 ;
+  always @(posedge clk)
+    rq2_m3 <= \$91 ;
+  always @(posedge clk)
+    rq2_e3 <= \$92 ;
+  always @(posedge clk)
+    rq2_h0 <= \$93 ;
+  always @(posedge clk)
+    rq2_h1 <= \$94 ;
+  always @(posedge clk)
+    rq2_h2 <= \$95 ;
+  always @(posedge clk)
+    rq2_h3 <= \$96 ;
+  always @(posedge clk)
+    rq3_valid <= \$97 ;
+  always @(posedge clk)
+    rq3_last <= \$98 ;
+  always @(posedge clk)
+    rq3_y0 <= \$99 ;
+  always @(posedge clk)
+    rq3_y1 <= \$100 ;
+  always @(posedge clk)
+    rq3_y2 <= \$101 ;
+  always @(posedge clk)
+    rq3_y3 <= \$102 ;
+  always @(posedge clk)
+    o_data <= \$103 ;
+  always @(posedge clk)
+    o_valid <= \$104 ;
+  always @(posedge clk)
+    o_last <= \$105 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = rq1_valid;
+    \$69  = rq1_valid;
     if (en) begin
-      \$37  = i_valid;
+      \$69  = i_valid;
     end
     if (rst) begin
-      \$37  = 1'h0;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = rq1_last;
+    \$70  = rq1_last;
     if (en) begin
-      \$38  = i_last;
+      \$70  = i_last;
     end
     if (rst) begin
-      \$38  = 1'h0;
+      \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$39  = rq1_m0;
+    \$71  = rq1_m0;
     if (en) begin
-      \$39  = i_multiplier[30:0];
+      \$71  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$39  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$40  = rq1_e0;
+    \$72  = rq1_e0;
     if (en) begin
-      \$40  = i_shift[5:0];
+      \$72  = i_shift[5:0];
     end
     if (rst) begin
-      \$40  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$41  = rq1_m1;
+    \$73  = rq1_m1;
     if (en) begin
-      \$41  = i_multiplier[61:31];
+      \$73  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$41  = 31'h00000000;
+      \$73  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$42  = rq1_e1;
+    \$74  = rq1_e1;
     if (en) begin
-      \$42  = i_shift[11:6];
+      \$74  = i_shift[11:6];
     end
     if (rst) begin
-      \$42  = 6'h00;
+      \$74  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = rq1_m2;
+    \$75  = rq1_m2;
     if (en) begin
-      \$43  = i_multiplier[92:62];
+      \$75  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$43  = 31'h00000000;
+      \$75  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = rq1_e2;
+    \$76  = rq1_e2;
     if (en) begin
-      \$44  = i_shift[17:12];
+      \$76  = i_shift[17:12];
     end
     if (rst) begin
-      \$44  = 6'h00;
+      \$76  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = rq1_m3;
+    \$77  = rq1_m3;
     if (en) begin
-      \$45  = i_multiplier[123:93];
+      \$77  = i_multiplier[123:93];
     end
     if (rst) begin
-      \$45  = 31'h00000000;
+      \$77  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = rq1_e3;
+    \$78  = rq1_e3;
     if (en) begin
-      \$46  = i_shift[23:18];
+      \$78  = i_shift[23:18];
     end
     if (rst) begin
-      \$46  = 6'h00;
+      \$78  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = rq1_s0;
+    \$79  = a_0;
     if (en) begin
-      \$47  = \$1 [31:0];
+      \$79  = \$1 [31:0];
     end
     if (rst) begin
-      \$47  = 32'd0;
+      \$79  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = rq1_s1;
+    \$80  = a_1;
     if (en) begin
-      \$48  = \$2 [31:0];
+      \$80  = \$2 [31:0];
     end
     if (rst) begin
-      \$48  = 32'd0;
+      \$80  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = rq1_s2;
+    \$81  = a_2;
     if (en) begin
-      \$49  = \$3 [31:0];
+      \$81  = \$3 [31:0];
     end
     if (rst) begin
-      \$49  = 32'd0;
+      \$81  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = rq1_s3;
+    \$82  = a_3;
     if (en) begin
-      \$50  = \$4 [31:0];
+      \$82  = \$4 [31:0];
     end
     if (rst) begin
-      \$50  = 32'd0;
+      \$82  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = rq2_valid;
+    \$83  = rq2_valid;
     if (en) begin
-      \$51  = rq1_valid;
+      \$83  = rq1_valid;
     end
     if (rst) begin
-      \$51  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = rq2_last;
+    \$84  = rq2_last;
     if (en) begin
-      \$52  = rq1_last;
+      \$84  = rq1_last;
     end
     if (rst) begin
-      \$52  = 1'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = rq2_m0;
+    \$85  = rq2_m0;
     if (en) begin
-      \$53  = rq1_m0;
+      \$85  = rq1_m0;
     end
     if (rst) begin
-      \$53  = 31'h00000000;
+      \$85  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = rq2_e0;
+    \$86  = rq2_e0;
     if (en) begin
-      \$54  = rq1_e0;
+      \$86  = rq1_e0;
     end
     if (rst) begin
-      \$54  = 6'h00;
+      \$86  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = rq2_m1;
+    \$87  = rq2_m1;
     if (en) begin
-      \$55  = rq1_m1;
+      \$87  = rq1_m1;
     end
     if (rst) begin
-      \$55  = 31'h00000000;
+      \$87  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = rq2_e1;
+    \$88  = rq2_e1;
     if (en) begin
-      \$56  = rq1_e1;
+      \$88  = rq1_e1;
     end
     if (rst) begin
-      \$56  = 6'h00;
+      \$88  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = rq2_m2;
+    \$89  = rq2_m2;
     if (en) begin
-      \$57  = rq1_m2;
+      \$89  = rq1_m2;
     end
     if (rst) begin
-      \$57  = 31'h00000000;
+      \$89  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = rq2_e2;
+    \$90  = rq2_e2;
     if (en) begin
-      \$58  = rq1_e2;
+      \$90  = rq1_e2;
     end
     if (rst) begin
-      \$58  = 6'h00;
+      \$90  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = rq2_m3;
+    \$91  = rq2_m3;
     if (en) begin
-      \$59  = rq1_m3;
+      \$91  = rq1_m3;
     end
     if (rst) begin
-      \$59  = 31'h00000000;
+      \$91  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = rq2_e3;
+    \$92  = rq2_e3;
     if (en) begin
-      \$60  = rq1_e3;
+      \$92  = rq1_e3;
     end
     if (rst) begin
-      \$60  = 6'h00;
+      \$92  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = rq2_h0;
+    \$93  = rq2_h0;
     if (en) begin
-      \$61  = \$9 [63:0];
+      \$93  = \$17 [63:0];
     end
     if (rst) begin
-      \$61  = 64'h0000000000000000;
+      \$93  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = rq2_h1;
+    \$94  = rq2_h1;
     if (en) begin
-      \$62  = \$14 [63:0];
+      \$94  = \$30 [63:0];
     end
     if (rst) begin
-      \$62  = 64'h0000000000000000;
+      \$94  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = rq2_h2;
+    \$95  = rq2_h2;
     if (en) begin
-      \$63  = \$19 [63:0];
+      \$95  = \$43 [63:0];
     end
     if (rst) begin
-      \$63  = 64'h0000000000000000;
+      \$95  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = rq2_h3;
+    \$96  = rq2_h3;
     if (en) begin
-      \$64  = \$24 [63:0];
+      \$96  = \$56 [63:0];
     end
     if (rst) begin
-      \$64  = 64'h0000000000000000;
+      \$96  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rq3_valid;
+    \$97  = rq3_valid;
     if (en) begin
-      \$65  = rq2_valid;
+      \$97  = rq2_valid;
     end
     if (rst) begin
-      \$65  = 1'h0;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = rq3_last;
+    \$98  = rq3_last;
     if (en) begin
-      \$66  = rq2_last;
+      \$98  = rq2_last;
     end
     if (rst) begin
-      \$66  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = rq3_y0;
+    \$99  = rq3_y0;
     if (en) begin
-      \$67  = y_0;
+      \$99  = y_0;
     end
     if (rst) begin
-      \$67  = 64'h0000000000000000;
+      \$99  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = rq3_y1;
+    \$100  = rq3_y1;
     if (en) begin
-      \$68  = y_1;
+      \$100  = y_1;
     end
     if (rst) begin
-      \$68  = 64'h0000000000000000;
+      \$100  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = rq3_y2;
+    \$101  = rq3_y2;
     if (en) begin
-      \$69  = y_2;
+      \$101  = y_2;
     end
     if (rst) begin
-      \$69  = 64'h0000000000000000;
+      \$101  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = rq3_y3;
+    \$102  = rq3_y3;
     if (en) begin
-      \$70  = y_3;
+      \$102  = y_3;
     end
     if (rst) begin
-      \$70  = 64'h0000000000000000;
+      \$102  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = o_data;
+    \$103  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$29 ) begin
-        \$71 [7:0] = act_min;
-      end else if (\$30 ) begin
-        \$71 [7:0] = act_max;
+      if (\$61 ) begin
+        \$103 [7:0] = act_min;
+      end else if (\$62 ) begin
+        \$103 [7:0] = act_max;
       end else begin
-        \$71 [7:0] = t_0[7:0];
+        \$103 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$31 ) begin
-        \$71 [15:8] = act_min;
-      end else if (\$32 ) begin
-        \$71 [15:8] = act_max;
+      if (\$63 ) begin
+        \$103 [15:8] = act_min;
+      end else if (\$64 ) begin
+        \$103 [15:8] = act_max;
       end else begin
-        \$71 [15:8] = t_1[7:0];
+        \$103 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$33 ) begin
-        \$71 [23:16] = act_min;
-      end else if (\$34 ) begin
-        \$71 [23:16] = act_max;
+      if (\$65 ) begin
+        \$103 [23:16] = act_min;
+      end else if (\$66 ) begin
+        \$103 [23:16] = act_max;
       end else begin
-        \$71 [23:16] = t_2[7:0];
+        \$103 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$35 ) begin
-        \$71 [31:24] = act_min;
-      end else if (\$36 ) begin
-        \$71 [31:24] = act_max;
+      if (\$67 ) begin
+        \$103 [31:24] = act_min;
+      end else if (\$68 ) begin
+        \$103 [31:24] = act_max;
       end else begin
-        \$71 [31:24] = t_3[7:0];
+        \$103 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$71  = 32'd0;
+      \$103  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = o_valid;
+    \$104  = o_valid;
     if (en) begin
-      \$72  = rq3_valid;
+      \$104  = rq3_valid;
     end
     if (rst) begin
-      \$72  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = o_last;
+    \$105  = o_last;
     if (en) begin
-      \$73  = rq3_last;
+      \$105  = rq3_last;
     end
     if (rst) begin
-      \$73  = 1'h0;
+      \$105  = 1'h0;
     end
   end
   assign s_0 = \$1 [31:0];
   assign s_1 = \$2 [31:0];
   assign s_2 = \$3 [31:0];
   assign s_3 = \$4 [31:0];
-  assign tot_0 = \$5 [5:0];
-  assign prod_0 = \$9 [63:0];
-  assign tot_1 = \$10 [5:0];
-  assign prod_1 = \$14 [63:0];
-  assign tot_2 = \$15 [5:0];
-  assign prod_2 = \$19 [63:0];
-  assign tot_3 = \$20 [5:0];
-  assign prod_3 = \$24 [63:0];
-  assign tot3_0 = \$25 [5:0];
-  assign tot3_1 = \$26 [5:0];
-  assign tot3_2 = \$27 [5:0];
-  assign tot3_3 = \$28 [5:0];
+  assign rq1_s0 = a_0;
+  assign rq1_s1 = a_1;
+  assign rq1_s2 = a_2;
+  assign rq1_s3 = a_3;
+  assign prod_0 = \$13 [63:0];
+  assign tot_0 = \$14 [5:0];
+  assign prodr_0 = \$17 [63:0];
+  assign prod_1 = \$26 [63:0];
+  assign tot_1 = \$27 [5:0];
+  assign prodr_1 = \$30 [63:0];
+  assign prod_2 = \$39 [63:0];
+  assign tot_2 = \$40 [5:0];
+  assign prodr_2 = \$43 [63:0];
+  assign prod_3 = \$52 [63:0];
+  assign tot_3 = \$53 [5:0];
+  assign prodr_3 = \$56 [63:0];
+  assign tot3_0 = \$57 [5:0];
+  assign tot3_1 = \$58 [5:0];
+  assign tot3_2 = \$59 [5:0];
+  assign tot3_3 = \$60 [5:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -736,8 +812,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$8  = { 1'h0, \$7 [125:1] };
-  assign \$13  = { 1'h0, \$12 [125:1] };
-  assign \$18  = { 1'h0, \$17 [125:1] };
-  assign \$23  = { 1'h0, \$22 [125:1] };
+  assign \$6  = { \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 , 34'h000000000 };
+  assign \$10  = { \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 , 17'h00000 };
+  assign \$16  = { 1'h0, \$15 [125:1] };
+  assign \$19  = { \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 , 34'h000000000 };
+  assign \$23  = { \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 , 17'h00000 };
+  assign \$29  = { 1'h0, \$28 [125:1] };
+  assign \$32  = { \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 , 34'h000000000 };
+  assign \$36  = { \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 , 17'h00000 };
+  assign \$42  = { 1'h0, \$41 [125:1] };
+  assign \$45  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , 34'h000000000 };
+  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
+  assign \$55  = { 1'h0, \$54 [125:1] };
 endmodule

@@ -67,18 +67,20 @@ def corner_cases():
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("zp", [-128, 127, 5])
-def test_corners_match_the_golden_model(rounding, zp):
+@pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5)])
+def test_corners_match_the_golden_model(rounding, zp, stages):
+    """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
     acc, mult, shift = c[:, :1], c[:, 1:2], c[:, 2:3]
     bias = np.zeros_like(acc)
-    got = run_requant(1, acc, bias, mult, shift, zp, -128, 127, rounding=rounding)
+    got = run_requant(1, acc, bias, mult, shift, zp, -128, 127, rounding=rounding,
+                      stages=stages)
     want = requantize(acc[:, 0], mult[:, 0], shift[:, 0], zp, rounding=rounding)
     assert np.array_equal(got[:, 0], want)
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 3, 4])
+@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6])
 def test_random_lanes_with_stalls(rounding, stages):
     rng = np.random.default_rng(stages)
     n, lanes = 120, 3

@@ -1,0 +1,54 @@
+"""FPGA quality of results: ``hwq synth`` (Yosys + nextpnr through yowasp) per config, one
+table row each, against issue 6's targets for the 8×8 engine on LFE5U-85F: Fmax ≥ 200 MHz,
+one MULT18X18D per array MAC, ≤ 40 LUT4 per MAC for the whole engine.
+
+``LUT/MAC`` divides every LUT of the engine (array, requantizer, parameter memory, control,
+FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 (the array's, plus 4 per requantizer
+lane for the 32×31 multiply).
+
+Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
+(default: configs/default.yaml and configs/ecp5_8x8.yaml on ecp5; each ECP5 run places and
+routes out of context and takes minutes).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from hwq.config import load_config
+from hwq.fpga import synth
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("configs", nargs="*", type=Path,
+                   default=[ROOT / "configs/default.yaml", ROOT / "configs/ecp5_8x8.yaml"])
+    p.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
+    p.add_argument("--device")
+    args = p.parse_args(argv)
+    rows = []
+    for path in args.configs:
+        cfg = load_config(path)
+        print(f"[fpga] {cfg.name} ({cfg.rows}×{cfg.cols}) on {args.target} ...", file=sys.stderr,
+              flush=True)
+        res = synth(cfg, args.target, device=args.device,
+                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+        rows.append((cfg, res))
+    print(f"{'config':<14} {'array':>6} {'stages':>6} {'device':<12} {'LUT':>7} {'LUT/MAC':>8} "
+          f"{'FF':>7} {'DSP':>4} {'DSP-4C':>6} {'BRAM':>4} {'Fmax MHz':>9} {'s':>5}  "
+          "critical path")
+    for cfg, r in rows:
+        macs = cfg.rows * cfg.cols
+        fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
+        print(f"{cfg.name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_stages:>6} "
+              f"{r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} {r.ffs:>7} {r.dsps:>4} "
+              f"{r.dsps - 4 * cfg.cols:>6} {r.brams:>4} {fmax:>9} {r.seconds:>5.0f}  "
+              f"{r.critical_path}")
+    print("\nDSP-4C: DSPs left for the array after 4 per requantizer lane (the target is one "
+          "per MAC).")
+
+
+if __name__ == "__main__":
+    main()
