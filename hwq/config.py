@@ -21,7 +21,7 @@ A config file is YAML with these sections (every field optional; defaults shown)
       clamp: true             # runtime act_min/act_max (fused ReLU/ReLU6); false = int8 saturation
     pipeline:
       multiplier: true        # register each PE's product before accumulating
-      requant_stages: 4       # 2..6 register stages in the requantizer (see Requantizer)
+      requant_stages: 4       # 2..8 register stages in the requantizer (see Requantizer)
     out_fifo_depth: 4         # words of output buffering before backpressure stalls the array
 
 Input zero-point: hwq precomputes the kernel-sum correction (``bias − z_in·Σw``, folded into
@@ -142,7 +142,7 @@ class HwConfig:
                              f"[{self.shift_min}, {self.shift_max}]")
         _bool("requant.clamp", self.clamp)
         _bool("pipeline.multiplier", self.mult_reg)
-        _int("pipeline.requant_stages", self.requant_stages, 2, 6)
+        _int("pipeline.requant_stages", self.requant_stages, 2, 8)
         _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
 
     # ------------------------------------------------------------------ derived

@@ -80,10 +80,13 @@ class GemmEngine(wiring.Component):
         m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
         M_ = Signal(16)
         N_ = Signal(16)
-        K_ = Signal(16)
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
-        tile_steps = Signal(range(max(cfg.max_k, cfg.min_tile_steps) + 1))
+        # K − 1 and the tile length − 1, and `in_data` (= kk < K) as registers: the step
+        # enable that every register of the datapath waits on is then one gate from flip-flops
+        k_last = Signal(16)
+        tile_last = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
+        in_data = Signal()
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
         nb_last = Signal(range(max(blocks, 2)))
@@ -106,7 +109,7 @@ class GemmEngine(wiring.Component):
 
         m.d.comb += [
             array.en.eq(en), rq.en.eq(en),
-            array.i_valid.eq(data_step), array.i_last.eq(data_step & (kk == K_ - 1)),
+            array.i_valid.eq(data_step), array.i_last.eq(data_step & (kk == k_last)),
             array.i_a.eq(self.s_act.payload), array.i_w.eq(self.s_wgt.payload),
             self.s_act.ready.eq(take), self.s_wgt.ready.eq(take),
         ]
@@ -117,10 +120,11 @@ class GemmEngine(wiring.Component):
                 m.d.comb += header_taken.eq(self.s_param.valid)
                 with m.If(self.s_param.valid):
                     m.d.sync += [
-                        M_.eq(hdr.m), N_.eq(hdr.n), K_.eq(hdr.k), zp.eq(hdr.zero_point),
+                        M_.eq(hdr.m), N_.eq(hdr.n), zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
-                        tile_steps.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
-                                          cfg.min_tile_steps)),
+                        k_last.eq(hdr.k - 1),
+                        tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
+                                         cfg.min_tile_steps) - 1),
                         lane.eq(0), blk.eq(0), ch.eq(0),
                     ]
                     m.next = "CHANNELS"
@@ -143,15 +147,16 @@ class GemmEngine(wiring.Component):
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
                     with m.If(ch == N_ - 1):
-                        m.d.sync += [nb_last.eq(blk), kk.eq(0), fm0.eq(0), fn.eq(0)]
+                        m.d.sync += [nb_last.eq(blk), kk.eq(0), in_data.eq(1), fm0.eq(0),
+                                     fn.eq(0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
-                m.d.comb += data_step.eq(kk < K_)
-                m.d.comb += take.eq(data_step & operands & fifo.w_rdy)
-                m.d.comb += en.eq(Mux(data_step, take, fifo.w_rdy))
+                m.d.comb += data_step.eq(in_data)
+                m.d.comb += take.eq(in_data & operands & fifo.w_rdy)
+                m.d.comb += en.eq(fifo.w_rdy & (operands | ~in_data))
                 with m.If(en):
-                    with m.If(kk == tile_steps - 1):
-                        m.d.sync += kk.eq(0)
+                    with m.If(kk == tile_last):
+                        m.d.sync += [kk.eq(0), in_data.eq(1)]
                         with m.If(fn == nb_last):
                             m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
                             with m.If(fm0 + R >= M_):
@@ -161,6 +166,8 @@ class GemmEngine(wiring.Component):
                             m.d.sync += fn.eq(fn + 1)
                     with m.Else():
                         m.d.sync += kk.eq(kk + 1)
+                        with m.If(kk == k_last):
+                            m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):
                 # idle steps until the last tile has drained through the requantizer
                 m.d.comb += en.eq(fifo.w_rdy)

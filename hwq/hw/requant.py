@@ -38,10 +38,12 @@ class Requantizer(wiring.Component):
     o_valid, o_last : Out(1)
     o_data : Out(ArrayLayout(signed(8), lanes))
 
-    Latency: ``stages`` steps (2..6): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..8): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
-    from 5, and on the four partial products of the 32×31 multiply at 6 (each fits one
-    18×18 DSP multiplier, so the registers can sit right behind the DSPs).
+    from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
+    DSP multiplier, so the registers sit right behind the DSPs), between the rounding
+    addition and the right shift from 7, and on the inputs at 8. The shift amount is decoded
+    (``max(±e, 0)``, the rounding constants) a step ahead of where it is used.
     """
 
     def __init__(self, lanes_: int, accumulator_width: int, rounding: str = "double",
@@ -50,8 +52,8 @@ class Requantizer(wiring.Component):
         if rounding not in ("double", "single", "double_half_up"):
             raise ValueError(f"rounding must be one of double, single, double_half_up, not "
                              f"{rounding!r}")
-        if not 2 <= stages <= 6:
-            raise ValueError(f"stages must be 2..6, not {stages!r}")
+        if not 2 <= stages <= 8:
+            raise ValueError(f"stages must be 2..8, not {stages!r}")
         self._lanes = lanes_
         self._acc_width = accumulator_width
         self._rounding = rounding
@@ -89,6 +91,8 @@ class Requantizer(wiring.Component):
         reg_round = self._stages >= 4
         reg_shift = self._stages >= 5
         reg_prod = self._stages >= 6
+        reg_add = self._stages >= 7
+        reg_in = self._stages >= 8
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -102,100 +106,131 @@ class Requantizer(wiring.Component):
                 out[name] = r
             return out
 
-        ctrl = {"valid": self.i_valid, "last": self.i_last}
-        params = {}
-        for p in range(L if self._per_channel else 1):
-            params[f"m{p}"] = self.i_multiplier[p]
-            params[f"e{p}"] = self.i_shift[p]
+        single = self._rounding == "single"
+        n_par = L if self._per_channel else 1
 
-        # step 1: bias
-        s1 = dict(ctrl, **params)
+        def par(values, name, lane):
+            return values[f"{name}{lane if self._per_channel else 0}"]
+
+        def drop(values, *prefixes):
+            return {k: v for k, v in values.items()
+                    if not any(k.startswith(p) and k[len(p):].isdigit() for p in prefixes)}
+
+        # step 1: bias; the shift is decoded here, off the datapath's critical paths:
+        # left = max(e, 0) and r = max(−e, 0) for the double roundings, 31 − e for single
+        # step 0: the inputs as they come (parameters straight from a memory read port)
+        s0 = {"valid": self.i_valid, "last": self.i_last}
+        for p in range(n_par):
+            s0[f"m{p}"], s0[f"e{p}"] = self.i_multiplier[p], self.i_shift[p]
         for lane in range(L):
-            s = Signal(signed(32), name=f"s_{lane}")
-            m.d.comb += s.eq(self.i_acc[lane] + self.i_bias[lane])
-            s1[f"s{lane}"] = s
+            s0[f"acc{lane}"], s0[f"b{lane}"] = self.i_acc[lane], self.i_bias[lane]
+        s0 = stage(s0, reg_in, "rq0")
+
+        s1 = {"valid": s0["valid"], "last": s0["last"]}
+        for p in range(n_par):
+            e = s0[f"e{p}"]
+            s1[f"m{p}"] = s0[f"m{p}"]
+            if single:
+                tot = Signal(range(31 - hi_s, 31 - lo_s + 1), name=f"tot_{p}")
+                m.d.comb += tot.eq(31 - e)
+                s1[f"t{p}"] = tot
+            else:
+                if hi_s > 0:
+                    left = Signal(range(hi_s + 1), name=f"left_{p}")
+                    m.d.comb += left.eq(Mux(e > 0, e, 0))
+                    s1[f"l{p}"] = left
+                if lo_s < 0:
+                    r = Signal(range(-lo_s + 1), name=f"r_{p}")
+                    m.d.comb += r.eq(Mux(e < 0, -e, 0))
+                    s1[f"r{p}"] = r
+        for lane in range(L):
+            x = Signal(signed(32), name=f"s_{lane}")
+            m.d.comb += x.eq(s0[f"acc{lane}"] + s0[f"b{lane}"])
+            s1[f"s{lane}"] = x
         s1 = stage(s1, reg_bias, "rq1")
 
-        def lane_params(values, lane):
-            p = lane if self._per_channel else 0
-            return values[f"m{p}"], values[f"e{p}"]
-
-        # step 2a: the left shift of the double roundings (single rounding shifts in step 3)
-        s2a = {k: v for k, v in s1.items() if not k.startswith("s")}
+        # step 2a: the left shift (double roundings); single rounding's constant 2^(30−e)
+        s2a = drop(s1, "s", "l")
         for lane in range(L):
-            _, e = lane_params(s1, lane)
-            x = s1[f"s{lane}"]
             a = Signal(signed(32), name=f"a_{lane}")
-            if self._rounding != "single" and hi_s > 0:
-                left = Signal(range(hi_s + 1), name=f"left_{lane}")
-                m.d.comb += left.eq(Mux(e > 0, e, 0))
-                m.d.comb += a.eq(x << left)              # truncated to 32 bits: wraps
+            if not single and hi_s > 0:
+                m.d.comb += a.eq(s1[f"s{lane}"] << par(s1, "l", lane))   # 32 bits: wraps
             else:
-                m.d.comb += a.eq(x)
+                m.d.comb += a.eq(s1[f"s{lane}"])
             s2a[f"a{lane}"] = a
+        if single:
+            for p in range(n_par):
+                rc = Signal(unsigned(62), name=f"rc_{p}")
+                m.d.comb += rc.eq((Const(1, unsigned(63)) << s1[f"t{p}"]) >> 1)
+                s2a[f"c{p}"] = rc
         s2a = stage(s2a, reg_shift, "rq2a")
 
-        # step 2b: a·M, as four partial products of at most 18×18 bits (one DSP multiplier
-        # each) registered when `reg_prod`, summed in the same step as the first rounding
-        s2b = {k: v for k, v in s2a.items() if not k.startswith("a")}
+        # step 2b: a·M as four partial products of at most 18×18 bits (one DSP multiplier
+        # each), registered when `reg_prod`
+        s2b = drop(s2a, "a")
         for lane in range(L):
-            mult, _ = lane_params(s2a, lane)
-            a = s2a[f"a{lane}"]
+            a, mult = s2a[f"a{lane}"], par(s2a, "m", lane)
             a_lo, a_hi = a[:17], a[17:].as_signed()
             m_lo, m_hi = mult[:17], mult[17:]
-            s2b[f"ll{lane}"] = a_lo * m_lo
-            s2b[f"lh{lane}"] = a_lo * m_hi
-            s2b[f"hl{lane}"] = a_hi * m_lo
-            s2b[f"hh{lane}"] = a_hi * m_hi
+            s2b[f"pll{lane}"] = a_lo * m_lo
+            s2b[f"plh{lane}"] = a_lo * m_hi
+            s2b[f"phl{lane}"] = a_hi * m_lo
+            s2b[f"phh{lane}"] = a_hi * m_hi
         s2b = stage(s2b, reg_prod, "rq2b")
 
-        s2 = {k: v for k, v in s2b.items() if k[:2] not in ("ll", "lh", "hl", "hh")}
+        # step 2c: sum the partial products and round: h = (a·M + 2^30) >> 31, or for single
+        # rounding s·M + 2^(30−e) (shifted in step 3); 2^(r−1) for step 3 is decoded here
+        s2 = drop(s2b, "pll", "plh", "phl", "phh", "c", "m")
         for lane in range(L):
-            _, e = lane_params(s2b, lane)
             prod = Signal(signed(64), name=f"prod_{lane}")
-            m.d.comb += prod.eq((s2b[f"hh{lane}"] << 34)
-                                + ((s2b[f"hl{lane}"] + s2b[f"lh{lane}"]) << 17)
-                                + s2b[f"ll{lane}"])
-            if self._rounding == "single":
-                # (s·M + 2^(30−e)) >> (31 − e): the whole shift happens in step 3
-                rounded = Signal(signed(64), name=f"prodr_{lane}")
-                total = Signal(range(31 - hi_s, 31 - lo_s + 1), name=f"tot_{lane}")
-                m.d.comb += total.eq(31 - e)
-                m.d.comb += rounded.eq(prod + ((Const(1, unsigned(63)) << total) >> 1))
-                s2[f"h{lane}"] = rounded
+            m.d.comb += prod.eq((s2b[f"phh{lane}"] << 34)
+                                + ((s2b[f"phl{lane}"] + s2b[f"plh{lane}"]) << 17)
+                                + s2b[f"pll{lane}"])
+            if single:
+                h = Signal(signed(64), name=f"h_{lane}")
+                m.d.comb += h.eq(prod + par(s2b, "c", lane))
             else:
                 h = Signal(signed(33), name=f"h_{lane}")
                 m.d.comb += h.eq((prod + (1 << 30)) >> 31)
-                s2[f"h{lane}"] = h
+            s2[f"h{lane}"] = h
+        if not single and lo_s < 0:
+            for p in range(n_par):
+                half = Signal(unsigned(32), name=f"half_{p}")
+                m.d.comb += half.eq((Const(1, unsigned(33)) << s2b[f"r{p}"]) >> 1)  # 0 if r = 0
+                s2[f"hf{p}"] = half
         s2 = stage(s2, True, "rq2")
 
-        # step 3: rounding right shift
-        s3 = {k: v for k, v in s2.items() if not k.startswith("h")}
+        # step 3a: the rounding addition; double rounds half away from zero, so ties of
+        # negative values go down: h + 2^(r−1) − [h < 0 and r > 0]
+        s3a = drop(s2, "h", "hf")
         for lane in range(L):
-            _, e = lane_params(s2, lane)
             h = s2[f"h{lane}"]
-            # single rounding with e > 0 reaches 2^61 before the clamp: keep the full width
-            y = Signal(signed(64 if self._rounding == "single" else 34), name=f"y_{lane}")
-            if self._rounding == "single":
-                total = Signal(range(31 - hi_s, 31 - lo_s + 1), name=f"tot3_{lane}")
-                m.d.comb += total.eq(31 - e)
-                m.d.comb += y.eq(h >> total)
-            elif lo_s < 0:
-                r = Signal(range(-lo_s + 1), name=f"r_{lane}")
-                m.d.comb += r.eq(Mux(e < 0, -e, 0))
-                half = Signal(signed(34), name=f"half_{lane}")
-                m.d.comb += half.eq((Const(1, unsigned(33)) << r) >> 1)   # 2^(r-1), 0 for r = 0
-                if self._rounding == "double":
-                    # round half away from zero: ties of negative values go down
-                    m.d.comb += y.eq((h + half - ((r != 0) & (h < 0))) >> r)
-                else:
-                    m.d.comb += y.eq((h + half) >> r)
+            if single or lo_s >= 0:
+                s3a[f"u{lane}"] = h
+                continue
+            u = Signal(signed(34), name=f"u_{lane}")
+            half = par(s2, "hf", lane)
+            if self._rounding == "double":
+                m.d.comb += u.eq(h + half - ((half != 0) & (h < 0)))
             else:
-                m.d.comb += y.eq(h)
+                m.d.comb += u.eq(h + half)
+            s3a[f"u{lane}"] = u
+        s3a = stage(s3a, reg_add, "rq3a")
+
+        # step 3b: the right shift (r for double; 31 − e for single, whose result reaches
+        # 2^61 before the clamp when e > 0, so it keeps the full width)
+        s3 = {"valid": s3a["valid"], "last": s3a["last"]}
+        for lane in range(L):
+            u = s3a[f"u{lane}"]
+            y = Signal(signed(64 if single else 34), name=f"y_{lane}")
+            if single:
+                m.d.comb += y.eq(u >> par(s3a, "t", lane))
+            elif lo_s < 0:
+                m.d.comb += y.eq(u >> par(s3a, "r", lane))
+            else:
+                m.d.comb += y.eq(u)
             s3[f"y{lane}"] = y
-        # the multipliers and shifts are used up: only the results and the flags go on
-        s3 = stage({k: v for k, v in s3.items() if k.startswith("y") or k in ("valid", "last")},
-                   reg_round, "rq3")
+        s3 = stage(s3, reg_round, "rq3")
 
         # step 4: zero-point and clamp, always registered
         lo = self.act_min if self._clamp else Const(-128, signed(8))

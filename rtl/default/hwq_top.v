@@ -131,82 +131,85 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [16:0] \$1 ;
-  wire [17:0] \$10 ;
-  wire \$11 ;
-  wire [16:0] \$12 ;
-  wire \$13 ;
+  wire \$1 ;
+  wire \$10 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
+  wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire \$2 ;
+  wire [14:0] \$2 ;
   wire \$20 ;
-  wire [15:0] \$21 ;
+  wire [16:0] \$21 ;
   wire \$22 ;
-  wire [16:0] \$23 ;
-  wire \$24 ;
-  wire [5:0] \$25 ;
-  wire [3:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire [15:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire [5:0] \$28 ;
+  wire [3:0] \$29 ;
   wire [14:0] \$3 ;
-  wire \$30 ;
+  wire [16:0] \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
-  wire [17:0] \$33 ;
-  wire \$34 ;
-  wire [5:0] \$35 ;
-  wire [10:0] \$36 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [17:0] \$34 ;
+  wire [17:0] \$35 ;
+  wire \$36 ;
   wire [5:0] \$37 ;
-  wire \$38 ;
+  wire [10:0] \$38 ;
   wire \$39 ;
-  wire [14:0] \$4 ;
-  wire \$40 ;
+  wire \$4 ;
+  wire [5:0] \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [3:0] \$44 ;
-  reg [15:0] \$45 ;
-  reg [15:0] \$46 ;
-  reg [15:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire [17:0] \$45 ;
+  wire [5:0] \$46 ;
+  wire [3:0] \$47 ;
+  reg [15:0] \$48 ;
+  reg [15:0] \$49 ;
   wire \$5 ;
   reg [7:0] \$50 ;
-  reg [10:0] \$51 ;
-  reg [2:0] \$52 ;
-  reg [4:0] \$53 ;
-  reg [15:0] \$54 ;
-  reg [1:0] \$55 ;
-  reg [30:0] \$56 ;
-  reg [5:0] \$57 ;
-  reg [4:0] \$58 ;
-  reg [9:0] \$59 ;
+  reg [7:0] \$51 ;
+  reg [7:0] \$52 ;
+  reg [15:0] \$53 ;
+  reg [9:0] \$54 ;
+  reg [2:0] \$55 ;
+  reg [4:0] \$56 ;
+  reg [15:0] \$57 ;
+  reg [1:0] \$58 ;
+  reg [30:0] \$59 ;
   wire \$6 ;
-  reg [16:0] \$60 ;
+  reg [5:0] \$60 ;
   reg [4:0] \$61 ;
-  reg [4:0] \$62 ;
-  reg [2:0] \$63 ;
+  reg [9:0] \$62 ;
+  reg \$63 ;
   reg [16:0] \$64 ;
   reg [4:0] \$65 ;
+  reg [4:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [16:0] \$68 ;
+  reg [4:0] \$69 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  reg [30:0] \$signal$70  = 31'h00000000;
-  reg [15:0] K_ = 16'h0000;
+  wire [7:0] \$signal$47 ;
+  reg [30:0] \$signal$71  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$48 ;
+  wire [7:0] \act_max$49 ;
   reg [7:0] act_min = 8'h00;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
@@ -266,7 +269,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  wire \i_last$39 ;
+  wire \i_last$40 ;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -286,7 +289,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[6] ;
   wire [5:0] \i_shift[7] ;
   reg i_valid;
-  wire \i_valid$37 ;
+  wire \i_valid$38 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -297,6 +300,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_w[5] ;
   wire [7:0] \i_w[6] ;
   wire [7:0] \i_w[7] ;
+  reg in_data = 1'h0;
+  reg [15:0] k_last = 16'h0000;
   reg [9:0] kk = 10'h000;
   reg [2:0] lane = 3'h0;
   output [64:0] m_out__payload;
@@ -316,15 +321,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [63:0] \o_data$54 ;
-  wire [7:0] \o_data$54[0] ;
-  wire [7:0] \o_data$54[1] ;
-  wire [7:0] \o_data$54[2] ;
-  wire [7:0] \o_data$54[3] ;
-  wire [7:0] \o_data$54[4] ;
-  wire [7:0] \o_data$54[5] ;
-  wire [7:0] \o_data$54[6] ;
-  wire [7:0] \o_data$54[7] ;
+  wire [63:0] \o_data$55 ;
+  wire [7:0] \o_data$55[0] ;
+  wire [7:0] \o_data$55[1] ;
+  wire [7:0] \o_data$55[2] ;
+  wire [7:0] \o_data$55[3] ;
+  wire [7:0] \o_data$55[4] ;
+  wire [7:0] \o_data$55[5] ;
+  wire [7:0] \o_data$55[6] ;
+  wire [7:0] \o_data$55[7] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -335,7 +340,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$58 ;
+  wire \o_valid$59 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -421,7 +426,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input s_wgt__valid;
   wire s_wgt__valid;
   wire take;
-  reg [10:0] tile_steps = 11'h000;
+  reg [9:0] tile_last = 10'h000;
   wire [64:0] w_data;
   wire w_en;
   wire w_rdy;
@@ -519,97 +524,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$30  = kk == \$29 ;
-  assign \$31  = fn == nb_last;
-  assign \$32  = fm0 + 4'h8;
-  assign \$33  = fm0 + 4'h8;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = fn + 1'h1;
-  assign \$36  = kk + 1'h1;
-  assign \$37  = flush - 1'h1;
-  assign \$38  = ! flush;
-  assign \$39  = en & o_valid;
-  assign \$40  = d == 3'h7;
-  assign \$41  = rp__addr == nb_last;
-  assign \$42  = dm0 + 4'h8;
-  assign \$43  = rp__addr + 1'h1;
-  assign \$44  = d + 1'h1;
+  assign \$26  = ch + 1'h1;
+  assign \$27  = lane == 3'h7;
+  assign \$28  = blk + 1'h1;
+  assign \$29  = lane + 1'h1;
+  assign \$30  = N_ - 1'h1;
+  assign \$31  = ch == \$30 ;
+  assign \$32  = kk == tile_last;
+  assign \$33  = fn == nb_last;
+  assign \$34  = fm0 + 4'h8;
+  assign \$35  = fm0 + 4'h8;
+  assign \$36  = \$35  >= M_;
+  assign \$37  = fn + 1'h1;
+  assign \$38  = kk + 1'h1;
+  assign \$39  = kk == k_last;
+  assign \$40  = flush - 1'h1;
+  assign \$41  = ! flush;
+  assign \$42  = en & o_valid;
+  assign \$43  = d == 3'h7;
+  assign \$44  = rp__addr == nb_last;
+  assign \$45  = dm0 + 4'h8;
+  assign \$46  = rp__addr + 1'h1;
+  assign \$47  = d + 1'h1;
   always @(posedge clk)
-    M_ <= \$45 ;
+    M_ <= \$48 ;
   always @(posedge clk)
-    N_ <= \$46 ;
+    N_ <= \$49 ;
   always @(posedge clk)
-    K_ <= \$47 ;
+    zero_point <= \$50 ;
   always @(posedge clk)
-    zero_point <= \$48 ;
+    act_min <= \$51 ;
   always @(posedge clk)
-    act_min <= \$49 ;
+    act_max <= \$52 ;
   always @(posedge clk)
-    act_max <= \$50 ;
+    k_last <= \$53 ;
   always @(posedge clk)
-    tile_steps <= \$51 ;
+    tile_last <= \$54 ;
   always @(posedge clk)
-    lane <= \$52 ;
+    lane <= \$55 ;
   always @(posedge clk)
-    blk <= \$53 ;
+    blk <= \$56 ;
   always @(posedge clk)
-    ch <= \$54 ;
+    ch <= \$57 ;
   always @(posedge clk)
-    ctrl_state <= \$55 ;
+    ctrl_state <= \$58 ;
   always @(posedge clk)
-    \$signal$70  <= \$56 ;
+    \$signal$71  <= \$59 ;
   always @(posedge clk)
-    pt_shift <= \$57 ;
+    pt_shift <= \$60 ;
   always @(posedge clk)
-    nb_last <= \$58 ;
+    nb_last <= \$61 ;
   always @(posedge clk)
-    kk <= \$59 ;
+    kk <= \$62 ;
   always @(posedge clk)
-    fm0 <= \$60 ;
+    in_data <= \$63 ;
   always @(posedge clk)
-    fn <= \$61 ;
+    fm0 <= \$64 ;
   always @(posedge clk)
-    flush <= \$62 ;
+    fn <= \$65 ;
   always @(posedge clk)
-    d <= \$63 ;
+    flush <= \$66 ;
   always @(posedge clk)
-    dm0 <= \$64 ;
+    d <= \$67 ;
   always @(posedge clk)
-    rp__addr <= \$65 ;
-  assign \$1  = K_ - 1'h1;
-  assign \$2  = kk == \$1 ;
-  assign i_last = i_valid & \$2 ;
-  assign \$3  = 1'h1 << lane;
-  assign \$4  = s_param__valid ? \$3  : 15'h0000;
-  assign \$5  = kk < K_;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = i_valid & \$6 ;
-  assign \$8  = \$7  & w_rdy;
-  assign \$9  = i_valid ? s_act__ready : w_rdy;
-  assign \$10  = dm0 + d;
-  assign row_valid = \$10 [16:0] < M_;
-  assign \i_valid$37  = o_valid & row_valid;
-  assign \$11  = o_valid & row_valid;
-  assign \$12  = M_ - 1'h1;
-  assign \$13  = $signed({ 1'h0, \$10 [16:0] }) == $signed(\$12 );
-  assign \$14  = \$11  & \$13 ;
-  assign \$15  = rp__addr == nb_last;
-  assign \i_last$39  = \$14  & \$15 ;
-  assign w_en = en & \o_valid$58 ;
-  assign \$16  = ! ctrl_state;
-  assign \$17  = ctrl_state == 1'h1;
-  assign \$18  = ctrl_state == 2'h2;
-  assign \$19  = ctrl_state == 2'h3;
-  assign \$20  = hdr[47:32] > 5'h17;
-  assign \$21  = \$20  ? hdr[47:32] : 16'h0017;
-  assign \$22  = ! ch;
-  assign \$23  = ch + 1'h1;
-  assign \$24  = lane == 3'h7;
-  assign \$25  = blk + 1'h1;
-  assign \$26  = lane + 1'h1;
-  assign \$27  = N_ - 1'h1;
-  assign \$28  = ch == \$27 ;
-  assign \$29  = tile_steps - 1'h1;
+    dm0 <= \$68 ;
+  always @(posedge clk)
+    rp__addr <= \$69 ;
+  assign \$1  = kk == k_last;
+  assign i_last = i_valid & \$1 ;
+  assign \$2  = 1'h1 << lane;
+  assign \$3  = s_param__valid ? \$2  : 15'h0000;
+  assign \$4  = s_act__valid & s_wgt__valid;
+  assign \$5  = in_data & \$4 ;
+  assign \$6  = \$5  & w_rdy;
+  assign \$7  = s_act__valid & s_wgt__valid;
+  assign \$8  = ~ in_data;
+  assign \$9  = \$7  | \$8 ;
+  assign \$10  = w_rdy & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$38  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$40  = \$15  & \$16 ;
+  assign w_en = en & \o_valid$59 ;
+  assign \$17  = ! ctrl_state;
+  assign \$18  = ctrl_state == 1'h1;
+  assign \$19  = ctrl_state == 2'h2;
+  assign \$20  = ctrl_state == 2'h3;
+  assign \$21  = hdr[47:32] - 1'h1;
+  assign \$22  = hdr[47:32] > 5'h17;
+  assign \$23  = \$22  ? hdr[47:32] : 16'h0017;
+  assign \$24  = \$23  - 1'h1;
+  assign \$25  = ! ch;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -638,13 +648,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$39 ),
+    .i_last(\i_last$40 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$37 ),
-    .o_data(\o_data$54 ),
+    .i_valid(\i_valid$38 ),
+    .o_data(\o_data$55 ),
     .o_last(o_last),
-    .o_valid(\o_valid$58 ),
+    .o_valid(\o_valid$59 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -718,7 +728,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$4 [7:0];
+          wp__en = \$3 [7:0];
     endcase
   end
   always @* begin
@@ -730,7 +740,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = \$5 ;
+          i_valid = in_data;
     endcase
   end
   always @* begin
@@ -742,7 +752,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          s_act__ready = \$8 ;
+          s_act__ready = \$6 ;
     endcase
   end
   always @* begin
@@ -755,83 +765,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$9 ;
+          en = \$10 ;
       2'h3:
           en = w_rdy;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = M_;
+    \$48  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$45  = hdr[15:0];
+            \$48  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$45  = 16'h0000;
+      \$48  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = N_;
+    \$49  = N_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$46  = hdr[31:16];
+            \$49  = hdr[31:16];
           end
     endcase
     if (rst) begin
-      \$46  = 16'h0000;
+      \$49  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = K_;
+    \$50  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$47  = hdr[47:32];
-          end
-    endcase
-    if (rst) begin
-      \$47  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$48  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$48  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$49  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$49  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$50  = hdr[71:64];
+            \$50  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -840,234 +811,194 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = tile_steps;
+    \$51  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$51  = \$21 [10:0];
+            \$51  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$51  = 11'h000;
+      \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = lane;
+    \$52  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$52  = 3'h0;
+            \$52  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$52  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$53  = \$21 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$53  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$54  = \$24 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$54  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$55  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$52  = 3'h0;
+            if (\$27 ) begin
+              \$55  = 3'h0;
             end else begin
-              \$52  = \$26 [2:0];
+              \$55  = \$29 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$52  = 3'h0;
+      \$55  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = blk;
+    \$56  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$53  = 5'h00;
+            \$56  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$24 ) begin
-              \$53  = \$25 [4:0];
+            if (\$27 ) begin
+              \$56  = \$28 [4:0];
             end
           end
     endcase
     if (rst) begin
-      \$53  = 5'h00;
+      \$56  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = ch;
+    \$57  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$54  = 16'h0000;
+            \$57  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$54  = \$23 [15:0];
+            \$57  = \$26 [15:0];
           end
     endcase
     if (rst) begin
-      \$54  = 16'h0000;
+      \$57  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = ctrl_state;
+    \$58  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$55  = 2'h1;
+            \$58  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$55  = 2'h2;
+            if (\$31 ) begin
+              \$58  = 2'h2;
             end
           end
       2'h2:
           if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$55  = 2'h3;
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$58  = 2'h3;
                 end
               end
             end
           end
       2'h3:
           if (en) begin
-            if (\$38 ) begin
-              \$55  = 2'h0;
+            if (\$41 ) begin
+              \$58  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$55  = 2'h0;
+      \$58  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = \$signal$70 ;
+    \$59  = \$signal$71 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$56  = hdr[62:32];
+            if (\$25 ) begin
+              \$59  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$56  = 31'h00000000;
+      \$59  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = pt_shift;
+    \$60  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$57  = hdr[69:64];
+            if (\$25 ) begin
+              \$60  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$57  = 6'h00;
+      \$60  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = nb_last;
+    \$61  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$58  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$59  = 10'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$30 ) begin
-              \$59  = 10'h000;
-            end else begin
-              \$59  = \$36 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$60  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                \$60  = \$32 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$60  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$61  = 5'h00;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              (* full_case = 32'd1 *)
-              if (\$31 ) begin
-                \$61  = 5'h00;
-              end else begin
-                \$61  = \$35 [4:0];
-              end
+            if (\$31 ) begin
+              \$61  = blk;
             end
           end
     endcase
@@ -1077,7 +1008,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = flush;
+    \$62  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$62  = 10'h000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$62  = 10'h000;
+            end else begin
+              \$62  = \$38 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$62  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$63  = 1'h1;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$63  = 1'h1;
+            end else begin
+              if (\$39 ) begin
+                \$63  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$64  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              if (\$33 ) begin
+                \$64  = \$34 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$65  = 5'h00;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              (* full_case = 32'd1 *)
+              if (\$33 ) begin
+                \$65  = 5'h00;
+              end else begin
+                \$65  = \$37 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$65  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1086,73 +1124,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           /* empty */;
       2'h2:
           if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$62  = 5'h1e;
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$66  = 5'h1e;
                 end
               end
             end
           end
       2'h3:
           if (en) begin
-            \$62  = \$37 [4:0];
+            \$66  = \$40 [4:0];
           end
     endcase
     if (rst) begin
-      \$62  = 5'h00;
+      \$66  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = d;
+    \$67  = d;
     if (header_taken) begin
-      \$63  = 3'h0;
-    end else if (\$39 ) begin
+      \$67  = 3'h0;
+    end else if (\$42 ) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
-        \$63  = 3'h0;
+      if (\$43 ) begin
+        \$67  = 3'h0;
       end else begin
-        \$63  = \$44 [2:0];
+        \$67  = \$47 [2:0];
       end
     end
     if (rst) begin
-      \$63  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = dm0;
+    \$68  = dm0;
     if (header_taken) begin
-      \$64  = 17'h00000;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
-        if (\$41 ) begin
-          \$64  = \$42 [16:0];
+      \$68  = 17'h00000;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
+        if (\$44 ) begin
+          \$68  = \$45 [16:0];
         end
       end
     end
     if (rst) begin
-      \$64  = 17'h00000;
+      \$68  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rp__addr;
+    \$69  = rp__addr;
     if (header_taken) begin
-      \$65  = 5'h00;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
+      \$69  = 5'h00;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
         (* full_case = 32'd1 *)
-        if (\$41 ) begin
-          \$65  = 5'h00;
+        if (\$44 ) begin
+          \$69  = 5'h00;
         end else begin
-          \$65  = \$43 [4:0];
+          \$69  = \$46 [4:0];
         end
       end
     end
     if (rst) begin
-      \$65  = 5'h00;
+      \$69  = 5'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1164,12 +1202,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign take = s_act__ready;
   assign s_wgt__ready = s_act__ready;
-  assign row = \$10 [16:0];
+  assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
   assign \$signal  = zero_point;
-  assign \$signal$46  = act_min;
-  assign \act_max$48  = act_max;
+  assign \$signal$47  = act_min;
+  assign \act_max$49  = act_max;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1329,14 +1367,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[6]  = out_w[55:48];
   assign \out_w.data[7]  = out_w[63:56];
   assign \out_w.last  = out_w[64];
-  assign \o_data$54[0]  = \o_data$54 [7:0];
-  assign \o_data$54[1]  = \o_data$54 [15:8];
-  assign \o_data$54[2]  = \o_data$54 [23:16];
-  assign \o_data$54[3]  = \o_data$54 [31:24];
-  assign \o_data$54[4]  = \o_data$54 [39:32];
-  assign \o_data$54[5]  = \o_data$54 [47:40];
-  assign \o_data$54[6]  = \o_data$54 [55:48];
-  assign \o_data$54[7]  = \o_data$54 [63:56];
+  assign \o_data$55[0]  = \o_data$55 [7:0];
+  assign \o_data$55[1]  = \o_data$55 [15:8];
+  assign \o_data$55[2]  = \o_data$55 [23:16];
+  assign \o_data$55[3]  = \o_data$55 [31:24];
+  assign \o_data$55[4]  = \o_data$55 [39:32];
+  assign \o_data$55[5]  = \o_data$55 [47:40];
+  assign \o_data$55[6]  = \o_data$55 [55:48];
+  assign \o_data$55[7]  = \o_data$55 [63:56];
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1348,7 +1386,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = \o_data$54 ;
+  assign out_w[63:0] = \o_data$55 ;
   assign i_shift[47:42] = rp__data[551:546];
   assign i_shift[41:36] = rp__data[482:477];
   assign i_shift[35:30] = rp__data[413:408];
@@ -12390,128 +12428,128 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  wire [5:0] \$10 ;
-  wire [91:0] \$100 ;
-  wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
-  wire [32:0] \$103 ;
-  wire [63:0] \$104 ;
-  wire [92:0] \$105 ;
-  wire [33:0] \$106 ;
-  wire [93:0] \$107 ;
-  wire [64:0] \$108 ;
-  wire [64:0] \$109 ;
-  wire [62:0] \$11 ;
-  wire [28:0] \$110 ;
-  wire [91:0] \$111 ;
-  wire [31:0] \$112 ;
-  wire [30:0] \$113 ;
-  wire [32:0] \$114 ;
-  wire [63:0] \$115 ;
-  wire [92:0] \$116 ;
-  wire [33:0] \$117 ;
-  wire [93:0] \$118 ;
-  wire [64:0] \$119 ;
-  wire \$12 ;
-  wire [64:0] \$120 ;
-  wire \$121 ;
-  wire [6:0] \$122 ;
-  wire [6:0] \$123 ;
-  wire [63:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [34:0] \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [5:0] \$13 ;
-  wire [35:0] \$130 ;
-  wire [35:0] \$131 ;
-  wire \$132 ;
-  wire [6:0] \$133 ;
-  wire [6:0] \$134 ;
-  wire [63:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [34:0] \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [62:0] \$14 ;
-  wire \$140 ;
-  wire [35:0] \$141 ;
-  wire [35:0] \$142 ;
-  wire \$143 ;
-  wire [6:0] \$144 ;
-  wire [6:0] \$145 ;
+  wire \$1 ;
+  wire [6:0] \$10 ;
+  wire [64:0] \$100 ;
+  wire [28:0] \$101 ;
+  wire [91:0] \$102 ;
+  wire [31:0] \$103 ;
+  wire [30:0] \$104 ;
+  wire [32:0] \$105 ;
+  wire [63:0] \$106 ;
+  wire [92:0] \$107 ;
+  wire [33:0] \$108 ;
+  wire [93:0] \$109 ;
+  wire \$11 ;
+  wire [64:0] \$110 ;
+  wire [64:0] \$111 ;
+  wire [28:0] \$112 ;
+  wire [91:0] \$113 ;
+  wire [31:0] \$114 ;
+  wire [30:0] \$115 ;
+  wire [32:0] \$116 ;
+  wire [63:0] \$117 ;
+  wire [92:0] \$118 ;
+  wire [33:0] \$119 ;
+  wire [5:0] \$12 ;
+  wire [93:0] \$120 ;
+  wire [64:0] \$121 ;
+  wire [64:0] \$122 ;
+  wire [28:0] \$123 ;
+  wire [91:0] \$124 ;
+  wire [31:0] \$125 ;
+  wire [30:0] \$126 ;
+  wire [32:0] \$127 ;
+  wire [63:0] \$128 ;
+  wire [92:0] \$129 ;
+  wire \$13 ;
+  wire [33:0] \$130 ;
+  wire [93:0] \$131 ;
+  wire [64:0] \$132 ;
+  wire [64:0] \$133 ;
+  wire [28:0] \$134 ;
+  wire [91:0] \$135 ;
+  wire [31:0] \$136 ;
+  wire [30:0] \$137 ;
+  wire [32:0] \$138 ;
+  wire [63:0] \$139 ;
+  wire [6:0] \$14 ;
+  wire [92:0] \$140 ;
+  wire [33:0] \$141 ;
+  wire [93:0] \$142 ;
+  wire [64:0] \$143 ;
+  wire [64:0] \$144 ;
+  wire [63:0] \$145 ;
   wire [63:0] \$146 ;
   wire [63:0] \$147 ;
-  wire [34:0] \$148 ;
-  wire \$149 ;
-  wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire [35:0] \$152 ;
-  wire [35:0] \$153 ;
-  wire \$154 ;
-  wire [6:0] \$155 ;
-  wire [6:0] \$156 ;
+  wire [63:0] \$148 ;
+  wire [63:0] \$149 ;
+  wire [6:0] \$15 ;
+  wire [63:0] \$150 ;
+  wire [63:0] \$151 ;
+  wire [63:0] \$152 ;
+  wire [63:0] \$153 ;
+  wire [63:0] \$154 ;
+  wire [63:0] \$155 ;
+  wire [63:0] \$156 ;
   wire [63:0] \$157 ;
   wire [63:0] \$158 ;
-  wire [34:0] \$159 ;
-  wire [5:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
+  wire [63:0] \$159 ;
+  wire \$16 ;
+  wire [63:0] \$160 ;
+  wire [33:0] \$161 ;
   wire \$162 ;
-  wire [35:0] \$163 ;
-  wire [35:0] \$164 ;
-  wire \$165 ;
-  wire [6:0] \$166 ;
-  wire [6:0] \$167 ;
-  wire [63:0] \$168 ;
-  wire [63:0] \$169 ;
-  wire [62:0] \$17 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire [34:0] \$165 ;
+  wire [33:0] \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
+  wire [5:0] \$17 ;
   wire [34:0] \$170 ;
-  wire \$171 ;
+  wire [33:0] \$171 ;
   wire \$172 ;
   wire \$173 ;
-  wire [35:0] \$174 ;
-  wire [35:0] \$175 ;
-  wire \$176 ;
-  wire [6:0] \$177 ;
-  wire [6:0] \$178 ;
-  wire [63:0] \$179 ;
+  wire \$174 ;
+  wire [34:0] \$175 ;
+  wire [33:0] \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [63:0] \$180 ;
-  wire [34:0] \$181 ;
+  wire [34:0] \$180 ;
+  wire [33:0] \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire \$184 ;
-  wire [35:0] \$185 ;
-  wire [35:0] \$186 ;
+  wire [34:0] \$185 ;
+  wire [33:0] \$186 ;
   wire \$187 ;
-  wire [6:0] \$188 ;
-  wire [6:0] \$189 ;
-  wire [5:0] \$19 ;
-  wire [63:0] \$190 ;
-  wire [63:0] \$191 ;
-  wire [34:0] \$192 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire [6:0] \$19 ;
+  wire [34:0] \$190 ;
+  wire [33:0] \$191 ;
+  wire \$192 ;
   wire \$193 ;
   wire \$194 ;
-  wire \$195 ;
-  wire [35:0] \$196 ;
-  wire [35:0] \$197 ;
+  wire [34:0] \$195 ;
+  wire [33:0] \$196 ;
+  wire \$197 ;
   wire \$198 ;
-  wire [6:0] \$199 ;
-  wire [32:0] \$2 ;
-  wire [62:0] \$20 ;
-  wire [6:0] \$200 ;
-  wire [63:0] \$201 ;
-  wire [63:0] \$202 ;
-  wire [34:0] \$203 ;
+  wire \$199 ;
+  wire [5:0] \$2 ;
+  wire [6:0] \$20 ;
+  wire [34:0] \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
   wire \$204 ;
   wire \$205 ;
   wire \$206 ;
-  wire [35:0] \$207 ;
-  wire [35:0] \$208 ;
+  wire \$207 ;
+  wire \$208 ;
   wire \$209 ;
   wire \$21 ;
   wire \$210 ;
@@ -12521,35 +12559,35 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire \$214 ;
   wire \$215 ;
   wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg [30:0] \$219 ;
   wire [5:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  reg \$225 ;
-  reg \$226 ;
-  reg [30:0] \$227 ;
-  reg [5:0] \$228 ;
-  reg [30:0] \$229 ;
-  wire [62:0] \$23 ;
-  reg [5:0] \$230 ;
+  reg [4:0] \$220 ;
+  reg [4:0] \$221 ;
+  reg [30:0] \$222 ;
+  reg [4:0] \$223 ;
+  reg [4:0] \$224 ;
+  reg [30:0] \$225 ;
+  reg [4:0] \$226 ;
+  reg [4:0] \$227 ;
+  reg [30:0] \$228 ;
+  reg [4:0] \$229 ;
+  wire \$23 ;
+  reg [4:0] \$230 ;
   reg [30:0] \$231 ;
-  reg [5:0] \$232 ;
-  reg [30:0] \$233 ;
-  reg [5:0] \$234 ;
-  reg [30:0] \$235 ;
-  reg [5:0] \$236 ;
+  reg [4:0] \$232 ;
+  reg [4:0] \$233 ;
+  reg [30:0] \$234 ;
+  reg [4:0] \$235 ;
+  reg [4:0] \$236 ;
   reg [30:0] \$237 ;
-  reg [5:0] \$238 ;
-  reg [30:0] \$239 ;
-  wire \$24 ;
-  reg [5:0] \$240 ;
-  reg [30:0] \$241 ;
-  reg [5:0] \$242 ;
+  reg [4:0] \$238 ;
+  reg [4:0] \$239 ;
+  wire [6:0] \$24 ;
+  reg [30:0] \$240 ;
+  reg [4:0] \$241 ;
+  reg [4:0] \$242 ;
   reg [31:0] \$243 ;
   reg [31:0] \$244 ;
   reg [31:0] \$245 ;
@@ -12557,40 +12595,40 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg [31:0] \$247 ;
   reg [31:0] \$248 ;
   reg [31:0] \$249 ;
-  wire [5:0] \$25 ;
+  wire [6:0] \$25 ;
   reg [31:0] \$250 ;
   reg \$251 ;
   reg \$252 ;
-  reg [30:0] \$253 ;
-  reg [5:0] \$254 ;
-  reg [30:0] \$255 ;
-  reg [5:0] \$256 ;
-  reg [30:0] \$257 ;
-  reg [5:0] \$258 ;
-  reg [30:0] \$259 ;
-  wire [62:0] \$26 ;
-  reg [5:0] \$260 ;
-  reg [30:0] \$261 ;
-  reg [5:0] \$262 ;
-  reg [30:0] \$263 ;
-  reg [5:0] \$264 ;
-  reg [30:0] \$265 ;
-  reg [5:0] \$266 ;
-  reg [30:0] \$267 ;
-  reg [5:0] \$268 ;
-  reg [32:0] \$269 ;
-  wire \$27 ;
-  reg [32:0] \$270 ;
-  reg [32:0] \$271 ;
-  reg [32:0] \$272 ;
-  reg [32:0] \$273 ;
-  reg [32:0] \$274 ;
-  reg [32:0] \$275 ;
-  reg [32:0] \$276 ;
+  reg [4:0] \$253 ;
+  reg [4:0] \$254 ;
+  reg [4:0] \$255 ;
+  reg [4:0] \$256 ;
+  reg [4:0] \$257 ;
+  reg [4:0] \$258 ;
+  reg [4:0] \$259 ;
+  wire \$26 ;
+  reg [4:0] \$260 ;
+  reg [32:0] \$261 ;
+  reg [32:0] \$262 ;
+  reg [32:0] \$263 ;
+  reg [32:0] \$264 ;
+  reg [32:0] \$265 ;
+  reg [32:0] \$266 ;
+  reg [32:0] \$267 ;
+  reg [32:0] \$268 ;
+  reg [31:0] \$269 ;
+  wire [5:0] \$27 ;
+  reg [31:0] \$270 ;
+  reg [31:0] \$271 ;
+  reg [31:0] \$272 ;
+  reg [31:0] \$273 ;
+  reg [31:0] \$274 ;
+  reg [31:0] \$275 ;
+  reg [31:0] \$276 ;
   reg \$277 ;
   reg \$278 ;
   reg [33:0] \$279 ;
-  wire [5:0] \$28 ;
+  wire \$28 ;
   reg [33:0] \$280 ;
   reg [33:0] \$281 ;
   reg [33:0] \$282 ;
@@ -12601,84 +12639,84 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg [63:0] \$287 ;
   reg \$288 ;
   reg \$289 ;
-  wire [62:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire \$30 ;
-  wire [5:0] \$31 ;
-  wire [62:0] \$32 ;
-  wire [28:0] \$33 ;
-  wire [91:0] \$34 ;
-  wire [31:0] \$35 ;
-  wire [30:0] \$36 ;
-  wire [32:0] \$37 ;
-  wire [63:0] \$38 ;
-  wire [92:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [33:0] \$40 ;
-  wire [93:0] \$41 ;
-  wire [64:0] \$42 ;
-  wire [64:0] \$43 ;
-  wire [28:0] \$44 ;
-  wire [91:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
+  wire [6:0] \$29 ;
+  wire \$3 ;
+  wire [6:0] \$30 ;
+  wire \$31 ;
+  wire [5:0] \$32 ;
+  wire \$33 ;
+  wire [6:0] \$34 ;
+  wire [6:0] \$35 ;
+  wire \$36 ;
+  wire [5:0] \$37 ;
+  wire \$38 ;
+  wire [6:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [6:0] \$40 ;
+  wire [32:0] \$41 ;
+  wire [32:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [32:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [32:0] \$46 ;
+  wire [32:0] \$47 ;
   wire [32:0] \$48 ;
-  wire [63:0] \$49 ;
-  wire [32:0] \$5 ;
-  wire [92:0] \$50 ;
-  wire [33:0] \$51 ;
-  wire [93:0] \$52 ;
-  wire [64:0] \$53 ;
-  wire [64:0] \$54 ;
-  wire [28:0] \$55 ;
-  wire [91:0] \$56 ;
-  wire [31:0] \$57 ;
-  wire [30:0] \$58 ;
-  wire [32:0] \$59 ;
-  wire [32:0] \$6 ;
-  wire [63:0] \$60 ;
-  wire [92:0] \$61 ;
-  wire [33:0] \$62 ;
-  wire [93:0] \$63 ;
-  wire [64:0] \$64 ;
-  wire [64:0] \$65 ;
-  wire [28:0] \$66 ;
-  wire [91:0] \$67 ;
-  wire [31:0] \$68 ;
-  wire [30:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire [32:0] \$70 ;
-  wire [63:0] \$71 ;
-  wire [92:0] \$72 ;
-  wire [33:0] \$73 ;
-  wire [93:0] \$74 ;
-  wire [64:0] \$75 ;
-  wire [64:0] \$76 ;
-  wire [28:0] \$77 ;
-  wire [91:0] \$78 ;
-  wire [31:0] \$79 ;
-  wire [32:0] \$8 ;
-  wire [30:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [63:0] \$82 ;
-  wire [92:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire [93:0] \$85 ;
-  wire [64:0] \$86 ;
-  wire [64:0] \$87 ;
-  wire [28:0] \$88 ;
-  wire [91:0] \$89 ;
-  wire \$9 ;
-  wire [31:0] \$90 ;
-  wire [30:0] \$91 ;
-  wire [32:0] \$92 ;
-  wire [63:0] \$93 ;
-  wire [92:0] \$94 ;
-  wire [33:0] \$95 ;
-  wire [93:0] \$96 ;
-  wire [64:0] \$97 ;
-  wire [64:0] \$98 ;
-  wire [28:0] \$99 ;
+  wire [62:0] \$49 ;
+  wire [6:0] \$5 ;
+  wire [62:0] \$50 ;
+  wire [62:0] \$51 ;
+  wire [62:0] \$52 ;
+  wire [62:0] \$53 ;
+  wire [62:0] \$54 ;
+  wire [62:0] \$55 ;
+  wire [62:0] \$56 ;
+  wire [28:0] \$57 ;
+  wire [91:0] \$58 ;
+  wire [31:0] \$59 ;
+  wire \$6 ;
+  wire [30:0] \$60 ;
+  wire [32:0] \$61 ;
+  wire [63:0] \$62 ;
+  wire [92:0] \$63 ;
+  wire [33:0] \$64 ;
+  wire [93:0] \$65 ;
+  wire [64:0] \$66 ;
+  wire [64:0] \$67 ;
+  wire [28:0] \$68 ;
+  wire [91:0] \$69 ;
+  wire [5:0] \$7 ;
+  wire [31:0] \$70 ;
+  wire [30:0] \$71 ;
+  wire [32:0] \$72 ;
+  wire [63:0] \$73 ;
+  wire [92:0] \$74 ;
+  wire [33:0] \$75 ;
+  wire [93:0] \$76 ;
+  wire [64:0] \$77 ;
+  wire [64:0] \$78 ;
+  wire [28:0] \$79 ;
+  wire \$8 ;
+  wire [91:0] \$80 ;
+  wire [31:0] \$81 ;
+  wire [30:0] \$82 ;
+  wire [32:0] \$83 ;
+  wire [63:0] \$84 ;
+  wire [92:0] \$85 ;
+  wire [33:0] \$86 ;
+  wire [93:0] \$87 ;
+  wire [64:0] \$88 ;
+  wire [64:0] \$89 ;
+  wire [6:0] \$9 ;
+  wire [28:0] \$90 ;
+  wire [91:0] \$91 ;
+  wire [31:0] \$92 ;
+  wire [30:0] \$93 ;
+  wire [32:0] \$94 ;
+  wire [63:0] \$95 ;
+  wire [92:0] \$96 ;
+  wire [33:0] \$97 ;
+  wire [93:0] \$98 ;
+  wire [64:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -12703,14 +12741,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [32:0] h_5;
   wire [32:0] h_6;
   wire [32:0] h_7;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
-  wire [33:0] half_4;
-  wire [33:0] half_5;
-  wire [33:0] half_6;
-  wire [33:0] half_7;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
   input [207:0] i_acc;
   wire [207:0] i_acc;
   wire [25:0] \i_acc[0] ;
@@ -12793,14 +12831,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [4:0] r_5;
   wire [4:0] r_6;
   wire [4:0] r_7;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
-  reg [5:0] rq1_e4 = 6'h00;
-  reg [5:0] rq1_e5 = 6'h00;
-  reg [5:0] rq1_e6 = 6'h00;
-  reg [5:0] rq1_e7 = 6'h00;
+  reg [4:0] rq1_l0 = 5'h00;
+  reg [4:0] rq1_l1 = 5'h00;
+  reg [4:0] rq1_l2 = 5'h00;
+  reg [4:0] rq1_l3 = 5'h00;
+  reg [4:0] rq1_l4 = 5'h00;
+  reg [4:0] rq1_l5 = 5'h00;
+  reg [4:0] rq1_l6 = 5'h00;
+  reg [4:0] rq1_l7 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -12810,6 +12848,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg [30:0] rq1_m5 = 31'h00000000;
   reg [30:0] rq1_m6 = 31'h00000000;
   reg [30:0] rq1_m7 = 31'h00000000;
+  reg [4:0] rq1_r0 = 5'h00;
+  reg [4:0] rq1_r1 = 5'h00;
+  reg [4:0] rq1_r2 = 5'h00;
+  reg [4:0] rq1_r3 = 5'h00;
+  reg [4:0] rq1_r4 = 5'h00;
+  reg [4:0] rq1_r5 = 5'h00;
+  reg [4:0] rq1_r6 = 5'h00;
+  reg [4:0] rq1_r7 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
   reg [31:0] rq1_s2 = 32'd0;
@@ -12819,14 +12865,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg [31:0] rq1_s6 = 32'd0;
   reg [31:0] rq1_s7 = 32'd0;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
-  reg [5:0] rq2_e4 = 6'h00;
-  reg [5:0] rq2_e5 = 6'h00;
-  reg [5:0] rq2_e6 = 6'h00;
-  reg [5:0] rq2_e7 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
@@ -12835,15 +12873,23 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   reg [32:0] rq2_h5 = 33'h000000000;
   reg [32:0] rq2_h6 = 33'h000000000;
   reg [32:0] rq2_h7 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
-  reg [30:0] rq2_m4 = 31'h00000000;
-  reg [30:0] rq2_m5 = 31'h00000000;
-  reg [30:0] rq2_m6 = 31'h00000000;
-  reg [30:0] rq2_m7 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
+  reg [4:0] rq2_r4 = 5'h00;
+  reg [4:0] rq2_r5 = 5'h00;
+  reg [4:0] rq2_r6 = 5'h00;
+  reg [4:0] rq2_r7 = 5'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -12873,6 +12919,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [34:0] t_5;
   wire [34:0] t_6;
   wire [34:0] t_7;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
+  wire [33:0] u_4;
+  wire [33:0] u_5;
+  wire [33:0] u_6;
+  wire [33:0] u_7;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
@@ -12883,182 +12937,182 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-  assign \$6  = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-  assign \$7  = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-  assign \$8  = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-  assign \$9  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$10  = \$9  ? rq1_e0 : 6'h00;
-  assign \$11  = $signed(rq1_s0) << \$10 [4:0];
-  assign \$12  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$13  = \$12  ? rq1_e1 : 6'h00;
-  assign \$14  = $signed(rq1_s1) << \$13 [4:0];
-  assign \$15  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$16  = \$15  ? rq1_e2 : 6'h00;
-  assign \$17  = $signed(rq1_s2) << \$16 [4:0];
-  assign \$18  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$19  = \$18  ? rq1_e3 : 6'h00;
-  assign \$20  = $signed(rq1_s3) << \$19 [4:0];
-  assign \$21  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$22  = \$21  ? rq1_e4 : 6'h00;
-  assign \$23  = $signed(rq1_s4) << \$22 [4:0];
-  assign \$24  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$25  = \$24  ? rq1_e5 : 6'h00;
-  assign \$26  = $signed(rq1_s5) << \$25 [4:0];
-  assign \$27  = $signed(rq1_e6) > $signed(1'h0);
-  assign \$28  = \$27  ? rq1_e6 : 6'h00;
-  assign \$29  = $signed(rq1_s6) << \$28 [4:0];
-  assign \$30  = $signed(rq1_e7) > $signed(1'h0);
-  assign \$31  = \$30  ? rq1_e7 : 6'h00;
-  assign \$32  = $signed(rq1_s7) << \$31 [4:0];
-  assign \$33  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$35  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$36  = \$11 [16:0] * rq1_m0[30:17];
-  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
-  assign \$39  = $signed(\$34 ) + $signed(\$38 );
-  assign \$40  = \$11 [16:0] * rq1_m0[16:0];
-  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
-  assign \$42  = $signed(\$41 [63:0]) + $signed(32'd1073741824);
-  assign \$44  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$46  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$47  = \$14 [16:0] * rq1_m1[30:17];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign \$50  = $signed(\$45 ) + $signed(\$49 );
-  assign \$51  = \$14 [16:0] * rq1_m1[16:0];
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign \$53  = $signed(\$52 [63:0]) + $signed(32'd1073741824);
-  assign \$55  = $signed(\$17 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$57  = $signed(\$17 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$58  = \$17 [16:0] * rq1_m2[30:17];
-  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
-  assign \$61  = $signed(\$56 ) + $signed(\$60 );
-  assign \$62  = \$17 [16:0] * rq1_m2[16:0];
-  assign \$63  = $signed(\$61 ) + $signed({ 1'h0, \$62  });
-  assign \$64  = $signed(\$63 [63:0]) + $signed(32'd1073741824);
-  assign \$66  = $signed(\$20 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$68  = $signed(\$20 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$69  = \$20 [16:0] * rq1_m3[30:17];
-  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
-  assign \$72  = $signed(\$67 ) + $signed(\$71 );
-  assign \$73  = \$20 [16:0] * rq1_m3[16:0];
-  assign \$74  = $signed(\$72 ) + $signed({ 1'h0, \$73  });
-  assign \$75  = $signed(\$74 [63:0]) + $signed(32'd1073741824);
-  assign \$77  = $signed(\$23 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$79  = $signed(\$23 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$80  = \$23 [16:0] * rq1_m4[30:17];
-  assign \$81  = $signed(\$79 ) + $signed({ 1'h0, \$80  });
-  assign \$83  = $signed(\$78 ) + $signed(\$82 );
-  assign \$84  = \$23 [16:0] * rq1_m4[16:0];
-  assign \$85  = $signed(\$83 ) + $signed({ 1'h0, \$84  });
-  assign \$86  = $signed(\$85 [63:0]) + $signed(32'd1073741824);
-  assign \$88  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$90  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$91  = \$26 [16:0] * rq1_m5[30:17];
-  assign \$92  = $signed(\$90 ) + $signed({ 1'h0, \$91  });
-  assign \$94  = $signed(\$89 ) + $signed(\$93 );
-  assign \$95  = \$26 [16:0] * rq1_m5[16:0];
-  assign \$96  = $signed(\$94 ) + $signed({ 1'h0, \$95  });
-  assign \$97  = $signed(\$96 [63:0]) + $signed(32'd1073741824);
-  assign \$99  = $signed(\$29 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$101  = $signed(\$29 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$102  = \$29 [16:0] * rq1_m6[30:17];
-  assign \$103  = $signed(\$101 ) + $signed({ 1'h0, \$102  });
-  assign \$105  = $signed(\$100 ) + $signed(\$104 );
-  assign \$106  = \$29 [16:0] * rq1_m6[16:0];
-  assign \$107  = $signed(\$105 ) + $signed({ 1'h0, \$106  });
-  assign \$108  = $signed(\$107 [63:0]) + $signed(32'd1073741824);
-  assign \$110  = $signed(\$32 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$112  = $signed(\$32 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$113  = \$32 [16:0] * rq1_m7[30:17];
-  assign \$114  = $signed(\$112 ) + $signed({ 1'h0, \$113  });
-  assign \$116  = $signed(\$111 ) + $signed(\$115 );
-  assign \$117  = \$32 [16:0] * rq1_m7[16:0];
-  assign \$118  = $signed(\$116 ) + $signed({ 1'h0, \$117  });
-  assign \$119  = $signed(\$118 [63:0]) + $signed(32'd1073741824);
-  assign \$121  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$122  = - $signed(rq2_e0);
-  assign \$123  = \$121  ? \$122  : 7'h00;
-  assign \$124  = 1'h1 << \$123 [4:0];
-  assign \$126  = $signed(rq2_h0) + $signed(\$125 [33:0]);
-  assign \$127  = | \$123 [4:0];
-  assign \$128  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$129  = \$127  & \$128 ;
-  assign \$130  = $signed(\$126 ) - $signed({ 1'h0, \$129  });
-  assign \$131  = $signed(\$130 ) >>> \$123 [4:0];
-  assign \$132  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$133  = - $signed(rq2_e1);
-  assign \$134  = \$132  ? \$133  : 7'h00;
-  assign \$135  = 1'h1 << \$134 [4:0];
-  assign \$137  = $signed(rq2_h1) + $signed(\$136 [33:0]);
-  assign \$138  = | \$134 [4:0];
-  assign \$139  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$140  = \$138  & \$139 ;
-  assign \$141  = $signed(\$137 ) - $signed({ 1'h0, \$140  });
-  assign \$142  = $signed(\$141 ) >>> \$134 [4:0];
-  assign \$143  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$144  = - $signed(rq2_e2);
-  assign \$145  = \$143  ? \$144  : 7'h00;
-  assign \$146  = 1'h1 << \$145 [4:0];
-  assign \$148  = $signed(rq2_h2) + $signed(\$147 [33:0]);
-  assign \$149  = | \$145 [4:0];
-  assign \$150  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$151  = \$149  & \$150 ;
-  assign \$152  = $signed(\$148 ) - $signed({ 1'h0, \$151  });
-  assign \$153  = $signed(\$152 ) >>> \$145 [4:0];
-  assign \$154  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$155  = - $signed(rq2_e3);
-  assign \$156  = \$154  ? \$155  : 7'h00;
-  assign \$157  = 1'h1 << \$156 [4:0];
-  assign \$159  = $signed(rq2_h3) + $signed(\$158 [33:0]);
-  assign \$160  = | \$156 [4:0];
-  assign \$161  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$162  = \$160  & \$161 ;
-  assign \$163  = $signed(\$159 ) - $signed({ 1'h0, \$162  });
-  assign \$164  = $signed(\$163 ) >>> \$156 [4:0];
-  assign \$165  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$166  = - $signed(rq2_e4);
-  assign \$167  = \$165  ? \$166  : 7'h00;
-  assign \$168  = 1'h1 << \$167 [4:0];
-  assign \$170  = $signed(rq2_h4) + $signed(\$169 [33:0]);
-  assign \$171  = | \$167 [4:0];
-  assign \$172  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$173  = \$171  & \$172 ;
-  assign \$174  = $signed(\$170 ) - $signed({ 1'h0, \$173  });
-  assign \$175  = $signed(\$174 ) >>> \$167 [4:0];
-  assign \$176  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$177  = - $signed(rq2_e5);
-  assign \$178  = \$176  ? \$177  : 7'h00;
-  assign \$179  = 1'h1 << \$178 [4:0];
-  assign \$181  = $signed(rq2_h5) + $signed(\$180 [33:0]);
-  assign \$182  = | \$178 [4:0];
-  assign \$183  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
+  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift[5:0]);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
+  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign \$9  = - $signed(i_shift[11:6]);
+  assign \$10  = \$8  ? \$9  : 7'h00;
+  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
+  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign \$14  = - $signed(i_shift[17:12]);
+  assign \$15  = \$13  ? \$14  : 7'h00;
+  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
+  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign \$19  = - $signed(i_shift[23:18]);
+  assign \$20  = \$18  ? \$19  : 7'h00;
+  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
+  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign \$24  = - $signed(i_shift[29:24]);
+  assign \$25  = \$23  ? \$24  : 7'h00;
+  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
+  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign \$29  = - $signed(i_shift[35:30]);
+  assign \$30  = \$28  ? \$29  : 7'h00;
+  assign \$31  = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign \$32  = \$31  ? i_shift[41:36] : 6'h00;
+  assign \$33  = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign \$34  = - $signed(i_shift[41:36]);
+  assign \$35  = \$33  ? \$34  : 7'h00;
+  assign \$36  = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign \$37  = \$36  ? i_shift[47:42] : 6'h00;
+  assign \$38  = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign \$39  = - $signed(i_shift[47:42]);
+  assign \$40  = \$38  ? \$39  : 7'h00;
+  assign \$41  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign \$42  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign \$43  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign \$44  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign \$45  = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
+  assign \$46  = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
+  assign \$47  = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
+  assign \$48  = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
+  assign \$49  = $signed(rq1_s0) << rq1_l0;
+  assign \$50  = $signed(rq1_s1) << rq1_l1;
+  assign \$51  = $signed(rq1_s2) << rq1_l2;
+  assign \$52  = $signed(rq1_s3) << rq1_l3;
+  assign \$53  = $signed(rq1_s4) << rq1_l4;
+  assign \$54  = $signed(rq1_s5) << rq1_l5;
+  assign \$55  = $signed(rq1_s6) << rq1_l6;
+  assign \$56  = $signed(rq1_s7) << rq1_l7;
+  assign \$57  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$59  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$60  = \$49 [16:0] * rq1_m0[30:17];
+  assign \$61  = $signed(\$59 ) + $signed({ 1'h0, \$60  });
+  assign \$63  = $signed(\$58 ) + $signed(\$62 );
+  assign \$64  = \$49 [16:0] * rq1_m0[16:0];
+  assign \$65  = $signed(\$63 ) + $signed({ 1'h0, \$64  });
+  assign \$66  = $signed(\$65 [63:0]) + $signed(32'd1073741824);
+  assign \$68  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$70  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$71  = \$50 [16:0] * rq1_m1[30:17];
+  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
+  assign \$74  = $signed(\$69 ) + $signed(\$73 );
+  assign \$75  = \$50 [16:0] * rq1_m1[16:0];
+  assign \$76  = $signed(\$74 ) + $signed({ 1'h0, \$75  });
+  assign \$77  = $signed(\$76 [63:0]) + $signed(32'd1073741824);
+  assign \$79  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$81  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$82  = \$51 [16:0] * rq1_m2[30:17];
+  assign \$83  = $signed(\$81 ) + $signed({ 1'h0, \$82  });
+  assign \$85  = $signed(\$80 ) + $signed(\$84 );
+  assign \$86  = \$51 [16:0] * rq1_m2[16:0];
+  assign \$87  = $signed(\$85 ) + $signed({ 1'h0, \$86  });
+  assign \$88  = $signed(\$87 [63:0]) + $signed(32'd1073741824);
+  assign \$90  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$92  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$93  = \$52 [16:0] * rq1_m3[30:17];
+  assign \$94  = $signed(\$92 ) + $signed({ 1'h0, \$93  });
+  assign \$96  = $signed(\$91 ) + $signed(\$95 );
+  assign \$97  = \$52 [16:0] * rq1_m3[16:0];
+  assign \$98  = $signed(\$96 ) + $signed({ 1'h0, \$97  });
+  assign \$99  = $signed(\$98 [63:0]) + $signed(32'd1073741824);
+  assign \$101  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$103  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$104  = \$53 [16:0] * rq1_m4[30:17];
+  assign \$105  = $signed(\$103 ) + $signed({ 1'h0, \$104  });
+  assign \$107  = $signed(\$102 ) + $signed(\$106 );
+  assign \$108  = \$53 [16:0] * rq1_m4[16:0];
+  assign \$109  = $signed(\$107 ) + $signed({ 1'h0, \$108  });
+  assign \$110  = $signed(\$109 [63:0]) + $signed(32'd1073741824);
+  assign \$112  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$114  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$115  = \$54 [16:0] * rq1_m5[30:17];
+  assign \$116  = $signed(\$114 ) + $signed({ 1'h0, \$115  });
+  assign \$118  = $signed(\$113 ) + $signed(\$117 );
+  assign \$119  = \$54 [16:0] * rq1_m5[16:0];
+  assign \$120  = $signed(\$118 ) + $signed({ 1'h0, \$119  });
+  assign \$121  = $signed(\$120 [63:0]) + $signed(32'd1073741824);
+  assign \$123  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$125  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$126  = \$55 [16:0] * rq1_m6[30:17];
+  assign \$127  = $signed(\$125 ) + $signed({ 1'h0, \$126  });
+  assign \$129  = $signed(\$124 ) + $signed(\$128 );
+  assign \$130  = \$55 [16:0] * rq1_m6[16:0];
+  assign \$131  = $signed(\$129 ) + $signed({ 1'h0, \$130  });
+  assign \$132  = $signed(\$131 [63:0]) + $signed(32'd1073741824);
+  assign \$134  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$136  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$137  = \$56 [16:0] * rq1_m7[30:17];
+  assign \$138  = $signed(\$136 ) + $signed({ 1'h0, \$137  });
+  assign \$140  = $signed(\$135 ) + $signed(\$139 );
+  assign \$141  = \$56 [16:0] * rq1_m7[16:0];
+  assign \$142  = $signed(\$140 ) + $signed({ 1'h0, \$141  });
+  assign \$143  = $signed(\$142 [63:0]) + $signed(32'd1073741824);
+  assign \$145  = 1'h1 << rq1_r0;
+  assign \$147  = 1'h1 << rq1_r1;
+  assign \$149  = 1'h1 << rq1_r2;
+  assign \$151  = 1'h1 << rq1_r3;
+  assign \$153  = 1'h1 << rq1_r4;
+  assign \$155  = 1'h1 << rq1_r5;
+  assign \$157  = 1'h1 << rq1_r6;
+  assign \$159  = 1'h1 << rq1_r7;
+  assign \$161  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$162  = | rq2_hf0;
+  assign \$163  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$164  = \$162  & \$163 ;
+  assign \$165  = $signed(\$161 ) - $signed({ 1'h0, \$164  });
+  assign \$166  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$167  = | rq2_hf1;
+  assign \$168  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$169  = \$167  & \$168 ;
+  assign \$170  = $signed(\$166 ) - $signed({ 1'h0, \$169  });
+  assign \$171  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$172  = | rq2_hf2;
+  assign \$173  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$174  = \$172  & \$173 ;
+  assign \$175  = $signed(\$171 ) - $signed({ 1'h0, \$174  });
+  assign \$176  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$177  = | rq2_hf3;
+  assign \$178  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$179  = \$177  & \$178 ;
+  assign \$180  = $signed(\$176 ) - $signed({ 1'h0, \$179  });
+  assign \$181  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$182  = | rq2_hf4;
+  assign \$183  = $signed(rq2_h4) < $signed(1'h0);
   assign \$184  = \$182  & \$183 ;
   assign \$185  = $signed(\$181 ) - $signed({ 1'h0, \$184  });
-  assign \$186  = $signed(\$185 ) >>> \$178 [4:0];
-  assign \$187  = $signed(rq2_e6) < $signed(1'h0);
-  assign \$188  = - $signed(rq2_e6);
-  assign \$189  = \$187  ? \$188  : 7'h00;
-  assign \$190  = 1'h1 << \$189 [4:0];
-  assign \$192  = $signed(rq2_h6) + $signed(\$191 [33:0]);
-  assign \$193  = | \$189 [4:0];
-  assign \$194  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$195  = \$193  & \$194 ;
-  assign \$196  = $signed(\$192 ) - $signed({ 1'h0, \$195  });
-  assign \$197  = $signed(\$196 ) >>> \$189 [4:0];
-  assign \$198  = $signed(rq2_e7) < $signed(1'h0);
-  assign \$199  = - $signed(rq2_e7);
-  assign \$200  = \$198  ? \$199  : 7'h00;
-  assign \$201  = 1'h1 << \$200 [4:0];
-  assign \$203  = $signed(rq2_h7) + $signed(\$202 [33:0]);
-  assign \$204  = | \$200 [4:0];
-  assign \$205  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$206  = \$204  & \$205 ;
-  assign \$207  = $signed(\$203 ) - $signed({ 1'h0, \$206  });
-  assign \$208  = $signed(\$207 ) >>> \$200 [4:0];
+  assign \$186  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$187  = | rq2_hf5;
+  assign \$188  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$189  = \$187  & \$188 ;
+  assign \$190  = $signed(\$186 ) - $signed({ 1'h0, \$189  });
+  assign \$191  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$192  = | rq2_hf6;
+  assign \$193  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$194  = \$192  & \$193 ;
+  assign \$195  = $signed(\$191 ) - $signed({ 1'h0, \$194  });
+  assign \$196  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$197  = | rq2_hf7;
+  assign \$198  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$199  = \$197  & \$198 ;
+  assign \$200  = $signed(\$196 ) - $signed({ 1'h0, \$199  });
+  assign y_0 = $signed(\$165 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$170 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$175 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$180 [33:0]) >>> rq2_r3;
+  assign y_4 = $signed(\$185 [33:0]) >>> rq2_r4;
+  assign y_5 = $signed(\$190 [33:0]) >>> rq2_r5;
+  assign y_6 = $signed(\$195 [33:0]) >>> rq2_r6;
+  assign y_7 = $signed(\$200 [33:0]) >>> rq2_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -13067,58 +13121,74 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$209  = $signed(t_0) < $signed(act_min);
-  assign \$210  = $signed(t_0) > $signed(act_max);
-  assign \$211  = $signed(t_1) < $signed(act_min);
-  assign \$212  = $signed(t_1) > $signed(act_max);
-  assign \$213  = $signed(t_2) < $signed(act_min);
-  assign \$214  = $signed(t_2) > $signed(act_max);
-  assign \$215  = $signed(t_3) < $signed(act_min);
-  assign \$216  = $signed(t_3) > $signed(act_max);
-  assign \$217  = $signed(t_4) < $signed(act_min);
-  assign \$218  = $signed(t_4) > $signed(act_max);
-  assign \$219  = $signed(t_5) < $signed(act_min);
-  assign \$220  = $signed(t_5) > $signed(act_max);
-  assign \$221  = $signed(t_6) < $signed(act_min);
-  assign \$222  = $signed(t_6) > $signed(act_max);
-  assign \$223  = $signed(t_7) < $signed(act_min);
-  assign \$224  = $signed(t_7) > $signed(act_max);
+  assign \$201  = $signed(t_0) < $signed(act_min);
+  assign \$202  = $signed(t_0) > $signed(act_max);
+  assign \$203  = $signed(t_1) < $signed(act_min);
+  assign \$204  = $signed(t_1) > $signed(act_max);
+  assign \$205  = $signed(t_2) < $signed(act_min);
+  assign \$206  = $signed(t_2) > $signed(act_max);
+  assign \$207  = $signed(t_3) < $signed(act_min);
+  assign \$208  = $signed(t_3) > $signed(act_max);
+  assign \$209  = $signed(t_4) < $signed(act_min);
+  assign \$210  = $signed(t_4) > $signed(act_max);
+  assign \$211  = $signed(t_5) < $signed(act_min);
+  assign \$212  = $signed(t_5) > $signed(act_max);
+  assign \$213  = $signed(t_6) < $signed(act_min);
+  assign \$214  = $signed(t_6) > $signed(act_max);
+  assign \$215  = $signed(t_7) < $signed(act_min);
+  assign \$216  = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$225 ;
+    rq1_valid <= \$217 ;
   always @(posedge clk)
-    rq1_last <= \$226 ;
+    rq1_last <= \$218 ;
   always @(posedge clk)
-    rq1_m0 <= \$227 ;
+    rq1_m0 <= \$219 ;
   always @(posedge clk)
-    rq1_e0 <= \$228 ;
+    rq1_l0 <= \$220 ;
   always @(posedge clk)
-    rq1_m1 <= \$229 ;
+    rq1_r0 <= \$221 ;
   always @(posedge clk)
-    rq1_e1 <= \$230 ;
+    rq1_m1 <= \$222 ;
   always @(posedge clk)
-    rq1_m2 <= \$231 ;
+    rq1_l1 <= \$223 ;
   always @(posedge clk)
-    rq1_e2 <= \$232 ;
+    rq1_r1 <= \$224 ;
   always @(posedge clk)
-    rq1_m3 <= \$233 ;
+    rq1_m2 <= \$225 ;
   always @(posedge clk)
-    rq1_e3 <= \$234 ;
+    rq1_l2 <= \$226 ;
   always @(posedge clk)
-    rq1_m4 <= \$235 ;
+    rq1_r2 <= \$227 ;
   always @(posedge clk)
-    rq1_e4 <= \$236 ;
+    rq1_m3 <= \$228 ;
   always @(posedge clk)
-    rq1_m5 <= \$237 ;
+    rq1_l3 <= \$229 ;
   always @(posedge clk)
-    rq1_e5 <= \$238 ;
+    rq1_r3 <= \$230 ;
   always @(posedge clk)
-    rq1_m6 <= \$239 ;
+    rq1_m4 <= \$231 ;
   always @(posedge clk)
-    rq1_e6 <= \$240 ;
+    rq1_l4 <= \$232 ;
   always @(posedge clk)
-    rq1_m7 <= \$241 ;
+    rq1_r4 <= \$233 ;
   always @(posedge clk)
-    rq1_e7 <= \$242 ;
+    rq1_m5 <= \$234 ;
+  always @(posedge clk)
+    rq1_l5 <= \$235 ;
+  always @(posedge clk)
+    rq1_r5 <= \$236 ;
+  always @(posedge clk)
+    rq1_m6 <= \$237 ;
+  always @(posedge clk)
+    rq1_l6 <= \$238 ;
+  always @(posedge clk)
+    rq1_r6 <= \$239 ;
+  always @(posedge clk)
+    rq1_m7 <= \$240 ;
+  always @(posedge clk)
+    rq1_l7 <= \$241 ;
+  always @(posedge clk)
+    rq1_r7 <= \$242 ;
   always @(posedge clk)
     rq1_s0 <= \$243 ;
   always @(posedge clk)
@@ -13140,53 +13210,53 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   always @(posedge clk)
     rq2_last <= \$252 ;
   always @(posedge clk)
-    rq2_m0 <= \$253 ;
+    rq2_r0 <= \$253 ;
   always @(posedge clk)
-    rq2_e0 <= \$254 ;
+    rq2_r1 <= \$254 ;
   always @(posedge clk)
-    rq2_m1 <= \$255 ;
+    rq2_r2 <= \$255 ;
   always @(posedge clk)
-    rq2_e1 <= \$256 ;
+    rq2_r3 <= \$256 ;
   always @(posedge clk)
-    rq2_m2 <= \$257 ;
+    rq2_r4 <= \$257 ;
   always @(posedge clk)
-    rq2_e2 <= \$258 ;
+    rq2_r5 <= \$258 ;
   always @(posedge clk)
-    rq2_m3 <= \$259 ;
+    rq2_r6 <= \$259 ;
   always @(posedge clk)
-    rq2_e3 <= \$260 ;
+    rq2_r7 <= \$260 ;
   always @(posedge clk)
-    rq2_m4 <= \$261 ;
+    rq2_h0 <= \$261 ;
   always @(posedge clk)
-    rq2_e4 <= \$262 ;
+    rq2_h1 <= \$262 ;
   always @(posedge clk)
-    rq2_m5 <= \$263 ;
+    rq2_h2 <= \$263 ;
   always @(posedge clk)
-    rq2_e5 <= \$264 ;
+    rq2_h3 <= \$264 ;
   always @(posedge clk)
-    rq2_m6 <= \$265 ;
+    rq2_h4 <= \$265 ;
   always @(posedge clk)
-    rq2_e6 <= \$266 ;
+    rq2_h5 <= \$266 ;
   always @(posedge clk)
-    rq2_m7 <= \$267 ;
+    rq2_h6 <= \$267 ;
   always @(posedge clk)
-    rq2_e7 <= \$268 ;
+    rq2_h7 <= \$268 ;
   always @(posedge clk)
-    rq2_h0 <= \$269 ;
+    rq2_hf0 <= \$269 ;
   always @(posedge clk)
-    rq2_h1 <= \$270 ;
+    rq2_hf1 <= \$270 ;
   always @(posedge clk)
-    rq2_h2 <= \$271 ;
+    rq2_hf2 <= \$271 ;
   always @(posedge clk)
-    rq2_h3 <= \$272 ;
+    rq2_hf3 <= \$272 ;
   always @(posedge clk)
-    rq2_h4 <= \$273 ;
+    rq2_hf4 <= \$273 ;
   always @(posedge clk)
-    rq2_h5 <= \$274 ;
+    rq2_hf5 <= \$274 ;
   always @(posedge clk)
-    rq2_h6 <= \$275 ;
+    rq2_hf6 <= \$275 ;
   always @(posedge clk)
-    rq2_h7 <= \$276 ;
+    rq2_hf7 <= \$276 ;
   always @(posedge clk)
     rq3_valid <= \$277 ;
   always @(posedge clk)
@@ -13215,69 +13285,149 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     o_last <= \$289 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$225  = rq1_valid;
+    \$217  = rq1_valid;
     if (en) begin
-      \$225  = i_valid;
+      \$217  = i_valid;
     end
     if (rst) begin
-      \$225  = 1'h0;
+      \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$226  = rq1_last;
+    \$218  = rq1_last;
     if (en) begin
-      \$226  = i_last;
+      \$218  = i_last;
     end
     if (rst) begin
-      \$226  = 1'h0;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$227  = rq1_m0;
+    \$219  = rq1_m0;
     if (en) begin
-      \$227  = i_multiplier[30:0];
+      \$219  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$227  = 31'h00000000;
+      \$219  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$228  = rq1_e0;
+    \$220  = rq1_l0;
     if (en) begin
-      \$228  = i_shift[5:0];
+      \$220  = \$2 [4:0];
     end
     if (rst) begin
-      \$228  = 6'h00;
+      \$220  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$229  = rq1_m1;
+    \$221  = rq1_r0;
     if (en) begin
-      \$229  = i_multiplier[61:31];
+      \$221  = \$5 [4:0];
     end
     if (rst) begin
-      \$229  = 31'h00000000;
+      \$221  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$230  = rq1_e1;
+    \$222  = rq1_m1;
     if (en) begin
-      \$230  = i_shift[11:6];
+      \$222  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$230  = 6'h00;
+      \$222  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$231  = rq1_m2;
+    \$223  = rq1_l1;
     if (en) begin
-      \$231  = i_multiplier[92:62];
+      \$223  = \$7 [4:0];
+    end
+    if (rst) begin
+      \$223  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$224  = rq1_r1;
+    if (en) begin
+      \$224  = \$10 [4:0];
+    end
+    if (rst) begin
+      \$224  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$225  = rq1_m2;
+    if (en) begin
+      \$225  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$225  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$226  = rq1_l2;
+    if (en) begin
+      \$226  = \$12 [4:0];
+    end
+    if (rst) begin
+      \$226  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$227  = rq1_r2;
+    if (en) begin
+      \$227  = \$15 [4:0];
+    end
+    if (rst) begin
+      \$227  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$228  = rq1_m3;
+    if (en) begin
+      \$228  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$228  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$229  = rq1_l3;
+    if (en) begin
+      \$229  = \$17 [4:0];
+    end
+    if (rst) begin
+      \$229  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$230  = rq1_r3;
+    if (en) begin
+      \$230  = \$20 [4:0];
+    end
+    if (rst) begin
+      \$230  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$231  = rq1_m4;
+    if (en) begin
+      \$231  = i_multiplier[154:124];
     end
     if (rst) begin
       \$231  = 31'h00000000;
@@ -13285,59 +13435,59 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$232  = rq1_e2;
+    \$232  = rq1_l4;
     if (en) begin
-      \$232  = i_shift[17:12];
+      \$232  = \$22 [4:0];
     end
     if (rst) begin
-      \$232  = 6'h00;
+      \$232  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$233  = rq1_m3;
+    \$233  = rq1_r4;
     if (en) begin
-      \$233  = i_multiplier[123:93];
+      \$233  = \$25 [4:0];
     end
     if (rst) begin
-      \$233  = 31'h00000000;
+      \$233  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$234  = rq1_e3;
+    \$234  = rq1_m5;
     if (en) begin
-      \$234  = i_shift[23:18];
+      \$234  = i_multiplier[185:155];
     end
     if (rst) begin
-      \$234  = 6'h00;
+      \$234  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$235  = rq1_m4;
+    \$235  = rq1_l5;
     if (en) begin
-      \$235  = i_multiplier[154:124];
+      \$235  = \$27 [4:0];
     end
     if (rst) begin
-      \$235  = 31'h00000000;
+      \$235  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$236  = rq1_e4;
+    \$236  = rq1_r5;
     if (en) begin
-      \$236  = i_shift[29:24];
+      \$236  = \$30 [4:0];
     end
     if (rst) begin
-      \$236  = 6'h00;
+      \$236  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$237  = rq1_m5;
+    \$237  = rq1_m6;
     if (en) begin
-      \$237  = i_multiplier[185:155];
+      \$237  = i_multiplier[216:186];
     end
     if (rst) begin
       \$237  = 31'h00000000;
@@ -13345,59 +13495,59 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$238  = rq1_e5;
+    \$238  = rq1_l6;
     if (en) begin
-      \$238  = i_shift[35:30];
+      \$238  = \$32 [4:0];
     end
     if (rst) begin
-      \$238  = 6'h00;
+      \$238  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$239  = rq1_m6;
+    \$239  = rq1_r6;
     if (en) begin
-      \$239  = i_multiplier[216:186];
+      \$239  = \$35 [4:0];
     end
     if (rst) begin
-      \$239  = 31'h00000000;
+      \$239  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$240  = rq1_e6;
+    \$240  = rq1_m7;
     if (en) begin
-      \$240  = i_shift[41:36];
+      \$240  = i_multiplier[247:217];
     end
     if (rst) begin
-      \$240  = 6'h00;
+      \$240  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$241  = rq1_m7;
+    \$241  = rq1_l7;
     if (en) begin
-      \$241  = i_multiplier[247:217];
+      \$241  = \$37 [4:0];
     end
     if (rst) begin
-      \$241  = 31'h00000000;
+      \$241  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$242  = rq1_e7;
+    \$242  = rq1_r7;
     if (en) begin
-      \$242  = i_shift[47:42];
+      \$242  = \$40 [4:0];
     end
     if (rst) begin
-      \$242  = 6'h00;
+      \$242  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$243  = rq1_s0;
     if (en) begin
-      \$243  = \$1 [31:0];
+      \$243  = \$41 [31:0];
     end
     if (rst) begin
       \$243  = 32'd0;
@@ -13407,7 +13557,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$244  = rq1_s1;
     if (en) begin
-      \$244  = \$2 [31:0];
+      \$244  = \$42 [31:0];
     end
     if (rst) begin
       \$244  = 32'd0;
@@ -13417,7 +13567,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$245  = rq1_s2;
     if (en) begin
-      \$245  = \$3 [31:0];
+      \$245  = \$43 [31:0];
     end
     if (rst) begin
       \$245  = 32'd0;
@@ -13427,7 +13577,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$246  = rq1_s3;
     if (en) begin
-      \$246  = \$4 [31:0];
+      \$246  = \$44 [31:0];
     end
     if (rst) begin
       \$246  = 32'd0;
@@ -13437,7 +13587,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$247  = rq1_s4;
     if (en) begin
-      \$247  = \$5 [31:0];
+      \$247  = \$45 [31:0];
     end
     if (rst) begin
       \$247  = 32'd0;
@@ -13447,7 +13597,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$248  = rq1_s5;
     if (en) begin
-      \$248  = \$6 [31:0];
+      \$248  = \$46 [31:0];
     end
     if (rst) begin
       \$248  = 32'd0;
@@ -13457,7 +13607,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$249  = rq1_s6;
     if (en) begin
-      \$249  = \$7 [31:0];
+      \$249  = \$47 [31:0];
     end
     if (rst) begin
       \$249  = 32'd0;
@@ -13467,7 +13617,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$250  = rq1_s7;
     if (en) begin
-      \$250  = \$8 [31:0];
+      \$250  = \$48 [31:0];
     end
     if (rst) begin
       \$250  = 32'd0;
@@ -13495,242 +13645,242 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$253  = rq2_m0;
+    \$253  = rq2_r0;
     if (en) begin
-      \$253  = rq1_m0;
+      \$253  = rq1_r0;
     end
     if (rst) begin
-      \$253  = 31'h00000000;
+      \$253  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$254  = rq2_e0;
+    \$254  = rq2_r1;
     if (en) begin
-      \$254  = rq1_e0;
+      \$254  = rq1_r1;
     end
     if (rst) begin
-      \$254  = 6'h00;
+      \$254  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$255  = rq2_m1;
+    \$255  = rq2_r2;
     if (en) begin
-      \$255  = rq1_m1;
+      \$255  = rq1_r2;
     end
     if (rst) begin
-      \$255  = 31'h00000000;
+      \$255  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$256  = rq2_e1;
+    \$256  = rq2_r3;
     if (en) begin
-      \$256  = rq1_e1;
+      \$256  = rq1_r3;
     end
     if (rst) begin
-      \$256  = 6'h00;
+      \$256  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$257  = rq2_m2;
+    \$257  = rq2_r4;
     if (en) begin
-      \$257  = rq1_m2;
+      \$257  = rq1_r4;
     end
     if (rst) begin
-      \$257  = 31'h00000000;
+      \$257  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$258  = rq2_e2;
+    \$258  = rq2_r5;
     if (en) begin
-      \$258  = rq1_e2;
+      \$258  = rq1_r5;
     end
     if (rst) begin
-      \$258  = 6'h00;
+      \$258  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$259  = rq2_m3;
+    \$259  = rq2_r6;
     if (en) begin
-      \$259  = rq1_m3;
+      \$259  = rq1_r6;
     end
     if (rst) begin
-      \$259  = 31'h00000000;
+      \$259  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$260  = rq2_e3;
+    \$260  = rq2_r7;
     if (en) begin
-      \$260  = rq1_e3;
+      \$260  = rq1_r7;
     end
     if (rst) begin
-      \$260  = 6'h00;
+      \$260  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$261  = rq2_m4;
+    \$261  = rq2_h0;
     if (en) begin
-      \$261  = rq1_m4;
+      \$261  = \$67 [32:0];
     end
     if (rst) begin
-      \$261  = 31'h00000000;
+      \$261  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$262  = rq2_e4;
+    \$262  = rq2_h1;
     if (en) begin
-      \$262  = rq1_e4;
+      \$262  = \$78 [32:0];
     end
     if (rst) begin
-      \$262  = 6'h00;
+      \$262  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$263  = rq2_m5;
+    \$263  = rq2_h2;
     if (en) begin
-      \$263  = rq1_m5;
+      \$263  = \$89 [32:0];
     end
     if (rst) begin
-      \$263  = 31'h00000000;
+      \$263  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$264  = rq2_e5;
+    \$264  = rq2_h3;
     if (en) begin
-      \$264  = rq1_e5;
+      \$264  = \$100 [32:0];
     end
     if (rst) begin
-      \$264  = 6'h00;
+      \$264  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$265  = rq2_m6;
+    \$265  = rq2_h4;
     if (en) begin
-      \$265  = rq1_m6;
+      \$265  = \$111 [32:0];
     end
     if (rst) begin
-      \$265  = 31'h00000000;
+      \$265  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$266  = rq2_e6;
+    \$266  = rq2_h5;
     if (en) begin
-      \$266  = rq1_e6;
+      \$266  = \$122 [32:0];
     end
     if (rst) begin
-      \$266  = 6'h00;
+      \$266  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$267  = rq2_m7;
+    \$267  = rq2_h6;
     if (en) begin
-      \$267  = rq1_m7;
+      \$267  = \$133 [32:0];
     end
     if (rst) begin
-      \$267  = 31'h00000000;
+      \$267  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$268  = rq2_e7;
+    \$268  = rq2_h7;
     if (en) begin
-      \$268  = rq1_e7;
+      \$268  = \$144 [32:0];
     end
     if (rst) begin
-      \$268  = 6'h00;
+      \$268  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$269  = rq2_h0;
+    \$269  = rq2_hf0;
     if (en) begin
-      \$269  = \$43 [32:0];
+      \$269  = \$146 [31:0];
     end
     if (rst) begin
-      \$269  = 33'h000000000;
+      \$269  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$270  = rq2_h1;
+    \$270  = rq2_hf1;
     if (en) begin
-      \$270  = \$54 [32:0];
+      \$270  = \$148 [31:0];
     end
     if (rst) begin
-      \$270  = 33'h000000000;
+      \$270  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$271  = rq2_h2;
+    \$271  = rq2_hf2;
     if (en) begin
-      \$271  = \$65 [32:0];
+      \$271  = \$150 [31:0];
     end
     if (rst) begin
-      \$271  = 33'h000000000;
+      \$271  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$272  = rq2_h3;
+    \$272  = rq2_hf3;
     if (en) begin
-      \$272  = \$76 [32:0];
+      \$272  = \$152 [31:0];
     end
     if (rst) begin
-      \$272  = 33'h000000000;
+      \$272  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$273  = rq2_h4;
+    \$273  = rq2_hf4;
     if (en) begin
-      \$273  = \$87 [32:0];
+      \$273  = \$154 [31:0];
     end
     if (rst) begin
-      \$273  = 33'h000000000;
+      \$273  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$274  = rq2_h5;
+    \$274  = rq2_hf5;
     if (en) begin
-      \$274  = \$98 [32:0];
+      \$274  = \$156 [31:0];
     end
     if (rst) begin
-      \$274  = 33'h000000000;
+      \$274  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$275  = rq2_h6;
+    \$275  = rq2_hf6;
     if (en) begin
-      \$275  = \$109 [32:0];
+      \$275  = \$158 [31:0];
     end
     if (rst) begin
-      \$275  = 33'h000000000;
+      \$275  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$276  = rq2_h7;
+    \$276  = rq2_hf7;
     if (en) begin
-      \$276  = \$120 [32:0];
+      \$276  = \$160 [31:0];
     end
     if (rst) begin
-      \$276  = 33'h000000000;
+      \$276  = 32'd0;
     end
   end
   always @* begin
@@ -13757,7 +13907,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$279  = rq3_y0;
     if (en) begin
-      \$279  = \$131 [33:0];
+      \$279  = y_0;
     end
     if (rst) begin
       \$279  = 34'h000000000;
@@ -13767,7 +13917,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$280  = rq3_y1;
     if (en) begin
-      \$280  = \$142 [33:0];
+      \$280  = y_1;
     end
     if (rst) begin
       \$280  = 34'h000000000;
@@ -13777,7 +13927,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$281  = rq3_y2;
     if (en) begin
-      \$281  = \$153 [33:0];
+      \$281  = y_2;
     end
     if (rst) begin
       \$281  = 34'h000000000;
@@ -13787,7 +13937,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$282  = rq3_y3;
     if (en) begin
-      \$282  = \$164 [33:0];
+      \$282  = y_3;
     end
     if (rst) begin
       \$282  = 34'h000000000;
@@ -13797,7 +13947,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$283  = rq3_y4;
     if (en) begin
-      \$283  = \$175 [33:0];
+      \$283  = y_4;
     end
     if (rst) begin
       \$283  = 34'h000000000;
@@ -13807,7 +13957,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$284  = rq3_y5;
     if (en) begin
-      \$284  = \$186 [33:0];
+      \$284  = y_5;
     end
     if (rst) begin
       \$284  = 34'h000000000;
@@ -13817,7 +13967,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$285  = rq3_y6;
     if (en) begin
-      \$285  = \$197 [33:0];
+      \$285  = y_6;
     end
     if (rst) begin
       \$285  = 34'h000000000;
@@ -13827,7 +13977,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$286  = rq3_y7;
     if (en) begin
-      \$286  = \$208 [33:0];
+      \$286  = y_7;
     end
     if (rst) begin
       \$286  = 34'h000000000;
@@ -13838,65 +13988,65 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
     \$287  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$209 ) begin
+      if (\$201 ) begin
         \$287 [7:0] = act_min;
-      end else if (\$210 ) begin
+      end else if (\$202 ) begin
         \$287 [7:0] = act_max;
       end else begin
         \$287 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$211 ) begin
+      if (\$203 ) begin
         \$287 [15:8] = act_min;
-      end else if (\$212 ) begin
+      end else if (\$204 ) begin
         \$287 [15:8] = act_max;
       end else begin
         \$287 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$213 ) begin
+      if (\$205 ) begin
         \$287 [23:16] = act_min;
-      end else if (\$214 ) begin
+      end else if (\$206 ) begin
         \$287 [23:16] = act_max;
       end else begin
         \$287 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$215 ) begin
+      if (\$207 ) begin
         \$287 [31:24] = act_min;
-      end else if (\$216 ) begin
+      end else if (\$208 ) begin
         \$287 [31:24] = act_max;
       end else begin
         \$287 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$217 ) begin
+      if (\$209 ) begin
         \$287 [39:32] = act_min;
-      end else if (\$218 ) begin
+      end else if (\$210 ) begin
         \$287 [39:32] = act_max;
       end else begin
         \$287 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$219 ) begin
+      if (\$211 ) begin
         \$287 [47:40] = act_min;
-      end else if (\$220 ) begin
+      end else if (\$212 ) begin
         \$287 [47:40] = act_max;
       end else begin
         \$287 [47:40] = t_5[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$221 ) begin
+      if (\$213 ) begin
         \$287 [55:48] = act_min;
-      end else if (\$222 ) begin
+      end else if (\$214 ) begin
         \$287 [55:48] = act_max;
       end else begin
         \$287 [55:48] = t_6[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$223 ) begin
+      if (\$215 ) begin
         \$287 [63:56] = act_min;
-      end else if (\$224 ) begin
+      end else if (\$216 ) begin
         \$287 [63:56] = act_max;
       end else begin
         \$287 [63:56] = t_7[7:0];
@@ -13926,70 +14076,78 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
       \$289  = 1'h0;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign s_4 = \$5 [31:0];
-  assign s_5 = \$6 [31:0];
-  assign s_6 = \$7 [31:0];
-  assign s_7 = \$8 [31:0];
-  assign left_0 = \$10 [4:0];
-  assign a_0 = \$11 [31:0];
-  assign left_1 = \$13 [4:0];
-  assign a_1 = \$14 [31:0];
-  assign left_2 = \$16 [4:0];
-  assign a_2 = \$17 [31:0];
-  assign left_3 = \$19 [4:0];
-  assign a_3 = \$20 [31:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign left_1 = \$7 [4:0];
+  assign r_1 = \$10 [4:0];
+  assign left_2 = \$12 [4:0];
+  assign r_2 = \$15 [4:0];
+  assign left_3 = \$17 [4:0];
+  assign r_3 = \$20 [4:0];
   assign left_4 = \$22 [4:0];
-  assign a_4 = \$23 [31:0];
-  assign left_5 = \$25 [4:0];
-  assign a_5 = \$26 [31:0];
-  assign left_6 = \$28 [4:0];
-  assign a_6 = \$29 [31:0];
-  assign left_7 = \$31 [4:0];
-  assign a_7 = \$32 [31:0];
-  assign prod_0 = \$41 [63:0];
-  assign h_0 = \$43 [32:0];
-  assign prod_1 = \$52 [63:0];
-  assign h_1 = \$54 [32:0];
-  assign prod_2 = \$63 [63:0];
-  assign h_2 = \$65 [32:0];
-  assign prod_3 = \$74 [63:0];
-  assign h_3 = \$76 [32:0];
-  assign prod_4 = \$85 [63:0];
-  assign h_4 = \$87 [32:0];
-  assign prod_5 = \$96 [63:0];
-  assign h_5 = \$98 [32:0];
-  assign prod_6 = \$107 [63:0];
-  assign h_6 = \$109 [32:0];
-  assign prod_7 = \$118 [63:0];
-  assign h_7 = \$120 [32:0];
-  assign r_0 = \$123 [4:0];
-  assign half_0 = \$125 [33:0];
-  assign y_0 = \$131 [33:0];
-  assign r_1 = \$134 [4:0];
-  assign half_1 = \$136 [33:0];
-  assign y_1 = \$142 [33:0];
-  assign r_2 = \$145 [4:0];
-  assign half_2 = \$147 [33:0];
-  assign y_2 = \$153 [33:0];
-  assign r_3 = \$156 [4:0];
-  assign half_3 = \$158 [33:0];
-  assign y_3 = \$164 [33:0];
-  assign r_4 = \$167 [4:0];
-  assign half_4 = \$169 [33:0];
-  assign y_4 = \$175 [33:0];
-  assign r_5 = \$178 [4:0];
-  assign half_5 = \$180 [33:0];
-  assign y_5 = \$186 [33:0];
-  assign r_6 = \$189 [4:0];
-  assign half_6 = \$191 [33:0];
-  assign y_6 = \$197 [33:0];
-  assign r_7 = \$200 [4:0];
-  assign half_7 = \$202 [33:0];
-  assign y_7 = \$208 [33:0];
+  assign r_4 = \$25 [4:0];
+  assign left_5 = \$27 [4:0];
+  assign r_5 = \$30 [4:0];
+  assign left_6 = \$32 [4:0];
+  assign r_6 = \$35 [4:0];
+  assign left_7 = \$37 [4:0];
+  assign r_7 = \$40 [4:0];
+  assign s_0 = \$41 [31:0];
+  assign s_1 = \$42 [31:0];
+  assign s_2 = \$43 [31:0];
+  assign s_3 = \$44 [31:0];
+  assign s_4 = \$45 [31:0];
+  assign s_5 = \$46 [31:0];
+  assign s_6 = \$47 [31:0];
+  assign s_7 = \$48 [31:0];
+  assign a_0 = \$49 [31:0];
+  assign a_1 = \$50 [31:0];
+  assign a_2 = \$51 [31:0];
+  assign a_3 = \$52 [31:0];
+  assign a_4 = \$53 [31:0];
+  assign a_5 = \$54 [31:0];
+  assign a_6 = \$55 [31:0];
+  assign a_7 = \$56 [31:0];
+  assign prod_0 = \$65 [63:0];
+  assign h_0 = \$67 [32:0];
+  assign prod_1 = \$76 [63:0];
+  assign h_1 = \$78 [32:0];
+  assign prod_2 = \$87 [63:0];
+  assign h_2 = \$89 [32:0];
+  assign prod_3 = \$98 [63:0];
+  assign h_3 = \$100 [32:0];
+  assign prod_4 = \$109 [63:0];
+  assign h_4 = \$111 [32:0];
+  assign prod_5 = \$120 [63:0];
+  assign h_5 = \$122 [32:0];
+  assign prod_6 = \$131 [63:0];
+  assign h_6 = \$133 [32:0];
+  assign prod_7 = \$142 [63:0];
+  assign h_7 = \$144 [32:0];
+  assign half_0 = \$146 [31:0];
+  assign half_1 = \$148 [31:0];
+  assign half_2 = \$150 [31:0];
+  assign half_3 = \$152 [31:0];
+  assign half_4 = \$154 [31:0];
+  assign half_5 = \$156 [31:0];
+  assign half_6 = \$158 [31:0];
+  assign half_7 = \$160 [31:0];
+  assign u_0 = \$165 [33:0];
+  assign u_1 = \$170 [33:0];
+  assign u_2 = \$175 [33:0];
+  assign u_3 = \$180 [33:0];
+  assign u_4 = \$185 [33:0];
+  assign u_5 = \$190 [33:0];
+  assign u_6 = \$195 [33:0];
+  assign u_7 = \$200 [33:0];
+  assign \i_shift[0]  = i_shift[5:0];
+  assign \i_shift[1]  = i_shift[11:6];
+  assign \i_shift[2]  = i_shift[17:12];
+  assign \i_shift[3]  = i_shift[23:18];
+  assign \i_shift[4]  = i_shift[29:24];
+  assign \i_shift[5]  = i_shift[35:30];
+  assign \i_shift[6]  = i_shift[41:36];
+  assign \i_shift[7]  = i_shift[47:42];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -14014,14 +14172,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \i_multiplier[5]  = i_multiplier[185:155];
   assign \i_multiplier[6]  = i_multiplier[216:186];
   assign \i_multiplier[7]  = i_multiplier[247:217];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
-  assign \i_shift[6]  = i_shift[41:36];
-  assign \i_shift[7]  = i_shift[47:42];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
@@ -14030,36 +14180,36 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$34  = { \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 [28], \$33 , 34'h000000000 };
-  assign \$38  = { \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 [32], \$37 , 17'h00000 };
-  assign \$43  = { \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64], \$42 [64:31] };
-  assign \$45  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , 34'h000000000 };
-  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
-  assign \$54  = { \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64], \$53 [64:31] };
-  assign \$56  = { \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 [28], \$55 , 34'h000000000 };
-  assign \$60  = { \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 [32], \$59 , 17'h00000 };
-  assign \$65  = { \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64], \$64 [64:31] };
-  assign \$67  = { \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 [28], \$66 , 34'h000000000 };
-  assign \$71  = { \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 [32], \$70 , 17'h00000 };
-  assign \$76  = { \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64], \$75 [64:31] };
-  assign \$78  = { \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 [28], \$77 , 34'h000000000 };
-  assign \$82  = { \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 [32], \$81 , 17'h00000 };
-  assign \$87  = { \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64], \$86 [64:31] };
-  assign \$89  = { \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 , 34'h000000000 };
-  assign \$93  = { \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 [32], \$92 , 17'h00000 };
-  assign \$98  = { \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64], \$97 [64:31] };
-  assign \$100  = { \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 [28], \$99 , 34'h000000000 };
-  assign \$104  = { \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 [32], \$103 , 17'h00000 };
-  assign \$109  = { \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64], \$108 [64:31] };
-  assign \$111  = { \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 [28], \$110 , 34'h000000000 };
-  assign \$115  = { \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 [32], \$114 , 17'h00000 };
-  assign \$120  = { \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64], \$119 [64:31] };
-  assign \$125  = { 1'h0, \$124 [63:1] };
-  assign \$136  = { 1'h0, \$135 [63:1] };
-  assign \$147  = { 1'h0, \$146 [63:1] };
+  assign \$58  = { \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 , 34'h000000000 };
+  assign \$62  = { \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 , 17'h00000 };
+  assign \$67  = { \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64:31] };
+  assign \$69  = { \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 , 34'h000000000 };
+  assign \$73  = { \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 , 17'h00000 };
+  assign \$78  = { \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64:31] };
+  assign \$80  = { \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 , 34'h000000000 };
+  assign \$84  = { \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 , 17'h00000 };
+  assign \$89  = { \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64:31] };
+  assign \$91  = { \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 , 34'h000000000 };
+  assign \$95  = { \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 , 17'h00000 };
+  assign \$100  = { \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64:31] };
+  assign \$102  = { \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 , 34'h000000000 };
+  assign \$106  = { \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 , 17'h00000 };
+  assign \$111  = { \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64:31] };
+  assign \$113  = { \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 , 34'h000000000 };
+  assign \$117  = { \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 , 17'h00000 };
+  assign \$122  = { \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64:31] };
+  assign \$124  = { \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 , 34'h000000000 };
+  assign \$128  = { \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 , 17'h00000 };
+  assign \$133  = { \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64:31] };
+  assign \$135  = { \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 , 34'h000000000 };
+  assign \$139  = { \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 , 17'h00000 };
+  assign \$144  = { \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64:31] };
+  assign \$146  = { 1'h0, \$145 [63:1] };
+  assign \$148  = { 1'h0, \$147 [63:1] };
+  assign \$150  = { 1'h0, \$149 [63:1] };
+  assign \$152  = { 1'h0, \$151 [63:1] };
+  assign \$154  = { 1'h0, \$153 [63:1] };
+  assign \$156  = { 1'h0, \$155 [63:1] };
   assign \$158  = { 1'h0, \$157 [63:1] };
-  assign \$169  = { 1'h0, \$168 [63:1] };
-  assign \$180  = { 1'h0, \$179 [63:1] };
-  assign \$191  = { 1'h0, \$190 [63:1] };
-  assign \$202  = { 1'h0, \$201 [63:1] };
+  assign \$160  = { 1'h0, \$159 [63:1] };
 endmodule

@@ -4,371 +4,423 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire [5:0] \$10 ;
-  wire \$100 ;
-  wire [6:0] \$101 ;
-  wire [6:0] \$102 ;
-  wire [63:0] \$103 ;
-  wire [63:0] \$104 ;
-  wire [34:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [35:0] \$109 ;
-  wire [62:0] \$11 ;
-  wire [35:0] \$110 ;
-  wire \$111 ;
-  wire [6:0] \$112 ;
-  wire [6:0] \$113 ;
+  wire [33:0] \$1 ;
+  wire [30:0] \$10 ;
+  wire [62:0] \$100 ;
+  wire [62:0] \$101 ;
+  wire [62:0] \$102 ;
+  wire [62:0] \$103 ;
+  wire [62:0] \$104 ;
+  wire [91:0] \$105 ;
+  wire [32:0] \$106 ;
+  wire [63:0] \$107 ;
+  wire [92:0] \$108 ;
+  wire [93:0] \$109 ;
+  wire [31:0] \$11 ;
+  wire [64:0] \$110 ;
+  wire [64:0] \$111 ;
+  wire [91:0] \$112 ;
+  wire [32:0] \$113 ;
   wire [63:0] \$114 ;
-  wire [63:0] \$115 ;
-  wire [34:0] \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire [35:0] \$120 ;
-  wire [35:0] \$121 ;
-  wire \$122 ;
-  wire [6:0] \$123 ;
-  wire [6:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [63:0] \$126 ;
-  wire [34:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [5:0] \$13 ;
-  wire \$130 ;
-  wire [35:0] \$131 ;
-  wire [35:0] \$132 ;
-  wire \$133 ;
-  wire [6:0] \$134 ;
-  wire [6:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [63:0] \$137 ;
-  wire [34:0] \$138 ;
-  wire \$139 ;
-  wire [62:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [35:0] \$142 ;
-  wire [35:0] \$143 ;
-  wire \$144 ;
-  wire [6:0] \$145 ;
-  wire [6:0] \$146 ;
-  wire [63:0] \$147 ;
-  wire [63:0] \$148 ;
-  wire [34:0] \$149 ;
-  wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [35:0] \$153 ;
-  wire [35:0] \$154 ;
-  wire \$155 ;
-  wire [6:0] \$156 ;
-  wire [6:0] \$157 ;
-  wire [63:0] \$158 ;
-  wire [63:0] \$159 ;
-  wire [5:0] \$16 ;
-  wire [34:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [35:0] \$164 ;
-  wire [35:0] \$165 ;
-  wire \$166 ;
-  wire [6:0] \$167 ;
-  wire [6:0] \$168 ;
+  wire [92:0] \$115 ;
+  wire [93:0] \$116 ;
+  wire [64:0] \$117 ;
+  wire [64:0] \$118 ;
+  wire [91:0] \$119 ;
+  wire [28:0] \$12 ;
+  wire [32:0] \$120 ;
+  wire [63:0] \$121 ;
+  wire [92:0] \$122 ;
+  wire [93:0] \$123 ;
+  wire [64:0] \$124 ;
+  wire [64:0] \$125 ;
+  wire [91:0] \$126 ;
+  wire [32:0] \$127 ;
+  wire [63:0] \$128 ;
+  wire [92:0] \$129 ;
+  wire [33:0] \$13 ;
+  wire [93:0] \$130 ;
+  wire [64:0] \$131 ;
+  wire [64:0] \$132 ;
+  wire [91:0] \$133 ;
+  wire [32:0] \$134 ;
+  wire [63:0] \$135 ;
+  wire [92:0] \$136 ;
+  wire [93:0] \$137 ;
+  wire [64:0] \$138 ;
+  wire [64:0] \$139 ;
+  wire [30:0] \$14 ;
+  wire [91:0] \$140 ;
+  wire [32:0] \$141 ;
+  wire [63:0] \$142 ;
+  wire [92:0] \$143 ;
+  wire [93:0] \$144 ;
+  wire [64:0] \$145 ;
+  wire [64:0] \$146 ;
+  wire [91:0] \$147 ;
+  wire [32:0] \$148 ;
+  wire [63:0] \$149 ;
+  wire [31:0] \$15 ;
+  wire [92:0] \$150 ;
+  wire [93:0] \$151 ;
+  wire [64:0] \$152 ;
+  wire [64:0] \$153 ;
+  wire [91:0] \$154 ;
+  wire [32:0] \$155 ;
+  wire [63:0] \$156 ;
+  wire [92:0] \$157 ;
+  wire [93:0] \$158 ;
+  wire [64:0] \$159 ;
+  wire [28:0] \$16 ;
+  wire [64:0] \$160 ;
+  wire [63:0] \$161 ;
+  wire [63:0] \$162 ;
+  wire [63:0] \$163 ;
+  wire [63:0] \$164 ;
+  wire [63:0] \$165 ;
+  wire [63:0] \$166 ;
+  wire [63:0] \$167 ;
+  wire [63:0] \$168 ;
   wire [63:0] \$169 ;
-  wire [62:0] \$17 ;
+  wire [33:0] \$17 ;
   wire [63:0] \$170 ;
-  wire [34:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [35:0] \$175 ;
-  wire [35:0] \$176 ;
+  wire [63:0] \$171 ;
+  wire [63:0] \$172 ;
+  wire [63:0] \$173 ;
+  wire [63:0] \$174 ;
+  wire [63:0] \$175 ;
+  wire [63:0] \$176 ;
   wire [33:0] \$177 ;
-  wire [30:0] \$178 ;
-  wire [31:0] \$179 ;
-  wire \$18 ;
-  wire [28:0] \$180 ;
-  wire [33:0] \$181 ;
-  wire [30:0] \$182 ;
-  wire [31:0] \$183 ;
-  wire [28:0] \$184 ;
-  wire [33:0] \$185 ;
-  wire [30:0] \$186 ;
-  wire [31:0] \$187 ;
-  wire [28:0] \$188 ;
-  wire [33:0] \$189 ;
-  wire [5:0] \$19 ;
-  wire [30:0] \$190 ;
-  wire [31:0] \$191 ;
-  wire [28:0] \$192 ;
-  wire [33:0] \$193 ;
-  wire [30:0] \$194 ;
-  wire [31:0] \$195 ;
-  wire [28:0] \$196 ;
+  wire \$178 ;
+  wire \$179 ;
+  wire [30:0] \$18 ;
+  wire \$180 ;
+  wire [34:0] \$181 ;
+  wire [33:0] \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire [34:0] \$186 ;
+  wire [33:0] \$187 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire [31:0] \$19 ;
+  wire \$190 ;
+  wire [34:0] \$191 ;
+  wire [33:0] \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire [34:0] \$196 ;
   wire [33:0] \$197 ;
-  wire [30:0] \$198 ;
-  wire [31:0] \$199 ;
-  wire [32:0] \$2 ;
-  wire [62:0] \$20 ;
-  wire [28:0] \$200 ;
-  wire [33:0] \$201 ;
-  wire [30:0] \$202 ;
-  wire [31:0] \$203 ;
-  wire [28:0] \$204 ;
-  wire [33:0] \$205 ;
-  wire [30:0] \$206 ;
-  wire [31:0] \$207 ;
-  wire [28:0] \$208 ;
+  wire \$198 ;
+  wire \$199 ;
+  wire [30:0] \$2 ;
+  wire [28:0] \$20 ;
+  wire \$200 ;
+  wire [34:0] \$201 ;
+  wire [33:0] \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire [34:0] \$206 ;
+  wire [33:0] \$207 ;
+  wire \$208 ;
   wire \$209 ;
-  wire \$21 ;
+  wire [33:0] \$21 ;
   wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
+  wire [34:0] \$211 ;
+  wire [33:0] \$212 ;
   wire \$213 ;
   wire \$214 ;
   wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [5:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  reg \$225 ;
-  reg \$226 ;
+  wire [34:0] \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg [30:0] \$219 ;
+  wire [30:0] \$22 ;
+  reg [5:0] \$220 ;
+  reg [30:0] \$221 ;
+  reg [5:0] \$222 ;
+  reg [30:0] \$223 ;
+  reg [5:0] \$224 ;
+  reg [30:0] \$225 ;
+  reg [5:0] \$226 ;
   reg [30:0] \$227 ;
   reg [5:0] \$228 ;
   reg [30:0] \$229 ;
-  wire [62:0] \$23 ;
+  wire [31:0] \$23 ;
   reg [5:0] \$230 ;
   reg [30:0] \$231 ;
   reg [5:0] \$232 ;
   reg [30:0] \$233 ;
   reg [5:0] \$234 ;
-  reg [30:0] \$235 ;
-  reg [5:0] \$236 ;
-  reg [30:0] \$237 ;
-  reg [5:0] \$238 ;
-  reg [30:0] \$239 ;
-  wire \$24 ;
-  reg [5:0] \$240 ;
-  reg [30:0] \$241 ;
-  reg [5:0] \$242 ;
-  reg [31:0] \$243 ;
+  reg [25:0] \$235 ;
+  reg [31:0] \$236 ;
+  reg [25:0] \$237 ;
+  reg [31:0] \$238 ;
+  reg [25:0] \$239 ;
+  wire [28:0] \$24 ;
+  reg [31:0] \$240 ;
+  reg [25:0] \$241 ;
+  reg [31:0] \$242 ;
+  reg [25:0] \$243 ;
   reg [31:0] \$244 ;
-  reg [31:0] \$245 ;
+  reg [25:0] \$245 ;
   reg [31:0] \$246 ;
-  reg [31:0] \$247 ;
+  reg [25:0] \$247 ;
   reg [31:0] \$248 ;
-  reg [31:0] \$249 ;
-  wire [5:0] \$25 ;
+  reg [25:0] \$249 ;
+  wire [33:0] \$25 ;
   reg [31:0] \$250 ;
   reg \$251 ;
   reg \$252 ;
   reg [30:0] \$253 ;
-  reg [5:0] \$254 ;
-  reg [30:0] \$255 ;
-  reg [5:0] \$256 ;
-  reg [30:0] \$257 ;
-  reg [5:0] \$258 ;
+  reg [4:0] \$254 ;
+  reg [4:0] \$255 ;
+  reg [30:0] \$256 ;
+  reg [4:0] \$257 ;
+  reg [4:0] \$258 ;
   reg [30:0] \$259 ;
-  wire [62:0] \$26 ;
-  reg [5:0] \$260 ;
-  reg [30:0] \$261 ;
-  reg [5:0] \$262 ;
-  reg [30:0] \$263 ;
-  reg [5:0] \$264 ;
+  wire [30:0] \$26 ;
+  reg [4:0] \$260 ;
+  reg [4:0] \$261 ;
+  reg [30:0] \$262 ;
+  reg [4:0] \$263 ;
+  reg [4:0] \$264 ;
   reg [30:0] \$265 ;
-  reg [5:0] \$266 ;
-  reg [30:0] \$267 ;
-  reg [5:0] \$268 ;
-  reg [31:0] \$269 ;
-  wire \$27 ;
-  reg [31:0] \$270 ;
-  reg [31:0] \$271 ;
-  reg [31:0] \$272 ;
-  reg [31:0] \$273 ;
-  reg [31:0] \$274 ;
-  reg [31:0] \$275 ;
-  reg [31:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
-  reg [30:0] \$279 ;
-  wire [5:0] \$28 ;
-  reg [5:0] \$280 ;
-  reg [30:0] \$281 ;
-  reg [5:0] \$282 ;
-  reg [30:0] \$283 ;
-  reg [5:0] \$284 ;
-  reg [30:0] \$285 ;
-  reg [5:0] \$286 ;
+  reg [4:0] \$266 ;
+  reg [4:0] \$267 ;
+  reg [30:0] \$268 ;
+  reg [4:0] \$269 ;
+  wire [31:0] \$27 ;
+  reg [4:0] \$270 ;
+  reg [30:0] \$271 ;
+  reg [4:0] \$272 ;
+  reg [4:0] \$273 ;
+  reg [30:0] \$274 ;
+  reg [4:0] \$275 ;
+  reg [4:0] \$276 ;
+  reg [31:0] \$277 ;
+  reg [31:0] \$278 ;
+  reg [31:0] \$279 ;
+  wire [28:0] \$28 ;
+  reg [31:0] \$280 ;
+  reg [31:0] \$281 ;
+  reg [31:0] \$282 ;
+  reg [31:0] \$283 ;
+  reg [31:0] \$284 ;
+  reg \$285 ;
+  reg \$286 ;
   reg [30:0] \$287 ;
-  reg [5:0] \$288 ;
+  reg [4:0] \$288 ;
   reg [30:0] \$289 ;
-  wire [62:0] \$29 ;
-  reg [5:0] \$290 ;
+  wire [33:0] \$29 ;
+  reg [4:0] \$290 ;
   reg [30:0] \$291 ;
-  reg [5:0] \$292 ;
+  reg [4:0] \$292 ;
   reg [30:0] \$293 ;
-  reg [5:0] \$294 ;
-  reg [33:0] \$295 ;
-  reg [30:0] \$296 ;
-  reg [31:0] \$297 ;
-  reg [28:0] \$298 ;
-  reg [33:0] \$299 ;
-  wire [32:0] \$3 ;
-  wire \$30 ;
-  reg [30:0] \$300 ;
-  reg [31:0] \$301 ;
-  reg [28:0] \$302 ;
-  reg [33:0] \$303 ;
-  reg [30:0] \$304 ;
+  reg [4:0] \$294 ;
+  reg [30:0] \$295 ;
+  reg [4:0] \$296 ;
+  reg [30:0] \$297 ;
+  reg [4:0] \$298 ;
+  reg [30:0] \$299 ;
+  wire [31:0] \$3 ;
+  wire [30:0] \$30 ;
+  reg [4:0] \$300 ;
+  reg [30:0] \$301 ;
+  reg [4:0] \$302 ;
+  reg [31:0] \$303 ;
+  reg [31:0] \$304 ;
   reg [31:0] \$305 ;
-  reg [28:0] \$306 ;
-  reg [33:0] \$307 ;
-  reg [30:0] \$308 ;
+  reg [31:0] \$306 ;
+  reg [31:0] \$307 ;
+  reg [31:0] \$308 ;
   reg [31:0] \$309 ;
-  wire [5:0] \$31 ;
-  reg [28:0] \$310 ;
-  reg [33:0] \$311 ;
-  reg [30:0] \$312 ;
-  reg [31:0] \$313 ;
-  reg [28:0] \$314 ;
-  reg [33:0] \$315 ;
-  reg [30:0] \$316 ;
-  reg [31:0] \$317 ;
-  reg [28:0] \$318 ;
-  reg [33:0] \$319 ;
-  wire [62:0] \$32 ;
-  reg [30:0] \$320 ;
-  reg [31:0] \$321 ;
-  reg [28:0] \$322 ;
-  reg [33:0] \$323 ;
-  reg [30:0] \$324 ;
-  reg [31:0] \$325 ;
-  reg [28:0] \$326 ;
-  reg \$327 ;
-  reg \$328 ;
-  reg [30:0] \$329 ;
-  wire [91:0] \$33 ;
-  reg [5:0] \$330 ;
-  reg [30:0] \$331 ;
-  reg [5:0] \$332 ;
-  reg [30:0] \$333 ;
-  reg [5:0] \$334 ;
-  reg [30:0] \$335 ;
-  reg [5:0] \$336 ;
-  reg [30:0] \$337 ;
-  reg [5:0] \$338 ;
-  reg [30:0] \$339 ;
-  wire [32:0] \$34 ;
-  reg [5:0] \$340 ;
-  reg [30:0] \$341 ;
-  reg [5:0] \$342 ;
-  reg [30:0] \$343 ;
-  reg [5:0] \$344 ;
-  reg [32:0] \$345 ;
-  reg [32:0] \$346 ;
-  reg [32:0] \$347 ;
-  reg [32:0] \$348 ;
-  reg [32:0] \$349 ;
-  wire [63:0] \$35 ;
-  reg [32:0] \$350 ;
-  reg [32:0] \$351 ;
-  reg [32:0] \$352 ;
-  reg \$353 ;
-  reg \$354 ;
-  reg [33:0] \$355 ;
-  reg [33:0] \$356 ;
+  wire [31:0] \$31 ;
+  reg [31:0] \$310 ;
+  reg \$311 ;
+  reg \$312 ;
+  reg [30:0] \$313 ;
+  reg [4:0] \$314 ;
+  reg [30:0] \$315 ;
+  reg [4:0] \$316 ;
+  reg [30:0] \$317 ;
+  reg [4:0] \$318 ;
+  reg [30:0] \$319 ;
+  wire [28:0] \$32 ;
+  reg [4:0] \$320 ;
+  reg [30:0] \$321 ;
+  reg [4:0] \$322 ;
+  reg [30:0] \$323 ;
+  reg [4:0] \$324 ;
+  reg [30:0] \$325 ;
+  reg [4:0] \$326 ;
+  reg [30:0] \$327 ;
+  reg [4:0] \$328 ;
+  reg [33:0] \$329 ;
+  wire \$33 ;
+  reg [30:0] \$330 ;
+  reg [31:0] \$331 ;
+  reg [28:0] \$332 ;
+  reg [33:0] \$333 ;
+  reg [30:0] \$334 ;
+  reg [31:0] \$335 ;
+  reg [28:0] \$336 ;
+  reg [33:0] \$337 ;
+  reg [30:0] \$338 ;
+  reg [31:0] \$339 ;
+  wire \$34 ;
+  reg [28:0] \$340 ;
+  reg [33:0] \$341 ;
+  reg [30:0] \$342 ;
+  reg [31:0] \$343 ;
+  reg [28:0] \$344 ;
+  reg [33:0] \$345 ;
+  reg [30:0] \$346 ;
+  reg [31:0] \$347 ;
+  reg [28:0] \$348 ;
+  reg [33:0] \$349 ;
+  wire \$35 ;
+  reg [30:0] \$350 ;
+  reg [31:0] \$351 ;
+  reg [28:0] \$352 ;
+  reg [33:0] \$353 ;
+  reg [30:0] \$354 ;
+  reg [31:0] \$355 ;
+  reg [28:0] \$356 ;
   reg [33:0] \$357 ;
-  reg [33:0] \$358 ;
-  reg [33:0] \$359 ;
-  wire [92:0] \$36 ;
-  reg [33:0] \$360 ;
-  reg [33:0] \$361 ;
-  reg [33:0] \$362 ;
-  reg [63:0] \$363 ;
-  reg \$364 ;
-  reg \$365 ;
-  wire [93:0] \$37 ;
-  wire [64:0] \$38 ;
-  wire [64:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [91:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [92:0] \$43 ;
-  wire [93:0] \$44 ;
-  wire [64:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [91:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [63:0] \$49 ;
-  wire [32:0] \$5 ;
-  wire [92:0] \$50 ;
-  wire [93:0] \$51 ;
-  wire [64:0] \$52 ;
-  wire [64:0] \$53 ;
-  wire [91:0] \$54 ;
-  wire [32:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [92:0] \$57 ;
-  wire [93:0] \$58 ;
-  wire [64:0] \$59 ;
-  wire [32:0] \$6 ;
-  wire [64:0] \$60 ;
-  wire [91:0] \$61 ;
-  wire [32:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [92:0] \$64 ;
-  wire [93:0] \$65 ;
-  wire [64:0] \$66 ;
-  wire [64:0] \$67 ;
-  wire [91:0] \$68 ;
-  wire [32:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire [63:0] \$70 ;
-  wire [92:0] \$71 ;
-  wire [93:0] \$72 ;
-  wire [64:0] \$73 ;
-  wire [64:0] \$74 ;
-  wire [91:0] \$75 ;
-  wire [32:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [92:0] \$78 ;
-  wire [93:0] \$79 ;
-  wire [32:0] \$8 ;
-  wire [64:0] \$80 ;
-  wire [64:0] \$81 ;
-  wire [91:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire [63:0] \$84 ;
-  wire [92:0] \$85 ;
-  wire [93:0] \$86 ;
-  wire [64:0] \$87 ;
-  wire [64:0] \$88 ;
-  wire \$89 ;
-  wire \$9 ;
-  wire [6:0] \$90 ;
-  wire [6:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire [63:0] \$93 ;
-  wire [34:0] \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [35:0] \$98 ;
-  wire [35:0] \$99 ;
+  reg [30:0] \$358 ;
+  reg [31:0] \$359 ;
+  wire \$36 ;
+  reg [28:0] \$360 ;
+  reg \$361 ;
+  reg \$362 ;
+  reg [4:0] \$363 ;
+  reg [4:0] \$364 ;
+  reg [4:0] \$365 ;
+  reg [4:0] \$366 ;
+  reg [4:0] \$367 ;
+  reg [4:0] \$368 ;
+  reg [4:0] \$369 ;
+  wire \$37 ;
+  reg [4:0] \$370 ;
+  reg [32:0] \$371 ;
+  reg [32:0] \$372 ;
+  reg [32:0] \$373 ;
+  reg [32:0] \$374 ;
+  reg [32:0] \$375 ;
+  reg [32:0] \$376 ;
+  reg [32:0] \$377 ;
+  reg [32:0] \$378 ;
+  reg [31:0] \$379 ;
+  wire \$38 ;
+  reg [31:0] \$380 ;
+  reg [31:0] \$381 ;
+  reg [31:0] \$382 ;
+  reg [31:0] \$383 ;
+  reg [31:0] \$384 ;
+  reg [31:0] \$385 ;
+  reg [31:0] \$386 ;
+  reg \$387 ;
+  reg \$388 ;
+  reg [4:0] \$389 ;
+  wire \$39 ;
+  reg [4:0] \$390 ;
+  reg [4:0] \$391 ;
+  reg [4:0] \$392 ;
+  reg [4:0] \$393 ;
+  reg [4:0] \$394 ;
+  reg [4:0] \$395 ;
+  reg [4:0] \$396 ;
+  reg [33:0] \$397 ;
+  reg [33:0] \$398 ;
+  reg [33:0] \$399 ;
+  wire [28:0] \$4 ;
+  wire \$40 ;
+  reg [33:0] \$400 ;
+  reg [33:0] \$401 ;
+  reg [33:0] \$402 ;
+  reg [33:0] \$403 ;
+  reg [33:0] \$404 ;
+  reg \$405 ;
+  reg \$406 ;
+  reg [33:0] \$407 ;
+  reg [33:0] \$408 ;
+  reg [33:0] \$409 ;
+  wire \$41 ;
+  reg [33:0] \$410 ;
+  reg [33:0] \$411 ;
+  reg [33:0] \$412 ;
+  reg [33:0] \$413 ;
+  reg [33:0] \$414 ;
+  reg [63:0] \$415 ;
+  reg \$416 ;
+  reg \$417 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [33:0] \$5 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire [6:0] \$52 ;
+  wire [6:0] \$53 ;
+  wire \$54 ;
+  wire [5:0] \$55 ;
+  wire \$56 ;
+  wire [6:0] \$57 ;
+  wire [6:0] \$58 ;
+  wire \$59 ;
+  wire [30:0] \$6 ;
+  wire [5:0] \$60 ;
+  wire \$61 ;
+  wire [6:0] \$62 ;
+  wire [6:0] \$63 ;
+  wire \$64 ;
+  wire [5:0] \$65 ;
+  wire \$66 ;
+  wire [6:0] \$67 ;
+  wire [6:0] \$68 ;
+  wire \$69 ;
+  wire [31:0] \$7 ;
+  wire [5:0] \$70 ;
+  wire \$71 ;
+  wire [6:0] \$72 ;
+  wire [6:0] \$73 ;
+  wire \$74 ;
+  wire [5:0] \$75 ;
+  wire \$76 ;
+  wire [6:0] \$77 ;
+  wire [6:0] \$78 ;
+  wire \$79 ;
+  wire [28:0] \$8 ;
+  wire [5:0] \$80 ;
+  wire \$81 ;
+  wire [6:0] \$82 ;
+  wire [6:0] \$83 ;
+  wire \$84 ;
+  wire [5:0] \$85 ;
+  wire \$86 ;
+  wire [6:0] \$87 ;
+  wire [6:0] \$88 ;
+  wire [32:0] \$89 ;
+  wire [33:0] \$9 ;
+  wire [32:0] \$90 ;
+  wire [32:0] \$91 ;
+  wire [32:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire [32:0] \$94 ;
+  wire [32:0] \$95 ;
+  wire [32:0] \$96 ;
+  wire [62:0] \$97 ;
+  wire [62:0] \$98 ;
+  wire [62:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -393,14 +445,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_5;
   wire [32:0] h_6;
   wire [32:0] h_7;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
-  wire [33:0] half_4;
-  wire [33:0] half_5;
-  wire [33:0] half_6;
-  wire [33:0] half_7;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
   input [207:0] i_acc;
   wire [207:0] i_acc;
   wire [25:0] \i_acc[0] ;
@@ -483,14 +535,48 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] r_5;
   wire [4:0] r_6;
   wire [4:0] r_7;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
-  reg [5:0] rq1_e4 = 6'h00;
-  reg [5:0] rq1_e5 = 6'h00;
-  reg [5:0] rq1_e6 = 6'h00;
-  reg [5:0] rq1_e7 = 6'h00;
+  reg [25:0] rq0_acc0 = 26'h0000000;
+  reg [25:0] rq0_acc1 = 26'h0000000;
+  reg [25:0] rq0_acc2 = 26'h0000000;
+  reg [25:0] rq0_acc3 = 26'h0000000;
+  reg [25:0] rq0_acc4 = 26'h0000000;
+  reg [25:0] rq0_acc5 = 26'h0000000;
+  reg [25:0] rq0_acc6 = 26'h0000000;
+  reg [25:0] rq0_acc7 = 26'h0000000;
+  reg [31:0] rq0_b0 = 32'd0;
+  reg [31:0] rq0_b1 = 32'd0;
+  reg [31:0] rq0_b2 = 32'd0;
+  reg [31:0] rq0_b3 = 32'd0;
+  reg [31:0] rq0_b4 = 32'd0;
+  reg [31:0] rq0_b5 = 32'd0;
+  reg [31:0] rq0_b6 = 32'd0;
+  reg [31:0] rq0_b7 = 32'd0;
+  reg [5:0] rq0_e0 = 6'h00;
+  reg [5:0] rq0_e1 = 6'h00;
+  reg [5:0] rq0_e2 = 6'h00;
+  reg [5:0] rq0_e3 = 6'h00;
+  reg [5:0] rq0_e4 = 6'h00;
+  reg [5:0] rq0_e5 = 6'h00;
+  reg [5:0] rq0_e6 = 6'h00;
+  reg [5:0] rq0_e7 = 6'h00;
+  reg rq0_last = 1'h0;
+  reg [30:0] rq0_m0 = 31'h00000000;
+  reg [30:0] rq0_m1 = 31'h00000000;
+  reg [30:0] rq0_m2 = 31'h00000000;
+  reg [30:0] rq0_m3 = 31'h00000000;
+  reg [30:0] rq0_m4 = 31'h00000000;
+  reg [30:0] rq0_m5 = 31'h00000000;
+  reg [30:0] rq0_m6 = 31'h00000000;
+  reg [30:0] rq0_m7 = 31'h00000000;
+  reg rq0_valid = 1'h0;
+  reg [4:0] rq1_l0 = 5'h00;
+  reg [4:0] rq1_l1 = 5'h00;
+  reg [4:0] rq1_l2 = 5'h00;
+  reg [4:0] rq1_l3 = 5'h00;
+  reg [4:0] rq1_l4 = 5'h00;
+  reg [4:0] rq1_l5 = 5'h00;
+  reg [4:0] rq1_l6 = 5'h00;
+  reg [4:0] rq1_l7 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -500,6 +586,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq1_m5 = 31'h00000000;
   reg [30:0] rq1_m6 = 31'h00000000;
   reg [30:0] rq1_m7 = 31'h00000000;
+  reg [4:0] rq1_r0 = 5'h00;
+  reg [4:0] rq1_r1 = 5'h00;
+  reg [4:0] rq1_r2 = 5'h00;
+  reg [4:0] rq1_r3 = 5'h00;
+  reg [4:0] rq1_r4 = 5'h00;
+  reg [4:0] rq1_r5 = 5'h00;
+  reg [4:0] rq1_r6 = 5'h00;
+  reg [4:0] rq1_r7 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
   reg [31:0] rq1_s2 = 32'd0;
@@ -509,14 +603,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1_s6 = 32'd0;
   reg [31:0] rq1_s7 = 32'd0;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
-  reg [5:0] rq2_e4 = 6'h00;
-  reg [5:0] rq2_e5 = 6'h00;
-  reg [5:0] rq2_e6 = 6'h00;
-  reg [5:0] rq2_e7 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
@@ -525,15 +611,23 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [32:0] rq2_h5 = 33'h000000000;
   reg [32:0] rq2_h6 = 33'h000000000;
   reg [32:0] rq2_h7 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
-  reg [30:0] rq2_m4 = 31'h00000000;
-  reg [30:0] rq2_m5 = 31'h00000000;
-  reg [30:0] rq2_m6 = 31'h00000000;
-  reg [30:0] rq2_m7 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
+  reg [4:0] rq2_r4 = 5'h00;
+  reg [4:0] rq2_r5 = 5'h00;
+  reg [4:0] rq2_r6 = 5'h00;
+  reg [4:0] rq2_r7 = 5'h00;
   reg rq2_valid = 1'h0;
   reg [31:0] rq2a_a0 = 32'd0;
   reg [31:0] rq2a_a1 = 32'd0;
@@ -543,14 +637,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq2a_a5 = 32'd0;
   reg [31:0] rq2a_a6 = 32'd0;
   reg [31:0] rq2a_a7 = 32'd0;
-  reg [5:0] rq2a_e0 = 6'h00;
-  reg [5:0] rq2a_e1 = 6'h00;
-  reg [5:0] rq2a_e2 = 6'h00;
-  reg [5:0] rq2a_e3 = 6'h00;
-  reg [5:0] rq2a_e4 = 6'h00;
-  reg [5:0] rq2a_e5 = 6'h00;
-  reg [5:0] rq2a_e6 = 6'h00;
-  reg [5:0] rq2a_e7 = 6'h00;
   reg rq2a_last = 1'h0;
   reg [30:0] rq2a_m0 = 31'h00000000;
   reg [30:0] rq2a_m1 = 31'h00000000;
@@ -560,48 +646,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq2a_m5 = 31'h00000000;
   reg [30:0] rq2a_m6 = 31'h00000000;
   reg [30:0] rq2a_m7 = 31'h00000000;
+  reg [4:0] rq2a_r0 = 5'h00;
+  reg [4:0] rq2a_r1 = 5'h00;
+  reg [4:0] rq2a_r2 = 5'h00;
+  reg [4:0] rq2a_r3 = 5'h00;
+  reg [4:0] rq2a_r4 = 5'h00;
+  reg [4:0] rq2a_r5 = 5'h00;
+  reg [4:0] rq2a_r6 = 5'h00;
+  reg [4:0] rq2a_r7 = 5'h00;
   reg rq2a_valid = 1'h0;
-  reg [5:0] rq2b_e0 = 6'h00;
-  reg [5:0] rq2b_e1 = 6'h00;
-  reg [5:0] rq2b_e2 = 6'h00;
-  reg [5:0] rq2b_e3 = 6'h00;
-  reg [5:0] rq2b_e4 = 6'h00;
-  reg [5:0] rq2b_e5 = 6'h00;
-  reg [5:0] rq2b_e6 = 6'h00;
-  reg [5:0] rq2b_e7 = 6'h00;
-  reg [28:0] rq2b_hh0 = 29'h00000000;
-  reg [28:0] rq2b_hh1 = 29'h00000000;
-  reg [28:0] rq2b_hh2 = 29'h00000000;
-  reg [28:0] rq2b_hh3 = 29'h00000000;
-  reg [28:0] rq2b_hh4 = 29'h00000000;
-  reg [28:0] rq2b_hh5 = 29'h00000000;
-  reg [28:0] rq2b_hh6 = 29'h00000000;
-  reg [28:0] rq2b_hh7 = 29'h00000000;
-  reg [31:0] rq2b_hl0 = 32'd0;
-  reg [31:0] rq2b_hl1 = 32'd0;
-  reg [31:0] rq2b_hl2 = 32'd0;
-  reg [31:0] rq2b_hl3 = 32'd0;
-  reg [31:0] rq2b_hl4 = 32'd0;
-  reg [31:0] rq2b_hl5 = 32'd0;
-  reg [31:0] rq2b_hl6 = 32'd0;
-  reg [31:0] rq2b_hl7 = 32'd0;
   reg rq2b_last = 1'h0;
-  reg [30:0] rq2b_lh0 = 31'h00000000;
-  reg [30:0] rq2b_lh1 = 31'h00000000;
-  reg [30:0] rq2b_lh2 = 31'h00000000;
-  reg [30:0] rq2b_lh3 = 31'h00000000;
-  reg [30:0] rq2b_lh4 = 31'h00000000;
-  reg [30:0] rq2b_lh5 = 31'h00000000;
-  reg [30:0] rq2b_lh6 = 31'h00000000;
-  reg [30:0] rq2b_lh7 = 31'h00000000;
-  reg [33:0] rq2b_ll0 = 34'h000000000;
-  reg [33:0] rq2b_ll1 = 34'h000000000;
-  reg [33:0] rq2b_ll2 = 34'h000000000;
-  reg [33:0] rq2b_ll3 = 34'h000000000;
-  reg [33:0] rq2b_ll4 = 34'h000000000;
-  reg [33:0] rq2b_ll5 = 34'h000000000;
-  reg [33:0] rq2b_ll6 = 34'h000000000;
-  reg [33:0] rq2b_ll7 = 34'h000000000;
   reg [30:0] rq2b_m0 = 31'h00000000;
   reg [30:0] rq2b_m1 = 31'h00000000;
   reg [30:0] rq2b_m2 = 31'h00000000;
@@ -610,6 +664,46 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq2b_m5 = 31'h00000000;
   reg [30:0] rq2b_m6 = 31'h00000000;
   reg [30:0] rq2b_m7 = 31'h00000000;
+  reg [28:0] rq2b_phh0 = 29'h00000000;
+  reg [28:0] rq2b_phh1 = 29'h00000000;
+  reg [28:0] rq2b_phh2 = 29'h00000000;
+  reg [28:0] rq2b_phh3 = 29'h00000000;
+  reg [28:0] rq2b_phh4 = 29'h00000000;
+  reg [28:0] rq2b_phh5 = 29'h00000000;
+  reg [28:0] rq2b_phh6 = 29'h00000000;
+  reg [28:0] rq2b_phh7 = 29'h00000000;
+  reg [31:0] rq2b_phl0 = 32'd0;
+  reg [31:0] rq2b_phl1 = 32'd0;
+  reg [31:0] rq2b_phl2 = 32'd0;
+  reg [31:0] rq2b_phl3 = 32'd0;
+  reg [31:0] rq2b_phl4 = 32'd0;
+  reg [31:0] rq2b_phl5 = 32'd0;
+  reg [31:0] rq2b_phl6 = 32'd0;
+  reg [31:0] rq2b_phl7 = 32'd0;
+  reg [30:0] rq2b_plh0 = 31'h00000000;
+  reg [30:0] rq2b_plh1 = 31'h00000000;
+  reg [30:0] rq2b_plh2 = 31'h00000000;
+  reg [30:0] rq2b_plh3 = 31'h00000000;
+  reg [30:0] rq2b_plh4 = 31'h00000000;
+  reg [30:0] rq2b_plh5 = 31'h00000000;
+  reg [30:0] rq2b_plh6 = 31'h00000000;
+  reg [30:0] rq2b_plh7 = 31'h00000000;
+  reg [33:0] rq2b_pll0 = 34'h000000000;
+  reg [33:0] rq2b_pll1 = 34'h000000000;
+  reg [33:0] rq2b_pll2 = 34'h000000000;
+  reg [33:0] rq2b_pll3 = 34'h000000000;
+  reg [33:0] rq2b_pll4 = 34'h000000000;
+  reg [33:0] rq2b_pll5 = 34'h000000000;
+  reg [33:0] rq2b_pll6 = 34'h000000000;
+  reg [33:0] rq2b_pll7 = 34'h000000000;
+  reg [4:0] rq2b_r0 = 5'h00;
+  reg [4:0] rq2b_r1 = 5'h00;
+  reg [4:0] rq2b_r2 = 5'h00;
+  reg [4:0] rq2b_r3 = 5'h00;
+  reg [4:0] rq2b_r4 = 5'h00;
+  reg [4:0] rq2b_r5 = 5'h00;
+  reg [4:0] rq2b_r6 = 5'h00;
+  reg [4:0] rq2b_r7 = 5'h00;
   reg rq2b_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -621,6 +715,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [33:0] rq3_y5 = 34'h000000000;
   reg [33:0] rq3_y6 = 34'h000000000;
   reg [33:0] rq3_y7 = 34'h000000000;
+  reg rq3a_last = 1'h0;
+  reg [4:0] rq3a_r0 = 5'h00;
+  reg [4:0] rq3a_r1 = 5'h00;
+  reg [4:0] rq3a_r2 = 5'h00;
+  reg [4:0] rq3a_r3 = 5'h00;
+  reg [4:0] rq3a_r4 = 5'h00;
+  reg [4:0] rq3a_r5 = 5'h00;
+  reg [4:0] rq3a_r6 = 5'h00;
+  reg [4:0] rq3a_r7 = 5'h00;
+  reg [33:0] rq3a_u0 = 34'h000000000;
+  reg [33:0] rq3a_u1 = 34'h000000000;
+  reg [33:0] rq3a_u2 = 34'h000000000;
+  reg [33:0] rq3a_u3 = 34'h000000000;
+  reg [33:0] rq3a_u4 = 34'h000000000;
+  reg [33:0] rq3a_u5 = 34'h000000000;
+  reg [33:0] rq3a_u6 = 34'h000000000;
+  reg [33:0] rq3a_u7 = 34'h000000000;
+  reg rq3a_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
@@ -639,6 +751,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [34:0] t_5;
   wire [34:0] t_6;
   wire [34:0] t_7;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
+  wire [33:0] u_4;
+  wire [33:0] u_5;
+  wire [33:0] u_6;
+  wire [33:0] u_7;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
@@ -649,150 +769,250 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_acc[129:104]) + $signed(i_bias[159:128]);
-  assign \$6  = $signed(i_acc[155:130]) + $signed(i_bias[191:160]);
-  assign \$7  = $signed(i_acc[181:156]) + $signed(i_bias[223:192]);
-  assign \$8  = $signed(i_acc[207:182]) + $signed(i_bias[255:224]);
-  assign \$9  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$10  = \$9  ? rq1_e0 : 6'h00;
-  assign \$11  = $signed(rq1_s0) << \$10 [4:0];
-  assign \$12  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$13  = \$12  ? rq1_e1 : 6'h00;
-  assign \$14  = $signed(rq1_s1) << \$13 [4:0];
-  assign \$15  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$16  = \$15  ? rq1_e2 : 6'h00;
-  assign \$17  = $signed(rq1_s2) << \$16 [4:0];
-  assign \$18  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$19  = \$18  ? rq1_e3 : 6'h00;
-  assign \$20  = $signed(rq1_s3) << \$19 [4:0];
-  assign \$21  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$22  = \$21  ? rq1_e4 : 6'h00;
-  assign \$23  = $signed(rq1_s4) << \$22 [4:0];
-  assign \$24  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$25  = \$24  ? rq1_e5 : 6'h00;
-  assign \$26  = $signed(rq1_s5) << \$25 [4:0];
-  assign \$27  = $signed(rq1_e6) > $signed(1'h0);
-  assign \$28  = \$27  ? rq1_e6 : 6'h00;
-  assign \$29  = $signed(rq1_s6) << \$28 [4:0];
-  assign \$30  = $signed(rq1_e7) > $signed(1'h0);
-  assign \$31  = \$30  ? rq1_e7 : 6'h00;
-  assign \$32  = $signed(rq1_s7) << \$31 [4:0];
-  assign \$34  = $signed(rq2b_hl0) + $signed({ 1'h0, rq2b_lh0 });
-  assign \$36  = $signed(\$33 ) + $signed(\$35 );
-  assign \$37  = $signed(\$36 ) + $signed({ 1'h0, rq2b_ll0 });
-  assign \$38  = $signed(\$37 [63:0]) + $signed(32'd1073741824);
-  assign \$41  = $signed(rq2b_hl1) + $signed({ 1'h0, rq2b_lh1 });
-  assign \$43  = $signed(\$40 ) + $signed(\$42 );
-  assign \$44  = $signed(\$43 ) + $signed({ 1'h0, rq2b_ll1 });
-  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
-  assign \$48  = $signed(rq2b_hl2) + $signed({ 1'h0, rq2b_lh2 });
-  assign \$50  = $signed(\$47 ) + $signed(\$49 );
-  assign \$51  = $signed(\$50 ) + $signed({ 1'h0, rq2b_ll2 });
-  assign \$52  = $signed(\$51 [63:0]) + $signed(32'd1073741824);
-  assign \$55  = $signed(rq2b_hl3) + $signed({ 1'h0, rq2b_lh3 });
-  assign \$57  = $signed(\$54 ) + $signed(\$56 );
-  assign \$58  = $signed(\$57 ) + $signed({ 1'h0, rq2b_ll3 });
-  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
-  assign \$62  = $signed(rq2b_hl4) + $signed({ 1'h0, rq2b_lh4 });
-  assign \$64  = $signed(\$61 ) + $signed(\$63 );
-  assign \$65  = $signed(\$64 ) + $signed({ 1'h0, rq2b_ll4 });
-  assign \$66  = $signed(\$65 [63:0]) + $signed(32'd1073741824);
-  assign \$69  = $signed(rq2b_hl5) + $signed({ 1'h0, rq2b_lh5 });
-  assign \$71  = $signed(\$68 ) + $signed(\$70 );
-  assign \$72  = $signed(\$71 ) + $signed({ 1'h0, rq2b_ll5 });
-  assign \$73  = $signed(\$72 [63:0]) + $signed(32'd1073741824);
-  assign \$76  = $signed(rq2b_hl6) + $signed({ 1'h0, rq2b_lh6 });
-  assign \$78  = $signed(\$75 ) + $signed(\$77 );
-  assign \$79  = $signed(\$78 ) + $signed({ 1'h0, rq2b_ll6 });
-  assign \$80  = $signed(\$79 [63:0]) + $signed(32'd1073741824);
-  assign \$83  = $signed(rq2b_hl7) + $signed({ 1'h0, rq2b_lh7 });
-  assign \$85  = $signed(\$82 ) + $signed(\$84 );
-  assign \$86  = $signed(\$85 ) + $signed({ 1'h0, rq2b_ll7 });
-  assign \$87  = $signed(\$86 [63:0]) + $signed(32'd1073741824);
-  assign \$89  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$90  = - $signed(rq2_e0);
-  assign \$91  = \$89  ? \$90  : 7'h00;
-  assign \$92  = 1'h1 << \$91 [4:0];
-  assign \$94  = $signed(rq2_h0) + $signed(\$93 [33:0]);
-  assign \$95  = | \$91 [4:0];
-  assign \$96  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$97  = \$95  & \$96 ;
-  assign \$98  = $signed(\$94 ) - $signed({ 1'h0, \$97  });
-  assign \$99  = $signed(\$98 ) >>> \$91 [4:0];
-  assign \$100  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$101  = - $signed(rq2_e1);
-  assign \$102  = \$100  ? \$101  : 7'h00;
-  assign \$103  = 1'h1 << \$102 [4:0];
-  assign \$105  = $signed(rq2_h1) + $signed(\$104 [33:0]);
-  assign \$106  = | \$102 [4:0];
-  assign \$107  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$108  = \$106  & \$107 ;
-  assign \$109  = $signed(\$105 ) - $signed({ 1'h0, \$108  });
-  assign \$110  = $signed(\$109 ) >>> \$102 [4:0];
-  assign \$111  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$112  = - $signed(rq2_e2);
-  assign \$113  = \$111  ? \$112  : 7'h00;
-  assign \$114  = 1'h1 << \$113 [4:0];
-  assign \$116  = $signed(rq2_h2) + $signed(\$115 [33:0]);
-  assign \$117  = | \$113 [4:0];
-  assign \$118  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$119  = \$117  & \$118 ;
-  assign \$120  = $signed(\$116 ) - $signed({ 1'h0, \$119  });
-  assign \$121  = $signed(\$120 ) >>> \$113 [4:0];
-  assign \$122  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$123  = - $signed(rq2_e3);
-  assign \$124  = \$122  ? \$123  : 7'h00;
-  assign \$125  = 1'h1 << \$124 [4:0];
-  assign \$127  = $signed(rq2_h3) + $signed(\$126 [33:0]);
-  assign \$128  = | \$124 [4:0];
-  assign \$129  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$130  = \$128  & \$129 ;
-  assign \$131  = $signed(\$127 ) - $signed({ 1'h0, \$130  });
-  assign \$132  = $signed(\$131 ) >>> \$124 [4:0];
-  assign \$133  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$134  = - $signed(rq2_e4);
-  assign \$135  = \$133  ? \$134  : 7'h00;
-  assign \$136  = 1'h1 << \$135 [4:0];
-  assign \$138  = $signed(rq2_h4) + $signed(\$137 [33:0]);
-  assign \$139  = | \$135 [4:0];
-  assign \$140  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$141  = \$139  & \$140 ;
-  assign \$142  = $signed(\$138 ) - $signed({ 1'h0, \$141  });
-  assign \$143  = $signed(\$142 ) >>> \$135 [4:0];
-  assign \$144  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$145  = - $signed(rq2_e5);
-  assign \$146  = \$144  ? \$145  : 7'h00;
-  assign \$147  = 1'h1 << \$146 [4:0];
-  assign \$149  = $signed(rq2_h5) + $signed(\$148 [33:0]);
-  assign \$150  = | \$146 [4:0];
-  assign \$151  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$152  = \$150  & \$151 ;
-  assign \$153  = $signed(\$149 ) - $signed({ 1'h0, \$152  });
-  assign \$154  = $signed(\$153 ) >>> \$146 [4:0];
-  assign \$155  = $signed(rq2_e6) < $signed(1'h0);
-  assign \$156  = - $signed(rq2_e6);
-  assign \$157  = \$155  ? \$156  : 7'h00;
-  assign \$158  = 1'h1 << \$157 [4:0];
-  assign \$160  = $signed(rq2_h6) + $signed(\$159 [33:0]);
-  assign \$161  = | \$157 [4:0];
-  assign \$162  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$163  = \$161  & \$162 ;
-  assign \$164  = $signed(\$160 ) - $signed({ 1'h0, \$163  });
-  assign \$165  = $signed(\$164 ) >>> \$157 [4:0];
-  assign \$166  = $signed(rq2_e7) < $signed(1'h0);
-  assign \$167  = - $signed(rq2_e7);
-  assign \$168  = \$166  ? \$167  : 7'h00;
-  assign \$169  = 1'h1 << \$168 [4:0];
-  assign \$171  = $signed(rq2_h7) + $signed(\$170 [33:0]);
-  assign \$172  = | \$168 [4:0];
-  assign \$173  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$174  = \$172  & \$173 ;
-  assign \$175  = $signed(\$171 ) - $signed({ 1'h0, \$174  });
-  assign \$176  = $signed(\$175 ) >>> \$168 [4:0];
+  always @(posedge clk)
+    rq3a_r3 <= \$392 ;
+  always @(posedge clk)
+    rq3a_r4 <= \$393 ;
+  always @(posedge clk)
+    rq3a_r5 <= \$394 ;
+  always @(posedge clk)
+    rq3a_r6 <= \$395 ;
+  always @(posedge clk)
+    rq3a_r7 <= \$396 ;
+  always @(posedge clk)
+    rq3a_u0 <= \$397 ;
+  always @(posedge clk)
+    rq3a_u1 <= \$398 ;
+  always @(posedge clk)
+    rq3a_u2 <= \$399 ;
+  always @(posedge clk)
+    rq3a_u3 <= \$400 ;
+  always @(posedge clk)
+    rq3a_u4 <= \$401 ;
+  always @(posedge clk)
+    rq3a_u5 <= \$402 ;
+  always @(posedge clk)
+    rq3a_u6 <= \$403 ;
+  always @(posedge clk)
+    rq3a_u7 <= \$404 ;
+  always @(posedge clk)
+    rq3_valid <= \$405 ;
+  always @(posedge clk)
+    rq3_last <= \$406 ;
+  always @(posedge clk)
+    rq3_y0 <= \$407 ;
+  always @(posedge clk)
+    rq3_y1 <= \$408 ;
+  always @(posedge clk)
+    rq3_y2 <= \$409 ;
+  always @(posedge clk)
+    rq3_y3 <= \$410 ;
+  always @(posedge clk)
+    rq3_y4 <= \$411 ;
+  always @(posedge clk)
+    rq3_y5 <= \$412 ;
+  always @(posedge clk)
+    rq3_y6 <= \$413 ;
+  always @(posedge clk)
+    rq3_y7 <= \$414 ;
+  always @(posedge clk)
+    o_data <= \$415 ;
+  always @(posedge clk)
+    o_valid <= \$416 ;
+  always @(posedge clk)
+    o_last <= \$417 ;
+  assign \$1  = rq2a_a0[16:0] * rq2a_m0[16:0];
+  assign \$2  = rq2a_a0[16:0] * rq2a_m0[30:17];
+  assign \$3  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[16:0] });
+  assign \$4  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[30:17] });
+  assign \$5  = rq2a_a1[16:0] * rq2a_m1[16:0];
+  assign \$6  = rq2a_a1[16:0] * rq2a_m1[30:17];
+  assign \$7  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[16:0] });
+  assign \$8  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[30:17] });
+  assign \$9  = rq2a_a2[16:0] * rq2a_m2[16:0];
+  assign \$10  = rq2a_a2[16:0] * rq2a_m2[30:17];
+  assign \$11  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[16:0] });
+  assign \$12  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[30:17] });
+  assign \$13  = rq2a_a3[16:0] * rq2a_m3[16:0];
+  assign \$14  = rq2a_a3[16:0] * rq2a_m3[30:17];
+  assign \$15  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[16:0] });
+  assign \$16  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[30:17] });
+  assign \$17  = rq2a_a4[16:0] * rq2a_m4[16:0];
+  assign \$18  = rq2a_a4[16:0] * rq2a_m4[30:17];
+  assign \$19  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[16:0] });
+  assign \$20  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[30:17] });
+  assign \$21  = rq2a_a5[16:0] * rq2a_m5[16:0];
+  assign \$22  = rq2a_a5[16:0] * rq2a_m5[30:17];
+  assign \$23  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[16:0] });
+  assign \$24  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[30:17] });
+  assign \$25  = rq2a_a6[16:0] * rq2a_m6[16:0];
+  assign \$26  = rq2a_a6[16:0] * rq2a_m6[30:17];
+  assign \$27  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[16:0] });
+  assign \$28  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[30:17] });
+  assign \$29  = rq2a_a7[16:0] * rq2a_m7[16:0];
+  assign \$30  = rq2a_a7[16:0] * rq2a_m7[30:17];
+  assign \$31  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[16:0] });
+  assign \$32  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[30:17] });
+  assign \$33  = $signed(t_0) < $signed(act_min);
+  assign \$34  = $signed(t_0) > $signed(act_max);
+  assign \$35  = $signed(t_1) < $signed(act_min);
+  assign \$36  = $signed(t_1) > $signed(act_max);
+  assign \$37  = $signed(t_2) < $signed(act_min);
+  assign \$38  = $signed(t_2) > $signed(act_max);
+  assign \$39  = $signed(t_3) < $signed(act_min);
+  assign \$40  = $signed(t_3) > $signed(act_max);
+  assign \$41  = $signed(t_4) < $signed(act_min);
+  assign \$42  = $signed(t_4) > $signed(act_max);
+  assign \$43  = $signed(t_5) < $signed(act_min);
+  assign \$44  = $signed(t_5) > $signed(act_max);
+  assign \$45  = $signed(t_6) < $signed(act_min);
+  assign \$46  = $signed(t_6) > $signed(act_max);
+  assign \$47  = $signed(t_7) < $signed(act_min);
+  assign \$48  = $signed(t_7) > $signed(act_max);
+  assign \$49  = $signed(rq0_e0) > $signed(1'h0);
+  assign \$50  = \$49  ? rq0_e0 : 6'h00;
+  assign \$51  = $signed(rq0_e0) < $signed(1'h0);
+  assign \$52  = - $signed(rq0_e0);
+  assign \$53  = \$51  ? \$52  : 7'h00;
+  assign \$54  = $signed(rq0_e1) > $signed(1'h0);
+  assign \$55  = \$54  ? rq0_e1 : 6'h00;
+  assign \$56  = $signed(rq0_e1) < $signed(1'h0);
+  assign \$57  = - $signed(rq0_e1);
+  assign \$58  = \$56  ? \$57  : 7'h00;
+  assign \$59  = $signed(rq0_e2) > $signed(1'h0);
+  assign \$60  = \$59  ? rq0_e2 : 6'h00;
+  assign \$61  = $signed(rq0_e2) < $signed(1'h0);
+  assign \$62  = - $signed(rq0_e2);
+  assign \$63  = \$61  ? \$62  : 7'h00;
+  assign \$64  = $signed(rq0_e3) > $signed(1'h0);
+  assign \$65  = \$64  ? rq0_e3 : 6'h00;
+  assign \$66  = $signed(rq0_e3) < $signed(1'h0);
+  assign \$67  = - $signed(rq0_e3);
+  assign \$68  = \$66  ? \$67  : 7'h00;
+  assign \$69  = $signed(rq0_e4) > $signed(1'h0);
+  assign \$70  = \$69  ? rq0_e4 : 6'h00;
+  assign \$71  = $signed(rq0_e4) < $signed(1'h0);
+  assign \$72  = - $signed(rq0_e4);
+  assign \$73  = \$71  ? \$72  : 7'h00;
+  assign \$74  = $signed(rq0_e5) > $signed(1'h0);
+  assign \$75  = \$74  ? rq0_e5 : 6'h00;
+  assign \$76  = $signed(rq0_e5) < $signed(1'h0);
+  assign \$77  = - $signed(rq0_e5);
+  assign \$78  = \$76  ? \$77  : 7'h00;
+  assign \$79  = $signed(rq0_e6) > $signed(1'h0);
+  assign \$80  = \$79  ? rq0_e6 : 6'h00;
+  assign \$81  = $signed(rq0_e6) < $signed(1'h0);
+  assign \$82  = - $signed(rq0_e6);
+  assign \$83  = \$81  ? \$82  : 7'h00;
+  assign \$84  = $signed(rq0_e7) > $signed(1'h0);
+  assign \$85  = \$84  ? rq0_e7 : 6'h00;
+  assign \$86  = $signed(rq0_e7) < $signed(1'h0);
+  assign \$87  = - $signed(rq0_e7);
+  assign \$88  = \$86  ? \$87  : 7'h00;
+  assign \$89  = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign \$90  = $signed(rq0_acc1) + $signed(rq0_b1);
+  assign \$91  = $signed(rq0_acc2) + $signed(rq0_b2);
+  assign \$92  = $signed(rq0_acc3) + $signed(rq0_b3);
+  assign \$93  = $signed(rq0_acc4) + $signed(rq0_b4);
+  assign \$94  = $signed(rq0_acc5) + $signed(rq0_b5);
+  assign \$95  = $signed(rq0_acc6) + $signed(rq0_b6);
+  assign \$96  = $signed(rq0_acc7) + $signed(rq0_b7);
+  assign \$97  = $signed(rq1_s0) << rq1_l0;
+  assign \$98  = $signed(rq1_s1) << rq1_l1;
+  assign \$99  = $signed(rq1_s2) << rq1_l2;
+  assign \$100  = $signed(rq1_s3) << rq1_l3;
+  assign \$101  = $signed(rq1_s4) << rq1_l4;
+  assign \$102  = $signed(rq1_s5) << rq1_l5;
+  assign \$103  = $signed(rq1_s6) << rq1_l6;
+  assign \$104  = $signed(rq1_s7) << rq1_l7;
+  assign \$106  = $signed(rq2b_phl0) + $signed({ 1'h0, rq2b_plh0 });
+  assign \$108  = $signed(\$105 ) + $signed(\$107 );
+  assign \$109  = $signed(\$108 ) + $signed({ 1'h0, rq2b_pll0 });
+  assign \$110  = $signed(\$109 [63:0]) + $signed(32'd1073741824);
+  assign \$113  = $signed(rq2b_phl1) + $signed({ 1'h0, rq2b_plh1 });
+  assign \$115  = $signed(\$112 ) + $signed(\$114 );
+  assign \$116  = $signed(\$115 ) + $signed({ 1'h0, rq2b_pll1 });
+  assign \$117  = $signed(\$116 [63:0]) + $signed(32'd1073741824);
+  assign \$120  = $signed(rq2b_phl2) + $signed({ 1'h0, rq2b_plh2 });
+  assign \$122  = $signed(\$119 ) + $signed(\$121 );
+  assign \$123  = $signed(\$122 ) + $signed({ 1'h0, rq2b_pll2 });
+  assign \$124  = $signed(\$123 [63:0]) + $signed(32'd1073741824);
+  assign \$127  = $signed(rq2b_phl3) + $signed({ 1'h0, rq2b_plh3 });
+  assign \$129  = $signed(\$126 ) + $signed(\$128 );
+  assign \$130  = $signed(\$129 ) + $signed({ 1'h0, rq2b_pll3 });
+  assign \$131  = $signed(\$130 [63:0]) + $signed(32'd1073741824);
+  assign \$134  = $signed(rq2b_phl4) + $signed({ 1'h0, rq2b_plh4 });
+  assign \$136  = $signed(\$133 ) + $signed(\$135 );
+  assign \$137  = $signed(\$136 ) + $signed({ 1'h0, rq2b_pll4 });
+  assign \$138  = $signed(\$137 [63:0]) + $signed(32'd1073741824);
+  assign \$141  = $signed(rq2b_phl5) + $signed({ 1'h0, rq2b_plh5 });
+  assign \$143  = $signed(\$140 ) + $signed(\$142 );
+  assign \$144  = $signed(\$143 ) + $signed({ 1'h0, rq2b_pll5 });
+  assign \$145  = $signed(\$144 [63:0]) + $signed(32'd1073741824);
+  assign \$148  = $signed(rq2b_phl6) + $signed({ 1'h0, rq2b_plh6 });
+  assign \$150  = $signed(\$147 ) + $signed(\$149 );
+  assign \$151  = $signed(\$150 ) + $signed({ 1'h0, rq2b_pll6 });
+  assign \$152  = $signed(\$151 [63:0]) + $signed(32'd1073741824);
+  assign \$155  = $signed(rq2b_phl7) + $signed({ 1'h0, rq2b_plh7 });
+  assign \$157  = $signed(\$154 ) + $signed(\$156 );
+  assign \$158  = $signed(\$157 ) + $signed({ 1'h0, rq2b_pll7 });
+  assign \$159  = $signed(\$158 [63:0]) + $signed(32'd1073741824);
+  assign \$161  = 1'h1 << rq2b_r0;
+  assign \$163  = 1'h1 << rq2b_r1;
+  assign \$165  = 1'h1 << rq2b_r2;
+  assign \$167  = 1'h1 << rq2b_r3;
+  assign \$169  = 1'h1 << rq2b_r4;
+  assign \$171  = 1'h1 << rq2b_r5;
+  assign \$173  = 1'h1 << rq2b_r6;
+  assign \$175  = 1'h1 << rq2b_r7;
+  assign \$177  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$178  = | rq2_hf0;
+  assign \$179  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$180  = \$178  & \$179 ;
+  assign \$181  = $signed(\$177 ) - $signed({ 1'h0, \$180  });
+  assign \$182  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$183  = | rq2_hf1;
+  assign \$184  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$185  = \$183  & \$184 ;
+  assign \$186  = $signed(\$182 ) - $signed({ 1'h0, \$185  });
+  assign \$187  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$188  = | rq2_hf2;
+  assign \$189  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$190  = \$188  & \$189 ;
+  assign \$191  = $signed(\$187 ) - $signed({ 1'h0, \$190  });
+  assign \$192  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$193  = | rq2_hf3;
+  assign \$194  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$195  = \$193  & \$194 ;
+  assign \$196  = $signed(\$192 ) - $signed({ 1'h0, \$195  });
+  assign \$197  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$198  = | rq2_hf4;
+  assign \$199  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$200  = \$198  & \$199 ;
+  assign \$201  = $signed(\$197 ) - $signed({ 1'h0, \$200  });
+  assign \$202  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$203  = | rq2_hf5;
+  assign \$204  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$205  = \$203  & \$204 ;
+  assign \$206  = $signed(\$202 ) - $signed({ 1'h0, \$205  });
+  assign \$207  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$208  = | rq2_hf6;
+  assign \$209  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$210  = \$208  & \$209 ;
+  assign \$211  = $signed(\$207 ) - $signed({ 1'h0, \$210  });
+  assign \$212  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$213  = | rq2_hf7;
+  assign \$214  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$215  = \$213  & \$214 ;
+  assign \$216  = $signed(\$212 ) - $signed({ 1'h0, \$215  });
+  assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
+  assign y_1 = $signed(rq3a_u1) >>> rq3a_r1;
+  assign y_2 = $signed(rq3a_u2) >>> rq3a_r2;
+  assign y_3 = $signed(rq3a_u3) >>> rq3a_r3;
+  assign y_4 = $signed(rq3a_u4) >>> rq3a_r4;
+  assign y_5 = $signed(rq3a_u5) >>> rq3a_r5;
+  assign y_6 = $signed(rq3a_u6) >>> rq3a_r6;
+  assign y_7 = $signed(rq3a_u7) >>> rq3a_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -801,361 +1021,784 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$177  = rq2a_a0[16:0] * rq2a_m0[16:0];
-  assign \$178  = rq2a_a0[16:0] * rq2a_m0[30:17];
-  assign \$179  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[16:0] });
-  assign \$180  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[30:17] });
-  assign \$181  = rq2a_a1[16:0] * rq2a_m1[16:0];
-  assign \$182  = rq2a_a1[16:0] * rq2a_m1[30:17];
-  assign \$183  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[16:0] });
-  assign \$184  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[30:17] });
-  assign \$185  = rq2a_a2[16:0] * rq2a_m2[16:0];
-  assign \$186  = rq2a_a2[16:0] * rq2a_m2[30:17];
-  assign \$187  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[16:0] });
-  assign \$188  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[30:17] });
-  assign \$189  = rq2a_a3[16:0] * rq2a_m3[16:0];
-  assign \$190  = rq2a_a3[16:0] * rq2a_m3[30:17];
-  assign \$191  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[16:0] });
-  assign \$192  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[30:17] });
-  assign \$193  = rq2a_a4[16:0] * rq2a_m4[16:0];
-  assign \$194  = rq2a_a4[16:0] * rq2a_m4[30:17];
-  assign \$195  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[16:0] });
-  assign \$196  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[30:17] });
-  assign \$197  = rq2a_a5[16:0] * rq2a_m5[16:0];
-  assign \$198  = rq2a_a5[16:0] * rq2a_m5[30:17];
-  assign \$199  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[16:0] });
-  assign \$200  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[30:17] });
-  assign \$201  = rq2a_a6[16:0] * rq2a_m6[16:0];
-  assign \$202  = rq2a_a6[16:0] * rq2a_m6[30:17];
-  assign \$203  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[16:0] });
-  assign \$204  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[30:17] });
-  assign \$205  = rq2a_a7[16:0] * rq2a_m7[16:0];
-  assign \$206  = rq2a_a7[16:0] * rq2a_m7[30:17];
-  assign \$207  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[16:0] });
-  assign \$208  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[30:17] });
-  assign \$209  = $signed(t_0) < $signed(act_min);
-  assign \$210  = $signed(t_0) > $signed(act_max);
-  assign \$211  = $signed(t_1) < $signed(act_min);
-  assign \$212  = $signed(t_1) > $signed(act_max);
-  assign \$213  = $signed(t_2) < $signed(act_min);
-  assign \$214  = $signed(t_2) > $signed(act_max);
-  assign \$215  = $signed(t_3) < $signed(act_min);
-  assign \$216  = $signed(t_3) > $signed(act_max);
-  assign \$217  = $signed(t_4) < $signed(act_min);
-  assign \$218  = $signed(t_4) > $signed(act_max);
-  assign \$219  = $signed(t_5) < $signed(act_min);
-  assign \$220  = $signed(t_5) > $signed(act_max);
-  assign \$221  = $signed(t_6) < $signed(act_min);
-  assign \$222  = $signed(t_6) > $signed(act_max);
-  assign \$223  = $signed(t_7) < $signed(act_min);
-  assign \$224  = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$225 ;
+    rq0_valid <= \$217 ;
   always @(posedge clk)
-    rq1_last <= \$226 ;
+    rq0_last <= \$218 ;
   always @(posedge clk)
-    rq1_m0 <= \$227 ;
+    rq0_m0 <= \$219 ;
   always @(posedge clk)
-    rq1_e0 <= \$228 ;
+    rq0_e0 <= \$220 ;
   always @(posedge clk)
-    rq1_m1 <= \$229 ;
+    rq0_m1 <= \$221 ;
   always @(posedge clk)
-    rq1_e1 <= \$230 ;
+    rq0_e1 <= \$222 ;
   always @(posedge clk)
-    rq1_m2 <= \$231 ;
+    rq0_m2 <= \$223 ;
   always @(posedge clk)
-    rq1_e2 <= \$232 ;
+    rq0_e2 <= \$224 ;
   always @(posedge clk)
-    rq1_m3 <= \$233 ;
+    rq0_m3 <= \$225 ;
   always @(posedge clk)
-    rq1_e3 <= \$234 ;
+    rq0_e3 <= \$226 ;
   always @(posedge clk)
-    rq1_m4 <= \$235 ;
+    rq0_m4 <= \$227 ;
   always @(posedge clk)
-    rq1_e4 <= \$236 ;
+    rq0_e4 <= \$228 ;
   always @(posedge clk)
-    rq1_m5 <= \$237 ;
+    rq0_m5 <= \$229 ;
   always @(posedge clk)
-    rq1_e5 <= \$238 ;
+    rq0_e5 <= \$230 ;
   always @(posedge clk)
-    rq1_m6 <= \$239 ;
+    rq0_m6 <= \$231 ;
   always @(posedge clk)
-    rq1_e6 <= \$240 ;
+    rq0_e6 <= \$232 ;
   always @(posedge clk)
-    rq1_m7 <= \$241 ;
+    rq0_m7 <= \$233 ;
   always @(posedge clk)
-    rq1_e7 <= \$242 ;
+    rq0_e7 <= \$234 ;
   always @(posedge clk)
-    rq1_s0 <= \$243 ;
+    rq0_acc0 <= \$235 ;
   always @(posedge clk)
-    rq1_s1 <= \$244 ;
+    rq0_b0 <= \$236 ;
   always @(posedge clk)
-    rq1_s2 <= \$245 ;
+    rq0_acc1 <= \$237 ;
   always @(posedge clk)
-    rq1_s3 <= \$246 ;
+    rq0_b1 <= \$238 ;
   always @(posedge clk)
-    rq1_s4 <= \$247 ;
+    rq0_acc2 <= \$239 ;
   always @(posedge clk)
-    rq1_s5 <= \$248 ;
+    rq0_b2 <= \$240 ;
   always @(posedge clk)
-    rq1_s6 <= \$249 ;
+    rq0_acc3 <= \$241 ;
   always @(posedge clk)
-    rq1_s7 <= \$250 ;
+    rq0_b3 <= \$242 ;
   always @(posedge clk)
-    rq2a_valid <= \$251 ;
+    rq0_acc4 <= \$243 ;
   always @(posedge clk)
-    rq2a_last <= \$252 ;
+    rq0_b4 <= \$244 ;
   always @(posedge clk)
-    rq2a_m0 <= \$253 ;
+    rq0_acc5 <= \$245 ;
   always @(posedge clk)
-    rq2a_e0 <= \$254 ;
+    rq0_b5 <= \$246 ;
   always @(posedge clk)
-    rq2a_m1 <= \$255 ;
+    rq0_acc6 <= \$247 ;
   always @(posedge clk)
-    rq2a_e1 <= \$256 ;
+    rq0_b6 <= \$248 ;
   always @(posedge clk)
-    rq2a_m2 <= \$257 ;
+    rq0_acc7 <= \$249 ;
   always @(posedge clk)
-    rq2a_e2 <= \$258 ;
+    rq0_b7 <= \$250 ;
   always @(posedge clk)
-    rq2a_m3 <= \$259 ;
+    rq1_valid <= \$251 ;
   always @(posedge clk)
-    rq2a_e3 <= \$260 ;
+    rq1_last <= \$252 ;
   always @(posedge clk)
-    rq2a_m4 <= \$261 ;
+    rq1_m0 <= \$253 ;
   always @(posedge clk)
-    rq2a_e4 <= \$262 ;
+    rq1_l0 <= \$254 ;
   always @(posedge clk)
-    rq2a_m5 <= \$263 ;
+    rq1_r0 <= \$255 ;
   always @(posedge clk)
-    rq2a_e5 <= \$264 ;
+    rq1_m1 <= \$256 ;
   always @(posedge clk)
-    rq2a_m6 <= \$265 ;
+    rq1_l1 <= \$257 ;
   always @(posedge clk)
-    rq2a_e6 <= \$266 ;
+    rq1_r1 <= \$258 ;
   always @(posedge clk)
-    rq2a_m7 <= \$267 ;
+    rq1_m2 <= \$259 ;
   always @(posedge clk)
-    rq2a_e7 <= \$268 ;
+    rq1_l2 <= \$260 ;
   always @(posedge clk)
-    rq2a_a0 <= \$269 ;
+    rq1_r2 <= \$261 ;
   always @(posedge clk)
-    rq2a_a1 <= \$270 ;
+    rq1_m3 <= \$262 ;
   always @(posedge clk)
-    rq2a_a2 <= \$271 ;
+    rq1_l3 <= \$263 ;
   always @(posedge clk)
-    rq2a_a3 <= \$272 ;
+    rq1_r3 <= \$264 ;
   always @(posedge clk)
-    rq2a_a4 <= \$273 ;
+    rq1_m4 <= \$265 ;
   always @(posedge clk)
-    rq2a_a5 <= \$274 ;
+    rq1_l4 <= \$266 ;
   always @(posedge clk)
-    rq2a_a6 <= \$275 ;
+    rq1_r4 <= \$267 ;
   always @(posedge clk)
-    rq2a_a7 <= \$276 ;
+    rq1_m5 <= \$268 ;
   always @(posedge clk)
-    rq2b_valid <= \$277 ;
+    rq1_l5 <= \$269 ;
   always @(posedge clk)
-    rq2b_last <= \$278 ;
+    rq1_r5 <= \$270 ;
   always @(posedge clk)
-    rq2b_m0 <= \$279 ;
+    rq1_m6 <= \$271 ;
   always @(posedge clk)
-    rq2b_e0 <= \$280 ;
+    rq1_l6 <= \$272 ;
   always @(posedge clk)
-    rq2b_m1 <= \$281 ;
+    rq1_r6 <= \$273 ;
   always @(posedge clk)
-    rq2b_e1 <= \$282 ;
+    rq1_m7 <= \$274 ;
   always @(posedge clk)
-    rq2b_m2 <= \$283 ;
+    rq1_l7 <= \$275 ;
   always @(posedge clk)
-    rq2b_e2 <= \$284 ;
+    rq1_r7 <= \$276 ;
   always @(posedge clk)
-    rq2b_m3 <= \$285 ;
+    rq1_s0 <= \$277 ;
   always @(posedge clk)
-    rq2b_e3 <= \$286 ;
+    rq1_s1 <= \$278 ;
   always @(posedge clk)
-    rq2b_m4 <= \$287 ;
+    rq1_s2 <= \$279 ;
   always @(posedge clk)
-    rq2b_e4 <= \$288 ;
+    rq1_s3 <= \$280 ;
   always @(posedge clk)
-    rq2b_m5 <= \$289 ;
+    rq1_s4 <= \$281 ;
   always @(posedge clk)
-    rq2b_e5 <= \$290 ;
+    rq1_s5 <= \$282 ;
   always @(posedge clk)
-    rq2b_m6 <= \$291 ;
+    rq1_s6 <= \$283 ;
   always @(posedge clk)
-    rq2b_e6 <= \$292 ;
+    rq1_s7 <= \$284 ;
   always @(posedge clk)
-    rq2b_m7 <= \$293 ;
+    rq2a_valid <= \$285 ;
   always @(posedge clk)
-    rq2b_e7 <= \$294 ;
+    rq2a_last <= \$286 ;
   always @(posedge clk)
-    rq2b_ll0 <= \$295 ;
+    rq2a_m0 <= \$287 ;
   always @(posedge clk)
-    rq2b_lh0 <= \$296 ;
+    rq2a_r0 <= \$288 ;
   always @(posedge clk)
-    rq2b_hl0 <= \$297 ;
+    rq2a_m1 <= \$289 ;
   always @(posedge clk)
-    rq2b_hh0 <= \$298 ;
+    rq2a_r1 <= \$290 ;
   always @(posedge clk)
-    rq2b_ll1 <= \$299 ;
+    rq2a_m2 <= \$291 ;
   always @(posedge clk)
-    rq2b_lh1 <= \$300 ;
+    rq2a_r2 <= \$292 ;
   always @(posedge clk)
-    rq2b_hl1 <= \$301 ;
+    rq2a_m3 <= \$293 ;
   always @(posedge clk)
-    rq2b_hh1 <= \$302 ;
+    rq2a_r3 <= \$294 ;
   always @(posedge clk)
-    rq2b_ll2 <= \$303 ;
+    rq2a_m4 <= \$295 ;
   always @(posedge clk)
-    rq2b_lh2 <= \$304 ;
+    rq2a_r4 <= \$296 ;
   always @(posedge clk)
-    rq2b_hl2 <= \$305 ;
+    rq2a_m5 <= \$297 ;
   always @(posedge clk)
-    rq2b_hh2 <= \$306 ;
+    rq2a_r5 <= \$298 ;
   always @(posedge clk)
-    rq2b_ll3 <= \$307 ;
+    rq2a_m6 <= \$299 ;
   always @(posedge clk)
-    rq2b_lh3 <= \$308 ;
+    rq2a_r6 <= \$300 ;
   always @(posedge clk)
-    rq2b_hl3 <= \$309 ;
+    rq2a_m7 <= \$301 ;
   always @(posedge clk)
-    rq2b_hh3 <= \$310 ;
+    rq2a_r7 <= \$302 ;
   always @(posedge clk)
-    rq2b_ll4 <= \$311 ;
+    rq2a_a0 <= \$303 ;
   always @(posedge clk)
-    rq2b_lh4 <= \$312 ;
+    rq2a_a1 <= \$304 ;
   always @(posedge clk)
-    rq2b_hl4 <= \$313 ;
+    rq2a_a2 <= \$305 ;
   always @(posedge clk)
-    rq2b_hh4 <= \$314 ;
+    rq2a_a3 <= \$306 ;
   always @(posedge clk)
-    rq2b_ll5 <= \$315 ;
+    rq2a_a4 <= \$307 ;
   always @(posedge clk)
-    rq2b_lh5 <= \$316 ;
+    rq2a_a5 <= \$308 ;
   always @(posedge clk)
-    rq2b_hl5 <= \$317 ;
+    rq2a_a6 <= \$309 ;
   always @(posedge clk)
-    rq2b_hh5 <= \$318 ;
+    rq2a_a7 <= \$310 ;
   always @(posedge clk)
-    rq2b_ll6 <= \$319 ;
+    rq2b_valid <= \$311 ;
   always @(posedge clk)
-    rq2b_lh6 <= \$320 ;
+    rq2b_last <= \$312 ;
   always @(posedge clk)
-    rq2b_hl6 <= \$321 ;
+    rq2b_m0 <= \$313 ;
   always @(posedge clk)
-    rq2b_hh6 <= \$322 ;
+    rq2b_r0 <= \$314 ;
   always @(posedge clk)
-    rq2b_ll7 <= \$323 ;
+    rq2b_m1 <= \$315 ;
   always @(posedge clk)
-    rq2b_lh7 <= \$324 ;
+    rq2b_r1 <= \$316 ;
   always @(posedge clk)
-    rq2b_hl7 <= \$325 ;
+    rq2b_m2 <= \$317 ;
   always @(posedge clk)
-    rq2b_hh7 <= \$326 ;
+    rq2b_r2 <= \$318 ;
   always @(posedge clk)
-    rq2_valid <= \$327 ;
+    rq2b_m3 <= \$319 ;
   always @(posedge clk)
-    rq2_last <= \$328 ;
+    rq2b_r3 <= \$320 ;
   always @(posedge clk)
-    rq2_m0 <= \$329 ;
+    rq2b_m4 <= \$321 ;
   always @(posedge clk)
-    rq2_e0 <= \$330 ;
+    rq2b_r4 <= \$322 ;
   always @(posedge clk)
-    rq2_m1 <= \$331 ;
+    rq2b_m5 <= \$323 ;
   always @(posedge clk)
-    rq2_e1 <= \$332 ;
+    rq2b_r5 <= \$324 ;
   always @(posedge clk)
-    rq2_m2 <= \$333 ;
+    rq2b_m6 <= \$325 ;
   always @(posedge clk)
-    rq2_e2 <= \$334 ;
+    rq2b_r6 <= \$326 ;
   always @(posedge clk)
-    rq2_m3 <= \$335 ;
+    rq2b_m7 <= \$327 ;
   always @(posedge clk)
-    rq2_e3 <= \$336 ;
+    rq2b_r7 <= \$328 ;
   always @(posedge clk)
-    rq2_m4 <= \$337 ;
+    rq2b_pll0 <= \$329 ;
   always @(posedge clk)
-    rq2_e4 <= \$338 ;
+    rq2b_plh0 <= \$330 ;
   always @(posedge clk)
-    rq2_m5 <= \$339 ;
+    rq2b_phl0 <= \$331 ;
   always @(posedge clk)
-    rq2_e5 <= \$340 ;
+    rq2b_phh0 <= \$332 ;
   always @(posedge clk)
-    rq2_m6 <= \$341 ;
+    rq2b_pll1 <= \$333 ;
   always @(posedge clk)
-    rq2_e6 <= \$342 ;
+    rq2b_plh1 <= \$334 ;
   always @(posedge clk)
-    rq2_m7 <= \$343 ;
+    rq2b_phl1 <= \$335 ;
   always @(posedge clk)
-    rq2_e7 <= \$344 ;
+    rq2b_phh1 <= \$336 ;
   always @(posedge clk)
-    rq2_h0 <= \$345 ;
+    rq2b_pll2 <= \$337 ;
   always @(posedge clk)
-    rq2_h1 <= \$346 ;
+    rq2b_plh2 <= \$338 ;
   always @(posedge clk)
-    rq2_h2 <= \$347 ;
+    rq2b_phl2 <= \$339 ;
   always @(posedge clk)
-    rq2_h3 <= \$348 ;
+    rq2b_phh2 <= \$340 ;
   always @(posedge clk)
-    rq2_h4 <= \$349 ;
+    rq2b_pll3 <= \$341 ;
   always @(posedge clk)
-    rq2_h5 <= \$350 ;
+    rq2b_plh3 <= \$342 ;
   always @(posedge clk)
-    rq2_h6 <= \$351 ;
+    rq2b_phl3 <= \$343 ;
   always @(posedge clk)
-    rq2_h7 <= \$352 ;
+    rq2b_phh3 <= \$344 ;
   always @(posedge clk)
-    rq3_valid <= \$353 ;
+    rq2b_pll4 <= \$345 ;
   always @(posedge clk)
-    rq3_last <= \$354 ;
+    rq2b_plh4 <= \$346 ;
   always @(posedge clk)
-    rq3_y0 <= \$355 ;
+    rq2b_phl4 <= \$347 ;
   always @(posedge clk)
-    rq3_y1 <= \$356 ;
+    rq2b_phh4 <= \$348 ;
   always @(posedge clk)
-    rq3_y2 <= \$357 ;
+    rq2b_pll5 <= \$349 ;
   always @(posedge clk)
-    rq3_y3 <= \$358 ;
+    rq2b_plh5 <= \$350 ;
   always @(posedge clk)
-    rq3_y4 <= \$359 ;
+    rq2b_phl5 <= \$351 ;
   always @(posedge clk)
-    rq3_y5 <= \$360 ;
+    rq2b_phh5 <= \$352 ;
   always @(posedge clk)
-    rq3_y6 <= \$361 ;
+    rq2b_pll6 <= \$353 ;
   always @(posedge clk)
-    rq3_y7 <= \$362 ;
+    rq2b_plh6 <= \$354 ;
   always @(posedge clk)
-    o_data <= \$363 ;
+    rq2b_phl6 <= \$355 ;
   always @(posedge clk)
-    o_valid <= \$364 ;
+    rq2b_phh6 <= \$356 ;
   always @(posedge clk)
-    o_last <= \$365 ;
+    rq2b_pll7 <= \$357 ;
+  always @(posedge clk)
+    rq2b_plh7 <= \$358 ;
+  always @(posedge clk)
+    rq2b_phl7 <= \$359 ;
+  always @(posedge clk)
+    rq2b_phh7 <= \$360 ;
+  always @(posedge clk)
+    rq2_valid <= \$361 ;
+  always @(posedge clk)
+    rq2_last <= \$362 ;
+  always @(posedge clk)
+    rq2_r0 <= \$363 ;
+  always @(posedge clk)
+    rq2_r1 <= \$364 ;
+  always @(posedge clk)
+    rq2_r2 <= \$365 ;
+  always @(posedge clk)
+    rq2_r3 <= \$366 ;
+  always @(posedge clk)
+    rq2_r4 <= \$367 ;
+  always @(posedge clk)
+    rq2_r5 <= \$368 ;
+  always @(posedge clk)
+    rq2_r6 <= \$369 ;
+  always @(posedge clk)
+    rq2_r7 <= \$370 ;
+  always @(posedge clk)
+    rq2_h0 <= \$371 ;
+  always @(posedge clk)
+    rq2_h1 <= \$372 ;
+  always @(posedge clk)
+    rq2_h2 <= \$373 ;
+  always @(posedge clk)
+    rq2_h3 <= \$374 ;
+  always @(posedge clk)
+    rq2_h4 <= \$375 ;
+  always @(posedge clk)
+    rq2_h5 <= \$376 ;
+  always @(posedge clk)
+    rq2_h6 <= \$377 ;
+  always @(posedge clk)
+    rq2_h7 <= \$378 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$379 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$380 ;
+  always @(posedge clk)
+    rq2_hf2 <= \$381 ;
+  always @(posedge clk)
+    rq2_hf3 <= \$382 ;
+  always @(posedge clk)
+    rq2_hf4 <= \$383 ;
+  always @(posedge clk)
+    rq2_hf5 <= \$384 ;
+  always @(posedge clk)
+    rq2_hf6 <= \$385 ;
+  always @(posedge clk)
+    rq2_hf7 <= \$386 ;
+  always @(posedge clk)
+    rq3a_valid <= \$387 ;
+  always @(posedge clk)
+    rq3a_last <= \$388 ;
+  always @(posedge clk)
+    rq3a_r0 <= \$389 ;
+  always @(posedge clk)
+    rq3a_r1 <= \$390 ;
+  always @(posedge clk)
+    rq3a_r2 <= \$391 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = rq1_valid;
+    \$392  = rq3a_r3;
     if (en) begin
-      \$225  = i_valid;
+      \$392  = rq2_r3;
     end
     if (rst) begin
-      \$225  = 1'h0;
+      \$392  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = rq1_last;
+    \$393  = rq3a_r4;
     if (en) begin
-      \$226  = i_last;
+      \$393  = rq2_r4;
     end
     if (rst) begin
-      \$226  = 1'h0;
+      \$393  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = rq1_m0;
+    \$394  = rq3a_r5;
     if (en) begin
-      \$227  = i_multiplier[30:0];
+      \$394  = rq2_r5;
+    end
+    if (rst) begin
+      \$394  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$395  = rq3a_r6;
+    if (en) begin
+      \$395  = rq2_r6;
+    end
+    if (rst) begin
+      \$395  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$396  = rq3a_r7;
+    if (en) begin
+      \$396  = rq2_r7;
+    end
+    if (rst) begin
+      \$396  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = rq3a_u0;
+    if (en) begin
+      \$397  = \$181 [33:0];
+    end
+    if (rst) begin
+      \$397  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$398  = rq3a_u1;
+    if (en) begin
+      \$398  = \$186 [33:0];
+    end
+    if (rst) begin
+      \$398  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$399  = rq3a_u2;
+    if (en) begin
+      \$399  = \$191 [33:0];
+    end
+    if (rst) begin
+      \$399  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$400  = rq3a_u3;
+    if (en) begin
+      \$400  = \$196 [33:0];
+    end
+    if (rst) begin
+      \$400  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$401  = rq3a_u4;
+    if (en) begin
+      \$401  = \$201 [33:0];
+    end
+    if (rst) begin
+      \$401  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$402  = rq3a_u5;
+    if (en) begin
+      \$402  = \$206 [33:0];
+    end
+    if (rst) begin
+      \$402  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = rq3a_u6;
+    if (en) begin
+      \$403  = \$211 [33:0];
+    end
+    if (rst) begin
+      \$403  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$404  = rq3a_u7;
+    if (en) begin
+      \$404  = \$216 [33:0];
+    end
+    if (rst) begin
+      \$404  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$405  = rq3_valid;
+    if (en) begin
+      \$405  = rq3a_valid;
+    end
+    if (rst) begin
+      \$405  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = rq3_last;
+    if (en) begin
+      \$406  = rq3a_last;
+    end
+    if (rst) begin
+      \$406  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$407  = rq3_y0;
+    if (en) begin
+      \$407  = y_0;
+    end
+    if (rst) begin
+      \$407  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$408  = rq3_y1;
+    if (en) begin
+      \$408  = y_1;
+    end
+    if (rst) begin
+      \$408  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$409  = rq3_y2;
+    if (en) begin
+      \$409  = y_2;
+    end
+    if (rst) begin
+      \$409  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$410  = rq3_y3;
+    if (en) begin
+      \$410  = y_3;
+    end
+    if (rst) begin
+      \$410  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$411  = rq3_y4;
+    if (en) begin
+      \$411  = y_4;
+    end
+    if (rst) begin
+      \$411  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$412  = rq3_y5;
+    if (en) begin
+      \$412  = y_5;
+    end
+    if (rst) begin
+      \$412  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$413  = rq3_y6;
+    if (en) begin
+      \$413  = y_6;
+    end
+    if (rst) begin
+      \$413  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$414  = rq3_y7;
+    if (en) begin
+      \$414  = y_7;
+    end
+    if (rst) begin
+      \$414  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$415  = o_data;
+    if (en) begin
+      (* full_case = 32'd1 *)
+      if (\$33 ) begin
+        \$415 [7:0] = act_min;
+      end else if (\$34 ) begin
+        \$415 [7:0] = act_max;
+      end else begin
+        \$415 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$35 ) begin
+        \$415 [15:8] = act_min;
+      end else if (\$36 ) begin
+        \$415 [15:8] = act_max;
+      end else begin
+        \$415 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$37 ) begin
+        \$415 [23:16] = act_min;
+      end else if (\$38 ) begin
+        \$415 [23:16] = act_max;
+      end else begin
+        \$415 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$39 ) begin
+        \$415 [31:24] = act_min;
+      end else if (\$40 ) begin
+        \$415 [31:24] = act_max;
+      end else begin
+        \$415 [31:24] = t_3[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$41 ) begin
+        \$415 [39:32] = act_min;
+      end else if (\$42 ) begin
+        \$415 [39:32] = act_max;
+      end else begin
+        \$415 [39:32] = t_4[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$43 ) begin
+        \$415 [47:40] = act_min;
+      end else if (\$44 ) begin
+        \$415 [47:40] = act_max;
+      end else begin
+        \$415 [47:40] = t_5[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$45 ) begin
+        \$415 [55:48] = act_min;
+      end else if (\$46 ) begin
+        \$415 [55:48] = act_max;
+      end else begin
+        \$415 [55:48] = t_6[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$47 ) begin
+        \$415 [63:56] = act_min;
+      end else if (\$48 ) begin
+        \$415 [63:56] = act_max;
+      end else begin
+        \$415 [63:56] = t_7[7:0];
+      end
+    end
+    if (rst) begin
+      \$415  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$416  = o_valid;
+    if (en) begin
+      \$416  = rq3_valid;
+    end
+    if (rst) begin
+      \$416  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$417  = o_last;
+    if (en) begin
+      \$417  = rq3_last;
+    end
+    if (rst) begin
+      \$417  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$217  = rq0_valid;
+    if (en) begin
+      \$217  = i_valid;
+    end
+    if (rst) begin
+      \$217  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$218  = rq0_last;
+    if (en) begin
+      \$218  = i_last;
+    end
+    if (rst) begin
+      \$218  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$219  = rq0_m0;
+    if (en) begin
+      \$219  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$219  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = rq0_e0;
+    if (en) begin
+      \$220  = i_shift[5:0];
+    end
+    if (rst) begin
+      \$220  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$221  = rq0_m1;
+    if (en) begin
+      \$221  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$221  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$222  = rq0_e1;
+    if (en) begin
+      \$222  = i_shift[11:6];
+    end
+    if (rst) begin
+      \$222  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = rq0_m2;
+    if (en) begin
+      \$223  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$223  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$224  = rq0_e2;
+    if (en) begin
+      \$224  = i_shift[17:12];
+    end
+    if (rst) begin
+      \$224  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$225  = rq0_m3;
+    if (en) begin
+      \$225  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$225  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$226  = rq0_e3;
+    if (en) begin
+      \$226  = i_shift[23:18];
+    end
+    if (rst) begin
+      \$226  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = rq0_m4;
+    if (en) begin
+      \$227  = i_multiplier[154:124];
     end
     if (rst) begin
       \$227  = 31'h00000000;
@@ -1163,9 +1806,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = rq1_e0;
+    \$228  = rq0_e4;
     if (en) begin
-      \$228  = i_shift[5:0];
+      \$228  = i_shift[29:24];
     end
     if (rst) begin
       \$228  = 6'h00;
@@ -1173,9 +1816,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = rq1_m1;
+    \$229  = rq0_m5;
     if (en) begin
-      \$229  = i_multiplier[61:31];
+      \$229  = i_multiplier[185:155];
     end
     if (rst) begin
       \$229  = 31'h00000000;
@@ -1183,9 +1826,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = rq1_e1;
+    \$230  = rq0_e5;
     if (en) begin
-      \$230  = i_shift[11:6];
+      \$230  = i_shift[35:30];
     end
     if (rst) begin
       \$230  = 6'h00;
@@ -1193,9 +1836,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = rq1_m2;
+    \$231  = rq0_m6;
     if (en) begin
-      \$231  = i_multiplier[92:62];
+      \$231  = i_multiplier[216:186];
     end
     if (rst) begin
       \$231  = 31'h00000000;
@@ -1203,9 +1846,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = rq1_e2;
+    \$232  = rq0_e6;
     if (en) begin
-      \$232  = i_shift[17:12];
+      \$232  = i_shift[41:36];
     end
     if (rst) begin
       \$232  = 6'h00;
@@ -1213,9 +1856,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = rq1_m3;
+    \$233  = rq0_m7;
     if (en) begin
-      \$233  = i_multiplier[123:93];
+      \$233  = i_multiplier[247:217];
     end
     if (rst) begin
       \$233  = 31'h00000000;
@@ -1223,9 +1866,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = rq1_e3;
+    \$234  = rq0_e7;
     if (en) begin
-      \$234  = i_shift[23:18];
+      \$234  = i_shift[47:42];
     end
     if (rst) begin
       \$234  = 6'h00;
@@ -1233,99 +1876,99 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = rq1_m4;
+    \$235  = rq0_acc0;
     if (en) begin
-      \$235  = i_multiplier[154:124];
+      \$235  = i_acc[25:0];
     end
     if (rst) begin
-      \$235  = 31'h00000000;
+      \$235  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = rq1_e4;
+    \$236  = rq0_b0;
     if (en) begin
-      \$236  = i_shift[29:24];
+      \$236  = i_bias[31:0];
     end
     if (rst) begin
-      \$236  = 6'h00;
+      \$236  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = rq1_m5;
+    \$237  = rq0_acc1;
     if (en) begin
-      \$237  = i_multiplier[185:155];
+      \$237  = i_acc[51:26];
     end
     if (rst) begin
-      \$237  = 31'h00000000;
+      \$237  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = rq1_e5;
+    \$238  = rq0_b1;
     if (en) begin
-      \$238  = i_shift[35:30];
+      \$238  = i_bias[63:32];
     end
     if (rst) begin
-      \$238  = 6'h00;
+      \$238  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = rq1_m6;
+    \$239  = rq0_acc2;
     if (en) begin
-      \$239  = i_multiplier[216:186];
+      \$239  = i_acc[77:52];
     end
     if (rst) begin
-      \$239  = 31'h00000000;
+      \$239  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = rq1_e6;
+    \$240  = rq0_b2;
     if (en) begin
-      \$240  = i_shift[41:36];
+      \$240  = i_bias[95:64];
     end
     if (rst) begin
-      \$240  = 6'h00;
+      \$240  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = rq1_m7;
+    \$241  = rq0_acc3;
     if (en) begin
-      \$241  = i_multiplier[247:217];
+      \$241  = i_acc[103:78];
     end
     if (rst) begin
-      \$241  = 31'h00000000;
+      \$241  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = rq1_e7;
+    \$242  = rq0_b3;
     if (en) begin
-      \$242  = i_shift[47:42];
+      \$242  = i_bias[127:96];
     end
     if (rst) begin
-      \$242  = 6'h00;
+      \$242  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = rq1_s0;
+    \$243  = rq0_acc4;
     if (en) begin
-      \$243  = \$1 [31:0];
+      \$243  = i_acc[129:104];
     end
     if (rst) begin
-      \$243  = 32'd0;
+      \$243  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = rq1_s1;
+    \$244  = rq0_b4;
     if (en) begin
-      \$244  = \$2 [31:0];
+      \$244  = i_bias[159:128];
     end
     if (rst) begin
       \$244  = 32'd0;
@@ -1333,19 +1976,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = rq1_s2;
+    \$245  = rq0_acc5;
     if (en) begin
-      \$245  = \$3 [31:0];
+      \$245  = i_acc[155:130];
     end
     if (rst) begin
-      \$245  = 32'd0;
+      \$245  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = rq1_s3;
+    \$246  = rq0_b5;
     if (en) begin
-      \$246  = \$4 [31:0];
+      \$246  = i_bias[191:160];
     end
     if (rst) begin
       \$246  = 32'd0;
@@ -1353,19 +1996,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = rq1_s4;
+    \$247  = rq0_acc6;
     if (en) begin
-      \$247  = \$5 [31:0];
+      \$247  = i_acc[181:156];
     end
     if (rst) begin
-      \$247  = 32'd0;
+      \$247  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = rq1_s5;
+    \$248  = rq0_b6;
     if (en) begin
-      \$248  = \$6 [31:0];
+      \$248  = i_bias[223:192];
     end
     if (rst) begin
       \$248  = 32'd0;
@@ -1373,19 +2016,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = rq1_s6;
+    \$249  = rq0_acc7;
     if (en) begin
-      \$249  = \$7 [31:0];
+      \$249  = i_acc[207:182];
     end
     if (rst) begin
-      \$249  = 32'd0;
+      \$249  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = rq1_s7;
+    \$250  = rq0_b7;
     if (en) begin
-      \$250  = \$8 [31:0];
+      \$250  = i_bias[255:224];
     end
     if (rst) begin
       \$250  = 32'd0;
@@ -1393,9 +2036,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = rq2a_valid;
+    \$251  = rq1_valid;
     if (en) begin
-      \$251  = rq1_valid;
+      \$251  = rq0_valid;
     end
     if (rst) begin
       \$251  = 1'h0;
@@ -1403,9 +2046,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = rq2a_last;
+    \$252  = rq1_last;
     if (en) begin
-      \$252  = rq1_last;
+      \$252  = rq0_last;
     end
     if (rst) begin
       \$252  = 1'h0;
@@ -1413,9 +2056,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = rq2a_m0;
+    \$253  = rq1_m0;
     if (en) begin
-      \$253  = rq1_m0;
+      \$253  = rq0_m0;
     end
     if (rst) begin
       \$253  = 31'h00000000;
@@ -1423,59 +2066,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = rq2a_e0;
+    \$254  = rq1_l0;
     if (en) begin
-      \$254  = rq1_e0;
+      \$254  = \$50 [4:0];
     end
     if (rst) begin
-      \$254  = 6'h00;
+      \$254  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = rq2a_m1;
+    \$255  = rq1_r0;
     if (en) begin
-      \$255  = rq1_m1;
+      \$255  = \$53 [4:0];
     end
     if (rst) begin
-      \$255  = 31'h00000000;
+      \$255  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = rq2a_e1;
+    \$256  = rq1_m1;
     if (en) begin
-      \$256  = rq1_e1;
+      \$256  = rq0_m1;
     end
     if (rst) begin
-      \$256  = 6'h00;
+      \$256  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = rq2a_m2;
+    \$257  = rq1_l1;
     if (en) begin
-      \$257  = rq1_m2;
+      \$257  = \$55 [4:0];
     end
     if (rst) begin
-      \$257  = 31'h00000000;
+      \$257  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = rq2a_e2;
+    \$258  = rq1_r1;
     if (en) begin
-      \$258  = rq1_e2;
+      \$258  = \$58 [4:0];
     end
     if (rst) begin
-      \$258  = 6'h00;
+      \$258  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = rq2a_m3;
+    \$259  = rq1_m2;
     if (en) begin
-      \$259  = rq1_m3;
+      \$259  = rq0_m2;
     end
     if (rst) begin
       \$259  = 31'h00000000;
@@ -1483,59 +2126,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = rq2a_e3;
+    \$260  = rq1_l2;
     if (en) begin
-      \$260  = rq1_e3;
+      \$260  = \$60 [4:0];
     end
     if (rst) begin
-      \$260  = 6'h00;
+      \$260  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = rq2a_m4;
+    \$261  = rq1_r2;
     if (en) begin
-      \$261  = rq1_m4;
+      \$261  = \$63 [4:0];
     end
     if (rst) begin
-      \$261  = 31'h00000000;
+      \$261  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = rq2a_e4;
+    \$262  = rq1_m3;
     if (en) begin
-      \$262  = rq1_e4;
+      \$262  = rq0_m3;
     end
     if (rst) begin
-      \$262  = 6'h00;
+      \$262  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = rq2a_m5;
+    \$263  = rq1_l3;
     if (en) begin
-      \$263  = rq1_m5;
+      \$263  = \$65 [4:0];
     end
     if (rst) begin
-      \$263  = 31'h00000000;
+      \$263  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = rq2a_e5;
+    \$264  = rq1_r3;
     if (en) begin
-      \$264  = rq1_e5;
+      \$264  = \$68 [4:0];
     end
     if (rst) begin
-      \$264  = 6'h00;
+      \$264  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = rq2a_m6;
+    \$265  = rq1_m4;
     if (en) begin
-      \$265  = rq1_m6;
+      \$265  = rq0_m4;
     end
     if (rst) begin
       \$265  = 31'h00000000;
@@ -1543,219 +2186,219 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = rq2a_e6;
+    \$266  = rq1_l4;
     if (en) begin
-      \$266  = rq1_e6;
+      \$266  = \$70 [4:0];
     end
     if (rst) begin
-      \$266  = 6'h00;
+      \$266  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = rq2a_m7;
+    \$267  = rq1_r4;
     if (en) begin
-      \$267  = rq1_m7;
+      \$267  = \$73 [4:0];
     end
     if (rst) begin
-      \$267  = 31'h00000000;
+      \$267  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = rq2a_e7;
+    \$268  = rq1_m5;
     if (en) begin
-      \$268  = rq1_e7;
+      \$268  = rq0_m5;
     end
     if (rst) begin
-      \$268  = 6'h00;
+      \$268  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = rq2a_a0;
+    \$269  = rq1_l5;
     if (en) begin
-      \$269  = \$11 [31:0];
+      \$269  = \$75 [4:0];
     end
     if (rst) begin
-      \$269  = 32'd0;
+      \$269  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = rq2a_a1;
+    \$270  = rq1_r5;
     if (en) begin
-      \$270  = \$14 [31:0];
+      \$270  = \$78 [4:0];
     end
     if (rst) begin
-      \$270  = 32'd0;
+      \$270  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = rq2a_a2;
+    \$271  = rq1_m6;
     if (en) begin
-      \$271  = \$17 [31:0];
+      \$271  = rq0_m6;
     end
     if (rst) begin
-      \$271  = 32'd0;
+      \$271  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = rq2a_a3;
+    \$272  = rq1_l6;
     if (en) begin
-      \$272  = \$20 [31:0];
+      \$272  = \$80 [4:0];
     end
     if (rst) begin
-      \$272  = 32'd0;
+      \$272  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = rq2a_a4;
+    \$273  = rq1_r6;
     if (en) begin
-      \$273  = \$23 [31:0];
+      \$273  = \$83 [4:0];
     end
     if (rst) begin
-      \$273  = 32'd0;
+      \$273  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = rq2a_a5;
+    \$274  = rq1_m7;
     if (en) begin
-      \$274  = \$26 [31:0];
+      \$274  = rq0_m7;
     end
     if (rst) begin
-      \$274  = 32'd0;
+      \$274  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = rq2a_a6;
+    \$275  = rq1_l7;
     if (en) begin
-      \$275  = \$29 [31:0];
+      \$275  = \$85 [4:0];
     end
     if (rst) begin
-      \$275  = 32'd0;
+      \$275  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = rq2a_a7;
+    \$276  = rq1_r7;
     if (en) begin
-      \$276  = \$32 [31:0];
+      \$276  = \$88 [4:0];
     end
     if (rst) begin
-      \$276  = 32'd0;
+      \$276  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = rq2b_valid;
+    \$277  = rq1_s0;
     if (en) begin
-      \$277  = rq2a_valid;
+      \$277  = \$89 [31:0];
     end
     if (rst) begin
-      \$277  = 1'h0;
+      \$277  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = rq2b_last;
+    \$278  = rq1_s1;
     if (en) begin
-      \$278  = rq2a_last;
+      \$278  = \$90 [31:0];
     end
     if (rst) begin
-      \$278  = 1'h0;
+      \$278  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = rq2b_m0;
+    \$279  = rq1_s2;
     if (en) begin
-      \$279  = rq2a_m0;
+      \$279  = \$91 [31:0];
     end
     if (rst) begin
-      \$279  = 31'h00000000;
+      \$279  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = rq2b_e0;
+    \$280  = rq1_s3;
     if (en) begin
-      \$280  = rq2a_e0;
+      \$280  = \$92 [31:0];
     end
     if (rst) begin
-      \$280  = 6'h00;
+      \$280  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = rq2b_m1;
+    \$281  = rq1_s4;
     if (en) begin
-      \$281  = rq2a_m1;
+      \$281  = \$93 [31:0];
     end
     if (rst) begin
-      \$281  = 31'h00000000;
+      \$281  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = rq2b_e1;
+    \$282  = rq1_s5;
     if (en) begin
-      \$282  = rq2a_e1;
+      \$282  = \$94 [31:0];
     end
     if (rst) begin
-      \$282  = 6'h00;
+      \$282  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = rq2b_m2;
+    \$283  = rq1_s6;
     if (en) begin
-      \$283  = rq2a_m2;
+      \$283  = \$95 [31:0];
     end
     if (rst) begin
-      \$283  = 31'h00000000;
+      \$283  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = rq2b_e2;
+    \$284  = rq1_s7;
     if (en) begin
-      \$284  = rq2a_e2;
+      \$284  = \$96 [31:0];
     end
     if (rst) begin
-      \$284  = 6'h00;
+      \$284  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = rq2b_m3;
+    \$285  = rq2a_valid;
     if (en) begin
-      \$285  = rq2a_m3;
+      \$285  = rq1_valid;
     end
     if (rst) begin
-      \$285  = 31'h00000000;
+      \$285  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = rq2b_e3;
+    \$286  = rq2a_last;
     if (en) begin
-      \$286  = rq2a_e3;
+      \$286  = rq1_last;
     end
     if (rst) begin
-      \$286  = 6'h00;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = rq2b_m4;
+    \$287  = rq2a_m0;
     if (en) begin
-      \$287  = rq2a_m4;
+      \$287  = rq1_m0;
     end
     if (rst) begin
       \$287  = 31'h00000000;
@@ -1763,19 +2406,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = rq2b_e4;
+    \$288  = rq2a_r0;
     if (en) begin
-      \$288  = rq2a_e4;
+      \$288  = rq1_r0;
     end
     if (rst) begin
-      \$288  = 6'h00;
+      \$288  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = rq2b_m5;
+    \$289  = rq2a_m1;
     if (en) begin
-      \$289  = rq2a_m5;
+      \$289  = rq1_m1;
     end
     if (rst) begin
       \$289  = 31'h00000000;
@@ -1783,19 +2426,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = rq2b_e5;
+    \$290  = rq2a_r1;
     if (en) begin
-      \$290  = rq2a_e5;
+      \$290  = rq1_r1;
     end
     if (rst) begin
-      \$290  = 6'h00;
+      \$290  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = rq2b_m6;
+    \$291  = rq2a_m2;
     if (en) begin
-      \$291  = rq2a_m6;
+      \$291  = rq1_m2;
     end
     if (rst) begin
       \$291  = 31'h00000000;
@@ -1803,19 +2446,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = rq2b_e6;
+    \$292  = rq2a_r2;
     if (en) begin
-      \$292  = rq2a_e6;
+      \$292  = rq1_r2;
     end
     if (rst) begin
-      \$292  = 6'h00;
+      \$292  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = rq2b_m7;
+    \$293  = rq2a_m3;
     if (en) begin
-      \$293  = rq2a_m7;
+      \$293  = rq1_m3;
     end
     if (rst) begin
       \$293  = 31'h00000000;
@@ -1823,119 +2466,119 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = rq2b_e7;
+    \$294  = rq2a_r3;
     if (en) begin
-      \$294  = rq2a_e7;
+      \$294  = rq1_r3;
     end
     if (rst) begin
-      \$294  = 6'h00;
+      \$294  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = rq2b_ll0;
+    \$295  = rq2a_m4;
     if (en) begin
-      \$295  = \$177 ;
+      \$295  = rq1_m4;
     end
     if (rst) begin
-      \$295  = 34'h000000000;
+      \$295  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = rq2b_lh0;
+    \$296  = rq2a_r4;
     if (en) begin
-      \$296  = \$178 ;
+      \$296  = rq1_r4;
     end
     if (rst) begin
-      \$296  = 31'h00000000;
+      \$296  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = rq2b_hl0;
+    \$297  = rq2a_m5;
     if (en) begin
-      \$297  = \$179 ;
+      \$297  = rq1_m5;
     end
     if (rst) begin
-      \$297  = 32'd0;
+      \$297  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = rq2b_hh0;
+    \$298  = rq2a_r5;
     if (en) begin
-      \$298  = \$180 ;
+      \$298  = rq1_r5;
     end
     if (rst) begin
-      \$298  = 29'h00000000;
+      \$298  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = rq2b_ll1;
+    \$299  = rq2a_m6;
     if (en) begin
-      \$299  = \$181 ;
+      \$299  = rq1_m6;
     end
     if (rst) begin
-      \$299  = 34'h000000000;
+      \$299  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = rq2b_lh1;
+    \$300  = rq2a_r6;
     if (en) begin
-      \$300  = \$182 ;
+      \$300  = rq1_r6;
     end
     if (rst) begin
-      \$300  = 31'h00000000;
+      \$300  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = rq2b_hl1;
+    \$301  = rq2a_m7;
     if (en) begin
-      \$301  = \$183 ;
+      \$301  = rq1_m7;
     end
     if (rst) begin
-      \$301  = 32'd0;
+      \$301  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = rq2b_hh1;
+    \$302  = rq2a_r7;
     if (en) begin
-      \$302  = \$184 ;
+      \$302  = rq1_r7;
     end
     if (rst) begin
-      \$302  = 29'h00000000;
+      \$302  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = rq2b_ll2;
+    \$303  = rq2a_a0;
     if (en) begin
-      \$303  = \$185 ;
+      \$303  = \$97 [31:0];
     end
     if (rst) begin
-      \$303  = 34'h000000000;
+      \$303  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = rq2b_lh2;
+    \$304  = rq2a_a1;
     if (en) begin
-      \$304  = \$186 ;
+      \$304  = \$98 [31:0];
     end
     if (rst) begin
-      \$304  = 31'h00000000;
+      \$304  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = rq2b_hl2;
+    \$305  = rq2a_a2;
     if (en) begin
-      \$305  = \$187 ;
+      \$305  = \$99 [31:0];
     end
     if (rst) begin
       \$305  = 32'd0;
@@ -1943,39 +2586,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = rq2b_hh2;
+    \$306  = rq2a_a3;
     if (en) begin
-      \$306  = \$188 ;
+      \$306  = \$100 [31:0];
     end
     if (rst) begin
-      \$306  = 29'h00000000;
+      \$306  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = rq2b_ll3;
+    \$307  = rq2a_a4;
     if (en) begin
-      \$307  = \$189 ;
+      \$307  = \$101 [31:0];
     end
     if (rst) begin
-      \$307  = 34'h000000000;
+      \$307  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = rq2b_lh3;
+    \$308  = rq2a_a5;
     if (en) begin
-      \$308  = \$190 ;
+      \$308  = \$102 [31:0];
     end
     if (rst) begin
-      \$308  = 31'h00000000;
+      \$308  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = rq2b_hl3;
+    \$309  = rq2a_a6;
     if (en) begin
-      \$309  = \$191 ;
+      \$309  = \$103 [31:0];
     end
     if (rst) begin
       \$309  = 32'd0;
@@ -1983,479 +2626,479 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = rq2b_hh3;
+    \$310  = rq2a_a7;
     if (en) begin
-      \$310  = \$192 ;
+      \$310  = \$104 [31:0];
     end
     if (rst) begin
-      \$310  = 29'h00000000;
+      \$310  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = rq2b_ll4;
+    \$311  = rq2b_valid;
     if (en) begin
-      \$311  = \$193 ;
+      \$311  = rq2a_valid;
     end
     if (rst) begin
-      \$311  = 34'h000000000;
+      \$311  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = rq2b_lh4;
+    \$312  = rq2b_last;
     if (en) begin
-      \$312  = \$194 ;
+      \$312  = rq2a_last;
     end
     if (rst) begin
-      \$312  = 31'h00000000;
+      \$312  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = rq2b_hl4;
+    \$313  = rq2b_m0;
     if (en) begin
-      \$313  = \$195 ;
+      \$313  = rq2a_m0;
     end
     if (rst) begin
-      \$313  = 32'd0;
+      \$313  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = rq2b_hh4;
+    \$314  = rq2b_r0;
     if (en) begin
-      \$314  = \$196 ;
+      \$314  = rq2a_r0;
     end
     if (rst) begin
-      \$314  = 29'h00000000;
+      \$314  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = rq2b_ll5;
+    \$315  = rq2b_m1;
     if (en) begin
-      \$315  = \$197 ;
+      \$315  = rq2a_m1;
     end
     if (rst) begin
-      \$315  = 34'h000000000;
+      \$315  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = rq2b_lh5;
+    \$316  = rq2b_r1;
     if (en) begin
-      \$316  = \$198 ;
+      \$316  = rq2a_r1;
     end
     if (rst) begin
-      \$316  = 31'h00000000;
+      \$316  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = rq2b_hl5;
+    \$317  = rq2b_m2;
     if (en) begin
-      \$317  = \$199 ;
+      \$317  = rq2a_m2;
     end
     if (rst) begin
-      \$317  = 32'd0;
+      \$317  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = rq2b_hh5;
+    \$318  = rq2b_r2;
     if (en) begin
-      \$318  = \$200 ;
+      \$318  = rq2a_r2;
     end
     if (rst) begin
-      \$318  = 29'h00000000;
+      \$318  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = rq2b_ll6;
+    \$319  = rq2b_m3;
     if (en) begin
-      \$319  = \$201 ;
+      \$319  = rq2a_m3;
     end
     if (rst) begin
-      \$319  = 34'h000000000;
+      \$319  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = rq2b_lh6;
+    \$320  = rq2b_r3;
     if (en) begin
-      \$320  = \$202 ;
+      \$320  = rq2a_r3;
     end
     if (rst) begin
-      \$320  = 31'h00000000;
+      \$320  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = rq2b_hl6;
+    \$321  = rq2b_m4;
     if (en) begin
-      \$321  = \$203 ;
+      \$321  = rq2a_m4;
     end
     if (rst) begin
-      \$321  = 32'd0;
+      \$321  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = rq2b_hh6;
+    \$322  = rq2b_r4;
     if (en) begin
-      \$322  = \$204 ;
+      \$322  = rq2a_r4;
     end
     if (rst) begin
-      \$322  = 29'h00000000;
+      \$322  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = rq2b_ll7;
+    \$323  = rq2b_m5;
     if (en) begin
-      \$323  = \$205 ;
+      \$323  = rq2a_m5;
     end
     if (rst) begin
-      \$323  = 34'h000000000;
+      \$323  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = rq2b_lh7;
+    \$324  = rq2b_r5;
     if (en) begin
-      \$324  = \$206 ;
+      \$324  = rq2a_r5;
     end
     if (rst) begin
-      \$324  = 31'h00000000;
+      \$324  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = rq2b_hl7;
+    \$325  = rq2b_m6;
     if (en) begin
-      \$325  = \$207 ;
+      \$325  = rq2a_m6;
     end
     if (rst) begin
-      \$325  = 32'd0;
+      \$325  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = rq2b_hh7;
+    \$326  = rq2b_r6;
     if (en) begin
-      \$326  = \$208 ;
+      \$326  = rq2a_r6;
     end
     if (rst) begin
-      \$326  = 29'h00000000;
+      \$326  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = rq2_valid;
+    \$327  = rq2b_m7;
     if (en) begin
-      \$327  = rq2b_valid;
+      \$327  = rq2a_m7;
     end
     if (rst) begin
-      \$327  = 1'h0;
+      \$327  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = rq2_last;
+    \$328  = rq2b_r7;
     if (en) begin
-      \$328  = rq2b_last;
+      \$328  = rq2a_r7;
     end
     if (rst) begin
-      \$328  = 1'h0;
+      \$328  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = rq2_m0;
+    \$329  = rq2b_pll0;
     if (en) begin
-      \$329  = rq2b_m0;
+      \$329  = \$1 ;
     end
     if (rst) begin
-      \$329  = 31'h00000000;
+      \$329  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = rq2_e0;
+    \$330  = rq2b_plh0;
     if (en) begin
-      \$330  = rq2b_e0;
+      \$330  = \$2 ;
     end
     if (rst) begin
-      \$330  = 6'h00;
+      \$330  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = rq2_m1;
+    \$331  = rq2b_phl0;
     if (en) begin
-      \$331  = rq2b_m1;
+      \$331  = \$3 ;
     end
     if (rst) begin
-      \$331  = 31'h00000000;
+      \$331  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = rq2_e1;
+    \$332  = rq2b_phh0;
     if (en) begin
-      \$332  = rq2b_e1;
+      \$332  = \$4 ;
     end
     if (rst) begin
-      \$332  = 6'h00;
+      \$332  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = rq2_m2;
+    \$333  = rq2b_pll1;
     if (en) begin
-      \$333  = rq2b_m2;
+      \$333  = \$5 ;
     end
     if (rst) begin
-      \$333  = 31'h00000000;
+      \$333  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = rq2_e2;
+    \$334  = rq2b_plh1;
     if (en) begin
-      \$334  = rq2b_e2;
+      \$334  = \$6 ;
     end
     if (rst) begin
-      \$334  = 6'h00;
+      \$334  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = rq2_m3;
+    \$335  = rq2b_phl1;
     if (en) begin
-      \$335  = rq2b_m3;
+      \$335  = \$7 ;
     end
     if (rst) begin
-      \$335  = 31'h00000000;
+      \$335  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = rq2_e3;
+    \$336  = rq2b_phh1;
     if (en) begin
-      \$336  = rq2b_e3;
+      \$336  = \$8 ;
     end
     if (rst) begin
-      \$336  = 6'h00;
+      \$336  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = rq2_m4;
+    \$337  = rq2b_pll2;
     if (en) begin
-      \$337  = rq2b_m4;
+      \$337  = \$9 ;
     end
     if (rst) begin
-      \$337  = 31'h00000000;
+      \$337  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = rq2_e4;
+    \$338  = rq2b_plh2;
     if (en) begin
-      \$338  = rq2b_e4;
+      \$338  = \$10 ;
     end
     if (rst) begin
-      \$338  = 6'h00;
+      \$338  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = rq2_m5;
+    \$339  = rq2b_phl2;
     if (en) begin
-      \$339  = rq2b_m5;
+      \$339  = \$11 ;
     end
     if (rst) begin
-      \$339  = 31'h00000000;
+      \$339  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = rq2_e5;
+    \$340  = rq2b_phh2;
     if (en) begin
-      \$340  = rq2b_e5;
+      \$340  = \$12 ;
     end
     if (rst) begin
-      \$340  = 6'h00;
+      \$340  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = rq2_m6;
+    \$341  = rq2b_pll3;
     if (en) begin
-      \$341  = rq2b_m6;
+      \$341  = \$13 ;
     end
     if (rst) begin
-      \$341  = 31'h00000000;
+      \$341  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = rq2_e6;
+    \$342  = rq2b_plh3;
     if (en) begin
-      \$342  = rq2b_e6;
+      \$342  = \$14 ;
     end
     if (rst) begin
-      \$342  = 6'h00;
+      \$342  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = rq2_m7;
+    \$343  = rq2b_phl3;
     if (en) begin
-      \$343  = rq2b_m7;
+      \$343  = \$15 ;
     end
     if (rst) begin
-      \$343  = 31'h00000000;
+      \$343  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = rq2_e7;
+    \$344  = rq2b_phh3;
     if (en) begin
-      \$344  = rq2b_e7;
+      \$344  = \$16 ;
     end
     if (rst) begin
-      \$344  = 6'h00;
+      \$344  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = rq2_h0;
+    \$345  = rq2b_pll4;
     if (en) begin
-      \$345  = \$39 [32:0];
+      \$345  = \$17 ;
     end
     if (rst) begin
-      \$345  = 33'h000000000;
+      \$345  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = rq2_h1;
+    \$346  = rq2b_plh4;
     if (en) begin
-      \$346  = \$46 [32:0];
+      \$346  = \$18 ;
     end
     if (rst) begin
-      \$346  = 33'h000000000;
+      \$346  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = rq2_h2;
+    \$347  = rq2b_phl4;
     if (en) begin
-      \$347  = \$53 [32:0];
+      \$347  = \$19 ;
     end
     if (rst) begin
-      \$347  = 33'h000000000;
+      \$347  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = rq2_h3;
+    \$348  = rq2b_phh4;
     if (en) begin
-      \$348  = \$60 [32:0];
+      \$348  = \$20 ;
     end
     if (rst) begin
-      \$348  = 33'h000000000;
+      \$348  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = rq2_h4;
+    \$349  = rq2b_pll5;
     if (en) begin
-      \$349  = \$67 [32:0];
+      \$349  = \$21 ;
     end
     if (rst) begin
-      \$349  = 33'h000000000;
+      \$349  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = rq2_h5;
+    \$350  = rq2b_plh5;
     if (en) begin
-      \$350  = \$74 [32:0];
+      \$350  = \$22 ;
     end
     if (rst) begin
-      \$350  = 33'h000000000;
+      \$350  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = rq2_h6;
+    \$351  = rq2b_phl5;
     if (en) begin
-      \$351  = \$81 [32:0];
+      \$351  = \$23 ;
     end
     if (rst) begin
-      \$351  = 33'h000000000;
+      \$351  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = rq2_h7;
+    \$352  = rq2b_phh5;
     if (en) begin
-      \$352  = \$88 [32:0];
+      \$352  = \$24 ;
     end
     if (rst) begin
-      \$352  = 33'h000000000;
+      \$352  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = rq3_valid;
+    \$353  = rq2b_pll6;
     if (en) begin
-      \$353  = rq2_valid;
+      \$353  = \$25 ;
     end
     if (rst) begin
-      \$353  = 1'h0;
+      \$353  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = rq3_last;
+    \$354  = rq2b_plh6;
     if (en) begin
-      \$354  = rq2_last;
+      \$354  = \$26 ;
     end
     if (rst) begin
-      \$354  = 1'h0;
+      \$354  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = rq3_y0;
+    \$355  = rq2b_phl6;
     if (en) begin
-      \$355  = \$99 [33:0];
+      \$355  = \$27 ;
     end
     if (rst) begin
-      \$355  = 34'h000000000;
+      \$355  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = rq3_y1;
+    \$356  = rq2b_phh6;
     if (en) begin
-      \$356  = \$110 [33:0];
+      \$356  = \$28 ;
     end
     if (rst) begin
-      \$356  = 34'h000000000;
+      \$356  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = rq3_y2;
+    \$357  = rq2b_pll7;
     if (en) begin
-      \$357  = \$121 [33:0];
+      \$357  = \$29 ;
     end
     if (rst) begin
       \$357  = 34'h000000000;
@@ -2463,211 +3106,408 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = rq3_y3;
+    \$358  = rq2b_plh7;
     if (en) begin
-      \$358  = \$132 [33:0];
+      \$358  = \$30 ;
     end
     if (rst) begin
-      \$358  = 34'h000000000;
+      \$358  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = rq3_y4;
+    \$359  = rq2b_phl7;
     if (en) begin
-      \$359  = \$143 [33:0];
+      \$359  = \$31 ;
     end
     if (rst) begin
-      \$359  = 34'h000000000;
+      \$359  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = rq3_y5;
+    \$360  = rq2b_phh7;
     if (en) begin
-      \$360  = \$154 [33:0];
+      \$360  = \$32 ;
     end
     if (rst) begin
-      \$360  = 34'h000000000;
+      \$360  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = rq3_y6;
+    \$361  = rq2_valid;
     if (en) begin
-      \$361  = \$165 [33:0];
+      \$361  = rq2b_valid;
     end
     if (rst) begin
-      \$361  = 34'h000000000;
+      \$361  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = rq3_y7;
+    \$362  = rq2_last;
     if (en) begin
-      \$362  = \$176 [33:0];
+      \$362  = rq2b_last;
     end
     if (rst) begin
-      \$362  = 34'h000000000;
+      \$362  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = o_data;
+    \$363  = rq2_r0;
     if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$209 ) begin
-        \$363 [7:0] = act_min;
-      end else if (\$210 ) begin
-        \$363 [7:0] = act_max;
-      end else begin
-        \$363 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$211 ) begin
-        \$363 [15:8] = act_min;
-      end else if (\$212 ) begin
-        \$363 [15:8] = act_max;
-      end else begin
-        \$363 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$213 ) begin
-        \$363 [23:16] = act_min;
-      end else if (\$214 ) begin
-        \$363 [23:16] = act_max;
-      end else begin
-        \$363 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$215 ) begin
-        \$363 [31:24] = act_min;
-      end else if (\$216 ) begin
-        \$363 [31:24] = act_max;
-      end else begin
-        \$363 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$217 ) begin
-        \$363 [39:32] = act_min;
-      end else if (\$218 ) begin
-        \$363 [39:32] = act_max;
-      end else begin
-        \$363 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$219 ) begin
-        \$363 [47:40] = act_min;
-      end else if (\$220 ) begin
-        \$363 [47:40] = act_max;
-      end else begin
-        \$363 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$221 ) begin
-        \$363 [55:48] = act_min;
-      end else if (\$222 ) begin
-        \$363 [55:48] = act_max;
-      end else begin
-        \$363 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$223 ) begin
-        \$363 [63:56] = act_min;
-      end else if (\$224 ) begin
-        \$363 [63:56] = act_max;
-      end else begin
-        \$363 [63:56] = t_7[7:0];
-      end
+      \$363  = rq2b_r0;
     end
     if (rst) begin
-      \$363  = 64'h0000000000000000;
+      \$363  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = o_valid;
+    \$364  = rq2_r1;
     if (en) begin
-      \$364  = rq3_valid;
+      \$364  = rq2b_r1;
     end
     if (rst) begin
-      \$364  = 1'h0;
+      \$364  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = o_last;
+    \$365  = rq2_r2;
     if (en) begin
-      \$365  = rq3_last;
+      \$365  = rq2b_r2;
     end
     if (rst) begin
-      \$365  = 1'h0;
+      \$365  = 5'h00;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign s_4 = \$5 [31:0];
-  assign s_5 = \$6 [31:0];
-  assign s_6 = \$7 [31:0];
-  assign s_7 = \$8 [31:0];
-  assign left_0 = \$10 [4:0];
-  assign a_0 = \$11 [31:0];
-  assign left_1 = \$13 [4:0];
-  assign a_1 = \$14 [31:0];
-  assign left_2 = \$16 [4:0];
-  assign a_2 = \$17 [31:0];
-  assign left_3 = \$19 [4:0];
-  assign a_3 = \$20 [31:0];
-  assign left_4 = \$22 [4:0];
-  assign a_4 = \$23 [31:0];
-  assign left_5 = \$25 [4:0];
-  assign a_5 = \$26 [31:0];
-  assign left_6 = \$28 [4:0];
-  assign a_6 = \$29 [31:0];
-  assign left_7 = \$31 [4:0];
-  assign a_7 = \$32 [31:0];
-  assign prod_0 = \$37 [63:0];
-  assign h_0 = \$39 [32:0];
-  assign prod_1 = \$44 [63:0];
-  assign h_1 = \$46 [32:0];
-  assign prod_2 = \$51 [63:0];
-  assign h_2 = \$53 [32:0];
-  assign prod_3 = \$58 [63:0];
-  assign h_3 = \$60 [32:0];
-  assign prod_4 = \$65 [63:0];
-  assign h_4 = \$67 [32:0];
-  assign prod_5 = \$72 [63:0];
-  assign h_5 = \$74 [32:0];
-  assign prod_6 = \$79 [63:0];
-  assign h_6 = \$81 [32:0];
-  assign prod_7 = \$86 [63:0];
-  assign h_7 = \$88 [32:0];
-  assign r_0 = \$91 [4:0];
-  assign half_0 = \$93 [33:0];
-  assign y_0 = \$99 [33:0];
-  assign r_1 = \$102 [4:0];
-  assign half_1 = \$104 [33:0];
-  assign y_1 = \$110 [33:0];
-  assign r_2 = \$113 [4:0];
-  assign half_2 = \$115 [33:0];
-  assign y_2 = \$121 [33:0];
-  assign r_3 = \$124 [4:0];
-  assign half_3 = \$126 [33:0];
-  assign y_3 = \$132 [33:0];
-  assign r_4 = \$135 [4:0];
-  assign half_4 = \$137 [33:0];
-  assign y_4 = \$143 [33:0];
-  assign r_5 = \$146 [4:0];
-  assign half_5 = \$148 [33:0];
-  assign y_5 = \$154 [33:0];
-  assign r_6 = \$157 [4:0];
-  assign half_6 = \$159 [33:0];
-  assign y_6 = \$165 [33:0];
-  assign r_7 = \$168 [4:0];
-  assign half_7 = \$170 [33:0];
-  assign y_7 = \$176 [33:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$366  = rq2_r3;
+    if (en) begin
+      \$366  = rq2b_r3;
+    end
+    if (rst) begin
+      \$366  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$367  = rq2_r4;
+    if (en) begin
+      \$367  = rq2b_r4;
+    end
+    if (rst) begin
+      \$367  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$368  = rq2_r5;
+    if (en) begin
+      \$368  = rq2b_r5;
+    end
+    if (rst) begin
+      \$368  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$369  = rq2_r6;
+    if (en) begin
+      \$369  = rq2b_r6;
+    end
+    if (rst) begin
+      \$369  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$370  = rq2_r7;
+    if (en) begin
+      \$370  = rq2b_r7;
+    end
+    if (rst) begin
+      \$370  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$371  = rq2_h0;
+    if (en) begin
+      \$371  = \$111 [32:0];
+    end
+    if (rst) begin
+      \$371  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$372  = rq2_h1;
+    if (en) begin
+      \$372  = \$118 [32:0];
+    end
+    if (rst) begin
+      \$372  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$373  = rq2_h2;
+    if (en) begin
+      \$373  = \$125 [32:0];
+    end
+    if (rst) begin
+      \$373  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$374  = rq2_h3;
+    if (en) begin
+      \$374  = \$132 [32:0];
+    end
+    if (rst) begin
+      \$374  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$375  = rq2_h4;
+    if (en) begin
+      \$375  = \$139 [32:0];
+    end
+    if (rst) begin
+      \$375  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$376  = rq2_h5;
+    if (en) begin
+      \$376  = \$146 [32:0];
+    end
+    if (rst) begin
+      \$376  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$377  = rq2_h6;
+    if (en) begin
+      \$377  = \$153 [32:0];
+    end
+    if (rst) begin
+      \$377  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$378  = rq2_h7;
+    if (en) begin
+      \$378  = \$160 [32:0];
+    end
+    if (rst) begin
+      \$378  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$379  = rq2_hf0;
+    if (en) begin
+      \$379  = \$162 [31:0];
+    end
+    if (rst) begin
+      \$379  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$380  = rq2_hf1;
+    if (en) begin
+      \$380  = \$164 [31:0];
+    end
+    if (rst) begin
+      \$380  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$381  = rq2_hf2;
+    if (en) begin
+      \$381  = \$166 [31:0];
+    end
+    if (rst) begin
+      \$381  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$382  = rq2_hf3;
+    if (en) begin
+      \$382  = \$168 [31:0];
+    end
+    if (rst) begin
+      \$382  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$383  = rq2_hf4;
+    if (en) begin
+      \$383  = \$170 [31:0];
+    end
+    if (rst) begin
+      \$383  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$384  = rq2_hf5;
+    if (en) begin
+      \$384  = \$172 [31:0];
+    end
+    if (rst) begin
+      \$384  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = rq2_hf6;
+    if (en) begin
+      \$385  = \$174 [31:0];
+    end
+    if (rst) begin
+      \$385  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$386  = rq2_hf7;
+    if (en) begin
+      \$386  = \$176 [31:0];
+    end
+    if (rst) begin
+      \$386  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$387  = rq3a_valid;
+    if (en) begin
+      \$387  = rq2_valid;
+    end
+    if (rst) begin
+      \$387  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = rq3a_last;
+    if (en) begin
+      \$388  = rq2_last;
+    end
+    if (rst) begin
+      \$388  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$389  = rq3a_r0;
+    if (en) begin
+      \$389  = rq2_r0;
+    end
+    if (rst) begin
+      \$389  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$390  = rq3a_r1;
+    if (en) begin
+      \$390  = rq2_r1;
+    end
+    if (rst) begin
+      \$390  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$391  = rq3a_r2;
+    if (en) begin
+      \$391  = rq2_r2;
+    end
+    if (rst) begin
+      \$391  = 5'h00;
+    end
+  end
+  assign left_0 = \$50 [4:0];
+  assign r_0 = \$53 [4:0];
+  assign left_1 = \$55 [4:0];
+  assign r_1 = \$58 [4:0];
+  assign left_2 = \$60 [4:0];
+  assign r_2 = \$63 [4:0];
+  assign left_3 = \$65 [4:0];
+  assign r_3 = \$68 [4:0];
+  assign left_4 = \$70 [4:0];
+  assign r_4 = \$73 [4:0];
+  assign left_5 = \$75 [4:0];
+  assign r_5 = \$78 [4:0];
+  assign left_6 = \$80 [4:0];
+  assign r_6 = \$83 [4:0];
+  assign left_7 = \$85 [4:0];
+  assign r_7 = \$88 [4:0];
+  assign s_0 = \$89 [31:0];
+  assign s_1 = \$90 [31:0];
+  assign s_2 = \$91 [31:0];
+  assign s_3 = \$92 [31:0];
+  assign s_4 = \$93 [31:0];
+  assign s_5 = \$94 [31:0];
+  assign s_6 = \$95 [31:0];
+  assign s_7 = \$96 [31:0];
+  assign a_0 = \$97 [31:0];
+  assign a_1 = \$98 [31:0];
+  assign a_2 = \$99 [31:0];
+  assign a_3 = \$100 [31:0];
+  assign a_4 = \$101 [31:0];
+  assign a_5 = \$102 [31:0];
+  assign a_6 = \$103 [31:0];
+  assign a_7 = \$104 [31:0];
+  assign h_0 = \$111 [32:0];
+  assign h_1 = \$118 [32:0];
+  assign h_2 = \$125 [32:0];
+  assign h_3 = \$132 [32:0];
+  assign h_4 = \$139 [32:0];
+  assign h_5 = \$146 [32:0];
+  assign h_6 = \$153 [32:0];
+  assign h_7 = \$160 [32:0];
+  assign half_0 = \$162 [31:0];
+  assign half_1 = \$164 [31:0];
+  assign half_2 = \$166 [31:0];
+  assign half_3 = \$168 [31:0];
+  assign half_4 = \$170 [31:0];
+  assign half_5 = \$172 [31:0];
+  assign half_6 = \$174 [31:0];
+  assign half_7 = \$176 [31:0];
+  assign u_0 = \$181 [33:0];
+  assign u_1 = \$186 [33:0];
+  assign u_2 = \$191 [33:0];
+  assign u_3 = \$196 [33:0];
+  assign u_4 = \$201 [33:0];
+  assign u_5 = \$206 [33:0];
+  assign u_6 = \$211 [33:0];
+  assign u_7 = \$216 [33:0];
+  assign prod_0 = \$109 [63:0];
+  assign prod_1 = \$116 [63:0];
+  assign prod_2 = \$123 [63:0];
+  assign prod_3 = \$130 [63:0];
+  assign prod_4 = \$137 [63:0];
+  assign prod_5 = \$144 [63:0];
+  assign prod_6 = \$151 [63:0];
+  assign prod_7 = \$158 [63:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -2708,36 +3548,36 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$33  = { rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0[28], rq2b_hh0, 34'h000000000 };
-  assign \$35  = { \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 [32], \$34 , 17'h00000 };
-  assign \$39  = { \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64:31] };
-  assign \$40  = { rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1[28], rq2b_hh1, 34'h000000000 };
-  assign \$42  = { \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 , 17'h00000 };
-  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
-  assign \$47  = { rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2[28], rq2b_hh2, 34'h000000000 };
-  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
-  assign \$53  = { \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64:31] };
-  assign \$54  = { rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3[28], rq2b_hh3, 34'h000000000 };
-  assign \$56  = { \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 , 17'h00000 };
-  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
-  assign \$61  = { rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4[28], rq2b_hh4, 34'h000000000 };
-  assign \$63  = { \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 , 17'h00000 };
-  assign \$67  = { \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64:31] };
-  assign \$68  = { rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5[28], rq2b_hh5, 34'h000000000 };
-  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
-  assign \$74  = { \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64], \$73 [64:31] };
-  assign \$75  = { rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6[28], rq2b_hh6, 34'h000000000 };
-  assign \$77  = { \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 [32], \$76 , 17'h00000 };
-  assign \$81  = { \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64], \$80 [64:31] };
-  assign \$82  = { rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7[28], rq2b_hh7, 34'h000000000 };
-  assign \$84  = { \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 , 17'h00000 };
-  assign \$88  = { \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64], \$87 [64:31] };
-  assign \$93  = { 1'h0, \$92 [63:1] };
-  assign \$104  = { 1'h0, \$103 [63:1] };
-  assign \$115  = { 1'h0, \$114 [63:1] };
-  assign \$126  = { 1'h0, \$125 [63:1] };
-  assign \$137  = { 1'h0, \$136 [63:1] };
-  assign \$148  = { 1'h0, \$147 [63:1] };
-  assign \$159  = { 1'h0, \$158 [63:1] };
+  assign \$105  = { rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0, 34'h000000000 };
+  assign \$107  = { \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 , 17'h00000 };
+  assign \$111  = { \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64:31] };
+  assign \$112  = { rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1, 34'h000000000 };
+  assign \$114  = { \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 , 17'h00000 };
+  assign \$118  = { \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64:31] };
+  assign \$119  = { rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2, 34'h000000000 };
+  assign \$121  = { \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 , 17'h00000 };
+  assign \$125  = { \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64:31] };
+  assign \$126  = { rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3, 34'h000000000 };
+  assign \$128  = { \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 , 17'h00000 };
+  assign \$132  = { \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64:31] };
+  assign \$133  = { rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4, 34'h000000000 };
+  assign \$135  = { \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 , 17'h00000 };
+  assign \$139  = { \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64:31] };
+  assign \$140  = { rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5, 34'h000000000 };
+  assign \$142  = { \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 , 17'h00000 };
+  assign \$146  = { \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64:31] };
+  assign \$147  = { rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6, 34'h000000000 };
+  assign \$149  = { \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 , 17'h00000 };
+  assign \$153  = { \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64:31] };
+  assign \$154  = { rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7, 34'h000000000 };
+  assign \$156  = { \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 , 17'h00000 };
+  assign \$160  = { \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64:31] };
+  assign \$162  = { 1'h0, \$161 [63:1] };
+  assign \$164  = { 1'h0, \$163 [63:1] };
+  assign \$166  = { 1'h0, \$165 [63:1] };
+  assign \$168  = { 1'h0, \$167 [63:1] };
   assign \$170  = { 1'h0, \$169 [63:1] };
+  assign \$172  = { 1'h0, \$171 [63:1] };
+  assign \$174  = { 1'h0, \$173 [63:1] };
+  assign \$176  = { 1'h0, \$175 [63:1] };
 endmodule

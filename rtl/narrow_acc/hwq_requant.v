@@ -4,135 +4,131 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire [62:0] \$10 ;
-  wire \$100 ;
+  wire \$1 ;
+  wire [6:0] \$10 ;
+  wire [34:0] \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire [35:0] \$103 ;
-  wire [35:0] \$104 ;
+  wire \$103 ;
+  wire \$104 ;
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [30:0] \$117 ;
-  reg [5:0] \$118 ;
-  reg [30:0] \$119 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
+  reg [4:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg [4:0] \$114 ;
+  reg [32:0] \$115 ;
+  reg [32:0] \$116 ;
+  reg [32:0] \$117 ;
+  reg [32:0] \$118 ;
+  reg [31:0] \$119 ;
   wire [5:0] \$12 ;
-  reg [5:0] \$120 ;
-  reg [30:0] \$121 ;
-  reg [5:0] \$122 ;
-  reg [32:0] \$123 ;
-  reg [32:0] \$124 ;
-  reg [32:0] \$125 ;
-  reg [32:0] \$126 ;
-  reg [31:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire [62:0] \$13 ;
-  wire \$14 ;
-  wire [5:0] \$15 ;
-  wire [62:0] \$16 ;
-  wire [28:0] \$17 ;
-  wire [91:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [30:0] \$20 ;
+  reg [31:0] \$120 ;
+  reg [31:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [31:0] \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  wire \$13 ;
+  wire [6:0] \$14 ;
+  wire [6:0] \$15 ;
+  wire \$16 ;
+  wire [5:0] \$17 ;
+  wire \$18 ;
+  wire [6:0] \$19 ;
+  wire [5:0] \$2 ;
+  wire [6:0] \$20 ;
   wire [32:0] \$21 ;
-  wire [63:0] \$22 ;
-  wire [92:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [93:0] \$25 ;
-  wire [64:0] \$26 ;
-  wire [64:0] \$27 ;
-  wire [28:0] \$28 ;
-  wire [91:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [30:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [63:0] \$33 ;
-  wire [92:0] \$34 ;
-  wire [33:0] \$35 ;
-  wire [93:0] \$36 ;
-  wire [64:0] \$37 ;
+  wire [32:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [62:0] \$25 ;
+  wire [62:0] \$26 ;
+  wire [62:0] \$27 ;
+  wire [62:0] \$28 ;
+  wire [28:0] \$29 ;
+  wire \$3 ;
+  wire [91:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [30:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire [92:0] \$35 ;
+  wire [33:0] \$36 ;
+  wire [93:0] \$37 ;
   wire [64:0] \$38 ;
-  wire [28:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [91:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire [92:0] \$45 ;
-  wire [33:0] \$46 ;
-  wire [93:0] \$47 ;
-  wire [64:0] \$48 ;
+  wire [64:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [28:0] \$40 ;
+  wire [91:0] \$41 ;
+  wire [31:0] \$42 ;
+  wire [30:0] \$43 ;
+  wire [32:0] \$44 ;
+  wire [63:0] \$45 ;
+  wire [92:0] \$46 ;
+  wire [33:0] \$47 ;
+  wire [93:0] \$48 ;
   wire [64:0] \$49 ;
-  wire \$5 ;
-  wire [28:0] \$50 ;
-  wire [91:0] \$51 ;
-  wire [31:0] \$52 ;
-  wire [30:0] \$53 ;
-  wire [32:0] \$54 ;
-  wire [63:0] \$55 ;
-  wire [92:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [93:0] \$58 ;
-  wire [64:0] \$59 ;
-  wire [5:0] \$6 ;
+  wire [6:0] \$5 ;
+  wire [64:0] \$50 ;
+  wire [28:0] \$51 ;
+  wire [91:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [30:0] \$54 ;
+  wire [32:0] \$55 ;
+  wire [63:0] \$56 ;
+  wire [92:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire [93:0] \$59 ;
+  wire \$6 ;
   wire [64:0] \$60 ;
-  wire \$61 ;
-  wire [6:0] \$62 ;
-  wire [6:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [34:0] \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire [62:0] \$7 ;
-  wire [35:0] \$70 ;
-  wire [35:0] \$71 ;
-  wire \$72 ;
-  wire [6:0] \$73 ;
-  wire [6:0] \$74 ;
+  wire [64:0] \$61 ;
+  wire [28:0] \$62 ;
+  wire [91:0] \$63 ;
+  wire [31:0] \$64 ;
+  wire [30:0] \$65 ;
+  wire [32:0] \$66 ;
+  wire [63:0] \$67 ;
+  wire [92:0] \$68 ;
+  wire [33:0] \$69 ;
+  wire [5:0] \$7 ;
+  wire [93:0] \$70 ;
+  wire [64:0] \$71 ;
+  wire [64:0] \$72 ;
+  wire [63:0] \$73 ;
+  wire [63:0] \$74 ;
   wire [63:0] \$75 ;
   wire [63:0] \$76 ;
-  wire [34:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
+  wire [63:0] \$77 ;
+  wire [63:0] \$78 ;
+  wire [63:0] \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire [35:0] \$81 ;
-  wire [35:0] \$82 ;
+  wire [63:0] \$80 ;
+  wire [33:0] \$81 ;
+  wire \$82 ;
   wire \$83 ;
-  wire [6:0] \$84 ;
-  wire [6:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [34:0] \$88 ;
+  wire \$84 ;
+  wire [34:0] \$85 ;
+  wire [33:0] \$86 ;
+  wire \$87 ;
+  wire \$88 ;
   wire \$89 ;
-  wire [5:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire [35:0] \$92 ;
-  wire [35:0] \$93 ;
+  wire [6:0] \$9 ;
+  wire [34:0] \$90 ;
+  wire [33:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
   wire \$94 ;
-  wire [6:0] \$95 ;
-  wire [6:0] \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [34:0] \$99 ;
+  wire [34:0] \$95 ;
+  wire [33:0] \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -149,10 +145,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_1;
   wire [32:0] h_2;
   wire [32:0] h_3;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
   input [87:0] i_acc;
   wire [87:0] i_acc;
   wire [21:0] \i_acc[0] ;
@@ -203,19 +199,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] r_1;
   wire [4:0] r_2;
   wire [4:0] r_3;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
   reg rq2_valid = 1'h0;
   input rst;
   wire rst;
@@ -227,379 +223,383 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [34:0] t_1;
   wire [34:0] t_2;
   wire [34:0] t_3;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$6  = \$5  ? i_shift[5:0] : 6'h00;
-  assign \$7  = $signed(\$1 [31:0]) << \$6 [4:0];
-  assign \$8  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$9  = \$8  ? i_shift[11:6] : 6'h00;
-  assign \$10  = $signed(\$2 [31:0]) << \$9 [4:0];
+  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
+  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift[5:0]);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
+  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign \$9  = - $signed(i_shift[11:6]);
+  assign \$10  = \$8  ? \$9  : 7'h00;
   assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
   assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(\$3 [31:0]) << \$12 [4:0];
-  assign \$14  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$15  = \$14  ? i_shift[23:18] : 6'h00;
-  assign \$16  = $signed(\$4 [31:0]) << \$15 [4:0];
-  assign \$17  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign \$19  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign \$20  = \$7 [16:0] * i_multiplier[30:17];
-  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign \$23  = $signed(\$18 ) + $signed(\$22 );
-  assign \$24  = \$7 [16:0] * i_multiplier[16:0];
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = $signed(\$25 [63:0]) + $signed(32'd1073741824);
-  assign \$28  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$30  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$31  = \$10 [16:0] * i_multiplier[61:48];
-  assign \$32  = $signed(\$30 ) + $signed({ 1'h0, \$31  });
-  assign \$34  = $signed(\$29 ) + $signed(\$33 );
-  assign \$35  = \$10 [16:0] * i_multiplier[47:31];
-  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
-  assign \$37  = $signed(\$36 [63:0]) + $signed(32'd1073741824);
-  assign \$39  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$41  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$42  = \$13 [16:0] * i_multiplier[92:79];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign \$45  = $signed(\$40 ) + $signed(\$44 );
-  assign \$46  = \$13 [16:0] * i_multiplier[78:62];
-  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = $signed(\$47 [63:0]) + $signed(32'd1073741824);
-  assign \$50  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$52  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$53  = \$16 [16:0] * i_multiplier[123:110];
-  assign \$54  = $signed(\$52 ) + $signed({ 1'h0, \$53  });
-  assign \$56  = $signed(\$51 ) + $signed(\$55 );
-  assign \$57  = \$16 [16:0] * i_multiplier[109:93];
-  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
-  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
-  assign \$61  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$62  = - $signed(rq2_e0);
-  assign \$63  = \$61  ? \$62  : 7'h00;
-  assign \$64  = 1'h1 << \$63 [4:0];
-  assign \$66  = $signed(rq2_h0) + $signed(\$65 [33:0]);
-  assign \$67  = | \$63 [4:0];
-  assign \$68  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = $signed(\$66 ) - $signed({ 1'h0, \$69  });
-  assign \$71  = $signed(\$70 ) >>> \$63 [4:0];
-  assign \$72  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$73  = - $signed(rq2_e1);
-  assign \$74  = \$72  ? \$73  : 7'h00;
-  assign \$75  = 1'h1 << \$74 [4:0];
-  assign \$77  = $signed(rq2_h1) + $signed(\$76 [33:0]);
-  assign \$78  = | \$74 [4:0];
-  assign \$79  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$80  = \$78  & \$79 ;
-  assign \$81  = $signed(\$77 ) - $signed({ 1'h0, \$80  });
-  assign \$82  = $signed(\$81 ) >>> \$74 [4:0];
-  assign \$83  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$84  = - $signed(rq2_e2);
-  assign \$85  = \$83  ? \$84  : 7'h00;
-  assign \$86  = 1'h1 << \$85 [4:0];
-  assign \$88  = $signed(rq2_h2) + $signed(\$87 [33:0]);
-  assign \$89  = | \$85 [4:0];
-  assign \$90  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$91  = \$89  & \$90 ;
-  assign \$92  = $signed(\$88 ) - $signed({ 1'h0, \$91  });
-  assign \$93  = $signed(\$92 ) >>> \$85 [4:0];
-  assign \$94  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$95  = - $signed(rq2_e3);
-  assign \$96  = \$94  ? \$95  : 7'h00;
-  assign \$97  = 1'h1 << \$96 [4:0];
-  assign \$99  = $signed(rq2_h3) + $signed(\$98 [33:0]);
-  assign \$100  = | \$96 [4:0];
-  assign \$101  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$102  = \$100  & \$101 ;
-  assign \$103  = $signed(\$99 ) - $signed({ 1'h0, \$102  });
-  assign \$104  = $signed(\$103 ) >>> \$96 [4:0];
-  assign t_0 = $signed(\$71 [33:0]) + $signed(zero_point);
-  assign t_1 = $signed(\$82 [33:0]) + $signed(zero_point);
-  assign t_2 = $signed(\$93 [33:0]) + $signed(zero_point);
-  assign t_3 = $signed(\$104 [33:0]) + $signed(zero_point);
-  assign \$105  = $signed(t_0) < $signed(act_min);
-  assign \$106  = $signed(t_0) > $signed(act_max);
-  assign \$107  = $signed(t_1) < $signed(act_min);
-  assign \$108  = $signed(t_1) > $signed(act_max);
-  assign \$109  = $signed(t_2) < $signed(act_min);
-  assign \$110  = $signed(t_2) > $signed(act_max);
-  assign \$111  = $signed(t_3) < $signed(act_min);
-  assign \$112  = $signed(t_3) > $signed(act_max);
+  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign \$14  = - $signed(i_shift[17:12]);
+  assign \$15  = \$13  ? \$14  : 7'h00;
+  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
+  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign \$19  = - $signed(i_shift[23:18]);
+  assign \$20  = \$18  ? \$19  : 7'h00;
+  assign \$21  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
+  assign \$22  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
+  assign \$23  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
+  assign \$24  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
+  assign \$25  = $signed(\$21 [31:0]) << \$2 [4:0];
+  assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
+  assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
+  assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
+  assign \$29  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign \$32  = \$25 [16:0] * i_multiplier[30:17];
+  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
+  assign \$35  = $signed(\$30 ) + $signed(\$34 );
+  assign \$36  = \$25 [16:0] * i_multiplier[16:0];
+  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
+  assign \$38  = $signed(\$37 [63:0]) + $signed(32'd1073741824);
+  assign \$40  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign \$42  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign \$43  = \$26 [16:0] * i_multiplier[61:48];
+  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
+  assign \$46  = $signed(\$41 ) + $signed(\$45 );
+  assign \$47  = \$26 [16:0] * i_multiplier[47:31];
+  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = $signed(\$48 [63:0]) + $signed(32'd1073741824);
+  assign \$51  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign \$53  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign \$54  = \$27 [16:0] * i_multiplier[92:79];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$57  = $signed(\$52 ) + $signed(\$56 );
+  assign \$58  = \$27 [16:0] * i_multiplier[78:62];
+  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
+  assign \$60  = $signed(\$59 [63:0]) + $signed(32'd1073741824);
+  assign \$62  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign \$64  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign \$65  = \$28 [16:0] * i_multiplier[123:110];
+  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
+  assign \$68  = $signed(\$63 ) + $signed(\$67 );
+  assign \$69  = \$28 [16:0] * i_multiplier[109:93];
+  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
+  assign \$71  = $signed(\$70 [63:0]) + $signed(32'd1073741824);
+  assign \$73  = 1'h1 << \$5 [4:0];
+  assign \$75  = 1'h1 << \$10 [4:0];
+  assign \$77  = 1'h1 << \$15 [4:0];
+  assign \$79  = 1'h1 << \$20 [4:0];
+  assign \$81  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$82  = | rq2_hf0;
+  assign \$83  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = $signed(\$81 ) - $signed({ 1'h0, \$84  });
+  assign \$86  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$87  = | rq2_hf1;
+  assign \$88  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$89  = \$87  & \$88 ;
+  assign \$90  = $signed(\$86 ) - $signed({ 1'h0, \$89  });
+  assign \$91  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$92  = | rq2_hf2;
+  assign \$93  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = $signed(\$91 ) - $signed({ 1'h0, \$94  });
+  assign \$96  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$97  = | rq2_hf3;
+  assign \$98  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$99  = \$97  & \$98 ;
+  assign \$100  = $signed(\$96 ) - $signed({ 1'h0, \$99  });
+  assign y_0 = $signed(\$85 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$90 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$95 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$100 [33:0]) >>> rq2_r3;
+  assign t_0 = $signed(y_0) + $signed(zero_point);
+  assign t_1 = $signed(y_1) + $signed(zero_point);
+  assign t_2 = $signed(y_2) + $signed(zero_point);
+  assign t_3 = $signed(y_3) + $signed(zero_point);
+  assign \$101  = $signed(t_0) < $signed(act_min);
+  assign \$102  = $signed(t_0) > $signed(act_max);
+  assign \$103  = $signed(t_1) < $signed(act_min);
+  assign \$104  = $signed(t_1) > $signed(act_max);
+  assign \$105  = $signed(t_2) < $signed(act_min);
+  assign \$106  = $signed(t_2) > $signed(act_max);
+  assign \$107  = $signed(t_3) < $signed(act_min);
+  assign \$108  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$113 ;
+    rq2_valid <= \$109 ;
   always @(posedge clk)
-    rq2_last <= \$114 ;
+    rq2_last <= \$110 ;
   always @(posedge clk)
-    rq2_m0 <= \$115 ;
+    rq2_r0 <= \$111 ;
   always @(posedge clk)
-    rq2_e0 <= \$116 ;
+    rq2_r1 <= \$112 ;
   always @(posedge clk)
-    rq2_m1 <= \$117 ;
+    rq2_r2 <= \$113 ;
   always @(posedge clk)
-    rq2_e1 <= \$118 ;
+    rq2_r3 <= \$114 ;
   always @(posedge clk)
-    rq2_m2 <= \$119 ;
+    rq2_h0 <= \$115 ;
   always @(posedge clk)
-    rq2_e2 <= \$120 ;
+    rq2_h1 <= \$116 ;
   always @(posedge clk)
-    rq2_m3 <= \$121 ;
+    rq2_h2 <= \$117 ;
   always @(posedge clk)
-    rq2_e3 <= \$122 ;
+    rq2_h3 <= \$118 ;
   always @(posedge clk)
-    rq2_h0 <= \$123 ;
+    rq2_hf0 <= \$119 ;
   always @(posedge clk)
-    rq2_h1 <= \$124 ;
+    rq2_hf1 <= \$120 ;
   always @(posedge clk)
-    rq2_h2 <= \$125 ;
+    rq2_hf2 <= \$121 ;
   always @(posedge clk)
-    rq2_h3 <= \$126 ;
+    rq2_hf3 <= \$122 ;
   always @(posedge clk)
-    o_data <= \$127 ;
+    o_data <= \$123 ;
   always @(posedge clk)
-    o_valid <= \$128 ;
+    o_valid <= \$124 ;
   always @(posedge clk)
-    o_last <= \$129 ;
+    o_last <= \$125 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = rq2_valid;
+    \$109  = rq2_valid;
     if (en) begin
-      \$113  = i_valid;
+      \$109  = i_valid;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = rq2_last;
+    \$110  = rq2_last;
     if (en) begin
-      \$114  = i_last;
+      \$110  = i_last;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq2_m0;
+    \$111  = rq2_r0;
     if (en) begin
-      \$115  = i_multiplier[30:0];
+      \$111  = \$5 [4:0];
     end
     if (rst) begin
-      \$115  = 31'h00000000;
+      \$111  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq2_e0;
+    \$112  = rq2_r1;
     if (en) begin
-      \$116  = i_shift[5:0];
+      \$112  = \$10 [4:0];
     end
     if (rst) begin
-      \$116  = 6'h00;
+      \$112  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq2_m1;
+    \$113  = rq2_r2;
     if (en) begin
-      \$117  = i_multiplier[61:31];
+      \$113  = \$15 [4:0];
     end
     if (rst) begin
-      \$117  = 31'h00000000;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq2_e1;
+    \$114  = rq2_r3;
     if (en) begin
-      \$118  = i_shift[11:6];
+      \$114  = \$20 [4:0];
     end
     if (rst) begin
-      \$118  = 6'h00;
+      \$114  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq2_m2;
+    \$115  = rq2_h0;
     if (en) begin
-      \$119  = i_multiplier[92:62];
+      \$115  = \$39 [32:0];
     end
     if (rst) begin
-      \$119  = 31'h00000000;
+      \$115  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq2_e2;
+    \$116  = rq2_h1;
     if (en) begin
-      \$120  = i_shift[17:12];
+      \$116  = \$50 [32:0];
     end
     if (rst) begin
-      \$120  = 6'h00;
+      \$116  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq2_m3;
+    \$117  = rq2_h2;
     if (en) begin
-      \$121  = i_multiplier[123:93];
+      \$117  = \$61 [32:0];
     end
     if (rst) begin
-      \$121  = 31'h00000000;
+      \$117  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq2_e3;
+    \$118  = rq2_h3;
     if (en) begin
-      \$122  = i_shift[23:18];
+      \$118  = \$72 [32:0];
     end
     if (rst) begin
-      \$122  = 6'h00;
+      \$118  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = rq2_h0;
+    \$119  = rq2_hf0;
     if (en) begin
-      \$123  = \$27 [32:0];
+      \$119  = \$74 [31:0];
     end
     if (rst) begin
-      \$123  = 33'h000000000;
+      \$119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = rq2_h1;
+    \$120  = rq2_hf1;
     if (en) begin
-      \$124  = \$38 [32:0];
+      \$120  = \$76 [31:0];
     end
     if (rst) begin
-      \$124  = 33'h000000000;
+      \$120  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = rq2_h2;
+    \$121  = rq2_hf2;
     if (en) begin
-      \$125  = \$49 [32:0];
+      \$121  = \$78 [31:0];
     end
     if (rst) begin
-      \$125  = 33'h000000000;
+      \$121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = rq2_h3;
+    \$122  = rq2_hf3;
     if (en) begin
-      \$126  = \$60 [32:0];
+      \$122  = \$80 [31:0];
     end
     if (rst) begin
-      \$126  = 33'h000000000;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = o_data;
+    \$123  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$105 ) begin
-        \$127 [7:0] = act_min;
-      end else if (\$106 ) begin
-        \$127 [7:0] = act_max;
+      if (\$101 ) begin
+        \$123 [7:0] = act_min;
+      end else if (\$102 ) begin
+        \$123 [7:0] = act_max;
       end else begin
-        \$127 [7:0] = t_0[7:0];
+        \$123 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$103 ) begin
+        \$123 [15:8] = act_min;
+      end else if (\$104 ) begin
+        \$123 [15:8] = act_max;
+      end else begin
+        \$123 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$105 ) begin
+        \$123 [23:16] = act_min;
+      end else if (\$106 ) begin
+        \$123 [23:16] = act_max;
+      end else begin
+        \$123 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$107 ) begin
-        \$127 [15:8] = act_min;
+        \$123 [31:24] = act_min;
       end else if (\$108 ) begin
-        \$127 [15:8] = act_max;
+        \$123 [31:24] = act_max;
       end else begin
-        \$127 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$109 ) begin
-        \$127 [23:16] = act_min;
-      end else if (\$110 ) begin
-        \$127 [23:16] = act_max;
-      end else begin
-        \$127 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$111 ) begin
-        \$127 [31:24] = act_min;
-      end else if (\$112 ) begin
-        \$127 [31:24] = act_max;
-      end else begin
-        \$127 [31:24] = t_3[7:0];
+        \$123 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$127  = 32'd0;
+      \$123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = o_valid;
+    \$124  = o_valid;
     if (en) begin
-      \$128  = rq2_valid;
+      \$124  = rq2_valid;
     end
     if (rst) begin
-      \$128  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = o_last;
+    \$125  = o_last;
     if (en) begin
-      \$129  = rq2_last;
+      \$125  = rq2_last;
     end
     if (rst) begin
-      \$129  = 1'h0;
+      \$125  = 1'h0;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign left_0 = \$6 [4:0];
-  assign a_0 = \$7 [31:0];
-  assign left_1 = \$9 [4:0];
-  assign a_1 = \$10 [31:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign left_1 = \$7 [4:0];
+  assign r_1 = \$10 [4:0];
   assign left_2 = \$12 [4:0];
-  assign a_2 = \$13 [31:0];
-  assign left_3 = \$15 [4:0];
-  assign a_3 = \$16 [31:0];
-  assign prod_0 = \$25 [63:0];
-  assign h_0 = \$27 [32:0];
-  assign prod_1 = \$36 [63:0];
-  assign h_1 = \$38 [32:0];
-  assign prod_2 = \$47 [63:0];
-  assign h_2 = \$49 [32:0];
-  assign prod_3 = \$58 [63:0];
-  assign h_3 = \$60 [32:0];
-  assign r_0 = \$63 [4:0];
-  assign half_0 = \$65 [33:0];
-  assign y_0 = \$71 [33:0];
-  assign r_1 = \$74 [4:0];
-  assign half_1 = \$76 [33:0];
-  assign y_1 = \$82 [33:0];
-  assign r_2 = \$85 [4:0];
-  assign half_2 = \$87 [33:0];
-  assign y_2 = \$93 [33:0];
-  assign r_3 = \$96 [4:0];
-  assign half_3 = \$98 [33:0];
-  assign y_3 = \$104 [33:0];
+  assign r_2 = \$15 [4:0];
+  assign left_3 = \$17 [4:0];
+  assign r_3 = \$20 [4:0];
+  assign s_0 = \$21 [31:0];
+  assign s_1 = \$22 [31:0];
+  assign s_2 = \$23 [31:0];
+  assign s_3 = \$24 [31:0];
+  assign a_0 = \$25 [31:0];
+  assign a_1 = \$26 [31:0];
+  assign a_2 = \$27 [31:0];
+  assign a_3 = \$28 [31:0];
+  assign prod_0 = \$37 [63:0];
+  assign h_0 = \$39 [32:0];
+  assign prod_1 = \$48 [63:0];
+  assign h_1 = \$50 [32:0];
+  assign prod_2 = \$59 [63:0];
+  assign h_2 = \$61 [32:0];
+  assign prod_3 = \$70 [63:0];
+  assign h_3 = \$72 [32:0];
+  assign half_0 = \$74 [31:0];
+  assign half_1 = \$76 [31:0];
+  assign half_2 = \$78 [31:0];
+  assign half_3 = \$80 [31:0];
+  assign u_0 = \$85 [33:0];
+  assign u_1 = \$90 [33:0];
+  assign u_2 = \$95 [33:0];
+  assign u_3 = \$100 [33:0];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -620,20 +620,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
-  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
-  assign \$27  = { \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64:31] };
-  assign \$29  = { \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 , 34'h000000000 };
-  assign \$33  = { \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 , 17'h00000 };
-  assign \$38  = { \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64:31] };
-  assign \$40  = { \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 , 34'h000000000 };
-  assign \$44  = { \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 , 17'h00000 };
-  assign \$49  = { \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64:31] };
-  assign \$51  = { \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 , 34'h000000000 };
-  assign \$55  = { \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 , 17'h00000 };
-  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
-  assign \$65  = { 1'h0, \$64 [63:1] };
+  assign \$30  = { \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 , 34'h000000000 };
+  assign \$34  = { \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 , 17'h00000 };
+  assign \$39  = { \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64:31] };
+  assign \$41  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , 34'h000000000 };
+  assign \$45  = { \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 , 17'h00000 };
+  assign \$50  = { \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64:31] };
+  assign \$52  = { \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 , 34'h000000000 };
+  assign \$56  = { \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 , 17'h00000 };
+  assign \$61  = { \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64:31] };
+  assign \$63  = { \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 , 34'h000000000 };
+  assign \$67  = { \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 , 17'h00000 };
+  assign \$72  = { \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64:31] };
+  assign \$74  = { 1'h0, \$73 [63:1] };
   assign \$76  = { 1'h0, \$75 [63:1] };
-  assign \$87  = { 1'h0, \$86 [63:1] };
-  assign \$98  = { 1'h0, \$97 [63:1] };
+  assign \$78  = { 1'h0, \$77 [63:1] };
+  assign \$80  = { 1'h0, \$79 [63:1] };
 endmodule

@@ -107,82 +107,85 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [16:0] \$1 ;
-  wire [17:0] \$10 ;
-  wire \$11 ;
-  wire [16:0] \$12 ;
-  wire \$13 ;
+  wire \$1 ;
+  wire \$10 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
+  wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire \$2 ;
+  wire [6:0] \$2 ;
   wire \$20 ;
-  wire [15:0] \$21 ;
+  wire [16:0] \$21 ;
   wire \$22 ;
-  wire [16:0] \$23 ;
-  wire \$24 ;
-  wire [3:0] \$25 ;
-  wire [2:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [7:0] \$29 ;
+  wire [15:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire [3:0] \$28 ;
+  wire [2:0] \$29 ;
   wire [6:0] \$3 ;
-  wire \$30 ;
+  wire [16:0] \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
-  wire [17:0] \$33 ;
-  wire \$34 ;
-  wire [3:0] \$35 ;
-  wire [6:0] \$36 ;
-  wire [5:0] \$37 ;
-  wire \$38 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [17:0] \$34 ;
+  wire [17:0] \$35 ;
+  wire \$36 ;
+  wire [3:0] \$37 ;
+  wire [6:0] \$38 ;
   wire \$39 ;
-  wire [6:0] \$4 ;
-  wire \$40 ;
+  wire \$4 ;
+  wire [5:0] \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [3:0] \$43 ;
-  wire [2:0] \$44 ;
-  reg [15:0] \$45 ;
-  reg [15:0] \$46 ;
-  reg [15:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire [17:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire [2:0] \$47 ;
+  reg [15:0] \$48 ;
+  reg [15:0] \$49 ;
   wire \$5 ;
   reg [7:0] \$50 ;
-  reg [6:0] \$51 ;
-  reg [1:0] \$52 ;
-  reg [2:0] \$53 ;
-  reg [15:0] \$54 ;
+  reg [7:0] \$51 ;
+  reg [7:0] \$52 ;
+  reg [15:0] \$53 ;
+  reg [5:0] \$54 ;
   reg [1:0] \$55 ;
-  reg [30:0] \$56 ;
-  reg [5:0] \$57 ;
-  reg [2:0] \$58 ;
-  reg [5:0] \$59 ;
+  reg [2:0] \$56 ;
+  reg [15:0] \$57 ;
+  reg [1:0] \$58 ;
+  reg [30:0] \$59 ;
   wire \$6 ;
-  reg [16:0] \$60 ;
+  reg [5:0] \$60 ;
   reg [2:0] \$61 ;
-  reg [4:0] \$62 ;
-  reg [1:0] \$63 ;
+  reg [5:0] \$62 ;
+  reg \$63 ;
   reg [16:0] \$64 ;
   reg [2:0] \$65 ;
+  reg [4:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg [16:0] \$68 ;
+  reg [2:0] \$69 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  reg [30:0] \$signal$70  = 31'h00000000;
-  reg [15:0] K_ = 16'h0000;
+  wire [7:0] \$signal$47 ;
+  reg [30:0] \$signal$71  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$48 ;
+  wire [7:0] \act_max$49 ;
   reg [7:0] act_min = 8'h00;
   reg [2:0] blk = 3'h0;
   reg [15:0] ch = 16'h0000;
@@ -230,7 +233,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$39 ;
+  wire \i_last$40 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -242,13 +245,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[2] ;
   wire [5:0] \i_shift[3] ;
   reg i_valid;
-  wire \i_valid$37 ;
+  wire \i_valid$38 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg in_data = 1'h0;
+  reg [15:0] k_last = 16'h0000;
   reg [5:0] kk = 6'h00;
   reg [1:0] lane = 2'h0;
   output [32:0] m_out__payload;
@@ -264,18 +269,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [2:0] nb_last = 3'h0;
   wire [87:0] o_data;
-  wire [31:0] \o_data$54 ;
-  wire [7:0] \o_data$54[0] ;
-  wire [7:0] \o_data$54[1] ;
-  wire [7:0] \o_data$54[2] ;
-  wire [7:0] \o_data$54[3] ;
+  wire [31:0] \o_data$55 ;
+  wire [7:0] \o_data$55[0] ;
+  wire [7:0] \o_data$55[1] ;
+  wire [7:0] \o_data$55[2] ;
+  wire [7:0] \o_data$55[3] ;
   wire [21:0] \o_data[0] ;
   wire [21:0] \o_data[1] ;
   wire [21:0] \o_data[2] ;
   wire [21:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$58 ;
+  wire \o_valid$59 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -333,7 +338,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input s_wgt__valid;
   wire s_wgt__valid;
   wire take;
-  reg [6:0] tile_steps = 7'h00;
+  reg [5:0] tile_last = 6'h00;
   wire [32:0] w_data;
   wire w_en;
   wire w_rdy;
@@ -383,97 +388,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$30  = kk == \$29 ;
-  assign \$31  = fn == nb_last;
-  assign \$32  = fm0 + 3'h4;
-  assign \$33  = fm0 + 3'h4;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = fn + 1'h1;
-  assign \$36  = kk + 1'h1;
-  assign \$37  = flush - 1'h1;
-  assign \$38  = ! flush;
-  assign \$39  = en & o_valid;
-  assign \$40  = d == 2'h3;
-  assign \$41  = rp__addr == nb_last;
-  assign \$42  = dm0 + 3'h4;
-  assign \$43  = rp__addr + 1'h1;
-  assign \$44  = d + 1'h1;
+  assign \$26  = ch + 1'h1;
+  assign \$27  = lane == 2'h3;
+  assign \$28  = blk + 1'h1;
+  assign \$29  = lane + 1'h1;
+  assign \$30  = N_ - 1'h1;
+  assign \$31  = ch == \$30 ;
+  assign \$32  = kk == tile_last;
+  assign \$33  = fn == nb_last;
+  assign \$34  = fm0 + 3'h4;
+  assign \$35  = fm0 + 3'h4;
+  assign \$36  = \$35  >= M_;
+  assign \$37  = fn + 1'h1;
+  assign \$38  = kk + 1'h1;
+  assign \$39  = kk == k_last;
+  assign \$40  = flush - 1'h1;
+  assign \$41  = ! flush;
+  assign \$42  = en & o_valid;
+  assign \$43  = d == 2'h3;
+  assign \$44  = rp__addr == nb_last;
+  assign \$45  = dm0 + 3'h4;
+  assign \$46  = rp__addr + 1'h1;
+  assign \$47  = d + 1'h1;
   always @(posedge clk)
-    M_ <= \$45 ;
+    M_ <= \$48 ;
   always @(posedge clk)
-    N_ <= \$46 ;
+    N_ <= \$49 ;
   always @(posedge clk)
-    K_ <= \$47 ;
+    zero_point <= \$50 ;
   always @(posedge clk)
-    zero_point <= \$48 ;
+    act_min <= \$51 ;
   always @(posedge clk)
-    act_min <= \$49 ;
+    act_max <= \$52 ;
   always @(posedge clk)
-    act_max <= \$50 ;
+    k_last <= \$53 ;
   always @(posedge clk)
-    tile_steps <= \$51 ;
+    tile_last <= \$54 ;
   always @(posedge clk)
-    lane <= \$52 ;
+    lane <= \$55 ;
   always @(posedge clk)
-    blk <= \$53 ;
+    blk <= \$56 ;
   always @(posedge clk)
-    ch <= \$54 ;
+    ch <= \$57 ;
   always @(posedge clk)
-    ctrl_state <= \$55 ;
+    ctrl_state <= \$58 ;
   always @(posedge clk)
-    \$signal$70  <= \$56 ;
+    \$signal$71  <= \$59 ;
   always @(posedge clk)
-    pt_shift <= \$57 ;
+    pt_shift <= \$60 ;
   always @(posedge clk)
-    nb_last <= \$58 ;
+    nb_last <= \$61 ;
   always @(posedge clk)
-    kk <= \$59 ;
+    kk <= \$62 ;
   always @(posedge clk)
-    fm0 <= \$60 ;
+    in_data <= \$63 ;
   always @(posedge clk)
-    fn <= \$61 ;
+    fm0 <= \$64 ;
   always @(posedge clk)
-    flush <= \$62 ;
+    fn <= \$65 ;
   always @(posedge clk)
-    d <= \$63 ;
+    flush <= \$66 ;
   always @(posedge clk)
-    dm0 <= \$64 ;
+    d <= \$67 ;
   always @(posedge clk)
-    rp__addr <= \$65 ;
-  assign \$1  = K_ - 1'h1;
-  assign \$2  = kk == \$1 ;
-  assign i_last = i_valid & \$2 ;
-  assign \$3  = 1'h1 << lane;
-  assign \$4  = s_param__valid ? \$3  : 7'h00;
-  assign \$5  = kk < K_;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = i_valid & \$6 ;
-  assign \$8  = \$7  & w_rdy;
-  assign \$9  = i_valid ? s_act__ready : w_rdy;
-  assign \$10  = dm0 + d;
-  assign row_valid = \$10 [16:0] < M_;
-  assign \i_valid$37  = o_valid & row_valid;
-  assign \$11  = o_valid & row_valid;
-  assign \$12  = M_ - 1'h1;
-  assign \$13  = $signed({ 1'h0, \$10 [16:0] }) == $signed(\$12 );
-  assign \$14  = \$11  & \$13 ;
-  assign \$15  = rp__addr == nb_last;
-  assign \i_last$39  = \$14  & \$15 ;
-  assign w_en = en & \o_valid$58 ;
-  assign \$16  = ! ctrl_state;
-  assign \$17  = ctrl_state == 1'h1;
-  assign \$18  = ctrl_state == 2'h2;
-  assign \$19  = ctrl_state == 2'h3;
-  assign \$20  = hdr[47:32] > 4'hb;
-  assign \$21  = \$20  ? hdr[47:32] : 16'h000b;
-  assign \$22  = ! ch;
-  assign \$23  = ch + 1'h1;
-  assign \$24  = lane == 2'h3;
-  assign \$25  = blk + 1'h1;
-  assign \$26  = lane + 1'h1;
-  assign \$27  = N_ - 1'h1;
-  assign \$28  = ch == \$27 ;
-  assign \$29  = tile_steps - 1'h1;
+    dm0 <= \$68 ;
+  always @(posedge clk)
+    rp__addr <= \$69 ;
+  assign \$1  = kk == k_last;
+  assign i_last = i_valid & \$1 ;
+  assign \$2  = 1'h1 << lane;
+  assign \$3  = s_param__valid ? \$2  : 7'h00;
+  assign \$4  = s_act__valid & s_wgt__valid;
+  assign \$5  = in_data & \$4 ;
+  assign \$6  = \$5  & w_rdy;
+  assign \$7  = s_act__valid & s_wgt__valid;
+  assign \$8  = ~ in_data;
+  assign \$9  = \$7  | \$8 ;
+  assign \$10  = w_rdy & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$38  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$40  = \$15  & \$16 ;
+  assign w_en = en & \o_valid$59 ;
+  assign \$17  = ! ctrl_state;
+  assign \$18  = ctrl_state == 1'h1;
+  assign \$19  = ctrl_state == 2'h2;
+  assign \$20  = ctrl_state == 2'h3;
+  assign \$21  = hdr[47:32] - 1'h1;
+  assign \$22  = hdr[47:32] > 4'hb;
+  assign \$23  = \$22  ? hdr[47:32] : 16'h000b;
+  assign \$24  = \$23  - 1'h1;
+  assign \$25  = ! ch;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -502,13 +512,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$39 ),
+    .i_last(\i_last$40 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$37 ),
-    .o_data(\o_data$54 ),
+    .i_valid(\i_valid$38 ),
+    .o_data(\o_data$55 ),
     .o_last(o_last),
-    .o_valid(\o_valid$58 ),
+    .o_valid(\o_valid$59 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -570,7 +580,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$4 [3:0];
+          wp__en = \$3 [3:0];
     endcase
   end
   always @* begin
@@ -582,7 +592,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = \$5 ;
+          i_valid = in_data;
     endcase
   end
   always @* begin
@@ -594,7 +604,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          s_act__ready = \$8 ;
+          s_act__ready = \$6 ;
     endcase
   end
   always @* begin
@@ -607,83 +617,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$9 ;
+          en = \$10 ;
       2'h3:
           en = w_rdy;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = M_;
+    \$48  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$45  = hdr[15:0];
+            \$48  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$45  = 16'h0000;
+      \$48  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = N_;
+    \$49  = N_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$46  = hdr[31:16];
+            \$49  = hdr[31:16];
           end
     endcase
     if (rst) begin
-      \$46  = 16'h0000;
+      \$49  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = K_;
+    \$50  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$47  = hdr[47:32];
-          end
-    endcase
-    if (rst) begin
-      \$47  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$48  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$48  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$49  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$49  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$50  = hdr[71:64];
+            \$50  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -692,104 +663,71 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = tile_steps;
+    \$51  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$51  = \$21 [6:0];
+            \$51  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$51  = 7'h00;
+      \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = lane;
+    \$52  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$52  = 2'h0;
+            \$52  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$52  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$53  = \$21 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$53  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$54  = \$24 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$54  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$55  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$52  = 2'h0;
-            end else begin
-              \$52  = \$26 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$52  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$24 ) begin
-              \$53  = \$25 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$53  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$54  = \$23 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$55  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$55  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$38 ) begin
+            if (\$27 ) begin
               \$55  = 2'h0;
+            end else begin
+              \$55  = \$29 [1:0];
             end
           end
     endcase
@@ -799,127 +737,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = \$signal$70 ;
+    \$56  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$56  = 3'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$56  = hdr[62:32];
+            if (\$27 ) begin
+              \$56  = \$28 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$56  = 31'h00000000;
+      \$56  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = pt_shift;
+    \$57  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$57  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$57  = hdr[69:64];
-            end
+            \$57  = \$26 [15:0];
           end
     endcase
     if (rst) begin
-      \$57  = 6'h00;
+      \$57  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = nb_last;
+    \$58  = ctrl_state;
+    (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$58  = blk;
-            end
+            \$58  = 2'h1;
           end
-    endcase
-    if (rst) begin
-      \$58  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$59  = 6'h00;
+            if (\$31 ) begin
+              \$58  = 2'h2;
             end
           end
       2'h2:
           if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$30 ) begin
-              \$59  = 6'h00;
-            end else begin
-              \$59  = \$36 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$60  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                \$60  = \$32 [16:0];
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$58  = 2'h3;
+                end
               end
             end
           end
+      2'h3:
+          if (en) begin
+            if (\$41 ) begin
+              \$58  = 2'h0;
+            end
+          end
     endcase
     if (rst) begin
-      \$60  = 17'h00000;
+      \$58  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = fn;
+    \$59  = \$signal$71 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$61  = 3'h0;
+            if (\$25 ) begin
+              \$59  = hdr[62:32];
             end
           end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              (* full_case = 32'd1 *)
-              if (\$31 ) begin
-                \$61  = 3'h0;
-              end else begin
-                \$61  = \$35 [2:0];
-              end
+    endcase
+    if (rst) begin
+      \$59  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$25 ) begin
+              \$60  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$60  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$61  = blk;
             end
           end
     endcase
@@ -929,7 +860,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = flush;
+    \$62  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$62  = 6'h00;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$62  = 6'h00;
+            end else begin
+              \$62  = \$38 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$62  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$63  = 1'h1;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$63  = 1'h1;
+            end else begin
+              if (\$39 ) begin
+                \$63  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$64  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              if (\$33 ) begin
+                \$64  = \$34 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$65  = 3'h0;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              (* full_case = 32'd1 *)
+              if (\$33 ) begin
+                \$65  = 3'h0;
+              end else begin
+                \$65  = \$37 [2:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$65  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -938,73 +976,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           /* empty */;
       2'h2:
           if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$62  = 5'h10;
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$66  = 5'h10;
                 end
               end
             end
           end
       2'h3:
           if (en) begin
-            \$62  = \$37 [4:0];
+            \$66  = \$40 [4:0];
           end
     endcase
     if (rst) begin
-      \$62  = 5'h00;
+      \$66  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = d;
+    \$67  = d;
     if (header_taken) begin
-      \$63  = 2'h0;
-    end else if (\$39 ) begin
+      \$67  = 2'h0;
+    end else if (\$42 ) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
-        \$63  = 2'h0;
+      if (\$43 ) begin
+        \$67  = 2'h0;
       end else begin
-        \$63  = \$44 [1:0];
+        \$67  = \$47 [1:0];
       end
     end
     if (rst) begin
-      \$63  = 2'h0;
+      \$67  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = dm0;
+    \$68  = dm0;
     if (header_taken) begin
-      \$64  = 17'h00000;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
-        if (\$41 ) begin
-          \$64  = \$42 [16:0];
+      \$68  = 17'h00000;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
+        if (\$44 ) begin
+          \$68  = \$45 [16:0];
         end
       end
     end
     if (rst) begin
-      \$64  = 17'h00000;
+      \$68  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rp__addr;
+    \$69  = rp__addr;
     if (header_taken) begin
-      \$65  = 3'h0;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
+      \$69  = 3'h0;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
         (* full_case = 32'd1 *)
-        if (\$41 ) begin
-          \$65  = 3'h0;
+        if (\$44 ) begin
+          \$69  = 3'h0;
         end else begin
-          \$65  = \$43 [2:0];
+          \$69  = \$46 [2:0];
         end
       end
     end
     if (rst) begin
-      \$65  = 3'h0;
+      \$69  = 3'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1016,12 +1054,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign take = s_act__ready;
   assign s_wgt__ready = s_act__ready;
-  assign row = \$10 [16:0];
+  assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
   assign \$signal  = zero_point;
-  assign \$signal$46  = act_min;
-  assign \act_max$48  = act_max;
+  assign \$signal$47  = act_min;
+  assign \act_max$49  = act_max;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1109,10 +1147,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$54[0]  = \o_data$54 [7:0];
-  assign \o_data$54[1]  = \o_data$54 [15:8];
-  assign \o_data$54[2]  = \o_data$54 [23:16];
-  assign \o_data$54[3]  = \o_data$54 [31:24];
+  assign \o_data$55[0]  = \o_data$55 [7:0];
+  assign \o_data$55[1]  = \o_data$55 [15:8];
+  assign \o_data$55[2]  = \o_data$55 [23:16];
+  assign \o_data$55[3]  = \o_data$55 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1120,7 +1158,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$54 ;
+  assign out_w[31:0] = \o_data$55 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -3978,135 +4016,131 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  wire [62:0] \$10 ;
-  wire \$100 ;
+  wire \$1 ;
+  wire [6:0] \$10 ;
+  wire [34:0] \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire [35:0] \$103 ;
-  wire [35:0] \$104 ;
+  wire \$103 ;
+  wire \$104 ;
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [30:0] \$117 ;
-  reg [5:0] \$118 ;
-  reg [30:0] \$119 ;
+  reg \$110 ;
+  reg [4:0] \$111 ;
+  reg [4:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg [4:0] \$114 ;
+  reg [32:0] \$115 ;
+  reg [32:0] \$116 ;
+  reg [32:0] \$117 ;
+  reg [32:0] \$118 ;
+  reg [31:0] \$119 ;
   wire [5:0] \$12 ;
-  reg [5:0] \$120 ;
-  reg [30:0] \$121 ;
-  reg [5:0] \$122 ;
-  reg [32:0] \$123 ;
-  reg [32:0] \$124 ;
-  reg [32:0] \$125 ;
-  reg [32:0] \$126 ;
-  reg [31:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
-  wire [62:0] \$13 ;
-  wire \$14 ;
-  wire [5:0] \$15 ;
-  wire [62:0] \$16 ;
-  wire [28:0] \$17 ;
-  wire [91:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [30:0] \$20 ;
+  reg [31:0] \$120 ;
+  reg [31:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [31:0] \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  wire \$13 ;
+  wire [6:0] \$14 ;
+  wire [6:0] \$15 ;
+  wire \$16 ;
+  wire [5:0] \$17 ;
+  wire \$18 ;
+  wire [6:0] \$19 ;
+  wire [5:0] \$2 ;
+  wire [6:0] \$20 ;
   wire [32:0] \$21 ;
-  wire [63:0] \$22 ;
-  wire [92:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [93:0] \$25 ;
-  wire [64:0] \$26 ;
-  wire [64:0] \$27 ;
-  wire [28:0] \$28 ;
-  wire [91:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [30:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [63:0] \$33 ;
-  wire [92:0] \$34 ;
-  wire [33:0] \$35 ;
-  wire [93:0] \$36 ;
-  wire [64:0] \$37 ;
+  wire [32:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [62:0] \$25 ;
+  wire [62:0] \$26 ;
+  wire [62:0] \$27 ;
+  wire [62:0] \$28 ;
+  wire [28:0] \$29 ;
+  wire \$3 ;
+  wire [91:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [30:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire [92:0] \$35 ;
+  wire [33:0] \$36 ;
+  wire [93:0] \$37 ;
   wire [64:0] \$38 ;
-  wire [28:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [91:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire [92:0] \$45 ;
-  wire [33:0] \$46 ;
-  wire [93:0] \$47 ;
-  wire [64:0] \$48 ;
+  wire [64:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [28:0] \$40 ;
+  wire [91:0] \$41 ;
+  wire [31:0] \$42 ;
+  wire [30:0] \$43 ;
+  wire [32:0] \$44 ;
+  wire [63:0] \$45 ;
+  wire [92:0] \$46 ;
+  wire [33:0] \$47 ;
+  wire [93:0] \$48 ;
   wire [64:0] \$49 ;
-  wire \$5 ;
-  wire [28:0] \$50 ;
-  wire [91:0] \$51 ;
-  wire [31:0] \$52 ;
-  wire [30:0] \$53 ;
-  wire [32:0] \$54 ;
-  wire [63:0] \$55 ;
-  wire [92:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [93:0] \$58 ;
-  wire [64:0] \$59 ;
-  wire [5:0] \$6 ;
+  wire [6:0] \$5 ;
+  wire [64:0] \$50 ;
+  wire [28:0] \$51 ;
+  wire [91:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [30:0] \$54 ;
+  wire [32:0] \$55 ;
+  wire [63:0] \$56 ;
+  wire [92:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire [93:0] \$59 ;
+  wire \$6 ;
   wire [64:0] \$60 ;
-  wire \$61 ;
-  wire [6:0] \$62 ;
-  wire [6:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [34:0] \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire [62:0] \$7 ;
-  wire [35:0] \$70 ;
-  wire [35:0] \$71 ;
-  wire \$72 ;
-  wire [6:0] \$73 ;
-  wire [6:0] \$74 ;
+  wire [64:0] \$61 ;
+  wire [28:0] \$62 ;
+  wire [91:0] \$63 ;
+  wire [31:0] \$64 ;
+  wire [30:0] \$65 ;
+  wire [32:0] \$66 ;
+  wire [63:0] \$67 ;
+  wire [92:0] \$68 ;
+  wire [33:0] \$69 ;
+  wire [5:0] \$7 ;
+  wire [93:0] \$70 ;
+  wire [64:0] \$71 ;
+  wire [64:0] \$72 ;
+  wire [63:0] \$73 ;
+  wire [63:0] \$74 ;
   wire [63:0] \$75 ;
   wire [63:0] \$76 ;
-  wire [34:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
+  wire [63:0] \$77 ;
+  wire [63:0] \$78 ;
+  wire [63:0] \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire [35:0] \$81 ;
-  wire [35:0] \$82 ;
+  wire [63:0] \$80 ;
+  wire [33:0] \$81 ;
+  wire \$82 ;
   wire \$83 ;
-  wire [6:0] \$84 ;
-  wire [6:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [34:0] \$88 ;
+  wire \$84 ;
+  wire [34:0] \$85 ;
+  wire [33:0] \$86 ;
+  wire \$87 ;
+  wire \$88 ;
   wire \$89 ;
-  wire [5:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire [35:0] \$92 ;
-  wire [35:0] \$93 ;
+  wire [6:0] \$9 ;
+  wire [34:0] \$90 ;
+  wire [33:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
   wire \$94 ;
-  wire [6:0] \$95 ;
-  wire [6:0] \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [34:0] \$99 ;
+  wire [34:0] \$95 ;
+  wire [33:0] \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4123,10 +4157,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [32:0] h_1;
   wire [32:0] h_2;
   wire [32:0] h_3;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
   input [87:0] i_acc;
   wire [87:0] i_acc;
   wire [21:0] \i_acc[0] ;
@@ -4177,19 +4211,19 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [4:0] r_1;
   wire [4:0] r_2;
   wire [4:0] r_3;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
   reg rq2_valid = 1'h0;
   input rst;
   wire rst;
@@ -4201,379 +4235,387 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [34:0] t_1;
   wire [34:0] t_2;
   wire [34:0] t_3;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$6  = \$5  ? i_shift[5:0] : 6'h00;
-  assign \$7  = $signed(\$1 [31:0]) << \$6 [4:0];
-  assign \$8  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$9  = \$8  ? i_shift[11:6] : 6'h00;
-  assign \$10  = $signed(\$2 [31:0]) << \$9 [4:0];
+  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
+  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift[5:0]);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
+  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign \$9  = - $signed(i_shift[11:6]);
+  assign \$10  = \$8  ? \$9  : 7'h00;
   assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
   assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(\$3 [31:0]) << \$12 [4:0];
-  assign \$14  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$15  = \$14  ? i_shift[23:18] : 6'h00;
-  assign \$16  = $signed(\$4 [31:0]) << \$15 [4:0];
-  assign \$17  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
-  assign \$19  = $signed(\$7 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
-  assign \$20  = \$7 [16:0] * i_multiplier[30:17];
-  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign \$23  = $signed(\$18 ) + $signed(\$22 );
-  assign \$24  = \$7 [16:0] * i_multiplier[16:0];
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = $signed(\$25 [63:0]) + $signed(32'd1073741824);
-  assign \$28  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$30  = $signed(\$10 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$31  = \$10 [16:0] * i_multiplier[61:48];
-  assign \$32  = $signed(\$30 ) + $signed({ 1'h0, \$31  });
-  assign \$34  = $signed(\$29 ) + $signed(\$33 );
-  assign \$35  = \$10 [16:0] * i_multiplier[47:31];
-  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
-  assign \$37  = $signed(\$36 [63:0]) + $signed(32'd1073741824);
-  assign \$39  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$41  = $signed(\$13 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$42  = \$13 [16:0] * i_multiplier[92:79];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign \$45  = $signed(\$40 ) + $signed(\$44 );
-  assign \$46  = \$13 [16:0] * i_multiplier[78:62];
-  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = $signed(\$47 [63:0]) + $signed(32'd1073741824);
-  assign \$50  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$52  = $signed(\$16 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$53  = \$16 [16:0] * i_multiplier[123:110];
-  assign \$54  = $signed(\$52 ) + $signed({ 1'h0, \$53  });
-  assign \$56  = $signed(\$51 ) + $signed(\$55 );
-  assign \$57  = \$16 [16:0] * i_multiplier[109:93];
-  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
-  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
-  assign \$61  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$62  = - $signed(rq2_e0);
-  assign \$63  = \$61  ? \$62  : 7'h00;
-  assign \$64  = 1'h1 << \$63 [4:0];
-  assign \$66  = $signed(rq2_h0) + $signed(\$65 [33:0]);
-  assign \$67  = | \$63 [4:0];
-  assign \$68  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = $signed(\$66 ) - $signed({ 1'h0, \$69  });
-  assign \$71  = $signed(\$70 ) >>> \$63 [4:0];
-  assign \$72  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$73  = - $signed(rq2_e1);
-  assign \$74  = \$72  ? \$73  : 7'h00;
-  assign \$75  = 1'h1 << \$74 [4:0];
-  assign \$77  = $signed(rq2_h1) + $signed(\$76 [33:0]);
-  assign \$78  = | \$74 [4:0];
-  assign \$79  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$80  = \$78  & \$79 ;
-  assign \$81  = $signed(\$77 ) - $signed({ 1'h0, \$80  });
-  assign \$82  = $signed(\$81 ) >>> \$74 [4:0];
-  assign \$83  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$84  = - $signed(rq2_e2);
-  assign \$85  = \$83  ? \$84  : 7'h00;
-  assign \$86  = 1'h1 << \$85 [4:0];
-  assign \$88  = $signed(rq2_h2) + $signed(\$87 [33:0]);
-  assign \$89  = | \$85 [4:0];
-  assign \$90  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$91  = \$89  & \$90 ;
-  assign \$92  = $signed(\$88 ) - $signed({ 1'h0, \$91  });
-  assign \$93  = $signed(\$92 ) >>> \$85 [4:0];
-  assign \$94  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$95  = - $signed(rq2_e3);
-  assign \$96  = \$94  ? \$95  : 7'h00;
-  assign \$97  = 1'h1 << \$96 [4:0];
-  assign \$99  = $signed(rq2_h3) + $signed(\$98 [33:0]);
-  assign \$100  = | \$96 [4:0];
-  assign \$101  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$102  = \$100  & \$101 ;
-  assign \$103  = $signed(\$99 ) - $signed({ 1'h0, \$102  });
-  assign \$104  = $signed(\$103 ) >>> \$96 [4:0];
-  assign t_0 = $signed(\$71 [33:0]) + $signed(zero_point);
-  assign t_1 = $signed(\$82 [33:0]) + $signed(zero_point);
-  assign t_2 = $signed(\$93 [33:0]) + $signed(zero_point);
-  assign t_3 = $signed(\$104 [33:0]) + $signed(zero_point);
-  assign \$105  = $signed(t_0) < $signed(act_min);
-  assign \$106  = $signed(t_0) > $signed(act_max);
-  assign \$107  = $signed(t_1) < $signed(act_min);
-  assign \$108  = $signed(t_1) > $signed(act_max);
-  assign \$109  = $signed(t_2) < $signed(act_min);
-  assign \$110  = $signed(t_2) > $signed(act_max);
-  assign \$111  = $signed(t_3) < $signed(act_min);
-  assign \$112  = $signed(t_3) > $signed(act_max);
+  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign \$14  = - $signed(i_shift[17:12]);
+  assign \$15  = \$13  ? \$14  : 7'h00;
+  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
+  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign \$19  = - $signed(i_shift[23:18]);
+  assign \$20  = \$18  ? \$19  : 7'h00;
+  assign \$21  = $signed(i_acc[21:0]) + $signed(i_bias[31:0]);
+  assign \$22  = $signed(i_acc[43:22]) + $signed(i_bias[63:32]);
+  assign \$23  = $signed(i_acc[65:44]) + $signed(i_bias[95:64]);
+  assign \$24  = $signed(i_acc[87:66]) + $signed(i_bias[127:96]);
+  assign \$25  = $signed(\$21 [31:0]) << \$2 [4:0];
+  assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
+  assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
+  assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
+  assign \$29  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
+  assign \$32  = \$25 [16:0] * i_multiplier[30:17];
+  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
+  assign \$35  = $signed(\$30 ) + $signed(\$34 );
+  assign \$36  = \$25 [16:0] * i_multiplier[16:0];
+  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
+  assign \$38  = $signed(\$37 [63:0]) + $signed(32'd1073741824);
+  assign \$40  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign \$42  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign \$43  = \$26 [16:0] * i_multiplier[61:48];
+  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
+  assign \$46  = $signed(\$41 ) + $signed(\$45 );
+  assign \$47  = \$26 [16:0] * i_multiplier[47:31];
+  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
+  assign \$49  = $signed(\$48 [63:0]) + $signed(32'd1073741824);
+  assign \$51  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign \$53  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign \$54  = \$27 [16:0] * i_multiplier[92:79];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$57  = $signed(\$52 ) + $signed(\$56 );
+  assign \$58  = \$27 [16:0] * i_multiplier[78:62];
+  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
+  assign \$60  = $signed(\$59 [63:0]) + $signed(32'd1073741824);
+  assign \$62  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign \$64  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign \$65  = \$28 [16:0] * i_multiplier[123:110];
+  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
+  assign \$68  = $signed(\$63 ) + $signed(\$67 );
+  assign \$69  = \$28 [16:0] * i_multiplier[109:93];
+  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
+  assign \$71  = $signed(\$70 [63:0]) + $signed(32'd1073741824);
+  assign \$73  = 1'h1 << \$5 [4:0];
+  assign \$75  = 1'h1 << \$10 [4:0];
+  assign \$77  = 1'h1 << \$15 [4:0];
+  assign \$79  = 1'h1 << \$20 [4:0];
+  assign \$81  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$82  = | rq2_hf0;
+  assign \$83  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = $signed(\$81 ) - $signed({ 1'h0, \$84  });
+  assign \$86  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$87  = | rq2_hf1;
+  assign \$88  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$89  = \$87  & \$88 ;
+  assign \$90  = $signed(\$86 ) - $signed({ 1'h0, \$89  });
+  assign \$91  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$92  = | rq2_hf2;
+  assign \$93  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = $signed(\$91 ) - $signed({ 1'h0, \$94  });
+  assign \$96  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$97  = | rq2_hf3;
+  assign \$98  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$99  = \$97  & \$98 ;
+  assign \$100  = $signed(\$96 ) - $signed({ 1'h0, \$99  });
+  assign y_0 = $signed(\$85 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$90 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$95 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$100 [33:0]) >>> rq2_r3;
+  assign t_0 = $signed(y_0) + $signed(zero_point);
+  assign t_1 = $signed(y_1) + $signed(zero_point);
+  assign t_2 = $signed(y_2) + $signed(zero_point);
+  assign t_3 = $signed(y_3) + $signed(zero_point);
+  assign \$101  = $signed(t_0) < $signed(act_min);
+  assign \$102  = $signed(t_0) > $signed(act_max);
+  assign \$103  = $signed(t_1) < $signed(act_min);
+  assign \$104  = $signed(t_1) > $signed(act_max);
+  assign \$105  = $signed(t_2) < $signed(act_min);
+  assign \$106  = $signed(t_2) > $signed(act_max);
+  assign \$107  = $signed(t_3) < $signed(act_min);
+  assign \$108  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$113 ;
+    rq2_valid <= \$109 ;
   always @(posedge clk)
-    rq2_last <= \$114 ;
+    rq2_last <= \$110 ;
   always @(posedge clk)
-    rq2_m0 <= \$115 ;
+    rq2_r0 <= \$111 ;
   always @(posedge clk)
-    rq2_e0 <= \$116 ;
+    rq2_r1 <= \$112 ;
   always @(posedge clk)
-    rq2_m1 <= \$117 ;
+    rq2_r2 <= \$113 ;
   always @(posedge clk)
-    rq2_e1 <= \$118 ;
+    rq2_r3 <= \$114 ;
   always @(posedge clk)
-    rq2_m2 <= \$119 ;
+    rq2_h0 <= \$115 ;
   always @(posedge clk)
-    rq2_e2 <= \$120 ;
+    rq2_h1 <= \$116 ;
   always @(posedge clk)
-    rq2_m3 <= \$121 ;
+    rq2_h2 <= \$117 ;
   always @(posedge clk)
-    rq2_e3 <= \$122 ;
+    rq2_h3 <= \$118 ;
   always @(posedge clk)
-    rq2_h0 <= \$123 ;
+    rq2_hf0 <= \$119 ;
   always @(posedge clk)
-    rq2_h1 <= \$124 ;
+    rq2_hf1 <= \$120 ;
   always @(posedge clk)
-    rq2_h2 <= \$125 ;
+    rq2_hf2 <= \$121 ;
   always @(posedge clk)
-    rq2_h3 <= \$126 ;
+    rq2_hf3 <= \$122 ;
   always @(posedge clk)
-    o_data <= \$127 ;
+    o_data <= \$123 ;
   always @(posedge clk)
-    o_valid <= \$128 ;
+    o_valid <= \$124 ;
   always @(posedge clk)
-    o_last <= \$129 ;
+    o_last <= \$125 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = rq2_valid;
+    \$109  = rq2_valid;
     if (en) begin
-      \$113  = i_valid;
+      \$109  = i_valid;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$114  = rq2_last;
+    \$110  = rq2_last;
     if (en) begin
-      \$114  = i_last;
+      \$110  = i_last;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$115  = rq2_m0;
+    \$111  = rq2_r0;
     if (en) begin
-      \$115  = i_multiplier[30:0];
+      \$111  = \$5 [4:0];
     end
     if (rst) begin
-      \$115  = 31'h00000000;
+      \$111  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$116  = rq2_e0;
+    \$112  = rq2_r1;
     if (en) begin
-      \$116  = i_shift[5:0];
+      \$112  = \$10 [4:0];
     end
     if (rst) begin
-      \$116  = 6'h00;
+      \$112  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$117  = rq2_m1;
+    \$113  = rq2_r2;
     if (en) begin
-      \$117  = i_multiplier[61:31];
+      \$113  = \$15 [4:0];
     end
     if (rst) begin
-      \$117  = 31'h00000000;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$118  = rq2_e1;
+    \$114  = rq2_r3;
     if (en) begin
-      \$118  = i_shift[11:6];
+      \$114  = \$20 [4:0];
     end
     if (rst) begin
-      \$118  = 6'h00;
+      \$114  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$119  = rq2_m2;
+    \$115  = rq2_h0;
     if (en) begin
-      \$119  = i_multiplier[92:62];
+      \$115  = \$39 [32:0];
     end
     if (rst) begin
-      \$119  = 31'h00000000;
+      \$115  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$120  = rq2_e2;
+    \$116  = rq2_h1;
     if (en) begin
-      \$120  = i_shift[17:12];
+      \$116  = \$50 [32:0];
     end
     if (rst) begin
-      \$120  = 6'h00;
+      \$116  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$121  = rq2_m3;
+    \$117  = rq2_h2;
     if (en) begin
-      \$121  = i_multiplier[123:93];
+      \$117  = \$61 [32:0];
     end
     if (rst) begin
-      \$121  = 31'h00000000;
+      \$117  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$122  = rq2_e3;
+    \$118  = rq2_h3;
     if (en) begin
-      \$122  = i_shift[23:18];
+      \$118  = \$72 [32:0];
     end
     if (rst) begin
-      \$122  = 6'h00;
+      \$118  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$123  = rq2_h0;
+    \$119  = rq2_hf0;
     if (en) begin
-      \$123  = \$27 [32:0];
+      \$119  = \$74 [31:0];
     end
     if (rst) begin
-      \$123  = 33'h000000000;
+      \$119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$124  = rq2_h1;
+    \$120  = rq2_hf1;
     if (en) begin
-      \$124  = \$38 [32:0];
+      \$120  = \$76 [31:0];
     end
     if (rst) begin
-      \$124  = 33'h000000000;
+      \$120  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$125  = rq2_h2;
+    \$121  = rq2_hf2;
     if (en) begin
-      \$125  = \$49 [32:0];
+      \$121  = \$78 [31:0];
     end
     if (rst) begin
-      \$125  = 33'h000000000;
+      \$121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$126  = rq2_h3;
+    \$122  = rq2_hf3;
     if (en) begin
-      \$126  = \$60 [32:0];
+      \$122  = \$80 [31:0];
     end
     if (rst) begin
-      \$126  = 33'h000000000;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$127  = o_data;
+    \$123  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$105 ) begin
-        \$127 [7:0] = act_min;
-      end else if (\$106 ) begin
-        \$127 [7:0] = act_max;
+      if (\$101 ) begin
+        \$123 [7:0] = act_min;
+      end else if (\$102 ) begin
+        \$123 [7:0] = act_max;
       end else begin
-        \$127 [7:0] = t_0[7:0];
+        \$123 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$103 ) begin
+        \$123 [15:8] = act_min;
+      end else if (\$104 ) begin
+        \$123 [15:8] = act_max;
+      end else begin
+        \$123 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$105 ) begin
+        \$123 [23:16] = act_min;
+      end else if (\$106 ) begin
+        \$123 [23:16] = act_max;
+      end else begin
+        \$123 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$107 ) begin
-        \$127 [15:8] = act_min;
+        \$123 [31:24] = act_min;
       end else if (\$108 ) begin
-        \$127 [15:8] = act_max;
+        \$123 [31:24] = act_max;
       end else begin
-        \$127 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$109 ) begin
-        \$127 [23:16] = act_min;
-      end else if (\$110 ) begin
-        \$127 [23:16] = act_max;
-      end else begin
-        \$127 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$111 ) begin
-        \$127 [31:24] = act_min;
-      end else if (\$112 ) begin
-        \$127 [31:24] = act_max;
-      end else begin
-        \$127 [31:24] = t_3[7:0];
+        \$123 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$127  = 32'd0;
+      \$123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$128  = o_valid;
+    \$124  = o_valid;
     if (en) begin
-      \$128  = rq2_valid;
+      \$124  = rq2_valid;
     end
     if (rst) begin
-      \$128  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$129  = o_last;
+    \$125  = o_last;
     if (en) begin
-      \$129  = rq2_last;
+      \$125  = rq2_last;
     end
     if (rst) begin
-      \$129  = 1'h0;
+      \$125  = 1'h0;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign left_0 = \$6 [4:0];
-  assign a_0 = \$7 [31:0];
-  assign left_1 = \$9 [4:0];
-  assign a_1 = \$10 [31:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign left_1 = \$7 [4:0];
+  assign r_1 = \$10 [4:0];
   assign left_2 = \$12 [4:0];
-  assign a_2 = \$13 [31:0];
-  assign left_3 = \$15 [4:0];
-  assign a_3 = \$16 [31:0];
-  assign prod_0 = \$25 [63:0];
-  assign h_0 = \$27 [32:0];
-  assign prod_1 = \$36 [63:0];
-  assign h_1 = \$38 [32:0];
-  assign prod_2 = \$47 [63:0];
-  assign h_2 = \$49 [32:0];
-  assign prod_3 = \$58 [63:0];
-  assign h_3 = \$60 [32:0];
-  assign r_0 = \$63 [4:0];
-  assign half_0 = \$65 [33:0];
-  assign y_0 = \$71 [33:0];
-  assign r_1 = \$74 [4:0];
-  assign half_1 = \$76 [33:0];
-  assign y_1 = \$82 [33:0];
-  assign r_2 = \$85 [4:0];
-  assign half_2 = \$87 [33:0];
-  assign y_2 = \$93 [33:0];
-  assign r_3 = \$96 [4:0];
-  assign half_3 = \$98 [33:0];
-  assign y_3 = \$104 [33:0];
+  assign r_2 = \$15 [4:0];
+  assign left_3 = \$17 [4:0];
+  assign r_3 = \$20 [4:0];
+  assign s_0 = \$21 [31:0];
+  assign s_1 = \$22 [31:0];
+  assign s_2 = \$23 [31:0];
+  assign s_3 = \$24 [31:0];
+  assign a_0 = \$25 [31:0];
+  assign a_1 = \$26 [31:0];
+  assign a_2 = \$27 [31:0];
+  assign a_3 = \$28 [31:0];
+  assign prod_0 = \$37 [63:0];
+  assign h_0 = \$39 [32:0];
+  assign prod_1 = \$48 [63:0];
+  assign h_1 = \$50 [32:0];
+  assign prod_2 = \$59 [63:0];
+  assign h_2 = \$61 [32:0];
+  assign prod_3 = \$70 [63:0];
+  assign h_3 = \$72 [32:0];
+  assign half_0 = \$74 [31:0];
+  assign half_1 = \$76 [31:0];
+  assign half_2 = \$78 [31:0];
+  assign half_3 = \$80 [31:0];
+  assign u_0 = \$85 [33:0];
+  assign u_1 = \$90 [33:0];
+  assign u_2 = \$95 [33:0];
+  assign u_3 = \$100 [33:0];
+  assign \i_shift[0]  = i_shift[5:0];
+  assign \i_shift[1]  = i_shift[11:6];
+  assign \i_shift[2]  = i_shift[17:12];
+  assign \i_shift[3]  = i_shift[23:18];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -4582,10 +4624,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \i_bias[1]  = i_bias[63:32];
   assign \i_bias[2]  = i_bias[95:64];
   assign \i_bias[3]  = i_bias[127:96];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
@@ -4594,20 +4632,20 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
-  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
-  assign \$27  = { \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64:31] };
-  assign \$29  = { \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 , 34'h000000000 };
-  assign \$33  = { \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 , 17'h00000 };
-  assign \$38  = { \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64:31] };
-  assign \$40  = { \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 , 34'h000000000 };
-  assign \$44  = { \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 , 17'h00000 };
-  assign \$49  = { \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64:31] };
-  assign \$51  = { \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 , 34'h000000000 };
-  assign \$55  = { \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 , 17'h00000 };
-  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
-  assign \$65  = { 1'h0, \$64 [63:1] };
+  assign \$30  = { \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 , 34'h000000000 };
+  assign \$34  = { \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 , 17'h00000 };
+  assign \$39  = { \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64:31] };
+  assign \$41  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , 34'h000000000 };
+  assign \$45  = { \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 , 17'h00000 };
+  assign \$50  = { \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64:31] };
+  assign \$52  = { \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 , 34'h000000000 };
+  assign \$56  = { \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 , 17'h00000 };
+  assign \$61  = { \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64:31] };
+  assign \$63  = { \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 , 34'h000000000 };
+  assign \$67  = { \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 , 17'h00000 };
+  assign \$72  = { \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64:31] };
+  assign \$74  = { 1'h0, \$73 [63:1] };
   assign \$76  = { 1'h0, \$75 [63:1] };
-  assign \$87  = { 1'h0, \$86 [63:1] };
-  assign \$98  = { 1'h0, \$97 [63:1] };
+  assign \$78  = { 1'h0, \$77 [63:1] };
+  assign \$80  = { 1'h0, \$79 [63:1] };
 endmodule

@@ -4,193 +4,187 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire \$10 ;
-  wire [6:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire [34:0] \$103 ;
-  wire [34:0] \$104 ;
-  wire \$105 ;
-  wire [6:0] \$106 ;
-  wire [6:0] \$107 ;
-  wire [63:0] \$108 ;
+  wire \$1 ;
+  wire [6:0] \$10 ;
+  wire [31:0] \$100 ;
+  wire [30:0] \$101 ;
+  wire [32:0] \$102 ;
+  wire [63:0] \$103 ;
+  wire [92:0] \$104 ;
+  wire [33:0] \$105 ;
+  wire [93:0] \$106 ;
+  wire [64:0] \$107 ;
+  wire [64:0] \$108 ;
   wire [63:0] \$109 ;
-  wire [5:0] \$11 ;
-  wire [34:0] \$110 ;
-  wire [34:0] \$111 ;
-  wire \$112 ;
-  wire [6:0] \$113 ;
-  wire [6:0] \$114 ;
+  wire \$11 ;
+  wire [63:0] \$110 ;
+  wire [63:0] \$111 ;
+  wire [63:0] \$112 ;
+  wire [63:0] \$113 ;
+  wire [63:0] \$114 ;
   wire [63:0] \$115 ;
   wire [63:0] \$116 ;
-  wire [34:0] \$117 ;
-  wire [34:0] \$118 ;
-  wire \$119 ;
-  wire [62:0] \$12 ;
-  wire [6:0] \$120 ;
-  wire [6:0] \$121 ;
-  wire [63:0] \$122 ;
-  wire [63:0] \$123 ;
-  wire [34:0] \$124 ;
-  wire [34:0] \$125 ;
+  wire [63:0] \$117 ;
+  wire [63:0] \$118 ;
+  wire [63:0] \$119 ;
+  wire [5:0] \$12 ;
+  wire [63:0] \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
   wire \$126 ;
-  wire [6:0] \$127 ;
-  wire [6:0] \$128 ;
-  wire [63:0] \$129 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  wire [63:0] \$130 ;
-  wire [34:0] \$131 ;
-  wire [34:0] \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire [5:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  reg \$145 ;
-  reg \$146 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg [30:0] \$135 ;
+  reg [4:0] \$136 ;
+  reg [4:0] \$137 ;
+  reg [30:0] \$138 ;
+  reg [4:0] \$139 ;
+  wire [6:0] \$14 ;
+  reg [4:0] \$140 ;
+  reg [30:0] \$141 ;
+  reg [4:0] \$142 ;
+  reg [4:0] \$143 ;
+  reg [30:0] \$144 ;
+  reg [4:0] \$145 ;
+  reg [4:0] \$146 ;
   reg [30:0] \$147 ;
-  reg [5:0] \$148 ;
-  reg [30:0] \$149 ;
-  wire [62:0] \$15 ;
-  reg [5:0] \$150 ;
-  reg [30:0] \$151 ;
-  reg [5:0] \$152 ;
-  reg [30:0] \$153 ;
-  reg [5:0] \$154 ;
-  reg [30:0] \$155 ;
-  reg [5:0] \$156 ;
-  reg [30:0] \$157 ;
-  reg [5:0] \$158 ;
-  reg [31:0] \$159 ;
+  reg [4:0] \$148 ;
+  reg [4:0] \$149 ;
+  wire [6:0] \$15 ;
+  reg [30:0] \$150 ;
+  reg [4:0] \$151 ;
+  reg [4:0] \$152 ;
+  reg [31:0] \$153 ;
+  reg [31:0] \$154 ;
+  reg [31:0] \$155 ;
+  reg [31:0] \$156 ;
+  reg [31:0] \$157 ;
+  reg [31:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  reg [31:0] \$160 ;
-  reg [31:0] \$161 ;
-  reg [31:0] \$162 ;
-  reg [31:0] \$163 ;
-  reg [31:0] \$164 ;
-  reg \$165 ;
-  reg \$166 ;
-  reg [30:0] \$167 ;
-  reg [5:0] \$168 ;
-  reg [30:0] \$169 ;
+  reg \$160 ;
+  reg [4:0] \$161 ;
+  reg [4:0] \$162 ;
+  reg [4:0] \$163 ;
+  reg [4:0] \$164 ;
+  reg [4:0] \$165 ;
+  reg [4:0] \$166 ;
+  reg [32:0] \$167 ;
+  reg [32:0] \$168 ;
+  reg [32:0] \$169 ;
   wire [5:0] \$17 ;
-  reg [5:0] \$170 ;
-  reg [30:0] \$171 ;
-  reg [5:0] \$172 ;
-  reg [30:0] \$173 ;
-  reg [5:0] \$174 ;
-  reg [30:0] \$175 ;
-  reg [5:0] \$176 ;
-  reg [30:0] \$177 ;
-  reg [5:0] \$178 ;
-  reg [32:0] \$179 ;
-  wire [62:0] \$18 ;
-  reg [32:0] \$180 ;
-  reg [32:0] \$181 ;
-  reg [32:0] \$182 ;
-  reg [32:0] \$183 ;
-  reg [32:0] \$184 ;
-  reg [47:0] \$185 ;
-  reg \$186 ;
-  reg \$187 ;
-  wire \$19 ;
-  wire [32:0] \$2 ;
-  wire [5:0] \$20 ;
-  wire [62:0] \$21 ;
-  wire \$22 ;
-  wire [5:0] \$23 ;
-  wire [62:0] \$24 ;
-  wire [28:0] \$25 ;
-  wire [91:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [30:0] \$28 ;
-  wire [32:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [63:0] \$30 ;
-  wire [92:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [93:0] \$33 ;
-  wire [64:0] \$34 ;
-  wire [64:0] \$35 ;
-  wire [28:0] \$36 ;
-  wire [91:0] \$37 ;
-  wire [31:0] \$38 ;
-  wire [30:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [32:0] \$40 ;
-  wire [63:0] \$41 ;
-  wire [92:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [93:0] \$44 ;
-  wire [64:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [28:0] \$47 ;
-  wire [91:0] \$48 ;
-  wire [31:0] \$49 ;
-  wire [32:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [92:0] \$53 ;
-  wire [33:0] \$54 ;
-  wire [93:0] \$55 ;
-  wire [64:0] \$56 ;
-  wire [64:0] \$57 ;
-  wire [28:0] \$58 ;
-  wire [91:0] \$59 ;
-  wire [32:0] \$6 ;
-  wire [31:0] \$60 ;
-  wire [30:0] \$61 ;
-  wire [32:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [92:0] \$64 ;
-  wire [33:0] \$65 ;
-  wire [93:0] \$66 ;
-  wire [64:0] \$67 ;
-  wire [64:0] \$68 ;
-  wire [28:0] \$69 ;
-  wire \$7 ;
-  wire [91:0] \$70 ;
-  wire [31:0] \$71 ;
-  wire [30:0] \$72 ;
-  wire [32:0] \$73 ;
-  wire [63:0] \$74 ;
-  wire [92:0] \$75 ;
-  wire [33:0] \$76 ;
-  wire [93:0] \$77 ;
-  wire [64:0] \$78 ;
-  wire [64:0] \$79 ;
-  wire [5:0] \$8 ;
-  wire [28:0] \$80 ;
-  wire [91:0] \$81 ;
-  wire [31:0] \$82 ;
-  wire [30:0] \$83 ;
-  wire [32:0] \$84 ;
-  wire [63:0] \$85 ;
-  wire [92:0] \$86 ;
-  wire [33:0] \$87 ;
-  wire [93:0] \$88 ;
-  wire [64:0] \$89 ;
-  wire [62:0] \$9 ;
-  wire [64:0] \$90 ;
-  wire \$91 ;
-  wire [6:0] \$92 ;
-  wire [6:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [34:0] \$96 ;
-  wire [34:0] \$97 ;
-  wire \$98 ;
-  wire [6:0] \$99 ;
+  reg [32:0] \$170 ;
+  reg [32:0] \$171 ;
+  reg [32:0] \$172 ;
+  reg [31:0] \$173 ;
+  reg [31:0] \$174 ;
+  reg [31:0] \$175 ;
+  reg [31:0] \$176 ;
+  reg [31:0] \$177 ;
+  reg [31:0] \$178 ;
+  reg [47:0] \$179 ;
+  wire \$18 ;
+  reg \$180 ;
+  reg \$181 ;
+  wire [6:0] \$19 ;
+  wire [5:0] \$2 ;
+  wire [6:0] \$20 ;
+  wire \$21 ;
+  wire [5:0] \$22 ;
+  wire \$23 ;
+  wire [6:0] \$24 ;
+  wire [6:0] \$25 ;
+  wire \$26 ;
+  wire [5:0] \$27 ;
+  wire \$28 ;
+  wire [6:0] \$29 ;
+  wire \$3 ;
+  wire [6:0] \$30 ;
+  wire [32:0] \$31 ;
+  wire [32:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [32:0] \$34 ;
+  wire [32:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [62:0] \$37 ;
+  wire [62:0] \$38 ;
+  wire [62:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [62:0] \$40 ;
+  wire [62:0] \$41 ;
+  wire [62:0] \$42 ;
+  wire [28:0] \$43 ;
+  wire [91:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [30:0] \$46 ;
+  wire [32:0] \$47 ;
+  wire [63:0] \$48 ;
+  wire [92:0] \$49 ;
+  wire [6:0] \$5 ;
+  wire [33:0] \$50 ;
+  wire [93:0] \$51 ;
+  wire [64:0] \$52 ;
+  wire [64:0] \$53 ;
+  wire [28:0] \$54 ;
+  wire [91:0] \$55 ;
+  wire [31:0] \$56 ;
+  wire [30:0] \$57 ;
+  wire [32:0] \$58 ;
+  wire [63:0] \$59 ;
+  wire \$6 ;
+  wire [92:0] \$60 ;
+  wire [33:0] \$61 ;
+  wire [93:0] \$62 ;
+  wire [64:0] \$63 ;
+  wire [64:0] \$64 ;
+  wire [28:0] \$65 ;
+  wire [91:0] \$66 ;
+  wire [31:0] \$67 ;
+  wire [30:0] \$68 ;
+  wire [32:0] \$69 ;
+  wire [5:0] \$7 ;
+  wire [63:0] \$70 ;
+  wire [92:0] \$71 ;
+  wire [33:0] \$72 ;
+  wire [93:0] \$73 ;
+  wire [64:0] \$74 ;
+  wire [64:0] \$75 ;
+  wire [28:0] \$76 ;
+  wire [91:0] \$77 ;
+  wire [31:0] \$78 ;
+  wire [30:0] \$79 ;
+  wire \$8 ;
+  wire [32:0] \$80 ;
+  wire [63:0] \$81 ;
+  wire [92:0] \$82 ;
+  wire [33:0] \$83 ;
+  wire [93:0] \$84 ;
+  wire [64:0] \$85 ;
+  wire [64:0] \$86 ;
+  wire [28:0] \$87 ;
+  wire [91:0] \$88 ;
+  wire [31:0] \$89 ;
+  wire [6:0] \$9 ;
+  wire [30:0] \$90 ;
+  wire [32:0] \$91 ;
+  wire [63:0] \$92 ;
+  wire [92:0] \$93 ;
+  wire [33:0] \$94 ;
+  wire [93:0] \$95 ;
+  wire [64:0] \$96 ;
+  wire [64:0] \$97 ;
+  wire [28:0] \$98 ;
+  wire [91:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -211,12 +205,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_3;
   wire [32:0] h_4;
   wire [32:0] h_5;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
-  wire [33:0] half_4;
-  wire [33:0] half_5;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
   input [149:0] i_acc;
   wire [149:0] i_acc;
   wire [24:0] \i_acc[0] ;
@@ -283,12 +277,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] r_3;
   wire [4:0] r_4;
   wire [4:0] r_5;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
-  reg [5:0] rq1_e4 = 6'h00;
-  reg [5:0] rq1_e5 = 6'h00;
+  reg [4:0] rq1_l0 = 5'h00;
+  reg [4:0] rq1_l1 = 5'h00;
+  reg [4:0] rq1_l2 = 5'h00;
+  reg [4:0] rq1_l3 = 5'h00;
+  reg [4:0] rq1_l4 = 5'h00;
+  reg [4:0] rq1_l5 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -296,6 +290,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq1_m3 = 31'h00000000;
   reg [30:0] rq1_m4 = 31'h00000000;
   reg [30:0] rq1_m5 = 31'h00000000;
+  reg [4:0] rq1_r0 = 5'h00;
+  reg [4:0] rq1_r1 = 5'h00;
+  reg [4:0] rq1_r2 = 5'h00;
+  reg [4:0] rq1_r3 = 5'h00;
+  reg [4:0] rq1_r4 = 5'h00;
+  reg [4:0] rq1_r5 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
   reg [31:0] rq1_s2 = 32'd0;
@@ -303,25 +303,25 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1_s4 = 32'd0;
   reg [31:0] rq1_s5 = 32'd0;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
-  reg [5:0] rq2_e4 = 6'h00;
-  reg [5:0] rq2_e5 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
   reg [32:0] rq2_h4 = 33'h000000000;
   reg [32:0] rq2_h5 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
-  reg [30:0] rq2_m4 = 31'h00000000;
-  reg [30:0] rq2_m5 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
+  reg [4:0] rq2_r4 = 5'h00;
+  reg [4:0] rq2_r5 = 5'h00;
   reg rq2_valid = 1'h0;
   input rst;
   wire rst;
@@ -337,6 +337,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [34:0] t_3;
   wire [34:0] t_4;
   wire [34:0] t_5;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
+  wire [33:0] u_4;
+  wire [33:0] u_5;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
@@ -345,243 +351,375 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_5;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[74:50]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[99:75]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_acc[124:100]) + $signed(i_bias[159:128]);
-  assign \$6  = $signed(i_acc[149:125]) + $signed(i_bias[191:160]);
-  assign \$7  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$8  = \$7  ? rq1_e0 : 6'h00;
-  assign \$9  = $signed(rq1_s0) << \$8 [4:0];
-  assign \$10  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$11  = \$10  ? rq1_e1 : 6'h00;
-  assign \$12  = $signed(rq1_s1) << \$11 [4:0];
-  assign \$13  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$14  = \$13  ? rq1_e2 : 6'h00;
-  assign \$15  = $signed(rq1_s2) << \$14 [4:0];
-  assign \$16  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$17  = \$16  ? rq1_e3 : 6'h00;
-  assign \$18  = $signed(rq1_s3) << \$17 [4:0];
-  assign \$19  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$20  = \$19  ? rq1_e4 : 6'h00;
-  assign \$21  = $signed(rq1_s4) << \$20 [4:0];
-  assign \$22  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$23  = \$22  ? rq1_e5 : 6'h00;
-  assign \$24  = $signed(rq1_s5) << \$23 [4:0];
-  assign \$25  = $signed(\$9 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$27  = $signed(\$9 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$28  = \$9 [16:0] * rq1_m0[30:17];
-  assign \$29  = $signed(\$27 ) + $signed({ 1'h0, \$28  });
-  assign \$31  = $signed(\$26 ) + $signed(\$30 );
-  assign \$32  = \$9 [16:0] * rq1_m0[16:0];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign \$34  = $signed(\$33 [63:0]) + $signed(32'd1073741824);
-  assign \$36  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$38  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$39  = \$12 [16:0] * rq1_m1[30:17];
-  assign \$40  = $signed(\$38 ) + $signed({ 1'h0, \$39  });
-  assign \$42  = $signed(\$37 ) + $signed(\$41 );
-  assign \$43  = \$12 [16:0] * rq1_m1[16:0];
-  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
-  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
-  assign \$47  = $signed(\$15 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$49  = $signed(\$15 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$50  = \$15 [16:0] * rq1_m2[30:17];
+  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
+  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift[5:0]);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
+  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign \$9  = - $signed(i_shift[11:6]);
+  assign \$10  = \$8  ? \$9  : 7'h00;
+  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
+  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign \$14  = - $signed(i_shift[17:12]);
+  assign \$15  = \$13  ? \$14  : 7'h00;
+  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
+  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign \$19  = - $signed(i_shift[23:18]);
+  assign \$20  = \$18  ? \$19  : 7'h00;
+  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
+  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign \$24  = - $signed(i_shift[29:24]);
+  assign \$25  = \$23  ? \$24  : 7'h00;
+  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
+  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign \$29  = - $signed(i_shift[35:30]);
+  assign \$30  = \$28  ? \$29  : 7'h00;
+  assign \$31  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+  assign \$32  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+  assign \$33  = $signed(i_acc[74:50]) + $signed(i_bias[95:64]);
+  assign \$34  = $signed(i_acc[99:75]) + $signed(i_bias[127:96]);
+  assign \$35  = $signed(i_acc[124:100]) + $signed(i_bias[159:128]);
+  assign \$36  = $signed(i_acc[149:125]) + $signed(i_bias[191:160]);
+  assign \$37  = $signed(rq1_s0) << rq1_l0;
+  assign \$38  = $signed(rq1_s1) << rq1_l1;
+  assign \$39  = $signed(rq1_s2) << rq1_l2;
+  assign \$40  = $signed(rq1_s3) << rq1_l3;
+  assign \$41  = $signed(rq1_s4) << rq1_l4;
+  assign \$42  = $signed(rq1_s5) << rq1_l5;
+  assign \$43  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$45  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$46  = \$37 [16:0] * rq1_m0[30:17];
+  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
+  assign \$49  = $signed(\$44 ) + $signed(\$48 );
+  assign \$50  = \$37 [16:0] * rq1_m0[16:0];
   assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$53  = $signed(\$48 ) + $signed(\$52 );
-  assign \$54  = \$15 [16:0] * rq1_m2[16:0];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$56  = $signed(\$55 [63:0]) + $signed(32'd1073741824);
-  assign \$58  = $signed(\$18 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$60  = $signed(\$18 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$61  = \$18 [16:0] * rq1_m3[30:17];
+  assign \$52  = $signed(\$51 [63:0]) + $signed(32'd1073741824);
+  assign \$54  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$56  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$57  = \$38 [16:0] * rq1_m1[30:17];
+  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
+  assign \$60  = $signed(\$55 ) + $signed(\$59 );
+  assign \$61  = \$38 [16:0] * rq1_m1[16:0];
   assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
-  assign \$64  = $signed(\$59 ) + $signed(\$63 );
-  assign \$65  = \$18 [16:0] * rq1_m3[16:0];
-  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
-  assign \$67  = $signed(\$66 [63:0]) + $signed(32'd1073741824);
-  assign \$69  = $signed(\$21 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$71  = $signed(\$21 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$72  = \$21 [16:0] * rq1_m4[30:17];
+  assign \$63  = $signed(\$62 [63:0]) + $signed(32'd1073741824);
+  assign \$65  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$67  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$68  = \$39 [16:0] * rq1_m2[30:17];
+  assign \$69  = $signed(\$67 ) + $signed({ 1'h0, \$68  });
+  assign \$71  = $signed(\$66 ) + $signed(\$70 );
+  assign \$72  = \$39 [16:0] * rq1_m2[16:0];
   assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
-  assign \$75  = $signed(\$70 ) + $signed(\$74 );
-  assign \$76  = \$21 [16:0] * rq1_m4[16:0];
-  assign \$77  = $signed(\$75 ) + $signed({ 1'h0, \$76  });
-  assign \$78  = $signed(\$77 [63:0]) + $signed(32'd1073741824);
-  assign \$80  = $signed(\$24 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$82  = $signed(\$24 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$83  = \$24 [16:0] * rq1_m5[30:17];
+  assign \$74  = $signed(\$73 [63:0]) + $signed(32'd1073741824);
+  assign \$76  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$78  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$79  = \$40 [16:0] * rq1_m3[30:17];
+  assign \$80  = $signed(\$78 ) + $signed({ 1'h0, \$79  });
+  assign \$82  = $signed(\$77 ) + $signed(\$81 );
+  assign \$83  = \$40 [16:0] * rq1_m3[16:0];
   assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
-  assign \$86  = $signed(\$81 ) + $signed(\$85 );
-  assign \$87  = \$24 [16:0] * rq1_m5[16:0];
-  assign \$88  = $signed(\$86 ) + $signed({ 1'h0, \$87  });
-  assign \$89  = $signed(\$88 [63:0]) + $signed(32'd1073741824);
-  assign \$91  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$92  = - $signed(rq2_e0);
-  assign \$93  = \$91  ? \$92  : 7'h00;
-  assign \$94  = 1'h1 << \$93 [4:0];
-  assign \$96  = $signed(rq2_h0) + $signed(\$95 [33:0]);
-  assign \$97  = $signed(\$96 ) >>> \$93 [4:0];
-  assign \$98  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$99  = - $signed(rq2_e1);
-  assign \$100  = \$98  ? \$99  : 7'h00;
-  assign \$101  = 1'h1 << \$100 [4:0];
-  assign \$103  = $signed(rq2_h1) + $signed(\$102 [33:0]);
-  assign \$104  = $signed(\$103 ) >>> \$100 [4:0];
-  assign \$105  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$106  = - $signed(rq2_e2);
-  assign \$107  = \$105  ? \$106  : 7'h00;
-  assign \$108  = 1'h1 << \$107 [4:0];
-  assign \$110  = $signed(rq2_h2) + $signed(\$109 [33:0]);
-  assign \$111  = $signed(\$110 ) >>> \$107 [4:0];
-  assign \$112  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$113  = - $signed(rq2_e3);
-  assign \$114  = \$112  ? \$113  : 7'h00;
-  assign \$115  = 1'h1 << \$114 [4:0];
-  assign \$117  = $signed(rq2_h3) + $signed(\$116 [33:0]);
-  assign \$118  = $signed(\$117 ) >>> \$114 [4:0];
-  assign \$119  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$120  = - $signed(rq2_e4);
-  assign \$121  = \$119  ? \$120  : 7'h00;
-  assign \$122  = 1'h1 << \$121 [4:0];
-  assign \$124  = $signed(rq2_h4) + $signed(\$123 [33:0]);
-  assign \$125  = $signed(\$124 ) >>> \$121 [4:0];
-  assign \$126  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$127  = - $signed(rq2_e5);
-  assign \$128  = \$126  ? \$127  : 7'h00;
-  assign \$129  = 1'h1 << \$128 [4:0];
-  assign \$131  = $signed(rq2_h5) + $signed(\$130 [33:0]);
-  assign \$132  = $signed(\$131 ) >>> \$128 [4:0];
-  assign t_0 = $signed(\$97 [33:0]) + $signed(zero_point);
-  assign t_1 = $signed(\$104 [33:0]) + $signed(zero_point);
-  assign t_2 = $signed(\$111 [33:0]) + $signed(zero_point);
-  assign t_3 = $signed(\$118 [33:0]) + $signed(zero_point);
-  assign t_4 = $signed(\$125 [33:0]) + $signed(zero_point);
-  assign t_5 = $signed(\$132 [33:0]) + $signed(zero_point);
-  assign \$133  = $signed(t_0) < $signed(act_min);
-  assign \$134  = $signed(t_0) > $signed(act_max);
-  assign \$135  = $signed(t_1) < $signed(act_min);
-  assign \$136  = $signed(t_1) > $signed(act_max);
-  assign \$137  = $signed(t_2) < $signed(act_min);
-  assign \$138  = $signed(t_2) > $signed(act_max);
-  assign \$139  = $signed(t_3) < $signed(act_min);
-  assign \$140  = $signed(t_3) > $signed(act_max);
-  assign \$141  = $signed(t_4) < $signed(act_min);
-  assign \$142  = $signed(t_4) > $signed(act_max);
-  assign \$143  = $signed(t_5) < $signed(act_min);
-  assign \$144  = $signed(t_5) > $signed(act_max);
+  assign \$85  = $signed(\$84 [63:0]) + $signed(32'd1073741824);
+  assign \$87  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$89  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$90  = \$41 [16:0] * rq1_m4[30:17];
+  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
+  assign \$93  = $signed(\$88 ) + $signed(\$92 );
+  assign \$94  = \$41 [16:0] * rq1_m4[16:0];
+  assign \$95  = $signed(\$93 ) + $signed({ 1'h0, \$94  });
+  assign \$96  = $signed(\$95 [63:0]) + $signed(32'd1073741824);
+  assign \$98  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$100  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$101  = \$42 [16:0] * rq1_m5[30:17];
+  assign \$102  = $signed(\$100 ) + $signed({ 1'h0, \$101  });
+  assign \$104  = $signed(\$99 ) + $signed(\$103 );
+  assign \$105  = \$42 [16:0] * rq1_m5[16:0];
+  assign \$106  = $signed(\$104 ) + $signed({ 1'h0, \$105  });
+  assign \$107  = $signed(\$106 [63:0]) + $signed(32'd1073741824);
+  assign \$109  = 1'h1 << rq1_r0;
+  assign \$111  = 1'h1 << rq1_r1;
+  assign \$113  = 1'h1 << rq1_r2;
+  assign \$115  = 1'h1 << rq1_r3;
+  assign \$117  = 1'h1 << rq1_r4;
+  assign \$119  = 1'h1 << rq1_r5;
+  assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign y_0 = $signed(u_0) >>> rq2_r0;
+  assign y_1 = $signed(u_1) >>> rq2_r1;
+  assign y_2 = $signed(u_2) >>> rq2_r2;
+  assign y_3 = $signed(u_3) >>> rq2_r3;
+  assign y_4 = $signed(u_4) >>> rq2_r4;
+  assign y_5 = $signed(u_5) >>> rq2_r5;
+  assign t_0 = $signed(y_0) + $signed(zero_point);
+  assign t_1 = $signed(y_1) + $signed(zero_point);
+  assign t_2 = $signed(y_2) + $signed(zero_point);
+  assign t_3 = $signed(y_3) + $signed(zero_point);
+  assign t_4 = $signed(y_4) + $signed(zero_point);
+  assign t_5 = $signed(y_5) + $signed(zero_point);
+  assign \$121  = $signed(t_0) < $signed(act_min);
+  assign \$122  = $signed(t_0) > $signed(act_max);
+  assign \$123  = $signed(t_1) < $signed(act_min);
+  assign \$124  = $signed(t_1) > $signed(act_max);
+  assign \$125  = $signed(t_2) < $signed(act_min);
+  assign \$126  = $signed(t_2) > $signed(act_max);
+  assign \$127  = $signed(t_3) < $signed(act_min);
+  assign \$128  = $signed(t_3) > $signed(act_max);
+  assign \$129  = $signed(t_4) < $signed(act_min);
+  assign \$130  = $signed(t_4) > $signed(act_max);
+  assign \$131  = $signed(t_5) < $signed(act_min);
+  assign \$132  = $signed(t_5) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$145 ;
+    rq1_valid <= \$133 ;
   always @(posedge clk)
-    rq1_last <= \$146 ;
+    rq1_last <= \$134 ;
   always @(posedge clk)
-    rq1_m0 <= \$147 ;
+    rq1_m0 <= \$135 ;
   always @(posedge clk)
-    rq1_e0 <= \$148 ;
+    rq1_l0 <= \$136 ;
   always @(posedge clk)
-    rq1_m1 <= \$149 ;
+    rq1_r0 <= \$137 ;
   always @(posedge clk)
-    rq1_e1 <= \$150 ;
+    rq1_m1 <= \$138 ;
   always @(posedge clk)
-    rq1_m2 <= \$151 ;
+    rq1_l1 <= \$139 ;
   always @(posedge clk)
-    rq1_e2 <= \$152 ;
+    rq1_r1 <= \$140 ;
   always @(posedge clk)
-    rq1_m3 <= \$153 ;
+    rq1_m2 <= \$141 ;
   always @(posedge clk)
-    rq1_e3 <= \$154 ;
+    rq1_l2 <= \$142 ;
   always @(posedge clk)
-    rq1_m4 <= \$155 ;
+    rq1_r2 <= \$143 ;
   always @(posedge clk)
-    rq1_e4 <= \$156 ;
+    rq1_m3 <= \$144 ;
   always @(posedge clk)
-    rq1_m5 <= \$157 ;
+    rq1_l3 <= \$145 ;
   always @(posedge clk)
-    rq1_e5 <= \$158 ;
+    rq1_r3 <= \$146 ;
   always @(posedge clk)
-    rq1_s0 <= \$159 ;
+    rq1_m4 <= \$147 ;
   always @(posedge clk)
-    rq1_s1 <= \$160 ;
+    rq1_l4 <= \$148 ;
   always @(posedge clk)
-    rq1_s2 <= \$161 ;
+    rq1_r4 <= \$149 ;
   always @(posedge clk)
-    rq1_s3 <= \$162 ;
+    rq1_m5 <= \$150 ;
   always @(posedge clk)
-    rq1_s4 <= \$163 ;
+    rq1_l5 <= \$151 ;
   always @(posedge clk)
-    rq1_s5 <= \$164 ;
+    rq1_r5 <= \$152 ;
   always @(posedge clk)
-    rq2_valid <= \$165 ;
+    rq1_s0 <= \$153 ;
   always @(posedge clk)
-    rq2_last <= \$166 ;
+    rq1_s1 <= \$154 ;
   always @(posedge clk)
-    rq2_m0 <= \$167 ;
+    rq1_s2 <= \$155 ;
   always @(posedge clk)
-    rq2_e0 <= \$168 ;
+    rq1_s3 <= \$156 ;
   always @(posedge clk)
-    rq2_m1 <= \$169 ;
+    rq1_s4 <= \$157 ;
   always @(posedge clk)
-    rq2_e1 <= \$170 ;
+    rq1_s5 <= \$158 ;
   always @(posedge clk)
-    rq2_m2 <= \$171 ;
+    rq2_valid <= \$159 ;
   always @(posedge clk)
-    rq2_e2 <= \$172 ;
+    rq2_last <= \$160 ;
   always @(posedge clk)
-    rq2_m3 <= \$173 ;
+    rq2_r0 <= \$161 ;
   always @(posedge clk)
-    rq2_e3 <= \$174 ;
+    rq2_r1 <= \$162 ;
   always @(posedge clk)
-    rq2_m4 <= \$175 ;
+    rq2_r2 <= \$163 ;
   always @(posedge clk)
-    rq2_e4 <= \$176 ;
+    rq2_r3 <= \$164 ;
   always @(posedge clk)
-    rq2_m5 <= \$177 ;
+    rq2_r4 <= \$165 ;
   always @(posedge clk)
-    rq2_e5 <= \$178 ;
+    rq2_r5 <= \$166 ;
   always @(posedge clk)
-    rq2_h0 <= \$179 ;
+    rq2_h0 <= \$167 ;
   always @(posedge clk)
-    rq2_h1 <= \$180 ;
+    rq2_h1 <= \$168 ;
   always @(posedge clk)
-    rq2_h2 <= \$181 ;
+    rq2_h2 <= \$169 ;
   always @(posedge clk)
-    rq2_h3 <= \$182 ;
+    rq2_h3 <= \$170 ;
   always @(posedge clk)
-    rq2_h4 <= \$183 ;
+    rq2_h4 <= \$171 ;
   always @(posedge clk)
-    rq2_h5 <= \$184 ;
+    rq2_h5 <= \$172 ;
   always @(posedge clk)
-    o_data <= \$185 ;
+    rq2_hf0 <= \$173 ;
   always @(posedge clk)
-    o_valid <= \$186 ;
+    rq2_hf1 <= \$174 ;
   always @(posedge clk)
-    o_last <= \$187 ;
+    rq2_hf2 <= \$175 ;
+  always @(posedge clk)
+    rq2_hf3 <= \$176 ;
+  always @(posedge clk)
+    rq2_hf4 <= \$177 ;
+  always @(posedge clk)
+    rq2_hf5 <= \$178 ;
+  always @(posedge clk)
+    o_data <= \$179 ;
+  always @(posedge clk)
+    o_valid <= \$180 ;
+  always @(posedge clk)
+    o_last <= \$181 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = rq1_valid;
+    \$133  = rq1_valid;
     if (en) begin
-      \$145  = i_valid;
+      \$133  = i_valid;
     end
     if (rst) begin
-      \$145  = 1'h0;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = rq1_last;
+    \$134  = rq1_last;
     if (en) begin
-      \$146  = i_last;
+      \$134  = i_last;
     end
     if (rst) begin
-      \$146  = 1'h0;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = rq1_m0;
+    \$135  = rq1_m0;
     if (en) begin
-      \$147  = i_multiplier[30:0];
+      \$135  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$135  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$136  = rq1_l0;
+    if (en) begin
+      \$136  = \$2 [4:0];
+    end
+    if (rst) begin
+      \$136  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = rq1_r0;
+    if (en) begin
+      \$137  = \$5 [4:0];
+    end
+    if (rst) begin
+      \$137  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = rq1_m1;
+    if (en) begin
+      \$138  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$138  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = rq1_l1;
+    if (en) begin
+      \$139  = \$7 [4:0];
+    end
+    if (rst) begin
+      \$139  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = rq1_r1;
+    if (en) begin
+      \$140  = \$10 [4:0];
+    end
+    if (rst) begin
+      \$140  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = rq1_m2;
+    if (en) begin
+      \$141  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$141  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = rq1_l2;
+    if (en) begin
+      \$142  = \$12 [4:0];
+    end
+    if (rst) begin
+      \$142  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = rq1_r2;
+    if (en) begin
+      \$143  = \$15 [4:0];
+    end
+    if (rst) begin
+      \$143  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = rq1_m3;
+    if (en) begin
+      \$144  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$144  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$145  = rq1_l3;
+    if (en) begin
+      \$145  = \$17 [4:0];
+    end
+    if (rst) begin
+      \$145  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = rq1_r3;
+    if (en) begin
+      \$146  = \$20 [4:0];
+    end
+    if (rst) begin
+      \$146  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$147  = rq1_m4;
+    if (en) begin
+      \$147  = i_multiplier[154:124];
     end
     if (rst) begin
       \$147  = 31'h00000000;
@@ -589,499 +727,433 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = rq1_e0;
+    \$148  = rq1_l4;
     if (en) begin
-      \$148  = i_shift[5:0];
+      \$148  = \$22 [4:0];
     end
     if (rst) begin
-      \$148  = 6'h00;
+      \$148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = rq1_m1;
+    \$149  = rq1_r4;
     if (en) begin
-      \$149  = i_multiplier[61:31];
+      \$149  = \$25 [4:0];
     end
     if (rst) begin
-      \$149  = 31'h00000000;
+      \$149  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = rq1_e1;
+    \$150  = rq1_m5;
     if (en) begin
-      \$150  = i_shift[11:6];
+      \$150  = i_multiplier[185:155];
     end
     if (rst) begin
-      \$150  = 6'h00;
+      \$150  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = rq1_m2;
+    \$151  = rq1_l5;
     if (en) begin
-      \$151  = i_multiplier[92:62];
+      \$151  = \$27 [4:0];
     end
     if (rst) begin
-      \$151  = 31'h00000000;
+      \$151  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = rq1_e2;
+    \$152  = rq1_r5;
     if (en) begin
-      \$152  = i_shift[17:12];
+      \$152  = \$30 [4:0];
     end
     if (rst) begin
-      \$152  = 6'h00;
+      \$152  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = rq1_m3;
+    \$153  = rq1_s0;
     if (en) begin
-      \$153  = i_multiplier[123:93];
+      \$153  = \$31 [31:0];
     end
     if (rst) begin
-      \$153  = 31'h00000000;
+      \$153  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = rq1_e3;
+    \$154  = rq1_s1;
     if (en) begin
-      \$154  = i_shift[23:18];
+      \$154  = \$32 [31:0];
     end
     if (rst) begin
-      \$154  = 6'h00;
+      \$154  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = rq1_m4;
+    \$155  = rq1_s2;
     if (en) begin
-      \$155  = i_multiplier[154:124];
+      \$155  = \$33 [31:0];
     end
     if (rst) begin
-      \$155  = 31'h00000000;
+      \$155  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = rq1_e4;
+    \$156  = rq1_s3;
     if (en) begin
-      \$156  = i_shift[29:24];
+      \$156  = \$34 [31:0];
     end
     if (rst) begin
-      \$156  = 6'h00;
+      \$156  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = rq1_m5;
+    \$157  = rq1_s4;
     if (en) begin
-      \$157  = i_multiplier[185:155];
+      \$157  = \$35 [31:0];
     end
     if (rst) begin
-      \$157  = 31'h00000000;
+      \$157  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = rq1_e5;
+    \$158  = rq1_s5;
     if (en) begin
-      \$158  = i_shift[35:30];
+      \$158  = \$36 [31:0];
     end
     if (rst) begin
-      \$158  = 6'h00;
+      \$158  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = rq1_s0;
+    \$159  = rq2_valid;
     if (en) begin
-      \$159  = \$1 [31:0];
+      \$159  = rq1_valid;
     end
     if (rst) begin
-      \$159  = 32'd0;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = rq1_s1;
+    \$160  = rq2_last;
     if (en) begin
-      \$160  = \$2 [31:0];
+      \$160  = rq1_last;
     end
     if (rst) begin
-      \$160  = 32'd0;
+      \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = rq1_s2;
+    \$161  = rq2_r0;
     if (en) begin
-      \$161  = \$3 [31:0];
+      \$161  = rq1_r0;
     end
     if (rst) begin
-      \$161  = 32'd0;
+      \$161  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = rq1_s3;
+    \$162  = rq2_r1;
     if (en) begin
-      \$162  = \$4 [31:0];
+      \$162  = rq1_r1;
     end
     if (rst) begin
-      \$162  = 32'd0;
+      \$162  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = rq1_s4;
+    \$163  = rq2_r2;
     if (en) begin
-      \$163  = \$5 [31:0];
+      \$163  = rq1_r2;
     end
     if (rst) begin
-      \$163  = 32'd0;
+      \$163  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = rq1_s5;
+    \$164  = rq2_r3;
     if (en) begin
-      \$164  = \$6 [31:0];
+      \$164  = rq1_r3;
     end
     if (rst) begin
-      \$164  = 32'd0;
+      \$164  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = rq2_valid;
+    \$165  = rq2_r4;
     if (en) begin
-      \$165  = rq1_valid;
+      \$165  = rq1_r4;
     end
     if (rst) begin
-      \$165  = 1'h0;
+      \$165  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = rq2_last;
+    \$166  = rq2_r5;
     if (en) begin
-      \$166  = rq1_last;
+      \$166  = rq1_r5;
     end
     if (rst) begin
-      \$166  = 1'h0;
+      \$166  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = rq2_m0;
+    \$167  = rq2_h0;
     if (en) begin
-      \$167  = rq1_m0;
+      \$167  = \$53 [32:0];
     end
     if (rst) begin
-      \$167  = 31'h00000000;
+      \$167  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = rq2_e0;
+    \$168  = rq2_h1;
     if (en) begin
-      \$168  = rq1_e0;
+      \$168  = \$64 [32:0];
     end
     if (rst) begin
-      \$168  = 6'h00;
+      \$168  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = rq2_m1;
+    \$169  = rq2_h2;
     if (en) begin
-      \$169  = rq1_m1;
+      \$169  = \$75 [32:0];
     end
     if (rst) begin
-      \$169  = 31'h00000000;
+      \$169  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = rq2_e1;
+    \$170  = rq2_h3;
     if (en) begin
-      \$170  = rq1_e1;
+      \$170  = \$86 [32:0];
     end
     if (rst) begin
-      \$170  = 6'h00;
+      \$170  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = rq2_m2;
+    \$171  = rq2_h4;
     if (en) begin
-      \$171  = rq1_m2;
+      \$171  = \$97 [32:0];
     end
     if (rst) begin
-      \$171  = 31'h00000000;
+      \$171  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = rq2_e2;
+    \$172  = rq2_h5;
     if (en) begin
-      \$172  = rq1_e2;
+      \$172  = \$108 [32:0];
     end
     if (rst) begin
-      \$172  = 6'h00;
+      \$172  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = rq2_m3;
+    \$173  = rq2_hf0;
     if (en) begin
-      \$173  = rq1_m3;
+      \$173  = \$110 [31:0];
     end
     if (rst) begin
-      \$173  = 31'h00000000;
+      \$173  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = rq2_e3;
+    \$174  = rq2_hf1;
     if (en) begin
-      \$174  = rq1_e3;
+      \$174  = \$112 [31:0];
     end
     if (rst) begin
-      \$174  = 6'h00;
+      \$174  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = rq2_m4;
+    \$175  = rq2_hf2;
     if (en) begin
-      \$175  = rq1_m4;
+      \$175  = \$114 [31:0];
     end
     if (rst) begin
-      \$175  = 31'h00000000;
+      \$175  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = rq2_e4;
+    \$176  = rq2_hf3;
     if (en) begin
-      \$176  = rq1_e4;
+      \$176  = \$116 [31:0];
     end
     if (rst) begin
-      \$176  = 6'h00;
+      \$176  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = rq2_m5;
+    \$177  = rq2_hf4;
     if (en) begin
-      \$177  = rq1_m5;
+      \$177  = \$118 [31:0];
     end
     if (rst) begin
-      \$177  = 31'h00000000;
+      \$177  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = rq2_e5;
+    \$178  = rq2_hf5;
     if (en) begin
-      \$178  = rq1_e5;
+      \$178  = \$120 [31:0];
     end
     if (rst) begin
-      \$178  = 6'h00;
+      \$178  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = rq2_h0;
-    if (en) begin
-      \$179  = \$35 [32:0];
-    end
-    if (rst) begin
-      \$179  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = rq2_h1;
-    if (en) begin
-      \$180  = \$46 [32:0];
-    end
-    if (rst) begin
-      \$180  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = rq2_h2;
-    if (en) begin
-      \$181  = \$57 [32:0];
-    end
-    if (rst) begin
-      \$181  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = rq2_h3;
-    if (en) begin
-      \$182  = \$68 [32:0];
-    end
-    if (rst) begin
-      \$182  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = rq2_h4;
-    if (en) begin
-      \$183  = \$79 [32:0];
-    end
-    if (rst) begin
-      \$183  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = rq2_h5;
-    if (en) begin
-      \$184  = \$90 [32:0];
-    end
-    if (rst) begin
-      \$184  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = o_data;
+    \$179  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$133 ) begin
-        \$185 [7:0] = act_min;
-      end else if (\$134 ) begin
-        \$185 [7:0] = act_max;
+      if (\$121 ) begin
+        \$179 [7:0] = act_min;
+      end else if (\$122 ) begin
+        \$179 [7:0] = act_max;
       end else begin
-        \$185 [7:0] = t_0[7:0];
+        \$179 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$135 ) begin
-        \$185 [15:8] = act_min;
-      end else if (\$136 ) begin
-        \$185 [15:8] = act_max;
+      if (\$123 ) begin
+        \$179 [15:8] = act_min;
+      end else if (\$124 ) begin
+        \$179 [15:8] = act_max;
       end else begin
-        \$185 [15:8] = t_1[7:0];
+        \$179 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$137 ) begin
-        \$185 [23:16] = act_min;
-      end else if (\$138 ) begin
-        \$185 [23:16] = act_max;
+      if (\$125 ) begin
+        \$179 [23:16] = act_min;
+      end else if (\$126 ) begin
+        \$179 [23:16] = act_max;
       end else begin
-        \$185 [23:16] = t_2[7:0];
+        \$179 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$139 ) begin
-        \$185 [31:24] = act_min;
-      end else if (\$140 ) begin
-        \$185 [31:24] = act_max;
+      if (\$127 ) begin
+        \$179 [31:24] = act_min;
+      end else if (\$128 ) begin
+        \$179 [31:24] = act_max;
       end else begin
-        \$185 [31:24] = t_3[7:0];
+        \$179 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$141 ) begin
-        \$185 [39:32] = act_min;
-      end else if (\$142 ) begin
-        \$185 [39:32] = act_max;
+      if (\$129 ) begin
+        \$179 [39:32] = act_min;
+      end else if (\$130 ) begin
+        \$179 [39:32] = act_max;
       end else begin
-        \$185 [39:32] = t_4[7:0];
+        \$179 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$143 ) begin
-        \$185 [47:40] = act_min;
-      end else if (\$144 ) begin
-        \$185 [47:40] = act_max;
+      if (\$131 ) begin
+        \$179 [47:40] = act_min;
+      end else if (\$132 ) begin
+        \$179 [47:40] = act_max;
       end else begin
-        \$185 [47:40] = t_5[7:0];
+        \$179 [47:40] = t_5[7:0];
       end
     end
     if (rst) begin
-      \$185  = 48'h000000000000;
+      \$179  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = o_valid;
+    \$180  = o_valid;
     if (en) begin
-      \$186  = rq2_valid;
+      \$180  = rq2_valid;
     end
     if (rst) begin
-      \$186  = 1'h0;
+      \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = o_last;
+    \$181  = o_last;
     if (en) begin
-      \$187  = rq2_last;
+      \$181  = rq2_last;
     end
     if (rst) begin
-      \$187  = 1'h0;
+      \$181  = 1'h0;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign s_4 = \$5 [31:0];
-  assign s_5 = \$6 [31:0];
-  assign left_0 = \$8 [4:0];
-  assign a_0 = \$9 [31:0];
-  assign left_1 = \$11 [4:0];
-  assign a_1 = \$12 [31:0];
-  assign left_2 = \$14 [4:0];
-  assign a_2 = \$15 [31:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign left_1 = \$7 [4:0];
+  assign r_1 = \$10 [4:0];
+  assign left_2 = \$12 [4:0];
+  assign r_2 = \$15 [4:0];
   assign left_3 = \$17 [4:0];
-  assign a_3 = \$18 [31:0];
-  assign left_4 = \$20 [4:0];
-  assign a_4 = \$21 [31:0];
-  assign left_5 = \$23 [4:0];
-  assign a_5 = \$24 [31:0];
-  assign prod_0 = \$33 [63:0];
-  assign h_0 = \$35 [32:0];
-  assign prod_1 = \$44 [63:0];
-  assign h_1 = \$46 [32:0];
-  assign prod_2 = \$55 [63:0];
-  assign h_2 = \$57 [32:0];
-  assign prod_3 = \$66 [63:0];
-  assign h_3 = \$68 [32:0];
-  assign prod_4 = \$77 [63:0];
-  assign h_4 = \$79 [32:0];
-  assign prod_5 = \$88 [63:0];
-  assign h_5 = \$90 [32:0];
-  assign r_0 = \$93 [4:0];
-  assign half_0 = \$95 [33:0];
-  assign y_0 = \$97 [33:0];
-  assign r_1 = \$100 [4:0];
-  assign half_1 = \$102 [33:0];
-  assign y_1 = \$104 [33:0];
-  assign r_2 = \$107 [4:0];
-  assign half_2 = \$109 [33:0];
-  assign y_2 = \$111 [33:0];
-  assign r_3 = \$114 [4:0];
-  assign half_3 = \$116 [33:0];
-  assign y_3 = \$118 [33:0];
-  assign r_4 = \$121 [4:0];
-  assign half_4 = \$123 [33:0];
-  assign y_4 = \$125 [33:0];
-  assign r_5 = \$128 [4:0];
-  assign half_5 = \$130 [33:0];
-  assign y_5 = \$132 [33:0];
+  assign r_3 = \$20 [4:0];
+  assign left_4 = \$22 [4:0];
+  assign r_4 = \$25 [4:0];
+  assign left_5 = \$27 [4:0];
+  assign r_5 = \$30 [4:0];
+  assign s_0 = \$31 [31:0];
+  assign s_1 = \$32 [31:0];
+  assign s_2 = \$33 [31:0];
+  assign s_3 = \$34 [31:0];
+  assign s_4 = \$35 [31:0];
+  assign s_5 = \$36 [31:0];
+  assign a_0 = \$37 [31:0];
+  assign a_1 = \$38 [31:0];
+  assign a_2 = \$39 [31:0];
+  assign a_3 = \$40 [31:0];
+  assign a_4 = \$41 [31:0];
+  assign a_5 = \$42 [31:0];
+  assign prod_0 = \$51 [63:0];
+  assign h_0 = \$53 [32:0];
+  assign prod_1 = \$62 [63:0];
+  assign h_1 = \$64 [32:0];
+  assign prod_2 = \$73 [63:0];
+  assign h_2 = \$75 [32:0];
+  assign prod_3 = \$84 [63:0];
+  assign h_3 = \$86 [32:0];
+  assign prod_4 = \$95 [63:0];
+  assign h_4 = \$97 [32:0];
+  assign prod_5 = \$106 [63:0];
+  assign h_5 = \$108 [32:0];
+  assign half_0 = \$110 [31:0];
+  assign half_1 = \$112 [31:0];
+  assign half_2 = \$114 [31:0];
+  assign half_3 = \$116 [31:0];
+  assign half_4 = \$118 [31:0];
+  assign half_5 = \$120 [31:0];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
   assign \i_acc[2]  = i_acc[74:50];
@@ -1112,28 +1184,28 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[3]  = o_data[31:24];
   assign \o_data[4]  = o_data[39:32];
   assign \o_data[5]  = o_data[47:40];
-  assign \$26  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , 34'h000000000 };
-  assign \$30  = { \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 , 17'h00000 };
-  assign \$35  = { \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64:31] };
-  assign \$37  = { \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 , 34'h000000000 };
-  assign \$41  = { \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 , 17'h00000 };
-  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
-  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
-  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
-  assign \$57  = { \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64:31] };
-  assign \$59  = { \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 , 34'h000000000 };
-  assign \$63  = { \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 [32], \$62 , 17'h00000 };
-  assign \$68  = { \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64], \$67 [64:31] };
-  assign \$70  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , 34'h000000000 };
-  assign \$74  = { \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 [32], \$73 , 17'h00000 };
-  assign \$79  = { \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64], \$78 [64:31] };
-  assign \$81  = { \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 [28], \$80 , 34'h000000000 };
-  assign \$85  = { \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 [32], \$84 , 17'h00000 };
-  assign \$90  = { \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64], \$89 [64:31] };
-  assign \$95  = { 1'h0, \$94 [63:1] };
-  assign \$102  = { 1'h0, \$101 [63:1] };
-  assign \$109  = { 1'h0, \$108 [63:1] };
+  assign \$44  = { \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 , 34'h000000000 };
+  assign \$48  = { \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 , 17'h00000 };
+  assign \$53  = { \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64:31] };
+  assign \$55  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , 34'h000000000 };
+  assign \$59  = { \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 , 17'h00000 };
+  assign \$64  = { \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64:31] };
+  assign \$66  = { \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 , 34'h000000000 };
+  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
+  assign \$75  = { \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64:31] };
+  assign \$77  = { \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 , 34'h000000000 };
+  assign \$81  = { \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 , 17'h00000 };
+  assign \$86  = { \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64:31] };
+  assign \$88  = { \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 , 34'h000000000 };
+  assign \$92  = { \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 , 17'h00000 };
+  assign \$97  = { \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64:31] };
+  assign \$99  = { \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 , 34'h000000000 };
+  assign \$103  = { \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 , 17'h00000 };
+  assign \$108  = { \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64:31] };
+  assign \$110  = { 1'h0, \$109 [63:1] };
+  assign \$112  = { 1'h0, \$111 [63:1] };
+  assign \$114  = { 1'h0, \$113 [63:1] };
   assign \$116  = { 1'h0, \$115 [63:1] };
-  assign \$123  = { 1'h0, \$122 [63:1] };
-  assign \$130  = { 1'h0, \$129 [63:1] };
+  assign \$118  = { 1'h0, \$117 [63:1] };
+  assign \$120  = { 1'h0, \$119 [63:1] };
 endmodule

@@ -4,143 +4,119 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
+  wire \$1 ;
   wire [62:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [35:0] \$103 ;
-  wire [35:0] \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
+  reg [32:0] \$100 ;
+  reg [32:0] \$101 ;
+  reg [32:0] \$102 ;
+  reg [32:0] \$103 ;
+  reg [31:0] \$104 ;
+  reg \$105 ;
+  reg \$106 ;
+  reg [33:0] \$107 ;
+  reg [33:0] \$108 ;
+  reg [33:0] \$109 ;
+  wire [62:0] \$11 ;
+  reg [33:0] \$110 ;
+  reg [31:0] \$111 ;
+  reg \$112 ;
   reg \$113 ;
-  reg \$114 ;
-  reg [30:0] \$115 ;
-  reg [5:0] \$116 ;
-  reg [31:0] \$117 ;
-  reg [31:0] \$118 ;
-  reg [31:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [31:0] \$120 ;
-  reg \$121 ;
-  reg \$122 ;
-  reg [30:0] \$123 ;
-  reg [5:0] \$124 ;
-  reg [32:0] \$125 ;
-  reg [32:0] \$126 ;
-  reg [32:0] \$127 ;
-  reg [32:0] \$128 ;
-  reg \$129 ;
+  wire [62:0] \$12 ;
   wire [62:0] \$13 ;
-  reg \$130 ;
-  reg [33:0] \$131 ;
-  reg [33:0] \$132 ;
-  reg [33:0] \$133 ;
-  reg [33:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  wire \$14 ;
-  wire [5:0] \$15 ;
-  wire [62:0] \$16 ;
-  wire [28:0] \$17 ;
-  wire [91:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [30:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [63:0] \$22 ;
-  wire [92:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [93:0] \$25 ;
-  wire [64:0] \$26 ;
-  wire [64:0] \$27 ;
-  wire [28:0] \$28 ;
-  wire [91:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [30:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [63:0] \$33 ;
-  wire [92:0] \$34 ;
-  wire [33:0] \$35 ;
-  wire [93:0] \$36 ;
-  wire [64:0] \$37 ;
-  wire [64:0] \$38 ;
-  wire [28:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [91:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire [92:0] \$45 ;
-  wire [33:0] \$46 ;
-  wire [93:0] \$47 ;
-  wire [64:0] \$48 ;
-  wire [64:0] \$49 ;
-  wire \$5 ;
-  wire [28:0] \$50 ;
-  wire [91:0] \$51 ;
-  wire [31:0] \$52 ;
-  wire [30:0] \$53 ;
-  wire [32:0] \$54 ;
-  wire [63:0] \$55 ;
-  wire [92:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [93:0] \$58 ;
-  wire [64:0] \$59 ;
-  wire [5:0] \$6 ;
-  wire [64:0] \$60 ;
+  wire [28:0] \$14 ;
+  wire [91:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [30:0] \$17 ;
+  wire [32:0] \$18 ;
+  wire [63:0] \$19 ;
+  wire [5:0] \$2 ;
+  wire [92:0] \$20 ;
+  wire [33:0] \$21 ;
+  wire [93:0] \$22 ;
+  wire [64:0] \$23 ;
+  wire [64:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [91:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [30:0] \$28 ;
+  wire [32:0] \$29 ;
+  wire \$3 ;
+  wire [63:0] \$30 ;
+  wire [92:0] \$31 ;
+  wire [33:0] \$32 ;
+  wire [93:0] \$33 ;
+  wire [64:0] \$34 ;
+  wire [64:0] \$35 ;
+  wire [28:0] \$36 ;
+  wire [91:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [30:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [32:0] \$40 ;
+  wire [63:0] \$41 ;
+  wire [92:0] \$42 ;
+  wire [33:0] \$43 ;
+  wire [93:0] \$44 ;
+  wire [64:0] \$45 ;
+  wire [64:0] \$46 ;
+  wire [28:0] \$47 ;
+  wire [91:0] \$48 ;
+  wire [31:0] \$49 ;
+  wire [6:0] \$5 ;
+  wire [30:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire [92:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [93:0] \$55 ;
+  wire [64:0] \$56 ;
+  wire [64:0] \$57 ;
+  wire [63:0] \$58 ;
+  wire [63:0] \$59 ;
+  wire [32:0] \$6 ;
+  wire [33:0] \$60 ;
   wire \$61 ;
-  wire [6:0] \$62 ;
-  wire [6:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [34:0] \$66 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [34:0] \$64 ;
+  wire [33:0] \$65 ;
+  wire \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire \$69 ;
-  wire [62:0] \$7 ;
-  wire [35:0] \$70 ;
-  wire [35:0] \$71 ;
+  wire [34:0] \$69 ;
+  wire [32:0] \$7 ;
+  wire [33:0] \$70 ;
+  wire \$71 ;
   wire \$72 ;
-  wire [6:0] \$73 ;
-  wire [6:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [63:0] \$76 ;
-  wire [34:0] \$77 ;
+  wire \$73 ;
+  wire [34:0] \$74 ;
+  wire [33:0] \$75 ;
+  wire \$76 ;
+  wire \$77 ;
   wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
+  wire [34:0] \$79 ;
+  wire [32:0] \$8 ;
   wire \$80 ;
-  wire [35:0] \$81 ;
-  wire [35:0] \$82 ;
+  wire \$81 ;
+  wire \$82 ;
   wire \$83 ;
-  wire [6:0] \$84 ;
-  wire [6:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [34:0] \$88 ;
-  wire \$89 ;
-  wire [5:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire [35:0] \$92 ;
-  wire [35:0] \$93 ;
-  wire \$94 ;
-  wire [6:0] \$95 ;
-  wire [6:0] \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [34:0] \$99 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  reg \$88 ;
+  reg \$89 ;
+  wire [32:0] \$9 ;
+  reg [30:0] \$90 ;
+  reg [4:0] \$91 ;
+  reg [4:0] \$92 ;
+  reg [31:0] \$93 ;
+  reg [31:0] \$94 ;
+  reg [31:0] \$95 ;
+  reg [31:0] \$96 ;
+  reg \$97 ;
+  reg \$98 ;
+  reg [4:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -157,10 +133,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_1;
   wire [32:0] h_2;
   wire [32:0] h_3;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
+  wire [31:0] half_0;
   input [95:0] i_acc;
   wire [95:0] i_acc;
   wire [23:0] \i_acc[0] ;
@@ -184,9 +157,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
-  wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -202,24 +172,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] prod_2;
   wire [63:0] prod_3;
   wire [4:0] r_0;
-  wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
-  reg [5:0] rq1_e0 = 6'h00;
+  reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
+  reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
   reg [31:0] rq1_s2 = 32'd0;
   reg [31:0] rq1_s3 = 32'd0;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h2 = 33'h000000000;
   reg [32:0] rq2_h3 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -237,475 +205,464 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [34:0] t_1;
   wire [34:0] t_2;
   wire [34:0] t_3;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_2;
   wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$6  = \$5  ? rq1_e0 : 6'h00;
-  assign \$7  = $signed(rq1_s0) << \$6 [4:0];
-  assign \$8  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$9  = \$8  ? rq1_e0 : 6'h00;
-  assign \$10  = $signed(rq1_s1) << \$9 [4:0];
-  assign \$11  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$12  = \$11  ? rq1_e0 : 6'h00;
-  assign \$13  = $signed(rq1_s2) << \$12 [4:0];
-  assign \$14  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$15  = \$14  ? rq1_e0 : 6'h00;
-  assign \$16  = $signed(rq1_s3) << \$15 [4:0];
-  assign \$17  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$19  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$20  = \$7 [16:0] * rq1_m0[30:17];
-  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign \$23  = $signed(\$18 ) + $signed(\$22 );
-  assign \$24  = \$7 [16:0] * rq1_m0[16:0];
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = $signed(\$25 [63:0]) + $signed(32'd1073741824);
-  assign \$28  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$30  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$31  = \$10 [16:0] * rq1_m0[30:17];
-  assign \$32  = $signed(\$30 ) + $signed({ 1'h0, \$31  });
-  assign \$34  = $signed(\$29 ) + $signed(\$33 );
-  assign \$35  = \$10 [16:0] * rq1_m0[16:0];
-  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
-  assign \$37  = $signed(\$36 [63:0]) + $signed(32'd1073741824);
-  assign \$39  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$41  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$42  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign \$45  = $signed(\$40 ) + $signed(\$44 );
-  assign \$46  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = $signed(\$47 [63:0]) + $signed(32'd1073741824);
-  assign \$50  = $signed(\$16 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$52  = $signed(\$16 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$53  = \$16 [16:0] * rq1_m0[30:17];
-  assign \$54  = $signed(\$52 ) + $signed({ 1'h0, \$53  });
-  assign \$56  = $signed(\$51 ) + $signed(\$55 );
-  assign \$57  = \$16 [16:0] * rq1_m0[16:0];
-  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
-  assign \$59  = $signed(\$58 [63:0]) + $signed(32'd1073741824);
-  assign \$61  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$62  = - $signed(rq2_e0);
-  assign \$63  = \$61  ? \$62  : 7'h00;
-  assign \$64  = 1'h1 << \$63 [4:0];
-  assign \$66  = $signed(rq2_h0) + $signed(\$65 [33:0]);
-  assign \$67  = | \$63 [4:0];
-  assign \$68  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = $signed(\$66 ) - $signed({ 1'h0, \$69  });
-  assign \$71  = $signed(\$70 ) >>> \$63 [4:0];
-  assign \$72  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$73  = - $signed(rq2_e0);
-  assign \$74  = \$72  ? \$73  : 7'h00;
-  assign \$75  = 1'h1 << \$74 [4:0];
-  assign \$77  = $signed(rq2_h1) + $signed(\$76 [33:0]);
-  assign \$78  = | \$74 [4:0];
-  assign \$79  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$80  = \$78  & \$79 ;
-  assign \$81  = $signed(\$77 ) - $signed({ 1'h0, \$80  });
-  assign \$82  = $signed(\$81 ) >>> \$74 [4:0];
-  assign \$83  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$84  = - $signed(rq2_e0);
-  assign \$85  = \$83  ? \$84  : 7'h00;
-  assign \$86  = 1'h1 << \$85 [4:0];
-  assign \$88  = $signed(rq2_h2) + $signed(\$87 [33:0]);
-  assign \$89  = | \$85 [4:0];
-  assign \$90  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$91  = \$89  & \$90 ;
-  assign \$92  = $signed(\$88 ) - $signed({ 1'h0, \$91  });
-  assign \$93  = $signed(\$92 ) >>> \$85 [4:0];
-  assign \$94  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$95  = - $signed(rq2_e0);
-  assign \$96  = \$94  ? \$95  : 7'h00;
-  assign \$97  = 1'h1 << \$96 [4:0];
-  assign \$99  = $signed(rq2_h3) + $signed(\$98 [33:0]);
-  assign \$100  = | \$96 [4:0];
-  assign \$101  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$102  = \$100  & \$101 ;
-  assign \$103  = $signed(\$99 ) - $signed({ 1'h0, \$102  });
-  assign \$104  = $signed(\$103 ) >>> \$96 [4:0];
+  assign \$1  = $signed(i_shift) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift : 6'h00;
+  assign \$3  = $signed(i_shift) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
+  assign \$7  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
+  assign \$8  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
+  assign \$9  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
+  assign \$10  = $signed(rq1_s0) << rq1_l0;
+  assign \$11  = $signed(rq1_s1) << rq1_l0;
+  assign \$12  = $signed(rq1_s2) << rq1_l0;
+  assign \$13  = $signed(rq1_s3) << rq1_l0;
+  assign \$14  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$16  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$17  = \$10 [16:0] * rq1_m0[30:17];
+  assign \$18  = $signed(\$16 ) + $signed({ 1'h0, \$17  });
+  assign \$20  = $signed(\$15 ) + $signed(\$19 );
+  assign \$21  = \$10 [16:0] * rq1_m0[16:0];
+  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
+  assign \$23  = $signed(\$22 [63:0]) + $signed(32'd1073741824);
+  assign \$25  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$27  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$28  = \$11 [16:0] * rq1_m0[30:17];
+  assign \$29  = $signed(\$27 ) + $signed({ 1'h0, \$28  });
+  assign \$31  = $signed(\$26 ) + $signed(\$30 );
+  assign \$32  = \$11 [16:0] * rq1_m0[16:0];
+  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
+  assign \$34  = $signed(\$33 [63:0]) + $signed(32'd1073741824);
+  assign \$36  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$38  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$39  = \$12 [16:0] * rq1_m0[30:17];
+  assign \$40  = $signed(\$38 ) + $signed({ 1'h0, \$39  });
+  assign \$42  = $signed(\$37 ) + $signed(\$41 );
+  assign \$43  = \$12 [16:0] * rq1_m0[16:0];
+  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
+  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
+  assign \$47  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$49  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$50  = \$13 [16:0] * rq1_m0[30:17];
+  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
+  assign \$53  = $signed(\$48 ) + $signed(\$52 );
+  assign \$54  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$56  = $signed(\$55 [63:0]) + $signed(32'd1073741824);
+  assign \$58  = 1'h1 << rq1_r0;
+  assign \$60  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$61  = | rq2_hf0;
+  assign \$62  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = $signed(\$60 ) - $signed({ 1'h0, \$63  });
+  assign \$65  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
+  assign \$66  = | rq2_hf0;
+  assign \$67  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$68  = \$66  & \$67 ;
+  assign \$69  = $signed(\$65 ) - $signed({ 1'h0, \$68  });
+  assign \$70  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
+  assign \$71  = | rq2_hf0;
+  assign \$72  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = $signed(\$70 ) - $signed({ 1'h0, \$73  });
+  assign \$75  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
+  assign \$76  = | rq2_hf0;
+  assign \$77  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$78  = \$76  & \$77 ;
+  assign \$79  = $signed(\$75 ) - $signed({ 1'h0, \$78  });
+  assign y_0 = $signed(\$64 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$69 [33:0]) >>> rq2_r0;
+  assign y_2 = $signed(\$74 [33:0]) >>> rq2_r0;
+  assign y_3 = $signed(\$79 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$105  = $signed(t_0) < $signed(8'h80);
-  assign \$106  = $signed(t_0) > $signed(8'h7f);
-  assign \$107  = $signed(t_1) < $signed(8'h80);
-  assign \$108  = $signed(t_1) > $signed(8'h7f);
-  assign \$109  = $signed(t_2) < $signed(8'h80);
-  assign \$110  = $signed(t_2) > $signed(8'h7f);
-  assign \$111  = $signed(t_3) < $signed(8'h80);
-  assign \$112  = $signed(t_3) > $signed(8'h7f);
+  assign \$80  = $signed(t_0) < $signed(8'h80);
+  assign \$81  = $signed(t_0) > $signed(8'h7f);
+  assign \$82  = $signed(t_1) < $signed(8'h80);
+  assign \$83  = $signed(t_1) > $signed(8'h7f);
+  assign \$84  = $signed(t_2) < $signed(8'h80);
+  assign \$85  = $signed(t_2) > $signed(8'h7f);
+  assign \$86  = $signed(t_3) < $signed(8'h80);
+  assign \$87  = $signed(t_3) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$113 ;
+    rq1_valid <= \$88 ;
   always @(posedge clk)
-    rq1_last <= \$114 ;
+    rq1_last <= \$89 ;
   always @(posedge clk)
-    rq1_m0 <= \$115 ;
+    rq1_m0 <= \$90 ;
   always @(posedge clk)
-    rq1_e0 <= \$116 ;
+    rq1_l0 <= \$91 ;
   always @(posedge clk)
-    rq1_s0 <= \$117 ;
+    rq1_r0 <= \$92 ;
   always @(posedge clk)
-    rq1_s1 <= \$118 ;
+    rq1_s0 <= \$93 ;
   always @(posedge clk)
-    rq1_s2 <= \$119 ;
+    rq1_s1 <= \$94 ;
   always @(posedge clk)
-    rq1_s3 <= \$120 ;
+    rq1_s2 <= \$95 ;
   always @(posedge clk)
-    rq2_valid <= \$121 ;
+    rq1_s3 <= \$96 ;
   always @(posedge clk)
-    rq2_last <= \$122 ;
+    rq2_valid <= \$97 ;
   always @(posedge clk)
-    rq2_m0 <= \$123 ;
+    rq2_last <= \$98 ;
   always @(posedge clk)
-    rq2_e0 <= \$124 ;
+    rq2_r0 <= \$99 ;
   always @(posedge clk)
-    rq2_h0 <= \$125 ;
+    rq2_h0 <= \$100 ;
   always @(posedge clk)
-    rq2_h1 <= \$126 ;
+    rq2_h1 <= \$101 ;
   always @(posedge clk)
-    rq2_h2 <= \$127 ;
+    rq2_h2 <= \$102 ;
   always @(posedge clk)
-    rq2_h3 <= \$128 ;
+    rq2_h3 <= \$103 ;
   always @(posedge clk)
-    rq3_valid <= \$129 ;
+    rq2_hf0 <= \$104 ;
   always @(posedge clk)
-    rq3_last <= \$130 ;
+    rq3_valid <= \$105 ;
   always @(posedge clk)
-    rq3_y0 <= \$131 ;
+    rq3_last <= \$106 ;
   always @(posedge clk)
-    rq3_y1 <= \$132 ;
+    rq3_y0 <= \$107 ;
   always @(posedge clk)
-    rq3_y2 <= \$133 ;
+    rq3_y1 <= \$108 ;
   always @(posedge clk)
-    rq3_y3 <= \$134 ;
+    rq3_y2 <= \$109 ;
   always @(posedge clk)
-    o_data <= \$135 ;
+    rq3_y3 <= \$110 ;
   always @(posedge clk)
-    o_valid <= \$136 ;
+    o_data <= \$111 ;
   always @(posedge clk)
-    o_last <= \$137 ;
+    o_valid <= \$112 ;
+  always @(posedge clk)
+    o_last <= \$113 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = rq1_valid;
+    \$88  = rq1_valid;
     if (en) begin
-      \$113  = i_valid;
+      \$88  = i_valid;
+    end
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = rq1_last;
+    if (en) begin
+      \$89  = i_last;
+    end
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = rq1_m0;
+    if (en) begin
+      \$90  = i_multiplier;
+    end
+    if (rst) begin
+      \$90  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = rq1_l0;
+    if (en) begin
+      \$91  = \$2 [4:0];
+    end
+    if (rst) begin
+      \$91  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = rq1_r0;
+    if (en) begin
+      \$92  = \$5 [4:0];
+    end
+    if (rst) begin
+      \$92  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = rq1_s0;
+    if (en) begin
+      \$93  = \$6 [31:0];
+    end
+    if (rst) begin
+      \$93  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = rq1_s1;
+    if (en) begin
+      \$94  = \$7 [31:0];
+    end
+    if (rst) begin
+      \$94  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = rq1_s2;
+    if (en) begin
+      \$95  = \$8 [31:0];
+    end
+    if (rst) begin
+      \$95  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = rq1_s3;
+    if (en) begin
+      \$96  = \$9 [31:0];
+    end
+    if (rst) begin
+      \$96  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = rq2_valid;
+    if (en) begin
+      \$97  = rq1_valid;
+    end
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = rq2_last;
+    if (en) begin
+      \$98  = rq1_last;
+    end
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = rq2_r0;
+    if (en) begin
+      \$99  = rq1_r0;
+    end
+    if (rst) begin
+      \$99  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = rq2_h0;
+    if (en) begin
+      \$100  = \$24 [32:0];
+    end
+    if (rst) begin
+      \$100  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = rq2_h1;
+    if (en) begin
+      \$101  = \$35 [32:0];
+    end
+    if (rst) begin
+      \$101  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = rq2_h2;
+    if (en) begin
+      \$102  = \$46 [32:0];
+    end
+    if (rst) begin
+      \$102  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = rq2_h3;
+    if (en) begin
+      \$103  = \$57 [32:0];
+    end
+    if (rst) begin
+      \$103  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = rq2_hf0;
+    if (en) begin
+      \$104  = \$59 [31:0];
+    end
+    if (rst) begin
+      \$104  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = rq3_valid;
+    if (en) begin
+      \$105  = rq2_valid;
+    end
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = rq3_last;
+    if (en) begin
+      \$106  = rq2_last;
+    end
+    if (rst) begin
+      \$106  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = rq3_y0;
+    if (en) begin
+      \$107  = y_0;
+    end
+    if (rst) begin
+      \$107  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = rq3_y1;
+    if (en) begin
+      \$108  = y_1;
+    end
+    if (rst) begin
+      \$108  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = rq3_y2;
+    if (en) begin
+      \$109  = y_2;
+    end
+    if (rst) begin
+      \$109  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = rq3_y3;
+    if (en) begin
+      \$110  = y_3;
+    end
+    if (rst) begin
+      \$110  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = o_data;
+    if (en) begin
+      (* full_case = 32'd1 *)
+      if (\$80 ) begin
+        \$111 [7:0] = 8'h80;
+      end else if (\$81 ) begin
+        \$111 [7:0] = 8'h7f;
+      end else begin
+        \$111 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$82 ) begin
+        \$111 [15:8] = 8'h80;
+      end else if (\$83 ) begin
+        \$111 [15:8] = 8'h7f;
+      end else begin
+        \$111 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$84 ) begin
+        \$111 [23:16] = 8'h80;
+      end else if (\$85 ) begin
+        \$111 [23:16] = 8'h7f;
+      end else begin
+        \$111 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$86 ) begin
+        \$111 [31:24] = 8'h80;
+      end else if (\$87 ) begin
+        \$111 [31:24] = 8'h7f;
+      end else begin
+        \$111 [31:24] = t_3[7:0];
+      end
+    end
+    if (rst) begin
+      \$111  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = o_valid;
+    if (en) begin
+      \$112  = rq3_valid;
+    end
+    if (rst) begin
+      \$112  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$113  = o_last;
+    if (en) begin
+      \$113  = rq3_last;
     end
     if (rst) begin
       \$113  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = rq1_last;
-    if (en) begin
-      \$114  = i_last;
-    end
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq1_m0;
-    if (en) begin
-      \$115  = i_multiplier;
-    end
-    if (rst) begin
-      \$115  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq1_e0;
-    if (en) begin
-      \$116  = i_shift;
-    end
-    if (rst) begin
-      \$116  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq1_s0;
-    if (en) begin
-      \$117  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$117  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq1_s1;
-    if (en) begin
-      \$118  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$118  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq1_s2;
-    if (en) begin
-      \$119  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$119  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq1_s3;
-    if (en) begin
-      \$120  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$120  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq2_valid;
-    if (en) begin
-      \$121  = rq1_valid;
-    end
-    if (rst) begin
-      \$121  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq2_last;
-    if (en) begin
-      \$122  = rq1_last;
-    end
-    if (rst) begin
-      \$122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = rq2_m0;
-    if (en) begin
-      \$123  = rq1_m0;
-    end
-    if (rst) begin
-      \$123  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = rq2_e0;
-    if (en) begin
-      \$124  = rq1_e0;
-    end
-    if (rst) begin
-      \$124  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = rq2_h0;
-    if (en) begin
-      \$125  = \$27 [32:0];
-    end
-    if (rst) begin
-      \$125  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = rq2_h1;
-    if (en) begin
-      \$126  = \$38 [32:0];
-    end
-    if (rst) begin
-      \$126  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = rq2_h2;
-    if (en) begin
-      \$127  = \$49 [32:0];
-    end
-    if (rst) begin
-      \$127  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = rq2_h3;
-    if (en) begin
-      \$128  = \$60 [32:0];
-    end
-    if (rst) begin
-      \$128  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = rq3_valid;
-    if (en) begin
-      \$129  = rq2_valid;
-    end
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = rq3_last;
-    if (en) begin
-      \$130  = rq2_last;
-    end
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = rq3_y0;
-    if (en) begin
-      \$131  = \$71 [33:0];
-    end
-    if (rst) begin
-      \$131  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = rq3_y1;
-    if (en) begin
-      \$132  = \$82 [33:0];
-    end
-    if (rst) begin
-      \$132  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rq3_y2;
-    if (en) begin
-      \$133  = \$93 [33:0];
-    end
-    if (rst) begin
-      \$133  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rq3_y3;
-    if (en) begin
-      \$134  = \$104 [33:0];
-    end
-    if (rst) begin
-      \$134  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$105 ) begin
-        \$135 [7:0] = 8'h80;
-      end else if (\$106 ) begin
-        \$135 [7:0] = 8'h7f;
-      end else begin
-        \$135 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$107 ) begin
-        \$135 [15:8] = 8'h80;
-      end else if (\$108 ) begin
-        \$135 [15:8] = 8'h7f;
-      end else begin
-        \$135 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$109 ) begin
-        \$135 [23:16] = 8'h80;
-      end else if (\$110 ) begin
-        \$135 [23:16] = 8'h7f;
-      end else begin
-        \$135 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$111 ) begin
-        \$135 [31:24] = 8'h80;
-      end else if (\$112 ) begin
-        \$135 [31:24] = 8'h7f;
-      end else begin
-        \$135 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$135  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = o_valid;
-    if (en) begin
-      \$136  = rq3_valid;
-    end
-    if (rst) begin
-      \$136  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = o_last;
-    if (en) begin
-      \$137  = rq3_last;
-    end
-    if (rst) begin
-      \$137  = 1'h0;
-    end
-  end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign left_0 = \$6 [4:0];
-  assign a_0 = \$7 [31:0];
-  assign left_1 = \$9 [4:0];
-  assign a_1 = \$10 [31:0];
-  assign left_2 = \$12 [4:0];
-  assign a_2 = \$13 [31:0];
-  assign left_3 = \$15 [4:0];
-  assign a_3 = \$16 [31:0];
-  assign prod_0 = \$25 [63:0];
-  assign h_0 = \$27 [32:0];
-  assign prod_1 = \$36 [63:0];
-  assign h_1 = \$38 [32:0];
-  assign prod_2 = \$47 [63:0];
-  assign h_2 = \$49 [32:0];
-  assign prod_3 = \$58 [63:0];
-  assign h_3 = \$60 [32:0];
-  assign r_0 = \$63 [4:0];
-  assign half_0 = \$65 [33:0];
-  assign y_0 = \$71 [33:0];
-  assign r_1 = \$74 [4:0];
-  assign half_1 = \$76 [33:0];
-  assign y_1 = \$82 [33:0];
-  assign r_2 = \$85 [4:0];
-  assign half_2 = \$87 [33:0];
-  assign y_2 = \$93 [33:0];
-  assign r_3 = \$96 [4:0];
-  assign half_3 = \$98 [33:0];
-  assign y_3 = \$104 [33:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign s_0 = \$6 [31:0];
+  assign s_1 = \$7 [31:0];
+  assign s_2 = \$8 [31:0];
+  assign s_3 = \$9 [31:0];
+  assign a_0 = \$10 [31:0];
+  assign a_1 = \$11 [31:0];
+  assign a_2 = \$12 [31:0];
+  assign a_3 = \$13 [31:0];
+  assign prod_0 = \$22 [63:0];
+  assign h_0 = \$24 [32:0];
+  assign prod_1 = \$33 [63:0];
+  assign h_1 = \$35 [32:0];
+  assign prod_2 = \$44 [63:0];
+  assign h_2 = \$46 [32:0];
+  assign prod_3 = \$55 [63:0];
+  assign h_3 = \$57 [32:0];
+  assign half_0 = \$59 [31:0];
+  assign u_0 = \$64 [33:0];
+  assign u_1 = \$69 [33:0];
+  assign u_2 = \$74 [33:0];
+  assign u_3 = \$79 [33:0];
   assign \i_acc[0]  = i_acc[23:0];
   assign \i_acc[1]  = i_acc[47:24];
   assign \i_acc[2]  = i_acc[71:48];
@@ -720,20 +677,17 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
-  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
-  assign \$27  = { \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64], \$26 [64:31] };
-  assign \$29  = { \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 [28], \$28 , 34'h000000000 };
-  assign \$33  = { \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 [32], \$32 , 17'h00000 };
-  assign \$38  = { \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64], \$37 [64:31] };
-  assign \$40  = { \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 [28], \$39 , 34'h000000000 };
-  assign \$44  = { \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 [32], \$43 , 17'h00000 };
-  assign \$49  = { \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64], \$48 [64:31] };
-  assign \$51  = { \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 [28], \$50 , 34'h000000000 };
-  assign \$55  = { \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 [32], \$54 , 17'h00000 };
-  assign \$60  = { \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64], \$59 [64:31] };
-  assign \$65  = { 1'h0, \$64 [63:1] };
-  assign \$76  = { 1'h0, \$75 [63:1] };
-  assign \$87  = { 1'h0, \$86 [63:1] };
-  assign \$98  = { 1'h0, \$97 [63:1] };
+  assign \$15  = { \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 , 34'h000000000 };
+  assign \$19  = { \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 , 17'h00000 };
+  assign \$24  = { \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64:31] };
+  assign \$26  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , 34'h000000000 };
+  assign \$30  = { \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 , 17'h00000 };
+  assign \$35  = { \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64:31] };
+  assign \$37  = { \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 , 34'h000000000 };
+  assign \$41  = { \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 , 17'h00000 };
+  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
+  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
+  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
+  assign \$57  = { \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64:31] };
+  assign \$59  = { 1'h0, \$58 [63:1] };
 endmodule

@@ -4,359 +4,359 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire [31:0] \$100 ;
-  wire [30:0] \$101 ;
-  wire [32:0] \$102 ;
-  wire [63:0] \$103 ;
-  wire [92:0] \$104 ;
-  wire [33:0] \$105 ;
-  wire [93:0] \$106 ;
-  wire [64:0] \$107 ;
-  wire [64:0] \$108 ;
-  wire [28:0] \$109 ;
-  wire [32:0] \$11 ;
-  wire [91:0] \$110 ;
-  wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
-  wire [32:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [92:0] \$115 ;
-  wire [33:0] \$116 ;
-  wire [93:0] \$117 ;
-  wire [64:0] \$118 ;
-  wire [64:0] \$119 ;
-  wire [32:0] \$12 ;
-  wire [28:0] \$120 ;
-  wire [91:0] \$121 ;
-  wire [31:0] \$122 ;
-  wire [30:0] \$123 ;
-  wire [32:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [92:0] \$126 ;
-  wire [33:0] \$127 ;
-  wire [93:0] \$128 ;
-  wire [64:0] \$129 ;
-  wire [32:0] \$13 ;
-  wire [64:0] \$130 ;
-  wire [28:0] \$131 ;
-  wire [91:0] \$132 ;
-  wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
-  wire [32:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [92:0] \$137 ;
-  wire [33:0] \$138 ;
-  wire [93:0] \$139 ;
-  wire [32:0] \$14 ;
-  wire [64:0] \$140 ;
-  wire [64:0] \$141 ;
-  wire [28:0] \$142 ;
-  wire [91:0] \$143 ;
-  wire [31:0] \$144 ;
-  wire [30:0] \$145 ;
-  wire [32:0] \$146 ;
-  wire [63:0] \$147 ;
-  wire [92:0] \$148 ;
-  wire [33:0] \$149 ;
-  wire [32:0] \$15 ;
-  wire [93:0] \$150 ;
-  wire [64:0] \$151 ;
-  wire [64:0] \$152 ;
-  wire [28:0] \$153 ;
-  wire [91:0] \$154 ;
-  wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
-  wire [32:0] \$157 ;
-  wire [63:0] \$158 ;
-  wire [92:0] \$159 ;
-  wire [32:0] \$16 ;
-  wire [33:0] \$160 ;
-  wire [93:0] \$161 ;
-  wire [64:0] \$162 ;
-  wire [64:0] \$163 ;
-  wire [28:0] \$164 ;
-  wire [91:0] \$165 ;
-  wire [31:0] \$166 ;
-  wire [30:0] \$167 ;
-  wire [32:0] \$168 ;
-  wire [63:0] \$169 ;
-  wire \$17 ;
-  wire [92:0] \$170 ;
-  wire [33:0] \$171 ;
-  wire [93:0] \$172 ;
-  wire [64:0] \$173 ;
-  wire [64:0] \$174 ;
-  wire [28:0] \$175 ;
-  wire [91:0] \$176 ;
-  wire [31:0] \$177 ;
-  wire [30:0] \$178 ;
-  wire [32:0] \$179 ;
-  wire [5:0] \$18 ;
-  wire [63:0] \$180 ;
-  wire [92:0] \$181 ;
-  wire [33:0] \$182 ;
-  wire [93:0] \$183 ;
-  wire [64:0] \$184 ;
-  wire [64:0] \$185 ;
-  wire [28:0] \$186 ;
-  wire [91:0] \$187 ;
-  wire [31:0] \$188 ;
-  wire [30:0] \$189 ;
-  wire [62:0] \$19 ;
-  wire [32:0] \$190 ;
-  wire [63:0] \$191 ;
-  wire [92:0] \$192 ;
-  wire [33:0] \$193 ;
-  wire [93:0] \$194 ;
-  wire [64:0] \$195 ;
-  wire [64:0] \$196 ;
-  wire [28:0] \$197 ;
-  wire [91:0] \$198 ;
-  wire [31:0] \$199 ;
-  wire [32:0] \$2 ;
-  wire \$20 ;
-  wire [30:0] \$200 ;
-  wire [32:0] \$201 ;
-  wire [63:0] \$202 ;
-  wire [92:0] \$203 ;
-  wire [33:0] \$204 ;
-  wire [93:0] \$205 ;
-  wire [64:0] \$206 ;
-  wire [64:0] \$207 ;
-  wire [28:0] \$208 ;
-  wire [91:0] \$209 ;
-  wire [5:0] \$21 ;
-  wire [31:0] \$210 ;
-  wire [30:0] \$211 ;
-  wire [32:0] \$212 ;
-  wire [63:0] \$213 ;
-  wire [92:0] \$214 ;
-  wire [33:0] \$215 ;
-  wire [93:0] \$216 ;
-  wire [64:0] \$217 ;
-  wire [64:0] \$218 ;
-  wire [28:0] \$219 ;
-  wire [62:0] \$22 ;
-  wire [91:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [30:0] \$222 ;
-  wire [32:0] \$223 ;
-  wire [63:0] \$224 ;
-  wire [92:0] \$225 ;
-  wire [33:0] \$226 ;
-  wire [93:0] \$227 ;
-  wire [64:0] \$228 ;
-  wire [64:0] \$229 ;
+  wire \$1 ;
+  wire [6:0] \$10 ;
+  wire [62:0] \$100 ;
+  wire [62:0] \$101 ;
+  wire [62:0] \$102 ;
+  wire [62:0] \$103 ;
+  wire [62:0] \$104 ;
+  wire [62:0] \$105 ;
+  wire [62:0] \$106 ;
+  wire [62:0] \$107 ;
+  wire [62:0] \$108 ;
+  wire [62:0] \$109 ;
+  wire \$11 ;
+  wire [62:0] \$110 ;
+  wire [62:0] \$111 ;
+  wire [62:0] \$112 ;
+  wire [28:0] \$113 ;
+  wire [91:0] \$114 ;
+  wire [31:0] \$115 ;
+  wire [30:0] \$116 ;
+  wire [32:0] \$117 ;
+  wire [63:0] \$118 ;
+  wire [92:0] \$119 ;
+  wire [5:0] \$12 ;
+  wire [33:0] \$120 ;
+  wire [93:0] \$121 ;
+  wire [64:0] \$122 ;
+  wire [64:0] \$123 ;
+  wire [28:0] \$124 ;
+  wire [91:0] \$125 ;
+  wire [31:0] \$126 ;
+  wire [30:0] \$127 ;
+  wire [32:0] \$128 ;
+  wire [63:0] \$129 ;
+  wire \$13 ;
+  wire [92:0] \$130 ;
+  wire [33:0] \$131 ;
+  wire [93:0] \$132 ;
+  wire [64:0] \$133 ;
+  wire [64:0] \$134 ;
+  wire [28:0] \$135 ;
+  wire [91:0] \$136 ;
+  wire [31:0] \$137 ;
+  wire [30:0] \$138 ;
+  wire [32:0] \$139 ;
+  wire [6:0] \$14 ;
+  wire [63:0] \$140 ;
+  wire [92:0] \$141 ;
+  wire [33:0] \$142 ;
+  wire [93:0] \$143 ;
+  wire [64:0] \$144 ;
+  wire [64:0] \$145 ;
+  wire [28:0] \$146 ;
+  wire [91:0] \$147 ;
+  wire [31:0] \$148 ;
+  wire [30:0] \$149 ;
+  wire [6:0] \$15 ;
+  wire [32:0] \$150 ;
+  wire [63:0] \$151 ;
+  wire [92:0] \$152 ;
+  wire [33:0] \$153 ;
+  wire [93:0] \$154 ;
+  wire [64:0] \$155 ;
+  wire [64:0] \$156 ;
+  wire [28:0] \$157 ;
+  wire [91:0] \$158 ;
+  wire [31:0] \$159 ;
+  wire \$16 ;
+  wire [30:0] \$160 ;
+  wire [32:0] \$161 ;
+  wire [63:0] \$162 ;
+  wire [92:0] \$163 ;
+  wire [33:0] \$164 ;
+  wire [93:0] \$165 ;
+  wire [64:0] \$166 ;
+  wire [64:0] \$167 ;
+  wire [28:0] \$168 ;
+  wire [91:0] \$169 ;
+  wire [5:0] \$17 ;
+  wire [31:0] \$170 ;
+  wire [30:0] \$171 ;
+  wire [32:0] \$172 ;
+  wire [63:0] \$173 ;
+  wire [92:0] \$174 ;
+  wire [33:0] \$175 ;
+  wire [93:0] \$176 ;
+  wire [64:0] \$177 ;
+  wire [64:0] \$178 ;
+  wire [28:0] \$179 ;
+  wire \$18 ;
+  wire [91:0] \$180 ;
+  wire [31:0] \$181 ;
+  wire [30:0] \$182 ;
+  wire [32:0] \$183 ;
+  wire [63:0] \$184 ;
+  wire [92:0] \$185 ;
+  wire [33:0] \$186 ;
+  wire [93:0] \$187 ;
+  wire [64:0] \$188 ;
+  wire [64:0] \$189 ;
+  wire [6:0] \$19 ;
+  wire [28:0] \$190 ;
+  wire [91:0] \$191 ;
+  wire [31:0] \$192 ;
+  wire [30:0] \$193 ;
+  wire [32:0] \$194 ;
+  wire [63:0] \$195 ;
+  wire [92:0] \$196 ;
+  wire [33:0] \$197 ;
+  wire [93:0] \$198 ;
+  wire [64:0] \$199 ;
+  wire [5:0] \$2 ;
+  wire [6:0] \$20 ;
+  wire [64:0] \$200 ;
+  wire [28:0] \$201 ;
+  wire [91:0] \$202 ;
+  wire [31:0] \$203 ;
+  wire [30:0] \$204 ;
+  wire [32:0] \$205 ;
+  wire [63:0] \$206 ;
+  wire [92:0] \$207 ;
+  wire [33:0] \$208 ;
+  wire [93:0] \$209 ;
+  wire \$21 ;
+  wire [64:0] \$210 ;
+  wire [64:0] \$211 ;
+  wire [28:0] \$212 ;
+  wire [91:0] \$213 ;
+  wire [31:0] \$214 ;
+  wire [30:0] \$215 ;
+  wire [32:0] \$216 ;
+  wire [63:0] \$217 ;
+  wire [92:0] \$218 ;
+  wire [33:0] \$219 ;
+  wire [5:0] \$22 ;
+  wire [93:0] \$220 ;
+  wire [64:0] \$221 ;
+  wire [64:0] \$222 ;
+  wire [28:0] \$223 ;
+  wire [91:0] \$224 ;
+  wire [31:0] \$225 ;
+  wire [30:0] \$226 ;
+  wire [32:0] \$227 ;
+  wire [63:0] \$228 ;
+  wire [92:0] \$229 ;
   wire \$23 ;
-  wire [28:0] \$230 ;
-  wire [91:0] \$231 ;
-  wire [31:0] \$232 ;
-  wire [30:0] \$233 ;
-  wire [32:0] \$234 ;
-  wire [63:0] \$235 ;
-  wire [92:0] \$236 ;
-  wire [33:0] \$237 ;
-  wire [93:0] \$238 ;
-  wire [64:0] \$239 ;
-  wire [5:0] \$24 ;
-  wire [64:0] \$240 ;
-  wire \$241 ;
-  wire [6:0] \$242 ;
-  wire [6:0] \$243 ;
-  wire [63:0] \$244 ;
-  wire [63:0] \$245 ;
-  wire [34:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [62:0] \$25 ;
-  wire [35:0] \$250 ;
-  wire [35:0] \$251 ;
-  wire \$252 ;
-  wire [6:0] \$253 ;
-  wire [6:0] \$254 ;
-  wire [63:0] \$255 ;
-  wire [63:0] \$256 ;
-  wire [34:0] \$257 ;
-  wire \$258 ;
-  wire \$259 ;
+  wire [33:0] \$230 ;
+  wire [93:0] \$231 ;
+  wire [64:0] \$232 ;
+  wire [64:0] \$233 ;
+  wire [28:0] \$234 ;
+  wire [91:0] \$235 ;
+  wire [31:0] \$236 ;
+  wire [30:0] \$237 ;
+  wire [32:0] \$238 ;
+  wire [63:0] \$239 ;
+  wire [6:0] \$24 ;
+  wire [92:0] \$240 ;
+  wire [33:0] \$241 ;
+  wire [93:0] \$242 ;
+  wire [64:0] \$243 ;
+  wire [64:0] \$244 ;
+  wire [28:0] \$245 ;
+  wire [91:0] \$246 ;
+  wire [31:0] \$247 ;
+  wire [30:0] \$248 ;
+  wire [32:0] \$249 ;
+  wire [6:0] \$25 ;
+  wire [63:0] \$250 ;
+  wire [92:0] \$251 ;
+  wire [33:0] \$252 ;
+  wire [93:0] \$253 ;
+  wire [64:0] \$254 ;
+  wire [64:0] \$255 ;
+  wire [28:0] \$256 ;
+  wire [91:0] \$257 ;
+  wire [31:0] \$258 ;
+  wire [30:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
-  wire [35:0] \$261 ;
-  wire [35:0] \$262 ;
-  wire \$263 ;
-  wire [6:0] \$264 ;
-  wire [6:0] \$265 ;
-  wire [63:0] \$266 ;
-  wire [63:0] \$267 ;
-  wire [34:0] \$268 ;
-  wire \$269 ;
+  wire [32:0] \$260 ;
+  wire [63:0] \$261 ;
+  wire [92:0] \$262 ;
+  wire [33:0] \$263 ;
+  wire [93:0] \$264 ;
+  wire [64:0] \$265 ;
+  wire [64:0] \$266 ;
+  wire [28:0] \$267 ;
+  wire [91:0] \$268 ;
+  wire [31:0] \$269 ;
   wire [5:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire [35:0] \$272 ;
-  wire [35:0] \$273 ;
-  wire \$274 ;
-  wire [6:0] \$275 ;
-  wire [6:0] \$276 ;
-  wire [63:0] \$277 ;
-  wire [63:0] \$278 ;
-  wire [34:0] \$279 ;
-  wire [62:0] \$28 ;
-  wire \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [35:0] \$283 ;
-  wire [35:0] \$284 ;
-  wire \$285 ;
-  wire [6:0] \$286 ;
-  wire [6:0] \$287 ;
-  wire [63:0] \$288 ;
+  wire [30:0] \$270 ;
+  wire [32:0] \$271 ;
+  wire [63:0] \$272 ;
+  wire [92:0] \$273 ;
+  wire [33:0] \$274 ;
+  wire [93:0] \$275 ;
+  wire [64:0] \$276 ;
+  wire [64:0] \$277 ;
+  wire [28:0] \$278 ;
+  wire [91:0] \$279 ;
+  wire \$28 ;
+  wire [31:0] \$280 ;
+  wire [30:0] \$281 ;
+  wire [32:0] \$282 ;
+  wire [63:0] \$283 ;
+  wire [92:0] \$284 ;
+  wire [33:0] \$285 ;
+  wire [93:0] \$286 ;
+  wire [64:0] \$287 ;
+  wire [64:0] \$288 ;
   wire [63:0] \$289 ;
-  wire \$29 ;
-  wire [34:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire [35:0] \$294 ;
-  wire [35:0] \$295 ;
-  wire \$296 ;
-  wire [6:0] \$297 ;
-  wire [6:0] \$298 ;
+  wire [6:0] \$29 ;
+  wire [63:0] \$290 ;
+  wire [63:0] \$291 ;
+  wire [63:0] \$292 ;
+  wire [63:0] \$293 ;
+  wire [63:0] \$294 ;
+  wire [63:0] \$295 ;
+  wire [63:0] \$296 ;
+  wire [63:0] \$297 ;
+  wire [63:0] \$298 ;
   wire [63:0] \$299 ;
-  wire [32:0] \$3 ;
-  wire [5:0] \$30 ;
+  wire \$3 ;
+  wire [6:0] \$30 ;
   wire [63:0] \$300 ;
-  wire [34:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire \$304 ;
-  wire [35:0] \$305 ;
-  wire [35:0] \$306 ;
-  wire \$307 ;
-  wire [6:0] \$308 ;
-  wire [6:0] \$309 ;
-  wire [62:0] \$31 ;
+  wire [63:0] \$301 ;
+  wire [63:0] \$302 ;
+  wire [63:0] \$303 ;
+  wire [63:0] \$304 ;
+  wire [63:0] \$305 ;
+  wire [63:0] \$306 ;
+  wire [63:0] \$307 ;
+  wire [63:0] \$308 ;
+  wire [63:0] \$309 ;
+  wire \$31 ;
   wire [63:0] \$310 ;
   wire [63:0] \$311 ;
-  wire [34:0] \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire [35:0] \$316 ;
-  wire [35:0] \$317 ;
-  wire \$318 ;
-  wire [6:0] \$319 ;
-  wire \$32 ;
-  wire [6:0] \$320 ;
-  wire [63:0] \$321 ;
-  wire [63:0] \$322 ;
-  wire [34:0] \$323 ;
+  wire [63:0] \$312 ;
+  wire [63:0] \$313 ;
+  wire [63:0] \$314 ;
+  wire [63:0] \$315 ;
+  wire [63:0] \$316 ;
+  wire [63:0] \$317 ;
+  wire [63:0] \$318 ;
+  wire [63:0] \$319 ;
+  wire [5:0] \$32 ;
+  wire [63:0] \$320 ;
+  wire [33:0] \$321 ;
+  wire \$322 ;
+  wire \$323 ;
   wire \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire [35:0] \$327 ;
-  wire [35:0] \$328 ;
+  wire [34:0] \$325 ;
+  wire [33:0] \$326 ;
+  wire \$327 ;
+  wire \$328 ;
   wire \$329 ;
-  wire [5:0] \$33 ;
-  wire [6:0] \$330 ;
-  wire [6:0] \$331 ;
-  wire [63:0] \$332 ;
-  wire [63:0] \$333 ;
-  wire [34:0] \$334 ;
-  wire \$335 ;
-  wire \$336 ;
+  wire \$33 ;
+  wire [34:0] \$330 ;
+  wire [33:0] \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire [34:0] \$335 ;
+  wire [33:0] \$336 ;
   wire \$337 ;
-  wire [35:0] \$338 ;
-  wire [35:0] \$339 ;
-  wire [62:0] \$34 ;
-  wire \$340 ;
-  wire [6:0] \$341 ;
-  wire [6:0] \$342 ;
-  wire [63:0] \$343 ;
-  wire [63:0] \$344 ;
+  wire \$338 ;
+  wire \$339 ;
+  wire [6:0] \$34 ;
+  wire [34:0] \$340 ;
+  wire [33:0] \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire \$344 ;
   wire [34:0] \$345 ;
-  wire \$346 ;
+  wire [33:0] \$346 ;
   wire \$347 ;
   wire \$348 ;
-  wire [35:0] \$349 ;
-  wire \$35 ;
-  wire [35:0] \$350 ;
-  wire \$351 ;
-  wire [6:0] \$352 ;
-  wire [6:0] \$353 ;
-  wire [63:0] \$354 ;
-  wire [63:0] \$355 ;
-  wire [34:0] \$356 ;
+  wire \$349 ;
+  wire [6:0] \$35 ;
+  wire [34:0] \$350 ;
+  wire [33:0] \$351 ;
+  wire \$352 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire [34:0] \$355 ;
+  wire [33:0] \$356 ;
   wire \$357 ;
   wire \$358 ;
   wire \$359 ;
-  wire [5:0] \$36 ;
-  wire [35:0] \$360 ;
-  wire [35:0] \$361 ;
+  wire \$36 ;
+  wire [34:0] \$360 ;
+  wire [33:0] \$361 ;
   wire \$362 ;
-  wire [6:0] \$363 ;
-  wire [6:0] \$364 ;
-  wire [63:0] \$365 ;
-  wire [63:0] \$366 ;
-  wire [34:0] \$367 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire [34:0] \$365 ;
+  wire [33:0] \$366 ;
+  wire \$367 ;
   wire \$368 ;
   wire \$369 ;
-  wire [62:0] \$37 ;
-  wire \$370 ;
-  wire [35:0] \$371 ;
-  wire [35:0] \$372 ;
+  wire [5:0] \$37 ;
+  wire [34:0] \$370 ;
+  wire [33:0] \$371 ;
+  wire \$372 ;
   wire \$373 ;
-  wire [6:0] \$374 ;
-  wire [6:0] \$375 ;
-  wire [63:0] \$376 ;
-  wire [63:0] \$377 ;
-  wire [34:0] \$378 ;
+  wire \$374 ;
+  wire [34:0] \$375 ;
+  wire [33:0] \$376 ;
+  wire \$377 ;
+  wire \$378 ;
   wire \$379 ;
   wire \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire [35:0] \$382 ;
-  wire [35:0] \$383 ;
+  wire [34:0] \$380 ;
+  wire [33:0] \$381 ;
+  wire \$382 ;
+  wire \$383 ;
   wire \$384 ;
-  wire [6:0] \$385 ;
-  wire [6:0] \$386 ;
-  wire [63:0] \$387 ;
-  wire [63:0] \$388 ;
-  wire [34:0] \$389 ;
-  wire [5:0] \$39 ;
-  wire \$390 ;
-  wire \$391 ;
+  wire [34:0] \$385 ;
+  wire [33:0] \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
+  wire [6:0] \$39 ;
+  wire [34:0] \$390 ;
+  wire [33:0] \$391 ;
   wire \$392 ;
-  wire [35:0] \$393 ;
-  wire [35:0] \$394 ;
-  wire \$395 ;
-  wire [6:0] \$396 ;
-  wire [6:0] \$397 ;
-  wire [63:0] \$398 ;
-  wire [63:0] \$399 ;
-  wire [32:0] \$4 ;
-  wire [62:0] \$40 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire [34:0] \$395 ;
+  wire [33:0] \$396 ;
+  wire \$397 ;
+  wire \$398 ;
+  wire \$399 ;
+  wire [6:0] \$4 ;
+  wire [6:0] \$40 ;
   wire [34:0] \$400 ;
   wire \$401 ;
   wire \$402 ;
   wire \$403 ;
-  wire [35:0] \$404 ;
-  wire [35:0] \$405 ;
+  wire \$404 ;
+  wire \$405 ;
   wire \$406 ;
-  wire [6:0] \$407 ;
-  wire [6:0] \$408 ;
-  wire [63:0] \$409 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire \$409 ;
   wire \$41 ;
-  wire [63:0] \$410 ;
-  wire [34:0] \$411 ;
+  wire \$410 ;
+  wire \$411 ;
   wire \$412 ;
   wire \$413 ;
   wire \$414 ;
-  wire [35:0] \$415 ;
-  wire [35:0] \$416 ;
+  wire \$415 ;
+  wire \$416 ;
   wire \$417 ;
   wire \$418 ;
   wire \$419 ;
@@ -371,65 +371,65 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire \$427 ;
   wire \$428 ;
   wire \$429 ;
-  wire [62:0] \$43 ;
+  wire \$43 ;
   wire \$430 ;
   wire \$431 ;
   wire \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  reg \$449 ;
-  wire [5:0] \$45 ;
-  reg \$450 ;
-  reg [30:0] \$451 ;
-  reg [5:0] \$452 ;
+  reg \$433 ;
+  reg \$434 ;
+  reg [30:0] \$435 ;
+  reg [4:0] \$436 ;
+  reg [4:0] \$437 ;
+  reg [30:0] \$438 ;
+  reg [4:0] \$439 ;
+  wire [6:0] \$44 ;
+  reg [4:0] \$440 ;
+  reg [30:0] \$441 ;
+  reg [4:0] \$442 ;
+  reg [4:0] \$443 ;
+  reg [30:0] \$444 ;
+  reg [4:0] \$445 ;
+  reg [4:0] \$446 ;
+  reg [30:0] \$447 ;
+  reg [4:0] \$448 ;
+  reg [4:0] \$449 ;
+  wire [6:0] \$45 ;
+  reg [30:0] \$450 ;
+  reg [4:0] \$451 ;
+  reg [4:0] \$452 ;
   reg [30:0] \$453 ;
-  reg [5:0] \$454 ;
-  reg [30:0] \$455 ;
-  reg [5:0] \$456 ;
-  reg [30:0] \$457 ;
-  reg [5:0] \$458 ;
+  reg [4:0] \$454 ;
+  reg [4:0] \$455 ;
+  reg [30:0] \$456 ;
+  reg [4:0] \$457 ;
+  reg [4:0] \$458 ;
   reg [30:0] \$459 ;
-  wire [62:0] \$46 ;
-  reg [5:0] \$460 ;
-  reg [30:0] \$461 ;
-  reg [5:0] \$462 ;
-  reg [30:0] \$463 ;
-  reg [5:0] \$464 ;
+  wire \$46 ;
+  reg [4:0] \$460 ;
+  reg [4:0] \$461 ;
+  reg [30:0] \$462 ;
+  reg [4:0] \$463 ;
+  reg [4:0] \$464 ;
   reg [30:0] \$465 ;
-  reg [5:0] \$466 ;
-  reg [30:0] \$467 ;
-  reg [5:0] \$468 ;
-  reg [30:0] \$469 ;
-  wire \$47 ;
-  reg [5:0] \$470 ;
+  reg [4:0] \$466 ;
+  reg [4:0] \$467 ;
+  reg [30:0] \$468 ;
+  reg [4:0] \$469 ;
+  wire [5:0] \$47 ;
+  reg [4:0] \$470 ;
   reg [30:0] \$471 ;
-  reg [5:0] \$472 ;
-  reg [30:0] \$473 ;
-  reg [5:0] \$474 ;
-  reg [30:0] \$475 ;
-  reg [5:0] \$476 ;
+  reg [4:0] \$472 ;
+  reg [4:0] \$473 ;
+  reg [30:0] \$474 ;
+  reg [4:0] \$475 ;
+  reg [4:0] \$476 ;
   reg [30:0] \$477 ;
-  reg [5:0] \$478 ;
-  reg [30:0] \$479 ;
-  wire [5:0] \$48 ;
-  reg [5:0] \$480 ;
-  reg [30:0] \$481 ;
-  reg [5:0] \$482 ;
+  reg [4:0] \$478 ;
+  reg [4:0] \$479 ;
+  wire \$48 ;
+  reg [30:0] \$480 ;
+  reg [4:0] \$481 ;
+  reg [4:0] \$482 ;
   reg [31:0] \$483 ;
   reg [31:0] \$484 ;
   reg [31:0] \$485 ;
@@ -437,7 +437,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] \$487 ;
   reg [31:0] \$488 ;
   reg [31:0] \$489 ;
-  wire [62:0] \$49 ;
+  wire [6:0] \$49 ;
   reg [31:0] \$490 ;
   reg [31:0] \$491 ;
   reg [31:0] \$492 ;
@@ -448,63 +448,63 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] \$497 ;
   reg [31:0] \$498 ;
   reg \$499 ;
-  wire [32:0] \$5 ;
-  wire \$50 ;
+  wire [6:0] \$5 ;
+  wire [6:0] \$50 ;
   reg \$500 ;
-  reg [30:0] \$501 ;
-  reg [5:0] \$502 ;
-  reg [30:0] \$503 ;
-  reg [5:0] \$504 ;
-  reg [30:0] \$505 ;
-  reg [5:0] \$506 ;
-  reg [30:0] \$507 ;
-  reg [5:0] \$508 ;
-  reg [30:0] \$509 ;
-  wire [5:0] \$51 ;
-  reg [5:0] \$510 ;
-  reg [30:0] \$511 ;
-  reg [5:0] \$512 ;
-  reg [30:0] \$513 ;
-  reg [5:0] \$514 ;
-  reg [30:0] \$515 ;
-  reg [5:0] \$516 ;
-  reg [30:0] \$517 ;
-  reg [5:0] \$518 ;
-  reg [30:0] \$519 ;
-  wire [62:0] \$52 ;
-  reg [5:0] \$520 ;
-  reg [30:0] \$521 ;
-  reg [5:0] \$522 ;
-  reg [30:0] \$523 ;
-  reg [5:0] \$524 ;
-  reg [30:0] \$525 ;
-  reg [5:0] \$526 ;
-  reg [30:0] \$527 ;
-  reg [5:0] \$528 ;
-  reg [30:0] \$529 ;
+  reg [4:0] \$501 ;
+  reg [4:0] \$502 ;
+  reg [4:0] \$503 ;
+  reg [4:0] \$504 ;
+  reg [4:0] \$505 ;
+  reg [4:0] \$506 ;
+  reg [4:0] \$507 ;
+  reg [4:0] \$508 ;
+  reg [4:0] \$509 ;
+  wire \$51 ;
+  reg [4:0] \$510 ;
+  reg [4:0] \$511 ;
+  reg [4:0] \$512 ;
+  reg [4:0] \$513 ;
+  reg [4:0] \$514 ;
+  reg [4:0] \$515 ;
+  reg [4:0] \$516 ;
+  reg [32:0] \$517 ;
+  reg [32:0] \$518 ;
+  reg [32:0] \$519 ;
+  wire [5:0] \$52 ;
+  reg [32:0] \$520 ;
+  reg [32:0] \$521 ;
+  reg [32:0] \$522 ;
+  reg [32:0] \$523 ;
+  reg [32:0] \$524 ;
+  reg [32:0] \$525 ;
+  reg [32:0] \$526 ;
+  reg [32:0] \$527 ;
+  reg [32:0] \$528 ;
+  reg [32:0] \$529 ;
   wire \$53 ;
-  reg [5:0] \$530 ;
-  reg [30:0] \$531 ;
-  reg [5:0] \$532 ;
-  reg [32:0] \$533 ;
-  reg [32:0] \$534 ;
-  reg [32:0] \$535 ;
-  reg [32:0] \$536 ;
-  reg [32:0] \$537 ;
-  reg [32:0] \$538 ;
-  reg [32:0] \$539 ;
-  wire [5:0] \$54 ;
-  reg [32:0] \$540 ;
-  reg [32:0] \$541 ;
-  reg [32:0] \$542 ;
-  reg [32:0] \$543 ;
-  reg [32:0] \$544 ;
-  reg [32:0] \$545 ;
-  reg [32:0] \$546 ;
-  reg [32:0] \$547 ;
-  reg [32:0] \$548 ;
+  reg [32:0] \$530 ;
+  reg [32:0] \$531 ;
+  reg [32:0] \$532 ;
+  reg [31:0] \$533 ;
+  reg [31:0] \$534 ;
+  reg [31:0] \$535 ;
+  reg [31:0] \$536 ;
+  reg [31:0] \$537 ;
+  reg [31:0] \$538 ;
+  reg [31:0] \$539 ;
+  wire [6:0] \$54 ;
+  reg [31:0] \$540 ;
+  reg [31:0] \$541 ;
+  reg [31:0] \$542 ;
+  reg [31:0] \$543 ;
+  reg [31:0] \$544 ;
+  reg [31:0] \$545 ;
+  reg [31:0] \$546 ;
+  reg [31:0] \$547 ;
+  reg [31:0] \$548 ;
   reg \$549 ;
-  wire [62:0] \$55 ;
+  wire [6:0] \$55 ;
   reg \$550 ;
   reg [33:0] \$551 ;
   reg [33:0] \$552 ;
@@ -527,52 +527,52 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$568 ;
   reg \$569 ;
   wire [5:0] \$57 ;
-  wire [62:0] \$58 ;
-  wire \$59 ;
-  wire [32:0] \$6 ;
-  wire [5:0] \$60 ;
-  wire [62:0] \$61 ;
-  wire \$62 ;
-  wire [5:0] \$63 ;
-  wire [62:0] \$64 ;
-  wire [28:0] \$65 ;
-  wire [91:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
-  wire [32:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire [63:0] \$70 ;
-  wire [92:0] \$71 ;
-  wire [33:0] \$72 ;
-  wire [93:0] \$73 ;
-  wire [64:0] \$74 ;
-  wire [64:0] \$75 ;
-  wire [28:0] \$76 ;
-  wire [91:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [30:0] \$79 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$80 ;
-  wire [63:0] \$81 ;
-  wire [92:0] \$82 ;
-  wire [33:0] \$83 ;
-  wire [93:0] \$84 ;
-  wire [64:0] \$85 ;
-  wire [64:0] \$86 ;
-  wire [28:0] \$87 ;
-  wire [91:0] \$88 ;
-  wire [31:0] \$89 ;
-  wire [32:0] \$9 ;
-  wire [30:0] \$90 ;
+  wire \$58 ;
+  wire [6:0] \$59 ;
+  wire \$6 ;
+  wire [6:0] \$60 ;
+  wire \$61 ;
+  wire [5:0] \$62 ;
+  wire \$63 ;
+  wire [6:0] \$64 ;
+  wire [6:0] \$65 ;
+  wire \$66 ;
+  wire [5:0] \$67 ;
+  wire \$68 ;
+  wire [6:0] \$69 ;
+  wire [5:0] \$7 ;
+  wire [6:0] \$70 ;
+  wire \$71 ;
+  wire [5:0] \$72 ;
+  wire \$73 ;
+  wire [6:0] \$74 ;
+  wire [6:0] \$75 ;
+  wire \$76 ;
+  wire [5:0] \$77 ;
+  wire \$78 ;
+  wire [6:0] \$79 ;
+  wire \$8 ;
+  wire [6:0] \$80 ;
+  wire [32:0] \$81 ;
+  wire [32:0] \$82 ;
+  wire [32:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire [32:0] \$85 ;
+  wire [32:0] \$86 ;
+  wire [32:0] \$87 ;
+  wire [32:0] \$88 ;
+  wire [32:0] \$89 ;
+  wire [6:0] \$9 ;
+  wire [32:0] \$90 ;
   wire [32:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire [92:0] \$93 ;
-  wire [33:0] \$94 ;
-  wire [93:0] \$95 ;
-  wire [64:0] \$96 ;
-  wire [64:0] \$97 ;
-  wire [28:0] \$98 ;
-  wire [91:0] \$99 ;
+  wire [32:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire [32:0] \$94 ;
+  wire [32:0] \$95 ;
+  wire [32:0] \$96 ;
+  wire [62:0] \$97 ;
+  wire [62:0] \$98 ;
+  wire [62:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_10;
@@ -613,22 +613,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [32:0] h_7;
   wire [32:0] h_8;
   wire [32:0] h_9;
-  wire [33:0] half_0;
-  wire [33:0] half_1;
-  wire [33:0] half_10;
-  wire [33:0] half_11;
-  wire [33:0] half_12;
-  wire [33:0] half_13;
-  wire [33:0] half_14;
-  wire [33:0] half_15;
-  wire [33:0] half_2;
-  wire [33:0] half_3;
-  wire [33:0] half_4;
-  wire [33:0] half_5;
-  wire [33:0] half_6;
-  wire [33:0] half_7;
-  wire [33:0] half_8;
-  wire [33:0] half_9;
+  wire [31:0] half_0;
+  wire [31:0] half_1;
+  wire [31:0] half_10;
+  wire [31:0] half_11;
+  wire [31:0] half_12;
+  wire [31:0] half_13;
+  wire [31:0] half_14;
+  wire [31:0] half_15;
+  wire [31:0] half_2;
+  wire [31:0] half_3;
+  wire [31:0] half_4;
+  wire [31:0] half_5;
+  wire [31:0] half_6;
+  wire [31:0] half_7;
+  wire [31:0] half_8;
+  wire [31:0] half_9;
   input [431:0] i_acc;
   wire [431:0] i_acc;
   wire [26:0] \i_acc[0] ;
@@ -775,22 +775,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] r_7;
   wire [4:0] r_8;
   wire [4:0] r_9;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e10 = 6'h00;
-  reg [5:0] rq1_e11 = 6'h00;
-  reg [5:0] rq1_e12 = 6'h00;
-  reg [5:0] rq1_e13 = 6'h00;
-  reg [5:0] rq1_e14 = 6'h00;
-  reg [5:0] rq1_e15 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
-  reg [5:0] rq1_e4 = 6'h00;
-  reg [5:0] rq1_e5 = 6'h00;
-  reg [5:0] rq1_e6 = 6'h00;
-  reg [5:0] rq1_e7 = 6'h00;
-  reg [5:0] rq1_e8 = 6'h00;
-  reg [5:0] rq1_e9 = 6'h00;
+  reg [4:0] rq1_l0 = 5'h00;
+  reg [4:0] rq1_l1 = 5'h00;
+  reg [4:0] rq1_l10 = 5'h00;
+  reg [4:0] rq1_l11 = 5'h00;
+  reg [4:0] rq1_l12 = 5'h00;
+  reg [4:0] rq1_l13 = 5'h00;
+  reg [4:0] rq1_l14 = 5'h00;
+  reg [4:0] rq1_l15 = 5'h00;
+  reg [4:0] rq1_l2 = 5'h00;
+  reg [4:0] rq1_l3 = 5'h00;
+  reg [4:0] rq1_l4 = 5'h00;
+  reg [4:0] rq1_l5 = 5'h00;
+  reg [4:0] rq1_l6 = 5'h00;
+  reg [4:0] rq1_l7 = 5'h00;
+  reg [4:0] rq1_l8 = 5'h00;
+  reg [4:0] rq1_l9 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -808,6 +808,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq1_m7 = 31'h00000000;
   reg [30:0] rq1_m8 = 31'h00000000;
   reg [30:0] rq1_m9 = 31'h00000000;
+  reg [4:0] rq1_r0 = 5'h00;
+  reg [4:0] rq1_r1 = 5'h00;
+  reg [4:0] rq1_r10 = 5'h00;
+  reg [4:0] rq1_r11 = 5'h00;
+  reg [4:0] rq1_r12 = 5'h00;
+  reg [4:0] rq1_r13 = 5'h00;
+  reg [4:0] rq1_r14 = 5'h00;
+  reg [4:0] rq1_r15 = 5'h00;
+  reg [4:0] rq1_r2 = 5'h00;
+  reg [4:0] rq1_r3 = 5'h00;
+  reg [4:0] rq1_r4 = 5'h00;
+  reg [4:0] rq1_r5 = 5'h00;
+  reg [4:0] rq1_r6 = 5'h00;
+  reg [4:0] rq1_r7 = 5'h00;
+  reg [4:0] rq1_r8 = 5'h00;
+  reg [4:0] rq1_r9 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
   reg [31:0] rq1_s10 = 32'd0;
@@ -825,22 +841,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] rq1_s8 = 32'd0;
   reg [31:0] rq1_s9 = 32'd0;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e10 = 6'h00;
-  reg [5:0] rq2_e11 = 6'h00;
-  reg [5:0] rq2_e12 = 6'h00;
-  reg [5:0] rq2_e13 = 6'h00;
-  reg [5:0] rq2_e14 = 6'h00;
-  reg [5:0] rq2_e15 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
-  reg [5:0] rq2_e4 = 6'h00;
-  reg [5:0] rq2_e5 = 6'h00;
-  reg [5:0] rq2_e6 = 6'h00;
-  reg [5:0] rq2_e7 = 6'h00;
-  reg [5:0] rq2_e8 = 6'h00;
-  reg [5:0] rq2_e9 = 6'h00;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
   reg [32:0] rq2_h10 = 33'h000000000;
@@ -857,23 +857,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [32:0] rq2_h7 = 33'h000000000;
   reg [32:0] rq2_h8 = 33'h000000000;
   reg [32:0] rq2_h9 = 33'h000000000;
+  reg [31:0] rq2_hf0 = 32'd0;
+  reg [31:0] rq2_hf1 = 32'd0;
+  reg [31:0] rq2_hf10 = 32'd0;
+  reg [31:0] rq2_hf11 = 32'd0;
+  reg [31:0] rq2_hf12 = 32'd0;
+  reg [31:0] rq2_hf13 = 32'd0;
+  reg [31:0] rq2_hf14 = 32'd0;
+  reg [31:0] rq2_hf15 = 32'd0;
+  reg [31:0] rq2_hf2 = 32'd0;
+  reg [31:0] rq2_hf3 = 32'd0;
+  reg [31:0] rq2_hf4 = 32'd0;
+  reg [31:0] rq2_hf5 = 32'd0;
+  reg [31:0] rq2_hf6 = 32'd0;
+  reg [31:0] rq2_hf7 = 32'd0;
+  reg [31:0] rq2_hf8 = 32'd0;
+  reg [31:0] rq2_hf9 = 32'd0;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m10 = 31'h00000000;
-  reg [30:0] rq2_m11 = 31'h00000000;
-  reg [30:0] rq2_m12 = 31'h00000000;
-  reg [30:0] rq2_m13 = 31'h00000000;
-  reg [30:0] rq2_m14 = 31'h00000000;
-  reg [30:0] rq2_m15 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
-  reg [30:0] rq2_m4 = 31'h00000000;
-  reg [30:0] rq2_m5 = 31'h00000000;
-  reg [30:0] rq2_m6 = 31'h00000000;
-  reg [30:0] rq2_m7 = 31'h00000000;
-  reg [30:0] rq2_m8 = 31'h00000000;
-  reg [30:0] rq2_m9 = 31'h00000000;
+  reg [4:0] rq2_r0 = 5'h00;
+  reg [4:0] rq2_r1 = 5'h00;
+  reg [4:0] rq2_r10 = 5'h00;
+  reg [4:0] rq2_r11 = 5'h00;
+  reg [4:0] rq2_r12 = 5'h00;
+  reg [4:0] rq2_r13 = 5'h00;
+  reg [4:0] rq2_r14 = 5'h00;
+  reg [4:0] rq2_r15 = 5'h00;
+  reg [4:0] rq2_r2 = 5'h00;
+  reg [4:0] rq2_r3 = 5'h00;
+  reg [4:0] rq2_r4 = 5'h00;
+  reg [4:0] rq2_r5 = 5'h00;
+  reg [4:0] rq2_r6 = 5'h00;
+  reg [4:0] rq2_r7 = 5'h00;
+  reg [4:0] rq2_r8 = 5'h00;
+  reg [4:0] rq2_r9 = 5'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -927,6 +943,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [34:0] t_7;
   wire [34:0] t_8;
   wire [34:0] t_9;
+  wire [33:0] u_0;
+  wire [33:0] u_1;
+  wire [33:0] u_10;
+  wire [33:0] u_11;
+  wire [33:0] u_12;
+  wire [33:0] u_13;
+  wire [33:0] u_14;
+  wire [33:0] u_15;
+  wire [33:0] u_2;
+  wire [33:0] u_3;
+  wire [33:0] u_4;
+  wire [33:0] u_5;
+  wire [33:0] u_6;
+  wire [33:0] u_7;
+  wire [33:0] u_8;
+  wire [33:0] u_9;
   wire [33:0] y_0;
   wire [33:0] y_1;
   wire [33:0] y_10;
@@ -947,106 +979,138 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] zero_point;
   assign t_14 = $signed(rq3_y14) + $signed(zero_point);
   assign t_15 = $signed(rq3_y15) + $signed(zero_point);
-  assign \$417  = $signed(t_0) < $signed(act_min);
-  assign \$418  = $signed(t_0) > $signed(act_max);
-  assign \$419  = $signed(t_1) < $signed(act_min);
-  assign \$420  = $signed(t_1) > $signed(act_max);
-  assign \$421  = $signed(t_2) < $signed(act_min);
-  assign \$422  = $signed(t_2) > $signed(act_max);
-  assign \$423  = $signed(t_3) < $signed(act_min);
-  assign \$424  = $signed(t_3) > $signed(act_max);
-  assign \$425  = $signed(t_4) < $signed(act_min);
-  assign \$426  = $signed(t_4) > $signed(act_max);
-  assign \$427  = $signed(t_5) < $signed(act_min);
-  assign \$428  = $signed(t_5) > $signed(act_max);
-  assign \$429  = $signed(t_6) < $signed(act_min);
-  assign \$430  = $signed(t_6) > $signed(act_max);
-  assign \$431  = $signed(t_7) < $signed(act_min);
-  assign \$432  = $signed(t_7) > $signed(act_max);
-  assign \$433  = $signed(t_8) < $signed(act_min);
-  assign \$434  = $signed(t_8) > $signed(act_max);
-  assign \$435  = $signed(t_9) < $signed(act_min);
-  assign \$436  = $signed(t_9) > $signed(act_max);
-  assign \$437  = $signed(t_10) < $signed(act_min);
-  assign \$438  = $signed(t_10) > $signed(act_max);
-  assign \$439  = $signed(t_11) < $signed(act_min);
-  assign \$440  = $signed(t_11) > $signed(act_max);
-  assign \$441  = $signed(t_12) < $signed(act_min);
-  assign \$442  = $signed(t_12) > $signed(act_max);
-  assign \$443  = $signed(t_13) < $signed(act_min);
-  assign \$444  = $signed(t_13) > $signed(act_max);
-  assign \$445  = $signed(t_14) < $signed(act_min);
-  assign \$446  = $signed(t_14) > $signed(act_max);
-  assign \$447  = $signed(t_15) < $signed(act_min);
-  assign \$448  = $signed(t_15) > $signed(act_max);
+  assign \$401  = $signed(t_0) < $signed(act_min);
+  assign \$402  = $signed(t_0) > $signed(act_max);
+  assign \$403  = $signed(t_1) < $signed(act_min);
+  assign \$404  = $signed(t_1) > $signed(act_max);
+  assign \$405  = $signed(t_2) < $signed(act_min);
+  assign \$406  = $signed(t_2) > $signed(act_max);
+  assign \$407  = $signed(t_3) < $signed(act_min);
+  assign \$408  = $signed(t_3) > $signed(act_max);
+  assign \$409  = $signed(t_4) < $signed(act_min);
+  assign \$410  = $signed(t_4) > $signed(act_max);
+  assign \$411  = $signed(t_5) < $signed(act_min);
+  assign \$412  = $signed(t_5) > $signed(act_max);
+  assign \$413  = $signed(t_6) < $signed(act_min);
+  assign \$414  = $signed(t_6) > $signed(act_max);
+  assign \$415  = $signed(t_7) < $signed(act_min);
+  assign \$416  = $signed(t_7) > $signed(act_max);
+  assign \$417  = $signed(t_8) < $signed(act_min);
+  assign \$418  = $signed(t_8) > $signed(act_max);
+  assign \$419  = $signed(t_9) < $signed(act_min);
+  assign \$420  = $signed(t_9) > $signed(act_max);
+  assign \$421  = $signed(t_10) < $signed(act_min);
+  assign \$422  = $signed(t_10) > $signed(act_max);
+  assign \$423  = $signed(t_11) < $signed(act_min);
+  assign \$424  = $signed(t_11) > $signed(act_max);
+  assign \$425  = $signed(t_12) < $signed(act_min);
+  assign \$426  = $signed(t_12) > $signed(act_max);
+  assign \$427  = $signed(t_13) < $signed(act_min);
+  assign \$428  = $signed(t_13) > $signed(act_max);
+  assign \$429  = $signed(t_14) < $signed(act_min);
+  assign \$430  = $signed(t_14) > $signed(act_max);
+  assign \$431  = $signed(t_15) < $signed(act_min);
+  assign \$432  = $signed(t_15) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$449 ;
+    rq1_valid <= \$433 ;
   always @(posedge clk)
-    rq1_last <= \$450 ;
+    rq1_last <= \$434 ;
   always @(posedge clk)
-    rq1_m0 <= \$451 ;
+    rq1_m0 <= \$435 ;
   always @(posedge clk)
-    rq1_e0 <= \$452 ;
+    rq1_l0 <= \$436 ;
   always @(posedge clk)
-    rq1_m1 <= \$453 ;
+    rq1_r0 <= \$437 ;
   always @(posedge clk)
-    rq1_e1 <= \$454 ;
+    rq1_m1 <= \$438 ;
   always @(posedge clk)
-    rq1_m2 <= \$455 ;
+    rq1_l1 <= \$439 ;
   always @(posedge clk)
-    rq1_e2 <= \$456 ;
+    rq1_r1 <= \$440 ;
   always @(posedge clk)
-    rq1_m3 <= \$457 ;
+    rq1_m2 <= \$441 ;
   always @(posedge clk)
-    rq1_e3 <= \$458 ;
+    rq1_l2 <= \$442 ;
   always @(posedge clk)
-    rq1_m4 <= \$459 ;
+    rq1_r2 <= \$443 ;
   always @(posedge clk)
-    rq1_e4 <= \$460 ;
+    rq1_m3 <= \$444 ;
   always @(posedge clk)
-    rq1_m5 <= \$461 ;
+    rq1_l3 <= \$445 ;
   always @(posedge clk)
-    rq1_e5 <= \$462 ;
+    rq1_r3 <= \$446 ;
   always @(posedge clk)
-    rq1_m6 <= \$463 ;
+    rq1_m4 <= \$447 ;
   always @(posedge clk)
-    rq1_e6 <= \$464 ;
+    rq1_l4 <= \$448 ;
   always @(posedge clk)
-    rq1_m7 <= \$465 ;
+    rq1_r4 <= \$449 ;
   always @(posedge clk)
-    rq1_e7 <= \$466 ;
+    rq1_m5 <= \$450 ;
   always @(posedge clk)
-    rq1_m8 <= \$467 ;
+    rq1_l5 <= \$451 ;
   always @(posedge clk)
-    rq1_e8 <= \$468 ;
+    rq1_r5 <= \$452 ;
   always @(posedge clk)
-    rq1_m9 <= \$469 ;
+    rq1_m6 <= \$453 ;
   always @(posedge clk)
-    rq1_e9 <= \$470 ;
+    rq1_l6 <= \$454 ;
   always @(posedge clk)
-    rq1_m10 <= \$471 ;
+    rq1_r6 <= \$455 ;
   always @(posedge clk)
-    rq1_e10 <= \$472 ;
+    rq1_m7 <= \$456 ;
   always @(posedge clk)
-    rq1_m11 <= \$473 ;
+    rq1_l7 <= \$457 ;
   always @(posedge clk)
-    rq1_e11 <= \$474 ;
+    rq1_r7 <= \$458 ;
   always @(posedge clk)
-    rq1_m12 <= \$475 ;
+    rq1_m8 <= \$459 ;
   always @(posedge clk)
-    rq1_e12 <= \$476 ;
+    rq1_l8 <= \$460 ;
   always @(posedge clk)
-    rq1_m13 <= \$477 ;
+    rq1_r8 <= \$461 ;
   always @(posedge clk)
-    rq1_e13 <= \$478 ;
+    rq1_m9 <= \$462 ;
   always @(posedge clk)
-    rq1_m14 <= \$479 ;
+    rq1_l9 <= \$463 ;
   always @(posedge clk)
-    rq1_e14 <= \$480 ;
+    rq1_r9 <= \$464 ;
   always @(posedge clk)
-    rq1_m15 <= \$481 ;
+    rq1_m10 <= \$465 ;
   always @(posedge clk)
-    rq1_e15 <= \$482 ;
+    rq1_l10 <= \$466 ;
+  always @(posedge clk)
+    rq1_r10 <= \$467 ;
+  always @(posedge clk)
+    rq1_m11 <= \$468 ;
+  always @(posedge clk)
+    rq1_l11 <= \$469 ;
+  always @(posedge clk)
+    rq1_r11 <= \$470 ;
+  always @(posedge clk)
+    rq1_m12 <= \$471 ;
+  always @(posedge clk)
+    rq1_l12 <= \$472 ;
+  always @(posedge clk)
+    rq1_r12 <= \$473 ;
+  always @(posedge clk)
+    rq1_m13 <= \$474 ;
+  always @(posedge clk)
+    rq1_l13 <= \$475 ;
+  always @(posedge clk)
+    rq1_r13 <= \$476 ;
+  always @(posedge clk)
+    rq1_m14 <= \$477 ;
+  always @(posedge clk)
+    rq1_l14 <= \$478 ;
+  always @(posedge clk)
+    rq1_r14 <= \$479 ;
+  always @(posedge clk)
+    rq1_m15 <= \$480 ;
+  always @(posedge clk)
+    rq1_l15 <= \$481 ;
+  always @(posedge clk)
+    rq1_r15 <= \$482 ;
   always @(posedge clk)
     rq1_s0 <= \$483 ;
   always @(posedge clk)
@@ -1084,101 +1148,101 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   always @(posedge clk)
     rq2_last <= \$500 ;
   always @(posedge clk)
-    rq2_m0 <= \$501 ;
+    rq2_r0 <= \$501 ;
   always @(posedge clk)
-    rq2_e0 <= \$502 ;
+    rq2_r1 <= \$502 ;
   always @(posedge clk)
-    rq2_m1 <= \$503 ;
+    rq2_r2 <= \$503 ;
   always @(posedge clk)
-    rq2_e1 <= \$504 ;
+    rq2_r3 <= \$504 ;
   always @(posedge clk)
-    rq2_m2 <= \$505 ;
+    rq2_r4 <= \$505 ;
   always @(posedge clk)
-    rq2_e2 <= \$506 ;
+    rq2_r5 <= \$506 ;
   always @(posedge clk)
-    rq2_m3 <= \$507 ;
+    rq2_r6 <= \$507 ;
   always @(posedge clk)
-    rq2_e3 <= \$508 ;
+    rq2_r7 <= \$508 ;
   always @(posedge clk)
-    rq2_m4 <= \$509 ;
+    rq2_r8 <= \$509 ;
   always @(posedge clk)
-    rq2_e4 <= \$510 ;
+    rq2_r9 <= \$510 ;
   always @(posedge clk)
-    rq2_m5 <= \$511 ;
+    rq2_r10 <= \$511 ;
   always @(posedge clk)
-    rq2_e5 <= \$512 ;
+    rq2_r11 <= \$512 ;
   always @(posedge clk)
-    rq2_m6 <= \$513 ;
+    rq2_r12 <= \$513 ;
   always @(posedge clk)
-    rq2_e6 <= \$514 ;
+    rq2_r13 <= \$514 ;
   always @(posedge clk)
-    rq2_m7 <= \$515 ;
+    rq2_r14 <= \$515 ;
   always @(posedge clk)
-    rq2_e7 <= \$516 ;
+    rq2_r15 <= \$516 ;
   always @(posedge clk)
-    rq2_m8 <= \$517 ;
+    rq2_h0 <= \$517 ;
   always @(posedge clk)
-    rq2_e8 <= \$518 ;
+    rq2_h1 <= \$518 ;
   always @(posedge clk)
-    rq2_m9 <= \$519 ;
+    rq2_h2 <= \$519 ;
   always @(posedge clk)
-    rq2_e9 <= \$520 ;
+    rq2_h3 <= \$520 ;
   always @(posedge clk)
-    rq2_m10 <= \$521 ;
+    rq2_h4 <= \$521 ;
   always @(posedge clk)
-    rq2_e10 <= \$522 ;
+    rq2_h5 <= \$522 ;
   always @(posedge clk)
-    rq2_m11 <= \$523 ;
+    rq2_h6 <= \$523 ;
   always @(posedge clk)
-    rq2_e11 <= \$524 ;
+    rq2_h7 <= \$524 ;
   always @(posedge clk)
-    rq2_m12 <= \$525 ;
+    rq2_h8 <= \$525 ;
   always @(posedge clk)
-    rq2_e12 <= \$526 ;
+    rq2_h9 <= \$526 ;
   always @(posedge clk)
-    rq2_m13 <= \$527 ;
+    rq2_h10 <= \$527 ;
   always @(posedge clk)
-    rq2_e13 <= \$528 ;
+    rq2_h11 <= \$528 ;
   always @(posedge clk)
-    rq2_m14 <= \$529 ;
+    rq2_h12 <= \$529 ;
   always @(posedge clk)
-    rq2_e14 <= \$530 ;
+    rq2_h13 <= \$530 ;
   always @(posedge clk)
-    rq2_m15 <= \$531 ;
+    rq2_h14 <= \$531 ;
   always @(posedge clk)
-    rq2_e15 <= \$532 ;
+    rq2_h15 <= \$532 ;
   always @(posedge clk)
-    rq2_h0 <= \$533 ;
+    rq2_hf0 <= \$533 ;
   always @(posedge clk)
-    rq2_h1 <= \$534 ;
+    rq2_hf1 <= \$534 ;
   always @(posedge clk)
-    rq2_h2 <= \$535 ;
+    rq2_hf2 <= \$535 ;
   always @(posedge clk)
-    rq2_h3 <= \$536 ;
+    rq2_hf3 <= \$536 ;
   always @(posedge clk)
-    rq2_h4 <= \$537 ;
+    rq2_hf4 <= \$537 ;
   always @(posedge clk)
-    rq2_h5 <= \$538 ;
+    rq2_hf5 <= \$538 ;
   always @(posedge clk)
-    rq2_h6 <= \$539 ;
+    rq2_hf6 <= \$539 ;
   always @(posedge clk)
-    rq2_h7 <= \$540 ;
+    rq2_hf7 <= \$540 ;
   always @(posedge clk)
-    rq2_h8 <= \$541 ;
+    rq2_hf8 <= \$541 ;
   always @(posedge clk)
-    rq2_h9 <= \$542 ;
+    rq2_hf9 <= \$542 ;
   always @(posedge clk)
-    rq2_h10 <= \$543 ;
+    rq2_hf10 <= \$543 ;
   always @(posedge clk)
-    rq2_h11 <= \$544 ;
+    rq2_hf11 <= \$544 ;
   always @(posedge clk)
-    rq2_h12 <= \$545 ;
+    rq2_hf12 <= \$545 ;
   always @(posedge clk)
-    rq2_h13 <= \$546 ;
+    rq2_hf13 <= \$546 ;
   always @(posedge clk)
-    rq2_h14 <= \$547 ;
+    rq2_hf14 <= \$547 ;
   always @(posedge clk)
-    rq2_h15 <= \$548 ;
+    rq2_hf15 <= \$548 ;
   always @(posedge clk)
     rq3_valid <= \$549 ;
   always @(posedge clk)
@@ -1221,358 +1285,358 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     o_valid <= \$568 ;
   always @(posedge clk)
     o_last <= \$569 ;
-  assign \$1  = $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
-  assign \$6  = $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
-  assign \$7  = $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
-  assign \$8  = $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
-  assign \$9  = $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
-  assign \$10  = $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
-  assign \$11  = $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
-  assign \$12  = $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
-  assign \$13  = $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
-  assign \$14  = $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
-  assign \$15  = $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
-  assign \$16  = $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
-  assign \$17  = $signed(rq1_e0) > $signed(1'h0);
-  assign \$18  = \$17  ? rq1_e0 : 6'h00;
-  assign \$19  = $signed(rq1_s0) << \$18 [4:0];
-  assign \$20  = $signed(rq1_e1) > $signed(1'h0);
-  assign \$21  = \$20  ? rq1_e1 : 6'h00;
-  assign \$22  = $signed(rq1_s1) << \$21 [4:0];
-  assign \$23  = $signed(rq1_e2) > $signed(1'h0);
-  assign \$24  = \$23  ? rq1_e2 : 6'h00;
-  assign \$25  = $signed(rq1_s2) << \$24 [4:0];
-  assign \$26  = $signed(rq1_e3) > $signed(1'h0);
-  assign \$27  = \$26  ? rq1_e3 : 6'h00;
-  assign \$28  = $signed(rq1_s3) << \$27 [4:0];
-  assign \$29  = $signed(rq1_e4) > $signed(1'h0);
-  assign \$30  = \$29  ? rq1_e4 : 6'h00;
-  assign \$31  = $signed(rq1_s4) << \$30 [4:0];
-  assign \$32  = $signed(rq1_e5) > $signed(1'h0);
-  assign \$33  = \$32  ? rq1_e5 : 6'h00;
-  assign \$34  = $signed(rq1_s5) << \$33 [4:0];
-  assign \$35  = $signed(rq1_e6) > $signed(1'h0);
-  assign \$36  = \$35  ? rq1_e6 : 6'h00;
-  assign \$37  = $signed(rq1_s6) << \$36 [4:0];
-  assign \$38  = $signed(rq1_e7) > $signed(1'h0);
-  assign \$39  = \$38  ? rq1_e7 : 6'h00;
-  assign \$40  = $signed(rq1_s7) << \$39 [4:0];
-  assign \$41  = $signed(rq1_e8) > $signed(1'h0);
-  assign \$42  = \$41  ? rq1_e8 : 6'h00;
-  assign \$43  = $signed(rq1_s8) << \$42 [4:0];
-  assign \$44  = $signed(rq1_e9) > $signed(1'h0);
-  assign \$45  = \$44  ? rq1_e9 : 6'h00;
-  assign \$46  = $signed(rq1_s9) << \$45 [4:0];
-  assign \$47  = $signed(rq1_e10) > $signed(1'h0);
-  assign \$48  = \$47  ? rq1_e10 : 6'h00;
-  assign \$49  = $signed(rq1_s10) << \$48 [4:0];
-  assign \$50  = $signed(rq1_e11) > $signed(1'h0);
-  assign \$51  = \$50  ? rq1_e11 : 6'h00;
-  assign \$52  = $signed(rq1_s11) << \$51 [4:0];
-  assign \$53  = $signed(rq1_e12) > $signed(1'h0);
-  assign \$54  = \$53  ? rq1_e12 : 6'h00;
-  assign \$55  = $signed(rq1_s12) << \$54 [4:0];
-  assign \$56  = $signed(rq1_e13) > $signed(1'h0);
-  assign \$57  = \$56  ? rq1_e13 : 6'h00;
-  assign \$58  = $signed(rq1_s13) << \$57 [4:0];
-  assign \$59  = $signed(rq1_e14) > $signed(1'h0);
-  assign \$60  = \$59  ? rq1_e14 : 6'h00;
-  assign \$61  = $signed(rq1_s14) << \$60 [4:0];
-  assign \$62  = $signed(rq1_e15) > $signed(1'h0);
-  assign \$63  = \$62  ? rq1_e15 : 6'h00;
-  assign \$64  = $signed(rq1_s15) << \$63 [4:0];
-  assign \$65  = $signed(\$19 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$67  = $signed(\$19 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$68  = \$19 [16:0] * rq1_m0[30:17];
-  assign \$69  = $signed(\$67 ) + $signed({ 1'h0, \$68  });
-  assign \$71  = $signed(\$66 ) + $signed(\$70 );
-  assign \$72  = \$19 [16:0] * rq1_m0[16:0];
-  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(\$73 [63:0]) + $signed(32'd1073741824);
-  assign \$76  = $signed(\$22 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$78  = $signed(\$22 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$79  = \$22 [16:0] * rq1_m1[30:17];
-  assign \$80  = $signed(\$78 ) + $signed({ 1'h0, \$79  });
-  assign \$82  = $signed(\$77 ) + $signed(\$81 );
-  assign \$83  = \$22 [16:0] * rq1_m1[16:0];
-  assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
-  assign \$85  = $signed(\$84 [63:0]) + $signed(32'd1073741824);
-  assign \$87  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$89  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$90  = \$25 [16:0] * rq1_m2[30:17];
-  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
-  assign \$93  = $signed(\$88 ) + $signed(\$92 );
-  assign \$94  = \$25 [16:0] * rq1_m2[16:0];
-  assign \$95  = $signed(\$93 ) + $signed({ 1'h0, \$94  });
-  assign \$96  = $signed(\$95 [63:0]) + $signed(32'd1073741824);
-  assign \$98  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$100  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$101  = \$28 [16:0] * rq1_m3[30:17];
-  assign \$102  = $signed(\$100 ) + $signed({ 1'h0, \$101  });
-  assign \$104  = $signed(\$99 ) + $signed(\$103 );
-  assign \$105  = \$28 [16:0] * rq1_m3[16:0];
-  assign \$106  = $signed(\$104 ) + $signed({ 1'h0, \$105  });
-  assign \$107  = $signed(\$106 [63:0]) + $signed(32'd1073741824);
-  assign \$109  = $signed(\$31 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$111  = $signed(\$31 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$112  = \$31 [16:0] * rq1_m4[30:17];
-  assign \$113  = $signed(\$111 ) + $signed({ 1'h0, \$112  });
-  assign \$115  = $signed(\$110 ) + $signed(\$114 );
-  assign \$116  = \$31 [16:0] * rq1_m4[16:0];
+  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
+  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift[5:0]);
+  assign \$5  = \$3  ? \$4  : 7'h00;
+  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
+  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
+  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
+  assign \$9  = - $signed(i_shift[11:6]);
+  assign \$10  = \$8  ? \$9  : 7'h00;
+  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
+  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
+  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
+  assign \$14  = - $signed(i_shift[17:12]);
+  assign \$15  = \$13  ? \$14  : 7'h00;
+  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
+  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
+  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
+  assign \$19  = - $signed(i_shift[23:18]);
+  assign \$20  = \$18  ? \$19  : 7'h00;
+  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
+  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
+  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
+  assign \$24  = - $signed(i_shift[29:24]);
+  assign \$25  = \$23  ? \$24  : 7'h00;
+  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
+  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
+  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
+  assign \$29  = - $signed(i_shift[35:30]);
+  assign \$30  = \$28  ? \$29  : 7'h00;
+  assign \$31  = $signed(i_shift[41:36]) > $signed(1'h0);
+  assign \$32  = \$31  ? i_shift[41:36] : 6'h00;
+  assign \$33  = $signed(i_shift[41:36]) < $signed(1'h0);
+  assign \$34  = - $signed(i_shift[41:36]);
+  assign \$35  = \$33  ? \$34  : 7'h00;
+  assign \$36  = $signed(i_shift[47:42]) > $signed(1'h0);
+  assign \$37  = \$36  ? i_shift[47:42] : 6'h00;
+  assign \$38  = $signed(i_shift[47:42]) < $signed(1'h0);
+  assign \$39  = - $signed(i_shift[47:42]);
+  assign \$40  = \$38  ? \$39  : 7'h00;
+  assign \$41  = $signed(i_shift[53:48]) > $signed(1'h0);
+  assign \$42  = \$41  ? i_shift[53:48] : 6'h00;
+  assign \$43  = $signed(i_shift[53:48]) < $signed(1'h0);
+  assign \$44  = - $signed(i_shift[53:48]);
+  assign \$45  = \$43  ? \$44  : 7'h00;
+  assign \$46  = $signed(i_shift[59:54]) > $signed(1'h0);
+  assign \$47  = \$46  ? i_shift[59:54] : 6'h00;
+  assign \$48  = $signed(i_shift[59:54]) < $signed(1'h0);
+  assign \$49  = - $signed(i_shift[59:54]);
+  assign \$50  = \$48  ? \$49  : 7'h00;
+  assign \$51  = $signed(i_shift[65:60]) > $signed(1'h0);
+  assign \$52  = \$51  ? i_shift[65:60] : 6'h00;
+  assign \$53  = $signed(i_shift[65:60]) < $signed(1'h0);
+  assign \$54  = - $signed(i_shift[65:60]);
+  assign \$55  = \$53  ? \$54  : 7'h00;
+  assign \$56  = $signed(i_shift[71:66]) > $signed(1'h0);
+  assign \$57  = \$56  ? i_shift[71:66] : 6'h00;
+  assign \$58  = $signed(i_shift[71:66]) < $signed(1'h0);
+  assign \$59  = - $signed(i_shift[71:66]);
+  assign \$60  = \$58  ? \$59  : 7'h00;
+  assign \$61  = $signed(i_shift[77:72]) > $signed(1'h0);
+  assign \$62  = \$61  ? i_shift[77:72] : 6'h00;
+  assign \$63  = $signed(i_shift[77:72]) < $signed(1'h0);
+  assign \$64  = - $signed(i_shift[77:72]);
+  assign \$65  = \$63  ? \$64  : 7'h00;
+  assign \$66  = $signed(i_shift[83:78]) > $signed(1'h0);
+  assign \$67  = \$66  ? i_shift[83:78] : 6'h00;
+  assign \$68  = $signed(i_shift[83:78]) < $signed(1'h0);
+  assign \$69  = - $signed(i_shift[83:78]);
+  assign \$70  = \$68  ? \$69  : 7'h00;
+  assign \$71  = $signed(i_shift[89:84]) > $signed(1'h0);
+  assign \$72  = \$71  ? i_shift[89:84] : 6'h00;
+  assign \$73  = $signed(i_shift[89:84]) < $signed(1'h0);
+  assign \$74  = - $signed(i_shift[89:84]);
+  assign \$75  = \$73  ? \$74  : 7'h00;
+  assign \$76  = $signed(i_shift[95:90]) > $signed(1'h0);
+  assign \$77  = \$76  ? i_shift[95:90] : 6'h00;
+  assign \$78  = $signed(i_shift[95:90]) < $signed(1'h0);
+  assign \$79  = - $signed(i_shift[95:90]);
+  assign \$80  = \$78  ? \$79  : 7'h00;
+  assign \$81  = $signed(i_acc[26:0]) + $signed(i_bias[31:0]);
+  assign \$82  = $signed(i_acc[53:27]) + $signed(i_bias[63:32]);
+  assign \$83  = $signed(i_acc[80:54]) + $signed(i_bias[95:64]);
+  assign \$84  = $signed(i_acc[107:81]) + $signed(i_bias[127:96]);
+  assign \$85  = $signed(i_acc[134:108]) + $signed(i_bias[159:128]);
+  assign \$86  = $signed(i_acc[161:135]) + $signed(i_bias[191:160]);
+  assign \$87  = $signed(i_acc[188:162]) + $signed(i_bias[223:192]);
+  assign \$88  = $signed(i_acc[215:189]) + $signed(i_bias[255:224]);
+  assign \$89  = $signed(i_acc[242:216]) + $signed(i_bias[287:256]);
+  assign \$90  = $signed(i_acc[269:243]) + $signed(i_bias[319:288]);
+  assign \$91  = $signed(i_acc[296:270]) + $signed(i_bias[351:320]);
+  assign \$92  = $signed(i_acc[323:297]) + $signed(i_bias[383:352]);
+  assign \$93  = $signed(i_acc[350:324]) + $signed(i_bias[415:384]);
+  assign \$94  = $signed(i_acc[377:351]) + $signed(i_bias[447:416]);
+  assign \$95  = $signed(i_acc[404:378]) + $signed(i_bias[479:448]);
+  assign \$96  = $signed(i_acc[431:405]) + $signed(i_bias[511:480]);
+  assign \$97  = $signed(rq1_s0) << rq1_l0;
+  assign \$98  = $signed(rq1_s1) << rq1_l1;
+  assign \$99  = $signed(rq1_s2) << rq1_l2;
+  assign \$100  = $signed(rq1_s3) << rq1_l3;
+  assign \$101  = $signed(rq1_s4) << rq1_l4;
+  assign \$102  = $signed(rq1_s5) << rq1_l5;
+  assign \$103  = $signed(rq1_s6) << rq1_l6;
+  assign \$104  = $signed(rq1_s7) << rq1_l7;
+  assign \$105  = $signed(rq1_s8) << rq1_l8;
+  assign \$106  = $signed(rq1_s9) << rq1_l9;
+  assign \$107  = $signed(rq1_s10) << rq1_l10;
+  assign \$108  = $signed(rq1_s11) << rq1_l11;
+  assign \$109  = $signed(rq1_s12) << rq1_l12;
+  assign \$110  = $signed(rq1_s13) << rq1_l13;
+  assign \$111  = $signed(rq1_s14) << rq1_l14;
+  assign \$112  = $signed(rq1_s15) << rq1_l15;
+  assign \$113  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$115  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$116  = \$97 [16:0] * rq1_m0[30:17];
   assign \$117  = $signed(\$115 ) + $signed({ 1'h0, \$116  });
-  assign \$118  = $signed(\$117 [63:0]) + $signed(32'd1073741824);
-  assign \$120  = $signed(\$34 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$122  = $signed(\$34 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$123  = \$34 [16:0] * rq1_m5[30:17];
-  assign \$124  = $signed(\$122 ) + $signed({ 1'h0, \$123  });
-  assign \$126  = $signed(\$121 ) + $signed(\$125 );
-  assign \$127  = \$34 [16:0] * rq1_m5[16:0];
+  assign \$119  = $signed(\$114 ) + $signed(\$118 );
+  assign \$120  = \$97 [16:0] * rq1_m0[16:0];
+  assign \$121  = $signed(\$119 ) + $signed({ 1'h0, \$120  });
+  assign \$122  = $signed(\$121 [63:0]) + $signed(32'd1073741824);
+  assign \$124  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$126  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$127  = \$98 [16:0] * rq1_m1[30:17];
   assign \$128  = $signed(\$126 ) + $signed({ 1'h0, \$127  });
-  assign \$129  = $signed(\$128 [63:0]) + $signed(32'd1073741824);
-  assign \$131  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$133  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$134  = \$37 [16:0] * rq1_m6[30:17];
-  assign \$135  = $signed(\$133 ) + $signed({ 1'h0, \$134  });
-  assign \$137  = $signed(\$132 ) + $signed(\$136 );
-  assign \$138  = \$37 [16:0] * rq1_m6[16:0];
+  assign \$130  = $signed(\$125 ) + $signed(\$129 );
+  assign \$131  = \$98 [16:0] * rq1_m1[16:0];
+  assign \$132  = $signed(\$130 ) + $signed({ 1'h0, \$131  });
+  assign \$133  = $signed(\$132 [63:0]) + $signed(32'd1073741824);
+  assign \$135  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$137  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$138  = \$99 [16:0] * rq1_m2[30:17];
   assign \$139  = $signed(\$137 ) + $signed({ 1'h0, \$138  });
-  assign \$140  = $signed(\$139 [63:0]) + $signed(32'd1073741824);
-  assign \$142  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$144  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$145  = \$40 [16:0] * rq1_m7[30:17];
-  assign \$146  = $signed(\$144 ) + $signed({ 1'h0, \$145  });
-  assign \$148  = $signed(\$143 ) + $signed(\$147 );
-  assign \$149  = \$40 [16:0] * rq1_m7[16:0];
+  assign \$141  = $signed(\$136 ) + $signed(\$140 );
+  assign \$142  = \$99 [16:0] * rq1_m2[16:0];
+  assign \$143  = $signed(\$141 ) + $signed({ 1'h0, \$142  });
+  assign \$144  = $signed(\$143 [63:0]) + $signed(32'd1073741824);
+  assign \$146  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$148  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$149  = \$100 [16:0] * rq1_m3[30:17];
   assign \$150  = $signed(\$148 ) + $signed({ 1'h0, \$149  });
-  assign \$151  = $signed(\$150 [63:0]) + $signed(32'd1073741824);
-  assign \$153  = $signed(\$43 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign \$155  = $signed(\$43 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign \$156  = \$43 [16:0] * rq1_m8[30:17];
-  assign \$157  = $signed(\$155 ) + $signed({ 1'h0, \$156  });
-  assign \$159  = $signed(\$154 ) + $signed(\$158 );
-  assign \$160  = \$43 [16:0] * rq1_m8[16:0];
+  assign \$152  = $signed(\$147 ) + $signed(\$151 );
+  assign \$153  = \$100 [16:0] * rq1_m3[16:0];
+  assign \$154  = $signed(\$152 ) + $signed({ 1'h0, \$153  });
+  assign \$155  = $signed(\$154 [63:0]) + $signed(32'd1073741824);
+  assign \$157  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$159  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$160  = \$101 [16:0] * rq1_m4[30:17];
   assign \$161  = $signed(\$159 ) + $signed({ 1'h0, \$160  });
-  assign \$162  = $signed(\$161 [63:0]) + $signed(32'd1073741824);
-  assign \$164  = $signed(\$46 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign \$166  = $signed(\$46 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign \$167  = \$46 [16:0] * rq1_m9[30:17];
-  assign \$168  = $signed(\$166 ) + $signed({ 1'h0, \$167  });
-  assign \$170  = $signed(\$165 ) + $signed(\$169 );
-  assign \$171  = \$46 [16:0] * rq1_m9[16:0];
+  assign \$163  = $signed(\$158 ) + $signed(\$162 );
+  assign \$164  = \$101 [16:0] * rq1_m4[16:0];
+  assign \$165  = $signed(\$163 ) + $signed({ 1'h0, \$164  });
+  assign \$166  = $signed(\$165 [63:0]) + $signed(32'd1073741824);
+  assign \$168  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$170  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$171  = \$102 [16:0] * rq1_m5[30:17];
   assign \$172  = $signed(\$170 ) + $signed({ 1'h0, \$171  });
-  assign \$173  = $signed(\$172 [63:0]) + $signed(32'd1073741824);
-  assign \$175  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign \$177  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign \$178  = \$49 [16:0] * rq1_m10[30:17];
-  assign \$179  = $signed(\$177 ) + $signed({ 1'h0, \$178  });
-  assign \$181  = $signed(\$176 ) + $signed(\$180 );
-  assign \$182  = \$49 [16:0] * rq1_m10[16:0];
+  assign \$174  = $signed(\$169 ) + $signed(\$173 );
+  assign \$175  = \$102 [16:0] * rq1_m5[16:0];
+  assign \$176  = $signed(\$174 ) + $signed({ 1'h0, \$175  });
+  assign \$177  = $signed(\$176 [63:0]) + $signed(32'd1073741824);
+  assign \$179  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$181  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$182  = \$103 [16:0] * rq1_m6[30:17];
   assign \$183  = $signed(\$181 ) + $signed({ 1'h0, \$182  });
-  assign \$184  = $signed(\$183 [63:0]) + $signed(32'd1073741824);
-  assign \$186  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign \$188  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign \$189  = \$52 [16:0] * rq1_m11[30:17];
-  assign \$190  = $signed(\$188 ) + $signed({ 1'h0, \$189  });
-  assign \$192  = $signed(\$187 ) + $signed(\$191 );
-  assign \$193  = \$52 [16:0] * rq1_m11[16:0];
+  assign \$185  = $signed(\$180 ) + $signed(\$184 );
+  assign \$186  = \$103 [16:0] * rq1_m6[16:0];
+  assign \$187  = $signed(\$185 ) + $signed({ 1'h0, \$186  });
+  assign \$188  = $signed(\$187 [63:0]) + $signed(32'd1073741824);
+  assign \$190  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$192  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$193  = \$104 [16:0] * rq1_m7[30:17];
   assign \$194  = $signed(\$192 ) + $signed({ 1'h0, \$193  });
-  assign \$195  = $signed(\$194 [63:0]) + $signed(32'd1073741824);
-  assign \$197  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign \$199  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign \$200  = \$55 [16:0] * rq1_m12[30:17];
-  assign \$201  = $signed(\$199 ) + $signed({ 1'h0, \$200  });
-  assign \$203  = $signed(\$198 ) + $signed(\$202 );
-  assign \$204  = \$55 [16:0] * rq1_m12[16:0];
+  assign \$196  = $signed(\$191 ) + $signed(\$195 );
+  assign \$197  = \$104 [16:0] * rq1_m7[16:0];
+  assign \$198  = $signed(\$196 ) + $signed({ 1'h0, \$197  });
+  assign \$199  = $signed(\$198 [63:0]) + $signed(32'd1073741824);
+  assign \$201  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
+  assign \$203  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign \$204  = \$105 [16:0] * rq1_m8[30:17];
   assign \$205  = $signed(\$203 ) + $signed({ 1'h0, \$204  });
-  assign \$206  = $signed(\$205 [63:0]) + $signed(32'd1073741824);
-  assign \$208  = $signed(\$58 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign \$210  = $signed(\$58 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign \$211  = \$58 [16:0] * rq1_m13[30:17];
-  assign \$212  = $signed(\$210 ) + $signed({ 1'h0, \$211  });
-  assign \$214  = $signed(\$209 ) + $signed(\$213 );
-  assign \$215  = \$58 [16:0] * rq1_m13[16:0];
+  assign \$207  = $signed(\$202 ) + $signed(\$206 );
+  assign \$208  = \$105 [16:0] * rq1_m8[16:0];
+  assign \$209  = $signed(\$207 ) + $signed({ 1'h0, \$208  });
+  assign \$210  = $signed(\$209 [63:0]) + $signed(32'd1073741824);
+  assign \$212  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
+  assign \$214  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign \$215  = \$106 [16:0] * rq1_m9[30:17];
   assign \$216  = $signed(\$214 ) + $signed({ 1'h0, \$215  });
-  assign \$217  = $signed(\$216 [63:0]) + $signed(32'd1073741824);
-  assign \$219  = $signed(\$61 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign \$221  = $signed(\$61 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign \$222  = \$61 [16:0] * rq1_m14[30:17];
-  assign \$223  = $signed(\$221 ) + $signed({ 1'h0, \$222  });
-  assign \$225  = $signed(\$220 ) + $signed(\$224 );
-  assign \$226  = \$61 [16:0] * rq1_m14[16:0];
+  assign \$218  = $signed(\$213 ) + $signed(\$217 );
+  assign \$219  = \$106 [16:0] * rq1_m9[16:0];
+  assign \$220  = $signed(\$218 ) + $signed({ 1'h0, \$219  });
+  assign \$221  = $signed(\$220 [63:0]) + $signed(32'd1073741824);
+  assign \$223  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
+  assign \$225  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign \$226  = \$107 [16:0] * rq1_m10[30:17];
   assign \$227  = $signed(\$225 ) + $signed({ 1'h0, \$226  });
-  assign \$228  = $signed(\$227 [63:0]) + $signed(32'd1073741824);
-  assign \$230  = $signed(\$64 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign \$232  = $signed(\$64 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign \$233  = \$64 [16:0] * rq1_m15[30:17];
-  assign \$234  = $signed(\$232 ) + $signed({ 1'h0, \$233  });
-  assign \$236  = $signed(\$231 ) + $signed(\$235 );
-  assign \$237  = \$64 [16:0] * rq1_m15[16:0];
+  assign \$229  = $signed(\$224 ) + $signed(\$228 );
+  assign \$230  = \$107 [16:0] * rq1_m10[16:0];
+  assign \$231  = $signed(\$229 ) + $signed({ 1'h0, \$230  });
+  assign \$232  = $signed(\$231 [63:0]) + $signed(32'd1073741824);
+  assign \$234  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
+  assign \$236  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign \$237  = \$108 [16:0] * rq1_m11[30:17];
   assign \$238  = $signed(\$236 ) + $signed({ 1'h0, \$237  });
-  assign \$239  = $signed(\$238 [63:0]) + $signed(32'd1073741824);
-  assign \$241  = $signed(rq2_e0) < $signed(1'h0);
-  assign \$242  = - $signed(rq2_e0);
-  assign \$243  = \$241  ? \$242  : 7'h00;
-  assign \$244  = 1'h1 << \$243 [4:0];
-  assign \$246  = $signed(rq2_h0) + $signed(\$245 [33:0]);
-  assign \$247  = | \$243 [4:0];
-  assign \$248  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$249  = \$247  & \$248 ;
-  assign \$250  = $signed(\$246 ) - $signed({ 1'h0, \$249  });
-  assign \$251  = $signed(\$250 ) >>> \$243 [4:0];
-  assign \$252  = $signed(rq2_e1) < $signed(1'h0);
-  assign \$253  = - $signed(rq2_e1);
-  assign \$254  = \$252  ? \$253  : 7'h00;
-  assign \$255  = 1'h1 << \$254 [4:0];
-  assign \$257  = $signed(rq2_h1) + $signed(\$256 [33:0]);
-  assign \$258  = | \$254 [4:0];
-  assign \$259  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$260  = \$258  & \$259 ;
-  assign \$261  = $signed(\$257 ) - $signed({ 1'h0, \$260  });
-  assign \$262  = $signed(\$261 ) >>> \$254 [4:0];
-  assign \$263  = $signed(rq2_e2) < $signed(1'h0);
-  assign \$264  = - $signed(rq2_e2);
-  assign \$265  = \$263  ? \$264  : 7'h00;
-  assign \$266  = 1'h1 << \$265 [4:0];
-  assign \$268  = $signed(rq2_h2) + $signed(\$267 [33:0]);
-  assign \$269  = | \$265 [4:0];
-  assign \$270  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$271  = \$269  & \$270 ;
-  assign \$272  = $signed(\$268 ) - $signed({ 1'h0, \$271  });
-  assign \$273  = $signed(\$272 ) >>> \$265 [4:0];
-  assign \$274  = $signed(rq2_e3) < $signed(1'h0);
-  assign \$275  = - $signed(rq2_e3);
-  assign \$276  = \$274  ? \$275  : 7'h00;
-  assign \$277  = 1'h1 << \$276 [4:0];
-  assign \$279  = $signed(rq2_h3) + $signed(\$278 [33:0]);
-  assign \$280  = | \$276 [4:0];
-  assign \$281  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$282  = \$280  & \$281 ;
-  assign \$283  = $signed(\$279 ) - $signed({ 1'h0, \$282  });
-  assign \$284  = $signed(\$283 ) >>> \$276 [4:0];
-  assign \$285  = $signed(rq2_e4) < $signed(1'h0);
-  assign \$286  = - $signed(rq2_e4);
-  assign \$287  = \$285  ? \$286  : 7'h00;
-  assign \$288  = 1'h1 << \$287 [4:0];
-  assign \$290  = $signed(rq2_h4) + $signed(\$289 [33:0]);
-  assign \$291  = | \$287 [4:0];
-  assign \$292  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$293  = \$291  & \$292 ;
-  assign \$294  = $signed(\$290 ) - $signed({ 1'h0, \$293  });
-  assign \$295  = $signed(\$294 ) >>> \$287 [4:0];
-  assign \$296  = $signed(rq2_e5) < $signed(1'h0);
-  assign \$297  = - $signed(rq2_e5);
-  assign \$298  = \$296  ? \$297  : 7'h00;
-  assign \$299  = 1'h1 << \$298 [4:0];
-  assign \$301  = $signed(rq2_h5) + $signed(\$300 [33:0]);
-  assign \$302  = | \$298 [4:0];
-  assign \$303  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$304  = \$302  & \$303 ;
-  assign \$305  = $signed(\$301 ) - $signed({ 1'h0, \$304  });
-  assign \$306  = $signed(\$305 ) >>> \$298 [4:0];
-  assign \$307  = $signed(rq2_e6) < $signed(1'h0);
-  assign \$308  = - $signed(rq2_e6);
-  assign \$309  = \$307  ? \$308  : 7'h00;
-  assign \$310  = 1'h1 << \$309 [4:0];
-  assign \$312  = $signed(rq2_h6) + $signed(\$311 [33:0]);
-  assign \$313  = | \$309 [4:0];
-  assign \$314  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$315  = \$313  & \$314 ;
-  assign \$316  = $signed(\$312 ) - $signed({ 1'h0, \$315  });
-  assign \$317  = $signed(\$316 ) >>> \$309 [4:0];
-  assign \$318  = $signed(rq2_e7) < $signed(1'h0);
-  assign \$319  = - $signed(rq2_e7);
-  assign \$320  = \$318  ? \$319  : 7'h00;
-  assign \$321  = 1'h1 << \$320 [4:0];
-  assign \$323  = $signed(rq2_h7) + $signed(\$322 [33:0]);
-  assign \$324  = | \$320 [4:0];
-  assign \$325  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$326  = \$324  & \$325 ;
-  assign \$327  = $signed(\$323 ) - $signed({ 1'h0, \$326  });
-  assign \$328  = $signed(\$327 ) >>> \$320 [4:0];
-  assign \$329  = $signed(rq2_e8) < $signed(1'h0);
-  assign \$330  = - $signed(rq2_e8);
-  assign \$331  = \$329  ? \$330  : 7'h00;
-  assign \$332  = 1'h1 << \$331 [4:0];
-  assign \$334  = $signed(rq2_h8) + $signed(\$333 [33:0]);
-  assign \$335  = | \$331 [4:0];
-  assign \$336  = $signed(rq2_h8) < $signed(1'h0);
-  assign \$337  = \$335  & \$336 ;
-  assign \$338  = $signed(\$334 ) - $signed({ 1'h0, \$337  });
-  assign \$339  = $signed(\$338 ) >>> \$331 [4:0];
-  assign \$340  = $signed(rq2_e9) < $signed(1'h0);
-  assign \$341  = - $signed(rq2_e9);
-  assign \$342  = \$340  ? \$341  : 7'h00;
-  assign \$343  = 1'h1 << \$342 [4:0];
-  assign \$345  = $signed(rq2_h9) + $signed(\$344 [33:0]);
-  assign \$346  = | \$342 [4:0];
-  assign \$347  = $signed(rq2_h9) < $signed(1'h0);
-  assign \$348  = \$346  & \$347 ;
-  assign \$349  = $signed(\$345 ) - $signed({ 1'h0, \$348  });
-  assign \$350  = $signed(\$349 ) >>> \$342 [4:0];
-  assign \$351  = $signed(rq2_e10) < $signed(1'h0);
-  assign \$352  = - $signed(rq2_e10);
-  assign \$353  = \$351  ? \$352  : 7'h00;
-  assign \$354  = 1'h1 << \$353 [4:0];
-  assign \$356  = $signed(rq2_h10) + $signed(\$355 [33:0]);
-  assign \$357  = | \$353 [4:0];
-  assign \$358  = $signed(rq2_h10) < $signed(1'h0);
+  assign \$240  = $signed(\$235 ) + $signed(\$239 );
+  assign \$241  = \$108 [16:0] * rq1_m11[16:0];
+  assign \$242  = $signed(\$240 ) + $signed({ 1'h0, \$241  });
+  assign \$243  = $signed(\$242 [63:0]) + $signed(32'd1073741824);
+  assign \$245  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
+  assign \$247  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign \$248  = \$109 [16:0] * rq1_m12[30:17];
+  assign \$249  = $signed(\$247 ) + $signed({ 1'h0, \$248  });
+  assign \$251  = $signed(\$246 ) + $signed(\$250 );
+  assign \$252  = \$109 [16:0] * rq1_m12[16:0];
+  assign \$253  = $signed(\$251 ) + $signed({ 1'h0, \$252  });
+  assign \$254  = $signed(\$253 [63:0]) + $signed(32'd1073741824);
+  assign \$256  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
+  assign \$258  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign \$259  = \$110 [16:0] * rq1_m13[30:17];
+  assign \$260  = $signed(\$258 ) + $signed({ 1'h0, \$259  });
+  assign \$262  = $signed(\$257 ) + $signed(\$261 );
+  assign \$263  = \$110 [16:0] * rq1_m13[16:0];
+  assign \$264  = $signed(\$262 ) + $signed({ 1'h0, \$263  });
+  assign \$265  = $signed(\$264 [63:0]) + $signed(32'd1073741824);
+  assign \$267  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
+  assign \$269  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign \$270  = \$111 [16:0] * rq1_m14[30:17];
+  assign \$271  = $signed(\$269 ) + $signed({ 1'h0, \$270  });
+  assign \$273  = $signed(\$268 ) + $signed(\$272 );
+  assign \$274  = \$111 [16:0] * rq1_m14[16:0];
+  assign \$275  = $signed(\$273 ) + $signed({ 1'h0, \$274  });
+  assign \$276  = $signed(\$275 [63:0]) + $signed(32'd1073741824);
+  assign \$278  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
+  assign \$280  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign \$281  = \$112 [16:0] * rq1_m15[30:17];
+  assign \$282  = $signed(\$280 ) + $signed({ 1'h0, \$281  });
+  assign \$284  = $signed(\$279 ) + $signed(\$283 );
+  assign \$285  = \$112 [16:0] * rq1_m15[16:0];
+  assign \$286  = $signed(\$284 ) + $signed({ 1'h0, \$285  });
+  assign \$287  = $signed(\$286 [63:0]) + $signed(32'd1073741824);
+  assign \$289  = 1'h1 << rq1_r0;
+  assign \$291  = 1'h1 << rq1_r1;
+  assign \$293  = 1'h1 << rq1_r2;
+  assign \$295  = 1'h1 << rq1_r3;
+  assign \$297  = 1'h1 << rq1_r4;
+  assign \$299  = 1'h1 << rq1_r5;
+  assign \$301  = 1'h1 << rq1_r6;
+  assign \$303  = 1'h1 << rq1_r7;
+  assign \$305  = 1'h1 << rq1_r8;
+  assign \$307  = 1'h1 << rq1_r9;
+  assign \$309  = 1'h1 << rq1_r10;
+  assign \$311  = 1'h1 << rq1_r11;
+  assign \$313  = 1'h1 << rq1_r12;
+  assign \$315  = 1'h1 << rq1_r13;
+  assign \$317  = 1'h1 << rq1_r14;
+  assign \$319  = 1'h1 << rq1_r15;
+  assign \$321  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$322  = | rq2_hf0;
+  assign \$323  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$324  = \$322  & \$323 ;
+  assign \$325  = $signed(\$321 ) - $signed({ 1'h0, \$324  });
+  assign \$326  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$327  = | rq2_hf1;
+  assign \$328  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$329  = \$327  & \$328 ;
+  assign \$330  = $signed(\$326 ) - $signed({ 1'h0, \$329  });
+  assign \$331  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$332  = | rq2_hf2;
+  assign \$333  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$334  = \$332  & \$333 ;
+  assign \$335  = $signed(\$331 ) - $signed({ 1'h0, \$334  });
+  assign \$336  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$337  = | rq2_hf3;
+  assign \$338  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$339  = \$337  & \$338 ;
+  assign \$340  = $signed(\$336 ) - $signed({ 1'h0, \$339  });
+  assign \$341  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$342  = | rq2_hf4;
+  assign \$343  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$344  = \$342  & \$343 ;
+  assign \$345  = $signed(\$341 ) - $signed({ 1'h0, \$344  });
+  assign \$346  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$347  = | rq2_hf5;
+  assign \$348  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$349  = \$347  & \$348 ;
+  assign \$350  = $signed(\$346 ) - $signed({ 1'h0, \$349  });
+  assign \$351  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$352  = | rq2_hf6;
+  assign \$353  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$354  = \$352  & \$353 ;
+  assign \$355  = $signed(\$351 ) - $signed({ 1'h0, \$354  });
+  assign \$356  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$357  = | rq2_hf7;
+  assign \$358  = $signed(rq2_h7) < $signed(1'h0);
   assign \$359  = \$357  & \$358 ;
   assign \$360  = $signed(\$356 ) - $signed({ 1'h0, \$359  });
-  assign \$361  = $signed(\$360 ) >>> \$353 [4:0];
-  assign \$362  = $signed(rq2_e11) < $signed(1'h0);
-  assign \$363  = - $signed(rq2_e11);
-  assign \$364  = \$362  ? \$363  : 7'h00;
-  assign \$365  = 1'h1 << \$364 [4:0];
-  assign \$367  = $signed(rq2_h11) + $signed(\$366 [33:0]);
-  assign \$368  = | \$364 [4:0];
-  assign \$369  = $signed(rq2_h11) < $signed(1'h0);
-  assign \$370  = \$368  & \$369 ;
-  assign \$371  = $signed(\$367 ) - $signed({ 1'h0, \$370  });
-  assign \$372  = $signed(\$371 ) >>> \$364 [4:0];
-  assign \$373  = $signed(rq2_e12) < $signed(1'h0);
-  assign \$374  = - $signed(rq2_e12);
-  assign \$375  = \$373  ? \$374  : 7'h00;
-  assign \$376  = 1'h1 << \$375 [4:0];
-  assign \$378  = $signed(rq2_h12) + $signed(\$377 [33:0]);
-  assign \$379  = | \$375 [4:0];
-  assign \$380  = $signed(rq2_h12) < $signed(1'h0);
-  assign \$381  = \$379  & \$380 ;
-  assign \$382  = $signed(\$378 ) - $signed({ 1'h0, \$381  });
-  assign \$383  = $signed(\$382 ) >>> \$375 [4:0];
-  assign \$384  = $signed(rq2_e13) < $signed(1'h0);
-  assign \$385  = - $signed(rq2_e13);
-  assign \$386  = \$384  ? \$385  : 7'h00;
-  assign \$387  = 1'h1 << \$386 [4:0];
-  assign \$389  = $signed(rq2_h13) + $signed(\$388 [33:0]);
-  assign \$390  = | \$386 [4:0];
-  assign \$391  = $signed(rq2_h13) < $signed(1'h0);
-  assign \$392  = \$390  & \$391 ;
-  assign \$393  = $signed(\$389 ) - $signed({ 1'h0, \$392  });
-  assign \$394  = $signed(\$393 ) >>> \$386 [4:0];
-  assign \$395  = $signed(rq2_e14) < $signed(1'h0);
-  assign \$396  = - $signed(rq2_e14);
-  assign \$397  = \$395  ? \$396  : 7'h00;
-  assign \$398  = 1'h1 << \$397 [4:0];
-  assign \$400  = $signed(rq2_h14) + $signed(\$399 [33:0]);
-  assign \$401  = | \$397 [4:0];
-  assign \$402  = $signed(rq2_h14) < $signed(1'h0);
-  assign \$403  = \$401  & \$402 ;
-  assign \$404  = $signed(\$400 ) - $signed({ 1'h0, \$403  });
-  assign \$405  = $signed(\$404 ) >>> \$397 [4:0];
-  assign \$406  = $signed(rq2_e15) < $signed(1'h0);
-  assign \$407  = - $signed(rq2_e15);
-  assign \$408  = \$406  ? \$407  : 7'h00;
-  assign \$409  = 1'h1 << \$408 [4:0];
-  assign \$411  = $signed(rq2_h15) + $signed(\$410 [33:0]);
-  assign \$412  = | \$408 [4:0];
-  assign \$413  = $signed(rq2_h15) < $signed(1'h0);
-  assign \$414  = \$412  & \$413 ;
-  assign \$415  = $signed(\$411 ) - $signed({ 1'h0, \$414  });
-  assign \$416  = $signed(\$415 ) >>> \$408 [4:0];
+  assign \$361  = $signed(rq2_h8) + $signed({ 1'h0, rq2_hf8 });
+  assign \$362  = | rq2_hf8;
+  assign \$363  = $signed(rq2_h8) < $signed(1'h0);
+  assign \$364  = \$362  & \$363 ;
+  assign \$365  = $signed(\$361 ) - $signed({ 1'h0, \$364  });
+  assign \$366  = $signed(rq2_h9) + $signed({ 1'h0, rq2_hf9 });
+  assign \$367  = | rq2_hf9;
+  assign \$368  = $signed(rq2_h9) < $signed(1'h0);
+  assign \$369  = \$367  & \$368 ;
+  assign \$370  = $signed(\$366 ) - $signed({ 1'h0, \$369  });
+  assign \$371  = $signed(rq2_h10) + $signed({ 1'h0, rq2_hf10 });
+  assign \$372  = | rq2_hf10;
+  assign \$373  = $signed(rq2_h10) < $signed(1'h0);
+  assign \$374  = \$372  & \$373 ;
+  assign \$375  = $signed(\$371 ) - $signed({ 1'h0, \$374  });
+  assign \$376  = $signed(rq2_h11) + $signed({ 1'h0, rq2_hf11 });
+  assign \$377  = | rq2_hf11;
+  assign \$378  = $signed(rq2_h11) < $signed(1'h0);
+  assign \$379  = \$377  & \$378 ;
+  assign \$380  = $signed(\$376 ) - $signed({ 1'h0, \$379  });
+  assign \$381  = $signed(rq2_h12) + $signed({ 1'h0, rq2_hf12 });
+  assign \$382  = | rq2_hf12;
+  assign \$383  = $signed(rq2_h12) < $signed(1'h0);
+  assign \$384  = \$382  & \$383 ;
+  assign \$385  = $signed(\$381 ) - $signed({ 1'h0, \$384  });
+  assign \$386  = $signed(rq2_h13) + $signed({ 1'h0, rq2_hf13 });
+  assign \$387  = | rq2_hf13;
+  assign \$388  = $signed(rq2_h13) < $signed(1'h0);
+  assign \$389  = \$387  & \$388 ;
+  assign \$390  = $signed(\$386 ) - $signed({ 1'h0, \$389  });
+  assign \$391  = $signed(rq2_h14) + $signed({ 1'h0, rq2_hf14 });
+  assign \$392  = | rq2_hf14;
+  assign \$393  = $signed(rq2_h14) < $signed(1'h0);
+  assign \$394  = \$392  & \$393 ;
+  assign \$395  = $signed(\$391 ) - $signed({ 1'h0, \$394  });
+  assign \$396  = $signed(rq2_h15) + $signed({ 1'h0, rq2_hf15 });
+  assign \$397  = | rq2_hf15;
+  assign \$398  = $signed(rq2_h15) < $signed(1'h0);
+  assign \$399  = \$397  & \$398 ;
+  assign \$400  = $signed(\$396 ) - $signed({ 1'h0, \$399  });
+  assign y_0 = $signed(\$325 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$330 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$335 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$340 [33:0]) >>> rq2_r3;
+  assign y_4 = $signed(\$345 [33:0]) >>> rq2_r4;
+  assign y_5 = $signed(\$350 [33:0]) >>> rq2_r5;
+  assign y_6 = $signed(\$355 [33:0]) >>> rq2_r6;
+  assign y_7 = $signed(\$360 [33:0]) >>> rq2_r7;
+  assign y_8 = $signed(\$365 [33:0]) >>> rq2_r8;
+  assign y_9 = $signed(\$370 [33:0]) >>> rq2_r9;
+  assign y_10 = $signed(\$375 [33:0]) >>> rq2_r10;
+  assign y_11 = $signed(\$380 [33:0]) >>> rq2_r11;
+  assign y_12 = $signed(\$385 [33:0]) >>> rq2_r12;
+  assign y_13 = $signed(\$390 [33:0]) >>> rq2_r13;
+  assign y_14 = $signed(\$395 [33:0]) >>> rq2_r14;
+  assign y_15 = $signed(\$400 [33:0]) >>> rq2_r15;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -1589,49 +1653,209 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_13 = $signed(rq3_y13) + $signed(zero_point);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = rq1_valid;
+    \$433  = rq1_valid;
     if (en) begin
-      \$449  = i_valid;
+      \$433  = i_valid;
     end
     if (rst) begin
-      \$449  = 1'h0;
+      \$433  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = rq1_last;
+    \$434  = rq1_last;
     if (en) begin
-      \$450  = i_last;
+      \$434  = i_last;
     end
     if (rst) begin
-      \$450  = 1'h0;
+      \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = rq1_m0;
+    \$435  = rq1_m0;
     if (en) begin
-      \$451  = i_multiplier[30:0];
+      \$435  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$451  = 31'h00000000;
+      \$435  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = rq1_e0;
+    \$436  = rq1_l0;
     if (en) begin
-      \$452  = i_shift[5:0];
+      \$436  = \$2 [4:0];
     end
     if (rst) begin
-      \$452  = 6'h00;
+      \$436  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = rq1_m1;
+    \$437  = rq1_r0;
     if (en) begin
-      \$453  = i_multiplier[61:31];
+      \$437  = \$5 [4:0];
+    end
+    if (rst) begin
+      \$437  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$438  = rq1_m1;
+    if (en) begin
+      \$438  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$438  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$439  = rq1_l1;
+    if (en) begin
+      \$439  = \$7 [4:0];
+    end
+    if (rst) begin
+      \$439  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$440  = rq1_r1;
+    if (en) begin
+      \$440  = \$10 [4:0];
+    end
+    if (rst) begin
+      \$440  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$441  = rq1_m2;
+    if (en) begin
+      \$441  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$441  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$442  = rq1_l2;
+    if (en) begin
+      \$442  = \$12 [4:0];
+    end
+    if (rst) begin
+      \$442  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$443  = rq1_r2;
+    if (en) begin
+      \$443  = \$15 [4:0];
+    end
+    if (rst) begin
+      \$443  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$444  = rq1_m3;
+    if (en) begin
+      \$444  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$444  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$445  = rq1_l3;
+    if (en) begin
+      \$445  = \$17 [4:0];
+    end
+    if (rst) begin
+      \$445  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$446  = rq1_r3;
+    if (en) begin
+      \$446  = \$20 [4:0];
+    end
+    if (rst) begin
+      \$446  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$447  = rq1_m4;
+    if (en) begin
+      \$447  = i_multiplier[154:124];
+    end
+    if (rst) begin
+      \$447  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = rq1_l4;
+    if (en) begin
+      \$448  = \$22 [4:0];
+    end
+    if (rst) begin
+      \$448  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = rq1_r4;
+    if (en) begin
+      \$449  = \$25 [4:0];
+    end
+    if (rst) begin
+      \$449  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$450  = rq1_m5;
+    if (en) begin
+      \$450  = i_multiplier[185:155];
+    end
+    if (rst) begin
+      \$450  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = rq1_l5;
+    if (en) begin
+      \$451  = \$27 [4:0];
+    end
+    if (rst) begin
+      \$451  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$452  = rq1_r5;
+    if (en) begin
+      \$452  = \$30 [4:0];
+    end
+    if (rst) begin
+      \$452  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$453  = rq1_m6;
+    if (en) begin
+      \$453  = i_multiplier[216:186];
     end
     if (rst) begin
       \$453  = 31'h00000000;
@@ -1639,59 +1863,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = rq1_e1;
+    \$454  = rq1_l6;
     if (en) begin
-      \$454  = i_shift[11:6];
+      \$454  = \$32 [4:0];
     end
     if (rst) begin
-      \$454  = 6'h00;
+      \$454  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = rq1_m2;
+    \$455  = rq1_r6;
     if (en) begin
-      \$455  = i_multiplier[92:62];
+      \$455  = \$35 [4:0];
     end
     if (rst) begin
-      \$455  = 31'h00000000;
+      \$455  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = rq1_e2;
+    \$456  = rq1_m7;
     if (en) begin
-      \$456  = i_shift[17:12];
+      \$456  = i_multiplier[247:217];
     end
     if (rst) begin
-      \$456  = 6'h00;
+      \$456  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = rq1_m3;
+    \$457  = rq1_l7;
     if (en) begin
-      \$457  = i_multiplier[123:93];
+      \$457  = \$37 [4:0];
     end
     if (rst) begin
-      \$457  = 31'h00000000;
+      \$457  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = rq1_e3;
+    \$458  = rq1_r7;
     if (en) begin
-      \$458  = i_shift[23:18];
+      \$458  = \$40 [4:0];
     end
     if (rst) begin
-      \$458  = 6'h00;
+      \$458  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = rq1_m4;
+    \$459  = rq1_m8;
     if (en) begin
-      \$459  = i_multiplier[154:124];
+      \$459  = i_multiplier[278:248];
     end
     if (rst) begin
       \$459  = 31'h00000000;
@@ -1699,59 +1923,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = rq1_e4;
+    \$460  = rq1_l8;
     if (en) begin
-      \$460  = i_shift[29:24];
+      \$460  = \$42 [4:0];
     end
     if (rst) begin
-      \$460  = 6'h00;
+      \$460  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = rq1_m5;
+    \$461  = rq1_r8;
     if (en) begin
-      \$461  = i_multiplier[185:155];
+      \$461  = \$45 [4:0];
     end
     if (rst) begin
-      \$461  = 31'h00000000;
+      \$461  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = rq1_e5;
+    \$462  = rq1_m9;
     if (en) begin
-      \$462  = i_shift[35:30];
+      \$462  = i_multiplier[309:279];
     end
     if (rst) begin
-      \$462  = 6'h00;
+      \$462  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = rq1_m6;
+    \$463  = rq1_l9;
     if (en) begin
-      \$463  = i_multiplier[216:186];
+      \$463  = \$47 [4:0];
     end
     if (rst) begin
-      \$463  = 31'h00000000;
+      \$463  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = rq1_e6;
+    \$464  = rq1_r9;
     if (en) begin
-      \$464  = i_shift[41:36];
+      \$464  = \$50 [4:0];
     end
     if (rst) begin
-      \$464  = 6'h00;
+      \$464  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = rq1_m7;
+    \$465  = rq1_m10;
     if (en) begin
-      \$465  = i_multiplier[247:217];
+      \$465  = i_multiplier[340:310];
     end
     if (rst) begin
       \$465  = 31'h00000000;
@@ -1759,59 +1983,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = rq1_e7;
+    \$466  = rq1_l10;
     if (en) begin
-      \$466  = i_shift[47:42];
+      \$466  = \$52 [4:0];
     end
     if (rst) begin
-      \$466  = 6'h00;
+      \$466  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = rq1_m8;
+    \$467  = rq1_r10;
     if (en) begin
-      \$467  = i_multiplier[278:248];
+      \$467  = \$55 [4:0];
     end
     if (rst) begin
-      \$467  = 31'h00000000;
+      \$467  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = rq1_e8;
+    \$468  = rq1_m11;
     if (en) begin
-      \$468  = i_shift[53:48];
+      \$468  = i_multiplier[371:341];
     end
     if (rst) begin
-      \$468  = 6'h00;
+      \$468  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = rq1_m9;
+    \$469  = rq1_l11;
     if (en) begin
-      \$469  = i_multiplier[309:279];
+      \$469  = \$57 [4:0];
     end
     if (rst) begin
-      \$469  = 31'h00000000;
+      \$469  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = rq1_e9;
+    \$470  = rq1_r11;
     if (en) begin
-      \$470  = i_shift[59:54];
+      \$470  = \$60 [4:0];
     end
     if (rst) begin
-      \$470  = 6'h00;
+      \$470  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = rq1_m10;
+    \$471  = rq1_m12;
     if (en) begin
-      \$471  = i_multiplier[340:310];
+      \$471  = i_multiplier[402:372];
     end
     if (rst) begin
       \$471  = 31'h00000000;
@@ -1819,59 +2043,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = rq1_e10;
+    \$472  = rq1_l12;
     if (en) begin
-      \$472  = i_shift[65:60];
+      \$472  = \$62 [4:0];
     end
     if (rst) begin
-      \$472  = 6'h00;
+      \$472  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = rq1_m11;
+    \$473  = rq1_r12;
     if (en) begin
-      \$473  = i_multiplier[371:341];
+      \$473  = \$65 [4:0];
     end
     if (rst) begin
-      \$473  = 31'h00000000;
+      \$473  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = rq1_e11;
+    \$474  = rq1_m13;
     if (en) begin
-      \$474  = i_shift[71:66];
+      \$474  = i_multiplier[433:403];
     end
     if (rst) begin
-      \$474  = 6'h00;
+      \$474  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = rq1_m12;
+    \$475  = rq1_l13;
     if (en) begin
-      \$475  = i_multiplier[402:372];
+      \$475  = \$67 [4:0];
     end
     if (rst) begin
-      \$475  = 31'h00000000;
+      \$475  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = rq1_e12;
+    \$476  = rq1_r13;
     if (en) begin
-      \$476  = i_shift[77:72];
+      \$476  = \$70 [4:0];
     end
     if (rst) begin
-      \$476  = 6'h00;
+      \$476  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = rq1_m13;
+    \$477  = rq1_m14;
     if (en) begin
-      \$477  = i_multiplier[433:403];
+      \$477  = i_multiplier[464:434];
     end
     if (rst) begin
       \$477  = 31'h00000000;
@@ -1879,59 +2103,59 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = rq1_e13;
+    \$478  = rq1_l14;
     if (en) begin
-      \$478  = i_shift[83:78];
+      \$478  = \$72 [4:0];
     end
     if (rst) begin
-      \$478  = 6'h00;
+      \$478  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = rq1_m14;
+    \$479  = rq1_r14;
     if (en) begin
-      \$479  = i_multiplier[464:434];
+      \$479  = \$75 [4:0];
     end
     if (rst) begin
-      \$479  = 31'h00000000;
+      \$479  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = rq1_e14;
+    \$480  = rq1_m15;
     if (en) begin
-      \$480  = i_shift[89:84];
+      \$480  = i_multiplier[495:465];
     end
     if (rst) begin
-      \$480  = 6'h00;
+      \$480  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = rq1_m15;
+    \$481  = rq1_l15;
     if (en) begin
-      \$481  = i_multiplier[495:465];
+      \$481  = \$77 [4:0];
     end
     if (rst) begin
-      \$481  = 31'h00000000;
+      \$481  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = rq1_e15;
+    \$482  = rq1_r15;
     if (en) begin
-      \$482  = i_shift[95:90];
+      \$482  = \$80 [4:0];
     end
     if (rst) begin
-      \$482  = 6'h00;
+      \$482  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$483  = rq1_s0;
     if (en) begin
-      \$483  = \$1 [31:0];
+      \$483  = \$81 [31:0];
     end
     if (rst) begin
       \$483  = 32'd0;
@@ -1941,7 +2165,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$484  = rq1_s1;
     if (en) begin
-      \$484  = \$2 [31:0];
+      \$484  = \$82 [31:0];
     end
     if (rst) begin
       \$484  = 32'd0;
@@ -1951,7 +2175,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$485  = rq1_s2;
     if (en) begin
-      \$485  = \$3 [31:0];
+      \$485  = \$83 [31:0];
     end
     if (rst) begin
       \$485  = 32'd0;
@@ -1961,7 +2185,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$486  = rq1_s3;
     if (en) begin
-      \$486  = \$4 [31:0];
+      \$486  = \$84 [31:0];
     end
     if (rst) begin
       \$486  = 32'd0;
@@ -1971,7 +2195,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$487  = rq1_s4;
     if (en) begin
-      \$487  = \$5 [31:0];
+      \$487  = \$85 [31:0];
     end
     if (rst) begin
       \$487  = 32'd0;
@@ -1981,7 +2205,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$488  = rq1_s5;
     if (en) begin
-      \$488  = \$6 [31:0];
+      \$488  = \$86 [31:0];
     end
     if (rst) begin
       \$488  = 32'd0;
@@ -1991,7 +2215,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$489  = rq1_s6;
     if (en) begin
-      \$489  = \$7 [31:0];
+      \$489  = \$87 [31:0];
     end
     if (rst) begin
       \$489  = 32'd0;
@@ -2001,7 +2225,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$490  = rq1_s7;
     if (en) begin
-      \$490  = \$8 [31:0];
+      \$490  = \$88 [31:0];
     end
     if (rst) begin
       \$490  = 32'd0;
@@ -2011,7 +2235,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$491  = rq1_s8;
     if (en) begin
-      \$491  = \$9 [31:0];
+      \$491  = \$89 [31:0];
     end
     if (rst) begin
       \$491  = 32'd0;
@@ -2021,7 +2245,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$492  = rq1_s9;
     if (en) begin
-      \$492  = \$10 [31:0];
+      \$492  = \$90 [31:0];
     end
     if (rst) begin
       \$492  = 32'd0;
@@ -2031,7 +2255,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$493  = rq1_s10;
     if (en) begin
-      \$493  = \$11 [31:0];
+      \$493  = \$91 [31:0];
     end
     if (rst) begin
       \$493  = 32'd0;
@@ -2041,7 +2265,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$494  = rq1_s11;
     if (en) begin
-      \$494  = \$12 [31:0];
+      \$494  = \$92 [31:0];
     end
     if (rst) begin
       \$494  = 32'd0;
@@ -2051,7 +2275,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$495  = rq1_s12;
     if (en) begin
-      \$495  = \$13 [31:0];
+      \$495  = \$93 [31:0];
     end
     if (rst) begin
       \$495  = 32'd0;
@@ -2061,7 +2285,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$496  = rq1_s13;
     if (en) begin
-      \$496  = \$14 [31:0];
+      \$496  = \$94 [31:0];
     end
     if (rst) begin
       \$496  = 32'd0;
@@ -2071,7 +2295,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$497  = rq1_s14;
     if (en) begin
-      \$497  = \$15 [31:0];
+      \$497  = \$95 [31:0];
     end
     if (rst) begin
       \$497  = 32'd0;
@@ -2081,7 +2305,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$498  = rq1_s15;
     if (en) begin
-      \$498  = \$16 [31:0];
+      \$498  = \$96 [31:0];
     end
     if (rst) begin
       \$498  = 32'd0;
@@ -2109,482 +2333,482 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = rq2_m0;
+    \$501  = rq2_r0;
     if (en) begin
-      \$501  = rq1_m0;
+      \$501  = rq1_r0;
     end
     if (rst) begin
-      \$501  = 31'h00000000;
+      \$501  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = rq2_e0;
+    \$502  = rq2_r1;
     if (en) begin
-      \$502  = rq1_e0;
+      \$502  = rq1_r1;
     end
     if (rst) begin
-      \$502  = 6'h00;
+      \$502  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = rq2_m1;
+    \$503  = rq2_r2;
     if (en) begin
-      \$503  = rq1_m1;
+      \$503  = rq1_r2;
     end
     if (rst) begin
-      \$503  = 31'h00000000;
+      \$503  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = rq2_e1;
+    \$504  = rq2_r3;
     if (en) begin
-      \$504  = rq1_e1;
+      \$504  = rq1_r3;
     end
     if (rst) begin
-      \$504  = 6'h00;
+      \$504  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = rq2_m2;
+    \$505  = rq2_r4;
     if (en) begin
-      \$505  = rq1_m2;
+      \$505  = rq1_r4;
     end
     if (rst) begin
-      \$505  = 31'h00000000;
+      \$505  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = rq2_e2;
+    \$506  = rq2_r5;
     if (en) begin
-      \$506  = rq1_e2;
+      \$506  = rq1_r5;
     end
     if (rst) begin
-      \$506  = 6'h00;
+      \$506  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = rq2_m3;
+    \$507  = rq2_r6;
     if (en) begin
-      \$507  = rq1_m3;
+      \$507  = rq1_r6;
     end
     if (rst) begin
-      \$507  = 31'h00000000;
+      \$507  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = rq2_e3;
+    \$508  = rq2_r7;
     if (en) begin
-      \$508  = rq1_e3;
+      \$508  = rq1_r7;
     end
     if (rst) begin
-      \$508  = 6'h00;
+      \$508  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = rq2_m4;
+    \$509  = rq2_r8;
     if (en) begin
-      \$509  = rq1_m4;
+      \$509  = rq1_r8;
     end
     if (rst) begin
-      \$509  = 31'h00000000;
+      \$509  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = rq2_e4;
+    \$510  = rq2_r9;
     if (en) begin
-      \$510  = rq1_e4;
+      \$510  = rq1_r9;
     end
     if (rst) begin
-      \$510  = 6'h00;
+      \$510  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = rq2_m5;
+    \$511  = rq2_r10;
     if (en) begin
-      \$511  = rq1_m5;
+      \$511  = rq1_r10;
     end
     if (rst) begin
-      \$511  = 31'h00000000;
+      \$511  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = rq2_e5;
+    \$512  = rq2_r11;
     if (en) begin
-      \$512  = rq1_e5;
+      \$512  = rq1_r11;
     end
     if (rst) begin
-      \$512  = 6'h00;
+      \$512  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = rq2_m6;
+    \$513  = rq2_r12;
     if (en) begin
-      \$513  = rq1_m6;
+      \$513  = rq1_r12;
     end
     if (rst) begin
-      \$513  = 31'h00000000;
+      \$513  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = rq2_e6;
+    \$514  = rq2_r13;
     if (en) begin
-      \$514  = rq1_e6;
+      \$514  = rq1_r13;
     end
     if (rst) begin
-      \$514  = 6'h00;
+      \$514  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = rq2_m7;
+    \$515  = rq2_r14;
     if (en) begin
-      \$515  = rq1_m7;
+      \$515  = rq1_r14;
     end
     if (rst) begin
-      \$515  = 31'h00000000;
+      \$515  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = rq2_e7;
+    \$516  = rq2_r15;
     if (en) begin
-      \$516  = rq1_e7;
+      \$516  = rq1_r15;
     end
     if (rst) begin
-      \$516  = 6'h00;
+      \$516  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = rq2_m8;
+    \$517  = rq2_h0;
     if (en) begin
-      \$517  = rq1_m8;
+      \$517  = \$123 [32:0];
     end
     if (rst) begin
-      \$517  = 31'h00000000;
+      \$517  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = rq2_e8;
+    \$518  = rq2_h1;
     if (en) begin
-      \$518  = rq1_e8;
+      \$518  = \$134 [32:0];
     end
     if (rst) begin
-      \$518  = 6'h00;
+      \$518  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = rq2_m9;
+    \$519  = rq2_h2;
     if (en) begin
-      \$519  = rq1_m9;
+      \$519  = \$145 [32:0];
     end
     if (rst) begin
-      \$519  = 31'h00000000;
+      \$519  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = rq2_e9;
+    \$520  = rq2_h3;
     if (en) begin
-      \$520  = rq1_e9;
+      \$520  = \$156 [32:0];
     end
     if (rst) begin
-      \$520  = 6'h00;
+      \$520  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = rq2_m10;
+    \$521  = rq2_h4;
     if (en) begin
-      \$521  = rq1_m10;
+      \$521  = \$167 [32:0];
     end
     if (rst) begin
-      \$521  = 31'h00000000;
+      \$521  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = rq2_e10;
+    \$522  = rq2_h5;
     if (en) begin
-      \$522  = rq1_e10;
+      \$522  = \$178 [32:0];
     end
     if (rst) begin
-      \$522  = 6'h00;
+      \$522  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = rq2_m11;
+    \$523  = rq2_h6;
     if (en) begin
-      \$523  = rq1_m11;
+      \$523  = \$189 [32:0];
     end
     if (rst) begin
-      \$523  = 31'h00000000;
+      \$523  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = rq2_e11;
+    \$524  = rq2_h7;
     if (en) begin
-      \$524  = rq1_e11;
+      \$524  = \$200 [32:0];
     end
     if (rst) begin
-      \$524  = 6'h00;
+      \$524  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = rq2_m12;
+    \$525  = rq2_h8;
     if (en) begin
-      \$525  = rq1_m12;
+      \$525  = \$211 [32:0];
     end
     if (rst) begin
-      \$525  = 31'h00000000;
+      \$525  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = rq2_e12;
+    \$526  = rq2_h9;
     if (en) begin
-      \$526  = rq1_e12;
+      \$526  = \$222 [32:0];
     end
     if (rst) begin
-      \$526  = 6'h00;
+      \$526  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = rq2_m13;
+    \$527  = rq2_h10;
     if (en) begin
-      \$527  = rq1_m13;
+      \$527  = \$233 [32:0];
     end
     if (rst) begin
-      \$527  = 31'h00000000;
+      \$527  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = rq2_e13;
+    \$528  = rq2_h11;
     if (en) begin
-      \$528  = rq1_e13;
+      \$528  = \$244 [32:0];
     end
     if (rst) begin
-      \$528  = 6'h00;
+      \$528  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = rq2_m14;
+    \$529  = rq2_h12;
     if (en) begin
-      \$529  = rq1_m14;
+      \$529  = \$255 [32:0];
     end
     if (rst) begin
-      \$529  = 31'h00000000;
+      \$529  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = rq2_e14;
+    \$530  = rq2_h13;
     if (en) begin
-      \$530  = rq1_e14;
+      \$530  = \$266 [32:0];
     end
     if (rst) begin
-      \$530  = 6'h00;
+      \$530  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = rq2_m15;
+    \$531  = rq2_h14;
     if (en) begin
-      \$531  = rq1_m15;
+      \$531  = \$277 [32:0];
     end
     if (rst) begin
-      \$531  = 31'h00000000;
+      \$531  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = rq2_e15;
+    \$532  = rq2_h15;
     if (en) begin
-      \$532  = rq1_e15;
+      \$532  = \$288 [32:0];
     end
     if (rst) begin
-      \$532  = 6'h00;
+      \$532  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = rq2_h0;
+    \$533  = rq2_hf0;
     if (en) begin
-      \$533  = \$75 [32:0];
+      \$533  = \$290 [31:0];
     end
     if (rst) begin
-      \$533  = 33'h000000000;
+      \$533  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = rq2_h1;
+    \$534  = rq2_hf1;
     if (en) begin
-      \$534  = \$86 [32:0];
+      \$534  = \$292 [31:0];
     end
     if (rst) begin
-      \$534  = 33'h000000000;
+      \$534  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = rq2_h2;
+    \$535  = rq2_hf2;
     if (en) begin
-      \$535  = \$97 [32:0];
+      \$535  = \$294 [31:0];
     end
     if (rst) begin
-      \$535  = 33'h000000000;
+      \$535  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = rq2_h3;
+    \$536  = rq2_hf3;
     if (en) begin
-      \$536  = \$108 [32:0];
+      \$536  = \$296 [31:0];
     end
     if (rst) begin
-      \$536  = 33'h000000000;
+      \$536  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = rq2_h4;
+    \$537  = rq2_hf4;
     if (en) begin
-      \$537  = \$119 [32:0];
+      \$537  = \$298 [31:0];
     end
     if (rst) begin
-      \$537  = 33'h000000000;
+      \$537  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = rq2_h5;
+    \$538  = rq2_hf5;
     if (en) begin
-      \$538  = \$130 [32:0];
+      \$538  = \$300 [31:0];
     end
     if (rst) begin
-      \$538  = 33'h000000000;
+      \$538  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = rq2_h6;
+    \$539  = rq2_hf6;
     if (en) begin
-      \$539  = \$141 [32:0];
+      \$539  = \$302 [31:0];
     end
     if (rst) begin
-      \$539  = 33'h000000000;
+      \$539  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = rq2_h7;
+    \$540  = rq2_hf7;
     if (en) begin
-      \$540  = \$152 [32:0];
+      \$540  = \$304 [31:0];
     end
     if (rst) begin
-      \$540  = 33'h000000000;
+      \$540  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = rq2_h8;
+    \$541  = rq2_hf8;
     if (en) begin
-      \$541  = \$163 [32:0];
+      \$541  = \$306 [31:0];
     end
     if (rst) begin
-      \$541  = 33'h000000000;
+      \$541  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = rq2_h9;
+    \$542  = rq2_hf9;
     if (en) begin
-      \$542  = \$174 [32:0];
+      \$542  = \$308 [31:0];
     end
     if (rst) begin
-      \$542  = 33'h000000000;
+      \$542  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = rq2_h10;
+    \$543  = rq2_hf10;
     if (en) begin
-      \$543  = \$185 [32:0];
+      \$543  = \$310 [31:0];
     end
     if (rst) begin
-      \$543  = 33'h000000000;
+      \$543  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = rq2_h11;
+    \$544  = rq2_hf11;
     if (en) begin
-      \$544  = \$196 [32:0];
+      \$544  = \$312 [31:0];
     end
     if (rst) begin
-      \$544  = 33'h000000000;
+      \$544  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = rq2_h12;
+    \$545  = rq2_hf12;
     if (en) begin
-      \$545  = \$207 [32:0];
+      \$545  = \$314 [31:0];
     end
     if (rst) begin
-      \$545  = 33'h000000000;
+      \$545  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = rq2_h13;
+    \$546  = rq2_hf13;
     if (en) begin
-      \$546  = \$218 [32:0];
+      \$546  = \$316 [31:0];
     end
     if (rst) begin
-      \$546  = 33'h000000000;
+      \$546  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = rq2_h14;
+    \$547  = rq2_hf14;
     if (en) begin
-      \$547  = \$229 [32:0];
+      \$547  = \$318 [31:0];
     end
     if (rst) begin
-      \$547  = 33'h000000000;
+      \$547  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = rq2_h15;
+    \$548  = rq2_hf15;
     if (en) begin
-      \$548  = \$240 [32:0];
+      \$548  = \$320 [31:0];
     end
     if (rst) begin
-      \$548  = 33'h000000000;
+      \$548  = 32'd0;
     end
   end
   always @* begin
@@ -2611,7 +2835,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$551  = rq3_y0;
     if (en) begin
-      \$551  = \$251 [33:0];
+      \$551  = y_0;
     end
     if (rst) begin
       \$551  = 34'h000000000;
@@ -2621,7 +2845,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$552  = rq3_y1;
     if (en) begin
-      \$552  = \$262 [33:0];
+      \$552  = y_1;
     end
     if (rst) begin
       \$552  = 34'h000000000;
@@ -2631,7 +2855,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$553  = rq3_y2;
     if (en) begin
-      \$553  = \$273 [33:0];
+      \$553  = y_2;
     end
     if (rst) begin
       \$553  = 34'h000000000;
@@ -2641,7 +2865,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$554  = rq3_y3;
     if (en) begin
-      \$554  = \$284 [33:0];
+      \$554  = y_3;
     end
     if (rst) begin
       \$554  = 34'h000000000;
@@ -2651,7 +2875,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$555  = rq3_y4;
     if (en) begin
-      \$555  = \$295 [33:0];
+      \$555  = y_4;
     end
     if (rst) begin
       \$555  = 34'h000000000;
@@ -2661,7 +2885,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$556  = rq3_y5;
     if (en) begin
-      \$556  = \$306 [33:0];
+      \$556  = y_5;
     end
     if (rst) begin
       \$556  = 34'h000000000;
@@ -2671,7 +2895,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$557  = rq3_y6;
     if (en) begin
-      \$557  = \$317 [33:0];
+      \$557  = y_6;
     end
     if (rst) begin
       \$557  = 34'h000000000;
@@ -2681,7 +2905,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$558  = rq3_y7;
     if (en) begin
-      \$558  = \$328 [33:0];
+      \$558  = y_7;
     end
     if (rst) begin
       \$558  = 34'h000000000;
@@ -2691,7 +2915,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$559  = rq3_y8;
     if (en) begin
-      \$559  = \$339 [33:0];
+      \$559  = y_8;
     end
     if (rst) begin
       \$559  = 34'h000000000;
@@ -2701,7 +2925,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$560  = rq3_y9;
     if (en) begin
-      \$560  = \$350 [33:0];
+      \$560  = y_9;
     end
     if (rst) begin
       \$560  = 34'h000000000;
@@ -2711,7 +2935,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$561  = rq3_y10;
     if (en) begin
-      \$561  = \$361 [33:0];
+      \$561  = y_10;
     end
     if (rst) begin
       \$561  = 34'h000000000;
@@ -2721,7 +2945,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$562  = rq3_y11;
     if (en) begin
-      \$562  = \$372 [33:0];
+      \$562  = y_11;
     end
     if (rst) begin
       \$562  = 34'h000000000;
@@ -2731,7 +2955,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$563  = rq3_y12;
     if (en) begin
-      \$563  = \$383 [33:0];
+      \$563  = y_12;
     end
     if (rst) begin
       \$563  = 34'h000000000;
@@ -2741,7 +2965,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$564  = rq3_y13;
     if (en) begin
-      \$564  = \$394 [33:0];
+      \$564  = y_13;
     end
     if (rst) begin
       \$564  = 34'h000000000;
@@ -2751,7 +2975,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$565  = rq3_y14;
     if (en) begin
-      \$565  = \$405 [33:0];
+      \$565  = y_14;
     end
     if (rst) begin
       \$565  = 34'h000000000;
@@ -2761,7 +2985,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$566  = rq3_y15;
     if (en) begin
-      \$566  = \$416 [33:0];
+      \$566  = y_15;
     end
     if (rst) begin
       \$566  = 34'h000000000;
@@ -2772,129 +2996,129 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
     \$567  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$417 ) begin
+      if (\$401 ) begin
         \$567 [7:0] = act_min;
-      end else if (\$418 ) begin
+      end else if (\$402 ) begin
         \$567 [7:0] = act_max;
       end else begin
         \$567 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$419 ) begin
+      if (\$403 ) begin
         \$567 [15:8] = act_min;
-      end else if (\$420 ) begin
+      end else if (\$404 ) begin
         \$567 [15:8] = act_max;
       end else begin
         \$567 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$421 ) begin
+      if (\$405 ) begin
         \$567 [23:16] = act_min;
-      end else if (\$422 ) begin
+      end else if (\$406 ) begin
         \$567 [23:16] = act_max;
       end else begin
         \$567 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$423 ) begin
+      if (\$407 ) begin
         \$567 [31:24] = act_min;
-      end else if (\$424 ) begin
+      end else if (\$408 ) begin
         \$567 [31:24] = act_max;
       end else begin
         \$567 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$425 ) begin
+      if (\$409 ) begin
         \$567 [39:32] = act_min;
-      end else if (\$426 ) begin
+      end else if (\$410 ) begin
         \$567 [39:32] = act_max;
       end else begin
         \$567 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$427 ) begin
+      if (\$411 ) begin
         \$567 [47:40] = act_min;
-      end else if (\$428 ) begin
+      end else if (\$412 ) begin
         \$567 [47:40] = act_max;
       end else begin
         \$567 [47:40] = t_5[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$429 ) begin
+      if (\$413 ) begin
         \$567 [55:48] = act_min;
-      end else if (\$430 ) begin
+      end else if (\$414 ) begin
         \$567 [55:48] = act_max;
       end else begin
         \$567 [55:48] = t_6[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$431 ) begin
+      if (\$415 ) begin
         \$567 [63:56] = act_min;
-      end else if (\$432 ) begin
+      end else if (\$416 ) begin
         \$567 [63:56] = act_max;
       end else begin
         \$567 [63:56] = t_7[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$433 ) begin
+      if (\$417 ) begin
         \$567 [71:64] = act_min;
-      end else if (\$434 ) begin
+      end else if (\$418 ) begin
         \$567 [71:64] = act_max;
       end else begin
         \$567 [71:64] = t_8[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$435 ) begin
+      if (\$419 ) begin
         \$567 [79:72] = act_min;
-      end else if (\$436 ) begin
+      end else if (\$420 ) begin
         \$567 [79:72] = act_max;
       end else begin
         \$567 [79:72] = t_9[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$437 ) begin
+      if (\$421 ) begin
         \$567 [87:80] = act_min;
-      end else if (\$438 ) begin
+      end else if (\$422 ) begin
         \$567 [87:80] = act_max;
       end else begin
         \$567 [87:80] = t_10[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$439 ) begin
+      if (\$423 ) begin
         \$567 [95:88] = act_min;
-      end else if (\$440 ) begin
+      end else if (\$424 ) begin
         \$567 [95:88] = act_max;
       end else begin
         \$567 [95:88] = t_11[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$441 ) begin
+      if (\$425 ) begin
         \$567 [103:96] = act_min;
-      end else if (\$442 ) begin
+      end else if (\$426 ) begin
         \$567 [103:96] = act_max;
       end else begin
         \$567 [103:96] = t_12[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$443 ) begin
+      if (\$427 ) begin
         \$567 [111:104] = act_min;
-      end else if (\$444 ) begin
+      end else if (\$428 ) begin
         \$567 [111:104] = act_max;
       end else begin
         \$567 [111:104] = t_13[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$445 ) begin
+      if (\$429 ) begin
         \$567 [119:112] = act_min;
-      end else if (\$446 ) begin
+      end else if (\$430 ) begin
         \$567 [119:112] = act_max;
       end else begin
         \$567 [119:112] = t_14[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$447 ) begin
+      if (\$431 ) begin
         \$567 [127:120] = act_min;
-      end else if (\$448 ) begin
+      end else if (\$432 ) begin
         \$567 [127:120] = act_max;
       end else begin
         \$567 [127:120] = t_15[7:0];
@@ -2924,134 +3148,134 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
       \$569  = 1'h0;
     end
   end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
-  assign s_4 = \$5 [31:0];
-  assign s_5 = \$6 [31:0];
-  assign s_6 = \$7 [31:0];
-  assign s_7 = \$8 [31:0];
-  assign s_8 = \$9 [31:0];
-  assign s_9 = \$10 [31:0];
-  assign s_10 = \$11 [31:0];
-  assign s_11 = \$12 [31:0];
-  assign s_12 = \$13 [31:0];
-  assign s_13 = \$14 [31:0];
-  assign s_14 = \$15 [31:0];
-  assign s_15 = \$16 [31:0];
-  assign left_0 = \$18 [4:0];
-  assign a_0 = \$19 [31:0];
-  assign left_1 = \$21 [4:0];
-  assign a_1 = \$22 [31:0];
-  assign left_2 = \$24 [4:0];
-  assign a_2 = \$25 [31:0];
-  assign left_3 = \$27 [4:0];
-  assign a_3 = \$28 [31:0];
-  assign left_4 = \$30 [4:0];
-  assign a_4 = \$31 [31:0];
-  assign left_5 = \$33 [4:0];
-  assign a_5 = \$34 [31:0];
-  assign left_6 = \$36 [4:0];
-  assign a_6 = \$37 [31:0];
-  assign left_7 = \$39 [4:0];
-  assign a_7 = \$40 [31:0];
+  assign left_0 = \$2 [4:0];
+  assign r_0 = \$5 [4:0];
+  assign left_1 = \$7 [4:0];
+  assign r_1 = \$10 [4:0];
+  assign left_2 = \$12 [4:0];
+  assign r_2 = \$15 [4:0];
+  assign left_3 = \$17 [4:0];
+  assign r_3 = \$20 [4:0];
+  assign left_4 = \$22 [4:0];
+  assign r_4 = \$25 [4:0];
+  assign left_5 = \$27 [4:0];
+  assign r_5 = \$30 [4:0];
+  assign left_6 = \$32 [4:0];
+  assign r_6 = \$35 [4:0];
+  assign left_7 = \$37 [4:0];
+  assign r_7 = \$40 [4:0];
   assign left_8 = \$42 [4:0];
-  assign a_8 = \$43 [31:0];
-  assign left_9 = \$45 [4:0];
-  assign a_9 = \$46 [31:0];
-  assign left_10 = \$48 [4:0];
-  assign a_10 = \$49 [31:0];
-  assign left_11 = \$51 [4:0];
-  assign a_11 = \$52 [31:0];
-  assign left_12 = \$54 [4:0];
-  assign a_12 = \$55 [31:0];
-  assign left_13 = \$57 [4:0];
-  assign a_13 = \$58 [31:0];
-  assign left_14 = \$60 [4:0];
-  assign a_14 = \$61 [31:0];
-  assign left_15 = \$63 [4:0];
-  assign a_15 = \$64 [31:0];
-  assign prod_0 = \$73 [63:0];
-  assign h_0 = \$75 [32:0];
-  assign prod_1 = \$84 [63:0];
-  assign h_1 = \$86 [32:0];
-  assign prod_2 = \$95 [63:0];
-  assign h_2 = \$97 [32:0];
-  assign prod_3 = \$106 [63:0];
-  assign h_3 = \$108 [32:0];
-  assign prod_4 = \$117 [63:0];
-  assign h_4 = \$119 [32:0];
-  assign prod_5 = \$128 [63:0];
-  assign h_5 = \$130 [32:0];
-  assign prod_6 = \$139 [63:0];
-  assign h_6 = \$141 [32:0];
-  assign prod_7 = \$150 [63:0];
-  assign h_7 = \$152 [32:0];
-  assign prod_8 = \$161 [63:0];
-  assign h_8 = \$163 [32:0];
-  assign prod_9 = \$172 [63:0];
-  assign h_9 = \$174 [32:0];
-  assign prod_10 = \$183 [63:0];
-  assign h_10 = \$185 [32:0];
-  assign prod_11 = \$194 [63:0];
-  assign h_11 = \$196 [32:0];
-  assign prod_12 = \$205 [63:0];
-  assign h_12 = \$207 [32:0];
-  assign prod_13 = \$216 [63:0];
-  assign h_13 = \$218 [32:0];
-  assign prod_14 = \$227 [63:0];
-  assign h_14 = \$229 [32:0];
-  assign prod_15 = \$238 [63:0];
-  assign h_15 = \$240 [32:0];
-  assign r_0 = \$243 [4:0];
-  assign half_0 = \$245 [33:0];
-  assign y_0 = \$251 [33:0];
-  assign r_1 = \$254 [4:0];
-  assign half_1 = \$256 [33:0];
-  assign y_1 = \$262 [33:0];
-  assign r_2 = \$265 [4:0];
-  assign half_2 = \$267 [33:0];
-  assign y_2 = \$273 [33:0];
-  assign r_3 = \$276 [4:0];
-  assign half_3 = \$278 [33:0];
-  assign y_3 = \$284 [33:0];
-  assign r_4 = \$287 [4:0];
-  assign half_4 = \$289 [33:0];
-  assign y_4 = \$295 [33:0];
-  assign r_5 = \$298 [4:0];
-  assign half_5 = \$300 [33:0];
-  assign y_5 = \$306 [33:0];
-  assign r_6 = \$309 [4:0];
-  assign half_6 = \$311 [33:0];
-  assign y_6 = \$317 [33:0];
-  assign r_7 = \$320 [4:0];
-  assign half_7 = \$322 [33:0];
-  assign y_7 = \$328 [33:0];
-  assign r_8 = \$331 [4:0];
-  assign half_8 = \$333 [33:0];
-  assign y_8 = \$339 [33:0];
-  assign r_9 = \$342 [4:0];
-  assign half_9 = \$344 [33:0];
-  assign y_9 = \$350 [33:0];
-  assign r_10 = \$353 [4:0];
-  assign half_10 = \$355 [33:0];
-  assign y_10 = \$361 [33:0];
-  assign r_11 = \$364 [4:0];
-  assign half_11 = \$366 [33:0];
-  assign y_11 = \$372 [33:0];
-  assign r_12 = \$375 [4:0];
-  assign half_12 = \$377 [33:0];
-  assign y_12 = \$383 [33:0];
-  assign r_13 = \$386 [4:0];
-  assign half_13 = \$388 [33:0];
-  assign y_13 = \$394 [33:0];
-  assign r_14 = \$397 [4:0];
-  assign half_14 = \$399 [33:0];
-  assign y_14 = \$405 [33:0];
-  assign r_15 = \$408 [4:0];
-  assign half_15 = \$410 [33:0];
-  assign y_15 = \$416 [33:0];
+  assign r_8 = \$45 [4:0];
+  assign left_9 = \$47 [4:0];
+  assign r_9 = \$50 [4:0];
+  assign left_10 = \$52 [4:0];
+  assign r_10 = \$55 [4:0];
+  assign left_11 = \$57 [4:0];
+  assign r_11 = \$60 [4:0];
+  assign left_12 = \$62 [4:0];
+  assign r_12 = \$65 [4:0];
+  assign left_13 = \$67 [4:0];
+  assign r_13 = \$70 [4:0];
+  assign left_14 = \$72 [4:0];
+  assign r_14 = \$75 [4:0];
+  assign left_15 = \$77 [4:0];
+  assign r_15 = \$80 [4:0];
+  assign s_0 = \$81 [31:0];
+  assign s_1 = \$82 [31:0];
+  assign s_2 = \$83 [31:0];
+  assign s_3 = \$84 [31:0];
+  assign s_4 = \$85 [31:0];
+  assign s_5 = \$86 [31:0];
+  assign s_6 = \$87 [31:0];
+  assign s_7 = \$88 [31:0];
+  assign s_8 = \$89 [31:0];
+  assign s_9 = \$90 [31:0];
+  assign s_10 = \$91 [31:0];
+  assign s_11 = \$92 [31:0];
+  assign s_12 = \$93 [31:0];
+  assign s_13 = \$94 [31:0];
+  assign s_14 = \$95 [31:0];
+  assign s_15 = \$96 [31:0];
+  assign a_0 = \$97 [31:0];
+  assign a_1 = \$98 [31:0];
+  assign a_2 = \$99 [31:0];
+  assign a_3 = \$100 [31:0];
+  assign a_4 = \$101 [31:0];
+  assign a_5 = \$102 [31:0];
+  assign a_6 = \$103 [31:0];
+  assign a_7 = \$104 [31:0];
+  assign a_8 = \$105 [31:0];
+  assign a_9 = \$106 [31:0];
+  assign a_10 = \$107 [31:0];
+  assign a_11 = \$108 [31:0];
+  assign a_12 = \$109 [31:0];
+  assign a_13 = \$110 [31:0];
+  assign a_14 = \$111 [31:0];
+  assign a_15 = \$112 [31:0];
+  assign prod_0 = \$121 [63:0];
+  assign h_0 = \$123 [32:0];
+  assign prod_1 = \$132 [63:0];
+  assign h_1 = \$134 [32:0];
+  assign prod_2 = \$143 [63:0];
+  assign h_2 = \$145 [32:0];
+  assign prod_3 = \$154 [63:0];
+  assign h_3 = \$156 [32:0];
+  assign prod_4 = \$165 [63:0];
+  assign h_4 = \$167 [32:0];
+  assign prod_5 = \$176 [63:0];
+  assign h_5 = \$178 [32:0];
+  assign prod_6 = \$187 [63:0];
+  assign h_6 = \$189 [32:0];
+  assign prod_7 = \$198 [63:0];
+  assign h_7 = \$200 [32:0];
+  assign prod_8 = \$209 [63:0];
+  assign h_8 = \$211 [32:0];
+  assign prod_9 = \$220 [63:0];
+  assign h_9 = \$222 [32:0];
+  assign prod_10 = \$231 [63:0];
+  assign h_10 = \$233 [32:0];
+  assign prod_11 = \$242 [63:0];
+  assign h_11 = \$244 [32:0];
+  assign prod_12 = \$253 [63:0];
+  assign h_12 = \$255 [32:0];
+  assign prod_13 = \$264 [63:0];
+  assign h_13 = \$266 [32:0];
+  assign prod_14 = \$275 [63:0];
+  assign h_14 = \$277 [32:0];
+  assign prod_15 = \$286 [63:0];
+  assign h_15 = \$288 [32:0];
+  assign half_0 = \$290 [31:0];
+  assign half_1 = \$292 [31:0];
+  assign half_2 = \$294 [31:0];
+  assign half_3 = \$296 [31:0];
+  assign half_4 = \$298 [31:0];
+  assign half_5 = \$300 [31:0];
+  assign half_6 = \$302 [31:0];
+  assign half_7 = \$304 [31:0];
+  assign half_8 = \$306 [31:0];
+  assign half_9 = \$308 [31:0];
+  assign half_10 = \$310 [31:0];
+  assign half_11 = \$312 [31:0];
+  assign half_12 = \$314 [31:0];
+  assign half_13 = \$316 [31:0];
+  assign half_14 = \$318 [31:0];
+  assign half_15 = \$320 [31:0];
+  assign u_0 = \$325 [33:0];
+  assign u_1 = \$330 [33:0];
+  assign u_2 = \$335 [33:0];
+  assign u_3 = \$340 [33:0];
+  assign u_4 = \$345 [33:0];
+  assign u_5 = \$350 [33:0];
+  assign u_6 = \$355 [33:0];
+  assign u_7 = \$360 [33:0];
+  assign u_8 = \$365 [33:0];
+  assign u_9 = \$370 [33:0];
+  assign u_10 = \$375 [33:0];
+  assign u_11 = \$380 [33:0];
+  assign u_12 = \$385 [33:0];
+  assign u_13 = \$390 [33:0];
+  assign u_14 = \$395 [33:0];
+  assign u_15 = \$400 [33:0];
   assign \i_acc[0]  = i_acc[26:0];
   assign \i_acc[1]  = i_acc[53:27];
   assign \i_acc[2]  = i_acc[80:54];
@@ -3132,68 +3356,68 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[13]  = o_data[111:104];
   assign \o_data[14]  = o_data[119:112];
   assign \o_data[15]  = o_data[127:120];
-  assign \$66  = { \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 , 34'h000000000 };
-  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
-  assign \$75  = { \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64:31] };
-  assign \$77  = { \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 , 34'h000000000 };
-  assign \$81  = { \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 , 17'h00000 };
-  assign \$86  = { \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64:31] };
-  assign \$88  = { \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 , 34'h000000000 };
-  assign \$92  = { \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 , 17'h00000 };
-  assign \$97  = { \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64:31] };
-  assign \$99  = { \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 , 34'h000000000 };
-  assign \$103  = { \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 , 17'h00000 };
-  assign \$108  = { \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64:31] };
-  assign \$110  = { \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 [28], \$109 , 34'h000000000 };
-  assign \$114  = { \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 , 17'h00000 };
-  assign \$119  = { \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64], \$118 [64:31] };
-  assign \$121  = { \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 [28], \$120 , 34'h000000000 };
-  assign \$125  = { \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 [32], \$124 , 17'h00000 };
-  assign \$130  = { \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64], \$129 [64:31] };
-  assign \$132  = { \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 [28], \$131 , 34'h000000000 };
-  assign \$136  = { \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 [32], \$135 , 17'h00000 };
-  assign \$141  = { \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64], \$140 [64:31] };
-  assign \$143  = { \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 [28], \$142 , 34'h000000000 };
-  assign \$147  = { \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 [32], \$146 , 17'h00000 };
-  assign \$152  = { \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64], \$151 [64:31] };
-  assign \$154  = { \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 [28], \$153 , 34'h000000000 };
-  assign \$158  = { \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 [32], \$157 , 17'h00000 };
-  assign \$163  = { \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64], \$162 [64:31] };
-  assign \$165  = { \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 , 34'h000000000 };
-  assign \$169  = { \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 [32], \$168 , 17'h00000 };
-  assign \$174  = { \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64], \$173 [64:31] };
-  assign \$176  = { \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 [28], \$175 , 34'h000000000 };
-  assign \$180  = { \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 [32], \$179 , 17'h00000 };
-  assign \$185  = { \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64], \$184 [64:31] };
-  assign \$187  = { \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 [28], \$186 , 34'h000000000 };
-  assign \$191  = { \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 [32], \$190 , 17'h00000 };
-  assign \$196  = { \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64], \$195 [64:31] };
-  assign \$198  = { \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 [28], \$197 , 34'h000000000 };
-  assign \$202  = { \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 [32], \$201 , 17'h00000 };
-  assign \$207  = { \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64], \$206 [64:31] };
-  assign \$209  = { \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 [28], \$208 , 34'h000000000 };
-  assign \$213  = { \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 [32], \$212 , 17'h00000 };
-  assign \$218  = { \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64], \$217 [64:31] };
-  assign \$220  = { \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 [28], \$219 , 34'h000000000 };
-  assign \$224  = { \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 [32], \$223 , 17'h00000 };
-  assign \$229  = { \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64], \$228 [64:31] };
-  assign \$231  = { \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 [28], \$230 , 34'h000000000 };
-  assign \$235  = { \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 [32], \$234 , 17'h00000 };
-  assign \$240  = { \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64], \$239 [64:31] };
-  assign \$245  = { 1'h0, \$244 [63:1] };
-  assign \$256  = { 1'h0, \$255 [63:1] };
-  assign \$267  = { 1'h0, \$266 [63:1] };
-  assign \$278  = { 1'h0, \$277 [63:1] };
-  assign \$289  = { 1'h0, \$288 [63:1] };
+  assign \$114  = { \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 , 34'h000000000 };
+  assign \$118  = { \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 , 17'h00000 };
+  assign \$123  = { \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64:31] };
+  assign \$125  = { \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 , 34'h000000000 };
+  assign \$129  = { \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 , 17'h00000 };
+  assign \$134  = { \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64:31] };
+  assign \$136  = { \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 , 34'h000000000 };
+  assign \$140  = { \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 , 17'h00000 };
+  assign \$145  = { \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64:31] };
+  assign \$147  = { \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 , 34'h000000000 };
+  assign \$151  = { \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 , 17'h00000 };
+  assign \$156  = { \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64:31] };
+  assign \$158  = { \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 , 34'h000000000 };
+  assign \$162  = { \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 , 17'h00000 };
+  assign \$167  = { \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64:31] };
+  assign \$169  = { \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 , 34'h000000000 };
+  assign \$173  = { \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 , 17'h00000 };
+  assign \$178  = { \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64:31] };
+  assign \$180  = { \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 , 34'h000000000 };
+  assign \$184  = { \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 , 17'h00000 };
+  assign \$189  = { \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64:31] };
+  assign \$191  = { \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 , 34'h000000000 };
+  assign \$195  = { \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 , 17'h00000 };
+  assign \$200  = { \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64:31] };
+  assign \$202  = { \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 , 34'h000000000 };
+  assign \$206  = { \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 , 17'h00000 };
+  assign \$211  = { \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64:31] };
+  assign \$213  = { \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 , 34'h000000000 };
+  assign \$217  = { \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 , 17'h00000 };
+  assign \$222  = { \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64:31] };
+  assign \$224  = { \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 , 34'h000000000 };
+  assign \$228  = { \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 , 17'h00000 };
+  assign \$233  = { \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64:31] };
+  assign \$235  = { \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 , 34'h000000000 };
+  assign \$239  = { \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 , 17'h00000 };
+  assign \$244  = { \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64:31] };
+  assign \$246  = { \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 , 34'h000000000 };
+  assign \$250  = { \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 , 17'h00000 };
+  assign \$255  = { \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64:31] };
+  assign \$257  = { \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 , 34'h000000000 };
+  assign \$261  = { \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 , 17'h00000 };
+  assign \$266  = { \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64:31] };
+  assign \$268  = { \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 , 34'h000000000 };
+  assign \$272  = { \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 , 17'h00000 };
+  assign \$277  = { \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64:31] };
+  assign \$279  = { \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 , 34'h000000000 };
+  assign \$283  = { \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 , 17'h00000 };
+  assign \$288  = { \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64:31] };
+  assign \$290  = { 1'h0, \$289 [63:1] };
+  assign \$292  = { 1'h0, \$291 [63:1] };
+  assign \$294  = { 1'h0, \$293 [63:1] };
+  assign \$296  = { 1'h0, \$295 [63:1] };
+  assign \$298  = { 1'h0, \$297 [63:1] };
   assign \$300  = { 1'h0, \$299 [63:1] };
-  assign \$311  = { 1'h0, \$310 [63:1] };
-  assign \$322  = { 1'h0, \$321 [63:1] };
-  assign \$333  = { 1'h0, \$332 [63:1] };
-  assign \$344  = { 1'h0, \$343 [63:1] };
-  assign \$355  = { 1'h0, \$354 [63:1] };
-  assign \$366  = { 1'h0, \$365 [63:1] };
-  assign \$377  = { 1'h0, \$376 [63:1] };
-  assign \$388  = { 1'h0, \$387 [63:1] };
-  assign \$399  = { 1'h0, \$398 [63:1] };
-  assign \$410  = { 1'h0, \$409 [63:1] };
+  assign \$302  = { 1'h0, \$301 [63:1] };
+  assign \$304  = { 1'h0, \$303 [63:1] };
+  assign \$306  = { 1'h0, \$305 [63:1] };
+  assign \$308  = { 1'h0, \$307 [63:1] };
+  assign \$310  = { 1'h0, \$309 [63:1] };
+  assign \$312  = { 1'h0, \$311 [63:1] };
+  assign \$314  = { 1'h0, \$313 [63:1] };
+  assign \$316  = { 1'h0, \$315 [63:1] };
+  assign \$318  = { 1'h0, \$317 [63:1] };
+  assign \$320  = { 1'h0, \$319 [63:1] };
 endmodule

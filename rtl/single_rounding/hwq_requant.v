@@ -4,111 +4,103 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire [63:0] \$10 ;
-  reg [63:0] \$100 ;
-  reg [63:0] \$101 ;
-  reg [63:0] \$102 ;
-  reg [31:0] \$103 ;
-  reg \$104 ;
-  reg \$105 ;
-  wire [92:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [93:0] \$13 ;
-  wire [6:0] \$14 ;
+  wire [6:0] \$1 ;
+  wire [125:0] \$10 ;
+  wire [125:0] \$11 ;
+  wire [125:0] \$12 ;
+  wire [125:0] \$13 ;
+  wire [125:0] \$14 ;
   wire [125:0] \$15 ;
   wire [125:0] \$16 ;
-  wire [127:0] \$17 ;
-  wire [28:0] \$18 ;
-  wire [91:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [31:0] \$20 ;
-  wire [30:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [63:0] \$23 ;
-  wire [92:0] \$24 ;
-  wire [33:0] \$25 ;
-  wire [93:0] \$26 ;
-  wire [6:0] \$27 ;
-  wire [125:0] \$28 ;
-  wire [125:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [127:0] \$30 ;
-  wire [28:0] \$31 ;
-  wire [91:0] \$32 ;
-  wire [31:0] \$33 ;
-  wire [30:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [63:0] \$36 ;
-  wire [92:0] \$37 ;
-  wire [33:0] \$38 ;
-  wire [93:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [6:0] \$40 ;
-  wire [125:0] \$41 ;
-  wire [125:0] \$42 ;
-  wire [127:0] \$43 ;
-  wire [28:0] \$44 ;
-  wire [91:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [63:0] \$49 ;
-  wire [28:0] \$5 ;
-  wire [92:0] \$50 ;
-  wire [33:0] \$51 ;
-  wire [93:0] \$52 ;
-  wire [6:0] \$53 ;
-  wire [125:0] \$54 ;
-  wire [125:0] \$55 ;
-  wire [127:0] \$56 ;
-  wire [6:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
-  wire [91:0] \$6 ;
-  wire [6:0] \$60 ;
+  wire [28:0] \$17 ;
+  wire [91:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire [6:0] \$2 ;
+  wire [30:0] \$20 ;
+  wire [32:0] \$21 ;
+  wire [63:0] \$22 ;
+  wire [92:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [93:0] \$25 ;
+  wire [64:0] \$26 ;
+  wire [28:0] \$27 ;
+  wire [91:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [6:0] \$3 ;
+  wire [30:0] \$30 ;
+  wire [32:0] \$31 ;
+  wire [63:0] \$32 ;
+  wire [92:0] \$33 ;
+  wire [33:0] \$34 ;
+  wire [93:0] \$35 ;
+  wire [64:0] \$36 ;
+  wire [28:0] \$37 ;
+  wire [91:0] \$38 ;
+  wire [31:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [30:0] \$40 ;
+  wire [32:0] \$41 ;
+  wire [63:0] \$42 ;
+  wire [92:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [93:0] \$45 ;
+  wire [64:0] \$46 ;
+  wire [28:0] \$47 ;
+  wire [91:0] \$48 ;
+  wire [31:0] \$49 ;
+  wire [32:0] \$5 ;
+  wire [30:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire [92:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [93:0] \$55 ;
+  wire [64:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [32:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  reg \$69 ;
-  wire [31:0] \$7 ;
-  reg \$70 ;
+  reg \$65 ;
+  reg \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
+  reg [30:0] \$69 ;
+  wire [32:0] \$7 ;
+  reg [5:0] \$70 ;
   reg [30:0] \$71 ;
   reg [5:0] \$72 ;
   reg [30:0] \$73 ;
   reg [5:0] \$74 ;
-  reg [30:0] \$75 ;
-  reg [5:0] \$76 ;
-  reg [30:0] \$77 ;
-  reg [5:0] \$78 ;
-  reg [31:0] \$79 ;
-  wire [30:0] \$8 ;
-  reg [31:0] \$80 ;
-  reg [31:0] \$81 ;
-  reg [31:0] \$82 ;
-  reg \$83 ;
-  reg \$84 ;
-  reg [30:0] \$85 ;
-  reg [5:0] \$86 ;
-  reg [30:0] \$87 ;
-  reg [5:0] \$88 ;
-  reg [30:0] \$89 ;
-  wire [32:0] \$9 ;
-  reg [5:0] \$90 ;
-  reg [30:0] \$91 ;
-  reg [5:0] \$92 ;
+  reg [31:0] \$75 ;
+  reg [31:0] \$76 ;
+  reg [31:0] \$77 ;
+  reg [31:0] \$78 ;
+  reg \$79 ;
+  wire [32:0] \$8 ;
+  reg \$80 ;
+  reg [5:0] \$81 ;
+  reg [5:0] \$82 ;
+  reg [5:0] \$83 ;
+  reg [5:0] \$84 ;
+  reg [63:0] \$85 ;
+  reg [63:0] \$86 ;
+  reg [63:0] \$87 ;
+  reg [63:0] \$88 ;
+  reg \$89 ;
+  wire [125:0] \$9 ;
+  reg \$90 ;
+  reg [63:0] \$91 ;
+  reg [63:0] \$92 ;
   reg [63:0] \$93 ;
   reg [63:0] \$94 ;
-  reg [63:0] \$95 ;
-  reg [63:0] \$96 ;
+  reg [31:0] \$95 ;
+  reg \$96 ;
   reg \$97 ;
-  reg \$98 ;
-  reg [63:0] \$99 ;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -121,6 +113,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire clk;
   input en;
   wire en;
+  wire [63:0] h_0;
+  wire [63:0] h_1;
+  wire [63:0] h_2;
+  wire [63:0] h_3;
   input [103:0] i_acc;
   wire [103:0] i_acc;
   wire [25:0] \i_acc[0] ;
@@ -163,14 +159,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] prod_1;
   wire [63:0] prod_2;
   wire [63:0] prod_3;
-  wire [63:0] prodr_0;
-  wire [63:0] prodr_1;
-  wire [63:0] prodr_2;
-  wire [63:0] prodr_3;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
+  wire [61:0] rc_0;
+  wire [61:0] rc_1;
+  wire [61:0] rc_2;
+  wire [61:0] rc_3;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -184,20 +176,20 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [31:0] rq1_s2;
   (* init = 32'd0 *)
   wire [31:0] rq1_s3;
+  reg [5:0] rq1_t0 = 6'h00;
+  reg [5:0] rq1_t1 = 6'h00;
+  reg [5:0] rq1_t2 = 6'h00;
+  reg [5:0] rq1_t3 = 6'h00;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
   reg [63:0] rq2_h0 = 64'h0000000000000000;
   reg [63:0] rq2_h1 = 64'h0000000000000000;
   reg [63:0] rq2_h2 = 64'h0000000000000000;
   reg [63:0] rq2_h3 = 64'h0000000000000000;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
+  reg [5:0] rq2_t0 = 6'h00;
+  reg [5:0] rq2_t1 = 6'h00;
+  reg [5:0] rq2_t2 = 6'h00;
+  reg [5:0] rq2_t3 = 6'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -215,10 +207,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [64:0] t_1;
   wire [64:0] t_2;
   wire [64:0] t_3;
-  wire [5:0] tot3_0;
-  wire [5:0] tot3_1;
-  wire [5:0] tot3_2;
-  wire [5:0] tot3_3;
   wire [5:0] tot_0;
   wire [5:0] tot_1;
   wire [5:0] tot_2;
@@ -229,169 +217,197 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$7  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$8  = a_0[16:0] * rq1_m0[30:17];
-  assign \$9  = $signed(\$7 ) + $signed({ 1'h0, \$8  });
-  assign \$11  = $signed(\$6 ) + $signed(\$10 );
-  assign \$12  = a_0[16:0] * rq1_m0[16:0];
-  assign \$13  = $signed(\$11 ) + $signed({ 1'h0, \$12  });
-  assign \$14  = $signed(6'h1f) - $signed(rq1_e0);
-  assign \$15  = 1'h1 << \$14 [5:0];
-  assign \$17  = $signed(\$13 [63:0]) + $signed({ 1'h0, \$16  });
-  assign \$18  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$20  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$21  = a_1[16:0] * rq1_m1[30:17];
-  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
-  assign \$24  = $signed(\$19 ) + $signed(\$23 );
-  assign \$25  = a_1[16:0] * rq1_m1[16:0];
-  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
-  assign \$27  = $signed(6'h1f) - $signed(rq1_e1);
-  assign \$28  = 1'h1 << \$27 [5:0];
-  assign \$30  = $signed(\$26 [63:0]) + $signed({ 1'h0, \$29  });
-  assign \$31  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$33  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$34  = a_2[16:0] * rq1_m2[30:17];
+  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign \$9  = 1'h1 << rq1_t0;
+  assign \$11  = 1'h1 << rq1_t1;
+  assign \$13  = 1'h1 << rq1_t2;
+  assign \$15  = 1'h1 << rq1_t3;
+  assign \$17  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$20  = a_0[16:0] * rq1_m0[30:17];
+  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
+  assign \$23  = $signed(\$18 ) + $signed(\$22 );
+  assign \$24  = a_0[16:0] * rq1_m0[16:0];
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$26  = $signed(\$25 [63:0]) + $signed({ 1'h0, \$10 [61:0] });
+  assign \$27  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$29  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$30  = a_1[16:0] * rq1_m1[30:17];
+  assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
+  assign \$33  = $signed(\$28 ) + $signed(\$32 );
+  assign \$34  = a_1[16:0] * rq1_m1[16:0];
   assign \$35  = $signed(\$33 ) + $signed({ 1'h0, \$34  });
-  assign \$37  = $signed(\$32 ) + $signed(\$36 );
-  assign \$38  = a_2[16:0] * rq1_m2[16:0];
-  assign \$39  = $signed(\$37 ) + $signed({ 1'h0, \$38  });
-  assign \$40  = $signed(6'h1f) - $signed(rq1_e2);
-  assign \$41  = 1'h1 << \$40 [5:0];
-  assign \$43  = $signed(\$39 [63:0]) + $signed({ 1'h0, \$42  });
-  assign \$44  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$46  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$47  = a_3[16:0] * rq1_m3[30:17];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign \$50  = $signed(\$45 ) + $signed(\$49 );
-  assign \$51  = a_3[16:0] * rq1_m3[16:0];
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign \$53  = $signed(6'h1f) - $signed(rq1_e3);
-  assign \$54  = 1'h1 << \$53 [5:0];
-  assign \$56  = $signed(\$52 [63:0]) + $signed({ 1'h0, \$55  });
-  assign \$57  = $signed(6'h1f) - $signed(rq2_e0);
-  assign y_0 = $signed(rq2_h0) >>> \$57 [5:0];
-  assign \$58  = $signed(6'h1f) - $signed(rq2_e1);
-  assign y_1 = $signed(rq2_h1) >>> \$58 [5:0];
-  assign \$59  = $signed(6'h1f) - $signed(rq2_e2);
-  assign y_2 = $signed(rq2_h2) >>> \$59 [5:0];
-  assign \$60  = $signed(6'h1f) - $signed(rq2_e3);
-  assign y_3 = $signed(rq2_h3) >>> \$60 [5:0];
+  assign \$36  = $signed(\$35 [63:0]) + $signed({ 1'h0, \$12 [61:0] });
+  assign \$37  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$39  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$40  = a_2[16:0] * rq1_m2[30:17];
+  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
+  assign \$43  = $signed(\$38 ) + $signed(\$42 );
+  assign \$44  = a_2[16:0] * rq1_m2[16:0];
+  assign \$45  = $signed(\$43 ) + $signed({ 1'h0, \$44  });
+  assign \$46  = $signed(\$45 [63:0]) + $signed({ 1'h0, \$14 [61:0] });
+  assign \$47  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$49  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$50  = a_3[16:0] * rq1_m3[30:17];
+  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
+  assign \$53  = $signed(\$48 ) + $signed(\$52 );
+  assign \$54  = a_3[16:0] * rq1_m3[16:0];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$56  = $signed(\$55 [63:0]) + $signed({ 1'h0, \$16 [61:0] });
+  assign y_0 = $signed(rq2_h0) >>> rq2_t0;
+  assign y_1 = $signed(rq2_h1) >>> rq2_t1;
+  assign y_2 = $signed(rq2_h2) >>> rq2_t2;
+  assign y_3 = $signed(rq2_h3) >>> rq2_t3;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$61  = $signed(t_0) < $signed(act_min);
-  assign \$62  = $signed(t_0) > $signed(act_max);
-  assign \$63  = $signed(t_1) < $signed(act_min);
-  assign \$64  = $signed(t_1) > $signed(act_max);
-  assign \$65  = $signed(t_2) < $signed(act_min);
-  assign \$66  = $signed(t_2) > $signed(act_max);
-  assign \$67  = $signed(t_3) < $signed(act_min);
-  assign \$68  = $signed(t_3) > $signed(act_max);
+  assign \$57  = $signed(t_0) < $signed(act_min);
+  assign \$58  = $signed(t_0) > $signed(act_max);
+  assign \$59  = $signed(t_1) < $signed(act_min);
+  assign \$60  = $signed(t_1) > $signed(act_max);
+  assign \$61  = $signed(t_2) < $signed(act_min);
+  assign \$62  = $signed(t_2) > $signed(act_max);
+  assign \$63  = $signed(t_3) < $signed(act_min);
+  assign \$64  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$69 ;
+    rq1_valid <= \$65 ;
   always @(posedge clk)
-    rq1_last <= \$70 ;
+    rq1_last <= \$66 ;
   always @(posedge clk)
-    rq1_m0 <= \$71 ;
+    rq1_m0 <= \$67 ;
   always @(posedge clk)
-    rq1_e0 <= \$72 ;
+    rq1_t0 <= \$68 ;
   always @(posedge clk)
-    rq1_m1 <= \$73 ;
+    rq1_m1 <= \$69 ;
   always @(posedge clk)
-    rq1_e1 <= \$74 ;
+    rq1_t1 <= \$70 ;
   always @(posedge clk)
-    rq1_m2 <= \$75 ;
+    rq1_m2 <= \$71 ;
   always @(posedge clk)
-    rq1_e2 <= \$76 ;
+    rq1_t2 <= \$72 ;
   always @(posedge clk)
-    rq1_m3 <= \$77 ;
+    rq1_m3 <= \$73 ;
   always @(posedge clk)
-    rq1_e3 <= \$78 ;
+    rq1_t3 <= \$74 ;
   always @(posedge clk)
-    a_0 <= \$79 ;
+    a_0 <= \$75 ;
   always @(posedge clk)
-    a_1 <= \$80 ;
+    a_1 <= \$76 ;
   always @(posedge clk)
-    a_2 <= \$81 ;
+    a_2 <= \$77 ;
   always @(posedge clk)
-    a_3 <= \$82 ;
+    a_3 <= \$78 ;
   always @(posedge clk)
-    rq2_valid <= \$83 ;
+    rq2_valid <= \$79 ;
   always @(posedge clk)
-    rq2_last <= \$84 ;
+    rq2_last <= \$80 ;
   always @(posedge clk)
-    rq2_m0 <= \$85 ;
+    rq2_t0 <= \$81 ;
   always @(posedge clk)
-    rq2_e0 <= \$86 ;
+    rq2_t1 <= \$82 ;
   always @(posedge clk)
-    rq2_m1 <= \$87 ;
+    rq2_t2 <= \$83 ;
   always @(posedge clk)
-    rq2_e1 <= \$88 ;
+    rq2_t3 <= \$84 ;
   always @(posedge clk)
-    rq2_m2 <= \$89 ;
+    rq2_h0 <= \$85 ;
   always @(posedge clk)
-    rq2_e2 <= \$90 ;
+    rq2_h1 <= \$86 ;
   always @(posedge clk)
-    rq2_m3 <= \$91 ;
+    rq2_h2 <= \$87 ;
   always @(posedge clk)
-    rq2_e3 <= \$92 ;
+    rq2_h3 <= \$88 ;
   always @(posedge clk)
-    rq2_h0 <= \$93 ;
+    rq3_valid <= \$89 ;
   always @(posedge clk)
-    rq2_h1 <= \$94 ;
+    rq3_last <= \$90 ;
   always @(posedge clk)
-    rq2_h2 <= \$95 ;
+    rq3_y0 <= \$91 ;
   always @(posedge clk)
-    rq2_h3 <= \$96 ;
+    rq3_y1 <= \$92 ;
   always @(posedge clk)
-    rq3_valid <= \$97 ;
+    rq3_y2 <= \$93 ;
   always @(posedge clk)
-    rq3_last <= \$98 ;
+    rq3_y3 <= \$94 ;
   always @(posedge clk)
-    rq3_y0 <= \$99 ;
+    o_data <= \$95 ;
   always @(posedge clk)
-    rq3_y1 <= \$100 ;
+    o_valid <= \$96 ;
   always @(posedge clk)
-    rq3_y2 <= \$101 ;
-  always @(posedge clk)
-    rq3_y3 <= \$102 ;
-  always @(posedge clk)
-    o_data <= \$103 ;
-  always @(posedge clk)
-    o_valid <= \$104 ;
-  always @(posedge clk)
-    o_last <= \$105 ;
+    o_last <= \$97 ;
+  assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
+  assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = rq1_valid;
+    \$65  = rq1_valid;
     if (en) begin
-      \$69  = i_valid;
+      \$65  = i_valid;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = rq1_last;
+    \$66  = rq1_last;
     if (en) begin
-      \$70  = i_last;
+      \$66  = i_last;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = rq1_m0;
+    \$67  = rq1_m0;
     if (en) begin
-      \$71  = i_multiplier[30:0];
+      \$67  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = rq1_t0;
+    if (en) begin
+      \$68  = \$1 [5:0];
+    end
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = rq1_m1;
+    if (en) begin
+      \$69  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$69  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = rq1_t1;
+    if (en) begin
+      \$70  = \$2 [5:0];
+    end
+    if (rst) begin
+      \$70  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = rq1_m2;
+    if (en) begin
+      \$71  = i_multiplier[92:62];
     end
     if (rst) begin
       \$71  = 31'h00000000;
@@ -399,9 +415,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = rq1_e0;
+    \$72  = rq1_t2;
     if (en) begin
-      \$72  = i_shift[5:0];
+      \$72  = \$3 [5:0];
     end
     if (rst) begin
       \$72  = 6'h00;
@@ -409,9 +425,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = rq1_m1;
+    \$73  = rq1_m3;
     if (en) begin
-      \$73  = i_multiplier[61:31];
+      \$73  = i_multiplier[123:93];
     end
     if (rst) begin
       \$73  = 31'h00000000;
@@ -419,9 +435,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = rq1_e1;
+    \$74  = rq1_t3;
     if (en) begin
-      \$74  = i_shift[11:6];
+      \$74  = \$4 [5:0];
     end
     if (rst) begin
       \$74  = 6'h00;
@@ -429,189 +445,189 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = rq1_m2;
+    \$75  = a_0;
     if (en) begin
-      \$75  = i_multiplier[92:62];
+      \$75  = \$5 [31:0];
     end
     if (rst) begin
-      \$75  = 31'h00000000;
+      \$75  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = rq1_e2;
+    \$76  = a_1;
     if (en) begin
-      \$76  = i_shift[17:12];
+      \$76  = \$6 [31:0];
     end
     if (rst) begin
-      \$76  = 6'h00;
+      \$76  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rq1_m3;
+    \$77  = a_2;
     if (en) begin
-      \$77  = i_multiplier[123:93];
+      \$77  = \$7 [31:0];
     end
     if (rst) begin
-      \$77  = 31'h00000000;
+      \$77  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = rq1_e3;
+    \$78  = a_3;
     if (en) begin
-      \$78  = i_shift[23:18];
+      \$78  = \$8 [31:0];
     end
     if (rst) begin
-      \$78  = 6'h00;
+      \$78  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = a_0;
+    \$79  = rq2_valid;
     if (en) begin
-      \$79  = \$1 [31:0];
+      \$79  = rq1_valid;
     end
     if (rst) begin
-      \$79  = 32'd0;
+      \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = a_1;
+    \$80  = rq2_last;
     if (en) begin
-      \$80  = \$2 [31:0];
+      \$80  = rq1_last;
     end
     if (rst) begin
-      \$80  = 32'd0;
+      \$80  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = a_2;
+    \$81  = rq2_t0;
     if (en) begin
-      \$81  = \$3 [31:0];
+      \$81  = rq1_t0;
     end
     if (rst) begin
-      \$81  = 32'd0;
+      \$81  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = a_3;
+    \$82  = rq2_t1;
     if (en) begin
-      \$82  = \$4 [31:0];
+      \$82  = rq1_t1;
     end
     if (rst) begin
-      \$82  = 32'd0;
+      \$82  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = rq2_valid;
+    \$83  = rq2_t2;
     if (en) begin
-      \$83  = rq1_valid;
+      \$83  = rq1_t2;
     end
     if (rst) begin
-      \$83  = 1'h0;
+      \$83  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = rq2_last;
+    \$84  = rq2_t3;
     if (en) begin
-      \$84  = rq1_last;
+      \$84  = rq1_t3;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$84  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = rq2_m0;
+    \$85  = rq2_h0;
     if (en) begin
-      \$85  = rq1_m0;
+      \$85  = \$26 [63:0];
     end
     if (rst) begin
-      \$85  = 31'h00000000;
+      \$85  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = rq2_e0;
+    \$86  = rq2_h1;
     if (en) begin
-      \$86  = rq1_e0;
+      \$86  = \$36 [63:0];
     end
     if (rst) begin
-      \$86  = 6'h00;
+      \$86  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = rq2_m1;
+    \$87  = rq2_h2;
     if (en) begin
-      \$87  = rq1_m1;
+      \$87  = \$46 [63:0];
     end
     if (rst) begin
-      \$87  = 31'h00000000;
+      \$87  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = rq2_e1;
+    \$88  = rq2_h3;
     if (en) begin
-      \$88  = rq1_e1;
+      \$88  = \$56 [63:0];
     end
     if (rst) begin
-      \$88  = 6'h00;
+      \$88  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = rq2_m2;
+    \$89  = rq3_valid;
     if (en) begin
-      \$89  = rq1_m2;
+      \$89  = rq2_valid;
     end
     if (rst) begin
-      \$89  = 31'h00000000;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = rq2_e2;
+    \$90  = rq3_last;
     if (en) begin
-      \$90  = rq1_e2;
+      \$90  = rq2_last;
     end
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = rq2_m3;
+    \$91  = rq3_y0;
     if (en) begin
-      \$91  = rq1_m3;
+      \$91  = y_0;
     end
     if (rst) begin
-      \$91  = 31'h00000000;
+      \$91  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = rq2_e3;
+    \$92  = rq3_y1;
     if (en) begin
-      \$92  = rq1_e3;
+      \$92  = y_1;
     end
     if (rst) begin
-      \$92  = 6'h00;
+      \$92  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = rq2_h0;
+    \$93  = rq3_y2;
     if (en) begin
-      \$93  = \$17 [63:0];
+      \$93  = y_2;
     end
     if (rst) begin
       \$93  = 64'h0000000000000000;
@@ -619,9 +635,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = rq2_h1;
+    \$94  = rq3_y3;
     if (en) begin
-      \$94  = \$30 [63:0];
+      \$94  = y_3;
     end
     if (rst) begin
       \$94  = 64'h0000000000000000;
@@ -629,169 +645,89 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = rq2_h2;
+    \$95  = o_data;
     if (en) begin
-      \$95  = \$43 [63:0];
+      (* full_case = 32'd1 *)
+      if (\$57 ) begin
+        \$95 [7:0] = act_min;
+      end else if (\$58 ) begin
+        \$95 [7:0] = act_max;
+      end else begin
+        \$95 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$59 ) begin
+        \$95 [15:8] = act_min;
+      end else if (\$60 ) begin
+        \$95 [15:8] = act_max;
+      end else begin
+        \$95 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$61 ) begin
+        \$95 [23:16] = act_min;
+      end else if (\$62 ) begin
+        \$95 [23:16] = act_max;
+      end else begin
+        \$95 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$63 ) begin
+        \$95 [31:24] = act_min;
+      end else if (\$64 ) begin
+        \$95 [31:24] = act_max;
+      end else begin
+        \$95 [31:24] = t_3[7:0];
+      end
     end
     if (rst) begin
-      \$95  = 64'h0000000000000000;
+      \$95  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = rq2_h3;
+    \$96  = o_valid;
     if (en) begin
-      \$96  = \$56 [63:0];
+      \$96  = rq3_valid;
     end
     if (rst) begin
-      \$96  = 64'h0000000000000000;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq3_valid;
+    \$97  = o_last;
     if (en) begin
-      \$97  = rq2_valid;
+      \$97  = rq3_last;
     end
     if (rst) begin
       \$97  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq3_last;
-    if (en) begin
-      \$98  = rq2_last;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = rq3_y0;
-    if (en) begin
-      \$99  = y_0;
-    end
-    if (rst) begin
-      \$99  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = rq3_y1;
-    if (en) begin
-      \$100  = y_1;
-    end
-    if (rst) begin
-      \$100  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = rq3_y2;
-    if (en) begin
-      \$101  = y_2;
-    end
-    if (rst) begin
-      \$101  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = rq3_y3;
-    if (en) begin
-      \$102  = y_3;
-    end
-    if (rst) begin
-      \$102  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$61 ) begin
-        \$103 [7:0] = act_min;
-      end else if (\$62 ) begin
-        \$103 [7:0] = act_max;
-      end else begin
-        \$103 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$63 ) begin
-        \$103 [15:8] = act_min;
-      end else if (\$64 ) begin
-        \$103 [15:8] = act_max;
-      end else begin
-        \$103 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$65 ) begin
-        \$103 [23:16] = act_min;
-      end else if (\$66 ) begin
-        \$103 [23:16] = act_max;
-      end else begin
-        \$103 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$67 ) begin
-        \$103 [31:24] = act_min;
-      end else if (\$68 ) begin
-        \$103 [31:24] = act_max;
-      end else begin
-        \$103 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$103  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = o_valid;
-    if (en) begin
-      \$104  = rq3_valid;
-    end
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = o_last;
-    if (en) begin
-      \$105  = rq3_last;
-    end
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
+  assign tot_0 = \$1 [5:0];
+  assign tot_1 = \$2 [5:0];
+  assign tot_2 = \$3 [5:0];
+  assign tot_3 = \$4 [5:0];
+  assign s_0 = \$5 [31:0];
+  assign s_1 = \$6 [31:0];
+  assign s_2 = \$7 [31:0];
+  assign s_3 = \$8 [31:0];
   assign rq1_s0 = a_0;
   assign rq1_s1 = a_1;
   assign rq1_s2 = a_2;
   assign rq1_s3 = a_3;
-  assign prod_0 = \$13 [63:0];
-  assign tot_0 = \$14 [5:0];
-  assign prodr_0 = \$17 [63:0];
-  assign prod_1 = \$26 [63:0];
-  assign tot_1 = \$27 [5:0];
-  assign prodr_1 = \$30 [63:0];
-  assign prod_2 = \$39 [63:0];
-  assign tot_2 = \$40 [5:0];
-  assign prodr_2 = \$43 [63:0];
-  assign prod_3 = \$52 [63:0];
-  assign tot_3 = \$53 [5:0];
-  assign prodr_3 = \$56 [63:0];
-  assign tot3_0 = \$57 [5:0];
-  assign tot3_1 = \$58 [5:0];
-  assign tot3_2 = \$59 [5:0];
-  assign tot3_3 = \$60 [5:0];
+  assign rc_0 = \$10 [61:0];
+  assign rc_1 = \$12 [61:0];
+  assign rc_2 = \$14 [61:0];
+  assign rc_3 = \$16 [61:0];
+  assign prod_0 = \$25 [63:0];
+  assign h_0 = \$26 [63:0];
+  assign prod_1 = \$35 [63:0];
+  assign h_1 = \$36 [63:0];
+  assign prod_2 = \$45 [63:0];
+  assign h_2 = \$46 [63:0];
+  assign prod_3 = \$55 [63:0];
+  assign h_3 = \$56 [63:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -812,16 +748,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$6  = { \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 , 34'h000000000 };
-  assign \$10  = { \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 , 17'h00000 };
+  assign \$10  = { 1'h0, \$9 [125:1] };
+  assign \$12  = { 1'h0, \$11 [125:1] };
+  assign \$14  = { 1'h0, \$13 [125:1] };
   assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$19  = { \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 , 34'h000000000 };
-  assign \$23  = { \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 , 17'h00000 };
-  assign \$29  = { 1'h0, \$28 [125:1] };
-  assign \$32  = { \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 , 34'h000000000 };
-  assign \$36  = { \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 , 17'h00000 };
-  assign \$42  = { 1'h0, \$41 [125:1] };
-  assign \$45  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , 34'h000000000 };
-  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
-  assign \$55  = { 1'h0, \$54 [125:1] };
+  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
+  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
+  assign \$28  = { \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 , 34'h000000000 };
+  assign \$32  = { \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 , 17'h00000 };
+  assign \$38  = { \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 , 34'h000000000 };
+  assign \$42  = { \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 , 17'h00000 };
+  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
+  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
 endmodule

@@ -115,82 +115,85 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [16:0] \$1 ;
-  wire [17:0] \$10 ;
-  wire \$11 ;
-  wire [16:0] \$12 ;
-  wire \$13 ;
+  wire \$1 ;
+  wire \$10 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
+  wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire \$2 ;
+  wire [6:0] \$2 ;
   wire \$20 ;
-  wire [15:0] \$21 ;
+  wire [16:0] \$21 ;
   wire \$22 ;
-  wire [16:0] \$23 ;
-  wire \$24 ;
-  wire [5:0] \$25 ;
-  wire [2:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire [15:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire [5:0] \$28 ;
+  wire [2:0] \$29 ;
   wire [6:0] \$3 ;
-  wire \$30 ;
+  wire [16:0] \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
-  wire [17:0] \$33 ;
-  wire \$34 ;
-  wire [5:0] \$35 ;
-  wire [10:0] \$36 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [17:0] \$34 ;
+  wire [17:0] \$35 ;
+  wire \$36 ;
   wire [5:0] \$37 ;
-  wire \$38 ;
+  wire [10:0] \$38 ;
   wire \$39 ;
-  wire [6:0] \$4 ;
-  wire \$40 ;
+  wire \$4 ;
+  wire [5:0] \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [3:0] \$44 ;
-  reg [15:0] \$45 ;
-  reg [15:0] \$46 ;
-  reg [15:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire [17:0] \$45 ;
+  wire [5:0] \$46 ;
+  wire [3:0] \$47 ;
+  reg [15:0] \$48 ;
+  reg [15:0] \$49 ;
   wire \$5 ;
   reg [7:0] \$50 ;
-  reg [10:0] \$51 ;
-  reg [1:0] \$52 ;
-  reg [4:0] \$53 ;
-  reg [15:0] \$54 ;
+  reg [7:0] \$51 ;
+  reg [7:0] \$52 ;
+  reg [15:0] \$53 ;
+  reg [9:0] \$54 ;
   reg [1:0] \$55 ;
-  reg [30:0] \$56 ;
-  reg [5:0] \$57 ;
-  reg [4:0] \$58 ;
-  reg [9:0] \$59 ;
+  reg [4:0] \$56 ;
+  reg [15:0] \$57 ;
+  reg [1:0] \$58 ;
+  reg [30:0] \$59 ;
   wire \$6 ;
-  reg [16:0] \$60 ;
+  reg [5:0] \$60 ;
   reg [4:0] \$61 ;
-  reg [4:0] \$62 ;
-  reg [2:0] \$63 ;
+  reg [9:0] \$62 ;
+  reg \$63 ;
   reg [16:0] \$64 ;
   reg [4:0] \$65 ;
+  reg [4:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [16:0] \$68 ;
+  reg [4:0] \$69 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  reg [30:0] \$signal$70  = 31'h00000000;
-  reg [15:0] K_ = 16'h0000;
+  wire [7:0] \$signal$47 ;
+  reg [30:0] \$signal$71  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$48 ;
+  wire [7:0] \act_max$49 ;
   reg [7:0] act_min = 8'h00;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
@@ -242,7 +245,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$39 ;
+  wire \i_last$40 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -254,13 +257,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[2] ;
   wire [5:0] \i_shift[3] ;
   reg i_valid;
-  wire \i_valid$37 ;
+  wire \i_valid$38 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
   wire [7:0] \i_w[1] ;
   wire [7:0] \i_w[2] ;
   wire [7:0] \i_w[3] ;
+  reg in_data = 1'h0;
+  reg [15:0] k_last = 16'h0000;
   reg [9:0] kk = 10'h000;
   reg [1:0] lane = 2'h0;
   output [32:0] m_out__payload;
@@ -276,18 +281,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [4:0] nb_last = 5'h00;
   wire [103:0] o_data;
-  wire [31:0] \o_data$54 ;
-  wire [7:0] \o_data$54[0] ;
-  wire [7:0] \o_data$54[1] ;
-  wire [7:0] \o_data$54[2] ;
-  wire [7:0] \o_data$54[3] ;
+  wire [31:0] \o_data$55 ;
+  wire [7:0] \o_data$55[0] ;
+  wire [7:0] \o_data$55[1] ;
+  wire [7:0] \o_data$55[2] ;
+  wire [7:0] \o_data$55[3] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
   wire [25:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$58 ;
+  wire \o_valid$59 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -349,7 +354,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input s_wgt__valid;
   wire s_wgt__valid;
   wire take;
-  reg [10:0] tile_steps = 11'h000;
+  reg [9:0] tile_last = 10'h000;
   wire [32:0] w_data;
   wire w_en;
   wire w_rdy;
@@ -423,97 +428,102 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$30  = kk == \$29 ;
-  assign \$31  = fn == nb_last;
-  assign \$32  = fm0 + 4'h8;
-  assign \$33  = fm0 + 4'h8;
-  assign \$34  = \$33  >= M_;
-  assign \$35  = fn + 1'h1;
-  assign \$36  = kk + 1'h1;
-  assign \$37  = flush - 1'h1;
-  assign \$38  = ! flush;
-  assign \$39  = en & o_valid;
-  assign \$40  = d == 3'h7;
-  assign \$41  = rp__addr == nb_last;
-  assign \$42  = dm0 + 4'h8;
-  assign \$43  = rp__addr + 1'h1;
-  assign \$44  = d + 1'h1;
+  assign \$26  = ch + 1'h1;
+  assign \$27  = lane == 2'h3;
+  assign \$28  = blk + 1'h1;
+  assign \$29  = lane + 1'h1;
+  assign \$30  = N_ - 1'h1;
+  assign \$31  = ch == \$30 ;
+  assign \$32  = kk == tile_last;
+  assign \$33  = fn == nb_last;
+  assign \$34  = fm0 + 4'h8;
+  assign \$35  = fm0 + 4'h8;
+  assign \$36  = \$35  >= M_;
+  assign \$37  = fn + 1'h1;
+  assign \$38  = kk + 1'h1;
+  assign \$39  = kk == k_last;
+  assign \$40  = flush - 1'h1;
+  assign \$41  = ! flush;
+  assign \$42  = en & o_valid;
+  assign \$43  = d == 3'h7;
+  assign \$44  = rp__addr == nb_last;
+  assign \$45  = dm0 + 4'h8;
+  assign \$46  = rp__addr + 1'h1;
+  assign \$47  = d + 1'h1;
   always @(posedge clk)
-    M_ <= \$45 ;
+    M_ <= \$48 ;
   always @(posedge clk)
-    N_ <= \$46 ;
+    N_ <= \$49 ;
   always @(posedge clk)
-    K_ <= \$47 ;
+    zero_point <= \$50 ;
   always @(posedge clk)
-    zero_point <= \$48 ;
+    act_min <= \$51 ;
   always @(posedge clk)
-    act_min <= \$49 ;
+    act_max <= \$52 ;
   always @(posedge clk)
-    act_max <= \$50 ;
+    k_last <= \$53 ;
   always @(posedge clk)
-    tile_steps <= \$51 ;
+    tile_last <= \$54 ;
   always @(posedge clk)
-    lane <= \$52 ;
+    lane <= \$55 ;
   always @(posedge clk)
-    blk <= \$53 ;
+    blk <= \$56 ;
   always @(posedge clk)
-    ch <= \$54 ;
+    ch <= \$57 ;
   always @(posedge clk)
-    ctrl_state <= \$55 ;
+    ctrl_state <= \$58 ;
   always @(posedge clk)
-    \$signal$70  <= \$56 ;
+    \$signal$71  <= \$59 ;
   always @(posedge clk)
-    pt_shift <= \$57 ;
+    pt_shift <= \$60 ;
   always @(posedge clk)
-    nb_last <= \$58 ;
+    nb_last <= \$61 ;
   always @(posedge clk)
-    kk <= \$59 ;
+    kk <= \$62 ;
   always @(posedge clk)
-    fm0 <= \$60 ;
+    in_data <= \$63 ;
   always @(posedge clk)
-    fn <= \$61 ;
+    fm0 <= \$64 ;
   always @(posedge clk)
-    flush <= \$62 ;
+    fn <= \$65 ;
   always @(posedge clk)
-    d <= \$63 ;
+    flush <= \$66 ;
   always @(posedge clk)
-    dm0 <= \$64 ;
+    d <= \$67 ;
   always @(posedge clk)
-    rp__addr <= \$65 ;
-  assign \$1  = K_ - 1'h1;
-  assign \$2  = kk == \$1 ;
-  assign i_last = i_valid & \$2 ;
-  assign \$3  = 1'h1 << lane;
-  assign \$4  = s_param__valid ? \$3  : 7'h00;
-  assign \$5  = kk < K_;
-  assign \$6  = s_act__valid & s_wgt__valid;
-  assign \$7  = i_valid & \$6 ;
-  assign \$8  = \$7  & w_rdy;
-  assign \$9  = i_valid ? s_act__ready : w_rdy;
-  assign \$10  = dm0 + d;
-  assign row_valid = \$10 [16:0] < M_;
-  assign \i_valid$37  = o_valid & row_valid;
-  assign \$11  = o_valid & row_valid;
-  assign \$12  = M_ - 1'h1;
-  assign \$13  = $signed({ 1'h0, \$10 [16:0] }) == $signed(\$12 );
-  assign \$14  = \$11  & \$13 ;
-  assign \$15  = rp__addr == nb_last;
-  assign \i_last$39  = \$14  & \$15 ;
-  assign w_en = en & \o_valid$58 ;
-  assign \$16  = ! ctrl_state;
-  assign \$17  = ctrl_state == 1'h1;
-  assign \$18  = ctrl_state == 2'h2;
-  assign \$19  = ctrl_state == 2'h3;
-  assign \$20  = hdr[47:32] > 5'h13;
-  assign \$21  = \$20  ? hdr[47:32] : 16'h0013;
-  assign \$22  = ! ch;
-  assign \$23  = ch + 1'h1;
-  assign \$24  = lane == 2'h3;
-  assign \$25  = blk + 1'h1;
-  assign \$26  = lane + 1'h1;
-  assign \$27  = N_ - 1'h1;
-  assign \$28  = ch == \$27 ;
-  assign \$29  = tile_steps - 1'h1;
+    dm0 <= \$68 ;
+  always @(posedge clk)
+    rp__addr <= \$69 ;
+  assign \$1  = kk == k_last;
+  assign i_last = i_valid & \$1 ;
+  assign \$2  = 1'h1 << lane;
+  assign \$3  = s_param__valid ? \$2  : 7'h00;
+  assign \$4  = s_act__valid & s_wgt__valid;
+  assign \$5  = in_data & \$4 ;
+  assign \$6  = \$5  & w_rdy;
+  assign \$7  = s_act__valid & s_wgt__valid;
+  assign \$8  = ~ in_data;
+  assign \$9  = \$7  | \$8 ;
+  assign \$10  = w_rdy & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$38  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$40  = \$15  & \$16 ;
+  assign w_en = en & \o_valid$59 ;
+  assign \$17  = ! ctrl_state;
+  assign \$18  = ctrl_state == 1'h1;
+  assign \$19  = ctrl_state == 2'h2;
+  assign \$20  = ctrl_state == 2'h3;
+  assign \$21  = hdr[47:32] - 1'h1;
+  assign \$22  = hdr[47:32] > 5'h13;
+  assign \$23  = \$22  ? hdr[47:32] : 16'h0013;
+  assign \$24  = \$23  - 1'h1;
+  assign \$25  = ! ch;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -542,13 +552,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$39 ),
+    .i_last(\i_last$40 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$37 ),
-    .o_data(\o_data$54 ),
+    .i_valid(\i_valid$38 ),
+    .o_data(\o_data$55 ),
     .o_last(o_last),
-    .o_valid(\o_valid$58 ),
+    .o_valid(\o_valid$59 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -610,7 +620,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$4 [3:0];
+          wp__en = \$3 [3:0];
     endcase
   end
   always @* begin
@@ -622,7 +632,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = \$5 ;
+          i_valid = in_data;
     endcase
   end
   always @* begin
@@ -634,7 +644,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          s_act__ready = \$8 ;
+          s_act__ready = \$6 ;
     endcase
   end
   always @* begin
@@ -647,83 +657,44 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$9 ;
+          en = \$10 ;
       2'h3:
           en = w_rdy;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = M_;
+    \$48  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$45  = hdr[15:0];
+            \$48  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$45  = 16'h0000;
+      \$48  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = N_;
+    \$49  = N_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$46  = hdr[31:16];
+            \$49  = hdr[31:16];
           end
     endcase
     if (rst) begin
-      \$46  = 16'h0000;
+      \$49  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = K_;
+    \$50  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$47  = hdr[47:32];
-          end
-    endcase
-    if (rst) begin
-      \$47  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$48  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$48  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$49  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$49  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$50  = hdr[71:64];
+            \$50  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -732,104 +703,71 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = tile_steps;
+    \$51  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$51  = \$21 [10:0];
+            \$51  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$51  = 11'h000;
+      \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = lane;
+    \$52  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$52  = 2'h0;
+            \$52  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$52  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$53  = \$21 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$53  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$54  = \$24 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$54  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$55  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$52  = 2'h0;
-            end else begin
-              \$52  = \$26 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$52  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$24 ) begin
-              \$53  = \$25 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$53  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$54  = \$23 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$55  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$55  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$38 ) begin
+            if (\$27 ) begin
               \$55  = 2'h0;
+            end else begin
+              \$55  = \$29 [1:0];
             end
           end
     endcase
@@ -839,127 +777,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = \$signal$70 ;
+    \$56  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$56  = 5'h00;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$56  = hdr[62:32];
+            if (\$27 ) begin
+              \$56  = \$28 [4:0];
             end
           end
     endcase
     if (rst) begin
-      \$56  = 31'h00000000;
+      \$56  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = pt_shift;
+    \$57  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$57  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$22 ) begin
-              \$57  = hdr[69:64];
-            end
+            \$57  = \$26 [15:0];
           end
     endcase
     if (rst) begin
-      \$57  = 6'h00;
+      \$57  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = nb_last;
+    \$58  = ctrl_state;
+    (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$58  = blk;
-            end
+            \$58  = 2'h1;
           end
-    endcase
-    if (rst) begin
-      \$58  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$59  = 10'h000;
+            if (\$31 ) begin
+              \$58  = 2'h2;
             end
           end
       2'h2:
           if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$30 ) begin
-              \$59  = 10'h000;
-            end else begin
-              \$59  = \$36 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$28 ) begin
-              \$60  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                \$60  = \$32 [16:0];
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$58  = 2'h3;
+                end
               end
             end
           end
+      2'h3:
+          if (en) begin
+            if (\$41 ) begin
+              \$58  = 2'h0;
+            end
+          end
     endcase
     if (rst) begin
-      \$60  = 17'h00000;
+      \$58  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = fn;
+    \$59  = \$signal$71 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$28 ) begin
-              \$61  = 5'h00;
+            if (\$25 ) begin
+              \$59  = hdr[62:32];
             end
           end
-      2'h2:
-          if (en) begin
-            if (\$30 ) begin
-              (* full_case = 32'd1 *)
-              if (\$31 ) begin
-                \$61  = 5'h00;
-              end else begin
-                \$61  = \$35 [4:0];
-              end
+    endcase
+    if (rst) begin
+      \$59  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$25 ) begin
+              \$60  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$60  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$61  = blk;
             end
           end
     endcase
@@ -969,7 +900,114 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = flush;
+    \$62  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$62  = 10'h000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$62  = 10'h000;
+            end else begin
+              \$62  = \$38 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$62  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$63  = 1'h1;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$32 ) begin
+              \$63  = 1'h1;
+            end else begin
+              if (\$39 ) begin
+                \$63  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$64  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              if (\$33 ) begin
+                \$64  = \$34 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$65  = 5'h00;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$32 ) begin
+              (* full_case = 32'd1 *)
+              if (\$33 ) begin
+                \$65  = 5'h00;
+              end else begin
+                \$65  = \$37 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$65  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -978,73 +1016,73 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           /* empty */;
       2'h2:
           if (en) begin
-            if (\$30 ) begin
-              if (\$31 ) begin
-                if (\$34 ) begin
-                  \$62  = 5'h1a;
+            if (\$32 ) begin
+              if (\$33 ) begin
+                if (\$36 ) begin
+                  \$66  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
           if (en) begin
-            \$62  = \$37 [4:0];
+            \$66  = \$40 [4:0];
           end
     endcase
     if (rst) begin
-      \$62  = 5'h00;
+      \$66  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = d;
+    \$67  = d;
     if (header_taken) begin
-      \$63  = 3'h0;
-    end else if (\$39 ) begin
+      \$67  = 3'h0;
+    end else if (\$42 ) begin
       (* full_case = 32'd1 *)
-      if (\$40 ) begin
-        \$63  = 3'h0;
+      if (\$43 ) begin
+        \$67  = 3'h0;
       end else begin
-        \$63  = \$44 [2:0];
+        \$67  = \$47 [2:0];
       end
     end
     if (rst) begin
-      \$63  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = dm0;
+    \$68  = dm0;
     if (header_taken) begin
-      \$64  = 17'h00000;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
-        if (\$41 ) begin
-          \$64  = \$42 [16:0];
+      \$68  = 17'h00000;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
+        if (\$44 ) begin
+          \$68  = \$45 [16:0];
         end
       end
     end
     if (rst) begin
-      \$64  = 17'h00000;
+      \$68  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rp__addr;
+    \$69  = rp__addr;
     if (header_taken) begin
-      \$65  = 5'h00;
-    end else if (\$39 ) begin
-      if (\$40 ) begin
+      \$69  = 5'h00;
+    end else if (\$42 ) begin
+      if (\$43 ) begin
         (* full_case = 32'd1 *)
-        if (\$41 ) begin
-          \$65  = 5'h00;
+        if (\$44 ) begin
+          \$69  = 5'h00;
         end else begin
-          \$65  = \$43 [4:0];
+          \$69  = \$46 [4:0];
         end
       end
     end
     if (rst) begin
-      \$65  = 5'h00;
+      \$69  = 5'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1056,12 +1094,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign take = s_act__ready;
   assign s_wgt__ready = s_act__ready;
-  assign row = \$10 [16:0];
+  assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
   assign \$signal  = zero_point;
-  assign \$signal$46  = act_min;
-  assign \act_max$48  = act_max;
+  assign \$signal$47  = act_min;
+  assign \act_max$49  = act_max;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1157,10 +1195,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$54[0]  = \o_data$54 [7:0];
-  assign \o_data$54[1]  = \o_data$54 [15:8];
-  assign \o_data$54[2]  = \o_data$54 [23:16];
-  assign \o_data$54[3]  = \o_data$54 [31:24];
+  assign \o_data$55[0]  = \o_data$55 [7:0];
+  assign \o_data$55[1]  = \o_data$55 [15:8];
+  assign \o_data$55[2]  = \o_data$55 [23:16];
+  assign \o_data$55[3]  = \o_data$55 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1168,7 +1206,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$54 ;
+  assign out_w[31:0] = \o_data$55 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -7262,111 +7300,103 @@ endmodule
 (* generator = "Amaranth" *)
 module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  wire [63:0] \$10 ;
-  reg [63:0] \$100 ;
-  reg [63:0] \$101 ;
-  reg [63:0] \$102 ;
-  reg [31:0] \$103 ;
-  reg \$104 ;
-  reg \$105 ;
-  wire [92:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [93:0] \$13 ;
-  wire [6:0] \$14 ;
+  wire [6:0] \$1 ;
+  wire [125:0] \$10 ;
+  wire [125:0] \$11 ;
+  wire [125:0] \$12 ;
+  wire [125:0] \$13 ;
+  wire [125:0] \$14 ;
   wire [125:0] \$15 ;
   wire [125:0] \$16 ;
-  wire [127:0] \$17 ;
-  wire [28:0] \$18 ;
-  wire [91:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [31:0] \$20 ;
-  wire [30:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [63:0] \$23 ;
-  wire [92:0] \$24 ;
-  wire [33:0] \$25 ;
-  wire [93:0] \$26 ;
-  wire [6:0] \$27 ;
-  wire [125:0] \$28 ;
-  wire [125:0] \$29 ;
-  wire [32:0] \$3 ;
-  wire [127:0] \$30 ;
-  wire [28:0] \$31 ;
-  wire [91:0] \$32 ;
-  wire [31:0] \$33 ;
-  wire [30:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [63:0] \$36 ;
-  wire [92:0] \$37 ;
-  wire [33:0] \$38 ;
-  wire [93:0] \$39 ;
-  wire [32:0] \$4 ;
-  wire [6:0] \$40 ;
-  wire [125:0] \$41 ;
-  wire [125:0] \$42 ;
-  wire [127:0] \$43 ;
-  wire [28:0] \$44 ;
-  wire [91:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [63:0] \$49 ;
-  wire [28:0] \$5 ;
-  wire [92:0] \$50 ;
-  wire [33:0] \$51 ;
-  wire [93:0] \$52 ;
-  wire [6:0] \$53 ;
-  wire [125:0] \$54 ;
-  wire [125:0] \$55 ;
-  wire [127:0] \$56 ;
-  wire [6:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
-  wire [91:0] \$6 ;
-  wire [6:0] \$60 ;
+  wire [28:0] \$17 ;
+  wire [91:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire [6:0] \$2 ;
+  wire [30:0] \$20 ;
+  wire [32:0] \$21 ;
+  wire [63:0] \$22 ;
+  wire [92:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [93:0] \$25 ;
+  wire [64:0] \$26 ;
+  wire [28:0] \$27 ;
+  wire [91:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [6:0] \$3 ;
+  wire [30:0] \$30 ;
+  wire [32:0] \$31 ;
+  wire [63:0] \$32 ;
+  wire [92:0] \$33 ;
+  wire [33:0] \$34 ;
+  wire [93:0] \$35 ;
+  wire [64:0] \$36 ;
+  wire [28:0] \$37 ;
+  wire [91:0] \$38 ;
+  wire [31:0] \$39 ;
+  wire [6:0] \$4 ;
+  wire [30:0] \$40 ;
+  wire [32:0] \$41 ;
+  wire [63:0] \$42 ;
+  wire [92:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [93:0] \$45 ;
+  wire [64:0] \$46 ;
+  wire [28:0] \$47 ;
+  wire [91:0] \$48 ;
+  wire [31:0] \$49 ;
+  wire [32:0] \$5 ;
+  wire [30:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire [92:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [93:0] \$55 ;
+  wire [64:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [32:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  reg \$69 ;
-  wire [31:0] \$7 ;
-  reg \$70 ;
+  reg \$65 ;
+  reg \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
+  reg [30:0] \$69 ;
+  wire [32:0] \$7 ;
+  reg [5:0] \$70 ;
   reg [30:0] \$71 ;
   reg [5:0] \$72 ;
   reg [30:0] \$73 ;
   reg [5:0] \$74 ;
-  reg [30:0] \$75 ;
-  reg [5:0] \$76 ;
-  reg [30:0] \$77 ;
-  reg [5:0] \$78 ;
-  reg [31:0] \$79 ;
-  wire [30:0] \$8 ;
-  reg [31:0] \$80 ;
-  reg [31:0] \$81 ;
-  reg [31:0] \$82 ;
-  reg \$83 ;
-  reg \$84 ;
-  reg [30:0] \$85 ;
-  reg [5:0] \$86 ;
-  reg [30:0] \$87 ;
-  reg [5:0] \$88 ;
-  reg [30:0] \$89 ;
-  wire [32:0] \$9 ;
-  reg [5:0] \$90 ;
-  reg [30:0] \$91 ;
-  reg [5:0] \$92 ;
+  reg [31:0] \$75 ;
+  reg [31:0] \$76 ;
+  reg [31:0] \$77 ;
+  reg [31:0] \$78 ;
+  reg \$79 ;
+  wire [32:0] \$8 ;
+  reg \$80 ;
+  reg [5:0] \$81 ;
+  reg [5:0] \$82 ;
+  reg [5:0] \$83 ;
+  reg [5:0] \$84 ;
+  reg [63:0] \$85 ;
+  reg [63:0] \$86 ;
+  reg [63:0] \$87 ;
+  reg [63:0] \$88 ;
+  reg \$89 ;
+  wire [125:0] \$9 ;
+  reg \$90 ;
+  reg [63:0] \$91 ;
+  reg [63:0] \$92 ;
   reg [63:0] \$93 ;
   reg [63:0] \$94 ;
-  reg [63:0] \$95 ;
-  reg [63:0] \$96 ;
+  reg [31:0] \$95 ;
+  reg \$96 ;
   reg \$97 ;
-  reg \$98 ;
-  reg [63:0] \$99 ;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -7379,6 +7409,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire clk;
   input en;
   wire en;
+  wire [63:0] h_0;
+  wire [63:0] h_1;
+  wire [63:0] h_2;
+  wire [63:0] h_3;
   input [103:0] i_acc;
   wire [103:0] i_acc;
   wire [25:0] \i_acc[0] ;
@@ -7421,14 +7455,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [63:0] prod_1;
   wire [63:0] prod_2;
   wire [63:0] prod_3;
-  wire [63:0] prodr_0;
-  wire [63:0] prodr_1;
-  wire [63:0] prodr_2;
-  wire [63:0] prodr_3;
-  reg [5:0] rq1_e0 = 6'h00;
-  reg [5:0] rq1_e1 = 6'h00;
-  reg [5:0] rq1_e2 = 6'h00;
-  reg [5:0] rq1_e3 = 6'h00;
+  wire [61:0] rc_0;
+  wire [61:0] rc_1;
+  wire [61:0] rc_2;
+  wire [61:0] rc_3;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
@@ -7442,20 +7472,20 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [31:0] rq1_s2;
   (* init = 32'd0 *)
   wire [31:0] rq1_s3;
+  reg [5:0] rq1_t0 = 6'h00;
+  reg [5:0] rq1_t1 = 6'h00;
+  reg [5:0] rq1_t2 = 6'h00;
+  reg [5:0] rq1_t3 = 6'h00;
   reg rq1_valid = 1'h0;
-  reg [5:0] rq2_e0 = 6'h00;
-  reg [5:0] rq2_e1 = 6'h00;
-  reg [5:0] rq2_e2 = 6'h00;
-  reg [5:0] rq2_e3 = 6'h00;
   reg [63:0] rq2_h0 = 64'h0000000000000000;
   reg [63:0] rq2_h1 = 64'h0000000000000000;
   reg [63:0] rq2_h2 = 64'h0000000000000000;
   reg [63:0] rq2_h3 = 64'h0000000000000000;
   reg rq2_last = 1'h0;
-  reg [30:0] rq2_m0 = 31'h00000000;
-  reg [30:0] rq2_m1 = 31'h00000000;
-  reg [30:0] rq2_m2 = 31'h00000000;
-  reg [30:0] rq2_m3 = 31'h00000000;
+  reg [5:0] rq2_t0 = 6'h00;
+  reg [5:0] rq2_t1 = 6'h00;
+  reg [5:0] rq2_t2 = 6'h00;
+  reg [5:0] rq2_t3 = 6'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
@@ -7473,10 +7503,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [64:0] t_1;
   wire [64:0] t_2;
   wire [64:0] t_3;
-  wire [5:0] tot3_0;
-  wire [5:0] tot3_1;
-  wire [5:0] tot3_2;
-  wire [5:0] tot3_3;
   wire [5:0] tot_0;
   wire [5:0] tot_1;
   wire [5:0] tot_2;
@@ -7487,169 +7513,197 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$2  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$3  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$4  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$5  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$7  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$8  = a_0[16:0] * rq1_m0[30:17];
-  assign \$9  = $signed(\$7 ) + $signed({ 1'h0, \$8  });
-  assign \$11  = $signed(\$6 ) + $signed(\$10 );
-  assign \$12  = a_0[16:0] * rq1_m0[16:0];
-  assign \$13  = $signed(\$11 ) + $signed({ 1'h0, \$12  });
-  assign \$14  = $signed(6'h1f) - $signed(rq1_e0);
-  assign \$15  = 1'h1 << \$14 [5:0];
-  assign \$17  = $signed(\$13 [63:0]) + $signed({ 1'h0, \$16  });
-  assign \$18  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$20  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$21  = a_1[16:0] * rq1_m1[30:17];
-  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
-  assign \$24  = $signed(\$19 ) + $signed(\$23 );
-  assign \$25  = a_1[16:0] * rq1_m1[16:0];
-  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
-  assign \$27  = $signed(6'h1f) - $signed(rq1_e1);
-  assign \$28  = 1'h1 << \$27 [5:0];
-  assign \$30  = $signed(\$26 [63:0]) + $signed({ 1'h0, \$29  });
-  assign \$31  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$33  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$34  = a_2[16:0] * rq1_m2[30:17];
+  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign \$9  = 1'h1 << rq1_t0;
+  assign \$11  = 1'h1 << rq1_t1;
+  assign \$13  = 1'h1 << rq1_t2;
+  assign \$15  = 1'h1 << rq1_t3;
+  assign \$17  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$20  = a_0[16:0] * rq1_m0[30:17];
+  assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
+  assign \$23  = $signed(\$18 ) + $signed(\$22 );
+  assign \$24  = a_0[16:0] * rq1_m0[16:0];
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$26  = $signed(\$25 [63:0]) + $signed({ 1'h0, \$10 [61:0] });
+  assign \$27  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$29  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$30  = a_1[16:0] * rq1_m1[30:17];
+  assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
+  assign \$33  = $signed(\$28 ) + $signed(\$32 );
+  assign \$34  = a_1[16:0] * rq1_m1[16:0];
   assign \$35  = $signed(\$33 ) + $signed({ 1'h0, \$34  });
-  assign \$37  = $signed(\$32 ) + $signed(\$36 );
-  assign \$38  = a_2[16:0] * rq1_m2[16:0];
-  assign \$39  = $signed(\$37 ) + $signed({ 1'h0, \$38  });
-  assign \$40  = $signed(6'h1f) - $signed(rq1_e2);
-  assign \$41  = 1'h1 << \$40 [5:0];
-  assign \$43  = $signed(\$39 [63:0]) + $signed({ 1'h0, \$42  });
-  assign \$44  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$46  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$47  = a_3[16:0] * rq1_m3[30:17];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign \$50  = $signed(\$45 ) + $signed(\$49 );
-  assign \$51  = a_3[16:0] * rq1_m3[16:0];
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign \$53  = $signed(6'h1f) - $signed(rq1_e3);
-  assign \$54  = 1'h1 << \$53 [5:0];
-  assign \$56  = $signed(\$52 [63:0]) + $signed({ 1'h0, \$55  });
-  assign \$57  = $signed(6'h1f) - $signed(rq2_e0);
-  assign y_0 = $signed(rq2_h0) >>> \$57 [5:0];
-  assign \$58  = $signed(6'h1f) - $signed(rq2_e1);
-  assign y_1 = $signed(rq2_h1) >>> \$58 [5:0];
-  assign \$59  = $signed(6'h1f) - $signed(rq2_e2);
-  assign y_2 = $signed(rq2_h2) >>> \$59 [5:0];
-  assign \$60  = $signed(6'h1f) - $signed(rq2_e3);
-  assign y_3 = $signed(rq2_h3) >>> \$60 [5:0];
+  assign \$36  = $signed(\$35 [63:0]) + $signed({ 1'h0, \$12 [61:0] });
+  assign \$37  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$39  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$40  = a_2[16:0] * rq1_m2[30:17];
+  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
+  assign \$43  = $signed(\$38 ) + $signed(\$42 );
+  assign \$44  = a_2[16:0] * rq1_m2[16:0];
+  assign \$45  = $signed(\$43 ) + $signed({ 1'h0, \$44  });
+  assign \$46  = $signed(\$45 [63:0]) + $signed({ 1'h0, \$14 [61:0] });
+  assign \$47  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$49  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$50  = a_3[16:0] * rq1_m3[30:17];
+  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
+  assign \$53  = $signed(\$48 ) + $signed(\$52 );
+  assign \$54  = a_3[16:0] * rq1_m3[16:0];
+  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
+  assign \$56  = $signed(\$55 [63:0]) + $signed({ 1'h0, \$16 [61:0] });
+  assign y_0 = $signed(rq2_h0) >>> rq2_t0;
+  assign y_1 = $signed(rq2_h1) >>> rq2_t1;
+  assign y_2 = $signed(rq2_h2) >>> rq2_t2;
+  assign y_3 = $signed(rq2_h3) >>> rq2_t3;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$61  = $signed(t_0) < $signed(act_min);
-  assign \$62  = $signed(t_0) > $signed(act_max);
-  assign \$63  = $signed(t_1) < $signed(act_min);
-  assign \$64  = $signed(t_1) > $signed(act_max);
-  assign \$65  = $signed(t_2) < $signed(act_min);
-  assign \$66  = $signed(t_2) > $signed(act_max);
-  assign \$67  = $signed(t_3) < $signed(act_min);
-  assign \$68  = $signed(t_3) > $signed(act_max);
+  assign \$57  = $signed(t_0) < $signed(act_min);
+  assign \$58  = $signed(t_0) > $signed(act_max);
+  assign \$59  = $signed(t_1) < $signed(act_min);
+  assign \$60  = $signed(t_1) > $signed(act_max);
+  assign \$61  = $signed(t_2) < $signed(act_min);
+  assign \$62  = $signed(t_2) > $signed(act_max);
+  assign \$63  = $signed(t_3) < $signed(act_min);
+  assign \$64  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$69 ;
+    rq1_valid <= \$65 ;
   always @(posedge clk)
-    rq1_last <= \$70 ;
+    rq1_last <= \$66 ;
   always @(posedge clk)
-    rq1_m0 <= \$71 ;
+    rq1_m0 <= \$67 ;
   always @(posedge clk)
-    rq1_e0 <= \$72 ;
+    rq1_t0 <= \$68 ;
   always @(posedge clk)
-    rq1_m1 <= \$73 ;
+    rq1_m1 <= \$69 ;
   always @(posedge clk)
-    rq1_e1 <= \$74 ;
+    rq1_t1 <= \$70 ;
   always @(posedge clk)
-    rq1_m2 <= \$75 ;
+    rq1_m2 <= \$71 ;
   always @(posedge clk)
-    rq1_e2 <= \$76 ;
+    rq1_t2 <= \$72 ;
   always @(posedge clk)
-    rq1_m3 <= \$77 ;
+    rq1_m3 <= \$73 ;
   always @(posedge clk)
-    rq1_e3 <= \$78 ;
+    rq1_t3 <= \$74 ;
   always @(posedge clk)
-    a_0 <= \$79 ;
+    a_0 <= \$75 ;
   always @(posedge clk)
-    a_1 <= \$80 ;
+    a_1 <= \$76 ;
   always @(posedge clk)
-    a_2 <= \$81 ;
+    a_2 <= \$77 ;
   always @(posedge clk)
-    a_3 <= \$82 ;
+    a_3 <= \$78 ;
   always @(posedge clk)
-    rq2_valid <= \$83 ;
+    rq2_valid <= \$79 ;
   always @(posedge clk)
-    rq2_last <= \$84 ;
+    rq2_last <= \$80 ;
   always @(posedge clk)
-    rq2_m0 <= \$85 ;
+    rq2_t0 <= \$81 ;
   always @(posedge clk)
-    rq2_e0 <= \$86 ;
+    rq2_t1 <= \$82 ;
   always @(posedge clk)
-    rq2_m1 <= \$87 ;
+    rq2_t2 <= \$83 ;
   always @(posedge clk)
-    rq2_e1 <= \$88 ;
+    rq2_t3 <= \$84 ;
   always @(posedge clk)
-    rq2_m2 <= \$89 ;
+    rq2_h0 <= \$85 ;
   always @(posedge clk)
-    rq2_e2 <= \$90 ;
+    rq2_h1 <= \$86 ;
   always @(posedge clk)
-    rq2_m3 <= \$91 ;
+    rq2_h2 <= \$87 ;
   always @(posedge clk)
-    rq2_e3 <= \$92 ;
+    rq2_h3 <= \$88 ;
   always @(posedge clk)
-    rq2_h0 <= \$93 ;
+    rq3_valid <= \$89 ;
   always @(posedge clk)
-    rq2_h1 <= \$94 ;
+    rq3_last <= \$90 ;
   always @(posedge clk)
-    rq2_h2 <= \$95 ;
+    rq3_y0 <= \$91 ;
   always @(posedge clk)
-    rq2_h3 <= \$96 ;
+    rq3_y1 <= \$92 ;
   always @(posedge clk)
-    rq3_valid <= \$97 ;
+    rq3_y2 <= \$93 ;
   always @(posedge clk)
-    rq3_last <= \$98 ;
+    rq3_y3 <= \$94 ;
   always @(posedge clk)
-    rq3_y0 <= \$99 ;
+    o_data <= \$95 ;
   always @(posedge clk)
-    rq3_y1 <= \$100 ;
+    o_valid <= \$96 ;
   always @(posedge clk)
-    rq3_y2 <= \$101 ;
-  always @(posedge clk)
-    rq3_y3 <= \$102 ;
-  always @(posedge clk)
-    o_data <= \$103 ;
-  always @(posedge clk)
-    o_valid <= \$104 ;
-  always @(posedge clk)
-    o_last <= \$105 ;
+    o_last <= \$97 ;
+  assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
+  assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = rq1_valid;
+    \$65  = rq1_valid;
     if (en) begin
-      \$69  = i_valid;
+      \$65  = i_valid;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = rq1_last;
+    \$66  = rq1_last;
     if (en) begin
-      \$70  = i_last;
+      \$66  = i_last;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = rq1_m0;
+    \$67  = rq1_m0;
     if (en) begin
-      \$71  = i_multiplier[30:0];
+      \$67  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$68  = rq1_t0;
+    if (en) begin
+      \$68  = \$1 [5:0];
+    end
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$69  = rq1_m1;
+    if (en) begin
+      \$69  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$69  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$70  = rq1_t1;
+    if (en) begin
+      \$70  = \$2 [5:0];
+    end
+    if (rst) begin
+      \$70  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$71  = rq1_m2;
+    if (en) begin
+      \$71  = i_multiplier[92:62];
     end
     if (rst) begin
       \$71  = 31'h00000000;
@@ -7657,9 +7711,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$72  = rq1_e0;
+    \$72  = rq1_t2;
     if (en) begin
-      \$72  = i_shift[5:0];
+      \$72  = \$3 [5:0];
     end
     if (rst) begin
       \$72  = 6'h00;
@@ -7667,9 +7721,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$73  = rq1_m1;
+    \$73  = rq1_m3;
     if (en) begin
-      \$73  = i_multiplier[61:31];
+      \$73  = i_multiplier[123:93];
     end
     if (rst) begin
       \$73  = 31'h00000000;
@@ -7677,9 +7731,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$74  = rq1_e1;
+    \$74  = rq1_t3;
     if (en) begin
-      \$74  = i_shift[11:6];
+      \$74  = \$4 [5:0];
     end
     if (rst) begin
       \$74  = 6'h00;
@@ -7687,189 +7741,189 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$75  = rq1_m2;
+    \$75  = a_0;
     if (en) begin
-      \$75  = i_multiplier[92:62];
+      \$75  = \$5 [31:0];
     end
     if (rst) begin
-      \$75  = 31'h00000000;
+      \$75  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$76  = rq1_e2;
+    \$76  = a_1;
     if (en) begin
-      \$76  = i_shift[17:12];
+      \$76  = \$6 [31:0];
     end
     if (rst) begin
-      \$76  = 6'h00;
+      \$76  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$77  = rq1_m3;
+    \$77  = a_2;
     if (en) begin
-      \$77  = i_multiplier[123:93];
+      \$77  = \$7 [31:0];
     end
     if (rst) begin
-      \$77  = 31'h00000000;
+      \$77  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$78  = rq1_e3;
+    \$78  = a_3;
     if (en) begin
-      \$78  = i_shift[23:18];
+      \$78  = \$8 [31:0];
     end
     if (rst) begin
-      \$78  = 6'h00;
+      \$78  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$79  = a_0;
+    \$79  = rq2_valid;
     if (en) begin
-      \$79  = \$1 [31:0];
+      \$79  = rq1_valid;
     end
     if (rst) begin
-      \$79  = 32'd0;
+      \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$80  = a_1;
+    \$80  = rq2_last;
     if (en) begin
-      \$80  = \$2 [31:0];
+      \$80  = rq1_last;
     end
     if (rst) begin
-      \$80  = 32'd0;
+      \$80  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = a_2;
+    \$81  = rq2_t0;
     if (en) begin
-      \$81  = \$3 [31:0];
+      \$81  = rq1_t0;
     end
     if (rst) begin
-      \$81  = 32'd0;
+      \$81  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = a_3;
+    \$82  = rq2_t1;
     if (en) begin
-      \$82  = \$4 [31:0];
+      \$82  = rq1_t1;
     end
     if (rst) begin
-      \$82  = 32'd0;
+      \$82  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = rq2_valid;
+    \$83  = rq2_t2;
     if (en) begin
-      \$83  = rq1_valid;
+      \$83  = rq1_t2;
     end
     if (rst) begin
-      \$83  = 1'h0;
+      \$83  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = rq2_last;
+    \$84  = rq2_t3;
     if (en) begin
-      \$84  = rq1_last;
+      \$84  = rq1_t3;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$84  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = rq2_m0;
+    \$85  = rq2_h0;
     if (en) begin
-      \$85  = rq1_m0;
+      \$85  = \$26 [63:0];
     end
     if (rst) begin
-      \$85  = 31'h00000000;
+      \$85  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = rq2_e0;
+    \$86  = rq2_h1;
     if (en) begin
-      \$86  = rq1_e0;
+      \$86  = \$36 [63:0];
     end
     if (rst) begin
-      \$86  = 6'h00;
+      \$86  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = rq2_m1;
+    \$87  = rq2_h2;
     if (en) begin
-      \$87  = rq1_m1;
+      \$87  = \$46 [63:0];
     end
     if (rst) begin
-      \$87  = 31'h00000000;
+      \$87  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = rq2_e1;
+    \$88  = rq2_h3;
     if (en) begin
-      \$88  = rq1_e1;
+      \$88  = \$56 [63:0];
     end
     if (rst) begin
-      \$88  = 6'h00;
+      \$88  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq2_m2;
+    \$89  = rq3_valid;
     if (en) begin
-      \$89  = rq1_m2;
+      \$89  = rq2_valid;
     end
     if (rst) begin
-      \$89  = 31'h00000000;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = rq2_e2;
+    \$90  = rq3_last;
     if (en) begin
-      \$90  = rq1_e2;
+      \$90  = rq2_last;
     end
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = rq2_m3;
+    \$91  = rq3_y0;
     if (en) begin
-      \$91  = rq1_m3;
+      \$91  = y_0;
     end
     if (rst) begin
-      \$91  = 31'h00000000;
+      \$91  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = rq2_e3;
+    \$92  = rq3_y1;
     if (en) begin
-      \$92  = rq1_e3;
+      \$92  = y_1;
     end
     if (rst) begin
-      \$92  = 6'h00;
+      \$92  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = rq2_h0;
+    \$93  = rq3_y2;
     if (en) begin
-      \$93  = \$17 [63:0];
+      \$93  = y_2;
     end
     if (rst) begin
       \$93  = 64'h0000000000000000;
@@ -7877,9 +7931,9 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = rq2_h1;
+    \$94  = rq3_y3;
     if (en) begin
-      \$94  = \$30 [63:0];
+      \$94  = y_3;
     end
     if (rst) begin
       \$94  = 64'h0000000000000000;
@@ -7887,169 +7941,93 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = rq2_h2;
+    \$95  = o_data;
     if (en) begin
-      \$95  = \$43 [63:0];
+      (* full_case = 32'd1 *)
+      if (\$57 ) begin
+        \$95 [7:0] = act_min;
+      end else if (\$58 ) begin
+        \$95 [7:0] = act_max;
+      end else begin
+        \$95 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$59 ) begin
+        \$95 [15:8] = act_min;
+      end else if (\$60 ) begin
+        \$95 [15:8] = act_max;
+      end else begin
+        \$95 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$61 ) begin
+        \$95 [23:16] = act_min;
+      end else if (\$62 ) begin
+        \$95 [23:16] = act_max;
+      end else begin
+        \$95 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$63 ) begin
+        \$95 [31:24] = act_min;
+      end else if (\$64 ) begin
+        \$95 [31:24] = act_max;
+      end else begin
+        \$95 [31:24] = t_3[7:0];
+      end
     end
     if (rst) begin
-      \$95  = 64'h0000000000000000;
+      \$95  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = rq2_h3;
+    \$96  = o_valid;
     if (en) begin
-      \$96  = \$56 [63:0];
+      \$96  = rq3_valid;
     end
     if (rst) begin
-      \$96  = 64'h0000000000000000;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = rq3_valid;
+    \$97  = o_last;
     if (en) begin
-      \$97  = rq2_valid;
+      \$97  = rq3_last;
     end
     if (rst) begin
       \$97  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = rq3_last;
-    if (en) begin
-      \$98  = rq2_last;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = rq3_y0;
-    if (en) begin
-      \$99  = y_0;
-    end
-    if (rst) begin
-      \$99  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = rq3_y1;
-    if (en) begin
-      \$100  = y_1;
-    end
-    if (rst) begin
-      \$100  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = rq3_y2;
-    if (en) begin
-      \$101  = y_2;
-    end
-    if (rst) begin
-      \$101  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = rq3_y3;
-    if (en) begin
-      \$102  = y_3;
-    end
-    if (rst) begin
-      \$102  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$61 ) begin
-        \$103 [7:0] = act_min;
-      end else if (\$62 ) begin
-        \$103 [7:0] = act_max;
-      end else begin
-        \$103 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$63 ) begin
-        \$103 [15:8] = act_min;
-      end else if (\$64 ) begin
-        \$103 [15:8] = act_max;
-      end else begin
-        \$103 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$65 ) begin
-        \$103 [23:16] = act_min;
-      end else if (\$66 ) begin
-        \$103 [23:16] = act_max;
-      end else begin
-        \$103 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$67 ) begin
-        \$103 [31:24] = act_min;
-      end else if (\$68 ) begin
-        \$103 [31:24] = act_max;
-      end else begin
-        \$103 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$103  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = o_valid;
-    if (en) begin
-      \$104  = rq3_valid;
-    end
-    if (rst) begin
-      \$104  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = o_last;
-    if (en) begin
-      \$105  = rq3_last;
-    end
-    if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  assign s_0 = \$1 [31:0];
-  assign s_1 = \$2 [31:0];
-  assign s_2 = \$3 [31:0];
-  assign s_3 = \$4 [31:0];
+  assign tot_0 = \$1 [5:0];
+  assign tot_1 = \$2 [5:0];
+  assign tot_2 = \$3 [5:0];
+  assign tot_3 = \$4 [5:0];
+  assign s_0 = \$5 [31:0];
+  assign s_1 = \$6 [31:0];
+  assign s_2 = \$7 [31:0];
+  assign s_3 = \$8 [31:0];
   assign rq1_s0 = a_0;
   assign rq1_s1 = a_1;
   assign rq1_s2 = a_2;
   assign rq1_s3 = a_3;
-  assign prod_0 = \$13 [63:0];
-  assign tot_0 = \$14 [5:0];
-  assign prodr_0 = \$17 [63:0];
-  assign prod_1 = \$26 [63:0];
-  assign tot_1 = \$27 [5:0];
-  assign prodr_1 = \$30 [63:0];
-  assign prod_2 = \$39 [63:0];
-  assign tot_2 = \$40 [5:0];
-  assign prodr_2 = \$43 [63:0];
-  assign prod_3 = \$52 [63:0];
-  assign tot_3 = \$53 [5:0];
-  assign prodr_3 = \$56 [63:0];
-  assign tot3_0 = \$57 [5:0];
-  assign tot3_1 = \$58 [5:0];
-  assign tot3_2 = \$59 [5:0];
-  assign tot3_3 = \$60 [5:0];
+  assign rc_0 = \$10 [61:0];
+  assign rc_1 = \$12 [61:0];
+  assign rc_2 = \$14 [61:0];
+  assign rc_3 = \$16 [61:0];
+  assign prod_0 = \$25 [63:0];
+  assign h_0 = \$26 [63:0];
+  assign prod_1 = \$35 [63:0];
+  assign h_1 = \$36 [63:0];
+  assign prod_2 = \$45 [63:0];
+  assign h_2 = \$46 [63:0];
+  assign prod_3 = \$55 [63:0];
+  assign h_3 = \$56 [63:0];
+  assign \i_shift[0]  = i_shift[5:0];
+  assign \i_shift[1]  = i_shift[11:6];
+  assign \i_shift[2]  = i_shift[17:12];
+  assign \i_shift[3]  = i_shift[23:18];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -8062,24 +8040,20 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, 
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];
   assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$6  = { \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 [28], \$5 , 34'h000000000 };
-  assign \$10  = { \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 [32], \$9 , 17'h00000 };
+  assign \$10  = { 1'h0, \$9 [125:1] };
+  assign \$12  = { 1'h0, \$11 [125:1] };
+  assign \$14  = { 1'h0, \$13 [125:1] };
   assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$19  = { \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 [28], \$18 , 34'h000000000 };
-  assign \$23  = { \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 [32], \$22 , 17'h00000 };
-  assign \$29  = { 1'h0, \$28 [125:1] };
-  assign \$32  = { \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 [28], \$31 , 34'h000000000 };
-  assign \$36  = { \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 [32], \$35 , 17'h00000 };
-  assign \$42  = { 1'h0, \$41 [125:1] };
-  assign \$45  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , 34'h000000000 };
-  assign \$49  = { \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 [32], \$48 , 17'h00000 };
-  assign \$55  = { 1'h0, \$54 [125:1] };
+  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
+  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
+  assign \$28  = { \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 , 34'h000000000 };
+  assign \$32  = { \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 , 17'h00000 };
+  assign \$38  = { \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 , 34'h000000000 };
+  assign \$42  = { \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 , 17'h00000 };
+  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
+  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
 endmodule

@@ -34,8 +34,8 @@ def test_derived_accumulator_width():
     ({"requant": {"shift_range": [-40, 0]}},
      r"^requant\.shift_range\[0\] must be an integer in -31\.\.30, not -40$"),
     ({"requant": {"shift_range": 3}}, r"^requant\.shift_range must be \[low, high\], not 3$"),
-    ({"pipeline": {"requant_stages": 7}},
-     r"^pipeline\.requant_stages must be an integer in 2\.\.6, not 7$"),
+    ({"pipeline": {"requant_stages": 9}},
+     r"^pipeline\.requant_stages must be an integer in 2\.\.8, not 9$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
                                           r"not 'yes'$"),
     ({"arrays": {}}, r"^unknown config field 'arrays' \(known: "),

@@ -67,7 +67,8 @@ def corner_cases():
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5)])
+@pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5),
+                                       (-3, 7), (0, 2), (1, 8)])
 def test_corners_match_the_golden_model(rounding, zp, stages):
     """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
@@ -80,7 +81,7 @@ def test_corners_match_the_golden_model(rounding, zp, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8])
 def test_random_lanes_with_stalls(rounding, stages):
     rng = np.random.default_rng(stages)
     n, lanes = 120, 3
