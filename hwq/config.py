@@ -23,6 +23,7 @@ A config file is YAML with these sections (every field optional; defaults shown)
       multiplier: true        # register each PE's product before accumulating
       requant_stages: 4       # 2..8 register stages in the requantizer (see Requantizer)
     out_fifo_depth: 4         # words of output buffering before backpressure stalls the array
+                              # (the FIFO has one entry more: its "room" flag is registered)
 
 Input zero-point: hwq precomputes the kernel-sum correction (``bias − z_in·Σw``, folded into
 the bias by :mod:`hwq.lower`) instead of feeding 9-bit ``x − z`` operands to the processing

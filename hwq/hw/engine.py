@@ -62,7 +62,13 @@ class GemmEngine(wiring.Component):
             C, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
             cfg.requant_stages, cfg.clamp)
         word = out_word_layout(C)
-        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=cfg.out_fifo_depth)
+        # one entry more than configured: `room` (below) is a register, a step behind the level
+        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=cfg.out_fifo_depth + 1)
+        # room: the FIFO can take a word this step. Registered from last step's level (at most
+        # one write since, so level ≤ depth − 2 then means not full now), which keeps the FIFO's
+        # level compare out of the step enable.
+        room = Signal()
+        m.d.sync += room.eq(fifo.level < fifo.depth - 1)
 
         if cfg.per_channel:
             lane_shape = data.StructLayout({"bias": signed(32), "multiplier": unsigned(31),
@@ -106,6 +112,11 @@ class GemmEngine(wiring.Component):
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
         take = Signal()
+
+        # the current row block is the last: a register, one step behind fm0, which changes only
+        # at the end of a row block's tiles, at least min_tile_steps steps before the next test
+        last_mblock = Signal()
+        m.d.sync += last_mblock.eq(fm0 + R >= M_)
 
         m.d.comb += [
             array.en.eq(en), rq.en.eq(en),
@@ -152,14 +163,14 @@ class GemmEngine(wiring.Component):
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += data_step.eq(in_data)
-                m.d.comb += take.eq(in_data & operands & fifo.w_rdy)
-                m.d.comb += en.eq(fifo.w_rdy & (operands | ~in_data))
+                m.d.comb += take.eq(in_data & operands & room)
+                m.d.comb += en.eq(room & (operands | ~in_data))
                 with m.If(en):
                     with m.If(kk == tile_last):
                         m.d.sync += [kk.eq(0), in_data.eq(1)]
                         with m.If(fn == nb_last):
                             m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
-                            with m.If(fm0 + R >= M_):
+                            with m.If(last_mblock):
                                 m.d.sync += flush.eq(flush_len)
                                 m.next = "FLUSH"
                         with m.Else():
@@ -170,7 +181,7 @@ class GemmEngine(wiring.Component):
                             m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):
                 # idle steps until the last tile has drained through the requantizer
-                m.d.comb += en.eq(fifo.w_rdy)
+                m.d.comb += en.eq(room)
                 with m.If(en):
                     m.d.sync += flush.eq(flush - 1)
                     with m.If(flush == 0):

@@ -151,84 +151,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [17:0] \$11 ;
-  wire \$12 ;
+  wire [4:0] \$11 ;
+  wire [4:0] \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [30:0] \$2 ;
+  wire [17:0] \$17 ;
+  wire [4:0] \$18 ;
+  wire [11:0] \$19 ;
+  wire [17:0] \$2 ;
   wire \$20 ;
-  wire [16:0] \$21 ;
+  wire [5:0] \$21 ;
   wire \$22 ;
-  wire [15:0] \$23 ;
-  wire [16:0] \$24 ;
+  wire \$23 ;
+  wire \$24 ;
   wire \$25 ;
-  wire [16:0] \$26 ;
-  wire \$27 ;
-  wire [4:0] \$28 ;
-  wire [4:0] \$29 ;
-  wire [30:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
+  wire [17:0] \$26 ;
+  wire [4:0] \$27 ;
+  wire [1:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [30:0] \$30 ;
+  wire [30:0] \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [17:0] \$34 ;
-  wire [17:0] \$35 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [4:0] \$37 ;
-  wire [11:0] \$38 ;
-  wire \$39 ;
-  wire \$4 ;
-  wire [5:0] \$40 ;
-  wire \$41 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [17:0] \$39 ;
+  wire [16:0] \$4 ;
+  wire \$40 ;
+  wire [16:0] \$41 ;
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
-  wire [17:0] \$45 ;
-  wire [4:0] \$46 ;
-  wire [1:0] \$47 ;
-  reg [15:0] \$48 ;
-  reg [15:0] \$49 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [7:0] \$50 ;
-  reg [7:0] \$51 ;
-  reg [7:0] \$52 ;
-  reg [15:0] \$53 ;
-  reg [10:0] \$54 ;
-  reg [3:0] \$55 ;
-  reg [3:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [1:0] \$58 ;
-  reg [30:0] \$59 ;
-  wire \$6 ;
-  reg [5:0] \$60 ;
-  reg [3:0] \$61 ;
-  reg [10:0] \$62 ;
-  reg \$63 ;
-  reg [16:0] \$64 ;
-  reg [3:0] \$65 ;
-  reg [4:0] \$66 ;
-  reg \$67 ;
-  reg [16:0] \$68 ;
-  reg [3:0] \$69 ;
-  wire \$7 ;
+  reg \$50 ;
+  reg [15:0] \$51 ;
+  reg [15:0] \$52 ;
+  reg [7:0] \$53 ;
+  reg [7:0] \$54 ;
+  reg [7:0] \$55 ;
+  reg [15:0] \$56 ;
+  reg [10:0] \$57 ;
+  reg [3:0] \$58 ;
+  reg [3:0] \$59 ;
+  wire [15:0] \$6 ;
+  reg [15:0] \$60 ;
+  reg [1:0] \$61 ;
+  reg [30:0] \$62 ;
+  reg [5:0] \$63 ;
+  reg [3:0] \$64 ;
+  reg [10:0] \$65 ;
+  reg \$66 ;
+  reg [16:0] \$67 ;
+  reg [3:0] \$68 ;
+  reg [4:0] \$69 ;
+  wire [16:0] \$7 ;
+  reg \$70 ;
+  reg [16:0] \$71 ;
+  reg [3:0] \$72 ;
   wire \$8 ;
-  wire \$9 ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal ;
-  (* init = 8'h00 *)
-  wire [7:0] \$signal$47 ;
-  reg [30:0] \$signal$71  = 31'h00000000;
+  wire [16:0] \$9 ;
+  reg [7:0] \$signal  = 8'h00;
+  reg [7:0] \$signal$12  = 8'h00;
+  reg [30:0] \$signal$19  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$49 ;
-  reg [7:0] act_min = 8'h00;
+  wire [7:0] \act_max$61 ;
+  (* init = 8'h00 *)
+  wire [7:0] act_min;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -241,11 +243,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg d = 1'h0;
   wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 4'h0 *)
-  wire [3:0] dn;
+  reg [3:0] dn = 4'h0;
   reg en;
-  wire \en$4 ;
-  wire \en$5 ;
+  wire \en$34 ;
+  wire \en$35 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -296,7 +297,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  wire \i_last$40 ;
+  wire \i_last$56 ;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -332,7 +333,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[8] ;
   wire [5:0] \i_shift[9] ;
   reg i_valid;
-  wire \i_valid$38 ;
+  wire \i_valid$55 ;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -355,6 +356,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] k_last = 16'h0000;
   reg [10:0] kk = 11'h000;
   reg [3:0] lane = 4'h0;
+  reg last_mblock = 1'h0;
+  wire [2:0] level;
   output [128:0] m_out__payload;
   wire [128:0] m_out__payload;
   wire [127:0] \m_out__payload.data ;
@@ -380,23 +383,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [3:0] nb_last = 4'h0;
   wire [431:0] o_data;
-  wire [127:0] \o_data$55 ;
-  wire [7:0] \o_data$55[0] ;
-  wire [7:0] \o_data$55[10] ;
-  wire [7:0] \o_data$55[11] ;
-  wire [7:0] \o_data$55[12] ;
-  wire [7:0] \o_data$55[13] ;
-  wire [7:0] \o_data$55[14] ;
-  wire [7:0] \o_data$55[15] ;
-  wire [7:0] \o_data$55[1] ;
-  wire [7:0] \o_data$55[2] ;
-  wire [7:0] \o_data$55[3] ;
-  wire [7:0] \o_data$55[4] ;
-  wire [7:0] \o_data$55[5] ;
-  wire [7:0] \o_data$55[6] ;
-  wire [7:0] \o_data$55[7] ;
-  wire [7:0] \o_data$55[8] ;
-  wire [7:0] \o_data$55[9] ;
+  wire [127:0] \o_data$67 ;
+  wire [7:0] \o_data$67[0] ;
+  wire [7:0] \o_data$67[10] ;
+  wire [7:0] \o_data$67[11] ;
+  wire [7:0] \o_data$67[12] ;
+  wire [7:0] \o_data$67[13] ;
+  wire [7:0] \o_data$67[14] ;
+  wire [7:0] \o_data$67[15] ;
+  wire [7:0] \o_data$67[1] ;
+  wire [7:0] \o_data$67[2] ;
+  wire [7:0] \o_data$67[3] ;
+  wire [7:0] \o_data$67[4] ;
+  wire [7:0] \o_data$67[5] ;
+  wire [7:0] \o_data$67[6] ;
+  wire [7:0] \o_data$67[7] ;
+  wire [7:0] \o_data$67[8] ;
+  wire [7:0] \o_data$67[9] ;
   wire [26:0] \o_data[0] ;
   wire [26:0] \o_data[10] ;
   wire [26:0] \o_data[11] ;
@@ -415,7 +418,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$59 ;
+  wire \o_valid$71 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -440,9 +443,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  reg [3:0] rp__addr = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] rp__addr;
   wire [1103:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -545,7 +550,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [10:0] tile_last = 11'h000;
   wire [128:0] w_data;
   wire w_en;
-  wire w_rdy;
   reg [3:0] wp__addr;
   reg [1103:0] wp__data;
   wire [68:0] \wp__data[0] ;
@@ -613,7 +617,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[9].multiplier ;
   wire [5:0] \wp__data[9].shift ;
   reg [15:0] wp__en;
-  reg [7:0] zero_point = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] zero_point;
   reg [1103:0] params [15:0];
   initial begin
     params[0] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
@@ -669,105 +674,110 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [1103:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[dn];
   end
   assign rp__data = _0_;
-  assign \$26  = ch + 1'h1;
-  assign \$27  = lane == 4'hf;
-  assign \$28  = blk + 1'h1;
-  assign \$29  = lane + 1'h1;
-  assign \$30  = N_ - 1'h1;
-  assign \$31  = ch == \$30 ;
-  assign \$32  = kk == tile_last;
-  assign \$33  = fn == nb_last;
-  assign \$34  = fm0 + 1'h1;
-  assign \$35  = fm0 + 1'h1;
-  assign \$36  = \$35  >= M_;
-  assign \$37  = fn + 1'h1;
-  assign \$38  = kk + 1'h1;
-  assign \$39  = kk == k_last;
-  assign \$40  = flush - 1'h1;
-  assign \$41  = ! flush;
-  assign \$42  = en & o_valid;
-  assign \$43  = ! d;
-  assign \$44  = rp__addr == nb_last;
-  assign \$45  = dm0 + 1'h1;
-  assign \$46  = rp__addr + 1'h1;
-  assign \$47  = d + 1'h1;
+  assign \$28  = d + 1'h1;
+  assign \$29  = kk == k_last;
+  assign i_last = i_valid & \$29 ;
+  assign \$30  = 1'h1 << lane;
+  assign \$31  = s_param__valid ? \$30  : 31'h00000000;
+  assign \$32  = s_act__valid & s_wgt__valid;
+  assign \$33  = in_data & \$32 ;
+  assign \$34  = \$33  & room;
+  assign \$35  = s_act__valid & s_wgt__valid;
+  assign \$36  = ~ in_data;
+  assign \$37  = \$35  | \$36 ;
+  assign \$38  = room & \$37 ;
+  assign \$39  = dm0 + d;
+  assign row_valid = \$39 [16:0] < M_;
+  assign \i_valid$55  = o_valid & row_valid;
+  assign \$40  = o_valid & row_valid;
+  assign \$41  = M_ - 1'h1;
+  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
+  assign \$43  = \$40  & \$42 ;
+  assign \$44  = dn == nb_last;
+  assign \i_last$56  = \$43  & \$44 ;
+  assign w_en = en & \o_valid$71 ;
+  assign \$45  = ! ctrl_state;
+  assign \$46  = ctrl_state == 1'h1;
+  assign \$47  = ctrl_state == 2'h2;
+  assign \$48  = ctrl_state == 2'h3;
   always @(posedge clk)
-    M_ <= \$48 ;
+    room <= \$49 ;
   always @(posedge clk)
-    N_ <= \$49 ;
+    last_mblock <= \$50 ;
   always @(posedge clk)
-    zero_point <= \$50 ;
+    M_ <= \$51 ;
   always @(posedge clk)
-    act_min <= \$51 ;
+    N_ <= \$52 ;
   always @(posedge clk)
-    act_max <= \$52 ;
+    \$signal  <= \$53 ;
   always @(posedge clk)
-    k_last <= \$53 ;
+    \$signal$12  <= \$54 ;
   always @(posedge clk)
-    tile_last <= \$54 ;
+    act_max <= \$55 ;
   always @(posedge clk)
-    lane <= \$55 ;
+    k_last <= \$56 ;
   always @(posedge clk)
-    blk <= \$56 ;
+    tile_last <= \$57 ;
   always @(posedge clk)
-    ch <= \$57 ;
+    lane <= \$58 ;
   always @(posedge clk)
-    ctrl_state <= \$58 ;
+    blk <= \$59 ;
   always @(posedge clk)
-    \$signal$71  <= \$59 ;
+    ch <= \$60 ;
   always @(posedge clk)
-    pt_shift <= \$60 ;
+    ctrl_state <= \$61 ;
   always @(posedge clk)
-    nb_last <= \$61 ;
+    \$signal$19  <= \$62 ;
   always @(posedge clk)
-    kk <= \$62 ;
+    pt_shift <= \$63 ;
   always @(posedge clk)
-    in_data <= \$63 ;
+    nb_last <= \$64 ;
   always @(posedge clk)
-    fm0 <= \$64 ;
+    kk <= \$65 ;
   always @(posedge clk)
-    fn <= \$65 ;
+    in_data <= \$66 ;
   always @(posedge clk)
-    flush <= \$66 ;
+    fm0 <= \$67 ;
   always @(posedge clk)
-    d <= \$67 ;
+    fn <= \$68 ;
   always @(posedge clk)
-    dm0 <= \$68 ;
+    flush <= \$69 ;
   always @(posedge clk)
-    rp__addr <= \$69 ;
-  assign \$1  = kk == k_last;
-  assign i_last = i_valid & \$1 ;
-  assign \$2  = 1'h1 << lane;
-  assign \$3  = s_param__valid ? \$2  : 31'h00000000;
-  assign \$4  = s_act__valid & s_wgt__valid;
-  assign \$5  = in_data & \$4 ;
-  assign \$6  = \$5  & w_rdy;
-  assign \$7  = s_act__valid & s_wgt__valid;
-  assign \$8  = ~ in_data;
-  assign \$9  = \$7  | \$8 ;
-  assign \$10  = w_rdy & \$9 ;
-  assign \$11  = dm0 + d;
-  assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$38  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$40  = \$15  & \$16 ;
-  assign w_en = en & \o_valid$59 ;
-  assign \$17  = ! ctrl_state;
-  assign \$18  = ctrl_state == 1'h1;
-  assign \$19  = ctrl_state == 2'h2;
-  assign \$20  = ctrl_state == 2'h3;
-  assign \$21  = hdr[47:32] - 1'h1;
-  assign \$22  = hdr[47:32] > 5'h11;
-  assign \$23  = \$22  ? hdr[47:32] : 16'h0011;
-  assign \$24  = \$23  - 1'h1;
-  assign \$25  = ! ch;
+    d <= \$70 ;
+  always @(posedge clk)
+    dm0 <= \$71 ;
+  always @(posedge clk)
+    dn <= \$72 ;
+  assign \$1  = level < 3'h4;
+  assign \$2  = fm0 + 1'h1;
+  assign \$3  = \$2  >= M_;
+  assign \$4  = hdr[47:32] - 1'h1;
+  assign \$5  = hdr[47:32] > 5'h11;
+  assign \$6  = \$5  ? hdr[47:32] : 16'h0011;
+  assign \$7  = \$6  - 1'h1;
+  assign \$8  = ! ch;
+  assign \$9  = ch + 1'h1;
+  assign \$10  = lane == 4'hf;
+  assign \$11  = blk + 1'h1;
+  assign \$12  = lane + 1'h1;
+  assign \$13  = N_ - 1'h1;
+  assign \$14  = ch == \$13 ;
+  assign \$15  = kk == tile_last;
+  assign \$16  = fn == nb_last;
+  assign \$17  = fm0 + 1'h1;
+  assign \$18  = fn + 1'h1;
+  assign \$19  = kk + 1'h1;
+  assign \$20  = kk == k_last;
+  assign \$21  = flush - 1'h1;
+  assign \$22  = ! flush;
+  assign \$23  = en & o_valid;
+  assign \$24  = ! d;
+  assign \$25  = dn == nb_last;
+  assign \$26  = dm0 + 1'h1;
+  assign \$27  = dn + 1'h1;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -781,31 +791,468 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
+    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
     .rst(rst),
     .w_en(w_en),
-    .w_port__data(out_w),
-    .w_rdy(w_rdy)
+    .w_port__data(out_w)
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
-    .act_min(act_min),
+    .act_min(\$signal$12 ),
     .clk(clk),
     .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$40 ),
+    .i_last(\i_last$56 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$38 ),
-    .o_data(\o_data$55 ),
+    .i_valid(\i_valid$55 ),
+    .o_data(\o_data$67 ),
     .o_last(o_last),
-    .o_valid(\o_valid$59 ),
+    .o_valid(\o_valid$71 ),
     .rst(rst),
-    .zero_point(zero_point)
+    .zero_point(\$signal )
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$49  = \$1 ;
+    if (rst) begin
+      \$49  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$50  = \$3 ;
+    if (rst) begin
+      \$50  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$51  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$51  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$51  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$52  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$52  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$52  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = \$signal ;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$53  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$53  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$signal$12 ;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$54  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$54  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$55  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$55  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = \$4 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = \$7 [10:0];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$10 ) begin
+              \$58  = 4'h0;
+            end else begin
+              \$58  = \$12 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$58  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$10 ) begin
+              \$59  = \$11 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$59  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$60  = \$9 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$61  = 2'h2;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$15 ) begin
+              if (\$16 ) begin
+                if (last_mblock) begin
+                  \$61  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (en) begin
+            if (\$22 ) begin
+              \$61  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$61  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = \$signal$19 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$8 ) begin
+              \$62  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$62  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$8 ) begin
+              \$63  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$64  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$65  = 11'h000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$15 ) begin
+              \$65  = 11'h000;
+            end else begin
+              \$65  = \$19 [10:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$65  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$66  = 1'h1;
+            end
+          end
+      2'h2:
+          if (en) begin
+            (* full_case = 32'd1 *)
+            if (\$15 ) begin
+              \$66  = 1'h1;
+            end else begin
+              if (\$20 ) begin
+                \$66  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$67  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$15 ) begin
+              if (\$16 ) begin
+                \$67  = \$17 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$14 ) begin
+              \$68  = 4'h0;
+            end
+          end
+      2'h2:
+          if (en) begin
+            if (\$15 ) begin
+              (* full_case = 32'd1 *)
+              if (\$16 ) begin
+                \$68  = 4'h0;
+              end else begin
+                \$68  = \$18 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (en) begin
+            if (\$15 ) begin
+              if (\$16 ) begin
+                if (last_mblock) begin
+                  \$69  = 5'h18;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (en) begin
+            \$69  = \$21 [4:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = d;
+    if (header_taken) begin
+      \$70  = 1'h0;
+    end else if (\$23 ) begin
+      (* full_case = 32'd1 *)
+      if (\$24 ) begin
+        \$70  = 1'h0;
+      end else begin
+        \$70  = \$28 [0];
+      end
+    end
+    if (rst) begin
+      \$70  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = dm0;
+    if (header_taken) begin
+      \$71  = 17'h00000;
+    end else if (\$23 ) begin
+      if (\$24 ) begin
+        if (\$25 ) begin
+          \$71  = \$26 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$71  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = dn;
+    if (header_taken) begin
+      \$72  = 4'h0;
+    end else if (\$23 ) begin
+      if (\$24 ) begin
+        (* full_case = 32'd1 *)
+        if (\$25 ) begin
+          \$72  = 4'h0;
+        end else begin
+          \$72  = \$27 [3:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$72  = 4'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -900,7 +1347,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$3 [15:0];
+          wp__en = \$31 [15:0];
     endcase
   end
   always @* begin
@@ -924,7 +1371,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          s_act__ready = \$6 ;
+          s_act__ready = \$34 ;
     endcase
   end
   always @* begin
@@ -937,449 +1384,26 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$10 ;
+          en = \$38 ;
       2'h3:
-          en = w_rdy;
+          en = room;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$48  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$48  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$49  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$49  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$50  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$50  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = \$21 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = \$24 [10:0];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$27 ) begin
-              \$55  = 4'h0;
-            end else begin
-              \$55  = \$29 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$55  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$27 ) begin
-              \$56  = \$28 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$56  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$57  = \$26 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$58  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$32 ) begin
-              if (\$33 ) begin
-                if (\$36 ) begin
-                  \$58  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$41 ) begin
-              \$58  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$signal$71 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$25 ) begin
-              \$59  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$25 ) begin
-              \$60  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$60  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$61  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$62  = 11'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$32 ) begin
-              \$62  = 11'h000;
-            end else begin
-              \$62  = \$38 [10:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$63  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$32 ) begin
-              \$63  = 1'h1;
-            end else begin
-              if (\$39 ) begin
-                \$63  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$64  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$32 ) begin
-              if (\$33 ) begin
-                \$64  = \$34 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$31 ) begin
-              \$65  = 4'h0;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$32 ) begin
-              (* full_case = 32'd1 *)
-              if (\$33 ) begin
-                \$65  = 4'h0;
-              end else begin
-                \$65  = \$37 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$32 ) begin
-              if (\$33 ) begin
-                if (\$36 ) begin
-                  \$66  = 5'h18;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$66  = \$40 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$66  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = d;
-    if (header_taken) begin
-      \$67  = 1'h0;
-    end else if (\$42 ) begin
-      (* full_case = 32'd1 *)
-      if (\$43 ) begin
-        \$67  = 1'h0;
-      end else begin
-        \$67  = \$47 [0];
-      end
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = dm0;
-    if (header_taken) begin
-      \$68  = 17'h00000;
-    end else if (\$42 ) begin
-      if (\$43 ) begin
-        if (\$44 ) begin
-          \$68  = \$45 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$68  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = rp__addr;
-    if (header_taken) begin
-      \$69  = 4'h0;
-    end else if (\$42 ) begin
-      if (\$43 ) begin
-        (* full_case = 32'd1 *)
-        if (\$44 ) begin
-          \$69  = 4'h0;
-        end else begin
-          \$69  = \$46 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$69  = 4'h0;
-    end
-  end
-  assign s_param__payload = hdr;
   assign chan = hdr;
-  assign \en$4  = en;
-  assign \en$5  = en;
+  assign s_param__payload = hdr;
+  assign \en$34  = en;
+  assign \en$35  = en;
   assign data_step = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
   assign take = s_act__ready;
   assign s_wgt__ready = s_act__ready;
-  assign row = \$11 [16:0];
-  assign dn = rp__addr;
+  assign row = \$39 [16:0];
+  assign rp__addr = dn;
   assign o_data = i_acc;
-  assign \$signal  = zero_point;
-  assign \$signal$47  = act_min;
-  assign \act_max$49  = act_max;
+  assign zero_point = \$signal ;
+  assign act_min = \$signal$12 ;
+  assign \act_max$61  = act_max;
   assign w_data = out_w;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
@@ -1653,22 +1677,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[14]  = out_w[119:112];
   assign \out_w.data[15]  = out_w[127:120];
   assign \out_w.last  = out_w[128];
-  assign \o_data$55[0]  = \o_data$55 [7:0];
-  assign \o_data$55[1]  = \o_data$55 [15:8];
-  assign \o_data$55[2]  = \o_data$55 [23:16];
-  assign \o_data$55[3]  = \o_data$55 [31:24];
-  assign \o_data$55[4]  = \o_data$55 [39:32];
-  assign \o_data$55[5]  = \o_data$55 [47:40];
-  assign \o_data$55[6]  = \o_data$55 [55:48];
-  assign \o_data$55[7]  = \o_data$55 [63:56];
-  assign \o_data$55[8]  = \o_data$55 [71:64];
-  assign \o_data$55[9]  = \o_data$55 [79:72];
-  assign \o_data$55[10]  = \o_data$55 [87:80];
-  assign \o_data$55[11]  = \o_data$55 [95:88];
-  assign \o_data$55[12]  = \o_data$55 [103:96];
-  assign \o_data$55[13]  = \o_data$55 [111:104];
-  assign \o_data$55[14]  = \o_data$55 [119:112];
-  assign \o_data$55[15]  = \o_data$55 [127:120];
+  assign \o_data$67[0]  = \o_data$67 [7:0];
+  assign \o_data$67[1]  = \o_data$67 [15:8];
+  assign \o_data$67[2]  = \o_data$67 [23:16];
+  assign \o_data$67[3]  = \o_data$67 [31:24];
+  assign \o_data$67[4]  = \o_data$67 [39:32];
+  assign \o_data$67[5]  = \o_data$67 [47:40];
+  assign \o_data$67[6]  = \o_data$67 [55:48];
+  assign \o_data$67[7]  = \o_data$67 [63:56];
+  assign \o_data$67[8]  = \o_data$67 [71:64];
+  assign \o_data$67[9]  = \o_data$67 [79:72];
+  assign \o_data$67[10]  = \o_data$67 [87:80];
+  assign \o_data$67[11]  = \o_data$67 [95:88];
+  assign \o_data$67[12]  = \o_data$67 [103:96];
+  assign \o_data$67[13]  = \o_data$67 [111:104];
+  assign \o_data$67[14]  = \o_data$67 [119:112];
+  assign \o_data$67[15]  = \o_data$67 [127:120];
   assign \m_out__payload.data  = m_out__payload[127:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1688,7 +1712,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
   assign out_w[128] = o_last;
-  assign out_w[127:0] = \o_data$55 ;
+  assign out_w[127:0] = \o_data$67 ;
   assign i_shift[95:90] = rp__data[1103:1098];
   assign i_shift[89:84] = rp__data[1034:1029];
   assign i_shift[83:78] = rp__data[965:960];
@@ -5852,39 +5876,44 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, w_rdy, r_rdy, r_data, w_port__data, r_en);
+module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire \$13 ;
-  wire [3:0] \$14 ;
-  reg [1:0] \$15 ;
-  reg [1:0] \$16 ;
-  reg [2:0] \$17 ;
-  wire [2:0] \$2 ;
-  wire \$3 ;
-  wire [2:0] \$4 ;
+  wire [3:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [3:0] \$18 ;
+  reg [2:0] \$19 ;
+  wire \$2 ;
+  reg [2:0] \$20 ;
+  reg [2:0] \$21 ;
+  wire [3:0] \$3 ;
+  wire [3:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire [3:0] \$9 ;
+  wire [3:0] \$7 ;
+  wire [3:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
-  (* init = 2'h0 *)
-  wire [1:0] consume;
+  (* init = 3'h0 *)
+  wire [2:0] consume;
+  output [2:0] level;
   reg [2:0] level = 3'h0;
-  (* init = 2'h0 *)
-  wire [1:0] produce;
+  (* init = 3'h0 *)
+  wire [2:0] produce;
   output [128:0] r_data;
   wire [128:0] r_data;
   input r_en;
   wire r_en;
   (* init = 3'h0 *)
   wire [2:0] r_level;
-  reg [1:0] r_port__addr = 2'h0;
+  reg [2:0] r_port__addr = 3'h0;
   wire [128:0] r_port__data;
   output r_rdy;
   wire r_rdy;
@@ -5895,78 +5924,82 @@ module \hwq_top.engine.fifo (clk, rst, w_en, w_rdy, r_rdy, r_data, w_port__data,
   wire w_en;
   (* init = 3'h0 *)
   wire [2:0] w_level;
-  reg [1:0] w_port__addr = 2'h0;
+  reg [2:0] w_port__addr = 3'h0;
   input [128:0] w_port__data;
   wire [128:0] w_port__data;
   wire w_port__en;
-  output w_rdy;
   wire w_rdy;
-  reg [128:0] storage [3:0];
+  reg [128:0] storage [4:0];
   initial begin
     storage[0] = 129'h000000000000000000000000000000000;
     storage[1] = 129'h000000000000000000000000000000000;
     storage[2] = 129'h000000000000000000000000000000000;
     storage[3] = 129'h000000000000000000000000000000000;
+    storage[4] = 129'h000000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h4;
+  assign w_rdy = level != 3'h5;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
+  assign \$2  = w_port__addr == 3'h4;
+  assign \$3  = w_port__addr + 1'h1;
+  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$5  = r_rdy & r_en;
+  assign \$6  = r_port__addr == 3'h4;
+  assign \$7  = r_port__addr + 1'h1;
+  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = level + 1'h1;
+  assign \$14  = r_rdy & r_en;
+  assign \$15  = w_rdy & w_en;
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign \$18  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$15 ;
+    w_port__addr <= \$19 ;
   always @(posedge clk)
-    r_port__addr <= \$16 ;
+    r_port__addr <= \$20 ;
   always @(posedge clk)
-    level <= \$17 ;
+    level <= \$21 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$15  = w_port__addr;
+    \$19  = w_port__addr;
     if (\$1 ) begin
-      \$15  = \$2 [1:0];
+      \$19  = \$4 [2:0];
     end
     if (rst) begin
-      \$15  = 2'h0;
+      \$19  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$16  = r_port__addr;
-    if (\$3 ) begin
-      \$16  = \$4 [1:0];
+    \$20  = r_port__addr;
+    if (\$5 ) begin
+      \$20  = \$8 [2:0];
     end
     if (rst) begin
-      \$16  = 2'h0;
+      \$20  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [2:0];
+    \$21  = level;
+    if (\$12 ) begin
+      \$21  = \$13 [2:0];
     end
-    if (\$13 ) begin
-      \$17  = \$14 [2:0];
+    if (\$17 ) begin
+      \$21  = \$18 [2:0];
     end
     if (rst) begin
-      \$17  = 3'h0;
+      \$21  = 3'h0;
     end
   end
   assign w_level = level;
@@ -5978,7 +6011,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, w_rdy, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, en, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_max, en, i_bias, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
