@@ -38,8 +38,11 @@ class GemmEngine(wiring.Component):
        next header; layers run back to back.
 
     Tiles shorter than ``2·rows + cols − 1`` steps are padded with idle steps, so with larger K
-    the array does one MAC per element per clock with no bubble between tiles. Backpressure on
-    ``m_out`` stalls the whole datapath (a global step enable): nothing is lost or repeated.
+    the array does one MAC per element per clock with no bubble between tiles. The datapath
+    runs every clock, with no global enable: a step without both operands is a bubble (an
+    invalid step the elements ignore), and backpressure on ``m_out`` is absorbed by credits —
+    a tile's last operand is taken only once the output FIFO (``out_fifo_depth + 2·rows``
+    words) has room reserved for the tile's rows. Nothing is lost or repeated.
     Headers must respect the config (1 ≤ K ≤ max_k, 1 ≤ N ≤ max_n, M ≥ 1); ``hwq.sim``
     checks this before it sends one.
     """
@@ -62,13 +65,12 @@ class GemmEngine(wiring.Component):
             C, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
             cfg.requant_stages, cfg.clamp)
         word = out_word_layout(C)
-        # one entry more than configured: `room` (below) is a register, a step behind the level
-        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=cfg.out_fifo_depth + 1)
-        # room: the FIFO can take a word this step. Registered from last step's level (at most
-        # one write since, so level ≤ depth − 2 then means not full now), which keeps the FIFO's
-        # level compare out of the step enable.
-        room = Signal()
-        m.d.sync += room.eq(fifo.level < fifo.depth - 1)
+        # The datapath never stalls: the array, the requantizer and the drain run every clock
+        # (no global enable to fan out to every register). Missing operands become bubbles
+        # (invalid steps); output backpressure is handled with credits: a tile's last operand
+        # only enters the array when the FIFO has room reserved for the tile's `rows` words.
+        fifo_depth = cfg.out_fifo_depth + 2 * R
+        m.submodules.fifo = fifo = SyncFIFO(width=word.size, depth=fifo_depth)
 
         if cfg.per_channel:
             lane_shape = data.StructLayout({"bias": signed(32), "multiplier": unsigned(31),
@@ -100,9 +102,7 @@ class GemmEngine(wiring.Component):
         blk = Signal(range(max(blocks, 2)))
         ch = Signal(16)
 
-        # ------------------------------------------------------------ step enable
-        en = Signal()
-        data_step = Signal()
+        # ------------------------------------------------------------ issue
         kk = Signal(range(max(cfg.max_k, cfg.min_tile_steps)))
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
@@ -118,9 +118,20 @@ class GemmEngine(wiring.Component):
         last_mblock = Signal()
         m.d.sync += last_mblock.eq(fm0 + R >= M_)
 
+        # credits: FIFO words not yet reserved. A tile reserves `rows` with its last operand;
+        # a word comes back when it leaves the FIFO, or when the drain drops a row past M.
+        credits = Signal(range(fifo_depth + 1), init=fifo_depth)
+        credit_ok = Signal(init=1)               # credits >= rows, as a register
+        reserve, give_back = Signal(), Signal(2)
+        credits_next = Signal(range(fifo_depth + R + 3))
+        m.d.comb += credits_next.eq(credits + give_back - Mux(reserve, R, 0))
+        m.d.sync += [credits.eq(credits_next), credit_ok.eq(credits_next >= R)]
+        at_k_last = Signal()
+        m.d.comb += at_k_last.eq(kk == k_last)
+
         m.d.comb += [
-            array.en.eq(en), rq.en.eq(en),
-            array.i_valid.eq(data_step), array.i_last.eq(data_step & (kk == k_last)),
+            array.en.eq(1), rq.en.eq(1),
+            array.i_valid.eq(take), array.i_last.eq(take & at_k_last), reserve.eq(take & at_k_last),
             array.i_a.eq(self.s_act.payload), array.i_w.eq(self.s_wgt.payload),
             self.s_act.ready.eq(take), self.s_wgt.ready.eq(take),
         ]
@@ -162,10 +173,9 @@ class GemmEngine(wiring.Component):
                                      fn.eq(0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
-                m.d.comb += data_step.eq(in_data)
-                m.d.comb += take.eq(in_data & operands & room)
-                m.d.comb += en.eq(room & (operands | ~in_data))
-                with m.If(en):
+                m.d.comb += take.eq(in_data & operands & (credit_ok | ~at_k_last))
+                # a step advances the tile on an operand, or on every clock of its padding
+                with m.If(take | ~in_data):
                     with m.If(kk == tile_last):
                         m.d.sync += [kk.eq(0), in_data.eq(1)]
                         with m.If(fn == nb_last):
@@ -180,12 +190,10 @@ class GemmEngine(wiring.Component):
                         with m.If(kk == k_last):
                             m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):
-                # idle steps until the last tile has drained through the requantizer
-                m.d.comb += en.eq(room)
-                with m.If(en):
-                    m.d.sync += flush.eq(flush - 1)
-                    with m.If(flush == 0):
-                        m.next = "HEADER"
+                # until the last tile has drained through the requantizer into the FIFO
+                m.d.sync += flush.eq(flush - 1)
+                with m.If(flush == 0):
+                    m.next = "HEADER"
 
         # ------------------------------------------------------------ drain side
         d = Signal(range(max(R, 2)))
@@ -196,7 +204,7 @@ class GemmEngine(wiring.Component):
         m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_)]
         with m.If(header_taken):        # the previous layer has fully drained by now
             m.d.sync += [d.eq(0), dm0.eq(0), dn.eq(0)]
-        with m.Elif(en & array.o_valid):
+        with m.Elif(array.o_valid):
             with m.If(d == R - 1):
                 m.d.sync += d.eq(0)
                 with m.If(dn == nb_last):
@@ -225,9 +233,10 @@ class GemmEngine(wiring.Component):
         out_w = Signal(word)
         m.d.comb += [
             out_w.data.eq(rq.o_data), out_w.last.eq(rq.o_last),
-            fifo.w_data.eq(out_w), fifo.w_en.eq(en & rq.o_valid),
+            fifo.w_data.eq(out_w), fifo.w_en.eq(rq.o_valid),
             self.m_out.valid.eq(fifo.r_rdy), self.m_out.payload.eq(fifo.r_data),
             fifo.r_en.eq(self.m_out.ready),
+            give_back.eq((fifo.r_en & fifo.r_rdy) + (array.o_valid & ~row_valid)),
         ]
         return m
 

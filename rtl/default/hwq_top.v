@@ -75,12 +75,12 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
+    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
     .r_en(m_out_tready),
     .rst(rst),
-    .s_act__ready(s_act_tready),
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
@@ -129,90 +129,98 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [5:0] \$1 ;
   wire \$10 ;
-  wire [5:0] \$11 ;
-  wire [3:0] \$12 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [17:0] \$17 ;
-  wire [5:0] \$18 ;
-  wire [10:0] \$19 ;
-  wire [17:0] \$2 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [3:0] \$2 ;
   wire \$20 ;
-  wire [5:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [17:0] \$24 ;
   wire \$25 ;
-  wire [17:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [3:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [14:0] \$30 ;
-  wire [14:0] \$31 ;
-  wire \$32 ;
+  wire \$26 ;
+  wire [16:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [6:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
+  wire [5:0] \$34 ;
+  wire [3:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$39 ;
+  wire [14:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$41 ;
+  wire [17:0] \$42 ;
+  wire [5:0] \$43 ;
+  wire [10:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
+  wire [5:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg [15:0] \$52 ;
-  reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
+  wire \$49 ;
+  wire [14:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [5:0] \$51 ;
+  wire [3:0] \$52 ;
+  reg \$53 ;
+  reg [4:0] \$54 ;
+  reg \$55 ;
   reg [15:0] \$56 ;
-  reg [9:0] \$57 ;
-  reg [2:0] \$58 ;
-  reg [4:0] \$59 ;
-  wire [15:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg [30:0] \$62 ;
-  reg [5:0] \$63 ;
+  reg [15:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [9:0] \$62 ;
+  reg [2:0] \$63 ;
   reg [4:0] \$64 ;
-  reg [9:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [4:0] \$68 ;
+  reg [15:0] \$65 ;
+  reg [1:0] \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
   reg [4:0] \$69 ;
-  wire [16:0] \$7 ;
-  reg [2:0] \$70 ;
-  reg [16:0] \$71 ;
-  reg [4:0] \$72 ;
+  wire \$7 ;
+  reg [9:0] \$70 ;
+  reg \$71 ;
+  reg [16:0] \$72 ;
+  reg [4:0] \$73 ;
+  reg [4:0] \$74 ;
+  reg [2:0] \$75 ;
+  reg [16:0] \$76 ;
+  reg [4:0] \$77 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$signal  = 8'h00;
-  reg [7:0] \$signal$12  = 8'h00;
-  reg [30:0] \$signal$19  = 31'h00000000;
+  wire \$9 ;
+  wire \$signal ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$76  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$61 ;
-  (* init = 8'h00 *)
-  wire [7:0] act_min;
+  wire [7:0] \act_max$52 ;
+  reg [7:0] act_min = 8'h00;
+  wire at_k_last;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -221,17 +229,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg credit_ok = 1'h1;
+  reg [4:0] credits = 5'h14;
+  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
-  wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  reg [4:0] dn = 5'h00;
-  reg en;
-  wire \en$34 ;
-  wire \en$35 ;
+  (* init = 5'h00 *)
+  wire [4:0] dn;
+  wire en;
+  wire \en$11 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
+  wire [1:0] give_back;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -270,7 +281,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  wire \i_last$56 ;
+  wire \i_last$43 ;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -289,8 +300,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[5] ;
   wire [5:0] \i_shift[6] ;
   wire [5:0] \i_shift[7] ;
+  output i_valid;
   reg i_valid;
-  wire \i_valid$55 ;
+  wire \i_valid$41 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -306,7 +318,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] kk = 10'h000;
   reg [2:0] lane = 3'h0;
   reg last_mblock = 1'h0;
-  wire [2:0] level;
   output [64:0] m_out__payload;
   wire [64:0] m_out__payload;
   wire [63:0] \m_out__payload.data ;
@@ -324,15 +335,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [63:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
-  wire [7:0] \o_data$67[1] ;
-  wire [7:0] \o_data$67[2] ;
-  wire [7:0] \o_data$67[3] ;
-  wire [7:0] \o_data$67[4] ;
-  wire [7:0] \o_data$67[5] ;
-  wire [7:0] \o_data$67[6] ;
-  wire [7:0] \o_data$67[7] ;
+  wire [63:0] \o_data$58 ;
+  wire [7:0] \o_data$58[0] ;
+  wire [7:0] \o_data$58[1] ;
+  wire [7:0] \o_data$58[2] ;
+  wire [7:0] \o_data$58[3] ;
+  wire [7:0] \o_data$58[4] ;
+  wire [7:0] \o_data$58[5] ;
+  wire [7:0] \o_data$58[6] ;
+  wire [7:0] \o_data$58[7] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -343,7 +354,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$62 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -360,11 +371,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
-  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  (* init = 5'h00 *)
-  wire [4:0] rp__addr;
+  reg [4:0] rp__addr = 5'h00;
   wire [551:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -409,8 +418,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \s_act__payload[5] ;
   wire [7:0] \s_act__payload[6] ;
   wire [7:0] \s_act__payload[7] ;
-  output s_act__ready;
-  reg s_act__ready;
+  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
   wire [71:0] s_param__payload;
@@ -469,8 +477,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[7].multiplier ;
   wire [5:0] \wp__data[7].shift ;
   reg [7:0] wp__en;
-  (* init = 8'h00 *)
-  wire [7:0] zero_point;
+  reg [7:0] zero_point = 8'h00;
   reg [551:0] params [31:0];
   initial begin
     params[0] = 552'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
@@ -526,114 +533,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [551:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[dn];
+    _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$28  = d + 1'h1;
-  assign \$29  = kk == k_last;
-  assign i_last = i_valid & \$29 ;
-  assign \$30  = 1'h1 << lane;
-  assign \$31  = s_param__valid ? \$30  : 15'h0000;
-  assign \$32  = s_act__valid & s_wgt__valid;
-  assign \$33  = in_data & \$32 ;
-  assign \$34  = \$33  & room;
-  assign \$35  = s_act__valid & s_wgt__valid;
-  assign \$36  = ~ in_data;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = room & \$37 ;
-  assign \$39  = dm0 + d;
-  assign row_valid = \$39 [16:0] < M_;
-  assign \i_valid$55  = o_valid & row_valid;
-  assign \$40  = o_valid & row_valid;
-  assign \$41  = M_ - 1'h1;
-  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
-  assign \$43  = \$40  & \$42 ;
-  assign \$44  = dn == nb_last;
-  assign \i_last$56  = \$43  & \$44 ;
-  assign w_en = en & \o_valid$71 ;
-  assign \$45  = ! ctrl_state;
-  assign \$46  = ctrl_state == 1'h1;
-  assign \$47  = ctrl_state == 2'h2;
-  assign \$48  = ctrl_state == 2'h3;
+  assign \$17  = r_en & m_out__valid;
+  assign \$18  = ~ row_valid;
+  assign \$19  = o_valid & \$18 ;
+  assign give_back = \$17  + \$19 ;
+  assign \$20  = ! ctrl_state;
+  assign \$21  = ctrl_state == 1'h1;
+  assign \$22  = ctrl_state == 2'h2;
+  assign \$23  = ctrl_state == 2'h3;
+  assign \$24  = fm0 + 4'h8;
+  assign \$25  = \$24  >= M_;
+  assign \$26  = \$3 [4:0] >= 4'h8;
+  assign \$27  = hdr[47:32] - 1'h1;
+  assign \$28  = hdr[47:32] > 5'h17;
+  assign \$29  = \$28  ? hdr[47:32] : 16'h0017;
+  assign \$30  = \$29  - 1'h1;
+  assign \$31  = ! ch;
+  assign \$32  = ch + 1'h1;
+  assign \$33  = lane == 3'h7;
+  assign \$34  = blk + 1'h1;
+  assign \$35  = lane + 1'h1;
+  assign \$36  = N_ - 1'h1;
+  assign \$37  = ch == \$36 ;
+  assign \$38  = ~ in_data;
+  assign \$39  = i_valid | \$38 ;
+  assign \$40  = kk == tile_last;
+  assign \$41  = fn == nb_last;
+  assign \$42  = fm0 + 4'h8;
+  assign \$43  = fn + 1'h1;
+  assign \$44  = kk + 1'h1;
+  assign \$45  = kk == k_last;
+  assign \$46  = flush - 1'h1;
+  assign \$47  = ! flush;
+  assign \$48  = d == 3'h7;
+  assign \$49  = rp__addr == nb_last;
+  assign \$50  = dm0 + 4'h8;
+  assign \$51  = rp__addr + 1'h1;
+  assign \$52  = d + 1'h1;
   always @(posedge clk)
-    room <= \$49 ;
+    last_mblock <= \$53 ;
   always @(posedge clk)
-    last_mblock <= \$50 ;
+    credits <= \$54 ;
   always @(posedge clk)
-    M_ <= \$51 ;
+    credit_ok <= \$55 ;
   always @(posedge clk)
-    N_ <= \$52 ;
+    M_ <= \$56 ;
   always @(posedge clk)
-    \$signal  <= \$53 ;
+    N_ <= \$57 ;
   always @(posedge clk)
-    \$signal$12  <= \$54 ;
+    zero_point <= \$58 ;
   always @(posedge clk)
-    act_max <= \$55 ;
+    act_min <= \$59 ;
   always @(posedge clk)
-    k_last <= \$56 ;
+    act_max <= \$60 ;
   always @(posedge clk)
-    tile_last <= \$57 ;
+    k_last <= \$61 ;
   always @(posedge clk)
-    lane <= \$58 ;
+    tile_last <= \$62 ;
   always @(posedge clk)
-    blk <= \$59 ;
+    lane <= \$63 ;
   always @(posedge clk)
-    ch <= \$60 ;
+    blk <= \$64 ;
   always @(posedge clk)
-    ctrl_state <= \$61 ;
+    ch <= \$65 ;
   always @(posedge clk)
-    \$signal$19  <= \$62 ;
+    ctrl_state <= \$66 ;
   always @(posedge clk)
-    pt_shift <= \$63 ;
+    \$signal$76  <= \$67 ;
   always @(posedge clk)
-    nb_last <= \$64 ;
+    pt_shift <= \$68 ;
   always @(posedge clk)
-    kk <= \$65 ;
+    nb_last <= \$69 ;
   always @(posedge clk)
-    in_data <= \$66 ;
+    kk <= \$70 ;
   always @(posedge clk)
-    fm0 <= \$67 ;
+    in_data <= \$71 ;
   always @(posedge clk)
-    fn <= \$68 ;
+    fm0 <= \$72 ;
   always @(posedge clk)
-    flush <= \$69 ;
+    fn <= \$73 ;
   always @(posedge clk)
-    d <= \$70 ;
+    flush <= \$74 ;
   always @(posedge clk)
-    dm0 <= \$71 ;
+    d <= \$75 ;
   always @(posedge clk)
-    dn <= \$72 ;
-  assign \$1  = level < 3'h4;
-  assign \$2  = fm0 + 4'h8;
-  assign \$3  = \$2  >= M_;
-  assign \$4  = hdr[47:32] - 1'h1;
-  assign \$5  = hdr[47:32] > 5'h17;
-  assign \$6  = \$5  ? hdr[47:32] : 16'h0017;
-  assign \$7  = \$6  - 1'h1;
-  assign \$8  = ! ch;
-  assign \$9  = ch + 1'h1;
-  assign \$10  = lane == 3'h7;
-  assign \$11  = blk + 1'h1;
-  assign \$12  = lane + 1'h1;
-  assign \$13  = N_ - 1'h1;
-  assign \$14  = ch == \$13 ;
-  assign \$15  = kk == tile_last;
-  assign \$16  = fn == nb_last;
-  assign \$17  = fm0 + 4'h8;
-  assign \$18  = fn + 1'h1;
-  assign \$19  = kk + 1'h1;
-  assign \$20  = kk == k_last;
-  assign \$21  = flush - 1'h1;
-  assign \$22  = ! flush;
-  assign \$23  = en & o_valid;
-  assign \$24  = d == 3'h7;
-  assign \$25  = dn == nb_last;
-  assign \$26  = dm0 + 4'h8;
-  assign \$27  = dn + 1'h1;
+    dm0 <= \$76 ;
+  always @(posedge clk)
+    rp__addr <= \$77 ;
+  assign \$1  = credits + give_back;
+  assign \$2  = \$signal  ? 4'h8 : 4'h0;
+  assign \$3  = \$1  - \$2 ;
+  assign at_k_last = kk == k_last;
+  assign i_last = i_valid & at_k_last;
+  assign \$signal  = i_valid & at_k_last;
+  assign \$4  = 1'h1 << lane;
+  assign \$5  = s_param__valid ? \$4  : 15'h0000;
+  assign \$6  = s_act__valid & s_wgt__valid;
+  assign \$7  = in_data & \$6 ;
+  assign \$8  = ~ at_k_last;
+  assign \$9  = credit_ok | \$8 ;
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$41  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
-    .en(en),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -643,7 +657,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
-    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
@@ -653,458 +666,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
-    .act_min(\$signal$12 ),
+    .act_min(act_min),
     .clk(clk),
-    .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
+    .i_last(\i_last$43 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$55 ),
-    .o_data(\o_data$67 ),
+    .i_valid(\i_valid$41 ),
+    .o_data(\o_data$58 ),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
+    .o_valid(w_en),
     .rst(rst),
-    .zero_point(\$signal )
+    .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = \$1 ;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = \$3 ;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$signal ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$signal$12 ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = \$4 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = \$7 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$10 ) begin
-              \$58  = 3'h0;
-            end else begin
-              \$58  = \$12 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$10 ) begin
-              \$59  = \$11 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$60  = \$9 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$61  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$61  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$22 ) begin
-              \$61  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \$signal$19 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$62  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$63  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$64  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$65  = 10'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$65  = 10'h000;
-            end else begin
-              \$65  = \$19 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$66  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$66  = 1'h1;
-            end else begin
-              if (\$20 ) begin
-                \$66  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$67  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                \$67  = \$17 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$68  = 5'h00;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              (* full_case = 32'd1 *)
-              if (\$16 ) begin
-                \$68  = 5'h00;
-              end else begin
-                \$68  = \$18 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$69  = 5'h1e;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$69  = \$21 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = d;
-    if (header_taken) begin
-      \$70  = 3'h0;
-    end else if (\$23 ) begin
-      (* full_case = 32'd1 *)
-      if (\$24 ) begin
-        \$70  = 3'h0;
-      end else begin
-        \$70  = \$28 [2:0];
-      end
-    end
-    if (rst) begin
-      \$70  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = dm0;
-    if (header_taken) begin
-      \$71  = 17'h00000;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        if (\$25 ) begin
-          \$71  = \$26 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$71  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = dn;
-    if (header_taken) begin
-      \$72  = 5'h00;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        (* full_case = 32'd1 *)
-        if (\$25 ) begin
-          \$72  = 5'h00;
-        end else begin
-          \$72  = \$27 [4:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$72  = 5'h00;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -1175,7 +750,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$31 [7:0];
+          wp__en = \$5 [7:0];
     endcase
   end
   always @* begin
@@ -1187,24 +762,374 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = in_data;
+          i_valid = \$10 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_act__ready = 1'h0;
+    \$53  = \$25 ;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$3 [4:0];
+    if (rst) begin
+      \$54  = 5'h14;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = \$26 ;
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = \$27 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$62  = \$30 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$63  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$33 ) begin
+              \$63  = 3'h0;
+            end else begin
+              \$63  = \$35 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$64  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$33 ) begin
+              \$64  = \$34 [4:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$65  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$65  = \$32 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$66  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$66  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$47 ) begin
+            \$66  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = \$signal$76 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          /* empty */;
-      2'h2:
-          s_act__ready = \$34 ;
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$67  = hdr[62:32];
+            end
+          end
     endcase
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    en = 1'h0;
+    \$68  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$68  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$69  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$69  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$70  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$70  = 10'h000;
+            end else begin
+              \$70  = \$44 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$70  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$71  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$71  = 1'h1;
+            end else begin
+              if (\$45 ) begin
+                \$71  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$72  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                \$72  = \$42 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$72  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$73  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              (* full_case = 32'd1 *)
+              if (\$41 ) begin
+                \$73  = 5'h00;
+              end else begin
+                \$73  = \$43 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$73  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1212,27 +1137,92 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$38 ;
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$74  = 5'h1e;
+                end
+              end
+            end
+          end
       2'h3:
-          en = room;
+          \$74  = \$46 [4:0];
     endcase
+    if (rst) begin
+      \$74  = 5'h00;
+    end
   end
-  assign chan = hdr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = d;
+    if (header_taken) begin
+      \$75  = 3'h0;
+    end else if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$48 ) begin
+        \$75  = 3'h0;
+      end else begin
+        \$75  = \$52 [2:0];
+      end
+    end
+    if (rst) begin
+      \$75  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = dm0;
+    if (header_taken) begin
+      \$76  = 17'h00000;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        if (\$49 ) begin
+          \$76  = \$50 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = rp__addr;
+    if (header_taken) begin
+      \$77  = 5'h00;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        (* full_case = 32'd1 *)
+        if (\$49 ) begin
+          \$77  = 5'h00;
+        end else begin
+          \$77  = \$51 [4:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$77  = 5'h00;
+    end
+  end
   assign s_param__payload = hdr;
-  assign \en$34  = en;
-  assign \en$35  = en;
-  assign data_step = i_valid;
+  assign chan = hdr;
+  assign credits_next = \$3 [4:0];
+  assign en = 1'h1;
+  assign \en$11  = 1'h1;
+  assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign take = s_act__ready;
-  assign s_wgt__ready = s_act__ready;
-  assign row = \$39 [16:0];
-  assign rp__addr = dn;
+  assign s_act__ready = i_valid;
+  assign s_wgt__ready = i_valid;
+  assign row = \$11 [16:0];
+  assign dn = rp__addr;
   assign o_data = i_acc;
-  assign zero_point = \$signal ;
-  assign act_min = \$signal$12 ;
-  assign \act_max$61  = act_max;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign w_data = out_w;
+  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1391,14 +1381,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[6]  = out_w[55:48];
   assign \out_w.data[7]  = out_w[63:56];
   assign \out_w.last  = out_w[64];
-  assign \o_data$67[0]  = \o_data$67 [7:0];
-  assign \o_data$67[1]  = \o_data$67 [15:8];
-  assign \o_data$67[2]  = \o_data$67 [23:16];
-  assign \o_data$67[3]  = \o_data$67 [31:24];
-  assign \o_data$67[4]  = \o_data$67 [39:32];
-  assign \o_data$67[5]  = \o_data$67 [47:40];
-  assign \o_data$67[6]  = \o_data$67 [55:48];
-  assign \o_data$67[7]  = \o_data$67 [63:56];
+  assign \o_data$58[0]  = \o_data$58 [7:0];
+  assign \o_data$58[1]  = \o_data$58 [15:8];
+  assign \o_data$58[2]  = \o_data$58 [23:16];
+  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \o_data$58[4]  = \o_data$58 [39:32];
+  assign \o_data$58[5]  = \o_data$58 [47:40];
+  assign \o_data$58[6]  = \o_data$58 [55:48];
+  assign \o_data$58[7]  = \o_data$58 [63:56];
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1410,7 +1400,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = \o_data$67 ;
+  assign out_w[63:0] = \o_data$58 ;
   assign i_shift[47:42] = rp__data[551:546];
   assign i_shift[41:36] = rp__data[482:477];
   assign i_shift[35:30] = rp__data[413:408];
@@ -1438,7 +1428,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2648,7 +2638,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [3:0] drain_count = 4'h0;
   output draining;
   wire draining;
-  input en;
   wire en;
   input [63:0] i_a;
   wire [63:0] i_a;
@@ -3375,455 +3364,262 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [7:0] w_7_5 = 8'h00;
   reg [7:0] w_7_6 = 8'h00;
   reg [7:0] w_7_7 = 8'h00;
-  assign \$1  = en & vr_0_0;
   assign \$2  = lr_0_0 ? 26'h0000000 : \$195 [25:0];
-  assign \$3  = en & draining;
-  assign \$4  = en & vr_0_1;
   assign \$5  = lr_0_1 ? 26'h0000000 : \$197 [25:0];
-  assign \$6  = en & draining;
-  assign \$7  = en & vr_0_2;
   assign \$8  = lr_0_2 ? 26'h0000000 : \$199 [25:0];
-  assign \$9  = en & draining;
-  assign \$10  = en & vr_0_3;
   assign \$11  = lr_0_3 ? 26'h0000000 : \$201 [25:0];
-  assign \$12  = en & draining;
-  assign \$13  = en & vr_0_4;
   assign \$14  = lr_0_4 ? 26'h0000000 : \$203 [25:0];
-  assign \$15  = en & draining;
-  assign \$16  = en & vr_0_5;
   assign \$17  = lr_0_5 ? 26'h0000000 : \$205 [25:0];
-  assign \$18  = en & draining;
-  assign \$19  = en & vr_0_6;
   assign \$20  = lr_0_6 ? 26'h0000000 : \$207 [25:0];
-  assign \$21  = en & draining;
-  assign \$22  = en & vr_0_7;
   assign \$23  = lr_0_7 ? 26'h0000000 : \$209 [25:0];
-  assign \$24  = en & draining;
-  assign \$25  = en & vr_1_0;
   assign \$26  = lr_1_0 ? 26'h0000000 : \$211 [25:0];
-  assign \$27  = en & draining;
-  assign \$28  = en & vr_1_1;
   assign \$29  = lr_1_1 ? 26'h0000000 : \$213 [25:0];
-  assign \$30  = en & draining;
-  assign \$31  = en & vr_1_2;
   assign \$32  = lr_1_2 ? 26'h0000000 : \$215 [25:0];
-  assign \$33  = en & draining;
-  assign \$34  = en & vr_1_3;
   assign \$35  = lr_1_3 ? 26'h0000000 : \$217 [25:0];
-  assign \$36  = en & draining;
-  assign \$37  = en & vr_1_4;
   assign \$38  = lr_1_4 ? 26'h0000000 : \$219 [25:0];
-  assign \$39  = en & draining;
-  assign \$40  = en & vr_1_5;
   assign \$41  = lr_1_5 ? 26'h0000000 : \$221 [25:0];
-  assign \$42  = en & draining;
-  assign \$43  = en & vr_1_6;
   assign \$44  = lr_1_6 ? 26'h0000000 : \$223 [25:0];
-  assign \$45  = en & draining;
-  assign \$46  = en & vr_1_7;
   assign \$47  = lr_1_7 ? 26'h0000000 : \$225 [25:0];
-  assign \$48  = en & draining;
-  assign \$49  = en & vr_2_0;
   assign \$50  = lr_2_0 ? 26'h0000000 : \$227 [25:0];
-  assign \$51  = en & draining;
-  assign \$52  = en & vr_2_1;
   assign \$53  = lr_2_1 ? 26'h0000000 : \$229 [25:0];
-  assign \$54  = en & draining;
-  assign \$55  = en & vr_2_2;
   assign \$56  = lr_2_2 ? 26'h0000000 : \$231 [25:0];
-  assign \$57  = en & draining;
-  assign \$58  = en & vr_2_3;
   assign \$59  = lr_2_3 ? 26'h0000000 : \$233 [25:0];
-  assign \$60  = en & draining;
-  assign \$61  = en & vr_2_4;
   assign \$62  = lr_2_4 ? 26'h0000000 : \$235 [25:0];
-  assign \$63  = en & draining;
-  assign \$64  = en & vr_2_5;
   assign \$65  = lr_2_5 ? 26'h0000000 : \$237 [25:0];
-  assign \$66  = en & draining;
-  assign \$67  = en & vr_2_6;
   assign \$68  = lr_2_6 ? 26'h0000000 : \$239 [25:0];
-  assign \$69  = en & draining;
-  assign \$70  = en & vr_2_7;
   assign \$71  = lr_2_7 ? 26'h0000000 : \$241 [25:0];
-  assign \$72  = en & draining;
-  assign \$73  = en & vr_3_0;
   assign \$74  = lr_3_0 ? 26'h0000000 : \$243 [25:0];
-  assign \$75  = en & draining;
-  assign \$76  = en & vr_3_1;
   assign \$77  = lr_3_1 ? 26'h0000000 : \$245 [25:0];
-  assign \$78  = en & draining;
-  assign \$79  = en & vr_3_2;
   assign \$80  = lr_3_2 ? 26'h0000000 : \$247 [25:0];
-  assign \$81  = en & draining;
-  assign \$82  = en & vr_3_3;
   assign \$83  = lr_3_3 ? 26'h0000000 : \$249 [25:0];
-  assign \$84  = en & draining;
-  assign \$85  = en & vr_3_4;
   assign \$86  = lr_3_4 ? 26'h0000000 : \$251 [25:0];
-  assign \$87  = en & draining;
-  assign \$88  = en & vr_3_5;
   assign \$89  = lr_3_5 ? 26'h0000000 : \$253 [25:0];
-  assign \$90  = en & draining;
-  assign \$91  = en & vr_3_6;
   assign \$92  = lr_3_6 ? 26'h0000000 : \$255 [25:0];
-  assign \$93  = en & draining;
-  assign \$94  = en & vr_3_7;
   assign \$95  = lr_3_7 ? 26'h0000000 : \$257 [25:0];
-  assign \$96  = en & draining;
-  assign \$97  = en & vr_4_0;
   assign \$98  = lr_4_0 ? 26'h0000000 : \$259 [25:0];
-  assign \$99  = en & draining;
-  assign \$100  = en & vr_4_1;
   assign \$101  = lr_4_1 ? 26'h0000000 : \$261 [25:0];
-  assign \$102  = en & draining;
-  assign \$103  = en & vr_4_2;
   assign \$104  = lr_4_2 ? 26'h0000000 : \$263 [25:0];
-  assign \$105  = en & draining;
-  assign \$106  = en & vr_4_3;
   assign \$107  = lr_4_3 ? 26'h0000000 : \$265 [25:0];
-  assign \$108  = en & draining;
-  assign \$109  = en & vr_4_4;
   assign \$110  = lr_4_4 ? 26'h0000000 : \$267 [25:0];
-  assign \$111  = en & draining;
-  assign \$112  = en & vr_4_5;
   assign \$113  = lr_4_5 ? 26'h0000000 : \$269 [25:0];
-  assign \$114  = en & draining;
-  assign \$115  = en & vr_4_6;
   assign \$116  = lr_4_6 ? 26'h0000000 : \$271 [25:0];
-  assign \$117  = en & draining;
-  assign \$118  = en & vr_4_7;
   assign \$119  = lr_4_7 ? 26'h0000000 : \$273 [25:0];
-  assign \$120  = en & draining;
-  assign \$121  = en & vr_5_0;
   assign \$122  = lr_5_0 ? 26'h0000000 : \$275 [25:0];
-  assign \$123  = en & draining;
-  assign \$124  = en & vr_5_1;
   assign \$125  = lr_5_1 ? 26'h0000000 : \$277 [25:0];
-  assign \$126  = en & draining;
-  assign \$127  = en & vr_5_2;
   assign \$128  = lr_5_2 ? 26'h0000000 : \$279 [25:0];
-  assign \$129  = en & draining;
-  assign \$130  = en & vr_5_3;
   assign \$131  = lr_5_3 ? 26'h0000000 : \$281 [25:0];
-  assign \$132  = en & draining;
-  assign \$133  = en & vr_5_4;
   assign \$134  = lr_5_4 ? 26'h0000000 : \$283 [25:0];
-  assign \$135  = en & draining;
-  assign \$136  = en & vr_5_5;
   assign \$137  = lr_5_5 ? 26'h0000000 : \$285 [25:0];
-  assign \$138  = en & draining;
-  assign \$139  = en & vr_5_6;
   assign \$140  = lr_5_6 ? 26'h0000000 : \$287 [25:0];
-  assign \$141  = en & draining;
-  assign \$142  = en & vr_5_7;
   assign \$143  = lr_5_7 ? 26'h0000000 : \$289 [25:0];
-  assign \$144  = en & draining;
-  assign \$145  = en & vr_6_0;
   assign \$146  = lr_6_0 ? 26'h0000000 : \$291 [25:0];
-  assign \$147  = en & draining;
-  assign \$148  = en & vr_6_1;
   assign \$149  = lr_6_1 ? 26'h0000000 : \$293 [25:0];
-  assign \$150  = en & draining;
-  assign \$151  = en & vr_6_2;
   assign \$152  = lr_6_2 ? 26'h0000000 : \$295 [25:0];
-  assign \$153  = en & draining;
-  assign \$154  = en & vr_6_3;
   assign \$155  = lr_6_3 ? 26'h0000000 : \$297 [25:0];
-  assign \$156  = en & draining;
-  assign \$157  = en & vr_6_4;
   assign \$158  = lr_6_4 ? 26'h0000000 : \$299 [25:0];
-  assign \$159  = en & draining;
-  assign \$160  = en & vr_6_5;
   assign \$161  = lr_6_5 ? 26'h0000000 : \$301 [25:0];
-  assign \$162  = en & draining;
-  assign \$163  = en & vr_6_6;
   assign \$164  = lr_6_6 ? 26'h0000000 : \$303 [25:0];
-  assign \$165  = en & draining;
-  assign \$166  = en & vr_6_7;
   assign \$167  = lr_6_7 ? 26'h0000000 : \$305 [25:0];
-  assign \$168  = en & draining;
-  assign \$169  = en & vr_7_0;
   assign \$170  = lr_7_0 ? 26'h0000000 : \$307 [25:0];
-  assign \$171  = en & draining;
-  assign \$172  = en & vr_7_1;
   assign \$173  = lr_7_1 ? 26'h0000000 : \$309 [25:0];
-  assign \$174  = en & draining;
-  assign \$175  = en & vr_7_2;
   assign \$176  = lr_7_2 ? 26'h0000000 : \$311 [25:0];
-  assign \$177  = en & draining;
-  assign \$178  = en & vr_7_3;
   assign \$179  = lr_7_3 ? 26'h0000000 : \$313 [25:0];
-  assign \$180  = en & draining;
-  assign \$181  = en & vr_7_4;
   assign \$182  = lr_7_4 ? 26'h0000000 : \$315 [25:0];
-  assign \$183  = en & draining;
-  assign \$184  = en & vr_7_5;
   assign \$185  = lr_7_5 ? 26'h0000000 : \$317 [25:0];
-  assign \$186  = en & draining;
-  assign \$187  = en & vr_7_6;
   assign \$188  = lr_7_6 ? 26'h0000000 : \$319 [25:0];
-  assign \$189  = en & draining;
-  assign \$190  = en & vr_7_7;
   assign \$191  = lr_7_7 ? 26'h0000000 : \$321 [25:0];
-  assign \$192  = en & draining;
-  assign \$193  = en & draining;
   assign \$194  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
   assign \$195  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$196  = en & vr_0_0;
   assign cap_0_0 = \$196  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign \$197  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$198  = en & vr_0_1;
   assign cap_0_1 = \$198  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign \$199  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$200  = en & vr_0_2;
   assign cap_0_2 = \$200  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
   assign \$201  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$202  = en & vr_0_3;
   assign cap_0_3 = \$202  & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
   assign \$203  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign \$204  = en & vr_0_4;
   assign cap_0_4 = \$204  & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
   assign \$205  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign \$206  = en & vr_0_5;
   assign cap_0_5 = \$206  & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
   assign \$207  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign \$208  = en & vr_0_6;
   assign cap_0_6 = \$208  & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
   assign \$209  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign \$210  = en & vr_0_7;
   assign cap_0_7 = \$210  & lr_0_7;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
   assign \$211  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$212  = en & vr_1_0;
   assign cap_1_0 = \$212  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
   assign \$213  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$214  = en & vr_1_1;
   assign cap_1_1 = \$214  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
   assign \$215  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$216  = en & vr_1_2;
   assign cap_1_2 = \$216  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
   assign \$217  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$218  = en & vr_1_3;
   assign cap_1_3 = \$218  & lr_1_3;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
   assign \$219  = $signed(acc_1_4) + $signed(pr_1_4);
-  assign \$220  = en & vr_1_4;
   assign cap_1_4 = \$220  & lr_1_4;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
   assign \$221  = $signed(acc_1_5) + $signed(pr_1_5);
-  assign \$222  = en & vr_1_5;
   assign cap_1_5 = \$222  & lr_1_5;
   assign p_1_6 = $signed(a_1_5) * $signed(w_0_6);
   assign \$223  = $signed(acc_1_6) + $signed(pr_1_6);
-  assign \$224  = en & vr_1_6;
   assign cap_1_6 = \$224  & lr_1_6;
   assign p_1_7 = $signed(a_1_6) * $signed(w_0_7);
   assign \$225  = $signed(acc_1_7) + $signed(pr_1_7);
-  assign \$226  = en & vr_1_7;
   assign cap_1_7 = \$226  & lr_1_7;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
   assign \$227  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$228  = en & vr_2_0;
   assign cap_2_0 = \$228  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
   assign \$229  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$230  = en & vr_2_1;
   assign cap_2_1 = \$230  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
   assign \$231  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$232  = en & vr_2_2;
   assign cap_2_2 = \$232  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
   assign \$233  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$234  = en & vr_2_3;
   assign cap_2_3 = \$234  & lr_2_3;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
   assign \$235  = $signed(acc_2_4) + $signed(pr_2_4);
-  assign \$236  = en & vr_2_4;
   assign cap_2_4 = \$236  & lr_2_4;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
   assign \$237  = $signed(acc_2_5) + $signed(pr_2_5);
-  assign \$238  = en & vr_2_5;
   assign cap_2_5 = \$238  & lr_2_5;
   assign p_2_6 = $signed(a_2_5) * $signed(w_1_6);
   assign \$239  = $signed(acc_2_6) + $signed(pr_2_6);
-  assign \$240  = en & vr_2_6;
   assign cap_2_6 = \$240  & lr_2_6;
   assign p_2_7 = $signed(a_2_6) * $signed(w_1_7);
   assign \$241  = $signed(acc_2_7) + $signed(pr_2_7);
-  assign \$242  = en & vr_2_7;
   assign cap_2_7 = \$242  & lr_2_7;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
   assign \$243  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$244  = en & vr_3_0;
   assign cap_3_0 = \$244  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
   assign \$245  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$246  = en & vr_3_1;
   assign cap_3_1 = \$246  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
   assign \$247  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$248  = en & vr_3_2;
   assign cap_3_2 = \$248  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign \$249  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$250  = en & vr_3_3;
   assign cap_3_3 = \$250  & lr_3_3;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
   assign \$251  = $signed(acc_3_4) + $signed(pr_3_4);
-  assign \$252  = en & vr_3_4;
   assign cap_3_4 = \$252  & lr_3_4;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
   assign \$253  = $signed(acc_3_5) + $signed(pr_3_5);
-  assign \$254  = en & vr_3_5;
   assign cap_3_5 = \$254  & lr_3_5;
   assign p_3_6 = $signed(a_3_5) * $signed(w_2_6);
   assign \$255  = $signed(acc_3_6) + $signed(pr_3_6);
-  assign \$256  = en & vr_3_6;
   assign cap_3_6 = \$256  & lr_3_6;
   assign p_3_7 = $signed(a_3_6) * $signed(w_2_7);
   assign \$257  = $signed(acc_3_7) + $signed(pr_3_7);
-  assign \$258  = en & vr_3_7;
   assign cap_3_7 = \$258  & lr_3_7;
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
   assign \$259  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign \$260  = en & vr_4_0;
   assign cap_4_0 = \$260  & lr_4_0;
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
   assign \$261  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign \$262  = en & vr_4_1;
   assign cap_4_1 = \$262  & lr_4_1;
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
   assign \$263  = $signed(acc_4_2) + $signed(pr_4_2);
-  assign \$264  = en & vr_4_2;
   assign cap_4_2 = \$264  & lr_4_2;
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
   assign \$265  = $signed(acc_4_3) + $signed(pr_4_3);
-  assign \$266  = en & vr_4_3;
   assign cap_4_3 = \$266  & lr_4_3;
   assign p_4_4 = $signed(a_4_3) * $signed(w_3_4);
   assign \$267  = $signed(acc_4_4) + $signed(pr_4_4);
-  assign \$268  = en & vr_4_4;
   assign cap_4_4 = \$268  & lr_4_4;
   assign p_4_5 = $signed(a_4_4) * $signed(w_3_5);
   assign \$269  = $signed(acc_4_5) + $signed(pr_4_5);
-  assign \$270  = en & vr_4_5;
   assign cap_4_5 = \$270  & lr_4_5;
   assign p_4_6 = $signed(a_4_5) * $signed(w_3_6);
   assign \$271  = $signed(acc_4_6) + $signed(pr_4_6);
-  assign \$272  = en & vr_4_6;
   assign cap_4_6 = \$272  & lr_4_6;
   assign p_4_7 = $signed(a_4_6) * $signed(w_3_7);
   assign \$273  = $signed(acc_4_7) + $signed(pr_4_7);
-  assign \$274  = en & vr_4_7;
   assign cap_4_7 = \$274  & lr_4_7;
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
   assign \$275  = $signed(acc_5_0) + $signed(pr_5_0);
-  assign \$276  = en & vr_5_0;
   assign cap_5_0 = \$276  & lr_5_0;
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
   assign \$277  = $signed(acc_5_1) + $signed(pr_5_1);
-  assign \$278  = en & vr_5_1;
   assign cap_5_1 = \$278  & lr_5_1;
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
   assign \$279  = $signed(acc_5_2) + $signed(pr_5_2);
-  assign \$280  = en & vr_5_2;
   assign cap_5_2 = \$280  & lr_5_2;
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
   assign \$281  = $signed(acc_5_3) + $signed(pr_5_3);
-  assign \$282  = en & vr_5_3;
   assign cap_5_3 = \$282  & lr_5_3;
   assign p_5_4 = $signed(a_5_3) * $signed(w_4_4);
   assign \$283  = $signed(acc_5_4) + $signed(pr_5_4);
-  assign \$284  = en & vr_5_4;
   assign cap_5_4 = \$284  & lr_5_4;
   assign p_5_5 = $signed(a_5_4) * $signed(w_4_5);
   assign \$285  = $signed(acc_5_5) + $signed(pr_5_5);
-  assign \$286  = en & vr_5_5;
   assign cap_5_5 = \$286  & lr_5_5;
   assign p_5_6 = $signed(a_5_5) * $signed(w_4_6);
   assign \$287  = $signed(acc_5_6) + $signed(pr_5_6);
-  assign \$288  = en & vr_5_6;
   assign cap_5_6 = \$288  & lr_5_6;
   assign p_5_7 = $signed(a_5_6) * $signed(w_4_7);
   assign \$289  = $signed(acc_5_7) + $signed(pr_5_7);
-  assign \$290  = en & vr_5_7;
   assign cap_5_7 = \$290  & lr_5_7;
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
   assign \$291  = $signed(acc_6_0) + $signed(pr_6_0);
-  assign \$292  = en & vr_6_0;
   assign cap_6_0 = \$292  & lr_6_0;
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
   assign \$293  = $signed(acc_6_1) + $signed(pr_6_1);
-  assign \$294  = en & vr_6_1;
   assign cap_6_1 = \$294  & lr_6_1;
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
   assign \$295  = $signed(acc_6_2) + $signed(pr_6_2);
-  assign \$296  = en & vr_6_2;
   assign cap_6_2 = \$296  & lr_6_2;
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
   assign \$297  = $signed(acc_6_3) + $signed(pr_6_3);
-  assign \$298  = en & vr_6_3;
   assign cap_6_3 = \$298  & lr_6_3;
   assign p_6_4 = $signed(a_6_3) * $signed(w_5_4);
   assign \$299  = $signed(acc_6_4) + $signed(pr_6_4);
-  assign \$300  = en & vr_6_4;
   assign cap_6_4 = \$300  & lr_6_4;
   assign p_6_5 = $signed(a_6_4) * $signed(w_5_5);
   assign \$301  = $signed(acc_6_5) + $signed(pr_6_5);
-  assign \$302  = en & vr_6_5;
   assign cap_6_5 = \$302  & lr_6_5;
   assign p_6_6 = $signed(a_6_5) * $signed(w_5_6);
   assign \$303  = $signed(acc_6_6) + $signed(pr_6_6);
-  assign \$304  = en & vr_6_6;
   assign cap_6_6 = \$304  & lr_6_6;
   assign p_6_7 = $signed(a_6_6) * $signed(w_5_7);
   assign \$305  = $signed(acc_6_7) + $signed(pr_6_7);
-  assign \$306  = en & vr_6_7;
   assign cap_6_7 = \$306  & lr_6_7;
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
   assign \$307  = $signed(acc_7_0) + $signed(pr_7_0);
-  assign \$308  = en & vr_7_0;
   assign cap_7_0 = \$308  & lr_7_0;
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
   assign \$309  = $signed(acc_7_1) + $signed(pr_7_1);
-  assign \$310  = en & vr_7_1;
   assign cap_7_1 = \$310  & lr_7_1;
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
   assign \$311  = $signed(acc_7_2) + $signed(pr_7_2);
-  assign \$312  = en & vr_7_2;
   assign cap_7_2 = \$312  & lr_7_2;
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
   assign \$313  = $signed(acc_7_3) + $signed(pr_7_3);
-  assign \$314  = en & vr_7_3;
   assign cap_7_3 = \$314  & lr_7_3;
   assign p_7_4 = $signed(a_7_3) * $signed(w_6_4);
   assign \$315  = $signed(acc_7_4) + $signed(pr_7_4);
-  assign \$316  = en & vr_7_4;
   assign cap_7_4 = \$316  & lr_7_4;
   assign p_7_5 = $signed(a_7_4) * $signed(w_6_5);
   assign \$317  = $signed(acc_7_5) + $signed(pr_7_5);
-  assign \$318  = en & vr_7_5;
   assign cap_7_5 = \$318  & lr_7_5;
   assign p_7_6 = $signed(a_7_5) * $signed(w_6_6);
   assign \$319  = $signed(acc_7_6) + $signed(pr_7_6);
-  assign \$320  = en & vr_7_6;
   assign cap_7_6 = \$320  & lr_7_6;
   assign p_7_7 = $signed(a_7_6) * $signed(w_6_7);
   assign \$321  = $signed(acc_7_7) + $signed(pr_7_7);
-  assign \$322  = en & vr_7_7;
   assign cap_7_7 = \$322  & lr_7_7;
   assign draining = | drain_count;
   always @(posedge clk)
@@ -5206,1190 +5002,833 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
     drain_count <= \$1011 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = skew_a1_d0;
-    if (en) begin
-      \$323  = i_a[15:8];
-    end
+    \$323  = i_a[15:8];
     if (rst) begin
       \$323  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = skew_v1_d0;
-    if (en) begin
-      \$324  = i_valid;
-    end
+    \$324  = i_valid;
     if (rst) begin
       \$324  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = skew_l1_d0;
-    if (en) begin
-      \$325  = i_last;
-    end
+    \$325  = i_last;
     if (rst) begin
       \$325  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = skew_a2_d0;
-    if (en) begin
-      \$326  = i_a[23:16];
-    end
+    \$326  = i_a[23:16];
     if (rst) begin
       \$326  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = skew_a2_d1;
-    if (en) begin
-      \$327  = skew_a2_d0;
-    end
+    \$327  = skew_a2_d0;
     if (rst) begin
       \$327  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = skew_v2_d0;
-    if (en) begin
-      \$328  = i_valid;
-    end
+    \$328  = i_valid;
     if (rst) begin
       \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = skew_v2_d1;
-    if (en) begin
-      \$329  = skew_v2_d0;
-    end
+    \$329  = skew_v2_d0;
     if (rst) begin
       \$329  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = skew_l2_d0;
-    if (en) begin
-      \$330  = i_last;
-    end
+    \$330  = i_last;
     if (rst) begin
       \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = skew_l2_d1;
-    if (en) begin
-      \$331  = skew_l2_d0;
-    end
+    \$331  = skew_l2_d0;
     if (rst) begin
       \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = skew_a3_d0;
-    if (en) begin
-      \$332  = i_a[31:24];
-    end
+    \$332  = i_a[31:24];
     if (rst) begin
       \$332  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = skew_a3_d1;
-    if (en) begin
-      \$333  = skew_a3_d0;
-    end
+    \$333  = skew_a3_d0;
     if (rst) begin
       \$333  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = skew_a3_d2;
-    if (en) begin
-      \$334  = skew_a3_d1;
-    end
+    \$334  = skew_a3_d1;
     if (rst) begin
       \$334  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = skew_v3_d0;
-    if (en) begin
-      \$335  = i_valid;
-    end
+    \$335  = i_valid;
     if (rst) begin
       \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = skew_v3_d1;
-    if (en) begin
-      \$336  = skew_v3_d0;
-    end
+    \$336  = skew_v3_d0;
     if (rst) begin
       \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = skew_v3_d2;
-    if (en) begin
-      \$337  = skew_v3_d1;
-    end
+    \$337  = skew_v3_d1;
     if (rst) begin
       \$337  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = skew_l3_d0;
-    if (en) begin
-      \$338  = i_last;
-    end
+    \$338  = i_last;
     if (rst) begin
       \$338  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = skew_l3_d1;
-    if (en) begin
-      \$339  = skew_l3_d0;
-    end
+    \$339  = skew_l3_d0;
     if (rst) begin
       \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = skew_l3_d2;
-    if (en) begin
-      \$340  = skew_l3_d1;
-    end
+    \$340  = skew_l3_d1;
     if (rst) begin
       \$340  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = skew_a4_d0;
-    if (en) begin
-      \$341  = i_a[39:32];
-    end
+    \$341  = i_a[39:32];
     if (rst) begin
       \$341  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = skew_a4_d1;
-    if (en) begin
-      \$342  = skew_a4_d0;
-    end
+    \$342  = skew_a4_d0;
     if (rst) begin
       \$342  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = skew_a4_d2;
-    if (en) begin
-      \$343  = skew_a4_d1;
-    end
+    \$343  = skew_a4_d1;
     if (rst) begin
       \$343  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = skew_a4_d3;
-    if (en) begin
-      \$344  = skew_a4_d2;
-    end
+    \$344  = skew_a4_d2;
     if (rst) begin
       \$344  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = skew_v4_d0;
-    if (en) begin
-      \$345  = i_valid;
-    end
+    \$345  = i_valid;
     if (rst) begin
       \$345  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = skew_v4_d1;
-    if (en) begin
-      \$346  = skew_v4_d0;
-    end
+    \$346  = skew_v4_d0;
     if (rst) begin
       \$346  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = skew_v4_d2;
-    if (en) begin
-      \$347  = skew_v4_d1;
-    end
+    \$347  = skew_v4_d1;
     if (rst) begin
       \$347  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = skew_v4_d3;
-    if (en) begin
-      \$348  = skew_v4_d2;
-    end
+    \$348  = skew_v4_d2;
     if (rst) begin
       \$348  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = skew_l4_d0;
-    if (en) begin
-      \$349  = i_last;
-    end
+    \$349  = i_last;
     if (rst) begin
       \$349  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = skew_l4_d1;
-    if (en) begin
-      \$350  = skew_l4_d0;
-    end
+    \$350  = skew_l4_d0;
     if (rst) begin
       \$350  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = skew_l4_d2;
-    if (en) begin
-      \$351  = skew_l4_d1;
-    end
+    \$351  = skew_l4_d1;
     if (rst) begin
       \$351  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = skew_l4_d3;
-    if (en) begin
-      \$352  = skew_l4_d2;
-    end
+    \$352  = skew_l4_d2;
     if (rst) begin
       \$352  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = skew_a5_d0;
-    if (en) begin
-      \$353  = i_a[47:40];
-    end
+    \$353  = i_a[47:40];
     if (rst) begin
       \$353  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = skew_a5_d1;
-    if (en) begin
-      \$354  = skew_a5_d0;
-    end
+    \$354  = skew_a5_d0;
     if (rst) begin
       \$354  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = skew_a5_d2;
-    if (en) begin
-      \$355  = skew_a5_d1;
-    end
+    \$355  = skew_a5_d1;
     if (rst) begin
       \$355  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = skew_a5_d3;
-    if (en) begin
-      \$356  = skew_a5_d2;
-    end
+    \$356  = skew_a5_d2;
     if (rst) begin
       \$356  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = skew_a5_d4;
-    if (en) begin
-      \$357  = skew_a5_d3;
-    end
+    \$357  = skew_a5_d3;
     if (rst) begin
       \$357  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = skew_v5_d0;
-    if (en) begin
-      \$358  = i_valid;
-    end
+    \$358  = i_valid;
     if (rst) begin
       \$358  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = skew_v5_d1;
-    if (en) begin
-      \$359  = skew_v5_d0;
-    end
+    \$359  = skew_v5_d0;
     if (rst) begin
       \$359  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = skew_v5_d2;
-    if (en) begin
-      \$360  = skew_v5_d1;
-    end
+    \$360  = skew_v5_d1;
     if (rst) begin
       \$360  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = skew_v5_d3;
-    if (en) begin
-      \$361  = skew_v5_d2;
-    end
+    \$361  = skew_v5_d2;
     if (rst) begin
       \$361  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = skew_v5_d4;
-    if (en) begin
-      \$362  = skew_v5_d3;
-    end
+    \$362  = skew_v5_d3;
     if (rst) begin
       \$362  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = skew_l5_d0;
-    if (en) begin
-      \$363  = i_last;
-    end
+    \$363  = i_last;
     if (rst) begin
       \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = skew_l5_d1;
-    if (en) begin
-      \$364  = skew_l5_d0;
-    end
+    \$364  = skew_l5_d0;
     if (rst) begin
       \$364  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = skew_l5_d2;
-    if (en) begin
-      \$365  = skew_l5_d1;
-    end
+    \$365  = skew_l5_d1;
     if (rst) begin
       \$365  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = skew_l5_d3;
-    if (en) begin
-      \$366  = skew_l5_d2;
-    end
+    \$366  = skew_l5_d2;
     if (rst) begin
       \$366  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = skew_l5_d4;
-    if (en) begin
-      \$367  = skew_l5_d3;
-    end
+    \$367  = skew_l5_d3;
     if (rst) begin
       \$367  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = skew_a6_d0;
-    if (en) begin
-      \$368  = i_a[55:48];
-    end
+    \$368  = i_a[55:48];
     if (rst) begin
       \$368  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = skew_a6_d1;
-    if (en) begin
-      \$369  = skew_a6_d0;
-    end
+    \$369  = skew_a6_d0;
     if (rst) begin
       \$369  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = skew_a6_d2;
-    if (en) begin
-      \$370  = skew_a6_d1;
-    end
+    \$370  = skew_a6_d1;
     if (rst) begin
       \$370  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = skew_a6_d3;
-    if (en) begin
-      \$371  = skew_a6_d2;
-    end
+    \$371  = skew_a6_d2;
     if (rst) begin
       \$371  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = skew_a6_d4;
-    if (en) begin
-      \$372  = skew_a6_d3;
-    end
+    \$372  = skew_a6_d3;
     if (rst) begin
       \$372  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = skew_a6_d5;
-    if (en) begin
-      \$373  = skew_a6_d4;
-    end
+    \$373  = skew_a6_d4;
     if (rst) begin
       \$373  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = skew_v6_d0;
-    if (en) begin
-      \$374  = i_valid;
-    end
+    \$374  = i_valid;
     if (rst) begin
       \$374  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = skew_v6_d1;
-    if (en) begin
-      \$375  = skew_v6_d0;
-    end
+    \$375  = skew_v6_d0;
     if (rst) begin
       \$375  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = skew_v6_d2;
-    if (en) begin
-      \$376  = skew_v6_d1;
-    end
+    \$376  = skew_v6_d1;
     if (rst) begin
       \$376  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = skew_v6_d3;
-    if (en) begin
-      \$377  = skew_v6_d2;
-    end
+    \$377  = skew_v6_d2;
     if (rst) begin
       \$377  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = skew_v6_d4;
-    if (en) begin
-      \$378  = skew_v6_d3;
-    end
+    \$378  = skew_v6_d3;
     if (rst) begin
       \$378  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = skew_v6_d5;
-    if (en) begin
-      \$379  = skew_v6_d4;
-    end
+    \$379  = skew_v6_d4;
     if (rst) begin
       \$379  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = skew_l6_d0;
-    if (en) begin
-      \$380  = i_last;
-    end
+    \$380  = i_last;
     if (rst) begin
       \$380  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = skew_l6_d1;
-    if (en) begin
-      \$381  = skew_l6_d0;
-    end
+    \$381  = skew_l6_d0;
     if (rst) begin
       \$381  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = skew_l6_d2;
-    if (en) begin
-      \$382  = skew_l6_d1;
-    end
+    \$382  = skew_l6_d1;
     if (rst) begin
       \$382  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = skew_l6_d3;
-    if (en) begin
-      \$383  = skew_l6_d2;
-    end
+    \$383  = skew_l6_d2;
     if (rst) begin
       \$383  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = skew_l6_d4;
-    if (en) begin
-      \$384  = skew_l6_d3;
-    end
+    \$384  = skew_l6_d3;
     if (rst) begin
       \$384  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = skew_l6_d5;
-    if (en) begin
-      \$385  = skew_l6_d4;
-    end
+    \$385  = skew_l6_d4;
     if (rst) begin
       \$385  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = skew_a7_d0;
-    if (en) begin
-      \$386  = i_a[63:56];
-    end
+    \$386  = i_a[63:56];
     if (rst) begin
       \$386  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = skew_a7_d1;
-    if (en) begin
-      \$387  = skew_a7_d0;
-    end
+    \$387  = skew_a7_d0;
     if (rst) begin
       \$387  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = skew_a7_d2;
-    if (en) begin
-      \$388  = skew_a7_d1;
-    end
+    \$388  = skew_a7_d1;
     if (rst) begin
       \$388  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = skew_a7_d3;
-    if (en) begin
-      \$389  = skew_a7_d2;
-    end
+    \$389  = skew_a7_d2;
     if (rst) begin
       \$389  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = skew_a7_d4;
-    if (en) begin
-      \$390  = skew_a7_d3;
-    end
+    \$390  = skew_a7_d3;
     if (rst) begin
       \$390  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = skew_a7_d5;
-    if (en) begin
-      \$391  = skew_a7_d4;
-    end
+    \$391  = skew_a7_d4;
     if (rst) begin
       \$391  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = skew_a7_d6;
-    if (en) begin
-      \$392  = skew_a7_d5;
-    end
+    \$392  = skew_a7_d5;
     if (rst) begin
       \$392  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = skew_v7_d0;
-    if (en) begin
-      \$393  = i_valid;
-    end
+    \$393  = i_valid;
     if (rst) begin
       \$393  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = skew_v7_d1;
-    if (en) begin
-      \$394  = skew_v7_d0;
-    end
+    \$394  = skew_v7_d0;
     if (rst) begin
       \$394  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = skew_v7_d2;
-    if (en) begin
-      \$395  = skew_v7_d1;
-    end
+    \$395  = skew_v7_d1;
     if (rst) begin
       \$395  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = skew_v7_d3;
-    if (en) begin
-      \$396  = skew_v7_d2;
-    end
+    \$396  = skew_v7_d2;
     if (rst) begin
       \$396  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = skew_v7_d4;
-    if (en) begin
-      \$397  = skew_v7_d3;
-    end
+    \$397  = skew_v7_d3;
     if (rst) begin
       \$397  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = skew_v7_d5;
-    if (en) begin
-      \$398  = skew_v7_d4;
-    end
+    \$398  = skew_v7_d4;
     if (rst) begin
       \$398  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = skew_v7_d6;
-    if (en) begin
-      \$399  = skew_v7_d5;
-    end
+    \$399  = skew_v7_d5;
     if (rst) begin
       \$399  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = skew_l7_d0;
-    if (en) begin
-      \$400  = i_last;
-    end
+    \$400  = i_last;
     if (rst) begin
       \$400  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = skew_l7_d1;
-    if (en) begin
-      \$401  = skew_l7_d0;
-    end
+    \$401  = skew_l7_d0;
     if (rst) begin
       \$401  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = skew_l7_d2;
-    if (en) begin
-      \$402  = skew_l7_d1;
-    end
+    \$402  = skew_l7_d1;
     if (rst) begin
       \$402  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = skew_l7_d3;
-    if (en) begin
-      \$403  = skew_l7_d2;
-    end
+    \$403  = skew_l7_d2;
     if (rst) begin
       \$403  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = skew_l7_d4;
-    if (en) begin
-      \$404  = skew_l7_d3;
-    end
+    \$404  = skew_l7_d3;
     if (rst) begin
       \$404  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = skew_l7_d5;
-    if (en) begin
-      \$405  = skew_l7_d4;
-    end
+    \$405  = skew_l7_d4;
     if (rst) begin
       \$405  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = skew_l7_d6;
-    if (en) begin
-      \$406  = skew_l7_d5;
-    end
+    \$406  = skew_l7_d5;
     if (rst) begin
       \$406  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = skew_w1_d0;
-    if (en) begin
-      \$407  = i_w[15:8];
-    end
+    \$407  = i_w[15:8];
     if (rst) begin
       \$407  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = skew_w2_d0;
-    if (en) begin
-      \$408  = i_w[23:16];
-    end
+    \$408  = i_w[23:16];
     if (rst) begin
       \$408  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = skew_w2_d1;
-    if (en) begin
-      \$409  = skew_w2_d0;
-    end
+    \$409  = skew_w2_d0;
     if (rst) begin
       \$409  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = skew_w3_d0;
-    if (en) begin
-      \$410  = i_w[31:24];
-    end
+    \$410  = i_w[31:24];
     if (rst) begin
       \$410  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = skew_w3_d1;
-    if (en) begin
-      \$411  = skew_w3_d0;
-    end
+    \$411  = skew_w3_d0;
     if (rst) begin
       \$411  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = skew_w3_d2;
-    if (en) begin
-      \$412  = skew_w3_d1;
-    end
+    \$412  = skew_w3_d1;
     if (rst) begin
       \$412  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = skew_w4_d0;
-    if (en) begin
-      \$413  = i_w[39:32];
-    end
+    \$413  = i_w[39:32];
     if (rst) begin
       \$413  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = skew_w4_d1;
-    if (en) begin
-      \$414  = skew_w4_d0;
-    end
+    \$414  = skew_w4_d0;
     if (rst) begin
       \$414  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = skew_w4_d2;
-    if (en) begin
-      \$415  = skew_w4_d1;
-    end
+    \$415  = skew_w4_d1;
     if (rst) begin
       \$415  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = skew_w4_d3;
-    if (en) begin
-      \$416  = skew_w4_d2;
-    end
+    \$416  = skew_w4_d2;
     if (rst) begin
       \$416  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = skew_w5_d0;
-    if (en) begin
-      \$417  = i_w[47:40];
-    end
+    \$417  = i_w[47:40];
     if (rst) begin
       \$417  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = skew_w5_d1;
-    if (en) begin
-      \$418  = skew_w5_d0;
-    end
+    \$418  = skew_w5_d0;
     if (rst) begin
       \$418  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = skew_w5_d2;
-    if (en) begin
-      \$419  = skew_w5_d1;
-    end
+    \$419  = skew_w5_d1;
     if (rst) begin
       \$419  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = skew_w5_d3;
-    if (en) begin
-      \$420  = skew_w5_d2;
-    end
+    \$420  = skew_w5_d2;
     if (rst) begin
       \$420  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = skew_w5_d4;
-    if (en) begin
-      \$421  = skew_w5_d3;
-    end
+    \$421  = skew_w5_d3;
     if (rst) begin
       \$421  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = skew_w6_d0;
-    if (en) begin
-      \$422  = i_w[55:48];
-    end
+    \$422  = i_w[55:48];
     if (rst) begin
       \$422  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = skew_w6_d1;
-    if (en) begin
-      \$423  = skew_w6_d0;
-    end
+    \$423  = skew_w6_d0;
     if (rst) begin
       \$423  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = skew_w6_d2;
-    if (en) begin
-      \$424  = skew_w6_d1;
-    end
+    \$424  = skew_w6_d1;
     if (rst) begin
       \$424  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = skew_w6_d3;
-    if (en) begin
-      \$425  = skew_w6_d2;
-    end
+    \$425  = skew_w6_d2;
     if (rst) begin
       \$425  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = skew_w6_d4;
-    if (en) begin
-      \$426  = skew_w6_d3;
-    end
+    \$426  = skew_w6_d3;
     if (rst) begin
       \$426  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = skew_w6_d5;
-    if (en) begin
-      \$427  = skew_w6_d4;
-    end
+    \$427  = skew_w6_d4;
     if (rst) begin
       \$427  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = skew_w7_d0;
-    if (en) begin
-      \$428  = i_w[63:56];
-    end
+    \$428  = i_w[63:56];
     if (rst) begin
       \$428  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = skew_w7_d1;
-    if (en) begin
-      \$429  = skew_w7_d0;
-    end
+    \$429  = skew_w7_d0;
     if (rst) begin
       \$429  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = skew_w7_d2;
-    if (en) begin
-      \$430  = skew_w7_d1;
-    end
+    \$430  = skew_w7_d1;
     if (rst) begin
       \$430  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = skew_w7_d3;
-    if (en) begin
-      \$431  = skew_w7_d2;
-    end
+    \$431  = skew_w7_d2;
     if (rst) begin
       \$431  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = skew_w7_d4;
-    if (en) begin
-      \$432  = skew_w7_d3;
-    end
+    \$432  = skew_w7_d3;
     if (rst) begin
       \$432  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = skew_w7_d5;
-    if (en) begin
-      \$433  = skew_w7_d4;
-    end
+    \$433  = skew_w7_d4;
     if (rst) begin
       \$433  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = skew_w7_d6;
-    if (en) begin
-      \$434  = skew_w7_d5;
-    end
+    \$434  = skew_w7_d5;
     if (rst) begin
       \$434  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = a_0_0;
-    if (en) begin
-      \$435  = i_a[7:0];
-    end
+    \$435  = i_a[7:0];
     if (rst) begin
       \$435  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = v_0_0;
-    if (en) begin
-      \$436  = i_valid;
-    end
+    \$436  = i_valid;
     if (rst) begin
       \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = l_0_0;
-    if (en) begin
-      \$437  = i_last;
-    end
+    \$437  = i_last;
     if (rst) begin
       \$437  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = w_0_0;
-    if (en) begin
-      \$438  = i_w[7:0];
-    end
+    \$438  = i_w[7:0];
     if (rst) begin
       \$438  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = pr_0_0;
-    if (en) begin
-      \$439  = p_0_0;
-    end
+    \$439  = p_0_0;
     if (rst) begin
       \$439  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$440  = vr_0_0;
-    if (en) begin
-      \$440  = i_valid;
-    end
+    \$440  = i_valid;
     if (rst) begin
       \$440  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$441  = lr_0_0;
-    if (en) begin
-      \$441  = i_last;
-    end
+    \$441  = i_last;
     if (rst) begin
       \$441  = 1'h0;
     end
@@ -6418,70 +5857,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = a_0_1;
-    if (en) begin
-      \$444  = a_0_0;
-    end
+    \$444  = a_0_0;
     if (rst) begin
       \$444  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = v_0_1;
-    if (en) begin
-      \$445  = v_0_0;
-    end
+    \$445  = v_0_0;
     if (rst) begin
       \$445  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = l_0_1;
-    if (en) begin
-      \$446  = l_0_0;
-    end
+    \$446  = l_0_0;
     if (rst) begin
       \$446  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = w_0_1;
-    if (en) begin
-      \$447  = skew_w1_d0;
-    end
+    \$447  = skew_w1_d0;
     if (rst) begin
       \$447  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = pr_0_1;
-    if (en) begin
-      \$448  = p_0_1;
-    end
+    \$448  = p_0_1;
     if (rst) begin
       \$448  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$449  = vr_0_1;
-    if (en) begin
-      \$449  = v_0_0;
-    end
+    \$449  = v_0_0;
     if (rst) begin
       \$449  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$450  = lr_0_1;
-    if (en) begin
-      \$450  = l_0_0;
-    end
+    \$450  = l_0_0;
     if (rst) begin
       \$450  = 1'h0;
     end
@@ -6510,70 +5928,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = a_0_2;
-    if (en) begin
-      \$453  = a_0_1;
-    end
+    \$453  = a_0_1;
     if (rst) begin
       \$453  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = v_0_2;
-    if (en) begin
-      \$454  = v_0_1;
-    end
+    \$454  = v_0_1;
     if (rst) begin
       \$454  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = l_0_2;
-    if (en) begin
-      \$455  = l_0_1;
-    end
+    \$455  = l_0_1;
     if (rst) begin
       \$455  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = w_0_2;
-    if (en) begin
-      \$456  = skew_w2_d1;
-    end
+    \$456  = skew_w2_d1;
     if (rst) begin
       \$456  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = pr_0_2;
-    if (en) begin
-      \$457  = p_0_2;
-    end
+    \$457  = p_0_2;
     if (rst) begin
       \$457  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$458  = vr_0_2;
-    if (en) begin
-      \$458  = v_0_1;
-    end
+    \$458  = v_0_1;
     if (rst) begin
       \$458  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$459  = lr_0_2;
-    if (en) begin
-      \$459  = l_0_1;
-    end
+    \$459  = l_0_1;
     if (rst) begin
       \$459  = 1'h0;
     end
@@ -6602,70 +5999,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = a_0_3;
-    if (en) begin
-      \$462  = a_0_2;
-    end
+    \$462  = a_0_2;
     if (rst) begin
       \$462  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = v_0_3;
-    if (en) begin
-      \$463  = v_0_2;
-    end
+    \$463  = v_0_2;
     if (rst) begin
       \$463  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = l_0_3;
-    if (en) begin
-      \$464  = l_0_2;
-    end
+    \$464  = l_0_2;
     if (rst) begin
       \$464  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = w_0_3;
-    if (en) begin
-      \$465  = skew_w3_d2;
-    end
+    \$465  = skew_w3_d2;
     if (rst) begin
       \$465  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = pr_0_3;
-    if (en) begin
-      \$466  = p_0_3;
-    end
+    \$466  = p_0_3;
     if (rst) begin
       \$466  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$467  = vr_0_3;
-    if (en) begin
-      \$467  = v_0_2;
-    end
+    \$467  = v_0_2;
     if (rst) begin
       \$467  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$468  = lr_0_3;
-    if (en) begin
-      \$468  = l_0_2;
-    end
+    \$468  = l_0_2;
     if (rst) begin
       \$468  = 1'h0;
     end
@@ -6694,70 +6070,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = a_0_4;
-    if (en) begin
-      \$471  = a_0_3;
-    end
+    \$471  = a_0_3;
     if (rst) begin
       \$471  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = v_0_4;
-    if (en) begin
-      \$472  = v_0_3;
-    end
+    \$472  = v_0_3;
     if (rst) begin
       \$472  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = l_0_4;
-    if (en) begin
-      \$473  = l_0_3;
-    end
+    \$473  = l_0_3;
     if (rst) begin
       \$473  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = w_0_4;
-    if (en) begin
-      \$474  = skew_w4_d3;
-    end
+    \$474  = skew_w4_d3;
     if (rst) begin
       \$474  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = pr_0_4;
-    if (en) begin
-      \$475  = p_0_4;
-    end
+    \$475  = p_0_4;
     if (rst) begin
       \$475  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$476  = vr_0_4;
-    if (en) begin
-      \$476  = v_0_3;
-    end
+    \$476  = v_0_3;
     if (rst) begin
       \$476  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$477  = lr_0_4;
-    if (en) begin
-      \$477  = l_0_3;
-    end
+    \$477  = l_0_3;
     if (rst) begin
       \$477  = 1'h0;
     end
@@ -6786,70 +6141,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = a_0_5;
-    if (en) begin
-      \$480  = a_0_4;
-    end
+    \$480  = a_0_4;
     if (rst) begin
       \$480  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = v_0_5;
-    if (en) begin
-      \$481  = v_0_4;
-    end
+    \$481  = v_0_4;
     if (rst) begin
       \$481  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = l_0_5;
-    if (en) begin
-      \$482  = l_0_4;
-    end
+    \$482  = l_0_4;
     if (rst) begin
       \$482  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = w_0_5;
-    if (en) begin
-      \$483  = skew_w5_d4;
-    end
+    \$483  = skew_w5_d4;
     if (rst) begin
       \$483  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = pr_0_5;
-    if (en) begin
-      \$484  = p_0_5;
-    end
+    \$484  = p_0_5;
     if (rst) begin
       \$484  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$485  = vr_0_5;
-    if (en) begin
-      \$485  = v_0_4;
-    end
+    \$485  = v_0_4;
     if (rst) begin
       \$485  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$486  = lr_0_5;
-    if (en) begin
-      \$486  = l_0_4;
-    end
+    \$486  = l_0_4;
     if (rst) begin
       \$486  = 1'h0;
     end
@@ -6878,70 +6212,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = a_0_6;
-    if (en) begin
-      \$489  = a_0_5;
-    end
+    \$489  = a_0_5;
     if (rst) begin
       \$489  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = v_0_6;
-    if (en) begin
-      \$490  = v_0_5;
-    end
+    \$490  = v_0_5;
     if (rst) begin
       \$490  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = l_0_6;
-    if (en) begin
-      \$491  = l_0_5;
-    end
+    \$491  = l_0_5;
     if (rst) begin
       \$491  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = w_0_6;
-    if (en) begin
-      \$492  = skew_w6_d5;
-    end
+    \$492  = skew_w6_d5;
     if (rst) begin
       \$492  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = pr_0_6;
-    if (en) begin
-      \$493  = p_0_6;
-    end
+    \$493  = p_0_6;
     if (rst) begin
       \$493  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$494  = vr_0_6;
-    if (en) begin
-      \$494  = v_0_5;
-    end
+    \$494  = v_0_5;
     if (rst) begin
       \$494  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$495  = lr_0_6;
-    if (en) begin
-      \$495  = l_0_5;
-    end
+    \$495  = l_0_5;
     if (rst) begin
       \$495  = 1'h0;
     end
@@ -6970,70 +6283,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = a_0_7;
-    if (en) begin
-      \$498  = a_0_6;
-    end
+    \$498  = a_0_6;
     if (rst) begin
       \$498  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = v_0_7;
-    if (en) begin
-      \$499  = v_0_6;
-    end
+    \$499  = v_0_6;
     if (rst) begin
       \$499  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = l_0_7;
-    if (en) begin
-      \$500  = l_0_6;
-    end
+    \$500  = l_0_6;
     if (rst) begin
       \$500  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = w_0_7;
-    if (en) begin
-      \$501  = skew_w7_d6;
-    end
+    \$501  = skew_w7_d6;
     if (rst) begin
       \$501  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = pr_0_7;
-    if (en) begin
-      \$502  = p_0_7;
-    end
+    \$502  = p_0_7;
     if (rst) begin
       \$502  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$503  = vr_0_7;
-    if (en) begin
-      \$503  = v_0_6;
-    end
+    \$503  = v_0_6;
     if (rst) begin
       \$503  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$504  = lr_0_7;
-    if (en) begin
-      \$504  = l_0_6;
-    end
+    \$504  = l_0_6;
     if (rst) begin
       \$504  = 1'h0;
     end
@@ -7062,70 +6354,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = a_1_0;
-    if (en) begin
-      \$507  = skew_a1_d0;
-    end
+    \$507  = skew_a1_d0;
     if (rst) begin
       \$507  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = v_1_0;
-    if (en) begin
-      \$508  = skew_v1_d0;
-    end
+    \$508  = skew_v1_d0;
     if (rst) begin
       \$508  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = l_1_0;
-    if (en) begin
-      \$509  = skew_l1_d0;
-    end
+    \$509  = skew_l1_d0;
     if (rst) begin
       \$509  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = w_1_0;
-    if (en) begin
-      \$510  = w_0_0;
-    end
+    \$510  = w_0_0;
     if (rst) begin
       \$510  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = pr_1_0;
-    if (en) begin
-      \$511  = p_1_0;
-    end
+    \$511  = p_1_0;
     if (rst) begin
       \$511  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$512  = vr_1_0;
-    if (en) begin
-      \$512  = skew_v1_d0;
-    end
+    \$512  = skew_v1_d0;
     if (rst) begin
       \$512  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$513  = lr_1_0;
-    if (en) begin
-      \$513  = skew_l1_d0;
-    end
+    \$513  = skew_l1_d0;
     if (rst) begin
       \$513  = 1'h0;
     end
@@ -7154,70 +6425,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = a_1_1;
-    if (en) begin
-      \$516  = a_1_0;
-    end
+    \$516  = a_1_0;
     if (rst) begin
       \$516  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = v_1_1;
-    if (en) begin
-      \$517  = v_1_0;
-    end
+    \$517  = v_1_0;
     if (rst) begin
       \$517  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = l_1_1;
-    if (en) begin
-      \$518  = l_1_0;
-    end
+    \$518  = l_1_0;
     if (rst) begin
       \$518  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = w_1_1;
-    if (en) begin
-      \$519  = w_0_1;
-    end
+    \$519  = w_0_1;
     if (rst) begin
       \$519  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = pr_1_1;
-    if (en) begin
-      \$520  = p_1_1;
-    end
+    \$520  = p_1_1;
     if (rst) begin
       \$520  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$521  = vr_1_1;
-    if (en) begin
-      \$521  = v_1_0;
-    end
+    \$521  = v_1_0;
     if (rst) begin
       \$521  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$522  = lr_1_1;
-    if (en) begin
-      \$522  = l_1_0;
-    end
+    \$522  = l_1_0;
     if (rst) begin
       \$522  = 1'h0;
     end
@@ -7246,70 +6496,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = a_1_2;
-    if (en) begin
-      \$525  = a_1_1;
-    end
+    \$525  = a_1_1;
     if (rst) begin
       \$525  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = v_1_2;
-    if (en) begin
-      \$526  = v_1_1;
-    end
+    \$526  = v_1_1;
     if (rst) begin
       \$526  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = l_1_2;
-    if (en) begin
-      \$527  = l_1_1;
-    end
+    \$527  = l_1_1;
     if (rst) begin
       \$527  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = w_1_2;
-    if (en) begin
-      \$528  = w_0_2;
-    end
+    \$528  = w_0_2;
     if (rst) begin
       \$528  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = pr_1_2;
-    if (en) begin
-      \$529  = p_1_2;
-    end
+    \$529  = p_1_2;
     if (rst) begin
       \$529  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$530  = vr_1_2;
-    if (en) begin
-      \$530  = v_1_1;
-    end
+    \$530  = v_1_1;
     if (rst) begin
       \$530  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$531  = lr_1_2;
-    if (en) begin
-      \$531  = l_1_1;
-    end
+    \$531  = l_1_1;
     if (rst) begin
       \$531  = 1'h0;
     end
@@ -7338,70 +6567,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = a_1_3;
-    if (en) begin
-      \$534  = a_1_2;
-    end
+    \$534  = a_1_2;
     if (rst) begin
       \$534  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = v_1_3;
-    if (en) begin
-      \$535  = v_1_2;
-    end
+    \$535  = v_1_2;
     if (rst) begin
       \$535  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = l_1_3;
-    if (en) begin
-      \$536  = l_1_2;
-    end
+    \$536  = l_1_2;
     if (rst) begin
       \$536  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = w_1_3;
-    if (en) begin
-      \$537  = w_0_3;
-    end
+    \$537  = w_0_3;
     if (rst) begin
       \$537  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = pr_1_3;
-    if (en) begin
-      \$538  = p_1_3;
-    end
+    \$538  = p_1_3;
     if (rst) begin
       \$538  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$539  = vr_1_3;
-    if (en) begin
-      \$539  = v_1_2;
-    end
+    \$539  = v_1_2;
     if (rst) begin
       \$539  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$540  = lr_1_3;
-    if (en) begin
-      \$540  = l_1_2;
-    end
+    \$540  = l_1_2;
     if (rst) begin
       \$540  = 1'h0;
     end
@@ -7430,70 +6638,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$543  = a_1_4;
-    if (en) begin
-      \$543  = a_1_3;
-    end
+    \$543  = a_1_3;
     if (rst) begin
       \$543  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$544  = v_1_4;
-    if (en) begin
-      \$544  = v_1_3;
-    end
+    \$544  = v_1_3;
     if (rst) begin
       \$544  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$545  = l_1_4;
-    if (en) begin
-      \$545  = l_1_3;
-    end
+    \$545  = l_1_3;
     if (rst) begin
       \$545  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$546  = w_1_4;
-    if (en) begin
-      \$546  = w_0_4;
-    end
+    \$546  = w_0_4;
     if (rst) begin
       \$546  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$547  = pr_1_4;
-    if (en) begin
-      \$547  = p_1_4;
-    end
+    \$547  = p_1_4;
     if (rst) begin
       \$547  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$548  = vr_1_4;
-    if (en) begin
-      \$548  = v_1_3;
-    end
+    \$548  = v_1_3;
     if (rst) begin
       \$548  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$549  = lr_1_4;
-    if (en) begin
-      \$549  = l_1_3;
-    end
+    \$549  = l_1_3;
     if (rst) begin
       \$549  = 1'h0;
     end
@@ -7522,70 +6709,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$552  = a_1_5;
-    if (en) begin
-      \$552  = a_1_4;
-    end
+    \$552  = a_1_4;
     if (rst) begin
       \$552  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$553  = v_1_5;
-    if (en) begin
-      \$553  = v_1_4;
-    end
+    \$553  = v_1_4;
     if (rst) begin
       \$553  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$554  = l_1_5;
-    if (en) begin
-      \$554  = l_1_4;
-    end
+    \$554  = l_1_4;
     if (rst) begin
       \$554  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$555  = w_1_5;
-    if (en) begin
-      \$555  = w_0_5;
-    end
+    \$555  = w_0_5;
     if (rst) begin
       \$555  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$556  = pr_1_5;
-    if (en) begin
-      \$556  = p_1_5;
-    end
+    \$556  = p_1_5;
     if (rst) begin
       \$556  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$557  = vr_1_5;
-    if (en) begin
-      \$557  = v_1_4;
-    end
+    \$557  = v_1_4;
     if (rst) begin
       \$557  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$558  = lr_1_5;
-    if (en) begin
-      \$558  = l_1_4;
-    end
+    \$558  = l_1_4;
     if (rst) begin
       \$558  = 1'h0;
     end
@@ -7614,70 +6780,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$561  = a_1_6;
-    if (en) begin
-      \$561  = a_1_5;
-    end
+    \$561  = a_1_5;
     if (rst) begin
       \$561  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$562  = v_1_6;
-    if (en) begin
-      \$562  = v_1_5;
-    end
+    \$562  = v_1_5;
     if (rst) begin
       \$562  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$563  = l_1_6;
-    if (en) begin
-      \$563  = l_1_5;
-    end
+    \$563  = l_1_5;
     if (rst) begin
       \$563  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$564  = w_1_6;
-    if (en) begin
-      \$564  = w_0_6;
-    end
+    \$564  = w_0_6;
     if (rst) begin
       \$564  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$565  = pr_1_6;
-    if (en) begin
-      \$565  = p_1_6;
-    end
+    \$565  = p_1_6;
     if (rst) begin
       \$565  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$566  = vr_1_6;
-    if (en) begin
-      \$566  = v_1_5;
-    end
+    \$566  = v_1_5;
     if (rst) begin
       \$566  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$567  = lr_1_6;
-    if (en) begin
-      \$567  = l_1_5;
-    end
+    \$567  = l_1_5;
     if (rst) begin
       \$567  = 1'h0;
     end
@@ -7706,70 +6851,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$570  = a_1_7;
-    if (en) begin
-      \$570  = a_1_6;
-    end
+    \$570  = a_1_6;
     if (rst) begin
       \$570  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$571  = v_1_7;
-    if (en) begin
-      \$571  = v_1_6;
-    end
+    \$571  = v_1_6;
     if (rst) begin
       \$571  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$572  = l_1_7;
-    if (en) begin
-      \$572  = l_1_6;
-    end
+    \$572  = l_1_6;
     if (rst) begin
       \$572  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$573  = w_1_7;
-    if (en) begin
-      \$573  = w_0_7;
-    end
+    \$573  = w_0_7;
     if (rst) begin
       \$573  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$574  = pr_1_7;
-    if (en) begin
-      \$574  = p_1_7;
-    end
+    \$574  = p_1_7;
     if (rst) begin
       \$574  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$575  = vr_1_7;
-    if (en) begin
-      \$575  = v_1_6;
-    end
+    \$575  = v_1_6;
     if (rst) begin
       \$575  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$576  = lr_1_7;
-    if (en) begin
-      \$576  = l_1_6;
-    end
+    \$576  = l_1_6;
     if (rst) begin
       \$576  = 1'h0;
     end
@@ -7798,70 +6922,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$579  = a_2_0;
-    if (en) begin
-      \$579  = skew_a2_d1;
-    end
+    \$579  = skew_a2_d1;
     if (rst) begin
       \$579  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$580  = v_2_0;
-    if (en) begin
-      \$580  = skew_v2_d1;
-    end
+    \$580  = skew_v2_d1;
     if (rst) begin
       \$580  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$581  = l_2_0;
-    if (en) begin
-      \$581  = skew_l2_d1;
-    end
+    \$581  = skew_l2_d1;
     if (rst) begin
       \$581  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$582  = w_2_0;
-    if (en) begin
-      \$582  = w_1_0;
-    end
+    \$582  = w_1_0;
     if (rst) begin
       \$582  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$583  = pr_2_0;
-    if (en) begin
-      \$583  = p_2_0;
-    end
+    \$583  = p_2_0;
     if (rst) begin
       \$583  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$584  = vr_2_0;
-    if (en) begin
-      \$584  = skew_v2_d1;
-    end
+    \$584  = skew_v2_d1;
     if (rst) begin
       \$584  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$585  = lr_2_0;
-    if (en) begin
-      \$585  = skew_l2_d1;
-    end
+    \$585  = skew_l2_d1;
     if (rst) begin
       \$585  = 1'h0;
     end
@@ -7890,70 +6993,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$588  = a_2_1;
-    if (en) begin
-      \$588  = a_2_0;
-    end
+    \$588  = a_2_0;
     if (rst) begin
       \$588  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$589  = v_2_1;
-    if (en) begin
-      \$589  = v_2_0;
-    end
+    \$589  = v_2_0;
     if (rst) begin
       \$589  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$590  = l_2_1;
-    if (en) begin
-      \$590  = l_2_0;
-    end
+    \$590  = l_2_0;
     if (rst) begin
       \$590  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$591  = w_2_1;
-    if (en) begin
-      \$591  = w_1_1;
-    end
+    \$591  = w_1_1;
     if (rst) begin
       \$591  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$592  = pr_2_1;
-    if (en) begin
-      \$592  = p_2_1;
-    end
+    \$592  = p_2_1;
     if (rst) begin
       \$592  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$593  = vr_2_1;
-    if (en) begin
-      \$593  = v_2_0;
-    end
+    \$593  = v_2_0;
     if (rst) begin
       \$593  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$594  = lr_2_1;
-    if (en) begin
-      \$594  = l_2_0;
-    end
+    \$594  = l_2_0;
     if (rst) begin
       \$594  = 1'h0;
     end
@@ -7982,70 +7064,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$597  = a_2_2;
-    if (en) begin
-      \$597  = a_2_1;
-    end
+    \$597  = a_2_1;
     if (rst) begin
       \$597  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$598  = v_2_2;
-    if (en) begin
-      \$598  = v_2_1;
-    end
+    \$598  = v_2_1;
     if (rst) begin
       \$598  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$599  = l_2_2;
-    if (en) begin
-      \$599  = l_2_1;
-    end
+    \$599  = l_2_1;
     if (rst) begin
       \$599  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$600  = w_2_2;
-    if (en) begin
-      \$600  = w_1_2;
-    end
+    \$600  = w_1_2;
     if (rst) begin
       \$600  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$601  = pr_2_2;
-    if (en) begin
-      \$601  = p_2_2;
-    end
+    \$601  = p_2_2;
     if (rst) begin
       \$601  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$602  = vr_2_2;
-    if (en) begin
-      \$602  = v_2_1;
-    end
+    \$602  = v_2_1;
     if (rst) begin
       \$602  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$603  = lr_2_2;
-    if (en) begin
-      \$603  = l_2_1;
-    end
+    \$603  = l_2_1;
     if (rst) begin
       \$603  = 1'h0;
     end
@@ -8074,70 +7135,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$606  = a_2_3;
-    if (en) begin
-      \$606  = a_2_2;
-    end
+    \$606  = a_2_2;
     if (rst) begin
       \$606  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$607  = v_2_3;
-    if (en) begin
-      \$607  = v_2_2;
-    end
+    \$607  = v_2_2;
     if (rst) begin
       \$607  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$608  = l_2_3;
-    if (en) begin
-      \$608  = l_2_2;
-    end
+    \$608  = l_2_2;
     if (rst) begin
       \$608  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$609  = w_2_3;
-    if (en) begin
-      \$609  = w_1_3;
-    end
+    \$609  = w_1_3;
     if (rst) begin
       \$609  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$610  = pr_2_3;
-    if (en) begin
-      \$610  = p_2_3;
-    end
+    \$610  = p_2_3;
     if (rst) begin
       \$610  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$611  = vr_2_3;
-    if (en) begin
-      \$611  = v_2_2;
-    end
+    \$611  = v_2_2;
     if (rst) begin
       \$611  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$612  = lr_2_3;
-    if (en) begin
-      \$612  = l_2_2;
-    end
+    \$612  = l_2_2;
     if (rst) begin
       \$612  = 1'h0;
     end
@@ -8166,70 +7206,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$615  = a_2_4;
-    if (en) begin
-      \$615  = a_2_3;
-    end
+    \$615  = a_2_3;
     if (rst) begin
       \$615  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$616  = v_2_4;
-    if (en) begin
-      \$616  = v_2_3;
-    end
+    \$616  = v_2_3;
     if (rst) begin
       \$616  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$617  = l_2_4;
-    if (en) begin
-      \$617  = l_2_3;
-    end
+    \$617  = l_2_3;
     if (rst) begin
       \$617  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$618  = w_2_4;
-    if (en) begin
-      \$618  = w_1_4;
-    end
+    \$618  = w_1_4;
     if (rst) begin
       \$618  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$619  = pr_2_4;
-    if (en) begin
-      \$619  = p_2_4;
-    end
+    \$619  = p_2_4;
     if (rst) begin
       \$619  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$620  = vr_2_4;
-    if (en) begin
-      \$620  = v_2_3;
-    end
+    \$620  = v_2_3;
     if (rst) begin
       \$620  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$621  = lr_2_4;
-    if (en) begin
-      \$621  = l_2_3;
-    end
+    \$621  = l_2_3;
     if (rst) begin
       \$621  = 1'h0;
     end
@@ -8258,70 +7277,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$624  = a_2_5;
-    if (en) begin
-      \$624  = a_2_4;
-    end
+    \$624  = a_2_4;
     if (rst) begin
       \$624  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$625  = v_2_5;
-    if (en) begin
-      \$625  = v_2_4;
-    end
+    \$625  = v_2_4;
     if (rst) begin
       \$625  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$626  = l_2_5;
-    if (en) begin
-      \$626  = l_2_4;
-    end
+    \$626  = l_2_4;
     if (rst) begin
       \$626  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$627  = w_2_5;
-    if (en) begin
-      \$627  = w_1_5;
-    end
+    \$627  = w_1_5;
     if (rst) begin
       \$627  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$628  = pr_2_5;
-    if (en) begin
-      \$628  = p_2_5;
-    end
+    \$628  = p_2_5;
     if (rst) begin
       \$628  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$629  = vr_2_5;
-    if (en) begin
-      \$629  = v_2_4;
-    end
+    \$629  = v_2_4;
     if (rst) begin
       \$629  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$630  = lr_2_5;
-    if (en) begin
-      \$630  = l_2_4;
-    end
+    \$630  = l_2_4;
     if (rst) begin
       \$630  = 1'h0;
     end
@@ -8350,70 +7348,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$633  = a_2_6;
-    if (en) begin
-      \$633  = a_2_5;
-    end
+    \$633  = a_2_5;
     if (rst) begin
       \$633  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$634  = v_2_6;
-    if (en) begin
-      \$634  = v_2_5;
-    end
+    \$634  = v_2_5;
     if (rst) begin
       \$634  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$635  = l_2_6;
-    if (en) begin
-      \$635  = l_2_5;
-    end
+    \$635  = l_2_5;
     if (rst) begin
       \$635  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$636  = w_2_6;
-    if (en) begin
-      \$636  = w_1_6;
-    end
+    \$636  = w_1_6;
     if (rst) begin
       \$636  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$637  = pr_2_6;
-    if (en) begin
-      \$637  = p_2_6;
-    end
+    \$637  = p_2_6;
     if (rst) begin
       \$637  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$638  = vr_2_6;
-    if (en) begin
-      \$638  = v_2_5;
-    end
+    \$638  = v_2_5;
     if (rst) begin
       \$638  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$639  = lr_2_6;
-    if (en) begin
-      \$639  = l_2_5;
-    end
+    \$639  = l_2_5;
     if (rst) begin
       \$639  = 1'h0;
     end
@@ -8442,70 +7419,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$642  = a_2_7;
-    if (en) begin
-      \$642  = a_2_6;
-    end
+    \$642  = a_2_6;
     if (rst) begin
       \$642  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$643  = v_2_7;
-    if (en) begin
-      \$643  = v_2_6;
-    end
+    \$643  = v_2_6;
     if (rst) begin
       \$643  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$644  = l_2_7;
-    if (en) begin
-      \$644  = l_2_6;
-    end
+    \$644  = l_2_6;
     if (rst) begin
       \$644  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$645  = w_2_7;
-    if (en) begin
-      \$645  = w_1_7;
-    end
+    \$645  = w_1_7;
     if (rst) begin
       \$645  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$646  = pr_2_7;
-    if (en) begin
-      \$646  = p_2_7;
-    end
+    \$646  = p_2_7;
     if (rst) begin
       \$646  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$647  = vr_2_7;
-    if (en) begin
-      \$647  = v_2_6;
-    end
+    \$647  = v_2_6;
     if (rst) begin
       \$647  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$648  = lr_2_7;
-    if (en) begin
-      \$648  = l_2_6;
-    end
+    \$648  = l_2_6;
     if (rst) begin
       \$648  = 1'h0;
     end
@@ -8534,70 +7490,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$651  = a_3_0;
-    if (en) begin
-      \$651  = skew_a3_d2;
-    end
+    \$651  = skew_a3_d2;
     if (rst) begin
       \$651  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$652  = v_3_0;
-    if (en) begin
-      \$652  = skew_v3_d2;
-    end
+    \$652  = skew_v3_d2;
     if (rst) begin
       \$652  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$653  = l_3_0;
-    if (en) begin
-      \$653  = skew_l3_d2;
-    end
+    \$653  = skew_l3_d2;
     if (rst) begin
       \$653  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$654  = w_3_0;
-    if (en) begin
-      \$654  = w_2_0;
-    end
+    \$654  = w_2_0;
     if (rst) begin
       \$654  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$655  = pr_3_0;
-    if (en) begin
-      \$655  = p_3_0;
-    end
+    \$655  = p_3_0;
     if (rst) begin
       \$655  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$656  = vr_3_0;
-    if (en) begin
-      \$656  = skew_v3_d2;
-    end
+    \$656  = skew_v3_d2;
     if (rst) begin
       \$656  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$657  = lr_3_0;
-    if (en) begin
-      \$657  = skew_l3_d2;
-    end
+    \$657  = skew_l3_d2;
     if (rst) begin
       \$657  = 1'h0;
     end
@@ -8626,70 +7561,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$660  = a_3_1;
-    if (en) begin
-      \$660  = a_3_0;
-    end
+    \$660  = a_3_0;
     if (rst) begin
       \$660  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$661  = v_3_1;
-    if (en) begin
-      \$661  = v_3_0;
-    end
+    \$661  = v_3_0;
     if (rst) begin
       \$661  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$662  = l_3_1;
-    if (en) begin
-      \$662  = l_3_0;
-    end
+    \$662  = l_3_0;
     if (rst) begin
       \$662  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$663  = w_3_1;
-    if (en) begin
-      \$663  = w_2_1;
-    end
+    \$663  = w_2_1;
     if (rst) begin
       \$663  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$664  = pr_3_1;
-    if (en) begin
-      \$664  = p_3_1;
-    end
+    \$664  = p_3_1;
     if (rst) begin
       \$664  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$665  = vr_3_1;
-    if (en) begin
-      \$665  = v_3_0;
-    end
+    \$665  = v_3_0;
     if (rst) begin
       \$665  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$666  = lr_3_1;
-    if (en) begin
-      \$666  = l_3_0;
-    end
+    \$666  = l_3_0;
     if (rst) begin
       \$666  = 1'h0;
     end
@@ -8718,70 +7632,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$669  = a_3_2;
-    if (en) begin
-      \$669  = a_3_1;
-    end
+    \$669  = a_3_1;
     if (rst) begin
       \$669  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$670  = v_3_2;
-    if (en) begin
-      \$670  = v_3_1;
-    end
+    \$670  = v_3_1;
     if (rst) begin
       \$670  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$671  = l_3_2;
-    if (en) begin
-      \$671  = l_3_1;
-    end
+    \$671  = l_3_1;
     if (rst) begin
       \$671  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$672  = w_3_2;
-    if (en) begin
-      \$672  = w_2_2;
-    end
+    \$672  = w_2_2;
     if (rst) begin
       \$672  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$673  = pr_3_2;
-    if (en) begin
-      \$673  = p_3_2;
-    end
+    \$673  = p_3_2;
     if (rst) begin
       \$673  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$674  = vr_3_2;
-    if (en) begin
-      \$674  = v_3_1;
-    end
+    \$674  = v_3_1;
     if (rst) begin
       \$674  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$675  = lr_3_2;
-    if (en) begin
-      \$675  = l_3_1;
-    end
+    \$675  = l_3_1;
     if (rst) begin
       \$675  = 1'h0;
     end
@@ -8810,70 +7703,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$678  = a_3_3;
-    if (en) begin
-      \$678  = a_3_2;
-    end
+    \$678  = a_3_2;
     if (rst) begin
       \$678  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$679  = v_3_3;
-    if (en) begin
-      \$679  = v_3_2;
-    end
+    \$679  = v_3_2;
     if (rst) begin
       \$679  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$680  = l_3_3;
-    if (en) begin
-      \$680  = l_3_2;
-    end
+    \$680  = l_3_2;
     if (rst) begin
       \$680  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$681  = w_3_3;
-    if (en) begin
-      \$681  = w_2_3;
-    end
+    \$681  = w_2_3;
     if (rst) begin
       \$681  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$682  = pr_3_3;
-    if (en) begin
-      \$682  = p_3_3;
-    end
+    \$682  = p_3_3;
     if (rst) begin
       \$682  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$683  = vr_3_3;
-    if (en) begin
-      \$683  = v_3_2;
-    end
+    \$683  = v_3_2;
     if (rst) begin
       \$683  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$684  = lr_3_3;
-    if (en) begin
-      \$684  = l_3_2;
-    end
+    \$684  = l_3_2;
     if (rst) begin
       \$684  = 1'h0;
     end
@@ -8902,70 +7774,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$687  = a_3_4;
-    if (en) begin
-      \$687  = a_3_3;
-    end
+    \$687  = a_3_3;
     if (rst) begin
       \$687  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$688  = v_3_4;
-    if (en) begin
-      \$688  = v_3_3;
-    end
+    \$688  = v_3_3;
     if (rst) begin
       \$688  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$689  = l_3_4;
-    if (en) begin
-      \$689  = l_3_3;
-    end
+    \$689  = l_3_3;
     if (rst) begin
       \$689  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$690  = w_3_4;
-    if (en) begin
-      \$690  = w_2_4;
-    end
+    \$690  = w_2_4;
     if (rst) begin
       \$690  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$691  = pr_3_4;
-    if (en) begin
-      \$691  = p_3_4;
-    end
+    \$691  = p_3_4;
     if (rst) begin
       \$691  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$692  = vr_3_4;
-    if (en) begin
-      \$692  = v_3_3;
-    end
+    \$692  = v_3_3;
     if (rst) begin
       \$692  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$693  = lr_3_4;
-    if (en) begin
-      \$693  = l_3_3;
-    end
+    \$693  = l_3_3;
     if (rst) begin
       \$693  = 1'h0;
     end
@@ -8994,70 +7845,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$696  = a_3_5;
-    if (en) begin
-      \$696  = a_3_4;
-    end
+    \$696  = a_3_4;
     if (rst) begin
       \$696  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$697  = v_3_5;
-    if (en) begin
-      \$697  = v_3_4;
-    end
+    \$697  = v_3_4;
     if (rst) begin
       \$697  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$698  = l_3_5;
-    if (en) begin
-      \$698  = l_3_4;
-    end
+    \$698  = l_3_4;
     if (rst) begin
       \$698  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$699  = w_3_5;
-    if (en) begin
-      \$699  = w_2_5;
-    end
+    \$699  = w_2_5;
     if (rst) begin
       \$699  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$700  = pr_3_5;
-    if (en) begin
-      \$700  = p_3_5;
-    end
+    \$700  = p_3_5;
     if (rst) begin
       \$700  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$701  = vr_3_5;
-    if (en) begin
-      \$701  = v_3_4;
-    end
+    \$701  = v_3_4;
     if (rst) begin
       \$701  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$702  = lr_3_5;
-    if (en) begin
-      \$702  = l_3_4;
-    end
+    \$702  = l_3_4;
     if (rst) begin
       \$702  = 1'h0;
     end
@@ -9086,70 +7916,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$705  = a_3_6;
-    if (en) begin
-      \$705  = a_3_5;
-    end
+    \$705  = a_3_5;
     if (rst) begin
       \$705  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$706  = v_3_6;
-    if (en) begin
-      \$706  = v_3_5;
-    end
+    \$706  = v_3_5;
     if (rst) begin
       \$706  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$707  = l_3_6;
-    if (en) begin
-      \$707  = l_3_5;
-    end
+    \$707  = l_3_5;
     if (rst) begin
       \$707  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$708  = w_3_6;
-    if (en) begin
-      \$708  = w_2_6;
-    end
+    \$708  = w_2_6;
     if (rst) begin
       \$708  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$709  = pr_3_6;
-    if (en) begin
-      \$709  = p_3_6;
-    end
+    \$709  = p_3_6;
     if (rst) begin
       \$709  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$710  = vr_3_6;
-    if (en) begin
-      \$710  = v_3_5;
-    end
+    \$710  = v_3_5;
     if (rst) begin
       \$710  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$711  = lr_3_6;
-    if (en) begin
-      \$711  = l_3_5;
-    end
+    \$711  = l_3_5;
     if (rst) begin
       \$711  = 1'h0;
     end
@@ -9178,70 +7987,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$714  = a_3_7;
-    if (en) begin
-      \$714  = a_3_6;
-    end
+    \$714  = a_3_6;
     if (rst) begin
       \$714  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$715  = v_3_7;
-    if (en) begin
-      \$715  = v_3_6;
-    end
+    \$715  = v_3_6;
     if (rst) begin
       \$715  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$716  = l_3_7;
-    if (en) begin
-      \$716  = l_3_6;
-    end
+    \$716  = l_3_6;
     if (rst) begin
       \$716  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$717  = w_3_7;
-    if (en) begin
-      \$717  = w_2_7;
-    end
+    \$717  = w_2_7;
     if (rst) begin
       \$717  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$718  = pr_3_7;
-    if (en) begin
-      \$718  = p_3_7;
-    end
+    \$718  = p_3_7;
     if (rst) begin
       \$718  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$719  = vr_3_7;
-    if (en) begin
-      \$719  = v_3_6;
-    end
+    \$719  = v_3_6;
     if (rst) begin
       \$719  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$720  = lr_3_7;
-    if (en) begin
-      \$720  = l_3_6;
-    end
+    \$720  = l_3_6;
     if (rst) begin
       \$720  = 1'h0;
     end
@@ -9270,70 +8058,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$723  = a_4_0;
-    if (en) begin
-      \$723  = skew_a4_d3;
-    end
+    \$723  = skew_a4_d3;
     if (rst) begin
       \$723  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$724  = v_4_0;
-    if (en) begin
-      \$724  = skew_v4_d3;
-    end
+    \$724  = skew_v4_d3;
     if (rst) begin
       \$724  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$725  = l_4_0;
-    if (en) begin
-      \$725  = skew_l4_d3;
-    end
+    \$725  = skew_l4_d3;
     if (rst) begin
       \$725  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$726  = w_4_0;
-    if (en) begin
-      \$726  = w_3_0;
-    end
+    \$726  = w_3_0;
     if (rst) begin
       \$726  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$727  = pr_4_0;
-    if (en) begin
-      \$727  = p_4_0;
-    end
+    \$727  = p_4_0;
     if (rst) begin
       \$727  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$728  = vr_4_0;
-    if (en) begin
-      \$728  = skew_v4_d3;
-    end
+    \$728  = skew_v4_d3;
     if (rst) begin
       \$728  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$729  = lr_4_0;
-    if (en) begin
-      \$729  = skew_l4_d3;
-    end
+    \$729  = skew_l4_d3;
     if (rst) begin
       \$729  = 1'h0;
     end
@@ -9362,70 +8129,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$732  = a_4_1;
-    if (en) begin
-      \$732  = a_4_0;
-    end
+    \$732  = a_4_0;
     if (rst) begin
       \$732  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$733  = v_4_1;
-    if (en) begin
-      \$733  = v_4_0;
-    end
+    \$733  = v_4_0;
     if (rst) begin
       \$733  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$734  = l_4_1;
-    if (en) begin
-      \$734  = l_4_0;
-    end
+    \$734  = l_4_0;
     if (rst) begin
       \$734  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$735  = w_4_1;
-    if (en) begin
-      \$735  = w_3_1;
-    end
+    \$735  = w_3_1;
     if (rst) begin
       \$735  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$736  = pr_4_1;
-    if (en) begin
-      \$736  = p_4_1;
-    end
+    \$736  = p_4_1;
     if (rst) begin
       \$736  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$737  = vr_4_1;
-    if (en) begin
-      \$737  = v_4_0;
-    end
+    \$737  = v_4_0;
     if (rst) begin
       \$737  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$738  = lr_4_1;
-    if (en) begin
-      \$738  = l_4_0;
-    end
+    \$738  = l_4_0;
     if (rst) begin
       \$738  = 1'h0;
     end
@@ -9454,70 +8200,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$741  = a_4_2;
-    if (en) begin
-      \$741  = a_4_1;
-    end
+    \$741  = a_4_1;
     if (rst) begin
       \$741  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$742  = v_4_2;
-    if (en) begin
-      \$742  = v_4_1;
-    end
+    \$742  = v_4_1;
     if (rst) begin
       \$742  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$743  = l_4_2;
-    if (en) begin
-      \$743  = l_4_1;
-    end
+    \$743  = l_4_1;
     if (rst) begin
       \$743  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$744  = w_4_2;
-    if (en) begin
-      \$744  = w_3_2;
-    end
+    \$744  = w_3_2;
     if (rst) begin
       \$744  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$745  = pr_4_2;
-    if (en) begin
-      \$745  = p_4_2;
-    end
+    \$745  = p_4_2;
     if (rst) begin
       \$745  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$746  = vr_4_2;
-    if (en) begin
-      \$746  = v_4_1;
-    end
+    \$746  = v_4_1;
     if (rst) begin
       \$746  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$747  = lr_4_2;
-    if (en) begin
-      \$747  = l_4_1;
-    end
+    \$747  = l_4_1;
     if (rst) begin
       \$747  = 1'h0;
     end
@@ -9546,70 +8271,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$750  = a_4_3;
-    if (en) begin
-      \$750  = a_4_2;
-    end
+    \$750  = a_4_2;
     if (rst) begin
       \$750  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$751  = v_4_3;
-    if (en) begin
-      \$751  = v_4_2;
-    end
+    \$751  = v_4_2;
     if (rst) begin
       \$751  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$752  = l_4_3;
-    if (en) begin
-      \$752  = l_4_2;
-    end
+    \$752  = l_4_2;
     if (rst) begin
       \$752  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$753  = w_4_3;
-    if (en) begin
-      \$753  = w_3_3;
-    end
+    \$753  = w_3_3;
     if (rst) begin
       \$753  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$754  = pr_4_3;
-    if (en) begin
-      \$754  = p_4_3;
-    end
+    \$754  = p_4_3;
     if (rst) begin
       \$754  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$755  = vr_4_3;
-    if (en) begin
-      \$755  = v_4_2;
-    end
+    \$755  = v_4_2;
     if (rst) begin
       \$755  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$756  = lr_4_3;
-    if (en) begin
-      \$756  = l_4_2;
-    end
+    \$756  = l_4_2;
     if (rst) begin
       \$756  = 1'h0;
     end
@@ -9638,70 +8342,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$759  = a_4_4;
-    if (en) begin
-      \$759  = a_4_3;
-    end
+    \$759  = a_4_3;
     if (rst) begin
       \$759  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$760  = v_4_4;
-    if (en) begin
-      \$760  = v_4_3;
-    end
+    \$760  = v_4_3;
     if (rst) begin
       \$760  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$761  = l_4_4;
-    if (en) begin
-      \$761  = l_4_3;
-    end
+    \$761  = l_4_3;
     if (rst) begin
       \$761  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$762  = w_4_4;
-    if (en) begin
-      \$762  = w_3_4;
-    end
+    \$762  = w_3_4;
     if (rst) begin
       \$762  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$763  = pr_4_4;
-    if (en) begin
-      \$763  = p_4_4;
-    end
+    \$763  = p_4_4;
     if (rst) begin
       \$763  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$764  = vr_4_4;
-    if (en) begin
-      \$764  = v_4_3;
-    end
+    \$764  = v_4_3;
     if (rst) begin
       \$764  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$765  = lr_4_4;
-    if (en) begin
-      \$765  = l_4_3;
-    end
+    \$765  = l_4_3;
     if (rst) begin
       \$765  = 1'h0;
     end
@@ -9730,70 +8413,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$768  = a_4_5;
-    if (en) begin
-      \$768  = a_4_4;
-    end
+    \$768  = a_4_4;
     if (rst) begin
       \$768  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$769  = v_4_5;
-    if (en) begin
-      \$769  = v_4_4;
-    end
+    \$769  = v_4_4;
     if (rst) begin
       \$769  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$770  = l_4_5;
-    if (en) begin
-      \$770  = l_4_4;
-    end
+    \$770  = l_4_4;
     if (rst) begin
       \$770  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$771  = w_4_5;
-    if (en) begin
-      \$771  = w_3_5;
-    end
+    \$771  = w_3_5;
     if (rst) begin
       \$771  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$772  = pr_4_5;
-    if (en) begin
-      \$772  = p_4_5;
-    end
+    \$772  = p_4_5;
     if (rst) begin
       \$772  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$773  = vr_4_5;
-    if (en) begin
-      \$773  = v_4_4;
-    end
+    \$773  = v_4_4;
     if (rst) begin
       \$773  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$774  = lr_4_5;
-    if (en) begin
-      \$774  = l_4_4;
-    end
+    \$774  = l_4_4;
     if (rst) begin
       \$774  = 1'h0;
     end
@@ -9822,70 +8484,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$777  = a_4_6;
-    if (en) begin
-      \$777  = a_4_5;
-    end
+    \$777  = a_4_5;
     if (rst) begin
       \$777  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$778  = v_4_6;
-    if (en) begin
-      \$778  = v_4_5;
-    end
+    \$778  = v_4_5;
     if (rst) begin
       \$778  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$779  = l_4_6;
-    if (en) begin
-      \$779  = l_4_5;
-    end
+    \$779  = l_4_5;
     if (rst) begin
       \$779  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$780  = w_4_6;
-    if (en) begin
-      \$780  = w_3_6;
-    end
+    \$780  = w_3_6;
     if (rst) begin
       \$780  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$781  = pr_4_6;
-    if (en) begin
-      \$781  = p_4_6;
-    end
+    \$781  = p_4_6;
     if (rst) begin
       \$781  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$782  = vr_4_6;
-    if (en) begin
-      \$782  = v_4_5;
-    end
+    \$782  = v_4_5;
     if (rst) begin
       \$782  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$783  = lr_4_6;
-    if (en) begin
-      \$783  = l_4_5;
-    end
+    \$783  = l_4_5;
     if (rst) begin
       \$783  = 1'h0;
     end
@@ -9914,70 +8555,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$786  = a_4_7;
-    if (en) begin
-      \$786  = a_4_6;
-    end
+    \$786  = a_4_6;
     if (rst) begin
       \$786  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$787  = v_4_7;
-    if (en) begin
-      \$787  = v_4_6;
-    end
+    \$787  = v_4_6;
     if (rst) begin
       \$787  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$788  = l_4_7;
-    if (en) begin
-      \$788  = l_4_6;
-    end
+    \$788  = l_4_6;
     if (rst) begin
       \$788  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$789  = w_4_7;
-    if (en) begin
-      \$789  = w_3_7;
-    end
+    \$789  = w_3_7;
     if (rst) begin
       \$789  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$790  = pr_4_7;
-    if (en) begin
-      \$790  = p_4_7;
-    end
+    \$790  = p_4_7;
     if (rst) begin
       \$790  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$791  = vr_4_7;
-    if (en) begin
-      \$791  = v_4_6;
-    end
+    \$791  = v_4_6;
     if (rst) begin
       \$791  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$792  = lr_4_7;
-    if (en) begin
-      \$792  = l_4_6;
-    end
+    \$792  = l_4_6;
     if (rst) begin
       \$792  = 1'h0;
     end
@@ -10006,70 +8626,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$795  = a_5_0;
-    if (en) begin
-      \$795  = skew_a5_d4;
-    end
+    \$795  = skew_a5_d4;
     if (rst) begin
       \$795  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$796  = v_5_0;
-    if (en) begin
-      \$796  = skew_v5_d4;
-    end
+    \$796  = skew_v5_d4;
     if (rst) begin
       \$796  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$797  = l_5_0;
-    if (en) begin
-      \$797  = skew_l5_d4;
-    end
+    \$797  = skew_l5_d4;
     if (rst) begin
       \$797  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$798  = w_5_0;
-    if (en) begin
-      \$798  = w_4_0;
-    end
+    \$798  = w_4_0;
     if (rst) begin
       \$798  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$799  = pr_5_0;
-    if (en) begin
-      \$799  = p_5_0;
-    end
+    \$799  = p_5_0;
     if (rst) begin
       \$799  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$800  = vr_5_0;
-    if (en) begin
-      \$800  = skew_v5_d4;
-    end
+    \$800  = skew_v5_d4;
     if (rst) begin
       \$800  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$801  = lr_5_0;
-    if (en) begin
-      \$801  = skew_l5_d4;
-    end
+    \$801  = skew_l5_d4;
     if (rst) begin
       \$801  = 1'h0;
     end
@@ -10098,70 +8697,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$804  = a_5_1;
-    if (en) begin
-      \$804  = a_5_0;
-    end
+    \$804  = a_5_0;
     if (rst) begin
       \$804  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$805  = v_5_1;
-    if (en) begin
-      \$805  = v_5_0;
-    end
+    \$805  = v_5_0;
     if (rst) begin
       \$805  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$806  = l_5_1;
-    if (en) begin
-      \$806  = l_5_0;
-    end
+    \$806  = l_5_0;
     if (rst) begin
       \$806  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$807  = w_5_1;
-    if (en) begin
-      \$807  = w_4_1;
-    end
+    \$807  = w_4_1;
     if (rst) begin
       \$807  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$808  = pr_5_1;
-    if (en) begin
-      \$808  = p_5_1;
-    end
+    \$808  = p_5_1;
     if (rst) begin
       \$808  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$809  = vr_5_1;
-    if (en) begin
-      \$809  = v_5_0;
-    end
+    \$809  = v_5_0;
     if (rst) begin
       \$809  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$810  = lr_5_1;
-    if (en) begin
-      \$810  = l_5_0;
-    end
+    \$810  = l_5_0;
     if (rst) begin
       \$810  = 1'h0;
     end
@@ -10190,70 +8768,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$813  = a_5_2;
-    if (en) begin
-      \$813  = a_5_1;
-    end
+    \$813  = a_5_1;
     if (rst) begin
       \$813  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$814  = v_5_2;
-    if (en) begin
-      \$814  = v_5_1;
-    end
+    \$814  = v_5_1;
     if (rst) begin
       \$814  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$815  = l_5_2;
-    if (en) begin
-      \$815  = l_5_1;
-    end
+    \$815  = l_5_1;
     if (rst) begin
       \$815  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$816  = w_5_2;
-    if (en) begin
-      \$816  = w_4_2;
-    end
+    \$816  = w_4_2;
     if (rst) begin
       \$816  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$817  = pr_5_2;
-    if (en) begin
-      \$817  = p_5_2;
-    end
+    \$817  = p_5_2;
     if (rst) begin
       \$817  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$818  = vr_5_2;
-    if (en) begin
-      \$818  = v_5_1;
-    end
+    \$818  = v_5_1;
     if (rst) begin
       \$818  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$819  = lr_5_2;
-    if (en) begin
-      \$819  = l_5_1;
-    end
+    \$819  = l_5_1;
     if (rst) begin
       \$819  = 1'h0;
     end
@@ -10282,70 +8839,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$822  = a_5_3;
-    if (en) begin
-      \$822  = a_5_2;
-    end
+    \$822  = a_5_2;
     if (rst) begin
       \$822  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$823  = v_5_3;
-    if (en) begin
-      \$823  = v_5_2;
-    end
+    \$823  = v_5_2;
     if (rst) begin
       \$823  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$824  = l_5_3;
-    if (en) begin
-      \$824  = l_5_2;
-    end
+    \$824  = l_5_2;
     if (rst) begin
       \$824  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$825  = w_5_3;
-    if (en) begin
-      \$825  = w_4_3;
-    end
+    \$825  = w_4_3;
     if (rst) begin
       \$825  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$826  = pr_5_3;
-    if (en) begin
-      \$826  = p_5_3;
-    end
+    \$826  = p_5_3;
     if (rst) begin
       \$826  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$827  = vr_5_3;
-    if (en) begin
-      \$827  = v_5_2;
-    end
+    \$827  = v_5_2;
     if (rst) begin
       \$827  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$828  = lr_5_3;
-    if (en) begin
-      \$828  = l_5_2;
-    end
+    \$828  = l_5_2;
     if (rst) begin
       \$828  = 1'h0;
     end
@@ -10374,70 +8910,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$831  = a_5_4;
-    if (en) begin
-      \$831  = a_5_3;
-    end
+    \$831  = a_5_3;
     if (rst) begin
       \$831  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$832  = v_5_4;
-    if (en) begin
-      \$832  = v_5_3;
-    end
+    \$832  = v_5_3;
     if (rst) begin
       \$832  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$833  = l_5_4;
-    if (en) begin
-      \$833  = l_5_3;
-    end
+    \$833  = l_5_3;
     if (rst) begin
       \$833  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$834  = w_5_4;
-    if (en) begin
-      \$834  = w_4_4;
-    end
+    \$834  = w_4_4;
     if (rst) begin
       \$834  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$835  = pr_5_4;
-    if (en) begin
-      \$835  = p_5_4;
-    end
+    \$835  = p_5_4;
     if (rst) begin
       \$835  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$836  = vr_5_4;
-    if (en) begin
-      \$836  = v_5_3;
-    end
+    \$836  = v_5_3;
     if (rst) begin
       \$836  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$837  = lr_5_4;
-    if (en) begin
-      \$837  = l_5_3;
-    end
+    \$837  = l_5_3;
     if (rst) begin
       \$837  = 1'h0;
     end
@@ -10466,70 +8981,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$840  = a_5_5;
-    if (en) begin
-      \$840  = a_5_4;
-    end
+    \$840  = a_5_4;
     if (rst) begin
       \$840  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$841  = v_5_5;
-    if (en) begin
-      \$841  = v_5_4;
-    end
+    \$841  = v_5_4;
     if (rst) begin
       \$841  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$842  = l_5_5;
-    if (en) begin
-      \$842  = l_5_4;
-    end
+    \$842  = l_5_4;
     if (rst) begin
       \$842  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$843  = w_5_5;
-    if (en) begin
-      \$843  = w_4_5;
-    end
+    \$843  = w_4_5;
     if (rst) begin
       \$843  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$844  = pr_5_5;
-    if (en) begin
-      \$844  = p_5_5;
-    end
+    \$844  = p_5_5;
     if (rst) begin
       \$844  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$845  = vr_5_5;
-    if (en) begin
-      \$845  = v_5_4;
-    end
+    \$845  = v_5_4;
     if (rst) begin
       \$845  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$846  = lr_5_5;
-    if (en) begin
-      \$846  = l_5_4;
-    end
+    \$846  = l_5_4;
     if (rst) begin
       \$846  = 1'h0;
     end
@@ -10558,70 +9052,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$849  = a_5_6;
-    if (en) begin
-      \$849  = a_5_5;
-    end
+    \$849  = a_5_5;
     if (rst) begin
       \$849  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$850  = v_5_6;
-    if (en) begin
-      \$850  = v_5_5;
-    end
+    \$850  = v_5_5;
     if (rst) begin
       \$850  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$851  = l_5_6;
-    if (en) begin
-      \$851  = l_5_5;
-    end
+    \$851  = l_5_5;
     if (rst) begin
       \$851  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$852  = w_5_6;
-    if (en) begin
-      \$852  = w_4_6;
-    end
+    \$852  = w_4_6;
     if (rst) begin
       \$852  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$853  = pr_5_6;
-    if (en) begin
-      \$853  = p_5_6;
-    end
+    \$853  = p_5_6;
     if (rst) begin
       \$853  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$854  = vr_5_6;
-    if (en) begin
-      \$854  = v_5_5;
-    end
+    \$854  = v_5_5;
     if (rst) begin
       \$854  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$855  = lr_5_6;
-    if (en) begin
-      \$855  = l_5_5;
-    end
+    \$855  = l_5_5;
     if (rst) begin
       \$855  = 1'h0;
     end
@@ -10650,70 +9123,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$858  = a_5_7;
-    if (en) begin
-      \$858  = a_5_6;
-    end
+    \$858  = a_5_6;
     if (rst) begin
       \$858  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$859  = v_5_7;
-    if (en) begin
-      \$859  = v_5_6;
-    end
+    \$859  = v_5_6;
     if (rst) begin
       \$859  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$860  = l_5_7;
-    if (en) begin
-      \$860  = l_5_6;
-    end
+    \$860  = l_5_6;
     if (rst) begin
       \$860  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$861  = w_5_7;
-    if (en) begin
-      \$861  = w_4_7;
-    end
+    \$861  = w_4_7;
     if (rst) begin
       \$861  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$862  = pr_5_7;
-    if (en) begin
-      \$862  = p_5_7;
-    end
+    \$862  = p_5_7;
     if (rst) begin
       \$862  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$863  = vr_5_7;
-    if (en) begin
-      \$863  = v_5_6;
-    end
+    \$863  = v_5_6;
     if (rst) begin
       \$863  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$864  = lr_5_7;
-    if (en) begin
-      \$864  = l_5_6;
-    end
+    \$864  = l_5_6;
     if (rst) begin
       \$864  = 1'h0;
     end
@@ -10742,70 +9194,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$867  = a_6_0;
-    if (en) begin
-      \$867  = skew_a6_d5;
-    end
+    \$867  = skew_a6_d5;
     if (rst) begin
       \$867  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$868  = v_6_0;
-    if (en) begin
-      \$868  = skew_v6_d5;
-    end
+    \$868  = skew_v6_d5;
     if (rst) begin
       \$868  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$869  = l_6_0;
-    if (en) begin
-      \$869  = skew_l6_d5;
-    end
+    \$869  = skew_l6_d5;
     if (rst) begin
       \$869  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$870  = w_6_0;
-    if (en) begin
-      \$870  = w_5_0;
-    end
+    \$870  = w_5_0;
     if (rst) begin
       \$870  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$871  = pr_6_0;
-    if (en) begin
-      \$871  = p_6_0;
-    end
+    \$871  = p_6_0;
     if (rst) begin
       \$871  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$872  = vr_6_0;
-    if (en) begin
-      \$872  = skew_v6_d5;
-    end
+    \$872  = skew_v6_d5;
     if (rst) begin
       \$872  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$873  = lr_6_0;
-    if (en) begin
-      \$873  = skew_l6_d5;
-    end
+    \$873  = skew_l6_d5;
     if (rst) begin
       \$873  = 1'h0;
     end
@@ -10834,70 +9265,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$876  = a_6_1;
-    if (en) begin
-      \$876  = a_6_0;
-    end
+    \$876  = a_6_0;
     if (rst) begin
       \$876  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$877  = v_6_1;
-    if (en) begin
-      \$877  = v_6_0;
-    end
+    \$877  = v_6_0;
     if (rst) begin
       \$877  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$878  = l_6_1;
-    if (en) begin
-      \$878  = l_6_0;
-    end
+    \$878  = l_6_0;
     if (rst) begin
       \$878  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$879  = w_6_1;
-    if (en) begin
-      \$879  = w_5_1;
-    end
+    \$879  = w_5_1;
     if (rst) begin
       \$879  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$880  = pr_6_1;
-    if (en) begin
-      \$880  = p_6_1;
-    end
+    \$880  = p_6_1;
     if (rst) begin
       \$880  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$881  = vr_6_1;
-    if (en) begin
-      \$881  = v_6_0;
-    end
+    \$881  = v_6_0;
     if (rst) begin
       \$881  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$882  = lr_6_1;
-    if (en) begin
-      \$882  = l_6_0;
-    end
+    \$882  = l_6_0;
     if (rst) begin
       \$882  = 1'h0;
     end
@@ -10926,70 +9336,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$885  = a_6_2;
-    if (en) begin
-      \$885  = a_6_1;
-    end
+    \$885  = a_6_1;
     if (rst) begin
       \$885  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$886  = v_6_2;
-    if (en) begin
-      \$886  = v_6_1;
-    end
+    \$886  = v_6_1;
     if (rst) begin
       \$886  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$887  = l_6_2;
-    if (en) begin
-      \$887  = l_6_1;
-    end
+    \$887  = l_6_1;
     if (rst) begin
       \$887  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$888  = w_6_2;
-    if (en) begin
-      \$888  = w_5_2;
-    end
+    \$888  = w_5_2;
     if (rst) begin
       \$888  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$889  = pr_6_2;
-    if (en) begin
-      \$889  = p_6_2;
-    end
+    \$889  = p_6_2;
     if (rst) begin
       \$889  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$890  = vr_6_2;
-    if (en) begin
-      \$890  = v_6_1;
-    end
+    \$890  = v_6_1;
     if (rst) begin
       \$890  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$891  = lr_6_2;
-    if (en) begin
-      \$891  = l_6_1;
-    end
+    \$891  = l_6_1;
     if (rst) begin
       \$891  = 1'h0;
     end
@@ -11018,70 +9407,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$894  = a_6_3;
-    if (en) begin
-      \$894  = a_6_2;
-    end
+    \$894  = a_6_2;
     if (rst) begin
       \$894  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$895  = v_6_3;
-    if (en) begin
-      \$895  = v_6_2;
-    end
+    \$895  = v_6_2;
     if (rst) begin
       \$895  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$896  = l_6_3;
-    if (en) begin
-      \$896  = l_6_2;
-    end
+    \$896  = l_6_2;
     if (rst) begin
       \$896  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$897  = w_6_3;
-    if (en) begin
-      \$897  = w_5_3;
-    end
+    \$897  = w_5_3;
     if (rst) begin
       \$897  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$898  = pr_6_3;
-    if (en) begin
-      \$898  = p_6_3;
-    end
+    \$898  = p_6_3;
     if (rst) begin
       \$898  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$899  = vr_6_3;
-    if (en) begin
-      \$899  = v_6_2;
-    end
+    \$899  = v_6_2;
     if (rst) begin
       \$899  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$900  = lr_6_3;
-    if (en) begin
-      \$900  = l_6_2;
-    end
+    \$900  = l_6_2;
     if (rst) begin
       \$900  = 1'h0;
     end
@@ -11110,70 +9478,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$903  = a_6_4;
-    if (en) begin
-      \$903  = a_6_3;
-    end
+    \$903  = a_6_3;
     if (rst) begin
       \$903  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$904  = v_6_4;
-    if (en) begin
-      \$904  = v_6_3;
-    end
+    \$904  = v_6_3;
     if (rst) begin
       \$904  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$905  = l_6_4;
-    if (en) begin
-      \$905  = l_6_3;
-    end
+    \$905  = l_6_3;
     if (rst) begin
       \$905  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$906  = w_6_4;
-    if (en) begin
-      \$906  = w_5_4;
-    end
+    \$906  = w_5_4;
     if (rst) begin
       \$906  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$907  = pr_6_4;
-    if (en) begin
-      \$907  = p_6_4;
-    end
+    \$907  = p_6_4;
     if (rst) begin
       \$907  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$908  = vr_6_4;
-    if (en) begin
-      \$908  = v_6_3;
-    end
+    \$908  = v_6_3;
     if (rst) begin
       \$908  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$909  = lr_6_4;
-    if (en) begin
-      \$909  = l_6_3;
-    end
+    \$909  = l_6_3;
     if (rst) begin
       \$909  = 1'h0;
     end
@@ -11202,70 +9549,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$912  = a_6_5;
-    if (en) begin
-      \$912  = a_6_4;
-    end
+    \$912  = a_6_4;
     if (rst) begin
       \$912  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$913  = v_6_5;
-    if (en) begin
-      \$913  = v_6_4;
-    end
+    \$913  = v_6_4;
     if (rst) begin
       \$913  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$914  = l_6_5;
-    if (en) begin
-      \$914  = l_6_4;
-    end
+    \$914  = l_6_4;
     if (rst) begin
       \$914  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$915  = w_6_5;
-    if (en) begin
-      \$915  = w_5_5;
-    end
+    \$915  = w_5_5;
     if (rst) begin
       \$915  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$916  = pr_6_5;
-    if (en) begin
-      \$916  = p_6_5;
-    end
+    \$916  = p_6_5;
     if (rst) begin
       \$916  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$917  = vr_6_5;
-    if (en) begin
-      \$917  = v_6_4;
-    end
+    \$917  = v_6_4;
     if (rst) begin
       \$917  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$918  = lr_6_5;
-    if (en) begin
-      \$918  = l_6_4;
-    end
+    \$918  = l_6_4;
     if (rst) begin
       \$918  = 1'h0;
     end
@@ -11294,70 +9620,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$921  = a_6_6;
-    if (en) begin
-      \$921  = a_6_5;
-    end
+    \$921  = a_6_5;
     if (rst) begin
       \$921  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$922  = v_6_6;
-    if (en) begin
-      \$922  = v_6_5;
-    end
+    \$922  = v_6_5;
     if (rst) begin
       \$922  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$923  = l_6_6;
-    if (en) begin
-      \$923  = l_6_5;
-    end
+    \$923  = l_6_5;
     if (rst) begin
       \$923  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$924  = w_6_6;
-    if (en) begin
-      \$924  = w_5_6;
-    end
+    \$924  = w_5_6;
     if (rst) begin
       \$924  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$925  = pr_6_6;
-    if (en) begin
-      \$925  = p_6_6;
-    end
+    \$925  = p_6_6;
     if (rst) begin
       \$925  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$926  = vr_6_6;
-    if (en) begin
-      \$926  = v_6_5;
-    end
+    \$926  = v_6_5;
     if (rst) begin
       \$926  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$927  = lr_6_6;
-    if (en) begin
-      \$927  = l_6_5;
-    end
+    \$927  = l_6_5;
     if (rst) begin
       \$927  = 1'h0;
     end
@@ -11386,70 +9691,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$930  = a_6_7;
-    if (en) begin
-      \$930  = a_6_6;
-    end
+    \$930  = a_6_6;
     if (rst) begin
       \$930  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$931  = v_6_7;
-    if (en) begin
-      \$931  = v_6_6;
-    end
+    \$931  = v_6_6;
     if (rst) begin
       \$931  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$932  = l_6_7;
-    if (en) begin
-      \$932  = l_6_6;
-    end
+    \$932  = l_6_6;
     if (rst) begin
       \$932  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$933  = w_6_7;
-    if (en) begin
-      \$933  = w_5_7;
-    end
+    \$933  = w_5_7;
     if (rst) begin
       \$933  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$934  = pr_6_7;
-    if (en) begin
-      \$934  = p_6_7;
-    end
+    \$934  = p_6_7;
     if (rst) begin
       \$934  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$935  = vr_6_7;
-    if (en) begin
-      \$935  = v_6_6;
-    end
+    \$935  = v_6_6;
     if (rst) begin
       \$935  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$936  = lr_6_7;
-    if (en) begin
-      \$936  = l_6_6;
-    end
+    \$936  = l_6_6;
     if (rst) begin
       \$936  = 1'h0;
     end
@@ -11478,70 +9762,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$939  = a_7_0;
-    if (en) begin
-      \$939  = skew_a7_d6;
-    end
+    \$939  = skew_a7_d6;
     if (rst) begin
       \$939  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$940  = v_7_0;
-    if (en) begin
-      \$940  = skew_v7_d6;
-    end
+    \$940  = skew_v7_d6;
     if (rst) begin
       \$940  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$941  = l_7_0;
-    if (en) begin
-      \$941  = skew_l7_d6;
-    end
+    \$941  = skew_l7_d6;
     if (rst) begin
       \$941  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$942  = w_7_0;
-    if (en) begin
-      \$942  = w_6_0;
-    end
+    \$942  = w_6_0;
     if (rst) begin
       \$942  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$943  = pr_7_0;
-    if (en) begin
-      \$943  = p_7_0;
-    end
+    \$943  = p_7_0;
     if (rst) begin
       \$943  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$944  = vr_7_0;
-    if (en) begin
-      \$944  = skew_v7_d6;
-    end
+    \$944  = skew_v7_d6;
     if (rst) begin
       \$944  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$945  = lr_7_0;
-    if (en) begin
-      \$945  = skew_l7_d6;
-    end
+    \$945  = skew_l7_d6;
     if (rst) begin
       \$945  = 1'h0;
     end
@@ -11570,70 +9833,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$948  = a_7_1;
-    if (en) begin
-      \$948  = a_7_0;
-    end
+    \$948  = a_7_0;
     if (rst) begin
       \$948  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$949  = v_7_1;
-    if (en) begin
-      \$949  = v_7_0;
-    end
+    \$949  = v_7_0;
     if (rst) begin
       \$949  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$950  = l_7_1;
-    if (en) begin
-      \$950  = l_7_0;
-    end
+    \$950  = l_7_0;
     if (rst) begin
       \$950  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$951  = w_7_1;
-    if (en) begin
-      \$951  = w_6_1;
-    end
+    \$951  = w_6_1;
     if (rst) begin
       \$951  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$952  = pr_7_1;
-    if (en) begin
-      \$952  = p_7_1;
-    end
+    \$952  = p_7_1;
     if (rst) begin
       \$952  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$953  = vr_7_1;
-    if (en) begin
-      \$953  = v_7_0;
-    end
+    \$953  = v_7_0;
     if (rst) begin
       \$953  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$954  = lr_7_1;
-    if (en) begin
-      \$954  = l_7_0;
-    end
+    \$954  = l_7_0;
     if (rst) begin
       \$954  = 1'h0;
     end
@@ -11662,70 +9904,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$957  = a_7_2;
-    if (en) begin
-      \$957  = a_7_1;
-    end
+    \$957  = a_7_1;
     if (rst) begin
       \$957  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$958  = v_7_2;
-    if (en) begin
-      \$958  = v_7_1;
-    end
+    \$958  = v_7_1;
     if (rst) begin
       \$958  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$959  = l_7_2;
-    if (en) begin
-      \$959  = l_7_1;
-    end
+    \$959  = l_7_1;
     if (rst) begin
       \$959  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$960  = w_7_2;
-    if (en) begin
-      \$960  = w_6_2;
-    end
+    \$960  = w_6_2;
     if (rst) begin
       \$960  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$961  = pr_7_2;
-    if (en) begin
-      \$961  = p_7_2;
-    end
+    \$961  = p_7_2;
     if (rst) begin
       \$961  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$962  = vr_7_2;
-    if (en) begin
-      \$962  = v_7_1;
-    end
+    \$962  = v_7_1;
     if (rst) begin
       \$962  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$963  = lr_7_2;
-    if (en) begin
-      \$963  = l_7_1;
-    end
+    \$963  = l_7_1;
     if (rst) begin
       \$963  = 1'h0;
     end
@@ -11754,70 +9975,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$966  = a_7_3;
-    if (en) begin
-      \$966  = a_7_2;
-    end
+    \$966  = a_7_2;
     if (rst) begin
       \$966  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$967  = v_7_3;
-    if (en) begin
-      \$967  = v_7_2;
-    end
+    \$967  = v_7_2;
     if (rst) begin
       \$967  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$968  = l_7_3;
-    if (en) begin
-      \$968  = l_7_2;
-    end
+    \$968  = l_7_2;
     if (rst) begin
       \$968  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$969  = w_7_3;
-    if (en) begin
-      \$969  = w_6_3;
-    end
+    \$969  = w_6_3;
     if (rst) begin
       \$969  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$970  = pr_7_3;
-    if (en) begin
-      \$970  = p_7_3;
-    end
+    \$970  = p_7_3;
     if (rst) begin
       \$970  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$971  = vr_7_3;
-    if (en) begin
-      \$971  = v_7_2;
-    end
+    \$971  = v_7_2;
     if (rst) begin
       \$971  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$972  = lr_7_3;
-    if (en) begin
-      \$972  = l_7_2;
-    end
+    \$972  = l_7_2;
     if (rst) begin
       \$972  = 1'h0;
     end
@@ -11846,70 +10046,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$975  = a_7_4;
-    if (en) begin
-      \$975  = a_7_3;
-    end
+    \$975  = a_7_3;
     if (rst) begin
       \$975  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$976  = v_7_4;
-    if (en) begin
-      \$976  = v_7_3;
-    end
+    \$976  = v_7_3;
     if (rst) begin
       \$976  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$977  = l_7_4;
-    if (en) begin
-      \$977  = l_7_3;
-    end
+    \$977  = l_7_3;
     if (rst) begin
       \$977  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$978  = w_7_4;
-    if (en) begin
-      \$978  = w_6_4;
-    end
+    \$978  = w_6_4;
     if (rst) begin
       \$978  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$979  = pr_7_4;
-    if (en) begin
-      \$979  = p_7_4;
-    end
+    \$979  = p_7_4;
     if (rst) begin
       \$979  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$980  = vr_7_4;
-    if (en) begin
-      \$980  = v_7_3;
-    end
+    \$980  = v_7_3;
     if (rst) begin
       \$980  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$981  = lr_7_4;
-    if (en) begin
-      \$981  = l_7_3;
-    end
+    \$981  = l_7_3;
     if (rst) begin
       \$981  = 1'h0;
     end
@@ -11938,70 +10117,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$984  = a_7_5;
-    if (en) begin
-      \$984  = a_7_4;
-    end
+    \$984  = a_7_4;
     if (rst) begin
       \$984  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$985  = v_7_5;
-    if (en) begin
-      \$985  = v_7_4;
-    end
+    \$985  = v_7_4;
     if (rst) begin
       \$985  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$986  = l_7_5;
-    if (en) begin
-      \$986  = l_7_4;
-    end
+    \$986  = l_7_4;
     if (rst) begin
       \$986  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$987  = w_7_5;
-    if (en) begin
-      \$987  = w_6_5;
-    end
+    \$987  = w_6_5;
     if (rst) begin
       \$987  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$988  = pr_7_5;
-    if (en) begin
-      \$988  = p_7_5;
-    end
+    \$988  = p_7_5;
     if (rst) begin
       \$988  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$989  = vr_7_5;
-    if (en) begin
-      \$989  = v_7_4;
-    end
+    \$989  = v_7_4;
     if (rst) begin
       \$989  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$990  = lr_7_5;
-    if (en) begin
-      \$990  = l_7_4;
-    end
+    \$990  = l_7_4;
     if (rst) begin
       \$990  = 1'h0;
     end
@@ -12030,70 +10188,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$993  = a_7_6;
-    if (en) begin
-      \$993  = a_7_5;
-    end
+    \$993  = a_7_5;
     if (rst) begin
       \$993  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$994  = v_7_6;
-    if (en) begin
-      \$994  = v_7_5;
-    end
+    \$994  = v_7_5;
     if (rst) begin
       \$994  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$995  = l_7_6;
-    if (en) begin
-      \$995  = l_7_5;
-    end
+    \$995  = l_7_5;
     if (rst) begin
       \$995  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$996  = w_7_6;
-    if (en) begin
-      \$996  = w_6_6;
-    end
+    \$996  = w_6_6;
     if (rst) begin
       \$996  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$997  = pr_7_6;
-    if (en) begin
-      \$997  = p_7_6;
-    end
+    \$997  = p_7_6;
     if (rst) begin
       \$997  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$998  = vr_7_6;
-    if (en) begin
-      \$998  = v_7_5;
-    end
+    \$998  = v_7_5;
     if (rst) begin
       \$998  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$999  = lr_7_6;
-    if (en) begin
-      \$999  = l_7_5;
-    end
+    \$999  = l_7_5;
     if (rst) begin
       \$999  = 1'h0;
     end
@@ -12122,70 +10259,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1002  = a_7_7;
-    if (en) begin
-      \$1002  = a_7_6;
-    end
+    \$1002  = a_7_6;
     if (rst) begin
       \$1002  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1003  = v_7_7;
-    if (en) begin
-      \$1003  = v_7_6;
-    end
+    \$1003  = v_7_6;
     if (rst) begin
       \$1003  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1004  = l_7_7;
-    if (en) begin
-      \$1004  = l_7_6;
-    end
+    \$1004  = l_7_6;
     if (rst) begin
       \$1004  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1005  = w_7_7;
-    if (en) begin
-      \$1005  = w_6_7;
-    end
+    \$1005  = w_6_7;
     if (rst) begin
       \$1005  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1006  = pr_7_7;
-    if (en) begin
-      \$1006  = p_7_7;
-    end
+    \$1006  = p_7_7;
     if (rst) begin
       \$1006  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1007  = vr_7_7;
-    if (en) begin
-      \$1007  = v_7_6;
-    end
+    \$1007  = v_7_6;
     if (rst) begin
       \$1007  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$1008  = lr_7_7;
-    if (en) begin
-      \$1008  = l_7_6;
-    end
+    \$1008  = l_7_6;
     if (rst) begin
       \$1008  = 1'h0;
     end
@@ -12224,6 +10340,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
       \$1011  = 4'h0;
     end
   end
+  assign en = 1'h1;
   assign sum_0_0 = \$195 [25:0];
   assign sum_0_1 = \$197 [25:0];
   assign sum_0_2 = \$199 [25:0];
@@ -12321,47 +10438,239 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
+  assign \$1  = vr_0_0;
+  assign \$3  = draining;
+  assign \$4  = vr_0_1;
+  assign \$6  = draining;
+  assign \$7  = vr_0_2;
+  assign \$9  = draining;
+  assign \$10  = vr_0_3;
+  assign \$12  = draining;
+  assign \$13  = vr_0_4;
+  assign \$15  = draining;
+  assign \$16  = vr_0_5;
+  assign \$18  = draining;
+  assign \$19  = vr_0_6;
+  assign \$21  = draining;
+  assign \$22  = vr_0_7;
+  assign \$24  = draining;
+  assign \$25  = vr_1_0;
+  assign \$27  = draining;
+  assign \$28  = vr_1_1;
+  assign \$30  = draining;
+  assign \$31  = vr_1_2;
+  assign \$33  = draining;
+  assign \$34  = vr_1_3;
+  assign \$36  = draining;
+  assign \$37  = vr_1_4;
+  assign \$39  = draining;
+  assign \$40  = vr_1_5;
+  assign \$42  = draining;
+  assign \$43  = vr_1_6;
+  assign \$45  = draining;
+  assign \$46  = vr_1_7;
+  assign \$48  = draining;
+  assign \$49  = vr_2_0;
+  assign \$51  = draining;
+  assign \$52  = vr_2_1;
+  assign \$54  = draining;
+  assign \$55  = vr_2_2;
+  assign \$57  = draining;
+  assign \$58  = vr_2_3;
+  assign \$60  = draining;
+  assign \$61  = vr_2_4;
+  assign \$63  = draining;
+  assign \$64  = vr_2_5;
+  assign \$66  = draining;
+  assign \$67  = vr_2_6;
+  assign \$69  = draining;
+  assign \$70  = vr_2_7;
+  assign \$72  = draining;
+  assign \$73  = vr_3_0;
+  assign \$75  = draining;
+  assign \$76  = vr_3_1;
+  assign \$78  = draining;
+  assign \$79  = vr_3_2;
+  assign \$81  = draining;
+  assign \$82  = vr_3_3;
+  assign \$84  = draining;
+  assign \$85  = vr_3_4;
+  assign \$87  = draining;
+  assign \$88  = vr_3_5;
+  assign \$90  = draining;
+  assign \$91  = vr_3_6;
+  assign \$93  = draining;
+  assign \$94  = vr_3_7;
+  assign \$96  = draining;
+  assign \$97  = vr_4_0;
+  assign \$99  = draining;
+  assign \$100  = vr_4_1;
+  assign \$102  = draining;
+  assign \$103  = vr_4_2;
+  assign \$105  = draining;
+  assign \$106  = vr_4_3;
+  assign \$108  = draining;
+  assign \$109  = vr_4_4;
+  assign \$111  = draining;
+  assign \$112  = vr_4_5;
+  assign \$114  = draining;
+  assign \$115  = vr_4_6;
+  assign \$117  = draining;
+  assign \$118  = vr_4_7;
+  assign \$120  = draining;
+  assign \$121  = vr_5_0;
+  assign \$123  = draining;
+  assign \$124  = vr_5_1;
+  assign \$126  = draining;
+  assign \$127  = vr_5_2;
+  assign \$129  = draining;
+  assign \$130  = vr_5_3;
+  assign \$132  = draining;
+  assign \$133  = vr_5_4;
+  assign \$135  = draining;
+  assign \$136  = vr_5_5;
+  assign \$138  = draining;
+  assign \$139  = vr_5_6;
+  assign \$141  = draining;
+  assign \$142  = vr_5_7;
+  assign \$144  = draining;
+  assign \$145  = vr_6_0;
+  assign \$147  = draining;
+  assign \$148  = vr_6_1;
+  assign \$150  = draining;
+  assign \$151  = vr_6_2;
+  assign \$153  = draining;
+  assign \$154  = vr_6_3;
+  assign \$156  = draining;
+  assign \$157  = vr_6_4;
+  assign \$159  = draining;
+  assign \$160  = vr_6_5;
+  assign \$162  = draining;
+  assign \$163  = vr_6_6;
+  assign \$165  = draining;
+  assign \$166  = vr_6_7;
+  assign \$168  = draining;
+  assign \$169  = vr_7_0;
+  assign \$171  = draining;
+  assign \$172  = vr_7_1;
+  assign \$174  = draining;
+  assign \$175  = vr_7_2;
+  assign \$177  = draining;
+  assign \$178  = vr_7_3;
+  assign \$180  = draining;
+  assign \$181  = vr_7_4;
+  assign \$183  = draining;
+  assign \$184  = vr_7_5;
+  assign \$186  = draining;
+  assign \$187  = vr_7_6;
+  assign \$189  = draining;
+  assign \$190  = vr_7_7;
+  assign \$192  = draining;
+  assign \$193  = draining;
+  assign \$196  = vr_0_0;
+  assign \$198  = vr_0_1;
+  assign \$200  = vr_0_2;
+  assign \$202  = vr_0_3;
+  assign \$204  = vr_0_4;
+  assign \$206  = vr_0_5;
+  assign \$208  = vr_0_6;
+  assign \$210  = vr_0_7;
+  assign \$212  = vr_1_0;
+  assign \$214  = vr_1_1;
+  assign \$216  = vr_1_2;
+  assign \$218  = vr_1_3;
+  assign \$220  = vr_1_4;
+  assign \$222  = vr_1_5;
+  assign \$224  = vr_1_6;
+  assign \$226  = vr_1_7;
+  assign \$228  = vr_2_0;
+  assign \$230  = vr_2_1;
+  assign \$232  = vr_2_2;
+  assign \$234  = vr_2_3;
+  assign \$236  = vr_2_4;
+  assign \$238  = vr_2_5;
+  assign \$240  = vr_2_6;
+  assign \$242  = vr_2_7;
+  assign \$244  = vr_3_0;
+  assign \$246  = vr_3_1;
+  assign \$248  = vr_3_2;
+  assign \$250  = vr_3_3;
+  assign \$252  = vr_3_4;
+  assign \$254  = vr_3_5;
+  assign \$256  = vr_3_6;
+  assign \$258  = vr_3_7;
+  assign \$260  = vr_4_0;
+  assign \$262  = vr_4_1;
+  assign \$264  = vr_4_2;
+  assign \$266  = vr_4_3;
+  assign \$268  = vr_4_4;
+  assign \$270  = vr_4_5;
+  assign \$272  = vr_4_6;
+  assign \$274  = vr_4_7;
+  assign \$276  = vr_5_0;
+  assign \$278  = vr_5_1;
+  assign \$280  = vr_5_2;
+  assign \$282  = vr_5_3;
+  assign \$284  = vr_5_4;
+  assign \$286  = vr_5_5;
+  assign \$288  = vr_5_6;
+  assign \$290  = vr_5_7;
+  assign \$292  = vr_6_0;
+  assign \$294  = vr_6_1;
+  assign \$296  = vr_6_2;
+  assign \$298  = vr_6_3;
+  assign \$300  = vr_6_4;
+  assign \$302  = vr_6_5;
+  assign \$304  = vr_6_6;
+  assign \$306  = vr_6_7;
+  assign \$308  = vr_7_0;
+  assign \$310  = vr_7_1;
+  assign \$312  = vr_7_2;
+  assign \$314  = vr_7_3;
+  assign \$316  = vr_7_4;
+  assign \$318  = vr_7_5;
+  assign \$320  = vr_7_6;
+  assign \$322  = vr_7_7;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
+  wire [5:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
+  wire [5:0] \$18 ;
+  reg [4:0] \$19 ;
   wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
-  wire [3:0] \$4 ;
+  reg [4:0] \$20 ;
+  reg [4:0] \$21 ;
+  wire [5:0] \$3 ;
+  wire [5:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
+  wire [5:0] \$7 ;
+  wire [5:0] \$8 ;
   wire \$9 ;
   input clk;
   wire clk;
-  (* init = 3'h0 *)
-  wire [2:0] consume;
-  output [2:0] level;
-  reg [2:0] level = 3'h0;
-  (* init = 3'h0 *)
-  wire [2:0] produce;
+  (* init = 5'h00 *)
+  wire [4:0] consume;
+  reg [4:0] level = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] produce;
   output [64:0] r_data;
   wire [64:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
-  reg [2:0] r_port__addr = 3'h0;
+  (* init = 5'h00 *)
+  wire [4:0] r_level;
+  reg [4:0] r_port__addr = 5'h00;
   wire [64:0] r_port__data;
   output r_rdy;
   wire r_rdy;
@@ -12370,37 +10679,52 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire [64:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
-  reg [2:0] w_port__addr = 3'h0;
+  (* init = 5'h00 *)
+  wire [4:0] w_level;
+  reg [4:0] w_port__addr = 5'h00;
   input [64:0] w_port__data;
   wire [64:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [64:0] storage [4:0];
+  reg [64:0] storage [19:0];
   initial begin
     storage[0] = 65'h00000000000000000;
     storage[1] = 65'h00000000000000000;
     storage[2] = 65'h00000000000000000;
     storage[3] = 65'h00000000000000000;
     storage[4] = 65'h00000000000000000;
+    storage[5] = 65'h00000000000000000;
+    storage[6] = 65'h00000000000000000;
+    storage[7] = 65'h00000000000000000;
+    storage[8] = 65'h00000000000000000;
+    storage[9] = 65'h00000000000000000;
+    storage[10] = 65'h00000000000000000;
+    storage[11] = 65'h00000000000000000;
+    storage[12] = 65'h00000000000000000;
+    storage[13] = 65'h00000000000000000;
+    storage[14] = 65'h00000000000000000;
+    storage[15] = 65'h00000000000000000;
+    storage[16] = 65'h00000000000000000;
+    storage[17] = 65'h00000000000000000;
+    storage[18] = 65'h00000000000000000;
+    storage[19] = 65'h00000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h5;
+  assign w_rdy = level != 5'h14;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h4;
+  assign \$2  = w_port__addr == 5'h13;
   assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$4  = \$2  ? 6'h00 : \$3 ;
   assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h4;
+  assign \$6  = r_port__addr == 5'h13;
   assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$8  = \$6  ? 6'h00 : \$7 ;
   assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
   assign \$11  = ~ \$10 ;
@@ -12421,33 +10745,33 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$19  = \$4 [4:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$19  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$20  = r_port__addr;
     if (\$5 ) begin
-      \$20  = \$8 [2:0];
+      \$20  = \$8 [4:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$20  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$21  = level;
     if (\$12 ) begin
-      \$21  = \$13 [2:0];
+      \$21  = \$13 [4:0];
     end
     if (\$17 ) begin
-      \$21  = \$18 [2:0];
+      \$21  = \$18 [4:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$21  = 5'h00;
     end
   end
   assign w_level = level;
@@ -12459,7 +10783,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_max, en, i_bias, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
@@ -12764,7 +11088,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   wire [7:0] act_min;
   input clk;
   wire clk;
-  input en;
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
@@ -13318,772 +11641,559 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
     o_last <= \$289 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$217  = rq1_valid;
-    if (en) begin
-      \$217  = i_valid;
-    end
+    \$217  = i_valid;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$218  = rq1_last;
-    if (en) begin
-      \$218  = i_last;
-    end
+    \$218  = i_last;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$219  = rq1_m0;
-    if (en) begin
-      \$219  = i_multiplier[30:0];
-    end
+    \$219  = i_multiplier[30:0];
     if (rst) begin
       \$219  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$220  = rq1_l0;
-    if (en) begin
-      \$220  = \$2 [4:0];
-    end
+    \$220  = \$2 [4:0];
     if (rst) begin
       \$220  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$221  = rq1_r0;
-    if (en) begin
-      \$221  = \$5 [4:0];
-    end
+    \$221  = \$5 [4:0];
     if (rst) begin
       \$221  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$222  = rq1_m1;
-    if (en) begin
-      \$222  = i_multiplier[61:31];
-    end
+    \$222  = i_multiplier[61:31];
     if (rst) begin
       \$222  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$223  = rq1_l1;
-    if (en) begin
-      \$223  = \$7 [4:0];
-    end
+    \$223  = \$7 [4:0];
     if (rst) begin
       \$223  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$224  = rq1_r1;
-    if (en) begin
-      \$224  = \$10 [4:0];
-    end
+    \$224  = \$10 [4:0];
     if (rst) begin
       \$224  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$225  = rq1_m2;
-    if (en) begin
-      \$225  = i_multiplier[92:62];
-    end
+    \$225  = i_multiplier[92:62];
     if (rst) begin
       \$225  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$226  = rq1_l2;
-    if (en) begin
-      \$226  = \$12 [4:0];
-    end
+    \$226  = \$12 [4:0];
     if (rst) begin
       \$226  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$227  = rq1_r2;
-    if (en) begin
-      \$227  = \$15 [4:0];
-    end
+    \$227  = \$15 [4:0];
     if (rst) begin
       \$227  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$228  = rq1_m3;
-    if (en) begin
-      \$228  = i_multiplier[123:93];
-    end
+    \$228  = i_multiplier[123:93];
     if (rst) begin
       \$228  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$229  = rq1_l3;
-    if (en) begin
-      \$229  = \$17 [4:0];
-    end
+    \$229  = \$17 [4:0];
     if (rst) begin
       \$229  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$230  = rq1_r3;
-    if (en) begin
-      \$230  = \$20 [4:0];
-    end
+    \$230  = \$20 [4:0];
     if (rst) begin
       \$230  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$231  = rq1_m4;
-    if (en) begin
-      \$231  = i_multiplier[154:124];
-    end
+    \$231  = i_multiplier[154:124];
     if (rst) begin
       \$231  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$232  = rq1_l4;
-    if (en) begin
-      \$232  = \$22 [4:0];
-    end
+    \$232  = \$22 [4:0];
     if (rst) begin
       \$232  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$233  = rq1_r4;
-    if (en) begin
-      \$233  = \$25 [4:0];
-    end
+    \$233  = \$25 [4:0];
     if (rst) begin
       \$233  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$234  = rq1_m5;
-    if (en) begin
-      \$234  = i_multiplier[185:155];
-    end
+    \$234  = i_multiplier[185:155];
     if (rst) begin
       \$234  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$235  = rq1_l5;
-    if (en) begin
-      \$235  = \$27 [4:0];
-    end
+    \$235  = \$27 [4:0];
     if (rst) begin
       \$235  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$236  = rq1_r5;
-    if (en) begin
-      \$236  = \$30 [4:0];
-    end
+    \$236  = \$30 [4:0];
     if (rst) begin
       \$236  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$237  = rq1_m6;
-    if (en) begin
-      \$237  = i_multiplier[216:186];
-    end
+    \$237  = i_multiplier[216:186];
     if (rst) begin
       \$237  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$238  = rq1_l6;
-    if (en) begin
-      \$238  = \$32 [4:0];
-    end
+    \$238  = \$32 [4:0];
     if (rst) begin
       \$238  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$239  = rq1_r6;
-    if (en) begin
-      \$239  = \$35 [4:0];
-    end
+    \$239  = \$35 [4:0];
     if (rst) begin
       \$239  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$240  = rq1_m7;
-    if (en) begin
-      \$240  = i_multiplier[247:217];
-    end
+    \$240  = i_multiplier[247:217];
     if (rst) begin
       \$240  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$241  = rq1_l7;
-    if (en) begin
-      \$241  = \$37 [4:0];
-    end
+    \$241  = \$37 [4:0];
     if (rst) begin
       \$241  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$242  = rq1_r7;
-    if (en) begin
-      \$242  = \$40 [4:0];
-    end
+    \$242  = \$40 [4:0];
     if (rst) begin
       \$242  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$243  = rq1_s0;
-    if (en) begin
-      \$243  = \$41 [31:0];
-    end
+    \$243  = \$41 [31:0];
     if (rst) begin
       \$243  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$244  = rq1_s1;
-    if (en) begin
-      \$244  = \$42 [31:0];
-    end
+    \$244  = \$42 [31:0];
     if (rst) begin
       \$244  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$245  = rq1_s2;
-    if (en) begin
-      \$245  = \$43 [31:0];
-    end
+    \$245  = \$43 [31:0];
     if (rst) begin
       \$245  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$246  = rq1_s3;
-    if (en) begin
-      \$246  = \$44 [31:0];
-    end
+    \$246  = \$44 [31:0];
     if (rst) begin
       \$246  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$247  = rq1_s4;
-    if (en) begin
-      \$247  = \$45 [31:0];
-    end
+    \$247  = \$45 [31:0];
     if (rst) begin
       \$247  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$248  = rq1_s5;
-    if (en) begin
-      \$248  = \$46 [31:0];
-    end
+    \$248  = \$46 [31:0];
     if (rst) begin
       \$248  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$249  = rq1_s6;
-    if (en) begin
-      \$249  = \$47 [31:0];
-    end
+    \$249  = \$47 [31:0];
     if (rst) begin
       \$249  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$250  = rq1_s7;
-    if (en) begin
-      \$250  = \$48 [31:0];
-    end
+    \$250  = \$48 [31:0];
     if (rst) begin
       \$250  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$251  = rq2_valid;
-    if (en) begin
-      \$251  = rq1_valid;
-    end
+    \$251  = rq1_valid;
     if (rst) begin
       \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$252  = rq2_last;
-    if (en) begin
-      \$252  = rq1_last;
-    end
+    \$252  = rq1_last;
     if (rst) begin
       \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$253  = rq2_r0;
-    if (en) begin
-      \$253  = rq1_r0;
-    end
+    \$253  = rq1_r0;
     if (rst) begin
       \$253  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$254  = rq2_r1;
-    if (en) begin
-      \$254  = rq1_r1;
-    end
+    \$254  = rq1_r1;
     if (rst) begin
       \$254  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$255  = rq2_r2;
-    if (en) begin
-      \$255  = rq1_r2;
-    end
+    \$255  = rq1_r2;
     if (rst) begin
       \$255  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$256  = rq2_r3;
-    if (en) begin
-      \$256  = rq1_r3;
-    end
+    \$256  = rq1_r3;
     if (rst) begin
       \$256  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$257  = rq2_r4;
-    if (en) begin
-      \$257  = rq1_r4;
-    end
+    \$257  = rq1_r4;
     if (rst) begin
       \$257  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$258  = rq2_r5;
-    if (en) begin
-      \$258  = rq1_r5;
-    end
+    \$258  = rq1_r5;
     if (rst) begin
       \$258  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$259  = rq2_r6;
-    if (en) begin
-      \$259  = rq1_r6;
-    end
+    \$259  = rq1_r6;
     if (rst) begin
       \$259  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$260  = rq2_r7;
-    if (en) begin
-      \$260  = rq1_r7;
-    end
+    \$260  = rq1_r7;
     if (rst) begin
       \$260  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$261  = rq2_h0;
-    if (en) begin
-      \$261  = \$67 [32:0];
-    end
+    \$261  = \$67 [32:0];
     if (rst) begin
       \$261  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$262  = rq2_h1;
-    if (en) begin
-      \$262  = \$78 [32:0];
-    end
+    \$262  = \$78 [32:0];
     if (rst) begin
       \$262  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$263  = rq2_h2;
-    if (en) begin
-      \$263  = \$89 [32:0];
-    end
+    \$263  = \$89 [32:0];
     if (rst) begin
       \$263  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$264  = rq2_h3;
-    if (en) begin
-      \$264  = \$100 [32:0];
-    end
+    \$264  = \$100 [32:0];
     if (rst) begin
       \$264  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$265  = rq2_h4;
-    if (en) begin
-      \$265  = \$111 [32:0];
-    end
+    \$265  = \$111 [32:0];
     if (rst) begin
       \$265  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$266  = rq2_h5;
-    if (en) begin
-      \$266  = \$122 [32:0];
-    end
+    \$266  = \$122 [32:0];
     if (rst) begin
       \$266  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$267  = rq2_h6;
-    if (en) begin
-      \$267  = \$133 [32:0];
-    end
+    \$267  = \$133 [32:0];
     if (rst) begin
       \$267  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$268  = rq2_h7;
-    if (en) begin
-      \$268  = \$144 [32:0];
-    end
+    \$268  = \$144 [32:0];
     if (rst) begin
       \$268  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$269  = rq2_hf0;
-    if (en) begin
-      \$269  = \$146 [31:0];
-    end
+    \$269  = \$146 [31:0];
     if (rst) begin
       \$269  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$270  = rq2_hf1;
-    if (en) begin
-      \$270  = \$148 [31:0];
-    end
+    \$270  = \$148 [31:0];
     if (rst) begin
       \$270  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$271  = rq2_hf2;
-    if (en) begin
-      \$271  = \$150 [31:0];
-    end
+    \$271  = \$150 [31:0];
     if (rst) begin
       \$271  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$272  = rq2_hf3;
-    if (en) begin
-      \$272  = \$152 [31:0];
-    end
+    \$272  = \$152 [31:0];
     if (rst) begin
       \$272  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$273  = rq2_hf4;
-    if (en) begin
-      \$273  = \$154 [31:0];
-    end
+    \$273  = \$154 [31:0];
     if (rst) begin
       \$273  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$274  = rq2_hf5;
-    if (en) begin
-      \$274  = \$156 [31:0];
-    end
+    \$274  = \$156 [31:0];
     if (rst) begin
       \$274  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$275  = rq2_hf6;
-    if (en) begin
-      \$275  = \$158 [31:0];
-    end
+    \$275  = \$158 [31:0];
     if (rst) begin
       \$275  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$276  = rq2_hf7;
-    if (en) begin
-      \$276  = \$160 [31:0];
-    end
+    \$276  = \$160 [31:0];
     if (rst) begin
       \$276  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$277  = rq3_valid;
-    if (en) begin
-      \$277  = rq2_valid;
-    end
+    \$277  = rq2_valid;
     if (rst) begin
       \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$278  = rq3_last;
-    if (en) begin
-      \$278  = rq2_last;
-    end
+    \$278  = rq2_last;
     if (rst) begin
       \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$279  = rq3_y0;
-    if (en) begin
-      \$279  = y_0;
-    end
+    \$279  = y_0;
     if (rst) begin
       \$279  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$280  = rq3_y1;
-    if (en) begin
-      \$280  = y_1;
-    end
+    \$280  = y_1;
     if (rst) begin
       \$280  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$281  = rq3_y2;
-    if (en) begin
-      \$281  = y_2;
-    end
+    \$281  = y_2;
     if (rst) begin
       \$281  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$282  = rq3_y3;
-    if (en) begin
-      \$282  = y_3;
-    end
+    \$282  = y_3;
     if (rst) begin
       \$282  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$283  = rq3_y4;
-    if (en) begin
-      \$283  = y_4;
-    end
+    \$283  = y_4;
     if (rst) begin
       \$283  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$284  = rq3_y5;
-    if (en) begin
-      \$284  = y_5;
-    end
+    \$284  = y_5;
     if (rst) begin
       \$284  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$285  = rq3_y6;
-    if (en) begin
-      \$285  = y_6;
-    end
+    \$285  = y_6;
     if (rst) begin
       \$285  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$286  = rq3_y7;
-    if (en) begin
-      \$286  = y_7;
-    end
+    \$286  = y_7;
     if (rst) begin
       \$286  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$287  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$201 ) begin
-        \$287 [7:0] = act_min;
-      end else if (\$202 ) begin
-        \$287 [7:0] = act_max;
-      end else begin
-        \$287 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$203 ) begin
-        \$287 [15:8] = act_min;
-      end else if (\$204 ) begin
-        \$287 [15:8] = act_max;
-      end else begin
-        \$287 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$205 ) begin
-        \$287 [23:16] = act_min;
-      end else if (\$206 ) begin
-        \$287 [23:16] = act_max;
-      end else begin
-        \$287 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$207 ) begin
-        \$287 [31:24] = act_min;
-      end else if (\$208 ) begin
-        \$287 [31:24] = act_max;
-      end else begin
-        \$287 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$209 ) begin
-        \$287 [39:32] = act_min;
-      end else if (\$210 ) begin
-        \$287 [39:32] = act_max;
-      end else begin
-        \$287 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$211 ) begin
-        \$287 [47:40] = act_min;
-      end else if (\$212 ) begin
-        \$287 [47:40] = act_max;
-      end else begin
-        \$287 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$213 ) begin
-        \$287 [55:48] = act_min;
-      end else if (\$214 ) begin
-        \$287 [55:48] = act_max;
-      end else begin
-        \$287 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$215 ) begin
-        \$287 [63:56] = act_min;
-      end else if (\$216 ) begin
-        \$287 [63:56] = act_max;
-      end else begin
-        \$287 [63:56] = t_7[7:0];
-      end
+    (* full_case = 32'd1 *)
+    if (\$201 ) begin
+      \$287 [7:0] = act_min;
+    end else if (\$202 ) begin
+      \$287 [7:0] = act_max;
+    end else begin
+      \$287 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$203 ) begin
+      \$287 [15:8] = act_min;
+    end else if (\$204 ) begin
+      \$287 [15:8] = act_max;
+    end else begin
+      \$287 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$205 ) begin
+      \$287 [23:16] = act_min;
+    end else if (\$206 ) begin
+      \$287 [23:16] = act_max;
+    end else begin
+      \$287 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$207 ) begin
+      \$287 [31:24] = act_min;
+    end else if (\$208 ) begin
+      \$287 [31:24] = act_max;
+    end else begin
+      \$287 [31:24] = t_3[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$209 ) begin
+      \$287 [39:32] = act_min;
+    end else if (\$210 ) begin
+      \$287 [39:32] = act_max;
+    end else begin
+      \$287 [39:32] = t_4[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$211 ) begin
+      \$287 [47:40] = act_min;
+    end else if (\$212 ) begin
+      \$287 [47:40] = act_max;
+    end else begin
+      \$287 [47:40] = t_5[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$213 ) begin
+      \$287 [55:48] = act_min;
+    end else if (\$214 ) begin
+      \$287 [55:48] = act_max;
+    end else begin
+      \$287 [55:48] = t_6[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$215 ) begin
+      \$287 [63:56] = act_min;
+    end else if (\$216 ) begin
+      \$287 [63:56] = act_max;
+    end else begin
+      \$287 [63:56] = t_7[7:0];
     end
     if (rst) begin
       \$287  = 64'h0000000000000000;
@@ -14091,20 +12201,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$288  = o_valid;
-    if (en) begin
-      \$288  = rq3_valid;
-    end
+    \$288  = rq3_valid;
     if (rst) begin
       \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$289  = o_last;
-    if (en) begin
-      \$289  = rq3_last;
-    end
+    \$289  = rq3_last;
     if (rst) begin
       \$289  = 1'h0;
     end
@@ -14173,6 +12277,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign u_5 = \$190 [33:0];
   assign u_6 = \$195 [33:0];
   assign u_7 = \$200 [33:0];
+  assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
   assign \i_shift[2]  = i_shift[17:12];

@@ -67,12 +67,12 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
+    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
     .r_en(m_out_tready),
     .rst(rst),
-    .s_act__ready(s_act_tready),
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
@@ -113,90 +113,98 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [4:0] \$1 ;
   wire \$10 ;
-  wire [4:0] \$11 ;
-  wire [3:0] \$12 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [17:0] \$17 ;
-  wire [4:0] \$18 ;
-  wire [9:0] \$19 ;
-  wire [17:0] \$2 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [2:0] \$2 ;
   wire \$20 ;
-  wire [5:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [17:0] \$24 ;
   wire \$25 ;
-  wire [17:0] \$26 ;
-  wire [4:0] \$27 ;
-  wire [2:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [12:0] \$30 ;
-  wire [12:0] \$31 ;
-  wire \$32 ;
+  wire \$26 ;
+  wire [16:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [5:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
+  wire [4:0] \$34 ;
+  wire [3:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$39 ;
+  wire [12:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$41 ;
+  wire [17:0] \$42 ;
+  wire [4:0] \$43 ;
+  wire [9:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
+  wire [5:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg [15:0] \$52 ;
-  reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
+  wire \$49 ;
+  wire [12:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [4:0] \$51 ;
+  wire [2:0] \$52 ;
+  reg \$53 ;
+  reg [3:0] \$54 ;
+  reg \$55 ;
   reg [15:0] \$56 ;
-  reg [8:0] \$57 ;
-  reg [2:0] \$58 ;
-  reg [3:0] \$59 ;
-  wire [15:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg [30:0] \$62 ;
-  reg [5:0] \$63 ;
+  reg [15:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [8:0] \$62 ;
+  reg [2:0] \$63 ;
   reg [3:0] \$64 ;
-  reg [8:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [4:0] \$69 ;
-  wire [16:0] \$7 ;
-  reg [1:0] \$70 ;
-  reg [16:0] \$71 ;
-  reg [3:0] \$72 ;
+  reg [15:0] \$65 ;
+  reg [1:0] \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
+  reg [3:0] \$69 ;
+  wire \$7 ;
+  reg [8:0] \$70 ;
+  reg \$71 ;
+  reg [16:0] \$72 ;
+  reg [3:0] \$73 ;
+  reg [4:0] \$74 ;
+  reg [1:0] \$75 ;
+  reg [16:0] \$76 ;
+  reg [3:0] \$77 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$signal  = 8'h00;
-  reg [7:0] \$signal$12  = 8'h00;
-  reg [30:0] \$signal$19  = 31'h00000000;
+  wire \$9 ;
+  wire \$signal ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$76  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$61 ;
-  (* init = 8'h00 *)
-  wire [7:0] act_min;
+  wire [7:0] \act_max$52 ;
+  reg [7:0] act_min = 8'h00;
+  wire at_k_last;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -205,17 +213,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg credit_ok = 1'h1;
+  reg [3:0] credits = 4'hc;
+  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
-  wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  reg [3:0] dn = 4'h0;
-  reg en;
-  wire \en$34 ;
-  wire \en$35 ;
+  (* init = 4'h0 *)
+  wire [3:0] dn;
+  wire en;
+  wire \en$11 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
+  wire [1:0] give_back;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -246,7 +257,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[4] ;
   wire [31:0] \i_bias[5] ;
   wire i_last;
-  wire \i_last$56 ;
+  wire \i_last$43 ;
   wire [185:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -261,8 +272,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   wire [5:0] \i_shift[4] ;
   wire [5:0] \i_shift[5] ;
+  output i_valid;
   reg i_valid;
-  wire \i_valid$55 ;
+  wire \i_valid$41 ;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -276,7 +288,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [8:0] kk = 9'h000;
   reg [2:0] lane = 3'h0;
   reg last_mblock = 1'h0;
-  wire [2:0] level;
   output [48:0] m_out__payload;
   wire [48:0] m_out__payload;
   wire [47:0] \m_out__payload.data ;
@@ -292,13 +303,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [3:0] nb_last = 4'h0;
   wire [149:0] o_data;
-  wire [47:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
-  wire [7:0] \o_data$67[1] ;
-  wire [7:0] \o_data$67[2] ;
-  wire [7:0] \o_data$67[3] ;
-  wire [7:0] \o_data$67[4] ;
-  wire [7:0] \o_data$67[5] ;
+  wire [47:0] \o_data$58 ;
+  wire [7:0] \o_data$58[0] ;
+  wire [7:0] \o_data$58[1] ;
+  wire [7:0] \o_data$58[2] ;
+  wire [7:0] \o_data$58[3] ;
+  wire [7:0] \o_data$58[4] ;
+  wire [7:0] \o_data$58[5] ;
   wire [24:0] \o_data[0] ;
   wire [24:0] \o_data[1] ;
   wire [24:0] \o_data[2] ;
@@ -307,7 +318,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \o_data[5] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$62 ;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -322,11 +333,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
-  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  (* init = 4'h0 *)
-  wire [3:0] rp__addr;
+  reg [3:0] rp__addr = 4'h0;
   wire [413:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -359,8 +368,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \s_act__payload[1] ;
   wire [7:0] \s_act__payload[2] ;
   wire [7:0] \s_act__payload[3] ;
-  output s_act__ready;
-  reg s_act__ready;
+  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
   wire [71:0] s_param__payload;
@@ -409,8 +417,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[5].multiplier ;
   wire [5:0] \wp__data[5].shift ;
   reg [5:0] wp__en;
-  (* init = 8'h00 *)
-  wire [7:0] zero_point;
+  reg [7:0] zero_point = 8'h00;
   reg [413:0] params [15:0];
   initial begin
     params[0] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
@@ -446,114 +453,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [413:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[dn];
+    _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$28  = d + 1'h1;
-  assign \$29  = kk == k_last;
-  assign i_last = i_valid & \$29 ;
-  assign \$30  = 1'h1 << lane;
-  assign \$31  = s_param__valid ? \$30  : 13'h0000;
-  assign \$32  = s_act__valid & s_wgt__valid;
-  assign \$33  = in_data & \$32 ;
-  assign \$34  = \$33  & room;
-  assign \$35  = s_act__valid & s_wgt__valid;
-  assign \$36  = ~ in_data;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = room & \$37 ;
-  assign \$39  = dm0 + d;
-  assign row_valid = \$39 [16:0] < M_;
-  assign \i_valid$55  = o_valid & row_valid;
-  assign \$40  = o_valid & row_valid;
-  assign \$41  = M_ - 1'h1;
-  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
-  assign \$43  = \$40  & \$42 ;
-  assign \$44  = dn == nb_last;
-  assign \i_last$56  = \$43  & \$44 ;
-  assign w_en = en & \o_valid$71 ;
-  assign \$45  = ! ctrl_state;
-  assign \$46  = ctrl_state == 1'h1;
-  assign \$47  = ctrl_state == 2'h2;
-  assign \$48  = ctrl_state == 2'h3;
+  assign \$17  = r_en & m_out__valid;
+  assign \$18  = ~ row_valid;
+  assign \$19  = o_valid & \$18 ;
+  assign give_back = \$17  + \$19 ;
+  assign \$20  = ! ctrl_state;
+  assign \$21  = ctrl_state == 1'h1;
+  assign \$22  = ctrl_state == 2'h2;
+  assign \$23  = ctrl_state == 2'h3;
+  assign \$24  = fm0 + 3'h4;
+  assign \$25  = \$24  >= M_;
+  assign \$26  = \$3 [4:0] >= 3'h4;
+  assign \$27  = hdr[47:32] - 1'h1;
+  assign \$28  = hdr[47:32] > 4'hd;
+  assign \$29  = \$28  ? hdr[47:32] : 16'h000d;
+  assign \$30  = \$29  - 1'h1;
+  assign \$31  = ! ch;
+  assign \$32  = ch + 1'h1;
+  assign \$33  = lane == 3'h5;
+  assign \$34  = blk + 1'h1;
+  assign \$35  = lane + 1'h1;
+  assign \$36  = N_ - 1'h1;
+  assign \$37  = ch == \$36 ;
+  assign \$38  = ~ in_data;
+  assign \$39  = i_valid | \$38 ;
+  assign \$40  = kk == tile_last;
+  assign \$41  = fn == nb_last;
+  assign \$42  = fm0 + 3'h4;
+  assign \$43  = fn + 1'h1;
+  assign \$44  = kk + 1'h1;
+  assign \$45  = kk == k_last;
+  assign \$46  = flush - 1'h1;
+  assign \$47  = ! flush;
+  assign \$48  = d == 2'h3;
+  assign \$49  = rp__addr == nb_last;
+  assign \$50  = dm0 + 3'h4;
+  assign \$51  = rp__addr + 1'h1;
+  assign \$52  = d + 1'h1;
   always @(posedge clk)
-    room <= \$49 ;
+    last_mblock <= \$53 ;
   always @(posedge clk)
-    last_mblock <= \$50 ;
+    credits <= \$54 ;
   always @(posedge clk)
-    M_ <= \$51 ;
+    credit_ok <= \$55 ;
   always @(posedge clk)
-    N_ <= \$52 ;
+    M_ <= \$56 ;
   always @(posedge clk)
-    \$signal  <= \$53 ;
+    N_ <= \$57 ;
   always @(posedge clk)
-    \$signal$12  <= \$54 ;
+    zero_point <= \$58 ;
   always @(posedge clk)
-    act_max <= \$55 ;
+    act_min <= \$59 ;
   always @(posedge clk)
-    k_last <= \$56 ;
+    act_max <= \$60 ;
   always @(posedge clk)
-    tile_last <= \$57 ;
+    k_last <= \$61 ;
   always @(posedge clk)
-    lane <= \$58 ;
+    tile_last <= \$62 ;
   always @(posedge clk)
-    blk <= \$59 ;
+    lane <= \$63 ;
   always @(posedge clk)
-    ch <= \$60 ;
+    blk <= \$64 ;
   always @(posedge clk)
-    ctrl_state <= \$61 ;
+    ch <= \$65 ;
   always @(posedge clk)
-    \$signal$19  <= \$62 ;
+    ctrl_state <= \$66 ;
   always @(posedge clk)
-    pt_shift <= \$63 ;
+    \$signal$76  <= \$67 ;
   always @(posedge clk)
-    nb_last <= \$64 ;
+    pt_shift <= \$68 ;
   always @(posedge clk)
-    kk <= \$65 ;
+    nb_last <= \$69 ;
   always @(posedge clk)
-    in_data <= \$66 ;
+    kk <= \$70 ;
   always @(posedge clk)
-    fm0 <= \$67 ;
+    in_data <= \$71 ;
   always @(posedge clk)
-    fn <= \$68 ;
+    fm0 <= \$72 ;
   always @(posedge clk)
-    flush <= \$69 ;
+    fn <= \$73 ;
   always @(posedge clk)
-    d <= \$70 ;
+    flush <= \$74 ;
   always @(posedge clk)
-    dm0 <= \$71 ;
+    d <= \$75 ;
   always @(posedge clk)
-    dn <= \$72 ;
-  assign \$1  = level < 3'h4;
-  assign \$2  = fm0 + 3'h4;
-  assign \$3  = \$2  >= M_;
-  assign \$4  = hdr[47:32] - 1'h1;
-  assign \$5  = hdr[47:32] > 4'hd;
-  assign \$6  = \$5  ? hdr[47:32] : 16'h000d;
-  assign \$7  = \$6  - 1'h1;
-  assign \$8  = ! ch;
-  assign \$9  = ch + 1'h1;
-  assign \$10  = lane == 3'h5;
-  assign \$11  = blk + 1'h1;
-  assign \$12  = lane + 1'h1;
-  assign \$13  = N_ - 1'h1;
-  assign \$14  = ch == \$13 ;
-  assign \$15  = kk == tile_last;
-  assign \$16  = fn == nb_last;
-  assign \$17  = fm0 + 3'h4;
-  assign \$18  = fn + 1'h1;
-  assign \$19  = kk + 1'h1;
-  assign \$20  = kk == k_last;
-  assign \$21  = flush - 1'h1;
-  assign \$22  = ! flush;
-  assign \$23  = en & o_valid;
-  assign \$24  = d == 2'h3;
-  assign \$25  = dn == nb_last;
-  assign \$26  = dm0 + 3'h4;
-  assign \$27  = dn + 1'h1;
+    dm0 <= \$76 ;
+  always @(posedge clk)
+    rp__addr <= \$77 ;
+  assign \$1  = credits + give_back;
+  assign \$2  = \$signal  ? 3'h4 : 3'h0;
+  assign \$3  = \$1  - \$2 ;
+  assign at_k_last = kk == k_last;
+  assign i_last = i_valid & at_k_last;
+  assign \$signal  = i_valid & at_k_last;
+  assign \$4  = 1'h1 << lane;
+  assign \$5  = s_param__valid ? \$4  : 13'h0000;
+  assign \$6  = s_act__valid & s_wgt__valid;
+  assign \$7  = in_data & \$6 ;
+  assign \$8  = ~ at_k_last;
+  assign \$9  = credit_ok | \$8 ;
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$41  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
-    .en(en),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -563,7 +577,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
-    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
@@ -573,458 +586,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
-    .act_min(\$signal$12 ),
+    .act_min(act_min),
     .clk(clk),
-    .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
+    .i_last(\i_last$43 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$55 ),
-    .o_data(\o_data$67 ),
+    .i_valid(\i_valid$41 ),
+    .o_data(\o_data$58 ),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
+    .o_valid(w_en),
     .rst(rst),
-    .zero_point(\$signal )
+    .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = \$1 ;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = \$3 ;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$signal ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$signal$12 ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = \$4 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = \$7 [8:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$10 ) begin
-              \$58  = 3'h0;
-            end else begin
-              \$58  = \$12 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$10 ) begin
-              \$59  = \$11 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$60  = \$9 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$61  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$61  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$22 ) begin
-              \$61  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \$signal$19 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$62  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$63  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$64  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$65  = 9'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$65  = 9'h000;
-            end else begin
-              \$65  = \$19 [8:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$66  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$66  = 1'h1;
-            end else begin
-              if (\$20 ) begin
-                \$66  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$67  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                \$67  = \$17 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$68  = 4'h0;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              (* full_case = 32'd1 *)
-              if (\$16 ) begin
-                \$68  = 4'h0;
-              end else begin
-                \$68  = \$18 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$69  = 5'h12;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$69  = \$21 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = d;
-    if (header_taken) begin
-      \$70  = 2'h0;
-    end else if (\$23 ) begin
-      (* full_case = 32'd1 *)
-      if (\$24 ) begin
-        \$70  = 2'h0;
-      end else begin
-        \$70  = \$28 [1:0];
-      end
-    end
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = dm0;
-    if (header_taken) begin
-      \$71  = 17'h00000;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        if (\$25 ) begin
-          \$71  = \$26 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$71  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = dn;
-    if (header_taken) begin
-      \$72  = 4'h0;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        (* full_case = 32'd1 *)
-        if (\$25 ) begin
-          \$72  = 4'h0;
-        end else begin
-          \$72  = \$27 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$72  = 4'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -1089,7 +664,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$31 [5:0];
+          wp__en = \$5 [5:0];
     endcase
   end
   always @* begin
@@ -1101,24 +676,374 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = in_data;
+          i_valid = \$10 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_act__ready = 1'h0;
+    \$53  = \$25 ;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$3 [3:0];
+    if (rst) begin
+      \$54  = 4'hc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = \$26 ;
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = \$27 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$62  = \$30 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$63  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$33 ) begin
+              \$63  = 3'h0;
+            end else begin
+              \$63  = \$35 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$64  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$33 ) begin
+              \$64  = \$34 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$65  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$65  = \$32 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$66  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$66  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$47 ) begin
+            \$66  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = \$signal$76 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          /* empty */;
-      2'h2:
-          s_act__ready = \$34 ;
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$67  = hdr[62:32];
+            end
+          end
     endcase
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    en = 1'h0;
+    \$68  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$68  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$69  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$69  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$70  = 9'h000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$70  = 9'h000;
+            end else begin
+              \$70  = \$44 [8:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$70  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$71  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$71  = 1'h1;
+            end else begin
+              if (\$45 ) begin
+                \$71  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$72  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                \$72  = \$42 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$72  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$73  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              (* full_case = 32'd1 *)
+              if (\$41 ) begin
+                \$73  = 4'h0;
+              end else begin
+                \$73  = \$43 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$73  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1126,27 +1051,92 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$38 ;
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$74  = 5'h12;
+                end
+              end
+            end
+          end
       2'h3:
-          en = room;
+          \$74  = \$46 [4:0];
     endcase
+    if (rst) begin
+      \$74  = 5'h00;
+    end
   end
-  assign chan = hdr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = d;
+    if (header_taken) begin
+      \$75  = 2'h0;
+    end else if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$48 ) begin
+        \$75  = 2'h0;
+      end else begin
+        \$75  = \$52 [1:0];
+      end
+    end
+    if (rst) begin
+      \$75  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = dm0;
+    if (header_taken) begin
+      \$76  = 17'h00000;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        if (\$49 ) begin
+          \$76  = \$50 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = rp__addr;
+    if (header_taken) begin
+      \$77  = 4'h0;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        (* full_case = 32'd1 *)
+        if (\$49 ) begin
+          \$77  = 4'h0;
+        end else begin
+          \$77  = \$51 [3:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
   assign s_param__payload = hdr;
-  assign \en$34  = en;
-  assign \en$35  = en;
-  assign data_step = i_valid;
+  assign chan = hdr;
+  assign credits_next = \$3 [4:0];
+  assign en = 1'h1;
+  assign \en$11  = 1'h1;
+  assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign take = s_act__ready;
-  assign s_wgt__ready = s_act__ready;
-  assign row = \$39 [16:0];
-  assign rp__addr = dn;
+  assign s_act__ready = i_valid;
+  assign s_wgt__ready = i_valid;
+  assign row = \$11 [16:0];
+  assign dn = rp__addr;
   assign o_data = i_acc;
-  assign zero_point = \$signal ;
-  assign act_min = \$signal$12 ;
-  assign \act_max$61  = act_max;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign w_data = out_w;
+  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1265,12 +1255,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[4]  = out_w[39:32];
   assign \out_w.data[5]  = out_w[47:40];
   assign \out_w.last  = out_w[48];
-  assign \o_data$67[0]  = \o_data$67 [7:0];
-  assign \o_data$67[1]  = \o_data$67 [15:8];
-  assign \o_data$67[2]  = \o_data$67 [23:16];
-  assign \o_data$67[3]  = \o_data$67 [31:24];
-  assign \o_data$67[4]  = \o_data$67 [39:32];
-  assign \o_data$67[5]  = \o_data$67 [47:40];
+  assign \o_data$58[0]  = \o_data$58 [7:0];
+  assign \o_data$58[1]  = \o_data$58 [15:8];
+  assign \o_data$58[2]  = \o_data$58 [23:16];
+  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \o_data$58[4]  = \o_data$58 [39:32];
+  assign \o_data$58[5]  = \o_data$58 [47:40];
   assign \m_out__payload.data  = m_out__payload[47:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1280,7 +1270,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
   assign out_w[48] = o_last;
-  assign out_w[47:0] = \o_data$67 ;
+  assign out_w[47:0] = \o_data$58 ;
   assign i_shift[35:30] = rp__data[413:408];
   assign i_shift[29:24] = rp__data[344:339];
   assign i_shift[23:18] = rp__data[275:270];
@@ -1302,7 +1292,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -1681,7 +1671,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [2:0] drain_count = 3'h0;
   output draining;
   wire draining;
-  input en;
   wire en;
   input [31:0] i_a;
   wire [31:0] i_a;
@@ -1889,175 +1878,102 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [7:0] w_3_3 = 8'h00;
   reg [7:0] w_3_4 = 8'h00;
   reg [7:0] w_3_5 = 8'h00;
-  assign \$1  = en & i_valid;
   assign \$2  = i_last ? 25'h0000000 : \$75 [24:0];
-  assign \$3  = en & draining;
-  assign \$4  = en & v_0_0;
   assign \$5  = l_0_0 ? 25'h0000000 : \$77 [24:0];
-  assign \$6  = en & draining;
-  assign \$7  = en & v_0_1;
   assign \$8  = l_0_1 ? 25'h0000000 : \$79 [24:0];
-  assign \$9  = en & draining;
-  assign \$10  = en & v_0_2;
   assign \$11  = l_0_2 ? 25'h0000000 : \$81 [24:0];
-  assign \$12  = en & draining;
-  assign \$13  = en & v_0_3;
   assign \$14  = l_0_3 ? 25'h0000000 : \$83 [24:0];
-  assign \$15  = en & draining;
-  assign \$16  = en & v_0_4;
   assign \$17  = l_0_4 ? 25'h0000000 : \$85 [24:0];
-  assign \$18  = en & draining;
-  assign \$19  = en & skew_v1_d0;
   assign \$20  = skew_l1_d0 ? 25'h0000000 : \$87 [24:0];
-  assign \$21  = en & draining;
-  assign \$22  = en & v_1_0;
   assign \$23  = l_1_0 ? 25'h0000000 : \$89 [24:0];
-  assign \$24  = en & draining;
-  assign \$25  = en & v_1_1;
   assign \$26  = l_1_1 ? 25'h0000000 : \$91 [24:0];
-  assign \$27  = en & draining;
-  assign \$28  = en & v_1_2;
   assign \$29  = l_1_2 ? 25'h0000000 : \$93 [24:0];
-  assign \$30  = en & draining;
-  assign \$31  = en & v_1_3;
   assign \$32  = l_1_3 ? 25'h0000000 : \$95 [24:0];
-  assign \$33  = en & draining;
-  assign \$34  = en & v_1_4;
   assign \$35  = l_1_4 ? 25'h0000000 : \$97 [24:0];
-  assign \$36  = en & draining;
-  assign \$37  = en & skew_v2_d1;
   assign \$38  = skew_l2_d1 ? 25'h0000000 : \$99 [24:0];
-  assign \$39  = en & draining;
-  assign \$40  = en & v_2_0;
   assign \$41  = l_2_0 ? 25'h0000000 : \$101 [24:0];
-  assign \$42  = en & draining;
-  assign \$43  = en & v_2_1;
   assign \$44  = l_2_1 ? 25'h0000000 : \$103 [24:0];
-  assign \$45  = en & draining;
-  assign \$46  = en & v_2_2;
   assign \$47  = l_2_2 ? 25'h0000000 : \$105 [24:0];
-  assign \$48  = en & draining;
-  assign \$49  = en & v_2_3;
   assign \$50  = l_2_3 ? 25'h0000000 : \$107 [24:0];
-  assign \$51  = en & draining;
-  assign \$52  = en & v_2_4;
   assign \$53  = l_2_4 ? 25'h0000000 : \$109 [24:0];
-  assign \$54  = en & draining;
-  assign \$55  = en & skew_v3_d2;
   assign \$56  = skew_l3_d2 ? 25'h0000000 : \$111 [24:0];
-  assign \$57  = en & draining;
-  assign \$58  = en & v_3_0;
   assign \$59  = l_3_0 ? 25'h0000000 : \$113 [24:0];
-  assign \$60  = en & draining;
-  assign \$61  = en & v_3_1;
   assign \$62  = l_3_1 ? 25'h0000000 : \$115 [24:0];
-  assign \$63  = en & draining;
-  assign \$64  = en & v_3_2;
   assign \$65  = l_3_2 ? 25'h0000000 : \$117 [24:0];
-  assign \$66  = en & draining;
-  assign \$67  = en & v_3_3;
   assign \$68  = l_3_3 ? 25'h0000000 : \$119 [24:0];
-  assign \$69  = en & draining;
-  assign \$70  = en & v_3_4;
   assign \$71  = l_3_4 ? 25'h0000000 : \$121 [24:0];
-  assign \$72  = en & draining;
-  assign \$73  = en & draining;
   assign \$74  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
   assign \$75  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$76  = en & i_valid;
   assign cap_0_0 = \$76  & i_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign \$77  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$78  = en & v_0_0;
   assign cap_0_1 = \$78  & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign \$79  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$80  = en & v_0_1;
   assign cap_0_2 = \$80  & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
   assign \$81  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$82  = en & v_0_2;
   assign cap_0_3 = \$82  & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
   assign \$83  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$84  = en & v_0_3;
   assign cap_0_4 = \$84  & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
   assign \$85  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$86  = en & v_0_4;
   assign cap_0_5 = \$86  & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
   assign \$87  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$88  = en & skew_v1_d0;
   assign cap_1_0 = \$88  & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
   assign \$89  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$90  = en & v_1_0;
   assign cap_1_1 = \$90  & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
   assign \$91  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$92  = en & v_1_1;
   assign cap_1_2 = \$92  & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
   assign \$93  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$94  = en & v_1_2;
   assign cap_1_3 = \$94  & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
   assign \$95  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$96  = en & v_1_3;
   assign cap_1_4 = \$96  & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
   assign \$97  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$98  = en & v_1_4;
   assign cap_1_5 = \$98  & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
   assign \$99  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$100  = en & skew_v2_d1;
   assign cap_2_0 = \$100  & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
   assign \$101  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$102  = en & v_2_0;
   assign cap_2_1 = \$102  & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
   assign \$103  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$104  = en & v_2_1;
   assign cap_2_2 = \$104  & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
   assign \$105  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$106  = en & v_2_2;
   assign cap_2_3 = \$106  & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
   assign \$107  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$108  = en & v_2_3;
   assign cap_2_4 = \$108  & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
   assign \$109  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$110  = en & v_2_4;
   assign cap_2_5 = \$110  & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
   assign \$111  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$112  = en & skew_v3_d2;
   assign cap_3_0 = \$112  & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
   assign \$113  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$114  = en & v_3_0;
   assign cap_3_1 = \$114  & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
   assign \$115  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$116  = en & v_3_1;
   assign cap_3_2 = \$116  & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign \$117  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$118  = en & v_3_2;
   assign cap_3_3 = \$118  & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
   assign \$119  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$120  = en & v_3_3;
   assign cap_3_4 = \$120  & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
   assign \$121  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$122  = en & v_3_4;
   assign cap_3_5 = \$122  & l_3_4;
   assign draining = | drain_count;
   always @(posedge clk)
@@ -2418,370 +2334,259 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
     drain_count <= \$300 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_a1_d0;
-    if (en) begin
-      \$123  = i_a[15:8];
-    end
+    \$123  = i_a[15:8];
     if (rst) begin
       \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = skew_v1_d0;
-    if (en) begin
-      \$124  = i_valid;
-    end
+    \$124  = i_valid;
     if (rst) begin
       \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = skew_l1_d0;
-    if (en) begin
-      \$125  = i_last;
-    end
+    \$125  = i_last;
     if (rst) begin
       \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = skew_a2_d0;
-    if (en) begin
-      \$126  = i_a[23:16];
-    end
+    \$126  = i_a[23:16];
     if (rst) begin
       \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = skew_a2_d1;
-    if (en) begin
-      \$127  = skew_a2_d0;
-    end
+    \$127  = skew_a2_d0;
     if (rst) begin
       \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_v2_d0;
-    if (en) begin
-      \$128  = i_valid;
-    end
+    \$128  = i_valid;
     if (rst) begin
       \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = skew_v2_d1;
-    if (en) begin
-      \$129  = skew_v2_d0;
-    end
+    \$129  = skew_v2_d0;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = skew_l2_d0;
-    if (en) begin
-      \$130  = i_last;
-    end
+    \$130  = i_last;
     if (rst) begin
       \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_l2_d1;
-    if (en) begin
-      \$131  = skew_l2_d0;
-    end
+    \$131  = skew_l2_d0;
     if (rst) begin
       \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_a3_d0;
-    if (en) begin
-      \$132  = i_a[31:24];
-    end
+    \$132  = i_a[31:24];
     if (rst) begin
       \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_a3_d1;
-    if (en) begin
-      \$133  = skew_a3_d0;
-    end
+    \$133  = skew_a3_d0;
     if (rst) begin
       \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_a3_d2;
-    if (en) begin
-      \$134  = skew_a3_d1;
-    end
+    \$134  = skew_a3_d1;
     if (rst) begin
       \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_v3_d0;
-    if (en) begin
-      \$135  = i_valid;
-    end
+    \$135  = i_valid;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_v3_d1;
-    if (en) begin
-      \$136  = skew_v3_d0;
-    end
+    \$136  = skew_v3_d0;
     if (rst) begin
       \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_v3_d2;
-    if (en) begin
-      \$137  = skew_v3_d1;
-    end
+    \$137  = skew_v3_d1;
     if (rst) begin
       \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_l3_d0;
-    if (en) begin
-      \$138  = i_last;
-    end
+    \$138  = i_last;
     if (rst) begin
       \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = skew_l3_d1;
-    if (en) begin
-      \$139  = skew_l3_d0;
-    end
+    \$139  = skew_l3_d0;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_l3_d2;
-    if (en) begin
-      \$140  = skew_l3_d1;
-    end
+    \$140  = skew_l3_d1;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_w1_d0;
-    if (en) begin
-      \$141  = i_w[15:8];
-    end
+    \$141  = i_w[15:8];
     if (rst) begin
       \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_w2_d0;
-    if (en) begin
-      \$142  = i_w[23:16];
-    end
+    \$142  = i_w[23:16];
     if (rst) begin
       \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_w2_d1;
-    if (en) begin
-      \$143  = skew_w2_d0;
-    end
+    \$143  = skew_w2_d0;
     if (rst) begin
       \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_w3_d0;
-    if (en) begin
-      \$144  = i_w[31:24];
-    end
+    \$144  = i_w[31:24];
     if (rst) begin
       \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_w3_d1;
-    if (en) begin
-      \$145  = skew_w3_d0;
-    end
+    \$145  = skew_w3_d0;
     if (rst) begin
       \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_w3_d2;
-    if (en) begin
-      \$146  = skew_w3_d1;
-    end
+    \$146  = skew_w3_d1;
     if (rst) begin
       \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_w4_d0;
-    if (en) begin
-      \$147  = i_w[39:32];
-    end
+    \$147  = i_w[39:32];
     if (rst) begin
       \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_w4_d1;
-    if (en) begin
-      \$148  = skew_w4_d0;
-    end
+    \$148  = skew_w4_d0;
     if (rst) begin
       \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w4_d2;
-    if (en) begin
-      \$149  = skew_w4_d1;
-    end
+    \$149  = skew_w4_d1;
     if (rst) begin
       \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_w4_d3;
-    if (en) begin
-      \$150  = skew_w4_d2;
-    end
+    \$150  = skew_w4_d2;
     if (rst) begin
       \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_w5_d0;
-    if (en) begin
-      \$151  = i_w[47:40];
-    end
+    \$151  = i_w[47:40];
     if (rst) begin
       \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w5_d1;
-    if (en) begin
-      \$152  = skew_w5_d0;
-    end
+    \$152  = skew_w5_d0;
     if (rst) begin
       \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_w5_d2;
-    if (en) begin
-      \$153  = skew_w5_d1;
-    end
+    \$153  = skew_w5_d1;
     if (rst) begin
       \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w5_d3;
-    if (en) begin
-      \$154  = skew_w5_d2;
-    end
+    \$154  = skew_w5_d2;
     if (rst) begin
       \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_w5_d4;
-    if (en) begin
-      \$155  = skew_w5_d3;
-    end
+    \$155  = skew_w5_d3;
     if (rst) begin
       \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = a_0_0;
-    if (en) begin
-      \$156  = i_a[7:0];
-    end
+    \$156  = i_a[7:0];
     if (rst) begin
       \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = v_0_0;
-    if (en) begin
-      \$157  = i_valid;
-    end
+    \$157  = i_valid;
     if (rst) begin
       \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = l_0_0;
-    if (en) begin
-      \$158  = i_last;
-    end
+    \$158  = i_last;
     if (rst) begin
       \$158  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = w_0_0;
-    if (en) begin
-      \$159  = i_w[7:0];
-    end
+    \$159  = i_w[7:0];
     if (rst) begin
       \$159  = 8'h00;
     end
@@ -2810,40 +2615,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = a_0_1;
-    if (en) begin
-      \$162  = a_0_0;
-    end
+    \$162  = a_0_0;
     if (rst) begin
       \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = v_0_1;
-    if (en) begin
-      \$163  = v_0_0;
-    end
+    \$163  = v_0_0;
     if (rst) begin
       \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = l_0_1;
-    if (en) begin
-      \$164  = l_0_0;
-    end
+    \$164  = l_0_0;
     if (rst) begin
       \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = w_0_1;
-    if (en) begin
-      \$165  = skew_w1_d0;
-    end
+    \$165  = skew_w1_d0;
     if (rst) begin
       \$165  = 8'h00;
     end
@@ -2872,40 +2665,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = a_0_2;
-    if (en) begin
-      \$168  = a_0_1;
-    end
+    \$168  = a_0_1;
     if (rst) begin
       \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = v_0_2;
-    if (en) begin
-      \$169  = v_0_1;
-    end
+    \$169  = v_0_1;
     if (rst) begin
       \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = l_0_2;
-    if (en) begin
-      \$170  = l_0_1;
-    end
+    \$170  = l_0_1;
     if (rst) begin
       \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = w_0_2;
-    if (en) begin
-      \$171  = skew_w2_d1;
-    end
+    \$171  = skew_w2_d1;
     if (rst) begin
       \$171  = 8'h00;
     end
@@ -2934,40 +2715,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = a_0_3;
-    if (en) begin
-      \$174  = a_0_2;
-    end
+    \$174  = a_0_2;
     if (rst) begin
       \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = v_0_3;
-    if (en) begin
-      \$175  = v_0_2;
-    end
+    \$175  = v_0_2;
     if (rst) begin
       \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_0_3;
-    if (en) begin
-      \$176  = l_0_2;
-    end
+    \$176  = l_0_2;
     if (rst) begin
       \$176  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = w_0_3;
-    if (en) begin
-      \$177  = skew_w3_d2;
-    end
+    \$177  = skew_w3_d2;
     if (rst) begin
       \$177  = 8'h00;
     end
@@ -2996,40 +2765,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = a_0_4;
-    if (en) begin
-      \$180  = a_0_3;
-    end
+    \$180  = a_0_3;
     if (rst) begin
       \$180  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = v_0_4;
-    if (en) begin
-      \$181  = v_0_3;
-    end
+    \$181  = v_0_3;
     if (rst) begin
       \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_0_4;
-    if (en) begin
-      \$182  = l_0_3;
-    end
+    \$182  = l_0_3;
     if (rst) begin
       \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = w_0_4;
-    if (en) begin
-      \$183  = skew_w4_d3;
-    end
+    \$183  = skew_w4_d3;
     if (rst) begin
       \$183  = 8'h00;
     end
@@ -3058,40 +2815,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = a_0_5;
-    if (en) begin
-      \$186  = a_0_4;
-    end
+    \$186  = a_0_4;
     if (rst) begin
       \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = v_0_5;
-    if (en) begin
-      \$187  = v_0_4;
-    end
+    \$187  = v_0_4;
     if (rst) begin
       \$187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = l_0_5;
-    if (en) begin
-      \$188  = l_0_4;
-    end
+    \$188  = l_0_4;
     if (rst) begin
       \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = w_0_5;
-    if (en) begin
-      \$189  = skew_w5_d4;
-    end
+    \$189  = skew_w5_d4;
     if (rst) begin
       \$189  = 8'h00;
     end
@@ -3120,40 +2865,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = a_1_0;
-    if (en) begin
-      \$192  = skew_a1_d0;
-    end
+    \$192  = skew_a1_d0;
     if (rst) begin
       \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = v_1_0;
-    if (en) begin
-      \$193  = skew_v1_d0;
-    end
+    \$193  = skew_v1_d0;
     if (rst) begin
       \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = l_1_0;
-    if (en) begin
-      \$194  = skew_l1_d0;
-    end
+    \$194  = skew_l1_d0;
     if (rst) begin
       \$194  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = w_1_0;
-    if (en) begin
-      \$195  = w_0_0;
-    end
+    \$195  = w_0_0;
     if (rst) begin
       \$195  = 8'h00;
     end
@@ -3182,40 +2915,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = a_1_1;
-    if (en) begin
-      \$198  = a_1_0;
-    end
+    \$198  = a_1_0;
     if (rst) begin
       \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = v_1_1;
-    if (en) begin
-      \$199  = v_1_0;
-    end
+    \$199  = v_1_0;
     if (rst) begin
       \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = l_1_1;
-    if (en) begin
-      \$200  = l_1_0;
-    end
+    \$200  = l_1_0;
     if (rst) begin
       \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = w_1_1;
-    if (en) begin
-      \$201  = w_0_1;
-    end
+    \$201  = w_0_1;
     if (rst) begin
       \$201  = 8'h00;
     end
@@ -3244,40 +2965,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = a_1_2;
-    if (en) begin
-      \$204  = a_1_1;
-    end
+    \$204  = a_1_1;
     if (rst) begin
       \$204  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = v_1_2;
-    if (en) begin
-      \$205  = v_1_1;
-    end
+    \$205  = v_1_1;
     if (rst) begin
       \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = l_1_2;
-    if (en) begin
-      \$206  = l_1_1;
-    end
+    \$206  = l_1_1;
     if (rst) begin
       \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = w_1_2;
-    if (en) begin
-      \$207  = w_0_2;
-    end
+    \$207  = w_0_2;
     if (rst) begin
       \$207  = 8'h00;
     end
@@ -3306,40 +3015,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = a_1_3;
-    if (en) begin
-      \$210  = a_1_2;
-    end
+    \$210  = a_1_2;
     if (rst) begin
       \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = v_1_3;
-    if (en) begin
-      \$211  = v_1_2;
-    end
+    \$211  = v_1_2;
     if (rst) begin
       \$211  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = l_1_3;
-    if (en) begin
-      \$212  = l_1_2;
-    end
+    \$212  = l_1_2;
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = w_1_3;
-    if (en) begin
-      \$213  = w_0_3;
-    end
+    \$213  = w_0_3;
     if (rst) begin
       \$213  = 8'h00;
     end
@@ -3368,40 +3065,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_1_4;
-    if (en) begin
-      \$216  = a_1_3;
-    end
+    \$216  = a_1_3;
     if (rst) begin
       \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = v_1_4;
-    if (en) begin
-      \$217  = v_1_3;
-    end
+    \$217  = v_1_3;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = l_1_4;
-    if (en) begin
-      \$218  = l_1_3;
-    end
+    \$218  = l_1_3;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = w_1_4;
-    if (en) begin
-      \$219  = w_0_4;
-    end
+    \$219  = w_0_4;
     if (rst) begin
       \$219  = 8'h00;
     end
@@ -3430,40 +3115,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_1_5;
-    if (en) begin
-      \$222  = a_1_4;
-    end
+    \$222  = a_1_4;
     if (rst) begin
       \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = v_1_5;
-    if (en) begin
-      \$223  = v_1_4;
-    end
+    \$223  = v_1_4;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_1_5;
-    if (en) begin
-      \$224  = l_1_4;
-    end
+    \$224  = l_1_4;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = w_1_5;
-    if (en) begin
-      \$225  = w_0_5;
-    end
+    \$225  = w_0_5;
     if (rst) begin
       \$225  = 8'h00;
     end
@@ -3492,40 +3165,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = a_2_0;
-    if (en) begin
-      \$228  = skew_a2_d1;
-    end
+    \$228  = skew_a2_d1;
     if (rst) begin
       \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = v_2_0;
-    if (en) begin
-      \$229  = skew_v2_d1;
-    end
+    \$229  = skew_v2_d1;
     if (rst) begin
       \$229  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_2_0;
-    if (en) begin
-      \$230  = skew_l2_d1;
-    end
+    \$230  = skew_l2_d1;
     if (rst) begin
       \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = w_2_0;
-    if (en) begin
-      \$231  = w_1_0;
-    end
+    \$231  = w_1_0;
     if (rst) begin
       \$231  = 8'h00;
     end
@@ -3554,40 +3215,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = a_2_1;
-    if (en) begin
-      \$234  = a_2_0;
-    end
+    \$234  = a_2_0;
     if (rst) begin
       \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = v_2_1;
-    if (en) begin
-      \$235  = v_2_0;
-    end
+    \$235  = v_2_0;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = l_2_1;
-    if (en) begin
-      \$236  = l_2_0;
-    end
+    \$236  = l_2_0;
     if (rst) begin
       \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = w_2_1;
-    if (en) begin
-      \$237  = w_1_1;
-    end
+    \$237  = w_1_1;
     if (rst) begin
       \$237  = 8'h00;
     end
@@ -3616,40 +3265,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_2_2;
-    if (en) begin
-      \$240  = a_2_1;
-    end
+    \$240  = a_2_1;
     if (rst) begin
       \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = v_2_2;
-    if (en) begin
-      \$241  = v_2_1;
-    end
+    \$241  = v_2_1;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_2_2;
-    if (en) begin
-      \$242  = l_2_1;
-    end
+    \$242  = l_2_1;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = w_2_2;
-    if (en) begin
-      \$243  = w_1_2;
-    end
+    \$243  = w_1_2;
     if (rst) begin
       \$243  = 8'h00;
     end
@@ -3678,40 +3315,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = a_2_3;
-    if (en) begin
-      \$246  = a_2_2;
-    end
+    \$246  = a_2_2;
     if (rst) begin
       \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = v_2_3;
-    if (en) begin
-      \$247  = v_2_2;
-    end
+    \$247  = v_2_2;
     if (rst) begin
       \$247  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_2_3;
-    if (en) begin
-      \$248  = l_2_2;
-    end
+    \$248  = l_2_2;
     if (rst) begin
       \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = w_2_3;
-    if (en) begin
-      \$249  = w_1_3;
-    end
+    \$249  = w_1_3;
     if (rst) begin
       \$249  = 8'h00;
     end
@@ -3740,40 +3365,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = a_2_4;
-    if (en) begin
-      \$252  = a_2_3;
-    end
+    \$252  = a_2_3;
     if (rst) begin
       \$252  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = v_2_4;
-    if (en) begin
-      \$253  = v_2_3;
-    end
+    \$253  = v_2_3;
     if (rst) begin
       \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = l_2_4;
-    if (en) begin
-      \$254  = l_2_3;
-    end
+    \$254  = l_2_3;
     if (rst) begin
       \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = w_2_4;
-    if (en) begin
-      \$255  = w_1_4;
-    end
+    \$255  = w_1_4;
     if (rst) begin
       \$255  = 8'h00;
     end
@@ -3802,40 +3415,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = a_2_5;
-    if (en) begin
-      \$258  = a_2_4;
-    end
+    \$258  = a_2_4;
     if (rst) begin
       \$258  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = v_2_5;
-    if (en) begin
-      \$259  = v_2_4;
-    end
+    \$259  = v_2_4;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = l_2_5;
-    if (en) begin
-      \$260  = l_2_4;
-    end
+    \$260  = l_2_4;
     if (rst) begin
       \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = w_2_5;
-    if (en) begin
-      \$261  = w_1_5;
-    end
+    \$261  = w_1_5;
     if (rst) begin
       \$261  = 8'h00;
     end
@@ -3864,40 +3465,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = a_3_0;
-    if (en) begin
-      \$264  = skew_a3_d2;
-    end
+    \$264  = skew_a3_d2;
     if (rst) begin
       \$264  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = v_3_0;
-    if (en) begin
-      \$265  = skew_v3_d2;
-    end
+    \$265  = skew_v3_d2;
     if (rst) begin
       \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = l_3_0;
-    if (en) begin
-      \$266  = skew_l3_d2;
-    end
+    \$266  = skew_l3_d2;
     if (rst) begin
       \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = w_3_0;
-    if (en) begin
-      \$267  = w_2_0;
-    end
+    \$267  = w_2_0;
     if (rst) begin
       \$267  = 8'h00;
     end
@@ -3926,40 +3515,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = a_3_1;
-    if (en) begin
-      \$270  = a_3_0;
-    end
+    \$270  = a_3_0;
     if (rst) begin
       \$270  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = v_3_1;
-    if (en) begin
-      \$271  = v_3_0;
-    end
+    \$271  = v_3_0;
     if (rst) begin
       \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = l_3_1;
-    if (en) begin
-      \$272  = l_3_0;
-    end
+    \$272  = l_3_0;
     if (rst) begin
       \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = w_3_1;
-    if (en) begin
-      \$273  = w_2_1;
-    end
+    \$273  = w_2_1;
     if (rst) begin
       \$273  = 8'h00;
     end
@@ -3988,40 +3565,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_3_2;
-    if (en) begin
-      \$276  = a_3_1;
-    end
+    \$276  = a_3_1;
     if (rst) begin
       \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = v_3_2;
-    if (en) begin
-      \$277  = v_3_1;
-    end
+    \$277  = v_3_1;
     if (rst) begin
       \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = l_3_2;
-    if (en) begin
-      \$278  = l_3_1;
-    end
+    \$278  = l_3_1;
     if (rst) begin
       \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = w_3_2;
-    if (en) begin
-      \$279  = w_2_2;
-    end
+    \$279  = w_2_2;
     if (rst) begin
       \$279  = 8'h00;
     end
@@ -4050,40 +3615,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = a_3_3;
-    if (en) begin
-      \$282  = a_3_2;
-    end
+    \$282  = a_3_2;
     if (rst) begin
       \$282  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = v_3_3;
-    if (en) begin
-      \$283  = v_3_2;
-    end
+    \$283  = v_3_2;
     if (rst) begin
       \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = l_3_3;
-    if (en) begin
-      \$284  = l_3_2;
-    end
+    \$284  = l_3_2;
     if (rst) begin
       \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = w_3_3;
-    if (en) begin
-      \$285  = w_2_3;
-    end
+    \$285  = w_2_3;
     if (rst) begin
       \$285  = 8'h00;
     end
@@ -4112,40 +3665,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = a_3_4;
-    if (en) begin
-      \$288  = a_3_3;
-    end
+    \$288  = a_3_3;
     if (rst) begin
       \$288  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = v_3_4;
-    if (en) begin
-      \$289  = v_3_3;
-    end
+    \$289  = v_3_3;
     if (rst) begin
       \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = l_3_4;
-    if (en) begin
-      \$290  = l_3_3;
-    end
+    \$290  = l_3_3;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = w_3_4;
-    if (en) begin
-      \$291  = w_2_4;
-    end
+    \$291  = w_2_4;
     if (rst) begin
       \$291  = 8'h00;
     end
@@ -4174,40 +3715,28 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = a_3_5;
-    if (en) begin
-      \$294  = a_3_4;
-    end
+    \$294  = a_3_4;
     if (rst) begin
       \$294  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = v_3_5;
-    if (en) begin
-      \$295  = v_3_4;
-    end
+    \$295  = v_3_4;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = l_3_5;
-    if (en) begin
-      \$296  = l_3_4;
-    end
+    \$296  = l_3_4;
     if (rst) begin
       \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = w_3_5;
-    if (en) begin
-      \$297  = w_2_5;
-    end
+    \$297  = w_2_5;
     if (rst) begin
       \$297  = 8'h00;
     end
@@ -4246,6 +3775,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
       \$300  = 3'h0;
     end
   end
+  assign en = 1'h1;
   assign sum_0_0 = \$75 [24:0];
   assign sum_0_1 = \$77 [24:0];
   assign sum_0_2 = \$79 [24:0];
@@ -4293,47 +3823,119 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   assign o_data[74:50] = out_0_2;
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
+  assign \$1  = i_valid;
+  assign \$3  = draining;
+  assign \$4  = v_0_0;
+  assign \$6  = draining;
+  assign \$7  = v_0_1;
+  assign \$9  = draining;
+  assign \$10  = v_0_2;
+  assign \$12  = draining;
+  assign \$13  = v_0_3;
+  assign \$15  = draining;
+  assign \$16  = v_0_4;
+  assign \$18  = draining;
+  assign \$19  = skew_v1_d0;
+  assign \$21  = draining;
+  assign \$22  = v_1_0;
+  assign \$24  = draining;
+  assign \$25  = v_1_1;
+  assign \$27  = draining;
+  assign \$28  = v_1_2;
+  assign \$30  = draining;
+  assign \$31  = v_1_3;
+  assign \$33  = draining;
+  assign \$34  = v_1_4;
+  assign \$36  = draining;
+  assign \$37  = skew_v2_d1;
+  assign \$39  = draining;
+  assign \$40  = v_2_0;
+  assign \$42  = draining;
+  assign \$43  = v_2_1;
+  assign \$45  = draining;
+  assign \$46  = v_2_2;
+  assign \$48  = draining;
+  assign \$49  = v_2_3;
+  assign \$51  = draining;
+  assign \$52  = v_2_4;
+  assign \$54  = draining;
+  assign \$55  = skew_v3_d2;
+  assign \$57  = draining;
+  assign \$58  = v_3_0;
+  assign \$60  = draining;
+  assign \$61  = v_3_1;
+  assign \$63  = draining;
+  assign \$64  = v_3_2;
+  assign \$66  = draining;
+  assign \$67  = v_3_3;
+  assign \$69  = draining;
+  assign \$70  = v_3_4;
+  assign \$72  = draining;
+  assign \$73  = draining;
+  assign \$76  = i_valid;
+  assign \$78  = v_0_0;
+  assign \$80  = v_0_1;
+  assign \$82  = v_0_2;
+  assign \$84  = v_0_3;
+  assign \$86  = v_0_4;
+  assign \$88  = skew_v1_d0;
+  assign \$90  = v_1_0;
+  assign \$92  = v_1_1;
+  assign \$94  = v_1_2;
+  assign \$96  = v_1_3;
+  assign \$98  = v_1_4;
+  assign \$100  = skew_v2_d1;
+  assign \$102  = v_2_0;
+  assign \$104  = v_2_1;
+  assign \$106  = v_2_2;
+  assign \$108  = v_2_3;
+  assign \$110  = v_2_4;
+  assign \$112  = skew_v3_d2;
+  assign \$114  = v_3_0;
+  assign \$116  = v_3_1;
+  assign \$118  = v_3_2;
+  assign \$120  = v_3_3;
+  assign \$122  = v_3_4;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
+  wire [4:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
+  wire [4:0] \$18 ;
+  reg [3:0] \$19 ;
   wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
-  wire [3:0] \$4 ;
+  reg [3:0] \$20 ;
+  reg [3:0] \$21 ;
+  wire [4:0] \$3 ;
+  wire [4:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
+  wire [4:0] \$7 ;
+  wire [4:0] \$8 ;
   wire \$9 ;
   input clk;
   wire clk;
-  (* init = 3'h0 *)
-  wire [2:0] consume;
-  output [2:0] level;
-  reg [2:0] level = 3'h0;
-  (* init = 3'h0 *)
-  wire [2:0] produce;
+  (* init = 4'h0 *)
+  wire [3:0] consume;
+  reg [3:0] level = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] produce;
   output [48:0] r_data;
   wire [48:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
-  reg [2:0] r_port__addr = 3'h0;
+  (* init = 4'h0 *)
+  wire [3:0] r_level;
+  reg [3:0] r_port__addr = 4'h0;
   wire [48:0] r_port__data;
   output r_rdy;
   wire r_rdy;
@@ -4342,37 +3944,44 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire [48:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
-  reg [2:0] w_port__addr = 3'h0;
+  (* init = 4'h0 *)
+  wire [3:0] w_level;
+  reg [3:0] w_port__addr = 4'h0;
   input [48:0] w_port__data;
   wire [48:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [48:0] storage [4:0];
+  reg [48:0] storage [11:0];
   initial begin
     storage[0] = 49'h0000000000000;
     storage[1] = 49'h0000000000000;
     storage[2] = 49'h0000000000000;
     storage[3] = 49'h0000000000000;
     storage[4] = 49'h0000000000000;
+    storage[5] = 49'h0000000000000;
+    storage[6] = 49'h0000000000000;
+    storage[7] = 49'h0000000000000;
+    storage[8] = 49'h0000000000000;
+    storage[9] = 49'h0000000000000;
+    storage[10] = 49'h0000000000000;
+    storage[11] = 49'h0000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h5;
+  assign w_rdy = level != 4'hc;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h4;
+  assign \$2  = w_port__addr == 4'hb;
   assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$4  = \$2  ? 5'h00 : \$3 ;
   assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h4;
+  assign \$6  = r_port__addr == 4'hb;
   assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$8  = \$6  ? 5'h00 : \$7 ;
   assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
   assign \$11  = ~ \$10 ;
@@ -4393,33 +4002,33 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$19  = \$4 [3:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$19  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$20  = r_port__addr;
     if (\$5 ) begin
-      \$20  = \$8 [2:0];
+      \$20  = \$8 [3:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$20  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$21  = level;
     if (\$12 ) begin
-      \$21  = \$13 [2:0];
+      \$21  = \$13 [3:0];
     end
     if (\$17 ) begin
-      \$21  = \$18 [2:0];
+      \$21  = \$18 [3:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$21  = 4'h0;
     end
   end
   assign w_level = level;
@@ -4431,7 +4040,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_max, en, i_bias, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
@@ -4626,7 +4235,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   wire [7:0] act_min;
   input clk;
   wire clk;
-  input en;
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
@@ -5006,516 +4614,375 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
     o_last <= \$181 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$133  = rq1_valid;
-    if (en) begin
-      \$133  = i_valid;
-    end
+    \$133  = i_valid;
     if (rst) begin
       \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$134  = rq1_last;
-    if (en) begin
-      \$134  = i_last;
-    end
+    \$134  = i_last;
     if (rst) begin
       \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$135  = rq1_m0;
-    if (en) begin
-      \$135  = i_multiplier[30:0];
-    end
+    \$135  = i_multiplier[30:0];
     if (rst) begin
       \$135  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$136  = rq1_l0;
-    if (en) begin
-      \$136  = \$2 [4:0];
-    end
+    \$136  = \$2 [4:0];
     if (rst) begin
       \$136  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$137  = rq1_r0;
-    if (en) begin
-      \$137  = \$5 [4:0];
-    end
+    \$137  = \$5 [4:0];
     if (rst) begin
       \$137  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$138  = rq1_m1;
-    if (en) begin
-      \$138  = i_multiplier[61:31];
-    end
+    \$138  = i_multiplier[61:31];
     if (rst) begin
       \$138  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$139  = rq1_l1;
-    if (en) begin
-      \$139  = \$7 [4:0];
-    end
+    \$139  = \$7 [4:0];
     if (rst) begin
       \$139  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$140  = rq1_r1;
-    if (en) begin
-      \$140  = \$10 [4:0];
-    end
+    \$140  = \$10 [4:0];
     if (rst) begin
       \$140  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$141  = rq1_m2;
-    if (en) begin
-      \$141  = i_multiplier[92:62];
-    end
+    \$141  = i_multiplier[92:62];
     if (rst) begin
       \$141  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$142  = rq1_l2;
-    if (en) begin
-      \$142  = \$12 [4:0];
-    end
+    \$142  = \$12 [4:0];
     if (rst) begin
       \$142  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$143  = rq1_r2;
-    if (en) begin
-      \$143  = \$15 [4:0];
-    end
+    \$143  = \$15 [4:0];
     if (rst) begin
       \$143  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$144  = rq1_m3;
-    if (en) begin
-      \$144  = i_multiplier[123:93];
-    end
+    \$144  = i_multiplier[123:93];
     if (rst) begin
       \$144  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$145  = rq1_l3;
-    if (en) begin
-      \$145  = \$17 [4:0];
-    end
+    \$145  = \$17 [4:0];
     if (rst) begin
       \$145  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$146  = rq1_r3;
-    if (en) begin
-      \$146  = \$20 [4:0];
-    end
+    \$146  = \$20 [4:0];
     if (rst) begin
       \$146  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$147  = rq1_m4;
-    if (en) begin
-      \$147  = i_multiplier[154:124];
-    end
+    \$147  = i_multiplier[154:124];
     if (rst) begin
       \$147  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$148  = rq1_l4;
-    if (en) begin
-      \$148  = \$22 [4:0];
-    end
+    \$148  = \$22 [4:0];
     if (rst) begin
       \$148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$149  = rq1_r4;
-    if (en) begin
-      \$149  = \$25 [4:0];
-    end
+    \$149  = \$25 [4:0];
     if (rst) begin
       \$149  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$150  = rq1_m5;
-    if (en) begin
-      \$150  = i_multiplier[185:155];
-    end
+    \$150  = i_multiplier[185:155];
     if (rst) begin
       \$150  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$151  = rq1_l5;
-    if (en) begin
-      \$151  = \$27 [4:0];
-    end
+    \$151  = \$27 [4:0];
     if (rst) begin
       \$151  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$152  = rq1_r5;
-    if (en) begin
-      \$152  = \$30 [4:0];
-    end
+    \$152  = \$30 [4:0];
     if (rst) begin
       \$152  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$153  = rq1_s0;
-    if (en) begin
-      \$153  = \$31 [31:0];
-    end
+    \$153  = \$31 [31:0];
     if (rst) begin
       \$153  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$154  = rq1_s1;
-    if (en) begin
-      \$154  = \$32 [31:0];
-    end
+    \$154  = \$32 [31:0];
     if (rst) begin
       \$154  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$155  = rq1_s2;
-    if (en) begin
-      \$155  = \$33 [31:0];
-    end
+    \$155  = \$33 [31:0];
     if (rst) begin
       \$155  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$156  = rq1_s3;
-    if (en) begin
-      \$156  = \$34 [31:0];
-    end
+    \$156  = \$34 [31:0];
     if (rst) begin
       \$156  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$157  = rq1_s4;
-    if (en) begin
-      \$157  = \$35 [31:0];
-    end
+    \$157  = \$35 [31:0];
     if (rst) begin
       \$157  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$158  = rq1_s5;
-    if (en) begin
-      \$158  = \$36 [31:0];
-    end
+    \$158  = \$36 [31:0];
     if (rst) begin
       \$158  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$159  = rq2_valid;
-    if (en) begin
-      \$159  = rq1_valid;
-    end
+    \$159  = rq1_valid;
     if (rst) begin
       \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$160  = rq2_last;
-    if (en) begin
-      \$160  = rq1_last;
-    end
+    \$160  = rq1_last;
     if (rst) begin
       \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$161  = rq2_r0;
-    if (en) begin
-      \$161  = rq1_r0;
-    end
+    \$161  = rq1_r0;
     if (rst) begin
       \$161  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$162  = rq2_r1;
-    if (en) begin
-      \$162  = rq1_r1;
-    end
+    \$162  = rq1_r1;
     if (rst) begin
       \$162  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$163  = rq2_r2;
-    if (en) begin
-      \$163  = rq1_r2;
-    end
+    \$163  = rq1_r2;
     if (rst) begin
       \$163  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$164  = rq2_r3;
-    if (en) begin
-      \$164  = rq1_r3;
-    end
+    \$164  = rq1_r3;
     if (rst) begin
       \$164  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$165  = rq2_r4;
-    if (en) begin
-      \$165  = rq1_r4;
-    end
+    \$165  = rq1_r4;
     if (rst) begin
       \$165  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$166  = rq2_r5;
-    if (en) begin
-      \$166  = rq1_r5;
-    end
+    \$166  = rq1_r5;
     if (rst) begin
       \$166  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$167  = rq2_h0;
-    if (en) begin
-      \$167  = \$53 [32:0];
-    end
+    \$167  = \$53 [32:0];
     if (rst) begin
       \$167  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$168  = rq2_h1;
-    if (en) begin
-      \$168  = \$64 [32:0];
-    end
+    \$168  = \$64 [32:0];
     if (rst) begin
       \$168  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$169  = rq2_h2;
-    if (en) begin
-      \$169  = \$75 [32:0];
-    end
+    \$169  = \$75 [32:0];
     if (rst) begin
       \$169  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$170  = rq2_h3;
-    if (en) begin
-      \$170  = \$86 [32:0];
-    end
+    \$170  = \$86 [32:0];
     if (rst) begin
       \$170  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$171  = rq2_h4;
-    if (en) begin
-      \$171  = \$97 [32:0];
-    end
+    \$171  = \$97 [32:0];
     if (rst) begin
       \$171  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$172  = rq2_h5;
-    if (en) begin
-      \$172  = \$108 [32:0];
-    end
+    \$172  = \$108 [32:0];
     if (rst) begin
       \$172  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$173  = rq2_hf0;
-    if (en) begin
-      \$173  = \$110 [31:0];
-    end
+    \$173  = \$110 [31:0];
     if (rst) begin
       \$173  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$174  = rq2_hf1;
-    if (en) begin
-      \$174  = \$112 [31:0];
-    end
+    \$174  = \$112 [31:0];
     if (rst) begin
       \$174  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$175  = rq2_hf2;
-    if (en) begin
-      \$175  = \$114 [31:0];
-    end
+    \$175  = \$114 [31:0];
     if (rst) begin
       \$175  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$176  = rq2_hf3;
-    if (en) begin
-      \$176  = \$116 [31:0];
-    end
+    \$176  = \$116 [31:0];
     if (rst) begin
       \$176  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$177  = rq2_hf4;
-    if (en) begin
-      \$177  = \$118 [31:0];
-    end
+    \$177  = \$118 [31:0];
     if (rst) begin
       \$177  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$178  = rq2_hf5;
-    if (en) begin
-      \$178  = \$120 [31:0];
-    end
+    \$178  = \$120 [31:0];
     if (rst) begin
       \$178  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$179  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$121 ) begin
-        \$179 [7:0] = act_min;
-      end else if (\$122 ) begin
-        \$179 [7:0] = act_max;
-      end else begin
-        \$179 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$123 ) begin
-        \$179 [15:8] = act_min;
-      end else if (\$124 ) begin
-        \$179 [15:8] = act_max;
-      end else begin
-        \$179 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$125 ) begin
-        \$179 [23:16] = act_min;
-      end else if (\$126 ) begin
-        \$179 [23:16] = act_max;
-      end else begin
-        \$179 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$127 ) begin
-        \$179 [31:24] = act_min;
-      end else if (\$128 ) begin
-        \$179 [31:24] = act_max;
-      end else begin
-        \$179 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$129 ) begin
-        \$179 [39:32] = act_min;
-      end else if (\$130 ) begin
-        \$179 [39:32] = act_max;
-      end else begin
-        \$179 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$131 ) begin
-        \$179 [47:40] = act_min;
-      end else if (\$132 ) begin
-        \$179 [47:40] = act_max;
-      end else begin
-        \$179 [47:40] = t_5[7:0];
-      end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$179 [7:0] = act_min;
+    end else if (\$122 ) begin
+      \$179 [7:0] = act_max;
+    end else begin
+      \$179 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$123 ) begin
+      \$179 [15:8] = act_min;
+    end else if (\$124 ) begin
+      \$179 [15:8] = act_max;
+    end else begin
+      \$179 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$125 ) begin
+      \$179 [23:16] = act_min;
+    end else if (\$126 ) begin
+      \$179 [23:16] = act_max;
+    end else begin
+      \$179 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$127 ) begin
+      \$179 [31:24] = act_min;
+    end else if (\$128 ) begin
+      \$179 [31:24] = act_max;
+    end else begin
+      \$179 [31:24] = t_3[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$129 ) begin
+      \$179 [39:32] = act_min;
+    end else if (\$130 ) begin
+      \$179 [39:32] = act_max;
+    end else begin
+      \$179 [39:32] = t_4[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$131 ) begin
+      \$179 [47:40] = act_min;
+    end else if (\$132 ) begin
+      \$179 [47:40] = act_max;
+    end else begin
+      \$179 [47:40] = t_5[7:0];
     end
     if (rst) begin
       \$179  = 48'h000000000000;
@@ -5523,20 +4990,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$180  = o_valid;
-    if (en) begin
-      \$180  = rq2_valid;
-    end
+    \$180  = rq2_valid;
     if (rst) begin
       \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$181  = o_last;
-    if (en) begin
-      \$181  = rq2_last;
-    end
+    \$181  = rq2_last;
     if (rst) begin
       \$181  = 1'h0;
     end
@@ -5583,6 +5044,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign half_3 = \$116 [31:0];
   assign half_4 = \$118 [31:0];
   assign half_5 = \$120 [31:0];
+  assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
   assign \i_shift[2]  = i_shift[17:12];

@@ -63,12 +63,12 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
+    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
     .r_en(m_out_tready),
     .rst(rst),
-    .s_act__ready(s_act_tready),
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
@@ -105,90 +105,99 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [4:0] \$1 ;
   wire \$10 ;
-  wire [4:0] \$11 ;
-  wire [2:0] \$12 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [17:0] \$17 ;
-  wire [4:0] \$18 ;
-  wire [8:0] \$19 ;
-  wire [17:0] \$2 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [2:0] \$2 ;
   wire \$20 ;
-  wire [5:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [17:0] \$24 ;
   wire \$25 ;
-  wire [17:0] \$26 ;
-  wire [4:0] \$27 ;
-  wire [2:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [6:0] \$30 ;
-  wire [6:0] \$31 ;
-  wire \$32 ;
+  wire \$26 ;
+  wire [16:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [5:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
+  wire [4:0] \$34 ;
+  wire [2:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$39 ;
+  wire [6:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$41 ;
+  wire [17:0] \$42 ;
+  wire [4:0] \$43 ;
+  wire [8:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
+  wire [5:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg [15:0] \$52 ;
-  reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
+  wire \$49 ;
+  wire [6:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [4:0] \$51 ;
+  wire [2:0] \$52 ;
+  reg \$53 ;
+  reg [3:0] \$54 ;
+  reg \$55 ;
   reg [15:0] \$56 ;
-  reg [7:0] \$57 ;
-  reg [1:0] \$58 ;
-  reg [3:0] \$59 ;
-  wire [15:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg [30:0] \$62 ;
-  reg [5:0] \$63 ;
+  reg [15:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [7:0] \$62 ;
+  reg [1:0] \$63 ;
   reg [3:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [4:0] \$69 ;
-  wire [16:0] \$7 ;
-  reg [1:0] \$70 ;
-  reg [16:0] \$71 ;
-  reg [3:0] \$72 ;
+  reg [15:0] \$65 ;
+  reg [1:0] \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
+  reg [3:0] \$69 ;
+  wire \$7 ;
+  reg [7:0] \$70 ;
+  reg \$71 ;
+  reg [16:0] \$72 ;
+  reg [3:0] \$73 ;
+  reg [4:0] \$74 ;
+  reg [1:0] \$75 ;
+  reg [16:0] \$76 ;
+  reg [3:0] \$77 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$signal  = 8'h00;
-  reg [7:0] \$signal$12  = 8'h00;
-  reg [30:0] \$signal$19  = 31'h00000000;
+  wire \$9 ;
+  wire \$signal ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  (* init = 31'h00000000 *)
+  wire [30:0] \$signal$56 ;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$61 ;
-  (* init = 8'h00 *)
-  wire [7:0] act_min;
+  wire [7:0] \act_max$52 ;
+  reg [7:0] act_min = 8'h00;
+  wire at_k_last;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -197,17 +206,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg credit_ok = 1'h1;
+  reg [3:0] credits = 4'hc;
+  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
-  wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  reg [3:0] dn = 4'h0;
-  reg en;
-  wire \en$34 ;
-  wire \en$35 ;
+  (* init = 4'h0 *)
+  wire [3:0] dn;
+  wire en;
+  wire \en$11 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
+  wire [1:0] give_back;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -234,15 +246,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$56 ;
-  (* init = 31'h00000000 *)
-  wire [30:0] i_multiplier;
+  wire \i_last$43 ;
+  reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
-  (* init = 6'h00 *)
-  wire [5:0] i_shift;
+  reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
+  output i_valid;
   reg i_valid;
-  wire \i_valid$55 ;
+  wire \i_valid$41 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -254,7 +265,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] kk = 8'h00;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
-  wire [2:0] level;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   wire [31:0] \m_out__payload.data ;
@@ -268,18 +278,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [31:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
-  wire [7:0] \o_data$67[1] ;
-  wire [7:0] \o_data$67[2] ;
-  wire [7:0] \o_data$67[3] ;
+  wire [31:0] \o_data$60 ;
+  wire [7:0] \o_data$60[0] ;
+  wire [7:0] \o_data$60[1] ;
+  wire [7:0] \o_data$60[2] ;
+  wire [7:0] \o_data$60[3] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$64 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -287,16 +297,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
-  reg [5:0] pt_shift = 6'h00;
+  (* init = 6'h00 *)
+  wire [5:0] pt_shift;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
   wire r_rdy;
-  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  (* init = 4'h0 *)
-  wire [3:0] rp__addr;
+  reg [3:0] rp__addr = 4'h0;
   wire [127:0] rp__data;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -313,8 +322,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \s_act__payload[1] ;
   wire [7:0] \s_act__payload[2] ;
   wire [7:0] \s_act__payload[3] ;
-  output s_act__ready;
-  reg s_act__ready;
+  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
   wire [71:0] s_param__payload;
@@ -345,8 +353,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[3] ;
   wire [31:0] \wp__data[3].bias ;
   reg [3:0] wp__en;
-  (* init = 8'h00 *)
-  wire [7:0] zero_point;
+  reg [7:0] zero_point = 8'h00;
   reg [127:0] params [15:0];
   initial begin
     params[0] = 128'h00000000000000000000000000000000;
@@ -378,114 +385,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [127:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[dn];
+    _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$28  = d + 1'h1;
-  assign \$29  = kk == k_last;
-  assign i_last = i_valid & \$29 ;
-  assign \$30  = 1'h1 << lane;
-  assign \$31  = s_param__valid ? \$30  : 7'h00;
-  assign \$32  = s_act__valid & s_wgt__valid;
-  assign \$33  = in_data & \$32 ;
-  assign \$34  = \$33  & room;
-  assign \$35  = s_act__valid & s_wgt__valid;
-  assign \$36  = ~ in_data;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = room & \$37 ;
-  assign \$39  = dm0 + d;
-  assign row_valid = \$39 [16:0] < M_;
-  assign \i_valid$55  = o_valid & row_valid;
-  assign \$40  = o_valid & row_valid;
-  assign \$41  = M_ - 1'h1;
-  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
-  assign \$43  = \$40  & \$42 ;
-  assign \$44  = dn == nb_last;
-  assign \i_last$56  = \$43  & \$44 ;
-  assign w_en = en & \o_valid$71 ;
-  assign \$45  = ! ctrl_state;
-  assign \$46  = ctrl_state == 1'h1;
-  assign \$47  = ctrl_state == 2'h2;
-  assign \$48  = ctrl_state == 2'h3;
+  assign \$17  = r_en & m_out__valid;
+  assign \$18  = ~ row_valid;
+  assign \$19  = o_valid & \$18 ;
+  assign give_back = \$17  + \$19 ;
+  assign \$20  = ! ctrl_state;
+  assign \$21  = ctrl_state == 1'h1;
+  assign \$22  = ctrl_state == 2'h2;
+  assign \$23  = ctrl_state == 2'h3;
+  assign \$24  = fm0 + 3'h4;
+  assign \$25  = \$24  >= M_;
+  assign \$26  = \$3 [4:0] >= 3'h4;
+  assign \$27  = hdr[47:32] - 1'h1;
+  assign \$28  = hdr[47:32] > 4'hb;
+  assign \$29  = \$28  ? hdr[47:32] : 16'h000b;
+  assign \$30  = \$29  - 1'h1;
+  assign \$31  = ! ch;
+  assign \$32  = ch + 1'h1;
+  assign \$33  = lane == 2'h3;
+  assign \$34  = blk + 1'h1;
+  assign \$35  = lane + 1'h1;
+  assign \$36  = N_ - 1'h1;
+  assign \$37  = ch == \$36 ;
+  assign \$38  = ~ in_data;
+  assign \$39  = i_valid | \$38 ;
+  assign \$40  = kk == tile_last;
+  assign \$41  = fn == nb_last;
+  assign \$42  = fm0 + 3'h4;
+  assign \$43  = fn + 1'h1;
+  assign \$44  = kk + 1'h1;
+  assign \$45  = kk == k_last;
+  assign \$46  = flush - 1'h1;
+  assign \$47  = ! flush;
+  assign \$48  = d == 2'h3;
+  assign \$49  = rp__addr == nb_last;
+  assign \$50  = dm0 + 3'h4;
+  assign \$51  = rp__addr + 1'h1;
+  assign \$52  = d + 1'h1;
   always @(posedge clk)
-    room <= \$49 ;
+    last_mblock <= \$53 ;
   always @(posedge clk)
-    last_mblock <= \$50 ;
+    credits <= \$54 ;
   always @(posedge clk)
-    M_ <= \$51 ;
+    credit_ok <= \$55 ;
   always @(posedge clk)
-    N_ <= \$52 ;
+    M_ <= \$56 ;
   always @(posedge clk)
-    \$signal  <= \$53 ;
+    N_ <= \$57 ;
   always @(posedge clk)
-    \$signal$12  <= \$54 ;
+    zero_point <= \$58 ;
   always @(posedge clk)
-    act_max <= \$55 ;
+    act_min <= \$59 ;
   always @(posedge clk)
-    k_last <= \$56 ;
+    act_max <= \$60 ;
   always @(posedge clk)
-    tile_last <= \$57 ;
+    k_last <= \$61 ;
   always @(posedge clk)
-    lane <= \$58 ;
+    tile_last <= \$62 ;
   always @(posedge clk)
-    blk <= \$59 ;
+    lane <= \$63 ;
   always @(posedge clk)
-    ch <= \$60 ;
+    blk <= \$64 ;
   always @(posedge clk)
-    ctrl_state <= \$61 ;
+    ch <= \$65 ;
   always @(posedge clk)
-    \$signal$19  <= \$62 ;
+    ctrl_state <= \$66 ;
   always @(posedge clk)
-    pt_shift <= \$63 ;
+    i_multiplier <= \$67 ;
   always @(posedge clk)
-    nb_last <= \$64 ;
+    i_shift <= \$68 ;
   always @(posedge clk)
-    kk <= \$65 ;
+    nb_last <= \$69 ;
   always @(posedge clk)
-    in_data <= \$66 ;
+    kk <= \$70 ;
   always @(posedge clk)
-    fm0 <= \$67 ;
+    in_data <= \$71 ;
   always @(posedge clk)
-    fn <= \$68 ;
+    fm0 <= \$72 ;
   always @(posedge clk)
-    flush <= \$69 ;
+    fn <= \$73 ;
   always @(posedge clk)
-    d <= \$70 ;
+    flush <= \$74 ;
   always @(posedge clk)
-    dm0 <= \$71 ;
+    d <= \$75 ;
   always @(posedge clk)
-    dn <= \$72 ;
-  assign \$1  = level < 3'h4;
-  assign \$2  = fm0 + 3'h4;
-  assign \$3  = \$2  >= M_;
-  assign \$4  = hdr[47:32] - 1'h1;
-  assign \$5  = hdr[47:32] > 4'hb;
-  assign \$6  = \$5  ? hdr[47:32] : 16'h000b;
-  assign \$7  = \$6  - 1'h1;
-  assign \$8  = ! ch;
-  assign \$9  = ch + 1'h1;
-  assign \$10  = lane == 2'h3;
-  assign \$11  = blk + 1'h1;
-  assign \$12  = lane + 1'h1;
-  assign \$13  = N_ - 1'h1;
-  assign \$14  = ch == \$13 ;
-  assign \$15  = kk == tile_last;
-  assign \$16  = fn == nb_last;
-  assign \$17  = fm0 + 3'h4;
-  assign \$18  = fn + 1'h1;
-  assign \$19  = kk + 1'h1;
-  assign \$20  = kk == k_last;
-  assign \$21  = flush - 1'h1;
-  assign \$22  = ! flush;
-  assign \$23  = en & o_valid;
-  assign \$24  = d == 2'h3;
-  assign \$25  = dn == nb_last;
-  assign \$26  = dm0 + 3'h4;
-  assign \$27  = dn + 1'h1;
+    dm0 <= \$76 ;
+  always @(posedge clk)
+    rp__addr <= \$77 ;
+  assign \$1  = credits + give_back;
+  assign \$2  = \$signal  ? 3'h4 : 3'h0;
+  assign \$3  = \$1  - \$2 ;
+  assign at_k_last = kk == k_last;
+  assign i_last = i_valid & at_k_last;
+  assign \$signal  = i_valid & at_k_last;
+  assign \$4  = 1'h1 << lane;
+  assign \$5  = s_param__valid ? \$4  : 7'h00;
+  assign \$6  = s_act__valid & s_wgt__valid;
+  assign \$7  = in_data & \$6 ;
+  assign \$8  = ~ at_k_last;
+  assign \$9  = credit_ok | \$8 ;
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$41  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
-    .en(en),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -495,7 +509,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
-    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
@@ -505,456 +518,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.requant  requant (
     .clk(clk),
-    .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
-    .i_multiplier(\$signal$19 ),
-    .i_shift(pt_shift),
-    .i_valid(\i_valid$55 ),
-    .o_data(\o_data$67 ),
+    .i_last(\i_last$43 ),
+    .i_multiplier(i_multiplier),
+    .i_shift(i_shift),
+    .i_valid(\i_valid$41 ),
+    .o_data(\o_data$60 ),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
+    .o_valid(w_en),
     .rst(rst),
-    .zero_point(\$signal )
+    .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = \$1 ;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = \$3 ;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$signal ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$signal$12 ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = \$4 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = \$7 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$10 ) begin
-              \$58  = 2'h0;
-            end else begin
-              \$58  = \$12 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$10 ) begin
-              \$59  = \$11 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$60  = \$9 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$61  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$61  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$22 ) begin
-              \$61  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \$signal$19 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$62  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$63  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$64  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$65  = 8'h00;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$65  = 8'h00;
-            end else begin
-              \$65  = \$19 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$66  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$66  = 1'h1;
-            end else begin
-              if (\$20 ) begin
-                \$66  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$67  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                \$67  = \$17 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$68  = 4'h0;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              (* full_case = 32'd1 *)
-              if (\$16 ) begin
-                \$68  = 4'h0;
-              end else begin
-                \$68  = \$18 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$69  = 5'h12;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$69  = \$21 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = d;
-    if (header_taken) begin
-      \$70  = 2'h0;
-    end else if (\$23 ) begin
-      (* full_case = 32'd1 *)
-      if (\$24 ) begin
-        \$70  = 2'h0;
-      end else begin
-        \$70  = \$28 [1:0];
-      end
-    end
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = dm0;
-    if (header_taken) begin
-      \$71  = 17'h00000;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        if (\$25 ) begin
-          \$71  = \$26 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$71  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = dn;
-    if (header_taken) begin
-      \$72  = 4'h0;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        (* full_case = 32'd1 *)
-        if (\$25 ) begin
-          \$72  = 4'h0;
-        end else begin
-          \$72  = \$27 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$72  = 4'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -1005,7 +580,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$31 [3:0];
+          wp__en = \$5 [3:0];
     endcase
   end
   always @* begin
@@ -1017,24 +592,374 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = in_data;
+          i_valid = \$10 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_act__ready = 1'h0;
+    \$53  = \$25 ;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$3 [3:0];
+    if (rst) begin
+      \$54  = 4'hc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = \$26 ;
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = \$27 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$62  = \$30 [7:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$63  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$33 ) begin
+              \$63  = 2'h0;
+            end else begin
+              \$63  = \$35 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$64  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$33 ) begin
+              \$64  = \$34 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$65  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$65  = \$32 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$66  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$66  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$47 ) begin
+            \$66  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = i_multiplier;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          /* empty */;
-      2'h2:
-          s_act__ready = \$34 ;
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$67  = hdr[62:32];
+            end
+          end
     endcase
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    en = 1'h0;
+    \$68  = i_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$68  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$69  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$69  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$70  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$70  = 8'h00;
+            end else begin
+              \$70  = \$44 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$70  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$71  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$71  = 1'h1;
+            end else begin
+              if (\$45 ) begin
+                \$71  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$72  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                \$72  = \$42 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$72  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$73  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              (* full_case = 32'd1 *)
+              if (\$41 ) begin
+                \$73  = 4'h0;
+              end else begin
+                \$73  = \$43 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$73  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1042,29 +967,94 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$38 ;
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$74  = 5'h12;
+                end
+              end
+            end
+          end
       2'h3:
-          en = room;
+          \$74  = \$46 [4:0];
     endcase
+    if (rst) begin
+      \$74  = 5'h00;
+    end
   end
-  assign chan = hdr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = d;
+    if (header_taken) begin
+      \$75  = 2'h0;
+    end else if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$48 ) begin
+        \$75  = 2'h0;
+      end else begin
+        \$75  = \$52 [1:0];
+      end
+    end
+    if (rst) begin
+      \$75  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = dm0;
+    if (header_taken) begin
+      \$76  = 17'h00000;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        if (\$49 ) begin
+          \$76  = \$50 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = rp__addr;
+    if (header_taken) begin
+      \$77  = 4'h0;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        (* full_case = 32'd1 *)
+        if (\$49 ) begin
+          \$77  = 4'h0;
+        end else begin
+          \$77  = \$51 [3:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
   assign s_param__payload = hdr;
-  assign \en$34  = en;
-  assign \en$35  = en;
-  assign data_step = i_valid;
+  assign chan = hdr;
+  assign credits_next = \$3 [4:0];
+  assign en = 1'h1;
+  assign \en$11  = 1'h1;
+  assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign take = s_act__ready;
-  assign s_wgt__ready = s_act__ready;
-  assign row = \$39 [16:0];
-  assign rp__addr = dn;
+  assign s_act__ready = i_valid;
+  assign s_wgt__ready = i_valid;
+  assign row = \$11 [16:0];
+  assign dn = rp__addr;
   assign o_data = i_acc;
-  assign zero_point = \$signal ;
-  assign act_min = \$signal$12 ;
-  assign \act_max$61  = act_max;
-  assign i_multiplier = \$signal$19 ;
-  assign i_shift = pt_shift;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
+  assign \$signal$56  = i_multiplier;
+  assign pt_shift = i_shift;
   assign w_data = out_w;
+  assign \o_valid$64  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1121,18 +1111,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[2].bias  = rp__data[95:64];
   assign \rp__data[3]  = rp__data[127:96];
   assign \rp__data[3].bias  = rp__data[127:96];
-  assign \i_multiplier[0]  = \$signal$19 ;
-  assign \i_shift[0]  = pt_shift;
+  assign \i_multiplier[0]  = i_multiplier;
+  assign \i_shift[0]  = i_shift;
   assign \out_w.data  = out_w[31:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$67[0]  = \o_data$67 [7:0];
-  assign \o_data$67[1]  = \o_data$67 [15:8];
-  assign \o_data$67[2]  = \o_data$67 [23:16];
-  assign \o_data$67[3]  = \o_data$67 [31:24];
+  assign \o_data$60[0]  = \o_data$60 [7:0];
+  assign \o_data$60[1]  = \o_data$60 [15:8];
+  assign \o_data$60[2]  = \o_data$60 [23:16];
+  assign \o_data$60[3]  = \o_data$60 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1140,7 +1130,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$67 ;
+  assign out_w[31:0] = \o_data$60 ;
   assign i_bias[127:96] = rp__data[127:96];
   assign i_bias[95:64] = rp__data[95:64];
   assign i_bias[63:32] = rp__data[63:32];
@@ -1148,7 +1138,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -1454,7 +1444,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [2:0] drain_count = 3'h0;
   output draining;
   wire draining;
-  input en;
   wire en;
   input [31:0] i_a;
   wire [31:0] i_a;
@@ -1649,119 +1638,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$1  = en & vr_0_0;
   assign \$2  = lr_0_0 ? 24'h000000 : \$51 [23:0];
-  assign \$3  = en & draining;
-  assign \$4  = en & vr_0_1;
   assign \$5  = lr_0_1 ? 24'h000000 : \$53 [23:0];
-  assign \$6  = en & draining;
-  assign \$7  = en & vr_0_2;
   assign \$8  = lr_0_2 ? 24'h000000 : \$55 [23:0];
-  assign \$9  = en & draining;
-  assign \$10  = en & vr_0_3;
   assign \$11  = lr_0_3 ? 24'h000000 : \$57 [23:0];
-  assign \$12  = en & draining;
-  assign \$13  = en & vr_1_0;
   assign \$14  = lr_1_0 ? 24'h000000 : \$59 [23:0];
-  assign \$15  = en & draining;
-  assign \$16  = en & vr_1_1;
   assign \$17  = lr_1_1 ? 24'h000000 : \$61 [23:0];
-  assign \$18  = en & draining;
-  assign \$19  = en & vr_1_2;
   assign \$20  = lr_1_2 ? 24'h000000 : \$63 [23:0];
-  assign \$21  = en & draining;
-  assign \$22  = en & vr_1_3;
   assign \$23  = lr_1_3 ? 24'h000000 : \$65 [23:0];
-  assign \$24  = en & draining;
-  assign \$25  = en & vr_2_0;
   assign \$26  = lr_2_0 ? 24'h000000 : \$67 [23:0];
-  assign \$27  = en & draining;
-  assign \$28  = en & vr_2_1;
   assign \$29  = lr_2_1 ? 24'h000000 : \$69 [23:0];
-  assign \$30  = en & draining;
-  assign \$31  = en & vr_2_2;
   assign \$32  = lr_2_2 ? 24'h000000 : \$71 [23:0];
-  assign \$33  = en & draining;
-  assign \$34  = en & vr_2_3;
   assign \$35  = lr_2_3 ? 24'h000000 : \$73 [23:0];
-  assign \$36  = en & draining;
-  assign \$37  = en & vr_3_0;
   assign \$38  = lr_3_0 ? 24'h000000 : \$75 [23:0];
-  assign \$39  = en & draining;
-  assign \$40  = en & vr_3_1;
   assign \$41  = lr_3_1 ? 24'h000000 : \$77 [23:0];
-  assign \$42  = en & draining;
-  assign \$43  = en & vr_3_2;
   assign \$44  = lr_3_2 ? 24'h000000 : \$79 [23:0];
-  assign \$45  = en & draining;
-  assign \$46  = en & vr_3_3;
   assign \$47  = lr_3_3 ? 24'h000000 : \$81 [23:0];
-  assign \$48  = en & draining;
-  assign \$49  = en & draining;
   assign \$50  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
   assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$52  = en & vr_0_0;
   assign cap_0_0 = \$52  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$54  = en & vr_0_1;
   assign cap_0_1 = \$54  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$56  = en & vr_0_2;
   assign cap_0_2 = \$56  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
   assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$58  = en & vr_0_3;
   assign cap_0_3 = \$58  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
   assign \$59  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$60  = en & vr_1_0;
   assign cap_1_0 = \$60  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
   assign \$61  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$62  = en & vr_1_1;
   assign cap_1_1 = \$62  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
   assign \$63  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$64  = en & vr_1_2;
   assign cap_1_2 = \$64  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
   assign \$65  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$66  = en & vr_1_3;
   assign cap_1_3 = \$66  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
   assign \$67  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$68  = en & vr_2_0;
   assign cap_2_0 = \$68  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
   assign \$69  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$70  = en & vr_2_1;
   assign cap_2_1 = \$70  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
   assign \$71  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$72  = en & vr_2_2;
   assign cap_2_2 = \$72  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
   assign \$73  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$74  = en & vr_2_3;
   assign cap_2_3 = \$74  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
   assign \$75  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$76  = en & vr_3_0;
   assign cap_3_0 = \$76  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
   assign \$77  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$78  = en & vr_3_1;
   assign cap_3_1 = \$78  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
   assign \$79  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$80  = en & vr_3_2;
   assign cap_3_2 = \$80  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$82  = en & vr_3_3;
   assign cap_3_3 = \$82  & lr_3_3;
   assign draining = | drain_count;
   always @(posedge clk)
@@ -2104,310 +2044,217 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
     drain_count <= \$251 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = skew_a1_d0;
-    if (en) begin
-      \$83  = i_a[15:8];
-    end
+    \$83  = i_a[15:8];
     if (rst) begin
       \$83  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = skew_v1_d0;
-    if (en) begin
-      \$84  = i_valid;
-    end
+    \$84  = i_valid;
     if (rst) begin
       \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = skew_l1_d0;
-    if (en) begin
-      \$85  = i_last;
-    end
+    \$85  = i_last;
     if (rst) begin
       \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = skew_a2_d0;
-    if (en) begin
-      \$86  = i_a[23:16];
-    end
+    \$86  = i_a[23:16];
     if (rst) begin
       \$86  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_a2_d1;
-    if (en) begin
-      \$87  = skew_a2_d0;
-    end
+    \$87  = skew_a2_d0;
     if (rst) begin
       \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = skew_v2_d0;
-    if (en) begin
-      \$88  = i_valid;
-    end
+    \$88  = i_valid;
     if (rst) begin
       \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = skew_v2_d1;
-    if (en) begin
-      \$89  = skew_v2_d0;
-    end
+    \$89  = skew_v2_d0;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = skew_l2_d0;
-    if (en) begin
-      \$90  = i_last;
-    end
+    \$90  = i_last;
     if (rst) begin
       \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_l2_d1;
-    if (en) begin
-      \$91  = skew_l2_d0;
-    end
+    \$91  = skew_l2_d0;
     if (rst) begin
       \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = skew_a3_d0;
-    if (en) begin
-      \$92  = i_a[31:24];
-    end
+    \$92  = i_a[31:24];
     if (rst) begin
       \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_a3_d1;
-    if (en) begin
-      \$93  = skew_a3_d0;
-    end
+    \$93  = skew_a3_d0;
     if (rst) begin
       \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_a3_d2;
-    if (en) begin
-      \$94  = skew_a3_d1;
-    end
+    \$94  = skew_a3_d1;
     if (rst) begin
       \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_v3_d0;
-    if (en) begin
-      \$95  = i_valid;
-    end
+    \$95  = i_valid;
     if (rst) begin
       \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = skew_v3_d1;
-    if (en) begin
-      \$96  = skew_v3_d0;
-    end
+    \$96  = skew_v3_d0;
     if (rst) begin
       \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_v3_d2;
-    if (en) begin
-      \$97  = skew_v3_d1;
-    end
+    \$97  = skew_v3_d1;
     if (rst) begin
       \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_l3_d0;
-    if (en) begin
-      \$98  = i_last;
-    end
+    \$98  = i_last;
     if (rst) begin
       \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_l3_d1;
-    if (en) begin
-      \$99  = skew_l3_d0;
-    end
+    \$99  = skew_l3_d0;
     if (rst) begin
       \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_l3_d2;
-    if (en) begin
-      \$100  = skew_l3_d1;
-    end
+    \$100  = skew_l3_d1;
     if (rst) begin
       \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = skew_w1_d0;
-    if (en) begin
-      \$101  = i_w[15:8];
-    end
+    \$101  = i_w[15:8];
     if (rst) begin
       \$101  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = skew_w2_d0;
-    if (en) begin
-      \$102  = i_w[23:16];
-    end
+    \$102  = i_w[23:16];
     if (rst) begin
       \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_w2_d1;
-    if (en) begin
-      \$103  = skew_w2_d0;
-    end
+    \$103  = skew_w2_d0;
     if (rst) begin
       \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_w3_d0;
-    if (en) begin
-      \$104  = i_w[31:24];
-    end
+    \$104  = i_w[31:24];
     if (rst) begin
       \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_w3_d1;
-    if (en) begin
-      \$105  = skew_w3_d0;
-    end
+    \$105  = skew_w3_d0;
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_w3_d2;
-    if (en) begin
-      \$106  = skew_w3_d1;
-    end
+    \$106  = skew_w3_d1;
     if (rst) begin
       \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = a_0_0;
-    if (en) begin
-      \$107  = i_a[7:0];
-    end
+    \$107  = i_a[7:0];
     if (rst) begin
       \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = v_0_0;
-    if (en) begin
-      \$108  = i_valid;
-    end
+    \$108  = i_valid;
     if (rst) begin
       \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = l_0_0;
-    if (en) begin
-      \$109  = i_last;
-    end
+    \$109  = i_last;
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = w_0_0;
-    if (en) begin
-      \$110  = i_w[7:0];
-    end
+    \$110  = i_w[7:0];
     if (rst) begin
       \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = pr_0_0;
-    if (en) begin
-      \$111  = p_0_0;
-    end
+    \$111  = p_0_0;
     if (rst) begin
       \$111  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = vr_0_0;
-    if (en) begin
-      \$112  = i_valid;
-    end
+    \$112  = i_valid;
     if (rst) begin
       \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = lr_0_0;
-    if (en) begin
-      \$113  = i_last;
-    end
+    \$113  = i_last;
     if (rst) begin
       \$113  = 1'h0;
     end
@@ -2436,70 +2283,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = a_0_1;
-    if (en) begin
-      \$116  = a_0_0;
-    end
+    \$116  = a_0_0;
     if (rst) begin
       \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = v_0_1;
-    if (en) begin
-      \$117  = v_0_0;
-    end
+    \$117  = v_0_0;
     if (rst) begin
       \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = l_0_1;
-    if (en) begin
-      \$118  = l_0_0;
-    end
+    \$118  = l_0_0;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = w_0_1;
-    if (en) begin
-      \$119  = skew_w1_d0;
-    end
+    \$119  = skew_w1_d0;
     if (rst) begin
       \$119  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = pr_0_1;
-    if (en) begin
-      \$120  = p_0_1;
-    end
+    \$120  = p_0_1;
     if (rst) begin
       \$120  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = vr_0_1;
-    if (en) begin
-      \$121  = v_0_0;
-    end
+    \$121  = v_0_0;
     if (rst) begin
       \$121  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = lr_0_1;
-    if (en) begin
-      \$122  = l_0_0;
-    end
+    \$122  = l_0_0;
     if (rst) begin
       \$122  = 1'h0;
     end
@@ -2528,70 +2354,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = a_0_2;
-    if (en) begin
-      \$125  = a_0_1;
-    end
+    \$125  = a_0_1;
     if (rst) begin
       \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = v_0_2;
-    if (en) begin
-      \$126  = v_0_1;
-    end
+    \$126  = v_0_1;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = l_0_2;
-    if (en) begin
-      \$127  = l_0_1;
-    end
+    \$127  = l_0_1;
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = w_0_2;
-    if (en) begin
-      \$128  = skew_w2_d1;
-    end
+    \$128  = skew_w2_d1;
     if (rst) begin
       \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = pr_0_2;
-    if (en) begin
-      \$129  = p_0_2;
-    end
+    \$129  = p_0_2;
     if (rst) begin
       \$129  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = vr_0_2;
-    if (en) begin
-      \$130  = v_0_1;
-    end
+    \$130  = v_0_1;
     if (rst) begin
       \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = lr_0_2;
-    if (en) begin
-      \$131  = l_0_1;
-    end
+    \$131  = l_0_1;
     if (rst) begin
       \$131  = 1'h0;
     end
@@ -2620,70 +2425,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = a_0_3;
-    if (en) begin
-      \$134  = a_0_2;
-    end
+    \$134  = a_0_2;
     if (rst) begin
       \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = v_0_3;
-    if (en) begin
-      \$135  = v_0_2;
-    end
+    \$135  = v_0_2;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = l_0_3;
-    if (en) begin
-      \$136  = l_0_2;
-    end
+    \$136  = l_0_2;
     if (rst) begin
       \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = w_0_3;
-    if (en) begin
-      \$137  = skew_w3_d2;
-    end
+    \$137  = skew_w3_d2;
     if (rst) begin
       \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = pr_0_3;
-    if (en) begin
-      \$138  = p_0_3;
-    end
+    \$138  = p_0_3;
     if (rst) begin
       \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = vr_0_3;
-    if (en) begin
-      \$139  = v_0_2;
-    end
+    \$139  = v_0_2;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = lr_0_3;
-    if (en) begin
-      \$140  = l_0_2;
-    end
+    \$140  = l_0_2;
     if (rst) begin
       \$140  = 1'h0;
     end
@@ -2712,70 +2496,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = a_1_0;
-    if (en) begin
-      \$143  = skew_a1_d0;
-    end
+    \$143  = skew_a1_d0;
     if (rst) begin
       \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = v_1_0;
-    if (en) begin
-      \$144  = skew_v1_d0;
-    end
+    \$144  = skew_v1_d0;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = l_1_0;
-    if (en) begin
-      \$145  = skew_l1_d0;
-    end
+    \$145  = skew_l1_d0;
     if (rst) begin
       \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = w_1_0;
-    if (en) begin
-      \$146  = w_0_0;
-    end
+    \$146  = w_0_0;
     if (rst) begin
       \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = pr_1_0;
-    if (en) begin
-      \$147  = p_1_0;
-    end
+    \$147  = p_1_0;
     if (rst) begin
       \$147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = vr_1_0;
-    if (en) begin
-      \$148  = skew_v1_d0;
-    end
+    \$148  = skew_v1_d0;
     if (rst) begin
       \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = lr_1_0;
-    if (en) begin
-      \$149  = skew_l1_d0;
-    end
+    \$149  = skew_l1_d0;
     if (rst) begin
       \$149  = 1'h0;
     end
@@ -2804,70 +2567,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = a_1_1;
-    if (en) begin
-      \$152  = a_1_0;
-    end
+    \$152  = a_1_0;
     if (rst) begin
       \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = v_1_1;
-    if (en) begin
-      \$153  = v_1_0;
-    end
+    \$153  = v_1_0;
     if (rst) begin
       \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = l_1_1;
-    if (en) begin
-      \$154  = l_1_0;
-    end
+    \$154  = l_1_0;
     if (rst) begin
       \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = w_1_1;
-    if (en) begin
-      \$155  = w_0_1;
-    end
+    \$155  = w_0_1;
     if (rst) begin
       \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = pr_1_1;
-    if (en) begin
-      \$156  = p_1_1;
-    end
+    \$156  = p_1_1;
     if (rst) begin
       \$156  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = vr_1_1;
-    if (en) begin
-      \$157  = v_1_0;
-    end
+    \$157  = v_1_0;
     if (rst) begin
       \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = lr_1_1;
-    if (en) begin
-      \$158  = l_1_0;
-    end
+    \$158  = l_1_0;
     if (rst) begin
       \$158  = 1'h0;
     end
@@ -2896,70 +2638,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = a_1_2;
-    if (en) begin
-      \$161  = a_1_1;
-    end
+    \$161  = a_1_1;
     if (rst) begin
       \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = v_1_2;
-    if (en) begin
-      \$162  = v_1_1;
-    end
+    \$162  = v_1_1;
     if (rst) begin
       \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = l_1_2;
-    if (en) begin
-      \$163  = l_1_1;
-    end
+    \$163  = l_1_1;
     if (rst) begin
       \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = w_1_2;
-    if (en) begin
-      \$164  = w_0_2;
-    end
+    \$164  = w_0_2;
     if (rst) begin
       \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = pr_1_2;
-    if (en) begin
-      \$165  = p_1_2;
-    end
+    \$165  = p_1_2;
     if (rst) begin
       \$165  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = vr_1_2;
-    if (en) begin
-      \$166  = v_1_1;
-    end
+    \$166  = v_1_1;
     if (rst) begin
       \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = lr_1_2;
-    if (en) begin
-      \$167  = l_1_1;
-    end
+    \$167  = l_1_1;
     if (rst) begin
       \$167  = 1'h0;
     end
@@ -2988,70 +2709,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = a_1_3;
-    if (en) begin
-      \$170  = a_1_2;
-    end
+    \$170  = a_1_2;
     if (rst) begin
       \$170  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = v_1_3;
-    if (en) begin
-      \$171  = v_1_2;
-    end
+    \$171  = v_1_2;
     if (rst) begin
       \$171  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = l_1_3;
-    if (en) begin
-      \$172  = l_1_2;
-    end
+    \$172  = l_1_2;
     if (rst) begin
       \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = w_1_3;
-    if (en) begin
-      \$173  = w_0_3;
-    end
+    \$173  = w_0_3;
     if (rst) begin
       \$173  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = pr_1_3;
-    if (en) begin
-      \$174  = p_1_3;
-    end
+    \$174  = p_1_3;
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = vr_1_3;
-    if (en) begin
-      \$175  = v_1_2;
-    end
+    \$175  = v_1_2;
     if (rst) begin
       \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = lr_1_3;
-    if (en) begin
-      \$176  = l_1_2;
-    end
+    \$176  = l_1_2;
     if (rst) begin
       \$176  = 1'h0;
     end
@@ -3080,70 +2780,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = a_2_0;
-    if (en) begin
-      \$179  = skew_a2_d1;
-    end
+    \$179  = skew_a2_d1;
     if (rst) begin
       \$179  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = v_2_0;
-    if (en) begin
-      \$180  = skew_v2_d1;
-    end
+    \$180  = skew_v2_d1;
     if (rst) begin
       \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = l_2_0;
-    if (en) begin
-      \$181  = skew_l2_d1;
-    end
+    \$181  = skew_l2_d1;
     if (rst) begin
       \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = w_2_0;
-    if (en) begin
-      \$182  = w_1_0;
-    end
+    \$182  = w_1_0;
     if (rst) begin
       \$182  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = pr_2_0;
-    if (en) begin
-      \$183  = p_2_0;
-    end
+    \$183  = p_2_0;
     if (rst) begin
       \$183  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = vr_2_0;
-    if (en) begin
-      \$184  = skew_v2_d1;
-    end
+    \$184  = skew_v2_d1;
     if (rst) begin
       \$184  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = lr_2_0;
-    if (en) begin
-      \$185  = skew_l2_d1;
-    end
+    \$185  = skew_l2_d1;
     if (rst) begin
       \$185  = 1'h0;
     end
@@ -3172,70 +2851,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = a_2_1;
-    if (en) begin
-      \$188  = a_2_0;
-    end
+    \$188  = a_2_0;
     if (rst) begin
       \$188  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = v_2_1;
-    if (en) begin
-      \$189  = v_2_0;
-    end
+    \$189  = v_2_0;
     if (rst) begin
       \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = l_2_1;
-    if (en) begin
-      \$190  = l_2_0;
-    end
+    \$190  = l_2_0;
     if (rst) begin
       \$190  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = w_2_1;
-    if (en) begin
-      \$191  = w_1_1;
-    end
+    \$191  = w_1_1;
     if (rst) begin
       \$191  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = pr_2_1;
-    if (en) begin
-      \$192  = p_2_1;
-    end
+    \$192  = p_2_1;
     if (rst) begin
       \$192  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = vr_2_1;
-    if (en) begin
-      \$193  = v_2_0;
-    end
+    \$193  = v_2_0;
     if (rst) begin
       \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = lr_2_1;
-    if (en) begin
-      \$194  = l_2_0;
-    end
+    \$194  = l_2_0;
     if (rst) begin
       \$194  = 1'h0;
     end
@@ -3264,70 +2922,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = a_2_2;
-    if (en) begin
-      \$197  = a_2_1;
-    end
+    \$197  = a_2_1;
     if (rst) begin
       \$197  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = v_2_2;
-    if (en) begin
-      \$198  = v_2_1;
-    end
+    \$198  = v_2_1;
     if (rst) begin
       \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = l_2_2;
-    if (en) begin
-      \$199  = l_2_1;
-    end
+    \$199  = l_2_1;
     if (rst) begin
       \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = w_2_2;
-    if (en) begin
-      \$200  = w_1_2;
-    end
+    \$200  = w_1_2;
     if (rst) begin
       \$200  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = pr_2_2;
-    if (en) begin
-      \$201  = p_2_2;
-    end
+    \$201  = p_2_2;
     if (rst) begin
       \$201  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = vr_2_2;
-    if (en) begin
-      \$202  = v_2_1;
-    end
+    \$202  = v_2_1;
     if (rst) begin
       \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = lr_2_2;
-    if (en) begin
-      \$203  = l_2_1;
-    end
+    \$203  = l_2_1;
     if (rst) begin
       \$203  = 1'h0;
     end
@@ -3356,70 +2993,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_2_3;
-    if (en) begin
-      \$206  = a_2_2;
-    end
+    \$206  = a_2_2;
     if (rst) begin
       \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = v_2_3;
-    if (en) begin
-      \$207  = v_2_2;
-    end
+    \$207  = v_2_2;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = l_2_3;
-    if (en) begin
-      \$208  = l_2_2;
-    end
+    \$208  = l_2_2;
     if (rst) begin
       \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = w_2_3;
-    if (en) begin
-      \$209  = w_1_3;
-    end
+    \$209  = w_1_3;
     if (rst) begin
       \$209  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = pr_2_3;
-    if (en) begin
-      \$210  = p_2_3;
-    end
+    \$210  = p_2_3;
     if (rst) begin
       \$210  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = vr_2_3;
-    if (en) begin
-      \$211  = v_2_2;
-    end
+    \$211  = v_2_2;
     if (rst) begin
       \$211  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = lr_2_3;
-    if (en) begin
-      \$212  = l_2_2;
-    end
+    \$212  = l_2_2;
     if (rst) begin
       \$212  = 1'h0;
     end
@@ -3448,70 +3064,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = a_3_0;
-    if (en) begin
-      \$215  = skew_a3_d2;
-    end
+    \$215  = skew_a3_d2;
     if (rst) begin
       \$215  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = v_3_0;
-    if (en) begin
-      \$216  = skew_v3_d2;
-    end
+    \$216  = skew_v3_d2;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = l_3_0;
-    if (en) begin
-      \$217  = skew_l3_d2;
-    end
+    \$217  = skew_l3_d2;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = w_3_0;
-    if (en) begin
-      \$218  = w_2_0;
-    end
+    \$218  = w_2_0;
     if (rst) begin
       \$218  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = pr_3_0;
-    if (en) begin
-      \$219  = p_3_0;
-    end
+    \$219  = p_3_0;
     if (rst) begin
       \$219  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = vr_3_0;
-    if (en) begin
-      \$220  = skew_v3_d2;
-    end
+    \$220  = skew_v3_d2;
     if (rst) begin
       \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = lr_3_0;
-    if (en) begin
-      \$221  = skew_l3_d2;
-    end
+    \$221  = skew_l3_d2;
     if (rst) begin
       \$221  = 1'h0;
     end
@@ -3540,70 +3135,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = a_3_1;
-    if (en) begin
-      \$224  = a_3_0;
-    end
+    \$224  = a_3_0;
     if (rst) begin
       \$224  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = v_3_1;
-    if (en) begin
-      \$225  = v_3_0;
-    end
+    \$225  = v_3_0;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = l_3_1;
-    if (en) begin
-      \$226  = l_3_0;
-    end
+    \$226  = l_3_0;
     if (rst) begin
       \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = w_3_1;
-    if (en) begin
-      \$227  = w_2_1;
-    end
+    \$227  = w_2_1;
     if (rst) begin
       \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = pr_3_1;
-    if (en) begin
-      \$228  = p_3_1;
-    end
+    \$228  = p_3_1;
     if (rst) begin
       \$228  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = vr_3_1;
-    if (en) begin
-      \$229  = v_3_0;
-    end
+    \$229  = v_3_0;
     if (rst) begin
       \$229  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = lr_3_1;
-    if (en) begin
-      \$230  = l_3_0;
-    end
+    \$230  = l_3_0;
     if (rst) begin
       \$230  = 1'h0;
     end
@@ -3632,70 +3206,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = a_3_2;
-    if (en) begin
-      \$233  = a_3_1;
-    end
+    \$233  = a_3_1;
     if (rst) begin
       \$233  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = v_3_2;
-    if (en) begin
-      \$234  = v_3_1;
-    end
+    \$234  = v_3_1;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = l_3_2;
-    if (en) begin
-      \$235  = l_3_1;
-    end
+    \$235  = l_3_1;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = w_3_2;
-    if (en) begin
-      \$236  = w_2_2;
-    end
+    \$236  = w_2_2;
     if (rst) begin
       \$236  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = pr_3_2;
-    if (en) begin
-      \$237  = p_3_2;
-    end
+    \$237  = p_3_2;
     if (rst) begin
       \$237  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = vr_3_2;
-    if (en) begin
-      \$238  = v_3_1;
-    end
+    \$238  = v_3_1;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = lr_3_2;
-    if (en) begin
-      \$239  = l_3_1;
-    end
+    \$239  = l_3_1;
     if (rst) begin
       \$239  = 1'h0;
     end
@@ -3724,70 +3277,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = a_3_3;
-    if (en) begin
-      \$242  = a_3_2;
-    end
+    \$242  = a_3_2;
     if (rst) begin
       \$242  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = v_3_3;
-    if (en) begin
-      \$243  = v_3_2;
-    end
+    \$243  = v_3_2;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = l_3_3;
-    if (en) begin
-      \$244  = l_3_2;
-    end
+    \$244  = l_3_2;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = w_3_3;
-    if (en) begin
-      \$245  = w_2_3;
-    end
+    \$245  = w_2_3;
     if (rst) begin
       \$245  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = pr_3_3;
-    if (en) begin
-      \$246  = p_3_3;
-    end
+    \$246  = p_3_3;
     if (rst) begin
       \$246  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = vr_3_3;
-    if (en) begin
-      \$247  = v_3_2;
-    end
+    \$247  = v_3_2;
     if (rst) begin
       \$247  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = lr_3_3;
-    if (en) begin
-      \$248  = l_3_2;
-    end
+    \$248  = l_3_2;
     if (rst) begin
       \$248  = 1'h0;
     end
@@ -3826,6 +3358,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
       \$251  = 3'h0;
     end
   end
+  assign en = 1'h1;
   assign sum_0_0 = \$51 [23:0];
   assign sum_0_1 = \$53 [23:0];
   assign sum_0_2 = \$55 [23:0];
@@ -3859,47 +3392,95 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   assign o_data[71:48] = out_0_2;
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
+  assign \$1  = vr_0_0;
+  assign \$3  = draining;
+  assign \$4  = vr_0_1;
+  assign \$6  = draining;
+  assign \$7  = vr_0_2;
+  assign \$9  = draining;
+  assign \$10  = vr_0_3;
+  assign \$12  = draining;
+  assign \$13  = vr_1_0;
+  assign \$15  = draining;
+  assign \$16  = vr_1_1;
+  assign \$18  = draining;
+  assign \$19  = vr_1_2;
+  assign \$21  = draining;
+  assign \$22  = vr_1_3;
+  assign \$24  = draining;
+  assign \$25  = vr_2_0;
+  assign \$27  = draining;
+  assign \$28  = vr_2_1;
+  assign \$30  = draining;
+  assign \$31  = vr_2_2;
+  assign \$33  = draining;
+  assign \$34  = vr_2_3;
+  assign \$36  = draining;
+  assign \$37  = vr_3_0;
+  assign \$39  = draining;
+  assign \$40  = vr_3_1;
+  assign \$42  = draining;
+  assign \$43  = vr_3_2;
+  assign \$45  = draining;
+  assign \$46  = vr_3_3;
+  assign \$48  = draining;
+  assign \$49  = draining;
+  assign \$52  = vr_0_0;
+  assign \$54  = vr_0_1;
+  assign \$56  = vr_0_2;
+  assign \$58  = vr_0_3;
+  assign \$60  = vr_1_0;
+  assign \$62  = vr_1_1;
+  assign \$64  = vr_1_2;
+  assign \$66  = vr_1_3;
+  assign \$68  = vr_2_0;
+  assign \$70  = vr_2_1;
+  assign \$72  = vr_2_2;
+  assign \$74  = vr_2_3;
+  assign \$76  = vr_3_0;
+  assign \$78  = vr_3_1;
+  assign \$80  = vr_3_2;
+  assign \$82  = vr_3_3;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
+  wire [4:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
+  wire [4:0] \$18 ;
+  reg [3:0] \$19 ;
   wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
-  wire [3:0] \$4 ;
+  reg [3:0] \$20 ;
+  reg [3:0] \$21 ;
+  wire [4:0] \$3 ;
+  wire [4:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
+  wire [4:0] \$7 ;
+  wire [4:0] \$8 ;
   wire \$9 ;
   input clk;
   wire clk;
-  (* init = 3'h0 *)
-  wire [2:0] consume;
-  output [2:0] level;
-  reg [2:0] level = 3'h0;
-  (* init = 3'h0 *)
-  wire [2:0] produce;
+  (* init = 4'h0 *)
+  wire [3:0] consume;
+  reg [3:0] level = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] produce;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
-  reg [2:0] r_port__addr = 3'h0;
+  (* init = 4'h0 *)
+  wire [3:0] r_level;
+  reg [3:0] r_port__addr = 4'h0;
   wire [32:0] r_port__data;
   output r_rdy;
   wire r_rdy;
@@ -3908,37 +3489,44 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire [32:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
-  reg [2:0] w_port__addr = 3'h0;
+  (* init = 4'h0 *)
+  wire [3:0] w_level;
+  reg [3:0] w_port__addr = 4'h0;
   input [32:0] w_port__data;
   wire [32:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [32:0] storage [4:0];
+  reg [32:0] storage [11:0];
   initial begin
     storage[0] = 33'h000000000;
     storage[1] = 33'h000000000;
     storage[2] = 33'h000000000;
     storage[3] = 33'h000000000;
     storage[4] = 33'h000000000;
+    storage[5] = 33'h000000000;
+    storage[6] = 33'h000000000;
+    storage[7] = 33'h000000000;
+    storage[8] = 33'h000000000;
+    storage[9] = 33'h000000000;
+    storage[10] = 33'h000000000;
+    storage[11] = 33'h000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h5;
+  assign w_rdy = level != 4'hc;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h4;
+  assign \$2  = w_port__addr == 4'hb;
   assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$4  = \$2  ? 5'h00 : \$3 ;
   assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h4;
+  assign \$6  = r_port__addr == 4'hb;
   assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$8  = \$6  ? 5'h00 : \$7 ;
   assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
   assign \$11  = ~ \$10 ;
@@ -3959,33 +3547,33 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$19  = \$4 [3:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$19  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$20  = r_port__addr;
     if (\$5 ) begin
-      \$20  = \$8 [2:0];
+      \$20  = \$8 [3:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$20  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$21  = level;
     if (\$12 ) begin
-      \$21  = \$13 [2:0];
+      \$21  = \$13 [3:0];
     end
     if (\$17 ) begin
-      \$21  = \$18 [2:0];
+      \$21  = \$18 [3:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$21  = 4'h0;
     end
   end
   assign w_level = level;
@@ -3997,7 +3585,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, i_multiplier, i_shift, en, i_bias, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [62:0] \$10 ;
@@ -4118,7 +3706,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, i_multiplier, 
   wire [31:0] a_3;
   input clk;
   wire clk;
-  input en;
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
@@ -4342,270 +3929,198 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, i_multiplier, 
     o_last <= \$113 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = rq1_valid;
-    if (en) begin
-      \$88  = i_valid;
-    end
+    \$88  = i_valid;
     if (rst) begin
       \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq1_last;
-    if (en) begin
-      \$89  = i_last;
-    end
+    \$89  = i_last;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = rq1_m0;
-    if (en) begin
-      \$90  = i_multiplier;
-    end
+    \$90  = i_multiplier;
     if (rst) begin
       \$90  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = rq1_l0;
-    if (en) begin
-      \$91  = \$2 [4:0];
-    end
+    \$91  = \$2 [4:0];
     if (rst) begin
       \$91  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = rq1_r0;
-    if (en) begin
-      \$92  = \$5 [4:0];
-    end
+    \$92  = \$5 [4:0];
     if (rst) begin
       \$92  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = rq1_s0;
-    if (en) begin
-      \$93  = \$6 [31:0];
-    end
+    \$93  = \$6 [31:0];
     if (rst) begin
       \$93  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = rq1_s1;
-    if (en) begin
-      \$94  = \$7 [31:0];
-    end
+    \$94  = \$7 [31:0];
     if (rst) begin
       \$94  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = rq1_s2;
-    if (en) begin
-      \$95  = \$8 [31:0];
-    end
+    \$95  = \$8 [31:0];
     if (rst) begin
       \$95  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = rq1_s3;
-    if (en) begin
-      \$96  = \$9 [31:0];
-    end
+    \$96  = \$9 [31:0];
     if (rst) begin
       \$96  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = rq2_valid;
-    if (en) begin
-      \$97  = rq1_valid;
-    end
+    \$97  = rq1_valid;
     if (rst) begin
       \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = rq2_last;
-    if (en) begin
-      \$98  = rq1_last;
-    end
+    \$98  = rq1_last;
     if (rst) begin
       \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = rq2_r0;
-    if (en) begin
-      \$99  = rq1_r0;
-    end
+    \$99  = rq1_r0;
     if (rst) begin
       \$99  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = rq2_h0;
-    if (en) begin
-      \$100  = \$24 [32:0];
-    end
+    \$100  = \$24 [32:0];
     if (rst) begin
       \$100  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = rq2_h1;
-    if (en) begin
-      \$101  = \$35 [32:0];
-    end
+    \$101  = \$35 [32:0];
     if (rst) begin
       \$101  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = rq2_h2;
-    if (en) begin
-      \$102  = \$46 [32:0];
-    end
+    \$102  = \$46 [32:0];
     if (rst) begin
       \$102  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = rq2_h3;
-    if (en) begin
-      \$103  = \$57 [32:0];
-    end
+    \$103  = \$57 [32:0];
     if (rst) begin
       \$103  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = rq2_hf0;
-    if (en) begin
-      \$104  = \$59 [31:0];
-    end
+    \$104  = \$59 [31:0];
     if (rst) begin
       \$104  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = rq3_valid;
-    if (en) begin
-      \$105  = rq2_valid;
-    end
+    \$105  = rq2_valid;
     if (rst) begin
       \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$106  = rq3_last;
-    if (en) begin
-      \$106  = rq2_last;
-    end
+    \$106  = rq2_last;
     if (rst) begin
       \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$107  = rq3_y0;
-    if (en) begin
-      \$107  = y_0;
-    end
+    \$107  = y_0;
     if (rst) begin
       \$107  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$108  = rq3_y1;
-    if (en) begin
-      \$108  = y_1;
-    end
+    \$108  = y_1;
     if (rst) begin
       \$108  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$109  = rq3_y2;
-    if (en) begin
-      \$109  = y_2;
-    end
+    \$109  = y_2;
     if (rst) begin
       \$109  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$110  = rq3_y3;
-    if (en) begin
-      \$110  = y_3;
-    end
+    \$110  = y_3;
     if (rst) begin
       \$110  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$111  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$80 ) begin
-        \$111 [7:0] = 8'h80;
-      end else if (\$81 ) begin
-        \$111 [7:0] = 8'h7f;
-      end else begin
-        \$111 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$82 ) begin
-        \$111 [15:8] = 8'h80;
-      end else if (\$83 ) begin
-        \$111 [15:8] = 8'h7f;
-      end else begin
-        \$111 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$84 ) begin
-        \$111 [23:16] = 8'h80;
-      end else if (\$85 ) begin
-        \$111 [23:16] = 8'h7f;
-      end else begin
-        \$111 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$86 ) begin
-        \$111 [31:24] = 8'h80;
-      end else if (\$87 ) begin
-        \$111 [31:24] = 8'h7f;
-      end else begin
-        \$111 [31:24] = t_3[7:0];
-      end
+    (* full_case = 32'd1 *)
+    if (\$80 ) begin
+      \$111 [7:0] = 8'h80;
+    end else if (\$81 ) begin
+      \$111 [7:0] = 8'h7f;
+    end else begin
+      \$111 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$82 ) begin
+      \$111 [15:8] = 8'h80;
+    end else if (\$83 ) begin
+      \$111 [15:8] = 8'h7f;
+    end else begin
+      \$111 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$84 ) begin
+      \$111 [23:16] = 8'h80;
+    end else if (\$85 ) begin
+      \$111 [23:16] = 8'h7f;
+    end else begin
+      \$111 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$86 ) begin
+      \$111 [31:24] = 8'h80;
+    end else if (\$87 ) begin
+      \$111 [31:24] = 8'h7f;
+    end else begin
+      \$111 [31:24] = t_3[7:0];
     end
     if (rst) begin
       \$111  = 32'd0;
@@ -4613,20 +4128,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, i_multiplier, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$112  = o_valid;
-    if (en) begin
-      \$112  = rq3_valid;
-    end
+    \$112  = rq3_valid;
     if (rst) begin
       \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = o_last;
-    if (en) begin
-      \$113  = rq3_last;
-    end
+    \$113  = rq3_last;
     if (rst) begin
       \$113  = 1'h0;
     end
@@ -4654,6 +4163,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, i_multiplier, 
   assign u_1 = \$69 [33:0];
   assign u_2 = \$74 [33:0];
   assign u_3 = \$79 [33:0];
+  assign en = 1'h1;
   assign \i_shift[0]  = i_shift;
   assign \i_acc[0]  = i_acc[23:0];
   assign \i_acc[1]  = i_acc[47:24];

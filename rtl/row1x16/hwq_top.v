@@ -84,12 +84,12 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
+    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
     .r_en(m_out_tready),
     .rst(rst),
-    .s_act__ready(s_act_tready),
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
@@ -147,90 +147,98 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [3:0] \$1 ;
   wire \$10 ;
-  wire [4:0] \$11 ;
-  wire [4:0] \$12 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [17:0] \$17 ;
-  wire [4:0] \$18 ;
-  wire [11:0] \$19 ;
-  wire [17:0] \$2 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
   wire \$20 ;
-  wire [5:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [17:0] \$24 ;
   wire \$25 ;
-  wire [17:0] \$26 ;
-  wire [4:0] \$27 ;
-  wire [1:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [30:0] \$30 ;
-  wire [30:0] \$31 ;
-  wire \$32 ;
+  wire \$26 ;
+  wire [16:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [4:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
+  wire [4:0] \$34 ;
+  wire [4:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$39 ;
+  wire [30:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$41 ;
+  wire [17:0] \$42 ;
+  wire [4:0] \$43 ;
+  wire [11:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
+  wire [5:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg [15:0] \$52 ;
-  reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
+  wire \$49 ;
+  wire [30:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [4:0] \$51 ;
+  wire [1:0] \$52 ;
+  reg \$53 ;
+  reg [2:0] \$54 ;
+  reg \$55 ;
   reg [15:0] \$56 ;
-  reg [10:0] \$57 ;
-  reg [3:0] \$58 ;
-  reg [3:0] \$59 ;
-  wire [15:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg [30:0] \$62 ;
-  reg [5:0] \$63 ;
+  reg [15:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [10:0] \$62 ;
+  reg [3:0] \$63 ;
   reg [3:0] \$64 ;
-  reg [10:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [4:0] \$69 ;
-  wire [16:0] \$7 ;
-  reg \$70 ;
-  reg [16:0] \$71 ;
-  reg [3:0] \$72 ;
+  reg [15:0] \$65 ;
+  reg [1:0] \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
+  reg [3:0] \$69 ;
+  wire \$7 ;
+  reg [10:0] \$70 ;
+  reg \$71 ;
+  reg [16:0] \$72 ;
+  reg [3:0] \$73 ;
+  reg [4:0] \$74 ;
+  reg \$75 ;
+  reg [16:0] \$76 ;
+  reg [3:0] \$77 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$signal  = 8'h00;
-  reg [7:0] \$signal$12  = 8'h00;
-  reg [30:0] \$signal$19  = 31'h00000000;
+  wire \$9 ;
+  wire \$signal ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$76  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$61 ;
-  (* init = 8'h00 *)
-  wire [7:0] act_min;
+  wire [7:0] \act_max$52 ;
+  reg [7:0] act_min = 8'h00;
+  wire at_k_last;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -239,17 +247,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg credit_ok = 1'h1;
+  reg [2:0] credits = 3'h6;
+  wire [3:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
-  wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  reg [3:0] dn = 4'h0;
-  reg en;
-  wire \en$34 ;
-  wire \en$35 ;
+  (* init = 4'h0 *)
+  wire [3:0] dn;
+  wire en;
+  wire \en$11 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
+  wire [1:0] give_back;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -297,7 +308,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[8] ;
   wire [31:0] \i_bias[9] ;
   wire i_last;
-  wire \i_last$56 ;
+  wire \i_last$43 ;
   wire [495:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[10] ;
@@ -332,8 +343,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   wire [5:0] \i_shift[8] ;
   wire [5:0] \i_shift[9] ;
+  output i_valid;
   reg i_valid;
-  wire \i_valid$55 ;
+  wire \i_valid$41 ;
   input [127:0] i_w;
   wire [127:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -357,7 +369,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [10:0] kk = 11'h000;
   reg [3:0] lane = 4'h0;
   reg last_mblock = 1'h0;
-  wire [2:0] level;
   output [128:0] m_out__payload;
   wire [128:0] m_out__payload;
   wire [127:0] \m_out__payload.data ;
@@ -383,23 +394,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [3:0] nb_last = 4'h0;
   wire [431:0] o_data;
-  wire [127:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
-  wire [7:0] \o_data$67[10] ;
-  wire [7:0] \o_data$67[11] ;
-  wire [7:0] \o_data$67[12] ;
-  wire [7:0] \o_data$67[13] ;
-  wire [7:0] \o_data$67[14] ;
-  wire [7:0] \o_data$67[15] ;
-  wire [7:0] \o_data$67[1] ;
-  wire [7:0] \o_data$67[2] ;
-  wire [7:0] \o_data$67[3] ;
-  wire [7:0] \o_data$67[4] ;
-  wire [7:0] \o_data$67[5] ;
-  wire [7:0] \o_data$67[6] ;
-  wire [7:0] \o_data$67[7] ;
-  wire [7:0] \o_data$67[8] ;
-  wire [7:0] \o_data$67[9] ;
+  wire [127:0] \o_data$58 ;
+  wire [7:0] \o_data$58[0] ;
+  wire [7:0] \o_data$58[10] ;
+  wire [7:0] \o_data$58[11] ;
+  wire [7:0] \o_data$58[12] ;
+  wire [7:0] \o_data$58[13] ;
+  wire [7:0] \o_data$58[14] ;
+  wire [7:0] \o_data$58[15] ;
+  wire [7:0] \o_data$58[1] ;
+  wire [7:0] \o_data$58[2] ;
+  wire [7:0] \o_data$58[3] ;
+  wire [7:0] \o_data$58[4] ;
+  wire [7:0] \o_data$58[5] ;
+  wire [7:0] \o_data$58[6] ;
+  wire [7:0] \o_data$58[7] ;
+  wire [7:0] \o_data$58[8] ;
+  wire [7:0] \o_data$58[9] ;
   wire [26:0] \o_data[0] ;
   wire [26:0] \o_data[10] ;
   wire [26:0] \o_data[11] ;
@@ -418,7 +429,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [26:0] \o_data[9] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$62 ;
   wire [128:0] out_w;
   wire [127:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -443,11 +454,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
-  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  (* init = 4'h0 *)
-  wire [3:0] rp__addr;
+  reg [3:0] rp__addr = 4'h0;
   wire [1103:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -517,8 +526,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire rst;
   wire [7:0] s_act__payload;
   wire [7:0] \s_act__payload[0] ;
-  output s_act__ready;
-  reg s_act__ready;
+  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
   wire [71:0] s_param__payload;
@@ -617,8 +625,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[9].multiplier ;
   wire [5:0] \wp__data[9].shift ;
   reg [15:0] wp__en;
-  (* init = 8'h00 *)
-  wire [7:0] zero_point;
+  reg [7:0] zero_point = 8'h00;
   reg [1103:0] params [15:0];
   initial begin
     params[0] = 1104'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
@@ -674,114 +681,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [1103:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[dn];
+    _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$28  = d + 1'h1;
-  assign \$29  = kk == k_last;
-  assign i_last = i_valid & \$29 ;
-  assign \$30  = 1'h1 << lane;
-  assign \$31  = s_param__valid ? \$30  : 31'h00000000;
-  assign \$32  = s_act__valid & s_wgt__valid;
-  assign \$33  = in_data & \$32 ;
-  assign \$34  = \$33  & room;
-  assign \$35  = s_act__valid & s_wgt__valid;
-  assign \$36  = ~ in_data;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = room & \$37 ;
-  assign \$39  = dm0 + d;
-  assign row_valid = \$39 [16:0] < M_;
-  assign \i_valid$55  = o_valid & row_valid;
-  assign \$40  = o_valid & row_valid;
-  assign \$41  = M_ - 1'h1;
-  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
-  assign \$43  = \$40  & \$42 ;
-  assign \$44  = dn == nb_last;
-  assign \i_last$56  = \$43  & \$44 ;
-  assign w_en = en & \o_valid$71 ;
-  assign \$45  = ! ctrl_state;
-  assign \$46  = ctrl_state == 1'h1;
-  assign \$47  = ctrl_state == 2'h2;
-  assign \$48  = ctrl_state == 2'h3;
+  assign \$17  = r_en & m_out__valid;
+  assign \$18  = ~ row_valid;
+  assign \$19  = o_valid & \$18 ;
+  assign give_back = \$17  + \$19 ;
+  assign \$20  = ! ctrl_state;
+  assign \$21  = ctrl_state == 1'h1;
+  assign \$22  = ctrl_state == 2'h2;
+  assign \$23  = ctrl_state == 2'h3;
+  assign \$24  = fm0 + 1'h1;
+  assign \$25  = \$24  >= M_;
+  assign \$26  = \$3 [3:0] >= 1'h1;
+  assign \$27  = hdr[47:32] - 1'h1;
+  assign \$28  = hdr[47:32] > 5'h11;
+  assign \$29  = \$28  ? hdr[47:32] : 16'h0011;
+  assign \$30  = \$29  - 1'h1;
+  assign \$31  = ! ch;
+  assign \$32  = ch + 1'h1;
+  assign \$33  = lane == 4'hf;
+  assign \$34  = blk + 1'h1;
+  assign \$35  = lane + 1'h1;
+  assign \$36  = N_ - 1'h1;
+  assign \$37  = ch == \$36 ;
+  assign \$38  = ~ in_data;
+  assign \$39  = i_valid | \$38 ;
+  assign \$40  = kk == tile_last;
+  assign \$41  = fn == nb_last;
+  assign \$42  = fm0 + 1'h1;
+  assign \$43  = fn + 1'h1;
+  assign \$44  = kk + 1'h1;
+  assign \$45  = kk == k_last;
+  assign \$46  = flush - 1'h1;
+  assign \$47  = ! flush;
+  assign \$48  = ! d;
+  assign \$49  = rp__addr == nb_last;
+  assign \$50  = dm0 + 1'h1;
+  assign \$51  = rp__addr + 1'h1;
+  assign \$52  = d + 1'h1;
   always @(posedge clk)
-    room <= \$49 ;
+    last_mblock <= \$53 ;
   always @(posedge clk)
-    last_mblock <= \$50 ;
+    credits <= \$54 ;
   always @(posedge clk)
-    M_ <= \$51 ;
+    credit_ok <= \$55 ;
   always @(posedge clk)
-    N_ <= \$52 ;
+    M_ <= \$56 ;
   always @(posedge clk)
-    \$signal  <= \$53 ;
+    N_ <= \$57 ;
   always @(posedge clk)
-    \$signal$12  <= \$54 ;
+    zero_point <= \$58 ;
   always @(posedge clk)
-    act_max <= \$55 ;
+    act_min <= \$59 ;
   always @(posedge clk)
-    k_last <= \$56 ;
+    act_max <= \$60 ;
   always @(posedge clk)
-    tile_last <= \$57 ;
+    k_last <= \$61 ;
   always @(posedge clk)
-    lane <= \$58 ;
+    tile_last <= \$62 ;
   always @(posedge clk)
-    blk <= \$59 ;
+    lane <= \$63 ;
   always @(posedge clk)
-    ch <= \$60 ;
+    blk <= \$64 ;
   always @(posedge clk)
-    ctrl_state <= \$61 ;
+    ch <= \$65 ;
   always @(posedge clk)
-    \$signal$19  <= \$62 ;
+    ctrl_state <= \$66 ;
   always @(posedge clk)
-    pt_shift <= \$63 ;
+    \$signal$76  <= \$67 ;
   always @(posedge clk)
-    nb_last <= \$64 ;
+    pt_shift <= \$68 ;
   always @(posedge clk)
-    kk <= \$65 ;
+    nb_last <= \$69 ;
   always @(posedge clk)
-    in_data <= \$66 ;
+    kk <= \$70 ;
   always @(posedge clk)
-    fm0 <= \$67 ;
+    in_data <= \$71 ;
   always @(posedge clk)
-    fn <= \$68 ;
+    fm0 <= \$72 ;
   always @(posedge clk)
-    flush <= \$69 ;
+    fn <= \$73 ;
   always @(posedge clk)
-    d <= \$70 ;
+    flush <= \$74 ;
   always @(posedge clk)
-    dm0 <= \$71 ;
+    d <= \$75 ;
   always @(posedge clk)
-    dn <= \$72 ;
-  assign \$1  = level < 3'h4;
-  assign \$2  = fm0 + 1'h1;
-  assign \$3  = \$2  >= M_;
-  assign \$4  = hdr[47:32] - 1'h1;
-  assign \$5  = hdr[47:32] > 5'h11;
-  assign \$6  = \$5  ? hdr[47:32] : 16'h0011;
-  assign \$7  = \$6  - 1'h1;
-  assign \$8  = ! ch;
-  assign \$9  = ch + 1'h1;
-  assign \$10  = lane == 4'hf;
-  assign \$11  = blk + 1'h1;
-  assign \$12  = lane + 1'h1;
-  assign \$13  = N_ - 1'h1;
-  assign \$14  = ch == \$13 ;
-  assign \$15  = kk == tile_last;
-  assign \$16  = fn == nb_last;
-  assign \$17  = fm0 + 1'h1;
-  assign \$18  = fn + 1'h1;
-  assign \$19  = kk + 1'h1;
-  assign \$20  = kk == k_last;
-  assign \$21  = flush - 1'h1;
-  assign \$22  = ! flush;
-  assign \$23  = en & o_valid;
-  assign \$24  = ! d;
-  assign \$25  = dn == nb_last;
-  assign \$26  = dm0 + 1'h1;
-  assign \$27  = dn + 1'h1;
+    dm0 <= \$76 ;
+  always @(posedge clk)
+    rp__addr <= \$77 ;
+  assign \$1  = credits + give_back;
+  assign \$2  = \$signal  ? 1'h1 : 1'h0;
+  assign \$3  = \$1  - \$2 ;
+  assign at_k_last = kk == k_last;
+  assign i_last = i_valid & at_k_last;
+  assign \$signal  = i_valid & at_k_last;
+  assign \$4  = 1'h1 << lane;
+  assign \$5  = s_param__valid ? \$4  : 31'h00000000;
+  assign \$6  = s_act__valid & s_wgt__valid;
+  assign \$7  = in_data & \$6 ;
+  assign \$8  = ~ at_k_last;
+  assign \$9  = credit_ok | \$8 ;
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$41  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
-    .en(en),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -791,7 +805,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
-    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
@@ -801,458 +814,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
-    .act_min(\$signal$12 ),
+    .act_min(act_min),
     .clk(clk),
-    .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
+    .i_last(\i_last$43 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$55 ),
-    .o_data(\o_data$67 ),
+    .i_valid(\i_valid$41 ),
+    .o_data(\o_data$58 ),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
+    .o_valid(w_en),
     .rst(rst),
-    .zero_point(\$signal )
+    .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = \$1 ;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = \$3 ;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$signal ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$signal$12 ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = \$4 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = \$7 [10:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$10 ) begin
-              \$58  = 4'h0;
-            end else begin
-              \$58  = \$12 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$10 ) begin
-              \$59  = \$11 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$60  = \$9 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$61  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$61  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$22 ) begin
-              \$61  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \$signal$19 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$62  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$63  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$64  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$65  = 11'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$65  = 11'h000;
-            end else begin
-              \$65  = \$19 [10:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$66  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$66  = 1'h1;
-            end else begin
-              if (\$20 ) begin
-                \$66  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$67  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                \$67  = \$17 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$68  = 4'h0;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              (* full_case = 32'd1 *)
-              if (\$16 ) begin
-                \$68  = 4'h0;
-              end else begin
-                \$68  = \$18 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$69  = 5'h18;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$69  = \$21 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = d;
-    if (header_taken) begin
-      \$70  = 1'h0;
-    end else if (\$23 ) begin
-      (* full_case = 32'd1 *)
-      if (\$24 ) begin
-        \$70  = 1'h0;
-      end else begin
-        \$70  = \$28 [0];
-      end
-    end
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = dm0;
-    if (header_taken) begin
-      \$71  = 17'h00000;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        if (\$25 ) begin
-          \$71  = \$26 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$71  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = dn;
-    if (header_taken) begin
-      \$72  = 4'h0;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        (* full_case = 32'd1 *)
-        if (\$25 ) begin
-          \$72  = 4'h0;
-        end else begin
-          \$72  = \$27 [3:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$72  = 4'h0;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -1347,7 +922,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$31 [15:0];
+          wp__en = \$5 [15:0];
     endcase
   end
   always @* begin
@@ -1359,24 +934,374 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = in_data;
+          i_valid = \$10 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_act__ready = 1'h0;
+    \$53  = \$25 ;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$3 [2:0];
+    if (rst) begin
+      \$54  = 3'h6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = \$26 ;
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = \$27 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$62  = \$30 [10:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$63  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$33 ) begin
+              \$63  = 4'h0;
+            end else begin
+              \$63  = \$35 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$64  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$33 ) begin
+              \$64  = \$34 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$65  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$65  = \$32 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$66  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$66  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$47 ) begin
+            \$66  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = \$signal$76 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          /* empty */;
-      2'h2:
-          s_act__ready = \$34 ;
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$67  = hdr[62:32];
+            end
+          end
     endcase
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    en = 1'h0;
+    \$68  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$68  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$69  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$69  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$70  = 11'h000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$70  = 11'h000;
+            end else begin
+              \$70  = \$44 [10:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$70  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$71  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$71  = 1'h1;
+            end else begin
+              if (\$45 ) begin
+                \$71  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$72  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                \$72  = \$42 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$72  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$73  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              (* full_case = 32'd1 *)
+              if (\$41 ) begin
+                \$73  = 4'h0;
+              end else begin
+                \$73  = \$43 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$73  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1384,27 +1309,92 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$38 ;
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$74  = 5'h18;
+                end
+              end
+            end
+          end
       2'h3:
-          en = room;
+          \$74  = \$46 [4:0];
     endcase
+    if (rst) begin
+      \$74  = 5'h00;
+    end
   end
-  assign chan = hdr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = d;
+    if (header_taken) begin
+      \$75  = 1'h0;
+    end else if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$48 ) begin
+        \$75  = 1'h0;
+      end else begin
+        \$75  = \$52 [0];
+      end
+    end
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = dm0;
+    if (header_taken) begin
+      \$76  = 17'h00000;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        if (\$49 ) begin
+          \$76  = \$50 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = rp__addr;
+    if (header_taken) begin
+      \$77  = 4'h0;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        (* full_case = 32'd1 *)
+        if (\$49 ) begin
+          \$77  = 4'h0;
+        end else begin
+          \$77  = \$51 [3:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
   assign s_param__payload = hdr;
-  assign \en$34  = en;
-  assign \en$35  = en;
-  assign data_step = i_valid;
+  assign chan = hdr;
+  assign credits_next = \$3 [3:0];
+  assign en = 1'h1;
+  assign \en$11  = 1'h1;
+  assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign take = s_act__ready;
-  assign s_wgt__ready = s_act__ready;
-  assign row = \$39 [16:0];
-  assign rp__addr = dn;
+  assign s_act__ready = i_valid;
+  assign s_wgt__ready = i_valid;
+  assign row = \$11 [16:0];
+  assign dn = rp__addr;
   assign o_data = i_acc;
-  assign zero_point = \$signal ;
-  assign act_min = \$signal$12 ;
-  assign \act_max$61  = act_max;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign w_data = out_w;
+  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1677,22 +1667,22 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[14]  = out_w[119:112];
   assign \out_w.data[15]  = out_w[127:120];
   assign \out_w.last  = out_w[128];
-  assign \o_data$67[0]  = \o_data$67 [7:0];
-  assign \o_data$67[1]  = \o_data$67 [15:8];
-  assign \o_data$67[2]  = \o_data$67 [23:16];
-  assign \o_data$67[3]  = \o_data$67 [31:24];
-  assign \o_data$67[4]  = \o_data$67 [39:32];
-  assign \o_data$67[5]  = \o_data$67 [47:40];
-  assign \o_data$67[6]  = \o_data$67 [55:48];
-  assign \o_data$67[7]  = \o_data$67 [63:56];
-  assign \o_data$67[8]  = \o_data$67 [71:64];
-  assign \o_data$67[9]  = \o_data$67 [79:72];
-  assign \o_data$67[10]  = \o_data$67 [87:80];
-  assign \o_data$67[11]  = \o_data$67 [95:88];
-  assign \o_data$67[12]  = \o_data$67 [103:96];
-  assign \o_data$67[13]  = \o_data$67 [111:104];
-  assign \o_data$67[14]  = \o_data$67 [119:112];
-  assign \o_data$67[15]  = \o_data$67 [127:120];
+  assign \o_data$58[0]  = \o_data$58 [7:0];
+  assign \o_data$58[1]  = \o_data$58 [15:8];
+  assign \o_data$58[2]  = \o_data$58 [23:16];
+  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \o_data$58[4]  = \o_data$58 [39:32];
+  assign \o_data$58[5]  = \o_data$58 [47:40];
+  assign \o_data$58[6]  = \o_data$58 [55:48];
+  assign \o_data$58[7]  = \o_data$58 [63:56];
+  assign \o_data$58[8]  = \o_data$58 [71:64];
+  assign \o_data$58[9]  = \o_data$58 [79:72];
+  assign \o_data$58[10]  = \o_data$58 [87:80];
+  assign \o_data$58[11]  = \o_data$58 [95:88];
+  assign \o_data$58[12]  = \o_data$58 [103:96];
+  assign \o_data$58[13]  = \o_data$58 [111:104];
+  assign \o_data$58[14]  = \o_data$58 [119:112];
+  assign \o_data$58[15]  = \o_data$58 [127:120];
   assign \m_out__payload.data  = m_out__payload[127:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1712,7 +1702,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[15]  = m_out__payload[127:120];
   assign \m_out__payload.last  = m_out__payload[128];
   assign out_w[128] = o_last;
-  assign out_w[127:0] = \o_data$67 ;
+  assign out_w[127:0] = \o_data$58 ;
   assign i_shift[95:90] = rp__data[1103:1098];
   assign i_shift[89:84] = rp__data[1034:1029];
   assign i_shift[83:78] = rp__data[965:960];
@@ -1764,7 +1754,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2166,7 +2156,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg drain_count = 1'h0;
   output draining;
   wire draining;
-  input en;
   wire en;
   input [7:0] i_a;
   wire [7:0] i_a;
@@ -2478,119 +2467,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [7:0] w_0_7 = 8'h00;
   reg [7:0] w_0_8 = 8'h00;
   reg [7:0] w_0_9 = 8'h00;
-  assign \$1  = en & vr_0_0;
   assign \$2  = lr_0_0 ? 27'h0000000 : \$51 [26:0];
-  assign \$3  = en & draining;
-  assign \$4  = en & vr_0_1;
   assign \$5  = lr_0_1 ? 27'h0000000 : \$53 [26:0];
-  assign \$6  = en & draining;
-  assign \$7  = en & vr_0_2;
   assign \$8  = lr_0_2 ? 27'h0000000 : \$55 [26:0];
-  assign \$9  = en & draining;
-  assign \$10  = en & vr_0_3;
   assign \$11  = lr_0_3 ? 27'h0000000 : \$57 [26:0];
-  assign \$12  = en & draining;
-  assign \$13  = en & vr_0_4;
   assign \$14  = lr_0_4 ? 27'h0000000 : \$59 [26:0];
-  assign \$15  = en & draining;
-  assign \$16  = en & vr_0_5;
   assign \$17  = lr_0_5 ? 27'h0000000 : \$61 [26:0];
-  assign \$18  = en & draining;
-  assign \$19  = en & vr_0_6;
   assign \$20  = lr_0_6 ? 27'h0000000 : \$63 [26:0];
-  assign \$21  = en & draining;
-  assign \$22  = en & vr_0_7;
   assign \$23  = lr_0_7 ? 27'h0000000 : \$65 [26:0];
-  assign \$24  = en & draining;
-  assign \$25  = en & vr_0_8;
   assign \$26  = lr_0_8 ? 27'h0000000 : \$67 [26:0];
-  assign \$27  = en & draining;
-  assign \$28  = en & vr_0_9;
   assign \$29  = lr_0_9 ? 27'h0000000 : \$69 [26:0];
-  assign \$30  = en & draining;
-  assign \$31  = en & vr_0_10;
   assign \$32  = lr_0_10 ? 27'h0000000 : \$71 [26:0];
-  assign \$33  = en & draining;
-  assign \$34  = en & vr_0_11;
   assign \$35  = lr_0_11 ? 27'h0000000 : \$73 [26:0];
-  assign \$36  = en & draining;
-  assign \$37  = en & vr_0_12;
   assign \$38  = lr_0_12 ? 27'h0000000 : \$75 [26:0];
-  assign \$39  = en & draining;
-  assign \$40  = en & vr_0_13;
   assign \$41  = lr_0_13 ? 27'h0000000 : \$77 [26:0];
-  assign \$42  = en & draining;
-  assign \$43  = en & vr_0_14;
   assign \$44  = lr_0_14 ? 27'h0000000 : \$79 [26:0];
-  assign \$45  = en & draining;
-  assign \$46  = en & vr_0_15;
   assign \$47  = lr_0_15 ? 27'h0000000 : \$81 [26:0];
-  assign \$48  = en & draining;
-  assign \$49  = en & draining;
   assign \$50  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a) * $signed(i_w[7:0]);
   assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$52  = en & vr_0_0;
   assign cap_0_0 = \$52  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$54  = en & vr_0_1;
   assign cap_0_1 = \$54  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$56  = en & vr_0_2;
   assign cap_0_2 = \$56  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
   assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$58  = en & vr_0_3;
   assign cap_0_3 = \$58  & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
   assign \$59  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign \$60  = en & vr_0_4;
   assign cap_0_4 = \$60  & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
   assign \$61  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign \$62  = en & vr_0_5;
   assign cap_0_5 = \$62  & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
   assign \$63  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign \$64  = en & vr_0_6;
   assign cap_0_6 = \$64  & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
   assign \$65  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign \$66  = en & vr_0_7;
   assign cap_0_7 = \$66  & lr_0_7;
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
   assign \$67  = $signed(acc_0_8) + $signed(pr_0_8);
-  assign \$68  = en & vr_0_8;
   assign cap_0_8 = \$68  & lr_0_8;
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
   assign \$69  = $signed(acc_0_9) + $signed(pr_0_9);
-  assign \$70  = en & vr_0_9;
   assign cap_0_9 = \$70  & lr_0_9;
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
   assign \$71  = $signed(acc_0_10) + $signed(pr_0_10);
-  assign \$72  = en & vr_0_10;
   assign cap_0_10 = \$72  & lr_0_10;
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
   assign \$73  = $signed(acc_0_11) + $signed(pr_0_11);
-  assign \$74  = en & vr_0_11;
   assign cap_0_11 = \$74  & lr_0_11;
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
   assign \$75  = $signed(acc_0_12) + $signed(pr_0_12);
-  assign \$76  = en & vr_0_12;
   assign cap_0_12 = \$76  & lr_0_12;
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
   assign \$77  = $signed(acc_0_13) + $signed(pr_0_13);
-  assign \$78  = en & vr_0_13;
   assign cap_0_13 = \$78  & lr_0_13;
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
   assign \$79  = $signed(acc_0_14) + $signed(pr_0_14);
-  assign \$80  = en & vr_0_14;
   assign cap_0_14 = \$80  & lr_0_14;
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
   assign \$81  = $signed(acc_0_15) + $signed(pr_0_15);
-  assign \$82  = en & vr_0_15;
   assign cap_0_15 = \$82  & lr_0_15;
   always @(posedge clk)
     skew_w1_d0 <= \$83 ;
@@ -3124,1270 +3064,889 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
     drain_count <= \$347 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = skew_w1_d0;
-    if (en) begin
-      \$83  = i_w[15:8];
-    end
+    \$83  = i_w[15:8];
     if (rst) begin
       \$83  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = skew_w2_d0;
-    if (en) begin
-      \$84  = i_w[23:16];
-    end
+    \$84  = i_w[23:16];
     if (rst) begin
       \$84  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = skew_w2_d1;
-    if (en) begin
-      \$85  = skew_w2_d0;
-    end
+    \$85  = skew_w2_d0;
     if (rst) begin
       \$85  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = skew_w3_d0;
-    if (en) begin
-      \$86  = i_w[31:24];
-    end
+    \$86  = i_w[31:24];
     if (rst) begin
       \$86  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_w3_d1;
-    if (en) begin
-      \$87  = skew_w3_d0;
-    end
+    \$87  = skew_w3_d0;
     if (rst) begin
       \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = skew_w3_d2;
-    if (en) begin
-      \$88  = skew_w3_d1;
-    end
+    \$88  = skew_w3_d1;
     if (rst) begin
       \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = skew_w4_d0;
-    if (en) begin
-      \$89  = i_w[39:32];
-    end
+    \$89  = i_w[39:32];
     if (rst) begin
       \$89  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = skew_w4_d1;
-    if (en) begin
-      \$90  = skew_w4_d0;
-    end
+    \$90  = skew_w4_d0;
     if (rst) begin
       \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_w4_d2;
-    if (en) begin
-      \$91  = skew_w4_d1;
-    end
+    \$91  = skew_w4_d1;
     if (rst) begin
       \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = skew_w4_d3;
-    if (en) begin
-      \$92  = skew_w4_d2;
-    end
+    \$92  = skew_w4_d2;
     if (rst) begin
       \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_w5_d0;
-    if (en) begin
-      \$93  = i_w[47:40];
-    end
+    \$93  = i_w[47:40];
     if (rst) begin
       \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_w5_d1;
-    if (en) begin
-      \$94  = skew_w5_d0;
-    end
+    \$94  = skew_w5_d0;
     if (rst) begin
       \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_w5_d2;
-    if (en) begin
-      \$95  = skew_w5_d1;
-    end
+    \$95  = skew_w5_d1;
     if (rst) begin
       \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = skew_w5_d3;
-    if (en) begin
-      \$96  = skew_w5_d2;
-    end
+    \$96  = skew_w5_d2;
     if (rst) begin
       \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_w5_d4;
-    if (en) begin
-      \$97  = skew_w5_d3;
-    end
+    \$97  = skew_w5_d3;
     if (rst) begin
       \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_w6_d0;
-    if (en) begin
-      \$98  = i_w[55:48];
-    end
+    \$98  = i_w[55:48];
     if (rst) begin
       \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_w6_d1;
-    if (en) begin
-      \$99  = skew_w6_d0;
-    end
+    \$99  = skew_w6_d0;
     if (rst) begin
       \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_w6_d2;
-    if (en) begin
-      \$100  = skew_w6_d1;
-    end
+    \$100  = skew_w6_d1;
     if (rst) begin
       \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = skew_w6_d3;
-    if (en) begin
-      \$101  = skew_w6_d2;
-    end
+    \$101  = skew_w6_d2;
     if (rst) begin
       \$101  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = skew_w6_d4;
-    if (en) begin
-      \$102  = skew_w6_d3;
-    end
+    \$102  = skew_w6_d3;
     if (rst) begin
       \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_w6_d5;
-    if (en) begin
-      \$103  = skew_w6_d4;
-    end
+    \$103  = skew_w6_d4;
     if (rst) begin
       \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_w7_d0;
-    if (en) begin
-      \$104  = i_w[63:56];
-    end
+    \$104  = i_w[63:56];
     if (rst) begin
       \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_w7_d1;
-    if (en) begin
-      \$105  = skew_w7_d0;
-    end
+    \$105  = skew_w7_d0;
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_w7_d2;
-    if (en) begin
-      \$106  = skew_w7_d1;
-    end
+    \$106  = skew_w7_d1;
     if (rst) begin
       \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = skew_w7_d3;
-    if (en) begin
-      \$107  = skew_w7_d2;
-    end
+    \$107  = skew_w7_d2;
     if (rst) begin
       \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = skew_w7_d4;
-    if (en) begin
-      \$108  = skew_w7_d3;
-    end
+    \$108  = skew_w7_d3;
     if (rst) begin
       \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_w7_d5;
-    if (en) begin
-      \$109  = skew_w7_d4;
-    end
+    \$109  = skew_w7_d4;
     if (rst) begin
       \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_w7_d6;
-    if (en) begin
-      \$110  = skew_w7_d5;
-    end
+    \$110  = skew_w7_d5;
     if (rst) begin
       \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = skew_w8_d0;
-    if (en) begin
-      \$111  = i_w[71:64];
-    end
+    \$111  = i_w[71:64];
     if (rst) begin
       \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_w8_d1;
-    if (en) begin
-      \$112  = skew_w8_d0;
-    end
+    \$112  = skew_w8_d0;
     if (rst) begin
       \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = skew_w8_d2;
-    if (en) begin
-      \$113  = skew_w8_d1;
-    end
+    \$113  = skew_w8_d1;
     if (rst) begin
       \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = skew_w8_d3;
-    if (en) begin
-      \$114  = skew_w8_d2;
-    end
+    \$114  = skew_w8_d2;
     if (rst) begin
       \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = skew_w8_d4;
-    if (en) begin
-      \$115  = skew_w8_d3;
-    end
+    \$115  = skew_w8_d3;
     if (rst) begin
       \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = skew_w8_d5;
-    if (en) begin
-      \$116  = skew_w8_d4;
-    end
+    \$116  = skew_w8_d4;
     if (rst) begin
       \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = skew_w8_d6;
-    if (en) begin
-      \$117  = skew_w8_d5;
-    end
+    \$117  = skew_w8_d5;
     if (rst) begin
       \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = skew_w8_d7;
-    if (en) begin
-      \$118  = skew_w8_d6;
-    end
+    \$118  = skew_w8_d6;
     if (rst) begin
       \$118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = skew_w9_d0;
-    if (en) begin
-      \$119  = i_w[79:72];
-    end
+    \$119  = i_w[79:72];
     if (rst) begin
       \$119  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = skew_w9_d1;
-    if (en) begin
-      \$120  = skew_w9_d0;
-    end
+    \$120  = skew_w9_d0;
     if (rst) begin
       \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = skew_w9_d2;
-    if (en) begin
-      \$121  = skew_w9_d1;
-    end
+    \$121  = skew_w9_d1;
     if (rst) begin
       \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = skew_w9_d3;
-    if (en) begin
-      \$122  = skew_w9_d2;
-    end
+    \$122  = skew_w9_d2;
     if (rst) begin
       \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_w9_d4;
-    if (en) begin
-      \$123  = skew_w9_d3;
-    end
+    \$123  = skew_w9_d3;
     if (rst) begin
       \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = skew_w9_d5;
-    if (en) begin
-      \$124  = skew_w9_d4;
-    end
+    \$124  = skew_w9_d4;
     if (rst) begin
       \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = skew_w9_d6;
-    if (en) begin
-      \$125  = skew_w9_d5;
-    end
+    \$125  = skew_w9_d5;
     if (rst) begin
       \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = skew_w9_d7;
-    if (en) begin
-      \$126  = skew_w9_d6;
-    end
+    \$126  = skew_w9_d6;
     if (rst) begin
       \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = skew_w9_d8;
-    if (en) begin
-      \$127  = skew_w9_d7;
-    end
+    \$127  = skew_w9_d7;
     if (rst) begin
       \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_w10_d0;
-    if (en) begin
-      \$128  = i_w[87:80];
-    end
+    \$128  = i_w[87:80];
     if (rst) begin
       \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = skew_w10_d1;
-    if (en) begin
-      \$129  = skew_w10_d0;
-    end
+    \$129  = skew_w10_d0;
     if (rst) begin
       \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = skew_w10_d2;
-    if (en) begin
-      \$130  = skew_w10_d1;
-    end
+    \$130  = skew_w10_d1;
     if (rst) begin
       \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_w10_d3;
-    if (en) begin
-      \$131  = skew_w10_d2;
-    end
+    \$131  = skew_w10_d2;
     if (rst) begin
       \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_w10_d4;
-    if (en) begin
-      \$132  = skew_w10_d3;
-    end
+    \$132  = skew_w10_d3;
     if (rst) begin
       \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_w10_d5;
-    if (en) begin
-      \$133  = skew_w10_d4;
-    end
+    \$133  = skew_w10_d4;
     if (rst) begin
       \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_w10_d6;
-    if (en) begin
-      \$134  = skew_w10_d5;
-    end
+    \$134  = skew_w10_d5;
     if (rst) begin
       \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_w10_d7;
-    if (en) begin
-      \$135  = skew_w10_d6;
-    end
+    \$135  = skew_w10_d6;
     if (rst) begin
       \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_w10_d8;
-    if (en) begin
-      \$136  = skew_w10_d7;
-    end
+    \$136  = skew_w10_d7;
     if (rst) begin
       \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_w10_d9;
-    if (en) begin
-      \$137  = skew_w10_d8;
-    end
+    \$137  = skew_w10_d8;
     if (rst) begin
       \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_w11_d0;
-    if (en) begin
-      \$138  = i_w[95:88];
-    end
+    \$138  = i_w[95:88];
     if (rst) begin
       \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = skew_w11_d1;
-    if (en) begin
-      \$139  = skew_w11_d0;
-    end
+    \$139  = skew_w11_d0;
     if (rst) begin
       \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_w11_d2;
-    if (en) begin
-      \$140  = skew_w11_d1;
-    end
+    \$140  = skew_w11_d1;
     if (rst) begin
       \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_w11_d3;
-    if (en) begin
-      \$141  = skew_w11_d2;
-    end
+    \$141  = skew_w11_d2;
     if (rst) begin
       \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = skew_w11_d4;
-    if (en) begin
-      \$142  = skew_w11_d3;
-    end
+    \$142  = skew_w11_d3;
     if (rst) begin
       \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_w11_d5;
-    if (en) begin
-      \$143  = skew_w11_d4;
-    end
+    \$143  = skew_w11_d4;
     if (rst) begin
       \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_w11_d6;
-    if (en) begin
-      \$144  = skew_w11_d5;
-    end
+    \$144  = skew_w11_d5;
     if (rst) begin
       \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_w11_d7;
-    if (en) begin
-      \$145  = skew_w11_d6;
-    end
+    \$145  = skew_w11_d6;
     if (rst) begin
       \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_w11_d8;
-    if (en) begin
-      \$146  = skew_w11_d7;
-    end
+    \$146  = skew_w11_d7;
     if (rst) begin
       \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_w11_d9;
-    if (en) begin
-      \$147  = skew_w11_d8;
-    end
+    \$147  = skew_w11_d8;
     if (rst) begin
       \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_w11_d10;
-    if (en) begin
-      \$148  = skew_w11_d9;
-    end
+    \$148  = skew_w11_d9;
     if (rst) begin
       \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w12_d0;
-    if (en) begin
-      \$149  = i_w[103:96];
-    end
+    \$149  = i_w[103:96];
     if (rst) begin
       \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_w12_d1;
-    if (en) begin
-      \$150  = skew_w12_d0;
-    end
+    \$150  = skew_w12_d0;
     if (rst) begin
       \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = skew_w12_d2;
-    if (en) begin
-      \$151  = skew_w12_d1;
-    end
+    \$151  = skew_w12_d1;
     if (rst) begin
       \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w12_d3;
-    if (en) begin
-      \$152  = skew_w12_d2;
-    end
+    \$152  = skew_w12_d2;
     if (rst) begin
       \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_w12_d4;
-    if (en) begin
-      \$153  = skew_w12_d3;
-    end
+    \$153  = skew_w12_d3;
     if (rst) begin
       \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w12_d5;
-    if (en) begin
-      \$154  = skew_w12_d4;
-    end
+    \$154  = skew_w12_d4;
     if (rst) begin
       \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_w12_d6;
-    if (en) begin
-      \$155  = skew_w12_d5;
-    end
+    \$155  = skew_w12_d5;
     if (rst) begin
       \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_w12_d7;
-    if (en) begin
-      \$156  = skew_w12_d6;
-    end
+    \$156  = skew_w12_d6;
     if (rst) begin
       \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = skew_w12_d8;
-    if (en) begin
-      \$157  = skew_w12_d7;
-    end
+    \$157  = skew_w12_d7;
     if (rst) begin
       \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = skew_w12_d9;
-    if (en) begin
-      \$158  = skew_w12_d8;
-    end
+    \$158  = skew_w12_d8;
     if (rst) begin
       \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_w12_d10;
-    if (en) begin
-      \$159  = skew_w12_d9;
-    end
+    \$159  = skew_w12_d9;
     if (rst) begin
       \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = skew_w12_d11;
-    if (en) begin
-      \$160  = skew_w12_d10;
-    end
+    \$160  = skew_w12_d10;
     if (rst) begin
       \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = skew_w13_d0;
-    if (en) begin
-      \$161  = i_w[111:104];
-    end
+    \$161  = i_w[111:104];
     if (rst) begin
       \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = skew_w13_d1;
-    if (en) begin
-      \$162  = skew_w13_d0;
-    end
+    \$162  = skew_w13_d0;
     if (rst) begin
       \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_w13_d2;
-    if (en) begin
-      \$163  = skew_w13_d1;
-    end
+    \$163  = skew_w13_d1;
     if (rst) begin
       \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = skew_w13_d3;
-    if (en) begin
-      \$164  = skew_w13_d2;
-    end
+    \$164  = skew_w13_d2;
     if (rst) begin
       \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_w13_d4;
-    if (en) begin
-      \$165  = skew_w13_d3;
-    end
+    \$165  = skew_w13_d3;
     if (rst) begin
       \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = skew_w13_d5;
-    if (en) begin
-      \$166  = skew_w13_d4;
-    end
+    \$166  = skew_w13_d4;
     if (rst) begin
       \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = skew_w13_d6;
-    if (en) begin
-      \$167  = skew_w13_d5;
-    end
+    \$167  = skew_w13_d5;
     if (rst) begin
       \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_w13_d7;
-    if (en) begin
-      \$168  = skew_w13_d6;
-    end
+    \$168  = skew_w13_d6;
     if (rst) begin
       \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_w13_d8;
-    if (en) begin
-      \$169  = skew_w13_d7;
-    end
+    \$169  = skew_w13_d7;
     if (rst) begin
       \$169  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_w13_d9;
-    if (en) begin
-      \$170  = skew_w13_d8;
-    end
+    \$170  = skew_w13_d8;
     if (rst) begin
       \$170  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_w13_d10;
-    if (en) begin
-      \$171  = skew_w13_d9;
-    end
+    \$171  = skew_w13_d9;
     if (rst) begin
       \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = skew_w13_d11;
-    if (en) begin
-      \$172  = skew_w13_d10;
-    end
+    \$172  = skew_w13_d10;
     if (rst) begin
       \$172  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = skew_w13_d12;
-    if (en) begin
-      \$173  = skew_w13_d11;
-    end
+    \$173  = skew_w13_d11;
     if (rst) begin
       \$173  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_w14_d0;
-    if (en) begin
-      \$174  = i_w[119:112];
-    end
+    \$174  = i_w[119:112];
     if (rst) begin
       \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = skew_w14_d1;
-    if (en) begin
-      \$175  = skew_w14_d0;
-    end
+    \$175  = skew_w14_d0;
     if (rst) begin
       \$175  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = skew_w14_d2;
-    if (en) begin
-      \$176  = skew_w14_d1;
-    end
+    \$176  = skew_w14_d1;
     if (rst) begin
       \$176  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_w14_d3;
-    if (en) begin
-      \$177  = skew_w14_d2;
-    end
+    \$177  = skew_w14_d2;
     if (rst) begin
       \$177  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = skew_w14_d4;
-    if (en) begin
-      \$178  = skew_w14_d3;
-    end
+    \$178  = skew_w14_d3;
     if (rst) begin
       \$178  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = skew_w14_d5;
-    if (en) begin
-      \$179  = skew_w14_d4;
-    end
+    \$179  = skew_w14_d4;
     if (rst) begin
       \$179  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_w14_d6;
-    if (en) begin
-      \$180  = skew_w14_d5;
-    end
+    \$180  = skew_w14_d5;
     if (rst) begin
       \$180  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_w14_d7;
-    if (en) begin
-      \$181  = skew_w14_d6;
-    end
+    \$181  = skew_w14_d6;
     if (rst) begin
       \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = skew_w14_d8;
-    if (en) begin
-      \$182  = skew_w14_d7;
-    end
+    \$182  = skew_w14_d7;
     if (rst) begin
       \$182  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_w14_d9;
-    if (en) begin
-      \$183  = skew_w14_d8;
-    end
+    \$183  = skew_w14_d8;
     if (rst) begin
       \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_w14_d10;
-    if (en) begin
-      \$184  = skew_w14_d9;
-    end
+    \$184  = skew_w14_d9;
     if (rst) begin
       \$184  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_w14_d11;
-    if (en) begin
-      \$185  = skew_w14_d10;
-    end
+    \$185  = skew_w14_d10;
     if (rst) begin
       \$185  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = skew_w14_d12;
-    if (en) begin
-      \$186  = skew_w14_d11;
-    end
+    \$186  = skew_w14_d11;
     if (rst) begin
       \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_w14_d13;
-    if (en) begin
-      \$187  = skew_w14_d12;
-    end
+    \$187  = skew_w14_d12;
     if (rst) begin
       \$187  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = skew_w15_d0;
-    if (en) begin
-      \$188  = i_w[127:120];
-    end
+    \$188  = i_w[127:120];
     if (rst) begin
       \$188  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_w15_d1;
-    if (en) begin
-      \$189  = skew_w15_d0;
-    end
+    \$189  = skew_w15_d0;
     if (rst) begin
       \$189  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = skew_w15_d2;
-    if (en) begin
-      \$190  = skew_w15_d1;
-    end
+    \$190  = skew_w15_d1;
     if (rst) begin
       \$190  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = skew_w15_d3;
-    if (en) begin
-      \$191  = skew_w15_d2;
-    end
+    \$191  = skew_w15_d2;
     if (rst) begin
       \$191  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = skew_w15_d4;
-    if (en) begin
-      \$192  = skew_w15_d3;
-    end
+    \$192  = skew_w15_d3;
     if (rst) begin
       \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_w15_d5;
-    if (en) begin
-      \$193  = skew_w15_d4;
-    end
+    \$193  = skew_w15_d4;
     if (rst) begin
       \$193  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = skew_w15_d6;
-    if (en) begin
-      \$194  = skew_w15_d5;
-    end
+    \$194  = skew_w15_d5;
     if (rst) begin
       \$194  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = skew_w15_d7;
-    if (en) begin
-      \$195  = skew_w15_d6;
-    end
+    \$195  = skew_w15_d6;
     if (rst) begin
       \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = skew_w15_d8;
-    if (en) begin
-      \$196  = skew_w15_d7;
-    end
+    \$196  = skew_w15_d7;
     if (rst) begin
       \$196  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = skew_w15_d9;
-    if (en) begin
-      \$197  = skew_w15_d8;
-    end
+    \$197  = skew_w15_d8;
     if (rst) begin
       \$197  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_w15_d10;
-    if (en) begin
-      \$198  = skew_w15_d9;
-    end
+    \$198  = skew_w15_d9;
     if (rst) begin
       \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = skew_w15_d11;
-    if (en) begin
-      \$199  = skew_w15_d10;
-    end
+    \$199  = skew_w15_d10;
     if (rst) begin
       \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_w15_d12;
-    if (en) begin
-      \$200  = skew_w15_d11;
-    end
+    \$200  = skew_w15_d11;
     if (rst) begin
       \$200  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = skew_w15_d13;
-    if (en) begin
-      \$201  = skew_w15_d12;
-    end
+    \$201  = skew_w15_d12;
     if (rst) begin
       \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = skew_w15_d14;
-    if (en) begin
-      \$202  = skew_w15_d13;
-    end
+    \$202  = skew_w15_d13;
     if (rst) begin
       \$202  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = a_0_0;
-    if (en) begin
-      \$203  = i_a;
-    end
+    \$203  = i_a;
     if (rst) begin
       \$203  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = v_0_0;
-    if (en) begin
-      \$204  = i_valid;
-    end
+    \$204  = i_valid;
     if (rst) begin
       \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = l_0_0;
-    if (en) begin
-      \$205  = i_last;
-    end
+    \$205  = i_last;
     if (rst) begin
       \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = w_0_0;
-    if (en) begin
-      \$206  = i_w[7:0];
-    end
+    \$206  = i_w[7:0];
     if (rst) begin
       \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = pr_0_0;
-    if (en) begin
-      \$207  = p_0_0;
-    end
+    \$207  = p_0_0;
     if (rst) begin
       \$207  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = vr_0_0;
-    if (en) begin
-      \$208  = i_valid;
-    end
+    \$208  = i_valid;
     if (rst) begin
       \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = lr_0_0;
-    if (en) begin
-      \$209  = i_last;
-    end
+    \$209  = i_last;
     if (rst) begin
       \$209  = 1'h0;
     end
@@ -4416,70 +3975,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = a_0_1;
-    if (en) begin
-      \$212  = a_0_0;
-    end
+    \$212  = a_0_0;
     if (rst) begin
       \$212  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = v_0_1;
-    if (en) begin
-      \$213  = v_0_0;
-    end
+    \$213  = v_0_0;
     if (rst) begin
       \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = l_0_1;
-    if (en) begin
-      \$214  = l_0_0;
-    end
+    \$214  = l_0_0;
     if (rst) begin
       \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = w_0_1;
-    if (en) begin
-      \$215  = skew_w1_d0;
-    end
+    \$215  = skew_w1_d0;
     if (rst) begin
       \$215  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = pr_0_1;
-    if (en) begin
-      \$216  = p_0_1;
-    end
+    \$216  = p_0_1;
     if (rst) begin
       \$216  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = vr_0_1;
-    if (en) begin
-      \$217  = v_0_0;
-    end
+    \$217  = v_0_0;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = lr_0_1;
-    if (en) begin
-      \$218  = l_0_0;
-    end
+    \$218  = l_0_0;
     if (rst) begin
       \$218  = 1'h0;
     end
@@ -4508,70 +4046,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = a_0_2;
-    if (en) begin
-      \$221  = a_0_1;
-    end
+    \$221  = a_0_1;
     if (rst) begin
       \$221  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = v_0_2;
-    if (en) begin
-      \$222  = v_0_1;
-    end
+    \$222  = v_0_1;
     if (rst) begin
       \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = l_0_2;
-    if (en) begin
-      \$223  = l_0_1;
-    end
+    \$223  = l_0_1;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = w_0_2;
-    if (en) begin
-      \$224  = skew_w2_d1;
-    end
+    \$224  = skew_w2_d1;
     if (rst) begin
       \$224  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = pr_0_2;
-    if (en) begin
-      \$225  = p_0_2;
-    end
+    \$225  = p_0_2;
     if (rst) begin
       \$225  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = vr_0_2;
-    if (en) begin
-      \$226  = v_0_1;
-    end
+    \$226  = v_0_1;
     if (rst) begin
       \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = lr_0_2;
-    if (en) begin
-      \$227  = l_0_1;
-    end
+    \$227  = l_0_1;
     if (rst) begin
       \$227  = 1'h0;
     end
@@ -4600,70 +4117,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = a_0_3;
-    if (en) begin
-      \$230  = a_0_2;
-    end
+    \$230  = a_0_2;
     if (rst) begin
       \$230  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = v_0_3;
-    if (en) begin
-      \$231  = v_0_2;
-    end
+    \$231  = v_0_2;
     if (rst) begin
       \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = l_0_3;
-    if (en) begin
-      \$232  = l_0_2;
-    end
+    \$232  = l_0_2;
     if (rst) begin
       \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = w_0_3;
-    if (en) begin
-      \$233  = skew_w3_d2;
-    end
+    \$233  = skew_w3_d2;
     if (rst) begin
       \$233  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = pr_0_3;
-    if (en) begin
-      \$234  = p_0_3;
-    end
+    \$234  = p_0_3;
     if (rst) begin
       \$234  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = vr_0_3;
-    if (en) begin
-      \$235  = v_0_2;
-    end
+    \$235  = v_0_2;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = lr_0_3;
-    if (en) begin
-      \$236  = l_0_2;
-    end
+    \$236  = l_0_2;
     if (rst) begin
       \$236  = 1'h0;
     end
@@ -4692,70 +4188,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = a_0_4;
-    if (en) begin
-      \$239  = a_0_3;
-    end
+    \$239  = a_0_3;
     if (rst) begin
       \$239  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = v_0_4;
-    if (en) begin
-      \$240  = v_0_3;
-    end
+    \$240  = v_0_3;
     if (rst) begin
       \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = l_0_4;
-    if (en) begin
-      \$241  = l_0_3;
-    end
+    \$241  = l_0_3;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = w_0_4;
-    if (en) begin
-      \$242  = skew_w4_d3;
-    end
+    \$242  = skew_w4_d3;
     if (rst) begin
       \$242  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = pr_0_4;
-    if (en) begin
-      \$243  = p_0_4;
-    end
+    \$243  = p_0_4;
     if (rst) begin
       \$243  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = vr_0_4;
-    if (en) begin
-      \$244  = v_0_3;
-    end
+    \$244  = v_0_3;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = lr_0_4;
-    if (en) begin
-      \$245  = l_0_3;
-    end
+    \$245  = l_0_3;
     if (rst) begin
       \$245  = 1'h0;
     end
@@ -4784,70 +4259,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = a_0_5;
-    if (en) begin
-      \$248  = a_0_4;
-    end
+    \$248  = a_0_4;
     if (rst) begin
       \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = v_0_5;
-    if (en) begin
-      \$249  = v_0_4;
-    end
+    \$249  = v_0_4;
     if (rst) begin
       \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = l_0_5;
-    if (en) begin
-      \$250  = l_0_4;
-    end
+    \$250  = l_0_4;
     if (rst) begin
       \$250  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = w_0_5;
-    if (en) begin
-      \$251  = skew_w5_d4;
-    end
+    \$251  = skew_w5_d4;
     if (rst) begin
       \$251  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = pr_0_5;
-    if (en) begin
-      \$252  = p_0_5;
-    end
+    \$252  = p_0_5;
     if (rst) begin
       \$252  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = vr_0_5;
-    if (en) begin
-      \$253  = v_0_4;
-    end
+    \$253  = v_0_4;
     if (rst) begin
       \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = lr_0_5;
-    if (en) begin
-      \$254  = l_0_4;
-    end
+    \$254  = l_0_4;
     if (rst) begin
       \$254  = 1'h0;
     end
@@ -4876,70 +4330,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = a_0_6;
-    if (en) begin
-      \$257  = a_0_5;
-    end
+    \$257  = a_0_5;
     if (rst) begin
       \$257  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = v_0_6;
-    if (en) begin
-      \$258  = v_0_5;
-    end
+    \$258  = v_0_5;
     if (rst) begin
       \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = l_0_6;
-    if (en) begin
-      \$259  = l_0_5;
-    end
+    \$259  = l_0_5;
     if (rst) begin
       \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = w_0_6;
-    if (en) begin
-      \$260  = skew_w6_d5;
-    end
+    \$260  = skew_w6_d5;
     if (rst) begin
       \$260  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = pr_0_6;
-    if (en) begin
-      \$261  = p_0_6;
-    end
+    \$261  = p_0_6;
     if (rst) begin
       \$261  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = vr_0_6;
-    if (en) begin
-      \$262  = v_0_5;
-    end
+    \$262  = v_0_5;
     if (rst) begin
       \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = lr_0_6;
-    if (en) begin
-      \$263  = l_0_5;
-    end
+    \$263  = l_0_5;
     if (rst) begin
       \$263  = 1'h0;
     end
@@ -4968,70 +4401,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = a_0_7;
-    if (en) begin
-      \$266  = a_0_6;
-    end
+    \$266  = a_0_6;
     if (rst) begin
       \$266  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = v_0_7;
-    if (en) begin
-      \$267  = v_0_6;
-    end
+    \$267  = v_0_6;
     if (rst) begin
       \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = l_0_7;
-    if (en) begin
-      \$268  = l_0_6;
-    end
+    \$268  = l_0_6;
     if (rst) begin
       \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = w_0_7;
-    if (en) begin
-      \$269  = skew_w7_d6;
-    end
+    \$269  = skew_w7_d6;
     if (rst) begin
       \$269  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = pr_0_7;
-    if (en) begin
-      \$270  = p_0_7;
-    end
+    \$270  = p_0_7;
     if (rst) begin
       \$270  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = vr_0_7;
-    if (en) begin
-      \$271  = v_0_6;
-    end
+    \$271  = v_0_6;
     if (rst) begin
       \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = lr_0_7;
-    if (en) begin
-      \$272  = l_0_6;
-    end
+    \$272  = l_0_6;
     if (rst) begin
       \$272  = 1'h0;
     end
@@ -5060,70 +4472,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = a_0_8;
-    if (en) begin
-      \$275  = a_0_7;
-    end
+    \$275  = a_0_7;
     if (rst) begin
       \$275  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = v_0_8;
-    if (en) begin
-      \$276  = v_0_7;
-    end
+    \$276  = v_0_7;
     if (rst) begin
       \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = l_0_8;
-    if (en) begin
-      \$277  = l_0_7;
-    end
+    \$277  = l_0_7;
     if (rst) begin
       \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = w_0_8;
-    if (en) begin
-      \$278  = skew_w8_d7;
-    end
+    \$278  = skew_w8_d7;
     if (rst) begin
       \$278  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = pr_0_8;
-    if (en) begin
-      \$279  = p_0_8;
-    end
+    \$279  = p_0_8;
     if (rst) begin
       \$279  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = vr_0_8;
-    if (en) begin
-      \$280  = v_0_7;
-    end
+    \$280  = v_0_7;
     if (rst) begin
       \$280  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = lr_0_8;
-    if (en) begin
-      \$281  = l_0_7;
-    end
+    \$281  = l_0_7;
     if (rst) begin
       \$281  = 1'h0;
     end
@@ -5152,70 +4543,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = a_0_9;
-    if (en) begin
-      \$284  = a_0_8;
-    end
+    \$284  = a_0_8;
     if (rst) begin
       \$284  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = v_0_9;
-    if (en) begin
-      \$285  = v_0_8;
-    end
+    \$285  = v_0_8;
     if (rst) begin
       \$285  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = l_0_9;
-    if (en) begin
-      \$286  = l_0_8;
-    end
+    \$286  = l_0_8;
     if (rst) begin
       \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = w_0_9;
-    if (en) begin
-      \$287  = skew_w9_d8;
-    end
+    \$287  = skew_w9_d8;
     if (rst) begin
       \$287  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = pr_0_9;
-    if (en) begin
-      \$288  = p_0_9;
-    end
+    \$288  = p_0_9;
     if (rst) begin
       \$288  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = vr_0_9;
-    if (en) begin
-      \$289  = v_0_8;
-    end
+    \$289  = v_0_8;
     if (rst) begin
       \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = lr_0_9;
-    if (en) begin
-      \$290  = l_0_8;
-    end
+    \$290  = l_0_8;
     if (rst) begin
       \$290  = 1'h0;
     end
@@ -5244,70 +4614,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = a_0_10;
-    if (en) begin
-      \$293  = a_0_9;
-    end
+    \$293  = a_0_9;
     if (rst) begin
       \$293  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = v_0_10;
-    if (en) begin
-      \$294  = v_0_9;
-    end
+    \$294  = v_0_9;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = l_0_10;
-    if (en) begin
-      \$295  = l_0_9;
-    end
+    \$295  = l_0_9;
     if (rst) begin
       \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = w_0_10;
-    if (en) begin
-      \$296  = skew_w10_d9;
-    end
+    \$296  = skew_w10_d9;
     if (rst) begin
       \$296  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = pr_0_10;
-    if (en) begin
-      \$297  = p_0_10;
-    end
+    \$297  = p_0_10;
     if (rst) begin
       \$297  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = vr_0_10;
-    if (en) begin
-      \$298  = v_0_9;
-    end
+    \$298  = v_0_9;
     if (rst) begin
       \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = lr_0_10;
-    if (en) begin
-      \$299  = l_0_9;
-    end
+    \$299  = l_0_9;
     if (rst) begin
       \$299  = 1'h0;
     end
@@ -5336,70 +4685,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = a_0_11;
-    if (en) begin
-      \$302  = a_0_10;
-    end
+    \$302  = a_0_10;
     if (rst) begin
       \$302  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = v_0_11;
-    if (en) begin
-      \$303  = v_0_10;
-    end
+    \$303  = v_0_10;
     if (rst) begin
       \$303  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = l_0_11;
-    if (en) begin
-      \$304  = l_0_10;
-    end
+    \$304  = l_0_10;
     if (rst) begin
       \$304  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = w_0_11;
-    if (en) begin
-      \$305  = skew_w11_d10;
-    end
+    \$305  = skew_w11_d10;
     if (rst) begin
       \$305  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = pr_0_11;
-    if (en) begin
-      \$306  = p_0_11;
-    end
+    \$306  = p_0_11;
     if (rst) begin
       \$306  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = vr_0_11;
-    if (en) begin
-      \$307  = v_0_10;
-    end
+    \$307  = v_0_10;
     if (rst) begin
       \$307  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = lr_0_11;
-    if (en) begin
-      \$308  = l_0_10;
-    end
+    \$308  = l_0_10;
     if (rst) begin
       \$308  = 1'h0;
     end
@@ -5428,70 +4756,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = a_0_12;
-    if (en) begin
-      \$311  = a_0_11;
-    end
+    \$311  = a_0_11;
     if (rst) begin
       \$311  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = v_0_12;
-    if (en) begin
-      \$312  = v_0_11;
-    end
+    \$312  = v_0_11;
     if (rst) begin
       \$312  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = l_0_12;
-    if (en) begin
-      \$313  = l_0_11;
-    end
+    \$313  = l_0_11;
     if (rst) begin
       \$313  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = w_0_12;
-    if (en) begin
-      \$314  = skew_w12_d11;
-    end
+    \$314  = skew_w12_d11;
     if (rst) begin
       \$314  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = pr_0_12;
-    if (en) begin
-      \$315  = p_0_12;
-    end
+    \$315  = p_0_12;
     if (rst) begin
       \$315  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = vr_0_12;
-    if (en) begin
-      \$316  = v_0_11;
-    end
+    \$316  = v_0_11;
     if (rst) begin
       \$316  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = lr_0_12;
-    if (en) begin
-      \$317  = l_0_11;
-    end
+    \$317  = l_0_11;
     if (rst) begin
       \$317  = 1'h0;
     end
@@ -5520,70 +4827,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = a_0_13;
-    if (en) begin
-      \$320  = a_0_12;
-    end
+    \$320  = a_0_12;
     if (rst) begin
       \$320  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = v_0_13;
-    if (en) begin
-      \$321  = v_0_12;
-    end
+    \$321  = v_0_12;
     if (rst) begin
       \$321  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = l_0_13;
-    if (en) begin
-      \$322  = l_0_12;
-    end
+    \$322  = l_0_12;
     if (rst) begin
       \$322  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = w_0_13;
-    if (en) begin
-      \$323  = skew_w13_d12;
-    end
+    \$323  = skew_w13_d12;
     if (rst) begin
       \$323  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = pr_0_13;
-    if (en) begin
-      \$324  = p_0_13;
-    end
+    \$324  = p_0_13;
     if (rst) begin
       \$324  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = vr_0_13;
-    if (en) begin
-      \$325  = v_0_12;
-    end
+    \$325  = v_0_12;
     if (rst) begin
       \$325  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = lr_0_13;
-    if (en) begin
-      \$326  = l_0_12;
-    end
+    \$326  = l_0_12;
     if (rst) begin
       \$326  = 1'h0;
     end
@@ -5612,70 +4898,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = a_0_14;
-    if (en) begin
-      \$329  = a_0_13;
-    end
+    \$329  = a_0_13;
     if (rst) begin
       \$329  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = v_0_14;
-    if (en) begin
-      \$330  = v_0_13;
-    end
+    \$330  = v_0_13;
     if (rst) begin
       \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = l_0_14;
-    if (en) begin
-      \$331  = l_0_13;
-    end
+    \$331  = l_0_13;
     if (rst) begin
       \$331  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = w_0_14;
-    if (en) begin
-      \$332  = skew_w14_d13;
-    end
+    \$332  = skew_w14_d13;
     if (rst) begin
       \$332  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = pr_0_14;
-    if (en) begin
-      \$333  = p_0_14;
-    end
+    \$333  = p_0_14;
     if (rst) begin
       \$333  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = vr_0_14;
-    if (en) begin
-      \$334  = v_0_13;
-    end
+    \$334  = v_0_13;
     if (rst) begin
       \$334  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = lr_0_14;
-    if (en) begin
-      \$335  = l_0_13;
-    end
+    \$335  = l_0_13;
     if (rst) begin
       \$335  = 1'h0;
     end
@@ -5704,70 +4969,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = a_0_15;
-    if (en) begin
-      \$338  = a_0_14;
-    end
+    \$338  = a_0_14;
     if (rst) begin
       \$338  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = v_0_15;
-    if (en) begin
-      \$339  = v_0_14;
-    end
+    \$339  = v_0_14;
     if (rst) begin
       \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = l_0_15;
-    if (en) begin
-      \$340  = l_0_14;
-    end
+    \$340  = l_0_14;
     if (rst) begin
       \$340  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = w_0_15;
-    if (en) begin
-      \$341  = skew_w15_d14;
-    end
+    \$341  = skew_w15_d14;
     if (rst) begin
       \$341  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = pr_0_15;
-    if (en) begin
-      \$342  = p_0_15;
-    end
+    \$342  = p_0_15;
     if (rst) begin
       \$342  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = vr_0_15;
-    if (en) begin
-      \$343  = v_0_14;
-    end
+    \$343  = v_0_14;
     if (rst) begin
       \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = lr_0_15;
-    if (en) begin
-      \$344  = l_0_14;
-    end
+    \$344  = l_0_14;
     if (rst) begin
       \$344  = 1'h0;
     end
@@ -5806,6 +5050,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
       \$347  = 1'h0;
     end
   end
+  assign en = 1'h1;
   assign sum_0_0 = \$51 [26:0];
   assign sum_0_1 = \$53 [26:0];
   assign sum_0_2 = \$55 [26:0];
@@ -5872,11 +5117,60 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
+  assign \$1  = vr_0_0;
+  assign \$3  = draining;
+  assign \$4  = vr_0_1;
+  assign \$6  = draining;
+  assign \$7  = vr_0_2;
+  assign \$9  = draining;
+  assign \$10  = vr_0_3;
+  assign \$12  = draining;
+  assign \$13  = vr_0_4;
+  assign \$15  = draining;
+  assign \$16  = vr_0_5;
+  assign \$18  = draining;
+  assign \$19  = vr_0_6;
+  assign \$21  = draining;
+  assign \$22  = vr_0_7;
+  assign \$24  = draining;
+  assign \$25  = vr_0_8;
+  assign \$27  = draining;
+  assign \$28  = vr_0_9;
+  assign \$30  = draining;
+  assign \$31  = vr_0_10;
+  assign \$33  = draining;
+  assign \$34  = vr_0_11;
+  assign \$36  = draining;
+  assign \$37  = vr_0_12;
+  assign \$39  = draining;
+  assign \$40  = vr_0_13;
+  assign \$42  = draining;
+  assign \$43  = vr_0_14;
+  assign \$45  = draining;
+  assign \$46  = vr_0_15;
+  assign \$48  = draining;
+  assign \$49  = draining;
+  assign \$52  = vr_0_0;
+  assign \$54  = vr_0_1;
+  assign \$56  = vr_0_2;
+  assign \$58  = vr_0_3;
+  assign \$60  = vr_0_4;
+  assign \$62  = vr_0_5;
+  assign \$64  = vr_0_6;
+  assign \$66  = vr_0_7;
+  assign \$68  = vr_0_8;
+  assign \$70  = vr_0_9;
+  assign \$72  = vr_0_10;
+  assign \$74  = vr_0_11;
+  assign \$76  = vr_0_12;
+  assign \$78  = vr_0_13;
+  assign \$80  = vr_0_14;
+  assign \$82  = vr_0_15;
   assign draining = drain_count;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -5903,7 +5197,6 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  output [2:0] level;
   reg [2:0] level = 3'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
@@ -5929,28 +5222,29 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire [128:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [128:0] storage [4:0];
+  reg [128:0] storage [5:0];
   initial begin
     storage[0] = 129'h000000000000000000000000000000000;
     storage[1] = 129'h000000000000000000000000000000000;
     storage[2] = 129'h000000000000000000000000000000000;
     storage[3] = 129'h000000000000000000000000000000000;
     storage[4] = 129'h000000000000000000000000000000000;
+    storage[5] = 129'h000000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h5;
+  assign w_rdy = level != 3'h6;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h4;
+  assign \$2  = w_port__addr == 3'h5;
   assign \$3  = w_port__addr + 1'h1;
   assign \$4  = \$2  ? 4'h0 : \$3 ;
   assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h4;
+  assign \$6  = r_port__addr == 3'h5;
   assign \$7  = r_port__addr + 1'h1;
   assign \$8  = \$6  ? 4'h0 : \$7 ;
   assign \$9  = w_rdy & w_en;
@@ -6011,7 +5305,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_max, en, i_bias, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
@@ -6604,7 +5898,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   wire [7:0] act_min;
   input clk;
   wire clk;
-  input en;
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
@@ -7662,1476 +6955,1071 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign t_13 = $signed(rq3_y13) + $signed(zero_point);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$433  = rq1_valid;
-    if (en) begin
-      \$433  = i_valid;
-    end
+    \$433  = i_valid;
     if (rst) begin
       \$433  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$434  = rq1_last;
-    if (en) begin
-      \$434  = i_last;
-    end
+    \$434  = i_last;
     if (rst) begin
       \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$435  = rq1_m0;
-    if (en) begin
-      \$435  = i_multiplier[30:0];
-    end
+    \$435  = i_multiplier[30:0];
     if (rst) begin
       \$435  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$436  = rq1_l0;
-    if (en) begin
-      \$436  = \$2 [4:0];
-    end
+    \$436  = \$2 [4:0];
     if (rst) begin
       \$436  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$437  = rq1_r0;
-    if (en) begin
-      \$437  = \$5 [4:0];
-    end
+    \$437  = \$5 [4:0];
     if (rst) begin
       \$437  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$438  = rq1_m1;
-    if (en) begin
-      \$438  = i_multiplier[61:31];
-    end
+    \$438  = i_multiplier[61:31];
     if (rst) begin
       \$438  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$439  = rq1_l1;
-    if (en) begin
-      \$439  = \$7 [4:0];
-    end
+    \$439  = \$7 [4:0];
     if (rst) begin
       \$439  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$440  = rq1_r1;
-    if (en) begin
-      \$440  = \$10 [4:0];
-    end
+    \$440  = \$10 [4:0];
     if (rst) begin
       \$440  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$441  = rq1_m2;
-    if (en) begin
-      \$441  = i_multiplier[92:62];
-    end
+    \$441  = i_multiplier[92:62];
     if (rst) begin
       \$441  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$442  = rq1_l2;
-    if (en) begin
-      \$442  = \$12 [4:0];
-    end
+    \$442  = \$12 [4:0];
     if (rst) begin
       \$442  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$443  = rq1_r2;
-    if (en) begin
-      \$443  = \$15 [4:0];
-    end
+    \$443  = \$15 [4:0];
     if (rst) begin
       \$443  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$444  = rq1_m3;
-    if (en) begin
-      \$444  = i_multiplier[123:93];
-    end
+    \$444  = i_multiplier[123:93];
     if (rst) begin
       \$444  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$445  = rq1_l3;
-    if (en) begin
-      \$445  = \$17 [4:0];
-    end
+    \$445  = \$17 [4:0];
     if (rst) begin
       \$445  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$446  = rq1_r3;
-    if (en) begin
-      \$446  = \$20 [4:0];
-    end
+    \$446  = \$20 [4:0];
     if (rst) begin
       \$446  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$447  = rq1_m4;
-    if (en) begin
-      \$447  = i_multiplier[154:124];
-    end
+    \$447  = i_multiplier[154:124];
     if (rst) begin
       \$447  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$448  = rq1_l4;
-    if (en) begin
-      \$448  = \$22 [4:0];
-    end
+    \$448  = \$22 [4:0];
     if (rst) begin
       \$448  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$449  = rq1_r4;
-    if (en) begin
-      \$449  = \$25 [4:0];
-    end
+    \$449  = \$25 [4:0];
     if (rst) begin
       \$449  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$450  = rq1_m5;
-    if (en) begin
-      \$450  = i_multiplier[185:155];
-    end
+    \$450  = i_multiplier[185:155];
     if (rst) begin
       \$450  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$451  = rq1_l5;
-    if (en) begin
-      \$451  = \$27 [4:0];
-    end
+    \$451  = \$27 [4:0];
     if (rst) begin
       \$451  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$452  = rq1_r5;
-    if (en) begin
-      \$452  = \$30 [4:0];
-    end
+    \$452  = \$30 [4:0];
     if (rst) begin
       \$452  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$453  = rq1_m6;
-    if (en) begin
-      \$453  = i_multiplier[216:186];
-    end
+    \$453  = i_multiplier[216:186];
     if (rst) begin
       \$453  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$454  = rq1_l6;
-    if (en) begin
-      \$454  = \$32 [4:0];
-    end
+    \$454  = \$32 [4:0];
     if (rst) begin
       \$454  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$455  = rq1_r6;
-    if (en) begin
-      \$455  = \$35 [4:0];
-    end
+    \$455  = \$35 [4:0];
     if (rst) begin
       \$455  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$456  = rq1_m7;
-    if (en) begin
-      \$456  = i_multiplier[247:217];
-    end
+    \$456  = i_multiplier[247:217];
     if (rst) begin
       \$456  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$457  = rq1_l7;
-    if (en) begin
-      \$457  = \$37 [4:0];
-    end
+    \$457  = \$37 [4:0];
     if (rst) begin
       \$457  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$458  = rq1_r7;
-    if (en) begin
-      \$458  = \$40 [4:0];
-    end
+    \$458  = \$40 [4:0];
     if (rst) begin
       \$458  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$459  = rq1_m8;
-    if (en) begin
-      \$459  = i_multiplier[278:248];
-    end
+    \$459  = i_multiplier[278:248];
     if (rst) begin
       \$459  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$460  = rq1_l8;
-    if (en) begin
-      \$460  = \$42 [4:0];
-    end
+    \$460  = \$42 [4:0];
     if (rst) begin
       \$460  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$461  = rq1_r8;
-    if (en) begin
-      \$461  = \$45 [4:0];
-    end
+    \$461  = \$45 [4:0];
     if (rst) begin
       \$461  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$462  = rq1_m9;
-    if (en) begin
-      \$462  = i_multiplier[309:279];
-    end
+    \$462  = i_multiplier[309:279];
     if (rst) begin
       \$462  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$463  = rq1_l9;
-    if (en) begin
-      \$463  = \$47 [4:0];
-    end
+    \$463  = \$47 [4:0];
     if (rst) begin
       \$463  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$464  = rq1_r9;
-    if (en) begin
-      \$464  = \$50 [4:0];
-    end
+    \$464  = \$50 [4:0];
     if (rst) begin
       \$464  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$465  = rq1_m10;
-    if (en) begin
-      \$465  = i_multiplier[340:310];
-    end
+    \$465  = i_multiplier[340:310];
     if (rst) begin
       \$465  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$466  = rq1_l10;
-    if (en) begin
-      \$466  = \$52 [4:0];
-    end
+    \$466  = \$52 [4:0];
     if (rst) begin
       \$466  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$467  = rq1_r10;
-    if (en) begin
-      \$467  = \$55 [4:0];
-    end
+    \$467  = \$55 [4:0];
     if (rst) begin
       \$467  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$468  = rq1_m11;
-    if (en) begin
-      \$468  = i_multiplier[371:341];
-    end
+    \$468  = i_multiplier[371:341];
     if (rst) begin
       \$468  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$469  = rq1_l11;
-    if (en) begin
-      \$469  = \$57 [4:0];
-    end
+    \$469  = \$57 [4:0];
     if (rst) begin
       \$469  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$470  = rq1_r11;
-    if (en) begin
-      \$470  = \$60 [4:0];
-    end
+    \$470  = \$60 [4:0];
     if (rst) begin
       \$470  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$471  = rq1_m12;
-    if (en) begin
-      \$471  = i_multiplier[402:372];
-    end
+    \$471  = i_multiplier[402:372];
     if (rst) begin
       \$471  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$472  = rq1_l12;
-    if (en) begin
-      \$472  = \$62 [4:0];
-    end
+    \$472  = \$62 [4:0];
     if (rst) begin
       \$472  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$473  = rq1_r12;
-    if (en) begin
-      \$473  = \$65 [4:0];
-    end
+    \$473  = \$65 [4:0];
     if (rst) begin
       \$473  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$474  = rq1_m13;
-    if (en) begin
-      \$474  = i_multiplier[433:403];
-    end
+    \$474  = i_multiplier[433:403];
     if (rst) begin
       \$474  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$475  = rq1_l13;
-    if (en) begin
-      \$475  = \$67 [4:0];
-    end
+    \$475  = \$67 [4:0];
     if (rst) begin
       \$475  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$476  = rq1_r13;
-    if (en) begin
-      \$476  = \$70 [4:0];
-    end
+    \$476  = \$70 [4:0];
     if (rst) begin
       \$476  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$477  = rq1_m14;
-    if (en) begin
-      \$477  = i_multiplier[464:434];
-    end
+    \$477  = i_multiplier[464:434];
     if (rst) begin
       \$477  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$478  = rq1_l14;
-    if (en) begin
-      \$478  = \$72 [4:0];
-    end
+    \$478  = \$72 [4:0];
     if (rst) begin
       \$478  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$479  = rq1_r14;
-    if (en) begin
-      \$479  = \$75 [4:0];
-    end
+    \$479  = \$75 [4:0];
     if (rst) begin
       \$479  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$480  = rq1_m15;
-    if (en) begin
-      \$480  = i_multiplier[495:465];
-    end
+    \$480  = i_multiplier[495:465];
     if (rst) begin
       \$480  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$481  = rq1_l15;
-    if (en) begin
-      \$481  = \$77 [4:0];
-    end
+    \$481  = \$77 [4:0];
     if (rst) begin
       \$481  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$482  = rq1_r15;
-    if (en) begin
-      \$482  = \$80 [4:0];
-    end
+    \$482  = \$80 [4:0];
     if (rst) begin
       \$482  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$483  = rq1_s0;
-    if (en) begin
-      \$483  = \$81 [31:0];
-    end
+    \$483  = \$81 [31:0];
     if (rst) begin
       \$483  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$484  = rq1_s1;
-    if (en) begin
-      \$484  = \$82 [31:0];
-    end
+    \$484  = \$82 [31:0];
     if (rst) begin
       \$484  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$485  = rq1_s2;
-    if (en) begin
-      \$485  = \$83 [31:0];
-    end
+    \$485  = \$83 [31:0];
     if (rst) begin
       \$485  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$486  = rq1_s3;
-    if (en) begin
-      \$486  = \$84 [31:0];
-    end
+    \$486  = \$84 [31:0];
     if (rst) begin
       \$486  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$487  = rq1_s4;
-    if (en) begin
-      \$487  = \$85 [31:0];
-    end
+    \$487  = \$85 [31:0];
     if (rst) begin
       \$487  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$488  = rq1_s5;
-    if (en) begin
-      \$488  = \$86 [31:0];
-    end
+    \$488  = \$86 [31:0];
     if (rst) begin
       \$488  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$489  = rq1_s6;
-    if (en) begin
-      \$489  = \$87 [31:0];
-    end
+    \$489  = \$87 [31:0];
     if (rst) begin
       \$489  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$490  = rq1_s7;
-    if (en) begin
-      \$490  = \$88 [31:0];
-    end
+    \$490  = \$88 [31:0];
     if (rst) begin
       \$490  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$491  = rq1_s8;
-    if (en) begin
-      \$491  = \$89 [31:0];
-    end
+    \$491  = \$89 [31:0];
     if (rst) begin
       \$491  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$492  = rq1_s9;
-    if (en) begin
-      \$492  = \$90 [31:0];
-    end
+    \$492  = \$90 [31:0];
     if (rst) begin
       \$492  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$493  = rq1_s10;
-    if (en) begin
-      \$493  = \$91 [31:0];
-    end
+    \$493  = \$91 [31:0];
     if (rst) begin
       \$493  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$494  = rq1_s11;
-    if (en) begin
-      \$494  = \$92 [31:0];
-    end
+    \$494  = \$92 [31:0];
     if (rst) begin
       \$494  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$495  = rq1_s12;
-    if (en) begin
-      \$495  = \$93 [31:0];
-    end
+    \$495  = \$93 [31:0];
     if (rst) begin
       \$495  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$496  = rq1_s13;
-    if (en) begin
-      \$496  = \$94 [31:0];
-    end
+    \$496  = \$94 [31:0];
     if (rst) begin
       \$496  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$497  = rq1_s14;
-    if (en) begin
-      \$497  = \$95 [31:0];
-    end
+    \$497  = \$95 [31:0];
     if (rst) begin
       \$497  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$498  = rq1_s15;
-    if (en) begin
-      \$498  = \$96 [31:0];
-    end
+    \$498  = \$96 [31:0];
     if (rst) begin
       \$498  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$499  = rq2_valid;
-    if (en) begin
-      \$499  = rq1_valid;
-    end
+    \$499  = rq1_valid;
     if (rst) begin
       \$499  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$500  = rq2_last;
-    if (en) begin
-      \$500  = rq1_last;
-    end
+    \$500  = rq1_last;
     if (rst) begin
       \$500  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$501  = rq2_r0;
-    if (en) begin
-      \$501  = rq1_r0;
-    end
+    \$501  = rq1_r0;
     if (rst) begin
       \$501  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$502  = rq2_r1;
-    if (en) begin
-      \$502  = rq1_r1;
-    end
+    \$502  = rq1_r1;
     if (rst) begin
       \$502  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$503  = rq2_r2;
-    if (en) begin
-      \$503  = rq1_r2;
-    end
+    \$503  = rq1_r2;
     if (rst) begin
       \$503  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$504  = rq2_r3;
-    if (en) begin
-      \$504  = rq1_r3;
-    end
+    \$504  = rq1_r3;
     if (rst) begin
       \$504  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$505  = rq2_r4;
-    if (en) begin
-      \$505  = rq1_r4;
-    end
+    \$505  = rq1_r4;
     if (rst) begin
       \$505  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$506  = rq2_r5;
-    if (en) begin
-      \$506  = rq1_r5;
-    end
+    \$506  = rq1_r5;
     if (rst) begin
       \$506  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$507  = rq2_r6;
-    if (en) begin
-      \$507  = rq1_r6;
-    end
+    \$507  = rq1_r6;
     if (rst) begin
       \$507  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$508  = rq2_r7;
-    if (en) begin
-      \$508  = rq1_r7;
-    end
+    \$508  = rq1_r7;
     if (rst) begin
       \$508  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$509  = rq2_r8;
-    if (en) begin
-      \$509  = rq1_r8;
-    end
+    \$509  = rq1_r8;
     if (rst) begin
       \$509  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$510  = rq2_r9;
-    if (en) begin
-      \$510  = rq1_r9;
-    end
+    \$510  = rq1_r9;
     if (rst) begin
       \$510  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$511  = rq2_r10;
-    if (en) begin
-      \$511  = rq1_r10;
-    end
+    \$511  = rq1_r10;
     if (rst) begin
       \$511  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$512  = rq2_r11;
-    if (en) begin
-      \$512  = rq1_r11;
-    end
+    \$512  = rq1_r11;
     if (rst) begin
       \$512  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$513  = rq2_r12;
-    if (en) begin
-      \$513  = rq1_r12;
-    end
+    \$513  = rq1_r12;
     if (rst) begin
       \$513  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$514  = rq2_r13;
-    if (en) begin
-      \$514  = rq1_r13;
-    end
+    \$514  = rq1_r13;
     if (rst) begin
       \$514  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$515  = rq2_r14;
-    if (en) begin
-      \$515  = rq1_r14;
-    end
+    \$515  = rq1_r14;
     if (rst) begin
       \$515  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$516  = rq2_r15;
-    if (en) begin
-      \$516  = rq1_r15;
-    end
+    \$516  = rq1_r15;
     if (rst) begin
       \$516  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$517  = rq2_h0;
-    if (en) begin
-      \$517  = \$123 [32:0];
-    end
+    \$517  = \$123 [32:0];
     if (rst) begin
       \$517  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$518  = rq2_h1;
-    if (en) begin
-      \$518  = \$134 [32:0];
-    end
+    \$518  = \$134 [32:0];
     if (rst) begin
       \$518  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$519  = rq2_h2;
-    if (en) begin
-      \$519  = \$145 [32:0];
-    end
+    \$519  = \$145 [32:0];
     if (rst) begin
       \$519  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$520  = rq2_h3;
-    if (en) begin
-      \$520  = \$156 [32:0];
-    end
+    \$520  = \$156 [32:0];
     if (rst) begin
       \$520  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$521  = rq2_h4;
-    if (en) begin
-      \$521  = \$167 [32:0];
-    end
+    \$521  = \$167 [32:0];
     if (rst) begin
       \$521  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$522  = rq2_h5;
-    if (en) begin
-      \$522  = \$178 [32:0];
-    end
+    \$522  = \$178 [32:0];
     if (rst) begin
       \$522  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$523  = rq2_h6;
-    if (en) begin
-      \$523  = \$189 [32:0];
-    end
+    \$523  = \$189 [32:0];
     if (rst) begin
       \$523  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$524  = rq2_h7;
-    if (en) begin
-      \$524  = \$200 [32:0];
-    end
+    \$524  = \$200 [32:0];
     if (rst) begin
       \$524  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$525  = rq2_h8;
-    if (en) begin
-      \$525  = \$211 [32:0];
-    end
+    \$525  = \$211 [32:0];
     if (rst) begin
       \$525  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$526  = rq2_h9;
-    if (en) begin
-      \$526  = \$222 [32:0];
-    end
+    \$526  = \$222 [32:0];
     if (rst) begin
       \$526  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$527  = rq2_h10;
-    if (en) begin
-      \$527  = \$233 [32:0];
-    end
+    \$527  = \$233 [32:0];
     if (rst) begin
       \$527  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$528  = rq2_h11;
-    if (en) begin
-      \$528  = \$244 [32:0];
-    end
+    \$528  = \$244 [32:0];
     if (rst) begin
       \$528  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$529  = rq2_h12;
-    if (en) begin
-      \$529  = \$255 [32:0];
-    end
+    \$529  = \$255 [32:0];
     if (rst) begin
       \$529  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$530  = rq2_h13;
-    if (en) begin
-      \$530  = \$266 [32:0];
-    end
+    \$530  = \$266 [32:0];
     if (rst) begin
       \$530  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$531  = rq2_h14;
-    if (en) begin
-      \$531  = \$277 [32:0];
-    end
+    \$531  = \$277 [32:0];
     if (rst) begin
       \$531  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$532  = rq2_h15;
-    if (en) begin
-      \$532  = \$288 [32:0];
-    end
+    \$532  = \$288 [32:0];
     if (rst) begin
       \$532  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$533  = rq2_hf0;
-    if (en) begin
-      \$533  = \$290 [31:0];
-    end
+    \$533  = \$290 [31:0];
     if (rst) begin
       \$533  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$534  = rq2_hf1;
-    if (en) begin
-      \$534  = \$292 [31:0];
-    end
+    \$534  = \$292 [31:0];
     if (rst) begin
       \$534  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$535  = rq2_hf2;
-    if (en) begin
-      \$535  = \$294 [31:0];
-    end
+    \$535  = \$294 [31:0];
     if (rst) begin
       \$535  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$536  = rq2_hf3;
-    if (en) begin
-      \$536  = \$296 [31:0];
-    end
+    \$536  = \$296 [31:0];
     if (rst) begin
       \$536  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$537  = rq2_hf4;
-    if (en) begin
-      \$537  = \$298 [31:0];
-    end
+    \$537  = \$298 [31:0];
     if (rst) begin
       \$537  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$538  = rq2_hf5;
-    if (en) begin
-      \$538  = \$300 [31:0];
-    end
+    \$538  = \$300 [31:0];
     if (rst) begin
       \$538  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$539  = rq2_hf6;
-    if (en) begin
-      \$539  = \$302 [31:0];
-    end
+    \$539  = \$302 [31:0];
     if (rst) begin
       \$539  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$540  = rq2_hf7;
-    if (en) begin
-      \$540  = \$304 [31:0];
-    end
+    \$540  = \$304 [31:0];
     if (rst) begin
       \$540  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$541  = rq2_hf8;
-    if (en) begin
-      \$541  = \$306 [31:0];
-    end
+    \$541  = \$306 [31:0];
     if (rst) begin
       \$541  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$542  = rq2_hf9;
-    if (en) begin
-      \$542  = \$308 [31:0];
-    end
+    \$542  = \$308 [31:0];
     if (rst) begin
       \$542  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$543  = rq2_hf10;
-    if (en) begin
-      \$543  = \$310 [31:0];
-    end
+    \$543  = \$310 [31:0];
     if (rst) begin
       \$543  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$544  = rq2_hf11;
-    if (en) begin
-      \$544  = \$312 [31:0];
-    end
+    \$544  = \$312 [31:0];
     if (rst) begin
       \$544  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$545  = rq2_hf12;
-    if (en) begin
-      \$545  = \$314 [31:0];
-    end
+    \$545  = \$314 [31:0];
     if (rst) begin
       \$545  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$546  = rq2_hf13;
-    if (en) begin
-      \$546  = \$316 [31:0];
-    end
+    \$546  = \$316 [31:0];
     if (rst) begin
       \$546  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$547  = rq2_hf14;
-    if (en) begin
-      \$547  = \$318 [31:0];
-    end
+    \$547  = \$318 [31:0];
     if (rst) begin
       \$547  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$548  = rq2_hf15;
-    if (en) begin
-      \$548  = \$320 [31:0];
-    end
+    \$548  = \$320 [31:0];
     if (rst) begin
       \$548  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$549  = rq3_valid;
-    if (en) begin
-      \$549  = rq2_valid;
-    end
+    \$549  = rq2_valid;
     if (rst) begin
       \$549  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$550  = rq3_last;
-    if (en) begin
-      \$550  = rq2_last;
-    end
+    \$550  = rq2_last;
     if (rst) begin
       \$550  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$551  = rq3_y0;
-    if (en) begin
-      \$551  = y_0;
-    end
+    \$551  = y_0;
     if (rst) begin
       \$551  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$552  = rq3_y1;
-    if (en) begin
-      \$552  = y_1;
-    end
+    \$552  = y_1;
     if (rst) begin
       \$552  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$553  = rq3_y2;
-    if (en) begin
-      \$553  = y_2;
-    end
+    \$553  = y_2;
     if (rst) begin
       \$553  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$554  = rq3_y3;
-    if (en) begin
-      \$554  = y_3;
-    end
+    \$554  = y_3;
     if (rst) begin
       \$554  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$555  = rq3_y4;
-    if (en) begin
-      \$555  = y_4;
-    end
+    \$555  = y_4;
     if (rst) begin
       \$555  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$556  = rq3_y5;
-    if (en) begin
-      \$556  = y_5;
-    end
+    \$556  = y_5;
     if (rst) begin
       \$556  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$557  = rq3_y6;
-    if (en) begin
-      \$557  = y_6;
-    end
+    \$557  = y_6;
     if (rst) begin
       \$557  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$558  = rq3_y7;
-    if (en) begin
-      \$558  = y_7;
-    end
+    \$558  = y_7;
     if (rst) begin
       \$558  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$559  = rq3_y8;
-    if (en) begin
-      \$559  = y_8;
-    end
+    \$559  = y_8;
     if (rst) begin
       \$559  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$560  = rq3_y9;
-    if (en) begin
-      \$560  = y_9;
-    end
+    \$560  = y_9;
     if (rst) begin
       \$560  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$561  = rq3_y10;
-    if (en) begin
-      \$561  = y_10;
-    end
+    \$561  = y_10;
     if (rst) begin
       \$561  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$562  = rq3_y11;
-    if (en) begin
-      \$562  = y_11;
-    end
+    \$562  = y_11;
     if (rst) begin
       \$562  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$563  = rq3_y12;
-    if (en) begin
-      \$563  = y_12;
-    end
+    \$563  = y_12;
     if (rst) begin
       \$563  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$564  = rq3_y13;
-    if (en) begin
-      \$564  = y_13;
-    end
+    \$564  = y_13;
     if (rst) begin
       \$564  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$565  = rq3_y14;
-    if (en) begin
-      \$565  = y_14;
-    end
+    \$565  = y_14;
     if (rst) begin
       \$565  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$566  = rq3_y15;
-    if (en) begin
-      \$566  = y_15;
-    end
+    \$566  = y_15;
     if (rst) begin
       \$566  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$567  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$401 ) begin
-        \$567 [7:0] = act_min;
-      end else if (\$402 ) begin
-        \$567 [7:0] = act_max;
-      end else begin
-        \$567 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$403 ) begin
-        \$567 [15:8] = act_min;
-      end else if (\$404 ) begin
-        \$567 [15:8] = act_max;
-      end else begin
-        \$567 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$405 ) begin
-        \$567 [23:16] = act_min;
-      end else if (\$406 ) begin
-        \$567 [23:16] = act_max;
-      end else begin
-        \$567 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$407 ) begin
-        \$567 [31:24] = act_min;
-      end else if (\$408 ) begin
-        \$567 [31:24] = act_max;
-      end else begin
-        \$567 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$409 ) begin
-        \$567 [39:32] = act_min;
-      end else if (\$410 ) begin
-        \$567 [39:32] = act_max;
-      end else begin
-        \$567 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$411 ) begin
-        \$567 [47:40] = act_min;
-      end else if (\$412 ) begin
-        \$567 [47:40] = act_max;
-      end else begin
-        \$567 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$413 ) begin
-        \$567 [55:48] = act_min;
-      end else if (\$414 ) begin
-        \$567 [55:48] = act_max;
-      end else begin
-        \$567 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$415 ) begin
-        \$567 [63:56] = act_min;
-      end else if (\$416 ) begin
-        \$567 [63:56] = act_max;
-      end else begin
-        \$567 [63:56] = t_7[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$417 ) begin
-        \$567 [71:64] = act_min;
-      end else if (\$418 ) begin
-        \$567 [71:64] = act_max;
-      end else begin
-        \$567 [71:64] = t_8[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$419 ) begin
-        \$567 [79:72] = act_min;
-      end else if (\$420 ) begin
-        \$567 [79:72] = act_max;
-      end else begin
-        \$567 [79:72] = t_9[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$421 ) begin
-        \$567 [87:80] = act_min;
-      end else if (\$422 ) begin
-        \$567 [87:80] = act_max;
-      end else begin
-        \$567 [87:80] = t_10[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$423 ) begin
-        \$567 [95:88] = act_min;
-      end else if (\$424 ) begin
-        \$567 [95:88] = act_max;
-      end else begin
-        \$567 [95:88] = t_11[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$425 ) begin
-        \$567 [103:96] = act_min;
-      end else if (\$426 ) begin
-        \$567 [103:96] = act_max;
-      end else begin
-        \$567 [103:96] = t_12[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$427 ) begin
-        \$567 [111:104] = act_min;
-      end else if (\$428 ) begin
-        \$567 [111:104] = act_max;
-      end else begin
-        \$567 [111:104] = t_13[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$429 ) begin
-        \$567 [119:112] = act_min;
-      end else if (\$430 ) begin
-        \$567 [119:112] = act_max;
-      end else begin
-        \$567 [119:112] = t_14[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$431 ) begin
-        \$567 [127:120] = act_min;
-      end else if (\$432 ) begin
-        \$567 [127:120] = act_max;
-      end else begin
-        \$567 [127:120] = t_15[7:0];
-      end
+    (* full_case = 32'd1 *)
+    if (\$401 ) begin
+      \$567 [7:0] = act_min;
+    end else if (\$402 ) begin
+      \$567 [7:0] = act_max;
+    end else begin
+      \$567 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$403 ) begin
+      \$567 [15:8] = act_min;
+    end else if (\$404 ) begin
+      \$567 [15:8] = act_max;
+    end else begin
+      \$567 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$405 ) begin
+      \$567 [23:16] = act_min;
+    end else if (\$406 ) begin
+      \$567 [23:16] = act_max;
+    end else begin
+      \$567 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$407 ) begin
+      \$567 [31:24] = act_min;
+    end else if (\$408 ) begin
+      \$567 [31:24] = act_max;
+    end else begin
+      \$567 [31:24] = t_3[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$409 ) begin
+      \$567 [39:32] = act_min;
+    end else if (\$410 ) begin
+      \$567 [39:32] = act_max;
+    end else begin
+      \$567 [39:32] = t_4[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$411 ) begin
+      \$567 [47:40] = act_min;
+    end else if (\$412 ) begin
+      \$567 [47:40] = act_max;
+    end else begin
+      \$567 [47:40] = t_5[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$413 ) begin
+      \$567 [55:48] = act_min;
+    end else if (\$414 ) begin
+      \$567 [55:48] = act_max;
+    end else begin
+      \$567 [55:48] = t_6[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$415 ) begin
+      \$567 [63:56] = act_min;
+    end else if (\$416 ) begin
+      \$567 [63:56] = act_max;
+    end else begin
+      \$567 [63:56] = t_7[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$417 ) begin
+      \$567 [71:64] = act_min;
+    end else if (\$418 ) begin
+      \$567 [71:64] = act_max;
+    end else begin
+      \$567 [71:64] = t_8[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$419 ) begin
+      \$567 [79:72] = act_min;
+    end else if (\$420 ) begin
+      \$567 [79:72] = act_max;
+    end else begin
+      \$567 [79:72] = t_9[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$421 ) begin
+      \$567 [87:80] = act_min;
+    end else if (\$422 ) begin
+      \$567 [87:80] = act_max;
+    end else begin
+      \$567 [87:80] = t_10[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$423 ) begin
+      \$567 [95:88] = act_min;
+    end else if (\$424 ) begin
+      \$567 [95:88] = act_max;
+    end else begin
+      \$567 [95:88] = t_11[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$425 ) begin
+      \$567 [103:96] = act_min;
+    end else if (\$426 ) begin
+      \$567 [103:96] = act_max;
+    end else begin
+      \$567 [103:96] = t_12[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$427 ) begin
+      \$567 [111:104] = act_min;
+    end else if (\$428 ) begin
+      \$567 [111:104] = act_max;
+    end else begin
+      \$567 [111:104] = t_13[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$429 ) begin
+      \$567 [119:112] = act_min;
+    end else if (\$430 ) begin
+      \$567 [119:112] = act_max;
+    end else begin
+      \$567 [119:112] = t_14[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$431 ) begin
+      \$567 [127:120] = act_min;
+    end else if (\$432 ) begin
+      \$567 [127:120] = act_max;
+    end else begin
+      \$567 [127:120] = t_15[7:0];
     end
     if (rst) begin
       \$567  = 128'h00000000000000000000000000000000;
@@ -9139,20 +8027,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$568  = o_valid;
-    if (en) begin
-      \$568  = rq3_valid;
-    end
+    \$568  = rq3_valid;
     if (rst) begin
       \$568  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$569  = o_last;
-    if (en) begin
-      \$569  = rq3_last;
-    end
+    \$569  = rq3_last;
     if (rst) begin
       \$569  = 1'h0;
     end
@@ -9285,6 +8167,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign u_13 = \$390 [33:0];
   assign u_14 = \$395 [33:0];
   assign u_15 = \$400 [33:0];
+  assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
   assign \i_shift[2]  = i_shift[17:12];

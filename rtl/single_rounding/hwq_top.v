@@ -67,12 +67,12 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
     .clk(clk),
     .hdr(s_param_tdata),
     .i_a(s_act_tdata),
+    .i_valid(s_act_tready),
     .i_w(s_wgt_tdata),
     .m_out__payload(m_out__payload),
     .m_out__valid(m_out_tvalid),
     .r_en(m_out_tready),
     .rst(rst),
-    .s_act__ready(s_act_tready),
     .s_act__valid(s_act_tvalid),
     .s_param__ready(s_param_tready),
     .s_param__valid(s_param_tvalid),
@@ -113,90 +113,98 @@ module hwq_top(s_act_tvalid, s_wgt_tdata, s_wgt_tvalid, s_param_tdata, s_param_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, s_act__ready, i_a);
+module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_en, clk, rst, m_out__valid, m_out__payload, s_param__ready, i_valid, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [5:0] \$1 ;
   wire \$10 ;
-  wire [5:0] \$11 ;
-  wire [2:0] \$12 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
   wire [16:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [17:0] \$17 ;
-  wire [5:0] \$18 ;
-  wire [10:0] \$19 ;
-  wire [17:0] \$2 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [3:0] \$2 ;
   wire \$20 ;
-  wire [5:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [17:0] \$24 ;
   wire \$25 ;
-  wire [17:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [3:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire [6:0] \$30 ;
-  wire [6:0] \$31 ;
-  wire \$32 ;
+  wire \$26 ;
+  wire [16:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
+  wire [6:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
+  wire [5:0] \$34 ;
+  wire [2:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
+  wire \$39 ;
+  wire [6:0] \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$41 ;
+  wire [17:0] \$42 ;
+  wire [5:0] \$43 ;
+  wire [10:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
+  wire [5:0] \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg [15:0] \$52 ;
-  reg [7:0] \$53 ;
-  reg [7:0] \$54 ;
-  reg [7:0] \$55 ;
+  wire \$49 ;
+  wire [6:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [5:0] \$51 ;
+  wire [3:0] \$52 ;
+  reg \$53 ;
+  reg [4:0] \$54 ;
+  reg \$55 ;
   reg [15:0] \$56 ;
-  reg [9:0] \$57 ;
-  reg [1:0] \$58 ;
-  reg [4:0] \$59 ;
-  wire [15:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg [30:0] \$62 ;
-  reg [5:0] \$63 ;
+  reg [15:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire \$6 ;
+  reg [7:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [9:0] \$62 ;
+  reg [1:0] \$63 ;
   reg [4:0] \$64 ;
-  reg [9:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [4:0] \$68 ;
+  reg [15:0] \$65 ;
+  reg [1:0] \$66 ;
+  reg [30:0] \$67 ;
+  reg [5:0] \$68 ;
   reg [4:0] \$69 ;
-  wire [16:0] \$7 ;
-  reg [2:0] \$70 ;
-  reg [16:0] \$71 ;
-  reg [4:0] \$72 ;
+  wire \$7 ;
+  reg [9:0] \$70 ;
+  reg \$71 ;
+  reg [16:0] \$72 ;
+  reg [4:0] \$73 ;
+  reg [4:0] \$74 ;
+  reg [2:0] \$75 ;
+  reg [16:0] \$76 ;
+  reg [4:0] \$77 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$signal  = 8'h00;
-  reg [7:0] \$signal$12  = 8'h00;
-  reg [30:0] \$signal$19  = 31'h00000000;
+  wire \$9 ;
+  wire \$signal ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$76  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$61 ;
-  (* init = 8'h00 *)
-  wire [7:0] act_min;
+  wire [7:0] \act_max$52 ;
+  reg [7:0] act_min = 8'h00;
+  wire at_k_last;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -205,17 +213,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \chan.shift ;
   input clk;
   wire clk;
+  reg credit_ok = 1'h1;
+  reg [4:0] credits = 5'h14;
+  wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
-  wire data_step;
   reg [16:0] dm0 = 17'h00000;
-  reg [4:0] dn = 5'h00;
-  reg en;
-  wire \en$34 ;
-  wire \en$35 ;
+  (* init = 5'h00 *)
+  wire [4:0] dn;
+  wire en;
+  wire \en$11 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
+  wire [1:0] give_back;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -246,7 +257,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$56 ;
+  wire \i_last$43 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -257,8 +268,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[1] ;
   wire [5:0] \i_shift[2] ;
   wire [5:0] \i_shift[3] ;
+  output i_valid;
   reg i_valid;
-  wire \i_valid$55 ;
+  wire \i_valid$41 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -270,7 +282,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] kk = 10'h000;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
-  wire [2:0] level;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   wire [31:0] \m_out__payload.data ;
@@ -284,18 +295,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__valid;
   reg [4:0] nb_last = 5'h00;
   wire [103:0] o_data;
-  wire [31:0] \o_data$67 ;
-  wire [7:0] \o_data$67[0] ;
-  wire [7:0] \o_data$67[1] ;
-  wire [7:0] \o_data$67[2] ;
-  wire [7:0] \o_data$67[3] ;
+  wire [31:0] \o_data$58 ;
+  wire [7:0] \o_data$58[0] ;
+  wire [7:0] \o_data$58[1] ;
+  wire [7:0] \o_data$58[2] ;
+  wire [7:0] \o_data$58[3] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
   wire [25:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$71 ;
+  wire \o_valid$62 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -308,11 +319,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
-  reg room = 1'h0;
   wire [16:0] row;
   wire row_valid;
-  (* init = 5'h00 *)
-  wire [4:0] rp__addr;
+  reg [4:0] rp__addr = 5'h00;
   wire [275:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -341,8 +350,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \s_act__payload[5] ;
   wire [7:0] \s_act__payload[6] ;
   wire [7:0] \s_act__payload[7] ;
-  output s_act__ready;
-  reg s_act__ready;
+  wire s_act__ready;
   input s_act__valid;
   wire s_act__valid;
   wire [71:0] s_param__payload;
@@ -381,8 +389,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [30:0] \wp__data[3].multiplier ;
   wire [5:0] \wp__data[3].shift ;
   reg [3:0] wp__en;
-  (* init = 8'h00 *)
-  wire [7:0] zero_point;
+  reg [7:0] zero_point = 8'h00;
   reg [275:0] params [31:0];
   initial begin
     params[0] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
@@ -430,114 +437,121 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [275:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[dn];
+    _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
-  assign \$28  = d + 1'h1;
-  assign \$29  = kk == k_last;
-  assign i_last = i_valid & \$29 ;
-  assign \$30  = 1'h1 << lane;
-  assign \$31  = s_param__valid ? \$30  : 7'h00;
-  assign \$32  = s_act__valid & s_wgt__valid;
-  assign \$33  = in_data & \$32 ;
-  assign \$34  = \$33  & room;
-  assign \$35  = s_act__valid & s_wgt__valid;
-  assign \$36  = ~ in_data;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = room & \$37 ;
-  assign \$39  = dm0 + d;
-  assign row_valid = \$39 [16:0] < M_;
-  assign \i_valid$55  = o_valid & row_valid;
-  assign \$40  = o_valid & row_valid;
-  assign \$41  = M_ - 1'h1;
-  assign \$42  = $signed({ 1'h0, \$39 [16:0] }) == $signed(\$41 );
-  assign \$43  = \$40  & \$42 ;
-  assign \$44  = dn == nb_last;
-  assign \i_last$56  = \$43  & \$44 ;
-  assign w_en = en & \o_valid$71 ;
-  assign \$45  = ! ctrl_state;
-  assign \$46  = ctrl_state == 1'h1;
-  assign \$47  = ctrl_state == 2'h2;
-  assign \$48  = ctrl_state == 2'h3;
+  assign \$17  = r_en & m_out__valid;
+  assign \$18  = ~ row_valid;
+  assign \$19  = o_valid & \$18 ;
+  assign give_back = \$17  + \$19 ;
+  assign \$20  = ! ctrl_state;
+  assign \$21  = ctrl_state == 1'h1;
+  assign \$22  = ctrl_state == 2'h2;
+  assign \$23  = ctrl_state == 2'h3;
+  assign \$24  = fm0 + 4'h8;
+  assign \$25  = \$24  >= M_;
+  assign \$26  = \$3 [4:0] >= 4'h8;
+  assign \$27  = hdr[47:32] - 1'h1;
+  assign \$28  = hdr[47:32] > 5'h13;
+  assign \$29  = \$28  ? hdr[47:32] : 16'h0013;
+  assign \$30  = \$29  - 1'h1;
+  assign \$31  = ! ch;
+  assign \$32  = ch + 1'h1;
+  assign \$33  = lane == 2'h3;
+  assign \$34  = blk + 1'h1;
+  assign \$35  = lane + 1'h1;
+  assign \$36  = N_ - 1'h1;
+  assign \$37  = ch == \$36 ;
+  assign \$38  = ~ in_data;
+  assign \$39  = i_valid | \$38 ;
+  assign \$40  = kk == tile_last;
+  assign \$41  = fn == nb_last;
+  assign \$42  = fm0 + 4'h8;
+  assign \$43  = fn + 1'h1;
+  assign \$44  = kk + 1'h1;
+  assign \$45  = kk == k_last;
+  assign \$46  = flush - 1'h1;
+  assign \$47  = ! flush;
+  assign \$48  = d == 3'h7;
+  assign \$49  = rp__addr == nb_last;
+  assign \$50  = dm0 + 4'h8;
+  assign \$51  = rp__addr + 1'h1;
+  assign \$52  = d + 1'h1;
   always @(posedge clk)
-    room <= \$49 ;
+    last_mblock <= \$53 ;
   always @(posedge clk)
-    last_mblock <= \$50 ;
+    credits <= \$54 ;
   always @(posedge clk)
-    M_ <= \$51 ;
+    credit_ok <= \$55 ;
   always @(posedge clk)
-    N_ <= \$52 ;
+    M_ <= \$56 ;
   always @(posedge clk)
-    \$signal  <= \$53 ;
+    N_ <= \$57 ;
   always @(posedge clk)
-    \$signal$12  <= \$54 ;
+    zero_point <= \$58 ;
   always @(posedge clk)
-    act_max <= \$55 ;
+    act_min <= \$59 ;
   always @(posedge clk)
-    k_last <= \$56 ;
+    act_max <= \$60 ;
   always @(posedge clk)
-    tile_last <= \$57 ;
+    k_last <= \$61 ;
   always @(posedge clk)
-    lane <= \$58 ;
+    tile_last <= \$62 ;
   always @(posedge clk)
-    blk <= \$59 ;
+    lane <= \$63 ;
   always @(posedge clk)
-    ch <= \$60 ;
+    blk <= \$64 ;
   always @(posedge clk)
-    ctrl_state <= \$61 ;
+    ch <= \$65 ;
   always @(posedge clk)
-    \$signal$19  <= \$62 ;
+    ctrl_state <= \$66 ;
   always @(posedge clk)
-    pt_shift <= \$63 ;
+    \$signal$76  <= \$67 ;
   always @(posedge clk)
-    nb_last <= \$64 ;
+    pt_shift <= \$68 ;
   always @(posedge clk)
-    kk <= \$65 ;
+    nb_last <= \$69 ;
   always @(posedge clk)
-    in_data <= \$66 ;
+    kk <= \$70 ;
   always @(posedge clk)
-    fm0 <= \$67 ;
+    in_data <= \$71 ;
   always @(posedge clk)
-    fn <= \$68 ;
+    fm0 <= \$72 ;
   always @(posedge clk)
-    flush <= \$69 ;
+    fn <= \$73 ;
   always @(posedge clk)
-    d <= \$70 ;
+    flush <= \$74 ;
   always @(posedge clk)
-    dm0 <= \$71 ;
+    d <= \$75 ;
   always @(posedge clk)
-    dn <= \$72 ;
-  assign \$1  = level < 3'h4;
-  assign \$2  = fm0 + 4'h8;
-  assign \$3  = \$2  >= M_;
-  assign \$4  = hdr[47:32] - 1'h1;
-  assign \$5  = hdr[47:32] > 5'h13;
-  assign \$6  = \$5  ? hdr[47:32] : 16'h0013;
-  assign \$7  = \$6  - 1'h1;
-  assign \$8  = ! ch;
-  assign \$9  = ch + 1'h1;
-  assign \$10  = lane == 2'h3;
-  assign \$11  = blk + 1'h1;
-  assign \$12  = lane + 1'h1;
-  assign \$13  = N_ - 1'h1;
-  assign \$14  = ch == \$13 ;
-  assign \$15  = kk == tile_last;
-  assign \$16  = fn == nb_last;
-  assign \$17  = fm0 + 4'h8;
-  assign \$18  = fn + 1'h1;
-  assign \$19  = kk + 1'h1;
-  assign \$20  = kk == k_last;
-  assign \$21  = flush - 1'h1;
-  assign \$22  = ! flush;
-  assign \$23  = en & o_valid;
-  assign \$24  = d == 3'h7;
-  assign \$25  = dn == nb_last;
-  assign \$26  = dm0 + 4'h8;
-  assign \$27  = dn + 1'h1;
+    dm0 <= \$76 ;
+  always @(posedge clk)
+    rp__addr <= \$77 ;
+  assign \$1  = credits + give_back;
+  assign \$2  = \$signal  ? 4'h8 : 4'h0;
+  assign \$3  = \$1  - \$2 ;
+  assign at_k_last = kk == k_last;
+  assign i_last = i_valid & at_k_last;
+  assign \$signal  = i_valid & at_k_last;
+  assign \$4  = 1'h1 << lane;
+  assign \$5  = s_param__valid ? \$4  : 7'h00;
+  assign \$6  = s_act__valid & s_wgt__valid;
+  assign \$7  = in_data & \$6 ;
+  assign \$8  = ~ at_k_last;
+  assign \$9  = credit_ok | \$8 ;
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = dm0 + d;
+  assign row_valid = \$11 [16:0] < M_;
+  assign \i_valid$41  = o_valid & row_valid;
+  assign \$12  = o_valid & row_valid;
+  assign \$13  = M_ - 1'h1;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
-    .en(en),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
@@ -547,7 +561,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
-    .level(level),
     .r_data(m_out__payload),
     .r_en(r_en),
     .r_rdy(m_out__valid),
@@ -557,458 +570,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   );
   \hwq_top.engine.requant  requant (
     .act_max(act_max),
-    .act_min(\$signal$12 ),
+    .act_min(act_min),
     .clk(clk),
-    .en(en),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$56 ),
+    .i_last(\i_last$43 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$55 ),
-    .o_data(\o_data$67 ),
+    .i_valid(\i_valid$41 ),
+    .o_data(\o_data$58 ),
     .o_last(o_last),
-    .o_valid(\o_valid$71 ),
+    .o_valid(w_en),
     .rst(rst),
-    .zero_point(\$signal )
+    .zero_point(zero_point)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = \$1 ;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = \$3 ;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$51  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$51  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$52  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$52  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$signal ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$53  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$53  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$signal$12 ;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$54  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$54  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$55  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$55  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$56  = \$4 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$56  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = \$7 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$10 ) begin
-              \$58  = 2'h0;
-            end else begin
-              \$58  = \$12 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$58  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$10 ) begin
-              \$59  = \$11 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$59  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$60  = \$9 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$61  = 2'h2;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$61  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            if (\$22 ) begin
-              \$61  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$61  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = \$signal$19 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$62  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$62  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$8 ) begin
-              \$63  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$63  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$64  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$64  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$65  = 10'h000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$65  = 10'h000;
-            end else begin
-              \$65  = \$19 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$65  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$66  = 1'h1;
-            end
-          end
-      2'h2:
-          if (en) begin
-            (* full_case = 32'd1 *)
-            if (\$15 ) begin
-              \$66  = 1'h1;
-            end else begin
-              if (\$20 ) begin
-                \$66  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$66  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$67  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                \$67  = \$17 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$14 ) begin
-              \$68  = 5'h00;
-            end
-          end
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              (* full_case = 32'd1 *)
-              if (\$16 ) begin
-                \$68  = 5'h00;
-              end else begin
-                \$68  = \$18 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = flush;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          if (en) begin
-            if (\$15 ) begin
-              if (\$16 ) begin
-                if (last_mblock) begin
-                  \$69  = 5'h1a;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (en) begin
-            \$69  = \$21 [4:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = d;
-    if (header_taken) begin
-      \$70  = 3'h0;
-    end else if (\$23 ) begin
-      (* full_case = 32'd1 *)
-      if (\$24 ) begin
-        \$70  = 3'h0;
-      end else begin
-        \$70  = \$28 [2:0];
-      end
-    end
-    if (rst) begin
-      \$70  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = dm0;
-    if (header_taken) begin
-      \$71  = 17'h00000;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        if (\$25 ) begin
-          \$71  = \$26 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$71  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = dn;
-    if (header_taken) begin
-      \$72  = 5'h00;
-    end else if (\$23 ) begin
-      if (\$24 ) begin
-        (* full_case = 32'd1 *)
-        if (\$25 ) begin
-          \$72  = 5'h00;
-        end else begin
-          \$72  = \$27 [4:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$72  = 5'h00;
-    end
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     s_param__ready = 1'h0;
@@ -1067,7 +642,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$31 [3:0];
+          wp__en = \$5 [3:0];
     endcase
   end
   always @* begin
@@ -1079,24 +654,374 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          i_valid = in_data;
+          i_valid = \$10 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    s_act__ready = 1'h0;
+    \$53  = \$25 ;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = \$3 [4:0];
+    if (rst) begin
+      \$54  = 5'h14;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = \$26 ;
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$56  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$56  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = N_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$57  = hdr[31:16];
+          end
+    endcase
+    if (rst) begin
+      \$57  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$58  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$59  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$60  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$61  = \$27 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$62  = \$30 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$63  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$33 ) begin
+              \$63  = 2'h0;
+            end else begin
+              \$63  = \$35 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$64  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$33 ) begin
+              \$64  = \$34 [4:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$64  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$65  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$65  = \$32 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$65  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$66  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$66  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$47 ) begin
+            \$66  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = \$signal$76 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          /* empty */;
-      2'h2:
-          s_act__ready = \$34 ;
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$67  = hdr[62:32];
+            end
+          end
     endcase
+    if (rst) begin
+      \$67  = 31'h00000000;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    en = 1'h0;
+    \$68  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$31 ) begin
+              \$68  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$69  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$69  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$70  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$70  = 10'h000;
+            end else begin
+              \$70  = \$44 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$70  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$71  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            (* full_case = 32'd1 *)
+            if (\$40 ) begin
+              \$71  = 1'h1;
+            end else begin
+              if (\$45 ) begin
+                \$71  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$72  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                \$72  = \$42 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$72  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$73  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$39 ) begin
+            if (\$40 ) begin
+              (* full_case = 32'd1 *)
+              if (\$41 ) begin
+                \$73  = 5'h00;
+              end else begin
+                \$73  = \$43 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$73  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1104,27 +1029,92 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          en = \$38 ;
+          if (\$39 ) begin
+            if (\$40 ) begin
+              if (\$41 ) begin
+                if (last_mblock) begin
+                  \$74  = 5'h1a;
+                end
+              end
+            end
+          end
       2'h3:
-          en = room;
+          \$74  = \$46 [4:0];
     endcase
+    if (rst) begin
+      \$74  = 5'h00;
+    end
   end
-  assign chan = hdr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = d;
+    if (header_taken) begin
+      \$75  = 3'h0;
+    end else if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$48 ) begin
+        \$75  = 3'h0;
+      end else begin
+        \$75  = \$52 [2:0];
+      end
+    end
+    if (rst) begin
+      \$75  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = dm0;
+    if (header_taken) begin
+      \$76  = 17'h00000;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        if (\$49 ) begin
+          \$76  = \$50 [16:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = rp__addr;
+    if (header_taken) begin
+      \$77  = 5'h00;
+    end else if (o_valid) begin
+      if (\$48 ) begin
+        (* full_case = 32'd1 *)
+        if (\$49 ) begin
+          \$77  = 5'h00;
+        end else begin
+          \$77  = \$51 [4:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$77  = 5'h00;
+    end
+  end
   assign s_param__payload = hdr;
-  assign \en$34  = en;
-  assign \en$35  = en;
-  assign data_step = i_valid;
+  assign chan = hdr;
+  assign credits_next = \$3 [4:0];
+  assign en = 1'h1;
+  assign \en$11  = 1'h1;
+  assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
-  assign take = s_act__ready;
-  assign s_wgt__ready = s_act__ready;
-  assign row = \$39 [16:0];
-  assign rp__addr = dn;
+  assign s_act__ready = i_valid;
+  assign s_wgt__ready = i_valid;
+  assign row = \$11 [16:0];
+  assign dn = rp__addr;
   assign o_data = i_acc;
-  assign zero_point = \$signal ;
-  assign act_min = \$signal$12 ;
-  assign \act_max$61  = act_max;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign w_data = out_w;
+  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1219,10 +1209,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$67[0]  = \o_data$67 [7:0];
-  assign \o_data$67[1]  = \o_data$67 [15:8];
-  assign \o_data$67[2]  = \o_data$67 [23:16];
-  assign \o_data$67[3]  = \o_data$67 [31:24];
+  assign \o_data$58[0]  = \o_data$58 [7:0];
+  assign \o_data$58[1]  = \o_data$58 [15:8];
+  assign \o_data$58[2]  = \o_data$58 [23:16];
+  assign \o_data$58[3]  = \o_data$58 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1230,7 +1220,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$67 ;
+  assign out_w[31:0] = \o_data$58 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -1246,7 +1236,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -1890,7 +1880,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   reg [3:0] drain_count = 4'h0;
   output draining;
   wire draining;
-  input en;
   wire en;
   input [63:0] i_a;
   wire [63:0] i_a;
@@ -2827,231 +2816,134 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
     out_7_3 <= \$540 ;
   always @(posedge clk)
     drain_count <= \$541 ;
-  assign \$1  = en & vr_0_0;
   assign \$2  = lr_0_0 ? 26'h0000000 : \$99 [25:0];
-  assign \$3  = en & draining;
-  assign \$4  = en & vr_0_1;
   assign \$5  = lr_0_1 ? 26'h0000000 : \$101 [25:0];
-  assign \$6  = en & draining;
-  assign \$7  = en & vr_0_2;
   assign \$8  = lr_0_2 ? 26'h0000000 : \$103 [25:0];
-  assign \$9  = en & draining;
-  assign \$10  = en & vr_0_3;
   assign \$11  = lr_0_3 ? 26'h0000000 : \$105 [25:0];
-  assign \$12  = en & draining;
-  assign \$13  = en & vr_1_0;
   assign \$14  = lr_1_0 ? 26'h0000000 : \$107 [25:0];
-  assign \$15  = en & draining;
-  assign \$16  = en & vr_1_1;
   assign \$17  = lr_1_1 ? 26'h0000000 : \$109 [25:0];
-  assign \$18  = en & draining;
-  assign \$19  = en & vr_1_2;
   assign \$20  = lr_1_2 ? 26'h0000000 : \$111 [25:0];
-  assign \$21  = en & draining;
-  assign \$22  = en & vr_1_3;
   assign \$23  = lr_1_3 ? 26'h0000000 : \$113 [25:0];
-  assign \$24  = en & draining;
-  assign \$25  = en & vr_2_0;
   assign \$26  = lr_2_0 ? 26'h0000000 : \$115 [25:0];
-  assign \$27  = en & draining;
-  assign \$28  = en & vr_2_1;
   assign \$29  = lr_2_1 ? 26'h0000000 : \$117 [25:0];
-  assign \$30  = en & draining;
-  assign \$31  = en & vr_2_2;
   assign \$32  = lr_2_2 ? 26'h0000000 : \$119 [25:0];
-  assign \$33  = en & draining;
-  assign \$34  = en & vr_2_3;
   assign \$35  = lr_2_3 ? 26'h0000000 : \$121 [25:0];
-  assign \$36  = en & draining;
-  assign \$37  = en & vr_3_0;
   assign \$38  = lr_3_0 ? 26'h0000000 : \$123 [25:0];
-  assign \$39  = en & draining;
-  assign \$40  = en & vr_3_1;
   assign \$41  = lr_3_1 ? 26'h0000000 : \$125 [25:0];
-  assign \$42  = en & draining;
-  assign \$43  = en & vr_3_2;
   assign \$44  = lr_3_2 ? 26'h0000000 : \$127 [25:0];
-  assign \$45  = en & draining;
-  assign \$46  = en & vr_3_3;
   assign \$47  = lr_3_3 ? 26'h0000000 : \$129 [25:0];
-  assign \$48  = en & draining;
-  assign \$49  = en & vr_4_0;
   assign \$50  = lr_4_0 ? 26'h0000000 : \$131 [25:0];
-  assign \$51  = en & draining;
-  assign \$52  = en & vr_4_1;
   assign \$53  = lr_4_1 ? 26'h0000000 : \$133 [25:0];
-  assign \$54  = en & draining;
-  assign \$55  = en & vr_4_2;
   assign \$56  = lr_4_2 ? 26'h0000000 : \$135 [25:0];
-  assign \$57  = en & draining;
-  assign \$58  = en & vr_4_3;
   assign \$59  = lr_4_3 ? 26'h0000000 : \$137 [25:0];
-  assign \$60  = en & draining;
-  assign \$61  = en & vr_5_0;
   assign \$62  = lr_5_0 ? 26'h0000000 : \$139 [25:0];
-  assign \$63  = en & draining;
-  assign \$64  = en & vr_5_1;
   assign \$65  = lr_5_1 ? 26'h0000000 : \$141 [25:0];
-  assign \$66  = en & draining;
-  assign \$67  = en & vr_5_2;
   assign \$68  = lr_5_2 ? 26'h0000000 : \$143 [25:0];
-  assign \$69  = en & draining;
-  assign \$70  = en & vr_5_3;
   assign \$71  = lr_5_3 ? 26'h0000000 : \$145 [25:0];
-  assign \$72  = en & draining;
-  assign \$73  = en & vr_6_0;
   assign \$74  = lr_6_0 ? 26'h0000000 : \$147 [25:0];
-  assign \$75  = en & draining;
-  assign \$76  = en & vr_6_1;
   assign \$77  = lr_6_1 ? 26'h0000000 : \$149 [25:0];
-  assign \$78  = en & draining;
-  assign \$79  = en & vr_6_2;
   assign \$80  = lr_6_2 ? 26'h0000000 : \$151 [25:0];
-  assign \$81  = en & draining;
-  assign \$82  = en & vr_6_3;
   assign \$83  = lr_6_3 ? 26'h0000000 : \$153 [25:0];
-  assign \$84  = en & draining;
-  assign \$85  = en & vr_7_0;
   assign \$86  = lr_7_0 ? 26'h0000000 : \$155 [25:0];
-  assign \$87  = en & draining;
-  assign \$88  = en & vr_7_1;
   assign \$89  = lr_7_1 ? 26'h0000000 : \$157 [25:0];
-  assign \$90  = en & draining;
-  assign \$91  = en & vr_7_2;
   assign \$92  = lr_7_2 ? 26'h0000000 : \$159 [25:0];
-  assign \$93  = en & draining;
-  assign \$94  = en & vr_7_3;
   assign \$95  = lr_7_3 ? 26'h0000000 : \$161 [25:0];
-  assign \$96  = en & draining;
-  assign \$97  = en & draining;
   assign \$98  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
   assign \$99  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$100  = en & vr_0_0;
   assign cap_0_0 = \$100  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
   assign \$101  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$102  = en & vr_0_1;
   assign cap_0_1 = \$102  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
   assign \$103  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$104  = en & vr_0_2;
   assign cap_0_2 = \$104  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
   assign \$105  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$106  = en & vr_0_3;
   assign cap_0_3 = \$106  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
   assign \$107  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$108  = en & vr_1_0;
   assign cap_1_0 = \$108  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
   assign \$109  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$110  = en & vr_1_1;
   assign cap_1_1 = \$110  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
   assign \$111  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$112  = en & vr_1_2;
   assign cap_1_2 = \$112  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
   assign \$113  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$114  = en & vr_1_3;
   assign cap_1_3 = \$114  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
   assign \$115  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$116  = en & vr_2_0;
   assign cap_2_0 = \$116  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
   assign \$117  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$118  = en & vr_2_1;
   assign cap_2_1 = \$118  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
   assign \$119  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$120  = en & vr_2_2;
   assign cap_2_2 = \$120  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
   assign \$121  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$122  = en & vr_2_3;
   assign cap_2_3 = \$122  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
   assign \$123  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$124  = en & vr_3_0;
   assign cap_3_0 = \$124  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
   assign \$125  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$126  = en & vr_3_1;
   assign cap_3_1 = \$126  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
   assign \$127  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$128  = en & vr_3_2;
   assign cap_3_2 = \$128  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign \$129  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$130  = en & vr_3_3;
   assign cap_3_3 = \$130  & lr_3_3;
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
   assign \$131  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign \$132  = en & vr_4_0;
   assign cap_4_0 = \$132  & lr_4_0;
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
   assign \$133  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign \$134  = en & vr_4_1;
   assign cap_4_1 = \$134  & lr_4_1;
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
   assign \$135  = $signed(acc_4_2) + $signed(pr_4_2);
-  assign \$136  = en & vr_4_2;
   assign cap_4_2 = \$136  & lr_4_2;
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
   assign \$137  = $signed(acc_4_3) + $signed(pr_4_3);
-  assign \$138  = en & vr_4_3;
   assign cap_4_3 = \$138  & lr_4_3;
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
   assign \$139  = $signed(acc_5_0) + $signed(pr_5_0);
-  assign \$140  = en & vr_5_0;
   assign cap_5_0 = \$140  & lr_5_0;
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
   assign \$141  = $signed(acc_5_1) + $signed(pr_5_1);
-  assign \$142  = en & vr_5_1;
   assign cap_5_1 = \$142  & lr_5_1;
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
   assign \$143  = $signed(acc_5_2) + $signed(pr_5_2);
-  assign \$144  = en & vr_5_2;
   assign cap_5_2 = \$144  & lr_5_2;
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
   assign \$145  = $signed(acc_5_3) + $signed(pr_5_3);
-  assign \$146  = en & vr_5_3;
   assign cap_5_3 = \$146  & lr_5_3;
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
   assign \$147  = $signed(acc_6_0) + $signed(pr_6_0);
-  assign \$148  = en & vr_6_0;
   assign cap_6_0 = \$148  & lr_6_0;
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
   assign \$149  = $signed(acc_6_1) + $signed(pr_6_1);
-  assign \$150  = en & vr_6_1;
   assign cap_6_1 = \$150  & lr_6_1;
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
   assign \$151  = $signed(acc_6_2) + $signed(pr_6_2);
-  assign \$152  = en & vr_6_2;
   assign cap_6_2 = \$152  & lr_6_2;
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
   assign \$153  = $signed(acc_6_3) + $signed(pr_6_3);
-  assign \$154  = en & vr_6_3;
   assign cap_6_3 = \$154  & lr_6_3;
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
   assign \$155  = $signed(acc_7_0) + $signed(pr_7_0);
-  assign \$156  = en & vr_7_0;
   assign cap_7_0 = \$156  & lr_7_0;
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
   assign \$157  = $signed(acc_7_1) + $signed(pr_7_1);
-  assign \$158  = en & vr_7_1;
   assign cap_7_1 = \$158  & lr_7_1;
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
   assign \$159  = $signed(acc_7_2) + $signed(pr_7_2);
-  assign \$160  = en & vr_7_2;
   assign cap_7_2 = \$160  & lr_7_2;
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
   assign \$161  = $signed(acc_7_3) + $signed(pr_7_3);
-  assign \$162  = en & vr_7_3;
   assign cap_7_3 = \$162  & lr_7_3;
   assign draining = | drain_count;
   always @(posedge clk)
@@ -3298,70 +3190,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = a_0_3;
-    if (en) begin
-      \$280  = a_0_2;
-    end
+    \$280  = a_0_2;
     if (rst) begin
       \$280  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = v_0_3;
-    if (en) begin
-      \$281  = v_0_2;
-    end
+    \$281  = v_0_2;
     if (rst) begin
       \$281  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = l_0_3;
-    if (en) begin
-      \$282  = l_0_2;
-    end
+    \$282  = l_0_2;
     if (rst) begin
       \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = w_0_3;
-    if (en) begin
-      \$283  = skew_w3_d2;
-    end
+    \$283  = skew_w3_d2;
     if (rst) begin
       \$283  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = pr_0_3;
-    if (en) begin
-      \$284  = p_0_3;
-    end
+    \$284  = p_0_3;
     if (rst) begin
       \$284  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = vr_0_3;
-    if (en) begin
-      \$285  = v_0_2;
-    end
+    \$285  = v_0_2;
     if (rst) begin
       \$285  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = lr_0_3;
-    if (en) begin
-      \$286  = l_0_2;
-    end
+    \$286  = l_0_2;
     if (rst) begin
       \$286  = 1'h0;
     end
@@ -3390,70 +3261,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = a_1_0;
-    if (en) begin
-      \$289  = skew_a1_d0;
-    end
+    \$289  = skew_a1_d0;
     if (rst) begin
       \$289  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = v_1_0;
-    if (en) begin
-      \$290  = skew_v1_d0;
-    end
+    \$290  = skew_v1_d0;
     if (rst) begin
       \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = l_1_0;
-    if (en) begin
-      \$291  = skew_l1_d0;
-    end
+    \$291  = skew_l1_d0;
     if (rst) begin
       \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = w_1_0;
-    if (en) begin
-      \$292  = w_0_0;
-    end
+    \$292  = w_0_0;
     if (rst) begin
       \$292  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = pr_1_0;
-    if (en) begin
-      \$293  = p_1_0;
-    end
+    \$293  = p_1_0;
     if (rst) begin
       \$293  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = vr_1_0;
-    if (en) begin
-      \$294  = skew_v1_d0;
-    end
+    \$294  = skew_v1_d0;
     if (rst) begin
       \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = lr_1_0;
-    if (en) begin
-      \$295  = skew_l1_d0;
-    end
+    \$295  = skew_l1_d0;
     if (rst) begin
       \$295  = 1'h0;
     end
@@ -3482,70 +3332,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = a_1_1;
-    if (en) begin
-      \$298  = a_1_0;
-    end
+    \$298  = a_1_0;
     if (rst) begin
       \$298  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = v_1_1;
-    if (en) begin
-      \$299  = v_1_0;
-    end
+    \$299  = v_1_0;
     if (rst) begin
       \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = l_1_1;
-    if (en) begin
-      \$300  = l_1_0;
-    end
+    \$300  = l_1_0;
     if (rst) begin
       \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = w_1_1;
-    if (en) begin
-      \$301  = w_0_1;
-    end
+    \$301  = w_0_1;
     if (rst) begin
       \$301  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = pr_1_1;
-    if (en) begin
-      \$302  = p_1_1;
-    end
+    \$302  = p_1_1;
     if (rst) begin
       \$302  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = vr_1_1;
-    if (en) begin
-      \$303  = v_1_0;
-    end
+    \$303  = v_1_0;
     if (rst) begin
       \$303  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = lr_1_1;
-    if (en) begin
-      \$304  = l_1_0;
-    end
+    \$304  = l_1_0;
     if (rst) begin
       \$304  = 1'h0;
     end
@@ -3574,70 +3403,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = a_1_2;
-    if (en) begin
-      \$307  = a_1_1;
-    end
+    \$307  = a_1_1;
     if (rst) begin
       \$307  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = v_1_2;
-    if (en) begin
-      \$308  = v_1_1;
-    end
+    \$308  = v_1_1;
     if (rst) begin
       \$308  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = l_1_2;
-    if (en) begin
-      \$309  = l_1_1;
-    end
+    \$309  = l_1_1;
     if (rst) begin
       \$309  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = w_1_2;
-    if (en) begin
-      \$310  = w_0_2;
-    end
+    \$310  = w_0_2;
     if (rst) begin
       \$310  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = pr_1_2;
-    if (en) begin
-      \$311  = p_1_2;
-    end
+    \$311  = p_1_2;
     if (rst) begin
       \$311  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = vr_1_2;
-    if (en) begin
-      \$312  = v_1_1;
-    end
+    \$312  = v_1_1;
     if (rst) begin
       \$312  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = lr_1_2;
-    if (en) begin
-      \$313  = l_1_1;
-    end
+    \$313  = l_1_1;
     if (rst) begin
       \$313  = 1'h0;
     end
@@ -3666,70 +3474,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = a_1_3;
-    if (en) begin
-      \$316  = a_1_2;
-    end
+    \$316  = a_1_2;
     if (rst) begin
       \$316  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = v_1_3;
-    if (en) begin
-      \$317  = v_1_2;
-    end
+    \$317  = v_1_2;
     if (rst) begin
       \$317  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = l_1_3;
-    if (en) begin
-      \$318  = l_1_2;
-    end
+    \$318  = l_1_2;
     if (rst) begin
       \$318  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = w_1_3;
-    if (en) begin
-      \$319  = w_0_3;
-    end
+    \$319  = w_0_3;
     if (rst) begin
       \$319  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = pr_1_3;
-    if (en) begin
-      \$320  = p_1_3;
-    end
+    \$320  = p_1_3;
     if (rst) begin
       \$320  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = vr_1_3;
-    if (en) begin
-      \$321  = v_1_2;
-    end
+    \$321  = v_1_2;
     if (rst) begin
       \$321  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = lr_1_3;
-    if (en) begin
-      \$322  = l_1_2;
-    end
+    \$322  = l_1_2;
     if (rst) begin
       \$322  = 1'h0;
     end
@@ -3758,70 +3545,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = a_2_0;
-    if (en) begin
-      \$325  = skew_a2_d1;
-    end
+    \$325  = skew_a2_d1;
     if (rst) begin
       \$325  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = v_2_0;
-    if (en) begin
-      \$326  = skew_v2_d1;
-    end
+    \$326  = skew_v2_d1;
     if (rst) begin
       \$326  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = l_2_0;
-    if (en) begin
-      \$327  = skew_l2_d1;
-    end
+    \$327  = skew_l2_d1;
     if (rst) begin
       \$327  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = w_2_0;
-    if (en) begin
-      \$328  = w_1_0;
-    end
+    \$328  = w_1_0;
     if (rst) begin
       \$328  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = pr_2_0;
-    if (en) begin
-      \$329  = p_2_0;
-    end
+    \$329  = p_2_0;
     if (rst) begin
       \$329  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = vr_2_0;
-    if (en) begin
-      \$330  = skew_v2_d1;
-    end
+    \$330  = skew_v2_d1;
     if (rst) begin
       \$330  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = lr_2_0;
-    if (en) begin
-      \$331  = skew_l2_d1;
-    end
+    \$331  = skew_l2_d1;
     if (rst) begin
       \$331  = 1'h0;
     end
@@ -3850,70 +3616,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = a_2_1;
-    if (en) begin
-      \$334  = a_2_0;
-    end
+    \$334  = a_2_0;
     if (rst) begin
       \$334  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = v_2_1;
-    if (en) begin
-      \$335  = v_2_0;
-    end
+    \$335  = v_2_0;
     if (rst) begin
       \$335  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = l_2_1;
-    if (en) begin
-      \$336  = l_2_0;
-    end
+    \$336  = l_2_0;
     if (rst) begin
       \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = w_2_1;
-    if (en) begin
-      \$337  = w_1_1;
-    end
+    \$337  = w_1_1;
     if (rst) begin
       \$337  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = pr_2_1;
-    if (en) begin
-      \$338  = p_2_1;
-    end
+    \$338  = p_2_1;
     if (rst) begin
       \$338  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = vr_2_1;
-    if (en) begin
-      \$339  = v_2_0;
-    end
+    \$339  = v_2_0;
     if (rst) begin
       \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = lr_2_1;
-    if (en) begin
-      \$340  = l_2_0;
-    end
+    \$340  = l_2_0;
     if (rst) begin
       \$340  = 1'h0;
     end
@@ -3942,70 +3687,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = a_2_2;
-    if (en) begin
-      \$343  = a_2_1;
-    end
+    \$343  = a_2_1;
     if (rst) begin
       \$343  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = v_2_2;
-    if (en) begin
-      \$344  = v_2_1;
-    end
+    \$344  = v_2_1;
     if (rst) begin
       \$344  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = l_2_2;
-    if (en) begin
-      \$345  = l_2_1;
-    end
+    \$345  = l_2_1;
     if (rst) begin
       \$345  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = w_2_2;
-    if (en) begin
-      \$346  = w_1_2;
-    end
+    \$346  = w_1_2;
     if (rst) begin
       \$346  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = pr_2_2;
-    if (en) begin
-      \$347  = p_2_2;
-    end
+    \$347  = p_2_2;
     if (rst) begin
       \$347  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = vr_2_2;
-    if (en) begin
-      \$348  = v_2_1;
-    end
+    \$348  = v_2_1;
     if (rst) begin
       \$348  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = lr_2_2;
-    if (en) begin
-      \$349  = l_2_1;
-    end
+    \$349  = l_2_1;
     if (rst) begin
       \$349  = 1'h0;
     end
@@ -4034,70 +3758,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = a_2_3;
-    if (en) begin
-      \$352  = a_2_2;
-    end
+    \$352  = a_2_2;
     if (rst) begin
       \$352  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = v_2_3;
-    if (en) begin
-      \$353  = v_2_2;
-    end
+    \$353  = v_2_2;
     if (rst) begin
       \$353  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = l_2_3;
-    if (en) begin
-      \$354  = l_2_2;
-    end
+    \$354  = l_2_2;
     if (rst) begin
       \$354  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = w_2_3;
-    if (en) begin
-      \$355  = w_1_3;
-    end
+    \$355  = w_1_3;
     if (rst) begin
       \$355  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = pr_2_3;
-    if (en) begin
-      \$356  = p_2_3;
-    end
+    \$356  = p_2_3;
     if (rst) begin
       \$356  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = vr_2_3;
-    if (en) begin
-      \$357  = v_2_2;
-    end
+    \$357  = v_2_2;
     if (rst) begin
       \$357  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = lr_2_3;
-    if (en) begin
-      \$358  = l_2_2;
-    end
+    \$358  = l_2_2;
     if (rst) begin
       \$358  = 1'h0;
     end
@@ -4126,70 +3829,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$361  = a_3_0;
-    if (en) begin
-      \$361  = skew_a3_d2;
-    end
+    \$361  = skew_a3_d2;
     if (rst) begin
       \$361  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$362  = v_3_0;
-    if (en) begin
-      \$362  = skew_v3_d2;
-    end
+    \$362  = skew_v3_d2;
     if (rst) begin
       \$362  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$363  = l_3_0;
-    if (en) begin
-      \$363  = skew_l3_d2;
-    end
+    \$363  = skew_l3_d2;
     if (rst) begin
       \$363  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$364  = w_3_0;
-    if (en) begin
-      \$364  = w_2_0;
-    end
+    \$364  = w_2_0;
     if (rst) begin
       \$364  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$365  = pr_3_0;
-    if (en) begin
-      \$365  = p_3_0;
-    end
+    \$365  = p_3_0;
     if (rst) begin
       \$365  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$366  = vr_3_0;
-    if (en) begin
-      \$366  = skew_v3_d2;
-    end
+    \$366  = skew_v3_d2;
     if (rst) begin
       \$366  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$367  = lr_3_0;
-    if (en) begin
-      \$367  = skew_l3_d2;
-    end
+    \$367  = skew_l3_d2;
     if (rst) begin
       \$367  = 1'h0;
     end
@@ -4218,70 +3900,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = a_3_1;
-    if (en) begin
-      \$370  = a_3_0;
-    end
+    \$370  = a_3_0;
     if (rst) begin
       \$370  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = v_3_1;
-    if (en) begin
-      \$371  = v_3_0;
-    end
+    \$371  = v_3_0;
     if (rst) begin
       \$371  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = l_3_1;
-    if (en) begin
-      \$372  = l_3_0;
-    end
+    \$372  = l_3_0;
     if (rst) begin
       \$372  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = w_3_1;
-    if (en) begin
-      \$373  = w_2_1;
-    end
+    \$373  = w_2_1;
     if (rst) begin
       \$373  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = pr_3_1;
-    if (en) begin
-      \$374  = p_3_1;
-    end
+    \$374  = p_3_1;
     if (rst) begin
       \$374  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = vr_3_1;
-    if (en) begin
-      \$375  = v_3_0;
-    end
+    \$375  = v_3_0;
     if (rst) begin
       \$375  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = lr_3_1;
-    if (en) begin
-      \$376  = l_3_0;
-    end
+    \$376  = l_3_0;
     if (rst) begin
       \$376  = 1'h0;
     end
@@ -4310,70 +3971,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = a_3_2;
-    if (en) begin
-      \$379  = a_3_1;
-    end
+    \$379  = a_3_1;
     if (rst) begin
       \$379  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = v_3_2;
-    if (en) begin
-      \$380  = v_3_1;
-    end
+    \$380  = v_3_1;
     if (rst) begin
       \$380  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = l_3_2;
-    if (en) begin
-      \$381  = l_3_1;
-    end
+    \$381  = l_3_1;
     if (rst) begin
       \$381  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = w_3_2;
-    if (en) begin
-      \$382  = w_2_2;
-    end
+    \$382  = w_2_2;
     if (rst) begin
       \$382  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = pr_3_2;
-    if (en) begin
-      \$383  = p_3_2;
-    end
+    \$383  = p_3_2;
     if (rst) begin
       \$383  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = vr_3_2;
-    if (en) begin
-      \$384  = v_3_1;
-    end
+    \$384  = v_3_1;
     if (rst) begin
       \$384  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = lr_3_2;
-    if (en) begin
-      \$385  = l_3_1;
-    end
+    \$385  = l_3_1;
     if (rst) begin
       \$385  = 1'h0;
     end
@@ -4402,70 +4042,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = a_3_3;
-    if (en) begin
-      \$388  = a_3_2;
-    end
+    \$388  = a_3_2;
     if (rst) begin
       \$388  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = v_3_3;
-    if (en) begin
-      \$389  = v_3_2;
-    end
+    \$389  = v_3_2;
     if (rst) begin
       \$389  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = l_3_3;
-    if (en) begin
-      \$390  = l_3_2;
-    end
+    \$390  = l_3_2;
     if (rst) begin
       \$390  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = w_3_3;
-    if (en) begin
-      \$391  = w_2_3;
-    end
+    \$391  = w_2_3;
     if (rst) begin
       \$391  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = pr_3_3;
-    if (en) begin
-      \$392  = p_3_3;
-    end
+    \$392  = p_3_3;
     if (rst) begin
       \$392  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = vr_3_3;
-    if (en) begin
-      \$393  = v_3_2;
-    end
+    \$393  = v_3_2;
     if (rst) begin
       \$393  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = lr_3_3;
-    if (en) begin
-      \$394  = l_3_2;
-    end
+    \$394  = l_3_2;
     if (rst) begin
       \$394  = 1'h0;
     end
@@ -4494,70 +4113,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = a_4_0;
-    if (en) begin
-      \$397  = skew_a4_d3;
-    end
+    \$397  = skew_a4_d3;
     if (rst) begin
       \$397  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = v_4_0;
-    if (en) begin
-      \$398  = skew_v4_d3;
-    end
+    \$398  = skew_v4_d3;
     if (rst) begin
       \$398  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = l_4_0;
-    if (en) begin
-      \$399  = skew_l4_d3;
-    end
+    \$399  = skew_l4_d3;
     if (rst) begin
       \$399  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = w_4_0;
-    if (en) begin
-      \$400  = w_3_0;
-    end
+    \$400  = w_3_0;
     if (rst) begin
       \$400  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = pr_4_0;
-    if (en) begin
-      \$401  = p_4_0;
-    end
+    \$401  = p_4_0;
     if (rst) begin
       \$401  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = vr_4_0;
-    if (en) begin
-      \$402  = skew_v4_d3;
-    end
+    \$402  = skew_v4_d3;
     if (rst) begin
       \$402  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = lr_4_0;
-    if (en) begin
-      \$403  = skew_l4_d3;
-    end
+    \$403  = skew_l4_d3;
     if (rst) begin
       \$403  = 1'h0;
     end
@@ -4586,70 +4184,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = a_4_1;
-    if (en) begin
-      \$406  = a_4_0;
-    end
+    \$406  = a_4_0;
     if (rst) begin
       \$406  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = v_4_1;
-    if (en) begin
-      \$407  = v_4_0;
-    end
+    \$407  = v_4_0;
     if (rst) begin
       \$407  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = l_4_1;
-    if (en) begin
-      \$408  = l_4_0;
-    end
+    \$408  = l_4_0;
     if (rst) begin
       \$408  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = w_4_1;
-    if (en) begin
-      \$409  = w_3_1;
-    end
+    \$409  = w_3_1;
     if (rst) begin
       \$409  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = pr_4_1;
-    if (en) begin
-      \$410  = p_4_1;
-    end
+    \$410  = p_4_1;
     if (rst) begin
       \$410  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = vr_4_1;
-    if (en) begin
-      \$411  = v_4_0;
-    end
+    \$411  = v_4_0;
     if (rst) begin
       \$411  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = lr_4_1;
-    if (en) begin
-      \$412  = l_4_0;
-    end
+    \$412  = l_4_0;
     if (rst) begin
       \$412  = 1'h0;
     end
@@ -4678,70 +4255,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = a_4_2;
-    if (en) begin
-      \$415  = a_4_1;
-    end
+    \$415  = a_4_1;
     if (rst) begin
       \$415  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = v_4_2;
-    if (en) begin
-      \$416  = v_4_1;
-    end
+    \$416  = v_4_1;
     if (rst) begin
       \$416  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = l_4_2;
-    if (en) begin
-      \$417  = l_4_1;
-    end
+    \$417  = l_4_1;
     if (rst) begin
       \$417  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = w_4_2;
-    if (en) begin
-      \$418  = w_3_2;
-    end
+    \$418  = w_3_2;
     if (rst) begin
       \$418  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = pr_4_2;
-    if (en) begin
-      \$419  = p_4_2;
-    end
+    \$419  = p_4_2;
     if (rst) begin
       \$419  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = vr_4_2;
-    if (en) begin
-      \$420  = v_4_1;
-    end
+    \$420  = v_4_1;
     if (rst) begin
       \$420  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = lr_4_2;
-    if (en) begin
-      \$421  = l_4_1;
-    end
+    \$421  = l_4_1;
     if (rst) begin
       \$421  = 1'h0;
     end
@@ -4770,70 +4326,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = a_4_3;
-    if (en) begin
-      \$424  = a_4_2;
-    end
+    \$424  = a_4_2;
     if (rst) begin
       \$424  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = v_4_3;
-    if (en) begin
-      \$425  = v_4_2;
-    end
+    \$425  = v_4_2;
     if (rst) begin
       \$425  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = l_4_3;
-    if (en) begin
-      \$426  = l_4_2;
-    end
+    \$426  = l_4_2;
     if (rst) begin
       \$426  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = w_4_3;
-    if (en) begin
-      \$427  = w_3_3;
-    end
+    \$427  = w_3_3;
     if (rst) begin
       \$427  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = pr_4_3;
-    if (en) begin
-      \$428  = p_4_3;
-    end
+    \$428  = p_4_3;
     if (rst) begin
       \$428  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = vr_4_3;
-    if (en) begin
-      \$429  = v_4_2;
-    end
+    \$429  = v_4_2;
     if (rst) begin
       \$429  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = lr_4_3;
-    if (en) begin
-      \$430  = l_4_2;
-    end
+    \$430  = l_4_2;
     if (rst) begin
       \$430  = 1'h0;
     end
@@ -4862,70 +4397,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = a_5_0;
-    if (en) begin
-      \$433  = skew_a5_d4;
-    end
+    \$433  = skew_a5_d4;
     if (rst) begin
       \$433  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = v_5_0;
-    if (en) begin
-      \$434  = skew_v5_d4;
-    end
+    \$434  = skew_v5_d4;
     if (rst) begin
       \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = l_5_0;
-    if (en) begin
-      \$435  = skew_l5_d4;
-    end
+    \$435  = skew_l5_d4;
     if (rst) begin
       \$435  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = w_5_0;
-    if (en) begin
-      \$436  = w_4_0;
-    end
+    \$436  = w_4_0;
     if (rst) begin
       \$436  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = pr_5_0;
-    if (en) begin
-      \$437  = p_5_0;
-    end
+    \$437  = p_5_0;
     if (rst) begin
       \$437  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = vr_5_0;
-    if (en) begin
-      \$438  = skew_v5_d4;
-    end
+    \$438  = skew_v5_d4;
     if (rst) begin
       \$438  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = lr_5_0;
-    if (en) begin
-      \$439  = skew_l5_d4;
-    end
+    \$439  = skew_l5_d4;
     if (rst) begin
       \$439  = 1'h0;
     end
@@ -4954,70 +4468,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$442  = a_5_1;
-    if (en) begin
-      \$442  = a_5_0;
-    end
+    \$442  = a_5_0;
     if (rst) begin
       \$442  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$443  = v_5_1;
-    if (en) begin
-      \$443  = v_5_0;
-    end
+    \$443  = v_5_0;
     if (rst) begin
       \$443  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$444  = l_5_1;
-    if (en) begin
-      \$444  = l_5_0;
-    end
+    \$444  = l_5_0;
     if (rst) begin
       \$444  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$445  = w_5_1;
-    if (en) begin
-      \$445  = w_4_1;
-    end
+    \$445  = w_4_1;
     if (rst) begin
       \$445  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$446  = pr_5_1;
-    if (en) begin
-      \$446  = p_5_1;
-    end
+    \$446  = p_5_1;
     if (rst) begin
       \$446  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$447  = vr_5_1;
-    if (en) begin
-      \$447  = v_5_0;
-    end
+    \$447  = v_5_0;
     if (rst) begin
       \$447  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$448  = lr_5_1;
-    if (en) begin
-      \$448  = l_5_0;
-    end
+    \$448  = l_5_0;
     if (rst) begin
       \$448  = 1'h0;
     end
@@ -5046,70 +4539,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$451  = a_5_2;
-    if (en) begin
-      \$451  = a_5_1;
-    end
+    \$451  = a_5_1;
     if (rst) begin
       \$451  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$452  = v_5_2;
-    if (en) begin
-      \$452  = v_5_1;
-    end
+    \$452  = v_5_1;
     if (rst) begin
       \$452  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$453  = l_5_2;
-    if (en) begin
-      \$453  = l_5_1;
-    end
+    \$453  = l_5_1;
     if (rst) begin
       \$453  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$454  = w_5_2;
-    if (en) begin
-      \$454  = w_4_2;
-    end
+    \$454  = w_4_2;
     if (rst) begin
       \$454  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$455  = pr_5_2;
-    if (en) begin
-      \$455  = p_5_2;
-    end
+    \$455  = p_5_2;
     if (rst) begin
       \$455  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$456  = vr_5_2;
-    if (en) begin
-      \$456  = v_5_1;
-    end
+    \$456  = v_5_1;
     if (rst) begin
       \$456  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$457  = lr_5_2;
-    if (en) begin
-      \$457  = l_5_1;
-    end
+    \$457  = l_5_1;
     if (rst) begin
       \$457  = 1'h0;
     end
@@ -5138,70 +4610,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$460  = a_5_3;
-    if (en) begin
-      \$460  = a_5_2;
-    end
+    \$460  = a_5_2;
     if (rst) begin
       \$460  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$461  = v_5_3;
-    if (en) begin
-      \$461  = v_5_2;
-    end
+    \$461  = v_5_2;
     if (rst) begin
       \$461  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$462  = l_5_3;
-    if (en) begin
-      \$462  = l_5_2;
-    end
+    \$462  = l_5_2;
     if (rst) begin
       \$462  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$463  = w_5_3;
-    if (en) begin
-      \$463  = w_4_3;
-    end
+    \$463  = w_4_3;
     if (rst) begin
       \$463  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$464  = pr_5_3;
-    if (en) begin
-      \$464  = p_5_3;
-    end
+    \$464  = p_5_3;
     if (rst) begin
       \$464  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$465  = vr_5_3;
-    if (en) begin
-      \$465  = v_5_2;
-    end
+    \$465  = v_5_2;
     if (rst) begin
       \$465  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$466  = lr_5_3;
-    if (en) begin
-      \$466  = l_5_2;
-    end
+    \$466  = l_5_2;
     if (rst) begin
       \$466  = 1'h0;
     end
@@ -5230,70 +4681,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$469  = a_6_0;
-    if (en) begin
-      \$469  = skew_a6_d5;
-    end
+    \$469  = skew_a6_d5;
     if (rst) begin
       \$469  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$470  = v_6_0;
-    if (en) begin
-      \$470  = skew_v6_d5;
-    end
+    \$470  = skew_v6_d5;
     if (rst) begin
       \$470  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$471  = l_6_0;
-    if (en) begin
-      \$471  = skew_l6_d5;
-    end
+    \$471  = skew_l6_d5;
     if (rst) begin
       \$471  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$472  = w_6_0;
-    if (en) begin
-      \$472  = w_5_0;
-    end
+    \$472  = w_5_0;
     if (rst) begin
       \$472  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$473  = pr_6_0;
-    if (en) begin
-      \$473  = p_6_0;
-    end
+    \$473  = p_6_0;
     if (rst) begin
       \$473  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$474  = vr_6_0;
-    if (en) begin
-      \$474  = skew_v6_d5;
-    end
+    \$474  = skew_v6_d5;
     if (rst) begin
       \$474  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$475  = lr_6_0;
-    if (en) begin
-      \$475  = skew_l6_d5;
-    end
+    \$475  = skew_l6_d5;
     if (rst) begin
       \$475  = 1'h0;
     end
@@ -5322,70 +4752,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$478  = a_6_1;
-    if (en) begin
-      \$478  = a_6_0;
-    end
+    \$478  = a_6_0;
     if (rst) begin
       \$478  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$479  = v_6_1;
-    if (en) begin
-      \$479  = v_6_0;
-    end
+    \$479  = v_6_0;
     if (rst) begin
       \$479  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$480  = l_6_1;
-    if (en) begin
-      \$480  = l_6_0;
-    end
+    \$480  = l_6_0;
     if (rst) begin
       \$480  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$481  = w_6_1;
-    if (en) begin
-      \$481  = w_5_1;
-    end
+    \$481  = w_5_1;
     if (rst) begin
       \$481  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$482  = pr_6_1;
-    if (en) begin
-      \$482  = p_6_1;
-    end
+    \$482  = p_6_1;
     if (rst) begin
       \$482  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$483  = vr_6_1;
-    if (en) begin
-      \$483  = v_6_0;
-    end
+    \$483  = v_6_0;
     if (rst) begin
       \$483  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$484  = lr_6_1;
-    if (en) begin
-      \$484  = l_6_0;
-    end
+    \$484  = l_6_0;
     if (rst) begin
       \$484  = 1'h0;
     end
@@ -5414,70 +4823,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$487  = a_6_2;
-    if (en) begin
-      \$487  = a_6_1;
-    end
+    \$487  = a_6_1;
     if (rst) begin
       \$487  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$488  = v_6_2;
-    if (en) begin
-      \$488  = v_6_1;
-    end
+    \$488  = v_6_1;
     if (rst) begin
       \$488  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$489  = l_6_2;
-    if (en) begin
-      \$489  = l_6_1;
-    end
+    \$489  = l_6_1;
     if (rst) begin
       \$489  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$490  = w_6_2;
-    if (en) begin
-      \$490  = w_5_2;
-    end
+    \$490  = w_5_2;
     if (rst) begin
       \$490  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$491  = pr_6_2;
-    if (en) begin
-      \$491  = p_6_2;
-    end
+    \$491  = p_6_2;
     if (rst) begin
       \$491  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$492  = vr_6_2;
-    if (en) begin
-      \$492  = v_6_1;
-    end
+    \$492  = v_6_1;
     if (rst) begin
       \$492  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$493  = lr_6_2;
-    if (en) begin
-      \$493  = l_6_1;
-    end
+    \$493  = l_6_1;
     if (rst) begin
       \$493  = 1'h0;
     end
@@ -5506,70 +4894,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$496  = a_6_3;
-    if (en) begin
-      \$496  = a_6_2;
-    end
+    \$496  = a_6_2;
     if (rst) begin
       \$496  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$497  = v_6_3;
-    if (en) begin
-      \$497  = v_6_2;
-    end
+    \$497  = v_6_2;
     if (rst) begin
       \$497  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$498  = l_6_3;
-    if (en) begin
-      \$498  = l_6_2;
-    end
+    \$498  = l_6_2;
     if (rst) begin
       \$498  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$499  = w_6_3;
-    if (en) begin
-      \$499  = w_5_3;
-    end
+    \$499  = w_5_3;
     if (rst) begin
       \$499  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$500  = pr_6_3;
-    if (en) begin
-      \$500  = p_6_3;
-    end
+    \$500  = p_6_3;
     if (rst) begin
       \$500  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$501  = vr_6_3;
-    if (en) begin
-      \$501  = v_6_2;
-    end
+    \$501  = v_6_2;
     if (rst) begin
       \$501  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$502  = lr_6_3;
-    if (en) begin
-      \$502  = l_6_2;
-    end
+    \$502  = l_6_2;
     if (rst) begin
       \$502  = 1'h0;
     end
@@ -5598,70 +4965,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$505  = a_7_0;
-    if (en) begin
-      \$505  = skew_a7_d6;
-    end
+    \$505  = skew_a7_d6;
     if (rst) begin
       \$505  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$506  = v_7_0;
-    if (en) begin
-      \$506  = skew_v7_d6;
-    end
+    \$506  = skew_v7_d6;
     if (rst) begin
       \$506  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$507  = l_7_0;
-    if (en) begin
-      \$507  = skew_l7_d6;
-    end
+    \$507  = skew_l7_d6;
     if (rst) begin
       \$507  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$508  = w_7_0;
-    if (en) begin
-      \$508  = w_6_0;
-    end
+    \$508  = w_6_0;
     if (rst) begin
       \$508  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$509  = pr_7_0;
-    if (en) begin
-      \$509  = p_7_0;
-    end
+    \$509  = p_7_0;
     if (rst) begin
       \$509  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$510  = vr_7_0;
-    if (en) begin
-      \$510  = skew_v7_d6;
-    end
+    \$510  = skew_v7_d6;
     if (rst) begin
       \$510  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$511  = lr_7_0;
-    if (en) begin
-      \$511  = skew_l7_d6;
-    end
+    \$511  = skew_l7_d6;
     if (rst) begin
       \$511  = 1'h0;
     end
@@ -5690,70 +5036,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$514  = a_7_1;
-    if (en) begin
-      \$514  = a_7_0;
-    end
+    \$514  = a_7_0;
     if (rst) begin
       \$514  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$515  = v_7_1;
-    if (en) begin
-      \$515  = v_7_0;
-    end
+    \$515  = v_7_0;
     if (rst) begin
       \$515  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$516  = l_7_1;
-    if (en) begin
-      \$516  = l_7_0;
-    end
+    \$516  = l_7_0;
     if (rst) begin
       \$516  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$517  = w_7_1;
-    if (en) begin
-      \$517  = w_6_1;
-    end
+    \$517  = w_6_1;
     if (rst) begin
       \$517  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$518  = pr_7_1;
-    if (en) begin
-      \$518  = p_7_1;
-    end
+    \$518  = p_7_1;
     if (rst) begin
       \$518  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$519  = vr_7_1;
-    if (en) begin
-      \$519  = v_7_0;
-    end
+    \$519  = v_7_0;
     if (rst) begin
       \$519  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$520  = lr_7_1;
-    if (en) begin
-      \$520  = l_7_0;
-    end
+    \$520  = l_7_0;
     if (rst) begin
       \$520  = 1'h0;
     end
@@ -5782,70 +5107,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$523  = a_7_2;
-    if (en) begin
-      \$523  = a_7_1;
-    end
+    \$523  = a_7_1;
     if (rst) begin
       \$523  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$524  = v_7_2;
-    if (en) begin
-      \$524  = v_7_1;
-    end
+    \$524  = v_7_1;
     if (rst) begin
       \$524  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$525  = l_7_2;
-    if (en) begin
-      \$525  = l_7_1;
-    end
+    \$525  = l_7_1;
     if (rst) begin
       \$525  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$526  = w_7_2;
-    if (en) begin
-      \$526  = w_6_2;
-    end
+    \$526  = w_6_2;
     if (rst) begin
       \$526  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$527  = pr_7_2;
-    if (en) begin
-      \$527  = p_7_2;
-    end
+    \$527  = p_7_2;
     if (rst) begin
       \$527  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$528  = vr_7_2;
-    if (en) begin
-      \$528  = v_7_1;
-    end
+    \$528  = v_7_1;
     if (rst) begin
       \$528  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$529  = lr_7_2;
-    if (en) begin
-      \$529  = l_7_1;
-    end
+    \$529  = l_7_1;
     if (rst) begin
       \$529  = 1'h0;
     end
@@ -5874,70 +5178,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$532  = a_7_3;
-    if (en) begin
-      \$532  = a_7_2;
-    end
+    \$532  = a_7_2;
     if (rst) begin
       \$532  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$533  = v_7_3;
-    if (en) begin
-      \$533  = v_7_2;
-    end
+    \$533  = v_7_2;
     if (rst) begin
       \$533  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$534  = l_7_3;
-    if (en) begin
-      \$534  = l_7_2;
-    end
+    \$534  = l_7_2;
     if (rst) begin
       \$534  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$535  = w_7_3;
-    if (en) begin
-      \$535  = w_6_3;
-    end
+    \$535  = w_6_3;
     if (rst) begin
       \$535  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$536  = pr_7_3;
-    if (en) begin
-      \$536  = p_7_3;
-    end
+    \$536  = p_7_3;
     if (rst) begin
       \$536  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$537  = vr_7_3;
-    if (en) begin
-      \$537  = v_7_2;
-    end
+    \$537  = v_7_2;
     if (rst) begin
       \$537  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$538  = lr_7_3;
-    if (en) begin
-      \$538  = l_7_2;
-    end
+    \$538  = l_7_2;
     if (rst) begin
       \$538  = 1'h0;
     end
@@ -5978,970 +5261,679 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = skew_a1_d0;
-    if (en) begin
-      \$163  = i_a[15:8];
-    end
+    \$163  = i_a[15:8];
     if (rst) begin
       \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = skew_v1_d0;
-    if (en) begin
-      \$164  = i_valid;
-    end
+    \$164  = i_valid;
     if (rst) begin
       \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_l1_d0;
-    if (en) begin
-      \$165  = i_last;
-    end
+    \$165  = i_last;
     if (rst) begin
       \$165  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = skew_a2_d0;
-    if (en) begin
-      \$166  = i_a[23:16];
-    end
+    \$166  = i_a[23:16];
     if (rst) begin
       \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = skew_a2_d1;
-    if (en) begin
-      \$167  = skew_a2_d0;
-    end
+    \$167  = skew_a2_d0;
     if (rst) begin
       \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = skew_v2_d0;
-    if (en) begin
-      \$168  = i_valid;
-    end
+    \$168  = i_valid;
     if (rst) begin
       \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_v2_d1;
-    if (en) begin
-      \$169  = skew_v2_d0;
-    end
+    \$169  = skew_v2_d0;
     if (rst) begin
       \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = skew_l2_d0;
-    if (en) begin
-      \$170  = i_last;
-    end
+    \$170  = i_last;
     if (rst) begin
       \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_l2_d1;
-    if (en) begin
-      \$171  = skew_l2_d0;
-    end
+    \$171  = skew_l2_d0;
     if (rst) begin
       \$171  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = skew_a3_d0;
-    if (en) begin
-      \$172  = i_a[31:24];
-    end
+    \$172  = i_a[31:24];
     if (rst) begin
       \$172  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = skew_a3_d1;
-    if (en) begin
-      \$173  = skew_a3_d0;
-    end
+    \$173  = skew_a3_d0;
     if (rst) begin
       \$173  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = skew_a3_d2;
-    if (en) begin
-      \$174  = skew_a3_d1;
-    end
+    \$174  = skew_a3_d1;
     if (rst) begin
       \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = skew_v3_d0;
-    if (en) begin
-      \$175  = i_valid;
-    end
+    \$175  = i_valid;
     if (rst) begin
       \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = skew_v3_d1;
-    if (en) begin
-      \$176  = skew_v3_d0;
-    end
+    \$176  = skew_v3_d0;
     if (rst) begin
       \$176  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_v3_d2;
-    if (en) begin
-      \$177  = skew_v3_d1;
-    end
+    \$177  = skew_v3_d1;
     if (rst) begin
       \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = skew_l3_d0;
-    if (en) begin
-      \$178  = i_last;
-    end
+    \$178  = i_last;
     if (rst) begin
       \$178  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = skew_l3_d1;
-    if (en) begin
-      \$179  = skew_l3_d0;
-    end
+    \$179  = skew_l3_d0;
     if (rst) begin
       \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_l3_d2;
-    if (en) begin
-      \$180  = skew_l3_d1;
-    end
+    \$180  = skew_l3_d1;
     if (rst) begin
       \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_a4_d0;
-    if (en) begin
-      \$181  = i_a[39:32];
-    end
+    \$181  = i_a[39:32];
     if (rst) begin
       \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = skew_a4_d1;
-    if (en) begin
-      \$182  = skew_a4_d0;
-    end
+    \$182  = skew_a4_d0;
     if (rst) begin
       \$182  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_a4_d2;
-    if (en) begin
-      \$183  = skew_a4_d1;
-    end
+    \$183  = skew_a4_d1;
     if (rst) begin
       \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_a4_d3;
-    if (en) begin
-      \$184  = skew_a4_d2;
-    end
+    \$184  = skew_a4_d2;
     if (rst) begin
       \$184  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_v4_d0;
-    if (en) begin
-      \$185  = i_valid;
-    end
+    \$185  = i_valid;
     if (rst) begin
       \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = skew_v4_d1;
-    if (en) begin
-      \$186  = skew_v4_d0;
-    end
+    \$186  = skew_v4_d0;
     if (rst) begin
       \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_v4_d2;
-    if (en) begin
-      \$187  = skew_v4_d1;
-    end
+    \$187  = skew_v4_d1;
     if (rst) begin
       \$187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = skew_v4_d3;
-    if (en) begin
-      \$188  = skew_v4_d2;
-    end
+    \$188  = skew_v4_d2;
     if (rst) begin
       \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_l4_d0;
-    if (en) begin
-      \$189  = i_last;
-    end
+    \$189  = i_last;
     if (rst) begin
       \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = skew_l4_d1;
-    if (en) begin
-      \$190  = skew_l4_d0;
-    end
+    \$190  = skew_l4_d0;
     if (rst) begin
       \$190  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = skew_l4_d2;
-    if (en) begin
-      \$191  = skew_l4_d1;
-    end
+    \$191  = skew_l4_d1;
     if (rst) begin
       \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = skew_l4_d3;
-    if (en) begin
-      \$192  = skew_l4_d2;
-    end
+    \$192  = skew_l4_d2;
     if (rst) begin
       \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_a5_d0;
-    if (en) begin
-      \$193  = i_a[47:40];
-    end
+    \$193  = i_a[47:40];
     if (rst) begin
       \$193  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = skew_a5_d1;
-    if (en) begin
-      \$194  = skew_a5_d0;
-    end
+    \$194  = skew_a5_d0;
     if (rst) begin
       \$194  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = skew_a5_d2;
-    if (en) begin
-      \$195  = skew_a5_d1;
-    end
+    \$195  = skew_a5_d1;
     if (rst) begin
       \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = skew_a5_d3;
-    if (en) begin
-      \$196  = skew_a5_d2;
-    end
+    \$196  = skew_a5_d2;
     if (rst) begin
       \$196  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = skew_a5_d4;
-    if (en) begin
-      \$197  = skew_a5_d3;
-    end
+    \$197  = skew_a5_d3;
     if (rst) begin
       \$197  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_v5_d0;
-    if (en) begin
-      \$198  = i_valid;
-    end
+    \$198  = i_valid;
     if (rst) begin
       \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = skew_v5_d1;
-    if (en) begin
-      \$199  = skew_v5_d0;
-    end
+    \$199  = skew_v5_d0;
     if (rst) begin
       \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = skew_v5_d2;
-    if (en) begin
-      \$200  = skew_v5_d1;
-    end
+    \$200  = skew_v5_d1;
     if (rst) begin
       \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = skew_v5_d3;
-    if (en) begin
-      \$201  = skew_v5_d2;
-    end
+    \$201  = skew_v5_d2;
     if (rst) begin
       \$201  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = skew_v5_d4;
-    if (en) begin
-      \$202  = skew_v5_d3;
-    end
+    \$202  = skew_v5_d3;
     if (rst) begin
       \$202  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = skew_l5_d0;
-    if (en) begin
-      \$203  = i_last;
-    end
+    \$203  = i_last;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = skew_l5_d1;
-    if (en) begin
-      \$204  = skew_l5_d0;
-    end
+    \$204  = skew_l5_d0;
     if (rst) begin
       \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = skew_l5_d2;
-    if (en) begin
-      \$205  = skew_l5_d1;
-    end
+    \$205  = skew_l5_d1;
     if (rst) begin
       \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = skew_l5_d3;
-    if (en) begin
-      \$206  = skew_l5_d2;
-    end
+    \$206  = skew_l5_d2;
     if (rst) begin
       \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = skew_l5_d4;
-    if (en) begin
-      \$207  = skew_l5_d3;
-    end
+    \$207  = skew_l5_d3;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = skew_a6_d0;
-    if (en) begin
-      \$208  = i_a[55:48];
-    end
+    \$208  = i_a[55:48];
     if (rst) begin
       \$208  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = skew_a6_d1;
-    if (en) begin
-      \$209  = skew_a6_d0;
-    end
+    \$209  = skew_a6_d0;
     if (rst) begin
       \$209  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = skew_a6_d2;
-    if (en) begin
-      \$210  = skew_a6_d1;
-    end
+    \$210  = skew_a6_d1;
     if (rst) begin
       \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = skew_a6_d3;
-    if (en) begin
-      \$211  = skew_a6_d2;
-    end
+    \$211  = skew_a6_d2;
     if (rst) begin
       \$211  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = skew_a6_d4;
-    if (en) begin
-      \$212  = skew_a6_d3;
-    end
+    \$212  = skew_a6_d3;
     if (rst) begin
       \$212  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = skew_a6_d5;
-    if (en) begin
-      \$213  = skew_a6_d4;
-    end
+    \$213  = skew_a6_d4;
     if (rst) begin
       \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = skew_v6_d0;
-    if (en) begin
-      \$214  = i_valid;
-    end
+    \$214  = i_valid;
     if (rst) begin
       \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = skew_v6_d1;
-    if (en) begin
-      \$215  = skew_v6_d0;
-    end
+    \$215  = skew_v6_d0;
     if (rst) begin
       \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_v6_d2;
-    if (en) begin
-      \$216  = skew_v6_d1;
-    end
+    \$216  = skew_v6_d1;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = skew_v6_d3;
-    if (en) begin
-      \$217  = skew_v6_d2;
-    end
+    \$217  = skew_v6_d2;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = skew_v6_d4;
-    if (en) begin
-      \$218  = skew_v6_d3;
-    end
+    \$218  = skew_v6_d3;
     if (rst) begin
       \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = skew_v6_d5;
-    if (en) begin
-      \$219  = skew_v6_d4;
-    end
+    \$219  = skew_v6_d4;
     if (rst) begin
       \$219  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_l6_d0;
-    if (en) begin
-      \$220  = i_last;
-    end
+    \$220  = i_last;
     if (rst) begin
       \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = skew_l6_d1;
-    if (en) begin
-      \$221  = skew_l6_d0;
-    end
+    \$221  = skew_l6_d0;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = skew_l6_d2;
-    if (en) begin
-      \$222  = skew_l6_d1;
-    end
+    \$222  = skew_l6_d1;
     if (rst) begin
       \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = skew_l6_d3;
-    if (en) begin
-      \$223  = skew_l6_d2;
-    end
+    \$223  = skew_l6_d2;
     if (rst) begin
       \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = skew_l6_d4;
-    if (en) begin
-      \$224  = skew_l6_d3;
-    end
+    \$224  = skew_l6_d3;
     if (rst) begin
       \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_l6_d5;
-    if (en) begin
-      \$225  = skew_l6_d4;
-    end
+    \$225  = skew_l6_d4;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = skew_a7_d0;
-    if (en) begin
-      \$226  = i_a[63:56];
-    end
+    \$226  = i_a[63:56];
     if (rst) begin
       \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = skew_a7_d1;
-    if (en) begin
-      \$227  = skew_a7_d0;
-    end
+    \$227  = skew_a7_d0;
     if (rst) begin
       \$227  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a7_d2;
-    if (en) begin
-      \$228  = skew_a7_d1;
-    end
+    \$228  = skew_a7_d1;
     if (rst) begin
       \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_a7_d3;
-    if (en) begin
-      \$229  = skew_a7_d2;
-    end
+    \$229  = skew_a7_d2;
     if (rst) begin
       \$229  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = skew_a7_d4;
-    if (en) begin
-      \$230  = skew_a7_d3;
-    end
+    \$230  = skew_a7_d3;
     if (rst) begin
       \$230  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = skew_a7_d5;
-    if (en) begin
-      \$231  = skew_a7_d4;
-    end
+    \$231  = skew_a7_d4;
     if (rst) begin
       \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_a7_d6;
-    if (en) begin
-      \$232  = skew_a7_d5;
-    end
+    \$232  = skew_a7_d5;
     if (rst) begin
       \$232  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_v7_d0;
-    if (en) begin
-      \$233  = i_valid;
-    end
+    \$233  = i_valid;
     if (rst) begin
       \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_v7_d1;
-    if (en) begin
-      \$234  = skew_v7_d0;
-    end
+    \$234  = skew_v7_d0;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = skew_v7_d2;
-    if (en) begin
-      \$235  = skew_v7_d1;
-    end
+    \$235  = skew_v7_d1;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = skew_v7_d3;
-    if (en) begin
-      \$236  = skew_v7_d2;
-    end
+    \$236  = skew_v7_d2;
     if (rst) begin
       \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = skew_v7_d4;
-    if (en) begin
-      \$237  = skew_v7_d3;
-    end
+    \$237  = skew_v7_d3;
     if (rst) begin
       \$237  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = skew_v7_d5;
-    if (en) begin
-      \$238  = skew_v7_d4;
-    end
+    \$238  = skew_v7_d4;
     if (rst) begin
       \$238  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = skew_v7_d6;
-    if (en) begin
-      \$239  = skew_v7_d5;
-    end
+    \$239  = skew_v7_d5;
     if (rst) begin
       \$239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = skew_l7_d0;
-    if (en) begin
-      \$240  = i_last;
-    end
+    \$240  = i_last;
     if (rst) begin
       \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = skew_l7_d1;
-    if (en) begin
-      \$241  = skew_l7_d0;
-    end
+    \$241  = skew_l7_d0;
     if (rst) begin
       \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = skew_l7_d2;
-    if (en) begin
-      \$242  = skew_l7_d1;
-    end
+    \$242  = skew_l7_d1;
     if (rst) begin
       \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = skew_l7_d3;
-    if (en) begin
-      \$243  = skew_l7_d2;
-    end
+    \$243  = skew_l7_d2;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = skew_l7_d4;
-    if (en) begin
-      \$244  = skew_l7_d3;
-    end
+    \$244  = skew_l7_d3;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = skew_l7_d5;
-    if (en) begin
-      \$245  = skew_l7_d4;
-    end
+    \$245  = skew_l7_d4;
     if (rst) begin
       \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = skew_l7_d6;
-    if (en) begin
-      \$246  = skew_l7_d5;
-    end
+    \$246  = skew_l7_d5;
     if (rst) begin
       \$246  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = skew_w1_d0;
-    if (en) begin
-      \$247  = i_w[15:8];
-    end
+    \$247  = i_w[15:8];
     if (rst) begin
       \$247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = skew_w2_d0;
-    if (en) begin
-      \$248  = i_w[23:16];
-    end
+    \$248  = i_w[23:16];
     if (rst) begin
       \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = skew_w2_d1;
-    if (en) begin
-      \$249  = skew_w2_d0;
-    end
+    \$249  = skew_w2_d0;
     if (rst) begin
       \$249  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = skew_w3_d0;
-    if (en) begin
-      \$250  = i_w[31:24];
-    end
+    \$250  = i_w[31:24];
     if (rst) begin
       \$250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = skew_w3_d1;
-    if (en) begin
-      \$251  = skew_w3_d0;
-    end
+    \$251  = skew_w3_d0;
     if (rst) begin
       \$251  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = skew_w3_d2;
-    if (en) begin
-      \$252  = skew_w3_d1;
-    end
+    \$252  = skew_w3_d1;
     if (rst) begin
       \$252  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = a_0_0;
-    if (en) begin
-      \$253  = i_a[7:0];
-    end
+    \$253  = i_a[7:0];
     if (rst) begin
       \$253  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = v_0_0;
-    if (en) begin
-      \$254  = i_valid;
-    end
+    \$254  = i_valid;
     if (rst) begin
       \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = l_0_0;
-    if (en) begin
-      \$255  = i_last;
-    end
+    \$255  = i_last;
     if (rst) begin
       \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = w_0_0;
-    if (en) begin
-      \$256  = i_w[7:0];
-    end
+    \$256  = i_w[7:0];
     if (rst) begin
       \$256  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = pr_0_0;
-    if (en) begin
-      \$257  = p_0_0;
-    end
+    \$257  = p_0_0;
     if (rst) begin
       \$257  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = vr_0_0;
-    if (en) begin
-      \$258  = i_valid;
-    end
+    \$258  = i_valid;
     if (rst) begin
       \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = lr_0_0;
-    if (en) begin
-      \$259  = i_last;
-    end
+    \$259  = i_last;
     if (rst) begin
       \$259  = 1'h0;
     end
@@ -6970,70 +5962,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = a_0_1;
-    if (en) begin
-      \$262  = a_0_0;
-    end
+    \$262  = a_0_0;
     if (rst) begin
       \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = v_0_1;
-    if (en) begin
-      \$263  = v_0_0;
-    end
+    \$263  = v_0_0;
     if (rst) begin
       \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = l_0_1;
-    if (en) begin
-      \$264  = l_0_0;
-    end
+    \$264  = l_0_0;
     if (rst) begin
       \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = w_0_1;
-    if (en) begin
-      \$265  = skew_w1_d0;
-    end
+    \$265  = skew_w1_d0;
     if (rst) begin
       \$265  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = pr_0_1;
-    if (en) begin
-      \$266  = p_0_1;
-    end
+    \$266  = p_0_1;
     if (rst) begin
       \$266  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = vr_0_1;
-    if (en) begin
-      \$267  = v_0_0;
-    end
+    \$267  = v_0_0;
     if (rst) begin
       \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = lr_0_1;
-    if (en) begin
-      \$268  = l_0_0;
-    end
+    \$268  = l_0_0;
     if (rst) begin
       \$268  = 1'h0;
     end
@@ -7062,70 +6033,49 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = a_0_2;
-    if (en) begin
-      \$271  = a_0_1;
-    end
+    \$271  = a_0_1;
     if (rst) begin
       \$271  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = v_0_2;
-    if (en) begin
-      \$272  = v_0_1;
-    end
+    \$272  = v_0_1;
     if (rst) begin
       \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = l_0_2;
-    if (en) begin
-      \$273  = l_0_1;
-    end
+    \$273  = l_0_1;
     if (rst) begin
       \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = w_0_2;
-    if (en) begin
-      \$274  = skew_w2_d1;
-    end
+    \$274  = skew_w2_d1;
     if (rst) begin
       \$274  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = pr_0_2;
-    if (en) begin
-      \$275  = p_0_2;
-    end
+    \$275  = p_0_2;
     if (rst) begin
       \$275  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = vr_0_2;
-    if (en) begin
-      \$276  = v_0_1;
-    end
+    \$276  = v_0_1;
     if (rst) begin
       \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = lr_0_2;
-    if (en) begin
-      \$277  = l_0_1;
-    end
+    \$277  = l_0_1;
     if (rst) begin
       \$277  = 1'h0;
     end
@@ -7140,6 +6090,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
       \$278  = 26'h0000000;
     end
   end
+  assign en = 1'h1;
   assign sum_0_0 = \$99 [25:0];
   assign sum_0_1 = \$101 [25:0];
   assign sum_0_2 = \$103 [25:0];
@@ -7193,47 +6144,143 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, en, o_da
   assign o_data[77:52] = out_0_2;
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
+  assign \$1  = vr_0_0;
+  assign \$3  = draining;
+  assign \$4  = vr_0_1;
+  assign \$6  = draining;
+  assign \$7  = vr_0_2;
+  assign \$9  = draining;
+  assign \$10  = vr_0_3;
+  assign \$12  = draining;
+  assign \$13  = vr_1_0;
+  assign \$15  = draining;
+  assign \$16  = vr_1_1;
+  assign \$18  = draining;
+  assign \$19  = vr_1_2;
+  assign \$21  = draining;
+  assign \$22  = vr_1_3;
+  assign \$24  = draining;
+  assign \$25  = vr_2_0;
+  assign \$27  = draining;
+  assign \$28  = vr_2_1;
+  assign \$30  = draining;
+  assign \$31  = vr_2_2;
+  assign \$33  = draining;
+  assign \$34  = vr_2_3;
+  assign \$36  = draining;
+  assign \$37  = vr_3_0;
+  assign \$39  = draining;
+  assign \$40  = vr_3_1;
+  assign \$42  = draining;
+  assign \$43  = vr_3_2;
+  assign \$45  = draining;
+  assign \$46  = vr_3_3;
+  assign \$48  = draining;
+  assign \$49  = vr_4_0;
+  assign \$51  = draining;
+  assign \$52  = vr_4_1;
+  assign \$54  = draining;
+  assign \$55  = vr_4_2;
+  assign \$57  = draining;
+  assign \$58  = vr_4_3;
+  assign \$60  = draining;
+  assign \$61  = vr_5_0;
+  assign \$63  = draining;
+  assign \$64  = vr_5_1;
+  assign \$66  = draining;
+  assign \$67  = vr_5_2;
+  assign \$69  = draining;
+  assign \$70  = vr_5_3;
+  assign \$72  = draining;
+  assign \$73  = vr_6_0;
+  assign \$75  = draining;
+  assign \$76  = vr_6_1;
+  assign \$78  = draining;
+  assign \$79  = vr_6_2;
+  assign \$81  = draining;
+  assign \$82  = vr_6_3;
+  assign \$84  = draining;
+  assign \$85  = vr_7_0;
+  assign \$87  = draining;
+  assign \$88  = vr_7_1;
+  assign \$90  = draining;
+  assign \$91  = vr_7_2;
+  assign \$93  = draining;
+  assign \$94  = vr_7_3;
+  assign \$96  = draining;
+  assign \$97  = draining;
+  assign \$100  = vr_0_0;
+  assign \$102  = vr_0_1;
+  assign \$104  = vr_0_2;
+  assign \$106  = vr_0_3;
+  assign \$108  = vr_1_0;
+  assign \$110  = vr_1_1;
+  assign \$112  = vr_1_2;
+  assign \$114  = vr_1_3;
+  assign \$116  = vr_2_0;
+  assign \$118  = vr_2_1;
+  assign \$120  = vr_2_2;
+  assign \$122  = vr_2_3;
+  assign \$124  = vr_3_0;
+  assign \$126  = vr_3_1;
+  assign \$128  = vr_3_2;
+  assign \$130  = vr_3_3;
+  assign \$132  = vr_4_0;
+  assign \$134  = vr_4_1;
+  assign \$136  = vr_4_2;
+  assign \$138  = vr_4_3;
+  assign \$140  = vr_5_0;
+  assign \$142  = vr_5_1;
+  assign \$144  = vr_5_2;
+  assign \$146  = vr_5_3;
+  assign \$148  = vr_6_0;
+  assign \$150  = vr_6_1;
+  assign \$152  = vr_6_2;
+  assign \$154  = vr_6_3;
+  assign \$156  = vr_7_0;
+  assign \$158  = vr_7_1;
+  assign \$160  = vr_7_2;
+  assign \$162  = vr_7_3;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level, r_en);
+module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [3:0] \$13 ;
+  wire [5:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
-  reg [2:0] \$19 ;
+  wire [5:0] \$18 ;
+  reg [4:0] \$19 ;
   wire \$2 ;
-  reg [2:0] \$20 ;
-  reg [2:0] \$21 ;
-  wire [3:0] \$3 ;
-  wire [3:0] \$4 ;
+  reg [4:0] \$20 ;
+  reg [4:0] \$21 ;
+  wire [5:0] \$3 ;
+  wire [5:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [3:0] \$7 ;
-  wire [3:0] \$8 ;
+  wire [5:0] \$7 ;
+  wire [5:0] \$8 ;
   wire \$9 ;
   input clk;
   wire clk;
-  (* init = 3'h0 *)
-  wire [2:0] consume;
-  output [2:0] level;
-  reg [2:0] level = 3'h0;
-  (* init = 3'h0 *)
-  wire [2:0] produce;
+  (* init = 5'h00 *)
+  wire [4:0] consume;
+  reg [4:0] level = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] produce;
   output [32:0] r_data;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
-  reg [2:0] r_port__addr = 3'h0;
+  (* init = 5'h00 *)
+  wire [4:0] r_level;
+  reg [4:0] r_port__addr = 5'h00;
   wire [32:0] r_port__data;
   output r_rdy;
   wire r_rdy;
@@ -7242,37 +6289,52 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
   wire [32:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
-  reg [2:0] w_port__addr = 3'h0;
+  (* init = 5'h00 *)
+  wire [4:0] w_level;
+  reg [4:0] w_port__addr = 5'h00;
   input [32:0] w_port__data;
   wire [32:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [32:0] storage [4:0];
+  reg [32:0] storage [19:0];
   initial begin
     storage[0] = 33'h000000000;
     storage[1] = 33'h000000000;
     storage[2] = 33'h000000000;
     storage[3] = 33'h000000000;
     storage[4] = 33'h000000000;
+    storage[5] = 33'h000000000;
+    storage[6] = 33'h000000000;
+    storage[7] = 33'h000000000;
+    storage[8] = 33'h000000000;
+    storage[9] = 33'h000000000;
+    storage[10] = 33'h000000000;
+    storage[11] = 33'h000000000;
+    storage[12] = 33'h000000000;
+    storage[13] = 33'h000000000;
+    storage[14] = 33'h000000000;
+    storage[15] = 33'h000000000;
+    storage[16] = 33'h000000000;
+    storage[17] = 33'h000000000;
+    storage[18] = 33'h000000000;
+    storage[19] = 33'h000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h5;
+  assign w_rdy = level != 5'h14;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 3'h4;
+  assign \$2  = w_port__addr == 5'h13;
   assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 4'h0 : \$3 ;
+  assign \$4  = \$2  ? 6'h00 : \$3 ;
   assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 3'h4;
+  assign \$6  = r_port__addr == 5'h13;
   assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 4'h0 : \$7 ;
+  assign \$8  = \$6  ? 6'h00 : \$7 ;
   assign \$9  = w_rdy & w_en;
   assign \$10  = r_rdy & r_en;
   assign \$11  = ~ \$10 ;
@@ -7293,33 +6355,33 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [2:0];
+      \$19  = \$4 [4:0];
     end
     if (rst) begin
-      \$19  = 3'h0;
+      \$19  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$20  = r_port__addr;
     if (\$5 ) begin
-      \$20  = \$8 [2:0];
+      \$20  = \$8 [4:0];
     end
     if (rst) begin
-      \$20  = 3'h0;
+      \$20  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$21  = level;
     if (\$12 ) begin
-      \$21  = \$13 [2:0];
+      \$21  = \$13 [4:0];
     end
     if (\$17 ) begin
-      \$21  = \$18 [2:0];
+      \$21  = \$18 [4:0];
     end
     if (rst) begin
-      \$21  = 3'h0;
+      \$21  = 5'h00;
     end
   end
   assign w_level = level;
@@ -7331,7 +6393,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, level,
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_max, en, i_bias, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [6:0] \$1 ;
   wire [125:0] \$10 ;
@@ -7440,7 +6502,6 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   wire [7:0] act_min;
   input clk;
   wire clk;
-  input en;
   wire en;
   wire [63:0] h_0;
   wire [63:0] h_1;
@@ -7674,340 +6735,247 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$65  = rq1_valid;
-    if (en) begin
-      \$65  = i_valid;
-    end
+    \$65  = i_valid;
     if (rst) begin
       \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$66  = rq1_last;
-    if (en) begin
-      \$66  = i_last;
-    end
+    \$66  = i_last;
     if (rst) begin
       \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$67  = rq1_m0;
-    if (en) begin
-      \$67  = i_multiplier[30:0];
-    end
+    \$67  = i_multiplier[30:0];
     if (rst) begin
       \$67  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$68  = rq1_t0;
-    if (en) begin
-      \$68  = \$1 [5:0];
-    end
+    \$68  = \$1 [5:0];
     if (rst) begin
       \$68  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = rq1_m1;
-    if (en) begin
-      \$69  = i_multiplier[61:31];
-    end
+    \$69  = i_multiplier[61:31];
     if (rst) begin
       \$69  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = rq1_t1;
-    if (en) begin
-      \$70  = \$2 [5:0];
-    end
+    \$70  = \$2 [5:0];
     if (rst) begin
       \$70  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = rq1_m2;
-    if (en) begin
-      \$71  = i_multiplier[92:62];
-    end
+    \$71  = i_multiplier[92:62];
     if (rst) begin
       \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$72  = rq1_t2;
-    if (en) begin
-      \$72  = \$3 [5:0];
-    end
+    \$72  = \$3 [5:0];
     if (rst) begin
       \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$73  = rq1_m3;
-    if (en) begin
-      \$73  = i_multiplier[123:93];
-    end
+    \$73  = i_multiplier[123:93];
     if (rst) begin
       \$73  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$74  = rq1_t3;
-    if (en) begin
-      \$74  = \$4 [5:0];
-    end
+    \$74  = \$4 [5:0];
     if (rst) begin
       \$74  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$75  = a_0;
-    if (en) begin
-      \$75  = \$5 [31:0];
-    end
+    \$75  = \$5 [31:0];
     if (rst) begin
       \$75  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$76  = a_1;
-    if (en) begin
-      \$76  = \$6 [31:0];
-    end
+    \$76  = \$6 [31:0];
     if (rst) begin
       \$76  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$77  = a_2;
-    if (en) begin
-      \$77  = \$7 [31:0];
-    end
+    \$77  = \$7 [31:0];
     if (rst) begin
       \$77  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$78  = a_3;
-    if (en) begin
-      \$78  = \$8 [31:0];
-    end
+    \$78  = \$8 [31:0];
     if (rst) begin
       \$78  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$79  = rq2_valid;
-    if (en) begin
-      \$79  = rq1_valid;
-    end
+    \$79  = rq1_valid;
     if (rst) begin
       \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$80  = rq2_last;
-    if (en) begin
-      \$80  = rq1_last;
-    end
+    \$80  = rq1_last;
     if (rst) begin
       \$80  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = rq2_t0;
-    if (en) begin
-      \$81  = rq1_t0;
-    end
+    \$81  = rq1_t0;
     if (rst) begin
       \$81  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = rq2_t1;
-    if (en) begin
-      \$82  = rq1_t1;
-    end
+    \$82  = rq1_t1;
     if (rst) begin
       \$82  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = rq2_t2;
-    if (en) begin
-      \$83  = rq1_t2;
-    end
+    \$83  = rq1_t2;
     if (rst) begin
       \$83  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = rq2_t3;
-    if (en) begin
-      \$84  = rq1_t3;
-    end
+    \$84  = rq1_t3;
     if (rst) begin
       \$84  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = rq2_h0;
-    if (en) begin
-      \$85  = \$26 [63:0];
-    end
+    \$85  = \$26 [63:0];
     if (rst) begin
       \$85  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = rq2_h1;
-    if (en) begin
-      \$86  = \$36 [63:0];
-    end
+    \$86  = \$36 [63:0];
     if (rst) begin
       \$86  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = rq2_h2;
-    if (en) begin
-      \$87  = \$46 [63:0];
-    end
+    \$87  = \$46 [63:0];
     if (rst) begin
       \$87  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = rq2_h3;
-    if (en) begin
-      \$88  = \$56 [63:0];
-    end
+    \$88  = \$56 [63:0];
     if (rst) begin
       \$88  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq3_valid;
-    if (en) begin
-      \$89  = rq2_valid;
-    end
+    \$89  = rq2_valid;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = rq3_last;
-    if (en) begin
-      \$90  = rq2_last;
-    end
+    \$90  = rq2_last;
     if (rst) begin
       \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = rq3_y0;
-    if (en) begin
-      \$91  = y_0;
-    end
+    \$91  = y_0;
     if (rst) begin
       \$91  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = rq3_y1;
-    if (en) begin
-      \$92  = y_1;
-    end
+    \$92  = y_1;
     if (rst) begin
       \$92  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = rq3_y2;
-    if (en) begin
-      \$93  = y_2;
-    end
+    \$93  = y_2;
     if (rst) begin
       \$93  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = rq3_y3;
-    if (en) begin
-      \$94  = y_3;
-    end
+    \$94  = y_3;
     if (rst) begin
       \$94  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$57 ) begin
-        \$95 [7:0] = act_min;
-      end else if (\$58 ) begin
-        \$95 [7:0] = act_max;
-      end else begin
-        \$95 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$59 ) begin
-        \$95 [15:8] = act_min;
-      end else if (\$60 ) begin
-        \$95 [15:8] = act_max;
-      end else begin
-        \$95 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$61 ) begin
-        \$95 [23:16] = act_min;
-      end else if (\$62 ) begin
-        \$95 [23:16] = act_max;
-      end else begin
-        \$95 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$63 ) begin
-        \$95 [31:24] = act_min;
-      end else if (\$64 ) begin
-        \$95 [31:24] = act_max;
-      end else begin
-        \$95 [31:24] = t_3[7:0];
-      end
+    (* full_case = 32'd1 *)
+    if (\$57 ) begin
+      \$95 [7:0] = act_min;
+    end else if (\$58 ) begin
+      \$95 [7:0] = act_max;
+    end else begin
+      \$95 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$59 ) begin
+      \$95 [15:8] = act_min;
+    end else if (\$60 ) begin
+      \$95 [15:8] = act_max;
+    end else begin
+      \$95 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$61 ) begin
+      \$95 [23:16] = act_min;
+    end else if (\$62 ) begin
+      \$95 [23:16] = act_max;
+    end else begin
+      \$95 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$63 ) begin
+      \$95 [31:24] = act_min;
+    end else if (\$64 ) begin
+      \$95 [31:24] = act_max;
+    end else begin
+      \$95 [31:24] = t_3[7:0];
     end
     if (rst) begin
       \$95  = 32'd0;
@@ -8015,20 +6983,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = o_valid;
-    if (en) begin
-      \$96  = rq3_valid;
-    end
+    \$96  = rq3_valid;
     if (rst) begin
       \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = o_last;
-    if (en) begin
-      \$97  = rq3_last;
-    end
+    \$97  = rq3_last;
     if (rst) begin
       \$97  = 1'h0;
     end
@@ -8057,6 +7019,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, zero_point, act_min, act_m
   assign h_2 = \$46 [63:0];
   assign prod_3 = \$55 [63:0];
   assign h_3 = \$56 [63:0];
+  assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
   assign \i_shift[2]  = i_shift[17:12];
