@@ -9,6 +9,9 @@ Outputs, in one directory per config (``rtl/<name>/`` by default):
   target;
 * ``hwq_mac_array.v``, ``hwq_requant.v`` — the array and the requantizer on their own, for
   unit-level verification (the cocotb benches drive them);
+* with ``target: ecp5``: ``ecp5_mult18x18d.v``, hwq's simulation model of the MULT18X18D
+  primitive the Verilog instantiates, and ``hwq_top_sim.f`` listing both for simulators
+  (and no Vivado/Quartus files: the Verilog is ECP5's);
 * ``hwq_top.tcl`` + ``hwq_top.xdc`` — a Vivado non-project, out-of-context flow with a clock
   constraint; ``hwq_top.qsf`` + ``hwq_top.sdc`` — a Quartus project with the same clock.
 
@@ -32,6 +35,7 @@ from amaranth.lib import wiring
 
 from . import __version__
 from .config import HwConfig
+from .hw.dsp import sim_models
 from .hw.engine import HwqTop
 from .hw.mac_array import MacArray
 from .hw.requant import Requantizer
@@ -48,11 +52,12 @@ QUARTUS_FAMILY, QUARTUS_DEVICE = "Cyclone V", "5CSEMA5F31C6"
 def unit(config: HwConfig, name: str):
     """The component behind a unit-level Verilog module of this config."""
     if name == "hwq_mac_array":
-        return MacArray(config.rows, config.cols, config.accumulator_width, config.mult_reg)
+        return MacArray(config.rows, config.cols, config.accumulator_width, config.mult_reg,
+                        config.target)
     if name == "hwq_requant":
         return Requantizer(config.cols, config.accumulator_width, config.rounding,
                            config.per_channel, config.shift_range, config.requant_stages,
-                           config.clamp)
+                           config.clamp, config.target)
     raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {name!r}")
 
 
@@ -77,6 +82,9 @@ def ports(top: HwqTop) -> list[dict]:
 
 
 def _core(config: HwConfig) -> str:
+    models = list(sim_models(config.target))
+    model_set = ["  sim_models:", "    files:", *[f"      - {m}" for m in models],
+                 "    file_type: verilogSource", ""] if models else []
     return "\n".join([
         "CAPI=2:",
         f"name: hwq:engine:{config.name}:{__version__}",
@@ -89,12 +97,14 @@ def _core(config: HwConfig) -> str:
         f"      - {TOP}.v",
         "    file_type: verilogSource",
         "",
+        *model_set,
         "targets:",
         "  default: &default",
         "    filesets: [rtl]",
         f"    toplevel: {TOP}",
         "  lint:",
         "    <<: *default",
+        *(["    filesets: [rtl, sim_models]"] if models else []),
         "    default_tool: verilator",
         "    tools:",
         "      verilator:",
@@ -165,11 +175,12 @@ def generate(config: HwConfig) -> dict[str, str]:
         "macs": config.macs,
         "latency": {
             "array_steps": config.array_latency,
-            "requant_steps": config.requant_stages,
+            "requant_steps": config.requant_latency,
             "min_tile_steps": config.min_tile_steps,
         },
         "files": [f"{TOP}.v"],
         "units": [f"{u}.v" for u in UNITS],
+        "sim_models": sorted(sim_models(config.target)),
     }
     files = {
         f"{TOP}.v": text,
@@ -179,8 +190,16 @@ def generate(config: HwConfig) -> dict[str, str]:
     }
     for name in UNITS:
         files[f"{name}.v"] = unit_verilog(config, name)
-    files.update(_vivado(config))
-    files.update(_quartus(config))
+    models = sim_models(config.target)
+    if models:
+        # the primitives' simulation models, and a filelist for simulators; synthesis for
+        # the target uses the vendor's primitives (hwq_top.f)
+        files.update(models)
+        files[f"{TOP}_sim.f"] = "".join(f"{n}\n" for n in [f"{TOP}.v", *models])
+    else:
+        # vendor exports for the generic Verilog (a target's primitives are its own)
+        files.update(_vivado(config))
+        files.update(_quartus(config))
     return files
 
 

@@ -21,9 +21,10 @@ A config file is YAML with these sections (every field optional; defaults shown)
       clamp: true             # runtime act_min/act_max (fused ReLU/ReLU6); false = int8 saturation
     pipeline:
       multiplier: true        # register each PE's product before accumulating
-      requant_stages: 4       # 2..8 register stages in the requantizer (see Requantizer)
-    out_fifo_depth: 4         # words of output buffering before backpressure stalls the array
-                              # (the FIFO has one entry more: its "room" flag is registered)
+      requant_stages: 4       # 2..9 register stages in the requantizer (see Requantizer)
+    out_fifo_depth: 4         # output words buffered beyond the 2·rows that keep tiles streaming
+    target: generic           # generic | ecp5: instantiate MULT18X18D with its own registers
+                              # (the Verilog then needs hwq's model of it to simulate)
 
 Input zero-point: hwq precomputes the kernel-sum correction (``bias − z_in·Σw``, folded into
 the bias by :mod:`hwq.lower`) instead of feeding 9-bit ``x − z`` operands to the processing
@@ -59,6 +60,7 @@ _SCHEMA = {
     "requant": {"per_channel", "rounding", "shift_range", "clamp"},
     "pipeline": {"multiplier", "requant_stages"},
     "out_fifo_depth": None,
+    "target": None,
 }
 
 
@@ -109,6 +111,7 @@ class HwConfig:
     mult_reg: bool = True
     requant_stages: int = 4
     out_fifo_depth: int = 4
+    target: str = "generic"
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.replace("_", "").isalnum():
@@ -143,8 +146,12 @@ class HwConfig:
                              f"[{self.shift_min}, {self.shift_max}]")
         _bool("requant.clamp", self.clamp)
         _bool("pipeline.multiplier", self.mult_reg)
-        _int("pipeline.requant_stages", self.requant_stages, 2, 8)
+        _int("pipeline.requant_stages", self.requant_stages, 2, 9)
         _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
+        _choice("target", self.target, ("generic", "ecp5"))
+        if self.target != "generic" and not self.mult_reg:
+            raise ValueError(f"pipeline.multiplier must be true with target {self.target!r} "
+                             f"(the product is registered inside the DSP)")
 
     # ------------------------------------------------------------------ derived
     @property
@@ -165,7 +172,20 @@ class HwConfig:
     @property
     def array_latency(self) -> int:
         """Steps from a tile's last operand entering the array to its first result row."""
-        return self.rows + self.cols - 1 + int(self.mult_reg)
+        return self.rows + self.cols - 1 + self.mult_steps
+
+    @property
+    def mult_steps(self) -> int:
+        """Steps from the operands to the registered product: 0, 1 (a register after the
+        multiplier) or 3 (``target: ecp5``: the DSP's input and output registers, then a fabric
+        register before the accumulator)."""
+        return 3 if self.target != "generic" else int(self.mult_reg)
+
+    @property
+    def requant_latency(self) -> int:
+        """Steps through the requantizer: ``requant_stages``, plus one when its partial
+        products go through DSP input and output registers (``target: ecp5``, 6+ stages)."""
+        return self.requant_stages + int(self.target != "generic" and self.requant_stages >= 6)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
@@ -180,6 +200,7 @@ class HwConfig:
                         "shift_range": [self.shift_min, self.shift_max], "clamp": self.clamp},
             "pipeline": {"multiplier": self.mult_reg, "requant_stages": self.requant_stages},
             "out_fifo_depth": self.out_fifo_depth,
+            "target": self.target,
         }
 
     def flat(self) -> dict:

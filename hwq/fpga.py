@@ -71,8 +71,10 @@ def _run(args, cwd, what, progress):
     if r.returncode:
         log = Path(cwd) / f"{Path(args[0]).name}.log"
         log.write_text(r.stdout + r.stderr)
-        tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise RuntimeError(f"{what} failed: {tail[0]} (log: {log})")
+        lines = (r.stderr + r.stdout).strip().splitlines()
+        first_error = next((ln.strip() for ln in lines if "ERROR" in ln.upper()), None)
+        reason = first_error or (lines[-1] if lines else "(no output)")
+        raise RuntimeError(f"{what} failed: {reason} (log: {log})")
     progress(f"{what} done in {time.perf_counter() - t:.0f} s")
     return r
 
@@ -98,8 +100,13 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         device = device or "UP5K"
     else:
         device = "generic"
+    if config.target not in ("generic", target):
+        raise ValueError(f"config {config.name!r} instantiates {config.target} primitives "
+                         f"(target: {config.target}); synthesise it with --target "
+                         f"{config.target}")
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="hwq-synth-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="hwq-synth-")
+    try:
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         (work / f"{TOP}.v").write_text(unit_verilog(config, TOP))
@@ -142,6 +149,9 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
             luts = cells.get("$lut", 0)
             ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
             dsps = brams = 0
+    except BaseException:
+        raise                   # the directory stays: a tool's error message names its log
+    shutil.rmtree(tmp, ignore_errors=True)
     return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
                        round(fmax, 2) if fmax else None, path,
                        round(time.perf_counter() - t0, 1))

@@ -30,6 +30,18 @@ def test_ecp5_place_and_route_out_of_context():
 
 
 @pytest.mark.slow
+def test_ecp5_dsp_primitives_place_and_route():
+    """target: ecp5 instantiates MULT18X18D with its registers: one per array MAC, four per
+    requantizer lane (the partial products), and nextpnr routes it (constant-driven clock
+    pins on the primitive once made routing fail)."""
+    cfg = HwConfig(name="tiny_dsp", rows=1, cols=2, max_k=16, max_n=8, requant_stages=9,
+                   target="ecp5")
+    r = synth(cfg, "ecp5")
+    assert r.dsps == r.macs + 4 * cfg.cols
+    assert r.fmax_mhz is not None and r.fmax_mhz > 10
+
+
+@pytest.mark.slow
 def test_ice40_and_generic_synthesis(tmp_path):
     r = synth(TINY, "ice40")
     assert r.device == "UP5K" and r.fmax_mhz is None and r.luts > 0 and r.dsps > 0
@@ -59,6 +71,11 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"^device must be one of LFE5U-12F, .* for ecp5, "
                                          r"not 'LFE5U-99F'$"):
         synth(TINY, "ecp5", device="LFE5U-99F")
+    dsp = HwConfig(name="dsp", rows=1, cols=2, max_k=16, max_n=8, target="ecp5")
+    with pytest.raises(ValueError, match=r"^config 'dsp' instantiates ecp5 primitives "
+                                         r"\(target: ecp5\); synthesise it with --target "
+                                         r"ecp5$"):
+        synth(dsp, "ice40")
     r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", "--target", "ice40",
                         "--package", "sg48"], capture_output=True, text=True)
     assert r.returncode == 1

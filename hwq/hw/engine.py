@@ -43,12 +43,15 @@ class GemmEngine(wiring.Component):
     invalid step the elements ignore), and backpressure on ``m_out`` is absorbed by credits —
     a tile's last operand is taken only once the output FIFO (``out_fifo_depth + 2·rows``
     words) has room reserved for the tile's rows. Nothing is lost or repeated.
+    ``model=True`` builds the DSP multipliers of ``target: ecp5`` as plain logic with the same
+    timing (:class:`~hwq.hw.dsp.Mul18`), for Amaranth's simulator.
     Headers must respect the config (1 ≤ K ≤ max_k, 1 ≤ N ≤ max_n, M ≥ 1); ``hwq.sim``
     checks this before it sends one.
     """
 
-    def __init__(self, config: HwConfig):
+    def __init__(self, config: HwConfig, model: bool = False):
         self._cfg = config
+        self._model = model          # DSP primitives as plain logic, for Amaranth's simulator
         super().__init__({
             "s_act": In(stream.Signature(lanes(signed(8), config.rows))),
             "s_wgt": In(stream.Signature(lanes(signed(8), config.cols))),
@@ -60,10 +63,11 @@ class GemmEngine(wiring.Component):
         cfg = self._cfg
         R, C = cfg.rows, cfg.cols
         m = Module()
-        m.submodules.array = array = MacArray(R, C, cfg.accumulator_width, cfg.mult_reg)
+        m.submodules.array = array = MacArray(R, C, cfg.accumulator_width, cfg.mult_reg,
+                                              cfg.target, self._model)
         m.submodules.requant = rq = Requantizer(
             C, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
-            cfg.requant_stages, cfg.clamp)
+            cfg.requant_stages, cfg.clamp, cfg.target, self._model)
         word = out_word_layout(C)
         # The datapath never stalls: the array, the requantizer and the drain run every clock
         # (no global enable to fan out to every register). Missing operands become bubbles
@@ -87,7 +91,7 @@ class GemmEngine(wiring.Component):
         chan = Signal(ParamChannel)
         m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
         M_ = Signal(16)
-        N_ = Signal(16)
+        n_last = Signal(16)                      # N − 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
         # K − 1 and the tile length − 1, and `in_data` (= kk < K) as registers: the step
@@ -107,7 +111,7 @@ class GemmEngine(wiring.Component):
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
         # after the last tile: its drain (array latency + rows) and the requantizer, plus margin
-        flush_len = cfg.array_latency + R + cfg.requant_stages + 2
+        flush_len = cfg.array_latency + R + cfg.requant_latency + 2
         flush = Signal(range(flush_len + 1))
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
@@ -126,8 +130,7 @@ class GemmEngine(wiring.Component):
         credits_next = Signal(range(fifo_depth + R + 3))
         m.d.comb += credits_next.eq(credits + give_back - Mux(reserve, R, 0))
         m.d.sync += [credits.eq(credits_next), credit_ok.eq(credits_next >= R)]
-        at_k_last = Signal()
-        m.d.comb += at_k_last.eq(kk == k_last)
+        at_k_last = Signal()                     # kk == K − 1, as a register kept with kk
 
         m.d.comb += [
             array.en.eq(1), rq.en.eq(1),
@@ -142,7 +145,7 @@ class GemmEngine(wiring.Component):
                 m.d.comb += header_taken.eq(self.s_param.valid)
                 with m.If(self.s_param.valid):
                     m.d.sync += [
-                        M_.eq(hdr.m), N_.eq(hdr.n), zp.eq(hdr.zero_point),
+                        M_.eq(hdr.m), n_last.eq(hdr.n - 1), zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
                         tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
@@ -168,16 +171,16 @@ class GemmEngine(wiring.Component):
                         m.d.sync += [lane.eq(0), blk.eq(blk + 1)]
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
-                    with m.If(ch == N_ - 1):
+                    with m.If(ch == n_last):
                         m.d.sync += [nb_last.eq(blk), kk.eq(0), in_data.eq(1), fm0.eq(0),
-                                     fn.eq(0)]
+                                     fn.eq(0), at_k_last.eq(k_last == 0)]
                         m.next = "COMPUTE"
             with m.State("COMPUTE"):
                 m.d.comb += take.eq(in_data & operands & (credit_ok | ~at_k_last))
                 # a step advances the tile on an operand, or on every clock of its padding
                 with m.If(take | ~in_data):
                     with m.If(kk == tile_last):
-                        m.d.sync += [kk.eq(0), in_data.eq(1)]
+                        m.d.sync += [kk.eq(0), in_data.eq(1), at_k_last.eq(k_last == 0)]
                         with m.If(fn == nb_last):
                             m.d.sync += [fn.eq(0), fm0.eq(fm0 + R)]
                             with m.If(last_mblock):
@@ -186,7 +189,7 @@ class GemmEngine(wiring.Component):
                         with m.Else():
                             m.d.sync += fn.eq(fn + 1)
                     with m.Else():
-                        m.d.sync += kk.eq(kk + 1)
+                        m.d.sync += [kk.eq(kk + 1), at_k_last.eq(kk + 1 == k_last)]
                         with m.If(kk == k_last):
                             m.d.sync += in_data.eq(0)     # idle steps pad a short tile
             with m.State("FLUSH"):

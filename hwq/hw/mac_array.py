@@ -4,6 +4,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .dsp import LATENCY as DSP_LATENCY
+from .dsp import Mul18
 from .layouts import lanes
 
 __all__ = ["MacArray"]
@@ -44,10 +46,18 @@ class MacArray(wiring.Component):
     ``mult_reg``) after its last operand was presented.
     """
 
-    def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True):
+    def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
+                 target: str = "generic", model: bool = False):
+        if target != "generic" and not mult_reg:
+            raise ValueError(f"target {target!r} registers the multiplier inside the DSP: "
+                             f"mult_reg must be True")
         self._rows, self._cols = rows, cols
         self._acc_width = accumulator_width
         self._mult_reg = mult_reg
+        self._target, self._model = target, model
+        # steps from the operands to the registered product: 0, 1 (fabric register) or 3 (the
+        # DSP's input and output registers and a fabric register)
+        self._mult_steps = DSP_LATENCY + 1 if target != "generic" else int(mult_reg)
         super().__init__({
             "en": In(1),
             "i_valid": In(1),
@@ -60,7 +70,7 @@ class MacArray(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self._rows + self._cols - 1 + int(self._mult_reg)
+        return self._rows + self._cols - 1 + self._mult_steps
 
     def elaborate(self, platform):
         m = Module()
@@ -100,15 +110,27 @@ class MacArray(wiring.Component):
                 with m.If(en):
                     m.d.sync += [a_e.eq(a_in), v_e.eq(v_in), l_e.eq(l_in), w_s.eq(w_in)]
                 prod = Signal(signed(16), name=f"p_{i}_{j}")
-                m.d.comb += prod.eq(a_in * w_in)
-                if self._mult_reg:
+                if self._target != "generic":
+                    # the DSP's own input and output registers, then one in the fabric next
+                    # to the accumulator (the DSP's clock-to-out and the route out of it
+                    # otherwise precede the accumulator's carry chain): 3 steps
+                    mul = Mul18(signed(8), signed(8), self._target, self._model)
+                    m.submodules[f"mul_{i}_{j}"] = mul
+                    m.d.comb += [mul.en.eq(en), mul.a.eq(a_in), mul.b.eq(w_in)]
+                    with m.If(en):
+                        m.d.sync += prod.eq(mul.p)
+                    v_use = delayed(v_in, DSP_LATENCY + 1, f"vr_{i}_{j}")
+                    l_use = delayed(l_in, DSP_LATENCY + 1, f"lr_{i}_{j}")
+                elif self._mult_reg:
                     p_r = Signal(signed(16), name=f"pr_{i}_{j}")
+                    m.d.comb += prod.eq(a_in * w_in)
                     v_r = Signal(name=f"vr_{i}_{j}")
                     l_r = Signal(name=f"lr_{i}_{j}")
                     with m.If(en):
                         m.d.sync += [p_r.eq(prod), v_r.eq(v_in), l_r.eq(l_in)]
                     prod, v_use, l_use = p_r, v_r, l_r
                 else:
+                    m.d.comb += prod.eq(a_in * w_in)
                     v_use, l_use = v_in, l_in
                 acc = Signal(signed(W), name=f"acc_{i}_{j}")
                 total = Signal(signed(W), name=f"sum_{i}_{j}")

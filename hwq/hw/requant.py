@@ -1,9 +1,10 @@
 """The requantization unit: TFLite-exact fixed-point rescaling, per lane, pipelined."""
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .dsp import Mul18
 from .layouts import lanes
 
 __all__ = ["Requantizer"]
@@ -38,22 +39,25 @@ class Requantizer(wiring.Component):
     o_valid, o_last : Out(1)
     o_data : Out(ArrayLayout(signed(8), lanes))
 
-    Latency: ``stages`` steps (2..8): registers after the multiplier and on the output always,
+    Latency: ``stages`` steps (2..9): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
     DSP multiplier, so the registers sit right behind the DSPs), between the rounding
-    addition and the right shift from 7, and on the inputs at 8. The shift amount is decoded
-    (``max(±e, 0)``, the rounding constants) a step ahead of where it is used.
+    addition and the right shift from 7, on the inputs from 8, and between the middle and
+    the final sum of the partial products at 9. The shift amount is decoded
+    (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
+    ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
+    their input and output registers (:class:`~hwq.hw.dsp.Mul18`): one step more.
     """
 
     def __init__(self, lanes_: int, accumulator_width: int, rounding: str = "double",
                  per_channel: bool = True, shift_range=(-31, 30), stages: int = 4,
-                 clamp: bool = True):
+                 clamp: bool = True, target: str = "generic", model: bool = False):
         if rounding not in ("double", "single", "double_half_up"):
             raise ValueError(f"rounding must be one of double, single, double_half_up, not "
                              f"{rounding!r}")
-        if not 2 <= stages <= 8:
-            raise ValueError(f"stages must be 2..8, not {stages!r}")
+        if not 2 <= stages <= 9:
+            raise ValueError(f"stages must be 2..9, not {stages!r}")
         self._lanes = lanes_
         self._acc_width = accumulator_width
         self._rounding = rounding
@@ -61,6 +65,9 @@ class Requantizer(wiring.Component):
         self._shift_min, self._shift_max = shift_range
         self._stages = stages
         self._clamp = clamp
+        self._target, self._model = target, model
+        # partial products in DSPs with their own input and output registers: one step more
+        self._dsp = target != "generic" and stages >= 6
         n_params = lanes_ if per_channel else 1
         super().__init__({
             "en": In(1),
@@ -80,7 +87,7 @@ class Requantizer(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self._stages
+        return self._stages + int(self._dsp)
 
     def elaborate(self, platform):
         m = Module()
@@ -93,6 +100,7 @@ class Requantizer(wiring.Component):
         reg_prod = self._stages >= 6
         reg_add = self._stages >= 7
         reg_in = self._stages >= 8
+        reg_mid = self._stages >= 9
 
         def stage(values, registered, tag):
             """Pass ``values`` (dict of name -> value) through an optional register stage."""
@@ -168,35 +176,54 @@ class Requantizer(wiring.Component):
         # step 2b: a·M as four partial products of at most 18×18 bits (one DSP multiplier
         # each), registered when `reg_prod`
         s2b = drop(s2a, "a")
+        products = {}
         for lane in range(L):
             a, mult = s2a[f"a{lane}"], par(s2a, "m", lane)
             a_lo, a_hi = a[:17], a[17:].as_signed()
             m_lo, m_hi = mult[:17], mult[17:]
-            s2b[f"pll{lane}"] = a_lo * m_lo
-            s2b[f"plh{lane}"] = a_lo * m_hi
-            s2b[f"phl{lane}"] = a_hi * m_lo
-            s2b[f"phh{lane}"] = a_hi * m_hi
-        s2b = stage(s2b, reg_prod, "rq2b")
+            for name, x, y in (("pll", a_lo, m_lo), ("plh", a_lo, m_hi), ("phl", a_hi, m_lo),
+                               ("phh", a_hi, m_hi)):
+                if self._dsp:
+                    mul = Mul18(x.shape(), y.shape(), self._target, self._model)
+                    m.submodules[f"{name}_{lane}"] = mul
+                    m.d.comb += [mul.en.eq(en), mul.a.eq(x), mul.b.eq(y)]
+                    products[f"{name}{lane}"] = mul.p
+                else:
+                    s2b[f"{name}{lane}"] = x * y
+        if self._dsp:   # the rest waits the DSP's two register steps
+            s2b = stage(stage(s2b, True, "rq2b"), True, "rq2c") | products
+        else:
+            s2b = stage(s2b, reg_prod, "rq2b")
 
         # step 2c: sum the partial products and round: h = (a·M + 2^30) >> 31, or for single
         # rounding s·M + 2^(30−e) (shifted in step 3); 2^(r−1) for step 3 is decoded here
-        s2 = drop(s2b, "pll", "plh", "phl", "phh", "c", "m")
+        # hh·2^34 + ll is a concatenation (ll < 2^34); the middle terms sit at 2^17, where the
+        # double roundings' constant 2^30 = 2^13·2^17 joins them. Registered here from 9 stages.
+        s2m = drop(s2b, "pll", "plh", "phl", "phh")
         for lane in range(L):
-            prod = Signal(signed(64), name=f"prod_{lane}")
-            m.d.comb += prod.eq((s2b[f"phh{lane}"] << 34)
-                                + ((s2b[f"phl{lane}"] + s2b[f"plh{lane}"]) << 17)
-                                + s2b[f"pll{lane}"])
+            outer = Signal(signed(63), name=f"outer_{lane}")
+            m.d.comb += outer.eq(Cat(s2b[f"pll{lane}"], s2b[f"phh{lane}"]).as_signed())
+            mid = Signal(signed(34), name=f"mid_{lane}")
+            m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"] + (0 if single else 1 << 13))
+            s2m[f"o{lane}"], s2m[f"mi{lane}"] = outer, mid
+        s2m = stage(s2m, reg_mid, "rq2m")
+
+        s2 = drop(s2m, "o", "mi", "c", "m")
+        for lane in range(L):
+            outer, mid = s2m[f"o{lane}"], s2m[f"mi{lane}"]
             if single:
                 h = Signal(signed(64), name=f"h_{lane}")
-                m.d.comb += h.eq(prod + par(s2b, "c", lane))
+                m.d.comb += h.eq(outer + (mid << 17) + par(s2m, "c", lane))
             else:
+                # ⌊(outer + mid·2^17) / 2^31⌋ = ⌊(⌊outer / 2^17⌋ + mid) / 2^14⌋: the carry
+                # chain starts at bit 17
                 h = Signal(signed(33), name=f"h_{lane}")
-                m.d.comb += h.eq((prod + (1 << 30)) >> 31)
+                m.d.comb += h.eq(((outer >> 17) + mid) >> 14)
             s2[f"h{lane}"] = h
         if not single and lo_s < 0:
             for p in range(n_par):
                 half = Signal(unsigned(32), name=f"half_{p}")
-                m.d.comb += half.eq((Const(1, unsigned(33)) << s2b[f"r{p}"]) >> 1)  # 0 if r = 0
+                m.d.comb += half.eq((Const(1, unsigned(33)) << s2m[f"r{p}"]) >> 1)  # 0 if r = 0
                 s2[f"hf{p}"] = half
         s2 = stage(s2, True, "rq2")
 

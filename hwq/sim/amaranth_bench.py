@@ -53,7 +53,7 @@ def simulate_engine(config: HwConfig, jobs, *, stall: float = 0.0, seed: int = 0
     words have been accepted, then abandons the jobs sent so far and restarts them all: the
     results must still be exact.
     """
-    dut = GemmEngine(config)
+    dut = GemmEngine(config, model=True)
     top = Module()
     top.domains.sync = cd = ClockDomain("sync")
     top.submodules.dut = dut

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..build import TOP, UNITS, unit_verilog
 from ..config import HwConfig
+from ..hw.dsp import sim_models
 from ..lower import IntLayer
 from ..ref import im2col
 from ..ref import run_layer as ref_run_layer
@@ -138,7 +139,8 @@ def run_unit(config: HwConfig, unit: str, simulator: str = "verilator", *, seed:
     if reason:
         raise RuntimeError(reason)
     runner, build_dir, _ = _prepare(config, simulator, unit,
-                                    {f"{unit}.v": unit_verilog(config, unit)}, {}, "unit", waves)
+                                    {f"{unit}.v": unit_verilog(config, unit),
+                                     **sim_models(config.target)}, {}, "unit", waves)
     run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
     run_dir.mkdir()
     rng = np.random.default_rng(seed)
@@ -198,7 +200,8 @@ def run_jobs(config: HwConfig, jobs, simulator: str = "verilator", *, stall: flo
                          f"holds ({_DEPTHS[-1]}): split them")
     runner, build_dir, build_s = _prepare(
         config, simulator, "hwq_tb",
-        {f"{TOP}.v": unit_verilog(config, TOP), "hwq_tb.v": _HDL.read_text()},
+        {f"{TOP}.v": unit_verilog(config, TOP), "hwq_tb.v": _HDL.read_text(),
+         **sim_models(config.target)},
         {"ROWS": config.rows, "COLS": config.cols, "DEPTH": depth}, str(depth), waves)
     run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
     run_dir.mkdir()

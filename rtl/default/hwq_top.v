@@ -151,76 +151,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$25 ;
   wire \$26 ;
   wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [16:0] \$28 ;
+  wire \$29 ;
   wire [6:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
-  wire [16:0] \$32 ;
-  wire \$33 ;
-  wire [5:0] \$34 ;
-  wire [3:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire [15:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [5:0] \$35 ;
+  wire [3:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire [14:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [10:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire \$47 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [17:0] \$44 ;
+  wire [5:0] \$45 ;
+  wire [10:0] \$46 ;
+  wire [10:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [14:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [5:0] \$51 ;
-  wire [3:0] \$52 ;
-  reg \$53 ;
-  reg [4:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [17:0] \$54 ;
+  wire [5:0] \$55 ;
+  wire [3:0] \$56 ;
+  reg \$57 ;
+  reg [4:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [7:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [15:0] \$61 ;
-  reg [9:0] \$62 ;
-  reg [2:0] \$63 ;
-  reg [4:0] \$64 ;
+  reg [7:0] \$62 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
   reg [15:0] \$65 ;
-  reg [1:0] \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [4:0] \$69 ;
+  reg [9:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [4:0] \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [9:0] \$70 ;
-  reg \$71 ;
-  reg [16:0] \$72 ;
+  reg [1:0] \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
   reg [4:0] \$73 ;
-  reg [4:0] \$74 ;
-  reg [2:0] \$75 ;
+  reg [9:0] \$74 ;
+  reg \$75 ;
   reg [16:0] \$76 ;
   reg [4:0] \$77 ;
+  reg \$78 ;
+  reg [4:0] \$79 ;
   wire \$8 ;
+  reg [2:0] \$80 ;
+  reg [16:0] \$81 ;
+  reg [4:0] \$82 ;
   wire \$9 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$46 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$76  = 31'h00000000;
+  wire [7:0] \$signal$48 ;
+  reg [30:0] \$signal$75  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
-  reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$50 ;
   reg [7:0] act_min = 8'h00;
-  wire at_k_last;
+  reg at_k_last = 1'h0;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -238,7 +242,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 5'h00 *)
   wire [4:0] dn;
   wire en;
-  wire \en$11 ;
+  wire \en$8 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -281,7 +285,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  wire \i_last$43 ;
+  wire \i_last$41 ;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -302,7 +306,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$41 ;
+  wire \i_valid$39 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -333,17 +337,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [63:0] \o_data$58 ;
-  wire [7:0] \o_data$58[0] ;
-  wire [7:0] \o_data$58[1] ;
-  wire [7:0] \o_data$58[2] ;
-  wire [7:0] \o_data$58[3] ;
-  wire [7:0] \o_data$58[4] ;
-  wire [7:0] \o_data$58[5] ;
-  wire [7:0] \o_data$58[6] ;
-  wire [7:0] \o_data$58[7] ;
+  wire [63:0] \o_data$56 ;
+  wire [7:0] \o_data$56[0] ;
+  wire [7:0] \o_data$56[1] ;
+  wire [7:0] \o_data$56[2] ;
+  wire [7:0] \o_data$56[3] ;
+  wire [7:0] \o_data$56[4] ;
+  wire [7:0] \o_data$56[5] ;
+  wire [7:0] \o_data$56[6] ;
+  wire [7:0] \o_data$56[7] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -354,7 +359,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$60 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -536,6 +541,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$41  = \$15  & \$16 ;
   assign \$17  = r_en & m_out__valid;
   assign \$18  = ~ row_valid;
   assign \$19  = o_valid & \$18 ;
@@ -547,86 +556,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$24  = fm0 + 4'h8;
   assign \$25  = \$24  >= M_;
   assign \$26  = \$3 [4:0] >= 4'h8;
-  assign \$27  = hdr[47:32] - 1'h1;
-  assign \$28  = hdr[47:32] > 5'h17;
-  assign \$29  = \$28  ? hdr[47:32] : 16'h0017;
-  assign \$30  = \$29  - 1'h1;
-  assign \$31  = ! ch;
-  assign \$32  = ch + 1'h1;
-  assign \$33  = lane == 3'h7;
-  assign \$34  = blk + 1'h1;
-  assign \$35  = lane + 1'h1;
-  assign \$36  = N_ - 1'h1;
-  assign \$37  = ch == \$36 ;
-  assign \$38  = ~ in_data;
-  assign \$39  = i_valid | \$38 ;
-  assign \$40  = kk == tile_last;
-  assign \$41  = fn == nb_last;
-  assign \$42  = fm0 + 4'h8;
-  assign \$43  = fn + 1'h1;
-  assign \$44  = kk + 1'h1;
-  assign \$45  = kk == k_last;
-  assign \$46  = flush - 1'h1;
-  assign \$47  = ! flush;
-  assign \$48  = d == 3'h7;
-  assign \$49  = rp__addr == nb_last;
-  assign \$50  = dm0 + 4'h8;
-  assign \$51  = rp__addr + 1'h1;
-  assign \$52  = d + 1'h1;
+  assign \$27  = hdr[31:16] - 1'h1;
+  assign \$28  = hdr[47:32] - 1'h1;
+  assign \$29  = hdr[47:32] > 5'h17;
+  assign \$30  = \$29  ? hdr[47:32] : 16'h0017;
+  assign \$31  = \$30  - 1'h1;
+  assign \$32  = ! ch;
+  assign \$33  = ch + 1'h1;
+  assign \$34  = lane == 3'h7;
+  assign \$35  = blk + 1'h1;
+  assign \$36  = lane + 1'h1;
+  assign \$37  = ch == n_last;
+  assign \$38  = ! k_last;
+  assign \$39  = ~ in_data;
+  assign \$40  = i_valid | \$39 ;
+  assign \$41  = kk == tile_last;
+  assign \$42  = ! k_last;
+  assign \$43  = fn == nb_last;
+  assign \$44  = fm0 + 4'h8;
+  assign \$45  = fn + 1'h1;
+  assign \$46  = kk + 1'h1;
+  assign \$47  = kk + 1'h1;
+  assign \$48  = \$47  == k_last;
+  assign \$49  = kk == k_last;
+  assign \$50  = flush - 1'h1;
+  assign \$51  = ! flush;
+  assign \$52  = d == 3'h7;
+  assign \$53  = rp__addr == nb_last;
+  assign \$54  = dm0 + 4'h8;
+  assign \$55  = rp__addr + 1'h1;
+  assign \$56  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$53 ;
+    last_mblock <= \$57 ;
   always @(posedge clk)
-    credits <= \$54 ;
+    credits <= \$58 ;
   always @(posedge clk)
-    credit_ok <= \$55 ;
+    credit_ok <= \$59 ;
   always @(posedge clk)
-    M_ <= \$56 ;
+    M_ <= \$60 ;
   always @(posedge clk)
-    N_ <= \$57 ;
+    n_last <= \$61 ;
   always @(posedge clk)
-    zero_point <= \$58 ;
+    zero_point <= \$62 ;
   always @(posedge clk)
-    act_min <= \$59 ;
+    act_min <= \$63 ;
   always @(posedge clk)
-    act_max <= \$60 ;
+    act_max <= \$64 ;
   always @(posedge clk)
-    k_last <= \$61 ;
+    k_last <= \$65 ;
   always @(posedge clk)
-    tile_last <= \$62 ;
+    tile_last <= \$66 ;
   always @(posedge clk)
-    lane <= \$63 ;
+    lane <= \$67 ;
   always @(posedge clk)
-    blk <= \$64 ;
+    blk <= \$68 ;
   always @(posedge clk)
-    ch <= \$65 ;
+    ch <= \$69 ;
   always @(posedge clk)
-    ctrl_state <= \$66 ;
+    ctrl_state <= \$70 ;
   always @(posedge clk)
-    \$signal$76  <= \$67 ;
+    \$signal$75  <= \$71 ;
   always @(posedge clk)
-    pt_shift <= \$68 ;
+    pt_shift <= \$72 ;
   always @(posedge clk)
-    nb_last <= \$69 ;
+    nb_last <= \$73 ;
   always @(posedge clk)
-    kk <= \$70 ;
+    kk <= \$74 ;
   always @(posedge clk)
-    in_data <= \$71 ;
+    in_data <= \$75 ;
   always @(posedge clk)
-    fm0 <= \$72 ;
+    fm0 <= \$76 ;
   always @(posedge clk)
-    fn <= \$73 ;
+    fn <= \$77 ;
   always @(posedge clk)
-    flush <= \$74 ;
+    at_k_last <= \$78 ;
   always @(posedge clk)
-    d <= \$75 ;
+    flush <= \$79 ;
   always @(posedge clk)
-    dm0 <= \$76 ;
+    d <= \$80 ;
   always @(posedge clk)
-    rp__addr <= \$77 ;
+    dm0 <= \$81 ;
+  always @(posedge clk)
+    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
-  assign at_k_last = kk == k_last;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
@@ -638,13 +652,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$41  = o_valid & row_valid;
+  assign \i_valid$39  = o_valid & row_valid;
   assign \$12  = o_valid & row_valid;
   assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -670,11 +680,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$43 ),
+    .i_last(\i_last$41 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$41 ),
-    .o_data(\o_data$58 ),
+    .i_valid(\i_valid$39 ),
+    .o_data(\o_data$56 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -767,93 +777,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$25 ;
+    \$57  = \$25 ;
     if (rst) begin
-      \$53  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$3 [4:0];
+    \$58  = \$3 [4:0];
     if (rst) begin
-      \$54  = 5'h14;
+      \$58  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \$26 ;
+    \$59  = \$26 ;
     if (rst) begin
-      \$55  = 1'h1;
+      \$59  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = M_;
+    \$60  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$56  = hdr[15:0];
+            \$60  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$56  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = k_last;
+    \$61  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -866,69 +824,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = tile_last;
+    \$62  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = \$30 [9:0];
+            \$62  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 10'h000;
+      \$62  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lane;
+    \$63  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$33 ) begin
-              \$63  = 3'h0;
-            end else begin
-              \$63  = \$35 [2:0];
-            end
+            \$63  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 3'h0;
+      \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = blk;
+    \$64  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$33 ) begin
-              \$64  = \$34 [4:0];
-            end
+            \$64  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 5'h00;
+      \$64  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = ch;
+    \$65  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$65  = \$32 [15:0];
+            \$65  = \$28 [15:0];
           end
     endcase
     if (rst) begin
@@ -937,189 +876,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = ctrl_state;
+    \$66  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = \$31 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$67  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$34 ) begin
+              \$67  = 3'h0;
+            end else begin
+              \$67  = \$36 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$68  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$34 ) begin
+              \$68  = \$35 [4:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$69  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$69  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = 2'h1;
+            \$70  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$66  = 2'h2;
+              \$70  = 2'h2;
             end
           end
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$66  = 2'h3;
+                  \$70  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$47 ) begin
-            \$66  = 2'h0;
+          if (\$51 ) begin
+            \$70  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 2'h0;
+      \$70  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \$signal$76 ;
+    \$71  = \$signal$75 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$67  = hdr[62:32];
+            if (\$32 ) begin
+              \$71  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = pt_shift;
+    \$72  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$68  = hdr[69:64];
+            if (\$32 ) begin
+              \$72  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$68  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$69  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = kk;
+    \$73  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$70  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$70  = 10'h000;
-            end else begin
-              \$70  = \$44 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$70  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$71  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$71  = 1'h1;
-            end else begin
-              if (\$45 ) begin
-                \$71  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$72  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
-                \$72  = \$42 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              (* full_case = 32'd1 *)
-              if (\$41 ) begin
-                \$73  = 5'h00;
-              end else begin
-                \$73  = \$43 [4:0];
-              end
+              \$73  = blk;
             end
           end
     endcase
@@ -1129,7 +1032,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = flush;
+    \$74  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$74  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$74  = 10'h000;
+            end else begin
+              \$74  = \$46 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$74  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$75  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$75  = 1'h1;
+            end else begin
+              if (\$49 ) begin
+                \$75  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$76  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
+                \$76  = \$44 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$77  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              (* full_case = 32'd1 *)
+              if (\$43 ) begin
+                \$77  = 5'h00;
+              end else begin
+                \$77  = \$45 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$77  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$78  = \$38 ;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$78  = \$42 ;
+            end else begin
+              \$78  = \$48 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1137,79 +1173,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$74  = 5'h1e;
+                  \$79  = 5'h1e;
                 end
               end
             end
           end
       2'h3:
-          \$74  = \$46 [4:0];
+          \$79  = \$50 [4:0];
     endcase
     if (rst) begin
-      \$74  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = d;
+    \$80  = d;
     if (header_taken) begin
-      \$75  = 3'h0;
+      \$80  = 3'h0;
     end else if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$48 ) begin
-        \$75  = 3'h0;
+      if (\$52 ) begin
+        \$80  = 3'h0;
       end else begin
-        \$75  = \$52 [2:0];
+        \$80  = \$56 [2:0];
       end
     end
     if (rst) begin
-      \$75  = 3'h0;
+      \$80  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = dm0;
+    \$81  = dm0;
     if (header_taken) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end else if (o_valid) begin
-      if (\$48 ) begin
-        if (\$49 ) begin
-          \$76  = \$50 [16:0];
+      if (\$52 ) begin
+        if (\$53 ) begin
+          \$81  = \$54 [16:0];
         end
       end
     end
     if (rst) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rp__addr;
+    \$82  = rp__addr;
     if (header_taken) begin
-      \$77  = 5'h00;
+      \$82  = 5'h00;
     end else if (o_valid) begin
-      if (\$48 ) begin
+      if (\$52 ) begin
         (* full_case = 32'd1 *)
-        if (\$49 ) begin
-          \$77  = 5'h00;
+        if (\$53 ) begin
+          \$82  = 5'h00;
         end else begin
-          \$77  = \$51 [4:0];
+          \$82  = \$55 [4:0];
         end
       end
     end
     if (rst) begin
-      \$77  = 5'h00;
+      \$82  = 5'h00;
     end
   end
   assign s_param__payload = hdr;
   assign chan = hdr;
   assign credits_next = \$3 [4:0];
   assign en = 1'h1;
-  assign \en$11  = 1'h1;
+  assign \en$8  = 1'h1;
   assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
@@ -1218,11 +1254,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$46  = zero_point;
+  assign \$signal$48  = act_min;
+  assign \act_max$50  = act_max;
   assign w_data = out_w;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1381,14 +1417,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[6]  = out_w[55:48];
   assign \out_w.data[7]  = out_w[63:56];
   assign \out_w.last  = out_w[64];
-  assign \o_data$58[0]  = \o_data$58 [7:0];
-  assign \o_data$58[1]  = \o_data$58 [15:8];
-  assign \o_data$58[2]  = \o_data$58 [23:16];
-  assign \o_data$58[3]  = \o_data$58 [31:24];
-  assign \o_data$58[4]  = \o_data$58 [39:32];
-  assign \o_data$58[5]  = \o_data$58 [47:40];
-  assign \o_data$58[6]  = \o_data$58 [55:48];
-  assign \o_data$58[7]  = \o_data$58 [63:56];
+  assign \o_data$56[0]  = \o_data$56 [7:0];
+  assign \o_data$56[1]  = \o_data$56 [15:8];
+  assign \o_data$56[2]  = \o_data$56 [23:16];
+  assign \o_data$56[3]  = \o_data$56 [31:24];
+  assign \o_data$56[4]  = \o_data$56 [39:32];
+  assign \o_data$56[5]  = \o_data$56 [47:40];
+  assign \o_data$56[6]  = \o_data$56 [55:48];
+  assign \o_data$56[7]  = \o_data$56 [63:56];
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1400,7 +1436,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = \o_data$58 ;
+  assign out_w[63:0] = \o_data$56 ;
   assign i_shift[47:42] = rp__data[551:546];
   assign i_shift[41:36] = rp__data[482:477];
   assign i_shift[35:30] = rp__data[413:408];
@@ -10787,166 +10823,166 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [64:0] \$100 ;
-  wire [28:0] \$101 ;
-  wire [91:0] \$102 ;
-  wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
-  wire [32:0] \$105 ;
-  wire [63:0] \$106 ;
-  wire [92:0] \$107 ;
-  wire [33:0] \$108 ;
-  wire [93:0] \$109 ;
+  wire [62:0] \$100 ;
+  wire [63:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire [62:0] \$103 ;
+  wire [63:0] \$104 ;
+  wire [63:0] \$105 ;
+  wire [62:0] \$106 ;
+  wire [63:0] \$107 ;
+  wire [63:0] \$108 ;
+  wire [62:0] \$109 ;
   wire \$11 ;
-  wire [64:0] \$110 ;
-  wire [64:0] \$111 ;
-  wire [28:0] \$112 ;
-  wire [91:0] \$113 ;
-  wire [31:0] \$114 ;
-  wire [30:0] \$115 ;
-  wire [32:0] \$116 ;
+  wire [63:0] \$110 ;
+  wire [63:0] \$111 ;
+  wire [62:0] \$112 ;
+  wire [63:0] \$113 ;
+  wire [63:0] \$114 ;
+  wire [62:0] \$115 ;
+  wire [63:0] \$116 ;
   wire [63:0] \$117 ;
-  wire [92:0] \$118 ;
-  wire [33:0] \$119 ;
+  wire [62:0] \$118 ;
+  wire [63:0] \$119 ;
   wire [5:0] \$12 ;
-  wire [93:0] \$120 ;
-  wire [64:0] \$121 ;
-  wire [64:0] \$122 ;
-  wire [28:0] \$123 ;
-  wire [91:0] \$124 ;
-  wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
-  wire [32:0] \$127 ;
+  wire [63:0] \$120 ;
+  wire [63:0] \$121 ;
+  wire [63:0] \$122 ;
+  wire [63:0] \$123 ;
+  wire [63:0] \$124 ;
+  wire [63:0] \$125 ;
+  wire [63:0] \$126 ;
+  wire [63:0] \$127 ;
   wire [63:0] \$128 ;
-  wire [92:0] \$129 ;
+  wire [63:0] \$129 ;
   wire \$13 ;
-  wire [33:0] \$130 ;
-  wire [93:0] \$131 ;
-  wire [64:0] \$132 ;
-  wire [64:0] \$133 ;
-  wire [28:0] \$134 ;
-  wire [91:0] \$135 ;
-  wire [31:0] \$136 ;
-  wire [30:0] \$137 ;
-  wire [32:0] \$138 ;
-  wire [63:0] \$139 ;
+  wire [63:0] \$130 ;
+  wire [63:0] \$131 ;
+  wire [63:0] \$132 ;
+  wire [63:0] \$133 ;
+  wire [63:0] \$134 ;
+  wire [63:0] \$135 ;
+  wire [63:0] \$136 ;
+  wire [33:0] \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire [6:0] \$14 ;
-  wire [92:0] \$140 ;
-  wire [33:0] \$141 ;
-  wire [93:0] \$142 ;
-  wire [64:0] \$143 ;
-  wire [64:0] \$144 ;
-  wire [63:0] \$145 ;
-  wire [63:0] \$146 ;
-  wire [63:0] \$147 ;
-  wire [63:0] \$148 ;
-  wire [63:0] \$149 ;
+  wire \$140 ;
+  wire [34:0] \$141 ;
+  wire [33:0] \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire [34:0] \$146 ;
+  wire [33:0] \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire [6:0] \$15 ;
-  wire [63:0] \$150 ;
-  wire [63:0] \$151 ;
-  wire [63:0] \$152 ;
-  wire [63:0] \$153 ;
-  wire [63:0] \$154 ;
-  wire [63:0] \$155 ;
-  wire [63:0] \$156 ;
-  wire [63:0] \$157 ;
-  wire [63:0] \$158 ;
-  wire [63:0] \$159 ;
+  wire \$150 ;
+  wire [34:0] \$151 ;
+  wire [33:0] \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire [34:0] \$156 ;
+  wire [33:0] \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
-  wire [63:0] \$160 ;
-  wire [33:0] \$161 ;
-  wire \$162 ;
+  wire \$160 ;
+  wire [34:0] \$161 ;
+  wire [33:0] \$162 ;
   wire \$163 ;
   wire \$164 ;
-  wire [34:0] \$165 ;
-  wire [33:0] \$166 ;
-  wire \$167 ;
+  wire \$165 ;
+  wire [34:0] \$166 ;
+  wire [33:0] \$167 ;
   wire \$168 ;
   wire \$169 ;
   wire [5:0] \$17 ;
-  wire [34:0] \$170 ;
-  wire [33:0] \$171 ;
-  wire \$172 ;
+  wire \$170 ;
+  wire [34:0] \$171 ;
+  wire [33:0] \$172 ;
   wire \$173 ;
   wire \$174 ;
-  wire [34:0] \$175 ;
-  wire [33:0] \$176 ;
+  wire \$175 ;
+  wire [34:0] \$176 ;
   wire \$177 ;
   wire \$178 ;
   wire \$179 ;
   wire \$18 ;
-  wire [34:0] \$180 ;
-  wire [33:0] \$181 ;
+  wire \$180 ;
+  wire \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire \$184 ;
-  wire [34:0] \$185 ;
-  wire [33:0] \$186 ;
+  wire \$185 ;
+  wire \$186 ;
   wire \$187 ;
   wire \$188 ;
   wire \$189 ;
   wire [6:0] \$19 ;
-  wire [34:0] \$190 ;
-  wire [33:0] \$191 ;
+  wire \$190 ;
+  wire \$191 ;
   wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire [34:0] \$195 ;
-  wire [33:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  reg \$193 ;
+  reg \$194 ;
+  reg [30:0] \$195 ;
+  reg [4:0] \$196 ;
+  reg [4:0] \$197 ;
+  reg [30:0] \$198 ;
+  reg [4:0] \$199 ;
   wire [5:0] \$2 ;
   wire [6:0] \$20 ;
-  wire [34:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
+  reg [4:0] \$200 ;
+  reg [30:0] \$201 ;
+  reg [4:0] \$202 ;
+  reg [4:0] \$203 ;
+  reg [30:0] \$204 ;
+  reg [4:0] \$205 ;
+  reg [4:0] \$206 ;
+  reg [30:0] \$207 ;
+  reg [4:0] \$208 ;
+  reg [4:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [30:0] \$219 ;
+  reg [30:0] \$210 ;
+  reg [4:0] \$211 ;
+  reg [4:0] \$212 ;
+  reg [30:0] \$213 ;
+  reg [4:0] \$214 ;
+  reg [4:0] \$215 ;
+  reg [30:0] \$216 ;
+  reg [4:0] \$217 ;
+  reg [4:0] \$218 ;
+  reg [31:0] \$219 ;
   wire [5:0] \$22 ;
-  reg [4:0] \$220 ;
-  reg [4:0] \$221 ;
-  reg [30:0] \$222 ;
-  reg [4:0] \$223 ;
-  reg [4:0] \$224 ;
-  reg [30:0] \$225 ;
-  reg [4:0] \$226 ;
-  reg [4:0] \$227 ;
-  reg [30:0] \$228 ;
+  reg [31:0] \$220 ;
+  reg [31:0] \$221 ;
+  reg [31:0] \$222 ;
+  reg [31:0] \$223 ;
+  reg [31:0] \$224 ;
+  reg [31:0] \$225 ;
+  reg [31:0] \$226 ;
+  reg \$227 ;
+  reg \$228 ;
   reg [4:0] \$229 ;
   wire \$23 ;
   reg [4:0] \$230 ;
-  reg [30:0] \$231 ;
+  reg [4:0] \$231 ;
   reg [4:0] \$232 ;
   reg [4:0] \$233 ;
-  reg [30:0] \$234 ;
+  reg [4:0] \$234 ;
   reg [4:0] \$235 ;
   reg [4:0] \$236 ;
-  reg [30:0] \$237 ;
-  reg [4:0] \$238 ;
-  reg [4:0] \$239 ;
+  reg [32:0] \$237 ;
+  reg [32:0] \$238 ;
+  reg [32:0] \$239 ;
   wire [6:0] \$24 ;
-  reg [30:0] \$240 ;
-  reg [4:0] \$241 ;
-  reg [4:0] \$242 ;
-  reg [31:0] \$243 ;
-  reg [31:0] \$244 ;
+  reg [32:0] \$240 ;
+  reg [32:0] \$241 ;
+  reg [32:0] \$242 ;
+  reg [32:0] \$243 ;
+  reg [32:0] \$244 ;
   reg [31:0] \$245 ;
   reg [31:0] \$246 ;
   reg [31:0] \$247 ;
@@ -10954,48 +10990,24 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg [31:0] \$249 ;
   wire [6:0] \$25 ;
   reg [31:0] \$250 ;
-  reg \$251 ;
-  reg \$252 ;
-  reg [4:0] \$253 ;
-  reg [4:0] \$254 ;
-  reg [4:0] \$255 ;
-  reg [4:0] \$256 ;
-  reg [4:0] \$257 ;
-  reg [4:0] \$258 ;
-  reg [4:0] \$259 ;
+  reg [31:0] \$251 ;
+  reg [31:0] \$252 ;
+  reg \$253 ;
+  reg \$254 ;
+  reg [33:0] \$255 ;
+  reg [33:0] \$256 ;
+  reg [33:0] \$257 ;
+  reg [33:0] \$258 ;
+  reg [33:0] \$259 ;
   wire \$26 ;
-  reg [4:0] \$260 ;
-  reg [32:0] \$261 ;
-  reg [32:0] \$262 ;
-  reg [32:0] \$263 ;
-  reg [32:0] \$264 ;
-  reg [32:0] \$265 ;
-  reg [32:0] \$266 ;
-  reg [32:0] \$267 ;
-  reg [32:0] \$268 ;
-  reg [31:0] \$269 ;
+  reg [33:0] \$260 ;
+  reg [33:0] \$261 ;
+  reg [33:0] \$262 ;
+  reg [63:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
   wire [5:0] \$27 ;
-  reg [31:0] \$270 ;
-  reg [31:0] \$271 ;
-  reg [31:0] \$272 ;
-  reg [31:0] \$273 ;
-  reg [31:0] \$274 ;
-  reg [31:0] \$275 ;
-  reg [31:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
-  reg [33:0] \$279 ;
   wire \$28 ;
-  reg [33:0] \$280 ;
-  reg [33:0] \$281 ;
-  reg [33:0] \$282 ;
-  reg [33:0] \$283 ;
-  reg [33:0] \$284 ;
-  reg [33:0] \$285 ;
-  reg [33:0] \$286 ;
-  reg [63:0] \$287 ;
-  reg \$288 ;
-  reg \$289 ;
   wire [6:0] \$29 ;
   wire \$3 ;
   wire [6:0] \$30 ;
@@ -11027,53 +11039,53 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [62:0] \$54 ;
   wire [62:0] \$55 ;
   wire [62:0] \$56 ;
-  wire [28:0] \$57 ;
-  wire [91:0] \$58 ;
+  wire [33:0] \$57 ;
+  wire [28:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
   wire [30:0] \$60 ;
   wire [32:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [92:0] \$63 ;
-  wire [33:0] \$64 ;
-  wire [93:0] \$65 ;
-  wire [64:0] \$66 ;
-  wire [64:0] \$67 ;
+  wire [33:0] \$62 ;
+  wire [28:0] \$63 ;
+  wire [31:0] \$64 ;
+  wire [30:0] \$65 ;
+  wire [32:0] \$66 ;
+  wire [33:0] \$67 ;
   wire [28:0] \$68 ;
-  wire [91:0] \$69 ;
+  wire [31:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [31:0] \$70 ;
-  wire [30:0] \$71 ;
-  wire [32:0] \$72 ;
-  wire [63:0] \$73 ;
-  wire [92:0] \$74 ;
-  wire [33:0] \$75 ;
-  wire [93:0] \$76 ;
-  wire [64:0] \$77 ;
-  wire [64:0] \$78 ;
-  wire [28:0] \$79 ;
+  wire [30:0] \$70 ;
+  wire [32:0] \$71 ;
+  wire [33:0] \$72 ;
+  wire [28:0] \$73 ;
+  wire [31:0] \$74 ;
+  wire [30:0] \$75 ;
+  wire [32:0] \$76 ;
+  wire [33:0] \$77 ;
+  wire [28:0] \$78 ;
+  wire [31:0] \$79 ;
   wire \$8 ;
-  wire [91:0] \$80 ;
-  wire [31:0] \$81 ;
-  wire [30:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire [63:0] \$84 ;
-  wire [92:0] \$85 ;
-  wire [33:0] \$86 ;
-  wire [93:0] \$87 ;
-  wire [64:0] \$88 ;
-  wire [64:0] \$89 ;
+  wire [30:0] \$80 ;
+  wire [32:0] \$81 ;
+  wire [33:0] \$82 ;
+  wire [28:0] \$83 ;
+  wire [31:0] \$84 ;
+  wire [30:0] \$85 ;
+  wire [32:0] \$86 ;
+  wire [33:0] \$87 ;
+  wire [28:0] \$88 ;
+  wire [31:0] \$89 ;
   wire [6:0] \$9 ;
-  wire [28:0] \$90 ;
-  wire [91:0] \$91 ;
-  wire [31:0] \$92 ;
-  wire [30:0] \$93 ;
-  wire [32:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [92:0] \$96 ;
-  wire [33:0] \$97 ;
-  wire [93:0] \$98 ;
-  wire [64:0] \$99 ;
+  wire [30:0] \$90 ;
+  wire [32:0] \$91 ;
+  wire [33:0] \$92 ;
+  wire [28:0] \$93 ;
+  wire [31:0] \$94 ;
+  wire [30:0] \$95 ;
+  wire [32:0] \$96 ;
+  wire [62:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [63:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -11157,6 +11169,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [4:0] left_5;
   wire [4:0] left_6;
   wire [4:0] left_7;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
+  wire [33:0] mid_4;
+  wire [33:0] mid_5;
+  wire [33:0] mid_6;
+  wire [33:0] mid_7;
   output [63:0] o_data;
   reg [63:0] o_data = 64'h0000000000000000;
   wire [7:0] \o_data[0] ;
@@ -11171,14 +11191,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
-  wire [63:0] prod_4;
-  wire [63:0] prod_5;
-  wire [63:0] prod_6;
-  wire [63:0] prod_7;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
+  wire [62:0] outer_4;
+  wire [62:0] outer_5;
+  wire [62:0] outer_6;
+  wire [62:0] outer_7;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -11349,126 +11369,118 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$54  = $signed(rq1_s5) << rq1_l5;
   assign \$55  = $signed(rq1_s6) << rq1_l6;
   assign \$56  = $signed(rq1_s7) << rq1_l7;
-  assign \$57  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$57  = \$49 [16:0] * rq1_m0[16:0];
+  assign \$58  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$59  = $signed(\$49 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$60  = \$49 [16:0] * rq1_m0[30:17];
   assign \$61  = $signed(\$59 ) + $signed({ 1'h0, \$60  });
-  assign \$63  = $signed(\$58 ) + $signed(\$62 );
-  assign \$64  = \$49 [16:0] * rq1_m0[16:0];
-  assign \$65  = $signed(\$63 ) + $signed({ 1'h0, \$64  });
-  assign \$66  = $signed(\$65 [63:0]) + $signed(32'd1073741824);
-  assign \$68  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$70  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$71  = \$50 [16:0] * rq1_m1[30:17];
-  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
-  assign \$74  = $signed(\$69 ) + $signed(\$73 );
-  assign \$75  = \$50 [16:0] * rq1_m1[16:0];
+  assign mid_0 = $signed(\$61 ) + $signed(15'h2000);
+  assign \$62  = \$50 [16:0] * rq1_m1[16:0];
+  assign \$63  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$64  = $signed(\$50 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$65  = \$50 [16:0] * rq1_m1[30:17];
+  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
+  assign mid_1 = $signed(\$66 ) + $signed(15'h2000);
+  assign \$67  = \$51 [16:0] * rq1_m2[16:0];
+  assign \$68  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$69  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$70  = \$51 [16:0] * rq1_m2[30:17];
+  assign \$71  = $signed(\$69 ) + $signed({ 1'h0, \$70  });
+  assign mid_2 = $signed(\$71 ) + $signed(15'h2000);
+  assign \$72  = \$52 [16:0] * rq1_m3[16:0];
+  assign \$73  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$74  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$75  = \$52 [16:0] * rq1_m3[30:17];
   assign \$76  = $signed(\$74 ) + $signed({ 1'h0, \$75  });
-  assign \$77  = $signed(\$76 [63:0]) + $signed(32'd1073741824);
-  assign \$79  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$81  = $signed(\$51 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$82  = \$51 [16:0] * rq1_m2[30:17];
-  assign \$83  = $signed(\$81 ) + $signed({ 1'h0, \$82  });
-  assign \$85  = $signed(\$80 ) + $signed(\$84 );
-  assign \$86  = \$51 [16:0] * rq1_m2[16:0];
-  assign \$87  = $signed(\$85 ) + $signed({ 1'h0, \$86  });
-  assign \$88  = $signed(\$87 [63:0]) + $signed(32'd1073741824);
-  assign \$90  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$92  = $signed(\$52 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$93  = \$52 [16:0] * rq1_m3[30:17];
-  assign \$94  = $signed(\$92 ) + $signed({ 1'h0, \$93  });
-  assign \$96  = $signed(\$91 ) + $signed(\$95 );
-  assign \$97  = \$52 [16:0] * rq1_m3[16:0];
-  assign \$98  = $signed(\$96 ) + $signed({ 1'h0, \$97  });
-  assign \$99  = $signed(\$98 [63:0]) + $signed(32'd1073741824);
-  assign \$101  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$103  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$104  = \$53 [16:0] * rq1_m4[30:17];
-  assign \$105  = $signed(\$103 ) + $signed({ 1'h0, \$104  });
-  assign \$107  = $signed(\$102 ) + $signed(\$106 );
-  assign \$108  = \$53 [16:0] * rq1_m4[16:0];
-  assign \$109  = $signed(\$107 ) + $signed({ 1'h0, \$108  });
-  assign \$110  = $signed(\$109 [63:0]) + $signed(32'd1073741824);
-  assign \$112  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$114  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$115  = \$54 [16:0] * rq1_m5[30:17];
-  assign \$116  = $signed(\$114 ) + $signed({ 1'h0, \$115  });
-  assign \$118  = $signed(\$113 ) + $signed(\$117 );
-  assign \$119  = \$54 [16:0] * rq1_m5[16:0];
-  assign \$120  = $signed(\$118 ) + $signed({ 1'h0, \$119  });
-  assign \$121  = $signed(\$120 [63:0]) + $signed(32'd1073741824);
-  assign \$123  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$125  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$126  = \$55 [16:0] * rq1_m6[30:17];
-  assign \$127  = $signed(\$125 ) + $signed({ 1'h0, \$126  });
-  assign \$129  = $signed(\$124 ) + $signed(\$128 );
-  assign \$130  = \$55 [16:0] * rq1_m6[16:0];
-  assign \$131  = $signed(\$129 ) + $signed({ 1'h0, \$130  });
-  assign \$132  = $signed(\$131 [63:0]) + $signed(32'd1073741824);
-  assign \$134  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$136  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$137  = \$56 [16:0] * rq1_m7[30:17];
-  assign \$138  = $signed(\$136 ) + $signed({ 1'h0, \$137  });
-  assign \$140  = $signed(\$135 ) + $signed(\$139 );
-  assign \$141  = \$56 [16:0] * rq1_m7[16:0];
-  assign \$142  = $signed(\$140 ) + $signed({ 1'h0, \$141  });
-  assign \$143  = $signed(\$142 [63:0]) + $signed(32'd1073741824);
-  assign \$145  = 1'h1 << rq1_r0;
-  assign \$147  = 1'h1 << rq1_r1;
-  assign \$149  = 1'h1 << rq1_r2;
-  assign \$151  = 1'h1 << rq1_r3;
-  assign \$153  = 1'h1 << rq1_r4;
-  assign \$155  = 1'h1 << rq1_r5;
-  assign \$157  = 1'h1 << rq1_r6;
-  assign \$159  = 1'h1 << rq1_r7;
-  assign \$161  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$162  = | rq2_hf0;
-  assign \$163  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$164  = \$162  & \$163 ;
-  assign \$165  = $signed(\$161 ) - $signed({ 1'h0, \$164  });
-  assign \$166  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$167  = | rq2_hf1;
-  assign \$168  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$169  = \$167  & \$168 ;
-  assign \$170  = $signed(\$166 ) - $signed({ 1'h0, \$169  });
-  assign \$171  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$172  = | rq2_hf2;
-  assign \$173  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$174  = \$172  & \$173 ;
-  assign \$175  = $signed(\$171 ) - $signed({ 1'h0, \$174  });
-  assign \$176  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$177  = | rq2_hf3;
-  assign \$178  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$179  = \$177  & \$178 ;
-  assign \$180  = $signed(\$176 ) - $signed({ 1'h0, \$179  });
-  assign \$181  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$182  = | rq2_hf4;
-  assign \$183  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = $signed(\$181 ) - $signed({ 1'h0, \$184  });
-  assign \$186  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$187  = | rq2_hf5;
-  assign \$188  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$189  = \$187  & \$188 ;
-  assign \$190  = $signed(\$186 ) - $signed({ 1'h0, \$189  });
-  assign \$191  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$192  = | rq2_hf6;
-  assign \$193  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$194  = \$192  & \$193 ;
-  assign \$195  = $signed(\$191 ) - $signed({ 1'h0, \$194  });
-  assign \$196  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$197  = | rq2_hf7;
-  assign \$198  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$199  = \$197  & \$198 ;
-  assign \$200  = $signed(\$196 ) - $signed({ 1'h0, \$199  });
-  assign y_0 = $signed(\$165 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$170 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$175 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$180 [33:0]) >>> rq2_r3;
-  assign y_4 = $signed(\$185 [33:0]) >>> rq2_r4;
-  assign y_5 = $signed(\$190 [33:0]) >>> rq2_r5;
-  assign y_6 = $signed(\$195 [33:0]) >>> rq2_r6;
-  assign y_7 = $signed(\$200 [33:0]) >>> rq2_r7;
+  assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
+  assign \$77  = \$53 [16:0] * rq1_m4[16:0];
+  assign \$78  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$79  = $signed(\$53 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$80  = \$53 [16:0] * rq1_m4[30:17];
+  assign \$81  = $signed(\$79 ) + $signed({ 1'h0, \$80  });
+  assign mid_4 = $signed(\$81 ) + $signed(15'h2000);
+  assign \$82  = \$54 [16:0] * rq1_m5[16:0];
+  assign \$83  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$84  = $signed(\$54 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$85  = \$54 [16:0] * rq1_m5[30:17];
+  assign \$86  = $signed(\$84 ) + $signed({ 1'h0, \$85  });
+  assign mid_5 = $signed(\$86 ) + $signed(15'h2000);
+  assign \$87  = \$55 [16:0] * rq1_m6[16:0];
+  assign \$88  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$89  = $signed(\$55 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$90  = \$55 [16:0] * rq1_m6[30:17];
+  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
+  assign mid_6 = $signed(\$91 ) + $signed(15'h2000);
+  assign \$92  = \$56 [16:0] * rq1_m7[16:0];
+  assign \$93  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$94  = $signed(\$56 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$95  = \$56 [16:0] * rq1_m7[30:17];
+  assign \$96  = $signed(\$94 ) + $signed({ 1'h0, \$95  });
+  assign mid_7 = $signed(\$96 ) + $signed(15'h2000);
+  assign \$98  = $signed(\$97 ) + $signed(mid_0);
+  assign \$101  = $signed(\$100 ) + $signed(mid_1);
+  assign \$104  = $signed(\$103 ) + $signed(mid_2);
+  assign \$107  = $signed(\$106 ) + $signed(mid_3);
+  assign \$110  = $signed(\$109 ) + $signed(mid_4);
+  assign \$113  = $signed(\$112 ) + $signed(mid_5);
+  assign \$116  = $signed(\$115 ) + $signed(mid_6);
+  assign \$119  = $signed(\$118 ) + $signed(mid_7);
+  assign \$121  = 1'h1 << rq1_r0;
+  assign \$123  = 1'h1 << rq1_r1;
+  assign \$125  = 1'h1 << rq1_r2;
+  assign \$127  = 1'h1 << rq1_r3;
+  assign \$129  = 1'h1 << rq1_r4;
+  assign \$131  = 1'h1 << rq1_r5;
+  assign \$133  = 1'h1 << rq1_r6;
+  assign \$135  = 1'h1 << rq1_r7;
+  assign \$137  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$138  = | rq2_hf0;
+  assign \$139  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$140  = \$138  & \$139 ;
+  assign \$141  = $signed(\$137 ) - $signed({ 1'h0, \$140  });
+  assign \$142  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$143  = | rq2_hf1;
+  assign \$144  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$145  = \$143  & \$144 ;
+  assign \$146  = $signed(\$142 ) - $signed({ 1'h0, \$145  });
+  assign \$147  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$148  = | rq2_hf2;
+  assign \$149  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$150  = \$148  & \$149 ;
+  assign \$151  = $signed(\$147 ) - $signed({ 1'h0, \$150  });
+  assign \$152  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$153  = | rq2_hf3;
+  assign \$154  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$155  = \$153  & \$154 ;
+  assign \$156  = $signed(\$152 ) - $signed({ 1'h0, \$155  });
+  assign \$157  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$158  = | rq2_hf4;
+  assign \$159  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$160  = \$158  & \$159 ;
+  assign \$161  = $signed(\$157 ) - $signed({ 1'h0, \$160  });
+  assign \$162  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$163  = | rq2_hf5;
+  assign \$164  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$165  = \$163  & \$164 ;
+  assign \$166  = $signed(\$162 ) - $signed({ 1'h0, \$165  });
+  assign \$167  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$168  = | rq2_hf6;
+  assign \$169  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$170  = \$168  & \$169 ;
+  assign \$171  = $signed(\$167 ) - $signed({ 1'h0, \$170  });
+  assign \$172  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$173  = | rq2_hf7;
+  assign \$174  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$175  = \$173  & \$174 ;
+  assign \$176  = $signed(\$172 ) - $signed({ 1'h0, \$175  });
+  assign y_0 = $signed(\$141 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$146 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$151 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$156 [33:0]) >>> rq2_r3;
+  assign y_4 = $signed(\$161 [33:0]) >>> rq2_r4;
+  assign y_5 = $signed(\$166 [33:0]) >>> rq2_r5;
+  assign y_6 = $signed(\$171 [33:0]) >>> rq2_r6;
+  assign y_7 = $signed(\$176 [33:0]) >>> rq2_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -11477,740 +11489,740 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign t_5 = $signed(rq3_y5) + $signed(zero_point);
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
-  assign \$201  = $signed(t_0) < $signed(act_min);
-  assign \$202  = $signed(t_0) > $signed(act_max);
-  assign \$203  = $signed(t_1) < $signed(act_min);
-  assign \$204  = $signed(t_1) > $signed(act_max);
-  assign \$205  = $signed(t_2) < $signed(act_min);
-  assign \$206  = $signed(t_2) > $signed(act_max);
-  assign \$207  = $signed(t_3) < $signed(act_min);
-  assign \$208  = $signed(t_3) > $signed(act_max);
-  assign \$209  = $signed(t_4) < $signed(act_min);
-  assign \$210  = $signed(t_4) > $signed(act_max);
-  assign \$211  = $signed(t_5) < $signed(act_min);
-  assign \$212  = $signed(t_5) > $signed(act_max);
-  assign \$213  = $signed(t_6) < $signed(act_min);
-  assign \$214  = $signed(t_6) > $signed(act_max);
-  assign \$215  = $signed(t_7) < $signed(act_min);
-  assign \$216  = $signed(t_7) > $signed(act_max);
+  assign \$177  = $signed(t_0) < $signed(act_min);
+  assign \$178  = $signed(t_0) > $signed(act_max);
+  assign \$179  = $signed(t_1) < $signed(act_min);
+  assign \$180  = $signed(t_1) > $signed(act_max);
+  assign \$181  = $signed(t_2) < $signed(act_min);
+  assign \$182  = $signed(t_2) > $signed(act_max);
+  assign \$183  = $signed(t_3) < $signed(act_min);
+  assign \$184  = $signed(t_3) > $signed(act_max);
+  assign \$185  = $signed(t_4) < $signed(act_min);
+  assign \$186  = $signed(t_4) > $signed(act_max);
+  assign \$187  = $signed(t_5) < $signed(act_min);
+  assign \$188  = $signed(t_5) > $signed(act_max);
+  assign \$189  = $signed(t_6) < $signed(act_min);
+  assign \$190  = $signed(t_6) > $signed(act_max);
+  assign \$191  = $signed(t_7) < $signed(act_min);
+  assign \$192  = $signed(t_7) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$217 ;
+    rq1_valid <= \$193 ;
   always @(posedge clk)
-    rq1_last <= \$218 ;
+    rq1_last <= \$194 ;
   always @(posedge clk)
-    rq1_m0 <= \$219 ;
+    rq1_m0 <= \$195 ;
   always @(posedge clk)
-    rq1_l0 <= \$220 ;
+    rq1_l0 <= \$196 ;
   always @(posedge clk)
-    rq1_r0 <= \$221 ;
+    rq1_r0 <= \$197 ;
   always @(posedge clk)
-    rq1_m1 <= \$222 ;
+    rq1_m1 <= \$198 ;
   always @(posedge clk)
-    rq1_l1 <= \$223 ;
+    rq1_l1 <= \$199 ;
   always @(posedge clk)
-    rq1_r1 <= \$224 ;
+    rq1_r1 <= \$200 ;
   always @(posedge clk)
-    rq1_m2 <= \$225 ;
+    rq1_m2 <= \$201 ;
   always @(posedge clk)
-    rq1_l2 <= \$226 ;
+    rq1_l2 <= \$202 ;
   always @(posedge clk)
-    rq1_r2 <= \$227 ;
+    rq1_r2 <= \$203 ;
   always @(posedge clk)
-    rq1_m3 <= \$228 ;
+    rq1_m3 <= \$204 ;
   always @(posedge clk)
-    rq1_l3 <= \$229 ;
+    rq1_l3 <= \$205 ;
   always @(posedge clk)
-    rq1_r3 <= \$230 ;
+    rq1_r3 <= \$206 ;
   always @(posedge clk)
-    rq1_m4 <= \$231 ;
+    rq1_m4 <= \$207 ;
   always @(posedge clk)
-    rq1_l4 <= \$232 ;
+    rq1_l4 <= \$208 ;
   always @(posedge clk)
-    rq1_r4 <= \$233 ;
+    rq1_r4 <= \$209 ;
   always @(posedge clk)
-    rq1_m5 <= \$234 ;
+    rq1_m5 <= \$210 ;
   always @(posedge clk)
-    rq1_l5 <= \$235 ;
+    rq1_l5 <= \$211 ;
   always @(posedge clk)
-    rq1_r5 <= \$236 ;
+    rq1_r5 <= \$212 ;
   always @(posedge clk)
-    rq1_m6 <= \$237 ;
+    rq1_m6 <= \$213 ;
   always @(posedge clk)
-    rq1_l6 <= \$238 ;
+    rq1_l6 <= \$214 ;
   always @(posedge clk)
-    rq1_r6 <= \$239 ;
+    rq1_r6 <= \$215 ;
   always @(posedge clk)
-    rq1_m7 <= \$240 ;
+    rq1_m7 <= \$216 ;
   always @(posedge clk)
-    rq1_l7 <= \$241 ;
+    rq1_l7 <= \$217 ;
   always @(posedge clk)
-    rq1_r7 <= \$242 ;
+    rq1_r7 <= \$218 ;
   always @(posedge clk)
-    rq1_s0 <= \$243 ;
+    rq1_s0 <= \$219 ;
   always @(posedge clk)
-    rq1_s1 <= \$244 ;
+    rq1_s1 <= \$220 ;
   always @(posedge clk)
-    rq1_s2 <= \$245 ;
+    rq1_s2 <= \$221 ;
   always @(posedge clk)
-    rq1_s3 <= \$246 ;
+    rq1_s3 <= \$222 ;
   always @(posedge clk)
-    rq1_s4 <= \$247 ;
+    rq1_s4 <= \$223 ;
   always @(posedge clk)
-    rq1_s5 <= \$248 ;
+    rq1_s5 <= \$224 ;
   always @(posedge clk)
-    rq1_s6 <= \$249 ;
+    rq1_s6 <= \$225 ;
   always @(posedge clk)
-    rq1_s7 <= \$250 ;
+    rq1_s7 <= \$226 ;
   always @(posedge clk)
-    rq2_valid <= \$251 ;
+    rq2_valid <= \$227 ;
   always @(posedge clk)
-    rq2_last <= \$252 ;
+    rq2_last <= \$228 ;
   always @(posedge clk)
-    rq2_r0 <= \$253 ;
+    rq2_r0 <= \$229 ;
   always @(posedge clk)
-    rq2_r1 <= \$254 ;
+    rq2_r1 <= \$230 ;
   always @(posedge clk)
-    rq2_r2 <= \$255 ;
+    rq2_r2 <= \$231 ;
   always @(posedge clk)
-    rq2_r3 <= \$256 ;
+    rq2_r3 <= \$232 ;
   always @(posedge clk)
-    rq2_r4 <= \$257 ;
+    rq2_r4 <= \$233 ;
   always @(posedge clk)
-    rq2_r5 <= \$258 ;
+    rq2_r5 <= \$234 ;
   always @(posedge clk)
-    rq2_r6 <= \$259 ;
+    rq2_r6 <= \$235 ;
   always @(posedge clk)
-    rq2_r7 <= \$260 ;
+    rq2_r7 <= \$236 ;
   always @(posedge clk)
-    rq2_h0 <= \$261 ;
+    rq2_h0 <= \$237 ;
   always @(posedge clk)
-    rq2_h1 <= \$262 ;
+    rq2_h1 <= \$238 ;
   always @(posedge clk)
-    rq2_h2 <= \$263 ;
+    rq2_h2 <= \$239 ;
   always @(posedge clk)
-    rq2_h3 <= \$264 ;
+    rq2_h3 <= \$240 ;
   always @(posedge clk)
-    rq2_h4 <= \$265 ;
+    rq2_h4 <= \$241 ;
   always @(posedge clk)
-    rq2_h5 <= \$266 ;
+    rq2_h5 <= \$242 ;
   always @(posedge clk)
-    rq2_h6 <= \$267 ;
+    rq2_h6 <= \$243 ;
   always @(posedge clk)
-    rq2_h7 <= \$268 ;
+    rq2_h7 <= \$244 ;
   always @(posedge clk)
-    rq2_hf0 <= \$269 ;
+    rq2_hf0 <= \$245 ;
   always @(posedge clk)
-    rq2_hf1 <= \$270 ;
+    rq2_hf1 <= \$246 ;
   always @(posedge clk)
-    rq2_hf2 <= \$271 ;
+    rq2_hf2 <= \$247 ;
   always @(posedge clk)
-    rq2_hf3 <= \$272 ;
+    rq2_hf3 <= \$248 ;
   always @(posedge clk)
-    rq2_hf4 <= \$273 ;
+    rq2_hf4 <= \$249 ;
   always @(posedge clk)
-    rq2_hf5 <= \$274 ;
+    rq2_hf5 <= \$250 ;
   always @(posedge clk)
-    rq2_hf6 <= \$275 ;
+    rq2_hf6 <= \$251 ;
   always @(posedge clk)
-    rq2_hf7 <= \$276 ;
+    rq2_hf7 <= \$252 ;
   always @(posedge clk)
-    rq3_valid <= \$277 ;
+    rq3_valid <= \$253 ;
   always @(posedge clk)
-    rq3_last <= \$278 ;
+    rq3_last <= \$254 ;
   always @(posedge clk)
-    rq3_y0 <= \$279 ;
+    rq3_y0 <= \$255 ;
   always @(posedge clk)
-    rq3_y1 <= \$280 ;
+    rq3_y1 <= \$256 ;
   always @(posedge clk)
-    rq3_y2 <= \$281 ;
+    rq3_y2 <= \$257 ;
   always @(posedge clk)
-    rq3_y3 <= \$282 ;
+    rq3_y3 <= \$258 ;
   always @(posedge clk)
-    rq3_y4 <= \$283 ;
+    rq3_y4 <= \$259 ;
   always @(posedge clk)
-    rq3_y5 <= \$284 ;
+    rq3_y5 <= \$260 ;
   always @(posedge clk)
-    rq3_y6 <= \$285 ;
+    rq3_y6 <= \$261 ;
   always @(posedge clk)
-    rq3_y7 <= \$286 ;
+    rq3_y7 <= \$262 ;
   always @(posedge clk)
-    o_data <= \$287 ;
+    o_data <= \$263 ;
   always @(posedge clk)
-    o_valid <= \$288 ;
+    o_valid <= \$264 ;
   always @(posedge clk)
-    o_last <= \$289 ;
+    o_last <= \$265 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$217  = i_valid;
+    \$193  = i_valid;
     if (rst) begin
-      \$217  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$218  = i_last;
+    \$194  = i_last;
     if (rst) begin
-      \$218  = 1'h0;
+      \$194  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$219  = i_multiplier[30:0];
+    \$195  = i_multiplier[30:0];
     if (rst) begin
-      \$219  = 31'h00000000;
+      \$195  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$220  = \$2 [4:0];
+    \$196  = \$2 [4:0];
     if (rst) begin
-      \$220  = 5'h00;
+      \$196  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$221  = \$5 [4:0];
+    \$197  = \$5 [4:0];
     if (rst) begin
-      \$221  = 5'h00;
+      \$197  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$222  = i_multiplier[61:31];
+    \$198  = i_multiplier[61:31];
     if (rst) begin
-      \$222  = 31'h00000000;
+      \$198  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$223  = \$7 [4:0];
+    \$199  = \$7 [4:0];
     if (rst) begin
-      \$223  = 5'h00;
+      \$199  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$224  = \$10 [4:0];
+    \$200  = \$10 [4:0];
     if (rst) begin
-      \$224  = 5'h00;
+      \$200  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$225  = i_multiplier[92:62];
+    \$201  = i_multiplier[92:62];
     if (rst) begin
-      \$225  = 31'h00000000;
+      \$201  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$226  = \$12 [4:0];
+    \$202  = \$12 [4:0];
     if (rst) begin
-      \$226  = 5'h00;
+      \$202  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$227  = \$15 [4:0];
+    \$203  = \$15 [4:0];
     if (rst) begin
-      \$227  = 5'h00;
+      \$203  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$228  = i_multiplier[123:93];
+    \$204  = i_multiplier[123:93];
     if (rst) begin
-      \$228  = 31'h00000000;
+      \$204  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$229  = \$17 [4:0];
+    \$205  = \$17 [4:0];
+    if (rst) begin
+      \$205  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$206  = \$20 [4:0];
+    if (rst) begin
+      \$206  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$207  = i_multiplier[154:124];
+    if (rst) begin
+      \$207  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$208  = \$22 [4:0];
+    if (rst) begin
+      \$208  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$209  = \$25 [4:0];
+    if (rst) begin
+      \$209  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$210  = i_multiplier[185:155];
+    if (rst) begin
+      \$210  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$211  = \$27 [4:0];
+    if (rst) begin
+      \$211  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$212  = \$30 [4:0];
+    if (rst) begin
+      \$212  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$213  = i_multiplier[216:186];
+    if (rst) begin
+      \$213  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$214  = \$32 [4:0];
+    if (rst) begin
+      \$214  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$215  = \$35 [4:0];
+    if (rst) begin
+      \$215  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$216  = i_multiplier[247:217];
+    if (rst) begin
+      \$216  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$217  = \$37 [4:0];
+    if (rst) begin
+      \$217  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$218  = \$40 [4:0];
+    if (rst) begin
+      \$218  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$219  = \$41 [31:0];
+    if (rst) begin
+      \$219  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$220  = \$42 [31:0];
+    if (rst) begin
+      \$220  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$221  = \$43 [31:0];
+    if (rst) begin
+      \$221  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$222  = \$44 [31:0];
+    if (rst) begin
+      \$222  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$223  = \$45 [31:0];
+    if (rst) begin
+      \$223  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$224  = \$46 [31:0];
+    if (rst) begin
+      \$224  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$225  = \$47 [31:0];
+    if (rst) begin
+      \$225  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$226  = \$48 [31:0];
+    if (rst) begin
+      \$226  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$227  = rq1_valid;
+    if (rst) begin
+      \$227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$228  = rq1_last;
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$229  = rq1_r0;
     if (rst) begin
       \$229  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$230  = \$20 [4:0];
+    \$230  = rq1_r1;
     if (rst) begin
       \$230  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$231  = i_multiplier[154:124];
+    \$231  = rq1_r2;
     if (rst) begin
-      \$231  = 31'h00000000;
+      \$231  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$232  = \$22 [4:0];
+    \$232  = rq1_r3;
     if (rst) begin
       \$232  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$233  = \$25 [4:0];
+    \$233  = rq1_r4;
     if (rst) begin
       \$233  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$234  = i_multiplier[185:155];
+    \$234  = rq1_r5;
     if (rst) begin
-      \$234  = 31'h00000000;
+      \$234  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$235  = \$27 [4:0];
+    \$235  = rq1_r6;
     if (rst) begin
       \$235  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$236  = \$30 [4:0];
+    \$236  = rq1_r7;
     if (rst) begin
       \$236  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$237  = i_multiplier[216:186];
+    \$237  = \$99 [32:0];
     if (rst) begin
-      \$237  = 31'h00000000;
+      \$237  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$238  = \$32 [4:0];
+    \$238  = \$102 [32:0];
     if (rst) begin
-      \$238  = 5'h00;
+      \$238  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$239  = \$35 [4:0];
+    \$239  = \$105 [32:0];
     if (rst) begin
-      \$239  = 5'h00;
+      \$239  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$240  = i_multiplier[247:217];
+    \$240  = \$108 [32:0];
     if (rst) begin
-      \$240  = 31'h00000000;
+      \$240  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$241  = \$37 [4:0];
+    \$241  = \$111 [32:0];
     if (rst) begin
-      \$241  = 5'h00;
+      \$241  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$242  = \$40 [4:0];
+    \$242  = \$114 [32:0];
     if (rst) begin
-      \$242  = 5'h00;
+      \$242  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$243  = \$41 [31:0];
+    \$243  = \$117 [32:0];
     if (rst) begin
-      \$243  = 32'd0;
+      \$243  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$244  = \$42 [31:0];
+    \$244  = \$120 [32:0];
     if (rst) begin
-      \$244  = 32'd0;
+      \$244  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$245  = \$43 [31:0];
+    \$245  = \$122 [31:0];
     if (rst) begin
       \$245  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$246  = \$44 [31:0];
+    \$246  = \$124 [31:0];
     if (rst) begin
       \$246  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$247  = \$45 [31:0];
+    \$247  = \$126 [31:0];
     if (rst) begin
       \$247  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$248  = \$46 [31:0];
+    \$248  = \$128 [31:0];
     if (rst) begin
       \$248  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$249  = \$47 [31:0];
+    \$249  = \$130 [31:0];
     if (rst) begin
       \$249  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$250  = \$48 [31:0];
+    \$250  = \$132 [31:0];
     if (rst) begin
       \$250  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$251  = rq1_valid;
+    \$251  = \$134 [31:0];
     if (rst) begin
-      \$251  = 1'h0;
+      \$251  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$252  = rq1_last;
+    \$252  = \$136 [31:0];
     if (rst) begin
-      \$252  = 1'h0;
+      \$252  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$253  = rq1_r0;
+    \$253  = rq2_valid;
     if (rst) begin
-      \$253  = 5'h00;
+      \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$254  = rq1_r1;
+    \$254  = rq2_last;
     if (rst) begin
-      \$254  = 5'h00;
+      \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$255  = rq1_r2;
+    \$255  = y_0;
     if (rst) begin
-      \$255  = 5'h00;
+      \$255  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$256  = rq1_r3;
+    \$256  = y_1;
     if (rst) begin
-      \$256  = 5'h00;
+      \$256  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$257  = rq1_r4;
+    \$257  = y_2;
     if (rst) begin
-      \$257  = 5'h00;
+      \$257  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$258  = rq1_r5;
+    \$258  = y_3;
     if (rst) begin
-      \$258  = 5'h00;
+      \$258  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$259  = rq1_r6;
+    \$259  = y_4;
     if (rst) begin
-      \$259  = 5'h00;
+      \$259  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$260  = rq1_r7;
+    \$260  = y_5;
     if (rst) begin
-      \$260  = 5'h00;
+      \$260  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$261  = \$67 [32:0];
+    \$261  = y_6;
     if (rst) begin
-      \$261  = 33'h000000000;
+      \$261  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$262  = \$78 [32:0];
+    \$262  = y_7;
     if (rst) begin
-      \$262  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$263  = \$89 [32:0];
-    if (rst) begin
-      \$263  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$264  = \$100 [32:0];
-    if (rst) begin
-      \$264  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$265  = \$111 [32:0];
-    if (rst) begin
-      \$265  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$266  = \$122 [32:0];
-    if (rst) begin
-      \$266  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$267  = \$133 [32:0];
-    if (rst) begin
-      \$267  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$268  = \$144 [32:0];
-    if (rst) begin
-      \$268  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$269  = \$146 [31:0];
-    if (rst) begin
-      \$269  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$270  = \$148 [31:0];
-    if (rst) begin
-      \$270  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$271  = \$150 [31:0];
-    if (rst) begin
-      \$271  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$272  = \$152 [31:0];
-    if (rst) begin
-      \$272  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$273  = \$154 [31:0];
-    if (rst) begin
-      \$273  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$274  = \$156 [31:0];
-    if (rst) begin
-      \$274  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$275  = \$158 [31:0];
-    if (rst) begin
-      \$275  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$276  = \$160 [31:0];
-    if (rst) begin
-      \$276  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$277  = rq2_valid;
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$278  = rq2_last;
-    if (rst) begin
-      \$278  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$279  = y_0;
-    if (rst) begin
-      \$279  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$280  = y_1;
-    if (rst) begin
-      \$280  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$281  = y_2;
-    if (rst) begin
-      \$281  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$282  = y_3;
-    if (rst) begin
-      \$282  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$283  = y_4;
-    if (rst) begin
-      \$283  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$284  = y_5;
-    if (rst) begin
-      \$284  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$285  = y_6;
-    if (rst) begin
-      \$285  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$286  = y_7;
-    if (rst) begin
-      \$286  = 34'h000000000;
+      \$262  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$201 ) begin
-      \$287 [7:0] = act_min;
-    end else if (\$202 ) begin
-      \$287 [7:0] = act_max;
+    if (\$177 ) begin
+      \$263 [7:0] = act_min;
+    end else if (\$178 ) begin
+      \$263 [7:0] = act_max;
     end else begin
-      \$287 [7:0] = t_0[7:0];
+      \$263 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$203 ) begin
-      \$287 [15:8] = act_min;
-    end else if (\$204 ) begin
-      \$287 [15:8] = act_max;
+    if (\$179 ) begin
+      \$263 [15:8] = act_min;
+    end else if (\$180 ) begin
+      \$263 [15:8] = act_max;
     end else begin
-      \$287 [15:8] = t_1[7:0];
+      \$263 [15:8] = t_1[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$205 ) begin
-      \$287 [23:16] = act_min;
-    end else if (\$206 ) begin
-      \$287 [23:16] = act_max;
+    if (\$181 ) begin
+      \$263 [23:16] = act_min;
+    end else if (\$182 ) begin
+      \$263 [23:16] = act_max;
     end else begin
-      \$287 [23:16] = t_2[7:0];
+      \$263 [23:16] = t_2[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$207 ) begin
-      \$287 [31:24] = act_min;
-    end else if (\$208 ) begin
-      \$287 [31:24] = act_max;
+    if (\$183 ) begin
+      \$263 [31:24] = act_min;
+    end else if (\$184 ) begin
+      \$263 [31:24] = act_max;
     end else begin
-      \$287 [31:24] = t_3[7:0];
+      \$263 [31:24] = t_3[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$209 ) begin
-      \$287 [39:32] = act_min;
-    end else if (\$210 ) begin
-      \$287 [39:32] = act_max;
+    if (\$185 ) begin
+      \$263 [39:32] = act_min;
+    end else if (\$186 ) begin
+      \$263 [39:32] = act_max;
     end else begin
-      \$287 [39:32] = t_4[7:0];
+      \$263 [39:32] = t_4[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$211 ) begin
-      \$287 [47:40] = act_min;
-    end else if (\$212 ) begin
-      \$287 [47:40] = act_max;
+    if (\$187 ) begin
+      \$263 [47:40] = act_min;
+    end else if (\$188 ) begin
+      \$263 [47:40] = act_max;
     end else begin
-      \$287 [47:40] = t_5[7:0];
+      \$263 [47:40] = t_5[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$213 ) begin
-      \$287 [55:48] = act_min;
-    end else if (\$214 ) begin
-      \$287 [55:48] = act_max;
+    if (\$189 ) begin
+      \$263 [55:48] = act_min;
+    end else if (\$190 ) begin
+      \$263 [55:48] = act_max;
     end else begin
-      \$287 [55:48] = t_6[7:0];
+      \$263 [55:48] = t_6[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$215 ) begin
-      \$287 [63:56] = act_min;
-    end else if (\$216 ) begin
-      \$287 [63:56] = act_max;
+    if (\$191 ) begin
+      \$263 [63:56] = act_min;
+    end else if (\$192 ) begin
+      \$263 [63:56] = act_max;
     end else begin
-      \$287 [63:56] = t_7[7:0];
+      \$263 [63:56] = t_7[7:0];
     end
     if (rst) begin
-      \$287  = 64'h0000000000000000;
+      \$263  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$288  = rq3_valid;
+    \$264  = rq3_valid;
     if (rst) begin
-      \$288  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$289  = rq3_last;
+    \$265  = rq3_last;
     if (rst) begin
-      \$289  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -12245,38 +12257,38 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign a_5 = \$54 [31:0];
   assign a_6 = \$55 [31:0];
   assign a_7 = \$56 [31:0];
-  assign prod_0 = \$65 [63:0];
-  assign h_0 = \$67 [32:0];
-  assign prod_1 = \$76 [63:0];
-  assign h_1 = \$78 [32:0];
-  assign prod_2 = \$87 [63:0];
-  assign h_2 = \$89 [32:0];
-  assign prod_3 = \$98 [63:0];
-  assign h_3 = \$100 [32:0];
-  assign prod_4 = \$109 [63:0];
+  assign outer_0 = { \$58 , \$57  };
+  assign outer_1 = { \$63 , \$62  };
+  assign outer_2 = { \$68 , \$67  };
+  assign outer_3 = { \$73 , \$72  };
+  assign outer_4 = { \$78 , \$77  };
+  assign outer_5 = { \$83 , \$82  };
+  assign outer_6 = { \$88 , \$87  };
+  assign outer_7 = { \$93 , \$92  };
+  assign h_0 = \$99 [32:0];
+  assign h_1 = \$102 [32:0];
+  assign h_2 = \$105 [32:0];
+  assign h_3 = \$108 [32:0];
   assign h_4 = \$111 [32:0];
-  assign prod_5 = \$120 [63:0];
-  assign h_5 = \$122 [32:0];
-  assign prod_6 = \$131 [63:0];
-  assign h_6 = \$133 [32:0];
-  assign prod_7 = \$142 [63:0];
-  assign h_7 = \$144 [32:0];
-  assign half_0 = \$146 [31:0];
-  assign half_1 = \$148 [31:0];
-  assign half_2 = \$150 [31:0];
-  assign half_3 = \$152 [31:0];
-  assign half_4 = \$154 [31:0];
-  assign half_5 = \$156 [31:0];
-  assign half_6 = \$158 [31:0];
-  assign half_7 = \$160 [31:0];
-  assign u_0 = \$165 [33:0];
-  assign u_1 = \$170 [33:0];
-  assign u_2 = \$175 [33:0];
-  assign u_3 = \$180 [33:0];
-  assign u_4 = \$185 [33:0];
-  assign u_5 = \$190 [33:0];
-  assign u_6 = \$195 [33:0];
-  assign u_7 = \$200 [33:0];
+  assign h_5 = \$114 [32:0];
+  assign h_6 = \$117 [32:0];
+  assign h_7 = \$120 [32:0];
+  assign half_0 = \$122 [31:0];
+  assign half_1 = \$124 [31:0];
+  assign half_2 = \$126 [31:0];
+  assign half_3 = \$128 [31:0];
+  assign half_4 = \$130 [31:0];
+  assign half_5 = \$132 [31:0];
+  assign half_6 = \$134 [31:0];
+  assign half_7 = \$136 [31:0];
+  assign u_0 = \$141 [33:0];
+  assign u_1 = \$146 [33:0];
+  assign u_2 = \$151 [33:0];
+  assign u_3 = \$156 [33:0];
+  assign u_4 = \$161 [33:0];
+  assign u_5 = \$166 [33:0];
+  assign u_6 = \$171 [33:0];
+  assign u_7 = \$176 [33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -12318,36 +12330,28 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$58  = { \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 [28], \$57 , 34'h000000000 };
-  assign \$62  = { \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 [32], \$61 , 17'h00000 };
-  assign \$67  = { \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64], \$66 [64:31] };
-  assign \$69  = { \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 , 34'h000000000 };
-  assign \$73  = { \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 [32], \$72 , 17'h00000 };
-  assign \$78  = { \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64], \$77 [64:31] };
-  assign \$80  = { \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 [28], \$79 , 34'h000000000 };
-  assign \$84  = { \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 [32], \$83 , 17'h00000 };
-  assign \$89  = { \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64], \$88 [64:31] };
-  assign \$91  = { \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 [28], \$90 , 34'h000000000 };
-  assign \$95  = { \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 [32], \$94 , 17'h00000 };
-  assign \$100  = { \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64], \$99 [64:31] };
-  assign \$102  = { \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 [28], \$101 , 34'h000000000 };
-  assign \$106  = { \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 [32], \$105 , 17'h00000 };
-  assign \$111  = { \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64:31] };
-  assign \$113  = { \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 [28], \$112 , 34'h000000000 };
-  assign \$117  = { \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 [32], \$116 , 17'h00000 };
-  assign \$122  = { \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64], \$121 [64:31] };
-  assign \$124  = { \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 [28], \$123 , 34'h000000000 };
-  assign \$128  = { \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 , 17'h00000 };
-  assign \$133  = { \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64], \$132 [64:31] };
-  assign \$135  = { \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 , 34'h000000000 };
-  assign \$139  = { \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 [32], \$138 , 17'h00000 };
-  assign \$144  = { \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64], \$143 [64:31] };
-  assign \$146  = { 1'h0, \$145 [63:1] };
-  assign \$148  = { 1'h0, \$147 [63:1] };
-  assign \$150  = { 1'h0, \$149 [63:1] };
-  assign \$152  = { 1'h0, \$151 [63:1] };
-  assign \$154  = { 1'h0, \$153 [63:1] };
-  assign \$156  = { 1'h0, \$155 [63:1] };
-  assign \$158  = { 1'h0, \$157 [63:1] };
-  assign \$160  = { 1'h0, \$159 [63:1] };
+  assign \$97  = { \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 [28], \$58 , \$57 [33:17] };
+  assign \$99  = { \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63], \$98 [63:14] };
+  assign \$100  = { \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 [28], \$63 , \$62 [33:17] };
+  assign \$102  = { \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63], \$101 [63:14] };
+  assign \$103  = { \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 [28], \$68 , \$67 [33:17] };
+  assign \$105  = { \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63], \$104 [63:14] };
+  assign \$106  = { \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 [28], \$73 , \$72 [33:17] };
+  assign \$108  = { \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63], \$107 [63:14] };
+  assign \$109  = { \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 [28], \$78 , \$77 [33:17] };
+  assign \$111  = { \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63], \$110 [63:14] };
+  assign \$112  = { \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 [28], \$83 , \$82 [33:17] };
+  assign \$114  = { \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63], \$113 [63:14] };
+  assign \$115  = { \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 [28], \$88 , \$87 [33:17] };
+  assign \$117  = { \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63], \$116 [63:14] };
+  assign \$118  = { \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 [28], \$93 , \$92 [33:17] };
+  assign \$120  = { \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63], \$119 [63:14] };
+  assign \$122  = { 1'h0, \$121 [63:1] };
+  assign \$124  = { 1'h0, \$123 [63:1] };
+  assign \$126  = { 1'h0, \$125 [63:1] };
+  assign \$128  = { 1'h0, \$127 [63:1] };
+  assign \$130  = { 1'h0, \$129 [63:1] };
+  assign \$132  = { 1'h0, \$131 [63:1] };
+  assign \$134  = { 1'h0, \$133 [63:1] };
+  assign \$136  = { 1'h0, \$135 [63:1] };
 endmodule

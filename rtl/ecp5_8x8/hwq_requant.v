@@ -4,221 +4,611 @@
 (* generator = "Amaranth" *)
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [33:0] \$1 ;
-  wire [30:0] \$10 ;
-  wire [62:0] \$100 ;
-  wire [62:0] \$101 ;
+  wire \$1 ;
+  wire \$10 ;
+  wire [63:0] \$100 ;
+  wire \$1000 ;
+  wire \$1001 ;
+  wire \$1002 ;
+  wire \$1003 ;
+  wire \$1004 ;
+  wire \$1005 ;
+  wire \$1006 ;
+  wire \$1007 ;
+  wire \$1008 ;
+  wire \$1009 ;
+  wire [63:0] \$101 ;
+  wire \$1010 ;
+  wire \$1011 ;
+  wire \$1012 ;
+  wire \$1013 ;
+  wire \$1014 ;
+  wire \$1015 ;
+  wire \$1016 ;
+  wire \$1017 ;
+  wire \$1018 ;
+  wire \$1019 ;
   wire [62:0] \$102 ;
-  wire [62:0] \$103 ;
-  wire [62:0] \$104 ;
-  wire [91:0] \$105 ;
-  wire [32:0] \$106 ;
+  wire \$1020 ;
+  wire \$1021 ;
+  wire \$1022 ;
+  wire \$1023 ;
+  wire \$1024 ;
+  wire \$1025 ;
+  wire \$1026 ;
+  wire \$1027 ;
+  wire \$1028 ;
+  wire \$1029 ;
+  wire [63:0] \$103 ;
+  wire \$1030 ;
+  wire \$1031 ;
+  wire \$1032 ;
+  wire \$1033 ;
+  wire \$1034 ;
+  wire \$1035 ;
+  wire \$1036 ;
+  wire \$1037 ;
+  wire \$1038 ;
+  wire \$1039 ;
+  wire [63:0] \$104 ;
+  wire \$1040 ;
+  wire \$1041 ;
+  wire \$1042 ;
+  wire \$1043 ;
+  wire \$1044 ;
+  wire \$1045 ;
+  wire \$1046 ;
+  wire \$1047 ;
+  wire \$1048 ;
+  wire \$1049 ;
+  wire [63:0] \$105 ;
+  wire \$1050 ;
+  wire \$1051 ;
+  wire \$1052 ;
+  wire \$1053 ;
+  wire \$1054 ;
+  wire \$1055 ;
+  wire \$1056 ;
+  wire \$1057 ;
+  wire \$1058 ;
+  wire \$1059 ;
+  wire [63:0] \$106 ;
+  wire \$1060 ;
+  wire \$1061 ;
+  wire \$1062 ;
+  wire \$1063 ;
+  wire \$1064 ;
+  wire \$1065 ;
+  wire \$1066 ;
+  wire \$1067 ;
+  wire \$1068 ;
+  wire \$1069 ;
   wire [63:0] \$107 ;
-  wire [92:0] \$108 ;
-  wire [93:0] \$109 ;
-  wire [31:0] \$11 ;
-  wire [64:0] \$110 ;
-  wire [64:0] \$111 ;
-  wire [91:0] \$112 ;
-  wire [32:0] \$113 ;
+  wire \$1070 ;
+  wire \$1071 ;
+  wire \$1072 ;
+  wire \$1073 ;
+  wire \$1074 ;
+  wire \$1075 ;
+  wire \$1076 ;
+  wire \$1077 ;
+  wire \$1078 ;
+  wire \$1079 ;
+  wire [63:0] \$108 ;
+  wire \$1080 ;
+  wire \$1081 ;
+  wire \$1082 ;
+  wire \$1083 ;
+  wire \$1084 ;
+  wire \$1085 ;
+  wire \$1086 ;
+  wire \$1087 ;
+  wire \$1088 ;
+  wire \$1089 ;
+  wire [63:0] \$109 ;
+  wire \$1090 ;
+  wire \$1091 ;
+  wire \$1092 ;
+  wire \$1093 ;
+  wire \$1094 ;
+  wire \$1095 ;
+  wire \$1096 ;
+  wire \$1097 ;
+  wire \$1098 ;
+  wire \$1099 ;
+  wire \$11 ;
+  wire [63:0] \$110 ;
+  wire \$1100 ;
+  wire \$1101 ;
+  wire \$1102 ;
+  wire \$1103 ;
+  wire \$1104 ;
+  wire \$1105 ;
+  wire \$1106 ;
+  wire \$1107 ;
+  wire \$1108 ;
+  wire \$1109 ;
+  wire [63:0] \$111 ;
+  wire \$1110 ;
+  wire \$1111 ;
+  wire \$1112 ;
+  wire \$1113 ;
+  wire \$1114 ;
+  wire \$1115 ;
+  wire \$1116 ;
+  wire \$1117 ;
+  wire \$1118 ;
+  wire \$1119 ;
+  wire [63:0] \$112 ;
+  wire \$1120 ;
+  wire \$1121 ;
+  wire \$1122 ;
+  wire \$1123 ;
+  wire \$1124 ;
+  wire \$1125 ;
+  wire \$1126 ;
+  wire \$1127 ;
+  wire \$1128 ;
+  wire \$1129 ;
+  wire [63:0] \$113 ;
+  wire \$1130 ;
+  wire \$1131 ;
+  wire \$1132 ;
+  wire \$1133 ;
+  wire \$1134 ;
+  wire \$1135 ;
+  wire \$1136 ;
+  wire \$1137 ;
+  wire \$1138 ;
+  wire \$1139 ;
   wire [63:0] \$114 ;
-  wire [92:0] \$115 ;
-  wire [93:0] \$116 ;
-  wire [64:0] \$117 ;
-  wire [64:0] \$118 ;
-  wire [91:0] \$119 ;
-  wire [28:0] \$12 ;
-  wire [32:0] \$120 ;
-  wire [63:0] \$121 ;
-  wire [92:0] \$122 ;
-  wire [93:0] \$123 ;
-  wire [64:0] \$124 ;
-  wire [64:0] \$125 ;
-  wire [91:0] \$126 ;
-  wire [32:0] \$127 ;
-  wire [63:0] \$128 ;
-  wire [92:0] \$129 ;
-  wire [33:0] \$13 ;
-  wire [93:0] \$130 ;
-  wire [64:0] \$131 ;
-  wire [64:0] \$132 ;
-  wire [91:0] \$133 ;
-  wire [32:0] \$134 ;
-  wire [63:0] \$135 ;
-  wire [92:0] \$136 ;
-  wire [93:0] \$137 ;
-  wire [64:0] \$138 ;
-  wire [64:0] \$139 ;
-  wire [30:0] \$14 ;
-  wire [91:0] \$140 ;
-  wire [32:0] \$141 ;
-  wire [63:0] \$142 ;
-  wire [92:0] \$143 ;
-  wire [93:0] \$144 ;
-  wire [64:0] \$145 ;
-  wire [64:0] \$146 ;
-  wire [91:0] \$147 ;
-  wire [32:0] \$148 ;
-  wire [63:0] \$149 ;
-  wire [31:0] \$15 ;
-  wire [92:0] \$150 ;
-  wire [93:0] \$151 ;
-  wire [64:0] \$152 ;
-  wire [64:0] \$153 ;
-  wire [91:0] \$154 ;
-  wire [32:0] \$155 ;
-  wire [63:0] \$156 ;
-  wire [92:0] \$157 ;
-  wire [93:0] \$158 ;
-  wire [64:0] \$159 ;
-  wire [28:0] \$16 ;
-  wire [64:0] \$160 ;
-  wire [63:0] \$161 ;
-  wire [63:0] \$162 ;
-  wire [63:0] \$163 ;
-  wire [63:0] \$164 ;
-  wire [63:0] \$165 ;
-  wire [63:0] \$166 ;
-  wire [63:0] \$167 ;
-  wire [63:0] \$168 ;
-  wire [63:0] \$169 ;
-  wire [33:0] \$17 ;
-  wire [63:0] \$170 ;
-  wire [63:0] \$171 ;
-  wire [63:0] \$172 ;
-  wire [63:0] \$173 ;
-  wire [63:0] \$174 ;
-  wire [63:0] \$175 ;
-  wire [63:0] \$176 ;
-  wire [33:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire [30:0] \$18 ;
-  wire \$180 ;
-  wire [34:0] \$181 ;
-  wire [33:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire [34:0] \$186 ;
-  wire [33:0] \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [31:0] \$19 ;
-  wire \$190 ;
-  wire [34:0] \$191 ;
-  wire [33:0] \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [34:0] \$196 ;
-  wire [33:0] \$197 ;
-  wire \$198 ;
-  wire \$199 ;
-  wire [30:0] \$2 ;
-  wire [28:0] \$20 ;
-  wire \$200 ;
-  wire [34:0] \$201 ;
-  wire [33:0] \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [34:0] \$206 ;
-  wire [33:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [33:0] \$21 ;
-  wire \$210 ;
-  wire [34:0] \$211 ;
-  wire [33:0] \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire [34:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [30:0] \$219 ;
-  wire [30:0] \$22 ;
-  reg [5:0] \$220 ;
-  reg [30:0] \$221 ;
-  reg [5:0] \$222 ;
-  reg [30:0] \$223 ;
-  reg [5:0] \$224 ;
-  reg [30:0] \$225 ;
-  reg [5:0] \$226 ;
-  reg [30:0] \$227 ;
-  reg [5:0] \$228 ;
-  reg [30:0] \$229 ;
-  wire [31:0] \$23 ;
-  reg [5:0] \$230 ;
+  wire \$1140 ;
+  wire \$1141 ;
+  wire \$1142 ;
+  wire \$1143 ;
+  wire \$1144 ;
+  wire \$1145 ;
+  wire \$1146 ;
+  wire \$1147 ;
+  wire \$1148 ;
+  wire \$1149 ;
+  wire [63:0] \$115 ;
+  wire \$1150 ;
+  wire \$1151 ;
+  wire \$1152 ;
+  wire \$1153 ;
+  wire \$1154 ;
+  wire \$1155 ;
+  wire \$1156 ;
+  wire \$1157 ;
+  wire \$1158 ;
+  wire \$1159 ;
+  wire [63:0] \$116 ;
+  wire \$1160 ;
+  wire \$1161 ;
+  wire \$1162 ;
+  wire \$1163 ;
+  wire \$1164 ;
+  wire \$1165 ;
+  wire \$1166 ;
+  wire \$1167 ;
+  wire \$1168 ;
+  wire \$1169 ;
+  wire [63:0] \$117 ;
+  wire \$1170 ;
+  wire \$1171 ;
+  wire \$1172 ;
+  wire \$1173 ;
+  wire \$1174 ;
+  wire \$1175 ;
+  wire \$1176 ;
+  wire \$1177 ;
+  wire \$1178 ;
+  wire \$1179 ;
+  wire [63:0] \$118 ;
+  wire \$1180 ;
+  wire \$1181 ;
+  wire \$1182 ;
+  wire \$1183 ;
+  wire \$1184 ;
+  wire \$1185 ;
+  wire \$1186 ;
+  wire \$1187 ;
+  wire \$1188 ;
+  wire \$1189 ;
+  wire [63:0] \$119 ;
+  wire \$1190 ;
+  wire \$1191 ;
+  wire \$1192 ;
+  wire \$1193 ;
+  wire \$1194 ;
+  wire \$1195 ;
+  wire \$1196 ;
+  wire \$1197 ;
+  wire \$1198 ;
+  wire \$1199 ;
+  wire \$12 ;
+  wire [63:0] \$120 ;
+  wire \$1200 ;
+  wire \$1201 ;
+  wire \$1202 ;
+  wire \$1203 ;
+  wire \$1204 ;
+  wire \$1205 ;
+  wire \$1206 ;
+  wire \$1207 ;
+  wire \$1208 ;
+  wire \$1209 ;
+  wire [33:0] \$121 ;
+  wire \$1210 ;
+  wire \$1211 ;
+  wire \$1212 ;
+  wire \$1213 ;
+  wire \$1214 ;
+  wire \$1215 ;
+  wire \$1216 ;
+  wire \$1217 ;
+  wire \$1218 ;
+  wire \$1219 ;
+  wire \$122 ;
+  wire \$1220 ;
+  wire \$1221 ;
+  wire \$1222 ;
+  wire \$1223 ;
+  wire \$1224 ;
+  wire \$1225 ;
+  wire \$1226 ;
+  wire \$1227 ;
+  wire \$1228 ;
+  wire \$1229 ;
+  wire \$123 ;
+  wire \$1230 ;
+  wire \$1231 ;
+  wire \$1232 ;
+  wire \$1233 ;
+  wire \$1234 ;
+  wire \$1235 ;
+  wire \$1236 ;
+  wire \$1237 ;
+  wire \$1238 ;
+  wire \$1239 ;
+  wire \$124 ;
+  wire \$1240 ;
+  wire \$1241 ;
+  wire \$1242 ;
+  wire \$1243 ;
+  wire \$1244 ;
+  wire \$1245 ;
+  wire \$1246 ;
+  wire \$1247 ;
+  wire \$1248 ;
+  wire \$1249 ;
+  wire [34:0] \$125 ;
+  wire \$1250 ;
+  wire \$1251 ;
+  wire \$1252 ;
+  wire \$1253 ;
+  wire \$1254 ;
+  wire \$1255 ;
+  wire \$1256 ;
+  wire \$1257 ;
+  wire \$1258 ;
+  wire \$1259 ;
+  wire [33:0] \$126 ;
+  wire \$1260 ;
+  wire \$1261 ;
+  wire \$1262 ;
+  wire \$1263 ;
+  wire \$1264 ;
+  wire \$1265 ;
+  wire \$1266 ;
+  wire \$1267 ;
+  wire \$1268 ;
+  wire \$1269 ;
+  wire \$127 ;
+  wire \$1270 ;
+  wire \$1271 ;
+  wire \$1272 ;
+  wire \$1273 ;
+  wire \$1274 ;
+  wire \$1275 ;
+  wire \$1276 ;
+  wire \$1277 ;
+  wire \$1278 ;
+  wire \$1279 ;
+  wire \$128 ;
+  wire \$1280 ;
+  wire \$1281 ;
+  wire \$1282 ;
+  wire \$1283 ;
+  wire \$1284 ;
+  wire \$1285 ;
+  wire \$1286 ;
+  wire \$1287 ;
+  wire \$1288 ;
+  wire \$1289 ;
+  wire \$129 ;
+  wire \$1290 ;
+  wire \$1291 ;
+  wire \$1292 ;
+  wire \$1293 ;
+  wire \$1294 ;
+  wire \$1295 ;
+  wire \$1296 ;
+  wire \$1297 ;
+  wire \$1298 ;
+  wire \$1299 ;
+  wire \$13 ;
+  wire [34:0] \$130 ;
+  wire \$1300 ;
+  wire \$1301 ;
+  wire \$1302 ;
+  wire \$1303 ;
+  wire \$1304 ;
+  wire \$1305 ;
+  wire \$1306 ;
+  wire \$1307 ;
+  wire \$1308 ;
+  wire \$1309 ;
+  wire [33:0] \$131 ;
+  wire \$1310 ;
+  wire \$1311 ;
+  wire \$1312 ;
+  wire \$1313 ;
+  wire \$1314 ;
+  wire \$1315 ;
+  wire \$1316 ;
+  wire \$1317 ;
+  wire \$1318 ;
+  wire \$1319 ;
+  wire \$132 ;
+  wire \$1320 ;
+  wire \$1321 ;
+  wire \$1322 ;
+  wire \$1323 ;
+  wire \$1324 ;
+  wire \$1325 ;
+  wire \$1326 ;
+  wire \$1327 ;
+  wire \$1328 ;
+  wire \$1329 ;
+  wire \$133 ;
+  wire \$1330 ;
+  wire \$1331 ;
+  wire \$1332 ;
+  wire \$1333 ;
+  wire \$1334 ;
+  wire \$1335 ;
+  wire \$1336 ;
+  wire \$1337 ;
+  wire \$1338 ;
+  wire \$1339 ;
+  wire \$134 ;
+  wire \$1340 ;
+  wire \$1341 ;
+  wire \$1342 ;
+  wire \$1343 ;
+  wire \$1344 ;
+  wire \$1345 ;
+  wire \$1346 ;
+  wire \$1347 ;
+  wire \$1348 ;
+  wire \$1349 ;
+  wire [34:0] \$135 ;
+  wire \$1350 ;
+  wire \$1351 ;
+  wire \$1352 ;
+  wire \$1353 ;
+  wire \$1354 ;
+  wire \$1355 ;
+  wire \$1356 ;
+  wire \$1357 ;
+  wire \$1358 ;
+  wire \$1359 ;
+  wire [33:0] \$136 ;
+  wire \$1360 ;
+  wire \$1361 ;
+  wire \$1362 ;
+  wire \$1363 ;
+  wire \$1364 ;
+  wire \$1365 ;
+  wire \$1366 ;
+  wire \$1367 ;
+  wire \$1368 ;
+  wire \$1369 ;
+  wire \$137 ;
+  wire \$1370 ;
+  wire \$1371 ;
+  wire \$1372 ;
+  wire \$1373 ;
+  wire \$1374 ;
+  wire \$1375 ;
+  wire \$1376 ;
+  wire \$1377 ;
+  wire \$1378 ;
+  wire \$1379 ;
+  wire \$138 ;
+  wire \$1380 ;
+  wire \$1381 ;
+  wire \$1382 ;
+  wire \$1383 ;
+  wire \$1384 ;
+  wire \$1385 ;
+  wire \$1386 ;
+  wire \$1387 ;
+  wire \$1388 ;
+  wire \$1389 ;
+  wire \$139 ;
+  wire \$14 ;
+  wire [34:0] \$140 ;
+  wire [33:0] \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire [34:0] \$145 ;
+  wire [33:0] \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
+  wire \$15 ;
+  wire [34:0] \$150 ;
+  wire [33:0] \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire [34:0] \$155 ;
+  wire [33:0] \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
+  wire \$16 ;
+  wire [34:0] \$160 ;
+  reg \$161 ;
+  reg \$162 ;
+  reg [30:0] \$163 ;
+  reg [5:0] \$164 ;
+  reg [30:0] \$165 ;
+  reg [5:0] \$166 ;
+  reg [30:0] \$167 ;
+  reg [5:0] \$168 ;
+  reg [30:0] \$169 ;
+  wire \$17 ;
+  reg [5:0] \$170 ;
+  reg [30:0] \$171 ;
+  reg [5:0] \$172 ;
+  reg [30:0] \$173 ;
+  reg [5:0] \$174 ;
+  reg [30:0] \$175 ;
+  reg [5:0] \$176 ;
+  reg [30:0] \$177 ;
+  reg [5:0] \$178 ;
+  reg [25:0] \$179 ;
+  wire [5:0] \$18 ;
+  reg [31:0] \$180 ;
+  reg [25:0] \$181 ;
+  reg [31:0] \$182 ;
+  reg [25:0] \$183 ;
+  reg [31:0] \$184 ;
+  reg [25:0] \$185 ;
+  reg [31:0] \$186 ;
+  reg [25:0] \$187 ;
+  reg [31:0] \$188 ;
+  reg [25:0] \$189 ;
+  wire \$19 ;
+  reg [31:0] \$190 ;
+  reg [25:0] \$191 ;
+  reg [31:0] \$192 ;
+  reg [25:0] \$193 ;
+  reg [31:0] \$194 ;
+  reg \$195 ;
+  reg \$196 ;
+  reg [30:0] \$197 ;
+  reg [4:0] \$198 ;
+  reg [4:0] \$199 ;
+  wire \$2 ;
+  wire [6:0] \$20 ;
+  reg [30:0] \$200 ;
+  reg [4:0] \$201 ;
+  reg [4:0] \$202 ;
+  reg [30:0] \$203 ;
+  reg [4:0] \$204 ;
+  reg [4:0] \$205 ;
+  reg [30:0] \$206 ;
+  reg [4:0] \$207 ;
+  reg [4:0] \$208 ;
+  reg [30:0] \$209 ;
+  wire [6:0] \$21 ;
+  reg [4:0] \$210 ;
+  reg [4:0] \$211 ;
+  reg [30:0] \$212 ;
+  reg [4:0] \$213 ;
+  reg [4:0] \$214 ;
+  reg [30:0] \$215 ;
+  reg [4:0] \$216 ;
+  reg [4:0] \$217 ;
+  reg [30:0] \$218 ;
+  reg [4:0] \$219 ;
+  wire \$22 ;
+  reg [4:0] \$220 ;
+  reg [31:0] \$221 ;
+  reg [31:0] \$222 ;
+  reg [31:0] \$223 ;
+  reg [31:0] \$224 ;
+  reg [31:0] \$225 ;
+  reg [31:0] \$226 ;
+  reg [31:0] \$227 ;
+  reg [31:0] \$228 ;
+  reg \$229 ;
+  wire [5:0] \$23 ;
+  reg \$230 ;
   reg [30:0] \$231 ;
-  reg [5:0] \$232 ;
+  reg [4:0] \$232 ;
   reg [30:0] \$233 ;
-  reg [5:0] \$234 ;
-  reg [25:0] \$235 ;
-  reg [31:0] \$236 ;
-  reg [25:0] \$237 ;
-  reg [31:0] \$238 ;
-  reg [25:0] \$239 ;
-  wire [28:0] \$24 ;
-  reg [31:0] \$240 ;
-  reg [25:0] \$241 ;
-  reg [31:0] \$242 ;
-  reg [25:0] \$243 ;
-  reg [31:0] \$244 ;
-  reg [25:0] \$245 ;
-  reg [31:0] \$246 ;
-  reg [25:0] \$247 ;
+  reg [4:0] \$234 ;
+  reg [30:0] \$235 ;
+  reg [4:0] \$236 ;
+  reg [30:0] \$237 ;
+  reg [4:0] \$238 ;
+  reg [30:0] \$239 ;
+  wire \$24 ;
+  reg [4:0] \$240 ;
+  reg [30:0] \$241 ;
+  reg [4:0] \$242 ;
+  reg [30:0] \$243 ;
+  reg [4:0] \$244 ;
+  reg [30:0] \$245 ;
+  reg [4:0] \$246 ;
+  reg [31:0] \$247 ;
   reg [31:0] \$248 ;
-  reg [25:0] \$249 ;
-  wire [33:0] \$25 ;
+  reg [31:0] \$249 ;
+  wire [6:0] \$25 ;
   reg [31:0] \$250 ;
-  reg \$251 ;
-  reg \$252 ;
-  reg [30:0] \$253 ;
-  reg [4:0] \$254 ;
-  reg [4:0] \$255 ;
-  reg [30:0] \$256 ;
-  reg [4:0] \$257 ;
+  reg [31:0] \$251 ;
+  reg [31:0] \$252 ;
+  reg [31:0] \$253 ;
+  reg [31:0] \$254 ;
+  reg \$255 ;
+  reg \$256 ;
+  reg [30:0] \$257 ;
   reg [4:0] \$258 ;
   reg [30:0] \$259 ;
-  wire [30:0] \$26 ;
+  wire [6:0] \$26 ;
   reg [4:0] \$260 ;
-  reg [4:0] \$261 ;
-  reg [30:0] \$262 ;
-  reg [4:0] \$263 ;
+  reg [30:0] \$261 ;
+  reg [4:0] \$262 ;
+  reg [30:0] \$263 ;
   reg [4:0] \$264 ;
   reg [30:0] \$265 ;
   reg [4:0] \$266 ;
-  reg [4:0] \$267 ;
-  reg [30:0] \$268 ;
-  reg [4:0] \$269 ;
-  wire [31:0] \$27 ;
+  reg [30:0] \$267 ;
+  reg [4:0] \$268 ;
+  reg [30:0] \$269 ;
+  wire \$27 ;
   reg [4:0] \$270 ;
   reg [30:0] \$271 ;
   reg [4:0] \$272 ;
-  reg [4:0] \$273 ;
-  reg [30:0] \$274 ;
-  reg [4:0] \$275 ;
+  reg \$273 ;
+  reg \$274 ;
+  reg [30:0] \$275 ;
   reg [4:0] \$276 ;
-  reg [31:0] \$277 ;
-  reg [31:0] \$278 ;
-  reg [31:0] \$279 ;
-  wire [28:0] \$28 ;
-  reg [31:0] \$280 ;
-  reg [31:0] \$281 ;
-  reg [31:0] \$282 ;
-  reg [31:0] \$283 ;
-  reg [31:0] \$284 ;
-  reg \$285 ;
-  reg \$286 ;
+  reg [30:0] \$277 ;
+  reg [4:0] \$278 ;
+  reg [30:0] \$279 ;
+  wire [5:0] \$28 ;
+  reg [4:0] \$280 ;
+  reg [30:0] \$281 ;
+  reg [4:0] \$282 ;
+  reg [30:0] \$283 ;
+  reg [4:0] \$284 ;
+  reg [30:0] \$285 ;
+  reg [4:0] \$286 ;
   reg [30:0] \$287 ;
   reg [4:0] \$288 ;
   reg [30:0] \$289 ;
-  wire [33:0] \$29 ;
+  wire \$29 ;
   reg [4:0] \$290 ;
-  reg [30:0] \$291 ;
-  reg [4:0] \$292 ;
+  reg \$291 ;
+  reg \$292 ;
   reg [30:0] \$293 ;
   reg [4:0] \$294 ;
   reg [30:0] \$295 ;
@@ -226,201 +616,815 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] \$297 ;
   reg [4:0] \$298 ;
   reg [30:0] \$299 ;
-  wire [31:0] \$3 ;
-  wire [30:0] \$30 ;
+  wire \$3 ;
+  wire [6:0] \$30 ;
   reg [4:0] \$300 ;
   reg [30:0] \$301 ;
   reg [4:0] \$302 ;
-  reg [31:0] \$303 ;
-  reg [31:0] \$304 ;
-  reg [31:0] \$305 ;
-  reg [31:0] \$306 ;
-  reg [31:0] \$307 ;
-  reg [31:0] \$308 ;
-  reg [31:0] \$309 ;
-  wire [31:0] \$31 ;
-  reg [31:0] \$310 ;
-  reg \$311 ;
-  reg \$312 ;
-  reg [30:0] \$313 ;
-  reg [4:0] \$314 ;
-  reg [30:0] \$315 ;
-  reg [4:0] \$316 ;
-  reg [30:0] \$317 ;
-  reg [4:0] \$318 ;
-  reg [30:0] \$319 ;
-  wire [28:0] \$32 ;
-  reg [4:0] \$320 ;
-  reg [30:0] \$321 ;
-  reg [4:0] \$322 ;
-  reg [30:0] \$323 ;
-  reg [4:0] \$324 ;
-  reg [30:0] \$325 ;
-  reg [4:0] \$326 ;
-  reg [30:0] \$327 ;
+  reg [30:0] \$303 ;
+  reg [4:0] \$304 ;
+  reg [30:0] \$305 ;
+  reg [4:0] \$306 ;
+  reg [30:0] \$307 ;
+  reg [4:0] \$308 ;
+  reg [62:0] \$309 ;
+  wire [6:0] \$31 ;
+  reg [33:0] \$310 ;
+  reg [62:0] \$311 ;
+  reg [33:0] \$312 ;
+  reg [62:0] \$313 ;
+  reg [33:0] \$314 ;
+  reg [62:0] \$315 ;
+  reg [33:0] \$316 ;
+  reg [62:0] \$317 ;
+  reg [33:0] \$318 ;
+  reg [62:0] \$319 ;
+  wire \$32 ;
+  reg [33:0] \$320 ;
+  reg [62:0] \$321 ;
+  reg [33:0] \$322 ;
+  reg [62:0] \$323 ;
+  reg [33:0] \$324 ;
+  reg \$325 ;
+  reg \$326 ;
+  reg [4:0] \$327 ;
   reg [4:0] \$328 ;
-  reg [33:0] \$329 ;
-  wire \$33 ;
-  reg [30:0] \$330 ;
-  reg [31:0] \$331 ;
-  reg [28:0] \$332 ;
-  reg [33:0] \$333 ;
-  reg [30:0] \$334 ;
-  reg [31:0] \$335 ;
-  reg [28:0] \$336 ;
-  reg [33:0] \$337 ;
-  reg [30:0] \$338 ;
-  reg [31:0] \$339 ;
+  reg [4:0] \$329 ;
+  wire [5:0] \$33 ;
+  reg [4:0] \$330 ;
+  reg [4:0] \$331 ;
+  reg [4:0] \$332 ;
+  reg [4:0] \$333 ;
+  reg [4:0] \$334 ;
+  reg [32:0] \$335 ;
+  reg [32:0] \$336 ;
+  reg [32:0] \$337 ;
+  reg [32:0] \$338 ;
+  reg [32:0] \$339 ;
   wire \$34 ;
-  reg [28:0] \$340 ;
-  reg [33:0] \$341 ;
-  reg [30:0] \$342 ;
+  reg [32:0] \$340 ;
+  reg [32:0] \$341 ;
+  reg [32:0] \$342 ;
   reg [31:0] \$343 ;
-  reg [28:0] \$344 ;
-  reg [33:0] \$345 ;
-  reg [30:0] \$346 ;
+  reg [31:0] \$344 ;
+  reg [31:0] \$345 ;
+  reg [31:0] \$346 ;
   reg [31:0] \$347 ;
-  reg [28:0] \$348 ;
-  reg [33:0] \$349 ;
-  wire \$35 ;
-  reg [30:0] \$350 ;
-  reg [31:0] \$351 ;
-  reg [28:0] \$352 ;
-  reg [33:0] \$353 ;
-  reg [30:0] \$354 ;
-  reg [31:0] \$355 ;
-  reg [28:0] \$356 ;
-  reg [33:0] \$357 ;
-  reg [30:0] \$358 ;
-  reg [31:0] \$359 ;
-  wire \$36 ;
-  reg [28:0] \$360 ;
-  reg \$361 ;
-  reg \$362 ;
-  reg [4:0] \$363 ;
-  reg [4:0] \$364 ;
-  reg [4:0] \$365 ;
-  reg [4:0] \$366 ;
-  reg [4:0] \$367 ;
-  reg [4:0] \$368 ;
-  reg [4:0] \$369 ;
+  reg [31:0] \$348 ;
+  reg [31:0] \$349 ;
+  wire [6:0] \$35 ;
+  reg [31:0] \$350 ;
+  reg \$351 ;
+  reg \$352 ;
+  reg [4:0] \$353 ;
+  reg [4:0] \$354 ;
+  reg [4:0] \$355 ;
+  reg [4:0] \$356 ;
+  reg [4:0] \$357 ;
+  reg [4:0] \$358 ;
+  reg [4:0] \$359 ;
+  wire [6:0] \$36 ;
+  reg [4:0] \$360 ;
+  reg [33:0] \$361 ;
+  reg [33:0] \$362 ;
+  reg [33:0] \$363 ;
+  reg [33:0] \$364 ;
+  reg [33:0] \$365 ;
+  reg [33:0] \$366 ;
+  reg [33:0] \$367 ;
+  reg [33:0] \$368 ;
+  reg \$369 ;
   wire \$37 ;
-  reg [4:0] \$370 ;
-  reg [32:0] \$371 ;
-  reg [32:0] \$372 ;
-  reg [32:0] \$373 ;
-  reg [32:0] \$374 ;
-  reg [32:0] \$375 ;
-  reg [32:0] \$376 ;
-  reg [32:0] \$377 ;
-  reg [32:0] \$378 ;
-  reg [31:0] \$379 ;
-  wire \$38 ;
-  reg [31:0] \$380 ;
-  reg [31:0] \$381 ;
-  reg [31:0] \$382 ;
-  reg [31:0] \$383 ;
-  reg [31:0] \$384 ;
-  reg [31:0] \$385 ;
-  reg [31:0] \$386 ;
-  reg \$387 ;
-  reg \$388 ;
-  reg [4:0] \$389 ;
+  reg \$370 ;
+  reg [33:0] \$371 ;
+  reg [33:0] \$372 ;
+  reg [33:0] \$373 ;
+  reg [33:0] \$374 ;
+  reg [33:0] \$375 ;
+  reg [33:0] \$376 ;
+  reg [33:0] \$377 ;
+  reg [33:0] \$378 ;
+  reg [63:0] \$379 ;
+  wire [5:0] \$38 ;
+  reg \$380 ;
+  reg \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
   wire \$39 ;
-  reg [4:0] \$390 ;
-  reg [4:0] \$391 ;
-  reg [4:0] \$392 ;
-  reg [4:0] \$393 ;
-  reg [4:0] \$394 ;
-  reg [4:0] \$395 ;
-  reg [4:0] \$396 ;
-  reg [33:0] \$397 ;
-  reg [33:0] \$398 ;
-  reg [33:0] \$399 ;
-  wire [28:0] \$4 ;
-  wire \$40 ;
-  reg [33:0] \$400 ;
-  reg [33:0] \$401 ;
-  reg [33:0] \$402 ;
-  reg [33:0] \$403 ;
-  reg [33:0] \$404 ;
-  reg \$405 ;
-  reg \$406 ;
-  reg [33:0] \$407 ;
-  reg [33:0] \$408 ;
-  reg [33:0] \$409 ;
-  wire \$41 ;
-  reg [33:0] \$410 ;
-  reg [33:0] \$411 ;
-  reg [33:0] \$412 ;
-  reg [33:0] \$413 ;
-  reg [33:0] \$414 ;
-  reg [63:0] \$415 ;
-  reg \$416 ;
-  reg \$417 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire \$395 ;
+  wire \$396 ;
+  wire \$397 ;
+  wire \$398 ;
+  wire \$399 ;
+  wire \$4 ;
+  wire [6:0] \$40 ;
+  wire \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire \$405 ;
+  wire \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire \$409 ;
+  wire [6:0] \$41 ;
+  wire \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire \$42 ;
-  wire \$43 ;
+  wire \$420 ;
+  wire \$421 ;
+  wire \$422 ;
+  wire \$423 ;
+  wire \$424 ;
+  wire \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire \$428 ;
+  wire \$429 ;
+  wire [5:0] \$43 ;
+  wire \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire \$435 ;
+  wire \$436 ;
+  wire \$437 ;
+  wire \$438 ;
+  wire \$439 ;
   wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
+  wire \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire \$446 ;
+  wire \$447 ;
+  wire \$448 ;
+  wire \$449 ;
+  wire [6:0] \$45 ;
+  wire \$450 ;
+  wire \$451 ;
+  wire \$452 ;
+  wire \$453 ;
+  wire \$454 ;
+  wire \$455 ;
+  wire \$456 ;
+  wire \$457 ;
+  wire \$458 ;
+  wire \$459 ;
+  wire [6:0] \$46 ;
+  wire \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire \$465 ;
+  wire \$466 ;
+  wire \$467 ;
+  wire \$468 ;
+  wire \$469 ;
   wire \$47 ;
-  wire \$48 ;
+  wire \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire \$475 ;
+  wire \$476 ;
+  wire \$477 ;
+  wire \$478 ;
+  wire \$479 ;
+  wire [5:0] \$48 ;
+  wire \$480 ;
+  wire \$481 ;
+  wire \$482 ;
+  wire \$483 ;
+  wire \$484 ;
+  wire \$485 ;
+  wire \$486 ;
+  wire \$487 ;
+  wire \$488 ;
+  wire \$489 ;
   wire \$49 ;
-  wire [33:0] \$5 ;
-  wire [5:0] \$50 ;
-  wire \$51 ;
-  wire [6:0] \$52 ;
-  wire [6:0] \$53 ;
+  wire \$490 ;
+  wire \$491 ;
+  wire \$492 ;
+  wire \$493 ;
+  wire \$494 ;
+  wire \$495 ;
+  wire \$496 ;
+  wire \$497 ;
+  wire \$498 ;
+  wire \$499 ;
+  wire \$5 ;
+  wire [6:0] \$50 ;
+  wire \$500 ;
+  wire \$501 ;
+  wire \$502 ;
+  wire \$503 ;
+  wire \$504 ;
+  wire \$505 ;
+  wire \$506 ;
+  wire \$507 ;
+  wire \$508 ;
+  wire \$509 ;
+  wire [6:0] \$51 ;
+  wire \$510 ;
+  wire \$511 ;
+  wire \$512 ;
+  wire \$513 ;
+  wire \$514 ;
+  wire \$515 ;
+  wire \$516 ;
+  wire \$517 ;
+  wire \$518 ;
+  wire \$519 ;
+  wire \$52 ;
+  wire \$520 ;
+  wire \$521 ;
+  wire \$522 ;
+  wire \$523 ;
+  wire \$524 ;
+  wire \$525 ;
+  wire \$526 ;
+  wire \$527 ;
+  wire \$528 ;
+  wire \$529 ;
+  wire [5:0] \$53 ;
+  wire \$530 ;
+  wire \$531 ;
+  wire \$532 ;
+  wire \$533 ;
+  wire \$534 ;
+  wire \$535 ;
+  wire \$536 ;
+  wire \$537 ;
+  wire \$538 ;
+  wire \$539 ;
   wire \$54 ;
-  wire [5:0] \$55 ;
-  wire \$56 ;
-  wire [6:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire \$59 ;
-  wire [30:0] \$6 ;
-  wire [5:0] \$60 ;
-  wire \$61 ;
-  wire [6:0] \$62 ;
-  wire [6:0] \$63 ;
-  wire \$64 ;
-  wire [5:0] \$65 ;
-  wire \$66 ;
-  wire [6:0] \$67 ;
-  wire [6:0] \$68 ;
-  wire \$69 ;
-  wire [31:0] \$7 ;
-  wire [5:0] \$70 ;
-  wire \$71 ;
-  wire [6:0] \$72 ;
-  wire [6:0] \$73 ;
-  wire \$74 ;
-  wire [5:0] \$75 ;
-  wire \$76 ;
-  wire [6:0] \$77 ;
-  wire [6:0] \$78 ;
-  wire \$79 ;
-  wire [28:0] \$8 ;
-  wire [5:0] \$80 ;
-  wire \$81 ;
-  wire [6:0] \$82 ;
-  wire [6:0] \$83 ;
-  wire \$84 ;
-  wire [5:0] \$85 ;
-  wire \$86 ;
-  wire [6:0] \$87 ;
-  wire [6:0] \$88 ;
-  wire [32:0] \$89 ;
-  wire [33:0] \$9 ;
-  wire [32:0] \$90 ;
-  wire [32:0] \$91 ;
-  wire [32:0] \$92 ;
-  wire [32:0] \$93 ;
-  wire [32:0] \$94 ;
-  wire [32:0] \$95 ;
-  wire [32:0] \$96 ;
-  wire [62:0] \$97 ;
-  wire [62:0] \$98 ;
+  wire \$540 ;
+  wire \$541 ;
+  wire \$542 ;
+  wire \$543 ;
+  wire \$544 ;
+  wire \$545 ;
+  wire \$546 ;
+  wire \$547 ;
+  wire \$548 ;
+  wire \$549 ;
+  wire [6:0] \$55 ;
+  wire \$550 ;
+  wire \$551 ;
+  wire \$552 ;
+  wire \$553 ;
+  wire \$554 ;
+  wire \$555 ;
+  wire \$556 ;
+  wire \$557 ;
+  wire \$558 ;
+  wire \$559 ;
+  wire [6:0] \$56 ;
+  wire \$560 ;
+  wire \$561 ;
+  wire \$562 ;
+  wire \$563 ;
+  wire \$564 ;
+  wire \$565 ;
+  wire \$566 ;
+  wire \$567 ;
+  wire \$568 ;
+  wire \$569 ;
+  wire [32:0] \$57 ;
+  wire \$570 ;
+  wire \$571 ;
+  wire \$572 ;
+  wire \$573 ;
+  wire \$574 ;
+  wire \$575 ;
+  wire \$576 ;
+  wire \$577 ;
+  wire \$578 ;
+  wire \$579 ;
+  wire [32:0] \$58 ;
+  wire \$580 ;
+  wire \$581 ;
+  wire \$582 ;
+  wire \$583 ;
+  wire \$584 ;
+  wire \$585 ;
+  wire \$586 ;
+  wire \$587 ;
+  wire \$588 ;
+  wire \$589 ;
+  wire [32:0] \$59 ;
+  wire \$590 ;
+  wire \$591 ;
+  wire \$592 ;
+  wire \$593 ;
+  wire \$594 ;
+  wire \$595 ;
+  wire \$596 ;
+  wire \$597 ;
+  wire \$598 ;
+  wire \$599 ;
+  wire \$6 ;
+  wire [32:0] \$60 ;
+  wire \$600 ;
+  wire \$601 ;
+  wire \$602 ;
+  wire \$603 ;
+  wire \$604 ;
+  wire \$605 ;
+  wire \$606 ;
+  wire \$607 ;
+  wire \$608 ;
+  wire \$609 ;
+  wire [32:0] \$61 ;
+  wire \$610 ;
+  wire \$611 ;
+  wire \$612 ;
+  wire \$613 ;
+  wire \$614 ;
+  wire \$615 ;
+  wire \$616 ;
+  wire \$617 ;
+  wire \$618 ;
+  wire \$619 ;
+  wire [32:0] \$62 ;
+  wire \$620 ;
+  wire \$621 ;
+  wire \$622 ;
+  wire \$623 ;
+  wire \$624 ;
+  wire \$625 ;
+  wire \$626 ;
+  wire \$627 ;
+  wire \$628 ;
+  wire \$629 ;
+  wire [32:0] \$63 ;
+  wire \$630 ;
+  wire \$631 ;
+  wire \$632 ;
+  wire \$633 ;
+  wire \$634 ;
+  wire \$635 ;
+  wire \$636 ;
+  wire \$637 ;
+  wire \$638 ;
+  wire \$639 ;
+  wire [32:0] \$64 ;
+  wire \$640 ;
+  wire \$641 ;
+  wire \$642 ;
+  wire \$643 ;
+  wire \$644 ;
+  wire \$645 ;
+  wire \$646 ;
+  wire \$647 ;
+  wire \$648 ;
+  wire \$649 ;
+  wire [62:0] \$65 ;
+  wire \$650 ;
+  wire \$651 ;
+  wire \$652 ;
+  wire \$653 ;
+  wire \$654 ;
+  wire \$655 ;
+  wire \$656 ;
+  wire \$657 ;
+  wire \$658 ;
+  wire \$659 ;
+  wire [62:0] \$66 ;
+  wire \$660 ;
+  wire \$661 ;
+  wire \$662 ;
+  wire \$663 ;
+  wire \$664 ;
+  wire \$665 ;
+  wire \$666 ;
+  wire \$667 ;
+  wire \$668 ;
+  wire \$669 ;
+  wire [62:0] \$67 ;
+  wire \$670 ;
+  wire \$671 ;
+  wire \$672 ;
+  wire \$673 ;
+  wire \$674 ;
+  wire \$675 ;
+  wire \$676 ;
+  wire \$677 ;
+  wire \$678 ;
+  wire \$679 ;
+  wire [62:0] \$68 ;
+  wire \$680 ;
+  wire \$681 ;
+  wire \$682 ;
+  wire \$683 ;
+  wire \$684 ;
+  wire \$685 ;
+  wire \$686 ;
+  wire \$687 ;
+  wire \$688 ;
+  wire \$689 ;
+  wire [62:0] \$69 ;
+  wire \$690 ;
+  wire \$691 ;
+  wire \$692 ;
+  wire \$693 ;
+  wire \$694 ;
+  wire \$695 ;
+  wire \$696 ;
+  wire \$697 ;
+  wire \$698 ;
+  wire \$699 ;
+  wire \$7 ;
+  wire [62:0] \$70 ;
+  wire \$700 ;
+  wire \$701 ;
+  wire \$702 ;
+  wire \$703 ;
+  wire \$704 ;
+  wire \$705 ;
+  wire \$706 ;
+  wire \$707 ;
+  wire \$708 ;
+  wire \$709 ;
+  wire [62:0] \$71 ;
+  wire \$710 ;
+  wire \$711 ;
+  wire \$712 ;
+  wire \$713 ;
+  wire \$714 ;
+  wire \$715 ;
+  wire \$716 ;
+  wire \$717 ;
+  wire \$718 ;
+  wire \$719 ;
+  wire [62:0] \$72 ;
+  wire \$720 ;
+  wire \$721 ;
+  wire \$722 ;
+  wire \$723 ;
+  wire \$724 ;
+  wire \$725 ;
+  wire \$726 ;
+  wire \$727 ;
+  wire \$728 ;
+  wire \$729 ;
+  wire [32:0] \$73 ;
+  wire \$730 ;
+  wire \$731 ;
+  wire \$732 ;
+  wire \$733 ;
+  wire \$734 ;
+  wire \$735 ;
+  wire \$736 ;
+  wire \$737 ;
+  wire \$738 ;
+  wire \$739 ;
+  wire [32:0] \$74 ;
+  wire \$740 ;
+  wire \$741 ;
+  wire \$742 ;
+  wire \$743 ;
+  wire \$744 ;
+  wire \$745 ;
+  wire \$746 ;
+  wire \$747 ;
+  wire \$748 ;
+  wire \$749 ;
+  wire [32:0] \$75 ;
+  wire \$750 ;
+  wire \$751 ;
+  wire \$752 ;
+  wire \$753 ;
+  wire \$754 ;
+  wire \$755 ;
+  wire \$756 ;
+  wire \$757 ;
+  wire \$758 ;
+  wire \$759 ;
+  wire [32:0] \$76 ;
+  wire \$760 ;
+  wire \$761 ;
+  wire \$762 ;
+  wire \$763 ;
+  wire \$764 ;
+  wire \$765 ;
+  wire \$766 ;
+  wire \$767 ;
+  wire \$768 ;
+  wire \$769 ;
+  wire [32:0] \$77 ;
+  wire \$770 ;
+  wire \$771 ;
+  wire \$772 ;
+  wire \$773 ;
+  wire \$774 ;
+  wire \$775 ;
+  wire \$776 ;
+  wire \$777 ;
+  wire \$778 ;
+  wire \$779 ;
+  wire [32:0] \$78 ;
+  wire \$780 ;
+  wire \$781 ;
+  wire \$782 ;
+  wire \$783 ;
+  wire \$784 ;
+  wire \$785 ;
+  wire \$786 ;
+  wire \$787 ;
+  wire \$788 ;
+  wire \$789 ;
+  wire [32:0] \$79 ;
+  wire \$790 ;
+  wire \$791 ;
+  wire \$792 ;
+  wire \$793 ;
+  wire \$794 ;
+  wire \$795 ;
+  wire \$796 ;
+  wire \$797 ;
+  wire \$798 ;
+  wire \$799 ;
+  wire \$8 ;
+  wire [32:0] \$80 ;
+  wire \$800 ;
+  wire \$801 ;
+  wire \$802 ;
+  wire \$803 ;
+  wire \$804 ;
+  wire \$805 ;
+  wire \$806 ;
+  wire \$807 ;
+  wire \$808 ;
+  wire \$809 ;
+  wire [62:0] \$81 ;
+  wire \$810 ;
+  wire \$811 ;
+  wire \$812 ;
+  wire \$813 ;
+  wire \$814 ;
+  wire \$815 ;
+  wire \$816 ;
+  wire \$817 ;
+  wire \$818 ;
+  wire \$819 ;
+  wire [63:0] \$82 ;
+  wire \$820 ;
+  wire \$821 ;
+  wire \$822 ;
+  wire \$823 ;
+  wire \$824 ;
+  wire \$825 ;
+  wire \$826 ;
+  wire \$827 ;
+  wire \$828 ;
+  wire \$829 ;
+  wire [63:0] \$83 ;
+  wire \$830 ;
+  wire \$831 ;
+  wire \$832 ;
+  wire \$833 ;
+  wire \$834 ;
+  wire \$835 ;
+  wire \$836 ;
+  wire \$837 ;
+  wire \$838 ;
+  wire \$839 ;
+  wire [62:0] \$84 ;
+  wire \$840 ;
+  wire \$841 ;
+  wire \$842 ;
+  wire \$843 ;
+  wire \$844 ;
+  wire \$845 ;
+  wire \$846 ;
+  wire \$847 ;
+  wire \$848 ;
+  wire \$849 ;
+  wire [63:0] \$85 ;
+  wire \$850 ;
+  wire \$851 ;
+  wire \$852 ;
+  wire \$853 ;
+  wire \$854 ;
+  wire \$855 ;
+  wire \$856 ;
+  wire \$857 ;
+  wire \$858 ;
+  wire \$859 ;
+  wire [63:0] \$86 ;
+  wire \$860 ;
+  wire \$861 ;
+  wire \$862 ;
+  wire \$863 ;
+  wire \$864 ;
+  wire \$865 ;
+  wire \$866 ;
+  wire \$867 ;
+  wire \$868 ;
+  wire \$869 ;
+  wire [62:0] \$87 ;
+  wire \$870 ;
+  wire \$871 ;
+  wire \$872 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire \$875 ;
+  wire \$876 ;
+  wire \$877 ;
+  wire \$878 ;
+  wire \$879 ;
+  wire [63:0] \$88 ;
+  wire \$880 ;
+  wire \$881 ;
+  wire \$882 ;
+  wire \$883 ;
+  wire \$884 ;
+  wire \$885 ;
+  wire \$886 ;
+  wire \$887 ;
+  wire \$888 ;
+  wire \$889 ;
+  wire [63:0] \$89 ;
+  wire \$890 ;
+  wire \$891 ;
+  wire \$892 ;
+  wire \$893 ;
+  wire \$894 ;
+  wire \$895 ;
+  wire \$896 ;
+  wire \$897 ;
+  wire \$898 ;
+  wire \$899 ;
+  wire \$9 ;
+  wire [62:0] \$90 ;
+  wire \$900 ;
+  wire \$901 ;
+  wire \$902 ;
+  wire \$903 ;
+  wire \$904 ;
+  wire \$905 ;
+  wire \$906 ;
+  wire \$907 ;
+  wire \$908 ;
+  wire \$909 ;
+  wire [63:0] \$91 ;
+  wire \$910 ;
+  wire \$911 ;
+  wire \$912 ;
+  wire \$913 ;
+  wire \$914 ;
+  wire \$915 ;
+  wire \$916 ;
+  wire \$917 ;
+  wire \$918 ;
+  wire \$919 ;
+  wire [63:0] \$92 ;
+  wire \$920 ;
+  wire \$921 ;
+  wire \$922 ;
+  wire \$923 ;
+  wire \$924 ;
+  wire \$925 ;
+  wire \$926 ;
+  wire \$927 ;
+  wire \$928 ;
+  wire \$929 ;
+  wire [62:0] \$93 ;
+  wire \$930 ;
+  wire \$931 ;
+  wire \$932 ;
+  wire \$933 ;
+  wire \$934 ;
+  wire \$935 ;
+  wire \$936 ;
+  wire \$937 ;
+  wire \$938 ;
+  wire \$939 ;
+  wire [63:0] \$94 ;
+  wire \$940 ;
+  wire \$941 ;
+  wire \$942 ;
+  wire \$943 ;
+  wire \$944 ;
+  wire \$945 ;
+  wire \$946 ;
+  wire \$947 ;
+  wire \$948 ;
+  wire \$949 ;
+  wire [63:0] \$95 ;
+  wire \$950 ;
+  wire \$951 ;
+  wire \$952 ;
+  wire \$953 ;
+  wire \$954 ;
+  wire \$955 ;
+  wire \$956 ;
+  wire \$957 ;
+  wire \$958 ;
+  wire \$959 ;
+  wire [62:0] \$96 ;
+  wire \$960 ;
+  wire \$961 ;
+  wire \$962 ;
+  wire \$963 ;
+  wire \$964 ;
+  wire \$965 ;
+  wire \$966 ;
+  wire \$967 ;
+  wire \$968 ;
+  wire \$969 ;
+  wire [63:0] \$97 ;
+  wire \$970 ;
+  wire \$971 ;
+  wire \$972 ;
+  wire \$973 ;
+  wire \$974 ;
+  wire \$975 ;
+  wire \$976 ;
+  wire \$977 ;
+  wire \$978 ;
+  wire \$979 ;
+  wire [63:0] \$98 ;
+  wire \$980 ;
+  wire \$981 ;
+  wire \$982 ;
+  wire \$983 ;
+  wire \$984 ;
+  wire \$985 ;
+  wire \$986 ;
+  wire \$987 ;
+  wire \$988 ;
+  wire \$989 ;
   wire [62:0] \$99 ;
+  wire \$990 ;
+  wire \$991 ;
+  wire \$992 ;
+  wire \$993 ;
+  wire \$994 ;
+  wire \$995 ;
+  wire \$996 ;
+  wire \$997 ;
+  wire \$998 ;
+  wire \$999 ;
+  wire [16:0] a;
+  wire [16:0] \a$325 ;
+  wire [14:0] \a$328 ;
+  wire [14:0] \a$331 ;
+  wire [16:0] \a$334 ;
+  wire [16:0] \a$337 ;
+  wire [14:0] \a$340 ;
+  wire [14:0] \a$343 ;
+  wire [16:0] \a$346 ;
+  wire [16:0] \a$349 ;
+  wire [14:0] \a$352 ;
+  wire [14:0] \a$355 ;
+  wire [16:0] \a$358 ;
+  wire [16:0] \a$361 ;
+  wire [14:0] \a$364 ;
+  wire [14:0] \a$367 ;
+  wire [16:0] \a$370 ;
+  wire [16:0] \a$373 ;
+  wire [14:0] \a$376 ;
+  wire [14:0] \a$379 ;
+  wire [16:0] \a$382 ;
+  wire [16:0] \a$385 ;
+  wire [14:0] \a$388 ;
+  wire [14:0] \a$391 ;
+  wire [16:0] \a$394 ;
+  wire [16:0] \a$397 ;
+  wire [14:0] \a$400 ;
+  wire [14:0] \a$403 ;
+  wire [16:0] \a$406 ;
+  wire [16:0] \a$409 ;
+  wire [14:0] \a$412 ;
+  wire [14:0] \a$415 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -433,10 +1437,74 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
+  wire [16:0] b;
+  wire [13:0] \b$326 ;
+  wire [16:0] \b$329 ;
+  wire [13:0] \b$332 ;
+  wire [16:0] \b$335 ;
+  wire [13:0] \b$338 ;
+  wire [16:0] \b$341 ;
+  wire [13:0] \b$344 ;
+  wire [16:0] \b$347 ;
+  wire [13:0] \b$350 ;
+  wire [16:0] \b$353 ;
+  wire [13:0] \b$356 ;
+  wire [16:0] \b$359 ;
+  wire [13:0] \b$362 ;
+  wire [16:0] \b$365 ;
+  wire [13:0] \b$368 ;
+  wire [16:0] \b$371 ;
+  wire [13:0] \b$374 ;
+  wire [16:0] \b$377 ;
+  wire [13:0] \b$380 ;
+  wire [16:0] \b$383 ;
+  wire [13:0] \b$386 ;
+  wire [16:0] \b$389 ;
+  wire [13:0] \b$392 ;
+  wire [16:0] \b$395 ;
+  wire [13:0] \b$398 ;
+  wire [16:0] \b$401 ;
+  wire [13:0] \b$404 ;
+  wire [16:0] \b$407 ;
+  wire [13:0] \b$410 ;
+  wire [16:0] \b$413 ;
+  wire [13:0] \b$416 ;
   input clk;
   wire clk;
   input en;
   wire en;
+  wire \en$321 ;
+  wire \en$324 ;
+  wire \en$327 ;
+  wire \en$330 ;
+  wire \en$333 ;
+  wire \en$336 ;
+  wire \en$339 ;
+  wire \en$342 ;
+  wire \en$345 ;
+  wire \en$348 ;
+  wire \en$351 ;
+  wire \en$354 ;
+  wire \en$357 ;
+  wire \en$360 ;
+  wire \en$363 ;
+  wire \en$366 ;
+  wire \en$369 ;
+  wire \en$372 ;
+  wire \en$375 ;
+  wire \en$378 ;
+  wire \en$381 ;
+  wire \en$384 ;
+  wire \en$387 ;
+  wire \en$390 ;
+  wire \en$393 ;
+  wire \en$396 ;
+  wire \en$399 ;
+  wire \en$402 ;
+  wire \en$405 ;
+  wire \en$408 ;
+  wire \en$411 ;
+  wire \en$414 ;
   wire [32:0] h_0;
   wire [32:0] h_1;
   wire [32:0] h_2;
@@ -505,6 +1573,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] left_5;
   wire [4:0] left_6;
   wire [4:0] left_7;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
+  wire [33:0] mid_4;
+  wire [33:0] mid_5;
+  wire [33:0] mid_6;
+  wire [33:0] mid_7;
   output [63:0] o_data;
   reg [63:0] o_data = 64'h0000000000000000;
   wire [7:0] \o_data[0] ;
@@ -519,14 +1595,46 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
-  wire [63:0] prod_4;
-  wire [63:0] prod_5;
-  wire [63:0] prod_6;
-  wire [63:0] prod_7;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
+  wire [62:0] outer_4;
+  wire [62:0] outer_5;
+  wire [62:0] outer_6;
+  wire [62:0] outer_7;
+  wire [33:0] p;
+  wire [28:0] \p$418 ;
+  wire [31:0] \p$419 ;
+  wire [30:0] \p$420 ;
+  wire [33:0] \p$421 ;
+  wire [28:0] \p$422 ;
+  wire [31:0] \p$423 ;
+  wire [30:0] \p$424 ;
+  wire [33:0] \p$425 ;
+  wire [28:0] \p$426 ;
+  wire [31:0] \p$427 ;
+  wire [30:0] \p$428 ;
+  wire [33:0] \p$429 ;
+  wire [28:0] \p$430 ;
+  wire [31:0] \p$431 ;
+  wire [30:0] \p$432 ;
+  wire [33:0] \p$433 ;
+  wire [28:0] \p$434 ;
+  wire [31:0] \p$435 ;
+  wire [30:0] \p$436 ;
+  wire [33:0] \p$437 ;
+  wire [28:0] \p$438 ;
+  wire [31:0] \p$439 ;
+  wire [30:0] \p$440 ;
+  wire [33:0] \p$441 ;
+  wire [28:0] \p$442 ;
+  wire [31:0] \p$443 ;
+  wire [30:0] \p$444 ;
+  wire [33:0] \p$445 ;
+  wire [28:0] \p$446 ;
+  wire [31:0] \p$447 ;
+  wire [30:0] \p$448 ;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -664,38 +1772,6 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [30:0] rq2b_m5 = 31'h00000000;
   reg [30:0] rq2b_m6 = 31'h00000000;
   reg [30:0] rq2b_m7 = 31'h00000000;
-  reg [28:0] rq2b_phh0 = 29'h00000000;
-  reg [28:0] rq2b_phh1 = 29'h00000000;
-  reg [28:0] rq2b_phh2 = 29'h00000000;
-  reg [28:0] rq2b_phh3 = 29'h00000000;
-  reg [28:0] rq2b_phh4 = 29'h00000000;
-  reg [28:0] rq2b_phh5 = 29'h00000000;
-  reg [28:0] rq2b_phh6 = 29'h00000000;
-  reg [28:0] rq2b_phh7 = 29'h00000000;
-  reg [31:0] rq2b_phl0 = 32'd0;
-  reg [31:0] rq2b_phl1 = 32'd0;
-  reg [31:0] rq2b_phl2 = 32'd0;
-  reg [31:0] rq2b_phl3 = 32'd0;
-  reg [31:0] rq2b_phl4 = 32'd0;
-  reg [31:0] rq2b_phl5 = 32'd0;
-  reg [31:0] rq2b_phl6 = 32'd0;
-  reg [31:0] rq2b_phl7 = 32'd0;
-  reg [30:0] rq2b_plh0 = 31'h00000000;
-  reg [30:0] rq2b_plh1 = 31'h00000000;
-  reg [30:0] rq2b_plh2 = 31'h00000000;
-  reg [30:0] rq2b_plh3 = 31'h00000000;
-  reg [30:0] rq2b_plh4 = 31'h00000000;
-  reg [30:0] rq2b_plh5 = 31'h00000000;
-  reg [30:0] rq2b_plh6 = 31'h00000000;
-  reg [30:0] rq2b_plh7 = 31'h00000000;
-  reg [33:0] rq2b_pll0 = 34'h000000000;
-  reg [33:0] rq2b_pll1 = 34'h000000000;
-  reg [33:0] rq2b_pll2 = 34'h000000000;
-  reg [33:0] rq2b_pll3 = 34'h000000000;
-  reg [33:0] rq2b_pll4 = 34'h000000000;
-  reg [33:0] rq2b_pll5 = 34'h000000000;
-  reg [33:0] rq2b_pll6 = 34'h000000000;
-  reg [33:0] rq2b_pll7 = 34'h000000000;
   reg [4:0] rq2b_r0 = 5'h00;
   reg [4:0] rq2b_r1 = 5'h00;
   reg [4:0] rq2b_r2 = 5'h00;
@@ -705,6 +1781,58 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq2b_r6 = 5'h00;
   reg [4:0] rq2b_r7 = 5'h00;
   reg rq2b_valid = 1'h0;
+  reg rq2c_last = 1'h0;
+  reg [30:0] rq2c_m0 = 31'h00000000;
+  reg [30:0] rq2c_m1 = 31'h00000000;
+  reg [30:0] rq2c_m2 = 31'h00000000;
+  reg [30:0] rq2c_m3 = 31'h00000000;
+  reg [30:0] rq2c_m4 = 31'h00000000;
+  reg [30:0] rq2c_m5 = 31'h00000000;
+  reg [30:0] rq2c_m6 = 31'h00000000;
+  reg [30:0] rq2c_m7 = 31'h00000000;
+  reg [4:0] rq2c_r0 = 5'h00;
+  reg [4:0] rq2c_r1 = 5'h00;
+  reg [4:0] rq2c_r2 = 5'h00;
+  reg [4:0] rq2c_r3 = 5'h00;
+  reg [4:0] rq2c_r4 = 5'h00;
+  reg [4:0] rq2c_r5 = 5'h00;
+  reg [4:0] rq2c_r6 = 5'h00;
+  reg [4:0] rq2c_r7 = 5'h00;
+  reg rq2c_valid = 1'h0;
+  reg rq2m_last = 1'h0;
+  reg [30:0] rq2m_m0 = 31'h00000000;
+  reg [30:0] rq2m_m1 = 31'h00000000;
+  reg [30:0] rq2m_m2 = 31'h00000000;
+  reg [30:0] rq2m_m3 = 31'h00000000;
+  reg [30:0] rq2m_m4 = 31'h00000000;
+  reg [30:0] rq2m_m5 = 31'h00000000;
+  reg [30:0] rq2m_m6 = 31'h00000000;
+  reg [30:0] rq2m_m7 = 31'h00000000;
+  reg [33:0] rq2m_mi0 = 34'h000000000;
+  reg [33:0] rq2m_mi1 = 34'h000000000;
+  reg [33:0] rq2m_mi2 = 34'h000000000;
+  reg [33:0] rq2m_mi3 = 34'h000000000;
+  reg [33:0] rq2m_mi4 = 34'h000000000;
+  reg [33:0] rq2m_mi5 = 34'h000000000;
+  reg [33:0] rq2m_mi6 = 34'h000000000;
+  reg [33:0] rq2m_mi7 = 34'h000000000;
+  reg [62:0] rq2m_o0 = 63'h0000000000000000;
+  reg [62:0] rq2m_o1 = 63'h0000000000000000;
+  reg [62:0] rq2m_o2 = 63'h0000000000000000;
+  reg [62:0] rq2m_o3 = 63'h0000000000000000;
+  reg [62:0] rq2m_o4 = 63'h0000000000000000;
+  reg [62:0] rq2m_o5 = 63'h0000000000000000;
+  reg [62:0] rq2m_o6 = 63'h0000000000000000;
+  reg [62:0] rq2m_o7 = 63'h0000000000000000;
+  reg [4:0] rq2m_r0 = 5'h00;
+  reg [4:0] rq2m_r1 = 5'h00;
+  reg [4:0] rq2m_r2 = 5'h00;
+  reg [4:0] rq2m_r3 = 5'h00;
+  reg [4:0] rq2m_r4 = 5'h00;
+  reg [4:0] rq2m_r5 = 5'h00;
+  reg [4:0] rq2m_r6 = 5'h00;
+  reg [4:0] rq2m_r7 = 5'h00;
+  reg rq2m_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -769,242 +1897,150 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  always @(posedge clk)
-    rq3a_r3 <= \$392 ;
-  always @(posedge clk)
-    rq3a_r4 <= \$393 ;
-  always @(posedge clk)
-    rq3a_r5 <= \$394 ;
-  always @(posedge clk)
-    rq3a_r6 <= \$395 ;
-  always @(posedge clk)
-    rq3a_r7 <= \$396 ;
-  always @(posedge clk)
-    rq3a_u0 <= \$397 ;
-  always @(posedge clk)
-    rq3a_u1 <= \$398 ;
-  always @(posedge clk)
-    rq3a_u2 <= \$399 ;
-  always @(posedge clk)
-    rq3a_u3 <= \$400 ;
-  always @(posedge clk)
-    rq3a_u4 <= \$401 ;
-  always @(posedge clk)
-    rq3a_u5 <= \$402 ;
-  always @(posedge clk)
-    rq3a_u6 <= \$403 ;
-  always @(posedge clk)
-    rq3a_u7 <= \$404 ;
-  always @(posedge clk)
-    rq3_valid <= \$405 ;
-  always @(posedge clk)
-    rq3_last <= \$406 ;
-  always @(posedge clk)
-    rq3_y0 <= \$407 ;
-  always @(posedge clk)
-    rq3_y1 <= \$408 ;
-  always @(posedge clk)
-    rq3_y2 <= \$409 ;
-  always @(posedge clk)
-    rq3_y3 <= \$410 ;
-  always @(posedge clk)
-    rq3_y4 <= \$411 ;
-  always @(posedge clk)
-    rq3_y5 <= \$412 ;
-  always @(posedge clk)
-    rq3_y6 <= \$413 ;
-  always @(posedge clk)
-    rq3_y7 <= \$414 ;
-  always @(posedge clk)
-    o_data <= \$415 ;
-  always @(posedge clk)
-    o_valid <= \$416 ;
-  always @(posedge clk)
-    o_last <= \$417 ;
-  assign \$1  = rq2a_a0[16:0] * rq2a_m0[16:0];
-  assign \$2  = rq2a_a0[16:0] * rq2a_m0[30:17];
-  assign \$3  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[16:0] });
-  assign \$4  = $signed(rq2a_a0[31:17]) * $signed({ 1'h0, rq2a_m0[30:17] });
-  assign \$5  = rq2a_a1[16:0] * rq2a_m1[16:0];
-  assign \$6  = rq2a_a1[16:0] * rq2a_m1[30:17];
-  assign \$7  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[16:0] });
-  assign \$8  = $signed(rq2a_a1[31:17]) * $signed({ 1'h0, rq2a_m1[30:17] });
-  assign \$9  = rq2a_a2[16:0] * rq2a_m2[16:0];
-  assign \$10  = rq2a_a2[16:0] * rq2a_m2[30:17];
-  assign \$11  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[16:0] });
-  assign \$12  = $signed(rq2a_a2[31:17]) * $signed({ 1'h0, rq2a_m2[30:17] });
-  assign \$13  = rq2a_a3[16:0] * rq2a_m3[16:0];
-  assign \$14  = rq2a_a3[16:0] * rq2a_m3[30:17];
-  assign \$15  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[16:0] });
-  assign \$16  = $signed(rq2a_a3[31:17]) * $signed({ 1'h0, rq2a_m3[30:17] });
-  assign \$17  = rq2a_a4[16:0] * rq2a_m4[16:0];
-  assign \$18  = rq2a_a4[16:0] * rq2a_m4[30:17];
-  assign \$19  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[16:0] });
-  assign \$20  = $signed(rq2a_a4[31:17]) * $signed({ 1'h0, rq2a_m4[30:17] });
-  assign \$21  = rq2a_a5[16:0] * rq2a_m5[16:0];
-  assign \$22  = rq2a_a5[16:0] * rq2a_m5[30:17];
-  assign \$23  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[16:0] });
-  assign \$24  = $signed(rq2a_a5[31:17]) * $signed({ 1'h0, rq2a_m5[30:17] });
-  assign \$25  = rq2a_a6[16:0] * rq2a_m6[16:0];
-  assign \$26  = rq2a_a6[16:0] * rq2a_m6[30:17];
-  assign \$27  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[16:0] });
-  assign \$28  = $signed(rq2a_a6[31:17]) * $signed({ 1'h0, rq2a_m6[30:17] });
-  assign \$29  = rq2a_a7[16:0] * rq2a_m7[16:0];
-  assign \$30  = rq2a_a7[16:0] * rq2a_m7[30:17];
-  assign \$31  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[16:0] });
-  assign \$32  = $signed(rq2a_a7[31:17]) * $signed({ 1'h0, rq2a_m7[30:17] });
-  assign \$33  = $signed(t_0) < $signed(act_min);
-  assign \$34  = $signed(t_0) > $signed(act_max);
-  assign \$35  = $signed(t_1) < $signed(act_min);
-  assign \$36  = $signed(t_1) > $signed(act_max);
-  assign \$37  = $signed(t_2) < $signed(act_min);
-  assign \$38  = $signed(t_2) > $signed(act_max);
-  assign \$39  = $signed(t_3) < $signed(act_min);
-  assign \$40  = $signed(t_3) > $signed(act_max);
-  assign \$41  = $signed(t_4) < $signed(act_min);
-  assign \$42  = $signed(t_4) > $signed(act_max);
-  assign \$43  = $signed(t_5) < $signed(act_min);
-  assign \$44  = $signed(t_5) > $signed(act_max);
-  assign \$45  = $signed(t_6) < $signed(act_min);
-  assign \$46  = $signed(t_6) > $signed(act_max);
-  assign \$47  = $signed(t_7) < $signed(act_min);
-  assign \$48  = $signed(t_7) > $signed(act_max);
-  assign \$49  = $signed(rq0_e0) > $signed(1'h0);
-  assign \$50  = \$49  ? rq0_e0 : 6'h00;
-  assign \$51  = $signed(rq0_e0) < $signed(1'h0);
-  assign \$52  = - $signed(rq0_e0);
-  assign \$53  = \$51  ? \$52  : 7'h00;
-  assign \$54  = $signed(rq0_e1) > $signed(1'h0);
-  assign \$55  = \$54  ? rq0_e1 : 6'h00;
-  assign \$56  = $signed(rq0_e1) < $signed(1'h0);
-  assign \$57  = - $signed(rq0_e1);
-  assign \$58  = \$56  ? \$57  : 7'h00;
-  assign \$59  = $signed(rq0_e2) > $signed(1'h0);
-  assign \$60  = \$59  ? rq0_e2 : 6'h00;
-  assign \$61  = $signed(rq0_e2) < $signed(1'h0);
-  assign \$62  = - $signed(rq0_e2);
-  assign \$63  = \$61  ? \$62  : 7'h00;
-  assign \$64  = $signed(rq0_e3) > $signed(1'h0);
-  assign \$65  = \$64  ? rq0_e3 : 6'h00;
-  assign \$66  = $signed(rq0_e3) < $signed(1'h0);
-  assign \$67  = - $signed(rq0_e3);
-  assign \$68  = \$66  ? \$67  : 7'h00;
-  assign \$69  = $signed(rq0_e4) > $signed(1'h0);
-  assign \$70  = \$69  ? rq0_e4 : 6'h00;
-  assign \$71  = $signed(rq0_e4) < $signed(1'h0);
-  assign \$72  = - $signed(rq0_e4);
-  assign \$73  = \$71  ? \$72  : 7'h00;
-  assign \$74  = $signed(rq0_e5) > $signed(1'h0);
-  assign \$75  = \$74  ? rq0_e5 : 6'h00;
-  assign \$76  = $signed(rq0_e5) < $signed(1'h0);
-  assign \$77  = - $signed(rq0_e5);
-  assign \$78  = \$76  ? \$77  : 7'h00;
-  assign \$79  = $signed(rq0_e6) > $signed(1'h0);
-  assign \$80  = \$79  ? rq0_e6 : 6'h00;
-  assign \$81  = $signed(rq0_e6) < $signed(1'h0);
-  assign \$82  = - $signed(rq0_e6);
-  assign \$83  = \$81  ? \$82  : 7'h00;
-  assign \$84  = $signed(rq0_e7) > $signed(1'h0);
-  assign \$85  = \$84  ? rq0_e7 : 6'h00;
-  assign \$86  = $signed(rq0_e7) < $signed(1'h0);
-  assign \$87  = - $signed(rq0_e7);
-  assign \$88  = \$86  ? \$87  : 7'h00;
-  assign \$89  = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign \$90  = $signed(rq0_acc1) + $signed(rq0_b1);
-  assign \$91  = $signed(rq0_acc2) + $signed(rq0_b2);
-  assign \$92  = $signed(rq0_acc3) + $signed(rq0_b3);
-  assign \$93  = $signed(rq0_acc4) + $signed(rq0_b4);
-  assign \$94  = $signed(rq0_acc5) + $signed(rq0_b5);
-  assign \$95  = $signed(rq0_acc6) + $signed(rq0_b6);
-  assign \$96  = $signed(rq0_acc7) + $signed(rq0_b7);
-  assign \$97  = $signed(rq1_s0) << rq1_l0;
-  assign \$98  = $signed(rq1_s1) << rq1_l1;
-  assign \$99  = $signed(rq1_s2) << rq1_l2;
-  assign \$100  = $signed(rq1_s3) << rq1_l3;
-  assign \$101  = $signed(rq1_s4) << rq1_l4;
-  assign \$102  = $signed(rq1_s5) << rq1_l5;
-  assign \$103  = $signed(rq1_s6) << rq1_l6;
-  assign \$104  = $signed(rq1_s7) << rq1_l7;
-  assign \$106  = $signed(rq2b_phl0) + $signed({ 1'h0, rq2b_plh0 });
-  assign \$108  = $signed(\$105 ) + $signed(\$107 );
-  assign \$109  = $signed(\$108 ) + $signed({ 1'h0, rq2b_pll0 });
-  assign \$110  = $signed(\$109 [63:0]) + $signed(32'd1073741824);
-  assign \$113  = $signed(rq2b_phl1) + $signed({ 1'h0, rq2b_plh1 });
-  assign \$115  = $signed(\$112 ) + $signed(\$114 );
-  assign \$116  = $signed(\$115 ) + $signed({ 1'h0, rq2b_pll1 });
-  assign \$117  = $signed(\$116 [63:0]) + $signed(32'd1073741824);
-  assign \$120  = $signed(rq2b_phl2) + $signed({ 1'h0, rq2b_plh2 });
-  assign \$122  = $signed(\$119 ) + $signed(\$121 );
-  assign \$123  = $signed(\$122 ) + $signed({ 1'h0, rq2b_pll2 });
-  assign \$124  = $signed(\$123 [63:0]) + $signed(32'd1073741824);
-  assign \$127  = $signed(rq2b_phl3) + $signed({ 1'h0, rq2b_plh3 });
-  assign \$129  = $signed(\$126 ) + $signed(\$128 );
-  assign \$130  = $signed(\$129 ) + $signed({ 1'h0, rq2b_pll3 });
-  assign \$131  = $signed(\$130 [63:0]) + $signed(32'd1073741824);
-  assign \$134  = $signed(rq2b_phl4) + $signed({ 1'h0, rq2b_plh4 });
-  assign \$136  = $signed(\$133 ) + $signed(\$135 );
-  assign \$137  = $signed(\$136 ) + $signed({ 1'h0, rq2b_pll4 });
-  assign \$138  = $signed(\$137 [63:0]) + $signed(32'd1073741824);
-  assign \$141  = $signed(rq2b_phl5) + $signed({ 1'h0, rq2b_plh5 });
-  assign \$143  = $signed(\$140 ) + $signed(\$142 );
-  assign \$144  = $signed(\$143 ) + $signed({ 1'h0, rq2b_pll5 });
-  assign \$145  = $signed(\$144 [63:0]) + $signed(32'd1073741824);
-  assign \$148  = $signed(rq2b_phl6) + $signed({ 1'h0, rq2b_plh6 });
-  assign \$150  = $signed(\$147 ) + $signed(\$149 );
-  assign \$151  = $signed(\$150 ) + $signed({ 1'h0, rq2b_pll6 });
-  assign \$152  = $signed(\$151 [63:0]) + $signed(32'd1073741824);
-  assign \$155  = $signed(rq2b_phl7) + $signed({ 1'h0, rq2b_plh7 });
-  assign \$157  = $signed(\$154 ) + $signed(\$156 );
-  assign \$158  = $signed(\$157 ) + $signed({ 1'h0, rq2b_pll7 });
-  assign \$159  = $signed(\$158 [63:0]) + $signed(32'd1073741824);
-  assign \$161  = 1'h1 << rq2b_r0;
-  assign \$163  = 1'h1 << rq2b_r1;
-  assign \$165  = 1'h1 << rq2b_r2;
-  assign \$167  = 1'h1 << rq2b_r3;
-  assign \$169  = 1'h1 << rq2b_r4;
-  assign \$171  = 1'h1 << rq2b_r5;
-  assign \$173  = 1'h1 << rq2b_r6;
-  assign \$175  = 1'h1 << rq2b_r7;
-  assign \$177  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$178  = | rq2_hf0;
-  assign \$179  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$180  = \$178  & \$179 ;
-  assign \$181  = $signed(\$177 ) - $signed({ 1'h0, \$180  });
-  assign \$182  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$183  = | rq2_hf1;
-  assign \$184  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$185  = \$183  & \$184 ;
-  assign \$186  = $signed(\$182 ) - $signed({ 1'h0, \$185  });
-  assign \$187  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$188  = | rq2_hf2;
-  assign \$189  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$190  = \$188  & \$189 ;
-  assign \$191  = $signed(\$187 ) - $signed({ 1'h0, \$190  });
-  assign \$192  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$193  = | rq2_hf3;
-  assign \$194  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$195  = \$193  & \$194 ;
-  assign \$196  = $signed(\$192 ) - $signed({ 1'h0, \$195  });
-  assign \$197  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$198  = | rq2_hf4;
-  assign \$199  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$200  = \$198  & \$199 ;
-  assign \$201  = $signed(\$197 ) - $signed({ 1'h0, \$200  });
-  assign \$202  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$203  = | rq2_hf5;
-  assign \$204  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$205  = \$203  & \$204 ;
-  assign \$206  = $signed(\$202 ) - $signed({ 1'h0, \$205  });
-  assign \$207  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$208  = | rq2_hf6;
-  assign \$209  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$210  = \$208  & \$209 ;
-  assign \$211  = $signed(\$207 ) - $signed({ 1'h0, \$210  });
-  assign \$212  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$213  = | rq2_hf7;
-  assign \$214  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$215  = \$213  & \$214 ;
-  assign \$216  = $signed(\$212 ) - $signed({ 1'h0, \$215  });
+  assign \$1  = $signed(t_0) < $signed(act_min);
+  assign \$2  = $signed(t_0) > $signed(act_max);
+  assign \$3  = $signed(t_1) < $signed(act_min);
+  assign \$4  = $signed(t_1) > $signed(act_max);
+  assign \$5  = $signed(t_2) < $signed(act_min);
+  assign \$6  = $signed(t_2) > $signed(act_max);
+  assign \$7  = $signed(t_3) < $signed(act_min);
+  assign \$8  = $signed(t_3) > $signed(act_max);
+  assign \$9  = $signed(t_4) < $signed(act_min);
+  assign \$10  = $signed(t_4) > $signed(act_max);
+  assign \$11  = $signed(t_5) < $signed(act_min);
+  assign \$12  = $signed(t_5) > $signed(act_max);
+  assign \$13  = $signed(t_6) < $signed(act_min);
+  assign \$14  = $signed(t_6) > $signed(act_max);
+  assign \$15  = $signed(t_7) < $signed(act_min);
+  assign \$16  = $signed(t_7) > $signed(act_max);
+  assign \$17  = $signed(rq0_e0) > $signed(1'h0);
+  assign \$18  = \$17  ? rq0_e0 : 6'h00;
+  assign \$19  = $signed(rq0_e0) < $signed(1'h0);
+  assign \$20  = - $signed(rq0_e0);
+  assign \$21  = \$19  ? \$20  : 7'h00;
+  assign \$22  = $signed(rq0_e1) > $signed(1'h0);
+  assign \$23  = \$22  ? rq0_e1 : 6'h00;
+  assign \$24  = $signed(rq0_e1) < $signed(1'h0);
+  assign \$25  = - $signed(rq0_e1);
+  assign \$26  = \$24  ? \$25  : 7'h00;
+  assign \$27  = $signed(rq0_e2) > $signed(1'h0);
+  assign \$28  = \$27  ? rq0_e2 : 6'h00;
+  assign \$29  = $signed(rq0_e2) < $signed(1'h0);
+  assign \$30  = - $signed(rq0_e2);
+  assign \$31  = \$29  ? \$30  : 7'h00;
+  assign \$32  = $signed(rq0_e3) > $signed(1'h0);
+  assign \$33  = \$32  ? rq0_e3 : 6'h00;
+  assign \$34  = $signed(rq0_e3) < $signed(1'h0);
+  assign \$35  = - $signed(rq0_e3);
+  assign \$36  = \$34  ? \$35  : 7'h00;
+  assign \$37  = $signed(rq0_e4) > $signed(1'h0);
+  assign \$38  = \$37  ? rq0_e4 : 6'h00;
+  assign \$39  = $signed(rq0_e4) < $signed(1'h0);
+  assign \$40  = - $signed(rq0_e4);
+  assign \$41  = \$39  ? \$40  : 7'h00;
+  assign \$42  = $signed(rq0_e5) > $signed(1'h0);
+  assign \$43  = \$42  ? rq0_e5 : 6'h00;
+  assign \$44  = $signed(rq0_e5) < $signed(1'h0);
+  assign \$45  = - $signed(rq0_e5);
+  assign \$46  = \$44  ? \$45  : 7'h00;
+  assign \$47  = $signed(rq0_e6) > $signed(1'h0);
+  assign \$48  = \$47  ? rq0_e6 : 6'h00;
+  assign \$49  = $signed(rq0_e6) < $signed(1'h0);
+  assign \$50  = - $signed(rq0_e6);
+  assign \$51  = \$49  ? \$50  : 7'h00;
+  assign \$52  = $signed(rq0_e7) > $signed(1'h0);
+  assign \$53  = \$52  ? rq0_e7 : 6'h00;
+  assign \$54  = $signed(rq0_e7) < $signed(1'h0);
+  assign \$55  = - $signed(rq0_e7);
+  assign \$56  = \$54  ? \$55  : 7'h00;
+  assign \$57  = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign \$58  = $signed(rq0_acc1) + $signed(rq0_b1);
+  assign \$59  = $signed(rq0_acc2) + $signed(rq0_b2);
+  assign \$60  = $signed(rq0_acc3) + $signed(rq0_b3);
+  assign \$61  = $signed(rq0_acc4) + $signed(rq0_b4);
+  assign \$62  = $signed(rq0_acc5) + $signed(rq0_b5);
+  assign \$63  = $signed(rq0_acc6) + $signed(rq0_b6);
+  assign \$64  = $signed(rq0_acc7) + $signed(rq0_b7);
+  assign \$65  = $signed(rq1_s0) << rq1_l0;
+  assign \$66  = $signed(rq1_s1) << rq1_l1;
+  assign \$67  = $signed(rq1_s2) << rq1_l2;
+  assign \$68  = $signed(rq1_s3) << rq1_l3;
+  assign \$69  = $signed(rq1_s4) << rq1_l4;
+  assign \$70  = $signed(rq1_s5) << rq1_l5;
+  assign \$71  = $signed(rq1_s6) << rq1_l6;
+  assign \$72  = $signed(rq1_s7) << rq1_l7;
+  assign \$73  = $signed({ \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  }) + $signed({ 1'h0, \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  });
+  assign mid_0 = $signed(\$73 ) + $signed(15'h2000);
+  assign \$74  = $signed({ \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  }) + $signed({ 1'h0, \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  });
+  assign mid_1 = $signed(\$74 ) + $signed(15'h2000);
+  assign \$75  = $signed({ \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  }) + $signed({ 1'h0, \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  });
+  assign mid_2 = $signed(\$75 ) + $signed(15'h2000);
+  assign \$76  = $signed({ \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  }) + $signed({ 1'h0, \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  });
+  assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
+  assign \$77  = $signed({ \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  }) + $signed({ 1'h0, \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  });
+  assign mid_4 = $signed(\$77 ) + $signed(15'h2000);
+  assign \$78  = $signed({ \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  }) + $signed({ 1'h0, \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  });
+  assign mid_5 = $signed(\$78 ) + $signed(15'h2000);
+  assign \$79  = $signed({ \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  }) + $signed({ 1'h0, \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  });
+  assign mid_6 = $signed(\$79 ) + $signed(15'h2000);
+  assign \$80  = $signed({ \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  }) + $signed({ 1'h0, \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  });
+  assign mid_7 = $signed(\$80 ) + $signed(15'h2000);
+  assign \$82  = $signed(\$81 ) + $signed(rq2m_mi0);
+  assign \$85  = $signed(\$84 ) + $signed(rq2m_mi1);
+  assign \$88  = $signed(\$87 ) + $signed(rq2m_mi2);
+  assign \$91  = $signed(\$90 ) + $signed(rq2m_mi3);
+  assign \$94  = $signed(\$93 ) + $signed(rq2m_mi4);
+  assign \$97  = $signed(\$96 ) + $signed(rq2m_mi5);
+  assign \$100  = $signed(\$99 ) + $signed(rq2m_mi6);
+  assign \$103  = $signed(\$102 ) + $signed(rq2m_mi7);
+  assign \$105  = 1'h1 << rq2m_r0;
+  assign \$107  = 1'h1 << rq2m_r1;
+  assign \$109  = 1'h1 << rq2m_r2;
+  assign \$111  = 1'h1 << rq2m_r3;
+  assign \$113  = 1'h1 << rq2m_r4;
+  assign \$115  = 1'h1 << rq2m_r5;
+  assign \$117  = 1'h1 << rq2m_r6;
+  assign \$119  = 1'h1 << rq2m_r7;
+  assign \$121  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$122  = | rq2_hf0;
+  assign \$123  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$124  = \$122  & \$123 ;
+  assign \$125  = $signed(\$121 ) - $signed({ 1'h0, \$124  });
+  assign \$126  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$127  = | rq2_hf1;
+  assign \$128  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$129  = \$127  & \$128 ;
+  assign \$130  = $signed(\$126 ) - $signed({ 1'h0, \$129  });
+  assign \$131  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$132  = | rq2_hf2;
+  assign \$133  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$134  = \$132  & \$133 ;
+  assign \$135  = $signed(\$131 ) - $signed({ 1'h0, \$134  });
+  assign \$136  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$137  = | rq2_hf3;
+  assign \$138  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$139  = \$137  & \$138 ;
+  assign \$140  = $signed(\$136 ) - $signed({ 1'h0, \$139  });
+  assign \$141  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$142  = | rq2_hf4;
+  assign \$143  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$144  = \$142  & \$143 ;
+  assign \$145  = $signed(\$141 ) - $signed({ 1'h0, \$144  });
+  assign \$146  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$147  = | rq2_hf5;
+  assign \$148  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$149  = \$147  & \$148 ;
+  assign \$150  = $signed(\$146 ) - $signed({ 1'h0, \$149  });
+  assign \$151  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$152  = | rq2_hf6;
+  assign \$153  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$154  = \$152  & \$153 ;
+  assign \$155  = $signed(\$151 ) - $signed({ 1'h0, \$154  });
+  assign \$156  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$157  = | rq2_hf7;
+  assign \$158  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$159  = \$157  & \$158 ;
+  assign \$160  = $signed(\$156 ) - $signed({ 1'h0, \$159  });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign y_1 = $signed(rq3a_u1) >>> rq3a_r1;
   assign y_2 = $signed(rq3a_u2) >>> rq3a_r2;
@@ -1022,823 +2058,2352 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_6 = $signed(rq3_y6) + $signed(zero_point);
   assign t_7 = $signed(rq3_y7) + $signed(zero_point);
   always @(posedge clk)
-    rq0_valid <= \$217 ;
+    rq0_valid <= \$161 ;
   always @(posedge clk)
-    rq0_last <= \$218 ;
+    rq0_last <= \$162 ;
   always @(posedge clk)
-    rq0_m0 <= \$219 ;
+    rq0_m0 <= \$163 ;
   always @(posedge clk)
-    rq0_e0 <= \$220 ;
+    rq0_e0 <= \$164 ;
   always @(posedge clk)
-    rq0_m1 <= \$221 ;
+    rq0_m1 <= \$165 ;
   always @(posedge clk)
-    rq0_e1 <= \$222 ;
+    rq0_e1 <= \$166 ;
   always @(posedge clk)
-    rq0_m2 <= \$223 ;
+    rq0_m2 <= \$167 ;
   always @(posedge clk)
-    rq0_e2 <= \$224 ;
+    rq0_e2 <= \$168 ;
   always @(posedge clk)
-    rq0_m3 <= \$225 ;
+    rq0_m3 <= \$169 ;
   always @(posedge clk)
-    rq0_e3 <= \$226 ;
+    rq0_e3 <= \$170 ;
   always @(posedge clk)
-    rq0_m4 <= \$227 ;
+    rq0_m4 <= \$171 ;
   always @(posedge clk)
-    rq0_e4 <= \$228 ;
+    rq0_e4 <= \$172 ;
   always @(posedge clk)
-    rq0_m5 <= \$229 ;
+    rq0_m5 <= \$173 ;
   always @(posedge clk)
-    rq0_e5 <= \$230 ;
+    rq0_e5 <= \$174 ;
   always @(posedge clk)
-    rq0_m6 <= \$231 ;
+    rq0_m6 <= \$175 ;
   always @(posedge clk)
-    rq0_e6 <= \$232 ;
+    rq0_e6 <= \$176 ;
   always @(posedge clk)
-    rq0_m7 <= \$233 ;
+    rq0_m7 <= \$177 ;
   always @(posedge clk)
-    rq0_e7 <= \$234 ;
+    rq0_e7 <= \$178 ;
   always @(posedge clk)
-    rq0_acc0 <= \$235 ;
+    rq0_acc0 <= \$179 ;
   always @(posedge clk)
-    rq0_b0 <= \$236 ;
+    rq0_b0 <= \$180 ;
   always @(posedge clk)
-    rq0_acc1 <= \$237 ;
+    rq0_acc1 <= \$181 ;
   always @(posedge clk)
-    rq0_b1 <= \$238 ;
+    rq0_b1 <= \$182 ;
   always @(posedge clk)
-    rq0_acc2 <= \$239 ;
+    rq0_acc2 <= \$183 ;
   always @(posedge clk)
-    rq0_b2 <= \$240 ;
+    rq0_b2 <= \$184 ;
   always @(posedge clk)
-    rq0_acc3 <= \$241 ;
+    rq0_acc3 <= \$185 ;
   always @(posedge clk)
-    rq0_b3 <= \$242 ;
+    rq0_b3 <= \$186 ;
   always @(posedge clk)
-    rq0_acc4 <= \$243 ;
+    rq0_acc4 <= \$187 ;
   always @(posedge clk)
-    rq0_b4 <= \$244 ;
+    rq0_b4 <= \$188 ;
   always @(posedge clk)
-    rq0_acc5 <= \$245 ;
+    rq0_acc5 <= \$189 ;
   always @(posedge clk)
-    rq0_b5 <= \$246 ;
+    rq0_b5 <= \$190 ;
   always @(posedge clk)
-    rq0_acc6 <= \$247 ;
+    rq0_acc6 <= \$191 ;
   always @(posedge clk)
-    rq0_b6 <= \$248 ;
+    rq0_b6 <= \$192 ;
   always @(posedge clk)
-    rq0_acc7 <= \$249 ;
+    rq0_acc7 <= \$193 ;
   always @(posedge clk)
-    rq0_b7 <= \$250 ;
+    rq0_b7 <= \$194 ;
   always @(posedge clk)
-    rq1_valid <= \$251 ;
+    rq1_valid <= \$195 ;
   always @(posedge clk)
-    rq1_last <= \$252 ;
+    rq1_last <= \$196 ;
   always @(posedge clk)
-    rq1_m0 <= \$253 ;
+    rq1_m0 <= \$197 ;
   always @(posedge clk)
-    rq1_l0 <= \$254 ;
+    rq1_l0 <= \$198 ;
   always @(posedge clk)
-    rq1_r0 <= \$255 ;
+    rq1_r0 <= \$199 ;
   always @(posedge clk)
-    rq1_m1 <= \$256 ;
+    rq1_m1 <= \$200 ;
   always @(posedge clk)
-    rq1_l1 <= \$257 ;
+    rq1_l1 <= \$201 ;
   always @(posedge clk)
-    rq1_r1 <= \$258 ;
+    rq1_r1 <= \$202 ;
   always @(posedge clk)
-    rq1_m2 <= \$259 ;
+    rq1_m2 <= \$203 ;
   always @(posedge clk)
-    rq1_l2 <= \$260 ;
+    rq1_l2 <= \$204 ;
   always @(posedge clk)
-    rq1_r2 <= \$261 ;
+    rq1_r2 <= \$205 ;
   always @(posedge clk)
-    rq1_m3 <= \$262 ;
+    rq1_m3 <= \$206 ;
   always @(posedge clk)
-    rq1_l3 <= \$263 ;
+    rq1_l3 <= \$207 ;
   always @(posedge clk)
-    rq1_r3 <= \$264 ;
+    rq1_r3 <= \$208 ;
   always @(posedge clk)
-    rq1_m4 <= \$265 ;
+    rq1_m4 <= \$209 ;
   always @(posedge clk)
-    rq1_l4 <= \$266 ;
+    rq1_l4 <= \$210 ;
   always @(posedge clk)
-    rq1_r4 <= \$267 ;
+    rq1_r4 <= \$211 ;
   always @(posedge clk)
-    rq1_m5 <= \$268 ;
+    rq1_m5 <= \$212 ;
   always @(posedge clk)
-    rq1_l5 <= \$269 ;
+    rq1_l5 <= \$213 ;
   always @(posedge clk)
-    rq1_r5 <= \$270 ;
+    rq1_r5 <= \$214 ;
   always @(posedge clk)
-    rq1_m6 <= \$271 ;
+    rq1_m6 <= \$215 ;
   always @(posedge clk)
-    rq1_l6 <= \$272 ;
+    rq1_l6 <= \$216 ;
   always @(posedge clk)
-    rq1_r6 <= \$273 ;
+    rq1_r6 <= \$217 ;
   always @(posedge clk)
-    rq1_m7 <= \$274 ;
+    rq1_m7 <= \$218 ;
   always @(posedge clk)
-    rq1_l7 <= \$275 ;
+    rq1_l7 <= \$219 ;
   always @(posedge clk)
-    rq1_r7 <= \$276 ;
+    rq1_r7 <= \$220 ;
   always @(posedge clk)
-    rq1_s0 <= \$277 ;
+    rq1_s0 <= \$221 ;
   always @(posedge clk)
-    rq1_s1 <= \$278 ;
+    rq1_s1 <= \$222 ;
   always @(posedge clk)
-    rq1_s2 <= \$279 ;
+    rq1_s2 <= \$223 ;
   always @(posedge clk)
-    rq1_s3 <= \$280 ;
+    rq1_s3 <= \$224 ;
   always @(posedge clk)
-    rq1_s4 <= \$281 ;
+    rq1_s4 <= \$225 ;
   always @(posedge clk)
-    rq1_s5 <= \$282 ;
+    rq1_s5 <= \$226 ;
   always @(posedge clk)
-    rq1_s6 <= \$283 ;
+    rq1_s6 <= \$227 ;
   always @(posedge clk)
-    rq1_s7 <= \$284 ;
+    rq1_s7 <= \$228 ;
   always @(posedge clk)
-    rq2a_valid <= \$285 ;
+    rq2a_valid <= \$229 ;
   always @(posedge clk)
-    rq2a_last <= \$286 ;
+    rq2a_last <= \$230 ;
   always @(posedge clk)
-    rq2a_m0 <= \$287 ;
+    rq2a_m0 <= \$231 ;
   always @(posedge clk)
-    rq2a_r0 <= \$288 ;
+    rq2a_r0 <= \$232 ;
   always @(posedge clk)
-    rq2a_m1 <= \$289 ;
+    rq2a_m1 <= \$233 ;
   always @(posedge clk)
-    rq2a_r1 <= \$290 ;
+    rq2a_r1 <= \$234 ;
   always @(posedge clk)
-    rq2a_m2 <= \$291 ;
+    rq2a_m2 <= \$235 ;
   always @(posedge clk)
-    rq2a_r2 <= \$292 ;
+    rq2a_r2 <= \$236 ;
   always @(posedge clk)
-    rq2a_m3 <= \$293 ;
+    rq2a_m3 <= \$237 ;
   always @(posedge clk)
-    rq2a_r3 <= \$294 ;
+    rq2a_r3 <= \$238 ;
   always @(posedge clk)
-    rq2a_m4 <= \$295 ;
+    rq2a_m4 <= \$239 ;
   always @(posedge clk)
-    rq2a_r4 <= \$296 ;
+    rq2a_r4 <= \$240 ;
   always @(posedge clk)
-    rq2a_m5 <= \$297 ;
+    rq2a_m5 <= \$241 ;
   always @(posedge clk)
-    rq2a_r5 <= \$298 ;
+    rq2a_r5 <= \$242 ;
   always @(posedge clk)
-    rq2a_m6 <= \$299 ;
+    rq2a_m6 <= \$243 ;
   always @(posedge clk)
-    rq2a_r6 <= \$300 ;
+    rq2a_r6 <= \$244 ;
   always @(posedge clk)
-    rq2a_m7 <= \$301 ;
+    rq2a_m7 <= \$245 ;
   always @(posedge clk)
-    rq2a_r7 <= \$302 ;
+    rq2a_r7 <= \$246 ;
   always @(posedge clk)
-    rq2a_a0 <= \$303 ;
+    rq2a_a0 <= \$247 ;
   always @(posedge clk)
-    rq2a_a1 <= \$304 ;
+    rq2a_a1 <= \$248 ;
   always @(posedge clk)
-    rq2a_a2 <= \$305 ;
+    rq2a_a2 <= \$249 ;
   always @(posedge clk)
-    rq2a_a3 <= \$306 ;
+    rq2a_a3 <= \$250 ;
   always @(posedge clk)
-    rq2a_a4 <= \$307 ;
+    rq2a_a4 <= \$251 ;
   always @(posedge clk)
-    rq2a_a5 <= \$308 ;
+    rq2a_a5 <= \$252 ;
   always @(posedge clk)
-    rq2a_a6 <= \$309 ;
+    rq2a_a6 <= \$253 ;
   always @(posedge clk)
-    rq2a_a7 <= \$310 ;
+    rq2a_a7 <= \$254 ;
   always @(posedge clk)
-    rq2b_valid <= \$311 ;
+    rq2b_valid <= \$255 ;
   always @(posedge clk)
-    rq2b_last <= \$312 ;
+    rq2b_last <= \$256 ;
   always @(posedge clk)
-    rq2b_m0 <= \$313 ;
+    rq2b_m0 <= \$257 ;
   always @(posedge clk)
-    rq2b_r0 <= \$314 ;
+    rq2b_r0 <= \$258 ;
   always @(posedge clk)
-    rq2b_m1 <= \$315 ;
+    rq2b_m1 <= \$259 ;
   always @(posedge clk)
-    rq2b_r1 <= \$316 ;
+    rq2b_r1 <= \$260 ;
   always @(posedge clk)
-    rq2b_m2 <= \$317 ;
+    rq2b_m2 <= \$261 ;
   always @(posedge clk)
-    rq2b_r2 <= \$318 ;
+    rq2b_r2 <= \$262 ;
   always @(posedge clk)
-    rq2b_m3 <= \$319 ;
+    rq2b_m3 <= \$263 ;
   always @(posedge clk)
-    rq2b_r3 <= \$320 ;
+    rq2b_r3 <= \$264 ;
   always @(posedge clk)
-    rq2b_m4 <= \$321 ;
+    rq2b_m4 <= \$265 ;
   always @(posedge clk)
-    rq2b_r4 <= \$322 ;
+    rq2b_r4 <= \$266 ;
   always @(posedge clk)
-    rq2b_m5 <= \$323 ;
+    rq2b_m5 <= \$267 ;
   always @(posedge clk)
-    rq2b_r5 <= \$324 ;
+    rq2b_r5 <= \$268 ;
   always @(posedge clk)
-    rq2b_m6 <= \$325 ;
+    rq2b_m6 <= \$269 ;
   always @(posedge clk)
-    rq2b_r6 <= \$326 ;
+    rq2b_r6 <= \$270 ;
   always @(posedge clk)
-    rq2b_m7 <= \$327 ;
+    rq2b_m7 <= \$271 ;
   always @(posedge clk)
-    rq2b_r7 <= \$328 ;
+    rq2b_r7 <= \$272 ;
   always @(posedge clk)
-    rq2b_pll0 <= \$329 ;
+    rq2c_valid <= \$273 ;
   always @(posedge clk)
-    rq2b_plh0 <= \$330 ;
+    rq2c_last <= \$274 ;
   always @(posedge clk)
-    rq2b_phl0 <= \$331 ;
+    rq2c_m0 <= \$275 ;
   always @(posedge clk)
-    rq2b_phh0 <= \$332 ;
+    rq2c_r0 <= \$276 ;
   always @(posedge clk)
-    rq2b_pll1 <= \$333 ;
+    rq2c_m1 <= \$277 ;
   always @(posedge clk)
-    rq2b_plh1 <= \$334 ;
+    rq2c_r1 <= \$278 ;
   always @(posedge clk)
-    rq2b_phl1 <= \$335 ;
+    rq2c_m2 <= \$279 ;
   always @(posedge clk)
-    rq2b_phh1 <= \$336 ;
+    rq2c_r2 <= \$280 ;
   always @(posedge clk)
-    rq2b_pll2 <= \$337 ;
+    rq2c_m3 <= \$281 ;
   always @(posedge clk)
-    rq2b_plh2 <= \$338 ;
+    rq2c_r3 <= \$282 ;
   always @(posedge clk)
-    rq2b_phl2 <= \$339 ;
+    rq2c_m4 <= \$283 ;
   always @(posedge clk)
-    rq2b_phh2 <= \$340 ;
+    rq2c_r4 <= \$284 ;
   always @(posedge clk)
-    rq2b_pll3 <= \$341 ;
+    rq2c_m5 <= \$285 ;
   always @(posedge clk)
-    rq2b_plh3 <= \$342 ;
+    rq2c_r5 <= \$286 ;
   always @(posedge clk)
-    rq2b_phl3 <= \$343 ;
+    rq2c_m6 <= \$287 ;
   always @(posedge clk)
-    rq2b_phh3 <= \$344 ;
+    rq2c_r6 <= \$288 ;
   always @(posedge clk)
-    rq2b_pll4 <= \$345 ;
+    rq2c_m7 <= \$289 ;
   always @(posedge clk)
-    rq2b_plh4 <= \$346 ;
+    rq2c_r7 <= \$290 ;
   always @(posedge clk)
-    rq2b_phl4 <= \$347 ;
+    rq2m_valid <= \$291 ;
   always @(posedge clk)
-    rq2b_phh4 <= \$348 ;
+    rq2m_last <= \$292 ;
   always @(posedge clk)
-    rq2b_pll5 <= \$349 ;
+    rq2m_m0 <= \$293 ;
   always @(posedge clk)
-    rq2b_plh5 <= \$350 ;
+    rq2m_r0 <= \$294 ;
   always @(posedge clk)
-    rq2b_phl5 <= \$351 ;
+    rq2m_m1 <= \$295 ;
   always @(posedge clk)
-    rq2b_phh5 <= \$352 ;
+    rq2m_r1 <= \$296 ;
   always @(posedge clk)
-    rq2b_pll6 <= \$353 ;
+    rq2m_m2 <= \$297 ;
   always @(posedge clk)
-    rq2b_plh6 <= \$354 ;
+    rq2m_r2 <= \$298 ;
   always @(posedge clk)
-    rq2b_phl6 <= \$355 ;
+    rq2m_m3 <= \$299 ;
   always @(posedge clk)
-    rq2b_phh6 <= \$356 ;
+    rq2m_r3 <= \$300 ;
   always @(posedge clk)
-    rq2b_pll7 <= \$357 ;
+    rq2m_m4 <= \$301 ;
   always @(posedge clk)
-    rq2b_plh7 <= \$358 ;
+    rq2m_r4 <= \$302 ;
   always @(posedge clk)
-    rq2b_phl7 <= \$359 ;
+    rq2m_m5 <= \$303 ;
   always @(posedge clk)
-    rq2b_phh7 <= \$360 ;
+    rq2m_r5 <= \$304 ;
   always @(posedge clk)
-    rq2_valid <= \$361 ;
+    rq2m_m6 <= \$305 ;
   always @(posedge clk)
-    rq2_last <= \$362 ;
+    rq2m_r6 <= \$306 ;
   always @(posedge clk)
-    rq2_r0 <= \$363 ;
+    rq2m_m7 <= \$307 ;
   always @(posedge clk)
-    rq2_r1 <= \$364 ;
+    rq2m_r7 <= \$308 ;
   always @(posedge clk)
-    rq2_r2 <= \$365 ;
+    rq2m_o0 <= \$309 ;
   always @(posedge clk)
-    rq2_r3 <= \$366 ;
+    rq2m_mi0 <= \$310 ;
   always @(posedge clk)
-    rq2_r4 <= \$367 ;
+    rq2m_o1 <= \$311 ;
   always @(posedge clk)
-    rq2_r5 <= \$368 ;
+    rq2m_mi1 <= \$312 ;
   always @(posedge clk)
-    rq2_r6 <= \$369 ;
+    rq2m_o2 <= \$313 ;
   always @(posedge clk)
-    rq2_r7 <= \$370 ;
+    rq2m_mi2 <= \$314 ;
   always @(posedge clk)
-    rq2_h0 <= \$371 ;
+    rq2m_o3 <= \$315 ;
   always @(posedge clk)
-    rq2_h1 <= \$372 ;
+    rq2m_mi3 <= \$316 ;
   always @(posedge clk)
-    rq2_h2 <= \$373 ;
+    rq2m_o4 <= \$317 ;
   always @(posedge clk)
-    rq2_h3 <= \$374 ;
+    rq2m_mi4 <= \$318 ;
   always @(posedge clk)
-    rq2_h4 <= \$375 ;
+    rq2m_o5 <= \$319 ;
   always @(posedge clk)
-    rq2_h5 <= \$376 ;
+    rq2m_mi5 <= \$320 ;
   always @(posedge clk)
-    rq2_h6 <= \$377 ;
+    rq2m_o6 <= \$321 ;
   always @(posedge clk)
-    rq2_h7 <= \$378 ;
+    rq2m_mi6 <= \$322 ;
   always @(posedge clk)
-    rq2_hf0 <= \$379 ;
+    rq2m_o7 <= \$323 ;
   always @(posedge clk)
-    rq2_hf1 <= \$380 ;
+    rq2m_mi7 <= \$324 ;
   always @(posedge clk)
-    rq2_hf2 <= \$381 ;
+    rq2_valid <= \$325 ;
   always @(posedge clk)
-    rq2_hf3 <= \$382 ;
+    rq2_last <= \$326 ;
   always @(posedge clk)
-    rq2_hf4 <= \$383 ;
+    rq2_r0 <= \$327 ;
   always @(posedge clk)
-    rq2_hf5 <= \$384 ;
+    rq2_r1 <= \$328 ;
   always @(posedge clk)
-    rq2_hf6 <= \$385 ;
+    rq2_r2 <= \$329 ;
   always @(posedge clk)
-    rq2_hf7 <= \$386 ;
+    rq2_r3 <= \$330 ;
   always @(posedge clk)
-    rq3a_valid <= \$387 ;
+    rq2_r4 <= \$331 ;
   always @(posedge clk)
-    rq3a_last <= \$388 ;
+    rq2_r5 <= \$332 ;
   always @(posedge clk)
-    rq3a_r0 <= \$389 ;
+    rq2_r6 <= \$333 ;
   always @(posedge clk)
-    rq3a_r1 <= \$390 ;
+    rq2_r7 <= \$334 ;
   always @(posedge clk)
-    rq3a_r2 <= \$391 ;
+    rq2_h0 <= \$335 ;
+  always @(posedge clk)
+    rq2_h1 <= \$336 ;
+  always @(posedge clk)
+    rq2_h2 <= \$337 ;
+  always @(posedge clk)
+    rq2_h3 <= \$338 ;
+  always @(posedge clk)
+    rq2_h4 <= \$339 ;
+  always @(posedge clk)
+    rq2_h5 <= \$340 ;
+  always @(posedge clk)
+    rq2_h6 <= \$341 ;
+  always @(posedge clk)
+    rq2_h7 <= \$342 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$343 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$344 ;
+  always @(posedge clk)
+    rq2_hf2 <= \$345 ;
+  always @(posedge clk)
+    rq2_hf3 <= \$346 ;
+  always @(posedge clk)
+    rq2_hf4 <= \$347 ;
+  always @(posedge clk)
+    rq2_hf5 <= \$348 ;
+  always @(posedge clk)
+    rq2_hf6 <= \$349 ;
+  always @(posedge clk)
+    rq2_hf7 <= \$350 ;
+  always @(posedge clk)
+    rq3a_valid <= \$351 ;
+  always @(posedge clk)
+    rq3a_last <= \$352 ;
+  always @(posedge clk)
+    rq3a_r0 <= \$353 ;
+  always @(posedge clk)
+    rq3a_r1 <= \$354 ;
+  always @(posedge clk)
+    rq3a_r2 <= \$355 ;
+  always @(posedge clk)
+    rq3a_r3 <= \$356 ;
+  always @(posedge clk)
+    rq3a_r4 <= \$357 ;
+  always @(posedge clk)
+    rq3a_r5 <= \$358 ;
+  always @(posedge clk)
+    rq3a_r6 <= \$359 ;
+  always @(posedge clk)
+    rq3a_r7 <= \$360 ;
+  always @(posedge clk)
+    rq3a_u0 <= \$361 ;
+  always @(posedge clk)
+    rq3a_u1 <= \$362 ;
+  always @(posedge clk)
+    rq3a_u2 <= \$363 ;
+  always @(posedge clk)
+    rq3a_u3 <= \$364 ;
+  always @(posedge clk)
+    rq3a_u4 <= \$365 ;
+  always @(posedge clk)
+    rq3a_u5 <= \$366 ;
+  always @(posedge clk)
+    rq3a_u6 <= \$367 ;
+  always @(posedge clk)
+    rq3a_u7 <= \$368 ;
+  always @(posedge clk)
+    rq3_valid <= \$369 ;
+  always @(posedge clk)
+    rq3_last <= \$370 ;
+  always @(posedge clk)
+    rq3_y0 <= \$371 ;
+  always @(posedge clk)
+    rq3_y1 <= \$372 ;
+  always @(posedge clk)
+    rq3_y2 <= \$373 ;
+  always @(posedge clk)
+    rq3_y3 <= \$374 ;
+  always @(posedge clk)
+    rq3_y4 <= \$375 ;
+  always @(posedge clk)
+    rq3_y5 <= \$376 ;
+  always @(posedge clk)
+    rq3_y6 <= \$377 ;
+  always @(posedge clk)
+    rq3_y7 <= \$378 ;
+  always @(posedge clk)
+    o_data <= \$379 ;
+  always @(posedge clk)
+    o_valid <= \$380 ;
+  always @(posedge clk)
+    o_last <= \$381 ;
+  \hwq_requant.phh_0  phh_0 (
+    .a(rq2a_a0[31:17]),
+    .b(rq2a_m0[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$218$0 (\$479 ),
+    .\port$218$1 (\$480 ),
+    .\port$218$10 (\$489 ),
+    .\port$218$11 (\$490 ),
+    .\port$218$12 (\$491 ),
+    .\port$218$13 (\$492 ),
+    .\port$218$14 (\$493 ),
+    .\port$218$15 (\$494 ),
+    .\port$218$16 (\$495 ),
+    .\port$218$17 (\$496 ),
+    .\port$218$18 (\$497 ),
+    .\port$218$19 (\$498 ),
+    .\port$218$2 (\$481 ),
+    .\port$218$20 (\$499 ),
+    .\port$218$21 (\$500 ),
+    .\port$218$22 (\$501 ),
+    .\port$218$23 (\$502 ),
+    .\port$218$24 (\$503 ),
+    .\port$218$25 (\$504 ),
+    .\port$218$26 (\$505 ),
+    .\port$218$27 (\$506 ),
+    .\port$218$28 (\$507 ),
+    .\port$218$3 (\$482 ),
+    .\port$218$4 (\$483 ),
+    .\port$218$5 (\$484 ),
+    .\port$218$6 (\$485 ),
+    .\port$218$7 (\$486 ),
+    .\port$218$8 (\$487 ),
+    .\port$218$9 (\$488 )
+  );
+  \hwq_requant.phh_1  phh_1 (
+    .a(rq2a_a1[31:17]),
+    .b(rq2a_m1[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$222$0 (\$605 ),
+    .\port$222$1 (\$606 ),
+    .\port$222$10 (\$615 ),
+    .\port$222$11 (\$616 ),
+    .\port$222$12 (\$617 ),
+    .\port$222$13 (\$618 ),
+    .\port$222$14 (\$619 ),
+    .\port$222$15 (\$620 ),
+    .\port$222$16 (\$621 ),
+    .\port$222$17 (\$622 ),
+    .\port$222$18 (\$623 ),
+    .\port$222$19 (\$624 ),
+    .\port$222$2 (\$607 ),
+    .\port$222$20 (\$625 ),
+    .\port$222$21 (\$626 ),
+    .\port$222$22 (\$627 ),
+    .\port$222$23 (\$628 ),
+    .\port$222$24 (\$629 ),
+    .\port$222$25 (\$630 ),
+    .\port$222$26 (\$631 ),
+    .\port$222$27 (\$632 ),
+    .\port$222$28 (\$633 ),
+    .\port$222$3 (\$608 ),
+    .\port$222$4 (\$609 ),
+    .\port$222$5 (\$610 ),
+    .\port$222$6 (\$611 ),
+    .\port$222$7 (\$612 ),
+    .\port$222$8 (\$613 ),
+    .\port$222$9 (\$614 )
+  );
+  \hwq_requant.phh_2  phh_2 (
+    .a(rq2a_a2[31:17]),
+    .b(rq2a_m2[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$226$0 (\$731 ),
+    .\port$226$1 (\$732 ),
+    .\port$226$10 (\$741 ),
+    .\port$226$11 (\$742 ),
+    .\port$226$12 (\$743 ),
+    .\port$226$13 (\$744 ),
+    .\port$226$14 (\$745 ),
+    .\port$226$15 (\$746 ),
+    .\port$226$16 (\$747 ),
+    .\port$226$17 (\$748 ),
+    .\port$226$18 (\$749 ),
+    .\port$226$19 (\$750 ),
+    .\port$226$2 (\$733 ),
+    .\port$226$20 (\$751 ),
+    .\port$226$21 (\$752 ),
+    .\port$226$22 (\$753 ),
+    .\port$226$23 (\$754 ),
+    .\port$226$24 (\$755 ),
+    .\port$226$25 (\$756 ),
+    .\port$226$26 (\$757 ),
+    .\port$226$27 (\$758 ),
+    .\port$226$28 (\$759 ),
+    .\port$226$3 (\$734 ),
+    .\port$226$4 (\$735 ),
+    .\port$226$5 (\$736 ),
+    .\port$226$6 (\$737 ),
+    .\port$226$7 (\$738 ),
+    .\port$226$8 (\$739 ),
+    .\port$226$9 (\$740 )
+  );
+  \hwq_requant.phh_3  phh_3 (
+    .a(rq2a_a3[31:17]),
+    .b(rq2a_m3[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$230$0 (\$857 ),
+    .\port$230$1 (\$858 ),
+    .\port$230$10 (\$867 ),
+    .\port$230$11 (\$868 ),
+    .\port$230$12 (\$869 ),
+    .\port$230$13 (\$870 ),
+    .\port$230$14 (\$871 ),
+    .\port$230$15 (\$872 ),
+    .\port$230$16 (\$873 ),
+    .\port$230$17 (\$874 ),
+    .\port$230$18 (\$875 ),
+    .\port$230$19 (\$876 ),
+    .\port$230$2 (\$859 ),
+    .\port$230$20 (\$877 ),
+    .\port$230$21 (\$878 ),
+    .\port$230$22 (\$879 ),
+    .\port$230$23 (\$880 ),
+    .\port$230$24 (\$881 ),
+    .\port$230$25 (\$882 ),
+    .\port$230$26 (\$883 ),
+    .\port$230$27 (\$884 ),
+    .\port$230$28 (\$885 ),
+    .\port$230$3 (\$860 ),
+    .\port$230$4 (\$861 ),
+    .\port$230$5 (\$862 ),
+    .\port$230$6 (\$863 ),
+    .\port$230$7 (\$864 ),
+    .\port$230$8 (\$865 ),
+    .\port$230$9 (\$866 )
+  );
+  \hwq_requant.phh_4  phh_4 (
+    .a(rq2a_a4[31:17]),
+    .b(rq2a_m4[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$234$0 (\$983 ),
+    .\port$234$1 (\$984 ),
+    .\port$234$10 (\$993 ),
+    .\port$234$11 (\$994 ),
+    .\port$234$12 (\$995 ),
+    .\port$234$13 (\$996 ),
+    .\port$234$14 (\$997 ),
+    .\port$234$15 (\$998 ),
+    .\port$234$16 (\$999 ),
+    .\port$234$17 (\$1000 ),
+    .\port$234$18 (\$1001 ),
+    .\port$234$19 (\$1002 ),
+    .\port$234$2 (\$985 ),
+    .\port$234$20 (\$1003 ),
+    .\port$234$21 (\$1004 ),
+    .\port$234$22 (\$1005 ),
+    .\port$234$23 (\$1006 ),
+    .\port$234$24 (\$1007 ),
+    .\port$234$25 (\$1008 ),
+    .\port$234$26 (\$1009 ),
+    .\port$234$27 (\$1010 ),
+    .\port$234$28 (\$1011 ),
+    .\port$234$3 (\$986 ),
+    .\port$234$4 (\$987 ),
+    .\port$234$5 (\$988 ),
+    .\port$234$6 (\$989 ),
+    .\port$234$7 (\$990 ),
+    .\port$234$8 (\$991 ),
+    .\port$234$9 (\$992 )
+  );
+  \hwq_requant.phh_5  phh_5 (
+    .a(rq2a_a5[31:17]),
+    .b(rq2a_m5[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$238$0 (\$1109 ),
+    .\port$238$1 (\$1110 ),
+    .\port$238$10 (\$1119 ),
+    .\port$238$11 (\$1120 ),
+    .\port$238$12 (\$1121 ),
+    .\port$238$13 (\$1122 ),
+    .\port$238$14 (\$1123 ),
+    .\port$238$15 (\$1124 ),
+    .\port$238$16 (\$1125 ),
+    .\port$238$17 (\$1126 ),
+    .\port$238$18 (\$1127 ),
+    .\port$238$19 (\$1128 ),
+    .\port$238$2 (\$1111 ),
+    .\port$238$20 (\$1129 ),
+    .\port$238$21 (\$1130 ),
+    .\port$238$22 (\$1131 ),
+    .\port$238$23 (\$1132 ),
+    .\port$238$24 (\$1133 ),
+    .\port$238$25 (\$1134 ),
+    .\port$238$26 (\$1135 ),
+    .\port$238$27 (\$1136 ),
+    .\port$238$28 (\$1137 ),
+    .\port$238$3 (\$1112 ),
+    .\port$238$4 (\$1113 ),
+    .\port$238$5 (\$1114 ),
+    .\port$238$6 (\$1115 ),
+    .\port$238$7 (\$1116 ),
+    .\port$238$8 (\$1117 ),
+    .\port$238$9 (\$1118 )
+  );
+  \hwq_requant.phh_6  phh_6 (
+    .a(rq2a_a6[31:17]),
+    .b(rq2a_m6[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$242$0 (\$1235 ),
+    .\port$242$1 (\$1236 ),
+    .\port$242$10 (\$1245 ),
+    .\port$242$11 (\$1246 ),
+    .\port$242$12 (\$1247 ),
+    .\port$242$13 (\$1248 ),
+    .\port$242$14 (\$1249 ),
+    .\port$242$15 (\$1250 ),
+    .\port$242$16 (\$1251 ),
+    .\port$242$17 (\$1252 ),
+    .\port$242$18 (\$1253 ),
+    .\port$242$19 (\$1254 ),
+    .\port$242$2 (\$1237 ),
+    .\port$242$20 (\$1255 ),
+    .\port$242$21 (\$1256 ),
+    .\port$242$22 (\$1257 ),
+    .\port$242$23 (\$1258 ),
+    .\port$242$24 (\$1259 ),
+    .\port$242$25 (\$1260 ),
+    .\port$242$26 (\$1261 ),
+    .\port$242$27 (\$1262 ),
+    .\port$242$28 (\$1263 ),
+    .\port$242$3 (\$1238 ),
+    .\port$242$4 (\$1239 ),
+    .\port$242$5 (\$1240 ),
+    .\port$242$6 (\$1241 ),
+    .\port$242$7 (\$1242 ),
+    .\port$242$8 (\$1243 ),
+    .\port$242$9 (\$1244 )
+  );
+  \hwq_requant.phh_7  phh_7 (
+    .a(rq2a_a7[31:17]),
+    .b(rq2a_m7[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$246$0 (\$1361 ),
+    .\port$246$1 (\$1362 ),
+    .\port$246$10 (\$1371 ),
+    .\port$246$11 (\$1372 ),
+    .\port$246$12 (\$1373 ),
+    .\port$246$13 (\$1374 ),
+    .\port$246$14 (\$1375 ),
+    .\port$246$15 (\$1376 ),
+    .\port$246$16 (\$1377 ),
+    .\port$246$17 (\$1378 ),
+    .\port$246$18 (\$1379 ),
+    .\port$246$19 (\$1380 ),
+    .\port$246$2 (\$1363 ),
+    .\port$246$20 (\$1381 ),
+    .\port$246$21 (\$1382 ),
+    .\port$246$22 (\$1383 ),
+    .\port$246$23 (\$1384 ),
+    .\port$246$24 (\$1385 ),
+    .\port$246$25 (\$1386 ),
+    .\port$246$26 (\$1387 ),
+    .\port$246$27 (\$1388 ),
+    .\port$246$28 (\$1389 ),
+    .\port$246$3 (\$1364 ),
+    .\port$246$4 (\$1365 ),
+    .\port$246$5 (\$1366 ),
+    .\port$246$6 (\$1367 ),
+    .\port$246$7 (\$1368 ),
+    .\port$246$8 (\$1369 ),
+    .\port$246$9 (\$1370 )
+  );
+  \hwq_requant.phl_0  phl_0 (
+    .a(rq2a_a0[31:17]),
+    .b(rq2a_m0[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$217$0 (\$447 ),
+    .\port$217$1 (\$448 ),
+    .\port$217$10 (\$457 ),
+    .\port$217$11 (\$458 ),
+    .\port$217$12 (\$459 ),
+    .\port$217$13 (\$460 ),
+    .\port$217$14 (\$461 ),
+    .\port$217$15 (\$462 ),
+    .\port$217$16 (\$463 ),
+    .\port$217$17 (\$464 ),
+    .\port$217$18 (\$465 ),
+    .\port$217$19 (\$466 ),
+    .\port$217$2 (\$449 ),
+    .\port$217$20 (\$467 ),
+    .\port$217$21 (\$468 ),
+    .\port$217$22 (\$469 ),
+    .\port$217$23 (\$470 ),
+    .\port$217$24 (\$471 ),
+    .\port$217$25 (\$472 ),
+    .\port$217$26 (\$473 ),
+    .\port$217$27 (\$474 ),
+    .\port$217$28 (\$475 ),
+    .\port$217$29 (\$476 ),
+    .\port$217$3 (\$450 ),
+    .\port$217$30 (\$477 ),
+    .\port$217$31 (\$478 ),
+    .\port$217$4 (\$451 ),
+    .\port$217$5 (\$452 ),
+    .\port$217$6 (\$453 ),
+    .\port$217$7 (\$454 ),
+    .\port$217$8 (\$455 ),
+    .\port$217$9 (\$456 )
+  );
+  \hwq_requant.phl_1  phl_1 (
+    .a(rq2a_a1[31:17]),
+    .b(rq2a_m1[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$221$0 (\$573 ),
+    .\port$221$1 (\$574 ),
+    .\port$221$10 (\$583 ),
+    .\port$221$11 (\$584 ),
+    .\port$221$12 (\$585 ),
+    .\port$221$13 (\$586 ),
+    .\port$221$14 (\$587 ),
+    .\port$221$15 (\$588 ),
+    .\port$221$16 (\$589 ),
+    .\port$221$17 (\$590 ),
+    .\port$221$18 (\$591 ),
+    .\port$221$19 (\$592 ),
+    .\port$221$2 (\$575 ),
+    .\port$221$20 (\$593 ),
+    .\port$221$21 (\$594 ),
+    .\port$221$22 (\$595 ),
+    .\port$221$23 (\$596 ),
+    .\port$221$24 (\$597 ),
+    .\port$221$25 (\$598 ),
+    .\port$221$26 (\$599 ),
+    .\port$221$27 (\$600 ),
+    .\port$221$28 (\$601 ),
+    .\port$221$29 (\$602 ),
+    .\port$221$3 (\$576 ),
+    .\port$221$30 (\$603 ),
+    .\port$221$31 (\$604 ),
+    .\port$221$4 (\$577 ),
+    .\port$221$5 (\$578 ),
+    .\port$221$6 (\$579 ),
+    .\port$221$7 (\$580 ),
+    .\port$221$8 (\$581 ),
+    .\port$221$9 (\$582 )
+  );
+  \hwq_requant.phl_2  phl_2 (
+    .a(rq2a_a2[31:17]),
+    .b(rq2a_m2[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$225$0 (\$699 ),
+    .\port$225$1 (\$700 ),
+    .\port$225$10 (\$709 ),
+    .\port$225$11 (\$710 ),
+    .\port$225$12 (\$711 ),
+    .\port$225$13 (\$712 ),
+    .\port$225$14 (\$713 ),
+    .\port$225$15 (\$714 ),
+    .\port$225$16 (\$715 ),
+    .\port$225$17 (\$716 ),
+    .\port$225$18 (\$717 ),
+    .\port$225$19 (\$718 ),
+    .\port$225$2 (\$701 ),
+    .\port$225$20 (\$719 ),
+    .\port$225$21 (\$720 ),
+    .\port$225$22 (\$721 ),
+    .\port$225$23 (\$722 ),
+    .\port$225$24 (\$723 ),
+    .\port$225$25 (\$724 ),
+    .\port$225$26 (\$725 ),
+    .\port$225$27 (\$726 ),
+    .\port$225$28 (\$727 ),
+    .\port$225$29 (\$728 ),
+    .\port$225$3 (\$702 ),
+    .\port$225$30 (\$729 ),
+    .\port$225$31 (\$730 ),
+    .\port$225$4 (\$703 ),
+    .\port$225$5 (\$704 ),
+    .\port$225$6 (\$705 ),
+    .\port$225$7 (\$706 ),
+    .\port$225$8 (\$707 ),
+    .\port$225$9 (\$708 )
+  );
+  \hwq_requant.phl_3  phl_3 (
+    .a(rq2a_a3[31:17]),
+    .b(rq2a_m3[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$229$0 (\$825 ),
+    .\port$229$1 (\$826 ),
+    .\port$229$10 (\$835 ),
+    .\port$229$11 (\$836 ),
+    .\port$229$12 (\$837 ),
+    .\port$229$13 (\$838 ),
+    .\port$229$14 (\$839 ),
+    .\port$229$15 (\$840 ),
+    .\port$229$16 (\$841 ),
+    .\port$229$17 (\$842 ),
+    .\port$229$18 (\$843 ),
+    .\port$229$19 (\$844 ),
+    .\port$229$2 (\$827 ),
+    .\port$229$20 (\$845 ),
+    .\port$229$21 (\$846 ),
+    .\port$229$22 (\$847 ),
+    .\port$229$23 (\$848 ),
+    .\port$229$24 (\$849 ),
+    .\port$229$25 (\$850 ),
+    .\port$229$26 (\$851 ),
+    .\port$229$27 (\$852 ),
+    .\port$229$28 (\$853 ),
+    .\port$229$29 (\$854 ),
+    .\port$229$3 (\$828 ),
+    .\port$229$30 (\$855 ),
+    .\port$229$31 (\$856 ),
+    .\port$229$4 (\$829 ),
+    .\port$229$5 (\$830 ),
+    .\port$229$6 (\$831 ),
+    .\port$229$7 (\$832 ),
+    .\port$229$8 (\$833 ),
+    .\port$229$9 (\$834 )
+  );
+  \hwq_requant.phl_4  phl_4 (
+    .a(rq2a_a4[31:17]),
+    .b(rq2a_m4[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$233$0 (\$951 ),
+    .\port$233$1 (\$952 ),
+    .\port$233$10 (\$961 ),
+    .\port$233$11 (\$962 ),
+    .\port$233$12 (\$963 ),
+    .\port$233$13 (\$964 ),
+    .\port$233$14 (\$965 ),
+    .\port$233$15 (\$966 ),
+    .\port$233$16 (\$967 ),
+    .\port$233$17 (\$968 ),
+    .\port$233$18 (\$969 ),
+    .\port$233$19 (\$970 ),
+    .\port$233$2 (\$953 ),
+    .\port$233$20 (\$971 ),
+    .\port$233$21 (\$972 ),
+    .\port$233$22 (\$973 ),
+    .\port$233$23 (\$974 ),
+    .\port$233$24 (\$975 ),
+    .\port$233$25 (\$976 ),
+    .\port$233$26 (\$977 ),
+    .\port$233$27 (\$978 ),
+    .\port$233$28 (\$979 ),
+    .\port$233$29 (\$980 ),
+    .\port$233$3 (\$954 ),
+    .\port$233$30 (\$981 ),
+    .\port$233$31 (\$982 ),
+    .\port$233$4 (\$955 ),
+    .\port$233$5 (\$956 ),
+    .\port$233$6 (\$957 ),
+    .\port$233$7 (\$958 ),
+    .\port$233$8 (\$959 ),
+    .\port$233$9 (\$960 )
+  );
+  \hwq_requant.phl_5  phl_5 (
+    .a(rq2a_a5[31:17]),
+    .b(rq2a_m5[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$237$0 (\$1077 ),
+    .\port$237$1 (\$1078 ),
+    .\port$237$10 (\$1087 ),
+    .\port$237$11 (\$1088 ),
+    .\port$237$12 (\$1089 ),
+    .\port$237$13 (\$1090 ),
+    .\port$237$14 (\$1091 ),
+    .\port$237$15 (\$1092 ),
+    .\port$237$16 (\$1093 ),
+    .\port$237$17 (\$1094 ),
+    .\port$237$18 (\$1095 ),
+    .\port$237$19 (\$1096 ),
+    .\port$237$2 (\$1079 ),
+    .\port$237$20 (\$1097 ),
+    .\port$237$21 (\$1098 ),
+    .\port$237$22 (\$1099 ),
+    .\port$237$23 (\$1100 ),
+    .\port$237$24 (\$1101 ),
+    .\port$237$25 (\$1102 ),
+    .\port$237$26 (\$1103 ),
+    .\port$237$27 (\$1104 ),
+    .\port$237$28 (\$1105 ),
+    .\port$237$29 (\$1106 ),
+    .\port$237$3 (\$1080 ),
+    .\port$237$30 (\$1107 ),
+    .\port$237$31 (\$1108 ),
+    .\port$237$4 (\$1081 ),
+    .\port$237$5 (\$1082 ),
+    .\port$237$6 (\$1083 ),
+    .\port$237$7 (\$1084 ),
+    .\port$237$8 (\$1085 ),
+    .\port$237$9 (\$1086 )
+  );
+  \hwq_requant.phl_6  phl_6 (
+    .a(rq2a_a6[31:17]),
+    .b(rq2a_m6[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$241$0 (\$1203 ),
+    .\port$241$1 (\$1204 ),
+    .\port$241$10 (\$1213 ),
+    .\port$241$11 (\$1214 ),
+    .\port$241$12 (\$1215 ),
+    .\port$241$13 (\$1216 ),
+    .\port$241$14 (\$1217 ),
+    .\port$241$15 (\$1218 ),
+    .\port$241$16 (\$1219 ),
+    .\port$241$17 (\$1220 ),
+    .\port$241$18 (\$1221 ),
+    .\port$241$19 (\$1222 ),
+    .\port$241$2 (\$1205 ),
+    .\port$241$20 (\$1223 ),
+    .\port$241$21 (\$1224 ),
+    .\port$241$22 (\$1225 ),
+    .\port$241$23 (\$1226 ),
+    .\port$241$24 (\$1227 ),
+    .\port$241$25 (\$1228 ),
+    .\port$241$26 (\$1229 ),
+    .\port$241$27 (\$1230 ),
+    .\port$241$28 (\$1231 ),
+    .\port$241$29 (\$1232 ),
+    .\port$241$3 (\$1206 ),
+    .\port$241$30 (\$1233 ),
+    .\port$241$31 (\$1234 ),
+    .\port$241$4 (\$1207 ),
+    .\port$241$5 (\$1208 ),
+    .\port$241$6 (\$1209 ),
+    .\port$241$7 (\$1210 ),
+    .\port$241$8 (\$1211 ),
+    .\port$241$9 (\$1212 )
+  );
+  \hwq_requant.phl_7  phl_7 (
+    .a(rq2a_a7[31:17]),
+    .b(rq2a_m7[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$245$0 (\$1329 ),
+    .\port$245$1 (\$1330 ),
+    .\port$245$10 (\$1339 ),
+    .\port$245$11 (\$1340 ),
+    .\port$245$12 (\$1341 ),
+    .\port$245$13 (\$1342 ),
+    .\port$245$14 (\$1343 ),
+    .\port$245$15 (\$1344 ),
+    .\port$245$16 (\$1345 ),
+    .\port$245$17 (\$1346 ),
+    .\port$245$18 (\$1347 ),
+    .\port$245$19 (\$1348 ),
+    .\port$245$2 (\$1331 ),
+    .\port$245$20 (\$1349 ),
+    .\port$245$21 (\$1350 ),
+    .\port$245$22 (\$1351 ),
+    .\port$245$23 (\$1352 ),
+    .\port$245$24 (\$1353 ),
+    .\port$245$25 (\$1354 ),
+    .\port$245$26 (\$1355 ),
+    .\port$245$27 (\$1356 ),
+    .\port$245$28 (\$1357 ),
+    .\port$245$29 (\$1358 ),
+    .\port$245$3 (\$1332 ),
+    .\port$245$30 (\$1359 ),
+    .\port$245$31 (\$1360 ),
+    .\port$245$4 (\$1333 ),
+    .\port$245$5 (\$1334 ),
+    .\port$245$6 (\$1335 ),
+    .\port$245$7 (\$1336 ),
+    .\port$245$8 (\$1337 ),
+    .\port$245$9 (\$1338 )
+  );
+  \hwq_requant.plh_0  plh_0 (
+    .a(rq2a_a0[16:0]),
+    .b(rq2a_m0[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$216$0 (\$416 ),
+    .\port$216$1 (\$417 ),
+    .\port$216$10 (\$426 ),
+    .\port$216$11 (\$427 ),
+    .\port$216$12 (\$428 ),
+    .\port$216$13 (\$429 ),
+    .\port$216$14 (\$430 ),
+    .\port$216$15 (\$431 ),
+    .\port$216$16 (\$432 ),
+    .\port$216$17 (\$433 ),
+    .\port$216$18 (\$434 ),
+    .\port$216$19 (\$435 ),
+    .\port$216$2 (\$418 ),
+    .\port$216$20 (\$436 ),
+    .\port$216$21 (\$437 ),
+    .\port$216$22 (\$438 ),
+    .\port$216$23 (\$439 ),
+    .\port$216$24 (\$440 ),
+    .\port$216$25 (\$441 ),
+    .\port$216$26 (\$442 ),
+    .\port$216$27 (\$443 ),
+    .\port$216$28 (\$444 ),
+    .\port$216$29 (\$445 ),
+    .\port$216$3 (\$419 ),
+    .\port$216$30 (\$446 ),
+    .\port$216$4 (\$420 ),
+    .\port$216$5 (\$421 ),
+    .\port$216$6 (\$422 ),
+    .\port$216$7 (\$423 ),
+    .\port$216$8 (\$424 ),
+    .\port$216$9 (\$425 )
+  );
+  \hwq_requant.plh_1  plh_1 (
+    .a(rq2a_a1[16:0]),
+    .b(rq2a_m1[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$220$0 (\$542 ),
+    .\port$220$1 (\$543 ),
+    .\port$220$10 (\$552 ),
+    .\port$220$11 (\$553 ),
+    .\port$220$12 (\$554 ),
+    .\port$220$13 (\$555 ),
+    .\port$220$14 (\$556 ),
+    .\port$220$15 (\$557 ),
+    .\port$220$16 (\$558 ),
+    .\port$220$17 (\$559 ),
+    .\port$220$18 (\$560 ),
+    .\port$220$19 (\$561 ),
+    .\port$220$2 (\$544 ),
+    .\port$220$20 (\$562 ),
+    .\port$220$21 (\$563 ),
+    .\port$220$22 (\$564 ),
+    .\port$220$23 (\$565 ),
+    .\port$220$24 (\$566 ),
+    .\port$220$25 (\$567 ),
+    .\port$220$26 (\$568 ),
+    .\port$220$27 (\$569 ),
+    .\port$220$28 (\$570 ),
+    .\port$220$29 (\$571 ),
+    .\port$220$3 (\$545 ),
+    .\port$220$30 (\$572 ),
+    .\port$220$4 (\$546 ),
+    .\port$220$5 (\$547 ),
+    .\port$220$6 (\$548 ),
+    .\port$220$7 (\$549 ),
+    .\port$220$8 (\$550 ),
+    .\port$220$9 (\$551 )
+  );
+  \hwq_requant.plh_2  plh_2 (
+    .a(rq2a_a2[16:0]),
+    .b(rq2a_m2[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$224$0 (\$668 ),
+    .\port$224$1 (\$669 ),
+    .\port$224$10 (\$678 ),
+    .\port$224$11 (\$679 ),
+    .\port$224$12 (\$680 ),
+    .\port$224$13 (\$681 ),
+    .\port$224$14 (\$682 ),
+    .\port$224$15 (\$683 ),
+    .\port$224$16 (\$684 ),
+    .\port$224$17 (\$685 ),
+    .\port$224$18 (\$686 ),
+    .\port$224$19 (\$687 ),
+    .\port$224$2 (\$670 ),
+    .\port$224$20 (\$688 ),
+    .\port$224$21 (\$689 ),
+    .\port$224$22 (\$690 ),
+    .\port$224$23 (\$691 ),
+    .\port$224$24 (\$692 ),
+    .\port$224$25 (\$693 ),
+    .\port$224$26 (\$694 ),
+    .\port$224$27 (\$695 ),
+    .\port$224$28 (\$696 ),
+    .\port$224$29 (\$697 ),
+    .\port$224$3 (\$671 ),
+    .\port$224$30 (\$698 ),
+    .\port$224$4 (\$672 ),
+    .\port$224$5 (\$673 ),
+    .\port$224$6 (\$674 ),
+    .\port$224$7 (\$675 ),
+    .\port$224$8 (\$676 ),
+    .\port$224$9 (\$677 )
+  );
+  \hwq_requant.plh_3  plh_3 (
+    .a(rq2a_a3[16:0]),
+    .b(rq2a_m3[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$228$0 (\$794 ),
+    .\port$228$1 (\$795 ),
+    .\port$228$10 (\$804 ),
+    .\port$228$11 (\$805 ),
+    .\port$228$12 (\$806 ),
+    .\port$228$13 (\$807 ),
+    .\port$228$14 (\$808 ),
+    .\port$228$15 (\$809 ),
+    .\port$228$16 (\$810 ),
+    .\port$228$17 (\$811 ),
+    .\port$228$18 (\$812 ),
+    .\port$228$19 (\$813 ),
+    .\port$228$2 (\$796 ),
+    .\port$228$20 (\$814 ),
+    .\port$228$21 (\$815 ),
+    .\port$228$22 (\$816 ),
+    .\port$228$23 (\$817 ),
+    .\port$228$24 (\$818 ),
+    .\port$228$25 (\$819 ),
+    .\port$228$26 (\$820 ),
+    .\port$228$27 (\$821 ),
+    .\port$228$28 (\$822 ),
+    .\port$228$29 (\$823 ),
+    .\port$228$3 (\$797 ),
+    .\port$228$30 (\$824 ),
+    .\port$228$4 (\$798 ),
+    .\port$228$5 (\$799 ),
+    .\port$228$6 (\$800 ),
+    .\port$228$7 (\$801 ),
+    .\port$228$8 (\$802 ),
+    .\port$228$9 (\$803 )
+  );
+  \hwq_requant.plh_4  plh_4 (
+    .a(rq2a_a4[16:0]),
+    .b(rq2a_m4[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$232$0 (\$920 ),
+    .\port$232$1 (\$921 ),
+    .\port$232$10 (\$930 ),
+    .\port$232$11 (\$931 ),
+    .\port$232$12 (\$932 ),
+    .\port$232$13 (\$933 ),
+    .\port$232$14 (\$934 ),
+    .\port$232$15 (\$935 ),
+    .\port$232$16 (\$936 ),
+    .\port$232$17 (\$937 ),
+    .\port$232$18 (\$938 ),
+    .\port$232$19 (\$939 ),
+    .\port$232$2 (\$922 ),
+    .\port$232$20 (\$940 ),
+    .\port$232$21 (\$941 ),
+    .\port$232$22 (\$942 ),
+    .\port$232$23 (\$943 ),
+    .\port$232$24 (\$944 ),
+    .\port$232$25 (\$945 ),
+    .\port$232$26 (\$946 ),
+    .\port$232$27 (\$947 ),
+    .\port$232$28 (\$948 ),
+    .\port$232$29 (\$949 ),
+    .\port$232$3 (\$923 ),
+    .\port$232$30 (\$950 ),
+    .\port$232$4 (\$924 ),
+    .\port$232$5 (\$925 ),
+    .\port$232$6 (\$926 ),
+    .\port$232$7 (\$927 ),
+    .\port$232$8 (\$928 ),
+    .\port$232$9 (\$929 )
+  );
+  \hwq_requant.plh_5  plh_5 (
+    .a(rq2a_a5[16:0]),
+    .b(rq2a_m5[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$236$0 (\$1046 ),
+    .\port$236$1 (\$1047 ),
+    .\port$236$10 (\$1056 ),
+    .\port$236$11 (\$1057 ),
+    .\port$236$12 (\$1058 ),
+    .\port$236$13 (\$1059 ),
+    .\port$236$14 (\$1060 ),
+    .\port$236$15 (\$1061 ),
+    .\port$236$16 (\$1062 ),
+    .\port$236$17 (\$1063 ),
+    .\port$236$18 (\$1064 ),
+    .\port$236$19 (\$1065 ),
+    .\port$236$2 (\$1048 ),
+    .\port$236$20 (\$1066 ),
+    .\port$236$21 (\$1067 ),
+    .\port$236$22 (\$1068 ),
+    .\port$236$23 (\$1069 ),
+    .\port$236$24 (\$1070 ),
+    .\port$236$25 (\$1071 ),
+    .\port$236$26 (\$1072 ),
+    .\port$236$27 (\$1073 ),
+    .\port$236$28 (\$1074 ),
+    .\port$236$29 (\$1075 ),
+    .\port$236$3 (\$1049 ),
+    .\port$236$30 (\$1076 ),
+    .\port$236$4 (\$1050 ),
+    .\port$236$5 (\$1051 ),
+    .\port$236$6 (\$1052 ),
+    .\port$236$7 (\$1053 ),
+    .\port$236$8 (\$1054 ),
+    .\port$236$9 (\$1055 )
+  );
+  \hwq_requant.plh_6  plh_6 (
+    .a(rq2a_a6[16:0]),
+    .b(rq2a_m6[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$240$0 (\$1172 ),
+    .\port$240$1 (\$1173 ),
+    .\port$240$10 (\$1182 ),
+    .\port$240$11 (\$1183 ),
+    .\port$240$12 (\$1184 ),
+    .\port$240$13 (\$1185 ),
+    .\port$240$14 (\$1186 ),
+    .\port$240$15 (\$1187 ),
+    .\port$240$16 (\$1188 ),
+    .\port$240$17 (\$1189 ),
+    .\port$240$18 (\$1190 ),
+    .\port$240$19 (\$1191 ),
+    .\port$240$2 (\$1174 ),
+    .\port$240$20 (\$1192 ),
+    .\port$240$21 (\$1193 ),
+    .\port$240$22 (\$1194 ),
+    .\port$240$23 (\$1195 ),
+    .\port$240$24 (\$1196 ),
+    .\port$240$25 (\$1197 ),
+    .\port$240$26 (\$1198 ),
+    .\port$240$27 (\$1199 ),
+    .\port$240$28 (\$1200 ),
+    .\port$240$29 (\$1201 ),
+    .\port$240$3 (\$1175 ),
+    .\port$240$30 (\$1202 ),
+    .\port$240$4 (\$1176 ),
+    .\port$240$5 (\$1177 ),
+    .\port$240$6 (\$1178 ),
+    .\port$240$7 (\$1179 ),
+    .\port$240$8 (\$1180 ),
+    .\port$240$9 (\$1181 )
+  );
+  \hwq_requant.plh_7  plh_7 (
+    .a(rq2a_a7[16:0]),
+    .b(rq2a_m7[30:17]),
+    .clk(clk),
+    .en(en),
+    .\port$244$0 (\$1298 ),
+    .\port$244$1 (\$1299 ),
+    .\port$244$10 (\$1308 ),
+    .\port$244$11 (\$1309 ),
+    .\port$244$12 (\$1310 ),
+    .\port$244$13 (\$1311 ),
+    .\port$244$14 (\$1312 ),
+    .\port$244$15 (\$1313 ),
+    .\port$244$16 (\$1314 ),
+    .\port$244$17 (\$1315 ),
+    .\port$244$18 (\$1316 ),
+    .\port$244$19 (\$1317 ),
+    .\port$244$2 (\$1300 ),
+    .\port$244$20 (\$1318 ),
+    .\port$244$21 (\$1319 ),
+    .\port$244$22 (\$1320 ),
+    .\port$244$23 (\$1321 ),
+    .\port$244$24 (\$1322 ),
+    .\port$244$25 (\$1323 ),
+    .\port$244$26 (\$1324 ),
+    .\port$244$27 (\$1325 ),
+    .\port$244$28 (\$1326 ),
+    .\port$244$29 (\$1327 ),
+    .\port$244$3 (\$1301 ),
+    .\port$244$30 (\$1328 ),
+    .\port$244$4 (\$1302 ),
+    .\port$244$5 (\$1303 ),
+    .\port$244$6 (\$1304 ),
+    .\port$244$7 (\$1305 ),
+    .\port$244$8 (\$1306 ),
+    .\port$244$9 (\$1307 )
+  );
+  \hwq_requant.pll_0  pll_0 (
+    .a(rq2a_a0[16:0]),
+    .b(rq2a_m0[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$215$0 (\$382 ),
+    .\port$215$1 (\$383 ),
+    .\port$215$10 (\$392 ),
+    .\port$215$11 (\$393 ),
+    .\port$215$12 (\$394 ),
+    .\port$215$13 (\$395 ),
+    .\port$215$14 (\$396 ),
+    .\port$215$15 (\$397 ),
+    .\port$215$16 (\$398 ),
+    .\port$215$17 (\$399 ),
+    .\port$215$18 (\$400 ),
+    .\port$215$19 (\$401 ),
+    .\port$215$2 (\$384 ),
+    .\port$215$20 (\$402 ),
+    .\port$215$21 (\$403 ),
+    .\port$215$22 (\$404 ),
+    .\port$215$23 (\$405 ),
+    .\port$215$24 (\$406 ),
+    .\port$215$25 (\$407 ),
+    .\port$215$26 (\$408 ),
+    .\port$215$27 (\$409 ),
+    .\port$215$28 (\$410 ),
+    .\port$215$29 (\$411 ),
+    .\port$215$3 (\$385 ),
+    .\port$215$30 (\$412 ),
+    .\port$215$31 (\$413 ),
+    .\port$215$32 (\$414 ),
+    .\port$215$33 (\$415 ),
+    .\port$215$4 (\$386 ),
+    .\port$215$5 (\$387 ),
+    .\port$215$6 (\$388 ),
+    .\port$215$7 (\$389 ),
+    .\port$215$8 (\$390 ),
+    .\port$215$9 (\$391 )
+  );
+  \hwq_requant.pll_1  pll_1 (
+    .a(rq2a_a1[16:0]),
+    .b(rq2a_m1[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$219$0 (\$508 ),
+    .\port$219$1 (\$509 ),
+    .\port$219$10 (\$518 ),
+    .\port$219$11 (\$519 ),
+    .\port$219$12 (\$520 ),
+    .\port$219$13 (\$521 ),
+    .\port$219$14 (\$522 ),
+    .\port$219$15 (\$523 ),
+    .\port$219$16 (\$524 ),
+    .\port$219$17 (\$525 ),
+    .\port$219$18 (\$526 ),
+    .\port$219$19 (\$527 ),
+    .\port$219$2 (\$510 ),
+    .\port$219$20 (\$528 ),
+    .\port$219$21 (\$529 ),
+    .\port$219$22 (\$530 ),
+    .\port$219$23 (\$531 ),
+    .\port$219$24 (\$532 ),
+    .\port$219$25 (\$533 ),
+    .\port$219$26 (\$534 ),
+    .\port$219$27 (\$535 ),
+    .\port$219$28 (\$536 ),
+    .\port$219$29 (\$537 ),
+    .\port$219$3 (\$511 ),
+    .\port$219$30 (\$538 ),
+    .\port$219$31 (\$539 ),
+    .\port$219$32 (\$540 ),
+    .\port$219$33 (\$541 ),
+    .\port$219$4 (\$512 ),
+    .\port$219$5 (\$513 ),
+    .\port$219$6 (\$514 ),
+    .\port$219$7 (\$515 ),
+    .\port$219$8 (\$516 ),
+    .\port$219$9 (\$517 )
+  );
+  \hwq_requant.pll_2  pll_2 (
+    .a(rq2a_a2[16:0]),
+    .b(rq2a_m2[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$223$0 (\$634 ),
+    .\port$223$1 (\$635 ),
+    .\port$223$10 (\$644 ),
+    .\port$223$11 (\$645 ),
+    .\port$223$12 (\$646 ),
+    .\port$223$13 (\$647 ),
+    .\port$223$14 (\$648 ),
+    .\port$223$15 (\$649 ),
+    .\port$223$16 (\$650 ),
+    .\port$223$17 (\$651 ),
+    .\port$223$18 (\$652 ),
+    .\port$223$19 (\$653 ),
+    .\port$223$2 (\$636 ),
+    .\port$223$20 (\$654 ),
+    .\port$223$21 (\$655 ),
+    .\port$223$22 (\$656 ),
+    .\port$223$23 (\$657 ),
+    .\port$223$24 (\$658 ),
+    .\port$223$25 (\$659 ),
+    .\port$223$26 (\$660 ),
+    .\port$223$27 (\$661 ),
+    .\port$223$28 (\$662 ),
+    .\port$223$29 (\$663 ),
+    .\port$223$3 (\$637 ),
+    .\port$223$30 (\$664 ),
+    .\port$223$31 (\$665 ),
+    .\port$223$32 (\$666 ),
+    .\port$223$33 (\$667 ),
+    .\port$223$4 (\$638 ),
+    .\port$223$5 (\$639 ),
+    .\port$223$6 (\$640 ),
+    .\port$223$7 (\$641 ),
+    .\port$223$8 (\$642 ),
+    .\port$223$9 (\$643 )
+  );
+  \hwq_requant.pll_3  pll_3 (
+    .a(rq2a_a3[16:0]),
+    .b(rq2a_m3[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$227$0 (\$760 ),
+    .\port$227$1 (\$761 ),
+    .\port$227$10 (\$770 ),
+    .\port$227$11 (\$771 ),
+    .\port$227$12 (\$772 ),
+    .\port$227$13 (\$773 ),
+    .\port$227$14 (\$774 ),
+    .\port$227$15 (\$775 ),
+    .\port$227$16 (\$776 ),
+    .\port$227$17 (\$777 ),
+    .\port$227$18 (\$778 ),
+    .\port$227$19 (\$779 ),
+    .\port$227$2 (\$762 ),
+    .\port$227$20 (\$780 ),
+    .\port$227$21 (\$781 ),
+    .\port$227$22 (\$782 ),
+    .\port$227$23 (\$783 ),
+    .\port$227$24 (\$784 ),
+    .\port$227$25 (\$785 ),
+    .\port$227$26 (\$786 ),
+    .\port$227$27 (\$787 ),
+    .\port$227$28 (\$788 ),
+    .\port$227$29 (\$789 ),
+    .\port$227$3 (\$763 ),
+    .\port$227$30 (\$790 ),
+    .\port$227$31 (\$791 ),
+    .\port$227$32 (\$792 ),
+    .\port$227$33 (\$793 ),
+    .\port$227$4 (\$764 ),
+    .\port$227$5 (\$765 ),
+    .\port$227$6 (\$766 ),
+    .\port$227$7 (\$767 ),
+    .\port$227$8 (\$768 ),
+    .\port$227$9 (\$769 )
+  );
+  \hwq_requant.pll_4  pll_4 (
+    .a(rq2a_a4[16:0]),
+    .b(rq2a_m4[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$231$0 (\$886 ),
+    .\port$231$1 (\$887 ),
+    .\port$231$10 (\$896 ),
+    .\port$231$11 (\$897 ),
+    .\port$231$12 (\$898 ),
+    .\port$231$13 (\$899 ),
+    .\port$231$14 (\$900 ),
+    .\port$231$15 (\$901 ),
+    .\port$231$16 (\$902 ),
+    .\port$231$17 (\$903 ),
+    .\port$231$18 (\$904 ),
+    .\port$231$19 (\$905 ),
+    .\port$231$2 (\$888 ),
+    .\port$231$20 (\$906 ),
+    .\port$231$21 (\$907 ),
+    .\port$231$22 (\$908 ),
+    .\port$231$23 (\$909 ),
+    .\port$231$24 (\$910 ),
+    .\port$231$25 (\$911 ),
+    .\port$231$26 (\$912 ),
+    .\port$231$27 (\$913 ),
+    .\port$231$28 (\$914 ),
+    .\port$231$29 (\$915 ),
+    .\port$231$3 (\$889 ),
+    .\port$231$30 (\$916 ),
+    .\port$231$31 (\$917 ),
+    .\port$231$32 (\$918 ),
+    .\port$231$33 (\$919 ),
+    .\port$231$4 (\$890 ),
+    .\port$231$5 (\$891 ),
+    .\port$231$6 (\$892 ),
+    .\port$231$7 (\$893 ),
+    .\port$231$8 (\$894 ),
+    .\port$231$9 (\$895 )
+  );
+  \hwq_requant.pll_5  pll_5 (
+    .a(rq2a_a5[16:0]),
+    .b(rq2a_m5[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$235$0 (\$1012 ),
+    .\port$235$1 (\$1013 ),
+    .\port$235$10 (\$1022 ),
+    .\port$235$11 (\$1023 ),
+    .\port$235$12 (\$1024 ),
+    .\port$235$13 (\$1025 ),
+    .\port$235$14 (\$1026 ),
+    .\port$235$15 (\$1027 ),
+    .\port$235$16 (\$1028 ),
+    .\port$235$17 (\$1029 ),
+    .\port$235$18 (\$1030 ),
+    .\port$235$19 (\$1031 ),
+    .\port$235$2 (\$1014 ),
+    .\port$235$20 (\$1032 ),
+    .\port$235$21 (\$1033 ),
+    .\port$235$22 (\$1034 ),
+    .\port$235$23 (\$1035 ),
+    .\port$235$24 (\$1036 ),
+    .\port$235$25 (\$1037 ),
+    .\port$235$26 (\$1038 ),
+    .\port$235$27 (\$1039 ),
+    .\port$235$28 (\$1040 ),
+    .\port$235$29 (\$1041 ),
+    .\port$235$3 (\$1015 ),
+    .\port$235$30 (\$1042 ),
+    .\port$235$31 (\$1043 ),
+    .\port$235$32 (\$1044 ),
+    .\port$235$33 (\$1045 ),
+    .\port$235$4 (\$1016 ),
+    .\port$235$5 (\$1017 ),
+    .\port$235$6 (\$1018 ),
+    .\port$235$7 (\$1019 ),
+    .\port$235$8 (\$1020 ),
+    .\port$235$9 (\$1021 )
+  );
+  \hwq_requant.pll_6  pll_6 (
+    .a(rq2a_a6[16:0]),
+    .b(rq2a_m6[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$239$0 (\$1138 ),
+    .\port$239$1 (\$1139 ),
+    .\port$239$10 (\$1148 ),
+    .\port$239$11 (\$1149 ),
+    .\port$239$12 (\$1150 ),
+    .\port$239$13 (\$1151 ),
+    .\port$239$14 (\$1152 ),
+    .\port$239$15 (\$1153 ),
+    .\port$239$16 (\$1154 ),
+    .\port$239$17 (\$1155 ),
+    .\port$239$18 (\$1156 ),
+    .\port$239$19 (\$1157 ),
+    .\port$239$2 (\$1140 ),
+    .\port$239$20 (\$1158 ),
+    .\port$239$21 (\$1159 ),
+    .\port$239$22 (\$1160 ),
+    .\port$239$23 (\$1161 ),
+    .\port$239$24 (\$1162 ),
+    .\port$239$25 (\$1163 ),
+    .\port$239$26 (\$1164 ),
+    .\port$239$27 (\$1165 ),
+    .\port$239$28 (\$1166 ),
+    .\port$239$29 (\$1167 ),
+    .\port$239$3 (\$1141 ),
+    .\port$239$30 (\$1168 ),
+    .\port$239$31 (\$1169 ),
+    .\port$239$32 (\$1170 ),
+    .\port$239$33 (\$1171 ),
+    .\port$239$4 (\$1142 ),
+    .\port$239$5 (\$1143 ),
+    .\port$239$6 (\$1144 ),
+    .\port$239$7 (\$1145 ),
+    .\port$239$8 (\$1146 ),
+    .\port$239$9 (\$1147 )
+  );
+  \hwq_requant.pll_7  pll_7 (
+    .a(rq2a_a7[16:0]),
+    .b(rq2a_m7[16:0]),
+    .clk(clk),
+    .en(en),
+    .\port$243$0 (\$1264 ),
+    .\port$243$1 (\$1265 ),
+    .\port$243$10 (\$1274 ),
+    .\port$243$11 (\$1275 ),
+    .\port$243$12 (\$1276 ),
+    .\port$243$13 (\$1277 ),
+    .\port$243$14 (\$1278 ),
+    .\port$243$15 (\$1279 ),
+    .\port$243$16 (\$1280 ),
+    .\port$243$17 (\$1281 ),
+    .\port$243$18 (\$1282 ),
+    .\port$243$19 (\$1283 ),
+    .\port$243$2 (\$1266 ),
+    .\port$243$20 (\$1284 ),
+    .\port$243$21 (\$1285 ),
+    .\port$243$22 (\$1286 ),
+    .\port$243$23 (\$1287 ),
+    .\port$243$24 (\$1288 ),
+    .\port$243$25 (\$1289 ),
+    .\port$243$26 (\$1290 ),
+    .\port$243$27 (\$1291 ),
+    .\port$243$28 (\$1292 ),
+    .\port$243$29 (\$1293 ),
+    .\port$243$3 (\$1267 ),
+    .\port$243$30 (\$1294 ),
+    .\port$243$31 (\$1295 ),
+    .\port$243$32 (\$1296 ),
+    .\port$243$33 (\$1297 ),
+    .\port$243$4 (\$1268 ),
+    .\port$243$5 (\$1269 ),
+    .\port$243$6 (\$1270 ),
+    .\port$243$7 (\$1271 ),
+    .\port$243$8 (\$1272 ),
+    .\port$243$9 (\$1273 )
+  );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = rq3a_r3;
+    \$161  = rq0_valid;
     if (en) begin
-      \$392  = rq2_r3;
+      \$161  = i_valid;
     end
     if (rst) begin
-      \$392  = 5'h00;
+      \$161  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = rq3a_r4;
+    \$162  = rq0_last;
     if (en) begin
-      \$393  = rq2_r4;
+      \$162  = i_last;
     end
     if (rst) begin
-      \$393  = 5'h00;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = rq3a_r5;
+    \$163  = rq0_m0;
     if (en) begin
-      \$394  = rq2_r5;
+      \$163  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$394  = 5'h00;
+      \$163  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = rq3a_r6;
+    \$164  = rq0_e0;
     if (en) begin
-      \$395  = rq2_r6;
+      \$164  = i_shift[5:0];
     end
     if (rst) begin
-      \$395  = 5'h00;
+      \$164  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = rq3a_r7;
+    \$165  = rq0_m1;
     if (en) begin
-      \$396  = rq2_r7;
+      \$165  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$396  = 5'h00;
+      \$165  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = rq3a_u0;
+    \$166  = rq0_e1;
     if (en) begin
-      \$397  = \$181 [33:0];
+      \$166  = i_shift[11:6];
     end
     if (rst) begin
-      \$397  = 34'h000000000;
+      \$166  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = rq3a_u1;
+    \$167  = rq0_m2;
     if (en) begin
-      \$398  = \$186 [33:0];
+      \$167  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$398  = 34'h000000000;
+      \$167  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = rq3a_u2;
+    \$168  = rq0_e2;
     if (en) begin
-      \$399  = \$191 [33:0];
+      \$168  = i_shift[17:12];
     end
     if (rst) begin
-      \$399  = 34'h000000000;
+      \$168  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = rq3a_u3;
+    \$169  = rq0_m3;
     if (en) begin
-      \$400  = \$196 [33:0];
+      \$169  = i_multiplier[123:93];
     end
     if (rst) begin
-      \$400  = 34'h000000000;
+      \$169  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = rq3a_u4;
+    \$170  = rq0_e3;
     if (en) begin
-      \$401  = \$201 [33:0];
+      \$170  = i_shift[23:18];
     end
     if (rst) begin
-      \$401  = 34'h000000000;
+      \$170  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = rq3a_u5;
+    \$171  = rq0_m4;
     if (en) begin
-      \$402  = \$206 [33:0];
+      \$171  = i_multiplier[154:124];
     end
     if (rst) begin
-      \$402  = 34'h000000000;
+      \$171  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = rq3a_u6;
+    \$172  = rq0_e4;
     if (en) begin
-      \$403  = \$211 [33:0];
+      \$172  = i_shift[29:24];
     end
     if (rst) begin
-      \$403  = 34'h000000000;
+      \$172  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = rq3a_u7;
+    \$173  = rq0_m5;
     if (en) begin
-      \$404  = \$216 [33:0];
+      \$173  = i_multiplier[185:155];
     end
     if (rst) begin
-      \$404  = 34'h000000000;
+      \$173  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = rq3_valid;
+    \$174  = rq0_e5;
     if (en) begin
-      \$405  = rq3a_valid;
+      \$174  = i_shift[35:30];
     end
     if (rst) begin
-      \$405  = 1'h0;
+      \$174  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = rq3_last;
+    \$175  = rq0_m6;
     if (en) begin
-      \$406  = rq3a_last;
+      \$175  = i_multiplier[216:186];
     end
     if (rst) begin
-      \$406  = 1'h0;
+      \$175  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = rq3_y0;
+    \$176  = rq0_e6;
     if (en) begin
-      \$407  = y_0;
+      \$176  = i_shift[41:36];
     end
     if (rst) begin
-      \$407  = 34'h000000000;
+      \$176  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = rq3_y1;
+    \$177  = rq0_m7;
     if (en) begin
-      \$408  = y_1;
+      \$177  = i_multiplier[247:217];
     end
     if (rst) begin
-      \$408  = 34'h000000000;
+      \$177  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = rq3_y2;
+    \$178  = rq0_e7;
     if (en) begin
-      \$409  = y_2;
+      \$178  = i_shift[47:42];
     end
     if (rst) begin
-      \$409  = 34'h000000000;
+      \$178  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = rq3_y3;
+    \$179  = rq0_acc0;
     if (en) begin
-      \$410  = y_3;
+      \$179  = i_acc[25:0];
     end
     if (rst) begin
-      \$410  = 34'h000000000;
+      \$179  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = rq3_y4;
+    \$180  = rq0_b0;
     if (en) begin
-      \$411  = y_4;
+      \$180  = i_bias[31:0];
     end
     if (rst) begin
-      \$411  = 34'h000000000;
+      \$180  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = rq3_y5;
+    \$181  = rq0_acc1;
     if (en) begin
-      \$412  = y_5;
+      \$181  = i_acc[51:26];
     end
     if (rst) begin
-      \$412  = 34'h000000000;
+      \$181  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = rq3_y6;
+    \$182  = rq0_b1;
     if (en) begin
-      \$413  = y_6;
+      \$182  = i_bias[63:32];
     end
     if (rst) begin
-      \$413  = 34'h000000000;
+      \$182  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = rq3_y7;
+    \$183  = rq0_acc2;
     if (en) begin
-      \$414  = y_7;
+      \$183  = i_acc[77:52];
     end
     if (rst) begin
-      \$414  = 34'h000000000;
+      \$183  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = o_data;
+    \$184  = rq0_b2;
     if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$33 ) begin
-        \$415 [7:0] = act_min;
-      end else if (\$34 ) begin
-        \$415 [7:0] = act_max;
-      end else begin
-        \$415 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$35 ) begin
-        \$415 [15:8] = act_min;
-      end else if (\$36 ) begin
-        \$415 [15:8] = act_max;
-      end else begin
-        \$415 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$37 ) begin
-        \$415 [23:16] = act_min;
-      end else if (\$38 ) begin
-        \$415 [23:16] = act_max;
-      end else begin
-        \$415 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$39 ) begin
-        \$415 [31:24] = act_min;
-      end else if (\$40 ) begin
-        \$415 [31:24] = act_max;
-      end else begin
-        \$415 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$41 ) begin
-        \$415 [39:32] = act_min;
-      end else if (\$42 ) begin
-        \$415 [39:32] = act_max;
-      end else begin
-        \$415 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$43 ) begin
-        \$415 [47:40] = act_min;
-      end else if (\$44 ) begin
-        \$415 [47:40] = act_max;
-      end else begin
-        \$415 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$45 ) begin
-        \$415 [55:48] = act_min;
-      end else if (\$46 ) begin
-        \$415 [55:48] = act_max;
-      end else begin
-        \$415 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$47 ) begin
-        \$415 [63:56] = act_min;
-      end else if (\$48 ) begin
-        \$415 [63:56] = act_max;
-      end else begin
-        \$415 [63:56] = t_7[7:0];
-      end
+      \$184  = i_bias[95:64];
     end
     if (rst) begin
-      \$415  = 64'h0000000000000000;
+      \$184  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = o_valid;
+    \$185  = rq0_acc3;
     if (en) begin
-      \$416  = rq3_valid;
+      \$185  = i_acc[103:78];
     end
     if (rst) begin
-      \$416  = 1'h0;
+      \$185  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = o_last;
+    \$186  = rq0_b3;
     if (en) begin
-      \$417  = rq3_last;
+      \$186  = i_bias[127:96];
     end
     if (rst) begin
-      \$417  = 1'h0;
+      \$186  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = rq0_valid;
+    \$187  = rq0_acc4;
     if (en) begin
-      \$217  = i_valid;
+      \$187  = i_acc[129:104];
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$187  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = rq0_last;
+    \$188  = rq0_b4;
     if (en) begin
-      \$218  = i_last;
+      \$188  = i_bias[159:128];
     end
     if (rst) begin
-      \$218  = 1'h0;
+      \$188  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = rq0_m0;
+    \$189  = rq0_acc5;
     if (en) begin
-      \$219  = i_multiplier[30:0];
+      \$189  = i_acc[155:130];
     end
     if (rst) begin
-      \$219  = 31'h00000000;
+      \$189  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = rq0_e0;
+    \$190  = rq0_b5;
     if (en) begin
-      \$220  = i_shift[5:0];
+      \$190  = i_bias[191:160];
     end
     if (rst) begin
-      \$220  = 6'h00;
+      \$190  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = rq0_m1;
+    \$191  = rq0_acc6;
     if (en) begin
-      \$221  = i_multiplier[61:31];
+      \$191  = i_acc[181:156];
     end
     if (rst) begin
-      \$221  = 31'h00000000;
+      \$191  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = rq0_e1;
+    \$192  = rq0_b6;
     if (en) begin
-      \$222  = i_shift[11:6];
+      \$192  = i_bias[223:192];
     end
     if (rst) begin
-      \$222  = 6'h00;
+      \$192  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = rq0_m2;
+    \$193  = rq0_acc7;
     if (en) begin
-      \$223  = i_multiplier[92:62];
+      \$193  = i_acc[207:182];
     end
     if (rst) begin
-      \$223  = 31'h00000000;
+      \$193  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = rq0_e2;
+    \$194  = rq0_b7;
     if (en) begin
-      \$224  = i_shift[17:12];
+      \$194  = i_bias[255:224];
     end
     if (rst) begin
-      \$224  = 6'h00;
+      \$194  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = rq0_m3;
+    \$195  = rq1_valid;
     if (en) begin
-      \$225  = i_multiplier[123:93];
+      \$195  = rq0_valid;
     end
     if (rst) begin
-      \$225  = 31'h00000000;
+      \$195  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = rq0_e3;
+    \$196  = rq1_last;
     if (en) begin
-      \$226  = i_shift[23:18];
+      \$196  = rq0_last;
     end
     if (rst) begin
-      \$226  = 6'h00;
+      \$196  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = rq0_m4;
+    \$197  = rq1_m0;
     if (en) begin
-      \$227  = i_multiplier[154:124];
+      \$197  = rq0_m0;
     end
     if (rst) begin
-      \$227  = 31'h00000000;
+      \$197  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = rq0_e4;
+    \$198  = rq1_l0;
     if (en) begin
-      \$228  = i_shift[29:24];
+      \$198  = \$18 [4:0];
     end
     if (rst) begin
-      \$228  = 6'h00;
+      \$198  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = rq0_m5;
+    \$199  = rq1_r0;
     if (en) begin
-      \$229  = i_multiplier[185:155];
+      \$199  = \$21 [4:0];
     end
     if (rst) begin
-      \$229  = 31'h00000000;
+      \$199  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = rq0_e5;
+    \$200  = rq1_m1;
     if (en) begin
-      \$230  = i_shift[35:30];
+      \$200  = rq0_m1;
     end
     if (rst) begin
-      \$230  = 6'h00;
+      \$200  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = rq0_m6;
+    \$201  = rq1_l1;
     if (en) begin
-      \$231  = i_multiplier[216:186];
+      \$201  = \$23 [4:0];
+    end
+    if (rst) begin
+      \$201  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$202  = rq1_r1;
+    if (en) begin
+      \$202  = \$26 [4:0];
+    end
+    if (rst) begin
+      \$202  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$203  = rq1_m2;
+    if (en) begin
+      \$203  = rq0_m2;
+    end
+    if (rst) begin
+      \$203  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$204  = rq1_l2;
+    if (en) begin
+      \$204  = \$28 [4:0];
+    end
+    if (rst) begin
+      \$204  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$205  = rq1_r2;
+    if (en) begin
+      \$205  = \$31 [4:0];
+    end
+    if (rst) begin
+      \$205  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$206  = rq1_m3;
+    if (en) begin
+      \$206  = rq0_m3;
+    end
+    if (rst) begin
+      \$206  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$207  = rq1_l3;
+    if (en) begin
+      \$207  = \$33 [4:0];
+    end
+    if (rst) begin
+      \$207  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$208  = rq1_r3;
+    if (en) begin
+      \$208  = \$36 [4:0];
+    end
+    if (rst) begin
+      \$208  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$209  = rq1_m4;
+    if (en) begin
+      \$209  = rq0_m4;
+    end
+    if (rst) begin
+      \$209  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$210  = rq1_l4;
+    if (en) begin
+      \$210  = \$38 [4:0];
+    end
+    if (rst) begin
+      \$210  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$211  = rq1_r4;
+    if (en) begin
+      \$211  = \$41 [4:0];
+    end
+    if (rst) begin
+      \$211  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$212  = rq1_m5;
+    if (en) begin
+      \$212  = rq0_m5;
+    end
+    if (rst) begin
+      \$212  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$213  = rq1_l5;
+    if (en) begin
+      \$213  = \$43 [4:0];
+    end
+    if (rst) begin
+      \$213  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$214  = rq1_r5;
+    if (en) begin
+      \$214  = \$46 [4:0];
+    end
+    if (rst) begin
+      \$214  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$215  = rq1_m6;
+    if (en) begin
+      \$215  = rq0_m6;
+    end
+    if (rst) begin
+      \$215  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = rq1_l6;
+    if (en) begin
+      \$216  = \$48 [4:0];
+    end
+    if (rst) begin
+      \$216  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$217  = rq1_r6;
+    if (en) begin
+      \$217  = \$51 [4:0];
+    end
+    if (rst) begin
+      \$217  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$218  = rq1_m7;
+    if (en) begin
+      \$218  = rq0_m7;
+    end
+    if (rst) begin
+      \$218  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$219  = rq1_l7;
+    if (en) begin
+      \$219  = \$53 [4:0];
+    end
+    if (rst) begin
+      \$219  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = rq1_r7;
+    if (en) begin
+      \$220  = \$56 [4:0];
+    end
+    if (rst) begin
+      \$220  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$221  = rq1_s0;
+    if (en) begin
+      \$221  = \$57 [31:0];
+    end
+    if (rst) begin
+      \$221  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$222  = rq1_s1;
+    if (en) begin
+      \$222  = \$58 [31:0];
+    end
+    if (rst) begin
+      \$222  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = rq1_s2;
+    if (en) begin
+      \$223  = \$59 [31:0];
+    end
+    if (rst) begin
+      \$223  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$224  = rq1_s3;
+    if (en) begin
+      \$224  = \$60 [31:0];
+    end
+    if (rst) begin
+      \$224  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$225  = rq1_s4;
+    if (en) begin
+      \$225  = \$61 [31:0];
+    end
+    if (rst) begin
+      \$225  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$226  = rq1_s5;
+    if (en) begin
+      \$226  = \$62 [31:0];
+    end
+    if (rst) begin
+      \$226  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = rq1_s6;
+    if (en) begin
+      \$227  = \$63 [31:0];
+    end
+    if (rst) begin
+      \$227  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$228  = rq1_s7;
+    if (en) begin
+      \$228  = \$64 [31:0];
+    end
+    if (rst) begin
+      \$228  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$229  = rq2a_valid;
+    if (en) begin
+      \$229  = rq1_valid;
+    end
+    if (rst) begin
+      \$229  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$230  = rq2a_last;
+    if (en) begin
+      \$230  = rq1_last;
+    end
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$231  = rq2a_m0;
+    if (en) begin
+      \$231  = rq1_m0;
     end
     if (rst) begin
       \$231  = 31'h00000000;
@@ -1846,19 +4411,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = rq0_e6;
+    \$232  = rq2a_r0;
     if (en) begin
-      \$232  = i_shift[41:36];
+      \$232  = rq1_r0;
     end
     if (rst) begin
-      \$232  = 6'h00;
+      \$232  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = rq0_m7;
+    \$233  = rq2a_m1;
     if (en) begin
-      \$233  = i_multiplier[247:217];
+      \$233  = rq1_m1;
     end
     if (rst) begin
       \$233  = 31'h00000000;
@@ -1866,149 +4431,149 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = rq0_e7;
+    \$234  = rq2a_r1;
     if (en) begin
-      \$234  = i_shift[47:42];
+      \$234  = rq1_r1;
     end
     if (rst) begin
-      \$234  = 6'h00;
+      \$234  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = rq0_acc0;
+    \$235  = rq2a_m2;
     if (en) begin
-      \$235  = i_acc[25:0];
+      \$235  = rq1_m2;
     end
     if (rst) begin
-      \$235  = 26'h0000000;
+      \$235  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = rq0_b0;
+    \$236  = rq2a_r2;
     if (en) begin
-      \$236  = i_bias[31:0];
+      \$236  = rq1_r2;
     end
     if (rst) begin
-      \$236  = 32'd0;
+      \$236  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = rq0_acc1;
+    \$237  = rq2a_m3;
     if (en) begin
-      \$237  = i_acc[51:26];
+      \$237  = rq1_m3;
     end
     if (rst) begin
-      \$237  = 26'h0000000;
+      \$237  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = rq0_b1;
+    \$238  = rq2a_r3;
     if (en) begin
-      \$238  = i_bias[63:32];
+      \$238  = rq1_r3;
     end
     if (rst) begin
-      \$238  = 32'd0;
+      \$238  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = rq0_acc2;
+    \$239  = rq2a_m4;
     if (en) begin
-      \$239  = i_acc[77:52];
+      \$239  = rq1_m4;
     end
     if (rst) begin
-      \$239  = 26'h0000000;
+      \$239  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = rq0_b2;
+    \$240  = rq2a_r4;
     if (en) begin
-      \$240  = i_bias[95:64];
+      \$240  = rq1_r4;
     end
     if (rst) begin
-      \$240  = 32'd0;
+      \$240  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = rq0_acc3;
+    \$241  = rq2a_m5;
     if (en) begin
-      \$241  = i_acc[103:78];
+      \$241  = rq1_m5;
     end
     if (rst) begin
-      \$241  = 26'h0000000;
+      \$241  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = rq0_b3;
+    \$242  = rq2a_r5;
     if (en) begin
-      \$242  = i_bias[127:96];
+      \$242  = rq1_r5;
     end
     if (rst) begin
-      \$242  = 32'd0;
+      \$242  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = rq0_acc4;
+    \$243  = rq2a_m6;
     if (en) begin
-      \$243  = i_acc[129:104];
+      \$243  = rq1_m6;
     end
     if (rst) begin
-      \$243  = 26'h0000000;
+      \$243  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = rq0_b4;
+    \$244  = rq2a_r6;
     if (en) begin
-      \$244  = i_bias[159:128];
+      \$244  = rq1_r6;
     end
     if (rst) begin
-      \$244  = 32'd0;
+      \$244  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = rq0_acc5;
+    \$245  = rq2a_m7;
     if (en) begin
-      \$245  = i_acc[155:130];
+      \$245  = rq1_m7;
     end
     if (rst) begin
-      \$245  = 26'h0000000;
+      \$245  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = rq0_b5;
+    \$246  = rq2a_r7;
     if (en) begin
-      \$246  = i_bias[191:160];
+      \$246  = rq1_r7;
     end
     if (rst) begin
-      \$246  = 32'd0;
+      \$246  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = rq0_acc6;
+    \$247  = rq2a_a0;
     if (en) begin
-      \$247  = i_acc[181:156];
+      \$247  = \$65 [31:0];
     end
     if (rst) begin
-      \$247  = 26'h0000000;
+      \$247  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = rq0_b6;
+    \$248  = rq2a_a1;
     if (en) begin
-      \$248  = i_bias[223:192];
+      \$248  = \$66 [31:0];
     end
     if (rst) begin
       \$248  = 32'd0;
@@ -2016,19 +4581,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = rq0_acc7;
+    \$249  = rq2a_a2;
     if (en) begin
-      \$249  = i_acc[207:182];
+      \$249  = \$67 [31:0];
     end
     if (rst) begin
-      \$249  = 26'h0000000;
+      \$249  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = rq0_b7;
+    \$250  = rq2a_a3;
     if (en) begin
-      \$250  = i_bias[255:224];
+      \$250  = \$68 [31:0];
     end
     if (rst) begin
       \$250  = 32'd0;
@@ -2036,79 +4601,79 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = rq1_valid;
+    \$251  = rq2a_a4;
     if (en) begin
-      \$251  = rq0_valid;
+      \$251  = \$69 [31:0];
     end
     if (rst) begin
-      \$251  = 1'h0;
+      \$251  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = rq1_last;
+    \$252  = rq2a_a5;
     if (en) begin
-      \$252  = rq0_last;
+      \$252  = \$70 [31:0];
     end
     if (rst) begin
-      \$252  = 1'h0;
+      \$252  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = rq1_m0;
+    \$253  = rq2a_a6;
     if (en) begin
-      \$253  = rq0_m0;
+      \$253  = \$71 [31:0];
     end
     if (rst) begin
-      \$253  = 31'h00000000;
+      \$253  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = rq1_l0;
+    \$254  = rq2a_a7;
     if (en) begin
-      \$254  = \$50 [4:0];
+      \$254  = \$72 [31:0];
     end
     if (rst) begin
-      \$254  = 5'h00;
+      \$254  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = rq1_r0;
+    \$255  = rq2b_valid;
     if (en) begin
-      \$255  = \$53 [4:0];
+      \$255  = rq2a_valid;
     end
     if (rst) begin
-      \$255  = 5'h00;
+      \$255  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = rq1_m1;
+    \$256  = rq2b_last;
     if (en) begin
-      \$256  = rq0_m1;
+      \$256  = rq2a_last;
     end
     if (rst) begin
-      \$256  = 31'h00000000;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = rq1_l1;
+    \$257  = rq2b_m0;
     if (en) begin
-      \$257  = \$55 [4:0];
+      \$257  = rq2a_m0;
     end
     if (rst) begin
-      \$257  = 5'h00;
+      \$257  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = rq1_r1;
+    \$258  = rq2b_r0;
     if (en) begin
-      \$258  = \$58 [4:0];
+      \$258  = rq2a_r0;
     end
     if (rst) begin
       \$258  = 5'h00;
@@ -2116,9 +4681,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = rq1_m2;
+    \$259  = rq2b_m1;
     if (en) begin
-      \$259  = rq0_m2;
+      \$259  = rq2a_m1;
     end
     if (rst) begin
       \$259  = 31'h00000000;
@@ -2126,9 +4691,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = rq1_l2;
+    \$260  = rq2b_r1;
     if (en) begin
-      \$260  = \$60 [4:0];
+      \$260  = rq2a_r1;
     end
     if (rst) begin
       \$260  = 5'h00;
@@ -2136,39 +4701,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = rq1_r2;
+    \$261  = rq2b_m2;
     if (en) begin
-      \$261  = \$63 [4:0];
+      \$261  = rq2a_m2;
     end
     if (rst) begin
-      \$261  = 5'h00;
+      \$261  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = rq1_m3;
+    \$262  = rq2b_r2;
     if (en) begin
-      \$262  = rq0_m3;
+      \$262  = rq2a_r2;
     end
     if (rst) begin
-      \$262  = 31'h00000000;
+      \$262  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = rq1_l3;
+    \$263  = rq2b_m3;
     if (en) begin
-      \$263  = \$65 [4:0];
+      \$263  = rq2a_m3;
     end
     if (rst) begin
-      \$263  = 5'h00;
+      \$263  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = rq1_r3;
+    \$264  = rq2b_r3;
     if (en) begin
-      \$264  = \$68 [4:0];
+      \$264  = rq2a_r3;
     end
     if (rst) begin
       \$264  = 5'h00;
@@ -2176,9 +4741,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = rq1_m4;
+    \$265  = rq2b_m4;
     if (en) begin
-      \$265  = rq0_m4;
+      \$265  = rq2a_m4;
     end
     if (rst) begin
       \$265  = 31'h00000000;
@@ -2186,9 +4751,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = rq1_l4;
+    \$266  = rq2b_r4;
     if (en) begin
-      \$266  = \$70 [4:0];
+      \$266  = rq2a_r4;
     end
     if (rst) begin
       \$266  = 5'h00;
@@ -2196,39 +4761,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = rq1_r4;
+    \$267  = rq2b_m5;
     if (en) begin
-      \$267  = \$73 [4:0];
+      \$267  = rq2a_m5;
     end
     if (rst) begin
-      \$267  = 5'h00;
+      \$267  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = rq1_m5;
+    \$268  = rq2b_r5;
     if (en) begin
-      \$268  = rq0_m5;
+      \$268  = rq2a_r5;
     end
     if (rst) begin
-      \$268  = 31'h00000000;
+      \$268  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = rq1_l5;
+    \$269  = rq2b_m6;
     if (en) begin
-      \$269  = \$75 [4:0];
+      \$269  = rq2a_m6;
     end
     if (rst) begin
-      \$269  = 5'h00;
+      \$269  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = rq1_r5;
+    \$270  = rq2b_r6;
     if (en) begin
-      \$270  = \$78 [4:0];
+      \$270  = rq2a_r6;
     end
     if (rst) begin
       \$270  = 5'h00;
@@ -2236,9 +4801,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = rq1_m6;
+    \$271  = rq2b_m7;
     if (en) begin
-      \$271  = rq0_m6;
+      \$271  = rq2a_m7;
     end
     if (rst) begin
       \$271  = 31'h00000000;
@@ -2246,9 +4811,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = rq1_l6;
+    \$272  = rq2b_r7;
     if (en) begin
-      \$272  = \$80 [4:0];
+      \$272  = rq2a_r7;
     end
     if (rst) begin
       \$272  = 5'h00;
@@ -2256,39 +4821,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = rq1_r6;
+    \$273  = rq2c_valid;
     if (en) begin
-      \$273  = \$83 [4:0];
+      \$273  = rq2b_valid;
     end
     if (rst) begin
-      \$273  = 5'h00;
+      \$273  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = rq1_m7;
+    \$274  = rq2c_last;
     if (en) begin
-      \$274  = rq0_m7;
+      \$274  = rq2b_last;
     end
     if (rst) begin
-      \$274  = 31'h00000000;
+      \$274  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = rq1_l7;
+    \$275  = rq2c_m0;
     if (en) begin
-      \$275  = \$85 [4:0];
+      \$275  = rq2b_m0;
     end
     if (rst) begin
-      \$275  = 5'h00;
+      \$275  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = rq1_r7;
+    \$276  = rq2c_r0;
     if (en) begin
-      \$276  = \$88 [4:0];
+      \$276  = rq2b_r0;
     end
     if (rst) begin
       \$276  = 5'h00;
@@ -2296,109 +4861,109 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = rq1_s0;
+    \$277  = rq2c_m1;
     if (en) begin
-      \$277  = \$89 [31:0];
+      \$277  = rq2b_m1;
     end
     if (rst) begin
-      \$277  = 32'd0;
+      \$277  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = rq1_s1;
+    \$278  = rq2c_r1;
     if (en) begin
-      \$278  = \$90 [31:0];
+      \$278  = rq2b_r1;
     end
     if (rst) begin
-      \$278  = 32'd0;
+      \$278  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = rq1_s2;
+    \$279  = rq2c_m2;
     if (en) begin
-      \$279  = \$91 [31:0];
+      \$279  = rq2b_m2;
     end
     if (rst) begin
-      \$279  = 32'd0;
+      \$279  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = rq1_s3;
+    \$280  = rq2c_r2;
     if (en) begin
-      \$280  = \$92 [31:0];
+      \$280  = rq2b_r2;
     end
     if (rst) begin
-      \$280  = 32'd0;
+      \$280  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = rq1_s4;
+    \$281  = rq2c_m3;
     if (en) begin
-      \$281  = \$93 [31:0];
+      \$281  = rq2b_m3;
     end
     if (rst) begin
-      \$281  = 32'd0;
+      \$281  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = rq1_s5;
+    \$282  = rq2c_r3;
     if (en) begin
-      \$282  = \$94 [31:0];
+      \$282  = rq2b_r3;
     end
     if (rst) begin
-      \$282  = 32'd0;
+      \$282  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = rq1_s6;
+    \$283  = rq2c_m4;
     if (en) begin
-      \$283  = \$95 [31:0];
+      \$283  = rq2b_m4;
     end
     if (rst) begin
-      \$283  = 32'd0;
+      \$283  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = rq1_s7;
+    \$284  = rq2c_r4;
     if (en) begin
-      \$284  = \$96 [31:0];
+      \$284  = rq2b_r4;
     end
     if (rst) begin
-      \$284  = 32'd0;
+      \$284  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = rq2a_valid;
+    \$285  = rq2c_m5;
     if (en) begin
-      \$285  = rq1_valid;
+      \$285  = rq2b_m5;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$285  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = rq2a_last;
+    \$286  = rq2c_r5;
     if (en) begin
-      \$286  = rq1_last;
+      \$286  = rq2b_r5;
     end
     if (rst) begin
-      \$286  = 1'h0;
+      \$286  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = rq2a_m0;
+    \$287  = rq2c_m6;
     if (en) begin
-      \$287  = rq1_m0;
+      \$287  = rq2b_m6;
     end
     if (rst) begin
       \$287  = 31'h00000000;
@@ -2406,9 +4971,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = rq2a_r0;
+    \$288  = rq2c_r6;
     if (en) begin
-      \$288  = rq1_r0;
+      \$288  = rq2b_r6;
     end
     if (rst) begin
       \$288  = 5'h00;
@@ -2416,9 +4981,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = rq2a_m1;
+    \$289  = rq2c_m7;
     if (en) begin
-      \$289  = rq1_m1;
+      \$289  = rq2b_m7;
     end
     if (rst) begin
       \$289  = 31'h00000000;
@@ -2426,9 +4991,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = rq2a_r1;
+    \$290  = rq2c_r7;
     if (en) begin
-      \$290  = rq1_r1;
+      \$290  = rq2b_r7;
     end
     if (rst) begin
       \$290  = 5'h00;
@@ -2436,29 +5001,29 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = rq2a_m2;
+    \$291  = rq2m_valid;
     if (en) begin
-      \$291  = rq1_m2;
+      \$291  = rq2c_valid;
     end
     if (rst) begin
-      \$291  = 31'h00000000;
+      \$291  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = rq2a_r2;
+    \$292  = rq2m_last;
     if (en) begin
-      \$292  = rq1_r2;
+      \$292  = rq2c_last;
     end
     if (rst) begin
-      \$292  = 5'h00;
+      \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = rq2a_m3;
+    \$293  = rq2m_m0;
     if (en) begin
-      \$293  = rq1_m3;
+      \$293  = rq2c_m0;
     end
     if (rst) begin
       \$293  = 31'h00000000;
@@ -2466,9 +5031,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = rq2a_r3;
+    \$294  = rq2m_r0;
     if (en) begin
-      \$294  = rq1_r3;
+      \$294  = rq2c_r0;
     end
     if (rst) begin
       \$294  = 5'h00;
@@ -2476,9 +5041,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = rq2a_m4;
+    \$295  = rq2m_m1;
     if (en) begin
-      \$295  = rq1_m4;
+      \$295  = rq2c_m1;
     end
     if (rst) begin
       \$295  = 31'h00000000;
@@ -2486,9 +5051,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = rq2a_r4;
+    \$296  = rq2m_r1;
     if (en) begin
-      \$296  = rq1_r4;
+      \$296  = rq2c_r1;
     end
     if (rst) begin
       \$296  = 5'h00;
@@ -2496,9 +5061,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = rq2a_m5;
+    \$297  = rq2m_m2;
     if (en) begin
-      \$297  = rq1_m5;
+      \$297  = rq2c_m2;
     end
     if (rst) begin
       \$297  = 31'h00000000;
@@ -2506,9 +5071,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = rq2a_r5;
+    \$298  = rq2m_r2;
     if (en) begin
-      \$298  = rq1_r5;
+      \$298  = rq2c_r2;
     end
     if (rst) begin
       \$298  = 5'h00;
@@ -2516,9 +5081,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = rq2a_m6;
+    \$299  = rq2m_m3;
     if (en) begin
-      \$299  = rq1_m6;
+      \$299  = rq2c_m3;
     end
     if (rst) begin
       \$299  = 31'h00000000;
@@ -2526,9 +5091,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = rq2a_r6;
+    \$300  = rq2m_r3;
     if (en) begin
-      \$300  = rq1_r6;
+      \$300  = rq2c_r3;
     end
     if (rst) begin
       \$300  = 5'h00;
@@ -2536,9 +5101,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = rq2a_m7;
+    \$301  = rq2m_m4;
     if (en) begin
-      \$301  = rq1_m7;
+      \$301  = rq2c_m4;
     end
     if (rst) begin
       \$301  = 31'h00000000;
@@ -2546,9 +5111,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = rq2a_r7;
+    \$302  = rq2m_r4;
     if (en) begin
-      \$302  = rq1_r7;
+      \$302  = rq2c_r4;
     end
     if (rst) begin
       \$302  = 5'h00;
@@ -2556,259 +5121,259 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = rq2a_a0;
+    \$303  = rq2m_m5;
     if (en) begin
-      \$303  = \$97 [31:0];
+      \$303  = rq2c_m5;
     end
     if (rst) begin
-      \$303  = 32'd0;
+      \$303  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = rq2a_a1;
+    \$304  = rq2m_r5;
     if (en) begin
-      \$304  = \$98 [31:0];
+      \$304  = rq2c_r5;
     end
     if (rst) begin
-      \$304  = 32'd0;
+      \$304  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = rq2a_a2;
+    \$305  = rq2m_m6;
     if (en) begin
-      \$305  = \$99 [31:0];
+      \$305  = rq2c_m6;
     end
     if (rst) begin
-      \$305  = 32'd0;
+      \$305  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = rq2a_a3;
+    \$306  = rq2m_r6;
     if (en) begin
-      \$306  = \$100 [31:0];
+      \$306  = rq2c_r6;
     end
     if (rst) begin
-      \$306  = 32'd0;
+      \$306  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = rq2a_a4;
+    \$307  = rq2m_m7;
     if (en) begin
-      \$307  = \$101 [31:0];
+      \$307  = rq2c_m7;
     end
     if (rst) begin
-      \$307  = 32'd0;
+      \$307  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = rq2a_a5;
+    \$308  = rq2m_r7;
     if (en) begin
-      \$308  = \$102 [31:0];
+      \$308  = rq2c_r7;
     end
     if (rst) begin
-      \$308  = 32'd0;
+      \$308  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = rq2a_a6;
+    \$309  = rq2m_o0;
     if (en) begin
-      \$309  = \$103 [31:0];
+      \$309  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
     end
     if (rst) begin
-      \$309  = 32'd0;
+      \$309  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = rq2a_a7;
+    \$310  = rq2m_mi0;
     if (en) begin
-      \$310  = \$104 [31:0];
+      \$310  = mid_0;
     end
     if (rst) begin
-      \$310  = 32'd0;
+      \$310  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = rq2b_valid;
+    \$311  = rq2m_o1;
     if (en) begin
-      \$311  = rq2a_valid;
+      \$311  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
     end
     if (rst) begin
-      \$311  = 1'h0;
+      \$311  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = rq2b_last;
+    \$312  = rq2m_mi1;
     if (en) begin
-      \$312  = rq2a_last;
+      \$312  = mid_1;
     end
     if (rst) begin
-      \$312  = 1'h0;
+      \$312  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = rq2b_m0;
+    \$313  = rq2m_o2;
     if (en) begin
-      \$313  = rq2a_m0;
+      \$313  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
     end
     if (rst) begin
-      \$313  = 31'h00000000;
+      \$313  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = rq2b_r0;
+    \$314  = rq2m_mi2;
     if (en) begin
-      \$314  = rq2a_r0;
+      \$314  = mid_2;
     end
     if (rst) begin
-      \$314  = 5'h00;
+      \$314  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = rq2b_m1;
+    \$315  = rq2m_o3;
     if (en) begin
-      \$315  = rq2a_m1;
+      \$315  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
     end
     if (rst) begin
-      \$315  = 31'h00000000;
+      \$315  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = rq2b_r1;
+    \$316  = rq2m_mi3;
     if (en) begin
-      \$316  = rq2a_r1;
+      \$316  = mid_3;
     end
     if (rst) begin
-      \$316  = 5'h00;
+      \$316  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = rq2b_m2;
+    \$317  = rq2m_o4;
     if (en) begin
-      \$317  = rq2a_m2;
+      \$317  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
     end
     if (rst) begin
-      \$317  = 31'h00000000;
+      \$317  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = rq2b_r2;
+    \$318  = rq2m_mi4;
     if (en) begin
-      \$318  = rq2a_r2;
+      \$318  = mid_4;
     end
     if (rst) begin
-      \$318  = 5'h00;
+      \$318  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = rq2b_m3;
+    \$319  = rq2m_o5;
     if (en) begin
-      \$319  = rq2a_m3;
+      \$319  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
     end
     if (rst) begin
-      \$319  = 31'h00000000;
+      \$319  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = rq2b_r3;
+    \$320  = rq2m_mi5;
     if (en) begin
-      \$320  = rq2a_r3;
+      \$320  = mid_5;
     end
     if (rst) begin
-      \$320  = 5'h00;
+      \$320  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = rq2b_m4;
+    \$321  = rq2m_o6;
     if (en) begin
-      \$321  = rq2a_m4;
+      \$321  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
     end
     if (rst) begin
-      \$321  = 31'h00000000;
+      \$321  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = rq2b_r4;
+    \$322  = rq2m_mi6;
     if (en) begin
-      \$322  = rq2a_r4;
+      \$322  = mid_6;
     end
     if (rst) begin
-      \$322  = 5'h00;
+      \$322  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = rq2b_m5;
+    \$323  = rq2m_o7;
     if (en) begin
-      \$323  = rq2a_m5;
+      \$323  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
     end
     if (rst) begin
-      \$323  = 31'h00000000;
+      \$323  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = rq2b_r5;
+    \$324  = rq2m_mi7;
     if (en) begin
-      \$324  = rq2a_r5;
+      \$324  = mid_7;
     end
     if (rst) begin
-      \$324  = 5'h00;
+      \$324  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = rq2b_m6;
+    \$325  = rq2_valid;
     if (en) begin
-      \$325  = rq2a_m6;
+      \$325  = rq2m_valid;
     end
     if (rst) begin
-      \$325  = 31'h00000000;
+      \$325  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = rq2b_r6;
+    \$326  = rq2_last;
     if (en) begin
-      \$326  = rq2a_r6;
+      \$326  = rq2m_last;
     end
     if (rst) begin
-      \$326  = 5'h00;
+      \$326  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = rq2b_m7;
+    \$327  = rq2_r0;
     if (en) begin
-      \$327  = rq2a_m7;
+      \$327  = rq2m_r0;
     end
     if (rst) begin
-      \$327  = 31'h00000000;
+      \$327  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = rq2b_r7;
+    \$328  = rq2_r1;
     if (en) begin
-      \$328  = rq2a_r7;
+      \$328  = rq2m_r1;
     end
     if (rst) begin
       \$328  = 5'h00;
@@ -2816,149 +5381,149 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = rq2b_pll0;
+    \$329  = rq2_r2;
     if (en) begin
-      \$329  = \$1 ;
+      \$329  = rq2m_r2;
     end
     if (rst) begin
-      \$329  = 34'h000000000;
+      \$329  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = rq2b_plh0;
+    \$330  = rq2_r3;
     if (en) begin
-      \$330  = \$2 ;
+      \$330  = rq2m_r3;
     end
     if (rst) begin
-      \$330  = 31'h00000000;
+      \$330  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = rq2b_phl0;
+    \$331  = rq2_r4;
     if (en) begin
-      \$331  = \$3 ;
+      \$331  = rq2m_r4;
     end
     if (rst) begin
-      \$331  = 32'd0;
+      \$331  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = rq2b_phh0;
+    \$332  = rq2_r5;
     if (en) begin
-      \$332  = \$4 ;
+      \$332  = rq2m_r5;
     end
     if (rst) begin
-      \$332  = 29'h00000000;
+      \$332  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = rq2b_pll1;
+    \$333  = rq2_r6;
     if (en) begin
-      \$333  = \$5 ;
+      \$333  = rq2m_r6;
     end
     if (rst) begin
-      \$333  = 34'h000000000;
+      \$333  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = rq2b_plh1;
+    \$334  = rq2_r7;
     if (en) begin
-      \$334  = \$6 ;
+      \$334  = rq2m_r7;
     end
     if (rst) begin
-      \$334  = 31'h00000000;
+      \$334  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = rq2b_phl1;
+    \$335  = rq2_h0;
     if (en) begin
-      \$335  = \$7 ;
+      \$335  = \$83 [32:0];
     end
     if (rst) begin
-      \$335  = 32'd0;
+      \$335  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = rq2b_phh1;
+    \$336  = rq2_h1;
     if (en) begin
-      \$336  = \$8 ;
+      \$336  = \$86 [32:0];
     end
     if (rst) begin
-      \$336  = 29'h00000000;
+      \$336  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = rq2b_pll2;
+    \$337  = rq2_h2;
     if (en) begin
-      \$337  = \$9 ;
+      \$337  = \$89 [32:0];
     end
     if (rst) begin
-      \$337  = 34'h000000000;
+      \$337  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = rq2b_plh2;
+    \$338  = rq2_h3;
     if (en) begin
-      \$338  = \$10 ;
+      \$338  = \$92 [32:0];
     end
     if (rst) begin
-      \$338  = 31'h00000000;
+      \$338  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = rq2b_phl2;
+    \$339  = rq2_h4;
     if (en) begin
-      \$339  = \$11 ;
+      \$339  = \$95 [32:0];
     end
     if (rst) begin
-      \$339  = 32'd0;
+      \$339  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = rq2b_phh2;
+    \$340  = rq2_h5;
     if (en) begin
-      \$340  = \$12 ;
+      \$340  = \$98 [32:0];
     end
     if (rst) begin
-      \$340  = 29'h00000000;
+      \$340  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = rq2b_pll3;
+    \$341  = rq2_h6;
     if (en) begin
-      \$341  = \$13 ;
+      \$341  = \$101 [32:0];
     end
     if (rst) begin
-      \$341  = 34'h000000000;
+      \$341  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = rq2b_plh3;
+    \$342  = rq2_h7;
     if (en) begin
-      \$342  = \$14 ;
+      \$342  = \$104 [32:0];
     end
     if (rst) begin
-      \$342  = 31'h00000000;
+      \$342  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = rq2b_phl3;
+    \$343  = rq2_hf0;
     if (en) begin
-      \$343  = \$15 ;
+      \$343  = \$106 [31:0];
     end
     if (rst) begin
       \$343  = 32'd0;
@@ -2966,39 +5531,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = rq2b_phh3;
+    \$344  = rq2_hf1;
     if (en) begin
-      \$344  = \$16 ;
+      \$344  = \$108 [31:0];
     end
     if (rst) begin
-      \$344  = 29'h00000000;
+      \$344  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = rq2b_pll4;
+    \$345  = rq2_hf2;
     if (en) begin
-      \$345  = \$17 ;
+      \$345  = \$110 [31:0];
     end
     if (rst) begin
-      \$345  = 34'h000000000;
+      \$345  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = rq2b_plh4;
+    \$346  = rq2_hf3;
     if (en) begin
-      \$346  = \$18 ;
+      \$346  = \$112 [31:0];
     end
     if (rst) begin
-      \$346  = 31'h00000000;
+      \$346  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = rq2b_phl4;
+    \$347  = rq2_hf4;
     if (en) begin
-      \$347  = \$19 ;
+      \$347  = \$114 [31:0];
     end
     if (rst) begin
       \$347  = 32'd0;
@@ -3006,508 +5571,599 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = rq2b_phh4;
+    \$348  = rq2_hf5;
     if (en) begin
-      \$348  = \$20 ;
+      \$348  = \$116 [31:0];
     end
     if (rst) begin
-      \$348  = 29'h00000000;
+      \$348  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = rq2b_pll5;
+    \$349  = rq2_hf6;
     if (en) begin
-      \$349  = \$21 ;
+      \$349  = \$118 [31:0];
     end
     if (rst) begin
-      \$349  = 34'h000000000;
+      \$349  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = rq2b_plh5;
+    \$350  = rq2_hf7;
     if (en) begin
-      \$350  = \$22 ;
+      \$350  = \$120 [31:0];
     end
     if (rst) begin
-      \$350  = 31'h00000000;
+      \$350  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = rq2b_phl5;
+    \$351  = rq3a_valid;
     if (en) begin
-      \$351  = \$23 ;
+      \$351  = rq2_valid;
     end
     if (rst) begin
-      \$351  = 32'd0;
+      \$351  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = rq2b_phh5;
+    \$352  = rq3a_last;
     if (en) begin
-      \$352  = \$24 ;
+      \$352  = rq2_last;
     end
     if (rst) begin
-      \$352  = 29'h00000000;
+      \$352  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = rq2b_pll6;
+    \$353  = rq3a_r0;
     if (en) begin
-      \$353  = \$25 ;
+      \$353  = rq2_r0;
     end
     if (rst) begin
-      \$353  = 34'h000000000;
+      \$353  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = rq2b_plh6;
+    \$354  = rq3a_r1;
     if (en) begin
-      \$354  = \$26 ;
+      \$354  = rq2_r1;
     end
     if (rst) begin
-      \$354  = 31'h00000000;
+      \$354  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = rq2b_phl6;
+    \$355  = rq3a_r2;
     if (en) begin
-      \$355  = \$27 ;
+      \$355  = rq2_r2;
     end
     if (rst) begin
-      \$355  = 32'd0;
+      \$355  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = rq2b_phh6;
+    \$356  = rq3a_r3;
     if (en) begin
-      \$356  = \$28 ;
+      \$356  = rq2_r3;
     end
     if (rst) begin
-      \$356  = 29'h00000000;
+      \$356  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = rq2b_pll7;
+    \$357  = rq3a_r4;
     if (en) begin
-      \$357  = \$29 ;
+      \$357  = rq2_r4;
     end
     if (rst) begin
-      \$357  = 34'h000000000;
+      \$357  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = rq2b_plh7;
+    \$358  = rq3a_r5;
     if (en) begin
-      \$358  = \$30 ;
+      \$358  = rq2_r5;
     end
     if (rst) begin
-      \$358  = 31'h00000000;
+      \$358  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = rq2b_phl7;
+    \$359  = rq3a_r6;
     if (en) begin
-      \$359  = \$31 ;
+      \$359  = rq2_r6;
     end
     if (rst) begin
-      \$359  = 32'd0;
+      \$359  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = rq2b_phh7;
+    \$360  = rq3a_r7;
     if (en) begin
-      \$360  = \$32 ;
+      \$360  = rq2_r7;
     end
     if (rst) begin
-      \$360  = 29'h00000000;
+      \$360  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = rq2_valid;
+    \$361  = rq3a_u0;
     if (en) begin
-      \$361  = rq2b_valid;
+      \$361  = \$125 [33:0];
     end
     if (rst) begin
-      \$361  = 1'h0;
+      \$361  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = rq2_last;
+    \$362  = rq3a_u1;
     if (en) begin
-      \$362  = rq2b_last;
+      \$362  = \$130 [33:0];
     end
     if (rst) begin
-      \$362  = 1'h0;
+      \$362  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = rq2_r0;
+    \$363  = rq3a_u2;
     if (en) begin
-      \$363  = rq2b_r0;
+      \$363  = \$135 [33:0];
     end
     if (rst) begin
-      \$363  = 5'h00;
+      \$363  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = rq2_r1;
+    \$364  = rq3a_u3;
     if (en) begin
-      \$364  = rq2b_r1;
+      \$364  = \$140 [33:0];
     end
     if (rst) begin
-      \$364  = 5'h00;
+      \$364  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = rq2_r2;
+    \$365  = rq3a_u4;
     if (en) begin
-      \$365  = rq2b_r2;
+      \$365  = \$145 [33:0];
     end
     if (rst) begin
-      \$365  = 5'h00;
+      \$365  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = rq2_r3;
+    \$366  = rq3a_u5;
     if (en) begin
-      \$366  = rq2b_r3;
+      \$366  = \$150 [33:0];
     end
     if (rst) begin
-      \$366  = 5'h00;
+      \$366  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = rq2_r4;
+    \$367  = rq3a_u6;
     if (en) begin
-      \$367  = rq2b_r4;
+      \$367  = \$155 [33:0];
     end
     if (rst) begin
-      \$367  = 5'h00;
+      \$367  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = rq2_r5;
+    \$368  = rq3a_u7;
     if (en) begin
-      \$368  = rq2b_r5;
+      \$368  = \$160 [33:0];
     end
     if (rst) begin
-      \$368  = 5'h00;
+      \$368  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = rq2_r6;
+    \$369  = rq3_valid;
     if (en) begin
-      \$369  = rq2b_r6;
+      \$369  = rq3a_valid;
     end
     if (rst) begin
-      \$369  = 5'h00;
+      \$369  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = rq2_r7;
+    \$370  = rq3_last;
     if (en) begin
-      \$370  = rq2b_r7;
+      \$370  = rq3a_last;
     end
     if (rst) begin
-      \$370  = 5'h00;
+      \$370  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = rq2_h0;
+    \$371  = rq3_y0;
     if (en) begin
-      \$371  = \$111 [32:0];
+      \$371  = y_0;
     end
     if (rst) begin
-      \$371  = 33'h000000000;
+      \$371  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = rq2_h1;
+    \$372  = rq3_y1;
     if (en) begin
-      \$372  = \$118 [32:0];
+      \$372  = y_1;
     end
     if (rst) begin
-      \$372  = 33'h000000000;
+      \$372  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = rq2_h2;
+    \$373  = rq3_y2;
     if (en) begin
-      \$373  = \$125 [32:0];
+      \$373  = y_2;
     end
     if (rst) begin
-      \$373  = 33'h000000000;
+      \$373  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = rq2_h3;
+    \$374  = rq3_y3;
     if (en) begin
-      \$374  = \$132 [32:0];
+      \$374  = y_3;
     end
     if (rst) begin
-      \$374  = 33'h000000000;
+      \$374  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = rq2_h4;
+    \$375  = rq3_y4;
     if (en) begin
-      \$375  = \$139 [32:0];
+      \$375  = y_4;
     end
     if (rst) begin
-      \$375  = 33'h000000000;
+      \$375  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = rq2_h5;
+    \$376  = rq3_y5;
     if (en) begin
-      \$376  = \$146 [32:0];
+      \$376  = y_5;
     end
     if (rst) begin
-      \$376  = 33'h000000000;
+      \$376  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = rq2_h6;
+    \$377  = rq3_y6;
     if (en) begin
-      \$377  = \$153 [32:0];
+      \$377  = y_6;
     end
     if (rst) begin
-      \$377  = 33'h000000000;
+      \$377  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = rq2_h7;
+    \$378  = rq3_y7;
     if (en) begin
-      \$378  = \$160 [32:0];
+      \$378  = y_7;
     end
     if (rst) begin
-      \$378  = 33'h000000000;
+      \$378  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = rq2_hf0;
+    \$379  = o_data;
     if (en) begin
-      \$379  = \$162 [31:0];
+      (* full_case = 32'd1 *)
+      if (\$1 ) begin
+        \$379 [7:0] = act_min;
+      end else if (\$2 ) begin
+        \$379 [7:0] = act_max;
+      end else begin
+        \$379 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$3 ) begin
+        \$379 [15:8] = act_min;
+      end else if (\$4 ) begin
+        \$379 [15:8] = act_max;
+      end else begin
+        \$379 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$5 ) begin
+        \$379 [23:16] = act_min;
+      end else if (\$6 ) begin
+        \$379 [23:16] = act_max;
+      end else begin
+        \$379 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$7 ) begin
+        \$379 [31:24] = act_min;
+      end else if (\$8 ) begin
+        \$379 [31:24] = act_max;
+      end else begin
+        \$379 [31:24] = t_3[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$9 ) begin
+        \$379 [39:32] = act_min;
+      end else if (\$10 ) begin
+        \$379 [39:32] = act_max;
+      end else begin
+        \$379 [39:32] = t_4[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$11 ) begin
+        \$379 [47:40] = act_min;
+      end else if (\$12 ) begin
+        \$379 [47:40] = act_max;
+      end else begin
+        \$379 [47:40] = t_5[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        \$379 [55:48] = act_min;
+      end else if (\$14 ) begin
+        \$379 [55:48] = act_max;
+      end else begin
+        \$379 [55:48] = t_6[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$15 ) begin
+        \$379 [63:56] = act_min;
+      end else if (\$16 ) begin
+        \$379 [63:56] = act_max;
+      end else begin
+        \$379 [63:56] = t_7[7:0];
+      end
     end
     if (rst) begin
-      \$379  = 32'd0;
+      \$379  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = rq2_hf1;
+    \$380  = o_valid;
     if (en) begin
-      \$380  = \$164 [31:0];
+      \$380  = rq3_valid;
     end
     if (rst) begin
-      \$380  = 32'd0;
+      \$380  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = rq2_hf2;
+    \$381  = o_last;
     if (en) begin
-      \$381  = \$166 [31:0];
+      \$381  = rq3_last;
     end
     if (rst) begin
-      \$381  = 32'd0;
+      \$381  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = rq2_hf3;
-    if (en) begin
-      \$382  = \$168 [31:0];
-    end
-    if (rst) begin
-      \$382  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = rq2_hf4;
-    if (en) begin
-      \$383  = \$170 [31:0];
-    end
-    if (rst) begin
-      \$383  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = rq2_hf5;
-    if (en) begin
-      \$384  = \$172 [31:0];
-    end
-    if (rst) begin
-      \$384  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = rq2_hf6;
-    if (en) begin
-      \$385  = \$174 [31:0];
-    end
-    if (rst) begin
-      \$385  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = rq2_hf7;
-    if (en) begin
-      \$386  = \$176 [31:0];
-    end
-    if (rst) begin
-      \$386  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = rq3a_valid;
-    if (en) begin
-      \$387  = rq2_valid;
-    end
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = rq3a_last;
-    if (en) begin
-      \$388  = rq2_last;
-    end
-    if (rst) begin
-      \$388  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = rq3a_r0;
-    if (en) begin
-      \$389  = rq2_r0;
-    end
-    if (rst) begin
-      \$389  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = rq3a_r1;
-    if (en) begin
-      \$390  = rq2_r1;
-    end
-    if (rst) begin
-      \$390  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = rq3a_r2;
-    if (en) begin
-      \$391  = rq2_r2;
-    end
-    if (rst) begin
-      \$391  = 5'h00;
-    end
-  end
-  assign left_0 = \$50 [4:0];
-  assign r_0 = \$53 [4:0];
-  assign left_1 = \$55 [4:0];
-  assign r_1 = \$58 [4:0];
-  assign left_2 = \$60 [4:0];
-  assign r_2 = \$63 [4:0];
-  assign left_3 = \$65 [4:0];
-  assign r_3 = \$68 [4:0];
-  assign left_4 = \$70 [4:0];
-  assign r_4 = \$73 [4:0];
-  assign left_5 = \$75 [4:0];
-  assign r_5 = \$78 [4:0];
-  assign left_6 = \$80 [4:0];
-  assign r_6 = \$83 [4:0];
-  assign left_7 = \$85 [4:0];
-  assign r_7 = \$88 [4:0];
-  assign s_0 = \$89 [31:0];
-  assign s_1 = \$90 [31:0];
-  assign s_2 = \$91 [31:0];
-  assign s_3 = \$92 [31:0];
-  assign s_4 = \$93 [31:0];
-  assign s_5 = \$94 [31:0];
-  assign s_6 = \$95 [31:0];
-  assign s_7 = \$96 [31:0];
-  assign a_0 = \$97 [31:0];
-  assign a_1 = \$98 [31:0];
-  assign a_2 = \$99 [31:0];
-  assign a_3 = \$100 [31:0];
-  assign a_4 = \$101 [31:0];
-  assign a_5 = \$102 [31:0];
-  assign a_6 = \$103 [31:0];
-  assign a_7 = \$104 [31:0];
-  assign h_0 = \$111 [32:0];
-  assign h_1 = \$118 [32:0];
-  assign h_2 = \$125 [32:0];
-  assign h_3 = \$132 [32:0];
-  assign h_4 = \$139 [32:0];
-  assign h_5 = \$146 [32:0];
-  assign h_6 = \$153 [32:0];
-  assign h_7 = \$160 [32:0];
-  assign half_0 = \$162 [31:0];
-  assign half_1 = \$164 [31:0];
-  assign half_2 = \$166 [31:0];
-  assign half_3 = \$168 [31:0];
-  assign half_4 = \$170 [31:0];
-  assign half_5 = \$172 [31:0];
-  assign half_6 = \$174 [31:0];
-  assign half_7 = \$176 [31:0];
-  assign u_0 = \$181 [33:0];
-  assign u_1 = \$186 [33:0];
-  assign u_2 = \$191 [33:0];
-  assign u_3 = \$196 [33:0];
-  assign u_4 = \$201 [33:0];
-  assign u_5 = \$206 [33:0];
-  assign u_6 = \$211 [33:0];
-  assign u_7 = \$216 [33:0];
-  assign prod_0 = \$109 [63:0];
-  assign prod_1 = \$116 [63:0];
-  assign prod_2 = \$123 [63:0];
-  assign prod_3 = \$130 [63:0];
-  assign prod_4 = \$137 [63:0];
-  assign prod_5 = \$144 [63:0];
-  assign prod_6 = \$151 [63:0];
-  assign prod_7 = \$158 [63:0];
+  assign left_0 = \$18 [4:0];
+  assign r_0 = \$21 [4:0];
+  assign left_1 = \$23 [4:0];
+  assign r_1 = \$26 [4:0];
+  assign left_2 = \$28 [4:0];
+  assign r_2 = \$31 [4:0];
+  assign left_3 = \$33 [4:0];
+  assign r_3 = \$36 [4:0];
+  assign left_4 = \$38 [4:0];
+  assign r_4 = \$41 [4:0];
+  assign left_5 = \$43 [4:0];
+  assign r_5 = \$46 [4:0];
+  assign left_6 = \$48 [4:0];
+  assign r_6 = \$51 [4:0];
+  assign left_7 = \$53 [4:0];
+  assign r_7 = \$56 [4:0];
+  assign s_0 = \$57 [31:0];
+  assign s_1 = \$58 [31:0];
+  assign s_2 = \$59 [31:0];
+  assign s_3 = \$60 [31:0];
+  assign s_4 = \$61 [31:0];
+  assign s_5 = \$62 [31:0];
+  assign s_6 = \$63 [31:0];
+  assign s_7 = \$64 [31:0];
+  assign a_0 = \$65 [31:0];
+  assign a_1 = \$66 [31:0];
+  assign a_2 = \$67 [31:0];
+  assign a_3 = \$68 [31:0];
+  assign a_4 = \$69 [31:0];
+  assign a_5 = \$70 [31:0];
+  assign a_6 = \$71 [31:0];
+  assign a_7 = \$72 [31:0];
+  assign outer_0 = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
+  assign outer_1 = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
+  assign outer_2 = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
+  assign outer_3 = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
+  assign outer_4 = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
+  assign outer_5 = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
+  assign outer_6 = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
+  assign outer_7 = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+  assign h_0 = \$83 [32:0];
+  assign h_1 = \$86 [32:0];
+  assign h_2 = \$89 [32:0];
+  assign h_3 = \$92 [32:0];
+  assign h_4 = \$95 [32:0];
+  assign h_5 = \$98 [32:0];
+  assign h_6 = \$101 [32:0];
+  assign h_7 = \$104 [32:0];
+  assign half_0 = \$106 [31:0];
+  assign half_1 = \$108 [31:0];
+  assign half_2 = \$110 [31:0];
+  assign half_3 = \$112 [31:0];
+  assign half_4 = \$114 [31:0];
+  assign half_5 = \$116 [31:0];
+  assign half_6 = \$118 [31:0];
+  assign half_7 = \$120 [31:0];
+  assign u_0 = \$125 [33:0];
+  assign u_1 = \$130 [33:0];
+  assign u_2 = \$135 [33:0];
+  assign u_3 = \$140 [33:0];
+  assign u_4 = \$145 [33:0];
+  assign u_5 = \$150 [33:0];
+  assign u_6 = \$155 [33:0];
+  assign u_7 = \$160 [33:0];
+  assign \en$321  = en;
+  assign a = rq2a_a0[16:0];
+  assign b = rq2a_m0[16:0];
+  assign \en$324  = en;
+  assign \a$325  = rq2a_a0[16:0];
+  assign \b$326  = rq2a_m0[30:17];
+  assign \en$327  = en;
+  assign \a$328  = rq2a_a0[31:17];
+  assign \b$329  = rq2a_m0[16:0];
+  assign \en$330  = en;
+  assign \a$331  = rq2a_a0[31:17];
+  assign \b$332  = rq2a_m0[30:17];
+  assign \en$333  = en;
+  assign \a$334  = rq2a_a1[16:0];
+  assign \b$335  = rq2a_m1[16:0];
+  assign \en$336  = en;
+  assign \a$337  = rq2a_a1[16:0];
+  assign \b$338  = rq2a_m1[30:17];
+  assign \en$339  = en;
+  assign \a$340  = rq2a_a1[31:17];
+  assign \b$341  = rq2a_m1[16:0];
+  assign \en$342  = en;
+  assign \a$343  = rq2a_a1[31:17];
+  assign \b$344  = rq2a_m1[30:17];
+  assign \en$345  = en;
+  assign \a$346  = rq2a_a2[16:0];
+  assign \b$347  = rq2a_m2[16:0];
+  assign \en$348  = en;
+  assign \a$349  = rq2a_a2[16:0];
+  assign \b$350  = rq2a_m2[30:17];
+  assign \en$351  = en;
+  assign \a$352  = rq2a_a2[31:17];
+  assign \b$353  = rq2a_m2[16:0];
+  assign \en$354  = en;
+  assign \a$355  = rq2a_a2[31:17];
+  assign \b$356  = rq2a_m2[30:17];
+  assign \en$357  = en;
+  assign \a$358  = rq2a_a3[16:0];
+  assign \b$359  = rq2a_m3[16:0];
+  assign \en$360  = en;
+  assign \a$361  = rq2a_a3[16:0];
+  assign \b$362  = rq2a_m3[30:17];
+  assign \en$363  = en;
+  assign \a$364  = rq2a_a3[31:17];
+  assign \b$365  = rq2a_m3[16:0];
+  assign \en$366  = en;
+  assign \a$367  = rq2a_a3[31:17];
+  assign \b$368  = rq2a_m3[30:17];
+  assign \en$369  = en;
+  assign \a$370  = rq2a_a4[16:0];
+  assign \b$371  = rq2a_m4[16:0];
+  assign \en$372  = en;
+  assign \a$373  = rq2a_a4[16:0];
+  assign \b$374  = rq2a_m4[30:17];
+  assign \en$375  = en;
+  assign \a$376  = rq2a_a4[31:17];
+  assign \b$377  = rq2a_m4[16:0];
+  assign \en$378  = en;
+  assign \a$379  = rq2a_a4[31:17];
+  assign \b$380  = rq2a_m4[30:17];
+  assign \en$381  = en;
+  assign \a$382  = rq2a_a5[16:0];
+  assign \b$383  = rq2a_m5[16:0];
+  assign \en$384  = en;
+  assign \a$385  = rq2a_a5[16:0];
+  assign \b$386  = rq2a_m5[30:17];
+  assign \en$387  = en;
+  assign \a$388  = rq2a_a5[31:17];
+  assign \b$389  = rq2a_m5[16:0];
+  assign \en$390  = en;
+  assign \a$391  = rq2a_a5[31:17];
+  assign \b$392  = rq2a_m5[30:17];
+  assign \en$393  = en;
+  assign \a$394  = rq2a_a6[16:0];
+  assign \b$395  = rq2a_m6[16:0];
+  assign \en$396  = en;
+  assign \a$397  = rq2a_a6[16:0];
+  assign \b$398  = rq2a_m6[30:17];
+  assign \en$399  = en;
+  assign \a$400  = rq2a_a6[31:17];
+  assign \b$401  = rq2a_m6[16:0];
+  assign \en$402  = en;
+  assign \a$403  = rq2a_a6[31:17];
+  assign \b$404  = rq2a_m6[30:17];
+  assign \en$405  = en;
+  assign \a$406  = rq2a_a7[16:0];
+  assign \b$407  = rq2a_m7[16:0];
+  assign \en$408  = en;
+  assign \a$409  = rq2a_a7[16:0];
+  assign \b$410  = rq2a_m7[30:17];
+  assign \en$411  = en;
+  assign \a$412  = rq2a_a7[31:17];
+  assign \b$413  = rq2a_m7[16:0];
+  assign \en$414  = en;
+  assign \a$415  = rq2a_a7[31:17];
+  assign \b$416  = rq2a_m7[30:17];
+  assign p = { \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
+  assign \p$418  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479  };
+  assign \p$419  = { \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  };
+  assign \p$420  = { \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  };
+  assign \p$421  = { \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
+  assign \p$422  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605  };
+  assign \p$423  = { \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  };
+  assign \p$424  = { \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  };
+  assign \p$425  = { \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
+  assign \p$426  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731  };
+  assign \p$427  = { \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  };
+  assign \p$428  = { \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  };
+  assign \p$429  = { \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
+  assign \p$430  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857  };
+  assign \p$431  = { \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  };
+  assign \p$432  = { \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  };
+  assign \p$433  = { \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
+  assign \p$434  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983  };
+  assign \p$435  = { \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  };
+  assign \p$436  = { \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  };
+  assign \p$437  = { \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
+  assign \p$438  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109  };
+  assign \p$439  = { \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  };
+  assign \p$440  = { \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  };
+  assign \p$441  = { \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
+  assign \p$442  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
+  assign \p$443  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
+  assign \p$444  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  };
+  assign \p$445  = { \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+  assign \p$446  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361  };
+  assign \p$447  = { \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  };
+  assign \p$448  = { \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  };
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -3548,36 +6204,8556 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[5]  = o_data[47:40];
   assign \o_data[6]  = o_data[55:48];
   assign \o_data[7]  = o_data[63:56];
-  assign \$105  = { rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0[28], rq2b_phh0, 34'h000000000 };
-  assign \$107  = { \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 [32], \$106 , 17'h00000 };
-  assign \$111  = { \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64], \$110 [64:31] };
-  assign \$112  = { rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1[28], rq2b_phh1, 34'h000000000 };
-  assign \$114  = { \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 [32], \$113 , 17'h00000 };
-  assign \$118  = { \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64], \$117 [64:31] };
-  assign \$119  = { rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2[28], rq2b_phh2, 34'h000000000 };
-  assign \$121  = { \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 [32], \$120 , 17'h00000 };
-  assign \$125  = { \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64], \$124 [64:31] };
-  assign \$126  = { rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3[28], rq2b_phh3, 34'h000000000 };
-  assign \$128  = { \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 [32], \$127 , 17'h00000 };
-  assign \$132  = { \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64], \$131 [64:31] };
-  assign \$133  = { rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4[28], rq2b_phh4, 34'h000000000 };
-  assign \$135  = { \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 [32], \$134 , 17'h00000 };
-  assign \$139  = { \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64], \$138 [64:31] };
-  assign \$140  = { rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5[28], rq2b_phh5, 34'h000000000 };
-  assign \$142  = { \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 [32], \$141 , 17'h00000 };
-  assign \$146  = { \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64], \$145 [64:31] };
-  assign \$147  = { rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6[28], rq2b_phh6, 34'h000000000 };
-  assign \$149  = { \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 [32], \$148 , 17'h00000 };
-  assign \$153  = { \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64], \$152 [64:31] };
-  assign \$154  = { rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7[28], rq2b_phh7, 34'h000000000 };
-  assign \$156  = { \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 [32], \$155 , 17'h00000 };
-  assign \$160  = { \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64], \$159 [64:31] };
-  assign \$162  = { 1'h0, \$161 [63:1] };
-  assign \$164  = { 1'h0, \$163 [63:1] };
-  assign \$166  = { 1'h0, \$165 [63:1] };
-  assign \$168  = { 1'h0, \$167 [63:1] };
-  assign \$170  = { 1'h0, \$169 [63:1] };
-  assign \$172  = { 1'h0, \$171 [63:1] };
-  assign \$174  = { 1'h0, \$173 [63:1] };
-  assign \$176  = { 1'h0, \$175 [63:1] };
+  assign \$81  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign \$83  = { \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63:14] };
+  assign \$84  = { rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62:17] };
+  assign \$86  = { \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63:14] };
+  assign \$87  = { rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62:17] };
+  assign \$89  = { \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63:14] };
+  assign \$90  = { rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62:17] };
+  assign \$92  = { \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63:14] };
+  assign \$93  = { rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62:17] };
+  assign \$95  = { \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63:14] };
+  assign \$96  = { rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62:17] };
+  assign \$98  = { \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63:14] };
+  assign \$99  = { rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62:17] };
+  assign \$101  = { \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63:14] };
+  assign \$102  = { rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62:17] };
+  assign \$104  = { \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63:14] };
+  assign \$106  = { 1'h0, \$105 [63:1] };
+  assign \$108  = { 1'h0, \$107 [63:1] };
+  assign \$110  = { 1'h0, \$109 [63:1] };
+  assign \$112  = { 1'h0, \$111 [63:1] };
+  assign \$114  = { 1'h0, \$113 [63:1] };
+  assign \$116  = { 1'h0, \$115 [63:1] };
+  assign \$118  = { 1'h0, \$117 [63:1] };
+  assign \$120  = { 1'h0, \$119 [63:1] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_0 (clk, \port$218$0 , \port$218$1 , \port$218$2 , \port$218$3 , \port$218$4 , \port$218$5 , \port$218$6 , \port$218$7 , \port$218$8 , \port$218$9 , \port$218$10 , \port$218$11 , \port$218$12 , \port$218$13 , \port$218$14 , \port$218$15 , \port$218$16 , \port$218$17 , \port$218$18 , \port$218$19 
+, \port$218$20 , \port$218$21 , \port$218$22 , \port$218$23 , \port$218$24 , \port$218$25 , \port$218$26 , \port$218$27 , \port$218$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$218$0 ;
+  wire \port$218$0 ;
+  output \port$218$1 ;
+  wire \port$218$1 ;
+  output \port$218$10 ;
+  wire \port$218$10 ;
+  output \port$218$11 ;
+  wire \port$218$11 ;
+  output \port$218$12 ;
+  wire \port$218$12 ;
+  output \port$218$13 ;
+  wire \port$218$13 ;
+  output \port$218$14 ;
+  wire \port$218$14 ;
+  output \port$218$15 ;
+  wire \port$218$15 ;
+  output \port$218$16 ;
+  wire \port$218$16 ;
+  output \port$218$17 ;
+  wire \port$218$17 ;
+  output \port$218$18 ;
+  wire \port$218$18 ;
+  output \port$218$19 ;
+  wire \port$218$19 ;
+  output \port$218$2 ;
+  wire \port$218$2 ;
+  output \port$218$20 ;
+  wire \port$218$20 ;
+  output \port$218$21 ;
+  wire \port$218$21 ;
+  output \port$218$22 ;
+  wire \port$218$22 ;
+  output \port$218$23 ;
+  wire \port$218$23 ;
+  output \port$218$24 ;
+  wire \port$218$24 ;
+  output \port$218$25 ;
+  wire \port$218$25 ;
+  output \port$218$26 ;
+  wire \port$218$26 ;
+  output \port$218$27 ;
+  wire \port$218$27 ;
+  output \port$218$28 ;
+  wire \port$218$28 ;
+  output \port$218$3 ;
+  wire \port$218$3 ;
+  output \port$218$4 ;
+  wire \port$218$4 ;
+  output \port$218$5 ;
+  wire \port$218$5 ;
+  output \port$218$6 ;
+  wire \port$218$6 ;
+  output \port$218$7 ;
+  wire \port$218$7 ;
+  output \port$218$8 ;
+  wire \port$218$8 ;
+  output \port$218$9 ;
+  wire \port$218$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$218$0  = \$1 ;
+  assign \port$218$1  = \$2 ;
+  assign \port$218$2  = \$3 ;
+  assign \port$218$3  = \$4 ;
+  assign \port$218$4  = \$5 ;
+  assign \port$218$5  = \$6 ;
+  assign \port$218$6  = \$7 ;
+  assign \port$218$7  = \$8 ;
+  assign \port$218$8  = \$9 ;
+  assign \port$218$9  = \$10 ;
+  assign \port$218$10  = \$11 ;
+  assign \port$218$11  = \$12 ;
+  assign \port$218$12  = \$13 ;
+  assign \port$218$13  = \$14 ;
+  assign \port$218$14  = \$15 ;
+  assign \port$218$15  = \$16 ;
+  assign \port$218$16  = \$17 ;
+  assign \port$218$17  = \$18 ;
+  assign \port$218$18  = \$19 ;
+  assign \port$218$19  = \$20 ;
+  assign \port$218$20  = \$21 ;
+  assign \port$218$21  = \$22 ;
+  assign \port$218$22  = \$23 ;
+  assign \port$218$23  = \$24 ;
+  assign \port$218$24  = \$25 ;
+  assign \port$218$25  = \$26 ;
+  assign \port$218$26  = \$27 ;
+  assign \port$218$27  = \$28 ;
+  assign \port$218$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_1 (clk, \port$222$0 , \port$222$1 , \port$222$2 , \port$222$3 , \port$222$4 , \port$222$5 , \port$222$6 , \port$222$7 , \port$222$8 , \port$222$9 , \port$222$10 , \port$222$11 , \port$222$12 , \port$222$13 , \port$222$14 , \port$222$15 , \port$222$16 , \port$222$17 , \port$222$18 , \port$222$19 
+, \port$222$20 , \port$222$21 , \port$222$22 , \port$222$23 , \port$222$24 , \port$222$25 , \port$222$26 , \port$222$27 , \port$222$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$222$0 ;
+  wire \port$222$0 ;
+  output \port$222$1 ;
+  wire \port$222$1 ;
+  output \port$222$10 ;
+  wire \port$222$10 ;
+  output \port$222$11 ;
+  wire \port$222$11 ;
+  output \port$222$12 ;
+  wire \port$222$12 ;
+  output \port$222$13 ;
+  wire \port$222$13 ;
+  output \port$222$14 ;
+  wire \port$222$14 ;
+  output \port$222$15 ;
+  wire \port$222$15 ;
+  output \port$222$16 ;
+  wire \port$222$16 ;
+  output \port$222$17 ;
+  wire \port$222$17 ;
+  output \port$222$18 ;
+  wire \port$222$18 ;
+  output \port$222$19 ;
+  wire \port$222$19 ;
+  output \port$222$2 ;
+  wire \port$222$2 ;
+  output \port$222$20 ;
+  wire \port$222$20 ;
+  output \port$222$21 ;
+  wire \port$222$21 ;
+  output \port$222$22 ;
+  wire \port$222$22 ;
+  output \port$222$23 ;
+  wire \port$222$23 ;
+  output \port$222$24 ;
+  wire \port$222$24 ;
+  output \port$222$25 ;
+  wire \port$222$25 ;
+  output \port$222$26 ;
+  wire \port$222$26 ;
+  output \port$222$27 ;
+  wire \port$222$27 ;
+  output \port$222$28 ;
+  wire \port$222$28 ;
+  output \port$222$3 ;
+  wire \port$222$3 ;
+  output \port$222$4 ;
+  wire \port$222$4 ;
+  output \port$222$5 ;
+  wire \port$222$5 ;
+  output \port$222$6 ;
+  wire \port$222$6 ;
+  output \port$222$7 ;
+  wire \port$222$7 ;
+  output \port$222$8 ;
+  wire \port$222$8 ;
+  output \port$222$9 ;
+  wire \port$222$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$222$0  = \$1 ;
+  assign \port$222$1  = \$2 ;
+  assign \port$222$2  = \$3 ;
+  assign \port$222$3  = \$4 ;
+  assign \port$222$4  = \$5 ;
+  assign \port$222$5  = \$6 ;
+  assign \port$222$6  = \$7 ;
+  assign \port$222$7  = \$8 ;
+  assign \port$222$8  = \$9 ;
+  assign \port$222$9  = \$10 ;
+  assign \port$222$10  = \$11 ;
+  assign \port$222$11  = \$12 ;
+  assign \port$222$12  = \$13 ;
+  assign \port$222$13  = \$14 ;
+  assign \port$222$14  = \$15 ;
+  assign \port$222$15  = \$16 ;
+  assign \port$222$16  = \$17 ;
+  assign \port$222$17  = \$18 ;
+  assign \port$222$18  = \$19 ;
+  assign \port$222$19  = \$20 ;
+  assign \port$222$20  = \$21 ;
+  assign \port$222$21  = \$22 ;
+  assign \port$222$22  = \$23 ;
+  assign \port$222$23  = \$24 ;
+  assign \port$222$24  = \$25 ;
+  assign \port$222$25  = \$26 ;
+  assign \port$222$26  = \$27 ;
+  assign \port$222$27  = \$28 ;
+  assign \port$222$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_2 (clk, \port$226$0 , \port$226$1 , \port$226$2 , \port$226$3 , \port$226$4 , \port$226$5 , \port$226$6 , \port$226$7 , \port$226$8 , \port$226$9 , \port$226$10 , \port$226$11 , \port$226$12 , \port$226$13 , \port$226$14 , \port$226$15 , \port$226$16 , \port$226$17 , \port$226$18 , \port$226$19 
+, \port$226$20 , \port$226$21 , \port$226$22 , \port$226$23 , \port$226$24 , \port$226$25 , \port$226$26 , \port$226$27 , \port$226$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$226$0 ;
+  wire \port$226$0 ;
+  output \port$226$1 ;
+  wire \port$226$1 ;
+  output \port$226$10 ;
+  wire \port$226$10 ;
+  output \port$226$11 ;
+  wire \port$226$11 ;
+  output \port$226$12 ;
+  wire \port$226$12 ;
+  output \port$226$13 ;
+  wire \port$226$13 ;
+  output \port$226$14 ;
+  wire \port$226$14 ;
+  output \port$226$15 ;
+  wire \port$226$15 ;
+  output \port$226$16 ;
+  wire \port$226$16 ;
+  output \port$226$17 ;
+  wire \port$226$17 ;
+  output \port$226$18 ;
+  wire \port$226$18 ;
+  output \port$226$19 ;
+  wire \port$226$19 ;
+  output \port$226$2 ;
+  wire \port$226$2 ;
+  output \port$226$20 ;
+  wire \port$226$20 ;
+  output \port$226$21 ;
+  wire \port$226$21 ;
+  output \port$226$22 ;
+  wire \port$226$22 ;
+  output \port$226$23 ;
+  wire \port$226$23 ;
+  output \port$226$24 ;
+  wire \port$226$24 ;
+  output \port$226$25 ;
+  wire \port$226$25 ;
+  output \port$226$26 ;
+  wire \port$226$26 ;
+  output \port$226$27 ;
+  wire \port$226$27 ;
+  output \port$226$28 ;
+  wire \port$226$28 ;
+  output \port$226$3 ;
+  wire \port$226$3 ;
+  output \port$226$4 ;
+  wire \port$226$4 ;
+  output \port$226$5 ;
+  wire \port$226$5 ;
+  output \port$226$6 ;
+  wire \port$226$6 ;
+  output \port$226$7 ;
+  wire \port$226$7 ;
+  output \port$226$8 ;
+  wire \port$226$8 ;
+  output \port$226$9 ;
+  wire \port$226$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$226$0  = \$1 ;
+  assign \port$226$1  = \$2 ;
+  assign \port$226$2  = \$3 ;
+  assign \port$226$3  = \$4 ;
+  assign \port$226$4  = \$5 ;
+  assign \port$226$5  = \$6 ;
+  assign \port$226$6  = \$7 ;
+  assign \port$226$7  = \$8 ;
+  assign \port$226$8  = \$9 ;
+  assign \port$226$9  = \$10 ;
+  assign \port$226$10  = \$11 ;
+  assign \port$226$11  = \$12 ;
+  assign \port$226$12  = \$13 ;
+  assign \port$226$13  = \$14 ;
+  assign \port$226$14  = \$15 ;
+  assign \port$226$15  = \$16 ;
+  assign \port$226$16  = \$17 ;
+  assign \port$226$17  = \$18 ;
+  assign \port$226$18  = \$19 ;
+  assign \port$226$19  = \$20 ;
+  assign \port$226$20  = \$21 ;
+  assign \port$226$21  = \$22 ;
+  assign \port$226$22  = \$23 ;
+  assign \port$226$23  = \$24 ;
+  assign \port$226$24  = \$25 ;
+  assign \port$226$25  = \$26 ;
+  assign \port$226$26  = \$27 ;
+  assign \port$226$27  = \$28 ;
+  assign \port$226$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_3 (clk, \port$230$0 , \port$230$1 , \port$230$2 , \port$230$3 , \port$230$4 , \port$230$5 , \port$230$6 , \port$230$7 , \port$230$8 , \port$230$9 , \port$230$10 , \port$230$11 , \port$230$12 , \port$230$13 , \port$230$14 , \port$230$15 , \port$230$16 , \port$230$17 , \port$230$18 , \port$230$19 
+, \port$230$20 , \port$230$21 , \port$230$22 , \port$230$23 , \port$230$24 , \port$230$25 , \port$230$26 , \port$230$27 , \port$230$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$230$0 ;
+  wire \port$230$0 ;
+  output \port$230$1 ;
+  wire \port$230$1 ;
+  output \port$230$10 ;
+  wire \port$230$10 ;
+  output \port$230$11 ;
+  wire \port$230$11 ;
+  output \port$230$12 ;
+  wire \port$230$12 ;
+  output \port$230$13 ;
+  wire \port$230$13 ;
+  output \port$230$14 ;
+  wire \port$230$14 ;
+  output \port$230$15 ;
+  wire \port$230$15 ;
+  output \port$230$16 ;
+  wire \port$230$16 ;
+  output \port$230$17 ;
+  wire \port$230$17 ;
+  output \port$230$18 ;
+  wire \port$230$18 ;
+  output \port$230$19 ;
+  wire \port$230$19 ;
+  output \port$230$2 ;
+  wire \port$230$2 ;
+  output \port$230$20 ;
+  wire \port$230$20 ;
+  output \port$230$21 ;
+  wire \port$230$21 ;
+  output \port$230$22 ;
+  wire \port$230$22 ;
+  output \port$230$23 ;
+  wire \port$230$23 ;
+  output \port$230$24 ;
+  wire \port$230$24 ;
+  output \port$230$25 ;
+  wire \port$230$25 ;
+  output \port$230$26 ;
+  wire \port$230$26 ;
+  output \port$230$27 ;
+  wire \port$230$27 ;
+  output \port$230$28 ;
+  wire \port$230$28 ;
+  output \port$230$3 ;
+  wire \port$230$3 ;
+  output \port$230$4 ;
+  wire \port$230$4 ;
+  output \port$230$5 ;
+  wire \port$230$5 ;
+  output \port$230$6 ;
+  wire \port$230$6 ;
+  output \port$230$7 ;
+  wire \port$230$7 ;
+  output \port$230$8 ;
+  wire \port$230$8 ;
+  output \port$230$9 ;
+  wire \port$230$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$230$0  = \$1 ;
+  assign \port$230$1  = \$2 ;
+  assign \port$230$2  = \$3 ;
+  assign \port$230$3  = \$4 ;
+  assign \port$230$4  = \$5 ;
+  assign \port$230$5  = \$6 ;
+  assign \port$230$6  = \$7 ;
+  assign \port$230$7  = \$8 ;
+  assign \port$230$8  = \$9 ;
+  assign \port$230$9  = \$10 ;
+  assign \port$230$10  = \$11 ;
+  assign \port$230$11  = \$12 ;
+  assign \port$230$12  = \$13 ;
+  assign \port$230$13  = \$14 ;
+  assign \port$230$14  = \$15 ;
+  assign \port$230$15  = \$16 ;
+  assign \port$230$16  = \$17 ;
+  assign \port$230$17  = \$18 ;
+  assign \port$230$18  = \$19 ;
+  assign \port$230$19  = \$20 ;
+  assign \port$230$20  = \$21 ;
+  assign \port$230$21  = \$22 ;
+  assign \port$230$22  = \$23 ;
+  assign \port$230$23  = \$24 ;
+  assign \port$230$24  = \$25 ;
+  assign \port$230$25  = \$26 ;
+  assign \port$230$26  = \$27 ;
+  assign \port$230$27  = \$28 ;
+  assign \port$230$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_4 (clk, \port$234$0 , \port$234$1 , \port$234$2 , \port$234$3 , \port$234$4 , \port$234$5 , \port$234$6 , \port$234$7 , \port$234$8 , \port$234$9 , \port$234$10 , \port$234$11 , \port$234$12 , \port$234$13 , \port$234$14 , \port$234$15 , \port$234$16 , \port$234$17 , \port$234$18 , \port$234$19 
+, \port$234$20 , \port$234$21 , \port$234$22 , \port$234$23 , \port$234$24 , \port$234$25 , \port$234$26 , \port$234$27 , \port$234$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$234$0 ;
+  wire \port$234$0 ;
+  output \port$234$1 ;
+  wire \port$234$1 ;
+  output \port$234$10 ;
+  wire \port$234$10 ;
+  output \port$234$11 ;
+  wire \port$234$11 ;
+  output \port$234$12 ;
+  wire \port$234$12 ;
+  output \port$234$13 ;
+  wire \port$234$13 ;
+  output \port$234$14 ;
+  wire \port$234$14 ;
+  output \port$234$15 ;
+  wire \port$234$15 ;
+  output \port$234$16 ;
+  wire \port$234$16 ;
+  output \port$234$17 ;
+  wire \port$234$17 ;
+  output \port$234$18 ;
+  wire \port$234$18 ;
+  output \port$234$19 ;
+  wire \port$234$19 ;
+  output \port$234$2 ;
+  wire \port$234$2 ;
+  output \port$234$20 ;
+  wire \port$234$20 ;
+  output \port$234$21 ;
+  wire \port$234$21 ;
+  output \port$234$22 ;
+  wire \port$234$22 ;
+  output \port$234$23 ;
+  wire \port$234$23 ;
+  output \port$234$24 ;
+  wire \port$234$24 ;
+  output \port$234$25 ;
+  wire \port$234$25 ;
+  output \port$234$26 ;
+  wire \port$234$26 ;
+  output \port$234$27 ;
+  wire \port$234$27 ;
+  output \port$234$28 ;
+  wire \port$234$28 ;
+  output \port$234$3 ;
+  wire \port$234$3 ;
+  output \port$234$4 ;
+  wire \port$234$4 ;
+  output \port$234$5 ;
+  wire \port$234$5 ;
+  output \port$234$6 ;
+  wire \port$234$6 ;
+  output \port$234$7 ;
+  wire \port$234$7 ;
+  output \port$234$8 ;
+  wire \port$234$8 ;
+  output \port$234$9 ;
+  wire \port$234$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$234$0  = \$1 ;
+  assign \port$234$1  = \$2 ;
+  assign \port$234$2  = \$3 ;
+  assign \port$234$3  = \$4 ;
+  assign \port$234$4  = \$5 ;
+  assign \port$234$5  = \$6 ;
+  assign \port$234$6  = \$7 ;
+  assign \port$234$7  = \$8 ;
+  assign \port$234$8  = \$9 ;
+  assign \port$234$9  = \$10 ;
+  assign \port$234$10  = \$11 ;
+  assign \port$234$11  = \$12 ;
+  assign \port$234$12  = \$13 ;
+  assign \port$234$13  = \$14 ;
+  assign \port$234$14  = \$15 ;
+  assign \port$234$15  = \$16 ;
+  assign \port$234$16  = \$17 ;
+  assign \port$234$17  = \$18 ;
+  assign \port$234$18  = \$19 ;
+  assign \port$234$19  = \$20 ;
+  assign \port$234$20  = \$21 ;
+  assign \port$234$21  = \$22 ;
+  assign \port$234$22  = \$23 ;
+  assign \port$234$23  = \$24 ;
+  assign \port$234$24  = \$25 ;
+  assign \port$234$25  = \$26 ;
+  assign \port$234$26  = \$27 ;
+  assign \port$234$27  = \$28 ;
+  assign \port$234$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_5 (clk, \port$238$0 , \port$238$1 , \port$238$2 , \port$238$3 , \port$238$4 , \port$238$5 , \port$238$6 , \port$238$7 , \port$238$8 , \port$238$9 , \port$238$10 , \port$238$11 , \port$238$12 , \port$238$13 , \port$238$14 , \port$238$15 , \port$238$16 , \port$238$17 , \port$238$18 , \port$238$19 
+, \port$238$20 , \port$238$21 , \port$238$22 , \port$238$23 , \port$238$24 , \port$238$25 , \port$238$26 , \port$238$27 , \port$238$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$238$0 ;
+  wire \port$238$0 ;
+  output \port$238$1 ;
+  wire \port$238$1 ;
+  output \port$238$10 ;
+  wire \port$238$10 ;
+  output \port$238$11 ;
+  wire \port$238$11 ;
+  output \port$238$12 ;
+  wire \port$238$12 ;
+  output \port$238$13 ;
+  wire \port$238$13 ;
+  output \port$238$14 ;
+  wire \port$238$14 ;
+  output \port$238$15 ;
+  wire \port$238$15 ;
+  output \port$238$16 ;
+  wire \port$238$16 ;
+  output \port$238$17 ;
+  wire \port$238$17 ;
+  output \port$238$18 ;
+  wire \port$238$18 ;
+  output \port$238$19 ;
+  wire \port$238$19 ;
+  output \port$238$2 ;
+  wire \port$238$2 ;
+  output \port$238$20 ;
+  wire \port$238$20 ;
+  output \port$238$21 ;
+  wire \port$238$21 ;
+  output \port$238$22 ;
+  wire \port$238$22 ;
+  output \port$238$23 ;
+  wire \port$238$23 ;
+  output \port$238$24 ;
+  wire \port$238$24 ;
+  output \port$238$25 ;
+  wire \port$238$25 ;
+  output \port$238$26 ;
+  wire \port$238$26 ;
+  output \port$238$27 ;
+  wire \port$238$27 ;
+  output \port$238$28 ;
+  wire \port$238$28 ;
+  output \port$238$3 ;
+  wire \port$238$3 ;
+  output \port$238$4 ;
+  wire \port$238$4 ;
+  output \port$238$5 ;
+  wire \port$238$5 ;
+  output \port$238$6 ;
+  wire \port$238$6 ;
+  output \port$238$7 ;
+  wire \port$238$7 ;
+  output \port$238$8 ;
+  wire \port$238$8 ;
+  output \port$238$9 ;
+  wire \port$238$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$238$0  = \$1 ;
+  assign \port$238$1  = \$2 ;
+  assign \port$238$2  = \$3 ;
+  assign \port$238$3  = \$4 ;
+  assign \port$238$4  = \$5 ;
+  assign \port$238$5  = \$6 ;
+  assign \port$238$6  = \$7 ;
+  assign \port$238$7  = \$8 ;
+  assign \port$238$8  = \$9 ;
+  assign \port$238$9  = \$10 ;
+  assign \port$238$10  = \$11 ;
+  assign \port$238$11  = \$12 ;
+  assign \port$238$12  = \$13 ;
+  assign \port$238$13  = \$14 ;
+  assign \port$238$14  = \$15 ;
+  assign \port$238$15  = \$16 ;
+  assign \port$238$16  = \$17 ;
+  assign \port$238$17  = \$18 ;
+  assign \port$238$18  = \$19 ;
+  assign \port$238$19  = \$20 ;
+  assign \port$238$20  = \$21 ;
+  assign \port$238$21  = \$22 ;
+  assign \port$238$22  = \$23 ;
+  assign \port$238$23  = \$24 ;
+  assign \port$238$24  = \$25 ;
+  assign \port$238$25  = \$26 ;
+  assign \port$238$26  = \$27 ;
+  assign \port$238$27  = \$28 ;
+  assign \port$238$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_6 (clk, \port$242$0 , \port$242$1 , \port$242$2 , \port$242$3 , \port$242$4 , \port$242$5 , \port$242$6 , \port$242$7 , \port$242$8 , \port$242$9 , \port$242$10 , \port$242$11 , \port$242$12 , \port$242$13 , \port$242$14 , \port$242$15 , \port$242$16 , \port$242$17 , \port$242$18 , \port$242$19 
+, \port$242$20 , \port$242$21 , \port$242$22 , \port$242$23 , \port$242$24 , \port$242$25 , \port$242$26 , \port$242$27 , \port$242$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$242$0 ;
+  wire \port$242$0 ;
+  output \port$242$1 ;
+  wire \port$242$1 ;
+  output \port$242$10 ;
+  wire \port$242$10 ;
+  output \port$242$11 ;
+  wire \port$242$11 ;
+  output \port$242$12 ;
+  wire \port$242$12 ;
+  output \port$242$13 ;
+  wire \port$242$13 ;
+  output \port$242$14 ;
+  wire \port$242$14 ;
+  output \port$242$15 ;
+  wire \port$242$15 ;
+  output \port$242$16 ;
+  wire \port$242$16 ;
+  output \port$242$17 ;
+  wire \port$242$17 ;
+  output \port$242$18 ;
+  wire \port$242$18 ;
+  output \port$242$19 ;
+  wire \port$242$19 ;
+  output \port$242$2 ;
+  wire \port$242$2 ;
+  output \port$242$20 ;
+  wire \port$242$20 ;
+  output \port$242$21 ;
+  wire \port$242$21 ;
+  output \port$242$22 ;
+  wire \port$242$22 ;
+  output \port$242$23 ;
+  wire \port$242$23 ;
+  output \port$242$24 ;
+  wire \port$242$24 ;
+  output \port$242$25 ;
+  wire \port$242$25 ;
+  output \port$242$26 ;
+  wire \port$242$26 ;
+  output \port$242$27 ;
+  wire \port$242$27 ;
+  output \port$242$28 ;
+  wire \port$242$28 ;
+  output \port$242$3 ;
+  wire \port$242$3 ;
+  output \port$242$4 ;
+  wire \port$242$4 ;
+  output \port$242$5 ;
+  wire \port$242$5 ;
+  output \port$242$6 ;
+  wire \port$242$6 ;
+  output \port$242$7 ;
+  wire \port$242$7 ;
+  output \port$242$8 ;
+  wire \port$242$8 ;
+  output \port$242$9 ;
+  wire \port$242$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$242$0  = \$1 ;
+  assign \port$242$1  = \$2 ;
+  assign \port$242$2  = \$3 ;
+  assign \port$242$3  = \$4 ;
+  assign \port$242$4  = \$5 ;
+  assign \port$242$5  = \$6 ;
+  assign \port$242$6  = \$7 ;
+  assign \port$242$7  = \$8 ;
+  assign \port$242$8  = \$9 ;
+  assign \port$242$9  = \$10 ;
+  assign \port$242$10  = \$11 ;
+  assign \port$242$11  = \$12 ;
+  assign \port$242$12  = \$13 ;
+  assign \port$242$13  = \$14 ;
+  assign \port$242$14  = \$15 ;
+  assign \port$242$15  = \$16 ;
+  assign \port$242$16  = \$17 ;
+  assign \port$242$17  = \$18 ;
+  assign \port$242$18  = \$19 ;
+  assign \port$242$19  = \$20 ;
+  assign \port$242$20  = \$21 ;
+  assign \port$242$21  = \$22 ;
+  assign \port$242$22  = \$23 ;
+  assign \port$242$23  = \$24 ;
+  assign \port$242$24  = \$25 ;
+  assign \port$242$25  = \$26 ;
+  assign \port$242$26  = \$27 ;
+  assign \port$242$27  = \$28 ;
+  assign \port$242$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phh_7 (clk, \port$246$0 , \port$246$1 , \port$246$2 , \port$246$3 , \port$246$4 , \port$246$5 , \port$246$6 , \port$246$7 , \port$246$8 , \port$246$9 , \port$246$10 , \port$246$11 , \port$246$12 , \port$246$13 , \port$246$14 , \port$246$15 , \port$246$16 , \port$246$17 , \port$246$18 , \port$246$19 
+, \port$246$20 , \port$246$21 , \port$246$22 , \port$246$23 , \port$246$24 , \port$246$25 , \port$246$26 , \port$246$27 , \port$246$28 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [28:0] p;
+  wire [35:0] p36;
+  output \port$246$0 ;
+  wire \port$246$0 ;
+  output \port$246$1 ;
+  wire \port$246$1 ;
+  output \port$246$10 ;
+  wire \port$246$10 ;
+  output \port$246$11 ;
+  wire \port$246$11 ;
+  output \port$246$12 ;
+  wire \port$246$12 ;
+  output \port$246$13 ;
+  wire \port$246$13 ;
+  output \port$246$14 ;
+  wire \port$246$14 ;
+  output \port$246$15 ;
+  wire \port$246$15 ;
+  output \port$246$16 ;
+  wire \port$246$16 ;
+  output \port$246$17 ;
+  wire \port$246$17 ;
+  output \port$246$18 ;
+  wire \port$246$18 ;
+  output \port$246$19 ;
+  wire \port$246$19 ;
+  output \port$246$2 ;
+  wire \port$246$2 ;
+  output \port$246$20 ;
+  wire \port$246$20 ;
+  output \port$246$21 ;
+  wire \port$246$21 ;
+  output \port$246$22 ;
+  wire \port$246$22 ;
+  output \port$246$23 ;
+  wire \port$246$23 ;
+  output \port$246$24 ;
+  wire \port$246$24 ;
+  output \port$246$25 ;
+  wire \port$246$25 ;
+  output \port$246$26 ;
+  wire \port$246$26 ;
+  output \port$246$27 ;
+  wire \port$246$27 ;
+  output \port$246$28 ;
+  wire \port$246$28 ;
+  output \port$246$3 ;
+  wire \port$246$3 ;
+  output \port$246$4 ;
+  wire \port$246$4 ;
+  output \port$246$5 ;
+  wire \port$246$5 ;
+  output \port$246$6 ;
+  wire \port$246$6 ;
+  output \port$246$7 ;
+  wire \port$246$7 ;
+  output \port$246$8 ;
+  wire \port$246$8 ;
+  output \port$246$9 ;
+  wire \port$246$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$246$0  = \$1 ;
+  assign \port$246$1  = \$2 ;
+  assign \port$246$2  = \$3 ;
+  assign \port$246$3  = \$4 ;
+  assign \port$246$4  = \$5 ;
+  assign \port$246$5  = \$6 ;
+  assign \port$246$6  = \$7 ;
+  assign \port$246$7  = \$8 ;
+  assign \port$246$8  = \$9 ;
+  assign \port$246$9  = \$10 ;
+  assign \port$246$10  = \$11 ;
+  assign \port$246$11  = \$12 ;
+  assign \port$246$12  = \$13 ;
+  assign \port$246$13  = \$14 ;
+  assign \port$246$14  = \$15 ;
+  assign \port$246$15  = \$16 ;
+  assign \port$246$16  = \$17 ;
+  assign \port$246$17  = \$18 ;
+  assign \port$246$18  = \$19 ;
+  assign \port$246$19  = \$20 ;
+  assign \port$246$20  = \$21 ;
+  assign \port$246$21  = \$22 ;
+  assign \port$246$22  = \$23 ;
+  assign \port$246$23  = \$24 ;
+  assign \port$246$24  = \$25 ;
+  assign \port$246$25  = \$26 ;
+  assign \port$246$26  = \$27 ;
+  assign \port$246$27  = \$28 ;
+  assign \port$246$28  = \$29 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_0 (clk, \port$217$0 , \port$217$1 , \port$217$2 , \port$217$3 , \port$217$4 , \port$217$5 , \port$217$6 , \port$217$7 , \port$217$8 , \port$217$9 , \port$217$10 , \port$217$11 , \port$217$12 , \port$217$13 , \port$217$14 , \port$217$15 , \port$217$16 , \port$217$17 , \port$217$18 , \port$217$19 
+, \port$217$20 , \port$217$21 , \port$217$22 , \port$217$23 , \port$217$24 , \port$217$25 , \port$217$26 , \port$217$27 , \port$217$28 , \port$217$29 , \port$217$30 , \port$217$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$217$0 ;
+  wire \port$217$0 ;
+  output \port$217$1 ;
+  wire \port$217$1 ;
+  output \port$217$10 ;
+  wire \port$217$10 ;
+  output \port$217$11 ;
+  wire \port$217$11 ;
+  output \port$217$12 ;
+  wire \port$217$12 ;
+  output \port$217$13 ;
+  wire \port$217$13 ;
+  output \port$217$14 ;
+  wire \port$217$14 ;
+  output \port$217$15 ;
+  wire \port$217$15 ;
+  output \port$217$16 ;
+  wire \port$217$16 ;
+  output \port$217$17 ;
+  wire \port$217$17 ;
+  output \port$217$18 ;
+  wire \port$217$18 ;
+  output \port$217$19 ;
+  wire \port$217$19 ;
+  output \port$217$2 ;
+  wire \port$217$2 ;
+  output \port$217$20 ;
+  wire \port$217$20 ;
+  output \port$217$21 ;
+  wire \port$217$21 ;
+  output \port$217$22 ;
+  wire \port$217$22 ;
+  output \port$217$23 ;
+  wire \port$217$23 ;
+  output \port$217$24 ;
+  wire \port$217$24 ;
+  output \port$217$25 ;
+  wire \port$217$25 ;
+  output \port$217$26 ;
+  wire \port$217$26 ;
+  output \port$217$27 ;
+  wire \port$217$27 ;
+  output \port$217$28 ;
+  wire \port$217$28 ;
+  output \port$217$29 ;
+  wire \port$217$29 ;
+  output \port$217$3 ;
+  wire \port$217$3 ;
+  output \port$217$30 ;
+  wire \port$217$30 ;
+  output \port$217$31 ;
+  wire \port$217$31 ;
+  output \port$217$4 ;
+  wire \port$217$4 ;
+  output \port$217$5 ;
+  wire \port$217$5 ;
+  output \port$217$6 ;
+  wire \port$217$6 ;
+  output \port$217$7 ;
+  wire \port$217$7 ;
+  output \port$217$8 ;
+  wire \port$217$8 ;
+  output \port$217$9 ;
+  wire \port$217$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$217$0  = \$1 ;
+  assign \port$217$1  = \$2 ;
+  assign \port$217$2  = \$3 ;
+  assign \port$217$3  = \$4 ;
+  assign \port$217$4  = \$5 ;
+  assign \port$217$5  = \$6 ;
+  assign \port$217$6  = \$7 ;
+  assign \port$217$7  = \$8 ;
+  assign \port$217$8  = \$9 ;
+  assign \port$217$9  = \$10 ;
+  assign \port$217$10  = \$11 ;
+  assign \port$217$11  = \$12 ;
+  assign \port$217$12  = \$13 ;
+  assign \port$217$13  = \$14 ;
+  assign \port$217$14  = \$15 ;
+  assign \port$217$15  = \$16 ;
+  assign \port$217$16  = \$17 ;
+  assign \port$217$17  = \$18 ;
+  assign \port$217$18  = \$19 ;
+  assign \port$217$19  = \$20 ;
+  assign \port$217$20  = \$21 ;
+  assign \port$217$21  = \$22 ;
+  assign \port$217$22  = \$23 ;
+  assign \port$217$23  = \$24 ;
+  assign \port$217$24  = \$25 ;
+  assign \port$217$25  = \$26 ;
+  assign \port$217$26  = \$27 ;
+  assign \port$217$27  = \$28 ;
+  assign \port$217$28  = \$29 ;
+  assign \port$217$29  = \$30 ;
+  assign \port$217$30  = \$31 ;
+  assign \port$217$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_1 (clk, \port$221$0 , \port$221$1 , \port$221$2 , \port$221$3 , \port$221$4 , \port$221$5 , \port$221$6 , \port$221$7 , \port$221$8 , \port$221$9 , \port$221$10 , \port$221$11 , \port$221$12 , \port$221$13 , \port$221$14 , \port$221$15 , \port$221$16 , \port$221$17 , \port$221$18 , \port$221$19 
+, \port$221$20 , \port$221$21 , \port$221$22 , \port$221$23 , \port$221$24 , \port$221$25 , \port$221$26 , \port$221$27 , \port$221$28 , \port$221$29 , \port$221$30 , \port$221$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$221$0 ;
+  wire \port$221$0 ;
+  output \port$221$1 ;
+  wire \port$221$1 ;
+  output \port$221$10 ;
+  wire \port$221$10 ;
+  output \port$221$11 ;
+  wire \port$221$11 ;
+  output \port$221$12 ;
+  wire \port$221$12 ;
+  output \port$221$13 ;
+  wire \port$221$13 ;
+  output \port$221$14 ;
+  wire \port$221$14 ;
+  output \port$221$15 ;
+  wire \port$221$15 ;
+  output \port$221$16 ;
+  wire \port$221$16 ;
+  output \port$221$17 ;
+  wire \port$221$17 ;
+  output \port$221$18 ;
+  wire \port$221$18 ;
+  output \port$221$19 ;
+  wire \port$221$19 ;
+  output \port$221$2 ;
+  wire \port$221$2 ;
+  output \port$221$20 ;
+  wire \port$221$20 ;
+  output \port$221$21 ;
+  wire \port$221$21 ;
+  output \port$221$22 ;
+  wire \port$221$22 ;
+  output \port$221$23 ;
+  wire \port$221$23 ;
+  output \port$221$24 ;
+  wire \port$221$24 ;
+  output \port$221$25 ;
+  wire \port$221$25 ;
+  output \port$221$26 ;
+  wire \port$221$26 ;
+  output \port$221$27 ;
+  wire \port$221$27 ;
+  output \port$221$28 ;
+  wire \port$221$28 ;
+  output \port$221$29 ;
+  wire \port$221$29 ;
+  output \port$221$3 ;
+  wire \port$221$3 ;
+  output \port$221$30 ;
+  wire \port$221$30 ;
+  output \port$221$31 ;
+  wire \port$221$31 ;
+  output \port$221$4 ;
+  wire \port$221$4 ;
+  output \port$221$5 ;
+  wire \port$221$5 ;
+  output \port$221$6 ;
+  wire \port$221$6 ;
+  output \port$221$7 ;
+  wire \port$221$7 ;
+  output \port$221$8 ;
+  wire \port$221$8 ;
+  output \port$221$9 ;
+  wire \port$221$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$221$0  = \$1 ;
+  assign \port$221$1  = \$2 ;
+  assign \port$221$2  = \$3 ;
+  assign \port$221$3  = \$4 ;
+  assign \port$221$4  = \$5 ;
+  assign \port$221$5  = \$6 ;
+  assign \port$221$6  = \$7 ;
+  assign \port$221$7  = \$8 ;
+  assign \port$221$8  = \$9 ;
+  assign \port$221$9  = \$10 ;
+  assign \port$221$10  = \$11 ;
+  assign \port$221$11  = \$12 ;
+  assign \port$221$12  = \$13 ;
+  assign \port$221$13  = \$14 ;
+  assign \port$221$14  = \$15 ;
+  assign \port$221$15  = \$16 ;
+  assign \port$221$16  = \$17 ;
+  assign \port$221$17  = \$18 ;
+  assign \port$221$18  = \$19 ;
+  assign \port$221$19  = \$20 ;
+  assign \port$221$20  = \$21 ;
+  assign \port$221$21  = \$22 ;
+  assign \port$221$22  = \$23 ;
+  assign \port$221$23  = \$24 ;
+  assign \port$221$24  = \$25 ;
+  assign \port$221$25  = \$26 ;
+  assign \port$221$26  = \$27 ;
+  assign \port$221$27  = \$28 ;
+  assign \port$221$28  = \$29 ;
+  assign \port$221$29  = \$30 ;
+  assign \port$221$30  = \$31 ;
+  assign \port$221$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_2 (clk, \port$225$0 , \port$225$1 , \port$225$2 , \port$225$3 , \port$225$4 , \port$225$5 , \port$225$6 , \port$225$7 , \port$225$8 , \port$225$9 , \port$225$10 , \port$225$11 , \port$225$12 , \port$225$13 , \port$225$14 , \port$225$15 , \port$225$16 , \port$225$17 , \port$225$18 , \port$225$19 
+, \port$225$20 , \port$225$21 , \port$225$22 , \port$225$23 , \port$225$24 , \port$225$25 , \port$225$26 , \port$225$27 , \port$225$28 , \port$225$29 , \port$225$30 , \port$225$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$225$0 ;
+  wire \port$225$0 ;
+  output \port$225$1 ;
+  wire \port$225$1 ;
+  output \port$225$10 ;
+  wire \port$225$10 ;
+  output \port$225$11 ;
+  wire \port$225$11 ;
+  output \port$225$12 ;
+  wire \port$225$12 ;
+  output \port$225$13 ;
+  wire \port$225$13 ;
+  output \port$225$14 ;
+  wire \port$225$14 ;
+  output \port$225$15 ;
+  wire \port$225$15 ;
+  output \port$225$16 ;
+  wire \port$225$16 ;
+  output \port$225$17 ;
+  wire \port$225$17 ;
+  output \port$225$18 ;
+  wire \port$225$18 ;
+  output \port$225$19 ;
+  wire \port$225$19 ;
+  output \port$225$2 ;
+  wire \port$225$2 ;
+  output \port$225$20 ;
+  wire \port$225$20 ;
+  output \port$225$21 ;
+  wire \port$225$21 ;
+  output \port$225$22 ;
+  wire \port$225$22 ;
+  output \port$225$23 ;
+  wire \port$225$23 ;
+  output \port$225$24 ;
+  wire \port$225$24 ;
+  output \port$225$25 ;
+  wire \port$225$25 ;
+  output \port$225$26 ;
+  wire \port$225$26 ;
+  output \port$225$27 ;
+  wire \port$225$27 ;
+  output \port$225$28 ;
+  wire \port$225$28 ;
+  output \port$225$29 ;
+  wire \port$225$29 ;
+  output \port$225$3 ;
+  wire \port$225$3 ;
+  output \port$225$30 ;
+  wire \port$225$30 ;
+  output \port$225$31 ;
+  wire \port$225$31 ;
+  output \port$225$4 ;
+  wire \port$225$4 ;
+  output \port$225$5 ;
+  wire \port$225$5 ;
+  output \port$225$6 ;
+  wire \port$225$6 ;
+  output \port$225$7 ;
+  wire \port$225$7 ;
+  output \port$225$8 ;
+  wire \port$225$8 ;
+  output \port$225$9 ;
+  wire \port$225$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$225$0  = \$1 ;
+  assign \port$225$1  = \$2 ;
+  assign \port$225$2  = \$3 ;
+  assign \port$225$3  = \$4 ;
+  assign \port$225$4  = \$5 ;
+  assign \port$225$5  = \$6 ;
+  assign \port$225$6  = \$7 ;
+  assign \port$225$7  = \$8 ;
+  assign \port$225$8  = \$9 ;
+  assign \port$225$9  = \$10 ;
+  assign \port$225$10  = \$11 ;
+  assign \port$225$11  = \$12 ;
+  assign \port$225$12  = \$13 ;
+  assign \port$225$13  = \$14 ;
+  assign \port$225$14  = \$15 ;
+  assign \port$225$15  = \$16 ;
+  assign \port$225$16  = \$17 ;
+  assign \port$225$17  = \$18 ;
+  assign \port$225$18  = \$19 ;
+  assign \port$225$19  = \$20 ;
+  assign \port$225$20  = \$21 ;
+  assign \port$225$21  = \$22 ;
+  assign \port$225$22  = \$23 ;
+  assign \port$225$23  = \$24 ;
+  assign \port$225$24  = \$25 ;
+  assign \port$225$25  = \$26 ;
+  assign \port$225$26  = \$27 ;
+  assign \port$225$27  = \$28 ;
+  assign \port$225$28  = \$29 ;
+  assign \port$225$29  = \$30 ;
+  assign \port$225$30  = \$31 ;
+  assign \port$225$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_3 (clk, \port$229$0 , \port$229$1 , \port$229$2 , \port$229$3 , \port$229$4 , \port$229$5 , \port$229$6 , \port$229$7 , \port$229$8 , \port$229$9 , \port$229$10 , \port$229$11 , \port$229$12 , \port$229$13 , \port$229$14 , \port$229$15 , \port$229$16 , \port$229$17 , \port$229$18 , \port$229$19 
+, \port$229$20 , \port$229$21 , \port$229$22 , \port$229$23 , \port$229$24 , \port$229$25 , \port$229$26 , \port$229$27 , \port$229$28 , \port$229$29 , \port$229$30 , \port$229$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$229$0 ;
+  wire \port$229$0 ;
+  output \port$229$1 ;
+  wire \port$229$1 ;
+  output \port$229$10 ;
+  wire \port$229$10 ;
+  output \port$229$11 ;
+  wire \port$229$11 ;
+  output \port$229$12 ;
+  wire \port$229$12 ;
+  output \port$229$13 ;
+  wire \port$229$13 ;
+  output \port$229$14 ;
+  wire \port$229$14 ;
+  output \port$229$15 ;
+  wire \port$229$15 ;
+  output \port$229$16 ;
+  wire \port$229$16 ;
+  output \port$229$17 ;
+  wire \port$229$17 ;
+  output \port$229$18 ;
+  wire \port$229$18 ;
+  output \port$229$19 ;
+  wire \port$229$19 ;
+  output \port$229$2 ;
+  wire \port$229$2 ;
+  output \port$229$20 ;
+  wire \port$229$20 ;
+  output \port$229$21 ;
+  wire \port$229$21 ;
+  output \port$229$22 ;
+  wire \port$229$22 ;
+  output \port$229$23 ;
+  wire \port$229$23 ;
+  output \port$229$24 ;
+  wire \port$229$24 ;
+  output \port$229$25 ;
+  wire \port$229$25 ;
+  output \port$229$26 ;
+  wire \port$229$26 ;
+  output \port$229$27 ;
+  wire \port$229$27 ;
+  output \port$229$28 ;
+  wire \port$229$28 ;
+  output \port$229$29 ;
+  wire \port$229$29 ;
+  output \port$229$3 ;
+  wire \port$229$3 ;
+  output \port$229$30 ;
+  wire \port$229$30 ;
+  output \port$229$31 ;
+  wire \port$229$31 ;
+  output \port$229$4 ;
+  wire \port$229$4 ;
+  output \port$229$5 ;
+  wire \port$229$5 ;
+  output \port$229$6 ;
+  wire \port$229$6 ;
+  output \port$229$7 ;
+  wire \port$229$7 ;
+  output \port$229$8 ;
+  wire \port$229$8 ;
+  output \port$229$9 ;
+  wire \port$229$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$229$0  = \$1 ;
+  assign \port$229$1  = \$2 ;
+  assign \port$229$2  = \$3 ;
+  assign \port$229$3  = \$4 ;
+  assign \port$229$4  = \$5 ;
+  assign \port$229$5  = \$6 ;
+  assign \port$229$6  = \$7 ;
+  assign \port$229$7  = \$8 ;
+  assign \port$229$8  = \$9 ;
+  assign \port$229$9  = \$10 ;
+  assign \port$229$10  = \$11 ;
+  assign \port$229$11  = \$12 ;
+  assign \port$229$12  = \$13 ;
+  assign \port$229$13  = \$14 ;
+  assign \port$229$14  = \$15 ;
+  assign \port$229$15  = \$16 ;
+  assign \port$229$16  = \$17 ;
+  assign \port$229$17  = \$18 ;
+  assign \port$229$18  = \$19 ;
+  assign \port$229$19  = \$20 ;
+  assign \port$229$20  = \$21 ;
+  assign \port$229$21  = \$22 ;
+  assign \port$229$22  = \$23 ;
+  assign \port$229$23  = \$24 ;
+  assign \port$229$24  = \$25 ;
+  assign \port$229$25  = \$26 ;
+  assign \port$229$26  = \$27 ;
+  assign \port$229$27  = \$28 ;
+  assign \port$229$28  = \$29 ;
+  assign \port$229$29  = \$30 ;
+  assign \port$229$30  = \$31 ;
+  assign \port$229$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_4 (clk, \port$233$0 , \port$233$1 , \port$233$2 , \port$233$3 , \port$233$4 , \port$233$5 , \port$233$6 , \port$233$7 , \port$233$8 , \port$233$9 , \port$233$10 , \port$233$11 , \port$233$12 , \port$233$13 , \port$233$14 , \port$233$15 , \port$233$16 , \port$233$17 , \port$233$18 , \port$233$19 
+, \port$233$20 , \port$233$21 , \port$233$22 , \port$233$23 , \port$233$24 , \port$233$25 , \port$233$26 , \port$233$27 , \port$233$28 , \port$233$29 , \port$233$30 , \port$233$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$233$0 ;
+  wire \port$233$0 ;
+  output \port$233$1 ;
+  wire \port$233$1 ;
+  output \port$233$10 ;
+  wire \port$233$10 ;
+  output \port$233$11 ;
+  wire \port$233$11 ;
+  output \port$233$12 ;
+  wire \port$233$12 ;
+  output \port$233$13 ;
+  wire \port$233$13 ;
+  output \port$233$14 ;
+  wire \port$233$14 ;
+  output \port$233$15 ;
+  wire \port$233$15 ;
+  output \port$233$16 ;
+  wire \port$233$16 ;
+  output \port$233$17 ;
+  wire \port$233$17 ;
+  output \port$233$18 ;
+  wire \port$233$18 ;
+  output \port$233$19 ;
+  wire \port$233$19 ;
+  output \port$233$2 ;
+  wire \port$233$2 ;
+  output \port$233$20 ;
+  wire \port$233$20 ;
+  output \port$233$21 ;
+  wire \port$233$21 ;
+  output \port$233$22 ;
+  wire \port$233$22 ;
+  output \port$233$23 ;
+  wire \port$233$23 ;
+  output \port$233$24 ;
+  wire \port$233$24 ;
+  output \port$233$25 ;
+  wire \port$233$25 ;
+  output \port$233$26 ;
+  wire \port$233$26 ;
+  output \port$233$27 ;
+  wire \port$233$27 ;
+  output \port$233$28 ;
+  wire \port$233$28 ;
+  output \port$233$29 ;
+  wire \port$233$29 ;
+  output \port$233$3 ;
+  wire \port$233$3 ;
+  output \port$233$30 ;
+  wire \port$233$30 ;
+  output \port$233$31 ;
+  wire \port$233$31 ;
+  output \port$233$4 ;
+  wire \port$233$4 ;
+  output \port$233$5 ;
+  wire \port$233$5 ;
+  output \port$233$6 ;
+  wire \port$233$6 ;
+  output \port$233$7 ;
+  wire \port$233$7 ;
+  output \port$233$8 ;
+  wire \port$233$8 ;
+  output \port$233$9 ;
+  wire \port$233$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$233$0  = \$1 ;
+  assign \port$233$1  = \$2 ;
+  assign \port$233$2  = \$3 ;
+  assign \port$233$3  = \$4 ;
+  assign \port$233$4  = \$5 ;
+  assign \port$233$5  = \$6 ;
+  assign \port$233$6  = \$7 ;
+  assign \port$233$7  = \$8 ;
+  assign \port$233$8  = \$9 ;
+  assign \port$233$9  = \$10 ;
+  assign \port$233$10  = \$11 ;
+  assign \port$233$11  = \$12 ;
+  assign \port$233$12  = \$13 ;
+  assign \port$233$13  = \$14 ;
+  assign \port$233$14  = \$15 ;
+  assign \port$233$15  = \$16 ;
+  assign \port$233$16  = \$17 ;
+  assign \port$233$17  = \$18 ;
+  assign \port$233$18  = \$19 ;
+  assign \port$233$19  = \$20 ;
+  assign \port$233$20  = \$21 ;
+  assign \port$233$21  = \$22 ;
+  assign \port$233$22  = \$23 ;
+  assign \port$233$23  = \$24 ;
+  assign \port$233$24  = \$25 ;
+  assign \port$233$25  = \$26 ;
+  assign \port$233$26  = \$27 ;
+  assign \port$233$27  = \$28 ;
+  assign \port$233$28  = \$29 ;
+  assign \port$233$29  = \$30 ;
+  assign \port$233$30  = \$31 ;
+  assign \port$233$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_5 (clk, \port$237$0 , \port$237$1 , \port$237$2 , \port$237$3 , \port$237$4 , \port$237$5 , \port$237$6 , \port$237$7 , \port$237$8 , \port$237$9 , \port$237$10 , \port$237$11 , \port$237$12 , \port$237$13 , \port$237$14 , \port$237$15 , \port$237$16 , \port$237$17 , \port$237$18 , \port$237$19 
+, \port$237$20 , \port$237$21 , \port$237$22 , \port$237$23 , \port$237$24 , \port$237$25 , \port$237$26 , \port$237$27 , \port$237$28 , \port$237$29 , \port$237$30 , \port$237$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$237$0 ;
+  wire \port$237$0 ;
+  output \port$237$1 ;
+  wire \port$237$1 ;
+  output \port$237$10 ;
+  wire \port$237$10 ;
+  output \port$237$11 ;
+  wire \port$237$11 ;
+  output \port$237$12 ;
+  wire \port$237$12 ;
+  output \port$237$13 ;
+  wire \port$237$13 ;
+  output \port$237$14 ;
+  wire \port$237$14 ;
+  output \port$237$15 ;
+  wire \port$237$15 ;
+  output \port$237$16 ;
+  wire \port$237$16 ;
+  output \port$237$17 ;
+  wire \port$237$17 ;
+  output \port$237$18 ;
+  wire \port$237$18 ;
+  output \port$237$19 ;
+  wire \port$237$19 ;
+  output \port$237$2 ;
+  wire \port$237$2 ;
+  output \port$237$20 ;
+  wire \port$237$20 ;
+  output \port$237$21 ;
+  wire \port$237$21 ;
+  output \port$237$22 ;
+  wire \port$237$22 ;
+  output \port$237$23 ;
+  wire \port$237$23 ;
+  output \port$237$24 ;
+  wire \port$237$24 ;
+  output \port$237$25 ;
+  wire \port$237$25 ;
+  output \port$237$26 ;
+  wire \port$237$26 ;
+  output \port$237$27 ;
+  wire \port$237$27 ;
+  output \port$237$28 ;
+  wire \port$237$28 ;
+  output \port$237$29 ;
+  wire \port$237$29 ;
+  output \port$237$3 ;
+  wire \port$237$3 ;
+  output \port$237$30 ;
+  wire \port$237$30 ;
+  output \port$237$31 ;
+  wire \port$237$31 ;
+  output \port$237$4 ;
+  wire \port$237$4 ;
+  output \port$237$5 ;
+  wire \port$237$5 ;
+  output \port$237$6 ;
+  wire \port$237$6 ;
+  output \port$237$7 ;
+  wire \port$237$7 ;
+  output \port$237$8 ;
+  wire \port$237$8 ;
+  output \port$237$9 ;
+  wire \port$237$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$237$0  = \$1 ;
+  assign \port$237$1  = \$2 ;
+  assign \port$237$2  = \$3 ;
+  assign \port$237$3  = \$4 ;
+  assign \port$237$4  = \$5 ;
+  assign \port$237$5  = \$6 ;
+  assign \port$237$6  = \$7 ;
+  assign \port$237$7  = \$8 ;
+  assign \port$237$8  = \$9 ;
+  assign \port$237$9  = \$10 ;
+  assign \port$237$10  = \$11 ;
+  assign \port$237$11  = \$12 ;
+  assign \port$237$12  = \$13 ;
+  assign \port$237$13  = \$14 ;
+  assign \port$237$14  = \$15 ;
+  assign \port$237$15  = \$16 ;
+  assign \port$237$16  = \$17 ;
+  assign \port$237$17  = \$18 ;
+  assign \port$237$18  = \$19 ;
+  assign \port$237$19  = \$20 ;
+  assign \port$237$20  = \$21 ;
+  assign \port$237$21  = \$22 ;
+  assign \port$237$22  = \$23 ;
+  assign \port$237$23  = \$24 ;
+  assign \port$237$24  = \$25 ;
+  assign \port$237$25  = \$26 ;
+  assign \port$237$26  = \$27 ;
+  assign \port$237$27  = \$28 ;
+  assign \port$237$28  = \$29 ;
+  assign \port$237$29  = \$30 ;
+  assign \port$237$30  = \$31 ;
+  assign \port$237$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_6 (clk, \port$241$0 , \port$241$1 , \port$241$2 , \port$241$3 , \port$241$4 , \port$241$5 , \port$241$6 , \port$241$7 , \port$241$8 , \port$241$9 , \port$241$10 , \port$241$11 , \port$241$12 , \port$241$13 , \port$241$14 , \port$241$15 , \port$241$16 , \port$241$17 , \port$241$18 , \port$241$19 
+, \port$241$20 , \port$241$21 , \port$241$22 , \port$241$23 , \port$241$24 , \port$241$25 , \port$241$26 , \port$241$27 , \port$241$28 , \port$241$29 , \port$241$30 , \port$241$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$241$0 ;
+  wire \port$241$0 ;
+  output \port$241$1 ;
+  wire \port$241$1 ;
+  output \port$241$10 ;
+  wire \port$241$10 ;
+  output \port$241$11 ;
+  wire \port$241$11 ;
+  output \port$241$12 ;
+  wire \port$241$12 ;
+  output \port$241$13 ;
+  wire \port$241$13 ;
+  output \port$241$14 ;
+  wire \port$241$14 ;
+  output \port$241$15 ;
+  wire \port$241$15 ;
+  output \port$241$16 ;
+  wire \port$241$16 ;
+  output \port$241$17 ;
+  wire \port$241$17 ;
+  output \port$241$18 ;
+  wire \port$241$18 ;
+  output \port$241$19 ;
+  wire \port$241$19 ;
+  output \port$241$2 ;
+  wire \port$241$2 ;
+  output \port$241$20 ;
+  wire \port$241$20 ;
+  output \port$241$21 ;
+  wire \port$241$21 ;
+  output \port$241$22 ;
+  wire \port$241$22 ;
+  output \port$241$23 ;
+  wire \port$241$23 ;
+  output \port$241$24 ;
+  wire \port$241$24 ;
+  output \port$241$25 ;
+  wire \port$241$25 ;
+  output \port$241$26 ;
+  wire \port$241$26 ;
+  output \port$241$27 ;
+  wire \port$241$27 ;
+  output \port$241$28 ;
+  wire \port$241$28 ;
+  output \port$241$29 ;
+  wire \port$241$29 ;
+  output \port$241$3 ;
+  wire \port$241$3 ;
+  output \port$241$30 ;
+  wire \port$241$30 ;
+  output \port$241$31 ;
+  wire \port$241$31 ;
+  output \port$241$4 ;
+  wire \port$241$4 ;
+  output \port$241$5 ;
+  wire \port$241$5 ;
+  output \port$241$6 ;
+  wire \port$241$6 ;
+  output \port$241$7 ;
+  wire \port$241$7 ;
+  output \port$241$8 ;
+  wire \port$241$8 ;
+  output \port$241$9 ;
+  wire \port$241$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$241$0  = \$1 ;
+  assign \port$241$1  = \$2 ;
+  assign \port$241$2  = \$3 ;
+  assign \port$241$3  = \$4 ;
+  assign \port$241$4  = \$5 ;
+  assign \port$241$5  = \$6 ;
+  assign \port$241$6  = \$7 ;
+  assign \port$241$7  = \$8 ;
+  assign \port$241$8  = \$9 ;
+  assign \port$241$9  = \$10 ;
+  assign \port$241$10  = \$11 ;
+  assign \port$241$11  = \$12 ;
+  assign \port$241$12  = \$13 ;
+  assign \port$241$13  = \$14 ;
+  assign \port$241$14  = \$15 ;
+  assign \port$241$15  = \$16 ;
+  assign \port$241$16  = \$17 ;
+  assign \port$241$17  = \$18 ;
+  assign \port$241$18  = \$19 ;
+  assign \port$241$19  = \$20 ;
+  assign \port$241$20  = \$21 ;
+  assign \port$241$21  = \$22 ;
+  assign \port$241$22  = \$23 ;
+  assign \port$241$23  = \$24 ;
+  assign \port$241$24  = \$25 ;
+  assign \port$241$25  = \$26 ;
+  assign \port$241$26  = \$27 ;
+  assign \port$241$27  = \$28 ;
+  assign \port$241$28  = \$29 ;
+  assign \port$241$29  = \$30 ;
+  assign \port$241$30  = \$31 ;
+  assign \port$241$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.phl_7 (clk, \port$245$0 , \port$245$1 , \port$245$2 , \port$245$3 , \port$245$4 , \port$245$5 , \port$245$6 , \port$245$7 , \port$245$8 , \port$245$9 , \port$245$10 , \port$245$11 , \port$245$12 , \port$245$13 , \port$245$14 , \port$245$15 , \port$245$16 , \port$245$17 , \port$245$18 , \port$245$19 
+, \port$245$20 , \port$245$21 , \port$245$22 , \port$245$23 , \port$245$24 , \port$245$25 , \port$245$26 , \port$245$27 , \port$245$28 , \port$245$29 , \port$245$30 , \port$245$31 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [31:0] p;
+  wire [35:0] p36;
+  output \port$245$0 ;
+  wire \port$245$0 ;
+  output \port$245$1 ;
+  wire \port$245$1 ;
+  output \port$245$10 ;
+  wire \port$245$10 ;
+  output \port$245$11 ;
+  wire \port$245$11 ;
+  output \port$245$12 ;
+  wire \port$245$12 ;
+  output \port$245$13 ;
+  wire \port$245$13 ;
+  output \port$245$14 ;
+  wire \port$245$14 ;
+  output \port$245$15 ;
+  wire \port$245$15 ;
+  output \port$245$16 ;
+  wire \port$245$16 ;
+  output \port$245$17 ;
+  wire \port$245$17 ;
+  output \port$245$18 ;
+  wire \port$245$18 ;
+  output \port$245$19 ;
+  wire \port$245$19 ;
+  output \port$245$2 ;
+  wire \port$245$2 ;
+  output \port$245$20 ;
+  wire \port$245$20 ;
+  output \port$245$21 ;
+  wire \port$245$21 ;
+  output \port$245$22 ;
+  wire \port$245$22 ;
+  output \port$245$23 ;
+  wire \port$245$23 ;
+  output \port$245$24 ;
+  wire \port$245$24 ;
+  output \port$245$25 ;
+  wire \port$245$25 ;
+  output \port$245$26 ;
+  wire \port$245$26 ;
+  output \port$245$27 ;
+  wire \port$245$27 ;
+  output \port$245$28 ;
+  wire \port$245$28 ;
+  output \port$245$29 ;
+  wire \port$245$29 ;
+  output \port$245$3 ;
+  wire \port$245$3 ;
+  output \port$245$30 ;
+  wire \port$245$30 ;
+  output \port$245$31 ;
+  wire \port$245$31 ;
+  output \port$245$4 ;
+  wire \port$245$4 ;
+  output \port$245$5 ;
+  wire \port$245$5 ;
+  output \port$245$6 ;
+  wire \port$245$6 ;
+  output \port$245$7 ;
+  wire \port$245$7 ;
+  output \port$245$8 ;
+  wire \port$245$8 ;
+  output \port$245$9 ;
+  wire \port$245$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$245$0  = \$1 ;
+  assign \port$245$1  = \$2 ;
+  assign \port$245$2  = \$3 ;
+  assign \port$245$3  = \$4 ;
+  assign \port$245$4  = \$5 ;
+  assign \port$245$5  = \$6 ;
+  assign \port$245$6  = \$7 ;
+  assign \port$245$7  = \$8 ;
+  assign \port$245$8  = \$9 ;
+  assign \port$245$9  = \$10 ;
+  assign \port$245$10  = \$11 ;
+  assign \port$245$11  = \$12 ;
+  assign \port$245$12  = \$13 ;
+  assign \port$245$13  = \$14 ;
+  assign \port$245$14  = \$15 ;
+  assign \port$245$15  = \$16 ;
+  assign \port$245$16  = \$17 ;
+  assign \port$245$17  = \$18 ;
+  assign \port$245$18  = \$19 ;
+  assign \port$245$19  = \$20 ;
+  assign \port$245$20  = \$21 ;
+  assign \port$245$21  = \$22 ;
+  assign \port$245$22  = \$23 ;
+  assign \port$245$23  = \$24 ;
+  assign \port$245$24  = \$25 ;
+  assign \port$245$25  = \$26 ;
+  assign \port$245$26  = \$27 ;
+  assign \port$245$27  = \$28 ;
+  assign \port$245$28  = \$29 ;
+  assign \port$245$29  = \$30 ;
+  assign \port$245$30  = \$31 ;
+  assign \port$245$31  = \$32 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_0 (clk, \port$216$0 , \port$216$1 , \port$216$2 , \port$216$3 , \port$216$4 , \port$216$5 , \port$216$6 , \port$216$7 , \port$216$8 , \port$216$9 , \port$216$10 , \port$216$11 , \port$216$12 , \port$216$13 , \port$216$14 , \port$216$15 , \port$216$16 , \port$216$17 , \port$216$18 , \port$216$19 
+, \port$216$20 , \port$216$21 , \port$216$22 , \port$216$23 , \port$216$24 , \port$216$25 , \port$216$26 , \port$216$27 , \port$216$28 , \port$216$29 , \port$216$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$216$0 ;
+  wire \port$216$0 ;
+  output \port$216$1 ;
+  wire \port$216$1 ;
+  output \port$216$10 ;
+  wire \port$216$10 ;
+  output \port$216$11 ;
+  wire \port$216$11 ;
+  output \port$216$12 ;
+  wire \port$216$12 ;
+  output \port$216$13 ;
+  wire \port$216$13 ;
+  output \port$216$14 ;
+  wire \port$216$14 ;
+  output \port$216$15 ;
+  wire \port$216$15 ;
+  output \port$216$16 ;
+  wire \port$216$16 ;
+  output \port$216$17 ;
+  wire \port$216$17 ;
+  output \port$216$18 ;
+  wire \port$216$18 ;
+  output \port$216$19 ;
+  wire \port$216$19 ;
+  output \port$216$2 ;
+  wire \port$216$2 ;
+  output \port$216$20 ;
+  wire \port$216$20 ;
+  output \port$216$21 ;
+  wire \port$216$21 ;
+  output \port$216$22 ;
+  wire \port$216$22 ;
+  output \port$216$23 ;
+  wire \port$216$23 ;
+  output \port$216$24 ;
+  wire \port$216$24 ;
+  output \port$216$25 ;
+  wire \port$216$25 ;
+  output \port$216$26 ;
+  wire \port$216$26 ;
+  output \port$216$27 ;
+  wire \port$216$27 ;
+  output \port$216$28 ;
+  wire \port$216$28 ;
+  output \port$216$29 ;
+  wire \port$216$29 ;
+  output \port$216$3 ;
+  wire \port$216$3 ;
+  output \port$216$30 ;
+  wire \port$216$30 ;
+  output \port$216$4 ;
+  wire \port$216$4 ;
+  output \port$216$5 ;
+  wire \port$216$5 ;
+  output \port$216$6 ;
+  wire \port$216$6 ;
+  output \port$216$7 ;
+  wire \port$216$7 ;
+  output \port$216$8 ;
+  wire \port$216$8 ;
+  output \port$216$9 ;
+  wire \port$216$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$216$0  = \$1 ;
+  assign \port$216$1  = \$2 ;
+  assign \port$216$2  = \$3 ;
+  assign \port$216$3  = \$4 ;
+  assign \port$216$4  = \$5 ;
+  assign \port$216$5  = \$6 ;
+  assign \port$216$6  = \$7 ;
+  assign \port$216$7  = \$8 ;
+  assign \port$216$8  = \$9 ;
+  assign \port$216$9  = \$10 ;
+  assign \port$216$10  = \$11 ;
+  assign \port$216$11  = \$12 ;
+  assign \port$216$12  = \$13 ;
+  assign \port$216$13  = \$14 ;
+  assign \port$216$14  = \$15 ;
+  assign \port$216$15  = \$16 ;
+  assign \port$216$16  = \$17 ;
+  assign \port$216$17  = \$18 ;
+  assign \port$216$18  = \$19 ;
+  assign \port$216$19  = \$20 ;
+  assign \port$216$20  = \$21 ;
+  assign \port$216$21  = \$22 ;
+  assign \port$216$22  = \$23 ;
+  assign \port$216$23  = \$24 ;
+  assign \port$216$24  = \$25 ;
+  assign \port$216$25  = \$26 ;
+  assign \port$216$26  = \$27 ;
+  assign \port$216$27  = \$28 ;
+  assign \port$216$28  = \$29 ;
+  assign \port$216$29  = \$30 ;
+  assign \port$216$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_1 (clk, \port$220$0 , \port$220$1 , \port$220$2 , \port$220$3 , \port$220$4 , \port$220$5 , \port$220$6 , \port$220$7 , \port$220$8 , \port$220$9 , \port$220$10 , \port$220$11 , \port$220$12 , \port$220$13 , \port$220$14 , \port$220$15 , \port$220$16 , \port$220$17 , \port$220$18 , \port$220$19 
+, \port$220$20 , \port$220$21 , \port$220$22 , \port$220$23 , \port$220$24 , \port$220$25 , \port$220$26 , \port$220$27 , \port$220$28 , \port$220$29 , \port$220$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$220$0 ;
+  wire \port$220$0 ;
+  output \port$220$1 ;
+  wire \port$220$1 ;
+  output \port$220$10 ;
+  wire \port$220$10 ;
+  output \port$220$11 ;
+  wire \port$220$11 ;
+  output \port$220$12 ;
+  wire \port$220$12 ;
+  output \port$220$13 ;
+  wire \port$220$13 ;
+  output \port$220$14 ;
+  wire \port$220$14 ;
+  output \port$220$15 ;
+  wire \port$220$15 ;
+  output \port$220$16 ;
+  wire \port$220$16 ;
+  output \port$220$17 ;
+  wire \port$220$17 ;
+  output \port$220$18 ;
+  wire \port$220$18 ;
+  output \port$220$19 ;
+  wire \port$220$19 ;
+  output \port$220$2 ;
+  wire \port$220$2 ;
+  output \port$220$20 ;
+  wire \port$220$20 ;
+  output \port$220$21 ;
+  wire \port$220$21 ;
+  output \port$220$22 ;
+  wire \port$220$22 ;
+  output \port$220$23 ;
+  wire \port$220$23 ;
+  output \port$220$24 ;
+  wire \port$220$24 ;
+  output \port$220$25 ;
+  wire \port$220$25 ;
+  output \port$220$26 ;
+  wire \port$220$26 ;
+  output \port$220$27 ;
+  wire \port$220$27 ;
+  output \port$220$28 ;
+  wire \port$220$28 ;
+  output \port$220$29 ;
+  wire \port$220$29 ;
+  output \port$220$3 ;
+  wire \port$220$3 ;
+  output \port$220$30 ;
+  wire \port$220$30 ;
+  output \port$220$4 ;
+  wire \port$220$4 ;
+  output \port$220$5 ;
+  wire \port$220$5 ;
+  output \port$220$6 ;
+  wire \port$220$6 ;
+  output \port$220$7 ;
+  wire \port$220$7 ;
+  output \port$220$8 ;
+  wire \port$220$8 ;
+  output \port$220$9 ;
+  wire \port$220$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$220$0  = \$1 ;
+  assign \port$220$1  = \$2 ;
+  assign \port$220$2  = \$3 ;
+  assign \port$220$3  = \$4 ;
+  assign \port$220$4  = \$5 ;
+  assign \port$220$5  = \$6 ;
+  assign \port$220$6  = \$7 ;
+  assign \port$220$7  = \$8 ;
+  assign \port$220$8  = \$9 ;
+  assign \port$220$9  = \$10 ;
+  assign \port$220$10  = \$11 ;
+  assign \port$220$11  = \$12 ;
+  assign \port$220$12  = \$13 ;
+  assign \port$220$13  = \$14 ;
+  assign \port$220$14  = \$15 ;
+  assign \port$220$15  = \$16 ;
+  assign \port$220$16  = \$17 ;
+  assign \port$220$17  = \$18 ;
+  assign \port$220$18  = \$19 ;
+  assign \port$220$19  = \$20 ;
+  assign \port$220$20  = \$21 ;
+  assign \port$220$21  = \$22 ;
+  assign \port$220$22  = \$23 ;
+  assign \port$220$23  = \$24 ;
+  assign \port$220$24  = \$25 ;
+  assign \port$220$25  = \$26 ;
+  assign \port$220$26  = \$27 ;
+  assign \port$220$27  = \$28 ;
+  assign \port$220$28  = \$29 ;
+  assign \port$220$29  = \$30 ;
+  assign \port$220$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_2 (clk, \port$224$0 , \port$224$1 , \port$224$2 , \port$224$3 , \port$224$4 , \port$224$5 , \port$224$6 , \port$224$7 , \port$224$8 , \port$224$9 , \port$224$10 , \port$224$11 , \port$224$12 , \port$224$13 , \port$224$14 , \port$224$15 , \port$224$16 , \port$224$17 , \port$224$18 , \port$224$19 
+, \port$224$20 , \port$224$21 , \port$224$22 , \port$224$23 , \port$224$24 , \port$224$25 , \port$224$26 , \port$224$27 , \port$224$28 , \port$224$29 , \port$224$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$224$0 ;
+  wire \port$224$0 ;
+  output \port$224$1 ;
+  wire \port$224$1 ;
+  output \port$224$10 ;
+  wire \port$224$10 ;
+  output \port$224$11 ;
+  wire \port$224$11 ;
+  output \port$224$12 ;
+  wire \port$224$12 ;
+  output \port$224$13 ;
+  wire \port$224$13 ;
+  output \port$224$14 ;
+  wire \port$224$14 ;
+  output \port$224$15 ;
+  wire \port$224$15 ;
+  output \port$224$16 ;
+  wire \port$224$16 ;
+  output \port$224$17 ;
+  wire \port$224$17 ;
+  output \port$224$18 ;
+  wire \port$224$18 ;
+  output \port$224$19 ;
+  wire \port$224$19 ;
+  output \port$224$2 ;
+  wire \port$224$2 ;
+  output \port$224$20 ;
+  wire \port$224$20 ;
+  output \port$224$21 ;
+  wire \port$224$21 ;
+  output \port$224$22 ;
+  wire \port$224$22 ;
+  output \port$224$23 ;
+  wire \port$224$23 ;
+  output \port$224$24 ;
+  wire \port$224$24 ;
+  output \port$224$25 ;
+  wire \port$224$25 ;
+  output \port$224$26 ;
+  wire \port$224$26 ;
+  output \port$224$27 ;
+  wire \port$224$27 ;
+  output \port$224$28 ;
+  wire \port$224$28 ;
+  output \port$224$29 ;
+  wire \port$224$29 ;
+  output \port$224$3 ;
+  wire \port$224$3 ;
+  output \port$224$30 ;
+  wire \port$224$30 ;
+  output \port$224$4 ;
+  wire \port$224$4 ;
+  output \port$224$5 ;
+  wire \port$224$5 ;
+  output \port$224$6 ;
+  wire \port$224$6 ;
+  output \port$224$7 ;
+  wire \port$224$7 ;
+  output \port$224$8 ;
+  wire \port$224$8 ;
+  output \port$224$9 ;
+  wire \port$224$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$224$0  = \$1 ;
+  assign \port$224$1  = \$2 ;
+  assign \port$224$2  = \$3 ;
+  assign \port$224$3  = \$4 ;
+  assign \port$224$4  = \$5 ;
+  assign \port$224$5  = \$6 ;
+  assign \port$224$6  = \$7 ;
+  assign \port$224$7  = \$8 ;
+  assign \port$224$8  = \$9 ;
+  assign \port$224$9  = \$10 ;
+  assign \port$224$10  = \$11 ;
+  assign \port$224$11  = \$12 ;
+  assign \port$224$12  = \$13 ;
+  assign \port$224$13  = \$14 ;
+  assign \port$224$14  = \$15 ;
+  assign \port$224$15  = \$16 ;
+  assign \port$224$16  = \$17 ;
+  assign \port$224$17  = \$18 ;
+  assign \port$224$18  = \$19 ;
+  assign \port$224$19  = \$20 ;
+  assign \port$224$20  = \$21 ;
+  assign \port$224$21  = \$22 ;
+  assign \port$224$22  = \$23 ;
+  assign \port$224$23  = \$24 ;
+  assign \port$224$24  = \$25 ;
+  assign \port$224$25  = \$26 ;
+  assign \port$224$26  = \$27 ;
+  assign \port$224$27  = \$28 ;
+  assign \port$224$28  = \$29 ;
+  assign \port$224$29  = \$30 ;
+  assign \port$224$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_3 (clk, \port$228$0 , \port$228$1 , \port$228$2 , \port$228$3 , \port$228$4 , \port$228$5 , \port$228$6 , \port$228$7 , \port$228$8 , \port$228$9 , \port$228$10 , \port$228$11 , \port$228$12 , \port$228$13 , \port$228$14 , \port$228$15 , \port$228$16 , \port$228$17 , \port$228$18 , \port$228$19 
+, \port$228$20 , \port$228$21 , \port$228$22 , \port$228$23 , \port$228$24 , \port$228$25 , \port$228$26 , \port$228$27 , \port$228$28 , \port$228$29 , \port$228$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$228$0 ;
+  wire \port$228$0 ;
+  output \port$228$1 ;
+  wire \port$228$1 ;
+  output \port$228$10 ;
+  wire \port$228$10 ;
+  output \port$228$11 ;
+  wire \port$228$11 ;
+  output \port$228$12 ;
+  wire \port$228$12 ;
+  output \port$228$13 ;
+  wire \port$228$13 ;
+  output \port$228$14 ;
+  wire \port$228$14 ;
+  output \port$228$15 ;
+  wire \port$228$15 ;
+  output \port$228$16 ;
+  wire \port$228$16 ;
+  output \port$228$17 ;
+  wire \port$228$17 ;
+  output \port$228$18 ;
+  wire \port$228$18 ;
+  output \port$228$19 ;
+  wire \port$228$19 ;
+  output \port$228$2 ;
+  wire \port$228$2 ;
+  output \port$228$20 ;
+  wire \port$228$20 ;
+  output \port$228$21 ;
+  wire \port$228$21 ;
+  output \port$228$22 ;
+  wire \port$228$22 ;
+  output \port$228$23 ;
+  wire \port$228$23 ;
+  output \port$228$24 ;
+  wire \port$228$24 ;
+  output \port$228$25 ;
+  wire \port$228$25 ;
+  output \port$228$26 ;
+  wire \port$228$26 ;
+  output \port$228$27 ;
+  wire \port$228$27 ;
+  output \port$228$28 ;
+  wire \port$228$28 ;
+  output \port$228$29 ;
+  wire \port$228$29 ;
+  output \port$228$3 ;
+  wire \port$228$3 ;
+  output \port$228$30 ;
+  wire \port$228$30 ;
+  output \port$228$4 ;
+  wire \port$228$4 ;
+  output \port$228$5 ;
+  wire \port$228$5 ;
+  output \port$228$6 ;
+  wire \port$228$6 ;
+  output \port$228$7 ;
+  wire \port$228$7 ;
+  output \port$228$8 ;
+  wire \port$228$8 ;
+  output \port$228$9 ;
+  wire \port$228$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$228$0  = \$1 ;
+  assign \port$228$1  = \$2 ;
+  assign \port$228$2  = \$3 ;
+  assign \port$228$3  = \$4 ;
+  assign \port$228$4  = \$5 ;
+  assign \port$228$5  = \$6 ;
+  assign \port$228$6  = \$7 ;
+  assign \port$228$7  = \$8 ;
+  assign \port$228$8  = \$9 ;
+  assign \port$228$9  = \$10 ;
+  assign \port$228$10  = \$11 ;
+  assign \port$228$11  = \$12 ;
+  assign \port$228$12  = \$13 ;
+  assign \port$228$13  = \$14 ;
+  assign \port$228$14  = \$15 ;
+  assign \port$228$15  = \$16 ;
+  assign \port$228$16  = \$17 ;
+  assign \port$228$17  = \$18 ;
+  assign \port$228$18  = \$19 ;
+  assign \port$228$19  = \$20 ;
+  assign \port$228$20  = \$21 ;
+  assign \port$228$21  = \$22 ;
+  assign \port$228$22  = \$23 ;
+  assign \port$228$23  = \$24 ;
+  assign \port$228$24  = \$25 ;
+  assign \port$228$25  = \$26 ;
+  assign \port$228$26  = \$27 ;
+  assign \port$228$27  = \$28 ;
+  assign \port$228$28  = \$29 ;
+  assign \port$228$29  = \$30 ;
+  assign \port$228$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_4 (clk, \port$232$0 , \port$232$1 , \port$232$2 , \port$232$3 , \port$232$4 , \port$232$5 , \port$232$6 , \port$232$7 , \port$232$8 , \port$232$9 , \port$232$10 , \port$232$11 , \port$232$12 , \port$232$13 , \port$232$14 , \port$232$15 , \port$232$16 , \port$232$17 , \port$232$18 , \port$232$19 
+, \port$232$20 , \port$232$21 , \port$232$22 , \port$232$23 , \port$232$24 , \port$232$25 , \port$232$26 , \port$232$27 , \port$232$28 , \port$232$29 , \port$232$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$232$0 ;
+  wire \port$232$0 ;
+  output \port$232$1 ;
+  wire \port$232$1 ;
+  output \port$232$10 ;
+  wire \port$232$10 ;
+  output \port$232$11 ;
+  wire \port$232$11 ;
+  output \port$232$12 ;
+  wire \port$232$12 ;
+  output \port$232$13 ;
+  wire \port$232$13 ;
+  output \port$232$14 ;
+  wire \port$232$14 ;
+  output \port$232$15 ;
+  wire \port$232$15 ;
+  output \port$232$16 ;
+  wire \port$232$16 ;
+  output \port$232$17 ;
+  wire \port$232$17 ;
+  output \port$232$18 ;
+  wire \port$232$18 ;
+  output \port$232$19 ;
+  wire \port$232$19 ;
+  output \port$232$2 ;
+  wire \port$232$2 ;
+  output \port$232$20 ;
+  wire \port$232$20 ;
+  output \port$232$21 ;
+  wire \port$232$21 ;
+  output \port$232$22 ;
+  wire \port$232$22 ;
+  output \port$232$23 ;
+  wire \port$232$23 ;
+  output \port$232$24 ;
+  wire \port$232$24 ;
+  output \port$232$25 ;
+  wire \port$232$25 ;
+  output \port$232$26 ;
+  wire \port$232$26 ;
+  output \port$232$27 ;
+  wire \port$232$27 ;
+  output \port$232$28 ;
+  wire \port$232$28 ;
+  output \port$232$29 ;
+  wire \port$232$29 ;
+  output \port$232$3 ;
+  wire \port$232$3 ;
+  output \port$232$30 ;
+  wire \port$232$30 ;
+  output \port$232$4 ;
+  wire \port$232$4 ;
+  output \port$232$5 ;
+  wire \port$232$5 ;
+  output \port$232$6 ;
+  wire \port$232$6 ;
+  output \port$232$7 ;
+  wire \port$232$7 ;
+  output \port$232$8 ;
+  wire \port$232$8 ;
+  output \port$232$9 ;
+  wire \port$232$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$232$0  = \$1 ;
+  assign \port$232$1  = \$2 ;
+  assign \port$232$2  = \$3 ;
+  assign \port$232$3  = \$4 ;
+  assign \port$232$4  = \$5 ;
+  assign \port$232$5  = \$6 ;
+  assign \port$232$6  = \$7 ;
+  assign \port$232$7  = \$8 ;
+  assign \port$232$8  = \$9 ;
+  assign \port$232$9  = \$10 ;
+  assign \port$232$10  = \$11 ;
+  assign \port$232$11  = \$12 ;
+  assign \port$232$12  = \$13 ;
+  assign \port$232$13  = \$14 ;
+  assign \port$232$14  = \$15 ;
+  assign \port$232$15  = \$16 ;
+  assign \port$232$16  = \$17 ;
+  assign \port$232$17  = \$18 ;
+  assign \port$232$18  = \$19 ;
+  assign \port$232$19  = \$20 ;
+  assign \port$232$20  = \$21 ;
+  assign \port$232$21  = \$22 ;
+  assign \port$232$22  = \$23 ;
+  assign \port$232$23  = \$24 ;
+  assign \port$232$24  = \$25 ;
+  assign \port$232$25  = \$26 ;
+  assign \port$232$26  = \$27 ;
+  assign \port$232$27  = \$28 ;
+  assign \port$232$28  = \$29 ;
+  assign \port$232$29  = \$30 ;
+  assign \port$232$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_5 (clk, \port$236$0 , \port$236$1 , \port$236$2 , \port$236$3 , \port$236$4 , \port$236$5 , \port$236$6 , \port$236$7 , \port$236$8 , \port$236$9 , \port$236$10 , \port$236$11 , \port$236$12 , \port$236$13 , \port$236$14 , \port$236$15 , \port$236$16 , \port$236$17 , \port$236$18 , \port$236$19 
+, \port$236$20 , \port$236$21 , \port$236$22 , \port$236$23 , \port$236$24 , \port$236$25 , \port$236$26 , \port$236$27 , \port$236$28 , \port$236$29 , \port$236$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$236$0 ;
+  wire \port$236$0 ;
+  output \port$236$1 ;
+  wire \port$236$1 ;
+  output \port$236$10 ;
+  wire \port$236$10 ;
+  output \port$236$11 ;
+  wire \port$236$11 ;
+  output \port$236$12 ;
+  wire \port$236$12 ;
+  output \port$236$13 ;
+  wire \port$236$13 ;
+  output \port$236$14 ;
+  wire \port$236$14 ;
+  output \port$236$15 ;
+  wire \port$236$15 ;
+  output \port$236$16 ;
+  wire \port$236$16 ;
+  output \port$236$17 ;
+  wire \port$236$17 ;
+  output \port$236$18 ;
+  wire \port$236$18 ;
+  output \port$236$19 ;
+  wire \port$236$19 ;
+  output \port$236$2 ;
+  wire \port$236$2 ;
+  output \port$236$20 ;
+  wire \port$236$20 ;
+  output \port$236$21 ;
+  wire \port$236$21 ;
+  output \port$236$22 ;
+  wire \port$236$22 ;
+  output \port$236$23 ;
+  wire \port$236$23 ;
+  output \port$236$24 ;
+  wire \port$236$24 ;
+  output \port$236$25 ;
+  wire \port$236$25 ;
+  output \port$236$26 ;
+  wire \port$236$26 ;
+  output \port$236$27 ;
+  wire \port$236$27 ;
+  output \port$236$28 ;
+  wire \port$236$28 ;
+  output \port$236$29 ;
+  wire \port$236$29 ;
+  output \port$236$3 ;
+  wire \port$236$3 ;
+  output \port$236$30 ;
+  wire \port$236$30 ;
+  output \port$236$4 ;
+  wire \port$236$4 ;
+  output \port$236$5 ;
+  wire \port$236$5 ;
+  output \port$236$6 ;
+  wire \port$236$6 ;
+  output \port$236$7 ;
+  wire \port$236$7 ;
+  output \port$236$8 ;
+  wire \port$236$8 ;
+  output \port$236$9 ;
+  wire \port$236$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$236$0  = \$1 ;
+  assign \port$236$1  = \$2 ;
+  assign \port$236$2  = \$3 ;
+  assign \port$236$3  = \$4 ;
+  assign \port$236$4  = \$5 ;
+  assign \port$236$5  = \$6 ;
+  assign \port$236$6  = \$7 ;
+  assign \port$236$7  = \$8 ;
+  assign \port$236$8  = \$9 ;
+  assign \port$236$9  = \$10 ;
+  assign \port$236$10  = \$11 ;
+  assign \port$236$11  = \$12 ;
+  assign \port$236$12  = \$13 ;
+  assign \port$236$13  = \$14 ;
+  assign \port$236$14  = \$15 ;
+  assign \port$236$15  = \$16 ;
+  assign \port$236$16  = \$17 ;
+  assign \port$236$17  = \$18 ;
+  assign \port$236$18  = \$19 ;
+  assign \port$236$19  = \$20 ;
+  assign \port$236$20  = \$21 ;
+  assign \port$236$21  = \$22 ;
+  assign \port$236$22  = \$23 ;
+  assign \port$236$23  = \$24 ;
+  assign \port$236$24  = \$25 ;
+  assign \port$236$25  = \$26 ;
+  assign \port$236$26  = \$27 ;
+  assign \port$236$27  = \$28 ;
+  assign \port$236$28  = \$29 ;
+  assign \port$236$29  = \$30 ;
+  assign \port$236$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_6 (clk, \port$240$0 , \port$240$1 , \port$240$2 , \port$240$3 , \port$240$4 , \port$240$5 , \port$240$6 , \port$240$7 , \port$240$8 , \port$240$9 , \port$240$10 , \port$240$11 , \port$240$12 , \port$240$13 , \port$240$14 , \port$240$15 , \port$240$16 , \port$240$17 , \port$240$18 , \port$240$19 
+, \port$240$20 , \port$240$21 , \port$240$22 , \port$240$23 , \port$240$24 , \port$240$25 , \port$240$26 , \port$240$27 , \port$240$28 , \port$240$29 , \port$240$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$240$0 ;
+  wire \port$240$0 ;
+  output \port$240$1 ;
+  wire \port$240$1 ;
+  output \port$240$10 ;
+  wire \port$240$10 ;
+  output \port$240$11 ;
+  wire \port$240$11 ;
+  output \port$240$12 ;
+  wire \port$240$12 ;
+  output \port$240$13 ;
+  wire \port$240$13 ;
+  output \port$240$14 ;
+  wire \port$240$14 ;
+  output \port$240$15 ;
+  wire \port$240$15 ;
+  output \port$240$16 ;
+  wire \port$240$16 ;
+  output \port$240$17 ;
+  wire \port$240$17 ;
+  output \port$240$18 ;
+  wire \port$240$18 ;
+  output \port$240$19 ;
+  wire \port$240$19 ;
+  output \port$240$2 ;
+  wire \port$240$2 ;
+  output \port$240$20 ;
+  wire \port$240$20 ;
+  output \port$240$21 ;
+  wire \port$240$21 ;
+  output \port$240$22 ;
+  wire \port$240$22 ;
+  output \port$240$23 ;
+  wire \port$240$23 ;
+  output \port$240$24 ;
+  wire \port$240$24 ;
+  output \port$240$25 ;
+  wire \port$240$25 ;
+  output \port$240$26 ;
+  wire \port$240$26 ;
+  output \port$240$27 ;
+  wire \port$240$27 ;
+  output \port$240$28 ;
+  wire \port$240$28 ;
+  output \port$240$29 ;
+  wire \port$240$29 ;
+  output \port$240$3 ;
+  wire \port$240$3 ;
+  output \port$240$30 ;
+  wire \port$240$30 ;
+  output \port$240$4 ;
+  wire \port$240$4 ;
+  output \port$240$5 ;
+  wire \port$240$5 ;
+  output \port$240$6 ;
+  wire \port$240$6 ;
+  output \port$240$7 ;
+  wire \port$240$7 ;
+  output \port$240$8 ;
+  wire \port$240$8 ;
+  output \port$240$9 ;
+  wire \port$240$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$240$0  = \$1 ;
+  assign \port$240$1  = \$2 ;
+  assign \port$240$2  = \$3 ;
+  assign \port$240$3  = \$4 ;
+  assign \port$240$4  = \$5 ;
+  assign \port$240$5  = \$6 ;
+  assign \port$240$6  = \$7 ;
+  assign \port$240$7  = \$8 ;
+  assign \port$240$8  = \$9 ;
+  assign \port$240$9  = \$10 ;
+  assign \port$240$10  = \$11 ;
+  assign \port$240$11  = \$12 ;
+  assign \port$240$12  = \$13 ;
+  assign \port$240$13  = \$14 ;
+  assign \port$240$14  = \$15 ;
+  assign \port$240$15  = \$16 ;
+  assign \port$240$16  = \$17 ;
+  assign \port$240$17  = \$18 ;
+  assign \port$240$18  = \$19 ;
+  assign \port$240$19  = \$20 ;
+  assign \port$240$20  = \$21 ;
+  assign \port$240$21  = \$22 ;
+  assign \port$240$22  = \$23 ;
+  assign \port$240$23  = \$24 ;
+  assign \port$240$24  = \$25 ;
+  assign \port$240$25  = \$26 ;
+  assign \port$240$26  = \$27 ;
+  assign \port$240$27  = \$28 ;
+  assign \port$240$28  = \$29 ;
+  assign \port$240$29  = \$30 ;
+  assign \port$240$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.plh_7 (clk, \port$244$0 , \port$244$1 , \port$244$2 , \port$244$3 , \port$244$4 , \port$244$5 , \port$244$6 , \port$244$7 , \port$244$8 , \port$244$9 , \port$244$10 , \port$244$11 , \port$244$12 , \port$244$13 , \port$244$14 , \port$244$15 , \port$244$16 , \port$244$17 , \port$244$18 , \port$244$19 
+, \port$244$20 , \port$244$21 , \port$244$22 , \port$244$23 , \port$244$24 , \port$244$25 , \port$244$26 , \port$244$27 , \port$244$28 , \port$244$29 , \port$244$30 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [13:0] b;
+  wire [13:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [30:0] p;
+  wire [35:0] p36;
+  output \port$244$0 ;
+  wire \port$244$0 ;
+  output \port$244$1 ;
+  wire \port$244$1 ;
+  output \port$244$10 ;
+  wire \port$244$10 ;
+  output \port$244$11 ;
+  wire \port$244$11 ;
+  output \port$244$12 ;
+  wire \port$244$12 ;
+  output \port$244$13 ;
+  wire \port$244$13 ;
+  output \port$244$14 ;
+  wire \port$244$14 ;
+  output \port$244$15 ;
+  wire \port$244$15 ;
+  output \port$244$16 ;
+  wire \port$244$16 ;
+  output \port$244$17 ;
+  wire \port$244$17 ;
+  output \port$244$18 ;
+  wire \port$244$18 ;
+  output \port$244$19 ;
+  wire \port$244$19 ;
+  output \port$244$2 ;
+  wire \port$244$2 ;
+  output \port$244$20 ;
+  wire \port$244$20 ;
+  output \port$244$21 ;
+  wire \port$244$21 ;
+  output \port$244$22 ;
+  wire \port$244$22 ;
+  output \port$244$23 ;
+  wire \port$244$23 ;
+  output \port$244$24 ;
+  wire \port$244$24 ;
+  output \port$244$25 ;
+  wire \port$244$25 ;
+  output \port$244$26 ;
+  wire \port$244$26 ;
+  output \port$244$27 ;
+  wire \port$244$27 ;
+  output \port$244$28 ;
+  wire \port$244$28 ;
+  output \port$244$29 ;
+  wire \port$244$29 ;
+  output \port$244$3 ;
+  wire \port$244$3 ;
+  output \port$244$30 ;
+  wire \port$244$30 ;
+  output \port$244$4 ;
+  wire \port$244$4 ;
+  output \port$244$5 ;
+  wire \port$244$5 ;
+  output \port$244$6 ;
+  wire \port$244$6 ;
+  output \port$244$7 ;
+  wire \port$244$7 ;
+  output \port$244$8 ;
+  wire \port$244$8 ;
+  output \port$244$9 ;
+  wire \port$244$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$244$0  = \$1 ;
+  assign \port$244$1  = \$2 ;
+  assign \port$244$2  = \$3 ;
+  assign \port$244$3  = \$4 ;
+  assign \port$244$4  = \$5 ;
+  assign \port$244$5  = \$6 ;
+  assign \port$244$6  = \$7 ;
+  assign \port$244$7  = \$8 ;
+  assign \port$244$8  = \$9 ;
+  assign \port$244$9  = \$10 ;
+  assign \port$244$10  = \$11 ;
+  assign \port$244$11  = \$12 ;
+  assign \port$244$12  = \$13 ;
+  assign \port$244$13  = \$14 ;
+  assign \port$244$14  = \$15 ;
+  assign \port$244$15  = \$16 ;
+  assign \port$244$16  = \$17 ;
+  assign \port$244$17  = \$18 ;
+  assign \port$244$18  = \$19 ;
+  assign \port$244$19  = \$20 ;
+  assign \port$244$20  = \$21 ;
+  assign \port$244$21  = \$22 ;
+  assign \port$244$22  = \$23 ;
+  assign \port$244$23  = \$24 ;
+  assign \port$244$24  = \$25 ;
+  assign \port$244$25  = \$26 ;
+  assign \port$244$26  = \$27 ;
+  assign \port$244$27  = \$28 ;
+  assign \port$244$28  = \$29 ;
+  assign \port$244$29  = \$30 ;
+  assign \port$244$30  = \$31 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_0 (clk, \port$215$0 , \port$215$1 , \port$215$2 , \port$215$3 , \port$215$4 , \port$215$5 , \port$215$6 , \port$215$7 , \port$215$8 , \port$215$9 , \port$215$10 , \port$215$11 , \port$215$12 , \port$215$13 , \port$215$14 , \port$215$15 , \port$215$16 , \port$215$17 , \port$215$18 , \port$215$19 
+, \port$215$20 , \port$215$21 , \port$215$22 , \port$215$23 , \port$215$24 , \port$215$25 , \port$215$26 , \port$215$27 , \port$215$28 , \port$215$29 , \port$215$30 , \port$215$31 , \port$215$32 , \port$215$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$215$0 ;
+  wire \port$215$0 ;
+  output \port$215$1 ;
+  wire \port$215$1 ;
+  output \port$215$10 ;
+  wire \port$215$10 ;
+  output \port$215$11 ;
+  wire \port$215$11 ;
+  output \port$215$12 ;
+  wire \port$215$12 ;
+  output \port$215$13 ;
+  wire \port$215$13 ;
+  output \port$215$14 ;
+  wire \port$215$14 ;
+  output \port$215$15 ;
+  wire \port$215$15 ;
+  output \port$215$16 ;
+  wire \port$215$16 ;
+  output \port$215$17 ;
+  wire \port$215$17 ;
+  output \port$215$18 ;
+  wire \port$215$18 ;
+  output \port$215$19 ;
+  wire \port$215$19 ;
+  output \port$215$2 ;
+  wire \port$215$2 ;
+  output \port$215$20 ;
+  wire \port$215$20 ;
+  output \port$215$21 ;
+  wire \port$215$21 ;
+  output \port$215$22 ;
+  wire \port$215$22 ;
+  output \port$215$23 ;
+  wire \port$215$23 ;
+  output \port$215$24 ;
+  wire \port$215$24 ;
+  output \port$215$25 ;
+  wire \port$215$25 ;
+  output \port$215$26 ;
+  wire \port$215$26 ;
+  output \port$215$27 ;
+  wire \port$215$27 ;
+  output \port$215$28 ;
+  wire \port$215$28 ;
+  output \port$215$29 ;
+  wire \port$215$29 ;
+  output \port$215$3 ;
+  wire \port$215$3 ;
+  output \port$215$30 ;
+  wire \port$215$30 ;
+  output \port$215$31 ;
+  wire \port$215$31 ;
+  output \port$215$32 ;
+  wire \port$215$32 ;
+  output \port$215$33 ;
+  wire \port$215$33 ;
+  output \port$215$4 ;
+  wire \port$215$4 ;
+  output \port$215$5 ;
+  wire \port$215$5 ;
+  output \port$215$6 ;
+  wire \port$215$6 ;
+  output \port$215$7 ;
+  wire \port$215$7 ;
+  output \port$215$8 ;
+  wire \port$215$8 ;
+  output \port$215$9 ;
+  wire \port$215$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$215$0  = \$1 ;
+  assign \port$215$1  = \$2 ;
+  assign \port$215$2  = \$3 ;
+  assign \port$215$3  = \$4 ;
+  assign \port$215$4  = \$5 ;
+  assign \port$215$5  = \$6 ;
+  assign \port$215$6  = \$7 ;
+  assign \port$215$7  = \$8 ;
+  assign \port$215$8  = \$9 ;
+  assign \port$215$9  = \$10 ;
+  assign \port$215$10  = \$11 ;
+  assign \port$215$11  = \$12 ;
+  assign \port$215$12  = \$13 ;
+  assign \port$215$13  = \$14 ;
+  assign \port$215$14  = \$15 ;
+  assign \port$215$15  = \$16 ;
+  assign \port$215$16  = \$17 ;
+  assign \port$215$17  = \$18 ;
+  assign \port$215$18  = \$19 ;
+  assign \port$215$19  = \$20 ;
+  assign \port$215$20  = \$21 ;
+  assign \port$215$21  = \$22 ;
+  assign \port$215$22  = \$23 ;
+  assign \port$215$23  = \$24 ;
+  assign \port$215$24  = \$25 ;
+  assign \port$215$25  = \$26 ;
+  assign \port$215$26  = \$27 ;
+  assign \port$215$27  = \$28 ;
+  assign \port$215$28  = \$29 ;
+  assign \port$215$29  = \$30 ;
+  assign \port$215$30  = \$31 ;
+  assign \port$215$31  = \$32 ;
+  assign \port$215$32  = \$33 ;
+  assign \port$215$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_1 (clk, \port$219$0 , \port$219$1 , \port$219$2 , \port$219$3 , \port$219$4 , \port$219$5 , \port$219$6 , \port$219$7 , \port$219$8 , \port$219$9 , \port$219$10 , \port$219$11 , \port$219$12 , \port$219$13 , \port$219$14 , \port$219$15 , \port$219$16 , \port$219$17 , \port$219$18 , \port$219$19 
+, \port$219$20 , \port$219$21 , \port$219$22 , \port$219$23 , \port$219$24 , \port$219$25 , \port$219$26 , \port$219$27 , \port$219$28 , \port$219$29 , \port$219$30 , \port$219$31 , \port$219$32 , \port$219$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$219$0 ;
+  wire \port$219$0 ;
+  output \port$219$1 ;
+  wire \port$219$1 ;
+  output \port$219$10 ;
+  wire \port$219$10 ;
+  output \port$219$11 ;
+  wire \port$219$11 ;
+  output \port$219$12 ;
+  wire \port$219$12 ;
+  output \port$219$13 ;
+  wire \port$219$13 ;
+  output \port$219$14 ;
+  wire \port$219$14 ;
+  output \port$219$15 ;
+  wire \port$219$15 ;
+  output \port$219$16 ;
+  wire \port$219$16 ;
+  output \port$219$17 ;
+  wire \port$219$17 ;
+  output \port$219$18 ;
+  wire \port$219$18 ;
+  output \port$219$19 ;
+  wire \port$219$19 ;
+  output \port$219$2 ;
+  wire \port$219$2 ;
+  output \port$219$20 ;
+  wire \port$219$20 ;
+  output \port$219$21 ;
+  wire \port$219$21 ;
+  output \port$219$22 ;
+  wire \port$219$22 ;
+  output \port$219$23 ;
+  wire \port$219$23 ;
+  output \port$219$24 ;
+  wire \port$219$24 ;
+  output \port$219$25 ;
+  wire \port$219$25 ;
+  output \port$219$26 ;
+  wire \port$219$26 ;
+  output \port$219$27 ;
+  wire \port$219$27 ;
+  output \port$219$28 ;
+  wire \port$219$28 ;
+  output \port$219$29 ;
+  wire \port$219$29 ;
+  output \port$219$3 ;
+  wire \port$219$3 ;
+  output \port$219$30 ;
+  wire \port$219$30 ;
+  output \port$219$31 ;
+  wire \port$219$31 ;
+  output \port$219$32 ;
+  wire \port$219$32 ;
+  output \port$219$33 ;
+  wire \port$219$33 ;
+  output \port$219$4 ;
+  wire \port$219$4 ;
+  output \port$219$5 ;
+  wire \port$219$5 ;
+  output \port$219$6 ;
+  wire \port$219$6 ;
+  output \port$219$7 ;
+  wire \port$219$7 ;
+  output \port$219$8 ;
+  wire \port$219$8 ;
+  output \port$219$9 ;
+  wire \port$219$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$219$0  = \$1 ;
+  assign \port$219$1  = \$2 ;
+  assign \port$219$2  = \$3 ;
+  assign \port$219$3  = \$4 ;
+  assign \port$219$4  = \$5 ;
+  assign \port$219$5  = \$6 ;
+  assign \port$219$6  = \$7 ;
+  assign \port$219$7  = \$8 ;
+  assign \port$219$8  = \$9 ;
+  assign \port$219$9  = \$10 ;
+  assign \port$219$10  = \$11 ;
+  assign \port$219$11  = \$12 ;
+  assign \port$219$12  = \$13 ;
+  assign \port$219$13  = \$14 ;
+  assign \port$219$14  = \$15 ;
+  assign \port$219$15  = \$16 ;
+  assign \port$219$16  = \$17 ;
+  assign \port$219$17  = \$18 ;
+  assign \port$219$18  = \$19 ;
+  assign \port$219$19  = \$20 ;
+  assign \port$219$20  = \$21 ;
+  assign \port$219$21  = \$22 ;
+  assign \port$219$22  = \$23 ;
+  assign \port$219$23  = \$24 ;
+  assign \port$219$24  = \$25 ;
+  assign \port$219$25  = \$26 ;
+  assign \port$219$26  = \$27 ;
+  assign \port$219$27  = \$28 ;
+  assign \port$219$28  = \$29 ;
+  assign \port$219$29  = \$30 ;
+  assign \port$219$30  = \$31 ;
+  assign \port$219$31  = \$32 ;
+  assign \port$219$32  = \$33 ;
+  assign \port$219$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_2 (clk, \port$223$0 , \port$223$1 , \port$223$2 , \port$223$3 , \port$223$4 , \port$223$5 , \port$223$6 , \port$223$7 , \port$223$8 , \port$223$9 , \port$223$10 , \port$223$11 , \port$223$12 , \port$223$13 , \port$223$14 , \port$223$15 , \port$223$16 , \port$223$17 , \port$223$18 , \port$223$19 
+, \port$223$20 , \port$223$21 , \port$223$22 , \port$223$23 , \port$223$24 , \port$223$25 , \port$223$26 , \port$223$27 , \port$223$28 , \port$223$29 , \port$223$30 , \port$223$31 , \port$223$32 , \port$223$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$223$0 ;
+  wire \port$223$0 ;
+  output \port$223$1 ;
+  wire \port$223$1 ;
+  output \port$223$10 ;
+  wire \port$223$10 ;
+  output \port$223$11 ;
+  wire \port$223$11 ;
+  output \port$223$12 ;
+  wire \port$223$12 ;
+  output \port$223$13 ;
+  wire \port$223$13 ;
+  output \port$223$14 ;
+  wire \port$223$14 ;
+  output \port$223$15 ;
+  wire \port$223$15 ;
+  output \port$223$16 ;
+  wire \port$223$16 ;
+  output \port$223$17 ;
+  wire \port$223$17 ;
+  output \port$223$18 ;
+  wire \port$223$18 ;
+  output \port$223$19 ;
+  wire \port$223$19 ;
+  output \port$223$2 ;
+  wire \port$223$2 ;
+  output \port$223$20 ;
+  wire \port$223$20 ;
+  output \port$223$21 ;
+  wire \port$223$21 ;
+  output \port$223$22 ;
+  wire \port$223$22 ;
+  output \port$223$23 ;
+  wire \port$223$23 ;
+  output \port$223$24 ;
+  wire \port$223$24 ;
+  output \port$223$25 ;
+  wire \port$223$25 ;
+  output \port$223$26 ;
+  wire \port$223$26 ;
+  output \port$223$27 ;
+  wire \port$223$27 ;
+  output \port$223$28 ;
+  wire \port$223$28 ;
+  output \port$223$29 ;
+  wire \port$223$29 ;
+  output \port$223$3 ;
+  wire \port$223$3 ;
+  output \port$223$30 ;
+  wire \port$223$30 ;
+  output \port$223$31 ;
+  wire \port$223$31 ;
+  output \port$223$32 ;
+  wire \port$223$32 ;
+  output \port$223$33 ;
+  wire \port$223$33 ;
+  output \port$223$4 ;
+  wire \port$223$4 ;
+  output \port$223$5 ;
+  wire \port$223$5 ;
+  output \port$223$6 ;
+  wire \port$223$6 ;
+  output \port$223$7 ;
+  wire \port$223$7 ;
+  output \port$223$8 ;
+  wire \port$223$8 ;
+  output \port$223$9 ;
+  wire \port$223$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$223$0  = \$1 ;
+  assign \port$223$1  = \$2 ;
+  assign \port$223$2  = \$3 ;
+  assign \port$223$3  = \$4 ;
+  assign \port$223$4  = \$5 ;
+  assign \port$223$5  = \$6 ;
+  assign \port$223$6  = \$7 ;
+  assign \port$223$7  = \$8 ;
+  assign \port$223$8  = \$9 ;
+  assign \port$223$9  = \$10 ;
+  assign \port$223$10  = \$11 ;
+  assign \port$223$11  = \$12 ;
+  assign \port$223$12  = \$13 ;
+  assign \port$223$13  = \$14 ;
+  assign \port$223$14  = \$15 ;
+  assign \port$223$15  = \$16 ;
+  assign \port$223$16  = \$17 ;
+  assign \port$223$17  = \$18 ;
+  assign \port$223$18  = \$19 ;
+  assign \port$223$19  = \$20 ;
+  assign \port$223$20  = \$21 ;
+  assign \port$223$21  = \$22 ;
+  assign \port$223$22  = \$23 ;
+  assign \port$223$23  = \$24 ;
+  assign \port$223$24  = \$25 ;
+  assign \port$223$25  = \$26 ;
+  assign \port$223$26  = \$27 ;
+  assign \port$223$27  = \$28 ;
+  assign \port$223$28  = \$29 ;
+  assign \port$223$29  = \$30 ;
+  assign \port$223$30  = \$31 ;
+  assign \port$223$31  = \$32 ;
+  assign \port$223$32  = \$33 ;
+  assign \port$223$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_3 (clk, \port$227$0 , \port$227$1 , \port$227$2 , \port$227$3 , \port$227$4 , \port$227$5 , \port$227$6 , \port$227$7 , \port$227$8 , \port$227$9 , \port$227$10 , \port$227$11 , \port$227$12 , \port$227$13 , \port$227$14 , \port$227$15 , \port$227$16 , \port$227$17 , \port$227$18 , \port$227$19 
+, \port$227$20 , \port$227$21 , \port$227$22 , \port$227$23 , \port$227$24 , \port$227$25 , \port$227$26 , \port$227$27 , \port$227$28 , \port$227$29 , \port$227$30 , \port$227$31 , \port$227$32 , \port$227$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$227$0 ;
+  wire \port$227$0 ;
+  output \port$227$1 ;
+  wire \port$227$1 ;
+  output \port$227$10 ;
+  wire \port$227$10 ;
+  output \port$227$11 ;
+  wire \port$227$11 ;
+  output \port$227$12 ;
+  wire \port$227$12 ;
+  output \port$227$13 ;
+  wire \port$227$13 ;
+  output \port$227$14 ;
+  wire \port$227$14 ;
+  output \port$227$15 ;
+  wire \port$227$15 ;
+  output \port$227$16 ;
+  wire \port$227$16 ;
+  output \port$227$17 ;
+  wire \port$227$17 ;
+  output \port$227$18 ;
+  wire \port$227$18 ;
+  output \port$227$19 ;
+  wire \port$227$19 ;
+  output \port$227$2 ;
+  wire \port$227$2 ;
+  output \port$227$20 ;
+  wire \port$227$20 ;
+  output \port$227$21 ;
+  wire \port$227$21 ;
+  output \port$227$22 ;
+  wire \port$227$22 ;
+  output \port$227$23 ;
+  wire \port$227$23 ;
+  output \port$227$24 ;
+  wire \port$227$24 ;
+  output \port$227$25 ;
+  wire \port$227$25 ;
+  output \port$227$26 ;
+  wire \port$227$26 ;
+  output \port$227$27 ;
+  wire \port$227$27 ;
+  output \port$227$28 ;
+  wire \port$227$28 ;
+  output \port$227$29 ;
+  wire \port$227$29 ;
+  output \port$227$3 ;
+  wire \port$227$3 ;
+  output \port$227$30 ;
+  wire \port$227$30 ;
+  output \port$227$31 ;
+  wire \port$227$31 ;
+  output \port$227$32 ;
+  wire \port$227$32 ;
+  output \port$227$33 ;
+  wire \port$227$33 ;
+  output \port$227$4 ;
+  wire \port$227$4 ;
+  output \port$227$5 ;
+  wire \port$227$5 ;
+  output \port$227$6 ;
+  wire \port$227$6 ;
+  output \port$227$7 ;
+  wire \port$227$7 ;
+  output \port$227$8 ;
+  wire \port$227$8 ;
+  output \port$227$9 ;
+  wire \port$227$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$227$0  = \$1 ;
+  assign \port$227$1  = \$2 ;
+  assign \port$227$2  = \$3 ;
+  assign \port$227$3  = \$4 ;
+  assign \port$227$4  = \$5 ;
+  assign \port$227$5  = \$6 ;
+  assign \port$227$6  = \$7 ;
+  assign \port$227$7  = \$8 ;
+  assign \port$227$8  = \$9 ;
+  assign \port$227$9  = \$10 ;
+  assign \port$227$10  = \$11 ;
+  assign \port$227$11  = \$12 ;
+  assign \port$227$12  = \$13 ;
+  assign \port$227$13  = \$14 ;
+  assign \port$227$14  = \$15 ;
+  assign \port$227$15  = \$16 ;
+  assign \port$227$16  = \$17 ;
+  assign \port$227$17  = \$18 ;
+  assign \port$227$18  = \$19 ;
+  assign \port$227$19  = \$20 ;
+  assign \port$227$20  = \$21 ;
+  assign \port$227$21  = \$22 ;
+  assign \port$227$22  = \$23 ;
+  assign \port$227$23  = \$24 ;
+  assign \port$227$24  = \$25 ;
+  assign \port$227$25  = \$26 ;
+  assign \port$227$26  = \$27 ;
+  assign \port$227$27  = \$28 ;
+  assign \port$227$28  = \$29 ;
+  assign \port$227$29  = \$30 ;
+  assign \port$227$30  = \$31 ;
+  assign \port$227$31  = \$32 ;
+  assign \port$227$32  = \$33 ;
+  assign \port$227$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_4 (clk, \port$231$0 , \port$231$1 , \port$231$2 , \port$231$3 , \port$231$4 , \port$231$5 , \port$231$6 , \port$231$7 , \port$231$8 , \port$231$9 , \port$231$10 , \port$231$11 , \port$231$12 , \port$231$13 , \port$231$14 , \port$231$15 , \port$231$16 , \port$231$17 , \port$231$18 , \port$231$19 
+, \port$231$20 , \port$231$21 , \port$231$22 , \port$231$23 , \port$231$24 , \port$231$25 , \port$231$26 , \port$231$27 , \port$231$28 , \port$231$29 , \port$231$30 , \port$231$31 , \port$231$32 , \port$231$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$231$0 ;
+  wire \port$231$0 ;
+  output \port$231$1 ;
+  wire \port$231$1 ;
+  output \port$231$10 ;
+  wire \port$231$10 ;
+  output \port$231$11 ;
+  wire \port$231$11 ;
+  output \port$231$12 ;
+  wire \port$231$12 ;
+  output \port$231$13 ;
+  wire \port$231$13 ;
+  output \port$231$14 ;
+  wire \port$231$14 ;
+  output \port$231$15 ;
+  wire \port$231$15 ;
+  output \port$231$16 ;
+  wire \port$231$16 ;
+  output \port$231$17 ;
+  wire \port$231$17 ;
+  output \port$231$18 ;
+  wire \port$231$18 ;
+  output \port$231$19 ;
+  wire \port$231$19 ;
+  output \port$231$2 ;
+  wire \port$231$2 ;
+  output \port$231$20 ;
+  wire \port$231$20 ;
+  output \port$231$21 ;
+  wire \port$231$21 ;
+  output \port$231$22 ;
+  wire \port$231$22 ;
+  output \port$231$23 ;
+  wire \port$231$23 ;
+  output \port$231$24 ;
+  wire \port$231$24 ;
+  output \port$231$25 ;
+  wire \port$231$25 ;
+  output \port$231$26 ;
+  wire \port$231$26 ;
+  output \port$231$27 ;
+  wire \port$231$27 ;
+  output \port$231$28 ;
+  wire \port$231$28 ;
+  output \port$231$29 ;
+  wire \port$231$29 ;
+  output \port$231$3 ;
+  wire \port$231$3 ;
+  output \port$231$30 ;
+  wire \port$231$30 ;
+  output \port$231$31 ;
+  wire \port$231$31 ;
+  output \port$231$32 ;
+  wire \port$231$32 ;
+  output \port$231$33 ;
+  wire \port$231$33 ;
+  output \port$231$4 ;
+  wire \port$231$4 ;
+  output \port$231$5 ;
+  wire \port$231$5 ;
+  output \port$231$6 ;
+  wire \port$231$6 ;
+  output \port$231$7 ;
+  wire \port$231$7 ;
+  output \port$231$8 ;
+  wire \port$231$8 ;
+  output \port$231$9 ;
+  wire \port$231$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$231$0  = \$1 ;
+  assign \port$231$1  = \$2 ;
+  assign \port$231$2  = \$3 ;
+  assign \port$231$3  = \$4 ;
+  assign \port$231$4  = \$5 ;
+  assign \port$231$5  = \$6 ;
+  assign \port$231$6  = \$7 ;
+  assign \port$231$7  = \$8 ;
+  assign \port$231$8  = \$9 ;
+  assign \port$231$9  = \$10 ;
+  assign \port$231$10  = \$11 ;
+  assign \port$231$11  = \$12 ;
+  assign \port$231$12  = \$13 ;
+  assign \port$231$13  = \$14 ;
+  assign \port$231$14  = \$15 ;
+  assign \port$231$15  = \$16 ;
+  assign \port$231$16  = \$17 ;
+  assign \port$231$17  = \$18 ;
+  assign \port$231$18  = \$19 ;
+  assign \port$231$19  = \$20 ;
+  assign \port$231$20  = \$21 ;
+  assign \port$231$21  = \$22 ;
+  assign \port$231$22  = \$23 ;
+  assign \port$231$23  = \$24 ;
+  assign \port$231$24  = \$25 ;
+  assign \port$231$25  = \$26 ;
+  assign \port$231$26  = \$27 ;
+  assign \port$231$27  = \$28 ;
+  assign \port$231$28  = \$29 ;
+  assign \port$231$29  = \$30 ;
+  assign \port$231$30  = \$31 ;
+  assign \port$231$31  = \$32 ;
+  assign \port$231$32  = \$33 ;
+  assign \port$231$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_5 (clk, \port$235$0 , \port$235$1 , \port$235$2 , \port$235$3 , \port$235$4 , \port$235$5 , \port$235$6 , \port$235$7 , \port$235$8 , \port$235$9 , \port$235$10 , \port$235$11 , \port$235$12 , \port$235$13 , \port$235$14 , \port$235$15 , \port$235$16 , \port$235$17 , \port$235$18 , \port$235$19 
+, \port$235$20 , \port$235$21 , \port$235$22 , \port$235$23 , \port$235$24 , \port$235$25 , \port$235$26 , \port$235$27 , \port$235$28 , \port$235$29 , \port$235$30 , \port$235$31 , \port$235$32 , \port$235$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$235$0 ;
+  wire \port$235$0 ;
+  output \port$235$1 ;
+  wire \port$235$1 ;
+  output \port$235$10 ;
+  wire \port$235$10 ;
+  output \port$235$11 ;
+  wire \port$235$11 ;
+  output \port$235$12 ;
+  wire \port$235$12 ;
+  output \port$235$13 ;
+  wire \port$235$13 ;
+  output \port$235$14 ;
+  wire \port$235$14 ;
+  output \port$235$15 ;
+  wire \port$235$15 ;
+  output \port$235$16 ;
+  wire \port$235$16 ;
+  output \port$235$17 ;
+  wire \port$235$17 ;
+  output \port$235$18 ;
+  wire \port$235$18 ;
+  output \port$235$19 ;
+  wire \port$235$19 ;
+  output \port$235$2 ;
+  wire \port$235$2 ;
+  output \port$235$20 ;
+  wire \port$235$20 ;
+  output \port$235$21 ;
+  wire \port$235$21 ;
+  output \port$235$22 ;
+  wire \port$235$22 ;
+  output \port$235$23 ;
+  wire \port$235$23 ;
+  output \port$235$24 ;
+  wire \port$235$24 ;
+  output \port$235$25 ;
+  wire \port$235$25 ;
+  output \port$235$26 ;
+  wire \port$235$26 ;
+  output \port$235$27 ;
+  wire \port$235$27 ;
+  output \port$235$28 ;
+  wire \port$235$28 ;
+  output \port$235$29 ;
+  wire \port$235$29 ;
+  output \port$235$3 ;
+  wire \port$235$3 ;
+  output \port$235$30 ;
+  wire \port$235$30 ;
+  output \port$235$31 ;
+  wire \port$235$31 ;
+  output \port$235$32 ;
+  wire \port$235$32 ;
+  output \port$235$33 ;
+  wire \port$235$33 ;
+  output \port$235$4 ;
+  wire \port$235$4 ;
+  output \port$235$5 ;
+  wire \port$235$5 ;
+  output \port$235$6 ;
+  wire \port$235$6 ;
+  output \port$235$7 ;
+  wire \port$235$7 ;
+  output \port$235$8 ;
+  wire \port$235$8 ;
+  output \port$235$9 ;
+  wire \port$235$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$235$0  = \$1 ;
+  assign \port$235$1  = \$2 ;
+  assign \port$235$2  = \$3 ;
+  assign \port$235$3  = \$4 ;
+  assign \port$235$4  = \$5 ;
+  assign \port$235$5  = \$6 ;
+  assign \port$235$6  = \$7 ;
+  assign \port$235$7  = \$8 ;
+  assign \port$235$8  = \$9 ;
+  assign \port$235$9  = \$10 ;
+  assign \port$235$10  = \$11 ;
+  assign \port$235$11  = \$12 ;
+  assign \port$235$12  = \$13 ;
+  assign \port$235$13  = \$14 ;
+  assign \port$235$14  = \$15 ;
+  assign \port$235$15  = \$16 ;
+  assign \port$235$16  = \$17 ;
+  assign \port$235$17  = \$18 ;
+  assign \port$235$18  = \$19 ;
+  assign \port$235$19  = \$20 ;
+  assign \port$235$20  = \$21 ;
+  assign \port$235$21  = \$22 ;
+  assign \port$235$22  = \$23 ;
+  assign \port$235$23  = \$24 ;
+  assign \port$235$24  = \$25 ;
+  assign \port$235$25  = \$26 ;
+  assign \port$235$26  = \$27 ;
+  assign \port$235$27  = \$28 ;
+  assign \port$235$28  = \$29 ;
+  assign \port$235$29  = \$30 ;
+  assign \port$235$30  = \$31 ;
+  assign \port$235$31  = \$32 ;
+  assign \port$235$32  = \$33 ;
+  assign \port$235$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_6 (clk, \port$239$0 , \port$239$1 , \port$239$2 , \port$239$3 , \port$239$4 , \port$239$5 , \port$239$6 , \port$239$7 , \port$239$8 , \port$239$9 , \port$239$10 , \port$239$11 , \port$239$12 , \port$239$13 , \port$239$14 , \port$239$15 , \port$239$16 , \port$239$17 , \port$239$18 , \port$239$19 
+, \port$239$20 , \port$239$21 , \port$239$22 , \port$239$23 , \port$239$24 , \port$239$25 , \port$239$26 , \port$239$27 , \port$239$28 , \port$239$29 , \port$239$30 , \port$239$31 , \port$239$32 , \port$239$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$239$0 ;
+  wire \port$239$0 ;
+  output \port$239$1 ;
+  wire \port$239$1 ;
+  output \port$239$10 ;
+  wire \port$239$10 ;
+  output \port$239$11 ;
+  wire \port$239$11 ;
+  output \port$239$12 ;
+  wire \port$239$12 ;
+  output \port$239$13 ;
+  wire \port$239$13 ;
+  output \port$239$14 ;
+  wire \port$239$14 ;
+  output \port$239$15 ;
+  wire \port$239$15 ;
+  output \port$239$16 ;
+  wire \port$239$16 ;
+  output \port$239$17 ;
+  wire \port$239$17 ;
+  output \port$239$18 ;
+  wire \port$239$18 ;
+  output \port$239$19 ;
+  wire \port$239$19 ;
+  output \port$239$2 ;
+  wire \port$239$2 ;
+  output \port$239$20 ;
+  wire \port$239$20 ;
+  output \port$239$21 ;
+  wire \port$239$21 ;
+  output \port$239$22 ;
+  wire \port$239$22 ;
+  output \port$239$23 ;
+  wire \port$239$23 ;
+  output \port$239$24 ;
+  wire \port$239$24 ;
+  output \port$239$25 ;
+  wire \port$239$25 ;
+  output \port$239$26 ;
+  wire \port$239$26 ;
+  output \port$239$27 ;
+  wire \port$239$27 ;
+  output \port$239$28 ;
+  wire \port$239$28 ;
+  output \port$239$29 ;
+  wire \port$239$29 ;
+  output \port$239$3 ;
+  wire \port$239$3 ;
+  output \port$239$30 ;
+  wire \port$239$30 ;
+  output \port$239$31 ;
+  wire \port$239$31 ;
+  output \port$239$32 ;
+  wire \port$239$32 ;
+  output \port$239$33 ;
+  wire \port$239$33 ;
+  output \port$239$4 ;
+  wire \port$239$4 ;
+  output \port$239$5 ;
+  wire \port$239$5 ;
+  output \port$239$6 ;
+  wire \port$239$6 ;
+  output \port$239$7 ;
+  wire \port$239$7 ;
+  output \port$239$8 ;
+  wire \port$239$8 ;
+  output \port$239$9 ;
+  wire \port$239$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$239$0  = \$1 ;
+  assign \port$239$1  = \$2 ;
+  assign \port$239$2  = \$3 ;
+  assign \port$239$3  = \$4 ;
+  assign \port$239$4  = \$5 ;
+  assign \port$239$5  = \$6 ;
+  assign \port$239$6  = \$7 ;
+  assign \port$239$7  = \$8 ;
+  assign \port$239$8  = \$9 ;
+  assign \port$239$9  = \$10 ;
+  assign \port$239$10  = \$11 ;
+  assign \port$239$11  = \$12 ;
+  assign \port$239$12  = \$13 ;
+  assign \port$239$13  = \$14 ;
+  assign \port$239$14  = \$15 ;
+  assign \port$239$15  = \$16 ;
+  assign \port$239$16  = \$17 ;
+  assign \port$239$17  = \$18 ;
+  assign \port$239$18  = \$19 ;
+  assign \port$239$19  = \$20 ;
+  assign \port$239$20  = \$21 ;
+  assign \port$239$21  = \$22 ;
+  assign \port$239$22  = \$23 ;
+  assign \port$239$23  = \$24 ;
+  assign \port$239$24  = \$25 ;
+  assign \port$239$25  = \$26 ;
+  assign \port$239$26  = \$27 ;
+  assign \port$239$27  = \$28 ;
+  assign \port$239$28  = \$29 ;
+  assign \port$239$29  = \$30 ;
+  assign \port$239$30  = \$31 ;
+  assign \port$239$31  = \$32 ;
+  assign \port$239$32  = \$33 ;
+  assign \port$239$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_requant.pll_7 (clk, \port$243$0 , \port$243$1 , \port$243$2 , \port$243$3 , \port$243$4 , \port$243$5 , \port$243$6 , \port$243$7 , \port$243$8 , \port$243$9 , \port$243$10 , \port$243$11 , \port$243$12 , \port$243$13 , \port$243$14 , \port$243$15 , \port$243$16 , \port$243$17 , \port$243$18 , \port$243$19 
+, \port$243$20 , \port$243$21 , \port$243$22 , \port$243$23 , \port$243$24 , \port$243$25 , \port$243$26 , \port$243$27 , \port$243$28 , \port$243$29 , \port$243$30 , \port$243$31 , \port$243$32 , \port$243$33 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$243$0 ;
+  wire \port$243$0 ;
+  output \port$243$1 ;
+  wire \port$243$1 ;
+  output \port$243$10 ;
+  wire \port$243$10 ;
+  output \port$243$11 ;
+  wire \port$243$11 ;
+  output \port$243$12 ;
+  wire \port$243$12 ;
+  output \port$243$13 ;
+  wire \port$243$13 ;
+  output \port$243$14 ;
+  wire \port$243$14 ;
+  output \port$243$15 ;
+  wire \port$243$15 ;
+  output \port$243$16 ;
+  wire \port$243$16 ;
+  output \port$243$17 ;
+  wire \port$243$17 ;
+  output \port$243$18 ;
+  wire \port$243$18 ;
+  output \port$243$19 ;
+  wire \port$243$19 ;
+  output \port$243$2 ;
+  wire \port$243$2 ;
+  output \port$243$20 ;
+  wire \port$243$20 ;
+  output \port$243$21 ;
+  wire \port$243$21 ;
+  output \port$243$22 ;
+  wire \port$243$22 ;
+  output \port$243$23 ;
+  wire \port$243$23 ;
+  output \port$243$24 ;
+  wire \port$243$24 ;
+  output \port$243$25 ;
+  wire \port$243$25 ;
+  output \port$243$26 ;
+  wire \port$243$26 ;
+  output \port$243$27 ;
+  wire \port$243$27 ;
+  output \port$243$28 ;
+  wire \port$243$28 ;
+  output \port$243$29 ;
+  wire \port$243$29 ;
+  output \port$243$3 ;
+  wire \port$243$3 ;
+  output \port$243$30 ;
+  wire \port$243$30 ;
+  output \port$243$31 ;
+  wire \port$243$31 ;
+  output \port$243$32 ;
+  wire \port$243$32 ;
+  output \port$243$33 ;
+  wire \port$243$33 ;
+  output \port$243$4 ;
+  wire \port$243$4 ;
+  output \port$243$5 ;
+  wire \port$243$5 ;
+  output \port$243$6 ;
+  wire \port$243$6 ;
+  output \port$243$7 ;
+  wire \port$243$7 ;
+  output \port$243$8 ;
+  wire \port$243$8 ;
+  output \port$243$9 ;
+  wire \port$243$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$243$0  = \$1 ;
+  assign \port$243$1  = \$2 ;
+  assign \port$243$2  = \$3 ;
+  assign \port$243$3  = \$4 ;
+  assign \port$243$4  = \$5 ;
+  assign \port$243$5  = \$6 ;
+  assign \port$243$6  = \$7 ;
+  assign \port$243$7  = \$8 ;
+  assign \port$243$8  = \$9 ;
+  assign \port$243$9  = \$10 ;
+  assign \port$243$10  = \$11 ;
+  assign \port$243$11  = \$12 ;
+  assign \port$243$12  = \$13 ;
+  assign \port$243$13  = \$14 ;
+  assign \port$243$14  = \$15 ;
+  assign \port$243$15  = \$16 ;
+  assign \port$243$16  = \$17 ;
+  assign \port$243$17  = \$18 ;
+  assign \port$243$18  = \$19 ;
+  assign \port$243$19  = \$20 ;
+  assign \port$243$20  = \$21 ;
+  assign \port$243$21  = \$22 ;
+  assign \port$243$22  = \$23 ;
+  assign \port$243$23  = \$24 ;
+  assign \port$243$24  = \$25 ;
+  assign \port$243$25  = \$26 ;
+  assign \port$243$26  = \$27 ;
+  assign \port$243$27  = \$28 ;
+  assign \port$243$28  = \$29 ;
+  assign \port$243$29  = \$30 ;
+  assign \port$243$30  = \$31 ;
+  assign \port$243$31  = \$32 ;
+  assign \port$243$32  = \$33 ;
+  assign \port$243$33  = \$34 ;
 endmodule

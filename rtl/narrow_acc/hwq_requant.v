@@ -6,34 +6,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [34:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  reg \$109 ;
+  reg [4:0] \$100 ;
+  reg [4:0] \$101 ;
+  reg [4:0] \$102 ;
+  reg [32:0] \$103 ;
+  reg [32:0] \$104 ;
+  reg [32:0] \$105 ;
+  reg [32:0] \$106 ;
+  reg [31:0] \$107 ;
+  reg [31:0] \$108 ;
+  reg [31:0] \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [4:0] \$111 ;
-  reg [4:0] \$112 ;
-  reg [4:0] \$113 ;
-  reg [4:0] \$114 ;
-  reg [32:0] \$115 ;
-  reg [32:0] \$116 ;
-  reg [32:0] \$117 ;
-  reg [32:0] \$118 ;
-  reg [31:0] \$119 ;
+  reg [31:0] \$110 ;
+  reg [31:0] \$111 ;
+  reg \$112 ;
+  reg \$113 ;
   wire [5:0] \$12 ;
-  reg [31:0] \$120 ;
-  reg [31:0] \$121 ;
-  reg [31:0] \$122 ;
-  reg [31:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
   wire \$13 ;
   wire [6:0] \$14 ;
   wire [6:0] \$15 ;
@@ -51,84 +39,84 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] \$26 ;
   wire [62:0] \$27 ;
   wire [62:0] \$28 ;
-  wire [28:0] \$29 ;
+  wire [33:0] \$29 ;
   wire \$3 ;
-  wire [91:0] \$30 ;
+  wire [28:0] \$30 ;
   wire [31:0] \$31 ;
   wire [30:0] \$32 ;
   wire [32:0] \$33 ;
-  wire [63:0] \$34 ;
-  wire [92:0] \$35 ;
-  wire [33:0] \$36 ;
-  wire [93:0] \$37 ;
-  wire [64:0] \$38 ;
-  wire [64:0] \$39 ;
+  wire [33:0] \$34 ;
+  wire [28:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [30:0] \$37 ;
+  wire [32:0] \$38 ;
+  wire [33:0] \$39 ;
   wire [6:0] \$4 ;
   wire [28:0] \$40 ;
-  wire [91:0] \$41 ;
-  wire [31:0] \$42 ;
-  wire [30:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [63:0] \$45 ;
-  wire [92:0] \$46 ;
-  wire [33:0] \$47 ;
-  wire [93:0] \$48 ;
-  wire [64:0] \$49 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [28:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [30:0] \$47 ;
+  wire [32:0] \$48 ;
+  wire [62:0] \$49 ;
   wire [6:0] \$5 ;
-  wire [64:0] \$50 ;
-  wire [28:0] \$51 ;
-  wire [91:0] \$52 ;
-  wire [31:0] \$53 ;
-  wire [30:0] \$54 ;
-  wire [32:0] \$55 ;
+  wire [63:0] \$50 ;
+  wire [63:0] \$51 ;
+  wire [62:0] \$52 ;
+  wire [63:0] \$53 ;
+  wire [63:0] \$54 ;
+  wire [62:0] \$55 ;
   wire [63:0] \$56 ;
-  wire [92:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire [93:0] \$59 ;
+  wire [63:0] \$57 ;
+  wire [62:0] \$58 ;
+  wire [63:0] \$59 ;
   wire \$6 ;
-  wire [64:0] \$60 ;
-  wire [64:0] \$61 ;
-  wire [28:0] \$62 ;
-  wire [91:0] \$63 ;
-  wire [31:0] \$64 ;
-  wire [30:0] \$65 ;
-  wire [32:0] \$66 ;
+  wire [63:0] \$60 ;
+  wire [63:0] \$61 ;
+  wire [63:0] \$62 ;
+  wire [63:0] \$63 ;
+  wire [63:0] \$64 ;
+  wire [63:0] \$65 ;
+  wire [63:0] \$66 ;
   wire [63:0] \$67 ;
-  wire [92:0] \$68 ;
+  wire [63:0] \$68 ;
   wire [33:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [93:0] \$70 ;
-  wire [64:0] \$71 ;
-  wire [64:0] \$72 ;
-  wire [63:0] \$73 ;
-  wire [63:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [63:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [63:0] \$78 ;
-  wire [63:0] \$79 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire [34:0] \$73 ;
+  wire [33:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [34:0] \$78 ;
+  wire [33:0] \$79 ;
   wire \$8 ;
-  wire [63:0] \$80 ;
-  wire [33:0] \$81 ;
+  wire \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [34:0] \$85 ;
-  wire [33:0] \$86 ;
+  wire [34:0] \$83 ;
+  wire [33:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
+  wire [34:0] \$88 ;
   wire \$89 ;
   wire [6:0] \$9 ;
-  wire [34:0] \$90 ;
-  wire [33:0] \$91 ;
+  wire \$90 ;
+  wire \$91 ;
   wire \$92 ;
   wire \$93 ;
   wire \$94 ;
-  wire [34:0] \$95 ;
-  wire [33:0] \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire \$95 ;
+  wire \$96 ;
+  reg \$97 ;
+  reg \$98 ;
+  reg [4:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -181,6 +169,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] left_1;
   wire [4:0] left_2;
   wire [4:0] left_3;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -191,10 +183,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -261,311 +253,307 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
   assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
   assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
-  assign \$29  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign \$29  = \$25 [16:0] * i_multiplier[16:0];
+  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
   assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
   assign \$32  = \$25 [16:0] * i_multiplier[30:17];
   assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign \$35  = $signed(\$30 ) + $signed(\$34 );
-  assign \$36  = \$25 [16:0] * i_multiplier[16:0];
-  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
-  assign \$38  = $signed(\$37 [63:0]) + $signed(32'd1073741824);
-  assign \$40  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$42  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$43  = \$26 [16:0] * i_multiplier[61:48];
-  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
-  assign \$46  = $signed(\$41 ) + $signed(\$45 );
-  assign \$47  = \$26 [16:0] * i_multiplier[47:31];
+  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
+  assign \$34  = \$26 [16:0] * i_multiplier[47:31];
+  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign \$37  = \$26 [16:0] * i_multiplier[61:48];
+  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
+  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
+  assign \$39  = \$27 [16:0] * i_multiplier[78:62];
+  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign \$42  = \$27 [16:0] * i_multiplier[92:79];
+  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
+  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
+  assign \$44  = \$28 [16:0] * i_multiplier[109:93];
+  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign \$47  = \$28 [16:0] * i_multiplier[123:110];
   assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign \$49  = $signed(\$48 [63:0]) + $signed(32'd1073741824);
-  assign \$51  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$53  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$54  = \$27 [16:0] * i_multiplier[92:79];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$57  = $signed(\$52 ) + $signed(\$56 );
-  assign \$58  = \$27 [16:0] * i_multiplier[78:62];
-  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
-  assign \$60  = $signed(\$59 [63:0]) + $signed(32'd1073741824);
-  assign \$62  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$64  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$65  = \$28 [16:0] * i_multiplier[123:110];
-  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
-  assign \$68  = $signed(\$63 ) + $signed(\$67 );
-  assign \$69  = \$28 [16:0] * i_multiplier[109:93];
-  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
-  assign \$71  = $signed(\$70 [63:0]) + $signed(32'd1073741824);
-  assign \$73  = 1'h1 << \$5 [4:0];
-  assign \$75  = 1'h1 << \$10 [4:0];
-  assign \$77  = 1'h1 << \$15 [4:0];
-  assign \$79  = 1'h1 << \$20 [4:0];
-  assign \$81  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$82  = | rq2_hf0;
-  assign \$83  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = $signed(\$81 ) - $signed({ 1'h0, \$84  });
-  assign \$86  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$87  = | rq2_hf1;
-  assign \$88  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$89  = \$87  & \$88 ;
-  assign \$90  = $signed(\$86 ) - $signed({ 1'h0, \$89  });
-  assign \$91  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$92  = | rq2_hf2;
-  assign \$93  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = $signed(\$91 ) - $signed({ 1'h0, \$94  });
-  assign \$96  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$97  = | rq2_hf3;
-  assign \$98  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$99  = \$97  & \$98 ;
-  assign \$100  = $signed(\$96 ) - $signed({ 1'h0, \$99  });
-  assign y_0 = $signed(\$85 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$90 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$95 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$100 [33:0]) >>> rq2_r3;
+  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
+  assign \$50  = $signed(\$49 ) + $signed(mid_0);
+  assign \$53  = $signed(\$52 ) + $signed(mid_1);
+  assign \$56  = $signed(\$55 ) + $signed(mid_2);
+  assign \$59  = $signed(\$58 ) + $signed(mid_3);
+  assign \$61  = 1'h1 << \$5 [4:0];
+  assign \$63  = 1'h1 << \$10 [4:0];
+  assign \$65  = 1'h1 << \$15 [4:0];
+  assign \$67  = 1'h1 << \$20 [4:0];
+  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$70  = | rq2_hf0;
+  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
+  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$75  = | rq2_hf1;
+  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$77  = \$75  & \$76 ;
+  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
+  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$80  = | rq2_hf2;
+  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$82  = \$80  & \$81 ;
+  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
+  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$85  = | rq2_hf3;
+  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
+  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
   assign t_2 = $signed(y_2) + $signed(zero_point);
   assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign \$101  = $signed(t_0) < $signed(act_min);
-  assign \$102  = $signed(t_0) > $signed(act_max);
-  assign \$103  = $signed(t_1) < $signed(act_min);
-  assign \$104  = $signed(t_1) > $signed(act_max);
-  assign \$105  = $signed(t_2) < $signed(act_min);
-  assign \$106  = $signed(t_2) > $signed(act_max);
-  assign \$107  = $signed(t_3) < $signed(act_min);
-  assign \$108  = $signed(t_3) > $signed(act_max);
+  assign \$89  = $signed(t_0) < $signed(act_min);
+  assign \$90  = $signed(t_0) > $signed(act_max);
+  assign \$91  = $signed(t_1) < $signed(act_min);
+  assign \$92  = $signed(t_1) > $signed(act_max);
+  assign \$93  = $signed(t_2) < $signed(act_min);
+  assign \$94  = $signed(t_2) > $signed(act_max);
+  assign \$95  = $signed(t_3) < $signed(act_min);
+  assign \$96  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$109 ;
+    rq2_valid <= \$97 ;
   always @(posedge clk)
-    rq2_last <= \$110 ;
+    rq2_last <= \$98 ;
   always @(posedge clk)
-    rq2_r0 <= \$111 ;
+    rq2_r0 <= \$99 ;
   always @(posedge clk)
-    rq2_r1 <= \$112 ;
+    rq2_r1 <= \$100 ;
   always @(posedge clk)
-    rq2_r2 <= \$113 ;
+    rq2_r2 <= \$101 ;
   always @(posedge clk)
-    rq2_r3 <= \$114 ;
+    rq2_r3 <= \$102 ;
   always @(posedge clk)
-    rq2_h0 <= \$115 ;
+    rq2_h0 <= \$103 ;
   always @(posedge clk)
-    rq2_h1 <= \$116 ;
+    rq2_h1 <= \$104 ;
   always @(posedge clk)
-    rq2_h2 <= \$117 ;
+    rq2_h2 <= \$105 ;
   always @(posedge clk)
-    rq2_h3 <= \$118 ;
+    rq2_h3 <= \$106 ;
   always @(posedge clk)
-    rq2_hf0 <= \$119 ;
+    rq2_hf0 <= \$107 ;
   always @(posedge clk)
-    rq2_hf1 <= \$120 ;
+    rq2_hf1 <= \$108 ;
   always @(posedge clk)
-    rq2_hf2 <= \$121 ;
+    rq2_hf2 <= \$109 ;
   always @(posedge clk)
-    rq2_hf3 <= \$122 ;
+    rq2_hf3 <= \$110 ;
   always @(posedge clk)
-    o_data <= \$123 ;
+    o_data <= \$111 ;
   always @(posedge clk)
-    o_valid <= \$124 ;
+    o_valid <= \$112 ;
   always @(posedge clk)
-    o_last <= \$125 ;
+    o_last <= \$113 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = rq2_valid;
+    \$97  = rq2_valid;
     if (en) begin
-      \$109  = i_valid;
+      \$97  = i_valid;
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = rq2_last;
+    \$98  = rq2_last;
     if (en) begin
-      \$110  = i_last;
+      \$98  = i_last;
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = rq2_r0;
+    \$99  = rq2_r0;
     if (en) begin
-      \$111  = \$5 [4:0];
+      \$99  = \$5 [4:0];
     end
     if (rst) begin
-      \$111  = 5'h00;
+      \$99  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = rq2_r1;
+    \$100  = rq2_r1;
     if (en) begin
-      \$112  = \$10 [4:0];
+      \$100  = \$10 [4:0];
     end
     if (rst) begin
-      \$112  = 5'h00;
+      \$100  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = rq2_r2;
+    \$101  = rq2_r2;
     if (en) begin
-      \$113  = \$15 [4:0];
+      \$101  = \$15 [4:0];
     end
     if (rst) begin
-      \$113  = 5'h00;
+      \$101  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = rq2_r3;
+    \$102  = rq2_r3;
     if (en) begin
-      \$114  = \$20 [4:0];
+      \$102  = \$20 [4:0];
     end
     if (rst) begin
-      \$114  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq2_h0;
+    \$103  = rq2_h0;
     if (en) begin
-      \$115  = \$39 [32:0];
+      \$103  = \$51 [32:0];
     end
     if (rst) begin
-      \$115  = 33'h000000000;
+      \$103  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq2_h1;
+    \$104  = rq2_h1;
     if (en) begin
-      \$116  = \$50 [32:0];
+      \$104  = \$54 [32:0];
     end
     if (rst) begin
-      \$116  = 33'h000000000;
+      \$104  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq2_h2;
+    \$105  = rq2_h2;
     if (en) begin
-      \$117  = \$61 [32:0];
+      \$105  = \$57 [32:0];
     end
     if (rst) begin
-      \$117  = 33'h000000000;
+      \$105  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq2_h3;
+    \$106  = rq2_h3;
     if (en) begin
-      \$118  = \$72 [32:0];
+      \$106  = \$60 [32:0];
     end
     if (rst) begin
-      \$118  = 33'h000000000;
+      \$106  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq2_hf0;
+    \$107  = rq2_hf0;
     if (en) begin
-      \$119  = \$74 [31:0];
+      \$107  = \$62 [31:0];
     end
     if (rst) begin
-      \$119  = 32'd0;
+      \$107  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq2_hf1;
+    \$108  = rq2_hf1;
     if (en) begin
-      \$120  = \$76 [31:0];
+      \$108  = \$64 [31:0];
     end
     if (rst) begin
-      \$120  = 32'd0;
+      \$108  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq2_hf2;
+    \$109  = rq2_hf2;
     if (en) begin
-      \$121  = \$78 [31:0];
+      \$109  = \$66 [31:0];
     end
     if (rst) begin
-      \$121  = 32'd0;
+      \$109  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq2_hf3;
+    \$110  = rq2_hf3;
     if (en) begin
-      \$122  = \$80 [31:0];
+      \$110  = \$68 [31:0];
     end
     if (rst) begin
-      \$122  = 32'd0;
+      \$110  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = o_data;
+    \$111  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$101 ) begin
-        \$123 [7:0] = act_min;
-      end else if (\$102 ) begin
-        \$123 [7:0] = act_max;
+      if (\$89 ) begin
+        \$111 [7:0] = act_min;
+      end else if (\$90 ) begin
+        \$111 [7:0] = act_max;
       end else begin
-        \$123 [7:0] = t_0[7:0];
+        \$111 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$103 ) begin
-        \$123 [15:8] = act_min;
-      end else if (\$104 ) begin
-        \$123 [15:8] = act_max;
+      if (\$91 ) begin
+        \$111 [15:8] = act_min;
+      end else if (\$92 ) begin
+        \$111 [15:8] = act_max;
       end else begin
-        \$123 [15:8] = t_1[7:0];
+        \$111 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$105 ) begin
-        \$123 [23:16] = act_min;
-      end else if (\$106 ) begin
-        \$123 [23:16] = act_max;
+      if (\$93 ) begin
+        \$111 [23:16] = act_min;
+      end else if (\$94 ) begin
+        \$111 [23:16] = act_max;
       end else begin
-        \$123 [23:16] = t_2[7:0];
+        \$111 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$107 ) begin
-        \$123 [31:24] = act_min;
-      end else if (\$108 ) begin
-        \$123 [31:24] = act_max;
+      if (\$95 ) begin
+        \$111 [31:24] = act_min;
+      end else if (\$96 ) begin
+        \$111 [31:24] = act_max;
       end else begin
-        \$123 [31:24] = t_3[7:0];
+        \$111 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$123  = 32'd0;
+      \$111  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = o_valid;
+    \$112  = o_valid;
     if (en) begin
-      \$124  = rq2_valid;
+      \$112  = rq2_valid;
     end
     if (rst) begin
-      \$124  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = o_last;
+    \$113  = o_last;
     if (en) begin
-      \$125  = rq2_last;
+      \$113  = rq2_last;
     end
     if (rst) begin
-      \$125  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -584,22 +572,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_1 = \$26 [31:0];
   assign a_2 = \$27 [31:0];
   assign a_3 = \$28 [31:0];
-  assign prod_0 = \$37 [63:0];
-  assign h_0 = \$39 [32:0];
-  assign prod_1 = \$48 [63:0];
-  assign h_1 = \$50 [32:0];
-  assign prod_2 = \$59 [63:0];
-  assign h_2 = \$61 [32:0];
-  assign prod_3 = \$70 [63:0];
-  assign h_3 = \$72 [32:0];
-  assign half_0 = \$74 [31:0];
-  assign half_1 = \$76 [31:0];
-  assign half_2 = \$78 [31:0];
-  assign half_3 = \$80 [31:0];
-  assign u_0 = \$85 [33:0];
-  assign u_1 = \$90 [33:0];
-  assign u_2 = \$95 [33:0];
-  assign u_3 = \$100 [33:0];
+  assign outer_0 = { \$30 , \$29  };
+  assign outer_1 = { \$35 , \$34  };
+  assign outer_2 = { \$40 , \$39  };
+  assign outer_3 = { \$45 , \$44  };
+  assign h_0 = \$51 [32:0];
+  assign h_1 = \$54 [32:0];
+  assign h_2 = \$57 [32:0];
+  assign h_3 = \$60 [32:0];
+  assign half_0 = \$62 [31:0];
+  assign half_1 = \$64 [31:0];
+  assign half_2 = \$66 [31:0];
+  assign half_3 = \$68 [31:0];
+  assign u_0 = \$73 [33:0];
+  assign u_1 = \$78 [33:0];
+  assign u_2 = \$83 [33:0];
+  assign u_3 = \$88 [33:0];
   assign \i_acc[0]  = i_acc[21:0];
   assign \i_acc[1]  = i_acc[43:22];
   assign \i_acc[2]  = i_acc[65:44];
@@ -620,20 +608,16 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$30  = { \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 , 34'h000000000 };
-  assign \$34  = { \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 , 17'h00000 };
-  assign \$39  = { \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64:31] };
-  assign \$41  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , 34'h000000000 };
-  assign \$45  = { \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 , 17'h00000 };
-  assign \$50  = { \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64:31] };
-  assign \$52  = { \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 , 34'h000000000 };
-  assign \$56  = { \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 , 17'h00000 };
-  assign \$61  = { \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64:31] };
-  assign \$63  = { \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 , 34'h000000000 };
-  assign \$67  = { \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 , 17'h00000 };
-  assign \$72  = { \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64:31] };
-  assign \$74  = { 1'h0, \$73 [63:1] };
-  assign \$76  = { 1'h0, \$75 [63:1] };
-  assign \$78  = { 1'h0, \$77 [63:1] };
-  assign \$80  = { 1'h0, \$79 [63:1] };
+  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
+  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
+  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
+  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
+  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
+  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
+  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
+  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
+  assign \$62  = { 1'h0, \$61 [63:1] };
+  assign \$64  = { 1'h0, \$63 [63:1] };
+  assign \$66  = { 1'h0, \$65 [63:1] };
+  assign \$68  = { 1'h0, \$67 [63:1] };
 endmodule

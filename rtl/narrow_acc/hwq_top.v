@@ -127,76 +127,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$25 ;
   wire \$26 ;
   wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [16:0] \$28 ;
+  wire \$29 ;
   wire [5:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
-  wire [16:0] \$32 ;
-  wire \$33 ;
-  wire [3:0] \$34 ;
-  wire [2:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire [15:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [3:0] \$35 ;
+  wire [2:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire [6:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [3:0] \$43 ;
-  wire [6:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire \$47 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [17:0] \$44 ;
+  wire [3:0] \$45 ;
+  wire [6:0] \$46 ;
+  wire [6:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [3:0] \$51 ;
-  wire [2:0] \$52 ;
-  reg \$53 ;
-  reg [3:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [17:0] \$54 ;
+  wire [3:0] \$55 ;
+  wire [2:0] \$56 ;
+  reg \$57 ;
+  reg [3:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [7:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [15:0] \$61 ;
-  reg [5:0] \$62 ;
-  reg [1:0] \$63 ;
-  reg [2:0] \$64 ;
+  reg [7:0] \$62 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
   reg [15:0] \$65 ;
-  reg [1:0] \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [2:0] \$69 ;
+  reg [5:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg [2:0] \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [5:0] \$70 ;
-  reg \$71 ;
-  reg [16:0] \$72 ;
+  reg [1:0] \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
   reg [2:0] \$73 ;
-  reg [4:0] \$74 ;
-  reg [1:0] \$75 ;
+  reg [5:0] \$74 ;
+  reg \$75 ;
   reg [16:0] \$76 ;
   reg [2:0] \$77 ;
+  reg \$78 ;
+  reg [4:0] \$79 ;
   wire \$8 ;
+  reg [1:0] \$80 ;
+  reg [16:0] \$81 ;
+  reg [2:0] \$82 ;
   wire \$9 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$46 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$76  = 31'h00000000;
+  wire [7:0] \$signal$48 ;
+  reg [30:0] \$signal$75  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
-  reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$50 ;
   reg [7:0] act_min = 8'h00;
-  wire at_k_last;
+  reg at_k_last = 1'h0;
   reg [2:0] blk = 3'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -214,7 +218,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 3'h0 *)
   wire [2:0] dn;
   wire en;
-  wire \en$11 ;
+  wire \en$8 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [2:0] fn = 3'h0;
@@ -245,7 +249,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$43 ;
+  wire \i_last$41 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -258,7 +262,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$41 ;
+  wire \i_valid$39 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -281,20 +285,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [15:0] n_last = 16'h0000;
   reg [2:0] nb_last = 3'h0;
   wire [87:0] o_data;
-  wire [31:0] \o_data$58 ;
-  wire [7:0] \o_data$58[0] ;
-  wire [7:0] \o_data$58[1] ;
-  wire [7:0] \o_data$58[2] ;
-  wire [7:0] \o_data$58[3] ;
+  wire [31:0] \o_data$56 ;
+  wire [7:0] \o_data$56[0] ;
+  wire [7:0] \o_data$56[1] ;
+  wire [7:0] \o_data$56[2] ;
+  wire [7:0] \o_data$56[3] ;
   wire [21:0] \o_data[0] ;
   wire [21:0] \o_data[1] ;
   wire [21:0] \o_data[2] ;
   wire [21:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$60 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -400,6 +405,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$41  = \$15  & \$16 ;
   assign \$17  = r_en & m_out__valid;
   assign \$18  = ~ row_valid;
   assign \$19  = o_valid & \$18 ;
@@ -411,86 +420,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$24  = fm0 + 3'h4;
   assign \$25  = \$24  >= M_;
   assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[47:32] - 1'h1;
-  assign \$28  = hdr[47:32] > 4'hb;
-  assign \$29  = \$28  ? hdr[47:32] : 16'h000b;
-  assign \$30  = \$29  - 1'h1;
-  assign \$31  = ! ch;
-  assign \$32  = ch + 1'h1;
-  assign \$33  = lane == 2'h3;
-  assign \$34  = blk + 1'h1;
-  assign \$35  = lane + 1'h1;
-  assign \$36  = N_ - 1'h1;
-  assign \$37  = ch == \$36 ;
-  assign \$38  = ~ in_data;
-  assign \$39  = i_valid | \$38 ;
-  assign \$40  = kk == tile_last;
-  assign \$41  = fn == nb_last;
-  assign \$42  = fm0 + 3'h4;
-  assign \$43  = fn + 1'h1;
-  assign \$44  = kk + 1'h1;
-  assign \$45  = kk == k_last;
-  assign \$46  = flush - 1'h1;
-  assign \$47  = ! flush;
-  assign \$48  = d == 2'h3;
-  assign \$49  = rp__addr == nb_last;
-  assign \$50  = dm0 + 3'h4;
-  assign \$51  = rp__addr + 1'h1;
-  assign \$52  = d + 1'h1;
+  assign \$27  = hdr[31:16] - 1'h1;
+  assign \$28  = hdr[47:32] - 1'h1;
+  assign \$29  = hdr[47:32] > 4'hb;
+  assign \$30  = \$29  ? hdr[47:32] : 16'h000b;
+  assign \$31  = \$30  - 1'h1;
+  assign \$32  = ! ch;
+  assign \$33  = ch + 1'h1;
+  assign \$34  = lane == 2'h3;
+  assign \$35  = blk + 1'h1;
+  assign \$36  = lane + 1'h1;
+  assign \$37  = ch == n_last;
+  assign \$38  = ! k_last;
+  assign \$39  = ~ in_data;
+  assign \$40  = i_valid | \$39 ;
+  assign \$41  = kk == tile_last;
+  assign \$42  = ! k_last;
+  assign \$43  = fn == nb_last;
+  assign \$44  = fm0 + 3'h4;
+  assign \$45  = fn + 1'h1;
+  assign \$46  = kk + 1'h1;
+  assign \$47  = kk + 1'h1;
+  assign \$48  = \$47  == k_last;
+  assign \$49  = kk == k_last;
+  assign \$50  = flush - 1'h1;
+  assign \$51  = ! flush;
+  assign \$52  = d == 2'h3;
+  assign \$53  = rp__addr == nb_last;
+  assign \$54  = dm0 + 3'h4;
+  assign \$55  = rp__addr + 1'h1;
+  assign \$56  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$53 ;
+    last_mblock <= \$57 ;
   always @(posedge clk)
-    credits <= \$54 ;
+    credits <= \$58 ;
   always @(posedge clk)
-    credit_ok <= \$55 ;
+    credit_ok <= \$59 ;
   always @(posedge clk)
-    M_ <= \$56 ;
+    M_ <= \$60 ;
   always @(posedge clk)
-    N_ <= \$57 ;
+    n_last <= \$61 ;
   always @(posedge clk)
-    zero_point <= \$58 ;
+    zero_point <= \$62 ;
   always @(posedge clk)
-    act_min <= \$59 ;
+    act_min <= \$63 ;
   always @(posedge clk)
-    act_max <= \$60 ;
+    act_max <= \$64 ;
   always @(posedge clk)
-    k_last <= \$61 ;
+    k_last <= \$65 ;
   always @(posedge clk)
-    tile_last <= \$62 ;
+    tile_last <= \$66 ;
   always @(posedge clk)
-    lane <= \$63 ;
+    lane <= \$67 ;
   always @(posedge clk)
-    blk <= \$64 ;
+    blk <= \$68 ;
   always @(posedge clk)
-    ch <= \$65 ;
+    ch <= \$69 ;
   always @(posedge clk)
-    ctrl_state <= \$66 ;
+    ctrl_state <= \$70 ;
   always @(posedge clk)
-    \$signal$76  <= \$67 ;
+    \$signal$75  <= \$71 ;
   always @(posedge clk)
-    pt_shift <= \$68 ;
+    pt_shift <= \$72 ;
   always @(posedge clk)
-    nb_last <= \$69 ;
+    nb_last <= \$73 ;
   always @(posedge clk)
-    kk <= \$70 ;
+    kk <= \$74 ;
   always @(posedge clk)
-    in_data <= \$71 ;
+    in_data <= \$75 ;
   always @(posedge clk)
-    fm0 <= \$72 ;
+    fm0 <= \$76 ;
   always @(posedge clk)
-    fn <= \$73 ;
+    fn <= \$77 ;
   always @(posedge clk)
-    flush <= \$74 ;
+    at_k_last <= \$78 ;
   always @(posedge clk)
-    d <= \$75 ;
+    flush <= \$79 ;
   always @(posedge clk)
-    dm0 <= \$76 ;
+    d <= \$80 ;
   always @(posedge clk)
-    rp__addr <= \$77 ;
+    dm0 <= \$81 ;
+  always @(posedge clk)
+    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
-  assign at_k_last = kk == k_last;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
@@ -502,13 +516,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$41  = o_valid & row_valid;
+  assign \i_valid$39  = o_valid & row_valid;
   assign \$12  = o_valid & row_valid;
   assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -534,11 +544,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$43 ),
+    .i_last(\i_last$41 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$41 ),
-    .o_data(\o_data$58 ),
+    .i_valid(\i_valid$39 ),
+    .o_data(\o_data$56 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -619,93 +629,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$25 ;
+    \$57  = \$25 ;
     if (rst) begin
-      \$53  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$3 [3:0];
+    \$58  = \$3 [3:0];
     if (rst) begin
-      \$54  = 4'hc;
+      \$58  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \$26 ;
+    \$59  = \$26 ;
     if (rst) begin
-      \$55  = 1'h1;
+      \$59  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = M_;
+    \$60  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$56  = hdr[15:0];
+            \$60  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$56  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = k_last;
+    \$61  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -718,69 +676,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = tile_last;
+    \$62  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = \$30 [5:0];
+            \$62  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 6'h00;
+      \$62  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lane;
+    \$63  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$33 ) begin
-              \$63  = 2'h0;
-            end else begin
-              \$63  = \$35 [1:0];
-            end
+            \$63  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 2'h0;
+      \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = blk;
+    \$64  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$33 ) begin
-              \$64  = \$34 [2:0];
-            end
+            \$64  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 3'h0;
+      \$64  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = ch;
+    \$65  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$65  = \$32 [15:0];
+            \$65  = \$28 [15:0];
           end
     endcase
     if (rst) begin
@@ -789,189 +728,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = ctrl_state;
+    \$66  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = \$31 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$67  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$34 ) begin
+              \$67  = 2'h0;
+            end else begin
+              \$67  = \$36 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$68  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$34 ) begin
+              \$68  = \$35 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$69  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$69  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = 2'h1;
+            \$70  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$66  = 2'h2;
+              \$70  = 2'h2;
             end
           end
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$66  = 2'h3;
+                  \$70  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$47 ) begin
-            \$66  = 2'h0;
+          if (\$51 ) begin
+            \$70  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 2'h0;
+      \$70  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \$signal$76 ;
+    \$71  = \$signal$75 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$67  = hdr[62:32];
+            if (\$32 ) begin
+              \$71  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = pt_shift;
+    \$72  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$68  = hdr[69:64];
+            if (\$32 ) begin
+              \$72  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$68  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$69  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$69  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = kk;
+    \$73  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$70  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$70  = 6'h00;
-            end else begin
-              \$70  = \$44 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$70  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$71  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$71  = 1'h1;
-            end else begin
-              if (\$45 ) begin
-                \$71  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$72  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
-                \$72  = \$42 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = 3'h0;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              (* full_case = 32'd1 *)
-              if (\$41 ) begin
-                \$73  = 3'h0;
-              end else begin
-                \$73  = \$43 [2:0];
-              end
+              \$73  = blk;
             end
           end
     endcase
@@ -981,7 +884,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = flush;
+    \$74  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$74  = 6'h00;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$74  = 6'h00;
+            end else begin
+              \$74  = \$46 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$74  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$75  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$75  = 1'h1;
+            end else begin
+              if (\$49 ) begin
+                \$75  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$76  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
+                \$76  = \$44 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$77  = 3'h0;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              (* full_case = 32'd1 *)
+              if (\$43 ) begin
+                \$77  = 3'h0;
+              end else begin
+                \$77  = \$45 [2:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$77  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$78  = \$38 ;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$78  = \$42 ;
+            end else begin
+              \$78  = \$48 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -989,79 +1025,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$74  = 5'h10;
+                  \$79  = 5'h10;
                 end
               end
             end
           end
       2'h3:
-          \$74  = \$46 [4:0];
+          \$79  = \$50 [4:0];
     endcase
     if (rst) begin
-      \$74  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = d;
+    \$80  = d;
     if (header_taken) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end else if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$48 ) begin
-        \$75  = 2'h0;
+      if (\$52 ) begin
+        \$80  = 2'h0;
       end else begin
-        \$75  = \$52 [1:0];
+        \$80  = \$56 [1:0];
       end
     end
     if (rst) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = dm0;
+    \$81  = dm0;
     if (header_taken) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end else if (o_valid) begin
-      if (\$48 ) begin
-        if (\$49 ) begin
-          \$76  = \$50 [16:0];
+      if (\$52 ) begin
+        if (\$53 ) begin
+          \$81  = \$54 [16:0];
         end
       end
     end
     if (rst) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rp__addr;
+    \$82  = rp__addr;
     if (header_taken) begin
-      \$77  = 3'h0;
+      \$82  = 3'h0;
     end else if (o_valid) begin
-      if (\$48 ) begin
+      if (\$52 ) begin
         (* full_case = 32'd1 *)
-        if (\$49 ) begin
-          \$77  = 3'h0;
+        if (\$53 ) begin
+          \$82  = 3'h0;
         end else begin
-          \$77  = \$51 [2:0];
+          \$82  = \$55 [2:0];
         end
       end
     end
     if (rst) begin
-      \$77  = 3'h0;
+      \$82  = 3'h0;
     end
   end
   assign s_param__payload = hdr;
   assign chan = hdr;
   assign credits_next = \$3 [4:0];
   assign en = 1'h1;
-  assign \en$11  = 1'h1;
+  assign \en$8  = 1'h1;
   assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
@@ -1070,11 +1106,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$46  = zero_point;
+  assign \$signal$48  = act_min;
+  assign \act_max$50  = act_max;
   assign w_data = out_w;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1161,10 +1197,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$58[0]  = \o_data$58 [7:0];
-  assign \o_data$58[1]  = \o_data$58 [15:8];
-  assign \o_data$58[2]  = \o_data$58 [23:16];
-  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \o_data$56[0]  = \o_data$56 [7:0];
+  assign \o_data$56[1]  = \o_data$56 [15:8];
+  assign \o_data$56[2]  = \o_data$56 [23:16];
+  assign \o_data$56[3]  = \o_data$56 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1172,7 +1208,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$58 ;
+  assign out_w[31:0] = \o_data$56 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -3639,34 +3675,22 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [34:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  reg \$109 ;
+  reg [4:0] \$100 ;
+  reg [4:0] \$101 ;
+  reg [4:0] \$102 ;
+  reg [32:0] \$103 ;
+  reg [32:0] \$104 ;
+  reg [32:0] \$105 ;
+  reg [32:0] \$106 ;
+  reg [31:0] \$107 ;
+  reg [31:0] \$108 ;
+  reg [31:0] \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [4:0] \$111 ;
-  reg [4:0] \$112 ;
-  reg [4:0] \$113 ;
-  reg [4:0] \$114 ;
-  reg [32:0] \$115 ;
-  reg [32:0] \$116 ;
-  reg [32:0] \$117 ;
-  reg [32:0] \$118 ;
-  reg [31:0] \$119 ;
+  reg [31:0] \$110 ;
+  reg [31:0] \$111 ;
+  reg \$112 ;
+  reg \$113 ;
   wire [5:0] \$12 ;
-  reg [31:0] \$120 ;
-  reg [31:0] \$121 ;
-  reg [31:0] \$122 ;
-  reg [31:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
   wire \$13 ;
   wire [6:0] \$14 ;
   wire [6:0] \$15 ;
@@ -3684,84 +3708,84 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [62:0] \$26 ;
   wire [62:0] \$27 ;
   wire [62:0] \$28 ;
-  wire [28:0] \$29 ;
+  wire [33:0] \$29 ;
   wire \$3 ;
-  wire [91:0] \$30 ;
+  wire [28:0] \$30 ;
   wire [31:0] \$31 ;
   wire [30:0] \$32 ;
   wire [32:0] \$33 ;
-  wire [63:0] \$34 ;
-  wire [92:0] \$35 ;
-  wire [33:0] \$36 ;
-  wire [93:0] \$37 ;
-  wire [64:0] \$38 ;
-  wire [64:0] \$39 ;
+  wire [33:0] \$34 ;
+  wire [28:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [30:0] \$37 ;
+  wire [32:0] \$38 ;
+  wire [33:0] \$39 ;
   wire [6:0] \$4 ;
   wire [28:0] \$40 ;
-  wire [91:0] \$41 ;
-  wire [31:0] \$42 ;
-  wire [30:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [63:0] \$45 ;
-  wire [92:0] \$46 ;
-  wire [33:0] \$47 ;
-  wire [93:0] \$48 ;
-  wire [64:0] \$49 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [28:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [30:0] \$47 ;
+  wire [32:0] \$48 ;
+  wire [62:0] \$49 ;
   wire [6:0] \$5 ;
-  wire [64:0] \$50 ;
-  wire [28:0] \$51 ;
-  wire [91:0] \$52 ;
-  wire [31:0] \$53 ;
-  wire [30:0] \$54 ;
-  wire [32:0] \$55 ;
+  wire [63:0] \$50 ;
+  wire [63:0] \$51 ;
+  wire [62:0] \$52 ;
+  wire [63:0] \$53 ;
+  wire [63:0] \$54 ;
+  wire [62:0] \$55 ;
   wire [63:0] \$56 ;
-  wire [92:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire [93:0] \$59 ;
+  wire [63:0] \$57 ;
+  wire [62:0] \$58 ;
+  wire [63:0] \$59 ;
   wire \$6 ;
-  wire [64:0] \$60 ;
-  wire [64:0] \$61 ;
-  wire [28:0] \$62 ;
-  wire [91:0] \$63 ;
-  wire [31:0] \$64 ;
-  wire [30:0] \$65 ;
-  wire [32:0] \$66 ;
+  wire [63:0] \$60 ;
+  wire [63:0] \$61 ;
+  wire [63:0] \$62 ;
+  wire [63:0] \$63 ;
+  wire [63:0] \$64 ;
+  wire [63:0] \$65 ;
+  wire [63:0] \$66 ;
   wire [63:0] \$67 ;
-  wire [92:0] \$68 ;
+  wire [63:0] \$68 ;
   wire [33:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [93:0] \$70 ;
-  wire [64:0] \$71 ;
-  wire [64:0] \$72 ;
-  wire [63:0] \$73 ;
-  wire [63:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [63:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [63:0] \$78 ;
-  wire [63:0] \$79 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire [34:0] \$73 ;
+  wire [33:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [34:0] \$78 ;
+  wire [33:0] \$79 ;
   wire \$8 ;
-  wire [63:0] \$80 ;
-  wire [33:0] \$81 ;
+  wire \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [34:0] \$85 ;
-  wire [33:0] \$86 ;
+  wire [34:0] \$83 ;
+  wire [33:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
+  wire [34:0] \$88 ;
   wire \$89 ;
   wire [6:0] \$9 ;
-  wire [34:0] \$90 ;
-  wire [33:0] \$91 ;
+  wire \$90 ;
+  wire \$91 ;
   wire \$92 ;
   wire \$93 ;
   wire \$94 ;
-  wire [34:0] \$95 ;
-  wire [33:0] \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire \$95 ;
+  wire \$96 ;
+  reg \$97 ;
+  reg \$98 ;
+  reg [4:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -3813,6 +3837,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [4:0] left_1;
   wire [4:0] left_2;
   wire [4:0] left_3;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -3823,10 +3851,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -3893,260 +3921,256 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$26  = $signed(\$22 [31:0]) << \$7 [4:0];
   assign \$27  = $signed(\$23 [31:0]) << \$12 [4:0];
   assign \$28  = $signed(\$24 [31:0]) << \$17 [4:0];
-  assign \$29  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
+  assign \$29  = \$25 [16:0] * i_multiplier[16:0];
+  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[30:17] });
   assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, i_multiplier[16:0] });
   assign \$32  = \$25 [16:0] * i_multiplier[30:17];
   assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign \$35  = $signed(\$30 ) + $signed(\$34 );
-  assign \$36  = \$25 [16:0] * i_multiplier[16:0];
-  assign \$37  = $signed(\$35 ) + $signed({ 1'h0, \$36  });
-  assign \$38  = $signed(\$37 [63:0]) + $signed(32'd1073741824);
-  assign \$40  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
-  assign \$42  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
-  assign \$43  = \$26 [16:0] * i_multiplier[61:48];
-  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
-  assign \$46  = $signed(\$41 ) + $signed(\$45 );
-  assign \$47  = \$26 [16:0] * i_multiplier[47:31];
+  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
+  assign \$34  = \$26 [16:0] * i_multiplier[47:31];
+  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[61:48] });
+  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, i_multiplier[47:31] });
+  assign \$37  = \$26 [16:0] * i_multiplier[61:48];
+  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
+  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
+  assign \$39  = \$27 [16:0] * i_multiplier[78:62];
+  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
+  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
+  assign \$42  = \$27 [16:0] * i_multiplier[92:79];
+  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
+  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
+  assign \$44  = \$28 [16:0] * i_multiplier[109:93];
+  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
+  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
+  assign \$47  = \$28 [16:0] * i_multiplier[123:110];
   assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign \$49  = $signed(\$48 [63:0]) + $signed(32'd1073741824);
-  assign \$51  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[92:79] });
-  assign \$53  = $signed(\$27 [31:17]) * $signed({ 1'h0, i_multiplier[78:62] });
-  assign \$54  = \$27 [16:0] * i_multiplier[92:79];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$57  = $signed(\$52 ) + $signed(\$56 );
-  assign \$58  = \$27 [16:0] * i_multiplier[78:62];
-  assign \$59  = $signed(\$57 ) + $signed({ 1'h0, \$58  });
-  assign \$60  = $signed(\$59 [63:0]) + $signed(32'd1073741824);
-  assign \$62  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[123:110] });
-  assign \$64  = $signed(\$28 [31:17]) * $signed({ 1'h0, i_multiplier[109:93] });
-  assign \$65  = \$28 [16:0] * i_multiplier[123:110];
-  assign \$66  = $signed(\$64 ) + $signed({ 1'h0, \$65  });
-  assign \$68  = $signed(\$63 ) + $signed(\$67 );
-  assign \$69  = \$28 [16:0] * i_multiplier[109:93];
-  assign \$70  = $signed(\$68 ) + $signed({ 1'h0, \$69  });
-  assign \$71  = $signed(\$70 [63:0]) + $signed(32'd1073741824);
-  assign \$73  = 1'h1 << \$5 [4:0];
-  assign \$75  = 1'h1 << \$10 [4:0];
-  assign \$77  = 1'h1 << \$15 [4:0];
-  assign \$79  = 1'h1 << \$20 [4:0];
-  assign \$81  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$82  = | rq2_hf0;
-  assign \$83  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = $signed(\$81 ) - $signed({ 1'h0, \$84  });
-  assign \$86  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$87  = | rq2_hf1;
-  assign \$88  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$89  = \$87  & \$88 ;
-  assign \$90  = $signed(\$86 ) - $signed({ 1'h0, \$89  });
-  assign \$91  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$92  = | rq2_hf2;
-  assign \$93  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = $signed(\$91 ) - $signed({ 1'h0, \$94  });
-  assign \$96  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$97  = | rq2_hf3;
-  assign \$98  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$99  = \$97  & \$98 ;
-  assign \$100  = $signed(\$96 ) - $signed({ 1'h0, \$99  });
-  assign y_0 = $signed(\$85 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$90 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$95 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$100 [33:0]) >>> rq2_r3;
+  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
+  assign \$50  = $signed(\$49 ) + $signed(mid_0);
+  assign \$53  = $signed(\$52 ) + $signed(mid_1);
+  assign \$56  = $signed(\$55 ) + $signed(mid_2);
+  assign \$59  = $signed(\$58 ) + $signed(mid_3);
+  assign \$61  = 1'h1 << \$5 [4:0];
+  assign \$63  = 1'h1 << \$10 [4:0];
+  assign \$65  = 1'h1 << \$15 [4:0];
+  assign \$67  = 1'h1 << \$20 [4:0];
+  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$70  = | rq2_hf0;
+  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
+  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$75  = | rq2_hf1;
+  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$77  = \$75  & \$76 ;
+  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
+  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$80  = | rq2_hf2;
+  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$82  = \$80  & \$81 ;
+  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
+  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$85  = | rq2_hf3;
+  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
+  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
   assign t_0 = $signed(y_0) + $signed(zero_point);
   assign t_1 = $signed(y_1) + $signed(zero_point);
   assign t_2 = $signed(y_2) + $signed(zero_point);
   assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign \$101  = $signed(t_0) < $signed(act_min);
-  assign \$102  = $signed(t_0) > $signed(act_max);
-  assign \$103  = $signed(t_1) < $signed(act_min);
-  assign \$104  = $signed(t_1) > $signed(act_max);
-  assign \$105  = $signed(t_2) < $signed(act_min);
-  assign \$106  = $signed(t_2) > $signed(act_max);
-  assign \$107  = $signed(t_3) < $signed(act_min);
-  assign \$108  = $signed(t_3) > $signed(act_max);
+  assign \$89  = $signed(t_0) < $signed(act_min);
+  assign \$90  = $signed(t_0) > $signed(act_max);
+  assign \$91  = $signed(t_1) < $signed(act_min);
+  assign \$92  = $signed(t_1) > $signed(act_max);
+  assign \$93  = $signed(t_2) < $signed(act_min);
+  assign \$94  = $signed(t_2) > $signed(act_max);
+  assign \$95  = $signed(t_3) < $signed(act_min);
+  assign \$96  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq2_valid <= \$109 ;
+    rq2_valid <= \$97 ;
   always @(posedge clk)
-    rq2_last <= \$110 ;
+    rq2_last <= \$98 ;
   always @(posedge clk)
-    rq2_r0 <= \$111 ;
+    rq2_r0 <= \$99 ;
   always @(posedge clk)
-    rq2_r1 <= \$112 ;
+    rq2_r1 <= \$100 ;
   always @(posedge clk)
-    rq2_r2 <= \$113 ;
+    rq2_r2 <= \$101 ;
   always @(posedge clk)
-    rq2_r3 <= \$114 ;
+    rq2_r3 <= \$102 ;
   always @(posedge clk)
-    rq2_h0 <= \$115 ;
+    rq2_h0 <= \$103 ;
   always @(posedge clk)
-    rq2_h1 <= \$116 ;
+    rq2_h1 <= \$104 ;
   always @(posedge clk)
-    rq2_h2 <= \$117 ;
+    rq2_h2 <= \$105 ;
   always @(posedge clk)
-    rq2_h3 <= \$118 ;
+    rq2_h3 <= \$106 ;
   always @(posedge clk)
-    rq2_hf0 <= \$119 ;
+    rq2_hf0 <= \$107 ;
   always @(posedge clk)
-    rq2_hf1 <= \$120 ;
+    rq2_hf1 <= \$108 ;
   always @(posedge clk)
-    rq2_hf2 <= \$121 ;
+    rq2_hf2 <= \$109 ;
   always @(posedge clk)
-    rq2_hf3 <= \$122 ;
+    rq2_hf3 <= \$110 ;
   always @(posedge clk)
-    o_data <= \$123 ;
+    o_data <= \$111 ;
   always @(posedge clk)
-    o_valid <= \$124 ;
+    o_valid <= \$112 ;
   always @(posedge clk)
-    o_last <= \$125 ;
+    o_last <= \$113 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$109  = i_valid;
+    \$97  = i_valid;
     if (rst) begin
-      \$109  = 1'h0;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$110  = i_last;
+    \$98  = i_last;
     if (rst) begin
-      \$110  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$111  = \$5 [4:0];
+    \$99  = \$5 [4:0];
     if (rst) begin
-      \$111  = 5'h00;
+      \$99  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$112  = \$10 [4:0];
+    \$100  = \$10 [4:0];
     if (rst) begin
-      \$112  = 5'h00;
+      \$100  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = \$15 [4:0];
+    \$101  = \$15 [4:0];
     if (rst) begin
-      \$113  = 5'h00;
+      \$101  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$114  = \$20 [4:0];
+    \$102  = \$20 [4:0];
     if (rst) begin
-      \$114  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$115  = \$39 [32:0];
+    \$103  = \$51 [32:0];
     if (rst) begin
-      \$115  = 33'h000000000;
+      \$103  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$116  = \$50 [32:0];
+    \$104  = \$54 [32:0];
     if (rst) begin
-      \$116  = 33'h000000000;
+      \$104  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$117  = \$61 [32:0];
+    \$105  = \$57 [32:0];
     if (rst) begin
-      \$117  = 33'h000000000;
+      \$105  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$118  = \$72 [32:0];
+    \$106  = \$60 [32:0];
     if (rst) begin
-      \$118  = 33'h000000000;
+      \$106  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$119  = \$74 [31:0];
+    \$107  = \$62 [31:0];
     if (rst) begin
-      \$119  = 32'd0;
+      \$107  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$120  = \$76 [31:0];
+    \$108  = \$64 [31:0];
     if (rst) begin
-      \$120  = 32'd0;
+      \$108  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$121  = \$78 [31:0];
+    \$109  = \$66 [31:0];
     if (rst) begin
-      \$121  = 32'd0;
+      \$109  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$122  = \$80 [31:0];
+    \$110  = \$68 [31:0];
     if (rst) begin
-      \$122  = 32'd0;
+      \$110  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$101 ) begin
-      \$123 [7:0] = act_min;
-    end else if (\$102 ) begin
-      \$123 [7:0] = act_max;
+    if (\$89 ) begin
+      \$111 [7:0] = act_min;
+    end else if (\$90 ) begin
+      \$111 [7:0] = act_max;
     end else begin
-      \$123 [7:0] = t_0[7:0];
+      \$111 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$103 ) begin
-      \$123 [15:8] = act_min;
-    end else if (\$104 ) begin
-      \$123 [15:8] = act_max;
+    if (\$91 ) begin
+      \$111 [15:8] = act_min;
+    end else if (\$92 ) begin
+      \$111 [15:8] = act_max;
     end else begin
-      \$123 [15:8] = t_1[7:0];
+      \$111 [15:8] = t_1[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$105 ) begin
-      \$123 [23:16] = act_min;
-    end else if (\$106 ) begin
-      \$123 [23:16] = act_max;
+    if (\$93 ) begin
+      \$111 [23:16] = act_min;
+    end else if (\$94 ) begin
+      \$111 [23:16] = act_max;
     end else begin
-      \$123 [23:16] = t_2[7:0];
+      \$111 [23:16] = t_2[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$107 ) begin
-      \$123 [31:24] = act_min;
-    end else if (\$108 ) begin
-      \$123 [31:24] = act_max;
+    if (\$95 ) begin
+      \$111 [31:24] = act_min;
+    end else if (\$96 ) begin
+      \$111 [31:24] = act_max;
     end else begin
-      \$123 [31:24] = t_3[7:0];
+      \$111 [31:24] = t_3[7:0];
     end
     if (rst) begin
-      \$123  = 32'd0;
+      \$111  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$124  = rq2_valid;
+    \$112  = rq2_valid;
     if (rst) begin
-      \$124  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$125  = rq2_last;
+    \$113  = rq2_last;
     if (rst) begin
-      \$125  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -4165,22 +4189,22 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign a_1 = \$26 [31:0];
   assign a_2 = \$27 [31:0];
   assign a_3 = \$28 [31:0];
-  assign prod_0 = \$37 [63:0];
-  assign h_0 = \$39 [32:0];
-  assign prod_1 = \$48 [63:0];
-  assign h_1 = \$50 [32:0];
-  assign prod_2 = \$59 [63:0];
-  assign h_2 = \$61 [32:0];
-  assign prod_3 = \$70 [63:0];
-  assign h_3 = \$72 [32:0];
-  assign half_0 = \$74 [31:0];
-  assign half_1 = \$76 [31:0];
-  assign half_2 = \$78 [31:0];
-  assign half_3 = \$80 [31:0];
-  assign u_0 = \$85 [33:0];
-  assign u_1 = \$90 [33:0];
-  assign u_2 = \$95 [33:0];
-  assign u_3 = \$100 [33:0];
+  assign outer_0 = { \$30 , \$29  };
+  assign outer_1 = { \$35 , \$34  };
+  assign outer_2 = { \$40 , \$39  };
+  assign outer_3 = { \$45 , \$44  };
+  assign h_0 = \$51 [32:0];
+  assign h_1 = \$54 [32:0];
+  assign h_2 = \$57 [32:0];
+  assign h_3 = \$60 [32:0];
+  assign half_0 = \$62 [31:0];
+  assign half_1 = \$64 [31:0];
+  assign half_2 = \$66 [31:0];
+  assign half_3 = \$68 [31:0];
+  assign u_0 = \$73 [33:0];
+  assign u_1 = \$78 [33:0];
+  assign u_2 = \$83 [33:0];
+  assign u_3 = \$88 [33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -4202,20 +4226,16 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$30  = { \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 [28], \$29 , 34'h000000000 };
-  assign \$34  = { \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 [32], \$33 , 17'h00000 };
-  assign \$39  = { \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64], \$38 [64:31] };
-  assign \$41  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , 34'h000000000 };
-  assign \$45  = { \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 [32], \$44 , 17'h00000 };
-  assign \$50  = { \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64], \$49 [64:31] };
-  assign \$52  = { \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 [28], \$51 , 34'h000000000 };
-  assign \$56  = { \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 [32], \$55 , 17'h00000 };
-  assign \$61  = { \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64], \$60 [64:31] };
-  assign \$63  = { \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 [28], \$62 , 34'h000000000 };
-  assign \$67  = { \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 [32], \$66 , 17'h00000 };
-  assign \$72  = { \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64], \$71 [64:31] };
-  assign \$74  = { 1'h0, \$73 [63:1] };
-  assign \$76  = { 1'h0, \$75 [63:1] };
-  assign \$78  = { 1'h0, \$77 [63:1] };
-  assign \$80  = { 1'h0, \$79 [63:1] };
+  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
+  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
+  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
+  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
+  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
+  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
+  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
+  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
+  assign \$62  = { 1'h0, \$61 [63:1] };
+  assign \$64  = { 1'h0, \$63 [63:1] };
+  assign \$66  = { 1'h0, \$65 [63:1] };
+  assign \$68  = { 1'h0, \$67 [63:1] };
 endmodule

@@ -6,96 +6,78 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [31:0] \$100 ;
-  wire [30:0] \$101 ;
-  wire [32:0] \$102 ;
-  wire [63:0] \$103 ;
-  wire [92:0] \$104 ;
-  wire [33:0] \$105 ;
-  wire [93:0] \$106 ;
-  wire [64:0] \$107 ;
-  wire [64:0] \$108 ;
-  wire [63:0] \$109 ;
+  wire [63:0] \$100 ;
+  wire [63:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [63:0] \$110 ;
-  wire [63:0] \$111 ;
-  wire [63:0] \$112 ;
-  wire [63:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [63:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [63:0] \$118 ;
-  wire [63:0] \$119 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  reg \$115 ;
+  reg \$116 ;
+  reg [30:0] \$117 ;
+  reg [4:0] \$118 ;
+  reg [4:0] \$119 ;
   wire [5:0] \$12 ;
-  wire [63:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  reg [30:0] \$120 ;
+  reg [4:0] \$121 ;
+  reg [4:0] \$122 ;
+  reg [30:0] \$123 ;
+  reg [4:0] \$124 ;
+  reg [4:0] \$125 ;
+  reg [30:0] \$126 ;
+  reg [4:0] \$127 ;
+  reg [4:0] \$128 ;
+  reg [30:0] \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [30:0] \$135 ;
-  reg [4:0] \$136 ;
-  reg [4:0] \$137 ;
-  reg [30:0] \$138 ;
-  reg [4:0] \$139 ;
+  reg [4:0] \$130 ;
+  reg [4:0] \$131 ;
+  reg [30:0] \$132 ;
+  reg [4:0] \$133 ;
+  reg [4:0] \$134 ;
+  reg [31:0] \$135 ;
+  reg [31:0] \$136 ;
+  reg [31:0] \$137 ;
+  reg [31:0] \$138 ;
+  reg [31:0] \$139 ;
   wire [6:0] \$14 ;
-  reg [4:0] \$140 ;
-  reg [30:0] \$141 ;
-  reg [4:0] \$142 ;
+  reg [31:0] \$140 ;
+  reg \$141 ;
+  reg \$142 ;
   reg [4:0] \$143 ;
-  reg [30:0] \$144 ;
+  reg [4:0] \$144 ;
   reg [4:0] \$145 ;
   reg [4:0] \$146 ;
-  reg [30:0] \$147 ;
+  reg [4:0] \$147 ;
   reg [4:0] \$148 ;
-  reg [4:0] \$149 ;
+  reg [32:0] \$149 ;
   wire [6:0] \$15 ;
-  reg [30:0] \$150 ;
-  reg [4:0] \$151 ;
-  reg [4:0] \$152 ;
-  reg [31:0] \$153 ;
-  reg [31:0] \$154 ;
+  reg [32:0] \$150 ;
+  reg [32:0] \$151 ;
+  reg [32:0] \$152 ;
+  reg [32:0] \$153 ;
+  reg [32:0] \$154 ;
   reg [31:0] \$155 ;
   reg [31:0] \$156 ;
   reg [31:0] \$157 ;
   reg [31:0] \$158 ;
-  reg \$159 ;
+  reg [31:0] \$159 ;
   wire \$16 ;
-  reg \$160 ;
-  reg [4:0] \$161 ;
-  reg [4:0] \$162 ;
-  reg [4:0] \$163 ;
-  reg [4:0] \$164 ;
-  reg [4:0] \$165 ;
-  reg [4:0] \$166 ;
-  reg [32:0] \$167 ;
-  reg [32:0] \$168 ;
-  reg [32:0] \$169 ;
+  reg [31:0] \$160 ;
+  reg [47:0] \$161 ;
+  reg \$162 ;
+  reg \$163 ;
   wire [5:0] \$17 ;
-  reg [32:0] \$170 ;
-  reg [32:0] \$171 ;
-  reg [32:0] \$172 ;
-  reg [31:0] \$173 ;
-  reg [31:0] \$174 ;
-  reg [31:0] \$175 ;
-  reg [31:0] \$176 ;
-  reg [31:0] \$177 ;
-  reg [31:0] \$178 ;
-  reg [47:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
-  reg \$181 ;
   wire [6:0] \$19 ;
   wire [5:0] \$2 ;
   wire [6:0] \$20 ;
@@ -123,68 +105,68 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] \$40 ;
   wire [62:0] \$41 ;
   wire [62:0] \$42 ;
-  wire [28:0] \$43 ;
-  wire [91:0] \$44 ;
+  wire [33:0] \$43 ;
+  wire [28:0] \$44 ;
   wire [31:0] \$45 ;
   wire [30:0] \$46 ;
   wire [32:0] \$47 ;
-  wire [63:0] \$48 ;
-  wire [92:0] \$49 ;
+  wire [33:0] \$48 ;
+  wire [28:0] \$49 ;
   wire [6:0] \$5 ;
-  wire [33:0] \$50 ;
-  wire [93:0] \$51 ;
-  wire [64:0] \$52 ;
-  wire [64:0] \$53 ;
+  wire [31:0] \$50 ;
+  wire [30:0] \$51 ;
+  wire [32:0] \$52 ;
+  wire [33:0] \$53 ;
   wire [28:0] \$54 ;
-  wire [91:0] \$55 ;
-  wire [31:0] \$56 ;
-  wire [30:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire [63:0] \$59 ;
+  wire [31:0] \$55 ;
+  wire [30:0] \$56 ;
+  wire [32:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire [28:0] \$59 ;
   wire \$6 ;
-  wire [92:0] \$60 ;
-  wire [33:0] \$61 ;
-  wire [93:0] \$62 ;
-  wire [64:0] \$63 ;
-  wire [64:0] \$64 ;
-  wire [28:0] \$65 ;
-  wire [91:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
-  wire [32:0] \$69 ;
+  wire [31:0] \$60 ;
+  wire [30:0] \$61 ;
+  wire [32:0] \$62 ;
+  wire [33:0] \$63 ;
+  wire [28:0] \$64 ;
+  wire [31:0] \$65 ;
+  wire [30:0] \$66 ;
+  wire [32:0] \$67 ;
+  wire [33:0] \$68 ;
+  wire [28:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [63:0] \$70 ;
-  wire [92:0] \$71 ;
-  wire [33:0] \$72 ;
-  wire [93:0] \$73 ;
-  wire [64:0] \$74 ;
-  wire [64:0] \$75 ;
-  wire [28:0] \$76 ;
-  wire [91:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [30:0] \$79 ;
+  wire [31:0] \$70 ;
+  wire [30:0] \$71 ;
+  wire [32:0] \$72 ;
+  wire [62:0] \$73 ;
+  wire [63:0] \$74 ;
+  wire [63:0] \$75 ;
+  wire [62:0] \$76 ;
+  wire [63:0] \$77 ;
+  wire [63:0] \$78 ;
+  wire [62:0] \$79 ;
   wire \$8 ;
-  wire [32:0] \$80 ;
+  wire [63:0] \$80 ;
   wire [63:0] \$81 ;
-  wire [92:0] \$82 ;
-  wire [33:0] \$83 ;
-  wire [93:0] \$84 ;
-  wire [64:0] \$85 ;
-  wire [64:0] \$86 ;
-  wire [28:0] \$87 ;
-  wire [91:0] \$88 ;
-  wire [31:0] \$89 ;
+  wire [62:0] \$82 ;
+  wire [63:0] \$83 ;
+  wire [63:0] \$84 ;
+  wire [62:0] \$85 ;
+  wire [63:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [62:0] \$88 ;
+  wire [63:0] \$89 ;
   wire [6:0] \$9 ;
-  wire [30:0] \$90 ;
-  wire [32:0] \$91 ;
+  wire [63:0] \$90 ;
+  wire [63:0] \$91 ;
   wire [63:0] \$92 ;
-  wire [92:0] \$93 ;
-  wire [33:0] \$94 ;
-  wire [93:0] \$95 ;
-  wire [64:0] \$96 ;
-  wire [64:0] \$97 ;
-  wire [28:0] \$98 ;
-  wire [91:0] \$99 ;
+  wire [63:0] \$93 ;
+  wire [63:0] \$94 ;
+  wire [63:0] \$95 ;
+  wire [63:0] \$96 ;
+  wire [63:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [63:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -253,6 +235,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] left_3;
   wire [4:0] left_4;
   wire [4:0] left_5;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
+  wire [33:0] mid_4;
+  wire [33:0] mid_5;
   output [47:0] o_data;
   reg [47:0] o_data = 48'h000000000000;
   wire [7:0] \o_data[0] ;
@@ -265,12 +253,12 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
-  wire [63:0] prod_4;
-  wire [63:0] prod_5;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
+  wire [62:0] outer_4;
+  wire [62:0] outer_5;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -393,60 +381,54 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$40  = $signed(rq1_s3) << rq1_l3;
   assign \$41  = $signed(rq1_s4) << rq1_l4;
   assign \$42  = $signed(rq1_s5) << rq1_l5;
-  assign \$43  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$43  = \$37 [16:0] * rq1_m0[16:0];
+  assign \$44  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$45  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$46  = \$37 [16:0] * rq1_m0[30:17];
   assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign \$49  = $signed(\$44 ) + $signed(\$48 );
-  assign \$50  = \$37 [16:0] * rq1_m0[16:0];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$52  = $signed(\$51 [63:0]) + $signed(32'd1073741824);
-  assign \$54  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$56  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$57  = \$38 [16:0] * rq1_m1[30:17];
-  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
-  assign \$60  = $signed(\$55 ) + $signed(\$59 );
-  assign \$61  = \$38 [16:0] * rq1_m1[16:0];
+  assign mid_0 = $signed(\$47 ) + $signed(15'h2000);
+  assign \$48  = \$38 [16:0] * rq1_m1[16:0];
+  assign \$49  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$50  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$51  = \$38 [16:0] * rq1_m1[30:17];
+  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
+  assign mid_1 = $signed(\$52 ) + $signed(15'h2000);
+  assign \$53  = \$39 [16:0] * rq1_m2[16:0];
+  assign \$54  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$55  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$56  = \$39 [16:0] * rq1_m2[30:17];
+  assign \$57  = $signed(\$55 ) + $signed({ 1'h0, \$56  });
+  assign mid_2 = $signed(\$57 ) + $signed(15'h2000);
+  assign \$58  = \$40 [16:0] * rq1_m3[16:0];
+  assign \$59  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$60  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$61  = \$40 [16:0] * rq1_m3[30:17];
   assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
-  assign \$63  = $signed(\$62 [63:0]) + $signed(32'd1073741824);
-  assign \$65  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$67  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$68  = \$39 [16:0] * rq1_m2[30:17];
-  assign \$69  = $signed(\$67 ) + $signed({ 1'h0, \$68  });
-  assign \$71  = $signed(\$66 ) + $signed(\$70 );
-  assign \$72  = \$39 [16:0] * rq1_m2[16:0];
-  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(\$73 [63:0]) + $signed(32'd1073741824);
-  assign \$76  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$78  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$79  = \$40 [16:0] * rq1_m3[30:17];
-  assign \$80  = $signed(\$78 ) + $signed({ 1'h0, \$79  });
-  assign \$82  = $signed(\$77 ) + $signed(\$81 );
-  assign \$83  = \$40 [16:0] * rq1_m3[16:0];
-  assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
-  assign \$85  = $signed(\$84 [63:0]) + $signed(32'd1073741824);
-  assign \$87  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$89  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$90  = \$41 [16:0] * rq1_m4[30:17];
-  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
-  assign \$93  = $signed(\$88 ) + $signed(\$92 );
-  assign \$94  = \$41 [16:0] * rq1_m4[16:0];
-  assign \$95  = $signed(\$93 ) + $signed({ 1'h0, \$94  });
-  assign \$96  = $signed(\$95 [63:0]) + $signed(32'd1073741824);
-  assign \$98  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$100  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$101  = \$42 [16:0] * rq1_m5[30:17];
-  assign \$102  = $signed(\$100 ) + $signed({ 1'h0, \$101  });
-  assign \$104  = $signed(\$99 ) + $signed(\$103 );
-  assign \$105  = \$42 [16:0] * rq1_m5[16:0];
-  assign \$106  = $signed(\$104 ) + $signed({ 1'h0, \$105  });
-  assign \$107  = $signed(\$106 [63:0]) + $signed(32'd1073741824);
-  assign \$109  = 1'h1 << rq1_r0;
-  assign \$111  = 1'h1 << rq1_r1;
-  assign \$113  = 1'h1 << rq1_r2;
-  assign \$115  = 1'h1 << rq1_r3;
-  assign \$117  = 1'h1 << rq1_r4;
-  assign \$119  = 1'h1 << rq1_r5;
+  assign mid_3 = $signed(\$62 ) + $signed(15'h2000);
+  assign \$63  = \$41 [16:0] * rq1_m4[16:0];
+  assign \$64  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$65  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$66  = \$41 [16:0] * rq1_m4[30:17];
+  assign \$67  = $signed(\$65 ) + $signed({ 1'h0, \$66  });
+  assign mid_4 = $signed(\$67 ) + $signed(15'h2000);
+  assign \$68  = \$42 [16:0] * rq1_m5[16:0];
+  assign \$69  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$70  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$71  = \$42 [16:0] * rq1_m5[30:17];
+  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
+  assign mid_5 = $signed(\$72 ) + $signed(15'h2000);
+  assign \$74  = $signed(\$73 ) + $signed(mid_0);
+  assign \$77  = $signed(\$76 ) + $signed(mid_1);
+  assign \$80  = $signed(\$79 ) + $signed(mid_2);
+  assign \$83  = $signed(\$82 ) + $signed(mid_3);
+  assign \$86  = $signed(\$85 ) + $signed(mid_4);
+  assign \$89  = $signed(\$88 ) + $signed(mid_5);
+  assign \$91  = 1'h1 << rq1_r0;
+  assign \$93  = 1'h1 << rq1_r1;
+  assign \$95  = 1'h1 << rq1_r2;
+  assign \$97  = 1'h1 << rq1_r3;
+  assign \$99  = 1'h1 << rq1_r4;
+  assign \$101  = 1'h1 << rq1_r5;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
@@ -465,221 +447,401 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_3 = $signed(y_3) + $signed(zero_point);
   assign t_4 = $signed(y_4) + $signed(zero_point);
   assign t_5 = $signed(y_5) + $signed(zero_point);
-  assign \$121  = $signed(t_0) < $signed(act_min);
-  assign \$122  = $signed(t_0) > $signed(act_max);
-  assign \$123  = $signed(t_1) < $signed(act_min);
-  assign \$124  = $signed(t_1) > $signed(act_max);
-  assign \$125  = $signed(t_2) < $signed(act_min);
-  assign \$126  = $signed(t_2) > $signed(act_max);
-  assign \$127  = $signed(t_3) < $signed(act_min);
-  assign \$128  = $signed(t_3) > $signed(act_max);
-  assign \$129  = $signed(t_4) < $signed(act_min);
-  assign \$130  = $signed(t_4) > $signed(act_max);
-  assign \$131  = $signed(t_5) < $signed(act_min);
-  assign \$132  = $signed(t_5) > $signed(act_max);
+  assign \$103  = $signed(t_0) < $signed(act_min);
+  assign \$104  = $signed(t_0) > $signed(act_max);
+  assign \$105  = $signed(t_1) < $signed(act_min);
+  assign \$106  = $signed(t_1) > $signed(act_max);
+  assign \$107  = $signed(t_2) < $signed(act_min);
+  assign \$108  = $signed(t_2) > $signed(act_max);
+  assign \$109  = $signed(t_3) < $signed(act_min);
+  assign \$110  = $signed(t_3) > $signed(act_max);
+  assign \$111  = $signed(t_4) < $signed(act_min);
+  assign \$112  = $signed(t_4) > $signed(act_max);
+  assign \$113  = $signed(t_5) < $signed(act_min);
+  assign \$114  = $signed(t_5) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$133 ;
+    rq1_valid <= \$115 ;
   always @(posedge clk)
-    rq1_last <= \$134 ;
+    rq1_last <= \$116 ;
   always @(posedge clk)
-    rq1_m0 <= \$135 ;
+    rq1_m0 <= \$117 ;
   always @(posedge clk)
-    rq1_l0 <= \$136 ;
+    rq1_l0 <= \$118 ;
   always @(posedge clk)
-    rq1_r0 <= \$137 ;
+    rq1_r0 <= \$119 ;
   always @(posedge clk)
-    rq1_m1 <= \$138 ;
+    rq1_m1 <= \$120 ;
   always @(posedge clk)
-    rq1_l1 <= \$139 ;
+    rq1_l1 <= \$121 ;
   always @(posedge clk)
-    rq1_r1 <= \$140 ;
+    rq1_r1 <= \$122 ;
   always @(posedge clk)
-    rq1_m2 <= \$141 ;
+    rq1_m2 <= \$123 ;
   always @(posedge clk)
-    rq1_l2 <= \$142 ;
+    rq1_l2 <= \$124 ;
   always @(posedge clk)
-    rq1_r2 <= \$143 ;
+    rq1_r2 <= \$125 ;
   always @(posedge clk)
-    rq1_m3 <= \$144 ;
+    rq1_m3 <= \$126 ;
   always @(posedge clk)
-    rq1_l3 <= \$145 ;
+    rq1_l3 <= \$127 ;
   always @(posedge clk)
-    rq1_r3 <= \$146 ;
+    rq1_r3 <= \$128 ;
   always @(posedge clk)
-    rq1_m4 <= \$147 ;
+    rq1_m4 <= \$129 ;
   always @(posedge clk)
-    rq1_l4 <= \$148 ;
+    rq1_l4 <= \$130 ;
   always @(posedge clk)
-    rq1_r4 <= \$149 ;
+    rq1_r4 <= \$131 ;
   always @(posedge clk)
-    rq1_m5 <= \$150 ;
+    rq1_m5 <= \$132 ;
   always @(posedge clk)
-    rq1_l5 <= \$151 ;
+    rq1_l5 <= \$133 ;
   always @(posedge clk)
-    rq1_r5 <= \$152 ;
+    rq1_r5 <= \$134 ;
   always @(posedge clk)
-    rq1_s0 <= \$153 ;
+    rq1_s0 <= \$135 ;
   always @(posedge clk)
-    rq1_s1 <= \$154 ;
+    rq1_s1 <= \$136 ;
   always @(posedge clk)
-    rq1_s2 <= \$155 ;
+    rq1_s2 <= \$137 ;
   always @(posedge clk)
-    rq1_s3 <= \$156 ;
+    rq1_s3 <= \$138 ;
   always @(posedge clk)
-    rq1_s4 <= \$157 ;
+    rq1_s4 <= \$139 ;
   always @(posedge clk)
-    rq1_s5 <= \$158 ;
+    rq1_s5 <= \$140 ;
   always @(posedge clk)
-    rq2_valid <= \$159 ;
+    rq2_valid <= \$141 ;
   always @(posedge clk)
-    rq2_last <= \$160 ;
+    rq2_last <= \$142 ;
   always @(posedge clk)
-    rq2_r0 <= \$161 ;
+    rq2_r0 <= \$143 ;
   always @(posedge clk)
-    rq2_r1 <= \$162 ;
+    rq2_r1 <= \$144 ;
   always @(posedge clk)
-    rq2_r2 <= \$163 ;
+    rq2_r2 <= \$145 ;
   always @(posedge clk)
-    rq2_r3 <= \$164 ;
+    rq2_r3 <= \$146 ;
   always @(posedge clk)
-    rq2_r4 <= \$165 ;
+    rq2_r4 <= \$147 ;
   always @(posedge clk)
-    rq2_r5 <= \$166 ;
+    rq2_r5 <= \$148 ;
   always @(posedge clk)
-    rq2_h0 <= \$167 ;
+    rq2_h0 <= \$149 ;
   always @(posedge clk)
-    rq2_h1 <= \$168 ;
+    rq2_h1 <= \$150 ;
   always @(posedge clk)
-    rq2_h2 <= \$169 ;
+    rq2_h2 <= \$151 ;
   always @(posedge clk)
-    rq2_h3 <= \$170 ;
+    rq2_h3 <= \$152 ;
   always @(posedge clk)
-    rq2_h4 <= \$171 ;
+    rq2_h4 <= \$153 ;
   always @(posedge clk)
-    rq2_h5 <= \$172 ;
+    rq2_h5 <= \$154 ;
   always @(posedge clk)
-    rq2_hf0 <= \$173 ;
+    rq2_hf0 <= \$155 ;
   always @(posedge clk)
-    rq2_hf1 <= \$174 ;
+    rq2_hf1 <= \$156 ;
   always @(posedge clk)
-    rq2_hf2 <= \$175 ;
+    rq2_hf2 <= \$157 ;
   always @(posedge clk)
-    rq2_hf3 <= \$176 ;
+    rq2_hf3 <= \$158 ;
   always @(posedge clk)
-    rq2_hf4 <= \$177 ;
+    rq2_hf4 <= \$159 ;
   always @(posedge clk)
-    rq2_hf5 <= \$178 ;
+    rq2_hf5 <= \$160 ;
   always @(posedge clk)
-    o_data <= \$179 ;
+    o_data <= \$161 ;
   always @(posedge clk)
-    o_valid <= \$180 ;
+    o_valid <= \$162 ;
   always @(posedge clk)
-    o_last <= \$181 ;
+    o_last <= \$163 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rq1_valid;
+    \$115  = rq1_valid;
     if (en) begin
-      \$133  = i_valid;
+      \$115  = i_valid;
     end
     if (rst) begin
-      \$133  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rq1_last;
+    \$116  = rq1_last;
     if (en) begin
-      \$134  = i_last;
+      \$116  = i_last;
     end
     if (rst) begin
-      \$134  = 1'h0;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = rq1_m0;
+    \$117  = rq1_m0;
     if (en) begin
-      \$135  = i_multiplier[30:0];
+      \$117  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$135  = 31'h00000000;
+      \$117  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = rq1_l0;
+    \$118  = rq1_l0;
     if (en) begin
-      \$136  = \$2 [4:0];
+      \$118  = \$2 [4:0];
     end
     if (rst) begin
-      \$136  = 5'h00;
+      \$118  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = rq1_r0;
+    \$119  = rq1_r0;
     if (en) begin
-      \$137  = \$5 [4:0];
+      \$119  = \$5 [4:0];
     end
     if (rst) begin
-      \$137  = 5'h00;
+      \$119  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = rq1_m1;
+    \$120  = rq1_m1;
     if (en) begin
-      \$138  = i_multiplier[61:31];
+      \$120  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$138  = 31'h00000000;
+      \$120  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = rq1_l1;
+    \$121  = rq1_l1;
     if (en) begin
-      \$139  = \$7 [4:0];
+      \$121  = \$7 [4:0];
     end
     if (rst) begin
-      \$139  = 5'h00;
+      \$121  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = rq1_r1;
+    \$122  = rq1_r1;
     if (en) begin
-      \$140  = \$10 [4:0];
+      \$122  = \$10 [4:0];
     end
     if (rst) begin
-      \$140  = 5'h00;
+      \$122  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = rq1_m2;
+    \$123  = rq1_m2;
     if (en) begin
-      \$141  = i_multiplier[92:62];
+      \$123  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$141  = 31'h00000000;
+      \$123  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = rq1_l2;
+    \$124  = rq1_l2;
     if (en) begin
-      \$142  = \$12 [4:0];
+      \$124  = \$12 [4:0];
     end
     if (rst) begin
-      \$142  = 5'h00;
+      \$124  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = rq1_r2;
+    \$125  = rq1_r2;
     if (en) begin
-      \$143  = \$15 [4:0];
+      \$125  = \$15 [4:0];
+    end
+    if (rst) begin
+      \$125  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = rq1_m3;
+    if (en) begin
+      \$126  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$126  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = rq1_l3;
+    if (en) begin
+      \$127  = \$17 [4:0];
+    end
+    if (rst) begin
+      \$127  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = rq1_r3;
+    if (en) begin
+      \$128  = \$20 [4:0];
+    end
+    if (rst) begin
+      \$128  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = rq1_m4;
+    if (en) begin
+      \$129  = i_multiplier[154:124];
+    end
+    if (rst) begin
+      \$129  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = rq1_l4;
+    if (en) begin
+      \$130  = \$22 [4:0];
+    end
+    if (rst) begin
+      \$130  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = rq1_r4;
+    if (en) begin
+      \$131  = \$25 [4:0];
+    end
+    if (rst) begin
+      \$131  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = rq1_m5;
+    if (en) begin
+      \$132  = i_multiplier[185:155];
+    end
+    if (rst) begin
+      \$132  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = rq1_l5;
+    if (en) begin
+      \$133  = \$27 [4:0];
+    end
+    if (rst) begin
+      \$133  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = rq1_r5;
+    if (en) begin
+      \$134  = \$30 [4:0];
+    end
+    if (rst) begin
+      \$134  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = rq1_s0;
+    if (en) begin
+      \$135  = \$31 [31:0];
+    end
+    if (rst) begin
+      \$135  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$136  = rq1_s1;
+    if (en) begin
+      \$136  = \$32 [31:0];
+    end
+    if (rst) begin
+      \$136  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = rq1_s2;
+    if (en) begin
+      \$137  = \$33 [31:0];
+    end
+    if (rst) begin
+      \$137  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = rq1_s3;
+    if (en) begin
+      \$138  = \$34 [31:0];
+    end
+    if (rst) begin
+      \$138  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = rq1_s4;
+    if (en) begin
+      \$139  = \$35 [31:0];
+    end
+    if (rst) begin
+      \$139  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = rq1_s5;
+    if (en) begin
+      \$140  = \$36 [31:0];
+    end
+    if (rst) begin
+      \$140  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = rq2_valid;
+    if (en) begin
+      \$141  = rq1_valid;
+    end
+    if (rst) begin
+      \$141  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = rq2_last;
+    if (en) begin
+      \$142  = rq1_last;
+    end
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = rq2_r0;
+    if (en) begin
+      \$143  = rq1_r0;
     end
     if (rst) begin
       \$143  = 5'h00;
@@ -687,19 +849,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = rq1_m3;
+    \$144  = rq2_r1;
     if (en) begin
-      \$144  = i_multiplier[123:93];
+      \$144  = rq1_r1;
     end
     if (rst) begin
-      \$144  = 31'h00000000;
+      \$144  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = rq1_l3;
+    \$145  = rq2_r2;
     if (en) begin
-      \$145  = \$17 [4:0];
+      \$145  = rq1_r2;
     end
     if (rst) begin
       \$145  = 5'h00;
@@ -707,9 +869,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = rq1_r3;
+    \$146  = rq2_r3;
     if (en) begin
-      \$146  = \$20 [4:0];
+      \$146  = rq1_r3;
     end
     if (rst) begin
       \$146  = 5'h00;
@@ -717,19 +879,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = rq1_m4;
+    \$147  = rq2_r4;
     if (en) begin
-      \$147  = i_multiplier[154:124];
+      \$147  = rq1_r4;
     end
     if (rst) begin
-      \$147  = 31'h00000000;
+      \$147  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = rq1_l4;
+    \$148  = rq2_r5;
     if (en) begin
-      \$148  = \$22 [4:0];
+      \$148  = rq1_r5;
     end
     if (rst) begin
       \$148  = 5'h00;
@@ -737,69 +899,69 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = rq1_r4;
+    \$149  = rq2_h0;
     if (en) begin
-      \$149  = \$25 [4:0];
+      \$149  = \$75 [32:0];
     end
     if (rst) begin
-      \$149  = 5'h00;
+      \$149  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = rq1_m5;
+    \$150  = rq2_h1;
     if (en) begin
-      \$150  = i_multiplier[185:155];
+      \$150  = \$78 [32:0];
     end
     if (rst) begin
-      \$150  = 31'h00000000;
+      \$150  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = rq1_l5;
+    \$151  = rq2_h2;
     if (en) begin
-      \$151  = \$27 [4:0];
+      \$151  = \$81 [32:0];
     end
     if (rst) begin
-      \$151  = 5'h00;
+      \$151  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = rq1_r5;
+    \$152  = rq2_h3;
     if (en) begin
-      \$152  = \$30 [4:0];
+      \$152  = \$84 [32:0];
     end
     if (rst) begin
-      \$152  = 5'h00;
+      \$152  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = rq1_s0;
+    \$153  = rq2_h4;
     if (en) begin
-      \$153  = \$31 [31:0];
+      \$153  = \$87 [32:0];
     end
     if (rst) begin
-      \$153  = 32'd0;
+      \$153  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = rq1_s1;
+    \$154  = rq2_h5;
     if (en) begin
-      \$154  = \$32 [31:0];
+      \$154  = \$90 [32:0];
     end
     if (rst) begin
-      \$154  = 32'd0;
+      \$154  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = rq1_s2;
+    \$155  = rq2_hf0;
     if (en) begin
-      \$155  = \$33 [31:0];
+      \$155  = \$92 [31:0];
     end
     if (rst) begin
       \$155  = 32'd0;
@@ -807,9 +969,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = rq1_s3;
+    \$156  = rq2_hf1;
     if (en) begin
-      \$156  = \$34 [31:0];
+      \$156  = \$94 [31:0];
     end
     if (rst) begin
       \$156  = 32'd0;
@@ -817,9 +979,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = rq1_s4;
+    \$157  = rq2_hf2;
     if (en) begin
-      \$157  = \$35 [31:0];
+      \$157  = \$96 [31:0];
     end
     if (rst) begin
       \$157  = 32'd0;
@@ -827,9 +989,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = rq1_s5;
+    \$158  = rq2_hf3;
     if (en) begin
-      \$158  = \$36 [31:0];
+      \$158  = \$98 [31:0];
     end
     if (rst) begin
       \$158  = 32'd0;
@@ -837,279 +999,99 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = rq2_valid;
+    \$159  = rq2_hf4;
     if (en) begin
-      \$159  = rq1_valid;
+      \$159  = \$100 [31:0];
     end
     if (rst) begin
-      \$159  = 1'h0;
+      \$159  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = rq2_last;
+    \$160  = rq2_hf5;
     if (en) begin
-      \$160  = rq1_last;
+      \$160  = \$102 [31:0];
     end
     if (rst) begin
-      \$160  = 1'h0;
+      \$160  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = rq2_r0;
-    if (en) begin
-      \$161  = rq1_r0;
-    end
-    if (rst) begin
-      \$161  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = rq2_r1;
-    if (en) begin
-      \$162  = rq1_r1;
-    end
-    if (rst) begin
-      \$162  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = rq2_r2;
-    if (en) begin
-      \$163  = rq1_r2;
-    end
-    if (rst) begin
-      \$163  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = rq2_r3;
-    if (en) begin
-      \$164  = rq1_r3;
-    end
-    if (rst) begin
-      \$164  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = rq2_r4;
-    if (en) begin
-      \$165  = rq1_r4;
-    end
-    if (rst) begin
-      \$165  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = rq2_r5;
-    if (en) begin
-      \$166  = rq1_r5;
-    end
-    if (rst) begin
-      \$166  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = rq2_h0;
-    if (en) begin
-      \$167  = \$53 [32:0];
-    end
-    if (rst) begin
-      \$167  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = rq2_h1;
-    if (en) begin
-      \$168  = \$64 [32:0];
-    end
-    if (rst) begin
-      \$168  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = rq2_h2;
-    if (en) begin
-      \$169  = \$75 [32:0];
-    end
-    if (rst) begin
-      \$169  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = rq2_h3;
-    if (en) begin
-      \$170  = \$86 [32:0];
-    end
-    if (rst) begin
-      \$170  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = rq2_h4;
-    if (en) begin
-      \$171  = \$97 [32:0];
-    end
-    if (rst) begin
-      \$171  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = rq2_h5;
-    if (en) begin
-      \$172  = \$108 [32:0];
-    end
-    if (rst) begin
-      \$172  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = rq2_hf0;
-    if (en) begin
-      \$173  = \$110 [31:0];
-    end
-    if (rst) begin
-      \$173  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = rq2_hf1;
-    if (en) begin
-      \$174  = \$112 [31:0];
-    end
-    if (rst) begin
-      \$174  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = rq2_hf2;
-    if (en) begin
-      \$175  = \$114 [31:0];
-    end
-    if (rst) begin
-      \$175  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = rq2_hf3;
-    if (en) begin
-      \$176  = \$116 [31:0];
-    end
-    if (rst) begin
-      \$176  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = rq2_hf4;
-    if (en) begin
-      \$177  = \$118 [31:0];
-    end
-    if (rst) begin
-      \$177  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = rq2_hf5;
-    if (en) begin
-      \$178  = \$120 [31:0];
-    end
-    if (rst) begin
-      \$178  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = o_data;
+    \$161  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$121 ) begin
-        \$179 [7:0] = act_min;
-      end else if (\$122 ) begin
-        \$179 [7:0] = act_max;
+      if (\$103 ) begin
+        \$161 [7:0] = act_min;
+      end else if (\$104 ) begin
+        \$161 [7:0] = act_max;
       end else begin
-        \$179 [7:0] = t_0[7:0];
+        \$161 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$123 ) begin
-        \$179 [15:8] = act_min;
-      end else if (\$124 ) begin
-        \$179 [15:8] = act_max;
+      if (\$105 ) begin
+        \$161 [15:8] = act_min;
+      end else if (\$106 ) begin
+        \$161 [15:8] = act_max;
       end else begin
-        \$179 [15:8] = t_1[7:0];
+        \$161 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$125 ) begin
-        \$179 [23:16] = act_min;
-      end else if (\$126 ) begin
-        \$179 [23:16] = act_max;
+      if (\$107 ) begin
+        \$161 [23:16] = act_min;
+      end else if (\$108 ) begin
+        \$161 [23:16] = act_max;
       end else begin
-        \$179 [23:16] = t_2[7:0];
+        \$161 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$127 ) begin
-        \$179 [31:24] = act_min;
-      end else if (\$128 ) begin
-        \$179 [31:24] = act_max;
+      if (\$109 ) begin
+        \$161 [31:24] = act_min;
+      end else if (\$110 ) begin
+        \$161 [31:24] = act_max;
       end else begin
-        \$179 [31:24] = t_3[7:0];
+        \$161 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$129 ) begin
-        \$179 [39:32] = act_min;
-      end else if (\$130 ) begin
-        \$179 [39:32] = act_max;
+      if (\$111 ) begin
+        \$161 [39:32] = act_min;
+      end else if (\$112 ) begin
+        \$161 [39:32] = act_max;
       end else begin
-        \$179 [39:32] = t_4[7:0];
+        \$161 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$131 ) begin
-        \$179 [47:40] = act_min;
-      end else if (\$132 ) begin
-        \$179 [47:40] = act_max;
+      if (\$113 ) begin
+        \$161 [47:40] = act_min;
+      end else if (\$114 ) begin
+        \$161 [47:40] = act_max;
       end else begin
-        \$179 [47:40] = t_5[7:0];
+        \$161 [47:40] = t_5[7:0];
       end
     end
     if (rst) begin
-      \$179  = 48'h000000000000;
+      \$161  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = o_valid;
+    \$162  = o_valid;
     if (en) begin
-      \$180  = rq2_valid;
+      \$162  = rq2_valid;
     end
     if (rst) begin
-      \$180  = 1'h0;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = o_last;
+    \$163  = o_last;
     if (en) begin
-      \$181  = rq2_last;
+      \$163  = rq2_last;
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$163  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -1136,24 +1118,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_3 = \$40 [31:0];
   assign a_4 = \$41 [31:0];
   assign a_5 = \$42 [31:0];
-  assign prod_0 = \$51 [63:0];
-  assign h_0 = \$53 [32:0];
-  assign prod_1 = \$62 [63:0];
-  assign h_1 = \$64 [32:0];
-  assign prod_2 = \$73 [63:0];
-  assign h_2 = \$75 [32:0];
-  assign prod_3 = \$84 [63:0];
-  assign h_3 = \$86 [32:0];
-  assign prod_4 = \$95 [63:0];
-  assign h_4 = \$97 [32:0];
-  assign prod_5 = \$106 [63:0];
-  assign h_5 = \$108 [32:0];
-  assign half_0 = \$110 [31:0];
-  assign half_1 = \$112 [31:0];
-  assign half_2 = \$114 [31:0];
-  assign half_3 = \$116 [31:0];
-  assign half_4 = \$118 [31:0];
-  assign half_5 = \$120 [31:0];
+  assign outer_0 = { \$44 , \$43  };
+  assign outer_1 = { \$49 , \$48  };
+  assign outer_2 = { \$54 , \$53  };
+  assign outer_3 = { \$59 , \$58  };
+  assign outer_4 = { \$64 , \$63  };
+  assign outer_5 = { \$69 , \$68  };
+  assign h_0 = \$75 [32:0];
+  assign h_1 = \$78 [32:0];
+  assign h_2 = \$81 [32:0];
+  assign h_3 = \$84 [32:0];
+  assign h_4 = \$87 [32:0];
+  assign h_5 = \$90 [32:0];
+  assign half_0 = \$92 [31:0];
+  assign half_1 = \$94 [31:0];
+  assign half_2 = \$96 [31:0];
+  assign half_3 = \$98 [31:0];
+  assign half_4 = \$100 [31:0];
+  assign half_5 = \$102 [31:0];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
   assign \i_acc[2]  = i_acc[74:50];
@@ -1184,28 +1166,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[3]  = o_data[31:24];
   assign \o_data[4]  = o_data[39:32];
   assign \o_data[5]  = o_data[47:40];
-  assign \$44  = { \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 , 34'h000000000 };
-  assign \$48  = { \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 , 17'h00000 };
-  assign \$53  = { \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64:31] };
-  assign \$55  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , 34'h000000000 };
-  assign \$59  = { \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 , 17'h00000 };
-  assign \$64  = { \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64:31] };
-  assign \$66  = { \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 , 34'h000000000 };
-  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
-  assign \$75  = { \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64:31] };
-  assign \$77  = { \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 , 34'h000000000 };
-  assign \$81  = { \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 , 17'h00000 };
-  assign \$86  = { \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64:31] };
-  assign \$88  = { \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 , 34'h000000000 };
-  assign \$92  = { \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 , 17'h00000 };
-  assign \$97  = { \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64:31] };
-  assign \$99  = { \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 , 34'h000000000 };
-  assign \$103  = { \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 , 17'h00000 };
-  assign \$108  = { \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64:31] };
-  assign \$110  = { 1'h0, \$109 [63:1] };
-  assign \$112  = { 1'h0, \$111 [63:1] };
-  assign \$114  = { 1'h0, \$113 [63:1] };
-  assign \$116  = { 1'h0, \$115 [63:1] };
-  assign \$118  = { 1'h0, \$117 [63:1] };
-  assign \$120  = { 1'h0, \$119 [63:1] };
+  assign \$73  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , \$43 [33:17] };
+  assign \$75  = { \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63:14] };
+  assign \$76  = { \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 , \$48 [33:17] };
+  assign \$78  = { \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63:14] };
+  assign \$79  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , \$53 [33:17] };
+  assign \$81  = { \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63:14] };
+  assign \$82  = { \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 , \$58 [33:17] };
+  assign \$84  = { \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63:14] };
+  assign \$85  = { \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 , \$63 [33:17] };
+  assign \$87  = { \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63:14] };
+  assign \$88  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , \$68 [33:17] };
+  assign \$90  = { \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63:14] };
+  assign \$92  = { 1'h0, \$91 [63:1] };
+  assign \$94  = { 1'h0, \$93 [63:1] };
+  assign \$96  = { 1'h0, \$95 [63:1] };
+  assign \$98  = { 1'h0, \$97 [63:1] };
+  assign \$100  = { 1'h0, \$99 [63:1] };
+  assign \$102  = { 1'h0, \$101 [63:1] };
 endmodule

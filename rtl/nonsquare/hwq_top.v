@@ -135,76 +135,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$25 ;
   wire \$26 ;
   wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [16:0] \$28 ;
+  wire \$29 ;
   wire [5:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
-  wire [16:0] \$32 ;
-  wire \$33 ;
-  wire [4:0] \$34 ;
-  wire [3:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire [15:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [4:0] \$35 ;
+  wire [3:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire [12:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [4:0] \$43 ;
-  wire [9:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire \$47 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [17:0] \$44 ;
+  wire [4:0] \$45 ;
+  wire [9:0] \$46 ;
+  wire [9:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [12:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [4:0] \$51 ;
-  wire [2:0] \$52 ;
-  reg \$53 ;
-  reg [3:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [17:0] \$54 ;
+  wire [4:0] \$55 ;
+  wire [2:0] \$56 ;
+  reg \$57 ;
+  reg [3:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [7:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [15:0] \$61 ;
-  reg [8:0] \$62 ;
-  reg [2:0] \$63 ;
-  reg [3:0] \$64 ;
+  reg [7:0] \$62 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
   reg [15:0] \$65 ;
-  reg [1:0] \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [3:0] \$69 ;
+  reg [8:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [3:0] \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [8:0] \$70 ;
-  reg \$71 ;
-  reg [16:0] \$72 ;
+  reg [1:0] \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
   reg [3:0] \$73 ;
-  reg [4:0] \$74 ;
-  reg [1:0] \$75 ;
+  reg [8:0] \$74 ;
+  reg \$75 ;
   reg [16:0] \$76 ;
   reg [3:0] \$77 ;
+  reg \$78 ;
+  reg [4:0] \$79 ;
   wire \$8 ;
+  reg [1:0] \$80 ;
+  reg [16:0] \$81 ;
+  reg [3:0] \$82 ;
   wire \$9 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$46 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$76  = 31'h00000000;
+  wire [7:0] \$signal$48 ;
+  reg [30:0] \$signal$75  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
-  reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$50 ;
   reg [7:0] act_min = 8'h00;
-  wire at_k_last;
+  reg at_k_last = 1'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -222,7 +226,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 4'h0 *)
   wire [3:0] dn;
   wire en;
-  wire \en$11 ;
+  wire \en$8 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -257,7 +261,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[4] ;
   wire [31:0] \i_bias[5] ;
   wire i_last;
-  wire \i_last$43 ;
+  wire \i_last$41 ;
   wire [185:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -274,7 +278,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[5] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$41 ;
+  wire \i_valid$39 ;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -301,15 +305,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [149:0] o_data;
-  wire [47:0] \o_data$58 ;
-  wire [7:0] \o_data$58[0] ;
-  wire [7:0] \o_data$58[1] ;
-  wire [7:0] \o_data$58[2] ;
-  wire [7:0] \o_data$58[3] ;
-  wire [7:0] \o_data$58[4] ;
-  wire [7:0] \o_data$58[5] ;
+  wire [47:0] \o_data$56 ;
+  wire [7:0] \o_data$56[0] ;
+  wire [7:0] \o_data$56[1] ;
+  wire [7:0] \o_data$56[2] ;
+  wire [7:0] \o_data$56[3] ;
+  wire [7:0] \o_data$56[4] ;
+  wire [7:0] \o_data$56[5] ;
   wire [24:0] \o_data[0] ;
   wire [24:0] \o_data[1] ;
   wire [24:0] \o_data[2] ;
@@ -318,7 +323,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \o_data[5] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$60 ;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -456,6 +461,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$41  = \$15  & \$16 ;
   assign \$17  = r_en & m_out__valid;
   assign \$18  = ~ row_valid;
   assign \$19  = o_valid & \$18 ;
@@ -467,86 +476,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$24  = fm0 + 3'h4;
   assign \$25  = \$24  >= M_;
   assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[47:32] - 1'h1;
-  assign \$28  = hdr[47:32] > 4'hd;
-  assign \$29  = \$28  ? hdr[47:32] : 16'h000d;
-  assign \$30  = \$29  - 1'h1;
-  assign \$31  = ! ch;
-  assign \$32  = ch + 1'h1;
-  assign \$33  = lane == 3'h5;
-  assign \$34  = blk + 1'h1;
-  assign \$35  = lane + 1'h1;
-  assign \$36  = N_ - 1'h1;
-  assign \$37  = ch == \$36 ;
-  assign \$38  = ~ in_data;
-  assign \$39  = i_valid | \$38 ;
-  assign \$40  = kk == tile_last;
-  assign \$41  = fn == nb_last;
-  assign \$42  = fm0 + 3'h4;
-  assign \$43  = fn + 1'h1;
-  assign \$44  = kk + 1'h1;
-  assign \$45  = kk == k_last;
-  assign \$46  = flush - 1'h1;
-  assign \$47  = ! flush;
-  assign \$48  = d == 2'h3;
-  assign \$49  = rp__addr == nb_last;
-  assign \$50  = dm0 + 3'h4;
-  assign \$51  = rp__addr + 1'h1;
-  assign \$52  = d + 1'h1;
+  assign \$27  = hdr[31:16] - 1'h1;
+  assign \$28  = hdr[47:32] - 1'h1;
+  assign \$29  = hdr[47:32] > 4'hd;
+  assign \$30  = \$29  ? hdr[47:32] : 16'h000d;
+  assign \$31  = \$30  - 1'h1;
+  assign \$32  = ! ch;
+  assign \$33  = ch + 1'h1;
+  assign \$34  = lane == 3'h5;
+  assign \$35  = blk + 1'h1;
+  assign \$36  = lane + 1'h1;
+  assign \$37  = ch == n_last;
+  assign \$38  = ! k_last;
+  assign \$39  = ~ in_data;
+  assign \$40  = i_valid | \$39 ;
+  assign \$41  = kk == tile_last;
+  assign \$42  = ! k_last;
+  assign \$43  = fn == nb_last;
+  assign \$44  = fm0 + 3'h4;
+  assign \$45  = fn + 1'h1;
+  assign \$46  = kk + 1'h1;
+  assign \$47  = kk + 1'h1;
+  assign \$48  = \$47  == k_last;
+  assign \$49  = kk == k_last;
+  assign \$50  = flush - 1'h1;
+  assign \$51  = ! flush;
+  assign \$52  = d == 2'h3;
+  assign \$53  = rp__addr == nb_last;
+  assign \$54  = dm0 + 3'h4;
+  assign \$55  = rp__addr + 1'h1;
+  assign \$56  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$53 ;
+    last_mblock <= \$57 ;
   always @(posedge clk)
-    credits <= \$54 ;
+    credits <= \$58 ;
   always @(posedge clk)
-    credit_ok <= \$55 ;
+    credit_ok <= \$59 ;
   always @(posedge clk)
-    M_ <= \$56 ;
+    M_ <= \$60 ;
   always @(posedge clk)
-    N_ <= \$57 ;
+    n_last <= \$61 ;
   always @(posedge clk)
-    zero_point <= \$58 ;
+    zero_point <= \$62 ;
   always @(posedge clk)
-    act_min <= \$59 ;
+    act_min <= \$63 ;
   always @(posedge clk)
-    act_max <= \$60 ;
+    act_max <= \$64 ;
   always @(posedge clk)
-    k_last <= \$61 ;
+    k_last <= \$65 ;
   always @(posedge clk)
-    tile_last <= \$62 ;
+    tile_last <= \$66 ;
   always @(posedge clk)
-    lane <= \$63 ;
+    lane <= \$67 ;
   always @(posedge clk)
-    blk <= \$64 ;
+    blk <= \$68 ;
   always @(posedge clk)
-    ch <= \$65 ;
+    ch <= \$69 ;
   always @(posedge clk)
-    ctrl_state <= \$66 ;
+    ctrl_state <= \$70 ;
   always @(posedge clk)
-    \$signal$76  <= \$67 ;
+    \$signal$75  <= \$71 ;
   always @(posedge clk)
-    pt_shift <= \$68 ;
+    pt_shift <= \$72 ;
   always @(posedge clk)
-    nb_last <= \$69 ;
+    nb_last <= \$73 ;
   always @(posedge clk)
-    kk <= \$70 ;
+    kk <= \$74 ;
   always @(posedge clk)
-    in_data <= \$71 ;
+    in_data <= \$75 ;
   always @(posedge clk)
-    fm0 <= \$72 ;
+    fm0 <= \$76 ;
   always @(posedge clk)
-    fn <= \$73 ;
+    fn <= \$77 ;
   always @(posedge clk)
-    flush <= \$74 ;
+    at_k_last <= \$78 ;
   always @(posedge clk)
-    d <= \$75 ;
+    flush <= \$79 ;
   always @(posedge clk)
-    dm0 <= \$76 ;
+    d <= \$80 ;
   always @(posedge clk)
-    rp__addr <= \$77 ;
+    dm0 <= \$81 ;
+  always @(posedge clk)
+    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
-  assign at_k_last = kk == k_last;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
@@ -558,13 +572,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$41  = o_valid & row_valid;
+  assign \i_valid$39  = o_valid & row_valid;
   assign \$12  = o_valid & row_valid;
   assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -590,11 +600,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$43 ),
+    .i_last(\i_last$41 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$41 ),
-    .o_data(\o_data$58 ),
+    .i_valid(\i_valid$39 ),
+    .o_data(\o_data$56 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -681,93 +691,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$25 ;
+    \$57  = \$25 ;
     if (rst) begin
-      \$53  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$3 [3:0];
+    \$58  = \$3 [3:0];
     if (rst) begin
-      \$54  = 4'hc;
+      \$58  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \$26 ;
+    \$59  = \$26 ;
     if (rst) begin
-      \$55  = 1'h1;
+      \$59  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = M_;
+    \$60  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$56  = hdr[15:0];
+            \$60  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$56  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = k_last;
+    \$61  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -780,69 +738,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = tile_last;
+    \$62  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = \$30 [8:0];
+            \$62  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 9'h000;
+      \$62  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lane;
+    \$63  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$33 ) begin
-              \$63  = 3'h0;
-            end else begin
-              \$63  = \$35 [2:0];
-            end
+            \$63  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 3'h0;
+      \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = blk;
+    \$64  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$33 ) begin
-              \$64  = \$34 [3:0];
-            end
+            \$64  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 4'h0;
+      \$64  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = ch;
+    \$65  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$65  = \$32 [15:0];
+            \$65  = \$28 [15:0];
           end
     endcase
     if (rst) begin
@@ -851,189 +790,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = ctrl_state;
+    \$66  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = \$31 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$67  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$34 ) begin
+              \$67  = 3'h0;
+            end else begin
+              \$67  = \$36 [2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$68  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$34 ) begin
+              \$68  = \$35 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$69  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$69  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = 2'h1;
+            \$70  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$66  = 2'h2;
+              \$70  = 2'h2;
             end
           end
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$66  = 2'h3;
+                  \$70  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$47 ) begin
-            \$66  = 2'h0;
+          if (\$51 ) begin
+            \$70  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 2'h0;
+      \$70  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \$signal$76 ;
+    \$71  = \$signal$75 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$67  = hdr[62:32];
+            if (\$32 ) begin
+              \$71  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = pt_shift;
+    \$72  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$68  = hdr[69:64];
+            if (\$32 ) begin
+              \$72  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$68  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$69  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$69  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = kk;
+    \$73  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$70  = 9'h000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$70  = 9'h000;
-            end else begin
-              \$70  = \$44 [8:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$70  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$71  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$71  = 1'h1;
-            end else begin
-              if (\$45 ) begin
-                \$71  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$72  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
-                \$72  = \$42 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              (* full_case = 32'd1 *)
-              if (\$41 ) begin
-                \$73  = 4'h0;
-              end else begin
-                \$73  = \$43 [3:0];
-              end
+              \$73  = blk;
             end
           end
     endcase
@@ -1043,7 +946,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = flush;
+    \$74  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$74  = 9'h000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$74  = 9'h000;
+            end else begin
+              \$74  = \$46 [8:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$74  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$75  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$75  = 1'h1;
+            end else begin
+              if (\$49 ) begin
+                \$75  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$76  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
+                \$76  = \$44 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$77  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              (* full_case = 32'd1 *)
+              if (\$43 ) begin
+                \$77  = 4'h0;
+              end else begin
+                \$77  = \$45 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$78  = \$38 ;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$78  = \$42 ;
+            end else begin
+              \$78  = \$48 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1051,79 +1087,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$74  = 5'h12;
+                  \$79  = 5'h12;
                 end
               end
             end
           end
       2'h3:
-          \$74  = \$46 [4:0];
+          \$79  = \$50 [4:0];
     endcase
     if (rst) begin
-      \$74  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = d;
+    \$80  = d;
     if (header_taken) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end else if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$48 ) begin
-        \$75  = 2'h0;
+      if (\$52 ) begin
+        \$80  = 2'h0;
       end else begin
-        \$75  = \$52 [1:0];
+        \$80  = \$56 [1:0];
       end
     end
     if (rst) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = dm0;
+    \$81  = dm0;
     if (header_taken) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end else if (o_valid) begin
-      if (\$48 ) begin
-        if (\$49 ) begin
-          \$76  = \$50 [16:0];
+      if (\$52 ) begin
+        if (\$53 ) begin
+          \$81  = \$54 [16:0];
         end
       end
     end
     if (rst) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rp__addr;
+    \$82  = rp__addr;
     if (header_taken) begin
-      \$77  = 4'h0;
+      \$82  = 4'h0;
     end else if (o_valid) begin
-      if (\$48 ) begin
+      if (\$52 ) begin
         (* full_case = 32'd1 *)
-        if (\$49 ) begin
-          \$77  = 4'h0;
+        if (\$53 ) begin
+          \$82  = 4'h0;
         end else begin
-          \$77  = \$51 [3:0];
+          \$82  = \$55 [3:0];
         end
       end
     end
     if (rst) begin
-      \$77  = 4'h0;
+      \$82  = 4'h0;
     end
   end
   assign s_param__payload = hdr;
   assign chan = hdr;
   assign credits_next = \$3 [4:0];
   assign en = 1'h1;
-  assign \en$11  = 1'h1;
+  assign \en$8  = 1'h1;
   assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
@@ -1132,11 +1168,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$46  = zero_point;
+  assign \$signal$48  = act_min;
+  assign \act_max$50  = act_max;
   assign w_data = out_w;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1255,12 +1291,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[4]  = out_w[39:32];
   assign \out_w.data[5]  = out_w[47:40];
   assign \out_w.last  = out_w[48];
-  assign \o_data$58[0]  = \o_data$58 [7:0];
-  assign \o_data$58[1]  = \o_data$58 [15:8];
-  assign \o_data$58[2]  = \o_data$58 [23:16];
-  assign \o_data$58[3]  = \o_data$58 [31:24];
-  assign \o_data$58[4]  = \o_data$58 [39:32];
-  assign \o_data$58[5]  = \o_data$58 [47:40];
+  assign \o_data$56[0]  = \o_data$56 [7:0];
+  assign \o_data$56[1]  = \o_data$56 [15:8];
+  assign \o_data$56[2]  = \o_data$56 [23:16];
+  assign \o_data$56[3]  = \o_data$56 [31:24];
+  assign \o_data$56[4]  = \o_data$56 [39:32];
+  assign \o_data$56[5]  = \o_data$56 [47:40];
   assign \m_out__payload.data  = m_out__payload[47:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1270,7 +1306,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
   assign out_w[48] = o_last;
-  assign out_w[47:0] = \o_data$58 ;
+  assign out_w[47:0] = \o_data$56 ;
   assign i_shift[35:30] = rp__data[413:408];
   assign i_shift[29:24] = rp__data[344:339];
   assign i_shift[23:18] = rp__data[275:270];
@@ -4044,96 +4080,78 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [31:0] \$100 ;
-  wire [30:0] \$101 ;
-  wire [32:0] \$102 ;
-  wire [63:0] \$103 ;
-  wire [92:0] \$104 ;
-  wire [33:0] \$105 ;
-  wire [93:0] \$106 ;
-  wire [64:0] \$107 ;
-  wire [64:0] \$108 ;
-  wire [63:0] \$109 ;
+  wire [63:0] \$100 ;
+  wire [63:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [63:0] \$110 ;
-  wire [63:0] \$111 ;
-  wire [63:0] \$112 ;
-  wire [63:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [63:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [63:0] \$118 ;
-  wire [63:0] \$119 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  reg \$115 ;
+  reg \$116 ;
+  reg [30:0] \$117 ;
+  reg [4:0] \$118 ;
+  reg [4:0] \$119 ;
   wire [5:0] \$12 ;
-  wire [63:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  reg [30:0] \$120 ;
+  reg [4:0] \$121 ;
+  reg [4:0] \$122 ;
+  reg [30:0] \$123 ;
+  reg [4:0] \$124 ;
+  reg [4:0] \$125 ;
+  reg [30:0] \$126 ;
+  reg [4:0] \$127 ;
+  reg [4:0] \$128 ;
+  reg [30:0] \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [30:0] \$135 ;
-  reg [4:0] \$136 ;
-  reg [4:0] \$137 ;
-  reg [30:0] \$138 ;
-  reg [4:0] \$139 ;
+  reg [4:0] \$130 ;
+  reg [4:0] \$131 ;
+  reg [30:0] \$132 ;
+  reg [4:0] \$133 ;
+  reg [4:0] \$134 ;
+  reg [31:0] \$135 ;
+  reg [31:0] \$136 ;
+  reg [31:0] \$137 ;
+  reg [31:0] \$138 ;
+  reg [31:0] \$139 ;
   wire [6:0] \$14 ;
-  reg [4:0] \$140 ;
-  reg [30:0] \$141 ;
-  reg [4:0] \$142 ;
+  reg [31:0] \$140 ;
+  reg \$141 ;
+  reg \$142 ;
   reg [4:0] \$143 ;
-  reg [30:0] \$144 ;
+  reg [4:0] \$144 ;
   reg [4:0] \$145 ;
   reg [4:0] \$146 ;
-  reg [30:0] \$147 ;
+  reg [4:0] \$147 ;
   reg [4:0] \$148 ;
-  reg [4:0] \$149 ;
+  reg [32:0] \$149 ;
   wire [6:0] \$15 ;
-  reg [30:0] \$150 ;
-  reg [4:0] \$151 ;
-  reg [4:0] \$152 ;
-  reg [31:0] \$153 ;
-  reg [31:0] \$154 ;
+  reg [32:0] \$150 ;
+  reg [32:0] \$151 ;
+  reg [32:0] \$152 ;
+  reg [32:0] \$153 ;
+  reg [32:0] \$154 ;
   reg [31:0] \$155 ;
   reg [31:0] \$156 ;
   reg [31:0] \$157 ;
   reg [31:0] \$158 ;
-  reg \$159 ;
+  reg [31:0] \$159 ;
   wire \$16 ;
-  reg \$160 ;
-  reg [4:0] \$161 ;
-  reg [4:0] \$162 ;
-  reg [4:0] \$163 ;
-  reg [4:0] \$164 ;
-  reg [4:0] \$165 ;
-  reg [4:0] \$166 ;
-  reg [32:0] \$167 ;
-  reg [32:0] \$168 ;
-  reg [32:0] \$169 ;
+  reg [31:0] \$160 ;
+  reg [47:0] \$161 ;
+  reg \$162 ;
+  reg \$163 ;
   wire [5:0] \$17 ;
-  reg [32:0] \$170 ;
-  reg [32:0] \$171 ;
-  reg [32:0] \$172 ;
-  reg [31:0] \$173 ;
-  reg [31:0] \$174 ;
-  reg [31:0] \$175 ;
-  reg [31:0] \$176 ;
-  reg [31:0] \$177 ;
-  reg [31:0] \$178 ;
-  reg [47:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
-  reg \$181 ;
   wire [6:0] \$19 ;
   wire [5:0] \$2 ;
   wire [6:0] \$20 ;
@@ -4161,68 +4179,68 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [62:0] \$40 ;
   wire [62:0] \$41 ;
   wire [62:0] \$42 ;
-  wire [28:0] \$43 ;
-  wire [91:0] \$44 ;
+  wire [33:0] \$43 ;
+  wire [28:0] \$44 ;
   wire [31:0] \$45 ;
   wire [30:0] \$46 ;
   wire [32:0] \$47 ;
-  wire [63:0] \$48 ;
-  wire [92:0] \$49 ;
+  wire [33:0] \$48 ;
+  wire [28:0] \$49 ;
   wire [6:0] \$5 ;
-  wire [33:0] \$50 ;
-  wire [93:0] \$51 ;
-  wire [64:0] \$52 ;
-  wire [64:0] \$53 ;
+  wire [31:0] \$50 ;
+  wire [30:0] \$51 ;
+  wire [32:0] \$52 ;
+  wire [33:0] \$53 ;
   wire [28:0] \$54 ;
-  wire [91:0] \$55 ;
-  wire [31:0] \$56 ;
-  wire [30:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire [63:0] \$59 ;
+  wire [31:0] \$55 ;
+  wire [30:0] \$56 ;
+  wire [32:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire [28:0] \$59 ;
   wire \$6 ;
-  wire [92:0] \$60 ;
-  wire [33:0] \$61 ;
-  wire [93:0] \$62 ;
-  wire [64:0] \$63 ;
-  wire [64:0] \$64 ;
-  wire [28:0] \$65 ;
-  wire [91:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
-  wire [32:0] \$69 ;
+  wire [31:0] \$60 ;
+  wire [30:0] \$61 ;
+  wire [32:0] \$62 ;
+  wire [33:0] \$63 ;
+  wire [28:0] \$64 ;
+  wire [31:0] \$65 ;
+  wire [30:0] \$66 ;
+  wire [32:0] \$67 ;
+  wire [33:0] \$68 ;
+  wire [28:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [63:0] \$70 ;
-  wire [92:0] \$71 ;
-  wire [33:0] \$72 ;
-  wire [93:0] \$73 ;
-  wire [64:0] \$74 ;
-  wire [64:0] \$75 ;
-  wire [28:0] \$76 ;
-  wire [91:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [30:0] \$79 ;
+  wire [31:0] \$70 ;
+  wire [30:0] \$71 ;
+  wire [32:0] \$72 ;
+  wire [62:0] \$73 ;
+  wire [63:0] \$74 ;
+  wire [63:0] \$75 ;
+  wire [62:0] \$76 ;
+  wire [63:0] \$77 ;
+  wire [63:0] \$78 ;
+  wire [62:0] \$79 ;
   wire \$8 ;
-  wire [32:0] \$80 ;
+  wire [63:0] \$80 ;
   wire [63:0] \$81 ;
-  wire [92:0] \$82 ;
-  wire [33:0] \$83 ;
-  wire [93:0] \$84 ;
-  wire [64:0] \$85 ;
-  wire [64:0] \$86 ;
-  wire [28:0] \$87 ;
-  wire [91:0] \$88 ;
-  wire [31:0] \$89 ;
+  wire [62:0] \$82 ;
+  wire [63:0] \$83 ;
+  wire [63:0] \$84 ;
+  wire [62:0] \$85 ;
+  wire [63:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [62:0] \$88 ;
+  wire [63:0] \$89 ;
   wire [6:0] \$9 ;
-  wire [30:0] \$90 ;
-  wire [32:0] \$91 ;
+  wire [63:0] \$90 ;
+  wire [63:0] \$91 ;
   wire [63:0] \$92 ;
-  wire [92:0] \$93 ;
-  wire [33:0] \$94 ;
-  wire [93:0] \$95 ;
-  wire [64:0] \$96 ;
-  wire [64:0] \$97 ;
-  wire [28:0] \$98 ;
-  wire [91:0] \$99 ;
+  wire [63:0] \$93 ;
+  wire [63:0] \$94 ;
+  wire [63:0] \$95 ;
+  wire [63:0] \$96 ;
+  wire [63:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [63:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -4290,6 +4308,12 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [4:0] left_3;
   wire [4:0] left_4;
   wire [4:0] left_5;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
+  wire [33:0] mid_4;
+  wire [33:0] mid_5;
   output [47:0] o_data;
   reg [47:0] o_data = 48'h000000000000;
   wire [7:0] \o_data[0] ;
@@ -4302,12 +4326,12 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
-  wire [63:0] prod_4;
-  wire [63:0] prod_5;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
+  wire [62:0] outer_4;
+  wire [62:0] outer_5;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -4430,60 +4454,54 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$40  = $signed(rq1_s3) << rq1_l3;
   assign \$41  = $signed(rq1_s4) << rq1_l4;
   assign \$42  = $signed(rq1_s5) << rq1_l5;
-  assign \$43  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$43  = \$37 [16:0] * rq1_m0[16:0];
+  assign \$44  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$45  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$46  = \$37 [16:0] * rq1_m0[30:17];
   assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign \$49  = $signed(\$44 ) + $signed(\$48 );
-  assign \$50  = \$37 [16:0] * rq1_m0[16:0];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$52  = $signed(\$51 [63:0]) + $signed(32'd1073741824);
-  assign \$54  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$56  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$57  = \$38 [16:0] * rq1_m1[30:17];
-  assign \$58  = $signed(\$56 ) + $signed({ 1'h0, \$57  });
-  assign \$60  = $signed(\$55 ) + $signed(\$59 );
-  assign \$61  = \$38 [16:0] * rq1_m1[16:0];
+  assign mid_0 = $signed(\$47 ) + $signed(15'h2000);
+  assign \$48  = \$38 [16:0] * rq1_m1[16:0];
+  assign \$49  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$50  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$51  = \$38 [16:0] * rq1_m1[30:17];
+  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
+  assign mid_1 = $signed(\$52 ) + $signed(15'h2000);
+  assign \$53  = \$39 [16:0] * rq1_m2[16:0];
+  assign \$54  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$55  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$56  = \$39 [16:0] * rq1_m2[30:17];
+  assign \$57  = $signed(\$55 ) + $signed({ 1'h0, \$56  });
+  assign mid_2 = $signed(\$57 ) + $signed(15'h2000);
+  assign \$58  = \$40 [16:0] * rq1_m3[16:0];
+  assign \$59  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$60  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$61  = \$40 [16:0] * rq1_m3[30:17];
   assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
-  assign \$63  = $signed(\$62 [63:0]) + $signed(32'd1073741824);
-  assign \$65  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$67  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$68  = \$39 [16:0] * rq1_m2[30:17];
-  assign \$69  = $signed(\$67 ) + $signed({ 1'h0, \$68  });
-  assign \$71  = $signed(\$66 ) + $signed(\$70 );
-  assign \$72  = \$39 [16:0] * rq1_m2[16:0];
-  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(\$73 [63:0]) + $signed(32'd1073741824);
-  assign \$76  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$78  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$79  = \$40 [16:0] * rq1_m3[30:17];
-  assign \$80  = $signed(\$78 ) + $signed({ 1'h0, \$79  });
-  assign \$82  = $signed(\$77 ) + $signed(\$81 );
-  assign \$83  = \$40 [16:0] * rq1_m3[16:0];
-  assign \$84  = $signed(\$82 ) + $signed({ 1'h0, \$83  });
-  assign \$85  = $signed(\$84 [63:0]) + $signed(32'd1073741824);
-  assign \$87  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$89  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$90  = \$41 [16:0] * rq1_m4[30:17];
-  assign \$91  = $signed(\$89 ) + $signed({ 1'h0, \$90  });
-  assign \$93  = $signed(\$88 ) + $signed(\$92 );
-  assign \$94  = \$41 [16:0] * rq1_m4[16:0];
-  assign \$95  = $signed(\$93 ) + $signed({ 1'h0, \$94  });
-  assign \$96  = $signed(\$95 [63:0]) + $signed(32'd1073741824);
-  assign \$98  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$100  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$101  = \$42 [16:0] * rq1_m5[30:17];
-  assign \$102  = $signed(\$100 ) + $signed({ 1'h0, \$101  });
-  assign \$104  = $signed(\$99 ) + $signed(\$103 );
-  assign \$105  = \$42 [16:0] * rq1_m5[16:0];
-  assign \$106  = $signed(\$104 ) + $signed({ 1'h0, \$105  });
-  assign \$107  = $signed(\$106 [63:0]) + $signed(32'd1073741824);
-  assign \$109  = 1'h1 << rq1_r0;
-  assign \$111  = 1'h1 << rq1_r1;
-  assign \$113  = 1'h1 << rq1_r2;
-  assign \$115  = 1'h1 << rq1_r3;
-  assign \$117  = 1'h1 << rq1_r4;
-  assign \$119  = 1'h1 << rq1_r5;
+  assign mid_3 = $signed(\$62 ) + $signed(15'h2000);
+  assign \$63  = \$41 [16:0] * rq1_m4[16:0];
+  assign \$64  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$65  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$66  = \$41 [16:0] * rq1_m4[30:17];
+  assign \$67  = $signed(\$65 ) + $signed({ 1'h0, \$66  });
+  assign mid_4 = $signed(\$67 ) + $signed(15'h2000);
+  assign \$68  = \$42 [16:0] * rq1_m5[16:0];
+  assign \$69  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$70  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$71  = \$42 [16:0] * rq1_m5[30:17];
+  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
+  assign mid_5 = $signed(\$72 ) + $signed(15'h2000);
+  assign \$74  = $signed(\$73 ) + $signed(mid_0);
+  assign \$77  = $signed(\$76 ) + $signed(mid_1);
+  assign \$80  = $signed(\$79 ) + $signed(mid_2);
+  assign \$83  = $signed(\$82 ) + $signed(mid_3);
+  assign \$86  = $signed(\$85 ) + $signed(mid_4);
+  assign \$89  = $signed(\$88 ) + $signed(mid_5);
+  assign \$91  = 1'h1 << rq1_r0;
+  assign \$93  = 1'h1 << rq1_r1;
+  assign \$95  = 1'h1 << rq1_r2;
+  assign \$97  = 1'h1 << rq1_r3;
+  assign \$99  = 1'h1 << rq1_r4;
+  assign \$101  = 1'h1 << rq1_r5;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
   assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
@@ -4502,504 +4520,504 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign t_3 = $signed(y_3) + $signed(zero_point);
   assign t_4 = $signed(y_4) + $signed(zero_point);
   assign t_5 = $signed(y_5) + $signed(zero_point);
-  assign \$121  = $signed(t_0) < $signed(act_min);
-  assign \$122  = $signed(t_0) > $signed(act_max);
-  assign \$123  = $signed(t_1) < $signed(act_min);
-  assign \$124  = $signed(t_1) > $signed(act_max);
-  assign \$125  = $signed(t_2) < $signed(act_min);
-  assign \$126  = $signed(t_2) > $signed(act_max);
-  assign \$127  = $signed(t_3) < $signed(act_min);
-  assign \$128  = $signed(t_3) > $signed(act_max);
-  assign \$129  = $signed(t_4) < $signed(act_min);
-  assign \$130  = $signed(t_4) > $signed(act_max);
-  assign \$131  = $signed(t_5) < $signed(act_min);
-  assign \$132  = $signed(t_5) > $signed(act_max);
+  assign \$103  = $signed(t_0) < $signed(act_min);
+  assign \$104  = $signed(t_0) > $signed(act_max);
+  assign \$105  = $signed(t_1) < $signed(act_min);
+  assign \$106  = $signed(t_1) > $signed(act_max);
+  assign \$107  = $signed(t_2) < $signed(act_min);
+  assign \$108  = $signed(t_2) > $signed(act_max);
+  assign \$109  = $signed(t_3) < $signed(act_min);
+  assign \$110  = $signed(t_3) > $signed(act_max);
+  assign \$111  = $signed(t_4) < $signed(act_min);
+  assign \$112  = $signed(t_4) > $signed(act_max);
+  assign \$113  = $signed(t_5) < $signed(act_min);
+  assign \$114  = $signed(t_5) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$133 ;
+    rq1_valid <= \$115 ;
   always @(posedge clk)
-    rq1_last <= \$134 ;
+    rq1_last <= \$116 ;
   always @(posedge clk)
-    rq1_m0 <= \$135 ;
+    rq1_m0 <= \$117 ;
   always @(posedge clk)
-    rq1_l0 <= \$136 ;
+    rq1_l0 <= \$118 ;
   always @(posedge clk)
-    rq1_r0 <= \$137 ;
+    rq1_r0 <= \$119 ;
   always @(posedge clk)
-    rq1_m1 <= \$138 ;
+    rq1_m1 <= \$120 ;
   always @(posedge clk)
-    rq1_l1 <= \$139 ;
+    rq1_l1 <= \$121 ;
   always @(posedge clk)
-    rq1_r1 <= \$140 ;
+    rq1_r1 <= \$122 ;
   always @(posedge clk)
-    rq1_m2 <= \$141 ;
+    rq1_m2 <= \$123 ;
   always @(posedge clk)
-    rq1_l2 <= \$142 ;
+    rq1_l2 <= \$124 ;
   always @(posedge clk)
-    rq1_r2 <= \$143 ;
+    rq1_r2 <= \$125 ;
   always @(posedge clk)
-    rq1_m3 <= \$144 ;
+    rq1_m3 <= \$126 ;
   always @(posedge clk)
-    rq1_l3 <= \$145 ;
+    rq1_l3 <= \$127 ;
   always @(posedge clk)
-    rq1_r3 <= \$146 ;
+    rq1_r3 <= \$128 ;
   always @(posedge clk)
-    rq1_m4 <= \$147 ;
+    rq1_m4 <= \$129 ;
   always @(posedge clk)
-    rq1_l4 <= \$148 ;
+    rq1_l4 <= \$130 ;
   always @(posedge clk)
-    rq1_r4 <= \$149 ;
+    rq1_r4 <= \$131 ;
   always @(posedge clk)
-    rq1_m5 <= \$150 ;
+    rq1_m5 <= \$132 ;
   always @(posedge clk)
-    rq1_l5 <= \$151 ;
+    rq1_l5 <= \$133 ;
   always @(posedge clk)
-    rq1_r5 <= \$152 ;
+    rq1_r5 <= \$134 ;
   always @(posedge clk)
-    rq1_s0 <= \$153 ;
+    rq1_s0 <= \$135 ;
   always @(posedge clk)
-    rq1_s1 <= \$154 ;
+    rq1_s1 <= \$136 ;
   always @(posedge clk)
-    rq1_s2 <= \$155 ;
+    rq1_s2 <= \$137 ;
   always @(posedge clk)
-    rq1_s3 <= \$156 ;
+    rq1_s3 <= \$138 ;
   always @(posedge clk)
-    rq1_s4 <= \$157 ;
+    rq1_s4 <= \$139 ;
   always @(posedge clk)
-    rq1_s5 <= \$158 ;
+    rq1_s5 <= \$140 ;
   always @(posedge clk)
-    rq2_valid <= \$159 ;
+    rq2_valid <= \$141 ;
   always @(posedge clk)
-    rq2_last <= \$160 ;
+    rq2_last <= \$142 ;
   always @(posedge clk)
-    rq2_r0 <= \$161 ;
+    rq2_r0 <= \$143 ;
   always @(posedge clk)
-    rq2_r1 <= \$162 ;
+    rq2_r1 <= \$144 ;
   always @(posedge clk)
-    rq2_r2 <= \$163 ;
+    rq2_r2 <= \$145 ;
   always @(posedge clk)
-    rq2_r3 <= \$164 ;
+    rq2_r3 <= \$146 ;
   always @(posedge clk)
-    rq2_r4 <= \$165 ;
+    rq2_r4 <= \$147 ;
   always @(posedge clk)
-    rq2_r5 <= \$166 ;
+    rq2_r5 <= \$148 ;
   always @(posedge clk)
-    rq2_h0 <= \$167 ;
+    rq2_h0 <= \$149 ;
   always @(posedge clk)
-    rq2_h1 <= \$168 ;
+    rq2_h1 <= \$150 ;
   always @(posedge clk)
-    rq2_h2 <= \$169 ;
+    rq2_h2 <= \$151 ;
   always @(posedge clk)
-    rq2_h3 <= \$170 ;
+    rq2_h3 <= \$152 ;
   always @(posedge clk)
-    rq2_h4 <= \$171 ;
+    rq2_h4 <= \$153 ;
   always @(posedge clk)
-    rq2_h5 <= \$172 ;
+    rq2_h5 <= \$154 ;
   always @(posedge clk)
-    rq2_hf0 <= \$173 ;
+    rq2_hf0 <= \$155 ;
   always @(posedge clk)
-    rq2_hf1 <= \$174 ;
+    rq2_hf1 <= \$156 ;
   always @(posedge clk)
-    rq2_hf2 <= \$175 ;
+    rq2_hf2 <= \$157 ;
   always @(posedge clk)
-    rq2_hf3 <= \$176 ;
+    rq2_hf3 <= \$158 ;
   always @(posedge clk)
-    rq2_hf4 <= \$177 ;
+    rq2_hf4 <= \$159 ;
   always @(posedge clk)
-    rq2_hf5 <= \$178 ;
+    rq2_hf5 <= \$160 ;
   always @(posedge clk)
-    o_data <= \$179 ;
+    o_data <= \$161 ;
   always @(posedge clk)
-    o_valid <= \$180 ;
+    o_valid <= \$162 ;
   always @(posedge clk)
-    o_last <= \$181 ;
+    o_last <= \$163 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$133  = i_valid;
+    \$115  = i_valid;
     if (rst) begin
-      \$133  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$134  = i_last;
+    \$116  = i_last;
     if (rst) begin
-      \$134  = 1'h0;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$135  = i_multiplier[30:0];
+    \$117  = i_multiplier[30:0];
     if (rst) begin
-      \$135  = 31'h00000000;
+      \$117  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$136  = \$2 [4:0];
+    \$118  = \$2 [4:0];
     if (rst) begin
-      \$136  = 5'h00;
+      \$118  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$137  = \$5 [4:0];
+    \$119  = \$5 [4:0];
     if (rst) begin
-      \$137  = 5'h00;
+      \$119  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$138  = i_multiplier[61:31];
+    \$120  = i_multiplier[61:31];
     if (rst) begin
-      \$138  = 31'h00000000;
+      \$120  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$139  = \$7 [4:0];
+    \$121  = \$7 [4:0];
     if (rst) begin
-      \$139  = 5'h00;
+      \$121  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$140  = \$10 [4:0];
+    \$122  = \$10 [4:0];
     if (rst) begin
-      \$140  = 5'h00;
+      \$122  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$141  = i_multiplier[92:62];
+    \$123  = i_multiplier[92:62];
     if (rst) begin
-      \$141  = 31'h00000000;
+      \$123  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$142  = \$12 [4:0];
+    \$124  = \$12 [4:0];
     if (rst) begin
-      \$142  = 5'h00;
+      \$124  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$143  = \$15 [4:0];
+    \$125  = \$15 [4:0];
+    if (rst) begin
+      \$125  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$126  = i_multiplier[123:93];
+    if (rst) begin
+      \$126  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$127  = \$17 [4:0];
+    if (rst) begin
+      \$127  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$128  = \$20 [4:0];
+    if (rst) begin
+      \$128  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$129  = i_multiplier[154:124];
+    if (rst) begin
+      \$129  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$130  = \$22 [4:0];
+    if (rst) begin
+      \$130  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$131  = \$25 [4:0];
+    if (rst) begin
+      \$131  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$132  = i_multiplier[185:155];
+    if (rst) begin
+      \$132  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$133  = \$27 [4:0];
+    if (rst) begin
+      \$133  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$134  = \$30 [4:0];
+    if (rst) begin
+      \$134  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$135  = \$31 [31:0];
+    if (rst) begin
+      \$135  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$136  = \$32 [31:0];
+    if (rst) begin
+      \$136  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$137  = \$33 [31:0];
+    if (rst) begin
+      \$137  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$138  = \$34 [31:0];
+    if (rst) begin
+      \$138  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$139  = \$35 [31:0];
+    if (rst) begin
+      \$139  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$140  = \$36 [31:0];
+    if (rst) begin
+      \$140  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$141  = rq1_valid;
+    if (rst) begin
+      \$141  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$142  = rq1_last;
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$143  = rq1_r0;
     if (rst) begin
       \$143  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$144  = i_multiplier[123:93];
+    \$144  = rq1_r1;
     if (rst) begin
-      \$144  = 31'h00000000;
+      \$144  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$145  = \$17 [4:0];
+    \$145  = rq1_r2;
     if (rst) begin
       \$145  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$146  = \$20 [4:0];
+    \$146  = rq1_r3;
     if (rst) begin
       \$146  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$147  = i_multiplier[154:124];
+    \$147  = rq1_r4;
     if (rst) begin
-      \$147  = 31'h00000000;
+      \$147  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$148  = \$22 [4:0];
+    \$148  = rq1_r5;
     if (rst) begin
       \$148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$149  = \$25 [4:0];
+    \$149  = \$75 [32:0];
     if (rst) begin
-      \$149  = 5'h00;
+      \$149  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$150  = i_multiplier[185:155];
+    \$150  = \$78 [32:0];
     if (rst) begin
-      \$150  = 31'h00000000;
+      \$150  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$151  = \$27 [4:0];
+    \$151  = \$81 [32:0];
     if (rst) begin
-      \$151  = 5'h00;
+      \$151  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$152  = \$30 [4:0];
+    \$152  = \$84 [32:0];
     if (rst) begin
-      \$152  = 5'h00;
+      \$152  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$153  = \$31 [31:0];
+    \$153  = \$87 [32:0];
     if (rst) begin
-      \$153  = 32'd0;
+      \$153  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$154  = \$32 [31:0];
+    \$154  = \$90 [32:0];
     if (rst) begin
-      \$154  = 32'd0;
+      \$154  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$155  = \$33 [31:0];
+    \$155  = \$92 [31:0];
     if (rst) begin
       \$155  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$156  = \$34 [31:0];
+    \$156  = \$94 [31:0];
     if (rst) begin
       \$156  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$157  = \$35 [31:0];
+    \$157  = \$96 [31:0];
     if (rst) begin
       \$157  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$158  = \$36 [31:0];
+    \$158  = \$98 [31:0];
     if (rst) begin
       \$158  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$159  = rq1_valid;
+    \$159  = \$100 [31:0];
     if (rst) begin
-      \$159  = 1'h0;
+      \$159  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$160  = rq1_last;
+    \$160  = \$102 [31:0];
     if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$161  = rq1_r0;
-    if (rst) begin
-      \$161  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$162  = rq1_r1;
-    if (rst) begin
-      \$162  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$163  = rq1_r2;
-    if (rst) begin
-      \$163  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$164  = rq1_r3;
-    if (rst) begin
-      \$164  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$165  = rq1_r4;
-    if (rst) begin
-      \$165  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$166  = rq1_r5;
-    if (rst) begin
-      \$166  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$167  = \$53 [32:0];
-    if (rst) begin
-      \$167  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$168  = \$64 [32:0];
-    if (rst) begin
-      \$168  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$169  = \$75 [32:0];
-    if (rst) begin
-      \$169  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$170  = \$86 [32:0];
-    if (rst) begin
-      \$170  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$171  = \$97 [32:0];
-    if (rst) begin
-      \$171  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$172  = \$108 [32:0];
-    if (rst) begin
-      \$172  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$173  = \$110 [31:0];
-    if (rst) begin
-      \$173  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$174  = \$112 [31:0];
-    if (rst) begin
-      \$174  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$175  = \$114 [31:0];
-    if (rst) begin
-      \$175  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$176  = \$116 [31:0];
-    if (rst) begin
-      \$176  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$177  = \$118 [31:0];
-    if (rst) begin
-      \$177  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$178  = \$120 [31:0];
-    if (rst) begin
-      \$178  = 32'd0;
+      \$160  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$121 ) begin
-      \$179 [7:0] = act_min;
-    end else if (\$122 ) begin
-      \$179 [7:0] = act_max;
+    if (\$103 ) begin
+      \$161 [7:0] = act_min;
+    end else if (\$104 ) begin
+      \$161 [7:0] = act_max;
     end else begin
-      \$179 [7:0] = t_0[7:0];
+      \$161 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$123 ) begin
-      \$179 [15:8] = act_min;
-    end else if (\$124 ) begin
-      \$179 [15:8] = act_max;
+    if (\$105 ) begin
+      \$161 [15:8] = act_min;
+    end else if (\$106 ) begin
+      \$161 [15:8] = act_max;
     end else begin
-      \$179 [15:8] = t_1[7:0];
+      \$161 [15:8] = t_1[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$125 ) begin
-      \$179 [23:16] = act_min;
-    end else if (\$126 ) begin
-      \$179 [23:16] = act_max;
+    if (\$107 ) begin
+      \$161 [23:16] = act_min;
+    end else if (\$108 ) begin
+      \$161 [23:16] = act_max;
     end else begin
-      \$179 [23:16] = t_2[7:0];
+      \$161 [23:16] = t_2[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$127 ) begin
-      \$179 [31:24] = act_min;
-    end else if (\$128 ) begin
-      \$179 [31:24] = act_max;
+    if (\$109 ) begin
+      \$161 [31:24] = act_min;
+    end else if (\$110 ) begin
+      \$161 [31:24] = act_max;
     end else begin
-      \$179 [31:24] = t_3[7:0];
+      \$161 [31:24] = t_3[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$129 ) begin
-      \$179 [39:32] = act_min;
-    end else if (\$130 ) begin
-      \$179 [39:32] = act_max;
+    if (\$111 ) begin
+      \$161 [39:32] = act_min;
+    end else if (\$112 ) begin
+      \$161 [39:32] = act_max;
     end else begin
-      \$179 [39:32] = t_4[7:0];
+      \$161 [39:32] = t_4[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$131 ) begin
-      \$179 [47:40] = act_min;
-    end else if (\$132 ) begin
-      \$179 [47:40] = act_max;
+    if (\$113 ) begin
+      \$161 [47:40] = act_min;
+    end else if (\$114 ) begin
+      \$161 [47:40] = act_max;
     end else begin
-      \$179 [47:40] = t_5[7:0];
+      \$161 [47:40] = t_5[7:0];
     end
     if (rst) begin
-      \$179  = 48'h000000000000;
+      \$161  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$180  = rq2_valid;
+    \$162  = rq2_valid;
     if (rst) begin
-      \$180  = 1'h0;
+      \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$181  = rq2_last;
+    \$163  = rq2_last;
     if (rst) begin
-      \$181  = 1'h0;
+      \$163  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -5026,24 +5044,24 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign a_3 = \$40 [31:0];
   assign a_4 = \$41 [31:0];
   assign a_5 = \$42 [31:0];
-  assign prod_0 = \$51 [63:0];
-  assign h_0 = \$53 [32:0];
-  assign prod_1 = \$62 [63:0];
-  assign h_1 = \$64 [32:0];
-  assign prod_2 = \$73 [63:0];
-  assign h_2 = \$75 [32:0];
-  assign prod_3 = \$84 [63:0];
-  assign h_3 = \$86 [32:0];
-  assign prod_4 = \$95 [63:0];
-  assign h_4 = \$97 [32:0];
-  assign prod_5 = \$106 [63:0];
-  assign h_5 = \$108 [32:0];
-  assign half_0 = \$110 [31:0];
-  assign half_1 = \$112 [31:0];
-  assign half_2 = \$114 [31:0];
-  assign half_3 = \$116 [31:0];
-  assign half_4 = \$118 [31:0];
-  assign half_5 = \$120 [31:0];
+  assign outer_0 = { \$44 , \$43  };
+  assign outer_1 = { \$49 , \$48  };
+  assign outer_2 = { \$54 , \$53  };
+  assign outer_3 = { \$59 , \$58  };
+  assign outer_4 = { \$64 , \$63  };
+  assign outer_5 = { \$69 , \$68  };
+  assign h_0 = \$75 [32:0];
+  assign h_1 = \$78 [32:0];
+  assign h_2 = \$81 [32:0];
+  assign h_3 = \$84 [32:0];
+  assign h_4 = \$87 [32:0];
+  assign h_5 = \$90 [32:0];
+  assign half_0 = \$92 [31:0];
+  assign half_1 = \$94 [31:0];
+  assign half_2 = \$96 [31:0];
+  assign half_3 = \$98 [31:0];
+  assign half_4 = \$100 [31:0];
+  assign half_5 = \$102 [31:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -5075,28 +5093,22 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \o_data[3]  = o_data[31:24];
   assign \o_data[4]  = o_data[39:32];
   assign \o_data[5]  = o_data[47:40];
-  assign \$120  = { 1'h0, \$119 [63:1] };
-  assign \$44  = { \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 [28], \$43 , 34'h000000000 };
-  assign \$48  = { \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 [32], \$47 , 17'h00000 };
-  assign \$53  = { \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64], \$52 [64:31] };
-  assign \$55  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , 34'h000000000 };
-  assign \$59  = { \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 [32], \$58 , 17'h00000 };
-  assign \$64  = { \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64], \$63 [64:31] };
-  assign \$66  = { \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 [28], \$65 , 34'h000000000 };
-  assign \$70  = { \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 [32], \$69 , 17'h00000 };
-  assign \$75  = { \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64], \$74 [64:31] };
-  assign \$77  = { \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 [28], \$76 , 34'h000000000 };
-  assign \$81  = { \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 [32], \$80 , 17'h00000 };
-  assign \$86  = { \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64], \$85 [64:31] };
-  assign \$88  = { \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 [28], \$87 , 34'h000000000 };
-  assign \$92  = { \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 [32], \$91 , 17'h00000 };
-  assign \$97  = { \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64], \$96 [64:31] };
-  assign \$99  = { \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 [28], \$98 , 34'h000000000 };
-  assign \$103  = { \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 [32], \$102 , 17'h00000 };
-  assign \$108  = { \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64], \$107 [64:31] };
-  assign \$110  = { 1'h0, \$109 [63:1] };
-  assign \$112  = { 1'h0, \$111 [63:1] };
-  assign \$114  = { 1'h0, \$113 [63:1] };
-  assign \$116  = { 1'h0, \$115 [63:1] };
-  assign \$118  = { 1'h0, \$117 [63:1] };
+  assign \$73  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , \$43 [33:17] };
+  assign \$75  = { \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63:14] };
+  assign \$76  = { \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 , \$48 [33:17] };
+  assign \$78  = { \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63:14] };
+  assign \$79  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , \$53 [33:17] };
+  assign \$81  = { \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63:14] };
+  assign \$82  = { \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 , \$58 [33:17] };
+  assign \$84  = { \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63:14] };
+  assign \$85  = { \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 , \$63 [33:17] };
+  assign \$87  = { \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63:14] };
+  assign \$88  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , \$68 [33:17] };
+  assign \$90  = { \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63:14] };
+  assign \$92  = { 1'h0, \$91 [63:1] };
+  assign \$94  = { 1'h0, \$93 [63:1] };
+  assign \$96  = { 1'h0, \$95 [63:1] };
+  assign \$98  = { 1'h0, \$97 [63:1] };
+  assign \$100  = { 1'h0, \$99 [63:1] };
+  assign \$102  = { 1'h0, \$101 [63:1] };
 endmodule

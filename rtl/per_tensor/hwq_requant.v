@@ -6,117 +6,105 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [62:0] \$10 ;
-  reg [32:0] \$100 ;
-  reg [32:0] \$101 ;
-  reg [32:0] \$102 ;
-  reg [32:0] \$103 ;
-  reg [31:0] \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg [33:0] \$107 ;
-  reg [33:0] \$108 ;
-  reg [33:0] \$109 ;
+  reg \$100 ;
+  reg \$101 ;
   wire [62:0] \$11 ;
-  reg [33:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
   wire [62:0] \$12 ;
   wire [62:0] \$13 ;
-  wire [28:0] \$14 ;
-  wire [91:0] \$15 ;
+  wire [33:0] \$14 ;
+  wire [28:0] \$15 ;
   wire [31:0] \$16 ;
   wire [30:0] \$17 ;
   wire [32:0] \$18 ;
-  wire [63:0] \$19 ;
+  wire [33:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [92:0] \$20 ;
-  wire [33:0] \$21 ;
-  wire [93:0] \$22 ;
-  wire [64:0] \$23 ;
-  wire [64:0] \$24 ;
+  wire [28:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [30:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [33:0] \$24 ;
   wire [28:0] \$25 ;
-  wire [91:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [30:0] \$28 ;
-  wire [32:0] \$29 ;
+  wire [31:0] \$26 ;
+  wire [30:0] \$27 ;
+  wire [32:0] \$28 ;
+  wire [33:0] \$29 ;
   wire \$3 ;
-  wire [63:0] \$30 ;
-  wire [92:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [93:0] \$33 ;
-  wire [64:0] \$34 ;
-  wire [64:0] \$35 ;
-  wire [28:0] \$36 ;
-  wire [91:0] \$37 ;
-  wire [31:0] \$38 ;
-  wire [30:0] \$39 ;
+  wire [28:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [30:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [62:0] \$34 ;
+  wire [63:0] \$35 ;
+  wire [63:0] \$36 ;
+  wire [62:0] \$37 ;
+  wire [63:0] \$38 ;
+  wire [63:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [32:0] \$40 ;
+  wire [62:0] \$40 ;
   wire [63:0] \$41 ;
-  wire [92:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [93:0] \$44 ;
-  wire [64:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [28:0] \$47 ;
-  wire [91:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire [63:0] \$42 ;
+  wire [62:0] \$43 ;
+  wire [63:0] \$44 ;
+  wire [63:0] \$45 ;
+  wire [63:0] \$46 ;
+  wire [63:0] \$47 ;
+  wire [33:0] \$48 ;
+  wire \$49 ;
   wire [6:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [92:0] \$53 ;
-  wire [33:0] \$54 ;
-  wire [93:0] \$55 ;
-  wire [64:0] \$56 ;
-  wire [64:0] \$57 ;
-  wire [63:0] \$58 ;
-  wire [63:0] \$59 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [34:0] \$52 ;
+  wire [33:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire [34:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire \$59 ;
   wire [32:0] \$6 ;
-  wire [33:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [34:0] \$64 ;
-  wire [33:0] \$65 ;
+  wire [34:0] \$62 ;
+  wire [33:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
+  wire [34:0] \$67 ;
   wire \$68 ;
-  wire [34:0] \$69 ;
+  wire \$69 ;
   wire [32:0] \$7 ;
-  wire [33:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [34:0] \$74 ;
-  wire [33:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [34:0] \$79 ;
+  wire \$74 ;
+  wire \$75 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg [30:0] \$78 ;
+  reg [4:0] \$79 ;
   wire [32:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  reg \$88 ;
-  reg \$89 ;
+  reg [4:0] \$80 ;
+  reg [31:0] \$81 ;
+  reg [31:0] \$82 ;
+  reg [31:0] \$83 ;
+  reg [31:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg [4:0] \$87 ;
+  reg [32:0] \$88 ;
+  reg [32:0] \$89 ;
   wire [32:0] \$9 ;
-  reg [30:0] \$90 ;
-  reg [4:0] \$91 ;
-  reg [4:0] \$92 ;
-  reg [31:0] \$93 ;
-  reg [31:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg [31:0] \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [4:0] \$99 ;
+  reg [32:0] \$90 ;
+  reg [32:0] \$91 ;
+  reg [31:0] \$92 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg [33:0] \$95 ;
+  reg [33:0] \$96 ;
+  reg [33:0] \$97 ;
+  reg [33:0] \$98 ;
+  reg [31:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -157,6 +145,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -167,10 +159,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -228,416 +220,412 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$11  = $signed(rq1_s1) << rq1_l0;
   assign \$12  = $signed(rq1_s2) << rq1_l0;
   assign \$13  = $signed(rq1_s3) << rq1_l0;
-  assign \$14  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$14  = \$10 [16:0] * rq1_m0[16:0];
+  assign \$15  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$16  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$17  = \$10 [16:0] * rq1_m0[30:17];
   assign \$18  = $signed(\$16 ) + $signed({ 1'h0, \$17  });
-  assign \$20  = $signed(\$15 ) + $signed(\$19 );
-  assign \$21  = \$10 [16:0] * rq1_m0[16:0];
-  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
-  assign \$23  = $signed(\$22 [63:0]) + $signed(32'd1073741824);
-  assign \$25  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$27  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$28  = \$11 [16:0] * rq1_m0[30:17];
-  assign \$29  = $signed(\$27 ) + $signed({ 1'h0, \$28  });
-  assign \$31  = $signed(\$26 ) + $signed(\$30 );
-  assign \$32  = \$11 [16:0] * rq1_m0[16:0];
+  assign mid_0 = $signed(\$18 ) + $signed(15'h2000);
+  assign \$19  = \$11 [16:0] * rq1_m0[16:0];
+  assign \$20  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$21  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$22  = \$11 [16:0] * rq1_m0[30:17];
+  assign \$23  = $signed(\$21 ) + $signed({ 1'h0, \$22  });
+  assign mid_1 = $signed(\$23 ) + $signed(15'h2000);
+  assign \$24  = \$12 [16:0] * rq1_m0[16:0];
+  assign \$25  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$26  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$27  = \$12 [16:0] * rq1_m0[30:17];
+  assign \$28  = $signed(\$26 ) + $signed({ 1'h0, \$27  });
+  assign mid_2 = $signed(\$28 ) + $signed(15'h2000);
+  assign \$29  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$30  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$31  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$32  = \$13 [16:0] * rq1_m0[30:17];
   assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign \$34  = $signed(\$33 [63:0]) + $signed(32'd1073741824);
-  assign \$36  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$38  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$39  = \$12 [16:0] * rq1_m0[30:17];
-  assign \$40  = $signed(\$38 ) + $signed({ 1'h0, \$39  });
-  assign \$42  = $signed(\$37 ) + $signed(\$41 );
-  assign \$43  = \$12 [16:0] * rq1_m0[16:0];
-  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
-  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
-  assign \$47  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$49  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$50  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$53  = $signed(\$48 ) + $signed(\$52 );
-  assign \$54  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$56  = $signed(\$55 [63:0]) + $signed(32'd1073741824);
-  assign \$58  = 1'h1 << rq1_r0;
-  assign \$60  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$61  = | rq2_hf0;
-  assign \$62  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = $signed(\$60 ) - $signed({ 1'h0, \$63  });
-  assign \$65  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
-  assign \$66  = | rq2_hf0;
-  assign \$67  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = $signed(\$65 ) - $signed({ 1'h0, \$68  });
-  assign \$70  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
-  assign \$71  = | rq2_hf0;
-  assign \$72  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = $signed(\$70 ) - $signed({ 1'h0, \$73  });
-  assign \$75  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
-  assign \$76  = | rq2_hf0;
-  assign \$77  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$78  = \$76  & \$77 ;
-  assign \$79  = $signed(\$75 ) - $signed({ 1'h0, \$78  });
-  assign y_0 = $signed(\$64 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$69 [33:0]) >>> rq2_r0;
-  assign y_2 = $signed(\$74 [33:0]) >>> rq2_r0;
-  assign y_3 = $signed(\$79 [33:0]) >>> rq2_r0;
+  assign mid_3 = $signed(\$33 ) + $signed(15'h2000);
+  assign \$35  = $signed(\$34 ) + $signed(mid_0);
+  assign \$38  = $signed(\$37 ) + $signed(mid_1);
+  assign \$41  = $signed(\$40 ) + $signed(mid_2);
+  assign \$44  = $signed(\$43 ) + $signed(mid_3);
+  assign \$46  = 1'h1 << rq1_r0;
+  assign \$48  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$49  = | rq2_hf0;
+  assign \$50  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = $signed(\$48 ) - $signed({ 1'h0, \$51  });
+  assign \$53  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
+  assign \$54  = | rq2_hf0;
+  assign \$55  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = $signed(\$53 ) - $signed({ 1'h0, \$56  });
+  assign \$58  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
+  assign \$59  = | rq2_hf0;
+  assign \$60  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = $signed(\$58 ) - $signed({ 1'h0, \$61  });
+  assign \$63  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
+  assign \$64  = | rq2_hf0;
+  assign \$65  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = $signed(\$63 ) - $signed({ 1'h0, \$66  });
+  assign y_0 = $signed(\$52 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$57 [33:0]) >>> rq2_r0;
+  assign y_2 = $signed(\$62 [33:0]) >>> rq2_r0;
+  assign y_3 = $signed(\$67 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$80  = $signed(t_0) < $signed(8'h80);
-  assign \$81  = $signed(t_0) > $signed(8'h7f);
-  assign \$82  = $signed(t_1) < $signed(8'h80);
-  assign \$83  = $signed(t_1) > $signed(8'h7f);
-  assign \$84  = $signed(t_2) < $signed(8'h80);
-  assign \$85  = $signed(t_2) > $signed(8'h7f);
-  assign \$86  = $signed(t_3) < $signed(8'h80);
-  assign \$87  = $signed(t_3) > $signed(8'h7f);
+  assign \$68  = $signed(t_0) < $signed(8'h80);
+  assign \$69  = $signed(t_0) > $signed(8'h7f);
+  assign \$70  = $signed(t_1) < $signed(8'h80);
+  assign \$71  = $signed(t_1) > $signed(8'h7f);
+  assign \$72  = $signed(t_2) < $signed(8'h80);
+  assign \$73  = $signed(t_2) > $signed(8'h7f);
+  assign \$74  = $signed(t_3) < $signed(8'h80);
+  assign \$75  = $signed(t_3) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$88 ;
+    rq1_valid <= \$76 ;
   always @(posedge clk)
-    rq1_last <= \$89 ;
+    rq1_last <= \$77 ;
   always @(posedge clk)
-    rq1_m0 <= \$90 ;
+    rq1_m0 <= \$78 ;
   always @(posedge clk)
-    rq1_l0 <= \$91 ;
+    rq1_l0 <= \$79 ;
   always @(posedge clk)
-    rq1_r0 <= \$92 ;
+    rq1_r0 <= \$80 ;
   always @(posedge clk)
-    rq1_s0 <= \$93 ;
+    rq1_s0 <= \$81 ;
   always @(posedge clk)
-    rq1_s1 <= \$94 ;
+    rq1_s1 <= \$82 ;
   always @(posedge clk)
-    rq1_s2 <= \$95 ;
+    rq1_s2 <= \$83 ;
   always @(posedge clk)
-    rq1_s3 <= \$96 ;
+    rq1_s3 <= \$84 ;
   always @(posedge clk)
-    rq2_valid <= \$97 ;
+    rq2_valid <= \$85 ;
   always @(posedge clk)
-    rq2_last <= \$98 ;
+    rq2_last <= \$86 ;
   always @(posedge clk)
-    rq2_r0 <= \$99 ;
+    rq2_r0 <= \$87 ;
   always @(posedge clk)
-    rq2_h0 <= \$100 ;
+    rq2_h0 <= \$88 ;
   always @(posedge clk)
-    rq2_h1 <= \$101 ;
+    rq2_h1 <= \$89 ;
   always @(posedge clk)
-    rq2_h2 <= \$102 ;
+    rq2_h2 <= \$90 ;
   always @(posedge clk)
-    rq2_h3 <= \$103 ;
+    rq2_h3 <= \$91 ;
   always @(posedge clk)
-    rq2_hf0 <= \$104 ;
+    rq2_hf0 <= \$92 ;
   always @(posedge clk)
-    rq3_valid <= \$105 ;
+    rq3_valid <= \$93 ;
   always @(posedge clk)
-    rq3_last <= \$106 ;
+    rq3_last <= \$94 ;
   always @(posedge clk)
-    rq3_y0 <= \$107 ;
+    rq3_y0 <= \$95 ;
   always @(posedge clk)
-    rq3_y1 <= \$108 ;
+    rq3_y1 <= \$96 ;
   always @(posedge clk)
-    rq3_y2 <= \$109 ;
+    rq3_y2 <= \$97 ;
   always @(posedge clk)
-    rq3_y3 <= \$110 ;
+    rq3_y3 <= \$98 ;
   always @(posedge clk)
-    o_data <= \$111 ;
+    o_data <= \$99 ;
   always @(posedge clk)
-    o_valid <= \$112 ;
+    o_valid <= \$100 ;
   always @(posedge clk)
-    o_last <= \$113 ;
+    o_last <= \$101 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = rq1_valid;
+    \$76  = rq1_valid;
     if (en) begin
-      \$88  = i_valid;
+      \$76  = i_valid;
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = rq1_last;
+    \$77  = rq1_last;
     if (en) begin
-      \$89  = i_last;
+      \$77  = i_last;
     end
     if (rst) begin
-      \$89  = 1'h0;
+      \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = rq1_m0;
+    \$78  = rq1_m0;
     if (en) begin
-      \$90  = i_multiplier;
+      \$78  = i_multiplier;
     end
     if (rst) begin
-      \$90  = 31'h00000000;
+      \$78  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = rq1_l0;
+    \$79  = rq1_l0;
     if (en) begin
-      \$91  = \$2 [4:0];
+      \$79  = \$2 [4:0];
     end
     if (rst) begin
-      \$91  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = rq1_r0;
+    \$80  = rq1_r0;
     if (en) begin
-      \$92  = \$5 [4:0];
+      \$80  = \$5 [4:0];
     end
     if (rst) begin
-      \$92  = 5'h00;
+      \$80  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = rq1_s0;
+    \$81  = rq1_s0;
     if (en) begin
-      \$93  = \$6 [31:0];
+      \$81  = \$6 [31:0];
     end
     if (rst) begin
-      \$93  = 32'd0;
+      \$81  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = rq1_s1;
+    \$82  = rq1_s1;
     if (en) begin
-      \$94  = \$7 [31:0];
+      \$82  = \$7 [31:0];
     end
     if (rst) begin
-      \$94  = 32'd0;
+      \$82  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = rq1_s2;
+    \$83  = rq1_s2;
     if (en) begin
-      \$95  = \$8 [31:0];
+      \$83  = \$8 [31:0];
     end
     if (rst) begin
-      \$95  = 32'd0;
+      \$83  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = rq1_s3;
+    \$84  = rq1_s3;
     if (en) begin
-      \$96  = \$9 [31:0];
+      \$84  = \$9 [31:0];
     end
     if (rst) begin
-      \$96  = 32'd0;
+      \$84  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq2_valid;
+    \$85  = rq2_valid;
     if (en) begin
-      \$97  = rq1_valid;
+      \$85  = rq1_valid;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq2_last;
+    \$86  = rq2_last;
     if (en) begin
-      \$98  = rq1_last;
+      \$86  = rq1_last;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = rq2_r0;
+    \$87  = rq2_r0;
     if (en) begin
-      \$99  = rq1_r0;
+      \$87  = rq1_r0;
     end
     if (rst) begin
-      \$99  = 5'h00;
+      \$87  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = rq2_h0;
+    \$88  = rq2_h0;
     if (en) begin
-      \$100  = \$24 [32:0];
+      \$88  = \$36 [32:0];
     end
     if (rst) begin
-      \$100  = 33'h000000000;
+      \$88  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = rq2_h1;
+    \$89  = rq2_h1;
     if (en) begin
-      \$101  = \$35 [32:0];
+      \$89  = \$39 [32:0];
     end
     if (rst) begin
-      \$101  = 33'h000000000;
+      \$89  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = rq2_h2;
+    \$90  = rq2_h2;
     if (en) begin
-      \$102  = \$46 [32:0];
+      \$90  = \$42 [32:0];
     end
     if (rst) begin
-      \$102  = 33'h000000000;
+      \$90  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = rq2_h3;
+    \$91  = rq2_h3;
     if (en) begin
-      \$103  = \$57 [32:0];
+      \$91  = \$45 [32:0];
     end
     if (rst) begin
-      \$103  = 33'h000000000;
+      \$91  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = rq2_hf0;
+    \$92  = rq2_hf0;
     if (en) begin
-      \$104  = \$59 [31:0];
+      \$92  = \$47 [31:0];
     end
     if (rst) begin
-      \$104  = 32'd0;
+      \$92  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = rq3_valid;
+    \$93  = rq3_valid;
     if (en) begin
-      \$105  = rq2_valid;
+      \$93  = rq2_valid;
     end
     if (rst) begin
-      \$105  = 1'h0;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = rq3_last;
+    \$94  = rq3_last;
     if (en) begin
-      \$106  = rq2_last;
+      \$94  = rq2_last;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = rq3_y0;
+    \$95  = rq3_y0;
     if (en) begin
-      \$107  = y_0;
+      \$95  = y_0;
     end
     if (rst) begin
-      \$107  = 34'h000000000;
+      \$95  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = rq3_y1;
+    \$96  = rq3_y1;
     if (en) begin
-      \$108  = y_1;
+      \$96  = y_1;
     end
     if (rst) begin
-      \$108  = 34'h000000000;
+      \$96  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = rq3_y2;
+    \$97  = rq3_y2;
     if (en) begin
-      \$109  = y_2;
+      \$97  = y_2;
     end
     if (rst) begin
-      \$109  = 34'h000000000;
+      \$97  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = rq3_y3;
+    \$98  = rq3_y3;
     if (en) begin
-      \$110  = y_3;
+      \$98  = y_3;
     end
     if (rst) begin
-      \$110  = 34'h000000000;
+      \$98  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = o_data;
+    \$99  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$80 ) begin
-        \$111 [7:0] = 8'h80;
-      end else if (\$81 ) begin
-        \$111 [7:0] = 8'h7f;
+      if (\$68 ) begin
+        \$99 [7:0] = 8'h80;
+      end else if (\$69 ) begin
+        \$99 [7:0] = 8'h7f;
       end else begin
-        \$111 [7:0] = t_0[7:0];
+        \$99 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$82 ) begin
-        \$111 [15:8] = 8'h80;
-      end else if (\$83 ) begin
-        \$111 [15:8] = 8'h7f;
+      if (\$70 ) begin
+        \$99 [15:8] = 8'h80;
+      end else if (\$71 ) begin
+        \$99 [15:8] = 8'h7f;
       end else begin
-        \$111 [15:8] = t_1[7:0];
+        \$99 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$84 ) begin
-        \$111 [23:16] = 8'h80;
-      end else if (\$85 ) begin
-        \$111 [23:16] = 8'h7f;
+      if (\$72 ) begin
+        \$99 [23:16] = 8'h80;
+      end else if (\$73 ) begin
+        \$99 [23:16] = 8'h7f;
       end else begin
-        \$111 [23:16] = t_2[7:0];
+        \$99 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$86 ) begin
-        \$111 [31:24] = 8'h80;
-      end else if (\$87 ) begin
-        \$111 [31:24] = 8'h7f;
+      if (\$74 ) begin
+        \$99 [31:24] = 8'h80;
+      end else if (\$75 ) begin
+        \$99 [31:24] = 8'h7f;
       end else begin
-        \$111 [31:24] = t_3[7:0];
+        \$99 [31:24] = t_3[7:0];
       end
     end
     if (rst) begin
-      \$111  = 32'd0;
+      \$99  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = o_valid;
+    \$100  = o_valid;
     if (en) begin
-      \$112  = rq3_valid;
+      \$100  = rq3_valid;
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = o_last;
+    \$101  = o_last;
     if (en) begin
-      \$113  = rq3_last;
+      \$101  = rq3_last;
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -650,19 +638,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_1 = \$11 [31:0];
   assign a_2 = \$12 [31:0];
   assign a_3 = \$13 [31:0];
-  assign prod_0 = \$22 [63:0];
-  assign h_0 = \$24 [32:0];
-  assign prod_1 = \$33 [63:0];
-  assign h_1 = \$35 [32:0];
-  assign prod_2 = \$44 [63:0];
-  assign h_2 = \$46 [32:0];
-  assign prod_3 = \$55 [63:0];
-  assign h_3 = \$57 [32:0];
-  assign half_0 = \$59 [31:0];
-  assign u_0 = \$64 [33:0];
-  assign u_1 = \$69 [33:0];
-  assign u_2 = \$74 [33:0];
-  assign u_3 = \$79 [33:0];
+  assign outer_0 = { \$15 , \$14  };
+  assign outer_1 = { \$20 , \$19  };
+  assign outer_2 = { \$25 , \$24  };
+  assign outer_3 = { \$30 , \$29  };
+  assign h_0 = \$36 [32:0];
+  assign h_1 = \$39 [32:0];
+  assign h_2 = \$42 [32:0];
+  assign h_3 = \$45 [32:0];
+  assign half_0 = \$47 [31:0];
+  assign u_0 = \$52 [33:0];
+  assign u_1 = \$57 [33:0];
+  assign u_2 = \$62 [33:0];
+  assign u_3 = \$67 [33:0];
   assign \i_acc[0]  = i_acc[23:0];
   assign \i_acc[1]  = i_acc[47:24];
   assign \i_acc[2]  = i_acc[71:48];
@@ -677,17 +665,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$15  = { \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 , 34'h000000000 };
-  assign \$19  = { \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 , 17'h00000 };
-  assign \$24  = { \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64:31] };
-  assign \$26  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , 34'h000000000 };
-  assign \$30  = { \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 , 17'h00000 };
-  assign \$35  = { \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64:31] };
-  assign \$37  = { \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 , 34'h000000000 };
-  assign \$41  = { \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 , 17'h00000 };
-  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
-  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
-  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
-  assign \$57  = { \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64:31] };
-  assign \$59  = { 1'h0, \$58 [63:1] };
+  assign \$34  = { \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 , \$14 [33:17] };
+  assign \$36  = { \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63:14] };
+  assign \$37  = { \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 , \$19 [33:17] };
+  assign \$39  = { \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63:14] };
+  assign \$40  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , \$24 [33:17] };
+  assign \$42  = { \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63:14] };
+  assign \$43  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
+  assign \$45  = { \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63:14] };
+  assign \$47  = { 1'h0, \$46 [63:1] };
 endmodule

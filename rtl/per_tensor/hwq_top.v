@@ -127,77 +127,81 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$25 ;
   wire \$26 ;
   wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [16:0] \$28 ;
+  wire \$29 ;
   wire [5:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
-  wire [16:0] \$32 ;
-  wire \$33 ;
-  wire [4:0] \$34 ;
-  wire [2:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire [15:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [4:0] \$35 ;
+  wire [2:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire [6:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [4:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire \$47 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [17:0] \$44 ;
+  wire [4:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [4:0] \$51 ;
-  wire [2:0] \$52 ;
-  reg \$53 ;
-  reg [3:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [17:0] \$54 ;
+  wire [4:0] \$55 ;
+  wire [2:0] \$56 ;
+  reg \$57 ;
+  reg [3:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [7:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [15:0] \$61 ;
   reg [7:0] \$62 ;
-  reg [1:0] \$63 ;
-  reg [3:0] \$64 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
   reg [15:0] \$65 ;
-  reg [1:0] \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [3:0] \$69 ;
+  reg [7:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg [3:0] \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [7:0] \$70 ;
-  reg \$71 ;
-  reg [16:0] \$72 ;
+  reg [1:0] \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
   reg [3:0] \$73 ;
-  reg [4:0] \$74 ;
-  reg [1:0] \$75 ;
+  reg [7:0] \$74 ;
+  reg \$75 ;
   reg [16:0] \$76 ;
   reg [3:0] \$77 ;
+  reg \$78 ;
+  reg [4:0] \$79 ;
   wire \$8 ;
+  reg [1:0] \$80 ;
+  reg [16:0] \$81 ;
+  reg [3:0] \$82 ;
   wire \$9 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$46 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
+  wire [7:0] \$signal$48 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$56 ;
+  wire [30:0] \$signal$54 ;
   reg [15:0] M_ = 16'h0000;
-  reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$50 ;
   reg [7:0] act_min = 8'h00;
-  wire at_k_last;
+  reg at_k_last = 1'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -215,7 +219,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 4'h0 *)
   wire [3:0] dn;
   wire en;
-  wire \en$11 ;
+  wire \en$8 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
@@ -246,14 +250,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$43 ;
+  wire \i_last$41 ;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$41 ;
+  wire \i_valid$39 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -276,20 +280,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [31:0] \o_data$60 ;
-  wire [7:0] \o_data$60[0] ;
-  wire [7:0] \o_data$60[1] ;
-  wire [7:0] \o_data$60[2] ;
-  wire [7:0] \o_data$60[3] ;
+  wire [31:0] \o_data$58 ;
+  wire [7:0] \o_data$58[0] ;
+  wire [7:0] \o_data$58[1] ;
+  wire [7:0] \o_data$58[2] ;
+  wire [7:0] \o_data$58[3] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$64 ;
+  wire \o_valid$62 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -388,6 +393,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$41  = \$15  & \$16 ;
   assign \$17  = r_en & m_out__valid;
   assign \$18  = ~ row_valid;
   assign \$19  = o_valid & \$18 ;
@@ -399,86 +408,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$24  = fm0 + 3'h4;
   assign \$25  = \$24  >= M_;
   assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[47:32] - 1'h1;
-  assign \$28  = hdr[47:32] > 4'hb;
-  assign \$29  = \$28  ? hdr[47:32] : 16'h000b;
-  assign \$30  = \$29  - 1'h1;
-  assign \$31  = ! ch;
-  assign \$32  = ch + 1'h1;
-  assign \$33  = lane == 2'h3;
-  assign \$34  = blk + 1'h1;
-  assign \$35  = lane + 1'h1;
-  assign \$36  = N_ - 1'h1;
-  assign \$37  = ch == \$36 ;
-  assign \$38  = ~ in_data;
-  assign \$39  = i_valid | \$38 ;
-  assign \$40  = kk == tile_last;
-  assign \$41  = fn == nb_last;
-  assign \$42  = fm0 + 3'h4;
-  assign \$43  = fn + 1'h1;
-  assign \$44  = kk + 1'h1;
-  assign \$45  = kk == k_last;
-  assign \$46  = flush - 1'h1;
-  assign \$47  = ! flush;
-  assign \$48  = d == 2'h3;
-  assign \$49  = rp__addr == nb_last;
-  assign \$50  = dm0 + 3'h4;
-  assign \$51  = rp__addr + 1'h1;
-  assign \$52  = d + 1'h1;
+  assign \$27  = hdr[31:16] - 1'h1;
+  assign \$28  = hdr[47:32] - 1'h1;
+  assign \$29  = hdr[47:32] > 4'hb;
+  assign \$30  = \$29  ? hdr[47:32] : 16'h000b;
+  assign \$31  = \$30  - 1'h1;
+  assign \$32  = ! ch;
+  assign \$33  = ch + 1'h1;
+  assign \$34  = lane == 2'h3;
+  assign \$35  = blk + 1'h1;
+  assign \$36  = lane + 1'h1;
+  assign \$37  = ch == n_last;
+  assign \$38  = ! k_last;
+  assign \$39  = ~ in_data;
+  assign \$40  = i_valid | \$39 ;
+  assign \$41  = kk == tile_last;
+  assign \$42  = ! k_last;
+  assign \$43  = fn == nb_last;
+  assign \$44  = fm0 + 3'h4;
+  assign \$45  = fn + 1'h1;
+  assign \$46  = kk + 1'h1;
+  assign \$47  = kk + 1'h1;
+  assign \$48  = \$47  == k_last;
+  assign \$49  = kk == k_last;
+  assign \$50  = flush - 1'h1;
+  assign \$51  = ! flush;
+  assign \$52  = d == 2'h3;
+  assign \$53  = rp__addr == nb_last;
+  assign \$54  = dm0 + 3'h4;
+  assign \$55  = rp__addr + 1'h1;
+  assign \$56  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$53 ;
+    last_mblock <= \$57 ;
   always @(posedge clk)
-    credits <= \$54 ;
+    credits <= \$58 ;
   always @(posedge clk)
-    credit_ok <= \$55 ;
+    credit_ok <= \$59 ;
   always @(posedge clk)
-    M_ <= \$56 ;
+    M_ <= \$60 ;
   always @(posedge clk)
-    N_ <= \$57 ;
+    n_last <= \$61 ;
   always @(posedge clk)
-    zero_point <= \$58 ;
+    zero_point <= \$62 ;
   always @(posedge clk)
-    act_min <= \$59 ;
+    act_min <= \$63 ;
   always @(posedge clk)
-    act_max <= \$60 ;
+    act_max <= \$64 ;
   always @(posedge clk)
-    k_last <= \$61 ;
+    k_last <= \$65 ;
   always @(posedge clk)
-    tile_last <= \$62 ;
+    tile_last <= \$66 ;
   always @(posedge clk)
-    lane <= \$63 ;
+    lane <= \$67 ;
   always @(posedge clk)
-    blk <= \$64 ;
+    blk <= \$68 ;
   always @(posedge clk)
-    ch <= \$65 ;
+    ch <= \$69 ;
   always @(posedge clk)
-    ctrl_state <= \$66 ;
+    ctrl_state <= \$70 ;
   always @(posedge clk)
-    i_multiplier <= \$67 ;
+    i_multiplier <= \$71 ;
   always @(posedge clk)
-    i_shift <= \$68 ;
+    i_shift <= \$72 ;
   always @(posedge clk)
-    nb_last <= \$69 ;
+    nb_last <= \$73 ;
   always @(posedge clk)
-    kk <= \$70 ;
+    kk <= \$74 ;
   always @(posedge clk)
-    in_data <= \$71 ;
+    in_data <= \$75 ;
   always @(posedge clk)
-    fm0 <= \$72 ;
+    fm0 <= \$76 ;
   always @(posedge clk)
-    fn <= \$73 ;
+    fn <= \$77 ;
   always @(posedge clk)
-    flush <= \$74 ;
+    at_k_last <= \$78 ;
   always @(posedge clk)
-    d <= \$75 ;
+    flush <= \$79 ;
   always @(posedge clk)
-    dm0 <= \$76 ;
+    d <= \$80 ;
   always @(posedge clk)
-    rp__addr <= \$77 ;
+    dm0 <= \$81 ;
+  always @(posedge clk)
+    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
-  assign at_k_last = kk == k_last;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
@@ -490,13 +504,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$41  = o_valid & row_valid;
+  assign \i_valid$39  = o_valid & row_valid;
   assign \$12  = o_valid & row_valid;
   assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -520,11 +530,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$43 ),
+    .i_last(\i_last$41 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$41 ),
-    .o_data(\o_data$60 ),
+    .i_valid(\i_valid$39 ),
+    .o_data(\o_data$58 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -597,93 +607,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$25 ;
+    \$57  = \$25 ;
     if (rst) begin
-      \$53  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$3 [3:0];
+    \$58  = \$3 [3:0];
     if (rst) begin
-      \$54  = 4'hc;
+      \$58  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \$26 ;
+    \$59  = \$26 ;
     if (rst) begin
-      \$55  = 1'h1;
+      \$59  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = M_;
+    \$60  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$56  = hdr[15:0];
+            \$60  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$56  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = k_last;
+    \$61  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -696,11 +654,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = tile_last;
+    \$62  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = \$30 [7:0];
+            \$62  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -709,56 +667,37 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lane;
+    \$63  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$33 ) begin
-              \$63  = 2'h0;
-            end else begin
-              \$63  = \$35 [1:0];
-            end
+            \$63  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 2'h0;
+      \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = blk;
+    \$64  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$33 ) begin
-              \$64  = \$34 [3:0];
-            end
+            \$64  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 4'h0;
+      \$64  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = ch;
+    \$65  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$65  = \$32 [15:0];
+            \$65  = \$28 [15:0];
           end
     endcase
     if (rst) begin
@@ -767,189 +706,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = ctrl_state;
+    \$66  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = \$31 [7:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$67  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$34 ) begin
+              \$67  = 2'h0;
+            end else begin
+              \$67  = \$36 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$68  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$34 ) begin
+              \$68  = \$35 [3:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$69  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$69  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = 2'h1;
+            \$70  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$66  = 2'h2;
+              \$70  = 2'h2;
             end
           end
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$66  = 2'h3;
+                  \$70  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$47 ) begin
-            \$66  = 2'h0;
+          if (\$51 ) begin
+            \$70  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 2'h0;
+      \$70  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = i_multiplier;
+    \$71  = i_multiplier;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$67  = hdr[62:32];
+            if (\$32 ) begin
+              \$71  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = i_shift;
+    \$72  = i_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$68  = hdr[69:64];
+            if (\$32 ) begin
+              \$72  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$68  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$69  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$69  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = kk;
+    \$73  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$70  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$70  = 8'h00;
-            end else begin
-              \$70  = \$44 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$70  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$71  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$71  = 1'h1;
-            end else begin
-              if (\$45 ) begin
-                \$71  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$72  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
-                \$72  = \$42 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              (* full_case = 32'd1 *)
-              if (\$41 ) begin
-                \$73  = 4'h0;
-              end else begin
-                \$73  = \$43 [3:0];
-              end
+              \$73  = blk;
             end
           end
     endcase
@@ -959,7 +862,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = flush;
+    \$74  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$74  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$74  = 8'h00;
+            end else begin
+              \$74  = \$46 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$74  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$75  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$75  = 1'h1;
+            end else begin
+              if (\$49 ) begin
+                \$75  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$76  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
+                \$76  = \$44 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$77  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              (* full_case = 32'd1 *)
+              if (\$43 ) begin
+                \$77  = 4'h0;
+              end else begin
+                \$77  = \$45 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$78  = \$38 ;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$78  = \$42 ;
+            end else begin
+              \$78  = \$48 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -967,79 +1003,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$74  = 5'h12;
+                  \$79  = 5'h12;
                 end
               end
             end
           end
       2'h3:
-          \$74  = \$46 [4:0];
+          \$79  = \$50 [4:0];
     endcase
     if (rst) begin
-      \$74  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = d;
+    \$80  = d;
     if (header_taken) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end else if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$48 ) begin
-        \$75  = 2'h0;
+      if (\$52 ) begin
+        \$80  = 2'h0;
       end else begin
-        \$75  = \$52 [1:0];
+        \$80  = \$56 [1:0];
       end
     end
     if (rst) begin
-      \$75  = 2'h0;
+      \$80  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = dm0;
+    \$81  = dm0;
     if (header_taken) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end else if (o_valid) begin
-      if (\$48 ) begin
-        if (\$49 ) begin
-          \$76  = \$50 [16:0];
+      if (\$52 ) begin
+        if (\$53 ) begin
+          \$81  = \$54 [16:0];
         end
       end
     end
     if (rst) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rp__addr;
+    \$82  = rp__addr;
     if (header_taken) begin
-      \$77  = 4'h0;
+      \$82  = 4'h0;
     end else if (o_valid) begin
-      if (\$48 ) begin
+      if (\$52 ) begin
         (* full_case = 32'd1 *)
-        if (\$49 ) begin
-          \$77  = 4'h0;
+        if (\$53 ) begin
+          \$82  = 4'h0;
         end else begin
-          \$77  = \$51 [3:0];
+          \$82  = \$55 [3:0];
         end
       end
     end
     if (rst) begin
-      \$77  = 4'h0;
+      \$82  = 4'h0;
     end
   end
   assign s_param__payload = hdr;
   assign chan = hdr;
   assign credits_next = \$3 [4:0];
   assign en = 1'h1;
-  assign \en$11  = 1'h1;
+  assign \en$8  = 1'h1;
   assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
@@ -1048,13 +1084,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
-  assign \$signal$56  = i_multiplier;
+  assign \$signal$46  = zero_point;
+  assign \$signal$48  = act_min;
+  assign \act_max$50  = act_max;
+  assign \$signal$54  = i_multiplier;
   assign pt_shift = i_shift;
   assign w_data = out_w;
-  assign \o_valid$64  = w_en;
+  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1119,10 +1155,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$60[0]  = \o_data$60 [7:0];
-  assign \o_data$60[1]  = \o_data$60 [15:8];
-  assign \o_data$60[2]  = \o_data$60 [23:16];
-  assign \o_data$60[3]  = \o_data$60 [31:24];
+  assign \o_data$58[0]  = \o_data$58 [7:0];
+  assign \o_data$58[1]  = \o_data$58 [15:8];
+  assign \o_data$58[2]  = \o_data$58 [23:16];
+  assign \o_data$58[3]  = \o_data$58 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1130,7 +1166,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$60 ;
+  assign out_w[31:0] = \o_data$58 ;
   assign i_bias[127:96] = rp__data[127:96];
   assign i_bias[95:64] = rp__data[95:64];
   assign i_bias[63:32] = rp__data[63:32];
@@ -3589,117 +3625,105 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [62:0] \$10 ;
-  reg [32:0] \$100 ;
-  reg [32:0] \$101 ;
-  reg [32:0] \$102 ;
-  reg [32:0] \$103 ;
-  reg [31:0] \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg [33:0] \$107 ;
-  reg [33:0] \$108 ;
-  reg [33:0] \$109 ;
+  reg \$100 ;
+  reg \$101 ;
   wire [62:0] \$11 ;
-  reg [33:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
   wire [62:0] \$12 ;
   wire [62:0] \$13 ;
-  wire [28:0] \$14 ;
-  wire [91:0] \$15 ;
+  wire [33:0] \$14 ;
+  wire [28:0] \$15 ;
   wire [31:0] \$16 ;
   wire [30:0] \$17 ;
   wire [32:0] \$18 ;
-  wire [63:0] \$19 ;
+  wire [33:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [92:0] \$20 ;
-  wire [33:0] \$21 ;
-  wire [93:0] \$22 ;
-  wire [64:0] \$23 ;
-  wire [64:0] \$24 ;
+  wire [28:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [30:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [33:0] \$24 ;
   wire [28:0] \$25 ;
-  wire [91:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [30:0] \$28 ;
-  wire [32:0] \$29 ;
+  wire [31:0] \$26 ;
+  wire [30:0] \$27 ;
+  wire [32:0] \$28 ;
+  wire [33:0] \$29 ;
   wire \$3 ;
-  wire [63:0] \$30 ;
-  wire [92:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [93:0] \$33 ;
-  wire [64:0] \$34 ;
-  wire [64:0] \$35 ;
-  wire [28:0] \$36 ;
-  wire [91:0] \$37 ;
-  wire [31:0] \$38 ;
-  wire [30:0] \$39 ;
+  wire [28:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [30:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [62:0] \$34 ;
+  wire [63:0] \$35 ;
+  wire [63:0] \$36 ;
+  wire [62:0] \$37 ;
+  wire [63:0] \$38 ;
+  wire [63:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [32:0] \$40 ;
+  wire [62:0] \$40 ;
   wire [63:0] \$41 ;
-  wire [92:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [93:0] \$44 ;
-  wire [64:0] \$45 ;
-  wire [64:0] \$46 ;
-  wire [28:0] \$47 ;
-  wire [91:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire [63:0] \$42 ;
+  wire [62:0] \$43 ;
+  wire [63:0] \$44 ;
+  wire [63:0] \$45 ;
+  wire [63:0] \$46 ;
+  wire [63:0] \$47 ;
+  wire [33:0] \$48 ;
+  wire \$49 ;
   wire [6:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [92:0] \$53 ;
-  wire [33:0] \$54 ;
-  wire [93:0] \$55 ;
-  wire [64:0] \$56 ;
-  wire [64:0] \$57 ;
-  wire [63:0] \$58 ;
-  wire [63:0] \$59 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [34:0] \$52 ;
+  wire [33:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire [34:0] \$57 ;
+  wire [33:0] \$58 ;
+  wire \$59 ;
   wire [32:0] \$6 ;
-  wire [33:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [34:0] \$64 ;
-  wire [33:0] \$65 ;
+  wire [34:0] \$62 ;
+  wire [33:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire \$67 ;
+  wire [34:0] \$67 ;
   wire \$68 ;
-  wire [34:0] \$69 ;
+  wire \$69 ;
   wire [32:0] \$7 ;
-  wire [33:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [34:0] \$74 ;
-  wire [33:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [34:0] \$79 ;
+  wire \$74 ;
+  wire \$75 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg [30:0] \$78 ;
+  reg [4:0] \$79 ;
   wire [32:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  reg \$88 ;
-  reg \$89 ;
+  reg [4:0] \$80 ;
+  reg [31:0] \$81 ;
+  reg [31:0] \$82 ;
+  reg [31:0] \$83 ;
+  reg [31:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg [4:0] \$87 ;
+  reg [32:0] \$88 ;
+  reg [32:0] \$89 ;
   wire [32:0] \$9 ;
-  reg [30:0] \$90 ;
-  reg [4:0] \$91 ;
-  reg [4:0] \$92 ;
-  reg [31:0] \$93 ;
-  reg [31:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg [31:0] \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [4:0] \$99 ;
+  reg [32:0] \$90 ;
+  reg [32:0] \$91 ;
+  reg [31:0] \$92 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg [33:0] \$95 ;
+  reg [33:0] \$96 ;
+  reg [33:0] \$97 ;
+  reg [33:0] \$98 ;
+  reg [31:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -3735,6 +3759,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -3745,10 +3773,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3806,338 +3834,334 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   assign \$11  = $signed(rq1_s1) << rq1_l0;
   assign \$12  = $signed(rq1_s2) << rq1_l0;
   assign \$13  = $signed(rq1_s3) << rq1_l0;
-  assign \$14  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$14  = \$10 [16:0] * rq1_m0[16:0];
+  assign \$15  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$16  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$17  = \$10 [16:0] * rq1_m0[30:17];
   assign \$18  = $signed(\$16 ) + $signed({ 1'h0, \$17  });
-  assign \$20  = $signed(\$15 ) + $signed(\$19 );
-  assign \$21  = \$10 [16:0] * rq1_m0[16:0];
-  assign \$22  = $signed(\$20 ) + $signed({ 1'h0, \$21  });
-  assign \$23  = $signed(\$22 [63:0]) + $signed(32'd1073741824);
-  assign \$25  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$27  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$28  = \$11 [16:0] * rq1_m0[30:17];
-  assign \$29  = $signed(\$27 ) + $signed({ 1'h0, \$28  });
-  assign \$31  = $signed(\$26 ) + $signed(\$30 );
-  assign \$32  = \$11 [16:0] * rq1_m0[16:0];
+  assign mid_0 = $signed(\$18 ) + $signed(15'h2000);
+  assign \$19  = \$11 [16:0] * rq1_m0[16:0];
+  assign \$20  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$21  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$22  = \$11 [16:0] * rq1_m0[30:17];
+  assign \$23  = $signed(\$21 ) + $signed({ 1'h0, \$22  });
+  assign mid_1 = $signed(\$23 ) + $signed(15'h2000);
+  assign \$24  = \$12 [16:0] * rq1_m0[16:0];
+  assign \$25  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$26  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$27  = \$12 [16:0] * rq1_m0[30:17];
+  assign \$28  = $signed(\$26 ) + $signed({ 1'h0, \$27  });
+  assign mid_2 = $signed(\$28 ) + $signed(15'h2000);
+  assign \$29  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$30  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$31  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$32  = \$13 [16:0] * rq1_m0[30:17];
   assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign \$34  = $signed(\$33 [63:0]) + $signed(32'd1073741824);
-  assign \$36  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$38  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$39  = \$12 [16:0] * rq1_m0[30:17];
-  assign \$40  = $signed(\$38 ) + $signed({ 1'h0, \$39  });
-  assign \$42  = $signed(\$37 ) + $signed(\$41 );
-  assign \$43  = \$12 [16:0] * rq1_m0[16:0];
-  assign \$44  = $signed(\$42 ) + $signed({ 1'h0, \$43  });
-  assign \$45  = $signed(\$44 [63:0]) + $signed(32'd1073741824);
-  assign \$47  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$49  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$50  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$53  = $signed(\$48 ) + $signed(\$52 );
-  assign \$54  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$56  = $signed(\$55 [63:0]) + $signed(32'd1073741824);
-  assign \$58  = 1'h1 << rq1_r0;
-  assign \$60  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$61  = | rq2_hf0;
-  assign \$62  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = $signed(\$60 ) - $signed({ 1'h0, \$63  });
-  assign \$65  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
-  assign \$66  = | rq2_hf0;
-  assign \$67  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = $signed(\$65 ) - $signed({ 1'h0, \$68  });
-  assign \$70  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
-  assign \$71  = | rq2_hf0;
-  assign \$72  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$73  = \$71  & \$72 ;
-  assign \$74  = $signed(\$70 ) - $signed({ 1'h0, \$73  });
-  assign \$75  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
-  assign \$76  = | rq2_hf0;
-  assign \$77  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$78  = \$76  & \$77 ;
-  assign \$79  = $signed(\$75 ) - $signed({ 1'h0, \$78  });
-  assign y_0 = $signed(\$64 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$69 [33:0]) >>> rq2_r0;
-  assign y_2 = $signed(\$74 [33:0]) >>> rq2_r0;
-  assign y_3 = $signed(\$79 [33:0]) >>> rq2_r0;
+  assign mid_3 = $signed(\$33 ) + $signed(15'h2000);
+  assign \$35  = $signed(\$34 ) + $signed(mid_0);
+  assign \$38  = $signed(\$37 ) + $signed(mid_1);
+  assign \$41  = $signed(\$40 ) + $signed(mid_2);
+  assign \$44  = $signed(\$43 ) + $signed(mid_3);
+  assign \$46  = 1'h1 << rq1_r0;
+  assign \$48  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$49  = | rq2_hf0;
+  assign \$50  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = $signed(\$48 ) - $signed({ 1'h0, \$51  });
+  assign \$53  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
+  assign \$54  = | rq2_hf0;
+  assign \$55  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = $signed(\$53 ) - $signed({ 1'h0, \$56  });
+  assign \$58  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
+  assign \$59  = | rq2_hf0;
+  assign \$60  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = $signed(\$58 ) - $signed({ 1'h0, \$61  });
+  assign \$63  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
+  assign \$64  = | rq2_hf0;
+  assign \$65  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = $signed(\$63 ) - $signed({ 1'h0, \$66  });
+  assign y_0 = $signed(\$52 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$57 [33:0]) >>> rq2_r0;
+  assign y_2 = $signed(\$62 [33:0]) >>> rq2_r0;
+  assign y_3 = $signed(\$67 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$80  = $signed(t_0) < $signed(8'h80);
-  assign \$81  = $signed(t_0) > $signed(8'h7f);
-  assign \$82  = $signed(t_1) < $signed(8'h80);
-  assign \$83  = $signed(t_1) > $signed(8'h7f);
-  assign \$84  = $signed(t_2) < $signed(8'h80);
-  assign \$85  = $signed(t_2) > $signed(8'h7f);
-  assign \$86  = $signed(t_3) < $signed(8'h80);
-  assign \$87  = $signed(t_3) > $signed(8'h7f);
+  assign \$68  = $signed(t_0) < $signed(8'h80);
+  assign \$69  = $signed(t_0) > $signed(8'h7f);
+  assign \$70  = $signed(t_1) < $signed(8'h80);
+  assign \$71  = $signed(t_1) > $signed(8'h7f);
+  assign \$72  = $signed(t_2) < $signed(8'h80);
+  assign \$73  = $signed(t_2) > $signed(8'h7f);
+  assign \$74  = $signed(t_3) < $signed(8'h80);
+  assign \$75  = $signed(t_3) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$88 ;
+    rq1_valid <= \$76 ;
   always @(posedge clk)
-    rq1_last <= \$89 ;
+    rq1_last <= \$77 ;
   always @(posedge clk)
-    rq1_m0 <= \$90 ;
+    rq1_m0 <= \$78 ;
   always @(posedge clk)
-    rq1_l0 <= \$91 ;
+    rq1_l0 <= \$79 ;
   always @(posedge clk)
-    rq1_r0 <= \$92 ;
+    rq1_r0 <= \$80 ;
   always @(posedge clk)
-    rq1_s0 <= \$93 ;
+    rq1_s0 <= \$81 ;
   always @(posedge clk)
-    rq1_s1 <= \$94 ;
+    rq1_s1 <= \$82 ;
   always @(posedge clk)
-    rq1_s2 <= \$95 ;
+    rq1_s2 <= \$83 ;
   always @(posedge clk)
-    rq1_s3 <= \$96 ;
+    rq1_s3 <= \$84 ;
   always @(posedge clk)
-    rq2_valid <= \$97 ;
+    rq2_valid <= \$85 ;
   always @(posedge clk)
-    rq2_last <= \$98 ;
+    rq2_last <= \$86 ;
   always @(posedge clk)
-    rq2_r0 <= \$99 ;
+    rq2_r0 <= \$87 ;
   always @(posedge clk)
-    rq2_h0 <= \$100 ;
+    rq2_h0 <= \$88 ;
   always @(posedge clk)
-    rq2_h1 <= \$101 ;
+    rq2_h1 <= \$89 ;
   always @(posedge clk)
-    rq2_h2 <= \$102 ;
+    rq2_h2 <= \$90 ;
   always @(posedge clk)
-    rq2_h3 <= \$103 ;
+    rq2_h3 <= \$91 ;
   always @(posedge clk)
-    rq2_hf0 <= \$104 ;
+    rq2_hf0 <= \$92 ;
   always @(posedge clk)
-    rq3_valid <= \$105 ;
+    rq3_valid <= \$93 ;
   always @(posedge clk)
-    rq3_last <= \$106 ;
+    rq3_last <= \$94 ;
   always @(posedge clk)
-    rq3_y0 <= \$107 ;
+    rq3_y0 <= \$95 ;
   always @(posedge clk)
-    rq3_y1 <= \$108 ;
+    rq3_y1 <= \$96 ;
   always @(posedge clk)
-    rq3_y2 <= \$109 ;
+    rq3_y2 <= \$97 ;
   always @(posedge clk)
-    rq3_y3 <= \$110 ;
+    rq3_y3 <= \$98 ;
   always @(posedge clk)
-    o_data <= \$111 ;
+    o_data <= \$99 ;
   always @(posedge clk)
-    o_valid <= \$112 ;
+    o_valid <= \$100 ;
   always @(posedge clk)
-    o_last <= \$113 ;
+    o_last <= \$101 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = i_valid;
+    \$76  = i_valid;
     if (rst) begin
-      \$88  = 1'h0;
+      \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = i_last;
+    \$77  = i_last;
     if (rst) begin
-      \$89  = 1'h0;
+      \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = i_multiplier;
+    \$78  = i_multiplier;
     if (rst) begin
-      \$90  = 31'h00000000;
+      \$78  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = \$2 [4:0];
+    \$79  = \$2 [4:0];
     if (rst) begin
-      \$91  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = \$5 [4:0];
+    \$80  = \$5 [4:0];
     if (rst) begin
-      \$92  = 5'h00;
+      \$80  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = \$6 [31:0];
+    \$81  = \$6 [31:0];
     if (rst) begin
-      \$93  = 32'd0;
+      \$81  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = \$7 [31:0];
+    \$82  = \$7 [31:0];
     if (rst) begin
-      \$94  = 32'd0;
+      \$82  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = \$8 [31:0];
+    \$83  = \$8 [31:0];
     if (rst) begin
-      \$95  = 32'd0;
+      \$83  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = \$9 [31:0];
+    \$84  = \$9 [31:0];
     if (rst) begin
-      \$96  = 32'd0;
+      \$84  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = rq1_valid;
+    \$85  = rq1_valid;
     if (rst) begin
-      \$97  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = rq1_last;
+    \$86  = rq1_last;
     if (rst) begin
-      \$98  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = rq1_r0;
+    \$87  = rq1_r0;
     if (rst) begin
-      \$99  = 5'h00;
+      \$87  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = \$24 [32:0];
+    \$88  = \$36 [32:0];
     if (rst) begin
-      \$100  = 33'h000000000;
+      \$88  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = \$35 [32:0];
+    \$89  = \$39 [32:0];
     if (rst) begin
-      \$101  = 33'h000000000;
+      \$89  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = \$46 [32:0];
+    \$90  = \$42 [32:0];
     if (rst) begin
-      \$102  = 33'h000000000;
+      \$90  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = \$57 [32:0];
+    \$91  = \$45 [32:0];
     if (rst) begin
-      \$103  = 33'h000000000;
+      \$91  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = \$59 [31:0];
+    \$92  = \$47 [31:0];
     if (rst) begin
-      \$104  = 32'd0;
+      \$92  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = rq2_valid;
+    \$93  = rq2_valid;
     if (rst) begin
-      \$105  = 1'h0;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$106  = rq2_last;
+    \$94  = rq2_last;
     if (rst) begin
-      \$106  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$107  = y_0;
+    \$95  = y_0;
     if (rst) begin
-      \$107  = 34'h000000000;
+      \$95  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$108  = y_1;
+    \$96  = y_1;
     if (rst) begin
-      \$108  = 34'h000000000;
+      \$96  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$109  = y_2;
+    \$97  = y_2;
     if (rst) begin
-      \$109  = 34'h000000000;
+      \$97  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$110  = y_3;
+    \$98  = y_3;
     if (rst) begin
-      \$110  = 34'h000000000;
+      \$98  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$80 ) begin
-      \$111 [7:0] = 8'h80;
-    end else if (\$81 ) begin
-      \$111 [7:0] = 8'h7f;
+    if (\$68 ) begin
+      \$99 [7:0] = 8'h80;
+    end else if (\$69 ) begin
+      \$99 [7:0] = 8'h7f;
     end else begin
-      \$111 [7:0] = t_0[7:0];
+      \$99 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$82 ) begin
-      \$111 [15:8] = 8'h80;
-    end else if (\$83 ) begin
-      \$111 [15:8] = 8'h7f;
+    if (\$70 ) begin
+      \$99 [15:8] = 8'h80;
+    end else if (\$71 ) begin
+      \$99 [15:8] = 8'h7f;
     end else begin
-      \$111 [15:8] = t_1[7:0];
+      \$99 [15:8] = t_1[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$84 ) begin
-      \$111 [23:16] = 8'h80;
-    end else if (\$85 ) begin
-      \$111 [23:16] = 8'h7f;
+    if (\$72 ) begin
+      \$99 [23:16] = 8'h80;
+    end else if (\$73 ) begin
+      \$99 [23:16] = 8'h7f;
     end else begin
-      \$111 [23:16] = t_2[7:0];
+      \$99 [23:16] = t_2[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$86 ) begin
-      \$111 [31:24] = 8'h80;
-    end else if (\$87 ) begin
-      \$111 [31:24] = 8'h7f;
+    if (\$74 ) begin
+      \$99 [31:24] = 8'h80;
+    end else if (\$75 ) begin
+      \$99 [31:24] = 8'h7f;
     end else begin
-      \$111 [31:24] = t_3[7:0];
+      \$99 [31:24] = t_3[7:0];
     end
     if (rst) begin
-      \$111  = 32'd0;
+      \$99  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$112  = rq3_valid;
+    \$100  = rq3_valid;
     if (rst) begin
-      \$112  = 1'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = rq3_last;
+    \$101  = rq3_last;
     if (rst) begin
-      \$113  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -4150,19 +4174,19 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   assign a_1 = \$11 [31:0];
   assign a_2 = \$12 [31:0];
   assign a_3 = \$13 [31:0];
-  assign prod_0 = \$22 [63:0];
-  assign h_0 = \$24 [32:0];
-  assign prod_1 = \$33 [63:0];
-  assign h_1 = \$35 [32:0];
-  assign prod_2 = \$44 [63:0];
-  assign h_2 = \$46 [32:0];
-  assign prod_3 = \$55 [63:0];
-  assign h_3 = \$57 [32:0];
-  assign half_0 = \$59 [31:0];
-  assign u_0 = \$64 [33:0];
-  assign u_1 = \$69 [33:0];
-  assign u_2 = \$74 [33:0];
-  assign u_3 = \$79 [33:0];
+  assign outer_0 = { \$15 , \$14  };
+  assign outer_1 = { \$20 , \$19  };
+  assign outer_2 = { \$25 , \$24  };
+  assign outer_3 = { \$30 , \$29  };
+  assign h_0 = \$36 [32:0];
+  assign h_1 = \$39 [32:0];
+  assign h_2 = \$42 [32:0];
+  assign h_3 = \$45 [32:0];
+  assign half_0 = \$47 [31:0];
+  assign u_0 = \$52 [33:0];
+  assign u_1 = \$57 [33:0];
+  assign u_2 = \$62 [33:0];
+  assign u_3 = \$67 [33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift;
   assign \i_acc[0]  = i_acc[23:0];
@@ -4178,17 +4202,13 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   assign \o_data[1]  = o_data[15:8];
   assign \o_data[2]  = o_data[23:16];
   assign \o_data[3]  = o_data[31:24];
-  assign \$15  = { \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 [28], \$14 , 34'h000000000 };
-  assign \$19  = { \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 [32], \$18 , 17'h00000 };
-  assign \$24  = { \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64], \$23 [64:31] };
-  assign \$26  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , 34'h000000000 };
-  assign \$30  = { \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 [32], \$29 , 17'h00000 };
-  assign \$35  = { \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64], \$34 [64:31] };
-  assign \$37  = { \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 [28], \$36 , 34'h000000000 };
-  assign \$41  = { \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 [32], \$40 , 17'h00000 };
-  assign \$46  = { \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64], \$45 [64:31] };
-  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
-  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
-  assign \$57  = { \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64], \$56 [64:31] };
-  assign \$59  = { 1'h0, \$58 [63:1] };
+  assign \$34  = { \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 , \$14 [33:17] };
+  assign \$36  = { \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63:14] };
+  assign \$37  = { \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 , \$19 [33:17] };
+  assign \$39  = { \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63:14] };
+  assign \$40  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , \$24 [33:17] };
+  assign \$42  = { \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63:14] };
+  assign \$43  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
+  assign \$45  = { \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63:14] };
+  assign \$47  = { 1'h0, \$46 [63:1] };
 endmodule

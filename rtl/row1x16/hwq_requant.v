@@ -20,418 +20,418 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] \$110 ;
   wire [62:0] \$111 ;
   wire [62:0] \$112 ;
-  wire [28:0] \$113 ;
-  wire [91:0] \$114 ;
+  wire [33:0] \$113 ;
+  wire [28:0] \$114 ;
   wire [31:0] \$115 ;
   wire [30:0] \$116 ;
   wire [32:0] \$117 ;
-  wire [63:0] \$118 ;
-  wire [92:0] \$119 ;
+  wire [33:0] \$118 ;
+  wire [28:0] \$119 ;
   wire [5:0] \$12 ;
-  wire [33:0] \$120 ;
-  wire [93:0] \$121 ;
-  wire [64:0] \$122 ;
-  wire [64:0] \$123 ;
+  wire [31:0] \$120 ;
+  wire [30:0] \$121 ;
+  wire [32:0] \$122 ;
+  wire [33:0] \$123 ;
   wire [28:0] \$124 ;
-  wire [91:0] \$125 ;
-  wire [31:0] \$126 ;
-  wire [30:0] \$127 ;
-  wire [32:0] \$128 ;
-  wire [63:0] \$129 ;
+  wire [31:0] \$125 ;
+  wire [30:0] \$126 ;
+  wire [32:0] \$127 ;
+  wire [33:0] \$128 ;
+  wire [28:0] \$129 ;
   wire \$13 ;
-  wire [92:0] \$130 ;
-  wire [33:0] \$131 ;
-  wire [93:0] \$132 ;
-  wire [64:0] \$133 ;
-  wire [64:0] \$134 ;
-  wire [28:0] \$135 ;
-  wire [91:0] \$136 ;
-  wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
-  wire [32:0] \$139 ;
+  wire [31:0] \$130 ;
+  wire [30:0] \$131 ;
+  wire [32:0] \$132 ;
+  wire [33:0] \$133 ;
+  wire [28:0] \$134 ;
+  wire [31:0] \$135 ;
+  wire [30:0] \$136 ;
+  wire [32:0] \$137 ;
+  wire [33:0] \$138 ;
+  wire [28:0] \$139 ;
   wire [6:0] \$14 ;
-  wire [63:0] \$140 ;
-  wire [92:0] \$141 ;
-  wire [33:0] \$142 ;
-  wire [93:0] \$143 ;
-  wire [64:0] \$144 ;
-  wire [64:0] \$145 ;
-  wire [28:0] \$146 ;
-  wire [91:0] \$147 ;
-  wire [31:0] \$148 ;
-  wire [30:0] \$149 ;
+  wire [31:0] \$140 ;
+  wire [30:0] \$141 ;
+  wire [32:0] \$142 ;
+  wire [33:0] \$143 ;
+  wire [28:0] \$144 ;
+  wire [31:0] \$145 ;
+  wire [30:0] \$146 ;
+  wire [32:0] \$147 ;
+  wire [33:0] \$148 ;
+  wire [28:0] \$149 ;
   wire [6:0] \$15 ;
-  wire [32:0] \$150 ;
-  wire [63:0] \$151 ;
-  wire [92:0] \$152 ;
+  wire [31:0] \$150 ;
+  wire [30:0] \$151 ;
+  wire [32:0] \$152 ;
   wire [33:0] \$153 ;
-  wire [93:0] \$154 ;
-  wire [64:0] \$155 ;
-  wire [64:0] \$156 ;
-  wire [28:0] \$157 ;
-  wire [91:0] \$158 ;
-  wire [31:0] \$159 ;
+  wire [28:0] \$154 ;
+  wire [31:0] \$155 ;
+  wire [30:0] \$156 ;
+  wire [32:0] \$157 ;
+  wire [33:0] \$158 ;
+  wire [28:0] \$159 ;
   wire \$16 ;
-  wire [30:0] \$160 ;
-  wire [32:0] \$161 ;
-  wire [63:0] \$162 ;
-  wire [92:0] \$163 ;
-  wire [33:0] \$164 ;
-  wire [93:0] \$165 ;
-  wire [64:0] \$166 ;
-  wire [64:0] \$167 ;
-  wire [28:0] \$168 ;
-  wire [91:0] \$169 ;
+  wire [31:0] \$160 ;
+  wire [30:0] \$161 ;
+  wire [32:0] \$162 ;
+  wire [33:0] \$163 ;
+  wire [28:0] \$164 ;
+  wire [31:0] \$165 ;
+  wire [30:0] \$166 ;
+  wire [32:0] \$167 ;
+  wire [33:0] \$168 ;
+  wire [28:0] \$169 ;
   wire [5:0] \$17 ;
   wire [31:0] \$170 ;
   wire [30:0] \$171 ;
   wire [32:0] \$172 ;
-  wire [63:0] \$173 ;
-  wire [92:0] \$174 ;
-  wire [33:0] \$175 ;
-  wire [93:0] \$176 ;
-  wire [64:0] \$177 ;
-  wire [64:0] \$178 ;
+  wire [33:0] \$173 ;
+  wire [28:0] \$174 ;
+  wire [31:0] \$175 ;
+  wire [30:0] \$176 ;
+  wire [32:0] \$177 ;
+  wire [33:0] \$178 ;
   wire [28:0] \$179 ;
   wire \$18 ;
-  wire [91:0] \$180 ;
-  wire [31:0] \$181 ;
-  wire [30:0] \$182 ;
-  wire [32:0] \$183 ;
-  wire [63:0] \$184 ;
-  wire [92:0] \$185 ;
-  wire [33:0] \$186 ;
-  wire [93:0] \$187 ;
-  wire [64:0] \$188 ;
-  wire [64:0] \$189 ;
+  wire [31:0] \$180 ;
+  wire [30:0] \$181 ;
+  wire [32:0] \$182 ;
+  wire [33:0] \$183 ;
+  wire [28:0] \$184 ;
+  wire [31:0] \$185 ;
+  wire [30:0] \$186 ;
+  wire [32:0] \$187 ;
+  wire [33:0] \$188 ;
+  wire [28:0] \$189 ;
   wire [6:0] \$19 ;
-  wire [28:0] \$190 ;
-  wire [91:0] \$191 ;
-  wire [31:0] \$192 ;
-  wire [30:0] \$193 ;
-  wire [32:0] \$194 ;
+  wire [31:0] \$190 ;
+  wire [30:0] \$191 ;
+  wire [32:0] \$192 ;
+  wire [62:0] \$193 ;
+  wire [63:0] \$194 ;
   wire [63:0] \$195 ;
-  wire [92:0] \$196 ;
-  wire [33:0] \$197 ;
-  wire [93:0] \$198 ;
-  wire [64:0] \$199 ;
+  wire [62:0] \$196 ;
+  wire [63:0] \$197 ;
+  wire [63:0] \$198 ;
+  wire [62:0] \$199 ;
   wire [5:0] \$2 ;
   wire [6:0] \$20 ;
-  wire [64:0] \$200 ;
-  wire [28:0] \$201 ;
-  wire [91:0] \$202 ;
-  wire [31:0] \$203 ;
-  wire [30:0] \$204 ;
-  wire [32:0] \$205 ;
+  wire [63:0] \$200 ;
+  wire [63:0] \$201 ;
+  wire [62:0] \$202 ;
+  wire [63:0] \$203 ;
+  wire [63:0] \$204 ;
+  wire [62:0] \$205 ;
   wire [63:0] \$206 ;
-  wire [92:0] \$207 ;
-  wire [33:0] \$208 ;
-  wire [93:0] \$209 ;
+  wire [63:0] \$207 ;
+  wire [62:0] \$208 ;
+  wire [63:0] \$209 ;
   wire \$21 ;
-  wire [64:0] \$210 ;
-  wire [64:0] \$211 ;
-  wire [28:0] \$212 ;
-  wire [91:0] \$213 ;
-  wire [31:0] \$214 ;
-  wire [30:0] \$215 ;
-  wire [32:0] \$216 ;
-  wire [63:0] \$217 ;
-  wire [92:0] \$218 ;
-  wire [33:0] \$219 ;
+  wire [63:0] \$210 ;
+  wire [62:0] \$211 ;
+  wire [63:0] \$212 ;
+  wire [63:0] \$213 ;
+  wire [62:0] \$214 ;
+  wire [63:0] \$215 ;
+  wire [63:0] \$216 ;
+  wire [62:0] \$217 ;
+  wire [63:0] \$218 ;
+  wire [63:0] \$219 ;
   wire [5:0] \$22 ;
-  wire [93:0] \$220 ;
-  wire [64:0] \$221 ;
-  wire [64:0] \$222 ;
-  wire [28:0] \$223 ;
-  wire [91:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [30:0] \$226 ;
-  wire [32:0] \$227 ;
+  wire [62:0] \$220 ;
+  wire [63:0] \$221 ;
+  wire [63:0] \$222 ;
+  wire [62:0] \$223 ;
+  wire [63:0] \$224 ;
+  wire [63:0] \$225 ;
+  wire [62:0] \$226 ;
+  wire [63:0] \$227 ;
   wire [63:0] \$228 ;
-  wire [92:0] \$229 ;
+  wire [62:0] \$229 ;
   wire \$23 ;
-  wire [33:0] \$230 ;
-  wire [93:0] \$231 ;
-  wire [64:0] \$232 ;
-  wire [64:0] \$233 ;
-  wire [28:0] \$234 ;
-  wire [91:0] \$235 ;
-  wire [31:0] \$236 ;
-  wire [30:0] \$237 ;
-  wire [32:0] \$238 ;
+  wire [63:0] \$230 ;
+  wire [63:0] \$231 ;
+  wire [62:0] \$232 ;
+  wire [63:0] \$233 ;
+  wire [63:0] \$234 ;
+  wire [62:0] \$235 ;
+  wire [63:0] \$236 ;
+  wire [63:0] \$237 ;
+  wire [62:0] \$238 ;
   wire [63:0] \$239 ;
   wire [6:0] \$24 ;
-  wire [92:0] \$240 ;
-  wire [33:0] \$241 ;
-  wire [93:0] \$242 ;
-  wire [64:0] \$243 ;
-  wire [64:0] \$244 ;
-  wire [28:0] \$245 ;
-  wire [91:0] \$246 ;
-  wire [31:0] \$247 ;
-  wire [30:0] \$248 ;
-  wire [32:0] \$249 ;
+  wire [63:0] \$240 ;
+  wire [63:0] \$241 ;
+  wire [63:0] \$242 ;
+  wire [63:0] \$243 ;
+  wire [63:0] \$244 ;
+  wire [63:0] \$245 ;
+  wire [63:0] \$246 ;
+  wire [63:0] \$247 ;
+  wire [63:0] \$248 ;
+  wire [63:0] \$249 ;
   wire [6:0] \$25 ;
   wire [63:0] \$250 ;
-  wire [92:0] \$251 ;
-  wire [33:0] \$252 ;
-  wire [93:0] \$253 ;
-  wire [64:0] \$254 ;
-  wire [64:0] \$255 ;
-  wire [28:0] \$256 ;
-  wire [91:0] \$257 ;
-  wire [31:0] \$258 ;
-  wire [30:0] \$259 ;
+  wire [63:0] \$251 ;
+  wire [63:0] \$252 ;
+  wire [63:0] \$253 ;
+  wire [63:0] \$254 ;
+  wire [63:0] \$255 ;
+  wire [63:0] \$256 ;
+  wire [63:0] \$257 ;
+  wire [63:0] \$258 ;
+  wire [63:0] \$259 ;
   wire \$26 ;
-  wire [32:0] \$260 ;
+  wire [63:0] \$260 ;
   wire [63:0] \$261 ;
-  wire [92:0] \$262 ;
-  wire [33:0] \$263 ;
-  wire [93:0] \$264 ;
-  wire [64:0] \$265 ;
-  wire [64:0] \$266 ;
-  wire [28:0] \$267 ;
-  wire [91:0] \$268 ;
-  wire [31:0] \$269 ;
+  wire [63:0] \$262 ;
+  wire [63:0] \$263 ;
+  wire [63:0] \$264 ;
+  wire [63:0] \$265 ;
+  wire [63:0] \$266 ;
+  wire [63:0] \$267 ;
+  wire [63:0] \$268 ;
+  wire [63:0] \$269 ;
   wire [5:0] \$27 ;
-  wire [30:0] \$270 ;
-  wire [32:0] \$271 ;
+  wire [63:0] \$270 ;
+  wire [63:0] \$271 ;
   wire [63:0] \$272 ;
-  wire [92:0] \$273 ;
-  wire [33:0] \$274 ;
-  wire [93:0] \$275 ;
-  wire [64:0] \$276 ;
-  wire [64:0] \$277 ;
-  wire [28:0] \$278 ;
-  wire [91:0] \$279 ;
+  wire [33:0] \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire [34:0] \$277 ;
+  wire [33:0] \$278 ;
+  wire \$279 ;
   wire \$28 ;
-  wire [31:0] \$280 ;
-  wire [30:0] \$281 ;
-  wire [32:0] \$282 ;
-  wire [63:0] \$283 ;
-  wire [92:0] \$284 ;
-  wire [33:0] \$285 ;
-  wire [93:0] \$286 ;
-  wire [64:0] \$287 ;
-  wire [64:0] \$288 ;
-  wire [63:0] \$289 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire [34:0] \$282 ;
+  wire [33:0] \$283 ;
+  wire \$284 ;
+  wire \$285 ;
+  wire \$286 ;
+  wire [34:0] \$287 ;
+  wire [33:0] \$288 ;
+  wire \$289 ;
   wire [6:0] \$29 ;
-  wire [63:0] \$290 ;
-  wire [63:0] \$291 ;
-  wire [63:0] \$292 ;
-  wire [63:0] \$293 ;
-  wire [63:0] \$294 ;
-  wire [63:0] \$295 ;
-  wire [63:0] \$296 ;
-  wire [63:0] \$297 ;
-  wire [63:0] \$298 ;
-  wire [63:0] \$299 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire [34:0] \$292 ;
+  wire [33:0] \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire [34:0] \$297 ;
+  wire [33:0] \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire [6:0] \$30 ;
-  wire [63:0] \$300 ;
-  wire [63:0] \$301 ;
-  wire [63:0] \$302 ;
-  wire [63:0] \$303 ;
-  wire [63:0] \$304 ;
-  wire [63:0] \$305 ;
-  wire [63:0] \$306 ;
-  wire [63:0] \$307 ;
-  wire [63:0] \$308 ;
-  wire [63:0] \$309 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire [34:0] \$302 ;
+  wire [33:0] \$303 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire \$306 ;
+  wire [34:0] \$307 ;
+  wire [33:0] \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire [63:0] \$310 ;
-  wire [63:0] \$311 ;
-  wire [63:0] \$312 ;
-  wire [63:0] \$313 ;
-  wire [63:0] \$314 ;
-  wire [63:0] \$315 ;
-  wire [63:0] \$316 ;
-  wire [63:0] \$317 ;
-  wire [63:0] \$318 ;
-  wire [63:0] \$319 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire [34:0] \$312 ;
+  wire [33:0] \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire [34:0] \$317 ;
+  wire [33:0] \$318 ;
+  wire \$319 ;
   wire [5:0] \$32 ;
-  wire [63:0] \$320 ;
-  wire [33:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire [34:0] \$322 ;
+  wire [33:0] \$323 ;
   wire \$324 ;
-  wire [34:0] \$325 ;
-  wire [33:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire [34:0] \$327 ;
+  wire [33:0] \$328 ;
   wire \$329 ;
   wire \$33 ;
-  wire [34:0] \$330 ;
-  wire [33:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire [34:0] \$332 ;
+  wire [33:0] \$333 ;
   wire \$334 ;
-  wire [34:0] \$335 ;
-  wire [33:0] \$336 ;
-  wire \$337 ;
-  wire \$338 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire [34:0] \$337 ;
+  wire [33:0] \$338 ;
   wire \$339 ;
   wire [6:0] \$34 ;
-  wire [34:0] \$340 ;
-  wire [33:0] \$341 ;
-  wire \$342 ;
-  wire \$343 ;
+  wire \$340 ;
+  wire \$341 ;
+  wire [34:0] \$342 ;
+  wire [33:0] \$343 ;
   wire \$344 ;
-  wire [34:0] \$345 ;
-  wire [33:0] \$346 ;
-  wire \$347 ;
-  wire \$348 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire [34:0] \$347 ;
+  wire [33:0] \$348 ;
   wire \$349 ;
   wire [6:0] \$35 ;
-  wire [34:0] \$350 ;
-  wire [33:0] \$351 ;
-  wire \$352 ;
+  wire \$350 ;
+  wire \$351 ;
+  wire [34:0] \$352 ;
   wire \$353 ;
   wire \$354 ;
-  wire [34:0] \$355 ;
-  wire [33:0] \$356 ;
+  wire \$355 ;
+  wire \$356 ;
   wire \$357 ;
   wire \$358 ;
   wire \$359 ;
   wire \$36 ;
-  wire [34:0] \$360 ;
-  wire [33:0] \$361 ;
+  wire \$360 ;
+  wire \$361 ;
   wire \$362 ;
   wire \$363 ;
   wire \$364 ;
-  wire [34:0] \$365 ;
-  wire [33:0] \$366 ;
+  wire \$365 ;
+  wire \$366 ;
   wire \$367 ;
   wire \$368 ;
   wire \$369 ;
   wire [5:0] \$37 ;
-  wire [34:0] \$370 ;
-  wire [33:0] \$371 ;
+  wire \$370 ;
+  wire \$371 ;
   wire \$372 ;
   wire \$373 ;
   wire \$374 ;
-  wire [34:0] \$375 ;
-  wire [33:0] \$376 ;
+  wire \$375 ;
+  wire \$376 ;
   wire \$377 ;
   wire \$378 ;
   wire \$379 ;
   wire \$38 ;
-  wire [34:0] \$380 ;
-  wire [33:0] \$381 ;
+  wire \$380 ;
+  wire \$381 ;
   wire \$382 ;
   wire \$383 ;
   wire \$384 ;
-  wire [34:0] \$385 ;
-  wire [33:0] \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
+  reg \$385 ;
+  reg \$386 ;
+  reg [30:0] \$387 ;
+  reg [4:0] \$388 ;
+  reg [4:0] \$389 ;
   wire [6:0] \$39 ;
-  wire [34:0] \$390 ;
-  wire [33:0] \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire [34:0] \$395 ;
-  wire [33:0] \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
+  reg [30:0] \$390 ;
+  reg [4:0] \$391 ;
+  reg [4:0] \$392 ;
+  reg [30:0] \$393 ;
+  reg [4:0] \$394 ;
+  reg [4:0] \$395 ;
+  reg [30:0] \$396 ;
+  reg [4:0] \$397 ;
+  reg [4:0] \$398 ;
+  reg [30:0] \$399 ;
   wire [6:0] \$4 ;
   wire [6:0] \$40 ;
-  wire [34:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
+  reg [4:0] \$400 ;
+  reg [4:0] \$401 ;
+  reg [30:0] \$402 ;
+  reg [4:0] \$403 ;
+  reg [4:0] \$404 ;
+  reg [30:0] \$405 ;
+  reg [4:0] \$406 ;
+  reg [4:0] \$407 ;
+  reg [30:0] \$408 ;
+  reg [4:0] \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
+  reg [4:0] \$410 ;
+  reg [30:0] \$411 ;
+  reg [4:0] \$412 ;
+  reg [4:0] \$413 ;
+  reg [30:0] \$414 ;
+  reg [4:0] \$415 ;
+  reg [4:0] \$416 ;
+  reg [30:0] \$417 ;
+  reg [4:0] \$418 ;
+  reg [4:0] \$419 ;
   wire [5:0] \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  reg [30:0] \$420 ;
+  reg [4:0] \$421 ;
+  reg [4:0] \$422 ;
+  reg [30:0] \$423 ;
+  reg [4:0] \$424 ;
+  reg [4:0] \$425 ;
+  reg [30:0] \$426 ;
+  reg [4:0] \$427 ;
+  reg [4:0] \$428 ;
+  reg [30:0] \$429 ;
   wire \$43 ;
-  wire \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  reg \$433 ;
-  reg \$434 ;
-  reg [30:0] \$435 ;
-  reg [4:0] \$436 ;
-  reg [4:0] \$437 ;
-  reg [30:0] \$438 ;
-  reg [4:0] \$439 ;
+  reg [4:0] \$430 ;
+  reg [4:0] \$431 ;
+  reg [30:0] \$432 ;
+  reg [4:0] \$433 ;
+  reg [4:0] \$434 ;
+  reg [31:0] \$435 ;
+  reg [31:0] \$436 ;
+  reg [31:0] \$437 ;
+  reg [31:0] \$438 ;
+  reg [31:0] \$439 ;
   wire [6:0] \$44 ;
-  reg [4:0] \$440 ;
-  reg [30:0] \$441 ;
-  reg [4:0] \$442 ;
-  reg [4:0] \$443 ;
-  reg [30:0] \$444 ;
-  reg [4:0] \$445 ;
-  reg [4:0] \$446 ;
-  reg [30:0] \$447 ;
-  reg [4:0] \$448 ;
-  reg [4:0] \$449 ;
+  reg [31:0] \$440 ;
+  reg [31:0] \$441 ;
+  reg [31:0] \$442 ;
+  reg [31:0] \$443 ;
+  reg [31:0] \$444 ;
+  reg [31:0] \$445 ;
+  reg [31:0] \$446 ;
+  reg [31:0] \$447 ;
+  reg [31:0] \$448 ;
+  reg [31:0] \$449 ;
   wire [6:0] \$45 ;
-  reg [30:0] \$450 ;
-  reg [4:0] \$451 ;
-  reg [4:0] \$452 ;
-  reg [30:0] \$453 ;
+  reg [31:0] \$450 ;
+  reg \$451 ;
+  reg \$452 ;
+  reg [4:0] \$453 ;
   reg [4:0] \$454 ;
   reg [4:0] \$455 ;
-  reg [30:0] \$456 ;
+  reg [4:0] \$456 ;
   reg [4:0] \$457 ;
   reg [4:0] \$458 ;
-  reg [30:0] \$459 ;
+  reg [4:0] \$459 ;
   wire \$46 ;
   reg [4:0] \$460 ;
   reg [4:0] \$461 ;
-  reg [30:0] \$462 ;
+  reg [4:0] \$462 ;
   reg [4:0] \$463 ;
   reg [4:0] \$464 ;
-  reg [30:0] \$465 ;
+  reg [4:0] \$465 ;
   reg [4:0] \$466 ;
   reg [4:0] \$467 ;
-  reg [30:0] \$468 ;
-  reg [4:0] \$469 ;
+  reg [4:0] \$468 ;
+  reg [32:0] \$469 ;
   wire [5:0] \$47 ;
-  reg [4:0] \$470 ;
-  reg [30:0] \$471 ;
-  reg [4:0] \$472 ;
-  reg [4:0] \$473 ;
-  reg [30:0] \$474 ;
-  reg [4:0] \$475 ;
-  reg [4:0] \$476 ;
-  reg [30:0] \$477 ;
-  reg [4:0] \$478 ;
-  reg [4:0] \$479 ;
+  reg [32:0] \$470 ;
+  reg [32:0] \$471 ;
+  reg [32:0] \$472 ;
+  reg [32:0] \$473 ;
+  reg [32:0] \$474 ;
+  reg [32:0] \$475 ;
+  reg [32:0] \$476 ;
+  reg [32:0] \$477 ;
+  reg [32:0] \$478 ;
+  reg [32:0] \$479 ;
   wire \$48 ;
-  reg [30:0] \$480 ;
-  reg [4:0] \$481 ;
-  reg [4:0] \$482 ;
-  reg [31:0] \$483 ;
-  reg [31:0] \$484 ;
+  reg [32:0] \$480 ;
+  reg [32:0] \$481 ;
+  reg [32:0] \$482 ;
+  reg [32:0] \$483 ;
+  reg [32:0] \$484 ;
   reg [31:0] \$485 ;
   reg [31:0] \$486 ;
   reg [31:0] \$487 ;
@@ -447,85 +447,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [31:0] \$496 ;
   reg [31:0] \$497 ;
   reg [31:0] \$498 ;
-  reg \$499 ;
+  reg [31:0] \$499 ;
   wire [6:0] \$5 ;
   wire [6:0] \$50 ;
-  reg \$500 ;
-  reg [4:0] \$501 ;
-  reg [4:0] \$502 ;
-  reg [4:0] \$503 ;
-  reg [4:0] \$504 ;
-  reg [4:0] \$505 ;
-  reg [4:0] \$506 ;
-  reg [4:0] \$507 ;
-  reg [4:0] \$508 ;
-  reg [4:0] \$509 ;
+  reg [31:0] \$500 ;
+  reg \$501 ;
+  reg \$502 ;
+  reg [33:0] \$503 ;
+  reg [33:0] \$504 ;
+  reg [33:0] \$505 ;
+  reg [33:0] \$506 ;
+  reg [33:0] \$507 ;
+  reg [33:0] \$508 ;
+  reg [33:0] \$509 ;
   wire \$51 ;
-  reg [4:0] \$510 ;
-  reg [4:0] \$511 ;
-  reg [4:0] \$512 ;
-  reg [4:0] \$513 ;
-  reg [4:0] \$514 ;
-  reg [4:0] \$515 ;
-  reg [4:0] \$516 ;
-  reg [32:0] \$517 ;
-  reg [32:0] \$518 ;
-  reg [32:0] \$519 ;
+  reg [33:0] \$510 ;
+  reg [33:0] \$511 ;
+  reg [33:0] \$512 ;
+  reg [33:0] \$513 ;
+  reg [33:0] \$514 ;
+  reg [33:0] \$515 ;
+  reg [33:0] \$516 ;
+  reg [33:0] \$517 ;
+  reg [33:0] \$518 ;
+  reg [127:0] \$519 ;
   wire [5:0] \$52 ;
-  reg [32:0] \$520 ;
-  reg [32:0] \$521 ;
-  reg [32:0] \$522 ;
-  reg [32:0] \$523 ;
-  reg [32:0] \$524 ;
-  reg [32:0] \$525 ;
-  reg [32:0] \$526 ;
-  reg [32:0] \$527 ;
-  reg [32:0] \$528 ;
-  reg [32:0] \$529 ;
+  reg \$520 ;
+  reg \$521 ;
   wire \$53 ;
-  reg [32:0] \$530 ;
-  reg [32:0] \$531 ;
-  reg [32:0] \$532 ;
-  reg [31:0] \$533 ;
-  reg [31:0] \$534 ;
-  reg [31:0] \$535 ;
-  reg [31:0] \$536 ;
-  reg [31:0] \$537 ;
-  reg [31:0] \$538 ;
-  reg [31:0] \$539 ;
   wire [6:0] \$54 ;
-  reg [31:0] \$540 ;
-  reg [31:0] \$541 ;
-  reg [31:0] \$542 ;
-  reg [31:0] \$543 ;
-  reg [31:0] \$544 ;
-  reg [31:0] \$545 ;
-  reg [31:0] \$546 ;
-  reg [31:0] \$547 ;
-  reg [31:0] \$548 ;
-  reg \$549 ;
   wire [6:0] \$55 ;
-  reg \$550 ;
-  reg [33:0] \$551 ;
-  reg [33:0] \$552 ;
-  reg [33:0] \$553 ;
-  reg [33:0] \$554 ;
-  reg [33:0] \$555 ;
-  reg [33:0] \$556 ;
-  reg [33:0] \$557 ;
-  reg [33:0] \$558 ;
-  reg [33:0] \$559 ;
   wire \$56 ;
-  reg [33:0] \$560 ;
-  reg [33:0] \$561 ;
-  reg [33:0] \$562 ;
-  reg [33:0] \$563 ;
-  reg [33:0] \$564 ;
-  reg [33:0] \$565 ;
-  reg [33:0] \$566 ;
-  reg [127:0] \$567 ;
-  reg \$568 ;
-  reg \$569 ;
   wire [5:0] \$57 ;
   wire \$58 ;
   wire [6:0] \$59 ;
@@ -721,6 +673,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [4:0] left_7;
   wire [4:0] left_8;
   wire [4:0] left_9;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_10;
+  wire [33:0] mid_11;
+  wire [33:0] mid_12;
+  wire [33:0] mid_13;
+  wire [33:0] mid_14;
+  wire [33:0] mid_15;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
+  wire [33:0] mid_4;
+  wire [33:0] mid_5;
+  wire [33:0] mid_6;
+  wire [33:0] mid_7;
+  wire [33:0] mid_8;
+  wire [33:0] mid_9;
   output [127:0] o_data;
   reg [127:0] o_data = 128'h00000000000000000000000000000000;
   wire [7:0] \o_data[0] ;
@@ -743,22 +711,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_10;
-  wire [63:0] prod_11;
-  wire [63:0] prod_12;
-  wire [63:0] prod_13;
-  wire [63:0] prod_14;
-  wire [63:0] prod_15;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
-  wire [63:0] prod_4;
-  wire [63:0] prod_5;
-  wire [63:0] prod_6;
-  wire [63:0] prod_7;
-  wire [63:0] prod_8;
-  wire [63:0] prod_9;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_10;
+  wire [62:0] outer_11;
+  wire [62:0] outer_12;
+  wire [62:0] outer_13;
+  wire [62:0] outer_14;
+  wire [62:0] outer_15;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
+  wire [62:0] outer_4;
+  wire [62:0] outer_5;
+  wire [62:0] outer_6;
+  wire [62:0] outer_7;
+  wire [62:0] outer_8;
+  wire [62:0] outer_9;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_10;
@@ -977,314 +945,234 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [33:0] y_9;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign t_14 = $signed(rq3_y14) + $signed(zero_point);
-  assign t_15 = $signed(rq3_y15) + $signed(zero_point);
-  assign \$401  = $signed(t_0) < $signed(act_min);
-  assign \$402  = $signed(t_0) > $signed(act_max);
-  assign \$403  = $signed(t_1) < $signed(act_min);
-  assign \$404  = $signed(t_1) > $signed(act_max);
-  assign \$405  = $signed(t_2) < $signed(act_min);
-  assign \$406  = $signed(t_2) > $signed(act_max);
-  assign \$407  = $signed(t_3) < $signed(act_min);
-  assign \$408  = $signed(t_3) > $signed(act_max);
-  assign \$409  = $signed(t_4) < $signed(act_min);
-  assign \$410  = $signed(t_4) > $signed(act_max);
-  assign \$411  = $signed(t_5) < $signed(act_min);
-  assign \$412  = $signed(t_5) > $signed(act_max);
-  assign \$413  = $signed(t_6) < $signed(act_min);
-  assign \$414  = $signed(t_6) > $signed(act_max);
-  assign \$415  = $signed(t_7) < $signed(act_min);
-  assign \$416  = $signed(t_7) > $signed(act_max);
-  assign \$417  = $signed(t_8) < $signed(act_min);
-  assign \$418  = $signed(t_8) > $signed(act_max);
-  assign \$419  = $signed(t_9) < $signed(act_min);
-  assign \$420  = $signed(t_9) > $signed(act_max);
-  assign \$421  = $signed(t_10) < $signed(act_min);
-  assign \$422  = $signed(t_10) > $signed(act_max);
-  assign \$423  = $signed(t_11) < $signed(act_min);
-  assign \$424  = $signed(t_11) > $signed(act_max);
-  assign \$425  = $signed(t_12) < $signed(act_min);
-  assign \$426  = $signed(t_12) > $signed(act_max);
-  assign \$427  = $signed(t_13) < $signed(act_min);
-  assign \$428  = $signed(t_13) > $signed(act_max);
-  assign \$429  = $signed(t_14) < $signed(act_min);
-  assign \$430  = $signed(t_14) > $signed(act_max);
-  assign \$431  = $signed(t_15) < $signed(act_min);
-  assign \$432  = $signed(t_15) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$433 ;
+    rq1_m7 <= \$408 ;
   always @(posedge clk)
-    rq1_last <= \$434 ;
+    rq1_l7 <= \$409 ;
   always @(posedge clk)
-    rq1_m0 <= \$435 ;
+    rq1_r7 <= \$410 ;
   always @(posedge clk)
-    rq1_l0 <= \$436 ;
+    rq1_m8 <= \$411 ;
   always @(posedge clk)
-    rq1_r0 <= \$437 ;
+    rq1_l8 <= \$412 ;
   always @(posedge clk)
-    rq1_m1 <= \$438 ;
+    rq1_r8 <= \$413 ;
   always @(posedge clk)
-    rq1_l1 <= \$439 ;
+    rq1_m9 <= \$414 ;
   always @(posedge clk)
-    rq1_r1 <= \$440 ;
+    rq1_l9 <= \$415 ;
   always @(posedge clk)
-    rq1_m2 <= \$441 ;
+    rq1_r9 <= \$416 ;
   always @(posedge clk)
-    rq1_l2 <= \$442 ;
+    rq1_m10 <= \$417 ;
   always @(posedge clk)
-    rq1_r2 <= \$443 ;
+    rq1_l10 <= \$418 ;
   always @(posedge clk)
-    rq1_m3 <= \$444 ;
+    rq1_r10 <= \$419 ;
   always @(posedge clk)
-    rq1_l3 <= \$445 ;
+    rq1_m11 <= \$420 ;
   always @(posedge clk)
-    rq1_r3 <= \$446 ;
+    rq1_l11 <= \$421 ;
   always @(posedge clk)
-    rq1_m4 <= \$447 ;
+    rq1_r11 <= \$422 ;
   always @(posedge clk)
-    rq1_l4 <= \$448 ;
+    rq1_m12 <= \$423 ;
   always @(posedge clk)
-    rq1_r4 <= \$449 ;
+    rq1_l12 <= \$424 ;
   always @(posedge clk)
-    rq1_m5 <= \$450 ;
+    rq1_r12 <= \$425 ;
   always @(posedge clk)
-    rq1_l5 <= \$451 ;
+    rq1_m13 <= \$426 ;
   always @(posedge clk)
-    rq1_r5 <= \$452 ;
+    rq1_l13 <= \$427 ;
   always @(posedge clk)
-    rq1_m6 <= \$453 ;
+    rq1_r13 <= \$428 ;
   always @(posedge clk)
-    rq1_l6 <= \$454 ;
+    rq1_m14 <= \$429 ;
   always @(posedge clk)
-    rq1_r6 <= \$455 ;
+    rq1_l14 <= \$430 ;
   always @(posedge clk)
-    rq1_m7 <= \$456 ;
+    rq1_r14 <= \$431 ;
   always @(posedge clk)
-    rq1_l7 <= \$457 ;
+    rq1_m15 <= \$432 ;
   always @(posedge clk)
-    rq1_r7 <= \$458 ;
+    rq1_l15 <= \$433 ;
   always @(posedge clk)
-    rq1_m8 <= \$459 ;
+    rq1_r15 <= \$434 ;
   always @(posedge clk)
-    rq1_l8 <= \$460 ;
+    rq1_s0 <= \$435 ;
   always @(posedge clk)
-    rq1_r8 <= \$461 ;
+    rq1_s1 <= \$436 ;
   always @(posedge clk)
-    rq1_m9 <= \$462 ;
+    rq1_s2 <= \$437 ;
   always @(posedge clk)
-    rq1_l9 <= \$463 ;
+    rq1_s3 <= \$438 ;
   always @(posedge clk)
-    rq1_r9 <= \$464 ;
+    rq1_s4 <= \$439 ;
   always @(posedge clk)
-    rq1_m10 <= \$465 ;
+    rq1_s5 <= \$440 ;
   always @(posedge clk)
-    rq1_l10 <= \$466 ;
+    rq1_s6 <= \$441 ;
   always @(posedge clk)
-    rq1_r10 <= \$467 ;
+    rq1_s7 <= \$442 ;
   always @(posedge clk)
-    rq1_m11 <= \$468 ;
+    rq1_s8 <= \$443 ;
   always @(posedge clk)
-    rq1_l11 <= \$469 ;
+    rq1_s9 <= \$444 ;
   always @(posedge clk)
-    rq1_r11 <= \$470 ;
+    rq1_s10 <= \$445 ;
   always @(posedge clk)
-    rq1_m12 <= \$471 ;
+    rq1_s11 <= \$446 ;
   always @(posedge clk)
-    rq1_l12 <= \$472 ;
+    rq1_s12 <= \$447 ;
   always @(posedge clk)
-    rq1_r12 <= \$473 ;
+    rq1_s13 <= \$448 ;
   always @(posedge clk)
-    rq1_m13 <= \$474 ;
+    rq1_s14 <= \$449 ;
   always @(posedge clk)
-    rq1_l13 <= \$475 ;
+    rq1_s15 <= \$450 ;
   always @(posedge clk)
-    rq1_r13 <= \$476 ;
+    rq2_valid <= \$451 ;
   always @(posedge clk)
-    rq1_m14 <= \$477 ;
+    rq2_last <= \$452 ;
   always @(posedge clk)
-    rq1_l14 <= \$478 ;
+    rq2_r0 <= \$453 ;
   always @(posedge clk)
-    rq1_r14 <= \$479 ;
+    rq2_r1 <= \$454 ;
   always @(posedge clk)
-    rq1_m15 <= \$480 ;
+    rq2_r2 <= \$455 ;
   always @(posedge clk)
-    rq1_l15 <= \$481 ;
+    rq2_r3 <= \$456 ;
   always @(posedge clk)
-    rq1_r15 <= \$482 ;
+    rq2_r4 <= \$457 ;
   always @(posedge clk)
-    rq1_s0 <= \$483 ;
+    rq2_r5 <= \$458 ;
   always @(posedge clk)
-    rq1_s1 <= \$484 ;
+    rq2_r6 <= \$459 ;
   always @(posedge clk)
-    rq1_s2 <= \$485 ;
+    rq2_r7 <= \$460 ;
   always @(posedge clk)
-    rq1_s3 <= \$486 ;
+    rq2_r8 <= \$461 ;
   always @(posedge clk)
-    rq1_s4 <= \$487 ;
+    rq2_r9 <= \$462 ;
   always @(posedge clk)
-    rq1_s5 <= \$488 ;
+    rq2_r10 <= \$463 ;
   always @(posedge clk)
-    rq1_s6 <= \$489 ;
+    rq2_r11 <= \$464 ;
   always @(posedge clk)
-    rq1_s7 <= \$490 ;
+    rq2_r12 <= \$465 ;
   always @(posedge clk)
-    rq1_s8 <= \$491 ;
+    rq2_r13 <= \$466 ;
   always @(posedge clk)
-    rq1_s9 <= \$492 ;
+    rq2_r14 <= \$467 ;
   always @(posedge clk)
-    rq1_s10 <= \$493 ;
+    rq2_r15 <= \$468 ;
   always @(posedge clk)
-    rq1_s11 <= \$494 ;
+    rq2_h0 <= \$469 ;
   always @(posedge clk)
-    rq1_s12 <= \$495 ;
+    rq2_h1 <= \$470 ;
   always @(posedge clk)
-    rq1_s13 <= \$496 ;
+    rq2_h2 <= \$471 ;
   always @(posedge clk)
-    rq1_s14 <= \$497 ;
+    rq2_h3 <= \$472 ;
   always @(posedge clk)
-    rq1_s15 <= \$498 ;
+    rq2_h4 <= \$473 ;
   always @(posedge clk)
-    rq2_valid <= \$499 ;
+    rq2_h5 <= \$474 ;
   always @(posedge clk)
-    rq2_last <= \$500 ;
+    rq2_h6 <= \$475 ;
   always @(posedge clk)
-    rq2_r0 <= \$501 ;
+    rq2_h7 <= \$476 ;
   always @(posedge clk)
-    rq2_r1 <= \$502 ;
+    rq2_h8 <= \$477 ;
   always @(posedge clk)
-    rq2_r2 <= \$503 ;
+    rq2_h9 <= \$478 ;
   always @(posedge clk)
-    rq2_r3 <= \$504 ;
+    rq2_h10 <= \$479 ;
   always @(posedge clk)
-    rq2_r4 <= \$505 ;
+    rq2_h11 <= \$480 ;
   always @(posedge clk)
-    rq2_r5 <= \$506 ;
+    rq2_h12 <= \$481 ;
   always @(posedge clk)
-    rq2_r6 <= \$507 ;
+    rq2_h13 <= \$482 ;
   always @(posedge clk)
-    rq2_r7 <= \$508 ;
+    rq2_h14 <= \$483 ;
   always @(posedge clk)
-    rq2_r8 <= \$509 ;
+    rq2_h15 <= \$484 ;
   always @(posedge clk)
-    rq2_r9 <= \$510 ;
+    rq2_hf0 <= \$485 ;
   always @(posedge clk)
-    rq2_r10 <= \$511 ;
+    rq2_hf1 <= \$486 ;
   always @(posedge clk)
-    rq2_r11 <= \$512 ;
+    rq2_hf2 <= \$487 ;
   always @(posedge clk)
-    rq2_r12 <= \$513 ;
+    rq2_hf3 <= \$488 ;
   always @(posedge clk)
-    rq2_r13 <= \$514 ;
+    rq2_hf4 <= \$489 ;
   always @(posedge clk)
-    rq2_r14 <= \$515 ;
+    rq2_hf5 <= \$490 ;
   always @(posedge clk)
-    rq2_r15 <= \$516 ;
+    rq2_hf6 <= \$491 ;
   always @(posedge clk)
-    rq2_h0 <= \$517 ;
+    rq2_hf7 <= \$492 ;
   always @(posedge clk)
-    rq2_h1 <= \$518 ;
+    rq2_hf8 <= \$493 ;
   always @(posedge clk)
-    rq2_h2 <= \$519 ;
+    rq2_hf9 <= \$494 ;
   always @(posedge clk)
-    rq2_h3 <= \$520 ;
+    rq2_hf10 <= \$495 ;
   always @(posedge clk)
-    rq2_h4 <= \$521 ;
+    rq2_hf11 <= \$496 ;
   always @(posedge clk)
-    rq2_h5 <= \$522 ;
+    rq2_hf12 <= \$497 ;
   always @(posedge clk)
-    rq2_h6 <= \$523 ;
+    rq2_hf13 <= \$498 ;
   always @(posedge clk)
-    rq2_h7 <= \$524 ;
+    rq2_hf14 <= \$499 ;
   always @(posedge clk)
-    rq2_h8 <= \$525 ;
+    rq2_hf15 <= \$500 ;
   always @(posedge clk)
-    rq2_h9 <= \$526 ;
+    rq3_valid <= \$501 ;
   always @(posedge clk)
-    rq2_h10 <= \$527 ;
+    rq3_last <= \$502 ;
   always @(posedge clk)
-    rq2_h11 <= \$528 ;
+    rq3_y0 <= \$503 ;
   always @(posedge clk)
-    rq2_h12 <= \$529 ;
+    rq3_y1 <= \$504 ;
   always @(posedge clk)
-    rq2_h13 <= \$530 ;
+    rq3_y2 <= \$505 ;
   always @(posedge clk)
-    rq2_h14 <= \$531 ;
+    rq3_y3 <= \$506 ;
   always @(posedge clk)
-    rq2_h15 <= \$532 ;
+    rq3_y4 <= \$507 ;
   always @(posedge clk)
-    rq2_hf0 <= \$533 ;
+    rq3_y5 <= \$508 ;
   always @(posedge clk)
-    rq2_hf1 <= \$534 ;
+    rq3_y6 <= \$509 ;
   always @(posedge clk)
-    rq2_hf2 <= \$535 ;
+    rq3_y7 <= \$510 ;
   always @(posedge clk)
-    rq2_hf3 <= \$536 ;
+    rq3_y8 <= \$511 ;
   always @(posedge clk)
-    rq2_hf4 <= \$537 ;
+    rq3_y9 <= \$512 ;
   always @(posedge clk)
-    rq2_hf5 <= \$538 ;
+    rq3_y10 <= \$513 ;
   always @(posedge clk)
-    rq2_hf6 <= \$539 ;
+    rq3_y11 <= \$514 ;
   always @(posedge clk)
-    rq2_hf7 <= \$540 ;
+    rq3_y12 <= \$515 ;
   always @(posedge clk)
-    rq2_hf8 <= \$541 ;
+    rq3_y13 <= \$516 ;
   always @(posedge clk)
-    rq2_hf9 <= \$542 ;
+    rq3_y14 <= \$517 ;
   always @(posedge clk)
-    rq2_hf10 <= \$543 ;
+    rq3_y15 <= \$518 ;
   always @(posedge clk)
-    rq2_hf11 <= \$544 ;
+    o_data <= \$519 ;
   always @(posedge clk)
-    rq2_hf12 <= \$545 ;
+    o_valid <= \$520 ;
   always @(posedge clk)
-    rq2_hf13 <= \$546 ;
-  always @(posedge clk)
-    rq2_hf14 <= \$547 ;
-  always @(posedge clk)
-    rq2_hf15 <= \$548 ;
-  always @(posedge clk)
-    rq3_valid <= \$549 ;
-  always @(posedge clk)
-    rq3_last <= \$550 ;
-  always @(posedge clk)
-    rq3_y0 <= \$551 ;
-  always @(posedge clk)
-    rq3_y1 <= \$552 ;
-  always @(posedge clk)
-    rq3_y2 <= \$553 ;
-  always @(posedge clk)
-    rq3_y3 <= \$554 ;
-  always @(posedge clk)
-    rq3_y4 <= \$555 ;
-  always @(posedge clk)
-    rq3_y5 <= \$556 ;
-  always @(posedge clk)
-    rq3_y6 <= \$557 ;
-  always @(posedge clk)
-    rq3_y7 <= \$558 ;
-  always @(posedge clk)
-    rq3_y8 <= \$559 ;
-  always @(posedge clk)
-    rq3_y9 <= \$560 ;
-  always @(posedge clk)
-    rq3_y10 <= \$561 ;
-  always @(posedge clk)
-    rq3_y11 <= \$562 ;
-  always @(posedge clk)
-    rq3_y12 <= \$563 ;
-  always @(posedge clk)
-    rq3_y13 <= \$564 ;
-  always @(posedge clk)
-    rq3_y14 <= \$565 ;
-  always @(posedge clk)
-    rq3_y15 <= \$566 ;
-  always @(posedge clk)
-    o_data <= \$567 ;
-  always @(posedge clk)
-    o_valid <= \$568 ;
-  always @(posedge clk)
-    o_last <= \$569 ;
+    o_last <= \$521 ;
   assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
   assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
   assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -1397,246 +1285,230 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$110  = $signed(rq1_s13) << rq1_l13;
   assign \$111  = $signed(rq1_s14) << rq1_l14;
   assign \$112  = $signed(rq1_s15) << rq1_l15;
-  assign \$113  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$113  = \$97 [16:0] * rq1_m0[16:0];
+  assign \$114  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$115  = $signed(\$97 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$116  = \$97 [16:0] * rq1_m0[30:17];
   assign \$117  = $signed(\$115 ) + $signed({ 1'h0, \$116  });
-  assign \$119  = $signed(\$114 ) + $signed(\$118 );
-  assign \$120  = \$97 [16:0] * rq1_m0[16:0];
-  assign \$121  = $signed(\$119 ) + $signed({ 1'h0, \$120  });
-  assign \$122  = $signed(\$121 [63:0]) + $signed(32'd1073741824);
-  assign \$124  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$126  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$127  = \$98 [16:0] * rq1_m1[30:17];
-  assign \$128  = $signed(\$126 ) + $signed({ 1'h0, \$127  });
-  assign \$130  = $signed(\$125 ) + $signed(\$129 );
-  assign \$131  = \$98 [16:0] * rq1_m1[16:0];
+  assign mid_0 = $signed(\$117 ) + $signed(15'h2000);
+  assign \$118  = \$98 [16:0] * rq1_m1[16:0];
+  assign \$119  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$120  = $signed(\$98 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$121  = \$98 [16:0] * rq1_m1[30:17];
+  assign \$122  = $signed(\$120 ) + $signed({ 1'h0, \$121  });
+  assign mid_1 = $signed(\$122 ) + $signed(15'h2000);
+  assign \$123  = \$99 [16:0] * rq1_m2[16:0];
+  assign \$124  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$125  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$126  = \$99 [16:0] * rq1_m2[30:17];
+  assign \$127  = $signed(\$125 ) + $signed({ 1'h0, \$126  });
+  assign mid_2 = $signed(\$127 ) + $signed(15'h2000);
+  assign \$128  = \$100 [16:0] * rq1_m3[16:0];
+  assign \$129  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$130  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$131  = \$100 [16:0] * rq1_m3[30:17];
   assign \$132  = $signed(\$130 ) + $signed({ 1'h0, \$131  });
-  assign \$133  = $signed(\$132 [63:0]) + $signed(32'd1073741824);
-  assign \$135  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$137  = $signed(\$99 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$138  = \$99 [16:0] * rq1_m2[30:17];
-  assign \$139  = $signed(\$137 ) + $signed({ 1'h0, \$138  });
-  assign \$141  = $signed(\$136 ) + $signed(\$140 );
-  assign \$142  = \$99 [16:0] * rq1_m2[16:0];
-  assign \$143  = $signed(\$141 ) + $signed({ 1'h0, \$142  });
-  assign \$144  = $signed(\$143 [63:0]) + $signed(32'd1073741824);
-  assign \$146  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$148  = $signed(\$100 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$149  = \$100 [16:0] * rq1_m3[30:17];
-  assign \$150  = $signed(\$148 ) + $signed({ 1'h0, \$149  });
-  assign \$152  = $signed(\$147 ) + $signed(\$151 );
-  assign \$153  = \$100 [16:0] * rq1_m3[16:0];
-  assign \$154  = $signed(\$152 ) + $signed({ 1'h0, \$153  });
-  assign \$155  = $signed(\$154 [63:0]) + $signed(32'd1073741824);
-  assign \$157  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$159  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$160  = \$101 [16:0] * rq1_m4[30:17];
-  assign \$161  = $signed(\$159 ) + $signed({ 1'h0, \$160  });
-  assign \$163  = $signed(\$158 ) + $signed(\$162 );
-  assign \$164  = \$101 [16:0] * rq1_m4[16:0];
-  assign \$165  = $signed(\$163 ) + $signed({ 1'h0, \$164  });
-  assign \$166  = $signed(\$165 [63:0]) + $signed(32'd1073741824);
-  assign \$168  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$170  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$171  = \$102 [16:0] * rq1_m5[30:17];
+  assign mid_3 = $signed(\$132 ) + $signed(15'h2000);
+  assign \$133  = \$101 [16:0] * rq1_m4[16:0];
+  assign \$134  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
+  assign \$135  = $signed(\$101 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
+  assign \$136  = \$101 [16:0] * rq1_m4[30:17];
+  assign \$137  = $signed(\$135 ) + $signed({ 1'h0, \$136  });
+  assign mid_4 = $signed(\$137 ) + $signed(15'h2000);
+  assign \$138  = \$102 [16:0] * rq1_m5[16:0];
+  assign \$139  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
+  assign \$140  = $signed(\$102 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
+  assign \$141  = \$102 [16:0] * rq1_m5[30:17];
+  assign \$142  = $signed(\$140 ) + $signed({ 1'h0, \$141  });
+  assign mid_5 = $signed(\$142 ) + $signed(15'h2000);
+  assign \$143  = \$103 [16:0] * rq1_m6[16:0];
+  assign \$144  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
+  assign \$145  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
+  assign \$146  = \$103 [16:0] * rq1_m6[30:17];
+  assign \$147  = $signed(\$145 ) + $signed({ 1'h0, \$146  });
+  assign mid_6 = $signed(\$147 ) + $signed(15'h2000);
+  assign \$148  = \$104 [16:0] * rq1_m7[16:0];
+  assign \$149  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
+  assign \$150  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
+  assign \$151  = \$104 [16:0] * rq1_m7[30:17];
+  assign \$152  = $signed(\$150 ) + $signed({ 1'h0, \$151  });
+  assign mid_7 = $signed(\$152 ) + $signed(15'h2000);
+  assign \$153  = \$105 [16:0] * rq1_m8[16:0];
+  assign \$154  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
+  assign \$155  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
+  assign \$156  = \$105 [16:0] * rq1_m8[30:17];
+  assign \$157  = $signed(\$155 ) + $signed({ 1'h0, \$156  });
+  assign mid_8 = $signed(\$157 ) + $signed(15'h2000);
+  assign \$158  = \$106 [16:0] * rq1_m9[16:0];
+  assign \$159  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
+  assign \$160  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
+  assign \$161  = \$106 [16:0] * rq1_m9[30:17];
+  assign \$162  = $signed(\$160 ) + $signed({ 1'h0, \$161  });
+  assign mid_9 = $signed(\$162 ) + $signed(15'h2000);
+  assign \$163  = \$107 [16:0] * rq1_m10[16:0];
+  assign \$164  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
+  assign \$165  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
+  assign \$166  = \$107 [16:0] * rq1_m10[30:17];
+  assign \$167  = $signed(\$165 ) + $signed({ 1'h0, \$166  });
+  assign mid_10 = $signed(\$167 ) + $signed(15'h2000);
+  assign \$168  = \$108 [16:0] * rq1_m11[16:0];
+  assign \$169  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
+  assign \$170  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
+  assign \$171  = \$108 [16:0] * rq1_m11[30:17];
   assign \$172  = $signed(\$170 ) + $signed({ 1'h0, \$171  });
-  assign \$174  = $signed(\$169 ) + $signed(\$173 );
-  assign \$175  = \$102 [16:0] * rq1_m5[16:0];
-  assign \$176  = $signed(\$174 ) + $signed({ 1'h0, \$175  });
-  assign \$177  = $signed(\$176 [63:0]) + $signed(32'd1073741824);
-  assign \$179  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[30:17] });
-  assign \$181  = $signed(\$103 [31:17]) * $signed({ 1'h0, rq1_m6[16:0] });
-  assign \$182  = \$103 [16:0] * rq1_m6[30:17];
-  assign \$183  = $signed(\$181 ) + $signed({ 1'h0, \$182  });
-  assign \$185  = $signed(\$180 ) + $signed(\$184 );
-  assign \$186  = \$103 [16:0] * rq1_m6[16:0];
+  assign mid_11 = $signed(\$172 ) + $signed(15'h2000);
+  assign \$173  = \$109 [16:0] * rq1_m12[16:0];
+  assign \$174  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
+  assign \$175  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
+  assign \$176  = \$109 [16:0] * rq1_m12[30:17];
+  assign \$177  = $signed(\$175 ) + $signed({ 1'h0, \$176  });
+  assign mid_12 = $signed(\$177 ) + $signed(15'h2000);
+  assign \$178  = \$110 [16:0] * rq1_m13[16:0];
+  assign \$179  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
+  assign \$180  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
+  assign \$181  = \$110 [16:0] * rq1_m13[30:17];
+  assign \$182  = $signed(\$180 ) + $signed({ 1'h0, \$181  });
+  assign mid_13 = $signed(\$182 ) + $signed(15'h2000);
+  assign \$183  = \$111 [16:0] * rq1_m14[16:0];
+  assign \$184  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
+  assign \$185  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
+  assign \$186  = \$111 [16:0] * rq1_m14[30:17];
   assign \$187  = $signed(\$185 ) + $signed({ 1'h0, \$186  });
-  assign \$188  = $signed(\$187 [63:0]) + $signed(32'd1073741824);
-  assign \$190  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[30:17] });
-  assign \$192  = $signed(\$104 [31:17]) * $signed({ 1'h0, rq1_m7[16:0] });
-  assign \$193  = \$104 [16:0] * rq1_m7[30:17];
-  assign \$194  = $signed(\$192 ) + $signed({ 1'h0, \$193  });
-  assign \$196  = $signed(\$191 ) + $signed(\$195 );
-  assign \$197  = \$104 [16:0] * rq1_m7[16:0];
-  assign \$198  = $signed(\$196 ) + $signed({ 1'h0, \$197  });
-  assign \$199  = $signed(\$198 [63:0]) + $signed(32'd1073741824);
-  assign \$201  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[30:17] });
-  assign \$203  = $signed(\$105 [31:17]) * $signed({ 1'h0, rq1_m8[16:0] });
-  assign \$204  = \$105 [16:0] * rq1_m8[30:17];
-  assign \$205  = $signed(\$203 ) + $signed({ 1'h0, \$204  });
-  assign \$207  = $signed(\$202 ) + $signed(\$206 );
-  assign \$208  = \$105 [16:0] * rq1_m8[16:0];
-  assign \$209  = $signed(\$207 ) + $signed({ 1'h0, \$208  });
-  assign \$210  = $signed(\$209 [63:0]) + $signed(32'd1073741824);
-  assign \$212  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[30:17] });
-  assign \$214  = $signed(\$106 [31:17]) * $signed({ 1'h0, rq1_m9[16:0] });
-  assign \$215  = \$106 [16:0] * rq1_m9[30:17];
-  assign \$216  = $signed(\$214 ) + $signed({ 1'h0, \$215  });
-  assign \$218  = $signed(\$213 ) + $signed(\$217 );
-  assign \$219  = \$106 [16:0] * rq1_m9[16:0];
-  assign \$220  = $signed(\$218 ) + $signed({ 1'h0, \$219  });
-  assign \$221  = $signed(\$220 [63:0]) + $signed(32'd1073741824);
-  assign \$223  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[30:17] });
-  assign \$225  = $signed(\$107 [31:17]) * $signed({ 1'h0, rq1_m10[16:0] });
-  assign \$226  = \$107 [16:0] * rq1_m10[30:17];
-  assign \$227  = $signed(\$225 ) + $signed({ 1'h0, \$226  });
-  assign \$229  = $signed(\$224 ) + $signed(\$228 );
-  assign \$230  = \$107 [16:0] * rq1_m10[16:0];
-  assign \$231  = $signed(\$229 ) + $signed({ 1'h0, \$230  });
-  assign \$232  = $signed(\$231 [63:0]) + $signed(32'd1073741824);
-  assign \$234  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[30:17] });
-  assign \$236  = $signed(\$108 [31:17]) * $signed({ 1'h0, rq1_m11[16:0] });
-  assign \$237  = \$108 [16:0] * rq1_m11[30:17];
-  assign \$238  = $signed(\$236 ) + $signed({ 1'h0, \$237  });
-  assign \$240  = $signed(\$235 ) + $signed(\$239 );
-  assign \$241  = \$108 [16:0] * rq1_m11[16:0];
-  assign \$242  = $signed(\$240 ) + $signed({ 1'h0, \$241  });
-  assign \$243  = $signed(\$242 [63:0]) + $signed(32'd1073741824);
-  assign \$245  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[30:17] });
-  assign \$247  = $signed(\$109 [31:17]) * $signed({ 1'h0, rq1_m12[16:0] });
-  assign \$248  = \$109 [16:0] * rq1_m12[30:17];
-  assign \$249  = $signed(\$247 ) + $signed({ 1'h0, \$248  });
-  assign \$251  = $signed(\$246 ) + $signed(\$250 );
-  assign \$252  = \$109 [16:0] * rq1_m12[16:0];
-  assign \$253  = $signed(\$251 ) + $signed({ 1'h0, \$252  });
-  assign \$254  = $signed(\$253 [63:0]) + $signed(32'd1073741824);
-  assign \$256  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[30:17] });
-  assign \$258  = $signed(\$110 [31:17]) * $signed({ 1'h0, rq1_m13[16:0] });
-  assign \$259  = \$110 [16:0] * rq1_m13[30:17];
-  assign \$260  = $signed(\$258 ) + $signed({ 1'h0, \$259  });
-  assign \$262  = $signed(\$257 ) + $signed(\$261 );
-  assign \$263  = \$110 [16:0] * rq1_m13[16:0];
-  assign \$264  = $signed(\$262 ) + $signed({ 1'h0, \$263  });
-  assign \$265  = $signed(\$264 [63:0]) + $signed(32'd1073741824);
-  assign \$267  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[30:17] });
-  assign \$269  = $signed(\$111 [31:17]) * $signed({ 1'h0, rq1_m14[16:0] });
-  assign \$270  = \$111 [16:0] * rq1_m14[30:17];
-  assign \$271  = $signed(\$269 ) + $signed({ 1'h0, \$270  });
-  assign \$273  = $signed(\$268 ) + $signed(\$272 );
-  assign \$274  = \$111 [16:0] * rq1_m14[16:0];
-  assign \$275  = $signed(\$273 ) + $signed({ 1'h0, \$274  });
-  assign \$276  = $signed(\$275 [63:0]) + $signed(32'd1073741824);
-  assign \$278  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
-  assign \$280  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
-  assign \$281  = \$112 [16:0] * rq1_m15[30:17];
-  assign \$282  = $signed(\$280 ) + $signed({ 1'h0, \$281  });
-  assign \$284  = $signed(\$279 ) + $signed(\$283 );
-  assign \$285  = \$112 [16:0] * rq1_m15[16:0];
-  assign \$286  = $signed(\$284 ) + $signed({ 1'h0, \$285  });
-  assign \$287  = $signed(\$286 [63:0]) + $signed(32'd1073741824);
-  assign \$289  = 1'h1 << rq1_r0;
-  assign \$291  = 1'h1 << rq1_r1;
-  assign \$293  = 1'h1 << rq1_r2;
-  assign \$295  = 1'h1 << rq1_r3;
-  assign \$297  = 1'h1 << rq1_r4;
-  assign \$299  = 1'h1 << rq1_r5;
-  assign \$301  = 1'h1 << rq1_r6;
-  assign \$303  = 1'h1 << rq1_r7;
-  assign \$305  = 1'h1 << rq1_r8;
-  assign \$307  = 1'h1 << rq1_r9;
-  assign \$309  = 1'h1 << rq1_r10;
-  assign \$311  = 1'h1 << rq1_r11;
-  assign \$313  = 1'h1 << rq1_r12;
-  assign \$315  = 1'h1 << rq1_r13;
-  assign \$317  = 1'h1 << rq1_r14;
-  assign \$319  = 1'h1 << rq1_r15;
-  assign \$321  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$322  = | rq2_hf0;
-  assign \$323  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$324  = \$322  & \$323 ;
-  assign \$325  = $signed(\$321 ) - $signed({ 1'h0, \$324  });
-  assign \$326  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$327  = | rq2_hf1;
-  assign \$328  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$329  = \$327  & \$328 ;
-  assign \$330  = $signed(\$326 ) - $signed({ 1'h0, \$329  });
-  assign \$331  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$332  = | rq2_hf2;
-  assign \$333  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$334  = \$332  & \$333 ;
-  assign \$335  = $signed(\$331 ) - $signed({ 1'h0, \$334  });
-  assign \$336  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$337  = | rq2_hf3;
-  assign \$338  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$339  = \$337  & \$338 ;
-  assign \$340  = $signed(\$336 ) - $signed({ 1'h0, \$339  });
-  assign \$341  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$342  = | rq2_hf4;
-  assign \$343  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$344  = \$342  & \$343 ;
-  assign \$345  = $signed(\$341 ) - $signed({ 1'h0, \$344  });
-  assign \$346  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$347  = | rq2_hf5;
-  assign \$348  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$349  = \$347  & \$348 ;
-  assign \$350  = $signed(\$346 ) - $signed({ 1'h0, \$349  });
-  assign \$351  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$352  = | rq2_hf6;
-  assign \$353  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$354  = \$352  & \$353 ;
-  assign \$355  = $signed(\$351 ) - $signed({ 1'h0, \$354  });
-  assign \$356  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$357  = | rq2_hf7;
-  assign \$358  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$359  = \$357  & \$358 ;
-  assign \$360  = $signed(\$356 ) - $signed({ 1'h0, \$359  });
-  assign \$361  = $signed(rq2_h8) + $signed({ 1'h0, rq2_hf8 });
-  assign \$362  = | rq2_hf8;
-  assign \$363  = $signed(rq2_h8) < $signed(1'h0);
-  assign \$364  = \$362  & \$363 ;
-  assign \$365  = $signed(\$361 ) - $signed({ 1'h0, \$364  });
-  assign \$366  = $signed(rq2_h9) + $signed({ 1'h0, rq2_hf9 });
-  assign \$367  = | rq2_hf9;
-  assign \$368  = $signed(rq2_h9) < $signed(1'h0);
-  assign \$369  = \$367  & \$368 ;
-  assign \$370  = $signed(\$366 ) - $signed({ 1'h0, \$369  });
-  assign \$371  = $signed(rq2_h10) + $signed({ 1'h0, rq2_hf10 });
-  assign \$372  = | rq2_hf10;
-  assign \$373  = $signed(rq2_h10) < $signed(1'h0);
-  assign \$374  = \$372  & \$373 ;
-  assign \$375  = $signed(\$371 ) - $signed({ 1'h0, \$374  });
-  assign \$376  = $signed(rq2_h11) + $signed({ 1'h0, rq2_hf11 });
-  assign \$377  = | rq2_hf11;
-  assign \$378  = $signed(rq2_h11) < $signed(1'h0);
-  assign \$379  = \$377  & \$378 ;
-  assign \$380  = $signed(\$376 ) - $signed({ 1'h0, \$379  });
-  assign \$381  = $signed(rq2_h12) + $signed({ 1'h0, rq2_hf12 });
-  assign \$382  = | rq2_hf12;
-  assign \$383  = $signed(rq2_h12) < $signed(1'h0);
-  assign \$384  = \$382  & \$383 ;
-  assign \$385  = $signed(\$381 ) - $signed({ 1'h0, \$384  });
-  assign \$386  = $signed(rq2_h13) + $signed({ 1'h0, rq2_hf13 });
-  assign \$387  = | rq2_hf13;
-  assign \$388  = $signed(rq2_h13) < $signed(1'h0);
-  assign \$389  = \$387  & \$388 ;
-  assign \$390  = $signed(\$386 ) - $signed({ 1'h0, \$389  });
-  assign \$391  = $signed(rq2_h14) + $signed({ 1'h0, rq2_hf14 });
-  assign \$392  = | rq2_hf14;
-  assign \$393  = $signed(rq2_h14) < $signed(1'h0);
-  assign \$394  = \$392  & \$393 ;
-  assign \$395  = $signed(\$391 ) - $signed({ 1'h0, \$394  });
-  assign \$396  = $signed(rq2_h15) + $signed({ 1'h0, rq2_hf15 });
-  assign \$397  = | rq2_hf15;
-  assign \$398  = $signed(rq2_h15) < $signed(1'h0);
-  assign \$399  = \$397  & \$398 ;
-  assign \$400  = $signed(\$396 ) - $signed({ 1'h0, \$399  });
-  assign y_0 = $signed(\$325 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$330 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$335 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$340 [33:0]) >>> rq2_r3;
-  assign y_4 = $signed(\$345 [33:0]) >>> rq2_r4;
-  assign y_5 = $signed(\$350 [33:0]) >>> rq2_r5;
-  assign y_6 = $signed(\$355 [33:0]) >>> rq2_r6;
-  assign y_7 = $signed(\$360 [33:0]) >>> rq2_r7;
-  assign y_8 = $signed(\$365 [33:0]) >>> rq2_r8;
-  assign y_9 = $signed(\$370 [33:0]) >>> rq2_r9;
-  assign y_10 = $signed(\$375 [33:0]) >>> rq2_r10;
-  assign y_11 = $signed(\$380 [33:0]) >>> rq2_r11;
-  assign y_12 = $signed(\$385 [33:0]) >>> rq2_r12;
-  assign y_13 = $signed(\$390 [33:0]) >>> rq2_r13;
-  assign y_14 = $signed(\$395 [33:0]) >>> rq2_r14;
-  assign y_15 = $signed(\$400 [33:0]) >>> rq2_r15;
+  assign mid_14 = $signed(\$187 ) + $signed(15'h2000);
+  assign \$188  = \$112 [16:0] * rq1_m15[16:0];
+  assign \$189  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[30:17] });
+  assign \$190  = $signed(\$112 [31:17]) * $signed({ 1'h0, rq1_m15[16:0] });
+  assign \$191  = \$112 [16:0] * rq1_m15[30:17];
+  assign \$192  = $signed(\$190 ) + $signed({ 1'h0, \$191  });
+  assign mid_15 = $signed(\$192 ) + $signed(15'h2000);
+  assign \$194  = $signed(\$193 ) + $signed(mid_0);
+  assign \$197  = $signed(\$196 ) + $signed(mid_1);
+  assign \$200  = $signed(\$199 ) + $signed(mid_2);
+  assign \$203  = $signed(\$202 ) + $signed(mid_3);
+  assign \$206  = $signed(\$205 ) + $signed(mid_4);
+  assign \$209  = $signed(\$208 ) + $signed(mid_5);
+  assign \$212  = $signed(\$211 ) + $signed(mid_6);
+  assign \$215  = $signed(\$214 ) + $signed(mid_7);
+  assign \$218  = $signed(\$217 ) + $signed(mid_8);
+  assign \$221  = $signed(\$220 ) + $signed(mid_9);
+  assign \$224  = $signed(\$223 ) + $signed(mid_10);
+  assign \$227  = $signed(\$226 ) + $signed(mid_11);
+  assign \$230  = $signed(\$229 ) + $signed(mid_12);
+  assign \$233  = $signed(\$232 ) + $signed(mid_13);
+  assign \$236  = $signed(\$235 ) + $signed(mid_14);
+  assign \$239  = $signed(\$238 ) + $signed(mid_15);
+  assign \$241  = 1'h1 << rq1_r0;
+  assign \$243  = 1'h1 << rq1_r1;
+  assign \$245  = 1'h1 << rq1_r2;
+  assign \$247  = 1'h1 << rq1_r3;
+  assign \$249  = 1'h1 << rq1_r4;
+  assign \$251  = 1'h1 << rq1_r5;
+  assign \$253  = 1'h1 << rq1_r6;
+  assign \$255  = 1'h1 << rq1_r7;
+  assign \$257  = 1'h1 << rq1_r8;
+  assign \$259  = 1'h1 << rq1_r9;
+  assign \$261  = 1'h1 << rq1_r10;
+  assign \$263  = 1'h1 << rq1_r11;
+  assign \$265  = 1'h1 << rq1_r12;
+  assign \$267  = 1'h1 << rq1_r13;
+  assign \$269  = 1'h1 << rq1_r14;
+  assign \$271  = 1'h1 << rq1_r15;
+  assign \$273  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$274  = | rq2_hf0;
+  assign \$275  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$276  = \$274  & \$275 ;
+  assign \$277  = $signed(\$273 ) - $signed({ 1'h0, \$276  });
+  assign \$278  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
+  assign \$279  = | rq2_hf1;
+  assign \$280  = $signed(rq2_h1) < $signed(1'h0);
+  assign \$281  = \$279  & \$280 ;
+  assign \$282  = $signed(\$278 ) - $signed({ 1'h0, \$281  });
+  assign \$283  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
+  assign \$284  = | rq2_hf2;
+  assign \$285  = $signed(rq2_h2) < $signed(1'h0);
+  assign \$286  = \$284  & \$285 ;
+  assign \$287  = $signed(\$283 ) - $signed({ 1'h0, \$286  });
+  assign \$288  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
+  assign \$289  = | rq2_hf3;
+  assign \$290  = $signed(rq2_h3) < $signed(1'h0);
+  assign \$291  = \$289  & \$290 ;
+  assign \$292  = $signed(\$288 ) - $signed({ 1'h0, \$291  });
+  assign \$293  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
+  assign \$294  = | rq2_hf4;
+  assign \$295  = $signed(rq2_h4) < $signed(1'h0);
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = $signed(\$293 ) - $signed({ 1'h0, \$296  });
+  assign \$298  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
+  assign \$299  = | rq2_hf5;
+  assign \$300  = $signed(rq2_h5) < $signed(1'h0);
+  assign \$301  = \$299  & \$300 ;
+  assign \$302  = $signed(\$298 ) - $signed({ 1'h0, \$301  });
+  assign \$303  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
+  assign \$304  = | rq2_hf6;
+  assign \$305  = $signed(rq2_h6) < $signed(1'h0);
+  assign \$306  = \$304  & \$305 ;
+  assign \$307  = $signed(\$303 ) - $signed({ 1'h0, \$306  });
+  assign \$308  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
+  assign \$309  = | rq2_hf7;
+  assign \$310  = $signed(rq2_h7) < $signed(1'h0);
+  assign \$311  = \$309  & \$310 ;
+  assign \$312  = $signed(\$308 ) - $signed({ 1'h0, \$311  });
+  assign \$313  = $signed(rq2_h8) + $signed({ 1'h0, rq2_hf8 });
+  assign \$314  = | rq2_hf8;
+  assign \$315  = $signed(rq2_h8) < $signed(1'h0);
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = $signed(\$313 ) - $signed({ 1'h0, \$316  });
+  assign \$318  = $signed(rq2_h9) + $signed({ 1'h0, rq2_hf9 });
+  assign \$319  = | rq2_hf9;
+  assign \$320  = $signed(rq2_h9) < $signed(1'h0);
+  assign \$321  = \$319  & \$320 ;
+  assign \$322  = $signed(\$318 ) - $signed({ 1'h0, \$321  });
+  assign \$323  = $signed(rq2_h10) + $signed({ 1'h0, rq2_hf10 });
+  assign \$324  = | rq2_hf10;
+  assign \$325  = $signed(rq2_h10) < $signed(1'h0);
+  assign \$326  = \$324  & \$325 ;
+  assign \$327  = $signed(\$323 ) - $signed({ 1'h0, \$326  });
+  assign \$328  = $signed(rq2_h11) + $signed({ 1'h0, rq2_hf11 });
+  assign \$329  = | rq2_hf11;
+  assign \$330  = $signed(rq2_h11) < $signed(1'h0);
+  assign \$331  = \$329  & \$330 ;
+  assign \$332  = $signed(\$328 ) - $signed({ 1'h0, \$331  });
+  assign \$333  = $signed(rq2_h12) + $signed({ 1'h0, rq2_hf12 });
+  assign \$334  = | rq2_hf12;
+  assign \$335  = $signed(rq2_h12) < $signed(1'h0);
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = $signed(\$333 ) - $signed({ 1'h0, \$336  });
+  assign \$338  = $signed(rq2_h13) + $signed({ 1'h0, rq2_hf13 });
+  assign \$339  = | rq2_hf13;
+  assign \$340  = $signed(rq2_h13) < $signed(1'h0);
+  assign \$341  = \$339  & \$340 ;
+  assign \$342  = $signed(\$338 ) - $signed({ 1'h0, \$341  });
+  assign \$343  = $signed(rq2_h14) + $signed({ 1'h0, rq2_hf14 });
+  assign \$344  = | rq2_hf14;
+  assign \$345  = $signed(rq2_h14) < $signed(1'h0);
+  assign \$346  = \$344  & \$345 ;
+  assign \$347  = $signed(\$343 ) - $signed({ 1'h0, \$346  });
+  assign \$348  = $signed(rq2_h15) + $signed({ 1'h0, rq2_hf15 });
+  assign \$349  = | rq2_hf15;
+  assign \$350  = $signed(rq2_h15) < $signed(1'h0);
+  assign \$351  = \$349  & \$350 ;
+  assign \$352  = $signed(\$348 ) - $signed({ 1'h0, \$351  });
+  assign y_0 = $signed(\$277 [33:0]) >>> rq2_r0;
+  assign y_1 = $signed(\$282 [33:0]) >>> rq2_r1;
+  assign y_2 = $signed(\$287 [33:0]) >>> rq2_r2;
+  assign y_3 = $signed(\$292 [33:0]) >>> rq2_r3;
+  assign y_4 = $signed(\$297 [33:0]) >>> rq2_r4;
+  assign y_5 = $signed(\$302 [33:0]) >>> rq2_r5;
+  assign y_6 = $signed(\$307 [33:0]) >>> rq2_r6;
+  assign y_7 = $signed(\$312 [33:0]) >>> rq2_r7;
+  assign y_8 = $signed(\$317 [33:0]) >>> rq2_r8;
+  assign y_9 = $signed(\$322 [33:0]) >>> rq2_r9;
+  assign y_10 = $signed(\$327 [33:0]) >>> rq2_r10;
+  assign y_11 = $signed(\$332 [33:0]) >>> rq2_r11;
+  assign y_12 = $signed(\$337 [33:0]) >>> rq2_r12;
+  assign y_13 = $signed(\$342 [33:0]) >>> rq2_r13;
+  assign y_14 = $signed(\$347 [33:0]) >>> rq2_r14;
+  assign y_15 = $signed(\$352 [33:0]) >>> rq2_r15;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
@@ -1651,221 +1523,551 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_11 = $signed(rq3_y11) + $signed(zero_point);
   assign t_12 = $signed(rq3_y12) + $signed(zero_point);
   assign t_13 = $signed(rq3_y13) + $signed(zero_point);
+  assign t_14 = $signed(rq3_y14) + $signed(zero_point);
+  assign t_15 = $signed(rq3_y15) + $signed(zero_point);
+  assign \$353  = $signed(t_0) < $signed(act_min);
+  assign \$354  = $signed(t_0) > $signed(act_max);
+  assign \$355  = $signed(t_1) < $signed(act_min);
+  assign \$356  = $signed(t_1) > $signed(act_max);
+  assign \$357  = $signed(t_2) < $signed(act_min);
+  assign \$358  = $signed(t_2) > $signed(act_max);
+  assign \$359  = $signed(t_3) < $signed(act_min);
+  assign \$360  = $signed(t_3) > $signed(act_max);
+  assign \$361  = $signed(t_4) < $signed(act_min);
+  assign \$362  = $signed(t_4) > $signed(act_max);
+  assign \$363  = $signed(t_5) < $signed(act_min);
+  assign \$364  = $signed(t_5) > $signed(act_max);
+  assign \$365  = $signed(t_6) < $signed(act_min);
+  assign \$366  = $signed(t_6) > $signed(act_max);
+  assign \$367  = $signed(t_7) < $signed(act_min);
+  assign \$368  = $signed(t_7) > $signed(act_max);
+  assign \$369  = $signed(t_8) < $signed(act_min);
+  assign \$370  = $signed(t_8) > $signed(act_max);
+  assign \$371  = $signed(t_9) < $signed(act_min);
+  assign \$372  = $signed(t_9) > $signed(act_max);
+  assign \$373  = $signed(t_10) < $signed(act_min);
+  assign \$374  = $signed(t_10) > $signed(act_max);
+  assign \$375  = $signed(t_11) < $signed(act_min);
+  assign \$376  = $signed(t_11) > $signed(act_max);
+  assign \$377  = $signed(t_12) < $signed(act_min);
+  assign \$378  = $signed(t_12) > $signed(act_max);
+  assign \$379  = $signed(t_13) < $signed(act_min);
+  assign \$380  = $signed(t_13) > $signed(act_max);
+  assign \$381  = $signed(t_14) < $signed(act_min);
+  assign \$382  = $signed(t_14) > $signed(act_max);
+  assign \$383  = $signed(t_15) < $signed(act_min);
+  assign \$384  = $signed(t_15) > $signed(act_max);
+  always @(posedge clk)
+    rq1_valid <= \$385 ;
+  always @(posedge clk)
+    rq1_last <= \$386 ;
+  always @(posedge clk)
+    rq1_m0 <= \$387 ;
+  always @(posedge clk)
+    rq1_l0 <= \$388 ;
+  always @(posedge clk)
+    rq1_r0 <= \$389 ;
+  always @(posedge clk)
+    rq1_m1 <= \$390 ;
+  always @(posedge clk)
+    rq1_l1 <= \$391 ;
+  always @(posedge clk)
+    rq1_r1 <= \$392 ;
+  always @(posedge clk)
+    rq1_m2 <= \$393 ;
+  always @(posedge clk)
+    rq1_l2 <= \$394 ;
+  always @(posedge clk)
+    rq1_r2 <= \$395 ;
+  always @(posedge clk)
+    rq1_m3 <= \$396 ;
+  always @(posedge clk)
+    rq1_l3 <= \$397 ;
+  always @(posedge clk)
+    rq1_r3 <= \$398 ;
+  always @(posedge clk)
+    rq1_m4 <= \$399 ;
+  always @(posedge clk)
+    rq1_l4 <= \$400 ;
+  always @(posedge clk)
+    rq1_r4 <= \$401 ;
+  always @(posedge clk)
+    rq1_m5 <= \$402 ;
+  always @(posedge clk)
+    rq1_l5 <= \$403 ;
+  always @(posedge clk)
+    rq1_r5 <= \$404 ;
+  always @(posedge clk)
+    rq1_m6 <= \$405 ;
+  always @(posedge clk)
+    rq1_l6 <= \$406 ;
+  always @(posedge clk)
+    rq1_r6 <= \$407 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = rq1_valid;
+    \$408  = rq1_m7;
     if (en) begin
-      \$433  = i_valid;
+      \$408  = i_multiplier[247:217];
     end
     if (rst) begin
-      \$433  = 1'h0;
+      \$408  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = rq1_last;
+    \$409  = rq1_l7;
     if (en) begin
-      \$434  = i_last;
+      \$409  = \$37 [4:0];
     end
     if (rst) begin
-      \$434  = 1'h0;
+      \$409  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = rq1_m0;
+    \$410  = rq1_r7;
     if (en) begin
-      \$435  = i_multiplier[30:0];
+      \$410  = \$40 [4:0];
     end
     if (rst) begin
-      \$435  = 31'h00000000;
+      \$410  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = rq1_l0;
+    \$411  = rq1_m8;
     if (en) begin
-      \$436  = \$2 [4:0];
+      \$411  = i_multiplier[278:248];
     end
     if (rst) begin
-      \$436  = 5'h00;
+      \$411  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = rq1_r0;
+    \$412  = rq1_l8;
     if (en) begin
-      \$437  = \$5 [4:0];
+      \$412  = \$42 [4:0];
     end
     if (rst) begin
-      \$437  = 5'h00;
+      \$412  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = rq1_m1;
+    \$413  = rq1_r8;
     if (en) begin
-      \$438  = i_multiplier[61:31];
+      \$413  = \$45 [4:0];
     end
     if (rst) begin
-      \$438  = 31'h00000000;
+      \$413  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = rq1_l1;
+    \$414  = rq1_m9;
     if (en) begin
-      \$439  = \$7 [4:0];
+      \$414  = i_multiplier[309:279];
     end
     if (rst) begin
-      \$439  = 5'h00;
+      \$414  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = rq1_r1;
+    \$415  = rq1_l9;
     if (en) begin
-      \$440  = \$10 [4:0];
+      \$415  = \$47 [4:0];
     end
     if (rst) begin
-      \$440  = 5'h00;
+      \$415  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = rq1_m2;
+    \$416  = rq1_r9;
     if (en) begin
-      \$441  = i_multiplier[92:62];
+      \$416  = \$50 [4:0];
     end
     if (rst) begin
-      \$441  = 31'h00000000;
+      \$416  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = rq1_l2;
+    \$417  = rq1_m10;
     if (en) begin
-      \$442  = \$12 [4:0];
+      \$417  = i_multiplier[340:310];
     end
     if (rst) begin
-      \$442  = 5'h00;
+      \$417  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = rq1_r2;
+    \$418  = rq1_l10;
     if (en) begin
-      \$443  = \$15 [4:0];
+      \$418  = \$52 [4:0];
     end
     if (rst) begin
-      \$443  = 5'h00;
+      \$418  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = rq1_m3;
+    \$419  = rq1_r10;
     if (en) begin
-      \$444  = i_multiplier[123:93];
+      \$419  = \$55 [4:0];
     end
     if (rst) begin
-      \$444  = 31'h00000000;
+      \$419  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = rq1_l3;
+    \$420  = rq1_m11;
     if (en) begin
-      \$445  = \$17 [4:0];
+      \$420  = i_multiplier[371:341];
     end
     if (rst) begin
-      \$445  = 5'h00;
+      \$420  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = rq1_r3;
+    \$421  = rq1_l11;
     if (en) begin
-      \$446  = \$20 [4:0];
+      \$421  = \$57 [4:0];
     end
     if (rst) begin
-      \$446  = 5'h00;
+      \$421  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = rq1_m4;
+    \$422  = rq1_r11;
     if (en) begin
-      \$447  = i_multiplier[154:124];
+      \$422  = \$60 [4:0];
     end
     if (rst) begin
-      \$447  = 31'h00000000;
+      \$422  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = rq1_l4;
+    \$423  = rq1_m12;
     if (en) begin
-      \$448  = \$22 [4:0];
+      \$423  = i_multiplier[402:372];
     end
     if (rst) begin
-      \$448  = 5'h00;
+      \$423  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = rq1_r4;
+    \$424  = rq1_l12;
     if (en) begin
-      \$449  = \$25 [4:0];
+      \$424  = \$62 [4:0];
     end
     if (rst) begin
-      \$449  = 5'h00;
+      \$424  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = rq1_m5;
+    \$425  = rq1_r12;
     if (en) begin
-      \$450  = i_multiplier[185:155];
+      \$425  = \$65 [4:0];
     end
     if (rst) begin
-      \$450  = 31'h00000000;
+      \$425  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = rq1_l5;
+    \$426  = rq1_m13;
     if (en) begin
-      \$451  = \$27 [4:0];
+      \$426  = i_multiplier[433:403];
     end
     if (rst) begin
-      \$451  = 5'h00;
+      \$426  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = rq1_r5;
+    \$427  = rq1_l13;
     if (en) begin
-      \$452  = \$30 [4:0];
+      \$427  = \$67 [4:0];
     end
     if (rst) begin
-      \$452  = 5'h00;
+      \$427  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = rq1_m6;
+    \$428  = rq1_r13;
     if (en) begin
-      \$453  = i_multiplier[216:186];
+      \$428  = \$70 [4:0];
     end
     if (rst) begin
-      \$453  = 31'h00000000;
+      \$428  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = rq1_l6;
+    \$429  = rq1_m14;
     if (en) begin
-      \$454  = \$32 [4:0];
+      \$429  = i_multiplier[464:434];
+    end
+    if (rst) begin
+      \$429  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$430  = rq1_l14;
+    if (en) begin
+      \$430  = \$72 [4:0];
+    end
+    if (rst) begin
+      \$430  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$431  = rq1_r14;
+    if (en) begin
+      \$431  = \$75 [4:0];
+    end
+    if (rst) begin
+      \$431  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$432  = rq1_m15;
+    if (en) begin
+      \$432  = i_multiplier[495:465];
+    end
+    if (rst) begin
+      \$432  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$433  = rq1_l15;
+    if (en) begin
+      \$433  = \$77 [4:0];
+    end
+    if (rst) begin
+      \$433  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$434  = rq1_r15;
+    if (en) begin
+      \$434  = \$80 [4:0];
+    end
+    if (rst) begin
+      \$434  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$435  = rq1_s0;
+    if (en) begin
+      \$435  = \$81 [31:0];
+    end
+    if (rst) begin
+      \$435  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$436  = rq1_s1;
+    if (en) begin
+      \$436  = \$82 [31:0];
+    end
+    if (rst) begin
+      \$436  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$437  = rq1_s2;
+    if (en) begin
+      \$437  = \$83 [31:0];
+    end
+    if (rst) begin
+      \$437  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$438  = rq1_s3;
+    if (en) begin
+      \$438  = \$84 [31:0];
+    end
+    if (rst) begin
+      \$438  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$439  = rq1_s4;
+    if (en) begin
+      \$439  = \$85 [31:0];
+    end
+    if (rst) begin
+      \$439  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$440  = rq1_s5;
+    if (en) begin
+      \$440  = \$86 [31:0];
+    end
+    if (rst) begin
+      \$440  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$441  = rq1_s6;
+    if (en) begin
+      \$441  = \$87 [31:0];
+    end
+    if (rst) begin
+      \$441  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$442  = rq1_s7;
+    if (en) begin
+      \$442  = \$88 [31:0];
+    end
+    if (rst) begin
+      \$442  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$443  = rq1_s8;
+    if (en) begin
+      \$443  = \$89 [31:0];
+    end
+    if (rst) begin
+      \$443  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$444  = rq1_s9;
+    if (en) begin
+      \$444  = \$90 [31:0];
+    end
+    if (rst) begin
+      \$444  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$445  = rq1_s10;
+    if (en) begin
+      \$445  = \$91 [31:0];
+    end
+    if (rst) begin
+      \$445  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$446  = rq1_s11;
+    if (en) begin
+      \$446  = \$92 [31:0];
+    end
+    if (rst) begin
+      \$446  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$447  = rq1_s12;
+    if (en) begin
+      \$447  = \$93 [31:0];
+    end
+    if (rst) begin
+      \$447  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = rq1_s13;
+    if (en) begin
+      \$448  = \$94 [31:0];
+    end
+    if (rst) begin
+      \$448  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = rq1_s14;
+    if (en) begin
+      \$449  = \$95 [31:0];
+    end
+    if (rst) begin
+      \$449  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$450  = rq1_s15;
+    if (en) begin
+      \$450  = \$96 [31:0];
+    end
+    if (rst) begin
+      \$450  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = rq2_valid;
+    if (en) begin
+      \$451  = rq1_valid;
+    end
+    if (rst) begin
+      \$451  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$452  = rq2_last;
+    if (en) begin
+      \$452  = rq1_last;
+    end
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$453  = rq2_r0;
+    if (en) begin
+      \$453  = rq1_r0;
+    end
+    if (rst) begin
+      \$453  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$454  = rq2_r1;
+    if (en) begin
+      \$454  = rq1_r1;
     end
     if (rst) begin
       \$454  = 5'h00;
@@ -1873,9 +2075,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = rq1_r6;
+    \$455  = rq2_r2;
     if (en) begin
-      \$455  = \$35 [4:0];
+      \$455  = rq1_r2;
     end
     if (rst) begin
       \$455  = 5'h00;
@@ -1883,19 +2085,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = rq1_m7;
+    \$456  = rq2_r3;
     if (en) begin
-      \$456  = i_multiplier[247:217];
+      \$456  = rq1_r3;
     end
     if (rst) begin
-      \$456  = 31'h00000000;
+      \$456  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = rq1_l7;
+    \$457  = rq2_r4;
     if (en) begin
-      \$457  = \$37 [4:0];
+      \$457  = rq1_r4;
     end
     if (rst) begin
       \$457  = 5'h00;
@@ -1903,9 +2105,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = rq1_r7;
+    \$458  = rq2_r5;
     if (en) begin
-      \$458  = \$40 [4:0];
+      \$458  = rq1_r5;
     end
     if (rst) begin
       \$458  = 5'h00;
@@ -1913,19 +2115,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = rq1_m8;
+    \$459  = rq2_r6;
     if (en) begin
-      \$459  = i_multiplier[278:248];
+      \$459  = rq1_r6;
     end
     if (rst) begin
-      \$459  = 31'h00000000;
+      \$459  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = rq1_l8;
+    \$460  = rq2_r7;
     if (en) begin
-      \$460  = \$42 [4:0];
+      \$460  = rq1_r7;
     end
     if (rst) begin
       \$460  = 5'h00;
@@ -1933,9 +2135,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = rq1_r8;
+    \$461  = rq2_r8;
     if (en) begin
-      \$461  = \$45 [4:0];
+      \$461  = rq1_r8;
     end
     if (rst) begin
       \$461  = 5'h00;
@@ -1943,19 +2145,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = rq1_m9;
+    \$462  = rq2_r9;
     if (en) begin
-      \$462  = i_multiplier[309:279];
+      \$462  = rq1_r9;
     end
     if (rst) begin
-      \$462  = 31'h00000000;
+      \$462  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = rq1_l9;
+    \$463  = rq2_r10;
     if (en) begin
-      \$463  = \$47 [4:0];
+      \$463  = rq1_r10;
     end
     if (rst) begin
       \$463  = 5'h00;
@@ -1963,9 +2165,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = rq1_r9;
+    \$464  = rq2_r11;
     if (en) begin
-      \$464  = \$50 [4:0];
+      \$464  = rq1_r11;
     end
     if (rst) begin
       \$464  = 5'h00;
@@ -1973,19 +2175,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = rq1_m10;
+    \$465  = rq2_r12;
     if (en) begin
-      \$465  = i_multiplier[340:310];
+      \$465  = rq1_r12;
     end
     if (rst) begin
-      \$465  = 31'h00000000;
+      \$465  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = rq1_l10;
+    \$466  = rq2_r13;
     if (en) begin
-      \$466  = \$52 [4:0];
+      \$466  = rq1_r13;
     end
     if (rst) begin
       \$466  = 5'h00;
@@ -1993,9 +2195,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = rq1_r10;
+    \$467  = rq2_r14;
     if (en) begin
-      \$467  = \$55 [4:0];
+      \$467  = rq1_r14;
     end
     if (rst) begin
       \$467  = 5'h00;
@@ -2003,179 +2205,179 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = rq1_m11;
+    \$468  = rq2_r15;
     if (en) begin
-      \$468  = i_multiplier[371:341];
+      \$468  = rq1_r15;
     end
     if (rst) begin
-      \$468  = 31'h00000000;
+      \$468  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = rq1_l11;
+    \$469  = rq2_h0;
     if (en) begin
-      \$469  = \$57 [4:0];
+      \$469  = \$195 [32:0];
     end
     if (rst) begin
-      \$469  = 5'h00;
+      \$469  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = rq1_r11;
+    \$470  = rq2_h1;
     if (en) begin
-      \$470  = \$60 [4:0];
+      \$470  = \$198 [32:0];
     end
     if (rst) begin
-      \$470  = 5'h00;
+      \$470  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = rq1_m12;
+    \$471  = rq2_h2;
     if (en) begin
-      \$471  = i_multiplier[402:372];
+      \$471  = \$201 [32:0];
     end
     if (rst) begin
-      \$471  = 31'h00000000;
+      \$471  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = rq1_l12;
+    \$472  = rq2_h3;
     if (en) begin
-      \$472  = \$62 [4:0];
+      \$472  = \$204 [32:0];
     end
     if (rst) begin
-      \$472  = 5'h00;
+      \$472  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = rq1_r12;
+    \$473  = rq2_h4;
     if (en) begin
-      \$473  = \$65 [4:0];
+      \$473  = \$207 [32:0];
     end
     if (rst) begin
-      \$473  = 5'h00;
+      \$473  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = rq1_m13;
+    \$474  = rq2_h5;
     if (en) begin
-      \$474  = i_multiplier[433:403];
+      \$474  = \$210 [32:0];
     end
     if (rst) begin
-      \$474  = 31'h00000000;
+      \$474  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = rq1_l13;
+    \$475  = rq2_h6;
     if (en) begin
-      \$475  = \$67 [4:0];
+      \$475  = \$213 [32:0];
     end
     if (rst) begin
-      \$475  = 5'h00;
+      \$475  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = rq1_r13;
+    \$476  = rq2_h7;
     if (en) begin
-      \$476  = \$70 [4:0];
+      \$476  = \$216 [32:0];
     end
     if (rst) begin
-      \$476  = 5'h00;
+      \$476  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = rq1_m14;
+    \$477  = rq2_h8;
     if (en) begin
-      \$477  = i_multiplier[464:434];
+      \$477  = \$219 [32:0];
     end
     if (rst) begin
-      \$477  = 31'h00000000;
+      \$477  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = rq1_l14;
+    \$478  = rq2_h9;
     if (en) begin
-      \$478  = \$72 [4:0];
+      \$478  = \$222 [32:0];
     end
     if (rst) begin
-      \$478  = 5'h00;
+      \$478  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = rq1_r14;
+    \$479  = rq2_h10;
     if (en) begin
-      \$479  = \$75 [4:0];
+      \$479  = \$225 [32:0];
     end
     if (rst) begin
-      \$479  = 5'h00;
+      \$479  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = rq1_m15;
+    \$480  = rq2_h11;
     if (en) begin
-      \$480  = i_multiplier[495:465];
+      \$480  = \$228 [32:0];
     end
     if (rst) begin
-      \$480  = 31'h00000000;
+      \$480  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = rq1_l15;
+    \$481  = rq2_h12;
     if (en) begin
-      \$481  = \$77 [4:0];
+      \$481  = \$231 [32:0];
     end
     if (rst) begin
-      \$481  = 5'h00;
+      \$481  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = rq1_r15;
+    \$482  = rq2_h13;
     if (en) begin
-      \$482  = \$80 [4:0];
+      \$482  = \$234 [32:0];
     end
     if (rst) begin
-      \$482  = 5'h00;
+      \$482  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = rq1_s0;
+    \$483  = rq2_h14;
     if (en) begin
-      \$483  = \$81 [31:0];
+      \$483  = \$237 [32:0];
     end
     if (rst) begin
-      \$483  = 32'd0;
+      \$483  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = rq1_s1;
+    \$484  = rq2_h15;
     if (en) begin
-      \$484  = \$82 [31:0];
+      \$484  = \$240 [32:0];
     end
     if (rst) begin
-      \$484  = 32'd0;
+      \$484  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = rq1_s2;
+    \$485  = rq2_hf0;
     if (en) begin
-      \$485  = \$83 [31:0];
+      \$485  = \$242 [31:0];
     end
     if (rst) begin
       \$485  = 32'd0;
@@ -2183,9 +2385,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = rq1_s3;
+    \$486  = rq2_hf1;
     if (en) begin
-      \$486  = \$84 [31:0];
+      \$486  = \$244 [31:0];
     end
     if (rst) begin
       \$486  = 32'd0;
@@ -2193,9 +2395,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = rq1_s4;
+    \$487  = rq2_hf2;
     if (en) begin
-      \$487  = \$85 [31:0];
+      \$487  = \$246 [31:0];
     end
     if (rst) begin
       \$487  = 32'd0;
@@ -2203,9 +2405,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = rq1_s5;
+    \$488  = rq2_hf3;
     if (en) begin
-      \$488  = \$86 [31:0];
+      \$488  = \$248 [31:0];
     end
     if (rst) begin
       \$488  = 32'd0;
@@ -2213,9 +2415,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = rq1_s6;
+    \$489  = rq2_hf4;
     if (en) begin
-      \$489  = \$87 [31:0];
+      \$489  = \$250 [31:0];
     end
     if (rst) begin
       \$489  = 32'd0;
@@ -2223,9 +2425,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = rq1_s7;
+    \$490  = rq2_hf5;
     if (en) begin
-      \$490  = \$88 [31:0];
+      \$490  = \$252 [31:0];
     end
     if (rst) begin
       \$490  = 32'd0;
@@ -2233,9 +2435,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = rq1_s8;
+    \$491  = rq2_hf6;
     if (en) begin
-      \$491  = \$89 [31:0];
+      \$491  = \$254 [31:0];
     end
     if (rst) begin
       \$491  = 32'd0;
@@ -2243,9 +2445,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = rq1_s9;
+    \$492  = rq2_hf7;
     if (en) begin
-      \$492  = \$90 [31:0];
+      \$492  = \$256 [31:0];
     end
     if (rst) begin
       \$492  = 32'd0;
@@ -2253,9 +2455,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = rq1_s10;
+    \$493  = rq2_hf8;
     if (en) begin
-      \$493  = \$91 [31:0];
+      \$493  = \$258 [31:0];
     end
     if (rst) begin
       \$493  = 32'd0;
@@ -2263,9 +2465,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = rq1_s11;
+    \$494  = rq2_hf9;
     if (en) begin
-      \$494  = \$92 [31:0];
+      \$494  = \$260 [31:0];
     end
     if (rst) begin
       \$494  = 32'd0;
@@ -2273,9 +2475,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = rq1_s12;
+    \$495  = rq2_hf10;
     if (en) begin
-      \$495  = \$93 [31:0];
+      \$495  = \$262 [31:0];
     end
     if (rst) begin
       \$495  = 32'd0;
@@ -2283,9 +2485,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = rq1_s13;
+    \$496  = rq2_hf11;
     if (en) begin
-      \$496  = \$94 [31:0];
+      \$496  = \$264 [31:0];
     end
     if (rst) begin
       \$496  = 32'd0;
@@ -2293,9 +2495,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = rq1_s14;
+    \$497  = rq2_hf12;
     if (en) begin
-      \$497  = \$95 [31:0];
+      \$497  = \$266 [31:0];
     end
     if (rst) begin
       \$497  = 32'd0;
@@ -2303,9 +2505,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = rq1_s15;
+    \$498  = rq2_hf13;
     if (en) begin
-      \$498  = \$96 [31:0];
+      \$498  = \$268 [31:0];
     end
     if (rst) begin
       \$498  = 32'd0;
@@ -2313,839 +2515,589 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = rq2_valid;
+    \$499  = rq2_hf14;
     if (en) begin
-      \$499  = rq1_valid;
+      \$499  = \$270 [31:0];
     end
     if (rst) begin
-      \$499  = 1'h0;
+      \$499  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = rq2_last;
+    \$500  = rq2_hf15;
     if (en) begin
-      \$500  = rq1_last;
+      \$500  = \$272 [31:0];
     end
     if (rst) begin
-      \$500  = 1'h0;
+      \$500  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = rq2_r0;
+    \$501  = rq3_valid;
     if (en) begin
-      \$501  = rq1_r0;
+      \$501  = rq2_valid;
     end
     if (rst) begin
-      \$501  = 5'h00;
+      \$501  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = rq2_r1;
+    \$502  = rq3_last;
     if (en) begin
-      \$502  = rq1_r1;
+      \$502  = rq2_last;
     end
     if (rst) begin
-      \$502  = 5'h00;
+      \$502  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = rq2_r2;
+    \$503  = rq3_y0;
     if (en) begin
-      \$503  = rq1_r2;
+      \$503  = y_0;
     end
     if (rst) begin
-      \$503  = 5'h00;
+      \$503  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = rq2_r3;
+    \$504  = rq3_y1;
     if (en) begin
-      \$504  = rq1_r3;
+      \$504  = y_1;
     end
     if (rst) begin
-      \$504  = 5'h00;
+      \$504  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = rq2_r4;
+    \$505  = rq3_y2;
     if (en) begin
-      \$505  = rq1_r4;
+      \$505  = y_2;
     end
     if (rst) begin
-      \$505  = 5'h00;
+      \$505  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = rq2_r5;
+    \$506  = rq3_y3;
     if (en) begin
-      \$506  = rq1_r5;
+      \$506  = y_3;
     end
     if (rst) begin
-      \$506  = 5'h00;
+      \$506  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = rq2_r6;
+    \$507  = rq3_y4;
     if (en) begin
-      \$507  = rq1_r6;
+      \$507  = y_4;
     end
     if (rst) begin
-      \$507  = 5'h00;
+      \$507  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = rq2_r7;
+    \$508  = rq3_y5;
     if (en) begin
-      \$508  = rq1_r7;
+      \$508  = y_5;
     end
     if (rst) begin
-      \$508  = 5'h00;
+      \$508  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = rq2_r8;
+    \$509  = rq3_y6;
     if (en) begin
-      \$509  = rq1_r8;
+      \$509  = y_6;
     end
     if (rst) begin
-      \$509  = 5'h00;
+      \$509  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = rq2_r9;
+    \$510  = rq3_y7;
     if (en) begin
-      \$510  = rq1_r9;
+      \$510  = y_7;
     end
     if (rst) begin
-      \$510  = 5'h00;
+      \$510  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = rq2_r10;
+    \$511  = rq3_y8;
     if (en) begin
-      \$511  = rq1_r10;
+      \$511  = y_8;
     end
     if (rst) begin
-      \$511  = 5'h00;
+      \$511  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = rq2_r11;
+    \$512  = rq3_y9;
     if (en) begin
-      \$512  = rq1_r11;
+      \$512  = y_9;
     end
     if (rst) begin
-      \$512  = 5'h00;
+      \$512  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = rq2_r12;
+    \$513  = rq3_y10;
     if (en) begin
-      \$513  = rq1_r12;
+      \$513  = y_10;
     end
     if (rst) begin
-      \$513  = 5'h00;
+      \$513  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = rq2_r13;
+    \$514  = rq3_y11;
     if (en) begin
-      \$514  = rq1_r13;
+      \$514  = y_11;
     end
     if (rst) begin
-      \$514  = 5'h00;
+      \$514  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = rq2_r14;
+    \$515  = rq3_y12;
     if (en) begin
-      \$515  = rq1_r14;
+      \$515  = y_12;
     end
     if (rst) begin
-      \$515  = 5'h00;
+      \$515  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = rq2_r15;
+    \$516  = rq3_y13;
     if (en) begin
-      \$516  = rq1_r15;
+      \$516  = y_13;
     end
     if (rst) begin
-      \$516  = 5'h00;
+      \$516  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = rq2_h0;
+    \$517  = rq3_y14;
     if (en) begin
-      \$517  = \$123 [32:0];
+      \$517  = y_14;
     end
     if (rst) begin
-      \$517  = 33'h000000000;
+      \$517  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = rq2_h1;
+    \$518  = rq3_y15;
     if (en) begin
-      \$518  = \$134 [32:0];
+      \$518  = y_15;
     end
     if (rst) begin
-      \$518  = 33'h000000000;
+      \$518  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = rq2_h2;
-    if (en) begin
-      \$519  = \$145 [32:0];
-    end
-    if (rst) begin
-      \$519  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = rq2_h3;
-    if (en) begin
-      \$520  = \$156 [32:0];
-    end
-    if (rst) begin
-      \$520  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = rq2_h4;
-    if (en) begin
-      \$521  = \$167 [32:0];
-    end
-    if (rst) begin
-      \$521  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = rq2_h5;
-    if (en) begin
-      \$522  = \$178 [32:0];
-    end
-    if (rst) begin
-      \$522  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = rq2_h6;
-    if (en) begin
-      \$523  = \$189 [32:0];
-    end
-    if (rst) begin
-      \$523  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = rq2_h7;
-    if (en) begin
-      \$524  = \$200 [32:0];
-    end
-    if (rst) begin
-      \$524  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = rq2_h8;
-    if (en) begin
-      \$525  = \$211 [32:0];
-    end
-    if (rst) begin
-      \$525  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = rq2_h9;
-    if (en) begin
-      \$526  = \$222 [32:0];
-    end
-    if (rst) begin
-      \$526  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = rq2_h10;
-    if (en) begin
-      \$527  = \$233 [32:0];
-    end
-    if (rst) begin
-      \$527  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = rq2_h11;
-    if (en) begin
-      \$528  = \$244 [32:0];
-    end
-    if (rst) begin
-      \$528  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = rq2_h12;
-    if (en) begin
-      \$529  = \$255 [32:0];
-    end
-    if (rst) begin
-      \$529  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = rq2_h13;
-    if (en) begin
-      \$530  = \$266 [32:0];
-    end
-    if (rst) begin
-      \$530  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = rq2_h14;
-    if (en) begin
-      \$531  = \$277 [32:0];
-    end
-    if (rst) begin
-      \$531  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = rq2_h15;
-    if (en) begin
-      \$532  = \$288 [32:0];
-    end
-    if (rst) begin
-      \$532  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = rq2_hf0;
-    if (en) begin
-      \$533  = \$290 [31:0];
-    end
-    if (rst) begin
-      \$533  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = rq2_hf1;
-    if (en) begin
-      \$534  = \$292 [31:0];
-    end
-    if (rst) begin
-      \$534  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = rq2_hf2;
-    if (en) begin
-      \$535  = \$294 [31:0];
-    end
-    if (rst) begin
-      \$535  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = rq2_hf3;
-    if (en) begin
-      \$536  = \$296 [31:0];
-    end
-    if (rst) begin
-      \$536  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = rq2_hf4;
-    if (en) begin
-      \$537  = \$298 [31:0];
-    end
-    if (rst) begin
-      \$537  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = rq2_hf5;
-    if (en) begin
-      \$538  = \$300 [31:0];
-    end
-    if (rst) begin
-      \$538  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = rq2_hf6;
-    if (en) begin
-      \$539  = \$302 [31:0];
-    end
-    if (rst) begin
-      \$539  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = rq2_hf7;
-    if (en) begin
-      \$540  = \$304 [31:0];
-    end
-    if (rst) begin
-      \$540  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = rq2_hf8;
-    if (en) begin
-      \$541  = \$306 [31:0];
-    end
-    if (rst) begin
-      \$541  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = rq2_hf9;
-    if (en) begin
-      \$542  = \$308 [31:0];
-    end
-    if (rst) begin
-      \$542  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = rq2_hf10;
-    if (en) begin
-      \$543  = \$310 [31:0];
-    end
-    if (rst) begin
-      \$543  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = rq2_hf11;
-    if (en) begin
-      \$544  = \$312 [31:0];
-    end
-    if (rst) begin
-      \$544  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = rq2_hf12;
-    if (en) begin
-      \$545  = \$314 [31:0];
-    end
-    if (rst) begin
-      \$545  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = rq2_hf13;
-    if (en) begin
-      \$546  = \$316 [31:0];
-    end
-    if (rst) begin
-      \$546  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = rq2_hf14;
-    if (en) begin
-      \$547  = \$318 [31:0];
-    end
-    if (rst) begin
-      \$547  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = rq2_hf15;
-    if (en) begin
-      \$548  = \$320 [31:0];
-    end
-    if (rst) begin
-      \$548  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$549  = rq3_valid;
-    if (en) begin
-      \$549  = rq2_valid;
-    end
-    if (rst) begin
-      \$549  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$550  = rq3_last;
-    if (en) begin
-      \$550  = rq2_last;
-    end
-    if (rst) begin
-      \$550  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$551  = rq3_y0;
-    if (en) begin
-      \$551  = y_0;
-    end
-    if (rst) begin
-      \$551  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = rq3_y1;
-    if (en) begin
-      \$552  = y_1;
-    end
-    if (rst) begin
-      \$552  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = rq3_y2;
-    if (en) begin
-      \$553  = y_2;
-    end
-    if (rst) begin
-      \$553  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = rq3_y3;
-    if (en) begin
-      \$554  = y_3;
-    end
-    if (rst) begin
-      \$554  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = rq3_y4;
-    if (en) begin
-      \$555  = y_4;
-    end
-    if (rst) begin
-      \$555  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = rq3_y5;
-    if (en) begin
-      \$556  = y_5;
-    end
-    if (rst) begin
-      \$556  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = rq3_y6;
-    if (en) begin
-      \$557  = y_6;
-    end
-    if (rst) begin
-      \$557  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = rq3_y7;
-    if (en) begin
-      \$558  = y_7;
-    end
-    if (rst) begin
-      \$558  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$559  = rq3_y8;
-    if (en) begin
-      \$559  = y_8;
-    end
-    if (rst) begin
-      \$559  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$560  = rq3_y9;
-    if (en) begin
-      \$560  = y_9;
-    end
-    if (rst) begin
-      \$560  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$561  = rq3_y10;
-    if (en) begin
-      \$561  = y_10;
-    end
-    if (rst) begin
-      \$561  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$562  = rq3_y11;
-    if (en) begin
-      \$562  = y_11;
-    end
-    if (rst) begin
-      \$562  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$563  = rq3_y12;
-    if (en) begin
-      \$563  = y_12;
-    end
-    if (rst) begin
-      \$563  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$564  = rq3_y13;
-    if (en) begin
-      \$564  = y_13;
-    end
-    if (rst) begin
-      \$564  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$565  = rq3_y14;
-    if (en) begin
-      \$565  = y_14;
-    end
-    if (rst) begin
-      \$565  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$566  = rq3_y15;
-    if (en) begin
-      \$566  = y_15;
-    end
-    if (rst) begin
-      \$566  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$567  = o_data;
+    \$519  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$401 ) begin
-        \$567 [7:0] = act_min;
-      end else if (\$402 ) begin
-        \$567 [7:0] = act_max;
+      if (\$353 ) begin
+        \$519 [7:0] = act_min;
+      end else if (\$354 ) begin
+        \$519 [7:0] = act_max;
       end else begin
-        \$567 [7:0] = t_0[7:0];
+        \$519 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$403 ) begin
-        \$567 [15:8] = act_min;
-      end else if (\$404 ) begin
-        \$567 [15:8] = act_max;
+      if (\$355 ) begin
+        \$519 [15:8] = act_min;
+      end else if (\$356 ) begin
+        \$519 [15:8] = act_max;
       end else begin
-        \$567 [15:8] = t_1[7:0];
+        \$519 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$405 ) begin
-        \$567 [23:16] = act_min;
-      end else if (\$406 ) begin
-        \$567 [23:16] = act_max;
+      if (\$357 ) begin
+        \$519 [23:16] = act_min;
+      end else if (\$358 ) begin
+        \$519 [23:16] = act_max;
       end else begin
-        \$567 [23:16] = t_2[7:0];
+        \$519 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$407 ) begin
-        \$567 [31:24] = act_min;
-      end else if (\$408 ) begin
-        \$567 [31:24] = act_max;
+      if (\$359 ) begin
+        \$519 [31:24] = act_min;
+      end else if (\$360 ) begin
+        \$519 [31:24] = act_max;
       end else begin
-        \$567 [31:24] = t_3[7:0];
+        \$519 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$409 ) begin
-        \$567 [39:32] = act_min;
-      end else if (\$410 ) begin
-        \$567 [39:32] = act_max;
+      if (\$361 ) begin
+        \$519 [39:32] = act_min;
+      end else if (\$362 ) begin
+        \$519 [39:32] = act_max;
       end else begin
-        \$567 [39:32] = t_4[7:0];
+        \$519 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$411 ) begin
-        \$567 [47:40] = act_min;
-      end else if (\$412 ) begin
-        \$567 [47:40] = act_max;
+      if (\$363 ) begin
+        \$519 [47:40] = act_min;
+      end else if (\$364 ) begin
+        \$519 [47:40] = act_max;
       end else begin
-        \$567 [47:40] = t_5[7:0];
+        \$519 [47:40] = t_5[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$413 ) begin
-        \$567 [55:48] = act_min;
-      end else if (\$414 ) begin
-        \$567 [55:48] = act_max;
+      if (\$365 ) begin
+        \$519 [55:48] = act_min;
+      end else if (\$366 ) begin
+        \$519 [55:48] = act_max;
       end else begin
-        \$567 [55:48] = t_6[7:0];
+        \$519 [55:48] = t_6[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$415 ) begin
-        \$567 [63:56] = act_min;
-      end else if (\$416 ) begin
-        \$567 [63:56] = act_max;
+      if (\$367 ) begin
+        \$519 [63:56] = act_min;
+      end else if (\$368 ) begin
+        \$519 [63:56] = act_max;
       end else begin
-        \$567 [63:56] = t_7[7:0];
+        \$519 [63:56] = t_7[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$417 ) begin
-        \$567 [71:64] = act_min;
-      end else if (\$418 ) begin
-        \$567 [71:64] = act_max;
+      if (\$369 ) begin
+        \$519 [71:64] = act_min;
+      end else if (\$370 ) begin
+        \$519 [71:64] = act_max;
       end else begin
-        \$567 [71:64] = t_8[7:0];
+        \$519 [71:64] = t_8[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$419 ) begin
-        \$567 [79:72] = act_min;
-      end else if (\$420 ) begin
-        \$567 [79:72] = act_max;
+      if (\$371 ) begin
+        \$519 [79:72] = act_min;
+      end else if (\$372 ) begin
+        \$519 [79:72] = act_max;
       end else begin
-        \$567 [79:72] = t_9[7:0];
+        \$519 [79:72] = t_9[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$421 ) begin
-        \$567 [87:80] = act_min;
-      end else if (\$422 ) begin
-        \$567 [87:80] = act_max;
+      if (\$373 ) begin
+        \$519 [87:80] = act_min;
+      end else if (\$374 ) begin
+        \$519 [87:80] = act_max;
       end else begin
-        \$567 [87:80] = t_10[7:0];
+        \$519 [87:80] = t_10[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$423 ) begin
-        \$567 [95:88] = act_min;
-      end else if (\$424 ) begin
-        \$567 [95:88] = act_max;
+      if (\$375 ) begin
+        \$519 [95:88] = act_min;
+      end else if (\$376 ) begin
+        \$519 [95:88] = act_max;
       end else begin
-        \$567 [95:88] = t_11[7:0];
+        \$519 [95:88] = t_11[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$425 ) begin
-        \$567 [103:96] = act_min;
-      end else if (\$426 ) begin
-        \$567 [103:96] = act_max;
+      if (\$377 ) begin
+        \$519 [103:96] = act_min;
+      end else if (\$378 ) begin
+        \$519 [103:96] = act_max;
       end else begin
-        \$567 [103:96] = t_12[7:0];
+        \$519 [103:96] = t_12[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$427 ) begin
-        \$567 [111:104] = act_min;
-      end else if (\$428 ) begin
-        \$567 [111:104] = act_max;
+      if (\$379 ) begin
+        \$519 [111:104] = act_min;
+      end else if (\$380 ) begin
+        \$519 [111:104] = act_max;
       end else begin
-        \$567 [111:104] = t_13[7:0];
+        \$519 [111:104] = t_13[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$429 ) begin
-        \$567 [119:112] = act_min;
-      end else if (\$430 ) begin
-        \$567 [119:112] = act_max;
+      if (\$381 ) begin
+        \$519 [119:112] = act_min;
+      end else if (\$382 ) begin
+        \$519 [119:112] = act_max;
       end else begin
-        \$567 [119:112] = t_14[7:0];
+        \$519 [119:112] = t_14[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$431 ) begin
-        \$567 [127:120] = act_min;
-      end else if (\$432 ) begin
-        \$567 [127:120] = act_max;
+      if (\$383 ) begin
+        \$519 [127:120] = act_min;
+      end else if (\$384 ) begin
+        \$519 [127:120] = act_max;
       end else begin
-        \$567 [127:120] = t_15[7:0];
+        \$519 [127:120] = t_15[7:0];
       end
     end
     if (rst) begin
-      \$567  = 128'h00000000000000000000000000000000;
+      \$519  = 128'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$568  = o_valid;
+    \$520  = o_valid;
     if (en) begin
-      \$568  = rq3_valid;
+      \$520  = rq3_valid;
     end
     if (rst) begin
-      \$568  = 1'h0;
+      \$520  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$569  = o_last;
+    \$521  = o_last;
     if (en) begin
-      \$569  = rq3_last;
+      \$521  = rq3_last;
     end
     if (rst) begin
-      \$569  = 1'h0;
+      \$521  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = rq1_valid;
+    if (en) begin
+      \$385  = i_valid;
+    end
+    if (rst) begin
+      \$385  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$386  = rq1_last;
+    if (en) begin
+      \$386  = i_last;
+    end
+    if (rst) begin
+      \$386  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$387  = rq1_m0;
+    if (en) begin
+      \$387  = i_multiplier[30:0];
+    end
+    if (rst) begin
+      \$387  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = rq1_l0;
+    if (en) begin
+      \$388  = \$2 [4:0];
+    end
+    if (rst) begin
+      \$388  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$389  = rq1_r0;
+    if (en) begin
+      \$389  = \$5 [4:0];
+    end
+    if (rst) begin
+      \$389  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$390  = rq1_m1;
+    if (en) begin
+      \$390  = i_multiplier[61:31];
+    end
+    if (rst) begin
+      \$390  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$391  = rq1_l1;
+    if (en) begin
+      \$391  = \$7 [4:0];
+    end
+    if (rst) begin
+      \$391  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$392  = rq1_r1;
+    if (en) begin
+      \$392  = \$10 [4:0];
+    end
+    if (rst) begin
+      \$392  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$393  = rq1_m2;
+    if (en) begin
+      \$393  = i_multiplier[92:62];
+    end
+    if (rst) begin
+      \$393  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$394  = rq1_l2;
+    if (en) begin
+      \$394  = \$12 [4:0];
+    end
+    if (rst) begin
+      \$394  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$395  = rq1_r2;
+    if (en) begin
+      \$395  = \$15 [4:0];
+    end
+    if (rst) begin
+      \$395  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$396  = rq1_m3;
+    if (en) begin
+      \$396  = i_multiplier[123:93];
+    end
+    if (rst) begin
+      \$396  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = rq1_l3;
+    if (en) begin
+      \$397  = \$17 [4:0];
+    end
+    if (rst) begin
+      \$397  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$398  = rq1_r3;
+    if (en) begin
+      \$398  = \$20 [4:0];
+    end
+    if (rst) begin
+      \$398  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$399  = rq1_m4;
+    if (en) begin
+      \$399  = i_multiplier[154:124];
+    end
+    if (rst) begin
+      \$399  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$400  = rq1_l4;
+    if (en) begin
+      \$400  = \$22 [4:0];
+    end
+    if (rst) begin
+      \$400  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$401  = rq1_r4;
+    if (en) begin
+      \$401  = \$25 [4:0];
+    end
+    if (rst) begin
+      \$401  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$402  = rq1_m5;
+    if (en) begin
+      \$402  = i_multiplier[185:155];
+    end
+    if (rst) begin
+      \$402  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = rq1_l5;
+    if (en) begin
+      \$403  = \$27 [4:0];
+    end
+    if (rst) begin
+      \$403  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$404  = rq1_r5;
+    if (en) begin
+      \$404  = \$30 [4:0];
+    end
+    if (rst) begin
+      \$404  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$405  = rq1_m6;
+    if (en) begin
+      \$405  = i_multiplier[216:186];
+    end
+    if (rst) begin
+      \$405  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = rq1_l6;
+    if (en) begin
+      \$406  = \$32 [4:0];
+    end
+    if (rst) begin
+      \$406  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$407  = rq1_r6;
+    if (en) begin
+      \$407  = \$35 [4:0];
+    end
+    if (rst) begin
+      \$407  = 5'h00;
     end
   end
   assign left_0 = \$2 [4:0];
@@ -3212,70 +3164,70 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_13 = \$110 [31:0];
   assign a_14 = \$111 [31:0];
   assign a_15 = \$112 [31:0];
-  assign prod_0 = \$121 [63:0];
-  assign h_0 = \$123 [32:0];
-  assign prod_1 = \$132 [63:0];
-  assign h_1 = \$134 [32:0];
-  assign prod_2 = \$143 [63:0];
-  assign h_2 = \$145 [32:0];
-  assign prod_3 = \$154 [63:0];
-  assign h_3 = \$156 [32:0];
-  assign prod_4 = \$165 [63:0];
-  assign h_4 = \$167 [32:0];
-  assign prod_5 = \$176 [63:0];
-  assign h_5 = \$178 [32:0];
-  assign prod_6 = \$187 [63:0];
-  assign h_6 = \$189 [32:0];
-  assign prod_7 = \$198 [63:0];
-  assign h_7 = \$200 [32:0];
-  assign prod_8 = \$209 [63:0];
-  assign h_8 = \$211 [32:0];
-  assign prod_9 = \$220 [63:0];
+  assign outer_0 = { \$114 , \$113  };
+  assign outer_1 = { \$119 , \$118  };
+  assign outer_2 = { \$124 , \$123  };
+  assign outer_3 = { \$129 , \$128  };
+  assign outer_4 = { \$134 , \$133  };
+  assign outer_5 = { \$139 , \$138  };
+  assign outer_6 = { \$144 , \$143  };
+  assign outer_7 = { \$149 , \$148  };
+  assign outer_8 = { \$154 , \$153  };
+  assign outer_9 = { \$159 , \$158  };
+  assign outer_10 = { \$164 , \$163  };
+  assign outer_11 = { \$169 , \$168  };
+  assign outer_12 = { \$174 , \$173  };
+  assign outer_13 = { \$179 , \$178  };
+  assign outer_14 = { \$184 , \$183  };
+  assign outer_15 = { \$189 , \$188  };
+  assign h_0 = \$195 [32:0];
+  assign h_1 = \$198 [32:0];
+  assign h_2 = \$201 [32:0];
+  assign h_3 = \$204 [32:0];
+  assign h_4 = \$207 [32:0];
+  assign h_5 = \$210 [32:0];
+  assign h_6 = \$213 [32:0];
+  assign h_7 = \$216 [32:0];
+  assign h_8 = \$219 [32:0];
   assign h_9 = \$222 [32:0];
-  assign prod_10 = \$231 [63:0];
-  assign h_10 = \$233 [32:0];
-  assign prod_11 = \$242 [63:0];
-  assign h_11 = \$244 [32:0];
-  assign prod_12 = \$253 [63:0];
-  assign h_12 = \$255 [32:0];
-  assign prod_13 = \$264 [63:0];
-  assign h_13 = \$266 [32:0];
-  assign prod_14 = \$275 [63:0];
-  assign h_14 = \$277 [32:0];
-  assign prod_15 = \$286 [63:0];
-  assign h_15 = \$288 [32:0];
-  assign half_0 = \$290 [31:0];
-  assign half_1 = \$292 [31:0];
-  assign half_2 = \$294 [31:0];
-  assign half_3 = \$296 [31:0];
-  assign half_4 = \$298 [31:0];
-  assign half_5 = \$300 [31:0];
-  assign half_6 = \$302 [31:0];
-  assign half_7 = \$304 [31:0];
-  assign half_8 = \$306 [31:0];
-  assign half_9 = \$308 [31:0];
-  assign half_10 = \$310 [31:0];
-  assign half_11 = \$312 [31:0];
-  assign half_12 = \$314 [31:0];
-  assign half_13 = \$316 [31:0];
-  assign half_14 = \$318 [31:0];
-  assign half_15 = \$320 [31:0];
-  assign u_0 = \$325 [33:0];
-  assign u_1 = \$330 [33:0];
-  assign u_2 = \$335 [33:0];
-  assign u_3 = \$340 [33:0];
-  assign u_4 = \$345 [33:0];
-  assign u_5 = \$350 [33:0];
-  assign u_6 = \$355 [33:0];
-  assign u_7 = \$360 [33:0];
-  assign u_8 = \$365 [33:0];
-  assign u_9 = \$370 [33:0];
-  assign u_10 = \$375 [33:0];
-  assign u_11 = \$380 [33:0];
-  assign u_12 = \$385 [33:0];
-  assign u_13 = \$390 [33:0];
-  assign u_14 = \$395 [33:0];
-  assign u_15 = \$400 [33:0];
+  assign h_10 = \$225 [32:0];
+  assign h_11 = \$228 [32:0];
+  assign h_12 = \$231 [32:0];
+  assign h_13 = \$234 [32:0];
+  assign h_14 = \$237 [32:0];
+  assign h_15 = \$240 [32:0];
+  assign half_0 = \$242 [31:0];
+  assign half_1 = \$244 [31:0];
+  assign half_2 = \$246 [31:0];
+  assign half_3 = \$248 [31:0];
+  assign half_4 = \$250 [31:0];
+  assign half_5 = \$252 [31:0];
+  assign half_6 = \$254 [31:0];
+  assign half_7 = \$256 [31:0];
+  assign half_8 = \$258 [31:0];
+  assign half_9 = \$260 [31:0];
+  assign half_10 = \$262 [31:0];
+  assign half_11 = \$264 [31:0];
+  assign half_12 = \$266 [31:0];
+  assign half_13 = \$268 [31:0];
+  assign half_14 = \$270 [31:0];
+  assign half_15 = \$272 [31:0];
+  assign u_0 = \$277 [33:0];
+  assign u_1 = \$282 [33:0];
+  assign u_2 = \$287 [33:0];
+  assign u_3 = \$292 [33:0];
+  assign u_4 = \$297 [33:0];
+  assign u_5 = \$302 [33:0];
+  assign u_6 = \$307 [33:0];
+  assign u_7 = \$312 [33:0];
+  assign u_8 = \$317 [33:0];
+  assign u_9 = \$322 [33:0];
+  assign u_10 = \$327 [33:0];
+  assign u_11 = \$332 [33:0];
+  assign u_12 = \$337 [33:0];
+  assign u_13 = \$342 [33:0];
+  assign u_14 = \$347 [33:0];
+  assign u_15 = \$352 [33:0];
   assign \i_acc[0]  = i_acc[26:0];
   assign \i_acc[1]  = i_acc[53:27];
   assign \i_acc[2]  = i_acc[80:54];
@@ -3356,68 +3308,52 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \o_data[13]  = o_data[111:104];
   assign \o_data[14]  = o_data[119:112];
   assign \o_data[15]  = o_data[127:120];
-  assign \$114  = { \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 [28], \$113 , 34'h000000000 };
-  assign \$118  = { \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 [32], \$117 , 17'h00000 };
-  assign \$123  = { \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64], \$122 [64:31] };
-  assign \$125  = { \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 , 34'h000000000 };
-  assign \$129  = { \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 [32], \$128 , 17'h00000 };
-  assign \$134  = { \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64], \$133 [64:31] };
-  assign \$136  = { \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 [28], \$135 , 34'h000000000 };
-  assign \$140  = { \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 [32], \$139 , 17'h00000 };
-  assign \$145  = { \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64], \$144 [64:31] };
-  assign \$147  = { \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 [28], \$146 , 34'h000000000 };
-  assign \$151  = { \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 [32], \$150 , 17'h00000 };
-  assign \$156  = { \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64], \$155 [64:31] };
-  assign \$158  = { \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 [28], \$157 , 34'h000000000 };
-  assign \$162  = { \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 [32], \$161 , 17'h00000 };
-  assign \$167  = { \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64], \$166 [64:31] };
-  assign \$169  = { \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 [28], \$168 , 34'h000000000 };
-  assign \$173  = { \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 [32], \$172 , 17'h00000 };
-  assign \$178  = { \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64], \$177 [64:31] };
-  assign \$180  = { \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 , 34'h000000000 };
-  assign \$184  = { \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 [32], \$183 , 17'h00000 };
-  assign \$189  = { \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64], \$188 [64:31] };
-  assign \$191  = { \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 [28], \$190 , 34'h000000000 };
-  assign \$195  = { \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 [32], \$194 , 17'h00000 };
-  assign \$200  = { \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64], \$199 [64:31] };
-  assign \$202  = { \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 [28], \$201 , 34'h000000000 };
-  assign \$206  = { \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 [32], \$205 , 17'h00000 };
-  assign \$211  = { \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64], \$210 [64:31] };
-  assign \$213  = { \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 [28], \$212 , 34'h000000000 };
-  assign \$217  = { \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 [32], \$216 , 17'h00000 };
-  assign \$222  = { \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64], \$221 [64:31] };
-  assign \$224  = { \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 [28], \$223 , 34'h000000000 };
-  assign \$228  = { \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 [32], \$227 , 17'h00000 };
-  assign \$233  = { \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64], \$232 [64:31] };
-  assign \$235  = { \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 [28], \$234 , 34'h000000000 };
-  assign \$239  = { \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 [32], \$238 , 17'h00000 };
-  assign \$244  = { \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64], \$243 [64:31] };
-  assign \$246  = { \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 [28], \$245 , 34'h000000000 };
-  assign \$250  = { \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 [32], \$249 , 17'h00000 };
-  assign \$255  = { \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64], \$254 [64:31] };
-  assign \$257  = { \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 [28], \$256 , 34'h000000000 };
-  assign \$261  = { \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 [32], \$260 , 17'h00000 };
-  assign \$266  = { \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64], \$265 [64:31] };
-  assign \$268  = { \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 [28], \$267 , 34'h000000000 };
-  assign \$272  = { \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 [32], \$271 , 17'h00000 };
-  assign \$277  = { \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64], \$276 [64:31] };
-  assign \$279  = { \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 [28], \$278 , 34'h000000000 };
-  assign \$283  = { \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 [32], \$282 , 17'h00000 };
-  assign \$288  = { \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64], \$287 [64:31] };
-  assign \$290  = { 1'h0, \$289 [63:1] };
-  assign \$292  = { 1'h0, \$291 [63:1] };
-  assign \$294  = { 1'h0, \$293 [63:1] };
-  assign \$296  = { 1'h0, \$295 [63:1] };
-  assign \$298  = { 1'h0, \$297 [63:1] };
-  assign \$300  = { 1'h0, \$299 [63:1] };
-  assign \$302  = { 1'h0, \$301 [63:1] };
-  assign \$304  = { 1'h0, \$303 [63:1] };
-  assign \$306  = { 1'h0, \$305 [63:1] };
-  assign \$308  = { 1'h0, \$307 [63:1] };
-  assign \$310  = { 1'h0, \$309 [63:1] };
-  assign \$312  = { 1'h0, \$311 [63:1] };
-  assign \$314  = { 1'h0, \$313 [63:1] };
-  assign \$316  = { 1'h0, \$315 [63:1] };
-  assign \$318  = { 1'h0, \$317 [63:1] };
-  assign \$320  = { 1'h0, \$319 [63:1] };
+  assign \$193  = { \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 [28], \$114 , \$113 [33:17] };
+  assign \$195  = { \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63], \$194 [63:14] };
+  assign \$196  = { \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 [28], \$119 , \$118 [33:17] };
+  assign \$198  = { \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63], \$197 [63:14] };
+  assign \$199  = { \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 [28], \$124 , \$123 [33:17] };
+  assign \$201  = { \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63], \$200 [63:14] };
+  assign \$202  = { \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 [28], \$129 , \$128 [33:17] };
+  assign \$204  = { \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63], \$203 [63:14] };
+  assign \$205  = { \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 [28], \$134 , \$133 [33:17] };
+  assign \$207  = { \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63], \$206 [63:14] };
+  assign \$208  = { \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 [28], \$139 , \$138 [33:17] };
+  assign \$210  = { \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63], \$209 [63:14] };
+  assign \$211  = { \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 [28], \$144 , \$143 [33:17] };
+  assign \$213  = { \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63], \$212 [63:14] };
+  assign \$214  = { \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 [28], \$149 , \$148 [33:17] };
+  assign \$216  = { \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63], \$215 [63:14] };
+  assign \$217  = { \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 [28], \$154 , \$153 [33:17] };
+  assign \$219  = { \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63], \$218 [63:14] };
+  assign \$220  = { \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 [28], \$159 , \$158 [33:17] };
+  assign \$222  = { \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63], \$221 [63:14] };
+  assign \$223  = { \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 [28], \$164 , \$163 [33:17] };
+  assign \$225  = { \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63], \$224 [63:14] };
+  assign \$226  = { \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 [28], \$169 , \$168 [33:17] };
+  assign \$228  = { \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63], \$227 [63:14] };
+  assign \$229  = { \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 [28], \$174 , \$173 [33:17] };
+  assign \$231  = { \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63], \$230 [63:14] };
+  assign \$232  = { \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 [28], \$179 , \$178 [33:17] };
+  assign \$234  = { \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63], \$233 [63:14] };
+  assign \$235  = { \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 [28], \$184 , \$183 [33:17] };
+  assign \$237  = { \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63], \$236 [63:14] };
+  assign \$238  = { \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 [28], \$189 , \$188 [33:17] };
+  assign \$240  = { \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63], \$239 [63:14] };
+  assign \$242  = { 1'h0, \$241 [63:1] };
+  assign \$244  = { 1'h0, \$243 [63:1] };
+  assign \$246  = { 1'h0, \$245 [63:1] };
+  assign \$248  = { 1'h0, \$247 [63:1] };
+  assign \$250  = { 1'h0, \$249 [63:1] };
+  assign \$252  = { 1'h0, \$251 [63:1] };
+  assign \$254  = { 1'h0, \$253 [63:1] };
+  assign \$256  = { 1'h0, \$255 [63:1] };
+  assign \$258  = { 1'h0, \$257 [63:1] };
+  assign \$260  = { 1'h0, \$259 [63:1] };
+  assign \$262  = { 1'h0, \$261 [63:1] };
+  assign \$264  = { 1'h0, \$263 [63:1] };
+  assign \$266  = { 1'h0, \$265 [63:1] };
+  assign \$268  = { 1'h0, \$267 [63:1] };
+  assign \$270  = { 1'h0, \$269 [63:1] };
+  assign \$272  = { 1'h0, \$271 [63:1] };
 endmodule

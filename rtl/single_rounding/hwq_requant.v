@@ -12,95 +12,87 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [125:0] \$14 ;
   wire [125:0] \$15 ;
   wire [125:0] \$16 ;
-  wire [28:0] \$17 ;
-  wire [91:0] \$18 ;
+  wire [33:0] \$17 ;
+  wire [28:0] \$18 ;
   wire [31:0] \$19 ;
   wire [6:0] \$2 ;
   wire [30:0] \$20 ;
   wire [32:0] \$21 ;
-  wire [63:0] \$22 ;
-  wire [92:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [93:0] \$25 ;
-  wire [64:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [91:0] \$28 ;
+  wire [33:0] \$22 ;
+  wire [28:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [30:0] \$25 ;
+  wire [32:0] \$26 ;
+  wire [33:0] \$27 ;
+  wire [28:0] \$28 ;
   wire [31:0] \$29 ;
   wire [6:0] \$3 ;
   wire [30:0] \$30 ;
   wire [32:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [92:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [93:0] \$35 ;
-  wire [64:0] \$36 ;
-  wire [28:0] \$37 ;
-  wire [91:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire [33:0] \$32 ;
+  wire [28:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [30:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [64:0] \$37 ;
+  wire [65:0] \$38 ;
+  wire [66:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [30:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [92:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [93:0] \$45 ;
+  wire [64:0] \$40 ;
+  wire [65:0] \$41 ;
+  wire [66:0] \$42 ;
+  wire [64:0] \$43 ;
+  wire [65:0] \$44 ;
+  wire [66:0] \$45 ;
   wire [64:0] \$46 ;
-  wire [28:0] \$47 ;
-  wire [91:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire [65:0] \$47 ;
+  wire [66:0] \$48 ;
+  wire \$49 ;
   wire [32:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [92:0] \$53 ;
-  wire [33:0] \$54 ;
-  wire [93:0] \$55 ;
-  wire [64:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg [30:0] \$59 ;
   wire [32:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  reg \$65 ;
-  reg \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [30:0] \$69 ;
+  reg [5:0] \$60 ;
+  reg [30:0] \$61 ;
+  reg [5:0] \$62 ;
+  reg [30:0] \$63 ;
+  reg [5:0] \$64 ;
+  reg [30:0] \$65 ;
+  reg [5:0] \$66 ;
+  reg [31:0] \$67 ;
+  reg [31:0] \$68 ;
+  reg [31:0] \$69 ;
   wire [32:0] \$7 ;
-  reg [5:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [30:0] \$73 ;
+  reg [31:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [5:0] \$73 ;
   reg [5:0] \$74 ;
-  reg [31:0] \$75 ;
-  reg [31:0] \$76 ;
-  reg [31:0] \$77 ;
-  reg [31:0] \$78 ;
-  reg \$79 ;
+  reg [5:0] \$75 ;
+  reg [5:0] \$76 ;
+  reg [63:0] \$77 ;
+  reg [63:0] \$78 ;
+  reg [63:0] \$79 ;
   wire [32:0] \$8 ;
-  reg \$80 ;
-  reg [5:0] \$81 ;
-  reg [5:0] \$82 ;
-  reg [5:0] \$83 ;
-  reg [5:0] \$84 ;
+  reg [63:0] \$80 ;
+  reg \$81 ;
+  reg \$82 ;
+  reg [63:0] \$83 ;
+  reg [63:0] \$84 ;
   reg [63:0] \$85 ;
   reg [63:0] \$86 ;
-  reg [63:0] \$87 ;
-  reg [63:0] \$88 ;
+  reg [31:0] \$87 ;
+  reg \$88 ;
   reg \$89 ;
   wire [125:0] \$9 ;
-  reg \$90 ;
-  reg [63:0] \$91 ;
-  reg [63:0] \$92 ;
-  reg [63:0] \$93 ;
-  reg [63:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -145,6 +137,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [5:0] \i_shift[3] ;
   input i_valid;
   wire i_valid;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -155,10 +151,10 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [61:0] rc_0;
   wire [61:0] rc_1;
   wire [61:0] rc_2;
@@ -217,48 +213,41 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
-  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
-  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$9  = 1'h1 << rq1_t0;
   assign \$11  = 1'h1 << rq1_t1;
   assign \$13  = 1'h1 << rq1_t2;
   assign \$15  = 1'h1 << rq1_t3;
-  assign \$17  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$17  = a_0[16:0] * rq1_m0[16:0];
+  assign \$18  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$20  = a_0[16:0] * rq1_m0[30:17];
   assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign \$23  = $signed(\$18 ) + $signed(\$22 );
-  assign \$24  = a_0[16:0] * rq1_m0[16:0];
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = $signed(\$25 [63:0]) + $signed({ 1'h0, \$10 [61:0] });
-  assign \$27  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$29  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$30  = a_1[16:0] * rq1_m1[30:17];
+  assign mid_0 = $signed(\$21 ) + $signed(1'h0);
+  assign \$22  = a_1[16:0] * rq1_m1[16:0];
+  assign \$23  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$24  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$25  = a_1[16:0] * rq1_m1[30:17];
+  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
+  assign mid_1 = $signed(\$26 ) + $signed(1'h0);
+  assign \$27  = a_2[16:0] * rq1_m2[16:0];
+  assign \$28  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$29  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$30  = a_2[16:0] * rq1_m2[30:17];
   assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
-  assign \$33  = $signed(\$28 ) + $signed(\$32 );
-  assign \$34  = a_1[16:0] * rq1_m1[16:0];
-  assign \$35  = $signed(\$33 ) + $signed({ 1'h0, \$34  });
-  assign \$36  = $signed(\$35 [63:0]) + $signed({ 1'h0, \$12 [61:0] });
-  assign \$37  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$39  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$40  = a_2[16:0] * rq1_m2[30:17];
-  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
-  assign \$43  = $signed(\$38 ) + $signed(\$42 );
-  assign \$44  = a_2[16:0] * rq1_m2[16:0];
-  assign \$45  = $signed(\$43 ) + $signed({ 1'h0, \$44  });
-  assign \$46  = $signed(\$45 [63:0]) + $signed({ 1'h0, \$14 [61:0] });
-  assign \$47  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$49  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$50  = a_3[16:0] * rq1_m3[30:17];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$53  = $signed(\$48 ) + $signed(\$52 );
-  assign \$54  = a_3[16:0] * rq1_m3[16:0];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$56  = $signed(\$55 [63:0]) + $signed({ 1'h0, \$16 [61:0] });
+  assign mid_2 = $signed(\$31 ) + $signed(1'h0);
+  assign \$32  = a_3[16:0] * rq1_m3[16:0];
+  assign \$33  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$34  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$35  = a_3[16:0] * rq1_m3[30:17];
+  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
+  assign mid_3 = $signed(\$36 ) + $signed(1'h0);
+  assign \$38  = $signed({ \$18 , \$17  }) + $signed(\$37 );
+  assign \$39  = $signed(\$38 ) + $signed({ 1'h0, \$10 [61:0] });
+  assign \$41  = $signed({ \$23 , \$22  }) + $signed(\$40 );
+  assign \$42  = $signed(\$41 ) + $signed({ 1'h0, \$12 [61:0] });
+  assign \$44  = $signed({ \$28 , \$27  }) + $signed(\$43 );
+  assign \$45  = $signed(\$44 ) + $signed({ 1'h0, \$14 [61:0] });
+  assign \$47  = $signed({ \$33 , \$32  }) + $signed(\$46 );
+  assign \$48  = $signed(\$47 ) + $signed({ 1'h0, \$16 [61:0] });
   assign y_0 = $signed(rq2_h0) >>> rq2_t0;
   assign y_1 = $signed(rq2_h1) >>> rq2_t1;
   assign y_2 = $signed(rq2_h2) >>> rq2_t2;
@@ -267,177 +256,264 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$57  = $signed(t_0) < $signed(act_min);
-  assign \$58  = $signed(t_0) > $signed(act_max);
-  assign \$59  = $signed(t_1) < $signed(act_min);
-  assign \$60  = $signed(t_1) > $signed(act_max);
-  assign \$61  = $signed(t_2) < $signed(act_min);
-  assign \$62  = $signed(t_2) > $signed(act_max);
-  assign \$63  = $signed(t_3) < $signed(act_min);
-  assign \$64  = $signed(t_3) > $signed(act_max);
+  assign \$49  = $signed(t_0) < $signed(act_min);
+  assign \$50  = $signed(t_0) > $signed(act_max);
+  assign \$51  = $signed(t_1) < $signed(act_min);
+  assign \$52  = $signed(t_1) > $signed(act_max);
+  assign \$53  = $signed(t_2) < $signed(act_min);
+  assign \$54  = $signed(t_2) > $signed(act_max);
+  assign \$55  = $signed(t_3) < $signed(act_min);
+  assign \$56  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$65 ;
+    rq1_valid <= \$57 ;
   always @(posedge clk)
-    rq1_last <= \$66 ;
+    rq1_last <= \$58 ;
   always @(posedge clk)
-    rq1_m0 <= \$67 ;
+    rq1_m0 <= \$59 ;
   always @(posedge clk)
-    rq1_t0 <= \$68 ;
+    rq1_t0 <= \$60 ;
   always @(posedge clk)
-    rq1_m1 <= \$69 ;
+    rq1_m1 <= \$61 ;
   always @(posedge clk)
-    rq1_t1 <= \$70 ;
+    rq1_t1 <= \$62 ;
   always @(posedge clk)
-    rq1_m2 <= \$71 ;
+    rq1_m2 <= \$63 ;
   always @(posedge clk)
-    rq1_t2 <= \$72 ;
+    rq1_t2 <= \$64 ;
   always @(posedge clk)
-    rq1_m3 <= \$73 ;
+    rq1_m3 <= \$65 ;
   always @(posedge clk)
-    rq1_t3 <= \$74 ;
+    rq1_t3 <= \$66 ;
   always @(posedge clk)
-    a_0 <= \$75 ;
+    a_0 <= \$67 ;
   always @(posedge clk)
-    a_1 <= \$76 ;
+    a_1 <= \$68 ;
   always @(posedge clk)
-    a_2 <= \$77 ;
+    a_2 <= \$69 ;
   always @(posedge clk)
-    a_3 <= \$78 ;
+    a_3 <= \$70 ;
   always @(posedge clk)
-    rq2_valid <= \$79 ;
+    rq2_valid <= \$71 ;
   always @(posedge clk)
-    rq2_last <= \$80 ;
+    rq2_last <= \$72 ;
   always @(posedge clk)
-    rq2_t0 <= \$81 ;
+    rq2_t0 <= \$73 ;
   always @(posedge clk)
-    rq2_t1 <= \$82 ;
+    rq2_t1 <= \$74 ;
   always @(posedge clk)
-    rq2_t2 <= \$83 ;
+    rq2_t2 <= \$75 ;
   always @(posedge clk)
-    rq2_t3 <= \$84 ;
+    rq2_t3 <= \$76 ;
   always @(posedge clk)
-    rq2_h0 <= \$85 ;
+    rq2_h0 <= \$77 ;
   always @(posedge clk)
-    rq2_h1 <= \$86 ;
+    rq2_h1 <= \$78 ;
   always @(posedge clk)
-    rq2_h2 <= \$87 ;
+    rq2_h2 <= \$79 ;
   always @(posedge clk)
-    rq2_h3 <= \$88 ;
+    rq2_h3 <= \$80 ;
   always @(posedge clk)
-    rq3_valid <= \$89 ;
+    rq3_valid <= \$81 ;
   always @(posedge clk)
-    rq3_last <= \$90 ;
+    rq3_last <= \$82 ;
   always @(posedge clk)
-    rq3_y0 <= \$91 ;
+    rq3_y0 <= \$83 ;
   always @(posedge clk)
-    rq3_y1 <= \$92 ;
+    rq3_y1 <= \$84 ;
   always @(posedge clk)
-    rq3_y2 <= \$93 ;
+    rq3_y2 <= \$85 ;
   always @(posedge clk)
-    rq3_y3 <= \$94 ;
+    rq3_y3 <= \$86 ;
   always @(posedge clk)
-    o_data <= \$95 ;
+    o_data <= \$87 ;
   always @(posedge clk)
-    o_valid <= \$96 ;
+    o_valid <= \$88 ;
   always @(posedge clk)
-    o_last <= \$97 ;
+    o_last <= \$89 ;
   assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
   assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
+  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign \$9  = 1'h1 << rq1_t0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = rq1_valid;
+    \$57  = rq1_valid;
     if (en) begin
-      \$65  = i_valid;
+      \$57  = i_valid;
     end
     if (rst) begin
-      \$65  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = rq1_last;
+    \$58  = rq1_last;
     if (en) begin
-      \$66  = i_last;
+      \$58  = i_last;
     end
     if (rst) begin
-      \$66  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = rq1_m0;
+    \$59  = rq1_m0;
     if (en) begin
-      \$67  = i_multiplier[30:0];
+      \$59  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$59  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = rq1_t0;
+    \$60  = rq1_t0;
     if (en) begin
-      \$68  = \$1 [5:0];
+      \$60  = \$1 [5:0];
     end
     if (rst) begin
-      \$68  = 6'h00;
+      \$60  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = rq1_m1;
+    \$61  = rq1_m1;
     if (en) begin
-      \$69  = i_multiplier[61:31];
+      \$61  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$69  = 31'h00000000;
+      \$61  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = rq1_t1;
+    \$62  = rq1_t1;
     if (en) begin
-      \$70  = \$2 [5:0];
+      \$62  = \$2 [5:0];
     end
     if (rst) begin
-      \$70  = 6'h00;
+      \$62  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = rq1_m2;
+    \$63  = rq1_m2;
     if (en) begin
-      \$71  = i_multiplier[92:62];
+      \$63  = i_multiplier[92:62];
     end
     if (rst) begin
-      \$71  = 31'h00000000;
+      \$63  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = rq1_t2;
+    \$64  = rq1_t2;
     if (en) begin
-      \$72  = \$3 [5:0];
+      \$64  = \$3 [5:0];
     end
     if (rst) begin
-      \$72  = 6'h00;
+      \$64  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = rq1_m3;
+    \$65  = rq1_m3;
     if (en) begin
-      \$73  = i_multiplier[123:93];
+      \$65  = i_multiplier[123:93];
     end
     if (rst) begin
-      \$73  = 31'h00000000;
+      \$65  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = rq1_t3;
+    \$66  = rq1_t3;
     if (en) begin
-      \$74  = \$4 [5:0];
+      \$66  = \$4 [5:0];
+    end
+    if (rst) begin
+      \$66  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = a_0;
+    if (en) begin
+      \$67  = \$5 [31:0];
+    end
+    if (rst) begin
+      \$67  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = a_1;
+    if (en) begin
+      \$68  = \$6 [31:0];
+    end
+    if (rst) begin
+      \$68  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = a_2;
+    if (en) begin
+      \$69  = \$7 [31:0];
+    end
+    if (rst) begin
+      \$69  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = a_3;
+    if (en) begin
+      \$70  = \$8 [31:0];
+    end
+    if (rst) begin
+      \$70  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = rq2_valid;
+    if (en) begin
+      \$71  = rq1_valid;
+    end
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = rq2_last;
+    if (en) begin
+      \$72  = rq1_last;
+    end
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = rq2_t0;
+    if (en) begin
+      \$73  = rq1_t0;
+    end
+    if (rst) begin
+      \$73  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = rq2_t1;
+    if (en) begin
+      \$74  = rq1_t1;
     end
     if (rst) begin
       \$74  = 6'h00;
@@ -445,109 +521,109 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = a_0;
+    \$75  = rq2_t2;
     if (en) begin
-      \$75  = \$5 [31:0];
+      \$75  = rq1_t2;
     end
     if (rst) begin
-      \$75  = 32'd0;
+      \$75  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = a_1;
+    \$76  = rq2_t3;
     if (en) begin
-      \$76  = \$6 [31:0];
+      \$76  = rq1_t3;
     end
     if (rst) begin
-      \$76  = 32'd0;
+      \$76  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = a_2;
+    \$77  = rq2_h0;
     if (en) begin
-      \$77  = \$7 [31:0];
+      \$77  = \$39 [63:0];
     end
     if (rst) begin
-      \$77  = 32'd0;
+      \$77  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = a_3;
+    \$78  = rq2_h1;
     if (en) begin
-      \$78  = \$8 [31:0];
+      \$78  = \$42 [63:0];
     end
     if (rst) begin
-      \$78  = 32'd0;
+      \$78  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = rq2_valid;
+    \$79  = rq2_h2;
     if (en) begin
-      \$79  = rq1_valid;
+      \$79  = \$45 [63:0];
     end
     if (rst) begin
-      \$79  = 1'h0;
+      \$79  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = rq2_last;
+    \$80  = rq2_h3;
     if (en) begin
-      \$80  = rq1_last;
+      \$80  = \$48 [63:0];
     end
     if (rst) begin
-      \$80  = 1'h0;
+      \$80  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = rq2_t0;
+    \$81  = rq3_valid;
     if (en) begin
-      \$81  = rq1_t0;
+      \$81  = rq2_valid;
     end
     if (rst) begin
-      \$81  = 6'h00;
+      \$81  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rq2_t1;
+    \$82  = rq3_last;
     if (en) begin
-      \$82  = rq1_t1;
+      \$82  = rq2_last;
     end
     if (rst) begin
-      \$82  = 6'h00;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = rq2_t2;
+    \$83  = rq3_y0;
     if (en) begin
-      \$83  = rq1_t2;
+      \$83  = y_0;
     end
     if (rst) begin
-      \$83  = 6'h00;
+      \$83  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = rq2_t3;
+    \$84  = rq3_y1;
     if (en) begin
-      \$84  = rq1_t3;
+      \$84  = y_1;
     end
     if (rst) begin
-      \$84  = 6'h00;
+      \$84  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = rq2_h0;
+    \$85  = rq3_y2;
     if (en) begin
-      \$85  = \$26 [63:0];
+      \$85  = y_2;
     end
     if (rst) begin
       \$85  = 64'h0000000000000000;
@@ -555,9 +631,9 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = rq2_h1;
+    \$86  = rq3_y3;
     if (en) begin
-      \$86  = \$36 [63:0];
+      \$86  = y_3;
     end
     if (rst) begin
       \$86  = 64'h0000000000000000;
@@ -565,143 +641,63 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = rq2_h2;
+    \$87  = o_data;
     if (en) begin
-      \$87  = \$46 [63:0];
+      (* full_case = 32'd1 *)
+      if (\$49 ) begin
+        \$87 [7:0] = act_min;
+      end else if (\$50 ) begin
+        \$87 [7:0] = act_max;
+      end else begin
+        \$87 [7:0] = t_0[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$51 ) begin
+        \$87 [15:8] = act_min;
+      end else if (\$52 ) begin
+        \$87 [15:8] = act_max;
+      end else begin
+        \$87 [15:8] = t_1[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$53 ) begin
+        \$87 [23:16] = act_min;
+      end else if (\$54 ) begin
+        \$87 [23:16] = act_max;
+      end else begin
+        \$87 [23:16] = t_2[7:0];
+      end
+      (* full_case = 32'd1 *)
+      if (\$55 ) begin
+        \$87 [31:24] = act_min;
+      end else if (\$56 ) begin
+        \$87 [31:24] = act_max;
+      end else begin
+        \$87 [31:24] = t_3[7:0];
+      end
     end
     if (rst) begin
-      \$87  = 64'h0000000000000000;
+      \$87  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = rq2_h3;
+    \$88  = o_valid;
     if (en) begin
-      \$88  = \$56 [63:0];
+      \$88  = rq3_valid;
     end
     if (rst) begin
-      \$88  = 64'h0000000000000000;
+      \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = rq3_valid;
+    \$89  = o_last;
     if (en) begin
-      \$89  = rq2_valid;
+      \$89  = rq3_last;
     end
     if (rst) begin
       \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = rq3_last;
-    if (en) begin
-      \$90  = rq2_last;
-    end
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = rq3_y0;
-    if (en) begin
-      \$91  = y_0;
-    end
-    if (rst) begin
-      \$91  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = rq3_y1;
-    if (en) begin
-      \$92  = y_1;
-    end
-    if (rst) begin
-      \$92  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = rq3_y2;
-    if (en) begin
-      \$93  = y_2;
-    end
-    if (rst) begin
-      \$93  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = rq3_y3;
-    if (en) begin
-      \$94  = y_3;
-    end
-    if (rst) begin
-      \$94  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = o_data;
-    if (en) begin
-      (* full_case = 32'd1 *)
-      if (\$57 ) begin
-        \$95 [7:0] = act_min;
-      end else if (\$58 ) begin
-        \$95 [7:0] = act_max;
-      end else begin
-        \$95 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$59 ) begin
-        \$95 [15:8] = act_min;
-      end else if (\$60 ) begin
-        \$95 [15:8] = act_max;
-      end else begin
-        \$95 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$61 ) begin
-        \$95 [23:16] = act_min;
-      end else if (\$62 ) begin
-        \$95 [23:16] = act_max;
-      end else begin
-        \$95 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$63 ) begin
-        \$95 [31:24] = act_min;
-      end else if (\$64 ) begin
-        \$95 [31:24] = act_max;
-      end else begin
-        \$95 [31:24] = t_3[7:0];
-      end
-    end
-    if (rst) begin
-      \$95  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = o_valid;
-    if (en) begin
-      \$96  = rq3_valid;
-    end
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = o_last;
-    if (en) begin
-      \$97  = rq3_last;
-    end
-    if (rst) begin
-      \$97  = 1'h0;
     end
   end
   assign tot_0 = \$1 [5:0];
@@ -720,14 +716,14 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign rc_1 = \$12 [61:0];
   assign rc_2 = \$14 [61:0];
   assign rc_3 = \$16 [61:0];
-  assign prod_0 = \$25 [63:0];
-  assign h_0 = \$26 [63:0];
-  assign prod_1 = \$35 [63:0];
-  assign h_1 = \$36 [63:0];
-  assign prod_2 = \$45 [63:0];
-  assign h_2 = \$46 [63:0];
-  assign prod_3 = \$55 [63:0];
-  assign h_3 = \$56 [63:0];
+  assign outer_0 = { \$18 , \$17  };
+  assign outer_1 = { \$23 , \$22  };
+  assign outer_2 = { \$28 , \$27  };
+  assign outer_3 = { \$33 , \$32  };
+  assign h_0 = \$39 [63:0];
+  assign h_1 = \$42 [63:0];
+  assign h_2 = \$45 [63:0];
+  assign h_3 = \$48 [63:0];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];
@@ -752,12 +748,8 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$12  = { 1'h0, \$11 [125:1] };
   assign \$14  = { 1'h0, \$13 [125:1] };
   assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
-  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
-  assign \$28  = { \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 , 34'h000000000 };
-  assign \$32  = { \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 , 17'h00000 };
-  assign \$38  = { \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 , 34'h000000000 };
-  assign \$42  = { \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 , 17'h00000 };
-  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
-  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
+  assign \$37  = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
+  assign \$40  = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
+  assign \$43  = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
+  assign \$46  = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
 endmodule

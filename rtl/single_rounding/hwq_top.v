@@ -135,76 +135,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$25 ;
   wire \$26 ;
   wire [16:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [16:0] \$28 ;
+  wire \$29 ;
   wire [6:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire \$31 ;
-  wire [16:0] \$32 ;
-  wire \$33 ;
-  wire [5:0] \$34 ;
-  wire [2:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire [15:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [5:0] \$35 ;
+  wire [2:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire [6:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [17:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [10:0] \$44 ;
-  wire \$45 ;
-  wire [5:0] \$46 ;
-  wire \$47 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [17:0] \$44 ;
+  wire [5:0] \$45 ;
+  wire [10:0] \$46 ;
+  wire [10:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [5:0] \$51 ;
-  wire [3:0] \$52 ;
-  reg \$53 ;
-  reg [4:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
-  reg [15:0] \$57 ;
-  reg [7:0] \$58 ;
-  reg [7:0] \$59 ;
+  wire [5:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [17:0] \$54 ;
+  wire [5:0] \$55 ;
+  wire [3:0] \$56 ;
+  reg \$57 ;
+  reg [4:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [7:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [15:0] \$61 ;
-  reg [9:0] \$62 ;
-  reg [1:0] \$63 ;
-  reg [4:0] \$64 ;
+  reg [7:0] \$62 ;
+  reg [7:0] \$63 ;
+  reg [7:0] \$64 ;
   reg [15:0] \$65 ;
-  reg [1:0] \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [4:0] \$69 ;
+  reg [9:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg [4:0] \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [9:0] \$70 ;
-  reg \$71 ;
-  reg [16:0] \$72 ;
+  reg [1:0] \$70 ;
+  reg [30:0] \$71 ;
+  reg [5:0] \$72 ;
   reg [4:0] \$73 ;
-  reg [4:0] \$74 ;
-  reg [2:0] \$75 ;
+  reg [9:0] \$74 ;
+  reg \$75 ;
   reg [16:0] \$76 ;
   reg [4:0] \$77 ;
+  reg \$78 ;
+  reg [4:0] \$79 ;
   wire \$8 ;
+  reg [2:0] \$80 ;
+  reg [16:0] \$81 ;
+  reg [4:0] \$82 ;
   wire \$9 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$48 ;
+  wire [7:0] \$signal$46 ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$76  = 31'h00000000;
+  wire [7:0] \$signal$48 ;
+  reg [30:0] \$signal$75  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
-  reg [15:0] N_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$52 ;
+  wire [7:0] \act_max$50 ;
   reg [7:0] act_min = 8'h00;
-  wire at_k_last;
+  reg at_k_last = 1'h0;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -222,7 +226,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   (* init = 5'h00 *)
   wire [4:0] dn;
   wire en;
-  wire \en$11 ;
+  wire \en$8 ;
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
@@ -257,7 +261,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$43 ;
+  wire \i_last$41 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -270,7 +274,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$41 ;
+  wire \i_valid$39 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -293,20 +297,21 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire m_out__ready;
   output m_out__valid;
   wire m_out__valid;
+  reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [103:0] o_data;
-  wire [31:0] \o_data$58 ;
-  wire [7:0] \o_data$58[0] ;
-  wire [7:0] \o_data$58[1] ;
-  wire [7:0] \o_data$58[2] ;
-  wire [7:0] \o_data$58[3] ;
+  wire [31:0] \o_data$56 ;
+  wire [7:0] \o_data$56[0] ;
+  wire [7:0] \o_data$56[1] ;
+  wire [7:0] \o_data$56[2] ;
+  wire [7:0] \o_data$56[3] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
   wire [25:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$60 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -440,6 +445,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     _0_ <= params[rp__addr];
   end
   assign rp__data = _0_;
+  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = rp__addr == nb_last;
+  assign \i_last$41  = \$15  & \$16 ;
   assign \$17  = r_en & m_out__valid;
   assign \$18  = ~ row_valid;
   assign \$19  = o_valid & \$18 ;
@@ -451,86 +460,91 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$24  = fm0 + 4'h8;
   assign \$25  = \$24  >= M_;
   assign \$26  = \$3 [4:0] >= 4'h8;
-  assign \$27  = hdr[47:32] - 1'h1;
-  assign \$28  = hdr[47:32] > 5'h13;
-  assign \$29  = \$28  ? hdr[47:32] : 16'h0013;
-  assign \$30  = \$29  - 1'h1;
-  assign \$31  = ! ch;
-  assign \$32  = ch + 1'h1;
-  assign \$33  = lane == 2'h3;
-  assign \$34  = blk + 1'h1;
-  assign \$35  = lane + 1'h1;
-  assign \$36  = N_ - 1'h1;
-  assign \$37  = ch == \$36 ;
-  assign \$38  = ~ in_data;
-  assign \$39  = i_valid | \$38 ;
-  assign \$40  = kk == tile_last;
-  assign \$41  = fn == nb_last;
-  assign \$42  = fm0 + 4'h8;
-  assign \$43  = fn + 1'h1;
-  assign \$44  = kk + 1'h1;
-  assign \$45  = kk == k_last;
-  assign \$46  = flush - 1'h1;
-  assign \$47  = ! flush;
-  assign \$48  = d == 3'h7;
-  assign \$49  = rp__addr == nb_last;
-  assign \$50  = dm0 + 4'h8;
-  assign \$51  = rp__addr + 1'h1;
-  assign \$52  = d + 1'h1;
+  assign \$27  = hdr[31:16] - 1'h1;
+  assign \$28  = hdr[47:32] - 1'h1;
+  assign \$29  = hdr[47:32] > 5'h13;
+  assign \$30  = \$29  ? hdr[47:32] : 16'h0013;
+  assign \$31  = \$30  - 1'h1;
+  assign \$32  = ! ch;
+  assign \$33  = ch + 1'h1;
+  assign \$34  = lane == 2'h3;
+  assign \$35  = blk + 1'h1;
+  assign \$36  = lane + 1'h1;
+  assign \$37  = ch == n_last;
+  assign \$38  = ! k_last;
+  assign \$39  = ~ in_data;
+  assign \$40  = i_valid | \$39 ;
+  assign \$41  = kk == tile_last;
+  assign \$42  = ! k_last;
+  assign \$43  = fn == nb_last;
+  assign \$44  = fm0 + 4'h8;
+  assign \$45  = fn + 1'h1;
+  assign \$46  = kk + 1'h1;
+  assign \$47  = kk + 1'h1;
+  assign \$48  = \$47  == k_last;
+  assign \$49  = kk == k_last;
+  assign \$50  = flush - 1'h1;
+  assign \$51  = ! flush;
+  assign \$52  = d == 3'h7;
+  assign \$53  = rp__addr == nb_last;
+  assign \$54  = dm0 + 4'h8;
+  assign \$55  = rp__addr + 1'h1;
+  assign \$56  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$53 ;
+    last_mblock <= \$57 ;
   always @(posedge clk)
-    credits <= \$54 ;
+    credits <= \$58 ;
   always @(posedge clk)
-    credit_ok <= \$55 ;
+    credit_ok <= \$59 ;
   always @(posedge clk)
-    M_ <= \$56 ;
+    M_ <= \$60 ;
   always @(posedge clk)
-    N_ <= \$57 ;
+    n_last <= \$61 ;
   always @(posedge clk)
-    zero_point <= \$58 ;
+    zero_point <= \$62 ;
   always @(posedge clk)
-    act_min <= \$59 ;
+    act_min <= \$63 ;
   always @(posedge clk)
-    act_max <= \$60 ;
+    act_max <= \$64 ;
   always @(posedge clk)
-    k_last <= \$61 ;
+    k_last <= \$65 ;
   always @(posedge clk)
-    tile_last <= \$62 ;
+    tile_last <= \$66 ;
   always @(posedge clk)
-    lane <= \$63 ;
+    lane <= \$67 ;
   always @(posedge clk)
-    blk <= \$64 ;
+    blk <= \$68 ;
   always @(posedge clk)
-    ch <= \$65 ;
+    ch <= \$69 ;
   always @(posedge clk)
-    ctrl_state <= \$66 ;
+    ctrl_state <= \$70 ;
   always @(posedge clk)
-    \$signal$76  <= \$67 ;
+    \$signal$75  <= \$71 ;
   always @(posedge clk)
-    pt_shift <= \$68 ;
+    pt_shift <= \$72 ;
   always @(posedge clk)
-    nb_last <= \$69 ;
+    nb_last <= \$73 ;
   always @(posedge clk)
-    kk <= \$70 ;
+    kk <= \$74 ;
   always @(posedge clk)
-    in_data <= \$71 ;
+    in_data <= \$75 ;
   always @(posedge clk)
-    fm0 <= \$72 ;
+    fm0 <= \$76 ;
   always @(posedge clk)
-    fn <= \$73 ;
+    fn <= \$77 ;
   always @(posedge clk)
-    flush <= \$74 ;
+    at_k_last <= \$78 ;
   always @(posedge clk)
-    d <= \$75 ;
+    flush <= \$79 ;
   always @(posedge clk)
-    dm0 <= \$76 ;
+    d <= \$80 ;
   always @(posedge clk)
-    rp__addr <= \$77 ;
+    dm0 <= \$81 ;
+  always @(posedge clk)
+    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
-  assign at_k_last = kk == k_last;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
@@ -542,13 +556,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$41  = o_valid & row_valid;
+  assign \i_valid$39  = o_valid & row_valid;
   assign \$12  = o_valid & row_valid;
   assign \$13  = M_ - 1'h1;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$43  = \$15  & \$16 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -574,11 +584,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$43 ),
+    .i_last(\i_last$41 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$41 ),
-    .o_data(\o_data$58 ),
+    .i_valid(\i_valid$39 ),
+    .o_data(\o_data$56 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -659,93 +669,41 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = \$25 ;
+    \$57  = \$25 ;
     if (rst) begin
-      \$53  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = \$3 [4:0];
+    \$58  = \$3 [4:0];
     if (rst) begin
-      \$54  = 5'h14;
+      \$58  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = \$26 ;
+    \$59  = \$26 ;
     if (rst) begin
-      \$55  = 1'h1;
+      \$59  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = M_;
+    \$60  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$56  = hdr[15:0];
+            \$60  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$56  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = N_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$57  = hdr[31:16];
-          end
-    endcase
-    if (rst) begin
-      \$57  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$58  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$58  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$59  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$59  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = k_last;
+    \$61  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -758,69 +716,50 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = tile_last;
+    \$62  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = \$30 [9:0];
+            \$62  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 10'h000;
+      \$62  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = lane;
+    \$63  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$33 ) begin
-              \$63  = 2'h0;
-            end else begin
-              \$63  = \$35 [1:0];
-            end
+            \$63  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 2'h0;
+      \$63  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = blk;
+    \$64  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$33 ) begin
-              \$64  = \$34 [4:0];
-            end
+            \$64  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 5'h00;
+      \$64  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = ch;
+    \$65  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$65  = \$32 [15:0];
+            \$65  = \$28 [15:0];
           end
     endcase
     if (rst) begin
@@ -829,189 +768,153 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = ctrl_state;
+    \$66  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$66  = \$31 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$67  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$34 ) begin
+              \$67  = 2'h0;
+            end else begin
+              \$67  = \$36 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$67  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$68  = 5'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$34 ) begin
+              \$68  = \$35 [4:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$68  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$69  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$69  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$69  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = 2'h1;
+            \$70  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$66  = 2'h2;
+              \$70  = 2'h2;
             end
           end
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$66  = 2'h3;
+                  \$70  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$47 ) begin
-            \$66  = 2'h0;
+          if (\$51 ) begin
+            \$70  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$66  = 2'h0;
+      \$70  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \$signal$76 ;
+    \$71  = \$signal$75 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$67  = hdr[62:32];
+            if (\$32 ) begin
+              \$71  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$71  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = pt_shift;
+    \$72  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$31 ) begin
-              \$68  = hdr[69:64];
+            if (\$32 ) begin
+              \$72  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$68  = 6'h00;
+      \$72  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$69  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$69  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = kk;
+    \$73  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
             if (\$37 ) begin
-              \$70  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$70  = 10'h000;
-            end else begin
-              \$70  = \$44 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$70  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$71  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            (* full_case = 32'd1 *)
-            if (\$40 ) begin
-              \$71  = 1'h1;
-            end else begin
-              if (\$45 ) begin
-                \$71  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$72  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
-                \$72  = \$42 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              (* full_case = 32'd1 *)
-              if (\$41 ) begin
-                \$73  = 5'h00;
-              end else begin
-                \$73  = \$43 [4:0];
-              end
+              \$73  = blk;
             end
           end
     endcase
@@ -1021,7 +924,140 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = flush;
+    \$74  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$74  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$74  = 10'h000;
+            end else begin
+              \$74  = \$46 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$74  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$75  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$75  = 1'h1;
+            end else begin
+              if (\$49 ) begin
+                \$75  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$76  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
+                \$76  = \$44 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$76  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$77  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            if (\$41 ) begin
+              (* full_case = 32'd1 *)
+              if (\$43 ) begin
+                \$77  = 5'h00;
+              end else begin
+                \$77  = \$45 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$77  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$37 ) begin
+              \$78  = \$38 ;
+            end
+          end
+      2'h2:
+          if (\$40 ) begin
+            (* full_case = 32'd1 *)
+            if (\$41 ) begin
+              \$78  = \$42 ;
+            end else begin
+              \$78  = \$48 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1029,79 +1065,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$39 ) begin
-            if (\$40 ) begin
-              if (\$41 ) begin
+          if (\$40 ) begin
+            if (\$41 ) begin
+              if (\$43 ) begin
                 if (last_mblock) begin
-                  \$74  = 5'h1a;
+                  \$79  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
-          \$74  = \$46 [4:0];
+          \$79  = \$50 [4:0];
     endcase
     if (rst) begin
-      \$74  = 5'h00;
+      \$79  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = d;
+    \$80  = d;
     if (header_taken) begin
-      \$75  = 3'h0;
+      \$80  = 3'h0;
     end else if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$48 ) begin
-        \$75  = 3'h0;
+      if (\$52 ) begin
+        \$80  = 3'h0;
       end else begin
-        \$75  = \$52 [2:0];
+        \$80  = \$56 [2:0];
       end
     end
     if (rst) begin
-      \$75  = 3'h0;
+      \$80  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = dm0;
+    \$81  = dm0;
     if (header_taken) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end else if (o_valid) begin
-      if (\$48 ) begin
-        if (\$49 ) begin
-          \$76  = \$50 [16:0];
+      if (\$52 ) begin
+        if (\$53 ) begin
+          \$81  = \$54 [16:0];
         end
       end
     end
     if (rst) begin
-      \$76  = 17'h00000;
+      \$81  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rp__addr;
+    \$82  = rp__addr;
     if (header_taken) begin
-      \$77  = 5'h00;
+      \$82  = 5'h00;
     end else if (o_valid) begin
-      if (\$48 ) begin
+      if (\$52 ) begin
         (* full_case = 32'd1 *)
-        if (\$49 ) begin
-          \$77  = 5'h00;
+        if (\$53 ) begin
+          \$82  = 5'h00;
         end else begin
-          \$77  = \$51 [4:0];
+          \$82  = \$55 [4:0];
         end
       end
     end
     if (rst) begin
-      \$77  = 5'h00;
+      \$82  = 5'h00;
     end
   end
   assign s_param__payload = hdr;
   assign chan = hdr;
   assign credits_next = \$3 [4:0];
   assign en = 1'h1;
-  assign \en$11  = 1'h1;
+  assign \en$8  = 1'h1;
   assign take = i_valid;
   assign s_act__payload = i_a;
   assign s_wgt__payload = i_w;
@@ -1110,11 +1146,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign row = \$11 [16:0];
   assign dn = rp__addr;
   assign o_data = i_acc;
-  assign \$signal$48  = zero_point;
-  assign \$signal$50  = act_min;
-  assign \act_max$52  = act_max;
+  assign \$signal$46  = zero_point;
+  assign \$signal$48  = act_min;
+  assign \act_max$50  = act_max;
   assign w_data = out_w;
-  assign \o_valid$62  = w_en;
+  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1209,10 +1245,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$58[0]  = \o_data$58 [7:0];
-  assign \o_data$58[1]  = \o_data$58 [15:8];
-  assign \o_data$58[2]  = \o_data$58 [23:16];
-  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \o_data$56[0]  = \o_data$56 [7:0];
+  assign \o_data$56[1]  = \o_data$56 [15:8];
+  assign \o_data$56[2]  = \o_data$56 [23:16];
+  assign \o_data$56[3]  = \o_data$56 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1220,7 +1256,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$58 ;
+  assign out_w[31:0] = \o_data$56 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -6403,95 +6439,87 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [125:0] \$14 ;
   wire [125:0] \$15 ;
   wire [125:0] \$16 ;
-  wire [28:0] \$17 ;
-  wire [91:0] \$18 ;
+  wire [33:0] \$17 ;
+  wire [28:0] \$18 ;
   wire [31:0] \$19 ;
   wire [6:0] \$2 ;
   wire [30:0] \$20 ;
   wire [32:0] \$21 ;
-  wire [63:0] \$22 ;
-  wire [92:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [93:0] \$25 ;
-  wire [64:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [91:0] \$28 ;
+  wire [33:0] \$22 ;
+  wire [28:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [30:0] \$25 ;
+  wire [32:0] \$26 ;
+  wire [33:0] \$27 ;
+  wire [28:0] \$28 ;
   wire [31:0] \$29 ;
   wire [6:0] \$3 ;
   wire [30:0] \$30 ;
   wire [32:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [92:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [93:0] \$35 ;
-  wire [64:0] \$36 ;
-  wire [28:0] \$37 ;
-  wire [91:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire [33:0] \$32 ;
+  wire [28:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [30:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [64:0] \$37 ;
+  wire [65:0] \$38 ;
+  wire [66:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [30:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [92:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [93:0] \$45 ;
+  wire [64:0] \$40 ;
+  wire [65:0] \$41 ;
+  wire [66:0] \$42 ;
+  wire [64:0] \$43 ;
+  wire [65:0] \$44 ;
+  wire [66:0] \$45 ;
   wire [64:0] \$46 ;
-  wire [28:0] \$47 ;
-  wire [91:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire [65:0] \$47 ;
+  wire [66:0] \$48 ;
+  wire \$49 ;
   wire [32:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [92:0] \$53 ;
-  wire [33:0] \$54 ;
-  wire [93:0] \$55 ;
-  wire [64:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg [30:0] \$59 ;
   wire [32:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  reg \$65 ;
-  reg \$66 ;
-  reg [30:0] \$67 ;
-  reg [5:0] \$68 ;
-  reg [30:0] \$69 ;
+  reg [5:0] \$60 ;
+  reg [30:0] \$61 ;
+  reg [5:0] \$62 ;
+  reg [30:0] \$63 ;
+  reg [5:0] \$64 ;
+  reg [30:0] \$65 ;
+  reg [5:0] \$66 ;
+  reg [31:0] \$67 ;
+  reg [31:0] \$68 ;
+  reg [31:0] \$69 ;
   wire [32:0] \$7 ;
-  reg [5:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [30:0] \$73 ;
+  reg [31:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [5:0] \$73 ;
   reg [5:0] \$74 ;
-  reg [31:0] \$75 ;
-  reg [31:0] \$76 ;
-  reg [31:0] \$77 ;
-  reg [31:0] \$78 ;
-  reg \$79 ;
+  reg [5:0] \$75 ;
+  reg [5:0] \$76 ;
+  reg [63:0] \$77 ;
+  reg [63:0] \$78 ;
+  reg [63:0] \$79 ;
   wire [32:0] \$8 ;
-  reg \$80 ;
-  reg [5:0] \$81 ;
-  reg [5:0] \$82 ;
-  reg [5:0] \$83 ;
-  reg [5:0] \$84 ;
+  reg [63:0] \$80 ;
+  reg \$81 ;
+  reg \$82 ;
+  reg [63:0] \$83 ;
+  reg [63:0] \$84 ;
   reg [63:0] \$85 ;
   reg [63:0] \$86 ;
-  reg [63:0] \$87 ;
-  reg [63:0] \$88 ;
+  reg [31:0] \$87 ;
+  reg \$88 ;
   reg \$89 ;
   wire [125:0] \$9 ;
-  reg \$90 ;
-  reg [63:0] \$91 ;
-  reg [63:0] \$92 ;
-  reg [63:0] \$93 ;
-  reg [63:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
   reg [31:0] a_0 = 32'd0;
   reg [31:0] a_1 = 32'd0;
   reg [31:0] a_2 = 32'd0;
@@ -6535,6 +6563,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [5:0] \i_shift[3] ;
   input i_valid;
   wire i_valid;
+  wire [33:0] mid_0;
+  wire [33:0] mid_1;
+  wire [33:0] mid_2;
+  wire [33:0] mid_3;
   output [31:0] o_data;
   reg [31:0] o_data = 32'd0;
   wire [7:0] \o_data[0] ;
@@ -6545,10 +6577,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [63:0] prod_0;
-  wire [63:0] prod_1;
-  wire [63:0] prod_2;
-  wire [63:0] prod_3;
+  wire [62:0] outer_0;
+  wire [62:0] outer_1;
+  wire [62:0] outer_2;
+  wire [62:0] outer_3;
   wire [61:0] rc_0;
   wire [61:0] rc_1;
   wire [61:0] rc_2;
@@ -6607,48 +6639,41 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [63:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
-  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
-  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
-  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
-  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
-  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
-  assign \$9  = 1'h1 << rq1_t0;
   assign \$11  = 1'h1 << rq1_t1;
   assign \$13  = 1'h1 << rq1_t2;
   assign \$15  = 1'h1 << rq1_t3;
-  assign \$17  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$17  = a_0[16:0] * rq1_m0[16:0];
+  assign \$18  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
   assign \$19  = $signed(a_0[31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
   assign \$20  = a_0[16:0] * rq1_m0[30:17];
   assign \$21  = $signed(\$19 ) + $signed({ 1'h0, \$20  });
-  assign \$23  = $signed(\$18 ) + $signed(\$22 );
-  assign \$24  = a_0[16:0] * rq1_m0[16:0];
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = $signed(\$25 [63:0]) + $signed({ 1'h0, \$10 [61:0] });
-  assign \$27  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$29  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$30  = a_1[16:0] * rq1_m1[30:17];
+  assign mid_0 = $signed(\$21 ) + $signed(1'h0);
+  assign \$22  = a_1[16:0] * rq1_m1[16:0];
+  assign \$23  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$24  = $signed(a_1[31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$25  = a_1[16:0] * rq1_m1[30:17];
+  assign \$26  = $signed(\$24 ) + $signed({ 1'h0, \$25  });
+  assign mid_1 = $signed(\$26 ) + $signed(1'h0);
+  assign \$27  = a_2[16:0] * rq1_m2[16:0];
+  assign \$28  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
+  assign \$29  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
+  assign \$30  = a_2[16:0] * rq1_m2[30:17];
   assign \$31  = $signed(\$29 ) + $signed({ 1'h0, \$30  });
-  assign \$33  = $signed(\$28 ) + $signed(\$32 );
-  assign \$34  = a_1[16:0] * rq1_m1[16:0];
-  assign \$35  = $signed(\$33 ) + $signed({ 1'h0, \$34  });
-  assign \$36  = $signed(\$35 [63:0]) + $signed({ 1'h0, \$12 [61:0] });
-  assign \$37  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$39  = $signed(a_2[31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$40  = a_2[16:0] * rq1_m2[30:17];
-  assign \$41  = $signed(\$39 ) + $signed({ 1'h0, \$40  });
-  assign \$43  = $signed(\$38 ) + $signed(\$42 );
-  assign \$44  = a_2[16:0] * rq1_m2[16:0];
-  assign \$45  = $signed(\$43 ) + $signed({ 1'h0, \$44  });
-  assign \$46  = $signed(\$45 [63:0]) + $signed({ 1'h0, \$14 [61:0] });
-  assign \$47  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$49  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$50  = a_3[16:0] * rq1_m3[30:17];
-  assign \$51  = $signed(\$49 ) + $signed({ 1'h0, \$50  });
-  assign \$53  = $signed(\$48 ) + $signed(\$52 );
-  assign \$54  = a_3[16:0] * rq1_m3[16:0];
-  assign \$55  = $signed(\$53 ) + $signed({ 1'h0, \$54  });
-  assign \$56  = $signed(\$55 [63:0]) + $signed({ 1'h0, \$16 [61:0] });
+  assign mid_2 = $signed(\$31 ) + $signed(1'h0);
+  assign \$32  = a_3[16:0] * rq1_m3[16:0];
+  assign \$33  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
+  assign \$34  = $signed(a_3[31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
+  assign \$35  = a_3[16:0] * rq1_m3[30:17];
+  assign \$36  = $signed(\$34 ) + $signed({ 1'h0, \$35  });
+  assign mid_3 = $signed(\$36 ) + $signed(1'h0);
+  assign \$38  = $signed({ \$18 , \$17  }) + $signed(\$37 );
+  assign \$39  = $signed(\$38 ) + $signed({ 1'h0, \$10 [61:0] });
+  assign \$41  = $signed({ \$23 , \$22  }) + $signed(\$40 );
+  assign \$42  = $signed(\$41 ) + $signed({ 1'h0, \$12 [61:0] });
+  assign \$44  = $signed({ \$28 , \$27  }) + $signed(\$43 );
+  assign \$45  = $signed(\$44 ) + $signed({ 1'h0, \$14 [61:0] });
+  assign \$47  = $signed({ \$33 , \$32  }) + $signed(\$46 );
+  assign \$48  = $signed(\$47 ) + $signed({ 1'h0, \$16 [61:0] });
   assign y_0 = $signed(rq2_h0) >>> rq2_t0;
   assign y_1 = $signed(rq2_h1) >>> rq2_t1;
   assign y_2 = $signed(rq2_h2) >>> rq2_t2;
@@ -6657,342 +6682,349 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign t_1 = $signed(rq3_y1) + $signed(zero_point);
   assign t_2 = $signed(rq3_y2) + $signed(zero_point);
   assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$57  = $signed(t_0) < $signed(act_min);
-  assign \$58  = $signed(t_0) > $signed(act_max);
-  assign \$59  = $signed(t_1) < $signed(act_min);
-  assign \$60  = $signed(t_1) > $signed(act_max);
-  assign \$61  = $signed(t_2) < $signed(act_min);
-  assign \$62  = $signed(t_2) > $signed(act_max);
-  assign \$63  = $signed(t_3) < $signed(act_min);
-  assign \$64  = $signed(t_3) > $signed(act_max);
+  assign \$49  = $signed(t_0) < $signed(act_min);
+  assign \$50  = $signed(t_0) > $signed(act_max);
+  assign \$51  = $signed(t_1) < $signed(act_min);
+  assign \$52  = $signed(t_1) > $signed(act_max);
+  assign \$53  = $signed(t_2) < $signed(act_min);
+  assign \$54  = $signed(t_2) > $signed(act_max);
+  assign \$55  = $signed(t_3) < $signed(act_min);
+  assign \$56  = $signed(t_3) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$65 ;
+    rq1_valid <= \$57 ;
   always @(posedge clk)
-    rq1_last <= \$66 ;
+    rq1_last <= \$58 ;
   always @(posedge clk)
-    rq1_m0 <= \$67 ;
+    rq1_m0 <= \$59 ;
   always @(posedge clk)
-    rq1_t0 <= \$68 ;
+    rq1_t0 <= \$60 ;
   always @(posedge clk)
-    rq1_m1 <= \$69 ;
+    rq1_m1 <= \$61 ;
   always @(posedge clk)
-    rq1_t1 <= \$70 ;
+    rq1_t1 <= \$62 ;
   always @(posedge clk)
-    rq1_m2 <= \$71 ;
+    rq1_m2 <= \$63 ;
   always @(posedge clk)
-    rq1_t2 <= \$72 ;
+    rq1_t2 <= \$64 ;
   always @(posedge clk)
-    rq1_m3 <= \$73 ;
+    rq1_m3 <= \$65 ;
   always @(posedge clk)
-    rq1_t3 <= \$74 ;
+    rq1_t3 <= \$66 ;
   always @(posedge clk)
-    a_0 <= \$75 ;
+    a_0 <= \$67 ;
   always @(posedge clk)
-    a_1 <= \$76 ;
+    a_1 <= \$68 ;
   always @(posedge clk)
-    a_2 <= \$77 ;
+    a_2 <= \$69 ;
   always @(posedge clk)
-    a_3 <= \$78 ;
+    a_3 <= \$70 ;
   always @(posedge clk)
-    rq2_valid <= \$79 ;
+    rq2_valid <= \$71 ;
   always @(posedge clk)
-    rq2_last <= \$80 ;
+    rq2_last <= \$72 ;
   always @(posedge clk)
-    rq2_t0 <= \$81 ;
+    rq2_t0 <= \$73 ;
   always @(posedge clk)
-    rq2_t1 <= \$82 ;
+    rq2_t1 <= \$74 ;
   always @(posedge clk)
-    rq2_t2 <= \$83 ;
+    rq2_t2 <= \$75 ;
   always @(posedge clk)
-    rq2_t3 <= \$84 ;
+    rq2_t3 <= \$76 ;
   always @(posedge clk)
-    rq2_h0 <= \$85 ;
+    rq2_h0 <= \$77 ;
   always @(posedge clk)
-    rq2_h1 <= \$86 ;
+    rq2_h1 <= \$78 ;
   always @(posedge clk)
-    rq2_h2 <= \$87 ;
+    rq2_h2 <= \$79 ;
   always @(posedge clk)
-    rq2_h3 <= \$88 ;
+    rq2_h3 <= \$80 ;
   always @(posedge clk)
-    rq3_valid <= \$89 ;
+    rq3_valid <= \$81 ;
   always @(posedge clk)
-    rq3_last <= \$90 ;
+    rq3_last <= \$82 ;
   always @(posedge clk)
-    rq3_y0 <= \$91 ;
+    rq3_y0 <= \$83 ;
   always @(posedge clk)
-    rq3_y1 <= \$92 ;
+    rq3_y1 <= \$84 ;
   always @(posedge clk)
-    rq3_y2 <= \$93 ;
+    rq3_y2 <= \$85 ;
   always @(posedge clk)
-    rq3_y3 <= \$94 ;
+    rq3_y3 <= \$86 ;
   always @(posedge clk)
-    o_data <= \$95 ;
+    o_data <= \$87 ;
   always @(posedge clk)
-    o_valid <= \$96 ;
+    o_valid <= \$88 ;
   always @(posedge clk)
-    o_last <= \$97 ;
+    o_last <= \$89 ;
   assign \$1  = $signed(6'h1f) - $signed(i_shift[5:0]);
   assign \$2  = $signed(6'h1f) - $signed(i_shift[11:6]);
+  assign \$3  = $signed(6'h1f) - $signed(i_shift[17:12]);
+  assign \$4  = $signed(6'h1f) - $signed(i_shift[23:18]);
+  assign \$5  = $signed(i_acc[25:0]) + $signed(i_bias[31:0]);
+  assign \$6  = $signed(i_acc[51:26]) + $signed(i_bias[63:32]);
+  assign \$7  = $signed(i_acc[77:52]) + $signed(i_bias[95:64]);
+  assign \$8  = $signed(i_acc[103:78]) + $signed(i_bias[127:96]);
+  assign \$9  = 1'h1 << rq1_t0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$65  = i_valid;
+    \$57  = i_valid;
     if (rst) begin
-      \$65  = 1'h0;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$66  = i_last;
+    \$58  = i_last;
     if (rst) begin
-      \$66  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$67  = i_multiplier[30:0];
+    \$59  = i_multiplier[30:0];
     if (rst) begin
-      \$67  = 31'h00000000;
+      \$59  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$68  = \$1 [5:0];
+    \$60  = \$1 [5:0];
     if (rst) begin
-      \$68  = 6'h00;
+      \$60  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = i_multiplier[61:31];
+    \$61  = i_multiplier[61:31];
     if (rst) begin
-      \$69  = 31'h00000000;
+      \$61  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = \$2 [5:0];
+    \$62  = \$2 [5:0];
     if (rst) begin
-      \$70  = 6'h00;
+      \$62  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = i_multiplier[92:62];
+    \$63  = i_multiplier[92:62];
     if (rst) begin
-      \$71  = 31'h00000000;
+      \$63  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$72  = \$3 [5:0];
+    \$64  = \$3 [5:0];
     if (rst) begin
-      \$72  = 6'h00;
+      \$64  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$73  = i_multiplier[123:93];
+    \$65  = i_multiplier[123:93];
     if (rst) begin
-      \$73  = 31'h00000000;
+      \$65  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$74  = \$4 [5:0];
+    \$66  = \$4 [5:0];
+    if (rst) begin
+      \$66  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$67  = \$5 [31:0];
+    if (rst) begin
+      \$67  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$68  = \$6 [31:0];
+    if (rst) begin
+      \$68  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$69  = \$7 [31:0];
+    if (rst) begin
+      \$69  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$70  = \$8 [31:0];
+    if (rst) begin
+      \$70  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$71  = rq1_valid;
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$72  = rq1_last;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$73  = rq1_t0;
+    if (rst) begin
+      \$73  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$74  = rq1_t1;
     if (rst) begin
       \$74  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$75  = \$5 [31:0];
+    \$75  = rq1_t2;
     if (rst) begin
-      \$75  = 32'd0;
+      \$75  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$76  = \$6 [31:0];
+    \$76  = rq1_t3;
     if (rst) begin
-      \$76  = 32'd0;
+      \$76  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$77  = \$7 [31:0];
+    \$77  = \$39 [63:0];
     if (rst) begin
-      \$77  = 32'd0;
+      \$77  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$78  = \$8 [31:0];
+    \$78  = \$42 [63:0];
     if (rst) begin
-      \$78  = 32'd0;
+      \$78  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$79  = rq1_valid;
+    \$79  = \$45 [63:0];
     if (rst) begin
-      \$79  = 1'h0;
+      \$79  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$80  = rq1_last;
+    \$80  = \$48 [63:0];
     if (rst) begin
-      \$80  = 1'h0;
+      \$80  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = rq1_t0;
+    \$81  = rq2_valid;
     if (rst) begin
-      \$81  = 6'h00;
+      \$81  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = rq1_t1;
+    \$82  = rq2_last;
     if (rst) begin
-      \$82  = 6'h00;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = rq1_t2;
+    \$83  = y_0;
     if (rst) begin
-      \$83  = 6'h00;
+      \$83  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = rq1_t3;
+    \$84  = y_1;
     if (rst) begin
-      \$84  = 6'h00;
+      \$84  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = \$26 [63:0];
+    \$85  = y_2;
     if (rst) begin
       \$85  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = \$36 [63:0];
+    \$86  = y_3;
     if (rst) begin
       \$86  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = \$46 [63:0];
+    (* full_case = 32'd1 *)
+    if (\$49 ) begin
+      \$87 [7:0] = act_min;
+    end else if (\$50 ) begin
+      \$87 [7:0] = act_max;
+    end else begin
+      \$87 [7:0] = t_0[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$51 ) begin
+      \$87 [15:8] = act_min;
+    end else if (\$52 ) begin
+      \$87 [15:8] = act_max;
+    end else begin
+      \$87 [15:8] = t_1[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$53 ) begin
+      \$87 [23:16] = act_min;
+    end else if (\$54 ) begin
+      \$87 [23:16] = act_max;
+    end else begin
+      \$87 [23:16] = t_2[7:0];
+    end
+    (* full_case = 32'd1 *)
+    if (\$55 ) begin
+      \$87 [31:24] = act_min;
+    end else if (\$56 ) begin
+      \$87 [31:24] = act_max;
+    end else begin
+      \$87 [31:24] = t_3[7:0];
+    end
     if (rst) begin
-      \$87  = 64'h0000000000000000;
+      \$87  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = \$56 [63:0];
+    \$88  = rq3_valid;
     if (rst) begin
-      \$88  = 64'h0000000000000000;
+      \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = rq2_valid;
+    \$89  = rq3_last;
     if (rst) begin
       \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = rq2_last;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = y_0;
-    if (rst) begin
-      \$91  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = y_1;
-    if (rst) begin
-      \$92  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = y_2;
-    if (rst) begin
-      \$93  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = y_3;
-    if (rst) begin
-      \$94  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$57 ) begin
-      \$95 [7:0] = act_min;
-    end else if (\$58 ) begin
-      \$95 [7:0] = act_max;
-    end else begin
-      \$95 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$59 ) begin
-      \$95 [15:8] = act_min;
-    end else if (\$60 ) begin
-      \$95 [15:8] = act_max;
-    end else begin
-      \$95 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$61 ) begin
-      \$95 [23:16] = act_min;
-    end else if (\$62 ) begin
-      \$95 [23:16] = act_max;
-    end else begin
-      \$95 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$63 ) begin
-      \$95 [31:24] = act_min;
-    end else if (\$64 ) begin
-      \$95 [31:24] = act_max;
-    end else begin
-      \$95 [31:24] = t_3[7:0];
-    end
-    if (rst) begin
-      \$95  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = rq3_valid;
-    if (rst) begin
-      \$96  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = rq3_last;
-    if (rst) begin
-      \$97  = 1'h0;
     end
   end
   assign tot_0 = \$1 [5:0];
@@ -7011,14 +7043,14 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign rc_1 = \$12 [61:0];
   assign rc_2 = \$14 [61:0];
   assign rc_3 = \$16 [61:0];
-  assign prod_0 = \$25 [63:0];
-  assign h_0 = \$26 [63:0];
-  assign prod_1 = \$35 [63:0];
-  assign h_1 = \$36 [63:0];
-  assign prod_2 = \$45 [63:0];
-  assign h_2 = \$46 [63:0];
-  assign prod_3 = \$55 [63:0];
-  assign h_3 = \$56 [63:0];
+  assign outer_0 = { \$18 , \$17  };
+  assign outer_1 = { \$23 , \$22  };
+  assign outer_2 = { \$28 , \$27  };
+  assign outer_3 = { \$33 , \$32  };
+  assign h_0 = \$39 [63:0];
+  assign h_1 = \$42 [63:0];
+  assign h_2 = \$45 [63:0];
+  assign h_3 = \$48 [63:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
@@ -7044,12 +7076,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$12  = { 1'h0, \$11 [125:1] };
   assign \$14  = { 1'h0, \$13 [125:1] };
   assign \$16  = { 1'h0, \$15 [125:1] };
-  assign \$18  = { \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 [28], \$17 , 34'h000000000 };
-  assign \$22  = { \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 [32], \$21 , 17'h00000 };
-  assign \$28  = { \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 [28], \$27 , 34'h000000000 };
-  assign \$32  = { \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 [32], \$31 , 17'h00000 };
-  assign \$38  = { \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 [28], \$37 , 34'h000000000 };
-  assign \$42  = { \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 [32], \$41 , 17'h00000 };
-  assign \$48  = { \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 [28], \$47 , 34'h000000000 };
-  assign \$52  = { \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 [32], \$51 , 17'h00000 };
+  assign \$37  = { mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0[33], mid_0, 17'h00000 };
+  assign \$40  = { mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1[33], mid_1, 17'h00000 };
+  assign \$43  = { mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2[33], mid_2, 17'h00000 };
+  assign \$46  = { mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3[33], mid_3, 17'h00000 };
 endmodule

@@ -34,10 +34,14 @@ def test_derived_accumulator_width():
     ({"requant": {"shift_range": [-40, 0]}},
      r"^requant\.shift_range\[0\] must be an integer in -31\.\.30, not -40$"),
     ({"requant": {"shift_range": 3}}, r"^requant\.shift_range must be \[low, high\], not 3$"),
-    ({"pipeline": {"requant_stages": 9}},
-     r"^pipeline\.requant_stages must be an integer in 2\.\.8, not 9$"),
+    ({"pipeline": {"requant_stages": 10}},
+     r"^pipeline\.requant_stages must be an integer in 2\.\.9, not 10$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
                                           r"not 'yes'$"),
+    ({"target": "xilinx"}, r"^target must be one of generic, ecp5, not 'xilinx'$"),
+    ({"target": "ecp5", "pipeline": {"multiplier": False}},
+     r"^pipeline\.multiplier must be true with target 'ecp5' \(the product is registered "
+     r"inside the DSP\)$"),
     ({"arrays": {}}, r"^unknown config field 'arrays' \(known: "),
     ({"array": {"row": 3}}, r"^unknown config field array\.'row' \(known: cols, dataflow, "
                             r"rows\)$"),

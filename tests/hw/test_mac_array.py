@@ -7,13 +7,14 @@ from hwq.hw.mac_array import MacArray
 from hwq.ref import gemm
 
 
-def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0, seed=0):
+def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0, seed=0,
+              target="generic"):
     """Feed ``tiles`` (list of (a [rows, K], w [cols, K])) back to back; return drained rows.
 
     ``stall`` drops ``en`` at random (nothing may move); ``bubbles`` inserts invalid steps
     inside tiles. Short tiles get invalid steps in front, so that consecutive tiles' last
     operands are at least ``2·rows + cols − 1`` steps apart."""
-    dut = MacArray(rows, cols, width, mult_reg)
+    dut = MacArray(rows, cols, width, mult_reg, target, model=True)
     rng = np.random.default_rng(seed)
     min_steps = 2 * rows + cols - 1
     steps = []
@@ -91,4 +92,17 @@ def test_stalls_and_bubbles_change_nothing():
     rough = run_array(3, 3, 22, tiles, stall=0.4, bubbles=0.3, seed=3)
     assert np.array_equal(clean, rough)
     for g, (a, w) in zip(rough, tiles, strict=True):
+        assert np.array_equal(g, gemm(a, w))
+
+
+def test_dsp_multipliers_with_stalls_and_bubbles():
+    """target="ecp5": products through the DSP's two registers and a fabric one (here the DSP's
+    plain-logic twin); the same sums, and the latency the config reports."""
+    from hwq.config import HwConfig
+    assert MacArray(3, 2, 22, target="ecp5").latency == \
+        HwConfig(rows=3, cols=2, target="ecp5").array_latency == 3 + 2 - 1 + 3
+    rng = np.random.default_rng(11)
+    tiles = random_tiles(rng, 3, 2, 5, [1, 7, 8, 15])
+    got = run_array(3, 2, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target="ecp5")
+    for g, (a, w) in zip(got, tiles, strict=True):
         assert np.array_equal(g, gemm(a, w))

@@ -12,9 +12,10 @@ MODES = ["double", "single", "double_half_up"]
 
 
 def run_requant(lanes, acc, bias, mult, shift, zp, lo, hi, *, rounding, stages=4,
-                per_channel=True, shift_range=(-31, 30), clamp=True, width=32, stall=0.0,
-                seed=0):
-    dut = Requantizer(lanes, width, rounding, per_channel, shift_range, stages, clamp)
+                target="generic", per_channel=True, shift_range=(-31, 30), clamp=True, width=32,
+                stall=0.0, seed=0):
+    dut = Requantizer(lanes, width, rounding, per_channel, shift_range, stages, clamp, target,
+                      model=True)
     rng = np.random.default_rng(seed)
     out = []
 
@@ -22,7 +23,7 @@ def run_requant(lanes, acc, bias, mult, shift, zp, lo, hi, *, rounding, stages=4
         ctx.set(dut.zero_point, zp)
         ctx.set(dut.act_min, lo)
         ctx.set(dut.act_max, hi)
-        for t in range(len(acc) + stages + 2):
+        for t in range(len(acc) + dut.latency + 2):
             while rng.random() < stall:
                 ctx.set(dut.en, 0)
                 await ctx.tick()
@@ -68,7 +69,7 @@ def corner_cases():
 
 @pytest.mark.parametrize("rounding", MODES)
 @pytest.mark.parametrize("zp,stages", [(-128, 4), (127, 4), (5, 4), (-128, 6), (127, 5),
-                                       (-3, 7), (0, 2), (1, 8)])
+                                       (-3, 7), (0, 2), (1, 8), (-128, 9)])
 def test_corners_match_the_golden_model(rounding, zp, stages):
     """Every corner, including INT32_MIN·(2^31 − 1) through the split partial products."""
     c = corner_cases()
@@ -81,7 +82,7 @@ def test_corners_match_the_golden_model(rounding, zp, stages):
 
 
 @pytest.mark.parametrize("rounding", MODES)
-@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("stages", [2, 3, 4, 5, 6, 7, 8, 9])
 def test_random_lanes_with_stalls(rounding, stages):
     rng = np.random.default_rng(stages)
     n, lanes = 120, 3
@@ -106,3 +107,17 @@ def test_per_tensor_narrow_shift_range_and_no_clamp():
                       per_channel=False, shift_range=(-12, 0), clamp=False, width=22)
     want = requantize(acc + bias, 1518500250, -9, 11, -128, 127, "double")
     assert np.array_equal(got, want)       # act_min/act_max are ignored without clamp
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [6, 9])
+def test_dsp_partial_products_one_step_later(rounding, stages):
+    """target="ecp5" puts the partial products through two DSP register steps (here their
+    plain-logic twin): one step more latency, the same results, under stalls."""
+    assert Requantizer(2, 27, rounding, stages=stages, target="ecp5").latency == stages + 1
+    c = corner_cases()
+    acc, mult, shift = c[:, :1], c[:, 1:2], c[:, 2:3]
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, -7, -128, 127,
+                      rounding=rounding, stages=stages, target="ecp5", stall=0.3, seed=stages)
+    assert np.array_equal(got[:, 0], requantize(acc[:, 0], mult[:, 0], shift[:, 0], -7,
+                                                rounding=rounding))
