@@ -183,9 +183,10 @@ class HwConfig:
 
     @property
     def requant_latency(self) -> int:
-        """Steps through the requantizer: ``requant_stages``, plus one when its partial
-        products go through DSP input and output registers (``target: ecp5``, 6+ stages)."""
-        return self.requant_stages + int(self.target != "generic" and self.requant_stages >= 6)
+        """Steps through the requantizer: ``requant_stages``, plus two when its partial
+        products go through DSP input and output registers and a fabric register
+        (``target: ecp5``, 6+ stages)."""
+        return self.requant_stages + 2 * (self.target != "generic" and self.requant_stages >= 6)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:

@@ -47,7 +47,8 @@ class Requantizer(wiring.Component):
     the final sum of the partial products at 9. The shift amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
     ``target="ecp5"`` and 6+ stages the partial products go through MULT18X18D primitives with
-    their input and output registers (:class:`~hwq.hw.dsp.Mul18`): one step more.
+    their input and output registers (:class:`~hwq.hw.dsp.Mul18`) and a fabric register: two
+    steps more.
     """
 
     def __init__(self, lanes_: int, accumulator_width: int, rounding: str = "double",
@@ -66,7 +67,8 @@ class Requantizer(wiring.Component):
         self._stages = stages
         self._clamp = clamp
         self._target, self._model = target, model
-        # partial products in DSPs with their own input and output registers: one step more
+        # partial products in DSPs with their own input and output registers, then a fabric
+        # register: two steps more
         self._dsp = target != "generic" and stages >= 6
         n_params = lanes_ if per_channel else 1
         super().__init__({
@@ -87,7 +89,7 @@ class Requantizer(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self._stages + int(self._dsp)
+        return self._stages + 2 * int(self._dsp)
 
     def elaborate(self, platform):
         m = Module()
@@ -190,8 +192,12 @@ class Requantizer(wiring.Component):
                     products[f"{name}{lane}"] = mul.p
                 else:
                     s2b[f"{name}{lane}"] = x * y
-        if self._dsp:   # the rest waits the DSP's two register steps
-            s2b = stage(stage(s2b, True, "rq2b"), True, "rq2c") | products
+        if self._dsp:
+            # the DSP's two register steps, then a fabric register next to the adders (the
+            # DSP's clock-to-out and the route out of it otherwise precede the carry chain);
+            # the rest waits as long
+            s2b = stage(stage(stage(s2b, True, "rq2b"), True, "rq2c"), True, "rq2d") \
+                | stage(products, True, "rq2p")
         else:
             s2b = stage(s2b, reg_prod, "rq2b")
 

@@ -439,11 +439,61 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire \$1388 ;
   wire \$1389 ;
   wire \$139 ;
+  wire \$1390 ;
+  wire \$1391 ;
+  wire \$1392 ;
+  wire \$1393 ;
+  wire \$1394 ;
+  wire \$1395 ;
+  wire \$1396 ;
+  wire \$1397 ;
+  wire \$1398 ;
+  wire \$1399 ;
   wire \$14 ;
   wire [34:0] \$140 ;
+  wire \$1400 ;
+  wire \$1401 ;
+  wire \$1402 ;
+  wire \$1403 ;
+  wire \$1404 ;
+  wire \$1405 ;
+  wire \$1406 ;
+  wire \$1407 ;
+  wire \$1408 ;
+  wire \$1409 ;
   wire [33:0] \$141 ;
+  wire \$1410 ;
+  wire \$1411 ;
+  wire \$1412 ;
+  wire \$1413 ;
+  wire \$1414 ;
+  wire \$1415 ;
+  wire \$1416 ;
+  wire \$1417 ;
+  wire \$1418 ;
+  wire \$1419 ;
   wire \$142 ;
+  wire \$1420 ;
+  wire \$1421 ;
+  wire \$1422 ;
+  wire \$1423 ;
+  wire \$1424 ;
+  wire \$1425 ;
+  wire \$1426 ;
+  wire \$1427 ;
+  wire \$1428 ;
+  wire \$1429 ;
   wire \$143 ;
+  wire \$1430 ;
+  wire \$1431 ;
+  wire \$1432 ;
+  wire \$1433 ;
+  wire \$1434 ;
+  wire \$1435 ;
+  wire \$1436 ;
+  wire \$1437 ;
+  wire \$1438 ;
+  wire \$1439 ;
   wire \$144 ;
   wire [34:0] \$145 ;
   wire [33:0] \$146 ;
@@ -627,143 +677,143 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] \$306 ;
   reg [30:0] \$307 ;
   reg [4:0] \$308 ;
-  reg [62:0] \$309 ;
+  reg [33:0] \$309 ;
   wire [6:0] \$31 ;
-  reg [33:0] \$310 ;
-  reg [62:0] \$311 ;
-  reg [33:0] \$312 ;
-  reg [62:0] \$313 ;
-  reg [33:0] \$314 ;
-  reg [62:0] \$315 ;
-  reg [33:0] \$316 ;
-  reg [62:0] \$317 ;
-  reg [33:0] \$318 ;
-  reg [62:0] \$319 ;
+  reg [30:0] \$310 ;
+  reg [31:0] \$311 ;
+  reg [28:0] \$312 ;
+  reg [33:0] \$313 ;
+  reg [30:0] \$314 ;
+  reg [31:0] \$315 ;
+  reg [28:0] \$316 ;
+  reg [33:0] \$317 ;
+  reg [30:0] \$318 ;
+  reg [31:0] \$319 ;
   wire \$32 ;
-  reg [33:0] \$320 ;
-  reg [62:0] \$321 ;
-  reg [33:0] \$322 ;
-  reg [62:0] \$323 ;
-  reg [33:0] \$324 ;
-  reg \$325 ;
-  reg \$326 ;
-  reg [4:0] \$327 ;
-  reg [4:0] \$328 ;
-  reg [4:0] \$329 ;
+  reg [28:0] \$320 ;
+  reg [33:0] \$321 ;
+  reg [30:0] \$322 ;
+  reg [31:0] \$323 ;
+  reg [28:0] \$324 ;
+  reg [33:0] \$325 ;
+  reg [30:0] \$326 ;
+  reg [31:0] \$327 ;
+  reg [28:0] \$328 ;
+  reg [33:0] \$329 ;
   wire [5:0] \$33 ;
-  reg [4:0] \$330 ;
-  reg [4:0] \$331 ;
-  reg [4:0] \$332 ;
-  reg [4:0] \$333 ;
-  reg [4:0] \$334 ;
-  reg [32:0] \$335 ;
-  reg [32:0] \$336 ;
-  reg [32:0] \$337 ;
-  reg [32:0] \$338 ;
-  reg [32:0] \$339 ;
+  reg [30:0] \$330 ;
+  reg [31:0] \$331 ;
+  reg [28:0] \$332 ;
+  reg [33:0] \$333 ;
+  reg [30:0] \$334 ;
+  reg [31:0] \$335 ;
+  reg [28:0] \$336 ;
+  reg [33:0] \$337 ;
+  reg [30:0] \$338 ;
+  reg [31:0] \$339 ;
   wire \$34 ;
-  reg [32:0] \$340 ;
-  reg [32:0] \$341 ;
-  reg [32:0] \$342 ;
-  reg [31:0] \$343 ;
-  reg [31:0] \$344 ;
-  reg [31:0] \$345 ;
-  reg [31:0] \$346 ;
-  reg [31:0] \$347 ;
-  reg [31:0] \$348 ;
-  reg [31:0] \$349 ;
+  reg [28:0] \$340 ;
+  reg \$341 ;
+  reg \$342 ;
+  reg [30:0] \$343 ;
+  reg [4:0] \$344 ;
+  reg [30:0] \$345 ;
+  reg [4:0] \$346 ;
+  reg [30:0] \$347 ;
+  reg [4:0] \$348 ;
+  reg [30:0] \$349 ;
   wire [6:0] \$35 ;
-  reg [31:0] \$350 ;
-  reg \$351 ;
-  reg \$352 ;
-  reg [4:0] \$353 ;
+  reg [4:0] \$350 ;
+  reg [30:0] \$351 ;
+  reg [4:0] \$352 ;
+  reg [30:0] \$353 ;
   reg [4:0] \$354 ;
-  reg [4:0] \$355 ;
+  reg [30:0] \$355 ;
   reg [4:0] \$356 ;
-  reg [4:0] \$357 ;
+  reg [30:0] \$357 ;
   reg [4:0] \$358 ;
-  reg [4:0] \$359 ;
+  reg [62:0] \$359 ;
   wire [6:0] \$36 ;
-  reg [4:0] \$360 ;
-  reg [33:0] \$361 ;
+  reg [33:0] \$360 ;
+  reg [62:0] \$361 ;
   reg [33:0] \$362 ;
-  reg [33:0] \$363 ;
+  reg [62:0] \$363 ;
   reg [33:0] \$364 ;
-  reg [33:0] \$365 ;
+  reg [62:0] \$365 ;
   reg [33:0] \$366 ;
-  reg [33:0] \$367 ;
+  reg [62:0] \$367 ;
   reg [33:0] \$368 ;
-  reg \$369 ;
+  reg [62:0] \$369 ;
   wire \$37 ;
-  reg \$370 ;
-  reg [33:0] \$371 ;
+  reg [33:0] \$370 ;
+  reg [62:0] \$371 ;
   reg [33:0] \$372 ;
-  reg [33:0] \$373 ;
+  reg [62:0] \$373 ;
   reg [33:0] \$374 ;
-  reg [33:0] \$375 ;
-  reg [33:0] \$376 ;
-  reg [33:0] \$377 ;
-  reg [33:0] \$378 ;
-  reg [63:0] \$379 ;
+  reg \$375 ;
+  reg \$376 ;
+  reg [4:0] \$377 ;
+  reg [4:0] \$378 ;
+  reg [4:0] \$379 ;
   wire [5:0] \$38 ;
-  reg \$380 ;
-  reg \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
+  reg [4:0] \$380 ;
+  reg [4:0] \$381 ;
+  reg [4:0] \$382 ;
+  reg [4:0] \$383 ;
+  reg [4:0] \$384 ;
+  reg [32:0] \$385 ;
+  reg [32:0] \$386 ;
+  reg [32:0] \$387 ;
+  reg [32:0] \$388 ;
+  reg [32:0] \$389 ;
   wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
+  reg [32:0] \$390 ;
+  reg [32:0] \$391 ;
+  reg [32:0] \$392 ;
+  reg [31:0] \$393 ;
+  reg [31:0] \$394 ;
+  reg [31:0] \$395 ;
+  reg [31:0] \$396 ;
+  reg [31:0] \$397 ;
+  reg [31:0] \$398 ;
+  reg [31:0] \$399 ;
   wire \$4 ;
   wire [6:0] \$40 ;
-  wire \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
+  reg [31:0] \$400 ;
+  reg \$401 ;
+  reg \$402 ;
+  reg [4:0] \$403 ;
+  reg [4:0] \$404 ;
+  reg [4:0] \$405 ;
+  reg [4:0] \$406 ;
+  reg [4:0] \$407 ;
+  reg [4:0] \$408 ;
+  reg [4:0] \$409 ;
   wire [6:0] \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
+  reg [4:0] \$410 ;
+  reg [33:0] \$411 ;
+  reg [33:0] \$412 ;
+  reg [33:0] \$413 ;
+  reg [33:0] \$414 ;
+  reg [33:0] \$415 ;
+  reg [33:0] \$416 ;
+  reg [33:0] \$417 ;
+  reg [33:0] \$418 ;
+  reg \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  reg \$420 ;
+  reg [33:0] \$421 ;
+  reg [33:0] \$422 ;
+  reg [33:0] \$423 ;
+  reg [33:0] \$424 ;
+  reg [33:0] \$425 ;
+  reg [33:0] \$426 ;
+  reg [33:0] \$427 ;
+  reg [33:0] \$428 ;
+  reg [63:0] \$429 ;
   wire [5:0] \$43 ;
-  wire \$430 ;
-  wire \$431 ;
+  reg \$430 ;
+  reg \$431 ;
   wire \$432 ;
   wire \$433 ;
   wire \$434 ;
@@ -1394,37 +1444,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire \$998 ;
   wire \$999 ;
   wire [16:0] a;
-  wire [16:0] \a$325 ;
-  wire [14:0] \a$328 ;
-  wire [14:0] \a$331 ;
-  wire [16:0] \a$334 ;
-  wire [16:0] \a$337 ;
-  wire [14:0] \a$340 ;
-  wire [14:0] \a$343 ;
-  wire [16:0] \a$346 ;
-  wire [16:0] \a$349 ;
-  wire [14:0] \a$352 ;
-  wire [14:0] \a$355 ;
-  wire [16:0] \a$358 ;
-  wire [16:0] \a$361 ;
-  wire [14:0] \a$364 ;
-  wire [14:0] \a$367 ;
-  wire [16:0] \a$370 ;
-  wire [16:0] \a$373 ;
-  wire [14:0] \a$376 ;
-  wire [14:0] \a$379 ;
-  wire [16:0] \a$382 ;
-  wire [16:0] \a$385 ;
-  wire [14:0] \a$388 ;
-  wire [14:0] \a$391 ;
-  wire [16:0] \a$394 ;
-  wire [16:0] \a$397 ;
-  wire [14:0] \a$400 ;
-  wire [14:0] \a$403 ;
-  wire [16:0] \a$406 ;
-  wire [16:0] \a$409 ;
-  wire [14:0] \a$412 ;
-  wire [14:0] \a$415 ;
+  wire [16:0] \a$407 ;
+  wire [14:0] \a$410 ;
+  wire [14:0] \a$413 ;
+  wire [16:0] \a$416 ;
+  wire [16:0] \a$419 ;
+  wire [14:0] \a$422 ;
+  wire [14:0] \a$425 ;
+  wire [16:0] \a$428 ;
+  wire [16:0] \a$431 ;
+  wire [14:0] \a$434 ;
+  wire [14:0] \a$437 ;
+  wire [16:0] \a$440 ;
+  wire [16:0] \a$443 ;
+  wire [14:0] \a$446 ;
+  wire [14:0] \a$449 ;
+  wire [16:0] \a$452 ;
+  wire [16:0] \a$455 ;
+  wire [14:0] \a$458 ;
+  wire [14:0] \a$461 ;
+  wire [16:0] \a$464 ;
+  wire [16:0] \a$467 ;
+  wire [14:0] \a$470 ;
+  wire [14:0] \a$473 ;
+  wire [16:0] \a$476 ;
+  wire [16:0] \a$479 ;
+  wire [14:0] \a$482 ;
+  wire [14:0] \a$485 ;
+  wire [16:0] \a$488 ;
+  wire [16:0] \a$491 ;
+  wire [14:0] \a$494 ;
+  wire [14:0] \a$497 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -1438,73 +1488,73 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$326 ;
-  wire [16:0] \b$329 ;
-  wire [13:0] \b$332 ;
-  wire [16:0] \b$335 ;
-  wire [13:0] \b$338 ;
-  wire [16:0] \b$341 ;
-  wire [13:0] \b$344 ;
-  wire [16:0] \b$347 ;
-  wire [13:0] \b$350 ;
-  wire [16:0] \b$353 ;
-  wire [13:0] \b$356 ;
-  wire [16:0] \b$359 ;
-  wire [13:0] \b$362 ;
-  wire [16:0] \b$365 ;
-  wire [13:0] \b$368 ;
-  wire [16:0] \b$371 ;
-  wire [13:0] \b$374 ;
-  wire [16:0] \b$377 ;
-  wire [13:0] \b$380 ;
-  wire [16:0] \b$383 ;
-  wire [13:0] \b$386 ;
-  wire [16:0] \b$389 ;
-  wire [13:0] \b$392 ;
-  wire [16:0] \b$395 ;
-  wire [13:0] \b$398 ;
-  wire [16:0] \b$401 ;
-  wire [13:0] \b$404 ;
-  wire [16:0] \b$407 ;
-  wire [13:0] \b$410 ;
-  wire [16:0] \b$413 ;
-  wire [13:0] \b$416 ;
+  wire [13:0] \b$408 ;
+  wire [16:0] \b$411 ;
+  wire [13:0] \b$414 ;
+  wire [16:0] \b$417 ;
+  wire [13:0] \b$420 ;
+  wire [16:0] \b$423 ;
+  wire [13:0] \b$426 ;
+  wire [16:0] \b$429 ;
+  wire [13:0] \b$432 ;
+  wire [16:0] \b$435 ;
+  wire [13:0] \b$438 ;
+  wire [16:0] \b$441 ;
+  wire [13:0] \b$444 ;
+  wire [16:0] \b$447 ;
+  wire [13:0] \b$450 ;
+  wire [16:0] \b$453 ;
+  wire [13:0] \b$456 ;
+  wire [16:0] \b$459 ;
+  wire [13:0] \b$462 ;
+  wire [16:0] \b$465 ;
+  wire [13:0] \b$468 ;
+  wire [16:0] \b$471 ;
+  wire [13:0] \b$474 ;
+  wire [16:0] \b$477 ;
+  wire [13:0] \b$480 ;
+  wire [16:0] \b$483 ;
+  wire [13:0] \b$486 ;
+  wire [16:0] \b$489 ;
+  wire [13:0] \b$492 ;
+  wire [16:0] \b$495 ;
+  wire [13:0] \b$498 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$321 ;
-  wire \en$324 ;
-  wire \en$327 ;
-  wire \en$330 ;
-  wire \en$333 ;
-  wire \en$336 ;
-  wire \en$339 ;
-  wire \en$342 ;
-  wire \en$345 ;
-  wire \en$348 ;
-  wire \en$351 ;
-  wire \en$354 ;
-  wire \en$357 ;
-  wire \en$360 ;
-  wire \en$363 ;
-  wire \en$366 ;
-  wire \en$369 ;
-  wire \en$372 ;
-  wire \en$375 ;
-  wire \en$378 ;
-  wire \en$381 ;
-  wire \en$384 ;
-  wire \en$387 ;
-  wire \en$390 ;
-  wire \en$393 ;
-  wire \en$396 ;
-  wire \en$399 ;
-  wire \en$402 ;
-  wire \en$405 ;
-  wire \en$408 ;
-  wire \en$411 ;
-  wire \en$414 ;
+  wire \en$403 ;
+  wire \en$406 ;
+  wire \en$409 ;
+  wire \en$412 ;
+  wire \en$415 ;
+  wire \en$418 ;
+  wire \en$421 ;
+  wire \en$424 ;
+  wire \en$427 ;
+  wire \en$430 ;
+  wire \en$433 ;
+  wire \en$436 ;
+  wire \en$439 ;
+  wire \en$442 ;
+  wire \en$445 ;
+  wire \en$448 ;
+  wire \en$451 ;
+  wire \en$454 ;
+  wire \en$457 ;
+  wire \en$460 ;
+  wire \en$463 ;
+  wire \en$466 ;
+  wire \en$469 ;
+  wire \en$472 ;
+  wire \en$475 ;
+  wire \en$478 ;
+  wire \en$481 ;
+  wire \en$484 ;
+  wire \en$487 ;
+  wire \en$490 ;
+  wire \en$493 ;
+  wire \en$496 ;
   wire [32:0] h_0;
   wire [32:0] h_1;
   wire [32:0] h_2;
@@ -1604,37 +1654,37 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire [62:0] outer_6;
   wire [62:0] outer_7;
   wire [33:0] p;
-  wire [28:0] \p$418 ;
-  wire [31:0] \p$419 ;
-  wire [30:0] \p$420 ;
-  wire [33:0] \p$421 ;
-  wire [28:0] \p$422 ;
-  wire [31:0] \p$423 ;
-  wire [30:0] \p$424 ;
-  wire [33:0] \p$425 ;
-  wire [28:0] \p$426 ;
-  wire [31:0] \p$427 ;
-  wire [30:0] \p$428 ;
-  wire [33:0] \p$429 ;
-  wire [28:0] \p$430 ;
-  wire [31:0] \p$431 ;
-  wire [30:0] \p$432 ;
-  wire [33:0] \p$433 ;
-  wire [28:0] \p$434 ;
-  wire [31:0] \p$435 ;
-  wire [30:0] \p$436 ;
-  wire [33:0] \p$437 ;
-  wire [28:0] \p$438 ;
-  wire [31:0] \p$439 ;
-  wire [30:0] \p$440 ;
-  wire [33:0] \p$441 ;
-  wire [28:0] \p$442 ;
-  wire [31:0] \p$443 ;
-  wire [30:0] \p$444 ;
-  wire [33:0] \p$445 ;
-  wire [28:0] \p$446 ;
-  wire [31:0] \p$447 ;
-  wire [30:0] \p$448 ;
+  wire [30:0] \p$198 ;
+  wire [31:0] \p$200 ;
+  wire [28:0] \p$202 ;
+  wire [33:0] \p$204 ;
+  wire [30:0] \p$206 ;
+  wire [31:0] \p$208 ;
+  wire [28:0] \p$210 ;
+  wire [33:0] \p$212 ;
+  wire [30:0] \p$214 ;
+  wire [31:0] \p$216 ;
+  wire [28:0] \p$218 ;
+  wire [33:0] \p$220 ;
+  wire [30:0] \p$222 ;
+  wire [31:0] \p$224 ;
+  wire [28:0] \p$226 ;
+  wire [33:0] \p$228 ;
+  wire [30:0] \p$230 ;
+  wire [31:0] \p$232 ;
+  wire [28:0] \p$234 ;
+  wire [33:0] \p$236 ;
+  wire [30:0] \p$238 ;
+  wire [31:0] \p$240 ;
+  wire [28:0] \p$242 ;
+  wire [33:0] \p$244 ;
+  wire [30:0] \p$246 ;
+  wire [31:0] \p$248 ;
+  wire [28:0] \p$250 ;
+  wire [33:0] \p$252 ;
+  wire [30:0] \p$254 ;
+  wire [31:0] \p$256 ;
+  wire [28:0] \p$258 ;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -1799,6 +1849,24 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq2c_r6 = 5'h00;
   reg [4:0] rq2c_r7 = 5'h00;
   reg rq2c_valid = 1'h0;
+  reg rq2d_last = 1'h0;
+  reg [30:0] rq2d_m0 = 31'h00000000;
+  reg [30:0] rq2d_m1 = 31'h00000000;
+  reg [30:0] rq2d_m2 = 31'h00000000;
+  reg [30:0] rq2d_m3 = 31'h00000000;
+  reg [30:0] rq2d_m4 = 31'h00000000;
+  reg [30:0] rq2d_m5 = 31'h00000000;
+  reg [30:0] rq2d_m6 = 31'h00000000;
+  reg [30:0] rq2d_m7 = 31'h00000000;
+  reg [4:0] rq2d_r0 = 5'h00;
+  reg [4:0] rq2d_r1 = 5'h00;
+  reg [4:0] rq2d_r2 = 5'h00;
+  reg [4:0] rq2d_r3 = 5'h00;
+  reg [4:0] rq2d_r4 = 5'h00;
+  reg [4:0] rq2d_r5 = 5'h00;
+  reg [4:0] rq2d_r6 = 5'h00;
+  reg [4:0] rq2d_r7 = 5'h00;
+  reg rq2d_valid = 1'h0;
   reg rq2m_last = 1'h0;
   reg [30:0] rq2m_m0 = 31'h00000000;
   reg [30:0] rq2m_m1 = 31'h00000000;
@@ -1833,6 +1901,38 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg [4:0] rq2m_r6 = 5'h00;
   reg [4:0] rq2m_r7 = 5'h00;
   reg rq2m_valid = 1'h0;
+  reg [28:0] rq2p_phh0 = 29'h00000000;
+  reg [28:0] rq2p_phh1 = 29'h00000000;
+  reg [28:0] rq2p_phh2 = 29'h00000000;
+  reg [28:0] rq2p_phh3 = 29'h00000000;
+  reg [28:0] rq2p_phh4 = 29'h00000000;
+  reg [28:0] rq2p_phh5 = 29'h00000000;
+  reg [28:0] rq2p_phh6 = 29'h00000000;
+  reg [28:0] rq2p_phh7 = 29'h00000000;
+  reg [31:0] rq2p_phl0 = 32'd0;
+  reg [31:0] rq2p_phl1 = 32'd0;
+  reg [31:0] rq2p_phl2 = 32'd0;
+  reg [31:0] rq2p_phl3 = 32'd0;
+  reg [31:0] rq2p_phl4 = 32'd0;
+  reg [31:0] rq2p_phl5 = 32'd0;
+  reg [31:0] rq2p_phl6 = 32'd0;
+  reg [31:0] rq2p_phl7 = 32'd0;
+  reg [30:0] rq2p_plh0 = 31'h00000000;
+  reg [30:0] rq2p_plh1 = 31'h00000000;
+  reg [30:0] rq2p_plh2 = 31'h00000000;
+  reg [30:0] rq2p_plh3 = 31'h00000000;
+  reg [30:0] rq2p_plh4 = 31'h00000000;
+  reg [30:0] rq2p_plh5 = 31'h00000000;
+  reg [30:0] rq2p_plh6 = 31'h00000000;
+  reg [30:0] rq2p_plh7 = 31'h00000000;
+  reg [33:0] rq2p_pll0 = 34'h000000000;
+  reg [33:0] rq2p_pll1 = 34'h000000000;
+  reg [33:0] rq2p_pll2 = 34'h000000000;
+  reg [33:0] rq2p_pll3 = 34'h000000000;
+  reg [33:0] rq2p_pll4 = 34'h000000000;
+  reg [33:0] rq2p_pll5 = 34'h000000000;
+  reg [33:0] rq2p_pll6 = 34'h000000000;
+  reg [33:0] rq2p_pll7 = 34'h000000000;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -1969,21 +2069,21 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$70  = $signed(rq1_s5) << rq1_l5;
   assign \$71  = $signed(rq1_s6) << rq1_l6;
   assign \$72  = $signed(rq1_s7) << rq1_l7;
-  assign \$73  = $signed({ \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  }) + $signed({ 1'h0, \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  });
+  assign \$73  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
   assign mid_0 = $signed(\$73 ) + $signed(15'h2000);
-  assign \$74  = $signed({ \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  }) + $signed({ 1'h0, \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  });
+  assign \$74  = $signed(rq2p_phl1) + $signed({ 1'h0, rq2p_plh1 });
   assign mid_1 = $signed(\$74 ) + $signed(15'h2000);
-  assign \$75  = $signed({ \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  }) + $signed({ 1'h0, \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  });
+  assign \$75  = $signed(rq2p_phl2) + $signed({ 1'h0, rq2p_plh2 });
   assign mid_2 = $signed(\$75 ) + $signed(15'h2000);
-  assign \$76  = $signed({ \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  }) + $signed({ 1'h0, \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  });
+  assign \$76  = $signed(rq2p_phl3) + $signed({ 1'h0, rq2p_plh3 });
   assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
-  assign \$77  = $signed({ \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  }) + $signed({ 1'h0, \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  });
+  assign \$77  = $signed(rq2p_phl4) + $signed({ 1'h0, rq2p_plh4 });
   assign mid_4 = $signed(\$77 ) + $signed(15'h2000);
-  assign \$78  = $signed({ \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  }) + $signed({ 1'h0, \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  });
+  assign \$78  = $signed(rq2p_phl5) + $signed({ 1'h0, rq2p_plh5 });
   assign mid_5 = $signed(\$78 ) + $signed(15'h2000);
-  assign \$79  = $signed({ \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  }) + $signed({ 1'h0, \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  });
+  assign \$79  = $signed(rq2p_phl6) + $signed({ 1'h0, rq2p_plh6 });
   assign mid_6 = $signed(\$79 ) + $signed(15'h2000);
-  assign \$80  = $signed({ \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  }) + $signed({ 1'h0, \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  });
+  assign \$80  = $signed(rq2p_phl7) + $signed({ 1'h0, rq2p_plh7 });
   assign mid_7 = $signed(\$80 ) + $signed(15'h2000);
   assign \$82  = $signed(\$81 ) + $signed(rq2m_mi0);
   assign \$85  = $signed(\$84 ) + $signed(rq2m_mi1);
@@ -2318,1386 +2418,1486 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   always @(posedge clk)
     rq2c_r7 <= \$290 ;
   always @(posedge clk)
-    rq2m_valid <= \$291 ;
+    rq2d_valid <= \$291 ;
   always @(posedge clk)
-    rq2m_last <= \$292 ;
+    rq2d_last <= \$292 ;
   always @(posedge clk)
-    rq2m_m0 <= \$293 ;
+    rq2d_m0 <= \$293 ;
   always @(posedge clk)
-    rq2m_r0 <= \$294 ;
+    rq2d_r0 <= \$294 ;
   always @(posedge clk)
-    rq2m_m1 <= \$295 ;
+    rq2d_m1 <= \$295 ;
   always @(posedge clk)
-    rq2m_r1 <= \$296 ;
+    rq2d_r1 <= \$296 ;
   always @(posedge clk)
-    rq2m_m2 <= \$297 ;
+    rq2d_m2 <= \$297 ;
   always @(posedge clk)
-    rq2m_r2 <= \$298 ;
+    rq2d_r2 <= \$298 ;
   always @(posedge clk)
-    rq2m_m3 <= \$299 ;
+    rq2d_m3 <= \$299 ;
   always @(posedge clk)
-    rq2m_r3 <= \$300 ;
+    rq2d_r3 <= \$300 ;
   always @(posedge clk)
-    rq2m_m4 <= \$301 ;
+    rq2d_m4 <= \$301 ;
   always @(posedge clk)
-    rq2m_r4 <= \$302 ;
+    rq2d_r4 <= \$302 ;
   always @(posedge clk)
-    rq2m_m5 <= \$303 ;
+    rq2d_m5 <= \$303 ;
   always @(posedge clk)
-    rq2m_r5 <= \$304 ;
+    rq2d_r5 <= \$304 ;
   always @(posedge clk)
-    rq2m_m6 <= \$305 ;
+    rq2d_m6 <= \$305 ;
   always @(posedge clk)
-    rq2m_r6 <= \$306 ;
+    rq2d_r6 <= \$306 ;
   always @(posedge clk)
-    rq2m_m7 <= \$307 ;
+    rq2d_m7 <= \$307 ;
   always @(posedge clk)
-    rq2m_r7 <= \$308 ;
+    rq2d_r7 <= \$308 ;
   always @(posedge clk)
-    rq2m_o0 <= \$309 ;
+    rq2p_pll0 <= \$309 ;
   always @(posedge clk)
-    rq2m_mi0 <= \$310 ;
+    rq2p_plh0 <= \$310 ;
   always @(posedge clk)
-    rq2m_o1 <= \$311 ;
+    rq2p_phl0 <= \$311 ;
   always @(posedge clk)
-    rq2m_mi1 <= \$312 ;
+    rq2p_phh0 <= \$312 ;
   always @(posedge clk)
-    rq2m_o2 <= \$313 ;
+    rq2p_pll1 <= \$313 ;
   always @(posedge clk)
-    rq2m_mi2 <= \$314 ;
+    rq2p_plh1 <= \$314 ;
   always @(posedge clk)
-    rq2m_o3 <= \$315 ;
+    rq2p_phl1 <= \$315 ;
   always @(posedge clk)
-    rq2m_mi3 <= \$316 ;
+    rq2p_phh1 <= \$316 ;
   always @(posedge clk)
-    rq2m_o4 <= \$317 ;
+    rq2p_pll2 <= \$317 ;
   always @(posedge clk)
-    rq2m_mi4 <= \$318 ;
+    rq2p_plh2 <= \$318 ;
   always @(posedge clk)
-    rq2m_o5 <= \$319 ;
+    rq2p_phl2 <= \$319 ;
   always @(posedge clk)
-    rq2m_mi5 <= \$320 ;
+    rq2p_phh2 <= \$320 ;
   always @(posedge clk)
-    rq2m_o6 <= \$321 ;
+    rq2p_pll3 <= \$321 ;
   always @(posedge clk)
-    rq2m_mi6 <= \$322 ;
+    rq2p_plh3 <= \$322 ;
   always @(posedge clk)
-    rq2m_o7 <= \$323 ;
+    rq2p_phl3 <= \$323 ;
   always @(posedge clk)
-    rq2m_mi7 <= \$324 ;
+    rq2p_phh3 <= \$324 ;
   always @(posedge clk)
-    rq2_valid <= \$325 ;
+    rq2p_pll4 <= \$325 ;
   always @(posedge clk)
-    rq2_last <= \$326 ;
+    rq2p_plh4 <= \$326 ;
   always @(posedge clk)
-    rq2_r0 <= \$327 ;
+    rq2p_phl4 <= \$327 ;
   always @(posedge clk)
-    rq2_r1 <= \$328 ;
+    rq2p_phh4 <= \$328 ;
   always @(posedge clk)
-    rq2_r2 <= \$329 ;
+    rq2p_pll5 <= \$329 ;
   always @(posedge clk)
-    rq2_r3 <= \$330 ;
+    rq2p_plh5 <= \$330 ;
   always @(posedge clk)
-    rq2_r4 <= \$331 ;
+    rq2p_phl5 <= \$331 ;
   always @(posedge clk)
-    rq2_r5 <= \$332 ;
+    rq2p_phh5 <= \$332 ;
   always @(posedge clk)
-    rq2_r6 <= \$333 ;
+    rq2p_pll6 <= \$333 ;
   always @(posedge clk)
-    rq2_r7 <= \$334 ;
+    rq2p_plh6 <= \$334 ;
   always @(posedge clk)
-    rq2_h0 <= \$335 ;
+    rq2p_phl6 <= \$335 ;
   always @(posedge clk)
-    rq2_h1 <= \$336 ;
+    rq2p_phh6 <= \$336 ;
   always @(posedge clk)
-    rq2_h2 <= \$337 ;
+    rq2p_pll7 <= \$337 ;
   always @(posedge clk)
-    rq2_h3 <= \$338 ;
+    rq2p_plh7 <= \$338 ;
   always @(posedge clk)
-    rq2_h4 <= \$339 ;
+    rq2p_phl7 <= \$339 ;
   always @(posedge clk)
-    rq2_h5 <= \$340 ;
+    rq2p_phh7 <= \$340 ;
   always @(posedge clk)
-    rq2_h6 <= \$341 ;
+    rq2m_valid <= \$341 ;
   always @(posedge clk)
-    rq2_h7 <= \$342 ;
+    rq2m_last <= \$342 ;
   always @(posedge clk)
-    rq2_hf0 <= \$343 ;
+    rq2m_m0 <= \$343 ;
   always @(posedge clk)
-    rq2_hf1 <= \$344 ;
+    rq2m_r0 <= \$344 ;
   always @(posedge clk)
-    rq2_hf2 <= \$345 ;
+    rq2m_m1 <= \$345 ;
   always @(posedge clk)
-    rq2_hf3 <= \$346 ;
+    rq2m_r1 <= \$346 ;
   always @(posedge clk)
-    rq2_hf4 <= \$347 ;
+    rq2m_m2 <= \$347 ;
   always @(posedge clk)
-    rq2_hf5 <= \$348 ;
+    rq2m_r2 <= \$348 ;
   always @(posedge clk)
-    rq2_hf6 <= \$349 ;
+    rq2m_m3 <= \$349 ;
   always @(posedge clk)
-    rq2_hf7 <= \$350 ;
+    rq2m_r3 <= \$350 ;
   always @(posedge clk)
-    rq3a_valid <= \$351 ;
+    rq2m_m4 <= \$351 ;
   always @(posedge clk)
-    rq3a_last <= \$352 ;
+    rq2m_r4 <= \$352 ;
   always @(posedge clk)
-    rq3a_r0 <= \$353 ;
+    rq2m_m5 <= \$353 ;
   always @(posedge clk)
-    rq3a_r1 <= \$354 ;
+    rq2m_r5 <= \$354 ;
   always @(posedge clk)
-    rq3a_r2 <= \$355 ;
+    rq2m_m6 <= \$355 ;
   always @(posedge clk)
-    rq3a_r3 <= \$356 ;
+    rq2m_r6 <= \$356 ;
   always @(posedge clk)
-    rq3a_r4 <= \$357 ;
+    rq2m_m7 <= \$357 ;
   always @(posedge clk)
-    rq3a_r5 <= \$358 ;
+    rq2m_r7 <= \$358 ;
   always @(posedge clk)
-    rq3a_r6 <= \$359 ;
+    rq2m_o0 <= \$359 ;
   always @(posedge clk)
-    rq3a_r7 <= \$360 ;
+    rq2m_mi0 <= \$360 ;
   always @(posedge clk)
-    rq3a_u0 <= \$361 ;
+    rq2m_o1 <= \$361 ;
   always @(posedge clk)
-    rq3a_u1 <= \$362 ;
+    rq2m_mi1 <= \$362 ;
   always @(posedge clk)
-    rq3a_u2 <= \$363 ;
+    rq2m_o2 <= \$363 ;
   always @(posedge clk)
-    rq3a_u3 <= \$364 ;
+    rq2m_mi2 <= \$364 ;
   always @(posedge clk)
-    rq3a_u4 <= \$365 ;
+    rq2m_o3 <= \$365 ;
   always @(posedge clk)
-    rq3a_u5 <= \$366 ;
+    rq2m_mi3 <= \$366 ;
   always @(posedge clk)
-    rq3a_u6 <= \$367 ;
+    rq2m_o4 <= \$367 ;
   always @(posedge clk)
-    rq3a_u7 <= \$368 ;
+    rq2m_mi4 <= \$368 ;
   always @(posedge clk)
-    rq3_valid <= \$369 ;
+    rq2m_o5 <= \$369 ;
   always @(posedge clk)
-    rq3_last <= \$370 ;
+    rq2m_mi5 <= \$370 ;
   always @(posedge clk)
-    rq3_y0 <= \$371 ;
+    rq2m_o6 <= \$371 ;
   always @(posedge clk)
-    rq3_y1 <= \$372 ;
+    rq2m_mi6 <= \$372 ;
   always @(posedge clk)
-    rq3_y2 <= \$373 ;
+    rq2m_o7 <= \$373 ;
   always @(posedge clk)
-    rq3_y3 <= \$374 ;
+    rq2m_mi7 <= \$374 ;
   always @(posedge clk)
-    rq3_y4 <= \$375 ;
+    rq2_valid <= \$375 ;
   always @(posedge clk)
-    rq3_y5 <= \$376 ;
+    rq2_last <= \$376 ;
   always @(posedge clk)
-    rq3_y6 <= \$377 ;
+    rq2_r0 <= \$377 ;
   always @(posedge clk)
-    rq3_y7 <= \$378 ;
+    rq2_r1 <= \$378 ;
   always @(posedge clk)
-    o_data <= \$379 ;
+    rq2_r2 <= \$379 ;
   always @(posedge clk)
-    o_valid <= \$380 ;
+    rq2_r3 <= \$380 ;
   always @(posedge clk)
-    o_last <= \$381 ;
+    rq2_r4 <= \$381 ;
+  always @(posedge clk)
+    rq2_r5 <= \$382 ;
+  always @(posedge clk)
+    rq2_r6 <= \$383 ;
+  always @(posedge clk)
+    rq2_r7 <= \$384 ;
+  always @(posedge clk)
+    rq2_h0 <= \$385 ;
+  always @(posedge clk)
+    rq2_h1 <= \$386 ;
+  always @(posedge clk)
+    rq2_h2 <= \$387 ;
+  always @(posedge clk)
+    rq2_h3 <= \$388 ;
+  always @(posedge clk)
+    rq2_h4 <= \$389 ;
+  always @(posedge clk)
+    rq2_h5 <= \$390 ;
+  always @(posedge clk)
+    rq2_h6 <= \$391 ;
+  always @(posedge clk)
+    rq2_h7 <= \$392 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$393 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$394 ;
+  always @(posedge clk)
+    rq2_hf2 <= \$395 ;
+  always @(posedge clk)
+    rq2_hf3 <= \$396 ;
+  always @(posedge clk)
+    rq2_hf4 <= \$397 ;
+  always @(posedge clk)
+    rq2_hf5 <= \$398 ;
+  always @(posedge clk)
+    rq2_hf6 <= \$399 ;
+  always @(posedge clk)
+    rq2_hf7 <= \$400 ;
+  always @(posedge clk)
+    rq3a_valid <= \$401 ;
+  always @(posedge clk)
+    rq3a_last <= \$402 ;
+  always @(posedge clk)
+    rq3a_r0 <= \$403 ;
+  always @(posedge clk)
+    rq3a_r1 <= \$404 ;
+  always @(posedge clk)
+    rq3a_r2 <= \$405 ;
+  always @(posedge clk)
+    rq3a_r3 <= \$406 ;
+  always @(posedge clk)
+    rq3a_r4 <= \$407 ;
+  always @(posedge clk)
+    rq3a_r5 <= \$408 ;
+  always @(posedge clk)
+    rq3a_r6 <= \$409 ;
+  always @(posedge clk)
+    rq3a_r7 <= \$410 ;
+  always @(posedge clk)
+    rq3a_u0 <= \$411 ;
+  always @(posedge clk)
+    rq3a_u1 <= \$412 ;
+  always @(posedge clk)
+    rq3a_u2 <= \$413 ;
+  always @(posedge clk)
+    rq3a_u3 <= \$414 ;
+  always @(posedge clk)
+    rq3a_u4 <= \$415 ;
+  always @(posedge clk)
+    rq3a_u5 <= \$416 ;
+  always @(posedge clk)
+    rq3a_u6 <= \$417 ;
+  always @(posedge clk)
+    rq3a_u7 <= \$418 ;
+  always @(posedge clk)
+    rq3_valid <= \$419 ;
+  always @(posedge clk)
+    rq3_last <= \$420 ;
+  always @(posedge clk)
+    rq3_y0 <= \$421 ;
+  always @(posedge clk)
+    rq3_y1 <= \$422 ;
+  always @(posedge clk)
+    rq3_y2 <= \$423 ;
+  always @(posedge clk)
+    rq3_y3 <= \$424 ;
+  always @(posedge clk)
+    rq3_y4 <= \$425 ;
+  always @(posedge clk)
+    rq3_y5 <= \$426 ;
+  always @(posedge clk)
+    rq3_y6 <= \$427 ;
+  always @(posedge clk)
+    rq3_y7 <= \$428 ;
+  always @(posedge clk)
+    o_data <= \$429 ;
+  always @(posedge clk)
+    o_valid <= \$430 ;
+  always @(posedge clk)
+    o_last <= \$431 ;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$218$0 (\$479 ),
-    .\port$218$1 (\$480 ),
-    .\port$218$10 (\$489 ),
-    .\port$218$11 (\$490 ),
-    .\port$218$12 (\$491 ),
-    .\port$218$13 (\$492 ),
-    .\port$218$14 (\$493 ),
-    .\port$218$15 (\$494 ),
-    .\port$218$16 (\$495 ),
-    .\port$218$17 (\$496 ),
-    .\port$218$18 (\$497 ),
-    .\port$218$19 (\$498 ),
-    .\port$218$2 (\$481 ),
-    .\port$218$20 (\$499 ),
-    .\port$218$21 (\$500 ),
-    .\port$218$22 (\$501 ),
-    .\port$218$23 (\$502 ),
-    .\port$218$24 (\$503 ),
-    .\port$218$25 (\$504 ),
-    .\port$218$26 (\$505 ),
-    .\port$218$27 (\$506 ),
-    .\port$218$28 (\$507 ),
-    .\port$218$3 (\$482 ),
-    .\port$218$4 (\$483 ),
-    .\port$218$5 (\$484 ),
-    .\port$218$6 (\$485 ),
-    .\port$218$7 (\$486 ),
-    .\port$218$8 (\$487 ),
-    .\port$218$9 (\$488 )
+    .\port$218$0 (\$529 ),
+    .\port$218$1 (\$530 ),
+    .\port$218$10 (\$539 ),
+    .\port$218$11 (\$540 ),
+    .\port$218$12 (\$541 ),
+    .\port$218$13 (\$542 ),
+    .\port$218$14 (\$543 ),
+    .\port$218$15 (\$544 ),
+    .\port$218$16 (\$545 ),
+    .\port$218$17 (\$546 ),
+    .\port$218$18 (\$547 ),
+    .\port$218$19 (\$548 ),
+    .\port$218$2 (\$531 ),
+    .\port$218$20 (\$549 ),
+    .\port$218$21 (\$550 ),
+    .\port$218$22 (\$551 ),
+    .\port$218$23 (\$552 ),
+    .\port$218$24 (\$553 ),
+    .\port$218$25 (\$554 ),
+    .\port$218$26 (\$555 ),
+    .\port$218$27 (\$556 ),
+    .\port$218$28 (\$557 ),
+    .\port$218$3 (\$532 ),
+    .\port$218$4 (\$533 ),
+    .\port$218$5 (\$534 ),
+    .\port$218$6 (\$535 ),
+    .\port$218$7 (\$536 ),
+    .\port$218$8 (\$537 ),
+    .\port$218$9 (\$538 )
   );
   \hwq_requant.phh_1  phh_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
     .en(en),
-    .\port$222$0 (\$605 ),
-    .\port$222$1 (\$606 ),
-    .\port$222$10 (\$615 ),
-    .\port$222$11 (\$616 ),
-    .\port$222$12 (\$617 ),
-    .\port$222$13 (\$618 ),
-    .\port$222$14 (\$619 ),
-    .\port$222$15 (\$620 ),
-    .\port$222$16 (\$621 ),
-    .\port$222$17 (\$622 ),
-    .\port$222$18 (\$623 ),
-    .\port$222$19 (\$624 ),
-    .\port$222$2 (\$607 ),
-    .\port$222$20 (\$625 ),
-    .\port$222$21 (\$626 ),
-    .\port$222$22 (\$627 ),
-    .\port$222$23 (\$628 ),
-    .\port$222$24 (\$629 ),
-    .\port$222$25 (\$630 ),
-    .\port$222$26 (\$631 ),
-    .\port$222$27 (\$632 ),
-    .\port$222$28 (\$633 ),
-    .\port$222$3 (\$608 ),
-    .\port$222$4 (\$609 ),
-    .\port$222$5 (\$610 ),
-    .\port$222$6 (\$611 ),
-    .\port$222$7 (\$612 ),
-    .\port$222$8 (\$613 ),
-    .\port$222$9 (\$614 )
+    .\port$222$0 (\$655 ),
+    .\port$222$1 (\$656 ),
+    .\port$222$10 (\$665 ),
+    .\port$222$11 (\$666 ),
+    .\port$222$12 (\$667 ),
+    .\port$222$13 (\$668 ),
+    .\port$222$14 (\$669 ),
+    .\port$222$15 (\$670 ),
+    .\port$222$16 (\$671 ),
+    .\port$222$17 (\$672 ),
+    .\port$222$18 (\$673 ),
+    .\port$222$19 (\$674 ),
+    .\port$222$2 (\$657 ),
+    .\port$222$20 (\$675 ),
+    .\port$222$21 (\$676 ),
+    .\port$222$22 (\$677 ),
+    .\port$222$23 (\$678 ),
+    .\port$222$24 (\$679 ),
+    .\port$222$25 (\$680 ),
+    .\port$222$26 (\$681 ),
+    .\port$222$27 (\$682 ),
+    .\port$222$28 (\$683 ),
+    .\port$222$3 (\$658 ),
+    .\port$222$4 (\$659 ),
+    .\port$222$5 (\$660 ),
+    .\port$222$6 (\$661 ),
+    .\port$222$7 (\$662 ),
+    .\port$222$8 (\$663 ),
+    .\port$222$9 (\$664 )
   );
   \hwq_requant.phh_2  phh_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
     .en(en),
-    .\port$226$0 (\$731 ),
-    .\port$226$1 (\$732 ),
-    .\port$226$10 (\$741 ),
-    .\port$226$11 (\$742 ),
-    .\port$226$12 (\$743 ),
-    .\port$226$13 (\$744 ),
-    .\port$226$14 (\$745 ),
-    .\port$226$15 (\$746 ),
-    .\port$226$16 (\$747 ),
-    .\port$226$17 (\$748 ),
-    .\port$226$18 (\$749 ),
-    .\port$226$19 (\$750 ),
-    .\port$226$2 (\$733 ),
-    .\port$226$20 (\$751 ),
-    .\port$226$21 (\$752 ),
-    .\port$226$22 (\$753 ),
-    .\port$226$23 (\$754 ),
-    .\port$226$24 (\$755 ),
-    .\port$226$25 (\$756 ),
-    .\port$226$26 (\$757 ),
-    .\port$226$27 (\$758 ),
-    .\port$226$28 (\$759 ),
-    .\port$226$3 (\$734 ),
-    .\port$226$4 (\$735 ),
-    .\port$226$5 (\$736 ),
-    .\port$226$6 (\$737 ),
-    .\port$226$7 (\$738 ),
-    .\port$226$8 (\$739 ),
-    .\port$226$9 (\$740 )
+    .\port$226$0 (\$781 ),
+    .\port$226$1 (\$782 ),
+    .\port$226$10 (\$791 ),
+    .\port$226$11 (\$792 ),
+    .\port$226$12 (\$793 ),
+    .\port$226$13 (\$794 ),
+    .\port$226$14 (\$795 ),
+    .\port$226$15 (\$796 ),
+    .\port$226$16 (\$797 ),
+    .\port$226$17 (\$798 ),
+    .\port$226$18 (\$799 ),
+    .\port$226$19 (\$800 ),
+    .\port$226$2 (\$783 ),
+    .\port$226$20 (\$801 ),
+    .\port$226$21 (\$802 ),
+    .\port$226$22 (\$803 ),
+    .\port$226$23 (\$804 ),
+    .\port$226$24 (\$805 ),
+    .\port$226$25 (\$806 ),
+    .\port$226$26 (\$807 ),
+    .\port$226$27 (\$808 ),
+    .\port$226$28 (\$809 ),
+    .\port$226$3 (\$784 ),
+    .\port$226$4 (\$785 ),
+    .\port$226$5 (\$786 ),
+    .\port$226$6 (\$787 ),
+    .\port$226$7 (\$788 ),
+    .\port$226$8 (\$789 ),
+    .\port$226$9 (\$790 )
   );
   \hwq_requant.phh_3  phh_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
     .en(en),
-    .\port$230$0 (\$857 ),
-    .\port$230$1 (\$858 ),
-    .\port$230$10 (\$867 ),
-    .\port$230$11 (\$868 ),
-    .\port$230$12 (\$869 ),
-    .\port$230$13 (\$870 ),
-    .\port$230$14 (\$871 ),
-    .\port$230$15 (\$872 ),
-    .\port$230$16 (\$873 ),
-    .\port$230$17 (\$874 ),
-    .\port$230$18 (\$875 ),
-    .\port$230$19 (\$876 ),
-    .\port$230$2 (\$859 ),
-    .\port$230$20 (\$877 ),
-    .\port$230$21 (\$878 ),
-    .\port$230$22 (\$879 ),
-    .\port$230$23 (\$880 ),
-    .\port$230$24 (\$881 ),
-    .\port$230$25 (\$882 ),
-    .\port$230$26 (\$883 ),
-    .\port$230$27 (\$884 ),
-    .\port$230$28 (\$885 ),
-    .\port$230$3 (\$860 ),
-    .\port$230$4 (\$861 ),
-    .\port$230$5 (\$862 ),
-    .\port$230$6 (\$863 ),
-    .\port$230$7 (\$864 ),
-    .\port$230$8 (\$865 ),
-    .\port$230$9 (\$866 )
+    .\port$230$0 (\$907 ),
+    .\port$230$1 (\$908 ),
+    .\port$230$10 (\$917 ),
+    .\port$230$11 (\$918 ),
+    .\port$230$12 (\$919 ),
+    .\port$230$13 (\$920 ),
+    .\port$230$14 (\$921 ),
+    .\port$230$15 (\$922 ),
+    .\port$230$16 (\$923 ),
+    .\port$230$17 (\$924 ),
+    .\port$230$18 (\$925 ),
+    .\port$230$19 (\$926 ),
+    .\port$230$2 (\$909 ),
+    .\port$230$20 (\$927 ),
+    .\port$230$21 (\$928 ),
+    .\port$230$22 (\$929 ),
+    .\port$230$23 (\$930 ),
+    .\port$230$24 (\$931 ),
+    .\port$230$25 (\$932 ),
+    .\port$230$26 (\$933 ),
+    .\port$230$27 (\$934 ),
+    .\port$230$28 (\$935 ),
+    .\port$230$3 (\$910 ),
+    .\port$230$4 (\$911 ),
+    .\port$230$5 (\$912 ),
+    .\port$230$6 (\$913 ),
+    .\port$230$7 (\$914 ),
+    .\port$230$8 (\$915 ),
+    .\port$230$9 (\$916 )
   );
   \hwq_requant.phh_4  phh_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
     .en(en),
-    .\port$234$0 (\$983 ),
-    .\port$234$1 (\$984 ),
-    .\port$234$10 (\$993 ),
-    .\port$234$11 (\$994 ),
-    .\port$234$12 (\$995 ),
-    .\port$234$13 (\$996 ),
-    .\port$234$14 (\$997 ),
-    .\port$234$15 (\$998 ),
-    .\port$234$16 (\$999 ),
-    .\port$234$17 (\$1000 ),
-    .\port$234$18 (\$1001 ),
-    .\port$234$19 (\$1002 ),
-    .\port$234$2 (\$985 ),
-    .\port$234$20 (\$1003 ),
-    .\port$234$21 (\$1004 ),
-    .\port$234$22 (\$1005 ),
-    .\port$234$23 (\$1006 ),
-    .\port$234$24 (\$1007 ),
-    .\port$234$25 (\$1008 ),
-    .\port$234$26 (\$1009 ),
-    .\port$234$27 (\$1010 ),
-    .\port$234$28 (\$1011 ),
-    .\port$234$3 (\$986 ),
-    .\port$234$4 (\$987 ),
-    .\port$234$5 (\$988 ),
-    .\port$234$6 (\$989 ),
-    .\port$234$7 (\$990 ),
-    .\port$234$8 (\$991 ),
-    .\port$234$9 (\$992 )
+    .\port$234$0 (\$1033 ),
+    .\port$234$1 (\$1034 ),
+    .\port$234$10 (\$1043 ),
+    .\port$234$11 (\$1044 ),
+    .\port$234$12 (\$1045 ),
+    .\port$234$13 (\$1046 ),
+    .\port$234$14 (\$1047 ),
+    .\port$234$15 (\$1048 ),
+    .\port$234$16 (\$1049 ),
+    .\port$234$17 (\$1050 ),
+    .\port$234$18 (\$1051 ),
+    .\port$234$19 (\$1052 ),
+    .\port$234$2 (\$1035 ),
+    .\port$234$20 (\$1053 ),
+    .\port$234$21 (\$1054 ),
+    .\port$234$22 (\$1055 ),
+    .\port$234$23 (\$1056 ),
+    .\port$234$24 (\$1057 ),
+    .\port$234$25 (\$1058 ),
+    .\port$234$26 (\$1059 ),
+    .\port$234$27 (\$1060 ),
+    .\port$234$28 (\$1061 ),
+    .\port$234$3 (\$1036 ),
+    .\port$234$4 (\$1037 ),
+    .\port$234$5 (\$1038 ),
+    .\port$234$6 (\$1039 ),
+    .\port$234$7 (\$1040 ),
+    .\port$234$8 (\$1041 ),
+    .\port$234$9 (\$1042 )
   );
   \hwq_requant.phh_5  phh_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
     .en(en),
-    .\port$238$0 (\$1109 ),
-    .\port$238$1 (\$1110 ),
-    .\port$238$10 (\$1119 ),
-    .\port$238$11 (\$1120 ),
-    .\port$238$12 (\$1121 ),
-    .\port$238$13 (\$1122 ),
-    .\port$238$14 (\$1123 ),
-    .\port$238$15 (\$1124 ),
-    .\port$238$16 (\$1125 ),
-    .\port$238$17 (\$1126 ),
-    .\port$238$18 (\$1127 ),
-    .\port$238$19 (\$1128 ),
-    .\port$238$2 (\$1111 ),
-    .\port$238$20 (\$1129 ),
-    .\port$238$21 (\$1130 ),
-    .\port$238$22 (\$1131 ),
-    .\port$238$23 (\$1132 ),
-    .\port$238$24 (\$1133 ),
-    .\port$238$25 (\$1134 ),
-    .\port$238$26 (\$1135 ),
-    .\port$238$27 (\$1136 ),
-    .\port$238$28 (\$1137 ),
-    .\port$238$3 (\$1112 ),
-    .\port$238$4 (\$1113 ),
-    .\port$238$5 (\$1114 ),
-    .\port$238$6 (\$1115 ),
-    .\port$238$7 (\$1116 ),
-    .\port$238$8 (\$1117 ),
-    .\port$238$9 (\$1118 )
+    .\port$238$0 (\$1159 ),
+    .\port$238$1 (\$1160 ),
+    .\port$238$10 (\$1169 ),
+    .\port$238$11 (\$1170 ),
+    .\port$238$12 (\$1171 ),
+    .\port$238$13 (\$1172 ),
+    .\port$238$14 (\$1173 ),
+    .\port$238$15 (\$1174 ),
+    .\port$238$16 (\$1175 ),
+    .\port$238$17 (\$1176 ),
+    .\port$238$18 (\$1177 ),
+    .\port$238$19 (\$1178 ),
+    .\port$238$2 (\$1161 ),
+    .\port$238$20 (\$1179 ),
+    .\port$238$21 (\$1180 ),
+    .\port$238$22 (\$1181 ),
+    .\port$238$23 (\$1182 ),
+    .\port$238$24 (\$1183 ),
+    .\port$238$25 (\$1184 ),
+    .\port$238$26 (\$1185 ),
+    .\port$238$27 (\$1186 ),
+    .\port$238$28 (\$1187 ),
+    .\port$238$3 (\$1162 ),
+    .\port$238$4 (\$1163 ),
+    .\port$238$5 (\$1164 ),
+    .\port$238$6 (\$1165 ),
+    .\port$238$7 (\$1166 ),
+    .\port$238$8 (\$1167 ),
+    .\port$238$9 (\$1168 )
   );
   \hwq_requant.phh_6  phh_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
     .en(en),
-    .\port$242$0 (\$1235 ),
-    .\port$242$1 (\$1236 ),
-    .\port$242$10 (\$1245 ),
-    .\port$242$11 (\$1246 ),
-    .\port$242$12 (\$1247 ),
-    .\port$242$13 (\$1248 ),
-    .\port$242$14 (\$1249 ),
-    .\port$242$15 (\$1250 ),
-    .\port$242$16 (\$1251 ),
-    .\port$242$17 (\$1252 ),
-    .\port$242$18 (\$1253 ),
-    .\port$242$19 (\$1254 ),
-    .\port$242$2 (\$1237 ),
-    .\port$242$20 (\$1255 ),
-    .\port$242$21 (\$1256 ),
-    .\port$242$22 (\$1257 ),
-    .\port$242$23 (\$1258 ),
-    .\port$242$24 (\$1259 ),
-    .\port$242$25 (\$1260 ),
-    .\port$242$26 (\$1261 ),
-    .\port$242$27 (\$1262 ),
-    .\port$242$28 (\$1263 ),
-    .\port$242$3 (\$1238 ),
-    .\port$242$4 (\$1239 ),
-    .\port$242$5 (\$1240 ),
-    .\port$242$6 (\$1241 ),
-    .\port$242$7 (\$1242 ),
-    .\port$242$8 (\$1243 ),
-    .\port$242$9 (\$1244 )
+    .\port$242$0 (\$1285 ),
+    .\port$242$1 (\$1286 ),
+    .\port$242$10 (\$1295 ),
+    .\port$242$11 (\$1296 ),
+    .\port$242$12 (\$1297 ),
+    .\port$242$13 (\$1298 ),
+    .\port$242$14 (\$1299 ),
+    .\port$242$15 (\$1300 ),
+    .\port$242$16 (\$1301 ),
+    .\port$242$17 (\$1302 ),
+    .\port$242$18 (\$1303 ),
+    .\port$242$19 (\$1304 ),
+    .\port$242$2 (\$1287 ),
+    .\port$242$20 (\$1305 ),
+    .\port$242$21 (\$1306 ),
+    .\port$242$22 (\$1307 ),
+    .\port$242$23 (\$1308 ),
+    .\port$242$24 (\$1309 ),
+    .\port$242$25 (\$1310 ),
+    .\port$242$26 (\$1311 ),
+    .\port$242$27 (\$1312 ),
+    .\port$242$28 (\$1313 ),
+    .\port$242$3 (\$1288 ),
+    .\port$242$4 (\$1289 ),
+    .\port$242$5 (\$1290 ),
+    .\port$242$6 (\$1291 ),
+    .\port$242$7 (\$1292 ),
+    .\port$242$8 (\$1293 ),
+    .\port$242$9 (\$1294 )
   );
   \hwq_requant.phh_7  phh_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
     .en(en),
-    .\port$246$0 (\$1361 ),
-    .\port$246$1 (\$1362 ),
-    .\port$246$10 (\$1371 ),
-    .\port$246$11 (\$1372 ),
-    .\port$246$12 (\$1373 ),
-    .\port$246$13 (\$1374 ),
-    .\port$246$14 (\$1375 ),
-    .\port$246$15 (\$1376 ),
-    .\port$246$16 (\$1377 ),
-    .\port$246$17 (\$1378 ),
-    .\port$246$18 (\$1379 ),
-    .\port$246$19 (\$1380 ),
-    .\port$246$2 (\$1363 ),
-    .\port$246$20 (\$1381 ),
-    .\port$246$21 (\$1382 ),
-    .\port$246$22 (\$1383 ),
-    .\port$246$23 (\$1384 ),
-    .\port$246$24 (\$1385 ),
-    .\port$246$25 (\$1386 ),
-    .\port$246$26 (\$1387 ),
-    .\port$246$27 (\$1388 ),
-    .\port$246$28 (\$1389 ),
-    .\port$246$3 (\$1364 ),
-    .\port$246$4 (\$1365 ),
-    .\port$246$5 (\$1366 ),
-    .\port$246$6 (\$1367 ),
-    .\port$246$7 (\$1368 ),
-    .\port$246$8 (\$1369 ),
-    .\port$246$9 (\$1370 )
+    .\port$246$0 (\$1411 ),
+    .\port$246$1 (\$1412 ),
+    .\port$246$10 (\$1421 ),
+    .\port$246$11 (\$1422 ),
+    .\port$246$12 (\$1423 ),
+    .\port$246$13 (\$1424 ),
+    .\port$246$14 (\$1425 ),
+    .\port$246$15 (\$1426 ),
+    .\port$246$16 (\$1427 ),
+    .\port$246$17 (\$1428 ),
+    .\port$246$18 (\$1429 ),
+    .\port$246$19 (\$1430 ),
+    .\port$246$2 (\$1413 ),
+    .\port$246$20 (\$1431 ),
+    .\port$246$21 (\$1432 ),
+    .\port$246$22 (\$1433 ),
+    .\port$246$23 (\$1434 ),
+    .\port$246$24 (\$1435 ),
+    .\port$246$25 (\$1436 ),
+    .\port$246$26 (\$1437 ),
+    .\port$246$27 (\$1438 ),
+    .\port$246$28 (\$1439 ),
+    .\port$246$3 (\$1414 ),
+    .\port$246$4 (\$1415 ),
+    .\port$246$5 (\$1416 ),
+    .\port$246$6 (\$1417 ),
+    .\port$246$7 (\$1418 ),
+    .\port$246$8 (\$1419 ),
+    .\port$246$9 (\$1420 )
   );
   \hwq_requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$217$0 (\$447 ),
-    .\port$217$1 (\$448 ),
-    .\port$217$10 (\$457 ),
-    .\port$217$11 (\$458 ),
-    .\port$217$12 (\$459 ),
-    .\port$217$13 (\$460 ),
-    .\port$217$14 (\$461 ),
-    .\port$217$15 (\$462 ),
-    .\port$217$16 (\$463 ),
-    .\port$217$17 (\$464 ),
-    .\port$217$18 (\$465 ),
-    .\port$217$19 (\$466 ),
-    .\port$217$2 (\$449 ),
-    .\port$217$20 (\$467 ),
-    .\port$217$21 (\$468 ),
-    .\port$217$22 (\$469 ),
-    .\port$217$23 (\$470 ),
-    .\port$217$24 (\$471 ),
-    .\port$217$25 (\$472 ),
-    .\port$217$26 (\$473 ),
-    .\port$217$27 (\$474 ),
-    .\port$217$28 (\$475 ),
-    .\port$217$29 (\$476 ),
-    .\port$217$3 (\$450 ),
-    .\port$217$30 (\$477 ),
-    .\port$217$31 (\$478 ),
-    .\port$217$4 (\$451 ),
-    .\port$217$5 (\$452 ),
-    .\port$217$6 (\$453 ),
-    .\port$217$7 (\$454 ),
-    .\port$217$8 (\$455 ),
-    .\port$217$9 (\$456 )
+    .\port$217$0 (\$497 ),
+    .\port$217$1 (\$498 ),
+    .\port$217$10 (\$507 ),
+    .\port$217$11 (\$508 ),
+    .\port$217$12 (\$509 ),
+    .\port$217$13 (\$510 ),
+    .\port$217$14 (\$511 ),
+    .\port$217$15 (\$512 ),
+    .\port$217$16 (\$513 ),
+    .\port$217$17 (\$514 ),
+    .\port$217$18 (\$515 ),
+    .\port$217$19 (\$516 ),
+    .\port$217$2 (\$499 ),
+    .\port$217$20 (\$517 ),
+    .\port$217$21 (\$518 ),
+    .\port$217$22 (\$519 ),
+    .\port$217$23 (\$520 ),
+    .\port$217$24 (\$521 ),
+    .\port$217$25 (\$522 ),
+    .\port$217$26 (\$523 ),
+    .\port$217$27 (\$524 ),
+    .\port$217$28 (\$525 ),
+    .\port$217$29 (\$526 ),
+    .\port$217$3 (\$500 ),
+    .\port$217$30 (\$527 ),
+    .\port$217$31 (\$528 ),
+    .\port$217$4 (\$501 ),
+    .\port$217$5 (\$502 ),
+    .\port$217$6 (\$503 ),
+    .\port$217$7 (\$504 ),
+    .\port$217$8 (\$505 ),
+    .\port$217$9 (\$506 )
   );
   \hwq_requant.phl_1  phl_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
     .en(en),
-    .\port$221$0 (\$573 ),
-    .\port$221$1 (\$574 ),
-    .\port$221$10 (\$583 ),
-    .\port$221$11 (\$584 ),
-    .\port$221$12 (\$585 ),
-    .\port$221$13 (\$586 ),
-    .\port$221$14 (\$587 ),
-    .\port$221$15 (\$588 ),
-    .\port$221$16 (\$589 ),
-    .\port$221$17 (\$590 ),
-    .\port$221$18 (\$591 ),
-    .\port$221$19 (\$592 ),
-    .\port$221$2 (\$575 ),
-    .\port$221$20 (\$593 ),
-    .\port$221$21 (\$594 ),
-    .\port$221$22 (\$595 ),
-    .\port$221$23 (\$596 ),
-    .\port$221$24 (\$597 ),
-    .\port$221$25 (\$598 ),
-    .\port$221$26 (\$599 ),
-    .\port$221$27 (\$600 ),
-    .\port$221$28 (\$601 ),
-    .\port$221$29 (\$602 ),
-    .\port$221$3 (\$576 ),
-    .\port$221$30 (\$603 ),
-    .\port$221$31 (\$604 ),
-    .\port$221$4 (\$577 ),
-    .\port$221$5 (\$578 ),
-    .\port$221$6 (\$579 ),
-    .\port$221$7 (\$580 ),
-    .\port$221$8 (\$581 ),
-    .\port$221$9 (\$582 )
+    .\port$221$0 (\$623 ),
+    .\port$221$1 (\$624 ),
+    .\port$221$10 (\$633 ),
+    .\port$221$11 (\$634 ),
+    .\port$221$12 (\$635 ),
+    .\port$221$13 (\$636 ),
+    .\port$221$14 (\$637 ),
+    .\port$221$15 (\$638 ),
+    .\port$221$16 (\$639 ),
+    .\port$221$17 (\$640 ),
+    .\port$221$18 (\$641 ),
+    .\port$221$19 (\$642 ),
+    .\port$221$2 (\$625 ),
+    .\port$221$20 (\$643 ),
+    .\port$221$21 (\$644 ),
+    .\port$221$22 (\$645 ),
+    .\port$221$23 (\$646 ),
+    .\port$221$24 (\$647 ),
+    .\port$221$25 (\$648 ),
+    .\port$221$26 (\$649 ),
+    .\port$221$27 (\$650 ),
+    .\port$221$28 (\$651 ),
+    .\port$221$29 (\$652 ),
+    .\port$221$3 (\$626 ),
+    .\port$221$30 (\$653 ),
+    .\port$221$31 (\$654 ),
+    .\port$221$4 (\$627 ),
+    .\port$221$5 (\$628 ),
+    .\port$221$6 (\$629 ),
+    .\port$221$7 (\$630 ),
+    .\port$221$8 (\$631 ),
+    .\port$221$9 (\$632 )
   );
   \hwq_requant.phl_2  phl_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
     .en(en),
-    .\port$225$0 (\$699 ),
-    .\port$225$1 (\$700 ),
-    .\port$225$10 (\$709 ),
-    .\port$225$11 (\$710 ),
-    .\port$225$12 (\$711 ),
-    .\port$225$13 (\$712 ),
-    .\port$225$14 (\$713 ),
-    .\port$225$15 (\$714 ),
-    .\port$225$16 (\$715 ),
-    .\port$225$17 (\$716 ),
-    .\port$225$18 (\$717 ),
-    .\port$225$19 (\$718 ),
-    .\port$225$2 (\$701 ),
-    .\port$225$20 (\$719 ),
-    .\port$225$21 (\$720 ),
-    .\port$225$22 (\$721 ),
-    .\port$225$23 (\$722 ),
-    .\port$225$24 (\$723 ),
-    .\port$225$25 (\$724 ),
-    .\port$225$26 (\$725 ),
-    .\port$225$27 (\$726 ),
-    .\port$225$28 (\$727 ),
-    .\port$225$29 (\$728 ),
-    .\port$225$3 (\$702 ),
-    .\port$225$30 (\$729 ),
-    .\port$225$31 (\$730 ),
-    .\port$225$4 (\$703 ),
-    .\port$225$5 (\$704 ),
-    .\port$225$6 (\$705 ),
-    .\port$225$7 (\$706 ),
-    .\port$225$8 (\$707 ),
-    .\port$225$9 (\$708 )
+    .\port$225$0 (\$749 ),
+    .\port$225$1 (\$750 ),
+    .\port$225$10 (\$759 ),
+    .\port$225$11 (\$760 ),
+    .\port$225$12 (\$761 ),
+    .\port$225$13 (\$762 ),
+    .\port$225$14 (\$763 ),
+    .\port$225$15 (\$764 ),
+    .\port$225$16 (\$765 ),
+    .\port$225$17 (\$766 ),
+    .\port$225$18 (\$767 ),
+    .\port$225$19 (\$768 ),
+    .\port$225$2 (\$751 ),
+    .\port$225$20 (\$769 ),
+    .\port$225$21 (\$770 ),
+    .\port$225$22 (\$771 ),
+    .\port$225$23 (\$772 ),
+    .\port$225$24 (\$773 ),
+    .\port$225$25 (\$774 ),
+    .\port$225$26 (\$775 ),
+    .\port$225$27 (\$776 ),
+    .\port$225$28 (\$777 ),
+    .\port$225$29 (\$778 ),
+    .\port$225$3 (\$752 ),
+    .\port$225$30 (\$779 ),
+    .\port$225$31 (\$780 ),
+    .\port$225$4 (\$753 ),
+    .\port$225$5 (\$754 ),
+    .\port$225$6 (\$755 ),
+    .\port$225$7 (\$756 ),
+    .\port$225$8 (\$757 ),
+    .\port$225$9 (\$758 )
   );
   \hwq_requant.phl_3  phl_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
     .en(en),
-    .\port$229$0 (\$825 ),
-    .\port$229$1 (\$826 ),
-    .\port$229$10 (\$835 ),
-    .\port$229$11 (\$836 ),
-    .\port$229$12 (\$837 ),
-    .\port$229$13 (\$838 ),
-    .\port$229$14 (\$839 ),
-    .\port$229$15 (\$840 ),
-    .\port$229$16 (\$841 ),
-    .\port$229$17 (\$842 ),
-    .\port$229$18 (\$843 ),
-    .\port$229$19 (\$844 ),
-    .\port$229$2 (\$827 ),
-    .\port$229$20 (\$845 ),
-    .\port$229$21 (\$846 ),
-    .\port$229$22 (\$847 ),
-    .\port$229$23 (\$848 ),
-    .\port$229$24 (\$849 ),
-    .\port$229$25 (\$850 ),
-    .\port$229$26 (\$851 ),
-    .\port$229$27 (\$852 ),
-    .\port$229$28 (\$853 ),
-    .\port$229$29 (\$854 ),
-    .\port$229$3 (\$828 ),
-    .\port$229$30 (\$855 ),
-    .\port$229$31 (\$856 ),
-    .\port$229$4 (\$829 ),
-    .\port$229$5 (\$830 ),
-    .\port$229$6 (\$831 ),
-    .\port$229$7 (\$832 ),
-    .\port$229$8 (\$833 ),
-    .\port$229$9 (\$834 )
+    .\port$229$0 (\$875 ),
+    .\port$229$1 (\$876 ),
+    .\port$229$10 (\$885 ),
+    .\port$229$11 (\$886 ),
+    .\port$229$12 (\$887 ),
+    .\port$229$13 (\$888 ),
+    .\port$229$14 (\$889 ),
+    .\port$229$15 (\$890 ),
+    .\port$229$16 (\$891 ),
+    .\port$229$17 (\$892 ),
+    .\port$229$18 (\$893 ),
+    .\port$229$19 (\$894 ),
+    .\port$229$2 (\$877 ),
+    .\port$229$20 (\$895 ),
+    .\port$229$21 (\$896 ),
+    .\port$229$22 (\$897 ),
+    .\port$229$23 (\$898 ),
+    .\port$229$24 (\$899 ),
+    .\port$229$25 (\$900 ),
+    .\port$229$26 (\$901 ),
+    .\port$229$27 (\$902 ),
+    .\port$229$28 (\$903 ),
+    .\port$229$29 (\$904 ),
+    .\port$229$3 (\$878 ),
+    .\port$229$30 (\$905 ),
+    .\port$229$31 (\$906 ),
+    .\port$229$4 (\$879 ),
+    .\port$229$5 (\$880 ),
+    .\port$229$6 (\$881 ),
+    .\port$229$7 (\$882 ),
+    .\port$229$8 (\$883 ),
+    .\port$229$9 (\$884 )
   );
   \hwq_requant.phl_4  phl_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
     .en(en),
-    .\port$233$0 (\$951 ),
-    .\port$233$1 (\$952 ),
-    .\port$233$10 (\$961 ),
-    .\port$233$11 (\$962 ),
-    .\port$233$12 (\$963 ),
-    .\port$233$13 (\$964 ),
-    .\port$233$14 (\$965 ),
-    .\port$233$15 (\$966 ),
-    .\port$233$16 (\$967 ),
-    .\port$233$17 (\$968 ),
-    .\port$233$18 (\$969 ),
-    .\port$233$19 (\$970 ),
-    .\port$233$2 (\$953 ),
-    .\port$233$20 (\$971 ),
-    .\port$233$21 (\$972 ),
-    .\port$233$22 (\$973 ),
-    .\port$233$23 (\$974 ),
-    .\port$233$24 (\$975 ),
-    .\port$233$25 (\$976 ),
-    .\port$233$26 (\$977 ),
-    .\port$233$27 (\$978 ),
-    .\port$233$28 (\$979 ),
-    .\port$233$29 (\$980 ),
-    .\port$233$3 (\$954 ),
-    .\port$233$30 (\$981 ),
-    .\port$233$31 (\$982 ),
-    .\port$233$4 (\$955 ),
-    .\port$233$5 (\$956 ),
-    .\port$233$6 (\$957 ),
-    .\port$233$7 (\$958 ),
-    .\port$233$8 (\$959 ),
-    .\port$233$9 (\$960 )
+    .\port$233$0 (\$1001 ),
+    .\port$233$1 (\$1002 ),
+    .\port$233$10 (\$1011 ),
+    .\port$233$11 (\$1012 ),
+    .\port$233$12 (\$1013 ),
+    .\port$233$13 (\$1014 ),
+    .\port$233$14 (\$1015 ),
+    .\port$233$15 (\$1016 ),
+    .\port$233$16 (\$1017 ),
+    .\port$233$17 (\$1018 ),
+    .\port$233$18 (\$1019 ),
+    .\port$233$19 (\$1020 ),
+    .\port$233$2 (\$1003 ),
+    .\port$233$20 (\$1021 ),
+    .\port$233$21 (\$1022 ),
+    .\port$233$22 (\$1023 ),
+    .\port$233$23 (\$1024 ),
+    .\port$233$24 (\$1025 ),
+    .\port$233$25 (\$1026 ),
+    .\port$233$26 (\$1027 ),
+    .\port$233$27 (\$1028 ),
+    .\port$233$28 (\$1029 ),
+    .\port$233$29 (\$1030 ),
+    .\port$233$3 (\$1004 ),
+    .\port$233$30 (\$1031 ),
+    .\port$233$31 (\$1032 ),
+    .\port$233$4 (\$1005 ),
+    .\port$233$5 (\$1006 ),
+    .\port$233$6 (\$1007 ),
+    .\port$233$7 (\$1008 ),
+    .\port$233$8 (\$1009 ),
+    .\port$233$9 (\$1010 )
   );
   \hwq_requant.phl_5  phl_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
     .en(en),
-    .\port$237$0 (\$1077 ),
-    .\port$237$1 (\$1078 ),
-    .\port$237$10 (\$1087 ),
-    .\port$237$11 (\$1088 ),
-    .\port$237$12 (\$1089 ),
-    .\port$237$13 (\$1090 ),
-    .\port$237$14 (\$1091 ),
-    .\port$237$15 (\$1092 ),
-    .\port$237$16 (\$1093 ),
-    .\port$237$17 (\$1094 ),
-    .\port$237$18 (\$1095 ),
-    .\port$237$19 (\$1096 ),
-    .\port$237$2 (\$1079 ),
-    .\port$237$20 (\$1097 ),
-    .\port$237$21 (\$1098 ),
-    .\port$237$22 (\$1099 ),
-    .\port$237$23 (\$1100 ),
-    .\port$237$24 (\$1101 ),
-    .\port$237$25 (\$1102 ),
-    .\port$237$26 (\$1103 ),
-    .\port$237$27 (\$1104 ),
-    .\port$237$28 (\$1105 ),
-    .\port$237$29 (\$1106 ),
-    .\port$237$3 (\$1080 ),
-    .\port$237$30 (\$1107 ),
-    .\port$237$31 (\$1108 ),
-    .\port$237$4 (\$1081 ),
-    .\port$237$5 (\$1082 ),
-    .\port$237$6 (\$1083 ),
-    .\port$237$7 (\$1084 ),
-    .\port$237$8 (\$1085 ),
-    .\port$237$9 (\$1086 )
+    .\port$237$0 (\$1127 ),
+    .\port$237$1 (\$1128 ),
+    .\port$237$10 (\$1137 ),
+    .\port$237$11 (\$1138 ),
+    .\port$237$12 (\$1139 ),
+    .\port$237$13 (\$1140 ),
+    .\port$237$14 (\$1141 ),
+    .\port$237$15 (\$1142 ),
+    .\port$237$16 (\$1143 ),
+    .\port$237$17 (\$1144 ),
+    .\port$237$18 (\$1145 ),
+    .\port$237$19 (\$1146 ),
+    .\port$237$2 (\$1129 ),
+    .\port$237$20 (\$1147 ),
+    .\port$237$21 (\$1148 ),
+    .\port$237$22 (\$1149 ),
+    .\port$237$23 (\$1150 ),
+    .\port$237$24 (\$1151 ),
+    .\port$237$25 (\$1152 ),
+    .\port$237$26 (\$1153 ),
+    .\port$237$27 (\$1154 ),
+    .\port$237$28 (\$1155 ),
+    .\port$237$29 (\$1156 ),
+    .\port$237$3 (\$1130 ),
+    .\port$237$30 (\$1157 ),
+    .\port$237$31 (\$1158 ),
+    .\port$237$4 (\$1131 ),
+    .\port$237$5 (\$1132 ),
+    .\port$237$6 (\$1133 ),
+    .\port$237$7 (\$1134 ),
+    .\port$237$8 (\$1135 ),
+    .\port$237$9 (\$1136 )
   );
   \hwq_requant.phl_6  phl_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
     .en(en),
-    .\port$241$0 (\$1203 ),
-    .\port$241$1 (\$1204 ),
-    .\port$241$10 (\$1213 ),
-    .\port$241$11 (\$1214 ),
-    .\port$241$12 (\$1215 ),
-    .\port$241$13 (\$1216 ),
-    .\port$241$14 (\$1217 ),
-    .\port$241$15 (\$1218 ),
-    .\port$241$16 (\$1219 ),
-    .\port$241$17 (\$1220 ),
-    .\port$241$18 (\$1221 ),
-    .\port$241$19 (\$1222 ),
-    .\port$241$2 (\$1205 ),
-    .\port$241$20 (\$1223 ),
-    .\port$241$21 (\$1224 ),
-    .\port$241$22 (\$1225 ),
-    .\port$241$23 (\$1226 ),
-    .\port$241$24 (\$1227 ),
-    .\port$241$25 (\$1228 ),
-    .\port$241$26 (\$1229 ),
-    .\port$241$27 (\$1230 ),
-    .\port$241$28 (\$1231 ),
-    .\port$241$29 (\$1232 ),
-    .\port$241$3 (\$1206 ),
-    .\port$241$30 (\$1233 ),
-    .\port$241$31 (\$1234 ),
-    .\port$241$4 (\$1207 ),
-    .\port$241$5 (\$1208 ),
-    .\port$241$6 (\$1209 ),
-    .\port$241$7 (\$1210 ),
-    .\port$241$8 (\$1211 ),
-    .\port$241$9 (\$1212 )
+    .\port$241$0 (\$1253 ),
+    .\port$241$1 (\$1254 ),
+    .\port$241$10 (\$1263 ),
+    .\port$241$11 (\$1264 ),
+    .\port$241$12 (\$1265 ),
+    .\port$241$13 (\$1266 ),
+    .\port$241$14 (\$1267 ),
+    .\port$241$15 (\$1268 ),
+    .\port$241$16 (\$1269 ),
+    .\port$241$17 (\$1270 ),
+    .\port$241$18 (\$1271 ),
+    .\port$241$19 (\$1272 ),
+    .\port$241$2 (\$1255 ),
+    .\port$241$20 (\$1273 ),
+    .\port$241$21 (\$1274 ),
+    .\port$241$22 (\$1275 ),
+    .\port$241$23 (\$1276 ),
+    .\port$241$24 (\$1277 ),
+    .\port$241$25 (\$1278 ),
+    .\port$241$26 (\$1279 ),
+    .\port$241$27 (\$1280 ),
+    .\port$241$28 (\$1281 ),
+    .\port$241$29 (\$1282 ),
+    .\port$241$3 (\$1256 ),
+    .\port$241$30 (\$1283 ),
+    .\port$241$31 (\$1284 ),
+    .\port$241$4 (\$1257 ),
+    .\port$241$5 (\$1258 ),
+    .\port$241$6 (\$1259 ),
+    .\port$241$7 (\$1260 ),
+    .\port$241$8 (\$1261 ),
+    .\port$241$9 (\$1262 )
   );
   \hwq_requant.phl_7  phl_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
     .en(en),
-    .\port$245$0 (\$1329 ),
-    .\port$245$1 (\$1330 ),
-    .\port$245$10 (\$1339 ),
-    .\port$245$11 (\$1340 ),
-    .\port$245$12 (\$1341 ),
-    .\port$245$13 (\$1342 ),
-    .\port$245$14 (\$1343 ),
-    .\port$245$15 (\$1344 ),
-    .\port$245$16 (\$1345 ),
-    .\port$245$17 (\$1346 ),
-    .\port$245$18 (\$1347 ),
-    .\port$245$19 (\$1348 ),
-    .\port$245$2 (\$1331 ),
-    .\port$245$20 (\$1349 ),
-    .\port$245$21 (\$1350 ),
-    .\port$245$22 (\$1351 ),
-    .\port$245$23 (\$1352 ),
-    .\port$245$24 (\$1353 ),
-    .\port$245$25 (\$1354 ),
-    .\port$245$26 (\$1355 ),
-    .\port$245$27 (\$1356 ),
-    .\port$245$28 (\$1357 ),
-    .\port$245$29 (\$1358 ),
-    .\port$245$3 (\$1332 ),
-    .\port$245$30 (\$1359 ),
-    .\port$245$31 (\$1360 ),
-    .\port$245$4 (\$1333 ),
-    .\port$245$5 (\$1334 ),
-    .\port$245$6 (\$1335 ),
-    .\port$245$7 (\$1336 ),
-    .\port$245$8 (\$1337 ),
-    .\port$245$9 (\$1338 )
+    .\port$245$0 (\$1379 ),
+    .\port$245$1 (\$1380 ),
+    .\port$245$10 (\$1389 ),
+    .\port$245$11 (\$1390 ),
+    .\port$245$12 (\$1391 ),
+    .\port$245$13 (\$1392 ),
+    .\port$245$14 (\$1393 ),
+    .\port$245$15 (\$1394 ),
+    .\port$245$16 (\$1395 ),
+    .\port$245$17 (\$1396 ),
+    .\port$245$18 (\$1397 ),
+    .\port$245$19 (\$1398 ),
+    .\port$245$2 (\$1381 ),
+    .\port$245$20 (\$1399 ),
+    .\port$245$21 (\$1400 ),
+    .\port$245$22 (\$1401 ),
+    .\port$245$23 (\$1402 ),
+    .\port$245$24 (\$1403 ),
+    .\port$245$25 (\$1404 ),
+    .\port$245$26 (\$1405 ),
+    .\port$245$27 (\$1406 ),
+    .\port$245$28 (\$1407 ),
+    .\port$245$29 (\$1408 ),
+    .\port$245$3 (\$1382 ),
+    .\port$245$30 (\$1409 ),
+    .\port$245$31 (\$1410 ),
+    .\port$245$4 (\$1383 ),
+    .\port$245$5 (\$1384 ),
+    .\port$245$6 (\$1385 ),
+    .\port$245$7 (\$1386 ),
+    .\port$245$8 (\$1387 ),
+    .\port$245$9 (\$1388 )
   );
   \hwq_requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$216$0 (\$416 ),
-    .\port$216$1 (\$417 ),
-    .\port$216$10 (\$426 ),
-    .\port$216$11 (\$427 ),
-    .\port$216$12 (\$428 ),
-    .\port$216$13 (\$429 ),
-    .\port$216$14 (\$430 ),
-    .\port$216$15 (\$431 ),
-    .\port$216$16 (\$432 ),
-    .\port$216$17 (\$433 ),
-    .\port$216$18 (\$434 ),
-    .\port$216$19 (\$435 ),
-    .\port$216$2 (\$418 ),
-    .\port$216$20 (\$436 ),
-    .\port$216$21 (\$437 ),
-    .\port$216$22 (\$438 ),
-    .\port$216$23 (\$439 ),
-    .\port$216$24 (\$440 ),
-    .\port$216$25 (\$441 ),
-    .\port$216$26 (\$442 ),
-    .\port$216$27 (\$443 ),
-    .\port$216$28 (\$444 ),
-    .\port$216$29 (\$445 ),
-    .\port$216$3 (\$419 ),
-    .\port$216$30 (\$446 ),
-    .\port$216$4 (\$420 ),
-    .\port$216$5 (\$421 ),
-    .\port$216$6 (\$422 ),
-    .\port$216$7 (\$423 ),
-    .\port$216$8 (\$424 ),
-    .\port$216$9 (\$425 )
+    .\port$216$0 (\$466 ),
+    .\port$216$1 (\$467 ),
+    .\port$216$10 (\$476 ),
+    .\port$216$11 (\$477 ),
+    .\port$216$12 (\$478 ),
+    .\port$216$13 (\$479 ),
+    .\port$216$14 (\$480 ),
+    .\port$216$15 (\$481 ),
+    .\port$216$16 (\$482 ),
+    .\port$216$17 (\$483 ),
+    .\port$216$18 (\$484 ),
+    .\port$216$19 (\$485 ),
+    .\port$216$2 (\$468 ),
+    .\port$216$20 (\$486 ),
+    .\port$216$21 (\$487 ),
+    .\port$216$22 (\$488 ),
+    .\port$216$23 (\$489 ),
+    .\port$216$24 (\$490 ),
+    .\port$216$25 (\$491 ),
+    .\port$216$26 (\$492 ),
+    .\port$216$27 (\$493 ),
+    .\port$216$28 (\$494 ),
+    .\port$216$29 (\$495 ),
+    .\port$216$3 (\$469 ),
+    .\port$216$30 (\$496 ),
+    .\port$216$4 (\$470 ),
+    .\port$216$5 (\$471 ),
+    .\port$216$6 (\$472 ),
+    .\port$216$7 (\$473 ),
+    .\port$216$8 (\$474 ),
+    .\port$216$9 (\$475 )
   );
   \hwq_requant.plh_1  plh_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
     .en(en),
-    .\port$220$0 (\$542 ),
-    .\port$220$1 (\$543 ),
-    .\port$220$10 (\$552 ),
-    .\port$220$11 (\$553 ),
-    .\port$220$12 (\$554 ),
-    .\port$220$13 (\$555 ),
-    .\port$220$14 (\$556 ),
-    .\port$220$15 (\$557 ),
-    .\port$220$16 (\$558 ),
-    .\port$220$17 (\$559 ),
-    .\port$220$18 (\$560 ),
-    .\port$220$19 (\$561 ),
-    .\port$220$2 (\$544 ),
-    .\port$220$20 (\$562 ),
-    .\port$220$21 (\$563 ),
-    .\port$220$22 (\$564 ),
-    .\port$220$23 (\$565 ),
-    .\port$220$24 (\$566 ),
-    .\port$220$25 (\$567 ),
-    .\port$220$26 (\$568 ),
-    .\port$220$27 (\$569 ),
-    .\port$220$28 (\$570 ),
-    .\port$220$29 (\$571 ),
-    .\port$220$3 (\$545 ),
-    .\port$220$30 (\$572 ),
-    .\port$220$4 (\$546 ),
-    .\port$220$5 (\$547 ),
-    .\port$220$6 (\$548 ),
-    .\port$220$7 (\$549 ),
-    .\port$220$8 (\$550 ),
-    .\port$220$9 (\$551 )
+    .\port$220$0 (\$592 ),
+    .\port$220$1 (\$593 ),
+    .\port$220$10 (\$602 ),
+    .\port$220$11 (\$603 ),
+    .\port$220$12 (\$604 ),
+    .\port$220$13 (\$605 ),
+    .\port$220$14 (\$606 ),
+    .\port$220$15 (\$607 ),
+    .\port$220$16 (\$608 ),
+    .\port$220$17 (\$609 ),
+    .\port$220$18 (\$610 ),
+    .\port$220$19 (\$611 ),
+    .\port$220$2 (\$594 ),
+    .\port$220$20 (\$612 ),
+    .\port$220$21 (\$613 ),
+    .\port$220$22 (\$614 ),
+    .\port$220$23 (\$615 ),
+    .\port$220$24 (\$616 ),
+    .\port$220$25 (\$617 ),
+    .\port$220$26 (\$618 ),
+    .\port$220$27 (\$619 ),
+    .\port$220$28 (\$620 ),
+    .\port$220$29 (\$621 ),
+    .\port$220$3 (\$595 ),
+    .\port$220$30 (\$622 ),
+    .\port$220$4 (\$596 ),
+    .\port$220$5 (\$597 ),
+    .\port$220$6 (\$598 ),
+    .\port$220$7 (\$599 ),
+    .\port$220$8 (\$600 ),
+    .\port$220$9 (\$601 )
   );
   \hwq_requant.plh_2  plh_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
     .en(en),
-    .\port$224$0 (\$668 ),
-    .\port$224$1 (\$669 ),
-    .\port$224$10 (\$678 ),
-    .\port$224$11 (\$679 ),
-    .\port$224$12 (\$680 ),
-    .\port$224$13 (\$681 ),
-    .\port$224$14 (\$682 ),
-    .\port$224$15 (\$683 ),
-    .\port$224$16 (\$684 ),
-    .\port$224$17 (\$685 ),
-    .\port$224$18 (\$686 ),
-    .\port$224$19 (\$687 ),
-    .\port$224$2 (\$670 ),
-    .\port$224$20 (\$688 ),
-    .\port$224$21 (\$689 ),
-    .\port$224$22 (\$690 ),
-    .\port$224$23 (\$691 ),
-    .\port$224$24 (\$692 ),
-    .\port$224$25 (\$693 ),
-    .\port$224$26 (\$694 ),
-    .\port$224$27 (\$695 ),
-    .\port$224$28 (\$696 ),
-    .\port$224$29 (\$697 ),
-    .\port$224$3 (\$671 ),
-    .\port$224$30 (\$698 ),
-    .\port$224$4 (\$672 ),
-    .\port$224$5 (\$673 ),
-    .\port$224$6 (\$674 ),
-    .\port$224$7 (\$675 ),
-    .\port$224$8 (\$676 ),
-    .\port$224$9 (\$677 )
+    .\port$224$0 (\$718 ),
+    .\port$224$1 (\$719 ),
+    .\port$224$10 (\$728 ),
+    .\port$224$11 (\$729 ),
+    .\port$224$12 (\$730 ),
+    .\port$224$13 (\$731 ),
+    .\port$224$14 (\$732 ),
+    .\port$224$15 (\$733 ),
+    .\port$224$16 (\$734 ),
+    .\port$224$17 (\$735 ),
+    .\port$224$18 (\$736 ),
+    .\port$224$19 (\$737 ),
+    .\port$224$2 (\$720 ),
+    .\port$224$20 (\$738 ),
+    .\port$224$21 (\$739 ),
+    .\port$224$22 (\$740 ),
+    .\port$224$23 (\$741 ),
+    .\port$224$24 (\$742 ),
+    .\port$224$25 (\$743 ),
+    .\port$224$26 (\$744 ),
+    .\port$224$27 (\$745 ),
+    .\port$224$28 (\$746 ),
+    .\port$224$29 (\$747 ),
+    .\port$224$3 (\$721 ),
+    .\port$224$30 (\$748 ),
+    .\port$224$4 (\$722 ),
+    .\port$224$5 (\$723 ),
+    .\port$224$6 (\$724 ),
+    .\port$224$7 (\$725 ),
+    .\port$224$8 (\$726 ),
+    .\port$224$9 (\$727 )
   );
   \hwq_requant.plh_3  plh_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
     .en(en),
-    .\port$228$0 (\$794 ),
-    .\port$228$1 (\$795 ),
-    .\port$228$10 (\$804 ),
-    .\port$228$11 (\$805 ),
-    .\port$228$12 (\$806 ),
-    .\port$228$13 (\$807 ),
-    .\port$228$14 (\$808 ),
-    .\port$228$15 (\$809 ),
-    .\port$228$16 (\$810 ),
-    .\port$228$17 (\$811 ),
-    .\port$228$18 (\$812 ),
-    .\port$228$19 (\$813 ),
-    .\port$228$2 (\$796 ),
-    .\port$228$20 (\$814 ),
-    .\port$228$21 (\$815 ),
-    .\port$228$22 (\$816 ),
-    .\port$228$23 (\$817 ),
-    .\port$228$24 (\$818 ),
-    .\port$228$25 (\$819 ),
-    .\port$228$26 (\$820 ),
-    .\port$228$27 (\$821 ),
-    .\port$228$28 (\$822 ),
-    .\port$228$29 (\$823 ),
-    .\port$228$3 (\$797 ),
-    .\port$228$30 (\$824 ),
-    .\port$228$4 (\$798 ),
-    .\port$228$5 (\$799 ),
-    .\port$228$6 (\$800 ),
-    .\port$228$7 (\$801 ),
-    .\port$228$8 (\$802 ),
-    .\port$228$9 (\$803 )
+    .\port$228$0 (\$844 ),
+    .\port$228$1 (\$845 ),
+    .\port$228$10 (\$854 ),
+    .\port$228$11 (\$855 ),
+    .\port$228$12 (\$856 ),
+    .\port$228$13 (\$857 ),
+    .\port$228$14 (\$858 ),
+    .\port$228$15 (\$859 ),
+    .\port$228$16 (\$860 ),
+    .\port$228$17 (\$861 ),
+    .\port$228$18 (\$862 ),
+    .\port$228$19 (\$863 ),
+    .\port$228$2 (\$846 ),
+    .\port$228$20 (\$864 ),
+    .\port$228$21 (\$865 ),
+    .\port$228$22 (\$866 ),
+    .\port$228$23 (\$867 ),
+    .\port$228$24 (\$868 ),
+    .\port$228$25 (\$869 ),
+    .\port$228$26 (\$870 ),
+    .\port$228$27 (\$871 ),
+    .\port$228$28 (\$872 ),
+    .\port$228$29 (\$873 ),
+    .\port$228$3 (\$847 ),
+    .\port$228$30 (\$874 ),
+    .\port$228$4 (\$848 ),
+    .\port$228$5 (\$849 ),
+    .\port$228$6 (\$850 ),
+    .\port$228$7 (\$851 ),
+    .\port$228$8 (\$852 ),
+    .\port$228$9 (\$853 )
   );
   \hwq_requant.plh_4  plh_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
     .en(en),
-    .\port$232$0 (\$920 ),
-    .\port$232$1 (\$921 ),
-    .\port$232$10 (\$930 ),
-    .\port$232$11 (\$931 ),
-    .\port$232$12 (\$932 ),
-    .\port$232$13 (\$933 ),
-    .\port$232$14 (\$934 ),
-    .\port$232$15 (\$935 ),
-    .\port$232$16 (\$936 ),
-    .\port$232$17 (\$937 ),
-    .\port$232$18 (\$938 ),
-    .\port$232$19 (\$939 ),
-    .\port$232$2 (\$922 ),
-    .\port$232$20 (\$940 ),
-    .\port$232$21 (\$941 ),
-    .\port$232$22 (\$942 ),
-    .\port$232$23 (\$943 ),
-    .\port$232$24 (\$944 ),
-    .\port$232$25 (\$945 ),
-    .\port$232$26 (\$946 ),
-    .\port$232$27 (\$947 ),
-    .\port$232$28 (\$948 ),
-    .\port$232$29 (\$949 ),
-    .\port$232$3 (\$923 ),
-    .\port$232$30 (\$950 ),
-    .\port$232$4 (\$924 ),
-    .\port$232$5 (\$925 ),
-    .\port$232$6 (\$926 ),
-    .\port$232$7 (\$927 ),
-    .\port$232$8 (\$928 ),
-    .\port$232$9 (\$929 )
+    .\port$232$0 (\$970 ),
+    .\port$232$1 (\$971 ),
+    .\port$232$10 (\$980 ),
+    .\port$232$11 (\$981 ),
+    .\port$232$12 (\$982 ),
+    .\port$232$13 (\$983 ),
+    .\port$232$14 (\$984 ),
+    .\port$232$15 (\$985 ),
+    .\port$232$16 (\$986 ),
+    .\port$232$17 (\$987 ),
+    .\port$232$18 (\$988 ),
+    .\port$232$19 (\$989 ),
+    .\port$232$2 (\$972 ),
+    .\port$232$20 (\$990 ),
+    .\port$232$21 (\$991 ),
+    .\port$232$22 (\$992 ),
+    .\port$232$23 (\$993 ),
+    .\port$232$24 (\$994 ),
+    .\port$232$25 (\$995 ),
+    .\port$232$26 (\$996 ),
+    .\port$232$27 (\$997 ),
+    .\port$232$28 (\$998 ),
+    .\port$232$29 (\$999 ),
+    .\port$232$3 (\$973 ),
+    .\port$232$30 (\$1000 ),
+    .\port$232$4 (\$974 ),
+    .\port$232$5 (\$975 ),
+    .\port$232$6 (\$976 ),
+    .\port$232$7 (\$977 ),
+    .\port$232$8 (\$978 ),
+    .\port$232$9 (\$979 )
   );
   \hwq_requant.plh_5  plh_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
     .en(en),
-    .\port$236$0 (\$1046 ),
-    .\port$236$1 (\$1047 ),
-    .\port$236$10 (\$1056 ),
-    .\port$236$11 (\$1057 ),
-    .\port$236$12 (\$1058 ),
-    .\port$236$13 (\$1059 ),
-    .\port$236$14 (\$1060 ),
-    .\port$236$15 (\$1061 ),
-    .\port$236$16 (\$1062 ),
-    .\port$236$17 (\$1063 ),
-    .\port$236$18 (\$1064 ),
-    .\port$236$19 (\$1065 ),
-    .\port$236$2 (\$1048 ),
-    .\port$236$20 (\$1066 ),
-    .\port$236$21 (\$1067 ),
-    .\port$236$22 (\$1068 ),
-    .\port$236$23 (\$1069 ),
-    .\port$236$24 (\$1070 ),
-    .\port$236$25 (\$1071 ),
-    .\port$236$26 (\$1072 ),
-    .\port$236$27 (\$1073 ),
-    .\port$236$28 (\$1074 ),
-    .\port$236$29 (\$1075 ),
-    .\port$236$3 (\$1049 ),
-    .\port$236$30 (\$1076 ),
-    .\port$236$4 (\$1050 ),
-    .\port$236$5 (\$1051 ),
-    .\port$236$6 (\$1052 ),
-    .\port$236$7 (\$1053 ),
-    .\port$236$8 (\$1054 ),
-    .\port$236$9 (\$1055 )
+    .\port$236$0 (\$1096 ),
+    .\port$236$1 (\$1097 ),
+    .\port$236$10 (\$1106 ),
+    .\port$236$11 (\$1107 ),
+    .\port$236$12 (\$1108 ),
+    .\port$236$13 (\$1109 ),
+    .\port$236$14 (\$1110 ),
+    .\port$236$15 (\$1111 ),
+    .\port$236$16 (\$1112 ),
+    .\port$236$17 (\$1113 ),
+    .\port$236$18 (\$1114 ),
+    .\port$236$19 (\$1115 ),
+    .\port$236$2 (\$1098 ),
+    .\port$236$20 (\$1116 ),
+    .\port$236$21 (\$1117 ),
+    .\port$236$22 (\$1118 ),
+    .\port$236$23 (\$1119 ),
+    .\port$236$24 (\$1120 ),
+    .\port$236$25 (\$1121 ),
+    .\port$236$26 (\$1122 ),
+    .\port$236$27 (\$1123 ),
+    .\port$236$28 (\$1124 ),
+    .\port$236$29 (\$1125 ),
+    .\port$236$3 (\$1099 ),
+    .\port$236$30 (\$1126 ),
+    .\port$236$4 (\$1100 ),
+    .\port$236$5 (\$1101 ),
+    .\port$236$6 (\$1102 ),
+    .\port$236$7 (\$1103 ),
+    .\port$236$8 (\$1104 ),
+    .\port$236$9 (\$1105 )
   );
   \hwq_requant.plh_6  plh_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
     .en(en),
-    .\port$240$0 (\$1172 ),
-    .\port$240$1 (\$1173 ),
-    .\port$240$10 (\$1182 ),
-    .\port$240$11 (\$1183 ),
-    .\port$240$12 (\$1184 ),
-    .\port$240$13 (\$1185 ),
-    .\port$240$14 (\$1186 ),
-    .\port$240$15 (\$1187 ),
-    .\port$240$16 (\$1188 ),
-    .\port$240$17 (\$1189 ),
-    .\port$240$18 (\$1190 ),
-    .\port$240$19 (\$1191 ),
-    .\port$240$2 (\$1174 ),
-    .\port$240$20 (\$1192 ),
-    .\port$240$21 (\$1193 ),
-    .\port$240$22 (\$1194 ),
-    .\port$240$23 (\$1195 ),
-    .\port$240$24 (\$1196 ),
-    .\port$240$25 (\$1197 ),
-    .\port$240$26 (\$1198 ),
-    .\port$240$27 (\$1199 ),
-    .\port$240$28 (\$1200 ),
-    .\port$240$29 (\$1201 ),
-    .\port$240$3 (\$1175 ),
-    .\port$240$30 (\$1202 ),
-    .\port$240$4 (\$1176 ),
-    .\port$240$5 (\$1177 ),
-    .\port$240$6 (\$1178 ),
-    .\port$240$7 (\$1179 ),
-    .\port$240$8 (\$1180 ),
-    .\port$240$9 (\$1181 )
+    .\port$240$0 (\$1222 ),
+    .\port$240$1 (\$1223 ),
+    .\port$240$10 (\$1232 ),
+    .\port$240$11 (\$1233 ),
+    .\port$240$12 (\$1234 ),
+    .\port$240$13 (\$1235 ),
+    .\port$240$14 (\$1236 ),
+    .\port$240$15 (\$1237 ),
+    .\port$240$16 (\$1238 ),
+    .\port$240$17 (\$1239 ),
+    .\port$240$18 (\$1240 ),
+    .\port$240$19 (\$1241 ),
+    .\port$240$2 (\$1224 ),
+    .\port$240$20 (\$1242 ),
+    .\port$240$21 (\$1243 ),
+    .\port$240$22 (\$1244 ),
+    .\port$240$23 (\$1245 ),
+    .\port$240$24 (\$1246 ),
+    .\port$240$25 (\$1247 ),
+    .\port$240$26 (\$1248 ),
+    .\port$240$27 (\$1249 ),
+    .\port$240$28 (\$1250 ),
+    .\port$240$29 (\$1251 ),
+    .\port$240$3 (\$1225 ),
+    .\port$240$30 (\$1252 ),
+    .\port$240$4 (\$1226 ),
+    .\port$240$5 (\$1227 ),
+    .\port$240$6 (\$1228 ),
+    .\port$240$7 (\$1229 ),
+    .\port$240$8 (\$1230 ),
+    .\port$240$9 (\$1231 )
   );
   \hwq_requant.plh_7  plh_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
     .en(en),
-    .\port$244$0 (\$1298 ),
-    .\port$244$1 (\$1299 ),
-    .\port$244$10 (\$1308 ),
-    .\port$244$11 (\$1309 ),
-    .\port$244$12 (\$1310 ),
-    .\port$244$13 (\$1311 ),
-    .\port$244$14 (\$1312 ),
-    .\port$244$15 (\$1313 ),
-    .\port$244$16 (\$1314 ),
-    .\port$244$17 (\$1315 ),
-    .\port$244$18 (\$1316 ),
-    .\port$244$19 (\$1317 ),
-    .\port$244$2 (\$1300 ),
-    .\port$244$20 (\$1318 ),
-    .\port$244$21 (\$1319 ),
-    .\port$244$22 (\$1320 ),
-    .\port$244$23 (\$1321 ),
-    .\port$244$24 (\$1322 ),
-    .\port$244$25 (\$1323 ),
-    .\port$244$26 (\$1324 ),
-    .\port$244$27 (\$1325 ),
-    .\port$244$28 (\$1326 ),
-    .\port$244$29 (\$1327 ),
-    .\port$244$3 (\$1301 ),
-    .\port$244$30 (\$1328 ),
-    .\port$244$4 (\$1302 ),
-    .\port$244$5 (\$1303 ),
-    .\port$244$6 (\$1304 ),
-    .\port$244$7 (\$1305 ),
-    .\port$244$8 (\$1306 ),
-    .\port$244$9 (\$1307 )
+    .\port$244$0 (\$1348 ),
+    .\port$244$1 (\$1349 ),
+    .\port$244$10 (\$1358 ),
+    .\port$244$11 (\$1359 ),
+    .\port$244$12 (\$1360 ),
+    .\port$244$13 (\$1361 ),
+    .\port$244$14 (\$1362 ),
+    .\port$244$15 (\$1363 ),
+    .\port$244$16 (\$1364 ),
+    .\port$244$17 (\$1365 ),
+    .\port$244$18 (\$1366 ),
+    .\port$244$19 (\$1367 ),
+    .\port$244$2 (\$1350 ),
+    .\port$244$20 (\$1368 ),
+    .\port$244$21 (\$1369 ),
+    .\port$244$22 (\$1370 ),
+    .\port$244$23 (\$1371 ),
+    .\port$244$24 (\$1372 ),
+    .\port$244$25 (\$1373 ),
+    .\port$244$26 (\$1374 ),
+    .\port$244$27 (\$1375 ),
+    .\port$244$28 (\$1376 ),
+    .\port$244$29 (\$1377 ),
+    .\port$244$3 (\$1351 ),
+    .\port$244$30 (\$1378 ),
+    .\port$244$4 (\$1352 ),
+    .\port$244$5 (\$1353 ),
+    .\port$244$6 (\$1354 ),
+    .\port$244$7 (\$1355 ),
+    .\port$244$8 (\$1356 ),
+    .\port$244$9 (\$1357 )
   );
   \hwq_requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$215$0 (\$382 ),
-    .\port$215$1 (\$383 ),
-    .\port$215$10 (\$392 ),
-    .\port$215$11 (\$393 ),
-    .\port$215$12 (\$394 ),
-    .\port$215$13 (\$395 ),
-    .\port$215$14 (\$396 ),
-    .\port$215$15 (\$397 ),
-    .\port$215$16 (\$398 ),
-    .\port$215$17 (\$399 ),
-    .\port$215$18 (\$400 ),
-    .\port$215$19 (\$401 ),
-    .\port$215$2 (\$384 ),
-    .\port$215$20 (\$402 ),
-    .\port$215$21 (\$403 ),
-    .\port$215$22 (\$404 ),
-    .\port$215$23 (\$405 ),
-    .\port$215$24 (\$406 ),
-    .\port$215$25 (\$407 ),
-    .\port$215$26 (\$408 ),
-    .\port$215$27 (\$409 ),
-    .\port$215$28 (\$410 ),
-    .\port$215$29 (\$411 ),
-    .\port$215$3 (\$385 ),
-    .\port$215$30 (\$412 ),
-    .\port$215$31 (\$413 ),
-    .\port$215$32 (\$414 ),
-    .\port$215$33 (\$415 ),
-    .\port$215$4 (\$386 ),
-    .\port$215$5 (\$387 ),
-    .\port$215$6 (\$388 ),
-    .\port$215$7 (\$389 ),
-    .\port$215$8 (\$390 ),
-    .\port$215$9 (\$391 )
+    .\port$215$0 (\$432 ),
+    .\port$215$1 (\$433 ),
+    .\port$215$10 (\$442 ),
+    .\port$215$11 (\$443 ),
+    .\port$215$12 (\$444 ),
+    .\port$215$13 (\$445 ),
+    .\port$215$14 (\$446 ),
+    .\port$215$15 (\$447 ),
+    .\port$215$16 (\$448 ),
+    .\port$215$17 (\$449 ),
+    .\port$215$18 (\$450 ),
+    .\port$215$19 (\$451 ),
+    .\port$215$2 (\$434 ),
+    .\port$215$20 (\$452 ),
+    .\port$215$21 (\$453 ),
+    .\port$215$22 (\$454 ),
+    .\port$215$23 (\$455 ),
+    .\port$215$24 (\$456 ),
+    .\port$215$25 (\$457 ),
+    .\port$215$26 (\$458 ),
+    .\port$215$27 (\$459 ),
+    .\port$215$28 (\$460 ),
+    .\port$215$29 (\$461 ),
+    .\port$215$3 (\$435 ),
+    .\port$215$30 (\$462 ),
+    .\port$215$31 (\$463 ),
+    .\port$215$32 (\$464 ),
+    .\port$215$33 (\$465 ),
+    .\port$215$4 (\$436 ),
+    .\port$215$5 (\$437 ),
+    .\port$215$6 (\$438 ),
+    .\port$215$7 (\$439 ),
+    .\port$215$8 (\$440 ),
+    .\port$215$9 (\$441 )
   );
   \hwq_requant.pll_1  pll_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
     .en(en),
-    .\port$219$0 (\$508 ),
-    .\port$219$1 (\$509 ),
-    .\port$219$10 (\$518 ),
-    .\port$219$11 (\$519 ),
-    .\port$219$12 (\$520 ),
-    .\port$219$13 (\$521 ),
-    .\port$219$14 (\$522 ),
-    .\port$219$15 (\$523 ),
-    .\port$219$16 (\$524 ),
-    .\port$219$17 (\$525 ),
-    .\port$219$18 (\$526 ),
-    .\port$219$19 (\$527 ),
-    .\port$219$2 (\$510 ),
-    .\port$219$20 (\$528 ),
-    .\port$219$21 (\$529 ),
-    .\port$219$22 (\$530 ),
-    .\port$219$23 (\$531 ),
-    .\port$219$24 (\$532 ),
-    .\port$219$25 (\$533 ),
-    .\port$219$26 (\$534 ),
-    .\port$219$27 (\$535 ),
-    .\port$219$28 (\$536 ),
-    .\port$219$29 (\$537 ),
-    .\port$219$3 (\$511 ),
-    .\port$219$30 (\$538 ),
-    .\port$219$31 (\$539 ),
-    .\port$219$32 (\$540 ),
-    .\port$219$33 (\$541 ),
-    .\port$219$4 (\$512 ),
-    .\port$219$5 (\$513 ),
-    .\port$219$6 (\$514 ),
-    .\port$219$7 (\$515 ),
-    .\port$219$8 (\$516 ),
-    .\port$219$9 (\$517 )
+    .\port$219$0 (\$558 ),
+    .\port$219$1 (\$559 ),
+    .\port$219$10 (\$568 ),
+    .\port$219$11 (\$569 ),
+    .\port$219$12 (\$570 ),
+    .\port$219$13 (\$571 ),
+    .\port$219$14 (\$572 ),
+    .\port$219$15 (\$573 ),
+    .\port$219$16 (\$574 ),
+    .\port$219$17 (\$575 ),
+    .\port$219$18 (\$576 ),
+    .\port$219$19 (\$577 ),
+    .\port$219$2 (\$560 ),
+    .\port$219$20 (\$578 ),
+    .\port$219$21 (\$579 ),
+    .\port$219$22 (\$580 ),
+    .\port$219$23 (\$581 ),
+    .\port$219$24 (\$582 ),
+    .\port$219$25 (\$583 ),
+    .\port$219$26 (\$584 ),
+    .\port$219$27 (\$585 ),
+    .\port$219$28 (\$586 ),
+    .\port$219$29 (\$587 ),
+    .\port$219$3 (\$561 ),
+    .\port$219$30 (\$588 ),
+    .\port$219$31 (\$589 ),
+    .\port$219$32 (\$590 ),
+    .\port$219$33 (\$591 ),
+    .\port$219$4 (\$562 ),
+    .\port$219$5 (\$563 ),
+    .\port$219$6 (\$564 ),
+    .\port$219$7 (\$565 ),
+    .\port$219$8 (\$566 ),
+    .\port$219$9 (\$567 )
   );
   \hwq_requant.pll_2  pll_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
     .en(en),
-    .\port$223$0 (\$634 ),
-    .\port$223$1 (\$635 ),
-    .\port$223$10 (\$644 ),
-    .\port$223$11 (\$645 ),
-    .\port$223$12 (\$646 ),
-    .\port$223$13 (\$647 ),
-    .\port$223$14 (\$648 ),
-    .\port$223$15 (\$649 ),
-    .\port$223$16 (\$650 ),
-    .\port$223$17 (\$651 ),
-    .\port$223$18 (\$652 ),
-    .\port$223$19 (\$653 ),
-    .\port$223$2 (\$636 ),
-    .\port$223$20 (\$654 ),
-    .\port$223$21 (\$655 ),
-    .\port$223$22 (\$656 ),
-    .\port$223$23 (\$657 ),
-    .\port$223$24 (\$658 ),
-    .\port$223$25 (\$659 ),
-    .\port$223$26 (\$660 ),
-    .\port$223$27 (\$661 ),
-    .\port$223$28 (\$662 ),
-    .\port$223$29 (\$663 ),
-    .\port$223$3 (\$637 ),
-    .\port$223$30 (\$664 ),
-    .\port$223$31 (\$665 ),
-    .\port$223$32 (\$666 ),
-    .\port$223$33 (\$667 ),
-    .\port$223$4 (\$638 ),
-    .\port$223$5 (\$639 ),
-    .\port$223$6 (\$640 ),
-    .\port$223$7 (\$641 ),
-    .\port$223$8 (\$642 ),
-    .\port$223$9 (\$643 )
+    .\port$223$0 (\$684 ),
+    .\port$223$1 (\$685 ),
+    .\port$223$10 (\$694 ),
+    .\port$223$11 (\$695 ),
+    .\port$223$12 (\$696 ),
+    .\port$223$13 (\$697 ),
+    .\port$223$14 (\$698 ),
+    .\port$223$15 (\$699 ),
+    .\port$223$16 (\$700 ),
+    .\port$223$17 (\$701 ),
+    .\port$223$18 (\$702 ),
+    .\port$223$19 (\$703 ),
+    .\port$223$2 (\$686 ),
+    .\port$223$20 (\$704 ),
+    .\port$223$21 (\$705 ),
+    .\port$223$22 (\$706 ),
+    .\port$223$23 (\$707 ),
+    .\port$223$24 (\$708 ),
+    .\port$223$25 (\$709 ),
+    .\port$223$26 (\$710 ),
+    .\port$223$27 (\$711 ),
+    .\port$223$28 (\$712 ),
+    .\port$223$29 (\$713 ),
+    .\port$223$3 (\$687 ),
+    .\port$223$30 (\$714 ),
+    .\port$223$31 (\$715 ),
+    .\port$223$32 (\$716 ),
+    .\port$223$33 (\$717 ),
+    .\port$223$4 (\$688 ),
+    .\port$223$5 (\$689 ),
+    .\port$223$6 (\$690 ),
+    .\port$223$7 (\$691 ),
+    .\port$223$8 (\$692 ),
+    .\port$223$9 (\$693 )
   );
   \hwq_requant.pll_3  pll_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
     .en(en),
-    .\port$227$0 (\$760 ),
-    .\port$227$1 (\$761 ),
-    .\port$227$10 (\$770 ),
-    .\port$227$11 (\$771 ),
-    .\port$227$12 (\$772 ),
-    .\port$227$13 (\$773 ),
-    .\port$227$14 (\$774 ),
-    .\port$227$15 (\$775 ),
-    .\port$227$16 (\$776 ),
-    .\port$227$17 (\$777 ),
-    .\port$227$18 (\$778 ),
-    .\port$227$19 (\$779 ),
-    .\port$227$2 (\$762 ),
-    .\port$227$20 (\$780 ),
-    .\port$227$21 (\$781 ),
-    .\port$227$22 (\$782 ),
-    .\port$227$23 (\$783 ),
-    .\port$227$24 (\$784 ),
-    .\port$227$25 (\$785 ),
-    .\port$227$26 (\$786 ),
-    .\port$227$27 (\$787 ),
-    .\port$227$28 (\$788 ),
-    .\port$227$29 (\$789 ),
-    .\port$227$3 (\$763 ),
-    .\port$227$30 (\$790 ),
-    .\port$227$31 (\$791 ),
-    .\port$227$32 (\$792 ),
-    .\port$227$33 (\$793 ),
-    .\port$227$4 (\$764 ),
-    .\port$227$5 (\$765 ),
-    .\port$227$6 (\$766 ),
-    .\port$227$7 (\$767 ),
-    .\port$227$8 (\$768 ),
-    .\port$227$9 (\$769 )
+    .\port$227$0 (\$810 ),
+    .\port$227$1 (\$811 ),
+    .\port$227$10 (\$820 ),
+    .\port$227$11 (\$821 ),
+    .\port$227$12 (\$822 ),
+    .\port$227$13 (\$823 ),
+    .\port$227$14 (\$824 ),
+    .\port$227$15 (\$825 ),
+    .\port$227$16 (\$826 ),
+    .\port$227$17 (\$827 ),
+    .\port$227$18 (\$828 ),
+    .\port$227$19 (\$829 ),
+    .\port$227$2 (\$812 ),
+    .\port$227$20 (\$830 ),
+    .\port$227$21 (\$831 ),
+    .\port$227$22 (\$832 ),
+    .\port$227$23 (\$833 ),
+    .\port$227$24 (\$834 ),
+    .\port$227$25 (\$835 ),
+    .\port$227$26 (\$836 ),
+    .\port$227$27 (\$837 ),
+    .\port$227$28 (\$838 ),
+    .\port$227$29 (\$839 ),
+    .\port$227$3 (\$813 ),
+    .\port$227$30 (\$840 ),
+    .\port$227$31 (\$841 ),
+    .\port$227$32 (\$842 ),
+    .\port$227$33 (\$843 ),
+    .\port$227$4 (\$814 ),
+    .\port$227$5 (\$815 ),
+    .\port$227$6 (\$816 ),
+    .\port$227$7 (\$817 ),
+    .\port$227$8 (\$818 ),
+    .\port$227$9 (\$819 )
   );
   \hwq_requant.pll_4  pll_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
     .en(en),
-    .\port$231$0 (\$886 ),
-    .\port$231$1 (\$887 ),
-    .\port$231$10 (\$896 ),
-    .\port$231$11 (\$897 ),
-    .\port$231$12 (\$898 ),
-    .\port$231$13 (\$899 ),
-    .\port$231$14 (\$900 ),
-    .\port$231$15 (\$901 ),
-    .\port$231$16 (\$902 ),
-    .\port$231$17 (\$903 ),
-    .\port$231$18 (\$904 ),
-    .\port$231$19 (\$905 ),
-    .\port$231$2 (\$888 ),
-    .\port$231$20 (\$906 ),
-    .\port$231$21 (\$907 ),
-    .\port$231$22 (\$908 ),
-    .\port$231$23 (\$909 ),
-    .\port$231$24 (\$910 ),
-    .\port$231$25 (\$911 ),
-    .\port$231$26 (\$912 ),
-    .\port$231$27 (\$913 ),
-    .\port$231$28 (\$914 ),
-    .\port$231$29 (\$915 ),
-    .\port$231$3 (\$889 ),
-    .\port$231$30 (\$916 ),
-    .\port$231$31 (\$917 ),
-    .\port$231$32 (\$918 ),
-    .\port$231$33 (\$919 ),
-    .\port$231$4 (\$890 ),
-    .\port$231$5 (\$891 ),
-    .\port$231$6 (\$892 ),
-    .\port$231$7 (\$893 ),
-    .\port$231$8 (\$894 ),
-    .\port$231$9 (\$895 )
+    .\port$231$0 (\$936 ),
+    .\port$231$1 (\$937 ),
+    .\port$231$10 (\$946 ),
+    .\port$231$11 (\$947 ),
+    .\port$231$12 (\$948 ),
+    .\port$231$13 (\$949 ),
+    .\port$231$14 (\$950 ),
+    .\port$231$15 (\$951 ),
+    .\port$231$16 (\$952 ),
+    .\port$231$17 (\$953 ),
+    .\port$231$18 (\$954 ),
+    .\port$231$19 (\$955 ),
+    .\port$231$2 (\$938 ),
+    .\port$231$20 (\$956 ),
+    .\port$231$21 (\$957 ),
+    .\port$231$22 (\$958 ),
+    .\port$231$23 (\$959 ),
+    .\port$231$24 (\$960 ),
+    .\port$231$25 (\$961 ),
+    .\port$231$26 (\$962 ),
+    .\port$231$27 (\$963 ),
+    .\port$231$28 (\$964 ),
+    .\port$231$29 (\$965 ),
+    .\port$231$3 (\$939 ),
+    .\port$231$30 (\$966 ),
+    .\port$231$31 (\$967 ),
+    .\port$231$32 (\$968 ),
+    .\port$231$33 (\$969 ),
+    .\port$231$4 (\$940 ),
+    .\port$231$5 (\$941 ),
+    .\port$231$6 (\$942 ),
+    .\port$231$7 (\$943 ),
+    .\port$231$8 (\$944 ),
+    .\port$231$9 (\$945 )
   );
   \hwq_requant.pll_5  pll_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
     .en(en),
-    .\port$235$0 (\$1012 ),
-    .\port$235$1 (\$1013 ),
-    .\port$235$10 (\$1022 ),
-    .\port$235$11 (\$1023 ),
-    .\port$235$12 (\$1024 ),
-    .\port$235$13 (\$1025 ),
-    .\port$235$14 (\$1026 ),
-    .\port$235$15 (\$1027 ),
-    .\port$235$16 (\$1028 ),
-    .\port$235$17 (\$1029 ),
-    .\port$235$18 (\$1030 ),
-    .\port$235$19 (\$1031 ),
-    .\port$235$2 (\$1014 ),
-    .\port$235$20 (\$1032 ),
-    .\port$235$21 (\$1033 ),
-    .\port$235$22 (\$1034 ),
-    .\port$235$23 (\$1035 ),
-    .\port$235$24 (\$1036 ),
-    .\port$235$25 (\$1037 ),
-    .\port$235$26 (\$1038 ),
-    .\port$235$27 (\$1039 ),
-    .\port$235$28 (\$1040 ),
-    .\port$235$29 (\$1041 ),
-    .\port$235$3 (\$1015 ),
-    .\port$235$30 (\$1042 ),
-    .\port$235$31 (\$1043 ),
-    .\port$235$32 (\$1044 ),
-    .\port$235$33 (\$1045 ),
-    .\port$235$4 (\$1016 ),
-    .\port$235$5 (\$1017 ),
-    .\port$235$6 (\$1018 ),
-    .\port$235$7 (\$1019 ),
-    .\port$235$8 (\$1020 ),
-    .\port$235$9 (\$1021 )
+    .\port$235$0 (\$1062 ),
+    .\port$235$1 (\$1063 ),
+    .\port$235$10 (\$1072 ),
+    .\port$235$11 (\$1073 ),
+    .\port$235$12 (\$1074 ),
+    .\port$235$13 (\$1075 ),
+    .\port$235$14 (\$1076 ),
+    .\port$235$15 (\$1077 ),
+    .\port$235$16 (\$1078 ),
+    .\port$235$17 (\$1079 ),
+    .\port$235$18 (\$1080 ),
+    .\port$235$19 (\$1081 ),
+    .\port$235$2 (\$1064 ),
+    .\port$235$20 (\$1082 ),
+    .\port$235$21 (\$1083 ),
+    .\port$235$22 (\$1084 ),
+    .\port$235$23 (\$1085 ),
+    .\port$235$24 (\$1086 ),
+    .\port$235$25 (\$1087 ),
+    .\port$235$26 (\$1088 ),
+    .\port$235$27 (\$1089 ),
+    .\port$235$28 (\$1090 ),
+    .\port$235$29 (\$1091 ),
+    .\port$235$3 (\$1065 ),
+    .\port$235$30 (\$1092 ),
+    .\port$235$31 (\$1093 ),
+    .\port$235$32 (\$1094 ),
+    .\port$235$33 (\$1095 ),
+    .\port$235$4 (\$1066 ),
+    .\port$235$5 (\$1067 ),
+    .\port$235$6 (\$1068 ),
+    .\port$235$7 (\$1069 ),
+    .\port$235$8 (\$1070 ),
+    .\port$235$9 (\$1071 )
   );
   \hwq_requant.pll_6  pll_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
     .en(en),
-    .\port$239$0 (\$1138 ),
-    .\port$239$1 (\$1139 ),
-    .\port$239$10 (\$1148 ),
-    .\port$239$11 (\$1149 ),
-    .\port$239$12 (\$1150 ),
-    .\port$239$13 (\$1151 ),
-    .\port$239$14 (\$1152 ),
-    .\port$239$15 (\$1153 ),
-    .\port$239$16 (\$1154 ),
-    .\port$239$17 (\$1155 ),
-    .\port$239$18 (\$1156 ),
-    .\port$239$19 (\$1157 ),
-    .\port$239$2 (\$1140 ),
-    .\port$239$20 (\$1158 ),
-    .\port$239$21 (\$1159 ),
-    .\port$239$22 (\$1160 ),
-    .\port$239$23 (\$1161 ),
-    .\port$239$24 (\$1162 ),
-    .\port$239$25 (\$1163 ),
-    .\port$239$26 (\$1164 ),
-    .\port$239$27 (\$1165 ),
-    .\port$239$28 (\$1166 ),
-    .\port$239$29 (\$1167 ),
-    .\port$239$3 (\$1141 ),
-    .\port$239$30 (\$1168 ),
-    .\port$239$31 (\$1169 ),
-    .\port$239$32 (\$1170 ),
-    .\port$239$33 (\$1171 ),
-    .\port$239$4 (\$1142 ),
-    .\port$239$5 (\$1143 ),
-    .\port$239$6 (\$1144 ),
-    .\port$239$7 (\$1145 ),
-    .\port$239$8 (\$1146 ),
-    .\port$239$9 (\$1147 )
+    .\port$239$0 (\$1188 ),
+    .\port$239$1 (\$1189 ),
+    .\port$239$10 (\$1198 ),
+    .\port$239$11 (\$1199 ),
+    .\port$239$12 (\$1200 ),
+    .\port$239$13 (\$1201 ),
+    .\port$239$14 (\$1202 ),
+    .\port$239$15 (\$1203 ),
+    .\port$239$16 (\$1204 ),
+    .\port$239$17 (\$1205 ),
+    .\port$239$18 (\$1206 ),
+    .\port$239$19 (\$1207 ),
+    .\port$239$2 (\$1190 ),
+    .\port$239$20 (\$1208 ),
+    .\port$239$21 (\$1209 ),
+    .\port$239$22 (\$1210 ),
+    .\port$239$23 (\$1211 ),
+    .\port$239$24 (\$1212 ),
+    .\port$239$25 (\$1213 ),
+    .\port$239$26 (\$1214 ),
+    .\port$239$27 (\$1215 ),
+    .\port$239$28 (\$1216 ),
+    .\port$239$29 (\$1217 ),
+    .\port$239$3 (\$1191 ),
+    .\port$239$30 (\$1218 ),
+    .\port$239$31 (\$1219 ),
+    .\port$239$32 (\$1220 ),
+    .\port$239$33 (\$1221 ),
+    .\port$239$4 (\$1192 ),
+    .\port$239$5 (\$1193 ),
+    .\port$239$6 (\$1194 ),
+    .\port$239$7 (\$1195 ),
+    .\port$239$8 (\$1196 ),
+    .\port$239$9 (\$1197 )
   );
   \hwq_requant.pll_7  pll_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
     .en(en),
-    .\port$243$0 (\$1264 ),
-    .\port$243$1 (\$1265 ),
-    .\port$243$10 (\$1274 ),
-    .\port$243$11 (\$1275 ),
-    .\port$243$12 (\$1276 ),
-    .\port$243$13 (\$1277 ),
-    .\port$243$14 (\$1278 ),
-    .\port$243$15 (\$1279 ),
-    .\port$243$16 (\$1280 ),
-    .\port$243$17 (\$1281 ),
-    .\port$243$18 (\$1282 ),
-    .\port$243$19 (\$1283 ),
-    .\port$243$2 (\$1266 ),
-    .\port$243$20 (\$1284 ),
-    .\port$243$21 (\$1285 ),
-    .\port$243$22 (\$1286 ),
-    .\port$243$23 (\$1287 ),
-    .\port$243$24 (\$1288 ),
-    .\port$243$25 (\$1289 ),
-    .\port$243$26 (\$1290 ),
-    .\port$243$27 (\$1291 ),
-    .\port$243$28 (\$1292 ),
-    .\port$243$29 (\$1293 ),
-    .\port$243$3 (\$1267 ),
-    .\port$243$30 (\$1294 ),
-    .\port$243$31 (\$1295 ),
-    .\port$243$32 (\$1296 ),
-    .\port$243$33 (\$1297 ),
-    .\port$243$4 (\$1268 ),
-    .\port$243$5 (\$1269 ),
-    .\port$243$6 (\$1270 ),
-    .\port$243$7 (\$1271 ),
-    .\port$243$8 (\$1272 ),
-    .\port$243$9 (\$1273 )
+    .\port$243$0 (\$1314 ),
+    .\port$243$1 (\$1315 ),
+    .\port$243$10 (\$1324 ),
+    .\port$243$11 (\$1325 ),
+    .\port$243$12 (\$1326 ),
+    .\port$243$13 (\$1327 ),
+    .\port$243$14 (\$1328 ),
+    .\port$243$15 (\$1329 ),
+    .\port$243$16 (\$1330 ),
+    .\port$243$17 (\$1331 ),
+    .\port$243$18 (\$1332 ),
+    .\port$243$19 (\$1333 ),
+    .\port$243$2 (\$1316 ),
+    .\port$243$20 (\$1334 ),
+    .\port$243$21 (\$1335 ),
+    .\port$243$22 (\$1336 ),
+    .\port$243$23 (\$1337 ),
+    .\port$243$24 (\$1338 ),
+    .\port$243$25 (\$1339 ),
+    .\port$243$26 (\$1340 ),
+    .\port$243$27 (\$1341 ),
+    .\port$243$28 (\$1342 ),
+    .\port$243$29 (\$1343 ),
+    .\port$243$3 (\$1317 ),
+    .\port$243$30 (\$1344 ),
+    .\port$243$31 (\$1345 ),
+    .\port$243$32 (\$1346 ),
+    .\port$243$33 (\$1347 ),
+    .\port$243$4 (\$1318 ),
+    .\port$243$5 (\$1319 ),
+    .\port$243$6 (\$1320 ),
+    .\port$243$7 (\$1321 ),
+    .\port$243$8 (\$1322 ),
+    .\port$243$9 (\$1323 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
@@ -5001,7 +5201,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = rq2m_valid;
+    \$291  = rq2d_valid;
     if (en) begin
       \$291  = rq2c_valid;
     end
@@ -5011,7 +5211,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = rq2m_last;
+    \$292  = rq2d_last;
     if (en) begin
       \$292  = rq2c_last;
     end
@@ -5021,7 +5221,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = rq2m_m0;
+    \$293  = rq2d_m0;
     if (en) begin
       \$293  = rq2c_m0;
     end
@@ -5031,7 +5231,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = rq2m_r0;
+    \$294  = rq2d_r0;
     if (en) begin
       \$294  = rq2c_r0;
     end
@@ -5041,7 +5241,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = rq2m_m1;
+    \$295  = rq2d_m1;
     if (en) begin
       \$295  = rq2c_m1;
     end
@@ -5051,7 +5251,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = rq2m_r1;
+    \$296  = rq2d_r1;
     if (en) begin
       \$296  = rq2c_r1;
     end
@@ -5061,7 +5261,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = rq2m_m2;
+    \$297  = rq2d_m2;
     if (en) begin
       \$297  = rq2c_m2;
     end
@@ -5071,7 +5271,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = rq2m_r2;
+    \$298  = rq2d_r2;
     if (en) begin
       \$298  = rq2c_r2;
     end
@@ -5081,7 +5281,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = rq2m_m3;
+    \$299  = rq2d_m3;
     if (en) begin
       \$299  = rq2c_m3;
     end
@@ -5091,7 +5291,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = rq2m_r3;
+    \$300  = rq2d_r3;
     if (en) begin
       \$300  = rq2c_r3;
     end
@@ -5101,7 +5301,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = rq2m_m4;
+    \$301  = rq2d_m4;
     if (en) begin
       \$301  = rq2c_m4;
     end
@@ -5111,7 +5311,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = rq2m_r4;
+    \$302  = rq2d_r4;
     if (en) begin
       \$302  = rq2c_r4;
     end
@@ -5121,7 +5321,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = rq2m_m5;
+    \$303  = rq2d_m5;
     if (en) begin
       \$303  = rq2c_m5;
     end
@@ -5131,7 +5331,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = rq2m_r5;
+    \$304  = rq2d_r5;
     if (en) begin
       \$304  = rq2c_r5;
     end
@@ -5141,7 +5341,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = rq2m_m6;
+    \$305  = rq2d_m6;
     if (en) begin
       \$305  = rq2c_m6;
     end
@@ -5151,7 +5351,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = rq2m_r6;
+    \$306  = rq2d_r6;
     if (en) begin
       \$306  = rq2c_r6;
     end
@@ -5161,7 +5361,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = rq2m_m7;
+    \$307  = rq2d_m7;
     if (en) begin
       \$307  = rq2c_m7;
     end
@@ -5171,7 +5371,7 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = rq2m_r7;
+    \$308  = rq2d_r7;
     if (en) begin
       \$308  = rq2c_r7;
     end
@@ -5181,459 +5381,459 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = rq2m_o0;
+    \$309  = rq2p_pll0;
     if (en) begin
-      \$309  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
+      \$309  = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
     end
     if (rst) begin
-      \$309  = 63'h0000000000000000;
+      \$309  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = rq2m_mi0;
+    \$310  = rq2p_plh0;
     if (en) begin
-      \$310  = mid_0;
+      \$310  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
     end
     if (rst) begin
-      \$310  = 34'h000000000;
+      \$310  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = rq2m_o1;
+    \$311  = rq2p_phl0;
     if (en) begin
-      \$311  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
+      \$311  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
     end
     if (rst) begin
-      \$311  = 63'h0000000000000000;
+      \$311  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = rq2m_mi1;
+    \$312  = rq2p_phh0;
     if (en) begin
-      \$312  = mid_1;
+      \$312  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
     end
     if (rst) begin
-      \$312  = 34'h000000000;
+      \$312  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = rq2m_o2;
+    \$313  = rq2p_pll1;
     if (en) begin
-      \$313  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
+      \$313  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
     end
     if (rst) begin
-      \$313  = 63'h0000000000000000;
+      \$313  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = rq2m_mi2;
+    \$314  = rq2p_plh1;
     if (en) begin
-      \$314  = mid_2;
+      \$314  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
     end
     if (rst) begin
-      \$314  = 34'h000000000;
+      \$314  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = rq2m_o3;
+    \$315  = rq2p_phl1;
     if (en) begin
-      \$315  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
+      \$315  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
     end
     if (rst) begin
-      \$315  = 63'h0000000000000000;
+      \$315  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = rq2m_mi3;
+    \$316  = rq2p_phh1;
     if (en) begin
-      \$316  = mid_3;
+      \$316  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
     end
     if (rst) begin
-      \$316  = 34'h000000000;
+      \$316  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = rq2m_o4;
+    \$317  = rq2p_pll2;
     if (en) begin
-      \$317  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
+      \$317  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
     end
     if (rst) begin
-      \$317  = 63'h0000000000000000;
+      \$317  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = rq2m_mi4;
+    \$318  = rq2p_plh2;
     if (en) begin
-      \$318  = mid_4;
+      \$318  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
     end
     if (rst) begin
-      \$318  = 34'h000000000;
+      \$318  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = rq2m_o5;
+    \$319  = rq2p_phl2;
     if (en) begin
-      \$319  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
+      \$319  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
     end
     if (rst) begin
-      \$319  = 63'h0000000000000000;
+      \$319  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = rq2m_mi5;
+    \$320  = rq2p_phh2;
     if (en) begin
-      \$320  = mid_5;
+      \$320  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
     end
     if (rst) begin
-      \$320  = 34'h000000000;
+      \$320  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = rq2m_o6;
+    \$321  = rq2p_pll3;
     if (en) begin
-      \$321  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
+      \$321  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
     end
     if (rst) begin
-      \$321  = 63'h0000000000000000;
+      \$321  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = rq2m_mi6;
+    \$322  = rq2p_plh3;
     if (en) begin
-      \$322  = mid_6;
+      \$322  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
     end
     if (rst) begin
-      \$322  = 34'h000000000;
+      \$322  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = rq2m_o7;
+    \$323  = rq2p_phl3;
     if (en) begin
-      \$323  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+      \$323  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
     end
     if (rst) begin
-      \$323  = 63'h0000000000000000;
+      \$323  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = rq2m_mi7;
+    \$324  = rq2p_phh3;
     if (en) begin
-      \$324  = mid_7;
+      \$324  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
     end
     if (rst) begin
-      \$324  = 34'h000000000;
+      \$324  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = rq2_valid;
+    \$325  = rq2p_pll4;
     if (en) begin
-      \$325  = rq2m_valid;
+      \$325  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
     end
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = rq2_last;
+    \$326  = rq2p_plh4;
     if (en) begin
-      \$326  = rq2m_last;
+      \$326  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
     end
     if (rst) begin
-      \$326  = 1'h0;
+      \$326  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = rq2_r0;
+    \$327  = rq2p_phl4;
     if (en) begin
-      \$327  = rq2m_r0;
+      \$327  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
     end
     if (rst) begin
-      \$327  = 5'h00;
+      \$327  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = rq2_r1;
+    \$328  = rq2p_phh4;
     if (en) begin
-      \$328  = rq2m_r1;
+      \$328  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
     end
     if (rst) begin
-      \$328  = 5'h00;
+      \$328  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = rq2_r2;
+    \$329  = rq2p_pll5;
     if (en) begin
-      \$329  = rq2m_r2;
+      \$329  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
     end
     if (rst) begin
-      \$329  = 5'h00;
+      \$329  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = rq2_r3;
+    \$330  = rq2p_plh5;
     if (en) begin
-      \$330  = rq2m_r3;
+      \$330  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
     end
     if (rst) begin
-      \$330  = 5'h00;
+      \$330  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = rq2_r4;
+    \$331  = rq2p_phl5;
     if (en) begin
-      \$331  = rq2m_r4;
+      \$331  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
     end
     if (rst) begin
-      \$331  = 5'h00;
+      \$331  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = rq2_r5;
+    \$332  = rq2p_phh5;
     if (en) begin
-      \$332  = rq2m_r5;
+      \$332  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
     end
     if (rst) begin
-      \$332  = 5'h00;
+      \$332  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = rq2_r6;
+    \$333  = rq2p_pll6;
     if (en) begin
-      \$333  = rq2m_r6;
+      \$333  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
     end
     if (rst) begin
-      \$333  = 5'h00;
+      \$333  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = rq2_r7;
+    \$334  = rq2p_plh6;
     if (en) begin
-      \$334  = rq2m_r7;
+      \$334  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
     end
     if (rst) begin
-      \$334  = 5'h00;
+      \$334  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = rq2_h0;
+    \$335  = rq2p_phl6;
     if (en) begin
-      \$335  = \$83 [32:0];
+      \$335  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
     end
     if (rst) begin
-      \$335  = 33'h000000000;
+      \$335  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = rq2_h1;
+    \$336  = rq2p_phh6;
     if (en) begin
-      \$336  = \$86 [32:0];
+      \$336  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
     end
     if (rst) begin
-      \$336  = 33'h000000000;
+      \$336  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = rq2_h2;
+    \$337  = rq2p_pll7;
     if (en) begin
-      \$337  = \$89 [32:0];
+      \$337  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
     end
     if (rst) begin
-      \$337  = 33'h000000000;
+      \$337  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = rq2_h3;
+    \$338  = rq2p_plh7;
     if (en) begin
-      \$338  = \$92 [32:0];
+      \$338  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
     end
     if (rst) begin
-      \$338  = 33'h000000000;
+      \$338  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = rq2_h4;
+    \$339  = rq2p_phl7;
     if (en) begin
-      \$339  = \$95 [32:0];
+      \$339  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
     end
     if (rst) begin
-      \$339  = 33'h000000000;
+      \$339  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = rq2_h5;
+    \$340  = rq2p_phh7;
     if (en) begin
-      \$340  = \$98 [32:0];
+      \$340  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
     end
     if (rst) begin
-      \$340  = 33'h000000000;
+      \$340  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = rq2_h6;
+    \$341  = rq2m_valid;
     if (en) begin
-      \$341  = \$101 [32:0];
+      \$341  = rq2d_valid;
     end
     if (rst) begin
-      \$341  = 33'h000000000;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = rq2_h7;
+    \$342  = rq2m_last;
     if (en) begin
-      \$342  = \$104 [32:0];
+      \$342  = rq2d_last;
     end
     if (rst) begin
-      \$342  = 33'h000000000;
+      \$342  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = rq2_hf0;
+    \$343  = rq2m_m0;
     if (en) begin
-      \$343  = \$106 [31:0];
+      \$343  = rq2d_m0;
     end
     if (rst) begin
-      \$343  = 32'd0;
+      \$343  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = rq2_hf1;
+    \$344  = rq2m_r0;
     if (en) begin
-      \$344  = \$108 [31:0];
+      \$344  = rq2d_r0;
     end
     if (rst) begin
-      \$344  = 32'd0;
+      \$344  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = rq2_hf2;
+    \$345  = rq2m_m1;
     if (en) begin
-      \$345  = \$110 [31:0];
+      \$345  = rq2d_m1;
     end
     if (rst) begin
-      \$345  = 32'd0;
+      \$345  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = rq2_hf3;
+    \$346  = rq2m_r1;
     if (en) begin
-      \$346  = \$112 [31:0];
+      \$346  = rq2d_r1;
     end
     if (rst) begin
-      \$346  = 32'd0;
+      \$346  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = rq2_hf4;
+    \$347  = rq2m_m2;
     if (en) begin
-      \$347  = \$114 [31:0];
+      \$347  = rq2d_m2;
     end
     if (rst) begin
-      \$347  = 32'd0;
+      \$347  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = rq2_hf5;
+    \$348  = rq2m_r2;
     if (en) begin
-      \$348  = \$116 [31:0];
+      \$348  = rq2d_r2;
     end
     if (rst) begin
-      \$348  = 32'd0;
+      \$348  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = rq2_hf6;
+    \$349  = rq2m_m3;
     if (en) begin
-      \$349  = \$118 [31:0];
+      \$349  = rq2d_m3;
     end
     if (rst) begin
-      \$349  = 32'd0;
+      \$349  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = rq2_hf7;
+    \$350  = rq2m_r3;
     if (en) begin
-      \$350  = \$120 [31:0];
+      \$350  = rq2d_r3;
     end
     if (rst) begin
-      \$350  = 32'd0;
+      \$350  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = rq3a_valid;
+    \$351  = rq2m_m4;
     if (en) begin
-      \$351  = rq2_valid;
+      \$351  = rq2d_m4;
     end
     if (rst) begin
-      \$351  = 1'h0;
+      \$351  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = rq3a_last;
+    \$352  = rq2m_r4;
     if (en) begin
-      \$352  = rq2_last;
+      \$352  = rq2d_r4;
     end
     if (rst) begin
-      \$352  = 1'h0;
+      \$352  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = rq3a_r0;
+    \$353  = rq2m_m5;
     if (en) begin
-      \$353  = rq2_r0;
+      \$353  = rq2d_m5;
     end
     if (rst) begin
-      \$353  = 5'h00;
+      \$353  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = rq3a_r1;
+    \$354  = rq2m_r5;
     if (en) begin
-      \$354  = rq2_r1;
+      \$354  = rq2d_r5;
     end
     if (rst) begin
       \$354  = 5'h00;
@@ -5641,19 +5841,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = rq3a_r2;
+    \$355  = rq2m_m6;
     if (en) begin
-      \$355  = rq2_r2;
+      \$355  = rq2d_m6;
     end
     if (rst) begin
-      \$355  = 5'h00;
+      \$355  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = rq3a_r3;
+    \$356  = rq2m_r6;
     if (en) begin
-      \$356  = rq2_r3;
+      \$356  = rq2d_r6;
     end
     if (rst) begin
       \$356  = 5'h00;
@@ -5661,19 +5861,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = rq3a_r4;
+    \$357  = rq2m_m7;
     if (en) begin
-      \$357  = rq2_r4;
+      \$357  = rq2d_m7;
     end
     if (rst) begin
-      \$357  = 5'h00;
+      \$357  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = rq3a_r5;
+    \$358  = rq2m_r7;
     if (en) begin
-      \$358  = rq2_r5;
+      \$358  = rq2d_r7;
     end
     if (rst) begin
       \$358  = 5'h00;
@@ -5681,39 +5881,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = rq3a_r6;
+    \$359  = rq2m_o0;
     if (en) begin
-      \$359  = rq2_r6;
+      \$359  = { rq2p_phh0, rq2p_pll0 };
     end
     if (rst) begin
-      \$359  = 5'h00;
+      \$359  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = rq3a_r7;
+    \$360  = rq2m_mi0;
     if (en) begin
-      \$360  = rq2_r7;
+      \$360  = mid_0;
     end
     if (rst) begin
-      \$360  = 5'h00;
+      \$360  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = rq3a_u0;
+    \$361  = rq2m_o1;
     if (en) begin
-      \$361  = \$125 [33:0];
+      \$361  = { rq2p_phh1, rq2p_pll1 };
     end
     if (rst) begin
-      \$361  = 34'h000000000;
+      \$361  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = rq3a_u1;
+    \$362  = rq2m_mi1;
     if (en) begin
-      \$362  = \$130 [33:0];
+      \$362  = mid_1;
     end
     if (rst) begin
       \$362  = 34'h000000000;
@@ -5721,19 +5921,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = rq3a_u2;
+    \$363  = rq2m_o2;
     if (en) begin
-      \$363  = \$135 [33:0];
+      \$363  = { rq2p_phh2, rq2p_pll2 };
     end
     if (rst) begin
-      \$363  = 34'h000000000;
+      \$363  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = rq3a_u3;
+    \$364  = rq2m_mi2;
     if (en) begin
-      \$364  = \$140 [33:0];
+      \$364  = mid_2;
     end
     if (rst) begin
       \$364  = 34'h000000000;
@@ -5741,19 +5941,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = rq3a_u4;
+    \$365  = rq2m_o3;
     if (en) begin
-      \$365  = \$145 [33:0];
+      \$365  = { rq2p_phh3, rq2p_pll3 };
     end
     if (rst) begin
-      \$365  = 34'h000000000;
+      \$365  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = rq3a_u5;
+    \$366  = rq2m_mi3;
     if (en) begin
-      \$366  = \$150 [33:0];
+      \$366  = mid_3;
     end
     if (rst) begin
       \$366  = 34'h000000000;
@@ -5761,19 +5961,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = rq3a_u6;
+    \$367  = rq2m_o4;
     if (en) begin
-      \$367  = \$155 [33:0];
+      \$367  = { rq2p_phh4, rq2p_pll4 };
     end
     if (rst) begin
-      \$367  = 34'h000000000;
+      \$367  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = rq3a_u7;
+    \$368  = rq2m_mi4;
     if (en) begin
-      \$368  = \$160 [33:0];
+      \$368  = mid_4;
     end
     if (rst) begin
       \$368  = 34'h000000000;
@@ -5781,39 +5981,39 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = rq3_valid;
+    \$369  = rq2m_o5;
     if (en) begin
-      \$369  = rq3a_valid;
+      \$369  = { rq2p_phh5, rq2p_pll5 };
     end
     if (rst) begin
-      \$369  = 1'h0;
+      \$369  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = rq3_last;
+    \$370  = rq2m_mi5;
     if (en) begin
-      \$370  = rq3a_last;
+      \$370  = mid_5;
     end
     if (rst) begin
-      \$370  = 1'h0;
+      \$370  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = rq3_y0;
+    \$371  = rq2m_o6;
     if (en) begin
-      \$371  = y_0;
+      \$371  = { rq2p_phh6, rq2p_pll6 };
     end
     if (rst) begin
-      \$371  = 34'h000000000;
+      \$371  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = rq3_y1;
+    \$372  = rq2m_mi6;
     if (en) begin
-      \$372  = y_1;
+      \$372  = mid_6;
     end
     if (rst) begin
       \$372  = 34'h000000000;
@@ -5821,19 +6021,19 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = rq3_y2;
+    \$373  = rq2m_o7;
     if (en) begin
-      \$373  = y_2;
+      \$373  = { rq2p_phh7, rq2p_pll7 };
     end
     if (rst) begin
-      \$373  = 34'h000000000;
+      \$373  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = rq3_y3;
+    \$374  = rq2m_mi7;
     if (en) begin
-      \$374  = y_3;
+      \$374  = mid_7;
     end
     if (rst) begin
       \$374  = 34'h000000000;
@@ -5841,135 +6041,635 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = rq3_y4;
+    \$375  = rq2_valid;
     if (en) begin
-      \$375  = y_4;
+      \$375  = rq2m_valid;
     end
     if (rst) begin
-      \$375  = 34'h000000000;
+      \$375  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = rq3_y5;
+    \$376  = rq2_last;
     if (en) begin
-      \$376  = y_5;
+      \$376  = rq2m_last;
     end
     if (rst) begin
-      \$376  = 34'h000000000;
+      \$376  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = rq3_y6;
+    \$377  = rq2_r0;
     if (en) begin
-      \$377  = y_6;
+      \$377  = rq2m_r0;
     end
     if (rst) begin
-      \$377  = 34'h000000000;
+      \$377  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = rq3_y7;
+    \$378  = rq2_r1;
     if (en) begin
-      \$378  = y_7;
+      \$378  = rq2m_r1;
     end
     if (rst) begin
-      \$378  = 34'h000000000;
+      \$378  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = o_data;
+    \$379  = rq2_r2;
+    if (en) begin
+      \$379  = rq2m_r2;
+    end
+    if (rst) begin
+      \$379  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$380  = rq2_r3;
+    if (en) begin
+      \$380  = rq2m_r3;
+    end
+    if (rst) begin
+      \$380  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$381  = rq2_r4;
+    if (en) begin
+      \$381  = rq2m_r4;
+    end
+    if (rst) begin
+      \$381  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$382  = rq2_r5;
+    if (en) begin
+      \$382  = rq2m_r5;
+    end
+    if (rst) begin
+      \$382  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$383  = rq2_r6;
+    if (en) begin
+      \$383  = rq2m_r6;
+    end
+    if (rst) begin
+      \$383  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$384  = rq2_r7;
+    if (en) begin
+      \$384  = rq2m_r7;
+    end
+    if (rst) begin
+      \$384  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = rq2_h0;
+    if (en) begin
+      \$385  = \$83 [32:0];
+    end
+    if (rst) begin
+      \$385  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$386  = rq2_h1;
+    if (en) begin
+      \$386  = \$86 [32:0];
+    end
+    if (rst) begin
+      \$386  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$387  = rq2_h2;
+    if (en) begin
+      \$387  = \$89 [32:0];
+    end
+    if (rst) begin
+      \$387  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = rq2_h3;
+    if (en) begin
+      \$388  = \$92 [32:0];
+    end
+    if (rst) begin
+      \$388  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$389  = rq2_h4;
+    if (en) begin
+      \$389  = \$95 [32:0];
+    end
+    if (rst) begin
+      \$389  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$390  = rq2_h5;
+    if (en) begin
+      \$390  = \$98 [32:0];
+    end
+    if (rst) begin
+      \$390  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$391  = rq2_h6;
+    if (en) begin
+      \$391  = \$101 [32:0];
+    end
+    if (rst) begin
+      \$391  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$392  = rq2_h7;
+    if (en) begin
+      \$392  = \$104 [32:0];
+    end
+    if (rst) begin
+      \$392  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$393  = rq2_hf0;
+    if (en) begin
+      \$393  = \$106 [31:0];
+    end
+    if (rst) begin
+      \$393  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$394  = rq2_hf1;
+    if (en) begin
+      \$394  = \$108 [31:0];
+    end
+    if (rst) begin
+      \$394  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$395  = rq2_hf2;
+    if (en) begin
+      \$395  = \$110 [31:0];
+    end
+    if (rst) begin
+      \$395  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$396  = rq2_hf3;
+    if (en) begin
+      \$396  = \$112 [31:0];
+    end
+    if (rst) begin
+      \$396  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = rq2_hf4;
+    if (en) begin
+      \$397  = \$114 [31:0];
+    end
+    if (rst) begin
+      \$397  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$398  = rq2_hf5;
+    if (en) begin
+      \$398  = \$116 [31:0];
+    end
+    if (rst) begin
+      \$398  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$399  = rq2_hf6;
+    if (en) begin
+      \$399  = \$118 [31:0];
+    end
+    if (rst) begin
+      \$399  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$400  = rq2_hf7;
+    if (en) begin
+      \$400  = \$120 [31:0];
+    end
+    if (rst) begin
+      \$400  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$401  = rq3a_valid;
+    if (en) begin
+      \$401  = rq2_valid;
+    end
+    if (rst) begin
+      \$401  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$402  = rq3a_last;
+    if (en) begin
+      \$402  = rq2_last;
+    end
+    if (rst) begin
+      \$402  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = rq3a_r0;
+    if (en) begin
+      \$403  = rq2_r0;
+    end
+    if (rst) begin
+      \$403  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$404  = rq3a_r1;
+    if (en) begin
+      \$404  = rq2_r1;
+    end
+    if (rst) begin
+      \$404  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$405  = rq3a_r2;
+    if (en) begin
+      \$405  = rq2_r2;
+    end
+    if (rst) begin
+      \$405  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = rq3a_r3;
+    if (en) begin
+      \$406  = rq2_r3;
+    end
+    if (rst) begin
+      \$406  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$407  = rq3a_r4;
+    if (en) begin
+      \$407  = rq2_r4;
+    end
+    if (rst) begin
+      \$407  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$408  = rq3a_r5;
+    if (en) begin
+      \$408  = rq2_r5;
+    end
+    if (rst) begin
+      \$408  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$409  = rq3a_r6;
+    if (en) begin
+      \$409  = rq2_r6;
+    end
+    if (rst) begin
+      \$409  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$410  = rq3a_r7;
+    if (en) begin
+      \$410  = rq2_r7;
+    end
+    if (rst) begin
+      \$410  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$411  = rq3a_u0;
+    if (en) begin
+      \$411  = \$125 [33:0];
+    end
+    if (rst) begin
+      \$411  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$412  = rq3a_u1;
+    if (en) begin
+      \$412  = \$130 [33:0];
+    end
+    if (rst) begin
+      \$412  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$413  = rq3a_u2;
+    if (en) begin
+      \$413  = \$135 [33:0];
+    end
+    if (rst) begin
+      \$413  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$414  = rq3a_u3;
+    if (en) begin
+      \$414  = \$140 [33:0];
+    end
+    if (rst) begin
+      \$414  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$415  = rq3a_u4;
+    if (en) begin
+      \$415  = \$145 [33:0];
+    end
+    if (rst) begin
+      \$415  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$416  = rq3a_u5;
+    if (en) begin
+      \$416  = \$150 [33:0];
+    end
+    if (rst) begin
+      \$416  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$417  = rq3a_u6;
+    if (en) begin
+      \$417  = \$155 [33:0];
+    end
+    if (rst) begin
+      \$417  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$418  = rq3a_u7;
+    if (en) begin
+      \$418  = \$160 [33:0];
+    end
+    if (rst) begin
+      \$418  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$419  = rq3_valid;
+    if (en) begin
+      \$419  = rq3a_valid;
+    end
+    if (rst) begin
+      \$419  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$420  = rq3_last;
+    if (en) begin
+      \$420  = rq3a_last;
+    end
+    if (rst) begin
+      \$420  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$421  = rq3_y0;
+    if (en) begin
+      \$421  = y_0;
+    end
+    if (rst) begin
+      \$421  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$422  = rq3_y1;
+    if (en) begin
+      \$422  = y_1;
+    end
+    if (rst) begin
+      \$422  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$423  = rq3_y2;
+    if (en) begin
+      \$423  = y_2;
+    end
+    if (rst) begin
+      \$423  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$424  = rq3_y3;
+    if (en) begin
+      \$424  = y_3;
+    end
+    if (rst) begin
+      \$424  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$425  = rq3_y4;
+    if (en) begin
+      \$425  = y_4;
+    end
+    if (rst) begin
+      \$425  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$426  = rq3_y5;
+    if (en) begin
+      \$426  = y_5;
+    end
+    if (rst) begin
+      \$426  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$427  = rq3_y6;
+    if (en) begin
+      \$427  = y_6;
+    end
+    if (rst) begin
+      \$427  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$428  = rq3_y7;
+    if (en) begin
+      \$428  = y_7;
+    end
+    if (rst) begin
+      \$428  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$429  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
       if (\$1 ) begin
-        \$379 [7:0] = act_min;
+        \$429 [7:0] = act_min;
       end else if (\$2 ) begin
-        \$379 [7:0] = act_max;
+        \$429 [7:0] = act_max;
       end else begin
-        \$379 [7:0] = t_0[7:0];
+        \$429 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$3 ) begin
-        \$379 [15:8] = act_min;
+        \$429 [15:8] = act_min;
       end else if (\$4 ) begin
-        \$379 [15:8] = act_max;
+        \$429 [15:8] = act_max;
       end else begin
-        \$379 [15:8] = t_1[7:0];
+        \$429 [15:8] = t_1[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$5 ) begin
-        \$379 [23:16] = act_min;
+        \$429 [23:16] = act_min;
       end else if (\$6 ) begin
-        \$379 [23:16] = act_max;
+        \$429 [23:16] = act_max;
       end else begin
-        \$379 [23:16] = t_2[7:0];
+        \$429 [23:16] = t_2[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$7 ) begin
-        \$379 [31:24] = act_min;
+        \$429 [31:24] = act_min;
       end else if (\$8 ) begin
-        \$379 [31:24] = act_max;
+        \$429 [31:24] = act_max;
       end else begin
-        \$379 [31:24] = t_3[7:0];
+        \$429 [31:24] = t_3[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$9 ) begin
-        \$379 [39:32] = act_min;
+        \$429 [39:32] = act_min;
       end else if (\$10 ) begin
-        \$379 [39:32] = act_max;
+        \$429 [39:32] = act_max;
       end else begin
-        \$379 [39:32] = t_4[7:0];
+        \$429 [39:32] = t_4[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$11 ) begin
-        \$379 [47:40] = act_min;
+        \$429 [47:40] = act_min;
       end else if (\$12 ) begin
-        \$379 [47:40] = act_max;
+        \$429 [47:40] = act_max;
       end else begin
-        \$379 [47:40] = t_5[7:0];
+        \$429 [47:40] = t_5[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$13 ) begin
-        \$379 [55:48] = act_min;
+        \$429 [55:48] = act_min;
       end else if (\$14 ) begin
-        \$379 [55:48] = act_max;
+        \$429 [55:48] = act_max;
       end else begin
-        \$379 [55:48] = t_6[7:0];
+        \$429 [55:48] = t_6[7:0];
       end
       (* full_case = 32'd1 *)
       if (\$15 ) begin
-        \$379 [63:56] = act_min;
+        \$429 [63:56] = act_min;
       end else if (\$16 ) begin
-        \$379 [63:56] = act_max;
+        \$429 [63:56] = act_max;
       end else begin
-        \$379 [63:56] = t_7[7:0];
+        \$429 [63:56] = t_7[7:0];
       end
     end
     if (rst) begin
-      \$379  = 64'h0000000000000000;
+      \$429  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = o_valid;
+    \$430  = o_valid;
     if (en) begin
-      \$380  = rq3_valid;
+      \$430  = rq3_valid;
     end
     if (rst) begin
-      \$380  = 1'h0;
+      \$430  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = o_last;
+    \$431  = o_last;
     if (en) begin
-      \$381  = rq3_last;
+      \$431  = rq3_last;
     end
     if (rst) begin
-      \$381  = 1'h0;
+      \$431  = 1'h0;
     end
   end
   assign left_0 = \$18 [4:0];
@@ -6004,14 +6704,46 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign a_5 = \$70 [31:0];
   assign a_6 = \$71 [31:0];
   assign a_7 = \$72 [31:0];
-  assign outer_0 = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
-  assign outer_1 = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
-  assign outer_2 = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
-  assign outer_3 = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
-  assign outer_4 = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
-  assign outer_5 = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
-  assign outer_6 = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
-  assign outer_7 = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+  assign p = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
+  assign \p$198  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
+  assign \p$200  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
+  assign \p$202  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
+  assign \p$204  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
+  assign \p$206  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
+  assign \p$208  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
+  assign \p$210  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
+  assign \p$212  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
+  assign \p$214  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
+  assign \p$216  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
+  assign \p$218  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
+  assign \p$220  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
+  assign \p$222  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
+  assign \p$224  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
+  assign \p$226  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
+  assign \p$228  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
+  assign \p$230  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
+  assign \p$232  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+  assign \p$234  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+  assign \p$236  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
+  assign \p$238  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
+  assign \p$240  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
+  assign \p$242  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
+  assign \p$244  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
+  assign \p$246  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
+  assign \p$248  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
+  assign \p$250  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
+  assign \p$252  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
+  assign \p$254  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
+  assign \p$256  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
+  assign \p$258  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+  assign outer_0 = { rq2p_phh0, rq2p_pll0 };
+  assign outer_1 = { rq2p_phh1, rq2p_pll1 };
+  assign outer_2 = { rq2p_phh2, rq2p_pll2 };
+  assign outer_3 = { rq2p_phh3, rq2p_pll3 };
+  assign outer_4 = { rq2p_phh4, rq2p_pll4 };
+  assign outer_5 = { rq2p_phh5, rq2p_pll5 };
+  assign outer_6 = { rq2p_phh6, rq2p_pll6 };
+  assign outer_7 = { rq2p_phh7, rq2p_pll7 };
   assign h_0 = \$83 [32:0];
   assign h_1 = \$86 [32:0];
   assign h_2 = \$89 [32:0];
@@ -6036,134 +6768,102 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign u_5 = \$150 [33:0];
   assign u_6 = \$155 [33:0];
   assign u_7 = \$160 [33:0];
-  assign \en$321  = en;
+  assign \en$403  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$324  = en;
-  assign \a$325  = rq2a_a0[16:0];
-  assign \b$326  = rq2a_m0[30:17];
-  assign \en$327  = en;
-  assign \a$328  = rq2a_a0[31:17];
-  assign \b$329  = rq2a_m0[16:0];
-  assign \en$330  = en;
-  assign \a$331  = rq2a_a0[31:17];
-  assign \b$332  = rq2a_m0[30:17];
-  assign \en$333  = en;
-  assign \a$334  = rq2a_a1[16:0];
-  assign \b$335  = rq2a_m1[16:0];
-  assign \en$336  = en;
-  assign \a$337  = rq2a_a1[16:0];
-  assign \b$338  = rq2a_m1[30:17];
-  assign \en$339  = en;
-  assign \a$340  = rq2a_a1[31:17];
-  assign \b$341  = rq2a_m1[16:0];
-  assign \en$342  = en;
-  assign \a$343  = rq2a_a1[31:17];
-  assign \b$344  = rq2a_m1[30:17];
-  assign \en$345  = en;
-  assign \a$346  = rq2a_a2[16:0];
-  assign \b$347  = rq2a_m2[16:0];
-  assign \en$348  = en;
-  assign \a$349  = rq2a_a2[16:0];
-  assign \b$350  = rq2a_m2[30:17];
-  assign \en$351  = en;
-  assign \a$352  = rq2a_a2[31:17];
-  assign \b$353  = rq2a_m2[16:0];
-  assign \en$354  = en;
-  assign \a$355  = rq2a_a2[31:17];
-  assign \b$356  = rq2a_m2[30:17];
-  assign \en$357  = en;
-  assign \a$358  = rq2a_a3[16:0];
-  assign \b$359  = rq2a_m3[16:0];
-  assign \en$360  = en;
-  assign \a$361  = rq2a_a3[16:0];
-  assign \b$362  = rq2a_m3[30:17];
-  assign \en$363  = en;
-  assign \a$364  = rq2a_a3[31:17];
-  assign \b$365  = rq2a_m3[16:0];
-  assign \en$366  = en;
-  assign \a$367  = rq2a_a3[31:17];
-  assign \b$368  = rq2a_m3[30:17];
-  assign \en$369  = en;
-  assign \a$370  = rq2a_a4[16:0];
-  assign \b$371  = rq2a_m4[16:0];
-  assign \en$372  = en;
-  assign \a$373  = rq2a_a4[16:0];
-  assign \b$374  = rq2a_m4[30:17];
-  assign \en$375  = en;
-  assign \a$376  = rq2a_a4[31:17];
-  assign \b$377  = rq2a_m4[16:0];
-  assign \en$378  = en;
-  assign \a$379  = rq2a_a4[31:17];
-  assign \b$380  = rq2a_m4[30:17];
-  assign \en$381  = en;
-  assign \a$382  = rq2a_a5[16:0];
-  assign \b$383  = rq2a_m5[16:0];
-  assign \en$384  = en;
-  assign \a$385  = rq2a_a5[16:0];
-  assign \b$386  = rq2a_m5[30:17];
-  assign \en$387  = en;
-  assign \a$388  = rq2a_a5[31:17];
-  assign \b$389  = rq2a_m5[16:0];
-  assign \en$390  = en;
-  assign \a$391  = rq2a_a5[31:17];
-  assign \b$392  = rq2a_m5[30:17];
-  assign \en$393  = en;
-  assign \a$394  = rq2a_a6[16:0];
-  assign \b$395  = rq2a_m6[16:0];
-  assign \en$396  = en;
-  assign \a$397  = rq2a_a6[16:0];
-  assign \b$398  = rq2a_m6[30:17];
-  assign \en$399  = en;
-  assign \a$400  = rq2a_a6[31:17];
-  assign \b$401  = rq2a_m6[16:0];
-  assign \en$402  = en;
-  assign \a$403  = rq2a_a6[31:17];
-  assign \b$404  = rq2a_m6[30:17];
-  assign \en$405  = en;
-  assign \a$406  = rq2a_a7[16:0];
-  assign \b$407  = rq2a_m7[16:0];
-  assign \en$408  = en;
-  assign \a$409  = rq2a_a7[16:0];
-  assign \b$410  = rq2a_m7[30:17];
-  assign \en$411  = en;
-  assign \a$412  = rq2a_a7[31:17];
-  assign \b$413  = rq2a_m7[16:0];
-  assign \en$414  = en;
-  assign \a$415  = rq2a_a7[31:17];
-  assign \b$416  = rq2a_m7[30:17];
-  assign p = { \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
-  assign \p$418  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479  };
-  assign \p$419  = { \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  };
-  assign \p$420  = { \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  };
-  assign \p$421  = { \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
-  assign \p$422  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605  };
-  assign \p$423  = { \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  };
-  assign \p$424  = { \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  };
-  assign \p$425  = { \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
-  assign \p$426  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731  };
-  assign \p$427  = { \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  };
-  assign \p$428  = { \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  };
-  assign \p$429  = { \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
-  assign \p$430  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857  };
-  assign \p$431  = { \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  };
-  assign \p$432  = { \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  };
-  assign \p$433  = { \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
-  assign \p$434  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983  };
-  assign \p$435  = { \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  };
-  assign \p$436  = { \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  };
-  assign \p$437  = { \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
-  assign \p$438  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109  };
-  assign \p$439  = { \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  };
-  assign \p$440  = { \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  };
-  assign \p$441  = { \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
-  assign \p$442  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
-  assign \p$443  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
-  assign \p$444  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  };
-  assign \p$445  = { \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
-  assign \p$446  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361  };
-  assign \p$447  = { \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  };
-  assign \p$448  = { \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  };
+  assign \en$406  = en;
+  assign \a$407  = rq2a_a0[16:0];
+  assign \b$408  = rq2a_m0[30:17];
+  assign \en$409  = en;
+  assign \a$410  = rq2a_a0[31:17];
+  assign \b$411  = rq2a_m0[16:0];
+  assign \en$412  = en;
+  assign \a$413  = rq2a_a0[31:17];
+  assign \b$414  = rq2a_m0[30:17];
+  assign \en$415  = en;
+  assign \a$416  = rq2a_a1[16:0];
+  assign \b$417  = rq2a_m1[16:0];
+  assign \en$418  = en;
+  assign \a$419  = rq2a_a1[16:0];
+  assign \b$420  = rq2a_m1[30:17];
+  assign \en$421  = en;
+  assign \a$422  = rq2a_a1[31:17];
+  assign \b$423  = rq2a_m1[16:0];
+  assign \en$424  = en;
+  assign \a$425  = rq2a_a1[31:17];
+  assign \b$426  = rq2a_m1[30:17];
+  assign \en$427  = en;
+  assign \a$428  = rq2a_a2[16:0];
+  assign \b$429  = rq2a_m2[16:0];
+  assign \en$430  = en;
+  assign \a$431  = rq2a_a2[16:0];
+  assign \b$432  = rq2a_m2[30:17];
+  assign \en$433  = en;
+  assign \a$434  = rq2a_a2[31:17];
+  assign \b$435  = rq2a_m2[16:0];
+  assign \en$436  = en;
+  assign \a$437  = rq2a_a2[31:17];
+  assign \b$438  = rq2a_m2[30:17];
+  assign \en$439  = en;
+  assign \a$440  = rq2a_a3[16:0];
+  assign \b$441  = rq2a_m3[16:0];
+  assign \en$442  = en;
+  assign \a$443  = rq2a_a3[16:0];
+  assign \b$444  = rq2a_m3[30:17];
+  assign \en$445  = en;
+  assign \a$446  = rq2a_a3[31:17];
+  assign \b$447  = rq2a_m3[16:0];
+  assign \en$448  = en;
+  assign \a$449  = rq2a_a3[31:17];
+  assign \b$450  = rq2a_m3[30:17];
+  assign \en$451  = en;
+  assign \a$452  = rq2a_a4[16:0];
+  assign \b$453  = rq2a_m4[16:0];
+  assign \en$454  = en;
+  assign \a$455  = rq2a_a4[16:0];
+  assign \b$456  = rq2a_m4[30:17];
+  assign \en$457  = en;
+  assign \a$458  = rq2a_a4[31:17];
+  assign \b$459  = rq2a_m4[16:0];
+  assign \en$460  = en;
+  assign \a$461  = rq2a_a4[31:17];
+  assign \b$462  = rq2a_m4[30:17];
+  assign \en$463  = en;
+  assign \a$464  = rq2a_a5[16:0];
+  assign \b$465  = rq2a_m5[16:0];
+  assign \en$466  = en;
+  assign \a$467  = rq2a_a5[16:0];
+  assign \b$468  = rq2a_m5[30:17];
+  assign \en$469  = en;
+  assign \a$470  = rq2a_a5[31:17];
+  assign \b$471  = rq2a_m5[16:0];
+  assign \en$472  = en;
+  assign \a$473  = rq2a_a5[31:17];
+  assign \b$474  = rq2a_m5[30:17];
+  assign \en$475  = en;
+  assign \a$476  = rq2a_a6[16:0];
+  assign \b$477  = rq2a_m6[16:0];
+  assign \en$478  = en;
+  assign \a$479  = rq2a_a6[16:0];
+  assign \b$480  = rq2a_m6[30:17];
+  assign \en$481  = en;
+  assign \a$482  = rq2a_a6[31:17];
+  assign \b$483  = rq2a_m6[16:0];
+  assign \en$484  = en;
+  assign \a$485  = rq2a_a6[31:17];
+  assign \b$486  = rq2a_m6[30:17];
+  assign \en$487  = en;
+  assign \a$488  = rq2a_a7[16:0];
+  assign \b$489  = rq2a_m7[16:0];
+  assign \en$490  = en;
+  assign \a$491  = rq2a_a7[16:0];
+  assign \b$492  = rq2a_m7[30:17];
+  assign \en$493  = en;
+  assign \a$494  = rq2a_a7[31:17];
+  assign \b$495  = rq2a_m7[16:0];
+  assign \en$496  = en;
+  assign \a$497  = rq2a_a7[31:17];
+  assign \b$498  = rq2a_m7[30:17];
   assign \i_acc[0]  = i_acc[25:0];
   assign \i_acc[1]  = i_acc[51:26];
   assign \i_acc[2]  = i_acc[77:52];

@@ -1177,7 +1177,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
             if (\$41 ) begin
               if (\$43 ) begin
                 if (last_mblock) begin
-                  \$79  = 6'h26;
+                  \$79  = 6'h27;
                 end
               end
             end
@@ -30966,11 +30966,61 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire \$1388 ;
   wire \$1389 ;
   wire \$139 ;
+  wire \$1390 ;
+  wire \$1391 ;
+  wire \$1392 ;
+  wire \$1393 ;
+  wire \$1394 ;
+  wire \$1395 ;
+  wire \$1396 ;
+  wire \$1397 ;
+  wire \$1398 ;
+  wire \$1399 ;
   wire \$14 ;
   wire [34:0] \$140 ;
+  wire \$1400 ;
+  wire \$1401 ;
+  wire \$1402 ;
+  wire \$1403 ;
+  wire \$1404 ;
+  wire \$1405 ;
+  wire \$1406 ;
+  wire \$1407 ;
+  wire \$1408 ;
+  wire \$1409 ;
   wire [33:0] \$141 ;
+  wire \$1410 ;
+  wire \$1411 ;
+  wire \$1412 ;
+  wire \$1413 ;
+  wire \$1414 ;
+  wire \$1415 ;
+  wire \$1416 ;
+  wire \$1417 ;
+  wire \$1418 ;
+  wire \$1419 ;
   wire \$142 ;
+  wire \$1420 ;
+  wire \$1421 ;
+  wire \$1422 ;
+  wire \$1423 ;
+  wire \$1424 ;
+  wire \$1425 ;
+  wire \$1426 ;
+  wire \$1427 ;
+  wire \$1428 ;
+  wire \$1429 ;
   wire \$143 ;
+  wire \$1430 ;
+  wire \$1431 ;
+  wire \$1432 ;
+  wire \$1433 ;
+  wire \$1434 ;
+  wire \$1435 ;
+  wire \$1436 ;
+  wire \$1437 ;
+  wire \$1438 ;
+  wire \$1439 ;
   wire \$144 ;
   wire [34:0] \$145 ;
   wire [33:0] \$146 ;
@@ -31154,143 +31204,143 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg [4:0] \$306 ;
   reg [30:0] \$307 ;
   reg [4:0] \$308 ;
-  reg [62:0] \$309 ;
+  reg [33:0] \$309 ;
   wire [6:0] \$31 ;
-  reg [33:0] \$310 ;
-  reg [62:0] \$311 ;
-  reg [33:0] \$312 ;
-  reg [62:0] \$313 ;
-  reg [33:0] \$314 ;
-  reg [62:0] \$315 ;
-  reg [33:0] \$316 ;
-  reg [62:0] \$317 ;
-  reg [33:0] \$318 ;
-  reg [62:0] \$319 ;
+  reg [30:0] \$310 ;
+  reg [31:0] \$311 ;
+  reg [28:0] \$312 ;
+  reg [33:0] \$313 ;
+  reg [30:0] \$314 ;
+  reg [31:0] \$315 ;
+  reg [28:0] \$316 ;
+  reg [33:0] \$317 ;
+  reg [30:0] \$318 ;
+  reg [31:0] \$319 ;
   wire \$32 ;
-  reg [33:0] \$320 ;
-  reg [62:0] \$321 ;
-  reg [33:0] \$322 ;
-  reg [62:0] \$323 ;
-  reg [33:0] \$324 ;
-  reg \$325 ;
-  reg \$326 ;
-  reg [4:0] \$327 ;
-  reg [4:0] \$328 ;
-  reg [4:0] \$329 ;
+  reg [28:0] \$320 ;
+  reg [33:0] \$321 ;
+  reg [30:0] \$322 ;
+  reg [31:0] \$323 ;
+  reg [28:0] \$324 ;
+  reg [33:0] \$325 ;
+  reg [30:0] \$326 ;
+  reg [31:0] \$327 ;
+  reg [28:0] \$328 ;
+  reg [33:0] \$329 ;
   wire [5:0] \$33 ;
-  reg [4:0] \$330 ;
-  reg [4:0] \$331 ;
-  reg [4:0] \$332 ;
-  reg [4:0] \$333 ;
-  reg [4:0] \$334 ;
-  reg [32:0] \$335 ;
-  reg [32:0] \$336 ;
-  reg [32:0] \$337 ;
-  reg [32:0] \$338 ;
-  reg [32:0] \$339 ;
+  reg [30:0] \$330 ;
+  reg [31:0] \$331 ;
+  reg [28:0] \$332 ;
+  reg [33:0] \$333 ;
+  reg [30:0] \$334 ;
+  reg [31:0] \$335 ;
+  reg [28:0] \$336 ;
+  reg [33:0] \$337 ;
+  reg [30:0] \$338 ;
+  reg [31:0] \$339 ;
   wire \$34 ;
-  reg [32:0] \$340 ;
-  reg [32:0] \$341 ;
-  reg [32:0] \$342 ;
-  reg [31:0] \$343 ;
-  reg [31:0] \$344 ;
-  reg [31:0] \$345 ;
-  reg [31:0] \$346 ;
-  reg [31:0] \$347 ;
-  reg [31:0] \$348 ;
-  reg [31:0] \$349 ;
+  reg [28:0] \$340 ;
+  reg \$341 ;
+  reg \$342 ;
+  reg [30:0] \$343 ;
+  reg [4:0] \$344 ;
+  reg [30:0] \$345 ;
+  reg [4:0] \$346 ;
+  reg [30:0] \$347 ;
+  reg [4:0] \$348 ;
+  reg [30:0] \$349 ;
   wire [6:0] \$35 ;
-  reg [31:0] \$350 ;
-  reg \$351 ;
-  reg \$352 ;
-  reg [4:0] \$353 ;
+  reg [4:0] \$350 ;
+  reg [30:0] \$351 ;
+  reg [4:0] \$352 ;
+  reg [30:0] \$353 ;
   reg [4:0] \$354 ;
-  reg [4:0] \$355 ;
+  reg [30:0] \$355 ;
   reg [4:0] \$356 ;
-  reg [4:0] \$357 ;
+  reg [30:0] \$357 ;
   reg [4:0] \$358 ;
-  reg [4:0] \$359 ;
+  reg [62:0] \$359 ;
   wire [6:0] \$36 ;
-  reg [4:0] \$360 ;
-  reg [33:0] \$361 ;
+  reg [33:0] \$360 ;
+  reg [62:0] \$361 ;
   reg [33:0] \$362 ;
-  reg [33:0] \$363 ;
+  reg [62:0] \$363 ;
   reg [33:0] \$364 ;
-  reg [33:0] \$365 ;
+  reg [62:0] \$365 ;
   reg [33:0] \$366 ;
-  reg [33:0] \$367 ;
+  reg [62:0] \$367 ;
   reg [33:0] \$368 ;
-  reg \$369 ;
+  reg [62:0] \$369 ;
   wire \$37 ;
-  reg \$370 ;
-  reg [33:0] \$371 ;
+  reg [33:0] \$370 ;
+  reg [62:0] \$371 ;
   reg [33:0] \$372 ;
-  reg [33:0] \$373 ;
+  reg [62:0] \$373 ;
   reg [33:0] \$374 ;
-  reg [33:0] \$375 ;
-  reg [33:0] \$376 ;
-  reg [33:0] \$377 ;
-  reg [33:0] \$378 ;
-  reg [63:0] \$379 ;
+  reg \$375 ;
+  reg \$376 ;
+  reg [4:0] \$377 ;
+  reg [4:0] \$378 ;
+  reg [4:0] \$379 ;
   wire [5:0] \$38 ;
-  reg \$380 ;
-  reg \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
+  reg [4:0] \$380 ;
+  reg [4:0] \$381 ;
+  reg [4:0] \$382 ;
+  reg [4:0] \$383 ;
+  reg [4:0] \$384 ;
+  reg [32:0] \$385 ;
+  reg [32:0] \$386 ;
+  reg [32:0] \$387 ;
+  reg [32:0] \$388 ;
+  reg [32:0] \$389 ;
   wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
+  reg [32:0] \$390 ;
+  reg [32:0] \$391 ;
+  reg [32:0] \$392 ;
+  reg [31:0] \$393 ;
+  reg [31:0] \$394 ;
+  reg [31:0] \$395 ;
+  reg [31:0] \$396 ;
+  reg [31:0] \$397 ;
+  reg [31:0] \$398 ;
+  reg [31:0] \$399 ;
   wire \$4 ;
   wire [6:0] \$40 ;
-  wire \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
+  reg [31:0] \$400 ;
+  reg \$401 ;
+  reg \$402 ;
+  reg [4:0] \$403 ;
+  reg [4:0] \$404 ;
+  reg [4:0] \$405 ;
+  reg [4:0] \$406 ;
+  reg [4:0] \$407 ;
+  reg [4:0] \$408 ;
+  reg [4:0] \$409 ;
   wire [6:0] \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
+  reg [4:0] \$410 ;
+  reg [33:0] \$411 ;
+  reg [33:0] \$412 ;
+  reg [33:0] \$413 ;
+  reg [33:0] \$414 ;
+  reg [33:0] \$415 ;
+  reg [33:0] \$416 ;
+  reg [33:0] \$417 ;
+  reg [33:0] \$418 ;
+  reg \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  reg \$420 ;
+  reg [33:0] \$421 ;
+  reg [33:0] \$422 ;
+  reg [33:0] \$423 ;
+  reg [33:0] \$424 ;
+  reg [33:0] \$425 ;
+  reg [33:0] \$426 ;
+  reg [33:0] \$427 ;
+  reg [33:0] \$428 ;
+  reg [63:0] \$429 ;
   wire [5:0] \$43 ;
-  wire \$430 ;
-  wire \$431 ;
+  reg \$430 ;
+  reg \$431 ;
   wire \$432 ;
   wire \$433 ;
   wire \$434 ;
@@ -31921,37 +31971,37 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire \$998 ;
   wire \$999 ;
   wire [16:0] a;
-  wire [16:0] \a$324 ;
-  wire [14:0] \a$327 ;
-  wire [14:0] \a$330 ;
-  wire [16:0] \a$333 ;
-  wire [16:0] \a$336 ;
-  wire [14:0] \a$339 ;
-  wire [14:0] \a$342 ;
-  wire [16:0] \a$345 ;
-  wire [16:0] \a$348 ;
-  wire [14:0] \a$351 ;
-  wire [14:0] \a$354 ;
-  wire [16:0] \a$357 ;
-  wire [16:0] \a$360 ;
-  wire [14:0] \a$363 ;
-  wire [14:0] \a$366 ;
-  wire [16:0] \a$369 ;
-  wire [16:0] \a$372 ;
-  wire [14:0] \a$375 ;
-  wire [14:0] \a$378 ;
-  wire [16:0] \a$381 ;
-  wire [16:0] \a$384 ;
-  wire [14:0] \a$387 ;
-  wire [14:0] \a$390 ;
-  wire [16:0] \a$393 ;
-  wire [16:0] \a$396 ;
-  wire [14:0] \a$399 ;
-  wire [14:0] \a$402 ;
-  wire [16:0] \a$405 ;
-  wire [16:0] \a$408 ;
-  wire [14:0] \a$411 ;
-  wire [14:0] \a$414 ;
+  wire [16:0] \a$406 ;
+  wire [14:0] \a$409 ;
+  wire [14:0] \a$412 ;
+  wire [16:0] \a$415 ;
+  wire [16:0] \a$418 ;
+  wire [14:0] \a$421 ;
+  wire [14:0] \a$424 ;
+  wire [16:0] \a$427 ;
+  wire [16:0] \a$430 ;
+  wire [14:0] \a$433 ;
+  wire [14:0] \a$436 ;
+  wire [16:0] \a$439 ;
+  wire [16:0] \a$442 ;
+  wire [14:0] \a$445 ;
+  wire [14:0] \a$448 ;
+  wire [16:0] \a$451 ;
+  wire [16:0] \a$454 ;
+  wire [14:0] \a$457 ;
+  wire [14:0] \a$460 ;
+  wire [16:0] \a$463 ;
+  wire [16:0] \a$466 ;
+  wire [14:0] \a$469 ;
+  wire [14:0] \a$472 ;
+  wire [16:0] \a$475 ;
+  wire [16:0] \a$478 ;
+  wire [14:0] \a$481 ;
+  wire [14:0] \a$484 ;
+  wire [16:0] \a$487 ;
+  wire [16:0] \a$490 ;
+  wire [14:0] \a$493 ;
+  wire [14:0] \a$496 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
   wire [31:0] a_2;
@@ -31965,72 +32015,72 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$325 ;
-  wire [16:0] \b$328 ;
-  wire [13:0] \b$331 ;
-  wire [16:0] \b$334 ;
-  wire [13:0] \b$337 ;
-  wire [16:0] \b$340 ;
-  wire [13:0] \b$343 ;
-  wire [16:0] \b$346 ;
-  wire [13:0] \b$349 ;
-  wire [16:0] \b$352 ;
-  wire [13:0] \b$355 ;
-  wire [16:0] \b$358 ;
-  wire [13:0] \b$361 ;
-  wire [16:0] \b$364 ;
-  wire [13:0] \b$367 ;
-  wire [16:0] \b$370 ;
-  wire [13:0] \b$373 ;
-  wire [16:0] \b$376 ;
-  wire [13:0] \b$379 ;
-  wire [16:0] \b$382 ;
-  wire [13:0] \b$385 ;
-  wire [16:0] \b$388 ;
-  wire [13:0] \b$391 ;
-  wire [16:0] \b$394 ;
-  wire [13:0] \b$397 ;
-  wire [16:0] \b$400 ;
-  wire [13:0] \b$403 ;
-  wire [16:0] \b$406 ;
-  wire [13:0] \b$409 ;
-  wire [16:0] \b$412 ;
-  wire [13:0] \b$415 ;
+  wire [13:0] \b$407 ;
+  wire [16:0] \b$410 ;
+  wire [13:0] \b$413 ;
+  wire [16:0] \b$416 ;
+  wire [13:0] \b$419 ;
+  wire [16:0] \b$422 ;
+  wire [13:0] \b$425 ;
+  wire [16:0] \b$428 ;
+  wire [13:0] \b$431 ;
+  wire [16:0] \b$434 ;
+  wire [13:0] \b$437 ;
+  wire [16:0] \b$440 ;
+  wire [13:0] \b$443 ;
+  wire [16:0] \b$446 ;
+  wire [13:0] \b$449 ;
+  wire [16:0] \b$452 ;
+  wire [13:0] \b$455 ;
+  wire [16:0] \b$458 ;
+  wire [13:0] \b$461 ;
+  wire [16:0] \b$464 ;
+  wire [13:0] \b$467 ;
+  wire [16:0] \b$470 ;
+  wire [13:0] \b$473 ;
+  wire [16:0] \b$476 ;
+  wire [13:0] \b$479 ;
+  wire [16:0] \b$482 ;
+  wire [13:0] \b$485 ;
+  wire [16:0] \b$488 ;
+  wire [13:0] \b$491 ;
+  wire [16:0] \b$494 ;
+  wire [13:0] \b$497 ;
   input clk;
   wire clk;
   wire en;
-  wire \en$320 ;
-  wire \en$323 ;
-  wire \en$326 ;
-  wire \en$329 ;
-  wire \en$332 ;
-  wire \en$335 ;
-  wire \en$338 ;
-  wire \en$341 ;
-  wire \en$344 ;
-  wire \en$347 ;
-  wire \en$350 ;
-  wire \en$353 ;
-  wire \en$356 ;
-  wire \en$359 ;
-  wire \en$362 ;
-  wire \en$365 ;
-  wire \en$368 ;
-  wire \en$371 ;
-  wire \en$374 ;
-  wire \en$377 ;
-  wire \en$380 ;
-  wire \en$383 ;
-  wire \en$386 ;
-  wire \en$389 ;
-  wire \en$392 ;
-  wire \en$395 ;
-  wire \en$398 ;
-  wire \en$401 ;
-  wire \en$404 ;
-  wire \en$407 ;
-  wire \en$410 ;
-  wire \en$413 ;
+  wire \en$402 ;
+  wire \en$405 ;
+  wire \en$408 ;
+  wire \en$411 ;
+  wire \en$414 ;
+  wire \en$417 ;
+  wire \en$420 ;
+  wire \en$423 ;
+  wire \en$426 ;
+  wire \en$429 ;
+  wire \en$432 ;
+  wire \en$435 ;
+  wire \en$438 ;
+  wire \en$441 ;
+  wire \en$444 ;
+  wire \en$447 ;
+  wire \en$450 ;
+  wire \en$453 ;
+  wire \en$456 ;
+  wire \en$459 ;
+  wire \en$462 ;
+  wire \en$465 ;
+  wire \en$468 ;
+  wire \en$471 ;
+  wire \en$474 ;
+  wire \en$477 ;
+  wire \en$480 ;
+  wire \en$483 ;
+  wire \en$486 ;
+  wire \en$489 ;
+  wire \en$492 ;
+  wire \en$495 ;
   wire [32:0] h_0;
   wire [32:0] h_1;
   wire [32:0] h_2;
@@ -32130,37 +32180,37 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire [62:0] outer_6;
   wire [62:0] outer_7;
   wire [33:0] p;
-  wire [28:0] \p$417 ;
-  wire [31:0] \p$418 ;
-  wire [30:0] \p$419 ;
-  wire [33:0] \p$420 ;
-  wire [28:0] \p$421 ;
-  wire [31:0] \p$422 ;
-  wire [30:0] \p$423 ;
-  wire [33:0] \p$424 ;
-  wire [28:0] \p$425 ;
-  wire [31:0] \p$426 ;
-  wire [30:0] \p$427 ;
-  wire [33:0] \p$428 ;
-  wire [28:0] \p$429 ;
-  wire [31:0] \p$430 ;
-  wire [30:0] \p$431 ;
-  wire [33:0] \p$432 ;
-  wire [28:0] \p$433 ;
-  wire [31:0] \p$434 ;
-  wire [30:0] \p$435 ;
-  wire [33:0] \p$436 ;
-  wire [28:0] \p$437 ;
-  wire [31:0] \p$438 ;
-  wire [30:0] \p$439 ;
-  wire [33:0] \p$440 ;
-  wire [28:0] \p$441 ;
-  wire [31:0] \p$442 ;
-  wire [30:0] \p$443 ;
-  wire [33:0] \p$444 ;
-  wire [28:0] \p$445 ;
-  wire [31:0] \p$446 ;
-  wire [30:0] \p$447 ;
+  wire [30:0] \p$192 ;
+  wire [31:0] \p$194 ;
+  wire [28:0] \p$196 ;
+  wire [33:0] \p$198 ;
+  wire [30:0] \p$200 ;
+  wire [31:0] \p$202 ;
+  wire [28:0] \p$204 ;
+  wire [33:0] \p$206 ;
+  wire [30:0] \p$208 ;
+  wire [31:0] \p$210 ;
+  wire [28:0] \p$212 ;
+  wire [33:0] \p$214 ;
+  wire [30:0] \p$216 ;
+  wire [31:0] \p$218 ;
+  wire [28:0] \p$220 ;
+  wire [33:0] \p$222 ;
+  wire [30:0] \p$224 ;
+  wire [31:0] \p$226 ;
+  wire [28:0] \p$228 ;
+  wire [33:0] \p$230 ;
+  wire [30:0] \p$232 ;
+  wire [31:0] \p$234 ;
+  wire [28:0] \p$236 ;
+  wire [33:0] \p$238 ;
+  wire [30:0] \p$240 ;
+  wire [31:0] \p$242 ;
+  wire [28:0] \p$244 ;
+  wire [33:0] \p$246 ;
+  wire [30:0] \p$248 ;
+  wire [31:0] \p$250 ;
+  wire [28:0] \p$252 ;
   wire [4:0] r_0;
   wire [4:0] r_1;
   wire [4:0] r_2;
@@ -32325,6 +32375,24 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg [4:0] rq2c_r6 = 5'h00;
   reg [4:0] rq2c_r7 = 5'h00;
   reg rq2c_valid = 1'h0;
+  reg rq2d_last = 1'h0;
+  reg [30:0] rq2d_m0 = 31'h00000000;
+  reg [30:0] rq2d_m1 = 31'h00000000;
+  reg [30:0] rq2d_m2 = 31'h00000000;
+  reg [30:0] rq2d_m3 = 31'h00000000;
+  reg [30:0] rq2d_m4 = 31'h00000000;
+  reg [30:0] rq2d_m5 = 31'h00000000;
+  reg [30:0] rq2d_m6 = 31'h00000000;
+  reg [30:0] rq2d_m7 = 31'h00000000;
+  reg [4:0] rq2d_r0 = 5'h00;
+  reg [4:0] rq2d_r1 = 5'h00;
+  reg [4:0] rq2d_r2 = 5'h00;
+  reg [4:0] rq2d_r3 = 5'h00;
+  reg [4:0] rq2d_r4 = 5'h00;
+  reg [4:0] rq2d_r5 = 5'h00;
+  reg [4:0] rq2d_r6 = 5'h00;
+  reg [4:0] rq2d_r7 = 5'h00;
+  reg rq2d_valid = 1'h0;
   reg rq2m_last = 1'h0;
   reg [30:0] rq2m_m0 = 31'h00000000;
   reg [30:0] rq2m_m1 = 31'h00000000;
@@ -32359,6 +32427,38 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   reg [4:0] rq2m_r6 = 5'h00;
   reg [4:0] rq2m_r7 = 5'h00;
   reg rq2m_valid = 1'h0;
+  reg [28:0] rq2p_phh0 = 29'h00000000;
+  reg [28:0] rq2p_phh1 = 29'h00000000;
+  reg [28:0] rq2p_phh2 = 29'h00000000;
+  reg [28:0] rq2p_phh3 = 29'h00000000;
+  reg [28:0] rq2p_phh4 = 29'h00000000;
+  reg [28:0] rq2p_phh5 = 29'h00000000;
+  reg [28:0] rq2p_phh6 = 29'h00000000;
+  reg [28:0] rq2p_phh7 = 29'h00000000;
+  reg [31:0] rq2p_phl0 = 32'd0;
+  reg [31:0] rq2p_phl1 = 32'd0;
+  reg [31:0] rq2p_phl2 = 32'd0;
+  reg [31:0] rq2p_phl3 = 32'd0;
+  reg [31:0] rq2p_phl4 = 32'd0;
+  reg [31:0] rq2p_phl5 = 32'd0;
+  reg [31:0] rq2p_phl6 = 32'd0;
+  reg [31:0] rq2p_phl7 = 32'd0;
+  reg [30:0] rq2p_plh0 = 31'h00000000;
+  reg [30:0] rq2p_plh1 = 31'h00000000;
+  reg [30:0] rq2p_plh2 = 31'h00000000;
+  reg [30:0] rq2p_plh3 = 31'h00000000;
+  reg [30:0] rq2p_plh4 = 31'h00000000;
+  reg [30:0] rq2p_plh5 = 31'h00000000;
+  reg [30:0] rq2p_plh6 = 31'h00000000;
+  reg [30:0] rq2p_plh7 = 31'h00000000;
+  reg [33:0] rq2p_pll0 = 34'h000000000;
+  reg [33:0] rq2p_pll1 = 34'h000000000;
+  reg [33:0] rq2p_pll2 = 34'h000000000;
+  reg [33:0] rq2p_pll3 = 34'h000000000;
+  reg [33:0] rq2p_pll4 = 34'h000000000;
+  reg [33:0] rq2p_pll5 = 34'h000000000;
+  reg [33:0] rq2p_pll6 = 34'h000000000;
+  reg [33:0] rq2p_pll7 = 34'h000000000;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
@@ -32495,21 +32595,21 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$70  = $signed(rq1_s5) << rq1_l5;
   assign \$71  = $signed(rq1_s6) << rq1_l6;
   assign \$72  = $signed(rq1_s7) << rq1_l7;
-  assign \$73  = $signed({ \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  }) + $signed({ 1'h0, \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  });
+  assign \$73  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
   assign mid_0 = $signed(\$73 ) + $signed(15'h2000);
-  assign \$74  = $signed({ \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  }) + $signed({ 1'h0, \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  });
+  assign \$74  = $signed(rq2p_phl1) + $signed({ 1'h0, rq2p_plh1 });
   assign mid_1 = $signed(\$74 ) + $signed(15'h2000);
-  assign \$75  = $signed({ \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  }) + $signed({ 1'h0, \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  });
+  assign \$75  = $signed(rq2p_phl2) + $signed({ 1'h0, rq2p_plh2 });
   assign mid_2 = $signed(\$75 ) + $signed(15'h2000);
-  assign \$76  = $signed({ \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  }) + $signed({ 1'h0, \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  });
+  assign \$76  = $signed(rq2p_phl3) + $signed({ 1'h0, rq2p_plh3 });
   assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
-  assign \$77  = $signed({ \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  }) + $signed({ 1'h0, \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  });
+  assign \$77  = $signed(rq2p_phl4) + $signed({ 1'h0, rq2p_plh4 });
   assign mid_4 = $signed(\$77 ) + $signed(15'h2000);
-  assign \$78  = $signed({ \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  }) + $signed({ 1'h0, \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  });
+  assign \$78  = $signed(rq2p_phl5) + $signed({ 1'h0, rq2p_plh5 });
   assign mid_5 = $signed(\$78 ) + $signed(15'h2000);
-  assign \$79  = $signed({ \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  }) + $signed({ 1'h0, \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  });
+  assign \$79  = $signed(rq2p_phl6) + $signed({ 1'h0, rq2p_plh6 });
   assign mid_6 = $signed(\$79 ) + $signed(15'h2000);
-  assign \$80  = $signed({ \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  }) + $signed({ 1'h0, \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  });
+  assign \$80  = $signed(rq2p_phl7) + $signed({ 1'h0, rq2p_plh7 });
   assign mid_7 = $signed(\$80 ) + $signed(15'h2000);
   assign \$82  = $signed(\$81 ) + $signed(rq2m_mi0);
   assign \$85  = $signed(\$84 ) + $signed(rq2m_mi1);
@@ -32844,1354 +32944,1454 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   always @(posedge clk)
     rq2c_r7 <= \$290 ;
   always @(posedge clk)
-    rq2m_valid <= \$291 ;
+    rq2d_valid <= \$291 ;
   always @(posedge clk)
-    rq2m_last <= \$292 ;
+    rq2d_last <= \$292 ;
   always @(posedge clk)
-    rq2m_m0 <= \$293 ;
+    rq2d_m0 <= \$293 ;
   always @(posedge clk)
-    rq2m_r0 <= \$294 ;
+    rq2d_r0 <= \$294 ;
   always @(posedge clk)
-    rq2m_m1 <= \$295 ;
+    rq2d_m1 <= \$295 ;
   always @(posedge clk)
-    rq2m_r1 <= \$296 ;
+    rq2d_r1 <= \$296 ;
   always @(posedge clk)
-    rq2m_m2 <= \$297 ;
+    rq2d_m2 <= \$297 ;
   always @(posedge clk)
-    rq2m_r2 <= \$298 ;
+    rq2d_r2 <= \$298 ;
   always @(posedge clk)
-    rq2m_m3 <= \$299 ;
+    rq2d_m3 <= \$299 ;
   always @(posedge clk)
-    rq2m_r3 <= \$300 ;
+    rq2d_r3 <= \$300 ;
   always @(posedge clk)
-    rq2m_m4 <= \$301 ;
+    rq2d_m4 <= \$301 ;
   always @(posedge clk)
-    rq2m_r4 <= \$302 ;
+    rq2d_r4 <= \$302 ;
   always @(posedge clk)
-    rq2m_m5 <= \$303 ;
+    rq2d_m5 <= \$303 ;
   always @(posedge clk)
-    rq2m_r5 <= \$304 ;
+    rq2d_r5 <= \$304 ;
   always @(posedge clk)
-    rq2m_m6 <= \$305 ;
+    rq2d_m6 <= \$305 ;
   always @(posedge clk)
-    rq2m_r6 <= \$306 ;
+    rq2d_r6 <= \$306 ;
   always @(posedge clk)
-    rq2m_m7 <= \$307 ;
+    rq2d_m7 <= \$307 ;
   always @(posedge clk)
-    rq2m_r7 <= \$308 ;
+    rq2d_r7 <= \$308 ;
   always @(posedge clk)
-    rq2m_o0 <= \$309 ;
+    rq2p_pll0 <= \$309 ;
   always @(posedge clk)
-    rq2m_mi0 <= \$310 ;
+    rq2p_plh0 <= \$310 ;
   always @(posedge clk)
-    rq2m_o1 <= \$311 ;
+    rq2p_phl0 <= \$311 ;
   always @(posedge clk)
-    rq2m_mi1 <= \$312 ;
+    rq2p_phh0 <= \$312 ;
   always @(posedge clk)
-    rq2m_o2 <= \$313 ;
+    rq2p_pll1 <= \$313 ;
   always @(posedge clk)
-    rq2m_mi2 <= \$314 ;
+    rq2p_plh1 <= \$314 ;
   always @(posedge clk)
-    rq2m_o3 <= \$315 ;
+    rq2p_phl1 <= \$315 ;
   always @(posedge clk)
-    rq2m_mi3 <= \$316 ;
+    rq2p_phh1 <= \$316 ;
   always @(posedge clk)
-    rq2m_o4 <= \$317 ;
+    rq2p_pll2 <= \$317 ;
   always @(posedge clk)
-    rq2m_mi4 <= \$318 ;
+    rq2p_plh2 <= \$318 ;
   always @(posedge clk)
-    rq2m_o5 <= \$319 ;
+    rq2p_phl2 <= \$319 ;
   always @(posedge clk)
-    rq2m_mi5 <= \$320 ;
+    rq2p_phh2 <= \$320 ;
   always @(posedge clk)
-    rq2m_o6 <= \$321 ;
+    rq2p_pll3 <= \$321 ;
   always @(posedge clk)
-    rq2m_mi6 <= \$322 ;
+    rq2p_plh3 <= \$322 ;
   always @(posedge clk)
-    rq2m_o7 <= \$323 ;
+    rq2p_phl3 <= \$323 ;
   always @(posedge clk)
-    rq2m_mi7 <= \$324 ;
+    rq2p_phh3 <= \$324 ;
   always @(posedge clk)
-    rq2_valid <= \$325 ;
+    rq2p_pll4 <= \$325 ;
   always @(posedge clk)
-    rq2_last <= \$326 ;
+    rq2p_plh4 <= \$326 ;
   always @(posedge clk)
-    rq2_r0 <= \$327 ;
+    rq2p_phl4 <= \$327 ;
   always @(posedge clk)
-    rq2_r1 <= \$328 ;
+    rq2p_phh4 <= \$328 ;
   always @(posedge clk)
-    rq2_r2 <= \$329 ;
+    rq2p_pll5 <= \$329 ;
   always @(posedge clk)
-    rq2_r3 <= \$330 ;
+    rq2p_plh5 <= \$330 ;
   always @(posedge clk)
-    rq2_r4 <= \$331 ;
+    rq2p_phl5 <= \$331 ;
   always @(posedge clk)
-    rq2_r5 <= \$332 ;
+    rq2p_phh5 <= \$332 ;
   always @(posedge clk)
-    rq2_r6 <= \$333 ;
+    rq2p_pll6 <= \$333 ;
   always @(posedge clk)
-    rq2_r7 <= \$334 ;
+    rq2p_plh6 <= \$334 ;
   always @(posedge clk)
-    rq2_h0 <= \$335 ;
+    rq2p_phl6 <= \$335 ;
   always @(posedge clk)
-    rq2_h1 <= \$336 ;
+    rq2p_phh6 <= \$336 ;
   always @(posedge clk)
-    rq2_h2 <= \$337 ;
+    rq2p_pll7 <= \$337 ;
   always @(posedge clk)
-    rq2_h3 <= \$338 ;
+    rq2p_plh7 <= \$338 ;
   always @(posedge clk)
-    rq2_h4 <= \$339 ;
+    rq2p_phl7 <= \$339 ;
   always @(posedge clk)
-    rq2_h5 <= \$340 ;
+    rq2p_phh7 <= \$340 ;
   always @(posedge clk)
-    rq2_h6 <= \$341 ;
+    rq2m_valid <= \$341 ;
   always @(posedge clk)
-    rq2_h7 <= \$342 ;
+    rq2m_last <= \$342 ;
   always @(posedge clk)
-    rq2_hf0 <= \$343 ;
+    rq2m_m0 <= \$343 ;
   always @(posedge clk)
-    rq2_hf1 <= \$344 ;
+    rq2m_r0 <= \$344 ;
   always @(posedge clk)
-    rq2_hf2 <= \$345 ;
+    rq2m_m1 <= \$345 ;
   always @(posedge clk)
-    rq2_hf3 <= \$346 ;
+    rq2m_r1 <= \$346 ;
   always @(posedge clk)
-    rq2_hf4 <= \$347 ;
+    rq2m_m2 <= \$347 ;
   always @(posedge clk)
-    rq2_hf5 <= \$348 ;
+    rq2m_r2 <= \$348 ;
   always @(posedge clk)
-    rq2_hf6 <= \$349 ;
+    rq2m_m3 <= \$349 ;
   always @(posedge clk)
-    rq2_hf7 <= \$350 ;
+    rq2m_r3 <= \$350 ;
   always @(posedge clk)
-    rq3a_valid <= \$351 ;
+    rq2m_m4 <= \$351 ;
   always @(posedge clk)
-    rq3a_last <= \$352 ;
+    rq2m_r4 <= \$352 ;
   always @(posedge clk)
-    rq3a_r0 <= \$353 ;
+    rq2m_m5 <= \$353 ;
   always @(posedge clk)
-    rq3a_r1 <= \$354 ;
+    rq2m_r5 <= \$354 ;
   always @(posedge clk)
-    rq3a_r2 <= \$355 ;
+    rq2m_m6 <= \$355 ;
   always @(posedge clk)
-    rq3a_r3 <= \$356 ;
+    rq2m_r6 <= \$356 ;
   always @(posedge clk)
-    rq3a_r4 <= \$357 ;
+    rq2m_m7 <= \$357 ;
   always @(posedge clk)
-    rq3a_r5 <= \$358 ;
+    rq2m_r7 <= \$358 ;
   always @(posedge clk)
-    rq3a_r6 <= \$359 ;
+    rq2m_o0 <= \$359 ;
   always @(posedge clk)
-    rq3a_r7 <= \$360 ;
+    rq2m_mi0 <= \$360 ;
   always @(posedge clk)
-    rq3a_u0 <= \$361 ;
+    rq2m_o1 <= \$361 ;
   always @(posedge clk)
-    rq3a_u1 <= \$362 ;
+    rq2m_mi1 <= \$362 ;
   always @(posedge clk)
-    rq3a_u2 <= \$363 ;
+    rq2m_o2 <= \$363 ;
   always @(posedge clk)
-    rq3a_u3 <= \$364 ;
+    rq2m_mi2 <= \$364 ;
   always @(posedge clk)
-    rq3a_u4 <= \$365 ;
+    rq2m_o3 <= \$365 ;
   always @(posedge clk)
-    rq3a_u5 <= \$366 ;
+    rq2m_mi3 <= \$366 ;
   always @(posedge clk)
-    rq3a_u6 <= \$367 ;
+    rq2m_o4 <= \$367 ;
   always @(posedge clk)
-    rq3a_u7 <= \$368 ;
+    rq2m_mi4 <= \$368 ;
   always @(posedge clk)
-    rq3_valid <= \$369 ;
+    rq2m_o5 <= \$369 ;
   always @(posedge clk)
-    rq3_last <= \$370 ;
+    rq2m_mi5 <= \$370 ;
   always @(posedge clk)
-    rq3_y0 <= \$371 ;
+    rq2m_o6 <= \$371 ;
   always @(posedge clk)
-    rq3_y1 <= \$372 ;
+    rq2m_mi6 <= \$372 ;
   always @(posedge clk)
-    rq3_y2 <= \$373 ;
+    rq2m_o7 <= \$373 ;
   always @(posedge clk)
-    rq3_y3 <= \$374 ;
+    rq2m_mi7 <= \$374 ;
   always @(posedge clk)
-    rq3_y4 <= \$375 ;
+    rq2_valid <= \$375 ;
   always @(posedge clk)
-    rq3_y5 <= \$376 ;
+    rq2_last <= \$376 ;
   always @(posedge clk)
-    rq3_y6 <= \$377 ;
+    rq2_r0 <= \$377 ;
   always @(posedge clk)
-    rq3_y7 <= \$378 ;
+    rq2_r1 <= \$378 ;
   always @(posedge clk)
-    o_data <= \$379 ;
+    rq2_r2 <= \$379 ;
   always @(posedge clk)
-    o_valid <= \$380 ;
+    rq2_r3 <= \$380 ;
   always @(posedge clk)
-    o_last <= \$381 ;
+    rq2_r4 <= \$381 ;
+  always @(posedge clk)
+    rq2_r5 <= \$382 ;
+  always @(posedge clk)
+    rq2_r6 <= \$383 ;
+  always @(posedge clk)
+    rq2_r7 <= \$384 ;
+  always @(posedge clk)
+    rq2_h0 <= \$385 ;
+  always @(posedge clk)
+    rq2_h1 <= \$386 ;
+  always @(posedge clk)
+    rq2_h2 <= \$387 ;
+  always @(posedge clk)
+    rq2_h3 <= \$388 ;
+  always @(posedge clk)
+    rq2_h4 <= \$389 ;
+  always @(posedge clk)
+    rq2_h5 <= \$390 ;
+  always @(posedge clk)
+    rq2_h6 <= \$391 ;
+  always @(posedge clk)
+    rq2_h7 <= \$392 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$393 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$394 ;
+  always @(posedge clk)
+    rq2_hf2 <= \$395 ;
+  always @(posedge clk)
+    rq2_hf3 <= \$396 ;
+  always @(posedge clk)
+    rq2_hf4 <= \$397 ;
+  always @(posedge clk)
+    rq2_hf5 <= \$398 ;
+  always @(posedge clk)
+    rq2_hf6 <= \$399 ;
+  always @(posedge clk)
+    rq2_hf7 <= \$400 ;
+  always @(posedge clk)
+    rq3a_valid <= \$401 ;
+  always @(posedge clk)
+    rq3a_last <= \$402 ;
+  always @(posedge clk)
+    rq3a_r0 <= \$403 ;
+  always @(posedge clk)
+    rq3a_r1 <= \$404 ;
+  always @(posedge clk)
+    rq3a_r2 <= \$405 ;
+  always @(posedge clk)
+    rq3a_r3 <= \$406 ;
+  always @(posedge clk)
+    rq3a_r4 <= \$407 ;
+  always @(posedge clk)
+    rq3a_r5 <= \$408 ;
+  always @(posedge clk)
+    rq3a_r6 <= \$409 ;
+  always @(posedge clk)
+    rq3a_r7 <= \$410 ;
+  always @(posedge clk)
+    rq3a_u0 <= \$411 ;
+  always @(posedge clk)
+    rq3a_u1 <= \$412 ;
+  always @(posedge clk)
+    rq3a_u2 <= \$413 ;
+  always @(posedge clk)
+    rq3a_u3 <= \$414 ;
+  always @(posedge clk)
+    rq3a_u4 <= \$415 ;
+  always @(posedge clk)
+    rq3a_u5 <= \$416 ;
+  always @(posedge clk)
+    rq3a_u6 <= \$417 ;
+  always @(posedge clk)
+    rq3a_u7 <= \$418 ;
+  always @(posedge clk)
+    rq3_valid <= \$419 ;
+  always @(posedge clk)
+    rq3_last <= \$420 ;
+  always @(posedge clk)
+    rq3_y0 <= \$421 ;
+  always @(posedge clk)
+    rq3_y1 <= \$422 ;
+  always @(posedge clk)
+    rq3_y2 <= \$423 ;
+  always @(posedge clk)
+    rq3_y3 <= \$424 ;
+  always @(posedge clk)
+    rq3_y4 <= \$425 ;
+  always @(posedge clk)
+    rq3_y5 <= \$426 ;
+  always @(posedge clk)
+    rq3_y6 <= \$427 ;
+  always @(posedge clk)
+    rq3_y7 <= \$428 ;
+  always @(posedge clk)
+    o_data <= \$429 ;
+  always @(posedge clk)
+    o_valid <= \$430 ;
+  always @(posedge clk)
+    o_last <= \$431 ;
   \hwq_top.engine.requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1094$0 (\$479 ),
-    .\port$1094$1 (\$480 ),
-    .\port$1094$10 (\$489 ),
-    .\port$1094$11 (\$490 ),
-    .\port$1094$12 (\$491 ),
-    .\port$1094$13 (\$492 ),
-    .\port$1094$14 (\$493 ),
-    .\port$1094$15 (\$494 ),
-    .\port$1094$16 (\$495 ),
-    .\port$1094$17 (\$496 ),
-    .\port$1094$18 (\$497 ),
-    .\port$1094$19 (\$498 ),
-    .\port$1094$2 (\$481 ),
-    .\port$1094$20 (\$499 ),
-    .\port$1094$21 (\$500 ),
-    .\port$1094$22 (\$501 ),
-    .\port$1094$23 (\$502 ),
-    .\port$1094$24 (\$503 ),
-    .\port$1094$25 (\$504 ),
-    .\port$1094$26 (\$505 ),
-    .\port$1094$27 (\$506 ),
-    .\port$1094$28 (\$507 ),
-    .\port$1094$3 (\$482 ),
-    .\port$1094$4 (\$483 ),
-    .\port$1094$5 (\$484 ),
-    .\port$1094$6 (\$485 ),
-    .\port$1094$7 (\$486 ),
-    .\port$1094$8 (\$487 ),
-    .\port$1094$9 (\$488 )
+    .\port$1094$0 (\$529 ),
+    .\port$1094$1 (\$530 ),
+    .\port$1094$10 (\$539 ),
+    .\port$1094$11 (\$540 ),
+    .\port$1094$12 (\$541 ),
+    .\port$1094$13 (\$542 ),
+    .\port$1094$14 (\$543 ),
+    .\port$1094$15 (\$544 ),
+    .\port$1094$16 (\$545 ),
+    .\port$1094$17 (\$546 ),
+    .\port$1094$18 (\$547 ),
+    .\port$1094$19 (\$548 ),
+    .\port$1094$2 (\$531 ),
+    .\port$1094$20 (\$549 ),
+    .\port$1094$21 (\$550 ),
+    .\port$1094$22 (\$551 ),
+    .\port$1094$23 (\$552 ),
+    .\port$1094$24 (\$553 ),
+    .\port$1094$25 (\$554 ),
+    .\port$1094$26 (\$555 ),
+    .\port$1094$27 (\$556 ),
+    .\port$1094$28 (\$557 ),
+    .\port$1094$3 (\$532 ),
+    .\port$1094$4 (\$533 ),
+    .\port$1094$5 (\$534 ),
+    .\port$1094$6 (\$535 ),
+    .\port$1094$7 (\$536 ),
+    .\port$1094$8 (\$537 ),
+    .\port$1094$9 (\$538 )
   );
   \hwq_top.engine.requant.phh_1  phh_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
-    .\port$1098$0 (\$605 ),
-    .\port$1098$1 (\$606 ),
-    .\port$1098$10 (\$615 ),
-    .\port$1098$11 (\$616 ),
-    .\port$1098$12 (\$617 ),
-    .\port$1098$13 (\$618 ),
-    .\port$1098$14 (\$619 ),
-    .\port$1098$15 (\$620 ),
-    .\port$1098$16 (\$621 ),
-    .\port$1098$17 (\$622 ),
-    .\port$1098$18 (\$623 ),
-    .\port$1098$19 (\$624 ),
-    .\port$1098$2 (\$607 ),
-    .\port$1098$20 (\$625 ),
-    .\port$1098$21 (\$626 ),
-    .\port$1098$22 (\$627 ),
-    .\port$1098$23 (\$628 ),
-    .\port$1098$24 (\$629 ),
-    .\port$1098$25 (\$630 ),
-    .\port$1098$26 (\$631 ),
-    .\port$1098$27 (\$632 ),
-    .\port$1098$28 (\$633 ),
-    .\port$1098$3 (\$608 ),
-    .\port$1098$4 (\$609 ),
-    .\port$1098$5 (\$610 ),
-    .\port$1098$6 (\$611 ),
-    .\port$1098$7 (\$612 ),
-    .\port$1098$8 (\$613 ),
-    .\port$1098$9 (\$614 )
+    .\port$1098$0 (\$655 ),
+    .\port$1098$1 (\$656 ),
+    .\port$1098$10 (\$665 ),
+    .\port$1098$11 (\$666 ),
+    .\port$1098$12 (\$667 ),
+    .\port$1098$13 (\$668 ),
+    .\port$1098$14 (\$669 ),
+    .\port$1098$15 (\$670 ),
+    .\port$1098$16 (\$671 ),
+    .\port$1098$17 (\$672 ),
+    .\port$1098$18 (\$673 ),
+    .\port$1098$19 (\$674 ),
+    .\port$1098$2 (\$657 ),
+    .\port$1098$20 (\$675 ),
+    .\port$1098$21 (\$676 ),
+    .\port$1098$22 (\$677 ),
+    .\port$1098$23 (\$678 ),
+    .\port$1098$24 (\$679 ),
+    .\port$1098$25 (\$680 ),
+    .\port$1098$26 (\$681 ),
+    .\port$1098$27 (\$682 ),
+    .\port$1098$28 (\$683 ),
+    .\port$1098$3 (\$658 ),
+    .\port$1098$4 (\$659 ),
+    .\port$1098$5 (\$660 ),
+    .\port$1098$6 (\$661 ),
+    .\port$1098$7 (\$662 ),
+    .\port$1098$8 (\$663 ),
+    .\port$1098$9 (\$664 )
   );
   \hwq_top.engine.requant.phh_2  phh_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
-    .\port$1102$0 (\$731 ),
-    .\port$1102$1 (\$732 ),
-    .\port$1102$10 (\$741 ),
-    .\port$1102$11 (\$742 ),
-    .\port$1102$12 (\$743 ),
-    .\port$1102$13 (\$744 ),
-    .\port$1102$14 (\$745 ),
-    .\port$1102$15 (\$746 ),
-    .\port$1102$16 (\$747 ),
-    .\port$1102$17 (\$748 ),
-    .\port$1102$18 (\$749 ),
-    .\port$1102$19 (\$750 ),
-    .\port$1102$2 (\$733 ),
-    .\port$1102$20 (\$751 ),
-    .\port$1102$21 (\$752 ),
-    .\port$1102$22 (\$753 ),
-    .\port$1102$23 (\$754 ),
-    .\port$1102$24 (\$755 ),
-    .\port$1102$25 (\$756 ),
-    .\port$1102$26 (\$757 ),
-    .\port$1102$27 (\$758 ),
-    .\port$1102$28 (\$759 ),
-    .\port$1102$3 (\$734 ),
-    .\port$1102$4 (\$735 ),
-    .\port$1102$5 (\$736 ),
-    .\port$1102$6 (\$737 ),
-    .\port$1102$7 (\$738 ),
-    .\port$1102$8 (\$739 ),
-    .\port$1102$9 (\$740 )
+    .\port$1102$0 (\$781 ),
+    .\port$1102$1 (\$782 ),
+    .\port$1102$10 (\$791 ),
+    .\port$1102$11 (\$792 ),
+    .\port$1102$12 (\$793 ),
+    .\port$1102$13 (\$794 ),
+    .\port$1102$14 (\$795 ),
+    .\port$1102$15 (\$796 ),
+    .\port$1102$16 (\$797 ),
+    .\port$1102$17 (\$798 ),
+    .\port$1102$18 (\$799 ),
+    .\port$1102$19 (\$800 ),
+    .\port$1102$2 (\$783 ),
+    .\port$1102$20 (\$801 ),
+    .\port$1102$21 (\$802 ),
+    .\port$1102$22 (\$803 ),
+    .\port$1102$23 (\$804 ),
+    .\port$1102$24 (\$805 ),
+    .\port$1102$25 (\$806 ),
+    .\port$1102$26 (\$807 ),
+    .\port$1102$27 (\$808 ),
+    .\port$1102$28 (\$809 ),
+    .\port$1102$3 (\$784 ),
+    .\port$1102$4 (\$785 ),
+    .\port$1102$5 (\$786 ),
+    .\port$1102$6 (\$787 ),
+    .\port$1102$7 (\$788 ),
+    .\port$1102$8 (\$789 ),
+    .\port$1102$9 (\$790 )
   );
   \hwq_top.engine.requant.phh_3  phh_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
-    .\port$1106$0 (\$857 ),
-    .\port$1106$1 (\$858 ),
-    .\port$1106$10 (\$867 ),
-    .\port$1106$11 (\$868 ),
-    .\port$1106$12 (\$869 ),
-    .\port$1106$13 (\$870 ),
-    .\port$1106$14 (\$871 ),
-    .\port$1106$15 (\$872 ),
-    .\port$1106$16 (\$873 ),
-    .\port$1106$17 (\$874 ),
-    .\port$1106$18 (\$875 ),
-    .\port$1106$19 (\$876 ),
-    .\port$1106$2 (\$859 ),
-    .\port$1106$20 (\$877 ),
-    .\port$1106$21 (\$878 ),
-    .\port$1106$22 (\$879 ),
-    .\port$1106$23 (\$880 ),
-    .\port$1106$24 (\$881 ),
-    .\port$1106$25 (\$882 ),
-    .\port$1106$26 (\$883 ),
-    .\port$1106$27 (\$884 ),
-    .\port$1106$28 (\$885 ),
-    .\port$1106$3 (\$860 ),
-    .\port$1106$4 (\$861 ),
-    .\port$1106$5 (\$862 ),
-    .\port$1106$6 (\$863 ),
-    .\port$1106$7 (\$864 ),
-    .\port$1106$8 (\$865 ),
-    .\port$1106$9 (\$866 )
+    .\port$1106$0 (\$907 ),
+    .\port$1106$1 (\$908 ),
+    .\port$1106$10 (\$917 ),
+    .\port$1106$11 (\$918 ),
+    .\port$1106$12 (\$919 ),
+    .\port$1106$13 (\$920 ),
+    .\port$1106$14 (\$921 ),
+    .\port$1106$15 (\$922 ),
+    .\port$1106$16 (\$923 ),
+    .\port$1106$17 (\$924 ),
+    .\port$1106$18 (\$925 ),
+    .\port$1106$19 (\$926 ),
+    .\port$1106$2 (\$909 ),
+    .\port$1106$20 (\$927 ),
+    .\port$1106$21 (\$928 ),
+    .\port$1106$22 (\$929 ),
+    .\port$1106$23 (\$930 ),
+    .\port$1106$24 (\$931 ),
+    .\port$1106$25 (\$932 ),
+    .\port$1106$26 (\$933 ),
+    .\port$1106$27 (\$934 ),
+    .\port$1106$28 (\$935 ),
+    .\port$1106$3 (\$910 ),
+    .\port$1106$4 (\$911 ),
+    .\port$1106$5 (\$912 ),
+    .\port$1106$6 (\$913 ),
+    .\port$1106$7 (\$914 ),
+    .\port$1106$8 (\$915 ),
+    .\port$1106$9 (\$916 )
   );
   \hwq_top.engine.requant.phh_4  phh_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
-    .\port$1110$0 (\$983 ),
-    .\port$1110$1 (\$984 ),
-    .\port$1110$10 (\$993 ),
-    .\port$1110$11 (\$994 ),
-    .\port$1110$12 (\$995 ),
-    .\port$1110$13 (\$996 ),
-    .\port$1110$14 (\$997 ),
-    .\port$1110$15 (\$998 ),
-    .\port$1110$16 (\$999 ),
-    .\port$1110$17 (\$1000 ),
-    .\port$1110$18 (\$1001 ),
-    .\port$1110$19 (\$1002 ),
-    .\port$1110$2 (\$985 ),
-    .\port$1110$20 (\$1003 ),
-    .\port$1110$21 (\$1004 ),
-    .\port$1110$22 (\$1005 ),
-    .\port$1110$23 (\$1006 ),
-    .\port$1110$24 (\$1007 ),
-    .\port$1110$25 (\$1008 ),
-    .\port$1110$26 (\$1009 ),
-    .\port$1110$27 (\$1010 ),
-    .\port$1110$28 (\$1011 ),
-    .\port$1110$3 (\$986 ),
-    .\port$1110$4 (\$987 ),
-    .\port$1110$5 (\$988 ),
-    .\port$1110$6 (\$989 ),
-    .\port$1110$7 (\$990 ),
-    .\port$1110$8 (\$991 ),
-    .\port$1110$9 (\$992 )
+    .\port$1110$0 (\$1033 ),
+    .\port$1110$1 (\$1034 ),
+    .\port$1110$10 (\$1043 ),
+    .\port$1110$11 (\$1044 ),
+    .\port$1110$12 (\$1045 ),
+    .\port$1110$13 (\$1046 ),
+    .\port$1110$14 (\$1047 ),
+    .\port$1110$15 (\$1048 ),
+    .\port$1110$16 (\$1049 ),
+    .\port$1110$17 (\$1050 ),
+    .\port$1110$18 (\$1051 ),
+    .\port$1110$19 (\$1052 ),
+    .\port$1110$2 (\$1035 ),
+    .\port$1110$20 (\$1053 ),
+    .\port$1110$21 (\$1054 ),
+    .\port$1110$22 (\$1055 ),
+    .\port$1110$23 (\$1056 ),
+    .\port$1110$24 (\$1057 ),
+    .\port$1110$25 (\$1058 ),
+    .\port$1110$26 (\$1059 ),
+    .\port$1110$27 (\$1060 ),
+    .\port$1110$28 (\$1061 ),
+    .\port$1110$3 (\$1036 ),
+    .\port$1110$4 (\$1037 ),
+    .\port$1110$5 (\$1038 ),
+    .\port$1110$6 (\$1039 ),
+    .\port$1110$7 (\$1040 ),
+    .\port$1110$8 (\$1041 ),
+    .\port$1110$9 (\$1042 )
   );
   \hwq_top.engine.requant.phh_5  phh_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
-    .\port$1114$0 (\$1109 ),
-    .\port$1114$1 (\$1110 ),
-    .\port$1114$10 (\$1119 ),
-    .\port$1114$11 (\$1120 ),
-    .\port$1114$12 (\$1121 ),
-    .\port$1114$13 (\$1122 ),
-    .\port$1114$14 (\$1123 ),
-    .\port$1114$15 (\$1124 ),
-    .\port$1114$16 (\$1125 ),
-    .\port$1114$17 (\$1126 ),
-    .\port$1114$18 (\$1127 ),
-    .\port$1114$19 (\$1128 ),
-    .\port$1114$2 (\$1111 ),
-    .\port$1114$20 (\$1129 ),
-    .\port$1114$21 (\$1130 ),
-    .\port$1114$22 (\$1131 ),
-    .\port$1114$23 (\$1132 ),
-    .\port$1114$24 (\$1133 ),
-    .\port$1114$25 (\$1134 ),
-    .\port$1114$26 (\$1135 ),
-    .\port$1114$27 (\$1136 ),
-    .\port$1114$28 (\$1137 ),
-    .\port$1114$3 (\$1112 ),
-    .\port$1114$4 (\$1113 ),
-    .\port$1114$5 (\$1114 ),
-    .\port$1114$6 (\$1115 ),
-    .\port$1114$7 (\$1116 ),
-    .\port$1114$8 (\$1117 ),
-    .\port$1114$9 (\$1118 )
+    .\port$1114$0 (\$1159 ),
+    .\port$1114$1 (\$1160 ),
+    .\port$1114$10 (\$1169 ),
+    .\port$1114$11 (\$1170 ),
+    .\port$1114$12 (\$1171 ),
+    .\port$1114$13 (\$1172 ),
+    .\port$1114$14 (\$1173 ),
+    .\port$1114$15 (\$1174 ),
+    .\port$1114$16 (\$1175 ),
+    .\port$1114$17 (\$1176 ),
+    .\port$1114$18 (\$1177 ),
+    .\port$1114$19 (\$1178 ),
+    .\port$1114$2 (\$1161 ),
+    .\port$1114$20 (\$1179 ),
+    .\port$1114$21 (\$1180 ),
+    .\port$1114$22 (\$1181 ),
+    .\port$1114$23 (\$1182 ),
+    .\port$1114$24 (\$1183 ),
+    .\port$1114$25 (\$1184 ),
+    .\port$1114$26 (\$1185 ),
+    .\port$1114$27 (\$1186 ),
+    .\port$1114$28 (\$1187 ),
+    .\port$1114$3 (\$1162 ),
+    .\port$1114$4 (\$1163 ),
+    .\port$1114$5 (\$1164 ),
+    .\port$1114$6 (\$1165 ),
+    .\port$1114$7 (\$1166 ),
+    .\port$1114$8 (\$1167 ),
+    .\port$1114$9 (\$1168 )
   );
   \hwq_top.engine.requant.phh_6  phh_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
-    .\port$1118$0 (\$1235 ),
-    .\port$1118$1 (\$1236 ),
-    .\port$1118$10 (\$1245 ),
-    .\port$1118$11 (\$1246 ),
-    .\port$1118$12 (\$1247 ),
-    .\port$1118$13 (\$1248 ),
-    .\port$1118$14 (\$1249 ),
-    .\port$1118$15 (\$1250 ),
-    .\port$1118$16 (\$1251 ),
-    .\port$1118$17 (\$1252 ),
-    .\port$1118$18 (\$1253 ),
-    .\port$1118$19 (\$1254 ),
-    .\port$1118$2 (\$1237 ),
-    .\port$1118$20 (\$1255 ),
-    .\port$1118$21 (\$1256 ),
-    .\port$1118$22 (\$1257 ),
-    .\port$1118$23 (\$1258 ),
-    .\port$1118$24 (\$1259 ),
-    .\port$1118$25 (\$1260 ),
-    .\port$1118$26 (\$1261 ),
-    .\port$1118$27 (\$1262 ),
-    .\port$1118$28 (\$1263 ),
-    .\port$1118$3 (\$1238 ),
-    .\port$1118$4 (\$1239 ),
-    .\port$1118$5 (\$1240 ),
-    .\port$1118$6 (\$1241 ),
-    .\port$1118$7 (\$1242 ),
-    .\port$1118$8 (\$1243 ),
-    .\port$1118$9 (\$1244 )
+    .\port$1118$0 (\$1285 ),
+    .\port$1118$1 (\$1286 ),
+    .\port$1118$10 (\$1295 ),
+    .\port$1118$11 (\$1296 ),
+    .\port$1118$12 (\$1297 ),
+    .\port$1118$13 (\$1298 ),
+    .\port$1118$14 (\$1299 ),
+    .\port$1118$15 (\$1300 ),
+    .\port$1118$16 (\$1301 ),
+    .\port$1118$17 (\$1302 ),
+    .\port$1118$18 (\$1303 ),
+    .\port$1118$19 (\$1304 ),
+    .\port$1118$2 (\$1287 ),
+    .\port$1118$20 (\$1305 ),
+    .\port$1118$21 (\$1306 ),
+    .\port$1118$22 (\$1307 ),
+    .\port$1118$23 (\$1308 ),
+    .\port$1118$24 (\$1309 ),
+    .\port$1118$25 (\$1310 ),
+    .\port$1118$26 (\$1311 ),
+    .\port$1118$27 (\$1312 ),
+    .\port$1118$28 (\$1313 ),
+    .\port$1118$3 (\$1288 ),
+    .\port$1118$4 (\$1289 ),
+    .\port$1118$5 (\$1290 ),
+    .\port$1118$6 (\$1291 ),
+    .\port$1118$7 (\$1292 ),
+    .\port$1118$8 (\$1293 ),
+    .\port$1118$9 (\$1294 )
   );
   \hwq_top.engine.requant.phh_7  phh_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
-    .\port$1122$0 (\$1361 ),
-    .\port$1122$1 (\$1362 ),
-    .\port$1122$10 (\$1371 ),
-    .\port$1122$11 (\$1372 ),
-    .\port$1122$12 (\$1373 ),
-    .\port$1122$13 (\$1374 ),
-    .\port$1122$14 (\$1375 ),
-    .\port$1122$15 (\$1376 ),
-    .\port$1122$16 (\$1377 ),
-    .\port$1122$17 (\$1378 ),
-    .\port$1122$18 (\$1379 ),
-    .\port$1122$19 (\$1380 ),
-    .\port$1122$2 (\$1363 ),
-    .\port$1122$20 (\$1381 ),
-    .\port$1122$21 (\$1382 ),
-    .\port$1122$22 (\$1383 ),
-    .\port$1122$23 (\$1384 ),
-    .\port$1122$24 (\$1385 ),
-    .\port$1122$25 (\$1386 ),
-    .\port$1122$26 (\$1387 ),
-    .\port$1122$27 (\$1388 ),
-    .\port$1122$28 (\$1389 ),
-    .\port$1122$3 (\$1364 ),
-    .\port$1122$4 (\$1365 ),
-    .\port$1122$5 (\$1366 ),
-    .\port$1122$6 (\$1367 ),
-    .\port$1122$7 (\$1368 ),
-    .\port$1122$8 (\$1369 ),
-    .\port$1122$9 (\$1370 )
+    .\port$1122$0 (\$1411 ),
+    .\port$1122$1 (\$1412 ),
+    .\port$1122$10 (\$1421 ),
+    .\port$1122$11 (\$1422 ),
+    .\port$1122$12 (\$1423 ),
+    .\port$1122$13 (\$1424 ),
+    .\port$1122$14 (\$1425 ),
+    .\port$1122$15 (\$1426 ),
+    .\port$1122$16 (\$1427 ),
+    .\port$1122$17 (\$1428 ),
+    .\port$1122$18 (\$1429 ),
+    .\port$1122$19 (\$1430 ),
+    .\port$1122$2 (\$1413 ),
+    .\port$1122$20 (\$1431 ),
+    .\port$1122$21 (\$1432 ),
+    .\port$1122$22 (\$1433 ),
+    .\port$1122$23 (\$1434 ),
+    .\port$1122$24 (\$1435 ),
+    .\port$1122$25 (\$1436 ),
+    .\port$1122$26 (\$1437 ),
+    .\port$1122$27 (\$1438 ),
+    .\port$1122$28 (\$1439 ),
+    .\port$1122$3 (\$1414 ),
+    .\port$1122$4 (\$1415 ),
+    .\port$1122$5 (\$1416 ),
+    .\port$1122$6 (\$1417 ),
+    .\port$1122$7 (\$1418 ),
+    .\port$1122$8 (\$1419 ),
+    .\port$1122$9 (\$1420 )
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1093$0 (\$447 ),
-    .\port$1093$1 (\$448 ),
-    .\port$1093$10 (\$457 ),
-    .\port$1093$11 (\$458 ),
-    .\port$1093$12 (\$459 ),
-    .\port$1093$13 (\$460 ),
-    .\port$1093$14 (\$461 ),
-    .\port$1093$15 (\$462 ),
-    .\port$1093$16 (\$463 ),
-    .\port$1093$17 (\$464 ),
-    .\port$1093$18 (\$465 ),
-    .\port$1093$19 (\$466 ),
-    .\port$1093$2 (\$449 ),
-    .\port$1093$20 (\$467 ),
-    .\port$1093$21 (\$468 ),
-    .\port$1093$22 (\$469 ),
-    .\port$1093$23 (\$470 ),
-    .\port$1093$24 (\$471 ),
-    .\port$1093$25 (\$472 ),
-    .\port$1093$26 (\$473 ),
-    .\port$1093$27 (\$474 ),
-    .\port$1093$28 (\$475 ),
-    .\port$1093$29 (\$476 ),
-    .\port$1093$3 (\$450 ),
-    .\port$1093$30 (\$477 ),
-    .\port$1093$31 (\$478 ),
-    .\port$1093$4 (\$451 ),
-    .\port$1093$5 (\$452 ),
-    .\port$1093$6 (\$453 ),
-    .\port$1093$7 (\$454 ),
-    .\port$1093$8 (\$455 ),
-    .\port$1093$9 (\$456 )
+    .\port$1093$0 (\$497 ),
+    .\port$1093$1 (\$498 ),
+    .\port$1093$10 (\$507 ),
+    .\port$1093$11 (\$508 ),
+    .\port$1093$12 (\$509 ),
+    .\port$1093$13 (\$510 ),
+    .\port$1093$14 (\$511 ),
+    .\port$1093$15 (\$512 ),
+    .\port$1093$16 (\$513 ),
+    .\port$1093$17 (\$514 ),
+    .\port$1093$18 (\$515 ),
+    .\port$1093$19 (\$516 ),
+    .\port$1093$2 (\$499 ),
+    .\port$1093$20 (\$517 ),
+    .\port$1093$21 (\$518 ),
+    .\port$1093$22 (\$519 ),
+    .\port$1093$23 (\$520 ),
+    .\port$1093$24 (\$521 ),
+    .\port$1093$25 (\$522 ),
+    .\port$1093$26 (\$523 ),
+    .\port$1093$27 (\$524 ),
+    .\port$1093$28 (\$525 ),
+    .\port$1093$29 (\$526 ),
+    .\port$1093$3 (\$500 ),
+    .\port$1093$30 (\$527 ),
+    .\port$1093$31 (\$528 ),
+    .\port$1093$4 (\$501 ),
+    .\port$1093$5 (\$502 ),
+    .\port$1093$6 (\$503 ),
+    .\port$1093$7 (\$504 ),
+    .\port$1093$8 (\$505 ),
+    .\port$1093$9 (\$506 )
   );
   \hwq_top.engine.requant.phl_1  phl_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
-    .\port$1097$0 (\$573 ),
-    .\port$1097$1 (\$574 ),
-    .\port$1097$10 (\$583 ),
-    .\port$1097$11 (\$584 ),
-    .\port$1097$12 (\$585 ),
-    .\port$1097$13 (\$586 ),
-    .\port$1097$14 (\$587 ),
-    .\port$1097$15 (\$588 ),
-    .\port$1097$16 (\$589 ),
-    .\port$1097$17 (\$590 ),
-    .\port$1097$18 (\$591 ),
-    .\port$1097$19 (\$592 ),
-    .\port$1097$2 (\$575 ),
-    .\port$1097$20 (\$593 ),
-    .\port$1097$21 (\$594 ),
-    .\port$1097$22 (\$595 ),
-    .\port$1097$23 (\$596 ),
-    .\port$1097$24 (\$597 ),
-    .\port$1097$25 (\$598 ),
-    .\port$1097$26 (\$599 ),
-    .\port$1097$27 (\$600 ),
-    .\port$1097$28 (\$601 ),
-    .\port$1097$29 (\$602 ),
-    .\port$1097$3 (\$576 ),
-    .\port$1097$30 (\$603 ),
-    .\port$1097$31 (\$604 ),
-    .\port$1097$4 (\$577 ),
-    .\port$1097$5 (\$578 ),
-    .\port$1097$6 (\$579 ),
-    .\port$1097$7 (\$580 ),
-    .\port$1097$8 (\$581 ),
-    .\port$1097$9 (\$582 )
+    .\port$1097$0 (\$623 ),
+    .\port$1097$1 (\$624 ),
+    .\port$1097$10 (\$633 ),
+    .\port$1097$11 (\$634 ),
+    .\port$1097$12 (\$635 ),
+    .\port$1097$13 (\$636 ),
+    .\port$1097$14 (\$637 ),
+    .\port$1097$15 (\$638 ),
+    .\port$1097$16 (\$639 ),
+    .\port$1097$17 (\$640 ),
+    .\port$1097$18 (\$641 ),
+    .\port$1097$19 (\$642 ),
+    .\port$1097$2 (\$625 ),
+    .\port$1097$20 (\$643 ),
+    .\port$1097$21 (\$644 ),
+    .\port$1097$22 (\$645 ),
+    .\port$1097$23 (\$646 ),
+    .\port$1097$24 (\$647 ),
+    .\port$1097$25 (\$648 ),
+    .\port$1097$26 (\$649 ),
+    .\port$1097$27 (\$650 ),
+    .\port$1097$28 (\$651 ),
+    .\port$1097$29 (\$652 ),
+    .\port$1097$3 (\$626 ),
+    .\port$1097$30 (\$653 ),
+    .\port$1097$31 (\$654 ),
+    .\port$1097$4 (\$627 ),
+    .\port$1097$5 (\$628 ),
+    .\port$1097$6 (\$629 ),
+    .\port$1097$7 (\$630 ),
+    .\port$1097$8 (\$631 ),
+    .\port$1097$9 (\$632 )
   );
   \hwq_top.engine.requant.phl_2  phl_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
-    .\port$1101$0 (\$699 ),
-    .\port$1101$1 (\$700 ),
-    .\port$1101$10 (\$709 ),
-    .\port$1101$11 (\$710 ),
-    .\port$1101$12 (\$711 ),
-    .\port$1101$13 (\$712 ),
-    .\port$1101$14 (\$713 ),
-    .\port$1101$15 (\$714 ),
-    .\port$1101$16 (\$715 ),
-    .\port$1101$17 (\$716 ),
-    .\port$1101$18 (\$717 ),
-    .\port$1101$19 (\$718 ),
-    .\port$1101$2 (\$701 ),
-    .\port$1101$20 (\$719 ),
-    .\port$1101$21 (\$720 ),
-    .\port$1101$22 (\$721 ),
-    .\port$1101$23 (\$722 ),
-    .\port$1101$24 (\$723 ),
-    .\port$1101$25 (\$724 ),
-    .\port$1101$26 (\$725 ),
-    .\port$1101$27 (\$726 ),
-    .\port$1101$28 (\$727 ),
-    .\port$1101$29 (\$728 ),
-    .\port$1101$3 (\$702 ),
-    .\port$1101$30 (\$729 ),
-    .\port$1101$31 (\$730 ),
-    .\port$1101$4 (\$703 ),
-    .\port$1101$5 (\$704 ),
-    .\port$1101$6 (\$705 ),
-    .\port$1101$7 (\$706 ),
-    .\port$1101$8 (\$707 ),
-    .\port$1101$9 (\$708 )
+    .\port$1101$0 (\$749 ),
+    .\port$1101$1 (\$750 ),
+    .\port$1101$10 (\$759 ),
+    .\port$1101$11 (\$760 ),
+    .\port$1101$12 (\$761 ),
+    .\port$1101$13 (\$762 ),
+    .\port$1101$14 (\$763 ),
+    .\port$1101$15 (\$764 ),
+    .\port$1101$16 (\$765 ),
+    .\port$1101$17 (\$766 ),
+    .\port$1101$18 (\$767 ),
+    .\port$1101$19 (\$768 ),
+    .\port$1101$2 (\$751 ),
+    .\port$1101$20 (\$769 ),
+    .\port$1101$21 (\$770 ),
+    .\port$1101$22 (\$771 ),
+    .\port$1101$23 (\$772 ),
+    .\port$1101$24 (\$773 ),
+    .\port$1101$25 (\$774 ),
+    .\port$1101$26 (\$775 ),
+    .\port$1101$27 (\$776 ),
+    .\port$1101$28 (\$777 ),
+    .\port$1101$29 (\$778 ),
+    .\port$1101$3 (\$752 ),
+    .\port$1101$30 (\$779 ),
+    .\port$1101$31 (\$780 ),
+    .\port$1101$4 (\$753 ),
+    .\port$1101$5 (\$754 ),
+    .\port$1101$6 (\$755 ),
+    .\port$1101$7 (\$756 ),
+    .\port$1101$8 (\$757 ),
+    .\port$1101$9 (\$758 )
   );
   \hwq_top.engine.requant.phl_3  phl_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
-    .\port$1105$0 (\$825 ),
-    .\port$1105$1 (\$826 ),
-    .\port$1105$10 (\$835 ),
-    .\port$1105$11 (\$836 ),
-    .\port$1105$12 (\$837 ),
-    .\port$1105$13 (\$838 ),
-    .\port$1105$14 (\$839 ),
-    .\port$1105$15 (\$840 ),
-    .\port$1105$16 (\$841 ),
-    .\port$1105$17 (\$842 ),
-    .\port$1105$18 (\$843 ),
-    .\port$1105$19 (\$844 ),
-    .\port$1105$2 (\$827 ),
-    .\port$1105$20 (\$845 ),
-    .\port$1105$21 (\$846 ),
-    .\port$1105$22 (\$847 ),
-    .\port$1105$23 (\$848 ),
-    .\port$1105$24 (\$849 ),
-    .\port$1105$25 (\$850 ),
-    .\port$1105$26 (\$851 ),
-    .\port$1105$27 (\$852 ),
-    .\port$1105$28 (\$853 ),
-    .\port$1105$29 (\$854 ),
-    .\port$1105$3 (\$828 ),
-    .\port$1105$30 (\$855 ),
-    .\port$1105$31 (\$856 ),
-    .\port$1105$4 (\$829 ),
-    .\port$1105$5 (\$830 ),
-    .\port$1105$6 (\$831 ),
-    .\port$1105$7 (\$832 ),
-    .\port$1105$8 (\$833 ),
-    .\port$1105$9 (\$834 )
+    .\port$1105$0 (\$875 ),
+    .\port$1105$1 (\$876 ),
+    .\port$1105$10 (\$885 ),
+    .\port$1105$11 (\$886 ),
+    .\port$1105$12 (\$887 ),
+    .\port$1105$13 (\$888 ),
+    .\port$1105$14 (\$889 ),
+    .\port$1105$15 (\$890 ),
+    .\port$1105$16 (\$891 ),
+    .\port$1105$17 (\$892 ),
+    .\port$1105$18 (\$893 ),
+    .\port$1105$19 (\$894 ),
+    .\port$1105$2 (\$877 ),
+    .\port$1105$20 (\$895 ),
+    .\port$1105$21 (\$896 ),
+    .\port$1105$22 (\$897 ),
+    .\port$1105$23 (\$898 ),
+    .\port$1105$24 (\$899 ),
+    .\port$1105$25 (\$900 ),
+    .\port$1105$26 (\$901 ),
+    .\port$1105$27 (\$902 ),
+    .\port$1105$28 (\$903 ),
+    .\port$1105$29 (\$904 ),
+    .\port$1105$3 (\$878 ),
+    .\port$1105$30 (\$905 ),
+    .\port$1105$31 (\$906 ),
+    .\port$1105$4 (\$879 ),
+    .\port$1105$5 (\$880 ),
+    .\port$1105$6 (\$881 ),
+    .\port$1105$7 (\$882 ),
+    .\port$1105$8 (\$883 ),
+    .\port$1105$9 (\$884 )
   );
   \hwq_top.engine.requant.phl_4  phl_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
-    .\port$1109$0 (\$951 ),
-    .\port$1109$1 (\$952 ),
-    .\port$1109$10 (\$961 ),
-    .\port$1109$11 (\$962 ),
-    .\port$1109$12 (\$963 ),
-    .\port$1109$13 (\$964 ),
-    .\port$1109$14 (\$965 ),
-    .\port$1109$15 (\$966 ),
-    .\port$1109$16 (\$967 ),
-    .\port$1109$17 (\$968 ),
-    .\port$1109$18 (\$969 ),
-    .\port$1109$19 (\$970 ),
-    .\port$1109$2 (\$953 ),
-    .\port$1109$20 (\$971 ),
-    .\port$1109$21 (\$972 ),
-    .\port$1109$22 (\$973 ),
-    .\port$1109$23 (\$974 ),
-    .\port$1109$24 (\$975 ),
-    .\port$1109$25 (\$976 ),
-    .\port$1109$26 (\$977 ),
-    .\port$1109$27 (\$978 ),
-    .\port$1109$28 (\$979 ),
-    .\port$1109$29 (\$980 ),
-    .\port$1109$3 (\$954 ),
-    .\port$1109$30 (\$981 ),
-    .\port$1109$31 (\$982 ),
-    .\port$1109$4 (\$955 ),
-    .\port$1109$5 (\$956 ),
-    .\port$1109$6 (\$957 ),
-    .\port$1109$7 (\$958 ),
-    .\port$1109$8 (\$959 ),
-    .\port$1109$9 (\$960 )
+    .\port$1109$0 (\$1001 ),
+    .\port$1109$1 (\$1002 ),
+    .\port$1109$10 (\$1011 ),
+    .\port$1109$11 (\$1012 ),
+    .\port$1109$12 (\$1013 ),
+    .\port$1109$13 (\$1014 ),
+    .\port$1109$14 (\$1015 ),
+    .\port$1109$15 (\$1016 ),
+    .\port$1109$16 (\$1017 ),
+    .\port$1109$17 (\$1018 ),
+    .\port$1109$18 (\$1019 ),
+    .\port$1109$19 (\$1020 ),
+    .\port$1109$2 (\$1003 ),
+    .\port$1109$20 (\$1021 ),
+    .\port$1109$21 (\$1022 ),
+    .\port$1109$22 (\$1023 ),
+    .\port$1109$23 (\$1024 ),
+    .\port$1109$24 (\$1025 ),
+    .\port$1109$25 (\$1026 ),
+    .\port$1109$26 (\$1027 ),
+    .\port$1109$27 (\$1028 ),
+    .\port$1109$28 (\$1029 ),
+    .\port$1109$29 (\$1030 ),
+    .\port$1109$3 (\$1004 ),
+    .\port$1109$30 (\$1031 ),
+    .\port$1109$31 (\$1032 ),
+    .\port$1109$4 (\$1005 ),
+    .\port$1109$5 (\$1006 ),
+    .\port$1109$6 (\$1007 ),
+    .\port$1109$7 (\$1008 ),
+    .\port$1109$8 (\$1009 ),
+    .\port$1109$9 (\$1010 )
   );
   \hwq_top.engine.requant.phl_5  phl_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
-    .\port$1113$0 (\$1077 ),
-    .\port$1113$1 (\$1078 ),
-    .\port$1113$10 (\$1087 ),
-    .\port$1113$11 (\$1088 ),
-    .\port$1113$12 (\$1089 ),
-    .\port$1113$13 (\$1090 ),
-    .\port$1113$14 (\$1091 ),
-    .\port$1113$15 (\$1092 ),
-    .\port$1113$16 (\$1093 ),
-    .\port$1113$17 (\$1094 ),
-    .\port$1113$18 (\$1095 ),
-    .\port$1113$19 (\$1096 ),
-    .\port$1113$2 (\$1079 ),
-    .\port$1113$20 (\$1097 ),
-    .\port$1113$21 (\$1098 ),
-    .\port$1113$22 (\$1099 ),
-    .\port$1113$23 (\$1100 ),
-    .\port$1113$24 (\$1101 ),
-    .\port$1113$25 (\$1102 ),
-    .\port$1113$26 (\$1103 ),
-    .\port$1113$27 (\$1104 ),
-    .\port$1113$28 (\$1105 ),
-    .\port$1113$29 (\$1106 ),
-    .\port$1113$3 (\$1080 ),
-    .\port$1113$30 (\$1107 ),
-    .\port$1113$31 (\$1108 ),
-    .\port$1113$4 (\$1081 ),
-    .\port$1113$5 (\$1082 ),
-    .\port$1113$6 (\$1083 ),
-    .\port$1113$7 (\$1084 ),
-    .\port$1113$8 (\$1085 ),
-    .\port$1113$9 (\$1086 )
+    .\port$1113$0 (\$1127 ),
+    .\port$1113$1 (\$1128 ),
+    .\port$1113$10 (\$1137 ),
+    .\port$1113$11 (\$1138 ),
+    .\port$1113$12 (\$1139 ),
+    .\port$1113$13 (\$1140 ),
+    .\port$1113$14 (\$1141 ),
+    .\port$1113$15 (\$1142 ),
+    .\port$1113$16 (\$1143 ),
+    .\port$1113$17 (\$1144 ),
+    .\port$1113$18 (\$1145 ),
+    .\port$1113$19 (\$1146 ),
+    .\port$1113$2 (\$1129 ),
+    .\port$1113$20 (\$1147 ),
+    .\port$1113$21 (\$1148 ),
+    .\port$1113$22 (\$1149 ),
+    .\port$1113$23 (\$1150 ),
+    .\port$1113$24 (\$1151 ),
+    .\port$1113$25 (\$1152 ),
+    .\port$1113$26 (\$1153 ),
+    .\port$1113$27 (\$1154 ),
+    .\port$1113$28 (\$1155 ),
+    .\port$1113$29 (\$1156 ),
+    .\port$1113$3 (\$1130 ),
+    .\port$1113$30 (\$1157 ),
+    .\port$1113$31 (\$1158 ),
+    .\port$1113$4 (\$1131 ),
+    .\port$1113$5 (\$1132 ),
+    .\port$1113$6 (\$1133 ),
+    .\port$1113$7 (\$1134 ),
+    .\port$1113$8 (\$1135 ),
+    .\port$1113$9 (\$1136 )
   );
   \hwq_top.engine.requant.phl_6  phl_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
-    .\port$1117$0 (\$1203 ),
-    .\port$1117$1 (\$1204 ),
-    .\port$1117$10 (\$1213 ),
-    .\port$1117$11 (\$1214 ),
-    .\port$1117$12 (\$1215 ),
-    .\port$1117$13 (\$1216 ),
-    .\port$1117$14 (\$1217 ),
-    .\port$1117$15 (\$1218 ),
-    .\port$1117$16 (\$1219 ),
-    .\port$1117$17 (\$1220 ),
-    .\port$1117$18 (\$1221 ),
-    .\port$1117$19 (\$1222 ),
-    .\port$1117$2 (\$1205 ),
-    .\port$1117$20 (\$1223 ),
-    .\port$1117$21 (\$1224 ),
-    .\port$1117$22 (\$1225 ),
-    .\port$1117$23 (\$1226 ),
-    .\port$1117$24 (\$1227 ),
-    .\port$1117$25 (\$1228 ),
-    .\port$1117$26 (\$1229 ),
-    .\port$1117$27 (\$1230 ),
-    .\port$1117$28 (\$1231 ),
-    .\port$1117$29 (\$1232 ),
-    .\port$1117$3 (\$1206 ),
-    .\port$1117$30 (\$1233 ),
-    .\port$1117$31 (\$1234 ),
-    .\port$1117$4 (\$1207 ),
-    .\port$1117$5 (\$1208 ),
-    .\port$1117$6 (\$1209 ),
-    .\port$1117$7 (\$1210 ),
-    .\port$1117$8 (\$1211 ),
-    .\port$1117$9 (\$1212 )
+    .\port$1117$0 (\$1253 ),
+    .\port$1117$1 (\$1254 ),
+    .\port$1117$10 (\$1263 ),
+    .\port$1117$11 (\$1264 ),
+    .\port$1117$12 (\$1265 ),
+    .\port$1117$13 (\$1266 ),
+    .\port$1117$14 (\$1267 ),
+    .\port$1117$15 (\$1268 ),
+    .\port$1117$16 (\$1269 ),
+    .\port$1117$17 (\$1270 ),
+    .\port$1117$18 (\$1271 ),
+    .\port$1117$19 (\$1272 ),
+    .\port$1117$2 (\$1255 ),
+    .\port$1117$20 (\$1273 ),
+    .\port$1117$21 (\$1274 ),
+    .\port$1117$22 (\$1275 ),
+    .\port$1117$23 (\$1276 ),
+    .\port$1117$24 (\$1277 ),
+    .\port$1117$25 (\$1278 ),
+    .\port$1117$26 (\$1279 ),
+    .\port$1117$27 (\$1280 ),
+    .\port$1117$28 (\$1281 ),
+    .\port$1117$29 (\$1282 ),
+    .\port$1117$3 (\$1256 ),
+    .\port$1117$30 (\$1283 ),
+    .\port$1117$31 (\$1284 ),
+    .\port$1117$4 (\$1257 ),
+    .\port$1117$5 (\$1258 ),
+    .\port$1117$6 (\$1259 ),
+    .\port$1117$7 (\$1260 ),
+    .\port$1117$8 (\$1261 ),
+    .\port$1117$9 (\$1262 )
   );
   \hwq_top.engine.requant.phl_7  phl_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
-    .\port$1121$0 (\$1329 ),
-    .\port$1121$1 (\$1330 ),
-    .\port$1121$10 (\$1339 ),
-    .\port$1121$11 (\$1340 ),
-    .\port$1121$12 (\$1341 ),
-    .\port$1121$13 (\$1342 ),
-    .\port$1121$14 (\$1343 ),
-    .\port$1121$15 (\$1344 ),
-    .\port$1121$16 (\$1345 ),
-    .\port$1121$17 (\$1346 ),
-    .\port$1121$18 (\$1347 ),
-    .\port$1121$19 (\$1348 ),
-    .\port$1121$2 (\$1331 ),
-    .\port$1121$20 (\$1349 ),
-    .\port$1121$21 (\$1350 ),
-    .\port$1121$22 (\$1351 ),
-    .\port$1121$23 (\$1352 ),
-    .\port$1121$24 (\$1353 ),
-    .\port$1121$25 (\$1354 ),
-    .\port$1121$26 (\$1355 ),
-    .\port$1121$27 (\$1356 ),
-    .\port$1121$28 (\$1357 ),
-    .\port$1121$29 (\$1358 ),
-    .\port$1121$3 (\$1332 ),
-    .\port$1121$30 (\$1359 ),
-    .\port$1121$31 (\$1360 ),
-    .\port$1121$4 (\$1333 ),
-    .\port$1121$5 (\$1334 ),
-    .\port$1121$6 (\$1335 ),
-    .\port$1121$7 (\$1336 ),
-    .\port$1121$8 (\$1337 ),
-    .\port$1121$9 (\$1338 )
+    .\port$1121$0 (\$1379 ),
+    .\port$1121$1 (\$1380 ),
+    .\port$1121$10 (\$1389 ),
+    .\port$1121$11 (\$1390 ),
+    .\port$1121$12 (\$1391 ),
+    .\port$1121$13 (\$1392 ),
+    .\port$1121$14 (\$1393 ),
+    .\port$1121$15 (\$1394 ),
+    .\port$1121$16 (\$1395 ),
+    .\port$1121$17 (\$1396 ),
+    .\port$1121$18 (\$1397 ),
+    .\port$1121$19 (\$1398 ),
+    .\port$1121$2 (\$1381 ),
+    .\port$1121$20 (\$1399 ),
+    .\port$1121$21 (\$1400 ),
+    .\port$1121$22 (\$1401 ),
+    .\port$1121$23 (\$1402 ),
+    .\port$1121$24 (\$1403 ),
+    .\port$1121$25 (\$1404 ),
+    .\port$1121$26 (\$1405 ),
+    .\port$1121$27 (\$1406 ),
+    .\port$1121$28 (\$1407 ),
+    .\port$1121$29 (\$1408 ),
+    .\port$1121$3 (\$1382 ),
+    .\port$1121$30 (\$1409 ),
+    .\port$1121$31 (\$1410 ),
+    .\port$1121$4 (\$1383 ),
+    .\port$1121$5 (\$1384 ),
+    .\port$1121$6 (\$1385 ),
+    .\port$1121$7 (\$1386 ),
+    .\port$1121$8 (\$1387 ),
+    .\port$1121$9 (\$1388 )
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1092$0 (\$416 ),
-    .\port$1092$1 (\$417 ),
-    .\port$1092$10 (\$426 ),
-    .\port$1092$11 (\$427 ),
-    .\port$1092$12 (\$428 ),
-    .\port$1092$13 (\$429 ),
-    .\port$1092$14 (\$430 ),
-    .\port$1092$15 (\$431 ),
-    .\port$1092$16 (\$432 ),
-    .\port$1092$17 (\$433 ),
-    .\port$1092$18 (\$434 ),
-    .\port$1092$19 (\$435 ),
-    .\port$1092$2 (\$418 ),
-    .\port$1092$20 (\$436 ),
-    .\port$1092$21 (\$437 ),
-    .\port$1092$22 (\$438 ),
-    .\port$1092$23 (\$439 ),
-    .\port$1092$24 (\$440 ),
-    .\port$1092$25 (\$441 ),
-    .\port$1092$26 (\$442 ),
-    .\port$1092$27 (\$443 ),
-    .\port$1092$28 (\$444 ),
-    .\port$1092$29 (\$445 ),
-    .\port$1092$3 (\$419 ),
-    .\port$1092$30 (\$446 ),
-    .\port$1092$4 (\$420 ),
-    .\port$1092$5 (\$421 ),
-    .\port$1092$6 (\$422 ),
-    .\port$1092$7 (\$423 ),
-    .\port$1092$8 (\$424 ),
-    .\port$1092$9 (\$425 )
+    .\port$1092$0 (\$466 ),
+    .\port$1092$1 (\$467 ),
+    .\port$1092$10 (\$476 ),
+    .\port$1092$11 (\$477 ),
+    .\port$1092$12 (\$478 ),
+    .\port$1092$13 (\$479 ),
+    .\port$1092$14 (\$480 ),
+    .\port$1092$15 (\$481 ),
+    .\port$1092$16 (\$482 ),
+    .\port$1092$17 (\$483 ),
+    .\port$1092$18 (\$484 ),
+    .\port$1092$19 (\$485 ),
+    .\port$1092$2 (\$468 ),
+    .\port$1092$20 (\$486 ),
+    .\port$1092$21 (\$487 ),
+    .\port$1092$22 (\$488 ),
+    .\port$1092$23 (\$489 ),
+    .\port$1092$24 (\$490 ),
+    .\port$1092$25 (\$491 ),
+    .\port$1092$26 (\$492 ),
+    .\port$1092$27 (\$493 ),
+    .\port$1092$28 (\$494 ),
+    .\port$1092$29 (\$495 ),
+    .\port$1092$3 (\$469 ),
+    .\port$1092$30 (\$496 ),
+    .\port$1092$4 (\$470 ),
+    .\port$1092$5 (\$471 ),
+    .\port$1092$6 (\$472 ),
+    .\port$1092$7 (\$473 ),
+    .\port$1092$8 (\$474 ),
+    .\port$1092$9 (\$475 )
   );
   \hwq_top.engine.requant.plh_1  plh_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
-    .\port$1096$0 (\$542 ),
-    .\port$1096$1 (\$543 ),
-    .\port$1096$10 (\$552 ),
-    .\port$1096$11 (\$553 ),
-    .\port$1096$12 (\$554 ),
-    .\port$1096$13 (\$555 ),
-    .\port$1096$14 (\$556 ),
-    .\port$1096$15 (\$557 ),
-    .\port$1096$16 (\$558 ),
-    .\port$1096$17 (\$559 ),
-    .\port$1096$18 (\$560 ),
-    .\port$1096$19 (\$561 ),
-    .\port$1096$2 (\$544 ),
-    .\port$1096$20 (\$562 ),
-    .\port$1096$21 (\$563 ),
-    .\port$1096$22 (\$564 ),
-    .\port$1096$23 (\$565 ),
-    .\port$1096$24 (\$566 ),
-    .\port$1096$25 (\$567 ),
-    .\port$1096$26 (\$568 ),
-    .\port$1096$27 (\$569 ),
-    .\port$1096$28 (\$570 ),
-    .\port$1096$29 (\$571 ),
-    .\port$1096$3 (\$545 ),
-    .\port$1096$30 (\$572 ),
-    .\port$1096$4 (\$546 ),
-    .\port$1096$5 (\$547 ),
-    .\port$1096$6 (\$548 ),
-    .\port$1096$7 (\$549 ),
-    .\port$1096$8 (\$550 ),
-    .\port$1096$9 (\$551 )
+    .\port$1096$0 (\$592 ),
+    .\port$1096$1 (\$593 ),
+    .\port$1096$10 (\$602 ),
+    .\port$1096$11 (\$603 ),
+    .\port$1096$12 (\$604 ),
+    .\port$1096$13 (\$605 ),
+    .\port$1096$14 (\$606 ),
+    .\port$1096$15 (\$607 ),
+    .\port$1096$16 (\$608 ),
+    .\port$1096$17 (\$609 ),
+    .\port$1096$18 (\$610 ),
+    .\port$1096$19 (\$611 ),
+    .\port$1096$2 (\$594 ),
+    .\port$1096$20 (\$612 ),
+    .\port$1096$21 (\$613 ),
+    .\port$1096$22 (\$614 ),
+    .\port$1096$23 (\$615 ),
+    .\port$1096$24 (\$616 ),
+    .\port$1096$25 (\$617 ),
+    .\port$1096$26 (\$618 ),
+    .\port$1096$27 (\$619 ),
+    .\port$1096$28 (\$620 ),
+    .\port$1096$29 (\$621 ),
+    .\port$1096$3 (\$595 ),
+    .\port$1096$30 (\$622 ),
+    .\port$1096$4 (\$596 ),
+    .\port$1096$5 (\$597 ),
+    .\port$1096$6 (\$598 ),
+    .\port$1096$7 (\$599 ),
+    .\port$1096$8 (\$600 ),
+    .\port$1096$9 (\$601 )
   );
   \hwq_top.engine.requant.plh_2  plh_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
-    .\port$1100$0 (\$668 ),
-    .\port$1100$1 (\$669 ),
-    .\port$1100$10 (\$678 ),
-    .\port$1100$11 (\$679 ),
-    .\port$1100$12 (\$680 ),
-    .\port$1100$13 (\$681 ),
-    .\port$1100$14 (\$682 ),
-    .\port$1100$15 (\$683 ),
-    .\port$1100$16 (\$684 ),
-    .\port$1100$17 (\$685 ),
-    .\port$1100$18 (\$686 ),
-    .\port$1100$19 (\$687 ),
-    .\port$1100$2 (\$670 ),
-    .\port$1100$20 (\$688 ),
-    .\port$1100$21 (\$689 ),
-    .\port$1100$22 (\$690 ),
-    .\port$1100$23 (\$691 ),
-    .\port$1100$24 (\$692 ),
-    .\port$1100$25 (\$693 ),
-    .\port$1100$26 (\$694 ),
-    .\port$1100$27 (\$695 ),
-    .\port$1100$28 (\$696 ),
-    .\port$1100$29 (\$697 ),
-    .\port$1100$3 (\$671 ),
-    .\port$1100$30 (\$698 ),
-    .\port$1100$4 (\$672 ),
-    .\port$1100$5 (\$673 ),
-    .\port$1100$6 (\$674 ),
-    .\port$1100$7 (\$675 ),
-    .\port$1100$8 (\$676 ),
-    .\port$1100$9 (\$677 )
+    .\port$1100$0 (\$718 ),
+    .\port$1100$1 (\$719 ),
+    .\port$1100$10 (\$728 ),
+    .\port$1100$11 (\$729 ),
+    .\port$1100$12 (\$730 ),
+    .\port$1100$13 (\$731 ),
+    .\port$1100$14 (\$732 ),
+    .\port$1100$15 (\$733 ),
+    .\port$1100$16 (\$734 ),
+    .\port$1100$17 (\$735 ),
+    .\port$1100$18 (\$736 ),
+    .\port$1100$19 (\$737 ),
+    .\port$1100$2 (\$720 ),
+    .\port$1100$20 (\$738 ),
+    .\port$1100$21 (\$739 ),
+    .\port$1100$22 (\$740 ),
+    .\port$1100$23 (\$741 ),
+    .\port$1100$24 (\$742 ),
+    .\port$1100$25 (\$743 ),
+    .\port$1100$26 (\$744 ),
+    .\port$1100$27 (\$745 ),
+    .\port$1100$28 (\$746 ),
+    .\port$1100$29 (\$747 ),
+    .\port$1100$3 (\$721 ),
+    .\port$1100$30 (\$748 ),
+    .\port$1100$4 (\$722 ),
+    .\port$1100$5 (\$723 ),
+    .\port$1100$6 (\$724 ),
+    .\port$1100$7 (\$725 ),
+    .\port$1100$8 (\$726 ),
+    .\port$1100$9 (\$727 )
   );
   \hwq_top.engine.requant.plh_3  plh_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
-    .\port$1104$0 (\$794 ),
-    .\port$1104$1 (\$795 ),
-    .\port$1104$10 (\$804 ),
-    .\port$1104$11 (\$805 ),
-    .\port$1104$12 (\$806 ),
-    .\port$1104$13 (\$807 ),
-    .\port$1104$14 (\$808 ),
-    .\port$1104$15 (\$809 ),
-    .\port$1104$16 (\$810 ),
-    .\port$1104$17 (\$811 ),
-    .\port$1104$18 (\$812 ),
-    .\port$1104$19 (\$813 ),
-    .\port$1104$2 (\$796 ),
-    .\port$1104$20 (\$814 ),
-    .\port$1104$21 (\$815 ),
-    .\port$1104$22 (\$816 ),
-    .\port$1104$23 (\$817 ),
-    .\port$1104$24 (\$818 ),
-    .\port$1104$25 (\$819 ),
-    .\port$1104$26 (\$820 ),
-    .\port$1104$27 (\$821 ),
-    .\port$1104$28 (\$822 ),
-    .\port$1104$29 (\$823 ),
-    .\port$1104$3 (\$797 ),
-    .\port$1104$30 (\$824 ),
-    .\port$1104$4 (\$798 ),
-    .\port$1104$5 (\$799 ),
-    .\port$1104$6 (\$800 ),
-    .\port$1104$7 (\$801 ),
-    .\port$1104$8 (\$802 ),
-    .\port$1104$9 (\$803 )
+    .\port$1104$0 (\$844 ),
+    .\port$1104$1 (\$845 ),
+    .\port$1104$10 (\$854 ),
+    .\port$1104$11 (\$855 ),
+    .\port$1104$12 (\$856 ),
+    .\port$1104$13 (\$857 ),
+    .\port$1104$14 (\$858 ),
+    .\port$1104$15 (\$859 ),
+    .\port$1104$16 (\$860 ),
+    .\port$1104$17 (\$861 ),
+    .\port$1104$18 (\$862 ),
+    .\port$1104$19 (\$863 ),
+    .\port$1104$2 (\$846 ),
+    .\port$1104$20 (\$864 ),
+    .\port$1104$21 (\$865 ),
+    .\port$1104$22 (\$866 ),
+    .\port$1104$23 (\$867 ),
+    .\port$1104$24 (\$868 ),
+    .\port$1104$25 (\$869 ),
+    .\port$1104$26 (\$870 ),
+    .\port$1104$27 (\$871 ),
+    .\port$1104$28 (\$872 ),
+    .\port$1104$29 (\$873 ),
+    .\port$1104$3 (\$847 ),
+    .\port$1104$30 (\$874 ),
+    .\port$1104$4 (\$848 ),
+    .\port$1104$5 (\$849 ),
+    .\port$1104$6 (\$850 ),
+    .\port$1104$7 (\$851 ),
+    .\port$1104$8 (\$852 ),
+    .\port$1104$9 (\$853 )
   );
   \hwq_top.engine.requant.plh_4  plh_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
-    .\port$1108$0 (\$920 ),
-    .\port$1108$1 (\$921 ),
-    .\port$1108$10 (\$930 ),
-    .\port$1108$11 (\$931 ),
-    .\port$1108$12 (\$932 ),
-    .\port$1108$13 (\$933 ),
-    .\port$1108$14 (\$934 ),
-    .\port$1108$15 (\$935 ),
-    .\port$1108$16 (\$936 ),
-    .\port$1108$17 (\$937 ),
-    .\port$1108$18 (\$938 ),
-    .\port$1108$19 (\$939 ),
-    .\port$1108$2 (\$922 ),
-    .\port$1108$20 (\$940 ),
-    .\port$1108$21 (\$941 ),
-    .\port$1108$22 (\$942 ),
-    .\port$1108$23 (\$943 ),
-    .\port$1108$24 (\$944 ),
-    .\port$1108$25 (\$945 ),
-    .\port$1108$26 (\$946 ),
-    .\port$1108$27 (\$947 ),
-    .\port$1108$28 (\$948 ),
-    .\port$1108$29 (\$949 ),
-    .\port$1108$3 (\$923 ),
-    .\port$1108$30 (\$950 ),
-    .\port$1108$4 (\$924 ),
-    .\port$1108$5 (\$925 ),
-    .\port$1108$6 (\$926 ),
-    .\port$1108$7 (\$927 ),
-    .\port$1108$8 (\$928 ),
-    .\port$1108$9 (\$929 )
+    .\port$1108$0 (\$970 ),
+    .\port$1108$1 (\$971 ),
+    .\port$1108$10 (\$980 ),
+    .\port$1108$11 (\$981 ),
+    .\port$1108$12 (\$982 ),
+    .\port$1108$13 (\$983 ),
+    .\port$1108$14 (\$984 ),
+    .\port$1108$15 (\$985 ),
+    .\port$1108$16 (\$986 ),
+    .\port$1108$17 (\$987 ),
+    .\port$1108$18 (\$988 ),
+    .\port$1108$19 (\$989 ),
+    .\port$1108$2 (\$972 ),
+    .\port$1108$20 (\$990 ),
+    .\port$1108$21 (\$991 ),
+    .\port$1108$22 (\$992 ),
+    .\port$1108$23 (\$993 ),
+    .\port$1108$24 (\$994 ),
+    .\port$1108$25 (\$995 ),
+    .\port$1108$26 (\$996 ),
+    .\port$1108$27 (\$997 ),
+    .\port$1108$28 (\$998 ),
+    .\port$1108$29 (\$999 ),
+    .\port$1108$3 (\$973 ),
+    .\port$1108$30 (\$1000 ),
+    .\port$1108$4 (\$974 ),
+    .\port$1108$5 (\$975 ),
+    .\port$1108$6 (\$976 ),
+    .\port$1108$7 (\$977 ),
+    .\port$1108$8 (\$978 ),
+    .\port$1108$9 (\$979 )
   );
   \hwq_top.engine.requant.plh_5  plh_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
-    .\port$1112$0 (\$1046 ),
-    .\port$1112$1 (\$1047 ),
-    .\port$1112$10 (\$1056 ),
-    .\port$1112$11 (\$1057 ),
-    .\port$1112$12 (\$1058 ),
-    .\port$1112$13 (\$1059 ),
-    .\port$1112$14 (\$1060 ),
-    .\port$1112$15 (\$1061 ),
-    .\port$1112$16 (\$1062 ),
-    .\port$1112$17 (\$1063 ),
-    .\port$1112$18 (\$1064 ),
-    .\port$1112$19 (\$1065 ),
-    .\port$1112$2 (\$1048 ),
-    .\port$1112$20 (\$1066 ),
-    .\port$1112$21 (\$1067 ),
-    .\port$1112$22 (\$1068 ),
-    .\port$1112$23 (\$1069 ),
-    .\port$1112$24 (\$1070 ),
-    .\port$1112$25 (\$1071 ),
-    .\port$1112$26 (\$1072 ),
-    .\port$1112$27 (\$1073 ),
-    .\port$1112$28 (\$1074 ),
-    .\port$1112$29 (\$1075 ),
-    .\port$1112$3 (\$1049 ),
-    .\port$1112$30 (\$1076 ),
-    .\port$1112$4 (\$1050 ),
-    .\port$1112$5 (\$1051 ),
-    .\port$1112$6 (\$1052 ),
-    .\port$1112$7 (\$1053 ),
-    .\port$1112$8 (\$1054 ),
-    .\port$1112$9 (\$1055 )
+    .\port$1112$0 (\$1096 ),
+    .\port$1112$1 (\$1097 ),
+    .\port$1112$10 (\$1106 ),
+    .\port$1112$11 (\$1107 ),
+    .\port$1112$12 (\$1108 ),
+    .\port$1112$13 (\$1109 ),
+    .\port$1112$14 (\$1110 ),
+    .\port$1112$15 (\$1111 ),
+    .\port$1112$16 (\$1112 ),
+    .\port$1112$17 (\$1113 ),
+    .\port$1112$18 (\$1114 ),
+    .\port$1112$19 (\$1115 ),
+    .\port$1112$2 (\$1098 ),
+    .\port$1112$20 (\$1116 ),
+    .\port$1112$21 (\$1117 ),
+    .\port$1112$22 (\$1118 ),
+    .\port$1112$23 (\$1119 ),
+    .\port$1112$24 (\$1120 ),
+    .\port$1112$25 (\$1121 ),
+    .\port$1112$26 (\$1122 ),
+    .\port$1112$27 (\$1123 ),
+    .\port$1112$28 (\$1124 ),
+    .\port$1112$29 (\$1125 ),
+    .\port$1112$3 (\$1099 ),
+    .\port$1112$30 (\$1126 ),
+    .\port$1112$4 (\$1100 ),
+    .\port$1112$5 (\$1101 ),
+    .\port$1112$6 (\$1102 ),
+    .\port$1112$7 (\$1103 ),
+    .\port$1112$8 (\$1104 ),
+    .\port$1112$9 (\$1105 )
   );
   \hwq_top.engine.requant.plh_6  plh_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
-    .\port$1116$0 (\$1172 ),
-    .\port$1116$1 (\$1173 ),
-    .\port$1116$10 (\$1182 ),
-    .\port$1116$11 (\$1183 ),
-    .\port$1116$12 (\$1184 ),
-    .\port$1116$13 (\$1185 ),
-    .\port$1116$14 (\$1186 ),
-    .\port$1116$15 (\$1187 ),
-    .\port$1116$16 (\$1188 ),
-    .\port$1116$17 (\$1189 ),
-    .\port$1116$18 (\$1190 ),
-    .\port$1116$19 (\$1191 ),
-    .\port$1116$2 (\$1174 ),
-    .\port$1116$20 (\$1192 ),
-    .\port$1116$21 (\$1193 ),
-    .\port$1116$22 (\$1194 ),
-    .\port$1116$23 (\$1195 ),
-    .\port$1116$24 (\$1196 ),
-    .\port$1116$25 (\$1197 ),
-    .\port$1116$26 (\$1198 ),
-    .\port$1116$27 (\$1199 ),
-    .\port$1116$28 (\$1200 ),
-    .\port$1116$29 (\$1201 ),
-    .\port$1116$3 (\$1175 ),
-    .\port$1116$30 (\$1202 ),
-    .\port$1116$4 (\$1176 ),
-    .\port$1116$5 (\$1177 ),
-    .\port$1116$6 (\$1178 ),
-    .\port$1116$7 (\$1179 ),
-    .\port$1116$8 (\$1180 ),
-    .\port$1116$9 (\$1181 )
+    .\port$1116$0 (\$1222 ),
+    .\port$1116$1 (\$1223 ),
+    .\port$1116$10 (\$1232 ),
+    .\port$1116$11 (\$1233 ),
+    .\port$1116$12 (\$1234 ),
+    .\port$1116$13 (\$1235 ),
+    .\port$1116$14 (\$1236 ),
+    .\port$1116$15 (\$1237 ),
+    .\port$1116$16 (\$1238 ),
+    .\port$1116$17 (\$1239 ),
+    .\port$1116$18 (\$1240 ),
+    .\port$1116$19 (\$1241 ),
+    .\port$1116$2 (\$1224 ),
+    .\port$1116$20 (\$1242 ),
+    .\port$1116$21 (\$1243 ),
+    .\port$1116$22 (\$1244 ),
+    .\port$1116$23 (\$1245 ),
+    .\port$1116$24 (\$1246 ),
+    .\port$1116$25 (\$1247 ),
+    .\port$1116$26 (\$1248 ),
+    .\port$1116$27 (\$1249 ),
+    .\port$1116$28 (\$1250 ),
+    .\port$1116$29 (\$1251 ),
+    .\port$1116$3 (\$1225 ),
+    .\port$1116$30 (\$1252 ),
+    .\port$1116$4 (\$1226 ),
+    .\port$1116$5 (\$1227 ),
+    .\port$1116$6 (\$1228 ),
+    .\port$1116$7 (\$1229 ),
+    .\port$1116$8 (\$1230 ),
+    .\port$1116$9 (\$1231 )
   );
   \hwq_top.engine.requant.plh_7  plh_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
-    .\port$1120$0 (\$1298 ),
-    .\port$1120$1 (\$1299 ),
-    .\port$1120$10 (\$1308 ),
-    .\port$1120$11 (\$1309 ),
-    .\port$1120$12 (\$1310 ),
-    .\port$1120$13 (\$1311 ),
-    .\port$1120$14 (\$1312 ),
-    .\port$1120$15 (\$1313 ),
-    .\port$1120$16 (\$1314 ),
-    .\port$1120$17 (\$1315 ),
-    .\port$1120$18 (\$1316 ),
-    .\port$1120$19 (\$1317 ),
-    .\port$1120$2 (\$1300 ),
-    .\port$1120$20 (\$1318 ),
-    .\port$1120$21 (\$1319 ),
-    .\port$1120$22 (\$1320 ),
-    .\port$1120$23 (\$1321 ),
-    .\port$1120$24 (\$1322 ),
-    .\port$1120$25 (\$1323 ),
-    .\port$1120$26 (\$1324 ),
-    .\port$1120$27 (\$1325 ),
-    .\port$1120$28 (\$1326 ),
-    .\port$1120$29 (\$1327 ),
-    .\port$1120$3 (\$1301 ),
-    .\port$1120$30 (\$1328 ),
-    .\port$1120$4 (\$1302 ),
-    .\port$1120$5 (\$1303 ),
-    .\port$1120$6 (\$1304 ),
-    .\port$1120$7 (\$1305 ),
-    .\port$1120$8 (\$1306 ),
-    .\port$1120$9 (\$1307 )
+    .\port$1120$0 (\$1348 ),
+    .\port$1120$1 (\$1349 ),
+    .\port$1120$10 (\$1358 ),
+    .\port$1120$11 (\$1359 ),
+    .\port$1120$12 (\$1360 ),
+    .\port$1120$13 (\$1361 ),
+    .\port$1120$14 (\$1362 ),
+    .\port$1120$15 (\$1363 ),
+    .\port$1120$16 (\$1364 ),
+    .\port$1120$17 (\$1365 ),
+    .\port$1120$18 (\$1366 ),
+    .\port$1120$19 (\$1367 ),
+    .\port$1120$2 (\$1350 ),
+    .\port$1120$20 (\$1368 ),
+    .\port$1120$21 (\$1369 ),
+    .\port$1120$22 (\$1370 ),
+    .\port$1120$23 (\$1371 ),
+    .\port$1120$24 (\$1372 ),
+    .\port$1120$25 (\$1373 ),
+    .\port$1120$26 (\$1374 ),
+    .\port$1120$27 (\$1375 ),
+    .\port$1120$28 (\$1376 ),
+    .\port$1120$29 (\$1377 ),
+    .\port$1120$3 (\$1351 ),
+    .\port$1120$30 (\$1378 ),
+    .\port$1120$4 (\$1352 ),
+    .\port$1120$5 (\$1353 ),
+    .\port$1120$6 (\$1354 ),
+    .\port$1120$7 (\$1355 ),
+    .\port$1120$8 (\$1356 ),
+    .\port$1120$9 (\$1357 )
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1091$0 (\$382 ),
-    .\port$1091$1 (\$383 ),
-    .\port$1091$10 (\$392 ),
-    .\port$1091$11 (\$393 ),
-    .\port$1091$12 (\$394 ),
-    .\port$1091$13 (\$395 ),
-    .\port$1091$14 (\$396 ),
-    .\port$1091$15 (\$397 ),
-    .\port$1091$16 (\$398 ),
-    .\port$1091$17 (\$399 ),
-    .\port$1091$18 (\$400 ),
-    .\port$1091$19 (\$401 ),
-    .\port$1091$2 (\$384 ),
-    .\port$1091$20 (\$402 ),
-    .\port$1091$21 (\$403 ),
-    .\port$1091$22 (\$404 ),
-    .\port$1091$23 (\$405 ),
-    .\port$1091$24 (\$406 ),
-    .\port$1091$25 (\$407 ),
-    .\port$1091$26 (\$408 ),
-    .\port$1091$27 (\$409 ),
-    .\port$1091$28 (\$410 ),
-    .\port$1091$29 (\$411 ),
-    .\port$1091$3 (\$385 ),
-    .\port$1091$30 (\$412 ),
-    .\port$1091$31 (\$413 ),
-    .\port$1091$32 (\$414 ),
-    .\port$1091$33 (\$415 ),
-    .\port$1091$4 (\$386 ),
-    .\port$1091$5 (\$387 ),
-    .\port$1091$6 (\$388 ),
-    .\port$1091$7 (\$389 ),
-    .\port$1091$8 (\$390 ),
-    .\port$1091$9 (\$391 )
+    .\port$1091$0 (\$432 ),
+    .\port$1091$1 (\$433 ),
+    .\port$1091$10 (\$442 ),
+    .\port$1091$11 (\$443 ),
+    .\port$1091$12 (\$444 ),
+    .\port$1091$13 (\$445 ),
+    .\port$1091$14 (\$446 ),
+    .\port$1091$15 (\$447 ),
+    .\port$1091$16 (\$448 ),
+    .\port$1091$17 (\$449 ),
+    .\port$1091$18 (\$450 ),
+    .\port$1091$19 (\$451 ),
+    .\port$1091$2 (\$434 ),
+    .\port$1091$20 (\$452 ),
+    .\port$1091$21 (\$453 ),
+    .\port$1091$22 (\$454 ),
+    .\port$1091$23 (\$455 ),
+    .\port$1091$24 (\$456 ),
+    .\port$1091$25 (\$457 ),
+    .\port$1091$26 (\$458 ),
+    .\port$1091$27 (\$459 ),
+    .\port$1091$28 (\$460 ),
+    .\port$1091$29 (\$461 ),
+    .\port$1091$3 (\$435 ),
+    .\port$1091$30 (\$462 ),
+    .\port$1091$31 (\$463 ),
+    .\port$1091$32 (\$464 ),
+    .\port$1091$33 (\$465 ),
+    .\port$1091$4 (\$436 ),
+    .\port$1091$5 (\$437 ),
+    .\port$1091$6 (\$438 ),
+    .\port$1091$7 (\$439 ),
+    .\port$1091$8 (\$440 ),
+    .\port$1091$9 (\$441 )
   );
   \hwq_top.engine.requant.pll_1  pll_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
-    .\port$1095$0 (\$508 ),
-    .\port$1095$1 (\$509 ),
-    .\port$1095$10 (\$518 ),
-    .\port$1095$11 (\$519 ),
-    .\port$1095$12 (\$520 ),
-    .\port$1095$13 (\$521 ),
-    .\port$1095$14 (\$522 ),
-    .\port$1095$15 (\$523 ),
-    .\port$1095$16 (\$524 ),
-    .\port$1095$17 (\$525 ),
-    .\port$1095$18 (\$526 ),
-    .\port$1095$19 (\$527 ),
-    .\port$1095$2 (\$510 ),
-    .\port$1095$20 (\$528 ),
-    .\port$1095$21 (\$529 ),
-    .\port$1095$22 (\$530 ),
-    .\port$1095$23 (\$531 ),
-    .\port$1095$24 (\$532 ),
-    .\port$1095$25 (\$533 ),
-    .\port$1095$26 (\$534 ),
-    .\port$1095$27 (\$535 ),
-    .\port$1095$28 (\$536 ),
-    .\port$1095$29 (\$537 ),
-    .\port$1095$3 (\$511 ),
-    .\port$1095$30 (\$538 ),
-    .\port$1095$31 (\$539 ),
-    .\port$1095$32 (\$540 ),
-    .\port$1095$33 (\$541 ),
-    .\port$1095$4 (\$512 ),
-    .\port$1095$5 (\$513 ),
-    .\port$1095$6 (\$514 ),
-    .\port$1095$7 (\$515 ),
-    .\port$1095$8 (\$516 ),
-    .\port$1095$9 (\$517 )
+    .\port$1095$0 (\$558 ),
+    .\port$1095$1 (\$559 ),
+    .\port$1095$10 (\$568 ),
+    .\port$1095$11 (\$569 ),
+    .\port$1095$12 (\$570 ),
+    .\port$1095$13 (\$571 ),
+    .\port$1095$14 (\$572 ),
+    .\port$1095$15 (\$573 ),
+    .\port$1095$16 (\$574 ),
+    .\port$1095$17 (\$575 ),
+    .\port$1095$18 (\$576 ),
+    .\port$1095$19 (\$577 ),
+    .\port$1095$2 (\$560 ),
+    .\port$1095$20 (\$578 ),
+    .\port$1095$21 (\$579 ),
+    .\port$1095$22 (\$580 ),
+    .\port$1095$23 (\$581 ),
+    .\port$1095$24 (\$582 ),
+    .\port$1095$25 (\$583 ),
+    .\port$1095$26 (\$584 ),
+    .\port$1095$27 (\$585 ),
+    .\port$1095$28 (\$586 ),
+    .\port$1095$29 (\$587 ),
+    .\port$1095$3 (\$561 ),
+    .\port$1095$30 (\$588 ),
+    .\port$1095$31 (\$589 ),
+    .\port$1095$32 (\$590 ),
+    .\port$1095$33 (\$591 ),
+    .\port$1095$4 (\$562 ),
+    .\port$1095$5 (\$563 ),
+    .\port$1095$6 (\$564 ),
+    .\port$1095$7 (\$565 ),
+    .\port$1095$8 (\$566 ),
+    .\port$1095$9 (\$567 )
   );
   \hwq_top.engine.requant.pll_2  pll_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
-    .\port$1099$0 (\$634 ),
-    .\port$1099$1 (\$635 ),
-    .\port$1099$10 (\$644 ),
-    .\port$1099$11 (\$645 ),
-    .\port$1099$12 (\$646 ),
-    .\port$1099$13 (\$647 ),
-    .\port$1099$14 (\$648 ),
-    .\port$1099$15 (\$649 ),
-    .\port$1099$16 (\$650 ),
-    .\port$1099$17 (\$651 ),
-    .\port$1099$18 (\$652 ),
-    .\port$1099$19 (\$653 ),
-    .\port$1099$2 (\$636 ),
-    .\port$1099$20 (\$654 ),
-    .\port$1099$21 (\$655 ),
-    .\port$1099$22 (\$656 ),
-    .\port$1099$23 (\$657 ),
-    .\port$1099$24 (\$658 ),
-    .\port$1099$25 (\$659 ),
-    .\port$1099$26 (\$660 ),
-    .\port$1099$27 (\$661 ),
-    .\port$1099$28 (\$662 ),
-    .\port$1099$29 (\$663 ),
-    .\port$1099$3 (\$637 ),
-    .\port$1099$30 (\$664 ),
-    .\port$1099$31 (\$665 ),
-    .\port$1099$32 (\$666 ),
-    .\port$1099$33 (\$667 ),
-    .\port$1099$4 (\$638 ),
-    .\port$1099$5 (\$639 ),
-    .\port$1099$6 (\$640 ),
-    .\port$1099$7 (\$641 ),
-    .\port$1099$8 (\$642 ),
-    .\port$1099$9 (\$643 )
+    .\port$1099$0 (\$684 ),
+    .\port$1099$1 (\$685 ),
+    .\port$1099$10 (\$694 ),
+    .\port$1099$11 (\$695 ),
+    .\port$1099$12 (\$696 ),
+    .\port$1099$13 (\$697 ),
+    .\port$1099$14 (\$698 ),
+    .\port$1099$15 (\$699 ),
+    .\port$1099$16 (\$700 ),
+    .\port$1099$17 (\$701 ),
+    .\port$1099$18 (\$702 ),
+    .\port$1099$19 (\$703 ),
+    .\port$1099$2 (\$686 ),
+    .\port$1099$20 (\$704 ),
+    .\port$1099$21 (\$705 ),
+    .\port$1099$22 (\$706 ),
+    .\port$1099$23 (\$707 ),
+    .\port$1099$24 (\$708 ),
+    .\port$1099$25 (\$709 ),
+    .\port$1099$26 (\$710 ),
+    .\port$1099$27 (\$711 ),
+    .\port$1099$28 (\$712 ),
+    .\port$1099$29 (\$713 ),
+    .\port$1099$3 (\$687 ),
+    .\port$1099$30 (\$714 ),
+    .\port$1099$31 (\$715 ),
+    .\port$1099$32 (\$716 ),
+    .\port$1099$33 (\$717 ),
+    .\port$1099$4 (\$688 ),
+    .\port$1099$5 (\$689 ),
+    .\port$1099$6 (\$690 ),
+    .\port$1099$7 (\$691 ),
+    .\port$1099$8 (\$692 ),
+    .\port$1099$9 (\$693 )
   );
   \hwq_top.engine.requant.pll_3  pll_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
-    .\port$1103$0 (\$760 ),
-    .\port$1103$1 (\$761 ),
-    .\port$1103$10 (\$770 ),
-    .\port$1103$11 (\$771 ),
-    .\port$1103$12 (\$772 ),
-    .\port$1103$13 (\$773 ),
-    .\port$1103$14 (\$774 ),
-    .\port$1103$15 (\$775 ),
-    .\port$1103$16 (\$776 ),
-    .\port$1103$17 (\$777 ),
-    .\port$1103$18 (\$778 ),
-    .\port$1103$19 (\$779 ),
-    .\port$1103$2 (\$762 ),
-    .\port$1103$20 (\$780 ),
-    .\port$1103$21 (\$781 ),
-    .\port$1103$22 (\$782 ),
-    .\port$1103$23 (\$783 ),
-    .\port$1103$24 (\$784 ),
-    .\port$1103$25 (\$785 ),
-    .\port$1103$26 (\$786 ),
-    .\port$1103$27 (\$787 ),
-    .\port$1103$28 (\$788 ),
-    .\port$1103$29 (\$789 ),
-    .\port$1103$3 (\$763 ),
-    .\port$1103$30 (\$790 ),
-    .\port$1103$31 (\$791 ),
-    .\port$1103$32 (\$792 ),
-    .\port$1103$33 (\$793 ),
-    .\port$1103$4 (\$764 ),
-    .\port$1103$5 (\$765 ),
-    .\port$1103$6 (\$766 ),
-    .\port$1103$7 (\$767 ),
-    .\port$1103$8 (\$768 ),
-    .\port$1103$9 (\$769 )
+    .\port$1103$0 (\$810 ),
+    .\port$1103$1 (\$811 ),
+    .\port$1103$10 (\$820 ),
+    .\port$1103$11 (\$821 ),
+    .\port$1103$12 (\$822 ),
+    .\port$1103$13 (\$823 ),
+    .\port$1103$14 (\$824 ),
+    .\port$1103$15 (\$825 ),
+    .\port$1103$16 (\$826 ),
+    .\port$1103$17 (\$827 ),
+    .\port$1103$18 (\$828 ),
+    .\port$1103$19 (\$829 ),
+    .\port$1103$2 (\$812 ),
+    .\port$1103$20 (\$830 ),
+    .\port$1103$21 (\$831 ),
+    .\port$1103$22 (\$832 ),
+    .\port$1103$23 (\$833 ),
+    .\port$1103$24 (\$834 ),
+    .\port$1103$25 (\$835 ),
+    .\port$1103$26 (\$836 ),
+    .\port$1103$27 (\$837 ),
+    .\port$1103$28 (\$838 ),
+    .\port$1103$29 (\$839 ),
+    .\port$1103$3 (\$813 ),
+    .\port$1103$30 (\$840 ),
+    .\port$1103$31 (\$841 ),
+    .\port$1103$32 (\$842 ),
+    .\port$1103$33 (\$843 ),
+    .\port$1103$4 (\$814 ),
+    .\port$1103$5 (\$815 ),
+    .\port$1103$6 (\$816 ),
+    .\port$1103$7 (\$817 ),
+    .\port$1103$8 (\$818 ),
+    .\port$1103$9 (\$819 )
   );
   \hwq_top.engine.requant.pll_4  pll_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
-    .\port$1107$0 (\$886 ),
-    .\port$1107$1 (\$887 ),
-    .\port$1107$10 (\$896 ),
-    .\port$1107$11 (\$897 ),
-    .\port$1107$12 (\$898 ),
-    .\port$1107$13 (\$899 ),
-    .\port$1107$14 (\$900 ),
-    .\port$1107$15 (\$901 ),
-    .\port$1107$16 (\$902 ),
-    .\port$1107$17 (\$903 ),
-    .\port$1107$18 (\$904 ),
-    .\port$1107$19 (\$905 ),
-    .\port$1107$2 (\$888 ),
-    .\port$1107$20 (\$906 ),
-    .\port$1107$21 (\$907 ),
-    .\port$1107$22 (\$908 ),
-    .\port$1107$23 (\$909 ),
-    .\port$1107$24 (\$910 ),
-    .\port$1107$25 (\$911 ),
-    .\port$1107$26 (\$912 ),
-    .\port$1107$27 (\$913 ),
-    .\port$1107$28 (\$914 ),
-    .\port$1107$29 (\$915 ),
-    .\port$1107$3 (\$889 ),
-    .\port$1107$30 (\$916 ),
-    .\port$1107$31 (\$917 ),
-    .\port$1107$32 (\$918 ),
-    .\port$1107$33 (\$919 ),
-    .\port$1107$4 (\$890 ),
-    .\port$1107$5 (\$891 ),
-    .\port$1107$6 (\$892 ),
-    .\port$1107$7 (\$893 ),
-    .\port$1107$8 (\$894 ),
-    .\port$1107$9 (\$895 )
+    .\port$1107$0 (\$936 ),
+    .\port$1107$1 (\$937 ),
+    .\port$1107$10 (\$946 ),
+    .\port$1107$11 (\$947 ),
+    .\port$1107$12 (\$948 ),
+    .\port$1107$13 (\$949 ),
+    .\port$1107$14 (\$950 ),
+    .\port$1107$15 (\$951 ),
+    .\port$1107$16 (\$952 ),
+    .\port$1107$17 (\$953 ),
+    .\port$1107$18 (\$954 ),
+    .\port$1107$19 (\$955 ),
+    .\port$1107$2 (\$938 ),
+    .\port$1107$20 (\$956 ),
+    .\port$1107$21 (\$957 ),
+    .\port$1107$22 (\$958 ),
+    .\port$1107$23 (\$959 ),
+    .\port$1107$24 (\$960 ),
+    .\port$1107$25 (\$961 ),
+    .\port$1107$26 (\$962 ),
+    .\port$1107$27 (\$963 ),
+    .\port$1107$28 (\$964 ),
+    .\port$1107$29 (\$965 ),
+    .\port$1107$3 (\$939 ),
+    .\port$1107$30 (\$966 ),
+    .\port$1107$31 (\$967 ),
+    .\port$1107$32 (\$968 ),
+    .\port$1107$33 (\$969 ),
+    .\port$1107$4 (\$940 ),
+    .\port$1107$5 (\$941 ),
+    .\port$1107$6 (\$942 ),
+    .\port$1107$7 (\$943 ),
+    .\port$1107$8 (\$944 ),
+    .\port$1107$9 (\$945 )
   );
   \hwq_top.engine.requant.pll_5  pll_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
-    .\port$1111$0 (\$1012 ),
-    .\port$1111$1 (\$1013 ),
-    .\port$1111$10 (\$1022 ),
-    .\port$1111$11 (\$1023 ),
-    .\port$1111$12 (\$1024 ),
-    .\port$1111$13 (\$1025 ),
-    .\port$1111$14 (\$1026 ),
-    .\port$1111$15 (\$1027 ),
-    .\port$1111$16 (\$1028 ),
-    .\port$1111$17 (\$1029 ),
-    .\port$1111$18 (\$1030 ),
-    .\port$1111$19 (\$1031 ),
-    .\port$1111$2 (\$1014 ),
-    .\port$1111$20 (\$1032 ),
-    .\port$1111$21 (\$1033 ),
-    .\port$1111$22 (\$1034 ),
-    .\port$1111$23 (\$1035 ),
-    .\port$1111$24 (\$1036 ),
-    .\port$1111$25 (\$1037 ),
-    .\port$1111$26 (\$1038 ),
-    .\port$1111$27 (\$1039 ),
-    .\port$1111$28 (\$1040 ),
-    .\port$1111$29 (\$1041 ),
-    .\port$1111$3 (\$1015 ),
-    .\port$1111$30 (\$1042 ),
-    .\port$1111$31 (\$1043 ),
-    .\port$1111$32 (\$1044 ),
-    .\port$1111$33 (\$1045 ),
-    .\port$1111$4 (\$1016 ),
-    .\port$1111$5 (\$1017 ),
-    .\port$1111$6 (\$1018 ),
-    .\port$1111$7 (\$1019 ),
-    .\port$1111$8 (\$1020 ),
-    .\port$1111$9 (\$1021 )
+    .\port$1111$0 (\$1062 ),
+    .\port$1111$1 (\$1063 ),
+    .\port$1111$10 (\$1072 ),
+    .\port$1111$11 (\$1073 ),
+    .\port$1111$12 (\$1074 ),
+    .\port$1111$13 (\$1075 ),
+    .\port$1111$14 (\$1076 ),
+    .\port$1111$15 (\$1077 ),
+    .\port$1111$16 (\$1078 ),
+    .\port$1111$17 (\$1079 ),
+    .\port$1111$18 (\$1080 ),
+    .\port$1111$19 (\$1081 ),
+    .\port$1111$2 (\$1064 ),
+    .\port$1111$20 (\$1082 ),
+    .\port$1111$21 (\$1083 ),
+    .\port$1111$22 (\$1084 ),
+    .\port$1111$23 (\$1085 ),
+    .\port$1111$24 (\$1086 ),
+    .\port$1111$25 (\$1087 ),
+    .\port$1111$26 (\$1088 ),
+    .\port$1111$27 (\$1089 ),
+    .\port$1111$28 (\$1090 ),
+    .\port$1111$29 (\$1091 ),
+    .\port$1111$3 (\$1065 ),
+    .\port$1111$30 (\$1092 ),
+    .\port$1111$31 (\$1093 ),
+    .\port$1111$32 (\$1094 ),
+    .\port$1111$33 (\$1095 ),
+    .\port$1111$4 (\$1066 ),
+    .\port$1111$5 (\$1067 ),
+    .\port$1111$6 (\$1068 ),
+    .\port$1111$7 (\$1069 ),
+    .\port$1111$8 (\$1070 ),
+    .\port$1111$9 (\$1071 )
   );
   \hwq_top.engine.requant.pll_6  pll_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
-    .\port$1115$0 (\$1138 ),
-    .\port$1115$1 (\$1139 ),
-    .\port$1115$10 (\$1148 ),
-    .\port$1115$11 (\$1149 ),
-    .\port$1115$12 (\$1150 ),
-    .\port$1115$13 (\$1151 ),
-    .\port$1115$14 (\$1152 ),
-    .\port$1115$15 (\$1153 ),
-    .\port$1115$16 (\$1154 ),
-    .\port$1115$17 (\$1155 ),
-    .\port$1115$18 (\$1156 ),
-    .\port$1115$19 (\$1157 ),
-    .\port$1115$2 (\$1140 ),
-    .\port$1115$20 (\$1158 ),
-    .\port$1115$21 (\$1159 ),
-    .\port$1115$22 (\$1160 ),
-    .\port$1115$23 (\$1161 ),
-    .\port$1115$24 (\$1162 ),
-    .\port$1115$25 (\$1163 ),
-    .\port$1115$26 (\$1164 ),
-    .\port$1115$27 (\$1165 ),
-    .\port$1115$28 (\$1166 ),
-    .\port$1115$29 (\$1167 ),
-    .\port$1115$3 (\$1141 ),
-    .\port$1115$30 (\$1168 ),
-    .\port$1115$31 (\$1169 ),
-    .\port$1115$32 (\$1170 ),
-    .\port$1115$33 (\$1171 ),
-    .\port$1115$4 (\$1142 ),
-    .\port$1115$5 (\$1143 ),
-    .\port$1115$6 (\$1144 ),
-    .\port$1115$7 (\$1145 ),
-    .\port$1115$8 (\$1146 ),
-    .\port$1115$9 (\$1147 )
+    .\port$1115$0 (\$1188 ),
+    .\port$1115$1 (\$1189 ),
+    .\port$1115$10 (\$1198 ),
+    .\port$1115$11 (\$1199 ),
+    .\port$1115$12 (\$1200 ),
+    .\port$1115$13 (\$1201 ),
+    .\port$1115$14 (\$1202 ),
+    .\port$1115$15 (\$1203 ),
+    .\port$1115$16 (\$1204 ),
+    .\port$1115$17 (\$1205 ),
+    .\port$1115$18 (\$1206 ),
+    .\port$1115$19 (\$1207 ),
+    .\port$1115$2 (\$1190 ),
+    .\port$1115$20 (\$1208 ),
+    .\port$1115$21 (\$1209 ),
+    .\port$1115$22 (\$1210 ),
+    .\port$1115$23 (\$1211 ),
+    .\port$1115$24 (\$1212 ),
+    .\port$1115$25 (\$1213 ),
+    .\port$1115$26 (\$1214 ),
+    .\port$1115$27 (\$1215 ),
+    .\port$1115$28 (\$1216 ),
+    .\port$1115$29 (\$1217 ),
+    .\port$1115$3 (\$1191 ),
+    .\port$1115$30 (\$1218 ),
+    .\port$1115$31 (\$1219 ),
+    .\port$1115$32 (\$1220 ),
+    .\port$1115$33 (\$1221 ),
+    .\port$1115$4 (\$1192 ),
+    .\port$1115$5 (\$1193 ),
+    .\port$1115$6 (\$1194 ),
+    .\port$1115$7 (\$1195 ),
+    .\port$1115$8 (\$1196 ),
+    .\port$1115$9 (\$1197 )
   );
   \hwq_top.engine.requant.pll_7  pll_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
-    .\port$1119$0 (\$1264 ),
-    .\port$1119$1 (\$1265 ),
-    .\port$1119$10 (\$1274 ),
-    .\port$1119$11 (\$1275 ),
-    .\port$1119$12 (\$1276 ),
-    .\port$1119$13 (\$1277 ),
-    .\port$1119$14 (\$1278 ),
-    .\port$1119$15 (\$1279 ),
-    .\port$1119$16 (\$1280 ),
-    .\port$1119$17 (\$1281 ),
-    .\port$1119$18 (\$1282 ),
-    .\port$1119$19 (\$1283 ),
-    .\port$1119$2 (\$1266 ),
-    .\port$1119$20 (\$1284 ),
-    .\port$1119$21 (\$1285 ),
-    .\port$1119$22 (\$1286 ),
-    .\port$1119$23 (\$1287 ),
-    .\port$1119$24 (\$1288 ),
-    .\port$1119$25 (\$1289 ),
-    .\port$1119$26 (\$1290 ),
-    .\port$1119$27 (\$1291 ),
-    .\port$1119$28 (\$1292 ),
-    .\port$1119$29 (\$1293 ),
-    .\port$1119$3 (\$1267 ),
-    .\port$1119$30 (\$1294 ),
-    .\port$1119$31 (\$1295 ),
-    .\port$1119$32 (\$1296 ),
-    .\port$1119$33 (\$1297 ),
-    .\port$1119$4 (\$1268 ),
-    .\port$1119$5 (\$1269 ),
-    .\port$1119$6 (\$1270 ),
-    .\port$1119$7 (\$1271 ),
-    .\port$1119$8 (\$1272 ),
-    .\port$1119$9 (\$1273 )
+    .\port$1119$0 (\$1314 ),
+    .\port$1119$1 (\$1315 ),
+    .\port$1119$10 (\$1324 ),
+    .\port$1119$11 (\$1325 ),
+    .\port$1119$12 (\$1326 ),
+    .\port$1119$13 (\$1327 ),
+    .\port$1119$14 (\$1328 ),
+    .\port$1119$15 (\$1329 ),
+    .\port$1119$16 (\$1330 ),
+    .\port$1119$17 (\$1331 ),
+    .\port$1119$18 (\$1332 ),
+    .\port$1119$19 (\$1333 ),
+    .\port$1119$2 (\$1316 ),
+    .\port$1119$20 (\$1334 ),
+    .\port$1119$21 (\$1335 ),
+    .\port$1119$22 (\$1336 ),
+    .\port$1119$23 (\$1337 ),
+    .\port$1119$24 (\$1338 ),
+    .\port$1119$25 (\$1339 ),
+    .\port$1119$26 (\$1340 ),
+    .\port$1119$27 (\$1341 ),
+    .\port$1119$28 (\$1342 ),
+    .\port$1119$29 (\$1343 ),
+    .\port$1119$3 (\$1317 ),
+    .\port$1119$30 (\$1344 ),
+    .\port$1119$31 (\$1345 ),
+    .\port$1119$32 (\$1346 ),
+    .\port$1119$33 (\$1347 ),
+    .\port$1119$4 (\$1318 ),
+    .\port$1119$5 (\$1319 ),
+    .\port$1119$6 (\$1320 ),
+    .\port$1119$7 (\$1321 ),
+    .\port$1119$8 (\$1322 ),
+    .\port$1119$9 (\$1323 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
@@ -35231,576 +35431,926 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$309  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
+    \$309  = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
     if (rst) begin
-      \$309  = 63'h0000000000000000;
+      \$309  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$310  = mid_0;
+    \$310  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
     if (rst) begin
-      \$310  = 34'h000000000;
+      \$310  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$311  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
+    \$311  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
     if (rst) begin
-      \$311  = 63'h0000000000000000;
+      \$311  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$312  = mid_1;
+    \$312  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
     if (rst) begin
-      \$312  = 34'h000000000;
+      \$312  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$313  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
+    \$313  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
     if (rst) begin
-      \$313  = 63'h0000000000000000;
+      \$313  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$314  = mid_2;
+    \$314  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
     if (rst) begin
-      \$314  = 34'h000000000;
+      \$314  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$315  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
+    \$315  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
     if (rst) begin
-      \$315  = 63'h0000000000000000;
+      \$315  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$316  = mid_3;
+    \$316  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
     if (rst) begin
-      \$316  = 34'h000000000;
+      \$316  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$317  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
+    \$317  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
     if (rst) begin
-      \$317  = 63'h0000000000000000;
+      \$317  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$318  = mid_4;
+    \$318  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
     if (rst) begin
-      \$318  = 34'h000000000;
+      \$318  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$319  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
+    \$319  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
     if (rst) begin
-      \$319  = 63'h0000000000000000;
+      \$319  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$320  = mid_5;
+    \$320  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
     if (rst) begin
-      \$320  = 34'h000000000;
+      \$320  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$321  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
+    \$321  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
     if (rst) begin
-      \$321  = 63'h0000000000000000;
+      \$321  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$322  = mid_6;
+    \$322  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
     if (rst) begin
-      \$322  = 34'h000000000;
+      \$322  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$323  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+    \$323  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
     if (rst) begin
-      \$323  = 63'h0000000000000000;
+      \$323  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$324  = mid_7;
+    \$324  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
     if (rst) begin
-      \$324  = 34'h000000000;
+      \$324  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$325  = rq2m_valid;
+    \$325  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$326  = rq2m_last;
+    \$326  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
     if (rst) begin
-      \$326  = 1'h0;
+      \$326  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$327  = rq2m_r0;
+    \$327  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
     if (rst) begin
-      \$327  = 5'h00;
+      \$327  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$328  = rq2m_r1;
+    \$328  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
     if (rst) begin
-      \$328  = 5'h00;
+      \$328  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$329  = rq2m_r2;
+    \$329  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
     if (rst) begin
-      \$329  = 5'h00;
+      \$329  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$330  = rq2m_r3;
+    \$330  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
     if (rst) begin
-      \$330  = 5'h00;
+      \$330  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$331  = rq2m_r4;
+    \$331  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
     if (rst) begin
-      \$331  = 5'h00;
+      \$331  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$332  = rq2m_r5;
+    \$332  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
     if (rst) begin
-      \$332  = 5'h00;
+      \$332  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$333  = rq2m_r6;
+    \$333  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
     if (rst) begin
-      \$333  = 5'h00;
+      \$333  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$334  = rq2m_r7;
+    \$334  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
     if (rst) begin
-      \$334  = 5'h00;
+      \$334  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$335  = \$83 [32:0];
+    \$335  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
     if (rst) begin
-      \$335  = 33'h000000000;
+      \$335  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$336  = \$86 [32:0];
+    \$336  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
     if (rst) begin
-      \$336  = 33'h000000000;
+      \$336  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$337  = \$89 [32:0];
+    \$337  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
     if (rst) begin
-      \$337  = 33'h000000000;
+      \$337  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$338  = \$92 [32:0];
+    \$338  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
     if (rst) begin
-      \$338  = 33'h000000000;
+      \$338  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$339  = \$95 [32:0];
+    \$339  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
     if (rst) begin
-      \$339  = 33'h000000000;
+      \$339  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$340  = \$98 [32:0];
+    \$340  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
     if (rst) begin
-      \$340  = 33'h000000000;
+      \$340  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$341  = \$101 [32:0];
+    \$341  = rq2d_valid;
     if (rst) begin
-      \$341  = 33'h000000000;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$342  = \$104 [32:0];
+    \$342  = rq2d_last;
     if (rst) begin
-      \$342  = 33'h000000000;
+      \$342  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$343  = \$106 [31:0];
+    \$343  = rq2d_m0;
     if (rst) begin
-      \$343  = 32'd0;
+      \$343  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$344  = \$108 [31:0];
+    \$344  = rq2d_r0;
     if (rst) begin
-      \$344  = 32'd0;
+      \$344  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$345  = \$110 [31:0];
+    \$345  = rq2d_m1;
     if (rst) begin
-      \$345  = 32'd0;
+      \$345  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$346  = \$112 [31:0];
+    \$346  = rq2d_r1;
     if (rst) begin
-      \$346  = 32'd0;
+      \$346  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$347  = \$114 [31:0];
+    \$347  = rq2d_m2;
     if (rst) begin
-      \$347  = 32'd0;
+      \$347  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$348  = \$116 [31:0];
+    \$348  = rq2d_r2;
     if (rst) begin
-      \$348  = 32'd0;
+      \$348  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$349  = \$118 [31:0];
+    \$349  = rq2d_m3;
     if (rst) begin
-      \$349  = 32'd0;
+      \$349  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$350  = \$120 [31:0];
+    \$350  = rq2d_r3;
     if (rst) begin
-      \$350  = 32'd0;
+      \$350  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$351  = rq2_valid;
+    \$351  = rq2d_m4;
     if (rst) begin
-      \$351  = 1'h0;
+      \$351  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$352  = rq2_last;
+    \$352  = rq2d_r4;
     if (rst) begin
-      \$352  = 1'h0;
+      \$352  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$353  = rq2_r0;
+    \$353  = rq2d_m5;
     if (rst) begin
-      \$353  = 5'h00;
+      \$353  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$354  = rq2_r1;
+    \$354  = rq2d_r5;
     if (rst) begin
       \$354  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$355  = rq2_r2;
+    \$355  = rq2d_m6;
     if (rst) begin
-      \$355  = 5'h00;
+      \$355  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$356  = rq2_r3;
+    \$356  = rq2d_r6;
     if (rst) begin
       \$356  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$357  = rq2_r4;
+    \$357  = rq2d_m7;
     if (rst) begin
-      \$357  = 5'h00;
+      \$357  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$358  = rq2_r5;
+    \$358  = rq2d_r7;
     if (rst) begin
       \$358  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$359  = rq2_r6;
+    \$359  = { rq2p_phh0, rq2p_pll0 };
     if (rst) begin
-      \$359  = 5'h00;
+      \$359  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$360  = rq2_r7;
+    \$360  = mid_0;
     if (rst) begin
-      \$360  = 5'h00;
+      \$360  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$361  = \$125 [33:0];
+    \$361  = { rq2p_phh1, rq2p_pll1 };
     if (rst) begin
-      \$361  = 34'h000000000;
+      \$361  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$362  = \$130 [33:0];
+    \$362  = mid_1;
     if (rst) begin
       \$362  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$363  = \$135 [33:0];
+    \$363  = { rq2p_phh2, rq2p_pll2 };
     if (rst) begin
-      \$363  = 34'h000000000;
+      \$363  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$364  = \$140 [33:0];
+    \$364  = mid_2;
     if (rst) begin
       \$364  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$365  = \$145 [33:0];
+    \$365  = { rq2p_phh3, rq2p_pll3 };
     if (rst) begin
-      \$365  = 34'h000000000;
+      \$365  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$366  = \$150 [33:0];
+    \$366  = mid_3;
     if (rst) begin
       \$366  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$367  = \$155 [33:0];
+    \$367  = { rq2p_phh4, rq2p_pll4 };
     if (rst) begin
-      \$367  = 34'h000000000;
+      \$367  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$368  = \$160 [33:0];
+    \$368  = mid_4;
     if (rst) begin
       \$368  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$369  = rq3a_valid;
+    \$369  = { rq2p_phh5, rq2p_pll5 };
     if (rst) begin
-      \$369  = 1'h0;
+      \$369  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$370  = rq3a_last;
+    \$370  = mid_5;
     if (rst) begin
-      \$370  = 1'h0;
+      \$370  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$371  = y_0;
+    \$371  = { rq2p_phh6, rq2p_pll6 };
     if (rst) begin
-      \$371  = 34'h000000000;
+      \$371  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$372  = y_1;
+    \$372  = mid_6;
     if (rst) begin
       \$372  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$373  = y_2;
+    \$373  = { rq2p_phh7, rq2p_pll7 };
     if (rst) begin
-      \$373  = 34'h000000000;
+      \$373  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$374  = y_3;
+    \$374  = mid_7;
     if (rst) begin
       \$374  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$375  = y_4;
+    \$375  = rq2m_valid;
     if (rst) begin
-      \$375  = 34'h000000000;
+      \$375  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$376  = y_5;
+    \$376  = rq2m_last;
     if (rst) begin
-      \$376  = 34'h000000000;
+      \$376  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$377  = y_6;
+    \$377  = rq2m_r0;
     if (rst) begin
-      \$377  = 34'h000000000;
+      \$377  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$378  = y_7;
+    \$378  = rq2m_r1;
     if (rst) begin
-      \$378  = 34'h000000000;
+      \$378  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$379  = rq2m_r2;
+    if (rst) begin
+      \$379  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$380  = rq2m_r3;
+    if (rst) begin
+      \$380  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$381  = rq2m_r4;
+    if (rst) begin
+      \$381  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$382  = rq2m_r5;
+    if (rst) begin
+      \$382  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$383  = rq2m_r6;
+    if (rst) begin
+      \$383  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$384  = rq2m_r7;
+    if (rst) begin
+      \$384  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$385  = \$83 [32:0];
+    if (rst) begin
+      \$385  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$386  = \$86 [32:0];
+    if (rst) begin
+      \$386  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$387  = \$89 [32:0];
+    if (rst) begin
+      \$387  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$388  = \$92 [32:0];
+    if (rst) begin
+      \$388  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$389  = \$95 [32:0];
+    if (rst) begin
+      \$389  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$390  = \$98 [32:0];
+    if (rst) begin
+      \$390  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$391  = \$101 [32:0];
+    if (rst) begin
+      \$391  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$392  = \$104 [32:0];
+    if (rst) begin
+      \$392  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$393  = \$106 [31:0];
+    if (rst) begin
+      \$393  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$394  = \$108 [31:0];
+    if (rst) begin
+      \$394  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$395  = \$110 [31:0];
+    if (rst) begin
+      \$395  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$396  = \$112 [31:0];
+    if (rst) begin
+      \$396  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$397  = \$114 [31:0];
+    if (rst) begin
+      \$397  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$398  = \$116 [31:0];
+    if (rst) begin
+      \$398  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$399  = \$118 [31:0];
+    if (rst) begin
+      \$399  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$400  = \$120 [31:0];
+    if (rst) begin
+      \$400  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$401  = rq2_valid;
+    if (rst) begin
+      \$401  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$402  = rq2_last;
+    if (rst) begin
+      \$402  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$403  = rq2_r0;
+    if (rst) begin
+      \$403  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$404  = rq2_r1;
+    if (rst) begin
+      \$404  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$405  = rq2_r2;
+    if (rst) begin
+      \$405  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$406  = rq2_r3;
+    if (rst) begin
+      \$406  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$407  = rq2_r4;
+    if (rst) begin
+      \$407  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$408  = rq2_r5;
+    if (rst) begin
+      \$408  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$409  = rq2_r6;
+    if (rst) begin
+      \$409  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$410  = rq2_r7;
+    if (rst) begin
+      \$410  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$411  = \$125 [33:0];
+    if (rst) begin
+      \$411  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$412  = \$130 [33:0];
+    if (rst) begin
+      \$412  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$413  = \$135 [33:0];
+    if (rst) begin
+      \$413  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$414  = \$140 [33:0];
+    if (rst) begin
+      \$414  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$415  = \$145 [33:0];
+    if (rst) begin
+      \$415  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$416  = \$150 [33:0];
+    if (rst) begin
+      \$416  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$417  = \$155 [33:0];
+    if (rst) begin
+      \$417  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$418  = \$160 [33:0];
+    if (rst) begin
+      \$418  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$419  = rq3a_valid;
+    if (rst) begin
+      \$419  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$420  = rq3a_last;
+    if (rst) begin
+      \$420  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$421  = y_0;
+    if (rst) begin
+      \$421  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$422  = y_1;
+    if (rst) begin
+      \$422  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$423  = y_2;
+    if (rst) begin
+      \$423  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$424  = y_3;
+    if (rst) begin
+      \$424  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$425  = y_4;
+    if (rst) begin
+      \$425  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$426  = y_5;
+    if (rst) begin
+      \$426  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$427  = y_6;
+    if (rst) begin
+      \$427  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$428  = y_7;
+    if (rst) begin
+      \$428  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     if (\$1 ) begin
-      \$379 [7:0] = act_min;
+      \$429 [7:0] = act_min;
     end else if (\$2 ) begin
-      \$379 [7:0] = act_max;
+      \$429 [7:0] = act_max;
     end else begin
-      \$379 [7:0] = t_0[7:0];
+      \$429 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$3 ) begin
-      \$379 [15:8] = act_min;
+      \$429 [15:8] = act_min;
     end else if (\$4 ) begin
-      \$379 [15:8] = act_max;
+      \$429 [15:8] = act_max;
     end else begin
-      \$379 [15:8] = t_1[7:0];
+      \$429 [15:8] = t_1[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$5 ) begin
-      \$379 [23:16] = act_min;
+      \$429 [23:16] = act_min;
     end else if (\$6 ) begin
-      \$379 [23:16] = act_max;
+      \$429 [23:16] = act_max;
     end else begin
-      \$379 [23:16] = t_2[7:0];
+      \$429 [23:16] = t_2[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$7 ) begin
-      \$379 [31:24] = act_min;
+      \$429 [31:24] = act_min;
     end else if (\$8 ) begin
-      \$379 [31:24] = act_max;
+      \$429 [31:24] = act_max;
     end else begin
-      \$379 [31:24] = t_3[7:0];
+      \$429 [31:24] = t_3[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$9 ) begin
-      \$379 [39:32] = act_min;
+      \$429 [39:32] = act_min;
     end else if (\$10 ) begin
-      \$379 [39:32] = act_max;
+      \$429 [39:32] = act_max;
     end else begin
-      \$379 [39:32] = t_4[7:0];
+      \$429 [39:32] = t_4[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$11 ) begin
-      \$379 [47:40] = act_min;
+      \$429 [47:40] = act_min;
     end else if (\$12 ) begin
-      \$379 [47:40] = act_max;
+      \$429 [47:40] = act_max;
     end else begin
-      \$379 [47:40] = t_5[7:0];
+      \$429 [47:40] = t_5[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$13 ) begin
-      \$379 [55:48] = act_min;
+      \$429 [55:48] = act_min;
     end else if (\$14 ) begin
-      \$379 [55:48] = act_max;
+      \$429 [55:48] = act_max;
     end else begin
-      \$379 [55:48] = t_6[7:0];
+      \$429 [55:48] = t_6[7:0];
     end
     (* full_case = 32'd1 *)
     if (\$15 ) begin
-      \$379 [63:56] = act_min;
+      \$429 [63:56] = act_min;
     end else if (\$16 ) begin
-      \$379 [63:56] = act_max;
+      \$429 [63:56] = act_max;
     end else begin
-      \$379 [63:56] = t_7[7:0];
+      \$429 [63:56] = t_7[7:0];
     end
     if (rst) begin
-      \$379  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$380  = rq3_valid;
-    if (rst) begin
-      \$380  = 1'h0;
+      \$429  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$381  = rq3_last;
+    \$430  = rq3_valid;
     if (rst) begin
-      \$381  = 1'h0;
+      \$430  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$431  = rq3_last;
+    if (rst) begin
+      \$431  = 1'h0;
     end
   end
   assign en = 1'h1;
@@ -35836,14 +36386,46 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign a_5 = \$70 [31:0];
   assign a_6 = \$71 [31:0];
   assign a_7 = \$72 [31:0];
-  assign outer_0 = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
-  assign outer_1 = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
-  assign outer_2 = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
-  assign outer_3 = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
-  assign outer_4 = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
-  assign outer_5 = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
-  assign outer_6 = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
-  assign outer_7 = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
+  assign p = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
+  assign \p$192  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
+  assign \p$194  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
+  assign \p$196  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
+  assign \p$198  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
+  assign \p$200  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
+  assign \p$202  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
+  assign \p$204  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
+  assign \p$206  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
+  assign \p$208  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
+  assign \p$210  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
+  assign \p$212  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
+  assign \p$214  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
+  assign \p$216  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
+  assign \p$218  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
+  assign \p$220  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
+  assign \p$222  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
+  assign \p$224  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
+  assign \p$226  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
+  assign \p$228  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
+  assign \p$230  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
+  assign \p$232  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
+  assign \p$234  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
+  assign \p$236  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
+  assign \p$238  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
+  assign \p$240  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
+  assign \p$242  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
+  assign \p$244  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
+  assign \p$246  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
+  assign \p$248  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
+  assign \p$250  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
+  assign \p$252  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+  assign outer_0 = { rq2p_phh0, rq2p_pll0 };
+  assign outer_1 = { rq2p_phh1, rq2p_pll1 };
+  assign outer_2 = { rq2p_phh2, rq2p_pll2 };
+  assign outer_3 = { rq2p_phh3, rq2p_pll3 };
+  assign outer_4 = { rq2p_phh4, rq2p_pll4 };
+  assign outer_5 = { rq2p_phh5, rq2p_pll5 };
+  assign outer_6 = { rq2p_phh6, rq2p_pll6 };
+  assign outer_7 = { rq2p_phh7, rq2p_pll7 };
   assign h_0 = \$83 [32:0];
   assign h_1 = \$86 [32:0];
   assign h_2 = \$89 [32:0];
@@ -35868,134 +36450,102 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign u_5 = \$150 [33:0];
   assign u_6 = \$155 [33:0];
   assign u_7 = \$160 [33:0];
-  assign \en$320  = 1'h1;
+  assign \en$402  = 1'h1;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$323  = 1'h1;
-  assign \a$324  = rq2a_a0[16:0];
-  assign \b$325  = rq2a_m0[30:17];
-  assign \en$326  = 1'h1;
-  assign \a$327  = rq2a_a0[31:17];
-  assign \b$328  = rq2a_m0[16:0];
-  assign \en$329  = 1'h1;
-  assign \a$330  = rq2a_a0[31:17];
-  assign \b$331  = rq2a_m0[30:17];
-  assign \en$332  = 1'h1;
-  assign \a$333  = rq2a_a1[16:0];
-  assign \b$334  = rq2a_m1[16:0];
-  assign \en$335  = 1'h1;
-  assign \a$336  = rq2a_a1[16:0];
-  assign \b$337  = rq2a_m1[30:17];
-  assign \en$338  = 1'h1;
-  assign \a$339  = rq2a_a1[31:17];
-  assign \b$340  = rq2a_m1[16:0];
-  assign \en$341  = 1'h1;
-  assign \a$342  = rq2a_a1[31:17];
-  assign \b$343  = rq2a_m1[30:17];
-  assign \en$344  = 1'h1;
-  assign \a$345  = rq2a_a2[16:0];
-  assign \b$346  = rq2a_m2[16:0];
-  assign \en$347  = 1'h1;
-  assign \a$348  = rq2a_a2[16:0];
-  assign \b$349  = rq2a_m2[30:17];
-  assign \en$350  = 1'h1;
-  assign \a$351  = rq2a_a2[31:17];
-  assign \b$352  = rq2a_m2[16:0];
-  assign \en$353  = 1'h1;
-  assign \a$354  = rq2a_a2[31:17];
-  assign \b$355  = rq2a_m2[30:17];
-  assign \en$356  = 1'h1;
-  assign \a$357  = rq2a_a3[16:0];
-  assign \b$358  = rq2a_m3[16:0];
-  assign \en$359  = 1'h1;
-  assign \a$360  = rq2a_a3[16:0];
-  assign \b$361  = rq2a_m3[30:17];
-  assign \en$362  = 1'h1;
-  assign \a$363  = rq2a_a3[31:17];
-  assign \b$364  = rq2a_m3[16:0];
-  assign \en$365  = 1'h1;
-  assign \a$366  = rq2a_a3[31:17];
-  assign \b$367  = rq2a_m3[30:17];
-  assign \en$368  = 1'h1;
-  assign \a$369  = rq2a_a4[16:0];
-  assign \b$370  = rq2a_m4[16:0];
-  assign \en$371  = 1'h1;
-  assign \a$372  = rq2a_a4[16:0];
-  assign \b$373  = rq2a_m4[30:17];
-  assign \en$374  = 1'h1;
-  assign \a$375  = rq2a_a4[31:17];
-  assign \b$376  = rq2a_m4[16:0];
-  assign \en$377  = 1'h1;
-  assign \a$378  = rq2a_a4[31:17];
-  assign \b$379  = rq2a_m4[30:17];
-  assign \en$380  = 1'h1;
-  assign \a$381  = rq2a_a5[16:0];
-  assign \b$382  = rq2a_m5[16:0];
-  assign \en$383  = 1'h1;
-  assign \a$384  = rq2a_a5[16:0];
-  assign \b$385  = rq2a_m5[30:17];
-  assign \en$386  = 1'h1;
-  assign \a$387  = rq2a_a5[31:17];
-  assign \b$388  = rq2a_m5[16:0];
-  assign \en$389  = 1'h1;
-  assign \a$390  = rq2a_a5[31:17];
-  assign \b$391  = rq2a_m5[30:17];
-  assign \en$392  = 1'h1;
-  assign \a$393  = rq2a_a6[16:0];
-  assign \b$394  = rq2a_m6[16:0];
-  assign \en$395  = 1'h1;
-  assign \a$396  = rq2a_a6[16:0];
-  assign \b$397  = rq2a_m6[30:17];
-  assign \en$398  = 1'h1;
-  assign \a$399  = rq2a_a6[31:17];
-  assign \b$400  = rq2a_m6[16:0];
-  assign \en$401  = 1'h1;
-  assign \a$402  = rq2a_a6[31:17];
-  assign \b$403  = rq2a_m6[30:17];
-  assign \en$404  = 1'h1;
-  assign \a$405  = rq2a_a7[16:0];
-  assign \b$406  = rq2a_m7[16:0];
-  assign \en$407  = 1'h1;
-  assign \a$408  = rq2a_a7[16:0];
-  assign \b$409  = rq2a_m7[30:17];
-  assign \en$410  = 1'h1;
-  assign \a$411  = rq2a_a7[31:17];
-  assign \b$412  = rq2a_m7[16:0];
-  assign \en$413  = 1'h1;
-  assign \a$414  = rq2a_a7[31:17];
-  assign \b$415  = rq2a_m7[30:17];
-  assign p = { \$415 , \$414 , \$413 , \$412 , \$411 , \$410 , \$409 , \$408 , \$407 , \$406 , \$405 , \$404 , \$403 , \$402 , \$401 , \$400 , \$399 , \$398 , \$397 , \$396 , \$395 , \$394 , \$393 , \$392 , \$391 , \$390 , \$389 , \$388 , \$387 , \$386 , \$385 , \$384 , \$383 , \$382  };
-  assign \p$417  = { \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497 , \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479  };
-  assign \p$418  = { \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466 , \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447  };
-  assign \p$419  = { \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432 , \$431 , \$430 , \$429 , \$428 , \$427 , \$426 , \$425 , \$424 , \$423 , \$422 , \$421 , \$420 , \$419 , \$418 , \$417 , \$416  };
-  assign \p$420  = { \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529 , \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508  };
-  assign \p$421  = { \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623 , \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605  };
-  assign \p$422  = { \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592 , \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573  };
-  assign \p$423  = { \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558 , \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542  };
-  assign \p$424  = { \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655 , \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634  };
-  assign \p$425  = { \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749 , \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731  };
-  assign \p$426  = { \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718 , \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699  };
-  assign \p$427  = { \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684 , \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668  };
-  assign \p$428  = { \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781 , \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760  };
-  assign \p$429  = { \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875 , \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857  };
-  assign \p$430  = { \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844 , \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825  };
-  assign \p$431  = { \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810 , \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794  };
-  assign \p$432  = { \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907 , \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886  };
-  assign \p$433  = { \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001 , \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983  };
-  assign \p$434  = { \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970 , \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951  };
-  assign \p$435  = { \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936 , \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920  };
-  assign \p$436  = { \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033 , \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012  };
-  assign \p$437  = { \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127 , \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109  };
-  assign \p$438  = { \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096 , \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077  };
-  assign \p$439  = { \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062 , \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046  };
-  assign \p$440  = { \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159 , \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138  };
-  assign \p$441  = { \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253 , \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235  };
-  assign \p$442  = { \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222 , \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203  };
-  assign \p$443  = { \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188 , \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172  };
-  assign \p$444  = { \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264  };
-  assign \p$445  = { \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361  };
-  assign \p$446  = { \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329  };
-  assign \p$447  = { \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298  };
+  assign \en$405  = 1'h1;
+  assign \a$406  = rq2a_a0[16:0];
+  assign \b$407  = rq2a_m0[30:17];
+  assign \en$408  = 1'h1;
+  assign \a$409  = rq2a_a0[31:17];
+  assign \b$410  = rq2a_m0[16:0];
+  assign \en$411  = 1'h1;
+  assign \a$412  = rq2a_a0[31:17];
+  assign \b$413  = rq2a_m0[30:17];
+  assign \en$414  = 1'h1;
+  assign \a$415  = rq2a_a1[16:0];
+  assign \b$416  = rq2a_m1[16:0];
+  assign \en$417  = 1'h1;
+  assign \a$418  = rq2a_a1[16:0];
+  assign \b$419  = rq2a_m1[30:17];
+  assign \en$420  = 1'h1;
+  assign \a$421  = rq2a_a1[31:17];
+  assign \b$422  = rq2a_m1[16:0];
+  assign \en$423  = 1'h1;
+  assign \a$424  = rq2a_a1[31:17];
+  assign \b$425  = rq2a_m1[30:17];
+  assign \en$426  = 1'h1;
+  assign \a$427  = rq2a_a2[16:0];
+  assign \b$428  = rq2a_m2[16:0];
+  assign \en$429  = 1'h1;
+  assign \a$430  = rq2a_a2[16:0];
+  assign \b$431  = rq2a_m2[30:17];
+  assign \en$432  = 1'h1;
+  assign \a$433  = rq2a_a2[31:17];
+  assign \b$434  = rq2a_m2[16:0];
+  assign \en$435  = 1'h1;
+  assign \a$436  = rq2a_a2[31:17];
+  assign \b$437  = rq2a_m2[30:17];
+  assign \en$438  = 1'h1;
+  assign \a$439  = rq2a_a3[16:0];
+  assign \b$440  = rq2a_m3[16:0];
+  assign \en$441  = 1'h1;
+  assign \a$442  = rq2a_a3[16:0];
+  assign \b$443  = rq2a_m3[30:17];
+  assign \en$444  = 1'h1;
+  assign \a$445  = rq2a_a3[31:17];
+  assign \b$446  = rq2a_m3[16:0];
+  assign \en$447  = 1'h1;
+  assign \a$448  = rq2a_a3[31:17];
+  assign \b$449  = rq2a_m3[30:17];
+  assign \en$450  = 1'h1;
+  assign \a$451  = rq2a_a4[16:0];
+  assign \b$452  = rq2a_m4[16:0];
+  assign \en$453  = 1'h1;
+  assign \a$454  = rq2a_a4[16:0];
+  assign \b$455  = rq2a_m4[30:17];
+  assign \en$456  = 1'h1;
+  assign \a$457  = rq2a_a4[31:17];
+  assign \b$458  = rq2a_m4[16:0];
+  assign \en$459  = 1'h1;
+  assign \a$460  = rq2a_a4[31:17];
+  assign \b$461  = rq2a_m4[30:17];
+  assign \en$462  = 1'h1;
+  assign \a$463  = rq2a_a5[16:0];
+  assign \b$464  = rq2a_m5[16:0];
+  assign \en$465  = 1'h1;
+  assign \a$466  = rq2a_a5[16:0];
+  assign \b$467  = rq2a_m5[30:17];
+  assign \en$468  = 1'h1;
+  assign \a$469  = rq2a_a5[31:17];
+  assign \b$470  = rq2a_m5[16:0];
+  assign \en$471  = 1'h1;
+  assign \a$472  = rq2a_a5[31:17];
+  assign \b$473  = rq2a_m5[30:17];
+  assign \en$474  = 1'h1;
+  assign \a$475  = rq2a_a6[16:0];
+  assign \b$476  = rq2a_m6[16:0];
+  assign \en$477  = 1'h1;
+  assign \a$478  = rq2a_a6[16:0];
+  assign \b$479  = rq2a_m6[30:17];
+  assign \en$480  = 1'h1;
+  assign \a$481  = rq2a_a6[31:17];
+  assign \b$482  = rq2a_m6[16:0];
+  assign \en$483  = 1'h1;
+  assign \a$484  = rq2a_a6[31:17];
+  assign \b$485  = rq2a_m6[30:17];
+  assign \en$486  = 1'h1;
+  assign \a$487  = rq2a_a7[16:0];
+  assign \b$488  = rq2a_m7[16:0];
+  assign \en$489  = 1'h1;
+  assign \a$490  = rq2a_a7[16:0];
+  assign \b$491  = rq2a_m7[30:17];
+  assign \en$492  = 1'h1;
+  assign \a$493  = rq2a_a7[31:17];
+  assign \b$494  = rq2a_m7[16:0];
+  assign \en$495  = 1'h1;
+  assign \a$496  = rq2a_a7[31:17];
+  assign \b$497  = rq2a_m7[30:17];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
   assign \i_multiplier[2]  = i_multiplier[92:62];

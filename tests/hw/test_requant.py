@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
+from hwq.config import HwConfig
 from hwq.hw.requant import Requantizer
 from hwq.ref import requantize
 
@@ -111,10 +112,12 @@ def test_per_tensor_narrow_shift_range_and_no_clamp():
 
 @pytest.mark.parametrize("rounding", MODES)
 @pytest.mark.parametrize("stages", [6, 9])
-def test_dsp_partial_products_one_step_later(rounding, stages):
+def test_dsp_partial_products_two_steps_later(rounding, stages):
     """target="ecp5" puts the partial products through two DSP register steps (here their
-    plain-logic twin): one step more latency, the same results, under stalls."""
-    assert Requantizer(2, 27, rounding, stages=stages, target="ecp5").latency == stages + 1
+    plain-logic twin) and a fabric register: two steps more latency, the same results, under
+    stalls."""
+    assert Requantizer(2, 27, rounding, stages=stages, target="ecp5").latency == stages + 2
+    assert HwConfig(requant_stages=stages, target="ecp5").requant_latency == stages + 2
     c = corner_cases()
     acc, mult, shift = c[:, :1], c[:, 1:2], c[:, 2:3]
     got = run_requant(1, acc, np.zeros_like(acc), mult, shift, -7, -128, 127,
