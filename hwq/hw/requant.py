@@ -126,8 +126,6 @@ class Requantizer(wiring.Component):
             return {k: v for k, v in values.items()
                     if not any(k.startswith(p) and k[len(p):].isdigit() for p in prefixes)}
 
-        # step 1: bias; the shift is decoded here, off the datapath's critical paths:
-        # left = max(e, 0) and r = max(−e, 0) for the double roundings, 31 − e for single
         # step 0: the inputs as they come (parameters straight from a memory read port)
         s0 = {"valid": self.i_valid, "last": self.i_last}
         for p in range(n_par):
@@ -136,6 +134,8 @@ class Requantizer(wiring.Component):
             s0[f"acc{lane}"], s0[f"b{lane}"] = self.i_acc[lane], self.i_bias[lane]
         s0 = stage(s0, reg_in, "rq0")
 
+        # step 1: bias; the shift is decoded here, off the datapath's critical paths:
+        # left = max(e, 0) and r = max(−e, 0) for the double roundings, 31 − e for single
         s1 = {"valid": s0["valid"], "last": s0["last"]}
         for p in range(n_par):
             e = s0[f"e{p}"]
