@@ -200,6 +200,8 @@ def _cmd_demo(args) -> int:
     config = load_config(args.config) if args.config else None
     if args.icarus_samples < 0:
         raise CliError(f"--icarus-samples must be >= 0, not {args.icarus_samples}")
+    if args.epochs is not None and args.epochs < 1:
+        raise CliError(f"--epochs must be >= 1, not {args.epochs}")
     opts = digits.Options(
         models=models, rtl=not args.no_rtl, simulator=args.simulator,
         icarus_samples=args.icarus_samples, epochs=args.epochs, seed=args.seed,

@@ -218,6 +218,8 @@ def test_cli_errors(tmp_path, capsys):
     np.savez(tmp_path / "d.npz", images=rng.integers(0, 17, (40, 8, 9)), labels=np.zeros(40))
     assert main(["demo", "digits", "--no-rtl", "--data", str(tmp_path / "d.npz")]) == 1
     assert "images must be [N, 8, 8]" in capsys.readouterr().err
+    assert main(["demo", "digits", "--epochs", "0"]) == 1
+    assert "--epochs must be >= 1, not 0" in capsys.readouterr().err
     assert main(["demo", "digits", "--models", "vgg"]) == 1
     assert "unknown model 'vgg'" in capsys.readouterr().err
     assert main(["demo", "digits", "--model", "mlp"]) == 1
