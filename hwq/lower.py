@@ -496,16 +496,25 @@ def _quantize_float(w, b, in_qp, weight_spec, weight_method, batchnorm):
     if b.shape != (n,) or not np.all(np.isfinite(b)):
         raise ValueError(f"b must be a finite array of shape ({n},)")
     w_qp = weight_qparams(w, weight_spec, weight_method)
-    w_q = w_qp.quantize(w)
+    return w_qp.quantize(w), quantize_bias(b, in_qp, w_qp), w_qp
+
+
+def quantize_bias(b, in_qp, w_qp) -> np.ndarray:
+    """A float bias ``[out]`` as int32 codes (int64 array) at scale ``s_in·s_w[c]``, rounded
+    half away from zero as TFLite's converter does; refuses a bias that overflows int32."""
+    b = np.asarray(b, np.float64)
     s_in, _ = _act_qparams(in_qp, "in_qp")
-    bias_scale = s_in * np.broadcast_to(w_qp.scale.astype(np.float64), (n,))
+    n = b.shape[0] if b.ndim == 1 else 0
+    if b.ndim != 1 or not np.all(np.isfinite(b)):
+        raise ValueError(f"b must be a finite 1-d array, not shape {b.shape}")
+    bias_scale = s_in * np.broadcast_to(_weight_scales(w_qp, n), (n,))
     bias_q = round_half_away(b / bias_scale)
     over = (bias_q < INT32_MIN) | (bias_q > INT32_MAX)
     if over.any():
         c = int(np.argmax(over))
         raise ValueError(f"bias of channel {c} ({float(b[c])!r}) overflows int32 at scale "
                          f"{float(bias_scale[c])!r}")
-    return w_q, bias_q.astype(np.int64), w_qp
+    return bias_q.astype(np.int64)
 
 
 def lower_linear(w, b, in_qp, out_qp, *, weight_spec=DEFAULT_WEIGHT_SPEC, weight_method="minmax",

@@ -42,6 +42,7 @@ from ..lower import (
     lower_linear,
     make_conv2d,
     make_linear,
+    quantize_bias,
 )
 from ..quant import QParams, QuantSpec
 from ..quant.dfq import weight_qparams
@@ -52,7 +53,6 @@ from ..quant.dorefa import (
     quantize_weights_grad,
 )
 from ..quant.observers import OBSERVERS, EMAObserver, MinMaxObserver, make_observer
-from ..quant.spec import round_half_away
 from ..ref import run_layer as ref_run_layer
 from . import nn
 
@@ -280,15 +280,11 @@ def run_rtl(program: Program, x_q, config, simulator="verilator"):
 
 # ----------------------------------------------------------------------------- QAT
 def _ste_fake_quant(qp):
-    """Fake quantization with the straight-through estimator: the gradient passes where the
-    input lies inside the representable range, and is 0 where it was clipped."""
+    """Fake quantization with the straight-through estimator (``QParams.fake_quantize_grad``:
+    the gradient passes inside the representable range, 0 where the input was clipped)."""
     def fn(a):
-        lo = (qp.qmin - qp.zero_point.astype(np.float64)) * qp.scale
-        hi = (qp.qmax - qp.zero_point.astype(np.float64)) * qp.scale
-        shape = (-1,) + (1,) * (a.ndim - 1) if qp.scale.ndim else ()
-        lo, hi = np.reshape(lo, shape), np.reshape(hi, shape)
-        inside = (a >= lo) & (a <= hi)
-        return qp.fake_quantize(a).astype(np.float64), lambda g: g * inside
+        return qp.fake_quantize(a).astype(np.float64), \
+            lambda g: qp.fake_quantize_grad(a, g).astype(np.float64)
     return fn
 
 
@@ -400,7 +396,7 @@ def lower_dorefa(blocks, k, x_calib, config, where="model") -> Program:
             w_int = w_qp.quantize(w_real)
         src = in_qp if i == 0 else hidden_qp
         dst = out_qp if last else hidden_qp
-        bias_q = round_half_away(b / (src.scale.astype(np.float64) * w_qp.scale)).astype(np.int64)
+        bias_q = quantize_bias(b, src, w_qp)
         hw = _hw_args(config)
         try:
             if blk.kind == "linear":
@@ -479,7 +475,7 @@ def run(opts: Options) -> list[dict]:
             mism += int(np.count_nonzero(out != ref_out))
             record(model, "rtl", calibrator, granularity, _argmax_acc(out, data.y_test),
                    mismatches=mism, simulator=opts.simulator, cycles=cycles)
-        if opts.rtl and icarus and opts.icarus_samples:
+        if opts.rtl and icarus and opts.icarus_samples and opts.simulator != "icarus":
             n = min(opts.icarus_samples, n_test)
             out, mism, cycles = run_rtl(program, x_q[:n], config, "icarus")
             mism += int(np.count_nonzero(out != ref_out[:n]))

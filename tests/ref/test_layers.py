@@ -274,3 +274,14 @@ def test_overflow_is_refused():
 def test_bad_layers(call, exc, message):
     with pytest.raises(exc, match=message):
         call()
+
+
+def test_quantize_bias_hand_worked():
+    from hwq.lower import quantize_bias
+    from hwq.quant import QParams, QuantSpec
+    in_qp = QParams(0.5, 3, QuantSpec())
+    w_qp = QParams([0.5, 1.0], 0, QuantSpec(symmetric=True, granularity="channel", axis=0))
+    # 0.5 / (0.5·0.5) = 2; −0.25 / (0.5·1.0) = −0.5 → −1 (half away from zero)
+    assert quantize_bias([0.5, -0.25], in_qp, w_qp).tolist() == [2, -1]
+    with pytest.raises(ValueError, match="bias of channel 1 .* overflows int32"):
+        quantize_bias([0.0, 2.0**40], in_qp, w_qp)
