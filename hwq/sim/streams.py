@@ -13,8 +13,8 @@ from ..config import HwConfig
 from ..hw.layouts import ParamChannel, ParamHeader
 from ..ref import tile_schedule
 
-__all__ = ["param_words", "operand_words", "pack_lanes", "unpack_lanes", "collect_outputs",
-           "output_word_count"]
+__all__ = ["param_words", "operand_lanes", "operand_words", "pack_lanes", "unpack_lanes",
+           "collect_outputs", "output_word_count"]
 
 
 def pack_lanes(codes) -> list[int]:
@@ -43,22 +43,27 @@ def param_words(layer, m: int, config: HwConfig) -> list[int]:
     return words
 
 
-def operand_words(x_rows, w_mat, config: HwConfig) -> tuple[list[int], list[int]]:
-    """Activation and weight words for ``x_rows [M, K] · w_matᵀ`` (``w_mat [N, K]``), one pair
-    per array step, tile by tile; lanes past M or N are zero."""
+def operand_lanes(x_rows, w_mat, config: HwConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Activation and weight lanes for ``x_rows [M, K] · w_matᵀ`` (``w_mat [N, K]``): int8
+    ``[steps, rows]`` and ``[steps, cols]``, one row per array step, tile by tile in the order
+    of :func:`hwq.ref.tile_schedule`; lanes past M or N are zero."""
     x = np.asarray(x_rows, np.int8)
     w = np.asarray(w_mat, np.int8)
     (M, K), N = x.shape, w.shape[0]
     R, C = config.rows, config.cols
-    acts, wgts = [], []
-    for t in tile_schedule(M, N, R, C):
-        a = np.zeros((K, R), np.int8)
-        a[:, :t.m1 - t.m0] = x[t.m0:t.m1].T
-        b = np.zeros((K, C), np.int8)
-        b[:, :t.n1 - t.n0] = w[t.n0:t.n1].T
-        acts += pack_lanes(a)
-        wgts += pack_lanes(b)
-    return acts, wgts
+    tiles = tile_schedule(M, N, R, C)
+    acts = np.zeros((len(tiles), K, R), np.int8)
+    wgts = np.zeros((len(tiles), K, C), np.int8)
+    for i, t in enumerate(tiles):
+        acts[i, :, :t.m1 - t.m0] = x[t.m0:t.m1].T
+        wgts[i, :, :t.n1 - t.n0] = w[t.n0:t.n1].T
+    return acts.reshape(-1, R), wgts.reshape(-1, C)
+
+
+def operand_words(x_rows, w_mat, config: HwConfig) -> tuple[list[int], list[int]]:
+    """:func:`operand_lanes` packed into words (lane 0 in the low byte)."""
+    acts, wgts = operand_lanes(x_rows, w_mat, config)
+    return pack_lanes(acts), pack_lanes(wgts)
 
 
 def output_word_count(m: int, n: int, config: HwConfig) -> int:

@@ -1,32 +1,30 @@
 // Testbench-side memory model for hwq_top: streams whole regressions without a Python round
-// trip per word. The parameter, activation and weight words are loaded from hex files named
-// by plusargs (+params= +acts= +wgts=); outputs ({tlast, tdata}) are written to +outs= when
-// `n_out` words have arrived. Every stream gets random backpressure from its own xorshift
-// generator: an idle cycle with probability stall/256 before each word on the three inputs,
-// and tready low with the same probability on the output. AXI rules hold: tvalid, once high,
-// stays high with stable tdata until the handshake. +vcd=FILE dumps all signals to FILE.
-// The clock (10 ns) is generated here, not by cocotb: the simulator then runs free while the
-// Python side only waits for `done` (Verilator needs --timing for it).
-// Open issue: a 16x16 engine with DEPTH = 2^18 never saw a clock edge under Verilator 5.049
-// (simulated time ran to the timeout); smaller depths, and 8x8 at 2^18, run normally.
+// trip per word. The parameter, activation and weight words are read from binary files named
+// by plusargs (+params= +acts= +wgts=; $fread: ceil(width/8) bytes per word, most significant
+// byte first), and the job from +n_param= +n_op= +n_out= +stall_seed= +stall= (decimal). Outputs
+// ({tlast, tdata}) are written with $writememh to +outs= when `n_out` words have arrived, and
+// `done` rises. Every stream gets random backpressure from its own xorshift generator: an
+// idle cycle with probability stall/256 before each word on the three inputs, and tready low
+// with the same probability on the output. AXI rules hold: tvalid, once high, stays high with
+// stable tdata until the handshake. +vcd=FILE dumps all signals to FILE.
+// The module has no ports: the clock (10 ns), reset (4 cycles) and start are made here, so the
+// simulator runs free while the Python side only waits for `done` (Verilator needs --timing).
+// Without top-level inputs Verilator has no input-combinational phase to re-evaluate on every
+// time step, and only done/cycles/got need to be visible to cocotb (hwq.sim.runner makes just
+// those public), which leaves the rest of the netlist to Verilator's optimiser.
 `timescale 1ns/1ps
 module hwq_tb #(
     parameter ROWS = 8,
     parameter COLS = 8,
     parameter DEPTH = 16384
-) (
-    output reg         clk,
-    input  wire        rst,
-    input  wire        start,
-    input  wire [31:0] n_param,
-    input  wire [31:0] n_op,
-    input  wire [31:0] n_out,
-    input  wire [31:0] seed,
-    input  wire [7:0]  stall,
-    output reg         done,
-    output reg  [31:0] cycles,
-    output reg  [31:0] got
 );
+    reg        clk;
+    reg [31:0] n_param, n_op, n_out, seed, stall32;
+    reg [7:0]  stall;
+    reg        done;
+    reg [31:0] cycles;
+    reg [31:0] got;
+
     initial clk = 1'b0;
     always #5 clk = ~clk;
 
@@ -37,11 +35,42 @@ module hwq_tb #(
     reg [8*1024-1:0]   fname;
     reg [8*1024-1:0]   out_name;
     reg [8*1024-1:0]   vcd_name;
+    integer            fd, nread;
 
     initial begin
-        if ($value$plusargs("params=%s", fname)) $readmemh(fname, param_mem);
-        if ($value$plusargs("acts=%s", fname)) $readmemh(fname, act_mem);
-        if ($value$plusargs("wgts=%s", fname)) $readmemh(fname, wgt_mem);
+        if (!$value$plusargs("n_param=%d", n_param)) n_param = 0;
+        if (!$value$plusargs("n_op=%d", n_op)) n_op = 0;
+        if (!$value$plusargs("n_out=%d", n_out)) n_out = 0;
+        if (!$value$plusargs("stall_seed=%d", seed)) seed = 1;
+        if (!$value$plusargs("stall=%d", stall32)) stall32 = 0;
+        stall = stall32[7:0];
+        if ($value$plusargs("params=%s", fname)) begin
+            fd = $fopen(fname, "rb");
+            nread = $fread(param_mem, fd, 0, n_param);
+            $fclose(fd);
+            if (nread != 9 * n_param) begin
+                $display("hwq_tb: ERROR: +params holds fewer than %0d words", n_param);
+                $finish;
+            end
+        end
+        if ($value$plusargs("acts=%s", fname)) begin
+            fd = $fopen(fname, "rb");
+            nread = $fread(act_mem, fd, 0, n_op);
+            $fclose(fd);
+            if (nread != ROWS * n_op) begin
+                $display("hwq_tb: ERROR: +acts holds fewer than %0d words", n_op);
+                $finish;
+            end
+        end
+        if ($value$plusargs("wgts=%s", fname)) begin
+            fd = $fopen(fname, "rb");
+            nread = $fread(wgt_mem, fd, 0, n_op);
+            $fclose(fd);
+            if (nread != COLS * n_op) begin
+                $display("hwq_tb: ERROR: +wgts holds fewer than %0d words", n_op);
+                $finish;
+            end
+        end
         if (!$value$plusargs("outs=%s", out_name)) out_name = "outs.hex";
         // waveforms for simulators whose cocotb dump module needs SystemVerilog (Icarus here)
         if ($value$plusargs("vcd=%s", vcd_name)) begin
@@ -49,6 +78,13 @@ module hwq_tb #(
             $dumpvars(0, hwq_tb);
         end
     end
+
+    // reset for 4 cycles, then one start pulse
+    reg [2:0] boot;
+    initial boot = 3'd0;
+    always @(posedge clk) if (boot != 3'd6) boot <= boot + 3'd1;
+    wire rst = boot < 3'd4;
+    wire start = boot == 3'd5;
 
     // one xorshift32 per stream, seeded differently
     reg [31:0] rp, ra, rw, ro;
