@@ -152,8 +152,8 @@ def _cmd_synth(args) -> int:
     from .fpga import synth
 
     config = load_config(args.config if args.config else _default_config_path())
-    if args.target != "ecp5" and args.package:
-        raise CliError("--package applies to --target ecp5 only")
+    if args.target == "generic" and args.package:
+        raise CliError("--package applies to --target ecp5 or ice40 only")
 
     def progress(msg):
         print(f"hwq synth: {msg}", file=sys.stderr, flush=True)
@@ -169,6 +169,9 @@ def _cmd_synth(args) -> int:
         print(f"  {name:<11} {value:>8}  ({value / res.macs:.1f} per MAC)")
     print(f"  Fmax        {fmax}" + (f", critical path {res.critical_path}"
                                        if res.critical_path else ""))
+    if res.wrapper_ffs:
+        print(f"  (placed in a pin wrapper: {res.wrapper_ffs} of the flip-flops and about one "
+              f"LUT per output bit are the wrapper's)")
     print(f"  [{res.seconds:.0f} s]")
     return 0
 
@@ -272,8 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("config", metavar="CONFIG", nargs="?",
                    help="YAML hardware config (default: configs/default.yaml)")
     y.add_argument("--target", choices=["ecp5", "ice40", "generic"], default="ecp5")
-    y.add_argument("--device", help="ECP5: LFE5U-85F (default), LFE5U-45F, ...")
-    y.add_argument("--package", help="ECP5 package (default CABGA381)")
+    y.add_argument("--device", help="ECP5: LFE5U-85F (default), LFE5U-45F, ...; "
+                   "iCE40: UP5K (default), HX8K, HX1K, LP8K")
+    y.add_argument("--package", help="package (default: ECP5 CABGA381, iCE40 UP5K sg48)")
     y.add_argument("--json", action="store_true", help="print one JSON object")
     y.set_defaults(func=_cmd_synth)
 

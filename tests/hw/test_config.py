@@ -38,7 +38,7 @@ def test_derived_accumulator_width():
      r"^pipeline\.requant_stages must be an integer in 2\.\.9, not 10$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
                                           r"not 'yes'$"),
-    ({"target": "xilinx"}, r"^target must be one of generic, ecp5, not 'xilinx'$"),
+    ({"target": "xilinx"}, r"^target must be one of generic, ecp5, ice40, not 'xilinx'$"),
     ({"target": "ecp5", "pipeline": {"multiplier": False}},
      r"^pipeline\.multiplier must be true with target 'ecp5' \(the product is registered "
      r"inside the DSP\)$"),

@@ -95,14 +95,16 @@ def test_stalls_and_bubbles_change_nothing():
         assert np.array_equal(g, gemm(a, w))
 
 
-def test_dsp_multipliers_with_stalls_and_bubbles():
-    """target="ecp5": products through the DSP's two registers and a fabric one (here the DSP's
-    plain-logic twin); the same sums, and the latency the config reports."""
+@pytest.mark.parametrize("target, rows, cols", [("ecp5", 3, 2), ("ice40", 2, 3)])
+def test_dsp_multipliers_with_stalls_and_bubbles(target, rows, cols):
+    """target ecp5 / ice40: products through the DSP's two registers and a fabric one (here the
+    DSP's plain-logic twin; ice40 pairs PEs on one dual 8×8 DSP, and an odd column count leaves
+    half of the last pair unused); the same sums, and the latency the config reports."""
     from hwq.config import HwConfig
-    assert MacArray(3, 2, 22, target="ecp5").latency == \
-        HwConfig(rows=3, cols=2, target="ecp5").array_latency == 3 + 2 - 1 + 3
+    assert MacArray(rows, cols, 22, target=target).latency == \
+        HwConfig(rows=rows, cols=cols, target=target).array_latency == rows + cols - 1 + 3
     rng = np.random.default_rng(11)
-    tiles = random_tiles(rng, 3, 2, 5, [1, 7, 8, 15])
-    got = run_array(3, 2, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target="ecp5")
+    tiles = random_tiles(rng, rows, cols, 5, [1, 7, 8, 15])
+    got = run_array(rows, cols, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target=target)
     for g, (a, w) in zip(got, tiles, strict=True):
         assert np.array_equal(g, gemm(a, w))

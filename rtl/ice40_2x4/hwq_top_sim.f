@@ -1,0 +1,2 @@
+hwq_top.v
+ice40_sb_mac16.v
