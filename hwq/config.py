@@ -19,6 +19,9 @@ A config file is YAML with these sections (every field optional; defaults shown)
       rounding: double        # double | single | double_half_up (TFLite's three behaviours)
       shift_range: [-31, 30]  # shifts e the requantizer implements (m = M·2^(e-31))
       clamp: true             # runtime act_min/act_max (fused ReLU/ReLU6); false = int8 saturation
+      lanes: null             # requantizer lanes, a divisor of cols; null = cols (one row per
+                              # step). Fewer lanes drain each row in cols/lanes steps: less
+                              # logic and fewer DSPs, longer minimum tiles (min_tile_steps)
     pipeline:
       multiplier: true        # register each PE's product before accumulating
       requant_stages: 4       # 2..9 register stages in the requantizer (see Requantizer)
@@ -57,7 +60,7 @@ _SCHEMA = {
     "operands": {"bits", "input_zero_point"},
     "limits": {"max_k", "max_n"},
     "accumulator_width": None,
-    "requant": {"per_channel", "rounding", "shift_range", "clamp"},
+    "requant": {"per_channel", "rounding", "shift_range", "clamp", "lanes"},
     "pipeline": {"multiplier", "requant_stages"},
     "out_fifo_depth": None,
     "target": None,
@@ -108,6 +111,7 @@ class HwConfig:
     shift_min: int = -31
     shift_max: int = 30
     clamp: bool = True
+    requant_lanes: int | None = None
     mult_reg: bool = True
     requant_stages: int = 4
     out_fifo_depth: int = 4
@@ -145,6 +149,13 @@ class HwConfig:
             raise ValueError(f"requant.shift_range must be [low, high] with low <= high, not "
                              f"[{self.shift_min}, {self.shift_max}]")
         _bool("requant.clamp", self.clamp)
+        if self.requant_lanes is None:
+            object.__setattr__(self, "requant_lanes", self.cols)
+        else:
+            _int("requant.lanes", self.requant_lanes, 1, self.cols)
+            if self.cols % self.requant_lanes:
+                raise ValueError(f"requant.lanes must divide array.cols={self.cols} (a row "
+                                 f"drains in equal parts), not {self.requant_lanes}")
         _bool("pipeline.multiplier", self.mult_reg)
         _int("pipeline.requant_stages", self.requant_stages, 2, 9)
         _int("out_fifo_depth", self.out_fifo_depth, 2, 1024)
@@ -167,7 +178,12 @@ class HwConfig:
         """Shortest tile, in array steps, that lets the previous tile's results drain: a tile
         whose K is shorter is padded with idle steps (so tiles with K ≥ this run back to
         back)."""
-        return 2 * self.rows + self.cols - 1
+        return (self.drain_beats + 1) * self.rows + self.cols - 2
+
+    @property
+    def drain_beats(self) -> int:
+        """Steps the requantizer takes per result row: ``cols / requant.lanes``."""
+        return self.cols // self.requant_lanes
 
     @property
     def array_latency(self) -> int:
@@ -198,7 +214,8 @@ class HwConfig:
             "limits": {"max_k": self.max_k, "max_n": self.max_n},
             "accumulator_width": self.accumulator_width,
             "requant": {"per_channel": self.per_channel, "rounding": self.rounding,
-                        "shift_range": [self.shift_min, self.shift_max], "clamp": self.clamp},
+                        "shift_range": [self.shift_min, self.shift_max], "clamp": self.clamp,
+                        "lanes": self.requant_lanes},
             "pipeline": {"multiplier": self.mult_reg, "requant_stages": self.requant_stages},
             "out_fifo_depth": self.out_fifo_depth,
             "target": self.target,
@@ -236,6 +253,8 @@ class HwConfig:
                     kw["shift_min"], kw["shift_max"] = v
                 elif key == "pipeline" and sub == "multiplier":
                     kw["mult_reg"] = v
+                elif key == "requant" and sub == "lanes":
+                    kw["requant_lanes"] = v
                 else:
                     kw[sub] = v
         return cls(**kw)

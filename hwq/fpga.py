@@ -6,8 +6,8 @@ Targets:
   ports need no pins) on the device (``LFE5U-85F`` by default). Resources and Fmax come from
   nextpnr's JSON report: ``luts`` = TRELLIS_COMB cells (one LUT4 slot each), ``ffs`` =
   TRELLIS_FF, ``dsps`` = MULT18X18D + ALU54B, ``brams`` = DP16KD.
-* ``ice40`` — ``synth_ice40 -dsp`` (without ``-dsp`` for ``target: ice40`` configs, whose
-  array instantiates SB_MAC16 in dual 8×8 mode and whose requantizer stays in LUTs), then
+* ``ice40`` — ``synth_ice40 -dsp`` (a ``target: ice40`` config's array instantiates SB_MAC16
+  in dual 8×8 mode itself; Yosys maps the requantizer's 16×16 partial products), then
   ``nextpnr-ice40`` on the device (``UP5K``, package
   ``sg48`` by default). nextpnr-ice40 has no out-of-context mode and the engine has far more
   ports than the chip has pins, so it is placed inside a pin wrapper (:func:`pin_wrapper`):
@@ -191,12 +191,10 @@ def synth(config: HwConfig, target: str = "ecp5", device: str | None = None,
         elif target == "ice40":
             wrapper, wrapper_ffs = pin_wrapper(verilog)
             (work / "hwq_pnr.v").write_text(wrapper)
-            # a target: ice40 config has its array's SB_MAC16 (dual 8×8) in the Verilog; its
-            # requantizer then stays in LUTs, leaving the few DSPs (8 on UP5K) to the array.
-            # Otherwise Yosys maps every multiplier onto SB_MAC16 (16×16 mode).
-            dsp = "" if config.target == "ice40" else " -dsp"
+            # Yosys maps multipliers onto SB_MAC16 in 16×16 mode; a target: ice40 config's
+            # array has its SB_MAC16 (dual 8×8) in the Verilog already
             script += ["read_verilog hwq_pnr.v",
-                       f"synth_ice40{dsp} -top hwq_pnr -json hwq_pnr.json"]
+                       "synth_ice40 -dsp -top hwq_pnr -json hwq_pnr.json"]
         else:
             script.append(f"synth -top {TOP} -flatten -lut 4")
         script.append("tee -q -o stat.json stat -json")

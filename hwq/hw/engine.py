@@ -1,6 +1,6 @@
 """The streaming GEMM engine and its Verilog top level ``hwq_top``."""
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
@@ -37,8 +37,11 @@ class GemmEngine(wiring.Component):
        lane ``j``; ``last`` marks the final word of the GEMM. Then the engine waits for the
        next header; layers run back to back.
 
-    Tiles shorter than ``2·rows + cols − 1`` steps are padded with idle steps, so with larger K
-    the array does one MAC per element per clock with no bubble between tiles. The datapath
+    Tiles shorter than ``HwConfig.min_tile_steps`` (``(B + 1)·rows + cols − 2``) steps are
+    padded with idle steps, so with larger K the array does one MAC per element per clock with
+    no bubble between tiles. ``B = cols / requant.lanes``: the requantizer has ``lanes`` lanes
+    and takes each result row in ``B`` parts (beats), with the parameters of those channels;
+    the parts are collected into one output word. The datapath
     runs every clock, with no global enable: a step without both operands is a bubble (an
     invalid step the elements ignore), and backpressure on ``m_out`` is absorbed by credits —
     a tile's last operand is taken only once the output FIFO (``out_fifo_depth + 2·rows``
@@ -63,10 +66,11 @@ class GemmEngine(wiring.Component):
         cfg = self._cfg
         R, C = cfg.rows, cfg.cols
         m = Module()
+        L, B = cfg.requant_lanes, cfg.drain_beats     # requantizer lanes, steps per row
         m.submodules.array = array = MacArray(R, C, cfg.accumulator_width, cfg.mult_reg,
-                                              cfg.target, self._model)
+                                              cfg.target, self._model, beats=B)
         m.submodules.requant = rq = Requantizer(
-            C, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
+            L, cfg.accumulator_width, cfg.rounding, cfg.per_channel, cfg.shift_range,
             cfg.requant_stages, cfg.clamp, cfg.target, self._model)
         word = out_word_layout(C)
         # The datapath never stalls: the array, the requantizer and the drain run every clock
@@ -82,7 +86,9 @@ class GemmEngine(wiring.Component):
         else:
             lane_shape = data.StructLayout({"bias": signed(32)})
         blocks = -(-cfg.max_n // C)
-        m.submodules.params = params = Memory(shape=lanes(lane_shape, C), depth=blocks, init=[])
+        # one word per requantizer beat: channels n0 + b·L .. n0 + b·L + L − 1 of a block
+        m.submodules.params = params = Memory(shape=lanes(lane_shape, L), depth=blocks * B,
+                                              init=[])
         wp = params.write_port(granularity=1)
         rp = params.read_port(domain="sync")
 
@@ -102,8 +108,10 @@ class GemmEngine(wiring.Component):
         # (index counters get at least one bit: a zero-width signal of a 1-row, 1-column or
         # 1-block engine becomes a `[-1:0]` vector in Verilog)
         nb_last = Signal(range(max(blocks, 2)))
-        lane = Signal(range(max(C, 2)))
+        lane = Signal(range(max(L, 2)))
         blk = Signal(range(max(blocks, 2)))
+        wa = Signal(range(max(blocks * B, 2)))     # parameter word written next
+        wb = Signal(range(max(B, 2)))              # its beat within the block
         ch = Signal(16)
 
         # ------------------------------------------------------------ issue
@@ -111,7 +119,7 @@ class GemmEngine(wiring.Component):
         fm0 = Signal(17)
         fn = Signal(range(max(blocks, 2)))
         # after the last tile: its drain (array latency + rows) and the requantizer, plus margin
-        flush_len = cfg.array_latency + R + cfg.requant_latency + 2
+        flush_len = cfg.array_latency + R * B + cfg.requant_latency + 2
         flush = Signal(range(flush_len + 1))
         header_taken = Signal()
         operands = self.s_act.valid & self.s_wgt.valid
@@ -150,25 +158,31 @@ class GemmEngine(wiring.Component):
                         k_last.eq(hdr.k - 1),
                         tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
                                          cfg.min_tile_steps) - 1),
-                        lane.eq(0), blk.eq(0), ch.eq(0),
+                        lane.eq(0), blk.eq(0), wa.eq(0), wb.eq(0),
+                        ch.eq(0),
                     ]
                     m.next = "CHANNELS"
             with m.State("CHANNELS"):
                 m.d.comb += self.s_param.ready.eq(1)
-                for j in range(C):
+                for j in range(L):
                     m.d.comb += wp.data[j].bias.eq(chan.bias)
                     if cfg.per_channel:
                         m.d.comb += [wp.data[j].multiplier.eq(chan.multiplier[:31]),
                                      wp.data[j].shift.eq(chan.shift[:6])]
-                m.d.comb += [wp.addr.eq(blk), wp.en.eq(Mux(self.s_param.valid,
-                                                           Const(1, C) << lane, 0))]
+                m.d.comb += [wp.addr.eq(wa), wp.en.eq(Mux(self.s_param.valid,
+                                                          Const(1, L) << lane, 0))]
                 with m.If(self.s_param.valid):
                     with m.If(ch == 0):
                         m.d.sync += [pt_mult.eq(chan.multiplier[:31]),
                                      pt_shift.eq(chan.shift[:6])]
                     m.d.sync += ch.eq(ch + 1)
-                    with m.If(lane == C - 1):
-                        m.d.sync += [lane.eq(0), blk.eq(blk + 1)]
+                    with m.If(lane == L - 1):
+                        m.d.sync += [lane.eq(0), wa.eq(wa + 1)]
+                        # `beats` words make a block of `cols` channels
+                        with m.If(wb == B - 1):
+                            m.d.sync += [wb.eq(0), blk.eq(blk + 1)]
+                        with m.Else():
+                            m.d.sync += wb.eq(wb + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
                     with m.If(ch == n_last):
@@ -199,15 +213,39 @@ class GemmEngine(wiring.Component):
                     m.next = "HEADER"
 
         # ------------------------------------------------------------ drain side
+        # The array holds each result row for B steps; beat b of a row takes columns
+        # b·L .. b·L + L − 1 through the requantizer, with parameter word `ra`.
         d = Signal(range(max(R, 2)))
         dm0 = Signal(17)
         dn = Signal(range(max(blocks, 2)))
+        beat = Signal(range(max(B, 2)))
+        row_end = Signal()
+        ra = Signal(range(max(blocks * B, 2)))
+        ra_next = Signal.like(ra)
         row = Signal(17)
         row_valid = Signal()
-        m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_)]
+        m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_),
+                     row_end.eq(array.o_valid & (beat == B - 1))]
+        # the parameter memory reads synchronously: it is addressed with the next beat's word
+        m.d.comb += ra_next.eq(ra)
+        with m.If(array.o_valid):
+            with m.If(beat != B - 1):
+                m.d.comb += ra_next.eq(ra + 1)
+            with m.Elif(d != R - 1):
+                m.d.comb += ra_next.eq(ra - (B - 1))      # the same block for the next row
+            with m.Elif(dn == nb_last):
+                m.d.comb += ra_next.eq(0)
+            with m.Else():
+                m.d.comb += ra_next.eq(ra + 1)
+        m.d.comb += rp.addr.eq(ra_next)
         with m.If(header_taken):        # the previous layer has fully drained by now
-            m.d.sync += [d.eq(0), dm0.eq(0), dn.eq(0)]
-        with m.Elif(array.o_valid):
+            m.d.sync += [d.eq(0), dm0.eq(0), dn.eq(0), beat.eq(0), ra.eq(0)]
+        with m.Else():
+            m.d.sync += ra.eq(ra_next)
+        with m.If(~header_taken & array.o_valid & (beat != B - 1)):
+            m.d.sync += beat.eq(beat + 1)
+        with m.Elif(~header_taken & row_end):
+            m.d.sync += beat.eq(0)
             with m.If(d == R - 1):
                 m.d.sync += d.eq(0)
                 with m.If(dn == nb_last):
@@ -216,30 +254,47 @@ class GemmEngine(wiring.Component):
                     m.d.sync += dn.eq(dn + 1)
             with m.Else():
                 m.d.sync += d.eq(d + 1)
-        m.d.comb += rp.addr.eq(dn)
         m.d.comb += [
             rq.i_valid.eq(array.o_valid & row_valid),
-            rq.i_last.eq(array.o_valid & row_valid & (row == M_ - 1) & (dn == nb_last)),
-            rq.i_acc.eq(array.o_data),
+            rq.i_last.eq(row_end & row_valid & (row == M_ - 1) & (dn == nb_last)),
             rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
         ]
-        for j in range(C):
+        if B == 1:
+            m.d.comb += rq.i_acc.eq(array.o_data)
+        else:
+            m.d.comb += rq.i_acc.eq(array.o_data.as_value().word_select(
+                beat, L * cfg.accumulator_width))
+        for j in range(L):
             m.d.comb += rq.i_bias[j].eq(rp.data[j].bias)
         if cfg.per_channel:
-            for j in range(C):
+            for j in range(L):
                 m.d.comb += [rq.i_multiplier[j].eq(rp.data[j].multiplier),
                              rq.i_shift[j].eq(rp.data[j].shift)]
         else:
             m.d.comb += [rq.i_multiplier[0].eq(pt_mult), rq.i_shift[0].eq(pt_shift)]
 
         # ------------------------------------------------------------ output
+        # a row's B requantized parts are collected into one output word
         out_w = Signal(word)
+        if B == 1:
+            m.d.comb += [out_w.data.eq(rq.o_data), fifo.w_en.eq(rq.o_valid)]
+        else:
+            parts = [Signal(lanes(signed(8), L), name=f"part{b}") for b in range(B - 1)]
+            ob = Signal(range(B))
+            with m.If(rq.o_valid):
+                m.d.sync += ob.eq(Mux(ob == B - 1, 0, ob + 1))
+                with m.Switch(ob):
+                    for b in range(B - 1):
+                        with m.Case(b):
+                            m.d.sync += parts[b].eq(rq.o_data)
+            m.d.comb += [out_w.data.eq(Cat(*parts, rq.o_data)),
+                         fifo.w_en.eq(rq.o_valid & (ob == B - 1))]
         m.d.comb += [
-            out_w.data.eq(rq.o_data), out_w.last.eq(rq.o_last),
-            fifo.w_data.eq(out_w), fifo.w_en.eq(rq.o_valid),
+            out_w.last.eq(rq.o_last),
+            fifo.w_data.eq(out_w),
             self.m_out.valid.eq(fifo.r_rdy), self.m_out.payload.eq(fifo.r_data),
             fifo.r_en.eq(self.m_out.ready),
-            give_back.eq((fifo.r_en & fifo.r_rdy) + (array.o_valid & ~row_valid)),
+            give_back.eq((fifo.r_en & fifo.r_rdy) + (row_end & ~row_valid)),
         ]
         return m
 

@@ -27,11 +27,15 @@ class MacArray(wiring.Component):
     the next tile's first operand may follow on the very next step: tiles run back to back.
     Once the bottom-right element has finished, the output registers shift up one row per step
     for ``rows`` steps: ``o_data`` then holds rows 0, 1, …, rows − 1 of the tile's result
-    with ``o_valid`` high.
+    with ``o_valid`` high. With ``beats = b > 1`` the drain is slower, for a consumer that
+    takes a row in ``b`` parts (a requantizer with ``cols / b`` lanes): the registers shift
+    every ``b``-th step, so ``o_data`` holds each row for ``b`` steps, all with ``o_valid``
+    high — ``rows·b`` steps in all.
 
-    The last operands of consecutive tiles must be at least ``2·rows + cols − 1`` steps apart
-    (pad short tiles with invalid steps), so that a tile's results have drained before the
-    next tile's first element finishes.
+    The last operands of consecutive tiles must be at least :attr:`min_tile_steps`
+    (``(b + 1)·rows + cols − 2``) steps apart (pad short tiles with invalid steps): the
+    next tile's first element then finishes no earlier than the step of the last shift, where
+    its capture takes precedence (the register's old row has been read by then).
 
     Members
     -------
@@ -47,7 +51,9 @@ class MacArray(wiring.Component):
     """
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
-                 target: str = "generic", model: bool = False):
+                 target: str = "generic", model: bool = False, beats: int = 1):
+        if not 1 <= beats:
+            raise ValueError(f"beats must be at least 1, not {beats!r}")
         if target != "generic" and not mult_reg:
             raise ValueError(f"target {target!r} registers the multiplier inside the DSP: "
                              f"mult_reg must be True")
@@ -55,6 +61,7 @@ class MacArray(wiring.Component):
         self._acc_width = accumulator_width
         self._mult_reg = mult_reg
         self._target, self._model = target, model
+        self._beats = beats
         # steps from the operands to the registered product: 0, 1 (fabric register) or 3 (the
         # DSP's input and output registers and a fabric register)
         self._mult_steps = DSP_LATENCY + 1 if target != "generic" else int(mult_reg)
@@ -72,11 +79,17 @@ class MacArray(wiring.Component):
     def latency(self) -> int:
         return self._rows + self._cols - 1 + self._mult_steps
 
+    @property
+    def min_tile_steps(self) -> int:
+        """Fewest steps between the last operands of consecutive tiles."""
+        return (self._beats + 1) * self._rows + self._cols - 2
+
     def elaborate(self, platform):
         m = Module()
         R, C, W = self._rows, self._cols, self._acc_width
         en = self.en
         draining = Signal()
+        shift = Signal()               # the output registers move up a row this step
 
         def delayed(value, steps, name):
             """``value`` delayed by ``steps`` enabled steps, through named registers."""
@@ -155,19 +168,29 @@ class MacArray(wiring.Component):
                 below = out[i + 1][j] if i + 1 < R else 0
                 with m.If(capture):
                     m.d.sync += out[i][j].eq(total)
-                with m.Elif(en & draining):
+                with m.Elif(en & shift):
                     m.d.sync += out[i][j].eq(below)
                 if i == R - 1 and j == C - 1:
                     done = capture
                 a_in, v_in, l_in = a_e, v_e, l_e
                 north[j] = w_s
 
-        # drain control: `rows` steps of shifting, starting the step after the last capture
+        # drain control: `rows` shifts, one every `beats` steps, starting the step after the
+        # last capture
         count = Signal(range(R + 1), name="drain_count")
         m.d.comb += draining.eq(count != 0)
+        if self._beats == 1:
+            m.d.comb += shift.eq(draining)
+        else:
+            beat = Signal(range(self._beats), name="drain_beat")
+            m.d.comb += shift.eq(draining & (beat == self._beats - 1))
+            with m.If(done):
+                m.d.sync += beat.eq(0)
+            with m.Elif(en & draining):
+                m.d.sync += beat.eq(Mux(shift, 0, beat + 1))
         with m.If(done):
             m.d.sync += count.eq(R)
-        with m.Elif(en & draining):
+        with m.Elif(en & shift):
             m.d.sync += count.eq(count - 1)
         m.d.comb += self.o_valid.eq(draining)
         for j in range(C):

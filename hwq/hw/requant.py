@@ -42,7 +42,8 @@ class Requantizer(wiring.Component):
     Latency: ``stages`` steps (2..9): registers after the multiplier and on the output always,
     after the bias addition from 3 stages, after the rounding shift from 4, after the left shift
     from 5, on the four partial products of the 32×31 multiply from 6 (each fits one 18×18
-    DSP multiplier, so the registers sit right behind the DSPs), between the rounding
+    DSP multiplier, so the registers sit right behind the DSPs; with ``target="ice40"`` they
+    are four unsigned 16×16 products instead, one SB_MAC16 each), between the rounding
     addition and the right shift from 7, on the inputs from 8, and between the middle and
     the final sum of the partial products at 9. The shift amount is decoded
     (``max(±e, 0)``, the rounding constants) a step ahead of where it is used. With
@@ -69,8 +70,12 @@ class Requantizer(wiring.Component):
         self._target, self._model = target, model
         # partial products in DSPs with their own input and output registers, then a fabric
         # register: two steps more
-        # (ECP5 only: on iCE40 the requantizer stays in logic that Yosys maps itself)
+        # (ECP5 only: on iCE40, Yosys maps the 16×16 partial products onto SB_MAC16 itself)
         self._dsp = target == "ecp5" and stages >= 6
+        # where a·M is split into four partial products: 17 bits (four 18×18 signed products:
+        # ECP5's MULT18X18D) or, for iCE40, 16 (four unsigned 16×16 products, each one SB_MAC16
+        # that Yosys infers; a's sign is corrected after them, see step 2c)
+        self._split = 16 if target == "ice40" else 17
         n_params = lanes_ if per_channel else 1
         super().__init__({
             "en": In(1),
@@ -177,13 +182,19 @@ class Requantizer(wiring.Component):
         s2a = stage(s2a, reg_shift, "rq2a")
 
         # step 2b: a·M as four partial products of at most 18×18 bits (one DSP multiplier
-        # each), registered when `reg_prod`
+        # each), registered when `reg_prod`. With q = 16 the products are of a's two's-
+        # complement bits as an unsigned number, a + 2^32·[a < 0]: M·2^32 comes off in 2c.
+        q = self._split
         s2b = drop(s2a, "a")
         products = {}
         for lane in range(L):
             a, mult = s2a[f"a{lane}"], par(s2a, "m", lane)
-            a_lo, a_hi = a[:17], a[17:].as_signed()
-            m_lo, m_hi = mult[:17], mult[17:]
+            if q == 16:
+                a_lo, a_hi = a[:16], a[16:]
+                s2b[f"ng{lane}"] = a[31]
+            else:
+                a_lo, a_hi = a[:17], a[17:].as_signed()
+            m_lo, m_hi = mult[:q], mult[q:]
             for name, x, y in (("pll", a_lo, m_lo), ("plh", a_lo, m_hi), ("phl", a_hi, m_lo),
                                ("phh", a_hi, m_hi)):
                 if self._dsp:
@@ -204,14 +215,22 @@ class Requantizer(wiring.Component):
 
         # step 2c: sum the partial products and round: h = (a·M + 2^30) >> 31, or for single
         # rounding s·M + 2^(30−e) (shifted in step 3); 2^(r−1) for step 3 is decoded here
-        # hh·2^34 + ll is a concatenation (ll < 2^34); the middle terms sit at 2^17, where the
-        # double roundings' constant 2^30 = 2^13·2^17 joins them. Registered here from 9 stages.
-        s2m = drop(s2b, "pll", "plh", "phl", "phh")
+        # hh·2^(2q) + ll is a concatenation (ll < 2^(2q)); the middle terms sit at 2^q, where
+        # the double roundings' constant 2^30 = 2^(30−q)·2^q joins them. With q = 16 the high
+        # part is hh − M·[a < 0] (the unsigned reading of a was 2^32 too large when a < 0).
+        # Registered here from 9 stages.
+        s2m = drop(s2b, "pll", "plh", "phl", "phh", "ng")
         for lane in range(L):
-            outer = Signal(signed(63), name=f"outer_{lane}")
-            m.d.comb += outer.eq(Cat(s2b[f"pll{lane}"], s2b[f"phh{lane}"]).as_signed())
+            high = s2b[f"phh{lane}"]
+            if q == 16:
+                high = Signal(signed(33), name=f"high_{lane}")
+                m.d.comb += high.eq(s2b[f"phh{lane}"]
+                                    - Mux(s2b[f"ng{lane}"], par(s2b, "m", lane), 0))
+            outer = Signal(signed(2 * q + len(high)), name=f"outer_{lane}")
+            m.d.comb += outer.eq(Cat(s2b[f"pll{lane}"], high).as_signed())
             mid = Signal(signed(34), name=f"mid_{lane}")
-            m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"] + (0 if single else 1 << 13))
+            m.d.comb += mid.eq(s2b[f"phl{lane}"] + s2b[f"plh{lane}"]
+                               + (0 if single else 1 << (30 - q)))
             s2m[f"o{lane}"], s2m[f"mi{lane}"] = outer, mid
         s2m = stage(s2m, reg_mid, "rq2m")
 
@@ -220,12 +239,12 @@ class Requantizer(wiring.Component):
             outer, mid = s2m[f"o{lane}"], s2m[f"mi{lane}"]
             if single:
                 h = Signal(signed(64), name=f"h_{lane}")
-                m.d.comb += h.eq(outer + (mid << 17) + par(s2m, "c", lane))
+                m.d.comb += h.eq(outer + (mid << q) + par(s2m, "c", lane))
             else:
-                # ⌊(outer + mid·2^17) / 2^31⌋ = ⌊(⌊outer / 2^17⌋ + mid) / 2^14⌋: the carry
-                # chain starts at bit 17
+                # ⌊(outer + mid·2^q) / 2^31⌋ = ⌊(⌊outer / 2^q⌋ + mid) / 2^(31−q)⌋: the carry
+                # chain starts at bit q
                 h = Signal(signed(33), name=f"h_{lane}")
-                m.d.comb += h.eq(((outer >> 17) + mid) >> 14)
+                m.d.comb += h.eq(((outer >> q) + mid) >> (31 - q))
             s2[f"h{lane}"] = h
         if not single and lo_s < 0:
             for p in range(n_par):

@@ -1571,6 +1571,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_7_7 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -10789,7 +10790,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
   end
   assign sum_0_0 = \$195 [25:0];
-  assign draining = o_valid;
+  assign shift = o_valid;
   assign sum_0_1 = \$197 [25:0];
   assign sum_0_2 = \$199 [25:0];
   assign sum_0_3 = \$201 [25:0];
@@ -10853,6 +10854,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign sum_7_5 = \$317 [25:0];
   assign sum_7_6 = \$319 [25:0];
   assign sum_7_7 = \$321 [25:0];
+  assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];

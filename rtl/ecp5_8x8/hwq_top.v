@@ -133,98 +133,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
+  reg [16:0] \$100 ;
+  reg [4:0] \$101 ;
+  reg \$102 ;
+  reg [4:0] \$103 ;
   wire [17:0] \$11 ;
   wire \$12 ;
-  wire [16:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [5:0] \$16 ;
+  wire [5:0] \$17 ;
+  wire [5:0] \$18 ;
   wire \$19 ;
   wire [3:0] \$2 ;
-  wire \$20 ;
+  wire [16:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [17:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [6:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire [16:0] \$31 ;
+  wire \$30 ;
+  wire [17:0] \$31 ;
   wire \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [5:0] \$35 ;
-  wire [3:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
+  wire \$33 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire \$36 ;
+  wire [15:0] \$37 ;
+  wire [16:0] \$38 ;
   wire \$39 ;
   wire [14:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire \$41 ;
-  wire \$42 ;
+  wire [5:0] \$42 ;
   wire \$43 ;
-  wire [17:0] \$44 ;
-  wire [5:0] \$45 ;
-  wire [10:0] \$46 ;
-  wire [10:0] \$47 ;
+  wire [5:0] \$44 ;
+  wire [1:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [14:0] \$5 ;
-  wire [6:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire [17:0] \$54 ;
   wire [5:0] \$55 ;
-  wire [3:0] \$56 ;
-  reg \$57 ;
-  reg [4:0] \$58 ;
-  reg \$59 ;
+  wire [10:0] \$56 ;
+  wire [10:0] \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg [9:0] \$66 ;
-  reg [2:0] \$67 ;
-  reg [4:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire [6:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire [1:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [4:0] \$73 ;
-  reg [9:0] \$74 ;
-  reg \$75 ;
-  reg [16:0] \$76 ;
-  reg [4:0] \$77 ;
-  reg \$78 ;
-  reg [5:0] \$79 ;
+  wire \$70 ;
+  wire [17:0] \$71 ;
+  wire [5:0] \$72 ;
+  wire [3:0] \$73 ;
+  reg \$74 ;
+  reg [4:0] \$75 ;
+  reg \$76 ;
+  reg [15:0] \$77 ;
+  reg [15:0] \$78 ;
+  reg [7:0] \$79 ;
   wire \$8 ;
-  reg [2:0] \$80 ;
-  reg [16:0] \$81 ;
-  reg [4:0] \$82 ;
+  reg [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg [15:0] \$82 ;
+  reg [9:0] \$83 ;
+  reg [2:0] \$84 ;
+  reg [4:0] \$85 ;
+  reg [4:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
+  reg [1:0] \$89 ;
   wire \$9 ;
+  reg [30:0] \$90 ;
+  reg [5:0] \$91 ;
+  reg [4:0] \$92 ;
+  reg [9:0] \$93 ;
+  reg \$94 ;
+  reg [16:0] \$95 ;
+  reg [4:0] \$96 ;
+  reg \$97 ;
+  reg [5:0] \$98 ;
+  reg [2:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
-  reg [30:0] \$signal$75  = 31'h00000000;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$81  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$50 ;
+  wire [7:0] \act_max$52 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg beat = 1'h0;
   reg [4:0] blk = 5'h00;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -239,8 +261,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] ctrl_state = 2'h0;
   reg [2:0] d = 3'h0;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 5'h00 *)
-  wire [4:0] dn;
+  reg [4:0] dn = 5'h00;
   wire en;
   wire \en$8 ;
   reg [5:0] flush = 6'h00;
@@ -285,7 +306,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[6] ;
   wire [31:0] \i_bias[7] ;
   wire i_last;
-  wire \i_last$41 ;
+  wire \i_last$46 ;
   wire [247:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -306,7 +327,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[7] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$39 ;
+  wire \i_valid$45 ;
   input [63:0] i_w;
   wire [63:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -340,15 +361,15 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [4:0] nb_last = 5'h00;
   wire [207:0] o_data;
-  wire [63:0] \o_data$56 ;
-  wire [7:0] \o_data$56[0] ;
-  wire [7:0] \o_data$56[1] ;
-  wire [7:0] \o_data$56[2] ;
-  wire [7:0] \o_data$56[3] ;
-  wire [7:0] \o_data$56[4] ;
-  wire [7:0] \o_data$56[5] ;
-  wire [7:0] \o_data$56[6] ;
-  wire [7:0] \o_data$56[7] ;
+  wire [63:0] \o_data$60 ;
+  wire [7:0] \o_data$60[0] ;
+  wire [7:0] \o_data$60[1] ;
+  wire [7:0] \o_data$60[2] ;
+  wire [7:0] \o_data$60[3] ;
+  wire [7:0] \o_data$60[4] ;
+  wire [7:0] \o_data$60[5] ;
+  wire [7:0] \o_data$60[6] ;
+  wire [7:0] \o_data$60[7] ;
   wire [25:0] \o_data[0] ;
   wire [25:0] \o_data[1] ;
   wire [25:0] \o_data[2] ;
@@ -359,7 +380,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [25:0] \o_data[7] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$60 ;
+  wire \o_valid$62 ;
   wire [64:0] out_w;
   wire [63:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -376,9 +397,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [4:0] ra = 5'h00;
+  reg [4:0] ra_next;
   wire [16:0] row;
+  wire row_end;
   wire row_valid;
-  reg [4:0] rp__addr = 5'h00;
+  wire [4:0] rp__addr;
   wire [551:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -447,6 +471,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [9:0] tile_last = 10'h000;
   wire [64:0] w_data;
   wire w_en;
+  reg [4:0] wa = 5'h00;
+  reg wb = 1'h0;
   reg [4:0] wp__addr;
   reg [551:0] wp__data;
   wire [68:0] \wp__data[0] ;
@@ -538,106 +564,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [551:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[ra_next];
   end
   assign rp__data = _0_;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$41  = \$15  & \$16 ;
-  assign \$17  = r_en & m_out__valid;
-  assign \$18  = ~ row_valid;
-  assign \$19  = o_valid & \$18 ;
-  assign give_back = \$17  + \$19 ;
-  assign \$20  = ! ctrl_state;
-  assign \$21  = ctrl_state == 1'h1;
-  assign \$22  = ctrl_state == 2'h2;
-  assign \$23  = ctrl_state == 2'h3;
-  assign \$24  = fm0 + 4'h8;
-  assign \$25  = \$24  >= M_;
-  assign \$26  = \$3 [4:0] >= 4'h8;
-  assign \$27  = hdr[31:16] - 1'h1;
-  assign \$28  = hdr[47:32] - 1'h1;
-  assign \$29  = hdr[47:32] > 5'h17;
-  assign \$30  = \$29  ? hdr[47:32] : 16'h0017;
-  assign \$31  = \$30  - 1'h1;
-  assign \$32  = ! ch;
-  assign \$33  = ch + 1'h1;
-  assign \$34  = lane == 3'h7;
-  assign \$35  = blk + 1'h1;
-  assign \$36  = lane + 1'h1;
-  assign \$37  = ch == n_last;
-  assign \$38  = ! k_last;
-  assign \$39  = ~ in_data;
-  assign \$40  = i_valid | \$39 ;
-  assign \$41  = kk == tile_last;
-  assign \$42  = ! k_last;
-  assign \$43  = fn == nb_last;
-  assign \$44  = fm0 + 4'h8;
-  assign \$45  = fn + 1'h1;
-  assign \$46  = kk + 1'h1;
-  assign \$47  = kk + 1'h1;
-  assign \$48  = \$47  == k_last;
-  assign \$49  = kk == k_last;
-  assign \$50  = flush - 1'h1;
-  assign \$51  = ! flush;
-  assign \$52  = d == 3'h7;
-  assign \$53  = rp__addr == nb_last;
-  assign \$54  = dm0 + 4'h8;
-  assign \$55  = rp__addr + 1'h1;
-  assign \$56  = d + 1'h1;
-  always @(posedge clk)
-    last_mblock <= \$57 ;
-  always @(posedge clk)
-    credits <= \$58 ;
-  always @(posedge clk)
-    credit_ok <= \$59 ;
-  always @(posedge clk)
-    M_ <= \$60 ;
-  always @(posedge clk)
-    n_last <= \$61 ;
-  always @(posedge clk)
-    zero_point <= \$62 ;
-  always @(posedge clk)
-    act_min <= \$63 ;
-  always @(posedge clk)
-    act_max <= \$64 ;
-  always @(posedge clk)
-    k_last <= \$65 ;
-  always @(posedge clk)
-    tile_last <= \$66 ;
-  always @(posedge clk)
-    lane <= \$67 ;
-  always @(posedge clk)
-    blk <= \$68 ;
-  always @(posedge clk)
-    ch <= \$69 ;
-  always @(posedge clk)
-    ctrl_state <= \$70 ;
-  always @(posedge clk)
-    \$signal$75  <= \$71 ;
-  always @(posedge clk)
-    pt_shift <= \$72 ;
-  always @(posedge clk)
-    nb_last <= \$73 ;
-  always @(posedge clk)
-    kk <= \$74 ;
-  always @(posedge clk)
-    in_data <= \$75 ;
-  always @(posedge clk)
-    fm0 <= \$76 ;
-  always @(posedge clk)
-    fn <= \$77 ;
-  always @(posedge clk)
-    at_k_last <= \$78 ;
-  always @(posedge clk)
-    flush <= \$79 ;
-  always @(posedge clk)
-    d <= \$80 ;
-  always @(posedge clk)
-    dm0 <= \$81 ;
-  always @(posedge clk)
-    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 4'h8 : 4'h0;
   assign \$3  = \$1  - \$2 ;
@@ -652,18 +581,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$39  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
+  assign \$12  = ! beat;
+  assign row_end = o_valid & \$12 ;
+  assign \$14  = d != 3'h7;
+  assign \$15  = dn == nb_last;
+  assign \$16  = ra + 1'h1;
+  assign \$17  = ra - 1'h0;
+  assign \$18  = ra + 1'h1;
+  assign \i_valid$45  = o_valid & row_valid;
+  assign \$19  = row_end & row_valid;
+  assign \$20  = M_ - 1'h1;
+  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = dn == nb_last;
+  assign \i_last$46  = \$22  & \$23 ;
+  assign \$24  = r_en & m_out__valid;
+  assign \$25  = ~ row_valid;
+  assign \$26  = row_end & \$25 ;
+  assign give_back = \$24  + \$26 ;
+  assign \$27  = ! ctrl_state;
+  assign \$28  = ctrl_state == 1'h1;
+  assign \$29  = ctrl_state == 2'h2;
+  assign \$30  = ctrl_state == 2'h3;
+  assign \$31  = fm0 + 4'h8;
+  assign \$32  = \$31  >= M_;
+  assign \$33  = \$3 [4:0] >= 4'h8;
+  assign \$34  = hdr[31:16] - 1'h1;
+  assign \$35  = hdr[47:32] - 1'h1;
+  assign \$36  = hdr[47:32] > 5'h16;
+  assign \$37  = \$36  ? hdr[47:32] : 16'h0016;
+  assign \$38  = \$37  - 1'h1;
+  assign \$39  = ! ch;
+  assign \$40  = ch + 1'h1;
+  assign \$41  = lane == 3'h7;
+  assign \$42  = wa + 1'h1;
+  assign \$43  = ! wb;
+  assign \$44  = blk + 1'h1;
+  assign \$45  = wb + 1'h1;
+  assign \$46  = lane + 1'h1;
+  assign \$47  = ch == n_last;
+  assign \$48  = ! k_last;
+  assign \$49  = ~ in_data;
+  assign \$50  = i_valid | \$49 ;
+  assign \$51  = kk == tile_last;
+  assign \$52  = ! k_last;
+  assign \$53  = fn == nb_last;
+  assign \$54  = fm0 + 4'h8;
+  assign \$55  = fn + 1'h1;
+  assign \$56  = kk + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = \$57  == k_last;
+  assign \$59  = kk == k_last;
+  assign \$60  = flush - 1'h1;
+  assign \$61  = ! flush;
+  assign \$62  = ~ header_taken;
+  assign \$63  = \$62  & o_valid;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ header_taken;
+  assign \$67  = \$66  & row_end;
+  assign \$68  = beat + 1'h1;
+  assign \$69  = d == 3'h7;
+  assign \$70  = dn == nb_last;
+  assign \$71  = dm0 + 4'h8;
+  assign \$72  = dn + 1'h1;
+  assign \$73  = d + 1'h1;
+  always @(posedge clk)
+    last_mblock <= \$74 ;
+  always @(posedge clk)
+    credits <= \$75 ;
+  always @(posedge clk)
+    credit_ok <= \$76 ;
+  always @(posedge clk)
+    M_ <= \$77 ;
+  always @(posedge clk)
+    n_last <= \$78 ;
+  always @(posedge clk)
+    zero_point <= \$79 ;
+  always @(posedge clk)
+    act_min <= \$80 ;
+  always @(posedge clk)
+    act_max <= \$81 ;
+  always @(posedge clk)
+    k_last <= \$82 ;
+  always @(posedge clk)
+    tile_last <= \$83 ;
+  always @(posedge clk)
+    lane <= \$84 ;
+  always @(posedge clk)
+    blk <= \$85 ;
+  always @(posedge clk)
+    wa <= \$86 ;
+  always @(posedge clk)
+    wb <= \$87 ;
+  always @(posedge clk)
+    ch <= \$88 ;
+  always @(posedge clk)
+    ctrl_state <= \$89 ;
+  always @(posedge clk)
+    \$signal$81  <= \$90 ;
+  always @(posedge clk)
+    pt_shift <= \$91 ;
+  always @(posedge clk)
+    nb_last <= \$92 ;
+  always @(posedge clk)
+    kk <= \$93 ;
+  always @(posedge clk)
+    in_data <= \$94 ;
+  always @(posedge clk)
+    fm0 <= \$95 ;
+  always @(posedge clk)
+    fn <= \$96 ;
+  always @(posedge clk)
+    at_k_last <= \$97 ;
+  always @(posedge clk)
+    flush <= \$98 ;
+  always @(posedge clk)
+    d <= \$99 ;
+  always @(posedge clk)
+    dm0 <= \$100 ;
+  always @(posedge clk)
+    dn <= \$101 ;
+  always @(posedge clk)
+    beat <= \$102 ;
+  always @(posedge clk)
+    ra <= \$103 ;
   \hwq_top.engine.array  array (
     .clk(clk),
-    .draining(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
     .o_data(i_acc),
-    .rst(rst)
+    .rst(rst),
+    .shift(o_valid)
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
@@ -680,11 +730,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$41 ),
+    .i_last(\i_last$46 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$39 ),
-    .o_data(\o_data$56 ),
+    .i_valid(\i_valid$45 ),
+    .o_data(\o_data$60 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -750,7 +800,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__addr = blk;
+          wp__addr = wa;
     endcase
   end
   always @* begin
@@ -777,395 +827,456 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = \$25 ;
-    if (rst) begin
-      \$57  = 1'h0;
+    ra_next = ra;
+    if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        ra_next = \$16 [4:0];
+      end else if (\$14 ) begin
+        ra_next = \$17 [4:0];
+      end else if (\$15 ) begin
+        ra_next = 5'h00;
+      end else begin
+        ra_next = \$18 [4:0];
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = \$3 [4:0];
+    \$74  = \$32 ;
     if (rst) begin
-      \$58  = 5'h14;
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$26 ;
+    \$75  = \$3 [4:0];
     if (rst) begin
-      \$59  = 1'h1;
+      \$75  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = M_;
+    \$76  = \$33 ;
+    if (rst) begin
+      \$76  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$60  = hdr[15:0];
+            \$77  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$60  = 16'h0000;
+      \$77  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = n_last;
+    \$78  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$61  = \$27 [15:0];
+            \$78  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$61  = 16'h0000;
+      \$78  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = zero_point;
+    \$79  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = hdr[55:48];
+            \$79  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 8'h00;
+      \$79  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = act_min;
+    \$80  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = hdr[63:56];
+            \$80  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 8'h00;
+      \$80  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = act_max;
+    \$81  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = hdr[71:64];
+            \$81  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 8'h00;
+      \$81  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = k_last;
+    \$82  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = \$28 [15:0];
+            \$82  = \$35 [15:0];
           end
     endcase
     if (rst) begin
-      \$65  = 16'h0000;
+      \$82  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = tile_last;
+    \$83  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = \$31 [9:0];
+            \$83  = \$38 [9:0];
           end
     endcase
     if (rst) begin
-      \$66  = 10'h000;
+      \$83  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lane;
+    \$84  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$67  = 3'h0;
+            \$84  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$34 ) begin
-              \$67  = 3'h0;
+            if (\$41 ) begin
+              \$84  = 3'h0;
             end else begin
-              \$67  = \$36 [2:0];
+              \$84  = \$46 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 3'h0;
+      \$84  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = blk;
+    \$85  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$68  = 5'h00;
+            \$85  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$34 ) begin
-              \$68  = \$35 [4:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$69  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$69  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$70  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$70  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
               if (\$43 ) begin
-                if (last_mblock) begin
-                  \$70  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$51 ) begin
-            \$70  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = \$signal$75 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$71  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$72  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$73  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$74  = 10'h000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$74  = 10'h000;
-            end else begin
-              \$74  = \$46 [9:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$74  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$75  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$75  = 1'h1;
-            end else begin
-              if (\$49 ) begin
-                \$75  = 1'h0;
+                \$85  = \$44 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$75  = 1'h0;
+      \$85  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = fm0;
+    \$86  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$86  = 5'h00;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$76  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
-              if (\$43 ) begin
-                \$76  = \$44 [16:0];
-              end
+              \$86  = \$42 [4:0];
             end
           end
     endcase
     if (rst) begin
-      \$76  = 17'h00000;
+      \$86  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = fn;
+    \$87  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$87  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$77  = 5'h00;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
               (* full_case = 32'd1 *)
               if (\$43 ) begin
-                \$77  = 5'h00;
+                \$87  = 1'h0;
               end else begin
-                \$77  = \$45 [4:0];
+                \$87  = \$45 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$77  = 5'h00;
+      \$87  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = at_k_last;
+    \$88  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$88  = \$40 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$88  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$89  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$89  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
+                if (last_mblock) begin
+                  \$89  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$61 ) begin
+            \$89  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$89  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = \$signal$81 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$78  = \$38 ;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$78  = \$42 ;
-            end else begin
-              \$78  = \$48 ;
+            if (\$39 ) begin
+              \$90  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$78  = 1'h0;
+      \$90  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = flush;
+    \$91  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$39 ) begin
+              \$91  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$91  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$92  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$92  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$93  = 10'h000;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$93  = 10'h000;
+            end else begin
+              \$93  = \$56 [9:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$93  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$94  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$94  = 1'h1;
+            end else begin
+              if (\$59 ) begin
+                \$94  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$95  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
+                \$95  = \$54 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$95  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$96  = 5'h00;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              (* full_case = 32'd1 *)
+              if (\$53 ) begin
+                \$96  = 5'h00;
+              end else begin
+                \$96  = \$55 [4:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$97  = \$48 ;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$97  = \$52 ;
+            end else begin
+              \$97  = \$58 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1173,72 +1284,105 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
                 if (last_mblock) begin
-                  \$79  = 6'h27;
+                  \$98  = 6'h27;
                 end
               end
             end
           end
       2'h3:
-          \$79  = \$50 [5:0];
+          \$98  = \$60 [5:0];
     endcase
     if (rst) begin
-      \$79  = 6'h00;
+      \$98  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = d;
+    \$99  = d;
     if (header_taken) begin
-      \$80  = 3'h0;
-    end else if (o_valid) begin
+      \$99  = 3'h0;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
       (* full_case = 32'd1 *)
-      if (\$52 ) begin
-        \$80  = 3'h0;
+      if (\$69 ) begin
+        \$99  = 3'h0;
       end else begin
-        \$80  = \$56 [2:0];
+        \$99  = \$73 [2:0];
       end
     end
     if (rst) begin
-      \$80  = 3'h0;
+      \$99  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = dm0;
+    \$100  = dm0;
     if (header_taken) begin
-      \$81  = 17'h00000;
-    end else if (o_valid) begin
-      if (\$52 ) begin
-        if (\$53 ) begin
-          \$81  = \$54 [16:0];
+      \$100  = 17'h00000;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
+      if (\$69 ) begin
+        if (\$70 ) begin
+          \$100  = \$71 [16:0];
         end
       end
     end
     if (rst) begin
-      \$81  = 17'h00000;
+      \$100  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rp__addr;
+    \$101  = dn;
     if (header_taken) begin
-      \$82  = 5'h00;
-    end else if (o_valid) begin
-      if (\$52 ) begin
+      \$101  = 5'h00;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
+      if (\$69 ) begin
         (* full_case = 32'd1 *)
-        if (\$53 ) begin
-          \$82  = 5'h00;
+        if (\$70 ) begin
+          \$101  = 5'h00;
         end else begin
-          \$82  = \$55 [4:0];
+          \$101  = \$72 [4:0];
         end
       end
     end
     if (rst) begin
-      \$82  = 5'h00;
+      \$101  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = beat;
+    if (header_taken) begin
+      \$102  = 1'h0;
+    end
+    if (\$65 ) begin
+      \$102  = \$68 [0];
+    end else if (\$67 ) begin
+      \$102  = 1'h0;
+    end
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$103  = 5'h00;
+    end else begin
+      \$103  = ra_next;
+    end
+    if (rst) begin
+      \$103  = 5'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1252,13 +1396,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row = \$11 [16:0];
-  assign dn = rp__addr;
+  assign rp__addr = ra_next;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign o_data = i_acc;
-  assign \$signal$46  = zero_point;
-  assign \$signal$48  = act_min;
-  assign \act_max$50  = act_max;
+  assign \o_valid$62  = w_en;
   assign w_data = out_w;
-  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1417,14 +1561,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[6]  = out_w[55:48];
   assign \out_w.data[7]  = out_w[63:56];
   assign \out_w.last  = out_w[64];
-  assign \o_data$56[0]  = \o_data$56 [7:0];
-  assign \o_data$56[1]  = \o_data$56 [15:8];
-  assign \o_data$56[2]  = \o_data$56 [23:16];
-  assign \o_data$56[3]  = \o_data$56 [31:24];
-  assign \o_data$56[4]  = \o_data$56 [39:32];
-  assign \o_data$56[5]  = \o_data$56 [47:40];
-  assign \o_data$56[6]  = \o_data$56 [55:48];
-  assign \o_data$56[7]  = \o_data$56 [63:56];
+  assign \o_data$60[0]  = \o_data$60 [7:0];
+  assign \o_data$60[1]  = \o_data$60 [15:8];
+  assign \o_data$60[2]  = \o_data$60 [23:16];
+  assign \o_data$60[3]  = \o_data$60 [31:24];
+  assign \o_data$60[4]  = \o_data$60 [39:32];
+  assign \o_data$60[5]  = \o_data$60 [47:40];
+  assign \o_data$60[6]  = \o_data$60 [55:48];
+  assign \o_data$60[7]  = \o_data$60 [63:56];
   assign \m_out__payload.data  = m_out__payload[63:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1436,7 +1580,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[7]  = m_out__payload[63:56];
   assign \m_out__payload.last  = m_out__payload[64];
   assign out_w[64] = o_last;
-  assign out_w[63:0] = \o_data$56 ;
+  assign out_w[63:0] = \o_data$60 ;
   assign i_shift[47:42] = rp__data[551:546];
   assign i_shift[41:36] = rp__data[482:477];
   assign i_shift[35:30] = rp__data[413:408];
@@ -1461,10 +1605,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
+  assign \$13  = beat;
+  assign \$64  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -4206,7 +4352,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   input clk;
   wire clk;
   reg [3:0] drain_count = 4'h0;
-  output draining;
   wire draining;
   wire en;
   wire \en$1145 ;
@@ -4758,6 +4903,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
+  output shift;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -5447,7 +5594,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign cap_7_6 = \$320  & lr_7_6_d2;
   assign \$321  = $signed(acc_7_7) + $signed(p_7_7);
   assign cap_7_7 = \$322  & lr_7_7_d2;
-  assign draining = | drain_count;
+  assign shift = | drain_count;
   always @(posedge clk)
     skew_a1_d0 <= \$323 ;
   always @(posedge clk)
@@ -7342,1345 +7489,1345 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .a(i_a[7:0]),
     .b(i_w[7:0]),
     .clk(clk),
-    .\port$813$0 (\$1268 ),
-    .\port$813$1 (\$1269 ),
-    .\port$813$10 (\$1278 ),
-    .\port$813$11 (\$1279 ),
-    .\port$813$12 (\$1280 ),
-    .\port$813$13 (\$1281 ),
-    .\port$813$14 (\$1282 ),
-    .\port$813$15 (\$1283 ),
-    .\port$813$2 (\$1270 ),
-    .\port$813$3 (\$1271 ),
-    .\port$813$4 (\$1272 ),
-    .\port$813$5 (\$1273 ),
-    .\port$813$6 (\$1274 ),
-    .\port$813$7 (\$1275 ),
-    .\port$813$8 (\$1276 ),
-    .\port$813$9 (\$1277 )
+    .\port$841$0 (\$1268 ),
+    .\port$841$1 (\$1269 ),
+    .\port$841$10 (\$1278 ),
+    .\port$841$11 (\$1279 ),
+    .\port$841$12 (\$1280 ),
+    .\port$841$13 (\$1281 ),
+    .\port$841$14 (\$1282 ),
+    .\port$841$15 (\$1283 ),
+    .\port$841$2 (\$1270 ),
+    .\port$841$3 (\$1271 ),
+    .\port$841$4 (\$1272 ),
+    .\port$841$5 (\$1273 ),
+    .\port$841$6 (\$1274 ),
+    .\port$841$7 (\$1275 ),
+    .\port$841$8 (\$1276 ),
+    .\port$841$9 (\$1277 )
   );
   \hwq_top.engine.array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
-    .\port$814$0 (\$1284 ),
-    .\port$814$1 (\$1285 ),
-    .\port$814$10 (\$1294 ),
-    .\port$814$11 (\$1295 ),
-    .\port$814$12 (\$1296 ),
-    .\port$814$13 (\$1297 ),
-    .\port$814$14 (\$1298 ),
-    .\port$814$15 (\$1299 ),
-    .\port$814$2 (\$1286 ),
-    .\port$814$3 (\$1287 ),
-    .\port$814$4 (\$1288 ),
-    .\port$814$5 (\$1289 ),
-    .\port$814$6 (\$1290 ),
-    .\port$814$7 (\$1291 ),
-    .\port$814$8 (\$1292 ),
-    .\port$814$9 (\$1293 )
+    .\port$842$0 (\$1284 ),
+    .\port$842$1 (\$1285 ),
+    .\port$842$10 (\$1294 ),
+    .\port$842$11 (\$1295 ),
+    .\port$842$12 (\$1296 ),
+    .\port$842$13 (\$1297 ),
+    .\port$842$14 (\$1298 ),
+    .\port$842$15 (\$1299 ),
+    .\port$842$2 (\$1286 ),
+    .\port$842$3 (\$1287 ),
+    .\port$842$4 (\$1288 ),
+    .\port$842$5 (\$1289 ),
+    .\port$842$6 (\$1290 ),
+    .\port$842$7 (\$1291 ),
+    .\port$842$8 (\$1292 ),
+    .\port$842$9 (\$1293 )
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
-    .\port$815$0 (\$1300 ),
-    .\port$815$1 (\$1301 ),
-    .\port$815$10 (\$1310 ),
-    .\port$815$11 (\$1311 ),
-    .\port$815$12 (\$1312 ),
-    .\port$815$13 (\$1313 ),
-    .\port$815$14 (\$1314 ),
-    .\port$815$15 (\$1315 ),
-    .\port$815$2 (\$1302 ),
-    .\port$815$3 (\$1303 ),
-    .\port$815$4 (\$1304 ),
-    .\port$815$5 (\$1305 ),
-    .\port$815$6 (\$1306 ),
-    .\port$815$7 (\$1307 ),
-    .\port$815$8 (\$1308 ),
-    .\port$815$9 (\$1309 )
+    .\port$843$0 (\$1300 ),
+    .\port$843$1 (\$1301 ),
+    .\port$843$10 (\$1310 ),
+    .\port$843$11 (\$1311 ),
+    .\port$843$12 (\$1312 ),
+    .\port$843$13 (\$1313 ),
+    .\port$843$14 (\$1314 ),
+    .\port$843$15 (\$1315 ),
+    .\port$843$2 (\$1302 ),
+    .\port$843$3 (\$1303 ),
+    .\port$843$4 (\$1304 ),
+    .\port$843$5 (\$1305 ),
+    .\port$843$6 (\$1306 ),
+    .\port$843$7 (\$1307 ),
+    .\port$843$8 (\$1308 ),
+    .\port$843$9 (\$1309 )
   );
   \hwq_top.engine.array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
-    .\port$816$0 (\$1316 ),
-    .\port$816$1 (\$1317 ),
-    .\port$816$10 (\$1326 ),
-    .\port$816$11 (\$1327 ),
-    .\port$816$12 (\$1328 ),
-    .\port$816$13 (\$1329 ),
-    .\port$816$14 (\$1330 ),
-    .\port$816$15 (\$1331 ),
-    .\port$816$2 (\$1318 ),
-    .\port$816$3 (\$1319 ),
-    .\port$816$4 (\$1320 ),
-    .\port$816$5 (\$1321 ),
-    .\port$816$6 (\$1322 ),
-    .\port$816$7 (\$1323 ),
-    .\port$816$8 (\$1324 ),
-    .\port$816$9 (\$1325 )
+    .\port$844$0 (\$1316 ),
+    .\port$844$1 (\$1317 ),
+    .\port$844$10 (\$1326 ),
+    .\port$844$11 (\$1327 ),
+    .\port$844$12 (\$1328 ),
+    .\port$844$13 (\$1329 ),
+    .\port$844$14 (\$1330 ),
+    .\port$844$15 (\$1331 ),
+    .\port$844$2 (\$1318 ),
+    .\port$844$3 (\$1319 ),
+    .\port$844$4 (\$1320 ),
+    .\port$844$5 (\$1321 ),
+    .\port$844$6 (\$1322 ),
+    .\port$844$7 (\$1323 ),
+    .\port$844$8 (\$1324 ),
+    .\port$844$9 (\$1325 )
   );
   \hwq_top.engine.array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
-    .\port$817$0 (\$1332 ),
-    .\port$817$1 (\$1333 ),
-    .\port$817$10 (\$1342 ),
-    .\port$817$11 (\$1343 ),
-    .\port$817$12 (\$1344 ),
-    .\port$817$13 (\$1345 ),
-    .\port$817$14 (\$1346 ),
-    .\port$817$15 (\$1347 ),
-    .\port$817$2 (\$1334 ),
-    .\port$817$3 (\$1335 ),
-    .\port$817$4 (\$1336 ),
-    .\port$817$5 (\$1337 ),
-    .\port$817$6 (\$1338 ),
-    .\port$817$7 (\$1339 ),
-    .\port$817$8 (\$1340 ),
-    .\port$817$9 (\$1341 )
+    .\port$845$0 (\$1332 ),
+    .\port$845$1 (\$1333 ),
+    .\port$845$10 (\$1342 ),
+    .\port$845$11 (\$1343 ),
+    .\port$845$12 (\$1344 ),
+    .\port$845$13 (\$1345 ),
+    .\port$845$14 (\$1346 ),
+    .\port$845$15 (\$1347 ),
+    .\port$845$2 (\$1334 ),
+    .\port$845$3 (\$1335 ),
+    .\port$845$4 (\$1336 ),
+    .\port$845$5 (\$1337 ),
+    .\port$845$6 (\$1338 ),
+    .\port$845$7 (\$1339 ),
+    .\port$845$8 (\$1340 ),
+    .\port$845$9 (\$1341 )
   );
   \hwq_top.engine.array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
-    .\port$818$0 (\$1348 ),
-    .\port$818$1 (\$1349 ),
-    .\port$818$10 (\$1358 ),
-    .\port$818$11 (\$1359 ),
-    .\port$818$12 (\$1360 ),
-    .\port$818$13 (\$1361 ),
-    .\port$818$14 (\$1362 ),
-    .\port$818$15 (\$1363 ),
-    .\port$818$2 (\$1350 ),
-    .\port$818$3 (\$1351 ),
-    .\port$818$4 (\$1352 ),
-    .\port$818$5 (\$1353 ),
-    .\port$818$6 (\$1354 ),
-    .\port$818$7 (\$1355 ),
-    .\port$818$8 (\$1356 ),
-    .\port$818$9 (\$1357 )
+    .\port$846$0 (\$1348 ),
+    .\port$846$1 (\$1349 ),
+    .\port$846$10 (\$1358 ),
+    .\port$846$11 (\$1359 ),
+    .\port$846$12 (\$1360 ),
+    .\port$846$13 (\$1361 ),
+    .\port$846$14 (\$1362 ),
+    .\port$846$15 (\$1363 ),
+    .\port$846$2 (\$1350 ),
+    .\port$846$3 (\$1351 ),
+    .\port$846$4 (\$1352 ),
+    .\port$846$5 (\$1353 ),
+    .\port$846$6 (\$1354 ),
+    .\port$846$7 (\$1355 ),
+    .\port$846$8 (\$1356 ),
+    .\port$846$9 (\$1357 )
   );
   \hwq_top.engine.array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
-    .\port$819$0 (\$1364 ),
-    .\port$819$1 (\$1365 ),
-    .\port$819$10 (\$1374 ),
-    .\port$819$11 (\$1375 ),
-    .\port$819$12 (\$1376 ),
-    .\port$819$13 (\$1377 ),
-    .\port$819$14 (\$1378 ),
-    .\port$819$15 (\$1379 ),
-    .\port$819$2 (\$1366 ),
-    .\port$819$3 (\$1367 ),
-    .\port$819$4 (\$1368 ),
-    .\port$819$5 (\$1369 ),
-    .\port$819$6 (\$1370 ),
-    .\port$819$7 (\$1371 ),
-    .\port$819$8 (\$1372 ),
-    .\port$819$9 (\$1373 )
+    .\port$847$0 (\$1364 ),
+    .\port$847$1 (\$1365 ),
+    .\port$847$10 (\$1374 ),
+    .\port$847$11 (\$1375 ),
+    .\port$847$12 (\$1376 ),
+    .\port$847$13 (\$1377 ),
+    .\port$847$14 (\$1378 ),
+    .\port$847$15 (\$1379 ),
+    .\port$847$2 (\$1366 ),
+    .\port$847$3 (\$1367 ),
+    .\port$847$4 (\$1368 ),
+    .\port$847$5 (\$1369 ),
+    .\port$847$6 (\$1370 ),
+    .\port$847$7 (\$1371 ),
+    .\port$847$8 (\$1372 ),
+    .\port$847$9 (\$1373 )
   );
   \hwq_top.engine.array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
-    .\port$820$0 (\$1380 ),
-    .\port$820$1 (\$1381 ),
-    .\port$820$10 (\$1390 ),
-    .\port$820$11 (\$1391 ),
-    .\port$820$12 (\$1392 ),
-    .\port$820$13 (\$1393 ),
-    .\port$820$14 (\$1394 ),
-    .\port$820$15 (\$1395 ),
-    .\port$820$2 (\$1382 ),
-    .\port$820$3 (\$1383 ),
-    .\port$820$4 (\$1384 ),
-    .\port$820$5 (\$1385 ),
-    .\port$820$6 (\$1386 ),
-    .\port$820$7 (\$1387 ),
-    .\port$820$8 (\$1388 ),
-    .\port$820$9 (\$1389 )
+    .\port$848$0 (\$1380 ),
+    .\port$848$1 (\$1381 ),
+    .\port$848$10 (\$1390 ),
+    .\port$848$11 (\$1391 ),
+    .\port$848$12 (\$1392 ),
+    .\port$848$13 (\$1393 ),
+    .\port$848$14 (\$1394 ),
+    .\port$848$15 (\$1395 ),
+    .\port$848$2 (\$1382 ),
+    .\port$848$3 (\$1383 ),
+    .\port$848$4 (\$1384 ),
+    .\port$848$5 (\$1385 ),
+    .\port$848$6 (\$1386 ),
+    .\port$848$7 (\$1387 ),
+    .\port$848$8 (\$1388 ),
+    .\port$848$9 (\$1389 )
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
-    .\port$821$0 (\$1396 ),
-    .\port$821$1 (\$1397 ),
-    .\port$821$10 (\$1406 ),
-    .\port$821$11 (\$1407 ),
-    .\port$821$12 (\$1408 ),
-    .\port$821$13 (\$1409 ),
-    .\port$821$14 (\$1410 ),
-    .\port$821$15 (\$1411 ),
-    .\port$821$2 (\$1398 ),
-    .\port$821$3 (\$1399 ),
-    .\port$821$4 (\$1400 ),
-    .\port$821$5 (\$1401 ),
-    .\port$821$6 (\$1402 ),
-    .\port$821$7 (\$1403 ),
-    .\port$821$8 (\$1404 ),
-    .\port$821$9 (\$1405 )
+    .\port$849$0 (\$1396 ),
+    .\port$849$1 (\$1397 ),
+    .\port$849$10 (\$1406 ),
+    .\port$849$11 (\$1407 ),
+    .\port$849$12 (\$1408 ),
+    .\port$849$13 (\$1409 ),
+    .\port$849$14 (\$1410 ),
+    .\port$849$15 (\$1411 ),
+    .\port$849$2 (\$1398 ),
+    .\port$849$3 (\$1399 ),
+    .\port$849$4 (\$1400 ),
+    .\port$849$5 (\$1401 ),
+    .\port$849$6 (\$1402 ),
+    .\port$849$7 (\$1403 ),
+    .\port$849$8 (\$1404 ),
+    .\port$849$9 (\$1405 )
   );
   \hwq_top.engine.array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
-    .\port$822$0 (\$1412 ),
-    .\port$822$1 (\$1413 ),
-    .\port$822$10 (\$1422 ),
-    .\port$822$11 (\$1423 ),
-    .\port$822$12 (\$1424 ),
-    .\port$822$13 (\$1425 ),
-    .\port$822$14 (\$1426 ),
-    .\port$822$15 (\$1427 ),
-    .\port$822$2 (\$1414 ),
-    .\port$822$3 (\$1415 ),
-    .\port$822$4 (\$1416 ),
-    .\port$822$5 (\$1417 ),
-    .\port$822$6 (\$1418 ),
-    .\port$822$7 (\$1419 ),
-    .\port$822$8 (\$1420 ),
-    .\port$822$9 (\$1421 )
+    .\port$850$0 (\$1412 ),
+    .\port$850$1 (\$1413 ),
+    .\port$850$10 (\$1422 ),
+    .\port$850$11 (\$1423 ),
+    .\port$850$12 (\$1424 ),
+    .\port$850$13 (\$1425 ),
+    .\port$850$14 (\$1426 ),
+    .\port$850$15 (\$1427 ),
+    .\port$850$2 (\$1414 ),
+    .\port$850$3 (\$1415 ),
+    .\port$850$4 (\$1416 ),
+    .\port$850$5 (\$1417 ),
+    .\port$850$6 (\$1418 ),
+    .\port$850$7 (\$1419 ),
+    .\port$850$8 (\$1420 ),
+    .\port$850$9 (\$1421 )
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
-    .\port$823$0 (\$1428 ),
-    .\port$823$1 (\$1429 ),
-    .\port$823$10 (\$1438 ),
-    .\port$823$11 (\$1439 ),
-    .\port$823$12 (\$1440 ),
-    .\port$823$13 (\$1441 ),
-    .\port$823$14 (\$1442 ),
-    .\port$823$15 (\$1443 ),
-    .\port$823$2 (\$1430 ),
-    .\port$823$3 (\$1431 ),
-    .\port$823$4 (\$1432 ),
-    .\port$823$5 (\$1433 ),
-    .\port$823$6 (\$1434 ),
-    .\port$823$7 (\$1435 ),
-    .\port$823$8 (\$1436 ),
-    .\port$823$9 (\$1437 )
+    .\port$851$0 (\$1428 ),
+    .\port$851$1 (\$1429 ),
+    .\port$851$10 (\$1438 ),
+    .\port$851$11 (\$1439 ),
+    .\port$851$12 (\$1440 ),
+    .\port$851$13 (\$1441 ),
+    .\port$851$14 (\$1442 ),
+    .\port$851$15 (\$1443 ),
+    .\port$851$2 (\$1430 ),
+    .\port$851$3 (\$1431 ),
+    .\port$851$4 (\$1432 ),
+    .\port$851$5 (\$1433 ),
+    .\port$851$6 (\$1434 ),
+    .\port$851$7 (\$1435 ),
+    .\port$851$8 (\$1436 ),
+    .\port$851$9 (\$1437 )
   );
   \hwq_top.engine.array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
-    .\port$824$0 (\$1444 ),
-    .\port$824$1 (\$1445 ),
-    .\port$824$10 (\$1454 ),
-    .\port$824$11 (\$1455 ),
-    .\port$824$12 (\$1456 ),
-    .\port$824$13 (\$1457 ),
-    .\port$824$14 (\$1458 ),
-    .\port$824$15 (\$1459 ),
-    .\port$824$2 (\$1446 ),
-    .\port$824$3 (\$1447 ),
-    .\port$824$4 (\$1448 ),
-    .\port$824$5 (\$1449 ),
-    .\port$824$6 (\$1450 ),
-    .\port$824$7 (\$1451 ),
-    .\port$824$8 (\$1452 ),
-    .\port$824$9 (\$1453 )
+    .\port$852$0 (\$1444 ),
+    .\port$852$1 (\$1445 ),
+    .\port$852$10 (\$1454 ),
+    .\port$852$11 (\$1455 ),
+    .\port$852$12 (\$1456 ),
+    .\port$852$13 (\$1457 ),
+    .\port$852$14 (\$1458 ),
+    .\port$852$15 (\$1459 ),
+    .\port$852$2 (\$1446 ),
+    .\port$852$3 (\$1447 ),
+    .\port$852$4 (\$1448 ),
+    .\port$852$5 (\$1449 ),
+    .\port$852$6 (\$1450 ),
+    .\port$852$7 (\$1451 ),
+    .\port$852$8 (\$1452 ),
+    .\port$852$9 (\$1453 )
   );
   \hwq_top.engine.array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
-    .\port$825$0 (\$1460 ),
-    .\port$825$1 (\$1461 ),
-    .\port$825$10 (\$1470 ),
-    .\port$825$11 (\$1471 ),
-    .\port$825$12 (\$1472 ),
-    .\port$825$13 (\$1473 ),
-    .\port$825$14 (\$1474 ),
-    .\port$825$15 (\$1475 ),
-    .\port$825$2 (\$1462 ),
-    .\port$825$3 (\$1463 ),
-    .\port$825$4 (\$1464 ),
-    .\port$825$5 (\$1465 ),
-    .\port$825$6 (\$1466 ),
-    .\port$825$7 (\$1467 ),
-    .\port$825$8 (\$1468 ),
-    .\port$825$9 (\$1469 )
+    .\port$853$0 (\$1460 ),
+    .\port$853$1 (\$1461 ),
+    .\port$853$10 (\$1470 ),
+    .\port$853$11 (\$1471 ),
+    .\port$853$12 (\$1472 ),
+    .\port$853$13 (\$1473 ),
+    .\port$853$14 (\$1474 ),
+    .\port$853$15 (\$1475 ),
+    .\port$853$2 (\$1462 ),
+    .\port$853$3 (\$1463 ),
+    .\port$853$4 (\$1464 ),
+    .\port$853$5 (\$1465 ),
+    .\port$853$6 (\$1466 ),
+    .\port$853$7 (\$1467 ),
+    .\port$853$8 (\$1468 ),
+    .\port$853$9 (\$1469 )
   );
   \hwq_top.engine.array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
-    .\port$826$0 (\$1476 ),
-    .\port$826$1 (\$1477 ),
-    .\port$826$10 (\$1486 ),
-    .\port$826$11 (\$1487 ),
-    .\port$826$12 (\$1488 ),
-    .\port$826$13 (\$1489 ),
-    .\port$826$14 (\$1490 ),
-    .\port$826$15 (\$1491 ),
-    .\port$826$2 (\$1478 ),
-    .\port$826$3 (\$1479 ),
-    .\port$826$4 (\$1480 ),
-    .\port$826$5 (\$1481 ),
-    .\port$826$6 (\$1482 ),
-    .\port$826$7 (\$1483 ),
-    .\port$826$8 (\$1484 ),
-    .\port$826$9 (\$1485 )
+    .\port$854$0 (\$1476 ),
+    .\port$854$1 (\$1477 ),
+    .\port$854$10 (\$1486 ),
+    .\port$854$11 (\$1487 ),
+    .\port$854$12 (\$1488 ),
+    .\port$854$13 (\$1489 ),
+    .\port$854$14 (\$1490 ),
+    .\port$854$15 (\$1491 ),
+    .\port$854$2 (\$1478 ),
+    .\port$854$3 (\$1479 ),
+    .\port$854$4 (\$1480 ),
+    .\port$854$5 (\$1481 ),
+    .\port$854$6 (\$1482 ),
+    .\port$854$7 (\$1483 ),
+    .\port$854$8 (\$1484 ),
+    .\port$854$9 (\$1485 )
   );
   \hwq_top.engine.array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
-    .\port$827$0 (\$1492 ),
-    .\port$827$1 (\$1493 ),
-    .\port$827$10 (\$1502 ),
-    .\port$827$11 (\$1503 ),
-    .\port$827$12 (\$1504 ),
-    .\port$827$13 (\$1505 ),
-    .\port$827$14 (\$1506 ),
-    .\port$827$15 (\$1507 ),
-    .\port$827$2 (\$1494 ),
-    .\port$827$3 (\$1495 ),
-    .\port$827$4 (\$1496 ),
-    .\port$827$5 (\$1497 ),
-    .\port$827$6 (\$1498 ),
-    .\port$827$7 (\$1499 ),
-    .\port$827$8 (\$1500 ),
-    .\port$827$9 (\$1501 )
+    .\port$855$0 (\$1492 ),
+    .\port$855$1 (\$1493 ),
+    .\port$855$10 (\$1502 ),
+    .\port$855$11 (\$1503 ),
+    .\port$855$12 (\$1504 ),
+    .\port$855$13 (\$1505 ),
+    .\port$855$14 (\$1506 ),
+    .\port$855$15 (\$1507 ),
+    .\port$855$2 (\$1494 ),
+    .\port$855$3 (\$1495 ),
+    .\port$855$4 (\$1496 ),
+    .\port$855$5 (\$1497 ),
+    .\port$855$6 (\$1498 ),
+    .\port$855$7 (\$1499 ),
+    .\port$855$8 (\$1500 ),
+    .\port$855$9 (\$1501 )
   );
   \hwq_top.engine.array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
-    .\port$828$0 (\$1508 ),
-    .\port$828$1 (\$1509 ),
-    .\port$828$10 (\$1518 ),
-    .\port$828$11 (\$1519 ),
-    .\port$828$12 (\$1520 ),
-    .\port$828$13 (\$1521 ),
-    .\port$828$14 (\$1522 ),
-    .\port$828$15 (\$1523 ),
-    .\port$828$2 (\$1510 ),
-    .\port$828$3 (\$1511 ),
-    .\port$828$4 (\$1512 ),
-    .\port$828$5 (\$1513 ),
-    .\port$828$6 (\$1514 ),
-    .\port$828$7 (\$1515 ),
-    .\port$828$8 (\$1516 ),
-    .\port$828$9 (\$1517 )
+    .\port$856$0 (\$1508 ),
+    .\port$856$1 (\$1509 ),
+    .\port$856$10 (\$1518 ),
+    .\port$856$11 (\$1519 ),
+    .\port$856$12 (\$1520 ),
+    .\port$856$13 (\$1521 ),
+    .\port$856$14 (\$1522 ),
+    .\port$856$15 (\$1523 ),
+    .\port$856$2 (\$1510 ),
+    .\port$856$3 (\$1511 ),
+    .\port$856$4 (\$1512 ),
+    .\port$856$5 (\$1513 ),
+    .\port$856$6 (\$1514 ),
+    .\port$856$7 (\$1515 ),
+    .\port$856$8 (\$1516 ),
+    .\port$856$9 (\$1517 )
   );
   \hwq_top.engine.array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
-    .\port$829$0 (\$1524 ),
-    .\port$829$1 (\$1525 ),
-    .\port$829$10 (\$1534 ),
-    .\port$829$11 (\$1535 ),
-    .\port$829$12 (\$1536 ),
-    .\port$829$13 (\$1537 ),
-    .\port$829$14 (\$1538 ),
-    .\port$829$15 (\$1539 ),
-    .\port$829$2 (\$1526 ),
-    .\port$829$3 (\$1527 ),
-    .\port$829$4 (\$1528 ),
-    .\port$829$5 (\$1529 ),
-    .\port$829$6 (\$1530 ),
-    .\port$829$7 (\$1531 ),
-    .\port$829$8 (\$1532 ),
-    .\port$829$9 (\$1533 )
+    .\port$857$0 (\$1524 ),
+    .\port$857$1 (\$1525 ),
+    .\port$857$10 (\$1534 ),
+    .\port$857$11 (\$1535 ),
+    .\port$857$12 (\$1536 ),
+    .\port$857$13 (\$1537 ),
+    .\port$857$14 (\$1538 ),
+    .\port$857$15 (\$1539 ),
+    .\port$857$2 (\$1526 ),
+    .\port$857$3 (\$1527 ),
+    .\port$857$4 (\$1528 ),
+    .\port$857$5 (\$1529 ),
+    .\port$857$6 (\$1530 ),
+    .\port$857$7 (\$1531 ),
+    .\port$857$8 (\$1532 ),
+    .\port$857$9 (\$1533 )
   );
   \hwq_top.engine.array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
-    .\port$830$0 (\$1540 ),
-    .\port$830$1 (\$1541 ),
-    .\port$830$10 (\$1550 ),
-    .\port$830$11 (\$1551 ),
-    .\port$830$12 (\$1552 ),
-    .\port$830$13 (\$1553 ),
-    .\port$830$14 (\$1554 ),
-    .\port$830$15 (\$1555 ),
-    .\port$830$2 (\$1542 ),
-    .\port$830$3 (\$1543 ),
-    .\port$830$4 (\$1544 ),
-    .\port$830$5 (\$1545 ),
-    .\port$830$6 (\$1546 ),
-    .\port$830$7 (\$1547 ),
-    .\port$830$8 (\$1548 ),
-    .\port$830$9 (\$1549 )
+    .\port$858$0 (\$1540 ),
+    .\port$858$1 (\$1541 ),
+    .\port$858$10 (\$1550 ),
+    .\port$858$11 (\$1551 ),
+    .\port$858$12 (\$1552 ),
+    .\port$858$13 (\$1553 ),
+    .\port$858$14 (\$1554 ),
+    .\port$858$15 (\$1555 ),
+    .\port$858$2 (\$1542 ),
+    .\port$858$3 (\$1543 ),
+    .\port$858$4 (\$1544 ),
+    .\port$858$5 (\$1545 ),
+    .\port$858$6 (\$1546 ),
+    .\port$858$7 (\$1547 ),
+    .\port$858$8 (\$1548 ),
+    .\port$858$9 (\$1549 )
   );
   \hwq_top.engine.array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
-    .\port$831$0 (\$1556 ),
-    .\port$831$1 (\$1557 ),
-    .\port$831$10 (\$1566 ),
-    .\port$831$11 (\$1567 ),
-    .\port$831$12 (\$1568 ),
-    .\port$831$13 (\$1569 ),
-    .\port$831$14 (\$1570 ),
-    .\port$831$15 (\$1571 ),
-    .\port$831$2 (\$1558 ),
-    .\port$831$3 (\$1559 ),
-    .\port$831$4 (\$1560 ),
-    .\port$831$5 (\$1561 ),
-    .\port$831$6 (\$1562 ),
-    .\port$831$7 (\$1563 ),
-    .\port$831$8 (\$1564 ),
-    .\port$831$9 (\$1565 )
+    .\port$859$0 (\$1556 ),
+    .\port$859$1 (\$1557 ),
+    .\port$859$10 (\$1566 ),
+    .\port$859$11 (\$1567 ),
+    .\port$859$12 (\$1568 ),
+    .\port$859$13 (\$1569 ),
+    .\port$859$14 (\$1570 ),
+    .\port$859$15 (\$1571 ),
+    .\port$859$2 (\$1558 ),
+    .\port$859$3 (\$1559 ),
+    .\port$859$4 (\$1560 ),
+    .\port$859$5 (\$1561 ),
+    .\port$859$6 (\$1562 ),
+    .\port$859$7 (\$1563 ),
+    .\port$859$8 (\$1564 ),
+    .\port$859$9 (\$1565 )
   );
   \hwq_top.engine.array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
-    .\port$832$0 (\$1572 ),
-    .\port$832$1 (\$1573 ),
-    .\port$832$10 (\$1582 ),
-    .\port$832$11 (\$1583 ),
-    .\port$832$12 (\$1584 ),
-    .\port$832$13 (\$1585 ),
-    .\port$832$14 (\$1586 ),
-    .\port$832$15 (\$1587 ),
-    .\port$832$2 (\$1574 ),
-    .\port$832$3 (\$1575 ),
-    .\port$832$4 (\$1576 ),
-    .\port$832$5 (\$1577 ),
-    .\port$832$6 (\$1578 ),
-    .\port$832$7 (\$1579 ),
-    .\port$832$8 (\$1580 ),
-    .\port$832$9 (\$1581 )
+    .\port$860$0 (\$1572 ),
+    .\port$860$1 (\$1573 ),
+    .\port$860$10 (\$1582 ),
+    .\port$860$11 (\$1583 ),
+    .\port$860$12 (\$1584 ),
+    .\port$860$13 (\$1585 ),
+    .\port$860$14 (\$1586 ),
+    .\port$860$15 (\$1587 ),
+    .\port$860$2 (\$1574 ),
+    .\port$860$3 (\$1575 ),
+    .\port$860$4 (\$1576 ),
+    .\port$860$5 (\$1577 ),
+    .\port$860$6 (\$1578 ),
+    .\port$860$7 (\$1579 ),
+    .\port$860$8 (\$1580 ),
+    .\port$860$9 (\$1581 )
   );
   \hwq_top.engine.array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
-    .\port$833$0 (\$1588 ),
-    .\port$833$1 (\$1589 ),
-    .\port$833$10 (\$1598 ),
-    .\port$833$11 (\$1599 ),
-    .\port$833$12 (\$1600 ),
-    .\port$833$13 (\$1601 ),
-    .\port$833$14 (\$1602 ),
-    .\port$833$15 (\$1603 ),
-    .\port$833$2 (\$1590 ),
-    .\port$833$3 (\$1591 ),
-    .\port$833$4 (\$1592 ),
-    .\port$833$5 (\$1593 ),
-    .\port$833$6 (\$1594 ),
-    .\port$833$7 (\$1595 ),
-    .\port$833$8 (\$1596 ),
-    .\port$833$9 (\$1597 )
+    .\port$861$0 (\$1588 ),
+    .\port$861$1 (\$1589 ),
+    .\port$861$10 (\$1598 ),
+    .\port$861$11 (\$1599 ),
+    .\port$861$12 (\$1600 ),
+    .\port$861$13 (\$1601 ),
+    .\port$861$14 (\$1602 ),
+    .\port$861$15 (\$1603 ),
+    .\port$861$2 (\$1590 ),
+    .\port$861$3 (\$1591 ),
+    .\port$861$4 (\$1592 ),
+    .\port$861$5 (\$1593 ),
+    .\port$861$6 (\$1594 ),
+    .\port$861$7 (\$1595 ),
+    .\port$861$8 (\$1596 ),
+    .\port$861$9 (\$1597 )
   );
   \hwq_top.engine.array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
-    .\port$834$0 (\$1604 ),
-    .\port$834$1 (\$1605 ),
-    .\port$834$10 (\$1614 ),
-    .\port$834$11 (\$1615 ),
-    .\port$834$12 (\$1616 ),
-    .\port$834$13 (\$1617 ),
-    .\port$834$14 (\$1618 ),
-    .\port$834$15 (\$1619 ),
-    .\port$834$2 (\$1606 ),
-    .\port$834$3 (\$1607 ),
-    .\port$834$4 (\$1608 ),
-    .\port$834$5 (\$1609 ),
-    .\port$834$6 (\$1610 ),
-    .\port$834$7 (\$1611 ),
-    .\port$834$8 (\$1612 ),
-    .\port$834$9 (\$1613 )
+    .\port$862$0 (\$1604 ),
+    .\port$862$1 (\$1605 ),
+    .\port$862$10 (\$1614 ),
+    .\port$862$11 (\$1615 ),
+    .\port$862$12 (\$1616 ),
+    .\port$862$13 (\$1617 ),
+    .\port$862$14 (\$1618 ),
+    .\port$862$15 (\$1619 ),
+    .\port$862$2 (\$1606 ),
+    .\port$862$3 (\$1607 ),
+    .\port$862$4 (\$1608 ),
+    .\port$862$5 (\$1609 ),
+    .\port$862$6 (\$1610 ),
+    .\port$862$7 (\$1611 ),
+    .\port$862$8 (\$1612 ),
+    .\port$862$9 (\$1613 )
   );
   \hwq_top.engine.array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
-    .\port$835$0 (\$1620 ),
-    .\port$835$1 (\$1621 ),
-    .\port$835$10 (\$1630 ),
-    .\port$835$11 (\$1631 ),
-    .\port$835$12 (\$1632 ),
-    .\port$835$13 (\$1633 ),
-    .\port$835$14 (\$1634 ),
-    .\port$835$15 (\$1635 ),
-    .\port$835$2 (\$1622 ),
-    .\port$835$3 (\$1623 ),
-    .\port$835$4 (\$1624 ),
-    .\port$835$5 (\$1625 ),
-    .\port$835$6 (\$1626 ),
-    .\port$835$7 (\$1627 ),
-    .\port$835$8 (\$1628 ),
-    .\port$835$9 (\$1629 )
+    .\port$863$0 (\$1620 ),
+    .\port$863$1 (\$1621 ),
+    .\port$863$10 (\$1630 ),
+    .\port$863$11 (\$1631 ),
+    .\port$863$12 (\$1632 ),
+    .\port$863$13 (\$1633 ),
+    .\port$863$14 (\$1634 ),
+    .\port$863$15 (\$1635 ),
+    .\port$863$2 (\$1622 ),
+    .\port$863$3 (\$1623 ),
+    .\port$863$4 (\$1624 ),
+    .\port$863$5 (\$1625 ),
+    .\port$863$6 (\$1626 ),
+    .\port$863$7 (\$1627 ),
+    .\port$863$8 (\$1628 ),
+    .\port$863$9 (\$1629 )
   );
   \hwq_top.engine.array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
-    .\port$836$0 (\$1636 ),
-    .\port$836$1 (\$1637 ),
-    .\port$836$10 (\$1646 ),
-    .\port$836$11 (\$1647 ),
-    .\port$836$12 (\$1648 ),
-    .\port$836$13 (\$1649 ),
-    .\port$836$14 (\$1650 ),
-    .\port$836$15 (\$1651 ),
-    .\port$836$2 (\$1638 ),
-    .\port$836$3 (\$1639 ),
-    .\port$836$4 (\$1640 ),
-    .\port$836$5 (\$1641 ),
-    .\port$836$6 (\$1642 ),
-    .\port$836$7 (\$1643 ),
-    .\port$836$8 (\$1644 ),
-    .\port$836$9 (\$1645 )
+    .\port$864$0 (\$1636 ),
+    .\port$864$1 (\$1637 ),
+    .\port$864$10 (\$1646 ),
+    .\port$864$11 (\$1647 ),
+    .\port$864$12 (\$1648 ),
+    .\port$864$13 (\$1649 ),
+    .\port$864$14 (\$1650 ),
+    .\port$864$15 (\$1651 ),
+    .\port$864$2 (\$1638 ),
+    .\port$864$3 (\$1639 ),
+    .\port$864$4 (\$1640 ),
+    .\port$864$5 (\$1641 ),
+    .\port$864$6 (\$1642 ),
+    .\port$864$7 (\$1643 ),
+    .\port$864$8 (\$1644 ),
+    .\port$864$9 (\$1645 )
   );
   \hwq_top.engine.array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
-    .\port$837$0 (\$1652 ),
-    .\port$837$1 (\$1653 ),
-    .\port$837$10 (\$1662 ),
-    .\port$837$11 (\$1663 ),
-    .\port$837$12 (\$1664 ),
-    .\port$837$13 (\$1665 ),
-    .\port$837$14 (\$1666 ),
-    .\port$837$15 (\$1667 ),
-    .\port$837$2 (\$1654 ),
-    .\port$837$3 (\$1655 ),
-    .\port$837$4 (\$1656 ),
-    .\port$837$5 (\$1657 ),
-    .\port$837$6 (\$1658 ),
-    .\port$837$7 (\$1659 ),
-    .\port$837$8 (\$1660 ),
-    .\port$837$9 (\$1661 )
+    .\port$865$0 (\$1652 ),
+    .\port$865$1 (\$1653 ),
+    .\port$865$10 (\$1662 ),
+    .\port$865$11 (\$1663 ),
+    .\port$865$12 (\$1664 ),
+    .\port$865$13 (\$1665 ),
+    .\port$865$14 (\$1666 ),
+    .\port$865$15 (\$1667 ),
+    .\port$865$2 (\$1654 ),
+    .\port$865$3 (\$1655 ),
+    .\port$865$4 (\$1656 ),
+    .\port$865$5 (\$1657 ),
+    .\port$865$6 (\$1658 ),
+    .\port$865$7 (\$1659 ),
+    .\port$865$8 (\$1660 ),
+    .\port$865$9 (\$1661 )
   );
   \hwq_top.engine.array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
-    .\port$838$0 (\$1668 ),
-    .\port$838$1 (\$1669 ),
-    .\port$838$10 (\$1678 ),
-    .\port$838$11 (\$1679 ),
-    .\port$838$12 (\$1680 ),
-    .\port$838$13 (\$1681 ),
-    .\port$838$14 (\$1682 ),
-    .\port$838$15 (\$1683 ),
-    .\port$838$2 (\$1670 ),
-    .\port$838$3 (\$1671 ),
-    .\port$838$4 (\$1672 ),
-    .\port$838$5 (\$1673 ),
-    .\port$838$6 (\$1674 ),
-    .\port$838$7 (\$1675 ),
-    .\port$838$8 (\$1676 ),
-    .\port$838$9 (\$1677 )
+    .\port$866$0 (\$1668 ),
+    .\port$866$1 (\$1669 ),
+    .\port$866$10 (\$1678 ),
+    .\port$866$11 (\$1679 ),
+    .\port$866$12 (\$1680 ),
+    .\port$866$13 (\$1681 ),
+    .\port$866$14 (\$1682 ),
+    .\port$866$15 (\$1683 ),
+    .\port$866$2 (\$1670 ),
+    .\port$866$3 (\$1671 ),
+    .\port$866$4 (\$1672 ),
+    .\port$866$5 (\$1673 ),
+    .\port$866$6 (\$1674 ),
+    .\port$866$7 (\$1675 ),
+    .\port$866$8 (\$1676 ),
+    .\port$866$9 (\$1677 )
   );
   \hwq_top.engine.array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
-    .\port$839$0 (\$1684 ),
-    .\port$839$1 (\$1685 ),
-    .\port$839$10 (\$1694 ),
-    .\port$839$11 (\$1695 ),
-    .\port$839$12 (\$1696 ),
-    .\port$839$13 (\$1697 ),
-    .\port$839$14 (\$1698 ),
-    .\port$839$15 (\$1699 ),
-    .\port$839$2 (\$1686 ),
-    .\port$839$3 (\$1687 ),
-    .\port$839$4 (\$1688 ),
-    .\port$839$5 (\$1689 ),
-    .\port$839$6 (\$1690 ),
-    .\port$839$7 (\$1691 ),
-    .\port$839$8 (\$1692 ),
-    .\port$839$9 (\$1693 )
+    .\port$867$0 (\$1684 ),
+    .\port$867$1 (\$1685 ),
+    .\port$867$10 (\$1694 ),
+    .\port$867$11 (\$1695 ),
+    .\port$867$12 (\$1696 ),
+    .\port$867$13 (\$1697 ),
+    .\port$867$14 (\$1698 ),
+    .\port$867$15 (\$1699 ),
+    .\port$867$2 (\$1686 ),
+    .\port$867$3 (\$1687 ),
+    .\port$867$4 (\$1688 ),
+    .\port$867$5 (\$1689 ),
+    .\port$867$6 (\$1690 ),
+    .\port$867$7 (\$1691 ),
+    .\port$867$8 (\$1692 ),
+    .\port$867$9 (\$1693 )
   );
   \hwq_top.engine.array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
-    .\port$840$0 (\$1700 ),
-    .\port$840$1 (\$1701 ),
-    .\port$840$10 (\$1710 ),
-    .\port$840$11 (\$1711 ),
-    .\port$840$12 (\$1712 ),
-    .\port$840$13 (\$1713 ),
-    .\port$840$14 (\$1714 ),
-    .\port$840$15 (\$1715 ),
-    .\port$840$2 (\$1702 ),
-    .\port$840$3 (\$1703 ),
-    .\port$840$4 (\$1704 ),
-    .\port$840$5 (\$1705 ),
-    .\port$840$6 (\$1706 ),
-    .\port$840$7 (\$1707 ),
-    .\port$840$8 (\$1708 ),
-    .\port$840$9 (\$1709 )
+    .\port$868$0 (\$1700 ),
+    .\port$868$1 (\$1701 ),
+    .\port$868$10 (\$1710 ),
+    .\port$868$11 (\$1711 ),
+    .\port$868$12 (\$1712 ),
+    .\port$868$13 (\$1713 ),
+    .\port$868$14 (\$1714 ),
+    .\port$868$15 (\$1715 ),
+    .\port$868$2 (\$1702 ),
+    .\port$868$3 (\$1703 ),
+    .\port$868$4 (\$1704 ),
+    .\port$868$5 (\$1705 ),
+    .\port$868$6 (\$1706 ),
+    .\port$868$7 (\$1707 ),
+    .\port$868$8 (\$1708 ),
+    .\port$868$9 (\$1709 )
   );
   \hwq_top.engine.array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
-    .\port$841$0 (\$1716 ),
-    .\port$841$1 (\$1717 ),
-    .\port$841$10 (\$1726 ),
-    .\port$841$11 (\$1727 ),
-    .\port$841$12 (\$1728 ),
-    .\port$841$13 (\$1729 ),
-    .\port$841$14 (\$1730 ),
-    .\port$841$15 (\$1731 ),
-    .\port$841$2 (\$1718 ),
-    .\port$841$3 (\$1719 ),
-    .\port$841$4 (\$1720 ),
-    .\port$841$5 (\$1721 ),
-    .\port$841$6 (\$1722 ),
-    .\port$841$7 (\$1723 ),
-    .\port$841$8 (\$1724 ),
-    .\port$841$9 (\$1725 )
+    .\port$869$0 (\$1716 ),
+    .\port$869$1 (\$1717 ),
+    .\port$869$10 (\$1726 ),
+    .\port$869$11 (\$1727 ),
+    .\port$869$12 (\$1728 ),
+    .\port$869$13 (\$1729 ),
+    .\port$869$14 (\$1730 ),
+    .\port$869$15 (\$1731 ),
+    .\port$869$2 (\$1718 ),
+    .\port$869$3 (\$1719 ),
+    .\port$869$4 (\$1720 ),
+    .\port$869$5 (\$1721 ),
+    .\port$869$6 (\$1722 ),
+    .\port$869$7 (\$1723 ),
+    .\port$869$8 (\$1724 ),
+    .\port$869$9 (\$1725 )
   );
   \hwq_top.engine.array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
-    .\port$842$0 (\$1732 ),
-    .\port$842$1 (\$1733 ),
-    .\port$842$10 (\$1742 ),
-    .\port$842$11 (\$1743 ),
-    .\port$842$12 (\$1744 ),
-    .\port$842$13 (\$1745 ),
-    .\port$842$14 (\$1746 ),
-    .\port$842$15 (\$1747 ),
-    .\port$842$2 (\$1734 ),
-    .\port$842$3 (\$1735 ),
-    .\port$842$4 (\$1736 ),
-    .\port$842$5 (\$1737 ),
-    .\port$842$6 (\$1738 ),
-    .\port$842$7 (\$1739 ),
-    .\port$842$8 (\$1740 ),
-    .\port$842$9 (\$1741 )
+    .\port$870$0 (\$1732 ),
+    .\port$870$1 (\$1733 ),
+    .\port$870$10 (\$1742 ),
+    .\port$870$11 (\$1743 ),
+    .\port$870$12 (\$1744 ),
+    .\port$870$13 (\$1745 ),
+    .\port$870$14 (\$1746 ),
+    .\port$870$15 (\$1747 ),
+    .\port$870$2 (\$1734 ),
+    .\port$870$3 (\$1735 ),
+    .\port$870$4 (\$1736 ),
+    .\port$870$5 (\$1737 ),
+    .\port$870$6 (\$1738 ),
+    .\port$870$7 (\$1739 ),
+    .\port$870$8 (\$1740 ),
+    .\port$870$9 (\$1741 )
   );
   \hwq_top.engine.array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
-    .\port$843$0 (\$1748 ),
-    .\port$843$1 (\$1749 ),
-    .\port$843$10 (\$1758 ),
-    .\port$843$11 (\$1759 ),
-    .\port$843$12 (\$1760 ),
-    .\port$843$13 (\$1761 ),
-    .\port$843$14 (\$1762 ),
-    .\port$843$15 (\$1763 ),
-    .\port$843$2 (\$1750 ),
-    .\port$843$3 (\$1751 ),
-    .\port$843$4 (\$1752 ),
-    .\port$843$5 (\$1753 ),
-    .\port$843$6 (\$1754 ),
-    .\port$843$7 (\$1755 ),
-    .\port$843$8 (\$1756 ),
-    .\port$843$9 (\$1757 )
+    .\port$871$0 (\$1748 ),
+    .\port$871$1 (\$1749 ),
+    .\port$871$10 (\$1758 ),
+    .\port$871$11 (\$1759 ),
+    .\port$871$12 (\$1760 ),
+    .\port$871$13 (\$1761 ),
+    .\port$871$14 (\$1762 ),
+    .\port$871$15 (\$1763 ),
+    .\port$871$2 (\$1750 ),
+    .\port$871$3 (\$1751 ),
+    .\port$871$4 (\$1752 ),
+    .\port$871$5 (\$1753 ),
+    .\port$871$6 (\$1754 ),
+    .\port$871$7 (\$1755 ),
+    .\port$871$8 (\$1756 ),
+    .\port$871$9 (\$1757 )
   );
   \hwq_top.engine.array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
-    .\port$844$0 (\$1764 ),
-    .\port$844$1 (\$1765 ),
-    .\port$844$10 (\$1774 ),
-    .\port$844$11 (\$1775 ),
-    .\port$844$12 (\$1776 ),
-    .\port$844$13 (\$1777 ),
-    .\port$844$14 (\$1778 ),
-    .\port$844$15 (\$1779 ),
-    .\port$844$2 (\$1766 ),
-    .\port$844$3 (\$1767 ),
-    .\port$844$4 (\$1768 ),
-    .\port$844$5 (\$1769 ),
-    .\port$844$6 (\$1770 ),
-    .\port$844$7 (\$1771 ),
-    .\port$844$8 (\$1772 ),
-    .\port$844$9 (\$1773 )
+    .\port$872$0 (\$1764 ),
+    .\port$872$1 (\$1765 ),
+    .\port$872$10 (\$1774 ),
+    .\port$872$11 (\$1775 ),
+    .\port$872$12 (\$1776 ),
+    .\port$872$13 (\$1777 ),
+    .\port$872$14 (\$1778 ),
+    .\port$872$15 (\$1779 ),
+    .\port$872$2 (\$1766 ),
+    .\port$872$3 (\$1767 ),
+    .\port$872$4 (\$1768 ),
+    .\port$872$5 (\$1769 ),
+    .\port$872$6 (\$1770 ),
+    .\port$872$7 (\$1771 ),
+    .\port$872$8 (\$1772 ),
+    .\port$872$9 (\$1773 )
   );
   \hwq_top.engine.array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
-    .\port$845$0 (\$1780 ),
-    .\port$845$1 (\$1781 ),
-    .\port$845$10 (\$1790 ),
-    .\port$845$11 (\$1791 ),
-    .\port$845$12 (\$1792 ),
-    .\port$845$13 (\$1793 ),
-    .\port$845$14 (\$1794 ),
-    .\port$845$15 (\$1795 ),
-    .\port$845$2 (\$1782 ),
-    .\port$845$3 (\$1783 ),
-    .\port$845$4 (\$1784 ),
-    .\port$845$5 (\$1785 ),
-    .\port$845$6 (\$1786 ),
-    .\port$845$7 (\$1787 ),
-    .\port$845$8 (\$1788 ),
-    .\port$845$9 (\$1789 )
+    .\port$873$0 (\$1780 ),
+    .\port$873$1 (\$1781 ),
+    .\port$873$10 (\$1790 ),
+    .\port$873$11 (\$1791 ),
+    .\port$873$12 (\$1792 ),
+    .\port$873$13 (\$1793 ),
+    .\port$873$14 (\$1794 ),
+    .\port$873$15 (\$1795 ),
+    .\port$873$2 (\$1782 ),
+    .\port$873$3 (\$1783 ),
+    .\port$873$4 (\$1784 ),
+    .\port$873$5 (\$1785 ),
+    .\port$873$6 (\$1786 ),
+    .\port$873$7 (\$1787 ),
+    .\port$873$8 (\$1788 ),
+    .\port$873$9 (\$1789 )
   );
   \hwq_top.engine.array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
-    .\port$846$0 (\$1796 ),
-    .\port$846$1 (\$1797 ),
-    .\port$846$10 (\$1806 ),
-    .\port$846$11 (\$1807 ),
-    .\port$846$12 (\$1808 ),
-    .\port$846$13 (\$1809 ),
-    .\port$846$14 (\$1810 ),
-    .\port$846$15 (\$1811 ),
-    .\port$846$2 (\$1798 ),
-    .\port$846$3 (\$1799 ),
-    .\port$846$4 (\$1800 ),
-    .\port$846$5 (\$1801 ),
-    .\port$846$6 (\$1802 ),
-    .\port$846$7 (\$1803 ),
-    .\port$846$8 (\$1804 ),
-    .\port$846$9 (\$1805 )
+    .\port$874$0 (\$1796 ),
+    .\port$874$1 (\$1797 ),
+    .\port$874$10 (\$1806 ),
+    .\port$874$11 (\$1807 ),
+    .\port$874$12 (\$1808 ),
+    .\port$874$13 (\$1809 ),
+    .\port$874$14 (\$1810 ),
+    .\port$874$15 (\$1811 ),
+    .\port$874$2 (\$1798 ),
+    .\port$874$3 (\$1799 ),
+    .\port$874$4 (\$1800 ),
+    .\port$874$5 (\$1801 ),
+    .\port$874$6 (\$1802 ),
+    .\port$874$7 (\$1803 ),
+    .\port$874$8 (\$1804 ),
+    .\port$874$9 (\$1805 )
   );
   \hwq_top.engine.array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
-    .\port$847$0 (\$1812 ),
-    .\port$847$1 (\$1813 ),
-    .\port$847$10 (\$1822 ),
-    .\port$847$11 (\$1823 ),
-    .\port$847$12 (\$1824 ),
-    .\port$847$13 (\$1825 ),
-    .\port$847$14 (\$1826 ),
-    .\port$847$15 (\$1827 ),
-    .\port$847$2 (\$1814 ),
-    .\port$847$3 (\$1815 ),
-    .\port$847$4 (\$1816 ),
-    .\port$847$5 (\$1817 ),
-    .\port$847$6 (\$1818 ),
-    .\port$847$7 (\$1819 ),
-    .\port$847$8 (\$1820 ),
-    .\port$847$9 (\$1821 )
+    .\port$875$0 (\$1812 ),
+    .\port$875$1 (\$1813 ),
+    .\port$875$10 (\$1822 ),
+    .\port$875$11 (\$1823 ),
+    .\port$875$12 (\$1824 ),
+    .\port$875$13 (\$1825 ),
+    .\port$875$14 (\$1826 ),
+    .\port$875$15 (\$1827 ),
+    .\port$875$2 (\$1814 ),
+    .\port$875$3 (\$1815 ),
+    .\port$875$4 (\$1816 ),
+    .\port$875$5 (\$1817 ),
+    .\port$875$6 (\$1818 ),
+    .\port$875$7 (\$1819 ),
+    .\port$875$8 (\$1820 ),
+    .\port$875$9 (\$1821 )
   );
   \hwq_top.engine.array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
-    .\port$848$0 (\$1828 ),
-    .\port$848$1 (\$1829 ),
-    .\port$848$10 (\$1838 ),
-    .\port$848$11 (\$1839 ),
-    .\port$848$12 (\$1840 ),
-    .\port$848$13 (\$1841 ),
-    .\port$848$14 (\$1842 ),
-    .\port$848$15 (\$1843 ),
-    .\port$848$2 (\$1830 ),
-    .\port$848$3 (\$1831 ),
-    .\port$848$4 (\$1832 ),
-    .\port$848$5 (\$1833 ),
-    .\port$848$6 (\$1834 ),
-    .\port$848$7 (\$1835 ),
-    .\port$848$8 (\$1836 ),
-    .\port$848$9 (\$1837 )
+    .\port$876$0 (\$1828 ),
+    .\port$876$1 (\$1829 ),
+    .\port$876$10 (\$1838 ),
+    .\port$876$11 (\$1839 ),
+    .\port$876$12 (\$1840 ),
+    .\port$876$13 (\$1841 ),
+    .\port$876$14 (\$1842 ),
+    .\port$876$15 (\$1843 ),
+    .\port$876$2 (\$1830 ),
+    .\port$876$3 (\$1831 ),
+    .\port$876$4 (\$1832 ),
+    .\port$876$5 (\$1833 ),
+    .\port$876$6 (\$1834 ),
+    .\port$876$7 (\$1835 ),
+    .\port$876$8 (\$1836 ),
+    .\port$876$9 (\$1837 )
   );
   \hwq_top.engine.array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
-    .\port$849$0 (\$1844 ),
-    .\port$849$1 (\$1845 ),
-    .\port$849$10 (\$1854 ),
-    .\port$849$11 (\$1855 ),
-    .\port$849$12 (\$1856 ),
-    .\port$849$13 (\$1857 ),
-    .\port$849$14 (\$1858 ),
-    .\port$849$15 (\$1859 ),
-    .\port$849$2 (\$1846 ),
-    .\port$849$3 (\$1847 ),
-    .\port$849$4 (\$1848 ),
-    .\port$849$5 (\$1849 ),
-    .\port$849$6 (\$1850 ),
-    .\port$849$7 (\$1851 ),
-    .\port$849$8 (\$1852 ),
-    .\port$849$9 (\$1853 )
+    .\port$877$0 (\$1844 ),
+    .\port$877$1 (\$1845 ),
+    .\port$877$10 (\$1854 ),
+    .\port$877$11 (\$1855 ),
+    .\port$877$12 (\$1856 ),
+    .\port$877$13 (\$1857 ),
+    .\port$877$14 (\$1858 ),
+    .\port$877$15 (\$1859 ),
+    .\port$877$2 (\$1846 ),
+    .\port$877$3 (\$1847 ),
+    .\port$877$4 (\$1848 ),
+    .\port$877$5 (\$1849 ),
+    .\port$877$6 (\$1850 ),
+    .\port$877$7 (\$1851 ),
+    .\port$877$8 (\$1852 ),
+    .\port$877$9 (\$1853 )
   );
   \hwq_top.engine.array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
-    .\port$850$0 (\$1860 ),
-    .\port$850$1 (\$1861 ),
-    .\port$850$10 (\$1870 ),
-    .\port$850$11 (\$1871 ),
-    .\port$850$12 (\$1872 ),
-    .\port$850$13 (\$1873 ),
-    .\port$850$14 (\$1874 ),
-    .\port$850$15 (\$1875 ),
-    .\port$850$2 (\$1862 ),
-    .\port$850$3 (\$1863 ),
-    .\port$850$4 (\$1864 ),
-    .\port$850$5 (\$1865 ),
-    .\port$850$6 (\$1866 ),
-    .\port$850$7 (\$1867 ),
-    .\port$850$8 (\$1868 ),
-    .\port$850$9 (\$1869 )
+    .\port$878$0 (\$1860 ),
+    .\port$878$1 (\$1861 ),
+    .\port$878$10 (\$1870 ),
+    .\port$878$11 (\$1871 ),
+    .\port$878$12 (\$1872 ),
+    .\port$878$13 (\$1873 ),
+    .\port$878$14 (\$1874 ),
+    .\port$878$15 (\$1875 ),
+    .\port$878$2 (\$1862 ),
+    .\port$878$3 (\$1863 ),
+    .\port$878$4 (\$1864 ),
+    .\port$878$5 (\$1865 ),
+    .\port$878$6 (\$1866 ),
+    .\port$878$7 (\$1867 ),
+    .\port$878$8 (\$1868 ),
+    .\port$878$9 (\$1869 )
   );
   \hwq_top.engine.array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
-    .\port$851$0 (\$1876 ),
-    .\port$851$1 (\$1877 ),
-    .\port$851$10 (\$1886 ),
-    .\port$851$11 (\$1887 ),
-    .\port$851$12 (\$1888 ),
-    .\port$851$13 (\$1889 ),
-    .\port$851$14 (\$1890 ),
-    .\port$851$15 (\$1891 ),
-    .\port$851$2 (\$1878 ),
-    .\port$851$3 (\$1879 ),
-    .\port$851$4 (\$1880 ),
-    .\port$851$5 (\$1881 ),
-    .\port$851$6 (\$1882 ),
-    .\port$851$7 (\$1883 ),
-    .\port$851$8 (\$1884 ),
-    .\port$851$9 (\$1885 )
+    .\port$879$0 (\$1876 ),
+    .\port$879$1 (\$1877 ),
+    .\port$879$10 (\$1886 ),
+    .\port$879$11 (\$1887 ),
+    .\port$879$12 (\$1888 ),
+    .\port$879$13 (\$1889 ),
+    .\port$879$14 (\$1890 ),
+    .\port$879$15 (\$1891 ),
+    .\port$879$2 (\$1878 ),
+    .\port$879$3 (\$1879 ),
+    .\port$879$4 (\$1880 ),
+    .\port$879$5 (\$1881 ),
+    .\port$879$6 (\$1882 ),
+    .\port$879$7 (\$1883 ),
+    .\port$879$8 (\$1884 ),
+    .\port$879$9 (\$1885 )
   );
   \hwq_top.engine.array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
-    .\port$852$0 (\$1892 ),
-    .\port$852$1 (\$1893 ),
-    .\port$852$10 (\$1902 ),
-    .\port$852$11 (\$1903 ),
-    .\port$852$12 (\$1904 ),
-    .\port$852$13 (\$1905 ),
-    .\port$852$14 (\$1906 ),
-    .\port$852$15 (\$1907 ),
-    .\port$852$2 (\$1894 ),
-    .\port$852$3 (\$1895 ),
-    .\port$852$4 (\$1896 ),
-    .\port$852$5 (\$1897 ),
-    .\port$852$6 (\$1898 ),
-    .\port$852$7 (\$1899 ),
-    .\port$852$8 (\$1900 ),
-    .\port$852$9 (\$1901 )
+    .\port$880$0 (\$1892 ),
+    .\port$880$1 (\$1893 ),
+    .\port$880$10 (\$1902 ),
+    .\port$880$11 (\$1903 ),
+    .\port$880$12 (\$1904 ),
+    .\port$880$13 (\$1905 ),
+    .\port$880$14 (\$1906 ),
+    .\port$880$15 (\$1907 ),
+    .\port$880$2 (\$1894 ),
+    .\port$880$3 (\$1895 ),
+    .\port$880$4 (\$1896 ),
+    .\port$880$5 (\$1897 ),
+    .\port$880$6 (\$1898 ),
+    .\port$880$7 (\$1899 ),
+    .\port$880$8 (\$1900 ),
+    .\port$880$9 (\$1901 )
   );
   \hwq_top.engine.array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
-    .\port$853$0 (\$1908 ),
-    .\port$853$1 (\$1909 ),
-    .\port$853$10 (\$1918 ),
-    .\port$853$11 (\$1919 ),
-    .\port$853$12 (\$1920 ),
-    .\port$853$13 (\$1921 ),
-    .\port$853$14 (\$1922 ),
-    .\port$853$15 (\$1923 ),
-    .\port$853$2 (\$1910 ),
-    .\port$853$3 (\$1911 ),
-    .\port$853$4 (\$1912 ),
-    .\port$853$5 (\$1913 ),
-    .\port$853$6 (\$1914 ),
-    .\port$853$7 (\$1915 ),
-    .\port$853$8 (\$1916 ),
-    .\port$853$9 (\$1917 )
+    .\port$881$0 (\$1908 ),
+    .\port$881$1 (\$1909 ),
+    .\port$881$10 (\$1918 ),
+    .\port$881$11 (\$1919 ),
+    .\port$881$12 (\$1920 ),
+    .\port$881$13 (\$1921 ),
+    .\port$881$14 (\$1922 ),
+    .\port$881$15 (\$1923 ),
+    .\port$881$2 (\$1910 ),
+    .\port$881$3 (\$1911 ),
+    .\port$881$4 (\$1912 ),
+    .\port$881$5 (\$1913 ),
+    .\port$881$6 (\$1914 ),
+    .\port$881$7 (\$1915 ),
+    .\port$881$8 (\$1916 ),
+    .\port$881$9 (\$1917 )
   );
   \hwq_top.engine.array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
-    .\port$854$0 (\$1924 ),
-    .\port$854$1 (\$1925 ),
-    .\port$854$10 (\$1934 ),
-    .\port$854$11 (\$1935 ),
-    .\port$854$12 (\$1936 ),
-    .\port$854$13 (\$1937 ),
-    .\port$854$14 (\$1938 ),
-    .\port$854$15 (\$1939 ),
-    .\port$854$2 (\$1926 ),
-    .\port$854$3 (\$1927 ),
-    .\port$854$4 (\$1928 ),
-    .\port$854$5 (\$1929 ),
-    .\port$854$6 (\$1930 ),
-    .\port$854$7 (\$1931 ),
-    .\port$854$8 (\$1932 ),
-    .\port$854$9 (\$1933 )
+    .\port$882$0 (\$1924 ),
+    .\port$882$1 (\$1925 ),
+    .\port$882$10 (\$1934 ),
+    .\port$882$11 (\$1935 ),
+    .\port$882$12 (\$1936 ),
+    .\port$882$13 (\$1937 ),
+    .\port$882$14 (\$1938 ),
+    .\port$882$15 (\$1939 ),
+    .\port$882$2 (\$1926 ),
+    .\port$882$3 (\$1927 ),
+    .\port$882$4 (\$1928 ),
+    .\port$882$5 (\$1929 ),
+    .\port$882$6 (\$1930 ),
+    .\port$882$7 (\$1931 ),
+    .\port$882$8 (\$1932 ),
+    .\port$882$9 (\$1933 )
   );
   \hwq_top.engine.array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
-    .\port$855$0 (\$1940 ),
-    .\port$855$1 (\$1941 ),
-    .\port$855$10 (\$1950 ),
-    .\port$855$11 (\$1951 ),
-    .\port$855$12 (\$1952 ),
-    .\port$855$13 (\$1953 ),
-    .\port$855$14 (\$1954 ),
-    .\port$855$15 (\$1955 ),
-    .\port$855$2 (\$1942 ),
-    .\port$855$3 (\$1943 ),
-    .\port$855$4 (\$1944 ),
-    .\port$855$5 (\$1945 ),
-    .\port$855$6 (\$1946 ),
-    .\port$855$7 (\$1947 ),
-    .\port$855$8 (\$1948 ),
-    .\port$855$9 (\$1949 )
+    .\port$883$0 (\$1940 ),
+    .\port$883$1 (\$1941 ),
+    .\port$883$10 (\$1950 ),
+    .\port$883$11 (\$1951 ),
+    .\port$883$12 (\$1952 ),
+    .\port$883$13 (\$1953 ),
+    .\port$883$14 (\$1954 ),
+    .\port$883$15 (\$1955 ),
+    .\port$883$2 (\$1942 ),
+    .\port$883$3 (\$1943 ),
+    .\port$883$4 (\$1944 ),
+    .\port$883$5 (\$1945 ),
+    .\port$883$6 (\$1946 ),
+    .\port$883$7 (\$1947 ),
+    .\port$883$8 (\$1948 ),
+    .\port$883$9 (\$1949 )
   );
   \hwq_top.engine.array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
-    .\port$856$0 (\$1956 ),
-    .\port$856$1 (\$1957 ),
-    .\port$856$10 (\$1966 ),
-    .\port$856$11 (\$1967 ),
-    .\port$856$12 (\$1968 ),
-    .\port$856$13 (\$1969 ),
-    .\port$856$14 (\$1970 ),
-    .\port$856$15 (\$1971 ),
-    .\port$856$2 (\$1958 ),
-    .\port$856$3 (\$1959 ),
-    .\port$856$4 (\$1960 ),
-    .\port$856$5 (\$1961 ),
-    .\port$856$6 (\$1962 ),
-    .\port$856$7 (\$1963 ),
-    .\port$856$8 (\$1964 ),
-    .\port$856$9 (\$1965 )
+    .\port$884$0 (\$1956 ),
+    .\port$884$1 (\$1957 ),
+    .\port$884$10 (\$1966 ),
+    .\port$884$11 (\$1967 ),
+    .\port$884$12 (\$1968 ),
+    .\port$884$13 (\$1969 ),
+    .\port$884$14 (\$1970 ),
+    .\port$884$15 (\$1971 ),
+    .\port$884$2 (\$1958 ),
+    .\port$884$3 (\$1959 ),
+    .\port$884$4 (\$1960 ),
+    .\port$884$5 (\$1961 ),
+    .\port$884$6 (\$1962 ),
+    .\port$884$7 (\$1963 ),
+    .\port$884$8 (\$1964 ),
+    .\port$884$9 (\$1965 )
   );
   \hwq_top.engine.array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
-    .\port$857$0 (\$1972 ),
-    .\port$857$1 (\$1973 ),
-    .\port$857$10 (\$1982 ),
-    .\port$857$11 (\$1983 ),
-    .\port$857$12 (\$1984 ),
-    .\port$857$13 (\$1985 ),
-    .\port$857$14 (\$1986 ),
-    .\port$857$15 (\$1987 ),
-    .\port$857$2 (\$1974 ),
-    .\port$857$3 (\$1975 ),
-    .\port$857$4 (\$1976 ),
-    .\port$857$5 (\$1977 ),
-    .\port$857$6 (\$1978 ),
-    .\port$857$7 (\$1979 ),
-    .\port$857$8 (\$1980 ),
-    .\port$857$9 (\$1981 )
+    .\port$885$0 (\$1972 ),
+    .\port$885$1 (\$1973 ),
+    .\port$885$10 (\$1982 ),
+    .\port$885$11 (\$1983 ),
+    .\port$885$12 (\$1984 ),
+    .\port$885$13 (\$1985 ),
+    .\port$885$14 (\$1986 ),
+    .\port$885$15 (\$1987 ),
+    .\port$885$2 (\$1974 ),
+    .\port$885$3 (\$1975 ),
+    .\port$885$4 (\$1976 ),
+    .\port$885$5 (\$1977 ),
+    .\port$885$6 (\$1978 ),
+    .\port$885$7 (\$1979 ),
+    .\port$885$8 (\$1980 ),
+    .\port$885$9 (\$1981 )
   );
   \hwq_top.engine.array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
-    .\port$858$0 (\$1988 ),
-    .\port$858$1 (\$1989 ),
-    .\port$858$10 (\$1998 ),
-    .\port$858$11 (\$1999 ),
-    .\port$858$12 (\$2000 ),
-    .\port$858$13 (\$2001 ),
-    .\port$858$14 (\$2002 ),
-    .\port$858$15 (\$2003 ),
-    .\port$858$2 (\$1990 ),
-    .\port$858$3 (\$1991 ),
-    .\port$858$4 (\$1992 ),
-    .\port$858$5 (\$1993 ),
-    .\port$858$6 (\$1994 ),
-    .\port$858$7 (\$1995 ),
-    .\port$858$8 (\$1996 ),
-    .\port$858$9 (\$1997 )
+    .\port$886$0 (\$1988 ),
+    .\port$886$1 (\$1989 ),
+    .\port$886$10 (\$1998 ),
+    .\port$886$11 (\$1999 ),
+    .\port$886$12 (\$2000 ),
+    .\port$886$13 (\$2001 ),
+    .\port$886$14 (\$2002 ),
+    .\port$886$15 (\$2003 ),
+    .\port$886$2 (\$1990 ),
+    .\port$886$3 (\$1991 ),
+    .\port$886$4 (\$1992 ),
+    .\port$886$5 (\$1993 ),
+    .\port$886$6 (\$1994 ),
+    .\port$886$7 (\$1995 ),
+    .\port$886$8 (\$1996 ),
+    .\port$886$9 (\$1997 )
   );
   \hwq_top.engine.array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
-    .\port$859$0 (\$2004 ),
-    .\port$859$1 (\$2005 ),
-    .\port$859$10 (\$2014 ),
-    .\port$859$11 (\$2015 ),
-    .\port$859$12 (\$2016 ),
-    .\port$859$13 (\$2017 ),
-    .\port$859$14 (\$2018 ),
-    .\port$859$15 (\$2019 ),
-    .\port$859$2 (\$2006 ),
-    .\port$859$3 (\$2007 ),
-    .\port$859$4 (\$2008 ),
-    .\port$859$5 (\$2009 ),
-    .\port$859$6 (\$2010 ),
-    .\port$859$7 (\$2011 ),
-    .\port$859$8 (\$2012 ),
-    .\port$859$9 (\$2013 )
+    .\port$887$0 (\$2004 ),
+    .\port$887$1 (\$2005 ),
+    .\port$887$10 (\$2014 ),
+    .\port$887$11 (\$2015 ),
+    .\port$887$12 (\$2016 ),
+    .\port$887$13 (\$2017 ),
+    .\port$887$14 (\$2018 ),
+    .\port$887$15 (\$2019 ),
+    .\port$887$2 (\$2006 ),
+    .\port$887$3 (\$2007 ),
+    .\port$887$4 (\$2008 ),
+    .\port$887$5 (\$2009 ),
+    .\port$887$6 (\$2010 ),
+    .\port$887$7 (\$2011 ),
+    .\port$887$8 (\$2012 ),
+    .\port$887$9 (\$2013 )
   );
   \hwq_top.engine.array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
-    .\port$860$0 (\$2020 ),
-    .\port$860$1 (\$2021 ),
-    .\port$860$10 (\$2030 ),
-    .\port$860$11 (\$2031 ),
-    .\port$860$12 (\$2032 ),
-    .\port$860$13 (\$2033 ),
-    .\port$860$14 (\$2034 ),
-    .\port$860$15 (\$2035 ),
-    .\port$860$2 (\$2022 ),
-    .\port$860$3 (\$2023 ),
-    .\port$860$4 (\$2024 ),
-    .\port$860$5 (\$2025 ),
-    .\port$860$6 (\$2026 ),
-    .\port$860$7 (\$2027 ),
-    .\port$860$8 (\$2028 ),
-    .\port$860$9 (\$2029 )
+    .\port$888$0 (\$2020 ),
+    .\port$888$1 (\$2021 ),
+    .\port$888$10 (\$2030 ),
+    .\port$888$11 (\$2031 ),
+    .\port$888$12 (\$2032 ),
+    .\port$888$13 (\$2033 ),
+    .\port$888$14 (\$2034 ),
+    .\port$888$15 (\$2035 ),
+    .\port$888$2 (\$2022 ),
+    .\port$888$3 (\$2023 ),
+    .\port$888$4 (\$2024 ),
+    .\port$888$5 (\$2025 ),
+    .\port$888$6 (\$2026 ),
+    .\port$888$7 (\$2027 ),
+    .\port$888$8 (\$2028 ),
+    .\port$888$9 (\$2029 )
   );
   \hwq_top.engine.array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
-    .\port$861$0 (\$2036 ),
-    .\port$861$1 (\$2037 ),
-    .\port$861$10 (\$2046 ),
-    .\port$861$11 (\$2047 ),
-    .\port$861$12 (\$2048 ),
-    .\port$861$13 (\$2049 ),
-    .\port$861$14 (\$2050 ),
-    .\port$861$15 (\$2051 ),
-    .\port$861$2 (\$2038 ),
-    .\port$861$3 (\$2039 ),
-    .\port$861$4 (\$2040 ),
-    .\port$861$5 (\$2041 ),
-    .\port$861$6 (\$2042 ),
-    .\port$861$7 (\$2043 ),
-    .\port$861$8 (\$2044 ),
-    .\port$861$9 (\$2045 )
+    .\port$889$0 (\$2036 ),
+    .\port$889$1 (\$2037 ),
+    .\port$889$10 (\$2046 ),
+    .\port$889$11 (\$2047 ),
+    .\port$889$12 (\$2048 ),
+    .\port$889$13 (\$2049 ),
+    .\port$889$14 (\$2050 ),
+    .\port$889$15 (\$2051 ),
+    .\port$889$2 (\$2038 ),
+    .\port$889$3 (\$2039 ),
+    .\port$889$4 (\$2040 ),
+    .\port$889$5 (\$2041 ),
+    .\port$889$6 (\$2042 ),
+    .\port$889$7 (\$2043 ),
+    .\port$889$8 (\$2044 ),
+    .\port$889$9 (\$2045 )
   );
   \hwq_top.engine.array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
-    .\port$862$0 (\$2052 ),
-    .\port$862$1 (\$2053 ),
-    .\port$862$10 (\$2062 ),
-    .\port$862$11 (\$2063 ),
-    .\port$862$12 (\$2064 ),
-    .\port$862$13 (\$2065 ),
-    .\port$862$14 (\$2066 ),
-    .\port$862$15 (\$2067 ),
-    .\port$862$2 (\$2054 ),
-    .\port$862$3 (\$2055 ),
-    .\port$862$4 (\$2056 ),
-    .\port$862$5 (\$2057 ),
-    .\port$862$6 (\$2058 ),
-    .\port$862$7 (\$2059 ),
-    .\port$862$8 (\$2060 ),
-    .\port$862$9 (\$2061 )
+    .\port$890$0 (\$2052 ),
+    .\port$890$1 (\$2053 ),
+    .\port$890$10 (\$2062 ),
+    .\port$890$11 (\$2063 ),
+    .\port$890$12 (\$2064 ),
+    .\port$890$13 (\$2065 ),
+    .\port$890$14 (\$2066 ),
+    .\port$890$15 (\$2067 ),
+    .\port$890$2 (\$2054 ),
+    .\port$890$3 (\$2055 ),
+    .\port$890$4 (\$2056 ),
+    .\port$890$5 (\$2057 ),
+    .\port$890$6 (\$2058 ),
+    .\port$890$7 (\$2059 ),
+    .\port$890$8 (\$2060 ),
+    .\port$890$9 (\$2061 )
   );
   \hwq_top.engine.array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
-    .\port$863$0 (\$2068 ),
-    .\port$863$1 (\$2069 ),
-    .\port$863$10 (\$2078 ),
-    .\port$863$11 (\$2079 ),
-    .\port$863$12 (\$2080 ),
-    .\port$863$13 (\$2081 ),
-    .\port$863$14 (\$2082 ),
-    .\port$863$15 (\$2083 ),
-    .\port$863$2 (\$2070 ),
-    .\port$863$3 (\$2071 ),
-    .\port$863$4 (\$2072 ),
-    .\port$863$5 (\$2073 ),
-    .\port$863$6 (\$2074 ),
-    .\port$863$7 (\$2075 ),
-    .\port$863$8 (\$2076 ),
-    .\port$863$9 (\$2077 )
+    .\port$891$0 (\$2068 ),
+    .\port$891$1 (\$2069 ),
+    .\port$891$10 (\$2078 ),
+    .\port$891$11 (\$2079 ),
+    .\port$891$12 (\$2080 ),
+    .\port$891$13 (\$2081 ),
+    .\port$891$14 (\$2082 ),
+    .\port$891$15 (\$2083 ),
+    .\port$891$2 (\$2070 ),
+    .\port$891$3 (\$2071 ),
+    .\port$891$4 (\$2072 ),
+    .\port$891$5 (\$2073 ),
+    .\port$891$6 (\$2074 ),
+    .\port$891$7 (\$2075 ),
+    .\port$891$8 (\$2076 ),
+    .\port$891$9 (\$2077 )
   );
   \hwq_top.engine.array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
-    .\port$864$0 (\$2084 ),
-    .\port$864$1 (\$2085 ),
-    .\port$864$10 (\$2094 ),
-    .\port$864$11 (\$2095 ),
-    .\port$864$12 (\$2096 ),
-    .\port$864$13 (\$2097 ),
-    .\port$864$14 (\$2098 ),
-    .\port$864$15 (\$2099 ),
-    .\port$864$2 (\$2086 ),
-    .\port$864$3 (\$2087 ),
-    .\port$864$4 (\$2088 ),
-    .\port$864$5 (\$2089 ),
-    .\port$864$6 (\$2090 ),
-    .\port$864$7 (\$2091 ),
-    .\port$864$8 (\$2092 ),
-    .\port$864$9 (\$2093 )
+    .\port$892$0 (\$2084 ),
+    .\port$892$1 (\$2085 ),
+    .\port$892$10 (\$2094 ),
+    .\port$892$11 (\$2095 ),
+    .\port$892$12 (\$2096 ),
+    .\port$892$13 (\$2097 ),
+    .\port$892$14 (\$2098 ),
+    .\port$892$15 (\$2099 ),
+    .\port$892$2 (\$2086 ),
+    .\port$892$3 (\$2087 ),
+    .\port$892$4 (\$2088 ),
+    .\port$892$5 (\$2089 ),
+    .\port$892$6 (\$2090 ),
+    .\port$892$7 (\$2091 ),
+    .\port$892$8 (\$2092 ),
+    .\port$892$9 (\$2093 )
   );
   \hwq_top.engine.array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
-    .\port$865$0 (\$2100 ),
-    .\port$865$1 (\$2101 ),
-    .\port$865$10 (\$2110 ),
-    .\port$865$11 (\$2111 ),
-    .\port$865$12 (\$2112 ),
-    .\port$865$13 (\$2113 ),
-    .\port$865$14 (\$2114 ),
-    .\port$865$15 (\$2115 ),
-    .\port$865$2 (\$2102 ),
-    .\port$865$3 (\$2103 ),
-    .\port$865$4 (\$2104 ),
-    .\port$865$5 (\$2105 ),
-    .\port$865$6 (\$2106 ),
-    .\port$865$7 (\$2107 ),
-    .\port$865$8 (\$2108 ),
-    .\port$865$9 (\$2109 )
+    .\port$893$0 (\$2100 ),
+    .\port$893$1 (\$2101 ),
+    .\port$893$10 (\$2110 ),
+    .\port$893$11 (\$2111 ),
+    .\port$893$12 (\$2112 ),
+    .\port$893$13 (\$2113 ),
+    .\port$893$14 (\$2114 ),
+    .\port$893$15 (\$2115 ),
+    .\port$893$2 (\$2102 ),
+    .\port$893$3 (\$2103 ),
+    .\port$893$4 (\$2104 ),
+    .\port$893$5 (\$2105 ),
+    .\port$893$6 (\$2106 ),
+    .\port$893$7 (\$2107 ),
+    .\port$893$8 (\$2108 ),
+    .\port$893$9 (\$2109 )
   );
   \hwq_top.engine.array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
-    .\port$866$0 (\$2116 ),
-    .\port$866$1 (\$2117 ),
-    .\port$866$10 (\$2126 ),
-    .\port$866$11 (\$2127 ),
-    .\port$866$12 (\$2128 ),
-    .\port$866$13 (\$2129 ),
-    .\port$866$14 (\$2130 ),
-    .\port$866$15 (\$2131 ),
-    .\port$866$2 (\$2118 ),
-    .\port$866$3 (\$2119 ),
-    .\port$866$4 (\$2120 ),
-    .\port$866$5 (\$2121 ),
-    .\port$866$6 (\$2122 ),
-    .\port$866$7 (\$2123 ),
-    .\port$866$8 (\$2124 ),
-    .\port$866$9 (\$2125 )
+    .\port$894$0 (\$2116 ),
+    .\port$894$1 (\$2117 ),
+    .\port$894$10 (\$2126 ),
+    .\port$894$11 (\$2127 ),
+    .\port$894$12 (\$2128 ),
+    .\port$894$13 (\$2129 ),
+    .\port$894$14 (\$2130 ),
+    .\port$894$15 (\$2131 ),
+    .\port$894$2 (\$2118 ),
+    .\port$894$3 (\$2119 ),
+    .\port$894$4 (\$2120 ),
+    .\port$894$5 (\$2121 ),
+    .\port$894$6 (\$2122 ),
+    .\port$894$7 (\$2123 ),
+    .\port$894$8 (\$2124 ),
+    .\port$894$9 (\$2125 )
   );
   \hwq_top.engine.array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
-    .\port$867$0 (\$2132 ),
-    .\port$867$1 (\$2133 ),
-    .\port$867$10 (\$2142 ),
-    .\port$867$11 (\$2143 ),
-    .\port$867$12 (\$2144 ),
-    .\port$867$13 (\$2145 ),
-    .\port$867$14 (\$2146 ),
-    .\port$867$15 (\$2147 ),
-    .\port$867$2 (\$2134 ),
-    .\port$867$3 (\$2135 ),
-    .\port$867$4 (\$2136 ),
-    .\port$867$5 (\$2137 ),
-    .\port$867$6 (\$2138 ),
-    .\port$867$7 (\$2139 ),
-    .\port$867$8 (\$2140 ),
-    .\port$867$9 (\$2141 )
+    .\port$895$0 (\$2132 ),
+    .\port$895$1 (\$2133 ),
+    .\port$895$10 (\$2142 ),
+    .\port$895$11 (\$2143 ),
+    .\port$895$12 (\$2144 ),
+    .\port$895$13 (\$2145 ),
+    .\port$895$14 (\$2146 ),
+    .\port$895$15 (\$2147 ),
+    .\port$895$2 (\$2134 ),
+    .\port$895$3 (\$2135 ),
+    .\port$895$4 (\$2136 ),
+    .\port$895$5 (\$2137 ),
+    .\port$895$6 (\$2138 ),
+    .\port$895$7 (\$2139 ),
+    .\port$895$8 (\$2140 ),
+    .\port$895$9 (\$2141 )
   );
   \hwq_top.engine.array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
-    .\port$868$0 (\$2148 ),
-    .\port$868$1 (\$2149 ),
-    .\port$868$10 (\$2158 ),
-    .\port$868$11 (\$2159 ),
-    .\port$868$12 (\$2160 ),
-    .\port$868$13 (\$2161 ),
-    .\port$868$14 (\$2162 ),
-    .\port$868$15 (\$2163 ),
-    .\port$868$2 (\$2150 ),
-    .\port$868$3 (\$2151 ),
-    .\port$868$4 (\$2152 ),
-    .\port$868$5 (\$2153 ),
-    .\port$868$6 (\$2154 ),
-    .\port$868$7 (\$2155 ),
-    .\port$868$8 (\$2156 ),
-    .\port$868$9 (\$2157 )
+    .\port$896$0 (\$2148 ),
+    .\port$896$1 (\$2149 ),
+    .\port$896$10 (\$2158 ),
+    .\port$896$11 (\$2159 ),
+    .\port$896$12 (\$2160 ),
+    .\port$896$13 (\$2161 ),
+    .\port$896$14 (\$2162 ),
+    .\port$896$15 (\$2163 ),
+    .\port$896$2 (\$2150 ),
+    .\port$896$3 (\$2151 ),
+    .\port$896$4 (\$2152 ),
+    .\port$896$5 (\$2153 ),
+    .\port$896$6 (\$2154 ),
+    .\port$896$7 (\$2155 ),
+    .\port$896$8 (\$2156 ),
+    .\port$896$9 (\$2157 )
   );
   \hwq_top.engine.array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
-    .\port$869$0 (\$2164 ),
-    .\port$869$1 (\$2165 ),
-    .\port$869$10 (\$2174 ),
-    .\port$869$11 (\$2175 ),
-    .\port$869$12 (\$2176 ),
-    .\port$869$13 (\$2177 ),
-    .\port$869$14 (\$2178 ),
-    .\port$869$15 (\$2179 ),
-    .\port$869$2 (\$2166 ),
-    .\port$869$3 (\$2167 ),
-    .\port$869$4 (\$2168 ),
-    .\port$869$5 (\$2169 ),
-    .\port$869$6 (\$2170 ),
-    .\port$869$7 (\$2171 ),
-    .\port$869$8 (\$2172 ),
-    .\port$869$9 (\$2173 )
+    .\port$897$0 (\$2164 ),
+    .\port$897$1 (\$2165 ),
+    .\port$897$10 (\$2174 ),
+    .\port$897$11 (\$2175 ),
+    .\port$897$12 (\$2176 ),
+    .\port$897$13 (\$2177 ),
+    .\port$897$14 (\$2178 ),
+    .\port$897$15 (\$2179 ),
+    .\port$897$2 (\$2166 ),
+    .\port$897$3 (\$2167 ),
+    .\port$897$4 (\$2168 ),
+    .\port$897$5 (\$2169 ),
+    .\port$897$6 (\$2170 ),
+    .\port$897$7 (\$2171 ),
+    .\port$897$8 (\$2172 ),
+    .\port$897$9 (\$2173 )
   );
   \hwq_top.engine.array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
-    .\port$870$0 (\$2180 ),
-    .\port$870$1 (\$2181 ),
-    .\port$870$10 (\$2190 ),
-    .\port$870$11 (\$2191 ),
-    .\port$870$12 (\$2192 ),
-    .\port$870$13 (\$2193 ),
-    .\port$870$14 (\$2194 ),
-    .\port$870$15 (\$2195 ),
-    .\port$870$2 (\$2182 ),
-    .\port$870$3 (\$2183 ),
-    .\port$870$4 (\$2184 ),
-    .\port$870$5 (\$2185 ),
-    .\port$870$6 (\$2186 ),
-    .\port$870$7 (\$2187 ),
-    .\port$870$8 (\$2188 ),
-    .\port$870$9 (\$2189 )
+    .\port$898$0 (\$2180 ),
+    .\port$898$1 (\$2181 ),
+    .\port$898$10 (\$2190 ),
+    .\port$898$11 (\$2191 ),
+    .\port$898$12 (\$2192 ),
+    .\port$898$13 (\$2193 ),
+    .\port$898$14 (\$2194 ),
+    .\port$898$15 (\$2195 ),
+    .\port$898$2 (\$2182 ),
+    .\port$898$3 (\$2183 ),
+    .\port$898$4 (\$2184 ),
+    .\port$898$5 (\$2185 ),
+    .\port$898$6 (\$2186 ),
+    .\port$898$7 (\$2187 ),
+    .\port$898$8 (\$2188 ),
+    .\port$898$9 (\$2189 )
   );
   \hwq_top.engine.array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
-    .\port$871$0 (\$2196 ),
-    .\port$871$1 (\$2197 ),
-    .\port$871$10 (\$2206 ),
-    .\port$871$11 (\$2207 ),
-    .\port$871$12 (\$2208 ),
-    .\port$871$13 (\$2209 ),
-    .\port$871$14 (\$2210 ),
-    .\port$871$15 (\$2211 ),
-    .\port$871$2 (\$2198 ),
-    .\port$871$3 (\$2199 ),
-    .\port$871$4 (\$2200 ),
-    .\port$871$5 (\$2201 ),
-    .\port$871$6 (\$2202 ),
-    .\port$871$7 (\$2203 ),
-    .\port$871$8 (\$2204 ),
-    .\port$871$9 (\$2205 )
+    .\port$899$0 (\$2196 ),
+    .\port$899$1 (\$2197 ),
+    .\port$899$10 (\$2206 ),
+    .\port$899$11 (\$2207 ),
+    .\port$899$12 (\$2208 ),
+    .\port$899$13 (\$2209 ),
+    .\port$899$14 (\$2210 ),
+    .\port$899$15 (\$2211 ),
+    .\port$899$2 (\$2198 ),
+    .\port$899$3 (\$2199 ),
+    .\port$899$4 (\$2200 ),
+    .\port$899$5 (\$2201 ),
+    .\port$899$6 (\$2202 ),
+    .\port$899$7 (\$2203 ),
+    .\port$899$8 (\$2204 ),
+    .\port$899$9 (\$2205 )
   );
   \hwq_top.engine.array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
-    .\port$872$0 (\$2212 ),
-    .\port$872$1 (\$2213 ),
-    .\port$872$10 (\$2222 ),
-    .\port$872$11 (\$2223 ),
-    .\port$872$12 (\$2224 ),
-    .\port$872$13 (\$2225 ),
-    .\port$872$14 (\$2226 ),
-    .\port$872$15 (\$2227 ),
-    .\port$872$2 (\$2214 ),
-    .\port$872$3 (\$2215 ),
-    .\port$872$4 (\$2216 ),
-    .\port$872$5 (\$2217 ),
-    .\port$872$6 (\$2218 ),
-    .\port$872$7 (\$2219 ),
-    .\port$872$8 (\$2220 ),
-    .\port$872$9 (\$2221 )
+    .\port$900$0 (\$2212 ),
+    .\port$900$1 (\$2213 ),
+    .\port$900$10 (\$2222 ),
+    .\port$900$11 (\$2223 ),
+    .\port$900$12 (\$2224 ),
+    .\port$900$13 (\$2225 ),
+    .\port$900$14 (\$2226 ),
+    .\port$900$15 (\$2227 ),
+    .\port$900$2 (\$2214 ),
+    .\port$900$3 (\$2215 ),
+    .\port$900$4 (\$2216 ),
+    .\port$900$5 (\$2217 ),
+    .\port$900$6 (\$2218 ),
+    .\port$900$7 (\$2219 ),
+    .\port$900$8 (\$2220 ),
+    .\port$900$9 (\$2221 )
   );
   \hwq_top.engine.array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
-    .\port$873$0 (\$2228 ),
-    .\port$873$1 (\$2229 ),
-    .\port$873$10 (\$2238 ),
-    .\port$873$11 (\$2239 ),
-    .\port$873$12 (\$2240 ),
-    .\port$873$13 (\$2241 ),
-    .\port$873$14 (\$2242 ),
-    .\port$873$15 (\$2243 ),
-    .\port$873$2 (\$2230 ),
-    .\port$873$3 (\$2231 ),
-    .\port$873$4 (\$2232 ),
-    .\port$873$5 (\$2233 ),
-    .\port$873$6 (\$2234 ),
-    .\port$873$7 (\$2235 ),
-    .\port$873$8 (\$2236 ),
-    .\port$873$9 (\$2237 )
+    .\port$901$0 (\$2228 ),
+    .\port$901$1 (\$2229 ),
+    .\port$901$10 (\$2238 ),
+    .\port$901$11 (\$2239 ),
+    .\port$901$12 (\$2240 ),
+    .\port$901$13 (\$2241 ),
+    .\port$901$14 (\$2242 ),
+    .\port$901$15 (\$2243 ),
+    .\port$901$2 (\$2230 ),
+    .\port$901$3 (\$2231 ),
+    .\port$901$4 (\$2232 ),
+    .\port$901$5 (\$2233 ),
+    .\port$901$6 (\$2234 ),
+    .\port$901$7 (\$2235 ),
+    .\port$901$8 (\$2236 ),
+    .\port$901$9 (\$2237 )
   );
   \hwq_top.engine.array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
-    .\port$874$0 (\$2244 ),
-    .\port$874$1 (\$2245 ),
-    .\port$874$10 (\$2254 ),
-    .\port$874$11 (\$2255 ),
-    .\port$874$12 (\$2256 ),
-    .\port$874$13 (\$2257 ),
-    .\port$874$14 (\$2258 ),
-    .\port$874$15 (\$2259 ),
-    .\port$874$2 (\$2246 ),
-    .\port$874$3 (\$2247 ),
-    .\port$874$4 (\$2248 ),
-    .\port$874$5 (\$2249 ),
-    .\port$874$6 (\$2250 ),
-    .\port$874$7 (\$2251 ),
-    .\port$874$8 (\$2252 ),
-    .\port$874$9 (\$2253 )
+    .\port$902$0 (\$2244 ),
+    .\port$902$1 (\$2245 ),
+    .\port$902$10 (\$2254 ),
+    .\port$902$11 (\$2255 ),
+    .\port$902$12 (\$2256 ),
+    .\port$902$13 (\$2257 ),
+    .\port$902$14 (\$2258 ),
+    .\port$902$15 (\$2259 ),
+    .\port$902$2 (\$2246 ),
+    .\port$902$3 (\$2247 ),
+    .\port$902$4 (\$2248 ),
+    .\port$902$5 (\$2249 ),
+    .\port$902$6 (\$2250 ),
+    .\port$902$7 (\$2251 ),
+    .\port$902$8 (\$2252 ),
+    .\port$902$9 (\$2253 )
   );
   \hwq_top.engine.array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
-    .\port$875$0 (\$2260 ),
-    .\port$875$1 (\$2261 ),
-    .\port$875$10 (\$2270 ),
-    .\port$875$11 (\$2271 ),
-    .\port$875$12 (\$2272 ),
-    .\port$875$13 (\$2273 ),
-    .\port$875$14 (\$2274 ),
-    .\port$875$15 (\$2275 ),
-    .\port$875$2 (\$2262 ),
-    .\port$875$3 (\$2263 ),
-    .\port$875$4 (\$2264 ),
-    .\port$875$5 (\$2265 ),
-    .\port$875$6 (\$2266 ),
-    .\port$875$7 (\$2267 ),
-    .\port$875$8 (\$2268 ),
-    .\port$875$9 (\$2269 )
+    .\port$903$0 (\$2260 ),
+    .\port$903$1 (\$2261 ),
+    .\port$903$10 (\$2270 ),
+    .\port$903$11 (\$2271 ),
+    .\port$903$12 (\$2272 ),
+    .\port$903$13 (\$2273 ),
+    .\port$903$14 (\$2274 ),
+    .\port$903$15 (\$2275 ),
+    .\port$903$2 (\$2262 ),
+    .\port$903$3 (\$2263 ),
+    .\port$903$4 (\$2264 ),
+    .\port$903$5 (\$2265 ),
+    .\port$903$6 (\$2266 ),
+    .\port$903$7 (\$2267 ),
+    .\port$903$8 (\$2268 ),
+    .\port$903$9 (\$2269 )
   );
   \hwq_top.engine.array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
-    .\port$876$0 (\$2276 ),
-    .\port$876$1 (\$2277 ),
-    .\port$876$10 (\$2286 ),
-    .\port$876$11 (\$2287 ),
-    .\port$876$12 (\$2288 ),
-    .\port$876$13 (\$2289 ),
-    .\port$876$14 (\$2290 ),
-    .\port$876$15 (\$2291 ),
-    .\port$876$2 (\$2278 ),
-    .\port$876$3 (\$2279 ),
-    .\port$876$4 (\$2280 ),
-    .\port$876$5 (\$2281 ),
-    .\port$876$6 (\$2282 ),
-    .\port$876$7 (\$2283 ),
-    .\port$876$8 (\$2284 ),
-    .\port$876$9 (\$2285 )
+    .\port$904$0 (\$2276 ),
+    .\port$904$1 (\$2277 ),
+    .\port$904$10 (\$2286 ),
+    .\port$904$11 (\$2287 ),
+    .\port$904$12 (\$2288 ),
+    .\port$904$13 (\$2289 ),
+    .\port$904$14 (\$2290 ),
+    .\port$904$15 (\$2291 ),
+    .\port$904$2 (\$2278 ),
+    .\port$904$3 (\$2279 ),
+    .\port$904$4 (\$2280 ),
+    .\port$904$5 (\$2281 ),
+    .\port$904$6 (\$2282 ),
+    .\port$904$7 (\$2283 ),
+    .\port$904$8 (\$2284 ),
+    .\port$904$9 (\$2285 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
@@ -16135,7 +16282,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign \en$1334  = 1'h1;
   assign \a$1335  = a_7_6;
   assign \b$1336  = w_6_7;
-  assign o_valid = draining;
+  assign draining = shift;
+  assign o_valid = shift;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -16169,134 +16317,134 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[51:26] = out_0_1;
   assign o_data[25:0] = out_0_0;
   assign \$1  = vr_0_0_d2;
-  assign \$3  = draining;
+  assign \$3  = shift;
   assign \$4  = vr_0_1_d2;
-  assign \$6  = draining;
+  assign \$6  = shift;
   assign \$7  = vr_0_2_d2;
-  assign \$9  = draining;
+  assign \$9  = shift;
   assign \$10  = vr_0_3_d2;
-  assign \$12  = draining;
+  assign \$12  = shift;
   assign \$13  = vr_0_4_d2;
-  assign \$15  = draining;
+  assign \$15  = shift;
   assign \$16  = vr_0_5_d2;
-  assign \$18  = draining;
+  assign \$18  = shift;
   assign \$19  = vr_0_6_d2;
-  assign \$21  = draining;
+  assign \$21  = shift;
   assign \$22  = vr_0_7_d2;
-  assign \$24  = draining;
+  assign \$24  = shift;
   assign \$25  = vr_1_0_d2;
-  assign \$27  = draining;
+  assign \$27  = shift;
   assign \$28  = vr_1_1_d2;
-  assign \$30  = draining;
+  assign \$30  = shift;
   assign \$31  = vr_1_2_d2;
-  assign \$33  = draining;
+  assign \$33  = shift;
   assign \$34  = vr_1_3_d2;
-  assign \$36  = draining;
+  assign \$36  = shift;
   assign \$37  = vr_1_4_d2;
-  assign \$39  = draining;
+  assign \$39  = shift;
   assign \$40  = vr_1_5_d2;
-  assign \$42  = draining;
+  assign \$42  = shift;
   assign \$43  = vr_1_6_d2;
-  assign \$45  = draining;
+  assign \$45  = shift;
   assign \$46  = vr_1_7_d2;
-  assign \$48  = draining;
+  assign \$48  = shift;
   assign \$49  = vr_2_0_d2;
-  assign \$51  = draining;
+  assign \$51  = shift;
   assign \$52  = vr_2_1_d2;
-  assign \$54  = draining;
+  assign \$54  = shift;
   assign \$55  = vr_2_2_d2;
-  assign \$57  = draining;
+  assign \$57  = shift;
   assign \$58  = vr_2_3_d2;
-  assign \$60  = draining;
+  assign \$60  = shift;
   assign \$61  = vr_2_4_d2;
-  assign \$63  = draining;
+  assign \$63  = shift;
   assign \$64  = vr_2_5_d2;
-  assign \$66  = draining;
+  assign \$66  = shift;
   assign \$67  = vr_2_6_d2;
-  assign \$69  = draining;
+  assign \$69  = shift;
   assign \$70  = vr_2_7_d2;
-  assign \$72  = draining;
+  assign \$72  = shift;
   assign \$73  = vr_3_0_d2;
-  assign \$75  = draining;
+  assign \$75  = shift;
   assign \$76  = vr_3_1_d2;
-  assign \$78  = draining;
+  assign \$78  = shift;
   assign \$79  = vr_3_2_d2;
-  assign \$81  = draining;
+  assign \$81  = shift;
   assign \$82  = vr_3_3_d2;
-  assign \$84  = draining;
+  assign \$84  = shift;
   assign \$85  = vr_3_4_d2;
-  assign \$87  = draining;
+  assign \$87  = shift;
   assign \$88  = vr_3_5_d2;
-  assign \$90  = draining;
+  assign \$90  = shift;
   assign \$91  = vr_3_6_d2;
-  assign \$93  = draining;
+  assign \$93  = shift;
   assign \$94  = vr_3_7_d2;
-  assign \$96  = draining;
+  assign \$96  = shift;
   assign \$97  = vr_4_0_d2;
-  assign \$99  = draining;
+  assign \$99  = shift;
   assign \$100  = vr_4_1_d2;
-  assign \$102  = draining;
+  assign \$102  = shift;
   assign \$103  = vr_4_2_d2;
-  assign \$105  = draining;
+  assign \$105  = shift;
   assign \$106  = vr_4_3_d2;
-  assign \$108  = draining;
+  assign \$108  = shift;
   assign \$109  = vr_4_4_d2;
-  assign \$111  = draining;
+  assign \$111  = shift;
   assign \$112  = vr_4_5_d2;
-  assign \$114  = draining;
+  assign \$114  = shift;
   assign \$115  = vr_4_6_d2;
-  assign \$117  = draining;
+  assign \$117  = shift;
   assign \$118  = vr_4_7_d2;
-  assign \$120  = draining;
+  assign \$120  = shift;
   assign \$121  = vr_5_0_d2;
-  assign \$123  = draining;
+  assign \$123  = shift;
   assign \$124  = vr_5_1_d2;
-  assign \$126  = draining;
+  assign \$126  = shift;
   assign \$127  = vr_5_2_d2;
-  assign \$129  = draining;
+  assign \$129  = shift;
   assign \$130  = vr_5_3_d2;
-  assign \$132  = draining;
+  assign \$132  = shift;
   assign \$133  = vr_5_4_d2;
-  assign \$135  = draining;
+  assign \$135  = shift;
   assign \$136  = vr_5_5_d2;
-  assign \$138  = draining;
+  assign \$138  = shift;
   assign \$139  = vr_5_6_d2;
-  assign \$141  = draining;
+  assign \$141  = shift;
   assign \$142  = vr_5_7_d2;
-  assign \$144  = draining;
+  assign \$144  = shift;
   assign \$145  = vr_6_0_d2;
-  assign \$147  = draining;
+  assign \$147  = shift;
   assign \$148  = vr_6_1_d2;
-  assign \$150  = draining;
+  assign \$150  = shift;
   assign \$151  = vr_6_2_d2;
-  assign \$153  = draining;
+  assign \$153  = shift;
   assign \$154  = vr_6_3_d2;
-  assign \$156  = draining;
+  assign \$156  = shift;
   assign \$157  = vr_6_4_d2;
-  assign \$159  = draining;
+  assign \$159  = shift;
   assign \$160  = vr_6_5_d2;
-  assign \$162  = draining;
+  assign \$162  = shift;
   assign \$163  = vr_6_6_d2;
-  assign \$165  = draining;
+  assign \$165  = shift;
   assign \$166  = vr_6_7_d2;
-  assign \$168  = draining;
+  assign \$168  = shift;
   assign \$169  = vr_7_0_d2;
-  assign \$171  = draining;
+  assign \$171  = shift;
   assign \$172  = vr_7_1_d2;
-  assign \$174  = draining;
+  assign \$174  = shift;
   assign \$175  = vr_7_2_d2;
-  assign \$177  = draining;
+  assign \$177  = shift;
   assign \$178  = vr_7_3_d2;
-  assign \$180  = draining;
+  assign \$180  = shift;
   assign \$181  = vr_7_4_d2;
-  assign \$183  = draining;
+  assign \$183  = shift;
   assign \$184  = vr_7_5_d2;
-  assign \$186  = draining;
+  assign \$186  = shift;
   assign \$187  = vr_7_6_d2;
-  assign \$189  = draining;
+  assign \$189  = shift;
   assign \$190  = vr_7_7_d2;
-  assign \$192  = draining;
-  assign \$193  = draining;
+  assign \$192  = shift;
+  assign \$193  = shift;
   assign \$196  = vr_0_0_d2;
   assign \$198  = vr_0_1_d2;
   assign \$200  = vr_0_2_d2;
@@ -16364,6139 +16512,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_0 (b, clk, \port$813$0 , \port$813$1 , \port$813$2 , \port$813$3 , \port$813$4 , \port$813$5 , \port$813$6 , \port$813$7 , \port$813$8 , \port$813$9 , \port$813$10 , \port$813$11 , \port$813$12 , \port$813$13 , \port$813$14 , \port$813$15 , a);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$813$0 ;
-  wire \port$813$0 ;
-  output \port$813$1 ;
-  wire \port$813$1 ;
-  output \port$813$10 ;
-  wire \port$813$10 ;
-  output \port$813$11 ;
-  wire \port$813$11 ;
-  output \port$813$12 ;
-  wire \port$813$12 ;
-  output \port$813$13 ;
-  wire \port$813$13 ;
-  output \port$813$14 ;
-  wire \port$813$14 ;
-  output \port$813$15 ;
-  wire \port$813$15 ;
-  output \port$813$2 ;
-  wire \port$813$2 ;
-  output \port$813$3 ;
-  wire \port$813$3 ;
-  output \port$813$4 ;
-  wire \port$813$4 ;
-  output \port$813$5 ;
-  wire \port$813$5 ;
-  output \port$813$6 ;
-  wire \port$813$6 ;
-  output \port$813$7 ;
-  wire \port$813$7 ;
-  output \port$813$8 ;
-  wire \port$813$8 ;
-  output \port$813$9 ;
-  wire \port$813$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$813$0  = \$1 ;
-  assign \port$813$1  = \$2 ;
-  assign \port$813$2  = \$3 ;
-  assign \port$813$3  = \$4 ;
-  assign \port$813$4  = \$5 ;
-  assign \port$813$5  = \$6 ;
-  assign \port$813$6  = \$7 ;
-  assign \port$813$7  = \$8 ;
-  assign \port$813$8  = \$9 ;
-  assign \port$813$9  = \$10 ;
-  assign \port$813$10  = \$11 ;
-  assign \port$813$11  = \$12 ;
-  assign \port$813$12  = \$13 ;
-  assign \port$813$13  = \$14 ;
-  assign \port$813$14  = \$15 ;
-  assign \port$813$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_1 (\port$814$0 , \port$814$1 , \port$814$2 , \port$814$3 , \port$814$4 , \port$814$5 , \port$814$6 , \port$814$7 , \port$814$8 , \port$814$9 , \port$814$10 , \port$814$11 , \port$814$12 , \port$814$13 , \port$814$14 , \port$814$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$814$0 ;
-  wire \port$814$0 ;
-  output \port$814$1 ;
-  wire \port$814$1 ;
-  output \port$814$10 ;
-  wire \port$814$10 ;
-  output \port$814$11 ;
-  wire \port$814$11 ;
-  output \port$814$12 ;
-  wire \port$814$12 ;
-  output \port$814$13 ;
-  wire \port$814$13 ;
-  output \port$814$14 ;
-  wire \port$814$14 ;
-  output \port$814$15 ;
-  wire \port$814$15 ;
-  output \port$814$2 ;
-  wire \port$814$2 ;
-  output \port$814$3 ;
-  wire \port$814$3 ;
-  output \port$814$4 ;
-  wire \port$814$4 ;
-  output \port$814$5 ;
-  wire \port$814$5 ;
-  output \port$814$6 ;
-  wire \port$814$6 ;
-  output \port$814$7 ;
-  wire \port$814$7 ;
-  output \port$814$8 ;
-  wire \port$814$8 ;
-  output \port$814$9 ;
-  wire \port$814$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$814$0  = \$1 ;
-  assign \port$814$1  = \$2 ;
-  assign \port$814$2  = \$3 ;
-  assign \port$814$3  = \$4 ;
-  assign \port$814$4  = \$5 ;
-  assign \port$814$5  = \$6 ;
-  assign \port$814$6  = \$7 ;
-  assign \port$814$7  = \$8 ;
-  assign \port$814$8  = \$9 ;
-  assign \port$814$9  = \$10 ;
-  assign \port$814$10  = \$11 ;
-  assign \port$814$11  = \$12 ;
-  assign \port$814$12  = \$13 ;
-  assign \port$814$13  = \$14 ;
-  assign \port$814$14  = \$15 ;
-  assign \port$814$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_2 (\port$815$0 , \port$815$1 , \port$815$2 , \port$815$3 , \port$815$4 , \port$815$5 , \port$815$6 , \port$815$7 , \port$815$8 , \port$815$9 , \port$815$10 , \port$815$11 , \port$815$12 , \port$815$13 , \port$815$14 , \port$815$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$815$0 ;
-  wire \port$815$0 ;
-  output \port$815$1 ;
-  wire \port$815$1 ;
-  output \port$815$10 ;
-  wire \port$815$10 ;
-  output \port$815$11 ;
-  wire \port$815$11 ;
-  output \port$815$12 ;
-  wire \port$815$12 ;
-  output \port$815$13 ;
-  wire \port$815$13 ;
-  output \port$815$14 ;
-  wire \port$815$14 ;
-  output \port$815$15 ;
-  wire \port$815$15 ;
-  output \port$815$2 ;
-  wire \port$815$2 ;
-  output \port$815$3 ;
-  wire \port$815$3 ;
-  output \port$815$4 ;
-  wire \port$815$4 ;
-  output \port$815$5 ;
-  wire \port$815$5 ;
-  output \port$815$6 ;
-  wire \port$815$6 ;
-  output \port$815$7 ;
-  wire \port$815$7 ;
-  output \port$815$8 ;
-  wire \port$815$8 ;
-  output \port$815$9 ;
-  wire \port$815$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$815$0  = \$1 ;
-  assign \port$815$1  = \$2 ;
-  assign \port$815$2  = \$3 ;
-  assign \port$815$3  = \$4 ;
-  assign \port$815$4  = \$5 ;
-  assign \port$815$5  = \$6 ;
-  assign \port$815$6  = \$7 ;
-  assign \port$815$7  = \$8 ;
-  assign \port$815$8  = \$9 ;
-  assign \port$815$9  = \$10 ;
-  assign \port$815$10  = \$11 ;
-  assign \port$815$11  = \$12 ;
-  assign \port$815$12  = \$13 ;
-  assign \port$815$13  = \$14 ;
-  assign \port$815$14  = \$15 ;
-  assign \port$815$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_3 (\port$816$0 , \port$816$1 , \port$816$2 , \port$816$3 , \port$816$4 , \port$816$5 , \port$816$6 , \port$816$7 , \port$816$8 , \port$816$9 , \port$816$10 , \port$816$11 , \port$816$12 , \port$816$13 , \port$816$14 , \port$816$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$816$0 ;
-  wire \port$816$0 ;
-  output \port$816$1 ;
-  wire \port$816$1 ;
-  output \port$816$10 ;
-  wire \port$816$10 ;
-  output \port$816$11 ;
-  wire \port$816$11 ;
-  output \port$816$12 ;
-  wire \port$816$12 ;
-  output \port$816$13 ;
-  wire \port$816$13 ;
-  output \port$816$14 ;
-  wire \port$816$14 ;
-  output \port$816$15 ;
-  wire \port$816$15 ;
-  output \port$816$2 ;
-  wire \port$816$2 ;
-  output \port$816$3 ;
-  wire \port$816$3 ;
-  output \port$816$4 ;
-  wire \port$816$4 ;
-  output \port$816$5 ;
-  wire \port$816$5 ;
-  output \port$816$6 ;
-  wire \port$816$6 ;
-  output \port$816$7 ;
-  wire \port$816$7 ;
-  output \port$816$8 ;
-  wire \port$816$8 ;
-  output \port$816$9 ;
-  wire \port$816$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$816$0  = \$1 ;
-  assign \port$816$1  = \$2 ;
-  assign \port$816$2  = \$3 ;
-  assign \port$816$3  = \$4 ;
-  assign \port$816$4  = \$5 ;
-  assign \port$816$5  = \$6 ;
-  assign \port$816$6  = \$7 ;
-  assign \port$816$7  = \$8 ;
-  assign \port$816$8  = \$9 ;
-  assign \port$816$9  = \$10 ;
-  assign \port$816$10  = \$11 ;
-  assign \port$816$11  = \$12 ;
-  assign \port$816$12  = \$13 ;
-  assign \port$816$13  = \$14 ;
-  assign \port$816$14  = \$15 ;
-  assign \port$816$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_4 (\port$817$0 , \port$817$1 , \port$817$2 , \port$817$3 , \port$817$4 , \port$817$5 , \port$817$6 , \port$817$7 , \port$817$8 , \port$817$9 , \port$817$10 , \port$817$11 , \port$817$12 , \port$817$13 , \port$817$14 , \port$817$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$817$0 ;
-  wire \port$817$0 ;
-  output \port$817$1 ;
-  wire \port$817$1 ;
-  output \port$817$10 ;
-  wire \port$817$10 ;
-  output \port$817$11 ;
-  wire \port$817$11 ;
-  output \port$817$12 ;
-  wire \port$817$12 ;
-  output \port$817$13 ;
-  wire \port$817$13 ;
-  output \port$817$14 ;
-  wire \port$817$14 ;
-  output \port$817$15 ;
-  wire \port$817$15 ;
-  output \port$817$2 ;
-  wire \port$817$2 ;
-  output \port$817$3 ;
-  wire \port$817$3 ;
-  output \port$817$4 ;
-  wire \port$817$4 ;
-  output \port$817$5 ;
-  wire \port$817$5 ;
-  output \port$817$6 ;
-  wire \port$817$6 ;
-  output \port$817$7 ;
-  wire \port$817$7 ;
-  output \port$817$8 ;
-  wire \port$817$8 ;
-  output \port$817$9 ;
-  wire \port$817$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$817$0  = \$1 ;
-  assign \port$817$1  = \$2 ;
-  assign \port$817$2  = \$3 ;
-  assign \port$817$3  = \$4 ;
-  assign \port$817$4  = \$5 ;
-  assign \port$817$5  = \$6 ;
-  assign \port$817$6  = \$7 ;
-  assign \port$817$7  = \$8 ;
-  assign \port$817$8  = \$9 ;
-  assign \port$817$9  = \$10 ;
-  assign \port$817$10  = \$11 ;
-  assign \port$817$11  = \$12 ;
-  assign \port$817$12  = \$13 ;
-  assign \port$817$13  = \$14 ;
-  assign \port$817$14  = \$15 ;
-  assign \port$817$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_5 (\port$818$0 , \port$818$1 , \port$818$2 , \port$818$3 , \port$818$4 , \port$818$5 , \port$818$6 , \port$818$7 , \port$818$8 , \port$818$9 , \port$818$10 , \port$818$11 , \port$818$12 , \port$818$13 , \port$818$14 , \port$818$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$818$0 ;
-  wire \port$818$0 ;
-  output \port$818$1 ;
-  wire \port$818$1 ;
-  output \port$818$10 ;
-  wire \port$818$10 ;
-  output \port$818$11 ;
-  wire \port$818$11 ;
-  output \port$818$12 ;
-  wire \port$818$12 ;
-  output \port$818$13 ;
-  wire \port$818$13 ;
-  output \port$818$14 ;
-  wire \port$818$14 ;
-  output \port$818$15 ;
-  wire \port$818$15 ;
-  output \port$818$2 ;
-  wire \port$818$2 ;
-  output \port$818$3 ;
-  wire \port$818$3 ;
-  output \port$818$4 ;
-  wire \port$818$4 ;
-  output \port$818$5 ;
-  wire \port$818$5 ;
-  output \port$818$6 ;
-  wire \port$818$6 ;
-  output \port$818$7 ;
-  wire \port$818$7 ;
-  output \port$818$8 ;
-  wire \port$818$8 ;
-  output \port$818$9 ;
-  wire \port$818$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$818$0  = \$1 ;
-  assign \port$818$1  = \$2 ;
-  assign \port$818$2  = \$3 ;
-  assign \port$818$3  = \$4 ;
-  assign \port$818$4  = \$5 ;
-  assign \port$818$5  = \$6 ;
-  assign \port$818$6  = \$7 ;
-  assign \port$818$7  = \$8 ;
-  assign \port$818$8  = \$9 ;
-  assign \port$818$9  = \$10 ;
-  assign \port$818$10  = \$11 ;
-  assign \port$818$11  = \$12 ;
-  assign \port$818$12  = \$13 ;
-  assign \port$818$13  = \$14 ;
-  assign \port$818$14  = \$15 ;
-  assign \port$818$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_6 (\port$819$0 , \port$819$1 , \port$819$2 , \port$819$3 , \port$819$4 , \port$819$5 , \port$819$6 , \port$819$7 , \port$819$8 , \port$819$9 , \port$819$10 , \port$819$11 , \port$819$12 , \port$819$13 , \port$819$14 , \port$819$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$819$0 ;
-  wire \port$819$0 ;
-  output \port$819$1 ;
-  wire \port$819$1 ;
-  output \port$819$10 ;
-  wire \port$819$10 ;
-  output \port$819$11 ;
-  wire \port$819$11 ;
-  output \port$819$12 ;
-  wire \port$819$12 ;
-  output \port$819$13 ;
-  wire \port$819$13 ;
-  output \port$819$14 ;
-  wire \port$819$14 ;
-  output \port$819$15 ;
-  wire \port$819$15 ;
-  output \port$819$2 ;
-  wire \port$819$2 ;
-  output \port$819$3 ;
-  wire \port$819$3 ;
-  output \port$819$4 ;
-  wire \port$819$4 ;
-  output \port$819$5 ;
-  wire \port$819$5 ;
-  output \port$819$6 ;
-  wire \port$819$6 ;
-  output \port$819$7 ;
-  wire \port$819$7 ;
-  output \port$819$8 ;
-  wire \port$819$8 ;
-  output \port$819$9 ;
-  wire \port$819$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$819$0  = \$1 ;
-  assign \port$819$1  = \$2 ;
-  assign \port$819$2  = \$3 ;
-  assign \port$819$3  = \$4 ;
-  assign \port$819$4  = \$5 ;
-  assign \port$819$5  = \$6 ;
-  assign \port$819$6  = \$7 ;
-  assign \port$819$7  = \$8 ;
-  assign \port$819$8  = \$9 ;
-  assign \port$819$9  = \$10 ;
-  assign \port$819$10  = \$11 ;
-  assign \port$819$11  = \$12 ;
-  assign \port$819$12  = \$13 ;
-  assign \port$819$13  = \$14 ;
-  assign \port$819$14  = \$15 ;
-  assign \port$819$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_0_7 (\port$820$0 , \port$820$1 , \port$820$2 , \port$820$3 , \port$820$4 , \port$820$5 , \port$820$6 , \port$820$7 , \port$820$8 , \port$820$9 , \port$820$10 , \port$820$11 , \port$820$12 , \port$820$13 , \port$820$14 , \port$820$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$820$0 ;
-  wire \port$820$0 ;
-  output \port$820$1 ;
-  wire \port$820$1 ;
-  output \port$820$10 ;
-  wire \port$820$10 ;
-  output \port$820$11 ;
-  wire \port$820$11 ;
-  output \port$820$12 ;
-  wire \port$820$12 ;
-  output \port$820$13 ;
-  wire \port$820$13 ;
-  output \port$820$14 ;
-  wire \port$820$14 ;
-  output \port$820$15 ;
-  wire \port$820$15 ;
-  output \port$820$2 ;
-  wire \port$820$2 ;
-  output \port$820$3 ;
-  wire \port$820$3 ;
-  output \port$820$4 ;
-  wire \port$820$4 ;
-  output \port$820$5 ;
-  wire \port$820$5 ;
-  output \port$820$6 ;
-  wire \port$820$6 ;
-  output \port$820$7 ;
-  wire \port$820$7 ;
-  output \port$820$8 ;
-  wire \port$820$8 ;
-  output \port$820$9 ;
-  wire \port$820$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$820$0  = \$1 ;
-  assign \port$820$1  = \$2 ;
-  assign \port$820$2  = \$3 ;
-  assign \port$820$3  = \$4 ;
-  assign \port$820$4  = \$5 ;
-  assign \port$820$5  = \$6 ;
-  assign \port$820$6  = \$7 ;
-  assign \port$820$7  = \$8 ;
-  assign \port$820$8  = \$9 ;
-  assign \port$820$9  = \$10 ;
-  assign \port$820$10  = \$11 ;
-  assign \port$820$11  = \$12 ;
-  assign \port$820$12  = \$13 ;
-  assign \port$820$13  = \$14 ;
-  assign \port$820$14  = \$15 ;
-  assign \port$820$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_0 (\port$821$0 , \port$821$1 , \port$821$2 , \port$821$3 , \port$821$4 , \port$821$5 , \port$821$6 , \port$821$7 , \port$821$8 , \port$821$9 , \port$821$10 , \port$821$11 , \port$821$12 , \port$821$13 , \port$821$14 , \port$821$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$821$0 ;
-  wire \port$821$0 ;
-  output \port$821$1 ;
-  wire \port$821$1 ;
-  output \port$821$10 ;
-  wire \port$821$10 ;
-  output \port$821$11 ;
-  wire \port$821$11 ;
-  output \port$821$12 ;
-  wire \port$821$12 ;
-  output \port$821$13 ;
-  wire \port$821$13 ;
-  output \port$821$14 ;
-  wire \port$821$14 ;
-  output \port$821$15 ;
-  wire \port$821$15 ;
-  output \port$821$2 ;
-  wire \port$821$2 ;
-  output \port$821$3 ;
-  wire \port$821$3 ;
-  output \port$821$4 ;
-  wire \port$821$4 ;
-  output \port$821$5 ;
-  wire \port$821$5 ;
-  output \port$821$6 ;
-  wire \port$821$6 ;
-  output \port$821$7 ;
-  wire \port$821$7 ;
-  output \port$821$8 ;
-  wire \port$821$8 ;
-  output \port$821$9 ;
-  wire \port$821$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$821$0  = \$1 ;
-  assign \port$821$1  = \$2 ;
-  assign \port$821$2  = \$3 ;
-  assign \port$821$3  = \$4 ;
-  assign \port$821$4  = \$5 ;
-  assign \port$821$5  = \$6 ;
-  assign \port$821$6  = \$7 ;
-  assign \port$821$7  = \$8 ;
-  assign \port$821$8  = \$9 ;
-  assign \port$821$9  = \$10 ;
-  assign \port$821$10  = \$11 ;
-  assign \port$821$11  = \$12 ;
-  assign \port$821$12  = \$13 ;
-  assign \port$821$13  = \$14 ;
-  assign \port$821$14  = \$15 ;
-  assign \port$821$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_1 (\port$822$0 , \port$822$1 , \port$822$2 , \port$822$3 , \port$822$4 , \port$822$5 , \port$822$6 , \port$822$7 , \port$822$8 , \port$822$9 , \port$822$10 , \port$822$11 , \port$822$12 , \port$822$13 , \port$822$14 , \port$822$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$822$0 ;
-  wire \port$822$0 ;
-  output \port$822$1 ;
-  wire \port$822$1 ;
-  output \port$822$10 ;
-  wire \port$822$10 ;
-  output \port$822$11 ;
-  wire \port$822$11 ;
-  output \port$822$12 ;
-  wire \port$822$12 ;
-  output \port$822$13 ;
-  wire \port$822$13 ;
-  output \port$822$14 ;
-  wire \port$822$14 ;
-  output \port$822$15 ;
-  wire \port$822$15 ;
-  output \port$822$2 ;
-  wire \port$822$2 ;
-  output \port$822$3 ;
-  wire \port$822$3 ;
-  output \port$822$4 ;
-  wire \port$822$4 ;
-  output \port$822$5 ;
-  wire \port$822$5 ;
-  output \port$822$6 ;
-  wire \port$822$6 ;
-  output \port$822$7 ;
-  wire \port$822$7 ;
-  output \port$822$8 ;
-  wire \port$822$8 ;
-  output \port$822$9 ;
-  wire \port$822$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$822$0  = \$1 ;
-  assign \port$822$1  = \$2 ;
-  assign \port$822$2  = \$3 ;
-  assign \port$822$3  = \$4 ;
-  assign \port$822$4  = \$5 ;
-  assign \port$822$5  = \$6 ;
-  assign \port$822$6  = \$7 ;
-  assign \port$822$7  = \$8 ;
-  assign \port$822$8  = \$9 ;
-  assign \port$822$9  = \$10 ;
-  assign \port$822$10  = \$11 ;
-  assign \port$822$11  = \$12 ;
-  assign \port$822$12  = \$13 ;
-  assign \port$822$13  = \$14 ;
-  assign \port$822$14  = \$15 ;
-  assign \port$822$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_2 (\port$823$0 , \port$823$1 , \port$823$2 , \port$823$3 , \port$823$4 , \port$823$5 , \port$823$6 , \port$823$7 , \port$823$8 , \port$823$9 , \port$823$10 , \port$823$11 , \port$823$12 , \port$823$13 , \port$823$14 , \port$823$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$823$0 ;
-  wire \port$823$0 ;
-  output \port$823$1 ;
-  wire \port$823$1 ;
-  output \port$823$10 ;
-  wire \port$823$10 ;
-  output \port$823$11 ;
-  wire \port$823$11 ;
-  output \port$823$12 ;
-  wire \port$823$12 ;
-  output \port$823$13 ;
-  wire \port$823$13 ;
-  output \port$823$14 ;
-  wire \port$823$14 ;
-  output \port$823$15 ;
-  wire \port$823$15 ;
-  output \port$823$2 ;
-  wire \port$823$2 ;
-  output \port$823$3 ;
-  wire \port$823$3 ;
-  output \port$823$4 ;
-  wire \port$823$4 ;
-  output \port$823$5 ;
-  wire \port$823$5 ;
-  output \port$823$6 ;
-  wire \port$823$6 ;
-  output \port$823$7 ;
-  wire \port$823$7 ;
-  output \port$823$8 ;
-  wire \port$823$8 ;
-  output \port$823$9 ;
-  wire \port$823$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$823$0  = \$1 ;
-  assign \port$823$1  = \$2 ;
-  assign \port$823$2  = \$3 ;
-  assign \port$823$3  = \$4 ;
-  assign \port$823$4  = \$5 ;
-  assign \port$823$5  = \$6 ;
-  assign \port$823$6  = \$7 ;
-  assign \port$823$7  = \$8 ;
-  assign \port$823$8  = \$9 ;
-  assign \port$823$9  = \$10 ;
-  assign \port$823$10  = \$11 ;
-  assign \port$823$11  = \$12 ;
-  assign \port$823$12  = \$13 ;
-  assign \port$823$13  = \$14 ;
-  assign \port$823$14  = \$15 ;
-  assign \port$823$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_3 (\port$824$0 , \port$824$1 , \port$824$2 , \port$824$3 , \port$824$4 , \port$824$5 , \port$824$6 , \port$824$7 , \port$824$8 , \port$824$9 , \port$824$10 , \port$824$11 , \port$824$12 , \port$824$13 , \port$824$14 , \port$824$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$824$0 ;
-  wire \port$824$0 ;
-  output \port$824$1 ;
-  wire \port$824$1 ;
-  output \port$824$10 ;
-  wire \port$824$10 ;
-  output \port$824$11 ;
-  wire \port$824$11 ;
-  output \port$824$12 ;
-  wire \port$824$12 ;
-  output \port$824$13 ;
-  wire \port$824$13 ;
-  output \port$824$14 ;
-  wire \port$824$14 ;
-  output \port$824$15 ;
-  wire \port$824$15 ;
-  output \port$824$2 ;
-  wire \port$824$2 ;
-  output \port$824$3 ;
-  wire \port$824$3 ;
-  output \port$824$4 ;
-  wire \port$824$4 ;
-  output \port$824$5 ;
-  wire \port$824$5 ;
-  output \port$824$6 ;
-  wire \port$824$6 ;
-  output \port$824$7 ;
-  wire \port$824$7 ;
-  output \port$824$8 ;
-  wire \port$824$8 ;
-  output \port$824$9 ;
-  wire \port$824$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$824$0  = \$1 ;
-  assign \port$824$1  = \$2 ;
-  assign \port$824$2  = \$3 ;
-  assign \port$824$3  = \$4 ;
-  assign \port$824$4  = \$5 ;
-  assign \port$824$5  = \$6 ;
-  assign \port$824$6  = \$7 ;
-  assign \port$824$7  = \$8 ;
-  assign \port$824$8  = \$9 ;
-  assign \port$824$9  = \$10 ;
-  assign \port$824$10  = \$11 ;
-  assign \port$824$11  = \$12 ;
-  assign \port$824$12  = \$13 ;
-  assign \port$824$13  = \$14 ;
-  assign \port$824$14  = \$15 ;
-  assign \port$824$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_4 (\port$825$0 , \port$825$1 , \port$825$2 , \port$825$3 , \port$825$4 , \port$825$5 , \port$825$6 , \port$825$7 , \port$825$8 , \port$825$9 , \port$825$10 , \port$825$11 , \port$825$12 , \port$825$13 , \port$825$14 , \port$825$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$825$0 ;
-  wire \port$825$0 ;
-  output \port$825$1 ;
-  wire \port$825$1 ;
-  output \port$825$10 ;
-  wire \port$825$10 ;
-  output \port$825$11 ;
-  wire \port$825$11 ;
-  output \port$825$12 ;
-  wire \port$825$12 ;
-  output \port$825$13 ;
-  wire \port$825$13 ;
-  output \port$825$14 ;
-  wire \port$825$14 ;
-  output \port$825$15 ;
-  wire \port$825$15 ;
-  output \port$825$2 ;
-  wire \port$825$2 ;
-  output \port$825$3 ;
-  wire \port$825$3 ;
-  output \port$825$4 ;
-  wire \port$825$4 ;
-  output \port$825$5 ;
-  wire \port$825$5 ;
-  output \port$825$6 ;
-  wire \port$825$6 ;
-  output \port$825$7 ;
-  wire \port$825$7 ;
-  output \port$825$8 ;
-  wire \port$825$8 ;
-  output \port$825$9 ;
-  wire \port$825$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$825$0  = \$1 ;
-  assign \port$825$1  = \$2 ;
-  assign \port$825$2  = \$3 ;
-  assign \port$825$3  = \$4 ;
-  assign \port$825$4  = \$5 ;
-  assign \port$825$5  = \$6 ;
-  assign \port$825$6  = \$7 ;
-  assign \port$825$7  = \$8 ;
-  assign \port$825$8  = \$9 ;
-  assign \port$825$9  = \$10 ;
-  assign \port$825$10  = \$11 ;
-  assign \port$825$11  = \$12 ;
-  assign \port$825$12  = \$13 ;
-  assign \port$825$13  = \$14 ;
-  assign \port$825$14  = \$15 ;
-  assign \port$825$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_5 (\port$826$0 , \port$826$1 , \port$826$2 , \port$826$3 , \port$826$4 , \port$826$5 , \port$826$6 , \port$826$7 , \port$826$8 , \port$826$9 , \port$826$10 , \port$826$11 , \port$826$12 , \port$826$13 , \port$826$14 , \port$826$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$826$0 ;
-  wire \port$826$0 ;
-  output \port$826$1 ;
-  wire \port$826$1 ;
-  output \port$826$10 ;
-  wire \port$826$10 ;
-  output \port$826$11 ;
-  wire \port$826$11 ;
-  output \port$826$12 ;
-  wire \port$826$12 ;
-  output \port$826$13 ;
-  wire \port$826$13 ;
-  output \port$826$14 ;
-  wire \port$826$14 ;
-  output \port$826$15 ;
-  wire \port$826$15 ;
-  output \port$826$2 ;
-  wire \port$826$2 ;
-  output \port$826$3 ;
-  wire \port$826$3 ;
-  output \port$826$4 ;
-  wire \port$826$4 ;
-  output \port$826$5 ;
-  wire \port$826$5 ;
-  output \port$826$6 ;
-  wire \port$826$6 ;
-  output \port$826$7 ;
-  wire \port$826$7 ;
-  output \port$826$8 ;
-  wire \port$826$8 ;
-  output \port$826$9 ;
-  wire \port$826$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$826$0  = \$1 ;
-  assign \port$826$1  = \$2 ;
-  assign \port$826$2  = \$3 ;
-  assign \port$826$3  = \$4 ;
-  assign \port$826$4  = \$5 ;
-  assign \port$826$5  = \$6 ;
-  assign \port$826$6  = \$7 ;
-  assign \port$826$7  = \$8 ;
-  assign \port$826$8  = \$9 ;
-  assign \port$826$9  = \$10 ;
-  assign \port$826$10  = \$11 ;
-  assign \port$826$11  = \$12 ;
-  assign \port$826$12  = \$13 ;
-  assign \port$826$13  = \$14 ;
-  assign \port$826$14  = \$15 ;
-  assign \port$826$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_6 (\port$827$0 , \port$827$1 , \port$827$2 , \port$827$3 , \port$827$4 , \port$827$5 , \port$827$6 , \port$827$7 , \port$827$8 , \port$827$9 , \port$827$10 , \port$827$11 , \port$827$12 , \port$827$13 , \port$827$14 , \port$827$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$827$0 ;
-  wire \port$827$0 ;
-  output \port$827$1 ;
-  wire \port$827$1 ;
-  output \port$827$10 ;
-  wire \port$827$10 ;
-  output \port$827$11 ;
-  wire \port$827$11 ;
-  output \port$827$12 ;
-  wire \port$827$12 ;
-  output \port$827$13 ;
-  wire \port$827$13 ;
-  output \port$827$14 ;
-  wire \port$827$14 ;
-  output \port$827$15 ;
-  wire \port$827$15 ;
-  output \port$827$2 ;
-  wire \port$827$2 ;
-  output \port$827$3 ;
-  wire \port$827$3 ;
-  output \port$827$4 ;
-  wire \port$827$4 ;
-  output \port$827$5 ;
-  wire \port$827$5 ;
-  output \port$827$6 ;
-  wire \port$827$6 ;
-  output \port$827$7 ;
-  wire \port$827$7 ;
-  output \port$827$8 ;
-  wire \port$827$8 ;
-  output \port$827$9 ;
-  wire \port$827$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$827$0  = \$1 ;
-  assign \port$827$1  = \$2 ;
-  assign \port$827$2  = \$3 ;
-  assign \port$827$3  = \$4 ;
-  assign \port$827$4  = \$5 ;
-  assign \port$827$5  = \$6 ;
-  assign \port$827$6  = \$7 ;
-  assign \port$827$7  = \$8 ;
-  assign \port$827$8  = \$9 ;
-  assign \port$827$9  = \$10 ;
-  assign \port$827$10  = \$11 ;
-  assign \port$827$11  = \$12 ;
-  assign \port$827$12  = \$13 ;
-  assign \port$827$13  = \$14 ;
-  assign \port$827$14  = \$15 ;
-  assign \port$827$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_1_7 (\port$828$0 , \port$828$1 , \port$828$2 , \port$828$3 , \port$828$4 , \port$828$5 , \port$828$6 , \port$828$7 , \port$828$8 , \port$828$9 , \port$828$10 , \port$828$11 , \port$828$12 , \port$828$13 , \port$828$14 , \port$828$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$828$0 ;
-  wire \port$828$0 ;
-  output \port$828$1 ;
-  wire \port$828$1 ;
-  output \port$828$10 ;
-  wire \port$828$10 ;
-  output \port$828$11 ;
-  wire \port$828$11 ;
-  output \port$828$12 ;
-  wire \port$828$12 ;
-  output \port$828$13 ;
-  wire \port$828$13 ;
-  output \port$828$14 ;
-  wire \port$828$14 ;
-  output \port$828$15 ;
-  wire \port$828$15 ;
-  output \port$828$2 ;
-  wire \port$828$2 ;
-  output \port$828$3 ;
-  wire \port$828$3 ;
-  output \port$828$4 ;
-  wire \port$828$4 ;
-  output \port$828$5 ;
-  wire \port$828$5 ;
-  output \port$828$6 ;
-  wire \port$828$6 ;
-  output \port$828$7 ;
-  wire \port$828$7 ;
-  output \port$828$8 ;
-  wire \port$828$8 ;
-  output \port$828$9 ;
-  wire \port$828$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$828$0  = \$1 ;
-  assign \port$828$1  = \$2 ;
-  assign \port$828$2  = \$3 ;
-  assign \port$828$3  = \$4 ;
-  assign \port$828$4  = \$5 ;
-  assign \port$828$5  = \$6 ;
-  assign \port$828$6  = \$7 ;
-  assign \port$828$7  = \$8 ;
-  assign \port$828$8  = \$9 ;
-  assign \port$828$9  = \$10 ;
-  assign \port$828$10  = \$11 ;
-  assign \port$828$11  = \$12 ;
-  assign \port$828$12  = \$13 ;
-  assign \port$828$13  = \$14 ;
-  assign \port$828$14  = \$15 ;
-  assign \port$828$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_0 (\port$829$0 , \port$829$1 , \port$829$2 , \port$829$3 , \port$829$4 , \port$829$5 , \port$829$6 , \port$829$7 , \port$829$8 , \port$829$9 , \port$829$10 , \port$829$11 , \port$829$12 , \port$829$13 , \port$829$14 , \port$829$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$829$0 ;
-  wire \port$829$0 ;
-  output \port$829$1 ;
-  wire \port$829$1 ;
-  output \port$829$10 ;
-  wire \port$829$10 ;
-  output \port$829$11 ;
-  wire \port$829$11 ;
-  output \port$829$12 ;
-  wire \port$829$12 ;
-  output \port$829$13 ;
-  wire \port$829$13 ;
-  output \port$829$14 ;
-  wire \port$829$14 ;
-  output \port$829$15 ;
-  wire \port$829$15 ;
-  output \port$829$2 ;
-  wire \port$829$2 ;
-  output \port$829$3 ;
-  wire \port$829$3 ;
-  output \port$829$4 ;
-  wire \port$829$4 ;
-  output \port$829$5 ;
-  wire \port$829$5 ;
-  output \port$829$6 ;
-  wire \port$829$6 ;
-  output \port$829$7 ;
-  wire \port$829$7 ;
-  output \port$829$8 ;
-  wire \port$829$8 ;
-  output \port$829$9 ;
-  wire \port$829$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$829$0  = \$1 ;
-  assign \port$829$1  = \$2 ;
-  assign \port$829$2  = \$3 ;
-  assign \port$829$3  = \$4 ;
-  assign \port$829$4  = \$5 ;
-  assign \port$829$5  = \$6 ;
-  assign \port$829$6  = \$7 ;
-  assign \port$829$7  = \$8 ;
-  assign \port$829$8  = \$9 ;
-  assign \port$829$9  = \$10 ;
-  assign \port$829$10  = \$11 ;
-  assign \port$829$11  = \$12 ;
-  assign \port$829$12  = \$13 ;
-  assign \port$829$13  = \$14 ;
-  assign \port$829$14  = \$15 ;
-  assign \port$829$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_1 (\port$830$0 , \port$830$1 , \port$830$2 , \port$830$3 , \port$830$4 , \port$830$5 , \port$830$6 , \port$830$7 , \port$830$8 , \port$830$9 , \port$830$10 , \port$830$11 , \port$830$12 , \port$830$13 , \port$830$14 , \port$830$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$830$0 ;
-  wire \port$830$0 ;
-  output \port$830$1 ;
-  wire \port$830$1 ;
-  output \port$830$10 ;
-  wire \port$830$10 ;
-  output \port$830$11 ;
-  wire \port$830$11 ;
-  output \port$830$12 ;
-  wire \port$830$12 ;
-  output \port$830$13 ;
-  wire \port$830$13 ;
-  output \port$830$14 ;
-  wire \port$830$14 ;
-  output \port$830$15 ;
-  wire \port$830$15 ;
-  output \port$830$2 ;
-  wire \port$830$2 ;
-  output \port$830$3 ;
-  wire \port$830$3 ;
-  output \port$830$4 ;
-  wire \port$830$4 ;
-  output \port$830$5 ;
-  wire \port$830$5 ;
-  output \port$830$6 ;
-  wire \port$830$6 ;
-  output \port$830$7 ;
-  wire \port$830$7 ;
-  output \port$830$8 ;
-  wire \port$830$8 ;
-  output \port$830$9 ;
-  wire \port$830$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$830$0  = \$1 ;
-  assign \port$830$1  = \$2 ;
-  assign \port$830$2  = \$3 ;
-  assign \port$830$3  = \$4 ;
-  assign \port$830$4  = \$5 ;
-  assign \port$830$5  = \$6 ;
-  assign \port$830$6  = \$7 ;
-  assign \port$830$7  = \$8 ;
-  assign \port$830$8  = \$9 ;
-  assign \port$830$9  = \$10 ;
-  assign \port$830$10  = \$11 ;
-  assign \port$830$11  = \$12 ;
-  assign \port$830$12  = \$13 ;
-  assign \port$830$13  = \$14 ;
-  assign \port$830$14  = \$15 ;
-  assign \port$830$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_2 (\port$831$0 , \port$831$1 , \port$831$2 , \port$831$3 , \port$831$4 , \port$831$5 , \port$831$6 , \port$831$7 , \port$831$8 , \port$831$9 , \port$831$10 , \port$831$11 , \port$831$12 , \port$831$13 , \port$831$14 , \port$831$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$831$0 ;
-  wire \port$831$0 ;
-  output \port$831$1 ;
-  wire \port$831$1 ;
-  output \port$831$10 ;
-  wire \port$831$10 ;
-  output \port$831$11 ;
-  wire \port$831$11 ;
-  output \port$831$12 ;
-  wire \port$831$12 ;
-  output \port$831$13 ;
-  wire \port$831$13 ;
-  output \port$831$14 ;
-  wire \port$831$14 ;
-  output \port$831$15 ;
-  wire \port$831$15 ;
-  output \port$831$2 ;
-  wire \port$831$2 ;
-  output \port$831$3 ;
-  wire \port$831$3 ;
-  output \port$831$4 ;
-  wire \port$831$4 ;
-  output \port$831$5 ;
-  wire \port$831$5 ;
-  output \port$831$6 ;
-  wire \port$831$6 ;
-  output \port$831$7 ;
-  wire \port$831$7 ;
-  output \port$831$8 ;
-  wire \port$831$8 ;
-  output \port$831$9 ;
-  wire \port$831$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$831$0  = \$1 ;
-  assign \port$831$1  = \$2 ;
-  assign \port$831$2  = \$3 ;
-  assign \port$831$3  = \$4 ;
-  assign \port$831$4  = \$5 ;
-  assign \port$831$5  = \$6 ;
-  assign \port$831$6  = \$7 ;
-  assign \port$831$7  = \$8 ;
-  assign \port$831$8  = \$9 ;
-  assign \port$831$9  = \$10 ;
-  assign \port$831$10  = \$11 ;
-  assign \port$831$11  = \$12 ;
-  assign \port$831$12  = \$13 ;
-  assign \port$831$13  = \$14 ;
-  assign \port$831$14  = \$15 ;
-  assign \port$831$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_3 (\port$832$0 , \port$832$1 , \port$832$2 , \port$832$3 , \port$832$4 , \port$832$5 , \port$832$6 , \port$832$7 , \port$832$8 , \port$832$9 , \port$832$10 , \port$832$11 , \port$832$12 , \port$832$13 , \port$832$14 , \port$832$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$832$0 ;
-  wire \port$832$0 ;
-  output \port$832$1 ;
-  wire \port$832$1 ;
-  output \port$832$10 ;
-  wire \port$832$10 ;
-  output \port$832$11 ;
-  wire \port$832$11 ;
-  output \port$832$12 ;
-  wire \port$832$12 ;
-  output \port$832$13 ;
-  wire \port$832$13 ;
-  output \port$832$14 ;
-  wire \port$832$14 ;
-  output \port$832$15 ;
-  wire \port$832$15 ;
-  output \port$832$2 ;
-  wire \port$832$2 ;
-  output \port$832$3 ;
-  wire \port$832$3 ;
-  output \port$832$4 ;
-  wire \port$832$4 ;
-  output \port$832$5 ;
-  wire \port$832$5 ;
-  output \port$832$6 ;
-  wire \port$832$6 ;
-  output \port$832$7 ;
-  wire \port$832$7 ;
-  output \port$832$8 ;
-  wire \port$832$8 ;
-  output \port$832$9 ;
-  wire \port$832$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$832$0  = \$1 ;
-  assign \port$832$1  = \$2 ;
-  assign \port$832$2  = \$3 ;
-  assign \port$832$3  = \$4 ;
-  assign \port$832$4  = \$5 ;
-  assign \port$832$5  = \$6 ;
-  assign \port$832$6  = \$7 ;
-  assign \port$832$7  = \$8 ;
-  assign \port$832$8  = \$9 ;
-  assign \port$832$9  = \$10 ;
-  assign \port$832$10  = \$11 ;
-  assign \port$832$11  = \$12 ;
-  assign \port$832$12  = \$13 ;
-  assign \port$832$13  = \$14 ;
-  assign \port$832$14  = \$15 ;
-  assign \port$832$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_4 (\port$833$0 , \port$833$1 , \port$833$2 , \port$833$3 , \port$833$4 , \port$833$5 , \port$833$6 , \port$833$7 , \port$833$8 , \port$833$9 , \port$833$10 , \port$833$11 , \port$833$12 , \port$833$13 , \port$833$14 , \port$833$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$833$0 ;
-  wire \port$833$0 ;
-  output \port$833$1 ;
-  wire \port$833$1 ;
-  output \port$833$10 ;
-  wire \port$833$10 ;
-  output \port$833$11 ;
-  wire \port$833$11 ;
-  output \port$833$12 ;
-  wire \port$833$12 ;
-  output \port$833$13 ;
-  wire \port$833$13 ;
-  output \port$833$14 ;
-  wire \port$833$14 ;
-  output \port$833$15 ;
-  wire \port$833$15 ;
-  output \port$833$2 ;
-  wire \port$833$2 ;
-  output \port$833$3 ;
-  wire \port$833$3 ;
-  output \port$833$4 ;
-  wire \port$833$4 ;
-  output \port$833$5 ;
-  wire \port$833$5 ;
-  output \port$833$6 ;
-  wire \port$833$6 ;
-  output \port$833$7 ;
-  wire \port$833$7 ;
-  output \port$833$8 ;
-  wire \port$833$8 ;
-  output \port$833$9 ;
-  wire \port$833$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$833$0  = \$1 ;
-  assign \port$833$1  = \$2 ;
-  assign \port$833$2  = \$3 ;
-  assign \port$833$3  = \$4 ;
-  assign \port$833$4  = \$5 ;
-  assign \port$833$5  = \$6 ;
-  assign \port$833$6  = \$7 ;
-  assign \port$833$7  = \$8 ;
-  assign \port$833$8  = \$9 ;
-  assign \port$833$9  = \$10 ;
-  assign \port$833$10  = \$11 ;
-  assign \port$833$11  = \$12 ;
-  assign \port$833$12  = \$13 ;
-  assign \port$833$13  = \$14 ;
-  assign \port$833$14  = \$15 ;
-  assign \port$833$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_5 (\port$834$0 , \port$834$1 , \port$834$2 , \port$834$3 , \port$834$4 , \port$834$5 , \port$834$6 , \port$834$7 , \port$834$8 , \port$834$9 , \port$834$10 , \port$834$11 , \port$834$12 , \port$834$13 , \port$834$14 , \port$834$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$834$0 ;
-  wire \port$834$0 ;
-  output \port$834$1 ;
-  wire \port$834$1 ;
-  output \port$834$10 ;
-  wire \port$834$10 ;
-  output \port$834$11 ;
-  wire \port$834$11 ;
-  output \port$834$12 ;
-  wire \port$834$12 ;
-  output \port$834$13 ;
-  wire \port$834$13 ;
-  output \port$834$14 ;
-  wire \port$834$14 ;
-  output \port$834$15 ;
-  wire \port$834$15 ;
-  output \port$834$2 ;
-  wire \port$834$2 ;
-  output \port$834$3 ;
-  wire \port$834$3 ;
-  output \port$834$4 ;
-  wire \port$834$4 ;
-  output \port$834$5 ;
-  wire \port$834$5 ;
-  output \port$834$6 ;
-  wire \port$834$6 ;
-  output \port$834$7 ;
-  wire \port$834$7 ;
-  output \port$834$8 ;
-  wire \port$834$8 ;
-  output \port$834$9 ;
-  wire \port$834$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$834$0  = \$1 ;
-  assign \port$834$1  = \$2 ;
-  assign \port$834$2  = \$3 ;
-  assign \port$834$3  = \$4 ;
-  assign \port$834$4  = \$5 ;
-  assign \port$834$5  = \$6 ;
-  assign \port$834$6  = \$7 ;
-  assign \port$834$7  = \$8 ;
-  assign \port$834$8  = \$9 ;
-  assign \port$834$9  = \$10 ;
-  assign \port$834$10  = \$11 ;
-  assign \port$834$11  = \$12 ;
-  assign \port$834$12  = \$13 ;
-  assign \port$834$13  = \$14 ;
-  assign \port$834$14  = \$15 ;
-  assign \port$834$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_6 (\port$835$0 , \port$835$1 , \port$835$2 , \port$835$3 , \port$835$4 , \port$835$5 , \port$835$6 , \port$835$7 , \port$835$8 , \port$835$9 , \port$835$10 , \port$835$11 , \port$835$12 , \port$835$13 , \port$835$14 , \port$835$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$835$0 ;
-  wire \port$835$0 ;
-  output \port$835$1 ;
-  wire \port$835$1 ;
-  output \port$835$10 ;
-  wire \port$835$10 ;
-  output \port$835$11 ;
-  wire \port$835$11 ;
-  output \port$835$12 ;
-  wire \port$835$12 ;
-  output \port$835$13 ;
-  wire \port$835$13 ;
-  output \port$835$14 ;
-  wire \port$835$14 ;
-  output \port$835$15 ;
-  wire \port$835$15 ;
-  output \port$835$2 ;
-  wire \port$835$2 ;
-  output \port$835$3 ;
-  wire \port$835$3 ;
-  output \port$835$4 ;
-  wire \port$835$4 ;
-  output \port$835$5 ;
-  wire \port$835$5 ;
-  output \port$835$6 ;
-  wire \port$835$6 ;
-  output \port$835$7 ;
-  wire \port$835$7 ;
-  output \port$835$8 ;
-  wire \port$835$8 ;
-  output \port$835$9 ;
-  wire \port$835$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$835$0  = \$1 ;
-  assign \port$835$1  = \$2 ;
-  assign \port$835$2  = \$3 ;
-  assign \port$835$3  = \$4 ;
-  assign \port$835$4  = \$5 ;
-  assign \port$835$5  = \$6 ;
-  assign \port$835$6  = \$7 ;
-  assign \port$835$7  = \$8 ;
-  assign \port$835$8  = \$9 ;
-  assign \port$835$9  = \$10 ;
-  assign \port$835$10  = \$11 ;
-  assign \port$835$11  = \$12 ;
-  assign \port$835$12  = \$13 ;
-  assign \port$835$13  = \$14 ;
-  assign \port$835$14  = \$15 ;
-  assign \port$835$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_2_7 (\port$836$0 , \port$836$1 , \port$836$2 , \port$836$3 , \port$836$4 , \port$836$5 , \port$836$6 , \port$836$7 , \port$836$8 , \port$836$9 , \port$836$10 , \port$836$11 , \port$836$12 , \port$836$13 , \port$836$14 , \port$836$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$836$0 ;
-  wire \port$836$0 ;
-  output \port$836$1 ;
-  wire \port$836$1 ;
-  output \port$836$10 ;
-  wire \port$836$10 ;
-  output \port$836$11 ;
-  wire \port$836$11 ;
-  output \port$836$12 ;
-  wire \port$836$12 ;
-  output \port$836$13 ;
-  wire \port$836$13 ;
-  output \port$836$14 ;
-  wire \port$836$14 ;
-  output \port$836$15 ;
-  wire \port$836$15 ;
-  output \port$836$2 ;
-  wire \port$836$2 ;
-  output \port$836$3 ;
-  wire \port$836$3 ;
-  output \port$836$4 ;
-  wire \port$836$4 ;
-  output \port$836$5 ;
-  wire \port$836$5 ;
-  output \port$836$6 ;
-  wire \port$836$6 ;
-  output \port$836$7 ;
-  wire \port$836$7 ;
-  output \port$836$8 ;
-  wire \port$836$8 ;
-  output \port$836$9 ;
-  wire \port$836$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$836$0  = \$1 ;
-  assign \port$836$1  = \$2 ;
-  assign \port$836$2  = \$3 ;
-  assign \port$836$3  = \$4 ;
-  assign \port$836$4  = \$5 ;
-  assign \port$836$5  = \$6 ;
-  assign \port$836$6  = \$7 ;
-  assign \port$836$7  = \$8 ;
-  assign \port$836$8  = \$9 ;
-  assign \port$836$9  = \$10 ;
-  assign \port$836$10  = \$11 ;
-  assign \port$836$11  = \$12 ;
-  assign \port$836$12  = \$13 ;
-  assign \port$836$13  = \$14 ;
-  assign \port$836$14  = \$15 ;
-  assign \port$836$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_0 (\port$837$0 , \port$837$1 , \port$837$2 , \port$837$3 , \port$837$4 , \port$837$5 , \port$837$6 , \port$837$7 , \port$837$8 , \port$837$9 , \port$837$10 , \port$837$11 , \port$837$12 , \port$837$13 , \port$837$14 , \port$837$15 , a, b, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$837$0 ;
-  wire \port$837$0 ;
-  output \port$837$1 ;
-  wire \port$837$1 ;
-  output \port$837$10 ;
-  wire \port$837$10 ;
-  output \port$837$11 ;
-  wire \port$837$11 ;
-  output \port$837$12 ;
-  wire \port$837$12 ;
-  output \port$837$13 ;
-  wire \port$837$13 ;
-  output \port$837$14 ;
-  wire \port$837$14 ;
-  output \port$837$15 ;
-  wire \port$837$15 ;
-  output \port$837$2 ;
-  wire \port$837$2 ;
-  output \port$837$3 ;
-  wire \port$837$3 ;
-  output \port$837$4 ;
-  wire \port$837$4 ;
-  output \port$837$5 ;
-  wire \port$837$5 ;
-  output \port$837$6 ;
-  wire \port$837$6 ;
-  output \port$837$7 ;
-  wire \port$837$7 ;
-  output \port$837$8 ;
-  wire \port$837$8 ;
-  output \port$837$9 ;
-  wire \port$837$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$837$0  = \$1 ;
-  assign \port$837$1  = \$2 ;
-  assign \port$837$2  = \$3 ;
-  assign \port$837$3  = \$4 ;
-  assign \port$837$4  = \$5 ;
-  assign \port$837$5  = \$6 ;
-  assign \port$837$6  = \$7 ;
-  assign \port$837$7  = \$8 ;
-  assign \port$837$8  = \$9 ;
-  assign \port$837$9  = \$10 ;
-  assign \port$837$10  = \$11 ;
-  assign \port$837$11  = \$12 ;
-  assign \port$837$12  = \$13 ;
-  assign \port$837$13  = \$14 ;
-  assign \port$837$14  = \$15 ;
-  assign \port$837$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_1 (\port$838$0 , \port$838$1 , \port$838$2 , \port$838$3 , \port$838$4 , \port$838$5 , \port$838$6 , \port$838$7 , \port$838$8 , \port$838$9 , \port$838$10 , \port$838$11 , \port$838$12 , \port$838$13 , \port$838$14 , \port$838$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$838$0 ;
-  wire \port$838$0 ;
-  output \port$838$1 ;
-  wire \port$838$1 ;
-  output \port$838$10 ;
-  wire \port$838$10 ;
-  output \port$838$11 ;
-  wire \port$838$11 ;
-  output \port$838$12 ;
-  wire \port$838$12 ;
-  output \port$838$13 ;
-  wire \port$838$13 ;
-  output \port$838$14 ;
-  wire \port$838$14 ;
-  output \port$838$15 ;
-  wire \port$838$15 ;
-  output \port$838$2 ;
-  wire \port$838$2 ;
-  output \port$838$3 ;
-  wire \port$838$3 ;
-  output \port$838$4 ;
-  wire \port$838$4 ;
-  output \port$838$5 ;
-  wire \port$838$5 ;
-  output \port$838$6 ;
-  wire \port$838$6 ;
-  output \port$838$7 ;
-  wire \port$838$7 ;
-  output \port$838$8 ;
-  wire \port$838$8 ;
-  output \port$838$9 ;
-  wire \port$838$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$838$0  = \$1 ;
-  assign \port$838$1  = \$2 ;
-  assign \port$838$2  = \$3 ;
-  assign \port$838$3  = \$4 ;
-  assign \port$838$4  = \$5 ;
-  assign \port$838$5  = \$6 ;
-  assign \port$838$6  = \$7 ;
-  assign \port$838$7  = \$8 ;
-  assign \port$838$8  = \$9 ;
-  assign \port$838$9  = \$10 ;
-  assign \port$838$10  = \$11 ;
-  assign \port$838$11  = \$12 ;
-  assign \port$838$12  = \$13 ;
-  assign \port$838$13  = \$14 ;
-  assign \port$838$14  = \$15 ;
-  assign \port$838$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_2 (\port$839$0 , \port$839$1 , \port$839$2 , \port$839$3 , \port$839$4 , \port$839$5 , \port$839$6 , \port$839$7 , \port$839$8 , \port$839$9 , \port$839$10 , \port$839$11 , \port$839$12 , \port$839$13 , \port$839$14 , \port$839$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$839$0 ;
-  wire \port$839$0 ;
-  output \port$839$1 ;
-  wire \port$839$1 ;
-  output \port$839$10 ;
-  wire \port$839$10 ;
-  output \port$839$11 ;
-  wire \port$839$11 ;
-  output \port$839$12 ;
-  wire \port$839$12 ;
-  output \port$839$13 ;
-  wire \port$839$13 ;
-  output \port$839$14 ;
-  wire \port$839$14 ;
-  output \port$839$15 ;
-  wire \port$839$15 ;
-  output \port$839$2 ;
-  wire \port$839$2 ;
-  output \port$839$3 ;
-  wire \port$839$3 ;
-  output \port$839$4 ;
-  wire \port$839$4 ;
-  output \port$839$5 ;
-  wire \port$839$5 ;
-  output \port$839$6 ;
-  wire \port$839$6 ;
-  output \port$839$7 ;
-  wire \port$839$7 ;
-  output \port$839$8 ;
-  wire \port$839$8 ;
-  output \port$839$9 ;
-  wire \port$839$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$839$0  = \$1 ;
-  assign \port$839$1  = \$2 ;
-  assign \port$839$2  = \$3 ;
-  assign \port$839$3  = \$4 ;
-  assign \port$839$4  = \$5 ;
-  assign \port$839$5  = \$6 ;
-  assign \port$839$6  = \$7 ;
-  assign \port$839$7  = \$8 ;
-  assign \port$839$8  = \$9 ;
-  assign \port$839$9  = \$10 ;
-  assign \port$839$10  = \$11 ;
-  assign \port$839$11  = \$12 ;
-  assign \port$839$12  = \$13 ;
-  assign \port$839$13  = \$14 ;
-  assign \port$839$14  = \$15 ;
-  assign \port$839$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_3 (\port$840$0 , \port$840$1 , \port$840$2 , \port$840$3 , \port$840$4 , \port$840$5 , \port$840$6 , \port$840$7 , \port$840$8 , \port$840$9 , \port$840$10 , \port$840$11 , \port$840$12 , \port$840$13 , \port$840$14 , \port$840$15 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$840$0 ;
-  wire \port$840$0 ;
-  output \port$840$1 ;
-  wire \port$840$1 ;
-  output \port$840$10 ;
-  wire \port$840$10 ;
-  output \port$840$11 ;
-  wire \port$840$11 ;
-  output \port$840$12 ;
-  wire \port$840$12 ;
-  output \port$840$13 ;
-  wire \port$840$13 ;
-  output \port$840$14 ;
-  wire \port$840$14 ;
-  output \port$840$15 ;
-  wire \port$840$15 ;
-  output \port$840$2 ;
-  wire \port$840$2 ;
-  output \port$840$3 ;
-  wire \port$840$3 ;
-  output \port$840$4 ;
-  wire \port$840$4 ;
-  output \port$840$5 ;
-  wire \port$840$5 ;
-  output \port$840$6 ;
-  wire \port$840$6 ;
-  output \port$840$7 ;
-  wire \port$840$7 ;
-  output \port$840$8 ;
-  wire \port$840$8 ;
-  output \port$840$9 ;
-  wire \port$840$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$840$0  = \$1 ;
-  assign \port$840$1  = \$2 ;
-  assign \port$840$2  = \$3 ;
-  assign \port$840$3  = \$4 ;
-  assign \port$840$4  = \$5 ;
-  assign \port$840$5  = \$6 ;
-  assign \port$840$6  = \$7 ;
-  assign \port$840$7  = \$8 ;
-  assign \port$840$8  = \$9 ;
-  assign \port$840$9  = \$10 ;
-  assign \port$840$10  = \$11 ;
-  assign \port$840$11  = \$12 ;
-  assign \port$840$12  = \$13 ;
-  assign \port$840$13  = \$14 ;
-  assign \port$840$14  = \$15 ;
-  assign \port$840$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_4 (\port$841$0 , \port$841$1 , \port$841$2 , \port$841$3 , \port$841$4 , \port$841$5 , \port$841$6 , \port$841$7 , \port$841$8 , \port$841$9 , \port$841$10 , \port$841$11 , \port$841$12 , \port$841$13 , \port$841$14 , \port$841$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_0 (b, clk, \port$841$0 , \port$841$1 , \port$841$2 , \port$841$3 , \port$841$4 , \port$841$5 , \port$841$6 , \port$841$7 , \port$841$8 , \port$841$9 , \port$841$10 , \port$841$11 , \port$841$12 , \port$841$13 , \port$841$14 , \port$841$15 , a);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22715,7 +16731,7 @@ module \hwq_top.engine.array.mul_3_4 (\port$841$0 , \port$841$1 , \port$841$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_5 (\port$842$0 , \port$842$1 , \port$842$2 , \port$842$3 , \port$842$4 , \port$842$5 , \port$842$6 , \port$842$7 , \port$842$8 , \port$842$9 , \port$842$10 , \port$842$11 , \port$842$12 , \port$842$13 , \port$842$14 , \port$842$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_1 (\port$842$0 , \port$842$1 , \port$842$2 , \port$842$3 , \port$842$4 , \port$842$5 , \port$842$6 , \port$842$7 , \port$842$8 , \port$842$9 , \port$842$10 , \port$842$11 , \port$842$12 , \port$842$13 , \port$842$14 , \port$842$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22934,7 +16950,7 @@ module \hwq_top.engine.array.mul_3_5 (\port$842$0 , \port$842$1 , \port$842$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_6 (\port$843$0 , \port$843$1 , \port$843$2 , \port$843$3 , \port$843$4 , \port$843$5 , \port$843$6 , \port$843$7 , \port$843$8 , \port$843$9 , \port$843$10 , \port$843$11 , \port$843$12 , \port$843$13 , \port$843$14 , \port$843$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_2 (\port$843$0 , \port$843$1 , \port$843$2 , \port$843$3 , \port$843$4 , \port$843$5 , \port$843$6 , \port$843$7 , \port$843$8 , \port$843$9 , \port$843$10 , \port$843$11 , \port$843$12 , \port$843$13 , \port$843$14 , \port$843$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23153,7 +17169,7 @@ module \hwq_top.engine.array.mul_3_6 (\port$843$0 , \port$843$1 , \port$843$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_3_7 (\port$844$0 , \port$844$1 , \port$844$2 , \port$844$3 , \port$844$4 , \port$844$5 , \port$844$6 , \port$844$7 , \port$844$8 , \port$844$9 , \port$844$10 , \port$844$11 , \port$844$12 , \port$844$13 , \port$844$14 , \port$844$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_3 (\port$844$0 , \port$844$1 , \port$844$2 , \port$844$3 , \port$844$4 , \port$844$5 , \port$844$6 , \port$844$7 , \port$844$8 , \port$844$9 , \port$844$10 , \port$844$11 , \port$844$12 , \port$844$13 , \port$844$14 , \port$844$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23372,7 +17388,7 @@ module \hwq_top.engine.array.mul_3_7 (\port$844$0 , \port$844$1 , \port$844$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_0 (\port$845$0 , \port$845$1 , \port$845$2 , \port$845$3 , \port$845$4 , \port$845$5 , \port$845$6 , \port$845$7 , \port$845$8 , \port$845$9 , \port$845$10 , \port$845$11 , \port$845$12 , \port$845$13 , \port$845$14 , \port$845$15 , a, b, clk);
+module \hwq_top.engine.array.mul_0_4 (\port$845$0 , \port$845$1 , \port$845$2 , \port$845$3 , \port$845$4 , \port$845$5 , \port$845$6 , \port$845$7 , \port$845$8 , \port$845$9 , \port$845$10 , \port$845$11 , \port$845$12 , \port$845$13 , \port$845$14 , \port$845$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23591,7 +17607,7 @@ module \hwq_top.engine.array.mul_4_0 (\port$845$0 , \port$845$1 , \port$845$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_1 (\port$846$0 , \port$846$1 , \port$846$2 , \port$846$3 , \port$846$4 , \port$846$5 , \port$846$6 , \port$846$7 , \port$846$8 , \port$846$9 , \port$846$10 , \port$846$11 , \port$846$12 , \port$846$13 , \port$846$14 , \port$846$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_5 (\port$846$0 , \port$846$1 , \port$846$2 , \port$846$3 , \port$846$4 , \port$846$5 , \port$846$6 , \port$846$7 , \port$846$8 , \port$846$9 , \port$846$10 , \port$846$11 , \port$846$12 , \port$846$13 , \port$846$14 , \port$846$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23810,7 +17826,7 @@ module \hwq_top.engine.array.mul_4_1 (\port$846$0 , \port$846$1 , \port$846$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_2 (\port$847$0 , \port$847$1 , \port$847$2 , \port$847$3 , \port$847$4 , \port$847$5 , \port$847$6 , \port$847$7 , \port$847$8 , \port$847$9 , \port$847$10 , \port$847$11 , \port$847$12 , \port$847$13 , \port$847$14 , \port$847$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_6 (\port$847$0 , \port$847$1 , \port$847$2 , \port$847$3 , \port$847$4 , \port$847$5 , \port$847$6 , \port$847$7 , \port$847$8 , \port$847$9 , \port$847$10 , \port$847$11 , \port$847$12 , \port$847$13 , \port$847$14 , \port$847$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24029,7 +18045,7 @@ module \hwq_top.engine.array.mul_4_2 (\port$847$0 , \port$847$1 , \port$847$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_3 (\port$848$0 , \port$848$1 , \port$848$2 , \port$848$3 , \port$848$4 , \port$848$5 , \port$848$6 , \port$848$7 , \port$848$8 , \port$848$9 , \port$848$10 , \port$848$11 , \port$848$12 , \port$848$13 , \port$848$14 , \port$848$15 , b, a, clk);
+module \hwq_top.engine.array.mul_0_7 (\port$848$0 , \port$848$1 , \port$848$2 , \port$848$3 , \port$848$4 , \port$848$5 , \port$848$6 , \port$848$7 , \port$848$8 , \port$848$9 , \port$848$10 , \port$848$11 , \port$848$12 , \port$848$13 , \port$848$14 , \port$848$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24248,7 +18264,7 @@ module \hwq_top.engine.array.mul_4_3 (\port$848$0 , \port$848$1 , \port$848$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_4 (\port$849$0 , \port$849$1 , \port$849$2 , \port$849$3 , \port$849$4 , \port$849$5 , \port$849$6 , \port$849$7 , \port$849$8 , \port$849$9 , \port$849$10 , \port$849$11 , \port$849$12 , \port$849$13 , \port$849$14 , \port$849$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_0 (\port$849$0 , \port$849$1 , \port$849$2 , \port$849$3 , \port$849$4 , \port$849$5 , \port$849$6 , \port$849$7 , \port$849$8 , \port$849$9 , \port$849$10 , \port$849$11 , \port$849$12 , \port$849$13 , \port$849$14 , \port$849$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24467,7 +18483,7 @@ module \hwq_top.engine.array.mul_4_4 (\port$849$0 , \port$849$1 , \port$849$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_5 (\port$850$0 , \port$850$1 , \port$850$2 , \port$850$3 , \port$850$4 , \port$850$5 , \port$850$6 , \port$850$7 , \port$850$8 , \port$850$9 , \port$850$10 , \port$850$11 , \port$850$12 , \port$850$13 , \port$850$14 , \port$850$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_1 (\port$850$0 , \port$850$1 , \port$850$2 , \port$850$3 , \port$850$4 , \port$850$5 , \port$850$6 , \port$850$7 , \port$850$8 , \port$850$9 , \port$850$10 , \port$850$11 , \port$850$12 , \port$850$13 , \port$850$14 , \port$850$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24686,7 +18702,7 @@ module \hwq_top.engine.array.mul_4_5 (\port$850$0 , \port$850$1 , \port$850$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_6 (\port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_2 (\port$851$0 , \port$851$1 , \port$851$2 , \port$851$3 , \port$851$4 , \port$851$5 , \port$851$6 , \port$851$7 , \port$851$8 , \port$851$9 , \port$851$10 , \port$851$11 , \port$851$12 , \port$851$13 , \port$851$14 , \port$851$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24905,7 +18921,7 @@ module \hwq_top.engine.array.mul_4_6 (\port$851$0 , \port$851$1 , \port$851$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_4_7 (\port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_3 (\port$852$0 , \port$852$1 , \port$852$2 , \port$852$3 , \port$852$4 , \port$852$5 , \port$852$6 , \port$852$7 , \port$852$8 , \port$852$9 , \port$852$10 , \port$852$11 , \port$852$12 , \port$852$13 , \port$852$14 , \port$852$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25124,7 +19140,7 @@ module \hwq_top.engine.array.mul_4_7 (\port$852$0 , \port$852$1 , \port$852$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_0 (\port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , a, b, clk);
+module \hwq_top.engine.array.mul_1_4 (\port$853$0 , \port$853$1 , \port$853$2 , \port$853$3 , \port$853$4 , \port$853$5 , \port$853$6 , \port$853$7 , \port$853$8 , \port$853$9 , \port$853$10 , \port$853$11 , \port$853$12 , \port$853$13 , \port$853$14 , \port$853$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25343,7 +19359,7 @@ module \hwq_top.engine.array.mul_5_0 (\port$853$0 , \port$853$1 , \port$853$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_1 (\port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_5 (\port$854$0 , \port$854$1 , \port$854$2 , \port$854$3 , \port$854$4 , \port$854$5 , \port$854$6 , \port$854$7 , \port$854$8 , \port$854$9 , \port$854$10 , \port$854$11 , \port$854$12 , \port$854$13 , \port$854$14 , \port$854$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25562,7 +19578,7 @@ module \hwq_top.engine.array.mul_5_1 (\port$854$0 , \port$854$1 , \port$854$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_2 (\port$855$0 , \port$855$1 , \port$855$2 , \port$855$3 , \port$855$4 , \port$855$5 , \port$855$6 , \port$855$7 , \port$855$8 , \port$855$9 , \port$855$10 , \port$855$11 , \port$855$12 , \port$855$13 , \port$855$14 , \port$855$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_6 (\port$855$0 , \port$855$1 , \port$855$2 , \port$855$3 , \port$855$4 , \port$855$5 , \port$855$6 , \port$855$7 , \port$855$8 , \port$855$9 , \port$855$10 , \port$855$11 , \port$855$12 , \port$855$13 , \port$855$14 , \port$855$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25781,7 +19797,7 @@ module \hwq_top.engine.array.mul_5_2 (\port$855$0 , \port$855$1 , \port$855$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_3 (\port$856$0 , \port$856$1 , \port$856$2 , \port$856$3 , \port$856$4 , \port$856$5 , \port$856$6 , \port$856$7 , \port$856$8 , \port$856$9 , \port$856$10 , \port$856$11 , \port$856$12 , \port$856$13 , \port$856$14 , \port$856$15 , b, a, clk);
+module \hwq_top.engine.array.mul_1_7 (\port$856$0 , \port$856$1 , \port$856$2 , \port$856$3 , \port$856$4 , \port$856$5 , \port$856$6 , \port$856$7 , \port$856$8 , \port$856$9 , \port$856$10 , \port$856$11 , \port$856$12 , \port$856$13 , \port$856$14 , \port$856$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26000,7 +20016,7 @@ module \hwq_top.engine.array.mul_5_3 (\port$856$0 , \port$856$1 , \port$856$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_4 (\port$857$0 , \port$857$1 , \port$857$2 , \port$857$3 , \port$857$4 , \port$857$5 , \port$857$6 , \port$857$7 , \port$857$8 , \port$857$9 , \port$857$10 , \port$857$11 , \port$857$12 , \port$857$13 , \port$857$14 , \port$857$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_0 (\port$857$0 , \port$857$1 , \port$857$2 , \port$857$3 , \port$857$4 , \port$857$5 , \port$857$6 , \port$857$7 , \port$857$8 , \port$857$9 , \port$857$10 , \port$857$11 , \port$857$12 , \port$857$13 , \port$857$14 , \port$857$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26219,7 +20235,7 @@ module \hwq_top.engine.array.mul_5_4 (\port$857$0 , \port$857$1 , \port$857$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_5 (\port$858$0 , \port$858$1 , \port$858$2 , \port$858$3 , \port$858$4 , \port$858$5 , \port$858$6 , \port$858$7 , \port$858$8 , \port$858$9 , \port$858$10 , \port$858$11 , \port$858$12 , \port$858$13 , \port$858$14 , \port$858$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_1 (\port$858$0 , \port$858$1 , \port$858$2 , \port$858$3 , \port$858$4 , \port$858$5 , \port$858$6 , \port$858$7 , \port$858$8 , \port$858$9 , \port$858$10 , \port$858$11 , \port$858$12 , \port$858$13 , \port$858$14 , \port$858$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26438,7 +20454,7 @@ module \hwq_top.engine.array.mul_5_5 (\port$858$0 , \port$858$1 , \port$858$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_6 (\port$859$0 , \port$859$1 , \port$859$2 , \port$859$3 , \port$859$4 , \port$859$5 , \port$859$6 , \port$859$7 , \port$859$8 , \port$859$9 , \port$859$10 , \port$859$11 , \port$859$12 , \port$859$13 , \port$859$14 , \port$859$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_2 (\port$859$0 , \port$859$1 , \port$859$2 , \port$859$3 , \port$859$4 , \port$859$5 , \port$859$6 , \port$859$7 , \port$859$8 , \port$859$9 , \port$859$10 , \port$859$11 , \port$859$12 , \port$859$13 , \port$859$14 , \port$859$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26657,7 +20673,7 @@ module \hwq_top.engine.array.mul_5_6 (\port$859$0 , \port$859$1 , \port$859$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_5_7 (\port$860$0 , \port$860$1 , \port$860$2 , \port$860$3 , \port$860$4 , \port$860$5 , \port$860$6 , \port$860$7 , \port$860$8 , \port$860$9 , \port$860$10 , \port$860$11 , \port$860$12 , \port$860$13 , \port$860$14 , \port$860$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_3 (\port$860$0 , \port$860$1 , \port$860$2 , \port$860$3 , \port$860$4 , \port$860$5 , \port$860$6 , \port$860$7 , \port$860$8 , \port$860$9 , \port$860$10 , \port$860$11 , \port$860$12 , \port$860$13 , \port$860$14 , \port$860$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26876,7 +20892,7 @@ module \hwq_top.engine.array.mul_5_7 (\port$860$0 , \port$860$1 , \port$860$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_0 (\port$861$0 , \port$861$1 , \port$861$2 , \port$861$3 , \port$861$4 , \port$861$5 , \port$861$6 , \port$861$7 , \port$861$8 , \port$861$9 , \port$861$10 , \port$861$11 , \port$861$12 , \port$861$13 , \port$861$14 , \port$861$15 , a, b, clk);
+module \hwq_top.engine.array.mul_2_4 (\port$861$0 , \port$861$1 , \port$861$2 , \port$861$3 , \port$861$4 , \port$861$5 , \port$861$6 , \port$861$7 , \port$861$8 , \port$861$9 , \port$861$10 , \port$861$11 , \port$861$12 , \port$861$13 , \port$861$14 , \port$861$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27095,7 +21111,7 @@ module \hwq_top.engine.array.mul_6_0 (\port$861$0 , \port$861$1 , \port$861$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_1 (\port$862$0 , \port$862$1 , \port$862$2 , \port$862$3 , \port$862$4 , \port$862$5 , \port$862$6 , \port$862$7 , \port$862$8 , \port$862$9 , \port$862$10 , \port$862$11 , \port$862$12 , \port$862$13 , \port$862$14 , \port$862$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_5 (\port$862$0 , \port$862$1 , \port$862$2 , \port$862$3 , \port$862$4 , \port$862$5 , \port$862$6 , \port$862$7 , \port$862$8 , \port$862$9 , \port$862$10 , \port$862$11 , \port$862$12 , \port$862$13 , \port$862$14 , \port$862$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27314,7 +21330,7 @@ module \hwq_top.engine.array.mul_6_1 (\port$862$0 , \port$862$1 , \port$862$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_2 (\port$863$0 , \port$863$1 , \port$863$2 , \port$863$3 , \port$863$4 , \port$863$5 , \port$863$6 , \port$863$7 , \port$863$8 , \port$863$9 , \port$863$10 , \port$863$11 , \port$863$12 , \port$863$13 , \port$863$14 , \port$863$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_6 (\port$863$0 , \port$863$1 , \port$863$2 , \port$863$3 , \port$863$4 , \port$863$5 , \port$863$6 , \port$863$7 , \port$863$8 , \port$863$9 , \port$863$10 , \port$863$11 , \port$863$12 , \port$863$13 , \port$863$14 , \port$863$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27533,7 +21549,7 @@ module \hwq_top.engine.array.mul_6_2 (\port$863$0 , \port$863$1 , \port$863$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_3 (\port$864$0 , \port$864$1 , \port$864$2 , \port$864$3 , \port$864$4 , \port$864$5 , \port$864$6 , \port$864$7 , \port$864$8 , \port$864$9 , \port$864$10 , \port$864$11 , \port$864$12 , \port$864$13 , \port$864$14 , \port$864$15 , b, a, clk);
+module \hwq_top.engine.array.mul_2_7 (\port$864$0 , \port$864$1 , \port$864$2 , \port$864$3 , \port$864$4 , \port$864$5 , \port$864$6 , \port$864$7 , \port$864$8 , \port$864$9 , \port$864$10 , \port$864$11 , \port$864$12 , \port$864$13 , \port$864$14 , \port$864$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27752,7 +21768,7 @@ module \hwq_top.engine.array.mul_6_3 (\port$864$0 , \port$864$1 , \port$864$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_4 (\port$865$0 , \port$865$1 , \port$865$2 , \port$865$3 , \port$865$4 , \port$865$5 , \port$865$6 , \port$865$7 , \port$865$8 , \port$865$9 , \port$865$10 , \port$865$11 , \port$865$12 , \port$865$13 , \port$865$14 , \port$865$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_0 (\port$865$0 , \port$865$1 , \port$865$2 , \port$865$3 , \port$865$4 , \port$865$5 , \port$865$6 , \port$865$7 , \port$865$8 , \port$865$9 , \port$865$10 , \port$865$11 , \port$865$12 , \port$865$13 , \port$865$14 , \port$865$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27971,7 +21987,7 @@ module \hwq_top.engine.array.mul_6_4 (\port$865$0 , \port$865$1 , \port$865$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_5 (\port$866$0 , \port$866$1 , \port$866$2 , \port$866$3 , \port$866$4 , \port$866$5 , \port$866$6 , \port$866$7 , \port$866$8 , \port$866$9 , \port$866$10 , \port$866$11 , \port$866$12 , \port$866$13 , \port$866$14 , \port$866$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_1 (\port$866$0 , \port$866$1 , \port$866$2 , \port$866$3 , \port$866$4 , \port$866$5 , \port$866$6 , \port$866$7 , \port$866$8 , \port$866$9 , \port$866$10 , \port$866$11 , \port$866$12 , \port$866$13 , \port$866$14 , \port$866$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28190,7 +22206,7 @@ module \hwq_top.engine.array.mul_6_5 (\port$866$0 , \port$866$1 , \port$866$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_6 (\port$867$0 , \port$867$1 , \port$867$2 , \port$867$3 , \port$867$4 , \port$867$5 , \port$867$6 , \port$867$7 , \port$867$8 , \port$867$9 , \port$867$10 , \port$867$11 , \port$867$12 , \port$867$13 , \port$867$14 , \port$867$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_2 (\port$867$0 , \port$867$1 , \port$867$2 , \port$867$3 , \port$867$4 , \port$867$5 , \port$867$6 , \port$867$7 , \port$867$8 , \port$867$9 , \port$867$10 , \port$867$11 , \port$867$12 , \port$867$13 , \port$867$14 , \port$867$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28409,7 +22425,7 @@ module \hwq_top.engine.array.mul_6_6 (\port$867$0 , \port$867$1 , \port$867$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_6_7 (\port$868$0 , \port$868$1 , \port$868$2 , \port$868$3 , \port$868$4 , \port$868$5 , \port$868$6 , \port$868$7 , \port$868$8 , \port$868$9 , \port$868$10 , \port$868$11 , \port$868$12 , \port$868$13 , \port$868$14 , \port$868$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_3 (\port$868$0 , \port$868$1 , \port$868$2 , \port$868$3 , \port$868$4 , \port$868$5 , \port$868$6 , \port$868$7 , \port$868$8 , \port$868$9 , \port$868$10 , \port$868$11 , \port$868$12 , \port$868$13 , \port$868$14 , \port$868$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28628,7 +22644,7 @@ module \hwq_top.engine.array.mul_6_7 (\port$868$0 , \port$868$1 , \port$868$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_0 (\port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , a, b, clk);
+module \hwq_top.engine.array.mul_3_4 (\port$869$0 , \port$869$1 , \port$869$2 , \port$869$3 , \port$869$4 , \port$869$5 , \port$869$6 , \port$869$7 , \port$869$8 , \port$869$9 , \port$869$10 , \port$869$11 , \port$869$12 , \port$869$13 , \port$869$14 , \port$869$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28847,7 +22863,7 @@ module \hwq_top.engine.array.mul_7_0 (\port$869$0 , \port$869$1 , \port$869$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_1 (\port$870$0 , \port$870$1 , \port$870$2 , \port$870$3 , \port$870$4 , \port$870$5 , \port$870$6 , \port$870$7 , \port$870$8 , \port$870$9 , \port$870$10 , \port$870$11 , \port$870$12 , \port$870$13 , \port$870$14 , \port$870$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_5 (\port$870$0 , \port$870$1 , \port$870$2 , \port$870$3 , \port$870$4 , \port$870$5 , \port$870$6 , \port$870$7 , \port$870$8 , \port$870$9 , \port$870$10 , \port$870$11 , \port$870$12 , \port$870$13 , \port$870$14 , \port$870$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29066,7 +23082,7 @@ module \hwq_top.engine.array.mul_7_1 (\port$870$0 , \port$870$1 , \port$870$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_2 (\port$871$0 , \port$871$1 , \port$871$2 , \port$871$3 , \port$871$4 , \port$871$5 , \port$871$6 , \port$871$7 , \port$871$8 , \port$871$9 , \port$871$10 , \port$871$11 , \port$871$12 , \port$871$13 , \port$871$14 , \port$871$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_6 (\port$871$0 , \port$871$1 , \port$871$2 , \port$871$3 , \port$871$4 , \port$871$5 , \port$871$6 , \port$871$7 , \port$871$8 , \port$871$9 , \port$871$10 , \port$871$11 , \port$871$12 , \port$871$13 , \port$871$14 , \port$871$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29285,7 +23301,7 @@ module \hwq_top.engine.array.mul_7_2 (\port$871$0 , \port$871$1 , \port$871$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_3 (\port$872$0 , \port$872$1 , \port$872$2 , \port$872$3 , \port$872$4 , \port$872$5 , \port$872$6 , \port$872$7 , \port$872$8 , \port$872$9 , \port$872$10 , \port$872$11 , \port$872$12 , \port$872$13 , \port$872$14 , \port$872$15 , b, a, clk);
+module \hwq_top.engine.array.mul_3_7 (\port$872$0 , \port$872$1 , \port$872$2 , \port$872$3 , \port$872$4 , \port$872$5 , \port$872$6 , \port$872$7 , \port$872$8 , \port$872$9 , \port$872$10 , \port$872$11 , \port$872$12 , \port$872$13 , \port$872$14 , \port$872$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29504,7 +23520,7 @@ module \hwq_top.engine.array.mul_7_3 (\port$872$0 , \port$872$1 , \port$872$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_4 (\port$873$0 , \port$873$1 , \port$873$2 , \port$873$3 , \port$873$4 , \port$873$5 , \port$873$6 , \port$873$7 , \port$873$8 , \port$873$9 , \port$873$10 , \port$873$11 , \port$873$12 , \port$873$13 , \port$873$14 , \port$873$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_0 (\port$873$0 , \port$873$1 , \port$873$2 , \port$873$3 , \port$873$4 , \port$873$5 , \port$873$6 , \port$873$7 , \port$873$8 , \port$873$9 , \port$873$10 , \port$873$11 , \port$873$12 , \port$873$13 , \port$873$14 , \port$873$15 , a, b, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29723,7 +23739,7 @@ module \hwq_top.engine.array.mul_7_4 (\port$873$0 , \port$873$1 , \port$873$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_5 (\port$874$0 , \port$874$1 , \port$874$2 , \port$874$3 , \port$874$4 , \port$874$5 , \port$874$6 , \port$874$7 , \port$874$8 , \port$874$9 , \port$874$10 , \port$874$11 , \port$874$12 , \port$874$13 , \port$874$14 , \port$874$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_1 (\port$874$0 , \port$874$1 , \port$874$2 , \port$874$3 , \port$874$4 , \port$874$5 , \port$874$6 , \port$874$7 , \port$874$8 , \port$874$9 , \port$874$10 , \port$874$11 , \port$874$12 , \port$874$13 , \port$874$14 , \port$874$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29942,7 +23958,7 @@ module \hwq_top.engine.array.mul_7_5 (\port$874$0 , \port$874$1 , \port$874$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_6 (\port$875$0 , \port$875$1 , \port$875$2 , \port$875$3 , \port$875$4 , \port$875$5 , \port$875$6 , \port$875$7 , \port$875$8 , \port$875$9 , \port$875$10 , \port$875$11 , \port$875$12 , \port$875$13 , \port$875$14 , \port$875$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_2 (\port$875$0 , \port$875$1 , \port$875$2 , \port$875$3 , \port$875$4 , \port$875$5 , \port$875$6 , \port$875$7 , \port$875$8 , \port$875$9 , \port$875$10 , \port$875$11 , \port$875$12 , \port$875$13 , \port$875$14 , \port$875$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30161,7 +24177,7 @@ module \hwq_top.engine.array.mul_7_6 (\port$875$0 , \port$875$1 , \port$875$2 , 
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array.mul_7_7 (\port$876$0 , \port$876$1 , \port$876$2 , \port$876$3 , \port$876$4 , \port$876$5 , \port$876$6 , \port$876$7 , \port$876$8 , \port$876$9 , \port$876$10 , \port$876$11 , \port$876$12 , \port$876$13 , \port$876$14 , \port$876$15 , b, a, clk);
+module \hwq_top.engine.array.mul_4_3 (\port$876$0 , \port$876$1 , \port$876$2 , \port$876$3 , \port$876$4 , \port$876$5 , \port$876$6 , \port$876$7 , \port$876$8 , \port$876$9 , \port$876$10 , \port$876$11 , \port$876$12 , \port$876$13 , \port$876$14 , \port$876$15 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30377,6 +24393,6138 @@ module \hwq_top.engine.array.mul_7_7 (\port$876$0 , \port$876$1 , \port$876$2 , 
   assign \port$876$13  = \$14 ;
   assign \port$876$14  = \$15 ;
   assign \port$876$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_4 (\port$877$0 , \port$877$1 , \port$877$2 , \port$877$3 , \port$877$4 , \port$877$5 , \port$877$6 , \port$877$7 , \port$877$8 , \port$877$9 , \port$877$10 , \port$877$11 , \port$877$12 , \port$877$13 , \port$877$14 , \port$877$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$877$0 ;
+  wire \port$877$0 ;
+  output \port$877$1 ;
+  wire \port$877$1 ;
+  output \port$877$10 ;
+  wire \port$877$10 ;
+  output \port$877$11 ;
+  wire \port$877$11 ;
+  output \port$877$12 ;
+  wire \port$877$12 ;
+  output \port$877$13 ;
+  wire \port$877$13 ;
+  output \port$877$14 ;
+  wire \port$877$14 ;
+  output \port$877$15 ;
+  wire \port$877$15 ;
+  output \port$877$2 ;
+  wire \port$877$2 ;
+  output \port$877$3 ;
+  wire \port$877$3 ;
+  output \port$877$4 ;
+  wire \port$877$4 ;
+  output \port$877$5 ;
+  wire \port$877$5 ;
+  output \port$877$6 ;
+  wire \port$877$6 ;
+  output \port$877$7 ;
+  wire \port$877$7 ;
+  output \port$877$8 ;
+  wire \port$877$8 ;
+  output \port$877$9 ;
+  wire \port$877$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$877$0  = \$1 ;
+  assign \port$877$1  = \$2 ;
+  assign \port$877$2  = \$3 ;
+  assign \port$877$3  = \$4 ;
+  assign \port$877$4  = \$5 ;
+  assign \port$877$5  = \$6 ;
+  assign \port$877$6  = \$7 ;
+  assign \port$877$7  = \$8 ;
+  assign \port$877$8  = \$9 ;
+  assign \port$877$9  = \$10 ;
+  assign \port$877$10  = \$11 ;
+  assign \port$877$11  = \$12 ;
+  assign \port$877$12  = \$13 ;
+  assign \port$877$13  = \$14 ;
+  assign \port$877$14  = \$15 ;
+  assign \port$877$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_5 (\port$878$0 , \port$878$1 , \port$878$2 , \port$878$3 , \port$878$4 , \port$878$5 , \port$878$6 , \port$878$7 , \port$878$8 , \port$878$9 , \port$878$10 , \port$878$11 , \port$878$12 , \port$878$13 , \port$878$14 , \port$878$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$878$0 ;
+  wire \port$878$0 ;
+  output \port$878$1 ;
+  wire \port$878$1 ;
+  output \port$878$10 ;
+  wire \port$878$10 ;
+  output \port$878$11 ;
+  wire \port$878$11 ;
+  output \port$878$12 ;
+  wire \port$878$12 ;
+  output \port$878$13 ;
+  wire \port$878$13 ;
+  output \port$878$14 ;
+  wire \port$878$14 ;
+  output \port$878$15 ;
+  wire \port$878$15 ;
+  output \port$878$2 ;
+  wire \port$878$2 ;
+  output \port$878$3 ;
+  wire \port$878$3 ;
+  output \port$878$4 ;
+  wire \port$878$4 ;
+  output \port$878$5 ;
+  wire \port$878$5 ;
+  output \port$878$6 ;
+  wire \port$878$6 ;
+  output \port$878$7 ;
+  wire \port$878$7 ;
+  output \port$878$8 ;
+  wire \port$878$8 ;
+  output \port$878$9 ;
+  wire \port$878$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$878$0  = \$1 ;
+  assign \port$878$1  = \$2 ;
+  assign \port$878$2  = \$3 ;
+  assign \port$878$3  = \$4 ;
+  assign \port$878$4  = \$5 ;
+  assign \port$878$5  = \$6 ;
+  assign \port$878$6  = \$7 ;
+  assign \port$878$7  = \$8 ;
+  assign \port$878$8  = \$9 ;
+  assign \port$878$9  = \$10 ;
+  assign \port$878$10  = \$11 ;
+  assign \port$878$11  = \$12 ;
+  assign \port$878$12  = \$13 ;
+  assign \port$878$13  = \$14 ;
+  assign \port$878$14  = \$15 ;
+  assign \port$878$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_6 (\port$879$0 , \port$879$1 , \port$879$2 , \port$879$3 , \port$879$4 , \port$879$5 , \port$879$6 , \port$879$7 , \port$879$8 , \port$879$9 , \port$879$10 , \port$879$11 , \port$879$12 , \port$879$13 , \port$879$14 , \port$879$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$879$0 ;
+  wire \port$879$0 ;
+  output \port$879$1 ;
+  wire \port$879$1 ;
+  output \port$879$10 ;
+  wire \port$879$10 ;
+  output \port$879$11 ;
+  wire \port$879$11 ;
+  output \port$879$12 ;
+  wire \port$879$12 ;
+  output \port$879$13 ;
+  wire \port$879$13 ;
+  output \port$879$14 ;
+  wire \port$879$14 ;
+  output \port$879$15 ;
+  wire \port$879$15 ;
+  output \port$879$2 ;
+  wire \port$879$2 ;
+  output \port$879$3 ;
+  wire \port$879$3 ;
+  output \port$879$4 ;
+  wire \port$879$4 ;
+  output \port$879$5 ;
+  wire \port$879$5 ;
+  output \port$879$6 ;
+  wire \port$879$6 ;
+  output \port$879$7 ;
+  wire \port$879$7 ;
+  output \port$879$8 ;
+  wire \port$879$8 ;
+  output \port$879$9 ;
+  wire \port$879$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$879$0  = \$1 ;
+  assign \port$879$1  = \$2 ;
+  assign \port$879$2  = \$3 ;
+  assign \port$879$3  = \$4 ;
+  assign \port$879$4  = \$5 ;
+  assign \port$879$5  = \$6 ;
+  assign \port$879$6  = \$7 ;
+  assign \port$879$7  = \$8 ;
+  assign \port$879$8  = \$9 ;
+  assign \port$879$9  = \$10 ;
+  assign \port$879$10  = \$11 ;
+  assign \port$879$11  = \$12 ;
+  assign \port$879$12  = \$13 ;
+  assign \port$879$13  = \$14 ;
+  assign \port$879$14  = \$15 ;
+  assign \port$879$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_4_7 (\port$880$0 , \port$880$1 , \port$880$2 , \port$880$3 , \port$880$4 , \port$880$5 , \port$880$6 , \port$880$7 , \port$880$8 , \port$880$9 , \port$880$10 , \port$880$11 , \port$880$12 , \port$880$13 , \port$880$14 , \port$880$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$880$0 ;
+  wire \port$880$0 ;
+  output \port$880$1 ;
+  wire \port$880$1 ;
+  output \port$880$10 ;
+  wire \port$880$10 ;
+  output \port$880$11 ;
+  wire \port$880$11 ;
+  output \port$880$12 ;
+  wire \port$880$12 ;
+  output \port$880$13 ;
+  wire \port$880$13 ;
+  output \port$880$14 ;
+  wire \port$880$14 ;
+  output \port$880$15 ;
+  wire \port$880$15 ;
+  output \port$880$2 ;
+  wire \port$880$2 ;
+  output \port$880$3 ;
+  wire \port$880$3 ;
+  output \port$880$4 ;
+  wire \port$880$4 ;
+  output \port$880$5 ;
+  wire \port$880$5 ;
+  output \port$880$6 ;
+  wire \port$880$6 ;
+  output \port$880$7 ;
+  wire \port$880$7 ;
+  output \port$880$8 ;
+  wire \port$880$8 ;
+  output \port$880$9 ;
+  wire \port$880$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$880$0  = \$1 ;
+  assign \port$880$1  = \$2 ;
+  assign \port$880$2  = \$3 ;
+  assign \port$880$3  = \$4 ;
+  assign \port$880$4  = \$5 ;
+  assign \port$880$5  = \$6 ;
+  assign \port$880$6  = \$7 ;
+  assign \port$880$7  = \$8 ;
+  assign \port$880$8  = \$9 ;
+  assign \port$880$9  = \$10 ;
+  assign \port$880$10  = \$11 ;
+  assign \port$880$11  = \$12 ;
+  assign \port$880$12  = \$13 ;
+  assign \port$880$13  = \$14 ;
+  assign \port$880$14  = \$15 ;
+  assign \port$880$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_0 (\port$881$0 , \port$881$1 , \port$881$2 , \port$881$3 , \port$881$4 , \port$881$5 , \port$881$6 , \port$881$7 , \port$881$8 , \port$881$9 , \port$881$10 , \port$881$11 , \port$881$12 , \port$881$13 , \port$881$14 , \port$881$15 , a, b, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$881$0 ;
+  wire \port$881$0 ;
+  output \port$881$1 ;
+  wire \port$881$1 ;
+  output \port$881$10 ;
+  wire \port$881$10 ;
+  output \port$881$11 ;
+  wire \port$881$11 ;
+  output \port$881$12 ;
+  wire \port$881$12 ;
+  output \port$881$13 ;
+  wire \port$881$13 ;
+  output \port$881$14 ;
+  wire \port$881$14 ;
+  output \port$881$15 ;
+  wire \port$881$15 ;
+  output \port$881$2 ;
+  wire \port$881$2 ;
+  output \port$881$3 ;
+  wire \port$881$3 ;
+  output \port$881$4 ;
+  wire \port$881$4 ;
+  output \port$881$5 ;
+  wire \port$881$5 ;
+  output \port$881$6 ;
+  wire \port$881$6 ;
+  output \port$881$7 ;
+  wire \port$881$7 ;
+  output \port$881$8 ;
+  wire \port$881$8 ;
+  output \port$881$9 ;
+  wire \port$881$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$881$0  = \$1 ;
+  assign \port$881$1  = \$2 ;
+  assign \port$881$2  = \$3 ;
+  assign \port$881$3  = \$4 ;
+  assign \port$881$4  = \$5 ;
+  assign \port$881$5  = \$6 ;
+  assign \port$881$6  = \$7 ;
+  assign \port$881$7  = \$8 ;
+  assign \port$881$8  = \$9 ;
+  assign \port$881$9  = \$10 ;
+  assign \port$881$10  = \$11 ;
+  assign \port$881$11  = \$12 ;
+  assign \port$881$12  = \$13 ;
+  assign \port$881$13  = \$14 ;
+  assign \port$881$14  = \$15 ;
+  assign \port$881$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_1 (\port$882$0 , \port$882$1 , \port$882$2 , \port$882$3 , \port$882$4 , \port$882$5 , \port$882$6 , \port$882$7 , \port$882$8 , \port$882$9 , \port$882$10 , \port$882$11 , \port$882$12 , \port$882$13 , \port$882$14 , \port$882$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$882$0 ;
+  wire \port$882$0 ;
+  output \port$882$1 ;
+  wire \port$882$1 ;
+  output \port$882$10 ;
+  wire \port$882$10 ;
+  output \port$882$11 ;
+  wire \port$882$11 ;
+  output \port$882$12 ;
+  wire \port$882$12 ;
+  output \port$882$13 ;
+  wire \port$882$13 ;
+  output \port$882$14 ;
+  wire \port$882$14 ;
+  output \port$882$15 ;
+  wire \port$882$15 ;
+  output \port$882$2 ;
+  wire \port$882$2 ;
+  output \port$882$3 ;
+  wire \port$882$3 ;
+  output \port$882$4 ;
+  wire \port$882$4 ;
+  output \port$882$5 ;
+  wire \port$882$5 ;
+  output \port$882$6 ;
+  wire \port$882$6 ;
+  output \port$882$7 ;
+  wire \port$882$7 ;
+  output \port$882$8 ;
+  wire \port$882$8 ;
+  output \port$882$9 ;
+  wire \port$882$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$882$0  = \$1 ;
+  assign \port$882$1  = \$2 ;
+  assign \port$882$2  = \$3 ;
+  assign \port$882$3  = \$4 ;
+  assign \port$882$4  = \$5 ;
+  assign \port$882$5  = \$6 ;
+  assign \port$882$6  = \$7 ;
+  assign \port$882$7  = \$8 ;
+  assign \port$882$8  = \$9 ;
+  assign \port$882$9  = \$10 ;
+  assign \port$882$10  = \$11 ;
+  assign \port$882$11  = \$12 ;
+  assign \port$882$12  = \$13 ;
+  assign \port$882$13  = \$14 ;
+  assign \port$882$14  = \$15 ;
+  assign \port$882$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_2 (\port$883$0 , \port$883$1 , \port$883$2 , \port$883$3 , \port$883$4 , \port$883$5 , \port$883$6 , \port$883$7 , \port$883$8 , \port$883$9 , \port$883$10 , \port$883$11 , \port$883$12 , \port$883$13 , \port$883$14 , \port$883$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$883$0 ;
+  wire \port$883$0 ;
+  output \port$883$1 ;
+  wire \port$883$1 ;
+  output \port$883$10 ;
+  wire \port$883$10 ;
+  output \port$883$11 ;
+  wire \port$883$11 ;
+  output \port$883$12 ;
+  wire \port$883$12 ;
+  output \port$883$13 ;
+  wire \port$883$13 ;
+  output \port$883$14 ;
+  wire \port$883$14 ;
+  output \port$883$15 ;
+  wire \port$883$15 ;
+  output \port$883$2 ;
+  wire \port$883$2 ;
+  output \port$883$3 ;
+  wire \port$883$3 ;
+  output \port$883$4 ;
+  wire \port$883$4 ;
+  output \port$883$5 ;
+  wire \port$883$5 ;
+  output \port$883$6 ;
+  wire \port$883$6 ;
+  output \port$883$7 ;
+  wire \port$883$7 ;
+  output \port$883$8 ;
+  wire \port$883$8 ;
+  output \port$883$9 ;
+  wire \port$883$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$883$0  = \$1 ;
+  assign \port$883$1  = \$2 ;
+  assign \port$883$2  = \$3 ;
+  assign \port$883$3  = \$4 ;
+  assign \port$883$4  = \$5 ;
+  assign \port$883$5  = \$6 ;
+  assign \port$883$6  = \$7 ;
+  assign \port$883$7  = \$8 ;
+  assign \port$883$8  = \$9 ;
+  assign \port$883$9  = \$10 ;
+  assign \port$883$10  = \$11 ;
+  assign \port$883$11  = \$12 ;
+  assign \port$883$12  = \$13 ;
+  assign \port$883$13  = \$14 ;
+  assign \port$883$14  = \$15 ;
+  assign \port$883$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_3 (\port$884$0 , \port$884$1 , \port$884$2 , \port$884$3 , \port$884$4 , \port$884$5 , \port$884$6 , \port$884$7 , \port$884$8 , \port$884$9 , \port$884$10 , \port$884$11 , \port$884$12 , \port$884$13 , \port$884$14 , \port$884$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$884$0 ;
+  wire \port$884$0 ;
+  output \port$884$1 ;
+  wire \port$884$1 ;
+  output \port$884$10 ;
+  wire \port$884$10 ;
+  output \port$884$11 ;
+  wire \port$884$11 ;
+  output \port$884$12 ;
+  wire \port$884$12 ;
+  output \port$884$13 ;
+  wire \port$884$13 ;
+  output \port$884$14 ;
+  wire \port$884$14 ;
+  output \port$884$15 ;
+  wire \port$884$15 ;
+  output \port$884$2 ;
+  wire \port$884$2 ;
+  output \port$884$3 ;
+  wire \port$884$3 ;
+  output \port$884$4 ;
+  wire \port$884$4 ;
+  output \port$884$5 ;
+  wire \port$884$5 ;
+  output \port$884$6 ;
+  wire \port$884$6 ;
+  output \port$884$7 ;
+  wire \port$884$7 ;
+  output \port$884$8 ;
+  wire \port$884$8 ;
+  output \port$884$9 ;
+  wire \port$884$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$884$0  = \$1 ;
+  assign \port$884$1  = \$2 ;
+  assign \port$884$2  = \$3 ;
+  assign \port$884$3  = \$4 ;
+  assign \port$884$4  = \$5 ;
+  assign \port$884$5  = \$6 ;
+  assign \port$884$6  = \$7 ;
+  assign \port$884$7  = \$8 ;
+  assign \port$884$8  = \$9 ;
+  assign \port$884$9  = \$10 ;
+  assign \port$884$10  = \$11 ;
+  assign \port$884$11  = \$12 ;
+  assign \port$884$12  = \$13 ;
+  assign \port$884$13  = \$14 ;
+  assign \port$884$14  = \$15 ;
+  assign \port$884$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_4 (\port$885$0 , \port$885$1 , \port$885$2 , \port$885$3 , \port$885$4 , \port$885$5 , \port$885$6 , \port$885$7 , \port$885$8 , \port$885$9 , \port$885$10 , \port$885$11 , \port$885$12 , \port$885$13 , \port$885$14 , \port$885$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$885$0 ;
+  wire \port$885$0 ;
+  output \port$885$1 ;
+  wire \port$885$1 ;
+  output \port$885$10 ;
+  wire \port$885$10 ;
+  output \port$885$11 ;
+  wire \port$885$11 ;
+  output \port$885$12 ;
+  wire \port$885$12 ;
+  output \port$885$13 ;
+  wire \port$885$13 ;
+  output \port$885$14 ;
+  wire \port$885$14 ;
+  output \port$885$15 ;
+  wire \port$885$15 ;
+  output \port$885$2 ;
+  wire \port$885$2 ;
+  output \port$885$3 ;
+  wire \port$885$3 ;
+  output \port$885$4 ;
+  wire \port$885$4 ;
+  output \port$885$5 ;
+  wire \port$885$5 ;
+  output \port$885$6 ;
+  wire \port$885$6 ;
+  output \port$885$7 ;
+  wire \port$885$7 ;
+  output \port$885$8 ;
+  wire \port$885$8 ;
+  output \port$885$9 ;
+  wire \port$885$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$885$0  = \$1 ;
+  assign \port$885$1  = \$2 ;
+  assign \port$885$2  = \$3 ;
+  assign \port$885$3  = \$4 ;
+  assign \port$885$4  = \$5 ;
+  assign \port$885$5  = \$6 ;
+  assign \port$885$6  = \$7 ;
+  assign \port$885$7  = \$8 ;
+  assign \port$885$8  = \$9 ;
+  assign \port$885$9  = \$10 ;
+  assign \port$885$10  = \$11 ;
+  assign \port$885$11  = \$12 ;
+  assign \port$885$12  = \$13 ;
+  assign \port$885$13  = \$14 ;
+  assign \port$885$14  = \$15 ;
+  assign \port$885$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_5 (\port$886$0 , \port$886$1 , \port$886$2 , \port$886$3 , \port$886$4 , \port$886$5 , \port$886$6 , \port$886$7 , \port$886$8 , \port$886$9 , \port$886$10 , \port$886$11 , \port$886$12 , \port$886$13 , \port$886$14 , \port$886$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$886$0 ;
+  wire \port$886$0 ;
+  output \port$886$1 ;
+  wire \port$886$1 ;
+  output \port$886$10 ;
+  wire \port$886$10 ;
+  output \port$886$11 ;
+  wire \port$886$11 ;
+  output \port$886$12 ;
+  wire \port$886$12 ;
+  output \port$886$13 ;
+  wire \port$886$13 ;
+  output \port$886$14 ;
+  wire \port$886$14 ;
+  output \port$886$15 ;
+  wire \port$886$15 ;
+  output \port$886$2 ;
+  wire \port$886$2 ;
+  output \port$886$3 ;
+  wire \port$886$3 ;
+  output \port$886$4 ;
+  wire \port$886$4 ;
+  output \port$886$5 ;
+  wire \port$886$5 ;
+  output \port$886$6 ;
+  wire \port$886$6 ;
+  output \port$886$7 ;
+  wire \port$886$7 ;
+  output \port$886$8 ;
+  wire \port$886$8 ;
+  output \port$886$9 ;
+  wire \port$886$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$886$0  = \$1 ;
+  assign \port$886$1  = \$2 ;
+  assign \port$886$2  = \$3 ;
+  assign \port$886$3  = \$4 ;
+  assign \port$886$4  = \$5 ;
+  assign \port$886$5  = \$6 ;
+  assign \port$886$6  = \$7 ;
+  assign \port$886$7  = \$8 ;
+  assign \port$886$8  = \$9 ;
+  assign \port$886$9  = \$10 ;
+  assign \port$886$10  = \$11 ;
+  assign \port$886$11  = \$12 ;
+  assign \port$886$12  = \$13 ;
+  assign \port$886$13  = \$14 ;
+  assign \port$886$14  = \$15 ;
+  assign \port$886$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_6 (\port$887$0 , \port$887$1 , \port$887$2 , \port$887$3 , \port$887$4 , \port$887$5 , \port$887$6 , \port$887$7 , \port$887$8 , \port$887$9 , \port$887$10 , \port$887$11 , \port$887$12 , \port$887$13 , \port$887$14 , \port$887$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$887$0 ;
+  wire \port$887$0 ;
+  output \port$887$1 ;
+  wire \port$887$1 ;
+  output \port$887$10 ;
+  wire \port$887$10 ;
+  output \port$887$11 ;
+  wire \port$887$11 ;
+  output \port$887$12 ;
+  wire \port$887$12 ;
+  output \port$887$13 ;
+  wire \port$887$13 ;
+  output \port$887$14 ;
+  wire \port$887$14 ;
+  output \port$887$15 ;
+  wire \port$887$15 ;
+  output \port$887$2 ;
+  wire \port$887$2 ;
+  output \port$887$3 ;
+  wire \port$887$3 ;
+  output \port$887$4 ;
+  wire \port$887$4 ;
+  output \port$887$5 ;
+  wire \port$887$5 ;
+  output \port$887$6 ;
+  wire \port$887$6 ;
+  output \port$887$7 ;
+  wire \port$887$7 ;
+  output \port$887$8 ;
+  wire \port$887$8 ;
+  output \port$887$9 ;
+  wire \port$887$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$887$0  = \$1 ;
+  assign \port$887$1  = \$2 ;
+  assign \port$887$2  = \$3 ;
+  assign \port$887$3  = \$4 ;
+  assign \port$887$4  = \$5 ;
+  assign \port$887$5  = \$6 ;
+  assign \port$887$6  = \$7 ;
+  assign \port$887$7  = \$8 ;
+  assign \port$887$8  = \$9 ;
+  assign \port$887$9  = \$10 ;
+  assign \port$887$10  = \$11 ;
+  assign \port$887$11  = \$12 ;
+  assign \port$887$12  = \$13 ;
+  assign \port$887$13  = \$14 ;
+  assign \port$887$14  = \$15 ;
+  assign \port$887$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_5_7 (\port$888$0 , \port$888$1 , \port$888$2 , \port$888$3 , \port$888$4 , \port$888$5 , \port$888$6 , \port$888$7 , \port$888$8 , \port$888$9 , \port$888$10 , \port$888$11 , \port$888$12 , \port$888$13 , \port$888$14 , \port$888$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$888$0 ;
+  wire \port$888$0 ;
+  output \port$888$1 ;
+  wire \port$888$1 ;
+  output \port$888$10 ;
+  wire \port$888$10 ;
+  output \port$888$11 ;
+  wire \port$888$11 ;
+  output \port$888$12 ;
+  wire \port$888$12 ;
+  output \port$888$13 ;
+  wire \port$888$13 ;
+  output \port$888$14 ;
+  wire \port$888$14 ;
+  output \port$888$15 ;
+  wire \port$888$15 ;
+  output \port$888$2 ;
+  wire \port$888$2 ;
+  output \port$888$3 ;
+  wire \port$888$3 ;
+  output \port$888$4 ;
+  wire \port$888$4 ;
+  output \port$888$5 ;
+  wire \port$888$5 ;
+  output \port$888$6 ;
+  wire \port$888$6 ;
+  output \port$888$7 ;
+  wire \port$888$7 ;
+  output \port$888$8 ;
+  wire \port$888$8 ;
+  output \port$888$9 ;
+  wire \port$888$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$888$0  = \$1 ;
+  assign \port$888$1  = \$2 ;
+  assign \port$888$2  = \$3 ;
+  assign \port$888$3  = \$4 ;
+  assign \port$888$4  = \$5 ;
+  assign \port$888$5  = \$6 ;
+  assign \port$888$6  = \$7 ;
+  assign \port$888$7  = \$8 ;
+  assign \port$888$8  = \$9 ;
+  assign \port$888$9  = \$10 ;
+  assign \port$888$10  = \$11 ;
+  assign \port$888$11  = \$12 ;
+  assign \port$888$12  = \$13 ;
+  assign \port$888$13  = \$14 ;
+  assign \port$888$14  = \$15 ;
+  assign \port$888$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_0 (\port$889$0 , \port$889$1 , \port$889$2 , \port$889$3 , \port$889$4 , \port$889$5 , \port$889$6 , \port$889$7 , \port$889$8 , \port$889$9 , \port$889$10 , \port$889$11 , \port$889$12 , \port$889$13 , \port$889$14 , \port$889$15 , a, b, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$889$0 ;
+  wire \port$889$0 ;
+  output \port$889$1 ;
+  wire \port$889$1 ;
+  output \port$889$10 ;
+  wire \port$889$10 ;
+  output \port$889$11 ;
+  wire \port$889$11 ;
+  output \port$889$12 ;
+  wire \port$889$12 ;
+  output \port$889$13 ;
+  wire \port$889$13 ;
+  output \port$889$14 ;
+  wire \port$889$14 ;
+  output \port$889$15 ;
+  wire \port$889$15 ;
+  output \port$889$2 ;
+  wire \port$889$2 ;
+  output \port$889$3 ;
+  wire \port$889$3 ;
+  output \port$889$4 ;
+  wire \port$889$4 ;
+  output \port$889$5 ;
+  wire \port$889$5 ;
+  output \port$889$6 ;
+  wire \port$889$6 ;
+  output \port$889$7 ;
+  wire \port$889$7 ;
+  output \port$889$8 ;
+  wire \port$889$8 ;
+  output \port$889$9 ;
+  wire \port$889$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$889$0  = \$1 ;
+  assign \port$889$1  = \$2 ;
+  assign \port$889$2  = \$3 ;
+  assign \port$889$3  = \$4 ;
+  assign \port$889$4  = \$5 ;
+  assign \port$889$5  = \$6 ;
+  assign \port$889$6  = \$7 ;
+  assign \port$889$7  = \$8 ;
+  assign \port$889$8  = \$9 ;
+  assign \port$889$9  = \$10 ;
+  assign \port$889$10  = \$11 ;
+  assign \port$889$11  = \$12 ;
+  assign \port$889$12  = \$13 ;
+  assign \port$889$13  = \$14 ;
+  assign \port$889$14  = \$15 ;
+  assign \port$889$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_1 (\port$890$0 , \port$890$1 , \port$890$2 , \port$890$3 , \port$890$4 , \port$890$5 , \port$890$6 , \port$890$7 , \port$890$8 , \port$890$9 , \port$890$10 , \port$890$11 , \port$890$12 , \port$890$13 , \port$890$14 , \port$890$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$890$0 ;
+  wire \port$890$0 ;
+  output \port$890$1 ;
+  wire \port$890$1 ;
+  output \port$890$10 ;
+  wire \port$890$10 ;
+  output \port$890$11 ;
+  wire \port$890$11 ;
+  output \port$890$12 ;
+  wire \port$890$12 ;
+  output \port$890$13 ;
+  wire \port$890$13 ;
+  output \port$890$14 ;
+  wire \port$890$14 ;
+  output \port$890$15 ;
+  wire \port$890$15 ;
+  output \port$890$2 ;
+  wire \port$890$2 ;
+  output \port$890$3 ;
+  wire \port$890$3 ;
+  output \port$890$4 ;
+  wire \port$890$4 ;
+  output \port$890$5 ;
+  wire \port$890$5 ;
+  output \port$890$6 ;
+  wire \port$890$6 ;
+  output \port$890$7 ;
+  wire \port$890$7 ;
+  output \port$890$8 ;
+  wire \port$890$8 ;
+  output \port$890$9 ;
+  wire \port$890$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$890$0  = \$1 ;
+  assign \port$890$1  = \$2 ;
+  assign \port$890$2  = \$3 ;
+  assign \port$890$3  = \$4 ;
+  assign \port$890$4  = \$5 ;
+  assign \port$890$5  = \$6 ;
+  assign \port$890$6  = \$7 ;
+  assign \port$890$7  = \$8 ;
+  assign \port$890$8  = \$9 ;
+  assign \port$890$9  = \$10 ;
+  assign \port$890$10  = \$11 ;
+  assign \port$890$11  = \$12 ;
+  assign \port$890$12  = \$13 ;
+  assign \port$890$13  = \$14 ;
+  assign \port$890$14  = \$15 ;
+  assign \port$890$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_2 (\port$891$0 , \port$891$1 , \port$891$2 , \port$891$3 , \port$891$4 , \port$891$5 , \port$891$6 , \port$891$7 , \port$891$8 , \port$891$9 , \port$891$10 , \port$891$11 , \port$891$12 , \port$891$13 , \port$891$14 , \port$891$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$891$0 ;
+  wire \port$891$0 ;
+  output \port$891$1 ;
+  wire \port$891$1 ;
+  output \port$891$10 ;
+  wire \port$891$10 ;
+  output \port$891$11 ;
+  wire \port$891$11 ;
+  output \port$891$12 ;
+  wire \port$891$12 ;
+  output \port$891$13 ;
+  wire \port$891$13 ;
+  output \port$891$14 ;
+  wire \port$891$14 ;
+  output \port$891$15 ;
+  wire \port$891$15 ;
+  output \port$891$2 ;
+  wire \port$891$2 ;
+  output \port$891$3 ;
+  wire \port$891$3 ;
+  output \port$891$4 ;
+  wire \port$891$4 ;
+  output \port$891$5 ;
+  wire \port$891$5 ;
+  output \port$891$6 ;
+  wire \port$891$6 ;
+  output \port$891$7 ;
+  wire \port$891$7 ;
+  output \port$891$8 ;
+  wire \port$891$8 ;
+  output \port$891$9 ;
+  wire \port$891$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$891$0  = \$1 ;
+  assign \port$891$1  = \$2 ;
+  assign \port$891$2  = \$3 ;
+  assign \port$891$3  = \$4 ;
+  assign \port$891$4  = \$5 ;
+  assign \port$891$5  = \$6 ;
+  assign \port$891$6  = \$7 ;
+  assign \port$891$7  = \$8 ;
+  assign \port$891$8  = \$9 ;
+  assign \port$891$9  = \$10 ;
+  assign \port$891$10  = \$11 ;
+  assign \port$891$11  = \$12 ;
+  assign \port$891$12  = \$13 ;
+  assign \port$891$13  = \$14 ;
+  assign \port$891$14  = \$15 ;
+  assign \port$891$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_3 (\port$892$0 , \port$892$1 , \port$892$2 , \port$892$3 , \port$892$4 , \port$892$5 , \port$892$6 , \port$892$7 , \port$892$8 , \port$892$9 , \port$892$10 , \port$892$11 , \port$892$12 , \port$892$13 , \port$892$14 , \port$892$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$892$0 ;
+  wire \port$892$0 ;
+  output \port$892$1 ;
+  wire \port$892$1 ;
+  output \port$892$10 ;
+  wire \port$892$10 ;
+  output \port$892$11 ;
+  wire \port$892$11 ;
+  output \port$892$12 ;
+  wire \port$892$12 ;
+  output \port$892$13 ;
+  wire \port$892$13 ;
+  output \port$892$14 ;
+  wire \port$892$14 ;
+  output \port$892$15 ;
+  wire \port$892$15 ;
+  output \port$892$2 ;
+  wire \port$892$2 ;
+  output \port$892$3 ;
+  wire \port$892$3 ;
+  output \port$892$4 ;
+  wire \port$892$4 ;
+  output \port$892$5 ;
+  wire \port$892$5 ;
+  output \port$892$6 ;
+  wire \port$892$6 ;
+  output \port$892$7 ;
+  wire \port$892$7 ;
+  output \port$892$8 ;
+  wire \port$892$8 ;
+  output \port$892$9 ;
+  wire \port$892$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$892$0  = \$1 ;
+  assign \port$892$1  = \$2 ;
+  assign \port$892$2  = \$3 ;
+  assign \port$892$3  = \$4 ;
+  assign \port$892$4  = \$5 ;
+  assign \port$892$5  = \$6 ;
+  assign \port$892$6  = \$7 ;
+  assign \port$892$7  = \$8 ;
+  assign \port$892$8  = \$9 ;
+  assign \port$892$9  = \$10 ;
+  assign \port$892$10  = \$11 ;
+  assign \port$892$11  = \$12 ;
+  assign \port$892$12  = \$13 ;
+  assign \port$892$13  = \$14 ;
+  assign \port$892$14  = \$15 ;
+  assign \port$892$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_4 (\port$893$0 , \port$893$1 , \port$893$2 , \port$893$3 , \port$893$4 , \port$893$5 , \port$893$6 , \port$893$7 , \port$893$8 , \port$893$9 , \port$893$10 , \port$893$11 , \port$893$12 , \port$893$13 , \port$893$14 , \port$893$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$893$0 ;
+  wire \port$893$0 ;
+  output \port$893$1 ;
+  wire \port$893$1 ;
+  output \port$893$10 ;
+  wire \port$893$10 ;
+  output \port$893$11 ;
+  wire \port$893$11 ;
+  output \port$893$12 ;
+  wire \port$893$12 ;
+  output \port$893$13 ;
+  wire \port$893$13 ;
+  output \port$893$14 ;
+  wire \port$893$14 ;
+  output \port$893$15 ;
+  wire \port$893$15 ;
+  output \port$893$2 ;
+  wire \port$893$2 ;
+  output \port$893$3 ;
+  wire \port$893$3 ;
+  output \port$893$4 ;
+  wire \port$893$4 ;
+  output \port$893$5 ;
+  wire \port$893$5 ;
+  output \port$893$6 ;
+  wire \port$893$6 ;
+  output \port$893$7 ;
+  wire \port$893$7 ;
+  output \port$893$8 ;
+  wire \port$893$8 ;
+  output \port$893$9 ;
+  wire \port$893$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$893$0  = \$1 ;
+  assign \port$893$1  = \$2 ;
+  assign \port$893$2  = \$3 ;
+  assign \port$893$3  = \$4 ;
+  assign \port$893$4  = \$5 ;
+  assign \port$893$5  = \$6 ;
+  assign \port$893$6  = \$7 ;
+  assign \port$893$7  = \$8 ;
+  assign \port$893$8  = \$9 ;
+  assign \port$893$9  = \$10 ;
+  assign \port$893$10  = \$11 ;
+  assign \port$893$11  = \$12 ;
+  assign \port$893$12  = \$13 ;
+  assign \port$893$13  = \$14 ;
+  assign \port$893$14  = \$15 ;
+  assign \port$893$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_5 (\port$894$0 , \port$894$1 , \port$894$2 , \port$894$3 , \port$894$4 , \port$894$5 , \port$894$6 , \port$894$7 , \port$894$8 , \port$894$9 , \port$894$10 , \port$894$11 , \port$894$12 , \port$894$13 , \port$894$14 , \port$894$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$894$0 ;
+  wire \port$894$0 ;
+  output \port$894$1 ;
+  wire \port$894$1 ;
+  output \port$894$10 ;
+  wire \port$894$10 ;
+  output \port$894$11 ;
+  wire \port$894$11 ;
+  output \port$894$12 ;
+  wire \port$894$12 ;
+  output \port$894$13 ;
+  wire \port$894$13 ;
+  output \port$894$14 ;
+  wire \port$894$14 ;
+  output \port$894$15 ;
+  wire \port$894$15 ;
+  output \port$894$2 ;
+  wire \port$894$2 ;
+  output \port$894$3 ;
+  wire \port$894$3 ;
+  output \port$894$4 ;
+  wire \port$894$4 ;
+  output \port$894$5 ;
+  wire \port$894$5 ;
+  output \port$894$6 ;
+  wire \port$894$6 ;
+  output \port$894$7 ;
+  wire \port$894$7 ;
+  output \port$894$8 ;
+  wire \port$894$8 ;
+  output \port$894$9 ;
+  wire \port$894$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$894$0  = \$1 ;
+  assign \port$894$1  = \$2 ;
+  assign \port$894$2  = \$3 ;
+  assign \port$894$3  = \$4 ;
+  assign \port$894$4  = \$5 ;
+  assign \port$894$5  = \$6 ;
+  assign \port$894$6  = \$7 ;
+  assign \port$894$7  = \$8 ;
+  assign \port$894$8  = \$9 ;
+  assign \port$894$9  = \$10 ;
+  assign \port$894$10  = \$11 ;
+  assign \port$894$11  = \$12 ;
+  assign \port$894$12  = \$13 ;
+  assign \port$894$13  = \$14 ;
+  assign \port$894$14  = \$15 ;
+  assign \port$894$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_6 (\port$895$0 , \port$895$1 , \port$895$2 , \port$895$3 , \port$895$4 , \port$895$5 , \port$895$6 , \port$895$7 , \port$895$8 , \port$895$9 , \port$895$10 , \port$895$11 , \port$895$12 , \port$895$13 , \port$895$14 , \port$895$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$895$0 ;
+  wire \port$895$0 ;
+  output \port$895$1 ;
+  wire \port$895$1 ;
+  output \port$895$10 ;
+  wire \port$895$10 ;
+  output \port$895$11 ;
+  wire \port$895$11 ;
+  output \port$895$12 ;
+  wire \port$895$12 ;
+  output \port$895$13 ;
+  wire \port$895$13 ;
+  output \port$895$14 ;
+  wire \port$895$14 ;
+  output \port$895$15 ;
+  wire \port$895$15 ;
+  output \port$895$2 ;
+  wire \port$895$2 ;
+  output \port$895$3 ;
+  wire \port$895$3 ;
+  output \port$895$4 ;
+  wire \port$895$4 ;
+  output \port$895$5 ;
+  wire \port$895$5 ;
+  output \port$895$6 ;
+  wire \port$895$6 ;
+  output \port$895$7 ;
+  wire \port$895$7 ;
+  output \port$895$8 ;
+  wire \port$895$8 ;
+  output \port$895$9 ;
+  wire \port$895$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$895$0  = \$1 ;
+  assign \port$895$1  = \$2 ;
+  assign \port$895$2  = \$3 ;
+  assign \port$895$3  = \$4 ;
+  assign \port$895$4  = \$5 ;
+  assign \port$895$5  = \$6 ;
+  assign \port$895$6  = \$7 ;
+  assign \port$895$7  = \$8 ;
+  assign \port$895$8  = \$9 ;
+  assign \port$895$9  = \$10 ;
+  assign \port$895$10  = \$11 ;
+  assign \port$895$11  = \$12 ;
+  assign \port$895$12  = \$13 ;
+  assign \port$895$13  = \$14 ;
+  assign \port$895$14  = \$15 ;
+  assign \port$895$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_6_7 (\port$896$0 , \port$896$1 , \port$896$2 , \port$896$3 , \port$896$4 , \port$896$5 , \port$896$6 , \port$896$7 , \port$896$8 , \port$896$9 , \port$896$10 , \port$896$11 , \port$896$12 , \port$896$13 , \port$896$14 , \port$896$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$896$0 ;
+  wire \port$896$0 ;
+  output \port$896$1 ;
+  wire \port$896$1 ;
+  output \port$896$10 ;
+  wire \port$896$10 ;
+  output \port$896$11 ;
+  wire \port$896$11 ;
+  output \port$896$12 ;
+  wire \port$896$12 ;
+  output \port$896$13 ;
+  wire \port$896$13 ;
+  output \port$896$14 ;
+  wire \port$896$14 ;
+  output \port$896$15 ;
+  wire \port$896$15 ;
+  output \port$896$2 ;
+  wire \port$896$2 ;
+  output \port$896$3 ;
+  wire \port$896$3 ;
+  output \port$896$4 ;
+  wire \port$896$4 ;
+  output \port$896$5 ;
+  wire \port$896$5 ;
+  output \port$896$6 ;
+  wire \port$896$6 ;
+  output \port$896$7 ;
+  wire \port$896$7 ;
+  output \port$896$8 ;
+  wire \port$896$8 ;
+  output \port$896$9 ;
+  wire \port$896$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$896$0  = \$1 ;
+  assign \port$896$1  = \$2 ;
+  assign \port$896$2  = \$3 ;
+  assign \port$896$3  = \$4 ;
+  assign \port$896$4  = \$5 ;
+  assign \port$896$5  = \$6 ;
+  assign \port$896$6  = \$7 ;
+  assign \port$896$7  = \$8 ;
+  assign \port$896$8  = \$9 ;
+  assign \port$896$9  = \$10 ;
+  assign \port$896$10  = \$11 ;
+  assign \port$896$11  = \$12 ;
+  assign \port$896$12  = \$13 ;
+  assign \port$896$13  = \$14 ;
+  assign \port$896$14  = \$15 ;
+  assign \port$896$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_0 (\port$897$0 , \port$897$1 , \port$897$2 , \port$897$3 , \port$897$4 , \port$897$5 , \port$897$6 , \port$897$7 , \port$897$8 , \port$897$9 , \port$897$10 , \port$897$11 , \port$897$12 , \port$897$13 , \port$897$14 , \port$897$15 , a, b, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$897$0 ;
+  wire \port$897$0 ;
+  output \port$897$1 ;
+  wire \port$897$1 ;
+  output \port$897$10 ;
+  wire \port$897$10 ;
+  output \port$897$11 ;
+  wire \port$897$11 ;
+  output \port$897$12 ;
+  wire \port$897$12 ;
+  output \port$897$13 ;
+  wire \port$897$13 ;
+  output \port$897$14 ;
+  wire \port$897$14 ;
+  output \port$897$15 ;
+  wire \port$897$15 ;
+  output \port$897$2 ;
+  wire \port$897$2 ;
+  output \port$897$3 ;
+  wire \port$897$3 ;
+  output \port$897$4 ;
+  wire \port$897$4 ;
+  output \port$897$5 ;
+  wire \port$897$5 ;
+  output \port$897$6 ;
+  wire \port$897$6 ;
+  output \port$897$7 ;
+  wire \port$897$7 ;
+  output \port$897$8 ;
+  wire \port$897$8 ;
+  output \port$897$9 ;
+  wire \port$897$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$897$0  = \$1 ;
+  assign \port$897$1  = \$2 ;
+  assign \port$897$2  = \$3 ;
+  assign \port$897$3  = \$4 ;
+  assign \port$897$4  = \$5 ;
+  assign \port$897$5  = \$6 ;
+  assign \port$897$6  = \$7 ;
+  assign \port$897$7  = \$8 ;
+  assign \port$897$8  = \$9 ;
+  assign \port$897$9  = \$10 ;
+  assign \port$897$10  = \$11 ;
+  assign \port$897$11  = \$12 ;
+  assign \port$897$12  = \$13 ;
+  assign \port$897$13  = \$14 ;
+  assign \port$897$14  = \$15 ;
+  assign \port$897$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_1 (\port$898$0 , \port$898$1 , \port$898$2 , \port$898$3 , \port$898$4 , \port$898$5 , \port$898$6 , \port$898$7 , \port$898$8 , \port$898$9 , \port$898$10 , \port$898$11 , \port$898$12 , \port$898$13 , \port$898$14 , \port$898$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$898$0 ;
+  wire \port$898$0 ;
+  output \port$898$1 ;
+  wire \port$898$1 ;
+  output \port$898$10 ;
+  wire \port$898$10 ;
+  output \port$898$11 ;
+  wire \port$898$11 ;
+  output \port$898$12 ;
+  wire \port$898$12 ;
+  output \port$898$13 ;
+  wire \port$898$13 ;
+  output \port$898$14 ;
+  wire \port$898$14 ;
+  output \port$898$15 ;
+  wire \port$898$15 ;
+  output \port$898$2 ;
+  wire \port$898$2 ;
+  output \port$898$3 ;
+  wire \port$898$3 ;
+  output \port$898$4 ;
+  wire \port$898$4 ;
+  output \port$898$5 ;
+  wire \port$898$5 ;
+  output \port$898$6 ;
+  wire \port$898$6 ;
+  output \port$898$7 ;
+  wire \port$898$7 ;
+  output \port$898$8 ;
+  wire \port$898$8 ;
+  output \port$898$9 ;
+  wire \port$898$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$898$0  = \$1 ;
+  assign \port$898$1  = \$2 ;
+  assign \port$898$2  = \$3 ;
+  assign \port$898$3  = \$4 ;
+  assign \port$898$4  = \$5 ;
+  assign \port$898$5  = \$6 ;
+  assign \port$898$6  = \$7 ;
+  assign \port$898$7  = \$8 ;
+  assign \port$898$8  = \$9 ;
+  assign \port$898$9  = \$10 ;
+  assign \port$898$10  = \$11 ;
+  assign \port$898$11  = \$12 ;
+  assign \port$898$12  = \$13 ;
+  assign \port$898$13  = \$14 ;
+  assign \port$898$14  = \$15 ;
+  assign \port$898$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_2 (\port$899$0 , \port$899$1 , \port$899$2 , \port$899$3 , \port$899$4 , \port$899$5 , \port$899$6 , \port$899$7 , \port$899$8 , \port$899$9 , \port$899$10 , \port$899$11 , \port$899$12 , \port$899$13 , \port$899$14 , \port$899$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$899$0 ;
+  wire \port$899$0 ;
+  output \port$899$1 ;
+  wire \port$899$1 ;
+  output \port$899$10 ;
+  wire \port$899$10 ;
+  output \port$899$11 ;
+  wire \port$899$11 ;
+  output \port$899$12 ;
+  wire \port$899$12 ;
+  output \port$899$13 ;
+  wire \port$899$13 ;
+  output \port$899$14 ;
+  wire \port$899$14 ;
+  output \port$899$15 ;
+  wire \port$899$15 ;
+  output \port$899$2 ;
+  wire \port$899$2 ;
+  output \port$899$3 ;
+  wire \port$899$3 ;
+  output \port$899$4 ;
+  wire \port$899$4 ;
+  output \port$899$5 ;
+  wire \port$899$5 ;
+  output \port$899$6 ;
+  wire \port$899$6 ;
+  output \port$899$7 ;
+  wire \port$899$7 ;
+  output \port$899$8 ;
+  wire \port$899$8 ;
+  output \port$899$9 ;
+  wire \port$899$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$899$0  = \$1 ;
+  assign \port$899$1  = \$2 ;
+  assign \port$899$2  = \$3 ;
+  assign \port$899$3  = \$4 ;
+  assign \port$899$4  = \$5 ;
+  assign \port$899$5  = \$6 ;
+  assign \port$899$6  = \$7 ;
+  assign \port$899$7  = \$8 ;
+  assign \port$899$8  = \$9 ;
+  assign \port$899$9  = \$10 ;
+  assign \port$899$10  = \$11 ;
+  assign \port$899$11  = \$12 ;
+  assign \port$899$12  = \$13 ;
+  assign \port$899$13  = \$14 ;
+  assign \port$899$14  = \$15 ;
+  assign \port$899$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_3 (\port$900$0 , \port$900$1 , \port$900$2 , \port$900$3 , \port$900$4 , \port$900$5 , \port$900$6 , \port$900$7 , \port$900$8 , \port$900$9 , \port$900$10 , \port$900$11 , \port$900$12 , \port$900$13 , \port$900$14 , \port$900$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$900$0 ;
+  wire \port$900$0 ;
+  output \port$900$1 ;
+  wire \port$900$1 ;
+  output \port$900$10 ;
+  wire \port$900$10 ;
+  output \port$900$11 ;
+  wire \port$900$11 ;
+  output \port$900$12 ;
+  wire \port$900$12 ;
+  output \port$900$13 ;
+  wire \port$900$13 ;
+  output \port$900$14 ;
+  wire \port$900$14 ;
+  output \port$900$15 ;
+  wire \port$900$15 ;
+  output \port$900$2 ;
+  wire \port$900$2 ;
+  output \port$900$3 ;
+  wire \port$900$3 ;
+  output \port$900$4 ;
+  wire \port$900$4 ;
+  output \port$900$5 ;
+  wire \port$900$5 ;
+  output \port$900$6 ;
+  wire \port$900$6 ;
+  output \port$900$7 ;
+  wire \port$900$7 ;
+  output \port$900$8 ;
+  wire \port$900$8 ;
+  output \port$900$9 ;
+  wire \port$900$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$900$0  = \$1 ;
+  assign \port$900$1  = \$2 ;
+  assign \port$900$2  = \$3 ;
+  assign \port$900$3  = \$4 ;
+  assign \port$900$4  = \$5 ;
+  assign \port$900$5  = \$6 ;
+  assign \port$900$6  = \$7 ;
+  assign \port$900$7  = \$8 ;
+  assign \port$900$8  = \$9 ;
+  assign \port$900$9  = \$10 ;
+  assign \port$900$10  = \$11 ;
+  assign \port$900$11  = \$12 ;
+  assign \port$900$12  = \$13 ;
+  assign \port$900$13  = \$14 ;
+  assign \port$900$14  = \$15 ;
+  assign \port$900$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_4 (\port$901$0 , \port$901$1 , \port$901$2 , \port$901$3 , \port$901$4 , \port$901$5 , \port$901$6 , \port$901$7 , \port$901$8 , \port$901$9 , \port$901$10 , \port$901$11 , \port$901$12 , \port$901$13 , \port$901$14 , \port$901$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$901$0 ;
+  wire \port$901$0 ;
+  output \port$901$1 ;
+  wire \port$901$1 ;
+  output \port$901$10 ;
+  wire \port$901$10 ;
+  output \port$901$11 ;
+  wire \port$901$11 ;
+  output \port$901$12 ;
+  wire \port$901$12 ;
+  output \port$901$13 ;
+  wire \port$901$13 ;
+  output \port$901$14 ;
+  wire \port$901$14 ;
+  output \port$901$15 ;
+  wire \port$901$15 ;
+  output \port$901$2 ;
+  wire \port$901$2 ;
+  output \port$901$3 ;
+  wire \port$901$3 ;
+  output \port$901$4 ;
+  wire \port$901$4 ;
+  output \port$901$5 ;
+  wire \port$901$5 ;
+  output \port$901$6 ;
+  wire \port$901$6 ;
+  output \port$901$7 ;
+  wire \port$901$7 ;
+  output \port$901$8 ;
+  wire \port$901$8 ;
+  output \port$901$9 ;
+  wire \port$901$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$901$0  = \$1 ;
+  assign \port$901$1  = \$2 ;
+  assign \port$901$2  = \$3 ;
+  assign \port$901$3  = \$4 ;
+  assign \port$901$4  = \$5 ;
+  assign \port$901$5  = \$6 ;
+  assign \port$901$6  = \$7 ;
+  assign \port$901$7  = \$8 ;
+  assign \port$901$8  = \$9 ;
+  assign \port$901$9  = \$10 ;
+  assign \port$901$10  = \$11 ;
+  assign \port$901$11  = \$12 ;
+  assign \port$901$12  = \$13 ;
+  assign \port$901$13  = \$14 ;
+  assign \port$901$14  = \$15 ;
+  assign \port$901$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_5 (\port$902$0 , \port$902$1 , \port$902$2 , \port$902$3 , \port$902$4 , \port$902$5 , \port$902$6 , \port$902$7 , \port$902$8 , \port$902$9 , \port$902$10 , \port$902$11 , \port$902$12 , \port$902$13 , \port$902$14 , \port$902$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$902$0 ;
+  wire \port$902$0 ;
+  output \port$902$1 ;
+  wire \port$902$1 ;
+  output \port$902$10 ;
+  wire \port$902$10 ;
+  output \port$902$11 ;
+  wire \port$902$11 ;
+  output \port$902$12 ;
+  wire \port$902$12 ;
+  output \port$902$13 ;
+  wire \port$902$13 ;
+  output \port$902$14 ;
+  wire \port$902$14 ;
+  output \port$902$15 ;
+  wire \port$902$15 ;
+  output \port$902$2 ;
+  wire \port$902$2 ;
+  output \port$902$3 ;
+  wire \port$902$3 ;
+  output \port$902$4 ;
+  wire \port$902$4 ;
+  output \port$902$5 ;
+  wire \port$902$5 ;
+  output \port$902$6 ;
+  wire \port$902$6 ;
+  output \port$902$7 ;
+  wire \port$902$7 ;
+  output \port$902$8 ;
+  wire \port$902$8 ;
+  output \port$902$9 ;
+  wire \port$902$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$902$0  = \$1 ;
+  assign \port$902$1  = \$2 ;
+  assign \port$902$2  = \$3 ;
+  assign \port$902$3  = \$4 ;
+  assign \port$902$4  = \$5 ;
+  assign \port$902$5  = \$6 ;
+  assign \port$902$6  = \$7 ;
+  assign \port$902$7  = \$8 ;
+  assign \port$902$8  = \$9 ;
+  assign \port$902$9  = \$10 ;
+  assign \port$902$10  = \$11 ;
+  assign \port$902$11  = \$12 ;
+  assign \port$902$12  = \$13 ;
+  assign \port$902$13  = \$14 ;
+  assign \port$902$14  = \$15 ;
+  assign \port$902$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_6 (\port$903$0 , \port$903$1 , \port$903$2 , \port$903$3 , \port$903$4 , \port$903$5 , \port$903$6 , \port$903$7 , \port$903$8 , \port$903$9 , \port$903$10 , \port$903$11 , \port$903$12 , \port$903$13 , \port$903$14 , \port$903$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$903$0 ;
+  wire \port$903$0 ;
+  output \port$903$1 ;
+  wire \port$903$1 ;
+  output \port$903$10 ;
+  wire \port$903$10 ;
+  output \port$903$11 ;
+  wire \port$903$11 ;
+  output \port$903$12 ;
+  wire \port$903$12 ;
+  output \port$903$13 ;
+  wire \port$903$13 ;
+  output \port$903$14 ;
+  wire \port$903$14 ;
+  output \port$903$15 ;
+  wire \port$903$15 ;
+  output \port$903$2 ;
+  wire \port$903$2 ;
+  output \port$903$3 ;
+  wire \port$903$3 ;
+  output \port$903$4 ;
+  wire \port$903$4 ;
+  output \port$903$5 ;
+  wire \port$903$5 ;
+  output \port$903$6 ;
+  wire \port$903$6 ;
+  output \port$903$7 ;
+  wire \port$903$7 ;
+  output \port$903$8 ;
+  wire \port$903$8 ;
+  output \port$903$9 ;
+  wire \port$903$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$903$0  = \$1 ;
+  assign \port$903$1  = \$2 ;
+  assign \port$903$2  = \$3 ;
+  assign \port$903$3  = \$4 ;
+  assign \port$903$4  = \$5 ;
+  assign \port$903$5  = \$6 ;
+  assign \port$903$6  = \$7 ;
+  assign \port$903$7  = \$8 ;
+  assign \port$903$8  = \$9 ;
+  assign \port$903$9  = \$10 ;
+  assign \port$903$10  = \$11 ;
+  assign \port$903$11  = \$12 ;
+  assign \port$903$12  = \$13 ;
+  assign \port$903$13  = \$14 ;
+  assign \port$903$14  = \$15 ;
+  assign \port$903$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.array.mul_7_7 (\port$904$0 , \port$904$1 , \port$904$2 , \port$904$3 , \port$904$4 , \port$904$5 , \port$904$6 , \port$904$7 , \port$904$8 , \port$904$9 , \port$904$10 , \port$904$11 , \port$904$12 , \port$904$13 , \port$904$14 , \port$904$15 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$904$0 ;
+  wire \port$904$0 ;
+  output \port$904$1 ;
+  wire \port$904$1 ;
+  output \port$904$10 ;
+  wire \port$904$10 ;
+  output \port$904$11 ;
+  wire \port$904$11 ;
+  output \port$904$12 ;
+  wire \port$904$12 ;
+  output \port$904$13 ;
+  wire \port$904$13 ;
+  output \port$904$14 ;
+  wire \port$904$14 ;
+  output \port$904$15 ;
+  wire \port$904$15 ;
+  output \port$904$2 ;
+  wire \port$904$2 ;
+  output \port$904$3 ;
+  wire \port$904$3 ;
+  output \port$904$4 ;
+  wire \port$904$4 ;
+  output \port$904$5 ;
+  wire \port$904$5 ;
+  output \port$904$6 ;
+  wire \port$904$6 ;
+  output \port$904$7 ;
+  wire \port$904$7 ;
+  output \port$904$8 ;
+  wire \port$904$8 ;
+  output \port$904$9 ;
+  wire \port$904$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$904$0  = \$1 ;
+  assign \port$904$1  = \$2 ;
+  assign \port$904$2  = \$3 ;
+  assign \port$904$3  = \$4 ;
+  assign \port$904$4  = \$5 ;
+  assign \port$904$5  = \$6 ;
+  assign \port$904$6  = \$7 ;
+  assign \port$904$7  = \$8 ;
+  assign \port$904$8  = \$9 ;
+  assign \port$904$9  = \$10 ;
+  assign \port$904$10  = \$11 ;
+  assign \port$904$11  = \$12 ;
+  assign \port$904$12  = \$13 ;
+  assign \port$904$13  = \$14 ;
+  assign \port$904$14  = \$15 ;
+  assign \port$904$15  = \$16 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -33229,1169 +33377,1169 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1094$0 (\$529 ),
-    .\port$1094$1 (\$530 ),
-    .\port$1094$10 (\$539 ),
-    .\port$1094$11 (\$540 ),
-    .\port$1094$12 (\$541 ),
-    .\port$1094$13 (\$542 ),
-    .\port$1094$14 (\$543 ),
-    .\port$1094$15 (\$544 ),
-    .\port$1094$16 (\$545 ),
-    .\port$1094$17 (\$546 ),
-    .\port$1094$18 (\$547 ),
-    .\port$1094$19 (\$548 ),
-    .\port$1094$2 (\$531 ),
-    .\port$1094$20 (\$549 ),
-    .\port$1094$21 (\$550 ),
-    .\port$1094$22 (\$551 ),
-    .\port$1094$23 (\$552 ),
-    .\port$1094$24 (\$553 ),
-    .\port$1094$25 (\$554 ),
-    .\port$1094$26 (\$555 ),
-    .\port$1094$27 (\$556 ),
-    .\port$1094$28 (\$557 ),
-    .\port$1094$3 (\$532 ),
-    .\port$1094$4 (\$533 ),
-    .\port$1094$5 (\$534 ),
-    .\port$1094$6 (\$535 ),
-    .\port$1094$7 (\$536 ),
-    .\port$1094$8 (\$537 ),
-    .\port$1094$9 (\$538 )
+    .\port$1122$0 (\$529 ),
+    .\port$1122$1 (\$530 ),
+    .\port$1122$10 (\$539 ),
+    .\port$1122$11 (\$540 ),
+    .\port$1122$12 (\$541 ),
+    .\port$1122$13 (\$542 ),
+    .\port$1122$14 (\$543 ),
+    .\port$1122$15 (\$544 ),
+    .\port$1122$16 (\$545 ),
+    .\port$1122$17 (\$546 ),
+    .\port$1122$18 (\$547 ),
+    .\port$1122$19 (\$548 ),
+    .\port$1122$2 (\$531 ),
+    .\port$1122$20 (\$549 ),
+    .\port$1122$21 (\$550 ),
+    .\port$1122$22 (\$551 ),
+    .\port$1122$23 (\$552 ),
+    .\port$1122$24 (\$553 ),
+    .\port$1122$25 (\$554 ),
+    .\port$1122$26 (\$555 ),
+    .\port$1122$27 (\$556 ),
+    .\port$1122$28 (\$557 ),
+    .\port$1122$3 (\$532 ),
+    .\port$1122$4 (\$533 ),
+    .\port$1122$5 (\$534 ),
+    .\port$1122$6 (\$535 ),
+    .\port$1122$7 (\$536 ),
+    .\port$1122$8 (\$537 ),
+    .\port$1122$9 (\$538 )
   );
   \hwq_top.engine.requant.phh_1  phh_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
-    .\port$1098$0 (\$655 ),
-    .\port$1098$1 (\$656 ),
-    .\port$1098$10 (\$665 ),
-    .\port$1098$11 (\$666 ),
-    .\port$1098$12 (\$667 ),
-    .\port$1098$13 (\$668 ),
-    .\port$1098$14 (\$669 ),
-    .\port$1098$15 (\$670 ),
-    .\port$1098$16 (\$671 ),
-    .\port$1098$17 (\$672 ),
-    .\port$1098$18 (\$673 ),
-    .\port$1098$19 (\$674 ),
-    .\port$1098$2 (\$657 ),
-    .\port$1098$20 (\$675 ),
-    .\port$1098$21 (\$676 ),
-    .\port$1098$22 (\$677 ),
-    .\port$1098$23 (\$678 ),
-    .\port$1098$24 (\$679 ),
-    .\port$1098$25 (\$680 ),
-    .\port$1098$26 (\$681 ),
-    .\port$1098$27 (\$682 ),
-    .\port$1098$28 (\$683 ),
-    .\port$1098$3 (\$658 ),
-    .\port$1098$4 (\$659 ),
-    .\port$1098$5 (\$660 ),
-    .\port$1098$6 (\$661 ),
-    .\port$1098$7 (\$662 ),
-    .\port$1098$8 (\$663 ),
-    .\port$1098$9 (\$664 )
+    .\port$1126$0 (\$655 ),
+    .\port$1126$1 (\$656 ),
+    .\port$1126$10 (\$665 ),
+    .\port$1126$11 (\$666 ),
+    .\port$1126$12 (\$667 ),
+    .\port$1126$13 (\$668 ),
+    .\port$1126$14 (\$669 ),
+    .\port$1126$15 (\$670 ),
+    .\port$1126$16 (\$671 ),
+    .\port$1126$17 (\$672 ),
+    .\port$1126$18 (\$673 ),
+    .\port$1126$19 (\$674 ),
+    .\port$1126$2 (\$657 ),
+    .\port$1126$20 (\$675 ),
+    .\port$1126$21 (\$676 ),
+    .\port$1126$22 (\$677 ),
+    .\port$1126$23 (\$678 ),
+    .\port$1126$24 (\$679 ),
+    .\port$1126$25 (\$680 ),
+    .\port$1126$26 (\$681 ),
+    .\port$1126$27 (\$682 ),
+    .\port$1126$28 (\$683 ),
+    .\port$1126$3 (\$658 ),
+    .\port$1126$4 (\$659 ),
+    .\port$1126$5 (\$660 ),
+    .\port$1126$6 (\$661 ),
+    .\port$1126$7 (\$662 ),
+    .\port$1126$8 (\$663 ),
+    .\port$1126$9 (\$664 )
   );
   \hwq_top.engine.requant.phh_2  phh_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
-    .\port$1102$0 (\$781 ),
-    .\port$1102$1 (\$782 ),
-    .\port$1102$10 (\$791 ),
-    .\port$1102$11 (\$792 ),
-    .\port$1102$12 (\$793 ),
-    .\port$1102$13 (\$794 ),
-    .\port$1102$14 (\$795 ),
-    .\port$1102$15 (\$796 ),
-    .\port$1102$16 (\$797 ),
-    .\port$1102$17 (\$798 ),
-    .\port$1102$18 (\$799 ),
-    .\port$1102$19 (\$800 ),
-    .\port$1102$2 (\$783 ),
-    .\port$1102$20 (\$801 ),
-    .\port$1102$21 (\$802 ),
-    .\port$1102$22 (\$803 ),
-    .\port$1102$23 (\$804 ),
-    .\port$1102$24 (\$805 ),
-    .\port$1102$25 (\$806 ),
-    .\port$1102$26 (\$807 ),
-    .\port$1102$27 (\$808 ),
-    .\port$1102$28 (\$809 ),
-    .\port$1102$3 (\$784 ),
-    .\port$1102$4 (\$785 ),
-    .\port$1102$5 (\$786 ),
-    .\port$1102$6 (\$787 ),
-    .\port$1102$7 (\$788 ),
-    .\port$1102$8 (\$789 ),
-    .\port$1102$9 (\$790 )
+    .\port$1130$0 (\$781 ),
+    .\port$1130$1 (\$782 ),
+    .\port$1130$10 (\$791 ),
+    .\port$1130$11 (\$792 ),
+    .\port$1130$12 (\$793 ),
+    .\port$1130$13 (\$794 ),
+    .\port$1130$14 (\$795 ),
+    .\port$1130$15 (\$796 ),
+    .\port$1130$16 (\$797 ),
+    .\port$1130$17 (\$798 ),
+    .\port$1130$18 (\$799 ),
+    .\port$1130$19 (\$800 ),
+    .\port$1130$2 (\$783 ),
+    .\port$1130$20 (\$801 ),
+    .\port$1130$21 (\$802 ),
+    .\port$1130$22 (\$803 ),
+    .\port$1130$23 (\$804 ),
+    .\port$1130$24 (\$805 ),
+    .\port$1130$25 (\$806 ),
+    .\port$1130$26 (\$807 ),
+    .\port$1130$27 (\$808 ),
+    .\port$1130$28 (\$809 ),
+    .\port$1130$3 (\$784 ),
+    .\port$1130$4 (\$785 ),
+    .\port$1130$5 (\$786 ),
+    .\port$1130$6 (\$787 ),
+    .\port$1130$7 (\$788 ),
+    .\port$1130$8 (\$789 ),
+    .\port$1130$9 (\$790 )
   );
   \hwq_top.engine.requant.phh_3  phh_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
-    .\port$1106$0 (\$907 ),
-    .\port$1106$1 (\$908 ),
-    .\port$1106$10 (\$917 ),
-    .\port$1106$11 (\$918 ),
-    .\port$1106$12 (\$919 ),
-    .\port$1106$13 (\$920 ),
-    .\port$1106$14 (\$921 ),
-    .\port$1106$15 (\$922 ),
-    .\port$1106$16 (\$923 ),
-    .\port$1106$17 (\$924 ),
-    .\port$1106$18 (\$925 ),
-    .\port$1106$19 (\$926 ),
-    .\port$1106$2 (\$909 ),
-    .\port$1106$20 (\$927 ),
-    .\port$1106$21 (\$928 ),
-    .\port$1106$22 (\$929 ),
-    .\port$1106$23 (\$930 ),
-    .\port$1106$24 (\$931 ),
-    .\port$1106$25 (\$932 ),
-    .\port$1106$26 (\$933 ),
-    .\port$1106$27 (\$934 ),
-    .\port$1106$28 (\$935 ),
-    .\port$1106$3 (\$910 ),
-    .\port$1106$4 (\$911 ),
-    .\port$1106$5 (\$912 ),
-    .\port$1106$6 (\$913 ),
-    .\port$1106$7 (\$914 ),
-    .\port$1106$8 (\$915 ),
-    .\port$1106$9 (\$916 )
+    .\port$1134$0 (\$907 ),
+    .\port$1134$1 (\$908 ),
+    .\port$1134$10 (\$917 ),
+    .\port$1134$11 (\$918 ),
+    .\port$1134$12 (\$919 ),
+    .\port$1134$13 (\$920 ),
+    .\port$1134$14 (\$921 ),
+    .\port$1134$15 (\$922 ),
+    .\port$1134$16 (\$923 ),
+    .\port$1134$17 (\$924 ),
+    .\port$1134$18 (\$925 ),
+    .\port$1134$19 (\$926 ),
+    .\port$1134$2 (\$909 ),
+    .\port$1134$20 (\$927 ),
+    .\port$1134$21 (\$928 ),
+    .\port$1134$22 (\$929 ),
+    .\port$1134$23 (\$930 ),
+    .\port$1134$24 (\$931 ),
+    .\port$1134$25 (\$932 ),
+    .\port$1134$26 (\$933 ),
+    .\port$1134$27 (\$934 ),
+    .\port$1134$28 (\$935 ),
+    .\port$1134$3 (\$910 ),
+    .\port$1134$4 (\$911 ),
+    .\port$1134$5 (\$912 ),
+    .\port$1134$6 (\$913 ),
+    .\port$1134$7 (\$914 ),
+    .\port$1134$8 (\$915 ),
+    .\port$1134$9 (\$916 )
   );
   \hwq_top.engine.requant.phh_4  phh_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
-    .\port$1110$0 (\$1033 ),
-    .\port$1110$1 (\$1034 ),
-    .\port$1110$10 (\$1043 ),
-    .\port$1110$11 (\$1044 ),
-    .\port$1110$12 (\$1045 ),
-    .\port$1110$13 (\$1046 ),
-    .\port$1110$14 (\$1047 ),
-    .\port$1110$15 (\$1048 ),
-    .\port$1110$16 (\$1049 ),
-    .\port$1110$17 (\$1050 ),
-    .\port$1110$18 (\$1051 ),
-    .\port$1110$19 (\$1052 ),
-    .\port$1110$2 (\$1035 ),
-    .\port$1110$20 (\$1053 ),
-    .\port$1110$21 (\$1054 ),
-    .\port$1110$22 (\$1055 ),
-    .\port$1110$23 (\$1056 ),
-    .\port$1110$24 (\$1057 ),
-    .\port$1110$25 (\$1058 ),
-    .\port$1110$26 (\$1059 ),
-    .\port$1110$27 (\$1060 ),
-    .\port$1110$28 (\$1061 ),
-    .\port$1110$3 (\$1036 ),
-    .\port$1110$4 (\$1037 ),
-    .\port$1110$5 (\$1038 ),
-    .\port$1110$6 (\$1039 ),
-    .\port$1110$7 (\$1040 ),
-    .\port$1110$8 (\$1041 ),
-    .\port$1110$9 (\$1042 )
+    .\port$1138$0 (\$1033 ),
+    .\port$1138$1 (\$1034 ),
+    .\port$1138$10 (\$1043 ),
+    .\port$1138$11 (\$1044 ),
+    .\port$1138$12 (\$1045 ),
+    .\port$1138$13 (\$1046 ),
+    .\port$1138$14 (\$1047 ),
+    .\port$1138$15 (\$1048 ),
+    .\port$1138$16 (\$1049 ),
+    .\port$1138$17 (\$1050 ),
+    .\port$1138$18 (\$1051 ),
+    .\port$1138$19 (\$1052 ),
+    .\port$1138$2 (\$1035 ),
+    .\port$1138$20 (\$1053 ),
+    .\port$1138$21 (\$1054 ),
+    .\port$1138$22 (\$1055 ),
+    .\port$1138$23 (\$1056 ),
+    .\port$1138$24 (\$1057 ),
+    .\port$1138$25 (\$1058 ),
+    .\port$1138$26 (\$1059 ),
+    .\port$1138$27 (\$1060 ),
+    .\port$1138$28 (\$1061 ),
+    .\port$1138$3 (\$1036 ),
+    .\port$1138$4 (\$1037 ),
+    .\port$1138$5 (\$1038 ),
+    .\port$1138$6 (\$1039 ),
+    .\port$1138$7 (\$1040 ),
+    .\port$1138$8 (\$1041 ),
+    .\port$1138$9 (\$1042 )
   );
   \hwq_top.engine.requant.phh_5  phh_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
-    .\port$1114$0 (\$1159 ),
-    .\port$1114$1 (\$1160 ),
-    .\port$1114$10 (\$1169 ),
-    .\port$1114$11 (\$1170 ),
-    .\port$1114$12 (\$1171 ),
-    .\port$1114$13 (\$1172 ),
-    .\port$1114$14 (\$1173 ),
-    .\port$1114$15 (\$1174 ),
-    .\port$1114$16 (\$1175 ),
-    .\port$1114$17 (\$1176 ),
-    .\port$1114$18 (\$1177 ),
-    .\port$1114$19 (\$1178 ),
-    .\port$1114$2 (\$1161 ),
-    .\port$1114$20 (\$1179 ),
-    .\port$1114$21 (\$1180 ),
-    .\port$1114$22 (\$1181 ),
-    .\port$1114$23 (\$1182 ),
-    .\port$1114$24 (\$1183 ),
-    .\port$1114$25 (\$1184 ),
-    .\port$1114$26 (\$1185 ),
-    .\port$1114$27 (\$1186 ),
-    .\port$1114$28 (\$1187 ),
-    .\port$1114$3 (\$1162 ),
-    .\port$1114$4 (\$1163 ),
-    .\port$1114$5 (\$1164 ),
-    .\port$1114$6 (\$1165 ),
-    .\port$1114$7 (\$1166 ),
-    .\port$1114$8 (\$1167 ),
-    .\port$1114$9 (\$1168 )
+    .\port$1142$0 (\$1159 ),
+    .\port$1142$1 (\$1160 ),
+    .\port$1142$10 (\$1169 ),
+    .\port$1142$11 (\$1170 ),
+    .\port$1142$12 (\$1171 ),
+    .\port$1142$13 (\$1172 ),
+    .\port$1142$14 (\$1173 ),
+    .\port$1142$15 (\$1174 ),
+    .\port$1142$16 (\$1175 ),
+    .\port$1142$17 (\$1176 ),
+    .\port$1142$18 (\$1177 ),
+    .\port$1142$19 (\$1178 ),
+    .\port$1142$2 (\$1161 ),
+    .\port$1142$20 (\$1179 ),
+    .\port$1142$21 (\$1180 ),
+    .\port$1142$22 (\$1181 ),
+    .\port$1142$23 (\$1182 ),
+    .\port$1142$24 (\$1183 ),
+    .\port$1142$25 (\$1184 ),
+    .\port$1142$26 (\$1185 ),
+    .\port$1142$27 (\$1186 ),
+    .\port$1142$28 (\$1187 ),
+    .\port$1142$3 (\$1162 ),
+    .\port$1142$4 (\$1163 ),
+    .\port$1142$5 (\$1164 ),
+    .\port$1142$6 (\$1165 ),
+    .\port$1142$7 (\$1166 ),
+    .\port$1142$8 (\$1167 ),
+    .\port$1142$9 (\$1168 )
   );
   \hwq_top.engine.requant.phh_6  phh_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
-    .\port$1118$0 (\$1285 ),
-    .\port$1118$1 (\$1286 ),
-    .\port$1118$10 (\$1295 ),
-    .\port$1118$11 (\$1296 ),
-    .\port$1118$12 (\$1297 ),
-    .\port$1118$13 (\$1298 ),
-    .\port$1118$14 (\$1299 ),
-    .\port$1118$15 (\$1300 ),
-    .\port$1118$16 (\$1301 ),
-    .\port$1118$17 (\$1302 ),
-    .\port$1118$18 (\$1303 ),
-    .\port$1118$19 (\$1304 ),
-    .\port$1118$2 (\$1287 ),
-    .\port$1118$20 (\$1305 ),
-    .\port$1118$21 (\$1306 ),
-    .\port$1118$22 (\$1307 ),
-    .\port$1118$23 (\$1308 ),
-    .\port$1118$24 (\$1309 ),
-    .\port$1118$25 (\$1310 ),
-    .\port$1118$26 (\$1311 ),
-    .\port$1118$27 (\$1312 ),
-    .\port$1118$28 (\$1313 ),
-    .\port$1118$3 (\$1288 ),
-    .\port$1118$4 (\$1289 ),
-    .\port$1118$5 (\$1290 ),
-    .\port$1118$6 (\$1291 ),
-    .\port$1118$7 (\$1292 ),
-    .\port$1118$8 (\$1293 ),
-    .\port$1118$9 (\$1294 )
+    .\port$1146$0 (\$1285 ),
+    .\port$1146$1 (\$1286 ),
+    .\port$1146$10 (\$1295 ),
+    .\port$1146$11 (\$1296 ),
+    .\port$1146$12 (\$1297 ),
+    .\port$1146$13 (\$1298 ),
+    .\port$1146$14 (\$1299 ),
+    .\port$1146$15 (\$1300 ),
+    .\port$1146$16 (\$1301 ),
+    .\port$1146$17 (\$1302 ),
+    .\port$1146$18 (\$1303 ),
+    .\port$1146$19 (\$1304 ),
+    .\port$1146$2 (\$1287 ),
+    .\port$1146$20 (\$1305 ),
+    .\port$1146$21 (\$1306 ),
+    .\port$1146$22 (\$1307 ),
+    .\port$1146$23 (\$1308 ),
+    .\port$1146$24 (\$1309 ),
+    .\port$1146$25 (\$1310 ),
+    .\port$1146$26 (\$1311 ),
+    .\port$1146$27 (\$1312 ),
+    .\port$1146$28 (\$1313 ),
+    .\port$1146$3 (\$1288 ),
+    .\port$1146$4 (\$1289 ),
+    .\port$1146$5 (\$1290 ),
+    .\port$1146$6 (\$1291 ),
+    .\port$1146$7 (\$1292 ),
+    .\port$1146$8 (\$1293 ),
+    .\port$1146$9 (\$1294 )
   );
   \hwq_top.engine.requant.phh_7  phh_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
-    .\port$1122$0 (\$1411 ),
-    .\port$1122$1 (\$1412 ),
-    .\port$1122$10 (\$1421 ),
-    .\port$1122$11 (\$1422 ),
-    .\port$1122$12 (\$1423 ),
-    .\port$1122$13 (\$1424 ),
-    .\port$1122$14 (\$1425 ),
-    .\port$1122$15 (\$1426 ),
-    .\port$1122$16 (\$1427 ),
-    .\port$1122$17 (\$1428 ),
-    .\port$1122$18 (\$1429 ),
-    .\port$1122$19 (\$1430 ),
-    .\port$1122$2 (\$1413 ),
-    .\port$1122$20 (\$1431 ),
-    .\port$1122$21 (\$1432 ),
-    .\port$1122$22 (\$1433 ),
-    .\port$1122$23 (\$1434 ),
-    .\port$1122$24 (\$1435 ),
-    .\port$1122$25 (\$1436 ),
-    .\port$1122$26 (\$1437 ),
-    .\port$1122$27 (\$1438 ),
-    .\port$1122$28 (\$1439 ),
-    .\port$1122$3 (\$1414 ),
-    .\port$1122$4 (\$1415 ),
-    .\port$1122$5 (\$1416 ),
-    .\port$1122$6 (\$1417 ),
-    .\port$1122$7 (\$1418 ),
-    .\port$1122$8 (\$1419 ),
-    .\port$1122$9 (\$1420 )
+    .\port$1150$0 (\$1411 ),
+    .\port$1150$1 (\$1412 ),
+    .\port$1150$10 (\$1421 ),
+    .\port$1150$11 (\$1422 ),
+    .\port$1150$12 (\$1423 ),
+    .\port$1150$13 (\$1424 ),
+    .\port$1150$14 (\$1425 ),
+    .\port$1150$15 (\$1426 ),
+    .\port$1150$16 (\$1427 ),
+    .\port$1150$17 (\$1428 ),
+    .\port$1150$18 (\$1429 ),
+    .\port$1150$19 (\$1430 ),
+    .\port$1150$2 (\$1413 ),
+    .\port$1150$20 (\$1431 ),
+    .\port$1150$21 (\$1432 ),
+    .\port$1150$22 (\$1433 ),
+    .\port$1150$23 (\$1434 ),
+    .\port$1150$24 (\$1435 ),
+    .\port$1150$25 (\$1436 ),
+    .\port$1150$26 (\$1437 ),
+    .\port$1150$27 (\$1438 ),
+    .\port$1150$28 (\$1439 ),
+    .\port$1150$3 (\$1414 ),
+    .\port$1150$4 (\$1415 ),
+    .\port$1150$5 (\$1416 ),
+    .\port$1150$6 (\$1417 ),
+    .\port$1150$7 (\$1418 ),
+    .\port$1150$8 (\$1419 ),
+    .\port$1150$9 (\$1420 )
   );
   \hwq_top.engine.requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1093$0 (\$497 ),
-    .\port$1093$1 (\$498 ),
-    .\port$1093$10 (\$507 ),
-    .\port$1093$11 (\$508 ),
-    .\port$1093$12 (\$509 ),
-    .\port$1093$13 (\$510 ),
-    .\port$1093$14 (\$511 ),
-    .\port$1093$15 (\$512 ),
-    .\port$1093$16 (\$513 ),
-    .\port$1093$17 (\$514 ),
-    .\port$1093$18 (\$515 ),
-    .\port$1093$19 (\$516 ),
-    .\port$1093$2 (\$499 ),
-    .\port$1093$20 (\$517 ),
-    .\port$1093$21 (\$518 ),
-    .\port$1093$22 (\$519 ),
-    .\port$1093$23 (\$520 ),
-    .\port$1093$24 (\$521 ),
-    .\port$1093$25 (\$522 ),
-    .\port$1093$26 (\$523 ),
-    .\port$1093$27 (\$524 ),
-    .\port$1093$28 (\$525 ),
-    .\port$1093$29 (\$526 ),
-    .\port$1093$3 (\$500 ),
-    .\port$1093$30 (\$527 ),
-    .\port$1093$31 (\$528 ),
-    .\port$1093$4 (\$501 ),
-    .\port$1093$5 (\$502 ),
-    .\port$1093$6 (\$503 ),
-    .\port$1093$7 (\$504 ),
-    .\port$1093$8 (\$505 ),
-    .\port$1093$9 (\$506 )
+    .\port$1121$0 (\$497 ),
+    .\port$1121$1 (\$498 ),
+    .\port$1121$10 (\$507 ),
+    .\port$1121$11 (\$508 ),
+    .\port$1121$12 (\$509 ),
+    .\port$1121$13 (\$510 ),
+    .\port$1121$14 (\$511 ),
+    .\port$1121$15 (\$512 ),
+    .\port$1121$16 (\$513 ),
+    .\port$1121$17 (\$514 ),
+    .\port$1121$18 (\$515 ),
+    .\port$1121$19 (\$516 ),
+    .\port$1121$2 (\$499 ),
+    .\port$1121$20 (\$517 ),
+    .\port$1121$21 (\$518 ),
+    .\port$1121$22 (\$519 ),
+    .\port$1121$23 (\$520 ),
+    .\port$1121$24 (\$521 ),
+    .\port$1121$25 (\$522 ),
+    .\port$1121$26 (\$523 ),
+    .\port$1121$27 (\$524 ),
+    .\port$1121$28 (\$525 ),
+    .\port$1121$29 (\$526 ),
+    .\port$1121$3 (\$500 ),
+    .\port$1121$30 (\$527 ),
+    .\port$1121$31 (\$528 ),
+    .\port$1121$4 (\$501 ),
+    .\port$1121$5 (\$502 ),
+    .\port$1121$6 (\$503 ),
+    .\port$1121$7 (\$504 ),
+    .\port$1121$8 (\$505 ),
+    .\port$1121$9 (\$506 )
   );
   \hwq_top.engine.requant.phl_1  phl_1 (
     .a(rq2a_a1[31:17]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
-    .\port$1097$0 (\$623 ),
-    .\port$1097$1 (\$624 ),
-    .\port$1097$10 (\$633 ),
-    .\port$1097$11 (\$634 ),
-    .\port$1097$12 (\$635 ),
-    .\port$1097$13 (\$636 ),
-    .\port$1097$14 (\$637 ),
-    .\port$1097$15 (\$638 ),
-    .\port$1097$16 (\$639 ),
-    .\port$1097$17 (\$640 ),
-    .\port$1097$18 (\$641 ),
-    .\port$1097$19 (\$642 ),
-    .\port$1097$2 (\$625 ),
-    .\port$1097$20 (\$643 ),
-    .\port$1097$21 (\$644 ),
-    .\port$1097$22 (\$645 ),
-    .\port$1097$23 (\$646 ),
-    .\port$1097$24 (\$647 ),
-    .\port$1097$25 (\$648 ),
-    .\port$1097$26 (\$649 ),
-    .\port$1097$27 (\$650 ),
-    .\port$1097$28 (\$651 ),
-    .\port$1097$29 (\$652 ),
-    .\port$1097$3 (\$626 ),
-    .\port$1097$30 (\$653 ),
-    .\port$1097$31 (\$654 ),
-    .\port$1097$4 (\$627 ),
-    .\port$1097$5 (\$628 ),
-    .\port$1097$6 (\$629 ),
-    .\port$1097$7 (\$630 ),
-    .\port$1097$8 (\$631 ),
-    .\port$1097$9 (\$632 )
+    .\port$1125$0 (\$623 ),
+    .\port$1125$1 (\$624 ),
+    .\port$1125$10 (\$633 ),
+    .\port$1125$11 (\$634 ),
+    .\port$1125$12 (\$635 ),
+    .\port$1125$13 (\$636 ),
+    .\port$1125$14 (\$637 ),
+    .\port$1125$15 (\$638 ),
+    .\port$1125$16 (\$639 ),
+    .\port$1125$17 (\$640 ),
+    .\port$1125$18 (\$641 ),
+    .\port$1125$19 (\$642 ),
+    .\port$1125$2 (\$625 ),
+    .\port$1125$20 (\$643 ),
+    .\port$1125$21 (\$644 ),
+    .\port$1125$22 (\$645 ),
+    .\port$1125$23 (\$646 ),
+    .\port$1125$24 (\$647 ),
+    .\port$1125$25 (\$648 ),
+    .\port$1125$26 (\$649 ),
+    .\port$1125$27 (\$650 ),
+    .\port$1125$28 (\$651 ),
+    .\port$1125$29 (\$652 ),
+    .\port$1125$3 (\$626 ),
+    .\port$1125$30 (\$653 ),
+    .\port$1125$31 (\$654 ),
+    .\port$1125$4 (\$627 ),
+    .\port$1125$5 (\$628 ),
+    .\port$1125$6 (\$629 ),
+    .\port$1125$7 (\$630 ),
+    .\port$1125$8 (\$631 ),
+    .\port$1125$9 (\$632 )
   );
   \hwq_top.engine.requant.phl_2  phl_2 (
     .a(rq2a_a2[31:17]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
-    .\port$1101$0 (\$749 ),
-    .\port$1101$1 (\$750 ),
-    .\port$1101$10 (\$759 ),
-    .\port$1101$11 (\$760 ),
-    .\port$1101$12 (\$761 ),
-    .\port$1101$13 (\$762 ),
-    .\port$1101$14 (\$763 ),
-    .\port$1101$15 (\$764 ),
-    .\port$1101$16 (\$765 ),
-    .\port$1101$17 (\$766 ),
-    .\port$1101$18 (\$767 ),
-    .\port$1101$19 (\$768 ),
-    .\port$1101$2 (\$751 ),
-    .\port$1101$20 (\$769 ),
-    .\port$1101$21 (\$770 ),
-    .\port$1101$22 (\$771 ),
-    .\port$1101$23 (\$772 ),
-    .\port$1101$24 (\$773 ),
-    .\port$1101$25 (\$774 ),
-    .\port$1101$26 (\$775 ),
-    .\port$1101$27 (\$776 ),
-    .\port$1101$28 (\$777 ),
-    .\port$1101$29 (\$778 ),
-    .\port$1101$3 (\$752 ),
-    .\port$1101$30 (\$779 ),
-    .\port$1101$31 (\$780 ),
-    .\port$1101$4 (\$753 ),
-    .\port$1101$5 (\$754 ),
-    .\port$1101$6 (\$755 ),
-    .\port$1101$7 (\$756 ),
-    .\port$1101$8 (\$757 ),
-    .\port$1101$9 (\$758 )
+    .\port$1129$0 (\$749 ),
+    .\port$1129$1 (\$750 ),
+    .\port$1129$10 (\$759 ),
+    .\port$1129$11 (\$760 ),
+    .\port$1129$12 (\$761 ),
+    .\port$1129$13 (\$762 ),
+    .\port$1129$14 (\$763 ),
+    .\port$1129$15 (\$764 ),
+    .\port$1129$16 (\$765 ),
+    .\port$1129$17 (\$766 ),
+    .\port$1129$18 (\$767 ),
+    .\port$1129$19 (\$768 ),
+    .\port$1129$2 (\$751 ),
+    .\port$1129$20 (\$769 ),
+    .\port$1129$21 (\$770 ),
+    .\port$1129$22 (\$771 ),
+    .\port$1129$23 (\$772 ),
+    .\port$1129$24 (\$773 ),
+    .\port$1129$25 (\$774 ),
+    .\port$1129$26 (\$775 ),
+    .\port$1129$27 (\$776 ),
+    .\port$1129$28 (\$777 ),
+    .\port$1129$29 (\$778 ),
+    .\port$1129$3 (\$752 ),
+    .\port$1129$30 (\$779 ),
+    .\port$1129$31 (\$780 ),
+    .\port$1129$4 (\$753 ),
+    .\port$1129$5 (\$754 ),
+    .\port$1129$6 (\$755 ),
+    .\port$1129$7 (\$756 ),
+    .\port$1129$8 (\$757 ),
+    .\port$1129$9 (\$758 )
   );
   \hwq_top.engine.requant.phl_3  phl_3 (
     .a(rq2a_a3[31:17]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
-    .\port$1105$0 (\$875 ),
-    .\port$1105$1 (\$876 ),
-    .\port$1105$10 (\$885 ),
-    .\port$1105$11 (\$886 ),
-    .\port$1105$12 (\$887 ),
-    .\port$1105$13 (\$888 ),
-    .\port$1105$14 (\$889 ),
-    .\port$1105$15 (\$890 ),
-    .\port$1105$16 (\$891 ),
-    .\port$1105$17 (\$892 ),
-    .\port$1105$18 (\$893 ),
-    .\port$1105$19 (\$894 ),
-    .\port$1105$2 (\$877 ),
-    .\port$1105$20 (\$895 ),
-    .\port$1105$21 (\$896 ),
-    .\port$1105$22 (\$897 ),
-    .\port$1105$23 (\$898 ),
-    .\port$1105$24 (\$899 ),
-    .\port$1105$25 (\$900 ),
-    .\port$1105$26 (\$901 ),
-    .\port$1105$27 (\$902 ),
-    .\port$1105$28 (\$903 ),
-    .\port$1105$29 (\$904 ),
-    .\port$1105$3 (\$878 ),
-    .\port$1105$30 (\$905 ),
-    .\port$1105$31 (\$906 ),
-    .\port$1105$4 (\$879 ),
-    .\port$1105$5 (\$880 ),
-    .\port$1105$6 (\$881 ),
-    .\port$1105$7 (\$882 ),
-    .\port$1105$8 (\$883 ),
-    .\port$1105$9 (\$884 )
+    .\port$1133$0 (\$875 ),
+    .\port$1133$1 (\$876 ),
+    .\port$1133$10 (\$885 ),
+    .\port$1133$11 (\$886 ),
+    .\port$1133$12 (\$887 ),
+    .\port$1133$13 (\$888 ),
+    .\port$1133$14 (\$889 ),
+    .\port$1133$15 (\$890 ),
+    .\port$1133$16 (\$891 ),
+    .\port$1133$17 (\$892 ),
+    .\port$1133$18 (\$893 ),
+    .\port$1133$19 (\$894 ),
+    .\port$1133$2 (\$877 ),
+    .\port$1133$20 (\$895 ),
+    .\port$1133$21 (\$896 ),
+    .\port$1133$22 (\$897 ),
+    .\port$1133$23 (\$898 ),
+    .\port$1133$24 (\$899 ),
+    .\port$1133$25 (\$900 ),
+    .\port$1133$26 (\$901 ),
+    .\port$1133$27 (\$902 ),
+    .\port$1133$28 (\$903 ),
+    .\port$1133$29 (\$904 ),
+    .\port$1133$3 (\$878 ),
+    .\port$1133$30 (\$905 ),
+    .\port$1133$31 (\$906 ),
+    .\port$1133$4 (\$879 ),
+    .\port$1133$5 (\$880 ),
+    .\port$1133$6 (\$881 ),
+    .\port$1133$7 (\$882 ),
+    .\port$1133$8 (\$883 ),
+    .\port$1133$9 (\$884 )
   );
   \hwq_top.engine.requant.phl_4  phl_4 (
     .a(rq2a_a4[31:17]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
-    .\port$1109$0 (\$1001 ),
-    .\port$1109$1 (\$1002 ),
-    .\port$1109$10 (\$1011 ),
-    .\port$1109$11 (\$1012 ),
-    .\port$1109$12 (\$1013 ),
-    .\port$1109$13 (\$1014 ),
-    .\port$1109$14 (\$1015 ),
-    .\port$1109$15 (\$1016 ),
-    .\port$1109$16 (\$1017 ),
-    .\port$1109$17 (\$1018 ),
-    .\port$1109$18 (\$1019 ),
-    .\port$1109$19 (\$1020 ),
-    .\port$1109$2 (\$1003 ),
-    .\port$1109$20 (\$1021 ),
-    .\port$1109$21 (\$1022 ),
-    .\port$1109$22 (\$1023 ),
-    .\port$1109$23 (\$1024 ),
-    .\port$1109$24 (\$1025 ),
-    .\port$1109$25 (\$1026 ),
-    .\port$1109$26 (\$1027 ),
-    .\port$1109$27 (\$1028 ),
-    .\port$1109$28 (\$1029 ),
-    .\port$1109$29 (\$1030 ),
-    .\port$1109$3 (\$1004 ),
-    .\port$1109$30 (\$1031 ),
-    .\port$1109$31 (\$1032 ),
-    .\port$1109$4 (\$1005 ),
-    .\port$1109$5 (\$1006 ),
-    .\port$1109$6 (\$1007 ),
-    .\port$1109$7 (\$1008 ),
-    .\port$1109$8 (\$1009 ),
-    .\port$1109$9 (\$1010 )
+    .\port$1137$0 (\$1001 ),
+    .\port$1137$1 (\$1002 ),
+    .\port$1137$10 (\$1011 ),
+    .\port$1137$11 (\$1012 ),
+    .\port$1137$12 (\$1013 ),
+    .\port$1137$13 (\$1014 ),
+    .\port$1137$14 (\$1015 ),
+    .\port$1137$15 (\$1016 ),
+    .\port$1137$16 (\$1017 ),
+    .\port$1137$17 (\$1018 ),
+    .\port$1137$18 (\$1019 ),
+    .\port$1137$19 (\$1020 ),
+    .\port$1137$2 (\$1003 ),
+    .\port$1137$20 (\$1021 ),
+    .\port$1137$21 (\$1022 ),
+    .\port$1137$22 (\$1023 ),
+    .\port$1137$23 (\$1024 ),
+    .\port$1137$24 (\$1025 ),
+    .\port$1137$25 (\$1026 ),
+    .\port$1137$26 (\$1027 ),
+    .\port$1137$27 (\$1028 ),
+    .\port$1137$28 (\$1029 ),
+    .\port$1137$29 (\$1030 ),
+    .\port$1137$3 (\$1004 ),
+    .\port$1137$30 (\$1031 ),
+    .\port$1137$31 (\$1032 ),
+    .\port$1137$4 (\$1005 ),
+    .\port$1137$5 (\$1006 ),
+    .\port$1137$6 (\$1007 ),
+    .\port$1137$7 (\$1008 ),
+    .\port$1137$8 (\$1009 ),
+    .\port$1137$9 (\$1010 )
   );
   \hwq_top.engine.requant.phl_5  phl_5 (
     .a(rq2a_a5[31:17]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
-    .\port$1113$0 (\$1127 ),
-    .\port$1113$1 (\$1128 ),
-    .\port$1113$10 (\$1137 ),
-    .\port$1113$11 (\$1138 ),
-    .\port$1113$12 (\$1139 ),
-    .\port$1113$13 (\$1140 ),
-    .\port$1113$14 (\$1141 ),
-    .\port$1113$15 (\$1142 ),
-    .\port$1113$16 (\$1143 ),
-    .\port$1113$17 (\$1144 ),
-    .\port$1113$18 (\$1145 ),
-    .\port$1113$19 (\$1146 ),
-    .\port$1113$2 (\$1129 ),
-    .\port$1113$20 (\$1147 ),
-    .\port$1113$21 (\$1148 ),
-    .\port$1113$22 (\$1149 ),
-    .\port$1113$23 (\$1150 ),
-    .\port$1113$24 (\$1151 ),
-    .\port$1113$25 (\$1152 ),
-    .\port$1113$26 (\$1153 ),
-    .\port$1113$27 (\$1154 ),
-    .\port$1113$28 (\$1155 ),
-    .\port$1113$29 (\$1156 ),
-    .\port$1113$3 (\$1130 ),
-    .\port$1113$30 (\$1157 ),
-    .\port$1113$31 (\$1158 ),
-    .\port$1113$4 (\$1131 ),
-    .\port$1113$5 (\$1132 ),
-    .\port$1113$6 (\$1133 ),
-    .\port$1113$7 (\$1134 ),
-    .\port$1113$8 (\$1135 ),
-    .\port$1113$9 (\$1136 )
+    .\port$1141$0 (\$1127 ),
+    .\port$1141$1 (\$1128 ),
+    .\port$1141$10 (\$1137 ),
+    .\port$1141$11 (\$1138 ),
+    .\port$1141$12 (\$1139 ),
+    .\port$1141$13 (\$1140 ),
+    .\port$1141$14 (\$1141 ),
+    .\port$1141$15 (\$1142 ),
+    .\port$1141$16 (\$1143 ),
+    .\port$1141$17 (\$1144 ),
+    .\port$1141$18 (\$1145 ),
+    .\port$1141$19 (\$1146 ),
+    .\port$1141$2 (\$1129 ),
+    .\port$1141$20 (\$1147 ),
+    .\port$1141$21 (\$1148 ),
+    .\port$1141$22 (\$1149 ),
+    .\port$1141$23 (\$1150 ),
+    .\port$1141$24 (\$1151 ),
+    .\port$1141$25 (\$1152 ),
+    .\port$1141$26 (\$1153 ),
+    .\port$1141$27 (\$1154 ),
+    .\port$1141$28 (\$1155 ),
+    .\port$1141$29 (\$1156 ),
+    .\port$1141$3 (\$1130 ),
+    .\port$1141$30 (\$1157 ),
+    .\port$1141$31 (\$1158 ),
+    .\port$1141$4 (\$1131 ),
+    .\port$1141$5 (\$1132 ),
+    .\port$1141$6 (\$1133 ),
+    .\port$1141$7 (\$1134 ),
+    .\port$1141$8 (\$1135 ),
+    .\port$1141$9 (\$1136 )
   );
   \hwq_top.engine.requant.phl_6  phl_6 (
     .a(rq2a_a6[31:17]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
-    .\port$1117$0 (\$1253 ),
-    .\port$1117$1 (\$1254 ),
-    .\port$1117$10 (\$1263 ),
-    .\port$1117$11 (\$1264 ),
-    .\port$1117$12 (\$1265 ),
-    .\port$1117$13 (\$1266 ),
-    .\port$1117$14 (\$1267 ),
-    .\port$1117$15 (\$1268 ),
-    .\port$1117$16 (\$1269 ),
-    .\port$1117$17 (\$1270 ),
-    .\port$1117$18 (\$1271 ),
-    .\port$1117$19 (\$1272 ),
-    .\port$1117$2 (\$1255 ),
-    .\port$1117$20 (\$1273 ),
-    .\port$1117$21 (\$1274 ),
-    .\port$1117$22 (\$1275 ),
-    .\port$1117$23 (\$1276 ),
-    .\port$1117$24 (\$1277 ),
-    .\port$1117$25 (\$1278 ),
-    .\port$1117$26 (\$1279 ),
-    .\port$1117$27 (\$1280 ),
-    .\port$1117$28 (\$1281 ),
-    .\port$1117$29 (\$1282 ),
-    .\port$1117$3 (\$1256 ),
-    .\port$1117$30 (\$1283 ),
-    .\port$1117$31 (\$1284 ),
-    .\port$1117$4 (\$1257 ),
-    .\port$1117$5 (\$1258 ),
-    .\port$1117$6 (\$1259 ),
-    .\port$1117$7 (\$1260 ),
-    .\port$1117$8 (\$1261 ),
-    .\port$1117$9 (\$1262 )
+    .\port$1145$0 (\$1253 ),
+    .\port$1145$1 (\$1254 ),
+    .\port$1145$10 (\$1263 ),
+    .\port$1145$11 (\$1264 ),
+    .\port$1145$12 (\$1265 ),
+    .\port$1145$13 (\$1266 ),
+    .\port$1145$14 (\$1267 ),
+    .\port$1145$15 (\$1268 ),
+    .\port$1145$16 (\$1269 ),
+    .\port$1145$17 (\$1270 ),
+    .\port$1145$18 (\$1271 ),
+    .\port$1145$19 (\$1272 ),
+    .\port$1145$2 (\$1255 ),
+    .\port$1145$20 (\$1273 ),
+    .\port$1145$21 (\$1274 ),
+    .\port$1145$22 (\$1275 ),
+    .\port$1145$23 (\$1276 ),
+    .\port$1145$24 (\$1277 ),
+    .\port$1145$25 (\$1278 ),
+    .\port$1145$26 (\$1279 ),
+    .\port$1145$27 (\$1280 ),
+    .\port$1145$28 (\$1281 ),
+    .\port$1145$29 (\$1282 ),
+    .\port$1145$3 (\$1256 ),
+    .\port$1145$30 (\$1283 ),
+    .\port$1145$31 (\$1284 ),
+    .\port$1145$4 (\$1257 ),
+    .\port$1145$5 (\$1258 ),
+    .\port$1145$6 (\$1259 ),
+    .\port$1145$7 (\$1260 ),
+    .\port$1145$8 (\$1261 ),
+    .\port$1145$9 (\$1262 )
   );
   \hwq_top.engine.requant.phl_7  phl_7 (
     .a(rq2a_a7[31:17]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
-    .\port$1121$0 (\$1379 ),
-    .\port$1121$1 (\$1380 ),
-    .\port$1121$10 (\$1389 ),
-    .\port$1121$11 (\$1390 ),
-    .\port$1121$12 (\$1391 ),
-    .\port$1121$13 (\$1392 ),
-    .\port$1121$14 (\$1393 ),
-    .\port$1121$15 (\$1394 ),
-    .\port$1121$16 (\$1395 ),
-    .\port$1121$17 (\$1396 ),
-    .\port$1121$18 (\$1397 ),
-    .\port$1121$19 (\$1398 ),
-    .\port$1121$2 (\$1381 ),
-    .\port$1121$20 (\$1399 ),
-    .\port$1121$21 (\$1400 ),
-    .\port$1121$22 (\$1401 ),
-    .\port$1121$23 (\$1402 ),
-    .\port$1121$24 (\$1403 ),
-    .\port$1121$25 (\$1404 ),
-    .\port$1121$26 (\$1405 ),
-    .\port$1121$27 (\$1406 ),
-    .\port$1121$28 (\$1407 ),
-    .\port$1121$29 (\$1408 ),
-    .\port$1121$3 (\$1382 ),
-    .\port$1121$30 (\$1409 ),
-    .\port$1121$31 (\$1410 ),
-    .\port$1121$4 (\$1383 ),
-    .\port$1121$5 (\$1384 ),
-    .\port$1121$6 (\$1385 ),
-    .\port$1121$7 (\$1386 ),
-    .\port$1121$8 (\$1387 ),
-    .\port$1121$9 (\$1388 )
+    .\port$1149$0 (\$1379 ),
+    .\port$1149$1 (\$1380 ),
+    .\port$1149$10 (\$1389 ),
+    .\port$1149$11 (\$1390 ),
+    .\port$1149$12 (\$1391 ),
+    .\port$1149$13 (\$1392 ),
+    .\port$1149$14 (\$1393 ),
+    .\port$1149$15 (\$1394 ),
+    .\port$1149$16 (\$1395 ),
+    .\port$1149$17 (\$1396 ),
+    .\port$1149$18 (\$1397 ),
+    .\port$1149$19 (\$1398 ),
+    .\port$1149$2 (\$1381 ),
+    .\port$1149$20 (\$1399 ),
+    .\port$1149$21 (\$1400 ),
+    .\port$1149$22 (\$1401 ),
+    .\port$1149$23 (\$1402 ),
+    .\port$1149$24 (\$1403 ),
+    .\port$1149$25 (\$1404 ),
+    .\port$1149$26 (\$1405 ),
+    .\port$1149$27 (\$1406 ),
+    .\port$1149$28 (\$1407 ),
+    .\port$1149$29 (\$1408 ),
+    .\port$1149$3 (\$1382 ),
+    .\port$1149$30 (\$1409 ),
+    .\port$1149$31 (\$1410 ),
+    .\port$1149$4 (\$1383 ),
+    .\port$1149$5 (\$1384 ),
+    .\port$1149$6 (\$1385 ),
+    .\port$1149$7 (\$1386 ),
+    .\port$1149$8 (\$1387 ),
+    .\port$1149$9 (\$1388 )
   );
   \hwq_top.engine.requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
-    .\port$1092$0 (\$466 ),
-    .\port$1092$1 (\$467 ),
-    .\port$1092$10 (\$476 ),
-    .\port$1092$11 (\$477 ),
-    .\port$1092$12 (\$478 ),
-    .\port$1092$13 (\$479 ),
-    .\port$1092$14 (\$480 ),
-    .\port$1092$15 (\$481 ),
-    .\port$1092$16 (\$482 ),
-    .\port$1092$17 (\$483 ),
-    .\port$1092$18 (\$484 ),
-    .\port$1092$19 (\$485 ),
-    .\port$1092$2 (\$468 ),
-    .\port$1092$20 (\$486 ),
-    .\port$1092$21 (\$487 ),
-    .\port$1092$22 (\$488 ),
-    .\port$1092$23 (\$489 ),
-    .\port$1092$24 (\$490 ),
-    .\port$1092$25 (\$491 ),
-    .\port$1092$26 (\$492 ),
-    .\port$1092$27 (\$493 ),
-    .\port$1092$28 (\$494 ),
-    .\port$1092$29 (\$495 ),
-    .\port$1092$3 (\$469 ),
-    .\port$1092$30 (\$496 ),
-    .\port$1092$4 (\$470 ),
-    .\port$1092$5 (\$471 ),
-    .\port$1092$6 (\$472 ),
-    .\port$1092$7 (\$473 ),
-    .\port$1092$8 (\$474 ),
-    .\port$1092$9 (\$475 )
+    .\port$1120$0 (\$466 ),
+    .\port$1120$1 (\$467 ),
+    .\port$1120$10 (\$476 ),
+    .\port$1120$11 (\$477 ),
+    .\port$1120$12 (\$478 ),
+    .\port$1120$13 (\$479 ),
+    .\port$1120$14 (\$480 ),
+    .\port$1120$15 (\$481 ),
+    .\port$1120$16 (\$482 ),
+    .\port$1120$17 (\$483 ),
+    .\port$1120$18 (\$484 ),
+    .\port$1120$19 (\$485 ),
+    .\port$1120$2 (\$468 ),
+    .\port$1120$20 (\$486 ),
+    .\port$1120$21 (\$487 ),
+    .\port$1120$22 (\$488 ),
+    .\port$1120$23 (\$489 ),
+    .\port$1120$24 (\$490 ),
+    .\port$1120$25 (\$491 ),
+    .\port$1120$26 (\$492 ),
+    .\port$1120$27 (\$493 ),
+    .\port$1120$28 (\$494 ),
+    .\port$1120$29 (\$495 ),
+    .\port$1120$3 (\$469 ),
+    .\port$1120$30 (\$496 ),
+    .\port$1120$4 (\$470 ),
+    .\port$1120$5 (\$471 ),
+    .\port$1120$6 (\$472 ),
+    .\port$1120$7 (\$473 ),
+    .\port$1120$8 (\$474 ),
+    .\port$1120$9 (\$475 )
   );
   \hwq_top.engine.requant.plh_1  plh_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[30:17]),
     .clk(clk),
-    .\port$1096$0 (\$592 ),
-    .\port$1096$1 (\$593 ),
-    .\port$1096$10 (\$602 ),
-    .\port$1096$11 (\$603 ),
-    .\port$1096$12 (\$604 ),
-    .\port$1096$13 (\$605 ),
-    .\port$1096$14 (\$606 ),
-    .\port$1096$15 (\$607 ),
-    .\port$1096$16 (\$608 ),
-    .\port$1096$17 (\$609 ),
-    .\port$1096$18 (\$610 ),
-    .\port$1096$19 (\$611 ),
-    .\port$1096$2 (\$594 ),
-    .\port$1096$20 (\$612 ),
-    .\port$1096$21 (\$613 ),
-    .\port$1096$22 (\$614 ),
-    .\port$1096$23 (\$615 ),
-    .\port$1096$24 (\$616 ),
-    .\port$1096$25 (\$617 ),
-    .\port$1096$26 (\$618 ),
-    .\port$1096$27 (\$619 ),
-    .\port$1096$28 (\$620 ),
-    .\port$1096$29 (\$621 ),
-    .\port$1096$3 (\$595 ),
-    .\port$1096$30 (\$622 ),
-    .\port$1096$4 (\$596 ),
-    .\port$1096$5 (\$597 ),
-    .\port$1096$6 (\$598 ),
-    .\port$1096$7 (\$599 ),
-    .\port$1096$8 (\$600 ),
-    .\port$1096$9 (\$601 )
+    .\port$1124$0 (\$592 ),
+    .\port$1124$1 (\$593 ),
+    .\port$1124$10 (\$602 ),
+    .\port$1124$11 (\$603 ),
+    .\port$1124$12 (\$604 ),
+    .\port$1124$13 (\$605 ),
+    .\port$1124$14 (\$606 ),
+    .\port$1124$15 (\$607 ),
+    .\port$1124$16 (\$608 ),
+    .\port$1124$17 (\$609 ),
+    .\port$1124$18 (\$610 ),
+    .\port$1124$19 (\$611 ),
+    .\port$1124$2 (\$594 ),
+    .\port$1124$20 (\$612 ),
+    .\port$1124$21 (\$613 ),
+    .\port$1124$22 (\$614 ),
+    .\port$1124$23 (\$615 ),
+    .\port$1124$24 (\$616 ),
+    .\port$1124$25 (\$617 ),
+    .\port$1124$26 (\$618 ),
+    .\port$1124$27 (\$619 ),
+    .\port$1124$28 (\$620 ),
+    .\port$1124$29 (\$621 ),
+    .\port$1124$3 (\$595 ),
+    .\port$1124$30 (\$622 ),
+    .\port$1124$4 (\$596 ),
+    .\port$1124$5 (\$597 ),
+    .\port$1124$6 (\$598 ),
+    .\port$1124$7 (\$599 ),
+    .\port$1124$8 (\$600 ),
+    .\port$1124$9 (\$601 )
   );
   \hwq_top.engine.requant.plh_2  plh_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[30:17]),
     .clk(clk),
-    .\port$1100$0 (\$718 ),
-    .\port$1100$1 (\$719 ),
-    .\port$1100$10 (\$728 ),
-    .\port$1100$11 (\$729 ),
-    .\port$1100$12 (\$730 ),
-    .\port$1100$13 (\$731 ),
-    .\port$1100$14 (\$732 ),
-    .\port$1100$15 (\$733 ),
-    .\port$1100$16 (\$734 ),
-    .\port$1100$17 (\$735 ),
-    .\port$1100$18 (\$736 ),
-    .\port$1100$19 (\$737 ),
-    .\port$1100$2 (\$720 ),
-    .\port$1100$20 (\$738 ),
-    .\port$1100$21 (\$739 ),
-    .\port$1100$22 (\$740 ),
-    .\port$1100$23 (\$741 ),
-    .\port$1100$24 (\$742 ),
-    .\port$1100$25 (\$743 ),
-    .\port$1100$26 (\$744 ),
-    .\port$1100$27 (\$745 ),
-    .\port$1100$28 (\$746 ),
-    .\port$1100$29 (\$747 ),
-    .\port$1100$3 (\$721 ),
-    .\port$1100$30 (\$748 ),
-    .\port$1100$4 (\$722 ),
-    .\port$1100$5 (\$723 ),
-    .\port$1100$6 (\$724 ),
-    .\port$1100$7 (\$725 ),
-    .\port$1100$8 (\$726 ),
-    .\port$1100$9 (\$727 )
+    .\port$1128$0 (\$718 ),
+    .\port$1128$1 (\$719 ),
+    .\port$1128$10 (\$728 ),
+    .\port$1128$11 (\$729 ),
+    .\port$1128$12 (\$730 ),
+    .\port$1128$13 (\$731 ),
+    .\port$1128$14 (\$732 ),
+    .\port$1128$15 (\$733 ),
+    .\port$1128$16 (\$734 ),
+    .\port$1128$17 (\$735 ),
+    .\port$1128$18 (\$736 ),
+    .\port$1128$19 (\$737 ),
+    .\port$1128$2 (\$720 ),
+    .\port$1128$20 (\$738 ),
+    .\port$1128$21 (\$739 ),
+    .\port$1128$22 (\$740 ),
+    .\port$1128$23 (\$741 ),
+    .\port$1128$24 (\$742 ),
+    .\port$1128$25 (\$743 ),
+    .\port$1128$26 (\$744 ),
+    .\port$1128$27 (\$745 ),
+    .\port$1128$28 (\$746 ),
+    .\port$1128$29 (\$747 ),
+    .\port$1128$3 (\$721 ),
+    .\port$1128$30 (\$748 ),
+    .\port$1128$4 (\$722 ),
+    .\port$1128$5 (\$723 ),
+    .\port$1128$6 (\$724 ),
+    .\port$1128$7 (\$725 ),
+    .\port$1128$8 (\$726 ),
+    .\port$1128$9 (\$727 )
   );
   \hwq_top.engine.requant.plh_3  plh_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[30:17]),
     .clk(clk),
-    .\port$1104$0 (\$844 ),
-    .\port$1104$1 (\$845 ),
-    .\port$1104$10 (\$854 ),
-    .\port$1104$11 (\$855 ),
-    .\port$1104$12 (\$856 ),
-    .\port$1104$13 (\$857 ),
-    .\port$1104$14 (\$858 ),
-    .\port$1104$15 (\$859 ),
-    .\port$1104$16 (\$860 ),
-    .\port$1104$17 (\$861 ),
-    .\port$1104$18 (\$862 ),
-    .\port$1104$19 (\$863 ),
-    .\port$1104$2 (\$846 ),
-    .\port$1104$20 (\$864 ),
-    .\port$1104$21 (\$865 ),
-    .\port$1104$22 (\$866 ),
-    .\port$1104$23 (\$867 ),
-    .\port$1104$24 (\$868 ),
-    .\port$1104$25 (\$869 ),
-    .\port$1104$26 (\$870 ),
-    .\port$1104$27 (\$871 ),
-    .\port$1104$28 (\$872 ),
-    .\port$1104$29 (\$873 ),
-    .\port$1104$3 (\$847 ),
-    .\port$1104$30 (\$874 ),
-    .\port$1104$4 (\$848 ),
-    .\port$1104$5 (\$849 ),
-    .\port$1104$6 (\$850 ),
-    .\port$1104$7 (\$851 ),
-    .\port$1104$8 (\$852 ),
-    .\port$1104$9 (\$853 )
+    .\port$1132$0 (\$844 ),
+    .\port$1132$1 (\$845 ),
+    .\port$1132$10 (\$854 ),
+    .\port$1132$11 (\$855 ),
+    .\port$1132$12 (\$856 ),
+    .\port$1132$13 (\$857 ),
+    .\port$1132$14 (\$858 ),
+    .\port$1132$15 (\$859 ),
+    .\port$1132$16 (\$860 ),
+    .\port$1132$17 (\$861 ),
+    .\port$1132$18 (\$862 ),
+    .\port$1132$19 (\$863 ),
+    .\port$1132$2 (\$846 ),
+    .\port$1132$20 (\$864 ),
+    .\port$1132$21 (\$865 ),
+    .\port$1132$22 (\$866 ),
+    .\port$1132$23 (\$867 ),
+    .\port$1132$24 (\$868 ),
+    .\port$1132$25 (\$869 ),
+    .\port$1132$26 (\$870 ),
+    .\port$1132$27 (\$871 ),
+    .\port$1132$28 (\$872 ),
+    .\port$1132$29 (\$873 ),
+    .\port$1132$3 (\$847 ),
+    .\port$1132$30 (\$874 ),
+    .\port$1132$4 (\$848 ),
+    .\port$1132$5 (\$849 ),
+    .\port$1132$6 (\$850 ),
+    .\port$1132$7 (\$851 ),
+    .\port$1132$8 (\$852 ),
+    .\port$1132$9 (\$853 )
   );
   \hwq_top.engine.requant.plh_4  plh_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[30:17]),
     .clk(clk),
-    .\port$1108$0 (\$970 ),
-    .\port$1108$1 (\$971 ),
-    .\port$1108$10 (\$980 ),
-    .\port$1108$11 (\$981 ),
-    .\port$1108$12 (\$982 ),
-    .\port$1108$13 (\$983 ),
-    .\port$1108$14 (\$984 ),
-    .\port$1108$15 (\$985 ),
-    .\port$1108$16 (\$986 ),
-    .\port$1108$17 (\$987 ),
-    .\port$1108$18 (\$988 ),
-    .\port$1108$19 (\$989 ),
-    .\port$1108$2 (\$972 ),
-    .\port$1108$20 (\$990 ),
-    .\port$1108$21 (\$991 ),
-    .\port$1108$22 (\$992 ),
-    .\port$1108$23 (\$993 ),
-    .\port$1108$24 (\$994 ),
-    .\port$1108$25 (\$995 ),
-    .\port$1108$26 (\$996 ),
-    .\port$1108$27 (\$997 ),
-    .\port$1108$28 (\$998 ),
-    .\port$1108$29 (\$999 ),
-    .\port$1108$3 (\$973 ),
-    .\port$1108$30 (\$1000 ),
-    .\port$1108$4 (\$974 ),
-    .\port$1108$5 (\$975 ),
-    .\port$1108$6 (\$976 ),
-    .\port$1108$7 (\$977 ),
-    .\port$1108$8 (\$978 ),
-    .\port$1108$9 (\$979 )
+    .\port$1136$0 (\$970 ),
+    .\port$1136$1 (\$971 ),
+    .\port$1136$10 (\$980 ),
+    .\port$1136$11 (\$981 ),
+    .\port$1136$12 (\$982 ),
+    .\port$1136$13 (\$983 ),
+    .\port$1136$14 (\$984 ),
+    .\port$1136$15 (\$985 ),
+    .\port$1136$16 (\$986 ),
+    .\port$1136$17 (\$987 ),
+    .\port$1136$18 (\$988 ),
+    .\port$1136$19 (\$989 ),
+    .\port$1136$2 (\$972 ),
+    .\port$1136$20 (\$990 ),
+    .\port$1136$21 (\$991 ),
+    .\port$1136$22 (\$992 ),
+    .\port$1136$23 (\$993 ),
+    .\port$1136$24 (\$994 ),
+    .\port$1136$25 (\$995 ),
+    .\port$1136$26 (\$996 ),
+    .\port$1136$27 (\$997 ),
+    .\port$1136$28 (\$998 ),
+    .\port$1136$29 (\$999 ),
+    .\port$1136$3 (\$973 ),
+    .\port$1136$30 (\$1000 ),
+    .\port$1136$4 (\$974 ),
+    .\port$1136$5 (\$975 ),
+    .\port$1136$6 (\$976 ),
+    .\port$1136$7 (\$977 ),
+    .\port$1136$8 (\$978 ),
+    .\port$1136$9 (\$979 )
   );
   \hwq_top.engine.requant.plh_5  plh_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[30:17]),
     .clk(clk),
-    .\port$1112$0 (\$1096 ),
-    .\port$1112$1 (\$1097 ),
-    .\port$1112$10 (\$1106 ),
-    .\port$1112$11 (\$1107 ),
-    .\port$1112$12 (\$1108 ),
-    .\port$1112$13 (\$1109 ),
-    .\port$1112$14 (\$1110 ),
-    .\port$1112$15 (\$1111 ),
-    .\port$1112$16 (\$1112 ),
-    .\port$1112$17 (\$1113 ),
-    .\port$1112$18 (\$1114 ),
-    .\port$1112$19 (\$1115 ),
-    .\port$1112$2 (\$1098 ),
-    .\port$1112$20 (\$1116 ),
-    .\port$1112$21 (\$1117 ),
-    .\port$1112$22 (\$1118 ),
-    .\port$1112$23 (\$1119 ),
-    .\port$1112$24 (\$1120 ),
-    .\port$1112$25 (\$1121 ),
-    .\port$1112$26 (\$1122 ),
-    .\port$1112$27 (\$1123 ),
-    .\port$1112$28 (\$1124 ),
-    .\port$1112$29 (\$1125 ),
-    .\port$1112$3 (\$1099 ),
-    .\port$1112$30 (\$1126 ),
-    .\port$1112$4 (\$1100 ),
-    .\port$1112$5 (\$1101 ),
-    .\port$1112$6 (\$1102 ),
-    .\port$1112$7 (\$1103 ),
-    .\port$1112$8 (\$1104 ),
-    .\port$1112$9 (\$1105 )
+    .\port$1140$0 (\$1096 ),
+    .\port$1140$1 (\$1097 ),
+    .\port$1140$10 (\$1106 ),
+    .\port$1140$11 (\$1107 ),
+    .\port$1140$12 (\$1108 ),
+    .\port$1140$13 (\$1109 ),
+    .\port$1140$14 (\$1110 ),
+    .\port$1140$15 (\$1111 ),
+    .\port$1140$16 (\$1112 ),
+    .\port$1140$17 (\$1113 ),
+    .\port$1140$18 (\$1114 ),
+    .\port$1140$19 (\$1115 ),
+    .\port$1140$2 (\$1098 ),
+    .\port$1140$20 (\$1116 ),
+    .\port$1140$21 (\$1117 ),
+    .\port$1140$22 (\$1118 ),
+    .\port$1140$23 (\$1119 ),
+    .\port$1140$24 (\$1120 ),
+    .\port$1140$25 (\$1121 ),
+    .\port$1140$26 (\$1122 ),
+    .\port$1140$27 (\$1123 ),
+    .\port$1140$28 (\$1124 ),
+    .\port$1140$29 (\$1125 ),
+    .\port$1140$3 (\$1099 ),
+    .\port$1140$30 (\$1126 ),
+    .\port$1140$4 (\$1100 ),
+    .\port$1140$5 (\$1101 ),
+    .\port$1140$6 (\$1102 ),
+    .\port$1140$7 (\$1103 ),
+    .\port$1140$8 (\$1104 ),
+    .\port$1140$9 (\$1105 )
   );
   \hwq_top.engine.requant.plh_6  plh_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[30:17]),
     .clk(clk),
-    .\port$1116$0 (\$1222 ),
-    .\port$1116$1 (\$1223 ),
-    .\port$1116$10 (\$1232 ),
-    .\port$1116$11 (\$1233 ),
-    .\port$1116$12 (\$1234 ),
-    .\port$1116$13 (\$1235 ),
-    .\port$1116$14 (\$1236 ),
-    .\port$1116$15 (\$1237 ),
-    .\port$1116$16 (\$1238 ),
-    .\port$1116$17 (\$1239 ),
-    .\port$1116$18 (\$1240 ),
-    .\port$1116$19 (\$1241 ),
-    .\port$1116$2 (\$1224 ),
-    .\port$1116$20 (\$1242 ),
-    .\port$1116$21 (\$1243 ),
-    .\port$1116$22 (\$1244 ),
-    .\port$1116$23 (\$1245 ),
-    .\port$1116$24 (\$1246 ),
-    .\port$1116$25 (\$1247 ),
-    .\port$1116$26 (\$1248 ),
-    .\port$1116$27 (\$1249 ),
-    .\port$1116$28 (\$1250 ),
-    .\port$1116$29 (\$1251 ),
-    .\port$1116$3 (\$1225 ),
-    .\port$1116$30 (\$1252 ),
-    .\port$1116$4 (\$1226 ),
-    .\port$1116$5 (\$1227 ),
-    .\port$1116$6 (\$1228 ),
-    .\port$1116$7 (\$1229 ),
-    .\port$1116$8 (\$1230 ),
-    .\port$1116$9 (\$1231 )
+    .\port$1144$0 (\$1222 ),
+    .\port$1144$1 (\$1223 ),
+    .\port$1144$10 (\$1232 ),
+    .\port$1144$11 (\$1233 ),
+    .\port$1144$12 (\$1234 ),
+    .\port$1144$13 (\$1235 ),
+    .\port$1144$14 (\$1236 ),
+    .\port$1144$15 (\$1237 ),
+    .\port$1144$16 (\$1238 ),
+    .\port$1144$17 (\$1239 ),
+    .\port$1144$18 (\$1240 ),
+    .\port$1144$19 (\$1241 ),
+    .\port$1144$2 (\$1224 ),
+    .\port$1144$20 (\$1242 ),
+    .\port$1144$21 (\$1243 ),
+    .\port$1144$22 (\$1244 ),
+    .\port$1144$23 (\$1245 ),
+    .\port$1144$24 (\$1246 ),
+    .\port$1144$25 (\$1247 ),
+    .\port$1144$26 (\$1248 ),
+    .\port$1144$27 (\$1249 ),
+    .\port$1144$28 (\$1250 ),
+    .\port$1144$29 (\$1251 ),
+    .\port$1144$3 (\$1225 ),
+    .\port$1144$30 (\$1252 ),
+    .\port$1144$4 (\$1226 ),
+    .\port$1144$5 (\$1227 ),
+    .\port$1144$6 (\$1228 ),
+    .\port$1144$7 (\$1229 ),
+    .\port$1144$8 (\$1230 ),
+    .\port$1144$9 (\$1231 )
   );
   \hwq_top.engine.requant.plh_7  plh_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[30:17]),
     .clk(clk),
-    .\port$1120$0 (\$1348 ),
-    .\port$1120$1 (\$1349 ),
-    .\port$1120$10 (\$1358 ),
-    .\port$1120$11 (\$1359 ),
-    .\port$1120$12 (\$1360 ),
-    .\port$1120$13 (\$1361 ),
-    .\port$1120$14 (\$1362 ),
-    .\port$1120$15 (\$1363 ),
-    .\port$1120$16 (\$1364 ),
-    .\port$1120$17 (\$1365 ),
-    .\port$1120$18 (\$1366 ),
-    .\port$1120$19 (\$1367 ),
-    .\port$1120$2 (\$1350 ),
-    .\port$1120$20 (\$1368 ),
-    .\port$1120$21 (\$1369 ),
-    .\port$1120$22 (\$1370 ),
-    .\port$1120$23 (\$1371 ),
-    .\port$1120$24 (\$1372 ),
-    .\port$1120$25 (\$1373 ),
-    .\port$1120$26 (\$1374 ),
-    .\port$1120$27 (\$1375 ),
-    .\port$1120$28 (\$1376 ),
-    .\port$1120$29 (\$1377 ),
-    .\port$1120$3 (\$1351 ),
-    .\port$1120$30 (\$1378 ),
-    .\port$1120$4 (\$1352 ),
-    .\port$1120$5 (\$1353 ),
-    .\port$1120$6 (\$1354 ),
-    .\port$1120$7 (\$1355 ),
-    .\port$1120$8 (\$1356 ),
-    .\port$1120$9 (\$1357 )
+    .\port$1148$0 (\$1348 ),
+    .\port$1148$1 (\$1349 ),
+    .\port$1148$10 (\$1358 ),
+    .\port$1148$11 (\$1359 ),
+    .\port$1148$12 (\$1360 ),
+    .\port$1148$13 (\$1361 ),
+    .\port$1148$14 (\$1362 ),
+    .\port$1148$15 (\$1363 ),
+    .\port$1148$16 (\$1364 ),
+    .\port$1148$17 (\$1365 ),
+    .\port$1148$18 (\$1366 ),
+    .\port$1148$19 (\$1367 ),
+    .\port$1148$2 (\$1350 ),
+    .\port$1148$20 (\$1368 ),
+    .\port$1148$21 (\$1369 ),
+    .\port$1148$22 (\$1370 ),
+    .\port$1148$23 (\$1371 ),
+    .\port$1148$24 (\$1372 ),
+    .\port$1148$25 (\$1373 ),
+    .\port$1148$26 (\$1374 ),
+    .\port$1148$27 (\$1375 ),
+    .\port$1148$28 (\$1376 ),
+    .\port$1148$29 (\$1377 ),
+    .\port$1148$3 (\$1351 ),
+    .\port$1148$30 (\$1378 ),
+    .\port$1148$4 (\$1352 ),
+    .\port$1148$5 (\$1353 ),
+    .\port$1148$6 (\$1354 ),
+    .\port$1148$7 (\$1355 ),
+    .\port$1148$8 (\$1356 ),
+    .\port$1148$9 (\$1357 )
   );
   \hwq_top.engine.requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
-    .\port$1091$0 (\$432 ),
-    .\port$1091$1 (\$433 ),
-    .\port$1091$10 (\$442 ),
-    .\port$1091$11 (\$443 ),
-    .\port$1091$12 (\$444 ),
-    .\port$1091$13 (\$445 ),
-    .\port$1091$14 (\$446 ),
-    .\port$1091$15 (\$447 ),
-    .\port$1091$16 (\$448 ),
-    .\port$1091$17 (\$449 ),
-    .\port$1091$18 (\$450 ),
-    .\port$1091$19 (\$451 ),
-    .\port$1091$2 (\$434 ),
-    .\port$1091$20 (\$452 ),
-    .\port$1091$21 (\$453 ),
-    .\port$1091$22 (\$454 ),
-    .\port$1091$23 (\$455 ),
-    .\port$1091$24 (\$456 ),
-    .\port$1091$25 (\$457 ),
-    .\port$1091$26 (\$458 ),
-    .\port$1091$27 (\$459 ),
-    .\port$1091$28 (\$460 ),
-    .\port$1091$29 (\$461 ),
-    .\port$1091$3 (\$435 ),
-    .\port$1091$30 (\$462 ),
-    .\port$1091$31 (\$463 ),
-    .\port$1091$32 (\$464 ),
-    .\port$1091$33 (\$465 ),
-    .\port$1091$4 (\$436 ),
-    .\port$1091$5 (\$437 ),
-    .\port$1091$6 (\$438 ),
-    .\port$1091$7 (\$439 ),
-    .\port$1091$8 (\$440 ),
-    .\port$1091$9 (\$441 )
+    .\port$1119$0 (\$432 ),
+    .\port$1119$1 (\$433 ),
+    .\port$1119$10 (\$442 ),
+    .\port$1119$11 (\$443 ),
+    .\port$1119$12 (\$444 ),
+    .\port$1119$13 (\$445 ),
+    .\port$1119$14 (\$446 ),
+    .\port$1119$15 (\$447 ),
+    .\port$1119$16 (\$448 ),
+    .\port$1119$17 (\$449 ),
+    .\port$1119$18 (\$450 ),
+    .\port$1119$19 (\$451 ),
+    .\port$1119$2 (\$434 ),
+    .\port$1119$20 (\$452 ),
+    .\port$1119$21 (\$453 ),
+    .\port$1119$22 (\$454 ),
+    .\port$1119$23 (\$455 ),
+    .\port$1119$24 (\$456 ),
+    .\port$1119$25 (\$457 ),
+    .\port$1119$26 (\$458 ),
+    .\port$1119$27 (\$459 ),
+    .\port$1119$28 (\$460 ),
+    .\port$1119$29 (\$461 ),
+    .\port$1119$3 (\$435 ),
+    .\port$1119$30 (\$462 ),
+    .\port$1119$31 (\$463 ),
+    .\port$1119$32 (\$464 ),
+    .\port$1119$33 (\$465 ),
+    .\port$1119$4 (\$436 ),
+    .\port$1119$5 (\$437 ),
+    .\port$1119$6 (\$438 ),
+    .\port$1119$7 (\$439 ),
+    .\port$1119$8 (\$440 ),
+    .\port$1119$9 (\$441 )
   );
   \hwq_top.engine.requant.pll_1  pll_1 (
     .a(rq2a_a1[16:0]),
     .b(rq2a_m1[16:0]),
     .clk(clk),
-    .\port$1095$0 (\$558 ),
-    .\port$1095$1 (\$559 ),
-    .\port$1095$10 (\$568 ),
-    .\port$1095$11 (\$569 ),
-    .\port$1095$12 (\$570 ),
-    .\port$1095$13 (\$571 ),
-    .\port$1095$14 (\$572 ),
-    .\port$1095$15 (\$573 ),
-    .\port$1095$16 (\$574 ),
-    .\port$1095$17 (\$575 ),
-    .\port$1095$18 (\$576 ),
-    .\port$1095$19 (\$577 ),
-    .\port$1095$2 (\$560 ),
-    .\port$1095$20 (\$578 ),
-    .\port$1095$21 (\$579 ),
-    .\port$1095$22 (\$580 ),
-    .\port$1095$23 (\$581 ),
-    .\port$1095$24 (\$582 ),
-    .\port$1095$25 (\$583 ),
-    .\port$1095$26 (\$584 ),
-    .\port$1095$27 (\$585 ),
-    .\port$1095$28 (\$586 ),
-    .\port$1095$29 (\$587 ),
-    .\port$1095$3 (\$561 ),
-    .\port$1095$30 (\$588 ),
-    .\port$1095$31 (\$589 ),
-    .\port$1095$32 (\$590 ),
-    .\port$1095$33 (\$591 ),
-    .\port$1095$4 (\$562 ),
-    .\port$1095$5 (\$563 ),
-    .\port$1095$6 (\$564 ),
-    .\port$1095$7 (\$565 ),
-    .\port$1095$8 (\$566 ),
-    .\port$1095$9 (\$567 )
+    .\port$1123$0 (\$558 ),
+    .\port$1123$1 (\$559 ),
+    .\port$1123$10 (\$568 ),
+    .\port$1123$11 (\$569 ),
+    .\port$1123$12 (\$570 ),
+    .\port$1123$13 (\$571 ),
+    .\port$1123$14 (\$572 ),
+    .\port$1123$15 (\$573 ),
+    .\port$1123$16 (\$574 ),
+    .\port$1123$17 (\$575 ),
+    .\port$1123$18 (\$576 ),
+    .\port$1123$19 (\$577 ),
+    .\port$1123$2 (\$560 ),
+    .\port$1123$20 (\$578 ),
+    .\port$1123$21 (\$579 ),
+    .\port$1123$22 (\$580 ),
+    .\port$1123$23 (\$581 ),
+    .\port$1123$24 (\$582 ),
+    .\port$1123$25 (\$583 ),
+    .\port$1123$26 (\$584 ),
+    .\port$1123$27 (\$585 ),
+    .\port$1123$28 (\$586 ),
+    .\port$1123$29 (\$587 ),
+    .\port$1123$3 (\$561 ),
+    .\port$1123$30 (\$588 ),
+    .\port$1123$31 (\$589 ),
+    .\port$1123$32 (\$590 ),
+    .\port$1123$33 (\$591 ),
+    .\port$1123$4 (\$562 ),
+    .\port$1123$5 (\$563 ),
+    .\port$1123$6 (\$564 ),
+    .\port$1123$7 (\$565 ),
+    .\port$1123$8 (\$566 ),
+    .\port$1123$9 (\$567 )
   );
   \hwq_top.engine.requant.pll_2  pll_2 (
     .a(rq2a_a2[16:0]),
     .b(rq2a_m2[16:0]),
     .clk(clk),
-    .\port$1099$0 (\$684 ),
-    .\port$1099$1 (\$685 ),
-    .\port$1099$10 (\$694 ),
-    .\port$1099$11 (\$695 ),
-    .\port$1099$12 (\$696 ),
-    .\port$1099$13 (\$697 ),
-    .\port$1099$14 (\$698 ),
-    .\port$1099$15 (\$699 ),
-    .\port$1099$16 (\$700 ),
-    .\port$1099$17 (\$701 ),
-    .\port$1099$18 (\$702 ),
-    .\port$1099$19 (\$703 ),
-    .\port$1099$2 (\$686 ),
-    .\port$1099$20 (\$704 ),
-    .\port$1099$21 (\$705 ),
-    .\port$1099$22 (\$706 ),
-    .\port$1099$23 (\$707 ),
-    .\port$1099$24 (\$708 ),
-    .\port$1099$25 (\$709 ),
-    .\port$1099$26 (\$710 ),
-    .\port$1099$27 (\$711 ),
-    .\port$1099$28 (\$712 ),
-    .\port$1099$29 (\$713 ),
-    .\port$1099$3 (\$687 ),
-    .\port$1099$30 (\$714 ),
-    .\port$1099$31 (\$715 ),
-    .\port$1099$32 (\$716 ),
-    .\port$1099$33 (\$717 ),
-    .\port$1099$4 (\$688 ),
-    .\port$1099$5 (\$689 ),
-    .\port$1099$6 (\$690 ),
-    .\port$1099$7 (\$691 ),
-    .\port$1099$8 (\$692 ),
-    .\port$1099$9 (\$693 )
+    .\port$1127$0 (\$684 ),
+    .\port$1127$1 (\$685 ),
+    .\port$1127$10 (\$694 ),
+    .\port$1127$11 (\$695 ),
+    .\port$1127$12 (\$696 ),
+    .\port$1127$13 (\$697 ),
+    .\port$1127$14 (\$698 ),
+    .\port$1127$15 (\$699 ),
+    .\port$1127$16 (\$700 ),
+    .\port$1127$17 (\$701 ),
+    .\port$1127$18 (\$702 ),
+    .\port$1127$19 (\$703 ),
+    .\port$1127$2 (\$686 ),
+    .\port$1127$20 (\$704 ),
+    .\port$1127$21 (\$705 ),
+    .\port$1127$22 (\$706 ),
+    .\port$1127$23 (\$707 ),
+    .\port$1127$24 (\$708 ),
+    .\port$1127$25 (\$709 ),
+    .\port$1127$26 (\$710 ),
+    .\port$1127$27 (\$711 ),
+    .\port$1127$28 (\$712 ),
+    .\port$1127$29 (\$713 ),
+    .\port$1127$3 (\$687 ),
+    .\port$1127$30 (\$714 ),
+    .\port$1127$31 (\$715 ),
+    .\port$1127$32 (\$716 ),
+    .\port$1127$33 (\$717 ),
+    .\port$1127$4 (\$688 ),
+    .\port$1127$5 (\$689 ),
+    .\port$1127$6 (\$690 ),
+    .\port$1127$7 (\$691 ),
+    .\port$1127$8 (\$692 ),
+    .\port$1127$9 (\$693 )
   );
   \hwq_top.engine.requant.pll_3  pll_3 (
     .a(rq2a_a3[16:0]),
     .b(rq2a_m3[16:0]),
     .clk(clk),
-    .\port$1103$0 (\$810 ),
-    .\port$1103$1 (\$811 ),
-    .\port$1103$10 (\$820 ),
-    .\port$1103$11 (\$821 ),
-    .\port$1103$12 (\$822 ),
-    .\port$1103$13 (\$823 ),
-    .\port$1103$14 (\$824 ),
-    .\port$1103$15 (\$825 ),
-    .\port$1103$16 (\$826 ),
-    .\port$1103$17 (\$827 ),
-    .\port$1103$18 (\$828 ),
-    .\port$1103$19 (\$829 ),
-    .\port$1103$2 (\$812 ),
-    .\port$1103$20 (\$830 ),
-    .\port$1103$21 (\$831 ),
-    .\port$1103$22 (\$832 ),
-    .\port$1103$23 (\$833 ),
-    .\port$1103$24 (\$834 ),
-    .\port$1103$25 (\$835 ),
-    .\port$1103$26 (\$836 ),
-    .\port$1103$27 (\$837 ),
-    .\port$1103$28 (\$838 ),
-    .\port$1103$29 (\$839 ),
-    .\port$1103$3 (\$813 ),
-    .\port$1103$30 (\$840 ),
-    .\port$1103$31 (\$841 ),
-    .\port$1103$32 (\$842 ),
-    .\port$1103$33 (\$843 ),
-    .\port$1103$4 (\$814 ),
-    .\port$1103$5 (\$815 ),
-    .\port$1103$6 (\$816 ),
-    .\port$1103$7 (\$817 ),
-    .\port$1103$8 (\$818 ),
-    .\port$1103$9 (\$819 )
+    .\port$1131$0 (\$810 ),
+    .\port$1131$1 (\$811 ),
+    .\port$1131$10 (\$820 ),
+    .\port$1131$11 (\$821 ),
+    .\port$1131$12 (\$822 ),
+    .\port$1131$13 (\$823 ),
+    .\port$1131$14 (\$824 ),
+    .\port$1131$15 (\$825 ),
+    .\port$1131$16 (\$826 ),
+    .\port$1131$17 (\$827 ),
+    .\port$1131$18 (\$828 ),
+    .\port$1131$19 (\$829 ),
+    .\port$1131$2 (\$812 ),
+    .\port$1131$20 (\$830 ),
+    .\port$1131$21 (\$831 ),
+    .\port$1131$22 (\$832 ),
+    .\port$1131$23 (\$833 ),
+    .\port$1131$24 (\$834 ),
+    .\port$1131$25 (\$835 ),
+    .\port$1131$26 (\$836 ),
+    .\port$1131$27 (\$837 ),
+    .\port$1131$28 (\$838 ),
+    .\port$1131$29 (\$839 ),
+    .\port$1131$3 (\$813 ),
+    .\port$1131$30 (\$840 ),
+    .\port$1131$31 (\$841 ),
+    .\port$1131$32 (\$842 ),
+    .\port$1131$33 (\$843 ),
+    .\port$1131$4 (\$814 ),
+    .\port$1131$5 (\$815 ),
+    .\port$1131$6 (\$816 ),
+    .\port$1131$7 (\$817 ),
+    .\port$1131$8 (\$818 ),
+    .\port$1131$9 (\$819 )
   );
   \hwq_top.engine.requant.pll_4  pll_4 (
     .a(rq2a_a4[16:0]),
     .b(rq2a_m4[16:0]),
     .clk(clk),
-    .\port$1107$0 (\$936 ),
-    .\port$1107$1 (\$937 ),
-    .\port$1107$10 (\$946 ),
-    .\port$1107$11 (\$947 ),
-    .\port$1107$12 (\$948 ),
-    .\port$1107$13 (\$949 ),
-    .\port$1107$14 (\$950 ),
-    .\port$1107$15 (\$951 ),
-    .\port$1107$16 (\$952 ),
-    .\port$1107$17 (\$953 ),
-    .\port$1107$18 (\$954 ),
-    .\port$1107$19 (\$955 ),
-    .\port$1107$2 (\$938 ),
-    .\port$1107$20 (\$956 ),
-    .\port$1107$21 (\$957 ),
-    .\port$1107$22 (\$958 ),
-    .\port$1107$23 (\$959 ),
-    .\port$1107$24 (\$960 ),
-    .\port$1107$25 (\$961 ),
-    .\port$1107$26 (\$962 ),
-    .\port$1107$27 (\$963 ),
-    .\port$1107$28 (\$964 ),
-    .\port$1107$29 (\$965 ),
-    .\port$1107$3 (\$939 ),
-    .\port$1107$30 (\$966 ),
-    .\port$1107$31 (\$967 ),
-    .\port$1107$32 (\$968 ),
-    .\port$1107$33 (\$969 ),
-    .\port$1107$4 (\$940 ),
-    .\port$1107$5 (\$941 ),
-    .\port$1107$6 (\$942 ),
-    .\port$1107$7 (\$943 ),
-    .\port$1107$8 (\$944 ),
-    .\port$1107$9 (\$945 )
+    .\port$1135$0 (\$936 ),
+    .\port$1135$1 (\$937 ),
+    .\port$1135$10 (\$946 ),
+    .\port$1135$11 (\$947 ),
+    .\port$1135$12 (\$948 ),
+    .\port$1135$13 (\$949 ),
+    .\port$1135$14 (\$950 ),
+    .\port$1135$15 (\$951 ),
+    .\port$1135$16 (\$952 ),
+    .\port$1135$17 (\$953 ),
+    .\port$1135$18 (\$954 ),
+    .\port$1135$19 (\$955 ),
+    .\port$1135$2 (\$938 ),
+    .\port$1135$20 (\$956 ),
+    .\port$1135$21 (\$957 ),
+    .\port$1135$22 (\$958 ),
+    .\port$1135$23 (\$959 ),
+    .\port$1135$24 (\$960 ),
+    .\port$1135$25 (\$961 ),
+    .\port$1135$26 (\$962 ),
+    .\port$1135$27 (\$963 ),
+    .\port$1135$28 (\$964 ),
+    .\port$1135$29 (\$965 ),
+    .\port$1135$3 (\$939 ),
+    .\port$1135$30 (\$966 ),
+    .\port$1135$31 (\$967 ),
+    .\port$1135$32 (\$968 ),
+    .\port$1135$33 (\$969 ),
+    .\port$1135$4 (\$940 ),
+    .\port$1135$5 (\$941 ),
+    .\port$1135$6 (\$942 ),
+    .\port$1135$7 (\$943 ),
+    .\port$1135$8 (\$944 ),
+    .\port$1135$9 (\$945 )
   );
   \hwq_top.engine.requant.pll_5  pll_5 (
     .a(rq2a_a5[16:0]),
     .b(rq2a_m5[16:0]),
     .clk(clk),
-    .\port$1111$0 (\$1062 ),
-    .\port$1111$1 (\$1063 ),
-    .\port$1111$10 (\$1072 ),
-    .\port$1111$11 (\$1073 ),
-    .\port$1111$12 (\$1074 ),
-    .\port$1111$13 (\$1075 ),
-    .\port$1111$14 (\$1076 ),
-    .\port$1111$15 (\$1077 ),
-    .\port$1111$16 (\$1078 ),
-    .\port$1111$17 (\$1079 ),
-    .\port$1111$18 (\$1080 ),
-    .\port$1111$19 (\$1081 ),
-    .\port$1111$2 (\$1064 ),
-    .\port$1111$20 (\$1082 ),
-    .\port$1111$21 (\$1083 ),
-    .\port$1111$22 (\$1084 ),
-    .\port$1111$23 (\$1085 ),
-    .\port$1111$24 (\$1086 ),
-    .\port$1111$25 (\$1087 ),
-    .\port$1111$26 (\$1088 ),
-    .\port$1111$27 (\$1089 ),
-    .\port$1111$28 (\$1090 ),
-    .\port$1111$29 (\$1091 ),
-    .\port$1111$3 (\$1065 ),
-    .\port$1111$30 (\$1092 ),
-    .\port$1111$31 (\$1093 ),
-    .\port$1111$32 (\$1094 ),
-    .\port$1111$33 (\$1095 ),
-    .\port$1111$4 (\$1066 ),
-    .\port$1111$5 (\$1067 ),
-    .\port$1111$6 (\$1068 ),
-    .\port$1111$7 (\$1069 ),
-    .\port$1111$8 (\$1070 ),
-    .\port$1111$9 (\$1071 )
+    .\port$1139$0 (\$1062 ),
+    .\port$1139$1 (\$1063 ),
+    .\port$1139$10 (\$1072 ),
+    .\port$1139$11 (\$1073 ),
+    .\port$1139$12 (\$1074 ),
+    .\port$1139$13 (\$1075 ),
+    .\port$1139$14 (\$1076 ),
+    .\port$1139$15 (\$1077 ),
+    .\port$1139$16 (\$1078 ),
+    .\port$1139$17 (\$1079 ),
+    .\port$1139$18 (\$1080 ),
+    .\port$1139$19 (\$1081 ),
+    .\port$1139$2 (\$1064 ),
+    .\port$1139$20 (\$1082 ),
+    .\port$1139$21 (\$1083 ),
+    .\port$1139$22 (\$1084 ),
+    .\port$1139$23 (\$1085 ),
+    .\port$1139$24 (\$1086 ),
+    .\port$1139$25 (\$1087 ),
+    .\port$1139$26 (\$1088 ),
+    .\port$1139$27 (\$1089 ),
+    .\port$1139$28 (\$1090 ),
+    .\port$1139$29 (\$1091 ),
+    .\port$1139$3 (\$1065 ),
+    .\port$1139$30 (\$1092 ),
+    .\port$1139$31 (\$1093 ),
+    .\port$1139$32 (\$1094 ),
+    .\port$1139$33 (\$1095 ),
+    .\port$1139$4 (\$1066 ),
+    .\port$1139$5 (\$1067 ),
+    .\port$1139$6 (\$1068 ),
+    .\port$1139$7 (\$1069 ),
+    .\port$1139$8 (\$1070 ),
+    .\port$1139$9 (\$1071 )
   );
   \hwq_top.engine.requant.pll_6  pll_6 (
     .a(rq2a_a6[16:0]),
     .b(rq2a_m6[16:0]),
     .clk(clk),
-    .\port$1115$0 (\$1188 ),
-    .\port$1115$1 (\$1189 ),
-    .\port$1115$10 (\$1198 ),
-    .\port$1115$11 (\$1199 ),
-    .\port$1115$12 (\$1200 ),
-    .\port$1115$13 (\$1201 ),
-    .\port$1115$14 (\$1202 ),
-    .\port$1115$15 (\$1203 ),
-    .\port$1115$16 (\$1204 ),
-    .\port$1115$17 (\$1205 ),
-    .\port$1115$18 (\$1206 ),
-    .\port$1115$19 (\$1207 ),
-    .\port$1115$2 (\$1190 ),
-    .\port$1115$20 (\$1208 ),
-    .\port$1115$21 (\$1209 ),
-    .\port$1115$22 (\$1210 ),
-    .\port$1115$23 (\$1211 ),
-    .\port$1115$24 (\$1212 ),
-    .\port$1115$25 (\$1213 ),
-    .\port$1115$26 (\$1214 ),
-    .\port$1115$27 (\$1215 ),
-    .\port$1115$28 (\$1216 ),
-    .\port$1115$29 (\$1217 ),
-    .\port$1115$3 (\$1191 ),
-    .\port$1115$30 (\$1218 ),
-    .\port$1115$31 (\$1219 ),
-    .\port$1115$32 (\$1220 ),
-    .\port$1115$33 (\$1221 ),
-    .\port$1115$4 (\$1192 ),
-    .\port$1115$5 (\$1193 ),
-    .\port$1115$6 (\$1194 ),
-    .\port$1115$7 (\$1195 ),
-    .\port$1115$8 (\$1196 ),
-    .\port$1115$9 (\$1197 )
+    .\port$1143$0 (\$1188 ),
+    .\port$1143$1 (\$1189 ),
+    .\port$1143$10 (\$1198 ),
+    .\port$1143$11 (\$1199 ),
+    .\port$1143$12 (\$1200 ),
+    .\port$1143$13 (\$1201 ),
+    .\port$1143$14 (\$1202 ),
+    .\port$1143$15 (\$1203 ),
+    .\port$1143$16 (\$1204 ),
+    .\port$1143$17 (\$1205 ),
+    .\port$1143$18 (\$1206 ),
+    .\port$1143$19 (\$1207 ),
+    .\port$1143$2 (\$1190 ),
+    .\port$1143$20 (\$1208 ),
+    .\port$1143$21 (\$1209 ),
+    .\port$1143$22 (\$1210 ),
+    .\port$1143$23 (\$1211 ),
+    .\port$1143$24 (\$1212 ),
+    .\port$1143$25 (\$1213 ),
+    .\port$1143$26 (\$1214 ),
+    .\port$1143$27 (\$1215 ),
+    .\port$1143$28 (\$1216 ),
+    .\port$1143$29 (\$1217 ),
+    .\port$1143$3 (\$1191 ),
+    .\port$1143$30 (\$1218 ),
+    .\port$1143$31 (\$1219 ),
+    .\port$1143$32 (\$1220 ),
+    .\port$1143$33 (\$1221 ),
+    .\port$1143$4 (\$1192 ),
+    .\port$1143$5 (\$1193 ),
+    .\port$1143$6 (\$1194 ),
+    .\port$1143$7 (\$1195 ),
+    .\port$1143$8 (\$1196 ),
+    .\port$1143$9 (\$1197 )
   );
   \hwq_top.engine.requant.pll_7  pll_7 (
     .a(rq2a_a7[16:0]),
     .b(rq2a_m7[16:0]),
     .clk(clk),
-    .\port$1119$0 (\$1314 ),
-    .\port$1119$1 (\$1315 ),
-    .\port$1119$10 (\$1324 ),
-    .\port$1119$11 (\$1325 ),
-    .\port$1119$12 (\$1326 ),
-    .\port$1119$13 (\$1327 ),
-    .\port$1119$14 (\$1328 ),
-    .\port$1119$15 (\$1329 ),
-    .\port$1119$16 (\$1330 ),
-    .\port$1119$17 (\$1331 ),
-    .\port$1119$18 (\$1332 ),
-    .\port$1119$19 (\$1333 ),
-    .\port$1119$2 (\$1316 ),
-    .\port$1119$20 (\$1334 ),
-    .\port$1119$21 (\$1335 ),
-    .\port$1119$22 (\$1336 ),
-    .\port$1119$23 (\$1337 ),
-    .\port$1119$24 (\$1338 ),
-    .\port$1119$25 (\$1339 ),
-    .\port$1119$26 (\$1340 ),
-    .\port$1119$27 (\$1341 ),
-    .\port$1119$28 (\$1342 ),
-    .\port$1119$29 (\$1343 ),
-    .\port$1119$3 (\$1317 ),
-    .\port$1119$30 (\$1344 ),
-    .\port$1119$31 (\$1345 ),
-    .\port$1119$32 (\$1346 ),
-    .\port$1119$33 (\$1347 ),
-    .\port$1119$4 (\$1318 ),
-    .\port$1119$5 (\$1319 ),
-    .\port$1119$6 (\$1320 ),
-    .\port$1119$7 (\$1321 ),
-    .\port$1119$8 (\$1322 ),
-    .\port$1119$9 (\$1323 )
+    .\port$1147$0 (\$1314 ),
+    .\port$1147$1 (\$1315 ),
+    .\port$1147$10 (\$1324 ),
+    .\port$1147$11 (\$1325 ),
+    .\port$1147$12 (\$1326 ),
+    .\port$1147$13 (\$1327 ),
+    .\port$1147$14 (\$1328 ),
+    .\port$1147$15 (\$1329 ),
+    .\port$1147$16 (\$1330 ),
+    .\port$1147$17 (\$1331 ),
+    .\port$1147$18 (\$1332 ),
+    .\port$1147$19 (\$1333 ),
+    .\port$1147$2 (\$1316 ),
+    .\port$1147$20 (\$1334 ),
+    .\port$1147$21 (\$1335 ),
+    .\port$1147$22 (\$1336 ),
+    .\port$1147$23 (\$1337 ),
+    .\port$1147$24 (\$1338 ),
+    .\port$1147$25 (\$1339 ),
+    .\port$1147$26 (\$1340 ),
+    .\port$1147$27 (\$1341 ),
+    .\port$1147$28 (\$1342 ),
+    .\port$1147$29 (\$1343 ),
+    .\port$1147$3 (\$1317 ),
+    .\port$1147$30 (\$1344 ),
+    .\port$1147$31 (\$1345 ),
+    .\port$1147$32 (\$1346 ),
+    .\port$1147$33 (\$1347 ),
+    .\port$1147$4 (\$1318 ),
+    .\port$1147$5 (\$1319 ),
+    .\port$1147$6 (\$1320 ),
+    .\port$1147$7 (\$1321 ),
+    .\port$1147$8 (\$1322 ),
+    .\port$1147$9 (\$1323 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
@@ -36613,1820 +36761,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_0 (\port$1094$0 , \port$1094$1 , \port$1094$2 , \port$1094$3 , \port$1094$4 , \port$1094$5 , \port$1094$6 , \port$1094$7 , \port$1094$8 , \port$1094$9 , \port$1094$10 , \port$1094$11 , \port$1094$12 , \port$1094$13 , \port$1094$14 , \port$1094$15 , \port$1094$16 , \port$1094$17 , \port$1094$18 , \port$1094$19 , \port$1094$20 
-, \port$1094$21 , \port$1094$22 , \port$1094$23 , \port$1094$24 , \port$1094$25 , \port$1094$26 , \port$1094$27 , \port$1094$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1094$0 ;
-  wire \port$1094$0 ;
-  output \port$1094$1 ;
-  wire \port$1094$1 ;
-  output \port$1094$10 ;
-  wire \port$1094$10 ;
-  output \port$1094$11 ;
-  wire \port$1094$11 ;
-  output \port$1094$12 ;
-  wire \port$1094$12 ;
-  output \port$1094$13 ;
-  wire \port$1094$13 ;
-  output \port$1094$14 ;
-  wire \port$1094$14 ;
-  output \port$1094$15 ;
-  wire \port$1094$15 ;
-  output \port$1094$16 ;
-  wire \port$1094$16 ;
-  output \port$1094$17 ;
-  wire \port$1094$17 ;
-  output \port$1094$18 ;
-  wire \port$1094$18 ;
-  output \port$1094$19 ;
-  wire \port$1094$19 ;
-  output \port$1094$2 ;
-  wire \port$1094$2 ;
-  output \port$1094$20 ;
-  wire \port$1094$20 ;
-  output \port$1094$21 ;
-  wire \port$1094$21 ;
-  output \port$1094$22 ;
-  wire \port$1094$22 ;
-  output \port$1094$23 ;
-  wire \port$1094$23 ;
-  output \port$1094$24 ;
-  wire \port$1094$24 ;
-  output \port$1094$25 ;
-  wire \port$1094$25 ;
-  output \port$1094$26 ;
-  wire \port$1094$26 ;
-  output \port$1094$27 ;
-  wire \port$1094$27 ;
-  output \port$1094$28 ;
-  wire \port$1094$28 ;
-  output \port$1094$3 ;
-  wire \port$1094$3 ;
-  output \port$1094$4 ;
-  wire \port$1094$4 ;
-  output \port$1094$5 ;
-  wire \port$1094$5 ;
-  output \port$1094$6 ;
-  wire \port$1094$6 ;
-  output \port$1094$7 ;
-  wire \port$1094$7 ;
-  output \port$1094$8 ;
-  wire \port$1094$8 ;
-  output \port$1094$9 ;
-  wire \port$1094$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1094$0  = \$1 ;
-  assign \port$1094$1  = \$2 ;
-  assign \port$1094$2  = \$3 ;
-  assign \port$1094$3  = \$4 ;
-  assign \port$1094$4  = \$5 ;
-  assign \port$1094$5  = \$6 ;
-  assign \port$1094$6  = \$7 ;
-  assign \port$1094$7  = \$8 ;
-  assign \port$1094$8  = \$9 ;
-  assign \port$1094$9  = \$10 ;
-  assign \port$1094$10  = \$11 ;
-  assign \port$1094$11  = \$12 ;
-  assign \port$1094$12  = \$13 ;
-  assign \port$1094$13  = \$14 ;
-  assign \port$1094$14  = \$15 ;
-  assign \port$1094$15  = \$16 ;
-  assign \port$1094$16  = \$17 ;
-  assign \port$1094$17  = \$18 ;
-  assign \port$1094$18  = \$19 ;
-  assign \port$1094$19  = \$20 ;
-  assign \port$1094$20  = \$21 ;
-  assign \port$1094$21  = \$22 ;
-  assign \port$1094$22  = \$23 ;
-  assign \port$1094$23  = \$24 ;
-  assign \port$1094$24  = \$25 ;
-  assign \port$1094$25  = \$26 ;
-  assign \port$1094$26  = \$27 ;
-  assign \port$1094$27  = \$28 ;
-  assign \port$1094$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_1 (\port$1098$0 , \port$1098$1 , \port$1098$2 , \port$1098$3 , \port$1098$4 , \port$1098$5 , \port$1098$6 , \port$1098$7 , \port$1098$8 , \port$1098$9 , \port$1098$10 , \port$1098$11 , \port$1098$12 , \port$1098$13 , \port$1098$14 , \port$1098$15 , \port$1098$16 , \port$1098$17 , \port$1098$18 , \port$1098$19 , \port$1098$20 
-, \port$1098$21 , \port$1098$22 , \port$1098$23 , \port$1098$24 , \port$1098$25 , \port$1098$26 , \port$1098$27 , \port$1098$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1098$0 ;
-  wire \port$1098$0 ;
-  output \port$1098$1 ;
-  wire \port$1098$1 ;
-  output \port$1098$10 ;
-  wire \port$1098$10 ;
-  output \port$1098$11 ;
-  wire \port$1098$11 ;
-  output \port$1098$12 ;
-  wire \port$1098$12 ;
-  output \port$1098$13 ;
-  wire \port$1098$13 ;
-  output \port$1098$14 ;
-  wire \port$1098$14 ;
-  output \port$1098$15 ;
-  wire \port$1098$15 ;
-  output \port$1098$16 ;
-  wire \port$1098$16 ;
-  output \port$1098$17 ;
-  wire \port$1098$17 ;
-  output \port$1098$18 ;
-  wire \port$1098$18 ;
-  output \port$1098$19 ;
-  wire \port$1098$19 ;
-  output \port$1098$2 ;
-  wire \port$1098$2 ;
-  output \port$1098$20 ;
-  wire \port$1098$20 ;
-  output \port$1098$21 ;
-  wire \port$1098$21 ;
-  output \port$1098$22 ;
-  wire \port$1098$22 ;
-  output \port$1098$23 ;
-  wire \port$1098$23 ;
-  output \port$1098$24 ;
-  wire \port$1098$24 ;
-  output \port$1098$25 ;
-  wire \port$1098$25 ;
-  output \port$1098$26 ;
-  wire \port$1098$26 ;
-  output \port$1098$27 ;
-  wire \port$1098$27 ;
-  output \port$1098$28 ;
-  wire \port$1098$28 ;
-  output \port$1098$3 ;
-  wire \port$1098$3 ;
-  output \port$1098$4 ;
-  wire \port$1098$4 ;
-  output \port$1098$5 ;
-  wire \port$1098$5 ;
-  output \port$1098$6 ;
-  wire \port$1098$6 ;
-  output \port$1098$7 ;
-  wire \port$1098$7 ;
-  output \port$1098$8 ;
-  wire \port$1098$8 ;
-  output \port$1098$9 ;
-  wire \port$1098$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1098$0  = \$1 ;
-  assign \port$1098$1  = \$2 ;
-  assign \port$1098$2  = \$3 ;
-  assign \port$1098$3  = \$4 ;
-  assign \port$1098$4  = \$5 ;
-  assign \port$1098$5  = \$6 ;
-  assign \port$1098$6  = \$7 ;
-  assign \port$1098$7  = \$8 ;
-  assign \port$1098$8  = \$9 ;
-  assign \port$1098$9  = \$10 ;
-  assign \port$1098$10  = \$11 ;
-  assign \port$1098$11  = \$12 ;
-  assign \port$1098$12  = \$13 ;
-  assign \port$1098$13  = \$14 ;
-  assign \port$1098$14  = \$15 ;
-  assign \port$1098$15  = \$16 ;
-  assign \port$1098$16  = \$17 ;
-  assign \port$1098$17  = \$18 ;
-  assign \port$1098$18  = \$19 ;
-  assign \port$1098$19  = \$20 ;
-  assign \port$1098$20  = \$21 ;
-  assign \port$1098$21  = \$22 ;
-  assign \port$1098$22  = \$23 ;
-  assign \port$1098$23  = \$24 ;
-  assign \port$1098$24  = \$25 ;
-  assign \port$1098$25  = \$26 ;
-  assign \port$1098$26  = \$27 ;
-  assign \port$1098$27  = \$28 ;
-  assign \port$1098$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_2 (\port$1102$0 , \port$1102$1 , \port$1102$2 , \port$1102$3 , \port$1102$4 , \port$1102$5 , \port$1102$6 , \port$1102$7 , \port$1102$8 , \port$1102$9 , \port$1102$10 , \port$1102$11 , \port$1102$12 , \port$1102$13 , \port$1102$14 , \port$1102$15 , \port$1102$16 , \port$1102$17 , \port$1102$18 , \port$1102$19 , \port$1102$20 
-, \port$1102$21 , \port$1102$22 , \port$1102$23 , \port$1102$24 , \port$1102$25 , \port$1102$26 , \port$1102$27 , \port$1102$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1102$0 ;
-  wire \port$1102$0 ;
-  output \port$1102$1 ;
-  wire \port$1102$1 ;
-  output \port$1102$10 ;
-  wire \port$1102$10 ;
-  output \port$1102$11 ;
-  wire \port$1102$11 ;
-  output \port$1102$12 ;
-  wire \port$1102$12 ;
-  output \port$1102$13 ;
-  wire \port$1102$13 ;
-  output \port$1102$14 ;
-  wire \port$1102$14 ;
-  output \port$1102$15 ;
-  wire \port$1102$15 ;
-  output \port$1102$16 ;
-  wire \port$1102$16 ;
-  output \port$1102$17 ;
-  wire \port$1102$17 ;
-  output \port$1102$18 ;
-  wire \port$1102$18 ;
-  output \port$1102$19 ;
-  wire \port$1102$19 ;
-  output \port$1102$2 ;
-  wire \port$1102$2 ;
-  output \port$1102$20 ;
-  wire \port$1102$20 ;
-  output \port$1102$21 ;
-  wire \port$1102$21 ;
-  output \port$1102$22 ;
-  wire \port$1102$22 ;
-  output \port$1102$23 ;
-  wire \port$1102$23 ;
-  output \port$1102$24 ;
-  wire \port$1102$24 ;
-  output \port$1102$25 ;
-  wire \port$1102$25 ;
-  output \port$1102$26 ;
-  wire \port$1102$26 ;
-  output \port$1102$27 ;
-  wire \port$1102$27 ;
-  output \port$1102$28 ;
-  wire \port$1102$28 ;
-  output \port$1102$3 ;
-  wire \port$1102$3 ;
-  output \port$1102$4 ;
-  wire \port$1102$4 ;
-  output \port$1102$5 ;
-  wire \port$1102$5 ;
-  output \port$1102$6 ;
-  wire \port$1102$6 ;
-  output \port$1102$7 ;
-  wire \port$1102$7 ;
-  output \port$1102$8 ;
-  wire \port$1102$8 ;
-  output \port$1102$9 ;
-  wire \port$1102$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1102$0  = \$1 ;
-  assign \port$1102$1  = \$2 ;
-  assign \port$1102$2  = \$3 ;
-  assign \port$1102$3  = \$4 ;
-  assign \port$1102$4  = \$5 ;
-  assign \port$1102$5  = \$6 ;
-  assign \port$1102$6  = \$7 ;
-  assign \port$1102$7  = \$8 ;
-  assign \port$1102$8  = \$9 ;
-  assign \port$1102$9  = \$10 ;
-  assign \port$1102$10  = \$11 ;
-  assign \port$1102$11  = \$12 ;
-  assign \port$1102$12  = \$13 ;
-  assign \port$1102$13  = \$14 ;
-  assign \port$1102$14  = \$15 ;
-  assign \port$1102$15  = \$16 ;
-  assign \port$1102$16  = \$17 ;
-  assign \port$1102$17  = \$18 ;
-  assign \port$1102$18  = \$19 ;
-  assign \port$1102$19  = \$20 ;
-  assign \port$1102$20  = \$21 ;
-  assign \port$1102$21  = \$22 ;
-  assign \port$1102$22  = \$23 ;
-  assign \port$1102$23  = \$24 ;
-  assign \port$1102$24  = \$25 ;
-  assign \port$1102$25  = \$26 ;
-  assign \port$1102$26  = \$27 ;
-  assign \port$1102$27  = \$28 ;
-  assign \port$1102$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_3 (\port$1106$0 , \port$1106$1 , \port$1106$2 , \port$1106$3 , \port$1106$4 , \port$1106$5 , \port$1106$6 , \port$1106$7 , \port$1106$8 , \port$1106$9 , \port$1106$10 , \port$1106$11 , \port$1106$12 , \port$1106$13 , \port$1106$14 , \port$1106$15 , \port$1106$16 , \port$1106$17 , \port$1106$18 , \port$1106$19 , \port$1106$20 
-, \port$1106$21 , \port$1106$22 , \port$1106$23 , \port$1106$24 , \port$1106$25 , \port$1106$26 , \port$1106$27 , \port$1106$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1106$0 ;
-  wire \port$1106$0 ;
-  output \port$1106$1 ;
-  wire \port$1106$1 ;
-  output \port$1106$10 ;
-  wire \port$1106$10 ;
-  output \port$1106$11 ;
-  wire \port$1106$11 ;
-  output \port$1106$12 ;
-  wire \port$1106$12 ;
-  output \port$1106$13 ;
-  wire \port$1106$13 ;
-  output \port$1106$14 ;
-  wire \port$1106$14 ;
-  output \port$1106$15 ;
-  wire \port$1106$15 ;
-  output \port$1106$16 ;
-  wire \port$1106$16 ;
-  output \port$1106$17 ;
-  wire \port$1106$17 ;
-  output \port$1106$18 ;
-  wire \port$1106$18 ;
-  output \port$1106$19 ;
-  wire \port$1106$19 ;
-  output \port$1106$2 ;
-  wire \port$1106$2 ;
-  output \port$1106$20 ;
-  wire \port$1106$20 ;
-  output \port$1106$21 ;
-  wire \port$1106$21 ;
-  output \port$1106$22 ;
-  wire \port$1106$22 ;
-  output \port$1106$23 ;
-  wire \port$1106$23 ;
-  output \port$1106$24 ;
-  wire \port$1106$24 ;
-  output \port$1106$25 ;
-  wire \port$1106$25 ;
-  output \port$1106$26 ;
-  wire \port$1106$26 ;
-  output \port$1106$27 ;
-  wire \port$1106$27 ;
-  output \port$1106$28 ;
-  wire \port$1106$28 ;
-  output \port$1106$3 ;
-  wire \port$1106$3 ;
-  output \port$1106$4 ;
-  wire \port$1106$4 ;
-  output \port$1106$5 ;
-  wire \port$1106$5 ;
-  output \port$1106$6 ;
-  wire \port$1106$6 ;
-  output \port$1106$7 ;
-  wire \port$1106$7 ;
-  output \port$1106$8 ;
-  wire \port$1106$8 ;
-  output \port$1106$9 ;
-  wire \port$1106$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1106$0  = \$1 ;
-  assign \port$1106$1  = \$2 ;
-  assign \port$1106$2  = \$3 ;
-  assign \port$1106$3  = \$4 ;
-  assign \port$1106$4  = \$5 ;
-  assign \port$1106$5  = \$6 ;
-  assign \port$1106$6  = \$7 ;
-  assign \port$1106$7  = \$8 ;
-  assign \port$1106$8  = \$9 ;
-  assign \port$1106$9  = \$10 ;
-  assign \port$1106$10  = \$11 ;
-  assign \port$1106$11  = \$12 ;
-  assign \port$1106$12  = \$13 ;
-  assign \port$1106$13  = \$14 ;
-  assign \port$1106$14  = \$15 ;
-  assign \port$1106$15  = \$16 ;
-  assign \port$1106$16  = \$17 ;
-  assign \port$1106$17  = \$18 ;
-  assign \port$1106$18  = \$19 ;
-  assign \port$1106$19  = \$20 ;
-  assign \port$1106$20  = \$21 ;
-  assign \port$1106$21  = \$22 ;
-  assign \port$1106$22  = \$23 ;
-  assign \port$1106$23  = \$24 ;
-  assign \port$1106$24  = \$25 ;
-  assign \port$1106$25  = \$26 ;
-  assign \port$1106$26  = \$27 ;
-  assign \port$1106$27  = \$28 ;
-  assign \port$1106$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_4 (\port$1110$0 , \port$1110$1 , \port$1110$2 , \port$1110$3 , \port$1110$4 , \port$1110$5 , \port$1110$6 , \port$1110$7 , \port$1110$8 , \port$1110$9 , \port$1110$10 , \port$1110$11 , \port$1110$12 , \port$1110$13 , \port$1110$14 , \port$1110$15 , \port$1110$16 , \port$1110$17 , \port$1110$18 , \port$1110$19 , \port$1110$20 
-, \port$1110$21 , \port$1110$22 , \port$1110$23 , \port$1110$24 , \port$1110$25 , \port$1110$26 , \port$1110$27 , \port$1110$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1110$0 ;
-  wire \port$1110$0 ;
-  output \port$1110$1 ;
-  wire \port$1110$1 ;
-  output \port$1110$10 ;
-  wire \port$1110$10 ;
-  output \port$1110$11 ;
-  wire \port$1110$11 ;
-  output \port$1110$12 ;
-  wire \port$1110$12 ;
-  output \port$1110$13 ;
-  wire \port$1110$13 ;
-  output \port$1110$14 ;
-  wire \port$1110$14 ;
-  output \port$1110$15 ;
-  wire \port$1110$15 ;
-  output \port$1110$16 ;
-  wire \port$1110$16 ;
-  output \port$1110$17 ;
-  wire \port$1110$17 ;
-  output \port$1110$18 ;
-  wire \port$1110$18 ;
-  output \port$1110$19 ;
-  wire \port$1110$19 ;
-  output \port$1110$2 ;
-  wire \port$1110$2 ;
-  output \port$1110$20 ;
-  wire \port$1110$20 ;
-  output \port$1110$21 ;
-  wire \port$1110$21 ;
-  output \port$1110$22 ;
-  wire \port$1110$22 ;
-  output \port$1110$23 ;
-  wire \port$1110$23 ;
-  output \port$1110$24 ;
-  wire \port$1110$24 ;
-  output \port$1110$25 ;
-  wire \port$1110$25 ;
-  output \port$1110$26 ;
-  wire \port$1110$26 ;
-  output \port$1110$27 ;
-  wire \port$1110$27 ;
-  output \port$1110$28 ;
-  wire \port$1110$28 ;
-  output \port$1110$3 ;
-  wire \port$1110$3 ;
-  output \port$1110$4 ;
-  wire \port$1110$4 ;
-  output \port$1110$5 ;
-  wire \port$1110$5 ;
-  output \port$1110$6 ;
-  wire \port$1110$6 ;
-  output \port$1110$7 ;
-  wire \port$1110$7 ;
-  output \port$1110$8 ;
-  wire \port$1110$8 ;
-  output \port$1110$9 ;
-  wire \port$1110$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1110$0  = \$1 ;
-  assign \port$1110$1  = \$2 ;
-  assign \port$1110$2  = \$3 ;
-  assign \port$1110$3  = \$4 ;
-  assign \port$1110$4  = \$5 ;
-  assign \port$1110$5  = \$6 ;
-  assign \port$1110$6  = \$7 ;
-  assign \port$1110$7  = \$8 ;
-  assign \port$1110$8  = \$9 ;
-  assign \port$1110$9  = \$10 ;
-  assign \port$1110$10  = \$11 ;
-  assign \port$1110$11  = \$12 ;
-  assign \port$1110$12  = \$13 ;
-  assign \port$1110$13  = \$14 ;
-  assign \port$1110$14  = \$15 ;
-  assign \port$1110$15  = \$16 ;
-  assign \port$1110$16  = \$17 ;
-  assign \port$1110$17  = \$18 ;
-  assign \port$1110$18  = \$19 ;
-  assign \port$1110$19  = \$20 ;
-  assign \port$1110$20  = \$21 ;
-  assign \port$1110$21  = \$22 ;
-  assign \port$1110$22  = \$23 ;
-  assign \port$1110$23  = \$24 ;
-  assign \port$1110$24  = \$25 ;
-  assign \port$1110$25  = \$26 ;
-  assign \port$1110$26  = \$27 ;
-  assign \port$1110$27  = \$28 ;
-  assign \port$1110$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_5 (\port$1114$0 , \port$1114$1 , \port$1114$2 , \port$1114$3 , \port$1114$4 , \port$1114$5 , \port$1114$6 , \port$1114$7 , \port$1114$8 , \port$1114$9 , \port$1114$10 , \port$1114$11 , \port$1114$12 , \port$1114$13 , \port$1114$14 , \port$1114$15 , \port$1114$16 , \port$1114$17 , \port$1114$18 , \port$1114$19 , \port$1114$20 
-, \port$1114$21 , \port$1114$22 , \port$1114$23 , \port$1114$24 , \port$1114$25 , \port$1114$26 , \port$1114$27 , \port$1114$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1114$0 ;
-  wire \port$1114$0 ;
-  output \port$1114$1 ;
-  wire \port$1114$1 ;
-  output \port$1114$10 ;
-  wire \port$1114$10 ;
-  output \port$1114$11 ;
-  wire \port$1114$11 ;
-  output \port$1114$12 ;
-  wire \port$1114$12 ;
-  output \port$1114$13 ;
-  wire \port$1114$13 ;
-  output \port$1114$14 ;
-  wire \port$1114$14 ;
-  output \port$1114$15 ;
-  wire \port$1114$15 ;
-  output \port$1114$16 ;
-  wire \port$1114$16 ;
-  output \port$1114$17 ;
-  wire \port$1114$17 ;
-  output \port$1114$18 ;
-  wire \port$1114$18 ;
-  output \port$1114$19 ;
-  wire \port$1114$19 ;
-  output \port$1114$2 ;
-  wire \port$1114$2 ;
-  output \port$1114$20 ;
-  wire \port$1114$20 ;
-  output \port$1114$21 ;
-  wire \port$1114$21 ;
-  output \port$1114$22 ;
-  wire \port$1114$22 ;
-  output \port$1114$23 ;
-  wire \port$1114$23 ;
-  output \port$1114$24 ;
-  wire \port$1114$24 ;
-  output \port$1114$25 ;
-  wire \port$1114$25 ;
-  output \port$1114$26 ;
-  wire \port$1114$26 ;
-  output \port$1114$27 ;
-  wire \port$1114$27 ;
-  output \port$1114$28 ;
-  wire \port$1114$28 ;
-  output \port$1114$3 ;
-  wire \port$1114$3 ;
-  output \port$1114$4 ;
-  wire \port$1114$4 ;
-  output \port$1114$5 ;
-  wire \port$1114$5 ;
-  output \port$1114$6 ;
-  wire \port$1114$6 ;
-  output \port$1114$7 ;
-  wire \port$1114$7 ;
-  output \port$1114$8 ;
-  wire \port$1114$8 ;
-  output \port$1114$9 ;
-  wire \port$1114$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1114$0  = \$1 ;
-  assign \port$1114$1  = \$2 ;
-  assign \port$1114$2  = \$3 ;
-  assign \port$1114$3  = \$4 ;
-  assign \port$1114$4  = \$5 ;
-  assign \port$1114$5  = \$6 ;
-  assign \port$1114$6  = \$7 ;
-  assign \port$1114$7  = \$8 ;
-  assign \port$1114$8  = \$9 ;
-  assign \port$1114$9  = \$10 ;
-  assign \port$1114$10  = \$11 ;
-  assign \port$1114$11  = \$12 ;
-  assign \port$1114$12  = \$13 ;
-  assign \port$1114$13  = \$14 ;
-  assign \port$1114$14  = \$15 ;
-  assign \port$1114$15  = \$16 ;
-  assign \port$1114$16  = \$17 ;
-  assign \port$1114$17  = \$18 ;
-  assign \port$1114$18  = \$19 ;
-  assign \port$1114$19  = \$20 ;
-  assign \port$1114$20  = \$21 ;
-  assign \port$1114$21  = \$22 ;
-  assign \port$1114$22  = \$23 ;
-  assign \port$1114$23  = \$24 ;
-  assign \port$1114$24  = \$25 ;
-  assign \port$1114$25  = \$26 ;
-  assign \port$1114$26  = \$27 ;
-  assign \port$1114$27  = \$28 ;
-  assign \port$1114$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_6 (\port$1118$0 , \port$1118$1 , \port$1118$2 , \port$1118$3 , \port$1118$4 , \port$1118$5 , \port$1118$6 , \port$1118$7 , \port$1118$8 , \port$1118$9 , \port$1118$10 , \port$1118$11 , \port$1118$12 , \port$1118$13 , \port$1118$14 , \port$1118$15 , \port$1118$16 , \port$1118$17 , \port$1118$18 , \port$1118$19 , \port$1118$20 
-, \port$1118$21 , \port$1118$22 , \port$1118$23 , \port$1118$24 , \port$1118$25 , \port$1118$26 , \port$1118$27 , \port$1118$28 , b, a, clk);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$1118$0 ;
-  wire \port$1118$0 ;
-  output \port$1118$1 ;
-  wire \port$1118$1 ;
-  output \port$1118$10 ;
-  wire \port$1118$10 ;
-  output \port$1118$11 ;
-  wire \port$1118$11 ;
-  output \port$1118$12 ;
-  wire \port$1118$12 ;
-  output \port$1118$13 ;
-  wire \port$1118$13 ;
-  output \port$1118$14 ;
-  wire \port$1118$14 ;
-  output \port$1118$15 ;
-  wire \port$1118$15 ;
-  output \port$1118$16 ;
-  wire \port$1118$16 ;
-  output \port$1118$17 ;
-  wire \port$1118$17 ;
-  output \port$1118$18 ;
-  wire \port$1118$18 ;
-  output \port$1118$19 ;
-  wire \port$1118$19 ;
-  output \port$1118$2 ;
-  wire \port$1118$2 ;
-  output \port$1118$20 ;
-  wire \port$1118$20 ;
-  output \port$1118$21 ;
-  wire \port$1118$21 ;
-  output \port$1118$22 ;
-  wire \port$1118$22 ;
-  output \port$1118$23 ;
-  wire \port$1118$23 ;
-  output \port$1118$24 ;
-  wire \port$1118$24 ;
-  output \port$1118$25 ;
-  wire \port$1118$25 ;
-  output \port$1118$26 ;
-  wire \port$1118$26 ;
-  output \port$1118$27 ;
-  wire \port$1118$27 ;
-  output \port$1118$28 ;
-  wire \port$1118$28 ;
-  output \port$1118$3 ;
-  wire \port$1118$3 ;
-  output \port$1118$4 ;
-  wire \port$1118$4 ;
-  output \port$1118$5 ;
-  wire \port$1118$5 ;
-  output \port$1118$6 ;
-  wire \port$1118$6 ;
-  output \port$1118$7 ;
-  wire \port$1118$7 ;
-  output \port$1118$8 ;
-  wire \port$1118$8 ;
-  output \port$1118$9 ;
-  wire \port$1118$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(1'h1),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign en = 1'h1;
-  assign \port$1118$0  = \$1 ;
-  assign \port$1118$1  = \$2 ;
-  assign \port$1118$2  = \$3 ;
-  assign \port$1118$3  = \$4 ;
-  assign \port$1118$4  = \$5 ;
-  assign \port$1118$5  = \$6 ;
-  assign \port$1118$6  = \$7 ;
-  assign \port$1118$7  = \$8 ;
-  assign \port$1118$8  = \$9 ;
-  assign \port$1118$9  = \$10 ;
-  assign \port$1118$10  = \$11 ;
-  assign \port$1118$11  = \$12 ;
-  assign \port$1118$12  = \$13 ;
-  assign \port$1118$13  = \$14 ;
-  assign \port$1118$14  = \$15 ;
-  assign \port$1118$15  = \$16 ;
-  assign \port$1118$16  = \$17 ;
-  assign \port$1118$17  = \$18 ;
-  assign \port$1118$18  = \$19 ;
-  assign \port$1118$19  = \$20 ;
-  assign \port$1118$20  = \$21 ;
-  assign \port$1118$21  = \$22 ;
-  assign \port$1118$22  = \$23 ;
-  assign \port$1118$23  = \$24 ;
-  assign \port$1118$24  = \$25 ;
-  assign \port$1118$25  = \$26 ;
-  assign \port$1118$26  = \$27 ;
-  assign \port$1118$27  = \$28 ;
-  assign \port$1118$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phh_7 (\port$1122$0 , \port$1122$1 , \port$1122$2 , \port$1122$3 , \port$1122$4 , \port$1122$5 , \port$1122$6 , \port$1122$7 , \port$1122$8 , \port$1122$9 , \port$1122$10 , \port$1122$11 , \port$1122$12 , \port$1122$13 , \port$1122$14 , \port$1122$15 , \port$1122$16 , \port$1122$17 , \port$1122$18 , \port$1122$19 , \port$1122$20 
+module \hwq_top.engine.requant.phh_0 (\port$1122$0 , \port$1122$1 , \port$1122$2 , \port$1122$3 , \port$1122$4 , \port$1122$5 , \port$1122$6 , \port$1122$7 , \port$1122$8 , \port$1122$9 , \port$1122$10 , \port$1122$11 , \port$1122$12 , \port$1122$13 , \port$1122$14 , \port$1122$15 , \port$1122$16 , \port$1122$17 , \port$1122$18 , \port$1122$19 , \port$1122$20 
 , \port$1122$21 , \port$1122$22 , \port$1122$23 , \port$1122$24 , \port$1122$25 , \port$1122$26 , \port$1122$27 , \port$1122$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
@@ -38685,8 +37020,8 @@ module \hwq_top.engine.requant.phh_7 (\port$1122$0 , \port$1122$1 , \port$1122$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_0 (\port$1093$0 , \port$1093$1 , \port$1093$2 , \port$1093$3 , \port$1093$4 , \port$1093$5 , \port$1093$6 , \port$1093$7 , \port$1093$8 , \port$1093$9 , \port$1093$10 , \port$1093$11 , \port$1093$12 , \port$1093$13 , \port$1093$14 , \port$1093$15 , \port$1093$16 , \port$1093$17 , \port$1093$18 , \port$1093$19 , \port$1093$20 
-, \port$1093$21 , \port$1093$22 , \port$1093$23 , \port$1093$24 , \port$1093$25 , \port$1093$26 , \port$1093$27 , \port$1093$28 , \port$1093$29 , \port$1093$30 , \port$1093$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_1 (\port$1126$0 , \port$1126$1 , \port$1126$2 , \port$1126$3 , \port$1126$4 , \port$1126$5 , \port$1126$6 , \port$1126$7 , \port$1126$8 , \port$1126$9 , \port$1126$10 , \port$1126$11 , \port$1126$12 , \port$1126$13 , \port$1126$14 , \port$1126$15 , \port$1126$16 , \port$1126$17 , \port$1126$18 , \port$1126$19 , \port$1126$20 
+, \port$1126$21 , \port$1126$22 , \port$1126$23 , \port$1126$24 , \port$1126$25 , \port$1126$26 , \port$1126$27 , \port$1126$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -38726,78 +37061,72 @@ module \hwq_top.engine.requant.phl_0 (\port$1093$0 , \port$1093$1 , \port$1093$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1093$0 ;
-  wire \port$1093$0 ;
-  output \port$1093$1 ;
-  wire \port$1093$1 ;
-  output \port$1093$10 ;
-  wire \port$1093$10 ;
-  output \port$1093$11 ;
-  wire \port$1093$11 ;
-  output \port$1093$12 ;
-  wire \port$1093$12 ;
-  output \port$1093$13 ;
-  wire \port$1093$13 ;
-  output \port$1093$14 ;
-  wire \port$1093$14 ;
-  output \port$1093$15 ;
-  wire \port$1093$15 ;
-  output \port$1093$16 ;
-  wire \port$1093$16 ;
-  output \port$1093$17 ;
-  wire \port$1093$17 ;
-  output \port$1093$18 ;
-  wire \port$1093$18 ;
-  output \port$1093$19 ;
-  wire \port$1093$19 ;
-  output \port$1093$2 ;
-  wire \port$1093$2 ;
-  output \port$1093$20 ;
-  wire \port$1093$20 ;
-  output \port$1093$21 ;
-  wire \port$1093$21 ;
-  output \port$1093$22 ;
-  wire \port$1093$22 ;
-  output \port$1093$23 ;
-  wire \port$1093$23 ;
-  output \port$1093$24 ;
-  wire \port$1093$24 ;
-  output \port$1093$25 ;
-  wire \port$1093$25 ;
-  output \port$1093$26 ;
-  wire \port$1093$26 ;
-  output \port$1093$27 ;
-  wire \port$1093$27 ;
-  output \port$1093$28 ;
-  wire \port$1093$28 ;
-  output \port$1093$29 ;
-  wire \port$1093$29 ;
-  output \port$1093$3 ;
-  wire \port$1093$3 ;
-  output \port$1093$30 ;
-  wire \port$1093$30 ;
-  output \port$1093$31 ;
-  wire \port$1093$31 ;
-  output \port$1093$4 ;
-  wire \port$1093$4 ;
-  output \port$1093$5 ;
-  wire \port$1093$5 ;
-  output \port$1093$6 ;
-  wire \port$1093$6 ;
-  output \port$1093$7 ;
-  wire \port$1093$7 ;
-  output \port$1093$8 ;
-  wire \port$1093$8 ;
-  output \port$1093$9 ;
-  wire \port$1093$9 ;
+  output \port$1126$0 ;
+  wire \port$1126$0 ;
+  output \port$1126$1 ;
+  wire \port$1126$1 ;
+  output \port$1126$10 ;
+  wire \port$1126$10 ;
+  output \port$1126$11 ;
+  wire \port$1126$11 ;
+  output \port$1126$12 ;
+  wire \port$1126$12 ;
+  output \port$1126$13 ;
+  wire \port$1126$13 ;
+  output \port$1126$14 ;
+  wire \port$1126$14 ;
+  output \port$1126$15 ;
+  wire \port$1126$15 ;
+  output \port$1126$16 ;
+  wire \port$1126$16 ;
+  output \port$1126$17 ;
+  wire \port$1126$17 ;
+  output \port$1126$18 ;
+  wire \port$1126$18 ;
+  output \port$1126$19 ;
+  wire \port$1126$19 ;
+  output \port$1126$2 ;
+  wire \port$1126$2 ;
+  output \port$1126$20 ;
+  wire \port$1126$20 ;
+  output \port$1126$21 ;
+  wire \port$1126$21 ;
+  output \port$1126$22 ;
+  wire \port$1126$22 ;
+  output \port$1126$23 ;
+  wire \port$1126$23 ;
+  output \port$1126$24 ;
+  wire \port$1126$24 ;
+  output \port$1126$25 ;
+  wire \port$1126$25 ;
+  output \port$1126$26 ;
+  wire \port$1126$26 ;
+  output \port$1126$27 ;
+  wire \port$1126$27 ;
+  output \port$1126$28 ;
+  wire \port$1126$28 ;
+  output \port$1126$3 ;
+  wire \port$1126$3 ;
+  output \port$1126$4 ;
+  wire \port$1126$4 ;
+  output \port$1126$5 ;
+  wire \port$1126$5 ;
+  output \port$1126$6 ;
+  wire \port$1126$6 ;
+  output \port$1126$7 ;
+  wire \port$1126$7 ;
+  output \port$1126$8 ;
+  wire \port$1126$8 ;
+  output \port$1126$9 ;
+  wire \port$1126$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -38839,9 +37168,9 @@ module \hwq_top.engine.requant.phl_0 (\port$1093$0 , \port$1093$1 , \port$1093$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -38914,47 +37243,44 @@ module \hwq_top.engine.requant.phl_0 (\port$1093$0 , \port$1093$1 , \port$1093$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1093$0  = \$1 ;
-  assign \port$1093$1  = \$2 ;
-  assign \port$1093$2  = \$3 ;
-  assign \port$1093$3  = \$4 ;
-  assign \port$1093$4  = \$5 ;
-  assign \port$1093$5  = \$6 ;
-  assign \port$1093$6  = \$7 ;
-  assign \port$1093$7  = \$8 ;
-  assign \port$1093$8  = \$9 ;
-  assign \port$1093$9  = \$10 ;
-  assign \port$1093$10  = \$11 ;
-  assign \port$1093$11  = \$12 ;
-  assign \port$1093$12  = \$13 ;
-  assign \port$1093$13  = \$14 ;
-  assign \port$1093$14  = \$15 ;
-  assign \port$1093$15  = \$16 ;
-  assign \port$1093$16  = \$17 ;
-  assign \port$1093$17  = \$18 ;
-  assign \port$1093$18  = \$19 ;
-  assign \port$1093$19  = \$20 ;
-  assign \port$1093$20  = \$21 ;
-  assign \port$1093$21  = \$22 ;
-  assign \port$1093$22  = \$23 ;
-  assign \port$1093$23  = \$24 ;
-  assign \port$1093$24  = \$25 ;
-  assign \port$1093$25  = \$26 ;
-  assign \port$1093$26  = \$27 ;
-  assign \port$1093$27  = \$28 ;
-  assign \port$1093$28  = \$29 ;
-  assign \port$1093$29  = \$30 ;
-  assign \port$1093$30  = \$31 ;
-  assign \port$1093$31  = \$32 ;
+  assign \port$1126$0  = \$1 ;
+  assign \port$1126$1  = \$2 ;
+  assign \port$1126$2  = \$3 ;
+  assign \port$1126$3  = \$4 ;
+  assign \port$1126$4  = \$5 ;
+  assign \port$1126$5  = \$6 ;
+  assign \port$1126$6  = \$7 ;
+  assign \port$1126$7  = \$8 ;
+  assign \port$1126$8  = \$9 ;
+  assign \port$1126$9  = \$10 ;
+  assign \port$1126$10  = \$11 ;
+  assign \port$1126$11  = \$12 ;
+  assign \port$1126$12  = \$13 ;
+  assign \port$1126$13  = \$14 ;
+  assign \port$1126$14  = \$15 ;
+  assign \port$1126$15  = \$16 ;
+  assign \port$1126$16  = \$17 ;
+  assign \port$1126$17  = \$18 ;
+  assign \port$1126$18  = \$19 ;
+  assign \port$1126$19  = \$20 ;
+  assign \port$1126$20  = \$21 ;
+  assign \port$1126$21  = \$22 ;
+  assign \port$1126$22  = \$23 ;
+  assign \port$1126$23  = \$24 ;
+  assign \port$1126$24  = \$25 ;
+  assign \port$1126$25  = \$26 ;
+  assign \port$1126$26  = \$27 ;
+  assign \port$1126$27  = \$28 ;
+  assign \port$1126$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_1 (\port$1097$0 , \port$1097$1 , \port$1097$2 , \port$1097$3 , \port$1097$4 , \port$1097$5 , \port$1097$6 , \port$1097$7 , \port$1097$8 , \port$1097$9 , \port$1097$10 , \port$1097$11 , \port$1097$12 , \port$1097$13 , \port$1097$14 , \port$1097$15 , \port$1097$16 , \port$1097$17 , \port$1097$18 , \port$1097$19 , \port$1097$20 
-, \port$1097$21 , \port$1097$22 , \port$1097$23 , \port$1097$24 , \port$1097$25 , \port$1097$26 , \port$1097$27 , \port$1097$28 , \port$1097$29 , \port$1097$30 , \port$1097$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_2 (\port$1130$0 , \port$1130$1 , \port$1130$2 , \port$1130$3 , \port$1130$4 , \port$1130$5 , \port$1130$6 , \port$1130$7 , \port$1130$8 , \port$1130$9 , \port$1130$10 , \port$1130$11 , \port$1130$12 , \port$1130$13 , \port$1130$14 , \port$1130$15 , \port$1130$16 , \port$1130$17 , \port$1130$18 , \port$1130$19 , \port$1130$20 
+, \port$1130$21 , \port$1130$22 , \port$1130$23 , \port$1130$24 , \port$1130$25 , \port$1130$26 , \port$1130$27 , \port$1130$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -38994,78 +37320,72 @@ module \hwq_top.engine.requant.phl_1 (\port$1097$0 , \port$1097$1 , \port$1097$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1097$0 ;
-  wire \port$1097$0 ;
-  output \port$1097$1 ;
-  wire \port$1097$1 ;
-  output \port$1097$10 ;
-  wire \port$1097$10 ;
-  output \port$1097$11 ;
-  wire \port$1097$11 ;
-  output \port$1097$12 ;
-  wire \port$1097$12 ;
-  output \port$1097$13 ;
-  wire \port$1097$13 ;
-  output \port$1097$14 ;
-  wire \port$1097$14 ;
-  output \port$1097$15 ;
-  wire \port$1097$15 ;
-  output \port$1097$16 ;
-  wire \port$1097$16 ;
-  output \port$1097$17 ;
-  wire \port$1097$17 ;
-  output \port$1097$18 ;
-  wire \port$1097$18 ;
-  output \port$1097$19 ;
-  wire \port$1097$19 ;
-  output \port$1097$2 ;
-  wire \port$1097$2 ;
-  output \port$1097$20 ;
-  wire \port$1097$20 ;
-  output \port$1097$21 ;
-  wire \port$1097$21 ;
-  output \port$1097$22 ;
-  wire \port$1097$22 ;
-  output \port$1097$23 ;
-  wire \port$1097$23 ;
-  output \port$1097$24 ;
-  wire \port$1097$24 ;
-  output \port$1097$25 ;
-  wire \port$1097$25 ;
-  output \port$1097$26 ;
-  wire \port$1097$26 ;
-  output \port$1097$27 ;
-  wire \port$1097$27 ;
-  output \port$1097$28 ;
-  wire \port$1097$28 ;
-  output \port$1097$29 ;
-  wire \port$1097$29 ;
-  output \port$1097$3 ;
-  wire \port$1097$3 ;
-  output \port$1097$30 ;
-  wire \port$1097$30 ;
-  output \port$1097$31 ;
-  wire \port$1097$31 ;
-  output \port$1097$4 ;
-  wire \port$1097$4 ;
-  output \port$1097$5 ;
-  wire \port$1097$5 ;
-  output \port$1097$6 ;
-  wire \port$1097$6 ;
-  output \port$1097$7 ;
-  wire \port$1097$7 ;
-  output \port$1097$8 ;
-  wire \port$1097$8 ;
-  output \port$1097$9 ;
-  wire \port$1097$9 ;
+  output \port$1130$0 ;
+  wire \port$1130$0 ;
+  output \port$1130$1 ;
+  wire \port$1130$1 ;
+  output \port$1130$10 ;
+  wire \port$1130$10 ;
+  output \port$1130$11 ;
+  wire \port$1130$11 ;
+  output \port$1130$12 ;
+  wire \port$1130$12 ;
+  output \port$1130$13 ;
+  wire \port$1130$13 ;
+  output \port$1130$14 ;
+  wire \port$1130$14 ;
+  output \port$1130$15 ;
+  wire \port$1130$15 ;
+  output \port$1130$16 ;
+  wire \port$1130$16 ;
+  output \port$1130$17 ;
+  wire \port$1130$17 ;
+  output \port$1130$18 ;
+  wire \port$1130$18 ;
+  output \port$1130$19 ;
+  wire \port$1130$19 ;
+  output \port$1130$2 ;
+  wire \port$1130$2 ;
+  output \port$1130$20 ;
+  wire \port$1130$20 ;
+  output \port$1130$21 ;
+  wire \port$1130$21 ;
+  output \port$1130$22 ;
+  wire \port$1130$22 ;
+  output \port$1130$23 ;
+  wire \port$1130$23 ;
+  output \port$1130$24 ;
+  wire \port$1130$24 ;
+  output \port$1130$25 ;
+  wire \port$1130$25 ;
+  output \port$1130$26 ;
+  wire \port$1130$26 ;
+  output \port$1130$27 ;
+  wire \port$1130$27 ;
+  output \port$1130$28 ;
+  wire \port$1130$28 ;
+  output \port$1130$3 ;
+  wire \port$1130$3 ;
+  output \port$1130$4 ;
+  wire \port$1130$4 ;
+  output \port$1130$5 ;
+  wire \port$1130$5 ;
+  output \port$1130$6 ;
+  wire \port$1130$6 ;
+  output \port$1130$7 ;
+  wire \port$1130$7 ;
+  output \port$1130$8 ;
+  wire \port$1130$8 ;
+  output \port$1130$9 ;
+  wire \port$1130$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -39107,9 +37427,9 @@ module \hwq_top.engine.requant.phl_1 (\port$1097$0 , \port$1097$1 , \port$1097$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -39182,47 +37502,44 @@ module \hwq_top.engine.requant.phl_1 (\port$1097$0 , \port$1097$1 , \port$1097$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1097$0  = \$1 ;
-  assign \port$1097$1  = \$2 ;
-  assign \port$1097$2  = \$3 ;
-  assign \port$1097$3  = \$4 ;
-  assign \port$1097$4  = \$5 ;
-  assign \port$1097$5  = \$6 ;
-  assign \port$1097$6  = \$7 ;
-  assign \port$1097$7  = \$8 ;
-  assign \port$1097$8  = \$9 ;
-  assign \port$1097$9  = \$10 ;
-  assign \port$1097$10  = \$11 ;
-  assign \port$1097$11  = \$12 ;
-  assign \port$1097$12  = \$13 ;
-  assign \port$1097$13  = \$14 ;
-  assign \port$1097$14  = \$15 ;
-  assign \port$1097$15  = \$16 ;
-  assign \port$1097$16  = \$17 ;
-  assign \port$1097$17  = \$18 ;
-  assign \port$1097$18  = \$19 ;
-  assign \port$1097$19  = \$20 ;
-  assign \port$1097$20  = \$21 ;
-  assign \port$1097$21  = \$22 ;
-  assign \port$1097$22  = \$23 ;
-  assign \port$1097$23  = \$24 ;
-  assign \port$1097$24  = \$25 ;
-  assign \port$1097$25  = \$26 ;
-  assign \port$1097$26  = \$27 ;
-  assign \port$1097$27  = \$28 ;
-  assign \port$1097$28  = \$29 ;
-  assign \port$1097$29  = \$30 ;
-  assign \port$1097$30  = \$31 ;
-  assign \port$1097$31  = \$32 ;
+  assign \port$1130$0  = \$1 ;
+  assign \port$1130$1  = \$2 ;
+  assign \port$1130$2  = \$3 ;
+  assign \port$1130$3  = \$4 ;
+  assign \port$1130$4  = \$5 ;
+  assign \port$1130$5  = \$6 ;
+  assign \port$1130$6  = \$7 ;
+  assign \port$1130$7  = \$8 ;
+  assign \port$1130$8  = \$9 ;
+  assign \port$1130$9  = \$10 ;
+  assign \port$1130$10  = \$11 ;
+  assign \port$1130$11  = \$12 ;
+  assign \port$1130$12  = \$13 ;
+  assign \port$1130$13  = \$14 ;
+  assign \port$1130$14  = \$15 ;
+  assign \port$1130$15  = \$16 ;
+  assign \port$1130$16  = \$17 ;
+  assign \port$1130$17  = \$18 ;
+  assign \port$1130$18  = \$19 ;
+  assign \port$1130$19  = \$20 ;
+  assign \port$1130$20  = \$21 ;
+  assign \port$1130$21  = \$22 ;
+  assign \port$1130$22  = \$23 ;
+  assign \port$1130$23  = \$24 ;
+  assign \port$1130$24  = \$25 ;
+  assign \port$1130$25  = \$26 ;
+  assign \port$1130$26  = \$27 ;
+  assign \port$1130$27  = \$28 ;
+  assign \port$1130$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_2 (\port$1101$0 , \port$1101$1 , \port$1101$2 , \port$1101$3 , \port$1101$4 , \port$1101$5 , \port$1101$6 , \port$1101$7 , \port$1101$8 , \port$1101$9 , \port$1101$10 , \port$1101$11 , \port$1101$12 , \port$1101$13 , \port$1101$14 , \port$1101$15 , \port$1101$16 , \port$1101$17 , \port$1101$18 , \port$1101$19 , \port$1101$20 
-, \port$1101$21 , \port$1101$22 , \port$1101$23 , \port$1101$24 , \port$1101$25 , \port$1101$26 , \port$1101$27 , \port$1101$28 , \port$1101$29 , \port$1101$30 , \port$1101$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_3 (\port$1134$0 , \port$1134$1 , \port$1134$2 , \port$1134$3 , \port$1134$4 , \port$1134$5 , \port$1134$6 , \port$1134$7 , \port$1134$8 , \port$1134$9 , \port$1134$10 , \port$1134$11 , \port$1134$12 , \port$1134$13 , \port$1134$14 , \port$1134$15 , \port$1134$16 , \port$1134$17 , \port$1134$18 , \port$1134$19 , \port$1134$20 
+, \port$1134$21 , \port$1134$22 , \port$1134$23 , \port$1134$24 , \port$1134$25 , \port$1134$26 , \port$1134$27 , \port$1134$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -39262,78 +37579,72 @@ module \hwq_top.engine.requant.phl_2 (\port$1101$0 , \port$1101$1 , \port$1101$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1101$0 ;
-  wire \port$1101$0 ;
-  output \port$1101$1 ;
-  wire \port$1101$1 ;
-  output \port$1101$10 ;
-  wire \port$1101$10 ;
-  output \port$1101$11 ;
-  wire \port$1101$11 ;
-  output \port$1101$12 ;
-  wire \port$1101$12 ;
-  output \port$1101$13 ;
-  wire \port$1101$13 ;
-  output \port$1101$14 ;
-  wire \port$1101$14 ;
-  output \port$1101$15 ;
-  wire \port$1101$15 ;
-  output \port$1101$16 ;
-  wire \port$1101$16 ;
-  output \port$1101$17 ;
-  wire \port$1101$17 ;
-  output \port$1101$18 ;
-  wire \port$1101$18 ;
-  output \port$1101$19 ;
-  wire \port$1101$19 ;
-  output \port$1101$2 ;
-  wire \port$1101$2 ;
-  output \port$1101$20 ;
-  wire \port$1101$20 ;
-  output \port$1101$21 ;
-  wire \port$1101$21 ;
-  output \port$1101$22 ;
-  wire \port$1101$22 ;
-  output \port$1101$23 ;
-  wire \port$1101$23 ;
-  output \port$1101$24 ;
-  wire \port$1101$24 ;
-  output \port$1101$25 ;
-  wire \port$1101$25 ;
-  output \port$1101$26 ;
-  wire \port$1101$26 ;
-  output \port$1101$27 ;
-  wire \port$1101$27 ;
-  output \port$1101$28 ;
-  wire \port$1101$28 ;
-  output \port$1101$29 ;
-  wire \port$1101$29 ;
-  output \port$1101$3 ;
-  wire \port$1101$3 ;
-  output \port$1101$30 ;
-  wire \port$1101$30 ;
-  output \port$1101$31 ;
-  wire \port$1101$31 ;
-  output \port$1101$4 ;
-  wire \port$1101$4 ;
-  output \port$1101$5 ;
-  wire \port$1101$5 ;
-  output \port$1101$6 ;
-  wire \port$1101$6 ;
-  output \port$1101$7 ;
-  wire \port$1101$7 ;
-  output \port$1101$8 ;
-  wire \port$1101$8 ;
-  output \port$1101$9 ;
-  wire \port$1101$9 ;
+  output \port$1134$0 ;
+  wire \port$1134$0 ;
+  output \port$1134$1 ;
+  wire \port$1134$1 ;
+  output \port$1134$10 ;
+  wire \port$1134$10 ;
+  output \port$1134$11 ;
+  wire \port$1134$11 ;
+  output \port$1134$12 ;
+  wire \port$1134$12 ;
+  output \port$1134$13 ;
+  wire \port$1134$13 ;
+  output \port$1134$14 ;
+  wire \port$1134$14 ;
+  output \port$1134$15 ;
+  wire \port$1134$15 ;
+  output \port$1134$16 ;
+  wire \port$1134$16 ;
+  output \port$1134$17 ;
+  wire \port$1134$17 ;
+  output \port$1134$18 ;
+  wire \port$1134$18 ;
+  output \port$1134$19 ;
+  wire \port$1134$19 ;
+  output \port$1134$2 ;
+  wire \port$1134$2 ;
+  output \port$1134$20 ;
+  wire \port$1134$20 ;
+  output \port$1134$21 ;
+  wire \port$1134$21 ;
+  output \port$1134$22 ;
+  wire \port$1134$22 ;
+  output \port$1134$23 ;
+  wire \port$1134$23 ;
+  output \port$1134$24 ;
+  wire \port$1134$24 ;
+  output \port$1134$25 ;
+  wire \port$1134$25 ;
+  output \port$1134$26 ;
+  wire \port$1134$26 ;
+  output \port$1134$27 ;
+  wire \port$1134$27 ;
+  output \port$1134$28 ;
+  wire \port$1134$28 ;
+  output \port$1134$3 ;
+  wire \port$1134$3 ;
+  output \port$1134$4 ;
+  wire \port$1134$4 ;
+  output \port$1134$5 ;
+  wire \port$1134$5 ;
+  output \port$1134$6 ;
+  wire \port$1134$6 ;
+  output \port$1134$7 ;
+  wire \port$1134$7 ;
+  output \port$1134$8 ;
+  wire \port$1134$8 ;
+  output \port$1134$9 ;
+  wire \port$1134$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -39375,9 +37686,9 @@ module \hwq_top.engine.requant.phl_2 (\port$1101$0 , \port$1101$1 , \port$1101$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -39450,47 +37761,44 @@ module \hwq_top.engine.requant.phl_2 (\port$1101$0 , \port$1101$1 , \port$1101$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1101$0  = \$1 ;
-  assign \port$1101$1  = \$2 ;
-  assign \port$1101$2  = \$3 ;
-  assign \port$1101$3  = \$4 ;
-  assign \port$1101$4  = \$5 ;
-  assign \port$1101$5  = \$6 ;
-  assign \port$1101$6  = \$7 ;
-  assign \port$1101$7  = \$8 ;
-  assign \port$1101$8  = \$9 ;
-  assign \port$1101$9  = \$10 ;
-  assign \port$1101$10  = \$11 ;
-  assign \port$1101$11  = \$12 ;
-  assign \port$1101$12  = \$13 ;
-  assign \port$1101$13  = \$14 ;
-  assign \port$1101$14  = \$15 ;
-  assign \port$1101$15  = \$16 ;
-  assign \port$1101$16  = \$17 ;
-  assign \port$1101$17  = \$18 ;
-  assign \port$1101$18  = \$19 ;
-  assign \port$1101$19  = \$20 ;
-  assign \port$1101$20  = \$21 ;
-  assign \port$1101$21  = \$22 ;
-  assign \port$1101$22  = \$23 ;
-  assign \port$1101$23  = \$24 ;
-  assign \port$1101$24  = \$25 ;
-  assign \port$1101$25  = \$26 ;
-  assign \port$1101$26  = \$27 ;
-  assign \port$1101$27  = \$28 ;
-  assign \port$1101$28  = \$29 ;
-  assign \port$1101$29  = \$30 ;
-  assign \port$1101$30  = \$31 ;
-  assign \port$1101$31  = \$32 ;
+  assign \port$1134$0  = \$1 ;
+  assign \port$1134$1  = \$2 ;
+  assign \port$1134$2  = \$3 ;
+  assign \port$1134$3  = \$4 ;
+  assign \port$1134$4  = \$5 ;
+  assign \port$1134$5  = \$6 ;
+  assign \port$1134$6  = \$7 ;
+  assign \port$1134$7  = \$8 ;
+  assign \port$1134$8  = \$9 ;
+  assign \port$1134$9  = \$10 ;
+  assign \port$1134$10  = \$11 ;
+  assign \port$1134$11  = \$12 ;
+  assign \port$1134$12  = \$13 ;
+  assign \port$1134$13  = \$14 ;
+  assign \port$1134$14  = \$15 ;
+  assign \port$1134$15  = \$16 ;
+  assign \port$1134$16  = \$17 ;
+  assign \port$1134$17  = \$18 ;
+  assign \port$1134$18  = \$19 ;
+  assign \port$1134$19  = \$20 ;
+  assign \port$1134$20  = \$21 ;
+  assign \port$1134$21  = \$22 ;
+  assign \port$1134$22  = \$23 ;
+  assign \port$1134$23  = \$24 ;
+  assign \port$1134$24  = \$25 ;
+  assign \port$1134$25  = \$26 ;
+  assign \port$1134$26  = \$27 ;
+  assign \port$1134$27  = \$28 ;
+  assign \port$1134$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_3 (\port$1105$0 , \port$1105$1 , \port$1105$2 , \port$1105$3 , \port$1105$4 , \port$1105$5 , \port$1105$6 , \port$1105$7 , \port$1105$8 , \port$1105$9 , \port$1105$10 , \port$1105$11 , \port$1105$12 , \port$1105$13 , \port$1105$14 , \port$1105$15 , \port$1105$16 , \port$1105$17 , \port$1105$18 , \port$1105$19 , \port$1105$20 
-, \port$1105$21 , \port$1105$22 , \port$1105$23 , \port$1105$24 , \port$1105$25 , \port$1105$26 , \port$1105$27 , \port$1105$28 , \port$1105$29 , \port$1105$30 , \port$1105$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_4 (\port$1138$0 , \port$1138$1 , \port$1138$2 , \port$1138$3 , \port$1138$4 , \port$1138$5 , \port$1138$6 , \port$1138$7 , \port$1138$8 , \port$1138$9 , \port$1138$10 , \port$1138$11 , \port$1138$12 , \port$1138$13 , \port$1138$14 , \port$1138$15 , \port$1138$16 , \port$1138$17 , \port$1138$18 , \port$1138$19 , \port$1138$20 
+, \port$1138$21 , \port$1138$22 , \port$1138$23 , \port$1138$24 , \port$1138$25 , \port$1138$26 , \port$1138$27 , \port$1138$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -39530,78 +37838,72 @@ module \hwq_top.engine.requant.phl_3 (\port$1105$0 , \port$1105$1 , \port$1105$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1105$0 ;
-  wire \port$1105$0 ;
-  output \port$1105$1 ;
-  wire \port$1105$1 ;
-  output \port$1105$10 ;
-  wire \port$1105$10 ;
-  output \port$1105$11 ;
-  wire \port$1105$11 ;
-  output \port$1105$12 ;
-  wire \port$1105$12 ;
-  output \port$1105$13 ;
-  wire \port$1105$13 ;
-  output \port$1105$14 ;
-  wire \port$1105$14 ;
-  output \port$1105$15 ;
-  wire \port$1105$15 ;
-  output \port$1105$16 ;
-  wire \port$1105$16 ;
-  output \port$1105$17 ;
-  wire \port$1105$17 ;
-  output \port$1105$18 ;
-  wire \port$1105$18 ;
-  output \port$1105$19 ;
-  wire \port$1105$19 ;
-  output \port$1105$2 ;
-  wire \port$1105$2 ;
-  output \port$1105$20 ;
-  wire \port$1105$20 ;
-  output \port$1105$21 ;
-  wire \port$1105$21 ;
-  output \port$1105$22 ;
-  wire \port$1105$22 ;
-  output \port$1105$23 ;
-  wire \port$1105$23 ;
-  output \port$1105$24 ;
-  wire \port$1105$24 ;
-  output \port$1105$25 ;
-  wire \port$1105$25 ;
-  output \port$1105$26 ;
-  wire \port$1105$26 ;
-  output \port$1105$27 ;
-  wire \port$1105$27 ;
-  output \port$1105$28 ;
-  wire \port$1105$28 ;
-  output \port$1105$29 ;
-  wire \port$1105$29 ;
-  output \port$1105$3 ;
-  wire \port$1105$3 ;
-  output \port$1105$30 ;
-  wire \port$1105$30 ;
-  output \port$1105$31 ;
-  wire \port$1105$31 ;
-  output \port$1105$4 ;
-  wire \port$1105$4 ;
-  output \port$1105$5 ;
-  wire \port$1105$5 ;
-  output \port$1105$6 ;
-  wire \port$1105$6 ;
-  output \port$1105$7 ;
-  wire \port$1105$7 ;
-  output \port$1105$8 ;
-  wire \port$1105$8 ;
-  output \port$1105$9 ;
-  wire \port$1105$9 ;
+  output \port$1138$0 ;
+  wire \port$1138$0 ;
+  output \port$1138$1 ;
+  wire \port$1138$1 ;
+  output \port$1138$10 ;
+  wire \port$1138$10 ;
+  output \port$1138$11 ;
+  wire \port$1138$11 ;
+  output \port$1138$12 ;
+  wire \port$1138$12 ;
+  output \port$1138$13 ;
+  wire \port$1138$13 ;
+  output \port$1138$14 ;
+  wire \port$1138$14 ;
+  output \port$1138$15 ;
+  wire \port$1138$15 ;
+  output \port$1138$16 ;
+  wire \port$1138$16 ;
+  output \port$1138$17 ;
+  wire \port$1138$17 ;
+  output \port$1138$18 ;
+  wire \port$1138$18 ;
+  output \port$1138$19 ;
+  wire \port$1138$19 ;
+  output \port$1138$2 ;
+  wire \port$1138$2 ;
+  output \port$1138$20 ;
+  wire \port$1138$20 ;
+  output \port$1138$21 ;
+  wire \port$1138$21 ;
+  output \port$1138$22 ;
+  wire \port$1138$22 ;
+  output \port$1138$23 ;
+  wire \port$1138$23 ;
+  output \port$1138$24 ;
+  wire \port$1138$24 ;
+  output \port$1138$25 ;
+  wire \port$1138$25 ;
+  output \port$1138$26 ;
+  wire \port$1138$26 ;
+  output \port$1138$27 ;
+  wire \port$1138$27 ;
+  output \port$1138$28 ;
+  wire \port$1138$28 ;
+  output \port$1138$3 ;
+  wire \port$1138$3 ;
+  output \port$1138$4 ;
+  wire \port$1138$4 ;
+  output \port$1138$5 ;
+  wire \port$1138$5 ;
+  output \port$1138$6 ;
+  wire \port$1138$6 ;
+  output \port$1138$7 ;
+  wire \port$1138$7 ;
+  output \port$1138$8 ;
+  wire \port$1138$8 ;
+  output \port$1138$9 ;
+  wire \port$1138$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -39643,9 +37945,9 @@ module \hwq_top.engine.requant.phl_3 (\port$1105$0 , \port$1105$1 , \port$1105$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -39718,47 +38020,44 @@ module \hwq_top.engine.requant.phl_3 (\port$1105$0 , \port$1105$1 , \port$1105$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1105$0  = \$1 ;
-  assign \port$1105$1  = \$2 ;
-  assign \port$1105$2  = \$3 ;
-  assign \port$1105$3  = \$4 ;
-  assign \port$1105$4  = \$5 ;
-  assign \port$1105$5  = \$6 ;
-  assign \port$1105$6  = \$7 ;
-  assign \port$1105$7  = \$8 ;
-  assign \port$1105$8  = \$9 ;
-  assign \port$1105$9  = \$10 ;
-  assign \port$1105$10  = \$11 ;
-  assign \port$1105$11  = \$12 ;
-  assign \port$1105$12  = \$13 ;
-  assign \port$1105$13  = \$14 ;
-  assign \port$1105$14  = \$15 ;
-  assign \port$1105$15  = \$16 ;
-  assign \port$1105$16  = \$17 ;
-  assign \port$1105$17  = \$18 ;
-  assign \port$1105$18  = \$19 ;
-  assign \port$1105$19  = \$20 ;
-  assign \port$1105$20  = \$21 ;
-  assign \port$1105$21  = \$22 ;
-  assign \port$1105$22  = \$23 ;
-  assign \port$1105$23  = \$24 ;
-  assign \port$1105$24  = \$25 ;
-  assign \port$1105$25  = \$26 ;
-  assign \port$1105$26  = \$27 ;
-  assign \port$1105$27  = \$28 ;
-  assign \port$1105$28  = \$29 ;
-  assign \port$1105$29  = \$30 ;
-  assign \port$1105$30  = \$31 ;
-  assign \port$1105$31  = \$32 ;
+  assign \port$1138$0  = \$1 ;
+  assign \port$1138$1  = \$2 ;
+  assign \port$1138$2  = \$3 ;
+  assign \port$1138$3  = \$4 ;
+  assign \port$1138$4  = \$5 ;
+  assign \port$1138$5  = \$6 ;
+  assign \port$1138$6  = \$7 ;
+  assign \port$1138$7  = \$8 ;
+  assign \port$1138$8  = \$9 ;
+  assign \port$1138$9  = \$10 ;
+  assign \port$1138$10  = \$11 ;
+  assign \port$1138$11  = \$12 ;
+  assign \port$1138$12  = \$13 ;
+  assign \port$1138$13  = \$14 ;
+  assign \port$1138$14  = \$15 ;
+  assign \port$1138$15  = \$16 ;
+  assign \port$1138$16  = \$17 ;
+  assign \port$1138$17  = \$18 ;
+  assign \port$1138$18  = \$19 ;
+  assign \port$1138$19  = \$20 ;
+  assign \port$1138$20  = \$21 ;
+  assign \port$1138$21  = \$22 ;
+  assign \port$1138$22  = \$23 ;
+  assign \port$1138$23  = \$24 ;
+  assign \port$1138$24  = \$25 ;
+  assign \port$1138$25  = \$26 ;
+  assign \port$1138$26  = \$27 ;
+  assign \port$1138$27  = \$28 ;
+  assign \port$1138$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_4 (\port$1109$0 , \port$1109$1 , \port$1109$2 , \port$1109$3 , \port$1109$4 , \port$1109$5 , \port$1109$6 , \port$1109$7 , \port$1109$8 , \port$1109$9 , \port$1109$10 , \port$1109$11 , \port$1109$12 , \port$1109$13 , \port$1109$14 , \port$1109$15 , \port$1109$16 , \port$1109$17 , \port$1109$18 , \port$1109$19 , \port$1109$20 
-, \port$1109$21 , \port$1109$22 , \port$1109$23 , \port$1109$24 , \port$1109$25 , \port$1109$26 , \port$1109$27 , \port$1109$28 , \port$1109$29 , \port$1109$30 , \port$1109$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_5 (\port$1142$0 , \port$1142$1 , \port$1142$2 , \port$1142$3 , \port$1142$4 , \port$1142$5 , \port$1142$6 , \port$1142$7 , \port$1142$8 , \port$1142$9 , \port$1142$10 , \port$1142$11 , \port$1142$12 , \port$1142$13 , \port$1142$14 , \port$1142$15 , \port$1142$16 , \port$1142$17 , \port$1142$18 , \port$1142$19 , \port$1142$20 
+, \port$1142$21 , \port$1142$22 , \port$1142$23 , \port$1142$24 , \port$1142$25 , \port$1142$26 , \port$1142$27 , \port$1142$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -39798,78 +38097,72 @@ module \hwq_top.engine.requant.phl_4 (\port$1109$0 , \port$1109$1 , \port$1109$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1109$0 ;
-  wire \port$1109$0 ;
-  output \port$1109$1 ;
-  wire \port$1109$1 ;
-  output \port$1109$10 ;
-  wire \port$1109$10 ;
-  output \port$1109$11 ;
-  wire \port$1109$11 ;
-  output \port$1109$12 ;
-  wire \port$1109$12 ;
-  output \port$1109$13 ;
-  wire \port$1109$13 ;
-  output \port$1109$14 ;
-  wire \port$1109$14 ;
-  output \port$1109$15 ;
-  wire \port$1109$15 ;
-  output \port$1109$16 ;
-  wire \port$1109$16 ;
-  output \port$1109$17 ;
-  wire \port$1109$17 ;
-  output \port$1109$18 ;
-  wire \port$1109$18 ;
-  output \port$1109$19 ;
-  wire \port$1109$19 ;
-  output \port$1109$2 ;
-  wire \port$1109$2 ;
-  output \port$1109$20 ;
-  wire \port$1109$20 ;
-  output \port$1109$21 ;
-  wire \port$1109$21 ;
-  output \port$1109$22 ;
-  wire \port$1109$22 ;
-  output \port$1109$23 ;
-  wire \port$1109$23 ;
-  output \port$1109$24 ;
-  wire \port$1109$24 ;
-  output \port$1109$25 ;
-  wire \port$1109$25 ;
-  output \port$1109$26 ;
-  wire \port$1109$26 ;
-  output \port$1109$27 ;
-  wire \port$1109$27 ;
-  output \port$1109$28 ;
-  wire \port$1109$28 ;
-  output \port$1109$29 ;
-  wire \port$1109$29 ;
-  output \port$1109$3 ;
-  wire \port$1109$3 ;
-  output \port$1109$30 ;
-  wire \port$1109$30 ;
-  output \port$1109$31 ;
-  wire \port$1109$31 ;
-  output \port$1109$4 ;
-  wire \port$1109$4 ;
-  output \port$1109$5 ;
-  wire \port$1109$5 ;
-  output \port$1109$6 ;
-  wire \port$1109$6 ;
-  output \port$1109$7 ;
-  wire \port$1109$7 ;
-  output \port$1109$8 ;
-  wire \port$1109$8 ;
-  output \port$1109$9 ;
-  wire \port$1109$9 ;
+  output \port$1142$0 ;
+  wire \port$1142$0 ;
+  output \port$1142$1 ;
+  wire \port$1142$1 ;
+  output \port$1142$10 ;
+  wire \port$1142$10 ;
+  output \port$1142$11 ;
+  wire \port$1142$11 ;
+  output \port$1142$12 ;
+  wire \port$1142$12 ;
+  output \port$1142$13 ;
+  wire \port$1142$13 ;
+  output \port$1142$14 ;
+  wire \port$1142$14 ;
+  output \port$1142$15 ;
+  wire \port$1142$15 ;
+  output \port$1142$16 ;
+  wire \port$1142$16 ;
+  output \port$1142$17 ;
+  wire \port$1142$17 ;
+  output \port$1142$18 ;
+  wire \port$1142$18 ;
+  output \port$1142$19 ;
+  wire \port$1142$19 ;
+  output \port$1142$2 ;
+  wire \port$1142$2 ;
+  output \port$1142$20 ;
+  wire \port$1142$20 ;
+  output \port$1142$21 ;
+  wire \port$1142$21 ;
+  output \port$1142$22 ;
+  wire \port$1142$22 ;
+  output \port$1142$23 ;
+  wire \port$1142$23 ;
+  output \port$1142$24 ;
+  wire \port$1142$24 ;
+  output \port$1142$25 ;
+  wire \port$1142$25 ;
+  output \port$1142$26 ;
+  wire \port$1142$26 ;
+  output \port$1142$27 ;
+  wire \port$1142$27 ;
+  output \port$1142$28 ;
+  wire \port$1142$28 ;
+  output \port$1142$3 ;
+  wire \port$1142$3 ;
+  output \port$1142$4 ;
+  wire \port$1142$4 ;
+  output \port$1142$5 ;
+  wire \port$1142$5 ;
+  output \port$1142$6 ;
+  wire \port$1142$6 ;
+  output \port$1142$7 ;
+  wire \port$1142$7 ;
+  output \port$1142$8 ;
+  wire \port$1142$8 ;
+  output \port$1142$9 ;
+  wire \port$1142$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -39911,9 +38204,9 @@ module \hwq_top.engine.requant.phl_4 (\port$1109$0 , \port$1109$1 , \port$1109$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -39986,47 +38279,44 @@ module \hwq_top.engine.requant.phl_4 (\port$1109$0 , \port$1109$1 , \port$1109$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1109$0  = \$1 ;
-  assign \port$1109$1  = \$2 ;
-  assign \port$1109$2  = \$3 ;
-  assign \port$1109$3  = \$4 ;
-  assign \port$1109$4  = \$5 ;
-  assign \port$1109$5  = \$6 ;
-  assign \port$1109$6  = \$7 ;
-  assign \port$1109$7  = \$8 ;
-  assign \port$1109$8  = \$9 ;
-  assign \port$1109$9  = \$10 ;
-  assign \port$1109$10  = \$11 ;
-  assign \port$1109$11  = \$12 ;
-  assign \port$1109$12  = \$13 ;
-  assign \port$1109$13  = \$14 ;
-  assign \port$1109$14  = \$15 ;
-  assign \port$1109$15  = \$16 ;
-  assign \port$1109$16  = \$17 ;
-  assign \port$1109$17  = \$18 ;
-  assign \port$1109$18  = \$19 ;
-  assign \port$1109$19  = \$20 ;
-  assign \port$1109$20  = \$21 ;
-  assign \port$1109$21  = \$22 ;
-  assign \port$1109$22  = \$23 ;
-  assign \port$1109$23  = \$24 ;
-  assign \port$1109$24  = \$25 ;
-  assign \port$1109$25  = \$26 ;
-  assign \port$1109$26  = \$27 ;
-  assign \port$1109$27  = \$28 ;
-  assign \port$1109$28  = \$29 ;
-  assign \port$1109$29  = \$30 ;
-  assign \port$1109$30  = \$31 ;
-  assign \port$1109$31  = \$32 ;
+  assign \port$1142$0  = \$1 ;
+  assign \port$1142$1  = \$2 ;
+  assign \port$1142$2  = \$3 ;
+  assign \port$1142$3  = \$4 ;
+  assign \port$1142$4  = \$5 ;
+  assign \port$1142$5  = \$6 ;
+  assign \port$1142$6  = \$7 ;
+  assign \port$1142$7  = \$8 ;
+  assign \port$1142$8  = \$9 ;
+  assign \port$1142$9  = \$10 ;
+  assign \port$1142$10  = \$11 ;
+  assign \port$1142$11  = \$12 ;
+  assign \port$1142$12  = \$13 ;
+  assign \port$1142$13  = \$14 ;
+  assign \port$1142$14  = \$15 ;
+  assign \port$1142$15  = \$16 ;
+  assign \port$1142$16  = \$17 ;
+  assign \port$1142$17  = \$18 ;
+  assign \port$1142$18  = \$19 ;
+  assign \port$1142$19  = \$20 ;
+  assign \port$1142$20  = \$21 ;
+  assign \port$1142$21  = \$22 ;
+  assign \port$1142$22  = \$23 ;
+  assign \port$1142$23  = \$24 ;
+  assign \port$1142$24  = \$25 ;
+  assign \port$1142$25  = \$26 ;
+  assign \port$1142$26  = \$27 ;
+  assign \port$1142$27  = \$28 ;
+  assign \port$1142$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_5 (\port$1113$0 , \port$1113$1 , \port$1113$2 , \port$1113$3 , \port$1113$4 , \port$1113$5 , \port$1113$6 , \port$1113$7 , \port$1113$8 , \port$1113$9 , \port$1113$10 , \port$1113$11 , \port$1113$12 , \port$1113$13 , \port$1113$14 , \port$1113$15 , \port$1113$16 , \port$1113$17 , \port$1113$18 , \port$1113$19 , \port$1113$20 
-, \port$1113$21 , \port$1113$22 , \port$1113$23 , \port$1113$24 , \port$1113$25 , \port$1113$26 , \port$1113$27 , \port$1113$28 , \port$1113$29 , \port$1113$30 , \port$1113$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_6 (\port$1146$0 , \port$1146$1 , \port$1146$2 , \port$1146$3 , \port$1146$4 , \port$1146$5 , \port$1146$6 , \port$1146$7 , \port$1146$8 , \port$1146$9 , \port$1146$10 , \port$1146$11 , \port$1146$12 , \port$1146$13 , \port$1146$14 , \port$1146$15 , \port$1146$16 , \port$1146$17 , \port$1146$18 , \port$1146$19 , \port$1146$20 
+, \port$1146$21 , \port$1146$22 , \port$1146$23 , \port$1146$24 , \port$1146$25 , \port$1146$26 , \port$1146$27 , \port$1146$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -40066,78 +38356,72 @@ module \hwq_top.engine.requant.phl_5 (\port$1113$0 , \port$1113$1 , \port$1113$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1113$0 ;
-  wire \port$1113$0 ;
-  output \port$1113$1 ;
-  wire \port$1113$1 ;
-  output \port$1113$10 ;
-  wire \port$1113$10 ;
-  output \port$1113$11 ;
-  wire \port$1113$11 ;
-  output \port$1113$12 ;
-  wire \port$1113$12 ;
-  output \port$1113$13 ;
-  wire \port$1113$13 ;
-  output \port$1113$14 ;
-  wire \port$1113$14 ;
-  output \port$1113$15 ;
-  wire \port$1113$15 ;
-  output \port$1113$16 ;
-  wire \port$1113$16 ;
-  output \port$1113$17 ;
-  wire \port$1113$17 ;
-  output \port$1113$18 ;
-  wire \port$1113$18 ;
-  output \port$1113$19 ;
-  wire \port$1113$19 ;
-  output \port$1113$2 ;
-  wire \port$1113$2 ;
-  output \port$1113$20 ;
-  wire \port$1113$20 ;
-  output \port$1113$21 ;
-  wire \port$1113$21 ;
-  output \port$1113$22 ;
-  wire \port$1113$22 ;
-  output \port$1113$23 ;
-  wire \port$1113$23 ;
-  output \port$1113$24 ;
-  wire \port$1113$24 ;
-  output \port$1113$25 ;
-  wire \port$1113$25 ;
-  output \port$1113$26 ;
-  wire \port$1113$26 ;
-  output \port$1113$27 ;
-  wire \port$1113$27 ;
-  output \port$1113$28 ;
-  wire \port$1113$28 ;
-  output \port$1113$29 ;
-  wire \port$1113$29 ;
-  output \port$1113$3 ;
-  wire \port$1113$3 ;
-  output \port$1113$30 ;
-  wire \port$1113$30 ;
-  output \port$1113$31 ;
-  wire \port$1113$31 ;
-  output \port$1113$4 ;
-  wire \port$1113$4 ;
-  output \port$1113$5 ;
-  wire \port$1113$5 ;
-  output \port$1113$6 ;
-  wire \port$1113$6 ;
-  output \port$1113$7 ;
-  wire \port$1113$7 ;
-  output \port$1113$8 ;
-  wire \port$1113$8 ;
-  output \port$1113$9 ;
-  wire \port$1113$9 ;
+  output \port$1146$0 ;
+  wire \port$1146$0 ;
+  output \port$1146$1 ;
+  wire \port$1146$1 ;
+  output \port$1146$10 ;
+  wire \port$1146$10 ;
+  output \port$1146$11 ;
+  wire \port$1146$11 ;
+  output \port$1146$12 ;
+  wire \port$1146$12 ;
+  output \port$1146$13 ;
+  wire \port$1146$13 ;
+  output \port$1146$14 ;
+  wire \port$1146$14 ;
+  output \port$1146$15 ;
+  wire \port$1146$15 ;
+  output \port$1146$16 ;
+  wire \port$1146$16 ;
+  output \port$1146$17 ;
+  wire \port$1146$17 ;
+  output \port$1146$18 ;
+  wire \port$1146$18 ;
+  output \port$1146$19 ;
+  wire \port$1146$19 ;
+  output \port$1146$2 ;
+  wire \port$1146$2 ;
+  output \port$1146$20 ;
+  wire \port$1146$20 ;
+  output \port$1146$21 ;
+  wire \port$1146$21 ;
+  output \port$1146$22 ;
+  wire \port$1146$22 ;
+  output \port$1146$23 ;
+  wire \port$1146$23 ;
+  output \port$1146$24 ;
+  wire \port$1146$24 ;
+  output \port$1146$25 ;
+  wire \port$1146$25 ;
+  output \port$1146$26 ;
+  wire \port$1146$26 ;
+  output \port$1146$27 ;
+  wire \port$1146$27 ;
+  output \port$1146$28 ;
+  wire \port$1146$28 ;
+  output \port$1146$3 ;
+  wire \port$1146$3 ;
+  output \port$1146$4 ;
+  wire \port$1146$4 ;
+  output \port$1146$5 ;
+  wire \port$1146$5 ;
+  output \port$1146$6 ;
+  wire \port$1146$6 ;
+  output \port$1146$7 ;
+  wire \port$1146$7 ;
+  output \port$1146$8 ;
+  wire \port$1146$8 ;
+  output \port$1146$9 ;
+  wire \port$1146$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -40179,9 +38463,9 @@ module \hwq_top.engine.requant.phl_5 (\port$1113$0 , \port$1113$1 , \port$1113$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -40254,47 +38538,44 @@ module \hwq_top.engine.requant.phl_5 (\port$1113$0 , \port$1113$1 , \port$1113$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1113$0  = \$1 ;
-  assign \port$1113$1  = \$2 ;
-  assign \port$1113$2  = \$3 ;
-  assign \port$1113$3  = \$4 ;
-  assign \port$1113$4  = \$5 ;
-  assign \port$1113$5  = \$6 ;
-  assign \port$1113$6  = \$7 ;
-  assign \port$1113$7  = \$8 ;
-  assign \port$1113$8  = \$9 ;
-  assign \port$1113$9  = \$10 ;
-  assign \port$1113$10  = \$11 ;
-  assign \port$1113$11  = \$12 ;
-  assign \port$1113$12  = \$13 ;
-  assign \port$1113$13  = \$14 ;
-  assign \port$1113$14  = \$15 ;
-  assign \port$1113$15  = \$16 ;
-  assign \port$1113$16  = \$17 ;
-  assign \port$1113$17  = \$18 ;
-  assign \port$1113$18  = \$19 ;
-  assign \port$1113$19  = \$20 ;
-  assign \port$1113$20  = \$21 ;
-  assign \port$1113$21  = \$22 ;
-  assign \port$1113$22  = \$23 ;
-  assign \port$1113$23  = \$24 ;
-  assign \port$1113$24  = \$25 ;
-  assign \port$1113$25  = \$26 ;
-  assign \port$1113$26  = \$27 ;
-  assign \port$1113$27  = \$28 ;
-  assign \port$1113$28  = \$29 ;
-  assign \port$1113$29  = \$30 ;
-  assign \port$1113$30  = \$31 ;
-  assign \port$1113$31  = \$32 ;
+  assign \port$1146$0  = \$1 ;
+  assign \port$1146$1  = \$2 ;
+  assign \port$1146$2  = \$3 ;
+  assign \port$1146$3  = \$4 ;
+  assign \port$1146$4  = \$5 ;
+  assign \port$1146$5  = \$6 ;
+  assign \port$1146$6  = \$7 ;
+  assign \port$1146$7  = \$8 ;
+  assign \port$1146$8  = \$9 ;
+  assign \port$1146$9  = \$10 ;
+  assign \port$1146$10  = \$11 ;
+  assign \port$1146$11  = \$12 ;
+  assign \port$1146$12  = \$13 ;
+  assign \port$1146$13  = \$14 ;
+  assign \port$1146$14  = \$15 ;
+  assign \port$1146$15  = \$16 ;
+  assign \port$1146$16  = \$17 ;
+  assign \port$1146$17  = \$18 ;
+  assign \port$1146$18  = \$19 ;
+  assign \port$1146$19  = \$20 ;
+  assign \port$1146$20  = \$21 ;
+  assign \port$1146$21  = \$22 ;
+  assign \port$1146$22  = \$23 ;
+  assign \port$1146$23  = \$24 ;
+  assign \port$1146$24  = \$25 ;
+  assign \port$1146$25  = \$26 ;
+  assign \port$1146$26  = \$27 ;
+  assign \port$1146$27  = \$28 ;
+  assign \port$1146$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_6 (\port$1117$0 , \port$1117$1 , \port$1117$2 , \port$1117$3 , \port$1117$4 , \port$1117$5 , \port$1117$6 , \port$1117$7 , \port$1117$8 , \port$1117$9 , \port$1117$10 , \port$1117$11 , \port$1117$12 , \port$1117$13 , \port$1117$14 , \port$1117$15 , \port$1117$16 , \port$1117$17 , \port$1117$18 , \port$1117$19 , \port$1117$20 
-, \port$1117$21 , \port$1117$22 , \port$1117$23 , \port$1117$24 , \port$1117$25 , \port$1117$26 , \port$1117$27 , \port$1117$28 , \port$1117$29 , \port$1117$30 , \port$1117$31 , b, a, clk);
+module \hwq_top.engine.requant.phh_7 (\port$1150$0 , \port$1150$1 , \port$1150$2 , \port$1150$3 , \port$1150$4 , \port$1150$5 , \port$1150$6 , \port$1150$7 , \port$1150$8 , \port$1150$9 , \port$1150$10 , \port$1150$11 , \port$1150$12 , \port$1150$13 , \port$1150$14 , \port$1150$15 , \port$1150$16 , \port$1150$17 , \port$1150$18 , \port$1150$19 , \port$1150$20 
+, \port$1150$21 , \port$1150$22 , \port$1150$23 , \port$1150$24 , \port$1150$25 , \port$1150$26 , \port$1150$27 , \port$1150$28 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -40334,78 +38615,72 @@ module \hwq_top.engine.requant.phl_6 (\port$1117$0 , \port$1117$1 , \port$1117$2
   wire [17:0] \$signal ;
   input [14:0] a;
   wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [31:0] p;
+  wire [28:0] p;
   wire [35:0] p36;
-  output \port$1117$0 ;
-  wire \port$1117$0 ;
-  output \port$1117$1 ;
-  wire \port$1117$1 ;
-  output \port$1117$10 ;
-  wire \port$1117$10 ;
-  output \port$1117$11 ;
-  wire \port$1117$11 ;
-  output \port$1117$12 ;
-  wire \port$1117$12 ;
-  output \port$1117$13 ;
-  wire \port$1117$13 ;
-  output \port$1117$14 ;
-  wire \port$1117$14 ;
-  output \port$1117$15 ;
-  wire \port$1117$15 ;
-  output \port$1117$16 ;
-  wire \port$1117$16 ;
-  output \port$1117$17 ;
-  wire \port$1117$17 ;
-  output \port$1117$18 ;
-  wire \port$1117$18 ;
-  output \port$1117$19 ;
-  wire \port$1117$19 ;
-  output \port$1117$2 ;
-  wire \port$1117$2 ;
-  output \port$1117$20 ;
-  wire \port$1117$20 ;
-  output \port$1117$21 ;
-  wire \port$1117$21 ;
-  output \port$1117$22 ;
-  wire \port$1117$22 ;
-  output \port$1117$23 ;
-  wire \port$1117$23 ;
-  output \port$1117$24 ;
-  wire \port$1117$24 ;
-  output \port$1117$25 ;
-  wire \port$1117$25 ;
-  output \port$1117$26 ;
-  wire \port$1117$26 ;
-  output \port$1117$27 ;
-  wire \port$1117$27 ;
-  output \port$1117$28 ;
-  wire \port$1117$28 ;
-  output \port$1117$29 ;
-  wire \port$1117$29 ;
-  output \port$1117$3 ;
-  wire \port$1117$3 ;
-  output \port$1117$30 ;
-  wire \port$1117$30 ;
-  output \port$1117$31 ;
-  wire \port$1117$31 ;
-  output \port$1117$4 ;
-  wire \port$1117$4 ;
-  output \port$1117$5 ;
-  wire \port$1117$5 ;
-  output \port$1117$6 ;
-  wire \port$1117$6 ;
-  output \port$1117$7 ;
-  wire \port$1117$7 ;
-  output \port$1117$8 ;
-  wire \port$1117$8 ;
-  output \port$1117$9 ;
-  wire \port$1117$9 ;
+  output \port$1150$0 ;
+  wire \port$1150$0 ;
+  output \port$1150$1 ;
+  wire \port$1150$1 ;
+  output \port$1150$10 ;
+  wire \port$1150$10 ;
+  output \port$1150$11 ;
+  wire \port$1150$11 ;
+  output \port$1150$12 ;
+  wire \port$1150$12 ;
+  output \port$1150$13 ;
+  wire \port$1150$13 ;
+  output \port$1150$14 ;
+  wire \port$1150$14 ;
+  output \port$1150$15 ;
+  wire \port$1150$15 ;
+  output \port$1150$16 ;
+  wire \port$1150$16 ;
+  output \port$1150$17 ;
+  wire \port$1150$17 ;
+  output \port$1150$18 ;
+  wire \port$1150$18 ;
+  output \port$1150$19 ;
+  wire \port$1150$19 ;
+  output \port$1150$2 ;
+  wire \port$1150$2 ;
+  output \port$1150$20 ;
+  wire \port$1150$20 ;
+  output \port$1150$21 ;
+  wire \port$1150$21 ;
+  output \port$1150$22 ;
+  wire \port$1150$22 ;
+  output \port$1150$23 ;
+  wire \port$1150$23 ;
+  output \port$1150$24 ;
+  wire \port$1150$24 ;
+  output \port$1150$25 ;
+  wire \port$1150$25 ;
+  output \port$1150$26 ;
+  wire \port$1150$26 ;
+  output \port$1150$27 ;
+  wire \port$1150$27 ;
+  output \port$1150$28 ;
+  wire \port$1150$28 ;
+  output \port$1150$3 ;
+  wire \port$1150$3 ;
+  output \port$1150$4 ;
+  wire \port$1150$4 ;
+  output \port$1150$5 ;
+  wire \port$1150$5 ;
+  output \port$1150$6 ;
+  wire \port$1150$6 ;
+  output \port$1150$7 ;
+  wire \port$1150$7 ;
+  output \port$1150$8 ;
+  wire \port$1150$8 ;
+  output \port$1150$9 ;
+  wire \port$1150$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -40447,9 +38722,9 @@ module \hwq_top.engine.requant.phl_6 (\port$1117$0 , \port$1117$1 , \port$1117$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -40522,46 +38797,43 @@ module \hwq_top.engine.requant.phl_6 (\port$1117$0 , \port$1117$1 , \port$1117$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1117$0  = \$1 ;
-  assign \port$1117$1  = \$2 ;
-  assign \port$1117$2  = \$3 ;
-  assign \port$1117$3  = \$4 ;
-  assign \port$1117$4  = \$5 ;
-  assign \port$1117$5  = \$6 ;
-  assign \port$1117$6  = \$7 ;
-  assign \port$1117$7  = \$8 ;
-  assign \port$1117$8  = \$9 ;
-  assign \port$1117$9  = \$10 ;
-  assign \port$1117$10  = \$11 ;
-  assign \port$1117$11  = \$12 ;
-  assign \port$1117$12  = \$13 ;
-  assign \port$1117$13  = \$14 ;
-  assign \port$1117$14  = \$15 ;
-  assign \port$1117$15  = \$16 ;
-  assign \port$1117$16  = \$17 ;
-  assign \port$1117$17  = \$18 ;
-  assign \port$1117$18  = \$19 ;
-  assign \port$1117$19  = \$20 ;
-  assign \port$1117$20  = \$21 ;
-  assign \port$1117$21  = \$22 ;
-  assign \port$1117$22  = \$23 ;
-  assign \port$1117$23  = \$24 ;
-  assign \port$1117$24  = \$25 ;
-  assign \port$1117$25  = \$26 ;
-  assign \port$1117$26  = \$27 ;
-  assign \port$1117$27  = \$28 ;
-  assign \port$1117$28  = \$29 ;
-  assign \port$1117$29  = \$30 ;
-  assign \port$1117$30  = \$31 ;
-  assign \port$1117$31  = \$32 ;
+  assign \port$1150$0  = \$1 ;
+  assign \port$1150$1  = \$2 ;
+  assign \port$1150$2  = \$3 ;
+  assign \port$1150$3  = \$4 ;
+  assign \port$1150$4  = \$5 ;
+  assign \port$1150$5  = \$6 ;
+  assign \port$1150$6  = \$7 ;
+  assign \port$1150$7  = \$8 ;
+  assign \port$1150$8  = \$9 ;
+  assign \port$1150$9  = \$10 ;
+  assign \port$1150$10  = \$11 ;
+  assign \port$1150$11  = \$12 ;
+  assign \port$1150$12  = \$13 ;
+  assign \port$1150$13  = \$14 ;
+  assign \port$1150$14  = \$15 ;
+  assign \port$1150$15  = \$16 ;
+  assign \port$1150$16  = \$17 ;
+  assign \port$1150$17  = \$18 ;
+  assign \port$1150$18  = \$19 ;
+  assign \port$1150$19  = \$20 ;
+  assign \port$1150$20  = \$21 ;
+  assign \port$1150$21  = \$22 ;
+  assign \port$1150$22  = \$23 ;
+  assign \port$1150$23  = \$24 ;
+  assign \port$1150$24  = \$25 ;
+  assign \port$1150$25  = \$26 ;
+  assign \port$1150$26  = \$27 ;
+  assign \port$1150$27  = \$28 ;
+  assign \port$1150$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.phl_7 (\port$1121$0 , \port$1121$1 , \port$1121$2 , \port$1121$3 , \port$1121$4 , \port$1121$5 , \port$1121$6 , \port$1121$7 , \port$1121$8 , \port$1121$9 , \port$1121$10 , \port$1121$11 , \port$1121$12 , \port$1121$13 , \port$1121$14 , \port$1121$15 , \port$1121$16 , \port$1121$17 , \port$1121$18 , \port$1121$19 , \port$1121$20 
+module \hwq_top.engine.requant.phl_0 (\port$1121$0 , \port$1121$1 , \port$1121$2 , \port$1121$3 , \port$1121$4 , \port$1121$5 , \port$1121$6 , \port$1121$7 , \port$1121$8 , \port$1121$9 , \port$1121$10 , \port$1121$11 , \port$1121$12 , \port$1121$13 , \port$1121$14 , \port$1121$15 , \port$1121$16 , \port$1121$17 , \port$1121$18 , \port$1121$19 , \port$1121$20 
 , \port$1121$21 , \port$1121$22 , \port$1121$23 , \port$1121$24 , \port$1121$25 , \port$1121$26 , \port$1121$27 , \port$1121$28 , \port$1121$29 , \port$1121$30 , \port$1121$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
@@ -40829,8 +39101,8 @@ module \hwq_top.engine.requant.phl_7 (\port$1121$0 , \port$1121$1 , \port$1121$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_0 (\port$1092$0 , \port$1092$1 , \port$1092$2 , \port$1092$3 , \port$1092$4 , \port$1092$5 , \port$1092$6 , \port$1092$7 , \port$1092$8 , \port$1092$9 , \port$1092$10 , \port$1092$11 , \port$1092$12 , \port$1092$13 , \port$1092$14 , \port$1092$15 , \port$1092$16 , \port$1092$17 , \port$1092$18 , \port$1092$19 , \port$1092$20 
-, \port$1092$21 , \port$1092$22 , \port$1092$23 , \port$1092$24 , \port$1092$25 , \port$1092$26 , \port$1092$27 , \port$1092$28 , \port$1092$29 , \port$1092$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_1 (\port$1125$0 , \port$1125$1 , \port$1125$2 , \port$1125$3 , \port$1125$4 , \port$1125$5 , \port$1125$6 , \port$1125$7 , \port$1125$8 , \port$1125$9 , \port$1125$10 , \port$1125$11 , \port$1125$12 , \port$1125$13 , \port$1125$14 , \port$1125$15 , \port$1125$16 , \port$1125$17 , \port$1125$18 , \port$1125$19 , \port$1125$20 
+, \port$1125$21 , \port$1125$22 , \port$1125$23 , \port$1125$24 , \port$1125$25 , \port$1125$26 , \port$1125$27 , \port$1125$28 , \port$1125$29 , \port$1125$30 , \port$1125$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -40868,78 +39140,80 @@ module \hwq_top.engine.requant.plh_0 (\port$1092$0 , \port$1092$1 , \port$1092$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1092$0 ;
-  wire \port$1092$0 ;
-  output \port$1092$1 ;
-  wire \port$1092$1 ;
-  output \port$1092$10 ;
-  wire \port$1092$10 ;
-  output \port$1092$11 ;
-  wire \port$1092$11 ;
-  output \port$1092$12 ;
-  wire \port$1092$12 ;
-  output \port$1092$13 ;
-  wire \port$1092$13 ;
-  output \port$1092$14 ;
-  wire \port$1092$14 ;
-  output \port$1092$15 ;
-  wire \port$1092$15 ;
-  output \port$1092$16 ;
-  wire \port$1092$16 ;
-  output \port$1092$17 ;
-  wire \port$1092$17 ;
-  output \port$1092$18 ;
-  wire \port$1092$18 ;
-  output \port$1092$19 ;
-  wire \port$1092$19 ;
-  output \port$1092$2 ;
-  wire \port$1092$2 ;
-  output \port$1092$20 ;
-  wire \port$1092$20 ;
-  output \port$1092$21 ;
-  wire \port$1092$21 ;
-  output \port$1092$22 ;
-  wire \port$1092$22 ;
-  output \port$1092$23 ;
-  wire \port$1092$23 ;
-  output \port$1092$24 ;
-  wire \port$1092$24 ;
-  output \port$1092$25 ;
-  wire \port$1092$25 ;
-  output \port$1092$26 ;
-  wire \port$1092$26 ;
-  output \port$1092$27 ;
-  wire \port$1092$27 ;
-  output \port$1092$28 ;
-  wire \port$1092$28 ;
-  output \port$1092$29 ;
-  wire \port$1092$29 ;
-  output \port$1092$3 ;
-  wire \port$1092$3 ;
-  output \port$1092$30 ;
-  wire \port$1092$30 ;
-  output \port$1092$4 ;
-  wire \port$1092$4 ;
-  output \port$1092$5 ;
-  wire \port$1092$5 ;
-  output \port$1092$6 ;
-  wire \port$1092$6 ;
-  output \port$1092$7 ;
-  wire \port$1092$7 ;
-  output \port$1092$8 ;
-  wire \port$1092$8 ;
-  output \port$1092$9 ;
-  wire \port$1092$9 ;
+  output \port$1125$0 ;
+  wire \port$1125$0 ;
+  output \port$1125$1 ;
+  wire \port$1125$1 ;
+  output \port$1125$10 ;
+  wire \port$1125$10 ;
+  output \port$1125$11 ;
+  wire \port$1125$11 ;
+  output \port$1125$12 ;
+  wire \port$1125$12 ;
+  output \port$1125$13 ;
+  wire \port$1125$13 ;
+  output \port$1125$14 ;
+  wire \port$1125$14 ;
+  output \port$1125$15 ;
+  wire \port$1125$15 ;
+  output \port$1125$16 ;
+  wire \port$1125$16 ;
+  output \port$1125$17 ;
+  wire \port$1125$17 ;
+  output \port$1125$18 ;
+  wire \port$1125$18 ;
+  output \port$1125$19 ;
+  wire \port$1125$19 ;
+  output \port$1125$2 ;
+  wire \port$1125$2 ;
+  output \port$1125$20 ;
+  wire \port$1125$20 ;
+  output \port$1125$21 ;
+  wire \port$1125$21 ;
+  output \port$1125$22 ;
+  wire \port$1125$22 ;
+  output \port$1125$23 ;
+  wire \port$1125$23 ;
+  output \port$1125$24 ;
+  wire \port$1125$24 ;
+  output \port$1125$25 ;
+  wire \port$1125$25 ;
+  output \port$1125$26 ;
+  wire \port$1125$26 ;
+  output \port$1125$27 ;
+  wire \port$1125$27 ;
+  output \port$1125$28 ;
+  wire \port$1125$28 ;
+  output \port$1125$29 ;
+  wire \port$1125$29 ;
+  output \port$1125$3 ;
+  wire \port$1125$3 ;
+  output \port$1125$30 ;
+  wire \port$1125$30 ;
+  output \port$1125$31 ;
+  wire \port$1125$31 ;
+  output \port$1125$4 ;
+  wire \port$1125$4 ;
+  output \port$1125$5 ;
+  wire \port$1125$5 ;
+  output \port$1125$6 ;
+  wire \port$1125$6 ;
+  output \port$1125$7 ;
+  wire \port$1125$7 ;
+  output \port$1125$8 ;
+  wire \port$1125$8 ;
+  output \port$1125$9 ;
+  wire \port$1125$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -40964,9 +39238,9 @@ module \hwq_top.engine.requant.plh_0 (\port$1092$0 , \port$1092$1 , \port$1092$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -40981,9 +39255,9 @@ module \hwq_top.engine.requant.plh_0 (\port$1092$0 , \port$1092$1 , \port$1092$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41055,47 +39329,48 @@ module \hwq_top.engine.requant.plh_0 (\port$1092$0 , \port$1092$1 , \port$1092$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1092$0  = \$1 ;
-  assign \port$1092$1  = \$2 ;
-  assign \port$1092$2  = \$3 ;
-  assign \port$1092$3  = \$4 ;
-  assign \port$1092$4  = \$5 ;
-  assign \port$1092$5  = \$6 ;
-  assign \port$1092$6  = \$7 ;
-  assign \port$1092$7  = \$8 ;
-  assign \port$1092$8  = \$9 ;
-  assign \port$1092$9  = \$10 ;
-  assign \port$1092$10  = \$11 ;
-  assign \port$1092$11  = \$12 ;
-  assign \port$1092$12  = \$13 ;
-  assign \port$1092$13  = \$14 ;
-  assign \port$1092$14  = \$15 ;
-  assign \port$1092$15  = \$16 ;
-  assign \port$1092$16  = \$17 ;
-  assign \port$1092$17  = \$18 ;
-  assign \port$1092$18  = \$19 ;
-  assign \port$1092$19  = \$20 ;
-  assign \port$1092$20  = \$21 ;
-  assign \port$1092$21  = \$22 ;
-  assign \port$1092$22  = \$23 ;
-  assign \port$1092$23  = \$24 ;
-  assign \port$1092$24  = \$25 ;
-  assign \port$1092$25  = \$26 ;
-  assign \port$1092$26  = \$27 ;
-  assign \port$1092$27  = \$28 ;
-  assign \port$1092$28  = \$29 ;
-  assign \port$1092$29  = \$30 ;
-  assign \port$1092$30  = \$31 ;
+  assign \port$1125$0  = \$1 ;
+  assign \port$1125$1  = \$2 ;
+  assign \port$1125$2  = \$3 ;
+  assign \port$1125$3  = \$4 ;
+  assign \port$1125$4  = \$5 ;
+  assign \port$1125$5  = \$6 ;
+  assign \port$1125$6  = \$7 ;
+  assign \port$1125$7  = \$8 ;
+  assign \port$1125$8  = \$9 ;
+  assign \port$1125$9  = \$10 ;
+  assign \port$1125$10  = \$11 ;
+  assign \port$1125$11  = \$12 ;
+  assign \port$1125$12  = \$13 ;
+  assign \port$1125$13  = \$14 ;
+  assign \port$1125$14  = \$15 ;
+  assign \port$1125$15  = \$16 ;
+  assign \port$1125$16  = \$17 ;
+  assign \port$1125$17  = \$18 ;
+  assign \port$1125$18  = \$19 ;
+  assign \port$1125$19  = \$20 ;
+  assign \port$1125$20  = \$21 ;
+  assign \port$1125$21  = \$22 ;
+  assign \port$1125$22  = \$23 ;
+  assign \port$1125$23  = \$24 ;
+  assign \port$1125$24  = \$25 ;
+  assign \port$1125$25  = \$26 ;
+  assign \port$1125$26  = \$27 ;
+  assign \port$1125$27  = \$28 ;
+  assign \port$1125$28  = \$29 ;
+  assign \port$1125$29  = \$30 ;
+  assign \port$1125$30  = \$31 ;
+  assign \port$1125$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_1 (\port$1096$0 , \port$1096$1 , \port$1096$2 , \port$1096$3 , \port$1096$4 , \port$1096$5 , \port$1096$6 , \port$1096$7 , \port$1096$8 , \port$1096$9 , \port$1096$10 , \port$1096$11 , \port$1096$12 , \port$1096$13 , \port$1096$14 , \port$1096$15 , \port$1096$16 , \port$1096$17 , \port$1096$18 , \port$1096$19 , \port$1096$20 
-, \port$1096$21 , \port$1096$22 , \port$1096$23 , \port$1096$24 , \port$1096$25 , \port$1096$26 , \port$1096$27 , \port$1096$28 , \port$1096$29 , \port$1096$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_2 (\port$1129$0 , \port$1129$1 , \port$1129$2 , \port$1129$3 , \port$1129$4 , \port$1129$5 , \port$1129$6 , \port$1129$7 , \port$1129$8 , \port$1129$9 , \port$1129$10 , \port$1129$11 , \port$1129$12 , \port$1129$13 , \port$1129$14 , \port$1129$15 , \port$1129$16 , \port$1129$17 , \port$1129$18 , \port$1129$19 , \port$1129$20 
+, \port$1129$21 , \port$1129$22 , \port$1129$23 , \port$1129$24 , \port$1129$25 , \port$1129$26 , \port$1129$27 , \port$1129$28 , \port$1129$29 , \port$1129$30 , \port$1129$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -41133,78 +39408,80 @@ module \hwq_top.engine.requant.plh_1 (\port$1096$0 , \port$1096$1 , \port$1096$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1096$0 ;
-  wire \port$1096$0 ;
-  output \port$1096$1 ;
-  wire \port$1096$1 ;
-  output \port$1096$10 ;
-  wire \port$1096$10 ;
-  output \port$1096$11 ;
-  wire \port$1096$11 ;
-  output \port$1096$12 ;
-  wire \port$1096$12 ;
-  output \port$1096$13 ;
-  wire \port$1096$13 ;
-  output \port$1096$14 ;
-  wire \port$1096$14 ;
-  output \port$1096$15 ;
-  wire \port$1096$15 ;
-  output \port$1096$16 ;
-  wire \port$1096$16 ;
-  output \port$1096$17 ;
-  wire \port$1096$17 ;
-  output \port$1096$18 ;
-  wire \port$1096$18 ;
-  output \port$1096$19 ;
-  wire \port$1096$19 ;
-  output \port$1096$2 ;
-  wire \port$1096$2 ;
-  output \port$1096$20 ;
-  wire \port$1096$20 ;
-  output \port$1096$21 ;
-  wire \port$1096$21 ;
-  output \port$1096$22 ;
-  wire \port$1096$22 ;
-  output \port$1096$23 ;
-  wire \port$1096$23 ;
-  output \port$1096$24 ;
-  wire \port$1096$24 ;
-  output \port$1096$25 ;
-  wire \port$1096$25 ;
-  output \port$1096$26 ;
-  wire \port$1096$26 ;
-  output \port$1096$27 ;
-  wire \port$1096$27 ;
-  output \port$1096$28 ;
-  wire \port$1096$28 ;
-  output \port$1096$29 ;
-  wire \port$1096$29 ;
-  output \port$1096$3 ;
-  wire \port$1096$3 ;
-  output \port$1096$30 ;
-  wire \port$1096$30 ;
-  output \port$1096$4 ;
-  wire \port$1096$4 ;
-  output \port$1096$5 ;
-  wire \port$1096$5 ;
-  output \port$1096$6 ;
-  wire \port$1096$6 ;
-  output \port$1096$7 ;
-  wire \port$1096$7 ;
-  output \port$1096$8 ;
-  wire \port$1096$8 ;
-  output \port$1096$9 ;
-  wire \port$1096$9 ;
+  output \port$1129$0 ;
+  wire \port$1129$0 ;
+  output \port$1129$1 ;
+  wire \port$1129$1 ;
+  output \port$1129$10 ;
+  wire \port$1129$10 ;
+  output \port$1129$11 ;
+  wire \port$1129$11 ;
+  output \port$1129$12 ;
+  wire \port$1129$12 ;
+  output \port$1129$13 ;
+  wire \port$1129$13 ;
+  output \port$1129$14 ;
+  wire \port$1129$14 ;
+  output \port$1129$15 ;
+  wire \port$1129$15 ;
+  output \port$1129$16 ;
+  wire \port$1129$16 ;
+  output \port$1129$17 ;
+  wire \port$1129$17 ;
+  output \port$1129$18 ;
+  wire \port$1129$18 ;
+  output \port$1129$19 ;
+  wire \port$1129$19 ;
+  output \port$1129$2 ;
+  wire \port$1129$2 ;
+  output \port$1129$20 ;
+  wire \port$1129$20 ;
+  output \port$1129$21 ;
+  wire \port$1129$21 ;
+  output \port$1129$22 ;
+  wire \port$1129$22 ;
+  output \port$1129$23 ;
+  wire \port$1129$23 ;
+  output \port$1129$24 ;
+  wire \port$1129$24 ;
+  output \port$1129$25 ;
+  wire \port$1129$25 ;
+  output \port$1129$26 ;
+  wire \port$1129$26 ;
+  output \port$1129$27 ;
+  wire \port$1129$27 ;
+  output \port$1129$28 ;
+  wire \port$1129$28 ;
+  output \port$1129$29 ;
+  wire \port$1129$29 ;
+  output \port$1129$3 ;
+  wire \port$1129$3 ;
+  output \port$1129$30 ;
+  wire \port$1129$30 ;
+  output \port$1129$31 ;
+  wire \port$1129$31 ;
+  output \port$1129$4 ;
+  wire \port$1129$4 ;
+  output \port$1129$5 ;
+  wire \port$1129$5 ;
+  output \port$1129$6 ;
+  wire \port$1129$6 ;
+  output \port$1129$7 ;
+  wire \port$1129$7 ;
+  output \port$1129$8 ;
+  wire \port$1129$8 ;
+  output \port$1129$9 ;
+  wire \port$1129$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -41229,9 +39506,9 @@ module \hwq_top.engine.requant.plh_1 (\port$1096$0 , \port$1096$1 , \port$1096$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41246,9 +39523,9 @@ module \hwq_top.engine.requant.plh_1 (\port$1096$0 , \port$1096$1 , \port$1096$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41320,47 +39597,48 @@ module \hwq_top.engine.requant.plh_1 (\port$1096$0 , \port$1096$1 , \port$1096$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1096$0  = \$1 ;
-  assign \port$1096$1  = \$2 ;
-  assign \port$1096$2  = \$3 ;
-  assign \port$1096$3  = \$4 ;
-  assign \port$1096$4  = \$5 ;
-  assign \port$1096$5  = \$6 ;
-  assign \port$1096$6  = \$7 ;
-  assign \port$1096$7  = \$8 ;
-  assign \port$1096$8  = \$9 ;
-  assign \port$1096$9  = \$10 ;
-  assign \port$1096$10  = \$11 ;
-  assign \port$1096$11  = \$12 ;
-  assign \port$1096$12  = \$13 ;
-  assign \port$1096$13  = \$14 ;
-  assign \port$1096$14  = \$15 ;
-  assign \port$1096$15  = \$16 ;
-  assign \port$1096$16  = \$17 ;
-  assign \port$1096$17  = \$18 ;
-  assign \port$1096$18  = \$19 ;
-  assign \port$1096$19  = \$20 ;
-  assign \port$1096$20  = \$21 ;
-  assign \port$1096$21  = \$22 ;
-  assign \port$1096$22  = \$23 ;
-  assign \port$1096$23  = \$24 ;
-  assign \port$1096$24  = \$25 ;
-  assign \port$1096$25  = \$26 ;
-  assign \port$1096$26  = \$27 ;
-  assign \port$1096$27  = \$28 ;
-  assign \port$1096$28  = \$29 ;
-  assign \port$1096$29  = \$30 ;
-  assign \port$1096$30  = \$31 ;
+  assign \port$1129$0  = \$1 ;
+  assign \port$1129$1  = \$2 ;
+  assign \port$1129$2  = \$3 ;
+  assign \port$1129$3  = \$4 ;
+  assign \port$1129$4  = \$5 ;
+  assign \port$1129$5  = \$6 ;
+  assign \port$1129$6  = \$7 ;
+  assign \port$1129$7  = \$8 ;
+  assign \port$1129$8  = \$9 ;
+  assign \port$1129$9  = \$10 ;
+  assign \port$1129$10  = \$11 ;
+  assign \port$1129$11  = \$12 ;
+  assign \port$1129$12  = \$13 ;
+  assign \port$1129$13  = \$14 ;
+  assign \port$1129$14  = \$15 ;
+  assign \port$1129$15  = \$16 ;
+  assign \port$1129$16  = \$17 ;
+  assign \port$1129$17  = \$18 ;
+  assign \port$1129$18  = \$19 ;
+  assign \port$1129$19  = \$20 ;
+  assign \port$1129$20  = \$21 ;
+  assign \port$1129$21  = \$22 ;
+  assign \port$1129$22  = \$23 ;
+  assign \port$1129$23  = \$24 ;
+  assign \port$1129$24  = \$25 ;
+  assign \port$1129$25  = \$26 ;
+  assign \port$1129$26  = \$27 ;
+  assign \port$1129$27  = \$28 ;
+  assign \port$1129$28  = \$29 ;
+  assign \port$1129$29  = \$30 ;
+  assign \port$1129$30  = \$31 ;
+  assign \port$1129$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_2 (\port$1100$0 , \port$1100$1 , \port$1100$2 , \port$1100$3 , \port$1100$4 , \port$1100$5 , \port$1100$6 , \port$1100$7 , \port$1100$8 , \port$1100$9 , \port$1100$10 , \port$1100$11 , \port$1100$12 , \port$1100$13 , \port$1100$14 , \port$1100$15 , \port$1100$16 , \port$1100$17 , \port$1100$18 , \port$1100$19 , \port$1100$20 
-, \port$1100$21 , \port$1100$22 , \port$1100$23 , \port$1100$24 , \port$1100$25 , \port$1100$26 , \port$1100$27 , \port$1100$28 , \port$1100$29 , \port$1100$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_3 (\port$1133$0 , \port$1133$1 , \port$1133$2 , \port$1133$3 , \port$1133$4 , \port$1133$5 , \port$1133$6 , \port$1133$7 , \port$1133$8 , \port$1133$9 , \port$1133$10 , \port$1133$11 , \port$1133$12 , \port$1133$13 , \port$1133$14 , \port$1133$15 , \port$1133$16 , \port$1133$17 , \port$1133$18 , \port$1133$19 , \port$1133$20 
+, \port$1133$21 , \port$1133$22 , \port$1133$23 , \port$1133$24 , \port$1133$25 , \port$1133$26 , \port$1133$27 , \port$1133$28 , \port$1133$29 , \port$1133$30 , \port$1133$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -41398,78 +39676,80 @@ module \hwq_top.engine.requant.plh_2 (\port$1100$0 , \port$1100$1 , \port$1100$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1100$0 ;
-  wire \port$1100$0 ;
-  output \port$1100$1 ;
-  wire \port$1100$1 ;
-  output \port$1100$10 ;
-  wire \port$1100$10 ;
-  output \port$1100$11 ;
-  wire \port$1100$11 ;
-  output \port$1100$12 ;
-  wire \port$1100$12 ;
-  output \port$1100$13 ;
-  wire \port$1100$13 ;
-  output \port$1100$14 ;
-  wire \port$1100$14 ;
-  output \port$1100$15 ;
-  wire \port$1100$15 ;
-  output \port$1100$16 ;
-  wire \port$1100$16 ;
-  output \port$1100$17 ;
-  wire \port$1100$17 ;
-  output \port$1100$18 ;
-  wire \port$1100$18 ;
-  output \port$1100$19 ;
-  wire \port$1100$19 ;
-  output \port$1100$2 ;
-  wire \port$1100$2 ;
-  output \port$1100$20 ;
-  wire \port$1100$20 ;
-  output \port$1100$21 ;
-  wire \port$1100$21 ;
-  output \port$1100$22 ;
-  wire \port$1100$22 ;
-  output \port$1100$23 ;
-  wire \port$1100$23 ;
-  output \port$1100$24 ;
-  wire \port$1100$24 ;
-  output \port$1100$25 ;
-  wire \port$1100$25 ;
-  output \port$1100$26 ;
-  wire \port$1100$26 ;
-  output \port$1100$27 ;
-  wire \port$1100$27 ;
-  output \port$1100$28 ;
-  wire \port$1100$28 ;
-  output \port$1100$29 ;
-  wire \port$1100$29 ;
-  output \port$1100$3 ;
-  wire \port$1100$3 ;
-  output \port$1100$30 ;
-  wire \port$1100$30 ;
-  output \port$1100$4 ;
-  wire \port$1100$4 ;
-  output \port$1100$5 ;
-  wire \port$1100$5 ;
-  output \port$1100$6 ;
-  wire \port$1100$6 ;
-  output \port$1100$7 ;
-  wire \port$1100$7 ;
-  output \port$1100$8 ;
-  wire \port$1100$8 ;
-  output \port$1100$9 ;
-  wire \port$1100$9 ;
+  output \port$1133$0 ;
+  wire \port$1133$0 ;
+  output \port$1133$1 ;
+  wire \port$1133$1 ;
+  output \port$1133$10 ;
+  wire \port$1133$10 ;
+  output \port$1133$11 ;
+  wire \port$1133$11 ;
+  output \port$1133$12 ;
+  wire \port$1133$12 ;
+  output \port$1133$13 ;
+  wire \port$1133$13 ;
+  output \port$1133$14 ;
+  wire \port$1133$14 ;
+  output \port$1133$15 ;
+  wire \port$1133$15 ;
+  output \port$1133$16 ;
+  wire \port$1133$16 ;
+  output \port$1133$17 ;
+  wire \port$1133$17 ;
+  output \port$1133$18 ;
+  wire \port$1133$18 ;
+  output \port$1133$19 ;
+  wire \port$1133$19 ;
+  output \port$1133$2 ;
+  wire \port$1133$2 ;
+  output \port$1133$20 ;
+  wire \port$1133$20 ;
+  output \port$1133$21 ;
+  wire \port$1133$21 ;
+  output \port$1133$22 ;
+  wire \port$1133$22 ;
+  output \port$1133$23 ;
+  wire \port$1133$23 ;
+  output \port$1133$24 ;
+  wire \port$1133$24 ;
+  output \port$1133$25 ;
+  wire \port$1133$25 ;
+  output \port$1133$26 ;
+  wire \port$1133$26 ;
+  output \port$1133$27 ;
+  wire \port$1133$27 ;
+  output \port$1133$28 ;
+  wire \port$1133$28 ;
+  output \port$1133$29 ;
+  wire \port$1133$29 ;
+  output \port$1133$3 ;
+  wire \port$1133$3 ;
+  output \port$1133$30 ;
+  wire \port$1133$30 ;
+  output \port$1133$31 ;
+  wire \port$1133$31 ;
+  output \port$1133$4 ;
+  wire \port$1133$4 ;
+  output \port$1133$5 ;
+  wire \port$1133$5 ;
+  output \port$1133$6 ;
+  wire \port$1133$6 ;
+  output \port$1133$7 ;
+  wire \port$1133$7 ;
+  output \port$1133$8 ;
+  wire \port$1133$8 ;
+  output \port$1133$9 ;
+  wire \port$1133$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -41494,9 +39774,9 @@ module \hwq_top.engine.requant.plh_2 (\port$1100$0 , \port$1100$1 , \port$1100$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41511,9 +39791,9 @@ module \hwq_top.engine.requant.plh_2 (\port$1100$0 , \port$1100$1 , \port$1100$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41585,47 +39865,48 @@ module \hwq_top.engine.requant.plh_2 (\port$1100$0 , \port$1100$1 , \port$1100$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1100$0  = \$1 ;
-  assign \port$1100$1  = \$2 ;
-  assign \port$1100$2  = \$3 ;
-  assign \port$1100$3  = \$4 ;
-  assign \port$1100$4  = \$5 ;
-  assign \port$1100$5  = \$6 ;
-  assign \port$1100$6  = \$7 ;
-  assign \port$1100$7  = \$8 ;
-  assign \port$1100$8  = \$9 ;
-  assign \port$1100$9  = \$10 ;
-  assign \port$1100$10  = \$11 ;
-  assign \port$1100$11  = \$12 ;
-  assign \port$1100$12  = \$13 ;
-  assign \port$1100$13  = \$14 ;
-  assign \port$1100$14  = \$15 ;
-  assign \port$1100$15  = \$16 ;
-  assign \port$1100$16  = \$17 ;
-  assign \port$1100$17  = \$18 ;
-  assign \port$1100$18  = \$19 ;
-  assign \port$1100$19  = \$20 ;
-  assign \port$1100$20  = \$21 ;
-  assign \port$1100$21  = \$22 ;
-  assign \port$1100$22  = \$23 ;
-  assign \port$1100$23  = \$24 ;
-  assign \port$1100$24  = \$25 ;
-  assign \port$1100$25  = \$26 ;
-  assign \port$1100$26  = \$27 ;
-  assign \port$1100$27  = \$28 ;
-  assign \port$1100$28  = \$29 ;
-  assign \port$1100$29  = \$30 ;
-  assign \port$1100$30  = \$31 ;
+  assign \port$1133$0  = \$1 ;
+  assign \port$1133$1  = \$2 ;
+  assign \port$1133$2  = \$3 ;
+  assign \port$1133$3  = \$4 ;
+  assign \port$1133$4  = \$5 ;
+  assign \port$1133$5  = \$6 ;
+  assign \port$1133$6  = \$7 ;
+  assign \port$1133$7  = \$8 ;
+  assign \port$1133$8  = \$9 ;
+  assign \port$1133$9  = \$10 ;
+  assign \port$1133$10  = \$11 ;
+  assign \port$1133$11  = \$12 ;
+  assign \port$1133$12  = \$13 ;
+  assign \port$1133$13  = \$14 ;
+  assign \port$1133$14  = \$15 ;
+  assign \port$1133$15  = \$16 ;
+  assign \port$1133$16  = \$17 ;
+  assign \port$1133$17  = \$18 ;
+  assign \port$1133$18  = \$19 ;
+  assign \port$1133$19  = \$20 ;
+  assign \port$1133$20  = \$21 ;
+  assign \port$1133$21  = \$22 ;
+  assign \port$1133$22  = \$23 ;
+  assign \port$1133$23  = \$24 ;
+  assign \port$1133$24  = \$25 ;
+  assign \port$1133$25  = \$26 ;
+  assign \port$1133$26  = \$27 ;
+  assign \port$1133$27  = \$28 ;
+  assign \port$1133$28  = \$29 ;
+  assign \port$1133$29  = \$30 ;
+  assign \port$1133$30  = \$31 ;
+  assign \port$1133$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_3 (\port$1104$0 , \port$1104$1 , \port$1104$2 , \port$1104$3 , \port$1104$4 , \port$1104$5 , \port$1104$6 , \port$1104$7 , \port$1104$8 , \port$1104$9 , \port$1104$10 , \port$1104$11 , \port$1104$12 , \port$1104$13 , \port$1104$14 , \port$1104$15 , \port$1104$16 , \port$1104$17 , \port$1104$18 , \port$1104$19 , \port$1104$20 
-, \port$1104$21 , \port$1104$22 , \port$1104$23 , \port$1104$24 , \port$1104$25 , \port$1104$26 , \port$1104$27 , \port$1104$28 , \port$1104$29 , \port$1104$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_4 (\port$1137$0 , \port$1137$1 , \port$1137$2 , \port$1137$3 , \port$1137$4 , \port$1137$5 , \port$1137$6 , \port$1137$7 , \port$1137$8 , \port$1137$9 , \port$1137$10 , \port$1137$11 , \port$1137$12 , \port$1137$13 , \port$1137$14 , \port$1137$15 , \port$1137$16 , \port$1137$17 , \port$1137$18 , \port$1137$19 , \port$1137$20 
+, \port$1137$21 , \port$1137$22 , \port$1137$23 , \port$1137$24 , \port$1137$25 , \port$1137$26 , \port$1137$27 , \port$1137$28 , \port$1137$29 , \port$1137$30 , \port$1137$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -41663,78 +39944,80 @@ module \hwq_top.engine.requant.plh_3 (\port$1104$0 , \port$1104$1 , \port$1104$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1104$0 ;
-  wire \port$1104$0 ;
-  output \port$1104$1 ;
-  wire \port$1104$1 ;
-  output \port$1104$10 ;
-  wire \port$1104$10 ;
-  output \port$1104$11 ;
-  wire \port$1104$11 ;
-  output \port$1104$12 ;
-  wire \port$1104$12 ;
-  output \port$1104$13 ;
-  wire \port$1104$13 ;
-  output \port$1104$14 ;
-  wire \port$1104$14 ;
-  output \port$1104$15 ;
-  wire \port$1104$15 ;
-  output \port$1104$16 ;
-  wire \port$1104$16 ;
-  output \port$1104$17 ;
-  wire \port$1104$17 ;
-  output \port$1104$18 ;
-  wire \port$1104$18 ;
-  output \port$1104$19 ;
-  wire \port$1104$19 ;
-  output \port$1104$2 ;
-  wire \port$1104$2 ;
-  output \port$1104$20 ;
-  wire \port$1104$20 ;
-  output \port$1104$21 ;
-  wire \port$1104$21 ;
-  output \port$1104$22 ;
-  wire \port$1104$22 ;
-  output \port$1104$23 ;
-  wire \port$1104$23 ;
-  output \port$1104$24 ;
-  wire \port$1104$24 ;
-  output \port$1104$25 ;
-  wire \port$1104$25 ;
-  output \port$1104$26 ;
-  wire \port$1104$26 ;
-  output \port$1104$27 ;
-  wire \port$1104$27 ;
-  output \port$1104$28 ;
-  wire \port$1104$28 ;
-  output \port$1104$29 ;
-  wire \port$1104$29 ;
-  output \port$1104$3 ;
-  wire \port$1104$3 ;
-  output \port$1104$30 ;
-  wire \port$1104$30 ;
-  output \port$1104$4 ;
-  wire \port$1104$4 ;
-  output \port$1104$5 ;
-  wire \port$1104$5 ;
-  output \port$1104$6 ;
-  wire \port$1104$6 ;
-  output \port$1104$7 ;
-  wire \port$1104$7 ;
-  output \port$1104$8 ;
-  wire \port$1104$8 ;
-  output \port$1104$9 ;
-  wire \port$1104$9 ;
+  output \port$1137$0 ;
+  wire \port$1137$0 ;
+  output \port$1137$1 ;
+  wire \port$1137$1 ;
+  output \port$1137$10 ;
+  wire \port$1137$10 ;
+  output \port$1137$11 ;
+  wire \port$1137$11 ;
+  output \port$1137$12 ;
+  wire \port$1137$12 ;
+  output \port$1137$13 ;
+  wire \port$1137$13 ;
+  output \port$1137$14 ;
+  wire \port$1137$14 ;
+  output \port$1137$15 ;
+  wire \port$1137$15 ;
+  output \port$1137$16 ;
+  wire \port$1137$16 ;
+  output \port$1137$17 ;
+  wire \port$1137$17 ;
+  output \port$1137$18 ;
+  wire \port$1137$18 ;
+  output \port$1137$19 ;
+  wire \port$1137$19 ;
+  output \port$1137$2 ;
+  wire \port$1137$2 ;
+  output \port$1137$20 ;
+  wire \port$1137$20 ;
+  output \port$1137$21 ;
+  wire \port$1137$21 ;
+  output \port$1137$22 ;
+  wire \port$1137$22 ;
+  output \port$1137$23 ;
+  wire \port$1137$23 ;
+  output \port$1137$24 ;
+  wire \port$1137$24 ;
+  output \port$1137$25 ;
+  wire \port$1137$25 ;
+  output \port$1137$26 ;
+  wire \port$1137$26 ;
+  output \port$1137$27 ;
+  wire \port$1137$27 ;
+  output \port$1137$28 ;
+  wire \port$1137$28 ;
+  output \port$1137$29 ;
+  wire \port$1137$29 ;
+  output \port$1137$3 ;
+  wire \port$1137$3 ;
+  output \port$1137$30 ;
+  wire \port$1137$30 ;
+  output \port$1137$31 ;
+  wire \port$1137$31 ;
+  output \port$1137$4 ;
+  wire \port$1137$4 ;
+  output \port$1137$5 ;
+  wire \port$1137$5 ;
+  output \port$1137$6 ;
+  wire \port$1137$6 ;
+  output \port$1137$7 ;
+  wire \port$1137$7 ;
+  output \port$1137$8 ;
+  wire \port$1137$8 ;
+  output \port$1137$9 ;
+  wire \port$1137$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -41759,9 +40042,9 @@ module \hwq_top.engine.requant.plh_3 (\port$1104$0 , \port$1104$1 , \port$1104$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -41776,9 +40059,9 @@ module \hwq_top.engine.requant.plh_3 (\port$1104$0 , \port$1104$1 , \port$1104$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -41850,47 +40133,48 @@ module \hwq_top.engine.requant.plh_3 (\port$1104$0 , \port$1104$1 , \port$1104$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1104$0  = \$1 ;
-  assign \port$1104$1  = \$2 ;
-  assign \port$1104$2  = \$3 ;
-  assign \port$1104$3  = \$4 ;
-  assign \port$1104$4  = \$5 ;
-  assign \port$1104$5  = \$6 ;
-  assign \port$1104$6  = \$7 ;
-  assign \port$1104$7  = \$8 ;
-  assign \port$1104$8  = \$9 ;
-  assign \port$1104$9  = \$10 ;
-  assign \port$1104$10  = \$11 ;
-  assign \port$1104$11  = \$12 ;
-  assign \port$1104$12  = \$13 ;
-  assign \port$1104$13  = \$14 ;
-  assign \port$1104$14  = \$15 ;
-  assign \port$1104$15  = \$16 ;
-  assign \port$1104$16  = \$17 ;
-  assign \port$1104$17  = \$18 ;
-  assign \port$1104$18  = \$19 ;
-  assign \port$1104$19  = \$20 ;
-  assign \port$1104$20  = \$21 ;
-  assign \port$1104$21  = \$22 ;
-  assign \port$1104$22  = \$23 ;
-  assign \port$1104$23  = \$24 ;
-  assign \port$1104$24  = \$25 ;
-  assign \port$1104$25  = \$26 ;
-  assign \port$1104$26  = \$27 ;
-  assign \port$1104$27  = \$28 ;
-  assign \port$1104$28  = \$29 ;
-  assign \port$1104$29  = \$30 ;
-  assign \port$1104$30  = \$31 ;
+  assign \port$1137$0  = \$1 ;
+  assign \port$1137$1  = \$2 ;
+  assign \port$1137$2  = \$3 ;
+  assign \port$1137$3  = \$4 ;
+  assign \port$1137$4  = \$5 ;
+  assign \port$1137$5  = \$6 ;
+  assign \port$1137$6  = \$7 ;
+  assign \port$1137$7  = \$8 ;
+  assign \port$1137$8  = \$9 ;
+  assign \port$1137$9  = \$10 ;
+  assign \port$1137$10  = \$11 ;
+  assign \port$1137$11  = \$12 ;
+  assign \port$1137$12  = \$13 ;
+  assign \port$1137$13  = \$14 ;
+  assign \port$1137$14  = \$15 ;
+  assign \port$1137$15  = \$16 ;
+  assign \port$1137$16  = \$17 ;
+  assign \port$1137$17  = \$18 ;
+  assign \port$1137$18  = \$19 ;
+  assign \port$1137$19  = \$20 ;
+  assign \port$1137$20  = \$21 ;
+  assign \port$1137$21  = \$22 ;
+  assign \port$1137$22  = \$23 ;
+  assign \port$1137$23  = \$24 ;
+  assign \port$1137$24  = \$25 ;
+  assign \port$1137$25  = \$26 ;
+  assign \port$1137$26  = \$27 ;
+  assign \port$1137$27  = \$28 ;
+  assign \port$1137$28  = \$29 ;
+  assign \port$1137$29  = \$30 ;
+  assign \port$1137$30  = \$31 ;
+  assign \port$1137$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_4 (\port$1108$0 , \port$1108$1 , \port$1108$2 , \port$1108$3 , \port$1108$4 , \port$1108$5 , \port$1108$6 , \port$1108$7 , \port$1108$8 , \port$1108$9 , \port$1108$10 , \port$1108$11 , \port$1108$12 , \port$1108$13 , \port$1108$14 , \port$1108$15 , \port$1108$16 , \port$1108$17 , \port$1108$18 , \port$1108$19 , \port$1108$20 
-, \port$1108$21 , \port$1108$22 , \port$1108$23 , \port$1108$24 , \port$1108$25 , \port$1108$26 , \port$1108$27 , \port$1108$28 , \port$1108$29 , \port$1108$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_5 (\port$1141$0 , \port$1141$1 , \port$1141$2 , \port$1141$3 , \port$1141$4 , \port$1141$5 , \port$1141$6 , \port$1141$7 , \port$1141$8 , \port$1141$9 , \port$1141$10 , \port$1141$11 , \port$1141$12 , \port$1141$13 , \port$1141$14 , \port$1141$15 , \port$1141$16 , \port$1141$17 , \port$1141$18 , \port$1141$19 , \port$1141$20 
+, \port$1141$21 , \port$1141$22 , \port$1141$23 , \port$1141$24 , \port$1141$25 , \port$1141$26 , \port$1141$27 , \port$1141$28 , \port$1141$29 , \port$1141$30 , \port$1141$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -41928,78 +40212,80 @@ module \hwq_top.engine.requant.plh_4 (\port$1108$0 , \port$1108$1 , \port$1108$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1108$0 ;
-  wire \port$1108$0 ;
-  output \port$1108$1 ;
-  wire \port$1108$1 ;
-  output \port$1108$10 ;
-  wire \port$1108$10 ;
-  output \port$1108$11 ;
-  wire \port$1108$11 ;
-  output \port$1108$12 ;
-  wire \port$1108$12 ;
-  output \port$1108$13 ;
-  wire \port$1108$13 ;
-  output \port$1108$14 ;
-  wire \port$1108$14 ;
-  output \port$1108$15 ;
-  wire \port$1108$15 ;
-  output \port$1108$16 ;
-  wire \port$1108$16 ;
-  output \port$1108$17 ;
-  wire \port$1108$17 ;
-  output \port$1108$18 ;
-  wire \port$1108$18 ;
-  output \port$1108$19 ;
-  wire \port$1108$19 ;
-  output \port$1108$2 ;
-  wire \port$1108$2 ;
-  output \port$1108$20 ;
-  wire \port$1108$20 ;
-  output \port$1108$21 ;
-  wire \port$1108$21 ;
-  output \port$1108$22 ;
-  wire \port$1108$22 ;
-  output \port$1108$23 ;
-  wire \port$1108$23 ;
-  output \port$1108$24 ;
-  wire \port$1108$24 ;
-  output \port$1108$25 ;
-  wire \port$1108$25 ;
-  output \port$1108$26 ;
-  wire \port$1108$26 ;
-  output \port$1108$27 ;
-  wire \port$1108$27 ;
-  output \port$1108$28 ;
-  wire \port$1108$28 ;
-  output \port$1108$29 ;
-  wire \port$1108$29 ;
-  output \port$1108$3 ;
-  wire \port$1108$3 ;
-  output \port$1108$30 ;
-  wire \port$1108$30 ;
-  output \port$1108$4 ;
-  wire \port$1108$4 ;
-  output \port$1108$5 ;
-  wire \port$1108$5 ;
-  output \port$1108$6 ;
-  wire \port$1108$6 ;
-  output \port$1108$7 ;
-  wire \port$1108$7 ;
-  output \port$1108$8 ;
-  wire \port$1108$8 ;
-  output \port$1108$9 ;
-  wire \port$1108$9 ;
+  output \port$1141$0 ;
+  wire \port$1141$0 ;
+  output \port$1141$1 ;
+  wire \port$1141$1 ;
+  output \port$1141$10 ;
+  wire \port$1141$10 ;
+  output \port$1141$11 ;
+  wire \port$1141$11 ;
+  output \port$1141$12 ;
+  wire \port$1141$12 ;
+  output \port$1141$13 ;
+  wire \port$1141$13 ;
+  output \port$1141$14 ;
+  wire \port$1141$14 ;
+  output \port$1141$15 ;
+  wire \port$1141$15 ;
+  output \port$1141$16 ;
+  wire \port$1141$16 ;
+  output \port$1141$17 ;
+  wire \port$1141$17 ;
+  output \port$1141$18 ;
+  wire \port$1141$18 ;
+  output \port$1141$19 ;
+  wire \port$1141$19 ;
+  output \port$1141$2 ;
+  wire \port$1141$2 ;
+  output \port$1141$20 ;
+  wire \port$1141$20 ;
+  output \port$1141$21 ;
+  wire \port$1141$21 ;
+  output \port$1141$22 ;
+  wire \port$1141$22 ;
+  output \port$1141$23 ;
+  wire \port$1141$23 ;
+  output \port$1141$24 ;
+  wire \port$1141$24 ;
+  output \port$1141$25 ;
+  wire \port$1141$25 ;
+  output \port$1141$26 ;
+  wire \port$1141$26 ;
+  output \port$1141$27 ;
+  wire \port$1141$27 ;
+  output \port$1141$28 ;
+  wire \port$1141$28 ;
+  output \port$1141$29 ;
+  wire \port$1141$29 ;
+  output \port$1141$3 ;
+  wire \port$1141$3 ;
+  output \port$1141$30 ;
+  wire \port$1141$30 ;
+  output \port$1141$31 ;
+  wire \port$1141$31 ;
+  output \port$1141$4 ;
+  wire \port$1141$4 ;
+  output \port$1141$5 ;
+  wire \port$1141$5 ;
+  output \port$1141$6 ;
+  wire \port$1141$6 ;
+  output \port$1141$7 ;
+  wire \port$1141$7 ;
+  output \port$1141$8 ;
+  wire \port$1141$8 ;
+  output \port$1141$9 ;
+  wire \port$1141$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -42024,9 +40310,9 @@ module \hwq_top.engine.requant.plh_4 (\port$1108$0 , \port$1108$1 , \port$1108$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -42041,9 +40327,9 @@ module \hwq_top.engine.requant.plh_4 (\port$1108$0 , \port$1108$1 , \port$1108$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -42115,47 +40401,48 @@ module \hwq_top.engine.requant.plh_4 (\port$1108$0 , \port$1108$1 , \port$1108$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1108$0  = \$1 ;
-  assign \port$1108$1  = \$2 ;
-  assign \port$1108$2  = \$3 ;
-  assign \port$1108$3  = \$4 ;
-  assign \port$1108$4  = \$5 ;
-  assign \port$1108$5  = \$6 ;
-  assign \port$1108$6  = \$7 ;
-  assign \port$1108$7  = \$8 ;
-  assign \port$1108$8  = \$9 ;
-  assign \port$1108$9  = \$10 ;
-  assign \port$1108$10  = \$11 ;
-  assign \port$1108$11  = \$12 ;
-  assign \port$1108$12  = \$13 ;
-  assign \port$1108$13  = \$14 ;
-  assign \port$1108$14  = \$15 ;
-  assign \port$1108$15  = \$16 ;
-  assign \port$1108$16  = \$17 ;
-  assign \port$1108$17  = \$18 ;
-  assign \port$1108$18  = \$19 ;
-  assign \port$1108$19  = \$20 ;
-  assign \port$1108$20  = \$21 ;
-  assign \port$1108$21  = \$22 ;
-  assign \port$1108$22  = \$23 ;
-  assign \port$1108$23  = \$24 ;
-  assign \port$1108$24  = \$25 ;
-  assign \port$1108$25  = \$26 ;
-  assign \port$1108$26  = \$27 ;
-  assign \port$1108$27  = \$28 ;
-  assign \port$1108$28  = \$29 ;
-  assign \port$1108$29  = \$30 ;
-  assign \port$1108$30  = \$31 ;
+  assign \port$1141$0  = \$1 ;
+  assign \port$1141$1  = \$2 ;
+  assign \port$1141$2  = \$3 ;
+  assign \port$1141$3  = \$4 ;
+  assign \port$1141$4  = \$5 ;
+  assign \port$1141$5  = \$6 ;
+  assign \port$1141$6  = \$7 ;
+  assign \port$1141$7  = \$8 ;
+  assign \port$1141$8  = \$9 ;
+  assign \port$1141$9  = \$10 ;
+  assign \port$1141$10  = \$11 ;
+  assign \port$1141$11  = \$12 ;
+  assign \port$1141$12  = \$13 ;
+  assign \port$1141$13  = \$14 ;
+  assign \port$1141$14  = \$15 ;
+  assign \port$1141$15  = \$16 ;
+  assign \port$1141$16  = \$17 ;
+  assign \port$1141$17  = \$18 ;
+  assign \port$1141$18  = \$19 ;
+  assign \port$1141$19  = \$20 ;
+  assign \port$1141$20  = \$21 ;
+  assign \port$1141$21  = \$22 ;
+  assign \port$1141$22  = \$23 ;
+  assign \port$1141$23  = \$24 ;
+  assign \port$1141$24  = \$25 ;
+  assign \port$1141$25  = \$26 ;
+  assign \port$1141$26  = \$27 ;
+  assign \port$1141$27  = \$28 ;
+  assign \port$1141$28  = \$29 ;
+  assign \port$1141$29  = \$30 ;
+  assign \port$1141$30  = \$31 ;
+  assign \port$1141$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_5 (\port$1112$0 , \port$1112$1 , \port$1112$2 , \port$1112$3 , \port$1112$4 , \port$1112$5 , \port$1112$6 , \port$1112$7 , \port$1112$8 , \port$1112$9 , \port$1112$10 , \port$1112$11 , \port$1112$12 , \port$1112$13 , \port$1112$14 , \port$1112$15 , \port$1112$16 , \port$1112$17 , \port$1112$18 , \port$1112$19 , \port$1112$20 
-, \port$1112$21 , \port$1112$22 , \port$1112$23 , \port$1112$24 , \port$1112$25 , \port$1112$26 , \port$1112$27 , \port$1112$28 , \port$1112$29 , \port$1112$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_6 (\port$1145$0 , \port$1145$1 , \port$1145$2 , \port$1145$3 , \port$1145$4 , \port$1145$5 , \port$1145$6 , \port$1145$7 , \port$1145$8 , \port$1145$9 , \port$1145$10 , \port$1145$11 , \port$1145$12 , \port$1145$13 , \port$1145$14 , \port$1145$15 , \port$1145$16 , \port$1145$17 , \port$1145$18 , \port$1145$19 , \port$1145$20 
+, \port$1145$21 , \port$1145$22 , \port$1145$23 , \port$1145$24 , \port$1145$25 , \port$1145$26 , \port$1145$27 , \port$1145$28 , \port$1145$29 , \port$1145$30 , \port$1145$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -42193,78 +40480,80 @@ module \hwq_top.engine.requant.plh_5 (\port$1112$0 , \port$1112$1 , \port$1112$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1112$0 ;
-  wire \port$1112$0 ;
-  output \port$1112$1 ;
-  wire \port$1112$1 ;
-  output \port$1112$10 ;
-  wire \port$1112$10 ;
-  output \port$1112$11 ;
-  wire \port$1112$11 ;
-  output \port$1112$12 ;
-  wire \port$1112$12 ;
-  output \port$1112$13 ;
-  wire \port$1112$13 ;
-  output \port$1112$14 ;
-  wire \port$1112$14 ;
-  output \port$1112$15 ;
-  wire \port$1112$15 ;
-  output \port$1112$16 ;
-  wire \port$1112$16 ;
-  output \port$1112$17 ;
-  wire \port$1112$17 ;
-  output \port$1112$18 ;
-  wire \port$1112$18 ;
-  output \port$1112$19 ;
-  wire \port$1112$19 ;
-  output \port$1112$2 ;
-  wire \port$1112$2 ;
-  output \port$1112$20 ;
-  wire \port$1112$20 ;
-  output \port$1112$21 ;
-  wire \port$1112$21 ;
-  output \port$1112$22 ;
-  wire \port$1112$22 ;
-  output \port$1112$23 ;
-  wire \port$1112$23 ;
-  output \port$1112$24 ;
-  wire \port$1112$24 ;
-  output \port$1112$25 ;
-  wire \port$1112$25 ;
-  output \port$1112$26 ;
-  wire \port$1112$26 ;
-  output \port$1112$27 ;
-  wire \port$1112$27 ;
-  output \port$1112$28 ;
-  wire \port$1112$28 ;
-  output \port$1112$29 ;
-  wire \port$1112$29 ;
-  output \port$1112$3 ;
-  wire \port$1112$3 ;
-  output \port$1112$30 ;
-  wire \port$1112$30 ;
-  output \port$1112$4 ;
-  wire \port$1112$4 ;
-  output \port$1112$5 ;
-  wire \port$1112$5 ;
-  output \port$1112$6 ;
-  wire \port$1112$6 ;
-  output \port$1112$7 ;
-  wire \port$1112$7 ;
-  output \port$1112$8 ;
-  wire \port$1112$8 ;
-  output \port$1112$9 ;
-  wire \port$1112$9 ;
+  output \port$1145$0 ;
+  wire \port$1145$0 ;
+  output \port$1145$1 ;
+  wire \port$1145$1 ;
+  output \port$1145$10 ;
+  wire \port$1145$10 ;
+  output \port$1145$11 ;
+  wire \port$1145$11 ;
+  output \port$1145$12 ;
+  wire \port$1145$12 ;
+  output \port$1145$13 ;
+  wire \port$1145$13 ;
+  output \port$1145$14 ;
+  wire \port$1145$14 ;
+  output \port$1145$15 ;
+  wire \port$1145$15 ;
+  output \port$1145$16 ;
+  wire \port$1145$16 ;
+  output \port$1145$17 ;
+  wire \port$1145$17 ;
+  output \port$1145$18 ;
+  wire \port$1145$18 ;
+  output \port$1145$19 ;
+  wire \port$1145$19 ;
+  output \port$1145$2 ;
+  wire \port$1145$2 ;
+  output \port$1145$20 ;
+  wire \port$1145$20 ;
+  output \port$1145$21 ;
+  wire \port$1145$21 ;
+  output \port$1145$22 ;
+  wire \port$1145$22 ;
+  output \port$1145$23 ;
+  wire \port$1145$23 ;
+  output \port$1145$24 ;
+  wire \port$1145$24 ;
+  output \port$1145$25 ;
+  wire \port$1145$25 ;
+  output \port$1145$26 ;
+  wire \port$1145$26 ;
+  output \port$1145$27 ;
+  wire \port$1145$27 ;
+  output \port$1145$28 ;
+  wire \port$1145$28 ;
+  output \port$1145$29 ;
+  wire \port$1145$29 ;
+  output \port$1145$3 ;
+  wire \port$1145$3 ;
+  output \port$1145$30 ;
+  wire \port$1145$30 ;
+  output \port$1145$31 ;
+  wire \port$1145$31 ;
+  output \port$1145$4 ;
+  wire \port$1145$4 ;
+  output \port$1145$5 ;
+  wire \port$1145$5 ;
+  output \port$1145$6 ;
+  wire \port$1145$6 ;
+  output \port$1145$7 ;
+  wire \port$1145$7 ;
+  output \port$1145$8 ;
+  wire \port$1145$8 ;
+  output \port$1145$9 ;
+  wire \port$1145$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -42289,9 +40578,9 @@ module \hwq_top.engine.requant.plh_5 (\port$1112$0 , \port$1112$1 , \port$1112$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -42306,9 +40595,9 @@ module \hwq_top.engine.requant.plh_5 (\port$1112$0 , \port$1112$1 , \port$1112$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -42380,47 +40669,48 @@ module \hwq_top.engine.requant.plh_5 (\port$1112$0 , \port$1112$1 , \port$1112$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1112$0  = \$1 ;
-  assign \port$1112$1  = \$2 ;
-  assign \port$1112$2  = \$3 ;
-  assign \port$1112$3  = \$4 ;
-  assign \port$1112$4  = \$5 ;
-  assign \port$1112$5  = \$6 ;
-  assign \port$1112$6  = \$7 ;
-  assign \port$1112$7  = \$8 ;
-  assign \port$1112$8  = \$9 ;
-  assign \port$1112$9  = \$10 ;
-  assign \port$1112$10  = \$11 ;
-  assign \port$1112$11  = \$12 ;
-  assign \port$1112$12  = \$13 ;
-  assign \port$1112$13  = \$14 ;
-  assign \port$1112$14  = \$15 ;
-  assign \port$1112$15  = \$16 ;
-  assign \port$1112$16  = \$17 ;
-  assign \port$1112$17  = \$18 ;
-  assign \port$1112$18  = \$19 ;
-  assign \port$1112$19  = \$20 ;
-  assign \port$1112$20  = \$21 ;
-  assign \port$1112$21  = \$22 ;
-  assign \port$1112$22  = \$23 ;
-  assign \port$1112$23  = \$24 ;
-  assign \port$1112$24  = \$25 ;
-  assign \port$1112$25  = \$26 ;
-  assign \port$1112$26  = \$27 ;
-  assign \port$1112$27  = \$28 ;
-  assign \port$1112$28  = \$29 ;
-  assign \port$1112$29  = \$30 ;
-  assign \port$1112$30  = \$31 ;
+  assign \port$1145$0  = \$1 ;
+  assign \port$1145$1  = \$2 ;
+  assign \port$1145$2  = \$3 ;
+  assign \port$1145$3  = \$4 ;
+  assign \port$1145$4  = \$5 ;
+  assign \port$1145$5  = \$6 ;
+  assign \port$1145$6  = \$7 ;
+  assign \port$1145$7  = \$8 ;
+  assign \port$1145$8  = \$9 ;
+  assign \port$1145$9  = \$10 ;
+  assign \port$1145$10  = \$11 ;
+  assign \port$1145$11  = \$12 ;
+  assign \port$1145$12  = \$13 ;
+  assign \port$1145$13  = \$14 ;
+  assign \port$1145$14  = \$15 ;
+  assign \port$1145$15  = \$16 ;
+  assign \port$1145$16  = \$17 ;
+  assign \port$1145$17  = \$18 ;
+  assign \port$1145$18  = \$19 ;
+  assign \port$1145$19  = \$20 ;
+  assign \port$1145$20  = \$21 ;
+  assign \port$1145$21  = \$22 ;
+  assign \port$1145$22  = \$23 ;
+  assign \port$1145$23  = \$24 ;
+  assign \port$1145$24  = \$25 ;
+  assign \port$1145$25  = \$26 ;
+  assign \port$1145$26  = \$27 ;
+  assign \port$1145$27  = \$28 ;
+  assign \port$1145$28  = \$29 ;
+  assign \port$1145$29  = \$30 ;
+  assign \port$1145$30  = \$31 ;
+  assign \port$1145$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_6 (\port$1116$0 , \port$1116$1 , \port$1116$2 , \port$1116$3 , \port$1116$4 , \port$1116$5 , \port$1116$6 , \port$1116$7 , \port$1116$8 , \port$1116$9 , \port$1116$10 , \port$1116$11 , \port$1116$12 , \port$1116$13 , \port$1116$14 , \port$1116$15 , \port$1116$16 , \port$1116$17 , \port$1116$18 , \port$1116$19 , \port$1116$20 
-, \port$1116$21 , \port$1116$22 , \port$1116$23 , \port$1116$24 , \port$1116$25 , \port$1116$26 , \port$1116$27 , \port$1116$28 , \port$1116$29 , \port$1116$30 , b, a, clk);
+module \hwq_top.engine.requant.phl_7 (\port$1149$0 , \port$1149$1 , \port$1149$2 , \port$1149$3 , \port$1149$4 , \port$1149$5 , \port$1149$6 , \port$1149$7 , \port$1149$8 , \port$1149$9 , \port$1149$10 , \port$1149$11 , \port$1149$12 , \port$1149$13 , \port$1149$14 , \port$1149$15 , \port$1149$16 , \port$1149$17 , \port$1149$18 , \port$1149$19 , \port$1149$20 
+, \port$1149$21 , \port$1149$22 , \port$1149$23 , \port$1149$24 , \port$1149$25 , \port$1149$26 , \port$1149$27 , \port$1149$28 , \port$1149$29 , \port$1149$30 , \port$1149$31 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -42458,78 +40748,80 @@ module \hwq_top.engine.requant.plh_6 (\port$1116$0 , \port$1116$1 , \port$1116$2
   wire \$8 ;
   wire \$9 ;
   wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
+  input [14:0] a;
+  wire [14:0] a;
+  input [16:0] b;
+  wire [16:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [30:0] p;
+  wire [31:0] p;
   wire [35:0] p36;
-  output \port$1116$0 ;
-  wire \port$1116$0 ;
-  output \port$1116$1 ;
-  wire \port$1116$1 ;
-  output \port$1116$10 ;
-  wire \port$1116$10 ;
-  output \port$1116$11 ;
-  wire \port$1116$11 ;
-  output \port$1116$12 ;
-  wire \port$1116$12 ;
-  output \port$1116$13 ;
-  wire \port$1116$13 ;
-  output \port$1116$14 ;
-  wire \port$1116$14 ;
-  output \port$1116$15 ;
-  wire \port$1116$15 ;
-  output \port$1116$16 ;
-  wire \port$1116$16 ;
-  output \port$1116$17 ;
-  wire \port$1116$17 ;
-  output \port$1116$18 ;
-  wire \port$1116$18 ;
-  output \port$1116$19 ;
-  wire \port$1116$19 ;
-  output \port$1116$2 ;
-  wire \port$1116$2 ;
-  output \port$1116$20 ;
-  wire \port$1116$20 ;
-  output \port$1116$21 ;
-  wire \port$1116$21 ;
-  output \port$1116$22 ;
-  wire \port$1116$22 ;
-  output \port$1116$23 ;
-  wire \port$1116$23 ;
-  output \port$1116$24 ;
-  wire \port$1116$24 ;
-  output \port$1116$25 ;
-  wire \port$1116$25 ;
-  output \port$1116$26 ;
-  wire \port$1116$26 ;
-  output \port$1116$27 ;
-  wire \port$1116$27 ;
-  output \port$1116$28 ;
-  wire \port$1116$28 ;
-  output \port$1116$29 ;
-  wire \port$1116$29 ;
-  output \port$1116$3 ;
-  wire \port$1116$3 ;
-  output \port$1116$30 ;
-  wire \port$1116$30 ;
-  output \port$1116$4 ;
-  wire \port$1116$4 ;
-  output \port$1116$5 ;
-  wire \port$1116$5 ;
-  output \port$1116$6 ;
-  wire \port$1116$6 ;
-  output \port$1116$7 ;
-  wire \port$1116$7 ;
-  output \port$1116$8 ;
-  wire \port$1116$8 ;
-  output \port$1116$9 ;
-  wire \port$1116$9 ;
+  output \port$1149$0 ;
+  wire \port$1149$0 ;
+  output \port$1149$1 ;
+  wire \port$1149$1 ;
+  output \port$1149$10 ;
+  wire \port$1149$10 ;
+  output \port$1149$11 ;
+  wire \port$1149$11 ;
+  output \port$1149$12 ;
+  wire \port$1149$12 ;
+  output \port$1149$13 ;
+  wire \port$1149$13 ;
+  output \port$1149$14 ;
+  wire \port$1149$14 ;
+  output \port$1149$15 ;
+  wire \port$1149$15 ;
+  output \port$1149$16 ;
+  wire \port$1149$16 ;
+  output \port$1149$17 ;
+  wire \port$1149$17 ;
+  output \port$1149$18 ;
+  wire \port$1149$18 ;
+  output \port$1149$19 ;
+  wire \port$1149$19 ;
+  output \port$1149$2 ;
+  wire \port$1149$2 ;
+  output \port$1149$20 ;
+  wire \port$1149$20 ;
+  output \port$1149$21 ;
+  wire \port$1149$21 ;
+  output \port$1149$22 ;
+  wire \port$1149$22 ;
+  output \port$1149$23 ;
+  wire \port$1149$23 ;
+  output \port$1149$24 ;
+  wire \port$1149$24 ;
+  output \port$1149$25 ;
+  wire \port$1149$25 ;
+  output \port$1149$26 ;
+  wire \port$1149$26 ;
+  output \port$1149$27 ;
+  wire \port$1149$27 ;
+  output \port$1149$28 ;
+  wire \port$1149$28 ;
+  output \port$1149$29 ;
+  wire \port$1149$29 ;
+  output \port$1149$3 ;
+  wire \port$1149$3 ;
+  output \port$1149$30 ;
+  wire \port$1149$30 ;
+  output \port$1149$31 ;
+  wire \port$1149$31 ;
+  output \port$1149$4 ;
+  wire \port$1149$4 ;
+  output \port$1149$5 ;
+  wire \port$1149$5 ;
+  output \port$1149$6 ;
+  wire \port$1149$6 ;
+  output \port$1149$7 ;
+  wire \port$1149$7 ;
+  output \port$1149$8 ;
+  wire \port$1149$8 ;
+  output \port$1149$9 ;
+  wire \port$1149$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -42554,9 +40846,9 @@ module \hwq_top.engine.requant.plh_6 (\port$1116$0 , \port$1116$1 , \port$1116$2
     .A12(a[12]),
     .A13(a[13]),
     .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
+    .A15(a[14]),
+    .A16(a[14]),
+    .A17(a[14]),
     .A2(a[2]),
     .A3(a[3]),
     .A4(a[4]),
@@ -42571,9 +40863,9 @@ module \hwq_top.engine.requant.plh_6 (\port$1116$0 , \port$1116$1 , \port$1116$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -42645,46 +40937,47 @@ module \hwq_top.engine.requant.plh_6 (\port$1116$0 , \port$1116$1 , \port$1116$2
     .SOURCEA(1'h0),
     .SOURCEB(1'h0)
   );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \$signal  = { a[14], a[14], a[14], a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1116$0  = \$1 ;
-  assign \port$1116$1  = \$2 ;
-  assign \port$1116$2  = \$3 ;
-  assign \port$1116$3  = \$4 ;
-  assign \port$1116$4  = \$5 ;
-  assign \port$1116$5  = \$6 ;
-  assign \port$1116$6  = \$7 ;
-  assign \port$1116$7  = \$8 ;
-  assign \port$1116$8  = \$9 ;
-  assign \port$1116$9  = \$10 ;
-  assign \port$1116$10  = \$11 ;
-  assign \port$1116$11  = \$12 ;
-  assign \port$1116$12  = \$13 ;
-  assign \port$1116$13  = \$14 ;
-  assign \port$1116$14  = \$15 ;
-  assign \port$1116$15  = \$16 ;
-  assign \port$1116$16  = \$17 ;
-  assign \port$1116$17  = \$18 ;
-  assign \port$1116$18  = \$19 ;
-  assign \port$1116$19  = \$20 ;
-  assign \port$1116$20  = \$21 ;
-  assign \port$1116$21  = \$22 ;
-  assign \port$1116$22  = \$23 ;
-  assign \port$1116$23  = \$24 ;
-  assign \port$1116$24  = \$25 ;
-  assign \port$1116$25  = \$26 ;
-  assign \port$1116$26  = \$27 ;
-  assign \port$1116$27  = \$28 ;
-  assign \port$1116$28  = \$29 ;
-  assign \port$1116$29  = \$30 ;
-  assign \port$1116$30  = \$31 ;
+  assign \port$1149$0  = \$1 ;
+  assign \port$1149$1  = \$2 ;
+  assign \port$1149$2  = \$3 ;
+  assign \port$1149$3  = \$4 ;
+  assign \port$1149$4  = \$5 ;
+  assign \port$1149$5  = \$6 ;
+  assign \port$1149$6  = \$7 ;
+  assign \port$1149$7  = \$8 ;
+  assign \port$1149$8  = \$9 ;
+  assign \port$1149$9  = \$10 ;
+  assign \port$1149$10  = \$11 ;
+  assign \port$1149$11  = \$12 ;
+  assign \port$1149$12  = \$13 ;
+  assign \port$1149$13  = \$14 ;
+  assign \port$1149$14  = \$15 ;
+  assign \port$1149$15  = \$16 ;
+  assign \port$1149$16  = \$17 ;
+  assign \port$1149$17  = \$18 ;
+  assign \port$1149$18  = \$19 ;
+  assign \port$1149$19  = \$20 ;
+  assign \port$1149$20  = \$21 ;
+  assign \port$1149$21  = \$22 ;
+  assign \port$1149$22  = \$23 ;
+  assign \port$1149$23  = \$24 ;
+  assign \port$1149$24  = \$25 ;
+  assign \port$1149$25  = \$26 ;
+  assign \port$1149$26  = \$27 ;
+  assign \port$1149$27  = \$28 ;
+  assign \port$1149$28  = \$29 ;
+  assign \port$1149$29  = \$30 ;
+  assign \port$1149$30  = \$31 ;
+  assign \port$1149$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.plh_7 (\port$1120$0 , \port$1120$1 , \port$1120$2 , \port$1120$3 , \port$1120$4 , \port$1120$5 , \port$1120$6 , \port$1120$7 , \port$1120$8 , \port$1120$9 , \port$1120$10 , \port$1120$11 , \port$1120$12 , \port$1120$13 , \port$1120$14 , \port$1120$15 , \port$1120$16 , \port$1120$17 , \port$1120$18 , \port$1120$19 , \port$1120$20 
+module \hwq_top.engine.requant.plh_0 (\port$1120$0 , \port$1120$1 , \port$1120$2 , \port$1120$3 , \port$1120$4 , \port$1120$5 , \port$1120$6 , \port$1120$7 , \port$1120$8 , \port$1120$9 , \port$1120$10 , \port$1120$11 , \port$1120$12 , \port$1120$13 , \port$1120$14 , \port$1120$15 , \port$1120$16 , \port$1120$17 , \port$1120$18 , \port$1120$19 , \port$1120$20 
 , \port$1120$21 , \port$1120$22 , \port$1120$23 , \port$1120$24 , \port$1120$25 , \port$1120$26 , \port$1120$27 , \port$1120$28 , \port$1120$29 , \port$1120$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
@@ -42949,8 +41242,8 @@ module \hwq_top.engine.requant.plh_7 (\port$1120$0 , \port$1120$1 , \port$1120$2
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_0 (\port$1091$0 , \port$1091$1 , \port$1091$2 , \port$1091$3 , \port$1091$4 , \port$1091$5 , \port$1091$6 , \port$1091$7 , \port$1091$8 , \port$1091$9 , \port$1091$10 , \port$1091$11 , \port$1091$12 , \port$1091$13 , \port$1091$14 , \port$1091$15 , \port$1091$16 , \port$1091$17 , \port$1091$18 , \port$1091$19 , \port$1091$20 
-, \port$1091$21 , \port$1091$22 , \port$1091$23 , \port$1091$24 , \port$1091$25 , \port$1091$26 , \port$1091$27 , \port$1091$28 , \port$1091$29 , \port$1091$30 , \port$1091$31 , \port$1091$32 , \port$1091$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_1 (\port$1124$0 , \port$1124$1 , \port$1124$2 , \port$1124$3 , \port$1124$4 , \port$1124$5 , \port$1124$6 , \port$1124$7 , \port$1124$8 , \port$1124$9 , \port$1124$10 , \port$1124$11 , \port$1124$12 , \port$1124$13 , \port$1124$14 , \port$1124$15 , \port$1124$16 , \port$1124$17 , \port$1124$18 , \port$1124$19 , \port$1124$20 
+, \port$1124$21 , \port$1124$22 , \port$1124$23 , \port$1124$24 , \port$1124$25 , \port$1124$26 , \port$1124$27 , \port$1124$28 , \port$1124$29 , \port$1124$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -42990,82 +41283,76 @@ module \hwq_top.engine.requant.pll_0 (\port$1091$0 , \port$1091$1 , \port$1091$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1091$0 ;
-  wire \port$1091$0 ;
-  output \port$1091$1 ;
-  wire \port$1091$1 ;
-  output \port$1091$10 ;
-  wire \port$1091$10 ;
-  output \port$1091$11 ;
-  wire \port$1091$11 ;
-  output \port$1091$12 ;
-  wire \port$1091$12 ;
-  output \port$1091$13 ;
-  wire \port$1091$13 ;
-  output \port$1091$14 ;
-  wire \port$1091$14 ;
-  output \port$1091$15 ;
-  wire \port$1091$15 ;
-  output \port$1091$16 ;
-  wire \port$1091$16 ;
-  output \port$1091$17 ;
-  wire \port$1091$17 ;
-  output \port$1091$18 ;
-  wire \port$1091$18 ;
-  output \port$1091$19 ;
-  wire \port$1091$19 ;
-  output \port$1091$2 ;
-  wire \port$1091$2 ;
-  output \port$1091$20 ;
-  wire \port$1091$20 ;
-  output \port$1091$21 ;
-  wire \port$1091$21 ;
-  output \port$1091$22 ;
-  wire \port$1091$22 ;
-  output \port$1091$23 ;
-  wire \port$1091$23 ;
-  output \port$1091$24 ;
-  wire \port$1091$24 ;
-  output \port$1091$25 ;
-  wire \port$1091$25 ;
-  output \port$1091$26 ;
-  wire \port$1091$26 ;
-  output \port$1091$27 ;
-  wire \port$1091$27 ;
-  output \port$1091$28 ;
-  wire \port$1091$28 ;
-  output \port$1091$29 ;
-  wire \port$1091$29 ;
-  output \port$1091$3 ;
-  wire \port$1091$3 ;
-  output \port$1091$30 ;
-  wire \port$1091$30 ;
-  output \port$1091$31 ;
-  wire \port$1091$31 ;
-  output \port$1091$32 ;
-  wire \port$1091$32 ;
-  output \port$1091$33 ;
-  wire \port$1091$33 ;
-  output \port$1091$4 ;
-  wire \port$1091$4 ;
-  output \port$1091$5 ;
-  wire \port$1091$5 ;
-  output \port$1091$6 ;
-  wire \port$1091$6 ;
-  output \port$1091$7 ;
-  wire \port$1091$7 ;
-  output \port$1091$8 ;
-  wire \port$1091$8 ;
-  output \port$1091$9 ;
-  wire \port$1091$9 ;
+  output \port$1124$0 ;
+  wire \port$1124$0 ;
+  output \port$1124$1 ;
+  wire \port$1124$1 ;
+  output \port$1124$10 ;
+  wire \port$1124$10 ;
+  output \port$1124$11 ;
+  wire \port$1124$11 ;
+  output \port$1124$12 ;
+  wire \port$1124$12 ;
+  output \port$1124$13 ;
+  wire \port$1124$13 ;
+  output \port$1124$14 ;
+  wire \port$1124$14 ;
+  output \port$1124$15 ;
+  wire \port$1124$15 ;
+  output \port$1124$16 ;
+  wire \port$1124$16 ;
+  output \port$1124$17 ;
+  wire \port$1124$17 ;
+  output \port$1124$18 ;
+  wire \port$1124$18 ;
+  output \port$1124$19 ;
+  wire \port$1124$19 ;
+  output \port$1124$2 ;
+  wire \port$1124$2 ;
+  output \port$1124$20 ;
+  wire \port$1124$20 ;
+  output \port$1124$21 ;
+  wire \port$1124$21 ;
+  output \port$1124$22 ;
+  wire \port$1124$22 ;
+  output \port$1124$23 ;
+  wire \port$1124$23 ;
+  output \port$1124$24 ;
+  wire \port$1124$24 ;
+  output \port$1124$25 ;
+  wire \port$1124$25 ;
+  output \port$1124$26 ;
+  wire \port$1124$26 ;
+  output \port$1124$27 ;
+  wire \port$1124$27 ;
+  output \port$1124$28 ;
+  wire \port$1124$28 ;
+  output \port$1124$29 ;
+  wire \port$1124$29 ;
+  output \port$1124$3 ;
+  wire \port$1124$3 ;
+  output \port$1124$30 ;
+  wire \port$1124$30 ;
+  output \port$1124$4 ;
+  wire \port$1124$4 ;
+  output \port$1124$5 ;
+  wire \port$1124$5 ;
+  output \port$1124$6 ;
+  wire \port$1124$6 ;
+  output \port$1124$7 ;
+  wire \port$1124$7 ;
+  output \port$1124$8 ;
+  wire \port$1124$8 ;
+  output \port$1124$9 ;
+  wire \port$1124$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -43107,9 +41394,9 @@ module \hwq_top.engine.requant.pll_0 (\port$1091$0 , \port$1091$1 , \port$1091$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -43182,49 +41469,46 @@ module \hwq_top.engine.requant.pll_0 (\port$1091$0 , \port$1091$1 , \port$1091$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1091$0  = \$1 ;
-  assign \port$1091$1  = \$2 ;
-  assign \port$1091$2  = \$3 ;
-  assign \port$1091$3  = \$4 ;
-  assign \port$1091$4  = \$5 ;
-  assign \port$1091$5  = \$6 ;
-  assign \port$1091$6  = \$7 ;
-  assign \port$1091$7  = \$8 ;
-  assign \port$1091$8  = \$9 ;
-  assign \port$1091$9  = \$10 ;
-  assign \port$1091$10  = \$11 ;
-  assign \port$1091$11  = \$12 ;
-  assign \port$1091$12  = \$13 ;
-  assign \port$1091$13  = \$14 ;
-  assign \port$1091$14  = \$15 ;
-  assign \port$1091$15  = \$16 ;
-  assign \port$1091$16  = \$17 ;
-  assign \port$1091$17  = \$18 ;
-  assign \port$1091$18  = \$19 ;
-  assign \port$1091$19  = \$20 ;
-  assign \port$1091$20  = \$21 ;
-  assign \port$1091$21  = \$22 ;
-  assign \port$1091$22  = \$23 ;
-  assign \port$1091$23  = \$24 ;
-  assign \port$1091$24  = \$25 ;
-  assign \port$1091$25  = \$26 ;
-  assign \port$1091$26  = \$27 ;
-  assign \port$1091$27  = \$28 ;
-  assign \port$1091$28  = \$29 ;
-  assign \port$1091$29  = \$30 ;
-  assign \port$1091$30  = \$31 ;
-  assign \port$1091$31  = \$32 ;
-  assign \port$1091$32  = \$33 ;
-  assign \port$1091$33  = \$34 ;
+  assign \port$1124$0  = \$1 ;
+  assign \port$1124$1  = \$2 ;
+  assign \port$1124$2  = \$3 ;
+  assign \port$1124$3  = \$4 ;
+  assign \port$1124$4  = \$5 ;
+  assign \port$1124$5  = \$6 ;
+  assign \port$1124$6  = \$7 ;
+  assign \port$1124$7  = \$8 ;
+  assign \port$1124$8  = \$9 ;
+  assign \port$1124$9  = \$10 ;
+  assign \port$1124$10  = \$11 ;
+  assign \port$1124$11  = \$12 ;
+  assign \port$1124$12  = \$13 ;
+  assign \port$1124$13  = \$14 ;
+  assign \port$1124$14  = \$15 ;
+  assign \port$1124$15  = \$16 ;
+  assign \port$1124$16  = \$17 ;
+  assign \port$1124$17  = \$18 ;
+  assign \port$1124$18  = \$19 ;
+  assign \port$1124$19  = \$20 ;
+  assign \port$1124$20  = \$21 ;
+  assign \port$1124$21  = \$22 ;
+  assign \port$1124$22  = \$23 ;
+  assign \port$1124$23  = \$24 ;
+  assign \port$1124$24  = \$25 ;
+  assign \port$1124$25  = \$26 ;
+  assign \port$1124$26  = \$27 ;
+  assign \port$1124$27  = \$28 ;
+  assign \port$1124$28  = \$29 ;
+  assign \port$1124$29  = \$30 ;
+  assign \port$1124$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_1 (\port$1095$0 , \port$1095$1 , \port$1095$2 , \port$1095$3 , \port$1095$4 , \port$1095$5 , \port$1095$6 , \port$1095$7 , \port$1095$8 , \port$1095$9 , \port$1095$10 , \port$1095$11 , \port$1095$12 , \port$1095$13 , \port$1095$14 , \port$1095$15 , \port$1095$16 , \port$1095$17 , \port$1095$18 , \port$1095$19 , \port$1095$20 
-, \port$1095$21 , \port$1095$22 , \port$1095$23 , \port$1095$24 , \port$1095$25 , \port$1095$26 , \port$1095$27 , \port$1095$28 , \port$1095$29 , \port$1095$30 , \port$1095$31 , \port$1095$32 , \port$1095$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_2 (\port$1128$0 , \port$1128$1 , \port$1128$2 , \port$1128$3 , \port$1128$4 , \port$1128$5 , \port$1128$6 , \port$1128$7 , \port$1128$8 , \port$1128$9 , \port$1128$10 , \port$1128$11 , \port$1128$12 , \port$1128$13 , \port$1128$14 , \port$1128$15 , \port$1128$16 , \port$1128$17 , \port$1128$18 , \port$1128$19 , \port$1128$20 
+, \port$1128$21 , \port$1128$22 , \port$1128$23 , \port$1128$24 , \port$1128$25 , \port$1128$26 , \port$1128$27 , \port$1128$28 , \port$1128$29 , \port$1128$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -43264,82 +41548,76 @@ module \hwq_top.engine.requant.pll_1 (\port$1095$0 , \port$1095$1 , \port$1095$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1095$0 ;
-  wire \port$1095$0 ;
-  output \port$1095$1 ;
-  wire \port$1095$1 ;
-  output \port$1095$10 ;
-  wire \port$1095$10 ;
-  output \port$1095$11 ;
-  wire \port$1095$11 ;
-  output \port$1095$12 ;
-  wire \port$1095$12 ;
-  output \port$1095$13 ;
-  wire \port$1095$13 ;
-  output \port$1095$14 ;
-  wire \port$1095$14 ;
-  output \port$1095$15 ;
-  wire \port$1095$15 ;
-  output \port$1095$16 ;
-  wire \port$1095$16 ;
-  output \port$1095$17 ;
-  wire \port$1095$17 ;
-  output \port$1095$18 ;
-  wire \port$1095$18 ;
-  output \port$1095$19 ;
-  wire \port$1095$19 ;
-  output \port$1095$2 ;
-  wire \port$1095$2 ;
-  output \port$1095$20 ;
-  wire \port$1095$20 ;
-  output \port$1095$21 ;
-  wire \port$1095$21 ;
-  output \port$1095$22 ;
-  wire \port$1095$22 ;
-  output \port$1095$23 ;
-  wire \port$1095$23 ;
-  output \port$1095$24 ;
-  wire \port$1095$24 ;
-  output \port$1095$25 ;
-  wire \port$1095$25 ;
-  output \port$1095$26 ;
-  wire \port$1095$26 ;
-  output \port$1095$27 ;
-  wire \port$1095$27 ;
-  output \port$1095$28 ;
-  wire \port$1095$28 ;
-  output \port$1095$29 ;
-  wire \port$1095$29 ;
-  output \port$1095$3 ;
-  wire \port$1095$3 ;
-  output \port$1095$30 ;
-  wire \port$1095$30 ;
-  output \port$1095$31 ;
-  wire \port$1095$31 ;
-  output \port$1095$32 ;
-  wire \port$1095$32 ;
-  output \port$1095$33 ;
-  wire \port$1095$33 ;
-  output \port$1095$4 ;
-  wire \port$1095$4 ;
-  output \port$1095$5 ;
-  wire \port$1095$5 ;
-  output \port$1095$6 ;
-  wire \port$1095$6 ;
-  output \port$1095$7 ;
-  wire \port$1095$7 ;
-  output \port$1095$8 ;
-  wire \port$1095$8 ;
-  output \port$1095$9 ;
-  wire \port$1095$9 ;
+  output \port$1128$0 ;
+  wire \port$1128$0 ;
+  output \port$1128$1 ;
+  wire \port$1128$1 ;
+  output \port$1128$10 ;
+  wire \port$1128$10 ;
+  output \port$1128$11 ;
+  wire \port$1128$11 ;
+  output \port$1128$12 ;
+  wire \port$1128$12 ;
+  output \port$1128$13 ;
+  wire \port$1128$13 ;
+  output \port$1128$14 ;
+  wire \port$1128$14 ;
+  output \port$1128$15 ;
+  wire \port$1128$15 ;
+  output \port$1128$16 ;
+  wire \port$1128$16 ;
+  output \port$1128$17 ;
+  wire \port$1128$17 ;
+  output \port$1128$18 ;
+  wire \port$1128$18 ;
+  output \port$1128$19 ;
+  wire \port$1128$19 ;
+  output \port$1128$2 ;
+  wire \port$1128$2 ;
+  output \port$1128$20 ;
+  wire \port$1128$20 ;
+  output \port$1128$21 ;
+  wire \port$1128$21 ;
+  output \port$1128$22 ;
+  wire \port$1128$22 ;
+  output \port$1128$23 ;
+  wire \port$1128$23 ;
+  output \port$1128$24 ;
+  wire \port$1128$24 ;
+  output \port$1128$25 ;
+  wire \port$1128$25 ;
+  output \port$1128$26 ;
+  wire \port$1128$26 ;
+  output \port$1128$27 ;
+  wire \port$1128$27 ;
+  output \port$1128$28 ;
+  wire \port$1128$28 ;
+  output \port$1128$29 ;
+  wire \port$1128$29 ;
+  output \port$1128$3 ;
+  wire \port$1128$3 ;
+  output \port$1128$30 ;
+  wire \port$1128$30 ;
+  output \port$1128$4 ;
+  wire \port$1128$4 ;
+  output \port$1128$5 ;
+  wire \port$1128$5 ;
+  output \port$1128$6 ;
+  wire \port$1128$6 ;
+  output \port$1128$7 ;
+  wire \port$1128$7 ;
+  output \port$1128$8 ;
+  wire \port$1128$8 ;
+  output \port$1128$9 ;
+  wire \port$1128$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -43381,9 +41659,9 @@ module \hwq_top.engine.requant.pll_1 (\port$1095$0 , \port$1095$1 , \port$1095$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -43456,49 +41734,46 @@ module \hwq_top.engine.requant.pll_1 (\port$1095$0 , \port$1095$1 , \port$1095$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1095$0  = \$1 ;
-  assign \port$1095$1  = \$2 ;
-  assign \port$1095$2  = \$3 ;
-  assign \port$1095$3  = \$4 ;
-  assign \port$1095$4  = \$5 ;
-  assign \port$1095$5  = \$6 ;
-  assign \port$1095$6  = \$7 ;
-  assign \port$1095$7  = \$8 ;
-  assign \port$1095$8  = \$9 ;
-  assign \port$1095$9  = \$10 ;
-  assign \port$1095$10  = \$11 ;
-  assign \port$1095$11  = \$12 ;
-  assign \port$1095$12  = \$13 ;
-  assign \port$1095$13  = \$14 ;
-  assign \port$1095$14  = \$15 ;
-  assign \port$1095$15  = \$16 ;
-  assign \port$1095$16  = \$17 ;
-  assign \port$1095$17  = \$18 ;
-  assign \port$1095$18  = \$19 ;
-  assign \port$1095$19  = \$20 ;
-  assign \port$1095$20  = \$21 ;
-  assign \port$1095$21  = \$22 ;
-  assign \port$1095$22  = \$23 ;
-  assign \port$1095$23  = \$24 ;
-  assign \port$1095$24  = \$25 ;
-  assign \port$1095$25  = \$26 ;
-  assign \port$1095$26  = \$27 ;
-  assign \port$1095$27  = \$28 ;
-  assign \port$1095$28  = \$29 ;
-  assign \port$1095$29  = \$30 ;
-  assign \port$1095$30  = \$31 ;
-  assign \port$1095$31  = \$32 ;
-  assign \port$1095$32  = \$33 ;
-  assign \port$1095$33  = \$34 ;
+  assign \port$1128$0  = \$1 ;
+  assign \port$1128$1  = \$2 ;
+  assign \port$1128$2  = \$3 ;
+  assign \port$1128$3  = \$4 ;
+  assign \port$1128$4  = \$5 ;
+  assign \port$1128$5  = \$6 ;
+  assign \port$1128$6  = \$7 ;
+  assign \port$1128$7  = \$8 ;
+  assign \port$1128$8  = \$9 ;
+  assign \port$1128$9  = \$10 ;
+  assign \port$1128$10  = \$11 ;
+  assign \port$1128$11  = \$12 ;
+  assign \port$1128$12  = \$13 ;
+  assign \port$1128$13  = \$14 ;
+  assign \port$1128$14  = \$15 ;
+  assign \port$1128$15  = \$16 ;
+  assign \port$1128$16  = \$17 ;
+  assign \port$1128$17  = \$18 ;
+  assign \port$1128$18  = \$19 ;
+  assign \port$1128$19  = \$20 ;
+  assign \port$1128$20  = \$21 ;
+  assign \port$1128$21  = \$22 ;
+  assign \port$1128$22  = \$23 ;
+  assign \port$1128$23  = \$24 ;
+  assign \port$1128$24  = \$25 ;
+  assign \port$1128$25  = \$26 ;
+  assign \port$1128$26  = \$27 ;
+  assign \port$1128$27  = \$28 ;
+  assign \port$1128$28  = \$29 ;
+  assign \port$1128$29  = \$30 ;
+  assign \port$1128$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_2 (\port$1099$0 , \port$1099$1 , \port$1099$2 , \port$1099$3 , \port$1099$4 , \port$1099$5 , \port$1099$6 , \port$1099$7 , \port$1099$8 , \port$1099$9 , \port$1099$10 , \port$1099$11 , \port$1099$12 , \port$1099$13 , \port$1099$14 , \port$1099$15 , \port$1099$16 , \port$1099$17 , \port$1099$18 , \port$1099$19 , \port$1099$20 
-, \port$1099$21 , \port$1099$22 , \port$1099$23 , \port$1099$24 , \port$1099$25 , \port$1099$26 , \port$1099$27 , \port$1099$28 , \port$1099$29 , \port$1099$30 , \port$1099$31 , \port$1099$32 , \port$1099$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_3 (\port$1132$0 , \port$1132$1 , \port$1132$2 , \port$1132$3 , \port$1132$4 , \port$1132$5 , \port$1132$6 , \port$1132$7 , \port$1132$8 , \port$1132$9 , \port$1132$10 , \port$1132$11 , \port$1132$12 , \port$1132$13 , \port$1132$14 , \port$1132$15 , \port$1132$16 , \port$1132$17 , \port$1132$18 , \port$1132$19 , \port$1132$20 
+, \port$1132$21 , \port$1132$22 , \port$1132$23 , \port$1132$24 , \port$1132$25 , \port$1132$26 , \port$1132$27 , \port$1132$28 , \port$1132$29 , \port$1132$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -43538,82 +41813,76 @@ module \hwq_top.engine.requant.pll_2 (\port$1099$0 , \port$1099$1 , \port$1099$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1099$0 ;
-  wire \port$1099$0 ;
-  output \port$1099$1 ;
-  wire \port$1099$1 ;
-  output \port$1099$10 ;
-  wire \port$1099$10 ;
-  output \port$1099$11 ;
-  wire \port$1099$11 ;
-  output \port$1099$12 ;
-  wire \port$1099$12 ;
-  output \port$1099$13 ;
-  wire \port$1099$13 ;
-  output \port$1099$14 ;
-  wire \port$1099$14 ;
-  output \port$1099$15 ;
-  wire \port$1099$15 ;
-  output \port$1099$16 ;
-  wire \port$1099$16 ;
-  output \port$1099$17 ;
-  wire \port$1099$17 ;
-  output \port$1099$18 ;
-  wire \port$1099$18 ;
-  output \port$1099$19 ;
-  wire \port$1099$19 ;
-  output \port$1099$2 ;
-  wire \port$1099$2 ;
-  output \port$1099$20 ;
-  wire \port$1099$20 ;
-  output \port$1099$21 ;
-  wire \port$1099$21 ;
-  output \port$1099$22 ;
-  wire \port$1099$22 ;
-  output \port$1099$23 ;
-  wire \port$1099$23 ;
-  output \port$1099$24 ;
-  wire \port$1099$24 ;
-  output \port$1099$25 ;
-  wire \port$1099$25 ;
-  output \port$1099$26 ;
-  wire \port$1099$26 ;
-  output \port$1099$27 ;
-  wire \port$1099$27 ;
-  output \port$1099$28 ;
-  wire \port$1099$28 ;
-  output \port$1099$29 ;
-  wire \port$1099$29 ;
-  output \port$1099$3 ;
-  wire \port$1099$3 ;
-  output \port$1099$30 ;
-  wire \port$1099$30 ;
-  output \port$1099$31 ;
-  wire \port$1099$31 ;
-  output \port$1099$32 ;
-  wire \port$1099$32 ;
-  output \port$1099$33 ;
-  wire \port$1099$33 ;
-  output \port$1099$4 ;
-  wire \port$1099$4 ;
-  output \port$1099$5 ;
-  wire \port$1099$5 ;
-  output \port$1099$6 ;
-  wire \port$1099$6 ;
-  output \port$1099$7 ;
-  wire \port$1099$7 ;
-  output \port$1099$8 ;
-  wire \port$1099$8 ;
-  output \port$1099$9 ;
-  wire \port$1099$9 ;
+  output \port$1132$0 ;
+  wire \port$1132$0 ;
+  output \port$1132$1 ;
+  wire \port$1132$1 ;
+  output \port$1132$10 ;
+  wire \port$1132$10 ;
+  output \port$1132$11 ;
+  wire \port$1132$11 ;
+  output \port$1132$12 ;
+  wire \port$1132$12 ;
+  output \port$1132$13 ;
+  wire \port$1132$13 ;
+  output \port$1132$14 ;
+  wire \port$1132$14 ;
+  output \port$1132$15 ;
+  wire \port$1132$15 ;
+  output \port$1132$16 ;
+  wire \port$1132$16 ;
+  output \port$1132$17 ;
+  wire \port$1132$17 ;
+  output \port$1132$18 ;
+  wire \port$1132$18 ;
+  output \port$1132$19 ;
+  wire \port$1132$19 ;
+  output \port$1132$2 ;
+  wire \port$1132$2 ;
+  output \port$1132$20 ;
+  wire \port$1132$20 ;
+  output \port$1132$21 ;
+  wire \port$1132$21 ;
+  output \port$1132$22 ;
+  wire \port$1132$22 ;
+  output \port$1132$23 ;
+  wire \port$1132$23 ;
+  output \port$1132$24 ;
+  wire \port$1132$24 ;
+  output \port$1132$25 ;
+  wire \port$1132$25 ;
+  output \port$1132$26 ;
+  wire \port$1132$26 ;
+  output \port$1132$27 ;
+  wire \port$1132$27 ;
+  output \port$1132$28 ;
+  wire \port$1132$28 ;
+  output \port$1132$29 ;
+  wire \port$1132$29 ;
+  output \port$1132$3 ;
+  wire \port$1132$3 ;
+  output \port$1132$30 ;
+  wire \port$1132$30 ;
+  output \port$1132$4 ;
+  wire \port$1132$4 ;
+  output \port$1132$5 ;
+  wire \port$1132$5 ;
+  output \port$1132$6 ;
+  wire \port$1132$6 ;
+  output \port$1132$7 ;
+  wire \port$1132$7 ;
+  output \port$1132$8 ;
+  wire \port$1132$8 ;
+  output \port$1132$9 ;
+  wire \port$1132$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -43655,9 +41924,9 @@ module \hwq_top.engine.requant.pll_2 (\port$1099$0 , \port$1099$1 , \port$1099$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -43730,49 +41999,46 @@ module \hwq_top.engine.requant.pll_2 (\port$1099$0 , \port$1099$1 , \port$1099$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1099$0  = \$1 ;
-  assign \port$1099$1  = \$2 ;
-  assign \port$1099$2  = \$3 ;
-  assign \port$1099$3  = \$4 ;
-  assign \port$1099$4  = \$5 ;
-  assign \port$1099$5  = \$6 ;
-  assign \port$1099$6  = \$7 ;
-  assign \port$1099$7  = \$8 ;
-  assign \port$1099$8  = \$9 ;
-  assign \port$1099$9  = \$10 ;
-  assign \port$1099$10  = \$11 ;
-  assign \port$1099$11  = \$12 ;
-  assign \port$1099$12  = \$13 ;
-  assign \port$1099$13  = \$14 ;
-  assign \port$1099$14  = \$15 ;
-  assign \port$1099$15  = \$16 ;
-  assign \port$1099$16  = \$17 ;
-  assign \port$1099$17  = \$18 ;
-  assign \port$1099$18  = \$19 ;
-  assign \port$1099$19  = \$20 ;
-  assign \port$1099$20  = \$21 ;
-  assign \port$1099$21  = \$22 ;
-  assign \port$1099$22  = \$23 ;
-  assign \port$1099$23  = \$24 ;
-  assign \port$1099$24  = \$25 ;
-  assign \port$1099$25  = \$26 ;
-  assign \port$1099$26  = \$27 ;
-  assign \port$1099$27  = \$28 ;
-  assign \port$1099$28  = \$29 ;
-  assign \port$1099$29  = \$30 ;
-  assign \port$1099$30  = \$31 ;
-  assign \port$1099$31  = \$32 ;
-  assign \port$1099$32  = \$33 ;
-  assign \port$1099$33  = \$34 ;
+  assign \port$1132$0  = \$1 ;
+  assign \port$1132$1  = \$2 ;
+  assign \port$1132$2  = \$3 ;
+  assign \port$1132$3  = \$4 ;
+  assign \port$1132$4  = \$5 ;
+  assign \port$1132$5  = \$6 ;
+  assign \port$1132$6  = \$7 ;
+  assign \port$1132$7  = \$8 ;
+  assign \port$1132$8  = \$9 ;
+  assign \port$1132$9  = \$10 ;
+  assign \port$1132$10  = \$11 ;
+  assign \port$1132$11  = \$12 ;
+  assign \port$1132$12  = \$13 ;
+  assign \port$1132$13  = \$14 ;
+  assign \port$1132$14  = \$15 ;
+  assign \port$1132$15  = \$16 ;
+  assign \port$1132$16  = \$17 ;
+  assign \port$1132$17  = \$18 ;
+  assign \port$1132$18  = \$19 ;
+  assign \port$1132$19  = \$20 ;
+  assign \port$1132$20  = \$21 ;
+  assign \port$1132$21  = \$22 ;
+  assign \port$1132$22  = \$23 ;
+  assign \port$1132$23  = \$24 ;
+  assign \port$1132$24  = \$25 ;
+  assign \port$1132$25  = \$26 ;
+  assign \port$1132$26  = \$27 ;
+  assign \port$1132$27  = \$28 ;
+  assign \port$1132$28  = \$29 ;
+  assign \port$1132$29  = \$30 ;
+  assign \port$1132$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_3 (\port$1103$0 , \port$1103$1 , \port$1103$2 , \port$1103$3 , \port$1103$4 , \port$1103$5 , \port$1103$6 , \port$1103$7 , \port$1103$8 , \port$1103$9 , \port$1103$10 , \port$1103$11 , \port$1103$12 , \port$1103$13 , \port$1103$14 , \port$1103$15 , \port$1103$16 , \port$1103$17 , \port$1103$18 , \port$1103$19 , \port$1103$20 
-, \port$1103$21 , \port$1103$22 , \port$1103$23 , \port$1103$24 , \port$1103$25 , \port$1103$26 , \port$1103$27 , \port$1103$28 , \port$1103$29 , \port$1103$30 , \port$1103$31 , \port$1103$32 , \port$1103$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_4 (\port$1136$0 , \port$1136$1 , \port$1136$2 , \port$1136$3 , \port$1136$4 , \port$1136$5 , \port$1136$6 , \port$1136$7 , \port$1136$8 , \port$1136$9 , \port$1136$10 , \port$1136$11 , \port$1136$12 , \port$1136$13 , \port$1136$14 , \port$1136$15 , \port$1136$16 , \port$1136$17 , \port$1136$18 , \port$1136$19 , \port$1136$20 
+, \port$1136$21 , \port$1136$22 , \port$1136$23 , \port$1136$24 , \port$1136$25 , \port$1136$26 , \port$1136$27 , \port$1136$28 , \port$1136$29 , \port$1136$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -43812,82 +42078,76 @@ module \hwq_top.engine.requant.pll_3 (\port$1103$0 , \port$1103$1 , \port$1103$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1103$0 ;
-  wire \port$1103$0 ;
-  output \port$1103$1 ;
-  wire \port$1103$1 ;
-  output \port$1103$10 ;
-  wire \port$1103$10 ;
-  output \port$1103$11 ;
-  wire \port$1103$11 ;
-  output \port$1103$12 ;
-  wire \port$1103$12 ;
-  output \port$1103$13 ;
-  wire \port$1103$13 ;
-  output \port$1103$14 ;
-  wire \port$1103$14 ;
-  output \port$1103$15 ;
-  wire \port$1103$15 ;
-  output \port$1103$16 ;
-  wire \port$1103$16 ;
-  output \port$1103$17 ;
-  wire \port$1103$17 ;
-  output \port$1103$18 ;
-  wire \port$1103$18 ;
-  output \port$1103$19 ;
-  wire \port$1103$19 ;
-  output \port$1103$2 ;
-  wire \port$1103$2 ;
-  output \port$1103$20 ;
-  wire \port$1103$20 ;
-  output \port$1103$21 ;
-  wire \port$1103$21 ;
-  output \port$1103$22 ;
-  wire \port$1103$22 ;
-  output \port$1103$23 ;
-  wire \port$1103$23 ;
-  output \port$1103$24 ;
-  wire \port$1103$24 ;
-  output \port$1103$25 ;
-  wire \port$1103$25 ;
-  output \port$1103$26 ;
-  wire \port$1103$26 ;
-  output \port$1103$27 ;
-  wire \port$1103$27 ;
-  output \port$1103$28 ;
-  wire \port$1103$28 ;
-  output \port$1103$29 ;
-  wire \port$1103$29 ;
-  output \port$1103$3 ;
-  wire \port$1103$3 ;
-  output \port$1103$30 ;
-  wire \port$1103$30 ;
-  output \port$1103$31 ;
-  wire \port$1103$31 ;
-  output \port$1103$32 ;
-  wire \port$1103$32 ;
-  output \port$1103$33 ;
-  wire \port$1103$33 ;
-  output \port$1103$4 ;
-  wire \port$1103$4 ;
-  output \port$1103$5 ;
-  wire \port$1103$5 ;
-  output \port$1103$6 ;
-  wire \port$1103$6 ;
-  output \port$1103$7 ;
-  wire \port$1103$7 ;
-  output \port$1103$8 ;
-  wire \port$1103$8 ;
-  output \port$1103$9 ;
-  wire \port$1103$9 ;
+  output \port$1136$0 ;
+  wire \port$1136$0 ;
+  output \port$1136$1 ;
+  wire \port$1136$1 ;
+  output \port$1136$10 ;
+  wire \port$1136$10 ;
+  output \port$1136$11 ;
+  wire \port$1136$11 ;
+  output \port$1136$12 ;
+  wire \port$1136$12 ;
+  output \port$1136$13 ;
+  wire \port$1136$13 ;
+  output \port$1136$14 ;
+  wire \port$1136$14 ;
+  output \port$1136$15 ;
+  wire \port$1136$15 ;
+  output \port$1136$16 ;
+  wire \port$1136$16 ;
+  output \port$1136$17 ;
+  wire \port$1136$17 ;
+  output \port$1136$18 ;
+  wire \port$1136$18 ;
+  output \port$1136$19 ;
+  wire \port$1136$19 ;
+  output \port$1136$2 ;
+  wire \port$1136$2 ;
+  output \port$1136$20 ;
+  wire \port$1136$20 ;
+  output \port$1136$21 ;
+  wire \port$1136$21 ;
+  output \port$1136$22 ;
+  wire \port$1136$22 ;
+  output \port$1136$23 ;
+  wire \port$1136$23 ;
+  output \port$1136$24 ;
+  wire \port$1136$24 ;
+  output \port$1136$25 ;
+  wire \port$1136$25 ;
+  output \port$1136$26 ;
+  wire \port$1136$26 ;
+  output \port$1136$27 ;
+  wire \port$1136$27 ;
+  output \port$1136$28 ;
+  wire \port$1136$28 ;
+  output \port$1136$29 ;
+  wire \port$1136$29 ;
+  output \port$1136$3 ;
+  wire \port$1136$3 ;
+  output \port$1136$30 ;
+  wire \port$1136$30 ;
+  output \port$1136$4 ;
+  wire \port$1136$4 ;
+  output \port$1136$5 ;
+  wire \port$1136$5 ;
+  output \port$1136$6 ;
+  wire \port$1136$6 ;
+  output \port$1136$7 ;
+  wire \port$1136$7 ;
+  output \port$1136$8 ;
+  wire \port$1136$8 ;
+  output \port$1136$9 ;
+  wire \port$1136$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -43929,9 +42189,9 @@ module \hwq_top.engine.requant.pll_3 (\port$1103$0 , \port$1103$1 , \port$1103$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -44004,49 +42264,46 @@ module \hwq_top.engine.requant.pll_3 (\port$1103$0 , \port$1103$1 , \port$1103$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1103$0  = \$1 ;
-  assign \port$1103$1  = \$2 ;
-  assign \port$1103$2  = \$3 ;
-  assign \port$1103$3  = \$4 ;
-  assign \port$1103$4  = \$5 ;
-  assign \port$1103$5  = \$6 ;
-  assign \port$1103$6  = \$7 ;
-  assign \port$1103$7  = \$8 ;
-  assign \port$1103$8  = \$9 ;
-  assign \port$1103$9  = \$10 ;
-  assign \port$1103$10  = \$11 ;
-  assign \port$1103$11  = \$12 ;
-  assign \port$1103$12  = \$13 ;
-  assign \port$1103$13  = \$14 ;
-  assign \port$1103$14  = \$15 ;
-  assign \port$1103$15  = \$16 ;
-  assign \port$1103$16  = \$17 ;
-  assign \port$1103$17  = \$18 ;
-  assign \port$1103$18  = \$19 ;
-  assign \port$1103$19  = \$20 ;
-  assign \port$1103$20  = \$21 ;
-  assign \port$1103$21  = \$22 ;
-  assign \port$1103$22  = \$23 ;
-  assign \port$1103$23  = \$24 ;
-  assign \port$1103$24  = \$25 ;
-  assign \port$1103$25  = \$26 ;
-  assign \port$1103$26  = \$27 ;
-  assign \port$1103$27  = \$28 ;
-  assign \port$1103$28  = \$29 ;
-  assign \port$1103$29  = \$30 ;
-  assign \port$1103$30  = \$31 ;
-  assign \port$1103$31  = \$32 ;
-  assign \port$1103$32  = \$33 ;
-  assign \port$1103$33  = \$34 ;
+  assign \port$1136$0  = \$1 ;
+  assign \port$1136$1  = \$2 ;
+  assign \port$1136$2  = \$3 ;
+  assign \port$1136$3  = \$4 ;
+  assign \port$1136$4  = \$5 ;
+  assign \port$1136$5  = \$6 ;
+  assign \port$1136$6  = \$7 ;
+  assign \port$1136$7  = \$8 ;
+  assign \port$1136$8  = \$9 ;
+  assign \port$1136$9  = \$10 ;
+  assign \port$1136$10  = \$11 ;
+  assign \port$1136$11  = \$12 ;
+  assign \port$1136$12  = \$13 ;
+  assign \port$1136$13  = \$14 ;
+  assign \port$1136$14  = \$15 ;
+  assign \port$1136$15  = \$16 ;
+  assign \port$1136$16  = \$17 ;
+  assign \port$1136$17  = \$18 ;
+  assign \port$1136$18  = \$19 ;
+  assign \port$1136$19  = \$20 ;
+  assign \port$1136$20  = \$21 ;
+  assign \port$1136$21  = \$22 ;
+  assign \port$1136$22  = \$23 ;
+  assign \port$1136$23  = \$24 ;
+  assign \port$1136$24  = \$25 ;
+  assign \port$1136$25  = \$26 ;
+  assign \port$1136$26  = \$27 ;
+  assign \port$1136$27  = \$28 ;
+  assign \port$1136$28  = \$29 ;
+  assign \port$1136$29  = \$30 ;
+  assign \port$1136$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_4 (\port$1107$0 , \port$1107$1 , \port$1107$2 , \port$1107$3 , \port$1107$4 , \port$1107$5 , \port$1107$6 , \port$1107$7 , \port$1107$8 , \port$1107$9 , \port$1107$10 , \port$1107$11 , \port$1107$12 , \port$1107$13 , \port$1107$14 , \port$1107$15 , \port$1107$16 , \port$1107$17 , \port$1107$18 , \port$1107$19 , \port$1107$20 
-, \port$1107$21 , \port$1107$22 , \port$1107$23 , \port$1107$24 , \port$1107$25 , \port$1107$26 , \port$1107$27 , \port$1107$28 , \port$1107$29 , \port$1107$30 , \port$1107$31 , \port$1107$32 , \port$1107$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_5 (\port$1140$0 , \port$1140$1 , \port$1140$2 , \port$1140$3 , \port$1140$4 , \port$1140$5 , \port$1140$6 , \port$1140$7 , \port$1140$8 , \port$1140$9 , \port$1140$10 , \port$1140$11 , \port$1140$12 , \port$1140$13 , \port$1140$14 , \port$1140$15 , \port$1140$16 , \port$1140$17 , \port$1140$18 , \port$1140$19 , \port$1140$20 
+, \port$1140$21 , \port$1140$22 , \port$1140$23 , \port$1140$24 , \port$1140$25 , \port$1140$26 , \port$1140$27 , \port$1140$28 , \port$1140$29 , \port$1140$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -44086,82 +42343,76 @@ module \hwq_top.engine.requant.pll_4 (\port$1107$0 , \port$1107$1 , \port$1107$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1107$0 ;
-  wire \port$1107$0 ;
-  output \port$1107$1 ;
-  wire \port$1107$1 ;
-  output \port$1107$10 ;
-  wire \port$1107$10 ;
-  output \port$1107$11 ;
-  wire \port$1107$11 ;
-  output \port$1107$12 ;
-  wire \port$1107$12 ;
-  output \port$1107$13 ;
-  wire \port$1107$13 ;
-  output \port$1107$14 ;
-  wire \port$1107$14 ;
-  output \port$1107$15 ;
-  wire \port$1107$15 ;
-  output \port$1107$16 ;
-  wire \port$1107$16 ;
-  output \port$1107$17 ;
-  wire \port$1107$17 ;
-  output \port$1107$18 ;
-  wire \port$1107$18 ;
-  output \port$1107$19 ;
-  wire \port$1107$19 ;
-  output \port$1107$2 ;
-  wire \port$1107$2 ;
-  output \port$1107$20 ;
-  wire \port$1107$20 ;
-  output \port$1107$21 ;
-  wire \port$1107$21 ;
-  output \port$1107$22 ;
-  wire \port$1107$22 ;
-  output \port$1107$23 ;
-  wire \port$1107$23 ;
-  output \port$1107$24 ;
-  wire \port$1107$24 ;
-  output \port$1107$25 ;
-  wire \port$1107$25 ;
-  output \port$1107$26 ;
-  wire \port$1107$26 ;
-  output \port$1107$27 ;
-  wire \port$1107$27 ;
-  output \port$1107$28 ;
-  wire \port$1107$28 ;
-  output \port$1107$29 ;
-  wire \port$1107$29 ;
-  output \port$1107$3 ;
-  wire \port$1107$3 ;
-  output \port$1107$30 ;
-  wire \port$1107$30 ;
-  output \port$1107$31 ;
-  wire \port$1107$31 ;
-  output \port$1107$32 ;
-  wire \port$1107$32 ;
-  output \port$1107$33 ;
-  wire \port$1107$33 ;
-  output \port$1107$4 ;
-  wire \port$1107$4 ;
-  output \port$1107$5 ;
-  wire \port$1107$5 ;
-  output \port$1107$6 ;
-  wire \port$1107$6 ;
-  output \port$1107$7 ;
-  wire \port$1107$7 ;
-  output \port$1107$8 ;
-  wire \port$1107$8 ;
-  output \port$1107$9 ;
-  wire \port$1107$9 ;
+  output \port$1140$0 ;
+  wire \port$1140$0 ;
+  output \port$1140$1 ;
+  wire \port$1140$1 ;
+  output \port$1140$10 ;
+  wire \port$1140$10 ;
+  output \port$1140$11 ;
+  wire \port$1140$11 ;
+  output \port$1140$12 ;
+  wire \port$1140$12 ;
+  output \port$1140$13 ;
+  wire \port$1140$13 ;
+  output \port$1140$14 ;
+  wire \port$1140$14 ;
+  output \port$1140$15 ;
+  wire \port$1140$15 ;
+  output \port$1140$16 ;
+  wire \port$1140$16 ;
+  output \port$1140$17 ;
+  wire \port$1140$17 ;
+  output \port$1140$18 ;
+  wire \port$1140$18 ;
+  output \port$1140$19 ;
+  wire \port$1140$19 ;
+  output \port$1140$2 ;
+  wire \port$1140$2 ;
+  output \port$1140$20 ;
+  wire \port$1140$20 ;
+  output \port$1140$21 ;
+  wire \port$1140$21 ;
+  output \port$1140$22 ;
+  wire \port$1140$22 ;
+  output \port$1140$23 ;
+  wire \port$1140$23 ;
+  output \port$1140$24 ;
+  wire \port$1140$24 ;
+  output \port$1140$25 ;
+  wire \port$1140$25 ;
+  output \port$1140$26 ;
+  wire \port$1140$26 ;
+  output \port$1140$27 ;
+  wire \port$1140$27 ;
+  output \port$1140$28 ;
+  wire \port$1140$28 ;
+  output \port$1140$29 ;
+  wire \port$1140$29 ;
+  output \port$1140$3 ;
+  wire \port$1140$3 ;
+  output \port$1140$30 ;
+  wire \port$1140$30 ;
+  output \port$1140$4 ;
+  wire \port$1140$4 ;
+  output \port$1140$5 ;
+  wire \port$1140$5 ;
+  output \port$1140$6 ;
+  wire \port$1140$6 ;
+  output \port$1140$7 ;
+  wire \port$1140$7 ;
+  output \port$1140$8 ;
+  wire \port$1140$8 ;
+  output \port$1140$9 ;
+  wire \port$1140$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -44203,9 +42454,9 @@ module \hwq_top.engine.requant.pll_4 (\port$1107$0 , \port$1107$1 , \port$1107$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -44278,49 +42529,46 @@ module \hwq_top.engine.requant.pll_4 (\port$1107$0 , \port$1107$1 , \port$1107$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1107$0  = \$1 ;
-  assign \port$1107$1  = \$2 ;
-  assign \port$1107$2  = \$3 ;
-  assign \port$1107$3  = \$4 ;
-  assign \port$1107$4  = \$5 ;
-  assign \port$1107$5  = \$6 ;
-  assign \port$1107$6  = \$7 ;
-  assign \port$1107$7  = \$8 ;
-  assign \port$1107$8  = \$9 ;
-  assign \port$1107$9  = \$10 ;
-  assign \port$1107$10  = \$11 ;
-  assign \port$1107$11  = \$12 ;
-  assign \port$1107$12  = \$13 ;
-  assign \port$1107$13  = \$14 ;
-  assign \port$1107$14  = \$15 ;
-  assign \port$1107$15  = \$16 ;
-  assign \port$1107$16  = \$17 ;
-  assign \port$1107$17  = \$18 ;
-  assign \port$1107$18  = \$19 ;
-  assign \port$1107$19  = \$20 ;
-  assign \port$1107$20  = \$21 ;
-  assign \port$1107$21  = \$22 ;
-  assign \port$1107$22  = \$23 ;
-  assign \port$1107$23  = \$24 ;
-  assign \port$1107$24  = \$25 ;
-  assign \port$1107$25  = \$26 ;
-  assign \port$1107$26  = \$27 ;
-  assign \port$1107$27  = \$28 ;
-  assign \port$1107$28  = \$29 ;
-  assign \port$1107$29  = \$30 ;
-  assign \port$1107$30  = \$31 ;
-  assign \port$1107$31  = \$32 ;
-  assign \port$1107$32  = \$33 ;
-  assign \port$1107$33  = \$34 ;
+  assign \port$1140$0  = \$1 ;
+  assign \port$1140$1  = \$2 ;
+  assign \port$1140$2  = \$3 ;
+  assign \port$1140$3  = \$4 ;
+  assign \port$1140$4  = \$5 ;
+  assign \port$1140$5  = \$6 ;
+  assign \port$1140$6  = \$7 ;
+  assign \port$1140$7  = \$8 ;
+  assign \port$1140$8  = \$9 ;
+  assign \port$1140$9  = \$10 ;
+  assign \port$1140$10  = \$11 ;
+  assign \port$1140$11  = \$12 ;
+  assign \port$1140$12  = \$13 ;
+  assign \port$1140$13  = \$14 ;
+  assign \port$1140$14  = \$15 ;
+  assign \port$1140$15  = \$16 ;
+  assign \port$1140$16  = \$17 ;
+  assign \port$1140$17  = \$18 ;
+  assign \port$1140$18  = \$19 ;
+  assign \port$1140$19  = \$20 ;
+  assign \port$1140$20  = \$21 ;
+  assign \port$1140$21  = \$22 ;
+  assign \port$1140$22  = \$23 ;
+  assign \port$1140$23  = \$24 ;
+  assign \port$1140$24  = \$25 ;
+  assign \port$1140$25  = \$26 ;
+  assign \port$1140$26  = \$27 ;
+  assign \port$1140$27  = \$28 ;
+  assign \port$1140$28  = \$29 ;
+  assign \port$1140$29  = \$30 ;
+  assign \port$1140$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_5 (\port$1111$0 , \port$1111$1 , \port$1111$2 , \port$1111$3 , \port$1111$4 , \port$1111$5 , \port$1111$6 , \port$1111$7 , \port$1111$8 , \port$1111$9 , \port$1111$10 , \port$1111$11 , \port$1111$12 , \port$1111$13 , \port$1111$14 , \port$1111$15 , \port$1111$16 , \port$1111$17 , \port$1111$18 , \port$1111$19 , \port$1111$20 
-, \port$1111$21 , \port$1111$22 , \port$1111$23 , \port$1111$24 , \port$1111$25 , \port$1111$26 , \port$1111$27 , \port$1111$28 , \port$1111$29 , \port$1111$30 , \port$1111$31 , \port$1111$32 , \port$1111$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_6 (\port$1144$0 , \port$1144$1 , \port$1144$2 , \port$1144$3 , \port$1144$4 , \port$1144$5 , \port$1144$6 , \port$1144$7 , \port$1144$8 , \port$1144$9 , \port$1144$10 , \port$1144$11 , \port$1144$12 , \port$1144$13 , \port$1144$14 , \port$1144$15 , \port$1144$16 , \port$1144$17 , \port$1144$18 , \port$1144$19 , \port$1144$20 
+, \port$1144$21 , \port$1144$22 , \port$1144$23 , \port$1144$24 , \port$1144$25 , \port$1144$26 , \port$1144$27 , \port$1144$28 , \port$1144$29 , \port$1144$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -44360,82 +42608,76 @@ module \hwq_top.engine.requant.pll_5 (\port$1111$0 , \port$1111$1 , \port$1111$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1111$0 ;
-  wire \port$1111$0 ;
-  output \port$1111$1 ;
-  wire \port$1111$1 ;
-  output \port$1111$10 ;
-  wire \port$1111$10 ;
-  output \port$1111$11 ;
-  wire \port$1111$11 ;
-  output \port$1111$12 ;
-  wire \port$1111$12 ;
-  output \port$1111$13 ;
-  wire \port$1111$13 ;
-  output \port$1111$14 ;
-  wire \port$1111$14 ;
-  output \port$1111$15 ;
-  wire \port$1111$15 ;
-  output \port$1111$16 ;
-  wire \port$1111$16 ;
-  output \port$1111$17 ;
-  wire \port$1111$17 ;
-  output \port$1111$18 ;
-  wire \port$1111$18 ;
-  output \port$1111$19 ;
-  wire \port$1111$19 ;
-  output \port$1111$2 ;
-  wire \port$1111$2 ;
-  output \port$1111$20 ;
-  wire \port$1111$20 ;
-  output \port$1111$21 ;
-  wire \port$1111$21 ;
-  output \port$1111$22 ;
-  wire \port$1111$22 ;
-  output \port$1111$23 ;
-  wire \port$1111$23 ;
-  output \port$1111$24 ;
-  wire \port$1111$24 ;
-  output \port$1111$25 ;
-  wire \port$1111$25 ;
-  output \port$1111$26 ;
-  wire \port$1111$26 ;
-  output \port$1111$27 ;
-  wire \port$1111$27 ;
-  output \port$1111$28 ;
-  wire \port$1111$28 ;
-  output \port$1111$29 ;
-  wire \port$1111$29 ;
-  output \port$1111$3 ;
-  wire \port$1111$3 ;
-  output \port$1111$30 ;
-  wire \port$1111$30 ;
-  output \port$1111$31 ;
-  wire \port$1111$31 ;
-  output \port$1111$32 ;
-  wire \port$1111$32 ;
-  output \port$1111$33 ;
-  wire \port$1111$33 ;
-  output \port$1111$4 ;
-  wire \port$1111$4 ;
-  output \port$1111$5 ;
-  wire \port$1111$5 ;
-  output \port$1111$6 ;
-  wire \port$1111$6 ;
-  output \port$1111$7 ;
-  wire \port$1111$7 ;
-  output \port$1111$8 ;
-  wire \port$1111$8 ;
-  output \port$1111$9 ;
-  wire \port$1111$9 ;
+  output \port$1144$0 ;
+  wire \port$1144$0 ;
+  output \port$1144$1 ;
+  wire \port$1144$1 ;
+  output \port$1144$10 ;
+  wire \port$1144$10 ;
+  output \port$1144$11 ;
+  wire \port$1144$11 ;
+  output \port$1144$12 ;
+  wire \port$1144$12 ;
+  output \port$1144$13 ;
+  wire \port$1144$13 ;
+  output \port$1144$14 ;
+  wire \port$1144$14 ;
+  output \port$1144$15 ;
+  wire \port$1144$15 ;
+  output \port$1144$16 ;
+  wire \port$1144$16 ;
+  output \port$1144$17 ;
+  wire \port$1144$17 ;
+  output \port$1144$18 ;
+  wire \port$1144$18 ;
+  output \port$1144$19 ;
+  wire \port$1144$19 ;
+  output \port$1144$2 ;
+  wire \port$1144$2 ;
+  output \port$1144$20 ;
+  wire \port$1144$20 ;
+  output \port$1144$21 ;
+  wire \port$1144$21 ;
+  output \port$1144$22 ;
+  wire \port$1144$22 ;
+  output \port$1144$23 ;
+  wire \port$1144$23 ;
+  output \port$1144$24 ;
+  wire \port$1144$24 ;
+  output \port$1144$25 ;
+  wire \port$1144$25 ;
+  output \port$1144$26 ;
+  wire \port$1144$26 ;
+  output \port$1144$27 ;
+  wire \port$1144$27 ;
+  output \port$1144$28 ;
+  wire \port$1144$28 ;
+  output \port$1144$29 ;
+  wire \port$1144$29 ;
+  output \port$1144$3 ;
+  wire \port$1144$3 ;
+  output \port$1144$30 ;
+  wire \port$1144$30 ;
+  output \port$1144$4 ;
+  wire \port$1144$4 ;
+  output \port$1144$5 ;
+  wire \port$1144$5 ;
+  output \port$1144$6 ;
+  wire \port$1144$6 ;
+  output \port$1144$7 ;
+  wire \port$1144$7 ;
+  output \port$1144$8 ;
+  wire \port$1144$8 ;
+  output \port$1144$9 ;
+  wire \port$1144$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -44477,9 +42719,9 @@ module \hwq_top.engine.requant.pll_5 (\port$1111$0 , \port$1111$1 , \port$1111$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -44552,49 +42794,46 @@ module \hwq_top.engine.requant.pll_5 (\port$1111$0 , \port$1111$1 , \port$1111$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1111$0  = \$1 ;
-  assign \port$1111$1  = \$2 ;
-  assign \port$1111$2  = \$3 ;
-  assign \port$1111$3  = \$4 ;
-  assign \port$1111$4  = \$5 ;
-  assign \port$1111$5  = \$6 ;
-  assign \port$1111$6  = \$7 ;
-  assign \port$1111$7  = \$8 ;
-  assign \port$1111$8  = \$9 ;
-  assign \port$1111$9  = \$10 ;
-  assign \port$1111$10  = \$11 ;
-  assign \port$1111$11  = \$12 ;
-  assign \port$1111$12  = \$13 ;
-  assign \port$1111$13  = \$14 ;
-  assign \port$1111$14  = \$15 ;
-  assign \port$1111$15  = \$16 ;
-  assign \port$1111$16  = \$17 ;
-  assign \port$1111$17  = \$18 ;
-  assign \port$1111$18  = \$19 ;
-  assign \port$1111$19  = \$20 ;
-  assign \port$1111$20  = \$21 ;
-  assign \port$1111$21  = \$22 ;
-  assign \port$1111$22  = \$23 ;
-  assign \port$1111$23  = \$24 ;
-  assign \port$1111$24  = \$25 ;
-  assign \port$1111$25  = \$26 ;
-  assign \port$1111$26  = \$27 ;
-  assign \port$1111$27  = \$28 ;
-  assign \port$1111$28  = \$29 ;
-  assign \port$1111$29  = \$30 ;
-  assign \port$1111$30  = \$31 ;
-  assign \port$1111$31  = \$32 ;
-  assign \port$1111$32  = \$33 ;
-  assign \port$1111$33  = \$34 ;
+  assign \port$1144$0  = \$1 ;
+  assign \port$1144$1  = \$2 ;
+  assign \port$1144$2  = \$3 ;
+  assign \port$1144$3  = \$4 ;
+  assign \port$1144$4  = \$5 ;
+  assign \port$1144$5  = \$6 ;
+  assign \port$1144$6  = \$7 ;
+  assign \port$1144$7  = \$8 ;
+  assign \port$1144$8  = \$9 ;
+  assign \port$1144$9  = \$10 ;
+  assign \port$1144$10  = \$11 ;
+  assign \port$1144$11  = \$12 ;
+  assign \port$1144$12  = \$13 ;
+  assign \port$1144$13  = \$14 ;
+  assign \port$1144$14  = \$15 ;
+  assign \port$1144$15  = \$16 ;
+  assign \port$1144$16  = \$17 ;
+  assign \port$1144$17  = \$18 ;
+  assign \port$1144$18  = \$19 ;
+  assign \port$1144$19  = \$20 ;
+  assign \port$1144$20  = \$21 ;
+  assign \port$1144$21  = \$22 ;
+  assign \port$1144$22  = \$23 ;
+  assign \port$1144$23  = \$24 ;
+  assign \port$1144$24  = \$25 ;
+  assign \port$1144$25  = \$26 ;
+  assign \port$1144$26  = \$27 ;
+  assign \port$1144$27  = \$28 ;
+  assign \port$1144$28  = \$29 ;
+  assign \port$1144$29  = \$30 ;
+  assign \port$1144$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_6 (\port$1115$0 , \port$1115$1 , \port$1115$2 , \port$1115$3 , \port$1115$4 , \port$1115$5 , \port$1115$6 , \port$1115$7 , \port$1115$8 , \port$1115$9 , \port$1115$10 , \port$1115$11 , \port$1115$12 , \port$1115$13 , \port$1115$14 , \port$1115$15 , \port$1115$16 , \port$1115$17 , \port$1115$18 , \port$1115$19 , \port$1115$20 
-, \port$1115$21 , \port$1115$22 , \port$1115$23 , \port$1115$24 , \port$1115$25 , \port$1115$26 , \port$1115$27 , \port$1115$28 , \port$1115$29 , \port$1115$30 , \port$1115$31 , \port$1115$32 , \port$1115$33 , b, a, clk);
+module \hwq_top.engine.requant.plh_7 (\port$1148$0 , \port$1148$1 , \port$1148$2 , \port$1148$3 , \port$1148$4 , \port$1148$5 , \port$1148$6 , \port$1148$7 , \port$1148$8 , \port$1148$9 , \port$1148$10 , \port$1148$11 , \port$1148$12 , \port$1148$13 , \port$1148$14 , \port$1148$15 , \port$1148$16 , \port$1148$17 , \port$1148$18 , \port$1148$19 , \port$1148$20 
+, \port$1148$21 , \port$1148$22 , \port$1148$23 , \port$1148$24 , \port$1148$25 , \port$1148$26 , \port$1148$27 , \port$1148$28 , \port$1148$29 , \port$1148$30 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -44634,82 +42873,76 @@ module \hwq_top.engine.requant.pll_6 (\port$1115$0 , \port$1115$1 , \port$1115$2
   wire [17:0] \$signal ;
   input [16:0] a;
   wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
+  input [13:0] b;
+  wire [13:0] b;
   wire [17:0] b18;
   input clk;
   wire clk;
   wire en;
-  wire [33:0] p;
+  wire [30:0] p;
   wire [35:0] p36;
-  output \port$1115$0 ;
-  wire \port$1115$0 ;
-  output \port$1115$1 ;
-  wire \port$1115$1 ;
-  output \port$1115$10 ;
-  wire \port$1115$10 ;
-  output \port$1115$11 ;
-  wire \port$1115$11 ;
-  output \port$1115$12 ;
-  wire \port$1115$12 ;
-  output \port$1115$13 ;
-  wire \port$1115$13 ;
-  output \port$1115$14 ;
-  wire \port$1115$14 ;
-  output \port$1115$15 ;
-  wire \port$1115$15 ;
-  output \port$1115$16 ;
-  wire \port$1115$16 ;
-  output \port$1115$17 ;
-  wire \port$1115$17 ;
-  output \port$1115$18 ;
-  wire \port$1115$18 ;
-  output \port$1115$19 ;
-  wire \port$1115$19 ;
-  output \port$1115$2 ;
-  wire \port$1115$2 ;
-  output \port$1115$20 ;
-  wire \port$1115$20 ;
-  output \port$1115$21 ;
-  wire \port$1115$21 ;
-  output \port$1115$22 ;
-  wire \port$1115$22 ;
-  output \port$1115$23 ;
-  wire \port$1115$23 ;
-  output \port$1115$24 ;
-  wire \port$1115$24 ;
-  output \port$1115$25 ;
-  wire \port$1115$25 ;
-  output \port$1115$26 ;
-  wire \port$1115$26 ;
-  output \port$1115$27 ;
-  wire \port$1115$27 ;
-  output \port$1115$28 ;
-  wire \port$1115$28 ;
-  output \port$1115$29 ;
-  wire \port$1115$29 ;
-  output \port$1115$3 ;
-  wire \port$1115$3 ;
-  output \port$1115$30 ;
-  wire \port$1115$30 ;
-  output \port$1115$31 ;
-  wire \port$1115$31 ;
-  output \port$1115$32 ;
-  wire \port$1115$32 ;
-  output \port$1115$33 ;
-  wire \port$1115$33 ;
-  output \port$1115$4 ;
-  wire \port$1115$4 ;
-  output \port$1115$5 ;
-  wire \port$1115$5 ;
-  output \port$1115$6 ;
-  wire \port$1115$6 ;
-  output \port$1115$7 ;
-  wire \port$1115$7 ;
-  output \port$1115$8 ;
-  wire \port$1115$8 ;
-  output \port$1115$9 ;
-  wire \port$1115$9 ;
+  output \port$1148$0 ;
+  wire \port$1148$0 ;
+  output \port$1148$1 ;
+  wire \port$1148$1 ;
+  output \port$1148$10 ;
+  wire \port$1148$10 ;
+  output \port$1148$11 ;
+  wire \port$1148$11 ;
+  output \port$1148$12 ;
+  wire \port$1148$12 ;
+  output \port$1148$13 ;
+  wire \port$1148$13 ;
+  output \port$1148$14 ;
+  wire \port$1148$14 ;
+  output \port$1148$15 ;
+  wire \port$1148$15 ;
+  output \port$1148$16 ;
+  wire \port$1148$16 ;
+  output \port$1148$17 ;
+  wire \port$1148$17 ;
+  output \port$1148$18 ;
+  wire \port$1148$18 ;
+  output \port$1148$19 ;
+  wire \port$1148$19 ;
+  output \port$1148$2 ;
+  wire \port$1148$2 ;
+  output \port$1148$20 ;
+  wire \port$1148$20 ;
+  output \port$1148$21 ;
+  wire \port$1148$21 ;
+  output \port$1148$22 ;
+  wire \port$1148$22 ;
+  output \port$1148$23 ;
+  wire \port$1148$23 ;
+  output \port$1148$24 ;
+  wire \port$1148$24 ;
+  output \port$1148$25 ;
+  wire \port$1148$25 ;
+  output \port$1148$26 ;
+  wire \port$1148$26 ;
+  output \port$1148$27 ;
+  wire \port$1148$27 ;
+  output \port$1148$28 ;
+  wire \port$1148$28 ;
+  output \port$1148$29 ;
+  wire \port$1148$29 ;
+  output \port$1148$3 ;
+  wire \port$1148$3 ;
+  output \port$1148$30 ;
+  wire \port$1148$30 ;
+  output \port$1148$4 ;
+  wire \port$1148$4 ;
+  output \port$1148$5 ;
+  wire \port$1148$5 ;
+  output \port$1148$6 ;
+  wire \port$1148$6 ;
+  output \port$1148$7 ;
+  wire \port$1148$7 ;
+  output \port$1148$8 ;
+  wire \port$1148$8 ;
+  output \port$1148$9 ;
+  wire \port$1148$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -44751,9 +42984,9 @@ module \hwq_top.engine.requant.pll_6 (\port$1115$0 , \port$1115$1 , \port$1115$2
     .B11(b[11]),
     .B12(b[12]),
     .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
+    .B14(1'h0),
+    .B15(1'h0),
+    .B16(1'h0),
     .B17(1'h0),
     .B2(b[2]),
     .B3(b[3]),
@@ -44826,48 +43059,45 @@ module \hwq_top.engine.requant.pll_6 (\port$1115$0 , \port$1115$1 , \port$1115$2
     .SOURCEB(1'h0)
   );
   assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign b18 = { 4'h0, b };
+  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign en = 1'h1;
-  assign \port$1115$0  = \$1 ;
-  assign \port$1115$1  = \$2 ;
-  assign \port$1115$2  = \$3 ;
-  assign \port$1115$3  = \$4 ;
-  assign \port$1115$4  = \$5 ;
-  assign \port$1115$5  = \$6 ;
-  assign \port$1115$6  = \$7 ;
-  assign \port$1115$7  = \$8 ;
-  assign \port$1115$8  = \$9 ;
-  assign \port$1115$9  = \$10 ;
-  assign \port$1115$10  = \$11 ;
-  assign \port$1115$11  = \$12 ;
-  assign \port$1115$12  = \$13 ;
-  assign \port$1115$13  = \$14 ;
-  assign \port$1115$14  = \$15 ;
-  assign \port$1115$15  = \$16 ;
-  assign \port$1115$16  = \$17 ;
-  assign \port$1115$17  = \$18 ;
-  assign \port$1115$18  = \$19 ;
-  assign \port$1115$19  = \$20 ;
-  assign \port$1115$20  = \$21 ;
-  assign \port$1115$21  = \$22 ;
-  assign \port$1115$22  = \$23 ;
-  assign \port$1115$23  = \$24 ;
-  assign \port$1115$24  = \$25 ;
-  assign \port$1115$25  = \$26 ;
-  assign \port$1115$26  = \$27 ;
-  assign \port$1115$27  = \$28 ;
-  assign \port$1115$28  = \$29 ;
-  assign \port$1115$29  = \$30 ;
-  assign \port$1115$30  = \$31 ;
-  assign \port$1115$31  = \$32 ;
-  assign \port$1115$32  = \$33 ;
-  assign \port$1115$33  = \$34 ;
+  assign \port$1148$0  = \$1 ;
+  assign \port$1148$1  = \$2 ;
+  assign \port$1148$2  = \$3 ;
+  assign \port$1148$3  = \$4 ;
+  assign \port$1148$4  = \$5 ;
+  assign \port$1148$5  = \$6 ;
+  assign \port$1148$6  = \$7 ;
+  assign \port$1148$7  = \$8 ;
+  assign \port$1148$8  = \$9 ;
+  assign \port$1148$9  = \$10 ;
+  assign \port$1148$10  = \$11 ;
+  assign \port$1148$11  = \$12 ;
+  assign \port$1148$12  = \$13 ;
+  assign \port$1148$13  = \$14 ;
+  assign \port$1148$14  = \$15 ;
+  assign \port$1148$15  = \$16 ;
+  assign \port$1148$16  = \$17 ;
+  assign \port$1148$17  = \$18 ;
+  assign \port$1148$18  = \$19 ;
+  assign \port$1148$19  = \$20 ;
+  assign \port$1148$20  = \$21 ;
+  assign \port$1148$21  = \$22 ;
+  assign \port$1148$22  = \$23 ;
+  assign \port$1148$23  = \$24 ;
+  assign \port$1148$24  = \$25 ;
+  assign \port$1148$25  = \$26 ;
+  assign \port$1148$26  = \$27 ;
+  assign \port$1148$27  = \$28 ;
+  assign \port$1148$28  = \$29 ;
+  assign \port$1148$29  = \$30 ;
+  assign \port$1148$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant.pll_7 (\port$1119$0 , \port$1119$1 , \port$1119$2 , \port$1119$3 , \port$1119$4 , \port$1119$5 , \port$1119$6 , \port$1119$7 , \port$1119$8 , \port$1119$9 , \port$1119$10 , \port$1119$11 , \port$1119$12 , \port$1119$13 , \port$1119$14 , \port$1119$15 , \port$1119$16 , \port$1119$17 , \port$1119$18 , \port$1119$19 , \port$1119$20 
+module \hwq_top.engine.requant.pll_0 (\port$1119$0 , \port$1119$1 , \port$1119$2 , \port$1119$3 , \port$1119$4 , \port$1119$5 , \port$1119$6 , \port$1119$7 , \port$1119$8 , \port$1119$9 , \port$1119$10 , \port$1119$11 , \port$1119$12 , \port$1119$13 , \port$1119$14 , \port$1119$15 , \port$1119$16 , \port$1119$17 , \port$1119$18 , \port$1119$19 , \port$1119$20 
 , \port$1119$21 , \port$1119$22 , \port$1119$23 , \port$1119$24 , \port$1119$25 , \port$1119$26 , \port$1119$27 , \port$1119$28 , \port$1119$29 , \port$1119$30 , \port$1119$31 , \port$1119$32 , \port$1119$33 , b, a, clk);
   wire \$1 ;
   wire \$10 ;
@@ -45138,4 +43368,1922 @@ module \hwq_top.engine.requant.pll_7 (\port$1119$0 , \port$1119$1 , \port$1119$2
   assign \port$1119$31  = \$32 ;
   assign \port$1119$32  = \$33 ;
   assign \port$1119$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_1 (\port$1123$0 , \port$1123$1 , \port$1123$2 , \port$1123$3 , \port$1123$4 , \port$1123$5 , \port$1123$6 , \port$1123$7 , \port$1123$8 , \port$1123$9 , \port$1123$10 , \port$1123$11 , \port$1123$12 , \port$1123$13 , \port$1123$14 , \port$1123$15 , \port$1123$16 , \port$1123$17 , \port$1123$18 , \port$1123$19 , \port$1123$20 
+, \port$1123$21 , \port$1123$22 , \port$1123$23 , \port$1123$24 , \port$1123$25 , \port$1123$26 , \port$1123$27 , \port$1123$28 , \port$1123$29 , \port$1123$30 , \port$1123$31 , \port$1123$32 , \port$1123$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1123$0 ;
+  wire \port$1123$0 ;
+  output \port$1123$1 ;
+  wire \port$1123$1 ;
+  output \port$1123$10 ;
+  wire \port$1123$10 ;
+  output \port$1123$11 ;
+  wire \port$1123$11 ;
+  output \port$1123$12 ;
+  wire \port$1123$12 ;
+  output \port$1123$13 ;
+  wire \port$1123$13 ;
+  output \port$1123$14 ;
+  wire \port$1123$14 ;
+  output \port$1123$15 ;
+  wire \port$1123$15 ;
+  output \port$1123$16 ;
+  wire \port$1123$16 ;
+  output \port$1123$17 ;
+  wire \port$1123$17 ;
+  output \port$1123$18 ;
+  wire \port$1123$18 ;
+  output \port$1123$19 ;
+  wire \port$1123$19 ;
+  output \port$1123$2 ;
+  wire \port$1123$2 ;
+  output \port$1123$20 ;
+  wire \port$1123$20 ;
+  output \port$1123$21 ;
+  wire \port$1123$21 ;
+  output \port$1123$22 ;
+  wire \port$1123$22 ;
+  output \port$1123$23 ;
+  wire \port$1123$23 ;
+  output \port$1123$24 ;
+  wire \port$1123$24 ;
+  output \port$1123$25 ;
+  wire \port$1123$25 ;
+  output \port$1123$26 ;
+  wire \port$1123$26 ;
+  output \port$1123$27 ;
+  wire \port$1123$27 ;
+  output \port$1123$28 ;
+  wire \port$1123$28 ;
+  output \port$1123$29 ;
+  wire \port$1123$29 ;
+  output \port$1123$3 ;
+  wire \port$1123$3 ;
+  output \port$1123$30 ;
+  wire \port$1123$30 ;
+  output \port$1123$31 ;
+  wire \port$1123$31 ;
+  output \port$1123$32 ;
+  wire \port$1123$32 ;
+  output \port$1123$33 ;
+  wire \port$1123$33 ;
+  output \port$1123$4 ;
+  wire \port$1123$4 ;
+  output \port$1123$5 ;
+  wire \port$1123$5 ;
+  output \port$1123$6 ;
+  wire \port$1123$6 ;
+  output \port$1123$7 ;
+  wire \port$1123$7 ;
+  output \port$1123$8 ;
+  wire \port$1123$8 ;
+  output \port$1123$9 ;
+  wire \port$1123$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1123$0  = \$1 ;
+  assign \port$1123$1  = \$2 ;
+  assign \port$1123$2  = \$3 ;
+  assign \port$1123$3  = \$4 ;
+  assign \port$1123$4  = \$5 ;
+  assign \port$1123$5  = \$6 ;
+  assign \port$1123$6  = \$7 ;
+  assign \port$1123$7  = \$8 ;
+  assign \port$1123$8  = \$9 ;
+  assign \port$1123$9  = \$10 ;
+  assign \port$1123$10  = \$11 ;
+  assign \port$1123$11  = \$12 ;
+  assign \port$1123$12  = \$13 ;
+  assign \port$1123$13  = \$14 ;
+  assign \port$1123$14  = \$15 ;
+  assign \port$1123$15  = \$16 ;
+  assign \port$1123$16  = \$17 ;
+  assign \port$1123$17  = \$18 ;
+  assign \port$1123$18  = \$19 ;
+  assign \port$1123$19  = \$20 ;
+  assign \port$1123$20  = \$21 ;
+  assign \port$1123$21  = \$22 ;
+  assign \port$1123$22  = \$23 ;
+  assign \port$1123$23  = \$24 ;
+  assign \port$1123$24  = \$25 ;
+  assign \port$1123$25  = \$26 ;
+  assign \port$1123$26  = \$27 ;
+  assign \port$1123$27  = \$28 ;
+  assign \port$1123$28  = \$29 ;
+  assign \port$1123$29  = \$30 ;
+  assign \port$1123$30  = \$31 ;
+  assign \port$1123$31  = \$32 ;
+  assign \port$1123$32  = \$33 ;
+  assign \port$1123$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_2 (\port$1127$0 , \port$1127$1 , \port$1127$2 , \port$1127$3 , \port$1127$4 , \port$1127$5 , \port$1127$6 , \port$1127$7 , \port$1127$8 , \port$1127$9 , \port$1127$10 , \port$1127$11 , \port$1127$12 , \port$1127$13 , \port$1127$14 , \port$1127$15 , \port$1127$16 , \port$1127$17 , \port$1127$18 , \port$1127$19 , \port$1127$20 
+, \port$1127$21 , \port$1127$22 , \port$1127$23 , \port$1127$24 , \port$1127$25 , \port$1127$26 , \port$1127$27 , \port$1127$28 , \port$1127$29 , \port$1127$30 , \port$1127$31 , \port$1127$32 , \port$1127$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1127$0 ;
+  wire \port$1127$0 ;
+  output \port$1127$1 ;
+  wire \port$1127$1 ;
+  output \port$1127$10 ;
+  wire \port$1127$10 ;
+  output \port$1127$11 ;
+  wire \port$1127$11 ;
+  output \port$1127$12 ;
+  wire \port$1127$12 ;
+  output \port$1127$13 ;
+  wire \port$1127$13 ;
+  output \port$1127$14 ;
+  wire \port$1127$14 ;
+  output \port$1127$15 ;
+  wire \port$1127$15 ;
+  output \port$1127$16 ;
+  wire \port$1127$16 ;
+  output \port$1127$17 ;
+  wire \port$1127$17 ;
+  output \port$1127$18 ;
+  wire \port$1127$18 ;
+  output \port$1127$19 ;
+  wire \port$1127$19 ;
+  output \port$1127$2 ;
+  wire \port$1127$2 ;
+  output \port$1127$20 ;
+  wire \port$1127$20 ;
+  output \port$1127$21 ;
+  wire \port$1127$21 ;
+  output \port$1127$22 ;
+  wire \port$1127$22 ;
+  output \port$1127$23 ;
+  wire \port$1127$23 ;
+  output \port$1127$24 ;
+  wire \port$1127$24 ;
+  output \port$1127$25 ;
+  wire \port$1127$25 ;
+  output \port$1127$26 ;
+  wire \port$1127$26 ;
+  output \port$1127$27 ;
+  wire \port$1127$27 ;
+  output \port$1127$28 ;
+  wire \port$1127$28 ;
+  output \port$1127$29 ;
+  wire \port$1127$29 ;
+  output \port$1127$3 ;
+  wire \port$1127$3 ;
+  output \port$1127$30 ;
+  wire \port$1127$30 ;
+  output \port$1127$31 ;
+  wire \port$1127$31 ;
+  output \port$1127$32 ;
+  wire \port$1127$32 ;
+  output \port$1127$33 ;
+  wire \port$1127$33 ;
+  output \port$1127$4 ;
+  wire \port$1127$4 ;
+  output \port$1127$5 ;
+  wire \port$1127$5 ;
+  output \port$1127$6 ;
+  wire \port$1127$6 ;
+  output \port$1127$7 ;
+  wire \port$1127$7 ;
+  output \port$1127$8 ;
+  wire \port$1127$8 ;
+  output \port$1127$9 ;
+  wire \port$1127$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1127$0  = \$1 ;
+  assign \port$1127$1  = \$2 ;
+  assign \port$1127$2  = \$3 ;
+  assign \port$1127$3  = \$4 ;
+  assign \port$1127$4  = \$5 ;
+  assign \port$1127$5  = \$6 ;
+  assign \port$1127$6  = \$7 ;
+  assign \port$1127$7  = \$8 ;
+  assign \port$1127$8  = \$9 ;
+  assign \port$1127$9  = \$10 ;
+  assign \port$1127$10  = \$11 ;
+  assign \port$1127$11  = \$12 ;
+  assign \port$1127$12  = \$13 ;
+  assign \port$1127$13  = \$14 ;
+  assign \port$1127$14  = \$15 ;
+  assign \port$1127$15  = \$16 ;
+  assign \port$1127$16  = \$17 ;
+  assign \port$1127$17  = \$18 ;
+  assign \port$1127$18  = \$19 ;
+  assign \port$1127$19  = \$20 ;
+  assign \port$1127$20  = \$21 ;
+  assign \port$1127$21  = \$22 ;
+  assign \port$1127$22  = \$23 ;
+  assign \port$1127$23  = \$24 ;
+  assign \port$1127$24  = \$25 ;
+  assign \port$1127$25  = \$26 ;
+  assign \port$1127$26  = \$27 ;
+  assign \port$1127$27  = \$28 ;
+  assign \port$1127$28  = \$29 ;
+  assign \port$1127$29  = \$30 ;
+  assign \port$1127$30  = \$31 ;
+  assign \port$1127$31  = \$32 ;
+  assign \port$1127$32  = \$33 ;
+  assign \port$1127$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_3 (\port$1131$0 , \port$1131$1 , \port$1131$2 , \port$1131$3 , \port$1131$4 , \port$1131$5 , \port$1131$6 , \port$1131$7 , \port$1131$8 , \port$1131$9 , \port$1131$10 , \port$1131$11 , \port$1131$12 , \port$1131$13 , \port$1131$14 , \port$1131$15 , \port$1131$16 , \port$1131$17 , \port$1131$18 , \port$1131$19 , \port$1131$20 
+, \port$1131$21 , \port$1131$22 , \port$1131$23 , \port$1131$24 , \port$1131$25 , \port$1131$26 , \port$1131$27 , \port$1131$28 , \port$1131$29 , \port$1131$30 , \port$1131$31 , \port$1131$32 , \port$1131$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1131$0 ;
+  wire \port$1131$0 ;
+  output \port$1131$1 ;
+  wire \port$1131$1 ;
+  output \port$1131$10 ;
+  wire \port$1131$10 ;
+  output \port$1131$11 ;
+  wire \port$1131$11 ;
+  output \port$1131$12 ;
+  wire \port$1131$12 ;
+  output \port$1131$13 ;
+  wire \port$1131$13 ;
+  output \port$1131$14 ;
+  wire \port$1131$14 ;
+  output \port$1131$15 ;
+  wire \port$1131$15 ;
+  output \port$1131$16 ;
+  wire \port$1131$16 ;
+  output \port$1131$17 ;
+  wire \port$1131$17 ;
+  output \port$1131$18 ;
+  wire \port$1131$18 ;
+  output \port$1131$19 ;
+  wire \port$1131$19 ;
+  output \port$1131$2 ;
+  wire \port$1131$2 ;
+  output \port$1131$20 ;
+  wire \port$1131$20 ;
+  output \port$1131$21 ;
+  wire \port$1131$21 ;
+  output \port$1131$22 ;
+  wire \port$1131$22 ;
+  output \port$1131$23 ;
+  wire \port$1131$23 ;
+  output \port$1131$24 ;
+  wire \port$1131$24 ;
+  output \port$1131$25 ;
+  wire \port$1131$25 ;
+  output \port$1131$26 ;
+  wire \port$1131$26 ;
+  output \port$1131$27 ;
+  wire \port$1131$27 ;
+  output \port$1131$28 ;
+  wire \port$1131$28 ;
+  output \port$1131$29 ;
+  wire \port$1131$29 ;
+  output \port$1131$3 ;
+  wire \port$1131$3 ;
+  output \port$1131$30 ;
+  wire \port$1131$30 ;
+  output \port$1131$31 ;
+  wire \port$1131$31 ;
+  output \port$1131$32 ;
+  wire \port$1131$32 ;
+  output \port$1131$33 ;
+  wire \port$1131$33 ;
+  output \port$1131$4 ;
+  wire \port$1131$4 ;
+  output \port$1131$5 ;
+  wire \port$1131$5 ;
+  output \port$1131$6 ;
+  wire \port$1131$6 ;
+  output \port$1131$7 ;
+  wire \port$1131$7 ;
+  output \port$1131$8 ;
+  wire \port$1131$8 ;
+  output \port$1131$9 ;
+  wire \port$1131$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1131$0  = \$1 ;
+  assign \port$1131$1  = \$2 ;
+  assign \port$1131$2  = \$3 ;
+  assign \port$1131$3  = \$4 ;
+  assign \port$1131$4  = \$5 ;
+  assign \port$1131$5  = \$6 ;
+  assign \port$1131$6  = \$7 ;
+  assign \port$1131$7  = \$8 ;
+  assign \port$1131$8  = \$9 ;
+  assign \port$1131$9  = \$10 ;
+  assign \port$1131$10  = \$11 ;
+  assign \port$1131$11  = \$12 ;
+  assign \port$1131$12  = \$13 ;
+  assign \port$1131$13  = \$14 ;
+  assign \port$1131$14  = \$15 ;
+  assign \port$1131$15  = \$16 ;
+  assign \port$1131$16  = \$17 ;
+  assign \port$1131$17  = \$18 ;
+  assign \port$1131$18  = \$19 ;
+  assign \port$1131$19  = \$20 ;
+  assign \port$1131$20  = \$21 ;
+  assign \port$1131$21  = \$22 ;
+  assign \port$1131$22  = \$23 ;
+  assign \port$1131$23  = \$24 ;
+  assign \port$1131$24  = \$25 ;
+  assign \port$1131$25  = \$26 ;
+  assign \port$1131$26  = \$27 ;
+  assign \port$1131$27  = \$28 ;
+  assign \port$1131$28  = \$29 ;
+  assign \port$1131$29  = \$30 ;
+  assign \port$1131$30  = \$31 ;
+  assign \port$1131$31  = \$32 ;
+  assign \port$1131$32  = \$33 ;
+  assign \port$1131$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_4 (\port$1135$0 , \port$1135$1 , \port$1135$2 , \port$1135$3 , \port$1135$4 , \port$1135$5 , \port$1135$6 , \port$1135$7 , \port$1135$8 , \port$1135$9 , \port$1135$10 , \port$1135$11 , \port$1135$12 , \port$1135$13 , \port$1135$14 , \port$1135$15 , \port$1135$16 , \port$1135$17 , \port$1135$18 , \port$1135$19 , \port$1135$20 
+, \port$1135$21 , \port$1135$22 , \port$1135$23 , \port$1135$24 , \port$1135$25 , \port$1135$26 , \port$1135$27 , \port$1135$28 , \port$1135$29 , \port$1135$30 , \port$1135$31 , \port$1135$32 , \port$1135$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1135$0 ;
+  wire \port$1135$0 ;
+  output \port$1135$1 ;
+  wire \port$1135$1 ;
+  output \port$1135$10 ;
+  wire \port$1135$10 ;
+  output \port$1135$11 ;
+  wire \port$1135$11 ;
+  output \port$1135$12 ;
+  wire \port$1135$12 ;
+  output \port$1135$13 ;
+  wire \port$1135$13 ;
+  output \port$1135$14 ;
+  wire \port$1135$14 ;
+  output \port$1135$15 ;
+  wire \port$1135$15 ;
+  output \port$1135$16 ;
+  wire \port$1135$16 ;
+  output \port$1135$17 ;
+  wire \port$1135$17 ;
+  output \port$1135$18 ;
+  wire \port$1135$18 ;
+  output \port$1135$19 ;
+  wire \port$1135$19 ;
+  output \port$1135$2 ;
+  wire \port$1135$2 ;
+  output \port$1135$20 ;
+  wire \port$1135$20 ;
+  output \port$1135$21 ;
+  wire \port$1135$21 ;
+  output \port$1135$22 ;
+  wire \port$1135$22 ;
+  output \port$1135$23 ;
+  wire \port$1135$23 ;
+  output \port$1135$24 ;
+  wire \port$1135$24 ;
+  output \port$1135$25 ;
+  wire \port$1135$25 ;
+  output \port$1135$26 ;
+  wire \port$1135$26 ;
+  output \port$1135$27 ;
+  wire \port$1135$27 ;
+  output \port$1135$28 ;
+  wire \port$1135$28 ;
+  output \port$1135$29 ;
+  wire \port$1135$29 ;
+  output \port$1135$3 ;
+  wire \port$1135$3 ;
+  output \port$1135$30 ;
+  wire \port$1135$30 ;
+  output \port$1135$31 ;
+  wire \port$1135$31 ;
+  output \port$1135$32 ;
+  wire \port$1135$32 ;
+  output \port$1135$33 ;
+  wire \port$1135$33 ;
+  output \port$1135$4 ;
+  wire \port$1135$4 ;
+  output \port$1135$5 ;
+  wire \port$1135$5 ;
+  output \port$1135$6 ;
+  wire \port$1135$6 ;
+  output \port$1135$7 ;
+  wire \port$1135$7 ;
+  output \port$1135$8 ;
+  wire \port$1135$8 ;
+  output \port$1135$9 ;
+  wire \port$1135$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1135$0  = \$1 ;
+  assign \port$1135$1  = \$2 ;
+  assign \port$1135$2  = \$3 ;
+  assign \port$1135$3  = \$4 ;
+  assign \port$1135$4  = \$5 ;
+  assign \port$1135$5  = \$6 ;
+  assign \port$1135$6  = \$7 ;
+  assign \port$1135$7  = \$8 ;
+  assign \port$1135$8  = \$9 ;
+  assign \port$1135$9  = \$10 ;
+  assign \port$1135$10  = \$11 ;
+  assign \port$1135$11  = \$12 ;
+  assign \port$1135$12  = \$13 ;
+  assign \port$1135$13  = \$14 ;
+  assign \port$1135$14  = \$15 ;
+  assign \port$1135$15  = \$16 ;
+  assign \port$1135$16  = \$17 ;
+  assign \port$1135$17  = \$18 ;
+  assign \port$1135$18  = \$19 ;
+  assign \port$1135$19  = \$20 ;
+  assign \port$1135$20  = \$21 ;
+  assign \port$1135$21  = \$22 ;
+  assign \port$1135$22  = \$23 ;
+  assign \port$1135$23  = \$24 ;
+  assign \port$1135$24  = \$25 ;
+  assign \port$1135$25  = \$26 ;
+  assign \port$1135$26  = \$27 ;
+  assign \port$1135$27  = \$28 ;
+  assign \port$1135$28  = \$29 ;
+  assign \port$1135$29  = \$30 ;
+  assign \port$1135$30  = \$31 ;
+  assign \port$1135$31  = \$32 ;
+  assign \port$1135$32  = \$33 ;
+  assign \port$1135$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_5 (\port$1139$0 , \port$1139$1 , \port$1139$2 , \port$1139$3 , \port$1139$4 , \port$1139$5 , \port$1139$6 , \port$1139$7 , \port$1139$8 , \port$1139$9 , \port$1139$10 , \port$1139$11 , \port$1139$12 , \port$1139$13 , \port$1139$14 , \port$1139$15 , \port$1139$16 , \port$1139$17 , \port$1139$18 , \port$1139$19 , \port$1139$20 
+, \port$1139$21 , \port$1139$22 , \port$1139$23 , \port$1139$24 , \port$1139$25 , \port$1139$26 , \port$1139$27 , \port$1139$28 , \port$1139$29 , \port$1139$30 , \port$1139$31 , \port$1139$32 , \port$1139$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1139$0 ;
+  wire \port$1139$0 ;
+  output \port$1139$1 ;
+  wire \port$1139$1 ;
+  output \port$1139$10 ;
+  wire \port$1139$10 ;
+  output \port$1139$11 ;
+  wire \port$1139$11 ;
+  output \port$1139$12 ;
+  wire \port$1139$12 ;
+  output \port$1139$13 ;
+  wire \port$1139$13 ;
+  output \port$1139$14 ;
+  wire \port$1139$14 ;
+  output \port$1139$15 ;
+  wire \port$1139$15 ;
+  output \port$1139$16 ;
+  wire \port$1139$16 ;
+  output \port$1139$17 ;
+  wire \port$1139$17 ;
+  output \port$1139$18 ;
+  wire \port$1139$18 ;
+  output \port$1139$19 ;
+  wire \port$1139$19 ;
+  output \port$1139$2 ;
+  wire \port$1139$2 ;
+  output \port$1139$20 ;
+  wire \port$1139$20 ;
+  output \port$1139$21 ;
+  wire \port$1139$21 ;
+  output \port$1139$22 ;
+  wire \port$1139$22 ;
+  output \port$1139$23 ;
+  wire \port$1139$23 ;
+  output \port$1139$24 ;
+  wire \port$1139$24 ;
+  output \port$1139$25 ;
+  wire \port$1139$25 ;
+  output \port$1139$26 ;
+  wire \port$1139$26 ;
+  output \port$1139$27 ;
+  wire \port$1139$27 ;
+  output \port$1139$28 ;
+  wire \port$1139$28 ;
+  output \port$1139$29 ;
+  wire \port$1139$29 ;
+  output \port$1139$3 ;
+  wire \port$1139$3 ;
+  output \port$1139$30 ;
+  wire \port$1139$30 ;
+  output \port$1139$31 ;
+  wire \port$1139$31 ;
+  output \port$1139$32 ;
+  wire \port$1139$32 ;
+  output \port$1139$33 ;
+  wire \port$1139$33 ;
+  output \port$1139$4 ;
+  wire \port$1139$4 ;
+  output \port$1139$5 ;
+  wire \port$1139$5 ;
+  output \port$1139$6 ;
+  wire \port$1139$6 ;
+  output \port$1139$7 ;
+  wire \port$1139$7 ;
+  output \port$1139$8 ;
+  wire \port$1139$8 ;
+  output \port$1139$9 ;
+  wire \port$1139$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1139$0  = \$1 ;
+  assign \port$1139$1  = \$2 ;
+  assign \port$1139$2  = \$3 ;
+  assign \port$1139$3  = \$4 ;
+  assign \port$1139$4  = \$5 ;
+  assign \port$1139$5  = \$6 ;
+  assign \port$1139$6  = \$7 ;
+  assign \port$1139$7  = \$8 ;
+  assign \port$1139$8  = \$9 ;
+  assign \port$1139$9  = \$10 ;
+  assign \port$1139$10  = \$11 ;
+  assign \port$1139$11  = \$12 ;
+  assign \port$1139$12  = \$13 ;
+  assign \port$1139$13  = \$14 ;
+  assign \port$1139$14  = \$15 ;
+  assign \port$1139$15  = \$16 ;
+  assign \port$1139$16  = \$17 ;
+  assign \port$1139$17  = \$18 ;
+  assign \port$1139$18  = \$19 ;
+  assign \port$1139$19  = \$20 ;
+  assign \port$1139$20  = \$21 ;
+  assign \port$1139$21  = \$22 ;
+  assign \port$1139$22  = \$23 ;
+  assign \port$1139$23  = \$24 ;
+  assign \port$1139$24  = \$25 ;
+  assign \port$1139$25  = \$26 ;
+  assign \port$1139$26  = \$27 ;
+  assign \port$1139$27  = \$28 ;
+  assign \port$1139$28  = \$29 ;
+  assign \port$1139$29  = \$30 ;
+  assign \port$1139$30  = \$31 ;
+  assign \port$1139$31  = \$32 ;
+  assign \port$1139$32  = \$33 ;
+  assign \port$1139$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_6 (\port$1143$0 , \port$1143$1 , \port$1143$2 , \port$1143$3 , \port$1143$4 , \port$1143$5 , \port$1143$6 , \port$1143$7 , \port$1143$8 , \port$1143$9 , \port$1143$10 , \port$1143$11 , \port$1143$12 , \port$1143$13 , \port$1143$14 , \port$1143$15 , \port$1143$16 , \port$1143$17 , \port$1143$18 , \port$1143$19 , \port$1143$20 
+, \port$1143$21 , \port$1143$22 , \port$1143$23 , \port$1143$24 , \port$1143$25 , \port$1143$26 , \port$1143$27 , \port$1143$28 , \port$1143$29 , \port$1143$30 , \port$1143$31 , \port$1143$32 , \port$1143$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1143$0 ;
+  wire \port$1143$0 ;
+  output \port$1143$1 ;
+  wire \port$1143$1 ;
+  output \port$1143$10 ;
+  wire \port$1143$10 ;
+  output \port$1143$11 ;
+  wire \port$1143$11 ;
+  output \port$1143$12 ;
+  wire \port$1143$12 ;
+  output \port$1143$13 ;
+  wire \port$1143$13 ;
+  output \port$1143$14 ;
+  wire \port$1143$14 ;
+  output \port$1143$15 ;
+  wire \port$1143$15 ;
+  output \port$1143$16 ;
+  wire \port$1143$16 ;
+  output \port$1143$17 ;
+  wire \port$1143$17 ;
+  output \port$1143$18 ;
+  wire \port$1143$18 ;
+  output \port$1143$19 ;
+  wire \port$1143$19 ;
+  output \port$1143$2 ;
+  wire \port$1143$2 ;
+  output \port$1143$20 ;
+  wire \port$1143$20 ;
+  output \port$1143$21 ;
+  wire \port$1143$21 ;
+  output \port$1143$22 ;
+  wire \port$1143$22 ;
+  output \port$1143$23 ;
+  wire \port$1143$23 ;
+  output \port$1143$24 ;
+  wire \port$1143$24 ;
+  output \port$1143$25 ;
+  wire \port$1143$25 ;
+  output \port$1143$26 ;
+  wire \port$1143$26 ;
+  output \port$1143$27 ;
+  wire \port$1143$27 ;
+  output \port$1143$28 ;
+  wire \port$1143$28 ;
+  output \port$1143$29 ;
+  wire \port$1143$29 ;
+  output \port$1143$3 ;
+  wire \port$1143$3 ;
+  output \port$1143$30 ;
+  wire \port$1143$30 ;
+  output \port$1143$31 ;
+  wire \port$1143$31 ;
+  output \port$1143$32 ;
+  wire \port$1143$32 ;
+  output \port$1143$33 ;
+  wire \port$1143$33 ;
+  output \port$1143$4 ;
+  wire \port$1143$4 ;
+  output \port$1143$5 ;
+  wire \port$1143$5 ;
+  output \port$1143$6 ;
+  wire \port$1143$6 ;
+  output \port$1143$7 ;
+  wire \port$1143$7 ;
+  output \port$1143$8 ;
+  wire \port$1143$8 ;
+  output \port$1143$9 ;
+  wire \port$1143$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1143$0  = \$1 ;
+  assign \port$1143$1  = \$2 ;
+  assign \port$1143$2  = \$3 ;
+  assign \port$1143$3  = \$4 ;
+  assign \port$1143$4  = \$5 ;
+  assign \port$1143$5  = \$6 ;
+  assign \port$1143$6  = \$7 ;
+  assign \port$1143$7  = \$8 ;
+  assign \port$1143$8  = \$9 ;
+  assign \port$1143$9  = \$10 ;
+  assign \port$1143$10  = \$11 ;
+  assign \port$1143$11  = \$12 ;
+  assign \port$1143$12  = \$13 ;
+  assign \port$1143$13  = \$14 ;
+  assign \port$1143$14  = \$15 ;
+  assign \port$1143$15  = \$16 ;
+  assign \port$1143$16  = \$17 ;
+  assign \port$1143$17  = \$18 ;
+  assign \port$1143$18  = \$19 ;
+  assign \port$1143$19  = \$20 ;
+  assign \port$1143$20  = \$21 ;
+  assign \port$1143$21  = \$22 ;
+  assign \port$1143$22  = \$23 ;
+  assign \port$1143$23  = \$24 ;
+  assign \port$1143$24  = \$25 ;
+  assign \port$1143$25  = \$26 ;
+  assign \port$1143$26  = \$27 ;
+  assign \port$1143$27  = \$28 ;
+  assign \port$1143$28  = \$29 ;
+  assign \port$1143$29  = \$30 ;
+  assign \port$1143$30  = \$31 ;
+  assign \port$1143$31  = \$32 ;
+  assign \port$1143$32  = \$33 ;
+  assign \port$1143$33  = \$34 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_top.engine.requant.pll_7 (\port$1147$0 , \port$1147$1 , \port$1147$2 , \port$1147$3 , \port$1147$4 , \port$1147$5 , \port$1147$6 , \port$1147$7 , \port$1147$8 , \port$1147$9 , \port$1147$10 , \port$1147$11 , \port$1147$12 , \port$1147$13 , \port$1147$14 , \port$1147$15 , \port$1147$16 , \port$1147$17 , \port$1147$18 , \port$1147$19 , \port$1147$20 
+, \port$1147$21 , \port$1147$22 , \port$1147$23 , \port$1147$24 , \port$1147$25 , \port$1147$26 , \port$1147$27 , \port$1147$28 , \port$1147$29 , \port$1147$30 , \port$1147$31 , \port$1147$32 , \port$1147$33 , b, a, clk);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [16:0] a;
+  wire [16:0] a;
+  input [16:0] b;
+  wire [16:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  wire en;
+  wire [33:0] p;
+  wire [35:0] p36;
+  output \port$1147$0 ;
+  wire \port$1147$0 ;
+  output \port$1147$1 ;
+  wire \port$1147$1 ;
+  output \port$1147$10 ;
+  wire \port$1147$10 ;
+  output \port$1147$11 ;
+  wire \port$1147$11 ;
+  output \port$1147$12 ;
+  wire \port$1147$12 ;
+  output \port$1147$13 ;
+  wire \port$1147$13 ;
+  output \port$1147$14 ;
+  wire \port$1147$14 ;
+  output \port$1147$15 ;
+  wire \port$1147$15 ;
+  output \port$1147$16 ;
+  wire \port$1147$16 ;
+  output \port$1147$17 ;
+  wire \port$1147$17 ;
+  output \port$1147$18 ;
+  wire \port$1147$18 ;
+  output \port$1147$19 ;
+  wire \port$1147$19 ;
+  output \port$1147$2 ;
+  wire \port$1147$2 ;
+  output \port$1147$20 ;
+  wire \port$1147$20 ;
+  output \port$1147$21 ;
+  wire \port$1147$21 ;
+  output \port$1147$22 ;
+  wire \port$1147$22 ;
+  output \port$1147$23 ;
+  wire \port$1147$23 ;
+  output \port$1147$24 ;
+  wire \port$1147$24 ;
+  output \port$1147$25 ;
+  wire \port$1147$25 ;
+  output \port$1147$26 ;
+  wire \port$1147$26 ;
+  output \port$1147$27 ;
+  wire \port$1147$27 ;
+  output \port$1147$28 ;
+  wire \port$1147$28 ;
+  output \port$1147$29 ;
+  wire \port$1147$29 ;
+  output \port$1147$3 ;
+  wire \port$1147$3 ;
+  output \port$1147$30 ;
+  wire \port$1147$30 ;
+  output \port$1147$31 ;
+  wire \port$1147$31 ;
+  output \port$1147$32 ;
+  wire \port$1147$32 ;
+  output \port$1147$33 ;
+  wire \port$1147$33 ;
+  output \port$1147$4 ;
+  wire \port$1147$4 ;
+  output \port$1147$5 ;
+  wire \port$1147$5 ;
+  output \port$1147$6 ;
+  wire \port$1147$6 ;
+  output \port$1147$7 ;
+  wire \port$1147$7 ;
+  output \port$1147$8 ;
+  wire \port$1147$8 ;
+  output \port$1147$9 ;
+  wire \port$1147$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[10]),
+    .A11(a[11]),
+    .A12(a[12]),
+    .A13(a[13]),
+    .A14(a[14]),
+    .A15(a[15]),
+    .A16(a[16]),
+    .A17(1'h0),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[8]),
+    .A9(a[9]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[10]),
+    .B11(b[11]),
+    .B12(b[12]),
+    .B13(b[13]),
+    .B14(b[14]),
+    .B15(b[15]),
+    .B16(b[16]),
+    .B17(1'h0),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[8]),
+    .B9(b[9]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(1'h1),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { 1'h0, a };
+  assign b18 = { 1'h0, b };
+  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign en = 1'h1;
+  assign \port$1147$0  = \$1 ;
+  assign \port$1147$1  = \$2 ;
+  assign \port$1147$2  = \$3 ;
+  assign \port$1147$3  = \$4 ;
+  assign \port$1147$4  = \$5 ;
+  assign \port$1147$5  = \$6 ;
+  assign \port$1147$6  = \$7 ;
+  assign \port$1147$7  = \$8 ;
+  assign \port$1147$8  = \$9 ;
+  assign \port$1147$9  = \$10 ;
+  assign \port$1147$10  = \$11 ;
+  assign \port$1147$11  = \$12 ;
+  assign \port$1147$12  = \$13 ;
+  assign \port$1147$13  = \$14 ;
+  assign \port$1147$14  = \$15 ;
+  assign \port$1147$15  = \$16 ;
+  assign \port$1147$16  = \$17 ;
+  assign \port$1147$17  = \$18 ;
+  assign \port$1147$18  = \$19 ;
+  assign \port$1147$19  = \$20 ;
+  assign \port$1147$20  = \$21 ;
+  assign \port$1147$21  = \$22 ;
+  assign \port$1147$22  = \$23 ;
+  assign \port$1147$23  = \$24 ;
+  assign \port$1147$24  = \$25 ;
+  assign \port$1147$25  = \$26 ;
+  assign \port$1147$26  = \$27 ;
+  assign \port$1147$27  = \$28 ;
+  assign \port$1147$28  = \$29 ;
+  assign \port$1147$29  = \$30 ;
+  assign \port$1147$30  = \$31 ;
+  assign \port$1147$31  = \$32 ;
+  assign \port$1147$32  = \$33 ;
+  assign \port$1147$33  = \$34 ;
 endmodule

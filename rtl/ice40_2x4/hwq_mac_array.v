@@ -8,71 +8,76 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$10 ;
   reg \$100 ;
   reg \$101 ;
-  reg [23:0] \$102 ;
-  reg [23:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg \$104 ;
   reg \$105 ;
-  reg \$106 ;
-  reg [7:0] \$107 ;
-  reg [15:0] \$108 ;
+  reg [23:0] \$106 ;
+  reg [23:0] \$107 ;
+  reg [7:0] \$108 ;
   reg \$109 ;
   wire [23:0] \$11 ;
   reg \$110 ;
-  reg \$111 ;
-  reg \$112 ;
+  reg [7:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
   reg \$114 ;
-  reg [23:0] \$115 ;
-  reg [23:0] \$116 ;
-  reg [7:0] \$117 ;
+  reg \$115 ;
+  reg \$116 ;
+  reg \$117 ;
   reg \$118 ;
-  reg \$119 ;
+  reg [23:0] \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [15:0] \$121 ;
+  reg [23:0] \$120 ;
+  reg [7:0] \$121 ;
   reg \$122 ;
   reg \$123 ;
-  reg \$124 ;
-  reg \$125 ;
+  reg [7:0] \$124 ;
+  reg [15:0] \$125 ;
   reg \$126 ;
   reg \$127 ;
-  reg [23:0] \$128 ;
-  reg [23:0] \$129 ;
+  reg \$128 ;
+  reg \$129 ;
   wire \$13 ;
-  reg [7:0] \$130 ;
+  reg \$130 ;
   reg \$131 ;
-  reg \$132 ;
-  reg [7:0] \$133 ;
-  reg [15:0] \$134 ;
+  reg [23:0] \$132 ;
+  reg [23:0] \$133 ;
+  reg [7:0] \$134 ;
   reg \$135 ;
   reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [7:0] \$137 ;
+  reg [15:0] \$138 ;
   reg \$139 ;
   wire [23:0] \$14 ;
   reg \$140 ;
-  reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
+  reg [23:0] \$145 ;
+  reg [23:0] \$146 ;
+  reg [7:0] \$147 ;
   reg \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg \$150 ;
-  reg \$151 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
   reg \$152 ;
   reg \$153 ;
-  reg [23:0] \$154 ;
-  reg [23:0] \$155 ;
-  reg [1:0] \$156 ;
-  wire [31:0] \$157 ;
-  wire [31:0] \$158 ;
-  wire [31:0] \$159 ;
+  reg \$154 ;
+  reg \$155 ;
+  reg \$156 ;
+  reg \$157 ;
+  reg [23:0] \$158 ;
+  reg [23:0] \$159 ;
   wire \$16 ;
-  wire [31:0] \$160 ;
+  reg [1:0] \$160 ;
+  reg [1:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [31:0] \$163 ;
+  wire [31:0] \$164 ;
+  wire [31:0] \$165 ;
   wire [23:0] \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -84,101 +89,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$24 ;
   wire \$25 ;
   wire [2:0] \$26 ;
-  wire [24:0] \$27 ;
+  wire [2:0] \$27 ;
   wire \$28 ;
-  wire [24:0] \$29 ;
+  wire [2:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [24:0] \$31 ;
-  wire \$32 ;
-  wire [24:0] \$33 ;
-  wire \$34 ;
-  wire [24:0] \$35 ;
-  wire \$36 ;
-  wire [24:0] \$37 ;
-  wire \$38 ;
-  wire [24:0] \$39 ;
+  wire [24:0] \$30 ;
+  wire \$31 ;
+  wire [24:0] \$32 ;
+  wire \$33 ;
+  wire [24:0] \$34 ;
+  wire \$35 ;
+  wire [24:0] \$36 ;
+  wire \$37 ;
+  wire [24:0] \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [24:0] \$41 ;
-  wire \$42 ;
-  reg [7:0] \$43 ;
-  reg \$44 ;
-  reg \$45 ;
-  reg [7:0] \$46 ;
+  wire [24:0] \$40 ;
+  wire \$41 ;
+  wire [24:0] \$42 ;
+  wire \$43 ;
+  wire [24:0] \$44 ;
+  wire \$45 ;
+  wire \$46 ;
   reg [7:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
+  reg \$48 ;
+  reg \$49 ;
   wire [23:0] \$5 ;
   reg [7:0] \$50 ;
   reg [7:0] \$51 ;
   reg [7:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
+  reg [7:0] \$53 ;
+  reg [7:0] \$54 ;
   reg [7:0] \$55 ;
-  reg [15:0] \$56 ;
+  reg [7:0] \$56 ;
   reg \$57 ;
   reg \$58 ;
-  reg \$59 ;
+  reg [7:0] \$59 ;
   wire \$6 ;
-  reg \$60 ;
+  reg [15:0] \$60 ;
   reg \$61 ;
   reg \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [7:0] \$65 ;
+  reg \$63 ;
+  reg \$64 ;
+  reg \$65 ;
   reg \$66 ;
-  reg \$67 ;
-  reg [7:0] \$68 ;
-  reg [15:0] \$69 ;
+  reg [23:0] \$67 ;
+  reg [23:0] \$68 ;
+  reg [7:0] \$69 ;
   wire \$7 ;
   reg \$70 ;
   reg \$71 ;
-  reg \$72 ;
-  reg \$73 ;
+  reg [7:0] \$72 ;
+  reg [15:0] \$73 ;
   reg \$74 ;
   reg \$75 ;
-  reg [23:0] \$76 ;
-  reg [23:0] \$77 ;
-  reg [7:0] \$78 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg \$78 ;
   reg \$79 ;
   wire [23:0] \$8 ;
-  reg \$80 ;
-  reg [7:0] \$81 ;
-  reg [15:0] \$82 ;
+  reg [23:0] \$80 ;
+  reg [23:0] \$81 ;
+  reg [7:0] \$82 ;
   reg \$83 ;
   reg \$84 ;
-  reg \$85 ;
-  reg \$86 ;
+  reg [7:0] \$85 ;
+  reg [15:0] \$86 ;
   reg \$87 ;
   reg \$88 ;
-  reg [23:0] \$89 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [23:0] \$90 ;
-  reg [7:0] \$91 ;
+  reg \$90 ;
+  reg \$91 ;
   reg \$92 ;
-  reg \$93 ;
-  reg [7:0] \$94 ;
-  reg [15:0] \$95 ;
+  reg [23:0] \$93 ;
+  reg [23:0] \$94 ;
+  reg [7:0] \$95 ;
   reg \$96 ;
   reg \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  reg [7:0] \$98 ;
+  reg [15:0] \$99 ;
   wire [7:0] a0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$154 ;
+  wire [7:0] \a0$156 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$159 ;
+  wire [7:0] \a0$161 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$164 ;
+  wire [7:0] \a0$166 ;
   (* init = 8'h00 *)
   wire [7:0] a1;
   (* init = 8'h00 *)
-  wire [7:0] \a1$156 ;
+  wire [7:0] \a1$158 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$161 ;
+  wire [7:0] \a1$163 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$166 ;
+  wire [7:0] \a1$168 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -197,19 +202,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
   (* init = 8'h00 *)
-  wire [7:0] \b0$155 ;
+  wire [7:0] \b0$157 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$160 ;
+  wire [7:0] \b0$162 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$165 ;
+  wire [7:0] \b0$167 ;
   (* init = 8'h00 *)
   wire [7:0] b1;
   (* init = 8'h00 *)
-  wire [7:0] \b1$157 ;
+  wire [7:0] \b1$159 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$162 ;
+  wire [7:0] \b1$164 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$167 ;
+  wire [7:0] \b1$169 ;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -220,14 +225,15 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_1_3;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
   wire draining;
   input en;
   wire en;
-  wire \en$148 ;
-  wire \en$153 ;
-  wire \en$158 ;
-  wire \en$163 ;
+  wire \en$150 ;
+  wire \en$155 ;
+  wire \en$160 ;
+  wire \en$165 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -308,6 +314,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_v1_d0 = 1'h0;
@@ -366,284 +373,291 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_1_2 = 8'h00;
   reg [7:0] w_1_3 = 8'h00;
   assign \$1  = en & vr_0_0_d2;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$27 [23:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$30 [23:0];
+  assign \$3  = en & shift;
   assign \$4  = en & vr_0_1_d2;
-  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$29 [23:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$32 [23:0];
+  assign \$6  = en & shift;
   assign \$7  = en & vr_0_2_d2;
-  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$31 [23:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$34 [23:0];
+  assign \$9  = en & shift;
   assign \$10  = en & vr_0_3_d2;
-  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$33 [23:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$36 [23:0];
+  assign \$12  = en & shift;
   assign \$13  = en & vr_1_0_d2;
-  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$35 [23:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$38 [23:0];
+  assign \$15  = en & shift;
   assign \$16  = en & vr_1_1_d2;
-  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$37 [23:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$40 [23:0];
+  assign \$18  = en & shift;
   assign \$19  = en & vr_1_2_d2;
-  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$39 [23:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$42 [23:0];
+  assign \$21  = en & shift;
   assign \$22  = en & vr_1_3_d2;
-  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$41 [23:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$44 [23:0];
+  assign \$24  = en & shift;
   assign \$25  = en & o_valid;
-  assign \$26  = drain_count - 1'h1;
-  assign \$27  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$28  = en & vr_0_0_d2;
-  assign cap_0_0 = \$28  & lr_0_0_d2;
-  assign \$29  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$30  = en & vr_0_1_d2;
-  assign cap_0_1 = \$30  & lr_0_1_d2;
-  assign \$31  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$32  = en & vr_0_2_d2;
-  assign cap_0_2 = \$32  & lr_0_2_d2;
-  assign \$33  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$34  = en & vr_0_3_d2;
-  assign cap_0_3 = \$34  & lr_0_3_d2;
-  assign \$35  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$36  = en & vr_1_0_d2;
-  assign cap_1_0 = \$36  & lr_1_0_d2;
-  assign \$37  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$38  = en & vr_1_1_d2;
-  assign cap_1_1 = \$38  & lr_1_1_d2;
-  assign \$39  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$40  = en & vr_1_2_d2;
-  assign cap_1_2 = \$40  & lr_1_2_d2;
-  assign \$41  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$42  = en & vr_1_3_d2;
-  assign cap_1_3 = \$42  & lr_1_3_d2;
+  assign \$26  = drain_beat + 1'h1;
+  assign \$27  = shift ? 3'h0 : \$26 ;
+  assign \$28  = en & shift;
+  assign \$29  = drain_count - 1'h1;
+  assign \$30  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$31  = en & vr_0_0_d2;
+  assign cap_0_0 = \$31  & lr_0_0_d2;
+  assign \$32  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$33  = en & vr_0_1_d2;
+  assign cap_0_1 = \$33  & lr_0_1_d2;
+  assign \$34  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$35  = en & vr_0_2_d2;
+  assign cap_0_2 = \$35  & lr_0_2_d2;
+  assign \$36  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$37  = en & vr_0_3_d2;
+  assign cap_0_3 = \$37  & lr_0_3_d2;
+  assign \$38  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$39  = en & vr_1_0_d2;
+  assign cap_1_0 = \$39  & lr_1_0_d2;
+  assign \$40  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$41  = en & vr_1_1_d2;
+  assign cap_1_1 = \$41  & lr_1_1_d2;
+  assign \$42  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$43  = en & vr_1_2_d2;
+  assign cap_1_2 = \$43  & lr_1_2_d2;
+  assign \$44  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$45  = en & vr_1_3_d2;
+  assign cap_1_3 = \$45  & lr_1_3_d2;
   assign o_valid = | drain_count;
+  assign \$46  = drain_beat == 2'h3;
+  assign shift = o_valid & \$46 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$43 ;
+    skew_a1_d0 <= \$47 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$44 ;
+    skew_v1_d0 <= \$48 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$45 ;
+    skew_l1_d0 <= \$49 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$46 ;
+    skew_w1_d0 <= \$50 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$47 ;
+    skew_w2_d0 <= \$51 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$48 ;
+    skew_w2_d1 <= \$52 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$49 ;
+    skew_w3_d0 <= \$53 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$50 ;
+    skew_w3_d1 <= \$54 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$51 ;
+    skew_w3_d2 <= \$55 ;
   always @(posedge clk)
-    a_0_0 <= \$52 ;
+    a_0_0 <= \$56 ;
   always @(posedge clk)
-    v_0_0 <= \$53 ;
+    v_0_0 <= \$57 ;
   always @(posedge clk)
-    l_0_0 <= \$54 ;
+    l_0_0 <= \$58 ;
   always @(posedge clk)
-    w_0_0 <= \$55 ;
+    w_0_0 <= \$59 ;
   always @(posedge clk)
-    p_0_0 <= \$56 ;
+    p_0_0 <= \$60 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$57 ;
+    vr_0_0_d0 <= \$61 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$58 ;
+    vr_0_0_d1 <= \$62 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$59 ;
+    vr_0_0_d2 <= \$63 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$60 ;
+    lr_0_0_d0 <= \$64 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$61 ;
+    lr_0_0_d1 <= \$65 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$62 ;
+    lr_0_0_d2 <= \$66 ;
   always @(posedge clk)
-    acc_0_0 <= \$63 ;
+    acc_0_0 <= \$67 ;
   always @(posedge clk)
-    out_0_0 <= \$64 ;
+    out_0_0 <= \$68 ;
   always @(posedge clk)
-    a_0_1 <= \$65 ;
+    a_0_1 <= \$69 ;
   always @(posedge clk)
-    v_0_1 <= \$66 ;
+    v_0_1 <= \$70 ;
   always @(posedge clk)
-    l_0_1 <= \$67 ;
+    l_0_1 <= \$71 ;
   always @(posedge clk)
-    w_0_1 <= \$68 ;
+    w_0_1 <= \$72 ;
   always @(posedge clk)
-    p_0_1 <= \$69 ;
+    p_0_1 <= \$73 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$70 ;
+    vr_0_1_d0 <= \$74 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$71 ;
+    vr_0_1_d1 <= \$75 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$72 ;
+    vr_0_1_d2 <= \$76 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$73 ;
+    lr_0_1_d0 <= \$77 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$74 ;
+    lr_0_1_d1 <= \$78 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$75 ;
+    lr_0_1_d2 <= \$79 ;
   always @(posedge clk)
-    acc_0_1 <= \$76 ;
+    acc_0_1 <= \$80 ;
   always @(posedge clk)
-    out_0_1 <= \$77 ;
+    out_0_1 <= \$81 ;
   always @(posedge clk)
-    a_0_2 <= \$78 ;
+    a_0_2 <= \$82 ;
   always @(posedge clk)
-    v_0_2 <= \$79 ;
+    v_0_2 <= \$83 ;
   always @(posedge clk)
-    l_0_2 <= \$80 ;
+    l_0_2 <= \$84 ;
   always @(posedge clk)
-    w_0_2 <= \$81 ;
+    w_0_2 <= \$85 ;
   always @(posedge clk)
-    p_0_2 <= \$82 ;
+    p_0_2 <= \$86 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$83 ;
+    vr_0_2_d0 <= \$87 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$84 ;
+    vr_0_2_d1 <= \$88 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$85 ;
+    vr_0_2_d2 <= \$89 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$86 ;
+    lr_0_2_d0 <= \$90 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$87 ;
+    lr_0_2_d1 <= \$91 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$88 ;
+    lr_0_2_d2 <= \$92 ;
   always @(posedge clk)
-    acc_0_2 <= \$89 ;
+    acc_0_2 <= \$93 ;
   always @(posedge clk)
-    out_0_2 <= \$90 ;
+    out_0_2 <= \$94 ;
   always @(posedge clk)
-    a_0_3 <= \$91 ;
+    a_0_3 <= \$95 ;
   always @(posedge clk)
-    v_0_3 <= \$92 ;
+    v_0_3 <= \$96 ;
   always @(posedge clk)
-    l_0_3 <= \$93 ;
+    l_0_3 <= \$97 ;
   always @(posedge clk)
-    w_0_3 <= \$94 ;
+    w_0_3 <= \$98 ;
   always @(posedge clk)
-    p_0_3 <= \$95 ;
+    p_0_3 <= \$99 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$96 ;
+    vr_0_3_d0 <= \$100 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$97 ;
+    vr_0_3_d1 <= \$101 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$98 ;
+    vr_0_3_d2 <= \$102 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$99 ;
+    lr_0_3_d0 <= \$103 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$100 ;
+    lr_0_3_d1 <= \$104 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$101 ;
+    lr_0_3_d2 <= \$105 ;
   always @(posedge clk)
-    acc_0_3 <= \$102 ;
+    acc_0_3 <= \$106 ;
   always @(posedge clk)
-    out_0_3 <= \$103 ;
+    out_0_3 <= \$107 ;
   always @(posedge clk)
-    a_1_0 <= \$104 ;
+    a_1_0 <= \$108 ;
   always @(posedge clk)
-    v_1_0 <= \$105 ;
+    v_1_0 <= \$109 ;
   always @(posedge clk)
-    l_1_0 <= \$106 ;
+    l_1_0 <= \$110 ;
   always @(posedge clk)
-    w_1_0 <= \$107 ;
+    w_1_0 <= \$111 ;
   always @(posedge clk)
-    p_1_0 <= \$108 ;
+    p_1_0 <= \$112 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$109 ;
+    vr_1_0_d0 <= \$113 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$110 ;
+    vr_1_0_d1 <= \$114 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$111 ;
+    vr_1_0_d2 <= \$115 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$112 ;
+    lr_1_0_d0 <= \$116 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$113 ;
+    lr_1_0_d1 <= \$117 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$114 ;
+    lr_1_0_d2 <= \$118 ;
   always @(posedge clk)
-    acc_1_0 <= \$115 ;
+    acc_1_0 <= \$119 ;
   always @(posedge clk)
-    out_1_0 <= \$116 ;
+    out_1_0 <= \$120 ;
   always @(posedge clk)
-    a_1_1 <= \$117 ;
+    a_1_1 <= \$121 ;
   always @(posedge clk)
-    v_1_1 <= \$118 ;
+    v_1_1 <= \$122 ;
   always @(posedge clk)
-    l_1_1 <= \$119 ;
+    l_1_1 <= \$123 ;
   always @(posedge clk)
-    w_1_1 <= \$120 ;
+    w_1_1 <= \$124 ;
   always @(posedge clk)
-    p_1_1 <= \$121 ;
+    p_1_1 <= \$125 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$122 ;
+    vr_1_1_d0 <= \$126 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$123 ;
+    vr_1_1_d1 <= \$127 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$124 ;
+    vr_1_1_d2 <= \$128 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$125 ;
+    lr_1_1_d0 <= \$129 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$126 ;
+    lr_1_1_d1 <= \$130 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$127 ;
+    lr_1_1_d2 <= \$131 ;
   always @(posedge clk)
-    acc_1_1 <= \$128 ;
+    acc_1_1 <= \$132 ;
   always @(posedge clk)
-    out_1_1 <= \$129 ;
+    out_1_1 <= \$133 ;
   always @(posedge clk)
-    a_1_2 <= \$130 ;
+    a_1_2 <= \$134 ;
   always @(posedge clk)
-    v_1_2 <= \$131 ;
+    v_1_2 <= \$135 ;
   always @(posedge clk)
-    l_1_2 <= \$132 ;
+    l_1_2 <= \$136 ;
   always @(posedge clk)
-    w_1_2 <= \$133 ;
+    w_1_2 <= \$137 ;
   always @(posedge clk)
-    p_1_2 <= \$134 ;
+    p_1_2 <= \$138 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$135 ;
+    vr_1_2_d0 <= \$139 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$136 ;
+    vr_1_2_d1 <= \$140 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$137 ;
+    vr_1_2_d2 <= \$141 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$138 ;
+    lr_1_2_d0 <= \$142 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$139 ;
+    lr_1_2_d1 <= \$143 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$140 ;
+    lr_1_2_d2 <= \$144 ;
   always @(posedge clk)
-    acc_1_2 <= \$141 ;
+    acc_1_2 <= \$145 ;
   always @(posedge clk)
-    out_1_2 <= \$142 ;
+    out_1_2 <= \$146 ;
   always @(posedge clk)
-    a_1_3 <= \$143 ;
+    a_1_3 <= \$147 ;
   always @(posedge clk)
-    v_1_3 <= \$144 ;
+    v_1_3 <= \$148 ;
   always @(posedge clk)
-    l_1_3 <= \$145 ;
+    l_1_3 <= \$149 ;
   always @(posedge clk)
-    w_1_3 <= \$146 ;
+    w_1_3 <= \$150 ;
   always @(posedge clk)
-    p_1_3 <= \$147 ;
+    p_1_3 <= \$151 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$148 ;
+    vr_1_3_d0 <= \$152 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$149 ;
+    vr_1_3_d1 <= \$153 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$150 ;
+    vr_1_3_d2 <= \$154 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$151 ;
+    lr_1_3_d0 <= \$155 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$152 ;
+    lr_1_3_d1 <= \$156 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$153 ;
+    lr_1_3_d2 <= \$157 ;
   always @(posedge clk)
-    acc_1_3 <= \$154 ;
+    acc_1_3 <= \$158 ;
   always @(posedge clk)
-    out_1_3 <= \$155 ;
+    out_1_3 <= \$159 ;
   always @(posedge clk)
-    drain_count <= \$156 ;
+    drain_beat <= \$160 ;
+  always @(posedge clk)
+    drain_count <= \$161 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(i_a[7:0]),
     .a1(a_0_0),
@@ -651,7 +665,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .o(\$157 )
+    .o(\$162 )
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
     .a0(a_0_1),
@@ -660,7 +674,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o(\$158 )
+    .o(\$163 )
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
     .a0(skew_a1_d0),
@@ -669,7 +683,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o(\$159 )
+    .o(\$164 )
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
     .a0(a_1_1),
@@ -678,53 +692,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o(\$160 )
+    .o(\$165 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$43  = skew_a1_d0;
+    \$47  = skew_a1_d0;
     if (en) begin
-      \$43  = i_a[15:8];
-    end
-    if (rst) begin
-      \$43  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = skew_v1_d0;
-    if (en) begin
-      \$44  = i_valid;
-    end
-    if (rst) begin
-      \$44  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = skew_l1_d0;
-    if (en) begin
-      \$45  = i_last;
-    end
-    if (rst) begin
-      \$45  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = skew_w1_d0;
-    if (en) begin
-      \$46  = i_w[15:8];
-    end
-    if (rst) begin
-      \$46  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = skew_w2_d0;
-    if (en) begin
-      \$47  = i_w[23:16];
+      \$47  = i_a[15:8];
     end
     if (rst) begin
       \$47  = 8'h00;
@@ -732,29 +706,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = skew_w2_d1;
+    \$48  = skew_v1_d0;
     if (en) begin
-      \$48  = skew_w2_d0;
+      \$48  = i_valid;
     end
     if (rst) begin
-      \$48  = 8'h00;
+      \$48  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = skew_w3_d0;
+    \$49  = skew_l1_d0;
     if (en) begin
-      \$49  = i_w[31:24];
+      \$49  = i_last;
     end
     if (rst) begin
-      \$49  = 8'h00;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = skew_w3_d1;
+    \$50  = skew_w1_d0;
     if (en) begin
-      \$50  = skew_w3_d0;
+      \$50  = i_w[15:8];
     end
     if (rst) begin
       \$50  = 8'h00;
@@ -762,9 +736,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = skew_w3_d2;
+    \$51  = skew_w2_d0;
     if (en) begin
-      \$51  = skew_w3_d1;
+      \$51  = i_w[23:16];
     end
     if (rst) begin
       \$51  = 8'h00;
@@ -772,9 +746,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = a_0_0;
+    \$52  = skew_w2_d1;
     if (en) begin
-      \$52  = i_a[7:0];
+      \$52  = skew_w2_d0;
     end
     if (rst) begin
       \$52  = 8'h00;
@@ -782,29 +756,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = v_0_0;
+    \$53  = skew_w3_d0;
     if (en) begin
-      \$53  = i_valid;
+      \$53  = i_w[31:24];
     end
     if (rst) begin
-      \$53  = 1'h0;
+      \$53  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = l_0_0;
+    \$54  = skew_w3_d1;
     if (en) begin
-      \$54  = i_last;
+      \$54  = skew_w3_d0;
     end
     if (rst) begin
-      \$54  = 1'h0;
+      \$54  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = w_0_0;
+    \$55  = skew_w3_d2;
     if (en) begin
-      \$55  = i_w[7:0];
+      \$55  = skew_w3_d1;
     end
     if (rst) begin
       \$55  = 8'h00;
@@ -812,17 +786,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = p_0_0;
+    \$56  = a_0_0;
     if (en) begin
-      \$56  = \$157 [15:0];
+      \$56  = i_a[7:0];
     end
     if (rst) begin
-      \$56  = 16'h0000;
+      \$56  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = vr_0_0_d0;
+    \$57  = v_0_0;
     if (en) begin
       \$57  = i_valid;
     end
@@ -832,9 +806,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = vr_0_0_d1;
+    \$58  = l_0_0;
     if (en) begin
-      \$58  = vr_0_0_d0;
+      \$58  = i_last;
     end
     if (rst) begin
       \$58  = 1'h0;
@@ -842,29 +816,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = vr_0_0_d2;
+    \$59  = w_0_0;
     if (en) begin
-      \$59  = vr_0_0_d1;
+      \$59  = i_w[7:0];
     end
     if (rst) begin
-      \$59  = 1'h0;
+      \$59  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = lr_0_0_d0;
+    \$60  = p_0_0;
     if (en) begin
-      \$60  = i_last;
+      \$60  = \$162 [15:0];
     end
     if (rst) begin
-      \$60  = 1'h0;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = lr_0_0_d1;
+    \$61  = vr_0_0_d0;
     if (en) begin
-      \$61  = lr_0_0_d0;
+      \$61  = i_valid;
     end
     if (rst) begin
       \$61  = 1'h0;
@@ -872,9 +846,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = lr_0_0_d2;
+    \$62  = vr_0_0_d1;
     if (en) begin
-      \$62  = lr_0_0_d1;
+      \$62  = vr_0_0_d0;
     end
     if (rst) begin
       \$62  = 1'h0;
@@ -882,41 +856,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = acc_0_0;
-    if (\$1 ) begin
-      \$63  = \$2 ;
-    end
-    if (rst) begin
-      \$63  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = out_0_0;
-    if (cap_0_0) begin
-      \$64  = \$27 [23:0];
-    end else if (\$3 ) begin
-      \$64  = out_1_0;
-    end
-    if (rst) begin
-      \$64  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = a_0_1;
+    \$63  = vr_0_0_d2;
     if (en) begin
-      \$65  = a_0_0;
+      \$63  = vr_0_0_d1;
     end
     if (rst) begin
-      \$65  = 8'h00;
+      \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = v_0_1;
+    \$64  = lr_0_0_d0;
     if (en) begin
-      \$66  = v_0_0;
+      \$64  = i_last;
+    end
+    if (rst) begin
+      \$64  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = lr_0_0_d1;
+    if (en) begin
+      \$65  = lr_0_0_d0;
+    end
+    if (rst) begin
+      \$65  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = lr_0_0_d2;
+    if (en) begin
+      \$66  = lr_0_0_d1;
     end
     if (rst) begin
       \$66  = 1'h0;
@@ -924,37 +896,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = l_0_1;
-    if (en) begin
-      \$67  = l_0_0;
+    \$67  = acc_0_0;
+    if (\$1 ) begin
+      \$67  = \$2 ;
     end
     if (rst) begin
-      \$67  = 1'h0;
+      \$67  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = w_0_1;
-    if (en) begin
-      \$68  = skew_w1_d0;
+    \$68  = out_0_0;
+    if (cap_0_0) begin
+      \$68  = \$30 [23:0];
+    end else if (\$3 ) begin
+      \$68  = out_1_0;
     end
     if (rst) begin
-      \$68  = 8'h00;
+      \$68  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = p_0_1;
+    \$69  = a_0_1;
     if (en) begin
-      \$69  = \$157 [31:16];
+      \$69  = a_0_0;
     end
     if (rst) begin
-      \$69  = 16'h0000;
+      \$69  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = vr_0_1_d0;
+    \$70  = v_0_1;
     if (en) begin
       \$70  = v_0_0;
     end
@@ -964,9 +938,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = vr_0_1_d1;
+    \$71  = l_0_1;
     if (en) begin
-      \$71  = vr_0_1_d0;
+      \$71  = l_0_0;
     end
     if (rst) begin
       \$71  = 1'h0;
@@ -974,29 +948,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = vr_0_1_d2;
+    \$72  = w_0_1;
     if (en) begin
-      \$72  = vr_0_1_d1;
+      \$72  = skew_w1_d0;
     end
     if (rst) begin
-      \$72  = 1'h0;
+      \$72  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = lr_0_1_d0;
+    \$73  = p_0_1;
     if (en) begin
-      \$73  = l_0_0;
+      \$73  = \$162 [31:16];
     end
     if (rst) begin
-      \$73  = 1'h0;
+      \$73  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = lr_0_1_d1;
+    \$74  = vr_0_1_d0;
     if (en) begin
-      \$74  = lr_0_1_d0;
+      \$74  = v_0_0;
     end
     if (rst) begin
       \$74  = 1'h0;
@@ -1004,9 +978,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = lr_0_1_d2;
+    \$75  = vr_0_1_d1;
     if (en) begin
-      \$75  = lr_0_1_d1;
+      \$75  = vr_0_1_d0;
     end
     if (rst) begin
       \$75  = 1'h0;
@@ -1014,41 +988,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = acc_0_1;
-    if (\$4 ) begin
-      \$76  = \$5 ;
-    end
-    if (rst) begin
-      \$76  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = out_0_1;
-    if (cap_0_1) begin
-      \$77  = \$29 [23:0];
-    end else if (\$6 ) begin
-      \$77  = out_1_1;
-    end
-    if (rst) begin
-      \$77  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = a_0_2;
+    \$76  = vr_0_1_d2;
     if (en) begin
-      \$78  = a_0_1;
+      \$76  = vr_0_1_d1;
     end
     if (rst) begin
-      \$78  = 8'h00;
+      \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = v_0_2;
+    \$77  = lr_0_1_d0;
     if (en) begin
-      \$79  = v_0_1;
+      \$77  = l_0_0;
+    end
+    if (rst) begin
+      \$77  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = lr_0_1_d1;
+    if (en) begin
+      \$78  = lr_0_1_d0;
+    end
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = lr_0_1_d2;
+    if (en) begin
+      \$79  = lr_0_1_d1;
     end
     if (rst) begin
       \$79  = 1'h0;
@@ -1056,37 +1028,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = l_0_2;
-    if (en) begin
-      \$80  = l_0_1;
+    \$80  = acc_0_1;
+    if (\$4 ) begin
+      \$80  = \$5 ;
     end
     if (rst) begin
-      \$80  = 1'h0;
+      \$80  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = w_0_2;
-    if (en) begin
-      \$81  = skew_w2_d1;
+    \$81  = out_0_1;
+    if (cap_0_1) begin
+      \$81  = \$32 [23:0];
+    end else if (\$6 ) begin
+      \$81  = out_1_1;
     end
     if (rst) begin
-      \$81  = 8'h00;
+      \$81  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = p_0_2;
+    \$82  = a_0_2;
     if (en) begin
-      \$82  = \$158 [15:0];
+      \$82  = a_0_1;
     end
     if (rst) begin
-      \$82  = 16'h0000;
+      \$82  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = vr_0_2_d0;
+    \$83  = v_0_2;
     if (en) begin
       \$83  = v_0_1;
     end
@@ -1096,9 +1070,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = vr_0_2_d1;
+    \$84  = l_0_2;
     if (en) begin
-      \$84  = vr_0_2_d0;
+      \$84  = l_0_1;
     end
     if (rst) begin
       \$84  = 1'h0;
@@ -1106,29 +1080,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = vr_0_2_d2;
+    \$85  = w_0_2;
     if (en) begin
-      \$85  = vr_0_2_d1;
+      \$85  = skew_w2_d1;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$85  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = lr_0_2_d0;
+    \$86  = p_0_2;
     if (en) begin
-      \$86  = l_0_1;
+      \$86  = \$163 [15:0];
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$86  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = lr_0_2_d1;
+    \$87  = vr_0_2_d0;
     if (en) begin
-      \$87  = lr_0_2_d0;
+      \$87  = v_0_1;
     end
     if (rst) begin
       \$87  = 1'h0;
@@ -1136,9 +1110,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = lr_0_2_d2;
+    \$88  = vr_0_2_d1;
     if (en) begin
-      \$88  = lr_0_2_d1;
+      \$88  = vr_0_2_d0;
     end
     if (rst) begin
       \$88  = 1'h0;
@@ -1146,41 +1120,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = acc_0_2;
-    if (\$7 ) begin
-      \$89  = \$8 ;
-    end
-    if (rst) begin
-      \$89  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = out_0_2;
-    if (cap_0_2) begin
-      \$90  = \$31 [23:0];
-    end else if (\$9 ) begin
-      \$90  = out_1_2;
-    end
-    if (rst) begin
-      \$90  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = a_0_3;
+    \$89  = vr_0_2_d2;
     if (en) begin
-      \$91  = a_0_2;
+      \$89  = vr_0_2_d1;
     end
     if (rst) begin
-      \$91  = 8'h00;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = v_0_3;
+    \$90  = lr_0_2_d0;
     if (en) begin
-      \$92  = v_0_2;
+      \$90  = l_0_1;
+    end
+    if (rst) begin
+      \$90  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = lr_0_2_d1;
+    if (en) begin
+      \$91  = lr_0_2_d0;
+    end
+    if (rst) begin
+      \$91  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = lr_0_2_d2;
+    if (en) begin
+      \$92  = lr_0_2_d1;
     end
     if (rst) begin
       \$92  = 1'h0;
@@ -1188,37 +1160,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = l_0_3;
-    if (en) begin
-      \$93  = l_0_2;
+    \$93  = acc_0_2;
+    if (\$7 ) begin
+      \$93  = \$8 ;
     end
     if (rst) begin
-      \$93  = 1'h0;
+      \$93  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = w_0_3;
-    if (en) begin
-      \$94  = skew_w3_d2;
+    \$94  = out_0_2;
+    if (cap_0_2) begin
+      \$94  = \$34 [23:0];
+    end else if (\$9 ) begin
+      \$94  = out_1_2;
     end
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = p_0_3;
+    \$95  = a_0_3;
     if (en) begin
-      \$95  = \$158 [31:16];
+      \$95  = a_0_2;
     end
     if (rst) begin
-      \$95  = 16'h0000;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = vr_0_3_d0;
+    \$96  = v_0_3;
     if (en) begin
       \$96  = v_0_2;
     end
@@ -1228,9 +1202,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = vr_0_3_d1;
+    \$97  = l_0_3;
     if (en) begin
-      \$97  = vr_0_3_d0;
+      \$97  = l_0_2;
     end
     if (rst) begin
       \$97  = 1'h0;
@@ -1238,29 +1212,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = vr_0_3_d2;
+    \$98  = w_0_3;
     if (en) begin
-      \$98  = vr_0_3_d1;
+      \$98  = skew_w3_d2;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = lr_0_3_d0;
+    \$99  = p_0_3;
     if (en) begin
-      \$99  = l_0_2;
+      \$99  = \$163 [31:16];
     end
     if (rst) begin
-      \$99  = 1'h0;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = lr_0_3_d1;
+    \$100  = vr_0_3_d0;
     if (en) begin
-      \$100  = lr_0_3_d0;
+      \$100  = v_0_2;
     end
     if (rst) begin
       \$100  = 1'h0;
@@ -1268,9 +1242,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = lr_0_3_d2;
+    \$101  = vr_0_3_d1;
     if (en) begin
-      \$101  = lr_0_3_d1;
+      \$101  = vr_0_3_d0;
     end
     if (rst) begin
       \$101  = 1'h0;
@@ -1278,41 +1252,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = acc_0_3;
-    if (\$10 ) begin
-      \$102  = \$11 ;
-    end
-    if (rst) begin
-      \$102  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = out_0_3;
-    if (cap_0_3) begin
-      \$103  = \$33 [23:0];
-    end else if (\$12 ) begin
-      \$103  = out_1_3;
-    end
-    if (rst) begin
-      \$103  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = a_1_0;
+    \$102  = vr_0_3_d2;
     if (en) begin
-      \$104  = skew_a1_d0;
+      \$102  = vr_0_3_d1;
     end
     if (rst) begin
-      \$104  = 8'h00;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = v_1_0;
+    \$103  = lr_0_3_d0;
     if (en) begin
-      \$105  = skew_v1_d0;
+      \$103  = l_0_2;
+    end
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = lr_0_3_d1;
+    if (en) begin
+      \$104  = lr_0_3_d0;
+    end
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = lr_0_3_d2;
+    if (en) begin
+      \$105  = lr_0_3_d1;
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -1320,37 +1292,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = l_1_0;
-    if (en) begin
-      \$106  = skew_l1_d0;
+    \$106  = acc_0_3;
+    if (\$10 ) begin
+      \$106  = \$11 ;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$106  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = w_1_0;
-    if (en) begin
-      \$107  = w_0_0;
+    \$107  = out_0_3;
+    if (cap_0_3) begin
+      \$107  = \$36 [23:0];
+    end else if (\$12 ) begin
+      \$107  = out_1_3;
     end
     if (rst) begin
-      \$107  = 8'h00;
+      \$107  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = p_1_0;
+    \$108  = a_1_0;
     if (en) begin
-      \$108  = \$159 [15:0];
+      \$108  = skew_a1_d0;
     end
     if (rst) begin
-      \$108  = 16'h0000;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = vr_1_0_d0;
+    \$109  = v_1_0;
     if (en) begin
       \$109  = skew_v1_d0;
     end
@@ -1360,9 +1334,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = vr_1_0_d1;
+    \$110  = l_1_0;
     if (en) begin
-      \$110  = vr_1_0_d0;
+      \$110  = skew_l1_d0;
     end
     if (rst) begin
       \$110  = 1'h0;
@@ -1370,29 +1344,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = vr_1_0_d2;
+    \$111  = w_1_0;
     if (en) begin
-      \$111  = vr_1_0_d1;
+      \$111  = w_0_0;
     end
     if (rst) begin
-      \$111  = 1'h0;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = lr_1_0_d0;
+    \$112  = p_1_0;
     if (en) begin
-      \$112  = skew_l1_d0;
+      \$112  = \$164 [15:0];
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = lr_1_0_d1;
+    \$113  = vr_1_0_d0;
     if (en) begin
-      \$113  = lr_1_0_d0;
+      \$113  = skew_v1_d0;
     end
     if (rst) begin
       \$113  = 1'h0;
@@ -1400,9 +1374,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = lr_1_0_d2;
+    \$114  = vr_1_0_d1;
     if (en) begin
-      \$114  = lr_1_0_d1;
+      \$114  = vr_1_0_d0;
     end
     if (rst) begin
       \$114  = 1'h0;
@@ -1410,41 +1384,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = acc_1_0;
-    if (\$13 ) begin
-      \$115  = \$14 ;
-    end
-    if (rst) begin
-      \$115  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = out_1_0;
-    if (cap_1_0) begin
-      \$116  = \$35 [23:0];
-    end else if (\$15 ) begin
-      \$116  = 24'h000000;
-    end
-    if (rst) begin
-      \$116  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = a_1_1;
+    \$115  = vr_1_0_d2;
     if (en) begin
-      \$117  = a_1_0;
+      \$115  = vr_1_0_d1;
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = v_1_1;
+    \$116  = lr_1_0_d0;
     if (en) begin
-      \$118  = v_1_0;
+      \$116  = skew_l1_d0;
+    end
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = lr_1_0_d1;
+    if (en) begin
+      \$117  = lr_1_0_d0;
+    end
+    if (rst) begin
+      \$117  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = lr_1_0_d2;
+    if (en) begin
+      \$118  = lr_1_0_d1;
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -1452,37 +1424,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = l_1_1;
-    if (en) begin
-      \$119  = l_1_0;
+    \$119  = acc_1_0;
+    if (\$13 ) begin
+      \$119  = \$14 ;
     end
     if (rst) begin
-      \$119  = 1'h0;
+      \$119  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = w_1_1;
-    if (en) begin
-      \$120  = w_0_1;
+    \$120  = out_1_0;
+    if (cap_1_0) begin
+      \$120  = \$38 [23:0];
+    end else if (\$15 ) begin
+      \$120  = 24'h000000;
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$120  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = p_1_1;
+    \$121  = a_1_1;
     if (en) begin
-      \$121  = \$159 [31:16];
+      \$121  = a_1_0;
     end
     if (rst) begin
-      \$121  = 16'h0000;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = vr_1_1_d0;
+    \$122  = v_1_1;
     if (en) begin
       \$122  = v_1_0;
     end
@@ -1492,9 +1466,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = vr_1_1_d1;
+    \$123  = l_1_1;
     if (en) begin
-      \$123  = vr_1_1_d0;
+      \$123  = l_1_0;
     end
     if (rst) begin
       \$123  = 1'h0;
@@ -1502,29 +1476,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = vr_1_1_d2;
+    \$124  = w_1_1;
     if (en) begin
-      \$124  = vr_1_1_d1;
+      \$124  = w_0_1;
     end
     if (rst) begin
-      \$124  = 1'h0;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = lr_1_1_d0;
+    \$125  = p_1_1;
     if (en) begin
-      \$125  = l_1_0;
+      \$125  = \$164 [31:16];
     end
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = lr_1_1_d1;
+    \$126  = vr_1_1_d0;
     if (en) begin
-      \$126  = lr_1_1_d0;
+      \$126  = v_1_0;
     end
     if (rst) begin
       \$126  = 1'h0;
@@ -1532,9 +1506,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = lr_1_1_d2;
+    \$127  = vr_1_1_d1;
     if (en) begin
-      \$127  = lr_1_1_d1;
+      \$127  = vr_1_1_d0;
     end
     if (rst) begin
       \$127  = 1'h0;
@@ -1542,41 +1516,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = acc_1_1;
-    if (\$16 ) begin
-      \$128  = \$17 ;
-    end
-    if (rst) begin
-      \$128  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = out_1_1;
-    if (cap_1_1) begin
-      \$129  = \$37 [23:0];
-    end else if (\$18 ) begin
-      \$129  = 24'h000000;
-    end
-    if (rst) begin
-      \$129  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = a_1_2;
+    \$128  = vr_1_1_d2;
     if (en) begin
-      \$130  = a_1_1;
+      \$128  = vr_1_1_d1;
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = v_1_2;
+    \$129  = lr_1_1_d0;
     if (en) begin
-      \$131  = v_1_1;
+      \$129  = l_1_0;
+    end
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = lr_1_1_d1;
+    if (en) begin
+      \$130  = lr_1_1_d0;
+    end
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = lr_1_1_d2;
+    if (en) begin
+      \$131  = lr_1_1_d1;
     end
     if (rst) begin
       \$131  = 1'h0;
@@ -1584,37 +1556,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = l_1_2;
-    if (en) begin
-      \$132  = l_1_1;
+    \$132  = acc_1_1;
+    if (\$16 ) begin
+      \$132  = \$17 ;
     end
     if (rst) begin
-      \$132  = 1'h0;
+      \$132  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = w_1_2;
-    if (en) begin
-      \$133  = w_0_2;
+    \$133  = out_1_1;
+    if (cap_1_1) begin
+      \$133  = \$40 [23:0];
+    end else if (\$18 ) begin
+      \$133  = 24'h000000;
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$133  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = p_1_2;
+    \$134  = a_1_2;
     if (en) begin
-      \$134  = \$160 [15:0];
+      \$134  = a_1_1;
     end
     if (rst) begin
-      \$134  = 16'h0000;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = vr_1_2_d0;
+    \$135  = v_1_2;
     if (en) begin
       \$135  = v_1_1;
     end
@@ -1624,9 +1598,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = vr_1_2_d1;
+    \$136  = l_1_2;
     if (en) begin
-      \$136  = vr_1_2_d0;
+      \$136  = l_1_1;
     end
     if (rst) begin
       \$136  = 1'h0;
@@ -1634,29 +1608,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = vr_1_2_d2;
+    \$137  = w_1_2;
     if (en) begin
-      \$137  = vr_1_2_d1;
+      \$137  = w_0_2;
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = lr_1_2_d0;
+    \$138  = p_1_2;
     if (en) begin
-      \$138  = l_1_1;
+      \$138  = \$165 [15:0];
     end
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = lr_1_2_d1;
+    \$139  = vr_1_2_d0;
     if (en) begin
-      \$139  = lr_1_2_d0;
+      \$139  = v_1_1;
     end
     if (rst) begin
       \$139  = 1'h0;
@@ -1664,9 +1638,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = lr_1_2_d2;
+    \$140  = vr_1_2_d1;
     if (en) begin
-      \$140  = lr_1_2_d1;
+      \$140  = vr_1_2_d0;
     end
     if (rst) begin
       \$140  = 1'h0;
@@ -1674,41 +1648,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = acc_1_2;
-    if (\$19 ) begin
-      \$141  = \$20 ;
-    end
-    if (rst) begin
-      \$141  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = out_1_2;
-    if (cap_1_2) begin
-      \$142  = \$39 [23:0];
-    end else if (\$21 ) begin
-      \$142  = 24'h000000;
-    end
-    if (rst) begin
-      \$142  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = a_1_3;
+    \$141  = vr_1_2_d2;
     if (en) begin
-      \$143  = a_1_2;
+      \$141  = vr_1_2_d1;
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = v_1_3;
+    \$142  = lr_1_2_d0;
     if (en) begin
-      \$144  = v_1_2;
+      \$142  = l_1_1;
+    end
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = lr_1_2_d1;
+    if (en) begin
+      \$143  = lr_1_2_d0;
+    end
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = lr_1_2_d2;
+    if (en) begin
+      \$144  = lr_1_2_d1;
     end
     if (rst) begin
       \$144  = 1'h0;
@@ -1716,37 +1688,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = l_1_3;
-    if (en) begin
-      \$145  = l_1_2;
+    \$145  = acc_1_2;
+    if (\$19 ) begin
+      \$145  = \$20 ;
     end
     if (rst) begin
-      \$145  = 1'h0;
+      \$145  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = w_1_3;
-    if (en) begin
-      \$146  = w_0_3;
+    \$146  = out_1_2;
+    if (cap_1_2) begin
+      \$146  = \$42 [23:0];
+    end else if (\$21 ) begin
+      \$146  = 24'h000000;
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = p_1_3;
+    \$147  = a_1_3;
     if (en) begin
-      \$147  = \$160 [31:16];
+      \$147  = a_1_2;
     end
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = vr_1_3_d0;
+    \$148  = v_1_3;
     if (en) begin
       \$148  = v_1_2;
     end
@@ -1756,9 +1730,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = vr_1_3_d1;
+    \$149  = l_1_3;
     if (en) begin
-      \$149  = vr_1_3_d0;
+      \$149  = l_1_2;
     end
     if (rst) begin
       \$149  = 1'h0;
@@ -1766,29 +1740,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = vr_1_3_d2;
+    \$150  = w_1_3;
     if (en) begin
-      \$150  = vr_1_3_d1;
+      \$150  = w_0_3;
     end
     if (rst) begin
-      \$150  = 1'h0;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = lr_1_3_d0;
+    \$151  = p_1_3;
     if (en) begin
-      \$151  = l_1_2;
+      \$151  = \$165 [31:16];
     end
     if (rst) begin
-      \$151  = 1'h0;
+      \$151  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = lr_1_3_d1;
+    \$152  = vr_1_3_d0;
     if (en) begin
-      \$152  = lr_1_3_d0;
+      \$152  = v_1_2;
     end
     if (rst) begin
       \$152  = 1'h0;
@@ -1796,9 +1770,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = lr_1_3_d2;
+    \$153  = vr_1_3_d1;
     if (en) begin
-      \$153  = lr_1_3_d1;
+      \$153  = vr_1_3_d0;
     end
     if (rst) begin
       \$153  = 1'h0;
@@ -1806,75 +1780,127 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = acc_1_3;
+    \$154  = vr_1_3_d2;
+    if (en) begin
+      \$154  = vr_1_3_d1;
+    end
+    if (rst) begin
+      \$154  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$155  = lr_1_3_d0;
+    if (en) begin
+      \$155  = l_1_2;
+    end
+    if (rst) begin
+      \$155  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$156  = lr_1_3_d1;
+    if (en) begin
+      \$156  = lr_1_3_d0;
+    end
+    if (rst) begin
+      \$156  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = lr_1_3_d2;
+    if (en) begin
+      \$157  = lr_1_3_d1;
+    end
+    if (rst) begin
+      \$157  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = acc_1_3;
     if (\$22 ) begin
-      \$154  = \$23 ;
+      \$158  = \$23 ;
     end
     if (rst) begin
-      \$154  = 24'h000000;
+      \$158  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = out_1_3;
+    \$159  = out_1_3;
     if (cap_1_3) begin
-      \$155  = \$41 [23:0];
+      \$159  = \$44 [23:0];
     end else if (\$24 ) begin
-      \$155  = 24'h000000;
+      \$159  = 24'h000000;
     end
     if (rst) begin
-      \$155  = 24'h000000;
+      \$159  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = drain_count;
+    \$160  = drain_beat;
     if (cap_1_3) begin
-      \$156  = 2'h2;
+      \$160  = 2'h0;
     end else if (\$25 ) begin
-      \$156  = \$26 [1:0];
+      \$160  = \$27 [1:0];
     end
     if (rst) begin
-      \$156  = 2'h0;
+      \$160  = 2'h0;
     end
   end
-  assign p0 = \$157 [15:0];
-  assign sum_0_0 = \$27 [23:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = drain_count;
+    if (cap_1_3) begin
+      \$161  = 2'h2;
+    end else if (\$28 ) begin
+      \$161  = \$29 [1:0];
+    end
+    if (rst) begin
+      \$161  = 2'h0;
+    end
+  end
+  assign p0 = \$162 [15:0];
+  assign sum_0_0 = \$30 [23:0];
+  assign p1 = \$162 [31:16];
+  assign sum_0_1 = \$32 [23:0];
+  assign \p0$58  = \$163 [15:0];
+  assign sum_0_2 = \$34 [23:0];
+  assign \p1$75  = \$163 [31:16];
+  assign sum_0_3 = \$36 [23:0];
+  assign \p0$92  = \$164 [15:0];
+  assign sum_1_0 = \$38 [23:0];
+  assign \p1$107  = \$164 [31:16];
+  assign sum_1_1 = \$40 [23:0];
+  assign \p0$122  = \$165 [15:0];
+  assign sum_1_2 = \$42 [23:0];
+  assign \p1$137  = \$165 [31:16];
+  assign sum_1_3 = \$44 [23:0];
   assign draining = o_valid;
-  assign p1 = \$157 [31:16];
-  assign sum_0_1 = \$29 [23:0];
-  assign \p0$58  = \$158 [15:0];
-  assign sum_0_2 = \$31 [23:0];
-  assign \p1$75  = \$158 [31:16];
-  assign sum_0_3 = \$33 [23:0];
-  assign \p0$92  = \$159 [15:0];
-  assign sum_1_0 = \$35 [23:0];
-  assign \p1$107  = \$159 [31:16];
-  assign sum_1_1 = \$37 [23:0];
-  assign \p0$122  = \$160 [15:0];
-  assign sum_1_2 = \$39 [23:0];
-  assign \p1$137  = \$160 [31:16];
-  assign sum_1_3 = \$41 [23:0];
-  assign \en$148  = en;
+  assign \en$150  = en;
   assign a0 = i_a[7:0];
   assign b0 = i_w[7:0];
   assign a1 = a_0_0;
   assign b1 = skew_w1_d0;
-  assign \en$153  = en;
-  assign \a0$154  = a_0_1;
-  assign \b0$155  = skew_w2_d1;
-  assign \a1$156  = a_0_2;
-  assign \b1$157  = skew_w3_d2;
-  assign \en$158  = en;
-  assign \a0$159  = skew_a1_d0;
-  assign \b0$160  = w_0_0;
-  assign \a1$161  = a_1_0;
-  assign \b1$162  = w_0_1;
-  assign \en$163  = en;
-  assign \a0$164  = a_1_1;
-  assign \b0$165  = w_0_2;
-  assign \a1$166  = a_1_2;
-  assign \b1$167  = w_0_3;
+  assign \en$155  = en;
+  assign \a0$156  = a_0_1;
+  assign \b0$157  = skew_w2_d1;
+  assign \a1$158  = a_0_2;
+  assign \b1$159  = skew_w3_d2;
+  assign \en$160  = en;
+  assign \a0$161  = skew_a1_d0;
+  assign \b0$162  = w_0_0;
+  assign \a1$163  = a_1_0;
+  assign \b1$164  = w_0_1;
+  assign \en$165  = en;
+  assign \a0$166  = a_1_1;
+  assign \b0$167  = w_0_2;
+  assign \a1$168  = a_1_2;
+  assign \b1$169  = w_0_3;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];

@@ -5,146 +5,49 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [6:0] \$10 ;
-  reg [4:0] \$100 ;
-  reg [4:0] \$101 ;
-  reg [30:0] \$102 ;
-  reg [4:0] \$103 ;
-  reg [4:0] \$104 ;
-  reg [30:0] \$105 ;
-  reg [4:0] \$106 ;
-  reg [4:0] \$107 ;
-  reg [30:0] \$108 ;
-  reg [4:0] \$109 ;
-  wire \$11 ;
-  reg [4:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg [31:0] \$112 ;
-  reg [31:0] \$113 ;
-  reg [31:0] \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [4:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg [4:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [4:0] \$120 ;
-  reg [32:0] \$121 ;
-  reg [32:0] \$122 ;
-  reg [32:0] \$123 ;
-  reg [32:0] \$124 ;
-  reg [31:0] \$125 ;
-  reg [31:0] \$126 ;
-  reg [31:0] \$127 ;
-  reg [31:0] \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg \$130 ;
-  reg [33:0] \$131 ;
-  reg [33:0] \$132 ;
-  reg [33:0] \$133 ;
-  reg [33:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  wire [6:0] \$14 ;
-  wire [6:0] \$15 ;
-  wire \$16 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [30:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [64:0] \$15 ;
+  wire [65:0] \$16 ;
+  wire [65:0] \$17 ;
+  wire [63:0] \$18 ;
+  wire [63:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [62:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [33:0] \$29 ;
+  wire [33:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [34:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  reg \$27 ;
+  reg \$28 ;
+  reg [30:0] \$29 ;
   wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [28:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [30:0] \$37 ;
-  wire [32:0] \$38 ;
-  wire [33:0] \$39 ;
+  reg [4:0] \$30 ;
+  reg [4:0] \$31 ;
+  reg [31:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [4:0] \$35 ;
+  reg [32:0] \$36 ;
+  reg [31:0] \$37 ;
+  reg \$38 ;
+  reg \$39 ;
   wire [6:0] \$4 ;
-  wire [28:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [28:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
+  reg [33:0] \$40 ;
+  reg [7:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
   wire [6:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire [63:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [62:0] \$58 ;
-  wire [63:0] \$59 ;
-  wire \$6 ;
-  wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [63:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [33:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [34:0] \$73 ;
-  wire [33:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [34:0] \$78 ;
-  wire [33:0] \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [34:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [34:0] \$88 ;
-  wire \$89 ;
-  wire [6:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [30:0] \$99 ;
+  wire [32:0] \$6 ;
+  wire [62:0] \$7 ;
+  wire [30:0] \$8 ;
+  wire [30:0] \$9 ;
   wire [31:0] a_0;
-  wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -154,806 +57,309 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
   wire [31:0] half_0;
-  wire [31:0] half_1;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  input [95:0] i_acc;
-  wire [95:0] i_acc;
+  wire [32:0] high_0;
+  input [23:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  input [127:0] i_bias;
-  wire [127:0] i_bias;
+  input [31:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   input i_last;
   wire i_last;
-  input [123:0] i_multiplier;
-  wire [123:0] i_multiplier;
+  input [30:0] i_multiplier;
+  wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
-  wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  input [23:0] i_shift;
-  wire [23:0] i_shift;
+  input [5:0] i_shift;
+  wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
-  wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
-  wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
   wire [33:0] mid_0;
-  wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  output [31:0] o_data;
-  reg [31:0] o_data = 32'd0;
+  output [7:0] o_data;
+  reg [7:0] o_data = 8'h00;
   wire [7:0] \o_data[0] ;
-  wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [62:0] outer_0;
-  wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
+  wire [64:0] outer_0;
   wire [4:0] r_0;
-  wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
   reg [4:0] rq1_l0 = 5'h00;
-  reg [4:0] rq1_l1 = 5'h00;
-  reg [4:0] rq1_l2 = 5'h00;
-  reg [4:0] rq1_l3 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
-  reg [30:0] rq1_m1 = 31'h00000000;
-  reg [30:0] rq1_m2 = 31'h00000000;
-  reg [30:0] rq1_m3 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
-  reg [4:0] rq1_r1 = 5'h00;
-  reg [4:0] rq1_r2 = 5'h00;
-  reg [4:0] rq1_r3 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
-  reg [4:0] rq2_r1 = 5'h00;
-  reg [4:0] rq2_r2 = 5'h00;
-  reg [4:0] rq2_r3 = 5'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
-  reg [33:0] rq3_y1 = 34'h000000000;
-  reg [33:0] rq3_y2 = 34'h000000000;
-  reg [33:0] rq3_y3 = 34'h000000000;
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
   wire [34:0] t_0;
-  wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
   wire [33:0] u_0;
-  wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
   wire [33:0] y_0;
-  wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
+  always @(posedge clk)
+    rq3_y0 <= \$40 ;
+  always @(posedge clk)
+    o_data <= \$41 ;
+  always @(posedge clk)
+    o_valid <= \$42 ;
+  always @(posedge clk)
+    o_last <= \$43 ;
+  assign \$1  = $signed(i_shift) > $signed(1'h0);
+  assign \$2  = \$1  ? i_shift : 6'h00;
+  assign \$3  = $signed(i_shift) < $signed(1'h0);
+  assign \$4  = - $signed(i_shift);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
-  assign \$22  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
-  assign \$23  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
-  assign \$24  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
-  assign \$25  = $signed(rq1_s0) << rq1_l0;
-  assign \$26  = $signed(rq1_s1) << rq1_l1;
-  assign \$27  = $signed(rq1_s2) << rq1_l2;
-  assign \$28  = $signed(rq1_s3) << rq1_l3;
-  assign \$29  = \$25 [16:0] * rq1_m0[16:0];
-  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$32  = \$25 [16:0] * rq1_m0[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$34  = \$26 [16:0] * rq1_m1[16:0];
-  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$37  = \$26 [16:0] * rq1_m1[30:17];
-  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
-  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
-  assign \$39  = \$27 [16:0] * rq1_m2[16:0];
-  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$42  = \$27 [16:0] * rq1_m2[30:17];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
-  assign \$44  = \$28 [16:0] * rq1_m3[16:0];
-  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$47  = \$28 [16:0] * rq1_m3[30:17];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
-  assign \$50  = $signed(\$49 ) + $signed(mid_0);
-  assign \$53  = $signed(\$52 ) + $signed(mid_1);
-  assign \$56  = $signed(\$55 ) + $signed(mid_2);
-  assign \$59  = $signed(\$58 ) + $signed(mid_3);
-  assign \$61  = 1'h1 << rq1_r0;
-  assign \$63  = 1'h1 << rq1_r1;
-  assign \$65  = 1'h1 << rq1_r2;
-  assign \$67  = 1'h1 << rq1_r3;
-  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$70  = | rq2_hf0;
-  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$75  = | rq2_hf1;
-  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$77  = \$75  & \$76 ;
-  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
-  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$80  = | rq2_hf2;
-  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$82  = \$80  & \$81 ;
-  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
-  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$85  = | rq2_hf3;
-  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
-  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
+  assign \$6  = $signed(i_acc) + $signed(i_bias);
+  assign \$7  = $signed(rq1_s0) << rq1_l0;
+  assign \$8  = \$7 [31:16] * rq1_m0[30:16];
+  assign \$9  = \$7 [31] ? rq1_m0 : 31'h00000000;
+  assign \$10  = \$8  - \$9 ;
+  assign \$11  = \$7 [15:0] * rq1_m0[15:0];
+  assign \$12  = \$7 [31:16] * rq1_m0[15:0];
+  assign \$13  = \$7 [15:0] * rq1_m0[30:16];
+  assign \$14  = \$12  + \$13 ;
+  assign mid_0 = \$14  + 15'h4000;
+  assign \$16  = $signed(\$15 ) + $signed(mid_0);
+  assign \$18  = 1'h1 << rq1_r0;
+  assign \$20  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$21  = | rq2_hf0;
+  assign \$22  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = $signed(\$20 ) - $signed({ 1'h0, \$23  });
+  assign y_0 = $signed(\$24 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$89  = $signed(t_0) < $signed(act_min);
-  assign \$90  = $signed(t_0) > $signed(act_max);
-  assign \$91  = $signed(t_1) < $signed(act_min);
-  assign \$92  = $signed(t_1) > $signed(act_max);
-  assign \$93  = $signed(t_2) < $signed(act_min);
-  assign \$94  = $signed(t_2) > $signed(act_max);
-  assign \$95  = $signed(t_3) < $signed(act_min);
-  assign \$96  = $signed(t_3) > $signed(act_max);
+  assign \$25  = $signed(t_0) < $signed(act_min);
+  assign \$26  = $signed(t_0) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$97 ;
+    rq1_valid <= \$27 ;
   always @(posedge clk)
-    rq1_last <= \$98 ;
+    rq1_last <= \$28 ;
   always @(posedge clk)
-    rq1_m0 <= \$99 ;
+    rq1_m0 <= \$29 ;
   always @(posedge clk)
-    rq1_l0 <= \$100 ;
+    rq1_l0 <= \$30 ;
   always @(posedge clk)
-    rq1_r0 <= \$101 ;
+    rq1_r0 <= \$31 ;
   always @(posedge clk)
-    rq1_m1 <= \$102 ;
+    rq1_s0 <= \$32 ;
   always @(posedge clk)
-    rq1_l1 <= \$103 ;
+    rq2_valid <= \$33 ;
   always @(posedge clk)
-    rq1_r1 <= \$104 ;
+    rq2_last <= \$34 ;
   always @(posedge clk)
-    rq1_m2 <= \$105 ;
+    rq2_r0 <= \$35 ;
   always @(posedge clk)
-    rq1_l2 <= \$106 ;
+    rq2_h0 <= \$36 ;
   always @(posedge clk)
-    rq1_r2 <= \$107 ;
+    rq2_hf0 <= \$37 ;
   always @(posedge clk)
-    rq1_m3 <= \$108 ;
+    rq3_valid <= \$38 ;
   always @(posedge clk)
-    rq1_l3 <= \$109 ;
-  always @(posedge clk)
-    rq1_r3 <= \$110 ;
-  always @(posedge clk)
-    rq1_s0 <= \$111 ;
-  always @(posedge clk)
-    rq1_s1 <= \$112 ;
-  always @(posedge clk)
-    rq1_s2 <= \$113 ;
-  always @(posedge clk)
-    rq1_s3 <= \$114 ;
-  always @(posedge clk)
-    rq2_valid <= \$115 ;
-  always @(posedge clk)
-    rq2_last <= \$116 ;
-  always @(posedge clk)
-    rq2_r0 <= \$117 ;
-  always @(posedge clk)
-    rq2_r1 <= \$118 ;
-  always @(posedge clk)
-    rq2_r2 <= \$119 ;
-  always @(posedge clk)
-    rq2_r3 <= \$120 ;
-  always @(posedge clk)
-    rq2_h0 <= \$121 ;
-  always @(posedge clk)
-    rq2_h1 <= \$122 ;
-  always @(posedge clk)
-    rq2_h2 <= \$123 ;
-  always @(posedge clk)
-    rq2_h3 <= \$124 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$125 ;
-  always @(posedge clk)
-    rq2_hf1 <= \$126 ;
-  always @(posedge clk)
-    rq2_hf2 <= \$127 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$128 ;
-  always @(posedge clk)
-    rq3_valid <= \$129 ;
-  always @(posedge clk)
-    rq3_last <= \$130 ;
-  always @(posedge clk)
-    rq3_y0 <= \$131 ;
-  always @(posedge clk)
-    rq3_y1 <= \$132 ;
-  always @(posedge clk)
-    rq3_y2 <= \$133 ;
-  always @(posedge clk)
-    rq3_y3 <= \$134 ;
-  always @(posedge clk)
-    o_data <= \$135 ;
-  always @(posedge clk)
-    o_valid <= \$136 ;
-  always @(posedge clk)
-    o_last <= \$137 ;
+    rq3_last <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq1_valid;
-    if (en) begin
-      \$97  = i_valid;
-    end
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq1_last;
-    if (en) begin
-      \$98  = i_last;
-    end
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = rq1_m0;
-    if (en) begin
-      \$99  = i_multiplier[30:0];
-    end
-    if (rst) begin
-      \$99  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = rq1_l0;
-    if (en) begin
-      \$100  = \$2 [4:0];
-    end
-    if (rst) begin
-      \$100  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = rq1_r0;
-    if (en) begin
-      \$101  = \$5 [4:0];
-    end
-    if (rst) begin
-      \$101  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = rq1_m1;
-    if (en) begin
-      \$102  = i_multiplier[61:31];
-    end
-    if (rst) begin
-      \$102  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = rq1_l1;
-    if (en) begin
-      \$103  = \$7 [4:0];
-    end
-    if (rst) begin
-      \$103  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = rq1_r1;
-    if (en) begin
-      \$104  = \$10 [4:0];
-    end
-    if (rst) begin
-      \$104  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = rq1_m2;
-    if (en) begin
-      \$105  = i_multiplier[92:62];
-    end
-    if (rst) begin
-      \$105  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = rq1_l2;
-    if (en) begin
-      \$106  = \$12 [4:0];
-    end
-    if (rst) begin
-      \$106  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = rq1_r2;
-    if (en) begin
-      \$107  = \$15 [4:0];
-    end
-    if (rst) begin
-      \$107  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = rq1_m3;
-    if (en) begin
-      \$108  = i_multiplier[123:93];
-    end
-    if (rst) begin
-      \$108  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = rq1_l3;
-    if (en) begin
-      \$109  = \$17 [4:0];
-    end
-    if (rst) begin
-      \$109  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = rq1_r3;
-    if (en) begin
-      \$110  = \$20 [4:0];
-    end
-    if (rst) begin
-      \$110  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = rq1_s0;
-    if (en) begin
-      \$111  = \$21 [31:0];
-    end
-    if (rst) begin
-      \$111  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = rq1_s1;
-    if (en) begin
-      \$112  = \$22 [31:0];
-    end
-    if (rst) begin
-      \$112  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = rq1_s2;
-    if (en) begin
-      \$113  = \$23 [31:0];
-    end
-    if (rst) begin
-      \$113  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = rq1_s3;
-    if (en) begin
-      \$114  = \$24 [31:0];
-    end
-    if (rst) begin
-      \$114  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq2_valid;
-    if (en) begin
-      \$115  = rq1_valid;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq2_last;
-    if (en) begin
-      \$116  = rq1_last;
-    end
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq2_r0;
-    if (en) begin
-      \$117  = rq1_r0;
-    end
-    if (rst) begin
-      \$117  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq2_r1;
-    if (en) begin
-      \$118  = rq1_r1;
-    end
-    if (rst) begin
-      \$118  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq2_r2;
-    if (en) begin
-      \$119  = rq1_r2;
-    end
-    if (rst) begin
-      \$119  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq2_r3;
-    if (en) begin
-      \$120  = rq1_r3;
-    end
-    if (rst) begin
-      \$120  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq2_h0;
-    if (en) begin
-      \$121  = \$51 [32:0];
-    end
-    if (rst) begin
-      \$121  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq2_h1;
-    if (en) begin
-      \$122  = \$54 [32:0];
-    end
-    if (rst) begin
-      \$122  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = rq2_h2;
-    if (en) begin
-      \$123  = \$57 [32:0];
-    end
-    if (rst) begin
-      \$123  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = rq2_h3;
-    if (en) begin
-      \$124  = \$60 [32:0];
-    end
-    if (rst) begin
-      \$124  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = rq2_hf0;
-    if (en) begin
-      \$125  = \$62 [31:0];
-    end
-    if (rst) begin
-      \$125  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = rq2_hf1;
-    if (en) begin
-      \$126  = \$64 [31:0];
-    end
-    if (rst) begin
-      \$126  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = rq2_hf2;
-    if (en) begin
-      \$127  = \$66 [31:0];
-    end
-    if (rst) begin
-      \$127  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = rq2_hf3;
-    if (en) begin
-      \$128  = \$68 [31:0];
-    end
-    if (rst) begin
-      \$128  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = rq3_valid;
-    if (en) begin
-      \$129  = rq2_valid;
-    end
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = rq3_last;
-    if (en) begin
-      \$130  = rq2_last;
-    end
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = rq3_y0;
-    if (en) begin
-      \$131  = y_0;
-    end
-    if (rst) begin
-      \$131  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = rq3_y1;
-    if (en) begin
-      \$132  = y_1;
-    end
-    if (rst) begin
-      \$132  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rq3_y2;
-    if (en) begin
-      \$133  = y_2;
-    end
-    if (rst) begin
-      \$133  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rq3_y3;
-    if (en) begin
-      \$134  = y_3;
-    end
-    if (rst) begin
-      \$134  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = o_data;
+    \$41  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$89 ) begin
-        \$135 [7:0] = act_min;
-      end else if (\$90 ) begin
-        \$135 [7:0] = act_max;
+      if (\$25 ) begin
+        \$41  = act_min;
+      end else if (\$26 ) begin
+        \$41  = act_max;
       end else begin
-        \$135 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$91 ) begin
-        \$135 [15:8] = act_min;
-      end else if (\$92 ) begin
-        \$135 [15:8] = act_max;
-      end else begin
-        \$135 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$93 ) begin
-        \$135 [23:16] = act_min;
-      end else if (\$94 ) begin
-        \$135 [23:16] = act_max;
-      end else begin
-        \$135 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$95 ) begin
-        \$135 [31:24] = act_min;
-      end else if (\$96 ) begin
-        \$135 [31:24] = act_max;
-      end else begin
-        \$135 [31:24] = t_3[7:0];
+        \$41  = t_0[7:0];
       end
     end
     if (rst) begin
-      \$135  = 32'd0;
+      \$41  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = o_valid;
+    \$42  = o_valid;
     if (en) begin
-      \$136  = rq3_valid;
+      \$42  = rq3_valid;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = o_last;
+    \$43  = o_last;
     if (en) begin
-      \$137  = rq3_last;
+      \$43  = rq3_last;
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$27  = rq1_valid;
+    if (en) begin
+      \$27  = i_valid;
+    end
+    if (rst) begin
+      \$27  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$28  = rq1_last;
+    if (en) begin
+      \$28  = i_last;
+    end
+    if (rst) begin
+      \$28  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$29  = rq1_m0;
+    if (en) begin
+      \$29  = i_multiplier;
+    end
+    if (rst) begin
+      \$29  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$30  = rq1_l0;
+    if (en) begin
+      \$30  = \$2 [4:0];
+    end
+    if (rst) begin
+      \$30  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$31  = rq1_r0;
+    if (en) begin
+      \$31  = \$5 [4:0];
+    end
+    if (rst) begin
+      \$31  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$32  = rq1_s0;
+    if (en) begin
+      \$32  = \$6 [31:0];
+    end
+    if (rst) begin
+      \$32  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$33  = rq2_valid;
+    if (en) begin
+      \$33  = rq1_valid;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$34  = rq2_last;
+    if (en) begin
+      \$34  = rq1_last;
+    end
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$35  = rq2_r0;
+    if (en) begin
+      \$35  = rq1_r0;
+    end
+    if (rst) begin
+      \$35  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$36  = rq2_h0;
+    if (en) begin
+      \$36  = \$17 [32:0];
+    end
+    if (rst) begin
+      \$36  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$37  = rq2_hf0;
+    if (en) begin
+      \$37  = \$19 [31:0];
+    end
+    if (rst) begin
+      \$37  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$38  = rq3_valid;
+    if (en) begin
+      \$38  = rq2_valid;
+    end
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$39  = rq3_last;
+    if (en) begin
+      \$39  = rq2_last;
+    end
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$40  = rq3_y0;
+    if (en) begin
+      \$40  = y_0;
+    end
+    if (rst) begin
+      \$40  = 34'h000000000;
     end
   end
   assign left_0 = \$2 [4:0];
   assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign s_0 = \$21 [31:0];
-  assign s_1 = \$22 [31:0];
-  assign s_2 = \$23 [31:0];
-  assign s_3 = \$24 [31:0];
-  assign a_0 = \$25 [31:0];
-  assign a_1 = \$26 [31:0];
-  assign a_2 = \$27 [31:0];
-  assign a_3 = \$28 [31:0];
-  assign outer_0 = { \$30 , \$29  };
-  assign outer_1 = { \$35 , \$34  };
-  assign outer_2 = { \$40 , \$39  };
-  assign outer_3 = { \$45 , \$44  };
-  assign h_0 = \$51 [32:0];
-  assign h_1 = \$54 [32:0];
-  assign h_2 = \$57 [32:0];
-  assign h_3 = \$60 [32:0];
-  assign half_0 = \$62 [31:0];
-  assign half_1 = \$64 [31:0];
-  assign half_2 = \$66 [31:0];
-  assign half_3 = \$68 [31:0];
-  assign u_0 = \$73 [33:0];
-  assign u_1 = \$78 [33:0];
-  assign u_2 = \$83 [33:0];
-  assign u_3 = \$88 [33:0];
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \o_data[0]  = o_data[7:0];
-  assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
-  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
-  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
-  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
-  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
-  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
-  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
-  assign \$62  = { 1'h0, \$61 [63:1] };
-  assign \$64  = { 1'h0, \$63 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
-  assign \$68  = { 1'h0, \$67 [63:1] };
+  assign s_0 = \$6 [31:0];
+  assign a_0 = \$7 [31:0];
+  assign high_0 = { \$10 [31], \$10  };
+  assign outer_0 = { \$10 [31], \$10 , \$11  };
+  assign h_0 = \$17 [32:0];
+  assign half_0 = \$19 [31:0];
+  assign u_0 = \$24 [33:0];
+  assign \i_acc[0]  = i_acc;
+  assign \i_bias[0]  = i_bias;
+  assign \i_multiplier[0]  = i_multiplier;
+  assign \i_shift[0]  = i_shift;
+  assign \o_data[0]  = o_data;
+  assign \$15  = { \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 , \$11 [31:16] };
+  assign \$17  = { \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65:15] };
+  assign \$19  = { 1'h0, \$18 [63:1] };
 endmodule

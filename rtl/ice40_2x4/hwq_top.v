@@ -105,98 +105,129 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
+  reg [3:0] \$100 ;
+  reg \$101 ;
+  reg [4:0] \$102 ;
+  reg \$103 ;
+  reg [16:0] \$104 ;
+  reg [3:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [5:0] \$107 ;
+  reg [1:0] \$108 ;
+  reg [7:0] \$109 ;
   wire [17:0] \$11 ;
+  reg [7:0] \$110 ;
+  reg [7:0] \$111 ;
   wire \$12 ;
-  wire [16:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
+  wire [6:0] \$141 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [6:0] \$16 ;
+  wire [6:0] \$17 ;
+  wire [6:0] \$18 ;
   wire \$19 ;
   wire [1:0] \$2 ;
-  wire \$20 ;
+  wire [16:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [17:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [17:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [4:0] \$35 ;
-  wire [2:0] \$36 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
-  wire [6:0] \$4 ;
+  wire [15:0] \$38 ;
+  wire [16:0] \$39 ;
+  wire [1:0] \$4 ;
   wire \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [17:0] \$44 ;
+  wire [6:0] \$43 ;
+  wire \$44 ;
   wire [4:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire [2:0] \$46 ;
+  wire [1:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [6:0] \$5 ;
-  wire [5:0] \$50 ;
+  wire [1:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [4:0] \$55 ;
-  wire [1:0] \$56 ;
-  reg \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
+  wire \$54 ;
+  wire [17:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [8:0] \$57 ;
+  wire [8:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [1:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire \$60 ;
+  wire [5:0] \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire [2:0] \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [3:0] \$73 ;
-  reg [7:0] \$74 ;
-  reg \$75 ;
-  reg [16:0] \$76 ;
-  reg [3:0] \$77 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [17:0] \$72 ;
+  wire [4:0] \$73 ;
+  wire [1:0] \$74 ;
+  wire \$75 ;
+  wire [2:0] \$76 ;
+  wire [2:0] \$77 ;
   reg \$78 ;
-  reg [4:0] \$79 ;
+  reg [3:0] \$79 ;
   wire \$8 ;
   reg \$80 ;
-  reg [16:0] \$81 ;
-  reg [3:0] \$82 ;
+  reg [15:0] \$81 ;
+  reg [15:0] \$82 ;
+  reg [7:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [15:0] \$86 ;
+  reg [7:0] \$87 ;
+  reg \$88 ;
+  reg [3:0] \$89 ;
   wire \$9 ;
+  reg [5:0] \$90 ;
+  reg [1:0] \$91 ;
+  reg [15:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [30:0] \$94 ;
+  reg [5:0] \$95 ;
+  reg [3:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg \$98 ;
+  reg [16:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
-  reg [30:0] \$signal$75  = 31'h00000000;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$50 ;
+  wire [7:0] \act_max$52 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg [1:0] beat = 2'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -211,8 +242,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 4'h0 *)
-  wire [3:0] dn;
+  reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
   reg [4:0] flush = 5'h00;
@@ -232,31 +262,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
   wire [7:0] \i_a[1] ;
-  wire [95:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  wire [127:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$41 ;
-  wire [123:0] i_multiplier;
+  wire \i_last$46 ;
+  wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
-  wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  wire [23:0] i_shift;
+  wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
-  wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$39 ;
+  wire \i_valid$45 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -266,7 +284,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [7:0] kk = 8'h00;
-  reg [1:0] lane = 2'h0;
+  reg lane = 1'h0;
   reg last_mblock = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -282,18 +300,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [31:0] \o_data$56 ;
-  wire [7:0] \o_data$56[0] ;
-  wire [7:0] \o_data$56[1] ;
-  wire [7:0] \o_data$56[2] ;
-  wire [7:0] \o_data$56[3] ;
+  wire [7:0] \o_data$63 ;
+  wire [7:0] \o_data$63[0] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$60 ;
+  wire \o_valid$65 ;
+  reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -301,31 +317,28 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
+  reg [7:0] part0 = 8'h00;
+  wire [7:0] \part0[0] ;
+  reg [7:0] part1 = 8'h00;
+  wire [7:0] \part1[0] ;
+  reg [7:0] part2 = 8'h00;
+  wire [7:0] \part2[0] ;
   reg [5:0] pt_shift = 6'h00;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [5:0] ra = 6'h00;
+  reg [5:0] ra_next;
   wire [16:0] row;
+  wire row_end;
   wire row_valid;
-  reg [3:0] rp__addr = 4'h0;
-  wire [275:0] rp__data;
+  wire [5:0] rp__addr;
+  wire [68:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
   wire [30:0] \rp__data[0].multiplier ;
   wire [5:0] \rp__data[0].shift ;
-  wire [68:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [30:0] \rp__data[1].multiplier ;
-  wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
   input rst;
   wire rst;
   wire [15:0] s_act__payload;
@@ -351,163 +364,99 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] tile_last = 8'h00;
   wire [32:0] w_data;
   wire w_en;
-  reg [3:0] wp__addr;
-  reg [275:0] wp__data;
+  reg [5:0] wa = 6'h00;
+  reg [1:0] wb = 2'h0;
+  reg [5:0] wp__addr;
+  reg [68:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
   wire [5:0] \wp__data[0].shift ;
-  wire [68:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [30:0] \wp__data[1].multiplier ;
-  wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  reg [3:0] wp__en;
+  reg wp__en;
   reg [7:0] zero_point = 8'h00;
-  reg [275:0] params [15:0];
+  reg [68:0] params [63:0];
   initial begin
-    params[0] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[8] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[9] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[10] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[11] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[12] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[13] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[14] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
-    params[15] = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
+    params[0] = 69'h000000000000000000;
+    params[1] = 69'h000000000000000000;
+    params[2] = 69'h000000000000000000;
+    params[3] = 69'h000000000000000000;
+    params[4] = 69'h000000000000000000;
+    params[5] = 69'h000000000000000000;
+    params[6] = 69'h000000000000000000;
+    params[7] = 69'h000000000000000000;
+    params[8] = 69'h000000000000000000;
+    params[9] = 69'h000000000000000000;
+    params[10] = 69'h000000000000000000;
+    params[11] = 69'h000000000000000000;
+    params[12] = 69'h000000000000000000;
+    params[13] = 69'h000000000000000000;
+    params[14] = 69'h000000000000000000;
+    params[15] = 69'h000000000000000000;
+    params[16] = 69'h000000000000000000;
+    params[17] = 69'h000000000000000000;
+    params[18] = 69'h000000000000000000;
+    params[19] = 69'h000000000000000000;
+    params[20] = 69'h000000000000000000;
+    params[21] = 69'h000000000000000000;
+    params[22] = 69'h000000000000000000;
+    params[23] = 69'h000000000000000000;
+    params[24] = 69'h000000000000000000;
+    params[25] = 69'h000000000000000000;
+    params[26] = 69'h000000000000000000;
+    params[27] = 69'h000000000000000000;
+    params[28] = 69'h000000000000000000;
+    params[29] = 69'h000000000000000000;
+    params[30] = 69'h000000000000000000;
+    params[31] = 69'h000000000000000000;
+    params[32] = 69'h000000000000000000;
+    params[33] = 69'h000000000000000000;
+    params[34] = 69'h000000000000000000;
+    params[35] = 69'h000000000000000000;
+    params[36] = 69'h000000000000000000;
+    params[37] = 69'h000000000000000000;
+    params[38] = 69'h000000000000000000;
+    params[39] = 69'h000000000000000000;
+    params[40] = 69'h000000000000000000;
+    params[41] = 69'h000000000000000000;
+    params[42] = 69'h000000000000000000;
+    params[43] = 69'h000000000000000000;
+    params[44] = 69'h000000000000000000;
+    params[45] = 69'h000000000000000000;
+    params[46] = 69'h000000000000000000;
+    params[47] = 69'h000000000000000000;
+    params[48] = 69'h000000000000000000;
+    params[49] = 69'h000000000000000000;
+    params[50] = 69'h000000000000000000;
+    params[51] = 69'h000000000000000000;
+    params[52] = 69'h000000000000000000;
+    params[53] = 69'h000000000000000000;
+    params[54] = 69'h000000000000000000;
+    params[55] = 69'h000000000000000000;
+    params[56] = 69'h000000000000000000;
+    params[57] = 69'h000000000000000000;
+    params[58] = 69'h000000000000000000;
+    params[59] = 69'h000000000000000000;
+    params[60] = 69'h000000000000000000;
+    params[61] = 69'h000000000000000000;
+    params[62] = 69'h000000000000000000;
+    params[63] = 69'h000000000000000000;
   end
   always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][68:0] <= wp__data[68:0];
-    if (wp__en[1])
-      params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
+    if (wp__en)
+      params[wp__addr] <= wp__data;
   end
-  reg [275:0] _0_;
+  reg [68:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[ra_next];
   end
   assign rp__data = _0_;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$41  = \$15  & \$16 ;
-  assign \$17  = r_en & m_out__valid;
-  assign \$18  = ~ row_valid;
-  assign \$19  = o_valid & \$18 ;
-  assign give_back = \$17  + \$19 ;
-  assign \$20  = ! ctrl_state;
-  assign \$21  = ctrl_state == 1'h1;
-  assign \$22  = ctrl_state == 2'h2;
-  assign \$23  = ctrl_state == 2'h3;
-  assign \$24  = fm0 + 2'h2;
-  assign \$25  = \$24  >= M_;
-  assign \$26  = \$3 [3:0] >= 2'h2;
-  assign \$27  = hdr[31:16] - 1'h1;
-  assign \$28  = hdr[47:32] - 1'h1;
-  assign \$29  = hdr[47:32] > 3'h7;
-  assign \$30  = \$29  ? hdr[47:32] : 16'h0007;
-  assign \$31  = \$30  - 1'h1;
-  assign \$32  = ! ch;
-  assign \$33  = ch + 1'h1;
-  assign \$34  = lane == 2'h3;
-  assign \$35  = blk + 1'h1;
-  assign \$36  = lane + 1'h1;
-  assign \$37  = ch == n_last;
-  assign \$38  = ! k_last;
-  assign \$39  = ~ in_data;
-  assign \$40  = i_valid | \$39 ;
-  assign \$41  = kk == tile_last;
-  assign \$42  = ! k_last;
-  assign \$43  = fn == nb_last;
-  assign \$44  = fm0 + 2'h2;
-  assign \$45  = fn + 1'h1;
-  assign \$46  = kk + 1'h1;
-  assign \$47  = kk + 1'h1;
-  assign \$48  = \$47  == k_last;
-  assign \$49  = kk == k_last;
-  assign \$50  = flush - 1'h1;
-  assign \$51  = ! flush;
-  assign \$53  = rp__addr == nb_last;
-  assign \$54  = dm0 + 2'h2;
-  assign \$55  = rp__addr + 1'h1;
-  assign \$56  = d + 1'h1;
-  always @(posedge clk)
-    last_mblock <= \$57 ;
-  always @(posedge clk)
-    credits <= \$58 ;
-  always @(posedge clk)
-    credit_ok <= \$59 ;
-  always @(posedge clk)
-    M_ <= \$60 ;
-  always @(posedge clk)
-    n_last <= \$61 ;
-  always @(posedge clk)
-    zero_point <= \$62 ;
-  always @(posedge clk)
-    act_min <= \$63 ;
-  always @(posedge clk)
-    act_max <= \$64 ;
-  always @(posedge clk)
-    k_last <= \$65 ;
-  always @(posedge clk)
-    tile_last <= \$66 ;
-  always @(posedge clk)
-    lane <= \$67 ;
-  always @(posedge clk)
-    blk <= \$68 ;
-  always @(posedge clk)
-    ch <= \$69 ;
-  always @(posedge clk)
-    ctrl_state <= \$70 ;
-  always @(posedge clk)
-    \$signal$75  <= \$71 ;
-  always @(posedge clk)
-    pt_shift <= \$72 ;
-  always @(posedge clk)
-    nb_last <= \$73 ;
-  always @(posedge clk)
-    kk <= \$74 ;
-  always @(posedge clk)
-    in_data <= \$75 ;
-  always @(posedge clk)
-    fm0 <= \$76 ;
-  always @(posedge clk)
-    fn <= \$77 ;
-  always @(posedge clk)
-    at_k_last <= \$78 ;
-  always @(posedge clk)
-    flush <= \$79 ;
-  always @(posedge clk)
-    d <= \$80 ;
-  always @(posedge clk)
-    dm0 <= \$81 ;
-  always @(posedge clk)
-    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 2'h2 : 2'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 7'h00;
+  assign \$5  = s_param__valid ? \$4  : 2'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
   assign \$7  = in_data & \$6 ;
   assign \$8  = ~ at_k_last;
@@ -515,9 +464,146 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$39  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
+  assign \$12  = beat == 2'h3;
+  assign row_end = o_valid & \$12 ;
+  assign \$13  = beat != 2'h3;
+  assign \$14  = ~ d;
+  assign \$15  = dn == nb_last;
+  assign \$16  = ra + 1'h1;
+  assign \$17  = ra - 2'h3;
+  assign \$18  = ra + 1'h1;
+  assign \i_valid$45  = o_valid & row_valid;
+  assign \$19  = row_end & row_valid;
+  assign \$20  = M_ - 1'h1;
+  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = dn == nb_last;
+  assign \i_last$46  = \$22  & \$23 ;
+  assign \$141  = beat * 5'h18;
+  assign i_acc = o_data >> \$141 ;
+  assign \$24  = ob == 2'h3;
+  assign w_en = \o_valid$65  & \$24 ;
+  assign \$25  = r_en & m_out__valid;
+  assign \$26  = ~ row_valid;
+  assign \$27  = row_end & \$26 ;
+  assign give_back = \$25  + \$27 ;
+  assign \$28  = ! ctrl_state;
+  assign \$29  = ctrl_state == 1'h1;
+  assign \$30  = ctrl_state == 2'h2;
+  assign \$31  = ctrl_state == 2'h3;
+  assign \$32  = fm0 + 2'h2;
+  assign \$33  = \$32  >= M_;
+  assign \$34  = \$3 [3:0] >= 2'h2;
+  assign \$35  = hdr[31:16] - 1'h1;
+  assign \$36  = hdr[47:32] - 1'h1;
+  assign \$37  = hdr[47:32] > 4'hc;
+  assign \$38  = \$37  ? hdr[47:32] : 16'h000c;
+  assign \$39  = \$38  - 1'h1;
+  assign \$40  = ! ch;
+  assign \$41  = ch + 1'h1;
+  assign \$42  = ! lane;
+  assign \$43  = wa + 1'h1;
+  assign \$44  = wb == 2'h3;
+  assign \$45  = blk + 1'h1;
+  assign \$46  = wb + 1'h1;
+  assign \$47  = lane + 1'h1;
+  assign \$48  = ch == n_last;
+  assign \$49  = ! k_last;
+  assign \$50  = ~ in_data;
+  assign \$51  = i_valid | \$50 ;
+  assign \$52  = kk == tile_last;
+  assign \$53  = ! k_last;
+  assign \$54  = fn == nb_last;
+  assign \$55  = fm0 + 2'h2;
+  assign \$56  = fn + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = \$58  == k_last;
+  assign \$60  = kk == k_last;
+  assign \$61  = flush - 1'h1;
+  assign \$62  = ! flush;
+  assign \$63  = ~ header_taken;
+  assign \$64  = \$63  & o_valid;
+  assign \$65  = beat != 2'h3;
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = ~ header_taken;
+  assign \$68  = \$67  & row_end;
+  assign \$69  = beat + 1'h1;
+  assign \$71  = dn == nb_last;
+  assign \$72  = dm0 + 2'h2;
+  assign \$73  = dn + 1'h1;
+  assign \$74  = d + 1'h1;
+  assign \$75  = ob == 2'h3;
+  assign \$76  = ob + 1'h1;
+  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  always @(posedge clk)
+    last_mblock <= \$78 ;
+  always @(posedge clk)
+    credits <= \$79 ;
+  always @(posedge clk)
+    credit_ok <= \$80 ;
+  always @(posedge clk)
+    M_ <= \$81 ;
+  always @(posedge clk)
+    n_last <= \$82 ;
+  always @(posedge clk)
+    zero_point <= \$83 ;
+  always @(posedge clk)
+    act_min <= \$84 ;
+  always @(posedge clk)
+    act_max <= \$85 ;
+  always @(posedge clk)
+    k_last <= \$86 ;
+  always @(posedge clk)
+    tile_last <= \$87 ;
+  always @(posedge clk)
+    lane <= \$88 ;
+  always @(posedge clk)
+    blk <= \$89 ;
+  always @(posedge clk)
+    wa <= \$90 ;
+  always @(posedge clk)
+    wb <= \$91 ;
+  always @(posedge clk)
+    ch <= \$92 ;
+  always @(posedge clk)
+    ctrl_state <= \$93 ;
+  always @(posedge clk)
+    \$signal$85  <= \$94 ;
+  always @(posedge clk)
+    pt_shift <= \$95 ;
+  always @(posedge clk)
+    nb_last <= \$96 ;
+  always @(posedge clk)
+    kk <= \$97 ;
+  always @(posedge clk)
+    in_data <= \$98 ;
+  always @(posedge clk)
+    fm0 <= \$99 ;
+  always @(posedge clk)
+    fn <= \$100 ;
+  always @(posedge clk)
+    at_k_last <= \$101 ;
+  always @(posedge clk)
+    flush <= \$102 ;
+  always @(posedge clk)
+    d <= \$103 ;
+  always @(posedge clk)
+    dm0 <= \$104 ;
+  always @(posedge clk)
+    dn <= \$105 ;
+  always @(posedge clk)
+    beat <= \$106 ;
+  always @(posedge clk)
+    ra <= \$107 ;
+  always @(posedge clk)
+    ob <= \$108 ;
+  always @(posedge clk)
+    part0 <= \$109 ;
+  always @(posedge clk)
+    part1 <= \$110 ;
+  always @(posedge clk)
+    part2 <= \$111 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -525,7 +611,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(i_acc),
+    .o_data(o_data),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -542,14 +628,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_bias(i_bias),
-    .i_last(\i_last$41 ),
-    .i_multiplier(i_multiplier),
-    .i_shift(i_shift),
-    .i_valid(\i_valid$39 ),
-    .o_data(\o_data$56 ),
+    .i_last(\i_last$46 ),
+    .i_valid(\i_valid$45 ),
+    .o_data(\o_data$63 ),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\o_valid$65 ),
+    .\port$317$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -573,7 +657,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 276'h000000000000000000000000000000000000000000000000000000000000000000000;
+    wp__data = 69'h000000000000000000;
     casez (ctrl_state)
       2'h0:
           /* empty */;
@@ -582,36 +666,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           wp__data[31:0] = hdr[31:0];
           wp__data[62:32] = hdr[62:32];
           wp__data[68:63] = hdr[69:64];
-          wp__data[100:69] = hdr[31:0];
-          wp__data[131:101] = hdr[62:32];
-          wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
         end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 4'h0;
+    wp__addr = 6'h00;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__addr = blk;
+          wp__addr = wa;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 4'h0;
+    wp__en = 1'h0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$5 [3:0];
+          wp__en = \$5 [0];
     endcase
   end
   always @* begin
@@ -628,395 +703,456 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = \$25 ;
-    if (rst) begin
-      \$57  = 1'h0;
+    ra_next = ra;
+    if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        ra_next = \$16 [5:0];
+      end else if (\$14 ) begin
+        ra_next = \$17 [5:0];
+      end else if (\$15 ) begin
+        ra_next = 6'h00;
+      end else begin
+        ra_next = \$18 [5:0];
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = \$3 [3:0];
-    if (rst) begin
-      \$58  = 4'h8;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$26 ;
-    if (rst) begin
-      \$59  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = \$27 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$61  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$62  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$62  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$63  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$63  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$64  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$64  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$65  = \$28 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$65  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$66  = \$31 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$66  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$67  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$34 ) begin
-              \$67  = 2'h0;
-            end else begin
-              \$67  = \$36 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$68  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$34 ) begin
-              \$68  = \$35 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$69  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$69  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$70  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$70  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                if (last_mblock) begin
-                  \$70  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$51 ) begin
-            \$70  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = \$signal$75 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$71  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$72  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$73  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$74  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$74  = 8'h00;
-            end else begin
-              \$74  = \$46 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$74  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$75  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$75  = 1'h1;
-            end else begin
-              if (\$49 ) begin
-                \$75  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$76  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                \$76  = \$44 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$76  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$77  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              (* full_case = 32'd1 *)
-              if (\$43 ) begin
-                \$77  = 4'h0;
-              end else begin
-                \$77  = \$45 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$77  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$78  = \$38 ;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$78  = \$42 ;
-            end else begin
-              \$78  = \$48 ;
-            end
-          end
-    endcase
+    \$78  = \$33 ;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = flush;
+    \$79  = \$3 [3:0];
+    if (rst) begin
+      \$79  = 4'h8;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = \$34 ;
+    if (rst) begin
+      \$80  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$81  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$81  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = n_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$82  = \$35 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$82  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$83  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$83  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$84  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$84  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$85  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$85  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$86  = \$36 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$86  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$87  = \$39 [7:0];
+          end
+    endcase
+    if (rst) begin
+      \$87  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = 1'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$42 ) begin
+              \$88  = 1'h0;
+            end else begin
+              \$88  = \$47 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$89  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              if (\$44 ) begin
+                \$89  = \$45 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$89  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = wa;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$90  = 6'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$90  = \$43 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$90  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$91  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              (* full_case = 32'd1 *)
+              if (\$44 ) begin
+                \$91  = 2'h0;
+              end else begin
+                \$91  = \$46 [1:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$91  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$92  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$92  = \$41 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$92  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$93  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$93  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                if (last_mblock) begin
+                  \$93  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$62 ) begin
+            \$93  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$93  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$94  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$94  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$95  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$95  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$96  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$97  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$97  = 8'h00;
+            end else begin
+              \$97  = \$57 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$98  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$98  = 1'h1;
+            end else begin
+              if (\$60 ) begin
+                \$98  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$99  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                \$99  = \$55 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$99  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$100  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+                \$100  = 4'h0;
+              end else begin
+                \$100  = \$56 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$101  = \$49 ;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$101  = \$53 ;
+            end else begin
+              \$101  = \$59 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1024,72 +1160,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$79  = 5'h10;
+                  \$102  = 5'h16;
                 end
               end
             end
           end
       2'h3:
-          \$79  = \$50 [4:0];
+          \$102  = \$61 [4:0];
     endcase
     if (rst) begin
-      \$79  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = d;
+    \$103  = d;
     if (header_taken) begin
-      \$80  = 1'h0;
-    end else if (o_valid) begin
+      \$103  = 1'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
       (* full_case = 32'd1 *)
-      if (\$52 ) begin
-        \$80  = 1'h0;
+      if (\$70 ) begin
+        \$103  = 1'h0;
       end else begin
-        \$80  = \$56 [0];
+        \$103  = \$74 [0];
       end
     end
     if (rst) begin
-      \$80  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = dm0;
+    \$104  = dm0;
     if (header_taken) begin
-      \$81  = 17'h00000;
-    end else if (o_valid) begin
-      if (\$52 ) begin
-        if (\$53 ) begin
-          \$81  = \$54 [16:0];
+      \$104  = 17'h00000;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
+        if (\$71 ) begin
+          \$104  = \$72 [16:0];
         end
       end
     end
     if (rst) begin
-      \$81  = 17'h00000;
+      \$104  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rp__addr;
+    \$105  = dn;
     if (header_taken) begin
-      \$82  = 4'h0;
-    end else if (o_valid) begin
-      if (\$52 ) begin
+      \$105  = 4'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
         (* full_case = 32'd1 *)
-        if (\$53 ) begin
-          \$82  = 4'h0;
+        if (\$71 ) begin
+          \$105  = 4'h0;
         end else begin
-          \$82  = \$55 [3:0];
+          \$105  = \$73 [3:0];
         end
       end
     end
     if (rst) begin
-      \$82  = 4'h0;
+      \$105  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = beat;
+    if (header_taken) begin
+      \$106  = 2'h0;
+    end
+    if (\$66 ) begin
+      \$106  = \$69 [1:0];
+    end else if (\$68 ) begin
+      \$106  = 2'h0;
+    end
+    if (rst) begin
+      \$106  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$107  = 6'h00;
+    end else begin
+      \$107  = ra_next;
+    end
+    if (rst) begin
+      \$107  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = ob;
+    if (\o_valid$65 ) begin
+      \$108  = \$77 [1:0];
+    end
+    if (rst) begin
+      \$108  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = part0;
+    if (\o_valid$65 ) begin
+      casez (ob)
+        2'h0:
+            \$109  = \o_data$63 ;
+      endcase
+    end
+    if (rst) begin
+      \$109  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = part1;
+    if (\o_valid$65 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$110  = \o_data$63 ;
+      endcase
+    end
+    if (rst) begin
+      \$110  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = part2;
+    if (\o_valid$65 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$111  = \o_data$63 ;
+      endcase
+    end
+    if (rst) begin
+      \$111  = 8'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1103,13 +1327,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row = \$11 [16:0];
-  assign dn = rp__addr;
-  assign o_data = i_acc;
-  assign \$signal$46  = zero_point;
-  assign \$signal$48  = act_min;
-  assign \act_max$50  = act_max;
+  assign rp__addr = ra_next;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
+  assign i_bias = rp__data[31:0];
+  assign i_multiplier = rp__data[62:32];
+  assign i_shift = rp__data[68:63];
   assign w_data = out_w;
-  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1134,68 +1359,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data[68:0];
+  assign \wp__data[0]  = wp__data;
   assign \wp__data[0].bias  = wp__data[31:0];
   assign \wp__data[0].multiplier  = wp__data[62:32];
   assign \wp__data[0].shift  = wp__data[68:63];
-  assign \wp__data[1]  = wp__data[137:69];
-  assign \wp__data[1].bias  = wp__data[100:69];
-  assign \wp__data[1].multiplier  = wp__data[131:101];
-  assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \o_data[0]  = i_acc[23:0];
-  assign \o_data[1]  = i_acc[47:24];
-  assign \o_data[2]  = i_acc[71:48];
-  assign \o_data[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \rp__data[0]  = rp__data[68:0];
+  assign \i_acc[0]  = i_acc;
+  assign \o_data[0]  = o_data[23:0];
+  assign \o_data[1]  = o_data[47:24];
+  assign \o_data[2]  = o_data[71:48];
+  assign \o_data[3]  = o_data[95:72];
+  assign \i_bias[0]  = rp__data[31:0];
+  assign \rp__data[0]  = rp__data;
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
   assign \rp__data[0].shift  = rp__data[68:63];
-  assign \rp__data[1]  = rp__data[137:69];
-  assign \rp__data[1].bias  = rp__data[100:69];
-  assign \rp__data[1].multiplier  = rp__data[131:101];
-  assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
+  assign \i_multiplier[0]  = rp__data[62:32];
+  assign \i_shift[0]  = rp__data[68:63];
   assign \out_w.data  = out_w[31:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$56[0]  = \o_data$56 [7:0];
-  assign \o_data$56[1]  = \o_data$56 [15:8];
-  assign \o_data$56[2]  = \o_data$56 [23:16];
-  assign \o_data$56[3]  = \o_data$56 [31:24];
+  assign \part0[0]  = part0;
+  assign \part1[0]  = part1;
+  assign \part2[0]  = part2;
+  assign \o_data$63[0]  = \o_data$63 ;
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1203,20 +1392,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$56 ;
-  assign i_shift[23:18] = rp__data[275:270];
-  assign i_shift[17:12] = rp__data[206:201];
-  assign i_shift[11:6] = rp__data[137:132];
-  assign i_shift[5:0] = rp__data[68:63];
-  assign i_multiplier[123:93] = rp__data[269:239];
-  assign i_multiplier[92:62] = rp__data[200:170];
-  assign i_multiplier[61:31] = rp__data[131:101];
-  assign i_multiplier[30:0] = rp__data[62:32];
-  assign i_bias[127:96] = rp__data[238:207];
-  assign i_bias[95:64] = rp__data[169:138];
-  assign i_bias[63:32] = rp__data[100:69];
-  assign i_bias[31:0] = rp__data[31:0];
-  assign \$52  = d;
+  assign out_w[31:0] = { \o_data$63 , part2, part1, part0 };
+  assign \$70  = d;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1226,71 +1403,76 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$10 ;
   reg \$100 ;
   reg \$101 ;
-  reg [23:0] \$102 ;
-  reg [23:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg \$104 ;
   reg \$105 ;
-  reg \$106 ;
-  reg [7:0] \$107 ;
-  reg [15:0] \$108 ;
+  reg [23:0] \$106 ;
+  reg [23:0] \$107 ;
+  reg [7:0] \$108 ;
   reg \$109 ;
   wire [23:0] \$11 ;
   reg \$110 ;
-  reg \$111 ;
-  reg \$112 ;
+  reg [7:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
   reg \$114 ;
-  reg [23:0] \$115 ;
-  reg [23:0] \$116 ;
-  reg [7:0] \$117 ;
+  reg \$115 ;
+  reg \$116 ;
+  reg \$117 ;
   reg \$118 ;
-  reg \$119 ;
+  reg [23:0] \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [15:0] \$121 ;
+  reg [23:0] \$120 ;
+  reg [7:0] \$121 ;
   reg \$122 ;
   reg \$123 ;
-  reg \$124 ;
-  reg \$125 ;
+  reg [7:0] \$124 ;
+  reg [15:0] \$125 ;
   reg \$126 ;
   reg \$127 ;
-  reg [23:0] \$128 ;
-  reg [23:0] \$129 ;
+  reg \$128 ;
+  reg \$129 ;
   wire \$13 ;
-  reg [7:0] \$130 ;
+  reg \$130 ;
   reg \$131 ;
-  reg \$132 ;
-  reg [7:0] \$133 ;
-  reg [15:0] \$134 ;
+  reg [23:0] \$132 ;
+  reg [23:0] \$133 ;
+  reg [7:0] \$134 ;
   reg \$135 ;
   reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [7:0] \$137 ;
+  reg [15:0] \$138 ;
   reg \$139 ;
   wire [23:0] \$14 ;
   reg \$140 ;
-  reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
+  reg [23:0] \$145 ;
+  reg [23:0] \$146 ;
+  reg [7:0] \$147 ;
   reg \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg \$150 ;
-  reg \$151 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
   reg \$152 ;
   reg \$153 ;
-  reg [23:0] \$154 ;
-  reg [23:0] \$155 ;
-  reg [1:0] \$156 ;
-  wire [31:0] \$157 ;
-  wire [31:0] \$158 ;
-  wire [31:0] \$159 ;
+  reg \$154 ;
+  reg \$155 ;
+  reg \$156 ;
+  reg \$157 ;
+  reg [23:0] \$158 ;
+  reg [23:0] \$159 ;
   wire \$16 ;
-  wire [31:0] \$160 ;
+  reg [1:0] \$160 ;
+  reg [1:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [31:0] \$163 ;
+  wire [31:0] \$164 ;
+  wire [31:0] \$165 ;
   wire [23:0] \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -1302,101 +1484,101 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$24 ;
   wire \$25 ;
   wire [2:0] \$26 ;
-  wire [24:0] \$27 ;
+  wire [2:0] \$27 ;
   wire \$28 ;
-  wire [24:0] \$29 ;
+  wire [2:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [24:0] \$31 ;
-  wire \$32 ;
-  wire [24:0] \$33 ;
-  wire \$34 ;
-  wire [24:0] \$35 ;
-  wire \$36 ;
-  wire [24:0] \$37 ;
-  wire \$38 ;
-  wire [24:0] \$39 ;
+  wire [24:0] \$30 ;
+  wire \$31 ;
+  wire [24:0] \$32 ;
+  wire \$33 ;
+  wire [24:0] \$34 ;
+  wire \$35 ;
+  wire [24:0] \$36 ;
+  wire \$37 ;
+  wire [24:0] \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [24:0] \$41 ;
-  wire \$42 ;
-  reg [7:0] \$43 ;
-  reg \$44 ;
-  reg \$45 ;
-  reg [7:0] \$46 ;
+  wire [24:0] \$40 ;
+  wire \$41 ;
+  wire [24:0] \$42 ;
+  wire \$43 ;
+  wire [24:0] \$44 ;
+  wire \$45 ;
+  wire \$46 ;
   reg [7:0] \$47 ;
-  reg [7:0] \$48 ;
-  reg [7:0] \$49 ;
+  reg \$48 ;
+  reg \$49 ;
   wire [23:0] \$5 ;
   reg [7:0] \$50 ;
   reg [7:0] \$51 ;
   reg [7:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
+  reg [7:0] \$53 ;
+  reg [7:0] \$54 ;
   reg [7:0] \$55 ;
-  reg [15:0] \$56 ;
+  reg [7:0] \$56 ;
   reg \$57 ;
   reg \$58 ;
-  reg \$59 ;
+  reg [7:0] \$59 ;
   wire \$6 ;
-  reg \$60 ;
+  reg [15:0] \$60 ;
   reg \$61 ;
   reg \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [7:0] \$65 ;
+  reg \$63 ;
+  reg \$64 ;
+  reg \$65 ;
   reg \$66 ;
-  reg \$67 ;
-  reg [7:0] \$68 ;
-  reg [15:0] \$69 ;
+  reg [23:0] \$67 ;
+  reg [23:0] \$68 ;
+  reg [7:0] \$69 ;
   wire \$7 ;
   reg \$70 ;
   reg \$71 ;
-  reg \$72 ;
-  reg \$73 ;
+  reg [7:0] \$72 ;
+  reg [15:0] \$73 ;
   reg \$74 ;
   reg \$75 ;
-  reg [23:0] \$76 ;
-  reg [23:0] \$77 ;
-  reg [7:0] \$78 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg \$78 ;
   reg \$79 ;
   wire [23:0] \$8 ;
-  reg \$80 ;
-  reg [7:0] \$81 ;
-  reg [15:0] \$82 ;
+  reg [23:0] \$80 ;
+  reg [23:0] \$81 ;
+  reg [7:0] \$82 ;
   reg \$83 ;
   reg \$84 ;
-  reg \$85 ;
-  reg \$86 ;
+  reg [7:0] \$85 ;
+  reg [15:0] \$86 ;
   reg \$87 ;
   reg \$88 ;
-  reg [23:0] \$89 ;
+  reg \$89 ;
   wire \$9 ;
-  reg [23:0] \$90 ;
-  reg [7:0] \$91 ;
+  reg \$90 ;
+  reg \$91 ;
   reg \$92 ;
-  reg \$93 ;
-  reg [7:0] \$94 ;
-  reg [15:0] \$95 ;
+  reg [23:0] \$93 ;
+  reg [23:0] \$94 ;
+  reg [7:0] \$95 ;
   reg \$96 ;
   reg \$97 ;
-  reg \$98 ;
-  reg \$99 ;
+  reg [7:0] \$98 ;
+  reg [15:0] \$99 ;
   wire [7:0] a0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$152 ;
+  wire [7:0] \a0$154 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$157 ;
+  wire [7:0] \a0$159 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$162 ;
+  wire [7:0] \a0$164 ;
   (* init = 8'h00 *)
   wire [7:0] a1;
   (* init = 8'h00 *)
-  wire [7:0] \a1$154 ;
+  wire [7:0] \a1$156 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$159 ;
+  wire [7:0] \a1$161 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$164 ;
+  wire [7:0] \a1$166 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1415,19 +1597,19 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
   (* init = 8'h00 *)
-  wire [7:0] \b0$153 ;
+  wire [7:0] \b0$155 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$158 ;
+  wire [7:0] \b0$160 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$163 ;
+  wire [7:0] \b0$165 ;
   (* init = 8'h00 *)
   wire [7:0] b1;
   (* init = 8'h00 *)
-  wire [7:0] \b1$155 ;
+  wire [7:0] \b1$157 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$160 ;
+  wire [7:0] \b1$162 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$165 ;
+  wire [7:0] \b1$167 ;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1438,14 +1620,15 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_1_3;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
   output draining;
   wire draining;
   wire en;
-  wire \en$146 ;
-  wire \en$151 ;
-  wire \en$156 ;
-  wire \en$161 ;
+  wire \en$148 ;
+  wire \en$153 ;
+  wire \en$158 ;
+  wire \en$163 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -1525,6 +1708,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_v1_d0 = 1'h0;
@@ -1582,267 +1766,273 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_1_1 = 8'h00;
   reg [7:0] w_1_2 = 8'h00;
   reg [7:0] w_1_3 = 8'h00;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$27 [23:0];
-  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$29 [23:0];
-  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$31 [23:0];
-  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$33 [23:0];
-  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$35 [23:0];
-  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$37 [23:0];
-  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$39 [23:0];
-  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$41 [23:0];
-  assign \$26  = drain_count - 1'h1;
-  assign \$27  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$28  & lr_0_0_d2;
-  assign \$29  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$30  & lr_0_1_d2;
-  assign \$31  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$32  & lr_0_2_d2;
-  assign \$33  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$34  & lr_0_3_d2;
-  assign \$35  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$36  & lr_1_0_d2;
-  assign \$37  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$38  & lr_1_1_d2;
-  assign \$39  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$40  & lr_1_2_d2;
-  assign \$41  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$42  & lr_1_3_d2;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$30 [23:0];
+  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$32 [23:0];
+  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$34 [23:0];
+  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$36 [23:0];
+  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$38 [23:0];
+  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$40 [23:0];
+  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$42 [23:0];
+  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$44 [23:0];
+  assign \$26  = drain_beat + 1'h1;
+  assign \$27  = shift ? 3'h0 : \$26 ;
+  assign \$29  = drain_count - 1'h1;
+  assign \$30  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = \$31  & lr_0_0_d2;
+  assign \$32  = $signed(acc_0_1) + $signed(p_0_1);
+  assign cap_0_1 = \$33  & lr_0_1_d2;
+  assign \$34  = $signed(acc_0_2) + $signed(p_0_2);
+  assign cap_0_2 = \$35  & lr_0_2_d2;
+  assign \$36  = $signed(acc_0_3) + $signed(p_0_3);
+  assign cap_0_3 = \$37  & lr_0_3_d2;
+  assign \$38  = $signed(acc_1_0) + $signed(p_1_0);
+  assign cap_1_0 = \$39  & lr_1_0_d2;
+  assign \$40  = $signed(acc_1_1) + $signed(p_1_1);
+  assign cap_1_1 = \$41  & lr_1_1_d2;
+  assign \$42  = $signed(acc_1_2) + $signed(p_1_2);
+  assign cap_1_2 = \$43  & lr_1_2_d2;
+  assign \$44  = $signed(acc_1_3) + $signed(p_1_3);
+  assign cap_1_3 = \$45  & lr_1_3_d2;
   assign draining = | drain_count;
+  assign \$46  = drain_beat == 2'h3;
+  assign shift = draining & \$46 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$43 ;
+    skew_a1_d0 <= \$47 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$44 ;
+    skew_v1_d0 <= \$48 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$45 ;
+    skew_l1_d0 <= \$49 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$46 ;
+    skew_w1_d0 <= \$50 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$47 ;
+    skew_w2_d0 <= \$51 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$48 ;
+    skew_w2_d1 <= \$52 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$49 ;
+    skew_w3_d0 <= \$53 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$50 ;
+    skew_w3_d1 <= \$54 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$51 ;
+    skew_w3_d2 <= \$55 ;
   always @(posedge clk)
-    a_0_0 <= \$52 ;
+    a_0_0 <= \$56 ;
   always @(posedge clk)
-    v_0_0 <= \$53 ;
+    v_0_0 <= \$57 ;
   always @(posedge clk)
-    l_0_0 <= \$54 ;
+    l_0_0 <= \$58 ;
   always @(posedge clk)
-    w_0_0 <= \$55 ;
+    w_0_0 <= \$59 ;
   always @(posedge clk)
-    p_0_0 <= \$56 ;
+    p_0_0 <= \$60 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$57 ;
+    vr_0_0_d0 <= \$61 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$58 ;
+    vr_0_0_d1 <= \$62 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$59 ;
+    vr_0_0_d2 <= \$63 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$60 ;
+    lr_0_0_d0 <= \$64 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$61 ;
+    lr_0_0_d1 <= \$65 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$62 ;
+    lr_0_0_d2 <= \$66 ;
   always @(posedge clk)
-    acc_0_0 <= \$63 ;
+    acc_0_0 <= \$67 ;
   always @(posedge clk)
-    out_0_0 <= \$64 ;
+    out_0_0 <= \$68 ;
   always @(posedge clk)
-    a_0_1 <= \$65 ;
+    a_0_1 <= \$69 ;
   always @(posedge clk)
-    v_0_1 <= \$66 ;
+    v_0_1 <= \$70 ;
   always @(posedge clk)
-    l_0_1 <= \$67 ;
+    l_0_1 <= \$71 ;
   always @(posedge clk)
-    w_0_1 <= \$68 ;
+    w_0_1 <= \$72 ;
   always @(posedge clk)
-    p_0_1 <= \$69 ;
+    p_0_1 <= \$73 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$70 ;
+    vr_0_1_d0 <= \$74 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$71 ;
+    vr_0_1_d1 <= \$75 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$72 ;
+    vr_0_1_d2 <= \$76 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$73 ;
+    lr_0_1_d0 <= \$77 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$74 ;
+    lr_0_1_d1 <= \$78 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$75 ;
+    lr_0_1_d2 <= \$79 ;
   always @(posedge clk)
-    acc_0_1 <= \$76 ;
+    acc_0_1 <= \$80 ;
   always @(posedge clk)
-    out_0_1 <= \$77 ;
+    out_0_1 <= \$81 ;
   always @(posedge clk)
-    a_0_2 <= \$78 ;
+    a_0_2 <= \$82 ;
   always @(posedge clk)
-    v_0_2 <= \$79 ;
+    v_0_2 <= \$83 ;
   always @(posedge clk)
-    l_0_2 <= \$80 ;
+    l_0_2 <= \$84 ;
   always @(posedge clk)
-    w_0_2 <= \$81 ;
+    w_0_2 <= \$85 ;
   always @(posedge clk)
-    p_0_2 <= \$82 ;
+    p_0_2 <= \$86 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$83 ;
+    vr_0_2_d0 <= \$87 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$84 ;
+    vr_0_2_d1 <= \$88 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$85 ;
+    vr_0_2_d2 <= \$89 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$86 ;
+    lr_0_2_d0 <= \$90 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$87 ;
+    lr_0_2_d1 <= \$91 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$88 ;
+    lr_0_2_d2 <= \$92 ;
   always @(posedge clk)
-    acc_0_2 <= \$89 ;
+    acc_0_2 <= \$93 ;
   always @(posedge clk)
-    out_0_2 <= \$90 ;
+    out_0_2 <= \$94 ;
   always @(posedge clk)
-    a_0_3 <= \$91 ;
+    a_0_3 <= \$95 ;
   always @(posedge clk)
-    v_0_3 <= \$92 ;
+    v_0_3 <= \$96 ;
   always @(posedge clk)
-    l_0_3 <= \$93 ;
+    l_0_3 <= \$97 ;
   always @(posedge clk)
-    w_0_3 <= \$94 ;
+    w_0_3 <= \$98 ;
   always @(posedge clk)
-    p_0_3 <= \$95 ;
+    p_0_3 <= \$99 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$96 ;
+    vr_0_3_d0 <= \$100 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$97 ;
+    vr_0_3_d1 <= \$101 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$98 ;
+    vr_0_3_d2 <= \$102 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$99 ;
+    lr_0_3_d0 <= \$103 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$100 ;
+    lr_0_3_d1 <= \$104 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$101 ;
+    lr_0_3_d2 <= \$105 ;
   always @(posedge clk)
-    acc_0_3 <= \$102 ;
+    acc_0_3 <= \$106 ;
   always @(posedge clk)
-    out_0_3 <= \$103 ;
+    out_0_3 <= \$107 ;
   always @(posedge clk)
-    a_1_0 <= \$104 ;
+    a_1_0 <= \$108 ;
   always @(posedge clk)
-    v_1_0 <= \$105 ;
+    v_1_0 <= \$109 ;
   always @(posedge clk)
-    l_1_0 <= \$106 ;
+    l_1_0 <= \$110 ;
   always @(posedge clk)
-    w_1_0 <= \$107 ;
+    w_1_0 <= \$111 ;
   always @(posedge clk)
-    p_1_0 <= \$108 ;
+    p_1_0 <= \$112 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$109 ;
+    vr_1_0_d0 <= \$113 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$110 ;
+    vr_1_0_d1 <= \$114 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$111 ;
+    vr_1_0_d2 <= \$115 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$112 ;
+    lr_1_0_d0 <= \$116 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$113 ;
+    lr_1_0_d1 <= \$117 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$114 ;
+    lr_1_0_d2 <= \$118 ;
   always @(posedge clk)
-    acc_1_0 <= \$115 ;
+    acc_1_0 <= \$119 ;
   always @(posedge clk)
-    out_1_0 <= \$116 ;
+    out_1_0 <= \$120 ;
   always @(posedge clk)
-    a_1_1 <= \$117 ;
+    a_1_1 <= \$121 ;
   always @(posedge clk)
-    v_1_1 <= \$118 ;
+    v_1_1 <= \$122 ;
   always @(posedge clk)
-    l_1_1 <= \$119 ;
+    l_1_1 <= \$123 ;
   always @(posedge clk)
-    w_1_1 <= \$120 ;
+    w_1_1 <= \$124 ;
   always @(posedge clk)
-    p_1_1 <= \$121 ;
+    p_1_1 <= \$125 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$122 ;
+    vr_1_1_d0 <= \$126 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$123 ;
+    vr_1_1_d1 <= \$127 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$124 ;
+    vr_1_1_d2 <= \$128 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$125 ;
+    lr_1_1_d0 <= \$129 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$126 ;
+    lr_1_1_d1 <= \$130 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$127 ;
+    lr_1_1_d2 <= \$131 ;
   always @(posedge clk)
-    acc_1_1 <= \$128 ;
+    acc_1_1 <= \$132 ;
   always @(posedge clk)
-    out_1_1 <= \$129 ;
+    out_1_1 <= \$133 ;
   always @(posedge clk)
-    a_1_2 <= \$130 ;
+    a_1_2 <= \$134 ;
   always @(posedge clk)
-    v_1_2 <= \$131 ;
+    v_1_2 <= \$135 ;
   always @(posedge clk)
-    l_1_2 <= \$132 ;
+    l_1_2 <= \$136 ;
   always @(posedge clk)
-    w_1_2 <= \$133 ;
+    w_1_2 <= \$137 ;
   always @(posedge clk)
-    p_1_2 <= \$134 ;
+    p_1_2 <= \$138 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$135 ;
+    vr_1_2_d0 <= \$139 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$136 ;
+    vr_1_2_d1 <= \$140 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$137 ;
+    vr_1_2_d2 <= \$141 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$138 ;
+    lr_1_2_d0 <= \$142 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$139 ;
+    lr_1_2_d1 <= \$143 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$140 ;
+    lr_1_2_d2 <= \$144 ;
   always @(posedge clk)
-    acc_1_2 <= \$141 ;
+    acc_1_2 <= \$145 ;
   always @(posedge clk)
-    out_1_2 <= \$142 ;
+    out_1_2 <= \$146 ;
   always @(posedge clk)
-    a_1_3 <= \$143 ;
+    a_1_3 <= \$147 ;
   always @(posedge clk)
-    v_1_3 <= \$144 ;
+    v_1_3 <= \$148 ;
   always @(posedge clk)
-    l_1_3 <= \$145 ;
+    l_1_3 <= \$149 ;
   always @(posedge clk)
-    w_1_3 <= \$146 ;
+    w_1_3 <= \$150 ;
   always @(posedge clk)
-    p_1_3 <= \$147 ;
+    p_1_3 <= \$151 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$148 ;
+    vr_1_3_d0 <= \$152 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$149 ;
+    vr_1_3_d1 <= \$153 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$150 ;
+    vr_1_3_d2 <= \$154 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$151 ;
+    lr_1_3_d0 <= \$155 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$152 ;
+    lr_1_3_d1 <= \$156 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$153 ;
+    lr_1_3_d2 <= \$157 ;
   always @(posedge clk)
-    acc_1_3 <= \$154 ;
+    acc_1_3 <= \$158 ;
   always @(posedge clk)
-    out_1_3 <= \$155 ;
+    out_1_3 <= \$159 ;
   always @(posedge clk)
-    drain_count <= \$156 ;
+    drain_beat <= \$160 ;
+  always @(posedge clk)
+    drain_count <= \$161 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(i_a[7:0]),
     .a1(a_0_0),
     .b0(i_w[7:0]),
     .b1(skew_w1_d0),
     .clk(clk),
-    .o(\$157 )
+    .o(\$162 )
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a0(a_0_1),
@@ -1850,7 +2040,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o(\$158 )
+    .o(\$163 )
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a0(skew_a1_d0),
@@ -1858,7 +2048,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o(\$159 )
+    .o(\$164 )
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a0(a_1_1),
@@ -1866,104 +2056,76 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o(\$160 )
+    .o(\$165 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$43  = i_a[15:8];
-    if (rst) begin
-      \$43  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$44  = i_valid;
-    if (rst) begin
-      \$44  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$45  = i_last;
-    if (rst) begin
-      \$45  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$46  = i_w[15:8];
-    if (rst) begin
-      \$46  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$47  = i_w[23:16];
+    \$47  = i_a[15:8];
     if (rst) begin
       \$47  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$48  = skew_w2_d0;
+    \$48  = i_valid;
     if (rst) begin
-      \$48  = 8'h00;
+      \$48  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$49  = i_w[31:24];
+    \$49  = i_last;
     if (rst) begin
-      \$49  = 8'h00;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = skew_w3_d0;
+    \$50  = i_w[15:8];
     if (rst) begin
       \$50  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = skew_w3_d1;
+    \$51  = i_w[23:16];
     if (rst) begin
       \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$52  = i_a[7:0];
+    \$52  = skew_w2_d0;
     if (rst) begin
       \$52  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = i_valid;
+    \$53  = i_w[31:24];
     if (rst) begin
-      \$53  = 1'h0;
+      \$53  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = i_last;
+    \$54  = skew_w3_d0;
     if (rst) begin
-      \$54  = 1'h0;
+      \$54  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$55  = i_w[7:0];
+    \$55  = skew_w3_d1;
     if (rst) begin
       \$55  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = \$157 [15:0];
+    \$56  = i_a[7:0];
     if (rst) begin
-      \$56  = 16'h0000;
+      \$56  = 8'h00;
     end
   end
   always @* begin
@@ -1975,94 +2137,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = vr_0_0_d0;
+    \$58  = i_last;
     if (rst) begin
       \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = vr_0_0_d1;
+    \$59  = i_w[7:0];
     if (rst) begin
-      \$59  = 1'h0;
+      \$59  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = i_last;
+    \$60  = \$162 [15:0];
     if (rst) begin
-      \$60  = 1'h0;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = lr_0_0_d0;
+    \$61  = i_valid;
     if (rst) begin
       \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = lr_0_0_d1;
+    \$62  = vr_0_0_d0;
     if (rst) begin
       \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = acc_0_0;
-    if (\$1 ) begin
-      \$63  = \$2 ;
-    end
+    \$63  = vr_0_0_d1;
     if (rst) begin
-      \$63  = 24'h000000;
+      \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = out_0_0;
-    if (cap_0_0) begin
-      \$64  = \$27 [23:0];
-    end else if (\$3 ) begin
-      \$64  = out_1_0;
-    end
+    \$64  = i_last;
     if (rst) begin
-      \$64  = 24'h000000;
+      \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = a_0_0;
+    \$65  = lr_0_0_d0;
     if (rst) begin
-      \$65  = 8'h00;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = v_0_0;
+    \$66  = lr_0_0_d1;
     if (rst) begin
       \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = l_0_0;
+    \$67  = acc_0_0;
+    if (\$1 ) begin
+      \$67  = \$2 ;
+    end
     if (rst) begin
-      \$67  = 1'h0;
+      \$67  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = skew_w1_d0;
+    \$68  = out_0_0;
+    if (cap_0_0) begin
+      \$68  = \$30 [23:0];
+    end else if (\$3 ) begin
+      \$68  = out_1_0;
+    end
     if (rst) begin
-      \$68  = 8'h00;
+      \$68  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = \$157 [31:16];
+    \$69  = a_0_0;
     if (rst) begin
-      \$69  = 16'h0000;
+      \$69  = 8'h00;
     end
   end
   always @* begin
@@ -2074,94 +2236,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = vr_0_1_d0;
+    \$71  = l_0_0;
     if (rst) begin
       \$71  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = vr_0_1_d1;
+    \$72  = skew_w1_d0;
     if (rst) begin
-      \$72  = 1'h0;
+      \$72  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = l_0_0;
+    \$73  = \$162 [31:16];
     if (rst) begin
-      \$73  = 1'h0;
+      \$73  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = lr_0_1_d0;
+    \$74  = v_0_0;
     if (rst) begin
       \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = lr_0_1_d1;
+    \$75  = vr_0_1_d0;
     if (rst) begin
       \$75  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = acc_0_1;
-    if (\$4 ) begin
-      \$76  = \$5 ;
-    end
+    \$76  = vr_0_1_d1;
     if (rst) begin
-      \$76  = 24'h000000;
+      \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = out_0_1;
-    if (cap_0_1) begin
-      \$77  = \$29 [23:0];
-    end else if (\$6 ) begin
-      \$77  = out_1_1;
-    end
+    \$77  = l_0_0;
     if (rst) begin
-      \$77  = 24'h000000;
+      \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = a_0_1;
+    \$78  = lr_0_1_d0;
     if (rst) begin
-      \$78  = 8'h00;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = v_0_1;
+    \$79  = lr_0_1_d1;
     if (rst) begin
       \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = l_0_1;
+    \$80  = acc_0_1;
+    if (\$4 ) begin
+      \$80  = \$5 ;
+    end
     if (rst) begin
-      \$80  = 1'h0;
+      \$80  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = skew_w2_d1;
+    \$81  = out_0_1;
+    if (cap_0_1) begin
+      \$81  = \$32 [23:0];
+    end else if (\$6 ) begin
+      \$81  = out_1_1;
+    end
     if (rst) begin
-      \$81  = 8'h00;
+      \$81  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = \$158 [15:0];
+    \$82  = a_0_1;
     if (rst) begin
-      \$82  = 16'h0000;
+      \$82  = 8'h00;
     end
   end
   always @* begin
@@ -2173,94 +2335,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = vr_0_2_d0;
+    \$84  = l_0_1;
     if (rst) begin
       \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = vr_0_2_d1;
+    \$85  = skew_w2_d1;
     if (rst) begin
-      \$85  = 1'h0;
+      \$85  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = l_0_1;
+    \$86  = \$163 [15:0];
     if (rst) begin
-      \$86  = 1'h0;
+      \$86  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = lr_0_2_d0;
+    \$87  = v_0_1;
     if (rst) begin
       \$87  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = lr_0_2_d1;
+    \$88  = vr_0_2_d0;
     if (rst) begin
       \$88  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = acc_0_2;
-    if (\$7 ) begin
-      \$89  = \$8 ;
-    end
+    \$89  = vr_0_2_d1;
     if (rst) begin
-      \$89  = 24'h000000;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = out_0_2;
-    if (cap_0_2) begin
-      \$90  = \$31 [23:0];
-    end else if (\$9 ) begin
-      \$90  = out_1_2;
-    end
+    \$90  = l_0_1;
     if (rst) begin
-      \$90  = 24'h000000;
+      \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = a_0_2;
+    \$91  = lr_0_2_d0;
     if (rst) begin
-      \$91  = 8'h00;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = v_0_2;
+    \$92  = lr_0_2_d1;
     if (rst) begin
       \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = l_0_2;
+    \$93  = acc_0_2;
+    if (\$7 ) begin
+      \$93  = \$8 ;
+    end
     if (rst) begin
-      \$93  = 1'h0;
+      \$93  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_w3_d2;
+    \$94  = out_0_2;
+    if (cap_0_2) begin
+      \$94  = \$34 [23:0];
+    end else if (\$9 ) begin
+      \$94  = out_1_2;
+    end
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = \$158 [31:16];
+    \$95  = a_0_2;
     if (rst) begin
-      \$95  = 16'h0000;
+      \$95  = 8'h00;
     end
   end
   always @* begin
@@ -2272,94 +2434,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = vr_0_3_d0;
+    \$97  = l_0_2;
     if (rst) begin
       \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = vr_0_3_d1;
+    \$98  = skew_w3_d2;
     if (rst) begin
-      \$98  = 1'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = l_0_2;
+    \$99  = \$163 [31:16];
     if (rst) begin
-      \$99  = 1'h0;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = lr_0_3_d0;
+    \$100  = v_0_2;
     if (rst) begin
       \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = lr_0_3_d1;
+    \$101  = vr_0_3_d0;
     if (rst) begin
       \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = acc_0_3;
-    if (\$10 ) begin
-      \$102  = \$11 ;
-    end
+    \$102  = vr_0_3_d1;
     if (rst) begin
-      \$102  = 24'h000000;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = out_0_3;
-    if (cap_0_3) begin
-      \$103  = \$33 [23:0];
-    end else if (\$12 ) begin
-      \$103  = out_1_3;
-    end
+    \$103  = l_0_2;
     if (rst) begin
-      \$103  = 24'h000000;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_a1_d0;
+    \$104  = lr_0_3_d0;
     if (rst) begin
-      \$104  = 8'h00;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_v1_d0;
+    \$105  = lr_0_3_d1;
     if (rst) begin
       \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_l1_d0;
+    \$106  = acc_0_3;
+    if (\$10 ) begin
+      \$106  = \$11 ;
+    end
     if (rst) begin
-      \$106  = 1'h0;
+      \$106  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = w_0_0;
+    \$107  = out_0_3;
+    if (cap_0_3) begin
+      \$107  = \$36 [23:0];
+    end else if (\$12 ) begin
+      \$107  = out_1_3;
+    end
     if (rst) begin
-      \$107  = 8'h00;
+      \$107  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = \$159 [15:0];
+    \$108  = skew_a1_d0;
     if (rst) begin
-      \$108  = 16'h0000;
+      \$108  = 8'h00;
     end
   end
   always @* begin
@@ -2371,94 +2533,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = vr_1_0_d0;
+    \$110  = skew_l1_d0;
     if (rst) begin
       \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = vr_1_0_d1;
+    \$111  = w_0_0;
     if (rst) begin
-      \$111  = 1'h0;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = skew_l1_d0;
+    \$112  = \$164 [15:0];
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = lr_1_0_d0;
+    \$113  = skew_v1_d0;
     if (rst) begin
       \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = lr_1_0_d1;
+    \$114  = vr_1_0_d0;
     if (rst) begin
       \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = acc_1_0;
-    if (\$13 ) begin
-      \$115  = \$14 ;
-    end
+    \$115  = vr_1_0_d1;
     if (rst) begin
-      \$115  = 24'h000000;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = out_1_0;
-    if (cap_1_0) begin
-      \$116  = \$35 [23:0];
-    end else if (\$15 ) begin
-      \$116  = 24'h000000;
-    end
+    \$116  = skew_l1_d0;
     if (rst) begin
-      \$116  = 24'h000000;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = a_1_0;
+    \$117  = lr_1_0_d0;
     if (rst) begin
-      \$117  = 8'h00;
+      \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = v_1_0;
+    \$118  = lr_1_0_d1;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = l_1_0;
+    \$119  = acc_1_0;
+    if (\$13 ) begin
+      \$119  = \$14 ;
+    end
     if (rst) begin
-      \$119  = 1'h0;
+      \$119  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = w_0_1;
+    \$120  = out_1_0;
+    if (cap_1_0) begin
+      \$120  = \$38 [23:0];
+    end else if (\$15 ) begin
+      \$120  = 24'h000000;
+    end
     if (rst) begin
-      \$120  = 8'h00;
+      \$120  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = \$159 [31:16];
+    \$121  = a_1_0;
     if (rst) begin
-      \$121  = 16'h0000;
+      \$121  = 8'h00;
     end
   end
   always @* begin
@@ -2470,94 +2632,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = vr_1_1_d0;
+    \$123  = l_1_0;
     if (rst) begin
       \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = vr_1_1_d1;
+    \$124  = w_0_1;
     if (rst) begin
-      \$124  = 1'h0;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = l_1_0;
+    \$125  = \$164 [31:16];
     if (rst) begin
-      \$125  = 1'h0;
+      \$125  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = lr_1_1_d0;
+    \$126  = v_1_0;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = lr_1_1_d1;
+    \$127  = vr_1_1_d0;
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = acc_1_1;
-    if (\$16 ) begin
-      \$128  = \$17 ;
-    end
+    \$128  = vr_1_1_d1;
     if (rst) begin
-      \$128  = 24'h000000;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = out_1_1;
-    if (cap_1_1) begin
-      \$129  = \$37 [23:0];
-    end else if (\$18 ) begin
-      \$129  = 24'h000000;
-    end
+    \$129  = l_1_0;
     if (rst) begin
-      \$129  = 24'h000000;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = a_1_1;
+    \$130  = lr_1_1_d0;
     if (rst) begin
-      \$130  = 8'h00;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = v_1_1;
+    \$131  = lr_1_1_d1;
     if (rst) begin
       \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = l_1_1;
+    \$132  = acc_1_1;
+    if (\$16 ) begin
+      \$132  = \$17 ;
+    end
     if (rst) begin
-      \$132  = 1'h0;
+      \$132  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = w_0_2;
+    \$133  = out_1_1;
+    if (cap_1_1) begin
+      \$133  = \$40 [23:0];
+    end else if (\$18 ) begin
+      \$133  = 24'h000000;
+    end
     if (rst) begin
-      \$133  = 8'h00;
+      \$133  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = \$160 [15:0];
+    \$134  = a_1_1;
     if (rst) begin
-      \$134  = 16'h0000;
+      \$134  = 8'h00;
     end
   end
   always @* begin
@@ -2569,94 +2731,94 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = vr_1_2_d0;
+    \$136  = l_1_1;
     if (rst) begin
       \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = vr_1_2_d1;
+    \$137  = w_0_2;
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = l_1_1;
+    \$138  = \$165 [15:0];
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = lr_1_2_d0;
+    \$139  = v_1_1;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = lr_1_2_d1;
+    \$140  = vr_1_2_d0;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = acc_1_2;
-    if (\$19 ) begin
-      \$141  = \$20 ;
-    end
+    \$141  = vr_1_2_d1;
     if (rst) begin
-      \$141  = 24'h000000;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = out_1_2;
-    if (cap_1_2) begin
-      \$142  = \$39 [23:0];
-    end else if (\$21 ) begin
-      \$142  = 24'h000000;
-    end
+    \$142  = l_1_1;
     if (rst) begin
-      \$142  = 24'h000000;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = a_1_2;
+    \$143  = lr_1_2_d0;
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = v_1_2;
+    \$144  = lr_1_2_d1;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = l_1_2;
+    \$145  = acc_1_2;
+    if (\$19 ) begin
+      \$145  = \$20 ;
+    end
     if (rst) begin
-      \$145  = 1'h0;
+      \$145  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = w_0_3;
+    \$146  = out_1_2;
+    if (cap_1_2) begin
+      \$146  = \$42 [23:0];
+    end else if (\$21 ) begin
+      \$146  = 24'h000000;
+    end
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = \$160 [31:16];
+    \$147  = a_1_2;
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
@@ -2668,110 +2830,150 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = vr_1_3_d0;
+    \$149  = l_1_2;
     if (rst) begin
       \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = vr_1_3_d1;
+    \$150  = w_0_3;
     if (rst) begin
-      \$150  = 1'h0;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = l_1_2;
+    \$151  = \$165 [31:16];
     if (rst) begin
-      \$151  = 1'h0;
+      \$151  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = lr_1_3_d0;
+    \$152  = v_1_2;
     if (rst) begin
       \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = lr_1_3_d1;
+    \$153  = vr_1_3_d0;
     if (rst) begin
       \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = acc_1_3;
+    \$154  = vr_1_3_d1;
+    if (rst) begin
+      \$154  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$155  = l_1_2;
+    if (rst) begin
+      \$155  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$156  = lr_1_3_d0;
+    if (rst) begin
+      \$156  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$157  = lr_1_3_d1;
+    if (rst) begin
+      \$157  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$158  = acc_1_3;
     if (\$22 ) begin
-      \$154  = \$23 ;
+      \$158  = \$23 ;
     end
     if (rst) begin
-      \$154  = 24'h000000;
+      \$158  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = out_1_3;
+    \$159  = out_1_3;
     if (cap_1_3) begin
-      \$155  = \$41 [23:0];
+      \$159  = \$44 [23:0];
     end else if (\$24 ) begin
-      \$155  = 24'h000000;
+      \$159  = 24'h000000;
     end
     if (rst) begin
-      \$155  = 24'h000000;
+      \$159  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = drain_count;
+    \$160  = drain_beat;
     if (cap_1_3) begin
-      \$156  = 2'h2;
+      \$160  = 2'h0;
     end else if (\$25 ) begin
-      \$156  = \$26 [1:0];
+      \$160  = \$27 [1:0];
     end
     if (rst) begin
-      \$156  = 2'h0;
+      \$160  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = drain_count;
+    if (cap_1_3) begin
+      \$161  = 2'h2;
+    end else if (\$28 ) begin
+      \$161  = \$29 [1:0];
+    end
+    if (rst) begin
+      \$161  = 2'h0;
     end
   end
   assign en = 1'h1;
-  assign p0 = \$157 [15:0];
-  assign sum_0_0 = \$27 [23:0];
-  assign p1 = \$157 [31:16];
-  assign sum_0_1 = \$29 [23:0];
-  assign \p0$56  = \$158 [15:0];
-  assign sum_0_2 = \$31 [23:0];
-  assign \p1$73  = \$158 [31:16];
-  assign sum_0_3 = \$33 [23:0];
-  assign \p0$90  = \$159 [15:0];
-  assign sum_1_0 = \$35 [23:0];
-  assign \p1$105  = \$159 [31:16];
-  assign sum_1_1 = \$37 [23:0];
-  assign \p0$120  = \$160 [15:0];
-  assign sum_1_2 = \$39 [23:0];
-  assign \p1$135  = \$160 [31:16];
-  assign sum_1_3 = \$41 [23:0];
-  assign \en$146  = 1'h1;
+  assign p0 = \$162 [15:0];
+  assign sum_0_0 = \$30 [23:0];
+  assign p1 = \$162 [31:16];
+  assign sum_0_1 = \$32 [23:0];
+  assign \p0$56  = \$163 [15:0];
+  assign sum_0_2 = \$34 [23:0];
+  assign \p1$73  = \$163 [31:16];
+  assign sum_0_3 = \$36 [23:0];
+  assign \p0$90  = \$164 [15:0];
+  assign sum_1_0 = \$38 [23:0];
+  assign \p1$105  = \$164 [31:16];
+  assign sum_1_1 = \$40 [23:0];
+  assign \p0$120  = \$165 [15:0];
+  assign sum_1_2 = \$42 [23:0];
+  assign \p1$135  = \$165 [31:16];
+  assign sum_1_3 = \$44 [23:0];
+  assign \en$148  = 1'h1;
   assign a0 = i_a[7:0];
   assign b0 = i_w[7:0];
   assign a1 = a_0_0;
   assign b1 = skew_w1_d0;
-  assign \en$151  = 1'h1;
-  assign \a0$152  = a_0_1;
-  assign \b0$153  = skew_w2_d1;
-  assign \a1$154  = a_0_2;
-  assign \b1$155  = skew_w3_d2;
-  assign \en$156  = 1'h1;
-  assign \a0$157  = skew_a1_d0;
-  assign \b0$158  = w_0_0;
-  assign \a1$159  = a_1_0;
-  assign \b1$160  = w_0_1;
-  assign \en$161  = 1'h1;
-  assign \a0$162  = a_1_1;
-  assign \b0$163  = w_0_2;
-  assign \a1$164  = a_1_2;
-  assign \b1$165  = w_0_3;
+  assign \en$153  = 1'h1;
+  assign \a0$154  = a_0_1;
+  assign \b0$155  = skew_w2_d1;
+  assign \a1$156  = a_0_2;
+  assign \b1$157  = skew_w3_d2;
+  assign \en$158  = 1'h1;
+  assign \a0$159  = skew_a1_d0;
+  assign \b0$160  = w_0_0;
+  assign \a1$161  = a_1_0;
+  assign \b1$162  = w_0_1;
+  assign \en$163  = 1'h1;
+  assign \a0$164  = a_1_1;
+  assign \b0$165  = w_0_2;
+  assign \a1$166  = a_1_2;
+  assign \b1$167  = w_0_3;
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2788,30 +2990,31 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
   assign \$1  = vr_0_0_d2;
-  assign \$3  = draining;
+  assign \$3  = shift;
   assign \$4  = vr_0_1_d2;
-  assign \$6  = draining;
+  assign \$6  = shift;
   assign \$7  = vr_0_2_d2;
-  assign \$9  = draining;
+  assign \$9  = shift;
   assign \$10  = vr_0_3_d2;
-  assign \$12  = draining;
+  assign \$12  = shift;
   assign \$13  = vr_1_0_d2;
-  assign \$15  = draining;
+  assign \$15  = shift;
   assign \$16  = vr_1_1_d2;
-  assign \$18  = draining;
+  assign \$18  = shift;
   assign \$19  = vr_1_2_d2;
-  assign \$21  = draining;
+  assign \$21  = shift;
   assign \$22  = vr_1_3_d2;
-  assign \$24  = draining;
+  assign \$24  = shift;
   assign \$25  = draining;
-  assign \$28  = vr_0_0_d2;
-  assign \$30  = vr_0_1_d2;
-  assign \$32  = vr_0_2_d2;
-  assign \$34  = vr_0_3_d2;
-  assign \$36  = vr_1_0_d2;
-  assign \$38  = vr_1_1_d2;
-  assign \$40  = vr_1_2_d2;
-  assign \$42  = vr_1_3_d2;
+  assign \$28  = shift;
+  assign \$31  = vr_0_0_d2;
+  assign \$33  = vr_0_1_d2;
+  assign \$35  = vr_0_2_d2;
+  assign \$37  = vr_0_3_d2;
+  assign \$39  = vr_1_0_d2;
+  assign \$41  = vr_1_1_d2;
+  assign \$43  = vr_1_2_d2;
+  assign \$45  = vr_1_3_d2;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3107,7 +3310,7 @@ module \hwq_top.engine.array.mul_1_2 (o, b0, b1, a0, a1, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -3236,149 +3439,52 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [6:0] \$10 ;
-  reg [4:0] \$100 ;
-  reg [4:0] \$101 ;
-  reg [30:0] \$102 ;
-  reg [4:0] \$103 ;
-  reg [4:0] \$104 ;
-  reg [30:0] \$105 ;
-  reg [4:0] \$106 ;
-  reg [4:0] \$107 ;
-  reg [30:0] \$108 ;
-  reg [4:0] \$109 ;
-  wire \$11 ;
-  reg [4:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg [31:0] \$112 ;
-  reg [31:0] \$113 ;
-  reg [31:0] \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [4:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg [4:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [4:0] \$120 ;
-  reg [32:0] \$121 ;
-  reg [32:0] \$122 ;
-  reg [32:0] \$123 ;
-  reg [32:0] \$124 ;
-  reg [31:0] \$125 ;
-  reg [31:0] \$126 ;
-  reg [31:0] \$127 ;
-  reg [31:0] \$128 ;
-  reg \$129 ;
-  wire \$13 ;
-  reg \$130 ;
-  reg [33:0] \$131 ;
-  reg [33:0] \$132 ;
-  reg [33:0] \$133 ;
-  reg [33:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  wire [6:0] \$14 ;
-  wire [6:0] \$15 ;
-  wire \$16 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [30:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [64:0] \$15 ;
+  wire [65:0] \$16 ;
+  wire [65:0] \$17 ;
+  wire [63:0] \$18 ;
+  wire [63:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [62:0] \$25 ;
-  wire [62:0] \$26 ;
-  wire [62:0] \$27 ;
-  wire [62:0] \$28 ;
-  wire [33:0] \$29 ;
+  wire [33:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [34:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  reg \$27 ;
+  reg \$28 ;
+  reg [30:0] \$29 ;
   wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [33:0] \$34 ;
-  wire [28:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [30:0] \$37 ;
-  wire [32:0] \$38 ;
-  wire [33:0] \$39 ;
+  reg [4:0] \$30 ;
+  reg [4:0] \$31 ;
+  reg [31:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [4:0] \$35 ;
+  reg [32:0] \$36 ;
+  reg [31:0] \$37 ;
+  reg \$38 ;
+  reg \$39 ;
   wire [6:0] \$4 ;
-  wire [28:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [28:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [30:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [62:0] \$49 ;
+  reg [33:0] \$40 ;
+  reg [7:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
   wire [6:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire [63:0] \$51 ;
-  wire [62:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [62:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [62:0] \$58 ;
-  wire [63:0] \$59 ;
-  wire \$6 ;
-  wire [63:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [63:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [63:0] \$66 ;
-  wire [63:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [33:0] \$69 ;
-  wire [5:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [34:0] \$73 ;
-  wire [33:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [34:0] \$78 ;
-  wire [33:0] \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [34:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [34:0] \$88 ;
-  wire \$89 ;
-  wire [6:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  reg \$97 ;
-  reg \$98 ;
-  reg [30:0] \$99 ;
+  wire [32:0] \$6 ;
+  wire [62:0] \$7 ;
+  wire [30:0] \$8 ;
+  wire [30:0] \$9 ;
   wire [31:0] a_0;
-  wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -3387,684 +3493,261 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire clk;
   wire en;
   wire [32:0] h_0;
-  wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
   wire [31:0] half_0;
-  wire [31:0] half_1;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  input [95:0] i_acc;
-  wire [95:0] i_acc;
+  wire [32:0] high_0;
+  input [23:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  input [127:0] i_bias;
-  wire [127:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   input i_last;
   wire i_last;
-  input [123:0] i_multiplier;
-  wire [123:0] i_multiplier;
+  wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
-  wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  input [23:0] i_shift;
-  wire [23:0] i_shift;
+  wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
-  wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
-  wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
   wire [33:0] mid_0;
-  wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  output [31:0] o_data;
-  reg [31:0] o_data = 32'd0;
+  output [7:0] o_data;
+  reg [7:0] o_data = 8'h00;
   wire [7:0] \o_data[0] ;
-  wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
-  wire [62:0] outer_0;
-  wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
+  wire [64:0] outer_0;
+  input [68:0] \port$317$0 ;
+  wire [68:0] \port$317$0 ;
   wire [4:0] r_0;
-  wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
   reg [4:0] rq1_l0 = 5'h00;
-  reg [4:0] rq1_l1 = 5'h00;
-  reg [4:0] rq1_l2 = 5'h00;
-  reg [4:0] rq1_l3 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
-  reg [30:0] rq1_m1 = 31'h00000000;
-  reg [30:0] rq1_m2 = 31'h00000000;
-  reg [30:0] rq1_m3 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
-  reg [4:0] rq1_r1 = 5'h00;
-  reg [4:0] rq1_r2 = 5'h00;
-  reg [4:0] rq1_r3 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
-  reg [4:0] rq2_r1 = 5'h00;
-  reg [4:0] rq2_r2 = 5'h00;
-  reg [4:0] rq2_r3 = 5'h00;
   reg rq2_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
-  reg [33:0] rq3_y1 = 34'h000000000;
-  reg [33:0] rq3_y2 = 34'h000000000;
-  reg [33:0] rq3_y3 = 34'h000000000;
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
   wire [34:0] t_0;
-  wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
   wire [33:0] u_0;
-  wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
   wire [33:0] y_0;
-  wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
-  assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
-  assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
-  assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
-  assign \$4  = - $signed(i_shift[5:0]);
+  always @(posedge clk)
+    rq3_y0 <= \$40 ;
+  always @(posedge clk)
+    o_data <= \$41 ;
+  always @(posedge clk)
+    o_valid <= \$42 ;
+  always @(posedge clk)
+    o_last <= \$43 ;
+  assign \$1  = $signed(\port$317$0 [68:63]) > $signed(1'h0);
+  assign \$2  = \$1  ? \port$317$0 [68:63] : 6'h00;
+  assign \$3  = $signed(\port$317$0 [68:63]) < $signed(1'h0);
+  assign \$4  = - $signed(\port$317$0 [68:63]);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_shift[11:6]) > $signed(1'h0);
-  assign \$7  = \$6  ? i_shift[11:6] : 6'h00;
-  assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
-  assign \$9  = - $signed(i_shift[11:6]);
-  assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
-  assign \$22  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
-  assign \$23  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
-  assign \$24  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
-  assign \$25  = $signed(rq1_s0) << rq1_l0;
-  assign \$26  = $signed(rq1_s1) << rq1_l1;
-  assign \$27  = $signed(rq1_s2) << rq1_l2;
-  assign \$28  = $signed(rq1_s3) << rq1_l3;
-  assign \$29  = \$25 [16:0] * rq1_m0[16:0];
-  assign \$30  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$31  = $signed(\$25 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$32  = \$25 [16:0] * rq1_m0[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_0 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$34  = \$26 [16:0] * rq1_m1[16:0];
-  assign \$35  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$36  = $signed(\$26 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$37  = \$26 [16:0] * rq1_m1[30:17];
-  assign \$38  = $signed(\$36 ) + $signed({ 1'h0, \$37  });
-  assign mid_1 = $signed(\$38 ) + $signed(15'h2000);
-  assign \$39  = \$27 [16:0] * rq1_m2[16:0];
-  assign \$40  = $signed(\$27 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$41  = $signed(\$27 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$42  = \$27 [16:0] * rq1_m2[30:17];
-  assign \$43  = $signed(\$41 ) + $signed({ 1'h0, \$42  });
-  assign mid_2 = $signed(\$43 ) + $signed(15'h2000);
-  assign \$44  = \$28 [16:0] * rq1_m3[16:0];
-  assign \$45  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$46  = $signed(\$28 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$47  = \$28 [16:0] * rq1_m3[30:17];
-  assign \$48  = $signed(\$46 ) + $signed({ 1'h0, \$47  });
-  assign mid_3 = $signed(\$48 ) + $signed(15'h2000);
-  assign \$50  = $signed(\$49 ) + $signed(mid_0);
-  assign \$53  = $signed(\$52 ) + $signed(mid_1);
-  assign \$56  = $signed(\$55 ) + $signed(mid_2);
-  assign \$59  = $signed(\$58 ) + $signed(mid_3);
-  assign \$61  = 1'h1 << rq1_r0;
-  assign \$63  = 1'h1 << rq1_r1;
-  assign \$65  = 1'h1 << rq1_r2;
-  assign \$67  = 1'h1 << rq1_r3;
-  assign \$69  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$70  = | rq2_hf0;
-  assign \$71  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = $signed(\$69 ) - $signed({ 1'h0, \$72  });
-  assign \$74  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$75  = | rq2_hf1;
-  assign \$76  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$77  = \$75  & \$76 ;
-  assign \$78  = $signed(\$74 ) - $signed({ 1'h0, \$77  });
-  assign \$79  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$80  = | rq2_hf2;
-  assign \$81  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$82  = \$80  & \$81 ;
-  assign \$83  = $signed(\$79 ) - $signed({ 1'h0, \$82  });
-  assign \$84  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$85  = | rq2_hf3;
-  assign \$86  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$87  = \$85  & \$86 ;
-  assign \$88  = $signed(\$84 ) - $signed({ 1'h0, \$87  });
-  assign y_0 = $signed(\$73 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$78 [33:0]) >>> rq2_r1;
-  assign y_2 = $signed(\$83 [33:0]) >>> rq2_r2;
-  assign y_3 = $signed(\$88 [33:0]) >>> rq2_r3;
+  assign \$6  = $signed(i_acc) + $signed(\port$317$0 [31:0]);
+  assign \$7  = $signed(rq1_s0) << rq1_l0;
+  assign \$8  = \$7 [31:16] * rq1_m0[30:16];
+  assign \$9  = \$7 [31] ? rq1_m0 : 31'h00000000;
+  assign \$10  = \$8  - \$9 ;
+  assign \$11  = \$7 [15:0] * rq1_m0[15:0];
+  assign \$12  = \$7 [31:16] * rq1_m0[15:0];
+  assign \$13  = \$7 [15:0] * rq1_m0[30:16];
+  assign \$14  = \$12  + \$13 ;
+  assign mid_0 = \$14  + 15'h4000;
+  assign \$16  = $signed(\$15 ) + $signed(mid_0);
+  assign \$18  = 1'h1 << rq1_r0;
+  assign \$20  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$21  = | rq2_hf0;
+  assign \$22  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = $signed(\$20 ) - $signed({ 1'h0, \$23  });
+  assign y_0 = $signed(\$24 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$89  = $signed(t_0) < $signed(act_min);
-  assign \$90  = $signed(t_0) > $signed(act_max);
-  assign \$91  = $signed(t_1) < $signed(act_min);
-  assign \$92  = $signed(t_1) > $signed(act_max);
-  assign \$93  = $signed(t_2) < $signed(act_min);
-  assign \$94  = $signed(t_2) > $signed(act_max);
-  assign \$95  = $signed(t_3) < $signed(act_min);
-  assign \$96  = $signed(t_3) > $signed(act_max);
+  assign \$25  = $signed(t_0) < $signed(act_min);
+  assign \$26  = $signed(t_0) > $signed(act_max);
   always @(posedge clk)
-    rq1_valid <= \$97 ;
+    rq1_valid <= \$27 ;
   always @(posedge clk)
-    rq1_last <= \$98 ;
+    rq1_last <= \$28 ;
   always @(posedge clk)
-    rq1_m0 <= \$99 ;
+    rq1_m0 <= \$29 ;
   always @(posedge clk)
-    rq1_l0 <= \$100 ;
+    rq1_l0 <= \$30 ;
   always @(posedge clk)
-    rq1_r0 <= \$101 ;
+    rq1_r0 <= \$31 ;
   always @(posedge clk)
-    rq1_m1 <= \$102 ;
+    rq1_s0 <= \$32 ;
   always @(posedge clk)
-    rq1_l1 <= \$103 ;
+    rq2_valid <= \$33 ;
   always @(posedge clk)
-    rq1_r1 <= \$104 ;
+    rq2_last <= \$34 ;
   always @(posedge clk)
-    rq1_m2 <= \$105 ;
+    rq2_r0 <= \$35 ;
   always @(posedge clk)
-    rq1_l2 <= \$106 ;
+    rq2_h0 <= \$36 ;
   always @(posedge clk)
-    rq1_r2 <= \$107 ;
+    rq2_hf0 <= \$37 ;
   always @(posedge clk)
-    rq1_m3 <= \$108 ;
+    rq3_valid <= \$38 ;
   always @(posedge clk)
-    rq1_l3 <= \$109 ;
-  always @(posedge clk)
-    rq1_r3 <= \$110 ;
-  always @(posedge clk)
-    rq1_s0 <= \$111 ;
-  always @(posedge clk)
-    rq1_s1 <= \$112 ;
-  always @(posedge clk)
-    rq1_s2 <= \$113 ;
-  always @(posedge clk)
-    rq1_s3 <= \$114 ;
-  always @(posedge clk)
-    rq2_valid <= \$115 ;
-  always @(posedge clk)
-    rq2_last <= \$116 ;
-  always @(posedge clk)
-    rq2_r0 <= \$117 ;
-  always @(posedge clk)
-    rq2_r1 <= \$118 ;
-  always @(posedge clk)
-    rq2_r2 <= \$119 ;
-  always @(posedge clk)
-    rq2_r3 <= \$120 ;
-  always @(posedge clk)
-    rq2_h0 <= \$121 ;
-  always @(posedge clk)
-    rq2_h1 <= \$122 ;
-  always @(posedge clk)
-    rq2_h2 <= \$123 ;
-  always @(posedge clk)
-    rq2_h3 <= \$124 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$125 ;
-  always @(posedge clk)
-    rq2_hf1 <= \$126 ;
-  always @(posedge clk)
-    rq2_hf2 <= \$127 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$128 ;
-  always @(posedge clk)
-    rq3_valid <= \$129 ;
-  always @(posedge clk)
-    rq3_last <= \$130 ;
-  always @(posedge clk)
-    rq3_y0 <= \$131 ;
-  always @(posedge clk)
-    rq3_y1 <= \$132 ;
-  always @(posedge clk)
-    rq3_y2 <= \$133 ;
-  always @(posedge clk)
-    rq3_y3 <= \$134 ;
-  always @(posedge clk)
-    o_data <= \$135 ;
-  always @(posedge clk)
-    o_valid <= \$136 ;
-  always @(posedge clk)
-    o_last <= \$137 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = i_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = i_last;
-    if (rst) begin
-      \$98  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = i_multiplier[30:0];
-    if (rst) begin
-      \$99  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = \$2 [4:0];
-    if (rst) begin
-      \$100  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = \$5 [4:0];
-    if (rst) begin
-      \$101  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$102  = i_multiplier[61:31];
-    if (rst) begin
-      \$102  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$103  = \$7 [4:0];
-    if (rst) begin
-      \$103  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$104  = \$10 [4:0];
-    if (rst) begin
-      \$104  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$105  = i_multiplier[92:62];
-    if (rst) begin
-      \$105  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$106  = \$12 [4:0];
-    if (rst) begin
-      \$106  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$107  = \$15 [4:0];
-    if (rst) begin
-      \$107  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$108  = i_multiplier[123:93];
-    if (rst) begin
-      \$108  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$109  = \$17 [4:0];
-    if (rst) begin
-      \$109  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$110  = \$20 [4:0];
-    if (rst) begin
-      \$110  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$111  = \$21 [31:0];
-    if (rst) begin
-      \$111  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$112  = \$22 [31:0];
-    if (rst) begin
-      \$112  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$113  = \$23 [31:0];
-    if (rst) begin
-      \$113  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$114  = \$24 [31:0];
-    if (rst) begin
-      \$114  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$115  = rq1_valid;
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$116  = rq1_last;
-    if (rst) begin
-      \$116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$117  = rq1_r0;
-    if (rst) begin
-      \$117  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$118  = rq1_r1;
-    if (rst) begin
-      \$118  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$119  = rq1_r2;
-    if (rst) begin
-      \$119  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$120  = rq1_r3;
-    if (rst) begin
-      \$120  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$121  = \$51 [32:0];
-    if (rst) begin
-      \$121  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$122  = \$54 [32:0];
-    if (rst) begin
-      \$122  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$123  = \$57 [32:0];
-    if (rst) begin
-      \$123  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$124  = \$60 [32:0];
-    if (rst) begin
-      \$124  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$125  = \$62 [31:0];
-    if (rst) begin
-      \$125  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$126  = \$64 [31:0];
-    if (rst) begin
-      \$126  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$127  = \$66 [31:0];
-    if (rst) begin
-      \$127  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$128  = \$68 [31:0];
-    if (rst) begin
-      \$128  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$129  = rq2_valid;
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$130  = rq2_last;
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$131  = y_0;
-    if (rst) begin
-      \$131  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$132  = y_1;
-    if (rst) begin
-      \$132  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$133  = y_2;
-    if (rst) begin
-      \$133  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$134  = y_3;
-    if (rst) begin
-      \$134  = 34'h000000000;
-    end
-  end
+    rq3_last <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$89 ) begin
-      \$135 [7:0] = act_min;
-    end else if (\$90 ) begin
-      \$135 [7:0] = act_max;
+    if (\$25 ) begin
+      \$41  = act_min;
+    end else if (\$26 ) begin
+      \$41  = act_max;
     end else begin
-      \$135 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$91 ) begin
-      \$135 [15:8] = act_min;
-    end else if (\$92 ) begin
-      \$135 [15:8] = act_max;
-    end else begin
-      \$135 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$93 ) begin
-      \$135 [23:16] = act_min;
-    end else if (\$94 ) begin
-      \$135 [23:16] = act_max;
-    end else begin
-      \$135 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$95 ) begin
-      \$135 [31:24] = act_min;
-    end else if (\$96 ) begin
-      \$135 [31:24] = act_max;
-    end else begin
-      \$135 [31:24] = t_3[7:0];
+      \$41  = t_0[7:0];
     end
     if (rst) begin
-      \$135  = 32'd0;
+      \$41  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$136  = rq3_valid;
+    \$42  = rq3_valid;
     if (rst) begin
-      \$136  = 1'h0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$137  = rq3_last;
+    \$43  = rq3_last;
     if (rst) begin
-      \$137  = 1'h0;
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$27  = i_valid;
+    if (rst) begin
+      \$27  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$28  = i_last;
+    if (rst) begin
+      \$28  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$29  = \port$317$0 [62:32];
+    if (rst) begin
+      \$29  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$30  = \$2 [4:0];
+    if (rst) begin
+      \$30  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$31  = \$5 [4:0];
+    if (rst) begin
+      \$31  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$32  = \$6 [31:0];
+    if (rst) begin
+      \$32  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$33  = rq1_valid;
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$34  = rq1_last;
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$35  = rq1_r0;
+    if (rst) begin
+      \$35  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$36  = \$17 [32:0];
+    if (rst) begin
+      \$36  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$37  = \$19 [31:0];
+    if (rst) begin
+      \$37  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$38  = rq2_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$39  = rq2_last;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$40  = y_0;
+    if (rst) begin
+      \$40  = 34'h000000000;
     end
   end
   assign left_0 = \$2 [4:0];
+  assign i_shift = \port$317$0 [68:63];
   assign r_0 = \$5 [4:0];
-  assign left_1 = \$7 [4:0];
-  assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign s_0 = \$21 [31:0];
-  assign s_1 = \$22 [31:0];
-  assign s_2 = \$23 [31:0];
-  assign s_3 = \$24 [31:0];
-  assign a_0 = \$25 [31:0];
-  assign a_1 = \$26 [31:0];
-  assign a_2 = \$27 [31:0];
-  assign a_3 = \$28 [31:0];
-  assign outer_0 = { \$30 , \$29  };
-  assign outer_1 = { \$35 , \$34  };
-  assign outer_2 = { \$40 , \$39  };
-  assign outer_3 = { \$45 , \$44  };
-  assign h_0 = \$51 [32:0];
-  assign h_1 = \$54 [32:0];
-  assign h_2 = \$57 [32:0];
-  assign h_3 = \$60 [32:0];
-  assign half_0 = \$62 [31:0];
-  assign half_1 = \$64 [31:0];
-  assign half_2 = \$66 [31:0];
-  assign half_3 = \$68 [31:0];
-  assign u_0 = \$73 [33:0];
-  assign u_1 = \$78 [33:0];
-  assign u_2 = \$83 [33:0];
-  assign u_3 = \$88 [33:0];
+  assign s_0 = \$6 [31:0];
+  assign i_bias = \port$317$0 [31:0];
+  assign a_0 = \$7 [31:0];
+  assign high_0 = { \$10 [31], \$10  };
+  assign outer_0 = { \$10 [31], \$10 , \$11  };
+  assign h_0 = \$17 [32:0];
+  assign half_0 = \$19 [31:0];
+  assign u_0 = \$24 [33:0];
   assign en = 1'h1;
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \o_data[0]  = o_data[7:0];
-  assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \$49  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$51  = { \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63], \$50 [63:14] };
-  assign \$52  = { \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 [28], \$35 , \$34 [33:17] };
-  assign \$54  = { \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63], \$53 [63:14] };
-  assign \$55  = { \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 [28], \$40 , \$39 [33:17] };
-  assign \$57  = { \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63], \$56 [63:14] };
-  assign \$58  = { \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 [28], \$45 , \$44 [33:17] };
-  assign \$60  = { \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63], \$59 [63:14] };
-  assign \$62  = { 1'h0, \$61 [63:1] };
-  assign \$64  = { 1'h0, \$63 [63:1] };
-  assign \$66  = { 1'h0, \$65 [63:1] };
-  assign \$68  = { 1'h0, \$67 [63:1] };
+  assign i_multiplier = \port$317$0 [62:32];
+  assign \i_shift[0]  = \port$317$0 [68:63];
+  assign \i_acc[0]  = i_acc;
+  assign \i_bias[0]  = \port$317$0 [31:0];
+  assign \i_multiplier[0]  = \port$317$0 [62:32];
+  assign \o_data[0]  = o_data;
+  assign \$15  = { \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 , \$11 [31:16] };
+  assign \$17  = { \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65:15] };
+  assign \$19  = { 1'h0, \$18 [63:1] };
 endmodule

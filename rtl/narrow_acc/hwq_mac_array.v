@@ -415,6 +415,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -2681,7 +2682,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
   end
   assign sum_0_0 = \$51 [21:0];
-  assign draining = o_valid;
+  assign shift = o_valid;
   assign sum_0_1 = \$53 [21:0];
   assign sum_0_2 = \$55 [21:0];
   assign sum_0_3 = \$57 [21:0];
@@ -2697,6 +2698,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign sum_3_1 = \$77 [21:0];
   assign sum_3_2 = \$79 [21:0];
   assign sum_3_3 = \$81 [21:0];
+  assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];

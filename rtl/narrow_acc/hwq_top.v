@@ -109,98 +109,120 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
+  reg [16:0] \$100 ;
+  reg [2:0] \$101 ;
+  reg \$102 ;
+  reg [2:0] \$103 ;
   wire [17:0] \$11 ;
   wire \$12 ;
-  wire [16:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [3:0] \$16 ;
+  wire [3:0] \$17 ;
+  wire [3:0] \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
+  wire [16:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [17:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire [16:0] \$31 ;
+  wire \$30 ;
+  wire [17:0] \$31 ;
   wire \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [3:0] \$35 ;
-  wire [2:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
+  wire \$33 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire \$36 ;
+  wire [15:0] \$37 ;
+  wire [16:0] \$38 ;
   wire \$39 ;
   wire [6:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire \$41 ;
-  wire \$42 ;
+  wire [3:0] \$42 ;
   wire \$43 ;
-  wire [17:0] \$44 ;
-  wire [3:0] \$45 ;
-  wire [6:0] \$46 ;
-  wire [6:0] \$47 ;
+  wire [3:0] \$44 ;
+  wire [1:0] \$45 ;
+  wire [2:0] \$46 ;
+  wire \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [6:0] \$5 ;
-  wire [5:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire [17:0] \$54 ;
   wire [3:0] \$55 ;
-  wire [2:0] \$56 ;
-  reg \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
+  wire [6:0] \$56 ;
+  wire [6:0] \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg [5:0] \$66 ;
-  reg [1:0] \$67 ;
-  reg [2:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire [5:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire [1:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [2:0] \$73 ;
-  reg [5:0] \$74 ;
-  reg \$75 ;
-  reg [16:0] \$76 ;
-  reg [2:0] \$77 ;
-  reg \$78 ;
-  reg [4:0] \$79 ;
+  wire \$70 ;
+  wire [17:0] \$71 ;
+  wire [3:0] \$72 ;
+  wire [2:0] \$73 ;
+  reg \$74 ;
+  reg [3:0] \$75 ;
+  reg \$76 ;
+  reg [15:0] \$77 ;
+  reg [15:0] \$78 ;
+  reg [7:0] \$79 ;
   wire \$8 ;
-  reg [1:0] \$80 ;
-  reg [16:0] \$81 ;
-  reg [2:0] \$82 ;
+  reg [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg [15:0] \$82 ;
+  reg [5:0] \$83 ;
+  reg [1:0] \$84 ;
+  reg [2:0] \$85 ;
+  reg [2:0] \$86 ;
+  reg \$87 ;
+  reg [15:0] \$88 ;
+  reg [1:0] \$89 ;
   wire \$9 ;
+  reg [30:0] \$90 ;
+  reg [5:0] \$91 ;
+  reg [2:0] \$92 ;
+  reg [5:0] \$93 ;
+  reg \$94 ;
+  reg [16:0] \$95 ;
+  reg [2:0] \$96 ;
+  reg \$97 ;
+  reg [4:0] \$98 ;
+  reg [1:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
-  reg [30:0] \$signal$75  = 31'h00000000;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$81  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$50 ;
+  wire [7:0] \act_max$52 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg beat = 1'h0;
   reg [2:0] blk = 3'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -215,8 +237,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 3'h0 *)
-  wire [2:0] dn;
+  reg [2:0] dn = 3'h0;
   wire en;
   wire \en$8 ;
   reg [4:0] flush = 5'h00;
@@ -249,7 +270,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$41 ;
+  wire \i_last$46 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -262,7 +283,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$39 ;
+  wire \i_valid$45 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -288,18 +309,18 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [2:0] nb_last = 3'h0;
   wire [87:0] o_data;
-  wire [31:0] \o_data$56 ;
-  wire [7:0] \o_data$56[0] ;
-  wire [7:0] \o_data$56[1] ;
-  wire [7:0] \o_data$56[2] ;
-  wire [7:0] \o_data$56[3] ;
+  wire [31:0] \o_data$60 ;
+  wire [7:0] \o_data$60[0] ;
+  wire [7:0] \o_data$60[1] ;
+  wire [7:0] \o_data$60[2] ;
+  wire [7:0] \o_data$60[3] ;
   wire [21:0] \o_data[0] ;
   wire [21:0] \o_data[1] ;
   wire [21:0] \o_data[2] ;
   wire [21:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$60 ;
+  wire \o_valid$62 ;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -312,9 +333,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [2:0] ra = 3'h0;
+  reg [2:0] ra_next;
   wire [16:0] row;
+  wire row_end;
   wire row_valid;
-  reg [2:0] rp__addr = 3'h0;
+  wire [2:0] rp__addr;
   wire [275:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
@@ -359,6 +383,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] tile_last = 6'h00;
   wire [32:0] w_data;
   wire w_en;
+  reg [2:0] wa = 3'h0;
+  reg wb = 1'h0;
   reg [2:0] wp__addr;
   reg [275:0] wp__data;
   wire [68:0] \wp__data[0] ;
@@ -402,106 +428,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   reg [275:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[ra_next];
   end
   assign rp__data = _0_;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$41  = \$15  & \$16 ;
-  assign \$17  = r_en & m_out__valid;
-  assign \$18  = ~ row_valid;
-  assign \$19  = o_valid & \$18 ;
-  assign give_back = \$17  + \$19 ;
-  assign \$20  = ! ctrl_state;
-  assign \$21  = ctrl_state == 1'h1;
-  assign \$22  = ctrl_state == 2'h2;
-  assign \$23  = ctrl_state == 2'h3;
-  assign \$24  = fm0 + 3'h4;
-  assign \$25  = \$24  >= M_;
-  assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[31:16] - 1'h1;
-  assign \$28  = hdr[47:32] - 1'h1;
-  assign \$29  = hdr[47:32] > 4'hb;
-  assign \$30  = \$29  ? hdr[47:32] : 16'h000b;
-  assign \$31  = \$30  - 1'h1;
-  assign \$32  = ! ch;
-  assign \$33  = ch + 1'h1;
-  assign \$34  = lane == 2'h3;
-  assign \$35  = blk + 1'h1;
-  assign \$36  = lane + 1'h1;
-  assign \$37  = ch == n_last;
-  assign \$38  = ! k_last;
-  assign \$39  = ~ in_data;
-  assign \$40  = i_valid | \$39 ;
-  assign \$41  = kk == tile_last;
-  assign \$42  = ! k_last;
-  assign \$43  = fn == nb_last;
-  assign \$44  = fm0 + 3'h4;
-  assign \$45  = fn + 1'h1;
-  assign \$46  = kk + 1'h1;
-  assign \$47  = kk + 1'h1;
-  assign \$48  = \$47  == k_last;
-  assign \$49  = kk == k_last;
-  assign \$50  = flush - 1'h1;
-  assign \$51  = ! flush;
-  assign \$52  = d == 2'h3;
-  assign \$53  = rp__addr == nb_last;
-  assign \$54  = dm0 + 3'h4;
-  assign \$55  = rp__addr + 1'h1;
-  assign \$56  = d + 1'h1;
-  always @(posedge clk)
-    last_mblock <= \$57 ;
-  always @(posedge clk)
-    credits <= \$58 ;
-  always @(posedge clk)
-    credit_ok <= \$59 ;
-  always @(posedge clk)
-    M_ <= \$60 ;
-  always @(posedge clk)
-    n_last <= \$61 ;
-  always @(posedge clk)
-    zero_point <= \$62 ;
-  always @(posedge clk)
-    act_min <= \$63 ;
-  always @(posedge clk)
-    act_max <= \$64 ;
-  always @(posedge clk)
-    k_last <= \$65 ;
-  always @(posedge clk)
-    tile_last <= \$66 ;
-  always @(posedge clk)
-    lane <= \$67 ;
-  always @(posedge clk)
-    blk <= \$68 ;
-  always @(posedge clk)
-    ch <= \$69 ;
-  always @(posedge clk)
-    ctrl_state <= \$70 ;
-  always @(posedge clk)
-    \$signal$75  <= \$71 ;
-  always @(posedge clk)
-    pt_shift <= \$72 ;
-  always @(posedge clk)
-    nb_last <= \$73 ;
-  always @(posedge clk)
-    kk <= \$74 ;
-  always @(posedge clk)
-    in_data <= \$75 ;
-  always @(posedge clk)
-    fm0 <= \$76 ;
-  always @(posedge clk)
-    fn <= \$77 ;
-  always @(posedge clk)
-    at_k_last <= \$78 ;
-  always @(posedge clk)
-    flush <= \$79 ;
-  always @(posedge clk)
-    d <= \$80 ;
-  always @(posedge clk)
-    dm0 <= \$81 ;
-  always @(posedge clk)
-    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
@@ -516,18 +445,139 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$39  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
+  assign \$12  = ! beat;
+  assign row_end = o_valid & \$12 ;
+  assign \$14  = d != 2'h3;
+  assign \$15  = dn == nb_last;
+  assign \$16  = ra + 1'h1;
+  assign \$17  = ra - 1'h0;
+  assign \$18  = ra + 1'h1;
+  assign \i_valid$45  = o_valid & row_valid;
+  assign \$19  = row_end & row_valid;
+  assign \$20  = M_ - 1'h1;
+  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = dn == nb_last;
+  assign \i_last$46  = \$22  & \$23 ;
+  assign \$24  = r_en & m_out__valid;
+  assign \$25  = ~ row_valid;
+  assign \$26  = row_end & \$25 ;
+  assign give_back = \$24  + \$26 ;
+  assign \$27  = ! ctrl_state;
+  assign \$28  = ctrl_state == 1'h1;
+  assign \$29  = ctrl_state == 2'h2;
+  assign \$30  = ctrl_state == 2'h3;
+  assign \$31  = fm0 + 3'h4;
+  assign \$32  = \$31  >= M_;
+  assign \$33  = \$3 [4:0] >= 3'h4;
+  assign \$34  = hdr[31:16] - 1'h1;
+  assign \$35  = hdr[47:32] - 1'h1;
+  assign \$36  = hdr[47:32] > 4'ha;
+  assign \$37  = \$36  ? hdr[47:32] : 16'h000a;
+  assign \$38  = \$37  - 1'h1;
+  assign \$39  = ! ch;
+  assign \$40  = ch + 1'h1;
+  assign \$41  = lane == 2'h3;
+  assign \$42  = wa + 1'h1;
+  assign \$43  = ! wb;
+  assign \$44  = blk + 1'h1;
+  assign \$45  = wb + 1'h1;
+  assign \$46  = lane + 1'h1;
+  assign \$47  = ch == n_last;
+  assign \$48  = ! k_last;
+  assign \$49  = ~ in_data;
+  assign \$50  = i_valid | \$49 ;
+  assign \$51  = kk == tile_last;
+  assign \$52  = ! k_last;
+  assign \$53  = fn == nb_last;
+  assign \$54  = fm0 + 3'h4;
+  assign \$55  = fn + 1'h1;
+  assign \$56  = kk + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = \$57  == k_last;
+  assign \$59  = kk == k_last;
+  assign \$60  = flush - 1'h1;
+  assign \$61  = ! flush;
+  assign \$62  = ~ header_taken;
+  assign \$63  = \$62  & o_valid;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ header_taken;
+  assign \$67  = \$66  & row_end;
+  assign \$68  = beat + 1'h1;
+  assign \$69  = d == 2'h3;
+  assign \$70  = dn == nb_last;
+  assign \$71  = dm0 + 3'h4;
+  assign \$72  = dn + 1'h1;
+  assign \$73  = d + 1'h1;
+  always @(posedge clk)
+    last_mblock <= \$74 ;
+  always @(posedge clk)
+    credits <= \$75 ;
+  always @(posedge clk)
+    credit_ok <= \$76 ;
+  always @(posedge clk)
+    M_ <= \$77 ;
+  always @(posedge clk)
+    n_last <= \$78 ;
+  always @(posedge clk)
+    zero_point <= \$79 ;
+  always @(posedge clk)
+    act_min <= \$80 ;
+  always @(posedge clk)
+    act_max <= \$81 ;
+  always @(posedge clk)
+    k_last <= \$82 ;
+  always @(posedge clk)
+    tile_last <= \$83 ;
+  always @(posedge clk)
+    lane <= \$84 ;
+  always @(posedge clk)
+    blk <= \$85 ;
+  always @(posedge clk)
+    wa <= \$86 ;
+  always @(posedge clk)
+    wb <= \$87 ;
+  always @(posedge clk)
+    ch <= \$88 ;
+  always @(posedge clk)
+    ctrl_state <= \$89 ;
+  always @(posedge clk)
+    \$signal$81  <= \$90 ;
+  always @(posedge clk)
+    pt_shift <= \$91 ;
+  always @(posedge clk)
+    nb_last <= \$92 ;
+  always @(posedge clk)
+    kk <= \$93 ;
+  always @(posedge clk)
+    in_data <= \$94 ;
+  always @(posedge clk)
+    fm0 <= \$95 ;
+  always @(posedge clk)
+    fn <= \$96 ;
+  always @(posedge clk)
+    at_k_last <= \$97 ;
+  always @(posedge clk)
+    flush <= \$98 ;
+  always @(posedge clk)
+    d <= \$99 ;
+  always @(posedge clk)
+    dm0 <= \$100 ;
+  always @(posedge clk)
+    dn <= \$101 ;
+  always @(posedge clk)
+    beat <= \$102 ;
+  always @(posedge clk)
+    ra <= \$103 ;
   \hwq_top.engine.array  array (
     .clk(clk),
-    .draining(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
     .o_data(i_acc),
-    .rst(rst)
+    .rst(rst),
+    .shift(o_valid)
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
@@ -544,11 +594,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$41 ),
+    .i_last(\i_last$46 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$39 ),
-    .o_data(\o_data$56 ),
+    .i_valid(\i_valid$45 ),
+    .o_data(\o_data$60 ),
     .o_last(o_last),
     .o_valid(w_en),
     .rst(rst),
@@ -602,7 +652,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h0:
           /* empty */;
       2'h1:
-          wp__addr = blk;
+          wp__addr = wa;
     endcase
   end
   always @* begin
@@ -629,395 +679,456 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = \$25 ;
-    if (rst) begin
-      \$57  = 1'h0;
+    ra_next = ra;
+    if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        ra_next = \$16 [2:0];
+      end else if (\$14 ) begin
+        ra_next = \$17 [2:0];
+      end else if (\$15 ) begin
+        ra_next = 3'h0;
+      end else begin
+        ra_next = \$18 [2:0];
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = \$3 [3:0];
+    \$74  = \$32 ;
     if (rst) begin
-      \$58  = 4'hc;
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$26 ;
+    \$75  = \$3 [3:0];
     if (rst) begin
-      \$59  = 1'h1;
+      \$75  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = M_;
+    \$76  = \$33 ;
+    if (rst) begin
+      \$76  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$60  = hdr[15:0];
+            \$77  = hdr[15:0];
           end
     endcase
     if (rst) begin
-      \$60  = 16'h0000;
+      \$77  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = n_last;
+    \$78  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$61  = \$27 [15:0];
+            \$78  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$61  = 16'h0000;
+      \$78  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = zero_point;
+    \$79  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$62  = hdr[55:48];
+            \$79  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$62  = 8'h00;
+      \$79  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = act_min;
+    \$80  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$63  = hdr[63:56];
+            \$80  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$63  = 8'h00;
+      \$80  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = act_max;
+    \$81  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$64  = hdr[71:64];
+            \$81  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$64  = 8'h00;
+      \$81  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = k_last;
+    \$82  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$65  = \$28 [15:0];
+            \$82  = \$35 [15:0];
           end
     endcase
     if (rst) begin
-      \$65  = 16'h0000;
+      \$82  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = tile_last;
+    \$83  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$66  = \$31 [5:0];
+            \$83  = \$38 [5:0];
           end
     endcase
     if (rst) begin
-      \$66  = 6'h00;
+      \$83  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lane;
+    \$84  = lane;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$67  = 2'h0;
+            \$84  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$34 ) begin
-              \$67  = 2'h0;
+            if (\$41 ) begin
+              \$84  = 2'h0;
             end else begin
-              \$67  = \$36 [1:0];
+              \$84  = \$46 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$67  = 2'h0;
+      \$84  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = blk;
+    \$85  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$68  = 3'h0;
+            \$85  = 3'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$34 ) begin
-              \$68  = \$35 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$69  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$69  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$70  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$70  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
               if (\$43 ) begin
-                if (last_mblock) begin
-                  \$70  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$51 ) begin
-            \$70  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = \$signal$75 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$71  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$72  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$73  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$74  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$74  = 6'h00;
-            end else begin
-              \$74  = \$46 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$74  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$75  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$75  = 1'h1;
-            end else begin
-              if (\$49 ) begin
-                \$75  = 1'h0;
+                \$85  = \$44 [2:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$75  = 1'h0;
+      \$85  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = fm0;
+    \$86  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$86  = 3'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$76  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
-              if (\$43 ) begin
-                \$76  = \$44 [16:0];
-              end
+              \$86  = \$42 [2:0];
             end
           end
     endcase
     if (rst) begin
-      \$76  = 17'h00000;
+      \$86  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = fn;
+    \$87  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$87  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$77  = 3'h0;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
             if (\$41 ) begin
               (* full_case = 32'd1 *)
               if (\$43 ) begin
-                \$77  = 3'h0;
+                \$87  = 1'h0;
               end else begin
-                \$77  = \$45 [2:0];
+                \$87  = \$45 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$77  = 3'h0;
+      \$87  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = at_k_last;
+    \$88  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$88  = \$40 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$88  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$89  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$89  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
+                if (last_mblock) begin
+                  \$89  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$61 ) begin
+            \$89  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$89  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = \$signal$81 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$37 ) begin
-              \$78  = \$38 ;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$78  = \$42 ;
-            end else begin
-              \$78  = \$48 ;
+            if (\$39 ) begin
+              \$90  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$78  = 1'h0;
+      \$90  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = flush;
+    \$91  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$39 ) begin
+              \$91  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$91  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$92  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$92  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$93  = 6'h00;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$93  = 6'h00;
+            end else begin
+              \$93  = \$56 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$93  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$94  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$94  = 1'h1;
+            end else begin
+              if (\$59 ) begin
+                \$94  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$95  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
+                \$95  = \$54 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$95  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$96  = 3'h0;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            if (\$51 ) begin
+              (* full_case = 32'd1 *)
+              if (\$53 ) begin
+                \$96  = 3'h0;
+              end else begin
+                \$96  = \$55 [2:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$47 ) begin
+              \$97  = \$48 ;
+            end
+          end
+      2'h2:
+          if (\$50 ) begin
+            (* full_case = 32'd1 *)
+            if (\$51 ) begin
+              \$97  = \$52 ;
+            end else begin
+              \$97  = \$58 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1025,72 +1136,105 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
+          if (\$50 ) begin
+            if (\$51 ) begin
+              if (\$53 ) begin
                 if (last_mblock) begin
-                  \$79  = 5'h10;
+                  \$98  = 5'h10;
                 end
               end
             end
           end
       2'h3:
-          \$79  = \$50 [4:0];
+          \$98  = \$60 [4:0];
     endcase
     if (rst) begin
-      \$79  = 5'h00;
+      \$98  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = d;
+    \$99  = d;
     if (header_taken) begin
-      \$80  = 2'h0;
-    end else if (o_valid) begin
+      \$99  = 2'h0;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
       (* full_case = 32'd1 *)
-      if (\$52 ) begin
-        \$80  = 2'h0;
+      if (\$69 ) begin
+        \$99  = 2'h0;
       end else begin
-        \$80  = \$56 [1:0];
+        \$99  = \$73 [1:0];
       end
     end
     if (rst) begin
-      \$80  = 2'h0;
+      \$99  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = dm0;
+    \$100  = dm0;
     if (header_taken) begin
-      \$81  = 17'h00000;
-    end else if (o_valid) begin
-      if (\$52 ) begin
-        if (\$53 ) begin
-          \$81  = \$54 [16:0];
+      \$100  = 17'h00000;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
+      if (\$69 ) begin
+        if (\$70 ) begin
+          \$100  = \$71 [16:0];
         end
       end
     end
     if (rst) begin
-      \$81  = 17'h00000;
+      \$100  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rp__addr;
+    \$101  = dn;
     if (header_taken) begin
-      \$82  = 3'h0;
-    end else if (o_valid) begin
-      if (\$52 ) begin
+      \$101  = 3'h0;
+    end
+    if (\$65 ) begin
+    end else if (\$67 ) begin
+      if (\$69 ) begin
         (* full_case = 32'd1 *)
-        if (\$53 ) begin
-          \$82  = 3'h0;
+        if (\$70 ) begin
+          \$101  = 3'h0;
         end else begin
-          \$82  = \$55 [2:0];
+          \$101  = \$72 [2:0];
         end
       end
     end
     if (rst) begin
-      \$82  = 3'h0;
+      \$101  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = beat;
+    if (header_taken) begin
+      \$102  = 1'h0;
+    end
+    if (\$65 ) begin
+      \$102  = \$68 [0];
+    end else if (\$67 ) begin
+      \$102  = 1'h0;
+    end
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$103  = 3'h0;
+    end else begin
+      \$103  = ra_next;
+    end
+    if (rst) begin
+      \$103  = 3'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1104,13 +1248,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row = \$11 [16:0];
-  assign dn = rp__addr;
+  assign rp__addr = ra_next;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign o_data = i_acc;
-  assign \$signal$46  = zero_point;
-  assign \$signal$48  = act_min;
-  assign \act_max$50  = act_max;
+  assign \o_valid$62  = w_en;
   assign w_data = out_w;
-  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1197,10 +1341,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$56[0]  = \o_data$56 [7:0];
-  assign \o_data$56[1]  = \o_data$56 [15:8];
-  assign \o_data$56[2]  = \o_data$56 [23:16];
-  assign \o_data$56[3]  = \o_data$56 [31:24];
+  assign \o_data$60[0]  = \o_data$60 [7:0];
+  assign \o_data$60[1]  = \o_data$60 [15:8];
+  assign \o_data$60[2]  = \o_data$60 [23:16];
+  assign \o_data$60[3]  = \o_data$60 [31:24];
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1208,7 +1352,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$56 ;
+  assign out_w[31:0] = \o_data$60 ;
   assign i_shift[23:18] = rp__data[275:270];
   assign i_shift[17:12] = rp__data[206:201];
   assign i_shift[11:6] = rp__data[137:132];
@@ -1221,10 +1365,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
+  assign \$13  = beat;
+  assign \$64  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -1528,7 +1674,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   input clk;
   wire clk;
   reg [2:0] drain_count = 3'h0;
-  output draining;
   wire draining;
   wire en;
   input [31:0] i_a;
@@ -1636,6 +1781,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
+  output shift;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1789,7 +1936,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
   assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
   assign cap_3_3 = \$82  & lr_3_3;
-  assign draining = | drain_count;
+  assign shift = | drain_count;
   always @(posedge clk)
     skew_a1_d0 <= \$83 ;
   always @(posedge clk)
@@ -3461,7 +3608,8 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign sum_3_1 = \$77 [21:0];
   assign sum_3_2 = \$79 [21:0];
   assign sum_3_3 = \$81 [21:0];
-  assign o_valid = draining;
+  assign draining = shift;
+  assign o_valid = shift;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -3479,38 +3627,38 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[43:22] = out_0_1;
   assign o_data[21:0] = out_0_0;
   assign \$1  = vr_0_0;
-  assign \$3  = draining;
+  assign \$3  = shift;
   assign \$4  = vr_0_1;
-  assign \$6  = draining;
+  assign \$6  = shift;
   assign \$7  = vr_0_2;
-  assign \$9  = draining;
+  assign \$9  = shift;
   assign \$10  = vr_0_3;
-  assign \$12  = draining;
+  assign \$12  = shift;
   assign \$13  = vr_1_0;
-  assign \$15  = draining;
+  assign \$15  = shift;
   assign \$16  = vr_1_1;
-  assign \$18  = draining;
+  assign \$18  = shift;
   assign \$19  = vr_1_2;
-  assign \$21  = draining;
+  assign \$21  = shift;
   assign \$22  = vr_1_3;
-  assign \$24  = draining;
+  assign \$24  = shift;
   assign \$25  = vr_2_0;
-  assign \$27  = draining;
+  assign \$27  = shift;
   assign \$28  = vr_2_1;
-  assign \$30  = draining;
+  assign \$30  = shift;
   assign \$31  = vr_2_2;
-  assign \$33  = draining;
+  assign \$33  = shift;
   assign \$34  = vr_2_3;
-  assign \$36  = draining;
+  assign \$36  = shift;
   assign \$37  = vr_3_0;
-  assign \$39  = draining;
+  assign \$39  = shift;
   assign \$40  = vr_3_1;
-  assign \$42  = draining;
+  assign \$42  = shift;
   assign \$43  = vr_3_2;
-  assign \$45  = draining;
+  assign \$45  = shift;
   assign \$46  = vr_3_3;
-  assign \$48  = draining;
-  assign \$49  = draining;
+  assign \$48  = shift;
+  assign \$49  = shift;
   assign \$52  = vr_0_0;
   assign \$54  = vr_0_1;
   assign \$56  = vr_0_2;

@@ -6,55 +6,55 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire [25:0] \$101 ;
-  wire \$102 ;
-  wire [25:0] \$103 ;
-  wire \$104 ;
-  wire [25:0] \$105 ;
-  wire \$106 ;
-  wire [25:0] \$107 ;
-  wire \$108 ;
-  wire [25:0] \$109 ;
+  wire [25:0] \$100 ;
+  wire \$101 ;
+  wire [25:0] \$102 ;
+  wire \$103 ;
+  wire [25:0] \$104 ;
+  wire \$105 ;
+  wire [25:0] \$106 ;
+  wire \$107 ;
+  wire [25:0] \$108 ;
+  wire \$109 ;
   wire [24:0] \$11 ;
-  wire \$110 ;
-  wire [25:0] \$111 ;
-  wire \$112 ;
-  wire [25:0] \$113 ;
-  wire \$114 ;
-  wire [25:0] \$115 ;
-  wire \$116 ;
-  wire [25:0] \$117 ;
-  wire \$118 ;
-  wire [25:0] \$119 ;
+  wire [25:0] \$110 ;
+  wire \$111 ;
+  wire [25:0] \$112 ;
+  wire \$113 ;
+  wire [25:0] \$114 ;
+  wire \$115 ;
+  wire [25:0] \$116 ;
+  wire \$117 ;
+  wire [25:0] \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [25:0] \$121 ;
-  wire \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
-  reg [7:0] \$126 ;
+  wire [25:0] \$120 ;
+  wire \$121 ;
+  wire [25:0] \$122 ;
+  wire \$123 ;
+  wire [25:0] \$124 ;
+  wire \$125 ;
+  wire \$126 ;
   reg [7:0] \$127 ;
   reg \$128 ;
   reg \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
+  reg [7:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
   reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
   reg \$139 ;
   wire [24:0] \$14 ;
   reg \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
+  reg \$144 ;
   reg [7:0] \$145 ;
   reg [7:0] \$146 ;
   reg [7:0] \$147 ;
@@ -68,167 +68,172 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$154 ;
   reg [7:0] \$155 ;
   reg [7:0] \$156 ;
-  reg \$157 ;
-  reg \$158 ;
+  reg [7:0] \$157 ;
+  reg [7:0] \$158 ;
   reg [7:0] \$159 ;
   wire \$16 ;
-  reg [24:0] \$160 ;
-  reg [24:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg \$163 ;
-  reg \$164 ;
-  reg [7:0] \$165 ;
-  reg [24:0] \$166 ;
-  reg [24:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg \$169 ;
+  reg [7:0] \$160 ;
+  reg \$161 ;
+  reg \$162 ;
+  reg [7:0] \$163 ;
+  reg [24:0] \$164 ;
+  reg [24:0] \$165 ;
+  reg [7:0] \$166 ;
+  reg \$167 ;
+  reg \$168 ;
+  reg [7:0] \$169 ;
   wire [24:0] \$17 ;
-  reg \$170 ;
-  reg [7:0] \$171 ;
-  reg [24:0] \$172 ;
-  reg [24:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
-  reg \$176 ;
-  reg [7:0] \$177 ;
-  reg [24:0] \$178 ;
-  reg [24:0] \$179 ;
+  reg [24:0] \$170 ;
+  reg [24:0] \$171 ;
+  reg [7:0] \$172 ;
+  reg \$173 ;
+  reg \$174 ;
+  reg [7:0] \$175 ;
+  reg [24:0] \$176 ;
+  reg [24:0] \$177 ;
+  reg [7:0] \$178 ;
+  reg \$179 ;
   wire \$18 ;
-  reg [7:0] \$180 ;
-  reg \$181 ;
-  reg \$182 ;
-  reg [7:0] \$183 ;
-  reg [24:0] \$184 ;
-  reg [24:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  reg \$188 ;
-  reg [7:0] \$189 ;
+  reg \$180 ;
+  reg [7:0] \$181 ;
+  reg [24:0] \$182 ;
+  reg [24:0] \$183 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  reg \$186 ;
+  reg [7:0] \$187 ;
+  reg [24:0] \$188 ;
+  reg [24:0] \$189 ;
   wire \$19 ;
-  reg [24:0] \$190 ;
-  reg [24:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [7:0] \$195 ;
-  reg [24:0] \$196 ;
-  reg [24:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
+  reg [7:0] \$190 ;
+  reg \$191 ;
+  reg \$192 ;
+  reg [7:0] \$193 ;
+  reg [24:0] \$194 ;
+  reg [24:0] \$195 ;
+  reg [7:0] \$196 ;
+  reg \$197 ;
+  reg \$198 ;
+  reg [7:0] \$199 ;
   wire [24:0] \$2 ;
   wire [24:0] \$20 ;
-  reg \$200 ;
-  reg [7:0] \$201 ;
-  reg [24:0] \$202 ;
-  reg [24:0] \$203 ;
-  reg [7:0] \$204 ;
-  reg \$205 ;
-  reg \$206 ;
-  reg [7:0] \$207 ;
-  reg [24:0] \$208 ;
-  reg [24:0] \$209 ;
+  reg [24:0] \$200 ;
+  reg [24:0] \$201 ;
+  reg [7:0] \$202 ;
+  reg \$203 ;
+  reg \$204 ;
+  reg [7:0] \$205 ;
+  reg [24:0] \$206 ;
+  reg [24:0] \$207 ;
+  reg [7:0] \$208 ;
+  reg \$209 ;
   wire \$21 ;
-  reg [7:0] \$210 ;
-  reg \$211 ;
-  reg \$212 ;
-  reg [7:0] \$213 ;
-  reg [24:0] \$214 ;
-  reg [24:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [7:0] \$219 ;
+  reg \$210 ;
+  reg [7:0] \$211 ;
+  reg [24:0] \$212 ;
+  reg [24:0] \$213 ;
+  reg [7:0] \$214 ;
+  reg \$215 ;
+  reg \$216 ;
+  reg [7:0] \$217 ;
+  reg [24:0] \$218 ;
+  reg [24:0] \$219 ;
   wire \$22 ;
-  reg [24:0] \$220 ;
-  reg [24:0] \$221 ;
-  reg [7:0] \$222 ;
-  reg \$223 ;
-  reg \$224 ;
-  reg [7:0] \$225 ;
-  reg [24:0] \$226 ;
-  reg [24:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg \$229 ;
+  reg [7:0] \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg [7:0] \$223 ;
+  reg [24:0] \$224 ;
+  reg [24:0] \$225 ;
+  reg [7:0] \$226 ;
+  reg \$227 ;
+  reg \$228 ;
+  reg [7:0] \$229 ;
   wire [24:0] \$23 ;
-  reg \$230 ;
-  reg [7:0] \$231 ;
-  reg [24:0] \$232 ;
-  reg [24:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  reg \$236 ;
-  reg [7:0] \$237 ;
-  reg [24:0] \$238 ;
-  reg [24:0] \$239 ;
+  reg [24:0] \$230 ;
+  reg [24:0] \$231 ;
+  reg [7:0] \$232 ;
+  reg \$233 ;
+  reg \$234 ;
+  reg [7:0] \$235 ;
+  reg [24:0] \$236 ;
+  reg [24:0] \$237 ;
+  reg [7:0] \$238 ;
+  reg \$239 ;
   wire \$24 ;
-  reg [7:0] \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg [7:0] \$243 ;
-  reg [24:0] \$244 ;
-  reg [24:0] \$245 ;
-  reg [7:0] \$246 ;
-  reg \$247 ;
-  reg \$248 ;
-  reg [7:0] \$249 ;
+  reg \$240 ;
+  reg [7:0] \$241 ;
+  reg [24:0] \$242 ;
+  reg [24:0] \$243 ;
+  reg [7:0] \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  reg [7:0] \$247 ;
+  reg [24:0] \$248 ;
+  reg [24:0] \$249 ;
   wire \$25 ;
-  reg [24:0] \$250 ;
-  reg [24:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [7:0] \$255 ;
-  reg [24:0] \$256 ;
-  reg [24:0] \$257 ;
-  reg [7:0] \$258 ;
-  reg \$259 ;
+  reg [7:0] \$250 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg [7:0] \$253 ;
+  reg [24:0] \$254 ;
+  reg [24:0] \$255 ;
+  reg [7:0] \$256 ;
+  reg \$257 ;
+  reg \$258 ;
+  reg [7:0] \$259 ;
   wire [24:0] \$26 ;
-  reg \$260 ;
-  reg [7:0] \$261 ;
-  reg [24:0] \$262 ;
-  reg [24:0] \$263 ;
-  reg [7:0] \$264 ;
-  reg \$265 ;
-  reg \$266 ;
-  reg [7:0] \$267 ;
-  reg [24:0] \$268 ;
-  reg [24:0] \$269 ;
+  reg [24:0] \$260 ;
+  reg [24:0] \$261 ;
+  reg [7:0] \$262 ;
+  reg \$263 ;
+  reg \$264 ;
+  reg [7:0] \$265 ;
+  reg [24:0] \$266 ;
+  reg [24:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire \$27 ;
-  reg [7:0] \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg [7:0] \$273 ;
-  reg [24:0] \$274 ;
-  reg [24:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
-  reg [7:0] \$279 ;
+  reg \$270 ;
+  reg [7:0] \$271 ;
+  reg [24:0] \$272 ;
+  reg [24:0] \$273 ;
+  reg [7:0] \$274 ;
+  reg \$275 ;
+  reg \$276 ;
+  reg [7:0] \$277 ;
+  reg [24:0] \$278 ;
+  reg [24:0] \$279 ;
   wire \$28 ;
-  reg [24:0] \$280 ;
-  reg [24:0] \$281 ;
-  reg [7:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg [7:0] \$285 ;
-  reg [24:0] \$286 ;
-  reg [24:0] \$287 ;
-  reg [7:0] \$288 ;
-  reg \$289 ;
+  reg [7:0] \$280 ;
+  reg \$281 ;
+  reg \$282 ;
+  reg [7:0] \$283 ;
+  reg [24:0] \$284 ;
+  reg [24:0] \$285 ;
+  reg [7:0] \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg [7:0] \$289 ;
   wire [24:0] \$29 ;
-  reg \$290 ;
-  reg [7:0] \$291 ;
-  reg [24:0] \$292 ;
-  reg [24:0] \$293 ;
-  reg [7:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [7:0] \$297 ;
-  reg [24:0] \$298 ;
-  reg [24:0] \$299 ;
+  reg [24:0] \$290 ;
+  reg [24:0] \$291 ;
+  reg [7:0] \$292 ;
+  reg \$293 ;
+  reg \$294 ;
+  reg [7:0] \$295 ;
+  reg [24:0] \$296 ;
+  reg [24:0] \$297 ;
+  reg [7:0] \$298 ;
+  reg \$299 ;
   wire \$3 ;
   wire \$30 ;
-  reg [2:0] \$300 ;
+  reg \$300 ;
+  reg [7:0] \$301 ;
+  reg [24:0] \$302 ;
+  reg [24:0] \$303 ;
+  reg [1:0] \$304 ;
+  reg [2:0] \$305 ;
   wire \$31 ;
   wire [24:0] \$32 ;
   wire \$33 ;
@@ -276,34 +281,34 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [24:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [3:0] \$74 ;
-  wire [25:0] \$75 ;
+  wire [2:0] \$74 ;
+  wire [2:0] \$75 ;
   wire \$76 ;
-  wire [25:0] \$77 ;
-  wire \$78 ;
-  wire [25:0] \$79 ;
+  wire [3:0] \$77 ;
+  wire [25:0] \$78 ;
+  wire \$79 ;
   wire [24:0] \$8 ;
-  wire \$80 ;
-  wire [25:0] \$81 ;
-  wire \$82 ;
-  wire [25:0] \$83 ;
-  wire \$84 ;
-  wire [25:0] \$85 ;
-  wire \$86 ;
-  wire [25:0] \$87 ;
-  wire \$88 ;
-  wire [25:0] \$89 ;
+  wire [25:0] \$80 ;
+  wire \$81 ;
+  wire [25:0] \$82 ;
+  wire \$83 ;
+  wire [25:0] \$84 ;
+  wire \$85 ;
+  wire [25:0] \$86 ;
+  wire \$87 ;
+  wire [25:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [25:0] \$91 ;
-  wire \$92 ;
-  wire [25:0] \$93 ;
-  wire \$94 ;
-  wire [25:0] \$95 ;
-  wire \$96 ;
-  wire [25:0] \$97 ;
-  wire \$98 ;
-  wire [25:0] \$99 ;
+  wire [25:0] \$90 ;
+  wire \$91 ;
+  wire [25:0] \$92 ;
+  wire \$93 ;
+  wire [25:0] \$94 ;
+  wire \$95 ;
+  wire [25:0] \$96 ;
+  wire \$97 ;
+  wire [25:0] \$98 ;
+  wire \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -378,6 +383,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_5;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   wire draining;
   input en;
@@ -484,6 +490,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [15:0] p_3_5;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -590,577 +597,544 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_3_4 = 8'h00;
   reg [7:0] w_3_5 = 8'h00;
   assign \$1  = en & i_valid;
-  assign \$2  = i_last ? 25'h0000000 : \$75 [24:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = i_last ? 25'h0000000 : \$78 [24:0];
+  assign \$3  = en & shift;
   assign \$4  = en & v_0_0;
-  assign \$5  = l_0_0 ? 25'h0000000 : \$77 [24:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = l_0_0 ? 25'h0000000 : \$80 [24:0];
+  assign \$6  = en & shift;
   assign \$7  = en & v_0_1;
-  assign \$8  = l_0_1 ? 25'h0000000 : \$79 [24:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = l_0_1 ? 25'h0000000 : \$82 [24:0];
+  assign \$9  = en & shift;
   assign \$10  = en & v_0_2;
-  assign \$11  = l_0_2 ? 25'h0000000 : \$81 [24:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = l_0_2 ? 25'h0000000 : \$84 [24:0];
+  assign \$12  = en & shift;
   assign \$13  = en & v_0_3;
-  assign \$14  = l_0_3 ? 25'h0000000 : \$83 [24:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = l_0_3 ? 25'h0000000 : \$86 [24:0];
+  assign \$15  = en & shift;
   assign \$16  = en & v_0_4;
-  assign \$17  = l_0_4 ? 25'h0000000 : \$85 [24:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = l_0_4 ? 25'h0000000 : \$88 [24:0];
+  assign \$18  = en & shift;
   assign \$19  = en & skew_v1_d0;
-  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$87 [24:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$90 [24:0];
+  assign \$21  = en & shift;
   assign \$22  = en & v_1_0;
-  assign \$23  = l_1_0 ? 25'h0000000 : \$89 [24:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = l_1_0 ? 25'h0000000 : \$92 [24:0];
+  assign \$24  = en & shift;
   assign \$25  = en & v_1_1;
-  assign \$26  = l_1_1 ? 25'h0000000 : \$91 [24:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = l_1_1 ? 25'h0000000 : \$94 [24:0];
+  assign \$27  = en & shift;
   assign \$28  = en & v_1_2;
-  assign \$29  = l_1_2 ? 25'h0000000 : \$93 [24:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = l_1_2 ? 25'h0000000 : \$96 [24:0];
+  assign \$30  = en & shift;
   assign \$31  = en & v_1_3;
-  assign \$32  = l_1_3 ? 25'h0000000 : \$95 [24:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = l_1_3 ? 25'h0000000 : \$98 [24:0];
+  assign \$33  = en & shift;
   assign \$34  = en & v_1_4;
-  assign \$35  = l_1_4 ? 25'h0000000 : \$97 [24:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = l_1_4 ? 25'h0000000 : \$100 [24:0];
+  assign \$36  = en & shift;
   assign \$37  = en & skew_v2_d1;
-  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$99 [24:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$102 [24:0];
+  assign \$39  = en & shift;
   assign \$40  = en & v_2_0;
-  assign \$41  = l_2_0 ? 25'h0000000 : \$101 [24:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = l_2_0 ? 25'h0000000 : \$104 [24:0];
+  assign \$42  = en & shift;
   assign \$43  = en & v_2_1;
-  assign \$44  = l_2_1 ? 25'h0000000 : \$103 [24:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = l_2_1 ? 25'h0000000 : \$106 [24:0];
+  assign \$45  = en & shift;
   assign \$46  = en & v_2_2;
-  assign \$47  = l_2_2 ? 25'h0000000 : \$105 [24:0];
-  assign \$48  = en & o_valid;
+  assign \$47  = l_2_2 ? 25'h0000000 : \$108 [24:0];
+  assign \$48  = en & shift;
   assign \$49  = en & v_2_3;
-  assign \$50  = l_2_3 ? 25'h0000000 : \$107 [24:0];
-  assign \$51  = en & o_valid;
+  assign \$50  = l_2_3 ? 25'h0000000 : \$110 [24:0];
+  assign \$51  = en & shift;
   assign \$52  = en & v_2_4;
-  assign \$53  = l_2_4 ? 25'h0000000 : \$109 [24:0];
-  assign \$54  = en & o_valid;
+  assign \$53  = l_2_4 ? 25'h0000000 : \$112 [24:0];
+  assign \$54  = en & shift;
   assign \$55  = en & skew_v3_d2;
-  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$111 [24:0];
-  assign \$57  = en & o_valid;
+  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$114 [24:0];
+  assign \$57  = en & shift;
   assign \$58  = en & v_3_0;
-  assign \$59  = l_3_0 ? 25'h0000000 : \$113 [24:0];
-  assign \$60  = en & o_valid;
+  assign \$59  = l_3_0 ? 25'h0000000 : \$116 [24:0];
+  assign \$60  = en & shift;
   assign \$61  = en & v_3_1;
-  assign \$62  = l_3_1 ? 25'h0000000 : \$115 [24:0];
-  assign \$63  = en & o_valid;
+  assign \$62  = l_3_1 ? 25'h0000000 : \$118 [24:0];
+  assign \$63  = en & shift;
   assign \$64  = en & v_3_2;
-  assign \$65  = l_3_2 ? 25'h0000000 : \$117 [24:0];
-  assign \$66  = en & o_valid;
+  assign \$65  = l_3_2 ? 25'h0000000 : \$120 [24:0];
+  assign \$66  = en & shift;
   assign \$67  = en & v_3_3;
-  assign \$68  = l_3_3 ? 25'h0000000 : \$119 [24:0];
-  assign \$69  = en & o_valid;
+  assign \$68  = l_3_3 ? 25'h0000000 : \$122 [24:0];
+  assign \$69  = en & shift;
   assign \$70  = en & v_3_4;
-  assign \$71  = l_3_4 ? 25'h0000000 : \$121 [24:0];
-  assign \$72  = en & o_valid;
+  assign \$71  = l_3_4 ? 25'h0000000 : \$124 [24:0];
+  assign \$72  = en & shift;
   assign \$73  = en & o_valid;
-  assign \$74  = drain_count - 1'h1;
+  assign \$74  = drain_beat + 1'h1;
+  assign \$75  = shift ? 3'h0 : \$74 ;
+  assign \$76  = en & shift;
+  assign \$77  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$75  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$76  = en & i_valid;
-  assign cap_0_0 = \$76  & i_last;
+  assign \$78  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$79  = en & i_valid;
+  assign cap_0_0 = \$79  & i_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$77  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$78  = en & v_0_0;
-  assign cap_0_1 = \$78  & l_0_0;
+  assign \$80  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$81  = en & v_0_0;
+  assign cap_0_1 = \$81  & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$79  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$80  = en & v_0_1;
-  assign cap_0_2 = \$80  & l_0_1;
+  assign \$82  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$83  = en & v_0_1;
+  assign cap_0_2 = \$83  & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$81  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$82  = en & v_0_2;
-  assign cap_0_3 = \$82  & l_0_2;
+  assign \$84  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$85  = en & v_0_2;
+  assign cap_0_3 = \$85  & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$83  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$84  = en & v_0_3;
-  assign cap_0_4 = \$84  & l_0_3;
+  assign \$86  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$87  = en & v_0_3;
+  assign cap_0_4 = \$87  & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$85  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$86  = en & v_0_4;
-  assign cap_0_5 = \$86  & l_0_4;
+  assign \$88  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$89  = en & v_0_4;
+  assign cap_0_5 = \$89  & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$87  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$88  = en & skew_v1_d0;
-  assign cap_1_0 = \$88  & skew_l1_d0;
+  assign \$90  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$91  = en & skew_v1_d0;
+  assign cap_1_0 = \$91  & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$89  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$90  = en & v_1_0;
-  assign cap_1_1 = \$90  & l_1_0;
+  assign \$92  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$93  = en & v_1_0;
+  assign cap_1_1 = \$93  & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$91  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$92  = en & v_1_1;
-  assign cap_1_2 = \$92  & l_1_1;
+  assign \$94  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$95  = en & v_1_1;
+  assign cap_1_2 = \$95  & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$93  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$94  = en & v_1_2;
-  assign cap_1_3 = \$94  & l_1_2;
+  assign \$96  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$97  = en & v_1_2;
+  assign cap_1_3 = \$97  & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$95  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$96  = en & v_1_3;
-  assign cap_1_4 = \$96  & l_1_3;
+  assign \$98  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$99  = en & v_1_3;
+  assign cap_1_4 = \$99  & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$97  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$98  = en & v_1_4;
-  assign cap_1_5 = \$98  & l_1_4;
+  assign \$100  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$101  = en & v_1_4;
+  assign cap_1_5 = \$101  & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$99  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$100  = en & skew_v2_d1;
-  assign cap_2_0 = \$100  & skew_l2_d1;
+  assign \$102  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$103  = en & skew_v2_d1;
+  assign cap_2_0 = \$103  & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$101  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$102  = en & v_2_0;
-  assign cap_2_1 = \$102  & l_2_0;
+  assign \$104  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$105  = en & v_2_0;
+  assign cap_2_1 = \$105  & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$103  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$104  = en & v_2_1;
-  assign cap_2_2 = \$104  & l_2_1;
+  assign \$106  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$107  = en & v_2_1;
+  assign cap_2_2 = \$107  & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$105  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$106  = en & v_2_2;
-  assign cap_2_3 = \$106  & l_2_2;
+  assign \$108  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$109  = en & v_2_2;
+  assign cap_2_3 = \$109  & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$107  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$108  = en & v_2_3;
-  assign cap_2_4 = \$108  & l_2_3;
+  assign \$110  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$111  = en & v_2_3;
+  assign cap_2_4 = \$111  & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$109  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$110  = en & v_2_4;
-  assign cap_2_5 = \$110  & l_2_4;
+  assign \$112  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$113  = en & v_2_4;
+  assign cap_2_5 = \$113  & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$111  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$112  = en & skew_v3_d2;
-  assign cap_3_0 = \$112  & skew_l3_d2;
+  assign \$114  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$115  = en & skew_v3_d2;
+  assign cap_3_0 = \$115  & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$113  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$114  = en & v_3_0;
-  assign cap_3_1 = \$114  & l_3_0;
+  assign \$116  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$117  = en & v_3_0;
+  assign cap_3_1 = \$117  & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$115  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$116  = en & v_3_1;
-  assign cap_3_2 = \$116  & l_3_1;
+  assign \$118  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$119  = en & v_3_1;
+  assign cap_3_2 = \$119  & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$117  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$118  = en & v_3_2;
-  assign cap_3_3 = \$118  & l_3_2;
+  assign \$120  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$121  = en & v_3_2;
+  assign cap_3_3 = \$121  & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$119  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$120  = en & v_3_3;
-  assign cap_3_4 = \$120  & l_3_3;
+  assign \$122  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$123  = en & v_3_3;
+  assign cap_3_4 = \$123  & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$121  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$122  = en & v_3_4;
-  assign cap_3_5 = \$122  & l_3_4;
+  assign \$124  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$125  = en & v_3_4;
+  assign cap_3_5 = \$125  & l_3_4;
   assign o_valid = | drain_count;
+  assign \$126  = drain_beat == 2'h2;
+  assign shift = o_valid & \$126 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$123 ;
+    skew_a1_d0 <= \$127 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$124 ;
+    skew_v1_d0 <= \$128 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$125 ;
+    skew_l1_d0 <= \$129 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$126 ;
+    skew_a2_d0 <= \$130 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$127 ;
+    skew_a2_d1 <= \$131 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$128 ;
+    skew_v2_d0 <= \$132 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$129 ;
+    skew_v2_d1 <= \$133 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$130 ;
+    skew_l2_d0 <= \$134 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$131 ;
+    skew_l2_d1 <= \$135 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$132 ;
+    skew_a3_d0 <= \$136 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$133 ;
+    skew_a3_d1 <= \$137 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$134 ;
+    skew_a3_d2 <= \$138 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$135 ;
+    skew_v3_d0 <= \$139 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$136 ;
+    skew_v3_d1 <= \$140 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$137 ;
+    skew_v3_d2 <= \$141 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$138 ;
+    skew_l3_d0 <= \$142 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$139 ;
+    skew_l3_d1 <= \$143 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$140 ;
+    skew_l3_d2 <= \$144 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$141 ;
+    skew_w1_d0 <= \$145 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$142 ;
+    skew_w2_d0 <= \$146 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$143 ;
+    skew_w2_d1 <= \$147 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$144 ;
+    skew_w3_d0 <= \$148 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$145 ;
+    skew_w3_d1 <= \$149 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$146 ;
+    skew_w3_d2 <= \$150 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$147 ;
+    skew_w4_d0 <= \$151 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$148 ;
+    skew_w4_d1 <= \$152 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$149 ;
+    skew_w4_d2 <= \$153 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$150 ;
+    skew_w4_d3 <= \$154 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$151 ;
+    skew_w5_d0 <= \$155 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$152 ;
+    skew_w5_d1 <= \$156 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$153 ;
+    skew_w5_d2 <= \$157 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$154 ;
+    skew_w5_d3 <= \$158 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$155 ;
+    skew_w5_d4 <= \$159 ;
   always @(posedge clk)
-    a_0_0 <= \$156 ;
+    a_0_0 <= \$160 ;
   always @(posedge clk)
-    v_0_0 <= \$157 ;
+    v_0_0 <= \$161 ;
   always @(posedge clk)
-    l_0_0 <= \$158 ;
+    l_0_0 <= \$162 ;
   always @(posedge clk)
-    w_0_0 <= \$159 ;
+    w_0_0 <= \$163 ;
   always @(posedge clk)
-    acc_0_0 <= \$160 ;
+    acc_0_0 <= \$164 ;
   always @(posedge clk)
-    out_0_0 <= \$161 ;
+    out_0_0 <= \$165 ;
   always @(posedge clk)
-    a_0_1 <= \$162 ;
+    a_0_1 <= \$166 ;
   always @(posedge clk)
-    v_0_1 <= \$163 ;
+    v_0_1 <= \$167 ;
   always @(posedge clk)
-    l_0_1 <= \$164 ;
+    l_0_1 <= \$168 ;
   always @(posedge clk)
-    w_0_1 <= \$165 ;
+    w_0_1 <= \$169 ;
   always @(posedge clk)
-    acc_0_1 <= \$166 ;
+    acc_0_1 <= \$170 ;
   always @(posedge clk)
-    out_0_1 <= \$167 ;
+    out_0_1 <= \$171 ;
   always @(posedge clk)
-    a_0_2 <= \$168 ;
+    a_0_2 <= \$172 ;
   always @(posedge clk)
-    v_0_2 <= \$169 ;
+    v_0_2 <= \$173 ;
   always @(posedge clk)
-    l_0_2 <= \$170 ;
+    l_0_2 <= \$174 ;
   always @(posedge clk)
-    w_0_2 <= \$171 ;
+    w_0_2 <= \$175 ;
   always @(posedge clk)
-    acc_0_2 <= \$172 ;
+    acc_0_2 <= \$176 ;
   always @(posedge clk)
-    out_0_2 <= \$173 ;
+    out_0_2 <= \$177 ;
   always @(posedge clk)
-    a_0_3 <= \$174 ;
+    a_0_3 <= \$178 ;
   always @(posedge clk)
-    v_0_3 <= \$175 ;
+    v_0_3 <= \$179 ;
   always @(posedge clk)
-    l_0_3 <= \$176 ;
+    l_0_3 <= \$180 ;
   always @(posedge clk)
-    w_0_3 <= \$177 ;
+    w_0_3 <= \$181 ;
   always @(posedge clk)
-    acc_0_3 <= \$178 ;
+    acc_0_3 <= \$182 ;
   always @(posedge clk)
-    out_0_3 <= \$179 ;
+    out_0_3 <= \$183 ;
   always @(posedge clk)
-    a_0_4 <= \$180 ;
+    a_0_4 <= \$184 ;
   always @(posedge clk)
-    v_0_4 <= \$181 ;
+    v_0_4 <= \$185 ;
   always @(posedge clk)
-    l_0_4 <= \$182 ;
+    l_0_4 <= \$186 ;
   always @(posedge clk)
-    w_0_4 <= \$183 ;
+    w_0_4 <= \$187 ;
   always @(posedge clk)
-    acc_0_4 <= \$184 ;
+    acc_0_4 <= \$188 ;
   always @(posedge clk)
-    out_0_4 <= \$185 ;
+    out_0_4 <= \$189 ;
   always @(posedge clk)
-    a_0_5 <= \$186 ;
+    a_0_5 <= \$190 ;
   always @(posedge clk)
-    v_0_5 <= \$187 ;
+    v_0_5 <= \$191 ;
   always @(posedge clk)
-    l_0_5 <= \$188 ;
+    l_0_5 <= \$192 ;
   always @(posedge clk)
-    w_0_5 <= \$189 ;
+    w_0_5 <= \$193 ;
   always @(posedge clk)
-    acc_0_5 <= \$190 ;
+    acc_0_5 <= \$194 ;
   always @(posedge clk)
-    out_0_5 <= \$191 ;
+    out_0_5 <= \$195 ;
   always @(posedge clk)
-    a_1_0 <= \$192 ;
+    a_1_0 <= \$196 ;
   always @(posedge clk)
-    v_1_0 <= \$193 ;
+    v_1_0 <= \$197 ;
   always @(posedge clk)
-    l_1_0 <= \$194 ;
+    l_1_0 <= \$198 ;
   always @(posedge clk)
-    w_1_0 <= \$195 ;
+    w_1_0 <= \$199 ;
   always @(posedge clk)
-    acc_1_0 <= \$196 ;
+    acc_1_0 <= \$200 ;
   always @(posedge clk)
-    out_1_0 <= \$197 ;
+    out_1_0 <= \$201 ;
   always @(posedge clk)
-    a_1_1 <= \$198 ;
+    a_1_1 <= \$202 ;
   always @(posedge clk)
-    v_1_1 <= \$199 ;
+    v_1_1 <= \$203 ;
   always @(posedge clk)
-    l_1_1 <= \$200 ;
+    l_1_1 <= \$204 ;
   always @(posedge clk)
-    w_1_1 <= \$201 ;
+    w_1_1 <= \$205 ;
   always @(posedge clk)
-    acc_1_1 <= \$202 ;
+    acc_1_1 <= \$206 ;
   always @(posedge clk)
-    out_1_1 <= \$203 ;
+    out_1_1 <= \$207 ;
   always @(posedge clk)
-    a_1_2 <= \$204 ;
+    a_1_2 <= \$208 ;
   always @(posedge clk)
-    v_1_2 <= \$205 ;
+    v_1_2 <= \$209 ;
   always @(posedge clk)
-    l_1_2 <= \$206 ;
+    l_1_2 <= \$210 ;
   always @(posedge clk)
-    w_1_2 <= \$207 ;
+    w_1_2 <= \$211 ;
   always @(posedge clk)
-    acc_1_2 <= \$208 ;
+    acc_1_2 <= \$212 ;
   always @(posedge clk)
-    out_1_2 <= \$209 ;
+    out_1_2 <= \$213 ;
   always @(posedge clk)
-    a_1_3 <= \$210 ;
+    a_1_3 <= \$214 ;
   always @(posedge clk)
-    v_1_3 <= \$211 ;
+    v_1_3 <= \$215 ;
   always @(posedge clk)
-    l_1_3 <= \$212 ;
+    l_1_3 <= \$216 ;
   always @(posedge clk)
-    w_1_3 <= \$213 ;
+    w_1_3 <= \$217 ;
   always @(posedge clk)
-    acc_1_3 <= \$214 ;
+    acc_1_3 <= \$218 ;
   always @(posedge clk)
-    out_1_3 <= \$215 ;
+    out_1_3 <= \$219 ;
   always @(posedge clk)
-    a_1_4 <= \$216 ;
+    a_1_4 <= \$220 ;
   always @(posedge clk)
-    v_1_4 <= \$217 ;
+    v_1_4 <= \$221 ;
   always @(posedge clk)
-    l_1_4 <= \$218 ;
+    l_1_4 <= \$222 ;
   always @(posedge clk)
-    w_1_4 <= \$219 ;
+    w_1_4 <= \$223 ;
   always @(posedge clk)
-    acc_1_4 <= \$220 ;
+    acc_1_4 <= \$224 ;
   always @(posedge clk)
-    out_1_4 <= \$221 ;
+    out_1_4 <= \$225 ;
   always @(posedge clk)
-    a_1_5 <= \$222 ;
+    a_1_5 <= \$226 ;
   always @(posedge clk)
-    v_1_5 <= \$223 ;
+    v_1_5 <= \$227 ;
   always @(posedge clk)
-    l_1_5 <= \$224 ;
+    l_1_5 <= \$228 ;
   always @(posedge clk)
-    w_1_5 <= \$225 ;
+    w_1_5 <= \$229 ;
   always @(posedge clk)
-    acc_1_5 <= \$226 ;
+    acc_1_5 <= \$230 ;
   always @(posedge clk)
-    out_1_5 <= \$227 ;
+    out_1_5 <= \$231 ;
   always @(posedge clk)
-    a_2_0 <= \$228 ;
+    a_2_0 <= \$232 ;
   always @(posedge clk)
-    v_2_0 <= \$229 ;
+    v_2_0 <= \$233 ;
   always @(posedge clk)
-    l_2_0 <= \$230 ;
+    l_2_0 <= \$234 ;
   always @(posedge clk)
-    w_2_0 <= \$231 ;
+    w_2_0 <= \$235 ;
   always @(posedge clk)
-    acc_2_0 <= \$232 ;
+    acc_2_0 <= \$236 ;
   always @(posedge clk)
-    out_2_0 <= \$233 ;
+    out_2_0 <= \$237 ;
   always @(posedge clk)
-    a_2_1 <= \$234 ;
+    a_2_1 <= \$238 ;
   always @(posedge clk)
-    v_2_1 <= \$235 ;
+    v_2_1 <= \$239 ;
   always @(posedge clk)
-    l_2_1 <= \$236 ;
+    l_2_1 <= \$240 ;
   always @(posedge clk)
-    w_2_1 <= \$237 ;
+    w_2_1 <= \$241 ;
   always @(posedge clk)
-    acc_2_1 <= \$238 ;
+    acc_2_1 <= \$242 ;
   always @(posedge clk)
-    out_2_1 <= \$239 ;
+    out_2_1 <= \$243 ;
   always @(posedge clk)
-    a_2_2 <= \$240 ;
+    a_2_2 <= \$244 ;
   always @(posedge clk)
-    v_2_2 <= \$241 ;
+    v_2_2 <= \$245 ;
   always @(posedge clk)
-    l_2_2 <= \$242 ;
+    l_2_2 <= \$246 ;
   always @(posedge clk)
-    w_2_2 <= \$243 ;
+    w_2_2 <= \$247 ;
   always @(posedge clk)
-    acc_2_2 <= \$244 ;
+    acc_2_2 <= \$248 ;
   always @(posedge clk)
-    out_2_2 <= \$245 ;
+    out_2_2 <= \$249 ;
   always @(posedge clk)
-    a_2_3 <= \$246 ;
+    a_2_3 <= \$250 ;
   always @(posedge clk)
-    v_2_3 <= \$247 ;
+    v_2_3 <= \$251 ;
   always @(posedge clk)
-    l_2_3 <= \$248 ;
+    l_2_3 <= \$252 ;
   always @(posedge clk)
-    w_2_3 <= \$249 ;
+    w_2_3 <= \$253 ;
   always @(posedge clk)
-    acc_2_3 <= \$250 ;
+    acc_2_3 <= \$254 ;
   always @(posedge clk)
-    out_2_3 <= \$251 ;
+    out_2_3 <= \$255 ;
   always @(posedge clk)
-    a_2_4 <= \$252 ;
+    a_2_4 <= \$256 ;
   always @(posedge clk)
-    v_2_4 <= \$253 ;
+    v_2_4 <= \$257 ;
   always @(posedge clk)
-    l_2_4 <= \$254 ;
+    l_2_4 <= \$258 ;
   always @(posedge clk)
-    w_2_4 <= \$255 ;
+    w_2_4 <= \$259 ;
   always @(posedge clk)
-    acc_2_4 <= \$256 ;
+    acc_2_4 <= \$260 ;
   always @(posedge clk)
-    out_2_4 <= \$257 ;
+    out_2_4 <= \$261 ;
   always @(posedge clk)
-    a_2_5 <= \$258 ;
+    a_2_5 <= \$262 ;
   always @(posedge clk)
-    v_2_5 <= \$259 ;
+    v_2_5 <= \$263 ;
   always @(posedge clk)
-    l_2_5 <= \$260 ;
+    l_2_5 <= \$264 ;
   always @(posedge clk)
-    w_2_5 <= \$261 ;
+    w_2_5 <= \$265 ;
   always @(posedge clk)
-    acc_2_5 <= \$262 ;
+    acc_2_5 <= \$266 ;
   always @(posedge clk)
-    out_2_5 <= \$263 ;
+    out_2_5 <= \$267 ;
   always @(posedge clk)
-    a_3_0 <= \$264 ;
+    a_3_0 <= \$268 ;
   always @(posedge clk)
-    v_3_0 <= \$265 ;
+    v_3_0 <= \$269 ;
   always @(posedge clk)
-    l_3_0 <= \$266 ;
+    l_3_0 <= \$270 ;
   always @(posedge clk)
-    w_3_0 <= \$267 ;
+    w_3_0 <= \$271 ;
   always @(posedge clk)
-    acc_3_0 <= \$268 ;
+    acc_3_0 <= \$272 ;
   always @(posedge clk)
-    out_3_0 <= \$269 ;
+    out_3_0 <= \$273 ;
   always @(posedge clk)
-    a_3_1 <= \$270 ;
+    a_3_1 <= \$274 ;
   always @(posedge clk)
-    v_3_1 <= \$271 ;
+    v_3_1 <= \$275 ;
   always @(posedge clk)
-    l_3_1 <= \$272 ;
+    l_3_1 <= \$276 ;
   always @(posedge clk)
-    w_3_1 <= \$273 ;
+    w_3_1 <= \$277 ;
   always @(posedge clk)
-    acc_3_1 <= \$274 ;
+    acc_3_1 <= \$278 ;
   always @(posedge clk)
-    out_3_1 <= \$275 ;
+    out_3_1 <= \$279 ;
   always @(posedge clk)
-    a_3_2 <= \$276 ;
+    a_3_2 <= \$280 ;
   always @(posedge clk)
-    v_3_2 <= \$277 ;
+    v_3_2 <= \$281 ;
   always @(posedge clk)
-    l_3_2 <= \$278 ;
+    l_3_2 <= \$282 ;
   always @(posedge clk)
-    w_3_2 <= \$279 ;
+    w_3_2 <= \$283 ;
   always @(posedge clk)
-    acc_3_2 <= \$280 ;
+    acc_3_2 <= \$284 ;
   always @(posedge clk)
-    out_3_2 <= \$281 ;
+    out_3_2 <= \$285 ;
   always @(posedge clk)
-    a_3_3 <= \$282 ;
+    a_3_3 <= \$286 ;
   always @(posedge clk)
-    v_3_3 <= \$283 ;
+    v_3_3 <= \$287 ;
   always @(posedge clk)
-    l_3_3 <= \$284 ;
+    l_3_3 <= \$288 ;
   always @(posedge clk)
-    w_3_3 <= \$285 ;
+    w_3_3 <= \$289 ;
   always @(posedge clk)
-    acc_3_3 <= \$286 ;
+    acc_3_3 <= \$290 ;
   always @(posedge clk)
-    out_3_3 <= \$287 ;
+    out_3_3 <= \$291 ;
   always @(posedge clk)
-    a_3_4 <= \$288 ;
+    a_3_4 <= \$292 ;
   always @(posedge clk)
-    v_3_4 <= \$289 ;
+    v_3_4 <= \$293 ;
   always @(posedge clk)
-    l_3_4 <= \$290 ;
+    l_3_4 <= \$294 ;
   always @(posedge clk)
-    w_3_4 <= \$291 ;
+    w_3_4 <= \$295 ;
   always @(posedge clk)
-    acc_3_4 <= \$292 ;
+    acc_3_4 <= \$296 ;
   always @(posedge clk)
-    out_3_4 <= \$293 ;
+    out_3_4 <= \$297 ;
   always @(posedge clk)
-    a_3_5 <= \$294 ;
+    a_3_5 <= \$298 ;
   always @(posedge clk)
-    v_3_5 <= \$295 ;
+    v_3_5 <= \$299 ;
   always @(posedge clk)
-    l_3_5 <= \$296 ;
+    l_3_5 <= \$300 ;
   always @(posedge clk)
-    w_3_5 <= \$297 ;
+    w_3_5 <= \$301 ;
   always @(posedge clk)
-    acc_3_5 <= \$298 ;
+    acc_3_5 <= \$302 ;
   always @(posedge clk)
-    out_3_5 <= \$299 ;
+    out_3_5 <= \$303 ;
   always @(posedge clk)
-    drain_count <= \$300 ;
+    drain_beat <= \$304 ;
+  always @(posedge clk)
+    drain_count <= \$305 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = skew_a1_d0;
+    \$127  = skew_a1_d0;
     if (en) begin
-      \$123  = i_a[15:8];
-    end
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = skew_v1_d0;
-    if (en) begin
-      \$124  = i_valid;
-    end
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = skew_l1_d0;
-    if (en) begin
-      \$125  = i_last;
-    end
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = skew_a2_d0;
-    if (en) begin
-      \$126  = i_a[23:16];
-    end
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = skew_a2_d1;
-    if (en) begin
-      \$127  = skew_a2_d0;
+      \$127  = i_a[15:8];
     end
     if (rst) begin
       \$127  = 8'h00;
@@ -1168,7 +1142,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skew_v2_d0;
+    \$128  = skew_v1_d0;
     if (en) begin
       \$128  = i_valid;
     end
@@ -1178,9 +1152,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skew_v2_d1;
+    \$129  = skew_l1_d0;
     if (en) begin
-      \$129  = skew_v2_d0;
+      \$129  = i_last;
     end
     if (rst) begin
       \$129  = 1'h0;
@@ -1188,59 +1162,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skew_l2_d0;
+    \$130  = skew_a2_d0;
     if (en) begin
-      \$130  = i_last;
+      \$130  = i_a[23:16];
     end
     if (rst) begin
-      \$130  = 1'h0;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skew_l2_d1;
+    \$131  = skew_a2_d1;
     if (en) begin
-      \$131  = skew_l2_d0;
+      \$131  = skew_a2_d0;
     end
     if (rst) begin
-      \$131  = 1'h0;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = skew_a3_d0;
+    \$132  = skew_v2_d0;
     if (en) begin
-      \$132  = i_a[31:24];
+      \$132  = i_valid;
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = skew_a3_d1;
+    \$133  = skew_v2_d1;
     if (en) begin
-      \$133  = skew_a3_d0;
+      \$133  = skew_v2_d0;
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = skew_a3_d2;
+    \$134  = skew_l2_d0;
     if (en) begin
-      \$134  = skew_a3_d1;
+      \$134  = i_last;
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = skew_v3_d0;
+    \$135  = skew_l2_d1;
     if (en) begin
-      \$135  = i_valid;
+      \$135  = skew_l2_d0;
     end
     if (rst) begin
       \$135  = 1'h0;
@@ -1248,39 +1222,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = skew_v3_d1;
+    \$136  = skew_a3_d0;
     if (en) begin
-      \$136  = skew_v3_d0;
+      \$136  = i_a[31:24];
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = skew_v3_d2;
+    \$137  = skew_a3_d1;
     if (en) begin
-      \$137  = skew_v3_d1;
+      \$137  = skew_a3_d0;
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = skew_l3_d0;
+    \$138  = skew_a3_d2;
     if (en) begin
-      \$138  = i_last;
+      \$138  = skew_a3_d1;
     end
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = skew_l3_d1;
+    \$139  = skew_v3_d0;
     if (en) begin
-      \$139  = skew_l3_d0;
+      \$139  = i_valid;
     end
     if (rst) begin
       \$139  = 1'h0;
@@ -1288,9 +1262,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = skew_l3_d2;
+    \$140  = skew_v3_d1;
     if (en) begin
-      \$140  = skew_l3_d1;
+      \$140  = skew_v3_d0;
     end
     if (rst) begin
       \$140  = 1'h0;
@@ -1298,49 +1272,49 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = skew_w1_d0;
+    \$141  = skew_v3_d2;
     if (en) begin
-      \$141  = i_w[15:8];
+      \$141  = skew_v3_d1;
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = skew_w2_d0;
+    \$142  = skew_l3_d0;
     if (en) begin
-      \$142  = i_w[23:16];
+      \$142  = i_last;
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = skew_w2_d1;
+    \$143  = skew_l3_d1;
     if (en) begin
-      \$143  = skew_w2_d0;
+      \$143  = skew_l3_d0;
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = skew_w3_d0;
+    \$144  = skew_l3_d2;
     if (en) begin
-      \$144  = i_w[31:24];
+      \$144  = skew_l3_d1;
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = skew_w3_d1;
+    \$145  = skew_w1_d0;
     if (en) begin
-      \$145  = skew_w3_d0;
+      \$145  = i_w[15:8];
     end
     if (rst) begin
       \$145  = 8'h00;
@@ -1348,9 +1322,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = skew_w3_d2;
+    \$146  = skew_w2_d0;
     if (en) begin
-      \$146  = skew_w3_d1;
+      \$146  = i_w[23:16];
     end
     if (rst) begin
       \$146  = 8'h00;
@@ -1358,9 +1332,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = skew_w4_d0;
+    \$147  = skew_w2_d1;
     if (en) begin
-      \$147  = i_w[39:32];
+      \$147  = skew_w2_d0;
     end
     if (rst) begin
       \$147  = 8'h00;
@@ -1368,9 +1342,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = skew_w4_d1;
+    \$148  = skew_w3_d0;
     if (en) begin
-      \$148  = skew_w4_d0;
+      \$148  = i_w[31:24];
     end
     if (rst) begin
       \$148  = 8'h00;
@@ -1378,9 +1352,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = skew_w4_d2;
+    \$149  = skew_w3_d1;
     if (en) begin
-      \$149  = skew_w4_d1;
+      \$149  = skew_w3_d0;
     end
     if (rst) begin
       \$149  = 8'h00;
@@ -1388,9 +1362,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skew_w4_d3;
+    \$150  = skew_w3_d2;
     if (en) begin
-      \$150  = skew_w4_d2;
+      \$150  = skew_w3_d1;
     end
     if (rst) begin
       \$150  = 8'h00;
@@ -1398,9 +1372,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = skew_w5_d0;
+    \$151  = skew_w4_d0;
     if (en) begin
-      \$151  = i_w[47:40];
+      \$151  = i_w[39:32];
     end
     if (rst) begin
       \$151  = 8'h00;
@@ -1408,9 +1382,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = skew_w5_d1;
+    \$152  = skew_w4_d1;
     if (en) begin
-      \$152  = skew_w5_d0;
+      \$152  = skew_w4_d0;
     end
     if (rst) begin
       \$152  = 8'h00;
@@ -1418,9 +1392,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = skew_w5_d2;
+    \$153  = skew_w4_d2;
     if (en) begin
-      \$153  = skew_w5_d1;
+      \$153  = skew_w4_d1;
     end
     if (rst) begin
       \$153  = 8'h00;
@@ -1428,9 +1402,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = skew_w5_d3;
+    \$154  = skew_w4_d3;
     if (en) begin
-      \$154  = skew_w5_d2;
+      \$154  = skew_w4_d2;
     end
     if (rst) begin
       \$154  = 8'h00;
@@ -1438,9 +1412,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = skew_w5_d4;
+    \$155  = skew_w5_d0;
     if (en) begin
-      \$155  = skew_w5_d3;
+      \$155  = i_w[47:40];
     end
     if (rst) begin
       \$155  = 8'h00;
@@ -1448,9 +1422,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = a_0_0;
+    \$156  = skew_w5_d1;
     if (en) begin
-      \$156  = i_a[7:0];
+      \$156  = skew_w5_d0;
     end
     if (rst) begin
       \$156  = 8'h00;
@@ -1458,29 +1432,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = v_0_0;
+    \$157  = skew_w5_d2;
     if (en) begin
-      \$157  = i_valid;
+      \$157  = skew_w5_d1;
     end
     if (rst) begin
-      \$157  = 1'h0;
+      \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = l_0_0;
+    \$158  = skew_w5_d3;
     if (en) begin
-      \$158  = i_last;
+      \$158  = skew_w5_d2;
     end
     if (rst) begin
-      \$158  = 1'h0;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = w_0_0;
+    \$159  = skew_w5_d4;
     if (en) begin
-      \$159  = i_w[7:0];
+      \$159  = skew_w5_d3;
     end
     if (rst) begin
       \$159  = 8'h00;
@@ -1488,1489 +1462,1541 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = acc_0_0;
+    \$160  = a_0_0;
+    if (en) begin
+      \$160  = i_a[7:0];
+    end
+    if (rst) begin
+      \$160  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = v_0_0;
+    if (en) begin
+      \$161  = i_valid;
+    end
+    if (rst) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = l_0_0;
+    if (en) begin
+      \$162  = i_last;
+    end
+    if (rst) begin
+      \$162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = w_0_0;
+    if (en) begin
+      \$163  = i_w[7:0];
+    end
+    if (rst) begin
+      \$163  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = acc_0_0;
     if (\$1 ) begin
-      \$160  = \$2 ;
+      \$164  = \$2 ;
     end
     if (rst) begin
-      \$160  = 25'h0000000;
+      \$164  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = out_0_0;
+    \$165  = out_0_0;
     if (cap_0_0) begin
-      \$161  = \$75 [24:0];
+      \$165  = \$78 [24:0];
     end else if (\$3 ) begin
-      \$161  = out_1_0;
+      \$165  = out_1_0;
     end
     if (rst) begin
-      \$161  = 25'h0000000;
+      \$165  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = a_0_1;
+    \$166  = a_0_1;
     if (en) begin
-      \$162  = a_0_0;
+      \$166  = a_0_0;
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = v_0_1;
+    \$167  = v_0_1;
     if (en) begin
-      \$163  = v_0_0;
+      \$167  = v_0_0;
     end
     if (rst) begin
-      \$163  = 1'h0;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = l_0_1;
+    \$168  = l_0_1;
     if (en) begin
-      \$164  = l_0_0;
+      \$168  = l_0_0;
     end
     if (rst) begin
-      \$164  = 1'h0;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = w_0_1;
+    \$169  = w_0_1;
     if (en) begin
-      \$165  = skew_w1_d0;
+      \$169  = skew_w1_d0;
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$169  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = acc_0_1;
+    \$170  = acc_0_1;
     if (\$4 ) begin
-      \$166  = \$5 ;
+      \$170  = \$5 ;
     end
     if (rst) begin
-      \$166  = 25'h0000000;
+      \$170  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = out_0_1;
+    \$171  = out_0_1;
     if (cap_0_1) begin
-      \$167  = \$77 [24:0];
+      \$171  = \$80 [24:0];
     end else if (\$6 ) begin
-      \$167  = out_1_1;
+      \$171  = out_1_1;
     end
     if (rst) begin
-      \$167  = 25'h0000000;
+      \$171  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = a_0_2;
+    \$172  = a_0_2;
     if (en) begin
-      \$168  = a_0_1;
+      \$172  = a_0_1;
     end
     if (rst) begin
-      \$168  = 8'h00;
+      \$172  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = v_0_2;
+    \$173  = v_0_2;
     if (en) begin
-      \$169  = v_0_1;
+      \$173  = v_0_1;
     end
     if (rst) begin
-      \$169  = 1'h0;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = l_0_2;
+    \$174  = l_0_2;
     if (en) begin
-      \$170  = l_0_1;
+      \$174  = l_0_1;
     end
     if (rst) begin
-      \$170  = 1'h0;
+      \$174  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = w_0_2;
+    \$175  = w_0_2;
     if (en) begin
-      \$171  = skew_w2_d1;
+      \$175  = skew_w2_d1;
     end
     if (rst) begin
-      \$171  = 8'h00;
+      \$175  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = acc_0_2;
+    \$176  = acc_0_2;
     if (\$7 ) begin
-      \$172  = \$8 ;
+      \$176  = \$8 ;
     end
     if (rst) begin
-      \$172  = 25'h0000000;
+      \$176  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = out_0_2;
+    \$177  = out_0_2;
     if (cap_0_2) begin
-      \$173  = \$79 [24:0];
+      \$177  = \$82 [24:0];
     end else if (\$9 ) begin
-      \$173  = out_1_2;
+      \$177  = out_1_2;
     end
     if (rst) begin
-      \$173  = 25'h0000000;
+      \$177  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = a_0_3;
+    \$178  = a_0_3;
     if (en) begin
-      \$174  = a_0_2;
+      \$178  = a_0_2;
     end
     if (rst) begin
-      \$174  = 8'h00;
+      \$178  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = v_0_3;
+    \$179  = v_0_3;
     if (en) begin
-      \$175  = v_0_2;
+      \$179  = v_0_2;
     end
     if (rst) begin
-      \$175  = 1'h0;
+      \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = l_0_3;
+    \$180  = l_0_3;
     if (en) begin
-      \$176  = l_0_2;
+      \$180  = l_0_2;
     end
     if (rst) begin
-      \$176  = 1'h0;
+      \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = w_0_3;
+    \$181  = w_0_3;
     if (en) begin
-      \$177  = skew_w3_d2;
+      \$181  = skew_w3_d2;
     end
     if (rst) begin
-      \$177  = 8'h00;
+      \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = acc_0_3;
+    \$182  = acc_0_3;
     if (\$10 ) begin
-      \$178  = \$11 ;
+      \$182  = \$11 ;
     end
     if (rst) begin
-      \$178  = 25'h0000000;
+      \$182  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = out_0_3;
+    \$183  = out_0_3;
     if (cap_0_3) begin
-      \$179  = \$81 [24:0];
+      \$183  = \$84 [24:0];
     end else if (\$12 ) begin
-      \$179  = out_1_3;
+      \$183  = out_1_3;
     end
     if (rst) begin
-      \$179  = 25'h0000000;
+      \$183  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = a_0_4;
+    \$184  = a_0_4;
     if (en) begin
-      \$180  = a_0_3;
+      \$184  = a_0_3;
     end
     if (rst) begin
-      \$180  = 8'h00;
+      \$184  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = v_0_4;
+    \$185  = v_0_4;
     if (en) begin
-      \$181  = v_0_3;
+      \$185  = v_0_3;
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = l_0_4;
+    \$186  = l_0_4;
     if (en) begin
-      \$182  = l_0_3;
+      \$186  = l_0_3;
     end
     if (rst) begin
-      \$182  = 1'h0;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = w_0_4;
+    \$187  = w_0_4;
     if (en) begin
-      \$183  = skew_w4_d3;
+      \$187  = skew_w4_d3;
     end
     if (rst) begin
-      \$183  = 8'h00;
+      \$187  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = acc_0_4;
+    \$188  = acc_0_4;
     if (\$13 ) begin
-      \$184  = \$14 ;
+      \$188  = \$14 ;
     end
     if (rst) begin
-      \$184  = 25'h0000000;
+      \$188  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = out_0_4;
+    \$189  = out_0_4;
     if (cap_0_4) begin
-      \$185  = \$83 [24:0];
+      \$189  = \$86 [24:0];
     end else if (\$15 ) begin
-      \$185  = out_1_4;
+      \$189  = out_1_4;
     end
     if (rst) begin
-      \$185  = 25'h0000000;
+      \$189  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = a_0_5;
+    \$190  = a_0_5;
     if (en) begin
-      \$186  = a_0_4;
+      \$190  = a_0_4;
     end
     if (rst) begin
-      \$186  = 8'h00;
+      \$190  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = v_0_5;
+    \$191  = v_0_5;
     if (en) begin
-      \$187  = v_0_4;
+      \$191  = v_0_4;
     end
     if (rst) begin
-      \$187  = 1'h0;
+      \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = l_0_5;
+    \$192  = l_0_5;
     if (en) begin
-      \$188  = l_0_4;
+      \$192  = l_0_4;
     end
     if (rst) begin
-      \$188  = 1'h0;
+      \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = w_0_5;
+    \$193  = w_0_5;
     if (en) begin
-      \$189  = skew_w5_d4;
+      \$193  = skew_w5_d4;
     end
     if (rst) begin
-      \$189  = 8'h00;
+      \$193  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = acc_0_5;
+    \$194  = acc_0_5;
     if (\$16 ) begin
-      \$190  = \$17 ;
+      \$194  = \$17 ;
     end
     if (rst) begin
-      \$190  = 25'h0000000;
+      \$194  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = out_0_5;
+    \$195  = out_0_5;
     if (cap_0_5) begin
-      \$191  = \$85 [24:0];
+      \$195  = \$88 [24:0];
     end else if (\$18 ) begin
-      \$191  = out_1_5;
+      \$195  = out_1_5;
     end
     if (rst) begin
-      \$191  = 25'h0000000;
+      \$195  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = a_1_0;
+    \$196  = a_1_0;
     if (en) begin
-      \$192  = skew_a1_d0;
+      \$196  = skew_a1_d0;
     end
     if (rst) begin
-      \$192  = 8'h00;
+      \$196  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = v_1_0;
+    \$197  = v_1_0;
     if (en) begin
-      \$193  = skew_v1_d0;
+      \$197  = skew_v1_d0;
     end
     if (rst) begin
-      \$193  = 1'h0;
+      \$197  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = l_1_0;
+    \$198  = l_1_0;
     if (en) begin
-      \$194  = skew_l1_d0;
+      \$198  = skew_l1_d0;
     end
     if (rst) begin
-      \$194  = 1'h0;
+      \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = w_1_0;
+    \$199  = w_1_0;
     if (en) begin
-      \$195  = w_0_0;
+      \$199  = w_0_0;
     end
     if (rst) begin
-      \$195  = 8'h00;
+      \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = acc_1_0;
+    \$200  = acc_1_0;
     if (\$19 ) begin
-      \$196  = \$20 ;
+      \$200  = \$20 ;
     end
     if (rst) begin
-      \$196  = 25'h0000000;
+      \$200  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = out_1_0;
+    \$201  = out_1_0;
     if (cap_1_0) begin
-      \$197  = \$87 [24:0];
+      \$201  = \$90 [24:0];
     end else if (\$21 ) begin
-      \$197  = out_2_0;
+      \$201  = out_2_0;
     end
     if (rst) begin
-      \$197  = 25'h0000000;
+      \$201  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = a_1_1;
+    \$202  = a_1_1;
     if (en) begin
-      \$198  = a_1_0;
+      \$202  = a_1_0;
     end
     if (rst) begin
-      \$198  = 8'h00;
+      \$202  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = v_1_1;
+    \$203  = v_1_1;
     if (en) begin
-      \$199  = v_1_0;
+      \$203  = v_1_0;
     end
     if (rst) begin
-      \$199  = 1'h0;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = l_1_1;
+    \$204  = l_1_1;
     if (en) begin
-      \$200  = l_1_0;
+      \$204  = l_1_0;
     end
     if (rst) begin
-      \$200  = 1'h0;
+      \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = w_1_1;
+    \$205  = w_1_1;
     if (en) begin
-      \$201  = w_0_1;
+      \$205  = w_0_1;
     end
     if (rst) begin
-      \$201  = 8'h00;
+      \$205  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = acc_1_1;
+    \$206  = acc_1_1;
     if (\$22 ) begin
-      \$202  = \$23 ;
+      \$206  = \$23 ;
     end
     if (rst) begin
-      \$202  = 25'h0000000;
+      \$206  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = out_1_1;
+    \$207  = out_1_1;
     if (cap_1_1) begin
-      \$203  = \$89 [24:0];
+      \$207  = \$92 [24:0];
     end else if (\$24 ) begin
-      \$203  = out_2_1;
+      \$207  = out_2_1;
     end
     if (rst) begin
-      \$203  = 25'h0000000;
+      \$207  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = a_1_2;
+    \$208  = a_1_2;
     if (en) begin
-      \$204  = a_1_1;
+      \$208  = a_1_1;
     end
     if (rst) begin
-      \$204  = 8'h00;
+      \$208  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = v_1_2;
+    \$209  = v_1_2;
     if (en) begin
-      \$205  = v_1_1;
+      \$209  = v_1_1;
     end
     if (rst) begin
-      \$205  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = l_1_2;
+    \$210  = l_1_2;
     if (en) begin
-      \$206  = l_1_1;
+      \$210  = l_1_1;
     end
     if (rst) begin
-      \$206  = 1'h0;
+      \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = w_1_2;
+    \$211  = w_1_2;
     if (en) begin
-      \$207  = w_0_2;
+      \$211  = w_0_2;
     end
     if (rst) begin
-      \$207  = 8'h00;
+      \$211  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = acc_1_2;
+    \$212  = acc_1_2;
     if (\$25 ) begin
-      \$208  = \$26 ;
+      \$212  = \$26 ;
     end
     if (rst) begin
-      \$208  = 25'h0000000;
+      \$212  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = out_1_2;
+    \$213  = out_1_2;
     if (cap_1_2) begin
-      \$209  = \$91 [24:0];
+      \$213  = \$94 [24:0];
     end else if (\$27 ) begin
-      \$209  = out_2_2;
+      \$213  = out_2_2;
     end
     if (rst) begin
-      \$209  = 25'h0000000;
+      \$213  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = a_1_3;
+    \$214  = a_1_3;
     if (en) begin
-      \$210  = a_1_2;
+      \$214  = a_1_2;
     end
     if (rst) begin
-      \$210  = 8'h00;
+      \$214  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = v_1_3;
+    \$215  = v_1_3;
     if (en) begin
-      \$211  = v_1_2;
+      \$215  = v_1_2;
     end
     if (rst) begin
-      \$211  = 1'h0;
+      \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = l_1_3;
+    \$216  = l_1_3;
     if (en) begin
-      \$212  = l_1_2;
+      \$216  = l_1_2;
     end
     if (rst) begin
-      \$212  = 1'h0;
+      \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = w_1_3;
+    \$217  = w_1_3;
     if (en) begin
-      \$213  = w_0_3;
+      \$217  = w_0_3;
     end
     if (rst) begin
-      \$213  = 8'h00;
+      \$217  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = acc_1_3;
+    \$218  = acc_1_3;
     if (\$28 ) begin
-      \$214  = \$29 ;
+      \$218  = \$29 ;
     end
     if (rst) begin
-      \$214  = 25'h0000000;
+      \$218  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = out_1_3;
+    \$219  = out_1_3;
     if (cap_1_3) begin
-      \$215  = \$93 [24:0];
+      \$219  = \$96 [24:0];
     end else if (\$30 ) begin
-      \$215  = out_2_3;
+      \$219  = out_2_3;
     end
     if (rst) begin
-      \$215  = 25'h0000000;
+      \$219  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = a_1_4;
+    \$220  = a_1_4;
     if (en) begin
-      \$216  = a_1_3;
+      \$220  = a_1_3;
     end
     if (rst) begin
-      \$216  = 8'h00;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = v_1_4;
+    \$221  = v_1_4;
     if (en) begin
-      \$217  = v_1_3;
+      \$221  = v_1_3;
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = l_1_4;
+    \$222  = l_1_4;
     if (en) begin
-      \$218  = l_1_3;
+      \$222  = l_1_3;
     end
     if (rst) begin
-      \$218  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = w_1_4;
+    \$223  = w_1_4;
     if (en) begin
-      \$219  = w_0_4;
+      \$223  = w_0_4;
     end
     if (rst) begin
-      \$219  = 8'h00;
+      \$223  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = acc_1_4;
+    \$224  = acc_1_4;
     if (\$31 ) begin
-      \$220  = \$32 ;
+      \$224  = \$32 ;
     end
     if (rst) begin
-      \$220  = 25'h0000000;
+      \$224  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = out_1_4;
+    \$225  = out_1_4;
     if (cap_1_4) begin
-      \$221  = \$95 [24:0];
+      \$225  = \$98 [24:0];
     end else if (\$33 ) begin
-      \$221  = out_2_4;
+      \$225  = out_2_4;
     end
     if (rst) begin
-      \$221  = 25'h0000000;
+      \$225  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = a_1_5;
+    \$226  = a_1_5;
     if (en) begin
-      \$222  = a_1_4;
+      \$226  = a_1_4;
     end
     if (rst) begin
-      \$222  = 8'h00;
+      \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = v_1_5;
+    \$227  = v_1_5;
     if (en) begin
-      \$223  = v_1_4;
+      \$227  = v_1_4;
     end
     if (rst) begin
-      \$223  = 1'h0;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = l_1_5;
+    \$228  = l_1_5;
     if (en) begin
-      \$224  = l_1_4;
+      \$228  = l_1_4;
     end
     if (rst) begin
-      \$224  = 1'h0;
+      \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = w_1_5;
+    \$229  = w_1_5;
     if (en) begin
-      \$225  = w_0_5;
+      \$229  = w_0_5;
     end
     if (rst) begin
-      \$225  = 8'h00;
+      \$229  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = acc_1_5;
+    \$230  = acc_1_5;
     if (\$34 ) begin
-      \$226  = \$35 ;
+      \$230  = \$35 ;
     end
     if (rst) begin
-      \$226  = 25'h0000000;
+      \$230  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = out_1_5;
+    \$231  = out_1_5;
     if (cap_1_5) begin
-      \$227  = \$97 [24:0];
+      \$231  = \$100 [24:0];
     end else if (\$36 ) begin
-      \$227  = out_2_5;
+      \$231  = out_2_5;
     end
     if (rst) begin
-      \$227  = 25'h0000000;
+      \$231  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = a_2_0;
+    \$232  = a_2_0;
     if (en) begin
-      \$228  = skew_a2_d1;
+      \$232  = skew_a2_d1;
     end
     if (rst) begin
-      \$228  = 8'h00;
+      \$232  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = v_2_0;
+    \$233  = v_2_0;
     if (en) begin
-      \$229  = skew_v2_d1;
+      \$233  = skew_v2_d1;
     end
     if (rst) begin
-      \$229  = 1'h0;
+      \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = l_2_0;
+    \$234  = l_2_0;
     if (en) begin
-      \$230  = skew_l2_d1;
+      \$234  = skew_l2_d1;
     end
     if (rst) begin
-      \$230  = 1'h0;
+      \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = w_2_0;
+    \$235  = w_2_0;
     if (en) begin
-      \$231  = w_1_0;
+      \$235  = w_1_0;
     end
     if (rst) begin
-      \$231  = 8'h00;
+      \$235  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = acc_2_0;
+    \$236  = acc_2_0;
     if (\$37 ) begin
-      \$232  = \$38 ;
+      \$236  = \$38 ;
     end
     if (rst) begin
-      \$232  = 25'h0000000;
+      \$236  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = out_2_0;
+    \$237  = out_2_0;
     if (cap_2_0) begin
-      \$233  = \$99 [24:0];
+      \$237  = \$102 [24:0];
     end else if (\$39 ) begin
-      \$233  = out_3_0;
+      \$237  = out_3_0;
     end
     if (rst) begin
-      \$233  = 25'h0000000;
+      \$237  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = a_2_1;
+    \$238  = a_2_1;
     if (en) begin
-      \$234  = a_2_0;
+      \$238  = a_2_0;
     end
     if (rst) begin
-      \$234  = 8'h00;
+      \$238  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = v_2_1;
+    \$239  = v_2_1;
     if (en) begin
-      \$235  = v_2_0;
+      \$239  = v_2_0;
     end
     if (rst) begin
-      \$235  = 1'h0;
+      \$239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = l_2_1;
+    \$240  = l_2_1;
     if (en) begin
-      \$236  = l_2_0;
+      \$240  = l_2_0;
     end
     if (rst) begin
-      \$236  = 1'h0;
+      \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = w_2_1;
+    \$241  = w_2_1;
     if (en) begin
-      \$237  = w_1_1;
+      \$241  = w_1_1;
     end
     if (rst) begin
-      \$237  = 8'h00;
+      \$241  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = acc_2_1;
+    \$242  = acc_2_1;
     if (\$40 ) begin
-      \$238  = \$41 ;
+      \$242  = \$41 ;
     end
     if (rst) begin
-      \$238  = 25'h0000000;
+      \$242  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = out_2_1;
+    \$243  = out_2_1;
     if (cap_2_1) begin
-      \$239  = \$101 [24:0];
+      \$243  = \$104 [24:0];
     end else if (\$42 ) begin
-      \$239  = out_3_1;
+      \$243  = out_3_1;
     end
     if (rst) begin
-      \$239  = 25'h0000000;
+      \$243  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = a_2_2;
+    \$244  = a_2_2;
     if (en) begin
-      \$240  = a_2_1;
+      \$244  = a_2_1;
     end
     if (rst) begin
-      \$240  = 8'h00;
+      \$244  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = v_2_2;
+    \$245  = v_2_2;
     if (en) begin
-      \$241  = v_2_1;
+      \$245  = v_2_1;
     end
     if (rst) begin
-      \$241  = 1'h0;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = l_2_2;
+    \$246  = l_2_2;
     if (en) begin
-      \$242  = l_2_1;
+      \$246  = l_2_1;
     end
     if (rst) begin
-      \$242  = 1'h0;
+      \$246  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = w_2_2;
+    \$247  = w_2_2;
     if (en) begin
-      \$243  = w_1_2;
+      \$247  = w_1_2;
     end
     if (rst) begin
-      \$243  = 8'h00;
+      \$247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = acc_2_2;
+    \$248  = acc_2_2;
     if (\$43 ) begin
-      \$244  = \$44 ;
+      \$248  = \$44 ;
     end
     if (rst) begin
-      \$244  = 25'h0000000;
+      \$248  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = out_2_2;
+    \$249  = out_2_2;
     if (cap_2_2) begin
-      \$245  = \$103 [24:0];
+      \$249  = \$106 [24:0];
     end else if (\$45 ) begin
-      \$245  = out_3_2;
+      \$249  = out_3_2;
     end
     if (rst) begin
-      \$245  = 25'h0000000;
+      \$249  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = a_2_3;
+    \$250  = a_2_3;
     if (en) begin
-      \$246  = a_2_2;
+      \$250  = a_2_2;
     end
     if (rst) begin
-      \$246  = 8'h00;
+      \$250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = v_2_3;
+    \$251  = v_2_3;
     if (en) begin
-      \$247  = v_2_2;
+      \$251  = v_2_2;
     end
     if (rst) begin
-      \$247  = 1'h0;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = l_2_3;
+    \$252  = l_2_3;
     if (en) begin
-      \$248  = l_2_2;
+      \$252  = l_2_2;
     end
     if (rst) begin
-      \$248  = 1'h0;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = w_2_3;
+    \$253  = w_2_3;
     if (en) begin
-      \$249  = w_1_3;
+      \$253  = w_1_3;
     end
     if (rst) begin
-      \$249  = 8'h00;
+      \$253  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = acc_2_3;
+    \$254  = acc_2_3;
     if (\$46 ) begin
-      \$250  = \$47 ;
+      \$254  = \$47 ;
     end
     if (rst) begin
-      \$250  = 25'h0000000;
+      \$254  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = out_2_3;
+    \$255  = out_2_3;
     if (cap_2_3) begin
-      \$251  = \$105 [24:0];
+      \$255  = \$108 [24:0];
     end else if (\$48 ) begin
-      \$251  = out_3_3;
+      \$255  = out_3_3;
     end
     if (rst) begin
-      \$251  = 25'h0000000;
+      \$255  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = a_2_4;
+    \$256  = a_2_4;
     if (en) begin
-      \$252  = a_2_3;
+      \$256  = a_2_3;
     end
     if (rst) begin
-      \$252  = 8'h00;
+      \$256  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = v_2_4;
+    \$257  = v_2_4;
     if (en) begin
-      \$253  = v_2_3;
+      \$257  = v_2_3;
     end
     if (rst) begin
-      \$253  = 1'h0;
+      \$257  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = l_2_4;
+    \$258  = l_2_4;
     if (en) begin
-      \$254  = l_2_3;
+      \$258  = l_2_3;
     end
     if (rst) begin
-      \$254  = 1'h0;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = w_2_4;
+    \$259  = w_2_4;
     if (en) begin
-      \$255  = w_1_4;
+      \$259  = w_1_4;
     end
     if (rst) begin
-      \$255  = 8'h00;
+      \$259  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = acc_2_4;
+    \$260  = acc_2_4;
     if (\$49 ) begin
-      \$256  = \$50 ;
+      \$260  = \$50 ;
     end
     if (rst) begin
-      \$256  = 25'h0000000;
+      \$260  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = out_2_4;
+    \$261  = out_2_4;
     if (cap_2_4) begin
-      \$257  = \$107 [24:0];
+      \$261  = \$110 [24:0];
     end else if (\$51 ) begin
-      \$257  = out_3_4;
+      \$261  = out_3_4;
     end
     if (rst) begin
-      \$257  = 25'h0000000;
+      \$261  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = a_2_5;
+    \$262  = a_2_5;
     if (en) begin
-      \$258  = a_2_4;
+      \$262  = a_2_4;
     end
     if (rst) begin
-      \$258  = 8'h00;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = v_2_5;
+    \$263  = v_2_5;
     if (en) begin
-      \$259  = v_2_4;
+      \$263  = v_2_4;
     end
     if (rst) begin
-      \$259  = 1'h0;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = l_2_5;
+    \$264  = l_2_5;
     if (en) begin
-      \$260  = l_2_4;
+      \$264  = l_2_4;
     end
     if (rst) begin
-      \$260  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = w_2_5;
+    \$265  = w_2_5;
     if (en) begin
-      \$261  = w_1_5;
+      \$265  = w_1_5;
     end
     if (rst) begin
-      \$261  = 8'h00;
+      \$265  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = acc_2_5;
+    \$266  = acc_2_5;
     if (\$52 ) begin
-      \$262  = \$53 ;
+      \$266  = \$53 ;
     end
     if (rst) begin
-      \$262  = 25'h0000000;
+      \$266  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = out_2_5;
+    \$267  = out_2_5;
     if (cap_2_5) begin
-      \$263  = \$109 [24:0];
+      \$267  = \$112 [24:0];
     end else if (\$54 ) begin
-      \$263  = out_3_5;
+      \$267  = out_3_5;
     end
     if (rst) begin
-      \$263  = 25'h0000000;
+      \$267  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = a_3_0;
+    \$268  = a_3_0;
     if (en) begin
-      \$264  = skew_a3_d2;
+      \$268  = skew_a3_d2;
     end
     if (rst) begin
-      \$264  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = v_3_0;
+    \$269  = v_3_0;
     if (en) begin
-      \$265  = skew_v3_d2;
+      \$269  = skew_v3_d2;
     end
     if (rst) begin
-      \$265  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = l_3_0;
+    \$270  = l_3_0;
     if (en) begin
-      \$266  = skew_l3_d2;
+      \$270  = skew_l3_d2;
     end
     if (rst) begin
-      \$266  = 1'h0;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = w_3_0;
+    \$271  = w_3_0;
     if (en) begin
-      \$267  = w_2_0;
+      \$271  = w_2_0;
     end
     if (rst) begin
-      \$267  = 8'h00;
+      \$271  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = acc_3_0;
+    \$272  = acc_3_0;
     if (\$55 ) begin
-      \$268  = \$56 ;
+      \$272  = \$56 ;
     end
     if (rst) begin
-      \$268  = 25'h0000000;
+      \$272  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = out_3_0;
+    \$273  = out_3_0;
     if (cap_3_0) begin
-      \$269  = \$111 [24:0];
+      \$273  = \$114 [24:0];
     end else if (\$57 ) begin
-      \$269  = 25'h0000000;
+      \$273  = 25'h0000000;
     end
     if (rst) begin
-      \$269  = 25'h0000000;
+      \$273  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = a_3_1;
+    \$274  = a_3_1;
     if (en) begin
-      \$270  = a_3_0;
+      \$274  = a_3_0;
     end
     if (rst) begin
-      \$270  = 8'h00;
+      \$274  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = v_3_1;
+    \$275  = v_3_1;
     if (en) begin
-      \$271  = v_3_0;
+      \$275  = v_3_0;
     end
     if (rst) begin
-      \$271  = 1'h0;
+      \$275  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = l_3_1;
+    \$276  = l_3_1;
     if (en) begin
-      \$272  = l_3_0;
+      \$276  = l_3_0;
     end
     if (rst) begin
-      \$272  = 1'h0;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = w_3_1;
+    \$277  = w_3_1;
     if (en) begin
-      \$273  = w_2_1;
+      \$277  = w_2_1;
     end
     if (rst) begin
-      \$273  = 8'h00;
+      \$277  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = acc_3_1;
+    \$278  = acc_3_1;
     if (\$58 ) begin
-      \$274  = \$59 ;
+      \$278  = \$59 ;
     end
     if (rst) begin
-      \$274  = 25'h0000000;
+      \$278  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = out_3_1;
+    \$279  = out_3_1;
     if (cap_3_1) begin
-      \$275  = \$113 [24:0];
+      \$279  = \$116 [24:0];
     end else if (\$60 ) begin
-      \$275  = 25'h0000000;
+      \$279  = 25'h0000000;
     end
     if (rst) begin
-      \$275  = 25'h0000000;
+      \$279  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = a_3_2;
+    \$280  = a_3_2;
     if (en) begin
-      \$276  = a_3_1;
+      \$280  = a_3_1;
     end
     if (rst) begin
-      \$276  = 8'h00;
+      \$280  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = v_3_2;
+    \$281  = v_3_2;
     if (en) begin
-      \$277  = v_3_1;
+      \$281  = v_3_1;
     end
     if (rst) begin
-      \$277  = 1'h0;
+      \$281  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = l_3_2;
+    \$282  = l_3_2;
     if (en) begin
-      \$278  = l_3_1;
+      \$282  = l_3_1;
     end
     if (rst) begin
-      \$278  = 1'h0;
+      \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = w_3_2;
+    \$283  = w_3_2;
     if (en) begin
-      \$279  = w_2_2;
+      \$283  = w_2_2;
     end
     if (rst) begin
-      \$279  = 8'h00;
+      \$283  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = acc_3_2;
+    \$284  = acc_3_2;
     if (\$61 ) begin
-      \$280  = \$62 ;
+      \$284  = \$62 ;
     end
     if (rst) begin
-      \$280  = 25'h0000000;
+      \$284  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = out_3_2;
+    \$285  = out_3_2;
     if (cap_3_2) begin
-      \$281  = \$115 [24:0];
+      \$285  = \$118 [24:0];
     end else if (\$63 ) begin
-      \$281  = 25'h0000000;
+      \$285  = 25'h0000000;
     end
     if (rst) begin
-      \$281  = 25'h0000000;
+      \$285  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = a_3_3;
+    \$286  = a_3_3;
     if (en) begin
-      \$282  = a_3_2;
+      \$286  = a_3_2;
     end
     if (rst) begin
-      \$282  = 8'h00;
+      \$286  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = v_3_3;
+    \$287  = v_3_3;
     if (en) begin
-      \$283  = v_3_2;
+      \$287  = v_3_2;
     end
     if (rst) begin
-      \$283  = 1'h0;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = l_3_3;
+    \$288  = l_3_3;
     if (en) begin
-      \$284  = l_3_2;
+      \$288  = l_3_2;
     end
     if (rst) begin
-      \$284  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = w_3_3;
+    \$289  = w_3_3;
     if (en) begin
-      \$285  = w_2_3;
+      \$289  = w_2_3;
     end
     if (rst) begin
-      \$285  = 8'h00;
+      \$289  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = acc_3_3;
+    \$290  = acc_3_3;
     if (\$64 ) begin
-      \$286  = \$65 ;
+      \$290  = \$65 ;
     end
     if (rst) begin
-      \$286  = 25'h0000000;
+      \$290  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = out_3_3;
+    \$291  = out_3_3;
     if (cap_3_3) begin
-      \$287  = \$117 [24:0];
+      \$291  = \$120 [24:0];
     end else if (\$66 ) begin
-      \$287  = 25'h0000000;
+      \$291  = 25'h0000000;
     end
     if (rst) begin
-      \$287  = 25'h0000000;
+      \$291  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = a_3_4;
+    \$292  = a_3_4;
     if (en) begin
-      \$288  = a_3_3;
+      \$292  = a_3_3;
     end
     if (rst) begin
-      \$288  = 8'h00;
+      \$292  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = v_3_4;
+    \$293  = v_3_4;
     if (en) begin
-      \$289  = v_3_3;
+      \$293  = v_3_3;
     end
     if (rst) begin
-      \$289  = 1'h0;
+      \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = l_3_4;
+    \$294  = l_3_4;
     if (en) begin
-      \$290  = l_3_3;
+      \$294  = l_3_3;
     end
     if (rst) begin
-      \$290  = 1'h0;
+      \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = w_3_4;
+    \$295  = w_3_4;
     if (en) begin
-      \$291  = w_2_4;
+      \$295  = w_2_4;
     end
     if (rst) begin
-      \$291  = 8'h00;
+      \$295  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = acc_3_4;
+    \$296  = acc_3_4;
     if (\$67 ) begin
-      \$292  = \$68 ;
+      \$296  = \$68 ;
     end
     if (rst) begin
-      \$292  = 25'h0000000;
+      \$296  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = out_3_4;
+    \$297  = out_3_4;
     if (cap_3_4) begin
-      \$293  = \$119 [24:0];
+      \$297  = \$122 [24:0];
     end else if (\$69 ) begin
-      \$293  = 25'h0000000;
+      \$297  = 25'h0000000;
     end
     if (rst) begin
-      \$293  = 25'h0000000;
+      \$297  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = a_3_5;
+    \$298  = a_3_5;
     if (en) begin
-      \$294  = a_3_4;
+      \$298  = a_3_4;
     end
     if (rst) begin
-      \$294  = 8'h00;
+      \$298  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = v_3_5;
+    \$299  = v_3_5;
     if (en) begin
-      \$295  = v_3_4;
+      \$299  = v_3_4;
     end
     if (rst) begin
-      \$295  = 1'h0;
+      \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = l_3_5;
+    \$300  = l_3_5;
     if (en) begin
-      \$296  = l_3_4;
+      \$300  = l_3_4;
     end
     if (rst) begin
-      \$296  = 1'h0;
+      \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = w_3_5;
+    \$301  = w_3_5;
     if (en) begin
-      \$297  = w_2_5;
+      \$301  = w_2_5;
     end
     if (rst) begin
-      \$297  = 8'h00;
+      \$301  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = acc_3_5;
+    \$302  = acc_3_5;
     if (\$70 ) begin
-      \$298  = \$71 ;
+      \$302  = \$71 ;
     end
     if (rst) begin
-      \$298  = 25'h0000000;
+      \$302  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = out_3_5;
+    \$303  = out_3_5;
     if (cap_3_5) begin
-      \$299  = \$121 [24:0];
+      \$303  = \$124 [24:0];
     end else if (\$72 ) begin
-      \$299  = 25'h0000000;
+      \$303  = 25'h0000000;
     end
     if (rst) begin
-      \$299  = 25'h0000000;
+      \$303  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = drain_count;
+    \$304  = drain_beat;
     if (cap_3_5) begin
-      \$300  = 3'h4;
+      \$304  = 2'h0;
     end else if (\$73 ) begin
-      \$300  = \$74 [2:0];
+      \$304  = \$75 [1:0];
     end
     if (rst) begin
-      \$300  = 3'h0;
+      \$304  = 2'h0;
     end
   end
-  assign sum_0_0 = \$75 [24:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$305  = drain_count;
+    if (cap_3_5) begin
+      \$305  = 3'h4;
+    end else if (\$76 ) begin
+      \$305  = \$77 [2:0];
+    end
+    if (rst) begin
+      \$305  = 3'h0;
+    end
+  end
+  assign sum_0_0 = \$78 [24:0];
+  assign sum_0_1 = \$80 [24:0];
+  assign sum_0_2 = \$82 [24:0];
+  assign sum_0_3 = \$84 [24:0];
+  assign sum_0_4 = \$86 [24:0];
+  assign sum_0_5 = \$88 [24:0];
+  assign sum_1_0 = \$90 [24:0];
+  assign sum_1_1 = \$92 [24:0];
+  assign sum_1_2 = \$94 [24:0];
+  assign sum_1_3 = \$96 [24:0];
+  assign sum_1_4 = \$98 [24:0];
+  assign sum_1_5 = \$100 [24:0];
+  assign sum_2_0 = \$102 [24:0];
+  assign sum_2_1 = \$104 [24:0];
+  assign sum_2_2 = \$106 [24:0];
+  assign sum_2_3 = \$108 [24:0];
+  assign sum_2_4 = \$110 [24:0];
+  assign sum_2_5 = \$112 [24:0];
+  assign sum_3_0 = \$114 [24:0];
+  assign sum_3_1 = \$116 [24:0];
+  assign sum_3_2 = \$118 [24:0];
+  assign sum_3_3 = \$120 [24:0];
+  assign sum_3_4 = \$122 [24:0];
+  assign sum_3_5 = \$124 [24:0];
   assign draining = o_valid;
-  assign sum_0_1 = \$77 [24:0];
-  assign sum_0_2 = \$79 [24:0];
-  assign sum_0_3 = \$81 [24:0];
-  assign sum_0_4 = \$83 [24:0];
-  assign sum_0_5 = \$85 [24:0];
-  assign sum_1_0 = \$87 [24:0];
-  assign sum_1_1 = \$89 [24:0];
-  assign sum_1_2 = \$91 [24:0];
-  assign sum_1_3 = \$93 [24:0];
-  assign sum_1_4 = \$95 [24:0];
-  assign sum_1_5 = \$97 [24:0];
-  assign sum_2_0 = \$99 [24:0];
-  assign sum_2_1 = \$101 [24:0];
-  assign sum_2_2 = \$103 [24:0];
-  assign sum_2_3 = \$105 [24:0];
-  assign sum_2_4 = \$107 [24:0];
-  assign sum_2_5 = \$109 [24:0];
-  assign sum_3_0 = \$111 [24:0];
-  assign sum_3_1 = \$113 [24:0];
-  assign sum_3_2 = \$115 [24:0];
-  assign sum_3_3 = \$117 [24:0];
-  assign sum_3_4 = \$119 [24:0];
-  assign sum_3_5 = \$121 [24:0];
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];

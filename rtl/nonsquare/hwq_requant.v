@@ -6,173 +6,65 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [63:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [30:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg [4:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [30:0] \$120 ;
-  reg [4:0] \$121 ;
-  reg [4:0] \$122 ;
-  reg [30:0] \$123 ;
-  reg [4:0] \$124 ;
-  reg [4:0] \$125 ;
-  reg [30:0] \$126 ;
-  reg [4:0] \$127 ;
-  reg [4:0] \$128 ;
-  reg [30:0] \$129 ;
-  wire \$13 ;
-  reg [4:0] \$130 ;
-  reg [4:0] \$131 ;
-  reg [30:0] \$132 ;
-  reg [4:0] \$133 ;
-  reg [4:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg [31:0] \$136 ;
-  reg [31:0] \$137 ;
-  reg [31:0] \$138 ;
-  reg [31:0] \$139 ;
-  wire [6:0] \$14 ;
-  reg [31:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg [4:0] \$143 ;
-  reg [4:0] \$144 ;
-  reg [4:0] \$145 ;
-  reg [4:0] \$146 ;
-  reg [4:0] \$147 ;
-  reg [4:0] \$148 ;
-  reg [32:0] \$149 ;
-  wire [6:0] \$15 ;
-  reg [32:0] \$150 ;
-  reg [32:0] \$151 ;
-  reg [32:0] \$152 ;
-  reg [32:0] \$153 ;
-  reg [32:0] \$154 ;
-  reg [31:0] \$155 ;
-  reg [31:0] \$156 ;
-  reg [31:0] \$157 ;
-  reg [31:0] \$158 ;
-  reg [31:0] \$159 ;
-  wire \$16 ;
-  reg [31:0] \$160 ;
-  reg [47:0] \$161 ;
-  reg \$162 ;
-  reg \$163 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
+  wire [32:0] \$11 ;
+  wire [32:0] \$12 ;
+  wire [62:0] \$13 ;
+  wire [62:0] \$14 ;
+  wire [33:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [30:0] \$18 ;
+  wire [32:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire \$21 ;
-  wire [5:0] \$22 ;
-  wire \$23 ;
-  wire [6:0] \$24 ;
-  wire [6:0] \$25 ;
-  wire \$26 ;
-  wire [5:0] \$27 ;
-  wire \$28 ;
-  wire [6:0] \$29 ;
+  wire [33:0] \$20 ;
+  wire [28:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [30:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [62:0] \$25 ;
+  wire [63:0] \$26 ;
+  wire [63:0] \$27 ;
+  wire [62:0] \$28 ;
+  wire [63:0] \$29 ;
   wire \$3 ;
-  wire [6:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [32:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [32:0] \$36 ;
-  wire [62:0] \$37 ;
-  wire [62:0] \$38 ;
-  wire [62:0] \$39 ;
+  wire [63:0] \$30 ;
+  wire [63:0] \$31 ;
+  wire [63:0] \$32 ;
+  wire [63:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  reg \$39 ;
   wire [6:0] \$4 ;
-  wire [62:0] \$40 ;
-  wire [62:0] \$41 ;
-  wire [62:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [28:0] \$44 ;
-  wire [31:0] \$45 ;
-  wire [30:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [33:0] \$48 ;
-  wire [28:0] \$49 ;
+  reg \$40 ;
+  reg [30:0] \$41 ;
+  reg [4:0] \$42 ;
+  reg [4:0] \$43 ;
+  reg [30:0] \$44 ;
+  reg [4:0] \$45 ;
+  reg [4:0] \$46 ;
+  reg [31:0] \$47 ;
+  reg [31:0] \$48 ;
+  reg \$49 ;
   wire [6:0] \$5 ;
-  wire [31:0] \$50 ;
-  wire [30:0] \$51 ;
-  wire [32:0] \$52 ;
-  wire [33:0] \$53 ;
-  wire [28:0] \$54 ;
-  wire [31:0] \$55 ;
-  wire [30:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire [28:0] \$59 ;
+  reg \$50 ;
+  reg [4:0] \$51 ;
+  reg [4:0] \$52 ;
+  reg [32:0] \$53 ;
+  reg [32:0] \$54 ;
+  reg [31:0] \$55 ;
+  reg [31:0] \$56 ;
+  reg [15:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
-  wire [30:0] \$61 ;
-  wire [32:0] \$62 ;
-  wire [33:0] \$63 ;
-  wire [28:0] \$64 ;
-  wire [31:0] \$65 ;
-  wire [30:0] \$66 ;
-  wire [32:0] \$67 ;
-  wire [33:0] \$68 ;
-  wire [28:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [31:0] \$70 ;
-  wire [30:0] \$71 ;
-  wire [32:0] \$72 ;
-  wire [62:0] \$73 ;
-  wire [63:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [62:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [63:0] \$78 ;
-  wire [62:0] \$79 ;
   wire \$8 ;
-  wire [63:0] \$80 ;
-  wire [63:0] \$81 ;
-  wire [62:0] \$82 ;
-  wire [63:0] \$83 ;
-  wire [63:0] \$84 ;
-  wire [62:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [62:0] \$88 ;
-  wire [63:0] \$89 ;
   wire [6:0] \$9 ;
-  wire [63:0] \$90 ;
-  wire [63:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire [63:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [63:0] \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
-  wire [31:0] a_4;
-  wire [31:0] a_5;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -183,162 +75,122 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
-  wire [32:0] h_4;
-  wire [32:0] h_5;
   wire [31:0] half_0;
   wire [31:0] half_1;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  wire [31:0] half_4;
-  wire [31:0] half_5;
-  input [149:0] i_acc;
-  wire [149:0] i_acc;
+  input [49:0] i_acc;
+  wire [49:0] i_acc;
   wire [24:0] \i_acc[0] ;
   wire [24:0] \i_acc[1] ;
-  wire [24:0] \i_acc[2] ;
-  wire [24:0] \i_acc[3] ;
-  wire [24:0] \i_acc[4] ;
-  wire [24:0] \i_acc[5] ;
-  input [191:0] i_bias;
-  wire [191:0] i_bias;
+  input [63:0] i_bias;
+  wire [63:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
-  wire [31:0] \i_bias[4] ;
-  wire [31:0] \i_bias[5] ;
   input i_last;
   wire i_last;
-  input [185:0] i_multiplier;
-  wire [185:0] i_multiplier;
+  input [61:0] i_multiplier;
+  wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  wire [30:0] \i_multiplier[4] ;
-  wire [30:0] \i_multiplier[5] ;
-  input [35:0] i_shift;
-  wire [35:0] i_shift;
+  input [11:0] i_shift;
+  wire [11:0] i_shift;
   wire [5:0] \i_shift[0] ;
   wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
-  wire [5:0] \i_shift[4] ;
-  wire [5:0] \i_shift[5] ;
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
   wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
-  wire [4:0] left_4;
-  wire [4:0] left_5;
   wire [33:0] mid_0;
   wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  wire [33:0] mid_4;
-  wire [33:0] mid_5;
-  output [47:0] o_data;
-  reg [47:0] o_data = 48'h000000000000;
+  output [15:0] o_data;
+  reg [15:0] o_data = 16'h0000;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
-  wire [7:0] \o_data[4] ;
-  wire [7:0] \o_data[5] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
   wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
-  wire [62:0] outer_4;
-  wire [62:0] outer_5;
   wire [4:0] r_0;
   wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
-  wire [4:0] r_4;
-  wire [4:0] r_5;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
-  reg [4:0] rq1_l2 = 5'h00;
-  reg [4:0] rq1_l3 = 5'h00;
-  reg [4:0] rq1_l4 = 5'h00;
-  reg [4:0] rq1_l5 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
-  reg [30:0] rq1_m2 = 31'h00000000;
-  reg [30:0] rq1_m3 = 31'h00000000;
-  reg [30:0] rq1_m4 = 31'h00000000;
-  reg [30:0] rq1_m5 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [4:0] rq1_r1 = 5'h00;
-  reg [4:0] rq1_r2 = 5'h00;
-  reg [4:0] rq1_r3 = 5'h00;
-  reg [4:0] rq1_r4 = 5'h00;
-  reg [4:0] rq1_r5 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
-  reg [31:0] rq1_s4 = 32'd0;
-  reg [31:0] rq1_s5 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
-  reg [32:0] rq2_h4 = 33'h000000000;
-  reg [32:0] rq2_h5 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
-  reg [31:0] rq2_hf4 = 32'd0;
-  reg [31:0] rq2_hf5 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
-  reg [4:0] rq2_r2 = 5'h00;
-  reg [4:0] rq2_r3 = 5'h00;
-  reg [4:0] rq2_r4 = 5'h00;
-  reg [4:0] rq2_r5 = 5'h00;
   reg rq2_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
   wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
-  wire [31:0] s_4;
-  wire [31:0] s_5;
   wire [34:0] t_0;
   wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
-  wire [34:0] t_4;
-  wire [34:0] t_5;
   wire [33:0] u_0;
   wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
-  wire [33:0] u_4;
-  wire [33:0] u_5;
   wire [33:0] y_0;
   wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
-  wire [33:0] y_4;
-  wire [33:0] y_5;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign t_0 = $signed(y_0) + $signed(zero_point);
+  assign t_1 = $signed(y_1) + $signed(zero_point);
+  assign \$35  = $signed(t_0) < $signed(act_min);
+  assign \$36  = $signed(t_0) > $signed(act_max);
+  assign \$37  = $signed(t_1) < $signed(act_min);
+  assign \$38  = $signed(t_1) > $signed(act_max);
+  always @(posedge clk)
+    rq1_valid <= \$39 ;
+  always @(posedge clk)
+    rq1_last <= \$40 ;
+  always @(posedge clk)
+    rq1_m0 <= \$41 ;
+  always @(posedge clk)
+    rq1_l0 <= \$42 ;
+  always @(posedge clk)
+    rq1_r0 <= \$43 ;
+  always @(posedge clk)
+    rq1_m1 <= \$44 ;
+  always @(posedge clk)
+    rq1_l1 <= \$45 ;
+  always @(posedge clk)
+    rq1_r1 <= \$46 ;
+  always @(posedge clk)
+    rq1_s0 <= \$47 ;
+  always @(posedge clk)
+    rq1_s1 <= \$48 ;
+  always @(posedge clk)
+    rq2_valid <= \$49 ;
+  always @(posedge clk)
+    rq2_last <= \$50 ;
+  always @(posedge clk)
+    rq2_r0 <= \$51 ;
+  always @(posedge clk)
+    rq2_r1 <= \$52 ;
+  always @(posedge clk)
+    rq2_h0 <= \$53 ;
+  always @(posedge clk)
+    rq2_h1 <= \$54 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$55 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$56 ;
+  always @(posedge clk)
+    o_data <= \$57 ;
+  always @(posedge clk)
+    o_valid <= \$58 ;
+  always @(posedge clk)
+    o_last <= \$59 ;
   assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
   assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
   assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -349,839 +201,283 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
   assign \$9  = - $signed(i_shift[11:6]);
   assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
-  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign \$24  = - $signed(i_shift[29:24]);
-  assign \$25  = \$23  ? \$24  : 7'h00;
-  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
-  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign \$29  = - $signed(i_shift[35:30]);
-  assign \$30  = \$28  ? \$29  : 7'h00;
-  assign \$31  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-  assign \$32  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-  assign \$33  = $signed(i_acc[74:50]) + $signed(i_bias[95:64]);
-  assign \$34  = $signed(i_acc[99:75]) + $signed(i_bias[127:96]);
-  assign \$35  = $signed(i_acc[124:100]) + $signed(i_bias[159:128]);
-  assign \$36  = $signed(i_acc[149:125]) + $signed(i_bias[191:160]);
-  assign \$37  = $signed(rq1_s0) << rq1_l0;
-  assign \$38  = $signed(rq1_s1) << rq1_l1;
-  assign \$39  = $signed(rq1_s2) << rq1_l2;
-  assign \$40  = $signed(rq1_s3) << rq1_l3;
-  assign \$41  = $signed(rq1_s4) << rq1_l4;
-  assign \$42  = $signed(rq1_s5) << rq1_l5;
-  assign \$43  = \$37 [16:0] * rq1_m0[16:0];
-  assign \$44  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$45  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$46  = \$37 [16:0] * rq1_m0[30:17];
-  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign mid_0 = $signed(\$47 ) + $signed(15'h2000);
-  assign \$48  = \$38 [16:0] * rq1_m1[16:0];
-  assign \$49  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$50  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$51  = \$38 [16:0] * rq1_m1[30:17];
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign mid_1 = $signed(\$52 ) + $signed(15'h2000);
-  assign \$53  = \$39 [16:0] * rq1_m2[16:0];
-  assign \$54  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$55  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$56  = \$39 [16:0] * rq1_m2[30:17];
-  assign \$57  = $signed(\$55 ) + $signed({ 1'h0, \$56  });
-  assign mid_2 = $signed(\$57 ) + $signed(15'h2000);
-  assign \$58  = \$40 [16:0] * rq1_m3[16:0];
-  assign \$59  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$60  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$61  = \$40 [16:0] * rq1_m3[30:17];
-  assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
-  assign mid_3 = $signed(\$62 ) + $signed(15'h2000);
-  assign \$63  = \$41 [16:0] * rq1_m4[16:0];
-  assign \$64  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$65  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$66  = \$41 [16:0] * rq1_m4[30:17];
-  assign \$67  = $signed(\$65 ) + $signed({ 1'h0, \$66  });
-  assign mid_4 = $signed(\$67 ) + $signed(15'h2000);
-  assign \$68  = \$42 [16:0] * rq1_m5[16:0];
-  assign \$69  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$70  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$71  = \$42 [16:0] * rq1_m5[30:17];
-  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
-  assign mid_5 = $signed(\$72 ) + $signed(15'h2000);
-  assign \$74  = $signed(\$73 ) + $signed(mid_0);
-  assign \$77  = $signed(\$76 ) + $signed(mid_1);
-  assign \$80  = $signed(\$79 ) + $signed(mid_2);
-  assign \$83  = $signed(\$82 ) + $signed(mid_3);
-  assign \$86  = $signed(\$85 ) + $signed(mid_4);
-  assign \$89  = $signed(\$88 ) + $signed(mid_5);
-  assign \$91  = 1'h1 << rq1_r0;
-  assign \$93  = 1'h1 << rq1_r1;
-  assign \$95  = 1'h1 << rq1_r2;
-  assign \$97  = 1'h1 << rq1_r3;
-  assign \$99  = 1'h1 << rq1_r4;
-  assign \$101  = 1'h1 << rq1_r5;
+  assign \$11  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+  assign \$12  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+  assign \$13  = $signed(rq1_s0) << rq1_l0;
+  assign \$14  = $signed(rq1_s1) << rq1_l1;
+  assign \$15  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$16  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$17  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$18  = \$13 [16:0] * rq1_m0[30:17];
+  assign \$19  = $signed(\$17 ) + $signed({ 1'h0, \$18  });
+  assign mid_0 = $signed(\$19 ) + $signed(15'h2000);
+  assign \$20  = \$14 [16:0] * rq1_m1[16:0];
+  assign \$21  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$22  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$23  = \$14 [16:0] * rq1_m1[30:17];
+  assign \$24  = $signed(\$22 ) + $signed({ 1'h0, \$23  });
+  assign mid_1 = $signed(\$24 ) + $signed(15'h2000);
+  assign \$26  = $signed(\$25 ) + $signed(mid_0);
+  assign \$29  = $signed(\$28 ) + $signed(mid_1);
+  assign \$31  = 1'h1 << rq1_r0;
+  assign \$33  = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
-  assign y_2 = $signed(u_2) >>> rq2_r2;
-  assign y_3 = $signed(u_3) >>> rq2_r3;
-  assign y_4 = $signed(u_4) >>> rq2_r4;
-  assign y_5 = $signed(u_5) >>> rq2_r5;
-  assign t_0 = $signed(y_0) + $signed(zero_point);
-  assign t_1 = $signed(y_1) + $signed(zero_point);
-  assign t_2 = $signed(y_2) + $signed(zero_point);
-  assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign t_4 = $signed(y_4) + $signed(zero_point);
-  assign t_5 = $signed(y_5) + $signed(zero_point);
-  assign \$103  = $signed(t_0) < $signed(act_min);
-  assign \$104  = $signed(t_0) > $signed(act_max);
-  assign \$105  = $signed(t_1) < $signed(act_min);
-  assign \$106  = $signed(t_1) > $signed(act_max);
-  assign \$107  = $signed(t_2) < $signed(act_min);
-  assign \$108  = $signed(t_2) > $signed(act_max);
-  assign \$109  = $signed(t_3) < $signed(act_min);
-  assign \$110  = $signed(t_3) > $signed(act_max);
-  assign \$111  = $signed(t_4) < $signed(act_min);
-  assign \$112  = $signed(t_4) > $signed(act_max);
-  assign \$113  = $signed(t_5) < $signed(act_min);
-  assign \$114  = $signed(t_5) > $signed(act_max);
-  always @(posedge clk)
-    rq1_valid <= \$115 ;
-  always @(posedge clk)
-    rq1_last <= \$116 ;
-  always @(posedge clk)
-    rq1_m0 <= \$117 ;
-  always @(posedge clk)
-    rq1_l0 <= \$118 ;
-  always @(posedge clk)
-    rq1_r0 <= \$119 ;
-  always @(posedge clk)
-    rq1_m1 <= \$120 ;
-  always @(posedge clk)
-    rq1_l1 <= \$121 ;
-  always @(posedge clk)
-    rq1_r1 <= \$122 ;
-  always @(posedge clk)
-    rq1_m2 <= \$123 ;
-  always @(posedge clk)
-    rq1_l2 <= \$124 ;
-  always @(posedge clk)
-    rq1_r2 <= \$125 ;
-  always @(posedge clk)
-    rq1_m3 <= \$126 ;
-  always @(posedge clk)
-    rq1_l3 <= \$127 ;
-  always @(posedge clk)
-    rq1_r3 <= \$128 ;
-  always @(posedge clk)
-    rq1_m4 <= \$129 ;
-  always @(posedge clk)
-    rq1_l4 <= \$130 ;
-  always @(posedge clk)
-    rq1_r4 <= \$131 ;
-  always @(posedge clk)
-    rq1_m5 <= \$132 ;
-  always @(posedge clk)
-    rq1_l5 <= \$133 ;
-  always @(posedge clk)
-    rq1_r5 <= \$134 ;
-  always @(posedge clk)
-    rq1_s0 <= \$135 ;
-  always @(posedge clk)
-    rq1_s1 <= \$136 ;
-  always @(posedge clk)
-    rq1_s2 <= \$137 ;
-  always @(posedge clk)
-    rq1_s3 <= \$138 ;
-  always @(posedge clk)
-    rq1_s4 <= \$139 ;
-  always @(posedge clk)
-    rq1_s5 <= \$140 ;
-  always @(posedge clk)
-    rq2_valid <= \$141 ;
-  always @(posedge clk)
-    rq2_last <= \$142 ;
-  always @(posedge clk)
-    rq2_r0 <= \$143 ;
-  always @(posedge clk)
-    rq2_r1 <= \$144 ;
-  always @(posedge clk)
-    rq2_r2 <= \$145 ;
-  always @(posedge clk)
-    rq2_r3 <= \$146 ;
-  always @(posedge clk)
-    rq2_r4 <= \$147 ;
-  always @(posedge clk)
-    rq2_r5 <= \$148 ;
-  always @(posedge clk)
-    rq2_h0 <= \$149 ;
-  always @(posedge clk)
-    rq2_h1 <= \$150 ;
-  always @(posedge clk)
-    rq2_h2 <= \$151 ;
-  always @(posedge clk)
-    rq2_h3 <= \$152 ;
-  always @(posedge clk)
-    rq2_h4 <= \$153 ;
-  always @(posedge clk)
-    rq2_h5 <= \$154 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$155 ;
-  always @(posedge clk)
-    rq2_hf1 <= \$156 ;
-  always @(posedge clk)
-    rq2_hf2 <= \$157 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$158 ;
-  always @(posedge clk)
-    rq2_hf4 <= \$159 ;
-  always @(posedge clk)
-    rq2_hf5 <= \$160 ;
-  always @(posedge clk)
-    o_data <= \$161 ;
-  always @(posedge clk)
-    o_valid <= \$162 ;
-  always @(posedge clk)
-    o_last <= \$163 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = rq1_valid;
+    \$39  = rq1_valid;
     if (en) begin
-      \$115  = i_valid;
+      \$39  = i_valid;
     end
     if (rst) begin
-      \$115  = 1'h0;
+      \$39  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = rq1_last;
+    \$40  = rq1_last;
     if (en) begin
-      \$116  = i_last;
+      \$40  = i_last;
     end
     if (rst) begin
-      \$116  = 1'h0;
+      \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = rq1_m0;
+    \$41  = rq1_m0;
     if (en) begin
-      \$117  = i_multiplier[30:0];
+      \$41  = i_multiplier[30:0];
     end
     if (rst) begin
-      \$117  = 31'h00000000;
+      \$41  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = rq1_l0;
+    \$42  = rq1_l0;
     if (en) begin
-      \$118  = \$2 [4:0];
+      \$42  = \$2 [4:0];
     end
     if (rst) begin
-      \$118  = 5'h00;
+      \$42  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = rq1_r0;
+    \$43  = rq1_r0;
     if (en) begin
-      \$119  = \$5 [4:0];
+      \$43  = \$5 [4:0];
     end
     if (rst) begin
-      \$119  = 5'h00;
+      \$43  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = rq1_m1;
+    \$44  = rq1_m1;
     if (en) begin
-      \$120  = i_multiplier[61:31];
+      \$44  = i_multiplier[61:31];
     end
     if (rst) begin
-      \$120  = 31'h00000000;
+      \$44  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = rq1_l1;
+    \$45  = rq1_l1;
     if (en) begin
-      \$121  = \$7 [4:0];
+      \$45  = \$7 [4:0];
     end
     if (rst) begin
-      \$121  = 5'h00;
+      \$45  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = rq1_r1;
+    \$46  = rq1_r1;
     if (en) begin
-      \$122  = \$10 [4:0];
+      \$46  = \$10 [4:0];
     end
     if (rst) begin
-      \$122  = 5'h00;
+      \$46  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = rq1_m2;
+    \$47  = rq1_s0;
     if (en) begin
-      \$123  = i_multiplier[92:62];
+      \$47  = \$11 [31:0];
     end
     if (rst) begin
-      \$123  = 31'h00000000;
+      \$47  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = rq1_l2;
+    \$48  = rq1_s1;
     if (en) begin
-      \$124  = \$12 [4:0];
+      \$48  = \$12 [31:0];
     end
     if (rst) begin
-      \$124  = 5'h00;
+      \$48  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = rq1_r2;
+    \$49  = rq2_valid;
     if (en) begin
-      \$125  = \$15 [4:0];
+      \$49  = rq1_valid;
     end
     if (rst) begin
-      \$125  = 5'h00;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = rq1_m3;
+    \$50  = rq2_last;
     if (en) begin
-      \$126  = i_multiplier[123:93];
+      \$50  = rq1_last;
     end
     if (rst) begin
-      \$126  = 31'h00000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = rq1_l3;
+    \$51  = rq2_r0;
     if (en) begin
-      \$127  = \$17 [4:0];
+      \$51  = rq1_r0;
     end
     if (rst) begin
-      \$127  = 5'h00;
+      \$51  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = rq1_r3;
+    \$52  = rq2_r1;
     if (en) begin
-      \$128  = \$20 [4:0];
+      \$52  = rq1_r1;
     end
     if (rst) begin
-      \$128  = 5'h00;
+      \$52  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = rq1_m4;
+    \$53  = rq2_h0;
     if (en) begin
-      \$129  = i_multiplier[154:124];
+      \$53  = \$27 [32:0];
     end
     if (rst) begin
-      \$129  = 31'h00000000;
+      \$53  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = rq1_l4;
+    \$54  = rq2_h1;
     if (en) begin
-      \$130  = \$22 [4:0];
+      \$54  = \$30 [32:0];
     end
     if (rst) begin
-      \$130  = 5'h00;
+      \$54  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = rq1_r4;
+    \$55  = rq2_hf0;
     if (en) begin
-      \$131  = \$25 [4:0];
+      \$55  = \$32 [31:0];
     end
     if (rst) begin
-      \$131  = 5'h00;
+      \$55  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = rq1_m5;
+    \$56  = rq2_hf1;
     if (en) begin
-      \$132  = i_multiplier[185:155];
+      \$56  = \$34 [31:0];
     end
     if (rst) begin
-      \$132  = 31'h00000000;
+      \$56  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rq1_l5;
-    if (en) begin
-      \$133  = \$27 [4:0];
-    end
-    if (rst) begin
-      \$133  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rq1_r5;
-    if (en) begin
-      \$134  = \$30 [4:0];
-    end
-    if (rst) begin
-      \$134  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = rq1_s0;
-    if (en) begin
-      \$135  = \$31 [31:0];
-    end
-    if (rst) begin
-      \$135  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = rq1_s1;
-    if (en) begin
-      \$136  = \$32 [31:0];
-    end
-    if (rst) begin
-      \$136  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = rq1_s2;
-    if (en) begin
-      \$137  = \$33 [31:0];
-    end
-    if (rst) begin
-      \$137  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = rq1_s3;
-    if (en) begin
-      \$138  = \$34 [31:0];
-    end
-    if (rst) begin
-      \$138  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = rq1_s4;
-    if (en) begin
-      \$139  = \$35 [31:0];
-    end
-    if (rst) begin
-      \$139  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = rq1_s5;
-    if (en) begin
-      \$140  = \$36 [31:0];
-    end
-    if (rst) begin
-      \$140  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = rq2_valid;
-    if (en) begin
-      \$141  = rq1_valid;
-    end
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = rq2_last;
-    if (en) begin
-      \$142  = rq1_last;
-    end
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = rq2_r0;
-    if (en) begin
-      \$143  = rq1_r0;
-    end
-    if (rst) begin
-      \$143  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = rq2_r1;
-    if (en) begin
-      \$144  = rq1_r1;
-    end
-    if (rst) begin
-      \$144  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = rq2_r2;
-    if (en) begin
-      \$145  = rq1_r2;
-    end
-    if (rst) begin
-      \$145  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = rq2_r3;
-    if (en) begin
-      \$146  = rq1_r3;
-    end
-    if (rst) begin
-      \$146  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = rq2_r4;
-    if (en) begin
-      \$147  = rq1_r4;
-    end
-    if (rst) begin
-      \$147  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = rq2_r5;
-    if (en) begin
-      \$148  = rq1_r5;
-    end
-    if (rst) begin
-      \$148  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = rq2_h0;
-    if (en) begin
-      \$149  = \$75 [32:0];
-    end
-    if (rst) begin
-      \$149  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = rq2_h1;
-    if (en) begin
-      \$150  = \$78 [32:0];
-    end
-    if (rst) begin
-      \$150  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = rq2_h2;
-    if (en) begin
-      \$151  = \$81 [32:0];
-    end
-    if (rst) begin
-      \$151  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = rq2_h3;
-    if (en) begin
-      \$152  = \$84 [32:0];
-    end
-    if (rst) begin
-      \$152  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = rq2_h4;
-    if (en) begin
-      \$153  = \$87 [32:0];
-    end
-    if (rst) begin
-      \$153  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = rq2_h5;
-    if (en) begin
-      \$154  = \$90 [32:0];
-    end
-    if (rst) begin
-      \$154  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = rq2_hf0;
-    if (en) begin
-      \$155  = \$92 [31:0];
-    end
-    if (rst) begin
-      \$155  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = rq2_hf1;
-    if (en) begin
-      \$156  = \$94 [31:0];
-    end
-    if (rst) begin
-      \$156  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = rq2_hf2;
-    if (en) begin
-      \$157  = \$96 [31:0];
-    end
-    if (rst) begin
-      \$157  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = rq2_hf3;
-    if (en) begin
-      \$158  = \$98 [31:0];
-    end
-    if (rst) begin
-      \$158  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = rq2_hf4;
-    if (en) begin
-      \$159  = \$100 [31:0];
-    end
-    if (rst) begin
-      \$159  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = rq2_hf5;
-    if (en) begin
-      \$160  = \$102 [31:0];
-    end
-    if (rst) begin
-      \$160  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = o_data;
+    \$57  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$103 ) begin
-        \$161 [7:0] = act_min;
-      end else if (\$104 ) begin
-        \$161 [7:0] = act_max;
+      if (\$35 ) begin
+        \$57 [7:0] = act_min;
+      end else if (\$36 ) begin
+        \$57 [7:0] = act_max;
       end else begin
-        \$161 [7:0] = t_0[7:0];
+        \$57 [7:0] = t_0[7:0];
       end
       (* full_case = 32'd1 *)
-      if (\$105 ) begin
-        \$161 [15:8] = act_min;
-      end else if (\$106 ) begin
-        \$161 [15:8] = act_max;
+      if (\$37 ) begin
+        \$57 [15:8] = act_min;
+      end else if (\$38 ) begin
+        \$57 [15:8] = act_max;
       end else begin
-        \$161 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$107 ) begin
-        \$161 [23:16] = act_min;
-      end else if (\$108 ) begin
-        \$161 [23:16] = act_max;
-      end else begin
-        \$161 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$109 ) begin
-        \$161 [31:24] = act_min;
-      end else if (\$110 ) begin
-        \$161 [31:24] = act_max;
-      end else begin
-        \$161 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$111 ) begin
-        \$161 [39:32] = act_min;
-      end else if (\$112 ) begin
-        \$161 [39:32] = act_max;
-      end else begin
-        \$161 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$113 ) begin
-        \$161 [47:40] = act_min;
-      end else if (\$114 ) begin
-        \$161 [47:40] = act_max;
-      end else begin
-        \$161 [47:40] = t_5[7:0];
+        \$57 [15:8] = t_1[7:0];
       end
     end
     if (rst) begin
-      \$161  = 48'h000000000000;
+      \$57  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = o_valid;
+    \$58  = o_valid;
     if (en) begin
-      \$162  = rq2_valid;
+      \$58  = rq2_valid;
     end
     if (rst) begin
-      \$162  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = o_last;
+    \$59  = o_last;
     if (en) begin
-      \$163  = rq2_last;
+      \$59  = rq2_last;
     end
     if (rst) begin
-      \$163  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
   assign r_0 = \$5 [4:0];
   assign left_1 = \$7 [4:0];
   assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign left_4 = \$22 [4:0];
-  assign r_4 = \$25 [4:0];
-  assign left_5 = \$27 [4:0];
-  assign r_5 = \$30 [4:0];
-  assign s_0 = \$31 [31:0];
-  assign s_1 = \$32 [31:0];
-  assign s_2 = \$33 [31:0];
-  assign s_3 = \$34 [31:0];
-  assign s_4 = \$35 [31:0];
-  assign s_5 = \$36 [31:0];
-  assign a_0 = \$37 [31:0];
-  assign a_1 = \$38 [31:0];
-  assign a_2 = \$39 [31:0];
-  assign a_3 = \$40 [31:0];
-  assign a_4 = \$41 [31:0];
-  assign a_5 = \$42 [31:0];
-  assign outer_0 = { \$44 , \$43  };
-  assign outer_1 = { \$49 , \$48  };
-  assign outer_2 = { \$54 , \$53  };
-  assign outer_3 = { \$59 , \$58  };
-  assign outer_4 = { \$64 , \$63  };
-  assign outer_5 = { \$69 , \$68  };
-  assign h_0 = \$75 [32:0];
-  assign h_1 = \$78 [32:0];
-  assign h_2 = \$81 [32:0];
-  assign h_3 = \$84 [32:0];
-  assign h_4 = \$87 [32:0];
-  assign h_5 = \$90 [32:0];
-  assign half_0 = \$92 [31:0];
-  assign half_1 = \$94 [31:0];
-  assign half_2 = \$96 [31:0];
-  assign half_3 = \$98 [31:0];
-  assign half_4 = \$100 [31:0];
-  assign half_5 = \$102 [31:0];
+  assign s_0 = \$11 [31:0];
+  assign s_1 = \$12 [31:0];
+  assign a_0 = \$13 [31:0];
+  assign a_1 = \$14 [31:0];
+  assign outer_0 = { \$16 , \$15  };
+  assign outer_1 = { \$21 , \$20  };
+  assign h_0 = \$27 [32:0];
+  assign h_1 = \$30 [32:0];
+  assign half_0 = \$32 [31:0];
+  assign half_1 = \$34 [31:0];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
-  assign \i_acc[2]  = i_acc[74:50];
-  assign \i_acc[3]  = i_acc[99:75];
-  assign \i_acc[4]  = i_acc[124:100];
-  assign \i_acc[5]  = i_acc[149:125];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_bias[4]  = i_bias[159:128];
-  assign \i_bias[5]  = i_bias[191:160];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_multiplier[4]  = i_multiplier[154:124];
-  assign \i_multiplier[5]  = i_multiplier[185:155];
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \o_data[4]  = o_data[39:32];
-  assign \o_data[5]  = o_data[47:40];
-  assign \$73  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , \$43 [33:17] };
-  assign \$75  = { \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63:14] };
-  assign \$76  = { \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 , \$48 [33:17] };
-  assign \$78  = { \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63:14] };
-  assign \$79  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , \$53 [33:17] };
-  assign \$81  = { \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63:14] };
-  assign \$82  = { \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 , \$58 [33:17] };
-  assign \$84  = { \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63:14] };
-  assign \$85  = { \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 , \$63 [33:17] };
-  assign \$87  = { \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63:14] };
-  assign \$88  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , \$68 [33:17] };
-  assign \$90  = { \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63:14] };
-  assign \$92  = { 1'h0, \$91 [63:1] };
-  assign \$94  = { 1'h0, \$93 [63:1] };
-  assign \$96  = { 1'h0, \$95 [63:1] };
-  assign \$98  = { 1'h0, \$97 [63:1] };
-  assign \$100  = { 1'h0, \$99 [63:1] };
-  assign \$102  = { 1'h0, \$101 [63:1] };
+  assign \$25  = { \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 , \$15 [33:17] };
+  assign \$27  = { \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63:14] };
+  assign \$28  = { \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 , \$20 [33:17] };
+  assign \$30  = { \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63:14] };
+  assign \$32  = { 1'h0, \$31 [63:1] };
+  assign \$34  = { 1'h0, \$33 [63:1] };
 endmodule

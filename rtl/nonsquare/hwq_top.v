@@ -117,98 +117,128 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
+  reg [3:0] \$100 ;
+  reg \$101 ;
+  reg [4:0] \$102 ;
+  reg [1:0] \$103 ;
+  reg [16:0] \$104 ;
+  reg [3:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [5:0] \$107 ;
+  reg [1:0] \$108 ;
+  reg [15:0] \$109 ;
   wire [17:0] \$11 ;
+  reg [15:0] \$110 ;
   wire \$12 ;
-  wire [16:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
+  wire [7:0] \$140 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [6:0] \$16 ;
+  wire [6:0] \$17 ;
+  wire [6:0] \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
+  wire [16:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [17:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [17:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [4:0] \$35 ;
-  wire [3:0] \$36 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
-  wire [12:0] \$4 ;
+  wire [15:0] \$38 ;
+  wire [16:0] \$39 ;
+  wire [2:0] \$4 ;
   wire \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [17:0] \$44 ;
+  wire [6:0] \$43 ;
+  wire \$44 ;
   wire [4:0] \$45 ;
-  wire [9:0] \$46 ;
-  wire [9:0] \$47 ;
+  wire [2:0] \$46 ;
+  wire [1:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [12:0] \$5 ;
-  wire [5:0] \$50 ;
+  wire [2:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [4:0] \$55 ;
-  wire [2:0] \$56 ;
-  reg \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
+  wire \$54 ;
+  wire [17:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [9:0] \$57 ;
+  wire [9:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg [8:0] \$66 ;
-  reg [2:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire \$60 ;
+  wire [5:0] \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire [2:0] \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [3:0] \$73 ;
-  reg [8:0] \$74 ;
-  reg \$75 ;
-  reg [16:0] \$76 ;
-  reg [3:0] \$77 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [17:0] \$72 ;
+  wire [4:0] \$73 ;
+  wire [2:0] \$74 ;
+  wire \$75 ;
+  wire [2:0] \$76 ;
+  wire [2:0] \$77 ;
   reg \$78 ;
-  reg [4:0] \$79 ;
+  reg [3:0] \$79 ;
   wire \$8 ;
-  reg [1:0] \$80 ;
-  reg [16:0] \$81 ;
-  reg [3:0] \$82 ;
+  reg \$80 ;
+  reg [15:0] \$81 ;
+  reg [15:0] \$82 ;
+  reg [7:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [15:0] \$86 ;
+  reg [8:0] \$87 ;
+  reg \$88 ;
+  reg [3:0] \$89 ;
   wire \$9 ;
+  reg [5:0] \$90 ;
+  reg [1:0] \$91 ;
+  reg [15:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [30:0] \$94 ;
+  reg [5:0] \$95 ;
+  reg [3:0] \$96 ;
+  reg [8:0] \$97 ;
+  reg \$98 ;
+  reg [16:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
-  reg [30:0] \$signal$75  = 31'h00000000;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
+  reg [30:0] \$signal$84  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$50 ;
+  wire [7:0] \act_max$52 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg [1:0] beat = 2'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -223,8 +253,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 4'h0 *)
-  wire [3:0] dn;
+  reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
   reg [4:0] flush = 5'h00;
@@ -246,39 +275,23 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_a[1] ;
   wire [7:0] \i_a[2] ;
   wire [7:0] \i_a[3] ;
-  wire [149:0] i_acc;
+  wire [49:0] i_acc;
   wire [24:0] \i_acc[0] ;
   wire [24:0] \i_acc[1] ;
-  wire [24:0] \i_acc[2] ;
-  wire [24:0] \i_acc[3] ;
-  wire [24:0] \i_acc[4] ;
-  wire [24:0] \i_acc[5] ;
-  wire [191:0] i_bias;
+  wire [63:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
-  wire [31:0] \i_bias[4] ;
-  wire [31:0] \i_bias[5] ;
   wire i_last;
-  wire \i_last$41 ;
-  wire [185:0] i_multiplier;
+  wire \i_last$46 ;
+  wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  wire [30:0] \i_multiplier[4] ;
-  wire [30:0] \i_multiplier[5] ;
-  wire [35:0] i_shift;
+  wire [11:0] i_shift;
   wire [5:0] \i_shift[0] ;
   wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
-  wire [5:0] \i_shift[4] ;
-  wire [5:0] \i_shift[5] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$39 ;
+  wire \i_valid$45 ;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -290,7 +303,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [8:0] kk = 9'h000;
-  reg [2:0] lane = 3'h0;
+  reg lane = 1'h0;
   reg last_mblock = 1'h0;
   output [48:0] m_out__payload;
   wire [48:0] m_out__payload;
@@ -308,13 +321,9 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [149:0] o_data;
-  wire [47:0] \o_data$56 ;
-  wire [7:0] \o_data$56[0] ;
-  wire [7:0] \o_data$56[1] ;
-  wire [7:0] \o_data$56[2] ;
-  wire [7:0] \o_data$56[3] ;
-  wire [7:0] \o_data$56[4] ;
-  wire [7:0] \o_data$56[5] ;
+  wire [15:0] \o_data$62 ;
+  wire [7:0] \o_data$62[0] ;
+  wire [7:0] \o_data$62[1] ;
   wire [24:0] \o_data[0] ;
   wire [24:0] \o_data[1] ;
   wire [24:0] \o_data[2] ;
@@ -323,7 +332,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [24:0] \o_data[5] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$60 ;
+  wire \o_valid$64 ;
+  reg [1:0] ob = 2'h0;
   wire [48:0] out_w;
   wire [47:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -333,15 +343,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[4] ;
   wire [7:0] \out_w.data[5] ;
   wire \out_w.last ;
+  reg [15:0] part0 = 16'h0000;
+  wire [7:0] \part0[0] ;
+  wire [7:0] \part0[1] ;
+  reg [15:0] part1 = 16'h0000;
+  wire [7:0] \part1[0] ;
+  wire [7:0] \part1[1] ;
   reg [5:0] pt_shift = 6'h00;
   wire [48:0] r_data;
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [5:0] ra = 6'h00;
+  reg [5:0] ra_next;
   wire [16:0] row;
+  wire row_end;
   wire row_valid;
-  reg [3:0] rp__addr = 4'h0;
-  wire [413:0] rp__data;
+  wire [5:0] rp__addr;
+  wire [137:0] rp__data;
   wire [68:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
   wire [30:0] \rp__data[0].multiplier ;
@@ -350,22 +369,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \rp__data[1].bias ;
   wire [30:0] \rp__data[1].multiplier ;
   wire [5:0] \rp__data[1].shift ;
-  wire [68:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [30:0] \rp__data[2].multiplier ;
-  wire [5:0] \rp__data[2].shift ;
-  wire [68:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
-  wire [30:0] \rp__data[3].multiplier ;
-  wire [5:0] \rp__data[3].shift ;
-  wire [68:0] \rp__data[4] ;
-  wire [31:0] \rp__data[4].bias ;
-  wire [30:0] \rp__data[4].multiplier ;
-  wire [5:0] \rp__data[4].shift ;
-  wire [68:0] \rp__data[5] ;
-  wire [31:0] \rp__data[5].bias ;
-  wire [30:0] \rp__data[5].multiplier ;
-  wire [5:0] \rp__data[5].shift ;
   input rst;
   wire rst;
   wire [31:0] s_act__payload;
@@ -395,8 +398,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [8:0] tile_last = 9'h000;
   wire [48:0] w_data;
   wire w_en;
-  reg [3:0] wp__addr;
-  reg [413:0] wp__data;
+  reg [5:0] wa = 6'h00;
+  reg [1:0] wb = 2'h0;
+  reg [5:0] wp__addr;
+  reg [137:0] wp__data;
   wire [68:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
   wire [30:0] \wp__data[0].multiplier ;
@@ -405,166 +410,77 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \wp__data[1].bias ;
   wire [30:0] \wp__data[1].multiplier ;
   wire [5:0] \wp__data[1].shift ;
-  wire [68:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [30:0] \wp__data[2].multiplier ;
-  wire [5:0] \wp__data[2].shift ;
-  wire [68:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  wire [30:0] \wp__data[3].multiplier ;
-  wire [5:0] \wp__data[3].shift ;
-  wire [68:0] \wp__data[4] ;
-  wire [31:0] \wp__data[4].bias ;
-  wire [30:0] \wp__data[4].multiplier ;
-  wire [5:0] \wp__data[4].shift ;
-  wire [68:0] \wp__data[5] ;
-  wire [31:0] \wp__data[5].bias ;
-  wire [30:0] \wp__data[5].multiplier ;
-  wire [5:0] \wp__data[5].shift ;
-  reg [5:0] wp__en;
+  reg [1:0] wp__en;
   reg [7:0] zero_point = 8'h00;
-  reg [413:0] params [15:0];
+  reg [137:0] params [47:0];
   initial begin
-    params[0] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[1] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[2] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[3] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[4] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[5] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[6] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[7] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[8] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[9] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[10] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[11] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[12] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[13] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[14] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    params[15] = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    params[0] = 138'h00000000000000000000000000000000000;
+    params[1] = 138'h00000000000000000000000000000000000;
+    params[2] = 138'h00000000000000000000000000000000000;
+    params[3] = 138'h00000000000000000000000000000000000;
+    params[4] = 138'h00000000000000000000000000000000000;
+    params[5] = 138'h00000000000000000000000000000000000;
+    params[6] = 138'h00000000000000000000000000000000000;
+    params[7] = 138'h00000000000000000000000000000000000;
+    params[8] = 138'h00000000000000000000000000000000000;
+    params[9] = 138'h00000000000000000000000000000000000;
+    params[10] = 138'h00000000000000000000000000000000000;
+    params[11] = 138'h00000000000000000000000000000000000;
+    params[12] = 138'h00000000000000000000000000000000000;
+    params[13] = 138'h00000000000000000000000000000000000;
+    params[14] = 138'h00000000000000000000000000000000000;
+    params[15] = 138'h00000000000000000000000000000000000;
+    params[16] = 138'h00000000000000000000000000000000000;
+    params[17] = 138'h00000000000000000000000000000000000;
+    params[18] = 138'h00000000000000000000000000000000000;
+    params[19] = 138'h00000000000000000000000000000000000;
+    params[20] = 138'h00000000000000000000000000000000000;
+    params[21] = 138'h00000000000000000000000000000000000;
+    params[22] = 138'h00000000000000000000000000000000000;
+    params[23] = 138'h00000000000000000000000000000000000;
+    params[24] = 138'h00000000000000000000000000000000000;
+    params[25] = 138'h00000000000000000000000000000000000;
+    params[26] = 138'h00000000000000000000000000000000000;
+    params[27] = 138'h00000000000000000000000000000000000;
+    params[28] = 138'h00000000000000000000000000000000000;
+    params[29] = 138'h00000000000000000000000000000000000;
+    params[30] = 138'h00000000000000000000000000000000000;
+    params[31] = 138'h00000000000000000000000000000000000;
+    params[32] = 138'h00000000000000000000000000000000000;
+    params[33] = 138'h00000000000000000000000000000000000;
+    params[34] = 138'h00000000000000000000000000000000000;
+    params[35] = 138'h00000000000000000000000000000000000;
+    params[36] = 138'h00000000000000000000000000000000000;
+    params[37] = 138'h00000000000000000000000000000000000;
+    params[38] = 138'h00000000000000000000000000000000000;
+    params[39] = 138'h00000000000000000000000000000000000;
+    params[40] = 138'h00000000000000000000000000000000000;
+    params[41] = 138'h00000000000000000000000000000000000;
+    params[42] = 138'h00000000000000000000000000000000000;
+    params[43] = 138'h00000000000000000000000000000000000;
+    params[44] = 138'h00000000000000000000000000000000000;
+    params[45] = 138'h00000000000000000000000000000000000;
+    params[46] = 138'h00000000000000000000000000000000000;
+    params[47] = 138'h00000000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (wp__en[0])
       params[wp__addr][68:0] <= wp__data[68:0];
     if (wp__en[1])
       params[wp__addr][137:69] <= wp__data[137:69];
-    if (wp__en[2])
-      params[wp__addr][206:138] <= wp__data[206:138];
-    if (wp__en[3])
-      params[wp__addr][275:207] <= wp__data[275:207];
-    if (wp__en[4])
-      params[wp__addr][344:276] <= wp__data[344:276];
-    if (wp__en[5])
-      params[wp__addr][413:345] <= wp__data[413:345];
   end
-  reg [413:0] _0_;
+  reg [137:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[ra_next];
   end
   assign rp__data = _0_;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$41  = \$15  & \$16 ;
-  assign \$17  = r_en & m_out__valid;
-  assign \$18  = ~ row_valid;
-  assign \$19  = o_valid & \$18 ;
-  assign give_back = \$17  + \$19 ;
-  assign \$20  = ! ctrl_state;
-  assign \$21  = ctrl_state == 1'h1;
-  assign \$22  = ctrl_state == 2'h2;
-  assign \$23  = ctrl_state == 2'h3;
-  assign \$24  = fm0 + 3'h4;
-  assign \$25  = \$24  >= M_;
-  assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[31:16] - 1'h1;
-  assign \$28  = hdr[47:32] - 1'h1;
-  assign \$29  = hdr[47:32] > 4'hd;
-  assign \$30  = \$29  ? hdr[47:32] : 16'h000d;
-  assign \$31  = \$30  - 1'h1;
-  assign \$32  = ! ch;
-  assign \$33  = ch + 1'h1;
-  assign \$34  = lane == 3'h5;
-  assign \$35  = blk + 1'h1;
-  assign \$36  = lane + 1'h1;
-  assign \$37  = ch == n_last;
-  assign \$38  = ! k_last;
-  assign \$39  = ~ in_data;
-  assign \$40  = i_valid | \$39 ;
-  assign \$41  = kk == tile_last;
-  assign \$42  = ! k_last;
-  assign \$43  = fn == nb_last;
-  assign \$44  = fm0 + 3'h4;
-  assign \$45  = fn + 1'h1;
-  assign \$46  = kk + 1'h1;
-  assign \$47  = kk + 1'h1;
-  assign \$48  = \$47  == k_last;
-  assign \$49  = kk == k_last;
-  assign \$50  = flush - 1'h1;
-  assign \$51  = ! flush;
-  assign \$52  = d == 2'h3;
-  assign \$53  = rp__addr == nb_last;
-  assign \$54  = dm0 + 3'h4;
-  assign \$55  = rp__addr + 1'h1;
-  assign \$56  = d + 1'h1;
-  always @(posedge clk)
-    last_mblock <= \$57 ;
-  always @(posedge clk)
-    credits <= \$58 ;
-  always @(posedge clk)
-    credit_ok <= \$59 ;
-  always @(posedge clk)
-    M_ <= \$60 ;
-  always @(posedge clk)
-    n_last <= \$61 ;
-  always @(posedge clk)
-    zero_point <= \$62 ;
-  always @(posedge clk)
-    act_min <= \$63 ;
-  always @(posedge clk)
-    act_max <= \$64 ;
-  always @(posedge clk)
-    k_last <= \$65 ;
-  always @(posedge clk)
-    tile_last <= \$66 ;
-  always @(posedge clk)
-    lane <= \$67 ;
-  always @(posedge clk)
-    blk <= \$68 ;
-  always @(posedge clk)
-    ch <= \$69 ;
-  always @(posedge clk)
-    ctrl_state <= \$70 ;
-  always @(posedge clk)
-    \$signal$75  <= \$71 ;
-  always @(posedge clk)
-    pt_shift <= \$72 ;
-  always @(posedge clk)
-    nb_last <= \$73 ;
-  always @(posedge clk)
-    kk <= \$74 ;
-  always @(posedge clk)
-    in_data <= \$75 ;
-  always @(posedge clk)
-    fm0 <= \$76 ;
-  always @(posedge clk)
-    fn <= \$77 ;
-  always @(posedge clk)
-    at_k_last <= \$78 ;
-  always @(posedge clk)
-    flush <= \$79 ;
-  always @(posedge clk)
-    d <= \$80 ;
-  always @(posedge clk)
-    dm0 <= \$81 ;
-  always @(posedge clk)
-    rp__addr <= \$82 ;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 13'h0000;
+  assign \$5  = s_param__valid ? \$4  : 3'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
   assign \$7  = in_data & \$6 ;
   assign \$8  = ~ at_k_last;
@@ -572,9 +488,144 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$39  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
+  assign \$12  = beat == 2'h2;
+  assign row_end = o_valid & \$12 ;
+  assign \$13  = beat != 2'h2;
+  assign \$14  = d != 2'h3;
+  assign \$15  = dn == nb_last;
+  assign \$16  = ra + 1'h1;
+  assign \$17  = ra - 2'h2;
+  assign \$18  = ra + 1'h1;
+  assign \i_valid$45  = o_valid & row_valid;
+  assign \$19  = row_end & row_valid;
+  assign \$20  = M_ - 1'h1;
+  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = dn == nb_last;
+  assign \i_last$46  = \$22  & \$23 ;
+  assign \$140  = beat * 6'h32;
+  assign i_acc = o_data >> \$140 ;
+  assign \$24  = ob == 2'h2;
+  assign w_en = \o_valid$64  & \$24 ;
+  assign \$25  = r_en & m_out__valid;
+  assign \$26  = ~ row_valid;
+  assign \$27  = row_end & \$26 ;
+  assign give_back = \$25  + \$27 ;
+  assign \$28  = ! ctrl_state;
+  assign \$29  = ctrl_state == 1'h1;
+  assign \$30  = ctrl_state == 2'h2;
+  assign \$31  = ctrl_state == 2'h3;
+  assign \$32  = fm0 + 3'h4;
+  assign \$33  = \$32  >= M_;
+  assign \$34  = \$3 [4:0] >= 3'h4;
+  assign \$35  = hdr[31:16] - 1'h1;
+  assign \$36  = hdr[47:32] - 1'h1;
+  assign \$37  = hdr[47:32] > 5'h14;
+  assign \$38  = \$37  ? hdr[47:32] : 16'h0014;
+  assign \$39  = \$38  - 1'h1;
+  assign \$40  = ! ch;
+  assign \$41  = ch + 1'h1;
+  assign \$43  = wa + 1'h1;
+  assign \$44  = wb == 2'h2;
+  assign \$45  = blk + 1'h1;
+  assign \$46  = wb + 1'h1;
+  assign \$47  = lane + 1'h1;
+  assign \$48  = ch == n_last;
+  assign \$49  = ! k_last;
+  assign \$50  = ~ in_data;
+  assign \$51  = i_valid | \$50 ;
+  assign \$52  = kk == tile_last;
+  assign \$53  = ! k_last;
+  assign \$54  = fn == nb_last;
+  assign \$55  = fm0 + 3'h4;
+  assign \$56  = fn + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = \$58  == k_last;
+  assign \$60  = kk == k_last;
+  assign \$61  = flush - 1'h1;
+  assign \$62  = ! flush;
+  assign \$63  = ~ header_taken;
+  assign \$64  = \$63  & o_valid;
+  assign \$65  = beat != 2'h2;
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = ~ header_taken;
+  assign \$68  = \$67  & row_end;
+  assign \$69  = beat + 1'h1;
+  assign \$70  = d == 2'h3;
+  assign \$71  = dn == nb_last;
+  assign \$72  = dm0 + 3'h4;
+  assign \$73  = dn + 1'h1;
+  assign \$74  = d + 1'h1;
+  assign \$75  = ob == 2'h2;
+  assign \$76  = ob + 1'h1;
+  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  always @(posedge clk)
+    last_mblock <= \$78 ;
+  always @(posedge clk)
+    credits <= \$79 ;
+  always @(posedge clk)
+    credit_ok <= \$80 ;
+  always @(posedge clk)
+    M_ <= \$81 ;
+  always @(posedge clk)
+    n_last <= \$82 ;
+  always @(posedge clk)
+    zero_point <= \$83 ;
+  always @(posedge clk)
+    act_min <= \$84 ;
+  always @(posedge clk)
+    act_max <= \$85 ;
+  always @(posedge clk)
+    k_last <= \$86 ;
+  always @(posedge clk)
+    tile_last <= \$87 ;
+  always @(posedge clk)
+    lane <= \$88 ;
+  always @(posedge clk)
+    blk <= \$89 ;
+  always @(posedge clk)
+    wa <= \$90 ;
+  always @(posedge clk)
+    wb <= \$91 ;
+  always @(posedge clk)
+    ch <= \$92 ;
+  always @(posedge clk)
+    ctrl_state <= \$93 ;
+  always @(posedge clk)
+    \$signal$84  <= \$94 ;
+  always @(posedge clk)
+    pt_shift <= \$95 ;
+  always @(posedge clk)
+    nb_last <= \$96 ;
+  always @(posedge clk)
+    kk <= \$97 ;
+  always @(posedge clk)
+    in_data <= \$98 ;
+  always @(posedge clk)
+    fm0 <= \$99 ;
+  always @(posedge clk)
+    fn <= \$100 ;
+  always @(posedge clk)
+    at_k_last <= \$101 ;
+  always @(posedge clk)
+    flush <= \$102 ;
+  always @(posedge clk)
+    d <= \$103 ;
+  always @(posedge clk)
+    dm0 <= \$104 ;
+  always @(posedge clk)
+    dn <= \$105 ;
+  always @(posedge clk)
+    beat <= \$106 ;
+  always @(posedge clk)
+    ra <= \$107 ;
+  always @(posedge clk)
+    ob <= \$108 ;
+  always @(posedge clk)
+    part0 <= \$109 ;
+  always @(posedge clk)
+    part1 <= \$110 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -582,7 +633,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(i_acc),
+    .o_data(o_data),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -600,13 +651,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$41 ),
+    .i_last(\i_last$46 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$39 ),
-    .o_data(\o_data$56 ),
+    .i_valid(\i_valid$45 ),
+    .o_data(\o_data$62 ),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\o_valid$64 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -630,7 +681,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 414'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    wp__data = 138'h00000000000000000000000000000000000;
     casez (ctrl_state)
       2'h0:
           /* empty */;
@@ -642,39 +693,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           wp__data[100:69] = hdr[31:0];
           wp__data[131:101] = hdr[62:32];
           wp__data[137:132] = hdr[69:64];
-          wp__data[169:138] = hdr[31:0];
-          wp__data[200:170] = hdr[62:32];
-          wp__data[206:201] = hdr[69:64];
-          wp__data[238:207] = hdr[31:0];
-          wp__data[269:239] = hdr[62:32];
-          wp__data[275:270] = hdr[69:64];
-          wp__data[307:276] = hdr[31:0];
-          wp__data[338:308] = hdr[62:32];
-          wp__data[344:339] = hdr[69:64];
-          wp__data[376:345] = hdr[31:0];
-          wp__data[407:377] = hdr[62:32];
-          wp__data[413:408] = hdr[69:64];
         end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 4'h0;
+    wp__addr = 6'h00;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__addr = blk;
+          wp__addr = wa;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 6'h00;
+    wp__en = 2'h0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$5 [5:0];
+          wp__en = \$5 [1:0];
     endcase
   end
   always @* begin
@@ -691,395 +730,456 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = \$25 ;
-    if (rst) begin
-      \$57  = 1'h0;
+    ra_next = ra;
+    if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        ra_next = \$16 [5:0];
+      end else if (\$14 ) begin
+        ra_next = \$17 [5:0];
+      end else if (\$15 ) begin
+        ra_next = 6'h00;
+      end else begin
+        ra_next = \$18 [5:0];
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = \$3 [3:0];
-    if (rst) begin
-      \$58  = 4'hc;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$26 ;
-    if (rst) begin
-      \$59  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = \$27 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$61  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$62  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$62  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$63  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$63  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$64  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$64  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$65  = \$28 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$65  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$66  = \$31 [8:0];
-          end
-    endcase
-    if (rst) begin
-      \$66  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$67  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$34 ) begin
-              \$67  = 3'h0;
-            end else begin
-              \$67  = \$36 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$68  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$34 ) begin
-              \$68  = \$35 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$69  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$69  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$70  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$70  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                if (last_mblock) begin
-                  \$70  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$51 ) begin
-            \$70  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = \$signal$75 ;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$71  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$72  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$73  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$74  = 9'h000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$74  = 9'h000;
-            end else begin
-              \$74  = \$46 [8:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$74  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$75  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$75  = 1'h1;
-            end else begin
-              if (\$49 ) begin
-                \$75  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$76  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                \$76  = \$44 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$76  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$77  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              (* full_case = 32'd1 *)
-              if (\$43 ) begin
-                \$77  = 4'h0;
-              end else begin
-                \$77  = \$45 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$77  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$78  = \$38 ;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$78  = \$42 ;
-            end else begin
-              \$78  = \$48 ;
-            end
-          end
-    endcase
+    \$78  = \$33 ;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = flush;
+    \$79  = \$3 [3:0];
+    if (rst) begin
+      \$79  = 4'hc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = \$34 ;
+    if (rst) begin
+      \$80  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$81  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$81  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = n_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$82  = \$35 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$82  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$83  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$83  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$84  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$84  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$85  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$85  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$86  = \$36 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$86  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$87  = \$39 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$87  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = 1'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$42 ) begin
+              \$88  = 1'h0;
+            end else begin
+              \$88  = \$47 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$89  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              if (\$44 ) begin
+                \$89  = \$45 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$89  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = wa;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$90  = 6'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$90  = \$43 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$90  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$91  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              (* full_case = 32'd1 *)
+              if (\$44 ) begin
+                \$91  = 2'h0;
+              end else begin
+                \$91  = \$46 [1:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$91  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$92  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$92  = \$41 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$92  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$93  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$93  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                if (last_mblock) begin
+                  \$93  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$62 ) begin
+            \$93  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$93  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = \$signal$84 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$94  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$94  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$95  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$95  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$96  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$97  = 9'h000;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$97  = 9'h000;
+            end else begin
+              \$97  = \$57 [8:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$98  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$98  = 1'h1;
+            end else begin
+              if (\$60 ) begin
+                \$98  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$99  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                \$99  = \$55 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$99  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$100  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+                \$100  = 4'h0;
+              end else begin
+                \$100  = \$56 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$101  = \$49 ;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$101  = \$53 ;
+            end else begin
+              \$101  = \$59 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1087,72 +1187,143 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$79  = 5'h12;
+                  \$102  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
-          \$79  = \$50 [4:0];
+          \$102  = \$61 [4:0];
     endcase
     if (rst) begin
-      \$79  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = d;
+    \$103  = d;
     if (header_taken) begin
-      \$80  = 2'h0;
-    end else if (o_valid) begin
+      \$103  = 2'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
       (* full_case = 32'd1 *)
-      if (\$52 ) begin
-        \$80  = 2'h0;
+      if (\$70 ) begin
+        \$103  = 2'h0;
       end else begin
-        \$80  = \$56 [1:0];
+        \$103  = \$74 [1:0];
       end
     end
     if (rst) begin
-      \$80  = 2'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = dm0;
+    \$104  = dm0;
     if (header_taken) begin
-      \$81  = 17'h00000;
-    end else if (o_valid) begin
-      if (\$52 ) begin
-        if (\$53 ) begin
-          \$81  = \$54 [16:0];
+      \$104  = 17'h00000;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
+        if (\$71 ) begin
+          \$104  = \$72 [16:0];
         end
       end
     end
     if (rst) begin
-      \$81  = 17'h00000;
+      \$104  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rp__addr;
+    \$105  = dn;
     if (header_taken) begin
-      \$82  = 4'h0;
-    end else if (o_valid) begin
-      if (\$52 ) begin
+      \$105  = 4'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
         (* full_case = 32'd1 *)
-        if (\$53 ) begin
-          \$82  = 4'h0;
+        if (\$71 ) begin
+          \$105  = 4'h0;
         end else begin
-          \$82  = \$55 [3:0];
+          \$105  = \$73 [3:0];
         end
       end
     end
     if (rst) begin
-      \$82  = 4'h0;
+      \$105  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = beat;
+    if (header_taken) begin
+      \$106  = 2'h0;
+    end
+    if (\$66 ) begin
+      \$106  = \$69 [1:0];
+    end else if (\$68 ) begin
+      \$106  = 2'h0;
+    end
+    if (rst) begin
+      \$106  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$107  = 6'h00;
+    end else begin
+      \$107  = ra_next;
+    end
+    if (rst) begin
+      \$107  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = ob;
+    if (\o_valid$64 ) begin
+      \$108  = \$77 [1:0];
+    end
+    if (rst) begin
+      \$108  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = part0;
+    if (\o_valid$64 ) begin
+      casez (ob)
+        2'h0:
+            \$109  = \o_data$62 ;
+      endcase
+    end
+    if (rst) begin
+      \$109  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = part1;
+    if (\o_valid$64 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$110  = \o_data$62 ;
+      endcase
+    end
+    if (rst) begin
+      \$110  = 16'h0000;
     end
   end
   assign s_param__payload = hdr;
@@ -1166,13 +1337,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row = \$11 [16:0];
-  assign dn = rp__addr;
-  assign o_data = i_acc;
-  assign \$signal$46  = zero_point;
-  assign \$signal$48  = act_min;
-  assign \act_max$50  = act_max;
+  assign rp__addr = ra_next;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
   assign w_data = out_w;
-  assign \o_valid$60  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1213,40 +1382,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \wp__data[1].bias  = wp__data[100:69];
   assign \wp__data[1].multiplier  = wp__data[131:101];
   assign \wp__data[1].shift  = wp__data[137:132];
-  assign \wp__data[2]  = wp__data[206:138];
-  assign \wp__data[2].bias  = wp__data[169:138];
-  assign \wp__data[2].multiplier  = wp__data[200:170];
-  assign \wp__data[2].shift  = wp__data[206:201];
-  assign \wp__data[3]  = wp__data[275:207];
-  assign \wp__data[3].bias  = wp__data[238:207];
-  assign \wp__data[3].multiplier  = wp__data[269:239];
-  assign \wp__data[3].shift  = wp__data[275:270];
-  assign \wp__data[4]  = wp__data[344:276];
-  assign \wp__data[4].bias  = wp__data[307:276];
-  assign \wp__data[4].multiplier  = wp__data[338:308];
-  assign \wp__data[4].shift  = wp__data[344:339];
-  assign \wp__data[5]  = wp__data[413:345];
-  assign \wp__data[5].bias  = wp__data[376:345];
-  assign \wp__data[5].multiplier  = wp__data[407:377];
-  assign \wp__data[5].shift  = wp__data[413:408];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
-  assign \i_acc[2]  = i_acc[74:50];
-  assign \i_acc[3]  = i_acc[99:75];
-  assign \i_acc[4]  = i_acc[124:100];
-  assign \i_acc[5]  = i_acc[149:125];
-  assign \o_data[0]  = i_acc[24:0];
-  assign \o_data[1]  = i_acc[49:25];
-  assign \o_data[2]  = i_acc[74:50];
-  assign \o_data[3]  = i_acc[99:75];
-  assign \o_data[4]  = i_acc[124:100];
-  assign \o_data[5]  = i_acc[149:125];
+  assign \o_data[0]  = o_data[24:0];
+  assign \o_data[1]  = o_data[49:25];
+  assign \o_data[2]  = o_data[74:50];
+  assign \o_data[3]  = o_data[99:75];
+  assign \o_data[4]  = o_data[124:100];
+  assign \o_data[5]  = o_data[149:125];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_bias[4]  = i_bias[159:128];
-  assign \i_bias[5]  = i_bias[191:160];
   assign \rp__data[0]  = rp__data[68:0];
   assign \rp__data[0].bias  = rp__data[31:0];
   assign \rp__data[0].multiplier  = rp__data[62:32];
@@ -1255,34 +1400,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \rp__data[1].bias  = rp__data[100:69];
   assign \rp__data[1].multiplier  = rp__data[131:101];
   assign \rp__data[1].shift  = rp__data[137:132];
-  assign \rp__data[2]  = rp__data[206:138];
-  assign \rp__data[2].bias  = rp__data[169:138];
-  assign \rp__data[2].multiplier  = rp__data[200:170];
-  assign \rp__data[2].shift  = rp__data[206:201];
-  assign \rp__data[3]  = rp__data[275:207];
-  assign \rp__data[3].bias  = rp__data[238:207];
-  assign \rp__data[3].multiplier  = rp__data[269:239];
-  assign \rp__data[3].shift  = rp__data[275:270];
-  assign \rp__data[4]  = rp__data[344:276];
-  assign \rp__data[4].bias  = rp__data[307:276];
-  assign \rp__data[4].multiplier  = rp__data[338:308];
-  assign \rp__data[4].shift  = rp__data[344:339];
-  assign \rp__data[5]  = rp__data[413:345];
-  assign \rp__data[5].bias  = rp__data[376:345];
-  assign \rp__data[5].multiplier  = rp__data[407:377];
-  assign \rp__data[5].shift  = rp__data[413:408];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_multiplier[4]  = i_multiplier[154:124];
-  assign \i_multiplier[5]  = i_multiplier[185:155];
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
   assign \out_w.data  = out_w[47:0];
   assign \out_w.data[0]  = out_w[7:0];
   assign \out_w.data[1]  = out_w[15:8];
@@ -1291,12 +1412,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[4]  = out_w[39:32];
   assign \out_w.data[5]  = out_w[47:40];
   assign \out_w.last  = out_w[48];
-  assign \o_data$56[0]  = \o_data$56 [7:0];
-  assign \o_data$56[1]  = \o_data$56 [15:8];
-  assign \o_data$56[2]  = \o_data$56 [23:16];
-  assign \o_data$56[3]  = \o_data$56 [31:24];
-  assign \o_data$56[4]  = \o_data$56 [39:32];
-  assign \o_data$56[5]  = \o_data$56 [47:40];
+  assign \part0[0]  = part0[7:0];
+  assign \part0[1]  = part0[15:8];
+  assign \part1[0]  = part1[7:0];
+  assign \part1[1]  = part1[15:8];
+  assign \o_data$62[0]  = \o_data$62 [7:0];
+  assign \o_data$62[1]  = \o_data$62 [15:8];
   assign \m_out__payload.data  = m_out__payload[47:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1306,25 +1427,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[5]  = m_out__payload[47:40];
   assign \m_out__payload.last  = m_out__payload[48];
   assign out_w[48] = o_last;
-  assign out_w[47:0] = \o_data$56 ;
-  assign i_shift[35:30] = rp__data[413:408];
-  assign i_shift[29:24] = rp__data[344:339];
-  assign i_shift[23:18] = rp__data[275:270];
-  assign i_shift[17:12] = rp__data[206:201];
+  assign out_w[47:0] = { \o_data$62 , part1, part0 };
   assign i_shift[11:6] = rp__data[137:132];
   assign i_shift[5:0] = rp__data[68:63];
-  assign i_multiplier[185:155] = rp__data[407:377];
-  assign i_multiplier[154:124] = rp__data[338:308];
-  assign i_multiplier[123:93] = rp__data[269:239];
-  assign i_multiplier[92:62] = rp__data[200:170];
   assign i_multiplier[61:31] = rp__data[131:101];
   assign i_multiplier[30:0] = rp__data[62:32];
-  assign i_bias[191:160] = rp__data[376:345];
-  assign i_bias[159:128] = rp__data[307:276];
-  assign i_bias[127:96] = rp__data[238:207];
-  assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
+  assign \$42  = lane;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1332,55 +1442,55 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire [25:0] \$101 ;
-  wire \$102 ;
-  wire [25:0] \$103 ;
-  wire \$104 ;
-  wire [25:0] \$105 ;
-  wire \$106 ;
-  wire [25:0] \$107 ;
-  wire \$108 ;
-  wire [25:0] \$109 ;
+  wire [25:0] \$100 ;
+  wire \$101 ;
+  wire [25:0] \$102 ;
+  wire \$103 ;
+  wire [25:0] \$104 ;
+  wire \$105 ;
+  wire [25:0] \$106 ;
+  wire \$107 ;
+  wire [25:0] \$108 ;
+  wire \$109 ;
   wire [24:0] \$11 ;
-  wire \$110 ;
-  wire [25:0] \$111 ;
-  wire \$112 ;
-  wire [25:0] \$113 ;
-  wire \$114 ;
-  wire [25:0] \$115 ;
-  wire \$116 ;
-  wire [25:0] \$117 ;
-  wire \$118 ;
-  wire [25:0] \$119 ;
+  wire [25:0] \$110 ;
+  wire \$111 ;
+  wire [25:0] \$112 ;
+  wire \$113 ;
+  wire [25:0] \$114 ;
+  wire \$115 ;
+  wire [25:0] \$116 ;
+  wire \$117 ;
+  wire [25:0] \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [25:0] \$121 ;
-  wire \$122 ;
-  reg [7:0] \$123 ;
-  reg \$124 ;
-  reg \$125 ;
-  reg [7:0] \$126 ;
+  wire [25:0] \$120 ;
+  wire \$121 ;
+  wire [25:0] \$122 ;
+  wire \$123 ;
+  wire [25:0] \$124 ;
+  wire \$125 ;
+  wire \$126 ;
   reg [7:0] \$127 ;
   reg \$128 ;
   reg \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
+  reg [7:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
   reg \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
   reg \$139 ;
   wire [24:0] \$14 ;
   reg \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
+  reg \$144 ;
   reg [7:0] \$145 ;
   reg [7:0] \$146 ;
   reg [7:0] \$147 ;
@@ -1394,167 +1504,172 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] \$154 ;
   reg [7:0] \$155 ;
   reg [7:0] \$156 ;
-  reg \$157 ;
-  reg \$158 ;
+  reg [7:0] \$157 ;
+  reg [7:0] \$158 ;
   reg [7:0] \$159 ;
   wire \$16 ;
-  reg [24:0] \$160 ;
-  reg [24:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg \$163 ;
-  reg \$164 ;
-  reg [7:0] \$165 ;
-  reg [24:0] \$166 ;
-  reg [24:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg \$169 ;
+  reg [7:0] \$160 ;
+  reg \$161 ;
+  reg \$162 ;
+  reg [7:0] \$163 ;
+  reg [24:0] \$164 ;
+  reg [24:0] \$165 ;
+  reg [7:0] \$166 ;
+  reg \$167 ;
+  reg \$168 ;
+  reg [7:0] \$169 ;
   wire [24:0] \$17 ;
-  reg \$170 ;
-  reg [7:0] \$171 ;
-  reg [24:0] \$172 ;
-  reg [24:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
-  reg \$176 ;
-  reg [7:0] \$177 ;
-  reg [24:0] \$178 ;
-  reg [24:0] \$179 ;
+  reg [24:0] \$170 ;
+  reg [24:0] \$171 ;
+  reg [7:0] \$172 ;
+  reg \$173 ;
+  reg \$174 ;
+  reg [7:0] \$175 ;
+  reg [24:0] \$176 ;
+  reg [24:0] \$177 ;
+  reg [7:0] \$178 ;
+  reg \$179 ;
   wire \$18 ;
-  reg [7:0] \$180 ;
-  reg \$181 ;
-  reg \$182 ;
-  reg [7:0] \$183 ;
-  reg [24:0] \$184 ;
-  reg [24:0] \$185 ;
-  reg [7:0] \$186 ;
-  reg \$187 ;
-  reg \$188 ;
-  reg [7:0] \$189 ;
+  reg \$180 ;
+  reg [7:0] \$181 ;
+  reg [24:0] \$182 ;
+  reg [24:0] \$183 ;
+  reg [7:0] \$184 ;
+  reg \$185 ;
+  reg \$186 ;
+  reg [7:0] \$187 ;
+  reg [24:0] \$188 ;
+  reg [24:0] \$189 ;
   wire \$19 ;
-  reg [24:0] \$190 ;
-  reg [24:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [7:0] \$195 ;
-  reg [24:0] \$196 ;
-  reg [24:0] \$197 ;
-  reg [7:0] \$198 ;
-  reg \$199 ;
+  reg [7:0] \$190 ;
+  reg \$191 ;
+  reg \$192 ;
+  reg [7:0] \$193 ;
+  reg [24:0] \$194 ;
+  reg [24:0] \$195 ;
+  reg [7:0] \$196 ;
+  reg \$197 ;
+  reg \$198 ;
+  reg [7:0] \$199 ;
   wire [24:0] \$2 ;
   wire [24:0] \$20 ;
-  reg \$200 ;
-  reg [7:0] \$201 ;
-  reg [24:0] \$202 ;
-  reg [24:0] \$203 ;
-  reg [7:0] \$204 ;
-  reg \$205 ;
-  reg \$206 ;
-  reg [7:0] \$207 ;
-  reg [24:0] \$208 ;
-  reg [24:0] \$209 ;
+  reg [24:0] \$200 ;
+  reg [24:0] \$201 ;
+  reg [7:0] \$202 ;
+  reg \$203 ;
+  reg \$204 ;
+  reg [7:0] \$205 ;
+  reg [24:0] \$206 ;
+  reg [24:0] \$207 ;
+  reg [7:0] \$208 ;
+  reg \$209 ;
   wire \$21 ;
-  reg [7:0] \$210 ;
-  reg \$211 ;
-  reg \$212 ;
-  reg [7:0] \$213 ;
-  reg [24:0] \$214 ;
-  reg [24:0] \$215 ;
-  reg [7:0] \$216 ;
-  reg \$217 ;
-  reg \$218 ;
-  reg [7:0] \$219 ;
+  reg \$210 ;
+  reg [7:0] \$211 ;
+  reg [24:0] \$212 ;
+  reg [24:0] \$213 ;
+  reg [7:0] \$214 ;
+  reg \$215 ;
+  reg \$216 ;
+  reg [7:0] \$217 ;
+  reg [24:0] \$218 ;
+  reg [24:0] \$219 ;
   wire \$22 ;
-  reg [24:0] \$220 ;
-  reg [24:0] \$221 ;
-  reg [7:0] \$222 ;
-  reg \$223 ;
-  reg \$224 ;
-  reg [7:0] \$225 ;
-  reg [24:0] \$226 ;
-  reg [24:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg \$229 ;
+  reg [7:0] \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg [7:0] \$223 ;
+  reg [24:0] \$224 ;
+  reg [24:0] \$225 ;
+  reg [7:0] \$226 ;
+  reg \$227 ;
+  reg \$228 ;
+  reg [7:0] \$229 ;
   wire [24:0] \$23 ;
-  reg \$230 ;
-  reg [7:0] \$231 ;
-  reg [24:0] \$232 ;
-  reg [24:0] \$233 ;
-  reg [7:0] \$234 ;
-  reg \$235 ;
-  reg \$236 ;
-  reg [7:0] \$237 ;
-  reg [24:0] \$238 ;
-  reg [24:0] \$239 ;
+  reg [24:0] \$230 ;
+  reg [24:0] \$231 ;
+  reg [7:0] \$232 ;
+  reg \$233 ;
+  reg \$234 ;
+  reg [7:0] \$235 ;
+  reg [24:0] \$236 ;
+  reg [24:0] \$237 ;
+  reg [7:0] \$238 ;
+  reg \$239 ;
   wire \$24 ;
-  reg [7:0] \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg [7:0] \$243 ;
-  reg [24:0] \$244 ;
-  reg [24:0] \$245 ;
-  reg [7:0] \$246 ;
-  reg \$247 ;
-  reg \$248 ;
-  reg [7:0] \$249 ;
+  reg \$240 ;
+  reg [7:0] \$241 ;
+  reg [24:0] \$242 ;
+  reg [24:0] \$243 ;
+  reg [7:0] \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  reg [7:0] \$247 ;
+  reg [24:0] \$248 ;
+  reg [24:0] \$249 ;
   wire \$25 ;
-  reg [24:0] \$250 ;
-  reg [24:0] \$251 ;
-  reg [7:0] \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [7:0] \$255 ;
-  reg [24:0] \$256 ;
-  reg [24:0] \$257 ;
-  reg [7:0] \$258 ;
-  reg \$259 ;
+  reg [7:0] \$250 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg [7:0] \$253 ;
+  reg [24:0] \$254 ;
+  reg [24:0] \$255 ;
+  reg [7:0] \$256 ;
+  reg \$257 ;
+  reg \$258 ;
+  reg [7:0] \$259 ;
   wire [24:0] \$26 ;
-  reg \$260 ;
-  reg [7:0] \$261 ;
-  reg [24:0] \$262 ;
-  reg [24:0] \$263 ;
-  reg [7:0] \$264 ;
-  reg \$265 ;
-  reg \$266 ;
-  reg [7:0] \$267 ;
-  reg [24:0] \$268 ;
-  reg [24:0] \$269 ;
+  reg [24:0] \$260 ;
+  reg [24:0] \$261 ;
+  reg [7:0] \$262 ;
+  reg \$263 ;
+  reg \$264 ;
+  reg [7:0] \$265 ;
+  reg [24:0] \$266 ;
+  reg [24:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire \$27 ;
-  reg [7:0] \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg [7:0] \$273 ;
-  reg [24:0] \$274 ;
-  reg [24:0] \$275 ;
-  reg [7:0] \$276 ;
-  reg \$277 ;
-  reg \$278 ;
-  reg [7:0] \$279 ;
+  reg \$270 ;
+  reg [7:0] \$271 ;
+  reg [24:0] \$272 ;
+  reg [24:0] \$273 ;
+  reg [7:0] \$274 ;
+  reg \$275 ;
+  reg \$276 ;
+  reg [7:0] \$277 ;
+  reg [24:0] \$278 ;
+  reg [24:0] \$279 ;
   wire \$28 ;
-  reg [24:0] \$280 ;
-  reg [24:0] \$281 ;
-  reg [7:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg [7:0] \$285 ;
-  reg [24:0] \$286 ;
-  reg [24:0] \$287 ;
-  reg [7:0] \$288 ;
-  reg \$289 ;
+  reg [7:0] \$280 ;
+  reg \$281 ;
+  reg \$282 ;
+  reg [7:0] \$283 ;
+  reg [24:0] \$284 ;
+  reg [24:0] \$285 ;
+  reg [7:0] \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg [7:0] \$289 ;
   wire [24:0] \$29 ;
-  reg \$290 ;
-  reg [7:0] \$291 ;
-  reg [24:0] \$292 ;
-  reg [24:0] \$293 ;
-  reg [7:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [7:0] \$297 ;
-  reg [24:0] \$298 ;
-  reg [24:0] \$299 ;
+  reg [24:0] \$290 ;
+  reg [24:0] \$291 ;
+  reg [7:0] \$292 ;
+  reg \$293 ;
+  reg \$294 ;
+  reg [7:0] \$295 ;
+  reg [24:0] \$296 ;
+  reg [24:0] \$297 ;
+  reg [7:0] \$298 ;
+  reg \$299 ;
   wire \$3 ;
   wire \$30 ;
-  reg [2:0] \$300 ;
+  reg \$300 ;
+  reg [7:0] \$301 ;
+  reg [24:0] \$302 ;
+  reg [24:0] \$303 ;
+  reg [1:0] \$304 ;
+  reg [2:0] \$305 ;
   wire \$31 ;
   wire [24:0] \$32 ;
   wire \$33 ;
@@ -1602,34 +1717,34 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [24:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [3:0] \$74 ;
-  wire [25:0] \$75 ;
+  wire [2:0] \$74 ;
+  wire [2:0] \$75 ;
   wire \$76 ;
-  wire [25:0] \$77 ;
-  wire \$78 ;
-  wire [25:0] \$79 ;
+  wire [3:0] \$77 ;
+  wire [25:0] \$78 ;
+  wire \$79 ;
   wire [24:0] \$8 ;
-  wire \$80 ;
-  wire [25:0] \$81 ;
-  wire \$82 ;
-  wire [25:0] \$83 ;
-  wire \$84 ;
-  wire [25:0] \$85 ;
-  wire \$86 ;
-  wire [25:0] \$87 ;
-  wire \$88 ;
-  wire [25:0] \$89 ;
+  wire [25:0] \$80 ;
+  wire \$81 ;
+  wire [25:0] \$82 ;
+  wire \$83 ;
+  wire [25:0] \$84 ;
+  wire \$85 ;
+  wire [25:0] \$86 ;
+  wire \$87 ;
+  wire [25:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [25:0] \$91 ;
-  wire \$92 ;
-  wire [25:0] \$93 ;
-  wire \$94 ;
-  wire [25:0] \$95 ;
-  wire \$96 ;
-  wire [25:0] \$97 ;
-  wire \$98 ;
-  wire [25:0] \$99 ;
+  wire [25:0] \$90 ;
+  wire \$91 ;
+  wire [25:0] \$92 ;
+  wire \$93 ;
+  wire [25:0] \$94 ;
+  wire \$95 ;
+  wire [25:0] \$96 ;
+  wire \$97 ;
+  wire [25:0] \$98 ;
+  wire \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1704,6 +1819,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_5;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   output draining;
   wire draining;
@@ -1809,6 +1925,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [15:0] p_3_5;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1914,491 +2031,469 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_3 = 8'h00;
   reg [7:0] w_3_4 = 8'h00;
   reg [7:0] w_3_5 = 8'h00;
-  assign \$2  = i_last ? 25'h0000000 : \$75 [24:0];
-  assign \$5  = l_0_0 ? 25'h0000000 : \$77 [24:0];
-  assign \$8  = l_0_1 ? 25'h0000000 : \$79 [24:0];
-  assign \$11  = l_0_2 ? 25'h0000000 : \$81 [24:0];
-  assign \$14  = l_0_3 ? 25'h0000000 : \$83 [24:0];
-  assign \$17  = l_0_4 ? 25'h0000000 : \$85 [24:0];
-  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$87 [24:0];
-  assign \$23  = l_1_0 ? 25'h0000000 : \$89 [24:0];
-  assign \$26  = l_1_1 ? 25'h0000000 : \$91 [24:0];
-  assign \$29  = l_1_2 ? 25'h0000000 : \$93 [24:0];
-  assign \$32  = l_1_3 ? 25'h0000000 : \$95 [24:0];
-  assign \$35  = l_1_4 ? 25'h0000000 : \$97 [24:0];
-  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$99 [24:0];
-  assign \$41  = l_2_0 ? 25'h0000000 : \$101 [24:0];
-  assign \$44  = l_2_1 ? 25'h0000000 : \$103 [24:0];
-  assign \$47  = l_2_2 ? 25'h0000000 : \$105 [24:0];
-  assign \$50  = l_2_3 ? 25'h0000000 : \$107 [24:0];
-  assign \$53  = l_2_4 ? 25'h0000000 : \$109 [24:0];
-  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$111 [24:0];
-  assign \$59  = l_3_0 ? 25'h0000000 : \$113 [24:0];
-  assign \$62  = l_3_1 ? 25'h0000000 : \$115 [24:0];
-  assign \$65  = l_3_2 ? 25'h0000000 : \$117 [24:0];
-  assign \$68  = l_3_3 ? 25'h0000000 : \$119 [24:0];
-  assign \$71  = l_3_4 ? 25'h0000000 : \$121 [24:0];
-  assign \$74  = drain_count - 1'h1;
+  assign \$2  = i_last ? 25'h0000000 : \$78 [24:0];
+  assign \$5  = l_0_0 ? 25'h0000000 : \$80 [24:0];
+  assign \$8  = l_0_1 ? 25'h0000000 : \$82 [24:0];
+  assign \$11  = l_0_2 ? 25'h0000000 : \$84 [24:0];
+  assign \$14  = l_0_3 ? 25'h0000000 : \$86 [24:0];
+  assign \$17  = l_0_4 ? 25'h0000000 : \$88 [24:0];
+  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$90 [24:0];
+  assign \$23  = l_1_0 ? 25'h0000000 : \$92 [24:0];
+  assign \$26  = l_1_1 ? 25'h0000000 : \$94 [24:0];
+  assign \$29  = l_1_2 ? 25'h0000000 : \$96 [24:0];
+  assign \$32  = l_1_3 ? 25'h0000000 : \$98 [24:0];
+  assign \$35  = l_1_4 ? 25'h0000000 : \$100 [24:0];
+  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$102 [24:0];
+  assign \$41  = l_2_0 ? 25'h0000000 : \$104 [24:0];
+  assign \$44  = l_2_1 ? 25'h0000000 : \$106 [24:0];
+  assign \$47  = l_2_2 ? 25'h0000000 : \$108 [24:0];
+  assign \$50  = l_2_3 ? 25'h0000000 : \$110 [24:0];
+  assign \$53  = l_2_4 ? 25'h0000000 : \$112 [24:0];
+  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$114 [24:0];
+  assign \$59  = l_3_0 ? 25'h0000000 : \$116 [24:0];
+  assign \$62  = l_3_1 ? 25'h0000000 : \$118 [24:0];
+  assign \$65  = l_3_2 ? 25'h0000000 : \$120 [24:0];
+  assign \$68  = l_3_3 ? 25'h0000000 : \$122 [24:0];
+  assign \$71  = l_3_4 ? 25'h0000000 : \$124 [24:0];
+  assign \$74  = drain_beat + 1'h1;
+  assign \$75  = shift ? 3'h0 : \$74 ;
+  assign \$77  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$75  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$76  & i_last;
+  assign \$78  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = \$79  & i_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$77  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$78  & l_0_0;
+  assign \$80  = $signed(acc_0_1) + $signed(p_0_1);
+  assign cap_0_1 = \$81  & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$79  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$80  & l_0_1;
+  assign \$82  = $signed(acc_0_2) + $signed(p_0_2);
+  assign cap_0_2 = \$83  & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$81  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$82  & l_0_2;
+  assign \$84  = $signed(acc_0_3) + $signed(p_0_3);
+  assign cap_0_3 = \$85  & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$83  = $signed(acc_0_4) + $signed(p_0_4);
-  assign cap_0_4 = \$84  & l_0_3;
+  assign \$86  = $signed(acc_0_4) + $signed(p_0_4);
+  assign cap_0_4 = \$87  & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$85  = $signed(acc_0_5) + $signed(p_0_5);
-  assign cap_0_5 = \$86  & l_0_4;
+  assign \$88  = $signed(acc_0_5) + $signed(p_0_5);
+  assign cap_0_5 = \$89  & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$87  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$88  & skew_l1_d0;
+  assign \$90  = $signed(acc_1_0) + $signed(p_1_0);
+  assign cap_1_0 = \$91  & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$89  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$90  & l_1_0;
+  assign \$92  = $signed(acc_1_1) + $signed(p_1_1);
+  assign cap_1_1 = \$93  & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$91  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$92  & l_1_1;
+  assign \$94  = $signed(acc_1_2) + $signed(p_1_2);
+  assign cap_1_2 = \$95  & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$93  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$94  & l_1_2;
+  assign \$96  = $signed(acc_1_3) + $signed(p_1_3);
+  assign cap_1_3 = \$97  & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$95  = $signed(acc_1_4) + $signed(p_1_4);
-  assign cap_1_4 = \$96  & l_1_3;
+  assign \$98  = $signed(acc_1_4) + $signed(p_1_4);
+  assign cap_1_4 = \$99  & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$97  = $signed(acc_1_5) + $signed(p_1_5);
-  assign cap_1_5 = \$98  & l_1_4;
+  assign \$100  = $signed(acc_1_5) + $signed(p_1_5);
+  assign cap_1_5 = \$101  & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$99  = $signed(acc_2_0) + $signed(p_2_0);
-  assign cap_2_0 = \$100  & skew_l2_d1;
+  assign \$102  = $signed(acc_2_0) + $signed(p_2_0);
+  assign cap_2_0 = \$103  & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$101  = $signed(acc_2_1) + $signed(p_2_1);
-  assign cap_2_1 = \$102  & l_2_0;
+  assign \$104  = $signed(acc_2_1) + $signed(p_2_1);
+  assign cap_2_1 = \$105  & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$103  = $signed(acc_2_2) + $signed(p_2_2);
-  assign cap_2_2 = \$104  & l_2_1;
+  assign \$106  = $signed(acc_2_2) + $signed(p_2_2);
+  assign cap_2_2 = \$107  & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$105  = $signed(acc_2_3) + $signed(p_2_3);
-  assign cap_2_3 = \$106  & l_2_2;
+  assign \$108  = $signed(acc_2_3) + $signed(p_2_3);
+  assign cap_2_3 = \$109  & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$107  = $signed(acc_2_4) + $signed(p_2_4);
-  assign cap_2_4 = \$108  & l_2_3;
+  assign \$110  = $signed(acc_2_4) + $signed(p_2_4);
+  assign cap_2_4 = \$111  & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$109  = $signed(acc_2_5) + $signed(p_2_5);
-  assign cap_2_5 = \$110  & l_2_4;
+  assign \$112  = $signed(acc_2_5) + $signed(p_2_5);
+  assign cap_2_5 = \$113  & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$111  = $signed(acc_3_0) + $signed(p_3_0);
-  assign cap_3_0 = \$112  & skew_l3_d2;
+  assign \$114  = $signed(acc_3_0) + $signed(p_3_0);
+  assign cap_3_0 = \$115  & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$113  = $signed(acc_3_1) + $signed(p_3_1);
-  assign cap_3_1 = \$114  & l_3_0;
+  assign \$116  = $signed(acc_3_1) + $signed(p_3_1);
+  assign cap_3_1 = \$117  & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$115  = $signed(acc_3_2) + $signed(p_3_2);
-  assign cap_3_2 = \$116  & l_3_1;
+  assign \$118  = $signed(acc_3_2) + $signed(p_3_2);
+  assign cap_3_2 = \$119  & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$117  = $signed(acc_3_3) + $signed(p_3_3);
-  assign cap_3_3 = \$118  & l_3_2;
+  assign \$120  = $signed(acc_3_3) + $signed(p_3_3);
+  assign cap_3_3 = \$121  & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$119  = $signed(acc_3_4) + $signed(p_3_4);
-  assign cap_3_4 = \$120  & l_3_3;
+  assign \$122  = $signed(acc_3_4) + $signed(p_3_4);
+  assign cap_3_4 = \$123  & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$121  = $signed(acc_3_5) + $signed(p_3_5);
-  assign cap_3_5 = \$122  & l_3_4;
+  assign \$124  = $signed(acc_3_5) + $signed(p_3_5);
+  assign cap_3_5 = \$125  & l_3_4;
   assign draining = | drain_count;
+  assign \$126  = drain_beat == 2'h2;
+  assign shift = draining & \$126 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$123 ;
+    skew_a1_d0 <= \$127 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$124 ;
+    skew_v1_d0 <= \$128 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$125 ;
+    skew_l1_d0 <= \$129 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$126 ;
+    skew_a2_d0 <= \$130 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$127 ;
+    skew_a2_d1 <= \$131 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$128 ;
+    skew_v2_d0 <= \$132 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$129 ;
+    skew_v2_d1 <= \$133 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$130 ;
+    skew_l2_d0 <= \$134 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$131 ;
+    skew_l2_d1 <= \$135 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$132 ;
+    skew_a3_d0 <= \$136 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$133 ;
+    skew_a3_d1 <= \$137 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$134 ;
+    skew_a3_d2 <= \$138 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$135 ;
+    skew_v3_d0 <= \$139 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$136 ;
+    skew_v3_d1 <= \$140 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$137 ;
+    skew_v3_d2 <= \$141 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$138 ;
+    skew_l3_d0 <= \$142 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$139 ;
+    skew_l3_d1 <= \$143 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$140 ;
+    skew_l3_d2 <= \$144 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$141 ;
+    skew_w1_d0 <= \$145 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$142 ;
+    skew_w2_d0 <= \$146 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$143 ;
+    skew_w2_d1 <= \$147 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$144 ;
+    skew_w3_d0 <= \$148 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$145 ;
+    skew_w3_d1 <= \$149 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$146 ;
+    skew_w3_d2 <= \$150 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$147 ;
+    skew_w4_d0 <= \$151 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$148 ;
+    skew_w4_d1 <= \$152 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$149 ;
+    skew_w4_d2 <= \$153 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$150 ;
+    skew_w4_d3 <= \$154 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$151 ;
+    skew_w5_d0 <= \$155 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$152 ;
+    skew_w5_d1 <= \$156 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$153 ;
+    skew_w5_d2 <= \$157 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$154 ;
+    skew_w5_d3 <= \$158 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$155 ;
+    skew_w5_d4 <= \$159 ;
   always @(posedge clk)
-    a_0_0 <= \$156 ;
+    a_0_0 <= \$160 ;
   always @(posedge clk)
-    v_0_0 <= \$157 ;
+    v_0_0 <= \$161 ;
   always @(posedge clk)
-    l_0_0 <= \$158 ;
+    l_0_0 <= \$162 ;
   always @(posedge clk)
-    w_0_0 <= \$159 ;
+    w_0_0 <= \$163 ;
   always @(posedge clk)
-    acc_0_0 <= \$160 ;
+    acc_0_0 <= \$164 ;
   always @(posedge clk)
-    out_0_0 <= \$161 ;
+    out_0_0 <= \$165 ;
   always @(posedge clk)
-    a_0_1 <= \$162 ;
+    a_0_1 <= \$166 ;
   always @(posedge clk)
-    v_0_1 <= \$163 ;
+    v_0_1 <= \$167 ;
   always @(posedge clk)
-    l_0_1 <= \$164 ;
+    l_0_1 <= \$168 ;
   always @(posedge clk)
-    w_0_1 <= \$165 ;
+    w_0_1 <= \$169 ;
   always @(posedge clk)
-    acc_0_1 <= \$166 ;
+    acc_0_1 <= \$170 ;
   always @(posedge clk)
-    out_0_1 <= \$167 ;
+    out_0_1 <= \$171 ;
   always @(posedge clk)
-    a_0_2 <= \$168 ;
+    a_0_2 <= \$172 ;
   always @(posedge clk)
-    v_0_2 <= \$169 ;
+    v_0_2 <= \$173 ;
   always @(posedge clk)
-    l_0_2 <= \$170 ;
+    l_0_2 <= \$174 ;
   always @(posedge clk)
-    w_0_2 <= \$171 ;
+    w_0_2 <= \$175 ;
   always @(posedge clk)
-    acc_0_2 <= \$172 ;
+    acc_0_2 <= \$176 ;
   always @(posedge clk)
-    out_0_2 <= \$173 ;
+    out_0_2 <= \$177 ;
   always @(posedge clk)
-    a_0_3 <= \$174 ;
+    a_0_3 <= \$178 ;
   always @(posedge clk)
-    v_0_3 <= \$175 ;
+    v_0_3 <= \$179 ;
   always @(posedge clk)
-    l_0_3 <= \$176 ;
+    l_0_3 <= \$180 ;
   always @(posedge clk)
-    w_0_3 <= \$177 ;
+    w_0_3 <= \$181 ;
   always @(posedge clk)
-    acc_0_3 <= \$178 ;
+    acc_0_3 <= \$182 ;
   always @(posedge clk)
-    out_0_3 <= \$179 ;
+    out_0_3 <= \$183 ;
   always @(posedge clk)
-    a_0_4 <= \$180 ;
+    a_0_4 <= \$184 ;
   always @(posedge clk)
-    v_0_4 <= \$181 ;
+    v_0_4 <= \$185 ;
   always @(posedge clk)
-    l_0_4 <= \$182 ;
+    l_0_4 <= \$186 ;
   always @(posedge clk)
-    w_0_4 <= \$183 ;
+    w_0_4 <= \$187 ;
   always @(posedge clk)
-    acc_0_4 <= \$184 ;
+    acc_0_4 <= \$188 ;
   always @(posedge clk)
-    out_0_4 <= \$185 ;
+    out_0_4 <= \$189 ;
   always @(posedge clk)
-    a_0_5 <= \$186 ;
+    a_0_5 <= \$190 ;
   always @(posedge clk)
-    v_0_5 <= \$187 ;
+    v_0_5 <= \$191 ;
   always @(posedge clk)
-    l_0_5 <= \$188 ;
+    l_0_5 <= \$192 ;
   always @(posedge clk)
-    w_0_5 <= \$189 ;
+    w_0_5 <= \$193 ;
   always @(posedge clk)
-    acc_0_5 <= \$190 ;
+    acc_0_5 <= \$194 ;
   always @(posedge clk)
-    out_0_5 <= \$191 ;
+    out_0_5 <= \$195 ;
   always @(posedge clk)
-    a_1_0 <= \$192 ;
+    a_1_0 <= \$196 ;
   always @(posedge clk)
-    v_1_0 <= \$193 ;
+    v_1_0 <= \$197 ;
   always @(posedge clk)
-    l_1_0 <= \$194 ;
+    l_1_0 <= \$198 ;
   always @(posedge clk)
-    w_1_0 <= \$195 ;
+    w_1_0 <= \$199 ;
   always @(posedge clk)
-    acc_1_0 <= \$196 ;
+    acc_1_0 <= \$200 ;
   always @(posedge clk)
-    out_1_0 <= \$197 ;
+    out_1_0 <= \$201 ;
   always @(posedge clk)
-    a_1_1 <= \$198 ;
+    a_1_1 <= \$202 ;
   always @(posedge clk)
-    v_1_1 <= \$199 ;
+    v_1_1 <= \$203 ;
   always @(posedge clk)
-    l_1_1 <= \$200 ;
+    l_1_1 <= \$204 ;
   always @(posedge clk)
-    w_1_1 <= \$201 ;
+    w_1_1 <= \$205 ;
   always @(posedge clk)
-    acc_1_1 <= \$202 ;
+    acc_1_1 <= \$206 ;
   always @(posedge clk)
-    out_1_1 <= \$203 ;
+    out_1_1 <= \$207 ;
   always @(posedge clk)
-    a_1_2 <= \$204 ;
+    a_1_2 <= \$208 ;
   always @(posedge clk)
-    v_1_2 <= \$205 ;
+    v_1_2 <= \$209 ;
   always @(posedge clk)
-    l_1_2 <= \$206 ;
+    l_1_2 <= \$210 ;
   always @(posedge clk)
-    w_1_2 <= \$207 ;
+    w_1_2 <= \$211 ;
   always @(posedge clk)
-    acc_1_2 <= \$208 ;
+    acc_1_2 <= \$212 ;
   always @(posedge clk)
-    out_1_2 <= \$209 ;
+    out_1_2 <= \$213 ;
   always @(posedge clk)
-    a_1_3 <= \$210 ;
+    a_1_3 <= \$214 ;
   always @(posedge clk)
-    v_1_3 <= \$211 ;
+    v_1_3 <= \$215 ;
   always @(posedge clk)
-    l_1_3 <= \$212 ;
+    l_1_3 <= \$216 ;
   always @(posedge clk)
-    w_1_3 <= \$213 ;
+    w_1_3 <= \$217 ;
   always @(posedge clk)
-    acc_1_3 <= \$214 ;
+    acc_1_3 <= \$218 ;
   always @(posedge clk)
-    out_1_3 <= \$215 ;
+    out_1_3 <= \$219 ;
   always @(posedge clk)
-    a_1_4 <= \$216 ;
+    a_1_4 <= \$220 ;
   always @(posedge clk)
-    v_1_4 <= \$217 ;
+    v_1_4 <= \$221 ;
   always @(posedge clk)
-    l_1_4 <= \$218 ;
+    l_1_4 <= \$222 ;
   always @(posedge clk)
-    w_1_4 <= \$219 ;
+    w_1_4 <= \$223 ;
   always @(posedge clk)
-    acc_1_4 <= \$220 ;
+    acc_1_4 <= \$224 ;
   always @(posedge clk)
-    out_1_4 <= \$221 ;
+    out_1_4 <= \$225 ;
   always @(posedge clk)
-    a_1_5 <= \$222 ;
+    a_1_5 <= \$226 ;
   always @(posedge clk)
-    v_1_5 <= \$223 ;
+    v_1_5 <= \$227 ;
   always @(posedge clk)
-    l_1_5 <= \$224 ;
+    l_1_5 <= \$228 ;
   always @(posedge clk)
-    w_1_5 <= \$225 ;
+    w_1_5 <= \$229 ;
   always @(posedge clk)
-    acc_1_5 <= \$226 ;
+    acc_1_5 <= \$230 ;
   always @(posedge clk)
-    out_1_5 <= \$227 ;
+    out_1_5 <= \$231 ;
   always @(posedge clk)
-    a_2_0 <= \$228 ;
+    a_2_0 <= \$232 ;
   always @(posedge clk)
-    v_2_0 <= \$229 ;
+    v_2_0 <= \$233 ;
   always @(posedge clk)
-    l_2_0 <= \$230 ;
+    l_2_0 <= \$234 ;
   always @(posedge clk)
-    w_2_0 <= \$231 ;
+    w_2_0 <= \$235 ;
   always @(posedge clk)
-    acc_2_0 <= \$232 ;
+    acc_2_0 <= \$236 ;
   always @(posedge clk)
-    out_2_0 <= \$233 ;
+    out_2_0 <= \$237 ;
   always @(posedge clk)
-    a_2_1 <= \$234 ;
+    a_2_1 <= \$238 ;
   always @(posedge clk)
-    v_2_1 <= \$235 ;
+    v_2_1 <= \$239 ;
   always @(posedge clk)
-    l_2_1 <= \$236 ;
+    l_2_1 <= \$240 ;
   always @(posedge clk)
-    w_2_1 <= \$237 ;
+    w_2_1 <= \$241 ;
   always @(posedge clk)
-    acc_2_1 <= \$238 ;
+    acc_2_1 <= \$242 ;
   always @(posedge clk)
-    out_2_1 <= \$239 ;
+    out_2_1 <= \$243 ;
   always @(posedge clk)
-    a_2_2 <= \$240 ;
+    a_2_2 <= \$244 ;
   always @(posedge clk)
-    v_2_2 <= \$241 ;
+    v_2_2 <= \$245 ;
   always @(posedge clk)
-    l_2_2 <= \$242 ;
+    l_2_2 <= \$246 ;
   always @(posedge clk)
-    w_2_2 <= \$243 ;
+    w_2_2 <= \$247 ;
   always @(posedge clk)
-    acc_2_2 <= \$244 ;
+    acc_2_2 <= \$248 ;
   always @(posedge clk)
-    out_2_2 <= \$245 ;
+    out_2_2 <= \$249 ;
   always @(posedge clk)
-    a_2_3 <= \$246 ;
+    a_2_3 <= \$250 ;
   always @(posedge clk)
-    v_2_3 <= \$247 ;
+    v_2_3 <= \$251 ;
   always @(posedge clk)
-    l_2_3 <= \$248 ;
+    l_2_3 <= \$252 ;
   always @(posedge clk)
-    w_2_3 <= \$249 ;
+    w_2_3 <= \$253 ;
   always @(posedge clk)
-    acc_2_3 <= \$250 ;
+    acc_2_3 <= \$254 ;
   always @(posedge clk)
-    out_2_3 <= \$251 ;
+    out_2_3 <= \$255 ;
   always @(posedge clk)
-    a_2_4 <= \$252 ;
+    a_2_4 <= \$256 ;
   always @(posedge clk)
-    v_2_4 <= \$253 ;
+    v_2_4 <= \$257 ;
   always @(posedge clk)
-    l_2_4 <= \$254 ;
+    l_2_4 <= \$258 ;
   always @(posedge clk)
-    w_2_4 <= \$255 ;
+    w_2_4 <= \$259 ;
   always @(posedge clk)
-    acc_2_4 <= \$256 ;
+    acc_2_4 <= \$260 ;
   always @(posedge clk)
-    out_2_4 <= \$257 ;
+    out_2_4 <= \$261 ;
   always @(posedge clk)
-    a_2_5 <= \$258 ;
+    a_2_5 <= \$262 ;
   always @(posedge clk)
-    v_2_5 <= \$259 ;
+    v_2_5 <= \$263 ;
   always @(posedge clk)
-    l_2_5 <= \$260 ;
+    l_2_5 <= \$264 ;
   always @(posedge clk)
-    w_2_5 <= \$261 ;
+    w_2_5 <= \$265 ;
   always @(posedge clk)
-    acc_2_5 <= \$262 ;
+    acc_2_5 <= \$266 ;
   always @(posedge clk)
-    out_2_5 <= \$263 ;
+    out_2_5 <= \$267 ;
   always @(posedge clk)
-    a_3_0 <= \$264 ;
+    a_3_0 <= \$268 ;
   always @(posedge clk)
-    v_3_0 <= \$265 ;
+    v_3_0 <= \$269 ;
   always @(posedge clk)
-    l_3_0 <= \$266 ;
+    l_3_0 <= \$270 ;
   always @(posedge clk)
-    w_3_0 <= \$267 ;
+    w_3_0 <= \$271 ;
   always @(posedge clk)
-    acc_3_0 <= \$268 ;
+    acc_3_0 <= \$272 ;
   always @(posedge clk)
-    out_3_0 <= \$269 ;
+    out_3_0 <= \$273 ;
   always @(posedge clk)
-    a_3_1 <= \$270 ;
+    a_3_1 <= \$274 ;
   always @(posedge clk)
-    v_3_1 <= \$271 ;
+    v_3_1 <= \$275 ;
   always @(posedge clk)
-    l_3_1 <= \$272 ;
+    l_3_1 <= \$276 ;
   always @(posedge clk)
-    w_3_1 <= \$273 ;
+    w_3_1 <= \$277 ;
   always @(posedge clk)
-    acc_3_1 <= \$274 ;
+    acc_3_1 <= \$278 ;
   always @(posedge clk)
-    out_3_1 <= \$275 ;
+    out_3_1 <= \$279 ;
   always @(posedge clk)
-    a_3_2 <= \$276 ;
+    a_3_2 <= \$280 ;
   always @(posedge clk)
-    v_3_2 <= \$277 ;
+    v_3_2 <= \$281 ;
   always @(posedge clk)
-    l_3_2 <= \$278 ;
+    l_3_2 <= \$282 ;
   always @(posedge clk)
-    w_3_2 <= \$279 ;
+    w_3_2 <= \$283 ;
   always @(posedge clk)
-    acc_3_2 <= \$280 ;
+    acc_3_2 <= \$284 ;
   always @(posedge clk)
-    out_3_2 <= \$281 ;
+    out_3_2 <= \$285 ;
   always @(posedge clk)
-    a_3_3 <= \$282 ;
+    a_3_3 <= \$286 ;
   always @(posedge clk)
-    v_3_3 <= \$283 ;
+    v_3_3 <= \$287 ;
   always @(posedge clk)
-    l_3_3 <= \$284 ;
+    l_3_3 <= \$288 ;
   always @(posedge clk)
-    w_3_3 <= \$285 ;
+    w_3_3 <= \$289 ;
   always @(posedge clk)
-    acc_3_3 <= \$286 ;
+    acc_3_3 <= \$290 ;
   always @(posedge clk)
-    out_3_3 <= \$287 ;
+    out_3_3 <= \$291 ;
   always @(posedge clk)
-    a_3_4 <= \$288 ;
+    a_3_4 <= \$292 ;
   always @(posedge clk)
-    v_3_4 <= \$289 ;
+    v_3_4 <= \$293 ;
   always @(posedge clk)
-    l_3_4 <= \$290 ;
+    l_3_4 <= \$294 ;
   always @(posedge clk)
-    w_3_4 <= \$291 ;
+    w_3_4 <= \$295 ;
   always @(posedge clk)
-    acc_3_4 <= \$292 ;
+    acc_3_4 <= \$296 ;
   always @(posedge clk)
-    out_3_4 <= \$293 ;
+    out_3_4 <= \$297 ;
   always @(posedge clk)
-    a_3_5 <= \$294 ;
+    a_3_5 <= \$298 ;
   always @(posedge clk)
-    v_3_5 <= \$295 ;
+    v_3_5 <= \$299 ;
   always @(posedge clk)
-    l_3_5 <= \$296 ;
+    l_3_5 <= \$300 ;
   always @(posedge clk)
-    w_3_5 <= \$297 ;
+    w_3_5 <= \$301 ;
   always @(posedge clk)
-    acc_3_5 <= \$298 ;
+    acc_3_5 <= \$302 ;
   always @(posedge clk)
-    out_3_5 <= \$299 ;
+    out_3_5 <= \$303 ;
   always @(posedge clk)
-    drain_count <= \$300 ;
+    drain_beat <= \$304 ;
+  always @(posedge clk)
+    drain_count <= \$305 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = i_a[15:8];
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = i_valid;
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = i_last;
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = i_a[23:16];
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = skew_a2_d0;
+    \$127  = i_a[15:8];
     if (rst) begin
       \$127  = 8'h00;
     end
@@ -2412,1430 +2507,1470 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = skew_v2_d0;
+    \$129  = i_last;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = i_last;
+    \$130  = i_a[23:16];
     if (rst) begin
-      \$130  = 1'h0;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_l2_d0;
+    \$131  = skew_a2_d0;
     if (rst) begin
-      \$131  = 1'h0;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = i_a[31:24];
+    \$132  = i_valid;
     if (rst) begin
-      \$132  = 8'h00;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_a3_d0;
+    \$133  = skew_v2_d0;
     if (rst) begin
-      \$133  = 8'h00;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = skew_a3_d1;
+    \$134  = i_last;
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = i_valid;
+    \$135  = skew_l2_d0;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = skew_v3_d0;
+    \$136  = i_a[31:24];
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_v3_d1;
+    \$137  = skew_a3_d0;
     if (rst) begin
-      \$137  = 1'h0;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = i_last;
+    \$138  = skew_a3_d1;
     if (rst) begin
-      \$138  = 1'h0;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = skew_l3_d0;
+    \$139  = i_valid;
     if (rst) begin
       \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_l3_d1;
+    \$140  = skew_v3_d0;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = i_w[15:8];
+    \$141  = skew_v3_d1;
     if (rst) begin
-      \$141  = 8'h00;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = i_w[23:16];
+    \$142  = i_last;
     if (rst) begin
-      \$142  = 8'h00;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_w2_d0;
+    \$143  = skew_l3_d0;
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = i_w[31:24];
+    \$144  = skew_l3_d1;
     if (rst) begin
-      \$144  = 8'h00;
+      \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_w3_d0;
+    \$145  = i_w[15:8];
     if (rst) begin
       \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = skew_w3_d1;
+    \$146  = i_w[23:16];
     if (rst) begin
       \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = i_w[39:32];
+    \$147  = skew_w2_d0;
     if (rst) begin
       \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_w4_d0;
+    \$148  = i_w[31:24];
     if (rst) begin
       \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w4_d1;
+    \$149  = skew_w3_d0;
     if (rst) begin
       \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_w4_d2;
+    \$150  = skew_w3_d1;
     if (rst) begin
       \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = i_w[47:40];
+    \$151  = i_w[39:32];
     if (rst) begin
       \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w5_d0;
+    \$152  = skew_w4_d0;
     if (rst) begin
       \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_w5_d1;
+    \$153  = skew_w4_d1;
     if (rst) begin
       \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w5_d2;
+    \$154  = skew_w4_d2;
     if (rst) begin
       \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = skew_w5_d3;
+    \$155  = i_w[47:40];
     if (rst) begin
       \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = i_a[7:0];
+    \$156  = skew_w5_d0;
     if (rst) begin
       \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = i_valid;
+    \$157  = skew_w5_d1;
     if (rst) begin
-      \$157  = 1'h0;
+      \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = i_last;
+    \$158  = skew_w5_d2;
     if (rst) begin
-      \$158  = 1'h0;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = i_w[7:0];
+    \$159  = skew_w5_d3;
     if (rst) begin
       \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = acc_0_0;
+    \$160  = i_a[7:0];
+    if (rst) begin
+      \$160  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$161  = i_valid;
+    if (rst) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$162  = i_last;
+    if (rst) begin
+      \$162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$163  = i_w[7:0];
+    if (rst) begin
+      \$163  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = acc_0_0;
     if (\$1 ) begin
-      \$160  = \$2 ;
+      \$164  = \$2 ;
     end
     if (rst) begin
-      \$160  = 25'h0000000;
+      \$164  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = out_0_0;
+    \$165  = out_0_0;
     if (cap_0_0) begin
-      \$161  = \$75 [24:0];
+      \$165  = \$78 [24:0];
     end else if (\$3 ) begin
-      \$161  = out_1_0;
+      \$165  = out_1_0;
     end
     if (rst) begin
-      \$161  = 25'h0000000;
+      \$165  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = a_0_0;
+    \$166  = a_0_0;
     if (rst) begin
-      \$162  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = v_0_0;
+    \$167  = v_0_0;
     if (rst) begin
-      \$163  = 1'h0;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = l_0_0;
+    \$168  = l_0_0;
     if (rst) begin
-      \$164  = 1'h0;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = skew_w1_d0;
+    \$169  = skew_w1_d0;
     if (rst) begin
-      \$165  = 8'h00;
+      \$169  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = acc_0_1;
+    \$170  = acc_0_1;
     if (\$4 ) begin
-      \$166  = \$5 ;
+      \$170  = \$5 ;
     end
     if (rst) begin
-      \$166  = 25'h0000000;
+      \$170  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = out_0_1;
+    \$171  = out_0_1;
     if (cap_0_1) begin
-      \$167  = \$77 [24:0];
+      \$171  = \$80 [24:0];
     end else if (\$6 ) begin
-      \$167  = out_1_1;
+      \$171  = out_1_1;
     end
     if (rst) begin
-      \$167  = 25'h0000000;
+      \$171  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = a_0_1;
+    \$172  = a_0_1;
     if (rst) begin
-      \$168  = 8'h00;
+      \$172  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = v_0_1;
+    \$173  = v_0_1;
     if (rst) begin
-      \$169  = 1'h0;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = l_0_1;
+    \$174  = l_0_1;
     if (rst) begin
-      \$170  = 1'h0;
+      \$174  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = skew_w2_d1;
+    \$175  = skew_w2_d1;
     if (rst) begin
-      \$171  = 8'h00;
+      \$175  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = acc_0_2;
+    \$176  = acc_0_2;
     if (\$7 ) begin
-      \$172  = \$8 ;
+      \$176  = \$8 ;
     end
     if (rst) begin
-      \$172  = 25'h0000000;
+      \$176  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = out_0_2;
+    \$177  = out_0_2;
     if (cap_0_2) begin
-      \$173  = \$79 [24:0];
+      \$177  = \$82 [24:0];
     end else if (\$9 ) begin
-      \$173  = out_1_2;
+      \$177  = out_1_2;
     end
     if (rst) begin
-      \$173  = 25'h0000000;
+      \$177  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = a_0_2;
+    \$178  = a_0_2;
     if (rst) begin
-      \$174  = 8'h00;
+      \$178  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = v_0_2;
+    \$179  = v_0_2;
     if (rst) begin
-      \$175  = 1'h0;
+      \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_0_2;
+    \$180  = l_0_2;
     if (rst) begin
-      \$176  = 1'h0;
+      \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = skew_w3_d2;
+    \$181  = skew_w3_d2;
     if (rst) begin
-      \$177  = 8'h00;
+      \$181  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = acc_0_3;
+    \$182  = acc_0_3;
     if (\$10 ) begin
-      \$178  = \$11 ;
+      \$182  = \$11 ;
     end
     if (rst) begin
-      \$178  = 25'h0000000;
+      \$182  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = out_0_3;
+    \$183  = out_0_3;
     if (cap_0_3) begin
-      \$179  = \$81 [24:0];
+      \$183  = \$84 [24:0];
     end else if (\$12 ) begin
-      \$179  = out_1_3;
+      \$183  = out_1_3;
     end
     if (rst) begin
-      \$179  = 25'h0000000;
+      \$183  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = a_0_3;
+    \$184  = a_0_3;
     if (rst) begin
-      \$180  = 8'h00;
+      \$184  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = v_0_3;
+    \$185  = v_0_3;
     if (rst) begin
-      \$181  = 1'h0;
+      \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = l_0_3;
+    \$186  = l_0_3;
     if (rst) begin
-      \$182  = 1'h0;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_w4_d3;
+    \$187  = skew_w4_d3;
     if (rst) begin
-      \$183  = 8'h00;
+      \$187  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = acc_0_4;
+    \$188  = acc_0_4;
     if (\$13 ) begin
-      \$184  = \$14 ;
+      \$188  = \$14 ;
     end
     if (rst) begin
-      \$184  = 25'h0000000;
+      \$188  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = out_0_4;
+    \$189  = out_0_4;
     if (cap_0_4) begin
-      \$185  = \$83 [24:0];
+      \$189  = \$86 [24:0];
     end else if (\$15 ) begin
-      \$185  = out_1_4;
+      \$189  = out_1_4;
     end
     if (rst) begin
-      \$185  = 25'h0000000;
+      \$189  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = a_0_4;
+    \$190  = a_0_4;
     if (rst) begin
-      \$186  = 8'h00;
+      \$190  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = v_0_4;
+    \$191  = v_0_4;
     if (rst) begin
-      \$187  = 1'h0;
+      \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = l_0_4;
+    \$192  = l_0_4;
     if (rst) begin
-      \$188  = 1'h0;
+      \$192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_w5_d4;
+    \$193  = skew_w5_d4;
     if (rst) begin
-      \$189  = 8'h00;
+      \$193  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = acc_0_5;
+    \$194  = acc_0_5;
     if (\$16 ) begin
-      \$190  = \$17 ;
+      \$194  = \$17 ;
     end
     if (rst) begin
-      \$190  = 25'h0000000;
+      \$194  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = out_0_5;
+    \$195  = out_0_5;
     if (cap_0_5) begin
-      \$191  = \$85 [24:0];
+      \$195  = \$88 [24:0];
     end else if (\$18 ) begin
-      \$191  = out_1_5;
+      \$195  = out_1_5;
     end
     if (rst) begin
-      \$191  = 25'h0000000;
+      \$195  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = skew_a1_d0;
+    \$196  = skew_a1_d0;
     if (rst) begin
-      \$192  = 8'h00;
+      \$196  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_v1_d0;
+    \$197  = skew_v1_d0;
     if (rst) begin
-      \$193  = 1'h0;
+      \$197  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = skew_l1_d0;
+    \$198  = skew_l1_d0;
     if (rst) begin
-      \$194  = 1'h0;
+      \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = w_0_0;
+    \$199  = w_0_0;
     if (rst) begin
-      \$195  = 8'h00;
+      \$199  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = acc_1_0;
+    \$200  = acc_1_0;
     if (\$19 ) begin
-      \$196  = \$20 ;
+      \$200  = \$20 ;
     end
     if (rst) begin
-      \$196  = 25'h0000000;
+      \$200  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = out_1_0;
+    \$201  = out_1_0;
     if (cap_1_0) begin
-      \$197  = \$87 [24:0];
+      \$201  = \$90 [24:0];
     end else if (\$21 ) begin
-      \$197  = out_2_0;
+      \$201  = out_2_0;
     end
     if (rst) begin
-      \$197  = 25'h0000000;
+      \$201  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = a_1_0;
+    \$202  = a_1_0;
     if (rst) begin
-      \$198  = 8'h00;
+      \$202  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = v_1_0;
+    \$203  = v_1_0;
     if (rst) begin
-      \$199  = 1'h0;
+      \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = l_1_0;
+    \$204  = l_1_0;
     if (rst) begin
-      \$200  = 1'h0;
+      \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = w_0_1;
+    \$205  = w_0_1;
     if (rst) begin
-      \$201  = 8'h00;
+      \$205  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = acc_1_1;
+    \$206  = acc_1_1;
     if (\$22 ) begin
-      \$202  = \$23 ;
+      \$206  = \$23 ;
     end
     if (rst) begin
-      \$202  = 25'h0000000;
+      \$206  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = out_1_1;
+    \$207  = out_1_1;
     if (cap_1_1) begin
-      \$203  = \$89 [24:0];
+      \$207  = \$92 [24:0];
     end else if (\$24 ) begin
-      \$203  = out_2_1;
+      \$207  = out_2_1;
     end
     if (rst) begin
-      \$203  = 25'h0000000;
+      \$207  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = a_1_1;
+    \$208  = a_1_1;
     if (rst) begin
-      \$204  = 8'h00;
+      \$208  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = v_1_1;
+    \$209  = v_1_1;
     if (rst) begin
-      \$205  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = l_1_1;
+    \$210  = l_1_1;
     if (rst) begin
-      \$206  = 1'h0;
+      \$210  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = w_0_2;
+    \$211  = w_0_2;
     if (rst) begin
-      \$207  = 8'h00;
+      \$211  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = acc_1_2;
+    \$212  = acc_1_2;
     if (\$25 ) begin
-      \$208  = \$26 ;
+      \$212  = \$26 ;
     end
     if (rst) begin
-      \$208  = 25'h0000000;
+      \$212  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = out_1_2;
+    \$213  = out_1_2;
     if (cap_1_2) begin
-      \$209  = \$91 [24:0];
+      \$213  = \$94 [24:0];
     end else if (\$27 ) begin
-      \$209  = out_2_2;
+      \$213  = out_2_2;
     end
     if (rst) begin
-      \$209  = 25'h0000000;
+      \$213  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = a_1_2;
+    \$214  = a_1_2;
     if (rst) begin
-      \$210  = 8'h00;
+      \$214  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = v_1_2;
+    \$215  = v_1_2;
     if (rst) begin
-      \$211  = 1'h0;
+      \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = l_1_2;
+    \$216  = l_1_2;
     if (rst) begin
-      \$212  = 1'h0;
+      \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = w_0_3;
+    \$217  = w_0_3;
     if (rst) begin
-      \$213  = 8'h00;
+      \$217  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = acc_1_3;
+    \$218  = acc_1_3;
     if (\$28 ) begin
-      \$214  = \$29 ;
+      \$218  = \$29 ;
     end
     if (rst) begin
-      \$214  = 25'h0000000;
+      \$218  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = out_1_3;
+    \$219  = out_1_3;
     if (cap_1_3) begin
-      \$215  = \$93 [24:0];
+      \$219  = \$96 [24:0];
     end else if (\$30 ) begin
-      \$215  = out_2_3;
+      \$219  = out_2_3;
     end
     if (rst) begin
-      \$215  = 25'h0000000;
+      \$219  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = a_1_3;
+    \$220  = a_1_3;
     if (rst) begin
-      \$216  = 8'h00;
+      \$220  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = v_1_3;
+    \$221  = v_1_3;
     if (rst) begin
-      \$217  = 1'h0;
+      \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = l_1_3;
+    \$222  = l_1_3;
     if (rst) begin
-      \$218  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = w_0_4;
+    \$223  = w_0_4;
     if (rst) begin
-      \$219  = 8'h00;
+      \$223  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = acc_1_4;
+    \$224  = acc_1_4;
     if (\$31 ) begin
-      \$220  = \$32 ;
+      \$224  = \$32 ;
     end
     if (rst) begin
-      \$220  = 25'h0000000;
+      \$224  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = out_1_4;
+    \$225  = out_1_4;
     if (cap_1_4) begin
-      \$221  = \$95 [24:0];
+      \$225  = \$98 [24:0];
     end else if (\$33 ) begin
-      \$221  = out_2_4;
+      \$225  = out_2_4;
     end
     if (rst) begin
-      \$221  = 25'h0000000;
+      \$225  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = a_1_4;
+    \$226  = a_1_4;
     if (rst) begin
-      \$222  = 8'h00;
+      \$226  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = v_1_4;
+    \$227  = v_1_4;
     if (rst) begin
-      \$223  = 1'h0;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l_1_4;
+    \$228  = l_1_4;
     if (rst) begin
-      \$224  = 1'h0;
+      \$228  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = w_0_5;
+    \$229  = w_0_5;
     if (rst) begin
-      \$225  = 8'h00;
+      \$229  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = acc_1_5;
+    \$230  = acc_1_5;
     if (\$34 ) begin
-      \$226  = \$35 ;
+      \$230  = \$35 ;
     end
     if (rst) begin
-      \$226  = 25'h0000000;
+      \$230  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = out_1_5;
+    \$231  = out_1_5;
     if (cap_1_5) begin
-      \$227  = \$97 [24:0];
+      \$231  = \$100 [24:0];
     end else if (\$36 ) begin
-      \$227  = out_2_5;
+      \$231  = out_2_5;
     end
     if (rst) begin
-      \$227  = 25'h0000000;
+      \$231  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = skew_a2_d1;
+    \$232  = skew_a2_d1;
     if (rst) begin
-      \$228  = 8'h00;
+      \$232  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = skew_v2_d1;
+    \$233  = skew_v2_d1;
     if (rst) begin
-      \$229  = 1'h0;
+      \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = skew_l2_d1;
+    \$234  = skew_l2_d1;
     if (rst) begin
-      \$230  = 1'h0;
+      \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = w_1_0;
+    \$235  = w_1_0;
     if (rst) begin
-      \$231  = 8'h00;
+      \$235  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = acc_2_0;
+    \$236  = acc_2_0;
     if (\$37 ) begin
-      \$232  = \$38 ;
+      \$236  = \$38 ;
     end
     if (rst) begin
-      \$232  = 25'h0000000;
+      \$236  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = out_2_0;
+    \$237  = out_2_0;
     if (cap_2_0) begin
-      \$233  = \$99 [24:0];
+      \$237  = \$102 [24:0];
     end else if (\$39 ) begin
-      \$233  = out_3_0;
+      \$237  = out_3_0;
     end
     if (rst) begin
-      \$233  = 25'h0000000;
+      \$237  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = a_2_0;
+    \$238  = a_2_0;
     if (rst) begin
-      \$234  = 8'h00;
+      \$238  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = v_2_0;
+    \$239  = v_2_0;
     if (rst) begin
-      \$235  = 1'h0;
+      \$239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = l_2_0;
+    \$240  = l_2_0;
     if (rst) begin
-      \$236  = 1'h0;
+      \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = w_1_1;
+    \$241  = w_1_1;
     if (rst) begin
-      \$237  = 8'h00;
+      \$241  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = acc_2_1;
+    \$242  = acc_2_1;
     if (\$40 ) begin
-      \$238  = \$41 ;
+      \$242  = \$41 ;
     end
     if (rst) begin
-      \$238  = 25'h0000000;
+      \$242  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = out_2_1;
+    \$243  = out_2_1;
     if (cap_2_1) begin
-      \$239  = \$101 [24:0];
+      \$243  = \$104 [24:0];
     end else if (\$42 ) begin
-      \$239  = out_3_1;
+      \$243  = out_3_1;
     end
     if (rst) begin
-      \$239  = 25'h0000000;
+      \$243  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = a_2_1;
+    \$244  = a_2_1;
     if (rst) begin
-      \$240  = 8'h00;
+      \$244  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = v_2_1;
+    \$245  = v_2_1;
     if (rst) begin
-      \$241  = 1'h0;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = l_2_1;
+    \$246  = l_2_1;
     if (rst) begin
-      \$242  = 1'h0;
+      \$246  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = w_1_2;
+    \$247  = w_1_2;
     if (rst) begin
-      \$243  = 8'h00;
+      \$247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = acc_2_2;
+    \$248  = acc_2_2;
     if (\$43 ) begin
-      \$244  = \$44 ;
+      \$248  = \$44 ;
     end
     if (rst) begin
-      \$244  = 25'h0000000;
+      \$248  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = out_2_2;
+    \$249  = out_2_2;
     if (cap_2_2) begin
-      \$245  = \$103 [24:0];
+      \$249  = \$106 [24:0];
     end else if (\$45 ) begin
-      \$245  = out_3_2;
+      \$249  = out_3_2;
     end
     if (rst) begin
-      \$245  = 25'h0000000;
+      \$249  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = a_2_2;
+    \$250  = a_2_2;
     if (rst) begin
-      \$246  = 8'h00;
+      \$250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = v_2_2;
+    \$251  = v_2_2;
     if (rst) begin
-      \$247  = 1'h0;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_2_2;
+    \$252  = l_2_2;
     if (rst) begin
-      \$248  = 1'h0;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = w_1_3;
+    \$253  = w_1_3;
     if (rst) begin
-      \$249  = 8'h00;
+      \$253  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = acc_2_3;
+    \$254  = acc_2_3;
     if (\$46 ) begin
-      \$250  = \$47 ;
+      \$254  = \$47 ;
     end
     if (rst) begin
-      \$250  = 25'h0000000;
+      \$254  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = out_2_3;
+    \$255  = out_2_3;
     if (cap_2_3) begin
-      \$251  = \$105 [24:0];
+      \$255  = \$108 [24:0];
     end else if (\$48 ) begin
-      \$251  = out_3_3;
+      \$255  = out_3_3;
     end
     if (rst) begin
-      \$251  = 25'h0000000;
+      \$255  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = a_2_3;
+    \$256  = a_2_3;
     if (rst) begin
-      \$252  = 8'h00;
+      \$256  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = v_2_3;
+    \$257  = v_2_3;
     if (rst) begin
-      \$253  = 1'h0;
+      \$257  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = l_2_3;
+    \$258  = l_2_3;
     if (rst) begin
-      \$254  = 1'h0;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = w_1_4;
+    \$259  = w_1_4;
     if (rst) begin
-      \$255  = 8'h00;
+      \$259  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = acc_2_4;
+    \$260  = acc_2_4;
     if (\$49 ) begin
-      \$256  = \$50 ;
+      \$260  = \$50 ;
     end
     if (rst) begin
-      \$256  = 25'h0000000;
+      \$260  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = out_2_4;
+    \$261  = out_2_4;
     if (cap_2_4) begin
-      \$257  = \$107 [24:0];
+      \$261  = \$110 [24:0];
     end else if (\$51 ) begin
-      \$257  = out_3_4;
+      \$261  = out_3_4;
     end
     if (rst) begin
-      \$257  = 25'h0000000;
+      \$261  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = a_2_4;
+    \$262  = a_2_4;
     if (rst) begin
-      \$258  = 8'h00;
+      \$262  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = v_2_4;
+    \$263  = v_2_4;
     if (rst) begin
-      \$259  = 1'h0;
+      \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = l_2_4;
+    \$264  = l_2_4;
     if (rst) begin
-      \$260  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = w_1_5;
+    \$265  = w_1_5;
     if (rst) begin
-      \$261  = 8'h00;
+      \$265  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = acc_2_5;
+    \$266  = acc_2_5;
     if (\$52 ) begin
-      \$262  = \$53 ;
+      \$266  = \$53 ;
     end
     if (rst) begin
-      \$262  = 25'h0000000;
+      \$266  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = out_2_5;
+    \$267  = out_2_5;
     if (cap_2_5) begin
-      \$263  = \$109 [24:0];
+      \$267  = \$112 [24:0];
     end else if (\$54 ) begin
-      \$263  = out_3_5;
+      \$267  = out_3_5;
     end
     if (rst) begin
-      \$263  = 25'h0000000;
+      \$267  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = skew_a3_d2;
+    \$268  = skew_a3_d2;
     if (rst) begin
-      \$264  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = skew_v3_d2;
+    \$269  = skew_v3_d2;
     if (rst) begin
-      \$265  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = skew_l3_d2;
+    \$270  = skew_l3_d2;
     if (rst) begin
-      \$266  = 1'h0;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = w_2_0;
+    \$271  = w_2_0;
     if (rst) begin
-      \$267  = 8'h00;
+      \$271  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = acc_3_0;
+    \$272  = acc_3_0;
     if (\$55 ) begin
-      \$268  = \$56 ;
+      \$272  = \$56 ;
     end
     if (rst) begin
-      \$268  = 25'h0000000;
+      \$272  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = out_3_0;
+    \$273  = out_3_0;
     if (cap_3_0) begin
-      \$269  = \$111 [24:0];
+      \$273  = \$114 [24:0];
     end else if (\$57 ) begin
-      \$269  = 25'h0000000;
+      \$273  = 25'h0000000;
     end
     if (rst) begin
-      \$269  = 25'h0000000;
+      \$273  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = a_3_0;
+    \$274  = a_3_0;
     if (rst) begin
-      \$270  = 8'h00;
+      \$274  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = v_3_0;
+    \$275  = v_3_0;
     if (rst) begin
-      \$271  = 1'h0;
+      \$275  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = l_3_0;
+    \$276  = l_3_0;
     if (rst) begin
-      \$272  = 1'h0;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = w_2_1;
+    \$277  = w_2_1;
     if (rst) begin
-      \$273  = 8'h00;
+      \$277  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = acc_3_1;
+    \$278  = acc_3_1;
     if (\$58 ) begin
-      \$274  = \$59 ;
+      \$278  = \$59 ;
     end
     if (rst) begin
-      \$274  = 25'h0000000;
+      \$278  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = out_3_1;
+    \$279  = out_3_1;
     if (cap_3_1) begin
-      \$275  = \$113 [24:0];
+      \$279  = \$116 [24:0];
     end else if (\$60 ) begin
-      \$275  = 25'h0000000;
+      \$279  = 25'h0000000;
     end
     if (rst) begin
-      \$275  = 25'h0000000;
+      \$279  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = a_3_1;
+    \$280  = a_3_1;
     if (rst) begin
-      \$276  = 8'h00;
+      \$280  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = v_3_1;
+    \$281  = v_3_1;
     if (rst) begin
-      \$277  = 1'h0;
+      \$281  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = l_3_1;
+    \$282  = l_3_1;
     if (rst) begin
-      \$278  = 1'h0;
+      \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = w_2_2;
+    \$283  = w_2_2;
     if (rst) begin
-      \$279  = 8'h00;
+      \$283  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = acc_3_2;
+    \$284  = acc_3_2;
     if (\$61 ) begin
-      \$280  = \$62 ;
+      \$284  = \$62 ;
     end
     if (rst) begin
-      \$280  = 25'h0000000;
+      \$284  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = out_3_2;
+    \$285  = out_3_2;
     if (cap_3_2) begin
-      \$281  = \$115 [24:0];
+      \$285  = \$118 [24:0];
     end else if (\$63 ) begin
-      \$281  = 25'h0000000;
+      \$285  = 25'h0000000;
     end
     if (rst) begin
-      \$281  = 25'h0000000;
+      \$285  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = a_3_2;
+    \$286  = a_3_2;
     if (rst) begin
-      \$282  = 8'h00;
+      \$286  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = v_3_2;
+    \$287  = v_3_2;
     if (rst) begin
-      \$283  = 1'h0;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = l_3_2;
+    \$288  = l_3_2;
     if (rst) begin
-      \$284  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = w_2_3;
+    \$289  = w_2_3;
     if (rst) begin
-      \$285  = 8'h00;
+      \$289  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = acc_3_3;
+    \$290  = acc_3_3;
     if (\$64 ) begin
-      \$286  = \$65 ;
+      \$290  = \$65 ;
     end
     if (rst) begin
-      \$286  = 25'h0000000;
+      \$290  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = out_3_3;
+    \$291  = out_3_3;
     if (cap_3_3) begin
-      \$287  = \$117 [24:0];
+      \$291  = \$120 [24:0];
     end else if (\$66 ) begin
-      \$287  = 25'h0000000;
+      \$291  = 25'h0000000;
     end
     if (rst) begin
-      \$287  = 25'h0000000;
+      \$291  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = a_3_3;
+    \$292  = a_3_3;
     if (rst) begin
-      \$288  = 8'h00;
+      \$292  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = v_3_3;
+    \$293  = v_3_3;
     if (rst) begin
-      \$289  = 1'h0;
+      \$293  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = l_3_3;
+    \$294  = l_3_3;
     if (rst) begin
-      \$290  = 1'h0;
+      \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = w_2_4;
+    \$295  = w_2_4;
     if (rst) begin
-      \$291  = 8'h00;
+      \$295  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = acc_3_4;
+    \$296  = acc_3_4;
     if (\$67 ) begin
-      \$292  = \$68 ;
+      \$296  = \$68 ;
     end
     if (rst) begin
-      \$292  = 25'h0000000;
+      \$296  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = out_3_4;
+    \$297  = out_3_4;
     if (cap_3_4) begin
-      \$293  = \$119 [24:0];
+      \$297  = \$122 [24:0];
     end else if (\$69 ) begin
-      \$293  = 25'h0000000;
+      \$297  = 25'h0000000;
     end
     if (rst) begin
-      \$293  = 25'h0000000;
+      \$297  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = a_3_4;
+    \$298  = a_3_4;
     if (rst) begin
-      \$294  = 8'h00;
+      \$298  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = v_3_4;
+    \$299  = v_3_4;
     if (rst) begin
-      \$295  = 1'h0;
+      \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = l_3_4;
+    \$300  = l_3_4;
     if (rst) begin
-      \$296  = 1'h0;
+      \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = w_2_5;
+    \$301  = w_2_5;
     if (rst) begin
-      \$297  = 8'h00;
+      \$301  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = acc_3_5;
+    \$302  = acc_3_5;
     if (\$70 ) begin
-      \$298  = \$71 ;
+      \$302  = \$71 ;
     end
     if (rst) begin
-      \$298  = 25'h0000000;
+      \$302  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = out_3_5;
+    \$303  = out_3_5;
     if (cap_3_5) begin
-      \$299  = \$121 [24:0];
+      \$303  = \$124 [24:0];
     end else if (\$72 ) begin
-      \$299  = 25'h0000000;
+      \$303  = 25'h0000000;
     end
     if (rst) begin
-      \$299  = 25'h0000000;
+      \$303  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = drain_count;
+    \$304  = drain_beat;
     if (cap_3_5) begin
-      \$300  = 3'h4;
+      \$304  = 2'h0;
     end else if (\$73 ) begin
-      \$300  = \$74 [2:0];
+      \$304  = \$75 [1:0];
     end
     if (rst) begin
-      \$300  = 3'h0;
+      \$304  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$305  = drain_count;
+    if (cap_3_5) begin
+      \$305  = 3'h4;
+    end else if (\$76 ) begin
+      \$305  = \$77 [2:0];
+    end
+    if (rst) begin
+      \$305  = 3'h0;
     end
   end
   assign en = 1'h1;
-  assign sum_0_0 = \$75 [24:0];
-  assign sum_0_1 = \$77 [24:0];
-  assign sum_0_2 = \$79 [24:0];
-  assign sum_0_3 = \$81 [24:0];
-  assign sum_0_4 = \$83 [24:0];
-  assign sum_0_5 = \$85 [24:0];
-  assign sum_1_0 = \$87 [24:0];
-  assign sum_1_1 = \$89 [24:0];
-  assign sum_1_2 = \$91 [24:0];
-  assign sum_1_3 = \$93 [24:0];
-  assign sum_1_4 = \$95 [24:0];
-  assign sum_1_5 = \$97 [24:0];
-  assign sum_2_0 = \$99 [24:0];
-  assign sum_2_1 = \$101 [24:0];
-  assign sum_2_2 = \$103 [24:0];
-  assign sum_2_3 = \$105 [24:0];
-  assign sum_2_4 = \$107 [24:0];
-  assign sum_2_5 = \$109 [24:0];
-  assign sum_3_0 = \$111 [24:0];
-  assign sum_3_1 = \$113 [24:0];
-  assign sum_3_2 = \$115 [24:0];
-  assign sum_3_3 = \$117 [24:0];
-  assign sum_3_4 = \$119 [24:0];
-  assign sum_3_5 = \$121 [24:0];
+  assign sum_0_0 = \$78 [24:0];
+  assign sum_0_1 = \$80 [24:0];
+  assign sum_0_2 = \$82 [24:0];
+  assign sum_0_3 = \$84 [24:0];
+  assign sum_0_4 = \$86 [24:0];
+  assign sum_0_5 = \$88 [24:0];
+  assign sum_1_0 = \$90 [24:0];
+  assign sum_1_1 = \$92 [24:0];
+  assign sum_1_2 = \$94 [24:0];
+  assign sum_1_3 = \$96 [24:0];
+  assign sum_1_4 = \$98 [24:0];
+  assign sum_1_5 = \$100 [24:0];
+  assign sum_2_0 = \$102 [24:0];
+  assign sum_2_1 = \$104 [24:0];
+  assign sum_2_2 = \$106 [24:0];
+  assign sum_2_3 = \$108 [24:0];
+  assign sum_2_4 = \$110 [24:0];
+  assign sum_2_5 = \$112 [24:0];
+  assign sum_3_0 = \$114 [24:0];
+  assign sum_3_1 = \$116 [24:0];
+  assign sum_3_2 = \$118 [24:0];
+  assign sum_3_3 = \$120 [24:0];
+  assign sum_3_4 = \$122 [24:0];
+  assign sum_3_5 = \$124 [24:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3860,82 +3995,83 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
   assign \$1  = i_valid;
-  assign \$3  = draining;
+  assign \$3  = shift;
   assign \$4  = v_0_0;
-  assign \$6  = draining;
+  assign \$6  = shift;
   assign \$7  = v_0_1;
-  assign \$9  = draining;
+  assign \$9  = shift;
   assign \$10  = v_0_2;
-  assign \$12  = draining;
+  assign \$12  = shift;
   assign \$13  = v_0_3;
-  assign \$15  = draining;
+  assign \$15  = shift;
   assign \$16  = v_0_4;
-  assign \$18  = draining;
+  assign \$18  = shift;
   assign \$19  = skew_v1_d0;
-  assign \$21  = draining;
+  assign \$21  = shift;
   assign \$22  = v_1_0;
-  assign \$24  = draining;
+  assign \$24  = shift;
   assign \$25  = v_1_1;
-  assign \$27  = draining;
+  assign \$27  = shift;
   assign \$28  = v_1_2;
-  assign \$30  = draining;
+  assign \$30  = shift;
   assign \$31  = v_1_3;
-  assign \$33  = draining;
+  assign \$33  = shift;
   assign \$34  = v_1_4;
-  assign \$36  = draining;
+  assign \$36  = shift;
   assign \$37  = skew_v2_d1;
-  assign \$39  = draining;
+  assign \$39  = shift;
   assign \$40  = v_2_0;
-  assign \$42  = draining;
+  assign \$42  = shift;
   assign \$43  = v_2_1;
-  assign \$45  = draining;
+  assign \$45  = shift;
   assign \$46  = v_2_2;
-  assign \$48  = draining;
+  assign \$48  = shift;
   assign \$49  = v_2_3;
-  assign \$51  = draining;
+  assign \$51  = shift;
   assign \$52  = v_2_4;
-  assign \$54  = draining;
+  assign \$54  = shift;
   assign \$55  = skew_v3_d2;
-  assign \$57  = draining;
+  assign \$57  = shift;
   assign \$58  = v_3_0;
-  assign \$60  = draining;
+  assign \$60  = shift;
   assign \$61  = v_3_1;
-  assign \$63  = draining;
+  assign \$63  = shift;
   assign \$64  = v_3_2;
-  assign \$66  = draining;
+  assign \$66  = shift;
   assign \$67  = v_3_3;
-  assign \$69  = draining;
+  assign \$69  = shift;
   assign \$70  = v_3_4;
-  assign \$72  = draining;
+  assign \$72  = shift;
   assign \$73  = draining;
-  assign \$76  = i_valid;
-  assign \$78  = v_0_0;
-  assign \$80  = v_0_1;
-  assign \$82  = v_0_2;
-  assign \$84  = v_0_3;
-  assign \$86  = v_0_4;
-  assign \$88  = skew_v1_d0;
-  assign \$90  = v_1_0;
-  assign \$92  = v_1_1;
-  assign \$94  = v_1_2;
-  assign \$96  = v_1_3;
-  assign \$98  = v_1_4;
-  assign \$100  = skew_v2_d1;
-  assign \$102  = v_2_0;
-  assign \$104  = v_2_1;
-  assign \$106  = v_2_2;
-  assign \$108  = v_2_3;
-  assign \$110  = v_2_4;
-  assign \$112  = skew_v3_d2;
-  assign \$114  = v_3_0;
-  assign \$116  = v_3_1;
-  assign \$118  = v_3_2;
-  assign \$120  = v_3_3;
-  assign \$122  = v_3_4;
+  assign \$76  = shift;
+  assign \$79  = i_valid;
+  assign \$81  = v_0_0;
+  assign \$83  = v_0_1;
+  assign \$85  = v_0_2;
+  assign \$87  = v_0_3;
+  assign \$89  = v_0_4;
+  assign \$91  = skew_v1_d0;
+  assign \$93  = v_1_0;
+  assign \$95  = v_1_1;
+  assign \$97  = v_1_2;
+  assign \$99  = v_1_3;
+  assign \$101  = v_1_4;
+  assign \$103  = skew_v2_d1;
+  assign \$105  = v_2_0;
+  assign \$107  = v_2_1;
+  assign \$109  = v_2_2;
+  assign \$111  = v_2_3;
+  assign \$113  = v_2_4;
+  assign \$115  = skew_v3_d2;
+  assign \$117  = v_3_0;
+  assign \$119  = v_3_1;
+  assign \$121  = v_3_2;
+  assign \$123  = v_3_3;
+  assign \$125  = v_3_4;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -4076,177 +4212,69 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
-  wire [63:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  reg \$115 ;
-  reg \$116 ;
-  reg [30:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg [4:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [30:0] \$120 ;
-  reg [4:0] \$121 ;
-  reg [4:0] \$122 ;
-  reg [30:0] \$123 ;
-  reg [4:0] \$124 ;
-  reg [4:0] \$125 ;
-  reg [30:0] \$126 ;
-  reg [4:0] \$127 ;
-  reg [4:0] \$128 ;
-  reg [30:0] \$129 ;
-  wire \$13 ;
-  reg [4:0] \$130 ;
-  reg [4:0] \$131 ;
-  reg [30:0] \$132 ;
-  reg [4:0] \$133 ;
-  reg [4:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg [31:0] \$136 ;
-  reg [31:0] \$137 ;
-  reg [31:0] \$138 ;
-  reg [31:0] \$139 ;
-  wire [6:0] \$14 ;
-  reg [31:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg [4:0] \$143 ;
-  reg [4:0] \$144 ;
-  reg [4:0] \$145 ;
-  reg [4:0] \$146 ;
-  reg [4:0] \$147 ;
-  reg [4:0] \$148 ;
-  reg [32:0] \$149 ;
-  wire [6:0] \$15 ;
-  reg [32:0] \$150 ;
-  reg [32:0] \$151 ;
-  reg [32:0] \$152 ;
-  reg [32:0] \$153 ;
-  reg [32:0] \$154 ;
-  reg [31:0] \$155 ;
-  reg [31:0] \$156 ;
-  reg [31:0] \$157 ;
-  reg [31:0] \$158 ;
-  reg [31:0] \$159 ;
-  wire \$16 ;
-  reg [31:0] \$160 ;
-  reg [47:0] \$161 ;
-  reg \$162 ;
-  reg \$163 ;
-  wire [5:0] \$17 ;
-  wire \$18 ;
-  wire [6:0] \$19 ;
+  wire [32:0] \$11 ;
+  wire [32:0] \$12 ;
+  wire [62:0] \$13 ;
+  wire [62:0] \$14 ;
+  wire [33:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [30:0] \$18 ;
+  wire [32:0] \$19 ;
   wire [5:0] \$2 ;
-  wire [6:0] \$20 ;
-  wire \$21 ;
-  wire [5:0] \$22 ;
-  wire \$23 ;
-  wire [6:0] \$24 ;
-  wire [6:0] \$25 ;
-  wire \$26 ;
-  wire [5:0] \$27 ;
-  wire \$28 ;
-  wire [6:0] \$29 ;
+  wire [33:0] \$20 ;
+  wire [28:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [30:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [62:0] \$25 ;
+  wire [63:0] \$26 ;
+  wire [63:0] \$27 ;
+  wire [62:0] \$28 ;
+  wire [63:0] \$29 ;
   wire \$3 ;
-  wire [6:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [32:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [32:0] \$36 ;
-  wire [62:0] \$37 ;
-  wire [62:0] \$38 ;
-  wire [62:0] \$39 ;
+  wire [63:0] \$30 ;
+  wire [63:0] \$31 ;
+  wire [63:0] \$32 ;
+  wire [63:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  reg \$39 ;
   wire [6:0] \$4 ;
-  wire [62:0] \$40 ;
-  wire [62:0] \$41 ;
-  wire [62:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [28:0] \$44 ;
-  wire [31:0] \$45 ;
-  wire [30:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [33:0] \$48 ;
-  wire [28:0] \$49 ;
+  reg \$40 ;
+  reg [30:0] \$41 ;
+  reg [4:0] \$42 ;
+  reg [4:0] \$43 ;
+  reg [30:0] \$44 ;
+  reg [4:0] \$45 ;
+  reg [4:0] \$46 ;
+  reg [31:0] \$47 ;
+  reg [31:0] \$48 ;
+  reg \$49 ;
   wire [6:0] \$5 ;
-  wire [31:0] \$50 ;
-  wire [30:0] \$51 ;
-  wire [32:0] \$52 ;
-  wire [33:0] \$53 ;
-  wire [28:0] \$54 ;
-  wire [31:0] \$55 ;
-  wire [30:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire [28:0] \$59 ;
+  reg \$50 ;
+  reg [4:0] \$51 ;
+  reg [4:0] \$52 ;
+  reg [32:0] \$53 ;
+  reg [32:0] \$54 ;
+  reg [31:0] \$55 ;
+  reg [31:0] \$56 ;
+  reg [15:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
-  wire [30:0] \$61 ;
-  wire [32:0] \$62 ;
-  wire [33:0] \$63 ;
-  wire [28:0] \$64 ;
-  wire [31:0] \$65 ;
-  wire [30:0] \$66 ;
-  wire [32:0] \$67 ;
-  wire [33:0] \$68 ;
-  wire [28:0] \$69 ;
   wire [5:0] \$7 ;
-  wire [31:0] \$70 ;
-  wire [30:0] \$71 ;
-  wire [32:0] \$72 ;
-  wire [62:0] \$73 ;
-  wire [63:0] \$74 ;
-  wire [63:0] \$75 ;
-  wire [62:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [63:0] \$78 ;
-  wire [62:0] \$79 ;
   wire \$8 ;
-  wire [63:0] \$80 ;
-  wire [63:0] \$81 ;
-  wire [62:0] \$82 ;
-  wire [63:0] \$83 ;
-  wire [63:0] \$84 ;
-  wire [62:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [62:0] \$88 ;
-  wire [63:0] \$89 ;
   wire [6:0] \$9 ;
-  wire [63:0] \$90 ;
-  wire [63:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire [63:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [63:0] \$96 ;
-  wire [63:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
   wire [31:0] a_0;
   wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
-  wire [31:0] a_4;
-  wire [31:0] a_5;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -4256,162 +4284,122 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   wire en;
   wire [32:0] h_0;
   wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
-  wire [32:0] h_4;
-  wire [32:0] h_5;
   wire [31:0] half_0;
   wire [31:0] half_1;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  wire [31:0] half_4;
-  wire [31:0] half_5;
-  input [149:0] i_acc;
-  wire [149:0] i_acc;
+  input [49:0] i_acc;
+  wire [49:0] i_acc;
   wire [24:0] \i_acc[0] ;
   wire [24:0] \i_acc[1] ;
-  wire [24:0] \i_acc[2] ;
-  wire [24:0] \i_acc[3] ;
-  wire [24:0] \i_acc[4] ;
-  wire [24:0] \i_acc[5] ;
-  input [191:0] i_bias;
-  wire [191:0] i_bias;
+  input [63:0] i_bias;
+  wire [63:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
-  wire [31:0] \i_bias[4] ;
-  wire [31:0] \i_bias[5] ;
   input i_last;
   wire i_last;
-  input [185:0] i_multiplier;
-  wire [185:0] i_multiplier;
+  input [61:0] i_multiplier;
+  wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  wire [30:0] \i_multiplier[4] ;
-  wire [30:0] \i_multiplier[5] ;
-  input [35:0] i_shift;
-  wire [35:0] i_shift;
+  input [11:0] i_shift;
+  wire [11:0] i_shift;
   wire [5:0] \i_shift[0] ;
   wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
-  wire [5:0] \i_shift[4] ;
-  wire [5:0] \i_shift[5] ;
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
   wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
-  wire [4:0] left_4;
-  wire [4:0] left_5;
   wire [33:0] mid_0;
   wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  wire [33:0] mid_4;
-  wire [33:0] mid_5;
-  output [47:0] o_data;
-  reg [47:0] o_data = 48'h000000000000;
+  output [15:0] o_data;
+  reg [15:0] o_data = 16'h0000;
   wire [7:0] \o_data[0] ;
   wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
-  wire [7:0] \o_data[4] ;
-  wire [7:0] \o_data[5] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
   wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
-  wire [62:0] outer_4;
-  wire [62:0] outer_5;
   wire [4:0] r_0;
   wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
-  wire [4:0] r_4;
-  wire [4:0] r_5;
   reg [4:0] rq1_l0 = 5'h00;
   reg [4:0] rq1_l1 = 5'h00;
-  reg [4:0] rq1_l2 = 5'h00;
-  reg [4:0] rq1_l3 = 5'h00;
-  reg [4:0] rq1_l4 = 5'h00;
-  reg [4:0] rq1_l5 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [30:0] rq1_m1 = 31'h00000000;
-  reg [30:0] rq1_m2 = 31'h00000000;
-  reg [30:0] rq1_m3 = 31'h00000000;
-  reg [30:0] rq1_m4 = 31'h00000000;
-  reg [30:0] rq1_m5 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [4:0] rq1_r1 = 5'h00;
-  reg [4:0] rq1_r2 = 5'h00;
-  reg [4:0] rq1_r3 = 5'h00;
-  reg [4:0] rq1_r4 = 5'h00;
-  reg [4:0] rq1_r5 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
   reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
-  reg [31:0] rq1_s4 = 32'd0;
-  reg [31:0] rq1_s5 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
   reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
-  reg [32:0] rq2_h4 = 33'h000000000;
-  reg [32:0] rq2_h5 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
-  reg [31:0] rq2_hf4 = 32'd0;
-  reg [31:0] rq2_hf5 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg [4:0] rq2_r1 = 5'h00;
-  reg [4:0] rq2_r2 = 5'h00;
-  reg [4:0] rq2_r3 = 5'h00;
-  reg [4:0] rq2_r4 = 5'h00;
-  reg [4:0] rq2_r5 = 5'h00;
   reg rq2_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
   wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
-  wire [31:0] s_4;
-  wire [31:0] s_5;
   wire [34:0] t_0;
   wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
-  wire [34:0] t_4;
-  wire [34:0] t_5;
   wire [33:0] u_0;
   wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
-  wire [33:0] u_4;
-  wire [33:0] u_5;
   wire [33:0] y_0;
   wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
-  wire [33:0] y_4;
-  wire [33:0] y_5;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  assign t_0 = $signed(y_0) + $signed(zero_point);
+  assign t_1 = $signed(y_1) + $signed(zero_point);
+  assign \$35  = $signed(t_0) < $signed(act_min);
+  assign \$36  = $signed(t_0) > $signed(act_max);
+  assign \$37  = $signed(t_1) < $signed(act_min);
+  assign \$38  = $signed(t_1) > $signed(act_max);
+  always @(posedge clk)
+    rq1_valid <= \$39 ;
+  always @(posedge clk)
+    rq1_last <= \$40 ;
+  always @(posedge clk)
+    rq1_m0 <= \$41 ;
+  always @(posedge clk)
+    rq1_l0 <= \$42 ;
+  always @(posedge clk)
+    rq1_r0 <= \$43 ;
+  always @(posedge clk)
+    rq1_m1 <= \$44 ;
+  always @(posedge clk)
+    rq1_l1 <= \$45 ;
+  always @(posedge clk)
+    rq1_r1 <= \$46 ;
+  always @(posedge clk)
+    rq1_s0 <= \$47 ;
+  always @(posedge clk)
+    rq1_s1 <= \$48 ;
+  always @(posedge clk)
+    rq2_valid <= \$49 ;
+  always @(posedge clk)
+    rq2_last <= \$50 ;
+  always @(posedge clk)
+    rq2_r0 <= \$51 ;
+  always @(posedge clk)
+    rq2_r1 <= \$52 ;
+  always @(posedge clk)
+    rq2_h0 <= \$53 ;
+  always @(posedge clk)
+    rq2_h1 <= \$54 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$55 ;
+  always @(posedge clk)
+    rq2_hf1 <= \$56 ;
+  always @(posedge clk)
+    o_data <= \$57 ;
+  always @(posedge clk)
+    o_valid <= \$58 ;
+  always @(posedge clk)
+    o_last <= \$59 ;
   assign \$1  = $signed(i_shift[5:0]) > $signed(1'h0);
   assign \$2  = \$1  ? i_shift[5:0] : 6'h00;
   assign \$3  = $signed(i_shift[5:0]) < $signed(1'h0);
@@ -4422,693 +4410,221 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, i_multiplier, i_sh
   assign \$8  = $signed(i_shift[11:6]) < $signed(1'h0);
   assign \$9  = - $signed(i_shift[11:6]);
   assign \$10  = \$8  ? \$9  : 7'h00;
-  assign \$11  = $signed(i_shift[17:12]) > $signed(1'h0);
-  assign \$12  = \$11  ? i_shift[17:12] : 6'h00;
-  assign \$13  = $signed(i_shift[17:12]) < $signed(1'h0);
-  assign \$14  = - $signed(i_shift[17:12]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(i_shift[23:18]) > $signed(1'h0);
-  assign \$17  = \$16  ? i_shift[23:18] : 6'h00;
-  assign \$18  = $signed(i_shift[23:18]) < $signed(1'h0);
-  assign \$19  = - $signed(i_shift[23:18]);
-  assign \$20  = \$18  ? \$19  : 7'h00;
-  assign \$21  = $signed(i_shift[29:24]) > $signed(1'h0);
-  assign \$22  = \$21  ? i_shift[29:24] : 6'h00;
-  assign \$23  = $signed(i_shift[29:24]) < $signed(1'h0);
-  assign \$24  = - $signed(i_shift[29:24]);
-  assign \$25  = \$23  ? \$24  : 7'h00;
-  assign \$26  = $signed(i_shift[35:30]) > $signed(1'h0);
-  assign \$27  = \$26  ? i_shift[35:30] : 6'h00;
-  assign \$28  = $signed(i_shift[35:30]) < $signed(1'h0);
-  assign \$29  = - $signed(i_shift[35:30]);
-  assign \$30  = \$28  ? \$29  : 7'h00;
-  assign \$31  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
-  assign \$32  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
-  assign \$33  = $signed(i_acc[74:50]) + $signed(i_bias[95:64]);
-  assign \$34  = $signed(i_acc[99:75]) + $signed(i_bias[127:96]);
-  assign \$35  = $signed(i_acc[124:100]) + $signed(i_bias[159:128]);
-  assign \$36  = $signed(i_acc[149:125]) + $signed(i_bias[191:160]);
-  assign \$37  = $signed(rq1_s0) << rq1_l0;
-  assign \$38  = $signed(rq1_s1) << rq1_l1;
-  assign \$39  = $signed(rq1_s2) << rq1_l2;
-  assign \$40  = $signed(rq1_s3) << rq1_l3;
-  assign \$41  = $signed(rq1_s4) << rq1_l4;
-  assign \$42  = $signed(rq1_s5) << rq1_l5;
-  assign \$43  = \$37 [16:0] * rq1_m0[16:0];
-  assign \$44  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$45  = $signed(\$37 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$46  = \$37 [16:0] * rq1_m0[30:17];
-  assign \$47  = $signed(\$45 ) + $signed({ 1'h0, \$46  });
-  assign mid_0 = $signed(\$47 ) + $signed(15'h2000);
-  assign \$48  = \$38 [16:0] * rq1_m1[16:0];
-  assign \$49  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
-  assign \$50  = $signed(\$38 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
-  assign \$51  = \$38 [16:0] * rq1_m1[30:17];
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign mid_1 = $signed(\$52 ) + $signed(15'h2000);
-  assign \$53  = \$39 [16:0] * rq1_m2[16:0];
-  assign \$54  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[30:17] });
-  assign \$55  = $signed(\$39 [31:17]) * $signed({ 1'h0, rq1_m2[16:0] });
-  assign \$56  = \$39 [16:0] * rq1_m2[30:17];
-  assign \$57  = $signed(\$55 ) + $signed({ 1'h0, \$56  });
-  assign mid_2 = $signed(\$57 ) + $signed(15'h2000);
-  assign \$58  = \$40 [16:0] * rq1_m3[16:0];
-  assign \$59  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[30:17] });
-  assign \$60  = $signed(\$40 [31:17]) * $signed({ 1'h0, rq1_m3[16:0] });
-  assign \$61  = \$40 [16:0] * rq1_m3[30:17];
-  assign \$62  = $signed(\$60 ) + $signed({ 1'h0, \$61  });
-  assign mid_3 = $signed(\$62 ) + $signed(15'h2000);
-  assign \$63  = \$41 [16:0] * rq1_m4[16:0];
-  assign \$64  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[30:17] });
-  assign \$65  = $signed(\$41 [31:17]) * $signed({ 1'h0, rq1_m4[16:0] });
-  assign \$66  = \$41 [16:0] * rq1_m4[30:17];
-  assign \$67  = $signed(\$65 ) + $signed({ 1'h0, \$66  });
-  assign mid_4 = $signed(\$67 ) + $signed(15'h2000);
-  assign \$68  = \$42 [16:0] * rq1_m5[16:0];
-  assign \$69  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[30:17] });
-  assign \$70  = $signed(\$42 [31:17]) * $signed({ 1'h0, rq1_m5[16:0] });
-  assign \$71  = \$42 [16:0] * rq1_m5[30:17];
-  assign \$72  = $signed(\$70 ) + $signed({ 1'h0, \$71  });
-  assign mid_5 = $signed(\$72 ) + $signed(15'h2000);
-  assign \$74  = $signed(\$73 ) + $signed(mid_0);
-  assign \$77  = $signed(\$76 ) + $signed(mid_1);
-  assign \$80  = $signed(\$79 ) + $signed(mid_2);
-  assign \$83  = $signed(\$82 ) + $signed(mid_3);
-  assign \$86  = $signed(\$85 ) + $signed(mid_4);
-  assign \$89  = $signed(\$88 ) + $signed(mid_5);
-  assign \$91  = 1'h1 << rq1_r0;
-  assign \$93  = 1'h1 << rq1_r1;
-  assign \$95  = 1'h1 << rq1_r2;
-  assign \$97  = 1'h1 << rq1_r3;
-  assign \$99  = 1'h1 << rq1_r4;
-  assign \$101  = 1'h1 << rq1_r5;
+  assign \$11  = $signed(i_acc[24:0]) + $signed(i_bias[31:0]);
+  assign \$12  = $signed(i_acc[49:25]) + $signed(i_bias[63:32]);
+  assign \$13  = $signed(rq1_s0) << rq1_l0;
+  assign \$14  = $signed(rq1_s1) << rq1_l1;
+  assign \$15  = \$13 [16:0] * rq1_m0[16:0];
+  assign \$16  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$17  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$18  = \$13 [16:0] * rq1_m0[30:17];
+  assign \$19  = $signed(\$17 ) + $signed({ 1'h0, \$18  });
+  assign mid_0 = $signed(\$19 ) + $signed(15'h2000);
+  assign \$20  = \$14 [16:0] * rq1_m1[16:0];
+  assign \$21  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[30:17] });
+  assign \$22  = $signed(\$14 [31:17]) * $signed({ 1'h0, rq1_m1[16:0] });
+  assign \$23  = \$14 [16:0] * rq1_m1[30:17];
+  assign \$24  = $signed(\$22 ) + $signed({ 1'h0, \$23  });
+  assign mid_1 = $signed(\$24 ) + $signed(15'h2000);
+  assign \$26  = $signed(\$25 ) + $signed(mid_0);
+  assign \$29  = $signed(\$28 ) + $signed(mid_1);
+  assign \$31  = 1'h1 << rq1_r0;
+  assign \$33  = 1'h1 << rq1_r1;
   assign u_0 = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
   assign u_1 = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign u_2 = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign u_3 = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign u_4 = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign u_5 = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
   assign y_0 = $signed(u_0) >>> rq2_r0;
   assign y_1 = $signed(u_1) >>> rq2_r1;
-  assign y_2 = $signed(u_2) >>> rq2_r2;
-  assign y_3 = $signed(u_3) >>> rq2_r3;
-  assign y_4 = $signed(u_4) >>> rq2_r4;
-  assign y_5 = $signed(u_5) >>> rq2_r5;
-  assign t_0 = $signed(y_0) + $signed(zero_point);
-  assign t_1 = $signed(y_1) + $signed(zero_point);
-  assign t_2 = $signed(y_2) + $signed(zero_point);
-  assign t_3 = $signed(y_3) + $signed(zero_point);
-  assign t_4 = $signed(y_4) + $signed(zero_point);
-  assign t_5 = $signed(y_5) + $signed(zero_point);
-  assign \$103  = $signed(t_0) < $signed(act_min);
-  assign \$104  = $signed(t_0) > $signed(act_max);
-  assign \$105  = $signed(t_1) < $signed(act_min);
-  assign \$106  = $signed(t_1) > $signed(act_max);
-  assign \$107  = $signed(t_2) < $signed(act_min);
-  assign \$108  = $signed(t_2) > $signed(act_max);
-  assign \$109  = $signed(t_3) < $signed(act_min);
-  assign \$110  = $signed(t_3) > $signed(act_max);
-  assign \$111  = $signed(t_4) < $signed(act_min);
-  assign \$112  = $signed(t_4) > $signed(act_max);
-  assign \$113  = $signed(t_5) < $signed(act_min);
-  assign \$114  = $signed(t_5) > $signed(act_max);
-  always @(posedge clk)
-    rq1_valid <= \$115 ;
-  always @(posedge clk)
-    rq1_last <= \$116 ;
-  always @(posedge clk)
-    rq1_m0 <= \$117 ;
-  always @(posedge clk)
-    rq1_l0 <= \$118 ;
-  always @(posedge clk)
-    rq1_r0 <= \$119 ;
-  always @(posedge clk)
-    rq1_m1 <= \$120 ;
-  always @(posedge clk)
-    rq1_l1 <= \$121 ;
-  always @(posedge clk)
-    rq1_r1 <= \$122 ;
-  always @(posedge clk)
-    rq1_m2 <= \$123 ;
-  always @(posedge clk)
-    rq1_l2 <= \$124 ;
-  always @(posedge clk)
-    rq1_r2 <= \$125 ;
-  always @(posedge clk)
-    rq1_m3 <= \$126 ;
-  always @(posedge clk)
-    rq1_l3 <= \$127 ;
-  always @(posedge clk)
-    rq1_r3 <= \$128 ;
-  always @(posedge clk)
-    rq1_m4 <= \$129 ;
-  always @(posedge clk)
-    rq1_l4 <= \$130 ;
-  always @(posedge clk)
-    rq1_r4 <= \$131 ;
-  always @(posedge clk)
-    rq1_m5 <= \$132 ;
-  always @(posedge clk)
-    rq1_l5 <= \$133 ;
-  always @(posedge clk)
-    rq1_r5 <= \$134 ;
-  always @(posedge clk)
-    rq1_s0 <= \$135 ;
-  always @(posedge clk)
-    rq1_s1 <= \$136 ;
-  always @(posedge clk)
-    rq1_s2 <= \$137 ;
-  always @(posedge clk)
-    rq1_s3 <= \$138 ;
-  always @(posedge clk)
-    rq1_s4 <= \$139 ;
-  always @(posedge clk)
-    rq1_s5 <= \$140 ;
-  always @(posedge clk)
-    rq2_valid <= \$141 ;
-  always @(posedge clk)
-    rq2_last <= \$142 ;
-  always @(posedge clk)
-    rq2_r0 <= \$143 ;
-  always @(posedge clk)
-    rq2_r1 <= \$144 ;
-  always @(posedge clk)
-    rq2_r2 <= \$145 ;
-  always @(posedge clk)
-    rq2_r3 <= \$146 ;
-  always @(posedge clk)
-    rq2_r4 <= \$147 ;
-  always @(posedge clk)
-    rq2_r5 <= \$148 ;
-  always @(posedge clk)
-    rq2_h0 <= \$149 ;
-  always @(posedge clk)
-    rq2_h1 <= \$150 ;
-  always @(posedge clk)
-    rq2_h2 <= \$151 ;
-  always @(posedge clk)
-    rq2_h3 <= \$152 ;
-  always @(posedge clk)
-    rq2_h4 <= \$153 ;
-  always @(posedge clk)
-    rq2_h5 <= \$154 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$155 ;
-  always @(posedge clk)
-    rq2_hf1 <= \$156 ;
-  always @(posedge clk)
-    rq2_hf2 <= \$157 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$158 ;
-  always @(posedge clk)
-    rq2_hf4 <= \$159 ;
-  always @(posedge clk)
-    rq2_hf5 <= \$160 ;
-  always @(posedge clk)
-    o_data <= \$161 ;
-  always @(posedge clk)
-    o_valid <= \$162 ;
-  always @(posedge clk)
-    o_last <= \$163 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$115  = i_valid;
+    \$39  = i_valid;
     if (rst) begin
-      \$115  = 1'h0;
+      \$39  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$116  = i_last;
+    \$40  = i_last;
     if (rst) begin
-      \$116  = 1'h0;
+      \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$117  = i_multiplier[30:0];
+    \$41  = i_multiplier[30:0];
     if (rst) begin
-      \$117  = 31'h00000000;
+      \$41  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$118  = \$2 [4:0];
+    \$42  = \$2 [4:0];
     if (rst) begin
-      \$118  = 5'h00;
+      \$42  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$119  = \$5 [4:0];
+    \$43  = \$5 [4:0];
     if (rst) begin
-      \$119  = 5'h00;
+      \$43  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$120  = i_multiplier[61:31];
+    \$44  = i_multiplier[61:31];
     if (rst) begin
-      \$120  = 31'h00000000;
+      \$44  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$121  = \$7 [4:0];
+    \$45  = \$7 [4:0];
     if (rst) begin
-      \$121  = 5'h00;
+      \$45  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$122  = \$10 [4:0];
+    \$46  = \$10 [4:0];
     if (rst) begin
-      \$122  = 5'h00;
+      \$46  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$123  = i_multiplier[92:62];
+    \$47  = \$11 [31:0];
     if (rst) begin
-      \$123  = 31'h00000000;
+      \$47  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$124  = \$12 [4:0];
+    \$48  = \$12 [31:0];
     if (rst) begin
-      \$124  = 5'h00;
+      \$48  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$125  = \$15 [4:0];
+    \$49  = rq1_valid;
     if (rst) begin
-      \$125  = 5'h00;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$126  = i_multiplier[123:93];
+    \$50  = rq1_last;
     if (rst) begin
-      \$126  = 31'h00000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$127  = \$17 [4:0];
+    \$51  = rq1_r0;
     if (rst) begin
-      \$127  = 5'h00;
+      \$51  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$128  = \$20 [4:0];
+    \$52  = rq1_r1;
     if (rst) begin
-      \$128  = 5'h00;
+      \$52  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$129  = i_multiplier[154:124];
+    \$53  = \$27 [32:0];
     if (rst) begin
-      \$129  = 31'h00000000;
+      \$53  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$130  = \$22 [4:0];
+    \$54  = \$30 [32:0];
     if (rst) begin
-      \$130  = 5'h00;
+      \$54  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$131  = \$25 [4:0];
+    \$55  = \$32 [31:0];
     if (rst) begin
-      \$131  = 5'h00;
+      \$55  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$132  = i_multiplier[185:155];
+    \$56  = \$34 [31:0];
     if (rst) begin
-      \$132  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$133  = \$27 [4:0];
-    if (rst) begin
-      \$133  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$134  = \$30 [4:0];
-    if (rst) begin
-      \$134  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$135  = \$31 [31:0];
-    if (rst) begin
-      \$135  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$136  = \$32 [31:0];
-    if (rst) begin
-      \$136  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$137  = \$33 [31:0];
-    if (rst) begin
-      \$137  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$138  = \$34 [31:0];
-    if (rst) begin
-      \$138  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$139  = \$35 [31:0];
-    if (rst) begin
-      \$139  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$140  = \$36 [31:0];
-    if (rst) begin
-      \$140  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$141  = rq1_valid;
-    if (rst) begin
-      \$141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$142  = rq1_last;
-    if (rst) begin
-      \$142  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$143  = rq1_r0;
-    if (rst) begin
-      \$143  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$144  = rq1_r1;
-    if (rst) begin
-      \$144  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$145  = rq1_r2;
-    if (rst) begin
-      \$145  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$146  = rq1_r3;
-    if (rst) begin
-      \$146  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$147  = rq1_r4;
-    if (rst) begin
-      \$147  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$148  = rq1_r5;
-    if (rst) begin
-      \$148  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$149  = \$75 [32:0];
-    if (rst) begin
-      \$149  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$150  = \$78 [32:0];
-    if (rst) begin
-      \$150  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$151  = \$81 [32:0];
-    if (rst) begin
-      \$151  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$152  = \$84 [32:0];
-    if (rst) begin
-      \$152  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$153  = \$87 [32:0];
-    if (rst) begin
-      \$153  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$154  = \$90 [32:0];
-    if (rst) begin
-      \$154  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$155  = \$92 [31:0];
-    if (rst) begin
-      \$155  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$156  = \$94 [31:0];
-    if (rst) begin
-      \$156  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$157  = \$96 [31:0];
-    if (rst) begin
-      \$157  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$158  = \$98 [31:0];
-    if (rst) begin
-      \$158  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$159  = \$100 [31:0];
-    if (rst) begin
-      \$159  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$160  = \$102 [31:0];
-    if (rst) begin
-      \$160  = 32'd0;
+      \$56  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$103 ) begin
-      \$161 [7:0] = act_min;
-    end else if (\$104 ) begin
-      \$161 [7:0] = act_max;
+    if (\$35 ) begin
+      \$57 [7:0] = act_min;
+    end else if (\$36 ) begin
+      \$57 [7:0] = act_max;
     end else begin
-      \$161 [7:0] = t_0[7:0];
+      \$57 [7:0] = t_0[7:0];
     end
     (* full_case = 32'd1 *)
-    if (\$105 ) begin
-      \$161 [15:8] = act_min;
-    end else if (\$106 ) begin
-      \$161 [15:8] = act_max;
+    if (\$37 ) begin
+      \$57 [15:8] = act_min;
+    end else if (\$38 ) begin
+      \$57 [15:8] = act_max;
     end else begin
-      \$161 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$107 ) begin
-      \$161 [23:16] = act_min;
-    end else if (\$108 ) begin
-      \$161 [23:16] = act_max;
-    end else begin
-      \$161 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$109 ) begin
-      \$161 [31:24] = act_min;
-    end else if (\$110 ) begin
-      \$161 [31:24] = act_max;
-    end else begin
-      \$161 [31:24] = t_3[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$111 ) begin
-      \$161 [39:32] = act_min;
-    end else if (\$112 ) begin
-      \$161 [39:32] = act_max;
-    end else begin
-      \$161 [39:32] = t_4[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$113 ) begin
-      \$161 [47:40] = act_min;
-    end else if (\$114 ) begin
-      \$161 [47:40] = act_max;
-    end else begin
-      \$161 [47:40] = t_5[7:0];
+      \$57 [15:8] = t_1[7:0];
     end
     if (rst) begin
-      \$161  = 48'h000000000000;
+      \$57  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$162  = rq2_valid;
+    \$58  = rq2_valid;
     if (rst) begin
-      \$162  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$163  = rq2_last;
+    \$59  = rq2_last;
     if (rst) begin
-      \$163  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
   assign r_0 = \$5 [4:0];
   assign left_1 = \$7 [4:0];
   assign r_1 = \$10 [4:0];
-  assign left_2 = \$12 [4:0];
-  assign r_2 = \$15 [4:0];
-  assign left_3 = \$17 [4:0];
-  assign r_3 = \$20 [4:0];
-  assign left_4 = \$22 [4:0];
-  assign r_4 = \$25 [4:0];
-  assign left_5 = \$27 [4:0];
-  assign r_5 = \$30 [4:0];
-  assign s_0 = \$31 [31:0];
-  assign s_1 = \$32 [31:0];
-  assign s_2 = \$33 [31:0];
-  assign s_3 = \$34 [31:0];
-  assign s_4 = \$35 [31:0];
-  assign s_5 = \$36 [31:0];
-  assign a_0 = \$37 [31:0];
-  assign a_1 = \$38 [31:0];
-  assign a_2 = \$39 [31:0];
-  assign a_3 = \$40 [31:0];
-  assign a_4 = \$41 [31:0];
-  assign a_5 = \$42 [31:0];
-  assign outer_0 = { \$44 , \$43  };
-  assign outer_1 = { \$49 , \$48  };
-  assign outer_2 = { \$54 , \$53  };
-  assign outer_3 = { \$59 , \$58  };
-  assign outer_4 = { \$64 , \$63  };
-  assign outer_5 = { \$69 , \$68  };
-  assign h_0 = \$75 [32:0];
-  assign h_1 = \$78 [32:0];
-  assign h_2 = \$81 [32:0];
-  assign h_3 = \$84 [32:0];
-  assign h_4 = \$87 [32:0];
-  assign h_5 = \$90 [32:0];
-  assign half_0 = \$92 [31:0];
-  assign half_1 = \$94 [31:0];
-  assign half_2 = \$96 [31:0];
-  assign half_3 = \$98 [31:0];
-  assign half_4 = \$100 [31:0];
-  assign half_5 = \$102 [31:0];
+  assign s_0 = \$11 [31:0];
+  assign s_1 = \$12 [31:0];
+  assign a_0 = \$13 [31:0];
+  assign a_1 = \$14 [31:0];
+  assign outer_0 = { \$16 , \$15  };
+  assign outer_1 = { \$21 , \$20  };
+  assign h_0 = \$27 [32:0];
+  assign h_1 = \$30 [32:0];
+  assign half_0 = \$32 [31:0];
+  assign half_1 = \$34 [31:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift[5:0];
   assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
   assign \i_acc[0]  = i_acc[24:0];
   assign \i_acc[1]  = i_acc[49:25];
-  assign \i_acc[2]  = i_acc[74:50];
-  assign \i_acc[3]  = i_acc[99:75];
-  assign \i_acc[4]  = i_acc[124:100];
-  assign \i_acc[5]  = i_acc[149:125];
   assign \i_bias[0]  = i_bias[31:0];
   assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_bias[4]  = i_bias[159:128];
-  assign \i_bias[5]  = i_bias[191:160];
   assign \i_multiplier[0]  = i_multiplier[30:0];
   assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_multiplier[4]  = i_multiplier[154:124];
-  assign \i_multiplier[5]  = i_multiplier[185:155];
   assign \o_data[0]  = o_data[7:0];
   assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \o_data[4]  = o_data[39:32];
-  assign \o_data[5]  = o_data[47:40];
-  assign \$73  = { \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 [28], \$44 , \$43 [33:17] };
-  assign \$75  = { \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63], \$74 [63:14] };
-  assign \$76  = { \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 [28], \$49 , \$48 [33:17] };
-  assign \$78  = { \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63], \$77 [63:14] };
-  assign \$79  = { \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 [28], \$54 , \$53 [33:17] };
-  assign \$81  = { \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63], \$80 [63:14] };
-  assign \$82  = { \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 [28], \$59 , \$58 [33:17] };
-  assign \$84  = { \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63], \$83 [63:14] };
-  assign \$85  = { \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 [28], \$64 , \$63 [33:17] };
-  assign \$87  = { \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63], \$86 [63:14] };
-  assign \$88  = { \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 [28], \$69 , \$68 [33:17] };
-  assign \$90  = { \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63], \$89 [63:14] };
-  assign \$92  = { 1'h0, \$91 [63:1] };
-  assign \$94  = { 1'h0, \$93 [63:1] };
-  assign \$96  = { 1'h0, \$95 [63:1] };
-  assign \$98  = { 1'h0, \$97 [63:1] };
-  assign \$100  = { 1'h0, \$99 [63:1] };
-  assign \$102  = { 1'h0, \$101 [63:1] };
+  assign \$25  = { \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 [28], \$16 , \$15 [33:17] };
+  assign \$27  = { \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63], \$26 [63:14] };
+  assign \$28  = { \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 [28], \$21 , \$20 [33:17] };
+  assign \$30  = { \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63], \$29 [63:14] };
+  assign \$32  = { 1'h0, \$31 [63:1] };
+  assign \$34  = { 1'h0, \$33 [63:1] };
 endmodule

@@ -7,173 +7,178 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1 ;
   wire \$10 ;
   reg \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$101 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
+  reg [7:0] \$108 ;
+  reg [7:0] \$109 ;
   wire [23:0] \$11 ;
   reg [7:0] \$110 ;
-  reg [15:0] \$111 ;
+  reg [7:0] \$111 ;
   reg \$112 ;
   reg \$113 ;
-  reg [23:0] \$114 ;
-  reg [23:0] \$115 ;
-  reg [7:0] \$116 ;
+  reg [7:0] \$114 ;
+  reg [15:0] \$115 ;
+  reg \$116 ;
   reg \$117 ;
-  reg \$118 ;
-  reg [7:0] \$119 ;
+  reg [23:0] \$118 ;
+  reg [23:0] \$119 ;
   wire \$12 ;
-  reg [15:0] \$120 ;
+  reg [7:0] \$120 ;
   reg \$121 ;
   reg \$122 ;
-  reg [23:0] \$123 ;
-  reg [23:0] \$124 ;
-  reg [7:0] \$125 ;
+  reg [7:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg \$125 ;
   reg \$126 ;
-  reg \$127 ;
-  reg [7:0] \$128 ;
-  reg [15:0] \$129 ;
+  reg [23:0] \$127 ;
+  reg [23:0] \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
   reg \$130 ;
   reg \$131 ;
-  reg [23:0] \$132 ;
-  reg [23:0] \$133 ;
-  reg [7:0] \$134 ;
+  reg [7:0] \$132 ;
+  reg [15:0] \$133 ;
+  reg \$134 ;
   reg \$135 ;
-  reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
+  reg [23:0] \$136 ;
+  reg [23:0] \$137 ;
+  reg [7:0] \$138 ;
   reg \$139 ;
   wire [23:0] \$14 ;
   reg \$140 ;
-  reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
+  reg [7:0] \$141 ;
+  reg [15:0] \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
+  reg [23:0] \$145 ;
+  reg [23:0] \$146 ;
+  reg [7:0] \$147 ;
   reg \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg [23:0] \$150 ;
-  reg [23:0] \$151 ;
-  reg [7:0] \$152 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg \$152 ;
   reg \$153 ;
-  reg \$154 ;
-  reg [7:0] \$155 ;
-  reg [15:0] \$156 ;
+  reg [23:0] \$154 ;
+  reg [23:0] \$155 ;
+  reg [7:0] \$156 ;
   reg \$157 ;
   reg \$158 ;
-  reg [23:0] \$159 ;
+  reg [7:0] \$159 ;
   wire \$16 ;
-  reg [23:0] \$160 ;
-  reg [7:0] \$161 ;
+  reg [15:0] \$160 ;
+  reg \$161 ;
   reg \$162 ;
-  reg \$163 ;
-  reg [7:0] \$164 ;
-  reg [15:0] \$165 ;
+  reg [23:0] \$163 ;
+  reg [23:0] \$164 ;
+  reg [7:0] \$165 ;
   reg \$166 ;
   reg \$167 ;
-  reg [23:0] \$168 ;
-  reg [23:0] \$169 ;
+  reg [7:0] \$168 ;
+  reg [15:0] \$169 ;
   wire [23:0] \$17 ;
-  reg [7:0] \$170 ;
+  reg \$170 ;
   reg \$171 ;
-  reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [15:0] \$174 ;
+  reg [23:0] \$172 ;
+  reg [23:0] \$173 ;
+  reg [7:0] \$174 ;
   reg \$175 ;
   reg \$176 ;
-  reg [23:0] \$177 ;
-  reg [23:0] \$178 ;
-  reg [7:0] \$179 ;
+  reg [7:0] \$177 ;
+  reg [15:0] \$178 ;
+  reg \$179 ;
   wire \$18 ;
   reg \$180 ;
-  reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [15:0] \$183 ;
+  reg [23:0] \$181 ;
+  reg [23:0] \$182 ;
+  reg [7:0] \$183 ;
   reg \$184 ;
   reg \$185 ;
-  reg [23:0] \$186 ;
-  reg [23:0] \$187 ;
-  reg [7:0] \$188 ;
+  reg [7:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg \$188 ;
   reg \$189 ;
   wire \$19 ;
-  reg \$190 ;
-  reg [7:0] \$191 ;
-  reg [15:0] \$192 ;
+  reg [23:0] \$190 ;
+  reg [23:0] \$191 ;
+  reg [7:0] \$192 ;
   reg \$193 ;
   reg \$194 ;
-  reg [23:0] \$195 ;
-  reg [23:0] \$196 ;
-  reg [7:0] \$197 ;
+  reg [7:0] \$195 ;
+  reg [15:0] \$196 ;
+  reg \$197 ;
   reg \$198 ;
-  reg \$199 ;
+  reg [23:0] \$199 ;
   wire [23:0] \$2 ;
   wire [23:0] \$20 ;
-  reg [7:0] \$200 ;
-  reg [15:0] \$201 ;
+  reg [23:0] \$200 ;
+  reg [7:0] \$201 ;
   reg \$202 ;
   reg \$203 ;
-  reg [23:0] \$204 ;
-  reg [23:0] \$205 ;
-  reg [7:0] \$206 ;
+  reg [7:0] \$204 ;
+  reg [15:0] \$205 ;
+  reg \$206 ;
   reg \$207 ;
-  reg \$208 ;
-  reg [7:0] \$209 ;
+  reg [23:0] \$208 ;
+  reg [23:0] \$209 ;
   wire \$21 ;
-  reg [15:0] \$210 ;
+  reg [7:0] \$210 ;
   reg \$211 ;
   reg \$212 ;
-  reg [23:0] \$213 ;
-  reg [23:0] \$214 ;
-  reg [7:0] \$215 ;
+  reg [7:0] \$213 ;
+  reg [15:0] \$214 ;
+  reg \$215 ;
   reg \$216 ;
-  reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [15:0] \$219 ;
+  reg [23:0] \$217 ;
+  reg [23:0] \$218 ;
+  reg [7:0] \$219 ;
   wire \$22 ;
   reg \$220 ;
   reg \$221 ;
-  reg [23:0] \$222 ;
-  reg [23:0] \$223 ;
-  reg [7:0] \$224 ;
+  reg [7:0] \$222 ;
+  reg [15:0] \$223 ;
+  reg \$224 ;
   reg \$225 ;
-  reg \$226 ;
-  reg [7:0] \$227 ;
-  reg [15:0] \$228 ;
+  reg [23:0] \$226 ;
+  reg [23:0] \$227 ;
+  reg [7:0] \$228 ;
   reg \$229 ;
   wire [23:0] \$23 ;
   reg \$230 ;
-  reg [23:0] \$231 ;
-  reg [23:0] \$232 ;
-  reg [7:0] \$233 ;
+  reg [7:0] \$231 ;
+  reg [15:0] \$232 ;
+  reg \$233 ;
   reg \$234 ;
-  reg \$235 ;
-  reg [7:0] \$236 ;
-  reg [15:0] \$237 ;
+  reg [23:0] \$235 ;
+  reg [23:0] \$236 ;
+  reg [7:0] \$237 ;
   reg \$238 ;
   reg \$239 ;
   wire \$24 ;
-  reg [23:0] \$240 ;
-  reg [23:0] \$241 ;
-  reg [7:0] \$242 ;
+  reg [7:0] \$240 ;
+  reg [15:0] \$241 ;
+  reg \$242 ;
   reg \$243 ;
-  reg \$244 ;
-  reg [7:0] \$245 ;
-  reg [15:0] \$246 ;
+  reg [23:0] \$244 ;
+  reg [23:0] \$245 ;
+  reg [7:0] \$246 ;
   reg \$247 ;
   reg \$248 ;
-  reg [23:0] \$249 ;
+  reg [7:0] \$249 ;
   wire \$25 ;
-  reg [23:0] \$250 ;
-  reg [2:0] \$251 ;
+  reg [15:0] \$250 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg [23:0] \$253 ;
+  reg [23:0] \$254 ;
+  reg [1:0] \$255 ;
+  reg [2:0] \$256 ;
   wire [23:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -201,59 +206,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$48 ;
   wire \$49 ;
   wire [23:0] \$5 ;
-  wire [3:0] \$50 ;
-  wire [24:0] \$51 ;
+  wire [2:0] \$50 ;
+  wire [2:0] \$51 ;
   wire \$52 ;
-  wire [24:0] \$53 ;
-  wire \$54 ;
-  wire [24:0] \$55 ;
-  wire \$56 ;
-  wire [24:0] \$57 ;
-  wire \$58 ;
-  wire [24:0] \$59 ;
+  wire [3:0] \$53 ;
+  wire [24:0] \$54 ;
+  wire \$55 ;
+  wire [24:0] \$56 ;
+  wire \$57 ;
+  wire [24:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [24:0] \$61 ;
-  wire \$62 ;
-  wire [24:0] \$63 ;
-  wire \$64 ;
-  wire [24:0] \$65 ;
-  wire \$66 ;
-  wire [24:0] \$67 ;
-  wire \$68 ;
-  wire [24:0] \$69 ;
+  wire [24:0] \$60 ;
+  wire \$61 ;
+  wire [24:0] \$62 ;
+  wire \$63 ;
+  wire [24:0] \$64 ;
+  wire \$65 ;
+  wire [24:0] \$66 ;
+  wire \$67 ;
+  wire [24:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [24:0] \$71 ;
-  wire \$72 ;
-  wire [24:0] \$73 ;
-  wire \$74 ;
-  wire [24:0] \$75 ;
-  wire \$76 ;
-  wire [24:0] \$77 ;
-  wire \$78 ;
-  wire [24:0] \$79 ;
+  wire [24:0] \$70 ;
+  wire \$71 ;
+  wire [24:0] \$72 ;
+  wire \$73 ;
+  wire [24:0] \$74 ;
+  wire \$75 ;
+  wire [24:0] \$76 ;
+  wire \$77 ;
+  wire [24:0] \$78 ;
+  wire \$79 ;
   wire [23:0] \$8 ;
-  wire \$80 ;
-  wire [24:0] \$81 ;
-  wire \$82 ;
-  reg [7:0] \$83 ;
-  reg \$84 ;
-  reg \$85 ;
-  reg [7:0] \$86 ;
+  wire [24:0] \$80 ;
+  wire \$81 ;
+  wire [24:0] \$82 ;
+  wire \$83 ;
+  wire [24:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
   reg [7:0] \$87 ;
   reg \$88 ;
   reg \$89 ;
   wire \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
+  reg [7:0] \$90 ;
+  reg [7:0] \$91 ;
+  reg \$92 ;
+  reg \$93 ;
+  reg \$94 ;
   reg \$95 ;
-  reg \$96 ;
-  reg \$97 ;
-  reg \$98 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg [7:0] \$98 ;
   reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -305,6 +310,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_3;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   wire draining;
   input en;
@@ -415,6 +421,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -504,503 +511,470 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
   assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$51 [23:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0 ? 24'h000000 : \$54 [23:0];
+  assign \$3  = en & shift;
   assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 24'h000000 : \$53 [23:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1 ? 24'h000000 : \$56 [23:0];
+  assign \$6  = en & shift;
   assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 24'h000000 : \$55 [23:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2 ? 24'h000000 : \$58 [23:0];
+  assign \$9  = en & shift;
   assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 24'h000000 : \$57 [23:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3 ? 24'h000000 : \$60 [23:0];
+  assign \$12  = en & shift;
   assign \$13  = en & vr_1_0;
-  assign \$14  = lr_1_0 ? 24'h000000 : \$59 [23:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_1_0 ? 24'h000000 : \$62 [23:0];
+  assign \$15  = en & shift;
   assign \$16  = en & vr_1_1;
-  assign \$17  = lr_1_1 ? 24'h000000 : \$61 [23:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_1_1 ? 24'h000000 : \$64 [23:0];
+  assign \$18  = en & shift;
   assign \$19  = en & vr_1_2;
-  assign \$20  = lr_1_2 ? 24'h000000 : \$63 [23:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_1_2 ? 24'h000000 : \$66 [23:0];
+  assign \$21  = en & shift;
   assign \$22  = en & vr_1_3;
-  assign \$23  = lr_1_3 ? 24'h000000 : \$65 [23:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_1_3 ? 24'h000000 : \$68 [23:0];
+  assign \$24  = en & shift;
   assign \$25  = en & vr_2_0;
-  assign \$26  = lr_2_0 ? 24'h000000 : \$67 [23:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_2_0 ? 24'h000000 : \$70 [23:0];
+  assign \$27  = en & shift;
   assign \$28  = en & vr_2_1;
-  assign \$29  = lr_2_1 ? 24'h000000 : \$69 [23:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_2_1 ? 24'h000000 : \$72 [23:0];
+  assign \$30  = en & shift;
   assign \$31  = en & vr_2_2;
-  assign \$32  = lr_2_2 ? 24'h000000 : \$71 [23:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_2_2 ? 24'h000000 : \$74 [23:0];
+  assign \$33  = en & shift;
   assign \$34  = en & vr_2_3;
-  assign \$35  = lr_2_3 ? 24'h000000 : \$73 [23:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_2_3 ? 24'h000000 : \$76 [23:0];
+  assign \$36  = en & shift;
   assign \$37  = en & vr_3_0;
-  assign \$38  = lr_3_0 ? 24'h000000 : \$75 [23:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_3_0 ? 24'h000000 : \$78 [23:0];
+  assign \$39  = en & shift;
   assign \$40  = en & vr_3_1;
-  assign \$41  = lr_3_1 ? 24'h000000 : \$77 [23:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_3_1 ? 24'h000000 : \$80 [23:0];
+  assign \$42  = en & shift;
   assign \$43  = en & vr_3_2;
-  assign \$44  = lr_3_2 ? 24'h000000 : \$79 [23:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_3_2 ? 24'h000000 : \$82 [23:0];
+  assign \$45  = en & shift;
   assign \$46  = en & vr_3_3;
-  assign \$47  = lr_3_3 ? 24'h000000 : \$81 [23:0];
-  assign \$48  = en & o_valid;
+  assign \$47  = lr_3_3 ? 24'h000000 : \$84 [23:0];
+  assign \$48  = en & shift;
   assign \$49  = en & o_valid;
-  assign \$50  = drain_count - 1'h1;
+  assign \$50  = drain_beat + 1'h1;
+  assign \$51  = shift ? 3'h0 : \$50 ;
+  assign \$52  = en & shift;
+  assign \$53  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$52  = en & vr_0_0;
-  assign cap_0_0 = \$52  & lr_0_0;
+  assign \$54  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$55  = en & vr_0_0;
+  assign cap_0_0 = \$55  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$54  = en & vr_0_1;
-  assign cap_0_1 = \$54  & lr_0_1;
+  assign \$56  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$57  = en & vr_0_1;
+  assign cap_0_1 = \$57  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$56  = en & vr_0_2;
-  assign cap_0_2 = \$56  & lr_0_2;
+  assign \$58  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$59  = en & vr_0_2;
+  assign cap_0_2 = \$59  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$58  = en & vr_0_3;
-  assign cap_0_3 = \$58  & lr_0_3;
+  assign \$60  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$61  = en & vr_0_3;
+  assign cap_0_3 = \$61  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$60  = en & vr_1_0;
-  assign cap_1_0 = \$60  & lr_1_0;
+  assign \$62  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$63  = en & vr_1_0;
+  assign cap_1_0 = \$63  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$61  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$62  = en & vr_1_1;
-  assign cap_1_1 = \$62  & lr_1_1;
+  assign \$64  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$65  = en & vr_1_1;
+  assign cap_1_1 = \$65  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$63  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$64  = en & vr_1_2;
-  assign cap_1_2 = \$64  & lr_1_2;
+  assign \$66  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$67  = en & vr_1_2;
+  assign cap_1_2 = \$67  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$65  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$66  = en & vr_1_3;
-  assign cap_1_3 = \$66  & lr_1_3;
+  assign \$68  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$69  = en & vr_1_3;
+  assign cap_1_3 = \$69  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$67  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$68  = en & vr_2_0;
-  assign cap_2_0 = \$68  & lr_2_0;
+  assign \$70  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$71  = en & vr_2_0;
+  assign cap_2_0 = \$71  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$69  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$70  = en & vr_2_1;
-  assign cap_2_1 = \$70  & lr_2_1;
+  assign \$72  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$73  = en & vr_2_1;
+  assign cap_2_1 = \$73  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$71  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$72  = en & vr_2_2;
-  assign cap_2_2 = \$72  & lr_2_2;
+  assign \$74  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$75  = en & vr_2_2;
+  assign cap_2_2 = \$75  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$73  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$74  = en & vr_2_3;
-  assign cap_2_3 = \$74  & lr_2_3;
+  assign \$76  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$77  = en & vr_2_3;
+  assign cap_2_3 = \$77  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$75  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$76  = en & vr_3_0;
-  assign cap_3_0 = \$76  & lr_3_0;
+  assign \$78  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$79  = en & vr_3_0;
+  assign cap_3_0 = \$79  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$77  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$78  = en & vr_3_1;
-  assign cap_3_1 = \$78  & lr_3_1;
+  assign \$80  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$81  = en & vr_3_1;
+  assign cap_3_1 = \$81  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$79  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$80  = en & vr_3_2;
-  assign cap_3_2 = \$80  & lr_3_2;
+  assign \$82  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$83  = en & vr_3_2;
+  assign cap_3_2 = \$83  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$82  = en & vr_3_3;
-  assign cap_3_3 = \$82  & lr_3_3;
+  assign \$84  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$85  = en & vr_3_3;
+  assign cap_3_3 = \$85  & lr_3_3;
   assign o_valid = | drain_count;
+  assign \$86  = drain_beat == 2'h3;
+  assign shift = o_valid & \$86 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$83 ;
+    skew_a1_d0 <= \$87 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$84 ;
+    skew_v1_d0 <= \$88 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$85 ;
+    skew_l1_d0 <= \$89 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$86 ;
+    skew_a2_d0 <= \$90 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$87 ;
+    skew_a2_d1 <= \$91 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$88 ;
+    skew_v2_d0 <= \$92 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$89 ;
+    skew_v2_d1 <= \$93 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$90 ;
+    skew_l2_d0 <= \$94 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$91 ;
+    skew_l2_d1 <= \$95 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$92 ;
+    skew_a3_d0 <= \$96 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$93 ;
+    skew_a3_d1 <= \$97 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$94 ;
+    skew_a3_d2 <= \$98 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$95 ;
+    skew_v3_d0 <= \$99 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$96 ;
+    skew_v3_d1 <= \$100 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$97 ;
+    skew_v3_d2 <= \$101 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$98 ;
+    skew_l3_d0 <= \$102 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$99 ;
+    skew_l3_d1 <= \$103 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$100 ;
+    skew_l3_d2 <= \$104 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$101 ;
+    skew_w1_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$102 ;
+    skew_w2_d0 <= \$106 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$103 ;
+    skew_w2_d1 <= \$107 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$104 ;
+    skew_w3_d0 <= \$108 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$105 ;
+    skew_w3_d1 <= \$109 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$106 ;
+    skew_w3_d2 <= \$110 ;
   always @(posedge clk)
-    a_0_0 <= \$107 ;
+    a_0_0 <= \$111 ;
   always @(posedge clk)
-    v_0_0 <= \$108 ;
+    v_0_0 <= \$112 ;
   always @(posedge clk)
-    l_0_0 <= \$109 ;
+    l_0_0 <= \$113 ;
   always @(posedge clk)
-    w_0_0 <= \$110 ;
+    w_0_0 <= \$114 ;
   always @(posedge clk)
-    pr_0_0 <= \$111 ;
+    pr_0_0 <= \$115 ;
   always @(posedge clk)
-    vr_0_0 <= \$112 ;
+    vr_0_0 <= \$116 ;
   always @(posedge clk)
-    lr_0_0 <= \$113 ;
+    lr_0_0 <= \$117 ;
   always @(posedge clk)
-    acc_0_0 <= \$114 ;
+    acc_0_0 <= \$118 ;
   always @(posedge clk)
-    out_0_0 <= \$115 ;
+    out_0_0 <= \$119 ;
   always @(posedge clk)
-    a_0_1 <= \$116 ;
+    a_0_1 <= \$120 ;
   always @(posedge clk)
-    v_0_1 <= \$117 ;
+    v_0_1 <= \$121 ;
   always @(posedge clk)
-    l_0_1 <= \$118 ;
+    l_0_1 <= \$122 ;
   always @(posedge clk)
-    w_0_1 <= \$119 ;
+    w_0_1 <= \$123 ;
   always @(posedge clk)
-    pr_0_1 <= \$120 ;
+    pr_0_1 <= \$124 ;
   always @(posedge clk)
-    vr_0_1 <= \$121 ;
+    vr_0_1 <= \$125 ;
   always @(posedge clk)
-    lr_0_1 <= \$122 ;
+    lr_0_1 <= \$126 ;
   always @(posedge clk)
-    acc_0_1 <= \$123 ;
+    acc_0_1 <= \$127 ;
   always @(posedge clk)
-    out_0_1 <= \$124 ;
+    out_0_1 <= \$128 ;
   always @(posedge clk)
-    a_0_2 <= \$125 ;
+    a_0_2 <= \$129 ;
   always @(posedge clk)
-    v_0_2 <= \$126 ;
+    v_0_2 <= \$130 ;
   always @(posedge clk)
-    l_0_2 <= \$127 ;
+    l_0_2 <= \$131 ;
   always @(posedge clk)
-    w_0_2 <= \$128 ;
+    w_0_2 <= \$132 ;
   always @(posedge clk)
-    pr_0_2 <= \$129 ;
+    pr_0_2 <= \$133 ;
   always @(posedge clk)
-    vr_0_2 <= \$130 ;
+    vr_0_2 <= \$134 ;
   always @(posedge clk)
-    lr_0_2 <= \$131 ;
+    lr_0_2 <= \$135 ;
   always @(posedge clk)
-    acc_0_2 <= \$132 ;
+    acc_0_2 <= \$136 ;
   always @(posedge clk)
-    out_0_2 <= \$133 ;
+    out_0_2 <= \$137 ;
   always @(posedge clk)
-    a_0_3 <= \$134 ;
+    a_0_3 <= \$138 ;
   always @(posedge clk)
-    v_0_3 <= \$135 ;
+    v_0_3 <= \$139 ;
   always @(posedge clk)
-    l_0_3 <= \$136 ;
+    l_0_3 <= \$140 ;
   always @(posedge clk)
-    w_0_3 <= \$137 ;
+    w_0_3 <= \$141 ;
   always @(posedge clk)
-    pr_0_3 <= \$138 ;
+    pr_0_3 <= \$142 ;
   always @(posedge clk)
-    vr_0_3 <= \$139 ;
+    vr_0_3 <= \$143 ;
   always @(posedge clk)
-    lr_0_3 <= \$140 ;
+    lr_0_3 <= \$144 ;
   always @(posedge clk)
-    acc_0_3 <= \$141 ;
+    acc_0_3 <= \$145 ;
   always @(posedge clk)
-    out_0_3 <= \$142 ;
+    out_0_3 <= \$146 ;
   always @(posedge clk)
-    a_1_0 <= \$143 ;
+    a_1_0 <= \$147 ;
   always @(posedge clk)
-    v_1_0 <= \$144 ;
+    v_1_0 <= \$148 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    l_1_0 <= \$149 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    w_1_0 <= \$150 ;
   always @(posedge clk)
-    pr_1_0 <= \$147 ;
+    pr_1_0 <= \$151 ;
   always @(posedge clk)
-    vr_1_0 <= \$148 ;
+    vr_1_0 <= \$152 ;
   always @(posedge clk)
-    lr_1_0 <= \$149 ;
+    lr_1_0 <= \$153 ;
   always @(posedge clk)
-    acc_1_0 <= \$150 ;
+    acc_1_0 <= \$154 ;
   always @(posedge clk)
-    out_1_0 <= \$151 ;
+    out_1_0 <= \$155 ;
   always @(posedge clk)
-    a_1_1 <= \$152 ;
+    a_1_1 <= \$156 ;
   always @(posedge clk)
-    v_1_1 <= \$153 ;
+    v_1_1 <= \$157 ;
   always @(posedge clk)
-    l_1_1 <= \$154 ;
+    l_1_1 <= \$158 ;
   always @(posedge clk)
-    w_1_1 <= \$155 ;
+    w_1_1 <= \$159 ;
   always @(posedge clk)
-    pr_1_1 <= \$156 ;
+    pr_1_1 <= \$160 ;
   always @(posedge clk)
-    vr_1_1 <= \$157 ;
+    vr_1_1 <= \$161 ;
   always @(posedge clk)
-    lr_1_1 <= \$158 ;
+    lr_1_1 <= \$162 ;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= \$163 ;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= \$164 ;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= \$165 ;
   always @(posedge clk)
-    v_1_2 <= \$162 ;
+    v_1_2 <= \$166 ;
   always @(posedge clk)
-    l_1_2 <= \$163 ;
+    l_1_2 <= \$167 ;
   always @(posedge clk)
-    w_1_2 <= \$164 ;
+    w_1_2 <= \$168 ;
   always @(posedge clk)
-    pr_1_2 <= \$165 ;
+    pr_1_2 <= \$169 ;
   always @(posedge clk)
-    vr_1_2 <= \$166 ;
+    vr_1_2 <= \$170 ;
   always @(posedge clk)
-    lr_1_2 <= \$167 ;
+    lr_1_2 <= \$171 ;
   always @(posedge clk)
-    acc_1_2 <= \$168 ;
+    acc_1_2 <= \$172 ;
   always @(posedge clk)
-    out_1_2 <= \$169 ;
+    out_1_2 <= \$173 ;
   always @(posedge clk)
-    a_1_3 <= \$170 ;
+    a_1_3 <= \$174 ;
   always @(posedge clk)
-    v_1_3 <= \$171 ;
+    v_1_3 <= \$175 ;
   always @(posedge clk)
-    l_1_3 <= \$172 ;
+    l_1_3 <= \$176 ;
   always @(posedge clk)
-    w_1_3 <= \$173 ;
+    w_1_3 <= \$177 ;
   always @(posedge clk)
-    pr_1_3 <= \$174 ;
+    pr_1_3 <= \$178 ;
   always @(posedge clk)
-    vr_1_3 <= \$175 ;
+    vr_1_3 <= \$179 ;
   always @(posedge clk)
-    lr_1_3 <= \$176 ;
+    lr_1_3 <= \$180 ;
   always @(posedge clk)
-    acc_1_3 <= \$177 ;
+    acc_1_3 <= \$181 ;
   always @(posedge clk)
-    out_1_3 <= \$178 ;
+    out_1_3 <= \$182 ;
   always @(posedge clk)
-    a_2_0 <= \$179 ;
+    a_2_0 <= \$183 ;
   always @(posedge clk)
-    v_2_0 <= \$180 ;
+    v_2_0 <= \$184 ;
   always @(posedge clk)
-    l_2_0 <= \$181 ;
+    l_2_0 <= \$185 ;
   always @(posedge clk)
-    w_2_0 <= \$182 ;
+    w_2_0 <= \$186 ;
   always @(posedge clk)
-    pr_2_0 <= \$183 ;
+    pr_2_0 <= \$187 ;
   always @(posedge clk)
-    vr_2_0 <= \$184 ;
+    vr_2_0 <= \$188 ;
   always @(posedge clk)
-    lr_2_0 <= \$185 ;
+    lr_2_0 <= \$189 ;
   always @(posedge clk)
-    acc_2_0 <= \$186 ;
+    acc_2_0 <= \$190 ;
   always @(posedge clk)
-    out_2_0 <= \$187 ;
+    out_2_0 <= \$191 ;
   always @(posedge clk)
-    a_2_1 <= \$188 ;
+    a_2_1 <= \$192 ;
   always @(posedge clk)
-    v_2_1 <= \$189 ;
+    v_2_1 <= \$193 ;
   always @(posedge clk)
-    l_2_1 <= \$190 ;
+    l_2_1 <= \$194 ;
   always @(posedge clk)
-    w_2_1 <= \$191 ;
+    w_2_1 <= \$195 ;
   always @(posedge clk)
-    pr_2_1 <= \$192 ;
+    pr_2_1 <= \$196 ;
   always @(posedge clk)
-    vr_2_1 <= \$193 ;
+    vr_2_1 <= \$197 ;
   always @(posedge clk)
-    lr_2_1 <= \$194 ;
+    lr_2_1 <= \$198 ;
   always @(posedge clk)
-    acc_2_1 <= \$195 ;
+    acc_2_1 <= \$199 ;
   always @(posedge clk)
-    out_2_1 <= \$196 ;
+    out_2_1 <= \$200 ;
   always @(posedge clk)
-    a_2_2 <= \$197 ;
+    a_2_2 <= \$201 ;
   always @(posedge clk)
-    v_2_2 <= \$198 ;
+    v_2_2 <= \$202 ;
   always @(posedge clk)
-    l_2_2 <= \$199 ;
+    l_2_2 <= \$203 ;
   always @(posedge clk)
-    w_2_2 <= \$200 ;
+    w_2_2 <= \$204 ;
   always @(posedge clk)
-    pr_2_2 <= \$201 ;
+    pr_2_2 <= \$205 ;
   always @(posedge clk)
-    vr_2_2 <= \$202 ;
+    vr_2_2 <= \$206 ;
   always @(posedge clk)
-    lr_2_2 <= \$203 ;
+    lr_2_2 <= \$207 ;
   always @(posedge clk)
-    acc_2_2 <= \$204 ;
+    acc_2_2 <= \$208 ;
   always @(posedge clk)
-    out_2_2 <= \$205 ;
+    out_2_2 <= \$209 ;
   always @(posedge clk)
-    a_2_3 <= \$206 ;
+    a_2_3 <= \$210 ;
   always @(posedge clk)
-    v_2_3 <= \$207 ;
+    v_2_3 <= \$211 ;
   always @(posedge clk)
-    l_2_3 <= \$208 ;
+    l_2_3 <= \$212 ;
   always @(posedge clk)
-    w_2_3 <= \$209 ;
+    w_2_3 <= \$213 ;
   always @(posedge clk)
-    pr_2_3 <= \$210 ;
+    pr_2_3 <= \$214 ;
   always @(posedge clk)
-    vr_2_3 <= \$211 ;
+    vr_2_3 <= \$215 ;
   always @(posedge clk)
-    lr_2_3 <= \$212 ;
+    lr_2_3 <= \$216 ;
   always @(posedge clk)
-    acc_2_3 <= \$213 ;
+    acc_2_3 <= \$217 ;
   always @(posedge clk)
-    out_2_3 <= \$214 ;
+    out_2_3 <= \$218 ;
   always @(posedge clk)
-    a_3_0 <= \$215 ;
+    a_3_0 <= \$219 ;
   always @(posedge clk)
-    v_3_0 <= \$216 ;
+    v_3_0 <= \$220 ;
   always @(posedge clk)
-    l_3_0 <= \$217 ;
+    l_3_0 <= \$221 ;
   always @(posedge clk)
-    w_3_0 <= \$218 ;
+    w_3_0 <= \$222 ;
   always @(posedge clk)
-    pr_3_0 <= \$219 ;
+    pr_3_0 <= \$223 ;
   always @(posedge clk)
-    vr_3_0 <= \$220 ;
+    vr_3_0 <= \$224 ;
   always @(posedge clk)
-    lr_3_0 <= \$221 ;
+    lr_3_0 <= \$225 ;
   always @(posedge clk)
-    acc_3_0 <= \$222 ;
+    acc_3_0 <= \$226 ;
   always @(posedge clk)
-    out_3_0 <= \$223 ;
+    out_3_0 <= \$227 ;
   always @(posedge clk)
-    a_3_1 <= \$224 ;
+    a_3_1 <= \$228 ;
   always @(posedge clk)
-    v_3_1 <= \$225 ;
+    v_3_1 <= \$229 ;
   always @(posedge clk)
-    l_3_1 <= \$226 ;
+    l_3_1 <= \$230 ;
   always @(posedge clk)
-    w_3_1 <= \$227 ;
+    w_3_1 <= \$231 ;
   always @(posedge clk)
-    pr_3_1 <= \$228 ;
+    pr_3_1 <= \$232 ;
   always @(posedge clk)
-    vr_3_1 <= \$229 ;
+    vr_3_1 <= \$233 ;
   always @(posedge clk)
-    lr_3_1 <= \$230 ;
+    lr_3_1 <= \$234 ;
   always @(posedge clk)
-    acc_3_1 <= \$231 ;
+    acc_3_1 <= \$235 ;
   always @(posedge clk)
-    out_3_1 <= \$232 ;
+    out_3_1 <= \$236 ;
   always @(posedge clk)
-    a_3_2 <= \$233 ;
+    a_3_2 <= \$237 ;
   always @(posedge clk)
-    v_3_2 <= \$234 ;
+    v_3_2 <= \$238 ;
   always @(posedge clk)
-    l_3_2 <= \$235 ;
+    l_3_2 <= \$239 ;
   always @(posedge clk)
-    w_3_2 <= \$236 ;
+    w_3_2 <= \$240 ;
   always @(posedge clk)
-    pr_3_2 <= \$237 ;
+    pr_3_2 <= \$241 ;
   always @(posedge clk)
-    vr_3_2 <= \$238 ;
+    vr_3_2 <= \$242 ;
   always @(posedge clk)
-    lr_3_2 <= \$239 ;
+    lr_3_2 <= \$243 ;
   always @(posedge clk)
-    acc_3_2 <= \$240 ;
+    acc_3_2 <= \$244 ;
   always @(posedge clk)
-    out_3_2 <= \$241 ;
+    out_3_2 <= \$245 ;
   always @(posedge clk)
-    a_3_3 <= \$242 ;
+    a_3_3 <= \$246 ;
   always @(posedge clk)
-    v_3_3 <= \$243 ;
+    v_3_3 <= \$247 ;
   always @(posedge clk)
-    l_3_3 <= \$244 ;
+    l_3_3 <= \$248 ;
   always @(posedge clk)
-    w_3_3 <= \$245 ;
+    w_3_3 <= \$249 ;
   always @(posedge clk)
-    pr_3_3 <= \$246 ;
+    pr_3_3 <= \$250 ;
   always @(posedge clk)
-    vr_3_3 <= \$247 ;
+    vr_3_3 <= \$251 ;
   always @(posedge clk)
-    lr_3_3 <= \$248 ;
+    lr_3_3 <= \$252 ;
   always @(posedge clk)
-    acc_3_3 <= \$249 ;
+    acc_3_3 <= \$253 ;
   always @(posedge clk)
-    out_3_3 <= \$250 ;
+    out_3_3 <= \$254 ;
   always @(posedge clk)
-    drain_count <= \$251 ;
+    drain_beat <= \$255 ;
+  always @(posedge clk)
+    drain_count <= \$256 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_a1_d0;
+    \$87  = skew_a1_d0;
     if (en) begin
-      \$83  = i_a[15:8];
-    end
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_v1_d0;
-    if (en) begin
-      \$84  = i_valid;
-    end
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_l1_d0;
-    if (en) begin
-      \$85  = i_last;
-    end
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_a2_d0;
-    if (en) begin
-      \$86  = i_a[23:16];
-    end
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_a2_d1;
-    if (en) begin
-      \$87  = skew_a2_d0;
+      \$87  = i_a[15:8];
     end
     if (rst) begin
       \$87  = 8'h00;
@@ -1008,7 +982,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_v2_d0;
+    \$88  = skew_v1_d0;
     if (en) begin
       \$88  = i_valid;
     end
@@ -1018,9 +992,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_v2_d1;
+    \$89  = skew_l1_d0;
     if (en) begin
-      \$89  = skew_v2_d0;
+      \$89  = i_last;
     end
     if (rst) begin
       \$89  = 1'h0;
@@ -1028,59 +1002,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_l2_d0;
+    \$90  = skew_a2_d0;
     if (en) begin
-      \$90  = i_last;
+      \$90  = i_a[23:16];
     end
     if (rst) begin
-      \$90  = 1'h0;
+      \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_l2_d1;
+    \$91  = skew_a2_d1;
     if (en) begin
-      \$91  = skew_l2_d0;
+      \$91  = skew_a2_d0;
     end
     if (rst) begin
-      \$91  = 1'h0;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_a3_d0;
+    \$92  = skew_v2_d0;
     if (en) begin
-      \$92  = i_a[31:24];
+      \$92  = i_valid;
     end
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_a3_d1;
+    \$93  = skew_v2_d1;
     if (en) begin
-      \$93  = skew_a3_d0;
+      \$93  = skew_v2_d0;
     end
     if (rst) begin
-      \$93  = 8'h00;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_a3_d2;
+    \$94  = skew_l2_d0;
     if (en) begin
-      \$94  = skew_a3_d1;
+      \$94  = i_last;
     end
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_v3_d0;
+    \$95  = skew_l2_d1;
     if (en) begin
-      \$95  = i_valid;
+      \$95  = skew_l2_d0;
     end
     if (rst) begin
       \$95  = 1'h0;
@@ -1088,39 +1062,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_v3_d1;
+    \$96  = skew_a3_d0;
     if (en) begin
-      \$96  = skew_v3_d0;
+      \$96  = i_a[31:24];
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_v3_d2;
+    \$97  = skew_a3_d1;
     if (en) begin
-      \$97  = skew_v3_d1;
+      \$97  = skew_a3_d0;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_l3_d0;
+    \$98  = skew_a3_d2;
     if (en) begin
-      \$98  = i_last;
+      \$98  = skew_a3_d1;
     end
     if (rst) begin
-      \$98  = 1'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_l3_d1;
+    \$99  = skew_v3_d0;
     if (en) begin
-      \$99  = skew_l3_d0;
+      \$99  = i_valid;
     end
     if (rst) begin
       \$99  = 1'h0;
@@ -1128,9 +1102,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_l3_d2;
+    \$100  = skew_v3_d1;
     if (en) begin
-      \$100  = skew_l3_d1;
+      \$100  = skew_v3_d0;
     end
     if (rst) begin
       \$100  = 1'h0;
@@ -1138,49 +1112,49 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w1_d0;
+    \$101  = skew_v3_d2;
     if (en) begin
-      \$101  = i_w[15:8];
+      \$101  = skew_v3_d1;
     end
     if (rst) begin
-      \$101  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w2_d0;
+    \$102  = skew_l3_d0;
     if (en) begin
-      \$102  = i_w[23:16];
+      \$102  = i_last;
     end
     if (rst) begin
-      \$102  = 8'h00;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w2_d1;
+    \$103  = skew_l3_d1;
     if (en) begin
-      \$103  = skew_w2_d0;
+      \$103  = skew_l3_d0;
     end
     if (rst) begin
-      \$103  = 8'h00;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w3_d0;
+    \$104  = skew_l3_d2;
     if (en) begin
-      \$104  = i_w[31:24];
+      \$104  = skew_l3_d1;
     end
     if (rst) begin
-      \$104  = 8'h00;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w3_d1;
+    \$105  = skew_w1_d0;
     if (en) begin
-      \$105  = skew_w3_d0;
+      \$105  = i_w[15:8];
     end
     if (rst) begin
       \$105  = 8'h00;
@@ -1188,9 +1162,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w3_d2;
+    \$106  = skew_w2_d0;
     if (en) begin
-      \$106  = skew_w3_d1;
+      \$106  = i_w[23:16];
     end
     if (rst) begin
       \$106  = 8'h00;
@@ -1198,9 +1172,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = a_0_0;
+    \$107  = skew_w2_d1;
     if (en) begin
-      \$107  = i_a[7:0];
+      \$107  = skew_w2_d0;
     end
     if (rst) begin
       \$107  = 8'h00;
@@ -1208,29 +1182,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = v_0_0;
+    \$108  = skew_w3_d0;
     if (en) begin
-      \$108  = i_valid;
+      \$108  = i_w[31:24];
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = l_0_0;
+    \$109  = skew_w3_d1;
     if (en) begin
-      \$109  = i_last;
+      \$109  = skew_w3_d0;
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = w_0_0;
+    \$110  = skew_w3_d2;
     if (en) begin
-      \$110  = i_w[7:0];
+      \$110  = skew_w3_d1;
     end
     if (rst) begin
       \$110  = 8'h00;
@@ -1238,17 +1212,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pr_0_0;
+    \$111  = a_0_0;
     if (en) begin
-      \$111  = p_0_0;
+      \$111  = i_a[7:0];
     end
     if (rst) begin
-      \$111  = 16'h0000;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = vr_0_0;
+    \$112  = v_0_0;
     if (en) begin
       \$112  = i_valid;
     end
@@ -1258,7 +1232,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = lr_0_0;
+    \$113  = l_0_0;
     if (en) begin
       \$113  = i_last;
     end
@@ -1268,41 +1242,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = acc_0_0;
-    if (\$1 ) begin
-      \$114  = \$2 ;
-    end
-    if (rst) begin
-      \$114  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = out_0_0;
-    if (cap_0_0) begin
-      \$115  = \$51 [23:0];
-    end else if (\$3 ) begin
-      \$115  = out_1_0;
-    end
-    if (rst) begin
-      \$115  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = a_0_1;
+    \$114  = w_0_0;
     if (en) begin
-      \$116  = a_0_0;
+      \$114  = i_w[7:0];
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = v_0_1;
+    \$115  = pr_0_0;
     if (en) begin
-      \$117  = v_0_0;
+      \$115  = p_0_0;
+    end
+    if (rst) begin
+      \$115  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$116  = vr_0_0;
+    if (en) begin
+      \$116  = i_valid;
+    end
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$117  = lr_0_0;
+    if (en) begin
+      \$117  = i_last;
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -1310,37 +1282,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = l_0_1;
-    if (en) begin
-      \$118  = l_0_0;
+    \$118  = acc_0_0;
+    if (\$1 ) begin
+      \$118  = \$2 ;
     end
     if (rst) begin
-      \$118  = 1'h0;
+      \$118  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = w_0_1;
-    if (en) begin
-      \$119  = skew_w1_d0;
+    \$119  = out_0_0;
+    if (cap_0_0) begin
+      \$119  = \$54 [23:0];
+    end else if (\$3 ) begin
+      \$119  = out_1_0;
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$119  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = pr_0_1;
+    \$120  = a_0_1;
     if (en) begin
-      \$120  = p_0_1;
+      \$120  = a_0_0;
     end
     if (rst) begin
-      \$120  = 16'h0000;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = vr_0_1;
+    \$121  = v_0_1;
     if (en) begin
       \$121  = v_0_0;
     end
@@ -1350,7 +1324,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = lr_0_1;
+    \$122  = l_0_1;
     if (en) begin
       \$122  = l_0_0;
     end
@@ -1360,41 +1334,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = acc_0_1;
-    if (\$4 ) begin
-      \$123  = \$5 ;
-    end
-    if (rst) begin
-      \$123  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = out_0_1;
-    if (cap_0_1) begin
-      \$124  = \$53 [23:0];
-    end else if (\$6 ) begin
-      \$124  = out_1_1;
-    end
-    if (rst) begin
-      \$124  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = a_0_2;
+    \$123  = w_0_1;
     if (en) begin
-      \$125  = a_0_1;
+      \$123  = skew_w1_d0;
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = v_0_2;
+    \$124  = pr_0_1;
     if (en) begin
-      \$126  = v_0_1;
+      \$124  = p_0_1;
+    end
+    if (rst) begin
+      \$124  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = vr_0_1;
+    if (en) begin
+      \$125  = v_0_0;
+    end
+    if (rst) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = lr_0_1;
+    if (en) begin
+      \$126  = l_0_0;
     end
     if (rst) begin
       \$126  = 1'h0;
@@ -1402,37 +1374,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = l_0_2;
-    if (en) begin
-      \$127  = l_0_1;
+    \$127  = acc_0_1;
+    if (\$4 ) begin
+      \$127  = \$5 ;
     end
     if (rst) begin
-      \$127  = 1'h0;
+      \$127  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = w_0_2;
-    if (en) begin
-      \$128  = skew_w2_d1;
+    \$128  = out_0_1;
+    if (cap_0_1) begin
+      \$128  = \$56 [23:0];
+    end else if (\$6 ) begin
+      \$128  = out_1_1;
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$128  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = pr_0_2;
+    \$129  = a_0_2;
     if (en) begin
-      \$129  = p_0_2;
+      \$129  = a_0_1;
     end
     if (rst) begin
-      \$129  = 16'h0000;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = vr_0_2;
+    \$130  = v_0_2;
     if (en) begin
       \$130  = v_0_1;
     end
@@ -1442,7 +1416,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = lr_0_2;
+    \$131  = l_0_2;
     if (en) begin
       \$131  = l_0_1;
     end
@@ -1452,41 +1426,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = acc_0_2;
-    if (\$7 ) begin
-      \$132  = \$8 ;
-    end
-    if (rst) begin
-      \$132  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = out_0_2;
-    if (cap_0_2) begin
-      \$133  = \$55 [23:0];
-    end else if (\$9 ) begin
-      \$133  = out_1_2;
-    end
-    if (rst) begin
-      \$133  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = a_0_3;
+    \$132  = w_0_2;
     if (en) begin
-      \$134  = a_0_2;
+      \$132  = skew_w2_d1;
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = v_0_3;
+    \$133  = pr_0_2;
     if (en) begin
-      \$135  = v_0_2;
+      \$133  = p_0_2;
+    end
+    if (rst) begin
+      \$133  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = vr_0_2;
+    if (en) begin
+      \$134  = v_0_1;
+    end
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = lr_0_2;
+    if (en) begin
+      \$135  = l_0_1;
     end
     if (rst) begin
       \$135  = 1'h0;
@@ -1494,37 +1466,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = l_0_3;
-    if (en) begin
-      \$136  = l_0_2;
+    \$136  = acc_0_2;
+    if (\$7 ) begin
+      \$136  = \$8 ;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = w_0_3;
-    if (en) begin
-      \$137  = skew_w3_d2;
+    \$137  = out_0_2;
+    if (cap_0_2) begin
+      \$137  = \$58 [23:0];
+    end else if (\$9 ) begin
+      \$137  = out_1_2;
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$137  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = pr_0_3;
+    \$138  = a_0_3;
     if (en) begin
-      \$138  = p_0_3;
+      \$138  = a_0_2;
     end
     if (rst) begin
-      \$138  = 16'h0000;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = vr_0_3;
+    \$139  = v_0_3;
     if (en) begin
       \$139  = v_0_2;
     end
@@ -1534,7 +1508,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = lr_0_3;
+    \$140  = l_0_3;
     if (en) begin
       \$140  = l_0_2;
     end
@@ -1544,41 +1518,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = acc_0_3;
-    if (\$10 ) begin
-      \$141  = \$11 ;
-    end
-    if (rst) begin
-      \$141  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = out_0_3;
-    if (cap_0_3) begin
-      \$142  = \$57 [23:0];
-    end else if (\$12 ) begin
-      \$142  = out_1_3;
-    end
-    if (rst) begin
-      \$142  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = a_1_0;
+    \$141  = w_0_3;
     if (en) begin
-      \$143  = skew_a1_d0;
+      \$141  = skew_w3_d2;
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = v_1_0;
+    \$142  = pr_0_3;
     if (en) begin
-      \$144  = skew_v1_d0;
+      \$142  = p_0_3;
+    end
+    if (rst) begin
+      \$142  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = vr_0_3;
+    if (en) begin
+      \$143  = v_0_2;
+    end
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = lr_0_3;
+    if (en) begin
+      \$144  = l_0_2;
     end
     if (rst) begin
       \$144  = 1'h0;
@@ -1586,37 +1558,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = l_1_0;
-    if (en) begin
-      \$145  = skew_l1_d0;
+    \$145  = acc_0_3;
+    if (\$10 ) begin
+      \$145  = \$11 ;
     end
     if (rst) begin
-      \$145  = 1'h0;
+      \$145  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = w_1_0;
-    if (en) begin
-      \$146  = w_0_0;
+    \$146  = out_0_3;
+    if (cap_0_3) begin
+      \$146  = \$60 [23:0];
+    end else if (\$12 ) begin
+      \$146  = out_1_3;
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = pr_1_0;
+    \$147  = a_1_0;
     if (en) begin
-      \$147  = p_1_0;
+      \$147  = skew_a1_d0;
     end
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = vr_1_0;
+    \$148  = v_1_0;
     if (en) begin
       \$148  = skew_v1_d0;
     end
@@ -1626,7 +1600,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = lr_1_0;
+    \$149  = l_1_0;
     if (en) begin
       \$149  = skew_l1_d0;
     end
@@ -1636,41 +1610,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = acc_1_0;
-    if (\$13 ) begin
-      \$150  = \$14 ;
-    end
-    if (rst) begin
-      \$150  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = out_1_0;
-    if (cap_1_0) begin
-      \$151  = \$59 [23:0];
-    end else if (\$15 ) begin
-      \$151  = out_2_0;
-    end
-    if (rst) begin
-      \$151  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = a_1_1;
+    \$150  = w_1_0;
     if (en) begin
-      \$152  = a_1_0;
+      \$150  = w_0_0;
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = v_1_1;
+    \$151  = pr_1_0;
     if (en) begin
-      \$153  = v_1_0;
+      \$151  = p_1_0;
+    end
+    if (rst) begin
+      \$151  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$152  = vr_1_0;
+    if (en) begin
+      \$152  = skew_v1_d0;
+    end
+    if (rst) begin
+      \$152  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$153  = lr_1_0;
+    if (en) begin
+      \$153  = skew_l1_d0;
     end
     if (rst) begin
       \$153  = 1'h0;
@@ -1678,37 +1650,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = l_1_1;
-    if (en) begin
-      \$154  = l_1_0;
+    \$154  = acc_1_0;
+    if (\$13 ) begin
+      \$154  = \$14 ;
     end
     if (rst) begin
-      \$154  = 1'h0;
+      \$154  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = w_1_1;
-    if (en) begin
-      \$155  = w_0_1;
+    \$155  = out_1_0;
+    if (cap_1_0) begin
+      \$155  = \$62 [23:0];
+    end else if (\$15 ) begin
+      \$155  = out_2_0;
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$155  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = pr_1_1;
+    \$156  = a_1_1;
     if (en) begin
-      \$156  = p_1_1;
+      \$156  = a_1_0;
     end
     if (rst) begin
-      \$156  = 16'h0000;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = vr_1_1;
+    \$157  = v_1_1;
     if (en) begin
       \$157  = v_1_0;
     end
@@ -1718,7 +1692,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = lr_1_1;
+    \$158  = l_1_1;
     if (en) begin
       \$158  = l_1_0;
     end
@@ -1728,41 +1702,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = acc_1_1;
-    if (\$16 ) begin
-      \$159  = \$17 ;
-    end
-    if (rst) begin
-      \$159  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$61 [23:0];
-    end else if (\$18 ) begin
-      \$160  = out_2_1;
-    end
-    if (rst) begin
-      \$160  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = a_1_2;
+    \$159  = w_1_1;
     if (en) begin
-      \$161  = a_1_1;
+      \$159  = w_0_1;
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = v_1_2;
+    \$160  = pr_1_1;
     if (en) begin
-      \$162  = v_1_1;
+      \$160  = p_1_1;
+    end
+    if (rst) begin
+      \$160  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = vr_1_1;
+    if (en) begin
+      \$161  = v_1_0;
+    end
+    if (rst) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = lr_1_1;
+    if (en) begin
+      \$162  = l_1_0;
     end
     if (rst) begin
       \$162  = 1'h0;
@@ -1770,37 +1742,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = l_1_2;
-    if (en) begin
-      \$163  = l_1_1;
+    \$163  = acc_1_1;
+    if (\$16 ) begin
+      \$163  = \$17 ;
     end
     if (rst) begin
-      \$163  = 1'h0;
+      \$163  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = w_1_2;
-    if (en) begin
-      \$164  = w_0_2;
+    \$164  = out_1_1;
+    if (cap_1_1) begin
+      \$164  = \$64 [23:0];
+    end else if (\$18 ) begin
+      \$164  = out_2_1;
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$164  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = pr_1_2;
+    \$165  = a_1_2;
     if (en) begin
-      \$165  = p_1_2;
+      \$165  = a_1_1;
     end
     if (rst) begin
-      \$165  = 16'h0000;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = vr_1_2;
+    \$166  = v_1_2;
     if (en) begin
       \$166  = v_1_1;
     end
@@ -1810,7 +1784,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = lr_1_2;
+    \$167  = l_1_2;
     if (en) begin
       \$167  = l_1_1;
     end
@@ -1820,41 +1794,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = acc_1_2;
-    if (\$19 ) begin
-      \$168  = \$20 ;
-    end
-    if (rst) begin
-      \$168  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = out_1_2;
-    if (cap_1_2) begin
-      \$169  = \$63 [23:0];
-    end else if (\$21 ) begin
-      \$169  = out_2_2;
-    end
-    if (rst) begin
-      \$169  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = a_1_3;
+    \$168  = w_1_2;
     if (en) begin
-      \$170  = a_1_2;
+      \$168  = w_0_2;
     end
     if (rst) begin
-      \$170  = 8'h00;
+      \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = v_1_3;
+    \$169  = pr_1_2;
     if (en) begin
-      \$171  = v_1_2;
+      \$169  = p_1_2;
+    end
+    if (rst) begin
+      \$169  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$170  = vr_1_2;
+    if (en) begin
+      \$170  = v_1_1;
+    end
+    if (rst) begin
+      \$170  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$171  = lr_1_2;
+    if (en) begin
+      \$171  = l_1_1;
     end
     if (rst) begin
       \$171  = 1'h0;
@@ -1862,37 +1834,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = l_1_3;
-    if (en) begin
-      \$172  = l_1_2;
+    \$172  = acc_1_2;
+    if (\$19 ) begin
+      \$172  = \$20 ;
     end
     if (rst) begin
-      \$172  = 1'h0;
+      \$172  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = w_1_3;
-    if (en) begin
-      \$173  = w_0_3;
+    \$173  = out_1_2;
+    if (cap_1_2) begin
+      \$173  = \$66 [23:0];
+    end else if (\$21 ) begin
+      \$173  = out_2_2;
     end
     if (rst) begin
-      \$173  = 8'h00;
+      \$173  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = pr_1_3;
+    \$174  = a_1_3;
     if (en) begin
-      \$174  = p_1_3;
+      \$174  = a_1_2;
     end
     if (rst) begin
-      \$174  = 16'h0000;
+      \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = vr_1_3;
+    \$175  = v_1_3;
     if (en) begin
       \$175  = v_1_2;
     end
@@ -1902,7 +1876,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = lr_1_3;
+    \$176  = l_1_3;
     if (en) begin
       \$176  = l_1_2;
     end
@@ -1912,41 +1886,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = acc_1_3;
-    if (\$22 ) begin
-      \$177  = \$23 ;
-    end
-    if (rst) begin
-      \$177  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = out_1_3;
-    if (cap_1_3) begin
-      \$178  = \$65 [23:0];
-    end else if (\$24 ) begin
-      \$178  = out_2_3;
-    end
-    if (rst) begin
-      \$178  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = a_2_0;
+    \$177  = w_1_3;
     if (en) begin
-      \$179  = skew_a2_d1;
+      \$177  = w_0_3;
     end
     if (rst) begin
-      \$179  = 8'h00;
+      \$177  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = v_2_0;
+    \$178  = pr_1_3;
     if (en) begin
-      \$180  = skew_v2_d1;
+      \$178  = p_1_3;
+    end
+    if (rst) begin
+      \$178  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$179  = vr_1_3;
+    if (en) begin
+      \$179  = v_1_2;
+    end
+    if (rst) begin
+      \$179  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = lr_1_3;
+    if (en) begin
+      \$180  = l_1_2;
     end
     if (rst) begin
       \$180  = 1'h0;
@@ -1954,37 +1926,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = l_2_0;
-    if (en) begin
-      \$181  = skew_l2_d1;
+    \$181  = acc_1_3;
+    if (\$22 ) begin
+      \$181  = \$23 ;
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$181  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = w_2_0;
-    if (en) begin
-      \$182  = w_1_0;
+    \$182  = out_1_3;
+    if (cap_1_3) begin
+      \$182  = \$68 [23:0];
+    end else if (\$24 ) begin
+      \$182  = out_2_3;
     end
     if (rst) begin
-      \$182  = 8'h00;
+      \$182  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = pr_2_0;
+    \$183  = a_2_0;
     if (en) begin
-      \$183  = p_2_0;
+      \$183  = skew_a2_d1;
     end
     if (rst) begin
-      \$183  = 16'h0000;
+      \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = vr_2_0;
+    \$184  = v_2_0;
     if (en) begin
       \$184  = skew_v2_d1;
     end
@@ -1994,7 +1968,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = lr_2_0;
+    \$185  = l_2_0;
     if (en) begin
       \$185  = skew_l2_d1;
     end
@@ -2004,41 +1978,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = acc_2_0;
-    if (\$25 ) begin
-      \$186  = \$26 ;
-    end
-    if (rst) begin
-      \$186  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = out_2_0;
-    if (cap_2_0) begin
-      \$187  = \$67 [23:0];
-    end else if (\$27 ) begin
-      \$187  = out_3_0;
-    end
-    if (rst) begin
-      \$187  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = a_2_1;
+    \$186  = w_2_0;
     if (en) begin
-      \$188  = a_2_0;
+      \$186  = w_1_0;
     end
     if (rst) begin
-      \$188  = 8'h00;
+      \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = v_2_1;
+    \$187  = pr_2_0;
     if (en) begin
-      \$189  = v_2_0;
+      \$187  = p_2_0;
+    end
+    if (rst) begin
+      \$187  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$188  = vr_2_0;
+    if (en) begin
+      \$188  = skew_v2_d1;
+    end
+    if (rst) begin
+      \$188  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$189  = lr_2_0;
+    if (en) begin
+      \$189  = skew_l2_d1;
     end
     if (rst) begin
       \$189  = 1'h0;
@@ -2046,37 +2018,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = l_2_1;
-    if (en) begin
-      \$190  = l_2_0;
+    \$190  = acc_2_0;
+    if (\$25 ) begin
+      \$190  = \$26 ;
     end
     if (rst) begin
-      \$190  = 1'h0;
+      \$190  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = w_2_1;
-    if (en) begin
-      \$191  = w_1_1;
+    \$191  = out_2_0;
+    if (cap_2_0) begin
+      \$191  = \$70 [23:0];
+    end else if (\$27 ) begin
+      \$191  = out_3_0;
     end
     if (rst) begin
-      \$191  = 8'h00;
+      \$191  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = pr_2_1;
+    \$192  = a_2_1;
     if (en) begin
-      \$192  = p_2_1;
+      \$192  = a_2_0;
     end
     if (rst) begin
-      \$192  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = vr_2_1;
+    \$193  = v_2_1;
     if (en) begin
       \$193  = v_2_0;
     end
@@ -2086,7 +2060,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = lr_2_1;
+    \$194  = l_2_1;
     if (en) begin
       \$194  = l_2_0;
     end
@@ -2096,41 +2070,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = acc_2_1;
-    if (\$28 ) begin
-      \$195  = \$29 ;
-    end
-    if (rst) begin
-      \$195  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = out_2_1;
-    if (cap_2_1) begin
-      \$196  = \$69 [23:0];
-    end else if (\$30 ) begin
-      \$196  = out_3_1;
-    end
-    if (rst) begin
-      \$196  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = a_2_2;
+    \$195  = w_2_1;
     if (en) begin
-      \$197  = a_2_1;
+      \$195  = w_1_1;
     end
     if (rst) begin
-      \$197  = 8'h00;
+      \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = v_2_2;
+    \$196  = pr_2_1;
     if (en) begin
-      \$198  = v_2_1;
+      \$196  = p_2_1;
+    end
+    if (rst) begin
+      \$196  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$197  = vr_2_1;
+    if (en) begin
+      \$197  = v_2_0;
+    end
+    if (rst) begin
+      \$197  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$198  = lr_2_1;
+    if (en) begin
+      \$198  = l_2_0;
     end
     if (rst) begin
       \$198  = 1'h0;
@@ -2138,37 +2110,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = l_2_2;
-    if (en) begin
-      \$199  = l_2_1;
+    \$199  = acc_2_1;
+    if (\$28 ) begin
+      \$199  = \$29 ;
     end
     if (rst) begin
-      \$199  = 1'h0;
+      \$199  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = w_2_2;
-    if (en) begin
-      \$200  = w_1_2;
+    \$200  = out_2_1;
+    if (cap_2_1) begin
+      \$200  = \$72 [23:0];
+    end else if (\$30 ) begin
+      \$200  = out_3_1;
     end
     if (rst) begin
-      \$200  = 8'h00;
+      \$200  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = pr_2_2;
+    \$201  = a_2_2;
     if (en) begin
-      \$201  = p_2_2;
+      \$201  = a_2_1;
     end
     if (rst) begin
-      \$201  = 16'h0000;
+      \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = vr_2_2;
+    \$202  = v_2_2;
     if (en) begin
       \$202  = v_2_1;
     end
@@ -2178,7 +2152,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = lr_2_2;
+    \$203  = l_2_2;
     if (en) begin
       \$203  = l_2_1;
     end
@@ -2188,41 +2162,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = acc_2_2;
-    if (\$31 ) begin
-      \$204  = \$32 ;
-    end
-    if (rst) begin
-      \$204  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = out_2_2;
-    if (cap_2_2) begin
-      \$205  = \$71 [23:0];
-    end else if (\$33 ) begin
-      \$205  = out_3_2;
-    end
-    if (rst) begin
-      \$205  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = a_2_3;
+    \$204  = w_2_2;
     if (en) begin
-      \$206  = a_2_2;
+      \$204  = w_1_2;
     end
     if (rst) begin
-      \$206  = 8'h00;
+      \$204  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = v_2_3;
+    \$205  = pr_2_2;
     if (en) begin
-      \$207  = v_2_2;
+      \$205  = p_2_2;
+    end
+    if (rst) begin
+      \$205  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$206  = vr_2_2;
+    if (en) begin
+      \$206  = v_2_1;
+    end
+    if (rst) begin
+      \$206  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$207  = lr_2_2;
+    if (en) begin
+      \$207  = l_2_1;
     end
     if (rst) begin
       \$207  = 1'h0;
@@ -2230,37 +2202,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = l_2_3;
-    if (en) begin
-      \$208  = l_2_2;
+    \$208  = acc_2_2;
+    if (\$31 ) begin
+      \$208  = \$32 ;
     end
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = w_2_3;
-    if (en) begin
-      \$209  = w_1_3;
+    \$209  = out_2_2;
+    if (cap_2_2) begin
+      \$209  = \$74 [23:0];
+    end else if (\$33 ) begin
+      \$209  = out_3_2;
     end
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = pr_2_3;
+    \$210  = a_2_3;
     if (en) begin
-      \$210  = p_2_3;
+      \$210  = a_2_2;
     end
     if (rst) begin
-      \$210  = 16'h0000;
+      \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = vr_2_3;
+    \$211  = v_2_3;
     if (en) begin
       \$211  = v_2_2;
     end
@@ -2270,7 +2244,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = lr_2_3;
+    \$212  = l_2_3;
     if (en) begin
       \$212  = l_2_2;
     end
@@ -2280,41 +2254,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = acc_2_3;
-    if (\$34 ) begin
-      \$213  = \$35 ;
-    end
-    if (rst) begin
-      \$213  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = out_2_3;
-    if (cap_2_3) begin
-      \$214  = \$73 [23:0];
-    end else if (\$36 ) begin
-      \$214  = out_3_3;
-    end
-    if (rst) begin
-      \$214  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = a_3_0;
+    \$213  = w_2_3;
     if (en) begin
-      \$215  = skew_a3_d2;
+      \$213  = w_1_3;
     end
     if (rst) begin
-      \$215  = 8'h00;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = v_3_0;
+    \$214  = pr_2_3;
     if (en) begin
-      \$216  = skew_v3_d2;
+      \$214  = p_2_3;
+    end
+    if (rst) begin
+      \$214  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$215  = vr_2_3;
+    if (en) begin
+      \$215  = v_2_2;
+    end
+    if (rst) begin
+      \$215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = lr_2_3;
+    if (en) begin
+      \$216  = l_2_2;
     end
     if (rst) begin
       \$216  = 1'h0;
@@ -2322,37 +2294,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = l_3_0;
-    if (en) begin
-      \$217  = skew_l3_d2;
+    \$217  = acc_2_3;
+    if (\$34 ) begin
+      \$217  = \$35 ;
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$217  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = w_3_0;
-    if (en) begin
-      \$218  = w_2_0;
+    \$218  = out_2_3;
+    if (cap_2_3) begin
+      \$218  = \$76 [23:0];
+    end else if (\$36 ) begin
+      \$218  = out_3_3;
     end
     if (rst) begin
-      \$218  = 8'h00;
+      \$218  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = pr_3_0;
+    \$219  = a_3_0;
     if (en) begin
-      \$219  = p_3_0;
+      \$219  = skew_a3_d2;
     end
     if (rst) begin
-      \$219  = 16'h0000;
+      \$219  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = vr_3_0;
+    \$220  = v_3_0;
     if (en) begin
       \$220  = skew_v3_d2;
     end
@@ -2362,7 +2336,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = lr_3_0;
+    \$221  = l_3_0;
     if (en) begin
       \$221  = skew_l3_d2;
     end
@@ -2372,41 +2346,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = acc_3_0;
-    if (\$37 ) begin
-      \$222  = \$38 ;
-    end
-    if (rst) begin
-      \$222  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = out_3_0;
-    if (cap_3_0) begin
-      \$223  = \$75 [23:0];
-    end else if (\$39 ) begin
-      \$223  = 24'h000000;
-    end
-    if (rst) begin
-      \$223  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = a_3_1;
+    \$222  = w_3_0;
     if (en) begin
-      \$224  = a_3_0;
+      \$222  = w_2_0;
     end
     if (rst) begin
-      \$224  = 8'h00;
+      \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = v_3_1;
+    \$223  = pr_3_0;
     if (en) begin
-      \$225  = v_3_0;
+      \$223  = p_3_0;
+    end
+    if (rst) begin
+      \$223  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$224  = vr_3_0;
+    if (en) begin
+      \$224  = skew_v3_d2;
+    end
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$225  = lr_3_0;
+    if (en) begin
+      \$225  = skew_l3_d2;
     end
     if (rst) begin
       \$225  = 1'h0;
@@ -2414,37 +2386,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = l_3_1;
-    if (en) begin
-      \$226  = l_3_0;
+    \$226  = acc_3_0;
+    if (\$37 ) begin
+      \$226  = \$38 ;
     end
     if (rst) begin
-      \$226  = 1'h0;
+      \$226  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = w_3_1;
-    if (en) begin
-      \$227  = w_2_1;
+    \$227  = out_3_0;
+    if (cap_3_0) begin
+      \$227  = \$78 [23:0];
+    end else if (\$39 ) begin
+      \$227  = 24'h000000;
     end
     if (rst) begin
-      \$227  = 8'h00;
+      \$227  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = pr_3_1;
+    \$228  = a_3_1;
     if (en) begin
-      \$228  = p_3_1;
+      \$228  = a_3_0;
     end
     if (rst) begin
-      \$228  = 16'h0000;
+      \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = vr_3_1;
+    \$229  = v_3_1;
     if (en) begin
       \$229  = v_3_0;
     end
@@ -2454,7 +2428,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = lr_3_1;
+    \$230  = l_3_1;
     if (en) begin
       \$230  = l_3_0;
     end
@@ -2464,41 +2438,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = acc_3_1;
-    if (\$40 ) begin
-      \$231  = \$41 ;
-    end
-    if (rst) begin
-      \$231  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = out_3_1;
-    if (cap_3_1) begin
-      \$232  = \$77 [23:0];
-    end else if (\$42 ) begin
-      \$232  = 24'h000000;
-    end
-    if (rst) begin
-      \$232  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = a_3_2;
+    \$231  = w_3_1;
     if (en) begin
-      \$233  = a_3_1;
+      \$231  = w_2_1;
     end
     if (rst) begin
-      \$233  = 8'h00;
+      \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = v_3_2;
+    \$232  = pr_3_1;
     if (en) begin
-      \$234  = v_3_1;
+      \$232  = p_3_1;
+    end
+    if (rst) begin
+      \$232  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$233  = vr_3_1;
+    if (en) begin
+      \$233  = v_3_0;
+    end
+    if (rst) begin
+      \$233  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$234  = lr_3_1;
+    if (en) begin
+      \$234  = l_3_0;
     end
     if (rst) begin
       \$234  = 1'h0;
@@ -2506,37 +2478,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = l_3_2;
-    if (en) begin
-      \$235  = l_3_1;
+    \$235  = acc_3_1;
+    if (\$40 ) begin
+      \$235  = \$41 ;
     end
     if (rst) begin
-      \$235  = 1'h0;
+      \$235  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = w_3_2;
-    if (en) begin
-      \$236  = w_2_2;
+    \$236  = out_3_1;
+    if (cap_3_1) begin
+      \$236  = \$80 [23:0];
+    end else if (\$42 ) begin
+      \$236  = 24'h000000;
     end
     if (rst) begin
-      \$236  = 8'h00;
+      \$236  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = pr_3_2;
+    \$237  = a_3_2;
     if (en) begin
-      \$237  = p_3_2;
+      \$237  = a_3_1;
     end
     if (rst) begin
-      \$237  = 16'h0000;
+      \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = vr_3_2;
+    \$238  = v_3_2;
     if (en) begin
       \$238  = v_3_1;
     end
@@ -2546,7 +2520,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = lr_3_2;
+    \$239  = l_3_2;
     if (en) begin
       \$239  = l_3_1;
     end
@@ -2556,41 +2530,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = acc_3_2;
-    if (\$43 ) begin
-      \$240  = \$44 ;
-    end
-    if (rst) begin
-      \$240  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = out_3_2;
-    if (cap_3_2) begin
-      \$241  = \$79 [23:0];
-    end else if (\$45 ) begin
-      \$241  = 24'h000000;
-    end
-    if (rst) begin
-      \$241  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = a_3_3;
+    \$240  = w_3_2;
     if (en) begin
-      \$242  = a_3_2;
+      \$240  = w_2_2;
     end
     if (rst) begin
-      \$242  = 8'h00;
+      \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = v_3_3;
+    \$241  = pr_3_2;
     if (en) begin
-      \$243  = v_3_2;
+      \$241  = p_3_2;
+    end
+    if (rst) begin
+      \$241  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$242  = vr_3_2;
+    if (en) begin
+      \$242  = v_3_1;
+    end
+    if (rst) begin
+      \$242  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$243  = lr_3_2;
+    if (en) begin
+      \$243  = l_3_1;
     end
     if (rst) begin
       \$243  = 1'h0;
@@ -2598,37 +2570,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = l_3_3;
-    if (en) begin
-      \$244  = l_3_2;
+    \$244  = acc_3_2;
+    if (\$43 ) begin
+      \$244  = \$44 ;
     end
     if (rst) begin
-      \$244  = 1'h0;
+      \$244  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = w_3_3;
-    if (en) begin
-      \$245  = w_2_3;
+    \$245  = out_3_2;
+    if (cap_3_2) begin
+      \$245  = \$82 [23:0];
+    end else if (\$45 ) begin
+      \$245  = 24'h000000;
     end
     if (rst) begin
-      \$245  = 8'h00;
+      \$245  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = pr_3_3;
+    \$246  = a_3_3;
     if (en) begin
-      \$246  = p_3_3;
+      \$246  = a_3_2;
     end
     if (rst) begin
-      \$246  = 16'h0000;
+      \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = vr_3_3;
+    \$247  = v_3_3;
     if (en) begin
       \$247  = v_3_2;
     end
@@ -2638,7 +2612,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = lr_3_3;
+    \$248  = l_3_3;
     if (en) begin
       \$248  = l_3_2;
     end
@@ -2648,55 +2622,107 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = acc_3_3;
+    \$249  = w_3_3;
+    if (en) begin
+      \$249  = w_2_3;
+    end
+    if (rst) begin
+      \$249  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$250  = pr_3_3;
+    if (en) begin
+      \$250  = p_3_3;
+    end
+    if (rst) begin
+      \$250  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$251  = vr_3_3;
+    if (en) begin
+      \$251  = v_3_2;
+    end
+    if (rst) begin
+      \$251  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$252  = lr_3_3;
+    if (en) begin
+      \$252  = l_3_2;
+    end
+    if (rst) begin
+      \$252  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$253  = acc_3_3;
     if (\$46 ) begin
-      \$249  = \$47 ;
+      \$253  = \$47 ;
     end
     if (rst) begin
-      \$249  = 24'h000000;
+      \$253  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = out_3_3;
+    \$254  = out_3_3;
     if (cap_3_3) begin
-      \$250  = \$81 [23:0];
+      \$254  = \$84 [23:0];
     end else if (\$48 ) begin
-      \$250  = 24'h000000;
+      \$254  = 24'h000000;
     end
     if (rst) begin
-      \$250  = 24'h000000;
+      \$254  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = drain_count;
+    \$255  = drain_beat;
     if (cap_3_3) begin
-      \$251  = 3'h4;
+      \$255  = 2'h0;
     end else if (\$49 ) begin
-      \$251  = \$50 [2:0];
+      \$255  = \$51 [1:0];
     end
     if (rst) begin
-      \$251  = 3'h0;
+      \$255  = 2'h0;
     end
   end
-  assign sum_0_0 = \$51 [23:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$256  = drain_count;
+    if (cap_3_3) begin
+      \$256  = 3'h4;
+    end else if (\$52 ) begin
+      \$256  = \$53 [2:0];
+    end
+    if (rst) begin
+      \$256  = 3'h0;
+    end
+  end
+  assign sum_0_0 = \$54 [23:0];
+  assign sum_0_1 = \$56 [23:0];
+  assign sum_0_2 = \$58 [23:0];
+  assign sum_0_3 = \$60 [23:0];
+  assign sum_1_0 = \$62 [23:0];
+  assign sum_1_1 = \$64 [23:0];
+  assign sum_1_2 = \$66 [23:0];
+  assign sum_1_3 = \$68 [23:0];
+  assign sum_2_0 = \$70 [23:0];
+  assign sum_2_1 = \$72 [23:0];
+  assign sum_2_2 = \$74 [23:0];
+  assign sum_2_3 = \$76 [23:0];
+  assign sum_3_0 = \$78 [23:0];
+  assign sum_3_1 = \$80 [23:0];
+  assign sum_3_2 = \$82 [23:0];
+  assign sum_3_3 = \$84 [23:0];
   assign draining = o_valid;
-  assign sum_0_1 = \$53 [23:0];
-  assign sum_0_2 = \$55 [23:0];
-  assign sum_0_3 = \$57 [23:0];
-  assign sum_1_0 = \$59 [23:0];
-  assign sum_1_1 = \$61 [23:0];
-  assign sum_1_2 = \$63 [23:0];
-  assign sum_1_3 = \$65 [23:0];
-  assign sum_2_0 = \$67 [23:0];
-  assign sum_2_1 = \$69 [23:0];
-  assign sum_2_2 = \$71 [23:0];
-  assign sum_2_3 = \$73 [23:0];
-  assign sum_3_0 = \$75 [23:0];
-  assign sum_3_1 = \$77 [23:0];
-  assign sum_3_2 = \$79 [23:0];
-  assign sum_3_3 = \$81 [23:0];
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];

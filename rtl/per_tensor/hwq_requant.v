@@ -5,110 +5,47 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [62:0] \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  wire [62:0] \$11 ;
-  wire [62:0] \$12 ;
+  wire [31:0] \$10 ;
+  wire [30:0] \$11 ;
+  wire [32:0] \$12 ;
   wire [62:0] \$13 ;
-  wire [33:0] \$14 ;
-  wire [28:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [30:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [33:0] \$19 ;
+  wire [63:0] \$14 ;
+  wire [63:0] \$15 ;
+  wire [63:0] \$16 ;
+  wire [63:0] \$17 ;
+  wire [33:0] \$18 ;
+  wire \$19 ;
   wire [5:0] \$2 ;
-  wire [28:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [30:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [28:0] \$25 ;
-  wire [31:0] \$26 ;
-  wire [30:0] \$27 ;
-  wire [32:0] \$28 ;
-  wire [33:0] \$29 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [34:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [30:0] \$27 ;
+  reg [4:0] \$28 ;
+  reg [4:0] \$29 ;
   wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [62:0] \$34 ;
-  wire [63:0] \$35 ;
-  wire [63:0] \$36 ;
-  wire [62:0] \$37 ;
-  wire [63:0] \$38 ;
-  wire [63:0] \$39 ;
+  reg [31:0] \$30 ;
+  reg \$31 ;
+  reg \$32 ;
+  reg [4:0] \$33 ;
+  reg [32:0] \$34 ;
+  reg [31:0] \$35 ;
+  reg \$36 ;
+  reg \$37 ;
+  reg [33:0] \$38 ;
+  reg [7:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [62:0] \$40 ;
-  wire [63:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [62:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire [63:0] \$45 ;
-  wire [63:0] \$46 ;
-  wire [63:0] \$47 ;
-  wire [33:0] \$48 ;
-  wire \$49 ;
+  reg \$40 ;
+  reg \$41 ;
   wire [6:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire [34:0] \$52 ;
-  wire [33:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire [34:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire \$59 ;
   wire [32:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [34:0] \$62 ;
-  wire [33:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [34:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire [32:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [30:0] \$78 ;
-  reg [4:0] \$79 ;
-  wire [32:0] \$8 ;
-  reg [4:0] \$80 ;
-  reg [31:0] \$81 ;
-  reg [31:0] \$82 ;
-  reg [31:0] \$83 ;
-  reg [31:0] \$84 ;
-  reg \$85 ;
-  reg \$86 ;
-  reg [4:0] \$87 ;
-  reg [32:0] \$88 ;
-  reg [32:0] \$89 ;
-  wire [32:0] \$9 ;
-  reg [32:0] \$90 ;
-  reg [32:0] \$91 ;
-  reg [31:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg [33:0] \$95 ;
-  reg [33:0] \$96 ;
-  reg [33:0] \$97 ;
-  reg [33:0] \$98 ;
-  reg [31:0] \$99 ;
+  wire [62:0] \$7 ;
+  wire [33:0] \$8 ;
+  wire [28:0] \$9 ;
   wire [31:0] a_0;
-  wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
@@ -118,22 +55,13 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   input en;
   wire en;
   wire [32:0] h_0;
-  wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
   wire [31:0] half_0;
-  input [95:0] i_acc;
-  wire [95:0] i_acc;
+  input [23:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  input [127:0] i_bias;
-  wire [127:0] i_bias;
+  input [31:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   input i_last;
   wire i_last;
   input [30:0] i_multiplier;
@@ -146,37 +74,22 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   wire i_valid;
   wire [4:0] left_0;
   wire [33:0] mid_0;
-  wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  output [31:0] o_data;
-  reg [31:0] o_data = 32'd0;
+  output [7:0] o_data;
+  reg [7:0] o_data = 8'h00;
   wire [7:0] \o_data[0] ;
-  wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
-  wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
@@ -184,494 +97,263 @@ module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_p
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
-  reg [33:0] rq3_y1 = 34'h000000000;
-  reg [33:0] rq3_y2 = 34'h000000000;
-  reg [33:0] rq3_y3 = 34'h000000000;
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
   wire [34:0] t_0;
-  wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
   wire [33:0] u_0;
-  wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
   wire [33:0] y_0;
-  wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  always @(posedge clk)
+    o_valid <= \$40 ;
+  always @(posedge clk)
+    o_last <= \$41 ;
   assign \$1  = $signed(i_shift) > $signed(1'h0);
   assign \$2  = \$1  ? i_shift : 6'h00;
   assign \$3  = $signed(i_shift) < $signed(1'h0);
   assign \$4  = - $signed(i_shift);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
-  assign \$7  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
-  assign \$8  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
-  assign \$9  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
-  assign \$10  = $signed(rq1_s0) << rq1_l0;
-  assign \$11  = $signed(rq1_s1) << rq1_l0;
-  assign \$12  = $signed(rq1_s2) << rq1_l0;
-  assign \$13  = $signed(rq1_s3) << rq1_l0;
-  assign \$14  = \$10 [16:0] * rq1_m0[16:0];
-  assign \$15  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$16  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$17  = \$10 [16:0] * rq1_m0[30:17];
-  assign \$18  = $signed(\$16 ) + $signed({ 1'h0, \$17  });
-  assign mid_0 = $signed(\$18 ) + $signed(15'h2000);
-  assign \$19  = \$11 [16:0] * rq1_m0[16:0];
-  assign \$20  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$21  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$22  = \$11 [16:0] * rq1_m0[30:17];
-  assign \$23  = $signed(\$21 ) + $signed({ 1'h0, \$22  });
-  assign mid_1 = $signed(\$23 ) + $signed(15'h2000);
-  assign \$24  = \$12 [16:0] * rq1_m0[16:0];
-  assign \$25  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$26  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$27  = \$12 [16:0] * rq1_m0[30:17];
-  assign \$28  = $signed(\$26 ) + $signed({ 1'h0, \$27  });
-  assign mid_2 = $signed(\$28 ) + $signed(15'h2000);
-  assign \$29  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$30  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$31  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$32  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_3 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$35  = $signed(\$34 ) + $signed(mid_0);
-  assign \$38  = $signed(\$37 ) + $signed(mid_1);
-  assign \$41  = $signed(\$40 ) + $signed(mid_2);
-  assign \$44  = $signed(\$43 ) + $signed(mid_3);
-  assign \$46  = 1'h1 << rq1_r0;
-  assign \$48  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$49  = | rq2_hf0;
-  assign \$50  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = $signed(\$48 ) - $signed({ 1'h0, \$51  });
-  assign \$53  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
-  assign \$54  = | rq2_hf0;
-  assign \$55  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$56  = \$54  & \$55 ;
-  assign \$57  = $signed(\$53 ) - $signed({ 1'h0, \$56  });
-  assign \$58  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
-  assign \$59  = | rq2_hf0;
-  assign \$60  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = $signed(\$58 ) - $signed({ 1'h0, \$61  });
-  assign \$63  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
-  assign \$64  = | rq2_hf0;
-  assign \$65  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$66  = \$64  & \$65 ;
-  assign \$67  = $signed(\$63 ) - $signed({ 1'h0, \$66  });
-  assign y_0 = $signed(\$52 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$57 [33:0]) >>> rq2_r0;
-  assign y_2 = $signed(\$62 [33:0]) >>> rq2_r0;
-  assign y_3 = $signed(\$67 [33:0]) >>> rq2_r0;
+  assign \$6  = $signed(i_acc) + $signed(i_bias);
+  assign \$7  = $signed(rq1_s0) << rq1_l0;
+  assign \$8  = \$7 [16:0] * rq1_m0[16:0];
+  assign \$9  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$10  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$11  = \$7 [16:0] * rq1_m0[30:17];
+  assign \$12  = $signed(\$10 ) + $signed({ 1'h0, \$11  });
+  assign mid_0 = $signed(\$12 ) + $signed(15'h2000);
+  assign \$14  = $signed(\$13 ) + $signed(mid_0);
+  assign \$16  = 1'h1 << rq1_r0;
+  assign \$18  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$19  = | rq2_hf0;
+  assign \$20  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = $signed(\$18 ) - $signed({ 1'h0, \$21  });
+  assign y_0 = $signed(\$22 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$68  = $signed(t_0) < $signed(8'h80);
-  assign \$69  = $signed(t_0) > $signed(8'h7f);
-  assign \$70  = $signed(t_1) < $signed(8'h80);
-  assign \$71  = $signed(t_1) > $signed(8'h7f);
-  assign \$72  = $signed(t_2) < $signed(8'h80);
-  assign \$73  = $signed(t_2) > $signed(8'h7f);
-  assign \$74  = $signed(t_3) < $signed(8'h80);
-  assign \$75  = $signed(t_3) > $signed(8'h7f);
+  assign \$23  = $signed(t_0) < $signed(8'h80);
+  assign \$24  = $signed(t_0) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$76 ;
+    rq1_valid <= \$25 ;
   always @(posedge clk)
-    rq1_last <= \$77 ;
+    rq1_last <= \$26 ;
   always @(posedge clk)
-    rq1_m0 <= \$78 ;
+    rq1_m0 <= \$27 ;
   always @(posedge clk)
-    rq1_l0 <= \$79 ;
+    rq1_l0 <= \$28 ;
   always @(posedge clk)
-    rq1_r0 <= \$80 ;
+    rq1_r0 <= \$29 ;
   always @(posedge clk)
-    rq1_s0 <= \$81 ;
+    rq1_s0 <= \$30 ;
   always @(posedge clk)
-    rq1_s1 <= \$82 ;
+    rq2_valid <= \$31 ;
   always @(posedge clk)
-    rq1_s2 <= \$83 ;
+    rq2_last <= \$32 ;
   always @(posedge clk)
-    rq1_s3 <= \$84 ;
+    rq2_r0 <= \$33 ;
   always @(posedge clk)
-    rq2_valid <= \$85 ;
+    rq2_h0 <= \$34 ;
   always @(posedge clk)
-    rq2_last <= \$86 ;
+    rq2_hf0 <= \$35 ;
   always @(posedge clk)
-    rq2_r0 <= \$87 ;
+    rq3_valid <= \$36 ;
   always @(posedge clk)
-    rq2_h0 <= \$88 ;
+    rq3_last <= \$37 ;
   always @(posedge clk)
-    rq2_h1 <= \$89 ;
+    rq3_y0 <= \$38 ;
   always @(posedge clk)
-    rq2_h2 <= \$90 ;
-  always @(posedge clk)
-    rq2_h3 <= \$91 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$92 ;
-  always @(posedge clk)
-    rq3_valid <= \$93 ;
-  always @(posedge clk)
-    rq3_last <= \$94 ;
-  always @(posedge clk)
-    rq3_y0 <= \$95 ;
-  always @(posedge clk)
-    rq3_y1 <= \$96 ;
-  always @(posedge clk)
-    rq3_y2 <= \$97 ;
-  always @(posedge clk)
-    rq3_y3 <= \$98 ;
-  always @(posedge clk)
-    o_data <= \$99 ;
-  always @(posedge clk)
-    o_valid <= \$100 ;
-  always @(posedge clk)
-    o_last <= \$101 ;
+    o_data <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = rq1_valid;
+    \$41  = o_last;
     if (en) begin
-      \$76  = i_valid;
+      \$41  = rq3_last;
     end
     if (rst) begin
-      \$76  = 1'h0;
+      \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = rq1_last;
+    \$25  = rq1_valid;
     if (en) begin
-      \$77  = i_last;
+      \$25  = i_valid;
     end
     if (rst) begin
-      \$77  = 1'h0;
+      \$25  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = rq1_m0;
+    \$26  = rq1_last;
     if (en) begin
-      \$78  = i_multiplier;
+      \$26  = i_last;
     end
     if (rst) begin
-      \$78  = 31'h00000000;
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = rq1_l0;
+    \$27  = rq1_m0;
     if (en) begin
-      \$79  = \$2 [4:0];
+      \$27  = i_multiplier;
     end
     if (rst) begin
-      \$79  = 5'h00;
+      \$27  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = rq1_r0;
+    \$28  = rq1_l0;
     if (en) begin
-      \$80  = \$5 [4:0];
+      \$28  = \$2 [4:0];
     end
     if (rst) begin
-      \$80  = 5'h00;
+      \$28  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = rq1_s0;
+    \$29  = rq1_r0;
     if (en) begin
-      \$81  = \$6 [31:0];
+      \$29  = \$5 [4:0];
     end
     if (rst) begin
-      \$81  = 32'd0;
+      \$29  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rq1_s1;
+    \$30  = rq1_s0;
     if (en) begin
-      \$82  = \$7 [31:0];
+      \$30  = \$6 [31:0];
     end
     if (rst) begin
-      \$82  = 32'd0;
+      \$30  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = rq1_s2;
+    \$31  = rq2_valid;
     if (en) begin
-      \$83  = \$8 [31:0];
+      \$31  = rq1_valid;
     end
     if (rst) begin
-      \$83  = 32'd0;
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = rq1_s3;
+    \$32  = rq2_last;
     if (en) begin
-      \$84  = \$9 [31:0];
+      \$32  = rq1_last;
     end
     if (rst) begin
-      \$84  = 32'd0;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = rq2_valid;
+    \$33  = rq2_r0;
     if (en) begin
-      \$85  = rq1_valid;
+      \$33  = rq1_r0;
     end
     if (rst) begin
-      \$85  = 1'h0;
+      \$33  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = rq2_last;
+    \$34  = rq2_h0;
     if (en) begin
-      \$86  = rq1_last;
+      \$34  = \$15 [32:0];
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$34  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = rq2_r0;
+    \$35  = rq2_hf0;
     if (en) begin
-      \$87  = rq1_r0;
+      \$35  = \$17 [31:0];
     end
     if (rst) begin
-      \$87  = 5'h00;
+      \$35  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = rq2_h0;
+    \$36  = rq3_valid;
     if (en) begin
-      \$88  = \$36 [32:0];
+      \$36  = rq2_valid;
     end
     if (rst) begin
-      \$88  = 33'h000000000;
+      \$36  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = rq2_h1;
+    \$37  = rq3_last;
     if (en) begin
-      \$89  = \$39 [32:0];
+      \$37  = rq2_last;
     end
     if (rst) begin
-      \$89  = 33'h000000000;
+      \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = rq2_h2;
+    \$38  = rq3_y0;
     if (en) begin
-      \$90  = \$42 [32:0];
+      \$38  = y_0;
     end
     if (rst) begin
-      \$90  = 33'h000000000;
+      \$38  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = rq2_h3;
-    if (en) begin
-      \$91  = \$45 [32:0];
-    end
-    if (rst) begin
-      \$91  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = rq2_hf0;
-    if (en) begin
-      \$92  = \$47 [31:0];
-    end
-    if (rst) begin
-      \$92  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = rq3_valid;
-    if (en) begin
-      \$93  = rq2_valid;
-    end
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = rq3_last;
-    if (en) begin
-      \$94  = rq2_last;
-    end
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = rq3_y0;
-    if (en) begin
-      \$95  = y_0;
-    end
-    if (rst) begin
-      \$95  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = rq3_y1;
-    if (en) begin
-      \$96  = y_1;
-    end
-    if (rst) begin
-      \$96  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = rq3_y2;
-    if (en) begin
-      \$97  = y_2;
-    end
-    if (rst) begin
-      \$97  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = rq3_y3;
-    if (en) begin
-      \$98  = y_3;
-    end
-    if (rst) begin
-      \$98  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = o_data;
+    \$39  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
-      if (\$68 ) begin
-        \$99 [7:0] = 8'h80;
-      end else if (\$69 ) begin
-        \$99 [7:0] = 8'h7f;
+      if (\$23 ) begin
+        \$39  = 8'h80;
+      end else if (\$24 ) begin
+        \$39  = 8'h7f;
       end else begin
-        \$99 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$70 ) begin
-        \$99 [15:8] = 8'h80;
-      end else if (\$71 ) begin
-        \$99 [15:8] = 8'h7f;
-      end else begin
-        \$99 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$72 ) begin
-        \$99 [23:16] = 8'h80;
-      end else if (\$73 ) begin
-        \$99 [23:16] = 8'h7f;
-      end else begin
-        \$99 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$74 ) begin
-        \$99 [31:24] = 8'h80;
-      end else if (\$75 ) begin
-        \$99 [31:24] = 8'h7f;
-      end else begin
-        \$99 [31:24] = t_3[7:0];
+        \$39  = t_0[7:0];
       end
     end
     if (rst) begin
-      \$99  = 32'd0;
+      \$39  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = o_valid;
+    \$40  = o_valid;
     if (en) begin
-      \$100  = rq3_valid;
+      \$40  = rq3_valid;
     end
     if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = o_last;
-    if (en) begin
-      \$101  = rq3_last;
-    end
-    if (rst) begin
-      \$101  = 1'h0;
+      \$40  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign s_1 = \$7 [31:0];
-  assign s_2 = \$8 [31:0];
-  assign s_3 = \$9 [31:0];
-  assign a_0 = \$10 [31:0];
-  assign a_1 = \$11 [31:0];
-  assign a_2 = \$12 [31:0];
-  assign a_3 = \$13 [31:0];
-  assign outer_0 = { \$15 , \$14  };
-  assign outer_1 = { \$20 , \$19  };
-  assign outer_2 = { \$25 , \$24  };
-  assign outer_3 = { \$30 , \$29  };
-  assign h_0 = \$36 [32:0];
-  assign h_1 = \$39 [32:0];
-  assign h_2 = \$42 [32:0];
-  assign h_3 = \$45 [32:0];
-  assign half_0 = \$47 [31:0];
-  assign u_0 = \$52 [33:0];
-  assign u_1 = \$57 [33:0];
-  assign u_2 = \$62 [33:0];
-  assign u_3 = \$67 [33:0];
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
+  assign a_0 = \$7 [31:0];
+  assign outer_0 = { \$9 , \$8  };
+  assign h_0 = \$15 [32:0];
+  assign half_0 = \$17 [31:0];
+  assign u_0 = \$22 [33:0];
+  assign \i_acc[0]  = i_acc;
+  assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
-  assign \o_data[0]  = o_data[7:0];
-  assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \$34  = { \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 , \$14 [33:17] };
-  assign \$36  = { \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63:14] };
-  assign \$37  = { \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 , \$19 [33:17] };
-  assign \$39  = { \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63:14] };
-  assign \$40  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , \$24 [33:17] };
-  assign \$42  = { \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63:14] };
-  assign \$43  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$45  = { \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63:14] };
-  assign \$47  = { 1'h0, \$46 [63:1] };
+  assign \o_data[0]  = o_data;
+  assign \$13  = { \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 , \$8 [33:17] };
+  assign \$15  = { \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63:14] };
+  assign \$17  = { 1'h0, \$16 [63:1] };
 endmodule

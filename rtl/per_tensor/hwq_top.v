@@ -109,99 +109,130 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
+  reg [3:0] \$100 ;
+  reg \$101 ;
+  reg [4:0] \$102 ;
+  reg [1:0] \$103 ;
+  reg [16:0] \$104 ;
+  reg [3:0] \$105 ;
+  reg [1:0] \$106 ;
+  reg [5:0] \$107 ;
+  reg [1:0] \$108 ;
+  reg [7:0] \$109 ;
   wire [17:0] \$11 ;
+  reg [7:0] \$110 ;
+  reg [7:0] \$111 ;
   wire \$12 ;
-  wire [16:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
+  wire [6:0] \$141 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [6:0] \$16 ;
+  wire [6:0] \$17 ;
+  wire [6:0] \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire \$20 ;
+  wire [16:0] \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [17:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire [5:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire \$32 ;
-  wire [16:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [17:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire [4:0] \$35 ;
-  wire [2:0] \$36 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
   wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
-  wire [6:0] \$4 ;
+  wire [15:0] \$38 ;
+  wire [16:0] \$39 ;
+  wire [1:0] \$4 ;
   wire \$40 ;
-  wire \$41 ;
+  wire [16:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [17:0] \$44 ;
+  wire [6:0] \$43 ;
+  wire \$44 ;
   wire [4:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire [2:0] \$46 ;
+  wire [1:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [6:0] \$5 ;
-  wire [5:0] \$50 ;
+  wire [1:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [4:0] \$55 ;
-  wire [2:0] \$56 ;
-  reg \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
+  wire \$54 ;
+  wire [17:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [8:0] \$57 ;
+  wire [8:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [15:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [1:0] \$67 ;
-  reg [3:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire \$60 ;
+  wire [5:0] \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire [2:0] \$69 ;
   wire \$7 ;
-  reg [1:0] \$70 ;
-  reg [30:0] \$71 ;
-  reg [5:0] \$72 ;
-  reg [3:0] \$73 ;
-  reg [7:0] \$74 ;
-  reg \$75 ;
-  reg [16:0] \$76 ;
-  reg [3:0] \$77 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [17:0] \$72 ;
+  wire [4:0] \$73 ;
+  wire [2:0] \$74 ;
+  wire \$75 ;
+  wire [2:0] \$76 ;
+  wire [2:0] \$77 ;
   reg \$78 ;
-  reg [4:0] \$79 ;
+  reg [3:0] \$79 ;
   wire \$8 ;
-  reg [1:0] \$80 ;
-  reg [16:0] \$81 ;
-  reg [3:0] \$82 ;
+  reg \$80 ;
+  reg [15:0] \$81 ;
+  reg [15:0] \$82 ;
+  reg [7:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [15:0] \$86 ;
+  reg [7:0] \$87 ;
+  reg \$88 ;
+  reg [3:0] \$89 ;
   wire \$9 ;
+  reg [5:0] \$90 ;
+  reg [1:0] \$91 ;
+  reg [15:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [30:0] \$94 ;
+  reg [5:0] \$95 ;
+  reg [3:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg \$98 ;
+  reg [16:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
-  wire [7:0] \$signal$46 ;
-  (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
+  (* init = 8'h00 *)
+  wire [7:0] \$signal$50 ;
   (* init = 31'h00000000 *)
-  wire [30:0] \$signal$54 ;
+  wire [30:0] \$signal$58 ;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
-  wire [7:0] \act_max$50 ;
+  wire [7:0] \act_max$52 ;
   reg [7:0] act_min = 8'h00;
   reg at_k_last = 1'h0;
+  reg [1:0] beat = 2'h0;
   reg [3:0] blk = 4'h0;
   reg [15:0] ch = 16'h0000;
   wire [71:0] chan;
@@ -216,8 +247,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
   reg [16:0] dm0 = 17'h00000;
-  (* init = 4'h0 *)
-  wire [3:0] dn;
+  reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
   reg [4:0] flush = 5'h00;
@@ -239,25 +269,19 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \i_a[1] ;
   wire [7:0] \i_a[2] ;
   wire [7:0] \i_a[3] ;
-  wire [95:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  wire [127:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$41 ;
+  wire \i_last$46 ;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$39 ;
+  wire \i_valid$45 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -267,7 +291,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg in_data = 1'h0;
   reg [15:0] k_last = 16'h0000;
   reg [7:0] kk = 8'h00;
-  reg [1:0] lane = 2'h0;
+  reg lane = 1'h0;
   reg last_mblock = 1'h0;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
@@ -283,18 +307,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [15:0] n_last = 16'h0000;
   reg [3:0] nb_last = 4'h0;
   wire [95:0] o_data;
-  wire [31:0] \o_data$58 ;
-  wire [7:0] \o_data$58[0] ;
-  wire [7:0] \o_data$58[1] ;
-  wire [7:0] \o_data$58[2] ;
-  wire [7:0] \o_data$58[3] ;
+  wire [7:0] \o_data$65 ;
+  wire [7:0] \o_data$65[0] ;
   wire [23:0] \o_data[0] ;
   wire [23:0] \o_data[1] ;
   wire [23:0] \o_data[2] ;
   wire [23:0] \o_data[3] ;
   wire o_last;
   wire o_valid;
-  wire \o_valid$62 ;
+  wire \o_valid$67 ;
+  reg [1:0] ob = 2'h0;
   wire [32:0] out_w;
   wire [31:0] \out_w.data ;
   wire [7:0] \out_w.data[0] ;
@@ -302,24 +324,27 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [7:0] \out_w.data[2] ;
   wire [7:0] \out_w.data[3] ;
   wire \out_w.last ;
+  reg [7:0] part0 = 8'h00;
+  wire [7:0] \part0[0] ;
+  reg [7:0] part1 = 8'h00;
+  wire [7:0] \part1[0] ;
+  reg [7:0] part2 = 8'h00;
+  wire [7:0] \part2[0] ;
   (* init = 6'h00 *)
   wire [5:0] pt_shift;
   wire [32:0] r_data;
   input r_en;
   wire r_en;
   wire r_rdy;
+  reg [5:0] ra = 6'h00;
+  reg [5:0] ra_next;
   wire [16:0] row;
+  wire row_end;
   wire row_valid;
-  reg [3:0] rp__addr = 4'h0;
-  wire [127:0] rp__data;
+  wire [5:0] rp__addr;
+  wire [31:0] rp__data;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[0].bias ;
-  wire [31:0] \rp__data[1] ;
-  wire [31:0] \rp__data[1].bias ;
-  wire [31:0] \rp__data[2] ;
-  wire [31:0] \rp__data[2].bias ;
-  wire [31:0] \rp__data[3] ;
-  wire [31:0] \rp__data[3].bias ;
   input rst;
   wire rst;
   wire [31:0] s_act__payload;
@@ -347,156 +372,97 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] tile_last = 8'h00;
   wire [32:0] w_data;
   wire w_en;
-  reg [3:0] wp__addr;
-  reg [127:0] wp__data;
+  reg [5:0] wa = 6'h00;
+  reg [1:0] wb = 2'h0;
+  reg [5:0] wp__addr;
+  reg [31:0] wp__data;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[0].bias ;
-  wire [31:0] \wp__data[1] ;
-  wire [31:0] \wp__data[1].bias ;
-  wire [31:0] \wp__data[2] ;
-  wire [31:0] \wp__data[2].bias ;
-  wire [31:0] \wp__data[3] ;
-  wire [31:0] \wp__data[3].bias ;
-  reg [3:0] wp__en;
+  reg wp__en;
   reg [7:0] zero_point = 8'h00;
-  reg [127:0] params [15:0];
+  reg [31:0] params [63:0];
   initial begin
-    params[0] = 128'h00000000000000000000000000000000;
-    params[1] = 128'h00000000000000000000000000000000;
-    params[2] = 128'h00000000000000000000000000000000;
-    params[3] = 128'h00000000000000000000000000000000;
-    params[4] = 128'h00000000000000000000000000000000;
-    params[5] = 128'h00000000000000000000000000000000;
-    params[6] = 128'h00000000000000000000000000000000;
-    params[7] = 128'h00000000000000000000000000000000;
-    params[8] = 128'h00000000000000000000000000000000;
-    params[9] = 128'h00000000000000000000000000000000;
-    params[10] = 128'h00000000000000000000000000000000;
-    params[11] = 128'h00000000000000000000000000000000;
-    params[12] = 128'h00000000000000000000000000000000;
-    params[13] = 128'h00000000000000000000000000000000;
-    params[14] = 128'h00000000000000000000000000000000;
-    params[15] = 128'h00000000000000000000000000000000;
+    params[0] = 32'd0;
+    params[1] = 32'd0;
+    params[2] = 32'd0;
+    params[3] = 32'd0;
+    params[4] = 32'd0;
+    params[5] = 32'd0;
+    params[6] = 32'd0;
+    params[7] = 32'd0;
+    params[8] = 32'd0;
+    params[9] = 32'd0;
+    params[10] = 32'd0;
+    params[11] = 32'd0;
+    params[12] = 32'd0;
+    params[13] = 32'd0;
+    params[14] = 32'd0;
+    params[15] = 32'd0;
+    params[16] = 32'd0;
+    params[17] = 32'd0;
+    params[18] = 32'd0;
+    params[19] = 32'd0;
+    params[20] = 32'd0;
+    params[21] = 32'd0;
+    params[22] = 32'd0;
+    params[23] = 32'd0;
+    params[24] = 32'd0;
+    params[25] = 32'd0;
+    params[26] = 32'd0;
+    params[27] = 32'd0;
+    params[28] = 32'd0;
+    params[29] = 32'd0;
+    params[30] = 32'd0;
+    params[31] = 32'd0;
+    params[32] = 32'd0;
+    params[33] = 32'd0;
+    params[34] = 32'd0;
+    params[35] = 32'd0;
+    params[36] = 32'd0;
+    params[37] = 32'd0;
+    params[38] = 32'd0;
+    params[39] = 32'd0;
+    params[40] = 32'd0;
+    params[41] = 32'd0;
+    params[42] = 32'd0;
+    params[43] = 32'd0;
+    params[44] = 32'd0;
+    params[45] = 32'd0;
+    params[46] = 32'd0;
+    params[47] = 32'd0;
+    params[48] = 32'd0;
+    params[49] = 32'd0;
+    params[50] = 32'd0;
+    params[51] = 32'd0;
+    params[52] = 32'd0;
+    params[53] = 32'd0;
+    params[54] = 32'd0;
+    params[55] = 32'd0;
+    params[56] = 32'd0;
+    params[57] = 32'd0;
+    params[58] = 32'd0;
+    params[59] = 32'd0;
+    params[60] = 32'd0;
+    params[61] = 32'd0;
+    params[62] = 32'd0;
+    params[63] = 32'd0;
   end
   always @(posedge clk) begin
-    if (wp__en[0])
-      params[wp__addr][31:0] <= wp__data[31:0];
-    if (wp__en[1])
-      params[wp__addr][63:32] <= wp__data[63:32];
-    if (wp__en[2])
-      params[wp__addr][95:64] <= wp__data[95:64];
-    if (wp__en[3])
-      params[wp__addr][127:96] <= wp__data[127:96];
+    if (wp__en)
+      params[wp__addr] <= wp__data;
   end
-  reg [127:0] _0_;
+  reg [31:0] _0_;
   always @(posedge clk) begin
-    _0_ <= params[rp__addr];
+    _0_ <= params[ra_next];
   end
-  assign rp__data = _0_;
-  assign \$14  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$13 );
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = rp__addr == nb_last;
-  assign \i_last$41  = \$15  & \$16 ;
-  assign \$17  = r_en & m_out__valid;
-  assign \$18  = ~ row_valid;
-  assign \$19  = o_valid & \$18 ;
-  assign give_back = \$17  + \$19 ;
-  assign \$20  = ! ctrl_state;
-  assign \$21  = ctrl_state == 1'h1;
-  assign \$22  = ctrl_state == 2'h2;
-  assign \$23  = ctrl_state == 2'h3;
-  assign \$24  = fm0 + 3'h4;
-  assign \$25  = \$24  >= M_;
-  assign \$26  = \$3 [4:0] >= 3'h4;
-  assign \$27  = hdr[31:16] - 1'h1;
-  assign \$28  = hdr[47:32] - 1'h1;
-  assign \$29  = hdr[47:32] > 4'hb;
-  assign \$30  = \$29  ? hdr[47:32] : 16'h000b;
-  assign \$31  = \$30  - 1'h1;
-  assign \$32  = ! ch;
-  assign \$33  = ch + 1'h1;
-  assign \$34  = lane == 2'h3;
-  assign \$35  = blk + 1'h1;
-  assign \$36  = lane + 1'h1;
-  assign \$37  = ch == n_last;
-  assign \$38  = ! k_last;
-  assign \$39  = ~ in_data;
-  assign \$40  = i_valid | \$39 ;
-  assign \$41  = kk == tile_last;
-  assign \$42  = ! k_last;
-  assign \$43  = fn == nb_last;
-  assign \$44  = fm0 + 3'h4;
-  assign \$45  = fn + 1'h1;
-  assign \$46  = kk + 1'h1;
-  assign \$47  = kk + 1'h1;
-  assign \$48  = \$47  == k_last;
-  assign \$49  = kk == k_last;
-  assign \$50  = flush - 1'h1;
-  assign \$51  = ! flush;
-  assign \$52  = d == 2'h3;
-  assign \$53  = rp__addr == nb_last;
-  assign \$54  = dm0 + 3'h4;
-  assign \$55  = rp__addr + 1'h1;
-  assign \$56  = d + 1'h1;
-  always @(posedge clk)
-    last_mblock <= \$57 ;
-  always @(posedge clk)
-    credits <= \$58 ;
-  always @(posedge clk)
-    credit_ok <= \$59 ;
-  always @(posedge clk)
-    M_ <= \$60 ;
-  always @(posedge clk)
-    n_last <= \$61 ;
-  always @(posedge clk)
-    zero_point <= \$62 ;
-  always @(posedge clk)
-    act_min <= \$63 ;
-  always @(posedge clk)
-    act_max <= \$64 ;
-  always @(posedge clk)
-    k_last <= \$65 ;
-  always @(posedge clk)
-    tile_last <= \$66 ;
-  always @(posedge clk)
-    lane <= \$67 ;
-  always @(posedge clk)
-    blk <= \$68 ;
-  always @(posedge clk)
-    ch <= \$69 ;
-  always @(posedge clk)
-    ctrl_state <= \$70 ;
-  always @(posedge clk)
-    i_multiplier <= \$71 ;
-  always @(posedge clk)
-    i_shift <= \$72 ;
-  always @(posedge clk)
-    nb_last <= \$73 ;
-  always @(posedge clk)
-    kk <= \$74 ;
-  always @(posedge clk)
-    in_data <= \$75 ;
-  always @(posedge clk)
-    fm0 <= \$76 ;
-  always @(posedge clk)
-    fn <= \$77 ;
-  always @(posedge clk)
-    at_k_last <= \$78 ;
-  always @(posedge clk)
-    flush <= \$79 ;
-  always @(posedge clk)
-    d <= \$80 ;
-  always @(posedge clk)
-    dm0 <= \$81 ;
-  always @(posedge clk)
-    rp__addr <= \$82 ;
+  assign i_bias = _0_;
   assign \$1  = credits + give_back;
   assign \$2  = \$signal  ? 3'h4 : 3'h0;
   assign \$3  = \$1  - \$2 ;
   assign i_last = i_valid & at_k_last;
   assign \$signal  = i_valid & at_k_last;
   assign \$4  = 1'h1 << lane;
-  assign \$5  = s_param__valid ? \$4  : 7'h00;
+  assign \$5  = s_param__valid ? \$4  : 2'h0;
   assign \$6  = s_act__valid & s_wgt__valid;
   assign \$7  = in_data & \$6 ;
   assign \$8  = ~ at_k_last;
@@ -504,9 +470,147 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$10  = \$7  & \$9 ;
   assign \$11  = dm0 + d;
   assign row_valid = \$11 [16:0] < M_;
-  assign \i_valid$39  = o_valid & row_valid;
-  assign \$12  = o_valid & row_valid;
-  assign \$13  = M_ - 1'h1;
+  assign \$12  = beat == 2'h3;
+  assign row_end = o_valid & \$12 ;
+  assign \$13  = beat != 2'h3;
+  assign \$14  = d != 2'h3;
+  assign \$15  = dn == nb_last;
+  assign \$16  = ra + 1'h1;
+  assign \$17  = ra - 2'h3;
+  assign \$18  = ra + 1'h1;
+  assign \i_valid$45  = o_valid & row_valid;
+  assign \$19  = row_end & row_valid;
+  assign \$20  = M_ - 1'h1;
+  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = dn == nb_last;
+  assign \i_last$46  = \$22  & \$23 ;
+  assign \$141  = beat * 5'h18;
+  assign i_acc = o_data >> \$141 ;
+  assign \$24  = ob == 2'h3;
+  assign w_en = \o_valid$67  & \$24 ;
+  assign \$25  = r_en & m_out__valid;
+  assign \$26  = ~ row_valid;
+  assign \$27  = row_end & \$26 ;
+  assign give_back = \$25  + \$27 ;
+  assign \$28  = ! ctrl_state;
+  assign \$29  = ctrl_state == 1'h1;
+  assign \$30  = ctrl_state == 2'h2;
+  assign \$31  = ctrl_state == 2'h3;
+  assign \$32  = fm0 + 3'h4;
+  assign \$33  = \$32  >= M_;
+  assign \$34  = \$3 [4:0] >= 3'h4;
+  assign \$35  = hdr[31:16] - 1'h1;
+  assign \$36  = hdr[47:32] - 1'h1;
+  assign \$37  = hdr[47:32] > 5'h16;
+  assign \$38  = \$37  ? hdr[47:32] : 16'h0016;
+  assign \$39  = \$38  - 1'h1;
+  assign \$40  = ! ch;
+  assign \$41  = ch + 1'h1;
+  assign \$42  = ! lane;
+  assign \$43  = wa + 1'h1;
+  assign \$44  = wb == 2'h3;
+  assign \$45  = blk + 1'h1;
+  assign \$46  = wb + 1'h1;
+  assign \$47  = lane + 1'h1;
+  assign \$48  = ch == n_last;
+  assign \$49  = ! k_last;
+  assign \$50  = ~ in_data;
+  assign \$51  = i_valid | \$50 ;
+  assign \$52  = kk == tile_last;
+  assign \$53  = ! k_last;
+  assign \$54  = fn == nb_last;
+  assign \$55  = fm0 + 3'h4;
+  assign \$56  = fn + 1'h1;
+  assign \$57  = kk + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = \$58  == k_last;
+  assign \$60  = kk == k_last;
+  assign \$61  = flush - 1'h1;
+  assign \$62  = ! flush;
+  assign \$63  = ~ header_taken;
+  assign \$64  = \$63  & o_valid;
+  assign \$65  = beat != 2'h3;
+  assign \$66  = \$64  & \$65 ;
+  assign \$67  = ~ header_taken;
+  assign \$68  = \$67  & row_end;
+  assign \$69  = beat + 1'h1;
+  assign \$70  = d == 2'h3;
+  assign \$71  = dn == nb_last;
+  assign \$72  = dm0 + 3'h4;
+  assign \$73  = dn + 1'h1;
+  assign \$74  = d + 1'h1;
+  assign \$75  = ob == 2'h3;
+  assign \$76  = ob + 1'h1;
+  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  always @(posedge clk)
+    last_mblock <= \$78 ;
+  always @(posedge clk)
+    credits <= \$79 ;
+  always @(posedge clk)
+    credit_ok <= \$80 ;
+  always @(posedge clk)
+    M_ <= \$81 ;
+  always @(posedge clk)
+    n_last <= \$82 ;
+  always @(posedge clk)
+    zero_point <= \$83 ;
+  always @(posedge clk)
+    act_min <= \$84 ;
+  always @(posedge clk)
+    act_max <= \$85 ;
+  always @(posedge clk)
+    k_last <= \$86 ;
+  always @(posedge clk)
+    tile_last <= \$87 ;
+  always @(posedge clk)
+    lane <= \$88 ;
+  always @(posedge clk)
+    blk <= \$89 ;
+  always @(posedge clk)
+    wa <= \$90 ;
+  always @(posedge clk)
+    wb <= \$91 ;
+  always @(posedge clk)
+    ch <= \$92 ;
+  always @(posedge clk)
+    ctrl_state <= \$93 ;
+  always @(posedge clk)
+    i_multiplier <= \$94 ;
+  always @(posedge clk)
+    i_shift <= \$95 ;
+  always @(posedge clk)
+    nb_last <= \$96 ;
+  always @(posedge clk)
+    kk <= \$97 ;
+  always @(posedge clk)
+    in_data <= \$98 ;
+  always @(posedge clk)
+    fm0 <= \$99 ;
+  always @(posedge clk)
+    fn <= \$100 ;
+  always @(posedge clk)
+    at_k_last <= \$101 ;
+  always @(posedge clk)
+    flush <= \$102 ;
+  always @(posedge clk)
+    d <= \$103 ;
+  always @(posedge clk)
+    dm0 <= \$104 ;
+  always @(posedge clk)
+    dn <= \$105 ;
+  always @(posedge clk)
+    beat <= \$106 ;
+  always @(posedge clk)
+    ra <= \$107 ;
+  always @(posedge clk)
+    ob <= \$108 ;
+  always @(posedge clk)
+    part0 <= \$109 ;
+  always @(posedge clk)
+    part1 <= \$110 ;
+  always @(posedge clk)
+    part2 <= \$111 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -514,7 +618,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
-    .o_data(i_acc),
+    .o_data(o_data),
     .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
@@ -530,13 +634,13 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$41 ),
+    .i_last(\i_last$46 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$39 ),
-    .o_data(\o_data$58 ),
+    .i_valid(\i_valid$45 ),
+    .o_data(\o_data$65 ),
     .o_last(o_last),
-    .o_valid(w_en),
+    .o_valid(\o_valid$67 ),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -560,37 +664,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__data = 128'h00000000000000000000000000000000;
+    wp__data = 32'd0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-        begin
-          wp__data[31:0] = hdr[31:0];
-          wp__data[63:32] = hdr[31:0];
-          wp__data[95:64] = hdr[31:0];
-          wp__data[127:96] = hdr[31:0];
-        end
+          wp__data = hdr[31:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__addr = 4'h0;
+    wp__addr = 6'h00;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__addr = blk;
+          wp__addr = wa;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    wp__en = 4'h0;
+    wp__en = 1'h0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
-          wp__en = \$5 [3:0];
+          wp__en = \$5 [0];
     endcase
   end
   always @* begin
@@ -607,395 +706,456 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = \$25 ;
-    if (rst) begin
-      \$57  = 1'h0;
+    ra_next = ra;
+    if (o_valid) begin
+      (* full_case = 32'd1 *)
+      if (\$13 ) begin
+        ra_next = \$16 [5:0];
+      end else if (\$14 ) begin
+        ra_next = \$17 [5:0];
+      end else if (\$15 ) begin
+        ra_next = 6'h00;
+      end else begin
+        ra_next = \$18 [5:0];
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = \$3 [3:0];
-    if (rst) begin
-      \$58  = 4'hc;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = \$26 ;
-    if (rst) begin
-      \$59  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = M_;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$60  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$61  = \$27 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$61  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$62  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$62  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$63  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$63  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$64  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$64  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$65  = \$28 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$65  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = tile_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$66  = \$31 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$66  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = lane;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$67  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$34 ) begin
-              \$67  = 2'h0;
-            end else begin
-              \$67  = \$36 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$67  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$68  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$34 ) begin
-              \$68  = \$35 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$68  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = ch;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$69  = 16'h0000;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            \$69  = \$33 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$69  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = ctrl_state;
-    (* full_case = 32'd1 *)
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$70  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$70  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                if (last_mblock) begin
-                  \$70  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$51 ) begin
-            \$70  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$70  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = i_multiplier;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$71  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$71  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = i_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$32 ) begin
-              \$72  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$72  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$73  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$73  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$74  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$74  = 8'h00;
-            end else begin
-              \$74  = \$46 [7:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$74  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$75  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$75  = 1'h1;
-            end else begin
-              if (\$49 ) begin
-                \$75  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$76  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                \$76  = \$44 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$76  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$77  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              (* full_case = 32'd1 *)
-              if (\$43 ) begin
-                \$77  = 4'h0;
-              end else begin
-                \$77  = \$45 [3:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$77  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = at_k_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$37 ) begin
-              \$78  = \$38 ;
-            end
-          end
-      2'h2:
-          if (\$40 ) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$78  = \$42 ;
-            end else begin
-              \$78  = \$48 ;
-            end
-          end
-    endcase
+    \$78  = \$33 ;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = flush;
+    \$79  = \$3 [3:0];
+    if (rst) begin
+      \$79  = 4'hc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = \$34 ;
+    if (rst) begin
+      \$80  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = M_;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$81  = hdr[15:0];
+          end
+    endcase
+    if (rst) begin
+      \$81  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = n_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$82  = \$35 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$82  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = zero_point;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$83  = hdr[55:48];
+          end
+    endcase
+    if (rst) begin
+      \$83  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = act_min;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$84  = hdr[63:56];
+          end
+    endcase
+    if (rst) begin
+      \$84  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = act_max;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$85  = hdr[71:64];
+          end
+    endcase
+    if (rst) begin
+      \$85  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = k_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$86  = \$36 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$86  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = tile_last;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$87  = \$39 [7:0];
+          end
+    endcase
+    if (rst) begin
+      \$87  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$88  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$88  = 1'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            (* full_case = 32'd1 *)
+            if (\$42 ) begin
+              \$88  = 1'h0;
+            end else begin
+              \$88  = \$47 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$89  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$89  = 4'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              if (\$44 ) begin
+                \$89  = \$45 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$89  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = wa;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$90  = 6'h00;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              \$90  = \$43 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$90  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$91  = 2'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$42 ) begin
+              (* full_case = 32'd1 *)
+              if (\$44 ) begin
+                \$91  = 2'h0;
+              end else begin
+                \$91  = \$46 [1:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$91  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$92  = ch;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$92  = 16'h0000;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            \$92  = \$41 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$92  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$93  = ctrl_state;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$93  = 2'h1;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$93  = 2'h2;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                if (last_mblock) begin
+                  \$93  = 2'h3;
+                end
+              end
+            end
+          end
+      2'h3:
+          if (\$62 ) begin
+            \$93  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$93  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = i_multiplier;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$94  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$94  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = i_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$40 ) begin
+              \$95  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$95  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$96  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$96  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$97  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$97  = 8'h00;
+            end else begin
+              \$97  = \$57 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$98  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$98  = 1'h1;
+            end else begin
+              if (\$60 ) begin
+                \$98  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$98  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$99  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
+                \$99  = \$55 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$99  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$100  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            if (\$52 ) begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+                \$100  = 4'h0;
+              end else begin
+                \$100  = \$56 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$48 ) begin
+              \$101  = \$49 ;
+            end
+          end
+      2'h2:
+          if (\$51 ) begin
+            (* full_case = 32'd1 *)
+            if (\$52 ) begin
+              \$101  = \$53 ;
+            end else begin
+              \$101  = \$59 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1003,72 +1163,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$40 ) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
+          if (\$51 ) begin
+            if (\$52 ) begin
+              if (\$54 ) begin
                 if (last_mblock) begin
-                  \$79  = 5'h12;
+                  \$102  = 5'h1e;
                 end
               end
             end
           end
       2'h3:
-          \$79  = \$50 [4:0];
+          \$102  = \$61 [4:0];
     endcase
     if (rst) begin
-      \$79  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = d;
+    \$103  = d;
     if (header_taken) begin
-      \$80  = 2'h0;
-    end else if (o_valid) begin
+      \$103  = 2'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
       (* full_case = 32'd1 *)
-      if (\$52 ) begin
-        \$80  = 2'h0;
+      if (\$70 ) begin
+        \$103  = 2'h0;
       end else begin
-        \$80  = \$56 [1:0];
+        \$103  = \$74 [1:0];
       end
     end
     if (rst) begin
-      \$80  = 2'h0;
+      \$103  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = dm0;
+    \$104  = dm0;
     if (header_taken) begin
-      \$81  = 17'h00000;
-    end else if (o_valid) begin
-      if (\$52 ) begin
-        if (\$53 ) begin
-          \$81  = \$54 [16:0];
+      \$104  = 17'h00000;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
+        if (\$71 ) begin
+          \$104  = \$72 [16:0];
         end
       end
     end
     if (rst) begin
-      \$81  = 17'h00000;
+      \$104  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = rp__addr;
+    \$105  = dn;
     if (header_taken) begin
-      \$82  = 4'h0;
-    end else if (o_valid) begin
-      if (\$52 ) begin
+      \$105  = 4'h0;
+    end
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      if (\$70 ) begin
         (* full_case = 32'd1 *)
-        if (\$53 ) begin
-          \$82  = 4'h0;
+        if (\$71 ) begin
+          \$105  = 4'h0;
         end else begin
-          \$82  = \$55 [3:0];
+          \$105  = \$73 [3:0];
         end
       end
     end
     if (rst) begin
-      \$82  = 4'h0;
+      \$105  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = beat;
+    if (header_taken) begin
+      \$106  = 2'h0;
+    end
+    if (\$66 ) begin
+      \$106  = \$69 [1:0];
+    end else if (\$68 ) begin
+      \$106  = 2'h0;
+    end
+    if (rst) begin
+      \$106  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (header_taken) begin
+      \$107  = 6'h00;
+    end else begin
+      \$107  = ra_next;
+    end
+    if (rst) begin
+      \$107  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = ob;
+    if (\o_valid$67 ) begin
+      \$108  = \$77 [1:0];
+    end
+    if (rst) begin
+      \$108  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = part0;
+    if (\o_valid$67 ) begin
+      casez (ob)
+        2'h0:
+            \$109  = \o_data$65 ;
+      endcase
+    end
+    if (rst) begin
+      \$109  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = part1;
+    if (\o_valid$67 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$110  = \o_data$65 ;
+      endcase
+    end
+    if (rst) begin
+      \$110  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$111  = part2;
+    if (\o_valid$67 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$111  = \o_data$65 ;
+      endcase
+    end
+    if (rst) begin
+      \$111  = 8'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1082,15 +1330,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
   assign row = \$11 [16:0];
-  assign dn = rp__addr;
-  assign o_data = i_acc;
-  assign \$signal$46  = zero_point;
-  assign \$signal$48  = act_min;
-  assign \act_max$50  = act_max;
-  assign \$signal$54  = i_multiplier;
+  assign rp__addr = ra_next;
+  assign \$signal$48  = zero_point;
+  assign \$signal$50  = act_min;
+  assign \act_max$52  = act_max;
+  assign rp__data = i_bias;
+  assign \$signal$58  = i_multiplier;
   assign pt_shift = i_shift;
   assign w_data = out_w;
-  assign \o_valid$62  = w_en;
   assign r_rdy = m_out__valid;
   assign r_data = m_out__payload;
   assign m_out__ready = r_en;
@@ -1119,34 +1366,16 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \s_wgt__payload[1]  = i_w[15:8];
   assign \s_wgt__payload[2]  = i_w[23:16];
   assign \s_wgt__payload[3]  = i_w[31:24];
-  assign \wp__data[0]  = wp__data[31:0];
-  assign \wp__data[0].bias  = wp__data[31:0];
-  assign \wp__data[1]  = wp__data[63:32];
-  assign \wp__data[1].bias  = wp__data[63:32];
-  assign \wp__data[2]  = wp__data[95:64];
-  assign \wp__data[2].bias  = wp__data[95:64];
-  assign \wp__data[3]  = wp__data[127:96];
-  assign \wp__data[3].bias  = wp__data[127:96];
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \o_data[0]  = i_acc[23:0];
-  assign \o_data[1]  = i_acc[47:24];
-  assign \o_data[2]  = i_acc[71:48];
-  assign \o_data[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \rp__data[0]  = rp__data[31:0];
-  assign \rp__data[0].bias  = rp__data[31:0];
-  assign \rp__data[1]  = rp__data[63:32];
-  assign \rp__data[1].bias  = rp__data[63:32];
-  assign \rp__data[2]  = rp__data[95:64];
-  assign \rp__data[2].bias  = rp__data[95:64];
-  assign \rp__data[3]  = rp__data[127:96];
-  assign \rp__data[3].bias  = rp__data[127:96];
+  assign \wp__data[0]  = wp__data;
+  assign \wp__data[0].bias  = wp__data;
+  assign \i_acc[0]  = i_acc;
+  assign \o_data[0]  = o_data[23:0];
+  assign \o_data[1]  = o_data[47:24];
+  assign \o_data[2]  = o_data[71:48];
+  assign \o_data[3]  = o_data[95:72];
+  assign \i_bias[0]  = i_bias;
+  assign \rp__data[0]  = i_bias;
+  assign \rp__data[0].bias  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
   assign \i_shift[0]  = i_shift;
   assign \out_w.data  = out_w[31:0];
@@ -1155,10 +1384,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \out_w.data[2]  = out_w[23:16];
   assign \out_w.data[3]  = out_w[31:24];
   assign \out_w.last  = out_w[32];
-  assign \o_data$58[0]  = \o_data$58 [7:0];
-  assign \o_data$58[1]  = \o_data$58 [15:8];
-  assign \o_data$58[2]  = \o_data$58 [23:16];
-  assign \o_data$58[3]  = \o_data$58 [31:24];
+  assign \part0[0]  = part0;
+  assign \part1[0]  = part1;
+  assign \part2[0]  = part2;
+  assign \o_data$65[0]  = \o_data$65 ;
   assign \m_out__payload.data  = m_out__payload[31:0];
   assign \m_out__payload.data[0]  = m_out__payload[7:0];
   assign \m_out__payload.data[1]  = m_out__payload[15:8];
@@ -1166,11 +1395,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.data[3]  = m_out__payload[31:24];
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
-  assign out_w[31:0] = \o_data$58 ;
-  assign i_bias[127:96] = rp__data[127:96];
-  assign i_bias[95:64] = rp__data[95:64];
-  assign i_bias[63:32] = rp__data[63:32];
-  assign i_bias[31:0] = rp__data[31:0];
+  assign out_w[31:0] = { \o_data$65 , part2, part1, part0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1179,173 +1404,178 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$1 ;
   wire \$10 ;
   reg \$100 ;
-  reg [7:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [7:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$101 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
-  reg \$108 ;
-  reg \$109 ;
+  reg [7:0] \$108 ;
+  reg [7:0] \$109 ;
   wire [23:0] \$11 ;
   reg [7:0] \$110 ;
-  reg [15:0] \$111 ;
+  reg [7:0] \$111 ;
   reg \$112 ;
   reg \$113 ;
-  reg [23:0] \$114 ;
-  reg [23:0] \$115 ;
-  reg [7:0] \$116 ;
+  reg [7:0] \$114 ;
+  reg [15:0] \$115 ;
+  reg \$116 ;
   reg \$117 ;
-  reg \$118 ;
-  reg [7:0] \$119 ;
+  reg [23:0] \$118 ;
+  reg [23:0] \$119 ;
   wire \$12 ;
-  reg [15:0] \$120 ;
+  reg [7:0] \$120 ;
   reg \$121 ;
   reg \$122 ;
-  reg [23:0] \$123 ;
-  reg [23:0] \$124 ;
-  reg [7:0] \$125 ;
+  reg [7:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg \$125 ;
   reg \$126 ;
-  reg \$127 ;
-  reg [7:0] \$128 ;
-  reg [15:0] \$129 ;
+  reg [23:0] \$127 ;
+  reg [23:0] \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
   reg \$130 ;
   reg \$131 ;
-  reg [23:0] \$132 ;
-  reg [23:0] \$133 ;
-  reg [7:0] \$134 ;
+  reg [7:0] \$132 ;
+  reg [15:0] \$133 ;
+  reg \$134 ;
   reg \$135 ;
-  reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
+  reg [23:0] \$136 ;
+  reg [23:0] \$137 ;
+  reg [7:0] \$138 ;
   reg \$139 ;
   wire [23:0] \$14 ;
   reg \$140 ;
-  reg [23:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [7:0] \$143 ;
+  reg [7:0] \$141 ;
+  reg [15:0] \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
+  reg [23:0] \$145 ;
+  reg [23:0] \$146 ;
+  reg [7:0] \$147 ;
   reg \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg [23:0] \$150 ;
-  reg [23:0] \$151 ;
-  reg [7:0] \$152 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg \$152 ;
   reg \$153 ;
-  reg \$154 ;
-  reg [7:0] \$155 ;
-  reg [15:0] \$156 ;
+  reg [23:0] \$154 ;
+  reg [23:0] \$155 ;
+  reg [7:0] \$156 ;
   reg \$157 ;
   reg \$158 ;
-  reg [23:0] \$159 ;
+  reg [7:0] \$159 ;
   wire \$16 ;
-  reg [23:0] \$160 ;
-  reg [7:0] \$161 ;
+  reg [15:0] \$160 ;
+  reg \$161 ;
   reg \$162 ;
-  reg \$163 ;
-  reg [7:0] \$164 ;
-  reg [15:0] \$165 ;
+  reg [23:0] \$163 ;
+  reg [23:0] \$164 ;
+  reg [7:0] \$165 ;
   reg \$166 ;
   reg \$167 ;
-  reg [23:0] \$168 ;
-  reg [23:0] \$169 ;
+  reg [7:0] \$168 ;
+  reg [15:0] \$169 ;
   wire [23:0] \$17 ;
-  reg [7:0] \$170 ;
+  reg \$170 ;
   reg \$171 ;
-  reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [15:0] \$174 ;
+  reg [23:0] \$172 ;
+  reg [23:0] \$173 ;
+  reg [7:0] \$174 ;
   reg \$175 ;
   reg \$176 ;
-  reg [23:0] \$177 ;
-  reg [23:0] \$178 ;
-  reg [7:0] \$179 ;
+  reg [7:0] \$177 ;
+  reg [15:0] \$178 ;
+  reg \$179 ;
   wire \$18 ;
   reg \$180 ;
-  reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [15:0] \$183 ;
+  reg [23:0] \$181 ;
+  reg [23:0] \$182 ;
+  reg [7:0] \$183 ;
   reg \$184 ;
   reg \$185 ;
-  reg [23:0] \$186 ;
-  reg [23:0] \$187 ;
-  reg [7:0] \$188 ;
+  reg [7:0] \$186 ;
+  reg [15:0] \$187 ;
+  reg \$188 ;
   reg \$189 ;
   wire \$19 ;
-  reg \$190 ;
-  reg [7:0] \$191 ;
-  reg [15:0] \$192 ;
+  reg [23:0] \$190 ;
+  reg [23:0] \$191 ;
+  reg [7:0] \$192 ;
   reg \$193 ;
   reg \$194 ;
-  reg [23:0] \$195 ;
-  reg [23:0] \$196 ;
-  reg [7:0] \$197 ;
+  reg [7:0] \$195 ;
+  reg [15:0] \$196 ;
+  reg \$197 ;
   reg \$198 ;
-  reg \$199 ;
+  reg [23:0] \$199 ;
   wire [23:0] \$2 ;
   wire [23:0] \$20 ;
-  reg [7:0] \$200 ;
-  reg [15:0] \$201 ;
+  reg [23:0] \$200 ;
+  reg [7:0] \$201 ;
   reg \$202 ;
   reg \$203 ;
-  reg [23:0] \$204 ;
-  reg [23:0] \$205 ;
-  reg [7:0] \$206 ;
+  reg [7:0] \$204 ;
+  reg [15:0] \$205 ;
+  reg \$206 ;
   reg \$207 ;
-  reg \$208 ;
-  reg [7:0] \$209 ;
+  reg [23:0] \$208 ;
+  reg [23:0] \$209 ;
   wire \$21 ;
-  reg [15:0] \$210 ;
+  reg [7:0] \$210 ;
   reg \$211 ;
   reg \$212 ;
-  reg [23:0] \$213 ;
-  reg [23:0] \$214 ;
-  reg [7:0] \$215 ;
+  reg [7:0] \$213 ;
+  reg [15:0] \$214 ;
+  reg \$215 ;
   reg \$216 ;
-  reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [15:0] \$219 ;
+  reg [23:0] \$217 ;
+  reg [23:0] \$218 ;
+  reg [7:0] \$219 ;
   wire \$22 ;
   reg \$220 ;
   reg \$221 ;
-  reg [23:0] \$222 ;
-  reg [23:0] \$223 ;
-  reg [7:0] \$224 ;
+  reg [7:0] \$222 ;
+  reg [15:0] \$223 ;
+  reg \$224 ;
   reg \$225 ;
-  reg \$226 ;
-  reg [7:0] \$227 ;
-  reg [15:0] \$228 ;
+  reg [23:0] \$226 ;
+  reg [23:0] \$227 ;
+  reg [7:0] \$228 ;
   reg \$229 ;
   wire [23:0] \$23 ;
   reg \$230 ;
-  reg [23:0] \$231 ;
-  reg [23:0] \$232 ;
-  reg [7:0] \$233 ;
+  reg [7:0] \$231 ;
+  reg [15:0] \$232 ;
+  reg \$233 ;
   reg \$234 ;
-  reg \$235 ;
-  reg [7:0] \$236 ;
-  reg [15:0] \$237 ;
+  reg [23:0] \$235 ;
+  reg [23:0] \$236 ;
+  reg [7:0] \$237 ;
   reg \$238 ;
   reg \$239 ;
   wire \$24 ;
-  reg [23:0] \$240 ;
-  reg [23:0] \$241 ;
-  reg [7:0] \$242 ;
+  reg [7:0] \$240 ;
+  reg [15:0] \$241 ;
+  reg \$242 ;
   reg \$243 ;
-  reg \$244 ;
-  reg [7:0] \$245 ;
-  reg [15:0] \$246 ;
+  reg [23:0] \$244 ;
+  reg [23:0] \$245 ;
+  reg [7:0] \$246 ;
   reg \$247 ;
   reg \$248 ;
-  reg [23:0] \$249 ;
+  reg [7:0] \$249 ;
   wire \$25 ;
-  reg [23:0] \$250 ;
-  reg [2:0] \$251 ;
+  reg [15:0] \$250 ;
+  reg \$251 ;
+  reg \$252 ;
+  reg [23:0] \$253 ;
+  reg [23:0] \$254 ;
+  reg [1:0] \$255 ;
+  reg [2:0] \$256 ;
   wire [23:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -1373,59 +1603,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$48 ;
   wire \$49 ;
   wire [23:0] \$5 ;
-  wire [3:0] \$50 ;
-  wire [24:0] \$51 ;
+  wire [2:0] \$50 ;
+  wire [2:0] \$51 ;
   wire \$52 ;
-  wire [24:0] \$53 ;
-  wire \$54 ;
-  wire [24:0] \$55 ;
-  wire \$56 ;
-  wire [24:0] \$57 ;
-  wire \$58 ;
-  wire [24:0] \$59 ;
+  wire [3:0] \$53 ;
+  wire [24:0] \$54 ;
+  wire \$55 ;
+  wire [24:0] \$56 ;
+  wire \$57 ;
+  wire [24:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [24:0] \$61 ;
-  wire \$62 ;
-  wire [24:0] \$63 ;
-  wire \$64 ;
-  wire [24:0] \$65 ;
-  wire \$66 ;
-  wire [24:0] \$67 ;
-  wire \$68 ;
-  wire [24:0] \$69 ;
+  wire [24:0] \$60 ;
+  wire \$61 ;
+  wire [24:0] \$62 ;
+  wire \$63 ;
+  wire [24:0] \$64 ;
+  wire \$65 ;
+  wire [24:0] \$66 ;
+  wire \$67 ;
+  wire [24:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [24:0] \$71 ;
-  wire \$72 ;
-  wire [24:0] \$73 ;
-  wire \$74 ;
-  wire [24:0] \$75 ;
-  wire \$76 ;
-  wire [24:0] \$77 ;
-  wire \$78 ;
-  wire [24:0] \$79 ;
+  wire [24:0] \$70 ;
+  wire \$71 ;
+  wire [24:0] \$72 ;
+  wire \$73 ;
+  wire [24:0] \$74 ;
+  wire \$75 ;
+  wire [24:0] \$76 ;
+  wire \$77 ;
+  wire [24:0] \$78 ;
+  wire \$79 ;
   wire [23:0] \$8 ;
-  wire \$80 ;
-  wire [24:0] \$81 ;
-  wire \$82 ;
-  reg [7:0] \$83 ;
-  reg \$84 ;
-  reg \$85 ;
-  reg [7:0] \$86 ;
+  wire [24:0] \$80 ;
+  wire \$81 ;
+  wire [24:0] \$82 ;
+  wire \$83 ;
+  wire [24:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
   reg [7:0] \$87 ;
   reg \$88 ;
   reg \$89 ;
   wire \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg [7:0] \$94 ;
+  reg [7:0] \$90 ;
+  reg [7:0] \$91 ;
+  reg \$92 ;
+  reg \$93 ;
+  reg \$94 ;
   reg \$95 ;
-  reg \$96 ;
-  reg \$97 ;
-  reg \$98 ;
+  reg [7:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg [7:0] \$98 ;
   reg \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1477,6 +1707,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_3;
   input clk;
   wire clk;
+  reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
   output draining;
   wire draining;
@@ -1586,6 +1817,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1674,441 +1906,419 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$51 [23:0];
-  assign \$5  = lr_0_1 ? 24'h000000 : \$53 [23:0];
-  assign \$8  = lr_0_2 ? 24'h000000 : \$55 [23:0];
-  assign \$11  = lr_0_3 ? 24'h000000 : \$57 [23:0];
-  assign \$14  = lr_1_0 ? 24'h000000 : \$59 [23:0];
-  assign \$17  = lr_1_1 ? 24'h000000 : \$61 [23:0];
-  assign \$20  = lr_1_2 ? 24'h000000 : \$63 [23:0];
-  assign \$23  = lr_1_3 ? 24'h000000 : \$65 [23:0];
-  assign \$26  = lr_2_0 ? 24'h000000 : \$67 [23:0];
-  assign \$29  = lr_2_1 ? 24'h000000 : \$69 [23:0];
-  assign \$32  = lr_2_2 ? 24'h000000 : \$71 [23:0];
-  assign \$35  = lr_2_3 ? 24'h000000 : \$73 [23:0];
-  assign \$38  = lr_3_0 ? 24'h000000 : \$75 [23:0];
-  assign \$41  = lr_3_1 ? 24'h000000 : \$77 [23:0];
-  assign \$44  = lr_3_2 ? 24'h000000 : \$79 [23:0];
-  assign \$47  = lr_3_3 ? 24'h000000 : \$81 [23:0];
-  assign \$50  = drain_count - 1'h1;
+  assign \$2  = lr_0_0 ? 24'h000000 : \$54 [23:0];
+  assign \$5  = lr_0_1 ? 24'h000000 : \$56 [23:0];
+  assign \$8  = lr_0_2 ? 24'h000000 : \$58 [23:0];
+  assign \$11  = lr_0_3 ? 24'h000000 : \$60 [23:0];
+  assign \$14  = lr_1_0 ? 24'h000000 : \$62 [23:0];
+  assign \$17  = lr_1_1 ? 24'h000000 : \$64 [23:0];
+  assign \$20  = lr_1_2 ? 24'h000000 : \$66 [23:0];
+  assign \$23  = lr_1_3 ? 24'h000000 : \$68 [23:0];
+  assign \$26  = lr_2_0 ? 24'h000000 : \$70 [23:0];
+  assign \$29  = lr_2_1 ? 24'h000000 : \$72 [23:0];
+  assign \$32  = lr_2_2 ? 24'h000000 : \$74 [23:0];
+  assign \$35  = lr_2_3 ? 24'h000000 : \$76 [23:0];
+  assign \$38  = lr_3_0 ? 24'h000000 : \$78 [23:0];
+  assign \$41  = lr_3_1 ? 24'h000000 : \$80 [23:0];
+  assign \$44  = lr_3_2 ? 24'h000000 : \$82 [23:0];
+  assign \$47  = lr_3_3 ? 24'h000000 : \$84 [23:0];
+  assign \$50  = drain_beat + 1'h1;
+  assign \$51  = shift ? 3'h0 : \$50 ;
+  assign \$53  = drain_count - 1'h1;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$52  & lr_0_0;
+  assign \$54  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign cap_0_0 = \$55  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$54  & lr_0_1;
+  assign \$56  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign cap_0_1 = \$57  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$56  & lr_0_2;
+  assign \$58  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign cap_0_2 = \$59  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$58  & lr_0_3;
+  assign \$60  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign cap_0_3 = \$61  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign cap_1_0 = \$60  & lr_1_0;
+  assign \$62  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign cap_1_0 = \$63  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$61  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign cap_1_1 = \$62  & lr_1_1;
+  assign \$64  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign cap_1_1 = \$65  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$63  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign cap_1_2 = \$64  & lr_1_2;
+  assign \$66  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign cap_1_2 = \$67  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$65  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign cap_1_3 = \$66  & lr_1_3;
+  assign \$68  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign cap_1_3 = \$69  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$67  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign cap_2_0 = \$68  & lr_2_0;
+  assign \$70  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign cap_2_0 = \$71  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$69  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign cap_2_1 = \$70  & lr_2_1;
+  assign \$72  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign cap_2_1 = \$73  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$71  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign cap_2_2 = \$72  & lr_2_2;
+  assign \$74  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign cap_2_2 = \$75  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$73  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign cap_2_3 = \$74  & lr_2_3;
+  assign \$76  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign cap_2_3 = \$77  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$75  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign cap_3_0 = \$76  & lr_3_0;
+  assign \$78  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign cap_3_0 = \$79  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$77  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign cap_3_1 = \$78  & lr_3_1;
+  assign \$80  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign cap_3_1 = \$81  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$79  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign cap_3_2 = \$80  & lr_3_2;
+  assign \$82  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign cap_3_2 = \$83  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign cap_3_3 = \$82  & lr_3_3;
+  assign \$84  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign cap_3_3 = \$85  & lr_3_3;
   assign draining = | drain_count;
+  assign \$86  = drain_beat == 2'h3;
+  assign shift = draining & \$86 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$83 ;
+    skew_a1_d0 <= \$87 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$84 ;
+    skew_v1_d0 <= \$88 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$85 ;
+    skew_l1_d0 <= \$89 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$86 ;
+    skew_a2_d0 <= \$90 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$87 ;
+    skew_a2_d1 <= \$91 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$88 ;
+    skew_v2_d0 <= \$92 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$89 ;
+    skew_v2_d1 <= \$93 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$90 ;
+    skew_l2_d0 <= \$94 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$91 ;
+    skew_l2_d1 <= \$95 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$92 ;
+    skew_a3_d0 <= \$96 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$93 ;
+    skew_a3_d1 <= \$97 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$94 ;
+    skew_a3_d2 <= \$98 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$95 ;
+    skew_v3_d0 <= \$99 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$96 ;
+    skew_v3_d1 <= \$100 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$97 ;
+    skew_v3_d2 <= \$101 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$98 ;
+    skew_l3_d0 <= \$102 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$99 ;
+    skew_l3_d1 <= \$103 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$100 ;
+    skew_l3_d2 <= \$104 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$101 ;
+    skew_w1_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$102 ;
+    skew_w2_d0 <= \$106 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$103 ;
+    skew_w2_d1 <= \$107 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$104 ;
+    skew_w3_d0 <= \$108 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$105 ;
+    skew_w3_d1 <= \$109 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$106 ;
+    skew_w3_d2 <= \$110 ;
   always @(posedge clk)
-    a_0_0 <= \$107 ;
+    a_0_0 <= \$111 ;
   always @(posedge clk)
-    v_0_0 <= \$108 ;
+    v_0_0 <= \$112 ;
   always @(posedge clk)
-    l_0_0 <= \$109 ;
+    l_0_0 <= \$113 ;
   always @(posedge clk)
-    w_0_0 <= \$110 ;
+    w_0_0 <= \$114 ;
   always @(posedge clk)
-    pr_0_0 <= \$111 ;
+    pr_0_0 <= \$115 ;
   always @(posedge clk)
-    vr_0_0 <= \$112 ;
+    vr_0_0 <= \$116 ;
   always @(posedge clk)
-    lr_0_0 <= \$113 ;
+    lr_0_0 <= \$117 ;
   always @(posedge clk)
-    acc_0_0 <= \$114 ;
+    acc_0_0 <= \$118 ;
   always @(posedge clk)
-    out_0_0 <= \$115 ;
+    out_0_0 <= \$119 ;
   always @(posedge clk)
-    a_0_1 <= \$116 ;
+    a_0_1 <= \$120 ;
   always @(posedge clk)
-    v_0_1 <= \$117 ;
+    v_0_1 <= \$121 ;
   always @(posedge clk)
-    l_0_1 <= \$118 ;
+    l_0_1 <= \$122 ;
   always @(posedge clk)
-    w_0_1 <= \$119 ;
+    w_0_1 <= \$123 ;
   always @(posedge clk)
-    pr_0_1 <= \$120 ;
+    pr_0_1 <= \$124 ;
   always @(posedge clk)
-    vr_0_1 <= \$121 ;
+    vr_0_1 <= \$125 ;
   always @(posedge clk)
-    lr_0_1 <= \$122 ;
+    lr_0_1 <= \$126 ;
   always @(posedge clk)
-    acc_0_1 <= \$123 ;
+    acc_0_1 <= \$127 ;
   always @(posedge clk)
-    out_0_1 <= \$124 ;
+    out_0_1 <= \$128 ;
   always @(posedge clk)
-    a_0_2 <= \$125 ;
+    a_0_2 <= \$129 ;
   always @(posedge clk)
-    v_0_2 <= \$126 ;
+    v_0_2 <= \$130 ;
   always @(posedge clk)
-    l_0_2 <= \$127 ;
+    l_0_2 <= \$131 ;
   always @(posedge clk)
-    w_0_2 <= \$128 ;
+    w_0_2 <= \$132 ;
   always @(posedge clk)
-    pr_0_2 <= \$129 ;
+    pr_0_2 <= \$133 ;
   always @(posedge clk)
-    vr_0_2 <= \$130 ;
+    vr_0_2 <= \$134 ;
   always @(posedge clk)
-    lr_0_2 <= \$131 ;
+    lr_0_2 <= \$135 ;
   always @(posedge clk)
-    acc_0_2 <= \$132 ;
+    acc_0_2 <= \$136 ;
   always @(posedge clk)
-    out_0_2 <= \$133 ;
+    out_0_2 <= \$137 ;
   always @(posedge clk)
-    a_0_3 <= \$134 ;
+    a_0_3 <= \$138 ;
   always @(posedge clk)
-    v_0_3 <= \$135 ;
+    v_0_3 <= \$139 ;
   always @(posedge clk)
-    l_0_3 <= \$136 ;
+    l_0_3 <= \$140 ;
   always @(posedge clk)
-    w_0_3 <= \$137 ;
+    w_0_3 <= \$141 ;
   always @(posedge clk)
-    pr_0_3 <= \$138 ;
+    pr_0_3 <= \$142 ;
   always @(posedge clk)
-    vr_0_3 <= \$139 ;
+    vr_0_3 <= \$143 ;
   always @(posedge clk)
-    lr_0_3 <= \$140 ;
+    lr_0_3 <= \$144 ;
   always @(posedge clk)
-    acc_0_3 <= \$141 ;
+    acc_0_3 <= \$145 ;
   always @(posedge clk)
-    out_0_3 <= \$142 ;
+    out_0_3 <= \$146 ;
   always @(posedge clk)
-    a_1_0 <= \$143 ;
+    a_1_0 <= \$147 ;
   always @(posedge clk)
-    v_1_0 <= \$144 ;
+    v_1_0 <= \$148 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    l_1_0 <= \$149 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    w_1_0 <= \$150 ;
   always @(posedge clk)
-    pr_1_0 <= \$147 ;
+    pr_1_0 <= \$151 ;
   always @(posedge clk)
-    vr_1_0 <= \$148 ;
+    vr_1_0 <= \$152 ;
   always @(posedge clk)
-    lr_1_0 <= \$149 ;
+    lr_1_0 <= \$153 ;
   always @(posedge clk)
-    acc_1_0 <= \$150 ;
+    acc_1_0 <= \$154 ;
   always @(posedge clk)
-    out_1_0 <= \$151 ;
+    out_1_0 <= \$155 ;
   always @(posedge clk)
-    a_1_1 <= \$152 ;
+    a_1_1 <= \$156 ;
   always @(posedge clk)
-    v_1_1 <= \$153 ;
+    v_1_1 <= \$157 ;
   always @(posedge clk)
-    l_1_1 <= \$154 ;
+    l_1_1 <= \$158 ;
   always @(posedge clk)
-    w_1_1 <= \$155 ;
+    w_1_1 <= \$159 ;
   always @(posedge clk)
-    pr_1_1 <= \$156 ;
+    pr_1_1 <= \$160 ;
   always @(posedge clk)
-    vr_1_1 <= \$157 ;
+    vr_1_1 <= \$161 ;
   always @(posedge clk)
-    lr_1_1 <= \$158 ;
+    lr_1_1 <= \$162 ;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= \$163 ;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= \$164 ;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= \$165 ;
   always @(posedge clk)
-    v_1_2 <= \$162 ;
+    v_1_2 <= \$166 ;
   always @(posedge clk)
-    l_1_2 <= \$163 ;
+    l_1_2 <= \$167 ;
   always @(posedge clk)
-    w_1_2 <= \$164 ;
+    w_1_2 <= \$168 ;
   always @(posedge clk)
-    pr_1_2 <= \$165 ;
+    pr_1_2 <= \$169 ;
   always @(posedge clk)
-    vr_1_2 <= \$166 ;
+    vr_1_2 <= \$170 ;
   always @(posedge clk)
-    lr_1_2 <= \$167 ;
+    lr_1_2 <= \$171 ;
   always @(posedge clk)
-    acc_1_2 <= \$168 ;
+    acc_1_2 <= \$172 ;
   always @(posedge clk)
-    out_1_2 <= \$169 ;
+    out_1_2 <= \$173 ;
   always @(posedge clk)
-    a_1_3 <= \$170 ;
+    a_1_3 <= \$174 ;
   always @(posedge clk)
-    v_1_3 <= \$171 ;
+    v_1_3 <= \$175 ;
   always @(posedge clk)
-    l_1_3 <= \$172 ;
+    l_1_3 <= \$176 ;
   always @(posedge clk)
-    w_1_3 <= \$173 ;
+    w_1_3 <= \$177 ;
   always @(posedge clk)
-    pr_1_3 <= \$174 ;
+    pr_1_3 <= \$178 ;
   always @(posedge clk)
-    vr_1_3 <= \$175 ;
+    vr_1_3 <= \$179 ;
   always @(posedge clk)
-    lr_1_3 <= \$176 ;
+    lr_1_3 <= \$180 ;
   always @(posedge clk)
-    acc_1_3 <= \$177 ;
+    acc_1_3 <= \$181 ;
   always @(posedge clk)
-    out_1_3 <= \$178 ;
+    out_1_3 <= \$182 ;
   always @(posedge clk)
-    a_2_0 <= \$179 ;
+    a_2_0 <= \$183 ;
   always @(posedge clk)
-    v_2_0 <= \$180 ;
+    v_2_0 <= \$184 ;
   always @(posedge clk)
-    l_2_0 <= \$181 ;
+    l_2_0 <= \$185 ;
   always @(posedge clk)
-    w_2_0 <= \$182 ;
+    w_2_0 <= \$186 ;
   always @(posedge clk)
-    pr_2_0 <= \$183 ;
+    pr_2_0 <= \$187 ;
   always @(posedge clk)
-    vr_2_0 <= \$184 ;
+    vr_2_0 <= \$188 ;
   always @(posedge clk)
-    lr_2_0 <= \$185 ;
+    lr_2_0 <= \$189 ;
   always @(posedge clk)
-    acc_2_0 <= \$186 ;
+    acc_2_0 <= \$190 ;
   always @(posedge clk)
-    out_2_0 <= \$187 ;
+    out_2_0 <= \$191 ;
   always @(posedge clk)
-    a_2_1 <= \$188 ;
+    a_2_1 <= \$192 ;
   always @(posedge clk)
-    v_2_1 <= \$189 ;
+    v_2_1 <= \$193 ;
   always @(posedge clk)
-    l_2_1 <= \$190 ;
+    l_2_1 <= \$194 ;
   always @(posedge clk)
-    w_2_1 <= \$191 ;
+    w_2_1 <= \$195 ;
   always @(posedge clk)
-    pr_2_1 <= \$192 ;
+    pr_2_1 <= \$196 ;
   always @(posedge clk)
-    vr_2_1 <= \$193 ;
+    vr_2_1 <= \$197 ;
   always @(posedge clk)
-    lr_2_1 <= \$194 ;
+    lr_2_1 <= \$198 ;
   always @(posedge clk)
-    acc_2_1 <= \$195 ;
+    acc_2_1 <= \$199 ;
   always @(posedge clk)
-    out_2_1 <= \$196 ;
+    out_2_1 <= \$200 ;
   always @(posedge clk)
-    a_2_2 <= \$197 ;
+    a_2_2 <= \$201 ;
   always @(posedge clk)
-    v_2_2 <= \$198 ;
+    v_2_2 <= \$202 ;
   always @(posedge clk)
-    l_2_2 <= \$199 ;
+    l_2_2 <= \$203 ;
   always @(posedge clk)
-    w_2_2 <= \$200 ;
+    w_2_2 <= \$204 ;
   always @(posedge clk)
-    pr_2_2 <= \$201 ;
+    pr_2_2 <= \$205 ;
   always @(posedge clk)
-    vr_2_2 <= \$202 ;
+    vr_2_2 <= \$206 ;
   always @(posedge clk)
-    lr_2_2 <= \$203 ;
+    lr_2_2 <= \$207 ;
   always @(posedge clk)
-    acc_2_2 <= \$204 ;
+    acc_2_2 <= \$208 ;
   always @(posedge clk)
-    out_2_2 <= \$205 ;
+    out_2_2 <= \$209 ;
   always @(posedge clk)
-    a_2_3 <= \$206 ;
+    a_2_3 <= \$210 ;
   always @(posedge clk)
-    v_2_3 <= \$207 ;
+    v_2_3 <= \$211 ;
   always @(posedge clk)
-    l_2_3 <= \$208 ;
+    l_2_3 <= \$212 ;
   always @(posedge clk)
-    w_2_3 <= \$209 ;
+    w_2_3 <= \$213 ;
   always @(posedge clk)
-    pr_2_3 <= \$210 ;
+    pr_2_3 <= \$214 ;
   always @(posedge clk)
-    vr_2_3 <= \$211 ;
+    vr_2_3 <= \$215 ;
   always @(posedge clk)
-    lr_2_3 <= \$212 ;
+    lr_2_3 <= \$216 ;
   always @(posedge clk)
-    acc_2_3 <= \$213 ;
+    acc_2_3 <= \$217 ;
   always @(posedge clk)
-    out_2_3 <= \$214 ;
+    out_2_3 <= \$218 ;
   always @(posedge clk)
-    a_3_0 <= \$215 ;
+    a_3_0 <= \$219 ;
   always @(posedge clk)
-    v_3_0 <= \$216 ;
+    v_3_0 <= \$220 ;
   always @(posedge clk)
-    l_3_0 <= \$217 ;
+    l_3_0 <= \$221 ;
   always @(posedge clk)
-    w_3_0 <= \$218 ;
+    w_3_0 <= \$222 ;
   always @(posedge clk)
-    pr_3_0 <= \$219 ;
+    pr_3_0 <= \$223 ;
   always @(posedge clk)
-    vr_3_0 <= \$220 ;
+    vr_3_0 <= \$224 ;
   always @(posedge clk)
-    lr_3_0 <= \$221 ;
+    lr_3_0 <= \$225 ;
   always @(posedge clk)
-    acc_3_0 <= \$222 ;
+    acc_3_0 <= \$226 ;
   always @(posedge clk)
-    out_3_0 <= \$223 ;
+    out_3_0 <= \$227 ;
   always @(posedge clk)
-    a_3_1 <= \$224 ;
+    a_3_1 <= \$228 ;
   always @(posedge clk)
-    v_3_1 <= \$225 ;
+    v_3_1 <= \$229 ;
   always @(posedge clk)
-    l_3_1 <= \$226 ;
+    l_3_1 <= \$230 ;
   always @(posedge clk)
-    w_3_1 <= \$227 ;
+    w_3_1 <= \$231 ;
   always @(posedge clk)
-    pr_3_1 <= \$228 ;
+    pr_3_1 <= \$232 ;
   always @(posedge clk)
-    vr_3_1 <= \$229 ;
+    vr_3_1 <= \$233 ;
   always @(posedge clk)
-    lr_3_1 <= \$230 ;
+    lr_3_1 <= \$234 ;
   always @(posedge clk)
-    acc_3_1 <= \$231 ;
+    acc_3_1 <= \$235 ;
   always @(posedge clk)
-    out_3_1 <= \$232 ;
+    out_3_1 <= \$236 ;
   always @(posedge clk)
-    a_3_2 <= \$233 ;
+    a_3_2 <= \$237 ;
   always @(posedge clk)
-    v_3_2 <= \$234 ;
+    v_3_2 <= \$238 ;
   always @(posedge clk)
-    l_3_2 <= \$235 ;
+    l_3_2 <= \$239 ;
   always @(posedge clk)
-    w_3_2 <= \$236 ;
+    w_3_2 <= \$240 ;
   always @(posedge clk)
-    pr_3_2 <= \$237 ;
+    pr_3_2 <= \$241 ;
   always @(posedge clk)
-    vr_3_2 <= \$238 ;
+    vr_3_2 <= \$242 ;
   always @(posedge clk)
-    lr_3_2 <= \$239 ;
+    lr_3_2 <= \$243 ;
   always @(posedge clk)
-    acc_3_2 <= \$240 ;
+    acc_3_2 <= \$244 ;
   always @(posedge clk)
-    out_3_2 <= \$241 ;
+    out_3_2 <= \$245 ;
   always @(posedge clk)
-    a_3_3 <= \$242 ;
+    a_3_3 <= \$246 ;
   always @(posedge clk)
-    v_3_3 <= \$243 ;
+    v_3_3 <= \$247 ;
   always @(posedge clk)
-    l_3_3 <= \$244 ;
+    l_3_3 <= \$248 ;
   always @(posedge clk)
-    w_3_3 <= \$245 ;
+    w_3_3 <= \$249 ;
   always @(posedge clk)
-    pr_3_3 <= \$246 ;
+    pr_3_3 <= \$250 ;
   always @(posedge clk)
-    vr_3_3 <= \$247 ;
+    vr_3_3 <= \$251 ;
   always @(posedge clk)
-    lr_3_3 <= \$248 ;
+    lr_3_3 <= \$252 ;
   always @(posedge clk)
-    acc_3_3 <= \$249 ;
+    acc_3_3 <= \$253 ;
   always @(posedge clk)
-    out_3_3 <= \$250 ;
+    out_3_3 <= \$254 ;
   always @(posedge clk)
-    drain_count <= \$251 ;
+    drain_beat <= \$255 ;
+  always @(posedge clk)
+    drain_count <= \$256 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = i_a[15:8];
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = i_valid;
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = i_last;
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = i_a[23:16];
-    if (rst) begin
-      \$86  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_a2_d0;
+    \$87  = i_a[15:8];
     if (rst) begin
       \$87  = 8'h00;
     end
@@ -2122,163 +2332,163 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = skew_v2_d0;
+    \$89  = i_last;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = i_last;
+    \$90  = i_a[23:16];
     if (rst) begin
-      \$90  = 1'h0;
+      \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_l2_d0;
+    \$91  = skew_a2_d0;
     if (rst) begin
-      \$91  = 1'h0;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = i_a[31:24];
+    \$92  = i_valid;
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_a3_d0;
+    \$93  = skew_v2_d0;
     if (rst) begin
-      \$93  = 8'h00;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_a3_d1;
+    \$94  = i_last;
     if (rst) begin
-      \$94  = 8'h00;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = i_valid;
+    \$95  = skew_l2_d0;
     if (rst) begin
       \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = skew_v3_d0;
+    \$96  = i_a[31:24];
     if (rst) begin
-      \$96  = 1'h0;
+      \$96  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_v3_d1;
+    \$97  = skew_a3_d0;
     if (rst) begin
-      \$97  = 1'h0;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = i_last;
+    \$98  = skew_a3_d1;
     if (rst) begin
-      \$98  = 1'h0;
+      \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_l3_d0;
+    \$99  = i_valid;
     if (rst) begin
       \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_l3_d1;
+    \$100  = skew_v3_d0;
     if (rst) begin
       \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = i_w[15:8];
+    \$101  = skew_v3_d1;
     if (rst) begin
-      \$101  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = i_w[23:16];
+    \$102  = i_last;
     if (rst) begin
-      \$102  = 8'h00;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_w2_d0;
+    \$103  = skew_l3_d0;
     if (rst) begin
-      \$103  = 8'h00;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = i_w[31:24];
+    \$104  = skew_l3_d1;
     if (rst) begin
-      \$104  = 8'h00;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_w3_d0;
+    \$105  = i_w[15:8];
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_w3_d1;
+    \$106  = i_w[23:16];
     if (rst) begin
       \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = i_a[7:0];
+    \$107  = skew_w2_d0;
     if (rst) begin
       \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = i_valid;
+    \$108  = i_w[31:24];
     if (rst) begin
-      \$108  = 1'h0;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = i_last;
+    \$109  = skew_w3_d0;
     if (rst) begin
-      \$109  = 1'h0;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = i_w[7:0];
+    \$110  = skew_w3_d1;
     if (rst) begin
       \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = p_0_0;
+    \$111  = i_a[7:0];
     if (rst) begin
-      \$111  = 16'h0000;
+      \$111  = 8'h00;
     end
   end
   always @* begin
@@ -2297,59 +2507,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = acc_0_0;
-    if (\$1 ) begin
-      \$114  = \$2 ;
-    end
+    \$114  = i_w[7:0];
     if (rst) begin
-      \$114  = 24'h000000;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = out_0_0;
-    if (cap_0_0) begin
-      \$115  = \$51 [23:0];
-    end else if (\$3 ) begin
-      \$115  = out_1_0;
-    end
+    \$115  = p_0_0;
     if (rst) begin
-      \$115  = 24'h000000;
+      \$115  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = a_0_0;
+    \$116  = i_valid;
     if (rst) begin
-      \$116  = 8'h00;
+      \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = v_0_0;
+    \$117  = i_last;
     if (rst) begin
       \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = l_0_0;
+    \$118  = acc_0_0;
+    if (\$1 ) begin
+      \$118  = \$2 ;
+    end
     if (rst) begin
-      \$118  = 1'h0;
+      \$118  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = skew_w1_d0;
+    \$119  = out_0_0;
+    if (cap_0_0) begin
+      \$119  = \$54 [23:0];
+    end else if (\$3 ) begin
+      \$119  = out_1_0;
+    end
     if (rst) begin
-      \$119  = 8'h00;
+      \$119  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = p_0_1;
+    \$120  = a_0_0;
     if (rst) begin
-      \$120  = 16'h0000;
+      \$120  = 8'h00;
     end
   end
   always @* begin
@@ -2368,59 +2578,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = acc_0_1;
-    if (\$4 ) begin
-      \$123  = \$5 ;
-    end
+    \$123  = skew_w1_d0;
     if (rst) begin
-      \$123  = 24'h000000;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = out_0_1;
-    if (cap_0_1) begin
-      \$124  = \$53 [23:0];
-    end else if (\$6 ) begin
-      \$124  = out_1_1;
-    end
+    \$124  = p_0_1;
     if (rst) begin
-      \$124  = 24'h000000;
+      \$124  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = a_0_1;
+    \$125  = v_0_0;
     if (rst) begin
-      \$125  = 8'h00;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = v_0_1;
+    \$126  = l_0_0;
     if (rst) begin
       \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = l_0_1;
+    \$127  = acc_0_1;
+    if (\$4 ) begin
+      \$127  = \$5 ;
+    end
     if (rst) begin
-      \$127  = 1'h0;
+      \$127  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_w2_d1;
+    \$128  = out_0_1;
+    if (cap_0_1) begin
+      \$128  = \$56 [23:0];
+    end else if (\$6 ) begin
+      \$128  = out_1_1;
+    end
     if (rst) begin
-      \$128  = 8'h00;
+      \$128  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = p_0_2;
+    \$129  = a_0_1;
     if (rst) begin
-      \$129  = 16'h0000;
+      \$129  = 8'h00;
     end
   end
   always @* begin
@@ -2439,59 +2649,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = acc_0_2;
-    if (\$7 ) begin
-      \$132  = \$8 ;
-    end
+    \$132  = skew_w2_d1;
     if (rst) begin
-      \$132  = 24'h000000;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = out_0_2;
-    if (cap_0_2) begin
-      \$133  = \$55 [23:0];
-    end else if (\$9 ) begin
-      \$133  = out_1_2;
-    end
+    \$133  = p_0_2;
     if (rst) begin
-      \$133  = 24'h000000;
+      \$133  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = a_0_2;
+    \$134  = v_0_1;
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = v_0_2;
+    \$135  = l_0_1;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = l_0_2;
+    \$136  = acc_0_2;
+    if (\$7 ) begin
+      \$136  = \$8 ;
+    end
     if (rst) begin
-      \$136  = 1'h0;
+      \$136  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_w3_d2;
+    \$137  = out_0_2;
+    if (cap_0_2) begin
+      \$137  = \$58 [23:0];
+    end else if (\$9 ) begin
+      \$137  = out_1_2;
+    end
     if (rst) begin
-      \$137  = 8'h00;
+      \$137  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = p_0_3;
+    \$138  = a_0_2;
     if (rst) begin
-      \$138  = 16'h0000;
+      \$138  = 8'h00;
     end
   end
   always @* begin
@@ -2510,59 +2720,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = acc_0_3;
-    if (\$10 ) begin
-      \$141  = \$11 ;
-    end
+    \$141  = skew_w3_d2;
     if (rst) begin
-      \$141  = 24'h000000;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = out_0_3;
-    if (cap_0_3) begin
-      \$142  = \$57 [23:0];
-    end else if (\$12 ) begin
-      \$142  = out_1_3;
-    end
+    \$142  = p_0_3;
     if (rst) begin
-      \$142  = 24'h000000;
+      \$142  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_a1_d0;
+    \$143  = v_0_2;
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_v1_d0;
+    \$144  = l_0_2;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_l1_d0;
+    \$145  = acc_0_3;
+    if (\$10 ) begin
+      \$145  = \$11 ;
+    end
     if (rst) begin
-      \$145  = 1'h0;
+      \$145  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = w_0_0;
+    \$146  = out_0_3;
+    if (cap_0_3) begin
+      \$146  = \$60 [23:0];
+    end else if (\$12 ) begin
+      \$146  = out_1_3;
+    end
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = p_1_0;
+    \$147  = skew_a1_d0;
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
@@ -2581,59 +2791,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = acc_1_0;
-    if (\$13 ) begin
-      \$150  = \$14 ;
-    end
+    \$150  = w_0_0;
     if (rst) begin
-      \$150  = 24'h000000;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = out_1_0;
-    if (cap_1_0) begin
-      \$151  = \$59 [23:0];
-    end else if (\$15 ) begin
-      \$151  = out_2_0;
-    end
+    \$151  = p_1_0;
     if (rst) begin
-      \$151  = 24'h000000;
+      \$151  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = a_1_0;
+    \$152  = skew_v1_d0;
     if (rst) begin
-      \$152  = 8'h00;
+      \$152  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = v_1_0;
+    \$153  = skew_l1_d0;
     if (rst) begin
       \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = l_1_0;
+    \$154  = acc_1_0;
+    if (\$13 ) begin
+      \$154  = \$14 ;
+    end
     if (rst) begin
-      \$154  = 1'h0;
+      \$154  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = w_0_1;
+    \$155  = out_1_0;
+    if (cap_1_0) begin
+      \$155  = \$62 [23:0];
+    end else if (\$15 ) begin
+      \$155  = out_2_0;
+    end
     if (rst) begin
-      \$155  = 8'h00;
+      \$155  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = p_1_1;
+    \$156  = a_1_0;
     if (rst) begin
-      \$156  = 16'h0000;
+      \$156  = 8'h00;
     end
   end
   always @* begin
@@ -2652,59 +2862,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = acc_1_1;
-    if (\$16 ) begin
-      \$159  = \$17 ;
-    end
+    \$159  = w_0_1;
     if (rst) begin
-      \$159  = 24'h000000;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$61 [23:0];
-    end else if (\$18 ) begin
-      \$160  = out_2_1;
-    end
+    \$160  = p_1_1;
     if (rst) begin
-      \$160  = 24'h000000;
+      \$160  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = a_1_1;
+    \$161  = v_1_0;
     if (rst) begin
-      \$161  = 8'h00;
+      \$161  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = v_1_1;
+    \$162  = l_1_0;
     if (rst) begin
       \$162  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = l_1_1;
+    \$163  = acc_1_1;
+    if (\$16 ) begin
+      \$163  = \$17 ;
+    end
     if (rst) begin
-      \$163  = 1'h0;
+      \$163  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = w_0_2;
+    \$164  = out_1_1;
+    if (cap_1_1) begin
+      \$164  = \$64 [23:0];
+    end else if (\$18 ) begin
+      \$164  = out_2_1;
+    end
     if (rst) begin
-      \$164  = 8'h00;
+      \$164  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = p_1_2;
+    \$165  = a_1_1;
     if (rst) begin
-      \$165  = 16'h0000;
+      \$165  = 8'h00;
     end
   end
   always @* begin
@@ -2723,59 +2933,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = acc_1_2;
-    if (\$19 ) begin
-      \$168  = \$20 ;
-    end
+    \$168  = w_0_2;
     if (rst) begin
-      \$168  = 24'h000000;
+      \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = out_1_2;
-    if (cap_1_2) begin
-      \$169  = \$63 [23:0];
-    end else if (\$21 ) begin
-      \$169  = out_2_2;
-    end
+    \$169  = p_1_2;
     if (rst) begin
-      \$169  = 24'h000000;
+      \$169  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = a_1_2;
+    \$170  = v_1_1;
     if (rst) begin
-      \$170  = 8'h00;
+      \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = v_1_2;
+    \$171  = l_1_1;
     if (rst) begin
       \$171  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = l_1_2;
+    \$172  = acc_1_2;
+    if (\$19 ) begin
+      \$172  = \$20 ;
+    end
     if (rst) begin
-      \$172  = 1'h0;
+      \$172  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = w_0_3;
+    \$173  = out_1_2;
+    if (cap_1_2) begin
+      \$173  = \$66 [23:0];
+    end else if (\$21 ) begin
+      \$173  = out_2_2;
+    end
     if (rst) begin
-      \$173  = 8'h00;
+      \$173  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = p_1_3;
+    \$174  = a_1_2;
     if (rst) begin
-      \$174  = 16'h0000;
+      \$174  = 8'h00;
     end
   end
   always @* begin
@@ -2794,59 +3004,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = acc_1_3;
-    if (\$22 ) begin
-      \$177  = \$23 ;
-    end
+    \$177  = w_0_3;
     if (rst) begin
-      \$177  = 24'h000000;
+      \$177  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = out_1_3;
-    if (cap_1_3) begin
-      \$178  = \$65 [23:0];
-    end else if (\$24 ) begin
-      \$178  = out_2_3;
-    end
+    \$178  = p_1_3;
     if (rst) begin
-      \$178  = 24'h000000;
+      \$178  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = skew_a2_d1;
+    \$179  = v_1_2;
     if (rst) begin
-      \$179  = 8'h00;
+      \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_v2_d1;
+    \$180  = l_1_2;
     if (rst) begin
       \$180  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_l2_d1;
+    \$181  = acc_1_3;
+    if (\$22 ) begin
+      \$181  = \$23 ;
+    end
     if (rst) begin
-      \$181  = 1'h0;
+      \$181  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = w_1_0;
+    \$182  = out_1_3;
+    if (cap_1_3) begin
+      \$182  = \$68 [23:0];
+    end else if (\$24 ) begin
+      \$182  = out_2_3;
+    end
     if (rst) begin
-      \$182  = 8'h00;
+      \$182  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = p_2_0;
+    \$183  = skew_a2_d1;
     if (rst) begin
-      \$183  = 16'h0000;
+      \$183  = 8'h00;
     end
   end
   always @* begin
@@ -2865,59 +3075,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = acc_2_0;
-    if (\$25 ) begin
-      \$186  = \$26 ;
-    end
+    \$186  = w_1_0;
     if (rst) begin
-      \$186  = 24'h000000;
+      \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = out_2_0;
-    if (cap_2_0) begin
-      \$187  = \$67 [23:0];
-    end else if (\$27 ) begin
-      \$187  = out_3_0;
-    end
+    \$187  = p_2_0;
     if (rst) begin
-      \$187  = 24'h000000;
+      \$187  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = a_2_0;
+    \$188  = skew_v2_d1;
     if (rst) begin
-      \$188  = 8'h00;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = v_2_0;
+    \$189  = skew_l2_d1;
     if (rst) begin
       \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = l_2_0;
+    \$190  = acc_2_0;
+    if (\$25 ) begin
+      \$190  = \$26 ;
+    end
     if (rst) begin
-      \$190  = 1'h0;
+      \$190  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = w_1_1;
+    \$191  = out_2_0;
+    if (cap_2_0) begin
+      \$191  = \$70 [23:0];
+    end else if (\$27 ) begin
+      \$191  = out_3_0;
+    end
     if (rst) begin
-      \$191  = 8'h00;
+      \$191  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = p_2_1;
+    \$192  = a_2_0;
     if (rst) begin
-      \$192  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
@@ -2936,59 +3146,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = acc_2_1;
-    if (\$28 ) begin
-      \$195  = \$29 ;
-    end
+    \$195  = w_1_1;
     if (rst) begin
-      \$195  = 24'h000000;
+      \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = out_2_1;
-    if (cap_2_1) begin
-      \$196  = \$69 [23:0];
-    end else if (\$30 ) begin
-      \$196  = out_3_1;
-    end
+    \$196  = p_2_1;
     if (rst) begin
-      \$196  = 24'h000000;
+      \$196  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = a_2_1;
+    \$197  = v_2_0;
     if (rst) begin
-      \$197  = 8'h00;
+      \$197  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = v_2_1;
+    \$198  = l_2_0;
     if (rst) begin
       \$198  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = l_2_1;
+    \$199  = acc_2_1;
+    if (\$28 ) begin
+      \$199  = \$29 ;
+    end
     if (rst) begin
-      \$199  = 1'h0;
+      \$199  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = w_1_2;
+    \$200  = out_2_1;
+    if (cap_2_1) begin
+      \$200  = \$72 [23:0];
+    end else if (\$30 ) begin
+      \$200  = out_3_1;
+    end
     if (rst) begin
-      \$200  = 8'h00;
+      \$200  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = p_2_2;
+    \$201  = a_2_1;
     if (rst) begin
-      \$201  = 16'h0000;
+      \$201  = 8'h00;
     end
   end
   always @* begin
@@ -3007,59 +3217,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = acc_2_2;
-    if (\$31 ) begin
-      \$204  = \$32 ;
-    end
+    \$204  = w_1_2;
     if (rst) begin
-      \$204  = 24'h000000;
+      \$204  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = out_2_2;
-    if (cap_2_2) begin
-      \$205  = \$71 [23:0];
-    end else if (\$33 ) begin
-      \$205  = out_3_2;
-    end
+    \$205  = p_2_2;
     if (rst) begin
-      \$205  = 24'h000000;
+      \$205  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_2_2;
+    \$206  = v_2_1;
     if (rst) begin
-      \$206  = 8'h00;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = v_2_2;
+    \$207  = l_2_1;
     if (rst) begin
       \$207  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = l_2_2;
+    \$208  = acc_2_2;
+    if (\$31 ) begin
+      \$208  = \$32 ;
+    end
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = w_1_3;
+    \$209  = out_2_2;
+    if (cap_2_2) begin
+      \$209  = \$74 [23:0];
+    end else if (\$33 ) begin
+      \$209  = out_3_2;
+    end
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = p_2_3;
+    \$210  = a_2_2;
     if (rst) begin
-      \$210  = 16'h0000;
+      \$210  = 8'h00;
     end
   end
   always @* begin
@@ -3078,59 +3288,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = acc_2_3;
-    if (\$34 ) begin
-      \$213  = \$35 ;
-    end
+    \$213  = w_1_3;
     if (rst) begin
-      \$213  = 24'h000000;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = out_2_3;
-    if (cap_2_3) begin
-      \$214  = \$73 [23:0];
-    end else if (\$36 ) begin
-      \$214  = out_3_3;
-    end
+    \$214  = p_2_3;
     if (rst) begin
-      \$214  = 24'h000000;
+      \$214  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = skew_a3_d2;
+    \$215  = v_2_2;
     if (rst) begin
-      \$215  = 8'h00;
+      \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_v3_d2;
+    \$216  = l_2_2;
     if (rst) begin
       \$216  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = skew_l3_d2;
+    \$217  = acc_2_3;
+    if (\$34 ) begin
+      \$217  = \$35 ;
+    end
     if (rst) begin
-      \$217  = 1'h0;
+      \$217  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = w_2_0;
+    \$218  = out_2_3;
+    if (cap_2_3) begin
+      \$218  = \$76 [23:0];
+    end else if (\$36 ) begin
+      \$218  = out_3_3;
+    end
     if (rst) begin
-      \$218  = 8'h00;
+      \$218  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = p_3_0;
+    \$219  = skew_a3_d2;
     if (rst) begin
-      \$219  = 16'h0000;
+      \$219  = 8'h00;
     end
   end
   always @* begin
@@ -3149,59 +3359,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = acc_3_0;
-    if (\$37 ) begin
-      \$222  = \$38 ;
-    end
+    \$222  = w_2_0;
     if (rst) begin
-      \$222  = 24'h000000;
+      \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = out_3_0;
-    if (cap_3_0) begin
-      \$223  = \$75 [23:0];
-    end else if (\$39 ) begin
-      \$223  = 24'h000000;
-    end
+    \$223  = p_3_0;
     if (rst) begin
-      \$223  = 24'h000000;
+      \$223  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = a_3_0;
+    \$224  = skew_v3_d2;
     if (rst) begin
-      \$224  = 8'h00;
+      \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = v_3_0;
+    \$225  = skew_l3_d2;
     if (rst) begin
       \$225  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = l_3_0;
+    \$226  = acc_3_0;
+    if (\$37 ) begin
+      \$226  = \$38 ;
+    end
     if (rst) begin
-      \$226  = 1'h0;
+      \$226  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = w_2_1;
+    \$227  = out_3_0;
+    if (cap_3_0) begin
+      \$227  = \$78 [23:0];
+    end else if (\$39 ) begin
+      \$227  = 24'h000000;
+    end
     if (rst) begin
-      \$227  = 8'h00;
+      \$227  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = p_3_1;
+    \$228  = a_3_0;
     if (rst) begin
-      \$228  = 16'h0000;
+      \$228  = 8'h00;
     end
   end
   always @* begin
@@ -3220,59 +3430,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = acc_3_1;
-    if (\$40 ) begin
-      \$231  = \$41 ;
-    end
+    \$231  = w_2_1;
     if (rst) begin
-      \$231  = 24'h000000;
+      \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = out_3_1;
-    if (cap_3_1) begin
-      \$232  = \$77 [23:0];
-    end else if (\$42 ) begin
-      \$232  = 24'h000000;
-    end
+    \$232  = p_3_1;
     if (rst) begin
-      \$232  = 24'h000000;
+      \$232  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = a_3_1;
+    \$233  = v_3_0;
     if (rst) begin
-      \$233  = 8'h00;
+      \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = v_3_1;
+    \$234  = l_3_0;
     if (rst) begin
       \$234  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = l_3_1;
+    \$235  = acc_3_1;
+    if (\$40 ) begin
+      \$235  = \$41 ;
+    end
     if (rst) begin
-      \$235  = 1'h0;
+      \$235  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = w_2_2;
+    \$236  = out_3_1;
+    if (cap_3_1) begin
+      \$236  = \$80 [23:0];
+    end else if (\$42 ) begin
+      \$236  = 24'h000000;
+    end
     if (rst) begin
-      \$236  = 8'h00;
+      \$236  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = p_3_2;
+    \$237  = a_3_1;
     if (rst) begin
-      \$237  = 16'h0000;
+      \$237  = 8'h00;
     end
   end
   always @* begin
@@ -3291,59 +3501,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = acc_3_2;
-    if (\$43 ) begin
-      \$240  = \$44 ;
-    end
+    \$240  = w_2_2;
     if (rst) begin
-      \$240  = 24'h000000;
+      \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = out_3_2;
-    if (cap_3_2) begin
-      \$241  = \$79 [23:0];
-    end else if (\$45 ) begin
-      \$241  = 24'h000000;
-    end
+    \$241  = p_3_2;
     if (rst) begin
-      \$241  = 24'h000000;
+      \$241  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = a_3_2;
+    \$242  = v_3_1;
     if (rst) begin
-      \$242  = 8'h00;
+      \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = v_3_2;
+    \$243  = l_3_1;
     if (rst) begin
       \$243  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = l_3_2;
+    \$244  = acc_3_2;
+    if (\$43 ) begin
+      \$244  = \$44 ;
+    end
     if (rst) begin
-      \$244  = 1'h0;
+      \$244  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = w_2_3;
+    \$245  = out_3_2;
+    if (cap_3_2) begin
+      \$245  = \$82 [23:0];
+    end else if (\$45 ) begin
+      \$245  = 24'h000000;
+    end
     if (rst) begin
-      \$245  = 8'h00;
+      \$245  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = p_3_3;
+    \$246  = a_3_2;
     if (rst) begin
-      \$246  = 16'h0000;
+      \$246  = 8'h00;
     end
   end
   always @* begin
@@ -3362,55 +3572,95 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = acc_3_3;
+    \$249  = w_2_3;
+    if (rst) begin
+      \$249  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$250  = p_3_3;
+    if (rst) begin
+      \$250  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$251  = v_3_2;
+    if (rst) begin
+      \$251  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$252  = l_3_2;
+    if (rst) begin
+      \$252  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$253  = acc_3_3;
     if (\$46 ) begin
-      \$249  = \$47 ;
+      \$253  = \$47 ;
     end
     if (rst) begin
-      \$249  = 24'h000000;
+      \$253  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = out_3_3;
+    \$254  = out_3_3;
     if (cap_3_3) begin
-      \$250  = \$81 [23:0];
+      \$254  = \$84 [23:0];
     end else if (\$48 ) begin
-      \$250  = 24'h000000;
+      \$254  = 24'h000000;
     end
     if (rst) begin
-      \$250  = 24'h000000;
+      \$254  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = drain_count;
+    \$255  = drain_beat;
     if (cap_3_3) begin
-      \$251  = 3'h4;
+      \$255  = 2'h0;
     end else if (\$49 ) begin
-      \$251  = \$50 [2:0];
+      \$255  = \$51 [1:0];
     end
     if (rst) begin
-      \$251  = 3'h0;
+      \$255  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$256  = drain_count;
+    if (cap_3_3) begin
+      \$256  = 3'h4;
+    end else if (\$52 ) begin
+      \$256  = \$53 [2:0];
+    end
+    if (rst) begin
+      \$256  = 3'h0;
     end
   end
   assign en = 1'h1;
-  assign sum_0_0 = \$51 [23:0];
-  assign sum_0_1 = \$53 [23:0];
-  assign sum_0_2 = \$55 [23:0];
-  assign sum_0_3 = \$57 [23:0];
-  assign sum_1_0 = \$59 [23:0];
-  assign sum_1_1 = \$61 [23:0];
-  assign sum_1_2 = \$63 [23:0];
-  assign sum_1_3 = \$65 [23:0];
-  assign sum_2_0 = \$67 [23:0];
-  assign sum_2_1 = \$69 [23:0];
-  assign sum_2_2 = \$71 [23:0];
-  assign sum_2_3 = \$73 [23:0];
-  assign sum_3_0 = \$75 [23:0];
-  assign sum_3_1 = \$77 [23:0];
-  assign sum_3_2 = \$79 [23:0];
-  assign sum_3_3 = \$81 [23:0];
+  assign sum_0_0 = \$54 [23:0];
+  assign sum_0_1 = \$56 [23:0];
+  assign sum_0_2 = \$58 [23:0];
+  assign sum_0_3 = \$60 [23:0];
+  assign sum_1_0 = \$62 [23:0];
+  assign sum_1_1 = \$64 [23:0];
+  assign sum_1_2 = \$66 [23:0];
+  assign sum_1_3 = \$68 [23:0];
+  assign sum_2_0 = \$70 [23:0];
+  assign sum_2_1 = \$72 [23:0];
+  assign sum_2_2 = \$74 [23:0];
+  assign sum_2_3 = \$76 [23:0];
+  assign sum_3_0 = \$78 [23:0];
+  assign sum_3_1 = \$80 [23:0];
+  assign sum_3_2 = \$82 [23:0];
+  assign sum_3_3 = \$84 [23:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3429,58 +3679,59 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
   assign \$1  = vr_0_0;
-  assign \$3  = draining;
+  assign \$3  = shift;
   assign \$4  = vr_0_1;
-  assign \$6  = draining;
+  assign \$6  = shift;
   assign \$7  = vr_0_2;
-  assign \$9  = draining;
+  assign \$9  = shift;
   assign \$10  = vr_0_3;
-  assign \$12  = draining;
+  assign \$12  = shift;
   assign \$13  = vr_1_0;
-  assign \$15  = draining;
+  assign \$15  = shift;
   assign \$16  = vr_1_1;
-  assign \$18  = draining;
+  assign \$18  = shift;
   assign \$19  = vr_1_2;
-  assign \$21  = draining;
+  assign \$21  = shift;
   assign \$22  = vr_1_3;
-  assign \$24  = draining;
+  assign \$24  = shift;
   assign \$25  = vr_2_0;
-  assign \$27  = draining;
+  assign \$27  = shift;
   assign \$28  = vr_2_1;
-  assign \$30  = draining;
+  assign \$30  = shift;
   assign \$31  = vr_2_2;
-  assign \$33  = draining;
+  assign \$33  = shift;
   assign \$34  = vr_2_3;
-  assign \$36  = draining;
+  assign \$36  = shift;
   assign \$37  = vr_3_0;
-  assign \$39  = draining;
+  assign \$39  = shift;
   assign \$40  = vr_3_1;
-  assign \$42  = draining;
+  assign \$42  = shift;
   assign \$43  = vr_3_2;
-  assign \$45  = draining;
+  assign \$45  = shift;
   assign \$46  = vr_3_3;
-  assign \$48  = draining;
+  assign \$48  = shift;
   assign \$49  = draining;
-  assign \$52  = vr_0_0;
-  assign \$54  = vr_0_1;
-  assign \$56  = vr_0_2;
-  assign \$58  = vr_0_3;
-  assign \$60  = vr_1_0;
-  assign \$62  = vr_1_1;
-  assign \$64  = vr_1_2;
-  assign \$66  = vr_1_3;
-  assign \$68  = vr_2_0;
-  assign \$70  = vr_2_1;
-  assign \$72  = vr_2_2;
-  assign \$74  = vr_2_3;
-  assign \$76  = vr_3_0;
-  assign \$78  = vr_3_1;
-  assign \$80  = vr_3_2;
-  assign \$82  = vr_3_3;
+  assign \$52  = shift;
+  assign \$55  = vr_0_0;
+  assign \$57  = vr_0_1;
+  assign \$59  = vr_0_2;
+  assign \$61  = vr_0_3;
+  assign \$63  = vr_1_0;
+  assign \$65  = vr_1_1;
+  assign \$67  = vr_1_2;
+  assign \$69  = vr_1_3;
+  assign \$71  = vr_2_0;
+  assign \$73  = vr_2_1;
+  assign \$75  = vr_2_2;
+  assign \$77  = vr_2_3;
+  assign \$79  = vr_3_0;
+  assign \$81  = vr_3_1;
+  assign \$83  = vr_3_2;
+  assign \$85  = vr_3_3;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
+module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -3621,133 +3872,61 @@ module \hwq_top.engine.fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_multiplier, i_shift, i_acc, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, i_bias, zero_point, i_multiplier, i_shift, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [62:0] \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  wire [62:0] \$11 ;
-  wire [62:0] \$12 ;
+  wire [31:0] \$10 ;
+  wire [30:0] \$11 ;
+  wire [32:0] \$12 ;
   wire [62:0] \$13 ;
-  wire [33:0] \$14 ;
-  wire [28:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [30:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [33:0] \$19 ;
+  wire [63:0] \$14 ;
+  wire [63:0] \$15 ;
+  wire [63:0] \$16 ;
+  wire [63:0] \$17 ;
+  wire [33:0] \$18 ;
+  wire \$19 ;
   wire [5:0] \$2 ;
-  wire [28:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [30:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [28:0] \$25 ;
-  wire [31:0] \$26 ;
-  wire [30:0] \$27 ;
-  wire [32:0] \$28 ;
-  wire [33:0] \$29 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [34:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [30:0] \$27 ;
+  reg [4:0] \$28 ;
+  reg [4:0] \$29 ;
   wire \$3 ;
-  wire [28:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [30:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [62:0] \$34 ;
-  wire [63:0] \$35 ;
-  wire [63:0] \$36 ;
-  wire [62:0] \$37 ;
-  wire [63:0] \$38 ;
-  wire [63:0] \$39 ;
+  reg [31:0] \$30 ;
+  reg \$31 ;
+  reg \$32 ;
+  reg [4:0] \$33 ;
+  reg [32:0] \$34 ;
+  reg [31:0] \$35 ;
+  reg \$36 ;
+  reg \$37 ;
+  reg [33:0] \$38 ;
+  reg [7:0] \$39 ;
   wire [6:0] \$4 ;
-  wire [62:0] \$40 ;
-  wire [63:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [62:0] \$43 ;
-  wire [63:0] \$44 ;
-  wire [63:0] \$45 ;
-  wire [63:0] \$46 ;
-  wire [63:0] \$47 ;
-  wire [33:0] \$48 ;
-  wire \$49 ;
+  reg \$40 ;
+  reg \$41 ;
   wire [6:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire [34:0] \$52 ;
-  wire [33:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire [34:0] \$57 ;
-  wire [33:0] \$58 ;
-  wire \$59 ;
   wire [32:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [34:0] \$62 ;
-  wire [33:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [34:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire [32:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [30:0] \$78 ;
-  reg [4:0] \$79 ;
-  wire [32:0] \$8 ;
-  reg [4:0] \$80 ;
-  reg [31:0] \$81 ;
-  reg [31:0] \$82 ;
-  reg [31:0] \$83 ;
-  reg [31:0] \$84 ;
-  reg \$85 ;
-  reg \$86 ;
-  reg [4:0] \$87 ;
-  reg [32:0] \$88 ;
-  reg [32:0] \$89 ;
-  wire [32:0] \$9 ;
-  reg [32:0] \$90 ;
-  reg [32:0] \$91 ;
-  reg [31:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg [33:0] \$95 ;
-  reg [33:0] \$96 ;
-  reg [33:0] \$97 ;
-  reg [33:0] \$98 ;
-  reg [31:0] \$99 ;
+  wire [62:0] \$7 ;
+  wire [33:0] \$8 ;
+  wire [28:0] \$9 ;
   wire [31:0] a_0;
-  wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
   input clk;
   wire clk;
   wire en;
   wire [32:0] h_0;
-  wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
   wire [31:0] half_0;
-  input [95:0] i_acc;
-  wire [95:0] i_acc;
+  input [23:0] i_acc;
+  wire [23:0] i_acc;
   wire [23:0] \i_acc[0] ;
-  wire [23:0] \i_acc[1] ;
-  wire [23:0] \i_acc[2] ;
-  wire [23:0] \i_acc[3] ;
-  input [127:0] i_bias;
-  wire [127:0] i_bias;
+  input [31:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
   input i_last;
   wire i_last;
   input [30:0] i_multiplier;
@@ -3760,37 +3939,22 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   wire i_valid;
   wire [4:0] left_0;
   wire [33:0] mid_0;
-  wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  output [31:0] o_data;
-  reg [31:0] o_data = 32'd0;
+  output [7:0] o_data;
+  reg [7:0] o_data = 8'h00;
   wire [7:0] \o_data[0] ;
-  wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
-  wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
@@ -3798,417 +3962,213 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_bias, zero_point, i_mult
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
-  reg [33:0] rq3_y1 = 34'h000000000;
-  reg [33:0] rq3_y2 = 34'h000000000;
-  reg [33:0] rq3_y3 = 34'h000000000;
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
   wire [34:0] t_0;
-  wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
   wire [33:0] u_0;
-  wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
   wire [33:0] y_0;
-  wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
   input [7:0] zero_point;
   wire [7:0] zero_point;
+  always @(posedge clk)
+    o_valid <= \$40 ;
+  always @(posedge clk)
+    o_last <= \$41 ;
   assign \$1  = $signed(i_shift) > $signed(1'h0);
   assign \$2  = \$1  ? i_shift : 6'h00;
   assign \$3  = $signed(i_shift) < $signed(1'h0);
   assign \$4  = - $signed(i_shift);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc[23:0]) + $signed(i_bias[31:0]);
-  assign \$7  = $signed(i_acc[47:24]) + $signed(i_bias[63:32]);
-  assign \$8  = $signed(i_acc[71:48]) + $signed(i_bias[95:64]);
-  assign \$9  = $signed(i_acc[95:72]) + $signed(i_bias[127:96]);
-  assign \$10  = $signed(rq1_s0) << rq1_l0;
-  assign \$11  = $signed(rq1_s1) << rq1_l0;
-  assign \$12  = $signed(rq1_s2) << rq1_l0;
-  assign \$13  = $signed(rq1_s3) << rq1_l0;
-  assign \$14  = \$10 [16:0] * rq1_m0[16:0];
-  assign \$15  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$16  = $signed(\$10 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$17  = \$10 [16:0] * rq1_m0[30:17];
-  assign \$18  = $signed(\$16 ) + $signed({ 1'h0, \$17  });
-  assign mid_0 = $signed(\$18 ) + $signed(15'h2000);
-  assign \$19  = \$11 [16:0] * rq1_m0[16:0];
-  assign \$20  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$21  = $signed(\$11 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$22  = \$11 [16:0] * rq1_m0[30:17];
-  assign \$23  = $signed(\$21 ) + $signed({ 1'h0, \$22  });
-  assign mid_1 = $signed(\$23 ) + $signed(15'h2000);
-  assign \$24  = \$12 [16:0] * rq1_m0[16:0];
-  assign \$25  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$26  = $signed(\$12 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$27  = \$12 [16:0] * rq1_m0[30:17];
-  assign \$28  = $signed(\$26 ) + $signed({ 1'h0, \$27  });
-  assign mid_2 = $signed(\$28 ) + $signed(15'h2000);
-  assign \$29  = \$13 [16:0] * rq1_m0[16:0];
-  assign \$30  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
-  assign \$31  = $signed(\$13 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
-  assign \$32  = \$13 [16:0] * rq1_m0[30:17];
-  assign \$33  = $signed(\$31 ) + $signed({ 1'h0, \$32  });
-  assign mid_3 = $signed(\$33 ) + $signed(15'h2000);
-  assign \$35  = $signed(\$34 ) + $signed(mid_0);
-  assign \$38  = $signed(\$37 ) + $signed(mid_1);
-  assign \$41  = $signed(\$40 ) + $signed(mid_2);
-  assign \$44  = $signed(\$43 ) + $signed(mid_3);
-  assign \$46  = 1'h1 << rq1_r0;
-  assign \$48  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$49  = | rq2_hf0;
-  assign \$50  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = $signed(\$48 ) - $signed({ 1'h0, \$51  });
-  assign \$53  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf0 });
-  assign \$54  = | rq2_hf0;
-  assign \$55  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$56  = \$54  & \$55 ;
-  assign \$57  = $signed(\$53 ) - $signed({ 1'h0, \$56  });
-  assign \$58  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf0 });
-  assign \$59  = | rq2_hf0;
-  assign \$60  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = $signed(\$58 ) - $signed({ 1'h0, \$61  });
-  assign \$63  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf0 });
-  assign \$64  = | rq2_hf0;
-  assign \$65  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$66  = \$64  & \$65 ;
-  assign \$67  = $signed(\$63 ) - $signed({ 1'h0, \$66  });
-  assign y_0 = $signed(\$52 [33:0]) >>> rq2_r0;
-  assign y_1 = $signed(\$57 [33:0]) >>> rq2_r0;
-  assign y_2 = $signed(\$62 [33:0]) >>> rq2_r0;
-  assign y_3 = $signed(\$67 [33:0]) >>> rq2_r0;
+  assign \$6  = $signed(i_acc) + $signed(i_bias);
+  assign \$7  = $signed(rq1_s0) << rq1_l0;
+  assign \$8  = \$7 [16:0] * rq1_m0[16:0];
+  assign \$9  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[30:17] });
+  assign \$10  = $signed(\$7 [31:17]) * $signed({ 1'h0, rq1_m0[16:0] });
+  assign \$11  = \$7 [16:0] * rq1_m0[30:17];
+  assign \$12  = $signed(\$10 ) + $signed({ 1'h0, \$11  });
+  assign mid_0 = $signed(\$12 ) + $signed(15'h2000);
+  assign \$14  = $signed(\$13 ) + $signed(mid_0);
+  assign \$16  = 1'h1 << rq1_r0;
+  assign \$18  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$19  = | rq2_hf0;
+  assign \$20  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = $signed(\$18 ) - $signed({ 1'h0, \$21  });
+  assign y_0 = $signed(\$22 [33:0]) >>> rq2_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign \$68  = $signed(t_0) < $signed(8'h80);
-  assign \$69  = $signed(t_0) > $signed(8'h7f);
-  assign \$70  = $signed(t_1) < $signed(8'h80);
-  assign \$71  = $signed(t_1) > $signed(8'h7f);
-  assign \$72  = $signed(t_2) < $signed(8'h80);
-  assign \$73  = $signed(t_2) > $signed(8'h7f);
-  assign \$74  = $signed(t_3) < $signed(8'h80);
-  assign \$75  = $signed(t_3) > $signed(8'h7f);
+  assign \$23  = $signed(t_0) < $signed(8'h80);
+  assign \$24  = $signed(t_0) > $signed(8'h7f);
   always @(posedge clk)
-    rq1_valid <= \$76 ;
+    rq1_valid <= \$25 ;
   always @(posedge clk)
-    rq1_last <= \$77 ;
+    rq1_last <= \$26 ;
   always @(posedge clk)
-    rq1_m0 <= \$78 ;
+    rq1_m0 <= \$27 ;
   always @(posedge clk)
-    rq1_l0 <= \$79 ;
+    rq1_l0 <= \$28 ;
   always @(posedge clk)
-    rq1_r0 <= \$80 ;
+    rq1_r0 <= \$29 ;
   always @(posedge clk)
-    rq1_s0 <= \$81 ;
+    rq1_s0 <= \$30 ;
   always @(posedge clk)
-    rq1_s1 <= \$82 ;
+    rq2_valid <= \$31 ;
   always @(posedge clk)
-    rq1_s2 <= \$83 ;
+    rq2_last <= \$32 ;
   always @(posedge clk)
-    rq1_s3 <= \$84 ;
+    rq2_r0 <= \$33 ;
   always @(posedge clk)
-    rq2_valid <= \$85 ;
+    rq2_h0 <= \$34 ;
   always @(posedge clk)
-    rq2_last <= \$86 ;
+    rq2_hf0 <= \$35 ;
   always @(posedge clk)
-    rq2_r0 <= \$87 ;
+    rq3_valid <= \$36 ;
   always @(posedge clk)
-    rq2_h0 <= \$88 ;
+    rq3_last <= \$37 ;
   always @(posedge clk)
-    rq2_h1 <= \$89 ;
+    rq3_y0 <= \$38 ;
   always @(posedge clk)
-    rq2_h2 <= \$90 ;
-  always @(posedge clk)
-    rq2_h3 <= \$91 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$92 ;
-  always @(posedge clk)
-    rq3_valid <= \$93 ;
-  always @(posedge clk)
-    rq3_last <= \$94 ;
-  always @(posedge clk)
-    rq3_y0 <= \$95 ;
-  always @(posedge clk)
-    rq3_y1 <= \$96 ;
-  always @(posedge clk)
-    rq3_y2 <= \$97 ;
-  always @(posedge clk)
-    rq3_y3 <= \$98 ;
-  always @(posedge clk)
-    o_data <= \$99 ;
-  always @(posedge clk)
-    o_valid <= \$100 ;
-  always @(posedge clk)
-    o_last <= \$101 ;
+    o_data <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$76  = i_valid;
+    \$41  = rq3_last;
     if (rst) begin
-      \$76  = 1'h0;
+      \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$77  = i_last;
+    \$25  = i_valid;
     if (rst) begin
-      \$77  = 1'h0;
+      \$25  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$78  = i_multiplier;
+    \$26  = i_last;
     if (rst) begin
-      \$78  = 31'h00000000;
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$79  = \$2 [4:0];
+    \$27  = i_multiplier;
     if (rst) begin
-      \$79  = 5'h00;
+      \$27  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$80  = \$5 [4:0];
+    \$28  = \$2 [4:0];
     if (rst) begin
-      \$80  = 5'h00;
+      \$28  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = \$6 [31:0];
+    \$29  = \$5 [4:0];
     if (rst) begin
-      \$81  = 32'd0;
+      \$29  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = \$7 [31:0];
+    \$30  = \$6 [31:0];
     if (rst) begin
-      \$82  = 32'd0;
+      \$30  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = \$8 [31:0];
+    \$31  = rq1_valid;
     if (rst) begin
-      \$83  = 32'd0;
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = \$9 [31:0];
+    \$32  = rq1_last;
     if (rst) begin
-      \$84  = 32'd0;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = rq1_valid;
+    \$33  = rq1_r0;
     if (rst) begin
-      \$85  = 1'h0;
+      \$33  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = rq1_last;
+    \$34  = \$15 [32:0];
     if (rst) begin
-      \$86  = 1'h0;
+      \$34  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = rq1_r0;
+    \$35  = \$17 [31:0];
     if (rst) begin
-      \$87  = 5'h00;
+      \$35  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = \$36 [32:0];
+    \$36  = rq2_valid;
     if (rst) begin
-      \$88  = 33'h000000000;
+      \$36  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = \$39 [32:0];
+    \$37  = rq2_last;
     if (rst) begin
-      \$89  = 33'h000000000;
+      \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = \$42 [32:0];
+    \$38  = y_0;
     if (rst) begin
-      \$90  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = \$45 [32:0];
-    if (rst) begin
-      \$91  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = \$47 [31:0];
-    if (rst) begin
-      \$92  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = rq2_valid;
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = rq2_last;
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = y_0;
-    if (rst) begin
-      \$95  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = y_1;
-    if (rst) begin
-      \$96  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = y_2;
-    if (rst) begin
-      \$97  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = y_3;
-    if (rst) begin
-      \$98  = 34'h000000000;
+      \$38  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    if (\$68 ) begin
-      \$99 [7:0] = 8'h80;
-    end else if (\$69 ) begin
-      \$99 [7:0] = 8'h7f;
+    if (\$23 ) begin
+      \$39  = 8'h80;
+    end else if (\$24 ) begin
+      \$39  = 8'h7f;
     end else begin
-      \$99 [7:0] = t_0[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$70 ) begin
-      \$99 [15:8] = 8'h80;
-    end else if (\$71 ) begin
-      \$99 [15:8] = 8'h7f;
-    end else begin
-      \$99 [15:8] = t_1[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$72 ) begin
-      \$99 [23:16] = 8'h80;
-    end else if (\$73 ) begin
-      \$99 [23:16] = 8'h7f;
-    end else begin
-      \$99 [23:16] = t_2[7:0];
-    end
-    (* full_case = 32'd1 *)
-    if (\$74 ) begin
-      \$99 [31:24] = 8'h80;
-    end else if (\$75 ) begin
-      \$99 [31:24] = 8'h7f;
-    end else begin
-      \$99 [31:24] = t_3[7:0];
+      \$39  = t_0[7:0];
     end
     if (rst) begin
-      \$99  = 32'd0;
+      \$39  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = rq3_valid;
+    \$40  = rq3_valid;
     if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$101  = rq3_last;
-    if (rst) begin
-      \$101  = 1'h0;
+      \$40  = 1'h0;
     end
   end
   assign left_0 = \$2 [4:0];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign s_1 = \$7 [31:0];
-  assign s_2 = \$8 [31:0];
-  assign s_3 = \$9 [31:0];
-  assign a_0 = \$10 [31:0];
-  assign a_1 = \$11 [31:0];
-  assign a_2 = \$12 [31:0];
-  assign a_3 = \$13 [31:0];
-  assign outer_0 = { \$15 , \$14  };
-  assign outer_1 = { \$20 , \$19  };
-  assign outer_2 = { \$25 , \$24  };
-  assign outer_3 = { \$30 , \$29  };
-  assign h_0 = \$36 [32:0];
-  assign h_1 = \$39 [32:0];
-  assign h_2 = \$42 [32:0];
-  assign h_3 = \$45 [32:0];
-  assign half_0 = \$47 [31:0];
-  assign u_0 = \$52 [33:0];
-  assign u_1 = \$57 [33:0];
-  assign u_2 = \$62 [33:0];
-  assign u_3 = \$67 [33:0];
+  assign a_0 = \$7 [31:0];
+  assign outer_0 = { \$9 , \$8  };
+  assign h_0 = \$15 [32:0];
+  assign half_0 = \$17 [31:0];
+  assign u_0 = \$22 [33:0];
   assign en = 1'h1;
   assign \i_shift[0]  = i_shift;
-  assign \i_acc[0]  = i_acc[23:0];
-  assign \i_acc[1]  = i_acc[47:24];
-  assign \i_acc[2]  = i_acc[71:48];
-  assign \i_acc[3]  = i_acc[95:72];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
+  assign \i_acc[0]  = i_acc;
+  assign \i_bias[0]  = i_bias;
   assign \i_multiplier[0]  = i_multiplier;
-  assign \o_data[0]  = o_data[7:0];
-  assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \$34  = { \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 [28], \$15 , \$14 [33:17] };
-  assign \$36  = { \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63], \$35 [63:14] };
-  assign \$37  = { \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 [28], \$20 , \$19 [33:17] };
-  assign \$39  = { \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63], \$38 [63:14] };
-  assign \$40  = { \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 [28], \$25 , \$24 [33:17] };
-  assign \$42  = { \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63], \$41 [63:14] };
-  assign \$43  = { \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 [28], \$30 , \$29 [33:17] };
-  assign \$45  = { \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63], \$44 [63:14] };
-  assign \$47  = { 1'h0, \$46 [63:1] };
+  assign \o_data[0]  = o_data;
+  assign \$13  = { \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 [28], \$9 , \$8 [33:17] };
+  assign \$15  = { \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63], \$14 [63:14] };
+  assign \$17  = { 1'h0, \$16 [63:1] };
 endmodule

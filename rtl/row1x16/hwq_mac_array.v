@@ -532,6 +532,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_0_9 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_w10_d0 = 8'h00;
   reg [7:0] skew_w10_d1 = 8'h00;
   reg [7:0] skew_w10_d2 = 8'h00;
@@ -4045,7 +4046,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
   end
   assign sum_0_0 = \$51 [26:0];
-  assign draining = o_valid;
+  assign shift = o_valid;
   assign sum_0_1 = \$53 [26:0];
   assign sum_0_2 = \$55 [26:0];
   assign sum_0_3 = \$57 [26:0];
@@ -4061,6 +4062,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign sum_0_13 = \$77 [26:0];
   assign sum_0_14 = \$79 [26:0];
   assign sum_0_15 = \$81 [26:0];
+  assign draining = o_valid;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
   assign \i_w[1]  = i_w[15:8];

@@ -837,6 +837,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_7_3 = 16'h0000;
   input rst;
   wire rst;
+  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -5897,7 +5898,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     end
   end
   assign sum_0_0 = \$99 [25:0];
-  assign draining = o_valid;
+  assign shift = o_valid;
   assign sum_0_1 = \$101 [25:0];
   assign sum_0_2 = \$103 [25:0];
   assign sum_0_3 = \$105 [25:0];
@@ -5929,6 +5930,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign sum_7_1 = \$157 [25:0];
   assign sum_7_2 = \$159 [25:0];
   assign sum_7_3 = \$161 [25:0];
+  assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];

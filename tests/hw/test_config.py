@@ -34,6 +34,11 @@ def test_derived_accumulator_width():
     ({"requant": {"shift_range": [-40, 0]}},
      r"^requant\.shift_range\[0\] must be an integer in -31\.\.30, not -40$"),
     ({"requant": {"shift_range": 3}}, r"^requant\.shift_range must be \[low, high\], not 3$"),
+    ({"requant": {"lanes": 3}}, r"^requant\.lanes must divide array\.cols=8 \(a row drains in "
+                                r"equal parts\), not 3$"),
+    ({"requant": {"lanes": 0}}, r"^requant\.lanes must be an integer in 1\.\.8, not 0$"),
+    ({"array": {"cols": 6}, "requant": {"lanes": 12}},
+     r"^requant\.lanes must be an integer in 1\.\.6, not 12$"),
     ({"pipeline": {"requant_stages": 10}},
      r"^pipeline\.requant_stages must be an integer in 2\.\.9, not 10$"),
     ({"pipeline": {"multiplier": "yes"}}, r"^pipeline\.multiplier must be true or false, "
@@ -71,3 +76,14 @@ def test_round_trip_through_dict():
                  "narrow_acc"):
         c = load_config(f"configs/{name}.yaml")
         assert HwConfig.from_dict(c.to_dict()) == c
+
+
+def test_requant_lanes_set_the_drain_and_the_shortest_tile():
+    # one row per step by default; with L lanes a row of `cols` results takes cols/L steps, and
+    # tiles must be (beats + 1)·rows + cols − 2 steps apart (tests/hw/test_mac_array.py shows
+    # one step fewer collides)
+    assert HwConfig().requant_lanes == 8 and HwConfig().drain_beats == 1
+    assert HwConfig().min_tile_steps == 2 * 8 + 8 - 2
+    cfg = HwConfig.from_dict({"array": {"rows": 4, "cols": 6}, "requant": {"lanes": 2}})
+    assert (cfg.requant_lanes, cfg.drain_beats, cfg.min_tile_steps) == (2, 3, 4 * 4 + 6 - 2)
+    assert HwConfig.from_dict(cfg.to_dict()) == cfg

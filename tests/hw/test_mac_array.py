@@ -8,15 +8,16 @@ from hwq.ref import gemm
 
 
 def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0, seed=0,
-              target="generic"):
+              target="generic", beats=1, spacing=None):
     """Feed ``tiles`` (list of (a [rows, K], w [cols, K])) back to back; return drained rows.
 
     ``stall`` drops ``en`` at random (nothing may move); ``bubbles`` inserts invalid steps
     inside tiles. Short tiles get invalid steps in front, so that consecutive tiles' last
-    operands are at least ``2·rows + cols − 1`` steps apart."""
-    dut = MacArray(rows, cols, width, mult_reg, target, model=True)
+    operands are at least ``spacing`` steps apart (default: the array's ``min_tile_steps``).
+    With ``beats`` > 1 each row is held for that many steps; the copies must agree."""
+    dut = MacArray(rows, cols, width, mult_reg, target, model=True, beats=beats)
     rng = np.random.default_rng(seed)
-    min_steps = 2 * rows + cols - 1
+    min_steps = dut.min_tile_steps if spacing is None else spacing
     steps = []
     for a, w in tiles:
         k_len = a.shape[1]
@@ -26,8 +27,8 @@ def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0
                 tile.append(None)
             tile.append((a[:, k], w[:, k], k == k_len - 1))
         steps += tile
-    steps += [None] * (rows + cols + 2 * rows + 4)
-    rows_out = []
+    steps += [None] * (rows + cols + (beats + 1) * rows + 4)
+    samples = []
 
     async def tb(ctx):
         for step in steps:
@@ -48,14 +49,16 @@ def run_array(rows, cols, width, tiles, *, mult_reg=True, stall=0.0, bubbles=0.0
                 ctx.set(dut.i_w, [int(v) for v in w])
             # the array produces a drained row in the same step it consumes the inputs
             if ctx.get(dut.o_valid):
-                rows_out.append([int(v) for v in ctx.get(dut.o_data)])
+                samples.append([int(v) for v in ctx.get(dut.o_data)])
             await ctx.tick()
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    return np.array(rows_out).reshape(-1, rows, cols)
+    held = np.array(samples).reshape(-1, beats, cols)
+    assert (held == held[:, :1]).all(), "a row changed within its beats"
+    return held[:, 0].reshape(-1, rows, cols)
 
 
 def random_tiles(rng, rows, cols, n, k_choices):
@@ -108,3 +111,29 @@ def test_dsp_multipliers_with_stalls_and_bubbles(target, rows, cols):
     got = run_array(rows, cols, 22, tiles, stall=0.3, bubbles=0.2, seed=5, target=target)
     for g, (a, w) in zip(got, tiles, strict=True):
         assert np.array_equal(g, gemm(a, w))
+
+
+@pytest.mark.parametrize("rows, cols, beats", [(3, 4, 2), (2, 6, 3), (4, 1, 1), (1, 4, 4)])
+def test_slow_drain_and_the_tightest_tile_spacing(rows, cols, beats):
+    """Rows held for ``beats`` steps (a requantizer with cols/beats lanes). Tiles whose last
+    operands are exactly ``(beats + 1)·rows + cols − 2`` steps apart drain intact; one step
+    closer and the next tile's results collide with the drain."""
+    assert MacArray(rows, cols, 22, beats=beats).min_tile_steps == \
+        (beats + 1) * rows + cols - 2
+    rng = np.random.default_rng(rows + 10 * cols + 100 * beats)
+    tiles = random_tiles(rng, rows, cols, 5, [1, 2, 5])
+    tight = (beats + 1) * rows + cols - 2
+    got = run_array(rows, cols, 22, tiles, beats=beats, spacing=tight)
+    assert len(got) == len(tiles)
+    for g, (a, w) in zip(got, tiles, strict=True):
+        assert np.array_equal(g, gemm(a, w))
+    stalled = run_array(rows, cols, 22, tiles, beats=beats, spacing=tight, stall=0.3,
+                        bubbles=0.2, seed=1)
+    assert np.array_equal(stalled, got)
+    if tight > 1:
+        try:
+            closer = run_array(rows, cols, 22, tiles, beats=beats, spacing=tight - 1)
+        except AssertionError:          # a row changed within its beats: a collision
+            return
+        assert len(closer) != len(tiles) or not all(
+            np.array_equal(g, gemm(a, w)) for g, (a, w) in zip(closer, tiles, strict=True))

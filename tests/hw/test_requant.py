@@ -124,3 +124,23 @@ def test_dsp_partial_products_two_steps_later(rounding, stages):
                       rounding=rounding, stages=stages, target="ecp5", stall=0.3, seed=stages)
     assert np.array_equal(got[:, 0], requantize(acc[:, 0], mult[:, 0], shift[:, 0], -7,
                                                 rounding=rounding))
+
+
+@pytest.mark.parametrize("rounding", MODES)
+@pytest.mark.parametrize("stages", [2, 4, 6, 9])
+def test_ice40_unsigned_16_bit_partial_products(rounding, stages):
+    """target="ice40" splits a·M at bit 16 into four unsigned 16×16 products (one SB_MAC16
+    each) and takes M·2^32 off the high part when a < 0: the corners (INT32_MIN·(2^31 − 1),
+    ties, shift ends) and random negative and positive sums give the golden model's results."""
+    assert Requantizer(1, 27, rounding, stages=stages, target="ice40").latency == stages
+    c = corner_cases()
+    rng = np.random.default_rng(stages)
+    n = 150
+    rand = np.stack([rng.integers(-(2**31), 2**31, n), rng.integers(0, 2**31, n),
+                     rng.integers(-31, 31, n)], axis=1)
+    c = np.concatenate([c, rand])
+    acc, mult, shift = c[:, :1], c[:, 1:2], c[:, 2:3]
+    got = run_requant(1, acc, np.zeros_like(acc), mult, shift, 3, -128, 127,
+                      rounding=rounding, stages=stages, target="ice40", stall=0.2, seed=stages)
+    assert np.array_equal(got[:, 0], requantize(acc[:, 0], mult[:, 0], shift[:, 0], 3,
+                                                rounding=rounding))
