@@ -3,8 +3,8 @@ table row each, against issue 6's targets for the 8×8 engine on LFE5U-85F: Fmax
 one MULT18X18D per array MAC, ≤ 40 LUT4 per MAC for the whole engine.
 
 ``LUT/MAC`` divides every LUT of the engine (array, requantizer, parameter memory, control,
-FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 (the array's, plus 4 per requantizer
-lane for the 32×31 multiply).
+FIFO) by rows·cols. ``DSP`` counts MULT18X18D on ECP5 or SB_MAC16 on iCE40 (the array's,
+plus 4 per requantizer lane for the 32×31 multiply).
 
 Run: python benchmarks/fpga.py [CONFIG.yaml ...] [--target ecp5|ice40|generic]
 (default: configs/default.yaml and configs/ecp5_8x8.yaml on ecp5; each ECP5 run places and
@@ -36,18 +36,18 @@ def main(argv=None):
         res = synth(cfg, args.target, device=args.device,
                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
         rows.append((cfg, res))
-    print(f"{'config':<14} {'array':>6} {'stages':>6} {'device':<12} {'LUT':>7} {'LUT/MAC':>8} "
-          f"{'FF':>7} {'DSP':>4} {'DSP-4C':>6} {'BRAM':>4} {'Fmax MHz':>9} {'s':>5}  "
-          "critical path")
+    print(f"{'config':<14} {'array':>6} {'lanes':>5} {'stages':>6} {'device':<12} {'LUT':>7} "
+          f"{'LUT/MAC':>8} {'FF':>7} {'DSP':>4} {'DSP-4L':>6} {'BRAM':>4} {'Fmax MHz':>9} "
+          f"{'s':>5}  critical path")
     for cfg, r in rows:
         macs = cfg.rows * cfg.cols
         fmax = f"{r.fmax_mhz:.1f}" if r.fmax_mhz else "-"
-        print(f"{cfg.name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_stages:>6} "
-              f"{r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} {r.ffs:>7} {r.dsps:>4} "
-              f"{r.dsps - 4 * cfg.cols:>6} {r.brams:>4} {fmax:>9} {r.seconds:>5.0f}  "
-              f"{r.critical_path}")
-    print("\nDSP-4C: DSPs left for the array after 4 per requantizer lane (the target is one "
-          "per MAC).")
+        print(f"{cfg.name:<14} {f'{cfg.rows}×{cfg.cols}':>6} {cfg.requant_lanes:>5} "
+              f"{cfg.requant_stages:>6} {r.device:<12} {r.luts:>7} {r.luts / macs:>8.1f} "
+              f"{r.ffs:>7} {r.dsps:>4} {r.dsps - 4 * cfg.requant_lanes:>6} {r.brams:>4} "
+              f"{fmax:>9} {r.seconds:>5.0f}  {r.critical_path}")
+    print("\nlanes: requantizer lanes (requant.lanes). DSP-4L: DSPs left for the array after 4 "
+          "per requantizer lane (the target is one per MAC).")
 
 
 if __name__ == "__main__":

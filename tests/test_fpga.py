@@ -30,14 +30,15 @@ def test_ecp5_place_and_route_out_of_context():
 
 
 @pytest.mark.slow
-def test_ecp5_dsp_primitives_place_and_route():
+@pytest.mark.parametrize("lanes", [2, 1])
+def test_ecp5_dsp_primitives_place_and_route(lanes):
     """target: ecp5 instantiates MULT18X18D with its registers: one per array MAC, four per
     requantizer lane (the partial products), and nextpnr routes it (constant-driven clock
     pins on the primitive once made routing fail)."""
     cfg = HwConfig(name="tiny_dsp", rows=1, cols=2, max_k=16, max_n=8, requant_stages=9,
-                   target="ecp5")
+                   target="ecp5", requant_lanes=lanes)
     r = synth(cfg, "ecp5")
-    assert r.dsps == r.macs + 4 * cfg.cols
+    assert r.dsps == r.macs + 4 * lanes
     assert r.fmax_mhz is not None and r.fmax_mhz > 10
 
 

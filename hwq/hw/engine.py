@@ -97,6 +97,7 @@ class GemmEngine(wiring.Component):
         chan = Signal(ParamChannel)
         m.d.comb += [hdr.eq(self.s_param.payload), chan.eq(self.s_param.payload)]
         M_ = Signal(16)
+        m_last = Signal(16)                      # M − 1
         n_last = Signal(16)                      # N − 1
         zp, act_min, act_max = Signal(signed(8)), Signal(signed(8)), Signal(signed(8))
         pt_mult, pt_shift = Signal(unsigned(31)), Signal(signed(6))
@@ -153,7 +154,8 @@ class GemmEngine(wiring.Component):
                 m.d.comb += header_taken.eq(self.s_param.valid)
                 with m.If(self.s_param.valid):
                     m.d.sync += [
-                        M_.eq(hdr.m), n_last.eq(hdr.n - 1), zp.eq(hdr.zero_point),
+                        M_.eq(hdr.m), m_last.eq(hdr.m - 1), n_last.eq(hdr.n - 1),
+                        zp.eq(hdr.zero_point),
                         act_min.eq(hdr.act_min), act_max.eq(hdr.act_max),
                         k_last.eq(hdr.k - 1),
                         tile_last.eq(Mux(hdr.k > cfg.min_tile_steps, hdr.k,
@@ -216,16 +218,18 @@ class GemmEngine(wiring.Component):
         # The array holds each result row for B steps; beat b of a row takes columns
         # b·L .. b·L + L − 1 through the requantizer, with parameter word `ra`.
         d = Signal(range(max(R, 2)))
-        dm0 = Signal(17)
         dn = Signal(range(max(blocks, 2)))
         beat = Signal(range(max(B, 2)))
         row_end = Signal()
         ra = Signal(range(max(blocks * B, 2)))
         ra_next = Signal.like(ra)
+        # the output row m0 + d of the current beat, and whether it exists (row < M), as
+        # registers (they feed the credits and the requantizer's `last`)
         row = Signal(17)
+        row_next = Signal(17)
         row_valid = Signal()
-        m.d.comb += [row.eq(dm0 + d), row_valid.eq(row < M_),
-                     row_end.eq(array.o_valid & (beat == B - 1))]
+        m.d.comb += [row_end.eq(array.o_valid & (beat == B - 1)),
+                     row_next.eq(Mux((d == R - 1) & (dn != nb_last), row - (R - 1), row + 1))]
         # the parameter memory reads synchronously: it is addressed with the next beat's word
         m.d.comb += ra_next.eq(ra)
         with m.If(array.o_valid):
@@ -239,24 +243,24 @@ class GemmEngine(wiring.Component):
                 m.d.comb += ra_next.eq(ra + 1)
         m.d.comb += rp.addr.eq(ra_next)
         with m.If(header_taken):        # the previous layer has fully drained by now
-            m.d.sync += [d.eq(0), dm0.eq(0), dn.eq(0), beat.eq(0), ra.eq(0)]
+            m.d.sync += [d.eq(0), dn.eq(0), beat.eq(0), ra.eq(0), row.eq(0), row_valid.eq(1)]
         with m.Else():
             m.d.sync += ra.eq(ra_next)
         with m.If(~header_taken & array.o_valid & (beat != B - 1)):
             m.d.sync += beat.eq(beat + 1)
         with m.Elif(~header_taken & row_end):
-            m.d.sync += beat.eq(0)
+            m.d.sync += [beat.eq(0), row.eq(row_next), row_valid.eq(row_next < M_)]
             with m.If(d == R - 1):
                 m.d.sync += d.eq(0)
                 with m.If(dn == nb_last):
-                    m.d.sync += [dn.eq(0), dm0.eq(dm0 + R)]
+                    m.d.sync += dn.eq(0)
                 with m.Else():
                     m.d.sync += dn.eq(dn + 1)
             with m.Else():
                 m.d.sync += d.eq(d + 1)
         m.d.comb += [
             rq.i_valid.eq(array.o_valid & row_valid),
-            rq.i_last.eq(row_end & row_valid & (row == M_ - 1) & (dn == nb_last)),
+            rq.i_last.eq(row_end & row_valid & (row == m_last) & (dn == nb_last)),
             rq.zero_point.eq(zp), rq.act_min.eq(act_min), rq.act_max.eq(act_max),
         ]
         if B == 1:

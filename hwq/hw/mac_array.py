@@ -89,7 +89,7 @@ class MacArray(wiring.Component):
         R, C, W = self._rows, self._cols, self._acc_width
         en = self.en
         draining = Signal()
-        shift = Signal()               # the output registers move up a row this step
+        shift = Signal(name="drain_shift")   # the output registers move up a row this step
 
         def delayed(value, steps, name):
             """``value`` delayed by ``steps`` enabled steps, through named registers."""
@@ -176,22 +176,29 @@ class MacArray(wiring.Component):
                 north[j] = w_s
 
         # drain control: `rows` shifts, one every `beats` steps, starting the step after the
-        # last capture
+        # last capture. `shift` enables every output register (rows·cols·width of them): it
+        # is a flip-flop, loaded with what the counters will say in the next step.
         count = Signal(range(R + 1), name="drain_count")
+        count_next = Signal.like(count)
         m.d.comb += draining.eq(count != 0)
+        m.d.comb += count_next.eq(count)
+        with m.If(done):
+            m.d.comb += count_next.eq(R)
+        with m.Elif(en & shift):
+            m.d.comb += count_next.eq(count - 1)
+        m.d.sync += count.eq(count_next)
         if self._beats == 1:
-            m.d.comb += shift.eq(draining)
+            m.d.sync += shift.eq(count_next != 0)
         else:
             beat = Signal(range(self._beats), name="drain_beat")
-            m.d.comb += shift.eq(draining & (beat == self._beats - 1))
+            beat_next = Signal.like(beat)
+            m.d.comb += beat_next.eq(beat)
             with m.If(done):
-                m.d.sync += beat.eq(0)
+                m.d.comb += beat_next.eq(0)
             with m.Elif(en & draining):
-                m.d.sync += beat.eq(Mux(shift, 0, beat + 1))
-        with m.If(done):
-            m.d.sync += count.eq(R)
-        with m.Elif(en & shift):
-            m.d.sync += count.eq(count - 1)
+                m.d.comb += beat_next.eq(Mux(shift, 0, beat + 1))
+            m.d.sync += [beat.eq(beat_next),
+                         shift.eq((count_next != 0) & (beat_next == self._beats - 1))]
         m.d.comb += self.o_valid.eq(draining)
         for j in range(C):
             m.d.comb += self.o_data[j].eq(out[0][j])

@@ -7,19 +7,21 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
-  reg [25:0] \$1000 ;
+  reg \$1000 ;
   reg [25:0] \$1001 ;
-  reg [7:0] \$1002 ;
-  reg \$1003 ;
+  reg [25:0] \$1002 ;
+  reg [7:0] \$1003 ;
   reg \$1004 ;
-  reg [7:0] \$1005 ;
-  reg [15:0] \$1006 ;
-  reg \$1007 ;
+  reg \$1005 ;
+  reg [7:0] \$1006 ;
+  reg [15:0] \$1007 ;
   reg \$1008 ;
-  reg [25:0] \$1009 ;
+  reg \$1009 ;
   wire [25:0] \$101 ;
   reg [25:0] \$1010 ;
-  reg [3:0] \$1011 ;
+  reg [25:0] \$1011 ;
+  reg [3:0] \$1012 ;
+  reg \$1013 ;
   wire \$102 ;
   wire \$103 ;
   wire [25:0] \$104 ;
@@ -121,175 +123,175 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [25:0] \$191 ;
   wire \$192 ;
   wire \$193 ;
-  wire [4:0] \$194 ;
-  wire [26:0] \$195 ;
-  wire \$196 ;
-  wire [26:0] \$197 ;
-  wire \$198 ;
-  wire [26:0] \$199 ;
+  wire [26:0] \$194 ;
+  wire \$195 ;
+  wire [26:0] \$196 ;
+  wire \$197 ;
+  wire [26:0] \$198 ;
+  wire \$199 ;
   wire [25:0] \$2 ;
   wire [25:0] \$20 ;
-  wire \$200 ;
-  wire [26:0] \$201 ;
-  wire \$202 ;
-  wire [26:0] \$203 ;
-  wire \$204 ;
-  wire [26:0] \$205 ;
-  wire \$206 ;
-  wire [26:0] \$207 ;
-  wire \$208 ;
-  wire [26:0] \$209 ;
+  wire [26:0] \$200 ;
+  wire \$201 ;
+  wire [26:0] \$202 ;
+  wire \$203 ;
+  wire [26:0] \$204 ;
+  wire \$205 ;
+  wire [26:0] \$206 ;
+  wire \$207 ;
+  wire [26:0] \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [26:0] \$211 ;
-  wire \$212 ;
-  wire [26:0] \$213 ;
-  wire \$214 ;
-  wire [26:0] \$215 ;
-  wire \$216 ;
-  wire [26:0] \$217 ;
-  wire \$218 ;
-  wire [26:0] \$219 ;
+  wire [26:0] \$210 ;
+  wire \$211 ;
+  wire [26:0] \$212 ;
+  wire \$213 ;
+  wire [26:0] \$214 ;
+  wire \$215 ;
+  wire [26:0] \$216 ;
+  wire \$217 ;
+  wire [26:0] \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire \$220 ;
-  wire [26:0] \$221 ;
-  wire \$222 ;
-  wire [26:0] \$223 ;
-  wire \$224 ;
-  wire [26:0] \$225 ;
-  wire \$226 ;
-  wire [26:0] \$227 ;
-  wire \$228 ;
-  wire [26:0] \$229 ;
+  wire [26:0] \$220 ;
+  wire \$221 ;
+  wire [26:0] \$222 ;
+  wire \$223 ;
+  wire [26:0] \$224 ;
+  wire \$225 ;
+  wire [26:0] \$226 ;
+  wire \$227 ;
+  wire [26:0] \$228 ;
+  wire \$229 ;
   wire [25:0] \$23 ;
-  wire \$230 ;
-  wire [26:0] \$231 ;
-  wire \$232 ;
-  wire [26:0] \$233 ;
-  wire \$234 ;
-  wire [26:0] \$235 ;
-  wire \$236 ;
-  wire [26:0] \$237 ;
-  wire \$238 ;
-  wire [26:0] \$239 ;
+  wire [26:0] \$230 ;
+  wire \$231 ;
+  wire [26:0] \$232 ;
+  wire \$233 ;
+  wire [26:0] \$234 ;
+  wire \$235 ;
+  wire [26:0] \$236 ;
+  wire \$237 ;
+  wire [26:0] \$238 ;
+  wire \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire [26:0] \$241 ;
-  wire \$242 ;
-  wire [26:0] \$243 ;
-  wire \$244 ;
-  wire [26:0] \$245 ;
-  wire \$246 ;
-  wire [26:0] \$247 ;
-  wire \$248 ;
-  wire [26:0] \$249 ;
+  wire [26:0] \$240 ;
+  wire \$241 ;
+  wire [26:0] \$242 ;
+  wire \$243 ;
+  wire [26:0] \$244 ;
+  wire \$245 ;
+  wire [26:0] \$246 ;
+  wire \$247 ;
+  wire [26:0] \$248 ;
+  wire \$249 ;
   wire \$25 ;
-  wire \$250 ;
-  wire [26:0] \$251 ;
-  wire \$252 ;
-  wire [26:0] \$253 ;
-  wire \$254 ;
-  wire [26:0] \$255 ;
-  wire \$256 ;
-  wire [26:0] \$257 ;
-  wire \$258 ;
-  wire [26:0] \$259 ;
+  wire [26:0] \$250 ;
+  wire \$251 ;
+  wire [26:0] \$252 ;
+  wire \$253 ;
+  wire [26:0] \$254 ;
+  wire \$255 ;
+  wire [26:0] \$256 ;
+  wire \$257 ;
+  wire [26:0] \$258 ;
+  wire \$259 ;
   wire [25:0] \$26 ;
-  wire \$260 ;
-  wire [26:0] \$261 ;
-  wire \$262 ;
-  wire [26:0] \$263 ;
-  wire \$264 ;
-  wire [26:0] \$265 ;
-  wire \$266 ;
-  wire [26:0] \$267 ;
-  wire \$268 ;
-  wire [26:0] \$269 ;
+  wire [26:0] \$260 ;
+  wire \$261 ;
+  wire [26:0] \$262 ;
+  wire \$263 ;
+  wire [26:0] \$264 ;
+  wire \$265 ;
+  wire [26:0] \$266 ;
+  wire \$267 ;
+  wire [26:0] \$268 ;
+  wire \$269 ;
   wire \$27 ;
-  wire \$270 ;
-  wire [26:0] \$271 ;
-  wire \$272 ;
-  wire [26:0] \$273 ;
-  wire \$274 ;
-  wire [26:0] \$275 ;
-  wire \$276 ;
-  wire [26:0] \$277 ;
-  wire \$278 ;
-  wire [26:0] \$279 ;
+  wire [26:0] \$270 ;
+  wire \$271 ;
+  wire [26:0] \$272 ;
+  wire \$273 ;
+  wire [26:0] \$274 ;
+  wire \$275 ;
+  wire [26:0] \$276 ;
+  wire \$277 ;
+  wire [26:0] \$278 ;
+  wire \$279 ;
   wire \$28 ;
-  wire \$280 ;
-  wire [26:0] \$281 ;
-  wire \$282 ;
-  wire [26:0] \$283 ;
-  wire \$284 ;
-  wire [26:0] \$285 ;
-  wire \$286 ;
-  wire [26:0] \$287 ;
-  wire \$288 ;
-  wire [26:0] \$289 ;
+  wire [26:0] \$280 ;
+  wire \$281 ;
+  wire [26:0] \$282 ;
+  wire \$283 ;
+  wire [26:0] \$284 ;
+  wire \$285 ;
+  wire [26:0] \$286 ;
+  wire \$287 ;
+  wire [26:0] \$288 ;
+  wire \$289 ;
   wire [25:0] \$29 ;
-  wire \$290 ;
-  wire [26:0] \$291 ;
-  wire \$292 ;
-  wire [26:0] \$293 ;
-  wire \$294 ;
-  wire [26:0] \$295 ;
-  wire \$296 ;
-  wire [26:0] \$297 ;
-  wire \$298 ;
-  wire [26:0] \$299 ;
+  wire [26:0] \$290 ;
+  wire \$291 ;
+  wire [26:0] \$292 ;
+  wire \$293 ;
+  wire [26:0] \$294 ;
+  wire \$295 ;
+  wire [26:0] \$296 ;
+  wire \$297 ;
+  wire [26:0] \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire [26:0] \$301 ;
-  wire \$302 ;
-  wire [26:0] \$303 ;
-  wire \$304 ;
-  wire [26:0] \$305 ;
-  wire \$306 ;
-  wire [26:0] \$307 ;
-  wire \$308 ;
-  wire [26:0] \$309 ;
+  wire [26:0] \$300 ;
+  wire \$301 ;
+  wire [26:0] \$302 ;
+  wire \$303 ;
+  wire [26:0] \$304 ;
+  wire \$305 ;
+  wire [26:0] \$306 ;
+  wire \$307 ;
+  wire [26:0] \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire \$310 ;
-  wire [26:0] \$311 ;
-  wire \$312 ;
-  wire [26:0] \$313 ;
-  wire \$314 ;
-  wire [26:0] \$315 ;
-  wire \$316 ;
-  wire [26:0] \$317 ;
-  wire \$318 ;
-  wire [26:0] \$319 ;
+  wire [26:0] \$310 ;
+  wire \$311 ;
+  wire [26:0] \$312 ;
+  wire \$313 ;
+  wire [26:0] \$314 ;
+  wire \$315 ;
+  wire [26:0] \$316 ;
+  wire \$317 ;
+  wire [26:0] \$318 ;
+  wire \$319 ;
   wire [25:0] \$32 ;
-  wire \$320 ;
-  wire [26:0] \$321 ;
+  wire [26:0] \$320 ;
+  wire \$321 ;
   wire \$322 ;
-  reg [7:0] \$323 ;
-  reg \$324 ;
+  wire [4:0] \$323 ;
+  reg [7:0] \$324 ;
   reg \$325 ;
-  reg [7:0] \$326 ;
+  reg \$326 ;
   reg [7:0] \$327 ;
-  reg \$328 ;
+  reg [7:0] \$328 ;
   reg \$329 ;
   wire \$33 ;
   reg \$330 ;
   reg \$331 ;
-  reg [7:0] \$332 ;
+  reg \$332 ;
   reg [7:0] \$333 ;
   reg [7:0] \$334 ;
-  reg \$335 ;
+  reg [7:0] \$335 ;
   reg \$336 ;
   reg \$337 ;
   reg \$338 ;
   reg \$339 ;
   wire \$34 ;
   reg \$340 ;
-  reg [7:0] \$341 ;
+  reg \$341 ;
   reg [7:0] \$342 ;
   reg [7:0] \$343 ;
   reg [7:0] \$344 ;
-  reg \$345 ;
+  reg [7:0] \$345 ;
   reg \$346 ;
   reg \$347 ;
   reg \$348 ;
@@ -298,12 +300,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$350 ;
   reg \$351 ;
   reg \$352 ;
-  reg [7:0] \$353 ;
+  reg \$353 ;
   reg [7:0] \$354 ;
   reg [7:0] \$355 ;
   reg [7:0] \$356 ;
   reg [7:0] \$357 ;
-  reg \$358 ;
+  reg [7:0] \$358 ;
   reg \$359 ;
   wire \$36 ;
   reg \$360 ;
@@ -314,14 +316,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$365 ;
   reg \$366 ;
   reg \$367 ;
-  reg [7:0] \$368 ;
+  reg \$368 ;
   reg [7:0] \$369 ;
   wire \$37 ;
   reg [7:0] \$370 ;
   reg [7:0] \$371 ;
   reg [7:0] \$372 ;
   reg [7:0] \$373 ;
-  reg \$374 ;
+  reg [7:0] \$374 ;
   reg \$375 ;
   reg \$376 ;
   reg \$377 ;
@@ -334,7 +336,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$383 ;
   reg \$384 ;
   reg \$385 ;
-  reg [7:0] \$386 ;
+  reg \$386 ;
   reg [7:0] \$387 ;
   reg [7:0] \$388 ;
   reg [7:0] \$389 ;
@@ -342,7 +344,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$390 ;
   reg [7:0] \$391 ;
   reg [7:0] \$392 ;
-  reg \$393 ;
+  reg [7:0] \$393 ;
   reg \$394 ;
   reg \$395 ;
   reg \$396 ;
@@ -358,7 +360,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$404 ;
   reg \$405 ;
   reg \$406 ;
-  reg [7:0] \$407 ;
+  reg \$407 ;
   reg [7:0] \$408 ;
   reg [7:0] \$409 ;
   wire [25:0] \$41 ;
@@ -390,630 +392,630 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$433 ;
   reg [7:0] \$434 ;
   reg [7:0] \$435 ;
-  reg \$436 ;
+  reg [7:0] \$436 ;
   reg \$437 ;
-  reg [7:0] \$438 ;
-  reg [15:0] \$439 ;
+  reg \$438 ;
+  reg [7:0] \$439 ;
   wire [25:0] \$44 ;
-  reg \$440 ;
+  reg [15:0] \$440 ;
   reg \$441 ;
-  reg [25:0] \$442 ;
+  reg \$442 ;
   reg [25:0] \$443 ;
-  reg [7:0] \$444 ;
-  reg \$445 ;
+  reg [25:0] \$444 ;
+  reg [7:0] \$445 ;
   reg \$446 ;
-  reg [7:0] \$447 ;
-  reg [15:0] \$448 ;
-  reg \$449 ;
+  reg \$447 ;
+  reg [7:0] \$448 ;
+  reg [15:0] \$449 ;
   wire \$45 ;
   reg \$450 ;
-  reg [25:0] \$451 ;
+  reg \$451 ;
   reg [25:0] \$452 ;
-  reg [7:0] \$453 ;
-  reg \$454 ;
+  reg [25:0] \$453 ;
+  reg [7:0] \$454 ;
   reg \$455 ;
-  reg [7:0] \$456 ;
-  reg [15:0] \$457 ;
-  reg \$458 ;
+  reg \$456 ;
+  reg [7:0] \$457 ;
+  reg [15:0] \$458 ;
   reg \$459 ;
   wire \$46 ;
-  reg [25:0] \$460 ;
+  reg \$460 ;
   reg [25:0] \$461 ;
-  reg [7:0] \$462 ;
-  reg \$463 ;
+  reg [25:0] \$462 ;
+  reg [7:0] \$463 ;
   reg \$464 ;
-  reg [7:0] \$465 ;
-  reg [15:0] \$466 ;
-  reg \$467 ;
+  reg \$465 ;
+  reg [7:0] \$466 ;
+  reg [15:0] \$467 ;
   reg \$468 ;
-  reg [25:0] \$469 ;
+  reg \$469 ;
   wire [25:0] \$47 ;
   reg [25:0] \$470 ;
-  reg [7:0] \$471 ;
-  reg \$472 ;
+  reg [25:0] \$471 ;
+  reg [7:0] \$472 ;
   reg \$473 ;
-  reg [7:0] \$474 ;
-  reg [15:0] \$475 ;
-  reg \$476 ;
+  reg \$474 ;
+  reg [7:0] \$475 ;
+  reg [15:0] \$476 ;
   reg \$477 ;
-  reg [25:0] \$478 ;
+  reg \$478 ;
   reg [25:0] \$479 ;
   wire \$48 ;
-  reg [7:0] \$480 ;
-  reg \$481 ;
+  reg [25:0] \$480 ;
+  reg [7:0] \$481 ;
   reg \$482 ;
-  reg [7:0] \$483 ;
-  reg [15:0] \$484 ;
-  reg \$485 ;
+  reg \$483 ;
+  reg [7:0] \$484 ;
+  reg [15:0] \$485 ;
   reg \$486 ;
-  reg [25:0] \$487 ;
+  reg \$487 ;
   reg [25:0] \$488 ;
-  reg [7:0] \$489 ;
+  reg [25:0] \$489 ;
   wire \$49 ;
-  reg \$490 ;
+  reg [7:0] \$490 ;
   reg \$491 ;
-  reg [7:0] \$492 ;
-  reg [15:0] \$493 ;
-  reg \$494 ;
+  reg \$492 ;
+  reg [7:0] \$493 ;
+  reg [15:0] \$494 ;
   reg \$495 ;
-  reg [25:0] \$496 ;
+  reg \$496 ;
   reg [25:0] \$497 ;
-  reg [7:0] \$498 ;
-  reg \$499 ;
+  reg [25:0] \$498 ;
+  reg [7:0] \$499 ;
   wire [25:0] \$5 ;
   wire [25:0] \$50 ;
   reg \$500 ;
-  reg [7:0] \$501 ;
-  reg [15:0] \$502 ;
-  reg \$503 ;
+  reg \$501 ;
+  reg [7:0] \$502 ;
+  reg [15:0] \$503 ;
   reg \$504 ;
-  reg [25:0] \$505 ;
+  reg \$505 ;
   reg [25:0] \$506 ;
-  reg [7:0] \$507 ;
-  reg \$508 ;
+  reg [25:0] \$507 ;
+  reg [7:0] \$508 ;
   reg \$509 ;
   wire \$51 ;
-  reg [7:0] \$510 ;
-  reg [15:0] \$511 ;
-  reg \$512 ;
+  reg \$510 ;
+  reg [7:0] \$511 ;
+  reg [15:0] \$512 ;
   reg \$513 ;
-  reg [25:0] \$514 ;
+  reg \$514 ;
   reg [25:0] \$515 ;
-  reg [7:0] \$516 ;
-  reg \$517 ;
+  reg [25:0] \$516 ;
+  reg [7:0] \$517 ;
   reg \$518 ;
-  reg [7:0] \$519 ;
+  reg \$519 ;
   wire \$52 ;
-  reg [15:0] \$520 ;
-  reg \$521 ;
+  reg [7:0] \$520 ;
+  reg [15:0] \$521 ;
   reg \$522 ;
-  reg [25:0] \$523 ;
+  reg \$523 ;
   reg [25:0] \$524 ;
-  reg [7:0] \$525 ;
-  reg \$526 ;
+  reg [25:0] \$525 ;
+  reg [7:0] \$526 ;
   reg \$527 ;
-  reg [7:0] \$528 ;
-  reg [15:0] \$529 ;
+  reg \$528 ;
+  reg [7:0] \$529 ;
   wire [25:0] \$53 ;
-  reg \$530 ;
+  reg [15:0] \$530 ;
   reg \$531 ;
-  reg [25:0] \$532 ;
+  reg \$532 ;
   reg [25:0] \$533 ;
-  reg [7:0] \$534 ;
-  reg \$535 ;
+  reg [25:0] \$534 ;
+  reg [7:0] \$535 ;
   reg \$536 ;
-  reg [7:0] \$537 ;
-  reg [15:0] \$538 ;
-  reg \$539 ;
+  reg \$537 ;
+  reg [7:0] \$538 ;
+  reg [15:0] \$539 ;
   wire \$54 ;
   reg \$540 ;
-  reg [25:0] \$541 ;
+  reg \$541 ;
   reg [25:0] \$542 ;
-  reg [7:0] \$543 ;
-  reg \$544 ;
+  reg [25:0] \$543 ;
+  reg [7:0] \$544 ;
   reg \$545 ;
-  reg [7:0] \$546 ;
-  reg [15:0] \$547 ;
-  reg \$548 ;
+  reg \$546 ;
+  reg [7:0] \$547 ;
+  reg [15:0] \$548 ;
   reg \$549 ;
   wire \$55 ;
-  reg [25:0] \$550 ;
+  reg \$550 ;
   reg [25:0] \$551 ;
-  reg [7:0] \$552 ;
-  reg \$553 ;
+  reg [25:0] \$552 ;
+  reg [7:0] \$553 ;
   reg \$554 ;
-  reg [7:0] \$555 ;
-  reg [15:0] \$556 ;
-  reg \$557 ;
+  reg \$555 ;
+  reg [7:0] \$556 ;
+  reg [15:0] \$557 ;
   reg \$558 ;
-  reg [25:0] \$559 ;
+  reg \$559 ;
   wire [25:0] \$56 ;
   reg [25:0] \$560 ;
-  reg [7:0] \$561 ;
-  reg \$562 ;
+  reg [25:0] \$561 ;
+  reg [7:0] \$562 ;
   reg \$563 ;
-  reg [7:0] \$564 ;
-  reg [15:0] \$565 ;
-  reg \$566 ;
+  reg \$564 ;
+  reg [7:0] \$565 ;
+  reg [15:0] \$566 ;
   reg \$567 ;
-  reg [25:0] \$568 ;
+  reg \$568 ;
   reg [25:0] \$569 ;
   wire \$57 ;
-  reg [7:0] \$570 ;
-  reg \$571 ;
+  reg [25:0] \$570 ;
+  reg [7:0] \$571 ;
   reg \$572 ;
-  reg [7:0] \$573 ;
-  reg [15:0] \$574 ;
-  reg \$575 ;
+  reg \$573 ;
+  reg [7:0] \$574 ;
+  reg [15:0] \$575 ;
   reg \$576 ;
-  reg [25:0] \$577 ;
+  reg \$577 ;
   reg [25:0] \$578 ;
-  reg [7:0] \$579 ;
+  reg [25:0] \$579 ;
   wire \$58 ;
-  reg \$580 ;
+  reg [7:0] \$580 ;
   reg \$581 ;
-  reg [7:0] \$582 ;
-  reg [15:0] \$583 ;
-  reg \$584 ;
+  reg \$582 ;
+  reg [7:0] \$583 ;
+  reg [15:0] \$584 ;
   reg \$585 ;
-  reg [25:0] \$586 ;
+  reg \$586 ;
   reg [25:0] \$587 ;
-  reg [7:0] \$588 ;
-  reg \$589 ;
+  reg [25:0] \$588 ;
+  reg [7:0] \$589 ;
   wire [25:0] \$59 ;
   reg \$590 ;
-  reg [7:0] \$591 ;
-  reg [15:0] \$592 ;
-  reg \$593 ;
+  reg \$591 ;
+  reg [7:0] \$592 ;
+  reg [15:0] \$593 ;
   reg \$594 ;
-  reg [25:0] \$595 ;
+  reg \$595 ;
   reg [25:0] \$596 ;
-  reg [7:0] \$597 ;
-  reg \$598 ;
+  reg [25:0] \$597 ;
+  reg [7:0] \$598 ;
   reg \$599 ;
   wire \$6 ;
   wire \$60 ;
-  reg [7:0] \$600 ;
-  reg [15:0] \$601 ;
-  reg \$602 ;
+  reg \$600 ;
+  reg [7:0] \$601 ;
+  reg [15:0] \$602 ;
   reg \$603 ;
-  reg [25:0] \$604 ;
+  reg \$604 ;
   reg [25:0] \$605 ;
-  reg [7:0] \$606 ;
-  reg \$607 ;
+  reg [25:0] \$606 ;
+  reg [7:0] \$607 ;
   reg \$608 ;
-  reg [7:0] \$609 ;
+  reg \$609 ;
   wire \$61 ;
-  reg [15:0] \$610 ;
-  reg \$611 ;
+  reg [7:0] \$610 ;
+  reg [15:0] \$611 ;
   reg \$612 ;
-  reg [25:0] \$613 ;
+  reg \$613 ;
   reg [25:0] \$614 ;
-  reg [7:0] \$615 ;
-  reg \$616 ;
+  reg [25:0] \$615 ;
+  reg [7:0] \$616 ;
   reg \$617 ;
-  reg [7:0] \$618 ;
-  reg [15:0] \$619 ;
+  reg \$618 ;
+  reg [7:0] \$619 ;
   wire [25:0] \$62 ;
-  reg \$620 ;
+  reg [15:0] \$620 ;
   reg \$621 ;
-  reg [25:0] \$622 ;
+  reg \$622 ;
   reg [25:0] \$623 ;
-  reg [7:0] \$624 ;
-  reg \$625 ;
+  reg [25:0] \$624 ;
+  reg [7:0] \$625 ;
   reg \$626 ;
-  reg [7:0] \$627 ;
-  reg [15:0] \$628 ;
-  reg \$629 ;
+  reg \$627 ;
+  reg [7:0] \$628 ;
+  reg [15:0] \$629 ;
   wire \$63 ;
   reg \$630 ;
-  reg [25:0] \$631 ;
+  reg \$631 ;
   reg [25:0] \$632 ;
-  reg [7:0] \$633 ;
-  reg \$634 ;
+  reg [25:0] \$633 ;
+  reg [7:0] \$634 ;
   reg \$635 ;
-  reg [7:0] \$636 ;
-  reg [15:0] \$637 ;
-  reg \$638 ;
+  reg \$636 ;
+  reg [7:0] \$637 ;
+  reg [15:0] \$638 ;
   reg \$639 ;
   wire \$64 ;
-  reg [25:0] \$640 ;
+  reg \$640 ;
   reg [25:0] \$641 ;
-  reg [7:0] \$642 ;
-  reg \$643 ;
+  reg [25:0] \$642 ;
+  reg [7:0] \$643 ;
   reg \$644 ;
-  reg [7:0] \$645 ;
-  reg [15:0] \$646 ;
-  reg \$647 ;
+  reg \$645 ;
+  reg [7:0] \$646 ;
+  reg [15:0] \$647 ;
   reg \$648 ;
-  reg [25:0] \$649 ;
+  reg \$649 ;
   wire [25:0] \$65 ;
   reg [25:0] \$650 ;
-  reg [7:0] \$651 ;
-  reg \$652 ;
+  reg [25:0] \$651 ;
+  reg [7:0] \$652 ;
   reg \$653 ;
-  reg [7:0] \$654 ;
-  reg [15:0] \$655 ;
-  reg \$656 ;
+  reg \$654 ;
+  reg [7:0] \$655 ;
+  reg [15:0] \$656 ;
   reg \$657 ;
-  reg [25:0] \$658 ;
+  reg \$658 ;
   reg [25:0] \$659 ;
   wire \$66 ;
-  reg [7:0] \$660 ;
-  reg \$661 ;
+  reg [25:0] \$660 ;
+  reg [7:0] \$661 ;
   reg \$662 ;
-  reg [7:0] \$663 ;
-  reg [15:0] \$664 ;
-  reg \$665 ;
+  reg \$663 ;
+  reg [7:0] \$664 ;
+  reg [15:0] \$665 ;
   reg \$666 ;
-  reg [25:0] \$667 ;
+  reg \$667 ;
   reg [25:0] \$668 ;
-  reg [7:0] \$669 ;
+  reg [25:0] \$669 ;
   wire \$67 ;
-  reg \$670 ;
+  reg [7:0] \$670 ;
   reg \$671 ;
-  reg [7:0] \$672 ;
-  reg [15:0] \$673 ;
-  reg \$674 ;
+  reg \$672 ;
+  reg [7:0] \$673 ;
+  reg [15:0] \$674 ;
   reg \$675 ;
-  reg [25:0] \$676 ;
+  reg \$676 ;
   reg [25:0] \$677 ;
-  reg [7:0] \$678 ;
-  reg \$679 ;
+  reg [25:0] \$678 ;
+  reg [7:0] \$679 ;
   wire [25:0] \$68 ;
   reg \$680 ;
-  reg [7:0] \$681 ;
-  reg [15:0] \$682 ;
-  reg \$683 ;
+  reg \$681 ;
+  reg [7:0] \$682 ;
+  reg [15:0] \$683 ;
   reg \$684 ;
-  reg [25:0] \$685 ;
+  reg \$685 ;
   reg [25:0] \$686 ;
-  reg [7:0] \$687 ;
-  reg \$688 ;
+  reg [25:0] \$687 ;
+  reg [7:0] \$688 ;
   reg \$689 ;
   wire \$69 ;
-  reg [7:0] \$690 ;
-  reg [15:0] \$691 ;
-  reg \$692 ;
+  reg \$690 ;
+  reg [7:0] \$691 ;
+  reg [15:0] \$692 ;
   reg \$693 ;
-  reg [25:0] \$694 ;
+  reg \$694 ;
   reg [25:0] \$695 ;
-  reg [7:0] \$696 ;
-  reg \$697 ;
+  reg [25:0] \$696 ;
+  reg [7:0] \$697 ;
   reg \$698 ;
-  reg [7:0] \$699 ;
+  reg \$699 ;
   wire \$7 ;
   wire \$70 ;
-  reg [15:0] \$700 ;
-  reg \$701 ;
+  reg [7:0] \$700 ;
+  reg [15:0] \$701 ;
   reg \$702 ;
-  reg [25:0] \$703 ;
+  reg \$703 ;
   reg [25:0] \$704 ;
-  reg [7:0] \$705 ;
-  reg \$706 ;
+  reg [25:0] \$705 ;
+  reg [7:0] \$706 ;
   reg \$707 ;
-  reg [7:0] \$708 ;
-  reg [15:0] \$709 ;
+  reg \$708 ;
+  reg [7:0] \$709 ;
   wire [25:0] \$71 ;
-  reg \$710 ;
+  reg [15:0] \$710 ;
   reg \$711 ;
-  reg [25:0] \$712 ;
+  reg \$712 ;
   reg [25:0] \$713 ;
-  reg [7:0] \$714 ;
-  reg \$715 ;
+  reg [25:0] \$714 ;
+  reg [7:0] \$715 ;
   reg \$716 ;
-  reg [7:0] \$717 ;
-  reg [15:0] \$718 ;
-  reg \$719 ;
+  reg \$717 ;
+  reg [7:0] \$718 ;
+  reg [15:0] \$719 ;
   wire \$72 ;
   reg \$720 ;
-  reg [25:0] \$721 ;
+  reg \$721 ;
   reg [25:0] \$722 ;
-  reg [7:0] \$723 ;
-  reg \$724 ;
+  reg [25:0] \$723 ;
+  reg [7:0] \$724 ;
   reg \$725 ;
-  reg [7:0] \$726 ;
-  reg [15:0] \$727 ;
-  reg \$728 ;
+  reg \$726 ;
+  reg [7:0] \$727 ;
+  reg [15:0] \$728 ;
   reg \$729 ;
   wire \$73 ;
-  reg [25:0] \$730 ;
+  reg \$730 ;
   reg [25:0] \$731 ;
-  reg [7:0] \$732 ;
-  reg \$733 ;
+  reg [25:0] \$732 ;
+  reg [7:0] \$733 ;
   reg \$734 ;
-  reg [7:0] \$735 ;
-  reg [15:0] \$736 ;
-  reg \$737 ;
+  reg \$735 ;
+  reg [7:0] \$736 ;
+  reg [15:0] \$737 ;
   reg \$738 ;
-  reg [25:0] \$739 ;
+  reg \$739 ;
   wire [25:0] \$74 ;
   reg [25:0] \$740 ;
-  reg [7:0] \$741 ;
-  reg \$742 ;
+  reg [25:0] \$741 ;
+  reg [7:0] \$742 ;
   reg \$743 ;
-  reg [7:0] \$744 ;
-  reg [15:0] \$745 ;
-  reg \$746 ;
+  reg \$744 ;
+  reg [7:0] \$745 ;
+  reg [15:0] \$746 ;
   reg \$747 ;
-  reg [25:0] \$748 ;
+  reg \$748 ;
   reg [25:0] \$749 ;
   wire \$75 ;
-  reg [7:0] \$750 ;
-  reg \$751 ;
+  reg [25:0] \$750 ;
+  reg [7:0] \$751 ;
   reg \$752 ;
-  reg [7:0] \$753 ;
-  reg [15:0] \$754 ;
-  reg \$755 ;
+  reg \$753 ;
+  reg [7:0] \$754 ;
+  reg [15:0] \$755 ;
   reg \$756 ;
-  reg [25:0] \$757 ;
+  reg \$757 ;
   reg [25:0] \$758 ;
-  reg [7:0] \$759 ;
+  reg [25:0] \$759 ;
   wire \$76 ;
-  reg \$760 ;
+  reg [7:0] \$760 ;
   reg \$761 ;
-  reg [7:0] \$762 ;
-  reg [15:0] \$763 ;
-  reg \$764 ;
+  reg \$762 ;
+  reg [7:0] \$763 ;
+  reg [15:0] \$764 ;
   reg \$765 ;
-  reg [25:0] \$766 ;
+  reg \$766 ;
   reg [25:0] \$767 ;
-  reg [7:0] \$768 ;
-  reg \$769 ;
+  reg [25:0] \$768 ;
+  reg [7:0] \$769 ;
   wire [25:0] \$77 ;
   reg \$770 ;
-  reg [7:0] \$771 ;
-  reg [15:0] \$772 ;
-  reg \$773 ;
+  reg \$771 ;
+  reg [7:0] \$772 ;
+  reg [15:0] \$773 ;
   reg \$774 ;
-  reg [25:0] \$775 ;
+  reg \$775 ;
   reg [25:0] \$776 ;
-  reg [7:0] \$777 ;
-  reg \$778 ;
+  reg [25:0] \$777 ;
+  reg [7:0] \$778 ;
   reg \$779 ;
   wire \$78 ;
-  reg [7:0] \$780 ;
-  reg [15:0] \$781 ;
-  reg \$782 ;
+  reg \$780 ;
+  reg [7:0] \$781 ;
+  reg [15:0] \$782 ;
   reg \$783 ;
-  reg [25:0] \$784 ;
+  reg \$784 ;
   reg [25:0] \$785 ;
-  reg [7:0] \$786 ;
-  reg \$787 ;
+  reg [25:0] \$786 ;
+  reg [7:0] \$787 ;
   reg \$788 ;
-  reg [7:0] \$789 ;
+  reg \$789 ;
   wire \$79 ;
-  reg [15:0] \$790 ;
-  reg \$791 ;
+  reg [7:0] \$790 ;
+  reg [15:0] \$791 ;
   reg \$792 ;
-  reg [25:0] \$793 ;
+  reg \$793 ;
   reg [25:0] \$794 ;
-  reg [7:0] \$795 ;
-  reg \$796 ;
+  reg [25:0] \$795 ;
+  reg [7:0] \$796 ;
   reg \$797 ;
-  reg [7:0] \$798 ;
-  reg [15:0] \$799 ;
+  reg \$798 ;
+  reg [7:0] \$799 ;
   wire [25:0] \$8 ;
   wire [25:0] \$80 ;
-  reg \$800 ;
+  reg [15:0] \$800 ;
   reg \$801 ;
-  reg [25:0] \$802 ;
+  reg \$802 ;
   reg [25:0] \$803 ;
-  reg [7:0] \$804 ;
-  reg \$805 ;
+  reg [25:0] \$804 ;
+  reg [7:0] \$805 ;
   reg \$806 ;
-  reg [7:0] \$807 ;
-  reg [15:0] \$808 ;
-  reg \$809 ;
+  reg \$807 ;
+  reg [7:0] \$808 ;
+  reg [15:0] \$809 ;
   wire \$81 ;
   reg \$810 ;
-  reg [25:0] \$811 ;
+  reg \$811 ;
   reg [25:0] \$812 ;
-  reg [7:0] \$813 ;
-  reg \$814 ;
+  reg [25:0] \$813 ;
+  reg [7:0] \$814 ;
   reg \$815 ;
-  reg [7:0] \$816 ;
-  reg [15:0] \$817 ;
-  reg \$818 ;
+  reg \$816 ;
+  reg [7:0] \$817 ;
+  reg [15:0] \$818 ;
   reg \$819 ;
   wire \$82 ;
-  reg [25:0] \$820 ;
+  reg \$820 ;
   reg [25:0] \$821 ;
-  reg [7:0] \$822 ;
-  reg \$823 ;
+  reg [25:0] \$822 ;
+  reg [7:0] \$823 ;
   reg \$824 ;
-  reg [7:0] \$825 ;
-  reg [15:0] \$826 ;
-  reg \$827 ;
+  reg \$825 ;
+  reg [7:0] \$826 ;
+  reg [15:0] \$827 ;
   reg \$828 ;
-  reg [25:0] \$829 ;
+  reg \$829 ;
   wire [25:0] \$83 ;
   reg [25:0] \$830 ;
-  reg [7:0] \$831 ;
-  reg \$832 ;
+  reg [25:0] \$831 ;
+  reg [7:0] \$832 ;
   reg \$833 ;
-  reg [7:0] \$834 ;
-  reg [15:0] \$835 ;
-  reg \$836 ;
+  reg \$834 ;
+  reg [7:0] \$835 ;
+  reg [15:0] \$836 ;
   reg \$837 ;
-  reg [25:0] \$838 ;
+  reg \$838 ;
   reg [25:0] \$839 ;
   wire \$84 ;
-  reg [7:0] \$840 ;
-  reg \$841 ;
+  reg [25:0] \$840 ;
+  reg [7:0] \$841 ;
   reg \$842 ;
-  reg [7:0] \$843 ;
-  reg [15:0] \$844 ;
-  reg \$845 ;
+  reg \$843 ;
+  reg [7:0] \$844 ;
+  reg [15:0] \$845 ;
   reg \$846 ;
-  reg [25:0] \$847 ;
+  reg \$847 ;
   reg [25:0] \$848 ;
-  reg [7:0] \$849 ;
+  reg [25:0] \$849 ;
   wire \$85 ;
-  reg \$850 ;
+  reg [7:0] \$850 ;
   reg \$851 ;
-  reg [7:0] \$852 ;
-  reg [15:0] \$853 ;
-  reg \$854 ;
+  reg \$852 ;
+  reg [7:0] \$853 ;
+  reg [15:0] \$854 ;
   reg \$855 ;
-  reg [25:0] \$856 ;
+  reg \$856 ;
   reg [25:0] \$857 ;
-  reg [7:0] \$858 ;
-  reg \$859 ;
+  reg [25:0] \$858 ;
+  reg [7:0] \$859 ;
   wire [25:0] \$86 ;
   reg \$860 ;
-  reg [7:0] \$861 ;
-  reg [15:0] \$862 ;
-  reg \$863 ;
+  reg \$861 ;
+  reg [7:0] \$862 ;
+  reg [15:0] \$863 ;
   reg \$864 ;
-  reg [25:0] \$865 ;
+  reg \$865 ;
   reg [25:0] \$866 ;
-  reg [7:0] \$867 ;
-  reg \$868 ;
+  reg [25:0] \$867 ;
+  reg [7:0] \$868 ;
   reg \$869 ;
   wire \$87 ;
-  reg [7:0] \$870 ;
-  reg [15:0] \$871 ;
-  reg \$872 ;
+  reg \$870 ;
+  reg [7:0] \$871 ;
+  reg [15:0] \$872 ;
   reg \$873 ;
-  reg [25:0] \$874 ;
+  reg \$874 ;
   reg [25:0] \$875 ;
-  reg [7:0] \$876 ;
-  reg \$877 ;
+  reg [25:0] \$876 ;
+  reg [7:0] \$877 ;
   reg \$878 ;
-  reg [7:0] \$879 ;
+  reg \$879 ;
   wire \$88 ;
-  reg [15:0] \$880 ;
-  reg \$881 ;
+  reg [7:0] \$880 ;
+  reg [15:0] \$881 ;
   reg \$882 ;
-  reg [25:0] \$883 ;
+  reg \$883 ;
   reg [25:0] \$884 ;
-  reg [7:0] \$885 ;
-  reg \$886 ;
+  reg [25:0] \$885 ;
+  reg [7:0] \$886 ;
   reg \$887 ;
-  reg [7:0] \$888 ;
-  reg [15:0] \$889 ;
+  reg \$888 ;
+  reg [7:0] \$889 ;
   wire [25:0] \$89 ;
-  reg \$890 ;
+  reg [15:0] \$890 ;
   reg \$891 ;
-  reg [25:0] \$892 ;
+  reg \$892 ;
   reg [25:0] \$893 ;
-  reg [7:0] \$894 ;
-  reg \$895 ;
+  reg [25:0] \$894 ;
+  reg [7:0] \$895 ;
   reg \$896 ;
-  reg [7:0] \$897 ;
-  reg [15:0] \$898 ;
-  reg \$899 ;
+  reg \$897 ;
+  reg [7:0] \$898 ;
+  reg [15:0] \$899 ;
   wire \$9 ;
   wire \$90 ;
   reg \$900 ;
-  reg [25:0] \$901 ;
+  reg \$901 ;
   reg [25:0] \$902 ;
-  reg [7:0] \$903 ;
-  reg \$904 ;
+  reg [25:0] \$903 ;
+  reg [7:0] \$904 ;
   reg \$905 ;
-  reg [7:0] \$906 ;
-  reg [15:0] \$907 ;
-  reg \$908 ;
+  reg \$906 ;
+  reg [7:0] \$907 ;
+  reg [15:0] \$908 ;
   reg \$909 ;
   wire \$91 ;
-  reg [25:0] \$910 ;
+  reg \$910 ;
   reg [25:0] \$911 ;
-  reg [7:0] \$912 ;
-  reg \$913 ;
+  reg [25:0] \$912 ;
+  reg [7:0] \$913 ;
   reg \$914 ;
-  reg [7:0] \$915 ;
-  reg [15:0] \$916 ;
-  reg \$917 ;
+  reg \$915 ;
+  reg [7:0] \$916 ;
+  reg [15:0] \$917 ;
   reg \$918 ;
-  reg [25:0] \$919 ;
+  reg \$919 ;
   wire [25:0] \$92 ;
   reg [25:0] \$920 ;
-  reg [7:0] \$921 ;
-  reg \$922 ;
+  reg [25:0] \$921 ;
+  reg [7:0] \$922 ;
   reg \$923 ;
-  reg [7:0] \$924 ;
-  reg [15:0] \$925 ;
-  reg \$926 ;
+  reg \$924 ;
+  reg [7:0] \$925 ;
+  reg [15:0] \$926 ;
   reg \$927 ;
-  reg [25:0] \$928 ;
+  reg \$928 ;
   reg [25:0] \$929 ;
   wire \$93 ;
-  reg [7:0] \$930 ;
-  reg \$931 ;
+  reg [25:0] \$930 ;
+  reg [7:0] \$931 ;
   reg \$932 ;
-  reg [7:0] \$933 ;
-  reg [15:0] \$934 ;
-  reg \$935 ;
+  reg \$933 ;
+  reg [7:0] \$934 ;
+  reg [15:0] \$935 ;
   reg \$936 ;
-  reg [25:0] \$937 ;
+  reg \$937 ;
   reg [25:0] \$938 ;
-  reg [7:0] \$939 ;
+  reg [25:0] \$939 ;
   wire \$94 ;
-  reg \$940 ;
+  reg [7:0] \$940 ;
   reg \$941 ;
-  reg [7:0] \$942 ;
-  reg [15:0] \$943 ;
-  reg \$944 ;
+  reg \$942 ;
+  reg [7:0] \$943 ;
+  reg [15:0] \$944 ;
   reg \$945 ;
-  reg [25:0] \$946 ;
+  reg \$946 ;
   reg [25:0] \$947 ;
-  reg [7:0] \$948 ;
-  reg \$949 ;
+  reg [25:0] \$948 ;
+  reg [7:0] \$949 ;
   wire [25:0] \$95 ;
   reg \$950 ;
-  reg [7:0] \$951 ;
-  reg [15:0] \$952 ;
-  reg \$953 ;
+  reg \$951 ;
+  reg [7:0] \$952 ;
+  reg [15:0] \$953 ;
   reg \$954 ;
-  reg [25:0] \$955 ;
+  reg \$955 ;
   reg [25:0] \$956 ;
-  reg [7:0] \$957 ;
-  reg \$958 ;
+  reg [25:0] \$957 ;
+  reg [7:0] \$958 ;
   reg \$959 ;
   wire \$96 ;
-  reg [7:0] \$960 ;
-  reg [15:0] \$961 ;
-  reg \$962 ;
+  reg \$960 ;
+  reg [7:0] \$961 ;
+  reg [15:0] \$962 ;
   reg \$963 ;
-  reg [25:0] \$964 ;
+  reg \$964 ;
   reg [25:0] \$965 ;
-  reg [7:0] \$966 ;
-  reg \$967 ;
+  reg [25:0] \$966 ;
+  reg [7:0] \$967 ;
   reg \$968 ;
-  reg [7:0] \$969 ;
+  reg \$969 ;
   wire \$97 ;
-  reg [15:0] \$970 ;
-  reg \$971 ;
+  reg [7:0] \$970 ;
+  reg [15:0] \$971 ;
   reg \$972 ;
-  reg [25:0] \$973 ;
+  reg \$973 ;
   reg [25:0] \$974 ;
-  reg [7:0] \$975 ;
-  reg \$976 ;
+  reg [25:0] \$975 ;
+  reg [7:0] \$976 ;
   reg \$977 ;
-  reg [7:0] \$978 ;
-  reg [15:0] \$979 ;
+  reg \$978 ;
+  reg [7:0] \$979 ;
   wire [25:0] \$98 ;
-  reg \$980 ;
+  reg [15:0] \$980 ;
   reg \$981 ;
-  reg [25:0] \$982 ;
+  reg \$982 ;
   reg [25:0] \$983 ;
-  reg [7:0] \$984 ;
-  reg \$985 ;
+  reg [25:0] \$984 ;
+  reg [7:0] \$985 ;
   reg \$986 ;
-  reg [7:0] \$987 ;
-  reg [15:0] \$988 ;
-  reg \$989 ;
+  reg \$987 ;
+  reg [7:0] \$988 ;
+  reg [15:0] \$989 ;
   wire \$99 ;
   reg \$990 ;
-  reg [25:0] \$991 ;
+  reg \$991 ;
   reg [25:0] \$992 ;
-  reg [7:0] \$993 ;
-  reg \$994 ;
+  reg [25:0] \$993 ;
+  reg [7:0] \$994 ;
   reg \$995 ;
-  reg [7:0] \$996 ;
-  reg [15:0] \$997 ;
-  reg \$998 ;
+  reg \$996 ;
+  reg [7:0] \$997 ;
+  reg [15:0] \$998 ;
   reg \$999 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
@@ -1209,7 +1211,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_7_7;
   input clk;
   wire clk;
+  reg [3:0] count_next;
   reg [3:0] drain_count = 4'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
@@ -1571,7 +1575,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_7_7 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1941,1859 +1944,1852 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_7_6 = 8'h00;
   reg [7:0] w_7_7 = 8'h00;
   assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 26'h0000000 : \$195 [25:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0 ? 26'h0000000 : \$194 [25:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 26'h0000000 : \$197 [25:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1 ? 26'h0000000 : \$196 [25:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 26'h0000000 : \$199 [25:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2 ? 26'h0000000 : \$198 [25:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 26'h0000000 : \$201 [25:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3 ? 26'h0000000 : \$200 [25:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_0_4;
-  assign \$14  = lr_0_4 ? 26'h0000000 : \$203 [25:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_0_4 ? 26'h0000000 : \$202 [25:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_0_5;
-  assign \$17  = lr_0_5 ? 26'h0000000 : \$205 [25:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_0_5 ? 26'h0000000 : \$204 [25:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_0_6;
-  assign \$20  = lr_0_6 ? 26'h0000000 : \$207 [25:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_0_6 ? 26'h0000000 : \$206 [25:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_0_7;
-  assign \$23  = lr_0_7 ? 26'h0000000 : \$209 [25:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_0_7 ? 26'h0000000 : \$208 [25:0];
+  assign \$24  = en & drain_shift;
   assign \$25  = en & vr_1_0;
-  assign \$26  = lr_1_0 ? 26'h0000000 : \$211 [25:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_1_0 ? 26'h0000000 : \$210 [25:0];
+  assign \$27  = en & drain_shift;
   assign \$28  = en & vr_1_1;
-  assign \$29  = lr_1_1 ? 26'h0000000 : \$213 [25:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_1_1 ? 26'h0000000 : \$212 [25:0];
+  assign \$30  = en & drain_shift;
   assign \$31  = en & vr_1_2;
-  assign \$32  = lr_1_2 ? 26'h0000000 : \$215 [25:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_1_2 ? 26'h0000000 : \$214 [25:0];
+  assign \$33  = en & drain_shift;
   assign \$34  = en & vr_1_3;
-  assign \$35  = lr_1_3 ? 26'h0000000 : \$217 [25:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_1_3 ? 26'h0000000 : \$216 [25:0];
+  assign \$36  = en & drain_shift;
   assign \$37  = en & vr_1_4;
-  assign \$38  = lr_1_4 ? 26'h0000000 : \$219 [25:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_1_4 ? 26'h0000000 : \$218 [25:0];
+  assign \$39  = en & drain_shift;
   assign \$40  = en & vr_1_5;
-  assign \$41  = lr_1_5 ? 26'h0000000 : \$221 [25:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_1_5 ? 26'h0000000 : \$220 [25:0];
+  assign \$42  = en & drain_shift;
   assign \$43  = en & vr_1_6;
-  assign \$44  = lr_1_6 ? 26'h0000000 : \$223 [25:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_1_6 ? 26'h0000000 : \$222 [25:0];
+  assign \$45  = en & drain_shift;
   assign \$46  = en & vr_1_7;
-  assign \$47  = lr_1_7 ? 26'h0000000 : \$225 [25:0];
-  assign \$48  = en & o_valid;
+  assign \$47  = lr_1_7 ? 26'h0000000 : \$224 [25:0];
+  assign \$48  = en & drain_shift;
   assign \$49  = en & vr_2_0;
-  assign \$50  = lr_2_0 ? 26'h0000000 : \$227 [25:0];
-  assign \$51  = en & o_valid;
+  assign \$50  = lr_2_0 ? 26'h0000000 : \$226 [25:0];
+  assign \$51  = en & drain_shift;
   assign \$52  = en & vr_2_1;
-  assign \$53  = lr_2_1 ? 26'h0000000 : \$229 [25:0];
-  assign \$54  = en & o_valid;
+  assign \$53  = lr_2_1 ? 26'h0000000 : \$228 [25:0];
+  assign \$54  = en & drain_shift;
   assign \$55  = en & vr_2_2;
-  assign \$56  = lr_2_2 ? 26'h0000000 : \$231 [25:0];
-  assign \$57  = en & o_valid;
+  assign \$56  = lr_2_2 ? 26'h0000000 : \$230 [25:0];
+  assign \$57  = en & drain_shift;
   assign \$58  = en & vr_2_3;
-  assign \$59  = lr_2_3 ? 26'h0000000 : \$233 [25:0];
-  assign \$60  = en & o_valid;
+  assign \$59  = lr_2_3 ? 26'h0000000 : \$232 [25:0];
+  assign \$60  = en & drain_shift;
   assign \$61  = en & vr_2_4;
-  assign \$62  = lr_2_4 ? 26'h0000000 : \$235 [25:0];
-  assign \$63  = en & o_valid;
+  assign \$62  = lr_2_4 ? 26'h0000000 : \$234 [25:0];
+  assign \$63  = en & drain_shift;
   assign \$64  = en & vr_2_5;
-  assign \$65  = lr_2_5 ? 26'h0000000 : \$237 [25:0];
-  assign \$66  = en & o_valid;
+  assign \$65  = lr_2_5 ? 26'h0000000 : \$236 [25:0];
+  assign \$66  = en & drain_shift;
   assign \$67  = en & vr_2_6;
-  assign \$68  = lr_2_6 ? 26'h0000000 : \$239 [25:0];
-  assign \$69  = en & o_valid;
+  assign \$68  = lr_2_6 ? 26'h0000000 : \$238 [25:0];
+  assign \$69  = en & drain_shift;
   assign \$70  = en & vr_2_7;
-  assign \$71  = lr_2_7 ? 26'h0000000 : \$241 [25:0];
-  assign \$72  = en & o_valid;
+  assign \$71  = lr_2_7 ? 26'h0000000 : \$240 [25:0];
+  assign \$72  = en & drain_shift;
   assign \$73  = en & vr_3_0;
-  assign \$74  = lr_3_0 ? 26'h0000000 : \$243 [25:0];
-  assign \$75  = en & o_valid;
+  assign \$74  = lr_3_0 ? 26'h0000000 : \$242 [25:0];
+  assign \$75  = en & drain_shift;
   assign \$76  = en & vr_3_1;
-  assign \$77  = lr_3_1 ? 26'h0000000 : \$245 [25:0];
-  assign \$78  = en & o_valid;
+  assign \$77  = lr_3_1 ? 26'h0000000 : \$244 [25:0];
+  assign \$78  = en & drain_shift;
   assign \$79  = en & vr_3_2;
-  assign \$80  = lr_3_2 ? 26'h0000000 : \$247 [25:0];
-  assign \$81  = en & o_valid;
+  assign \$80  = lr_3_2 ? 26'h0000000 : \$246 [25:0];
+  assign \$81  = en & drain_shift;
   assign \$82  = en & vr_3_3;
-  assign \$83  = lr_3_3 ? 26'h0000000 : \$249 [25:0];
-  assign \$84  = en & o_valid;
+  assign \$83  = lr_3_3 ? 26'h0000000 : \$248 [25:0];
+  assign \$84  = en & drain_shift;
   assign \$85  = en & vr_3_4;
-  assign \$86  = lr_3_4 ? 26'h0000000 : \$251 [25:0];
-  assign \$87  = en & o_valid;
+  assign \$86  = lr_3_4 ? 26'h0000000 : \$250 [25:0];
+  assign \$87  = en & drain_shift;
   assign \$88  = en & vr_3_5;
-  assign \$89  = lr_3_5 ? 26'h0000000 : \$253 [25:0];
-  assign \$90  = en & o_valid;
+  assign \$89  = lr_3_5 ? 26'h0000000 : \$252 [25:0];
+  assign \$90  = en & drain_shift;
   assign \$91  = en & vr_3_6;
-  assign \$92  = lr_3_6 ? 26'h0000000 : \$255 [25:0];
-  assign \$93  = en & o_valid;
+  assign \$92  = lr_3_6 ? 26'h0000000 : \$254 [25:0];
+  assign \$93  = en & drain_shift;
   assign \$94  = en & vr_3_7;
-  assign \$95  = lr_3_7 ? 26'h0000000 : \$257 [25:0];
-  assign \$96  = en & o_valid;
+  assign \$95  = lr_3_7 ? 26'h0000000 : \$256 [25:0];
+  assign \$96  = en & drain_shift;
   assign \$97  = en & vr_4_0;
-  assign \$98  = lr_4_0 ? 26'h0000000 : \$259 [25:0];
-  assign \$99  = en & o_valid;
+  assign \$98  = lr_4_0 ? 26'h0000000 : \$258 [25:0];
+  assign \$99  = en & drain_shift;
   assign \$100  = en & vr_4_1;
-  assign \$101  = lr_4_1 ? 26'h0000000 : \$261 [25:0];
-  assign \$102  = en & o_valid;
+  assign \$101  = lr_4_1 ? 26'h0000000 : \$260 [25:0];
+  assign \$102  = en & drain_shift;
   assign \$103  = en & vr_4_2;
-  assign \$104  = lr_4_2 ? 26'h0000000 : \$263 [25:0];
-  assign \$105  = en & o_valid;
+  assign \$104  = lr_4_2 ? 26'h0000000 : \$262 [25:0];
+  assign \$105  = en & drain_shift;
   assign \$106  = en & vr_4_3;
-  assign \$107  = lr_4_3 ? 26'h0000000 : \$265 [25:0];
-  assign \$108  = en & o_valid;
+  assign \$107  = lr_4_3 ? 26'h0000000 : \$264 [25:0];
+  assign \$108  = en & drain_shift;
   assign \$109  = en & vr_4_4;
-  assign \$110  = lr_4_4 ? 26'h0000000 : \$267 [25:0];
-  assign \$111  = en & o_valid;
+  assign \$110  = lr_4_4 ? 26'h0000000 : \$266 [25:0];
+  assign \$111  = en & drain_shift;
   assign \$112  = en & vr_4_5;
-  assign \$113  = lr_4_5 ? 26'h0000000 : \$269 [25:0];
-  assign \$114  = en & o_valid;
+  assign \$113  = lr_4_5 ? 26'h0000000 : \$268 [25:0];
+  assign \$114  = en & drain_shift;
   assign \$115  = en & vr_4_6;
-  assign \$116  = lr_4_6 ? 26'h0000000 : \$271 [25:0];
-  assign \$117  = en & o_valid;
+  assign \$116  = lr_4_6 ? 26'h0000000 : \$270 [25:0];
+  assign \$117  = en & drain_shift;
   assign \$118  = en & vr_4_7;
-  assign \$119  = lr_4_7 ? 26'h0000000 : \$273 [25:0];
-  assign \$120  = en & o_valid;
+  assign \$119  = lr_4_7 ? 26'h0000000 : \$272 [25:0];
+  assign \$120  = en & drain_shift;
   assign \$121  = en & vr_5_0;
-  assign \$122  = lr_5_0 ? 26'h0000000 : \$275 [25:0];
-  assign \$123  = en & o_valid;
+  assign \$122  = lr_5_0 ? 26'h0000000 : \$274 [25:0];
+  assign \$123  = en & drain_shift;
   assign \$124  = en & vr_5_1;
-  assign \$125  = lr_5_1 ? 26'h0000000 : \$277 [25:0];
-  assign \$126  = en & o_valid;
+  assign \$125  = lr_5_1 ? 26'h0000000 : \$276 [25:0];
+  assign \$126  = en & drain_shift;
   assign \$127  = en & vr_5_2;
-  assign \$128  = lr_5_2 ? 26'h0000000 : \$279 [25:0];
-  assign \$129  = en & o_valid;
+  assign \$128  = lr_5_2 ? 26'h0000000 : \$278 [25:0];
+  assign \$129  = en & drain_shift;
   assign \$130  = en & vr_5_3;
-  assign \$131  = lr_5_3 ? 26'h0000000 : \$281 [25:0];
-  assign \$132  = en & o_valid;
+  assign \$131  = lr_5_3 ? 26'h0000000 : \$280 [25:0];
+  assign \$132  = en & drain_shift;
   assign \$133  = en & vr_5_4;
-  assign \$134  = lr_5_4 ? 26'h0000000 : \$283 [25:0];
-  assign \$135  = en & o_valid;
+  assign \$134  = lr_5_4 ? 26'h0000000 : \$282 [25:0];
+  assign \$135  = en & drain_shift;
   assign \$136  = en & vr_5_5;
-  assign \$137  = lr_5_5 ? 26'h0000000 : \$285 [25:0];
-  assign \$138  = en & o_valid;
+  assign \$137  = lr_5_5 ? 26'h0000000 : \$284 [25:0];
+  assign \$138  = en & drain_shift;
   assign \$139  = en & vr_5_6;
-  assign \$140  = lr_5_6 ? 26'h0000000 : \$287 [25:0];
-  assign \$141  = en & o_valid;
+  assign \$140  = lr_5_6 ? 26'h0000000 : \$286 [25:0];
+  assign \$141  = en & drain_shift;
   assign \$142  = en & vr_5_7;
-  assign \$143  = lr_5_7 ? 26'h0000000 : \$289 [25:0];
-  assign \$144  = en & o_valid;
+  assign \$143  = lr_5_7 ? 26'h0000000 : \$288 [25:0];
+  assign \$144  = en & drain_shift;
   assign \$145  = en & vr_6_0;
-  assign \$146  = lr_6_0 ? 26'h0000000 : \$291 [25:0];
-  assign \$147  = en & o_valid;
+  assign \$146  = lr_6_0 ? 26'h0000000 : \$290 [25:0];
+  assign \$147  = en & drain_shift;
   assign \$148  = en & vr_6_1;
-  assign \$149  = lr_6_1 ? 26'h0000000 : \$293 [25:0];
-  assign \$150  = en & o_valid;
+  assign \$149  = lr_6_1 ? 26'h0000000 : \$292 [25:0];
+  assign \$150  = en & drain_shift;
   assign \$151  = en & vr_6_2;
-  assign \$152  = lr_6_2 ? 26'h0000000 : \$295 [25:0];
-  assign \$153  = en & o_valid;
+  assign \$152  = lr_6_2 ? 26'h0000000 : \$294 [25:0];
+  assign \$153  = en & drain_shift;
   assign \$154  = en & vr_6_3;
-  assign \$155  = lr_6_3 ? 26'h0000000 : \$297 [25:0];
-  assign \$156  = en & o_valid;
+  assign \$155  = lr_6_3 ? 26'h0000000 : \$296 [25:0];
+  assign \$156  = en & drain_shift;
   assign \$157  = en & vr_6_4;
-  assign \$158  = lr_6_4 ? 26'h0000000 : \$299 [25:0];
-  assign \$159  = en & o_valid;
+  assign \$158  = lr_6_4 ? 26'h0000000 : \$298 [25:0];
+  assign \$159  = en & drain_shift;
   assign \$160  = en & vr_6_5;
-  assign \$161  = lr_6_5 ? 26'h0000000 : \$301 [25:0];
-  assign \$162  = en & o_valid;
+  assign \$161  = lr_6_5 ? 26'h0000000 : \$300 [25:0];
+  assign \$162  = en & drain_shift;
   assign \$163  = en & vr_6_6;
-  assign \$164  = lr_6_6 ? 26'h0000000 : \$303 [25:0];
-  assign \$165  = en & o_valid;
+  assign \$164  = lr_6_6 ? 26'h0000000 : \$302 [25:0];
+  assign \$165  = en & drain_shift;
   assign \$166  = en & vr_6_7;
-  assign \$167  = lr_6_7 ? 26'h0000000 : \$305 [25:0];
-  assign \$168  = en & o_valid;
+  assign \$167  = lr_6_7 ? 26'h0000000 : \$304 [25:0];
+  assign \$168  = en & drain_shift;
   assign \$169  = en & vr_7_0;
-  assign \$170  = lr_7_0 ? 26'h0000000 : \$307 [25:0];
-  assign \$171  = en & o_valid;
+  assign \$170  = lr_7_0 ? 26'h0000000 : \$306 [25:0];
+  assign \$171  = en & drain_shift;
   assign \$172  = en & vr_7_1;
-  assign \$173  = lr_7_1 ? 26'h0000000 : \$309 [25:0];
-  assign \$174  = en & o_valid;
+  assign \$173  = lr_7_1 ? 26'h0000000 : \$308 [25:0];
+  assign \$174  = en & drain_shift;
   assign \$175  = en & vr_7_2;
-  assign \$176  = lr_7_2 ? 26'h0000000 : \$311 [25:0];
-  assign \$177  = en & o_valid;
+  assign \$176  = lr_7_2 ? 26'h0000000 : \$310 [25:0];
+  assign \$177  = en & drain_shift;
   assign \$178  = en & vr_7_3;
-  assign \$179  = lr_7_3 ? 26'h0000000 : \$313 [25:0];
-  assign \$180  = en & o_valid;
+  assign \$179  = lr_7_3 ? 26'h0000000 : \$312 [25:0];
+  assign \$180  = en & drain_shift;
   assign \$181  = en & vr_7_4;
-  assign \$182  = lr_7_4 ? 26'h0000000 : \$315 [25:0];
-  assign \$183  = en & o_valid;
+  assign \$182  = lr_7_4 ? 26'h0000000 : \$314 [25:0];
+  assign \$183  = en & drain_shift;
   assign \$184  = en & vr_7_5;
-  assign \$185  = lr_7_5 ? 26'h0000000 : \$317 [25:0];
-  assign \$186  = en & o_valid;
+  assign \$185  = lr_7_5 ? 26'h0000000 : \$316 [25:0];
+  assign \$186  = en & drain_shift;
   assign \$187  = en & vr_7_6;
-  assign \$188  = lr_7_6 ? 26'h0000000 : \$319 [25:0];
-  assign \$189  = en & o_valid;
+  assign \$188  = lr_7_6 ? 26'h0000000 : \$318 [25:0];
+  assign \$189  = en & drain_shift;
   assign \$190  = en & vr_7_7;
-  assign \$191  = lr_7_7 ? 26'h0000000 : \$321 [25:0];
-  assign \$192  = en & o_valid;
-  assign \$193  = en & o_valid;
-  assign \$194  = drain_count - 1'h1;
+  assign \$191  = lr_7_7 ? 26'h0000000 : \$320 [25:0];
+  assign \$192  = en & drain_shift;
+  assign \$193  = | count_next;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$195  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$196  = en & vr_0_0;
-  assign cap_0_0 = \$196  & lr_0_0;
+  assign \$194  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$195  = en & vr_0_0;
+  assign cap_0_0 = \$195  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$197  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$198  = en & vr_0_1;
-  assign cap_0_1 = \$198  & lr_0_1;
+  assign \$196  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$197  = en & vr_0_1;
+  assign cap_0_1 = \$197  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$199  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$200  = en & vr_0_2;
-  assign cap_0_2 = \$200  & lr_0_2;
+  assign \$198  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$199  = en & vr_0_2;
+  assign cap_0_2 = \$199  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$201  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$202  = en & vr_0_3;
-  assign cap_0_3 = \$202  & lr_0_3;
+  assign \$200  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$201  = en & vr_0_3;
+  assign cap_0_3 = \$201  & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$203  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign \$204  = en & vr_0_4;
-  assign cap_0_4 = \$204  & lr_0_4;
+  assign \$202  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign \$203  = en & vr_0_4;
+  assign cap_0_4 = \$203  & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$205  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign \$206  = en & vr_0_5;
-  assign cap_0_5 = \$206  & lr_0_5;
+  assign \$204  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign \$205  = en & vr_0_5;
+  assign cap_0_5 = \$205  & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$207  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign \$208  = en & vr_0_6;
-  assign cap_0_6 = \$208  & lr_0_6;
+  assign \$206  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign \$207  = en & vr_0_6;
+  assign cap_0_6 = \$207  & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$209  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign \$210  = en & vr_0_7;
-  assign cap_0_7 = \$210  & lr_0_7;
+  assign \$208  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign \$209  = en & vr_0_7;
+  assign cap_0_7 = \$209  & lr_0_7;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$211  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$212  = en & vr_1_0;
-  assign cap_1_0 = \$212  & lr_1_0;
+  assign \$210  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$211  = en & vr_1_0;
+  assign cap_1_0 = \$211  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$213  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$214  = en & vr_1_1;
-  assign cap_1_1 = \$214  & lr_1_1;
+  assign \$212  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$213  = en & vr_1_1;
+  assign cap_1_1 = \$213  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$215  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$216  = en & vr_1_2;
-  assign cap_1_2 = \$216  & lr_1_2;
+  assign \$214  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$215  = en & vr_1_2;
+  assign cap_1_2 = \$215  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$217  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$218  = en & vr_1_3;
-  assign cap_1_3 = \$218  & lr_1_3;
+  assign \$216  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$217  = en & vr_1_3;
+  assign cap_1_3 = \$217  & lr_1_3;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$219  = $signed(acc_1_4) + $signed(pr_1_4);
-  assign \$220  = en & vr_1_4;
-  assign cap_1_4 = \$220  & lr_1_4;
+  assign \$218  = $signed(acc_1_4) + $signed(pr_1_4);
+  assign \$219  = en & vr_1_4;
+  assign cap_1_4 = \$219  & lr_1_4;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$221  = $signed(acc_1_5) + $signed(pr_1_5);
-  assign \$222  = en & vr_1_5;
-  assign cap_1_5 = \$222  & lr_1_5;
+  assign \$220  = $signed(acc_1_5) + $signed(pr_1_5);
+  assign \$221  = en & vr_1_5;
+  assign cap_1_5 = \$221  & lr_1_5;
   assign p_1_6 = $signed(a_1_5) * $signed(w_0_6);
-  assign \$223  = $signed(acc_1_6) + $signed(pr_1_6);
-  assign \$224  = en & vr_1_6;
-  assign cap_1_6 = \$224  & lr_1_6;
+  assign \$222  = $signed(acc_1_6) + $signed(pr_1_6);
+  assign \$223  = en & vr_1_6;
+  assign cap_1_6 = \$223  & lr_1_6;
   assign p_1_7 = $signed(a_1_6) * $signed(w_0_7);
-  assign \$225  = $signed(acc_1_7) + $signed(pr_1_7);
-  assign \$226  = en & vr_1_7;
-  assign cap_1_7 = \$226  & lr_1_7;
+  assign \$224  = $signed(acc_1_7) + $signed(pr_1_7);
+  assign \$225  = en & vr_1_7;
+  assign cap_1_7 = \$225  & lr_1_7;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$227  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$228  = en & vr_2_0;
-  assign cap_2_0 = \$228  & lr_2_0;
+  assign \$226  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$227  = en & vr_2_0;
+  assign cap_2_0 = \$227  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$229  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$230  = en & vr_2_1;
-  assign cap_2_1 = \$230  & lr_2_1;
+  assign \$228  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$229  = en & vr_2_1;
+  assign cap_2_1 = \$229  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$231  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$232  = en & vr_2_2;
-  assign cap_2_2 = \$232  & lr_2_2;
+  assign \$230  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$231  = en & vr_2_2;
+  assign cap_2_2 = \$231  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$233  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$234  = en & vr_2_3;
-  assign cap_2_3 = \$234  & lr_2_3;
+  assign \$232  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$233  = en & vr_2_3;
+  assign cap_2_3 = \$233  & lr_2_3;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$235  = $signed(acc_2_4) + $signed(pr_2_4);
-  assign \$236  = en & vr_2_4;
-  assign cap_2_4 = \$236  & lr_2_4;
+  assign \$234  = $signed(acc_2_4) + $signed(pr_2_4);
+  assign \$235  = en & vr_2_4;
+  assign cap_2_4 = \$235  & lr_2_4;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$237  = $signed(acc_2_5) + $signed(pr_2_5);
-  assign \$238  = en & vr_2_5;
-  assign cap_2_5 = \$238  & lr_2_5;
+  assign \$236  = $signed(acc_2_5) + $signed(pr_2_5);
+  assign \$237  = en & vr_2_5;
+  assign cap_2_5 = \$237  & lr_2_5;
   assign p_2_6 = $signed(a_2_5) * $signed(w_1_6);
-  assign \$239  = $signed(acc_2_6) + $signed(pr_2_6);
-  assign \$240  = en & vr_2_6;
-  assign cap_2_6 = \$240  & lr_2_6;
+  assign \$238  = $signed(acc_2_6) + $signed(pr_2_6);
+  assign \$239  = en & vr_2_6;
+  assign cap_2_6 = \$239  & lr_2_6;
   assign p_2_7 = $signed(a_2_6) * $signed(w_1_7);
-  assign \$241  = $signed(acc_2_7) + $signed(pr_2_7);
-  assign \$242  = en & vr_2_7;
-  assign cap_2_7 = \$242  & lr_2_7;
+  assign \$240  = $signed(acc_2_7) + $signed(pr_2_7);
+  assign \$241  = en & vr_2_7;
+  assign cap_2_7 = \$241  & lr_2_7;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$243  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$244  = en & vr_3_0;
-  assign cap_3_0 = \$244  & lr_3_0;
+  assign \$242  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$243  = en & vr_3_0;
+  assign cap_3_0 = \$243  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$245  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$246  = en & vr_3_1;
-  assign cap_3_1 = \$246  & lr_3_1;
+  assign \$244  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$245  = en & vr_3_1;
+  assign cap_3_1 = \$245  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$247  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$248  = en & vr_3_2;
-  assign cap_3_2 = \$248  & lr_3_2;
+  assign \$246  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$247  = en & vr_3_2;
+  assign cap_3_2 = \$247  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$249  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$250  = en & vr_3_3;
-  assign cap_3_3 = \$250  & lr_3_3;
+  assign \$248  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$249  = en & vr_3_3;
+  assign cap_3_3 = \$249  & lr_3_3;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$251  = $signed(acc_3_4) + $signed(pr_3_4);
-  assign \$252  = en & vr_3_4;
-  assign cap_3_4 = \$252  & lr_3_4;
+  assign \$250  = $signed(acc_3_4) + $signed(pr_3_4);
+  assign \$251  = en & vr_3_4;
+  assign cap_3_4 = \$251  & lr_3_4;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$253  = $signed(acc_3_5) + $signed(pr_3_5);
-  assign \$254  = en & vr_3_5;
-  assign cap_3_5 = \$254  & lr_3_5;
+  assign \$252  = $signed(acc_3_5) + $signed(pr_3_5);
+  assign \$253  = en & vr_3_5;
+  assign cap_3_5 = \$253  & lr_3_5;
   assign p_3_6 = $signed(a_3_5) * $signed(w_2_6);
-  assign \$255  = $signed(acc_3_6) + $signed(pr_3_6);
-  assign \$256  = en & vr_3_6;
-  assign cap_3_6 = \$256  & lr_3_6;
+  assign \$254  = $signed(acc_3_6) + $signed(pr_3_6);
+  assign \$255  = en & vr_3_6;
+  assign cap_3_6 = \$255  & lr_3_6;
   assign p_3_7 = $signed(a_3_6) * $signed(w_2_7);
-  assign \$257  = $signed(acc_3_7) + $signed(pr_3_7);
-  assign \$258  = en & vr_3_7;
-  assign cap_3_7 = \$258  & lr_3_7;
+  assign \$256  = $signed(acc_3_7) + $signed(pr_3_7);
+  assign \$257  = en & vr_3_7;
+  assign cap_3_7 = \$257  & lr_3_7;
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$259  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign \$260  = en & vr_4_0;
-  assign cap_4_0 = \$260  & lr_4_0;
+  assign \$258  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign \$259  = en & vr_4_0;
+  assign cap_4_0 = \$259  & lr_4_0;
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$261  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign \$262  = en & vr_4_1;
-  assign cap_4_1 = \$262  & lr_4_1;
+  assign \$260  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign \$261  = en & vr_4_1;
+  assign cap_4_1 = \$261  & lr_4_1;
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$263  = $signed(acc_4_2) + $signed(pr_4_2);
-  assign \$264  = en & vr_4_2;
-  assign cap_4_2 = \$264  & lr_4_2;
+  assign \$262  = $signed(acc_4_2) + $signed(pr_4_2);
+  assign \$263  = en & vr_4_2;
+  assign cap_4_2 = \$263  & lr_4_2;
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$265  = $signed(acc_4_3) + $signed(pr_4_3);
-  assign \$266  = en & vr_4_3;
-  assign cap_4_3 = \$266  & lr_4_3;
+  assign \$264  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign \$265  = en & vr_4_3;
+  assign cap_4_3 = \$265  & lr_4_3;
   assign p_4_4 = $signed(a_4_3) * $signed(w_3_4);
-  assign \$267  = $signed(acc_4_4) + $signed(pr_4_4);
-  assign \$268  = en & vr_4_4;
-  assign cap_4_4 = \$268  & lr_4_4;
+  assign \$266  = $signed(acc_4_4) + $signed(pr_4_4);
+  assign \$267  = en & vr_4_4;
+  assign cap_4_4 = \$267  & lr_4_4;
   assign p_4_5 = $signed(a_4_4) * $signed(w_3_5);
-  assign \$269  = $signed(acc_4_5) + $signed(pr_4_5);
-  assign \$270  = en & vr_4_5;
-  assign cap_4_5 = \$270  & lr_4_5;
+  assign \$268  = $signed(acc_4_5) + $signed(pr_4_5);
+  assign \$269  = en & vr_4_5;
+  assign cap_4_5 = \$269  & lr_4_5;
   assign p_4_6 = $signed(a_4_5) * $signed(w_3_6);
-  assign \$271  = $signed(acc_4_6) + $signed(pr_4_6);
-  assign \$272  = en & vr_4_6;
-  assign cap_4_6 = \$272  & lr_4_6;
+  assign \$270  = $signed(acc_4_6) + $signed(pr_4_6);
+  assign \$271  = en & vr_4_6;
+  assign cap_4_6 = \$271  & lr_4_6;
   assign p_4_7 = $signed(a_4_6) * $signed(w_3_7);
-  assign \$273  = $signed(acc_4_7) + $signed(pr_4_7);
-  assign \$274  = en & vr_4_7;
-  assign cap_4_7 = \$274  & lr_4_7;
+  assign \$272  = $signed(acc_4_7) + $signed(pr_4_7);
+  assign \$273  = en & vr_4_7;
+  assign cap_4_7 = \$273  & lr_4_7;
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$275  = $signed(acc_5_0) + $signed(pr_5_0);
-  assign \$276  = en & vr_5_0;
-  assign cap_5_0 = \$276  & lr_5_0;
+  assign \$274  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign \$275  = en & vr_5_0;
+  assign cap_5_0 = \$275  & lr_5_0;
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$277  = $signed(acc_5_1) + $signed(pr_5_1);
-  assign \$278  = en & vr_5_1;
-  assign cap_5_1 = \$278  & lr_5_1;
+  assign \$276  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign \$277  = en & vr_5_1;
+  assign cap_5_1 = \$277  & lr_5_1;
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$279  = $signed(acc_5_2) + $signed(pr_5_2);
-  assign \$280  = en & vr_5_2;
-  assign cap_5_2 = \$280  & lr_5_2;
+  assign \$278  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign \$279  = en & vr_5_2;
+  assign cap_5_2 = \$279  & lr_5_2;
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$281  = $signed(acc_5_3) + $signed(pr_5_3);
-  assign \$282  = en & vr_5_3;
-  assign cap_5_3 = \$282  & lr_5_3;
+  assign \$280  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign \$281  = en & vr_5_3;
+  assign cap_5_3 = \$281  & lr_5_3;
   assign p_5_4 = $signed(a_5_3) * $signed(w_4_4);
-  assign \$283  = $signed(acc_5_4) + $signed(pr_5_4);
-  assign \$284  = en & vr_5_4;
-  assign cap_5_4 = \$284  & lr_5_4;
+  assign \$282  = $signed(acc_5_4) + $signed(pr_5_4);
+  assign \$283  = en & vr_5_4;
+  assign cap_5_4 = \$283  & lr_5_4;
   assign p_5_5 = $signed(a_5_4) * $signed(w_4_5);
-  assign \$285  = $signed(acc_5_5) + $signed(pr_5_5);
-  assign \$286  = en & vr_5_5;
-  assign cap_5_5 = \$286  & lr_5_5;
+  assign \$284  = $signed(acc_5_5) + $signed(pr_5_5);
+  assign \$285  = en & vr_5_5;
+  assign cap_5_5 = \$285  & lr_5_5;
   assign p_5_6 = $signed(a_5_5) * $signed(w_4_6);
-  assign \$287  = $signed(acc_5_6) + $signed(pr_5_6);
-  assign \$288  = en & vr_5_6;
-  assign cap_5_6 = \$288  & lr_5_6;
+  assign \$286  = $signed(acc_5_6) + $signed(pr_5_6);
+  assign \$287  = en & vr_5_6;
+  assign cap_5_6 = \$287  & lr_5_6;
   assign p_5_7 = $signed(a_5_6) * $signed(w_4_7);
-  assign \$289  = $signed(acc_5_7) + $signed(pr_5_7);
-  assign \$290  = en & vr_5_7;
-  assign cap_5_7 = \$290  & lr_5_7;
+  assign \$288  = $signed(acc_5_7) + $signed(pr_5_7);
+  assign \$289  = en & vr_5_7;
+  assign cap_5_7 = \$289  & lr_5_7;
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$291  = $signed(acc_6_0) + $signed(pr_6_0);
-  assign \$292  = en & vr_6_0;
-  assign cap_6_0 = \$292  & lr_6_0;
+  assign \$290  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign \$291  = en & vr_6_0;
+  assign cap_6_0 = \$291  & lr_6_0;
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$293  = $signed(acc_6_1) + $signed(pr_6_1);
-  assign \$294  = en & vr_6_1;
-  assign cap_6_1 = \$294  & lr_6_1;
+  assign \$292  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign \$293  = en & vr_6_1;
+  assign cap_6_1 = \$293  & lr_6_1;
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$295  = $signed(acc_6_2) + $signed(pr_6_2);
-  assign \$296  = en & vr_6_2;
-  assign cap_6_2 = \$296  & lr_6_2;
+  assign \$294  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign \$295  = en & vr_6_2;
+  assign cap_6_2 = \$295  & lr_6_2;
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$297  = $signed(acc_6_3) + $signed(pr_6_3);
-  assign \$298  = en & vr_6_3;
-  assign cap_6_3 = \$298  & lr_6_3;
+  assign \$296  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign \$297  = en & vr_6_3;
+  assign cap_6_3 = \$297  & lr_6_3;
   assign p_6_4 = $signed(a_6_3) * $signed(w_5_4);
-  assign \$299  = $signed(acc_6_4) + $signed(pr_6_4);
-  assign \$300  = en & vr_6_4;
-  assign cap_6_4 = \$300  & lr_6_4;
+  assign \$298  = $signed(acc_6_4) + $signed(pr_6_4);
+  assign \$299  = en & vr_6_4;
+  assign cap_6_4 = \$299  & lr_6_4;
   assign p_6_5 = $signed(a_6_4) * $signed(w_5_5);
-  assign \$301  = $signed(acc_6_5) + $signed(pr_6_5);
-  assign \$302  = en & vr_6_5;
-  assign cap_6_5 = \$302  & lr_6_5;
+  assign \$300  = $signed(acc_6_5) + $signed(pr_6_5);
+  assign \$301  = en & vr_6_5;
+  assign cap_6_5 = \$301  & lr_6_5;
   assign p_6_6 = $signed(a_6_5) * $signed(w_5_6);
-  assign \$303  = $signed(acc_6_6) + $signed(pr_6_6);
-  assign \$304  = en & vr_6_6;
-  assign cap_6_6 = \$304  & lr_6_6;
+  assign \$302  = $signed(acc_6_6) + $signed(pr_6_6);
+  assign \$303  = en & vr_6_6;
+  assign cap_6_6 = \$303  & lr_6_6;
   assign p_6_7 = $signed(a_6_6) * $signed(w_5_7);
-  assign \$305  = $signed(acc_6_7) + $signed(pr_6_7);
-  assign \$306  = en & vr_6_7;
-  assign cap_6_7 = \$306  & lr_6_7;
+  assign \$304  = $signed(acc_6_7) + $signed(pr_6_7);
+  assign \$305  = en & vr_6_7;
+  assign cap_6_7 = \$305  & lr_6_7;
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$307  = $signed(acc_7_0) + $signed(pr_7_0);
-  assign \$308  = en & vr_7_0;
-  assign cap_7_0 = \$308  & lr_7_0;
+  assign \$306  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign \$307  = en & vr_7_0;
+  assign cap_7_0 = \$307  & lr_7_0;
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$309  = $signed(acc_7_1) + $signed(pr_7_1);
-  assign \$310  = en & vr_7_1;
-  assign cap_7_1 = \$310  & lr_7_1;
+  assign \$308  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign \$309  = en & vr_7_1;
+  assign cap_7_1 = \$309  & lr_7_1;
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$311  = $signed(acc_7_2) + $signed(pr_7_2);
-  assign \$312  = en & vr_7_2;
-  assign cap_7_2 = \$312  & lr_7_2;
+  assign \$310  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign \$311  = en & vr_7_2;
+  assign cap_7_2 = \$311  & lr_7_2;
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$313  = $signed(acc_7_3) + $signed(pr_7_3);
-  assign \$314  = en & vr_7_3;
-  assign cap_7_3 = \$314  & lr_7_3;
+  assign \$312  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign \$313  = en & vr_7_3;
+  assign cap_7_3 = \$313  & lr_7_3;
   assign p_7_4 = $signed(a_7_3) * $signed(w_6_4);
-  assign \$315  = $signed(acc_7_4) + $signed(pr_7_4);
-  assign \$316  = en & vr_7_4;
-  assign cap_7_4 = \$316  & lr_7_4;
+  assign \$314  = $signed(acc_7_4) + $signed(pr_7_4);
+  assign \$315  = en & vr_7_4;
+  assign cap_7_4 = \$315  & lr_7_4;
   assign p_7_5 = $signed(a_7_4) * $signed(w_6_5);
-  assign \$317  = $signed(acc_7_5) + $signed(pr_7_5);
-  assign \$318  = en & vr_7_5;
-  assign cap_7_5 = \$318  & lr_7_5;
+  assign \$316  = $signed(acc_7_5) + $signed(pr_7_5);
+  assign \$317  = en & vr_7_5;
+  assign cap_7_5 = \$317  & lr_7_5;
   assign p_7_6 = $signed(a_7_5) * $signed(w_6_6);
-  assign \$319  = $signed(acc_7_6) + $signed(pr_7_6);
-  assign \$320  = en & vr_7_6;
-  assign cap_7_6 = \$320  & lr_7_6;
+  assign \$318  = $signed(acc_7_6) + $signed(pr_7_6);
+  assign \$319  = en & vr_7_6;
+  assign cap_7_6 = \$319  & lr_7_6;
   assign p_7_7 = $signed(a_7_6) * $signed(w_6_7);
-  assign \$321  = $signed(acc_7_7) + $signed(pr_7_7);
-  assign \$322  = en & vr_7_7;
-  assign cap_7_7 = \$322  & lr_7_7;
+  assign \$320  = $signed(acc_7_7) + $signed(pr_7_7);
+  assign \$321  = en & vr_7_7;
+  assign cap_7_7 = \$321  & lr_7_7;
   assign o_valid = | drain_count;
+  assign \$322  = en & drain_shift;
+  assign \$323  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$323 ;
+    skew_a1_d0 <= \$324 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$324 ;
+    skew_v1_d0 <= \$325 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$325 ;
+    skew_l1_d0 <= \$326 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$326 ;
+    skew_a2_d0 <= \$327 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$327 ;
+    skew_a2_d1 <= \$328 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$328 ;
+    skew_v2_d0 <= \$329 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$329 ;
+    skew_v2_d1 <= \$330 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$330 ;
+    skew_l2_d0 <= \$331 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$331 ;
+    skew_l2_d1 <= \$332 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$332 ;
+    skew_a3_d0 <= \$333 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$333 ;
+    skew_a3_d1 <= \$334 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$334 ;
+    skew_a3_d2 <= \$335 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$335 ;
+    skew_v3_d0 <= \$336 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$336 ;
+    skew_v3_d1 <= \$337 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$337 ;
+    skew_v3_d2 <= \$338 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$338 ;
+    skew_l3_d0 <= \$339 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$339 ;
+    skew_l3_d1 <= \$340 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$340 ;
+    skew_l3_d2 <= \$341 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$341 ;
+    skew_a4_d0 <= \$342 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$342 ;
+    skew_a4_d1 <= \$343 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$343 ;
+    skew_a4_d2 <= \$344 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$344 ;
+    skew_a4_d3 <= \$345 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$345 ;
+    skew_v4_d0 <= \$346 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$346 ;
+    skew_v4_d1 <= \$347 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$347 ;
+    skew_v4_d2 <= \$348 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$348 ;
+    skew_v4_d3 <= \$349 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$349 ;
+    skew_l4_d0 <= \$350 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$350 ;
+    skew_l4_d1 <= \$351 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$351 ;
+    skew_l4_d2 <= \$352 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$352 ;
+    skew_l4_d3 <= \$353 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$353 ;
+    skew_a5_d0 <= \$354 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$354 ;
+    skew_a5_d1 <= \$355 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$355 ;
+    skew_a5_d2 <= \$356 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$356 ;
+    skew_a5_d3 <= \$357 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$357 ;
+    skew_a5_d4 <= \$358 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$358 ;
+    skew_v5_d0 <= \$359 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$359 ;
+    skew_v5_d1 <= \$360 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$360 ;
+    skew_v5_d2 <= \$361 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$361 ;
+    skew_v5_d3 <= \$362 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$362 ;
+    skew_v5_d4 <= \$363 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$363 ;
+    skew_l5_d0 <= \$364 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$364 ;
+    skew_l5_d1 <= \$365 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$365 ;
+    skew_l5_d2 <= \$366 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$366 ;
+    skew_l5_d3 <= \$367 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$367 ;
+    skew_l5_d4 <= \$368 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$368 ;
+    skew_a6_d0 <= \$369 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$369 ;
+    skew_a6_d1 <= \$370 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$370 ;
+    skew_a6_d2 <= \$371 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$371 ;
+    skew_a6_d3 <= \$372 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$372 ;
+    skew_a6_d4 <= \$373 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$373 ;
+    skew_a6_d5 <= \$374 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$374 ;
+    skew_v6_d0 <= \$375 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$375 ;
+    skew_v6_d1 <= \$376 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$376 ;
+    skew_v6_d2 <= \$377 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$377 ;
+    skew_v6_d3 <= \$378 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$378 ;
+    skew_v6_d4 <= \$379 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$379 ;
+    skew_v6_d5 <= \$380 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$380 ;
+    skew_l6_d0 <= \$381 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$381 ;
+    skew_l6_d1 <= \$382 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$382 ;
+    skew_l6_d2 <= \$383 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$383 ;
+    skew_l6_d3 <= \$384 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$384 ;
+    skew_l6_d4 <= \$385 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$385 ;
+    skew_l6_d5 <= \$386 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$386 ;
+    skew_a7_d0 <= \$387 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$387 ;
+    skew_a7_d1 <= \$388 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$388 ;
+    skew_a7_d2 <= \$389 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$389 ;
+    skew_a7_d3 <= \$390 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$390 ;
+    skew_a7_d4 <= \$391 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$391 ;
+    skew_a7_d5 <= \$392 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$392 ;
+    skew_a7_d6 <= \$393 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$393 ;
+    skew_v7_d0 <= \$394 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$394 ;
+    skew_v7_d1 <= \$395 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$395 ;
+    skew_v7_d2 <= \$396 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$396 ;
+    skew_v7_d3 <= \$397 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$397 ;
+    skew_v7_d4 <= \$398 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$398 ;
+    skew_v7_d5 <= \$399 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$399 ;
+    skew_v7_d6 <= \$400 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$400 ;
+    skew_l7_d0 <= \$401 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$401 ;
+    skew_l7_d1 <= \$402 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$402 ;
+    skew_l7_d2 <= \$403 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$403 ;
+    skew_l7_d3 <= \$404 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$404 ;
+    skew_l7_d4 <= \$405 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$405 ;
+    skew_l7_d5 <= \$406 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$406 ;
+    skew_l7_d6 <= \$407 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$407 ;
+    skew_w1_d0 <= \$408 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$408 ;
+    skew_w2_d0 <= \$409 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$409 ;
+    skew_w2_d1 <= \$410 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$410 ;
+    skew_w3_d0 <= \$411 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$411 ;
+    skew_w3_d1 <= \$412 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$412 ;
+    skew_w3_d2 <= \$413 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$413 ;
+    skew_w4_d0 <= \$414 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$414 ;
+    skew_w4_d1 <= \$415 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$415 ;
+    skew_w4_d2 <= \$416 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$416 ;
+    skew_w4_d3 <= \$417 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$417 ;
+    skew_w5_d0 <= \$418 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$418 ;
+    skew_w5_d1 <= \$419 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$419 ;
+    skew_w5_d2 <= \$420 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$420 ;
+    skew_w5_d3 <= \$421 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$421 ;
+    skew_w5_d4 <= \$422 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$422 ;
+    skew_w6_d0 <= \$423 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$423 ;
+    skew_w6_d1 <= \$424 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$424 ;
+    skew_w6_d2 <= \$425 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$425 ;
+    skew_w6_d3 <= \$426 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$426 ;
+    skew_w6_d4 <= \$427 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$427 ;
+    skew_w6_d5 <= \$428 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$428 ;
+    skew_w7_d0 <= \$429 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$429 ;
+    skew_w7_d1 <= \$430 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$430 ;
+    skew_w7_d2 <= \$431 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$431 ;
+    skew_w7_d3 <= \$432 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$432 ;
+    skew_w7_d4 <= \$433 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$433 ;
+    skew_w7_d5 <= \$434 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$434 ;
+    skew_w7_d6 <= \$435 ;
   always @(posedge clk)
-    a_0_0 <= \$435 ;
+    a_0_0 <= \$436 ;
   always @(posedge clk)
-    v_0_0 <= \$436 ;
+    v_0_0 <= \$437 ;
   always @(posedge clk)
-    l_0_0 <= \$437 ;
+    l_0_0 <= \$438 ;
   always @(posedge clk)
-    w_0_0 <= \$438 ;
+    w_0_0 <= \$439 ;
   always @(posedge clk)
-    pr_0_0 <= \$439 ;
+    pr_0_0 <= \$440 ;
   always @(posedge clk)
-    vr_0_0 <= \$440 ;
+    vr_0_0 <= \$441 ;
   always @(posedge clk)
-    lr_0_0 <= \$441 ;
+    lr_0_0 <= \$442 ;
   always @(posedge clk)
-    acc_0_0 <= \$442 ;
+    acc_0_0 <= \$443 ;
   always @(posedge clk)
-    out_0_0 <= \$443 ;
+    out_0_0 <= \$444 ;
   always @(posedge clk)
-    a_0_1 <= \$444 ;
+    a_0_1 <= \$445 ;
   always @(posedge clk)
-    v_0_1 <= \$445 ;
+    v_0_1 <= \$446 ;
   always @(posedge clk)
-    l_0_1 <= \$446 ;
+    l_0_1 <= \$447 ;
   always @(posedge clk)
-    w_0_1 <= \$447 ;
+    w_0_1 <= \$448 ;
   always @(posedge clk)
-    pr_0_1 <= \$448 ;
+    pr_0_1 <= \$449 ;
   always @(posedge clk)
-    vr_0_1 <= \$449 ;
+    vr_0_1 <= \$450 ;
   always @(posedge clk)
-    lr_0_1 <= \$450 ;
+    lr_0_1 <= \$451 ;
   always @(posedge clk)
-    acc_0_1 <= \$451 ;
+    acc_0_1 <= \$452 ;
   always @(posedge clk)
-    out_0_1 <= \$452 ;
+    out_0_1 <= \$453 ;
   always @(posedge clk)
-    a_0_2 <= \$453 ;
+    a_0_2 <= \$454 ;
   always @(posedge clk)
-    v_0_2 <= \$454 ;
+    v_0_2 <= \$455 ;
   always @(posedge clk)
-    l_0_2 <= \$455 ;
+    l_0_2 <= \$456 ;
   always @(posedge clk)
-    w_0_2 <= \$456 ;
+    w_0_2 <= \$457 ;
   always @(posedge clk)
-    pr_0_2 <= \$457 ;
+    pr_0_2 <= \$458 ;
   always @(posedge clk)
-    vr_0_2 <= \$458 ;
+    vr_0_2 <= \$459 ;
   always @(posedge clk)
-    lr_0_2 <= \$459 ;
+    lr_0_2 <= \$460 ;
   always @(posedge clk)
-    acc_0_2 <= \$460 ;
+    acc_0_2 <= \$461 ;
   always @(posedge clk)
-    out_0_2 <= \$461 ;
+    out_0_2 <= \$462 ;
   always @(posedge clk)
-    a_0_3 <= \$462 ;
+    a_0_3 <= \$463 ;
   always @(posedge clk)
-    v_0_3 <= \$463 ;
+    v_0_3 <= \$464 ;
   always @(posedge clk)
-    l_0_3 <= \$464 ;
+    l_0_3 <= \$465 ;
   always @(posedge clk)
-    w_0_3 <= \$465 ;
+    w_0_3 <= \$466 ;
   always @(posedge clk)
-    pr_0_3 <= \$466 ;
+    pr_0_3 <= \$467 ;
   always @(posedge clk)
-    vr_0_3 <= \$467 ;
+    vr_0_3 <= \$468 ;
   always @(posedge clk)
-    lr_0_3 <= \$468 ;
+    lr_0_3 <= \$469 ;
   always @(posedge clk)
-    acc_0_3 <= \$469 ;
+    acc_0_3 <= \$470 ;
   always @(posedge clk)
-    out_0_3 <= \$470 ;
+    out_0_3 <= \$471 ;
   always @(posedge clk)
-    a_0_4 <= \$471 ;
+    a_0_4 <= \$472 ;
   always @(posedge clk)
-    v_0_4 <= \$472 ;
+    v_0_4 <= \$473 ;
   always @(posedge clk)
-    l_0_4 <= \$473 ;
+    l_0_4 <= \$474 ;
   always @(posedge clk)
-    w_0_4 <= \$474 ;
+    w_0_4 <= \$475 ;
   always @(posedge clk)
-    pr_0_4 <= \$475 ;
+    pr_0_4 <= \$476 ;
   always @(posedge clk)
-    vr_0_4 <= \$476 ;
+    vr_0_4 <= \$477 ;
   always @(posedge clk)
-    lr_0_4 <= \$477 ;
+    lr_0_4 <= \$478 ;
   always @(posedge clk)
-    acc_0_4 <= \$478 ;
+    acc_0_4 <= \$479 ;
   always @(posedge clk)
-    out_0_4 <= \$479 ;
+    out_0_4 <= \$480 ;
   always @(posedge clk)
-    a_0_5 <= \$480 ;
+    a_0_5 <= \$481 ;
   always @(posedge clk)
-    v_0_5 <= \$481 ;
+    v_0_5 <= \$482 ;
   always @(posedge clk)
-    l_0_5 <= \$482 ;
+    l_0_5 <= \$483 ;
   always @(posedge clk)
-    w_0_5 <= \$483 ;
+    w_0_5 <= \$484 ;
   always @(posedge clk)
-    pr_0_5 <= \$484 ;
+    pr_0_5 <= \$485 ;
   always @(posedge clk)
-    vr_0_5 <= \$485 ;
+    vr_0_5 <= \$486 ;
   always @(posedge clk)
-    lr_0_5 <= \$486 ;
+    lr_0_5 <= \$487 ;
   always @(posedge clk)
-    acc_0_5 <= \$487 ;
+    acc_0_5 <= \$488 ;
   always @(posedge clk)
-    out_0_5 <= \$488 ;
+    out_0_5 <= \$489 ;
   always @(posedge clk)
-    a_0_6 <= \$489 ;
+    a_0_6 <= \$490 ;
   always @(posedge clk)
-    v_0_6 <= \$490 ;
+    v_0_6 <= \$491 ;
   always @(posedge clk)
-    l_0_6 <= \$491 ;
+    l_0_6 <= \$492 ;
   always @(posedge clk)
-    w_0_6 <= \$492 ;
+    w_0_6 <= \$493 ;
   always @(posedge clk)
-    pr_0_6 <= \$493 ;
+    pr_0_6 <= \$494 ;
   always @(posedge clk)
-    vr_0_6 <= \$494 ;
+    vr_0_6 <= \$495 ;
   always @(posedge clk)
-    lr_0_6 <= \$495 ;
+    lr_0_6 <= \$496 ;
   always @(posedge clk)
-    acc_0_6 <= \$496 ;
+    acc_0_6 <= \$497 ;
   always @(posedge clk)
-    out_0_6 <= \$497 ;
+    out_0_6 <= \$498 ;
   always @(posedge clk)
-    a_0_7 <= \$498 ;
+    a_0_7 <= \$499 ;
   always @(posedge clk)
-    v_0_7 <= \$499 ;
+    v_0_7 <= \$500 ;
   always @(posedge clk)
-    l_0_7 <= \$500 ;
+    l_0_7 <= \$501 ;
   always @(posedge clk)
-    w_0_7 <= \$501 ;
+    w_0_7 <= \$502 ;
   always @(posedge clk)
-    pr_0_7 <= \$502 ;
+    pr_0_7 <= \$503 ;
   always @(posedge clk)
-    vr_0_7 <= \$503 ;
+    vr_0_7 <= \$504 ;
   always @(posedge clk)
-    lr_0_7 <= \$504 ;
+    lr_0_7 <= \$505 ;
   always @(posedge clk)
-    acc_0_7 <= \$505 ;
+    acc_0_7 <= \$506 ;
   always @(posedge clk)
-    out_0_7 <= \$506 ;
+    out_0_7 <= \$507 ;
   always @(posedge clk)
-    a_1_0 <= \$507 ;
+    a_1_0 <= \$508 ;
   always @(posedge clk)
-    v_1_0 <= \$508 ;
+    v_1_0 <= \$509 ;
   always @(posedge clk)
-    l_1_0 <= \$509 ;
+    l_1_0 <= \$510 ;
   always @(posedge clk)
-    w_1_0 <= \$510 ;
+    w_1_0 <= \$511 ;
   always @(posedge clk)
-    pr_1_0 <= \$511 ;
+    pr_1_0 <= \$512 ;
   always @(posedge clk)
-    vr_1_0 <= \$512 ;
+    vr_1_0 <= \$513 ;
   always @(posedge clk)
-    lr_1_0 <= \$513 ;
+    lr_1_0 <= \$514 ;
   always @(posedge clk)
-    acc_1_0 <= \$514 ;
+    acc_1_0 <= \$515 ;
   always @(posedge clk)
-    out_1_0 <= \$515 ;
+    out_1_0 <= \$516 ;
   always @(posedge clk)
-    a_1_1 <= \$516 ;
+    a_1_1 <= \$517 ;
   always @(posedge clk)
-    v_1_1 <= \$517 ;
+    v_1_1 <= \$518 ;
   always @(posedge clk)
-    l_1_1 <= \$518 ;
+    l_1_1 <= \$519 ;
   always @(posedge clk)
-    w_1_1 <= \$519 ;
+    w_1_1 <= \$520 ;
   always @(posedge clk)
-    pr_1_1 <= \$520 ;
+    pr_1_1 <= \$521 ;
   always @(posedge clk)
-    vr_1_1 <= \$521 ;
+    vr_1_1 <= \$522 ;
   always @(posedge clk)
-    lr_1_1 <= \$522 ;
+    lr_1_1 <= \$523 ;
   always @(posedge clk)
-    acc_1_1 <= \$523 ;
+    acc_1_1 <= \$524 ;
   always @(posedge clk)
-    out_1_1 <= \$524 ;
+    out_1_1 <= \$525 ;
   always @(posedge clk)
-    a_1_2 <= \$525 ;
+    a_1_2 <= \$526 ;
   always @(posedge clk)
-    v_1_2 <= \$526 ;
+    v_1_2 <= \$527 ;
   always @(posedge clk)
-    l_1_2 <= \$527 ;
+    l_1_2 <= \$528 ;
   always @(posedge clk)
-    w_1_2 <= \$528 ;
+    w_1_2 <= \$529 ;
   always @(posedge clk)
-    pr_1_2 <= \$529 ;
+    pr_1_2 <= \$530 ;
   always @(posedge clk)
-    vr_1_2 <= \$530 ;
+    vr_1_2 <= \$531 ;
   always @(posedge clk)
-    lr_1_2 <= \$531 ;
+    lr_1_2 <= \$532 ;
   always @(posedge clk)
-    acc_1_2 <= \$532 ;
+    acc_1_2 <= \$533 ;
   always @(posedge clk)
-    out_1_2 <= \$533 ;
+    out_1_2 <= \$534 ;
   always @(posedge clk)
-    a_1_3 <= \$534 ;
+    a_1_3 <= \$535 ;
   always @(posedge clk)
-    v_1_3 <= \$535 ;
+    v_1_3 <= \$536 ;
   always @(posedge clk)
-    l_1_3 <= \$536 ;
+    l_1_3 <= \$537 ;
   always @(posedge clk)
-    w_1_3 <= \$537 ;
+    w_1_3 <= \$538 ;
   always @(posedge clk)
-    pr_1_3 <= \$538 ;
+    pr_1_3 <= \$539 ;
   always @(posedge clk)
-    vr_1_3 <= \$539 ;
+    vr_1_3 <= \$540 ;
   always @(posedge clk)
-    lr_1_3 <= \$540 ;
+    lr_1_3 <= \$541 ;
   always @(posedge clk)
-    acc_1_3 <= \$541 ;
+    acc_1_3 <= \$542 ;
   always @(posedge clk)
-    out_1_3 <= \$542 ;
+    out_1_3 <= \$543 ;
   always @(posedge clk)
-    a_1_4 <= \$543 ;
+    a_1_4 <= \$544 ;
   always @(posedge clk)
-    v_1_4 <= \$544 ;
+    v_1_4 <= \$545 ;
   always @(posedge clk)
-    l_1_4 <= \$545 ;
+    l_1_4 <= \$546 ;
   always @(posedge clk)
-    w_1_4 <= \$546 ;
+    w_1_4 <= \$547 ;
   always @(posedge clk)
-    pr_1_4 <= \$547 ;
+    pr_1_4 <= \$548 ;
   always @(posedge clk)
-    vr_1_4 <= \$548 ;
+    vr_1_4 <= \$549 ;
   always @(posedge clk)
-    lr_1_4 <= \$549 ;
+    lr_1_4 <= \$550 ;
   always @(posedge clk)
-    acc_1_4 <= \$550 ;
+    acc_1_4 <= \$551 ;
   always @(posedge clk)
-    out_1_4 <= \$551 ;
+    out_1_4 <= \$552 ;
   always @(posedge clk)
-    a_1_5 <= \$552 ;
+    a_1_5 <= \$553 ;
   always @(posedge clk)
-    v_1_5 <= \$553 ;
+    v_1_5 <= \$554 ;
   always @(posedge clk)
-    l_1_5 <= \$554 ;
+    l_1_5 <= \$555 ;
   always @(posedge clk)
-    w_1_5 <= \$555 ;
+    w_1_5 <= \$556 ;
   always @(posedge clk)
-    pr_1_5 <= \$556 ;
+    pr_1_5 <= \$557 ;
   always @(posedge clk)
-    vr_1_5 <= \$557 ;
+    vr_1_5 <= \$558 ;
   always @(posedge clk)
-    lr_1_5 <= \$558 ;
+    lr_1_5 <= \$559 ;
   always @(posedge clk)
-    acc_1_5 <= \$559 ;
+    acc_1_5 <= \$560 ;
   always @(posedge clk)
-    out_1_5 <= \$560 ;
+    out_1_5 <= \$561 ;
   always @(posedge clk)
-    a_1_6 <= \$561 ;
+    a_1_6 <= \$562 ;
   always @(posedge clk)
-    v_1_6 <= \$562 ;
+    v_1_6 <= \$563 ;
   always @(posedge clk)
-    l_1_6 <= \$563 ;
+    l_1_6 <= \$564 ;
   always @(posedge clk)
-    w_1_6 <= \$564 ;
+    w_1_6 <= \$565 ;
   always @(posedge clk)
-    pr_1_6 <= \$565 ;
+    pr_1_6 <= \$566 ;
   always @(posedge clk)
-    vr_1_6 <= \$566 ;
+    vr_1_6 <= \$567 ;
   always @(posedge clk)
-    lr_1_6 <= \$567 ;
+    lr_1_6 <= \$568 ;
   always @(posedge clk)
-    acc_1_6 <= \$568 ;
+    acc_1_6 <= \$569 ;
   always @(posedge clk)
-    out_1_6 <= \$569 ;
+    out_1_6 <= \$570 ;
   always @(posedge clk)
-    a_1_7 <= \$570 ;
+    a_1_7 <= \$571 ;
   always @(posedge clk)
-    v_1_7 <= \$571 ;
+    v_1_7 <= \$572 ;
   always @(posedge clk)
-    l_1_7 <= \$572 ;
+    l_1_7 <= \$573 ;
   always @(posedge clk)
-    w_1_7 <= \$573 ;
+    w_1_7 <= \$574 ;
   always @(posedge clk)
-    pr_1_7 <= \$574 ;
+    pr_1_7 <= \$575 ;
   always @(posedge clk)
-    vr_1_7 <= \$575 ;
+    vr_1_7 <= \$576 ;
   always @(posedge clk)
-    lr_1_7 <= \$576 ;
+    lr_1_7 <= \$577 ;
   always @(posedge clk)
-    acc_1_7 <= \$577 ;
+    acc_1_7 <= \$578 ;
   always @(posedge clk)
-    out_1_7 <= \$578 ;
+    out_1_7 <= \$579 ;
   always @(posedge clk)
-    a_2_0 <= \$579 ;
+    a_2_0 <= \$580 ;
   always @(posedge clk)
-    v_2_0 <= \$580 ;
+    v_2_0 <= \$581 ;
   always @(posedge clk)
-    l_2_0 <= \$581 ;
+    l_2_0 <= \$582 ;
   always @(posedge clk)
-    w_2_0 <= \$582 ;
+    w_2_0 <= \$583 ;
   always @(posedge clk)
-    pr_2_0 <= \$583 ;
+    pr_2_0 <= \$584 ;
   always @(posedge clk)
-    vr_2_0 <= \$584 ;
+    vr_2_0 <= \$585 ;
   always @(posedge clk)
-    lr_2_0 <= \$585 ;
+    lr_2_0 <= \$586 ;
   always @(posedge clk)
-    acc_2_0 <= \$586 ;
+    acc_2_0 <= \$587 ;
   always @(posedge clk)
-    out_2_0 <= \$587 ;
+    out_2_0 <= \$588 ;
   always @(posedge clk)
-    a_2_1 <= \$588 ;
+    a_2_1 <= \$589 ;
   always @(posedge clk)
-    v_2_1 <= \$589 ;
+    v_2_1 <= \$590 ;
   always @(posedge clk)
-    l_2_1 <= \$590 ;
+    l_2_1 <= \$591 ;
   always @(posedge clk)
-    w_2_1 <= \$591 ;
+    w_2_1 <= \$592 ;
   always @(posedge clk)
-    pr_2_1 <= \$592 ;
+    pr_2_1 <= \$593 ;
   always @(posedge clk)
-    vr_2_1 <= \$593 ;
+    vr_2_1 <= \$594 ;
   always @(posedge clk)
-    lr_2_1 <= \$594 ;
+    lr_2_1 <= \$595 ;
   always @(posedge clk)
-    acc_2_1 <= \$595 ;
+    acc_2_1 <= \$596 ;
   always @(posedge clk)
-    out_2_1 <= \$596 ;
+    out_2_1 <= \$597 ;
   always @(posedge clk)
-    a_2_2 <= \$597 ;
+    a_2_2 <= \$598 ;
   always @(posedge clk)
-    v_2_2 <= \$598 ;
+    v_2_2 <= \$599 ;
   always @(posedge clk)
-    l_2_2 <= \$599 ;
+    l_2_2 <= \$600 ;
   always @(posedge clk)
-    w_2_2 <= \$600 ;
+    w_2_2 <= \$601 ;
   always @(posedge clk)
-    pr_2_2 <= \$601 ;
+    pr_2_2 <= \$602 ;
   always @(posedge clk)
-    vr_2_2 <= \$602 ;
+    vr_2_2 <= \$603 ;
   always @(posedge clk)
-    lr_2_2 <= \$603 ;
+    lr_2_2 <= \$604 ;
   always @(posedge clk)
-    acc_2_2 <= \$604 ;
+    acc_2_2 <= \$605 ;
   always @(posedge clk)
-    out_2_2 <= \$605 ;
+    out_2_2 <= \$606 ;
   always @(posedge clk)
-    a_2_3 <= \$606 ;
+    a_2_3 <= \$607 ;
   always @(posedge clk)
-    v_2_3 <= \$607 ;
+    v_2_3 <= \$608 ;
   always @(posedge clk)
-    l_2_3 <= \$608 ;
+    l_2_3 <= \$609 ;
   always @(posedge clk)
-    w_2_3 <= \$609 ;
+    w_2_3 <= \$610 ;
   always @(posedge clk)
-    pr_2_3 <= \$610 ;
+    pr_2_3 <= \$611 ;
   always @(posedge clk)
-    vr_2_3 <= \$611 ;
+    vr_2_3 <= \$612 ;
   always @(posedge clk)
-    lr_2_3 <= \$612 ;
+    lr_2_3 <= \$613 ;
   always @(posedge clk)
-    acc_2_3 <= \$613 ;
+    acc_2_3 <= \$614 ;
   always @(posedge clk)
-    out_2_3 <= \$614 ;
+    out_2_3 <= \$615 ;
   always @(posedge clk)
-    a_2_4 <= \$615 ;
+    a_2_4 <= \$616 ;
   always @(posedge clk)
-    v_2_4 <= \$616 ;
+    v_2_4 <= \$617 ;
   always @(posedge clk)
-    l_2_4 <= \$617 ;
+    l_2_4 <= \$618 ;
   always @(posedge clk)
-    w_2_4 <= \$618 ;
+    w_2_4 <= \$619 ;
   always @(posedge clk)
-    pr_2_4 <= \$619 ;
+    pr_2_4 <= \$620 ;
   always @(posedge clk)
-    vr_2_4 <= \$620 ;
+    vr_2_4 <= \$621 ;
   always @(posedge clk)
-    lr_2_4 <= \$621 ;
+    lr_2_4 <= \$622 ;
   always @(posedge clk)
-    acc_2_4 <= \$622 ;
+    acc_2_4 <= \$623 ;
   always @(posedge clk)
-    out_2_4 <= \$623 ;
+    out_2_4 <= \$624 ;
   always @(posedge clk)
-    a_2_5 <= \$624 ;
+    a_2_5 <= \$625 ;
   always @(posedge clk)
-    v_2_5 <= \$625 ;
+    v_2_5 <= \$626 ;
   always @(posedge clk)
-    l_2_5 <= \$626 ;
+    l_2_5 <= \$627 ;
   always @(posedge clk)
-    w_2_5 <= \$627 ;
+    w_2_5 <= \$628 ;
   always @(posedge clk)
-    pr_2_5 <= \$628 ;
+    pr_2_5 <= \$629 ;
   always @(posedge clk)
-    vr_2_5 <= \$629 ;
+    vr_2_5 <= \$630 ;
   always @(posedge clk)
-    lr_2_5 <= \$630 ;
+    lr_2_5 <= \$631 ;
   always @(posedge clk)
-    acc_2_5 <= \$631 ;
+    acc_2_5 <= \$632 ;
   always @(posedge clk)
-    out_2_5 <= \$632 ;
+    out_2_5 <= \$633 ;
   always @(posedge clk)
-    a_2_6 <= \$633 ;
+    a_2_6 <= \$634 ;
   always @(posedge clk)
-    v_2_6 <= \$634 ;
+    v_2_6 <= \$635 ;
   always @(posedge clk)
-    l_2_6 <= \$635 ;
+    l_2_6 <= \$636 ;
   always @(posedge clk)
-    w_2_6 <= \$636 ;
+    w_2_6 <= \$637 ;
   always @(posedge clk)
-    pr_2_6 <= \$637 ;
+    pr_2_6 <= \$638 ;
   always @(posedge clk)
-    vr_2_6 <= \$638 ;
+    vr_2_6 <= \$639 ;
   always @(posedge clk)
-    lr_2_6 <= \$639 ;
+    lr_2_6 <= \$640 ;
   always @(posedge clk)
-    acc_2_6 <= \$640 ;
+    acc_2_6 <= \$641 ;
   always @(posedge clk)
-    out_2_6 <= \$641 ;
+    out_2_6 <= \$642 ;
   always @(posedge clk)
-    a_2_7 <= \$642 ;
+    a_2_7 <= \$643 ;
   always @(posedge clk)
-    v_2_7 <= \$643 ;
+    v_2_7 <= \$644 ;
   always @(posedge clk)
-    l_2_7 <= \$644 ;
+    l_2_7 <= \$645 ;
   always @(posedge clk)
-    w_2_7 <= \$645 ;
+    w_2_7 <= \$646 ;
   always @(posedge clk)
-    pr_2_7 <= \$646 ;
+    pr_2_7 <= \$647 ;
   always @(posedge clk)
-    vr_2_7 <= \$647 ;
+    vr_2_7 <= \$648 ;
   always @(posedge clk)
-    lr_2_7 <= \$648 ;
+    lr_2_7 <= \$649 ;
   always @(posedge clk)
-    acc_2_7 <= \$649 ;
+    acc_2_7 <= \$650 ;
   always @(posedge clk)
-    out_2_7 <= \$650 ;
+    out_2_7 <= \$651 ;
   always @(posedge clk)
-    a_3_0 <= \$651 ;
+    a_3_0 <= \$652 ;
   always @(posedge clk)
-    v_3_0 <= \$652 ;
+    v_3_0 <= \$653 ;
   always @(posedge clk)
-    l_3_0 <= \$653 ;
+    l_3_0 <= \$654 ;
   always @(posedge clk)
-    w_3_0 <= \$654 ;
+    w_3_0 <= \$655 ;
   always @(posedge clk)
-    pr_3_0 <= \$655 ;
+    pr_3_0 <= \$656 ;
   always @(posedge clk)
-    vr_3_0 <= \$656 ;
+    vr_3_0 <= \$657 ;
   always @(posedge clk)
-    lr_3_0 <= \$657 ;
+    lr_3_0 <= \$658 ;
   always @(posedge clk)
-    acc_3_0 <= \$658 ;
+    acc_3_0 <= \$659 ;
   always @(posedge clk)
-    out_3_0 <= \$659 ;
+    out_3_0 <= \$660 ;
   always @(posedge clk)
-    a_3_1 <= \$660 ;
+    a_3_1 <= \$661 ;
   always @(posedge clk)
-    v_3_1 <= \$661 ;
+    v_3_1 <= \$662 ;
   always @(posedge clk)
-    l_3_1 <= \$662 ;
+    l_3_1 <= \$663 ;
   always @(posedge clk)
-    w_3_1 <= \$663 ;
+    w_3_1 <= \$664 ;
   always @(posedge clk)
-    pr_3_1 <= \$664 ;
+    pr_3_1 <= \$665 ;
   always @(posedge clk)
-    vr_3_1 <= \$665 ;
+    vr_3_1 <= \$666 ;
   always @(posedge clk)
-    lr_3_1 <= \$666 ;
+    lr_3_1 <= \$667 ;
   always @(posedge clk)
-    acc_3_1 <= \$667 ;
+    acc_3_1 <= \$668 ;
   always @(posedge clk)
-    out_3_1 <= \$668 ;
+    out_3_1 <= \$669 ;
   always @(posedge clk)
-    a_3_2 <= \$669 ;
+    a_3_2 <= \$670 ;
   always @(posedge clk)
-    v_3_2 <= \$670 ;
+    v_3_2 <= \$671 ;
   always @(posedge clk)
-    l_3_2 <= \$671 ;
+    l_3_2 <= \$672 ;
   always @(posedge clk)
-    w_3_2 <= \$672 ;
+    w_3_2 <= \$673 ;
   always @(posedge clk)
-    pr_3_2 <= \$673 ;
+    pr_3_2 <= \$674 ;
   always @(posedge clk)
-    vr_3_2 <= \$674 ;
+    vr_3_2 <= \$675 ;
   always @(posedge clk)
-    lr_3_2 <= \$675 ;
+    lr_3_2 <= \$676 ;
   always @(posedge clk)
-    acc_3_2 <= \$676 ;
+    acc_3_2 <= \$677 ;
   always @(posedge clk)
-    out_3_2 <= \$677 ;
+    out_3_2 <= \$678 ;
   always @(posedge clk)
-    a_3_3 <= \$678 ;
+    a_3_3 <= \$679 ;
   always @(posedge clk)
-    v_3_3 <= \$679 ;
+    v_3_3 <= \$680 ;
   always @(posedge clk)
-    l_3_3 <= \$680 ;
+    l_3_3 <= \$681 ;
   always @(posedge clk)
-    w_3_3 <= \$681 ;
+    w_3_3 <= \$682 ;
   always @(posedge clk)
-    pr_3_3 <= \$682 ;
+    pr_3_3 <= \$683 ;
   always @(posedge clk)
-    vr_3_3 <= \$683 ;
+    vr_3_3 <= \$684 ;
   always @(posedge clk)
-    lr_3_3 <= \$684 ;
+    lr_3_3 <= \$685 ;
   always @(posedge clk)
-    acc_3_3 <= \$685 ;
+    acc_3_3 <= \$686 ;
   always @(posedge clk)
-    out_3_3 <= \$686 ;
+    out_3_3 <= \$687 ;
   always @(posedge clk)
-    a_3_4 <= \$687 ;
+    a_3_4 <= \$688 ;
   always @(posedge clk)
-    v_3_4 <= \$688 ;
+    v_3_4 <= \$689 ;
   always @(posedge clk)
-    l_3_4 <= \$689 ;
+    l_3_4 <= \$690 ;
   always @(posedge clk)
-    w_3_4 <= \$690 ;
+    w_3_4 <= \$691 ;
   always @(posedge clk)
-    pr_3_4 <= \$691 ;
+    pr_3_4 <= \$692 ;
   always @(posedge clk)
-    vr_3_4 <= \$692 ;
+    vr_3_4 <= \$693 ;
   always @(posedge clk)
-    lr_3_4 <= \$693 ;
+    lr_3_4 <= \$694 ;
   always @(posedge clk)
-    acc_3_4 <= \$694 ;
+    acc_3_4 <= \$695 ;
   always @(posedge clk)
-    out_3_4 <= \$695 ;
+    out_3_4 <= \$696 ;
   always @(posedge clk)
-    a_3_5 <= \$696 ;
+    a_3_5 <= \$697 ;
   always @(posedge clk)
-    v_3_5 <= \$697 ;
+    v_3_5 <= \$698 ;
   always @(posedge clk)
-    l_3_5 <= \$698 ;
+    l_3_5 <= \$699 ;
   always @(posedge clk)
-    w_3_5 <= \$699 ;
+    w_3_5 <= \$700 ;
   always @(posedge clk)
-    pr_3_5 <= \$700 ;
+    pr_3_5 <= \$701 ;
   always @(posedge clk)
-    vr_3_5 <= \$701 ;
+    vr_3_5 <= \$702 ;
   always @(posedge clk)
-    lr_3_5 <= \$702 ;
+    lr_3_5 <= \$703 ;
   always @(posedge clk)
-    acc_3_5 <= \$703 ;
+    acc_3_5 <= \$704 ;
   always @(posedge clk)
-    out_3_5 <= \$704 ;
+    out_3_5 <= \$705 ;
   always @(posedge clk)
-    a_3_6 <= \$705 ;
+    a_3_6 <= \$706 ;
   always @(posedge clk)
-    v_3_6 <= \$706 ;
+    v_3_6 <= \$707 ;
   always @(posedge clk)
-    l_3_6 <= \$707 ;
+    l_3_6 <= \$708 ;
   always @(posedge clk)
-    w_3_6 <= \$708 ;
+    w_3_6 <= \$709 ;
   always @(posedge clk)
-    pr_3_6 <= \$709 ;
+    pr_3_6 <= \$710 ;
   always @(posedge clk)
-    vr_3_6 <= \$710 ;
+    vr_3_6 <= \$711 ;
   always @(posedge clk)
-    lr_3_6 <= \$711 ;
+    lr_3_6 <= \$712 ;
   always @(posedge clk)
-    acc_3_6 <= \$712 ;
+    acc_3_6 <= \$713 ;
   always @(posedge clk)
-    out_3_6 <= \$713 ;
+    out_3_6 <= \$714 ;
   always @(posedge clk)
-    a_3_7 <= \$714 ;
+    a_3_7 <= \$715 ;
   always @(posedge clk)
-    v_3_7 <= \$715 ;
+    v_3_7 <= \$716 ;
   always @(posedge clk)
-    l_3_7 <= \$716 ;
+    l_3_7 <= \$717 ;
   always @(posedge clk)
-    w_3_7 <= \$717 ;
+    w_3_7 <= \$718 ;
   always @(posedge clk)
-    pr_3_7 <= \$718 ;
+    pr_3_7 <= \$719 ;
   always @(posedge clk)
-    vr_3_7 <= \$719 ;
+    vr_3_7 <= \$720 ;
   always @(posedge clk)
-    lr_3_7 <= \$720 ;
+    lr_3_7 <= \$721 ;
   always @(posedge clk)
-    acc_3_7 <= \$721 ;
+    acc_3_7 <= \$722 ;
   always @(posedge clk)
-    out_3_7 <= \$722 ;
+    out_3_7 <= \$723 ;
   always @(posedge clk)
-    a_4_0 <= \$723 ;
+    a_4_0 <= \$724 ;
   always @(posedge clk)
-    v_4_0 <= \$724 ;
+    v_4_0 <= \$725 ;
   always @(posedge clk)
-    l_4_0 <= \$725 ;
+    l_4_0 <= \$726 ;
   always @(posedge clk)
-    w_4_0 <= \$726 ;
+    w_4_0 <= \$727 ;
   always @(posedge clk)
-    pr_4_0 <= \$727 ;
+    pr_4_0 <= \$728 ;
   always @(posedge clk)
-    vr_4_0 <= \$728 ;
+    vr_4_0 <= \$729 ;
   always @(posedge clk)
-    lr_4_0 <= \$729 ;
+    lr_4_0 <= \$730 ;
   always @(posedge clk)
-    acc_4_0 <= \$730 ;
+    acc_4_0 <= \$731 ;
   always @(posedge clk)
-    out_4_0 <= \$731 ;
+    out_4_0 <= \$732 ;
   always @(posedge clk)
-    a_4_1 <= \$732 ;
+    a_4_1 <= \$733 ;
   always @(posedge clk)
-    v_4_1 <= \$733 ;
+    v_4_1 <= \$734 ;
   always @(posedge clk)
-    l_4_1 <= \$734 ;
+    l_4_1 <= \$735 ;
   always @(posedge clk)
-    w_4_1 <= \$735 ;
+    w_4_1 <= \$736 ;
   always @(posedge clk)
-    pr_4_1 <= \$736 ;
+    pr_4_1 <= \$737 ;
   always @(posedge clk)
-    vr_4_1 <= \$737 ;
+    vr_4_1 <= \$738 ;
   always @(posedge clk)
-    lr_4_1 <= \$738 ;
+    lr_4_1 <= \$739 ;
   always @(posedge clk)
-    acc_4_1 <= \$739 ;
+    acc_4_1 <= \$740 ;
   always @(posedge clk)
-    out_4_1 <= \$740 ;
+    out_4_1 <= \$741 ;
   always @(posedge clk)
-    a_4_2 <= \$741 ;
+    a_4_2 <= \$742 ;
   always @(posedge clk)
-    v_4_2 <= \$742 ;
+    v_4_2 <= \$743 ;
   always @(posedge clk)
-    l_4_2 <= \$743 ;
+    l_4_2 <= \$744 ;
   always @(posedge clk)
-    w_4_2 <= \$744 ;
+    w_4_2 <= \$745 ;
   always @(posedge clk)
-    pr_4_2 <= \$745 ;
+    pr_4_2 <= \$746 ;
   always @(posedge clk)
-    vr_4_2 <= \$746 ;
+    vr_4_2 <= \$747 ;
   always @(posedge clk)
-    lr_4_2 <= \$747 ;
+    lr_4_2 <= \$748 ;
   always @(posedge clk)
-    acc_4_2 <= \$748 ;
+    acc_4_2 <= \$749 ;
   always @(posedge clk)
-    out_4_2 <= \$749 ;
+    out_4_2 <= \$750 ;
   always @(posedge clk)
-    a_4_3 <= \$750 ;
+    a_4_3 <= \$751 ;
   always @(posedge clk)
-    v_4_3 <= \$751 ;
+    v_4_3 <= \$752 ;
   always @(posedge clk)
-    l_4_3 <= \$752 ;
+    l_4_3 <= \$753 ;
   always @(posedge clk)
-    w_4_3 <= \$753 ;
+    w_4_3 <= \$754 ;
   always @(posedge clk)
-    pr_4_3 <= \$754 ;
+    pr_4_3 <= \$755 ;
   always @(posedge clk)
-    vr_4_3 <= \$755 ;
+    vr_4_3 <= \$756 ;
   always @(posedge clk)
-    lr_4_3 <= \$756 ;
+    lr_4_3 <= \$757 ;
   always @(posedge clk)
-    acc_4_3 <= \$757 ;
+    acc_4_3 <= \$758 ;
   always @(posedge clk)
-    out_4_3 <= \$758 ;
+    out_4_3 <= \$759 ;
   always @(posedge clk)
-    a_4_4 <= \$759 ;
+    a_4_4 <= \$760 ;
   always @(posedge clk)
-    v_4_4 <= \$760 ;
+    v_4_4 <= \$761 ;
   always @(posedge clk)
-    l_4_4 <= \$761 ;
+    l_4_4 <= \$762 ;
   always @(posedge clk)
-    w_4_4 <= \$762 ;
+    w_4_4 <= \$763 ;
   always @(posedge clk)
-    pr_4_4 <= \$763 ;
+    pr_4_4 <= \$764 ;
   always @(posedge clk)
-    vr_4_4 <= \$764 ;
+    vr_4_4 <= \$765 ;
   always @(posedge clk)
-    lr_4_4 <= \$765 ;
+    lr_4_4 <= \$766 ;
   always @(posedge clk)
-    acc_4_4 <= \$766 ;
+    acc_4_4 <= \$767 ;
   always @(posedge clk)
-    out_4_4 <= \$767 ;
+    out_4_4 <= \$768 ;
   always @(posedge clk)
-    a_4_5 <= \$768 ;
+    a_4_5 <= \$769 ;
   always @(posedge clk)
-    v_4_5 <= \$769 ;
+    v_4_5 <= \$770 ;
   always @(posedge clk)
-    l_4_5 <= \$770 ;
+    l_4_5 <= \$771 ;
   always @(posedge clk)
-    w_4_5 <= \$771 ;
+    w_4_5 <= \$772 ;
   always @(posedge clk)
-    pr_4_5 <= \$772 ;
+    pr_4_5 <= \$773 ;
   always @(posedge clk)
-    vr_4_5 <= \$773 ;
+    vr_4_5 <= \$774 ;
   always @(posedge clk)
-    lr_4_5 <= \$774 ;
+    lr_4_5 <= \$775 ;
   always @(posedge clk)
-    acc_4_5 <= \$775 ;
+    acc_4_5 <= \$776 ;
   always @(posedge clk)
-    out_4_5 <= \$776 ;
+    out_4_5 <= \$777 ;
   always @(posedge clk)
-    a_4_6 <= \$777 ;
+    a_4_6 <= \$778 ;
   always @(posedge clk)
-    v_4_6 <= \$778 ;
+    v_4_6 <= \$779 ;
   always @(posedge clk)
-    l_4_6 <= \$779 ;
+    l_4_6 <= \$780 ;
   always @(posedge clk)
-    w_4_6 <= \$780 ;
+    w_4_6 <= \$781 ;
   always @(posedge clk)
-    pr_4_6 <= \$781 ;
+    pr_4_6 <= \$782 ;
   always @(posedge clk)
-    vr_4_6 <= \$782 ;
+    vr_4_6 <= \$783 ;
   always @(posedge clk)
-    lr_4_6 <= \$783 ;
+    lr_4_6 <= \$784 ;
   always @(posedge clk)
-    acc_4_6 <= \$784 ;
+    acc_4_6 <= \$785 ;
   always @(posedge clk)
-    out_4_6 <= \$785 ;
+    out_4_6 <= \$786 ;
   always @(posedge clk)
-    a_4_7 <= \$786 ;
+    a_4_7 <= \$787 ;
   always @(posedge clk)
-    v_4_7 <= \$787 ;
+    v_4_7 <= \$788 ;
   always @(posedge clk)
-    l_4_7 <= \$788 ;
+    l_4_7 <= \$789 ;
   always @(posedge clk)
-    w_4_7 <= \$789 ;
+    w_4_7 <= \$790 ;
   always @(posedge clk)
-    pr_4_7 <= \$790 ;
+    pr_4_7 <= \$791 ;
   always @(posedge clk)
-    vr_4_7 <= \$791 ;
+    vr_4_7 <= \$792 ;
   always @(posedge clk)
-    lr_4_7 <= \$792 ;
+    lr_4_7 <= \$793 ;
   always @(posedge clk)
-    acc_4_7 <= \$793 ;
+    acc_4_7 <= \$794 ;
   always @(posedge clk)
-    out_4_7 <= \$794 ;
+    out_4_7 <= \$795 ;
   always @(posedge clk)
-    a_5_0 <= \$795 ;
+    a_5_0 <= \$796 ;
   always @(posedge clk)
-    v_5_0 <= \$796 ;
+    v_5_0 <= \$797 ;
   always @(posedge clk)
-    l_5_0 <= \$797 ;
+    l_5_0 <= \$798 ;
   always @(posedge clk)
-    w_5_0 <= \$798 ;
+    w_5_0 <= \$799 ;
   always @(posedge clk)
-    pr_5_0 <= \$799 ;
+    pr_5_0 <= \$800 ;
   always @(posedge clk)
-    vr_5_0 <= \$800 ;
+    vr_5_0 <= \$801 ;
   always @(posedge clk)
-    lr_5_0 <= \$801 ;
+    lr_5_0 <= \$802 ;
   always @(posedge clk)
-    acc_5_0 <= \$802 ;
+    acc_5_0 <= \$803 ;
   always @(posedge clk)
-    out_5_0 <= \$803 ;
+    out_5_0 <= \$804 ;
   always @(posedge clk)
-    a_5_1 <= \$804 ;
+    a_5_1 <= \$805 ;
   always @(posedge clk)
-    v_5_1 <= \$805 ;
+    v_5_1 <= \$806 ;
   always @(posedge clk)
-    l_5_1 <= \$806 ;
+    l_5_1 <= \$807 ;
   always @(posedge clk)
-    w_5_1 <= \$807 ;
+    w_5_1 <= \$808 ;
   always @(posedge clk)
-    pr_5_1 <= \$808 ;
+    pr_5_1 <= \$809 ;
   always @(posedge clk)
-    vr_5_1 <= \$809 ;
+    vr_5_1 <= \$810 ;
   always @(posedge clk)
-    lr_5_1 <= \$810 ;
+    lr_5_1 <= \$811 ;
   always @(posedge clk)
-    acc_5_1 <= \$811 ;
+    acc_5_1 <= \$812 ;
   always @(posedge clk)
-    out_5_1 <= \$812 ;
+    out_5_1 <= \$813 ;
   always @(posedge clk)
-    a_5_2 <= \$813 ;
+    a_5_2 <= \$814 ;
   always @(posedge clk)
-    v_5_2 <= \$814 ;
+    v_5_2 <= \$815 ;
   always @(posedge clk)
-    l_5_2 <= \$815 ;
+    l_5_2 <= \$816 ;
   always @(posedge clk)
-    w_5_2 <= \$816 ;
+    w_5_2 <= \$817 ;
   always @(posedge clk)
-    pr_5_2 <= \$817 ;
+    pr_5_2 <= \$818 ;
   always @(posedge clk)
-    vr_5_2 <= \$818 ;
+    vr_5_2 <= \$819 ;
   always @(posedge clk)
-    lr_5_2 <= \$819 ;
+    lr_5_2 <= \$820 ;
   always @(posedge clk)
-    acc_5_2 <= \$820 ;
+    acc_5_2 <= \$821 ;
   always @(posedge clk)
-    out_5_2 <= \$821 ;
+    out_5_2 <= \$822 ;
   always @(posedge clk)
-    a_5_3 <= \$822 ;
+    a_5_3 <= \$823 ;
   always @(posedge clk)
-    v_5_3 <= \$823 ;
+    v_5_3 <= \$824 ;
   always @(posedge clk)
-    l_5_3 <= \$824 ;
+    l_5_3 <= \$825 ;
   always @(posedge clk)
-    w_5_3 <= \$825 ;
+    w_5_3 <= \$826 ;
   always @(posedge clk)
-    pr_5_3 <= \$826 ;
+    pr_5_3 <= \$827 ;
   always @(posedge clk)
-    vr_5_3 <= \$827 ;
+    vr_5_3 <= \$828 ;
   always @(posedge clk)
-    lr_5_3 <= \$828 ;
+    lr_5_3 <= \$829 ;
   always @(posedge clk)
-    acc_5_3 <= \$829 ;
+    acc_5_3 <= \$830 ;
   always @(posedge clk)
-    out_5_3 <= \$830 ;
+    out_5_3 <= \$831 ;
   always @(posedge clk)
-    a_5_4 <= \$831 ;
+    a_5_4 <= \$832 ;
   always @(posedge clk)
-    v_5_4 <= \$832 ;
+    v_5_4 <= \$833 ;
   always @(posedge clk)
-    l_5_4 <= \$833 ;
+    l_5_4 <= \$834 ;
   always @(posedge clk)
-    w_5_4 <= \$834 ;
+    w_5_4 <= \$835 ;
   always @(posedge clk)
-    pr_5_4 <= \$835 ;
+    pr_5_4 <= \$836 ;
   always @(posedge clk)
-    vr_5_4 <= \$836 ;
+    vr_5_4 <= \$837 ;
   always @(posedge clk)
-    lr_5_4 <= \$837 ;
+    lr_5_4 <= \$838 ;
   always @(posedge clk)
-    acc_5_4 <= \$838 ;
+    acc_5_4 <= \$839 ;
   always @(posedge clk)
-    out_5_4 <= \$839 ;
+    out_5_4 <= \$840 ;
   always @(posedge clk)
-    a_5_5 <= \$840 ;
+    a_5_5 <= \$841 ;
   always @(posedge clk)
-    v_5_5 <= \$841 ;
+    v_5_5 <= \$842 ;
   always @(posedge clk)
-    l_5_5 <= \$842 ;
+    l_5_5 <= \$843 ;
   always @(posedge clk)
-    w_5_5 <= \$843 ;
+    w_5_5 <= \$844 ;
   always @(posedge clk)
-    pr_5_5 <= \$844 ;
+    pr_5_5 <= \$845 ;
   always @(posedge clk)
-    vr_5_5 <= \$845 ;
+    vr_5_5 <= \$846 ;
   always @(posedge clk)
-    lr_5_5 <= \$846 ;
+    lr_5_5 <= \$847 ;
   always @(posedge clk)
-    acc_5_5 <= \$847 ;
+    acc_5_5 <= \$848 ;
   always @(posedge clk)
-    out_5_5 <= \$848 ;
+    out_5_5 <= \$849 ;
   always @(posedge clk)
-    a_5_6 <= \$849 ;
+    a_5_6 <= \$850 ;
   always @(posedge clk)
-    v_5_6 <= \$850 ;
+    v_5_6 <= \$851 ;
   always @(posedge clk)
-    l_5_6 <= \$851 ;
+    l_5_6 <= \$852 ;
   always @(posedge clk)
-    w_5_6 <= \$852 ;
+    w_5_6 <= \$853 ;
   always @(posedge clk)
-    pr_5_6 <= \$853 ;
+    pr_5_6 <= \$854 ;
   always @(posedge clk)
-    vr_5_6 <= \$854 ;
+    vr_5_6 <= \$855 ;
   always @(posedge clk)
-    lr_5_6 <= \$855 ;
+    lr_5_6 <= \$856 ;
   always @(posedge clk)
-    acc_5_6 <= \$856 ;
+    acc_5_6 <= \$857 ;
   always @(posedge clk)
-    out_5_6 <= \$857 ;
+    out_5_6 <= \$858 ;
   always @(posedge clk)
-    a_5_7 <= \$858 ;
+    a_5_7 <= \$859 ;
   always @(posedge clk)
-    v_5_7 <= \$859 ;
+    v_5_7 <= \$860 ;
   always @(posedge clk)
-    l_5_7 <= \$860 ;
+    l_5_7 <= \$861 ;
   always @(posedge clk)
-    w_5_7 <= \$861 ;
+    w_5_7 <= \$862 ;
   always @(posedge clk)
-    pr_5_7 <= \$862 ;
+    pr_5_7 <= \$863 ;
   always @(posedge clk)
-    vr_5_7 <= \$863 ;
+    vr_5_7 <= \$864 ;
   always @(posedge clk)
-    lr_5_7 <= \$864 ;
+    lr_5_7 <= \$865 ;
   always @(posedge clk)
-    acc_5_7 <= \$865 ;
+    acc_5_7 <= \$866 ;
   always @(posedge clk)
-    out_5_7 <= \$866 ;
+    out_5_7 <= \$867 ;
   always @(posedge clk)
-    a_6_0 <= \$867 ;
+    a_6_0 <= \$868 ;
   always @(posedge clk)
-    v_6_0 <= \$868 ;
+    v_6_0 <= \$869 ;
   always @(posedge clk)
-    l_6_0 <= \$869 ;
+    l_6_0 <= \$870 ;
   always @(posedge clk)
-    w_6_0 <= \$870 ;
+    w_6_0 <= \$871 ;
   always @(posedge clk)
-    pr_6_0 <= \$871 ;
+    pr_6_0 <= \$872 ;
   always @(posedge clk)
-    vr_6_0 <= \$872 ;
+    vr_6_0 <= \$873 ;
   always @(posedge clk)
-    lr_6_0 <= \$873 ;
+    lr_6_0 <= \$874 ;
   always @(posedge clk)
-    acc_6_0 <= \$874 ;
+    acc_6_0 <= \$875 ;
   always @(posedge clk)
-    out_6_0 <= \$875 ;
+    out_6_0 <= \$876 ;
   always @(posedge clk)
-    a_6_1 <= \$876 ;
+    a_6_1 <= \$877 ;
   always @(posedge clk)
-    v_6_1 <= \$877 ;
+    v_6_1 <= \$878 ;
   always @(posedge clk)
-    l_6_1 <= \$878 ;
+    l_6_1 <= \$879 ;
   always @(posedge clk)
-    w_6_1 <= \$879 ;
+    w_6_1 <= \$880 ;
   always @(posedge clk)
-    pr_6_1 <= \$880 ;
+    pr_6_1 <= \$881 ;
   always @(posedge clk)
-    vr_6_1 <= \$881 ;
+    vr_6_1 <= \$882 ;
   always @(posedge clk)
-    lr_6_1 <= \$882 ;
+    lr_6_1 <= \$883 ;
   always @(posedge clk)
-    acc_6_1 <= \$883 ;
+    acc_6_1 <= \$884 ;
   always @(posedge clk)
-    out_6_1 <= \$884 ;
+    out_6_1 <= \$885 ;
   always @(posedge clk)
-    a_6_2 <= \$885 ;
+    a_6_2 <= \$886 ;
   always @(posedge clk)
-    v_6_2 <= \$886 ;
+    v_6_2 <= \$887 ;
   always @(posedge clk)
-    l_6_2 <= \$887 ;
+    l_6_2 <= \$888 ;
   always @(posedge clk)
-    w_6_2 <= \$888 ;
+    w_6_2 <= \$889 ;
   always @(posedge clk)
-    pr_6_2 <= \$889 ;
+    pr_6_2 <= \$890 ;
   always @(posedge clk)
-    vr_6_2 <= \$890 ;
+    vr_6_2 <= \$891 ;
   always @(posedge clk)
-    lr_6_2 <= \$891 ;
+    lr_6_2 <= \$892 ;
   always @(posedge clk)
-    acc_6_2 <= \$892 ;
+    acc_6_2 <= \$893 ;
   always @(posedge clk)
-    out_6_2 <= \$893 ;
+    out_6_2 <= \$894 ;
   always @(posedge clk)
-    a_6_3 <= \$894 ;
+    a_6_3 <= \$895 ;
   always @(posedge clk)
-    v_6_3 <= \$895 ;
+    v_6_3 <= \$896 ;
   always @(posedge clk)
-    l_6_3 <= \$896 ;
+    l_6_3 <= \$897 ;
   always @(posedge clk)
-    w_6_3 <= \$897 ;
+    w_6_3 <= \$898 ;
   always @(posedge clk)
-    pr_6_3 <= \$898 ;
+    pr_6_3 <= \$899 ;
   always @(posedge clk)
-    vr_6_3 <= \$899 ;
+    vr_6_3 <= \$900 ;
   always @(posedge clk)
-    lr_6_3 <= \$900 ;
+    lr_6_3 <= \$901 ;
   always @(posedge clk)
-    acc_6_3 <= \$901 ;
+    acc_6_3 <= \$902 ;
   always @(posedge clk)
-    out_6_3 <= \$902 ;
+    out_6_3 <= \$903 ;
   always @(posedge clk)
-    a_6_4 <= \$903 ;
+    a_6_4 <= \$904 ;
   always @(posedge clk)
-    v_6_4 <= \$904 ;
+    v_6_4 <= \$905 ;
   always @(posedge clk)
-    l_6_4 <= \$905 ;
+    l_6_4 <= \$906 ;
   always @(posedge clk)
-    w_6_4 <= \$906 ;
+    w_6_4 <= \$907 ;
   always @(posedge clk)
-    pr_6_4 <= \$907 ;
+    pr_6_4 <= \$908 ;
   always @(posedge clk)
-    vr_6_4 <= \$908 ;
+    vr_6_4 <= \$909 ;
   always @(posedge clk)
-    lr_6_4 <= \$909 ;
+    lr_6_4 <= \$910 ;
   always @(posedge clk)
-    acc_6_4 <= \$910 ;
+    acc_6_4 <= \$911 ;
   always @(posedge clk)
-    out_6_4 <= \$911 ;
+    out_6_4 <= \$912 ;
   always @(posedge clk)
-    a_6_5 <= \$912 ;
+    a_6_5 <= \$913 ;
   always @(posedge clk)
-    v_6_5 <= \$913 ;
+    v_6_5 <= \$914 ;
   always @(posedge clk)
-    l_6_5 <= \$914 ;
+    l_6_5 <= \$915 ;
   always @(posedge clk)
-    w_6_5 <= \$915 ;
+    w_6_5 <= \$916 ;
   always @(posedge clk)
-    pr_6_5 <= \$916 ;
+    pr_6_5 <= \$917 ;
   always @(posedge clk)
-    vr_6_5 <= \$917 ;
+    vr_6_5 <= \$918 ;
   always @(posedge clk)
-    lr_6_5 <= \$918 ;
+    lr_6_5 <= \$919 ;
   always @(posedge clk)
-    acc_6_5 <= \$919 ;
+    acc_6_5 <= \$920 ;
   always @(posedge clk)
-    out_6_5 <= \$920 ;
+    out_6_5 <= \$921 ;
   always @(posedge clk)
-    a_6_6 <= \$921 ;
+    a_6_6 <= \$922 ;
   always @(posedge clk)
-    v_6_6 <= \$922 ;
+    v_6_6 <= \$923 ;
   always @(posedge clk)
-    l_6_6 <= \$923 ;
+    l_6_6 <= \$924 ;
   always @(posedge clk)
-    w_6_6 <= \$924 ;
+    w_6_6 <= \$925 ;
   always @(posedge clk)
-    pr_6_6 <= \$925 ;
+    pr_6_6 <= \$926 ;
   always @(posedge clk)
-    vr_6_6 <= \$926 ;
+    vr_6_6 <= \$927 ;
   always @(posedge clk)
-    lr_6_6 <= \$927 ;
+    lr_6_6 <= \$928 ;
   always @(posedge clk)
-    acc_6_6 <= \$928 ;
+    acc_6_6 <= \$929 ;
   always @(posedge clk)
-    out_6_6 <= \$929 ;
+    out_6_6 <= \$930 ;
   always @(posedge clk)
-    a_6_7 <= \$930 ;
+    a_6_7 <= \$931 ;
   always @(posedge clk)
-    v_6_7 <= \$931 ;
+    v_6_7 <= \$932 ;
   always @(posedge clk)
-    l_6_7 <= \$932 ;
+    l_6_7 <= \$933 ;
   always @(posedge clk)
-    w_6_7 <= \$933 ;
+    w_6_7 <= \$934 ;
   always @(posedge clk)
-    pr_6_7 <= \$934 ;
+    pr_6_7 <= \$935 ;
   always @(posedge clk)
-    vr_6_7 <= \$935 ;
+    vr_6_7 <= \$936 ;
   always @(posedge clk)
-    lr_6_7 <= \$936 ;
+    lr_6_7 <= \$937 ;
   always @(posedge clk)
-    acc_6_7 <= \$937 ;
+    acc_6_7 <= \$938 ;
   always @(posedge clk)
-    out_6_7 <= \$938 ;
+    out_6_7 <= \$939 ;
   always @(posedge clk)
-    a_7_0 <= \$939 ;
+    a_7_0 <= \$940 ;
   always @(posedge clk)
-    v_7_0 <= \$940 ;
+    v_7_0 <= \$941 ;
   always @(posedge clk)
-    l_7_0 <= \$941 ;
+    l_7_0 <= \$942 ;
   always @(posedge clk)
-    w_7_0 <= \$942 ;
+    w_7_0 <= \$943 ;
   always @(posedge clk)
-    pr_7_0 <= \$943 ;
+    pr_7_0 <= \$944 ;
   always @(posedge clk)
-    vr_7_0 <= \$944 ;
+    vr_7_0 <= \$945 ;
   always @(posedge clk)
-    lr_7_0 <= \$945 ;
+    lr_7_0 <= \$946 ;
   always @(posedge clk)
-    acc_7_0 <= \$946 ;
+    acc_7_0 <= \$947 ;
   always @(posedge clk)
-    out_7_0 <= \$947 ;
+    out_7_0 <= \$948 ;
   always @(posedge clk)
-    a_7_1 <= \$948 ;
+    a_7_1 <= \$949 ;
   always @(posedge clk)
-    v_7_1 <= \$949 ;
+    v_7_1 <= \$950 ;
   always @(posedge clk)
-    l_7_1 <= \$950 ;
+    l_7_1 <= \$951 ;
   always @(posedge clk)
-    w_7_1 <= \$951 ;
+    w_7_1 <= \$952 ;
   always @(posedge clk)
-    pr_7_1 <= \$952 ;
+    pr_7_1 <= \$953 ;
   always @(posedge clk)
-    vr_7_1 <= \$953 ;
+    vr_7_1 <= \$954 ;
   always @(posedge clk)
-    lr_7_1 <= \$954 ;
+    lr_7_1 <= \$955 ;
   always @(posedge clk)
-    acc_7_1 <= \$955 ;
+    acc_7_1 <= \$956 ;
   always @(posedge clk)
-    out_7_1 <= \$956 ;
+    out_7_1 <= \$957 ;
   always @(posedge clk)
-    a_7_2 <= \$957 ;
+    a_7_2 <= \$958 ;
   always @(posedge clk)
-    v_7_2 <= \$958 ;
+    v_7_2 <= \$959 ;
   always @(posedge clk)
-    l_7_2 <= \$959 ;
+    l_7_2 <= \$960 ;
   always @(posedge clk)
-    w_7_2 <= \$960 ;
+    w_7_2 <= \$961 ;
   always @(posedge clk)
-    pr_7_2 <= \$961 ;
+    pr_7_2 <= \$962 ;
   always @(posedge clk)
-    vr_7_2 <= \$962 ;
+    vr_7_2 <= \$963 ;
   always @(posedge clk)
-    lr_7_2 <= \$963 ;
+    lr_7_2 <= \$964 ;
   always @(posedge clk)
-    acc_7_2 <= \$964 ;
+    acc_7_2 <= \$965 ;
   always @(posedge clk)
-    out_7_2 <= \$965 ;
+    out_7_2 <= \$966 ;
   always @(posedge clk)
-    a_7_3 <= \$966 ;
+    a_7_3 <= \$967 ;
   always @(posedge clk)
-    v_7_3 <= \$967 ;
+    v_7_3 <= \$968 ;
   always @(posedge clk)
-    l_7_3 <= \$968 ;
+    l_7_3 <= \$969 ;
   always @(posedge clk)
-    w_7_3 <= \$969 ;
+    w_7_3 <= \$970 ;
   always @(posedge clk)
-    pr_7_3 <= \$970 ;
+    pr_7_3 <= \$971 ;
   always @(posedge clk)
-    vr_7_3 <= \$971 ;
+    vr_7_3 <= \$972 ;
   always @(posedge clk)
-    lr_7_3 <= \$972 ;
+    lr_7_3 <= \$973 ;
   always @(posedge clk)
-    acc_7_3 <= \$973 ;
+    acc_7_3 <= \$974 ;
   always @(posedge clk)
-    out_7_3 <= \$974 ;
+    out_7_3 <= \$975 ;
   always @(posedge clk)
-    a_7_4 <= \$975 ;
+    a_7_4 <= \$976 ;
   always @(posedge clk)
-    v_7_4 <= \$976 ;
+    v_7_4 <= \$977 ;
   always @(posedge clk)
-    l_7_4 <= \$977 ;
+    l_7_4 <= \$978 ;
   always @(posedge clk)
-    w_7_4 <= \$978 ;
+    w_7_4 <= \$979 ;
   always @(posedge clk)
-    pr_7_4 <= \$979 ;
+    pr_7_4 <= \$980 ;
   always @(posedge clk)
-    vr_7_4 <= \$980 ;
+    vr_7_4 <= \$981 ;
   always @(posedge clk)
-    lr_7_4 <= \$981 ;
+    lr_7_4 <= \$982 ;
   always @(posedge clk)
-    acc_7_4 <= \$982 ;
+    acc_7_4 <= \$983 ;
   always @(posedge clk)
-    out_7_4 <= \$983 ;
+    out_7_4 <= \$984 ;
   always @(posedge clk)
-    a_7_5 <= \$984 ;
+    a_7_5 <= \$985 ;
   always @(posedge clk)
-    v_7_5 <= \$985 ;
+    v_7_5 <= \$986 ;
   always @(posedge clk)
-    l_7_5 <= \$986 ;
+    l_7_5 <= \$987 ;
   always @(posedge clk)
-    w_7_5 <= \$987 ;
+    w_7_5 <= \$988 ;
   always @(posedge clk)
-    pr_7_5 <= \$988 ;
+    pr_7_5 <= \$989 ;
   always @(posedge clk)
-    vr_7_5 <= \$989 ;
+    vr_7_5 <= \$990 ;
   always @(posedge clk)
-    lr_7_5 <= \$990 ;
+    lr_7_5 <= \$991 ;
   always @(posedge clk)
-    acc_7_5 <= \$991 ;
+    acc_7_5 <= \$992 ;
   always @(posedge clk)
-    out_7_5 <= \$992 ;
+    out_7_5 <= \$993 ;
   always @(posedge clk)
-    a_7_6 <= \$993 ;
+    a_7_6 <= \$994 ;
   always @(posedge clk)
-    v_7_6 <= \$994 ;
+    v_7_6 <= \$995 ;
   always @(posedge clk)
-    l_7_6 <= \$995 ;
+    l_7_6 <= \$996 ;
   always @(posedge clk)
-    w_7_6 <= \$996 ;
+    w_7_6 <= \$997 ;
   always @(posedge clk)
-    pr_7_6 <= \$997 ;
+    pr_7_6 <= \$998 ;
   always @(posedge clk)
-    vr_7_6 <= \$998 ;
+    vr_7_6 <= \$999 ;
   always @(posedge clk)
-    lr_7_6 <= \$999 ;
+    lr_7_6 <= \$1000 ;
   always @(posedge clk)
-    acc_7_6 <= \$1000 ;
+    acc_7_6 <= \$1001 ;
   always @(posedge clk)
-    out_7_6 <= \$1001 ;
+    out_7_6 <= \$1002 ;
   always @(posedge clk)
-    a_7_7 <= \$1002 ;
+    a_7_7 <= \$1003 ;
   always @(posedge clk)
-    v_7_7 <= \$1003 ;
+    v_7_7 <= \$1004 ;
   always @(posedge clk)
-    l_7_7 <= \$1004 ;
+    l_7_7 <= \$1005 ;
   always @(posedge clk)
-    w_7_7 <= \$1005 ;
+    w_7_7 <= \$1006 ;
   always @(posedge clk)
-    pr_7_7 <= \$1006 ;
+    pr_7_7 <= \$1007 ;
   always @(posedge clk)
-    vr_7_7 <= \$1007 ;
+    vr_7_7 <= \$1008 ;
   always @(posedge clk)
-    lr_7_7 <= \$1008 ;
+    lr_7_7 <= \$1009 ;
   always @(posedge clk)
-    acc_7_7 <= \$1009 ;
+    acc_7_7 <= \$1010 ;
   always @(posedge clk)
-    out_7_7 <= \$1010 ;
+    out_7_7 <= \$1011 ;
   always @(posedge clk)
-    drain_count <= \$1011 ;
+    drain_count <= \$1012 ;
+  always @(posedge clk)
+    drain_shift <= \$1013 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = skew_a1_d0;
+    \$324  = skew_a1_d0;
     if (en) begin
-      \$323  = i_a[15:8];
+      \$324  = i_a[15:8];
     end
     if (rst) begin
-      \$323  = 8'h00;
+      \$324  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = skew_v1_d0;
+    \$325  = skew_v1_d0;
     if (en) begin
-      \$324  = i_valid;
-    end
-    if (rst) begin
-      \$324  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = skew_l1_d0;
-    if (en) begin
-      \$325  = i_last;
+      \$325  = i_valid;
     end
     if (rst) begin
       \$325  = 1'h0;
@@ -3801,19 +3797,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = skew_a2_d0;
+    \$326  = skew_l1_d0;
     if (en) begin
-      \$326  = i_a[23:16];
+      \$326  = i_last;
     end
     if (rst) begin
-      \$326  = 8'h00;
+      \$326  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = skew_a2_d1;
+    \$327  = skew_a2_d0;
     if (en) begin
-      \$327  = skew_a2_d0;
+      \$327  = i_a[23:16];
     end
     if (rst) begin
       \$327  = 8'h00;
@@ -3821,19 +3817,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = skew_v2_d0;
+    \$328  = skew_a2_d1;
     if (en) begin
-      \$328  = i_valid;
+      \$328  = skew_a2_d0;
     end
     if (rst) begin
-      \$328  = 1'h0;
+      \$328  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = skew_v2_d1;
+    \$329  = skew_v2_d0;
     if (en) begin
-      \$329  = skew_v2_d0;
+      \$329  = i_valid;
     end
     if (rst) begin
       \$329  = 1'h0;
@@ -3841,9 +3837,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = skew_l2_d0;
+    \$330  = skew_v2_d1;
     if (en) begin
-      \$330  = i_last;
+      \$330  = skew_v2_d0;
     end
     if (rst) begin
       \$330  = 1'h0;
@@ -3851,9 +3847,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = skew_l2_d1;
+    \$331  = skew_l2_d0;
     if (en) begin
-      \$331  = skew_l2_d0;
+      \$331  = i_last;
     end
     if (rst) begin
       \$331  = 1'h0;
@@ -3861,19 +3857,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = skew_a3_d0;
+    \$332  = skew_l2_d1;
     if (en) begin
-      \$332  = i_a[31:24];
+      \$332  = skew_l2_d0;
     end
     if (rst) begin
-      \$332  = 8'h00;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = skew_a3_d1;
+    \$333  = skew_a3_d0;
     if (en) begin
-      \$333  = skew_a3_d0;
+      \$333  = i_a[31:24];
     end
     if (rst) begin
       \$333  = 8'h00;
@@ -3881,9 +3877,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = skew_a3_d2;
+    \$334  = skew_a3_d1;
     if (en) begin
-      \$334  = skew_a3_d1;
+      \$334  = skew_a3_d0;
     end
     if (rst) begin
       \$334  = 8'h00;
@@ -3891,19 +3887,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = skew_v3_d0;
+    \$335  = skew_a3_d2;
     if (en) begin
-      \$335  = i_valid;
+      \$335  = skew_a3_d1;
     end
     if (rst) begin
-      \$335  = 1'h0;
+      \$335  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = skew_v3_d1;
+    \$336  = skew_v3_d0;
     if (en) begin
-      \$336  = skew_v3_d0;
+      \$336  = i_valid;
     end
     if (rst) begin
       \$336  = 1'h0;
@@ -3911,9 +3907,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = skew_v3_d2;
+    \$337  = skew_v3_d1;
     if (en) begin
-      \$337  = skew_v3_d1;
+      \$337  = skew_v3_d0;
     end
     if (rst) begin
       \$337  = 1'h0;
@@ -3921,9 +3917,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = skew_l3_d0;
+    \$338  = skew_v3_d2;
     if (en) begin
-      \$338  = i_last;
+      \$338  = skew_v3_d1;
     end
     if (rst) begin
       \$338  = 1'h0;
@@ -3931,9 +3927,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = skew_l3_d1;
+    \$339  = skew_l3_d0;
     if (en) begin
-      \$339  = skew_l3_d0;
+      \$339  = i_last;
     end
     if (rst) begin
       \$339  = 1'h0;
@@ -3941,9 +3937,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = skew_l3_d2;
+    \$340  = skew_l3_d1;
     if (en) begin
-      \$340  = skew_l3_d1;
+      \$340  = skew_l3_d0;
     end
     if (rst) begin
       \$340  = 1'h0;
@@ -3951,19 +3947,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = skew_a4_d0;
+    \$341  = skew_l3_d2;
     if (en) begin
-      \$341  = i_a[39:32];
+      \$341  = skew_l3_d1;
     end
     if (rst) begin
-      \$341  = 8'h00;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = skew_a4_d1;
+    \$342  = skew_a4_d0;
     if (en) begin
-      \$342  = skew_a4_d0;
+      \$342  = i_a[39:32];
     end
     if (rst) begin
       \$342  = 8'h00;
@@ -3971,9 +3967,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = skew_a4_d2;
+    \$343  = skew_a4_d1;
     if (en) begin
-      \$343  = skew_a4_d1;
+      \$343  = skew_a4_d0;
     end
     if (rst) begin
       \$343  = 8'h00;
@@ -3981,9 +3977,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = skew_a4_d3;
+    \$344  = skew_a4_d2;
     if (en) begin
-      \$344  = skew_a4_d2;
+      \$344  = skew_a4_d1;
     end
     if (rst) begin
       \$344  = 8'h00;
@@ -3991,19 +3987,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = skew_v4_d0;
+    \$345  = skew_a4_d3;
     if (en) begin
-      \$345  = i_valid;
+      \$345  = skew_a4_d2;
     end
     if (rst) begin
-      \$345  = 1'h0;
+      \$345  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = skew_v4_d1;
+    \$346  = skew_v4_d0;
     if (en) begin
-      \$346  = skew_v4_d0;
+      \$346  = i_valid;
     end
     if (rst) begin
       \$346  = 1'h0;
@@ -4011,9 +4007,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = skew_v4_d2;
+    \$347  = skew_v4_d1;
     if (en) begin
-      \$347  = skew_v4_d1;
+      \$347  = skew_v4_d0;
     end
     if (rst) begin
       \$347  = 1'h0;
@@ -4021,9 +4017,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = skew_v4_d3;
+    \$348  = skew_v4_d2;
     if (en) begin
-      \$348  = skew_v4_d2;
+      \$348  = skew_v4_d1;
     end
     if (rst) begin
       \$348  = 1'h0;
@@ -4031,9 +4027,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = skew_l4_d0;
+    \$349  = skew_v4_d3;
     if (en) begin
-      \$349  = i_last;
+      \$349  = skew_v4_d2;
     end
     if (rst) begin
       \$349  = 1'h0;
@@ -4041,9 +4037,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = skew_l4_d1;
+    \$350  = skew_l4_d0;
     if (en) begin
-      \$350  = skew_l4_d0;
+      \$350  = i_last;
     end
     if (rst) begin
       \$350  = 1'h0;
@@ -4051,9 +4047,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = skew_l4_d2;
+    \$351  = skew_l4_d1;
     if (en) begin
-      \$351  = skew_l4_d1;
+      \$351  = skew_l4_d0;
     end
     if (rst) begin
       \$351  = 1'h0;
@@ -4061,9 +4057,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = skew_l4_d3;
+    \$352  = skew_l4_d2;
     if (en) begin
-      \$352  = skew_l4_d2;
+      \$352  = skew_l4_d1;
     end
     if (rst) begin
       \$352  = 1'h0;
@@ -4071,19 +4067,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = skew_a5_d0;
+    \$353  = skew_l4_d3;
     if (en) begin
-      \$353  = i_a[47:40];
+      \$353  = skew_l4_d2;
     end
     if (rst) begin
-      \$353  = 8'h00;
+      \$353  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = skew_a5_d1;
+    \$354  = skew_a5_d0;
     if (en) begin
-      \$354  = skew_a5_d0;
+      \$354  = i_a[47:40];
     end
     if (rst) begin
       \$354  = 8'h00;
@@ -4091,9 +4087,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = skew_a5_d2;
+    \$355  = skew_a5_d1;
     if (en) begin
-      \$355  = skew_a5_d1;
+      \$355  = skew_a5_d0;
     end
     if (rst) begin
       \$355  = 8'h00;
@@ -4101,9 +4097,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = skew_a5_d3;
+    \$356  = skew_a5_d2;
     if (en) begin
-      \$356  = skew_a5_d2;
+      \$356  = skew_a5_d1;
     end
     if (rst) begin
       \$356  = 8'h00;
@@ -4111,9 +4107,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = skew_a5_d4;
+    \$357  = skew_a5_d3;
     if (en) begin
-      \$357  = skew_a5_d3;
+      \$357  = skew_a5_d2;
     end
     if (rst) begin
       \$357  = 8'h00;
@@ -4121,19 +4117,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = skew_v5_d0;
+    \$358  = skew_a5_d4;
     if (en) begin
-      \$358  = i_valid;
+      \$358  = skew_a5_d3;
     end
     if (rst) begin
-      \$358  = 1'h0;
+      \$358  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = skew_v5_d1;
+    \$359  = skew_v5_d0;
     if (en) begin
-      \$359  = skew_v5_d0;
+      \$359  = i_valid;
     end
     if (rst) begin
       \$359  = 1'h0;
@@ -4141,9 +4137,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = skew_v5_d2;
+    \$360  = skew_v5_d1;
     if (en) begin
-      \$360  = skew_v5_d1;
+      \$360  = skew_v5_d0;
     end
     if (rst) begin
       \$360  = 1'h0;
@@ -4151,9 +4147,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = skew_v5_d3;
+    \$361  = skew_v5_d2;
     if (en) begin
-      \$361  = skew_v5_d2;
+      \$361  = skew_v5_d1;
     end
     if (rst) begin
       \$361  = 1'h0;
@@ -4161,9 +4157,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = skew_v5_d4;
+    \$362  = skew_v5_d3;
     if (en) begin
-      \$362  = skew_v5_d3;
+      \$362  = skew_v5_d2;
     end
     if (rst) begin
       \$362  = 1'h0;
@@ -4171,9 +4167,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = skew_l5_d0;
+    \$363  = skew_v5_d4;
     if (en) begin
-      \$363  = i_last;
+      \$363  = skew_v5_d3;
     end
     if (rst) begin
       \$363  = 1'h0;
@@ -4181,9 +4177,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = skew_l5_d1;
+    \$364  = skew_l5_d0;
     if (en) begin
-      \$364  = skew_l5_d0;
+      \$364  = i_last;
     end
     if (rst) begin
       \$364  = 1'h0;
@@ -4191,9 +4187,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = skew_l5_d2;
+    \$365  = skew_l5_d1;
     if (en) begin
-      \$365  = skew_l5_d1;
+      \$365  = skew_l5_d0;
     end
     if (rst) begin
       \$365  = 1'h0;
@@ -4201,9 +4197,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = skew_l5_d3;
+    \$366  = skew_l5_d2;
     if (en) begin
-      \$366  = skew_l5_d2;
+      \$366  = skew_l5_d1;
     end
     if (rst) begin
       \$366  = 1'h0;
@@ -4211,9 +4207,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = skew_l5_d4;
+    \$367  = skew_l5_d3;
     if (en) begin
-      \$367  = skew_l5_d3;
+      \$367  = skew_l5_d2;
     end
     if (rst) begin
       \$367  = 1'h0;
@@ -4221,19 +4217,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = skew_a6_d0;
+    \$368  = skew_l5_d4;
     if (en) begin
-      \$368  = i_a[55:48];
+      \$368  = skew_l5_d3;
     end
     if (rst) begin
-      \$368  = 8'h00;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = skew_a6_d1;
+    \$369  = skew_a6_d0;
     if (en) begin
-      \$369  = skew_a6_d0;
+      \$369  = i_a[55:48];
     end
     if (rst) begin
       \$369  = 8'h00;
@@ -4241,9 +4237,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = skew_a6_d2;
+    \$370  = skew_a6_d1;
     if (en) begin
-      \$370  = skew_a6_d1;
+      \$370  = skew_a6_d0;
     end
     if (rst) begin
       \$370  = 8'h00;
@@ -4251,9 +4247,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = skew_a6_d3;
+    \$371  = skew_a6_d2;
     if (en) begin
-      \$371  = skew_a6_d2;
+      \$371  = skew_a6_d1;
     end
     if (rst) begin
       \$371  = 8'h00;
@@ -4261,9 +4257,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = skew_a6_d4;
+    \$372  = skew_a6_d3;
     if (en) begin
-      \$372  = skew_a6_d3;
+      \$372  = skew_a6_d2;
     end
     if (rst) begin
       \$372  = 8'h00;
@@ -4271,9 +4267,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = skew_a6_d5;
+    \$373  = skew_a6_d4;
     if (en) begin
-      \$373  = skew_a6_d4;
+      \$373  = skew_a6_d3;
     end
     if (rst) begin
       \$373  = 8'h00;
@@ -4281,19 +4277,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = skew_v6_d0;
+    \$374  = skew_a6_d5;
     if (en) begin
-      \$374  = i_valid;
+      \$374  = skew_a6_d4;
     end
     if (rst) begin
-      \$374  = 1'h0;
+      \$374  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = skew_v6_d1;
+    \$375  = skew_v6_d0;
     if (en) begin
-      \$375  = skew_v6_d0;
+      \$375  = i_valid;
     end
     if (rst) begin
       \$375  = 1'h0;
@@ -4301,9 +4297,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = skew_v6_d2;
+    \$376  = skew_v6_d1;
     if (en) begin
-      \$376  = skew_v6_d1;
+      \$376  = skew_v6_d0;
     end
     if (rst) begin
       \$376  = 1'h0;
@@ -4311,9 +4307,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = skew_v6_d3;
+    \$377  = skew_v6_d2;
     if (en) begin
-      \$377  = skew_v6_d2;
+      \$377  = skew_v6_d1;
     end
     if (rst) begin
       \$377  = 1'h0;
@@ -4321,9 +4317,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = skew_v6_d4;
+    \$378  = skew_v6_d3;
     if (en) begin
-      \$378  = skew_v6_d3;
+      \$378  = skew_v6_d2;
     end
     if (rst) begin
       \$378  = 1'h0;
@@ -4331,9 +4327,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = skew_v6_d5;
+    \$379  = skew_v6_d4;
     if (en) begin
-      \$379  = skew_v6_d4;
+      \$379  = skew_v6_d3;
     end
     if (rst) begin
       \$379  = 1'h0;
@@ -4341,9 +4337,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = skew_l6_d0;
+    \$380  = skew_v6_d5;
     if (en) begin
-      \$380  = i_last;
+      \$380  = skew_v6_d4;
     end
     if (rst) begin
       \$380  = 1'h0;
@@ -4351,9 +4347,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = skew_l6_d1;
+    \$381  = skew_l6_d0;
     if (en) begin
-      \$381  = skew_l6_d0;
+      \$381  = i_last;
     end
     if (rst) begin
       \$381  = 1'h0;
@@ -4361,9 +4357,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = skew_l6_d2;
+    \$382  = skew_l6_d1;
     if (en) begin
-      \$382  = skew_l6_d1;
+      \$382  = skew_l6_d0;
     end
     if (rst) begin
       \$382  = 1'h0;
@@ -4371,9 +4367,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = skew_l6_d3;
+    \$383  = skew_l6_d2;
     if (en) begin
-      \$383  = skew_l6_d2;
+      \$383  = skew_l6_d1;
     end
     if (rst) begin
       \$383  = 1'h0;
@@ -4381,9 +4377,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = skew_l6_d4;
+    \$384  = skew_l6_d3;
     if (en) begin
-      \$384  = skew_l6_d3;
+      \$384  = skew_l6_d2;
     end
     if (rst) begin
       \$384  = 1'h0;
@@ -4391,9 +4387,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = skew_l6_d5;
+    \$385  = skew_l6_d4;
     if (en) begin
-      \$385  = skew_l6_d4;
+      \$385  = skew_l6_d3;
     end
     if (rst) begin
       \$385  = 1'h0;
@@ -4401,19 +4397,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = skew_a7_d0;
+    \$386  = skew_l6_d5;
     if (en) begin
-      \$386  = i_a[63:56];
+      \$386  = skew_l6_d4;
     end
     if (rst) begin
-      \$386  = 8'h00;
+      \$386  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = skew_a7_d1;
+    \$387  = skew_a7_d0;
     if (en) begin
-      \$387  = skew_a7_d0;
+      \$387  = i_a[63:56];
     end
     if (rst) begin
       \$387  = 8'h00;
@@ -4421,9 +4417,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = skew_a7_d2;
+    \$388  = skew_a7_d1;
     if (en) begin
-      \$388  = skew_a7_d1;
+      \$388  = skew_a7_d0;
     end
     if (rst) begin
       \$388  = 8'h00;
@@ -4431,9 +4427,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = skew_a7_d3;
+    \$389  = skew_a7_d2;
     if (en) begin
-      \$389  = skew_a7_d2;
+      \$389  = skew_a7_d1;
     end
     if (rst) begin
       \$389  = 8'h00;
@@ -4441,9 +4437,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = skew_a7_d4;
+    \$390  = skew_a7_d3;
     if (en) begin
-      \$390  = skew_a7_d3;
+      \$390  = skew_a7_d2;
     end
     if (rst) begin
       \$390  = 8'h00;
@@ -4451,9 +4447,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = skew_a7_d5;
+    \$391  = skew_a7_d4;
     if (en) begin
-      \$391  = skew_a7_d4;
+      \$391  = skew_a7_d3;
     end
     if (rst) begin
       \$391  = 8'h00;
@@ -4461,9 +4457,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = skew_a7_d6;
+    \$392  = skew_a7_d5;
     if (en) begin
-      \$392  = skew_a7_d5;
+      \$392  = skew_a7_d4;
     end
     if (rst) begin
       \$392  = 8'h00;
@@ -4471,19 +4467,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = skew_v7_d0;
+    \$393  = skew_a7_d6;
     if (en) begin
-      \$393  = i_valid;
+      \$393  = skew_a7_d5;
     end
     if (rst) begin
-      \$393  = 1'h0;
+      \$393  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = skew_v7_d1;
+    \$394  = skew_v7_d0;
     if (en) begin
-      \$394  = skew_v7_d0;
+      \$394  = i_valid;
     end
     if (rst) begin
       \$394  = 1'h0;
@@ -4491,9 +4487,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = skew_v7_d2;
+    \$395  = skew_v7_d1;
     if (en) begin
-      \$395  = skew_v7_d1;
+      \$395  = skew_v7_d0;
     end
     if (rst) begin
       \$395  = 1'h0;
@@ -4501,9 +4497,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = skew_v7_d3;
+    \$396  = skew_v7_d2;
     if (en) begin
-      \$396  = skew_v7_d2;
+      \$396  = skew_v7_d1;
     end
     if (rst) begin
       \$396  = 1'h0;
@@ -4511,9 +4507,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = skew_v7_d4;
+    \$397  = skew_v7_d3;
     if (en) begin
-      \$397  = skew_v7_d3;
+      \$397  = skew_v7_d2;
     end
     if (rst) begin
       \$397  = 1'h0;
@@ -4521,9 +4517,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = skew_v7_d5;
+    \$398  = skew_v7_d4;
     if (en) begin
-      \$398  = skew_v7_d4;
+      \$398  = skew_v7_d3;
     end
     if (rst) begin
       \$398  = 1'h0;
@@ -4531,9 +4527,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = skew_v7_d6;
+    \$399  = skew_v7_d5;
     if (en) begin
-      \$399  = skew_v7_d5;
+      \$399  = skew_v7_d4;
     end
     if (rst) begin
       \$399  = 1'h0;
@@ -4541,9 +4537,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = skew_l7_d0;
+    \$400  = skew_v7_d6;
     if (en) begin
-      \$400  = i_last;
+      \$400  = skew_v7_d5;
     end
     if (rst) begin
       \$400  = 1'h0;
@@ -4551,9 +4547,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = skew_l7_d1;
+    \$401  = skew_l7_d0;
     if (en) begin
-      \$401  = skew_l7_d0;
+      \$401  = i_last;
     end
     if (rst) begin
       \$401  = 1'h0;
@@ -4561,9 +4557,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = skew_l7_d2;
+    \$402  = skew_l7_d1;
     if (en) begin
-      \$402  = skew_l7_d1;
+      \$402  = skew_l7_d0;
     end
     if (rst) begin
       \$402  = 1'h0;
@@ -4571,9 +4567,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = skew_l7_d3;
+    \$403  = skew_l7_d2;
     if (en) begin
-      \$403  = skew_l7_d2;
+      \$403  = skew_l7_d1;
     end
     if (rst) begin
       \$403  = 1'h0;
@@ -4581,9 +4577,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = skew_l7_d4;
+    \$404  = skew_l7_d3;
     if (en) begin
-      \$404  = skew_l7_d3;
+      \$404  = skew_l7_d2;
     end
     if (rst) begin
       \$404  = 1'h0;
@@ -4591,9 +4587,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = skew_l7_d5;
+    \$405  = skew_l7_d4;
     if (en) begin
-      \$405  = skew_l7_d4;
+      \$405  = skew_l7_d3;
     end
     if (rst) begin
       \$405  = 1'h0;
@@ -4601,9 +4597,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = skew_l7_d6;
+    \$406  = skew_l7_d5;
     if (en) begin
-      \$406  = skew_l7_d5;
+      \$406  = skew_l7_d4;
     end
     if (rst) begin
       \$406  = 1'h0;
@@ -4611,19 +4607,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = skew_w1_d0;
+    \$407  = skew_l7_d6;
     if (en) begin
-      \$407  = i_w[15:8];
+      \$407  = skew_l7_d5;
     end
     if (rst) begin
-      \$407  = 8'h00;
+      \$407  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = skew_w2_d0;
+    \$408  = skew_w1_d0;
     if (en) begin
-      \$408  = i_w[23:16];
+      \$408  = i_w[15:8];
     end
     if (rst) begin
       \$408  = 8'h00;
@@ -4631,9 +4627,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = skew_w2_d1;
+    \$409  = skew_w2_d0;
     if (en) begin
-      \$409  = skew_w2_d0;
+      \$409  = i_w[23:16];
     end
     if (rst) begin
       \$409  = 8'h00;
@@ -4641,9 +4637,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = skew_w3_d0;
+    \$410  = skew_w2_d1;
     if (en) begin
-      \$410  = i_w[31:24];
+      \$410  = skew_w2_d0;
     end
     if (rst) begin
       \$410  = 8'h00;
@@ -4651,9 +4647,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = skew_w3_d1;
+    \$411  = skew_w3_d0;
     if (en) begin
-      \$411  = skew_w3_d0;
+      \$411  = i_w[31:24];
     end
     if (rst) begin
       \$411  = 8'h00;
@@ -4661,9 +4657,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = skew_w3_d2;
+    \$412  = skew_w3_d1;
     if (en) begin
-      \$412  = skew_w3_d1;
+      \$412  = skew_w3_d0;
     end
     if (rst) begin
       \$412  = 8'h00;
@@ -4671,9 +4667,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = skew_w4_d0;
+    \$413  = skew_w3_d2;
     if (en) begin
-      \$413  = i_w[39:32];
+      \$413  = skew_w3_d1;
     end
     if (rst) begin
       \$413  = 8'h00;
@@ -4681,9 +4677,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = skew_w4_d1;
+    \$414  = skew_w4_d0;
     if (en) begin
-      \$414  = skew_w4_d0;
+      \$414  = i_w[39:32];
     end
     if (rst) begin
       \$414  = 8'h00;
@@ -4691,9 +4687,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = skew_w4_d2;
+    \$415  = skew_w4_d1;
     if (en) begin
-      \$415  = skew_w4_d1;
+      \$415  = skew_w4_d0;
     end
     if (rst) begin
       \$415  = 8'h00;
@@ -4701,9 +4697,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = skew_w4_d3;
+    \$416  = skew_w4_d2;
     if (en) begin
-      \$416  = skew_w4_d2;
+      \$416  = skew_w4_d1;
     end
     if (rst) begin
       \$416  = 8'h00;
@@ -4711,9 +4707,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = skew_w5_d0;
+    \$417  = skew_w4_d3;
     if (en) begin
-      \$417  = i_w[47:40];
+      \$417  = skew_w4_d2;
     end
     if (rst) begin
       \$417  = 8'h00;
@@ -4721,9 +4717,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = skew_w5_d1;
+    \$418  = skew_w5_d0;
     if (en) begin
-      \$418  = skew_w5_d0;
+      \$418  = i_w[47:40];
     end
     if (rst) begin
       \$418  = 8'h00;
@@ -4731,9 +4727,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = skew_w5_d2;
+    \$419  = skew_w5_d1;
     if (en) begin
-      \$419  = skew_w5_d1;
+      \$419  = skew_w5_d0;
     end
     if (rst) begin
       \$419  = 8'h00;
@@ -4741,9 +4737,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = skew_w5_d3;
+    \$420  = skew_w5_d2;
     if (en) begin
-      \$420  = skew_w5_d2;
+      \$420  = skew_w5_d1;
     end
     if (rst) begin
       \$420  = 8'h00;
@@ -4751,9 +4747,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = skew_w5_d4;
+    \$421  = skew_w5_d3;
     if (en) begin
-      \$421  = skew_w5_d3;
+      \$421  = skew_w5_d2;
     end
     if (rst) begin
       \$421  = 8'h00;
@@ -4761,9 +4757,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = skew_w6_d0;
+    \$422  = skew_w5_d4;
     if (en) begin
-      \$422  = i_w[55:48];
+      \$422  = skew_w5_d3;
     end
     if (rst) begin
       \$422  = 8'h00;
@@ -4771,9 +4767,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = skew_w6_d1;
+    \$423  = skew_w6_d0;
     if (en) begin
-      \$423  = skew_w6_d0;
+      \$423  = i_w[55:48];
     end
     if (rst) begin
       \$423  = 8'h00;
@@ -4781,9 +4777,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = skew_w6_d2;
+    \$424  = skew_w6_d1;
     if (en) begin
-      \$424  = skew_w6_d1;
+      \$424  = skew_w6_d0;
     end
     if (rst) begin
       \$424  = 8'h00;
@@ -4791,9 +4787,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = skew_w6_d3;
+    \$425  = skew_w6_d2;
     if (en) begin
-      \$425  = skew_w6_d2;
+      \$425  = skew_w6_d1;
     end
     if (rst) begin
       \$425  = 8'h00;
@@ -4801,9 +4797,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = skew_w6_d4;
+    \$426  = skew_w6_d3;
     if (en) begin
-      \$426  = skew_w6_d3;
+      \$426  = skew_w6_d2;
     end
     if (rst) begin
       \$426  = 8'h00;
@@ -4811,9 +4807,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = skew_w6_d5;
+    \$427  = skew_w6_d4;
     if (en) begin
-      \$427  = skew_w6_d4;
+      \$427  = skew_w6_d3;
     end
     if (rst) begin
       \$427  = 8'h00;
@@ -4821,9 +4817,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = skew_w7_d0;
+    \$428  = skew_w6_d5;
     if (en) begin
-      \$428  = i_w[63:56];
+      \$428  = skew_w6_d4;
     end
     if (rst) begin
       \$428  = 8'h00;
@@ -4831,9 +4827,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = skew_w7_d1;
+    \$429  = skew_w7_d0;
     if (en) begin
-      \$429  = skew_w7_d0;
+      \$429  = i_w[63:56];
     end
     if (rst) begin
       \$429  = 8'h00;
@@ -4841,9 +4837,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = skew_w7_d2;
+    \$430  = skew_w7_d1;
     if (en) begin
-      \$430  = skew_w7_d1;
+      \$430  = skew_w7_d0;
     end
     if (rst) begin
       \$430  = 8'h00;
@@ -4851,9 +4847,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = skew_w7_d3;
+    \$431  = skew_w7_d2;
     if (en) begin
-      \$431  = skew_w7_d2;
+      \$431  = skew_w7_d1;
     end
     if (rst) begin
       \$431  = 8'h00;
@@ -4861,9 +4857,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$432  = skew_w7_d4;
+    \$432  = skew_w7_d3;
     if (en) begin
-      \$432  = skew_w7_d3;
+      \$432  = skew_w7_d2;
     end
     if (rst) begin
       \$432  = 8'h00;
@@ -4871,9 +4867,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = skew_w7_d5;
+    \$433  = skew_w7_d4;
     if (en) begin
-      \$433  = skew_w7_d4;
+      \$433  = skew_w7_d3;
     end
     if (rst) begin
       \$433  = 8'h00;
@@ -4881,9 +4877,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = skew_w7_d6;
+    \$434  = skew_w7_d5;
     if (en) begin
-      \$434  = skew_w7_d5;
+      \$434  = skew_w7_d4;
     end
     if (rst) begin
       \$434  = 8'h00;
@@ -4891,9 +4887,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = a_0_0;
+    \$435  = skew_w7_d6;
     if (en) begin
-      \$435  = i_a[7:0];
+      \$435  = skew_w7_d5;
     end
     if (rst) begin
       \$435  = 8'h00;
@@ -4901,19 +4897,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = v_0_0;
+    \$436  = a_0_0;
     if (en) begin
-      \$436  = i_valid;
+      \$436  = i_a[7:0];
     end
     if (rst) begin
-      \$436  = 1'h0;
+      \$436  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = l_0_0;
+    \$437  = v_0_0;
     if (en) begin
-      \$437  = i_last;
+      \$437  = i_valid;
     end
     if (rst) begin
       \$437  = 1'h0;
@@ -4921,39 +4917,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = w_0_0;
+    \$438  = l_0_0;
     if (en) begin
-      \$438  = i_w[7:0];
+      \$438  = i_last;
     end
     if (rst) begin
-      \$438  = 8'h00;
+      \$438  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = pr_0_0;
+    \$439  = w_0_0;
     if (en) begin
-      \$439  = p_0_0;
+      \$439  = i_w[7:0];
     end
     if (rst) begin
-      \$439  = 16'h0000;
+      \$439  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = vr_0_0;
+    \$440  = pr_0_0;
     if (en) begin
-      \$440  = i_valid;
+      \$440  = p_0_0;
     end
     if (rst) begin
-      \$440  = 1'h0;
+      \$440  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = lr_0_0;
+    \$441  = vr_0_0;
     if (en) begin
-      \$441  = i_last;
+      \$441  = i_valid;
     end
     if (rst) begin
       \$441  = 1'h0;
@@ -4961,21 +4957,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = acc_0_0;
-    if (\$1 ) begin
-      \$442  = \$2 ;
+    \$442  = lr_0_0;
+    if (en) begin
+      \$442  = i_last;
     end
     if (rst) begin
-      \$442  = 26'h0000000;
+      \$442  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = out_0_0;
-    if (cap_0_0) begin
-      \$443  = \$195 [25:0];
-    end else if (\$3 ) begin
-      \$443  = out_1_0;
+    \$443  = acc_0_0;
+    if (\$1 ) begin
+      \$443  = \$2 ;
     end
     if (rst) begin
       \$443  = 26'h0000000;
@@ -4983,29 +4977,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = a_0_1;
-    if (en) begin
-      \$444  = a_0_0;
+    \$444  = out_0_0;
+    if (cap_0_0) begin
+      \$444  = \$194 [25:0];
+    end else if (\$3 ) begin
+      \$444  = out_1_0;
     end
     if (rst) begin
-      \$444  = 8'h00;
+      \$444  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = v_0_1;
+    \$445  = a_0_1;
     if (en) begin
-      \$445  = v_0_0;
+      \$445  = a_0_0;
     end
     if (rst) begin
-      \$445  = 1'h0;
+      \$445  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = l_0_1;
+    \$446  = v_0_1;
     if (en) begin
-      \$446  = l_0_0;
+      \$446  = v_0_0;
     end
     if (rst) begin
       \$446  = 1'h0;
@@ -5013,39 +5009,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = w_0_1;
+    \$447  = l_0_1;
     if (en) begin
-      \$447  = skew_w1_d0;
+      \$447  = l_0_0;
     end
     if (rst) begin
-      \$447  = 8'h00;
+      \$447  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = pr_0_1;
+    \$448  = w_0_1;
     if (en) begin
-      \$448  = p_0_1;
+      \$448  = skew_w1_d0;
     end
     if (rst) begin
-      \$448  = 16'h0000;
+      \$448  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = vr_0_1;
+    \$449  = pr_0_1;
     if (en) begin
-      \$449  = v_0_0;
+      \$449  = p_0_1;
     end
     if (rst) begin
-      \$449  = 1'h0;
+      \$449  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = lr_0_1;
+    \$450  = vr_0_1;
     if (en) begin
-      \$450  = l_0_0;
+      \$450  = v_0_0;
     end
     if (rst) begin
       \$450  = 1'h0;
@@ -5053,21 +5049,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = acc_0_1;
-    if (\$4 ) begin
-      \$451  = \$5 ;
+    \$451  = lr_0_1;
+    if (en) begin
+      \$451  = l_0_0;
     end
     if (rst) begin
-      \$451  = 26'h0000000;
+      \$451  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = out_0_1;
-    if (cap_0_1) begin
-      \$452  = \$197 [25:0];
-    end else if (\$6 ) begin
-      \$452  = out_1_1;
+    \$452  = acc_0_1;
+    if (\$4 ) begin
+      \$452  = \$5 ;
     end
     if (rst) begin
       \$452  = 26'h0000000;
@@ -5075,29 +5069,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = a_0_2;
-    if (en) begin
-      \$453  = a_0_1;
+    \$453  = out_0_1;
+    if (cap_0_1) begin
+      \$453  = \$196 [25:0];
+    end else if (\$6 ) begin
+      \$453  = out_1_1;
     end
     if (rst) begin
-      \$453  = 8'h00;
+      \$453  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = v_0_2;
+    \$454  = a_0_2;
     if (en) begin
-      \$454  = v_0_1;
+      \$454  = a_0_1;
     end
     if (rst) begin
-      \$454  = 1'h0;
+      \$454  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = l_0_2;
+    \$455  = v_0_2;
     if (en) begin
-      \$455  = l_0_1;
+      \$455  = v_0_1;
     end
     if (rst) begin
       \$455  = 1'h0;
@@ -5105,39 +5101,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = w_0_2;
+    \$456  = l_0_2;
     if (en) begin
-      \$456  = skew_w2_d1;
+      \$456  = l_0_1;
     end
     if (rst) begin
-      \$456  = 8'h00;
+      \$456  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = pr_0_2;
+    \$457  = w_0_2;
     if (en) begin
-      \$457  = p_0_2;
+      \$457  = skew_w2_d1;
     end
     if (rst) begin
-      \$457  = 16'h0000;
+      \$457  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = vr_0_2;
+    \$458  = pr_0_2;
     if (en) begin
-      \$458  = v_0_1;
+      \$458  = p_0_2;
     end
     if (rst) begin
-      \$458  = 1'h0;
+      \$458  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = lr_0_2;
+    \$459  = vr_0_2;
     if (en) begin
-      \$459  = l_0_1;
+      \$459  = v_0_1;
     end
     if (rst) begin
       \$459  = 1'h0;
@@ -5145,21 +5141,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = acc_0_2;
-    if (\$7 ) begin
-      \$460  = \$8 ;
+    \$460  = lr_0_2;
+    if (en) begin
+      \$460  = l_0_1;
     end
     if (rst) begin
-      \$460  = 26'h0000000;
+      \$460  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = out_0_2;
-    if (cap_0_2) begin
-      \$461  = \$199 [25:0];
-    end else if (\$9 ) begin
-      \$461  = out_1_2;
+    \$461  = acc_0_2;
+    if (\$7 ) begin
+      \$461  = \$8 ;
     end
     if (rst) begin
       \$461  = 26'h0000000;
@@ -5167,29 +5161,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = a_0_3;
-    if (en) begin
-      \$462  = a_0_2;
+    \$462  = out_0_2;
+    if (cap_0_2) begin
+      \$462  = \$198 [25:0];
+    end else if (\$9 ) begin
+      \$462  = out_1_2;
     end
     if (rst) begin
-      \$462  = 8'h00;
+      \$462  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = v_0_3;
+    \$463  = a_0_3;
     if (en) begin
-      \$463  = v_0_2;
+      \$463  = a_0_2;
     end
     if (rst) begin
-      \$463  = 1'h0;
+      \$463  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = l_0_3;
+    \$464  = v_0_3;
     if (en) begin
-      \$464  = l_0_2;
+      \$464  = v_0_2;
     end
     if (rst) begin
       \$464  = 1'h0;
@@ -5197,39 +5193,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = w_0_3;
+    \$465  = l_0_3;
     if (en) begin
-      \$465  = skew_w3_d2;
+      \$465  = l_0_2;
     end
     if (rst) begin
-      \$465  = 8'h00;
+      \$465  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = pr_0_3;
+    \$466  = w_0_3;
     if (en) begin
-      \$466  = p_0_3;
+      \$466  = skew_w3_d2;
     end
     if (rst) begin
-      \$466  = 16'h0000;
+      \$466  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = vr_0_3;
+    \$467  = pr_0_3;
     if (en) begin
-      \$467  = v_0_2;
+      \$467  = p_0_3;
     end
     if (rst) begin
-      \$467  = 1'h0;
+      \$467  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = lr_0_3;
+    \$468  = vr_0_3;
     if (en) begin
-      \$468  = l_0_2;
+      \$468  = v_0_2;
     end
     if (rst) begin
       \$468  = 1'h0;
@@ -5237,21 +5233,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = acc_0_3;
-    if (\$10 ) begin
-      \$469  = \$11 ;
+    \$469  = lr_0_3;
+    if (en) begin
+      \$469  = l_0_2;
     end
     if (rst) begin
-      \$469  = 26'h0000000;
+      \$469  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = out_0_3;
-    if (cap_0_3) begin
-      \$470  = \$201 [25:0];
-    end else if (\$12 ) begin
-      \$470  = out_1_3;
+    \$470  = acc_0_3;
+    if (\$10 ) begin
+      \$470  = \$11 ;
     end
     if (rst) begin
       \$470  = 26'h0000000;
@@ -5259,29 +5253,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = a_0_4;
-    if (en) begin
-      \$471  = a_0_3;
+    \$471  = out_0_3;
+    if (cap_0_3) begin
+      \$471  = \$200 [25:0];
+    end else if (\$12 ) begin
+      \$471  = out_1_3;
     end
     if (rst) begin
-      \$471  = 8'h00;
+      \$471  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = v_0_4;
+    \$472  = a_0_4;
     if (en) begin
-      \$472  = v_0_3;
+      \$472  = a_0_3;
     end
     if (rst) begin
-      \$472  = 1'h0;
+      \$472  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = l_0_4;
+    \$473  = v_0_4;
     if (en) begin
-      \$473  = l_0_3;
+      \$473  = v_0_3;
     end
     if (rst) begin
       \$473  = 1'h0;
@@ -5289,39 +5285,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = w_0_4;
+    \$474  = l_0_4;
     if (en) begin
-      \$474  = skew_w4_d3;
+      \$474  = l_0_3;
     end
     if (rst) begin
-      \$474  = 8'h00;
+      \$474  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = pr_0_4;
+    \$475  = w_0_4;
     if (en) begin
-      \$475  = p_0_4;
+      \$475  = skew_w4_d3;
     end
     if (rst) begin
-      \$475  = 16'h0000;
+      \$475  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = vr_0_4;
+    \$476  = pr_0_4;
     if (en) begin
-      \$476  = v_0_3;
+      \$476  = p_0_4;
     end
     if (rst) begin
-      \$476  = 1'h0;
+      \$476  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = lr_0_4;
+    \$477  = vr_0_4;
     if (en) begin
-      \$477  = l_0_3;
+      \$477  = v_0_3;
     end
     if (rst) begin
       \$477  = 1'h0;
@@ -5329,21 +5325,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = acc_0_4;
-    if (\$13 ) begin
-      \$478  = \$14 ;
+    \$478  = lr_0_4;
+    if (en) begin
+      \$478  = l_0_3;
     end
     if (rst) begin
-      \$478  = 26'h0000000;
+      \$478  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = out_0_4;
-    if (cap_0_4) begin
-      \$479  = \$203 [25:0];
-    end else if (\$15 ) begin
-      \$479  = out_1_4;
+    \$479  = acc_0_4;
+    if (\$13 ) begin
+      \$479  = \$14 ;
     end
     if (rst) begin
       \$479  = 26'h0000000;
@@ -5351,29 +5345,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = a_0_5;
-    if (en) begin
-      \$480  = a_0_4;
+    \$480  = out_0_4;
+    if (cap_0_4) begin
+      \$480  = \$202 [25:0];
+    end else if (\$15 ) begin
+      \$480  = out_1_4;
     end
     if (rst) begin
-      \$480  = 8'h00;
+      \$480  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = v_0_5;
+    \$481  = a_0_5;
     if (en) begin
-      \$481  = v_0_4;
+      \$481  = a_0_4;
     end
     if (rst) begin
-      \$481  = 1'h0;
+      \$481  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = l_0_5;
+    \$482  = v_0_5;
     if (en) begin
-      \$482  = l_0_4;
+      \$482  = v_0_4;
     end
     if (rst) begin
       \$482  = 1'h0;
@@ -5381,39 +5377,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = w_0_5;
+    \$483  = l_0_5;
     if (en) begin
-      \$483  = skew_w5_d4;
+      \$483  = l_0_4;
     end
     if (rst) begin
-      \$483  = 8'h00;
+      \$483  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = pr_0_5;
+    \$484  = w_0_5;
     if (en) begin
-      \$484  = p_0_5;
+      \$484  = skew_w5_d4;
     end
     if (rst) begin
-      \$484  = 16'h0000;
+      \$484  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = vr_0_5;
+    \$485  = pr_0_5;
     if (en) begin
-      \$485  = v_0_4;
+      \$485  = p_0_5;
     end
     if (rst) begin
-      \$485  = 1'h0;
+      \$485  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = lr_0_5;
+    \$486  = vr_0_5;
     if (en) begin
-      \$486  = l_0_4;
+      \$486  = v_0_4;
     end
     if (rst) begin
       \$486  = 1'h0;
@@ -5421,21 +5417,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = acc_0_5;
-    if (\$16 ) begin
-      \$487  = \$17 ;
+    \$487  = lr_0_5;
+    if (en) begin
+      \$487  = l_0_4;
     end
     if (rst) begin
-      \$487  = 26'h0000000;
+      \$487  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = out_0_5;
-    if (cap_0_5) begin
-      \$488  = \$205 [25:0];
-    end else if (\$18 ) begin
-      \$488  = out_1_5;
+    \$488  = acc_0_5;
+    if (\$16 ) begin
+      \$488  = \$17 ;
     end
     if (rst) begin
       \$488  = 26'h0000000;
@@ -5443,29 +5437,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = a_0_6;
-    if (en) begin
-      \$489  = a_0_5;
+    \$489  = out_0_5;
+    if (cap_0_5) begin
+      \$489  = \$204 [25:0];
+    end else if (\$18 ) begin
+      \$489  = out_1_5;
     end
     if (rst) begin
-      \$489  = 8'h00;
+      \$489  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = v_0_6;
+    \$490  = a_0_6;
     if (en) begin
-      \$490  = v_0_5;
+      \$490  = a_0_5;
     end
     if (rst) begin
-      \$490  = 1'h0;
+      \$490  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = l_0_6;
+    \$491  = v_0_6;
     if (en) begin
-      \$491  = l_0_5;
+      \$491  = v_0_5;
     end
     if (rst) begin
       \$491  = 1'h0;
@@ -5473,39 +5469,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = w_0_6;
+    \$492  = l_0_6;
     if (en) begin
-      \$492  = skew_w6_d5;
+      \$492  = l_0_5;
     end
     if (rst) begin
-      \$492  = 8'h00;
+      \$492  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = pr_0_6;
+    \$493  = w_0_6;
     if (en) begin
-      \$493  = p_0_6;
+      \$493  = skew_w6_d5;
     end
     if (rst) begin
-      \$493  = 16'h0000;
+      \$493  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = vr_0_6;
+    \$494  = pr_0_6;
     if (en) begin
-      \$494  = v_0_5;
+      \$494  = p_0_6;
     end
     if (rst) begin
-      \$494  = 1'h0;
+      \$494  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = lr_0_6;
+    \$495  = vr_0_6;
     if (en) begin
-      \$495  = l_0_5;
+      \$495  = v_0_5;
     end
     if (rst) begin
       \$495  = 1'h0;
@@ -5513,21 +5509,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = acc_0_6;
-    if (\$19 ) begin
-      \$496  = \$20 ;
+    \$496  = lr_0_6;
+    if (en) begin
+      \$496  = l_0_5;
     end
     if (rst) begin
-      \$496  = 26'h0000000;
+      \$496  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = out_0_6;
-    if (cap_0_6) begin
-      \$497  = \$207 [25:0];
-    end else if (\$21 ) begin
-      \$497  = out_1_6;
+    \$497  = acc_0_6;
+    if (\$19 ) begin
+      \$497  = \$20 ;
     end
     if (rst) begin
       \$497  = 26'h0000000;
@@ -5535,29 +5529,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = a_0_7;
-    if (en) begin
-      \$498  = a_0_6;
+    \$498  = out_0_6;
+    if (cap_0_6) begin
+      \$498  = \$206 [25:0];
+    end else if (\$21 ) begin
+      \$498  = out_1_6;
     end
     if (rst) begin
-      \$498  = 8'h00;
+      \$498  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = v_0_7;
+    \$499  = a_0_7;
     if (en) begin
-      \$499  = v_0_6;
+      \$499  = a_0_6;
     end
     if (rst) begin
-      \$499  = 1'h0;
+      \$499  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = l_0_7;
+    \$500  = v_0_7;
     if (en) begin
-      \$500  = l_0_6;
+      \$500  = v_0_6;
     end
     if (rst) begin
       \$500  = 1'h0;
@@ -5565,39 +5561,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = w_0_7;
+    \$501  = l_0_7;
     if (en) begin
-      \$501  = skew_w7_d6;
+      \$501  = l_0_6;
     end
     if (rst) begin
-      \$501  = 8'h00;
+      \$501  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = pr_0_7;
+    \$502  = w_0_7;
     if (en) begin
-      \$502  = p_0_7;
+      \$502  = skew_w7_d6;
     end
     if (rst) begin
-      \$502  = 16'h0000;
+      \$502  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = vr_0_7;
+    \$503  = pr_0_7;
     if (en) begin
-      \$503  = v_0_6;
+      \$503  = p_0_7;
     end
     if (rst) begin
-      \$503  = 1'h0;
+      \$503  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = lr_0_7;
+    \$504  = vr_0_7;
     if (en) begin
-      \$504  = l_0_6;
+      \$504  = v_0_6;
     end
     if (rst) begin
       \$504  = 1'h0;
@@ -5605,21 +5601,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = acc_0_7;
-    if (\$22 ) begin
-      \$505  = \$23 ;
+    \$505  = lr_0_7;
+    if (en) begin
+      \$505  = l_0_6;
     end
     if (rst) begin
-      \$505  = 26'h0000000;
+      \$505  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = out_0_7;
-    if (cap_0_7) begin
-      \$506  = \$209 [25:0];
-    end else if (\$24 ) begin
-      \$506  = out_1_7;
+    \$506  = acc_0_7;
+    if (\$22 ) begin
+      \$506  = \$23 ;
     end
     if (rst) begin
       \$506  = 26'h0000000;
@@ -5627,29 +5621,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = a_1_0;
-    if (en) begin
-      \$507  = skew_a1_d0;
+    \$507  = out_0_7;
+    if (cap_0_7) begin
+      \$507  = \$208 [25:0];
+    end else if (\$24 ) begin
+      \$507  = out_1_7;
     end
     if (rst) begin
-      \$507  = 8'h00;
+      \$507  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = v_1_0;
+    \$508  = a_1_0;
     if (en) begin
-      \$508  = skew_v1_d0;
+      \$508  = skew_a1_d0;
     end
     if (rst) begin
-      \$508  = 1'h0;
+      \$508  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = l_1_0;
+    \$509  = v_1_0;
     if (en) begin
-      \$509  = skew_l1_d0;
+      \$509  = skew_v1_d0;
     end
     if (rst) begin
       \$509  = 1'h0;
@@ -5657,39 +5653,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = w_1_0;
+    \$510  = l_1_0;
     if (en) begin
-      \$510  = w_0_0;
+      \$510  = skew_l1_d0;
     end
     if (rst) begin
-      \$510  = 8'h00;
+      \$510  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = pr_1_0;
+    \$511  = w_1_0;
     if (en) begin
-      \$511  = p_1_0;
+      \$511  = w_0_0;
     end
     if (rst) begin
-      \$511  = 16'h0000;
+      \$511  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = vr_1_0;
+    \$512  = pr_1_0;
     if (en) begin
-      \$512  = skew_v1_d0;
+      \$512  = p_1_0;
     end
     if (rst) begin
-      \$512  = 1'h0;
+      \$512  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = lr_1_0;
+    \$513  = vr_1_0;
     if (en) begin
-      \$513  = skew_l1_d0;
+      \$513  = skew_v1_d0;
     end
     if (rst) begin
       \$513  = 1'h0;
@@ -5697,21 +5693,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = acc_1_0;
-    if (\$25 ) begin
-      \$514  = \$26 ;
+    \$514  = lr_1_0;
+    if (en) begin
+      \$514  = skew_l1_d0;
     end
     if (rst) begin
-      \$514  = 26'h0000000;
+      \$514  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = out_1_0;
-    if (cap_1_0) begin
-      \$515  = \$211 [25:0];
-    end else if (\$27 ) begin
-      \$515  = out_2_0;
+    \$515  = acc_1_0;
+    if (\$25 ) begin
+      \$515  = \$26 ;
     end
     if (rst) begin
       \$515  = 26'h0000000;
@@ -5719,29 +5713,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = a_1_1;
-    if (en) begin
-      \$516  = a_1_0;
+    \$516  = out_1_0;
+    if (cap_1_0) begin
+      \$516  = \$210 [25:0];
+    end else if (\$27 ) begin
+      \$516  = out_2_0;
     end
     if (rst) begin
-      \$516  = 8'h00;
+      \$516  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = v_1_1;
+    \$517  = a_1_1;
     if (en) begin
-      \$517  = v_1_0;
+      \$517  = a_1_0;
     end
     if (rst) begin
-      \$517  = 1'h0;
+      \$517  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = l_1_1;
+    \$518  = v_1_1;
     if (en) begin
-      \$518  = l_1_0;
+      \$518  = v_1_0;
     end
     if (rst) begin
       \$518  = 1'h0;
@@ -5749,39 +5745,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = w_1_1;
+    \$519  = l_1_1;
     if (en) begin
-      \$519  = w_0_1;
+      \$519  = l_1_0;
     end
     if (rst) begin
-      \$519  = 8'h00;
+      \$519  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = pr_1_1;
+    \$520  = w_1_1;
     if (en) begin
-      \$520  = p_1_1;
+      \$520  = w_0_1;
     end
     if (rst) begin
-      \$520  = 16'h0000;
+      \$520  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = vr_1_1;
+    \$521  = pr_1_1;
     if (en) begin
-      \$521  = v_1_0;
+      \$521  = p_1_1;
     end
     if (rst) begin
-      \$521  = 1'h0;
+      \$521  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = lr_1_1;
+    \$522  = vr_1_1;
     if (en) begin
-      \$522  = l_1_0;
+      \$522  = v_1_0;
     end
     if (rst) begin
       \$522  = 1'h0;
@@ -5789,21 +5785,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = acc_1_1;
-    if (\$28 ) begin
-      \$523  = \$29 ;
+    \$523  = lr_1_1;
+    if (en) begin
+      \$523  = l_1_0;
     end
     if (rst) begin
-      \$523  = 26'h0000000;
+      \$523  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = out_1_1;
-    if (cap_1_1) begin
-      \$524  = \$213 [25:0];
-    end else if (\$30 ) begin
-      \$524  = out_2_1;
+    \$524  = acc_1_1;
+    if (\$28 ) begin
+      \$524  = \$29 ;
     end
     if (rst) begin
       \$524  = 26'h0000000;
@@ -5811,29 +5805,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = a_1_2;
-    if (en) begin
-      \$525  = a_1_1;
+    \$525  = out_1_1;
+    if (cap_1_1) begin
+      \$525  = \$212 [25:0];
+    end else if (\$30 ) begin
+      \$525  = out_2_1;
     end
     if (rst) begin
-      \$525  = 8'h00;
+      \$525  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = v_1_2;
+    \$526  = a_1_2;
     if (en) begin
-      \$526  = v_1_1;
+      \$526  = a_1_1;
     end
     if (rst) begin
-      \$526  = 1'h0;
+      \$526  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = l_1_2;
+    \$527  = v_1_2;
     if (en) begin
-      \$527  = l_1_1;
+      \$527  = v_1_1;
     end
     if (rst) begin
       \$527  = 1'h0;
@@ -5841,39 +5837,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = w_1_2;
+    \$528  = l_1_2;
     if (en) begin
-      \$528  = w_0_2;
+      \$528  = l_1_1;
     end
     if (rst) begin
-      \$528  = 8'h00;
+      \$528  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = pr_1_2;
+    \$529  = w_1_2;
     if (en) begin
-      \$529  = p_1_2;
+      \$529  = w_0_2;
     end
     if (rst) begin
-      \$529  = 16'h0000;
+      \$529  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = vr_1_2;
+    \$530  = pr_1_2;
     if (en) begin
-      \$530  = v_1_1;
+      \$530  = p_1_2;
     end
     if (rst) begin
-      \$530  = 1'h0;
+      \$530  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = lr_1_2;
+    \$531  = vr_1_2;
     if (en) begin
-      \$531  = l_1_1;
+      \$531  = v_1_1;
     end
     if (rst) begin
       \$531  = 1'h0;
@@ -5881,21 +5877,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = acc_1_2;
-    if (\$31 ) begin
-      \$532  = \$32 ;
+    \$532  = lr_1_2;
+    if (en) begin
+      \$532  = l_1_1;
     end
     if (rst) begin
-      \$532  = 26'h0000000;
+      \$532  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = out_1_2;
-    if (cap_1_2) begin
-      \$533  = \$215 [25:0];
-    end else if (\$33 ) begin
-      \$533  = out_2_2;
+    \$533  = acc_1_2;
+    if (\$31 ) begin
+      \$533  = \$32 ;
     end
     if (rst) begin
       \$533  = 26'h0000000;
@@ -5903,29 +5897,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = a_1_3;
-    if (en) begin
-      \$534  = a_1_2;
+    \$534  = out_1_2;
+    if (cap_1_2) begin
+      \$534  = \$214 [25:0];
+    end else if (\$33 ) begin
+      \$534  = out_2_2;
     end
     if (rst) begin
-      \$534  = 8'h00;
+      \$534  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = v_1_3;
+    \$535  = a_1_3;
     if (en) begin
-      \$535  = v_1_2;
+      \$535  = a_1_2;
     end
     if (rst) begin
-      \$535  = 1'h0;
+      \$535  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = l_1_3;
+    \$536  = v_1_3;
     if (en) begin
-      \$536  = l_1_2;
+      \$536  = v_1_2;
     end
     if (rst) begin
       \$536  = 1'h0;
@@ -5933,39 +5929,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = w_1_3;
+    \$537  = l_1_3;
     if (en) begin
-      \$537  = w_0_3;
+      \$537  = l_1_2;
     end
     if (rst) begin
-      \$537  = 8'h00;
+      \$537  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = pr_1_3;
+    \$538  = w_1_3;
     if (en) begin
-      \$538  = p_1_3;
+      \$538  = w_0_3;
     end
     if (rst) begin
-      \$538  = 16'h0000;
+      \$538  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = vr_1_3;
+    \$539  = pr_1_3;
     if (en) begin
-      \$539  = v_1_2;
+      \$539  = p_1_3;
     end
     if (rst) begin
-      \$539  = 1'h0;
+      \$539  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = lr_1_3;
+    \$540  = vr_1_3;
     if (en) begin
-      \$540  = l_1_2;
+      \$540  = v_1_2;
     end
     if (rst) begin
       \$540  = 1'h0;
@@ -5973,21 +5969,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = acc_1_3;
-    if (\$34 ) begin
-      \$541  = \$35 ;
+    \$541  = lr_1_3;
+    if (en) begin
+      \$541  = l_1_2;
     end
     if (rst) begin
-      \$541  = 26'h0000000;
+      \$541  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = out_1_3;
-    if (cap_1_3) begin
-      \$542  = \$217 [25:0];
-    end else if (\$36 ) begin
-      \$542  = out_2_3;
+    \$542  = acc_1_3;
+    if (\$34 ) begin
+      \$542  = \$35 ;
     end
     if (rst) begin
       \$542  = 26'h0000000;
@@ -5995,29 +5989,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = a_1_4;
-    if (en) begin
-      \$543  = a_1_3;
+    \$543  = out_1_3;
+    if (cap_1_3) begin
+      \$543  = \$216 [25:0];
+    end else if (\$36 ) begin
+      \$543  = out_2_3;
     end
     if (rst) begin
-      \$543  = 8'h00;
+      \$543  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = v_1_4;
+    \$544  = a_1_4;
     if (en) begin
-      \$544  = v_1_3;
+      \$544  = a_1_3;
     end
     if (rst) begin
-      \$544  = 1'h0;
+      \$544  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = l_1_4;
+    \$545  = v_1_4;
     if (en) begin
-      \$545  = l_1_3;
+      \$545  = v_1_3;
     end
     if (rst) begin
       \$545  = 1'h0;
@@ -6025,39 +6021,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = w_1_4;
+    \$546  = l_1_4;
     if (en) begin
-      \$546  = w_0_4;
+      \$546  = l_1_3;
     end
     if (rst) begin
-      \$546  = 8'h00;
+      \$546  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = pr_1_4;
+    \$547  = w_1_4;
     if (en) begin
-      \$547  = p_1_4;
+      \$547  = w_0_4;
     end
     if (rst) begin
-      \$547  = 16'h0000;
+      \$547  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = vr_1_4;
+    \$548  = pr_1_4;
     if (en) begin
-      \$548  = v_1_3;
+      \$548  = p_1_4;
     end
     if (rst) begin
-      \$548  = 1'h0;
+      \$548  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$549  = lr_1_4;
+    \$549  = vr_1_4;
     if (en) begin
-      \$549  = l_1_3;
+      \$549  = v_1_3;
     end
     if (rst) begin
       \$549  = 1'h0;
@@ -6065,21 +6061,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$550  = acc_1_4;
-    if (\$37 ) begin
-      \$550  = \$38 ;
+    \$550  = lr_1_4;
+    if (en) begin
+      \$550  = l_1_3;
     end
     if (rst) begin
-      \$550  = 26'h0000000;
+      \$550  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$551  = out_1_4;
-    if (cap_1_4) begin
-      \$551  = \$219 [25:0];
-    end else if (\$39 ) begin
-      \$551  = out_2_4;
+    \$551  = acc_1_4;
+    if (\$37 ) begin
+      \$551  = \$38 ;
     end
     if (rst) begin
       \$551  = 26'h0000000;
@@ -6087,29 +6081,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = a_1_5;
-    if (en) begin
-      \$552  = a_1_4;
+    \$552  = out_1_4;
+    if (cap_1_4) begin
+      \$552  = \$218 [25:0];
+    end else if (\$39 ) begin
+      \$552  = out_2_4;
     end
     if (rst) begin
-      \$552  = 8'h00;
+      \$552  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = v_1_5;
+    \$553  = a_1_5;
     if (en) begin
-      \$553  = v_1_4;
+      \$553  = a_1_4;
     end
     if (rst) begin
-      \$553  = 1'h0;
+      \$553  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = l_1_5;
+    \$554  = v_1_5;
     if (en) begin
-      \$554  = l_1_4;
+      \$554  = v_1_4;
     end
     if (rst) begin
       \$554  = 1'h0;
@@ -6117,39 +6113,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = w_1_5;
+    \$555  = l_1_5;
     if (en) begin
-      \$555  = w_0_5;
+      \$555  = l_1_4;
     end
     if (rst) begin
-      \$555  = 8'h00;
+      \$555  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = pr_1_5;
+    \$556  = w_1_5;
     if (en) begin
-      \$556  = p_1_5;
+      \$556  = w_0_5;
     end
     if (rst) begin
-      \$556  = 16'h0000;
+      \$556  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = vr_1_5;
+    \$557  = pr_1_5;
     if (en) begin
-      \$557  = v_1_4;
+      \$557  = p_1_5;
     end
     if (rst) begin
-      \$557  = 1'h0;
+      \$557  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = lr_1_5;
+    \$558  = vr_1_5;
     if (en) begin
-      \$558  = l_1_4;
+      \$558  = v_1_4;
     end
     if (rst) begin
       \$558  = 1'h0;
@@ -6157,21 +6153,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$559  = acc_1_5;
-    if (\$40 ) begin
-      \$559  = \$41 ;
+    \$559  = lr_1_5;
+    if (en) begin
+      \$559  = l_1_4;
     end
     if (rst) begin
-      \$559  = 26'h0000000;
+      \$559  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$560  = out_1_5;
-    if (cap_1_5) begin
-      \$560  = \$221 [25:0];
-    end else if (\$42 ) begin
-      \$560  = out_2_5;
+    \$560  = acc_1_5;
+    if (\$40 ) begin
+      \$560  = \$41 ;
     end
     if (rst) begin
       \$560  = 26'h0000000;
@@ -6179,29 +6173,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$561  = a_1_6;
-    if (en) begin
-      \$561  = a_1_5;
+    \$561  = out_1_5;
+    if (cap_1_5) begin
+      \$561  = \$220 [25:0];
+    end else if (\$42 ) begin
+      \$561  = out_2_5;
     end
     if (rst) begin
-      \$561  = 8'h00;
+      \$561  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$562  = v_1_6;
+    \$562  = a_1_6;
     if (en) begin
-      \$562  = v_1_5;
+      \$562  = a_1_5;
     end
     if (rst) begin
-      \$562  = 1'h0;
+      \$562  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$563  = l_1_6;
+    \$563  = v_1_6;
     if (en) begin
-      \$563  = l_1_5;
+      \$563  = v_1_5;
     end
     if (rst) begin
       \$563  = 1'h0;
@@ -6209,39 +6205,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$564  = w_1_6;
+    \$564  = l_1_6;
     if (en) begin
-      \$564  = w_0_6;
+      \$564  = l_1_5;
     end
     if (rst) begin
-      \$564  = 8'h00;
+      \$564  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$565  = pr_1_6;
+    \$565  = w_1_6;
     if (en) begin
-      \$565  = p_1_6;
+      \$565  = w_0_6;
     end
     if (rst) begin
-      \$565  = 16'h0000;
+      \$565  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$566  = vr_1_6;
+    \$566  = pr_1_6;
     if (en) begin
-      \$566  = v_1_5;
+      \$566  = p_1_6;
     end
     if (rst) begin
-      \$566  = 1'h0;
+      \$566  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$567  = lr_1_6;
+    \$567  = vr_1_6;
     if (en) begin
-      \$567  = l_1_5;
+      \$567  = v_1_5;
     end
     if (rst) begin
       \$567  = 1'h0;
@@ -6249,21 +6245,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$568  = acc_1_6;
-    if (\$43 ) begin
-      \$568  = \$44 ;
+    \$568  = lr_1_6;
+    if (en) begin
+      \$568  = l_1_5;
     end
     if (rst) begin
-      \$568  = 26'h0000000;
+      \$568  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$569  = out_1_6;
-    if (cap_1_6) begin
-      \$569  = \$223 [25:0];
-    end else if (\$45 ) begin
-      \$569  = out_2_6;
+    \$569  = acc_1_6;
+    if (\$43 ) begin
+      \$569  = \$44 ;
     end
     if (rst) begin
       \$569  = 26'h0000000;
@@ -6271,29 +6265,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$570  = a_1_7;
-    if (en) begin
-      \$570  = a_1_6;
+    \$570  = out_1_6;
+    if (cap_1_6) begin
+      \$570  = \$222 [25:0];
+    end else if (\$45 ) begin
+      \$570  = out_2_6;
     end
     if (rst) begin
-      \$570  = 8'h00;
+      \$570  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$571  = v_1_7;
+    \$571  = a_1_7;
     if (en) begin
-      \$571  = v_1_6;
+      \$571  = a_1_6;
     end
     if (rst) begin
-      \$571  = 1'h0;
+      \$571  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$572  = l_1_7;
+    \$572  = v_1_7;
     if (en) begin
-      \$572  = l_1_6;
+      \$572  = v_1_6;
     end
     if (rst) begin
       \$572  = 1'h0;
@@ -6301,39 +6297,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$573  = w_1_7;
+    \$573  = l_1_7;
     if (en) begin
-      \$573  = w_0_7;
+      \$573  = l_1_6;
     end
     if (rst) begin
-      \$573  = 8'h00;
+      \$573  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$574  = pr_1_7;
+    \$574  = w_1_7;
     if (en) begin
-      \$574  = p_1_7;
+      \$574  = w_0_7;
     end
     if (rst) begin
-      \$574  = 16'h0000;
+      \$574  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$575  = vr_1_7;
+    \$575  = pr_1_7;
     if (en) begin
-      \$575  = v_1_6;
+      \$575  = p_1_7;
     end
     if (rst) begin
-      \$575  = 1'h0;
+      \$575  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$576  = lr_1_7;
+    \$576  = vr_1_7;
     if (en) begin
-      \$576  = l_1_6;
+      \$576  = v_1_6;
     end
     if (rst) begin
       \$576  = 1'h0;
@@ -6341,21 +6337,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$577  = acc_1_7;
-    if (\$46 ) begin
-      \$577  = \$47 ;
+    \$577  = lr_1_7;
+    if (en) begin
+      \$577  = l_1_6;
     end
     if (rst) begin
-      \$577  = 26'h0000000;
+      \$577  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$578  = out_1_7;
-    if (cap_1_7) begin
-      \$578  = \$225 [25:0];
-    end else if (\$48 ) begin
-      \$578  = out_2_7;
+    \$578  = acc_1_7;
+    if (\$46 ) begin
+      \$578  = \$47 ;
     end
     if (rst) begin
       \$578  = 26'h0000000;
@@ -6363,29 +6357,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$579  = a_2_0;
-    if (en) begin
-      \$579  = skew_a2_d1;
+    \$579  = out_1_7;
+    if (cap_1_7) begin
+      \$579  = \$224 [25:0];
+    end else if (\$48 ) begin
+      \$579  = out_2_7;
     end
     if (rst) begin
-      \$579  = 8'h00;
+      \$579  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$580  = v_2_0;
+    \$580  = a_2_0;
     if (en) begin
-      \$580  = skew_v2_d1;
+      \$580  = skew_a2_d1;
     end
     if (rst) begin
-      \$580  = 1'h0;
+      \$580  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$581  = l_2_0;
+    \$581  = v_2_0;
     if (en) begin
-      \$581  = skew_l2_d1;
+      \$581  = skew_v2_d1;
     end
     if (rst) begin
       \$581  = 1'h0;
@@ -6393,39 +6389,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$582  = w_2_0;
+    \$582  = l_2_0;
     if (en) begin
-      \$582  = w_1_0;
+      \$582  = skew_l2_d1;
     end
     if (rst) begin
-      \$582  = 8'h00;
+      \$582  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$583  = pr_2_0;
+    \$583  = w_2_0;
     if (en) begin
-      \$583  = p_2_0;
+      \$583  = w_1_0;
     end
     if (rst) begin
-      \$583  = 16'h0000;
+      \$583  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$584  = vr_2_0;
+    \$584  = pr_2_0;
     if (en) begin
-      \$584  = skew_v2_d1;
+      \$584  = p_2_0;
     end
     if (rst) begin
-      \$584  = 1'h0;
+      \$584  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$585  = lr_2_0;
+    \$585  = vr_2_0;
     if (en) begin
-      \$585  = skew_l2_d1;
+      \$585  = skew_v2_d1;
     end
     if (rst) begin
       \$585  = 1'h0;
@@ -6433,21 +6429,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$586  = acc_2_0;
-    if (\$49 ) begin
-      \$586  = \$50 ;
+    \$586  = lr_2_0;
+    if (en) begin
+      \$586  = skew_l2_d1;
     end
     if (rst) begin
-      \$586  = 26'h0000000;
+      \$586  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$587  = out_2_0;
-    if (cap_2_0) begin
-      \$587  = \$227 [25:0];
-    end else if (\$51 ) begin
-      \$587  = out_3_0;
+    \$587  = acc_2_0;
+    if (\$49 ) begin
+      \$587  = \$50 ;
     end
     if (rst) begin
       \$587  = 26'h0000000;
@@ -6455,29 +6449,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$588  = a_2_1;
-    if (en) begin
-      \$588  = a_2_0;
+    \$588  = out_2_0;
+    if (cap_2_0) begin
+      \$588  = \$226 [25:0];
+    end else if (\$51 ) begin
+      \$588  = out_3_0;
     end
     if (rst) begin
-      \$588  = 8'h00;
+      \$588  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$589  = v_2_1;
+    \$589  = a_2_1;
     if (en) begin
-      \$589  = v_2_0;
+      \$589  = a_2_0;
     end
     if (rst) begin
-      \$589  = 1'h0;
+      \$589  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$590  = l_2_1;
+    \$590  = v_2_1;
     if (en) begin
-      \$590  = l_2_0;
+      \$590  = v_2_0;
     end
     if (rst) begin
       \$590  = 1'h0;
@@ -6485,39 +6481,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$591  = w_2_1;
+    \$591  = l_2_1;
     if (en) begin
-      \$591  = w_1_1;
+      \$591  = l_2_0;
     end
     if (rst) begin
-      \$591  = 8'h00;
+      \$591  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$592  = pr_2_1;
+    \$592  = w_2_1;
     if (en) begin
-      \$592  = p_2_1;
+      \$592  = w_1_1;
     end
     if (rst) begin
-      \$592  = 16'h0000;
+      \$592  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$593  = vr_2_1;
+    \$593  = pr_2_1;
     if (en) begin
-      \$593  = v_2_0;
+      \$593  = p_2_1;
     end
     if (rst) begin
-      \$593  = 1'h0;
+      \$593  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$594  = lr_2_1;
+    \$594  = vr_2_1;
     if (en) begin
-      \$594  = l_2_0;
+      \$594  = v_2_0;
     end
     if (rst) begin
       \$594  = 1'h0;
@@ -6525,21 +6521,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$595  = acc_2_1;
-    if (\$52 ) begin
-      \$595  = \$53 ;
+    \$595  = lr_2_1;
+    if (en) begin
+      \$595  = l_2_0;
     end
     if (rst) begin
-      \$595  = 26'h0000000;
+      \$595  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$596  = out_2_1;
-    if (cap_2_1) begin
-      \$596  = \$229 [25:0];
-    end else if (\$54 ) begin
-      \$596  = out_3_1;
+    \$596  = acc_2_1;
+    if (\$52 ) begin
+      \$596  = \$53 ;
     end
     if (rst) begin
       \$596  = 26'h0000000;
@@ -6547,29 +6541,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$597  = a_2_2;
-    if (en) begin
-      \$597  = a_2_1;
+    \$597  = out_2_1;
+    if (cap_2_1) begin
+      \$597  = \$228 [25:0];
+    end else if (\$54 ) begin
+      \$597  = out_3_1;
     end
     if (rst) begin
-      \$597  = 8'h00;
+      \$597  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$598  = v_2_2;
+    \$598  = a_2_2;
     if (en) begin
-      \$598  = v_2_1;
+      \$598  = a_2_1;
     end
     if (rst) begin
-      \$598  = 1'h0;
+      \$598  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$599  = l_2_2;
+    \$599  = v_2_2;
     if (en) begin
-      \$599  = l_2_1;
+      \$599  = v_2_1;
     end
     if (rst) begin
       \$599  = 1'h0;
@@ -6577,39 +6573,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$600  = w_2_2;
+    \$600  = l_2_2;
     if (en) begin
-      \$600  = w_1_2;
+      \$600  = l_2_1;
     end
     if (rst) begin
-      \$600  = 8'h00;
+      \$600  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$601  = pr_2_2;
+    \$601  = w_2_2;
     if (en) begin
-      \$601  = p_2_2;
+      \$601  = w_1_2;
     end
     if (rst) begin
-      \$601  = 16'h0000;
+      \$601  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$602  = vr_2_2;
+    \$602  = pr_2_2;
     if (en) begin
-      \$602  = v_2_1;
+      \$602  = p_2_2;
     end
     if (rst) begin
-      \$602  = 1'h0;
+      \$602  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$603  = lr_2_2;
+    \$603  = vr_2_2;
     if (en) begin
-      \$603  = l_2_1;
+      \$603  = v_2_1;
     end
     if (rst) begin
       \$603  = 1'h0;
@@ -6617,21 +6613,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$604  = acc_2_2;
-    if (\$55 ) begin
-      \$604  = \$56 ;
+    \$604  = lr_2_2;
+    if (en) begin
+      \$604  = l_2_1;
     end
     if (rst) begin
-      \$604  = 26'h0000000;
+      \$604  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$605  = out_2_2;
-    if (cap_2_2) begin
-      \$605  = \$231 [25:0];
-    end else if (\$57 ) begin
-      \$605  = out_3_2;
+    \$605  = acc_2_2;
+    if (\$55 ) begin
+      \$605  = \$56 ;
     end
     if (rst) begin
       \$605  = 26'h0000000;
@@ -6639,29 +6633,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$606  = a_2_3;
-    if (en) begin
-      \$606  = a_2_2;
+    \$606  = out_2_2;
+    if (cap_2_2) begin
+      \$606  = \$230 [25:0];
+    end else if (\$57 ) begin
+      \$606  = out_3_2;
     end
     if (rst) begin
-      \$606  = 8'h00;
+      \$606  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$607  = v_2_3;
+    \$607  = a_2_3;
     if (en) begin
-      \$607  = v_2_2;
+      \$607  = a_2_2;
     end
     if (rst) begin
-      \$607  = 1'h0;
+      \$607  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$608  = l_2_3;
+    \$608  = v_2_3;
     if (en) begin
-      \$608  = l_2_2;
+      \$608  = v_2_2;
     end
     if (rst) begin
       \$608  = 1'h0;
@@ -6669,39 +6665,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$609  = w_2_3;
+    \$609  = l_2_3;
     if (en) begin
-      \$609  = w_1_3;
+      \$609  = l_2_2;
     end
     if (rst) begin
-      \$609  = 8'h00;
+      \$609  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$610  = pr_2_3;
+    \$610  = w_2_3;
     if (en) begin
-      \$610  = p_2_3;
+      \$610  = w_1_3;
     end
     if (rst) begin
-      \$610  = 16'h0000;
+      \$610  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$611  = vr_2_3;
+    \$611  = pr_2_3;
     if (en) begin
-      \$611  = v_2_2;
+      \$611  = p_2_3;
     end
     if (rst) begin
-      \$611  = 1'h0;
+      \$611  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$612  = lr_2_3;
+    \$612  = vr_2_3;
     if (en) begin
-      \$612  = l_2_2;
+      \$612  = v_2_2;
     end
     if (rst) begin
       \$612  = 1'h0;
@@ -6709,21 +6705,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$613  = acc_2_3;
-    if (\$58 ) begin
-      \$613  = \$59 ;
+    \$613  = lr_2_3;
+    if (en) begin
+      \$613  = l_2_2;
     end
     if (rst) begin
-      \$613  = 26'h0000000;
+      \$613  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$614  = out_2_3;
-    if (cap_2_3) begin
-      \$614  = \$233 [25:0];
-    end else if (\$60 ) begin
-      \$614  = out_3_3;
+    \$614  = acc_2_3;
+    if (\$58 ) begin
+      \$614  = \$59 ;
     end
     if (rst) begin
       \$614  = 26'h0000000;
@@ -6731,29 +6725,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$615  = a_2_4;
-    if (en) begin
-      \$615  = a_2_3;
+    \$615  = out_2_3;
+    if (cap_2_3) begin
+      \$615  = \$232 [25:0];
+    end else if (\$60 ) begin
+      \$615  = out_3_3;
     end
     if (rst) begin
-      \$615  = 8'h00;
+      \$615  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$616  = v_2_4;
+    \$616  = a_2_4;
     if (en) begin
-      \$616  = v_2_3;
+      \$616  = a_2_3;
     end
     if (rst) begin
-      \$616  = 1'h0;
+      \$616  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$617  = l_2_4;
+    \$617  = v_2_4;
     if (en) begin
-      \$617  = l_2_3;
+      \$617  = v_2_3;
     end
     if (rst) begin
       \$617  = 1'h0;
@@ -6761,39 +6757,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$618  = w_2_4;
+    \$618  = l_2_4;
     if (en) begin
-      \$618  = w_1_4;
+      \$618  = l_2_3;
     end
     if (rst) begin
-      \$618  = 8'h00;
+      \$618  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$619  = pr_2_4;
+    \$619  = w_2_4;
     if (en) begin
-      \$619  = p_2_4;
+      \$619  = w_1_4;
     end
     if (rst) begin
-      \$619  = 16'h0000;
+      \$619  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$620  = vr_2_4;
+    \$620  = pr_2_4;
     if (en) begin
-      \$620  = v_2_3;
+      \$620  = p_2_4;
     end
     if (rst) begin
-      \$620  = 1'h0;
+      \$620  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$621  = lr_2_4;
+    \$621  = vr_2_4;
     if (en) begin
-      \$621  = l_2_3;
+      \$621  = v_2_3;
     end
     if (rst) begin
       \$621  = 1'h0;
@@ -6801,21 +6797,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$622  = acc_2_4;
-    if (\$61 ) begin
-      \$622  = \$62 ;
+    \$622  = lr_2_4;
+    if (en) begin
+      \$622  = l_2_3;
     end
     if (rst) begin
-      \$622  = 26'h0000000;
+      \$622  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$623  = out_2_4;
-    if (cap_2_4) begin
-      \$623  = \$235 [25:0];
-    end else if (\$63 ) begin
-      \$623  = out_3_4;
+    \$623  = acc_2_4;
+    if (\$61 ) begin
+      \$623  = \$62 ;
     end
     if (rst) begin
       \$623  = 26'h0000000;
@@ -6823,29 +6817,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$624  = a_2_5;
-    if (en) begin
-      \$624  = a_2_4;
+    \$624  = out_2_4;
+    if (cap_2_4) begin
+      \$624  = \$234 [25:0];
+    end else if (\$63 ) begin
+      \$624  = out_3_4;
     end
     if (rst) begin
-      \$624  = 8'h00;
+      \$624  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$625  = v_2_5;
+    \$625  = a_2_5;
     if (en) begin
-      \$625  = v_2_4;
+      \$625  = a_2_4;
     end
     if (rst) begin
-      \$625  = 1'h0;
+      \$625  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$626  = l_2_5;
+    \$626  = v_2_5;
     if (en) begin
-      \$626  = l_2_4;
+      \$626  = v_2_4;
     end
     if (rst) begin
       \$626  = 1'h0;
@@ -6853,39 +6849,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$627  = w_2_5;
+    \$627  = l_2_5;
     if (en) begin
-      \$627  = w_1_5;
+      \$627  = l_2_4;
     end
     if (rst) begin
-      \$627  = 8'h00;
+      \$627  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$628  = pr_2_5;
+    \$628  = w_2_5;
     if (en) begin
-      \$628  = p_2_5;
+      \$628  = w_1_5;
     end
     if (rst) begin
-      \$628  = 16'h0000;
+      \$628  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$629  = vr_2_5;
+    \$629  = pr_2_5;
     if (en) begin
-      \$629  = v_2_4;
+      \$629  = p_2_5;
     end
     if (rst) begin
-      \$629  = 1'h0;
+      \$629  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$630  = lr_2_5;
+    \$630  = vr_2_5;
     if (en) begin
-      \$630  = l_2_4;
+      \$630  = v_2_4;
     end
     if (rst) begin
       \$630  = 1'h0;
@@ -6893,21 +6889,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$631  = acc_2_5;
-    if (\$64 ) begin
-      \$631  = \$65 ;
+    \$631  = lr_2_5;
+    if (en) begin
+      \$631  = l_2_4;
     end
     if (rst) begin
-      \$631  = 26'h0000000;
+      \$631  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$632  = out_2_5;
-    if (cap_2_5) begin
-      \$632  = \$237 [25:0];
-    end else if (\$66 ) begin
-      \$632  = out_3_5;
+    \$632  = acc_2_5;
+    if (\$64 ) begin
+      \$632  = \$65 ;
     end
     if (rst) begin
       \$632  = 26'h0000000;
@@ -6915,29 +6909,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$633  = a_2_6;
-    if (en) begin
-      \$633  = a_2_5;
+    \$633  = out_2_5;
+    if (cap_2_5) begin
+      \$633  = \$236 [25:0];
+    end else if (\$66 ) begin
+      \$633  = out_3_5;
     end
     if (rst) begin
-      \$633  = 8'h00;
+      \$633  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$634  = v_2_6;
+    \$634  = a_2_6;
     if (en) begin
-      \$634  = v_2_5;
+      \$634  = a_2_5;
     end
     if (rst) begin
-      \$634  = 1'h0;
+      \$634  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$635  = l_2_6;
+    \$635  = v_2_6;
     if (en) begin
-      \$635  = l_2_5;
+      \$635  = v_2_5;
     end
     if (rst) begin
       \$635  = 1'h0;
@@ -6945,39 +6941,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$636  = w_2_6;
+    \$636  = l_2_6;
     if (en) begin
-      \$636  = w_1_6;
+      \$636  = l_2_5;
     end
     if (rst) begin
-      \$636  = 8'h00;
+      \$636  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$637  = pr_2_6;
+    \$637  = w_2_6;
     if (en) begin
-      \$637  = p_2_6;
+      \$637  = w_1_6;
     end
     if (rst) begin
-      \$637  = 16'h0000;
+      \$637  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$638  = vr_2_6;
+    \$638  = pr_2_6;
     if (en) begin
-      \$638  = v_2_5;
+      \$638  = p_2_6;
     end
     if (rst) begin
-      \$638  = 1'h0;
+      \$638  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$639  = lr_2_6;
+    \$639  = vr_2_6;
     if (en) begin
-      \$639  = l_2_5;
+      \$639  = v_2_5;
     end
     if (rst) begin
       \$639  = 1'h0;
@@ -6985,21 +6981,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$640  = acc_2_6;
-    if (\$67 ) begin
-      \$640  = \$68 ;
+    \$640  = lr_2_6;
+    if (en) begin
+      \$640  = l_2_5;
     end
     if (rst) begin
-      \$640  = 26'h0000000;
+      \$640  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$641  = out_2_6;
-    if (cap_2_6) begin
-      \$641  = \$239 [25:0];
-    end else if (\$69 ) begin
-      \$641  = out_3_6;
+    \$641  = acc_2_6;
+    if (\$67 ) begin
+      \$641  = \$68 ;
     end
     if (rst) begin
       \$641  = 26'h0000000;
@@ -7007,29 +7001,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$642  = a_2_7;
-    if (en) begin
-      \$642  = a_2_6;
+    \$642  = out_2_6;
+    if (cap_2_6) begin
+      \$642  = \$238 [25:0];
+    end else if (\$69 ) begin
+      \$642  = out_3_6;
     end
     if (rst) begin
-      \$642  = 8'h00;
+      \$642  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$643  = v_2_7;
+    \$643  = a_2_7;
     if (en) begin
-      \$643  = v_2_6;
+      \$643  = a_2_6;
     end
     if (rst) begin
-      \$643  = 1'h0;
+      \$643  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$644  = l_2_7;
+    \$644  = v_2_7;
     if (en) begin
-      \$644  = l_2_6;
+      \$644  = v_2_6;
     end
     if (rst) begin
       \$644  = 1'h0;
@@ -7037,39 +7033,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$645  = w_2_7;
+    \$645  = l_2_7;
     if (en) begin
-      \$645  = w_1_7;
+      \$645  = l_2_6;
     end
     if (rst) begin
-      \$645  = 8'h00;
+      \$645  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$646  = pr_2_7;
+    \$646  = w_2_7;
     if (en) begin
-      \$646  = p_2_7;
+      \$646  = w_1_7;
     end
     if (rst) begin
-      \$646  = 16'h0000;
+      \$646  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$647  = vr_2_7;
+    \$647  = pr_2_7;
     if (en) begin
-      \$647  = v_2_6;
+      \$647  = p_2_7;
     end
     if (rst) begin
-      \$647  = 1'h0;
+      \$647  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$648  = lr_2_7;
+    \$648  = vr_2_7;
     if (en) begin
-      \$648  = l_2_6;
+      \$648  = v_2_6;
     end
     if (rst) begin
       \$648  = 1'h0;
@@ -7077,21 +7073,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$649  = acc_2_7;
-    if (\$70 ) begin
-      \$649  = \$71 ;
+    \$649  = lr_2_7;
+    if (en) begin
+      \$649  = l_2_6;
     end
     if (rst) begin
-      \$649  = 26'h0000000;
+      \$649  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$650  = out_2_7;
-    if (cap_2_7) begin
-      \$650  = \$241 [25:0];
-    end else if (\$72 ) begin
-      \$650  = out_3_7;
+    \$650  = acc_2_7;
+    if (\$70 ) begin
+      \$650  = \$71 ;
     end
     if (rst) begin
       \$650  = 26'h0000000;
@@ -7099,29 +7093,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$651  = a_3_0;
-    if (en) begin
-      \$651  = skew_a3_d2;
+    \$651  = out_2_7;
+    if (cap_2_7) begin
+      \$651  = \$240 [25:0];
+    end else if (\$72 ) begin
+      \$651  = out_3_7;
     end
     if (rst) begin
-      \$651  = 8'h00;
+      \$651  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$652  = v_3_0;
+    \$652  = a_3_0;
     if (en) begin
-      \$652  = skew_v3_d2;
+      \$652  = skew_a3_d2;
     end
     if (rst) begin
-      \$652  = 1'h0;
+      \$652  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$653  = l_3_0;
+    \$653  = v_3_0;
     if (en) begin
-      \$653  = skew_l3_d2;
+      \$653  = skew_v3_d2;
     end
     if (rst) begin
       \$653  = 1'h0;
@@ -7129,39 +7125,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$654  = w_3_0;
+    \$654  = l_3_0;
     if (en) begin
-      \$654  = w_2_0;
+      \$654  = skew_l3_d2;
     end
     if (rst) begin
-      \$654  = 8'h00;
+      \$654  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$655  = pr_3_0;
+    \$655  = w_3_0;
     if (en) begin
-      \$655  = p_3_0;
+      \$655  = w_2_0;
     end
     if (rst) begin
-      \$655  = 16'h0000;
+      \$655  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$656  = vr_3_0;
+    \$656  = pr_3_0;
     if (en) begin
-      \$656  = skew_v3_d2;
+      \$656  = p_3_0;
     end
     if (rst) begin
-      \$656  = 1'h0;
+      \$656  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$657  = lr_3_0;
+    \$657  = vr_3_0;
     if (en) begin
-      \$657  = skew_l3_d2;
+      \$657  = skew_v3_d2;
     end
     if (rst) begin
       \$657  = 1'h0;
@@ -7169,21 +7165,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$658  = acc_3_0;
-    if (\$73 ) begin
-      \$658  = \$74 ;
+    \$658  = lr_3_0;
+    if (en) begin
+      \$658  = skew_l3_d2;
     end
     if (rst) begin
-      \$658  = 26'h0000000;
+      \$658  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$659  = out_3_0;
-    if (cap_3_0) begin
-      \$659  = \$243 [25:0];
-    end else if (\$75 ) begin
-      \$659  = out_4_0;
+    \$659  = acc_3_0;
+    if (\$73 ) begin
+      \$659  = \$74 ;
     end
     if (rst) begin
       \$659  = 26'h0000000;
@@ -7191,29 +7185,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$660  = a_3_1;
-    if (en) begin
-      \$660  = a_3_0;
+    \$660  = out_3_0;
+    if (cap_3_0) begin
+      \$660  = \$242 [25:0];
+    end else if (\$75 ) begin
+      \$660  = out_4_0;
     end
     if (rst) begin
-      \$660  = 8'h00;
+      \$660  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$661  = v_3_1;
+    \$661  = a_3_1;
     if (en) begin
-      \$661  = v_3_0;
+      \$661  = a_3_0;
     end
     if (rst) begin
-      \$661  = 1'h0;
+      \$661  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$662  = l_3_1;
+    \$662  = v_3_1;
     if (en) begin
-      \$662  = l_3_0;
+      \$662  = v_3_0;
     end
     if (rst) begin
       \$662  = 1'h0;
@@ -7221,39 +7217,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$663  = w_3_1;
+    \$663  = l_3_1;
     if (en) begin
-      \$663  = w_2_1;
+      \$663  = l_3_0;
     end
     if (rst) begin
-      \$663  = 8'h00;
+      \$663  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$664  = pr_3_1;
+    \$664  = w_3_1;
     if (en) begin
-      \$664  = p_3_1;
+      \$664  = w_2_1;
     end
     if (rst) begin
-      \$664  = 16'h0000;
+      \$664  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$665  = vr_3_1;
+    \$665  = pr_3_1;
     if (en) begin
-      \$665  = v_3_0;
+      \$665  = p_3_1;
     end
     if (rst) begin
-      \$665  = 1'h0;
+      \$665  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$666  = lr_3_1;
+    \$666  = vr_3_1;
     if (en) begin
-      \$666  = l_3_0;
+      \$666  = v_3_0;
     end
     if (rst) begin
       \$666  = 1'h0;
@@ -7261,21 +7257,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$667  = acc_3_1;
-    if (\$76 ) begin
-      \$667  = \$77 ;
+    \$667  = lr_3_1;
+    if (en) begin
+      \$667  = l_3_0;
     end
     if (rst) begin
-      \$667  = 26'h0000000;
+      \$667  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$668  = out_3_1;
-    if (cap_3_1) begin
-      \$668  = \$245 [25:0];
-    end else if (\$78 ) begin
-      \$668  = out_4_1;
+    \$668  = acc_3_1;
+    if (\$76 ) begin
+      \$668  = \$77 ;
     end
     if (rst) begin
       \$668  = 26'h0000000;
@@ -7283,29 +7277,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$669  = a_3_2;
-    if (en) begin
-      \$669  = a_3_1;
+    \$669  = out_3_1;
+    if (cap_3_1) begin
+      \$669  = \$244 [25:0];
+    end else if (\$78 ) begin
+      \$669  = out_4_1;
     end
     if (rst) begin
-      \$669  = 8'h00;
+      \$669  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$670  = v_3_2;
+    \$670  = a_3_2;
     if (en) begin
-      \$670  = v_3_1;
+      \$670  = a_3_1;
     end
     if (rst) begin
-      \$670  = 1'h0;
+      \$670  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$671  = l_3_2;
+    \$671  = v_3_2;
     if (en) begin
-      \$671  = l_3_1;
+      \$671  = v_3_1;
     end
     if (rst) begin
       \$671  = 1'h0;
@@ -7313,39 +7309,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$672  = w_3_2;
+    \$672  = l_3_2;
     if (en) begin
-      \$672  = w_2_2;
+      \$672  = l_3_1;
     end
     if (rst) begin
-      \$672  = 8'h00;
+      \$672  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$673  = pr_3_2;
+    \$673  = w_3_2;
     if (en) begin
-      \$673  = p_3_2;
+      \$673  = w_2_2;
     end
     if (rst) begin
-      \$673  = 16'h0000;
+      \$673  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$674  = vr_3_2;
+    \$674  = pr_3_2;
     if (en) begin
-      \$674  = v_3_1;
+      \$674  = p_3_2;
     end
     if (rst) begin
-      \$674  = 1'h0;
+      \$674  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$675  = lr_3_2;
+    \$675  = vr_3_2;
     if (en) begin
-      \$675  = l_3_1;
+      \$675  = v_3_1;
     end
     if (rst) begin
       \$675  = 1'h0;
@@ -7353,21 +7349,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$676  = acc_3_2;
-    if (\$79 ) begin
-      \$676  = \$80 ;
+    \$676  = lr_3_2;
+    if (en) begin
+      \$676  = l_3_1;
     end
     if (rst) begin
-      \$676  = 26'h0000000;
+      \$676  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$677  = out_3_2;
-    if (cap_3_2) begin
-      \$677  = \$247 [25:0];
-    end else if (\$81 ) begin
-      \$677  = out_4_2;
+    \$677  = acc_3_2;
+    if (\$79 ) begin
+      \$677  = \$80 ;
     end
     if (rst) begin
       \$677  = 26'h0000000;
@@ -7375,29 +7369,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$678  = a_3_3;
-    if (en) begin
-      \$678  = a_3_2;
+    \$678  = out_3_2;
+    if (cap_3_2) begin
+      \$678  = \$246 [25:0];
+    end else if (\$81 ) begin
+      \$678  = out_4_2;
     end
     if (rst) begin
-      \$678  = 8'h00;
+      \$678  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$679  = v_3_3;
+    \$679  = a_3_3;
     if (en) begin
-      \$679  = v_3_2;
+      \$679  = a_3_2;
     end
     if (rst) begin
-      \$679  = 1'h0;
+      \$679  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$680  = l_3_3;
+    \$680  = v_3_3;
     if (en) begin
-      \$680  = l_3_2;
+      \$680  = v_3_2;
     end
     if (rst) begin
       \$680  = 1'h0;
@@ -7405,39 +7401,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$681  = w_3_3;
+    \$681  = l_3_3;
     if (en) begin
-      \$681  = w_2_3;
+      \$681  = l_3_2;
     end
     if (rst) begin
-      \$681  = 8'h00;
+      \$681  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$682  = pr_3_3;
+    \$682  = w_3_3;
     if (en) begin
-      \$682  = p_3_3;
+      \$682  = w_2_3;
     end
     if (rst) begin
-      \$682  = 16'h0000;
+      \$682  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$683  = vr_3_3;
+    \$683  = pr_3_3;
     if (en) begin
-      \$683  = v_3_2;
+      \$683  = p_3_3;
     end
     if (rst) begin
-      \$683  = 1'h0;
+      \$683  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$684  = lr_3_3;
+    \$684  = vr_3_3;
     if (en) begin
-      \$684  = l_3_2;
+      \$684  = v_3_2;
     end
     if (rst) begin
       \$684  = 1'h0;
@@ -7445,21 +7441,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$685  = acc_3_3;
-    if (\$82 ) begin
-      \$685  = \$83 ;
+    \$685  = lr_3_3;
+    if (en) begin
+      \$685  = l_3_2;
     end
     if (rst) begin
-      \$685  = 26'h0000000;
+      \$685  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$686  = out_3_3;
-    if (cap_3_3) begin
-      \$686  = \$249 [25:0];
-    end else if (\$84 ) begin
-      \$686  = out_4_3;
+    \$686  = acc_3_3;
+    if (\$82 ) begin
+      \$686  = \$83 ;
     end
     if (rst) begin
       \$686  = 26'h0000000;
@@ -7467,29 +7461,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$687  = a_3_4;
-    if (en) begin
-      \$687  = a_3_3;
+    \$687  = out_3_3;
+    if (cap_3_3) begin
+      \$687  = \$248 [25:0];
+    end else if (\$84 ) begin
+      \$687  = out_4_3;
     end
     if (rst) begin
-      \$687  = 8'h00;
+      \$687  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$688  = v_3_4;
+    \$688  = a_3_4;
     if (en) begin
-      \$688  = v_3_3;
+      \$688  = a_3_3;
     end
     if (rst) begin
-      \$688  = 1'h0;
+      \$688  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$689  = l_3_4;
+    \$689  = v_3_4;
     if (en) begin
-      \$689  = l_3_3;
+      \$689  = v_3_3;
     end
     if (rst) begin
       \$689  = 1'h0;
@@ -7497,39 +7493,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$690  = w_3_4;
+    \$690  = l_3_4;
     if (en) begin
-      \$690  = w_2_4;
+      \$690  = l_3_3;
     end
     if (rst) begin
-      \$690  = 8'h00;
+      \$690  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$691  = pr_3_4;
+    \$691  = w_3_4;
     if (en) begin
-      \$691  = p_3_4;
+      \$691  = w_2_4;
     end
     if (rst) begin
-      \$691  = 16'h0000;
+      \$691  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$692  = vr_3_4;
+    \$692  = pr_3_4;
     if (en) begin
-      \$692  = v_3_3;
+      \$692  = p_3_4;
     end
     if (rst) begin
-      \$692  = 1'h0;
+      \$692  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$693  = lr_3_4;
+    \$693  = vr_3_4;
     if (en) begin
-      \$693  = l_3_3;
+      \$693  = v_3_3;
     end
     if (rst) begin
       \$693  = 1'h0;
@@ -7537,21 +7533,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$694  = acc_3_4;
-    if (\$85 ) begin
-      \$694  = \$86 ;
+    \$694  = lr_3_4;
+    if (en) begin
+      \$694  = l_3_3;
     end
     if (rst) begin
-      \$694  = 26'h0000000;
+      \$694  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$695  = out_3_4;
-    if (cap_3_4) begin
-      \$695  = \$251 [25:0];
-    end else if (\$87 ) begin
-      \$695  = out_4_4;
+    \$695  = acc_3_4;
+    if (\$85 ) begin
+      \$695  = \$86 ;
     end
     if (rst) begin
       \$695  = 26'h0000000;
@@ -7559,29 +7553,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$696  = a_3_5;
-    if (en) begin
-      \$696  = a_3_4;
+    \$696  = out_3_4;
+    if (cap_3_4) begin
+      \$696  = \$250 [25:0];
+    end else if (\$87 ) begin
+      \$696  = out_4_4;
     end
     if (rst) begin
-      \$696  = 8'h00;
+      \$696  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$697  = v_3_5;
+    \$697  = a_3_5;
     if (en) begin
-      \$697  = v_3_4;
+      \$697  = a_3_4;
     end
     if (rst) begin
-      \$697  = 1'h0;
+      \$697  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$698  = l_3_5;
+    \$698  = v_3_5;
     if (en) begin
-      \$698  = l_3_4;
+      \$698  = v_3_4;
     end
     if (rst) begin
       \$698  = 1'h0;
@@ -7589,39 +7585,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$699  = w_3_5;
+    \$699  = l_3_5;
     if (en) begin
-      \$699  = w_2_5;
+      \$699  = l_3_4;
     end
     if (rst) begin
-      \$699  = 8'h00;
+      \$699  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$700  = pr_3_5;
+    \$700  = w_3_5;
     if (en) begin
-      \$700  = p_3_5;
+      \$700  = w_2_5;
     end
     if (rst) begin
-      \$700  = 16'h0000;
+      \$700  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$701  = vr_3_5;
+    \$701  = pr_3_5;
     if (en) begin
-      \$701  = v_3_4;
+      \$701  = p_3_5;
     end
     if (rst) begin
-      \$701  = 1'h0;
+      \$701  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$702  = lr_3_5;
+    \$702  = vr_3_5;
     if (en) begin
-      \$702  = l_3_4;
+      \$702  = v_3_4;
     end
     if (rst) begin
       \$702  = 1'h0;
@@ -7629,21 +7625,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$703  = acc_3_5;
-    if (\$88 ) begin
-      \$703  = \$89 ;
+    \$703  = lr_3_5;
+    if (en) begin
+      \$703  = l_3_4;
     end
     if (rst) begin
-      \$703  = 26'h0000000;
+      \$703  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$704  = out_3_5;
-    if (cap_3_5) begin
-      \$704  = \$253 [25:0];
-    end else if (\$90 ) begin
-      \$704  = out_4_5;
+    \$704  = acc_3_5;
+    if (\$88 ) begin
+      \$704  = \$89 ;
     end
     if (rst) begin
       \$704  = 26'h0000000;
@@ -7651,29 +7645,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$705  = a_3_6;
-    if (en) begin
-      \$705  = a_3_5;
+    \$705  = out_3_5;
+    if (cap_3_5) begin
+      \$705  = \$252 [25:0];
+    end else if (\$90 ) begin
+      \$705  = out_4_5;
     end
     if (rst) begin
-      \$705  = 8'h00;
+      \$705  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$706  = v_3_6;
+    \$706  = a_3_6;
     if (en) begin
-      \$706  = v_3_5;
+      \$706  = a_3_5;
     end
     if (rst) begin
-      \$706  = 1'h0;
+      \$706  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$707  = l_3_6;
+    \$707  = v_3_6;
     if (en) begin
-      \$707  = l_3_5;
+      \$707  = v_3_5;
     end
     if (rst) begin
       \$707  = 1'h0;
@@ -7681,39 +7677,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$708  = w_3_6;
+    \$708  = l_3_6;
     if (en) begin
-      \$708  = w_2_6;
+      \$708  = l_3_5;
     end
     if (rst) begin
-      \$708  = 8'h00;
+      \$708  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$709  = pr_3_6;
+    \$709  = w_3_6;
     if (en) begin
-      \$709  = p_3_6;
+      \$709  = w_2_6;
     end
     if (rst) begin
-      \$709  = 16'h0000;
+      \$709  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$710  = vr_3_6;
+    \$710  = pr_3_6;
     if (en) begin
-      \$710  = v_3_5;
+      \$710  = p_3_6;
     end
     if (rst) begin
-      \$710  = 1'h0;
+      \$710  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$711  = lr_3_6;
+    \$711  = vr_3_6;
     if (en) begin
-      \$711  = l_3_5;
+      \$711  = v_3_5;
     end
     if (rst) begin
       \$711  = 1'h0;
@@ -7721,21 +7717,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$712  = acc_3_6;
-    if (\$91 ) begin
-      \$712  = \$92 ;
+    \$712  = lr_3_6;
+    if (en) begin
+      \$712  = l_3_5;
     end
     if (rst) begin
-      \$712  = 26'h0000000;
+      \$712  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$713  = out_3_6;
-    if (cap_3_6) begin
-      \$713  = \$255 [25:0];
-    end else if (\$93 ) begin
-      \$713  = out_4_6;
+    \$713  = acc_3_6;
+    if (\$91 ) begin
+      \$713  = \$92 ;
     end
     if (rst) begin
       \$713  = 26'h0000000;
@@ -7743,29 +7737,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$714  = a_3_7;
-    if (en) begin
-      \$714  = a_3_6;
+    \$714  = out_3_6;
+    if (cap_3_6) begin
+      \$714  = \$254 [25:0];
+    end else if (\$93 ) begin
+      \$714  = out_4_6;
     end
     if (rst) begin
-      \$714  = 8'h00;
+      \$714  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$715  = v_3_7;
+    \$715  = a_3_7;
     if (en) begin
-      \$715  = v_3_6;
+      \$715  = a_3_6;
     end
     if (rst) begin
-      \$715  = 1'h0;
+      \$715  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$716  = l_3_7;
+    \$716  = v_3_7;
     if (en) begin
-      \$716  = l_3_6;
+      \$716  = v_3_6;
     end
     if (rst) begin
       \$716  = 1'h0;
@@ -7773,39 +7769,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$717  = w_3_7;
+    \$717  = l_3_7;
     if (en) begin
-      \$717  = w_2_7;
+      \$717  = l_3_6;
     end
     if (rst) begin
-      \$717  = 8'h00;
+      \$717  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$718  = pr_3_7;
+    \$718  = w_3_7;
     if (en) begin
-      \$718  = p_3_7;
+      \$718  = w_2_7;
     end
     if (rst) begin
-      \$718  = 16'h0000;
+      \$718  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$719  = vr_3_7;
+    \$719  = pr_3_7;
     if (en) begin
-      \$719  = v_3_6;
+      \$719  = p_3_7;
     end
     if (rst) begin
-      \$719  = 1'h0;
+      \$719  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$720  = lr_3_7;
+    \$720  = vr_3_7;
     if (en) begin
-      \$720  = l_3_6;
+      \$720  = v_3_6;
     end
     if (rst) begin
       \$720  = 1'h0;
@@ -7813,21 +7809,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$721  = acc_3_7;
-    if (\$94 ) begin
-      \$721  = \$95 ;
+    \$721  = lr_3_7;
+    if (en) begin
+      \$721  = l_3_6;
     end
     if (rst) begin
-      \$721  = 26'h0000000;
+      \$721  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$722  = out_3_7;
-    if (cap_3_7) begin
-      \$722  = \$257 [25:0];
-    end else if (\$96 ) begin
-      \$722  = out_4_7;
+    \$722  = acc_3_7;
+    if (\$94 ) begin
+      \$722  = \$95 ;
     end
     if (rst) begin
       \$722  = 26'h0000000;
@@ -7835,29 +7829,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$723  = a_4_0;
-    if (en) begin
-      \$723  = skew_a4_d3;
+    \$723  = out_3_7;
+    if (cap_3_7) begin
+      \$723  = \$256 [25:0];
+    end else if (\$96 ) begin
+      \$723  = out_4_7;
     end
     if (rst) begin
-      \$723  = 8'h00;
+      \$723  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$724  = v_4_0;
+    \$724  = a_4_0;
     if (en) begin
-      \$724  = skew_v4_d3;
+      \$724  = skew_a4_d3;
     end
     if (rst) begin
-      \$724  = 1'h0;
+      \$724  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$725  = l_4_0;
+    \$725  = v_4_0;
     if (en) begin
-      \$725  = skew_l4_d3;
+      \$725  = skew_v4_d3;
     end
     if (rst) begin
       \$725  = 1'h0;
@@ -7865,39 +7861,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$726  = w_4_0;
+    \$726  = l_4_0;
     if (en) begin
-      \$726  = w_3_0;
+      \$726  = skew_l4_d3;
     end
     if (rst) begin
-      \$726  = 8'h00;
+      \$726  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$727  = pr_4_0;
+    \$727  = w_4_0;
     if (en) begin
-      \$727  = p_4_0;
+      \$727  = w_3_0;
     end
     if (rst) begin
-      \$727  = 16'h0000;
+      \$727  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$728  = vr_4_0;
+    \$728  = pr_4_0;
     if (en) begin
-      \$728  = skew_v4_d3;
+      \$728  = p_4_0;
     end
     if (rst) begin
-      \$728  = 1'h0;
+      \$728  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$729  = lr_4_0;
+    \$729  = vr_4_0;
     if (en) begin
-      \$729  = skew_l4_d3;
+      \$729  = skew_v4_d3;
     end
     if (rst) begin
       \$729  = 1'h0;
@@ -7905,21 +7901,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$730  = acc_4_0;
-    if (\$97 ) begin
-      \$730  = \$98 ;
+    \$730  = lr_4_0;
+    if (en) begin
+      \$730  = skew_l4_d3;
     end
     if (rst) begin
-      \$730  = 26'h0000000;
+      \$730  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$731  = out_4_0;
-    if (cap_4_0) begin
-      \$731  = \$259 [25:0];
-    end else if (\$99 ) begin
-      \$731  = out_5_0;
+    \$731  = acc_4_0;
+    if (\$97 ) begin
+      \$731  = \$98 ;
     end
     if (rst) begin
       \$731  = 26'h0000000;
@@ -7927,29 +7921,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$732  = a_4_1;
-    if (en) begin
-      \$732  = a_4_0;
+    \$732  = out_4_0;
+    if (cap_4_0) begin
+      \$732  = \$258 [25:0];
+    end else if (\$99 ) begin
+      \$732  = out_5_0;
     end
     if (rst) begin
-      \$732  = 8'h00;
+      \$732  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$733  = v_4_1;
+    \$733  = a_4_1;
     if (en) begin
-      \$733  = v_4_0;
+      \$733  = a_4_0;
     end
     if (rst) begin
-      \$733  = 1'h0;
+      \$733  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$734  = l_4_1;
+    \$734  = v_4_1;
     if (en) begin
-      \$734  = l_4_0;
+      \$734  = v_4_0;
     end
     if (rst) begin
       \$734  = 1'h0;
@@ -7957,39 +7953,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$735  = w_4_1;
+    \$735  = l_4_1;
     if (en) begin
-      \$735  = w_3_1;
+      \$735  = l_4_0;
     end
     if (rst) begin
-      \$735  = 8'h00;
+      \$735  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$736  = pr_4_1;
+    \$736  = w_4_1;
     if (en) begin
-      \$736  = p_4_1;
+      \$736  = w_3_1;
     end
     if (rst) begin
-      \$736  = 16'h0000;
+      \$736  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$737  = vr_4_1;
+    \$737  = pr_4_1;
     if (en) begin
-      \$737  = v_4_0;
+      \$737  = p_4_1;
     end
     if (rst) begin
-      \$737  = 1'h0;
+      \$737  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$738  = lr_4_1;
+    \$738  = vr_4_1;
     if (en) begin
-      \$738  = l_4_0;
+      \$738  = v_4_0;
     end
     if (rst) begin
       \$738  = 1'h0;
@@ -7997,21 +7993,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$739  = acc_4_1;
-    if (\$100 ) begin
-      \$739  = \$101 ;
+    \$739  = lr_4_1;
+    if (en) begin
+      \$739  = l_4_0;
     end
     if (rst) begin
-      \$739  = 26'h0000000;
+      \$739  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$740  = out_4_1;
-    if (cap_4_1) begin
-      \$740  = \$261 [25:0];
-    end else if (\$102 ) begin
-      \$740  = out_5_1;
+    \$740  = acc_4_1;
+    if (\$100 ) begin
+      \$740  = \$101 ;
     end
     if (rst) begin
       \$740  = 26'h0000000;
@@ -8019,29 +8013,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$741  = a_4_2;
-    if (en) begin
-      \$741  = a_4_1;
+    \$741  = out_4_1;
+    if (cap_4_1) begin
+      \$741  = \$260 [25:0];
+    end else if (\$102 ) begin
+      \$741  = out_5_1;
     end
     if (rst) begin
-      \$741  = 8'h00;
+      \$741  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$742  = v_4_2;
+    \$742  = a_4_2;
     if (en) begin
-      \$742  = v_4_1;
+      \$742  = a_4_1;
     end
     if (rst) begin
-      \$742  = 1'h0;
+      \$742  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$743  = l_4_2;
+    \$743  = v_4_2;
     if (en) begin
-      \$743  = l_4_1;
+      \$743  = v_4_1;
     end
     if (rst) begin
       \$743  = 1'h0;
@@ -8049,39 +8045,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$744  = w_4_2;
+    \$744  = l_4_2;
     if (en) begin
-      \$744  = w_3_2;
+      \$744  = l_4_1;
     end
     if (rst) begin
-      \$744  = 8'h00;
+      \$744  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$745  = pr_4_2;
+    \$745  = w_4_2;
     if (en) begin
-      \$745  = p_4_2;
+      \$745  = w_3_2;
     end
     if (rst) begin
-      \$745  = 16'h0000;
+      \$745  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$746  = vr_4_2;
+    \$746  = pr_4_2;
     if (en) begin
-      \$746  = v_4_1;
+      \$746  = p_4_2;
     end
     if (rst) begin
-      \$746  = 1'h0;
+      \$746  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$747  = lr_4_2;
+    \$747  = vr_4_2;
     if (en) begin
-      \$747  = l_4_1;
+      \$747  = v_4_1;
     end
     if (rst) begin
       \$747  = 1'h0;
@@ -8089,21 +8085,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$748  = acc_4_2;
-    if (\$103 ) begin
-      \$748  = \$104 ;
+    \$748  = lr_4_2;
+    if (en) begin
+      \$748  = l_4_1;
     end
     if (rst) begin
-      \$748  = 26'h0000000;
+      \$748  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$749  = out_4_2;
-    if (cap_4_2) begin
-      \$749  = \$263 [25:0];
-    end else if (\$105 ) begin
-      \$749  = out_5_2;
+    \$749  = acc_4_2;
+    if (\$103 ) begin
+      \$749  = \$104 ;
     end
     if (rst) begin
       \$749  = 26'h0000000;
@@ -8111,29 +8105,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$750  = a_4_3;
-    if (en) begin
-      \$750  = a_4_2;
+    \$750  = out_4_2;
+    if (cap_4_2) begin
+      \$750  = \$262 [25:0];
+    end else if (\$105 ) begin
+      \$750  = out_5_2;
     end
     if (rst) begin
-      \$750  = 8'h00;
+      \$750  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$751  = v_4_3;
+    \$751  = a_4_3;
     if (en) begin
-      \$751  = v_4_2;
+      \$751  = a_4_2;
     end
     if (rst) begin
-      \$751  = 1'h0;
+      \$751  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$752  = l_4_3;
+    \$752  = v_4_3;
     if (en) begin
-      \$752  = l_4_2;
+      \$752  = v_4_2;
     end
     if (rst) begin
       \$752  = 1'h0;
@@ -8141,39 +8137,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$753  = w_4_3;
+    \$753  = l_4_3;
     if (en) begin
-      \$753  = w_3_3;
+      \$753  = l_4_2;
     end
     if (rst) begin
-      \$753  = 8'h00;
+      \$753  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = pr_4_3;
+    \$754  = w_4_3;
     if (en) begin
-      \$754  = p_4_3;
+      \$754  = w_3_3;
     end
     if (rst) begin
-      \$754  = 16'h0000;
+      \$754  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = vr_4_3;
+    \$755  = pr_4_3;
     if (en) begin
-      \$755  = v_4_2;
+      \$755  = p_4_3;
     end
     if (rst) begin
-      \$755  = 1'h0;
+      \$755  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = lr_4_3;
+    \$756  = vr_4_3;
     if (en) begin
-      \$756  = l_4_2;
+      \$756  = v_4_2;
     end
     if (rst) begin
       \$756  = 1'h0;
@@ -8181,21 +8177,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = acc_4_3;
-    if (\$106 ) begin
-      \$757  = \$107 ;
+    \$757  = lr_4_3;
+    if (en) begin
+      \$757  = l_4_2;
     end
     if (rst) begin
-      \$757  = 26'h0000000;
+      \$757  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = out_4_3;
-    if (cap_4_3) begin
-      \$758  = \$265 [25:0];
-    end else if (\$108 ) begin
-      \$758  = out_5_3;
+    \$758  = acc_4_3;
+    if (\$106 ) begin
+      \$758  = \$107 ;
     end
     if (rst) begin
       \$758  = 26'h0000000;
@@ -8203,29 +8197,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = a_4_4;
-    if (en) begin
-      \$759  = a_4_3;
+    \$759  = out_4_3;
+    if (cap_4_3) begin
+      \$759  = \$264 [25:0];
+    end else if (\$108 ) begin
+      \$759  = out_5_3;
     end
     if (rst) begin
-      \$759  = 8'h00;
+      \$759  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = v_4_4;
+    \$760  = a_4_4;
     if (en) begin
-      \$760  = v_4_3;
+      \$760  = a_4_3;
     end
     if (rst) begin
-      \$760  = 1'h0;
+      \$760  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = l_4_4;
+    \$761  = v_4_4;
     if (en) begin
-      \$761  = l_4_3;
+      \$761  = v_4_3;
     end
     if (rst) begin
       \$761  = 1'h0;
@@ -8233,39 +8229,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = w_4_4;
+    \$762  = l_4_4;
     if (en) begin
-      \$762  = w_3_4;
+      \$762  = l_4_3;
     end
     if (rst) begin
-      \$762  = 8'h00;
+      \$762  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = pr_4_4;
+    \$763  = w_4_4;
     if (en) begin
-      \$763  = p_4_4;
+      \$763  = w_3_4;
     end
     if (rst) begin
-      \$763  = 16'h0000;
+      \$763  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = vr_4_4;
+    \$764  = pr_4_4;
     if (en) begin
-      \$764  = v_4_3;
+      \$764  = p_4_4;
     end
     if (rst) begin
-      \$764  = 1'h0;
+      \$764  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = lr_4_4;
+    \$765  = vr_4_4;
     if (en) begin
-      \$765  = l_4_3;
+      \$765  = v_4_3;
     end
     if (rst) begin
       \$765  = 1'h0;
@@ -8273,21 +8269,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = acc_4_4;
-    if (\$109 ) begin
-      \$766  = \$110 ;
+    \$766  = lr_4_4;
+    if (en) begin
+      \$766  = l_4_3;
     end
     if (rst) begin
-      \$766  = 26'h0000000;
+      \$766  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = out_4_4;
-    if (cap_4_4) begin
-      \$767  = \$267 [25:0];
-    end else if (\$111 ) begin
-      \$767  = out_5_4;
+    \$767  = acc_4_4;
+    if (\$109 ) begin
+      \$767  = \$110 ;
     end
     if (rst) begin
       \$767  = 26'h0000000;
@@ -8295,29 +8289,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = a_4_5;
-    if (en) begin
-      \$768  = a_4_4;
+    \$768  = out_4_4;
+    if (cap_4_4) begin
+      \$768  = \$266 [25:0];
+    end else if (\$111 ) begin
+      \$768  = out_5_4;
     end
     if (rst) begin
-      \$768  = 8'h00;
+      \$768  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = v_4_5;
+    \$769  = a_4_5;
     if (en) begin
-      \$769  = v_4_4;
+      \$769  = a_4_4;
     end
     if (rst) begin
-      \$769  = 1'h0;
+      \$769  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = l_4_5;
+    \$770  = v_4_5;
     if (en) begin
-      \$770  = l_4_4;
+      \$770  = v_4_4;
     end
     if (rst) begin
       \$770  = 1'h0;
@@ -8325,39 +8321,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = w_4_5;
+    \$771  = l_4_5;
     if (en) begin
-      \$771  = w_3_5;
+      \$771  = l_4_4;
     end
     if (rst) begin
-      \$771  = 8'h00;
+      \$771  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = pr_4_5;
+    \$772  = w_4_5;
     if (en) begin
-      \$772  = p_4_5;
+      \$772  = w_3_5;
     end
     if (rst) begin
-      \$772  = 16'h0000;
+      \$772  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = vr_4_5;
+    \$773  = pr_4_5;
     if (en) begin
-      \$773  = v_4_4;
+      \$773  = p_4_5;
     end
     if (rst) begin
-      \$773  = 1'h0;
+      \$773  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$774  = lr_4_5;
+    \$774  = vr_4_5;
     if (en) begin
-      \$774  = l_4_4;
+      \$774  = v_4_4;
     end
     if (rst) begin
       \$774  = 1'h0;
@@ -8365,21 +8361,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$775  = acc_4_5;
-    if (\$112 ) begin
-      \$775  = \$113 ;
+    \$775  = lr_4_5;
+    if (en) begin
+      \$775  = l_4_4;
     end
     if (rst) begin
-      \$775  = 26'h0000000;
+      \$775  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$776  = out_4_5;
-    if (cap_4_5) begin
-      \$776  = \$269 [25:0];
-    end else if (\$114 ) begin
-      \$776  = out_5_5;
+    \$776  = acc_4_5;
+    if (\$112 ) begin
+      \$776  = \$113 ;
     end
     if (rst) begin
       \$776  = 26'h0000000;
@@ -8387,29 +8381,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$777  = a_4_6;
-    if (en) begin
-      \$777  = a_4_5;
+    \$777  = out_4_5;
+    if (cap_4_5) begin
+      \$777  = \$268 [25:0];
+    end else if (\$114 ) begin
+      \$777  = out_5_5;
     end
     if (rst) begin
-      \$777  = 8'h00;
+      \$777  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$778  = v_4_6;
+    \$778  = a_4_6;
     if (en) begin
-      \$778  = v_4_5;
+      \$778  = a_4_5;
     end
     if (rst) begin
-      \$778  = 1'h0;
+      \$778  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$779  = l_4_6;
+    \$779  = v_4_6;
     if (en) begin
-      \$779  = l_4_5;
+      \$779  = v_4_5;
     end
     if (rst) begin
       \$779  = 1'h0;
@@ -8417,39 +8413,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$780  = w_4_6;
+    \$780  = l_4_6;
     if (en) begin
-      \$780  = w_3_6;
+      \$780  = l_4_5;
     end
     if (rst) begin
-      \$780  = 8'h00;
+      \$780  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$781  = pr_4_6;
+    \$781  = w_4_6;
     if (en) begin
-      \$781  = p_4_6;
+      \$781  = w_3_6;
     end
     if (rst) begin
-      \$781  = 16'h0000;
+      \$781  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$782  = vr_4_6;
+    \$782  = pr_4_6;
     if (en) begin
-      \$782  = v_4_5;
+      \$782  = p_4_6;
     end
     if (rst) begin
-      \$782  = 1'h0;
+      \$782  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$783  = lr_4_6;
+    \$783  = vr_4_6;
     if (en) begin
-      \$783  = l_4_5;
+      \$783  = v_4_5;
     end
     if (rst) begin
       \$783  = 1'h0;
@@ -8457,21 +8453,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$784  = acc_4_6;
-    if (\$115 ) begin
-      \$784  = \$116 ;
+    \$784  = lr_4_6;
+    if (en) begin
+      \$784  = l_4_5;
     end
     if (rst) begin
-      \$784  = 26'h0000000;
+      \$784  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$785  = out_4_6;
-    if (cap_4_6) begin
-      \$785  = \$271 [25:0];
-    end else if (\$117 ) begin
-      \$785  = out_5_6;
+    \$785  = acc_4_6;
+    if (\$115 ) begin
+      \$785  = \$116 ;
     end
     if (rst) begin
       \$785  = 26'h0000000;
@@ -8479,29 +8473,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$786  = a_4_7;
-    if (en) begin
-      \$786  = a_4_6;
+    \$786  = out_4_6;
+    if (cap_4_6) begin
+      \$786  = \$270 [25:0];
+    end else if (\$117 ) begin
+      \$786  = out_5_6;
     end
     if (rst) begin
-      \$786  = 8'h00;
+      \$786  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$787  = v_4_7;
+    \$787  = a_4_7;
     if (en) begin
-      \$787  = v_4_6;
+      \$787  = a_4_6;
     end
     if (rst) begin
-      \$787  = 1'h0;
+      \$787  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$788  = l_4_7;
+    \$788  = v_4_7;
     if (en) begin
-      \$788  = l_4_6;
+      \$788  = v_4_6;
     end
     if (rst) begin
       \$788  = 1'h0;
@@ -8509,39 +8505,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$789  = w_4_7;
+    \$789  = l_4_7;
     if (en) begin
-      \$789  = w_3_7;
+      \$789  = l_4_6;
     end
     if (rst) begin
-      \$789  = 8'h00;
+      \$789  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$790  = pr_4_7;
+    \$790  = w_4_7;
     if (en) begin
-      \$790  = p_4_7;
+      \$790  = w_3_7;
     end
     if (rst) begin
-      \$790  = 16'h0000;
+      \$790  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$791  = vr_4_7;
+    \$791  = pr_4_7;
     if (en) begin
-      \$791  = v_4_6;
+      \$791  = p_4_7;
     end
     if (rst) begin
-      \$791  = 1'h0;
+      \$791  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$792  = lr_4_7;
+    \$792  = vr_4_7;
     if (en) begin
-      \$792  = l_4_6;
+      \$792  = v_4_6;
     end
     if (rst) begin
       \$792  = 1'h0;
@@ -8549,21 +8545,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$793  = acc_4_7;
-    if (\$118 ) begin
-      \$793  = \$119 ;
+    \$793  = lr_4_7;
+    if (en) begin
+      \$793  = l_4_6;
     end
     if (rst) begin
-      \$793  = 26'h0000000;
+      \$793  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$794  = out_4_7;
-    if (cap_4_7) begin
-      \$794  = \$273 [25:0];
-    end else if (\$120 ) begin
-      \$794  = out_5_7;
+    \$794  = acc_4_7;
+    if (\$118 ) begin
+      \$794  = \$119 ;
     end
     if (rst) begin
       \$794  = 26'h0000000;
@@ -8571,29 +8565,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$795  = a_5_0;
-    if (en) begin
-      \$795  = skew_a5_d4;
+    \$795  = out_4_7;
+    if (cap_4_7) begin
+      \$795  = \$272 [25:0];
+    end else if (\$120 ) begin
+      \$795  = out_5_7;
     end
     if (rst) begin
-      \$795  = 8'h00;
+      \$795  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$796  = v_5_0;
+    \$796  = a_5_0;
     if (en) begin
-      \$796  = skew_v5_d4;
+      \$796  = skew_a5_d4;
     end
     if (rst) begin
-      \$796  = 1'h0;
+      \$796  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$797  = l_5_0;
+    \$797  = v_5_0;
     if (en) begin
-      \$797  = skew_l5_d4;
+      \$797  = skew_v5_d4;
     end
     if (rst) begin
       \$797  = 1'h0;
@@ -8601,39 +8597,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$798  = w_5_0;
+    \$798  = l_5_0;
     if (en) begin
-      \$798  = w_4_0;
+      \$798  = skew_l5_d4;
     end
     if (rst) begin
-      \$798  = 8'h00;
+      \$798  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$799  = pr_5_0;
+    \$799  = w_5_0;
     if (en) begin
-      \$799  = p_5_0;
+      \$799  = w_4_0;
     end
     if (rst) begin
-      \$799  = 16'h0000;
+      \$799  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$800  = vr_5_0;
+    \$800  = pr_5_0;
     if (en) begin
-      \$800  = skew_v5_d4;
+      \$800  = p_5_0;
     end
     if (rst) begin
-      \$800  = 1'h0;
+      \$800  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$801  = lr_5_0;
+    \$801  = vr_5_0;
     if (en) begin
-      \$801  = skew_l5_d4;
+      \$801  = skew_v5_d4;
     end
     if (rst) begin
       \$801  = 1'h0;
@@ -8641,21 +8637,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$802  = acc_5_0;
-    if (\$121 ) begin
-      \$802  = \$122 ;
+    \$802  = lr_5_0;
+    if (en) begin
+      \$802  = skew_l5_d4;
     end
     if (rst) begin
-      \$802  = 26'h0000000;
+      \$802  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$803  = out_5_0;
-    if (cap_5_0) begin
-      \$803  = \$275 [25:0];
-    end else if (\$123 ) begin
-      \$803  = out_6_0;
+    \$803  = acc_5_0;
+    if (\$121 ) begin
+      \$803  = \$122 ;
     end
     if (rst) begin
       \$803  = 26'h0000000;
@@ -8663,29 +8657,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$804  = a_5_1;
-    if (en) begin
-      \$804  = a_5_0;
+    \$804  = out_5_0;
+    if (cap_5_0) begin
+      \$804  = \$274 [25:0];
+    end else if (\$123 ) begin
+      \$804  = out_6_0;
     end
     if (rst) begin
-      \$804  = 8'h00;
+      \$804  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$805  = v_5_1;
+    \$805  = a_5_1;
     if (en) begin
-      \$805  = v_5_0;
+      \$805  = a_5_0;
     end
     if (rst) begin
-      \$805  = 1'h0;
+      \$805  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$806  = l_5_1;
+    \$806  = v_5_1;
     if (en) begin
-      \$806  = l_5_0;
+      \$806  = v_5_0;
     end
     if (rst) begin
       \$806  = 1'h0;
@@ -8693,39 +8689,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$807  = w_5_1;
+    \$807  = l_5_1;
     if (en) begin
-      \$807  = w_4_1;
+      \$807  = l_5_0;
     end
     if (rst) begin
-      \$807  = 8'h00;
+      \$807  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$808  = pr_5_1;
+    \$808  = w_5_1;
     if (en) begin
-      \$808  = p_5_1;
+      \$808  = w_4_1;
     end
     if (rst) begin
-      \$808  = 16'h0000;
+      \$808  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$809  = vr_5_1;
+    \$809  = pr_5_1;
     if (en) begin
-      \$809  = v_5_0;
+      \$809  = p_5_1;
     end
     if (rst) begin
-      \$809  = 1'h0;
+      \$809  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$810  = lr_5_1;
+    \$810  = vr_5_1;
     if (en) begin
-      \$810  = l_5_0;
+      \$810  = v_5_0;
     end
     if (rst) begin
       \$810  = 1'h0;
@@ -8733,21 +8729,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$811  = acc_5_1;
-    if (\$124 ) begin
-      \$811  = \$125 ;
+    \$811  = lr_5_1;
+    if (en) begin
+      \$811  = l_5_0;
     end
     if (rst) begin
-      \$811  = 26'h0000000;
+      \$811  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$812  = out_5_1;
-    if (cap_5_1) begin
-      \$812  = \$277 [25:0];
-    end else if (\$126 ) begin
-      \$812  = out_6_1;
+    \$812  = acc_5_1;
+    if (\$124 ) begin
+      \$812  = \$125 ;
     end
     if (rst) begin
       \$812  = 26'h0000000;
@@ -8755,29 +8749,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$813  = a_5_2;
-    if (en) begin
-      \$813  = a_5_1;
+    \$813  = out_5_1;
+    if (cap_5_1) begin
+      \$813  = \$276 [25:0];
+    end else if (\$126 ) begin
+      \$813  = out_6_1;
     end
     if (rst) begin
-      \$813  = 8'h00;
+      \$813  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$814  = v_5_2;
+    \$814  = a_5_2;
     if (en) begin
-      \$814  = v_5_1;
+      \$814  = a_5_1;
     end
     if (rst) begin
-      \$814  = 1'h0;
+      \$814  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$815  = l_5_2;
+    \$815  = v_5_2;
     if (en) begin
-      \$815  = l_5_1;
+      \$815  = v_5_1;
     end
     if (rst) begin
       \$815  = 1'h0;
@@ -8785,39 +8781,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$816  = w_5_2;
+    \$816  = l_5_2;
     if (en) begin
-      \$816  = w_4_2;
+      \$816  = l_5_1;
     end
     if (rst) begin
-      \$816  = 8'h00;
+      \$816  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$817  = pr_5_2;
+    \$817  = w_5_2;
     if (en) begin
-      \$817  = p_5_2;
+      \$817  = w_4_2;
     end
     if (rst) begin
-      \$817  = 16'h0000;
+      \$817  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$818  = vr_5_2;
+    \$818  = pr_5_2;
     if (en) begin
-      \$818  = v_5_1;
+      \$818  = p_5_2;
     end
     if (rst) begin
-      \$818  = 1'h0;
+      \$818  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$819  = lr_5_2;
+    \$819  = vr_5_2;
     if (en) begin
-      \$819  = l_5_1;
+      \$819  = v_5_1;
     end
     if (rst) begin
       \$819  = 1'h0;
@@ -8825,21 +8821,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$820  = acc_5_2;
-    if (\$127 ) begin
-      \$820  = \$128 ;
+    \$820  = lr_5_2;
+    if (en) begin
+      \$820  = l_5_1;
     end
     if (rst) begin
-      \$820  = 26'h0000000;
+      \$820  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$821  = out_5_2;
-    if (cap_5_2) begin
-      \$821  = \$279 [25:0];
-    end else if (\$129 ) begin
-      \$821  = out_6_2;
+    \$821  = acc_5_2;
+    if (\$127 ) begin
+      \$821  = \$128 ;
     end
     if (rst) begin
       \$821  = 26'h0000000;
@@ -8847,29 +8841,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$822  = a_5_3;
-    if (en) begin
-      \$822  = a_5_2;
+    \$822  = out_5_2;
+    if (cap_5_2) begin
+      \$822  = \$278 [25:0];
+    end else if (\$129 ) begin
+      \$822  = out_6_2;
     end
     if (rst) begin
-      \$822  = 8'h00;
+      \$822  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$823  = v_5_3;
+    \$823  = a_5_3;
     if (en) begin
-      \$823  = v_5_2;
+      \$823  = a_5_2;
     end
     if (rst) begin
-      \$823  = 1'h0;
+      \$823  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$824  = l_5_3;
+    \$824  = v_5_3;
     if (en) begin
-      \$824  = l_5_2;
+      \$824  = v_5_2;
     end
     if (rst) begin
       \$824  = 1'h0;
@@ -8877,39 +8873,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$825  = w_5_3;
+    \$825  = l_5_3;
     if (en) begin
-      \$825  = w_4_3;
+      \$825  = l_5_2;
     end
     if (rst) begin
-      \$825  = 8'h00;
+      \$825  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$826  = pr_5_3;
+    \$826  = w_5_3;
     if (en) begin
-      \$826  = p_5_3;
+      \$826  = w_4_3;
     end
     if (rst) begin
-      \$826  = 16'h0000;
+      \$826  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$827  = vr_5_3;
+    \$827  = pr_5_3;
     if (en) begin
-      \$827  = v_5_2;
+      \$827  = p_5_3;
     end
     if (rst) begin
-      \$827  = 1'h0;
+      \$827  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$828  = lr_5_3;
+    \$828  = vr_5_3;
     if (en) begin
-      \$828  = l_5_2;
+      \$828  = v_5_2;
     end
     if (rst) begin
       \$828  = 1'h0;
@@ -8917,21 +8913,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$829  = acc_5_3;
-    if (\$130 ) begin
-      \$829  = \$131 ;
+    \$829  = lr_5_3;
+    if (en) begin
+      \$829  = l_5_2;
     end
     if (rst) begin
-      \$829  = 26'h0000000;
+      \$829  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$830  = out_5_3;
-    if (cap_5_3) begin
-      \$830  = \$281 [25:0];
-    end else if (\$132 ) begin
-      \$830  = out_6_3;
+    \$830  = acc_5_3;
+    if (\$130 ) begin
+      \$830  = \$131 ;
     end
     if (rst) begin
       \$830  = 26'h0000000;
@@ -8939,29 +8933,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$831  = a_5_4;
-    if (en) begin
-      \$831  = a_5_3;
+    \$831  = out_5_3;
+    if (cap_5_3) begin
+      \$831  = \$280 [25:0];
+    end else if (\$132 ) begin
+      \$831  = out_6_3;
     end
     if (rst) begin
-      \$831  = 8'h00;
+      \$831  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$832  = v_5_4;
+    \$832  = a_5_4;
     if (en) begin
-      \$832  = v_5_3;
+      \$832  = a_5_3;
     end
     if (rst) begin
-      \$832  = 1'h0;
+      \$832  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$833  = l_5_4;
+    \$833  = v_5_4;
     if (en) begin
-      \$833  = l_5_3;
+      \$833  = v_5_3;
     end
     if (rst) begin
       \$833  = 1'h0;
@@ -8969,39 +8965,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$834  = w_5_4;
+    \$834  = l_5_4;
     if (en) begin
-      \$834  = w_4_4;
+      \$834  = l_5_3;
     end
     if (rst) begin
-      \$834  = 8'h00;
+      \$834  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$835  = pr_5_4;
+    \$835  = w_5_4;
     if (en) begin
-      \$835  = p_5_4;
+      \$835  = w_4_4;
     end
     if (rst) begin
-      \$835  = 16'h0000;
+      \$835  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$836  = vr_5_4;
+    \$836  = pr_5_4;
     if (en) begin
-      \$836  = v_5_3;
+      \$836  = p_5_4;
     end
     if (rst) begin
-      \$836  = 1'h0;
+      \$836  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$837  = lr_5_4;
+    \$837  = vr_5_4;
     if (en) begin
-      \$837  = l_5_3;
+      \$837  = v_5_3;
     end
     if (rst) begin
       \$837  = 1'h0;
@@ -9009,21 +9005,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$838  = acc_5_4;
-    if (\$133 ) begin
-      \$838  = \$134 ;
+    \$838  = lr_5_4;
+    if (en) begin
+      \$838  = l_5_3;
     end
     if (rst) begin
-      \$838  = 26'h0000000;
+      \$838  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$839  = out_5_4;
-    if (cap_5_4) begin
-      \$839  = \$283 [25:0];
-    end else if (\$135 ) begin
-      \$839  = out_6_4;
+    \$839  = acc_5_4;
+    if (\$133 ) begin
+      \$839  = \$134 ;
     end
     if (rst) begin
       \$839  = 26'h0000000;
@@ -9031,29 +9025,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$840  = a_5_5;
-    if (en) begin
-      \$840  = a_5_4;
+    \$840  = out_5_4;
+    if (cap_5_4) begin
+      \$840  = \$282 [25:0];
+    end else if (\$135 ) begin
+      \$840  = out_6_4;
     end
     if (rst) begin
-      \$840  = 8'h00;
+      \$840  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$841  = v_5_5;
+    \$841  = a_5_5;
     if (en) begin
-      \$841  = v_5_4;
+      \$841  = a_5_4;
     end
     if (rst) begin
-      \$841  = 1'h0;
+      \$841  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$842  = l_5_5;
+    \$842  = v_5_5;
     if (en) begin
-      \$842  = l_5_4;
+      \$842  = v_5_4;
     end
     if (rst) begin
       \$842  = 1'h0;
@@ -9061,39 +9057,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$843  = w_5_5;
+    \$843  = l_5_5;
     if (en) begin
-      \$843  = w_4_5;
+      \$843  = l_5_4;
     end
     if (rst) begin
-      \$843  = 8'h00;
+      \$843  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$844  = pr_5_5;
+    \$844  = w_5_5;
     if (en) begin
-      \$844  = p_5_5;
+      \$844  = w_4_5;
     end
     if (rst) begin
-      \$844  = 16'h0000;
+      \$844  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$845  = vr_5_5;
+    \$845  = pr_5_5;
     if (en) begin
-      \$845  = v_5_4;
+      \$845  = p_5_5;
     end
     if (rst) begin
-      \$845  = 1'h0;
+      \$845  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$846  = lr_5_5;
+    \$846  = vr_5_5;
     if (en) begin
-      \$846  = l_5_4;
+      \$846  = v_5_4;
     end
     if (rst) begin
       \$846  = 1'h0;
@@ -9101,21 +9097,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$847  = acc_5_5;
-    if (\$136 ) begin
-      \$847  = \$137 ;
+    \$847  = lr_5_5;
+    if (en) begin
+      \$847  = l_5_4;
     end
     if (rst) begin
-      \$847  = 26'h0000000;
+      \$847  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$848  = out_5_5;
-    if (cap_5_5) begin
-      \$848  = \$285 [25:0];
-    end else if (\$138 ) begin
-      \$848  = out_6_5;
+    \$848  = acc_5_5;
+    if (\$136 ) begin
+      \$848  = \$137 ;
     end
     if (rst) begin
       \$848  = 26'h0000000;
@@ -9123,29 +9117,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$849  = a_5_6;
-    if (en) begin
-      \$849  = a_5_5;
+    \$849  = out_5_5;
+    if (cap_5_5) begin
+      \$849  = \$284 [25:0];
+    end else if (\$138 ) begin
+      \$849  = out_6_5;
     end
     if (rst) begin
-      \$849  = 8'h00;
+      \$849  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$850  = v_5_6;
+    \$850  = a_5_6;
     if (en) begin
-      \$850  = v_5_5;
+      \$850  = a_5_5;
     end
     if (rst) begin
-      \$850  = 1'h0;
+      \$850  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$851  = l_5_6;
+    \$851  = v_5_6;
     if (en) begin
-      \$851  = l_5_5;
+      \$851  = v_5_5;
     end
     if (rst) begin
       \$851  = 1'h0;
@@ -9153,39 +9149,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$852  = w_5_6;
+    \$852  = l_5_6;
     if (en) begin
-      \$852  = w_4_6;
+      \$852  = l_5_5;
     end
     if (rst) begin
-      \$852  = 8'h00;
+      \$852  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$853  = pr_5_6;
+    \$853  = w_5_6;
     if (en) begin
-      \$853  = p_5_6;
+      \$853  = w_4_6;
     end
     if (rst) begin
-      \$853  = 16'h0000;
+      \$853  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$854  = vr_5_6;
+    \$854  = pr_5_6;
     if (en) begin
-      \$854  = v_5_5;
+      \$854  = p_5_6;
     end
     if (rst) begin
-      \$854  = 1'h0;
+      \$854  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$855  = lr_5_6;
+    \$855  = vr_5_6;
     if (en) begin
-      \$855  = l_5_5;
+      \$855  = v_5_5;
     end
     if (rst) begin
       \$855  = 1'h0;
@@ -9193,21 +9189,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$856  = acc_5_6;
-    if (\$139 ) begin
-      \$856  = \$140 ;
+    \$856  = lr_5_6;
+    if (en) begin
+      \$856  = l_5_5;
     end
     if (rst) begin
-      \$856  = 26'h0000000;
+      \$856  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$857  = out_5_6;
-    if (cap_5_6) begin
-      \$857  = \$287 [25:0];
-    end else if (\$141 ) begin
-      \$857  = out_6_6;
+    \$857  = acc_5_6;
+    if (\$139 ) begin
+      \$857  = \$140 ;
     end
     if (rst) begin
       \$857  = 26'h0000000;
@@ -9215,29 +9209,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$858  = a_5_7;
-    if (en) begin
-      \$858  = a_5_6;
+    \$858  = out_5_6;
+    if (cap_5_6) begin
+      \$858  = \$286 [25:0];
+    end else if (\$141 ) begin
+      \$858  = out_6_6;
     end
     if (rst) begin
-      \$858  = 8'h00;
+      \$858  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$859  = v_5_7;
+    \$859  = a_5_7;
     if (en) begin
-      \$859  = v_5_6;
+      \$859  = a_5_6;
     end
     if (rst) begin
-      \$859  = 1'h0;
+      \$859  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$860  = l_5_7;
+    \$860  = v_5_7;
     if (en) begin
-      \$860  = l_5_6;
+      \$860  = v_5_6;
     end
     if (rst) begin
       \$860  = 1'h0;
@@ -9245,39 +9241,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$861  = w_5_7;
+    \$861  = l_5_7;
     if (en) begin
-      \$861  = w_4_7;
+      \$861  = l_5_6;
     end
     if (rst) begin
-      \$861  = 8'h00;
+      \$861  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$862  = pr_5_7;
+    \$862  = w_5_7;
     if (en) begin
-      \$862  = p_5_7;
+      \$862  = w_4_7;
     end
     if (rst) begin
-      \$862  = 16'h0000;
+      \$862  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$863  = vr_5_7;
+    \$863  = pr_5_7;
     if (en) begin
-      \$863  = v_5_6;
+      \$863  = p_5_7;
     end
     if (rst) begin
-      \$863  = 1'h0;
+      \$863  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$864  = lr_5_7;
+    \$864  = vr_5_7;
     if (en) begin
-      \$864  = l_5_6;
+      \$864  = v_5_6;
     end
     if (rst) begin
       \$864  = 1'h0;
@@ -9285,21 +9281,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$865  = acc_5_7;
-    if (\$142 ) begin
-      \$865  = \$143 ;
+    \$865  = lr_5_7;
+    if (en) begin
+      \$865  = l_5_6;
     end
     if (rst) begin
-      \$865  = 26'h0000000;
+      \$865  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$866  = out_5_7;
-    if (cap_5_7) begin
-      \$866  = \$289 [25:0];
-    end else if (\$144 ) begin
-      \$866  = out_6_7;
+    \$866  = acc_5_7;
+    if (\$142 ) begin
+      \$866  = \$143 ;
     end
     if (rst) begin
       \$866  = 26'h0000000;
@@ -9307,29 +9301,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$867  = a_6_0;
-    if (en) begin
-      \$867  = skew_a6_d5;
+    \$867  = out_5_7;
+    if (cap_5_7) begin
+      \$867  = \$288 [25:0];
+    end else if (\$144 ) begin
+      \$867  = out_6_7;
     end
     if (rst) begin
-      \$867  = 8'h00;
+      \$867  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$868  = v_6_0;
+    \$868  = a_6_0;
     if (en) begin
-      \$868  = skew_v6_d5;
+      \$868  = skew_a6_d5;
     end
     if (rst) begin
-      \$868  = 1'h0;
+      \$868  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$869  = l_6_0;
+    \$869  = v_6_0;
     if (en) begin
-      \$869  = skew_l6_d5;
+      \$869  = skew_v6_d5;
     end
     if (rst) begin
       \$869  = 1'h0;
@@ -9337,39 +9333,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$870  = w_6_0;
+    \$870  = l_6_0;
     if (en) begin
-      \$870  = w_5_0;
+      \$870  = skew_l6_d5;
     end
     if (rst) begin
-      \$870  = 8'h00;
+      \$870  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$871  = pr_6_0;
+    \$871  = w_6_0;
     if (en) begin
-      \$871  = p_6_0;
+      \$871  = w_5_0;
     end
     if (rst) begin
-      \$871  = 16'h0000;
+      \$871  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$872  = vr_6_0;
+    \$872  = pr_6_0;
     if (en) begin
-      \$872  = skew_v6_d5;
+      \$872  = p_6_0;
     end
     if (rst) begin
-      \$872  = 1'h0;
+      \$872  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$873  = lr_6_0;
+    \$873  = vr_6_0;
     if (en) begin
-      \$873  = skew_l6_d5;
+      \$873  = skew_v6_d5;
     end
     if (rst) begin
       \$873  = 1'h0;
@@ -9377,21 +9373,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$874  = acc_6_0;
-    if (\$145 ) begin
-      \$874  = \$146 ;
+    \$874  = lr_6_0;
+    if (en) begin
+      \$874  = skew_l6_d5;
     end
     if (rst) begin
-      \$874  = 26'h0000000;
+      \$874  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$875  = out_6_0;
-    if (cap_6_0) begin
-      \$875  = \$291 [25:0];
-    end else if (\$147 ) begin
-      \$875  = out_7_0;
+    \$875  = acc_6_0;
+    if (\$145 ) begin
+      \$875  = \$146 ;
     end
     if (rst) begin
       \$875  = 26'h0000000;
@@ -9399,29 +9393,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$876  = a_6_1;
-    if (en) begin
-      \$876  = a_6_0;
+    \$876  = out_6_0;
+    if (cap_6_0) begin
+      \$876  = \$290 [25:0];
+    end else if (\$147 ) begin
+      \$876  = out_7_0;
     end
     if (rst) begin
-      \$876  = 8'h00;
+      \$876  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$877  = v_6_1;
+    \$877  = a_6_1;
     if (en) begin
-      \$877  = v_6_0;
+      \$877  = a_6_0;
     end
     if (rst) begin
-      \$877  = 1'h0;
+      \$877  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$878  = l_6_1;
+    \$878  = v_6_1;
     if (en) begin
-      \$878  = l_6_0;
+      \$878  = v_6_0;
     end
     if (rst) begin
       \$878  = 1'h0;
@@ -9429,39 +9425,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$879  = w_6_1;
+    \$879  = l_6_1;
     if (en) begin
-      \$879  = w_5_1;
+      \$879  = l_6_0;
     end
     if (rst) begin
-      \$879  = 8'h00;
+      \$879  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$880  = pr_6_1;
+    \$880  = w_6_1;
     if (en) begin
-      \$880  = p_6_1;
+      \$880  = w_5_1;
     end
     if (rst) begin
-      \$880  = 16'h0000;
+      \$880  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$881  = vr_6_1;
+    \$881  = pr_6_1;
     if (en) begin
-      \$881  = v_6_0;
+      \$881  = p_6_1;
     end
     if (rst) begin
-      \$881  = 1'h0;
+      \$881  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$882  = lr_6_1;
+    \$882  = vr_6_1;
     if (en) begin
-      \$882  = l_6_0;
+      \$882  = v_6_0;
     end
     if (rst) begin
       \$882  = 1'h0;
@@ -9469,21 +9465,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$883  = acc_6_1;
-    if (\$148 ) begin
-      \$883  = \$149 ;
+    \$883  = lr_6_1;
+    if (en) begin
+      \$883  = l_6_0;
     end
     if (rst) begin
-      \$883  = 26'h0000000;
+      \$883  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$884  = out_6_1;
-    if (cap_6_1) begin
-      \$884  = \$293 [25:0];
-    end else if (\$150 ) begin
-      \$884  = out_7_1;
+    \$884  = acc_6_1;
+    if (\$148 ) begin
+      \$884  = \$149 ;
     end
     if (rst) begin
       \$884  = 26'h0000000;
@@ -9491,29 +9485,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$885  = a_6_2;
-    if (en) begin
-      \$885  = a_6_1;
+    \$885  = out_6_1;
+    if (cap_6_1) begin
+      \$885  = \$292 [25:0];
+    end else if (\$150 ) begin
+      \$885  = out_7_1;
     end
     if (rst) begin
-      \$885  = 8'h00;
+      \$885  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$886  = v_6_2;
+    \$886  = a_6_2;
     if (en) begin
-      \$886  = v_6_1;
+      \$886  = a_6_1;
     end
     if (rst) begin
-      \$886  = 1'h0;
+      \$886  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$887  = l_6_2;
+    \$887  = v_6_2;
     if (en) begin
-      \$887  = l_6_1;
+      \$887  = v_6_1;
     end
     if (rst) begin
       \$887  = 1'h0;
@@ -9521,39 +9517,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$888  = w_6_2;
+    \$888  = l_6_2;
     if (en) begin
-      \$888  = w_5_2;
+      \$888  = l_6_1;
     end
     if (rst) begin
-      \$888  = 8'h00;
+      \$888  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$889  = pr_6_2;
+    \$889  = w_6_2;
     if (en) begin
-      \$889  = p_6_2;
+      \$889  = w_5_2;
     end
     if (rst) begin
-      \$889  = 16'h0000;
+      \$889  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$890  = vr_6_2;
+    \$890  = pr_6_2;
     if (en) begin
-      \$890  = v_6_1;
+      \$890  = p_6_2;
     end
     if (rst) begin
-      \$890  = 1'h0;
+      \$890  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$891  = lr_6_2;
+    \$891  = vr_6_2;
     if (en) begin
-      \$891  = l_6_1;
+      \$891  = v_6_1;
     end
     if (rst) begin
       \$891  = 1'h0;
@@ -9561,21 +9557,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$892  = acc_6_2;
-    if (\$151 ) begin
-      \$892  = \$152 ;
+    \$892  = lr_6_2;
+    if (en) begin
+      \$892  = l_6_1;
     end
     if (rst) begin
-      \$892  = 26'h0000000;
+      \$892  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$893  = out_6_2;
-    if (cap_6_2) begin
-      \$893  = \$295 [25:0];
-    end else if (\$153 ) begin
-      \$893  = out_7_2;
+    \$893  = acc_6_2;
+    if (\$151 ) begin
+      \$893  = \$152 ;
     end
     if (rst) begin
       \$893  = 26'h0000000;
@@ -9583,29 +9577,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$894  = a_6_3;
-    if (en) begin
-      \$894  = a_6_2;
+    \$894  = out_6_2;
+    if (cap_6_2) begin
+      \$894  = \$294 [25:0];
+    end else if (\$153 ) begin
+      \$894  = out_7_2;
     end
     if (rst) begin
-      \$894  = 8'h00;
+      \$894  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$895  = v_6_3;
+    \$895  = a_6_3;
     if (en) begin
-      \$895  = v_6_2;
+      \$895  = a_6_2;
     end
     if (rst) begin
-      \$895  = 1'h0;
+      \$895  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$896  = l_6_3;
+    \$896  = v_6_3;
     if (en) begin
-      \$896  = l_6_2;
+      \$896  = v_6_2;
     end
     if (rst) begin
       \$896  = 1'h0;
@@ -9613,39 +9609,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$897  = w_6_3;
+    \$897  = l_6_3;
     if (en) begin
-      \$897  = w_5_3;
+      \$897  = l_6_2;
     end
     if (rst) begin
-      \$897  = 8'h00;
+      \$897  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$898  = pr_6_3;
+    \$898  = w_6_3;
     if (en) begin
-      \$898  = p_6_3;
+      \$898  = w_5_3;
     end
     if (rst) begin
-      \$898  = 16'h0000;
+      \$898  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$899  = vr_6_3;
+    \$899  = pr_6_3;
     if (en) begin
-      \$899  = v_6_2;
+      \$899  = p_6_3;
     end
     if (rst) begin
-      \$899  = 1'h0;
+      \$899  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$900  = lr_6_3;
+    \$900  = vr_6_3;
     if (en) begin
-      \$900  = l_6_2;
+      \$900  = v_6_2;
     end
     if (rst) begin
       \$900  = 1'h0;
@@ -9653,21 +9649,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$901  = acc_6_3;
-    if (\$154 ) begin
-      \$901  = \$155 ;
+    \$901  = lr_6_3;
+    if (en) begin
+      \$901  = l_6_2;
     end
     if (rst) begin
-      \$901  = 26'h0000000;
+      \$901  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$902  = out_6_3;
-    if (cap_6_3) begin
-      \$902  = \$297 [25:0];
-    end else if (\$156 ) begin
-      \$902  = out_7_3;
+    \$902  = acc_6_3;
+    if (\$154 ) begin
+      \$902  = \$155 ;
     end
     if (rst) begin
       \$902  = 26'h0000000;
@@ -9675,29 +9669,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$903  = a_6_4;
-    if (en) begin
-      \$903  = a_6_3;
+    \$903  = out_6_3;
+    if (cap_6_3) begin
+      \$903  = \$296 [25:0];
+    end else if (\$156 ) begin
+      \$903  = out_7_3;
     end
     if (rst) begin
-      \$903  = 8'h00;
+      \$903  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$904  = v_6_4;
+    \$904  = a_6_4;
     if (en) begin
-      \$904  = v_6_3;
+      \$904  = a_6_3;
     end
     if (rst) begin
-      \$904  = 1'h0;
+      \$904  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$905  = l_6_4;
+    \$905  = v_6_4;
     if (en) begin
-      \$905  = l_6_3;
+      \$905  = v_6_3;
     end
     if (rst) begin
       \$905  = 1'h0;
@@ -9705,39 +9701,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$906  = w_6_4;
+    \$906  = l_6_4;
     if (en) begin
-      \$906  = w_5_4;
+      \$906  = l_6_3;
     end
     if (rst) begin
-      \$906  = 8'h00;
+      \$906  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$907  = pr_6_4;
+    \$907  = w_6_4;
     if (en) begin
-      \$907  = p_6_4;
+      \$907  = w_5_4;
     end
     if (rst) begin
-      \$907  = 16'h0000;
+      \$907  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$908  = vr_6_4;
+    \$908  = pr_6_4;
     if (en) begin
-      \$908  = v_6_3;
+      \$908  = p_6_4;
     end
     if (rst) begin
-      \$908  = 1'h0;
+      \$908  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$909  = lr_6_4;
+    \$909  = vr_6_4;
     if (en) begin
-      \$909  = l_6_3;
+      \$909  = v_6_3;
     end
     if (rst) begin
       \$909  = 1'h0;
@@ -9745,21 +9741,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$910  = acc_6_4;
-    if (\$157 ) begin
-      \$910  = \$158 ;
+    \$910  = lr_6_4;
+    if (en) begin
+      \$910  = l_6_3;
     end
     if (rst) begin
-      \$910  = 26'h0000000;
+      \$910  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$911  = out_6_4;
-    if (cap_6_4) begin
-      \$911  = \$299 [25:0];
-    end else if (\$159 ) begin
-      \$911  = out_7_4;
+    \$911  = acc_6_4;
+    if (\$157 ) begin
+      \$911  = \$158 ;
     end
     if (rst) begin
       \$911  = 26'h0000000;
@@ -9767,29 +9761,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$912  = a_6_5;
-    if (en) begin
-      \$912  = a_6_4;
+    \$912  = out_6_4;
+    if (cap_6_4) begin
+      \$912  = \$298 [25:0];
+    end else if (\$159 ) begin
+      \$912  = out_7_4;
     end
     if (rst) begin
-      \$912  = 8'h00;
+      \$912  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$913  = v_6_5;
+    \$913  = a_6_5;
     if (en) begin
-      \$913  = v_6_4;
+      \$913  = a_6_4;
     end
     if (rst) begin
-      \$913  = 1'h0;
+      \$913  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$914  = l_6_5;
+    \$914  = v_6_5;
     if (en) begin
-      \$914  = l_6_4;
+      \$914  = v_6_4;
     end
     if (rst) begin
       \$914  = 1'h0;
@@ -9797,39 +9793,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$915  = w_6_5;
+    \$915  = l_6_5;
     if (en) begin
-      \$915  = w_5_5;
+      \$915  = l_6_4;
     end
     if (rst) begin
-      \$915  = 8'h00;
+      \$915  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = pr_6_5;
+    \$916  = w_6_5;
     if (en) begin
-      \$916  = p_6_5;
+      \$916  = w_5_5;
     end
     if (rst) begin
-      \$916  = 16'h0000;
+      \$916  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$917  = vr_6_5;
+    \$917  = pr_6_5;
     if (en) begin
-      \$917  = v_6_4;
+      \$917  = p_6_5;
     end
     if (rst) begin
-      \$917  = 1'h0;
+      \$917  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$918  = lr_6_5;
+    \$918  = vr_6_5;
     if (en) begin
-      \$918  = l_6_4;
+      \$918  = v_6_4;
     end
     if (rst) begin
       \$918  = 1'h0;
@@ -9837,21 +9833,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$919  = acc_6_5;
-    if (\$160 ) begin
-      \$919  = \$161 ;
+    \$919  = lr_6_5;
+    if (en) begin
+      \$919  = l_6_4;
     end
     if (rst) begin
-      \$919  = 26'h0000000;
+      \$919  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$920  = out_6_5;
-    if (cap_6_5) begin
-      \$920  = \$301 [25:0];
-    end else if (\$162 ) begin
-      \$920  = out_7_5;
+    \$920  = acc_6_5;
+    if (\$160 ) begin
+      \$920  = \$161 ;
     end
     if (rst) begin
       \$920  = 26'h0000000;
@@ -9859,29 +9853,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = a_6_6;
-    if (en) begin
-      \$921  = a_6_5;
+    \$921  = out_6_5;
+    if (cap_6_5) begin
+      \$921  = \$300 [25:0];
+    end else if (\$162 ) begin
+      \$921  = out_7_5;
     end
     if (rst) begin
-      \$921  = 8'h00;
+      \$921  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = v_6_6;
+    \$922  = a_6_6;
     if (en) begin
-      \$922  = v_6_5;
+      \$922  = a_6_5;
     end
     if (rst) begin
-      \$922  = 1'h0;
+      \$922  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$923  = l_6_6;
+    \$923  = v_6_6;
     if (en) begin
-      \$923  = l_6_5;
+      \$923  = v_6_5;
     end
     if (rst) begin
       \$923  = 1'h0;
@@ -9889,39 +9885,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$924  = w_6_6;
+    \$924  = l_6_6;
     if (en) begin
-      \$924  = w_5_6;
+      \$924  = l_6_5;
     end
     if (rst) begin
-      \$924  = 8'h00;
+      \$924  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$925  = pr_6_6;
+    \$925  = w_6_6;
     if (en) begin
-      \$925  = p_6_6;
+      \$925  = w_5_6;
     end
     if (rst) begin
-      \$925  = 16'h0000;
+      \$925  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$926  = vr_6_6;
+    \$926  = pr_6_6;
     if (en) begin
-      \$926  = v_6_5;
+      \$926  = p_6_6;
     end
     if (rst) begin
-      \$926  = 1'h0;
+      \$926  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$927  = lr_6_6;
+    \$927  = vr_6_6;
     if (en) begin
-      \$927  = l_6_5;
+      \$927  = v_6_5;
     end
     if (rst) begin
       \$927  = 1'h0;
@@ -9929,21 +9925,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$928  = acc_6_6;
-    if (\$163 ) begin
-      \$928  = \$164 ;
+    \$928  = lr_6_6;
+    if (en) begin
+      \$928  = l_6_5;
     end
     if (rst) begin
-      \$928  = 26'h0000000;
+      \$928  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$929  = out_6_6;
-    if (cap_6_6) begin
-      \$929  = \$303 [25:0];
-    end else if (\$165 ) begin
-      \$929  = out_7_6;
+    \$929  = acc_6_6;
+    if (\$163 ) begin
+      \$929  = \$164 ;
     end
     if (rst) begin
       \$929  = 26'h0000000;
@@ -9951,29 +9945,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$930  = a_6_7;
-    if (en) begin
-      \$930  = a_6_6;
+    \$930  = out_6_6;
+    if (cap_6_6) begin
+      \$930  = \$302 [25:0];
+    end else if (\$165 ) begin
+      \$930  = out_7_6;
     end
     if (rst) begin
-      \$930  = 8'h00;
+      \$930  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$931  = v_6_7;
+    \$931  = a_6_7;
     if (en) begin
-      \$931  = v_6_6;
+      \$931  = a_6_6;
     end
     if (rst) begin
-      \$931  = 1'h0;
+      \$931  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$932  = l_6_7;
+    \$932  = v_6_7;
     if (en) begin
-      \$932  = l_6_6;
+      \$932  = v_6_6;
     end
     if (rst) begin
       \$932  = 1'h0;
@@ -9981,39 +9977,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$933  = w_6_7;
+    \$933  = l_6_7;
     if (en) begin
-      \$933  = w_5_7;
+      \$933  = l_6_6;
     end
     if (rst) begin
-      \$933  = 8'h00;
+      \$933  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$934  = pr_6_7;
+    \$934  = w_6_7;
     if (en) begin
-      \$934  = p_6_7;
+      \$934  = w_5_7;
     end
     if (rst) begin
-      \$934  = 16'h0000;
+      \$934  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$935  = vr_6_7;
+    \$935  = pr_6_7;
     if (en) begin
-      \$935  = v_6_6;
+      \$935  = p_6_7;
     end
     if (rst) begin
-      \$935  = 1'h0;
+      \$935  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$936  = lr_6_7;
+    \$936  = vr_6_7;
     if (en) begin
-      \$936  = l_6_6;
+      \$936  = v_6_6;
     end
     if (rst) begin
       \$936  = 1'h0;
@@ -10021,21 +10017,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$937  = acc_6_7;
-    if (\$166 ) begin
-      \$937  = \$167 ;
+    \$937  = lr_6_7;
+    if (en) begin
+      \$937  = l_6_6;
     end
     if (rst) begin
-      \$937  = 26'h0000000;
+      \$937  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$938  = out_6_7;
-    if (cap_6_7) begin
-      \$938  = \$305 [25:0];
-    end else if (\$168 ) begin
-      \$938  = out_7_7;
+    \$938  = acc_6_7;
+    if (\$166 ) begin
+      \$938  = \$167 ;
     end
     if (rst) begin
       \$938  = 26'h0000000;
@@ -10043,29 +10037,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$939  = a_7_0;
-    if (en) begin
-      \$939  = skew_a7_d6;
+    \$939  = out_6_7;
+    if (cap_6_7) begin
+      \$939  = \$304 [25:0];
+    end else if (\$168 ) begin
+      \$939  = out_7_7;
     end
     if (rst) begin
-      \$939  = 8'h00;
+      \$939  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$940  = v_7_0;
+    \$940  = a_7_0;
     if (en) begin
-      \$940  = skew_v7_d6;
+      \$940  = skew_a7_d6;
     end
     if (rst) begin
-      \$940  = 1'h0;
+      \$940  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$941  = l_7_0;
+    \$941  = v_7_0;
     if (en) begin
-      \$941  = skew_l7_d6;
+      \$941  = skew_v7_d6;
     end
     if (rst) begin
       \$941  = 1'h0;
@@ -10073,39 +10069,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$942  = w_7_0;
+    \$942  = l_7_0;
     if (en) begin
-      \$942  = w_6_0;
+      \$942  = skew_l7_d6;
     end
     if (rst) begin
-      \$942  = 8'h00;
+      \$942  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$943  = pr_7_0;
+    \$943  = w_7_0;
     if (en) begin
-      \$943  = p_7_0;
+      \$943  = w_6_0;
     end
     if (rst) begin
-      \$943  = 16'h0000;
+      \$943  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$944  = vr_7_0;
+    \$944  = pr_7_0;
     if (en) begin
-      \$944  = skew_v7_d6;
+      \$944  = p_7_0;
     end
     if (rst) begin
-      \$944  = 1'h0;
+      \$944  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$945  = lr_7_0;
+    \$945  = vr_7_0;
     if (en) begin
-      \$945  = skew_l7_d6;
+      \$945  = skew_v7_d6;
     end
     if (rst) begin
       \$945  = 1'h0;
@@ -10113,51 +10109,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$946  = acc_7_0;
+    \$946  = lr_7_0;
+    if (en) begin
+      \$946  = skew_l7_d6;
+    end
+    if (rst) begin
+      \$946  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$947  = acc_7_0;
     if (\$169 ) begin
-      \$946  = \$170 ;
+      \$947  = \$170 ;
     end
     if (rst) begin
-      \$946  = 26'h0000000;
+      \$947  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$947  = out_7_0;
+    \$948  = out_7_0;
     if (cap_7_0) begin
-      \$947  = \$307 [25:0];
+      \$948  = \$306 [25:0];
     end else if (\$171 ) begin
-      \$947  = 26'h0000000;
+      \$948  = 26'h0000000;
     end
     if (rst) begin
-      \$947  = 26'h0000000;
+      \$948  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$948  = a_7_1;
+    \$949  = a_7_1;
     if (en) begin
-      \$948  = a_7_0;
+      \$949  = a_7_0;
     end
     if (rst) begin
-      \$948  = 8'h00;
+      \$949  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$949  = v_7_1;
+    \$950  = v_7_1;
     if (en) begin
-      \$949  = v_7_0;
-    end
-    if (rst) begin
-      \$949  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$950  = l_7_1;
-    if (en) begin
-      \$950  = l_7_0;
+      \$950  = v_7_0;
     end
     if (rst) begin
       \$950  = 1'h0;
@@ -10165,39 +10161,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$951  = w_7_1;
+    \$951  = l_7_1;
     if (en) begin
-      \$951  = w_6_1;
+      \$951  = l_7_0;
     end
     if (rst) begin
-      \$951  = 8'h00;
+      \$951  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$952  = pr_7_1;
+    \$952  = w_7_1;
     if (en) begin
-      \$952  = p_7_1;
+      \$952  = w_6_1;
     end
     if (rst) begin
-      \$952  = 16'h0000;
+      \$952  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$953  = vr_7_1;
+    \$953  = pr_7_1;
     if (en) begin
-      \$953  = v_7_0;
+      \$953  = p_7_1;
     end
     if (rst) begin
-      \$953  = 1'h0;
+      \$953  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$954  = lr_7_1;
+    \$954  = vr_7_1;
     if (en) begin
-      \$954  = l_7_0;
+      \$954  = v_7_0;
     end
     if (rst) begin
       \$954  = 1'h0;
@@ -10205,51 +10201,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$955  = acc_7_1;
+    \$955  = lr_7_1;
+    if (en) begin
+      \$955  = l_7_0;
+    end
+    if (rst) begin
+      \$955  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$956  = acc_7_1;
     if (\$172 ) begin
-      \$955  = \$173 ;
+      \$956  = \$173 ;
     end
     if (rst) begin
-      \$955  = 26'h0000000;
+      \$956  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$956  = out_7_1;
+    \$957  = out_7_1;
     if (cap_7_1) begin
-      \$956  = \$309 [25:0];
+      \$957  = \$308 [25:0];
     end else if (\$174 ) begin
-      \$956  = 26'h0000000;
+      \$957  = 26'h0000000;
     end
     if (rst) begin
-      \$956  = 26'h0000000;
+      \$957  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$957  = a_7_2;
+    \$958  = a_7_2;
     if (en) begin
-      \$957  = a_7_1;
+      \$958  = a_7_1;
     end
     if (rst) begin
-      \$957  = 8'h00;
+      \$958  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$958  = v_7_2;
+    \$959  = v_7_2;
     if (en) begin
-      \$958  = v_7_1;
-    end
-    if (rst) begin
-      \$958  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$959  = l_7_2;
-    if (en) begin
-      \$959  = l_7_1;
+      \$959  = v_7_1;
     end
     if (rst) begin
       \$959  = 1'h0;
@@ -10257,39 +10253,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$960  = w_7_2;
+    \$960  = l_7_2;
     if (en) begin
-      \$960  = w_6_2;
+      \$960  = l_7_1;
     end
     if (rst) begin
-      \$960  = 8'h00;
+      \$960  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$961  = pr_7_2;
+    \$961  = w_7_2;
     if (en) begin
-      \$961  = p_7_2;
+      \$961  = w_6_2;
     end
     if (rst) begin
-      \$961  = 16'h0000;
+      \$961  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$962  = vr_7_2;
+    \$962  = pr_7_2;
     if (en) begin
-      \$962  = v_7_1;
+      \$962  = p_7_2;
     end
     if (rst) begin
-      \$962  = 1'h0;
+      \$962  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$963  = lr_7_2;
+    \$963  = vr_7_2;
     if (en) begin
-      \$963  = l_7_1;
+      \$963  = v_7_1;
     end
     if (rst) begin
       \$963  = 1'h0;
@@ -10297,51 +10293,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$964  = acc_7_2;
+    \$964  = lr_7_2;
+    if (en) begin
+      \$964  = l_7_1;
+    end
+    if (rst) begin
+      \$964  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$965  = acc_7_2;
     if (\$175 ) begin
-      \$964  = \$176 ;
+      \$965  = \$176 ;
     end
     if (rst) begin
-      \$964  = 26'h0000000;
+      \$965  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$965  = out_7_2;
+    \$966  = out_7_2;
     if (cap_7_2) begin
-      \$965  = \$311 [25:0];
+      \$966  = \$310 [25:0];
     end else if (\$177 ) begin
-      \$965  = 26'h0000000;
+      \$966  = 26'h0000000;
     end
     if (rst) begin
-      \$965  = 26'h0000000;
+      \$966  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$966  = a_7_3;
+    \$967  = a_7_3;
     if (en) begin
-      \$966  = a_7_2;
+      \$967  = a_7_2;
     end
     if (rst) begin
-      \$966  = 8'h00;
+      \$967  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$967  = v_7_3;
+    \$968  = v_7_3;
     if (en) begin
-      \$967  = v_7_2;
-    end
-    if (rst) begin
-      \$967  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$968  = l_7_3;
-    if (en) begin
-      \$968  = l_7_2;
+      \$968  = v_7_2;
     end
     if (rst) begin
       \$968  = 1'h0;
@@ -10349,39 +10345,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$969  = w_7_3;
+    \$969  = l_7_3;
     if (en) begin
-      \$969  = w_6_3;
+      \$969  = l_7_2;
     end
     if (rst) begin
-      \$969  = 8'h00;
+      \$969  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$970  = pr_7_3;
+    \$970  = w_7_3;
     if (en) begin
-      \$970  = p_7_3;
+      \$970  = w_6_3;
     end
     if (rst) begin
-      \$970  = 16'h0000;
+      \$970  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$971  = vr_7_3;
+    \$971  = pr_7_3;
     if (en) begin
-      \$971  = v_7_2;
+      \$971  = p_7_3;
     end
     if (rst) begin
-      \$971  = 1'h0;
+      \$971  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$972  = lr_7_3;
+    \$972  = vr_7_3;
     if (en) begin
-      \$972  = l_7_2;
+      \$972  = v_7_2;
     end
     if (rst) begin
       \$972  = 1'h0;
@@ -10389,51 +10385,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$973  = acc_7_3;
+    \$973  = lr_7_3;
+    if (en) begin
+      \$973  = l_7_2;
+    end
+    if (rst) begin
+      \$973  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$974  = acc_7_3;
     if (\$178 ) begin
-      \$973  = \$179 ;
+      \$974  = \$179 ;
     end
     if (rst) begin
-      \$973  = 26'h0000000;
+      \$974  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$974  = out_7_3;
+    \$975  = out_7_3;
     if (cap_7_3) begin
-      \$974  = \$313 [25:0];
+      \$975  = \$312 [25:0];
     end else if (\$180 ) begin
-      \$974  = 26'h0000000;
+      \$975  = 26'h0000000;
     end
     if (rst) begin
-      \$974  = 26'h0000000;
+      \$975  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$975  = a_7_4;
+    \$976  = a_7_4;
     if (en) begin
-      \$975  = a_7_3;
+      \$976  = a_7_3;
     end
     if (rst) begin
-      \$975  = 8'h00;
+      \$976  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$976  = v_7_4;
+    \$977  = v_7_4;
     if (en) begin
-      \$976  = v_7_3;
-    end
-    if (rst) begin
-      \$976  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$977  = l_7_4;
-    if (en) begin
-      \$977  = l_7_3;
+      \$977  = v_7_3;
     end
     if (rst) begin
       \$977  = 1'h0;
@@ -10441,39 +10437,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$978  = w_7_4;
+    \$978  = l_7_4;
     if (en) begin
-      \$978  = w_6_4;
+      \$978  = l_7_3;
     end
     if (rst) begin
-      \$978  = 8'h00;
+      \$978  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$979  = pr_7_4;
+    \$979  = w_7_4;
     if (en) begin
-      \$979  = p_7_4;
+      \$979  = w_6_4;
     end
     if (rst) begin
-      \$979  = 16'h0000;
+      \$979  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$980  = vr_7_4;
+    \$980  = pr_7_4;
     if (en) begin
-      \$980  = v_7_3;
+      \$980  = p_7_4;
     end
     if (rst) begin
-      \$980  = 1'h0;
+      \$980  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$981  = lr_7_4;
+    \$981  = vr_7_4;
     if (en) begin
-      \$981  = l_7_3;
+      \$981  = v_7_3;
     end
     if (rst) begin
       \$981  = 1'h0;
@@ -10481,51 +10477,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$982  = acc_7_4;
+    \$982  = lr_7_4;
+    if (en) begin
+      \$982  = l_7_3;
+    end
+    if (rst) begin
+      \$982  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$983  = acc_7_4;
     if (\$181 ) begin
-      \$982  = \$182 ;
+      \$983  = \$182 ;
     end
     if (rst) begin
-      \$982  = 26'h0000000;
+      \$983  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$983  = out_7_4;
+    \$984  = out_7_4;
     if (cap_7_4) begin
-      \$983  = \$315 [25:0];
+      \$984  = \$314 [25:0];
     end else if (\$183 ) begin
-      \$983  = 26'h0000000;
+      \$984  = 26'h0000000;
     end
     if (rst) begin
-      \$983  = 26'h0000000;
+      \$984  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$984  = a_7_5;
+    \$985  = a_7_5;
     if (en) begin
-      \$984  = a_7_4;
+      \$985  = a_7_4;
     end
     if (rst) begin
-      \$984  = 8'h00;
+      \$985  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$985  = v_7_5;
+    \$986  = v_7_5;
     if (en) begin
-      \$985  = v_7_4;
-    end
-    if (rst) begin
-      \$985  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$986  = l_7_5;
-    if (en) begin
-      \$986  = l_7_4;
+      \$986  = v_7_4;
     end
     if (rst) begin
       \$986  = 1'h0;
@@ -10533,39 +10529,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$987  = w_7_5;
+    \$987  = l_7_5;
     if (en) begin
-      \$987  = w_6_5;
+      \$987  = l_7_4;
     end
     if (rst) begin
-      \$987  = 8'h00;
+      \$987  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$988  = pr_7_5;
+    \$988  = w_7_5;
     if (en) begin
-      \$988  = p_7_5;
+      \$988  = w_6_5;
     end
     if (rst) begin
-      \$988  = 16'h0000;
+      \$988  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$989  = vr_7_5;
+    \$989  = pr_7_5;
     if (en) begin
-      \$989  = v_7_4;
+      \$989  = p_7_5;
     end
     if (rst) begin
-      \$989  = 1'h0;
+      \$989  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$990  = lr_7_5;
+    \$990  = vr_7_5;
     if (en) begin
-      \$990  = l_7_4;
+      \$990  = v_7_4;
     end
     if (rst) begin
       \$990  = 1'h0;
@@ -10573,51 +10569,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$991  = acc_7_5;
+    \$991  = lr_7_5;
+    if (en) begin
+      \$991  = l_7_4;
+    end
+    if (rst) begin
+      \$991  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$992  = acc_7_5;
     if (\$184 ) begin
-      \$991  = \$185 ;
+      \$992  = \$185 ;
     end
     if (rst) begin
-      \$991  = 26'h0000000;
+      \$992  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$992  = out_7_5;
+    \$993  = out_7_5;
     if (cap_7_5) begin
-      \$992  = \$317 [25:0];
+      \$993  = \$316 [25:0];
     end else if (\$186 ) begin
-      \$992  = 26'h0000000;
+      \$993  = 26'h0000000;
     end
     if (rst) begin
-      \$992  = 26'h0000000;
+      \$993  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$993  = a_7_6;
+    \$994  = a_7_6;
     if (en) begin
-      \$993  = a_7_5;
+      \$994  = a_7_5;
     end
     if (rst) begin
-      \$993  = 8'h00;
+      \$994  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$994  = v_7_6;
+    \$995  = v_7_6;
     if (en) begin
-      \$994  = v_7_5;
-    end
-    if (rst) begin
-      \$994  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$995  = l_7_6;
-    if (en) begin
-      \$995  = l_7_5;
+      \$995  = v_7_5;
     end
     if (rst) begin
       \$995  = 1'h0;
@@ -10625,39 +10621,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$996  = w_7_6;
+    \$996  = l_7_6;
     if (en) begin
-      \$996  = w_6_6;
+      \$996  = l_7_5;
     end
     if (rst) begin
-      \$996  = 8'h00;
+      \$996  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$997  = pr_7_6;
+    \$997  = w_7_6;
     if (en) begin
-      \$997  = p_7_6;
+      \$997  = w_6_6;
     end
     if (rst) begin
-      \$997  = 16'h0000;
+      \$997  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$998  = vr_7_6;
+    \$998  = pr_7_6;
     if (en) begin
-      \$998  = v_7_5;
+      \$998  = p_7_6;
     end
     if (rst) begin
-      \$998  = 1'h0;
+      \$998  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$999  = lr_7_6;
+    \$999  = vr_7_6;
     if (en) begin
-      \$999  = l_7_5;
+      \$999  = v_7_5;
     end
     if (rst) begin
       \$999  = 1'h0;
@@ -10665,51 +10661,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1000  = acc_7_6;
+    \$1000  = lr_7_6;
+    if (en) begin
+      \$1000  = l_7_5;
+    end
+    if (rst) begin
+      \$1000  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1001  = acc_7_6;
     if (\$187 ) begin
-      \$1000  = \$188 ;
+      \$1001  = \$188 ;
     end
     if (rst) begin
-      \$1000  = 26'h0000000;
+      \$1001  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1001  = out_7_6;
+    \$1002  = out_7_6;
     if (cap_7_6) begin
-      \$1001  = \$319 [25:0];
+      \$1002  = \$318 [25:0];
     end else if (\$189 ) begin
-      \$1001  = 26'h0000000;
+      \$1002  = 26'h0000000;
     end
     if (rst) begin
-      \$1001  = 26'h0000000;
+      \$1002  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1002  = a_7_7;
+    \$1003  = a_7_7;
     if (en) begin
-      \$1002  = a_7_6;
+      \$1003  = a_7_6;
     end
     if (rst) begin
-      \$1002  = 8'h00;
+      \$1003  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1003  = v_7_7;
+    \$1004  = v_7_7;
     if (en) begin
-      \$1003  = v_7_6;
-    end
-    if (rst) begin
-      \$1003  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1004  = l_7_7;
-    if (en) begin
-      \$1004  = l_7_6;
+      \$1004  = v_7_6;
     end
     if (rst) begin
       \$1004  = 1'h0;
@@ -10717,39 +10713,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1005  = w_7_7;
+    \$1005  = l_7_7;
     if (en) begin
-      \$1005  = w_6_7;
+      \$1005  = l_7_6;
     end
     if (rst) begin
-      \$1005  = 8'h00;
+      \$1005  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1006  = pr_7_7;
+    \$1006  = w_7_7;
     if (en) begin
-      \$1006  = p_7_7;
+      \$1006  = w_6_7;
     end
     if (rst) begin
-      \$1006  = 16'h0000;
+      \$1006  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1007  = vr_7_7;
+    \$1007  = pr_7_7;
     if (en) begin
-      \$1007  = v_7_6;
+      \$1007  = p_7_7;
     end
     if (rst) begin
-      \$1007  = 1'h0;
+      \$1007  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1008  = lr_7_7;
+    \$1008  = vr_7_7;
     if (en) begin
-      \$1008  = l_7_6;
+      \$1008  = v_7_6;
     end
     if (rst) begin
       \$1008  = 1'h0;
@@ -10757,103 +10753,123 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1009  = acc_7_7;
+    \$1009  = lr_7_7;
+    if (en) begin
+      \$1009  = l_7_6;
+    end
+    if (rst) begin
+      \$1009  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1010  = acc_7_7;
     if (\$190 ) begin
-      \$1009  = \$191 ;
+      \$1010  = \$191 ;
     end
     if (rst) begin
-      \$1009  = 26'h0000000;
+      \$1010  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1010  = out_7_7;
+    \$1011  = out_7_7;
     if (cap_7_7) begin
-      \$1010  = \$321 [25:0];
+      \$1011  = \$320 [25:0];
     end else if (\$192 ) begin
-      \$1010  = 26'h0000000;
+      \$1011  = 26'h0000000;
     end
     if (rst) begin
-      \$1010  = 26'h0000000;
+      \$1011  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1011  = drain_count;
-    if (cap_7_7) begin
-      \$1011  = 4'h8;
-    end else if (\$193 ) begin
-      \$1011  = \$194 [3:0];
-    end
+    \$1012  = count_next;
     if (rst) begin
-      \$1011  = 4'h0;
+      \$1012  = 4'h0;
     end
   end
-  assign sum_0_0 = \$195 [25:0];
-  assign shift = o_valid;
-  assign sum_0_1 = \$197 [25:0];
-  assign sum_0_2 = \$199 [25:0];
-  assign sum_0_3 = \$201 [25:0];
-  assign sum_0_4 = \$203 [25:0];
-  assign sum_0_5 = \$205 [25:0];
-  assign sum_0_6 = \$207 [25:0];
-  assign sum_0_7 = \$209 [25:0];
-  assign sum_1_0 = \$211 [25:0];
-  assign sum_1_1 = \$213 [25:0];
-  assign sum_1_2 = \$215 [25:0];
-  assign sum_1_3 = \$217 [25:0];
-  assign sum_1_4 = \$219 [25:0];
-  assign sum_1_5 = \$221 [25:0];
-  assign sum_1_6 = \$223 [25:0];
-  assign sum_1_7 = \$225 [25:0];
-  assign sum_2_0 = \$227 [25:0];
-  assign sum_2_1 = \$229 [25:0];
-  assign sum_2_2 = \$231 [25:0];
-  assign sum_2_3 = \$233 [25:0];
-  assign sum_2_4 = \$235 [25:0];
-  assign sum_2_5 = \$237 [25:0];
-  assign sum_2_6 = \$239 [25:0];
-  assign sum_2_7 = \$241 [25:0];
-  assign sum_3_0 = \$243 [25:0];
-  assign sum_3_1 = \$245 [25:0];
-  assign sum_3_2 = \$247 [25:0];
-  assign sum_3_3 = \$249 [25:0];
-  assign sum_3_4 = \$251 [25:0];
-  assign sum_3_5 = \$253 [25:0];
-  assign sum_3_6 = \$255 [25:0];
-  assign sum_3_7 = \$257 [25:0];
-  assign sum_4_0 = \$259 [25:0];
-  assign sum_4_1 = \$261 [25:0];
-  assign sum_4_2 = \$263 [25:0];
-  assign sum_4_3 = \$265 [25:0];
-  assign sum_4_4 = \$267 [25:0];
-  assign sum_4_5 = \$269 [25:0];
-  assign sum_4_6 = \$271 [25:0];
-  assign sum_4_7 = \$273 [25:0];
-  assign sum_5_0 = \$275 [25:0];
-  assign sum_5_1 = \$277 [25:0];
-  assign sum_5_2 = \$279 [25:0];
-  assign sum_5_3 = \$281 [25:0];
-  assign sum_5_4 = \$283 [25:0];
-  assign sum_5_5 = \$285 [25:0];
-  assign sum_5_6 = \$287 [25:0];
-  assign sum_5_7 = \$289 [25:0];
-  assign sum_6_0 = \$291 [25:0];
-  assign sum_6_1 = \$293 [25:0];
-  assign sum_6_2 = \$295 [25:0];
-  assign sum_6_3 = \$297 [25:0];
-  assign sum_6_4 = \$299 [25:0];
-  assign sum_6_5 = \$301 [25:0];
-  assign sum_6_6 = \$303 [25:0];
-  assign sum_6_7 = \$305 [25:0];
-  assign sum_7_0 = \$307 [25:0];
-  assign sum_7_1 = \$309 [25:0];
-  assign sum_7_2 = \$311 [25:0];
-  assign sum_7_3 = \$313 [25:0];
-  assign sum_7_4 = \$315 [25:0];
-  assign sum_7_5 = \$317 [25:0];
-  assign sum_7_6 = \$319 [25:0];
-  assign sum_7_7 = \$321 [25:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1013  = \$193 ;
+    if (rst) begin
+      \$1013  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_7_7) begin
+      count_next = 4'h8;
+    end else if (\$322 ) begin
+      count_next = \$323 [3:0];
+    end
+  end
+  assign sum_0_0 = \$194 [25:0];
+  assign sum_0_1 = \$196 [25:0];
+  assign sum_0_2 = \$198 [25:0];
+  assign sum_0_3 = \$200 [25:0];
+  assign sum_0_4 = \$202 [25:0];
+  assign sum_0_5 = \$204 [25:0];
+  assign sum_0_6 = \$206 [25:0];
+  assign sum_0_7 = \$208 [25:0];
+  assign sum_1_0 = \$210 [25:0];
+  assign sum_1_1 = \$212 [25:0];
+  assign sum_1_2 = \$214 [25:0];
+  assign sum_1_3 = \$216 [25:0];
+  assign sum_1_4 = \$218 [25:0];
+  assign sum_1_5 = \$220 [25:0];
+  assign sum_1_6 = \$222 [25:0];
+  assign sum_1_7 = \$224 [25:0];
+  assign sum_2_0 = \$226 [25:0];
+  assign sum_2_1 = \$228 [25:0];
+  assign sum_2_2 = \$230 [25:0];
+  assign sum_2_3 = \$232 [25:0];
+  assign sum_2_4 = \$234 [25:0];
+  assign sum_2_5 = \$236 [25:0];
+  assign sum_2_6 = \$238 [25:0];
+  assign sum_2_7 = \$240 [25:0];
+  assign sum_3_0 = \$242 [25:0];
+  assign sum_3_1 = \$244 [25:0];
+  assign sum_3_2 = \$246 [25:0];
+  assign sum_3_3 = \$248 [25:0];
+  assign sum_3_4 = \$250 [25:0];
+  assign sum_3_5 = \$252 [25:0];
+  assign sum_3_6 = \$254 [25:0];
+  assign sum_3_7 = \$256 [25:0];
+  assign sum_4_0 = \$258 [25:0];
+  assign sum_4_1 = \$260 [25:0];
+  assign sum_4_2 = \$262 [25:0];
+  assign sum_4_3 = \$264 [25:0];
+  assign sum_4_4 = \$266 [25:0];
+  assign sum_4_5 = \$268 [25:0];
+  assign sum_4_6 = \$270 [25:0];
+  assign sum_4_7 = \$272 [25:0];
+  assign sum_5_0 = \$274 [25:0];
+  assign sum_5_1 = \$276 [25:0];
+  assign sum_5_2 = \$278 [25:0];
+  assign sum_5_3 = \$280 [25:0];
+  assign sum_5_4 = \$282 [25:0];
+  assign sum_5_5 = \$284 [25:0];
+  assign sum_5_6 = \$286 [25:0];
+  assign sum_5_7 = \$288 [25:0];
+  assign sum_6_0 = \$290 [25:0];
+  assign sum_6_1 = \$292 [25:0];
+  assign sum_6_2 = \$294 [25:0];
+  assign sum_6_3 = \$296 [25:0];
+  assign sum_6_4 = \$298 [25:0];
+  assign sum_6_5 = \$300 [25:0];
+  assign sum_6_6 = \$302 [25:0];
+  assign sum_6_7 = \$304 [25:0];
+  assign sum_7_0 = \$306 [25:0];
+  assign sum_7_1 = \$308 [25:0];
+  assign sum_7_2 = \$310 [25:0];
+  assign sum_7_3 = \$312 [25:0];
+  assign sum_7_4 = \$314 [25:0];
+  assign sum_7_5 = \$316 [25:0];
+  assign sum_7_6 = \$318 [25:0];
+  assign sum_7_7 = \$320 [25:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

@@ -7,311 +7,311 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
-  reg \$1000 ;
+  reg [7:0] \$1000 ;
   reg \$1001 ;
   reg \$1002 ;
-  reg \$1003 ;
-  reg \$1004 ;
-  reg [25:0] \$1005 ;
-  reg [25:0] \$1006 ;
-  reg [7:0] \$1007 ;
+  reg [7:0] \$1003 ;
+  reg [15:0] \$1004 ;
+  reg \$1005 ;
+  reg \$1006 ;
+  reg \$1007 ;
   reg \$1008 ;
   reg \$1009 ;
   wire [25:0] \$101 ;
-  reg [7:0] \$1010 ;
-  reg [15:0] \$1011 ;
-  reg \$1012 ;
-  reg \$1013 ;
+  reg \$1010 ;
+  reg [25:0] \$1011 ;
+  reg [25:0] \$1012 ;
+  reg [7:0] \$1013 ;
   reg \$1014 ;
   reg \$1015 ;
-  reg \$1016 ;
-  reg \$1017 ;
-  reg [25:0] \$1018 ;
-  reg [25:0] \$1019 ;
+  reg [7:0] \$1016 ;
+  reg [15:0] \$1017 ;
+  reg \$1018 ;
+  reg \$1019 ;
   wire \$102 ;
-  reg [7:0] \$1020 ;
+  reg \$1020 ;
   reg \$1021 ;
   reg \$1022 ;
-  reg [7:0] \$1023 ;
-  reg [15:0] \$1024 ;
-  reg \$1025 ;
-  reg \$1026 ;
+  reg \$1023 ;
+  reg [25:0] \$1024 ;
+  reg [25:0] \$1025 ;
+  reg [7:0] \$1026 ;
   reg \$1027 ;
   reg \$1028 ;
-  reg \$1029 ;
+  reg [7:0] \$1029 ;
   wire \$103 ;
-  reg \$1030 ;
-  reg [25:0] \$1031 ;
-  reg [25:0] \$1032 ;
-  reg [7:0] \$1033 ;
+  reg [15:0] \$1030 ;
+  reg \$1031 ;
+  reg \$1032 ;
+  reg \$1033 ;
   reg \$1034 ;
   reg \$1035 ;
-  reg [7:0] \$1036 ;
-  reg [15:0] \$1037 ;
-  reg \$1038 ;
-  reg \$1039 ;
+  reg \$1036 ;
+  reg [25:0] \$1037 ;
+  reg [25:0] \$1038 ;
+  reg [7:0] \$1039 ;
   wire [25:0] \$104 ;
   reg \$1040 ;
   reg \$1041 ;
-  reg \$1042 ;
-  reg \$1043 ;
-  reg [25:0] \$1044 ;
-  reg [25:0] \$1045 ;
-  reg [7:0] \$1046 ;
+  reg [7:0] \$1042 ;
+  reg [15:0] \$1043 ;
+  reg \$1044 ;
+  reg \$1045 ;
+  reg \$1046 ;
   reg \$1047 ;
   reg \$1048 ;
-  reg [7:0] \$1049 ;
+  reg \$1049 ;
   wire \$105 ;
-  reg [15:0] \$1050 ;
-  reg \$1051 ;
-  reg \$1052 ;
+  reg [25:0] \$1050 ;
+  reg [25:0] \$1051 ;
+  reg [7:0] \$1052 ;
   reg \$1053 ;
   reg \$1054 ;
-  reg \$1055 ;
-  reg \$1056 ;
-  reg [25:0] \$1057 ;
-  reg [25:0] \$1058 ;
-  reg [7:0] \$1059 ;
+  reg [7:0] \$1055 ;
+  reg [15:0] \$1056 ;
+  reg \$1057 ;
+  reg \$1058 ;
+  reg \$1059 ;
   wire \$106 ;
   reg \$1060 ;
   reg \$1061 ;
-  reg [7:0] \$1062 ;
-  reg [15:0] \$1063 ;
-  reg \$1064 ;
-  reg \$1065 ;
+  reg \$1062 ;
+  reg [25:0] \$1063 ;
+  reg [25:0] \$1064 ;
+  reg [7:0] \$1065 ;
   reg \$1066 ;
   reg \$1067 ;
-  reg \$1068 ;
-  reg \$1069 ;
+  reg [7:0] \$1068 ;
+  reg [15:0] \$1069 ;
   wire [25:0] \$107 ;
-  reg [25:0] \$1070 ;
-  reg [25:0] \$1071 ;
-  reg [7:0] \$1072 ;
+  reg \$1070 ;
+  reg \$1071 ;
+  reg \$1072 ;
   reg \$1073 ;
   reg \$1074 ;
-  reg [7:0] \$1075 ;
-  reg [15:0] \$1076 ;
-  reg \$1077 ;
-  reg \$1078 ;
+  reg \$1075 ;
+  reg [25:0] \$1076 ;
+  reg [25:0] \$1077 ;
+  reg [7:0] \$1078 ;
   reg \$1079 ;
   wire \$108 ;
   reg \$1080 ;
-  reg \$1081 ;
-  reg \$1082 ;
-  reg [25:0] \$1083 ;
-  reg [25:0] \$1084 ;
-  reg [7:0] \$1085 ;
+  reg [7:0] \$1081 ;
+  reg [15:0] \$1082 ;
+  reg \$1083 ;
+  reg \$1084 ;
+  reg \$1085 ;
   reg \$1086 ;
   reg \$1087 ;
-  reg [7:0] \$1088 ;
-  reg [15:0] \$1089 ;
+  reg \$1088 ;
+  reg [25:0] \$1089 ;
   wire \$109 ;
-  reg \$1090 ;
-  reg \$1091 ;
+  reg [25:0] \$1090 ;
+  reg [7:0] \$1091 ;
   reg \$1092 ;
   reg \$1093 ;
-  reg \$1094 ;
-  reg \$1095 ;
-  reg [25:0] \$1096 ;
-  reg [25:0] \$1097 ;
-  reg [7:0] \$1098 ;
+  reg [7:0] \$1094 ;
+  reg [15:0] \$1095 ;
+  reg \$1096 ;
+  reg \$1097 ;
+  reg \$1098 ;
   reg \$1099 ;
   wire [25:0] \$11 ;
   wire [25:0] \$110 ;
   reg \$1100 ;
-  reg [7:0] \$1101 ;
-  reg [15:0] \$1102 ;
-  reg \$1103 ;
-  reg \$1104 ;
+  reg \$1101 ;
+  reg [25:0] \$1102 ;
+  reg [25:0] \$1103 ;
+  reg [7:0] \$1104 ;
   reg \$1105 ;
   reg \$1106 ;
-  reg \$1107 ;
-  reg \$1108 ;
-  reg [25:0] \$1109 ;
+  reg [7:0] \$1107 ;
+  reg [15:0] \$1108 ;
+  reg \$1109 ;
   wire \$111 ;
-  reg [25:0] \$1110 ;
-  reg [7:0] \$1111 ;
+  reg \$1110 ;
+  reg \$1111 ;
   reg \$1112 ;
   reg \$1113 ;
-  reg [7:0] \$1114 ;
-  reg [15:0] \$1115 ;
-  reg \$1116 ;
-  reg \$1117 ;
+  reg \$1114 ;
+  reg [25:0] \$1115 ;
+  reg [25:0] \$1116 ;
+  reg [7:0] \$1117 ;
   reg \$1118 ;
   reg \$1119 ;
   wire \$112 ;
-  reg \$1120 ;
-  reg \$1121 ;
-  reg [25:0] \$1122 ;
-  reg [25:0] \$1123 ;
-  reg [7:0] \$1124 ;
+  reg [7:0] \$1120 ;
+  reg [15:0] \$1121 ;
+  reg \$1122 ;
+  reg \$1123 ;
+  reg \$1124 ;
   reg \$1125 ;
   reg \$1126 ;
-  reg [7:0] \$1127 ;
-  reg [15:0] \$1128 ;
-  reg \$1129 ;
+  reg \$1127 ;
+  reg [25:0] \$1128 ;
+  reg [25:0] \$1129 ;
   wire [25:0] \$113 ;
-  reg \$1130 ;
+  reg [7:0] \$1130 ;
   reg \$1131 ;
   reg \$1132 ;
-  reg \$1133 ;
-  reg \$1134 ;
-  reg [25:0] \$1135 ;
-  reg [25:0] \$1136 ;
-  reg [7:0] \$1137 ;
+  reg [7:0] \$1133 ;
+  reg [15:0] \$1134 ;
+  reg \$1135 ;
+  reg \$1136 ;
+  reg \$1137 ;
   reg \$1138 ;
   reg \$1139 ;
   wire \$114 ;
-  reg [7:0] \$1140 ;
-  reg [15:0] \$1141 ;
-  reg \$1142 ;
-  reg \$1143 ;
+  reg \$1140 ;
+  reg [25:0] \$1141 ;
+  reg [25:0] \$1142 ;
+  reg [7:0] \$1143 ;
   reg \$1144 ;
   reg \$1145 ;
-  reg \$1146 ;
-  reg \$1147 ;
-  reg [25:0] \$1148 ;
-  reg [25:0] \$1149 ;
+  reg [7:0] \$1146 ;
+  reg [15:0] \$1147 ;
+  reg \$1148 ;
+  reg \$1149 ;
   wire \$115 ;
-  reg [7:0] \$1150 ;
+  reg \$1150 ;
   reg \$1151 ;
   reg \$1152 ;
-  reg [7:0] \$1153 ;
-  reg [15:0] \$1154 ;
-  reg \$1155 ;
-  reg \$1156 ;
+  reg \$1153 ;
+  reg [25:0] \$1154 ;
+  reg [25:0] \$1155 ;
+  reg [7:0] \$1156 ;
   reg \$1157 ;
   reg \$1158 ;
-  reg \$1159 ;
+  reg [7:0] \$1159 ;
   wire [25:0] \$116 ;
-  reg \$1160 ;
-  reg [25:0] \$1161 ;
-  reg [25:0] \$1162 ;
-  reg [7:0] \$1163 ;
+  reg [15:0] \$1160 ;
+  reg \$1161 ;
+  reg \$1162 ;
+  reg \$1163 ;
   reg \$1164 ;
   reg \$1165 ;
-  reg [7:0] \$1166 ;
-  reg [15:0] \$1167 ;
-  reg \$1168 ;
-  reg \$1169 ;
+  reg \$1166 ;
+  reg [25:0] \$1167 ;
+  reg [25:0] \$1168 ;
+  reg [7:0] \$1169 ;
   wire \$117 ;
   reg \$1170 ;
   reg \$1171 ;
-  reg \$1172 ;
-  reg \$1173 ;
-  reg [25:0] \$1174 ;
-  reg [25:0] \$1175 ;
-  reg [7:0] \$1176 ;
+  reg [7:0] \$1172 ;
+  reg [15:0] \$1173 ;
+  reg \$1174 ;
+  reg \$1175 ;
+  reg \$1176 ;
   reg \$1177 ;
   reg \$1178 ;
-  reg [7:0] \$1179 ;
+  reg \$1179 ;
   wire \$118 ;
-  reg [15:0] \$1180 ;
-  reg \$1181 ;
-  reg \$1182 ;
+  reg [25:0] \$1180 ;
+  reg [25:0] \$1181 ;
+  reg [7:0] \$1182 ;
   reg \$1183 ;
   reg \$1184 ;
-  reg \$1185 ;
-  reg \$1186 ;
-  reg [25:0] \$1187 ;
-  reg [25:0] \$1188 ;
-  reg [7:0] \$1189 ;
+  reg [7:0] \$1185 ;
+  reg [15:0] \$1186 ;
+  reg \$1187 ;
+  reg \$1188 ;
+  reg \$1189 ;
   wire [25:0] \$119 ;
   reg \$1190 ;
   reg \$1191 ;
-  reg [7:0] \$1192 ;
-  reg [15:0] \$1193 ;
-  reg \$1194 ;
-  reg \$1195 ;
+  reg \$1192 ;
+  reg [25:0] \$1193 ;
+  reg [25:0] \$1194 ;
+  reg [7:0] \$1195 ;
   reg \$1196 ;
   reg \$1197 ;
-  reg \$1198 ;
-  reg \$1199 ;
+  reg [7:0] \$1198 ;
+  reg [15:0] \$1199 ;
   wire \$12 ;
   wire \$120 ;
-  reg [25:0] \$1200 ;
-  reg [25:0] \$1201 ;
-  reg [7:0] \$1202 ;
+  reg \$1200 ;
+  reg \$1201 ;
+  reg \$1202 ;
   reg \$1203 ;
   reg \$1204 ;
-  reg [7:0] \$1205 ;
-  reg [15:0] \$1206 ;
-  reg \$1207 ;
-  reg \$1208 ;
+  reg \$1205 ;
+  reg [25:0] \$1206 ;
+  reg [25:0] \$1207 ;
+  reg [7:0] \$1208 ;
   reg \$1209 ;
   wire \$121 ;
   reg \$1210 ;
-  reg \$1211 ;
-  reg \$1212 ;
-  reg [25:0] \$1213 ;
-  reg [25:0] \$1214 ;
-  reg [7:0] \$1215 ;
+  reg [7:0] \$1211 ;
+  reg [15:0] \$1212 ;
+  reg \$1213 ;
+  reg \$1214 ;
+  reg \$1215 ;
   reg \$1216 ;
   reg \$1217 ;
-  reg [7:0] \$1218 ;
-  reg [15:0] \$1219 ;
+  reg \$1218 ;
+  reg [25:0] \$1219 ;
   wire [25:0] \$122 ;
-  reg \$1220 ;
-  reg \$1221 ;
+  reg [25:0] \$1220 ;
+  reg [7:0] \$1221 ;
   reg \$1222 ;
   reg \$1223 ;
-  reg \$1224 ;
-  reg \$1225 ;
-  reg [25:0] \$1226 ;
-  reg [25:0] \$1227 ;
-  reg [7:0] \$1228 ;
+  reg [7:0] \$1224 ;
+  reg [15:0] \$1225 ;
+  reg \$1226 ;
+  reg \$1227 ;
+  reg \$1228 ;
   reg \$1229 ;
   wire \$123 ;
   reg \$1230 ;
-  reg [7:0] \$1231 ;
-  reg [15:0] \$1232 ;
-  reg \$1233 ;
-  reg \$1234 ;
+  reg \$1231 ;
+  reg [25:0] \$1232 ;
+  reg [25:0] \$1233 ;
+  reg [7:0] \$1234 ;
   reg \$1235 ;
   reg \$1236 ;
-  reg \$1237 ;
-  reg \$1238 ;
-  reg [25:0] \$1239 ;
+  reg [7:0] \$1237 ;
+  reg [15:0] \$1238 ;
+  reg \$1239 ;
   wire \$124 ;
-  reg [25:0] \$1240 ;
-  reg [7:0] \$1241 ;
+  reg \$1240 ;
+  reg \$1241 ;
   reg \$1242 ;
   reg \$1243 ;
-  reg [7:0] \$1244 ;
-  reg [15:0] \$1245 ;
-  reg \$1246 ;
-  reg \$1247 ;
+  reg \$1244 ;
+  reg [25:0] \$1245 ;
+  reg [25:0] \$1246 ;
+  reg [7:0] \$1247 ;
   reg \$1248 ;
   reg \$1249 ;
   wire [25:0] \$125 ;
-  reg \$1250 ;
-  reg \$1251 ;
-  reg [25:0] \$1252 ;
-  reg [25:0] \$1253 ;
-  reg [7:0] \$1254 ;
+  reg [7:0] \$1250 ;
+  reg [15:0] \$1251 ;
+  reg \$1252 ;
+  reg \$1253 ;
+  reg \$1254 ;
   reg \$1255 ;
   reg \$1256 ;
-  reg [7:0] \$1257 ;
-  reg [15:0] \$1258 ;
-  reg \$1259 ;
+  reg \$1257 ;
+  reg [25:0] \$1258 ;
+  reg [25:0] \$1259 ;
   wire \$126 ;
-  reg \$1260 ;
+  reg [7:0] \$1260 ;
   reg \$1261 ;
   reg \$1262 ;
-  reg \$1263 ;
-  reg \$1264 ;
-  reg [25:0] \$1265 ;
-  reg [25:0] \$1266 ;
-  reg [3:0] \$1267 ;
-  wire \$1268 ;
-  wire \$1269 ;
+  reg [7:0] \$1263 ;
+  reg [15:0] \$1264 ;
+  reg \$1265 ;
+  reg \$1266 ;
+  reg \$1267 ;
+  reg \$1268 ;
+  reg \$1269 ;
   wire \$127 ;
-  wire \$1270 ;
-  wire \$1271 ;
-  wire \$1272 ;
-  wire \$1273 ;
-  wire \$1274 ;
-  wire \$1275 ;
+  reg \$1270 ;
+  reg [25:0] \$1271 ;
+  reg [25:0] \$1272 ;
+  reg [3:0] \$1273 ;
+  reg [2:0] \$1274 ;
+  reg \$1275 ;
   wire \$1276 ;
   wire \$1277 ;
   wire \$1278 ;
@@ -1049,7 +1049,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1937 ;
   wire \$1938 ;
   wire \$1939 ;
-  wire [4:0] \$194 ;
+  wire \$194 ;
   wire \$1940 ;
   wire \$1941 ;
   wire \$1942 ;
@@ -1060,7 +1060,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1947 ;
   wire \$1948 ;
   wire \$1949 ;
-  wire [26:0] \$195 ;
+  wire \$195 ;
   wire \$1950 ;
   wire \$1951 ;
   wire \$1952 ;
@@ -1071,7 +1071,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1957 ;
   wire \$1958 ;
   wire \$1959 ;
-  wire \$196 ;
+  wire [26:0] \$196 ;
   wire \$1960 ;
   wire \$1961 ;
   wire \$1962 ;
@@ -1082,7 +1082,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1967 ;
   wire \$1968 ;
   wire \$1969 ;
-  wire [26:0] \$197 ;
+  wire \$197 ;
   wire \$1970 ;
   wire \$1971 ;
   wire \$1972 ;
@@ -1093,7 +1093,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1977 ;
   wire \$1978 ;
   wire \$1979 ;
-  wire \$198 ;
+  wire [26:0] \$198 ;
   wire \$1980 ;
   wire \$1981 ;
   wire \$1982 ;
@@ -1104,7 +1104,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1987 ;
   wire \$1988 ;
   wire \$1989 ;
-  wire [26:0] \$199 ;
+  wire \$199 ;
   wire \$1990 ;
   wire \$1991 ;
   wire \$1992 ;
@@ -1117,7 +1117,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1999 ;
   wire [25:0] \$2 ;
   wire [25:0] \$20 ;
-  wire \$200 ;
+  wire [26:0] \$200 ;
   wire \$2000 ;
   wire \$2001 ;
   wire \$2002 ;
@@ -1128,7 +1128,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2007 ;
   wire \$2008 ;
   wire \$2009 ;
-  wire [26:0] \$201 ;
+  wire \$201 ;
   wire \$2010 ;
   wire \$2011 ;
   wire \$2012 ;
@@ -1139,7 +1139,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2017 ;
   wire \$2018 ;
   wire \$2019 ;
-  wire \$202 ;
+  wire [26:0] \$202 ;
   wire \$2020 ;
   wire \$2021 ;
   wire \$2022 ;
@@ -1150,7 +1150,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2027 ;
   wire \$2028 ;
   wire \$2029 ;
-  wire [26:0] \$203 ;
+  wire \$203 ;
   wire \$2030 ;
   wire \$2031 ;
   wire \$2032 ;
@@ -1161,7 +1161,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2037 ;
   wire \$2038 ;
   wire \$2039 ;
-  wire \$204 ;
+  wire [26:0] \$204 ;
   wire \$2040 ;
   wire \$2041 ;
   wire \$2042 ;
@@ -1172,7 +1172,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2047 ;
   wire \$2048 ;
   wire \$2049 ;
-  wire [26:0] \$205 ;
+  wire \$205 ;
   wire \$2050 ;
   wire \$2051 ;
   wire \$2052 ;
@@ -1183,7 +1183,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2057 ;
   wire \$2058 ;
   wire \$2059 ;
-  wire \$206 ;
+  wire [26:0] \$206 ;
   wire \$2060 ;
   wire \$2061 ;
   wire \$2062 ;
@@ -1194,7 +1194,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2067 ;
   wire \$2068 ;
   wire \$2069 ;
-  wire [26:0] \$207 ;
+  wire \$207 ;
   wire \$2070 ;
   wire \$2071 ;
   wire \$2072 ;
@@ -1205,7 +1205,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2077 ;
   wire \$2078 ;
   wire \$2079 ;
-  wire \$208 ;
+  wire [26:0] \$208 ;
   wire \$2080 ;
   wire \$2081 ;
   wire \$2082 ;
@@ -1216,7 +1216,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2087 ;
   wire \$2088 ;
   wire \$2089 ;
-  wire [26:0] \$209 ;
+  wire \$209 ;
   wire \$2090 ;
   wire \$2091 ;
   wire \$2092 ;
@@ -1228,7 +1228,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2098 ;
   wire \$2099 ;
   wire \$21 ;
-  wire \$210 ;
+  wire [26:0] \$210 ;
   wire \$2100 ;
   wire \$2101 ;
   wire \$2102 ;
@@ -1239,7 +1239,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2107 ;
   wire \$2108 ;
   wire \$2109 ;
-  wire [26:0] \$211 ;
+  wire \$211 ;
   wire \$2110 ;
   wire \$2111 ;
   wire \$2112 ;
@@ -1250,7 +1250,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2117 ;
   wire \$2118 ;
   wire \$2119 ;
-  wire \$212 ;
+  wire [26:0] \$212 ;
   wire \$2120 ;
   wire \$2121 ;
   wire \$2122 ;
@@ -1261,7 +1261,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2127 ;
   wire \$2128 ;
   wire \$2129 ;
-  wire [26:0] \$213 ;
+  wire \$213 ;
   wire \$2130 ;
   wire \$2131 ;
   wire \$2132 ;
@@ -1272,7 +1272,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2137 ;
   wire \$2138 ;
   wire \$2139 ;
-  wire \$214 ;
+  wire [26:0] \$214 ;
   wire \$2140 ;
   wire \$2141 ;
   wire \$2142 ;
@@ -1283,7 +1283,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2147 ;
   wire \$2148 ;
   wire \$2149 ;
-  wire [26:0] \$215 ;
+  wire \$215 ;
   wire \$2150 ;
   wire \$2151 ;
   wire \$2152 ;
@@ -1294,7 +1294,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2157 ;
   wire \$2158 ;
   wire \$2159 ;
-  wire \$216 ;
+  wire [26:0] \$216 ;
   wire \$2160 ;
   wire \$2161 ;
   wire \$2162 ;
@@ -1305,7 +1305,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2167 ;
   wire \$2168 ;
   wire \$2169 ;
-  wire [26:0] \$217 ;
+  wire \$217 ;
   wire \$2170 ;
   wire \$2171 ;
   wire \$2172 ;
@@ -1316,7 +1316,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2177 ;
   wire \$2178 ;
   wire \$2179 ;
-  wire \$218 ;
+  wire [26:0] \$218 ;
   wire \$2180 ;
   wire \$2181 ;
   wire \$2182 ;
@@ -1327,7 +1327,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2187 ;
   wire \$2188 ;
   wire \$2189 ;
-  wire [26:0] \$219 ;
+  wire \$219 ;
   wire \$2190 ;
   wire \$2191 ;
   wire \$2192 ;
@@ -1339,7 +1339,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2198 ;
   wire \$2199 ;
   wire \$22 ;
-  wire \$220 ;
+  wire [26:0] \$220 ;
   wire \$2200 ;
   wire \$2201 ;
   wire \$2202 ;
@@ -1350,7 +1350,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2207 ;
   wire \$2208 ;
   wire \$2209 ;
-  wire [26:0] \$221 ;
+  wire \$221 ;
   wire \$2210 ;
   wire \$2211 ;
   wire \$2212 ;
@@ -1361,7 +1361,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2217 ;
   wire \$2218 ;
   wire \$2219 ;
-  wire \$222 ;
+  wire [26:0] \$222 ;
   wire \$2220 ;
   wire \$2221 ;
   wire \$2222 ;
@@ -1372,7 +1372,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2227 ;
   wire \$2228 ;
   wire \$2229 ;
-  wire [26:0] \$223 ;
+  wire \$223 ;
   wire \$2230 ;
   wire \$2231 ;
   wire \$2232 ;
@@ -1383,7 +1383,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2237 ;
   wire \$2238 ;
   wire \$2239 ;
-  wire \$224 ;
+  wire [26:0] \$224 ;
   wire \$2240 ;
   wire \$2241 ;
   wire \$2242 ;
@@ -1394,7 +1394,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2247 ;
   wire \$2248 ;
   wire \$2249 ;
-  wire [26:0] \$225 ;
+  wire \$225 ;
   wire \$2250 ;
   wire \$2251 ;
   wire \$2252 ;
@@ -1405,7 +1405,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2257 ;
   wire \$2258 ;
   wire \$2259 ;
-  wire \$226 ;
+  wire [26:0] \$226 ;
   wire \$2260 ;
   wire \$2261 ;
   wire \$2262 ;
@@ -1416,7 +1416,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2267 ;
   wire \$2268 ;
   wire \$2269 ;
-  wire [26:0] \$227 ;
+  wire \$227 ;
   wire \$2270 ;
   wire \$2271 ;
   wire \$2272 ;
@@ -1427,7 +1427,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2277 ;
   wire \$2278 ;
   wire \$2279 ;
-  wire \$228 ;
+  wire [26:0] \$228 ;
   wire \$2280 ;
   wire \$2281 ;
   wire \$2282 ;
@@ -1438,175 +1438,183 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$2287 ;
   wire \$2288 ;
   wire \$2289 ;
-  wire [26:0] \$229 ;
+  wire \$229 ;
   wire \$2290 ;
   wire \$2291 ;
+  wire \$2292 ;
+  wire \$2293 ;
+  wire \$2294 ;
+  wire \$2295 ;
+  wire \$2296 ;
+  wire \$2297 ;
+  wire \$2298 ;
+  wire \$2299 ;
   wire [25:0] \$23 ;
-  wire \$230 ;
-  wire [26:0] \$231 ;
-  wire \$232 ;
-  wire [26:0] \$233 ;
-  wire \$234 ;
-  wire [26:0] \$235 ;
-  wire \$236 ;
-  wire [26:0] \$237 ;
-  wire \$238 ;
-  wire [26:0] \$239 ;
+  wire [26:0] \$230 ;
+  wire \$231 ;
+  wire [26:0] \$232 ;
+  wire \$233 ;
+  wire [26:0] \$234 ;
+  wire \$235 ;
+  wire [26:0] \$236 ;
+  wire \$237 ;
+  wire [26:0] \$238 ;
+  wire \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire [26:0] \$241 ;
-  wire \$242 ;
-  wire [26:0] \$243 ;
-  wire \$244 ;
-  wire [26:0] \$245 ;
-  wire \$246 ;
-  wire [26:0] \$247 ;
-  wire \$248 ;
-  wire [26:0] \$249 ;
+  wire [26:0] \$240 ;
+  wire \$241 ;
+  wire [26:0] \$242 ;
+  wire \$243 ;
+  wire [26:0] \$244 ;
+  wire \$245 ;
+  wire [26:0] \$246 ;
+  wire \$247 ;
+  wire [26:0] \$248 ;
+  wire \$249 ;
   wire \$25 ;
-  wire \$250 ;
-  wire [26:0] \$251 ;
-  wire \$252 ;
-  wire [26:0] \$253 ;
-  wire \$254 ;
-  wire [26:0] \$255 ;
-  wire \$256 ;
-  wire [26:0] \$257 ;
-  wire \$258 ;
-  wire [26:0] \$259 ;
+  wire [26:0] \$250 ;
+  wire \$251 ;
+  wire [26:0] \$252 ;
+  wire \$253 ;
+  wire [26:0] \$254 ;
+  wire \$255 ;
+  wire [26:0] \$256 ;
+  wire \$257 ;
+  wire [26:0] \$258 ;
+  wire \$259 ;
   wire [25:0] \$26 ;
-  wire \$260 ;
-  wire [26:0] \$261 ;
-  wire \$262 ;
-  wire [26:0] \$263 ;
-  wire \$264 ;
-  wire [26:0] \$265 ;
-  wire \$266 ;
-  wire [26:0] \$267 ;
-  wire \$268 ;
-  wire [26:0] \$269 ;
+  wire [26:0] \$260 ;
+  wire \$261 ;
+  wire [26:0] \$262 ;
+  wire \$263 ;
+  wire [26:0] \$264 ;
+  wire \$265 ;
+  wire [26:0] \$266 ;
+  wire \$267 ;
+  wire [26:0] \$268 ;
+  wire \$269 ;
   wire \$27 ;
-  wire \$270 ;
-  wire [26:0] \$271 ;
-  wire \$272 ;
-  wire [26:0] \$273 ;
-  wire \$274 ;
-  wire [26:0] \$275 ;
-  wire \$276 ;
-  wire [26:0] \$277 ;
-  wire \$278 ;
-  wire [26:0] \$279 ;
+  wire [26:0] \$270 ;
+  wire \$271 ;
+  wire [26:0] \$272 ;
+  wire \$273 ;
+  wire [26:0] \$274 ;
+  wire \$275 ;
+  wire [26:0] \$276 ;
+  wire \$277 ;
+  wire [26:0] \$278 ;
+  wire \$279 ;
   wire \$28 ;
-  wire \$280 ;
-  wire [26:0] \$281 ;
-  wire \$282 ;
-  wire [26:0] \$283 ;
-  wire \$284 ;
-  wire [26:0] \$285 ;
-  wire \$286 ;
-  wire [26:0] \$287 ;
-  wire \$288 ;
-  wire [26:0] \$289 ;
+  wire [26:0] \$280 ;
+  wire \$281 ;
+  wire [26:0] \$282 ;
+  wire \$283 ;
+  wire [26:0] \$284 ;
+  wire \$285 ;
+  wire [26:0] \$286 ;
+  wire \$287 ;
+  wire [26:0] \$288 ;
+  wire \$289 ;
   wire [25:0] \$29 ;
-  wire \$290 ;
-  wire [26:0] \$291 ;
-  wire \$292 ;
-  wire [26:0] \$293 ;
-  wire \$294 ;
-  wire [26:0] \$295 ;
-  wire \$296 ;
-  wire [26:0] \$297 ;
-  wire \$298 ;
-  wire [26:0] \$299 ;
+  wire [26:0] \$290 ;
+  wire \$291 ;
+  wire [26:0] \$292 ;
+  wire \$293 ;
+  wire [26:0] \$294 ;
+  wire \$295 ;
+  wire [26:0] \$296 ;
+  wire \$297 ;
+  wire [26:0] \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire [26:0] \$301 ;
-  wire \$302 ;
-  wire [26:0] \$303 ;
-  wire \$304 ;
-  wire [26:0] \$305 ;
-  wire \$306 ;
-  wire [26:0] \$307 ;
-  wire \$308 ;
-  wire [26:0] \$309 ;
+  wire [26:0] \$300 ;
+  wire \$301 ;
+  wire [26:0] \$302 ;
+  wire \$303 ;
+  wire [26:0] \$304 ;
+  wire \$305 ;
+  wire [26:0] \$306 ;
+  wire \$307 ;
+  wire [26:0] \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire \$310 ;
-  wire [26:0] \$311 ;
-  wire \$312 ;
-  wire [26:0] \$313 ;
-  wire \$314 ;
-  wire [26:0] \$315 ;
-  wire \$316 ;
-  wire [26:0] \$317 ;
-  wire \$318 ;
-  wire [26:0] \$319 ;
+  wire [26:0] \$310 ;
+  wire \$311 ;
+  wire [26:0] \$312 ;
+  wire \$313 ;
+  wire [26:0] \$314 ;
+  wire \$315 ;
+  wire [26:0] \$316 ;
+  wire \$317 ;
+  wire [26:0] \$318 ;
+  wire \$319 ;
   wire [25:0] \$32 ;
-  wire \$320 ;
-  wire [26:0] \$321 ;
-  wire \$322 ;
-  reg [7:0] \$323 ;
-  reg \$324 ;
-  reg \$325 ;
-  reg [7:0] \$326 ;
-  reg [7:0] \$327 ;
-  reg \$328 ;
-  reg \$329 ;
+  wire [26:0] \$320 ;
+  wire \$321 ;
+  wire [26:0] \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [4:0] \$325 ;
+  wire \$326 ;
+  wire [3:0] \$327 ;
+  wire [3:0] \$328 ;
+  reg [7:0] \$329 ;
   wire \$33 ;
   reg \$330 ;
   reg \$331 ;
   reg [7:0] \$332 ;
   reg [7:0] \$333 ;
-  reg [7:0] \$334 ;
+  reg \$334 ;
   reg \$335 ;
   reg \$336 ;
   reg \$337 ;
-  reg \$338 ;
-  reg \$339 ;
+  reg [7:0] \$338 ;
+  reg [7:0] \$339 ;
   wire \$34 ;
-  reg \$340 ;
-  reg [7:0] \$341 ;
-  reg [7:0] \$342 ;
-  reg [7:0] \$343 ;
-  reg [7:0] \$344 ;
+  reg [7:0] \$340 ;
+  reg \$341 ;
+  reg \$342 ;
+  reg \$343 ;
+  reg \$344 ;
   reg \$345 ;
   reg \$346 ;
-  reg \$347 ;
-  reg \$348 ;
-  reg \$349 ;
+  reg [7:0] \$347 ;
+  reg [7:0] \$348 ;
+  reg [7:0] \$349 ;
   wire [25:0] \$35 ;
-  reg \$350 ;
+  reg [7:0] \$350 ;
   reg \$351 ;
   reg \$352 ;
-  reg [7:0] \$353 ;
-  reg [7:0] \$354 ;
-  reg [7:0] \$355 ;
-  reg [7:0] \$356 ;
-  reg [7:0] \$357 ;
+  reg \$353 ;
+  reg \$354 ;
+  reg \$355 ;
+  reg \$356 ;
+  reg \$357 ;
   reg \$358 ;
-  reg \$359 ;
+  reg [7:0] \$359 ;
   wire \$36 ;
-  reg \$360 ;
-  reg \$361 ;
-  reg \$362 ;
-  reg \$363 ;
+  reg [7:0] \$360 ;
+  reg [7:0] \$361 ;
+  reg [7:0] \$362 ;
+  reg [7:0] \$363 ;
   reg \$364 ;
   reg \$365 ;
   reg \$366 ;
   reg \$367 ;
-  reg [7:0] \$368 ;
-  reg [7:0] \$369 ;
+  reg \$368 ;
+  reg \$369 ;
   wire \$37 ;
-  reg [7:0] \$370 ;
-  reg [7:0] \$371 ;
-  reg [7:0] \$372 ;
-  reg [7:0] \$373 ;
-  reg \$374 ;
-  reg \$375 ;
-  reg \$376 ;
-  reg \$377 ;
-  reg \$378 ;
-  reg \$379 ;
+  reg \$370 ;
+  reg \$371 ;
+  reg \$372 ;
+  reg \$373 ;
+  reg [7:0] \$374 ;
+  reg [7:0] \$375 ;
+  reg [7:0] \$376 ;
+  reg [7:0] \$377 ;
+  reg [7:0] \$378 ;
+  reg [7:0] \$379 ;
   wire [25:0] \$38 ;
   reg \$380 ;
   reg \$381 ;
@@ -1614,20 +1622,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$383 ;
   reg \$384 ;
   reg \$385 ;
-  reg [7:0] \$386 ;
-  reg [7:0] \$387 ;
-  reg [7:0] \$388 ;
-  reg [7:0] \$389 ;
+  reg \$386 ;
+  reg \$387 ;
+  reg \$388 ;
+  reg \$389 ;
   wire \$39 ;
-  reg [7:0] \$390 ;
-  reg [7:0] \$391 ;
+  reg \$390 ;
+  reg \$391 ;
   reg [7:0] \$392 ;
-  reg \$393 ;
-  reg \$394 ;
-  reg \$395 ;
-  reg \$396 ;
-  reg \$397 ;
-  reg \$398 ;
+  reg [7:0] \$393 ;
+  reg [7:0] \$394 ;
+  reg [7:0] \$395 ;
+  reg [7:0] \$396 ;
+  reg [7:0] \$397 ;
+  reg [7:0] \$398 ;
   reg \$399 ;
   wire \$4 ;
   wire \$40 ;
@@ -1638,13 +1646,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$404 ;
   reg \$405 ;
   reg \$406 ;
-  reg [7:0] \$407 ;
-  reg [7:0] \$408 ;
-  reg [7:0] \$409 ;
+  reg \$407 ;
+  reg \$408 ;
+  reg \$409 ;
   wire [25:0] \$41 ;
-  reg [7:0] \$410 ;
-  reg [7:0] \$411 ;
-  reg [7:0] \$412 ;
+  reg \$410 ;
+  reg \$411 ;
+  reg \$412 ;
   reg [7:0] \$413 ;
   reg [7:0] \$414 ;
   reg [7:0] \$415 ;
@@ -1670,634 +1678,632 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$433 ;
   reg [7:0] \$434 ;
   reg [7:0] \$435 ;
-  reg \$436 ;
-  reg \$437 ;
+  reg [7:0] \$436 ;
+  reg [7:0] \$437 ;
   reg [7:0] \$438 ;
-  reg [15:0] \$439 ;
+  reg [7:0] \$439 ;
   wire [25:0] \$44 ;
-  reg \$440 ;
-  reg \$441 ;
+  reg [7:0] \$440 ;
+  reg [7:0] \$441 ;
   reg \$442 ;
   reg \$443 ;
-  reg \$444 ;
-  reg \$445 ;
-  reg [25:0] \$446 ;
-  reg [25:0] \$447 ;
-  reg [7:0] \$448 ;
+  reg [7:0] \$444 ;
+  reg [15:0] \$445 ;
+  reg \$446 ;
+  reg \$447 ;
+  reg \$448 ;
   reg \$449 ;
   wire \$45 ;
   reg \$450 ;
-  reg [7:0] \$451 ;
-  reg [15:0] \$452 ;
-  reg \$453 ;
-  reg \$454 ;
+  reg \$451 ;
+  reg [25:0] \$452 ;
+  reg [25:0] \$453 ;
+  reg [7:0] \$454 ;
   reg \$455 ;
   reg \$456 ;
-  reg \$457 ;
-  reg \$458 ;
-  reg [25:0] \$459 ;
+  reg [7:0] \$457 ;
+  reg [15:0] \$458 ;
+  reg \$459 ;
   wire \$46 ;
-  reg [25:0] \$460 ;
-  reg [7:0] \$461 ;
+  reg \$460 ;
+  reg \$461 ;
   reg \$462 ;
   reg \$463 ;
-  reg [7:0] \$464 ;
-  reg [15:0] \$465 ;
-  reg \$466 ;
-  reg \$467 ;
+  reg \$464 ;
+  reg [25:0] \$465 ;
+  reg [25:0] \$466 ;
+  reg [7:0] \$467 ;
   reg \$468 ;
   reg \$469 ;
   wire [25:0] \$47 ;
-  reg \$470 ;
-  reg \$471 ;
-  reg [25:0] \$472 ;
-  reg [25:0] \$473 ;
-  reg [7:0] \$474 ;
+  reg [7:0] \$470 ;
+  reg [15:0] \$471 ;
+  reg \$472 ;
+  reg \$473 ;
+  reg \$474 ;
   reg \$475 ;
   reg \$476 ;
-  reg [7:0] \$477 ;
-  reg [15:0] \$478 ;
-  reg \$479 ;
+  reg \$477 ;
+  reg [25:0] \$478 ;
+  reg [25:0] \$479 ;
   wire \$48 ;
-  reg \$480 ;
+  reg [7:0] \$480 ;
   reg \$481 ;
   reg \$482 ;
-  reg \$483 ;
-  reg \$484 ;
-  reg [25:0] \$485 ;
-  reg [25:0] \$486 ;
-  reg [7:0] \$487 ;
+  reg [7:0] \$483 ;
+  reg [15:0] \$484 ;
+  reg \$485 ;
+  reg \$486 ;
+  reg \$487 ;
   reg \$488 ;
   reg \$489 ;
   wire \$49 ;
-  reg [7:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
-  reg \$493 ;
+  reg \$490 ;
+  reg [25:0] \$491 ;
+  reg [25:0] \$492 ;
+  reg [7:0] \$493 ;
   reg \$494 ;
   reg \$495 ;
-  reg \$496 ;
-  reg \$497 ;
-  reg [25:0] \$498 ;
-  reg [25:0] \$499 ;
+  reg [7:0] \$496 ;
+  reg [15:0] \$497 ;
+  reg \$498 ;
+  reg \$499 ;
   wire [25:0] \$5 ;
   wire [25:0] \$50 ;
-  reg [7:0] \$500 ;
+  reg \$500 ;
   reg \$501 ;
   reg \$502 ;
-  reg [7:0] \$503 ;
-  reg [15:0] \$504 ;
-  reg \$505 ;
-  reg \$506 ;
+  reg \$503 ;
+  reg [25:0] \$504 ;
+  reg [25:0] \$505 ;
+  reg [7:0] \$506 ;
   reg \$507 ;
   reg \$508 ;
-  reg \$509 ;
+  reg [7:0] \$509 ;
   wire \$51 ;
-  reg \$510 ;
-  reg [25:0] \$511 ;
-  reg [25:0] \$512 ;
-  reg [7:0] \$513 ;
+  reg [15:0] \$510 ;
+  reg \$511 ;
+  reg \$512 ;
+  reg \$513 ;
   reg \$514 ;
   reg \$515 ;
-  reg [7:0] \$516 ;
-  reg [15:0] \$517 ;
-  reg \$518 ;
-  reg \$519 ;
+  reg \$516 ;
+  reg [25:0] \$517 ;
+  reg [25:0] \$518 ;
+  reg [7:0] \$519 ;
   wire \$52 ;
   reg \$520 ;
   reg \$521 ;
-  reg \$522 ;
-  reg \$523 ;
-  reg [25:0] \$524 ;
-  reg [25:0] \$525 ;
-  reg [7:0] \$526 ;
+  reg [7:0] \$522 ;
+  reg [15:0] \$523 ;
+  reg \$524 ;
+  reg \$525 ;
+  reg \$526 ;
   reg \$527 ;
   reg \$528 ;
-  reg [7:0] \$529 ;
+  reg \$529 ;
   wire [25:0] \$53 ;
-  reg [15:0] \$530 ;
-  reg \$531 ;
-  reg \$532 ;
+  reg [25:0] \$530 ;
+  reg [25:0] \$531 ;
+  reg [7:0] \$532 ;
   reg \$533 ;
   reg \$534 ;
-  reg \$535 ;
-  reg \$536 ;
-  reg [25:0] \$537 ;
-  reg [25:0] \$538 ;
-  reg [7:0] \$539 ;
+  reg [7:0] \$535 ;
+  reg [15:0] \$536 ;
+  reg \$537 ;
+  reg \$538 ;
+  reg \$539 ;
   wire \$54 ;
   reg \$540 ;
   reg \$541 ;
-  reg [7:0] \$542 ;
-  reg [15:0] \$543 ;
-  reg \$544 ;
-  reg \$545 ;
+  reg \$542 ;
+  reg [25:0] \$543 ;
+  reg [25:0] \$544 ;
+  reg [7:0] \$545 ;
   reg \$546 ;
   reg \$547 ;
-  reg \$548 ;
-  reg \$549 ;
+  reg [7:0] \$548 ;
+  reg [15:0] \$549 ;
   wire \$55 ;
-  reg [25:0] \$550 ;
-  reg [25:0] \$551 ;
-  reg [7:0] \$552 ;
+  reg \$550 ;
+  reg \$551 ;
+  reg \$552 ;
   reg \$553 ;
   reg \$554 ;
-  reg [7:0] \$555 ;
-  reg [15:0] \$556 ;
-  reg \$557 ;
-  reg \$558 ;
+  reg \$555 ;
+  reg [25:0] \$556 ;
+  reg [25:0] \$557 ;
+  reg [7:0] \$558 ;
   reg \$559 ;
   wire [25:0] \$56 ;
   reg \$560 ;
-  reg \$561 ;
-  reg \$562 ;
-  reg [25:0] \$563 ;
-  reg [25:0] \$564 ;
-  reg [7:0] \$565 ;
+  reg [7:0] \$561 ;
+  reg [15:0] \$562 ;
+  reg \$563 ;
+  reg \$564 ;
+  reg \$565 ;
   reg \$566 ;
   reg \$567 ;
-  reg [7:0] \$568 ;
-  reg [15:0] \$569 ;
+  reg \$568 ;
+  reg [25:0] \$569 ;
   wire \$57 ;
-  reg \$570 ;
-  reg \$571 ;
+  reg [25:0] \$570 ;
+  reg [7:0] \$571 ;
   reg \$572 ;
   reg \$573 ;
-  reg \$574 ;
-  reg \$575 ;
-  reg [25:0] \$576 ;
-  reg [25:0] \$577 ;
-  reg [7:0] \$578 ;
+  reg [7:0] \$574 ;
+  reg [15:0] \$575 ;
+  reg \$576 ;
+  reg \$577 ;
+  reg \$578 ;
   reg \$579 ;
   wire \$58 ;
   reg \$580 ;
-  reg [7:0] \$581 ;
-  reg [15:0] \$582 ;
-  reg \$583 ;
-  reg \$584 ;
+  reg \$581 ;
+  reg [25:0] \$582 ;
+  reg [25:0] \$583 ;
+  reg [7:0] \$584 ;
   reg \$585 ;
   reg \$586 ;
-  reg \$587 ;
-  reg \$588 ;
-  reg [25:0] \$589 ;
+  reg [7:0] \$587 ;
+  reg [15:0] \$588 ;
+  reg \$589 ;
   wire [25:0] \$59 ;
-  reg [25:0] \$590 ;
-  reg [7:0] \$591 ;
+  reg \$590 ;
+  reg \$591 ;
   reg \$592 ;
   reg \$593 ;
-  reg [7:0] \$594 ;
-  reg [15:0] \$595 ;
-  reg \$596 ;
-  reg \$597 ;
+  reg \$594 ;
+  reg [25:0] \$595 ;
+  reg [25:0] \$596 ;
+  reg [7:0] \$597 ;
   reg \$598 ;
   reg \$599 ;
   wire \$6 ;
   wire \$60 ;
-  reg \$600 ;
-  reg \$601 ;
-  reg [25:0] \$602 ;
-  reg [25:0] \$603 ;
-  reg [7:0] \$604 ;
+  reg [7:0] \$600 ;
+  reg [15:0] \$601 ;
+  reg \$602 ;
+  reg \$603 ;
+  reg \$604 ;
   reg \$605 ;
   reg \$606 ;
-  reg [7:0] \$607 ;
-  reg [15:0] \$608 ;
-  reg \$609 ;
+  reg \$607 ;
+  reg [25:0] \$608 ;
+  reg [25:0] \$609 ;
   wire \$61 ;
-  reg \$610 ;
+  reg [7:0] \$610 ;
   reg \$611 ;
   reg \$612 ;
-  reg \$613 ;
-  reg \$614 ;
-  reg [25:0] \$615 ;
-  reg [25:0] \$616 ;
-  reg [7:0] \$617 ;
+  reg [7:0] \$613 ;
+  reg [15:0] \$614 ;
+  reg \$615 ;
+  reg \$616 ;
+  reg \$617 ;
   reg \$618 ;
   reg \$619 ;
   wire [25:0] \$62 ;
-  reg [7:0] \$620 ;
-  reg [15:0] \$621 ;
-  reg \$622 ;
-  reg \$623 ;
+  reg \$620 ;
+  reg [25:0] \$621 ;
+  reg [25:0] \$622 ;
+  reg [7:0] \$623 ;
   reg \$624 ;
   reg \$625 ;
-  reg \$626 ;
-  reg \$627 ;
-  reg [25:0] \$628 ;
-  reg [25:0] \$629 ;
+  reg [7:0] \$626 ;
+  reg [15:0] \$627 ;
+  reg \$628 ;
+  reg \$629 ;
   wire \$63 ;
-  reg [7:0] \$630 ;
+  reg \$630 ;
   reg \$631 ;
   reg \$632 ;
-  reg [7:0] \$633 ;
-  reg [15:0] \$634 ;
-  reg \$635 ;
-  reg \$636 ;
+  reg \$633 ;
+  reg [25:0] \$634 ;
+  reg [25:0] \$635 ;
+  reg [7:0] \$636 ;
   reg \$637 ;
   reg \$638 ;
-  reg \$639 ;
+  reg [7:0] \$639 ;
   wire \$64 ;
-  reg \$640 ;
-  reg [25:0] \$641 ;
-  reg [25:0] \$642 ;
-  reg [7:0] \$643 ;
+  reg [15:0] \$640 ;
+  reg \$641 ;
+  reg \$642 ;
+  reg \$643 ;
   reg \$644 ;
   reg \$645 ;
-  reg [7:0] \$646 ;
-  reg [15:0] \$647 ;
-  reg \$648 ;
-  reg \$649 ;
+  reg \$646 ;
+  reg [25:0] \$647 ;
+  reg [25:0] \$648 ;
+  reg [7:0] \$649 ;
   wire [25:0] \$65 ;
   reg \$650 ;
   reg \$651 ;
-  reg \$652 ;
-  reg \$653 ;
-  reg [25:0] \$654 ;
-  reg [25:0] \$655 ;
-  reg [7:0] \$656 ;
+  reg [7:0] \$652 ;
+  reg [15:0] \$653 ;
+  reg \$654 ;
+  reg \$655 ;
+  reg \$656 ;
   reg \$657 ;
   reg \$658 ;
-  reg [7:0] \$659 ;
+  reg \$659 ;
   wire \$66 ;
-  reg [15:0] \$660 ;
-  reg \$661 ;
-  reg \$662 ;
+  reg [25:0] \$660 ;
+  reg [25:0] \$661 ;
+  reg [7:0] \$662 ;
   reg \$663 ;
   reg \$664 ;
-  reg \$665 ;
-  reg \$666 ;
-  reg [25:0] \$667 ;
-  reg [25:0] \$668 ;
-  reg [7:0] \$669 ;
+  reg [7:0] \$665 ;
+  reg [15:0] \$666 ;
+  reg \$667 ;
+  reg \$668 ;
+  reg \$669 ;
   wire \$67 ;
   reg \$670 ;
   reg \$671 ;
-  reg [7:0] \$672 ;
-  reg [15:0] \$673 ;
-  reg \$674 ;
-  reg \$675 ;
+  reg \$672 ;
+  reg [25:0] \$673 ;
+  reg [25:0] \$674 ;
+  reg [7:0] \$675 ;
   reg \$676 ;
   reg \$677 ;
-  reg \$678 ;
-  reg \$679 ;
+  reg [7:0] \$678 ;
+  reg [15:0] \$679 ;
   wire [25:0] \$68 ;
-  reg [25:0] \$680 ;
-  reg [25:0] \$681 ;
-  reg [7:0] \$682 ;
+  reg \$680 ;
+  reg \$681 ;
+  reg \$682 ;
   reg \$683 ;
   reg \$684 ;
-  reg [7:0] \$685 ;
-  reg [15:0] \$686 ;
-  reg \$687 ;
-  reg \$688 ;
+  reg \$685 ;
+  reg [25:0] \$686 ;
+  reg [25:0] \$687 ;
+  reg [7:0] \$688 ;
   reg \$689 ;
   wire \$69 ;
   reg \$690 ;
-  reg \$691 ;
-  reg \$692 ;
-  reg [25:0] \$693 ;
-  reg [25:0] \$694 ;
-  reg [7:0] \$695 ;
+  reg [7:0] \$691 ;
+  reg [15:0] \$692 ;
+  reg \$693 ;
+  reg \$694 ;
+  reg \$695 ;
   reg \$696 ;
   reg \$697 ;
-  reg [7:0] \$698 ;
-  reg [15:0] \$699 ;
+  reg \$698 ;
+  reg [25:0] \$699 ;
   wire \$7 ;
   wire \$70 ;
-  reg \$700 ;
-  reg \$701 ;
+  reg [25:0] \$700 ;
+  reg [7:0] \$701 ;
   reg \$702 ;
   reg \$703 ;
-  reg \$704 ;
-  reg \$705 ;
-  reg [25:0] \$706 ;
-  reg [25:0] \$707 ;
-  reg [7:0] \$708 ;
+  reg [7:0] \$704 ;
+  reg [15:0] \$705 ;
+  reg \$706 ;
+  reg \$707 ;
+  reg \$708 ;
   reg \$709 ;
   wire [25:0] \$71 ;
   reg \$710 ;
-  reg [7:0] \$711 ;
-  reg [15:0] \$712 ;
-  reg \$713 ;
-  reg \$714 ;
+  reg \$711 ;
+  reg [25:0] \$712 ;
+  reg [25:0] \$713 ;
+  reg [7:0] \$714 ;
   reg \$715 ;
   reg \$716 ;
-  reg \$717 ;
-  reg \$718 ;
-  reg [25:0] \$719 ;
+  reg [7:0] \$717 ;
+  reg [15:0] \$718 ;
+  reg \$719 ;
   wire \$72 ;
-  reg [25:0] \$720 ;
-  reg [7:0] \$721 ;
+  reg \$720 ;
+  reg \$721 ;
   reg \$722 ;
   reg \$723 ;
-  reg [7:0] \$724 ;
-  reg [15:0] \$725 ;
-  reg \$726 ;
-  reg \$727 ;
+  reg \$724 ;
+  reg [25:0] \$725 ;
+  reg [25:0] \$726 ;
+  reg [7:0] \$727 ;
   reg \$728 ;
   reg \$729 ;
   wire \$73 ;
-  reg \$730 ;
-  reg \$731 ;
-  reg [25:0] \$732 ;
-  reg [25:0] \$733 ;
-  reg [7:0] \$734 ;
+  reg [7:0] \$730 ;
+  reg [15:0] \$731 ;
+  reg \$732 ;
+  reg \$733 ;
+  reg \$734 ;
   reg \$735 ;
   reg \$736 ;
-  reg [7:0] \$737 ;
-  reg [15:0] \$738 ;
-  reg \$739 ;
+  reg \$737 ;
+  reg [25:0] \$738 ;
+  reg [25:0] \$739 ;
   wire [25:0] \$74 ;
-  reg \$740 ;
+  reg [7:0] \$740 ;
   reg \$741 ;
   reg \$742 ;
-  reg \$743 ;
-  reg \$744 ;
-  reg [25:0] \$745 ;
-  reg [25:0] \$746 ;
-  reg [7:0] \$747 ;
+  reg [7:0] \$743 ;
+  reg [15:0] \$744 ;
+  reg \$745 ;
+  reg \$746 ;
+  reg \$747 ;
   reg \$748 ;
   reg \$749 ;
   wire \$75 ;
-  reg [7:0] \$750 ;
-  reg [15:0] \$751 ;
-  reg \$752 ;
-  reg \$753 ;
+  reg \$750 ;
+  reg [25:0] \$751 ;
+  reg [25:0] \$752 ;
+  reg [7:0] \$753 ;
   reg \$754 ;
   reg \$755 ;
-  reg \$756 ;
-  reg \$757 ;
-  reg [25:0] \$758 ;
-  reg [25:0] \$759 ;
+  reg [7:0] \$756 ;
+  reg [15:0] \$757 ;
+  reg \$758 ;
+  reg \$759 ;
   wire \$76 ;
-  reg [7:0] \$760 ;
+  reg \$760 ;
   reg \$761 ;
   reg \$762 ;
-  reg [7:0] \$763 ;
-  reg [15:0] \$764 ;
-  reg \$765 ;
-  reg \$766 ;
+  reg \$763 ;
+  reg [25:0] \$764 ;
+  reg [25:0] \$765 ;
+  reg [7:0] \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg \$769 ;
+  reg [7:0] \$769 ;
   wire [25:0] \$77 ;
-  reg \$770 ;
-  reg [25:0] \$771 ;
-  reg [25:0] \$772 ;
-  reg [7:0] \$773 ;
+  reg [15:0] \$770 ;
+  reg \$771 ;
+  reg \$772 ;
+  reg \$773 ;
   reg \$774 ;
   reg \$775 ;
-  reg [7:0] \$776 ;
-  reg [15:0] \$777 ;
-  reg \$778 ;
-  reg \$779 ;
+  reg \$776 ;
+  reg [25:0] \$777 ;
+  reg [25:0] \$778 ;
+  reg [7:0] \$779 ;
   wire \$78 ;
   reg \$780 ;
   reg \$781 ;
-  reg \$782 ;
-  reg \$783 ;
-  reg [25:0] \$784 ;
-  reg [25:0] \$785 ;
-  reg [7:0] \$786 ;
+  reg [7:0] \$782 ;
+  reg [15:0] \$783 ;
+  reg \$784 ;
+  reg \$785 ;
+  reg \$786 ;
   reg \$787 ;
   reg \$788 ;
-  reg [7:0] \$789 ;
+  reg \$789 ;
   wire \$79 ;
-  reg [15:0] \$790 ;
-  reg \$791 ;
-  reg \$792 ;
+  reg [25:0] \$790 ;
+  reg [25:0] \$791 ;
+  reg [7:0] \$792 ;
   reg \$793 ;
   reg \$794 ;
-  reg \$795 ;
-  reg \$796 ;
-  reg [25:0] \$797 ;
-  reg [25:0] \$798 ;
-  reg [7:0] \$799 ;
+  reg [7:0] \$795 ;
+  reg [15:0] \$796 ;
+  reg \$797 ;
+  reg \$798 ;
+  reg \$799 ;
   wire [25:0] \$8 ;
   wire [25:0] \$80 ;
   reg \$800 ;
   reg \$801 ;
-  reg [7:0] \$802 ;
-  reg [15:0] \$803 ;
-  reg \$804 ;
-  reg \$805 ;
+  reg \$802 ;
+  reg [25:0] \$803 ;
+  reg [25:0] \$804 ;
+  reg [7:0] \$805 ;
   reg \$806 ;
   reg \$807 ;
-  reg \$808 ;
-  reg \$809 ;
+  reg [7:0] \$808 ;
+  reg [15:0] \$809 ;
   wire \$81 ;
-  reg [25:0] \$810 ;
-  reg [25:0] \$811 ;
-  reg [7:0] \$812 ;
+  reg \$810 ;
+  reg \$811 ;
+  reg \$812 ;
   reg \$813 ;
   reg \$814 ;
-  reg [7:0] \$815 ;
-  reg [15:0] \$816 ;
-  reg \$817 ;
-  reg \$818 ;
+  reg \$815 ;
+  reg [25:0] \$816 ;
+  reg [25:0] \$817 ;
+  reg [7:0] \$818 ;
   reg \$819 ;
   wire \$82 ;
   reg \$820 ;
-  reg \$821 ;
-  reg \$822 ;
-  reg [25:0] \$823 ;
-  reg [25:0] \$824 ;
-  reg [7:0] \$825 ;
+  reg [7:0] \$821 ;
+  reg [15:0] \$822 ;
+  reg \$823 ;
+  reg \$824 ;
+  reg \$825 ;
   reg \$826 ;
   reg \$827 ;
-  reg [7:0] \$828 ;
-  reg [15:0] \$829 ;
+  reg \$828 ;
+  reg [25:0] \$829 ;
   wire [25:0] \$83 ;
-  reg \$830 ;
-  reg \$831 ;
+  reg [25:0] \$830 ;
+  reg [7:0] \$831 ;
   reg \$832 ;
   reg \$833 ;
-  reg \$834 ;
-  reg \$835 ;
-  reg [25:0] \$836 ;
-  reg [25:0] \$837 ;
-  reg [7:0] \$838 ;
+  reg [7:0] \$834 ;
+  reg [15:0] \$835 ;
+  reg \$836 ;
+  reg \$837 ;
+  reg \$838 ;
   reg \$839 ;
   wire \$84 ;
   reg \$840 ;
-  reg [7:0] \$841 ;
-  reg [15:0] \$842 ;
-  reg \$843 ;
-  reg \$844 ;
+  reg \$841 ;
+  reg [25:0] \$842 ;
+  reg [25:0] \$843 ;
+  reg [7:0] \$844 ;
   reg \$845 ;
   reg \$846 ;
-  reg \$847 ;
-  reg \$848 ;
-  reg [25:0] \$849 ;
+  reg [7:0] \$847 ;
+  reg [15:0] \$848 ;
+  reg \$849 ;
   wire \$85 ;
-  reg [25:0] \$850 ;
-  reg [7:0] \$851 ;
+  reg \$850 ;
+  reg \$851 ;
   reg \$852 ;
   reg \$853 ;
-  reg [7:0] \$854 ;
-  reg [15:0] \$855 ;
-  reg \$856 ;
-  reg \$857 ;
+  reg \$854 ;
+  reg [25:0] \$855 ;
+  reg [25:0] \$856 ;
+  reg [7:0] \$857 ;
   reg \$858 ;
   reg \$859 ;
   wire [25:0] \$86 ;
-  reg \$860 ;
-  reg \$861 ;
-  reg [25:0] \$862 ;
-  reg [25:0] \$863 ;
-  reg [7:0] \$864 ;
+  reg [7:0] \$860 ;
+  reg [15:0] \$861 ;
+  reg \$862 ;
+  reg \$863 ;
+  reg \$864 ;
   reg \$865 ;
   reg \$866 ;
-  reg [7:0] \$867 ;
-  reg [15:0] \$868 ;
-  reg \$869 ;
+  reg \$867 ;
+  reg [25:0] \$868 ;
+  reg [25:0] \$869 ;
   wire \$87 ;
-  reg \$870 ;
+  reg [7:0] \$870 ;
   reg \$871 ;
   reg \$872 ;
-  reg \$873 ;
-  reg \$874 ;
-  reg [25:0] \$875 ;
-  reg [25:0] \$876 ;
-  reg [7:0] \$877 ;
+  reg [7:0] \$873 ;
+  reg [15:0] \$874 ;
+  reg \$875 ;
+  reg \$876 ;
+  reg \$877 ;
   reg \$878 ;
   reg \$879 ;
   wire \$88 ;
-  reg [7:0] \$880 ;
-  reg [15:0] \$881 ;
-  reg \$882 ;
-  reg \$883 ;
+  reg \$880 ;
+  reg [25:0] \$881 ;
+  reg [25:0] \$882 ;
+  reg [7:0] \$883 ;
   reg \$884 ;
   reg \$885 ;
-  reg \$886 ;
-  reg \$887 ;
-  reg [25:0] \$888 ;
-  reg [25:0] \$889 ;
+  reg [7:0] \$886 ;
+  reg [15:0] \$887 ;
+  reg \$888 ;
+  reg \$889 ;
   wire [25:0] \$89 ;
-  reg [7:0] \$890 ;
+  reg \$890 ;
   reg \$891 ;
   reg \$892 ;
-  reg [7:0] \$893 ;
-  reg [15:0] \$894 ;
-  reg \$895 ;
-  reg \$896 ;
+  reg \$893 ;
+  reg [25:0] \$894 ;
+  reg [25:0] \$895 ;
+  reg [7:0] \$896 ;
   reg \$897 ;
   reg \$898 ;
-  reg \$899 ;
+  reg [7:0] \$899 ;
   wire \$9 ;
   wire \$90 ;
-  reg \$900 ;
-  reg [25:0] \$901 ;
-  reg [25:0] \$902 ;
-  reg [7:0] \$903 ;
+  reg [15:0] \$900 ;
+  reg \$901 ;
+  reg \$902 ;
+  reg \$903 ;
   reg \$904 ;
   reg \$905 ;
-  reg [7:0] \$906 ;
-  reg [15:0] \$907 ;
-  reg \$908 ;
-  reg \$909 ;
+  reg \$906 ;
+  reg [25:0] \$907 ;
+  reg [25:0] \$908 ;
+  reg [7:0] \$909 ;
   wire \$91 ;
   reg \$910 ;
   reg \$911 ;
-  reg \$912 ;
-  reg \$913 ;
-  reg [25:0] \$914 ;
-  reg [25:0] \$915 ;
-  reg [7:0] \$916 ;
+  reg [7:0] \$912 ;
+  reg [15:0] \$913 ;
+  reg \$914 ;
+  reg \$915 ;
+  reg \$916 ;
   reg \$917 ;
   reg \$918 ;
-  reg [7:0] \$919 ;
+  reg \$919 ;
   wire [25:0] \$92 ;
-  reg [15:0] \$920 ;
-  reg \$921 ;
-  reg \$922 ;
+  reg [25:0] \$920 ;
+  reg [25:0] \$921 ;
+  reg [7:0] \$922 ;
   reg \$923 ;
   reg \$924 ;
-  reg \$925 ;
-  reg \$926 ;
-  reg [25:0] \$927 ;
-  reg [25:0] \$928 ;
-  reg [7:0] \$929 ;
+  reg [7:0] \$925 ;
+  reg [15:0] \$926 ;
+  reg \$927 ;
+  reg \$928 ;
+  reg \$929 ;
   wire \$93 ;
   reg \$930 ;
   reg \$931 ;
-  reg [7:0] \$932 ;
-  reg [15:0] \$933 ;
-  reg \$934 ;
-  reg \$935 ;
+  reg \$932 ;
+  reg [25:0] \$933 ;
+  reg [25:0] \$934 ;
+  reg [7:0] \$935 ;
   reg \$936 ;
   reg \$937 ;
-  reg \$938 ;
-  reg \$939 ;
+  reg [7:0] \$938 ;
+  reg [15:0] \$939 ;
   wire \$94 ;
-  reg [25:0] \$940 ;
-  reg [25:0] \$941 ;
-  reg [7:0] \$942 ;
+  reg \$940 ;
+  reg \$941 ;
+  reg \$942 ;
   reg \$943 ;
   reg \$944 ;
-  reg [7:0] \$945 ;
-  reg [15:0] \$946 ;
-  reg \$947 ;
-  reg \$948 ;
+  reg \$945 ;
+  reg [25:0] \$946 ;
+  reg [25:0] \$947 ;
+  reg [7:0] \$948 ;
   reg \$949 ;
   wire [25:0] \$95 ;
   reg \$950 ;
-  reg \$951 ;
-  reg \$952 ;
-  reg [25:0] \$953 ;
-  reg [25:0] \$954 ;
-  reg [7:0] \$955 ;
+  reg [7:0] \$951 ;
+  reg [15:0] \$952 ;
+  reg \$953 ;
+  reg \$954 ;
+  reg \$955 ;
   reg \$956 ;
   reg \$957 ;
-  reg [7:0] \$958 ;
-  reg [15:0] \$959 ;
+  reg \$958 ;
+  reg [25:0] \$959 ;
   wire \$96 ;
-  reg \$960 ;
-  reg \$961 ;
+  reg [25:0] \$960 ;
+  reg [7:0] \$961 ;
   reg \$962 ;
   reg \$963 ;
-  reg \$964 ;
-  reg \$965 ;
-  reg [25:0] \$966 ;
-  reg [25:0] \$967 ;
-  reg [7:0] \$968 ;
+  reg [7:0] \$964 ;
+  reg [15:0] \$965 ;
+  reg \$966 ;
+  reg \$967 ;
+  reg \$968 ;
   reg \$969 ;
   wire \$97 ;
   reg \$970 ;
-  reg [7:0] \$971 ;
-  reg [15:0] \$972 ;
-  reg \$973 ;
-  reg \$974 ;
+  reg \$971 ;
+  reg [25:0] \$972 ;
+  reg [25:0] \$973 ;
+  reg [7:0] \$974 ;
   reg \$975 ;
   reg \$976 ;
-  reg \$977 ;
-  reg \$978 ;
-  reg [25:0] \$979 ;
+  reg [7:0] \$977 ;
+  reg [15:0] \$978 ;
+  reg \$979 ;
   wire [25:0] \$98 ;
-  reg [25:0] \$980 ;
-  reg [7:0] \$981 ;
+  reg \$980 ;
+  reg \$981 ;
   reg \$982 ;
   reg \$983 ;
-  reg [7:0] \$984 ;
-  reg [15:0] \$985 ;
-  reg \$986 ;
-  reg \$987 ;
+  reg \$984 ;
+  reg [25:0] \$985 ;
+  reg [25:0] \$986 ;
+  reg [7:0] \$987 ;
   reg \$988 ;
   reg \$989 ;
   wire \$99 ;
-  reg \$990 ;
-  reg \$991 ;
-  reg [25:0] \$992 ;
-  reg [25:0] \$993 ;
-  reg [7:0] \$994 ;
+  reg [7:0] \$990 ;
+  reg [15:0] \$991 ;
+  reg \$992 ;
+  reg \$993 ;
+  reg \$994 ;
   reg \$995 ;
   reg \$996 ;
-  reg [7:0] \$997 ;
-  reg [15:0] \$998 ;
-  reg \$999 ;
+  reg \$997 ;
+  reg [25:0] \$998 ;
+  reg [25:0] \$999 ;
   wire [7:0] a;
-  (* init = 8'h00 *)
-  wire [7:0] \a$1151 ;
   (* init = 8'h00 *)
   wire [7:0] \a$1154 ;
   (* init = 8'h00 *)
@@ -2422,6 +2428,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \a$1334 ;
   (* init = 8'h00 *)
   wire [7:0] \a$1337 ;
+  (* init = 8'h00 *)
+  wire [7:0] \a$1340 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -2552,8 +2560,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [25:0] acc_7_7 = 26'h0000000;
   wire [7:0] b;
   (* init = 8'h00 *)
-  wire [7:0] \b$1152 ;
-  (* init = 8'h00 *)
   wire [7:0] \b$1155 ;
   (* init = 8'h00 *)
   wire [7:0] \b$1158 ;
@@ -2677,6 +2683,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [7:0] \b$1335 ;
   (* init = 8'h00 *)
   wire [7:0] \b$1338 ;
+  (* init = 8'h00 *)
+  wire [7:0] \b$1341 ;
+  reg [2:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -2743,11 +2752,13 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_7_7;
   input clk;
   wire clk;
+  reg [3:0] count_next;
+  reg [2:0] drain_beat = 3'h0;
   reg [3:0] drain_count = 4'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
-  wire \en$1147 ;
   wire \en$1150 ;
   wire \en$1153 ;
   wire \en$1156 ;
@@ -2811,6 +2822,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \en$1330 ;
   wire \en$1333 ;
   wire \en$1336 ;
+  wire \en$1339 ;
   input [63:0] i_a;
   wire [63:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -3297,7 +3309,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_7_7 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -3795,3765 +3806,3715 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_7_6 = 8'h00;
   reg [7:0] w_7_7 = 8'h00;
   assign \$1  = en & vr_0_0_d2;
-  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$195 [25:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0_d2 ? 26'h0000000 : \$196 [25:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1_d2;
-  assign \$5  = lr_0_1_d2 ? 26'h0000000 : \$197 [25:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1_d2 ? 26'h0000000 : \$198 [25:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2_d2;
-  assign \$8  = lr_0_2_d2 ? 26'h0000000 : \$199 [25:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2_d2 ? 26'h0000000 : \$200 [25:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3_d2;
-  assign \$11  = lr_0_3_d2 ? 26'h0000000 : \$201 [25:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3_d2 ? 26'h0000000 : \$202 [25:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_0_4_d2;
-  assign \$14  = lr_0_4_d2 ? 26'h0000000 : \$203 [25:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_0_4_d2 ? 26'h0000000 : \$204 [25:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_0_5_d2;
-  assign \$17  = lr_0_5_d2 ? 26'h0000000 : \$205 [25:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_0_5_d2 ? 26'h0000000 : \$206 [25:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_0_6_d2;
-  assign \$20  = lr_0_6_d2 ? 26'h0000000 : \$207 [25:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_0_6_d2 ? 26'h0000000 : \$208 [25:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_0_7_d2;
-  assign \$23  = lr_0_7_d2 ? 26'h0000000 : \$209 [25:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_0_7_d2 ? 26'h0000000 : \$210 [25:0];
+  assign \$24  = en & drain_shift;
   assign \$25  = en & vr_1_0_d2;
-  assign \$26  = lr_1_0_d2 ? 26'h0000000 : \$211 [25:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_1_0_d2 ? 26'h0000000 : \$212 [25:0];
+  assign \$27  = en & drain_shift;
   assign \$28  = en & vr_1_1_d2;
-  assign \$29  = lr_1_1_d2 ? 26'h0000000 : \$213 [25:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_1_1_d2 ? 26'h0000000 : \$214 [25:0];
+  assign \$30  = en & drain_shift;
   assign \$31  = en & vr_1_2_d2;
-  assign \$32  = lr_1_2_d2 ? 26'h0000000 : \$215 [25:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_1_2_d2 ? 26'h0000000 : \$216 [25:0];
+  assign \$33  = en & drain_shift;
   assign \$34  = en & vr_1_3_d2;
-  assign \$35  = lr_1_3_d2 ? 26'h0000000 : \$217 [25:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_1_3_d2 ? 26'h0000000 : \$218 [25:0];
+  assign \$36  = en & drain_shift;
   assign \$37  = en & vr_1_4_d2;
-  assign \$38  = lr_1_4_d2 ? 26'h0000000 : \$219 [25:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_1_4_d2 ? 26'h0000000 : \$220 [25:0];
+  assign \$39  = en & drain_shift;
   assign \$40  = en & vr_1_5_d2;
-  assign \$41  = lr_1_5_d2 ? 26'h0000000 : \$221 [25:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_1_5_d2 ? 26'h0000000 : \$222 [25:0];
+  assign \$42  = en & drain_shift;
   assign \$43  = en & vr_1_6_d2;
-  assign \$44  = lr_1_6_d2 ? 26'h0000000 : \$223 [25:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_1_6_d2 ? 26'h0000000 : \$224 [25:0];
+  assign \$45  = en & drain_shift;
   assign \$46  = en & vr_1_7_d2;
-  assign \$47  = lr_1_7_d2 ? 26'h0000000 : \$225 [25:0];
-  assign \$48  = en & o_valid;
+  assign \$47  = lr_1_7_d2 ? 26'h0000000 : \$226 [25:0];
+  assign \$48  = en & drain_shift;
   assign \$49  = en & vr_2_0_d2;
-  assign \$50  = lr_2_0_d2 ? 26'h0000000 : \$227 [25:0];
-  assign \$51  = en & o_valid;
+  assign \$50  = lr_2_0_d2 ? 26'h0000000 : \$228 [25:0];
+  assign \$51  = en & drain_shift;
   assign \$52  = en & vr_2_1_d2;
-  assign \$53  = lr_2_1_d2 ? 26'h0000000 : \$229 [25:0];
-  assign \$54  = en & o_valid;
+  assign \$53  = lr_2_1_d2 ? 26'h0000000 : \$230 [25:0];
+  assign \$54  = en & drain_shift;
   assign \$55  = en & vr_2_2_d2;
-  assign \$56  = lr_2_2_d2 ? 26'h0000000 : \$231 [25:0];
-  assign \$57  = en & o_valid;
+  assign \$56  = lr_2_2_d2 ? 26'h0000000 : \$232 [25:0];
+  assign \$57  = en & drain_shift;
   assign \$58  = en & vr_2_3_d2;
-  assign \$59  = lr_2_3_d2 ? 26'h0000000 : \$233 [25:0];
-  assign \$60  = en & o_valid;
+  assign \$59  = lr_2_3_d2 ? 26'h0000000 : \$234 [25:0];
+  assign \$60  = en & drain_shift;
   assign \$61  = en & vr_2_4_d2;
-  assign \$62  = lr_2_4_d2 ? 26'h0000000 : \$235 [25:0];
-  assign \$63  = en & o_valid;
+  assign \$62  = lr_2_4_d2 ? 26'h0000000 : \$236 [25:0];
+  assign \$63  = en & drain_shift;
   assign \$64  = en & vr_2_5_d2;
-  assign \$65  = lr_2_5_d2 ? 26'h0000000 : \$237 [25:0];
-  assign \$66  = en & o_valid;
+  assign \$65  = lr_2_5_d2 ? 26'h0000000 : \$238 [25:0];
+  assign \$66  = en & drain_shift;
   assign \$67  = en & vr_2_6_d2;
-  assign \$68  = lr_2_6_d2 ? 26'h0000000 : \$239 [25:0];
-  assign \$69  = en & o_valid;
+  assign \$68  = lr_2_6_d2 ? 26'h0000000 : \$240 [25:0];
+  assign \$69  = en & drain_shift;
   assign \$70  = en & vr_2_7_d2;
-  assign \$71  = lr_2_7_d2 ? 26'h0000000 : \$241 [25:0];
-  assign \$72  = en & o_valid;
+  assign \$71  = lr_2_7_d2 ? 26'h0000000 : \$242 [25:0];
+  assign \$72  = en & drain_shift;
   assign \$73  = en & vr_3_0_d2;
-  assign \$74  = lr_3_0_d2 ? 26'h0000000 : \$243 [25:0];
-  assign \$75  = en & o_valid;
+  assign \$74  = lr_3_0_d2 ? 26'h0000000 : \$244 [25:0];
+  assign \$75  = en & drain_shift;
   assign \$76  = en & vr_3_1_d2;
-  assign \$77  = lr_3_1_d2 ? 26'h0000000 : \$245 [25:0];
-  assign \$78  = en & o_valid;
+  assign \$77  = lr_3_1_d2 ? 26'h0000000 : \$246 [25:0];
+  assign \$78  = en & drain_shift;
   assign \$79  = en & vr_3_2_d2;
-  assign \$80  = lr_3_2_d2 ? 26'h0000000 : \$247 [25:0];
-  assign \$81  = en & o_valid;
+  assign \$80  = lr_3_2_d2 ? 26'h0000000 : \$248 [25:0];
+  assign \$81  = en & drain_shift;
   assign \$82  = en & vr_3_3_d2;
-  assign \$83  = lr_3_3_d2 ? 26'h0000000 : \$249 [25:0];
-  assign \$84  = en & o_valid;
+  assign \$83  = lr_3_3_d2 ? 26'h0000000 : \$250 [25:0];
+  assign \$84  = en & drain_shift;
   assign \$85  = en & vr_3_4_d2;
-  assign \$86  = lr_3_4_d2 ? 26'h0000000 : \$251 [25:0];
-  assign \$87  = en & o_valid;
+  assign \$86  = lr_3_4_d2 ? 26'h0000000 : \$252 [25:0];
+  assign \$87  = en & drain_shift;
   assign \$88  = en & vr_3_5_d2;
-  assign \$89  = lr_3_5_d2 ? 26'h0000000 : \$253 [25:0];
-  assign \$90  = en & o_valid;
+  assign \$89  = lr_3_5_d2 ? 26'h0000000 : \$254 [25:0];
+  assign \$90  = en & drain_shift;
   assign \$91  = en & vr_3_6_d2;
-  assign \$92  = lr_3_6_d2 ? 26'h0000000 : \$255 [25:0];
-  assign \$93  = en & o_valid;
+  assign \$92  = lr_3_6_d2 ? 26'h0000000 : \$256 [25:0];
+  assign \$93  = en & drain_shift;
   assign \$94  = en & vr_3_7_d2;
-  assign \$95  = lr_3_7_d2 ? 26'h0000000 : \$257 [25:0];
-  assign \$96  = en & o_valid;
+  assign \$95  = lr_3_7_d2 ? 26'h0000000 : \$258 [25:0];
+  assign \$96  = en & drain_shift;
   assign \$97  = en & vr_4_0_d2;
-  assign \$98  = lr_4_0_d2 ? 26'h0000000 : \$259 [25:0];
-  assign \$99  = en & o_valid;
+  assign \$98  = lr_4_0_d2 ? 26'h0000000 : \$260 [25:0];
+  assign \$99  = en & drain_shift;
   assign \$100  = en & vr_4_1_d2;
-  assign \$101  = lr_4_1_d2 ? 26'h0000000 : \$261 [25:0];
-  assign \$102  = en & o_valid;
+  assign \$101  = lr_4_1_d2 ? 26'h0000000 : \$262 [25:0];
+  assign \$102  = en & drain_shift;
   assign \$103  = en & vr_4_2_d2;
-  assign \$104  = lr_4_2_d2 ? 26'h0000000 : \$263 [25:0];
-  assign \$105  = en & o_valid;
+  assign \$104  = lr_4_2_d2 ? 26'h0000000 : \$264 [25:0];
+  assign \$105  = en & drain_shift;
   assign \$106  = en & vr_4_3_d2;
-  assign \$107  = lr_4_3_d2 ? 26'h0000000 : \$265 [25:0];
-  assign \$108  = en & o_valid;
+  assign \$107  = lr_4_3_d2 ? 26'h0000000 : \$266 [25:0];
+  assign \$108  = en & drain_shift;
   assign \$109  = en & vr_4_4_d2;
-  assign \$110  = lr_4_4_d2 ? 26'h0000000 : \$267 [25:0];
-  assign \$111  = en & o_valid;
+  assign \$110  = lr_4_4_d2 ? 26'h0000000 : \$268 [25:0];
+  assign \$111  = en & drain_shift;
   assign \$112  = en & vr_4_5_d2;
-  assign \$113  = lr_4_5_d2 ? 26'h0000000 : \$269 [25:0];
-  assign \$114  = en & o_valid;
+  assign \$113  = lr_4_5_d2 ? 26'h0000000 : \$270 [25:0];
+  assign \$114  = en & drain_shift;
   assign \$115  = en & vr_4_6_d2;
-  assign \$116  = lr_4_6_d2 ? 26'h0000000 : \$271 [25:0];
-  assign \$117  = en & o_valid;
+  assign \$116  = lr_4_6_d2 ? 26'h0000000 : \$272 [25:0];
+  assign \$117  = en & drain_shift;
   assign \$118  = en & vr_4_7_d2;
-  assign \$119  = lr_4_7_d2 ? 26'h0000000 : \$273 [25:0];
-  assign \$120  = en & o_valid;
+  assign \$119  = lr_4_7_d2 ? 26'h0000000 : \$274 [25:0];
+  assign \$120  = en & drain_shift;
   assign \$121  = en & vr_5_0_d2;
-  assign \$122  = lr_5_0_d2 ? 26'h0000000 : \$275 [25:0];
-  assign \$123  = en & o_valid;
+  assign \$122  = lr_5_0_d2 ? 26'h0000000 : \$276 [25:0];
+  assign \$123  = en & drain_shift;
   assign \$124  = en & vr_5_1_d2;
-  assign \$125  = lr_5_1_d2 ? 26'h0000000 : \$277 [25:0];
-  assign \$126  = en & o_valid;
+  assign \$125  = lr_5_1_d2 ? 26'h0000000 : \$278 [25:0];
+  assign \$126  = en & drain_shift;
   assign \$127  = en & vr_5_2_d2;
-  assign \$128  = lr_5_2_d2 ? 26'h0000000 : \$279 [25:0];
-  assign \$129  = en & o_valid;
+  assign \$128  = lr_5_2_d2 ? 26'h0000000 : \$280 [25:0];
+  assign \$129  = en & drain_shift;
   assign \$130  = en & vr_5_3_d2;
-  assign \$131  = lr_5_3_d2 ? 26'h0000000 : \$281 [25:0];
-  assign \$132  = en & o_valid;
+  assign \$131  = lr_5_3_d2 ? 26'h0000000 : \$282 [25:0];
+  assign \$132  = en & drain_shift;
   assign \$133  = en & vr_5_4_d2;
-  assign \$134  = lr_5_4_d2 ? 26'h0000000 : \$283 [25:0];
-  assign \$135  = en & o_valid;
+  assign \$134  = lr_5_4_d2 ? 26'h0000000 : \$284 [25:0];
+  assign \$135  = en & drain_shift;
   assign \$136  = en & vr_5_5_d2;
-  assign \$137  = lr_5_5_d2 ? 26'h0000000 : \$285 [25:0];
-  assign \$138  = en & o_valid;
+  assign \$137  = lr_5_5_d2 ? 26'h0000000 : \$286 [25:0];
+  assign \$138  = en & drain_shift;
   assign \$139  = en & vr_5_6_d2;
-  assign \$140  = lr_5_6_d2 ? 26'h0000000 : \$287 [25:0];
-  assign \$141  = en & o_valid;
+  assign \$140  = lr_5_6_d2 ? 26'h0000000 : \$288 [25:0];
+  assign \$141  = en & drain_shift;
   assign \$142  = en & vr_5_7_d2;
-  assign \$143  = lr_5_7_d2 ? 26'h0000000 : \$289 [25:0];
-  assign \$144  = en & o_valid;
+  assign \$143  = lr_5_7_d2 ? 26'h0000000 : \$290 [25:0];
+  assign \$144  = en & drain_shift;
   assign \$145  = en & vr_6_0_d2;
-  assign \$146  = lr_6_0_d2 ? 26'h0000000 : \$291 [25:0];
-  assign \$147  = en & o_valid;
+  assign \$146  = lr_6_0_d2 ? 26'h0000000 : \$292 [25:0];
+  assign \$147  = en & drain_shift;
   assign \$148  = en & vr_6_1_d2;
-  assign \$149  = lr_6_1_d2 ? 26'h0000000 : \$293 [25:0];
-  assign \$150  = en & o_valid;
+  assign \$149  = lr_6_1_d2 ? 26'h0000000 : \$294 [25:0];
+  assign \$150  = en & drain_shift;
   assign \$151  = en & vr_6_2_d2;
-  assign \$152  = lr_6_2_d2 ? 26'h0000000 : \$295 [25:0];
-  assign \$153  = en & o_valid;
+  assign \$152  = lr_6_2_d2 ? 26'h0000000 : \$296 [25:0];
+  assign \$153  = en & drain_shift;
   assign \$154  = en & vr_6_3_d2;
-  assign \$155  = lr_6_3_d2 ? 26'h0000000 : \$297 [25:0];
-  assign \$156  = en & o_valid;
+  assign \$155  = lr_6_3_d2 ? 26'h0000000 : \$298 [25:0];
+  assign \$156  = en & drain_shift;
   assign \$157  = en & vr_6_4_d2;
-  assign \$158  = lr_6_4_d2 ? 26'h0000000 : \$299 [25:0];
-  assign \$159  = en & o_valid;
+  assign \$158  = lr_6_4_d2 ? 26'h0000000 : \$300 [25:0];
+  assign \$159  = en & drain_shift;
   assign \$160  = en & vr_6_5_d2;
-  assign \$161  = lr_6_5_d2 ? 26'h0000000 : \$301 [25:0];
-  assign \$162  = en & o_valid;
+  assign \$161  = lr_6_5_d2 ? 26'h0000000 : \$302 [25:0];
+  assign \$162  = en & drain_shift;
   assign \$163  = en & vr_6_6_d2;
-  assign \$164  = lr_6_6_d2 ? 26'h0000000 : \$303 [25:0];
-  assign \$165  = en & o_valid;
+  assign \$164  = lr_6_6_d2 ? 26'h0000000 : \$304 [25:0];
+  assign \$165  = en & drain_shift;
   assign \$166  = en & vr_6_7_d2;
-  assign \$167  = lr_6_7_d2 ? 26'h0000000 : \$305 [25:0];
-  assign \$168  = en & o_valid;
+  assign \$167  = lr_6_7_d2 ? 26'h0000000 : \$306 [25:0];
+  assign \$168  = en & drain_shift;
   assign \$169  = en & vr_7_0_d2;
-  assign \$170  = lr_7_0_d2 ? 26'h0000000 : \$307 [25:0];
-  assign \$171  = en & o_valid;
+  assign \$170  = lr_7_0_d2 ? 26'h0000000 : \$308 [25:0];
+  assign \$171  = en & drain_shift;
   assign \$172  = en & vr_7_1_d2;
-  assign \$173  = lr_7_1_d2 ? 26'h0000000 : \$309 [25:0];
-  assign \$174  = en & o_valid;
+  assign \$173  = lr_7_1_d2 ? 26'h0000000 : \$310 [25:0];
+  assign \$174  = en & drain_shift;
   assign \$175  = en & vr_7_2_d2;
-  assign \$176  = lr_7_2_d2 ? 26'h0000000 : \$311 [25:0];
-  assign \$177  = en & o_valid;
+  assign \$176  = lr_7_2_d2 ? 26'h0000000 : \$312 [25:0];
+  assign \$177  = en & drain_shift;
   assign \$178  = en & vr_7_3_d2;
-  assign \$179  = lr_7_3_d2 ? 26'h0000000 : \$313 [25:0];
-  assign \$180  = en & o_valid;
+  assign \$179  = lr_7_3_d2 ? 26'h0000000 : \$314 [25:0];
+  assign \$180  = en & drain_shift;
   assign \$181  = en & vr_7_4_d2;
-  assign \$182  = lr_7_4_d2 ? 26'h0000000 : \$315 [25:0];
-  assign \$183  = en & o_valid;
+  assign \$182  = lr_7_4_d2 ? 26'h0000000 : \$316 [25:0];
+  assign \$183  = en & drain_shift;
   assign \$184  = en & vr_7_5_d2;
-  assign \$185  = lr_7_5_d2 ? 26'h0000000 : \$317 [25:0];
-  assign \$186  = en & o_valid;
+  assign \$185  = lr_7_5_d2 ? 26'h0000000 : \$318 [25:0];
+  assign \$186  = en & drain_shift;
   assign \$187  = en & vr_7_6_d2;
-  assign \$188  = lr_7_6_d2 ? 26'h0000000 : \$319 [25:0];
-  assign \$189  = en & o_valid;
+  assign \$188  = lr_7_6_d2 ? 26'h0000000 : \$320 [25:0];
+  assign \$189  = en & drain_shift;
   assign \$190  = en & vr_7_7_d2;
-  assign \$191  = lr_7_7_d2 ? 26'h0000000 : \$321 [25:0];
-  assign \$192  = en & o_valid;
-  assign \$193  = en & o_valid;
-  assign \$194  = drain_count - 1'h1;
-  assign \$195  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$196  = en & vr_0_0_d2;
-  assign cap_0_0 = \$196  & lr_0_0_d2;
-  assign \$197  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$198  = en & vr_0_1_d2;
-  assign cap_0_1 = \$198  & lr_0_1_d2;
-  assign \$199  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$200  = en & vr_0_2_d2;
-  assign cap_0_2 = \$200  & lr_0_2_d2;
-  assign \$201  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$202  = en & vr_0_3_d2;
-  assign cap_0_3 = \$202  & lr_0_3_d2;
-  assign \$203  = $signed(acc_0_4) + $signed(p_0_4);
-  assign \$204  = en & vr_0_4_d2;
-  assign cap_0_4 = \$204  & lr_0_4_d2;
-  assign \$205  = $signed(acc_0_5) + $signed(p_0_5);
-  assign \$206  = en & vr_0_5_d2;
-  assign cap_0_5 = \$206  & lr_0_5_d2;
-  assign \$207  = $signed(acc_0_6) + $signed(p_0_6);
-  assign \$208  = en & vr_0_6_d2;
-  assign cap_0_6 = \$208  & lr_0_6_d2;
-  assign \$209  = $signed(acc_0_7) + $signed(p_0_7);
-  assign \$210  = en & vr_0_7_d2;
-  assign cap_0_7 = \$210  & lr_0_7_d2;
-  assign \$211  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$212  = en & vr_1_0_d2;
-  assign cap_1_0 = \$212  & lr_1_0_d2;
-  assign \$213  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$214  = en & vr_1_1_d2;
-  assign cap_1_1 = \$214  & lr_1_1_d2;
-  assign \$215  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$216  = en & vr_1_2_d2;
-  assign cap_1_2 = \$216  & lr_1_2_d2;
-  assign \$217  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$218  = en & vr_1_3_d2;
-  assign cap_1_3 = \$218  & lr_1_3_d2;
-  assign \$219  = $signed(acc_1_4) + $signed(p_1_4);
-  assign \$220  = en & vr_1_4_d2;
-  assign cap_1_4 = \$220  & lr_1_4_d2;
-  assign \$221  = $signed(acc_1_5) + $signed(p_1_5);
-  assign \$222  = en & vr_1_5_d2;
-  assign cap_1_5 = \$222  & lr_1_5_d2;
-  assign \$223  = $signed(acc_1_6) + $signed(p_1_6);
-  assign \$224  = en & vr_1_6_d2;
-  assign cap_1_6 = \$224  & lr_1_6_d2;
-  assign \$225  = $signed(acc_1_7) + $signed(p_1_7);
-  assign \$226  = en & vr_1_7_d2;
-  assign cap_1_7 = \$226  & lr_1_7_d2;
-  assign \$227  = $signed(acc_2_0) + $signed(p_2_0);
-  assign \$228  = en & vr_2_0_d2;
-  assign cap_2_0 = \$228  & lr_2_0_d2;
-  assign \$229  = $signed(acc_2_1) + $signed(p_2_1);
-  assign \$230  = en & vr_2_1_d2;
-  assign cap_2_1 = \$230  & lr_2_1_d2;
-  assign \$231  = $signed(acc_2_2) + $signed(p_2_2);
-  assign \$232  = en & vr_2_2_d2;
-  assign cap_2_2 = \$232  & lr_2_2_d2;
-  assign \$233  = $signed(acc_2_3) + $signed(p_2_3);
-  assign \$234  = en & vr_2_3_d2;
-  assign cap_2_3 = \$234  & lr_2_3_d2;
-  assign \$235  = $signed(acc_2_4) + $signed(p_2_4);
-  assign \$236  = en & vr_2_4_d2;
-  assign cap_2_4 = \$236  & lr_2_4_d2;
-  assign \$237  = $signed(acc_2_5) + $signed(p_2_5);
-  assign \$238  = en & vr_2_5_d2;
-  assign cap_2_5 = \$238  & lr_2_5_d2;
-  assign \$239  = $signed(acc_2_6) + $signed(p_2_6);
-  assign \$240  = en & vr_2_6_d2;
-  assign cap_2_6 = \$240  & lr_2_6_d2;
-  assign \$241  = $signed(acc_2_7) + $signed(p_2_7);
-  assign \$242  = en & vr_2_7_d2;
-  assign cap_2_7 = \$242  & lr_2_7_d2;
-  assign \$243  = $signed(acc_3_0) + $signed(p_3_0);
-  assign \$244  = en & vr_3_0_d2;
-  assign cap_3_0 = \$244  & lr_3_0_d2;
-  assign \$245  = $signed(acc_3_1) + $signed(p_3_1);
-  assign \$246  = en & vr_3_1_d2;
-  assign cap_3_1 = \$246  & lr_3_1_d2;
-  assign \$247  = $signed(acc_3_2) + $signed(p_3_2);
-  assign \$248  = en & vr_3_2_d2;
-  assign cap_3_2 = \$248  & lr_3_2_d2;
-  assign \$249  = $signed(acc_3_3) + $signed(p_3_3);
-  assign \$250  = en & vr_3_3_d2;
-  assign cap_3_3 = \$250  & lr_3_3_d2;
-  assign \$251  = $signed(acc_3_4) + $signed(p_3_4);
-  assign \$252  = en & vr_3_4_d2;
-  assign cap_3_4 = \$252  & lr_3_4_d2;
-  assign \$253  = $signed(acc_3_5) + $signed(p_3_5);
-  assign \$254  = en & vr_3_5_d2;
-  assign cap_3_5 = \$254  & lr_3_5_d2;
-  assign \$255  = $signed(acc_3_6) + $signed(p_3_6);
-  assign \$256  = en & vr_3_6_d2;
-  assign cap_3_6 = \$256  & lr_3_6_d2;
-  assign \$257  = $signed(acc_3_7) + $signed(p_3_7);
-  assign \$258  = en & vr_3_7_d2;
-  assign cap_3_7 = \$258  & lr_3_7_d2;
-  assign \$259  = $signed(acc_4_0) + $signed(p_4_0);
-  assign \$260  = en & vr_4_0_d2;
-  assign cap_4_0 = \$260  & lr_4_0_d2;
-  assign \$261  = $signed(acc_4_1) + $signed(p_4_1);
-  assign \$262  = en & vr_4_1_d2;
-  assign cap_4_1 = \$262  & lr_4_1_d2;
-  assign \$263  = $signed(acc_4_2) + $signed(p_4_2);
-  assign \$264  = en & vr_4_2_d2;
-  assign cap_4_2 = \$264  & lr_4_2_d2;
-  assign \$265  = $signed(acc_4_3) + $signed(p_4_3);
-  assign \$266  = en & vr_4_3_d2;
-  assign cap_4_3 = \$266  & lr_4_3_d2;
-  assign \$267  = $signed(acc_4_4) + $signed(p_4_4);
-  assign \$268  = en & vr_4_4_d2;
-  assign cap_4_4 = \$268  & lr_4_4_d2;
-  assign \$269  = $signed(acc_4_5) + $signed(p_4_5);
-  assign \$270  = en & vr_4_5_d2;
-  assign cap_4_5 = \$270  & lr_4_5_d2;
-  assign \$271  = $signed(acc_4_6) + $signed(p_4_6);
-  assign \$272  = en & vr_4_6_d2;
-  assign cap_4_6 = \$272  & lr_4_6_d2;
-  assign \$273  = $signed(acc_4_7) + $signed(p_4_7);
-  assign \$274  = en & vr_4_7_d2;
-  assign cap_4_7 = \$274  & lr_4_7_d2;
-  assign \$275  = $signed(acc_5_0) + $signed(p_5_0);
-  assign \$276  = en & vr_5_0_d2;
-  assign cap_5_0 = \$276  & lr_5_0_d2;
-  assign \$277  = $signed(acc_5_1) + $signed(p_5_1);
-  assign \$278  = en & vr_5_1_d2;
-  assign cap_5_1 = \$278  & lr_5_1_d2;
-  assign \$279  = $signed(acc_5_2) + $signed(p_5_2);
-  assign \$280  = en & vr_5_2_d2;
-  assign cap_5_2 = \$280  & lr_5_2_d2;
-  assign \$281  = $signed(acc_5_3) + $signed(p_5_3);
-  assign \$282  = en & vr_5_3_d2;
-  assign cap_5_3 = \$282  & lr_5_3_d2;
-  assign \$283  = $signed(acc_5_4) + $signed(p_5_4);
-  assign \$284  = en & vr_5_4_d2;
-  assign cap_5_4 = \$284  & lr_5_4_d2;
-  assign \$285  = $signed(acc_5_5) + $signed(p_5_5);
-  assign \$286  = en & vr_5_5_d2;
-  assign cap_5_5 = \$286  & lr_5_5_d2;
-  assign \$287  = $signed(acc_5_6) + $signed(p_5_6);
-  assign \$288  = en & vr_5_6_d2;
-  assign cap_5_6 = \$288  & lr_5_6_d2;
-  assign \$289  = $signed(acc_5_7) + $signed(p_5_7);
-  assign \$290  = en & vr_5_7_d2;
-  assign cap_5_7 = \$290  & lr_5_7_d2;
-  assign \$291  = $signed(acc_6_0) + $signed(p_6_0);
-  assign \$292  = en & vr_6_0_d2;
-  assign cap_6_0 = \$292  & lr_6_0_d2;
-  assign \$293  = $signed(acc_6_1) + $signed(p_6_1);
-  assign \$294  = en & vr_6_1_d2;
-  assign cap_6_1 = \$294  & lr_6_1_d2;
-  assign \$295  = $signed(acc_6_2) + $signed(p_6_2);
-  assign \$296  = en & vr_6_2_d2;
-  assign cap_6_2 = \$296  & lr_6_2_d2;
-  assign \$297  = $signed(acc_6_3) + $signed(p_6_3);
-  assign \$298  = en & vr_6_3_d2;
-  assign cap_6_3 = \$298  & lr_6_3_d2;
-  assign \$299  = $signed(acc_6_4) + $signed(p_6_4);
-  assign \$300  = en & vr_6_4_d2;
-  assign cap_6_4 = \$300  & lr_6_4_d2;
-  assign \$301  = $signed(acc_6_5) + $signed(p_6_5);
-  assign \$302  = en & vr_6_5_d2;
-  assign cap_6_5 = \$302  & lr_6_5_d2;
-  assign \$303  = $signed(acc_6_6) + $signed(p_6_6);
-  assign \$304  = en & vr_6_6_d2;
-  assign cap_6_6 = \$304  & lr_6_6_d2;
-  assign \$305  = $signed(acc_6_7) + $signed(p_6_7);
-  assign \$306  = en & vr_6_7_d2;
-  assign cap_6_7 = \$306  & lr_6_7_d2;
-  assign \$307  = $signed(acc_7_0) + $signed(p_7_0);
-  assign \$308  = en & vr_7_0_d2;
-  assign cap_7_0 = \$308  & lr_7_0_d2;
-  assign \$309  = $signed(acc_7_1) + $signed(p_7_1);
-  assign \$310  = en & vr_7_1_d2;
-  assign cap_7_1 = \$310  & lr_7_1_d2;
-  assign \$311  = $signed(acc_7_2) + $signed(p_7_2);
-  assign \$312  = en & vr_7_2_d2;
-  assign cap_7_2 = \$312  & lr_7_2_d2;
-  assign \$313  = $signed(acc_7_3) + $signed(p_7_3);
-  assign \$314  = en & vr_7_3_d2;
-  assign cap_7_3 = \$314  & lr_7_3_d2;
-  assign \$315  = $signed(acc_7_4) + $signed(p_7_4);
-  assign \$316  = en & vr_7_4_d2;
-  assign cap_7_4 = \$316  & lr_7_4_d2;
-  assign \$317  = $signed(acc_7_5) + $signed(p_7_5);
-  assign \$318  = en & vr_7_5_d2;
-  assign cap_7_5 = \$318  & lr_7_5_d2;
-  assign \$319  = $signed(acc_7_6) + $signed(p_7_6);
-  assign \$320  = en & vr_7_6_d2;
-  assign cap_7_6 = \$320  & lr_7_6_d2;
-  assign \$321  = $signed(acc_7_7) + $signed(p_7_7);
-  assign \$322  = en & vr_7_7_d2;
-  assign cap_7_7 = \$322  & lr_7_7_d2;
+  assign \$191  = lr_7_7_d2 ? 26'h0000000 : \$322 [25:0];
+  assign \$192  = en & drain_shift;
+  assign \$193  = | count_next;
+  assign \$194  = beat_next == 3'h7;
+  assign \$195  = \$193  & \$194 ;
+  assign \$196  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$197  = en & vr_0_0_d2;
+  assign cap_0_0 = \$197  & lr_0_0_d2;
+  assign \$198  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$199  = en & vr_0_1_d2;
+  assign cap_0_1 = \$199  & lr_0_1_d2;
+  assign \$200  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$201  = en & vr_0_2_d2;
+  assign cap_0_2 = \$201  & lr_0_2_d2;
+  assign \$202  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$203  = en & vr_0_3_d2;
+  assign cap_0_3 = \$203  & lr_0_3_d2;
+  assign \$204  = $signed(acc_0_4) + $signed(p_0_4);
+  assign \$205  = en & vr_0_4_d2;
+  assign cap_0_4 = \$205  & lr_0_4_d2;
+  assign \$206  = $signed(acc_0_5) + $signed(p_0_5);
+  assign \$207  = en & vr_0_5_d2;
+  assign cap_0_5 = \$207  & lr_0_5_d2;
+  assign \$208  = $signed(acc_0_6) + $signed(p_0_6);
+  assign \$209  = en & vr_0_6_d2;
+  assign cap_0_6 = \$209  & lr_0_6_d2;
+  assign \$210  = $signed(acc_0_7) + $signed(p_0_7);
+  assign \$211  = en & vr_0_7_d2;
+  assign cap_0_7 = \$211  & lr_0_7_d2;
+  assign \$212  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$213  = en & vr_1_0_d2;
+  assign cap_1_0 = \$213  & lr_1_0_d2;
+  assign \$214  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$215  = en & vr_1_1_d2;
+  assign cap_1_1 = \$215  & lr_1_1_d2;
+  assign \$216  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$217  = en & vr_1_2_d2;
+  assign cap_1_2 = \$217  & lr_1_2_d2;
+  assign \$218  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$219  = en & vr_1_3_d2;
+  assign cap_1_3 = \$219  & lr_1_3_d2;
+  assign \$220  = $signed(acc_1_4) + $signed(p_1_4);
+  assign \$221  = en & vr_1_4_d2;
+  assign cap_1_4 = \$221  & lr_1_4_d2;
+  assign \$222  = $signed(acc_1_5) + $signed(p_1_5);
+  assign \$223  = en & vr_1_5_d2;
+  assign cap_1_5 = \$223  & lr_1_5_d2;
+  assign \$224  = $signed(acc_1_6) + $signed(p_1_6);
+  assign \$225  = en & vr_1_6_d2;
+  assign cap_1_6 = \$225  & lr_1_6_d2;
+  assign \$226  = $signed(acc_1_7) + $signed(p_1_7);
+  assign \$227  = en & vr_1_7_d2;
+  assign cap_1_7 = \$227  & lr_1_7_d2;
+  assign \$228  = $signed(acc_2_0) + $signed(p_2_0);
+  assign \$229  = en & vr_2_0_d2;
+  assign cap_2_0 = \$229  & lr_2_0_d2;
+  assign \$230  = $signed(acc_2_1) + $signed(p_2_1);
+  assign \$231  = en & vr_2_1_d2;
+  assign cap_2_1 = \$231  & lr_2_1_d2;
+  assign \$232  = $signed(acc_2_2) + $signed(p_2_2);
+  assign \$233  = en & vr_2_2_d2;
+  assign cap_2_2 = \$233  & lr_2_2_d2;
+  assign \$234  = $signed(acc_2_3) + $signed(p_2_3);
+  assign \$235  = en & vr_2_3_d2;
+  assign cap_2_3 = \$235  & lr_2_3_d2;
+  assign \$236  = $signed(acc_2_4) + $signed(p_2_4);
+  assign \$237  = en & vr_2_4_d2;
+  assign cap_2_4 = \$237  & lr_2_4_d2;
+  assign \$238  = $signed(acc_2_5) + $signed(p_2_5);
+  assign \$239  = en & vr_2_5_d2;
+  assign cap_2_5 = \$239  & lr_2_5_d2;
+  assign \$240  = $signed(acc_2_6) + $signed(p_2_6);
+  assign \$241  = en & vr_2_6_d2;
+  assign cap_2_6 = \$241  & lr_2_6_d2;
+  assign \$242  = $signed(acc_2_7) + $signed(p_2_7);
+  assign \$243  = en & vr_2_7_d2;
+  assign cap_2_7 = \$243  & lr_2_7_d2;
+  assign \$244  = $signed(acc_3_0) + $signed(p_3_0);
+  assign \$245  = en & vr_3_0_d2;
+  assign cap_3_0 = \$245  & lr_3_0_d2;
+  assign \$246  = $signed(acc_3_1) + $signed(p_3_1);
+  assign \$247  = en & vr_3_1_d2;
+  assign cap_3_1 = \$247  & lr_3_1_d2;
+  assign \$248  = $signed(acc_3_2) + $signed(p_3_2);
+  assign \$249  = en & vr_3_2_d2;
+  assign cap_3_2 = \$249  & lr_3_2_d2;
+  assign \$250  = $signed(acc_3_3) + $signed(p_3_3);
+  assign \$251  = en & vr_3_3_d2;
+  assign cap_3_3 = \$251  & lr_3_3_d2;
+  assign \$252  = $signed(acc_3_4) + $signed(p_3_4);
+  assign \$253  = en & vr_3_4_d2;
+  assign cap_3_4 = \$253  & lr_3_4_d2;
+  assign \$254  = $signed(acc_3_5) + $signed(p_3_5);
+  assign \$255  = en & vr_3_5_d2;
+  assign cap_3_5 = \$255  & lr_3_5_d2;
+  assign \$256  = $signed(acc_3_6) + $signed(p_3_6);
+  assign \$257  = en & vr_3_6_d2;
+  assign cap_3_6 = \$257  & lr_3_6_d2;
+  assign \$258  = $signed(acc_3_7) + $signed(p_3_7);
+  assign \$259  = en & vr_3_7_d2;
+  assign cap_3_7 = \$259  & lr_3_7_d2;
+  assign \$260  = $signed(acc_4_0) + $signed(p_4_0);
+  assign \$261  = en & vr_4_0_d2;
+  assign cap_4_0 = \$261  & lr_4_0_d2;
+  assign \$262  = $signed(acc_4_1) + $signed(p_4_1);
+  assign \$263  = en & vr_4_1_d2;
+  assign cap_4_1 = \$263  & lr_4_1_d2;
+  assign \$264  = $signed(acc_4_2) + $signed(p_4_2);
+  assign \$265  = en & vr_4_2_d2;
+  assign cap_4_2 = \$265  & lr_4_2_d2;
+  assign \$266  = $signed(acc_4_3) + $signed(p_4_3);
+  assign \$267  = en & vr_4_3_d2;
+  assign cap_4_3 = \$267  & lr_4_3_d2;
+  assign \$268  = $signed(acc_4_4) + $signed(p_4_4);
+  assign \$269  = en & vr_4_4_d2;
+  assign cap_4_4 = \$269  & lr_4_4_d2;
+  assign \$270  = $signed(acc_4_5) + $signed(p_4_5);
+  assign \$271  = en & vr_4_5_d2;
+  assign cap_4_5 = \$271  & lr_4_5_d2;
+  assign \$272  = $signed(acc_4_6) + $signed(p_4_6);
+  assign \$273  = en & vr_4_6_d2;
+  assign cap_4_6 = \$273  & lr_4_6_d2;
+  assign \$274  = $signed(acc_4_7) + $signed(p_4_7);
+  assign \$275  = en & vr_4_7_d2;
+  assign cap_4_7 = \$275  & lr_4_7_d2;
+  assign \$276  = $signed(acc_5_0) + $signed(p_5_0);
+  assign \$277  = en & vr_5_0_d2;
+  assign cap_5_0 = \$277  & lr_5_0_d2;
+  assign \$278  = $signed(acc_5_1) + $signed(p_5_1);
+  assign \$279  = en & vr_5_1_d2;
+  assign cap_5_1 = \$279  & lr_5_1_d2;
+  assign \$280  = $signed(acc_5_2) + $signed(p_5_2);
+  assign \$281  = en & vr_5_2_d2;
+  assign cap_5_2 = \$281  & lr_5_2_d2;
+  assign \$282  = $signed(acc_5_3) + $signed(p_5_3);
+  assign \$283  = en & vr_5_3_d2;
+  assign cap_5_3 = \$283  & lr_5_3_d2;
+  assign \$284  = $signed(acc_5_4) + $signed(p_5_4);
+  assign \$285  = en & vr_5_4_d2;
+  assign cap_5_4 = \$285  & lr_5_4_d2;
+  assign \$286  = $signed(acc_5_5) + $signed(p_5_5);
+  assign \$287  = en & vr_5_5_d2;
+  assign cap_5_5 = \$287  & lr_5_5_d2;
+  assign \$288  = $signed(acc_5_6) + $signed(p_5_6);
+  assign \$289  = en & vr_5_6_d2;
+  assign cap_5_6 = \$289  & lr_5_6_d2;
+  assign \$290  = $signed(acc_5_7) + $signed(p_5_7);
+  assign \$291  = en & vr_5_7_d2;
+  assign cap_5_7 = \$291  & lr_5_7_d2;
+  assign \$292  = $signed(acc_6_0) + $signed(p_6_0);
+  assign \$293  = en & vr_6_0_d2;
+  assign cap_6_0 = \$293  & lr_6_0_d2;
+  assign \$294  = $signed(acc_6_1) + $signed(p_6_1);
+  assign \$295  = en & vr_6_1_d2;
+  assign cap_6_1 = \$295  & lr_6_1_d2;
+  assign \$296  = $signed(acc_6_2) + $signed(p_6_2);
+  assign \$297  = en & vr_6_2_d2;
+  assign cap_6_2 = \$297  & lr_6_2_d2;
+  assign \$298  = $signed(acc_6_3) + $signed(p_6_3);
+  assign \$299  = en & vr_6_3_d2;
+  assign cap_6_3 = \$299  & lr_6_3_d2;
+  assign \$300  = $signed(acc_6_4) + $signed(p_6_4);
+  assign \$301  = en & vr_6_4_d2;
+  assign cap_6_4 = \$301  & lr_6_4_d2;
+  assign \$302  = $signed(acc_6_5) + $signed(p_6_5);
+  assign \$303  = en & vr_6_5_d2;
+  assign cap_6_5 = \$303  & lr_6_5_d2;
+  assign \$304  = $signed(acc_6_6) + $signed(p_6_6);
+  assign \$305  = en & vr_6_6_d2;
+  assign cap_6_6 = \$305  & lr_6_6_d2;
+  assign \$306  = $signed(acc_6_7) + $signed(p_6_7);
+  assign \$307  = en & vr_6_7_d2;
+  assign cap_6_7 = \$307  & lr_6_7_d2;
+  assign \$308  = $signed(acc_7_0) + $signed(p_7_0);
+  assign \$309  = en & vr_7_0_d2;
+  assign cap_7_0 = \$309  & lr_7_0_d2;
+  assign \$310  = $signed(acc_7_1) + $signed(p_7_1);
+  assign \$311  = en & vr_7_1_d2;
+  assign cap_7_1 = \$311  & lr_7_1_d2;
+  assign \$312  = $signed(acc_7_2) + $signed(p_7_2);
+  assign \$313  = en & vr_7_2_d2;
+  assign cap_7_2 = \$313  & lr_7_2_d2;
+  assign \$314  = $signed(acc_7_3) + $signed(p_7_3);
+  assign \$315  = en & vr_7_3_d2;
+  assign cap_7_3 = \$315  & lr_7_3_d2;
+  assign \$316  = $signed(acc_7_4) + $signed(p_7_4);
+  assign \$317  = en & vr_7_4_d2;
+  assign cap_7_4 = \$317  & lr_7_4_d2;
+  assign \$318  = $signed(acc_7_5) + $signed(p_7_5);
+  assign \$319  = en & vr_7_5_d2;
+  assign cap_7_5 = \$319  & lr_7_5_d2;
+  assign \$320  = $signed(acc_7_6) + $signed(p_7_6);
+  assign \$321  = en & vr_7_6_d2;
+  assign cap_7_6 = \$321  & lr_7_6_d2;
+  assign \$322  = $signed(acc_7_7) + $signed(p_7_7);
+  assign \$323  = en & vr_7_7_d2;
+  assign cap_7_7 = \$323  & lr_7_7_d2;
   assign o_valid = | drain_count;
+  assign \$324  = en & drain_shift;
+  assign \$325  = drain_count - 1'h1;
+  assign \$326  = en & o_valid;
+  assign \$327  = drain_beat + 1'h1;
+  assign \$328  = drain_shift ? 4'h0 : \$327 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$323 ;
+    skew_a1_d0 <= \$329 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$324 ;
+    skew_v1_d0 <= \$330 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$325 ;
+    skew_l1_d0 <= \$331 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$326 ;
+    skew_a2_d0 <= \$332 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$327 ;
+    skew_a2_d1 <= \$333 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$328 ;
+    skew_v2_d0 <= \$334 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$329 ;
+    skew_v2_d1 <= \$335 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$330 ;
+    skew_l2_d0 <= \$336 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$331 ;
+    skew_l2_d1 <= \$337 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$332 ;
+    skew_a3_d0 <= \$338 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$333 ;
+    skew_a3_d1 <= \$339 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$334 ;
+    skew_a3_d2 <= \$340 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$335 ;
+    skew_v3_d0 <= \$341 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$336 ;
+    skew_v3_d1 <= \$342 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$337 ;
+    skew_v3_d2 <= \$343 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$338 ;
+    skew_l3_d0 <= \$344 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$339 ;
+    skew_l3_d1 <= \$345 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$340 ;
+    skew_l3_d2 <= \$346 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$341 ;
+    skew_a4_d0 <= \$347 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$342 ;
+    skew_a4_d1 <= \$348 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$343 ;
+    skew_a4_d2 <= \$349 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$344 ;
+    skew_a4_d3 <= \$350 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$345 ;
+    skew_v4_d0 <= \$351 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$346 ;
+    skew_v4_d1 <= \$352 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$347 ;
+    skew_v4_d2 <= \$353 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$348 ;
+    skew_v4_d3 <= \$354 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$349 ;
+    skew_l4_d0 <= \$355 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$350 ;
+    skew_l4_d1 <= \$356 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$351 ;
+    skew_l4_d2 <= \$357 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$352 ;
+    skew_l4_d3 <= \$358 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$353 ;
+    skew_a5_d0 <= \$359 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$354 ;
+    skew_a5_d1 <= \$360 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$355 ;
+    skew_a5_d2 <= \$361 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$356 ;
+    skew_a5_d3 <= \$362 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$357 ;
+    skew_a5_d4 <= \$363 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$358 ;
+    skew_v5_d0 <= \$364 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$359 ;
+    skew_v5_d1 <= \$365 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$360 ;
+    skew_v5_d2 <= \$366 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$361 ;
+    skew_v5_d3 <= \$367 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$362 ;
+    skew_v5_d4 <= \$368 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$363 ;
+    skew_l5_d0 <= \$369 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$364 ;
+    skew_l5_d1 <= \$370 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$365 ;
+    skew_l5_d2 <= \$371 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$366 ;
+    skew_l5_d3 <= \$372 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$367 ;
+    skew_l5_d4 <= \$373 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$368 ;
+    skew_a6_d0 <= \$374 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$369 ;
+    skew_a6_d1 <= \$375 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$370 ;
+    skew_a6_d2 <= \$376 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$371 ;
+    skew_a6_d3 <= \$377 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$372 ;
+    skew_a6_d4 <= \$378 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$373 ;
+    skew_a6_d5 <= \$379 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$374 ;
+    skew_v6_d0 <= \$380 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$375 ;
+    skew_v6_d1 <= \$381 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$376 ;
+    skew_v6_d2 <= \$382 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$377 ;
+    skew_v6_d3 <= \$383 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$378 ;
+    skew_v6_d4 <= \$384 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$379 ;
+    skew_v6_d5 <= \$385 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$380 ;
+    skew_l6_d0 <= \$386 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$381 ;
+    skew_l6_d1 <= \$387 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$382 ;
+    skew_l6_d2 <= \$388 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$383 ;
+    skew_l6_d3 <= \$389 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$384 ;
+    skew_l6_d4 <= \$390 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$385 ;
+    skew_l6_d5 <= \$391 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$386 ;
+    skew_a7_d0 <= \$392 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$387 ;
+    skew_a7_d1 <= \$393 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$388 ;
+    skew_a7_d2 <= \$394 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$389 ;
+    skew_a7_d3 <= \$395 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$390 ;
+    skew_a7_d4 <= \$396 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$391 ;
+    skew_a7_d5 <= \$397 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$392 ;
+    skew_a7_d6 <= \$398 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$393 ;
+    skew_v7_d0 <= \$399 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$394 ;
+    skew_v7_d1 <= \$400 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$395 ;
+    skew_v7_d2 <= \$401 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$396 ;
+    skew_v7_d3 <= \$402 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$397 ;
+    skew_v7_d4 <= \$403 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$398 ;
+    skew_v7_d5 <= \$404 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$399 ;
+    skew_v7_d6 <= \$405 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$400 ;
+    skew_l7_d0 <= \$406 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$401 ;
+    skew_l7_d1 <= \$407 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$402 ;
+    skew_l7_d2 <= \$408 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$403 ;
+    skew_l7_d3 <= \$409 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$404 ;
+    skew_l7_d4 <= \$410 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$405 ;
+    skew_l7_d5 <= \$411 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$406 ;
+    skew_l7_d6 <= \$412 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$407 ;
+    skew_w1_d0 <= \$413 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$408 ;
+    skew_w2_d0 <= \$414 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$409 ;
+    skew_w2_d1 <= \$415 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$410 ;
+    skew_w3_d0 <= \$416 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$411 ;
+    skew_w3_d1 <= \$417 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$412 ;
+    skew_w3_d2 <= \$418 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$413 ;
+    skew_w4_d0 <= \$419 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$414 ;
+    skew_w4_d1 <= \$420 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$415 ;
+    skew_w4_d2 <= \$421 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$416 ;
+    skew_w4_d3 <= \$422 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$417 ;
+    skew_w5_d0 <= \$423 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$418 ;
+    skew_w5_d1 <= \$424 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$419 ;
+    skew_w5_d2 <= \$425 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$420 ;
+    skew_w5_d3 <= \$426 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$421 ;
+    skew_w5_d4 <= \$427 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$422 ;
+    skew_w6_d0 <= \$428 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$423 ;
+    skew_w6_d1 <= \$429 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$424 ;
+    skew_w6_d2 <= \$430 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$425 ;
+    skew_w6_d3 <= \$431 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$426 ;
+    skew_w6_d4 <= \$432 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$427 ;
+    skew_w6_d5 <= \$433 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$428 ;
+    skew_w7_d0 <= \$434 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$429 ;
+    skew_w7_d1 <= \$435 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$430 ;
+    skew_w7_d2 <= \$436 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$431 ;
+    skew_w7_d3 <= \$437 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$432 ;
+    skew_w7_d4 <= \$438 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$433 ;
+    skew_w7_d5 <= \$439 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$434 ;
+    skew_w7_d6 <= \$440 ;
   always @(posedge clk)
-    a_0_0 <= \$435 ;
+    a_0_0 <= \$441 ;
   always @(posedge clk)
-    v_0_0 <= \$436 ;
+    v_0_0 <= \$442 ;
   always @(posedge clk)
-    l_0_0 <= \$437 ;
+    l_0_0 <= \$443 ;
   always @(posedge clk)
-    w_0_0 <= \$438 ;
+    w_0_0 <= \$444 ;
   always @(posedge clk)
-    p_0_0 <= \$439 ;
+    p_0_0 <= \$445 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$440 ;
+    vr_0_0_d0 <= \$446 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$441 ;
+    vr_0_0_d1 <= \$447 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$442 ;
+    vr_0_0_d2 <= \$448 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$443 ;
+    lr_0_0_d0 <= \$449 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$444 ;
+    lr_0_0_d1 <= \$450 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$445 ;
+    lr_0_0_d2 <= \$451 ;
   always @(posedge clk)
-    acc_0_0 <= \$446 ;
+    acc_0_0 <= \$452 ;
   always @(posedge clk)
-    out_0_0 <= \$447 ;
+    out_0_0 <= \$453 ;
   always @(posedge clk)
-    a_0_1 <= \$448 ;
+    a_0_1 <= \$454 ;
   always @(posedge clk)
-    v_0_1 <= \$449 ;
+    v_0_1 <= \$455 ;
   always @(posedge clk)
-    l_0_1 <= \$450 ;
+    l_0_1 <= \$456 ;
   always @(posedge clk)
-    w_0_1 <= \$451 ;
+    w_0_1 <= \$457 ;
   always @(posedge clk)
-    p_0_1 <= \$452 ;
+    p_0_1 <= \$458 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$453 ;
+    vr_0_1_d0 <= \$459 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$454 ;
+    vr_0_1_d1 <= \$460 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$455 ;
+    vr_0_1_d2 <= \$461 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$456 ;
+    lr_0_1_d0 <= \$462 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$457 ;
+    lr_0_1_d1 <= \$463 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$458 ;
+    lr_0_1_d2 <= \$464 ;
   always @(posedge clk)
-    acc_0_1 <= \$459 ;
+    acc_0_1 <= \$465 ;
   always @(posedge clk)
-    out_0_1 <= \$460 ;
+    out_0_1 <= \$466 ;
   always @(posedge clk)
-    a_0_2 <= \$461 ;
+    a_0_2 <= \$467 ;
   always @(posedge clk)
-    v_0_2 <= \$462 ;
+    v_0_2 <= \$468 ;
   always @(posedge clk)
-    l_0_2 <= \$463 ;
+    l_0_2 <= \$469 ;
   always @(posedge clk)
-    w_0_2 <= \$464 ;
+    w_0_2 <= \$470 ;
   always @(posedge clk)
-    p_0_2 <= \$465 ;
+    p_0_2 <= \$471 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$466 ;
+    vr_0_2_d0 <= \$472 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$467 ;
+    vr_0_2_d1 <= \$473 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$468 ;
+    vr_0_2_d2 <= \$474 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$469 ;
+    lr_0_2_d0 <= \$475 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$470 ;
+    lr_0_2_d1 <= \$476 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$471 ;
+    lr_0_2_d2 <= \$477 ;
   always @(posedge clk)
-    acc_0_2 <= \$472 ;
+    acc_0_2 <= \$478 ;
   always @(posedge clk)
-    out_0_2 <= \$473 ;
+    out_0_2 <= \$479 ;
   always @(posedge clk)
-    a_0_3 <= \$474 ;
+    a_0_3 <= \$480 ;
   always @(posedge clk)
-    v_0_3 <= \$475 ;
+    v_0_3 <= \$481 ;
   always @(posedge clk)
-    l_0_3 <= \$476 ;
+    l_0_3 <= \$482 ;
   always @(posedge clk)
-    w_0_3 <= \$477 ;
+    w_0_3 <= \$483 ;
   always @(posedge clk)
-    p_0_3 <= \$478 ;
+    p_0_3 <= \$484 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$479 ;
+    vr_0_3_d0 <= \$485 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$480 ;
+    vr_0_3_d1 <= \$486 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$481 ;
+    vr_0_3_d2 <= \$487 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$482 ;
+    lr_0_3_d0 <= \$488 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$483 ;
+    lr_0_3_d1 <= \$489 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$484 ;
+    lr_0_3_d2 <= \$490 ;
   always @(posedge clk)
-    acc_0_3 <= \$485 ;
+    acc_0_3 <= \$491 ;
   always @(posedge clk)
-    out_0_3 <= \$486 ;
+    out_0_3 <= \$492 ;
   always @(posedge clk)
-    a_0_4 <= \$487 ;
+    a_0_4 <= \$493 ;
   always @(posedge clk)
-    v_0_4 <= \$488 ;
+    v_0_4 <= \$494 ;
   always @(posedge clk)
-    l_0_4 <= \$489 ;
+    l_0_4 <= \$495 ;
   always @(posedge clk)
-    w_0_4 <= \$490 ;
+    w_0_4 <= \$496 ;
   always @(posedge clk)
-    p_0_4 <= \$491 ;
+    p_0_4 <= \$497 ;
   always @(posedge clk)
-    vr_0_4_d0 <= \$492 ;
+    vr_0_4_d0 <= \$498 ;
   always @(posedge clk)
-    vr_0_4_d1 <= \$493 ;
+    vr_0_4_d1 <= \$499 ;
   always @(posedge clk)
-    vr_0_4_d2 <= \$494 ;
+    vr_0_4_d2 <= \$500 ;
   always @(posedge clk)
-    lr_0_4_d0 <= \$495 ;
+    lr_0_4_d0 <= \$501 ;
   always @(posedge clk)
-    lr_0_4_d1 <= \$496 ;
+    lr_0_4_d1 <= \$502 ;
   always @(posedge clk)
-    lr_0_4_d2 <= \$497 ;
+    lr_0_4_d2 <= \$503 ;
   always @(posedge clk)
-    acc_0_4 <= \$498 ;
+    acc_0_4 <= \$504 ;
   always @(posedge clk)
-    out_0_4 <= \$499 ;
+    out_0_4 <= \$505 ;
   always @(posedge clk)
-    a_0_5 <= \$500 ;
+    a_0_5 <= \$506 ;
   always @(posedge clk)
-    v_0_5 <= \$501 ;
+    v_0_5 <= \$507 ;
   always @(posedge clk)
-    l_0_5 <= \$502 ;
+    l_0_5 <= \$508 ;
   always @(posedge clk)
-    w_0_5 <= \$503 ;
+    w_0_5 <= \$509 ;
   always @(posedge clk)
-    p_0_5 <= \$504 ;
+    p_0_5 <= \$510 ;
   always @(posedge clk)
-    vr_0_5_d0 <= \$505 ;
+    vr_0_5_d0 <= \$511 ;
   always @(posedge clk)
-    vr_0_5_d1 <= \$506 ;
+    vr_0_5_d1 <= \$512 ;
   always @(posedge clk)
-    vr_0_5_d2 <= \$507 ;
+    vr_0_5_d2 <= \$513 ;
   always @(posedge clk)
-    lr_0_5_d0 <= \$508 ;
+    lr_0_5_d0 <= \$514 ;
   always @(posedge clk)
-    lr_0_5_d1 <= \$509 ;
+    lr_0_5_d1 <= \$515 ;
   always @(posedge clk)
-    lr_0_5_d2 <= \$510 ;
+    lr_0_5_d2 <= \$516 ;
   always @(posedge clk)
-    acc_0_5 <= \$511 ;
+    acc_0_5 <= \$517 ;
   always @(posedge clk)
-    out_0_5 <= \$512 ;
+    out_0_5 <= \$518 ;
   always @(posedge clk)
-    a_0_6 <= \$513 ;
+    a_0_6 <= \$519 ;
   always @(posedge clk)
-    v_0_6 <= \$514 ;
+    v_0_6 <= \$520 ;
   always @(posedge clk)
-    l_0_6 <= \$515 ;
+    l_0_6 <= \$521 ;
   always @(posedge clk)
-    w_0_6 <= \$516 ;
+    w_0_6 <= \$522 ;
   always @(posedge clk)
-    p_0_6 <= \$517 ;
+    p_0_6 <= \$523 ;
   always @(posedge clk)
-    vr_0_6_d0 <= \$518 ;
+    vr_0_6_d0 <= \$524 ;
   always @(posedge clk)
-    vr_0_6_d1 <= \$519 ;
+    vr_0_6_d1 <= \$525 ;
   always @(posedge clk)
-    vr_0_6_d2 <= \$520 ;
+    vr_0_6_d2 <= \$526 ;
   always @(posedge clk)
-    lr_0_6_d0 <= \$521 ;
+    lr_0_6_d0 <= \$527 ;
   always @(posedge clk)
-    lr_0_6_d1 <= \$522 ;
+    lr_0_6_d1 <= \$528 ;
   always @(posedge clk)
-    lr_0_6_d2 <= \$523 ;
+    lr_0_6_d2 <= \$529 ;
   always @(posedge clk)
-    acc_0_6 <= \$524 ;
+    acc_0_6 <= \$530 ;
   always @(posedge clk)
-    out_0_6 <= \$525 ;
+    out_0_6 <= \$531 ;
   always @(posedge clk)
-    a_0_7 <= \$526 ;
+    a_0_7 <= \$532 ;
   always @(posedge clk)
-    v_0_7 <= \$527 ;
+    v_0_7 <= \$533 ;
   always @(posedge clk)
-    l_0_7 <= \$528 ;
+    l_0_7 <= \$534 ;
   always @(posedge clk)
-    w_0_7 <= \$529 ;
+    w_0_7 <= \$535 ;
   always @(posedge clk)
-    p_0_7 <= \$530 ;
+    p_0_7 <= \$536 ;
   always @(posedge clk)
-    vr_0_7_d0 <= \$531 ;
+    vr_0_7_d0 <= \$537 ;
   always @(posedge clk)
-    vr_0_7_d1 <= \$532 ;
+    vr_0_7_d1 <= \$538 ;
   always @(posedge clk)
-    vr_0_7_d2 <= \$533 ;
+    vr_0_7_d2 <= \$539 ;
   always @(posedge clk)
-    lr_0_7_d0 <= \$534 ;
+    lr_0_7_d0 <= \$540 ;
   always @(posedge clk)
-    lr_0_7_d1 <= \$535 ;
+    lr_0_7_d1 <= \$541 ;
   always @(posedge clk)
-    lr_0_7_d2 <= \$536 ;
+    lr_0_7_d2 <= \$542 ;
   always @(posedge clk)
-    acc_0_7 <= \$537 ;
+    acc_0_7 <= \$543 ;
   always @(posedge clk)
-    out_0_7 <= \$538 ;
+    out_0_7 <= \$544 ;
   always @(posedge clk)
-    a_1_0 <= \$539 ;
+    a_1_0 <= \$545 ;
   always @(posedge clk)
-    v_1_0 <= \$540 ;
+    v_1_0 <= \$546 ;
   always @(posedge clk)
-    l_1_0 <= \$541 ;
+    l_1_0 <= \$547 ;
   always @(posedge clk)
-    w_1_0 <= \$542 ;
+    w_1_0 <= \$548 ;
   always @(posedge clk)
-    p_1_0 <= \$543 ;
+    p_1_0 <= \$549 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$544 ;
+    vr_1_0_d0 <= \$550 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$545 ;
+    vr_1_0_d1 <= \$551 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$546 ;
+    vr_1_0_d2 <= \$552 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$547 ;
+    lr_1_0_d0 <= \$553 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$548 ;
+    lr_1_0_d1 <= \$554 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$549 ;
+    lr_1_0_d2 <= \$555 ;
   always @(posedge clk)
-    acc_1_0 <= \$550 ;
+    acc_1_0 <= \$556 ;
   always @(posedge clk)
-    out_1_0 <= \$551 ;
+    out_1_0 <= \$557 ;
   always @(posedge clk)
-    a_1_1 <= \$552 ;
+    a_1_1 <= \$558 ;
   always @(posedge clk)
-    v_1_1 <= \$553 ;
+    v_1_1 <= \$559 ;
   always @(posedge clk)
-    l_1_1 <= \$554 ;
+    l_1_1 <= \$560 ;
   always @(posedge clk)
-    w_1_1 <= \$555 ;
+    w_1_1 <= \$561 ;
   always @(posedge clk)
-    p_1_1 <= \$556 ;
+    p_1_1 <= \$562 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$557 ;
+    vr_1_1_d0 <= \$563 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$558 ;
+    vr_1_1_d1 <= \$564 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$559 ;
+    vr_1_1_d2 <= \$565 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$560 ;
+    lr_1_1_d0 <= \$566 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$561 ;
+    lr_1_1_d1 <= \$567 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$562 ;
+    lr_1_1_d2 <= \$568 ;
   always @(posedge clk)
-    acc_1_1 <= \$563 ;
+    acc_1_1 <= \$569 ;
   always @(posedge clk)
-    out_1_1 <= \$564 ;
+    out_1_1 <= \$570 ;
   always @(posedge clk)
-    a_1_2 <= \$565 ;
+    a_1_2 <= \$571 ;
   always @(posedge clk)
-    v_1_2 <= \$566 ;
+    v_1_2 <= \$572 ;
   always @(posedge clk)
-    l_1_2 <= \$567 ;
+    l_1_2 <= \$573 ;
   always @(posedge clk)
-    w_1_2 <= \$568 ;
+    w_1_2 <= \$574 ;
   always @(posedge clk)
-    p_1_2 <= \$569 ;
+    p_1_2 <= \$575 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$570 ;
+    vr_1_2_d0 <= \$576 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$571 ;
+    vr_1_2_d1 <= \$577 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$572 ;
+    vr_1_2_d2 <= \$578 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$573 ;
+    lr_1_2_d0 <= \$579 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$574 ;
+    lr_1_2_d1 <= \$580 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$575 ;
+    lr_1_2_d2 <= \$581 ;
   always @(posedge clk)
-    acc_1_2 <= \$576 ;
+    acc_1_2 <= \$582 ;
   always @(posedge clk)
-    out_1_2 <= \$577 ;
+    out_1_2 <= \$583 ;
   always @(posedge clk)
-    a_1_3 <= \$578 ;
+    a_1_3 <= \$584 ;
   always @(posedge clk)
-    v_1_3 <= \$579 ;
+    v_1_3 <= \$585 ;
   always @(posedge clk)
-    l_1_3 <= \$580 ;
+    l_1_3 <= \$586 ;
   always @(posedge clk)
-    w_1_3 <= \$581 ;
+    w_1_3 <= \$587 ;
   always @(posedge clk)
-    p_1_3 <= \$582 ;
+    p_1_3 <= \$588 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$583 ;
+    vr_1_3_d0 <= \$589 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$584 ;
+    vr_1_3_d1 <= \$590 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$585 ;
+    vr_1_3_d2 <= \$591 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$586 ;
+    lr_1_3_d0 <= \$592 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$587 ;
+    lr_1_3_d1 <= \$593 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$588 ;
+    lr_1_3_d2 <= \$594 ;
   always @(posedge clk)
-    acc_1_3 <= \$589 ;
+    acc_1_3 <= \$595 ;
   always @(posedge clk)
-    out_1_3 <= \$590 ;
+    out_1_3 <= \$596 ;
   always @(posedge clk)
-    a_1_4 <= \$591 ;
+    a_1_4 <= \$597 ;
   always @(posedge clk)
-    v_1_4 <= \$592 ;
+    v_1_4 <= \$598 ;
   always @(posedge clk)
-    l_1_4 <= \$593 ;
+    l_1_4 <= \$599 ;
   always @(posedge clk)
-    w_1_4 <= \$594 ;
+    w_1_4 <= \$600 ;
   always @(posedge clk)
-    p_1_4 <= \$595 ;
+    p_1_4 <= \$601 ;
   always @(posedge clk)
-    vr_1_4_d0 <= \$596 ;
+    vr_1_4_d0 <= \$602 ;
   always @(posedge clk)
-    vr_1_4_d1 <= \$597 ;
+    vr_1_4_d1 <= \$603 ;
   always @(posedge clk)
-    vr_1_4_d2 <= \$598 ;
+    vr_1_4_d2 <= \$604 ;
   always @(posedge clk)
-    lr_1_4_d0 <= \$599 ;
+    lr_1_4_d0 <= \$605 ;
   always @(posedge clk)
-    lr_1_4_d1 <= \$600 ;
+    lr_1_4_d1 <= \$606 ;
   always @(posedge clk)
-    lr_1_4_d2 <= \$601 ;
+    lr_1_4_d2 <= \$607 ;
   always @(posedge clk)
-    acc_1_4 <= \$602 ;
+    acc_1_4 <= \$608 ;
   always @(posedge clk)
-    out_1_4 <= \$603 ;
+    out_1_4 <= \$609 ;
   always @(posedge clk)
-    a_1_5 <= \$604 ;
+    a_1_5 <= \$610 ;
   always @(posedge clk)
-    v_1_5 <= \$605 ;
+    v_1_5 <= \$611 ;
   always @(posedge clk)
-    l_1_5 <= \$606 ;
+    l_1_5 <= \$612 ;
   always @(posedge clk)
-    w_1_5 <= \$607 ;
+    w_1_5 <= \$613 ;
   always @(posedge clk)
-    p_1_5 <= \$608 ;
+    p_1_5 <= \$614 ;
   always @(posedge clk)
-    vr_1_5_d0 <= \$609 ;
+    vr_1_5_d0 <= \$615 ;
   always @(posedge clk)
-    vr_1_5_d1 <= \$610 ;
+    vr_1_5_d1 <= \$616 ;
   always @(posedge clk)
-    vr_1_5_d2 <= \$611 ;
+    vr_1_5_d2 <= \$617 ;
   always @(posedge clk)
-    lr_1_5_d0 <= \$612 ;
+    lr_1_5_d0 <= \$618 ;
   always @(posedge clk)
-    lr_1_5_d1 <= \$613 ;
+    lr_1_5_d1 <= \$619 ;
   always @(posedge clk)
-    lr_1_5_d2 <= \$614 ;
+    lr_1_5_d2 <= \$620 ;
   always @(posedge clk)
-    acc_1_5 <= \$615 ;
+    acc_1_5 <= \$621 ;
   always @(posedge clk)
-    out_1_5 <= \$616 ;
+    out_1_5 <= \$622 ;
   always @(posedge clk)
-    a_1_6 <= \$617 ;
+    a_1_6 <= \$623 ;
   always @(posedge clk)
-    v_1_6 <= \$618 ;
+    v_1_6 <= \$624 ;
   always @(posedge clk)
-    l_1_6 <= \$619 ;
+    l_1_6 <= \$625 ;
   always @(posedge clk)
-    w_1_6 <= \$620 ;
+    w_1_6 <= \$626 ;
   always @(posedge clk)
-    p_1_6 <= \$621 ;
+    p_1_6 <= \$627 ;
   always @(posedge clk)
-    vr_1_6_d0 <= \$622 ;
+    vr_1_6_d0 <= \$628 ;
   always @(posedge clk)
-    vr_1_6_d1 <= \$623 ;
+    vr_1_6_d1 <= \$629 ;
   always @(posedge clk)
-    vr_1_6_d2 <= \$624 ;
+    vr_1_6_d2 <= \$630 ;
   always @(posedge clk)
-    lr_1_6_d0 <= \$625 ;
+    lr_1_6_d0 <= \$631 ;
   always @(posedge clk)
-    lr_1_6_d1 <= \$626 ;
+    lr_1_6_d1 <= \$632 ;
   always @(posedge clk)
-    lr_1_6_d2 <= \$627 ;
+    lr_1_6_d2 <= \$633 ;
   always @(posedge clk)
-    acc_1_6 <= \$628 ;
+    acc_1_6 <= \$634 ;
   always @(posedge clk)
-    out_1_6 <= \$629 ;
+    out_1_6 <= \$635 ;
   always @(posedge clk)
-    a_1_7 <= \$630 ;
+    a_1_7 <= \$636 ;
   always @(posedge clk)
-    v_1_7 <= \$631 ;
+    v_1_7 <= \$637 ;
   always @(posedge clk)
-    l_1_7 <= \$632 ;
+    l_1_7 <= \$638 ;
   always @(posedge clk)
-    w_1_7 <= \$633 ;
+    w_1_7 <= \$639 ;
   always @(posedge clk)
-    p_1_7 <= \$634 ;
+    p_1_7 <= \$640 ;
   always @(posedge clk)
-    vr_1_7_d0 <= \$635 ;
+    vr_1_7_d0 <= \$641 ;
   always @(posedge clk)
-    vr_1_7_d1 <= \$636 ;
+    vr_1_7_d1 <= \$642 ;
   always @(posedge clk)
-    vr_1_7_d2 <= \$637 ;
+    vr_1_7_d2 <= \$643 ;
   always @(posedge clk)
-    lr_1_7_d0 <= \$638 ;
+    lr_1_7_d0 <= \$644 ;
   always @(posedge clk)
-    lr_1_7_d1 <= \$639 ;
+    lr_1_7_d1 <= \$645 ;
   always @(posedge clk)
-    lr_1_7_d2 <= \$640 ;
+    lr_1_7_d2 <= \$646 ;
   always @(posedge clk)
-    acc_1_7 <= \$641 ;
+    acc_1_7 <= \$647 ;
   always @(posedge clk)
-    out_1_7 <= \$642 ;
+    out_1_7 <= \$648 ;
   always @(posedge clk)
-    a_2_0 <= \$643 ;
+    a_2_0 <= \$649 ;
   always @(posedge clk)
-    v_2_0 <= \$644 ;
+    v_2_0 <= \$650 ;
   always @(posedge clk)
-    l_2_0 <= \$645 ;
+    l_2_0 <= \$651 ;
   always @(posedge clk)
-    w_2_0 <= \$646 ;
+    w_2_0 <= \$652 ;
   always @(posedge clk)
-    p_2_0 <= \$647 ;
+    p_2_0 <= \$653 ;
   always @(posedge clk)
-    vr_2_0_d0 <= \$648 ;
+    vr_2_0_d0 <= \$654 ;
   always @(posedge clk)
-    vr_2_0_d1 <= \$649 ;
+    vr_2_0_d1 <= \$655 ;
   always @(posedge clk)
-    vr_2_0_d2 <= \$650 ;
+    vr_2_0_d2 <= \$656 ;
   always @(posedge clk)
-    lr_2_0_d0 <= \$651 ;
+    lr_2_0_d0 <= \$657 ;
   always @(posedge clk)
-    lr_2_0_d1 <= \$652 ;
+    lr_2_0_d1 <= \$658 ;
   always @(posedge clk)
-    lr_2_0_d2 <= \$653 ;
+    lr_2_0_d2 <= \$659 ;
   always @(posedge clk)
-    acc_2_0 <= \$654 ;
+    acc_2_0 <= \$660 ;
   always @(posedge clk)
-    out_2_0 <= \$655 ;
+    out_2_0 <= \$661 ;
   always @(posedge clk)
-    a_2_1 <= \$656 ;
+    a_2_1 <= \$662 ;
   always @(posedge clk)
-    v_2_1 <= \$657 ;
+    v_2_1 <= \$663 ;
   always @(posedge clk)
-    l_2_1 <= \$658 ;
+    l_2_1 <= \$664 ;
   always @(posedge clk)
-    w_2_1 <= \$659 ;
+    w_2_1 <= \$665 ;
   always @(posedge clk)
-    p_2_1 <= \$660 ;
+    p_2_1 <= \$666 ;
   always @(posedge clk)
-    vr_2_1_d0 <= \$661 ;
+    vr_2_1_d0 <= \$667 ;
   always @(posedge clk)
-    vr_2_1_d1 <= \$662 ;
+    vr_2_1_d1 <= \$668 ;
   always @(posedge clk)
-    vr_2_1_d2 <= \$663 ;
+    vr_2_1_d2 <= \$669 ;
   always @(posedge clk)
-    lr_2_1_d0 <= \$664 ;
+    lr_2_1_d0 <= \$670 ;
   always @(posedge clk)
-    lr_2_1_d1 <= \$665 ;
+    lr_2_1_d1 <= \$671 ;
   always @(posedge clk)
-    lr_2_1_d2 <= \$666 ;
+    lr_2_1_d2 <= \$672 ;
   always @(posedge clk)
-    acc_2_1 <= \$667 ;
+    acc_2_1 <= \$673 ;
   always @(posedge clk)
-    out_2_1 <= \$668 ;
+    out_2_1 <= \$674 ;
   always @(posedge clk)
-    a_2_2 <= \$669 ;
+    a_2_2 <= \$675 ;
   always @(posedge clk)
-    v_2_2 <= \$670 ;
+    v_2_2 <= \$676 ;
   always @(posedge clk)
-    l_2_2 <= \$671 ;
+    l_2_2 <= \$677 ;
   always @(posedge clk)
-    w_2_2 <= \$672 ;
+    w_2_2 <= \$678 ;
   always @(posedge clk)
-    p_2_2 <= \$673 ;
+    p_2_2 <= \$679 ;
   always @(posedge clk)
-    vr_2_2_d0 <= \$674 ;
+    vr_2_2_d0 <= \$680 ;
   always @(posedge clk)
-    vr_2_2_d1 <= \$675 ;
+    vr_2_2_d1 <= \$681 ;
   always @(posedge clk)
-    vr_2_2_d2 <= \$676 ;
+    vr_2_2_d2 <= \$682 ;
   always @(posedge clk)
-    lr_2_2_d0 <= \$677 ;
+    lr_2_2_d0 <= \$683 ;
   always @(posedge clk)
-    lr_2_2_d1 <= \$678 ;
+    lr_2_2_d1 <= \$684 ;
   always @(posedge clk)
-    lr_2_2_d2 <= \$679 ;
+    lr_2_2_d2 <= \$685 ;
   always @(posedge clk)
-    acc_2_2 <= \$680 ;
+    acc_2_2 <= \$686 ;
   always @(posedge clk)
-    out_2_2 <= \$681 ;
+    out_2_2 <= \$687 ;
   always @(posedge clk)
-    a_2_3 <= \$682 ;
+    a_2_3 <= \$688 ;
   always @(posedge clk)
-    v_2_3 <= \$683 ;
+    v_2_3 <= \$689 ;
   always @(posedge clk)
-    l_2_3 <= \$684 ;
+    l_2_3 <= \$690 ;
   always @(posedge clk)
-    w_2_3 <= \$685 ;
+    w_2_3 <= \$691 ;
   always @(posedge clk)
-    p_2_3 <= \$686 ;
+    p_2_3 <= \$692 ;
   always @(posedge clk)
-    vr_2_3_d0 <= \$687 ;
+    vr_2_3_d0 <= \$693 ;
   always @(posedge clk)
-    vr_2_3_d1 <= \$688 ;
+    vr_2_3_d1 <= \$694 ;
   always @(posedge clk)
-    vr_2_3_d2 <= \$689 ;
+    vr_2_3_d2 <= \$695 ;
   always @(posedge clk)
-    lr_2_3_d0 <= \$690 ;
+    lr_2_3_d0 <= \$696 ;
   always @(posedge clk)
-    lr_2_3_d1 <= \$691 ;
+    lr_2_3_d1 <= \$697 ;
   always @(posedge clk)
-    lr_2_3_d2 <= \$692 ;
+    lr_2_3_d2 <= \$698 ;
   always @(posedge clk)
-    acc_2_3 <= \$693 ;
+    acc_2_3 <= \$699 ;
   always @(posedge clk)
-    out_2_3 <= \$694 ;
+    out_2_3 <= \$700 ;
   always @(posedge clk)
-    a_2_4 <= \$695 ;
+    a_2_4 <= \$701 ;
   always @(posedge clk)
-    v_2_4 <= \$696 ;
+    v_2_4 <= \$702 ;
   always @(posedge clk)
-    l_2_4 <= \$697 ;
+    l_2_4 <= \$703 ;
   always @(posedge clk)
-    w_2_4 <= \$698 ;
+    w_2_4 <= \$704 ;
   always @(posedge clk)
-    p_2_4 <= \$699 ;
+    p_2_4 <= \$705 ;
   always @(posedge clk)
-    vr_2_4_d0 <= \$700 ;
+    vr_2_4_d0 <= \$706 ;
   always @(posedge clk)
-    vr_2_4_d1 <= \$701 ;
+    vr_2_4_d1 <= \$707 ;
   always @(posedge clk)
-    vr_2_4_d2 <= \$702 ;
+    vr_2_4_d2 <= \$708 ;
   always @(posedge clk)
-    lr_2_4_d0 <= \$703 ;
+    lr_2_4_d0 <= \$709 ;
   always @(posedge clk)
-    lr_2_4_d1 <= \$704 ;
+    lr_2_4_d1 <= \$710 ;
   always @(posedge clk)
-    lr_2_4_d2 <= \$705 ;
+    lr_2_4_d2 <= \$711 ;
   always @(posedge clk)
-    acc_2_4 <= \$706 ;
+    acc_2_4 <= \$712 ;
   always @(posedge clk)
-    out_2_4 <= \$707 ;
+    out_2_4 <= \$713 ;
   always @(posedge clk)
-    a_2_5 <= \$708 ;
+    a_2_5 <= \$714 ;
   always @(posedge clk)
-    v_2_5 <= \$709 ;
+    v_2_5 <= \$715 ;
   always @(posedge clk)
-    l_2_5 <= \$710 ;
+    l_2_5 <= \$716 ;
   always @(posedge clk)
-    w_2_5 <= \$711 ;
+    w_2_5 <= \$717 ;
   always @(posedge clk)
-    p_2_5 <= \$712 ;
+    p_2_5 <= \$718 ;
   always @(posedge clk)
-    vr_2_5_d0 <= \$713 ;
+    vr_2_5_d0 <= \$719 ;
   always @(posedge clk)
-    vr_2_5_d1 <= \$714 ;
+    vr_2_5_d1 <= \$720 ;
   always @(posedge clk)
-    vr_2_5_d2 <= \$715 ;
+    vr_2_5_d2 <= \$721 ;
   always @(posedge clk)
-    lr_2_5_d0 <= \$716 ;
+    lr_2_5_d0 <= \$722 ;
   always @(posedge clk)
-    lr_2_5_d1 <= \$717 ;
+    lr_2_5_d1 <= \$723 ;
   always @(posedge clk)
-    lr_2_5_d2 <= \$718 ;
+    lr_2_5_d2 <= \$724 ;
   always @(posedge clk)
-    acc_2_5 <= \$719 ;
+    acc_2_5 <= \$725 ;
   always @(posedge clk)
-    out_2_5 <= \$720 ;
+    out_2_5 <= \$726 ;
   always @(posedge clk)
-    a_2_6 <= \$721 ;
+    a_2_6 <= \$727 ;
   always @(posedge clk)
-    v_2_6 <= \$722 ;
+    v_2_6 <= \$728 ;
   always @(posedge clk)
-    l_2_6 <= \$723 ;
+    l_2_6 <= \$729 ;
   always @(posedge clk)
-    w_2_6 <= \$724 ;
+    w_2_6 <= \$730 ;
   always @(posedge clk)
-    p_2_6 <= \$725 ;
+    p_2_6 <= \$731 ;
   always @(posedge clk)
-    vr_2_6_d0 <= \$726 ;
+    vr_2_6_d0 <= \$732 ;
   always @(posedge clk)
-    vr_2_6_d1 <= \$727 ;
+    vr_2_6_d1 <= \$733 ;
   always @(posedge clk)
-    vr_2_6_d2 <= \$728 ;
+    vr_2_6_d2 <= \$734 ;
   always @(posedge clk)
-    lr_2_6_d0 <= \$729 ;
+    lr_2_6_d0 <= \$735 ;
   always @(posedge clk)
-    lr_2_6_d1 <= \$730 ;
+    lr_2_6_d1 <= \$736 ;
   always @(posedge clk)
-    lr_2_6_d2 <= \$731 ;
+    lr_2_6_d2 <= \$737 ;
   always @(posedge clk)
-    acc_2_6 <= \$732 ;
+    acc_2_6 <= \$738 ;
   always @(posedge clk)
-    out_2_6 <= \$733 ;
+    out_2_6 <= \$739 ;
   always @(posedge clk)
-    a_2_7 <= \$734 ;
+    a_2_7 <= \$740 ;
   always @(posedge clk)
-    v_2_7 <= \$735 ;
+    v_2_7 <= \$741 ;
   always @(posedge clk)
-    l_2_7 <= \$736 ;
+    l_2_7 <= \$742 ;
   always @(posedge clk)
-    w_2_7 <= \$737 ;
+    w_2_7 <= \$743 ;
   always @(posedge clk)
-    p_2_7 <= \$738 ;
+    p_2_7 <= \$744 ;
   always @(posedge clk)
-    vr_2_7_d0 <= \$739 ;
+    vr_2_7_d0 <= \$745 ;
   always @(posedge clk)
-    vr_2_7_d1 <= \$740 ;
+    vr_2_7_d1 <= \$746 ;
   always @(posedge clk)
-    vr_2_7_d2 <= \$741 ;
+    vr_2_7_d2 <= \$747 ;
   always @(posedge clk)
-    lr_2_7_d0 <= \$742 ;
+    lr_2_7_d0 <= \$748 ;
   always @(posedge clk)
-    lr_2_7_d1 <= \$743 ;
+    lr_2_7_d1 <= \$749 ;
   always @(posedge clk)
-    lr_2_7_d2 <= \$744 ;
+    lr_2_7_d2 <= \$750 ;
   always @(posedge clk)
-    acc_2_7 <= \$745 ;
+    acc_2_7 <= \$751 ;
   always @(posedge clk)
-    out_2_7 <= \$746 ;
+    out_2_7 <= \$752 ;
   always @(posedge clk)
-    a_3_0 <= \$747 ;
+    a_3_0 <= \$753 ;
   always @(posedge clk)
-    v_3_0 <= \$748 ;
+    v_3_0 <= \$754 ;
   always @(posedge clk)
-    l_3_0 <= \$749 ;
+    l_3_0 <= \$755 ;
   always @(posedge clk)
-    w_3_0 <= \$750 ;
+    w_3_0 <= \$756 ;
   always @(posedge clk)
-    p_3_0 <= \$751 ;
+    p_3_0 <= \$757 ;
   always @(posedge clk)
-    vr_3_0_d0 <= \$752 ;
+    vr_3_0_d0 <= \$758 ;
   always @(posedge clk)
-    vr_3_0_d1 <= \$753 ;
+    vr_3_0_d1 <= \$759 ;
   always @(posedge clk)
-    vr_3_0_d2 <= \$754 ;
+    vr_3_0_d2 <= \$760 ;
   always @(posedge clk)
-    lr_3_0_d0 <= \$755 ;
+    lr_3_0_d0 <= \$761 ;
   always @(posedge clk)
-    lr_3_0_d1 <= \$756 ;
+    lr_3_0_d1 <= \$762 ;
   always @(posedge clk)
-    lr_3_0_d2 <= \$757 ;
+    lr_3_0_d2 <= \$763 ;
   always @(posedge clk)
-    acc_3_0 <= \$758 ;
+    acc_3_0 <= \$764 ;
   always @(posedge clk)
-    out_3_0 <= \$759 ;
+    out_3_0 <= \$765 ;
   always @(posedge clk)
-    a_3_1 <= \$760 ;
+    a_3_1 <= \$766 ;
   always @(posedge clk)
-    v_3_1 <= \$761 ;
+    v_3_1 <= \$767 ;
   always @(posedge clk)
-    l_3_1 <= \$762 ;
+    l_3_1 <= \$768 ;
   always @(posedge clk)
-    w_3_1 <= \$763 ;
+    w_3_1 <= \$769 ;
   always @(posedge clk)
-    p_3_1 <= \$764 ;
+    p_3_1 <= \$770 ;
   always @(posedge clk)
-    vr_3_1_d0 <= \$765 ;
+    vr_3_1_d0 <= \$771 ;
   always @(posedge clk)
-    vr_3_1_d1 <= \$766 ;
+    vr_3_1_d1 <= \$772 ;
   always @(posedge clk)
-    vr_3_1_d2 <= \$767 ;
+    vr_3_1_d2 <= \$773 ;
   always @(posedge clk)
-    lr_3_1_d0 <= \$768 ;
+    lr_3_1_d0 <= \$774 ;
   always @(posedge clk)
-    lr_3_1_d1 <= \$769 ;
+    lr_3_1_d1 <= \$775 ;
   always @(posedge clk)
-    lr_3_1_d2 <= \$770 ;
+    lr_3_1_d2 <= \$776 ;
   always @(posedge clk)
-    acc_3_1 <= \$771 ;
+    acc_3_1 <= \$777 ;
   always @(posedge clk)
-    out_3_1 <= \$772 ;
+    out_3_1 <= \$778 ;
   always @(posedge clk)
-    a_3_2 <= \$773 ;
+    a_3_2 <= \$779 ;
   always @(posedge clk)
-    v_3_2 <= \$774 ;
+    v_3_2 <= \$780 ;
   always @(posedge clk)
-    l_3_2 <= \$775 ;
+    l_3_2 <= \$781 ;
   always @(posedge clk)
-    w_3_2 <= \$776 ;
+    w_3_2 <= \$782 ;
   always @(posedge clk)
-    p_3_2 <= \$777 ;
+    p_3_2 <= \$783 ;
   always @(posedge clk)
-    vr_3_2_d0 <= \$778 ;
+    vr_3_2_d0 <= \$784 ;
   always @(posedge clk)
-    vr_3_2_d1 <= \$779 ;
+    vr_3_2_d1 <= \$785 ;
   always @(posedge clk)
-    vr_3_2_d2 <= \$780 ;
+    vr_3_2_d2 <= \$786 ;
   always @(posedge clk)
-    lr_3_2_d0 <= \$781 ;
+    lr_3_2_d0 <= \$787 ;
   always @(posedge clk)
-    lr_3_2_d1 <= \$782 ;
+    lr_3_2_d1 <= \$788 ;
   always @(posedge clk)
-    lr_3_2_d2 <= \$783 ;
+    lr_3_2_d2 <= \$789 ;
   always @(posedge clk)
-    acc_3_2 <= \$784 ;
+    acc_3_2 <= \$790 ;
   always @(posedge clk)
-    out_3_2 <= \$785 ;
+    out_3_2 <= \$791 ;
   always @(posedge clk)
-    a_3_3 <= \$786 ;
+    a_3_3 <= \$792 ;
   always @(posedge clk)
-    v_3_3 <= \$787 ;
+    v_3_3 <= \$793 ;
   always @(posedge clk)
-    l_3_3 <= \$788 ;
+    l_3_3 <= \$794 ;
   always @(posedge clk)
-    w_3_3 <= \$789 ;
+    w_3_3 <= \$795 ;
   always @(posedge clk)
-    p_3_3 <= \$790 ;
+    p_3_3 <= \$796 ;
   always @(posedge clk)
-    vr_3_3_d0 <= \$791 ;
+    vr_3_3_d0 <= \$797 ;
   always @(posedge clk)
-    vr_3_3_d1 <= \$792 ;
+    vr_3_3_d1 <= \$798 ;
   always @(posedge clk)
-    vr_3_3_d2 <= \$793 ;
+    vr_3_3_d2 <= \$799 ;
   always @(posedge clk)
-    lr_3_3_d0 <= \$794 ;
+    lr_3_3_d0 <= \$800 ;
   always @(posedge clk)
-    lr_3_3_d1 <= \$795 ;
+    lr_3_3_d1 <= \$801 ;
   always @(posedge clk)
-    lr_3_3_d2 <= \$796 ;
+    lr_3_3_d2 <= \$802 ;
   always @(posedge clk)
-    acc_3_3 <= \$797 ;
+    acc_3_3 <= \$803 ;
   always @(posedge clk)
-    out_3_3 <= \$798 ;
+    out_3_3 <= \$804 ;
   always @(posedge clk)
-    a_3_4 <= \$799 ;
+    a_3_4 <= \$805 ;
   always @(posedge clk)
-    v_3_4 <= \$800 ;
+    v_3_4 <= \$806 ;
   always @(posedge clk)
-    l_3_4 <= \$801 ;
+    l_3_4 <= \$807 ;
   always @(posedge clk)
-    w_3_4 <= \$802 ;
+    w_3_4 <= \$808 ;
   always @(posedge clk)
-    p_3_4 <= \$803 ;
+    p_3_4 <= \$809 ;
   always @(posedge clk)
-    vr_3_4_d0 <= \$804 ;
+    vr_3_4_d0 <= \$810 ;
   always @(posedge clk)
-    vr_3_4_d1 <= \$805 ;
+    vr_3_4_d1 <= \$811 ;
   always @(posedge clk)
-    vr_3_4_d2 <= \$806 ;
+    vr_3_4_d2 <= \$812 ;
   always @(posedge clk)
-    lr_3_4_d0 <= \$807 ;
+    lr_3_4_d0 <= \$813 ;
   always @(posedge clk)
-    lr_3_4_d1 <= \$808 ;
+    lr_3_4_d1 <= \$814 ;
   always @(posedge clk)
-    lr_3_4_d2 <= \$809 ;
+    lr_3_4_d2 <= \$815 ;
   always @(posedge clk)
-    acc_3_4 <= \$810 ;
+    acc_3_4 <= \$816 ;
   always @(posedge clk)
-    out_3_4 <= \$811 ;
+    out_3_4 <= \$817 ;
   always @(posedge clk)
-    a_3_5 <= \$812 ;
+    a_3_5 <= \$818 ;
   always @(posedge clk)
-    v_3_5 <= \$813 ;
+    v_3_5 <= \$819 ;
   always @(posedge clk)
-    l_3_5 <= \$814 ;
+    l_3_5 <= \$820 ;
   always @(posedge clk)
-    w_3_5 <= \$815 ;
+    w_3_5 <= \$821 ;
   always @(posedge clk)
-    p_3_5 <= \$816 ;
+    p_3_5 <= \$822 ;
   always @(posedge clk)
-    vr_3_5_d0 <= \$817 ;
+    vr_3_5_d0 <= \$823 ;
   always @(posedge clk)
-    vr_3_5_d1 <= \$818 ;
+    vr_3_5_d1 <= \$824 ;
   always @(posedge clk)
-    vr_3_5_d2 <= \$819 ;
+    vr_3_5_d2 <= \$825 ;
   always @(posedge clk)
-    lr_3_5_d0 <= \$820 ;
+    lr_3_5_d0 <= \$826 ;
   always @(posedge clk)
-    lr_3_5_d1 <= \$821 ;
+    lr_3_5_d1 <= \$827 ;
   always @(posedge clk)
-    lr_3_5_d2 <= \$822 ;
+    lr_3_5_d2 <= \$828 ;
   always @(posedge clk)
-    acc_3_5 <= \$823 ;
+    acc_3_5 <= \$829 ;
   always @(posedge clk)
-    out_3_5 <= \$824 ;
+    out_3_5 <= \$830 ;
   always @(posedge clk)
-    a_3_6 <= \$825 ;
+    a_3_6 <= \$831 ;
   always @(posedge clk)
-    v_3_6 <= \$826 ;
+    v_3_6 <= \$832 ;
   always @(posedge clk)
-    l_3_6 <= \$827 ;
+    l_3_6 <= \$833 ;
   always @(posedge clk)
-    w_3_6 <= \$828 ;
+    w_3_6 <= \$834 ;
   always @(posedge clk)
-    p_3_6 <= \$829 ;
+    p_3_6 <= \$835 ;
   always @(posedge clk)
-    vr_3_6_d0 <= \$830 ;
+    vr_3_6_d0 <= \$836 ;
   always @(posedge clk)
-    vr_3_6_d1 <= \$831 ;
+    vr_3_6_d1 <= \$837 ;
   always @(posedge clk)
-    vr_3_6_d2 <= \$832 ;
+    vr_3_6_d2 <= \$838 ;
   always @(posedge clk)
-    lr_3_6_d0 <= \$833 ;
+    lr_3_6_d0 <= \$839 ;
   always @(posedge clk)
-    lr_3_6_d1 <= \$834 ;
+    lr_3_6_d1 <= \$840 ;
   always @(posedge clk)
-    lr_3_6_d2 <= \$835 ;
+    lr_3_6_d2 <= \$841 ;
   always @(posedge clk)
-    acc_3_6 <= \$836 ;
+    acc_3_6 <= \$842 ;
   always @(posedge clk)
-    out_3_6 <= \$837 ;
+    out_3_6 <= \$843 ;
   always @(posedge clk)
-    a_3_7 <= \$838 ;
+    a_3_7 <= \$844 ;
   always @(posedge clk)
-    v_3_7 <= \$839 ;
+    v_3_7 <= \$845 ;
   always @(posedge clk)
-    l_3_7 <= \$840 ;
+    l_3_7 <= \$846 ;
   always @(posedge clk)
-    w_3_7 <= \$841 ;
+    w_3_7 <= \$847 ;
   always @(posedge clk)
-    p_3_7 <= \$842 ;
+    p_3_7 <= \$848 ;
   always @(posedge clk)
-    vr_3_7_d0 <= \$843 ;
+    vr_3_7_d0 <= \$849 ;
   always @(posedge clk)
-    vr_3_7_d1 <= \$844 ;
+    vr_3_7_d1 <= \$850 ;
   always @(posedge clk)
-    vr_3_7_d2 <= \$845 ;
+    vr_3_7_d2 <= \$851 ;
   always @(posedge clk)
-    lr_3_7_d0 <= \$846 ;
+    lr_3_7_d0 <= \$852 ;
   always @(posedge clk)
-    lr_3_7_d1 <= \$847 ;
+    lr_3_7_d1 <= \$853 ;
   always @(posedge clk)
-    lr_3_7_d2 <= \$848 ;
+    lr_3_7_d2 <= \$854 ;
   always @(posedge clk)
-    acc_3_7 <= \$849 ;
+    acc_3_7 <= \$855 ;
   always @(posedge clk)
-    out_3_7 <= \$850 ;
+    out_3_7 <= \$856 ;
   always @(posedge clk)
-    a_4_0 <= \$851 ;
+    a_4_0 <= \$857 ;
   always @(posedge clk)
-    v_4_0 <= \$852 ;
+    v_4_0 <= \$858 ;
   always @(posedge clk)
-    l_4_0 <= \$853 ;
+    l_4_0 <= \$859 ;
   always @(posedge clk)
-    w_4_0 <= \$854 ;
+    w_4_0 <= \$860 ;
   always @(posedge clk)
-    p_4_0 <= \$855 ;
+    p_4_0 <= \$861 ;
   always @(posedge clk)
-    vr_4_0_d0 <= \$856 ;
+    vr_4_0_d0 <= \$862 ;
   always @(posedge clk)
-    vr_4_0_d1 <= \$857 ;
+    vr_4_0_d1 <= \$863 ;
   always @(posedge clk)
-    vr_4_0_d2 <= \$858 ;
+    vr_4_0_d2 <= \$864 ;
   always @(posedge clk)
-    lr_4_0_d0 <= \$859 ;
+    lr_4_0_d0 <= \$865 ;
   always @(posedge clk)
-    lr_4_0_d1 <= \$860 ;
+    lr_4_0_d1 <= \$866 ;
   always @(posedge clk)
-    lr_4_0_d2 <= \$861 ;
+    lr_4_0_d2 <= \$867 ;
   always @(posedge clk)
-    acc_4_0 <= \$862 ;
+    acc_4_0 <= \$868 ;
   always @(posedge clk)
-    out_4_0 <= \$863 ;
+    out_4_0 <= \$869 ;
   always @(posedge clk)
-    a_4_1 <= \$864 ;
+    a_4_1 <= \$870 ;
   always @(posedge clk)
-    v_4_1 <= \$865 ;
+    v_4_1 <= \$871 ;
   always @(posedge clk)
-    l_4_1 <= \$866 ;
+    l_4_1 <= \$872 ;
   always @(posedge clk)
-    w_4_1 <= \$867 ;
+    w_4_1 <= \$873 ;
   always @(posedge clk)
-    p_4_1 <= \$868 ;
+    p_4_1 <= \$874 ;
   always @(posedge clk)
-    vr_4_1_d0 <= \$869 ;
+    vr_4_1_d0 <= \$875 ;
   always @(posedge clk)
-    vr_4_1_d1 <= \$870 ;
+    vr_4_1_d1 <= \$876 ;
   always @(posedge clk)
-    vr_4_1_d2 <= \$871 ;
+    vr_4_1_d2 <= \$877 ;
   always @(posedge clk)
-    lr_4_1_d0 <= \$872 ;
+    lr_4_1_d0 <= \$878 ;
   always @(posedge clk)
-    lr_4_1_d1 <= \$873 ;
+    lr_4_1_d1 <= \$879 ;
   always @(posedge clk)
-    lr_4_1_d2 <= \$874 ;
+    lr_4_1_d2 <= \$880 ;
   always @(posedge clk)
-    acc_4_1 <= \$875 ;
+    acc_4_1 <= \$881 ;
   always @(posedge clk)
-    out_4_1 <= \$876 ;
+    out_4_1 <= \$882 ;
   always @(posedge clk)
-    a_4_2 <= \$877 ;
+    a_4_2 <= \$883 ;
   always @(posedge clk)
-    v_4_2 <= \$878 ;
+    v_4_2 <= \$884 ;
   always @(posedge clk)
-    l_4_2 <= \$879 ;
+    l_4_2 <= \$885 ;
   always @(posedge clk)
-    w_4_2 <= \$880 ;
+    w_4_2 <= \$886 ;
   always @(posedge clk)
-    p_4_2 <= \$881 ;
+    p_4_2 <= \$887 ;
   always @(posedge clk)
-    vr_4_2_d0 <= \$882 ;
+    vr_4_2_d0 <= \$888 ;
   always @(posedge clk)
-    vr_4_2_d1 <= \$883 ;
+    vr_4_2_d1 <= \$889 ;
   always @(posedge clk)
-    vr_4_2_d2 <= \$884 ;
+    vr_4_2_d2 <= \$890 ;
   always @(posedge clk)
-    lr_4_2_d0 <= \$885 ;
+    lr_4_2_d0 <= \$891 ;
   always @(posedge clk)
-    lr_4_2_d1 <= \$886 ;
+    lr_4_2_d1 <= \$892 ;
   always @(posedge clk)
-    lr_4_2_d2 <= \$887 ;
+    lr_4_2_d2 <= \$893 ;
   always @(posedge clk)
-    acc_4_2 <= \$888 ;
+    acc_4_2 <= \$894 ;
   always @(posedge clk)
-    out_4_2 <= \$889 ;
+    out_4_2 <= \$895 ;
   always @(posedge clk)
-    a_4_3 <= \$890 ;
+    a_4_3 <= \$896 ;
   always @(posedge clk)
-    v_4_3 <= \$891 ;
+    v_4_3 <= \$897 ;
   always @(posedge clk)
-    l_4_3 <= \$892 ;
+    l_4_3 <= \$898 ;
   always @(posedge clk)
-    w_4_3 <= \$893 ;
+    w_4_3 <= \$899 ;
   always @(posedge clk)
-    p_4_3 <= \$894 ;
+    p_4_3 <= \$900 ;
   always @(posedge clk)
-    vr_4_3_d0 <= \$895 ;
+    vr_4_3_d0 <= \$901 ;
   always @(posedge clk)
-    vr_4_3_d1 <= \$896 ;
+    vr_4_3_d1 <= \$902 ;
   always @(posedge clk)
-    vr_4_3_d2 <= \$897 ;
+    vr_4_3_d2 <= \$903 ;
   always @(posedge clk)
-    lr_4_3_d0 <= \$898 ;
+    lr_4_3_d0 <= \$904 ;
   always @(posedge clk)
-    lr_4_3_d1 <= \$899 ;
+    lr_4_3_d1 <= \$905 ;
   always @(posedge clk)
-    lr_4_3_d2 <= \$900 ;
+    lr_4_3_d2 <= \$906 ;
   always @(posedge clk)
-    acc_4_3 <= \$901 ;
+    acc_4_3 <= \$907 ;
   always @(posedge clk)
-    out_4_3 <= \$902 ;
+    out_4_3 <= \$908 ;
   always @(posedge clk)
-    a_4_4 <= \$903 ;
+    a_4_4 <= \$909 ;
   always @(posedge clk)
-    v_4_4 <= \$904 ;
+    v_4_4 <= \$910 ;
   always @(posedge clk)
-    l_4_4 <= \$905 ;
+    l_4_4 <= \$911 ;
   always @(posedge clk)
-    w_4_4 <= \$906 ;
+    w_4_4 <= \$912 ;
   always @(posedge clk)
-    p_4_4 <= \$907 ;
+    p_4_4 <= \$913 ;
   always @(posedge clk)
-    vr_4_4_d0 <= \$908 ;
+    vr_4_4_d0 <= \$914 ;
   always @(posedge clk)
-    vr_4_4_d1 <= \$909 ;
+    vr_4_4_d1 <= \$915 ;
   always @(posedge clk)
-    vr_4_4_d2 <= \$910 ;
+    vr_4_4_d2 <= \$916 ;
   always @(posedge clk)
-    lr_4_4_d0 <= \$911 ;
+    lr_4_4_d0 <= \$917 ;
   always @(posedge clk)
-    lr_4_4_d1 <= \$912 ;
+    lr_4_4_d1 <= \$918 ;
   always @(posedge clk)
-    lr_4_4_d2 <= \$913 ;
+    lr_4_4_d2 <= \$919 ;
   always @(posedge clk)
-    acc_4_4 <= \$914 ;
+    acc_4_4 <= \$920 ;
   always @(posedge clk)
-    out_4_4 <= \$915 ;
+    out_4_4 <= \$921 ;
   always @(posedge clk)
-    a_4_5 <= \$916 ;
+    a_4_5 <= \$922 ;
   always @(posedge clk)
-    v_4_5 <= \$917 ;
+    v_4_5 <= \$923 ;
   always @(posedge clk)
-    l_4_5 <= \$918 ;
+    l_4_5 <= \$924 ;
   always @(posedge clk)
-    w_4_5 <= \$919 ;
+    w_4_5 <= \$925 ;
   always @(posedge clk)
-    p_4_5 <= \$920 ;
+    p_4_5 <= \$926 ;
   always @(posedge clk)
-    vr_4_5_d0 <= \$921 ;
+    vr_4_5_d0 <= \$927 ;
   always @(posedge clk)
-    vr_4_5_d1 <= \$922 ;
+    vr_4_5_d1 <= \$928 ;
   always @(posedge clk)
-    vr_4_5_d2 <= \$923 ;
+    vr_4_5_d2 <= \$929 ;
   always @(posedge clk)
-    lr_4_5_d0 <= \$924 ;
+    lr_4_5_d0 <= \$930 ;
   always @(posedge clk)
-    lr_4_5_d1 <= \$925 ;
+    lr_4_5_d1 <= \$931 ;
   always @(posedge clk)
-    lr_4_5_d2 <= \$926 ;
+    lr_4_5_d2 <= \$932 ;
   always @(posedge clk)
-    acc_4_5 <= \$927 ;
+    acc_4_5 <= \$933 ;
   always @(posedge clk)
-    out_4_5 <= \$928 ;
+    out_4_5 <= \$934 ;
   always @(posedge clk)
-    a_4_6 <= \$929 ;
+    a_4_6 <= \$935 ;
   always @(posedge clk)
-    v_4_6 <= \$930 ;
+    v_4_6 <= \$936 ;
   always @(posedge clk)
-    l_4_6 <= \$931 ;
+    l_4_6 <= \$937 ;
   always @(posedge clk)
-    w_4_6 <= \$932 ;
+    w_4_6 <= \$938 ;
   always @(posedge clk)
-    p_4_6 <= \$933 ;
+    p_4_6 <= \$939 ;
   always @(posedge clk)
-    vr_4_6_d0 <= \$934 ;
+    vr_4_6_d0 <= \$940 ;
   always @(posedge clk)
-    vr_4_6_d1 <= \$935 ;
+    vr_4_6_d1 <= \$941 ;
   always @(posedge clk)
-    vr_4_6_d2 <= \$936 ;
+    vr_4_6_d2 <= \$942 ;
   always @(posedge clk)
-    lr_4_6_d0 <= \$937 ;
+    lr_4_6_d0 <= \$943 ;
   always @(posedge clk)
-    lr_4_6_d1 <= \$938 ;
+    lr_4_6_d1 <= \$944 ;
   always @(posedge clk)
-    lr_4_6_d2 <= \$939 ;
+    lr_4_6_d2 <= \$945 ;
   always @(posedge clk)
-    acc_4_6 <= \$940 ;
+    acc_4_6 <= \$946 ;
   always @(posedge clk)
-    out_4_6 <= \$941 ;
+    out_4_6 <= \$947 ;
   always @(posedge clk)
-    a_4_7 <= \$942 ;
+    a_4_7 <= \$948 ;
   always @(posedge clk)
-    v_4_7 <= \$943 ;
+    v_4_7 <= \$949 ;
   always @(posedge clk)
-    l_4_7 <= \$944 ;
+    l_4_7 <= \$950 ;
   always @(posedge clk)
-    w_4_7 <= \$945 ;
+    w_4_7 <= \$951 ;
   always @(posedge clk)
-    p_4_7 <= \$946 ;
+    p_4_7 <= \$952 ;
   always @(posedge clk)
-    vr_4_7_d0 <= \$947 ;
+    vr_4_7_d0 <= \$953 ;
   always @(posedge clk)
-    vr_4_7_d1 <= \$948 ;
+    vr_4_7_d1 <= \$954 ;
   always @(posedge clk)
-    vr_4_7_d2 <= \$949 ;
+    vr_4_7_d2 <= \$955 ;
   always @(posedge clk)
-    lr_4_7_d0 <= \$950 ;
+    lr_4_7_d0 <= \$956 ;
   always @(posedge clk)
-    lr_4_7_d1 <= \$951 ;
+    lr_4_7_d1 <= \$957 ;
   always @(posedge clk)
-    lr_4_7_d2 <= \$952 ;
+    lr_4_7_d2 <= \$958 ;
   always @(posedge clk)
-    acc_4_7 <= \$953 ;
+    acc_4_7 <= \$959 ;
   always @(posedge clk)
-    out_4_7 <= \$954 ;
+    out_4_7 <= \$960 ;
   always @(posedge clk)
-    a_5_0 <= \$955 ;
+    a_5_0 <= \$961 ;
   always @(posedge clk)
-    v_5_0 <= \$956 ;
+    v_5_0 <= \$962 ;
   always @(posedge clk)
-    l_5_0 <= \$957 ;
+    l_5_0 <= \$963 ;
   always @(posedge clk)
-    w_5_0 <= \$958 ;
+    w_5_0 <= \$964 ;
   always @(posedge clk)
-    p_5_0 <= \$959 ;
+    p_5_0 <= \$965 ;
   always @(posedge clk)
-    vr_5_0_d0 <= \$960 ;
+    vr_5_0_d0 <= \$966 ;
   always @(posedge clk)
-    vr_5_0_d1 <= \$961 ;
+    vr_5_0_d1 <= \$967 ;
   always @(posedge clk)
-    vr_5_0_d2 <= \$962 ;
+    vr_5_0_d2 <= \$968 ;
   always @(posedge clk)
-    lr_5_0_d0 <= \$963 ;
+    lr_5_0_d0 <= \$969 ;
   always @(posedge clk)
-    lr_5_0_d1 <= \$964 ;
+    lr_5_0_d1 <= \$970 ;
   always @(posedge clk)
-    lr_5_0_d2 <= \$965 ;
+    lr_5_0_d2 <= \$971 ;
   always @(posedge clk)
-    acc_5_0 <= \$966 ;
+    acc_5_0 <= \$972 ;
   always @(posedge clk)
-    out_5_0 <= \$967 ;
+    out_5_0 <= \$973 ;
   always @(posedge clk)
-    a_5_1 <= \$968 ;
+    a_5_1 <= \$974 ;
   always @(posedge clk)
-    v_5_1 <= \$969 ;
+    v_5_1 <= \$975 ;
   always @(posedge clk)
-    l_5_1 <= \$970 ;
+    l_5_1 <= \$976 ;
   always @(posedge clk)
-    w_5_1 <= \$971 ;
+    w_5_1 <= \$977 ;
   always @(posedge clk)
-    p_5_1 <= \$972 ;
+    p_5_1 <= \$978 ;
   always @(posedge clk)
-    vr_5_1_d0 <= \$973 ;
+    vr_5_1_d0 <= \$979 ;
   always @(posedge clk)
-    vr_5_1_d1 <= \$974 ;
+    vr_5_1_d1 <= \$980 ;
   always @(posedge clk)
-    vr_5_1_d2 <= \$975 ;
+    vr_5_1_d2 <= \$981 ;
   always @(posedge clk)
-    lr_5_1_d0 <= \$976 ;
+    lr_5_1_d0 <= \$982 ;
   always @(posedge clk)
-    lr_5_1_d1 <= \$977 ;
+    lr_5_1_d1 <= \$983 ;
   always @(posedge clk)
-    lr_5_1_d2 <= \$978 ;
+    lr_5_1_d2 <= \$984 ;
   always @(posedge clk)
-    acc_5_1 <= \$979 ;
+    acc_5_1 <= \$985 ;
   always @(posedge clk)
-    out_5_1 <= \$980 ;
+    out_5_1 <= \$986 ;
   always @(posedge clk)
-    a_5_2 <= \$981 ;
+    a_5_2 <= \$987 ;
   always @(posedge clk)
-    v_5_2 <= \$982 ;
+    v_5_2 <= \$988 ;
   always @(posedge clk)
-    l_5_2 <= \$983 ;
+    l_5_2 <= \$989 ;
   always @(posedge clk)
-    w_5_2 <= \$984 ;
+    w_5_2 <= \$990 ;
   always @(posedge clk)
-    p_5_2 <= \$985 ;
+    p_5_2 <= \$991 ;
   always @(posedge clk)
-    vr_5_2_d0 <= \$986 ;
+    vr_5_2_d0 <= \$992 ;
   always @(posedge clk)
-    vr_5_2_d1 <= \$987 ;
+    vr_5_2_d1 <= \$993 ;
   always @(posedge clk)
-    vr_5_2_d2 <= \$988 ;
+    vr_5_2_d2 <= \$994 ;
   always @(posedge clk)
-    lr_5_2_d0 <= \$989 ;
+    lr_5_2_d0 <= \$995 ;
   always @(posedge clk)
-    lr_5_2_d1 <= \$990 ;
+    lr_5_2_d1 <= \$996 ;
   always @(posedge clk)
-    lr_5_2_d2 <= \$991 ;
+    lr_5_2_d2 <= \$997 ;
   always @(posedge clk)
-    acc_5_2 <= \$992 ;
+    acc_5_2 <= \$998 ;
   always @(posedge clk)
-    out_5_2 <= \$993 ;
+    out_5_2 <= \$999 ;
   always @(posedge clk)
-    a_5_3 <= \$994 ;
+    a_5_3 <= \$1000 ;
   always @(posedge clk)
-    v_5_3 <= \$995 ;
+    v_5_3 <= \$1001 ;
   always @(posedge clk)
-    l_5_3 <= \$996 ;
+    l_5_3 <= \$1002 ;
   always @(posedge clk)
-    w_5_3 <= \$997 ;
+    w_5_3 <= \$1003 ;
   always @(posedge clk)
-    p_5_3 <= \$998 ;
+    p_5_3 <= \$1004 ;
   always @(posedge clk)
-    vr_5_3_d0 <= \$999 ;
+    vr_5_3_d0 <= \$1005 ;
   always @(posedge clk)
-    vr_5_3_d1 <= \$1000 ;
+    vr_5_3_d1 <= \$1006 ;
   always @(posedge clk)
-    vr_5_3_d2 <= \$1001 ;
+    vr_5_3_d2 <= \$1007 ;
   always @(posedge clk)
-    lr_5_3_d0 <= \$1002 ;
+    lr_5_3_d0 <= \$1008 ;
   always @(posedge clk)
-    lr_5_3_d1 <= \$1003 ;
+    lr_5_3_d1 <= \$1009 ;
   always @(posedge clk)
-    lr_5_3_d2 <= \$1004 ;
+    lr_5_3_d2 <= \$1010 ;
   always @(posedge clk)
-    acc_5_3 <= \$1005 ;
+    acc_5_3 <= \$1011 ;
   always @(posedge clk)
-    out_5_3 <= \$1006 ;
+    out_5_3 <= \$1012 ;
   always @(posedge clk)
-    a_5_4 <= \$1007 ;
+    a_5_4 <= \$1013 ;
   always @(posedge clk)
-    v_5_4 <= \$1008 ;
+    v_5_4 <= \$1014 ;
   always @(posedge clk)
-    l_5_4 <= \$1009 ;
+    l_5_4 <= \$1015 ;
   always @(posedge clk)
-    w_5_4 <= \$1010 ;
+    w_5_4 <= \$1016 ;
   always @(posedge clk)
-    p_5_4 <= \$1011 ;
+    p_5_4 <= \$1017 ;
   always @(posedge clk)
-    vr_5_4_d0 <= \$1012 ;
+    vr_5_4_d0 <= \$1018 ;
   always @(posedge clk)
-    vr_5_4_d1 <= \$1013 ;
+    vr_5_4_d1 <= \$1019 ;
   always @(posedge clk)
-    vr_5_4_d2 <= \$1014 ;
+    vr_5_4_d2 <= \$1020 ;
   always @(posedge clk)
-    lr_5_4_d0 <= \$1015 ;
+    lr_5_4_d0 <= \$1021 ;
   always @(posedge clk)
-    lr_5_4_d1 <= \$1016 ;
+    lr_5_4_d1 <= \$1022 ;
   always @(posedge clk)
-    lr_5_4_d2 <= \$1017 ;
+    lr_5_4_d2 <= \$1023 ;
   always @(posedge clk)
-    acc_5_4 <= \$1018 ;
+    acc_5_4 <= \$1024 ;
   always @(posedge clk)
-    out_5_4 <= \$1019 ;
+    out_5_4 <= \$1025 ;
   always @(posedge clk)
-    a_5_5 <= \$1020 ;
+    a_5_5 <= \$1026 ;
   always @(posedge clk)
-    v_5_5 <= \$1021 ;
+    v_5_5 <= \$1027 ;
   always @(posedge clk)
-    l_5_5 <= \$1022 ;
+    l_5_5 <= \$1028 ;
   always @(posedge clk)
-    w_5_5 <= \$1023 ;
+    w_5_5 <= \$1029 ;
   always @(posedge clk)
-    p_5_5 <= \$1024 ;
+    p_5_5 <= \$1030 ;
   always @(posedge clk)
-    vr_5_5_d0 <= \$1025 ;
+    vr_5_5_d0 <= \$1031 ;
   always @(posedge clk)
-    vr_5_5_d1 <= \$1026 ;
+    vr_5_5_d1 <= \$1032 ;
   always @(posedge clk)
-    vr_5_5_d2 <= \$1027 ;
+    vr_5_5_d2 <= \$1033 ;
   always @(posedge clk)
-    lr_5_5_d0 <= \$1028 ;
+    lr_5_5_d0 <= \$1034 ;
   always @(posedge clk)
-    lr_5_5_d1 <= \$1029 ;
+    lr_5_5_d1 <= \$1035 ;
   always @(posedge clk)
-    lr_5_5_d2 <= \$1030 ;
+    lr_5_5_d2 <= \$1036 ;
   always @(posedge clk)
-    acc_5_5 <= \$1031 ;
+    acc_5_5 <= \$1037 ;
   always @(posedge clk)
-    out_5_5 <= \$1032 ;
+    out_5_5 <= \$1038 ;
   always @(posedge clk)
-    a_5_6 <= \$1033 ;
+    a_5_6 <= \$1039 ;
   always @(posedge clk)
-    v_5_6 <= \$1034 ;
+    v_5_6 <= \$1040 ;
   always @(posedge clk)
-    l_5_6 <= \$1035 ;
+    l_5_6 <= \$1041 ;
   always @(posedge clk)
-    w_5_6 <= \$1036 ;
+    w_5_6 <= \$1042 ;
   always @(posedge clk)
-    p_5_6 <= \$1037 ;
+    p_5_6 <= \$1043 ;
   always @(posedge clk)
-    vr_5_6_d0 <= \$1038 ;
+    vr_5_6_d0 <= \$1044 ;
   always @(posedge clk)
-    vr_5_6_d1 <= \$1039 ;
+    vr_5_6_d1 <= \$1045 ;
   always @(posedge clk)
-    vr_5_6_d2 <= \$1040 ;
+    vr_5_6_d2 <= \$1046 ;
   always @(posedge clk)
-    lr_5_6_d0 <= \$1041 ;
+    lr_5_6_d0 <= \$1047 ;
   always @(posedge clk)
-    lr_5_6_d1 <= \$1042 ;
+    lr_5_6_d1 <= \$1048 ;
   always @(posedge clk)
-    lr_5_6_d2 <= \$1043 ;
+    lr_5_6_d2 <= \$1049 ;
   always @(posedge clk)
-    acc_5_6 <= \$1044 ;
+    acc_5_6 <= \$1050 ;
   always @(posedge clk)
-    out_5_6 <= \$1045 ;
+    out_5_6 <= \$1051 ;
   always @(posedge clk)
-    a_5_7 <= \$1046 ;
+    a_5_7 <= \$1052 ;
   always @(posedge clk)
-    v_5_7 <= \$1047 ;
+    v_5_7 <= \$1053 ;
   always @(posedge clk)
-    l_5_7 <= \$1048 ;
+    l_5_7 <= \$1054 ;
   always @(posedge clk)
-    w_5_7 <= \$1049 ;
+    w_5_7 <= \$1055 ;
   always @(posedge clk)
-    p_5_7 <= \$1050 ;
+    p_5_7 <= \$1056 ;
   always @(posedge clk)
-    vr_5_7_d0 <= \$1051 ;
+    vr_5_7_d0 <= \$1057 ;
   always @(posedge clk)
-    vr_5_7_d1 <= \$1052 ;
+    vr_5_7_d1 <= \$1058 ;
   always @(posedge clk)
-    vr_5_7_d2 <= \$1053 ;
+    vr_5_7_d2 <= \$1059 ;
   always @(posedge clk)
-    lr_5_7_d0 <= \$1054 ;
+    lr_5_7_d0 <= \$1060 ;
   always @(posedge clk)
-    lr_5_7_d1 <= \$1055 ;
+    lr_5_7_d1 <= \$1061 ;
   always @(posedge clk)
-    lr_5_7_d2 <= \$1056 ;
+    lr_5_7_d2 <= \$1062 ;
   always @(posedge clk)
-    acc_5_7 <= \$1057 ;
+    acc_5_7 <= \$1063 ;
   always @(posedge clk)
-    out_5_7 <= \$1058 ;
+    out_5_7 <= \$1064 ;
   always @(posedge clk)
-    a_6_0 <= \$1059 ;
+    a_6_0 <= \$1065 ;
   always @(posedge clk)
-    v_6_0 <= \$1060 ;
+    v_6_0 <= \$1066 ;
   always @(posedge clk)
-    l_6_0 <= \$1061 ;
+    l_6_0 <= \$1067 ;
   always @(posedge clk)
-    w_6_0 <= \$1062 ;
+    w_6_0 <= \$1068 ;
   always @(posedge clk)
-    p_6_0 <= \$1063 ;
+    p_6_0 <= \$1069 ;
   always @(posedge clk)
-    vr_6_0_d0 <= \$1064 ;
+    vr_6_0_d0 <= \$1070 ;
   always @(posedge clk)
-    vr_6_0_d1 <= \$1065 ;
+    vr_6_0_d1 <= \$1071 ;
   always @(posedge clk)
-    vr_6_0_d2 <= \$1066 ;
+    vr_6_0_d2 <= \$1072 ;
   always @(posedge clk)
-    lr_6_0_d0 <= \$1067 ;
+    lr_6_0_d0 <= \$1073 ;
   always @(posedge clk)
-    lr_6_0_d1 <= \$1068 ;
+    lr_6_0_d1 <= \$1074 ;
   always @(posedge clk)
-    lr_6_0_d2 <= \$1069 ;
+    lr_6_0_d2 <= \$1075 ;
   always @(posedge clk)
-    acc_6_0 <= \$1070 ;
+    acc_6_0 <= \$1076 ;
   always @(posedge clk)
-    out_6_0 <= \$1071 ;
+    out_6_0 <= \$1077 ;
   always @(posedge clk)
-    a_6_1 <= \$1072 ;
+    a_6_1 <= \$1078 ;
   always @(posedge clk)
-    v_6_1 <= \$1073 ;
+    v_6_1 <= \$1079 ;
   always @(posedge clk)
-    l_6_1 <= \$1074 ;
+    l_6_1 <= \$1080 ;
   always @(posedge clk)
-    w_6_1 <= \$1075 ;
+    w_6_1 <= \$1081 ;
   always @(posedge clk)
-    p_6_1 <= \$1076 ;
+    p_6_1 <= \$1082 ;
   always @(posedge clk)
-    vr_6_1_d0 <= \$1077 ;
+    vr_6_1_d0 <= \$1083 ;
   always @(posedge clk)
-    vr_6_1_d1 <= \$1078 ;
+    vr_6_1_d1 <= \$1084 ;
   always @(posedge clk)
-    vr_6_1_d2 <= \$1079 ;
+    vr_6_1_d2 <= \$1085 ;
   always @(posedge clk)
-    lr_6_1_d0 <= \$1080 ;
+    lr_6_1_d0 <= \$1086 ;
   always @(posedge clk)
-    lr_6_1_d1 <= \$1081 ;
+    lr_6_1_d1 <= \$1087 ;
   always @(posedge clk)
-    lr_6_1_d2 <= \$1082 ;
+    lr_6_1_d2 <= \$1088 ;
   always @(posedge clk)
-    acc_6_1 <= \$1083 ;
+    acc_6_1 <= \$1089 ;
   always @(posedge clk)
-    out_6_1 <= \$1084 ;
+    out_6_1 <= \$1090 ;
   always @(posedge clk)
-    a_6_2 <= \$1085 ;
+    a_6_2 <= \$1091 ;
   always @(posedge clk)
-    v_6_2 <= \$1086 ;
+    v_6_2 <= \$1092 ;
   always @(posedge clk)
-    l_6_2 <= \$1087 ;
+    l_6_2 <= \$1093 ;
   always @(posedge clk)
-    w_6_2 <= \$1088 ;
+    w_6_2 <= \$1094 ;
   always @(posedge clk)
-    p_6_2 <= \$1089 ;
+    p_6_2 <= \$1095 ;
   always @(posedge clk)
-    vr_6_2_d0 <= \$1090 ;
+    vr_6_2_d0 <= \$1096 ;
   always @(posedge clk)
-    vr_6_2_d1 <= \$1091 ;
+    vr_6_2_d1 <= \$1097 ;
   always @(posedge clk)
-    vr_6_2_d2 <= \$1092 ;
+    vr_6_2_d2 <= \$1098 ;
   always @(posedge clk)
-    lr_6_2_d0 <= \$1093 ;
+    lr_6_2_d0 <= \$1099 ;
   always @(posedge clk)
-    lr_6_2_d1 <= \$1094 ;
+    lr_6_2_d1 <= \$1100 ;
   always @(posedge clk)
-    lr_6_2_d2 <= \$1095 ;
+    lr_6_2_d2 <= \$1101 ;
   always @(posedge clk)
-    acc_6_2 <= \$1096 ;
+    acc_6_2 <= \$1102 ;
   always @(posedge clk)
-    out_6_2 <= \$1097 ;
+    out_6_2 <= \$1103 ;
   always @(posedge clk)
-    a_6_3 <= \$1098 ;
+    a_6_3 <= \$1104 ;
   always @(posedge clk)
-    v_6_3 <= \$1099 ;
+    v_6_3 <= \$1105 ;
   always @(posedge clk)
-    l_6_3 <= \$1100 ;
+    l_6_3 <= \$1106 ;
   always @(posedge clk)
-    w_6_3 <= \$1101 ;
+    w_6_3 <= \$1107 ;
   always @(posedge clk)
-    p_6_3 <= \$1102 ;
+    p_6_3 <= \$1108 ;
   always @(posedge clk)
-    vr_6_3_d0 <= \$1103 ;
+    vr_6_3_d0 <= \$1109 ;
   always @(posedge clk)
-    vr_6_3_d1 <= \$1104 ;
+    vr_6_3_d1 <= \$1110 ;
   always @(posedge clk)
-    vr_6_3_d2 <= \$1105 ;
+    vr_6_3_d2 <= \$1111 ;
   always @(posedge clk)
-    lr_6_3_d0 <= \$1106 ;
+    lr_6_3_d0 <= \$1112 ;
   always @(posedge clk)
-    lr_6_3_d1 <= \$1107 ;
+    lr_6_3_d1 <= \$1113 ;
   always @(posedge clk)
-    lr_6_3_d2 <= \$1108 ;
+    lr_6_3_d2 <= \$1114 ;
   always @(posedge clk)
-    acc_6_3 <= \$1109 ;
+    acc_6_3 <= \$1115 ;
   always @(posedge clk)
-    out_6_3 <= \$1110 ;
+    out_6_3 <= \$1116 ;
   always @(posedge clk)
-    a_6_4 <= \$1111 ;
+    a_6_4 <= \$1117 ;
   always @(posedge clk)
-    v_6_4 <= \$1112 ;
+    v_6_4 <= \$1118 ;
   always @(posedge clk)
-    l_6_4 <= \$1113 ;
+    l_6_4 <= \$1119 ;
   always @(posedge clk)
-    w_6_4 <= \$1114 ;
+    w_6_4 <= \$1120 ;
   always @(posedge clk)
-    p_6_4 <= \$1115 ;
+    p_6_4 <= \$1121 ;
   always @(posedge clk)
-    vr_6_4_d0 <= \$1116 ;
+    vr_6_4_d0 <= \$1122 ;
   always @(posedge clk)
-    vr_6_4_d1 <= \$1117 ;
+    vr_6_4_d1 <= \$1123 ;
   always @(posedge clk)
-    vr_6_4_d2 <= \$1118 ;
+    vr_6_4_d2 <= \$1124 ;
   always @(posedge clk)
-    lr_6_4_d0 <= \$1119 ;
+    lr_6_4_d0 <= \$1125 ;
   always @(posedge clk)
-    lr_6_4_d1 <= \$1120 ;
+    lr_6_4_d1 <= \$1126 ;
   always @(posedge clk)
-    lr_6_4_d2 <= \$1121 ;
+    lr_6_4_d2 <= \$1127 ;
   always @(posedge clk)
-    acc_6_4 <= \$1122 ;
+    acc_6_4 <= \$1128 ;
   always @(posedge clk)
-    out_6_4 <= \$1123 ;
+    out_6_4 <= \$1129 ;
   always @(posedge clk)
-    a_6_5 <= \$1124 ;
+    a_6_5 <= \$1130 ;
   always @(posedge clk)
-    v_6_5 <= \$1125 ;
+    v_6_5 <= \$1131 ;
   always @(posedge clk)
-    l_6_5 <= \$1126 ;
+    l_6_5 <= \$1132 ;
   always @(posedge clk)
-    w_6_5 <= \$1127 ;
+    w_6_5 <= \$1133 ;
   always @(posedge clk)
-    p_6_5 <= \$1128 ;
+    p_6_5 <= \$1134 ;
   always @(posedge clk)
-    vr_6_5_d0 <= \$1129 ;
+    vr_6_5_d0 <= \$1135 ;
   always @(posedge clk)
-    vr_6_5_d1 <= \$1130 ;
+    vr_6_5_d1 <= \$1136 ;
   always @(posedge clk)
-    vr_6_5_d2 <= \$1131 ;
+    vr_6_5_d2 <= \$1137 ;
   always @(posedge clk)
-    lr_6_5_d0 <= \$1132 ;
+    lr_6_5_d0 <= \$1138 ;
   always @(posedge clk)
-    lr_6_5_d1 <= \$1133 ;
+    lr_6_5_d1 <= \$1139 ;
   always @(posedge clk)
-    lr_6_5_d2 <= \$1134 ;
+    lr_6_5_d2 <= \$1140 ;
   always @(posedge clk)
-    acc_6_5 <= \$1135 ;
+    acc_6_5 <= \$1141 ;
   always @(posedge clk)
-    out_6_5 <= \$1136 ;
+    out_6_5 <= \$1142 ;
   always @(posedge clk)
-    a_6_6 <= \$1137 ;
+    a_6_6 <= \$1143 ;
   always @(posedge clk)
-    v_6_6 <= \$1138 ;
+    v_6_6 <= \$1144 ;
   always @(posedge clk)
-    l_6_6 <= \$1139 ;
+    l_6_6 <= \$1145 ;
   always @(posedge clk)
-    w_6_6 <= \$1140 ;
+    w_6_6 <= \$1146 ;
   always @(posedge clk)
-    p_6_6 <= \$1141 ;
+    p_6_6 <= \$1147 ;
   always @(posedge clk)
-    vr_6_6_d0 <= \$1142 ;
+    vr_6_6_d0 <= \$1148 ;
   always @(posedge clk)
-    vr_6_6_d1 <= \$1143 ;
+    vr_6_6_d1 <= \$1149 ;
   always @(posedge clk)
-    vr_6_6_d2 <= \$1144 ;
+    vr_6_6_d2 <= \$1150 ;
   always @(posedge clk)
-    lr_6_6_d0 <= \$1145 ;
+    lr_6_6_d0 <= \$1151 ;
   always @(posedge clk)
-    lr_6_6_d1 <= \$1146 ;
+    lr_6_6_d1 <= \$1152 ;
   always @(posedge clk)
-    lr_6_6_d2 <= \$1147 ;
+    lr_6_6_d2 <= \$1153 ;
   always @(posedge clk)
-    acc_6_6 <= \$1148 ;
+    acc_6_6 <= \$1154 ;
   always @(posedge clk)
-    out_6_6 <= \$1149 ;
+    out_6_6 <= \$1155 ;
   always @(posedge clk)
-    a_6_7 <= \$1150 ;
+    a_6_7 <= \$1156 ;
   always @(posedge clk)
-    v_6_7 <= \$1151 ;
+    v_6_7 <= \$1157 ;
   always @(posedge clk)
-    l_6_7 <= \$1152 ;
+    l_6_7 <= \$1158 ;
   always @(posedge clk)
-    w_6_7 <= \$1153 ;
+    w_6_7 <= \$1159 ;
   always @(posedge clk)
-    p_6_7 <= \$1154 ;
+    p_6_7 <= \$1160 ;
   always @(posedge clk)
-    vr_6_7_d0 <= \$1155 ;
+    vr_6_7_d0 <= \$1161 ;
   always @(posedge clk)
-    vr_6_7_d1 <= \$1156 ;
+    vr_6_7_d1 <= \$1162 ;
   always @(posedge clk)
-    vr_6_7_d2 <= \$1157 ;
+    vr_6_7_d2 <= \$1163 ;
   always @(posedge clk)
-    lr_6_7_d0 <= \$1158 ;
+    lr_6_7_d0 <= \$1164 ;
   always @(posedge clk)
-    lr_6_7_d1 <= \$1159 ;
+    lr_6_7_d1 <= \$1165 ;
   always @(posedge clk)
-    lr_6_7_d2 <= \$1160 ;
+    lr_6_7_d2 <= \$1166 ;
   always @(posedge clk)
-    acc_6_7 <= \$1161 ;
+    acc_6_7 <= \$1167 ;
   always @(posedge clk)
-    out_6_7 <= \$1162 ;
+    out_6_7 <= \$1168 ;
   always @(posedge clk)
-    a_7_0 <= \$1163 ;
+    a_7_0 <= \$1169 ;
   always @(posedge clk)
-    v_7_0 <= \$1164 ;
+    v_7_0 <= \$1170 ;
   always @(posedge clk)
-    l_7_0 <= \$1165 ;
+    l_7_0 <= \$1171 ;
   always @(posedge clk)
-    w_7_0 <= \$1166 ;
+    w_7_0 <= \$1172 ;
   always @(posedge clk)
-    p_7_0 <= \$1167 ;
+    p_7_0 <= \$1173 ;
   always @(posedge clk)
-    vr_7_0_d0 <= \$1168 ;
+    vr_7_0_d0 <= \$1174 ;
   always @(posedge clk)
-    vr_7_0_d1 <= \$1169 ;
+    vr_7_0_d1 <= \$1175 ;
   always @(posedge clk)
-    vr_7_0_d2 <= \$1170 ;
+    vr_7_0_d2 <= \$1176 ;
   always @(posedge clk)
-    lr_7_0_d0 <= \$1171 ;
+    lr_7_0_d0 <= \$1177 ;
   always @(posedge clk)
-    lr_7_0_d1 <= \$1172 ;
+    lr_7_0_d1 <= \$1178 ;
   always @(posedge clk)
-    lr_7_0_d2 <= \$1173 ;
+    lr_7_0_d2 <= \$1179 ;
   always @(posedge clk)
-    acc_7_0 <= \$1174 ;
+    acc_7_0 <= \$1180 ;
   always @(posedge clk)
-    out_7_0 <= \$1175 ;
+    out_7_0 <= \$1181 ;
   always @(posedge clk)
-    a_7_1 <= \$1176 ;
+    a_7_1 <= \$1182 ;
   always @(posedge clk)
-    v_7_1 <= \$1177 ;
+    v_7_1 <= \$1183 ;
   always @(posedge clk)
-    l_7_1 <= \$1178 ;
+    l_7_1 <= \$1184 ;
   always @(posedge clk)
-    w_7_1 <= \$1179 ;
+    w_7_1 <= \$1185 ;
   always @(posedge clk)
-    p_7_1 <= \$1180 ;
+    p_7_1 <= \$1186 ;
   always @(posedge clk)
-    vr_7_1_d0 <= \$1181 ;
+    vr_7_1_d0 <= \$1187 ;
   always @(posedge clk)
-    vr_7_1_d1 <= \$1182 ;
+    vr_7_1_d1 <= \$1188 ;
   always @(posedge clk)
-    vr_7_1_d2 <= \$1183 ;
+    vr_7_1_d2 <= \$1189 ;
   always @(posedge clk)
-    lr_7_1_d0 <= \$1184 ;
+    lr_7_1_d0 <= \$1190 ;
   always @(posedge clk)
-    lr_7_1_d1 <= \$1185 ;
+    lr_7_1_d1 <= \$1191 ;
   always @(posedge clk)
-    lr_7_1_d2 <= \$1186 ;
+    lr_7_1_d2 <= \$1192 ;
   always @(posedge clk)
-    acc_7_1 <= \$1187 ;
+    acc_7_1 <= \$1193 ;
   always @(posedge clk)
-    out_7_1 <= \$1188 ;
+    out_7_1 <= \$1194 ;
   always @(posedge clk)
-    a_7_2 <= \$1189 ;
+    a_7_2 <= \$1195 ;
   always @(posedge clk)
-    v_7_2 <= \$1190 ;
+    v_7_2 <= \$1196 ;
   always @(posedge clk)
-    l_7_2 <= \$1191 ;
+    l_7_2 <= \$1197 ;
   always @(posedge clk)
-    w_7_2 <= \$1192 ;
+    w_7_2 <= \$1198 ;
   always @(posedge clk)
-    p_7_2 <= \$1193 ;
+    p_7_2 <= \$1199 ;
   always @(posedge clk)
-    vr_7_2_d0 <= \$1194 ;
+    vr_7_2_d0 <= \$1200 ;
   always @(posedge clk)
-    vr_7_2_d1 <= \$1195 ;
+    vr_7_2_d1 <= \$1201 ;
   always @(posedge clk)
-    vr_7_2_d2 <= \$1196 ;
+    vr_7_2_d2 <= \$1202 ;
   always @(posedge clk)
-    lr_7_2_d0 <= \$1197 ;
+    lr_7_2_d0 <= \$1203 ;
   always @(posedge clk)
-    lr_7_2_d1 <= \$1198 ;
+    lr_7_2_d1 <= \$1204 ;
   always @(posedge clk)
-    lr_7_2_d2 <= \$1199 ;
+    lr_7_2_d2 <= \$1205 ;
   always @(posedge clk)
-    acc_7_2 <= \$1200 ;
+    acc_7_2 <= \$1206 ;
   always @(posedge clk)
-    out_7_2 <= \$1201 ;
+    out_7_2 <= \$1207 ;
   always @(posedge clk)
-    a_7_3 <= \$1202 ;
+    a_7_3 <= \$1208 ;
   always @(posedge clk)
-    v_7_3 <= \$1203 ;
+    v_7_3 <= \$1209 ;
   always @(posedge clk)
-    l_7_3 <= \$1204 ;
+    l_7_3 <= \$1210 ;
   always @(posedge clk)
-    w_7_3 <= \$1205 ;
+    w_7_3 <= \$1211 ;
   always @(posedge clk)
-    p_7_3 <= \$1206 ;
+    p_7_3 <= \$1212 ;
   always @(posedge clk)
-    vr_7_3_d0 <= \$1207 ;
+    vr_7_3_d0 <= \$1213 ;
   always @(posedge clk)
-    vr_7_3_d1 <= \$1208 ;
+    vr_7_3_d1 <= \$1214 ;
   always @(posedge clk)
-    vr_7_3_d2 <= \$1209 ;
+    vr_7_3_d2 <= \$1215 ;
   always @(posedge clk)
-    lr_7_3_d0 <= \$1210 ;
+    lr_7_3_d0 <= \$1216 ;
   always @(posedge clk)
-    lr_7_3_d1 <= \$1211 ;
+    lr_7_3_d1 <= \$1217 ;
   always @(posedge clk)
-    lr_7_3_d2 <= \$1212 ;
+    lr_7_3_d2 <= \$1218 ;
   always @(posedge clk)
-    acc_7_3 <= \$1213 ;
+    acc_7_3 <= \$1219 ;
   always @(posedge clk)
-    out_7_3 <= \$1214 ;
+    out_7_3 <= \$1220 ;
   always @(posedge clk)
-    a_7_4 <= \$1215 ;
+    a_7_4 <= \$1221 ;
   always @(posedge clk)
-    v_7_4 <= \$1216 ;
+    v_7_4 <= \$1222 ;
   always @(posedge clk)
-    l_7_4 <= \$1217 ;
+    l_7_4 <= \$1223 ;
   always @(posedge clk)
-    w_7_4 <= \$1218 ;
+    w_7_4 <= \$1224 ;
   always @(posedge clk)
-    p_7_4 <= \$1219 ;
+    p_7_4 <= \$1225 ;
   always @(posedge clk)
-    vr_7_4_d0 <= \$1220 ;
+    vr_7_4_d0 <= \$1226 ;
   always @(posedge clk)
-    vr_7_4_d1 <= \$1221 ;
+    vr_7_4_d1 <= \$1227 ;
   always @(posedge clk)
-    vr_7_4_d2 <= \$1222 ;
+    vr_7_4_d2 <= \$1228 ;
   always @(posedge clk)
-    lr_7_4_d0 <= \$1223 ;
+    lr_7_4_d0 <= \$1229 ;
   always @(posedge clk)
-    lr_7_4_d1 <= \$1224 ;
+    lr_7_4_d1 <= \$1230 ;
   always @(posedge clk)
-    lr_7_4_d2 <= \$1225 ;
+    lr_7_4_d2 <= \$1231 ;
   always @(posedge clk)
-    acc_7_4 <= \$1226 ;
+    acc_7_4 <= \$1232 ;
   always @(posedge clk)
-    out_7_4 <= \$1227 ;
+    out_7_4 <= \$1233 ;
   always @(posedge clk)
-    a_7_5 <= \$1228 ;
+    a_7_5 <= \$1234 ;
   always @(posedge clk)
-    v_7_5 <= \$1229 ;
+    v_7_5 <= \$1235 ;
   always @(posedge clk)
-    l_7_5 <= \$1230 ;
+    l_7_5 <= \$1236 ;
   always @(posedge clk)
-    w_7_5 <= \$1231 ;
+    w_7_5 <= \$1237 ;
   always @(posedge clk)
-    p_7_5 <= \$1232 ;
+    p_7_5 <= \$1238 ;
   always @(posedge clk)
-    vr_7_5_d0 <= \$1233 ;
+    vr_7_5_d0 <= \$1239 ;
   always @(posedge clk)
-    vr_7_5_d1 <= \$1234 ;
+    vr_7_5_d1 <= \$1240 ;
   always @(posedge clk)
-    vr_7_5_d2 <= \$1235 ;
+    vr_7_5_d2 <= \$1241 ;
   always @(posedge clk)
-    lr_7_5_d0 <= \$1236 ;
+    lr_7_5_d0 <= \$1242 ;
   always @(posedge clk)
-    lr_7_5_d1 <= \$1237 ;
+    lr_7_5_d1 <= \$1243 ;
   always @(posedge clk)
-    lr_7_5_d2 <= \$1238 ;
+    lr_7_5_d2 <= \$1244 ;
   always @(posedge clk)
-    acc_7_5 <= \$1239 ;
+    acc_7_5 <= \$1245 ;
   always @(posedge clk)
-    out_7_5 <= \$1240 ;
+    out_7_5 <= \$1246 ;
   always @(posedge clk)
-    a_7_6 <= \$1241 ;
+    a_7_6 <= \$1247 ;
   always @(posedge clk)
-    v_7_6 <= \$1242 ;
+    v_7_6 <= \$1248 ;
   always @(posedge clk)
-    l_7_6 <= \$1243 ;
+    l_7_6 <= \$1249 ;
   always @(posedge clk)
-    w_7_6 <= \$1244 ;
+    w_7_6 <= \$1250 ;
   always @(posedge clk)
-    p_7_6 <= \$1245 ;
+    p_7_6 <= \$1251 ;
   always @(posedge clk)
-    vr_7_6_d0 <= \$1246 ;
+    vr_7_6_d0 <= \$1252 ;
   always @(posedge clk)
-    vr_7_6_d1 <= \$1247 ;
+    vr_7_6_d1 <= \$1253 ;
   always @(posedge clk)
-    vr_7_6_d2 <= \$1248 ;
+    vr_7_6_d2 <= \$1254 ;
   always @(posedge clk)
-    lr_7_6_d0 <= \$1249 ;
+    lr_7_6_d0 <= \$1255 ;
   always @(posedge clk)
-    lr_7_6_d1 <= \$1250 ;
+    lr_7_6_d1 <= \$1256 ;
   always @(posedge clk)
-    lr_7_6_d2 <= \$1251 ;
+    lr_7_6_d2 <= \$1257 ;
   always @(posedge clk)
-    acc_7_6 <= \$1252 ;
+    acc_7_6 <= \$1258 ;
   always @(posedge clk)
-    out_7_6 <= \$1253 ;
+    out_7_6 <= \$1259 ;
   always @(posedge clk)
-    a_7_7 <= \$1254 ;
+    a_7_7 <= \$1260 ;
   always @(posedge clk)
-    v_7_7 <= \$1255 ;
+    v_7_7 <= \$1261 ;
   always @(posedge clk)
-    l_7_7 <= \$1256 ;
+    l_7_7 <= \$1262 ;
   always @(posedge clk)
-    w_7_7 <= \$1257 ;
+    w_7_7 <= \$1263 ;
   always @(posedge clk)
-    p_7_7 <= \$1258 ;
+    p_7_7 <= \$1264 ;
   always @(posedge clk)
-    vr_7_7_d0 <= \$1259 ;
+    vr_7_7_d0 <= \$1265 ;
   always @(posedge clk)
-    vr_7_7_d1 <= \$1260 ;
+    vr_7_7_d1 <= \$1266 ;
   always @(posedge clk)
-    vr_7_7_d2 <= \$1261 ;
+    vr_7_7_d2 <= \$1267 ;
   always @(posedge clk)
-    lr_7_7_d0 <= \$1262 ;
+    lr_7_7_d0 <= \$1268 ;
   always @(posedge clk)
-    lr_7_7_d1 <= \$1263 ;
+    lr_7_7_d1 <= \$1269 ;
   always @(posedge clk)
-    lr_7_7_d2 <= \$1264 ;
+    lr_7_7_d2 <= \$1270 ;
   always @(posedge clk)
-    acc_7_7 <= \$1265 ;
+    acc_7_7 <= \$1271 ;
   always @(posedge clk)
-    out_7_7 <= \$1266 ;
+    out_7_7 <= \$1272 ;
   always @(posedge clk)
-    drain_count <= \$1267 ;
+    drain_count <= \$1273 ;
+  always @(posedge clk)
+    drain_beat <= \$1274 ;
+  always @(posedge clk)
+    drain_shift <= \$1275 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a(i_a[7:0]),
     .b(i_w[7:0]),
     .clk(clk),
     .en(en),
-    .\port$717$0 (\$1268 ),
-    .\port$717$1 (\$1269 ),
-    .\port$717$10 (\$1278 ),
-    .\port$717$11 (\$1279 ),
-    .\port$717$12 (\$1280 ),
-    .\port$717$13 (\$1281 ),
-    .\port$717$14 (\$1282 ),
-    .\port$717$15 (\$1283 ),
-    .\port$717$2 (\$1270 ),
-    .\port$717$3 (\$1271 ),
-    .\port$717$4 (\$1272 ),
-    .\port$717$5 (\$1273 ),
-    .\port$717$6 (\$1274 ),
-    .\port$717$7 (\$1275 ),
-    .\port$717$8 (\$1276 ),
-    .\port$717$9 (\$1277 )
+    .\port$726$0 (\$1276 ),
+    .\port$726$1 (\$1277 ),
+    .\port$726$10 (\$1286 ),
+    .\port$726$11 (\$1287 ),
+    .\port$726$12 (\$1288 ),
+    .\port$726$13 (\$1289 ),
+    .\port$726$14 (\$1290 ),
+    .\port$726$15 (\$1291 ),
+    .\port$726$2 (\$1278 ),
+    .\port$726$3 (\$1279 ),
+    .\port$726$4 (\$1280 ),
+    .\port$726$5 (\$1281 ),
+    .\port$726$6 (\$1282 ),
+    .\port$726$7 (\$1283 ),
+    .\port$726$8 (\$1284 ),
+    .\port$726$9 (\$1285 )
   );
   \hwq_mac_array.mul_0_1  mul_0_1 (
     .a(a_0_0),
     .b(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .\port$718$0 (\$1284 ),
-    .\port$718$1 (\$1285 ),
-    .\port$718$10 (\$1294 ),
-    .\port$718$11 (\$1295 ),
-    .\port$718$12 (\$1296 ),
-    .\port$718$13 (\$1297 ),
-    .\port$718$14 (\$1298 ),
-    .\port$718$15 (\$1299 ),
-    .\port$718$2 (\$1286 ),
-    .\port$718$3 (\$1287 ),
-    .\port$718$4 (\$1288 ),
-    .\port$718$5 (\$1289 ),
-    .\port$718$6 (\$1290 ),
-    .\port$718$7 (\$1291 ),
-    .\port$718$8 (\$1292 ),
-    .\port$718$9 (\$1293 )
+    .\port$727$0 (\$1292 ),
+    .\port$727$1 (\$1293 ),
+    .\port$727$10 (\$1302 ),
+    .\port$727$11 (\$1303 ),
+    .\port$727$12 (\$1304 ),
+    .\port$727$13 (\$1305 ),
+    .\port$727$14 (\$1306 ),
+    .\port$727$15 (\$1307 ),
+    .\port$727$2 (\$1294 ),
+    .\port$727$3 (\$1295 ),
+    .\port$727$4 (\$1296 ),
+    .\port$727$5 (\$1297 ),
+    .\port$727$6 (\$1298 ),
+    .\port$727$7 (\$1299 ),
+    .\port$727$8 (\$1300 ),
+    .\port$727$9 (\$1301 )
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
     .a(a_0_1),
     .b(skew_w2_d1),
     .clk(clk),
     .en(en),
-    .\port$719$0 (\$1300 ),
-    .\port$719$1 (\$1301 ),
-    .\port$719$10 (\$1310 ),
-    .\port$719$11 (\$1311 ),
-    .\port$719$12 (\$1312 ),
-    .\port$719$13 (\$1313 ),
-    .\port$719$14 (\$1314 ),
-    .\port$719$15 (\$1315 ),
-    .\port$719$2 (\$1302 ),
-    .\port$719$3 (\$1303 ),
-    .\port$719$4 (\$1304 ),
-    .\port$719$5 (\$1305 ),
-    .\port$719$6 (\$1306 ),
-    .\port$719$7 (\$1307 ),
-    .\port$719$8 (\$1308 ),
-    .\port$719$9 (\$1309 )
+    .\port$728$0 (\$1308 ),
+    .\port$728$1 (\$1309 ),
+    .\port$728$10 (\$1318 ),
+    .\port$728$11 (\$1319 ),
+    .\port$728$12 (\$1320 ),
+    .\port$728$13 (\$1321 ),
+    .\port$728$14 (\$1322 ),
+    .\port$728$15 (\$1323 ),
+    .\port$728$2 (\$1310 ),
+    .\port$728$3 (\$1311 ),
+    .\port$728$4 (\$1312 ),
+    .\port$728$5 (\$1313 ),
+    .\port$728$6 (\$1314 ),
+    .\port$728$7 (\$1315 ),
+    .\port$728$8 (\$1316 ),
+    .\port$728$9 (\$1317 )
   );
   \hwq_mac_array.mul_0_3  mul_0_3 (
     .a(a_0_2),
     .b(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .\port$720$0 (\$1316 ),
-    .\port$720$1 (\$1317 ),
-    .\port$720$10 (\$1326 ),
-    .\port$720$11 (\$1327 ),
-    .\port$720$12 (\$1328 ),
-    .\port$720$13 (\$1329 ),
-    .\port$720$14 (\$1330 ),
-    .\port$720$15 (\$1331 ),
-    .\port$720$2 (\$1318 ),
-    .\port$720$3 (\$1319 ),
-    .\port$720$4 (\$1320 ),
-    .\port$720$5 (\$1321 ),
-    .\port$720$6 (\$1322 ),
-    .\port$720$7 (\$1323 ),
-    .\port$720$8 (\$1324 ),
-    .\port$720$9 (\$1325 )
+    .\port$729$0 (\$1324 ),
+    .\port$729$1 (\$1325 ),
+    .\port$729$10 (\$1334 ),
+    .\port$729$11 (\$1335 ),
+    .\port$729$12 (\$1336 ),
+    .\port$729$13 (\$1337 ),
+    .\port$729$14 (\$1338 ),
+    .\port$729$15 (\$1339 ),
+    .\port$729$2 (\$1326 ),
+    .\port$729$3 (\$1327 ),
+    .\port$729$4 (\$1328 ),
+    .\port$729$5 (\$1329 ),
+    .\port$729$6 (\$1330 ),
+    .\port$729$7 (\$1331 ),
+    .\port$729$8 (\$1332 ),
+    .\port$729$9 (\$1333 )
   );
   \hwq_mac_array.mul_0_4  mul_0_4 (
     .a(a_0_3),
     .b(skew_w4_d3),
     .clk(clk),
     .en(en),
-    .\port$721$0 (\$1332 ),
-    .\port$721$1 (\$1333 ),
-    .\port$721$10 (\$1342 ),
-    .\port$721$11 (\$1343 ),
-    .\port$721$12 (\$1344 ),
-    .\port$721$13 (\$1345 ),
-    .\port$721$14 (\$1346 ),
-    .\port$721$15 (\$1347 ),
-    .\port$721$2 (\$1334 ),
-    .\port$721$3 (\$1335 ),
-    .\port$721$4 (\$1336 ),
-    .\port$721$5 (\$1337 ),
-    .\port$721$6 (\$1338 ),
-    .\port$721$7 (\$1339 ),
-    .\port$721$8 (\$1340 ),
-    .\port$721$9 (\$1341 )
+    .\port$730$0 (\$1340 ),
+    .\port$730$1 (\$1341 ),
+    .\port$730$10 (\$1350 ),
+    .\port$730$11 (\$1351 ),
+    .\port$730$12 (\$1352 ),
+    .\port$730$13 (\$1353 ),
+    .\port$730$14 (\$1354 ),
+    .\port$730$15 (\$1355 ),
+    .\port$730$2 (\$1342 ),
+    .\port$730$3 (\$1343 ),
+    .\port$730$4 (\$1344 ),
+    .\port$730$5 (\$1345 ),
+    .\port$730$6 (\$1346 ),
+    .\port$730$7 (\$1347 ),
+    .\port$730$8 (\$1348 ),
+    .\port$730$9 (\$1349 )
   );
   \hwq_mac_array.mul_0_5  mul_0_5 (
     .a(a_0_4),
     .b(skew_w5_d4),
     .clk(clk),
     .en(en),
-    .\port$722$0 (\$1348 ),
-    .\port$722$1 (\$1349 ),
-    .\port$722$10 (\$1358 ),
-    .\port$722$11 (\$1359 ),
-    .\port$722$12 (\$1360 ),
-    .\port$722$13 (\$1361 ),
-    .\port$722$14 (\$1362 ),
-    .\port$722$15 (\$1363 ),
-    .\port$722$2 (\$1350 ),
-    .\port$722$3 (\$1351 ),
-    .\port$722$4 (\$1352 ),
-    .\port$722$5 (\$1353 ),
-    .\port$722$6 (\$1354 ),
-    .\port$722$7 (\$1355 ),
-    .\port$722$8 (\$1356 ),
-    .\port$722$9 (\$1357 )
+    .\port$731$0 (\$1356 ),
+    .\port$731$1 (\$1357 ),
+    .\port$731$10 (\$1366 ),
+    .\port$731$11 (\$1367 ),
+    .\port$731$12 (\$1368 ),
+    .\port$731$13 (\$1369 ),
+    .\port$731$14 (\$1370 ),
+    .\port$731$15 (\$1371 ),
+    .\port$731$2 (\$1358 ),
+    .\port$731$3 (\$1359 ),
+    .\port$731$4 (\$1360 ),
+    .\port$731$5 (\$1361 ),
+    .\port$731$6 (\$1362 ),
+    .\port$731$7 (\$1363 ),
+    .\port$731$8 (\$1364 ),
+    .\port$731$9 (\$1365 )
   );
   \hwq_mac_array.mul_0_6  mul_0_6 (
     .a(a_0_5),
     .b(skew_w6_d5),
     .clk(clk),
     .en(en),
-    .\port$723$0 (\$1364 ),
-    .\port$723$1 (\$1365 ),
-    .\port$723$10 (\$1374 ),
-    .\port$723$11 (\$1375 ),
-    .\port$723$12 (\$1376 ),
-    .\port$723$13 (\$1377 ),
-    .\port$723$14 (\$1378 ),
-    .\port$723$15 (\$1379 ),
-    .\port$723$2 (\$1366 ),
-    .\port$723$3 (\$1367 ),
-    .\port$723$4 (\$1368 ),
-    .\port$723$5 (\$1369 ),
-    .\port$723$6 (\$1370 ),
-    .\port$723$7 (\$1371 ),
-    .\port$723$8 (\$1372 ),
-    .\port$723$9 (\$1373 )
+    .\port$732$0 (\$1372 ),
+    .\port$732$1 (\$1373 ),
+    .\port$732$10 (\$1382 ),
+    .\port$732$11 (\$1383 ),
+    .\port$732$12 (\$1384 ),
+    .\port$732$13 (\$1385 ),
+    .\port$732$14 (\$1386 ),
+    .\port$732$15 (\$1387 ),
+    .\port$732$2 (\$1374 ),
+    .\port$732$3 (\$1375 ),
+    .\port$732$4 (\$1376 ),
+    .\port$732$5 (\$1377 ),
+    .\port$732$6 (\$1378 ),
+    .\port$732$7 (\$1379 ),
+    .\port$732$8 (\$1380 ),
+    .\port$732$9 (\$1381 )
   );
   \hwq_mac_array.mul_0_7  mul_0_7 (
     .a(a_0_6),
     .b(skew_w7_d6),
     .clk(clk),
     .en(en),
-    .\port$724$0 (\$1380 ),
-    .\port$724$1 (\$1381 ),
-    .\port$724$10 (\$1390 ),
-    .\port$724$11 (\$1391 ),
-    .\port$724$12 (\$1392 ),
-    .\port$724$13 (\$1393 ),
-    .\port$724$14 (\$1394 ),
-    .\port$724$15 (\$1395 ),
-    .\port$724$2 (\$1382 ),
-    .\port$724$3 (\$1383 ),
-    .\port$724$4 (\$1384 ),
-    .\port$724$5 (\$1385 ),
-    .\port$724$6 (\$1386 ),
-    .\port$724$7 (\$1387 ),
-    .\port$724$8 (\$1388 ),
-    .\port$724$9 (\$1389 )
+    .\port$733$0 (\$1388 ),
+    .\port$733$1 (\$1389 ),
+    .\port$733$10 (\$1398 ),
+    .\port$733$11 (\$1399 ),
+    .\port$733$12 (\$1400 ),
+    .\port$733$13 (\$1401 ),
+    .\port$733$14 (\$1402 ),
+    .\port$733$15 (\$1403 ),
+    .\port$733$2 (\$1390 ),
+    .\port$733$3 (\$1391 ),
+    .\port$733$4 (\$1392 ),
+    .\port$733$5 (\$1393 ),
+    .\port$733$6 (\$1394 ),
+    .\port$733$7 (\$1395 ),
+    .\port$733$8 (\$1396 ),
+    .\port$733$9 (\$1397 )
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
     .a(skew_a1_d0),
     .b(w_0_0),
     .clk(clk),
     .en(en),
-    .\port$725$0 (\$1396 ),
-    .\port$725$1 (\$1397 ),
-    .\port$725$10 (\$1406 ),
-    .\port$725$11 (\$1407 ),
-    .\port$725$12 (\$1408 ),
-    .\port$725$13 (\$1409 ),
-    .\port$725$14 (\$1410 ),
-    .\port$725$15 (\$1411 ),
-    .\port$725$2 (\$1398 ),
-    .\port$725$3 (\$1399 ),
-    .\port$725$4 (\$1400 ),
-    .\port$725$5 (\$1401 ),
-    .\port$725$6 (\$1402 ),
-    .\port$725$7 (\$1403 ),
-    .\port$725$8 (\$1404 ),
-    .\port$725$9 (\$1405 )
+    .\port$734$0 (\$1404 ),
+    .\port$734$1 (\$1405 ),
+    .\port$734$10 (\$1414 ),
+    .\port$734$11 (\$1415 ),
+    .\port$734$12 (\$1416 ),
+    .\port$734$13 (\$1417 ),
+    .\port$734$14 (\$1418 ),
+    .\port$734$15 (\$1419 ),
+    .\port$734$2 (\$1406 ),
+    .\port$734$3 (\$1407 ),
+    .\port$734$4 (\$1408 ),
+    .\port$734$5 (\$1409 ),
+    .\port$734$6 (\$1410 ),
+    .\port$734$7 (\$1411 ),
+    .\port$734$8 (\$1412 ),
+    .\port$734$9 (\$1413 )
   );
   \hwq_mac_array.mul_1_1  mul_1_1 (
     .a(a_1_0),
     .b(w_0_1),
     .clk(clk),
     .en(en),
-    .\port$726$0 (\$1412 ),
-    .\port$726$1 (\$1413 ),
-    .\port$726$10 (\$1422 ),
-    .\port$726$11 (\$1423 ),
-    .\port$726$12 (\$1424 ),
-    .\port$726$13 (\$1425 ),
-    .\port$726$14 (\$1426 ),
-    .\port$726$15 (\$1427 ),
-    .\port$726$2 (\$1414 ),
-    .\port$726$3 (\$1415 ),
-    .\port$726$4 (\$1416 ),
-    .\port$726$5 (\$1417 ),
-    .\port$726$6 (\$1418 ),
-    .\port$726$7 (\$1419 ),
-    .\port$726$8 (\$1420 ),
-    .\port$726$9 (\$1421 )
+    .\port$735$0 (\$1420 ),
+    .\port$735$1 (\$1421 ),
+    .\port$735$10 (\$1430 ),
+    .\port$735$11 (\$1431 ),
+    .\port$735$12 (\$1432 ),
+    .\port$735$13 (\$1433 ),
+    .\port$735$14 (\$1434 ),
+    .\port$735$15 (\$1435 ),
+    .\port$735$2 (\$1422 ),
+    .\port$735$3 (\$1423 ),
+    .\port$735$4 (\$1424 ),
+    .\port$735$5 (\$1425 ),
+    .\port$735$6 (\$1426 ),
+    .\port$735$7 (\$1427 ),
+    .\port$735$8 (\$1428 ),
+    .\port$735$9 (\$1429 )
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
     .a(a_1_1),
     .b(w_0_2),
     .clk(clk),
     .en(en),
-    .\port$727$0 (\$1428 ),
-    .\port$727$1 (\$1429 ),
-    .\port$727$10 (\$1438 ),
-    .\port$727$11 (\$1439 ),
-    .\port$727$12 (\$1440 ),
-    .\port$727$13 (\$1441 ),
-    .\port$727$14 (\$1442 ),
-    .\port$727$15 (\$1443 ),
-    .\port$727$2 (\$1430 ),
-    .\port$727$3 (\$1431 ),
-    .\port$727$4 (\$1432 ),
-    .\port$727$5 (\$1433 ),
-    .\port$727$6 (\$1434 ),
-    .\port$727$7 (\$1435 ),
-    .\port$727$8 (\$1436 ),
-    .\port$727$9 (\$1437 )
+    .\port$736$0 (\$1436 ),
+    .\port$736$1 (\$1437 ),
+    .\port$736$10 (\$1446 ),
+    .\port$736$11 (\$1447 ),
+    .\port$736$12 (\$1448 ),
+    .\port$736$13 (\$1449 ),
+    .\port$736$14 (\$1450 ),
+    .\port$736$15 (\$1451 ),
+    .\port$736$2 (\$1438 ),
+    .\port$736$3 (\$1439 ),
+    .\port$736$4 (\$1440 ),
+    .\port$736$5 (\$1441 ),
+    .\port$736$6 (\$1442 ),
+    .\port$736$7 (\$1443 ),
+    .\port$736$8 (\$1444 ),
+    .\port$736$9 (\$1445 )
   );
   \hwq_mac_array.mul_1_3  mul_1_3 (
     .a(a_1_2),
     .b(w_0_3),
     .clk(clk),
     .en(en),
-    .\port$728$0 (\$1444 ),
-    .\port$728$1 (\$1445 ),
-    .\port$728$10 (\$1454 ),
-    .\port$728$11 (\$1455 ),
-    .\port$728$12 (\$1456 ),
-    .\port$728$13 (\$1457 ),
-    .\port$728$14 (\$1458 ),
-    .\port$728$15 (\$1459 ),
-    .\port$728$2 (\$1446 ),
-    .\port$728$3 (\$1447 ),
-    .\port$728$4 (\$1448 ),
-    .\port$728$5 (\$1449 ),
-    .\port$728$6 (\$1450 ),
-    .\port$728$7 (\$1451 ),
-    .\port$728$8 (\$1452 ),
-    .\port$728$9 (\$1453 )
+    .\port$737$0 (\$1452 ),
+    .\port$737$1 (\$1453 ),
+    .\port$737$10 (\$1462 ),
+    .\port$737$11 (\$1463 ),
+    .\port$737$12 (\$1464 ),
+    .\port$737$13 (\$1465 ),
+    .\port$737$14 (\$1466 ),
+    .\port$737$15 (\$1467 ),
+    .\port$737$2 (\$1454 ),
+    .\port$737$3 (\$1455 ),
+    .\port$737$4 (\$1456 ),
+    .\port$737$5 (\$1457 ),
+    .\port$737$6 (\$1458 ),
+    .\port$737$7 (\$1459 ),
+    .\port$737$8 (\$1460 ),
+    .\port$737$9 (\$1461 )
   );
   \hwq_mac_array.mul_1_4  mul_1_4 (
     .a(a_1_3),
     .b(w_0_4),
     .clk(clk),
     .en(en),
-    .\port$729$0 (\$1460 ),
-    .\port$729$1 (\$1461 ),
-    .\port$729$10 (\$1470 ),
-    .\port$729$11 (\$1471 ),
-    .\port$729$12 (\$1472 ),
-    .\port$729$13 (\$1473 ),
-    .\port$729$14 (\$1474 ),
-    .\port$729$15 (\$1475 ),
-    .\port$729$2 (\$1462 ),
-    .\port$729$3 (\$1463 ),
-    .\port$729$4 (\$1464 ),
-    .\port$729$5 (\$1465 ),
-    .\port$729$6 (\$1466 ),
-    .\port$729$7 (\$1467 ),
-    .\port$729$8 (\$1468 ),
-    .\port$729$9 (\$1469 )
+    .\port$738$0 (\$1468 ),
+    .\port$738$1 (\$1469 ),
+    .\port$738$10 (\$1478 ),
+    .\port$738$11 (\$1479 ),
+    .\port$738$12 (\$1480 ),
+    .\port$738$13 (\$1481 ),
+    .\port$738$14 (\$1482 ),
+    .\port$738$15 (\$1483 ),
+    .\port$738$2 (\$1470 ),
+    .\port$738$3 (\$1471 ),
+    .\port$738$4 (\$1472 ),
+    .\port$738$5 (\$1473 ),
+    .\port$738$6 (\$1474 ),
+    .\port$738$7 (\$1475 ),
+    .\port$738$8 (\$1476 ),
+    .\port$738$9 (\$1477 )
   );
   \hwq_mac_array.mul_1_5  mul_1_5 (
     .a(a_1_4),
     .b(w_0_5),
     .clk(clk),
     .en(en),
-    .\port$730$0 (\$1476 ),
-    .\port$730$1 (\$1477 ),
-    .\port$730$10 (\$1486 ),
-    .\port$730$11 (\$1487 ),
-    .\port$730$12 (\$1488 ),
-    .\port$730$13 (\$1489 ),
-    .\port$730$14 (\$1490 ),
-    .\port$730$15 (\$1491 ),
-    .\port$730$2 (\$1478 ),
-    .\port$730$3 (\$1479 ),
-    .\port$730$4 (\$1480 ),
-    .\port$730$5 (\$1481 ),
-    .\port$730$6 (\$1482 ),
-    .\port$730$7 (\$1483 ),
-    .\port$730$8 (\$1484 ),
-    .\port$730$9 (\$1485 )
+    .\port$739$0 (\$1484 ),
+    .\port$739$1 (\$1485 ),
+    .\port$739$10 (\$1494 ),
+    .\port$739$11 (\$1495 ),
+    .\port$739$12 (\$1496 ),
+    .\port$739$13 (\$1497 ),
+    .\port$739$14 (\$1498 ),
+    .\port$739$15 (\$1499 ),
+    .\port$739$2 (\$1486 ),
+    .\port$739$3 (\$1487 ),
+    .\port$739$4 (\$1488 ),
+    .\port$739$5 (\$1489 ),
+    .\port$739$6 (\$1490 ),
+    .\port$739$7 (\$1491 ),
+    .\port$739$8 (\$1492 ),
+    .\port$739$9 (\$1493 )
   );
   \hwq_mac_array.mul_1_6  mul_1_6 (
     .a(a_1_5),
     .b(w_0_6),
     .clk(clk),
     .en(en),
-    .\port$731$0 (\$1492 ),
-    .\port$731$1 (\$1493 ),
-    .\port$731$10 (\$1502 ),
-    .\port$731$11 (\$1503 ),
-    .\port$731$12 (\$1504 ),
-    .\port$731$13 (\$1505 ),
-    .\port$731$14 (\$1506 ),
-    .\port$731$15 (\$1507 ),
-    .\port$731$2 (\$1494 ),
-    .\port$731$3 (\$1495 ),
-    .\port$731$4 (\$1496 ),
-    .\port$731$5 (\$1497 ),
-    .\port$731$6 (\$1498 ),
-    .\port$731$7 (\$1499 ),
-    .\port$731$8 (\$1500 ),
-    .\port$731$9 (\$1501 )
+    .\port$740$0 (\$1500 ),
+    .\port$740$1 (\$1501 ),
+    .\port$740$10 (\$1510 ),
+    .\port$740$11 (\$1511 ),
+    .\port$740$12 (\$1512 ),
+    .\port$740$13 (\$1513 ),
+    .\port$740$14 (\$1514 ),
+    .\port$740$15 (\$1515 ),
+    .\port$740$2 (\$1502 ),
+    .\port$740$3 (\$1503 ),
+    .\port$740$4 (\$1504 ),
+    .\port$740$5 (\$1505 ),
+    .\port$740$6 (\$1506 ),
+    .\port$740$7 (\$1507 ),
+    .\port$740$8 (\$1508 ),
+    .\port$740$9 (\$1509 )
   );
   \hwq_mac_array.mul_1_7  mul_1_7 (
     .a(a_1_6),
     .b(w_0_7),
     .clk(clk),
     .en(en),
-    .\port$732$0 (\$1508 ),
-    .\port$732$1 (\$1509 ),
-    .\port$732$10 (\$1518 ),
-    .\port$732$11 (\$1519 ),
-    .\port$732$12 (\$1520 ),
-    .\port$732$13 (\$1521 ),
-    .\port$732$14 (\$1522 ),
-    .\port$732$15 (\$1523 ),
-    .\port$732$2 (\$1510 ),
-    .\port$732$3 (\$1511 ),
-    .\port$732$4 (\$1512 ),
-    .\port$732$5 (\$1513 ),
-    .\port$732$6 (\$1514 ),
-    .\port$732$7 (\$1515 ),
-    .\port$732$8 (\$1516 ),
-    .\port$732$9 (\$1517 )
+    .\port$741$0 (\$1516 ),
+    .\port$741$1 (\$1517 ),
+    .\port$741$10 (\$1526 ),
+    .\port$741$11 (\$1527 ),
+    .\port$741$12 (\$1528 ),
+    .\port$741$13 (\$1529 ),
+    .\port$741$14 (\$1530 ),
+    .\port$741$15 (\$1531 ),
+    .\port$741$2 (\$1518 ),
+    .\port$741$3 (\$1519 ),
+    .\port$741$4 (\$1520 ),
+    .\port$741$5 (\$1521 ),
+    .\port$741$6 (\$1522 ),
+    .\port$741$7 (\$1523 ),
+    .\port$741$8 (\$1524 ),
+    .\port$741$9 (\$1525 )
   );
   \hwq_mac_array.mul_2_0  mul_2_0 (
     .a(skew_a2_d1),
     .b(w_1_0),
     .clk(clk),
     .en(en),
-    .\port$733$0 (\$1524 ),
-    .\port$733$1 (\$1525 ),
-    .\port$733$10 (\$1534 ),
-    .\port$733$11 (\$1535 ),
-    .\port$733$12 (\$1536 ),
-    .\port$733$13 (\$1537 ),
-    .\port$733$14 (\$1538 ),
-    .\port$733$15 (\$1539 ),
-    .\port$733$2 (\$1526 ),
-    .\port$733$3 (\$1527 ),
-    .\port$733$4 (\$1528 ),
-    .\port$733$5 (\$1529 ),
-    .\port$733$6 (\$1530 ),
-    .\port$733$7 (\$1531 ),
-    .\port$733$8 (\$1532 ),
-    .\port$733$9 (\$1533 )
+    .\port$742$0 (\$1532 ),
+    .\port$742$1 (\$1533 ),
+    .\port$742$10 (\$1542 ),
+    .\port$742$11 (\$1543 ),
+    .\port$742$12 (\$1544 ),
+    .\port$742$13 (\$1545 ),
+    .\port$742$14 (\$1546 ),
+    .\port$742$15 (\$1547 ),
+    .\port$742$2 (\$1534 ),
+    .\port$742$3 (\$1535 ),
+    .\port$742$4 (\$1536 ),
+    .\port$742$5 (\$1537 ),
+    .\port$742$6 (\$1538 ),
+    .\port$742$7 (\$1539 ),
+    .\port$742$8 (\$1540 ),
+    .\port$742$9 (\$1541 )
   );
   \hwq_mac_array.mul_2_1  mul_2_1 (
     .a(a_2_0),
     .b(w_1_1),
     .clk(clk),
     .en(en),
-    .\port$734$0 (\$1540 ),
-    .\port$734$1 (\$1541 ),
-    .\port$734$10 (\$1550 ),
-    .\port$734$11 (\$1551 ),
-    .\port$734$12 (\$1552 ),
-    .\port$734$13 (\$1553 ),
-    .\port$734$14 (\$1554 ),
-    .\port$734$15 (\$1555 ),
-    .\port$734$2 (\$1542 ),
-    .\port$734$3 (\$1543 ),
-    .\port$734$4 (\$1544 ),
-    .\port$734$5 (\$1545 ),
-    .\port$734$6 (\$1546 ),
-    .\port$734$7 (\$1547 ),
-    .\port$734$8 (\$1548 ),
-    .\port$734$9 (\$1549 )
+    .\port$743$0 (\$1548 ),
+    .\port$743$1 (\$1549 ),
+    .\port$743$10 (\$1558 ),
+    .\port$743$11 (\$1559 ),
+    .\port$743$12 (\$1560 ),
+    .\port$743$13 (\$1561 ),
+    .\port$743$14 (\$1562 ),
+    .\port$743$15 (\$1563 ),
+    .\port$743$2 (\$1550 ),
+    .\port$743$3 (\$1551 ),
+    .\port$743$4 (\$1552 ),
+    .\port$743$5 (\$1553 ),
+    .\port$743$6 (\$1554 ),
+    .\port$743$7 (\$1555 ),
+    .\port$743$8 (\$1556 ),
+    .\port$743$9 (\$1557 )
   );
   \hwq_mac_array.mul_2_2  mul_2_2 (
     .a(a_2_1),
     .b(w_1_2),
     .clk(clk),
     .en(en),
-    .\port$735$0 (\$1556 ),
-    .\port$735$1 (\$1557 ),
-    .\port$735$10 (\$1566 ),
-    .\port$735$11 (\$1567 ),
-    .\port$735$12 (\$1568 ),
-    .\port$735$13 (\$1569 ),
-    .\port$735$14 (\$1570 ),
-    .\port$735$15 (\$1571 ),
-    .\port$735$2 (\$1558 ),
-    .\port$735$3 (\$1559 ),
-    .\port$735$4 (\$1560 ),
-    .\port$735$5 (\$1561 ),
-    .\port$735$6 (\$1562 ),
-    .\port$735$7 (\$1563 ),
-    .\port$735$8 (\$1564 ),
-    .\port$735$9 (\$1565 )
+    .\port$744$0 (\$1564 ),
+    .\port$744$1 (\$1565 ),
+    .\port$744$10 (\$1574 ),
+    .\port$744$11 (\$1575 ),
+    .\port$744$12 (\$1576 ),
+    .\port$744$13 (\$1577 ),
+    .\port$744$14 (\$1578 ),
+    .\port$744$15 (\$1579 ),
+    .\port$744$2 (\$1566 ),
+    .\port$744$3 (\$1567 ),
+    .\port$744$4 (\$1568 ),
+    .\port$744$5 (\$1569 ),
+    .\port$744$6 (\$1570 ),
+    .\port$744$7 (\$1571 ),
+    .\port$744$8 (\$1572 ),
+    .\port$744$9 (\$1573 )
   );
   \hwq_mac_array.mul_2_3  mul_2_3 (
     .a(a_2_2),
     .b(w_1_3),
     .clk(clk),
     .en(en),
-    .\port$736$0 (\$1572 ),
-    .\port$736$1 (\$1573 ),
-    .\port$736$10 (\$1582 ),
-    .\port$736$11 (\$1583 ),
-    .\port$736$12 (\$1584 ),
-    .\port$736$13 (\$1585 ),
-    .\port$736$14 (\$1586 ),
-    .\port$736$15 (\$1587 ),
-    .\port$736$2 (\$1574 ),
-    .\port$736$3 (\$1575 ),
-    .\port$736$4 (\$1576 ),
-    .\port$736$5 (\$1577 ),
-    .\port$736$6 (\$1578 ),
-    .\port$736$7 (\$1579 ),
-    .\port$736$8 (\$1580 ),
-    .\port$736$9 (\$1581 )
+    .\port$745$0 (\$1580 ),
+    .\port$745$1 (\$1581 ),
+    .\port$745$10 (\$1590 ),
+    .\port$745$11 (\$1591 ),
+    .\port$745$12 (\$1592 ),
+    .\port$745$13 (\$1593 ),
+    .\port$745$14 (\$1594 ),
+    .\port$745$15 (\$1595 ),
+    .\port$745$2 (\$1582 ),
+    .\port$745$3 (\$1583 ),
+    .\port$745$4 (\$1584 ),
+    .\port$745$5 (\$1585 ),
+    .\port$745$6 (\$1586 ),
+    .\port$745$7 (\$1587 ),
+    .\port$745$8 (\$1588 ),
+    .\port$745$9 (\$1589 )
   );
   \hwq_mac_array.mul_2_4  mul_2_4 (
     .a(a_2_3),
     .b(w_1_4),
     .clk(clk),
     .en(en),
-    .\port$737$0 (\$1588 ),
-    .\port$737$1 (\$1589 ),
-    .\port$737$10 (\$1598 ),
-    .\port$737$11 (\$1599 ),
-    .\port$737$12 (\$1600 ),
-    .\port$737$13 (\$1601 ),
-    .\port$737$14 (\$1602 ),
-    .\port$737$15 (\$1603 ),
-    .\port$737$2 (\$1590 ),
-    .\port$737$3 (\$1591 ),
-    .\port$737$4 (\$1592 ),
-    .\port$737$5 (\$1593 ),
-    .\port$737$6 (\$1594 ),
-    .\port$737$7 (\$1595 ),
-    .\port$737$8 (\$1596 ),
-    .\port$737$9 (\$1597 )
+    .\port$746$0 (\$1596 ),
+    .\port$746$1 (\$1597 ),
+    .\port$746$10 (\$1606 ),
+    .\port$746$11 (\$1607 ),
+    .\port$746$12 (\$1608 ),
+    .\port$746$13 (\$1609 ),
+    .\port$746$14 (\$1610 ),
+    .\port$746$15 (\$1611 ),
+    .\port$746$2 (\$1598 ),
+    .\port$746$3 (\$1599 ),
+    .\port$746$4 (\$1600 ),
+    .\port$746$5 (\$1601 ),
+    .\port$746$6 (\$1602 ),
+    .\port$746$7 (\$1603 ),
+    .\port$746$8 (\$1604 ),
+    .\port$746$9 (\$1605 )
   );
   \hwq_mac_array.mul_2_5  mul_2_5 (
     .a(a_2_4),
     .b(w_1_5),
     .clk(clk),
     .en(en),
-    .\port$738$0 (\$1604 ),
-    .\port$738$1 (\$1605 ),
-    .\port$738$10 (\$1614 ),
-    .\port$738$11 (\$1615 ),
-    .\port$738$12 (\$1616 ),
-    .\port$738$13 (\$1617 ),
-    .\port$738$14 (\$1618 ),
-    .\port$738$15 (\$1619 ),
-    .\port$738$2 (\$1606 ),
-    .\port$738$3 (\$1607 ),
-    .\port$738$4 (\$1608 ),
-    .\port$738$5 (\$1609 ),
-    .\port$738$6 (\$1610 ),
-    .\port$738$7 (\$1611 ),
-    .\port$738$8 (\$1612 ),
-    .\port$738$9 (\$1613 )
+    .\port$747$0 (\$1612 ),
+    .\port$747$1 (\$1613 ),
+    .\port$747$10 (\$1622 ),
+    .\port$747$11 (\$1623 ),
+    .\port$747$12 (\$1624 ),
+    .\port$747$13 (\$1625 ),
+    .\port$747$14 (\$1626 ),
+    .\port$747$15 (\$1627 ),
+    .\port$747$2 (\$1614 ),
+    .\port$747$3 (\$1615 ),
+    .\port$747$4 (\$1616 ),
+    .\port$747$5 (\$1617 ),
+    .\port$747$6 (\$1618 ),
+    .\port$747$7 (\$1619 ),
+    .\port$747$8 (\$1620 ),
+    .\port$747$9 (\$1621 )
   );
   \hwq_mac_array.mul_2_6  mul_2_6 (
     .a(a_2_5),
     .b(w_1_6),
     .clk(clk),
     .en(en),
-    .\port$739$0 (\$1620 ),
-    .\port$739$1 (\$1621 ),
-    .\port$739$10 (\$1630 ),
-    .\port$739$11 (\$1631 ),
-    .\port$739$12 (\$1632 ),
-    .\port$739$13 (\$1633 ),
-    .\port$739$14 (\$1634 ),
-    .\port$739$15 (\$1635 ),
-    .\port$739$2 (\$1622 ),
-    .\port$739$3 (\$1623 ),
-    .\port$739$4 (\$1624 ),
-    .\port$739$5 (\$1625 ),
-    .\port$739$6 (\$1626 ),
-    .\port$739$7 (\$1627 ),
-    .\port$739$8 (\$1628 ),
-    .\port$739$9 (\$1629 )
+    .\port$748$0 (\$1628 ),
+    .\port$748$1 (\$1629 ),
+    .\port$748$10 (\$1638 ),
+    .\port$748$11 (\$1639 ),
+    .\port$748$12 (\$1640 ),
+    .\port$748$13 (\$1641 ),
+    .\port$748$14 (\$1642 ),
+    .\port$748$15 (\$1643 ),
+    .\port$748$2 (\$1630 ),
+    .\port$748$3 (\$1631 ),
+    .\port$748$4 (\$1632 ),
+    .\port$748$5 (\$1633 ),
+    .\port$748$6 (\$1634 ),
+    .\port$748$7 (\$1635 ),
+    .\port$748$8 (\$1636 ),
+    .\port$748$9 (\$1637 )
   );
   \hwq_mac_array.mul_2_7  mul_2_7 (
     .a(a_2_6),
     .b(w_1_7),
     .clk(clk),
     .en(en),
-    .\port$740$0 (\$1636 ),
-    .\port$740$1 (\$1637 ),
-    .\port$740$10 (\$1646 ),
-    .\port$740$11 (\$1647 ),
-    .\port$740$12 (\$1648 ),
-    .\port$740$13 (\$1649 ),
-    .\port$740$14 (\$1650 ),
-    .\port$740$15 (\$1651 ),
-    .\port$740$2 (\$1638 ),
-    .\port$740$3 (\$1639 ),
-    .\port$740$4 (\$1640 ),
-    .\port$740$5 (\$1641 ),
-    .\port$740$6 (\$1642 ),
-    .\port$740$7 (\$1643 ),
-    .\port$740$8 (\$1644 ),
-    .\port$740$9 (\$1645 )
+    .\port$749$0 (\$1644 ),
+    .\port$749$1 (\$1645 ),
+    .\port$749$10 (\$1654 ),
+    .\port$749$11 (\$1655 ),
+    .\port$749$12 (\$1656 ),
+    .\port$749$13 (\$1657 ),
+    .\port$749$14 (\$1658 ),
+    .\port$749$15 (\$1659 ),
+    .\port$749$2 (\$1646 ),
+    .\port$749$3 (\$1647 ),
+    .\port$749$4 (\$1648 ),
+    .\port$749$5 (\$1649 ),
+    .\port$749$6 (\$1650 ),
+    .\port$749$7 (\$1651 ),
+    .\port$749$8 (\$1652 ),
+    .\port$749$9 (\$1653 )
   );
   \hwq_mac_array.mul_3_0  mul_3_0 (
     .a(skew_a3_d2),
     .b(w_2_0),
     .clk(clk),
     .en(en),
-    .\port$741$0 (\$1652 ),
-    .\port$741$1 (\$1653 ),
-    .\port$741$10 (\$1662 ),
-    .\port$741$11 (\$1663 ),
-    .\port$741$12 (\$1664 ),
-    .\port$741$13 (\$1665 ),
-    .\port$741$14 (\$1666 ),
-    .\port$741$15 (\$1667 ),
-    .\port$741$2 (\$1654 ),
-    .\port$741$3 (\$1655 ),
-    .\port$741$4 (\$1656 ),
-    .\port$741$5 (\$1657 ),
-    .\port$741$6 (\$1658 ),
-    .\port$741$7 (\$1659 ),
-    .\port$741$8 (\$1660 ),
-    .\port$741$9 (\$1661 )
+    .\port$750$0 (\$1660 ),
+    .\port$750$1 (\$1661 ),
+    .\port$750$10 (\$1670 ),
+    .\port$750$11 (\$1671 ),
+    .\port$750$12 (\$1672 ),
+    .\port$750$13 (\$1673 ),
+    .\port$750$14 (\$1674 ),
+    .\port$750$15 (\$1675 ),
+    .\port$750$2 (\$1662 ),
+    .\port$750$3 (\$1663 ),
+    .\port$750$4 (\$1664 ),
+    .\port$750$5 (\$1665 ),
+    .\port$750$6 (\$1666 ),
+    .\port$750$7 (\$1667 ),
+    .\port$750$8 (\$1668 ),
+    .\port$750$9 (\$1669 )
   );
   \hwq_mac_array.mul_3_1  mul_3_1 (
     .a(a_3_0),
     .b(w_2_1),
     .clk(clk),
     .en(en),
-    .\port$742$0 (\$1668 ),
-    .\port$742$1 (\$1669 ),
-    .\port$742$10 (\$1678 ),
-    .\port$742$11 (\$1679 ),
-    .\port$742$12 (\$1680 ),
-    .\port$742$13 (\$1681 ),
-    .\port$742$14 (\$1682 ),
-    .\port$742$15 (\$1683 ),
-    .\port$742$2 (\$1670 ),
-    .\port$742$3 (\$1671 ),
-    .\port$742$4 (\$1672 ),
-    .\port$742$5 (\$1673 ),
-    .\port$742$6 (\$1674 ),
-    .\port$742$7 (\$1675 ),
-    .\port$742$8 (\$1676 ),
-    .\port$742$9 (\$1677 )
+    .\port$751$0 (\$1676 ),
+    .\port$751$1 (\$1677 ),
+    .\port$751$10 (\$1686 ),
+    .\port$751$11 (\$1687 ),
+    .\port$751$12 (\$1688 ),
+    .\port$751$13 (\$1689 ),
+    .\port$751$14 (\$1690 ),
+    .\port$751$15 (\$1691 ),
+    .\port$751$2 (\$1678 ),
+    .\port$751$3 (\$1679 ),
+    .\port$751$4 (\$1680 ),
+    .\port$751$5 (\$1681 ),
+    .\port$751$6 (\$1682 ),
+    .\port$751$7 (\$1683 ),
+    .\port$751$8 (\$1684 ),
+    .\port$751$9 (\$1685 )
   );
   \hwq_mac_array.mul_3_2  mul_3_2 (
     .a(a_3_1),
     .b(w_2_2),
     .clk(clk),
     .en(en),
-    .\port$743$0 (\$1684 ),
-    .\port$743$1 (\$1685 ),
-    .\port$743$10 (\$1694 ),
-    .\port$743$11 (\$1695 ),
-    .\port$743$12 (\$1696 ),
-    .\port$743$13 (\$1697 ),
-    .\port$743$14 (\$1698 ),
-    .\port$743$15 (\$1699 ),
-    .\port$743$2 (\$1686 ),
-    .\port$743$3 (\$1687 ),
-    .\port$743$4 (\$1688 ),
-    .\port$743$5 (\$1689 ),
-    .\port$743$6 (\$1690 ),
-    .\port$743$7 (\$1691 ),
-    .\port$743$8 (\$1692 ),
-    .\port$743$9 (\$1693 )
+    .\port$752$0 (\$1692 ),
+    .\port$752$1 (\$1693 ),
+    .\port$752$10 (\$1702 ),
+    .\port$752$11 (\$1703 ),
+    .\port$752$12 (\$1704 ),
+    .\port$752$13 (\$1705 ),
+    .\port$752$14 (\$1706 ),
+    .\port$752$15 (\$1707 ),
+    .\port$752$2 (\$1694 ),
+    .\port$752$3 (\$1695 ),
+    .\port$752$4 (\$1696 ),
+    .\port$752$5 (\$1697 ),
+    .\port$752$6 (\$1698 ),
+    .\port$752$7 (\$1699 ),
+    .\port$752$8 (\$1700 ),
+    .\port$752$9 (\$1701 )
   );
   \hwq_mac_array.mul_3_3  mul_3_3 (
     .a(a_3_2),
     .b(w_2_3),
     .clk(clk),
     .en(en),
-    .\port$744$0 (\$1700 ),
-    .\port$744$1 (\$1701 ),
-    .\port$744$10 (\$1710 ),
-    .\port$744$11 (\$1711 ),
-    .\port$744$12 (\$1712 ),
-    .\port$744$13 (\$1713 ),
-    .\port$744$14 (\$1714 ),
-    .\port$744$15 (\$1715 ),
-    .\port$744$2 (\$1702 ),
-    .\port$744$3 (\$1703 ),
-    .\port$744$4 (\$1704 ),
-    .\port$744$5 (\$1705 ),
-    .\port$744$6 (\$1706 ),
-    .\port$744$7 (\$1707 ),
-    .\port$744$8 (\$1708 ),
-    .\port$744$9 (\$1709 )
+    .\port$753$0 (\$1708 ),
+    .\port$753$1 (\$1709 ),
+    .\port$753$10 (\$1718 ),
+    .\port$753$11 (\$1719 ),
+    .\port$753$12 (\$1720 ),
+    .\port$753$13 (\$1721 ),
+    .\port$753$14 (\$1722 ),
+    .\port$753$15 (\$1723 ),
+    .\port$753$2 (\$1710 ),
+    .\port$753$3 (\$1711 ),
+    .\port$753$4 (\$1712 ),
+    .\port$753$5 (\$1713 ),
+    .\port$753$6 (\$1714 ),
+    .\port$753$7 (\$1715 ),
+    .\port$753$8 (\$1716 ),
+    .\port$753$9 (\$1717 )
   );
   \hwq_mac_array.mul_3_4  mul_3_4 (
     .a(a_3_3),
     .b(w_2_4),
     .clk(clk),
     .en(en),
-    .\port$745$0 (\$1716 ),
-    .\port$745$1 (\$1717 ),
-    .\port$745$10 (\$1726 ),
-    .\port$745$11 (\$1727 ),
-    .\port$745$12 (\$1728 ),
-    .\port$745$13 (\$1729 ),
-    .\port$745$14 (\$1730 ),
-    .\port$745$15 (\$1731 ),
-    .\port$745$2 (\$1718 ),
-    .\port$745$3 (\$1719 ),
-    .\port$745$4 (\$1720 ),
-    .\port$745$5 (\$1721 ),
-    .\port$745$6 (\$1722 ),
-    .\port$745$7 (\$1723 ),
-    .\port$745$8 (\$1724 ),
-    .\port$745$9 (\$1725 )
+    .\port$754$0 (\$1724 ),
+    .\port$754$1 (\$1725 ),
+    .\port$754$10 (\$1734 ),
+    .\port$754$11 (\$1735 ),
+    .\port$754$12 (\$1736 ),
+    .\port$754$13 (\$1737 ),
+    .\port$754$14 (\$1738 ),
+    .\port$754$15 (\$1739 ),
+    .\port$754$2 (\$1726 ),
+    .\port$754$3 (\$1727 ),
+    .\port$754$4 (\$1728 ),
+    .\port$754$5 (\$1729 ),
+    .\port$754$6 (\$1730 ),
+    .\port$754$7 (\$1731 ),
+    .\port$754$8 (\$1732 ),
+    .\port$754$9 (\$1733 )
   );
   \hwq_mac_array.mul_3_5  mul_3_5 (
     .a(a_3_4),
     .b(w_2_5),
     .clk(clk),
     .en(en),
-    .\port$746$0 (\$1732 ),
-    .\port$746$1 (\$1733 ),
-    .\port$746$10 (\$1742 ),
-    .\port$746$11 (\$1743 ),
-    .\port$746$12 (\$1744 ),
-    .\port$746$13 (\$1745 ),
-    .\port$746$14 (\$1746 ),
-    .\port$746$15 (\$1747 ),
-    .\port$746$2 (\$1734 ),
-    .\port$746$3 (\$1735 ),
-    .\port$746$4 (\$1736 ),
-    .\port$746$5 (\$1737 ),
-    .\port$746$6 (\$1738 ),
-    .\port$746$7 (\$1739 ),
-    .\port$746$8 (\$1740 ),
-    .\port$746$9 (\$1741 )
+    .\port$755$0 (\$1740 ),
+    .\port$755$1 (\$1741 ),
+    .\port$755$10 (\$1750 ),
+    .\port$755$11 (\$1751 ),
+    .\port$755$12 (\$1752 ),
+    .\port$755$13 (\$1753 ),
+    .\port$755$14 (\$1754 ),
+    .\port$755$15 (\$1755 ),
+    .\port$755$2 (\$1742 ),
+    .\port$755$3 (\$1743 ),
+    .\port$755$4 (\$1744 ),
+    .\port$755$5 (\$1745 ),
+    .\port$755$6 (\$1746 ),
+    .\port$755$7 (\$1747 ),
+    .\port$755$8 (\$1748 ),
+    .\port$755$9 (\$1749 )
   );
   \hwq_mac_array.mul_3_6  mul_3_6 (
     .a(a_3_5),
     .b(w_2_6),
     .clk(clk),
     .en(en),
-    .\port$747$0 (\$1748 ),
-    .\port$747$1 (\$1749 ),
-    .\port$747$10 (\$1758 ),
-    .\port$747$11 (\$1759 ),
-    .\port$747$12 (\$1760 ),
-    .\port$747$13 (\$1761 ),
-    .\port$747$14 (\$1762 ),
-    .\port$747$15 (\$1763 ),
-    .\port$747$2 (\$1750 ),
-    .\port$747$3 (\$1751 ),
-    .\port$747$4 (\$1752 ),
-    .\port$747$5 (\$1753 ),
-    .\port$747$6 (\$1754 ),
-    .\port$747$7 (\$1755 ),
-    .\port$747$8 (\$1756 ),
-    .\port$747$9 (\$1757 )
+    .\port$756$0 (\$1756 ),
+    .\port$756$1 (\$1757 ),
+    .\port$756$10 (\$1766 ),
+    .\port$756$11 (\$1767 ),
+    .\port$756$12 (\$1768 ),
+    .\port$756$13 (\$1769 ),
+    .\port$756$14 (\$1770 ),
+    .\port$756$15 (\$1771 ),
+    .\port$756$2 (\$1758 ),
+    .\port$756$3 (\$1759 ),
+    .\port$756$4 (\$1760 ),
+    .\port$756$5 (\$1761 ),
+    .\port$756$6 (\$1762 ),
+    .\port$756$7 (\$1763 ),
+    .\port$756$8 (\$1764 ),
+    .\port$756$9 (\$1765 )
   );
   \hwq_mac_array.mul_3_7  mul_3_7 (
     .a(a_3_6),
     .b(w_2_7),
     .clk(clk),
     .en(en),
-    .\port$748$0 (\$1764 ),
-    .\port$748$1 (\$1765 ),
-    .\port$748$10 (\$1774 ),
-    .\port$748$11 (\$1775 ),
-    .\port$748$12 (\$1776 ),
-    .\port$748$13 (\$1777 ),
-    .\port$748$14 (\$1778 ),
-    .\port$748$15 (\$1779 ),
-    .\port$748$2 (\$1766 ),
-    .\port$748$3 (\$1767 ),
-    .\port$748$4 (\$1768 ),
-    .\port$748$5 (\$1769 ),
-    .\port$748$6 (\$1770 ),
-    .\port$748$7 (\$1771 ),
-    .\port$748$8 (\$1772 ),
-    .\port$748$9 (\$1773 )
+    .\port$757$0 (\$1772 ),
+    .\port$757$1 (\$1773 ),
+    .\port$757$10 (\$1782 ),
+    .\port$757$11 (\$1783 ),
+    .\port$757$12 (\$1784 ),
+    .\port$757$13 (\$1785 ),
+    .\port$757$14 (\$1786 ),
+    .\port$757$15 (\$1787 ),
+    .\port$757$2 (\$1774 ),
+    .\port$757$3 (\$1775 ),
+    .\port$757$4 (\$1776 ),
+    .\port$757$5 (\$1777 ),
+    .\port$757$6 (\$1778 ),
+    .\port$757$7 (\$1779 ),
+    .\port$757$8 (\$1780 ),
+    .\port$757$9 (\$1781 )
   );
   \hwq_mac_array.mul_4_0  mul_4_0 (
     .a(skew_a4_d3),
     .b(w_3_0),
     .clk(clk),
     .en(en),
-    .\port$749$0 (\$1780 ),
-    .\port$749$1 (\$1781 ),
-    .\port$749$10 (\$1790 ),
-    .\port$749$11 (\$1791 ),
-    .\port$749$12 (\$1792 ),
-    .\port$749$13 (\$1793 ),
-    .\port$749$14 (\$1794 ),
-    .\port$749$15 (\$1795 ),
-    .\port$749$2 (\$1782 ),
-    .\port$749$3 (\$1783 ),
-    .\port$749$4 (\$1784 ),
-    .\port$749$5 (\$1785 ),
-    .\port$749$6 (\$1786 ),
-    .\port$749$7 (\$1787 ),
-    .\port$749$8 (\$1788 ),
-    .\port$749$9 (\$1789 )
+    .\port$758$0 (\$1788 ),
+    .\port$758$1 (\$1789 ),
+    .\port$758$10 (\$1798 ),
+    .\port$758$11 (\$1799 ),
+    .\port$758$12 (\$1800 ),
+    .\port$758$13 (\$1801 ),
+    .\port$758$14 (\$1802 ),
+    .\port$758$15 (\$1803 ),
+    .\port$758$2 (\$1790 ),
+    .\port$758$3 (\$1791 ),
+    .\port$758$4 (\$1792 ),
+    .\port$758$5 (\$1793 ),
+    .\port$758$6 (\$1794 ),
+    .\port$758$7 (\$1795 ),
+    .\port$758$8 (\$1796 ),
+    .\port$758$9 (\$1797 )
   );
   \hwq_mac_array.mul_4_1  mul_4_1 (
     .a(a_4_0),
     .b(w_3_1),
     .clk(clk),
     .en(en),
-    .\port$750$0 (\$1796 ),
-    .\port$750$1 (\$1797 ),
-    .\port$750$10 (\$1806 ),
-    .\port$750$11 (\$1807 ),
-    .\port$750$12 (\$1808 ),
-    .\port$750$13 (\$1809 ),
-    .\port$750$14 (\$1810 ),
-    .\port$750$15 (\$1811 ),
-    .\port$750$2 (\$1798 ),
-    .\port$750$3 (\$1799 ),
-    .\port$750$4 (\$1800 ),
-    .\port$750$5 (\$1801 ),
-    .\port$750$6 (\$1802 ),
-    .\port$750$7 (\$1803 ),
-    .\port$750$8 (\$1804 ),
-    .\port$750$9 (\$1805 )
+    .\port$759$0 (\$1804 ),
+    .\port$759$1 (\$1805 ),
+    .\port$759$10 (\$1814 ),
+    .\port$759$11 (\$1815 ),
+    .\port$759$12 (\$1816 ),
+    .\port$759$13 (\$1817 ),
+    .\port$759$14 (\$1818 ),
+    .\port$759$15 (\$1819 ),
+    .\port$759$2 (\$1806 ),
+    .\port$759$3 (\$1807 ),
+    .\port$759$4 (\$1808 ),
+    .\port$759$5 (\$1809 ),
+    .\port$759$6 (\$1810 ),
+    .\port$759$7 (\$1811 ),
+    .\port$759$8 (\$1812 ),
+    .\port$759$9 (\$1813 )
   );
   \hwq_mac_array.mul_4_2  mul_4_2 (
     .a(a_4_1),
     .b(w_3_2),
     .clk(clk),
     .en(en),
-    .\port$751$0 (\$1812 ),
-    .\port$751$1 (\$1813 ),
-    .\port$751$10 (\$1822 ),
-    .\port$751$11 (\$1823 ),
-    .\port$751$12 (\$1824 ),
-    .\port$751$13 (\$1825 ),
-    .\port$751$14 (\$1826 ),
-    .\port$751$15 (\$1827 ),
-    .\port$751$2 (\$1814 ),
-    .\port$751$3 (\$1815 ),
-    .\port$751$4 (\$1816 ),
-    .\port$751$5 (\$1817 ),
-    .\port$751$6 (\$1818 ),
-    .\port$751$7 (\$1819 ),
-    .\port$751$8 (\$1820 ),
-    .\port$751$9 (\$1821 )
+    .\port$760$0 (\$1820 ),
+    .\port$760$1 (\$1821 ),
+    .\port$760$10 (\$1830 ),
+    .\port$760$11 (\$1831 ),
+    .\port$760$12 (\$1832 ),
+    .\port$760$13 (\$1833 ),
+    .\port$760$14 (\$1834 ),
+    .\port$760$15 (\$1835 ),
+    .\port$760$2 (\$1822 ),
+    .\port$760$3 (\$1823 ),
+    .\port$760$4 (\$1824 ),
+    .\port$760$5 (\$1825 ),
+    .\port$760$6 (\$1826 ),
+    .\port$760$7 (\$1827 ),
+    .\port$760$8 (\$1828 ),
+    .\port$760$9 (\$1829 )
   );
   \hwq_mac_array.mul_4_3  mul_4_3 (
     .a(a_4_2),
     .b(w_3_3),
     .clk(clk),
     .en(en),
-    .\port$752$0 (\$1828 ),
-    .\port$752$1 (\$1829 ),
-    .\port$752$10 (\$1838 ),
-    .\port$752$11 (\$1839 ),
-    .\port$752$12 (\$1840 ),
-    .\port$752$13 (\$1841 ),
-    .\port$752$14 (\$1842 ),
-    .\port$752$15 (\$1843 ),
-    .\port$752$2 (\$1830 ),
-    .\port$752$3 (\$1831 ),
-    .\port$752$4 (\$1832 ),
-    .\port$752$5 (\$1833 ),
-    .\port$752$6 (\$1834 ),
-    .\port$752$7 (\$1835 ),
-    .\port$752$8 (\$1836 ),
-    .\port$752$9 (\$1837 )
+    .\port$761$0 (\$1836 ),
+    .\port$761$1 (\$1837 ),
+    .\port$761$10 (\$1846 ),
+    .\port$761$11 (\$1847 ),
+    .\port$761$12 (\$1848 ),
+    .\port$761$13 (\$1849 ),
+    .\port$761$14 (\$1850 ),
+    .\port$761$15 (\$1851 ),
+    .\port$761$2 (\$1838 ),
+    .\port$761$3 (\$1839 ),
+    .\port$761$4 (\$1840 ),
+    .\port$761$5 (\$1841 ),
+    .\port$761$6 (\$1842 ),
+    .\port$761$7 (\$1843 ),
+    .\port$761$8 (\$1844 ),
+    .\port$761$9 (\$1845 )
   );
   \hwq_mac_array.mul_4_4  mul_4_4 (
     .a(a_4_3),
     .b(w_3_4),
     .clk(clk),
     .en(en),
-    .\port$753$0 (\$1844 ),
-    .\port$753$1 (\$1845 ),
-    .\port$753$10 (\$1854 ),
-    .\port$753$11 (\$1855 ),
-    .\port$753$12 (\$1856 ),
-    .\port$753$13 (\$1857 ),
-    .\port$753$14 (\$1858 ),
-    .\port$753$15 (\$1859 ),
-    .\port$753$2 (\$1846 ),
-    .\port$753$3 (\$1847 ),
-    .\port$753$4 (\$1848 ),
-    .\port$753$5 (\$1849 ),
-    .\port$753$6 (\$1850 ),
-    .\port$753$7 (\$1851 ),
-    .\port$753$8 (\$1852 ),
-    .\port$753$9 (\$1853 )
+    .\port$762$0 (\$1852 ),
+    .\port$762$1 (\$1853 ),
+    .\port$762$10 (\$1862 ),
+    .\port$762$11 (\$1863 ),
+    .\port$762$12 (\$1864 ),
+    .\port$762$13 (\$1865 ),
+    .\port$762$14 (\$1866 ),
+    .\port$762$15 (\$1867 ),
+    .\port$762$2 (\$1854 ),
+    .\port$762$3 (\$1855 ),
+    .\port$762$4 (\$1856 ),
+    .\port$762$5 (\$1857 ),
+    .\port$762$6 (\$1858 ),
+    .\port$762$7 (\$1859 ),
+    .\port$762$8 (\$1860 ),
+    .\port$762$9 (\$1861 )
   );
   \hwq_mac_array.mul_4_5  mul_4_5 (
     .a(a_4_4),
     .b(w_3_5),
     .clk(clk),
     .en(en),
-    .\port$754$0 (\$1860 ),
-    .\port$754$1 (\$1861 ),
-    .\port$754$10 (\$1870 ),
-    .\port$754$11 (\$1871 ),
-    .\port$754$12 (\$1872 ),
-    .\port$754$13 (\$1873 ),
-    .\port$754$14 (\$1874 ),
-    .\port$754$15 (\$1875 ),
-    .\port$754$2 (\$1862 ),
-    .\port$754$3 (\$1863 ),
-    .\port$754$4 (\$1864 ),
-    .\port$754$5 (\$1865 ),
-    .\port$754$6 (\$1866 ),
-    .\port$754$7 (\$1867 ),
-    .\port$754$8 (\$1868 ),
-    .\port$754$9 (\$1869 )
+    .\port$763$0 (\$1868 ),
+    .\port$763$1 (\$1869 ),
+    .\port$763$10 (\$1878 ),
+    .\port$763$11 (\$1879 ),
+    .\port$763$12 (\$1880 ),
+    .\port$763$13 (\$1881 ),
+    .\port$763$14 (\$1882 ),
+    .\port$763$15 (\$1883 ),
+    .\port$763$2 (\$1870 ),
+    .\port$763$3 (\$1871 ),
+    .\port$763$4 (\$1872 ),
+    .\port$763$5 (\$1873 ),
+    .\port$763$6 (\$1874 ),
+    .\port$763$7 (\$1875 ),
+    .\port$763$8 (\$1876 ),
+    .\port$763$9 (\$1877 )
   );
   \hwq_mac_array.mul_4_6  mul_4_6 (
     .a(a_4_5),
     .b(w_3_6),
     .clk(clk),
     .en(en),
-    .\port$755$0 (\$1876 ),
-    .\port$755$1 (\$1877 ),
-    .\port$755$10 (\$1886 ),
-    .\port$755$11 (\$1887 ),
-    .\port$755$12 (\$1888 ),
-    .\port$755$13 (\$1889 ),
-    .\port$755$14 (\$1890 ),
-    .\port$755$15 (\$1891 ),
-    .\port$755$2 (\$1878 ),
-    .\port$755$3 (\$1879 ),
-    .\port$755$4 (\$1880 ),
-    .\port$755$5 (\$1881 ),
-    .\port$755$6 (\$1882 ),
-    .\port$755$7 (\$1883 ),
-    .\port$755$8 (\$1884 ),
-    .\port$755$9 (\$1885 )
+    .\port$764$0 (\$1884 ),
+    .\port$764$1 (\$1885 ),
+    .\port$764$10 (\$1894 ),
+    .\port$764$11 (\$1895 ),
+    .\port$764$12 (\$1896 ),
+    .\port$764$13 (\$1897 ),
+    .\port$764$14 (\$1898 ),
+    .\port$764$15 (\$1899 ),
+    .\port$764$2 (\$1886 ),
+    .\port$764$3 (\$1887 ),
+    .\port$764$4 (\$1888 ),
+    .\port$764$5 (\$1889 ),
+    .\port$764$6 (\$1890 ),
+    .\port$764$7 (\$1891 ),
+    .\port$764$8 (\$1892 ),
+    .\port$764$9 (\$1893 )
   );
   \hwq_mac_array.mul_4_7  mul_4_7 (
     .a(a_4_6),
     .b(w_3_7),
     .clk(clk),
     .en(en),
-    .\port$756$0 (\$1892 ),
-    .\port$756$1 (\$1893 ),
-    .\port$756$10 (\$1902 ),
-    .\port$756$11 (\$1903 ),
-    .\port$756$12 (\$1904 ),
-    .\port$756$13 (\$1905 ),
-    .\port$756$14 (\$1906 ),
-    .\port$756$15 (\$1907 ),
-    .\port$756$2 (\$1894 ),
-    .\port$756$3 (\$1895 ),
-    .\port$756$4 (\$1896 ),
-    .\port$756$5 (\$1897 ),
-    .\port$756$6 (\$1898 ),
-    .\port$756$7 (\$1899 ),
-    .\port$756$8 (\$1900 ),
-    .\port$756$9 (\$1901 )
+    .\port$765$0 (\$1900 ),
+    .\port$765$1 (\$1901 ),
+    .\port$765$10 (\$1910 ),
+    .\port$765$11 (\$1911 ),
+    .\port$765$12 (\$1912 ),
+    .\port$765$13 (\$1913 ),
+    .\port$765$14 (\$1914 ),
+    .\port$765$15 (\$1915 ),
+    .\port$765$2 (\$1902 ),
+    .\port$765$3 (\$1903 ),
+    .\port$765$4 (\$1904 ),
+    .\port$765$5 (\$1905 ),
+    .\port$765$6 (\$1906 ),
+    .\port$765$7 (\$1907 ),
+    .\port$765$8 (\$1908 ),
+    .\port$765$9 (\$1909 )
   );
   \hwq_mac_array.mul_5_0  mul_5_0 (
     .a(skew_a5_d4),
     .b(w_4_0),
     .clk(clk),
     .en(en),
-    .\port$757$0 (\$1908 ),
-    .\port$757$1 (\$1909 ),
-    .\port$757$10 (\$1918 ),
-    .\port$757$11 (\$1919 ),
-    .\port$757$12 (\$1920 ),
-    .\port$757$13 (\$1921 ),
-    .\port$757$14 (\$1922 ),
-    .\port$757$15 (\$1923 ),
-    .\port$757$2 (\$1910 ),
-    .\port$757$3 (\$1911 ),
-    .\port$757$4 (\$1912 ),
-    .\port$757$5 (\$1913 ),
-    .\port$757$6 (\$1914 ),
-    .\port$757$7 (\$1915 ),
-    .\port$757$8 (\$1916 ),
-    .\port$757$9 (\$1917 )
+    .\port$766$0 (\$1916 ),
+    .\port$766$1 (\$1917 ),
+    .\port$766$10 (\$1926 ),
+    .\port$766$11 (\$1927 ),
+    .\port$766$12 (\$1928 ),
+    .\port$766$13 (\$1929 ),
+    .\port$766$14 (\$1930 ),
+    .\port$766$15 (\$1931 ),
+    .\port$766$2 (\$1918 ),
+    .\port$766$3 (\$1919 ),
+    .\port$766$4 (\$1920 ),
+    .\port$766$5 (\$1921 ),
+    .\port$766$6 (\$1922 ),
+    .\port$766$7 (\$1923 ),
+    .\port$766$8 (\$1924 ),
+    .\port$766$9 (\$1925 )
   );
   \hwq_mac_array.mul_5_1  mul_5_1 (
     .a(a_5_0),
     .b(w_4_1),
     .clk(clk),
     .en(en),
-    .\port$758$0 (\$1924 ),
-    .\port$758$1 (\$1925 ),
-    .\port$758$10 (\$1934 ),
-    .\port$758$11 (\$1935 ),
-    .\port$758$12 (\$1936 ),
-    .\port$758$13 (\$1937 ),
-    .\port$758$14 (\$1938 ),
-    .\port$758$15 (\$1939 ),
-    .\port$758$2 (\$1926 ),
-    .\port$758$3 (\$1927 ),
-    .\port$758$4 (\$1928 ),
-    .\port$758$5 (\$1929 ),
-    .\port$758$6 (\$1930 ),
-    .\port$758$7 (\$1931 ),
-    .\port$758$8 (\$1932 ),
-    .\port$758$9 (\$1933 )
+    .\port$767$0 (\$1932 ),
+    .\port$767$1 (\$1933 ),
+    .\port$767$10 (\$1942 ),
+    .\port$767$11 (\$1943 ),
+    .\port$767$12 (\$1944 ),
+    .\port$767$13 (\$1945 ),
+    .\port$767$14 (\$1946 ),
+    .\port$767$15 (\$1947 ),
+    .\port$767$2 (\$1934 ),
+    .\port$767$3 (\$1935 ),
+    .\port$767$4 (\$1936 ),
+    .\port$767$5 (\$1937 ),
+    .\port$767$6 (\$1938 ),
+    .\port$767$7 (\$1939 ),
+    .\port$767$8 (\$1940 ),
+    .\port$767$9 (\$1941 )
   );
   \hwq_mac_array.mul_5_2  mul_5_2 (
     .a(a_5_1),
     .b(w_4_2),
     .clk(clk),
     .en(en),
-    .\port$759$0 (\$1940 ),
-    .\port$759$1 (\$1941 ),
-    .\port$759$10 (\$1950 ),
-    .\port$759$11 (\$1951 ),
-    .\port$759$12 (\$1952 ),
-    .\port$759$13 (\$1953 ),
-    .\port$759$14 (\$1954 ),
-    .\port$759$15 (\$1955 ),
-    .\port$759$2 (\$1942 ),
-    .\port$759$3 (\$1943 ),
-    .\port$759$4 (\$1944 ),
-    .\port$759$5 (\$1945 ),
-    .\port$759$6 (\$1946 ),
-    .\port$759$7 (\$1947 ),
-    .\port$759$8 (\$1948 ),
-    .\port$759$9 (\$1949 )
+    .\port$768$0 (\$1948 ),
+    .\port$768$1 (\$1949 ),
+    .\port$768$10 (\$1958 ),
+    .\port$768$11 (\$1959 ),
+    .\port$768$12 (\$1960 ),
+    .\port$768$13 (\$1961 ),
+    .\port$768$14 (\$1962 ),
+    .\port$768$15 (\$1963 ),
+    .\port$768$2 (\$1950 ),
+    .\port$768$3 (\$1951 ),
+    .\port$768$4 (\$1952 ),
+    .\port$768$5 (\$1953 ),
+    .\port$768$6 (\$1954 ),
+    .\port$768$7 (\$1955 ),
+    .\port$768$8 (\$1956 ),
+    .\port$768$9 (\$1957 )
   );
   \hwq_mac_array.mul_5_3  mul_5_3 (
     .a(a_5_2),
     .b(w_4_3),
     .clk(clk),
     .en(en),
-    .\port$760$0 (\$1956 ),
-    .\port$760$1 (\$1957 ),
-    .\port$760$10 (\$1966 ),
-    .\port$760$11 (\$1967 ),
-    .\port$760$12 (\$1968 ),
-    .\port$760$13 (\$1969 ),
-    .\port$760$14 (\$1970 ),
-    .\port$760$15 (\$1971 ),
-    .\port$760$2 (\$1958 ),
-    .\port$760$3 (\$1959 ),
-    .\port$760$4 (\$1960 ),
-    .\port$760$5 (\$1961 ),
-    .\port$760$6 (\$1962 ),
-    .\port$760$7 (\$1963 ),
-    .\port$760$8 (\$1964 ),
-    .\port$760$9 (\$1965 )
+    .\port$769$0 (\$1964 ),
+    .\port$769$1 (\$1965 ),
+    .\port$769$10 (\$1974 ),
+    .\port$769$11 (\$1975 ),
+    .\port$769$12 (\$1976 ),
+    .\port$769$13 (\$1977 ),
+    .\port$769$14 (\$1978 ),
+    .\port$769$15 (\$1979 ),
+    .\port$769$2 (\$1966 ),
+    .\port$769$3 (\$1967 ),
+    .\port$769$4 (\$1968 ),
+    .\port$769$5 (\$1969 ),
+    .\port$769$6 (\$1970 ),
+    .\port$769$7 (\$1971 ),
+    .\port$769$8 (\$1972 ),
+    .\port$769$9 (\$1973 )
   );
   \hwq_mac_array.mul_5_4  mul_5_4 (
     .a(a_5_3),
     .b(w_4_4),
     .clk(clk),
     .en(en),
-    .\port$761$0 (\$1972 ),
-    .\port$761$1 (\$1973 ),
-    .\port$761$10 (\$1982 ),
-    .\port$761$11 (\$1983 ),
-    .\port$761$12 (\$1984 ),
-    .\port$761$13 (\$1985 ),
-    .\port$761$14 (\$1986 ),
-    .\port$761$15 (\$1987 ),
-    .\port$761$2 (\$1974 ),
-    .\port$761$3 (\$1975 ),
-    .\port$761$4 (\$1976 ),
-    .\port$761$5 (\$1977 ),
-    .\port$761$6 (\$1978 ),
-    .\port$761$7 (\$1979 ),
-    .\port$761$8 (\$1980 ),
-    .\port$761$9 (\$1981 )
+    .\port$770$0 (\$1980 ),
+    .\port$770$1 (\$1981 ),
+    .\port$770$10 (\$1990 ),
+    .\port$770$11 (\$1991 ),
+    .\port$770$12 (\$1992 ),
+    .\port$770$13 (\$1993 ),
+    .\port$770$14 (\$1994 ),
+    .\port$770$15 (\$1995 ),
+    .\port$770$2 (\$1982 ),
+    .\port$770$3 (\$1983 ),
+    .\port$770$4 (\$1984 ),
+    .\port$770$5 (\$1985 ),
+    .\port$770$6 (\$1986 ),
+    .\port$770$7 (\$1987 ),
+    .\port$770$8 (\$1988 ),
+    .\port$770$9 (\$1989 )
   );
   \hwq_mac_array.mul_5_5  mul_5_5 (
     .a(a_5_4),
     .b(w_4_5),
     .clk(clk),
     .en(en),
-    .\port$762$0 (\$1988 ),
-    .\port$762$1 (\$1989 ),
-    .\port$762$10 (\$1998 ),
-    .\port$762$11 (\$1999 ),
-    .\port$762$12 (\$2000 ),
-    .\port$762$13 (\$2001 ),
-    .\port$762$14 (\$2002 ),
-    .\port$762$15 (\$2003 ),
-    .\port$762$2 (\$1990 ),
-    .\port$762$3 (\$1991 ),
-    .\port$762$4 (\$1992 ),
-    .\port$762$5 (\$1993 ),
-    .\port$762$6 (\$1994 ),
-    .\port$762$7 (\$1995 ),
-    .\port$762$8 (\$1996 ),
-    .\port$762$9 (\$1997 )
+    .\port$771$0 (\$1996 ),
+    .\port$771$1 (\$1997 ),
+    .\port$771$10 (\$2006 ),
+    .\port$771$11 (\$2007 ),
+    .\port$771$12 (\$2008 ),
+    .\port$771$13 (\$2009 ),
+    .\port$771$14 (\$2010 ),
+    .\port$771$15 (\$2011 ),
+    .\port$771$2 (\$1998 ),
+    .\port$771$3 (\$1999 ),
+    .\port$771$4 (\$2000 ),
+    .\port$771$5 (\$2001 ),
+    .\port$771$6 (\$2002 ),
+    .\port$771$7 (\$2003 ),
+    .\port$771$8 (\$2004 ),
+    .\port$771$9 (\$2005 )
   );
   \hwq_mac_array.mul_5_6  mul_5_6 (
     .a(a_5_5),
     .b(w_4_6),
     .clk(clk),
     .en(en),
-    .\port$763$0 (\$2004 ),
-    .\port$763$1 (\$2005 ),
-    .\port$763$10 (\$2014 ),
-    .\port$763$11 (\$2015 ),
-    .\port$763$12 (\$2016 ),
-    .\port$763$13 (\$2017 ),
-    .\port$763$14 (\$2018 ),
-    .\port$763$15 (\$2019 ),
-    .\port$763$2 (\$2006 ),
-    .\port$763$3 (\$2007 ),
-    .\port$763$4 (\$2008 ),
-    .\port$763$5 (\$2009 ),
-    .\port$763$6 (\$2010 ),
-    .\port$763$7 (\$2011 ),
-    .\port$763$8 (\$2012 ),
-    .\port$763$9 (\$2013 )
+    .\port$772$0 (\$2012 ),
+    .\port$772$1 (\$2013 ),
+    .\port$772$10 (\$2022 ),
+    .\port$772$11 (\$2023 ),
+    .\port$772$12 (\$2024 ),
+    .\port$772$13 (\$2025 ),
+    .\port$772$14 (\$2026 ),
+    .\port$772$15 (\$2027 ),
+    .\port$772$2 (\$2014 ),
+    .\port$772$3 (\$2015 ),
+    .\port$772$4 (\$2016 ),
+    .\port$772$5 (\$2017 ),
+    .\port$772$6 (\$2018 ),
+    .\port$772$7 (\$2019 ),
+    .\port$772$8 (\$2020 ),
+    .\port$772$9 (\$2021 )
   );
   \hwq_mac_array.mul_5_7  mul_5_7 (
     .a(a_5_6),
     .b(w_4_7),
     .clk(clk),
     .en(en),
-    .\port$764$0 (\$2020 ),
-    .\port$764$1 (\$2021 ),
-    .\port$764$10 (\$2030 ),
-    .\port$764$11 (\$2031 ),
-    .\port$764$12 (\$2032 ),
-    .\port$764$13 (\$2033 ),
-    .\port$764$14 (\$2034 ),
-    .\port$764$15 (\$2035 ),
-    .\port$764$2 (\$2022 ),
-    .\port$764$3 (\$2023 ),
-    .\port$764$4 (\$2024 ),
-    .\port$764$5 (\$2025 ),
-    .\port$764$6 (\$2026 ),
-    .\port$764$7 (\$2027 ),
-    .\port$764$8 (\$2028 ),
-    .\port$764$9 (\$2029 )
+    .\port$773$0 (\$2028 ),
+    .\port$773$1 (\$2029 ),
+    .\port$773$10 (\$2038 ),
+    .\port$773$11 (\$2039 ),
+    .\port$773$12 (\$2040 ),
+    .\port$773$13 (\$2041 ),
+    .\port$773$14 (\$2042 ),
+    .\port$773$15 (\$2043 ),
+    .\port$773$2 (\$2030 ),
+    .\port$773$3 (\$2031 ),
+    .\port$773$4 (\$2032 ),
+    .\port$773$5 (\$2033 ),
+    .\port$773$6 (\$2034 ),
+    .\port$773$7 (\$2035 ),
+    .\port$773$8 (\$2036 ),
+    .\port$773$9 (\$2037 )
   );
   \hwq_mac_array.mul_6_0  mul_6_0 (
     .a(skew_a6_d5),
     .b(w_5_0),
     .clk(clk),
     .en(en),
-    .\port$765$0 (\$2036 ),
-    .\port$765$1 (\$2037 ),
-    .\port$765$10 (\$2046 ),
-    .\port$765$11 (\$2047 ),
-    .\port$765$12 (\$2048 ),
-    .\port$765$13 (\$2049 ),
-    .\port$765$14 (\$2050 ),
-    .\port$765$15 (\$2051 ),
-    .\port$765$2 (\$2038 ),
-    .\port$765$3 (\$2039 ),
-    .\port$765$4 (\$2040 ),
-    .\port$765$5 (\$2041 ),
-    .\port$765$6 (\$2042 ),
-    .\port$765$7 (\$2043 ),
-    .\port$765$8 (\$2044 ),
-    .\port$765$9 (\$2045 )
+    .\port$774$0 (\$2044 ),
+    .\port$774$1 (\$2045 ),
+    .\port$774$10 (\$2054 ),
+    .\port$774$11 (\$2055 ),
+    .\port$774$12 (\$2056 ),
+    .\port$774$13 (\$2057 ),
+    .\port$774$14 (\$2058 ),
+    .\port$774$15 (\$2059 ),
+    .\port$774$2 (\$2046 ),
+    .\port$774$3 (\$2047 ),
+    .\port$774$4 (\$2048 ),
+    .\port$774$5 (\$2049 ),
+    .\port$774$6 (\$2050 ),
+    .\port$774$7 (\$2051 ),
+    .\port$774$8 (\$2052 ),
+    .\port$774$9 (\$2053 )
   );
   \hwq_mac_array.mul_6_1  mul_6_1 (
     .a(a_6_0),
     .b(w_5_1),
     .clk(clk),
     .en(en),
-    .\port$766$0 (\$2052 ),
-    .\port$766$1 (\$2053 ),
-    .\port$766$10 (\$2062 ),
-    .\port$766$11 (\$2063 ),
-    .\port$766$12 (\$2064 ),
-    .\port$766$13 (\$2065 ),
-    .\port$766$14 (\$2066 ),
-    .\port$766$15 (\$2067 ),
-    .\port$766$2 (\$2054 ),
-    .\port$766$3 (\$2055 ),
-    .\port$766$4 (\$2056 ),
-    .\port$766$5 (\$2057 ),
-    .\port$766$6 (\$2058 ),
-    .\port$766$7 (\$2059 ),
-    .\port$766$8 (\$2060 ),
-    .\port$766$9 (\$2061 )
+    .\port$775$0 (\$2060 ),
+    .\port$775$1 (\$2061 ),
+    .\port$775$10 (\$2070 ),
+    .\port$775$11 (\$2071 ),
+    .\port$775$12 (\$2072 ),
+    .\port$775$13 (\$2073 ),
+    .\port$775$14 (\$2074 ),
+    .\port$775$15 (\$2075 ),
+    .\port$775$2 (\$2062 ),
+    .\port$775$3 (\$2063 ),
+    .\port$775$4 (\$2064 ),
+    .\port$775$5 (\$2065 ),
+    .\port$775$6 (\$2066 ),
+    .\port$775$7 (\$2067 ),
+    .\port$775$8 (\$2068 ),
+    .\port$775$9 (\$2069 )
   );
   \hwq_mac_array.mul_6_2  mul_6_2 (
     .a(a_6_1),
     .b(w_5_2),
     .clk(clk),
     .en(en),
-    .\port$767$0 (\$2068 ),
-    .\port$767$1 (\$2069 ),
-    .\port$767$10 (\$2078 ),
-    .\port$767$11 (\$2079 ),
-    .\port$767$12 (\$2080 ),
-    .\port$767$13 (\$2081 ),
-    .\port$767$14 (\$2082 ),
-    .\port$767$15 (\$2083 ),
-    .\port$767$2 (\$2070 ),
-    .\port$767$3 (\$2071 ),
-    .\port$767$4 (\$2072 ),
-    .\port$767$5 (\$2073 ),
-    .\port$767$6 (\$2074 ),
-    .\port$767$7 (\$2075 ),
-    .\port$767$8 (\$2076 ),
-    .\port$767$9 (\$2077 )
+    .\port$776$0 (\$2076 ),
+    .\port$776$1 (\$2077 ),
+    .\port$776$10 (\$2086 ),
+    .\port$776$11 (\$2087 ),
+    .\port$776$12 (\$2088 ),
+    .\port$776$13 (\$2089 ),
+    .\port$776$14 (\$2090 ),
+    .\port$776$15 (\$2091 ),
+    .\port$776$2 (\$2078 ),
+    .\port$776$3 (\$2079 ),
+    .\port$776$4 (\$2080 ),
+    .\port$776$5 (\$2081 ),
+    .\port$776$6 (\$2082 ),
+    .\port$776$7 (\$2083 ),
+    .\port$776$8 (\$2084 ),
+    .\port$776$9 (\$2085 )
   );
   \hwq_mac_array.mul_6_3  mul_6_3 (
     .a(a_6_2),
     .b(w_5_3),
     .clk(clk),
     .en(en),
-    .\port$768$0 (\$2084 ),
-    .\port$768$1 (\$2085 ),
-    .\port$768$10 (\$2094 ),
-    .\port$768$11 (\$2095 ),
-    .\port$768$12 (\$2096 ),
-    .\port$768$13 (\$2097 ),
-    .\port$768$14 (\$2098 ),
-    .\port$768$15 (\$2099 ),
-    .\port$768$2 (\$2086 ),
-    .\port$768$3 (\$2087 ),
-    .\port$768$4 (\$2088 ),
-    .\port$768$5 (\$2089 ),
-    .\port$768$6 (\$2090 ),
-    .\port$768$7 (\$2091 ),
-    .\port$768$8 (\$2092 ),
-    .\port$768$9 (\$2093 )
+    .\port$777$0 (\$2092 ),
+    .\port$777$1 (\$2093 ),
+    .\port$777$10 (\$2102 ),
+    .\port$777$11 (\$2103 ),
+    .\port$777$12 (\$2104 ),
+    .\port$777$13 (\$2105 ),
+    .\port$777$14 (\$2106 ),
+    .\port$777$15 (\$2107 ),
+    .\port$777$2 (\$2094 ),
+    .\port$777$3 (\$2095 ),
+    .\port$777$4 (\$2096 ),
+    .\port$777$5 (\$2097 ),
+    .\port$777$6 (\$2098 ),
+    .\port$777$7 (\$2099 ),
+    .\port$777$8 (\$2100 ),
+    .\port$777$9 (\$2101 )
   );
   \hwq_mac_array.mul_6_4  mul_6_4 (
     .a(a_6_3),
     .b(w_5_4),
     .clk(clk),
     .en(en),
-    .\port$769$0 (\$2100 ),
-    .\port$769$1 (\$2101 ),
-    .\port$769$10 (\$2110 ),
-    .\port$769$11 (\$2111 ),
-    .\port$769$12 (\$2112 ),
-    .\port$769$13 (\$2113 ),
-    .\port$769$14 (\$2114 ),
-    .\port$769$15 (\$2115 ),
-    .\port$769$2 (\$2102 ),
-    .\port$769$3 (\$2103 ),
-    .\port$769$4 (\$2104 ),
-    .\port$769$5 (\$2105 ),
-    .\port$769$6 (\$2106 ),
-    .\port$769$7 (\$2107 ),
-    .\port$769$8 (\$2108 ),
-    .\port$769$9 (\$2109 )
+    .\port$778$0 (\$2108 ),
+    .\port$778$1 (\$2109 ),
+    .\port$778$10 (\$2118 ),
+    .\port$778$11 (\$2119 ),
+    .\port$778$12 (\$2120 ),
+    .\port$778$13 (\$2121 ),
+    .\port$778$14 (\$2122 ),
+    .\port$778$15 (\$2123 ),
+    .\port$778$2 (\$2110 ),
+    .\port$778$3 (\$2111 ),
+    .\port$778$4 (\$2112 ),
+    .\port$778$5 (\$2113 ),
+    .\port$778$6 (\$2114 ),
+    .\port$778$7 (\$2115 ),
+    .\port$778$8 (\$2116 ),
+    .\port$778$9 (\$2117 )
   );
   \hwq_mac_array.mul_6_5  mul_6_5 (
     .a(a_6_4),
     .b(w_5_5),
     .clk(clk),
     .en(en),
-    .\port$770$0 (\$2116 ),
-    .\port$770$1 (\$2117 ),
-    .\port$770$10 (\$2126 ),
-    .\port$770$11 (\$2127 ),
-    .\port$770$12 (\$2128 ),
-    .\port$770$13 (\$2129 ),
-    .\port$770$14 (\$2130 ),
-    .\port$770$15 (\$2131 ),
-    .\port$770$2 (\$2118 ),
-    .\port$770$3 (\$2119 ),
-    .\port$770$4 (\$2120 ),
-    .\port$770$5 (\$2121 ),
-    .\port$770$6 (\$2122 ),
-    .\port$770$7 (\$2123 ),
-    .\port$770$8 (\$2124 ),
-    .\port$770$9 (\$2125 )
+    .\port$779$0 (\$2124 ),
+    .\port$779$1 (\$2125 ),
+    .\port$779$10 (\$2134 ),
+    .\port$779$11 (\$2135 ),
+    .\port$779$12 (\$2136 ),
+    .\port$779$13 (\$2137 ),
+    .\port$779$14 (\$2138 ),
+    .\port$779$15 (\$2139 ),
+    .\port$779$2 (\$2126 ),
+    .\port$779$3 (\$2127 ),
+    .\port$779$4 (\$2128 ),
+    .\port$779$5 (\$2129 ),
+    .\port$779$6 (\$2130 ),
+    .\port$779$7 (\$2131 ),
+    .\port$779$8 (\$2132 ),
+    .\port$779$9 (\$2133 )
   );
   \hwq_mac_array.mul_6_6  mul_6_6 (
     .a(a_6_5),
     .b(w_5_6),
     .clk(clk),
     .en(en),
-    .\port$771$0 (\$2132 ),
-    .\port$771$1 (\$2133 ),
-    .\port$771$10 (\$2142 ),
-    .\port$771$11 (\$2143 ),
-    .\port$771$12 (\$2144 ),
-    .\port$771$13 (\$2145 ),
-    .\port$771$14 (\$2146 ),
-    .\port$771$15 (\$2147 ),
-    .\port$771$2 (\$2134 ),
-    .\port$771$3 (\$2135 ),
-    .\port$771$4 (\$2136 ),
-    .\port$771$5 (\$2137 ),
-    .\port$771$6 (\$2138 ),
-    .\port$771$7 (\$2139 ),
-    .\port$771$8 (\$2140 ),
-    .\port$771$9 (\$2141 )
+    .\port$780$0 (\$2140 ),
+    .\port$780$1 (\$2141 ),
+    .\port$780$10 (\$2150 ),
+    .\port$780$11 (\$2151 ),
+    .\port$780$12 (\$2152 ),
+    .\port$780$13 (\$2153 ),
+    .\port$780$14 (\$2154 ),
+    .\port$780$15 (\$2155 ),
+    .\port$780$2 (\$2142 ),
+    .\port$780$3 (\$2143 ),
+    .\port$780$4 (\$2144 ),
+    .\port$780$5 (\$2145 ),
+    .\port$780$6 (\$2146 ),
+    .\port$780$7 (\$2147 ),
+    .\port$780$8 (\$2148 ),
+    .\port$780$9 (\$2149 )
   );
   \hwq_mac_array.mul_6_7  mul_6_7 (
     .a(a_6_6),
     .b(w_5_7),
     .clk(clk),
     .en(en),
-    .\port$772$0 (\$2148 ),
-    .\port$772$1 (\$2149 ),
-    .\port$772$10 (\$2158 ),
-    .\port$772$11 (\$2159 ),
-    .\port$772$12 (\$2160 ),
-    .\port$772$13 (\$2161 ),
-    .\port$772$14 (\$2162 ),
-    .\port$772$15 (\$2163 ),
-    .\port$772$2 (\$2150 ),
-    .\port$772$3 (\$2151 ),
-    .\port$772$4 (\$2152 ),
-    .\port$772$5 (\$2153 ),
-    .\port$772$6 (\$2154 ),
-    .\port$772$7 (\$2155 ),
-    .\port$772$8 (\$2156 ),
-    .\port$772$9 (\$2157 )
+    .\port$781$0 (\$2156 ),
+    .\port$781$1 (\$2157 ),
+    .\port$781$10 (\$2166 ),
+    .\port$781$11 (\$2167 ),
+    .\port$781$12 (\$2168 ),
+    .\port$781$13 (\$2169 ),
+    .\port$781$14 (\$2170 ),
+    .\port$781$15 (\$2171 ),
+    .\port$781$2 (\$2158 ),
+    .\port$781$3 (\$2159 ),
+    .\port$781$4 (\$2160 ),
+    .\port$781$5 (\$2161 ),
+    .\port$781$6 (\$2162 ),
+    .\port$781$7 (\$2163 ),
+    .\port$781$8 (\$2164 ),
+    .\port$781$9 (\$2165 )
   );
   \hwq_mac_array.mul_7_0  mul_7_0 (
     .a(skew_a7_d6),
     .b(w_6_0),
     .clk(clk),
     .en(en),
-    .\port$773$0 (\$2164 ),
-    .\port$773$1 (\$2165 ),
-    .\port$773$10 (\$2174 ),
-    .\port$773$11 (\$2175 ),
-    .\port$773$12 (\$2176 ),
-    .\port$773$13 (\$2177 ),
-    .\port$773$14 (\$2178 ),
-    .\port$773$15 (\$2179 ),
-    .\port$773$2 (\$2166 ),
-    .\port$773$3 (\$2167 ),
-    .\port$773$4 (\$2168 ),
-    .\port$773$5 (\$2169 ),
-    .\port$773$6 (\$2170 ),
-    .\port$773$7 (\$2171 ),
-    .\port$773$8 (\$2172 ),
-    .\port$773$9 (\$2173 )
+    .\port$782$0 (\$2172 ),
+    .\port$782$1 (\$2173 ),
+    .\port$782$10 (\$2182 ),
+    .\port$782$11 (\$2183 ),
+    .\port$782$12 (\$2184 ),
+    .\port$782$13 (\$2185 ),
+    .\port$782$14 (\$2186 ),
+    .\port$782$15 (\$2187 ),
+    .\port$782$2 (\$2174 ),
+    .\port$782$3 (\$2175 ),
+    .\port$782$4 (\$2176 ),
+    .\port$782$5 (\$2177 ),
+    .\port$782$6 (\$2178 ),
+    .\port$782$7 (\$2179 ),
+    .\port$782$8 (\$2180 ),
+    .\port$782$9 (\$2181 )
   );
   \hwq_mac_array.mul_7_1  mul_7_1 (
     .a(a_7_0),
     .b(w_6_1),
     .clk(clk),
     .en(en),
-    .\port$774$0 (\$2180 ),
-    .\port$774$1 (\$2181 ),
-    .\port$774$10 (\$2190 ),
-    .\port$774$11 (\$2191 ),
-    .\port$774$12 (\$2192 ),
-    .\port$774$13 (\$2193 ),
-    .\port$774$14 (\$2194 ),
-    .\port$774$15 (\$2195 ),
-    .\port$774$2 (\$2182 ),
-    .\port$774$3 (\$2183 ),
-    .\port$774$4 (\$2184 ),
-    .\port$774$5 (\$2185 ),
-    .\port$774$6 (\$2186 ),
-    .\port$774$7 (\$2187 ),
-    .\port$774$8 (\$2188 ),
-    .\port$774$9 (\$2189 )
+    .\port$783$0 (\$2188 ),
+    .\port$783$1 (\$2189 ),
+    .\port$783$10 (\$2198 ),
+    .\port$783$11 (\$2199 ),
+    .\port$783$12 (\$2200 ),
+    .\port$783$13 (\$2201 ),
+    .\port$783$14 (\$2202 ),
+    .\port$783$15 (\$2203 ),
+    .\port$783$2 (\$2190 ),
+    .\port$783$3 (\$2191 ),
+    .\port$783$4 (\$2192 ),
+    .\port$783$5 (\$2193 ),
+    .\port$783$6 (\$2194 ),
+    .\port$783$7 (\$2195 ),
+    .\port$783$8 (\$2196 ),
+    .\port$783$9 (\$2197 )
   );
   \hwq_mac_array.mul_7_2  mul_7_2 (
     .a(a_7_1),
     .b(w_6_2),
     .clk(clk),
     .en(en),
-    .\port$775$0 (\$2196 ),
-    .\port$775$1 (\$2197 ),
-    .\port$775$10 (\$2206 ),
-    .\port$775$11 (\$2207 ),
-    .\port$775$12 (\$2208 ),
-    .\port$775$13 (\$2209 ),
-    .\port$775$14 (\$2210 ),
-    .\port$775$15 (\$2211 ),
-    .\port$775$2 (\$2198 ),
-    .\port$775$3 (\$2199 ),
-    .\port$775$4 (\$2200 ),
-    .\port$775$5 (\$2201 ),
-    .\port$775$6 (\$2202 ),
-    .\port$775$7 (\$2203 ),
-    .\port$775$8 (\$2204 ),
-    .\port$775$9 (\$2205 )
+    .\port$784$0 (\$2204 ),
+    .\port$784$1 (\$2205 ),
+    .\port$784$10 (\$2214 ),
+    .\port$784$11 (\$2215 ),
+    .\port$784$12 (\$2216 ),
+    .\port$784$13 (\$2217 ),
+    .\port$784$14 (\$2218 ),
+    .\port$784$15 (\$2219 ),
+    .\port$784$2 (\$2206 ),
+    .\port$784$3 (\$2207 ),
+    .\port$784$4 (\$2208 ),
+    .\port$784$5 (\$2209 ),
+    .\port$784$6 (\$2210 ),
+    .\port$784$7 (\$2211 ),
+    .\port$784$8 (\$2212 ),
+    .\port$784$9 (\$2213 )
   );
   \hwq_mac_array.mul_7_3  mul_7_3 (
     .a(a_7_2),
     .b(w_6_3),
     .clk(clk),
     .en(en),
-    .\port$776$0 (\$2212 ),
-    .\port$776$1 (\$2213 ),
-    .\port$776$10 (\$2222 ),
-    .\port$776$11 (\$2223 ),
-    .\port$776$12 (\$2224 ),
-    .\port$776$13 (\$2225 ),
-    .\port$776$14 (\$2226 ),
-    .\port$776$15 (\$2227 ),
-    .\port$776$2 (\$2214 ),
-    .\port$776$3 (\$2215 ),
-    .\port$776$4 (\$2216 ),
-    .\port$776$5 (\$2217 ),
-    .\port$776$6 (\$2218 ),
-    .\port$776$7 (\$2219 ),
-    .\port$776$8 (\$2220 ),
-    .\port$776$9 (\$2221 )
+    .\port$785$0 (\$2220 ),
+    .\port$785$1 (\$2221 ),
+    .\port$785$10 (\$2230 ),
+    .\port$785$11 (\$2231 ),
+    .\port$785$12 (\$2232 ),
+    .\port$785$13 (\$2233 ),
+    .\port$785$14 (\$2234 ),
+    .\port$785$15 (\$2235 ),
+    .\port$785$2 (\$2222 ),
+    .\port$785$3 (\$2223 ),
+    .\port$785$4 (\$2224 ),
+    .\port$785$5 (\$2225 ),
+    .\port$785$6 (\$2226 ),
+    .\port$785$7 (\$2227 ),
+    .\port$785$8 (\$2228 ),
+    .\port$785$9 (\$2229 )
   );
   \hwq_mac_array.mul_7_4  mul_7_4 (
     .a(a_7_3),
     .b(w_6_4),
     .clk(clk),
     .en(en),
-    .\port$777$0 (\$2228 ),
-    .\port$777$1 (\$2229 ),
-    .\port$777$10 (\$2238 ),
-    .\port$777$11 (\$2239 ),
-    .\port$777$12 (\$2240 ),
-    .\port$777$13 (\$2241 ),
-    .\port$777$14 (\$2242 ),
-    .\port$777$15 (\$2243 ),
-    .\port$777$2 (\$2230 ),
-    .\port$777$3 (\$2231 ),
-    .\port$777$4 (\$2232 ),
-    .\port$777$5 (\$2233 ),
-    .\port$777$6 (\$2234 ),
-    .\port$777$7 (\$2235 ),
-    .\port$777$8 (\$2236 ),
-    .\port$777$9 (\$2237 )
+    .\port$786$0 (\$2236 ),
+    .\port$786$1 (\$2237 ),
+    .\port$786$10 (\$2246 ),
+    .\port$786$11 (\$2247 ),
+    .\port$786$12 (\$2248 ),
+    .\port$786$13 (\$2249 ),
+    .\port$786$14 (\$2250 ),
+    .\port$786$15 (\$2251 ),
+    .\port$786$2 (\$2238 ),
+    .\port$786$3 (\$2239 ),
+    .\port$786$4 (\$2240 ),
+    .\port$786$5 (\$2241 ),
+    .\port$786$6 (\$2242 ),
+    .\port$786$7 (\$2243 ),
+    .\port$786$8 (\$2244 ),
+    .\port$786$9 (\$2245 )
   );
   \hwq_mac_array.mul_7_5  mul_7_5 (
     .a(a_7_4),
     .b(w_6_5),
     .clk(clk),
     .en(en),
-    .\port$778$0 (\$2244 ),
-    .\port$778$1 (\$2245 ),
-    .\port$778$10 (\$2254 ),
-    .\port$778$11 (\$2255 ),
-    .\port$778$12 (\$2256 ),
-    .\port$778$13 (\$2257 ),
-    .\port$778$14 (\$2258 ),
-    .\port$778$15 (\$2259 ),
-    .\port$778$2 (\$2246 ),
-    .\port$778$3 (\$2247 ),
-    .\port$778$4 (\$2248 ),
-    .\port$778$5 (\$2249 ),
-    .\port$778$6 (\$2250 ),
-    .\port$778$7 (\$2251 ),
-    .\port$778$8 (\$2252 ),
-    .\port$778$9 (\$2253 )
+    .\port$787$0 (\$2252 ),
+    .\port$787$1 (\$2253 ),
+    .\port$787$10 (\$2262 ),
+    .\port$787$11 (\$2263 ),
+    .\port$787$12 (\$2264 ),
+    .\port$787$13 (\$2265 ),
+    .\port$787$14 (\$2266 ),
+    .\port$787$15 (\$2267 ),
+    .\port$787$2 (\$2254 ),
+    .\port$787$3 (\$2255 ),
+    .\port$787$4 (\$2256 ),
+    .\port$787$5 (\$2257 ),
+    .\port$787$6 (\$2258 ),
+    .\port$787$7 (\$2259 ),
+    .\port$787$8 (\$2260 ),
+    .\port$787$9 (\$2261 )
   );
   \hwq_mac_array.mul_7_6  mul_7_6 (
     .a(a_7_5),
     .b(w_6_6),
     .clk(clk),
     .en(en),
-    .\port$779$0 (\$2260 ),
-    .\port$779$1 (\$2261 ),
-    .\port$779$10 (\$2270 ),
-    .\port$779$11 (\$2271 ),
-    .\port$779$12 (\$2272 ),
-    .\port$779$13 (\$2273 ),
-    .\port$779$14 (\$2274 ),
-    .\port$779$15 (\$2275 ),
-    .\port$779$2 (\$2262 ),
-    .\port$779$3 (\$2263 ),
-    .\port$779$4 (\$2264 ),
-    .\port$779$5 (\$2265 ),
-    .\port$779$6 (\$2266 ),
-    .\port$779$7 (\$2267 ),
-    .\port$779$8 (\$2268 ),
-    .\port$779$9 (\$2269 )
+    .\port$788$0 (\$2268 ),
+    .\port$788$1 (\$2269 ),
+    .\port$788$10 (\$2278 ),
+    .\port$788$11 (\$2279 ),
+    .\port$788$12 (\$2280 ),
+    .\port$788$13 (\$2281 ),
+    .\port$788$14 (\$2282 ),
+    .\port$788$15 (\$2283 ),
+    .\port$788$2 (\$2270 ),
+    .\port$788$3 (\$2271 ),
+    .\port$788$4 (\$2272 ),
+    .\port$788$5 (\$2273 ),
+    .\port$788$6 (\$2274 ),
+    .\port$788$7 (\$2275 ),
+    .\port$788$8 (\$2276 ),
+    .\port$788$9 (\$2277 )
   );
   \hwq_mac_array.mul_7_7  mul_7_7 (
     .a(a_7_6),
     .b(w_6_7),
     .clk(clk),
     .en(en),
-    .\port$780$0 (\$2276 ),
-    .\port$780$1 (\$2277 ),
-    .\port$780$10 (\$2286 ),
-    .\port$780$11 (\$2287 ),
-    .\port$780$12 (\$2288 ),
-    .\port$780$13 (\$2289 ),
-    .\port$780$14 (\$2290 ),
-    .\port$780$15 (\$2291 ),
-    .\port$780$2 (\$2278 ),
-    .\port$780$3 (\$2279 ),
-    .\port$780$4 (\$2280 ),
-    .\port$780$5 (\$2281 ),
-    .\port$780$6 (\$2282 ),
-    .\port$780$7 (\$2283 ),
-    .\port$780$8 (\$2284 ),
-    .\port$780$9 (\$2285 )
+    .\port$789$0 (\$2284 ),
+    .\port$789$1 (\$2285 ),
+    .\port$789$10 (\$2294 ),
+    .\port$789$11 (\$2295 ),
+    .\port$789$12 (\$2296 ),
+    .\port$789$13 (\$2297 ),
+    .\port$789$14 (\$2298 ),
+    .\port$789$15 (\$2299 ),
+    .\port$789$2 (\$2286 ),
+    .\port$789$3 (\$2287 ),
+    .\port$789$4 (\$2288 ),
+    .\port$789$5 (\$2289 ),
+    .\port$789$6 (\$2290 ),
+    .\port$789$7 (\$2291 ),
+    .\port$789$8 (\$2292 ),
+    .\port$789$9 (\$2293 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = skew_a1_d0;
+    \$329  = skew_a1_d0;
     if (en) begin
-      \$323  = i_a[15:8];
+      \$329  = i_a[15:8];
     end
     if (rst) begin
-      \$323  = 8'h00;
+      \$329  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = skew_v1_d0;
+    \$330  = skew_v1_d0;
     if (en) begin
-      \$324  = i_valid;
-    end
-    if (rst) begin
-      \$324  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = skew_l1_d0;
-    if (en) begin
-      \$325  = i_last;
-    end
-    if (rst) begin
-      \$325  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = skew_a2_d0;
-    if (en) begin
-      \$326  = i_a[23:16];
-    end
-    if (rst) begin
-      \$326  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = skew_a2_d1;
-    if (en) begin
-      \$327  = skew_a2_d0;
-    end
-    if (rst) begin
-      \$327  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = skew_v2_d0;
-    if (en) begin
-      \$328  = i_valid;
-    end
-    if (rst) begin
-      \$328  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = skew_v2_d1;
-    if (en) begin
-      \$329  = skew_v2_d0;
-    end
-    if (rst) begin
-      \$329  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = skew_l2_d0;
-    if (en) begin
-      \$330  = i_last;
+      \$330  = i_valid;
     end
     if (rst) begin
       \$330  = 1'h0;
@@ -7561,9 +7522,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = skew_l2_d1;
+    \$331  = skew_l1_d0;
     if (en) begin
-      \$331  = skew_l2_d0;
+      \$331  = i_last;
     end
     if (rst) begin
       \$331  = 1'h0;
@@ -7571,9 +7532,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = skew_a3_d0;
+    \$332  = skew_a2_d0;
     if (en) begin
-      \$332  = i_a[31:24];
+      \$332  = i_a[23:16];
     end
     if (rst) begin
       \$332  = 8'h00;
@@ -7581,9 +7542,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = skew_a3_d1;
+    \$333  = skew_a2_d1;
     if (en) begin
-      \$333  = skew_a3_d0;
+      \$333  = skew_a2_d0;
     end
     if (rst) begin
       \$333  = 8'h00;
@@ -7591,19 +7552,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = skew_a3_d2;
+    \$334  = skew_v2_d0;
     if (en) begin
-      \$334  = skew_a3_d1;
+      \$334  = i_valid;
     end
     if (rst) begin
-      \$334  = 8'h00;
+      \$334  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = skew_v3_d0;
+    \$335  = skew_v2_d1;
     if (en) begin
-      \$335  = i_valid;
+      \$335  = skew_v2_d0;
     end
     if (rst) begin
       \$335  = 1'h0;
@@ -7611,9 +7572,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = skew_v3_d1;
+    \$336  = skew_l2_d0;
     if (en) begin
-      \$336  = skew_v3_d0;
+      \$336  = i_last;
     end
     if (rst) begin
       \$336  = 1'h0;
@@ -7621,9 +7582,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = skew_v3_d2;
+    \$337  = skew_l2_d1;
     if (en) begin
-      \$337  = skew_v3_d1;
+      \$337  = skew_l2_d0;
     end
     if (rst) begin
       \$337  = 1'h0;
@@ -7631,79 +7592,79 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = skew_l3_d0;
+    \$338  = skew_a3_d0;
     if (en) begin
-      \$338  = i_last;
+      \$338  = i_a[31:24];
     end
     if (rst) begin
-      \$338  = 1'h0;
+      \$338  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = skew_l3_d1;
+    \$339  = skew_a3_d1;
     if (en) begin
-      \$339  = skew_l3_d0;
+      \$339  = skew_a3_d0;
     end
     if (rst) begin
-      \$339  = 1'h0;
+      \$339  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = skew_l3_d2;
+    \$340  = skew_a3_d2;
     if (en) begin
-      \$340  = skew_l3_d1;
+      \$340  = skew_a3_d1;
     end
     if (rst) begin
-      \$340  = 1'h0;
+      \$340  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = skew_a4_d0;
+    \$341  = skew_v3_d0;
     if (en) begin
-      \$341  = i_a[39:32];
+      \$341  = i_valid;
     end
     if (rst) begin
-      \$341  = 8'h00;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = skew_a4_d1;
+    \$342  = skew_v3_d1;
     if (en) begin
-      \$342  = skew_a4_d0;
+      \$342  = skew_v3_d0;
     end
     if (rst) begin
-      \$342  = 8'h00;
+      \$342  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = skew_a4_d2;
+    \$343  = skew_v3_d2;
     if (en) begin
-      \$343  = skew_a4_d1;
+      \$343  = skew_v3_d1;
     end
     if (rst) begin
-      \$343  = 8'h00;
+      \$343  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = skew_a4_d3;
+    \$344  = skew_l3_d0;
     if (en) begin
-      \$344  = skew_a4_d2;
+      \$344  = i_last;
     end
     if (rst) begin
-      \$344  = 8'h00;
+      \$344  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = skew_v4_d0;
+    \$345  = skew_l3_d1;
     if (en) begin
-      \$345  = i_valid;
+      \$345  = skew_l3_d0;
     end
     if (rst) begin
       \$345  = 1'h0;
@@ -7711,9 +7672,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = skew_v4_d1;
+    \$346  = skew_l3_d2;
     if (en) begin
-      \$346  = skew_v4_d0;
+      \$346  = skew_l3_d1;
     end
     if (rst) begin
       \$346  = 1'h0;
@@ -7721,49 +7682,49 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = skew_v4_d2;
+    \$347  = skew_a4_d0;
     if (en) begin
-      \$347  = skew_v4_d1;
+      \$347  = i_a[39:32];
     end
     if (rst) begin
-      \$347  = 1'h0;
+      \$347  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = skew_v4_d3;
+    \$348  = skew_a4_d1;
     if (en) begin
-      \$348  = skew_v4_d2;
+      \$348  = skew_a4_d0;
     end
     if (rst) begin
-      \$348  = 1'h0;
+      \$348  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = skew_l4_d0;
+    \$349  = skew_a4_d2;
     if (en) begin
-      \$349  = i_last;
+      \$349  = skew_a4_d1;
     end
     if (rst) begin
-      \$349  = 1'h0;
+      \$349  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = skew_l4_d1;
+    \$350  = skew_a4_d3;
     if (en) begin
-      \$350  = skew_l4_d0;
+      \$350  = skew_a4_d2;
     end
     if (rst) begin
-      \$350  = 1'h0;
+      \$350  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = skew_l4_d2;
+    \$351  = skew_v4_d0;
     if (en) begin
-      \$351  = skew_l4_d1;
+      \$351  = i_valid;
     end
     if (rst) begin
       \$351  = 1'h0;
@@ -7771,9 +7732,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = skew_l4_d3;
+    \$352  = skew_v4_d1;
     if (en) begin
-      \$352  = skew_l4_d2;
+      \$352  = skew_v4_d0;
     end
     if (rst) begin
       \$352  = 1'h0;
@@ -7781,59 +7742,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = skew_a5_d0;
+    \$353  = skew_v4_d2;
     if (en) begin
-      \$353  = i_a[47:40];
+      \$353  = skew_v4_d1;
     end
     if (rst) begin
-      \$353  = 8'h00;
+      \$353  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = skew_a5_d1;
+    \$354  = skew_v4_d3;
     if (en) begin
-      \$354  = skew_a5_d0;
+      \$354  = skew_v4_d2;
     end
     if (rst) begin
-      \$354  = 8'h00;
+      \$354  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = skew_a5_d2;
+    \$355  = skew_l4_d0;
     if (en) begin
-      \$355  = skew_a5_d1;
+      \$355  = i_last;
     end
     if (rst) begin
-      \$355  = 8'h00;
+      \$355  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = skew_a5_d3;
+    \$356  = skew_l4_d1;
     if (en) begin
-      \$356  = skew_a5_d2;
+      \$356  = skew_l4_d0;
     end
     if (rst) begin
-      \$356  = 8'h00;
+      \$356  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = skew_a5_d4;
+    \$357  = skew_l4_d2;
     if (en) begin
-      \$357  = skew_a5_d3;
+      \$357  = skew_l4_d1;
     end
     if (rst) begin
-      \$357  = 8'h00;
+      \$357  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = skew_v5_d0;
+    \$358  = skew_l4_d3;
     if (en) begin
-      \$358  = i_valid;
+      \$358  = skew_l4_d2;
     end
     if (rst) begin
       \$358  = 1'h0;
@@ -7841,59 +7802,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = skew_v5_d1;
+    \$359  = skew_a5_d0;
     if (en) begin
-      \$359  = skew_v5_d0;
+      \$359  = i_a[47:40];
     end
     if (rst) begin
-      \$359  = 1'h0;
+      \$359  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = skew_v5_d2;
+    \$360  = skew_a5_d1;
     if (en) begin
-      \$360  = skew_v5_d1;
+      \$360  = skew_a5_d0;
     end
     if (rst) begin
-      \$360  = 1'h0;
+      \$360  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = skew_v5_d3;
+    \$361  = skew_a5_d2;
     if (en) begin
-      \$361  = skew_v5_d2;
+      \$361  = skew_a5_d1;
     end
     if (rst) begin
-      \$361  = 1'h0;
+      \$361  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = skew_v5_d4;
+    \$362  = skew_a5_d3;
     if (en) begin
-      \$362  = skew_v5_d3;
+      \$362  = skew_a5_d2;
     end
     if (rst) begin
-      \$362  = 1'h0;
+      \$362  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = skew_l5_d0;
+    \$363  = skew_a5_d4;
     if (en) begin
-      \$363  = i_last;
+      \$363  = skew_a5_d3;
     end
     if (rst) begin
-      \$363  = 1'h0;
+      \$363  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = skew_l5_d1;
+    \$364  = skew_v5_d0;
     if (en) begin
-      \$364  = skew_l5_d0;
+      \$364  = i_valid;
     end
     if (rst) begin
       \$364  = 1'h0;
@@ -7901,9 +7862,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = skew_l5_d2;
+    \$365  = skew_v5_d1;
     if (en) begin
-      \$365  = skew_l5_d1;
+      \$365  = skew_v5_d0;
     end
     if (rst) begin
       \$365  = 1'h0;
@@ -7911,9 +7872,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = skew_l5_d3;
+    \$366  = skew_v5_d2;
     if (en) begin
-      \$366  = skew_l5_d2;
+      \$366  = skew_v5_d1;
     end
     if (rst) begin
       \$366  = 1'h0;
@@ -7921,9 +7882,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = skew_l5_d4;
+    \$367  = skew_v5_d3;
     if (en) begin
-      \$367  = skew_l5_d3;
+      \$367  = skew_v5_d2;
     end
     if (rst) begin
       \$367  = 1'h0;
@@ -7931,129 +7892,129 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = skew_a6_d0;
+    \$368  = skew_v5_d4;
     if (en) begin
-      \$368  = i_a[55:48];
+      \$368  = skew_v5_d3;
     end
     if (rst) begin
-      \$368  = 8'h00;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = skew_a6_d1;
+    \$369  = skew_l5_d0;
     if (en) begin
-      \$369  = skew_a6_d0;
+      \$369  = i_last;
     end
     if (rst) begin
-      \$369  = 8'h00;
+      \$369  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = skew_a6_d2;
+    \$370  = skew_l5_d1;
     if (en) begin
-      \$370  = skew_a6_d1;
+      \$370  = skew_l5_d0;
     end
     if (rst) begin
-      \$370  = 8'h00;
+      \$370  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = skew_a6_d3;
+    \$371  = skew_l5_d2;
     if (en) begin
-      \$371  = skew_a6_d2;
+      \$371  = skew_l5_d1;
     end
     if (rst) begin
-      \$371  = 8'h00;
+      \$371  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = skew_a6_d4;
+    \$372  = skew_l5_d3;
     if (en) begin
-      \$372  = skew_a6_d3;
+      \$372  = skew_l5_d2;
     end
     if (rst) begin
-      \$372  = 8'h00;
+      \$372  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = skew_a6_d5;
+    \$373  = skew_l5_d4;
     if (en) begin
-      \$373  = skew_a6_d4;
+      \$373  = skew_l5_d3;
     end
     if (rst) begin
-      \$373  = 8'h00;
+      \$373  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = skew_v6_d0;
+    \$374  = skew_a6_d0;
     if (en) begin
-      \$374  = i_valid;
+      \$374  = i_a[55:48];
     end
     if (rst) begin
-      \$374  = 1'h0;
+      \$374  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = skew_v6_d1;
+    \$375  = skew_a6_d1;
     if (en) begin
-      \$375  = skew_v6_d0;
+      \$375  = skew_a6_d0;
     end
     if (rst) begin
-      \$375  = 1'h0;
+      \$375  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = skew_v6_d2;
+    \$376  = skew_a6_d2;
     if (en) begin
-      \$376  = skew_v6_d1;
+      \$376  = skew_a6_d1;
     end
     if (rst) begin
-      \$376  = 1'h0;
+      \$376  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = skew_v6_d3;
+    \$377  = skew_a6_d3;
     if (en) begin
-      \$377  = skew_v6_d2;
+      \$377  = skew_a6_d2;
     end
     if (rst) begin
-      \$377  = 1'h0;
+      \$377  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = skew_v6_d4;
+    \$378  = skew_a6_d4;
     if (en) begin
-      \$378  = skew_v6_d3;
+      \$378  = skew_a6_d3;
     end
     if (rst) begin
-      \$378  = 1'h0;
+      \$378  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = skew_v6_d5;
+    \$379  = skew_a6_d5;
     if (en) begin
-      \$379  = skew_v6_d4;
+      \$379  = skew_a6_d4;
     end
     if (rst) begin
-      \$379  = 1'h0;
+      \$379  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = skew_l6_d0;
+    \$380  = skew_v6_d0;
     if (en) begin
-      \$380  = i_last;
+      \$380  = i_valid;
     end
     if (rst) begin
       \$380  = 1'h0;
@@ -8061,9 +8022,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = skew_l6_d1;
+    \$381  = skew_v6_d1;
     if (en) begin
-      \$381  = skew_l6_d0;
+      \$381  = skew_v6_d0;
     end
     if (rst) begin
       \$381  = 1'h0;
@@ -8071,9 +8032,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = skew_l6_d2;
+    \$382  = skew_v6_d2;
     if (en) begin
-      \$382  = skew_l6_d1;
+      \$382  = skew_v6_d1;
     end
     if (rst) begin
       \$382  = 1'h0;
@@ -8081,9 +8042,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = skew_l6_d3;
+    \$383  = skew_v6_d3;
     if (en) begin
-      \$383  = skew_l6_d2;
+      \$383  = skew_v6_d2;
     end
     if (rst) begin
       \$383  = 1'h0;
@@ -8091,9 +8052,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = skew_l6_d4;
+    \$384  = skew_v6_d4;
     if (en) begin
-      \$384  = skew_l6_d3;
+      \$384  = skew_v6_d3;
     end
     if (rst) begin
       \$384  = 1'h0;
@@ -8101,9 +8062,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = skew_l6_d5;
+    \$385  = skew_v6_d5;
     if (en) begin
-      \$385  = skew_l6_d4;
+      \$385  = skew_v6_d4;
     end
     if (rst) begin
       \$385  = 1'h0;
@@ -8111,69 +8072,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = skew_a7_d0;
+    \$386  = skew_l6_d0;
     if (en) begin
-      \$386  = i_a[63:56];
+      \$386  = i_last;
     end
     if (rst) begin
-      \$386  = 8'h00;
+      \$386  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = skew_a7_d1;
+    \$387  = skew_l6_d1;
     if (en) begin
-      \$387  = skew_a7_d0;
+      \$387  = skew_l6_d0;
     end
     if (rst) begin
-      \$387  = 8'h00;
+      \$387  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = skew_a7_d2;
+    \$388  = skew_l6_d2;
     if (en) begin
-      \$388  = skew_a7_d1;
+      \$388  = skew_l6_d1;
     end
     if (rst) begin
-      \$388  = 8'h00;
+      \$388  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = skew_a7_d3;
+    \$389  = skew_l6_d3;
     if (en) begin
-      \$389  = skew_a7_d2;
+      \$389  = skew_l6_d2;
     end
     if (rst) begin
-      \$389  = 8'h00;
+      \$389  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = skew_a7_d4;
+    \$390  = skew_l6_d4;
     if (en) begin
-      \$390  = skew_a7_d3;
+      \$390  = skew_l6_d3;
     end
     if (rst) begin
-      \$390  = 8'h00;
+      \$390  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = skew_a7_d5;
+    \$391  = skew_l6_d5;
     if (en) begin
-      \$391  = skew_a7_d4;
+      \$391  = skew_l6_d4;
     end
     if (rst) begin
-      \$391  = 8'h00;
+      \$391  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = skew_a7_d6;
+    \$392  = skew_a7_d0;
     if (en) begin
-      \$392  = skew_a7_d5;
+      \$392  = i_a[63:56];
     end
     if (rst) begin
       \$392  = 8'h00;
@@ -8181,69 +8142,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = skew_v7_d0;
+    \$393  = skew_a7_d1;
     if (en) begin
-      \$393  = i_valid;
+      \$393  = skew_a7_d0;
     end
     if (rst) begin
-      \$393  = 1'h0;
+      \$393  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = skew_v7_d1;
+    \$394  = skew_a7_d2;
     if (en) begin
-      \$394  = skew_v7_d0;
+      \$394  = skew_a7_d1;
     end
     if (rst) begin
-      \$394  = 1'h0;
+      \$394  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = skew_v7_d2;
+    \$395  = skew_a7_d3;
     if (en) begin
-      \$395  = skew_v7_d1;
+      \$395  = skew_a7_d2;
     end
     if (rst) begin
-      \$395  = 1'h0;
+      \$395  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = skew_v7_d3;
+    \$396  = skew_a7_d4;
     if (en) begin
-      \$396  = skew_v7_d2;
+      \$396  = skew_a7_d3;
     end
     if (rst) begin
-      \$396  = 1'h0;
+      \$396  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = skew_v7_d4;
+    \$397  = skew_a7_d5;
     if (en) begin
-      \$397  = skew_v7_d3;
+      \$397  = skew_a7_d4;
     end
     if (rst) begin
-      \$397  = 1'h0;
+      \$397  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = skew_v7_d5;
+    \$398  = skew_a7_d6;
     if (en) begin
-      \$398  = skew_v7_d4;
+      \$398  = skew_a7_d5;
     end
     if (rst) begin
-      \$398  = 1'h0;
+      \$398  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = skew_v7_d6;
+    \$399  = skew_v7_d0;
     if (en) begin
-      \$399  = skew_v7_d5;
+      \$399  = i_valid;
     end
     if (rst) begin
       \$399  = 1'h0;
@@ -8251,9 +8212,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = skew_l7_d0;
+    \$400  = skew_v7_d1;
     if (en) begin
-      \$400  = i_last;
+      \$400  = skew_v7_d0;
     end
     if (rst) begin
       \$400  = 1'h0;
@@ -8261,9 +8222,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = skew_l7_d1;
+    \$401  = skew_v7_d2;
     if (en) begin
-      \$401  = skew_l7_d0;
+      \$401  = skew_v7_d1;
     end
     if (rst) begin
       \$401  = 1'h0;
@@ -8271,9 +8232,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = skew_l7_d2;
+    \$402  = skew_v7_d3;
     if (en) begin
-      \$402  = skew_l7_d1;
+      \$402  = skew_v7_d2;
     end
     if (rst) begin
       \$402  = 1'h0;
@@ -8281,9 +8242,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = skew_l7_d3;
+    \$403  = skew_v7_d4;
     if (en) begin
-      \$403  = skew_l7_d2;
+      \$403  = skew_v7_d3;
     end
     if (rst) begin
       \$403  = 1'h0;
@@ -8291,9 +8252,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = skew_l7_d4;
+    \$404  = skew_v7_d5;
     if (en) begin
-      \$404  = skew_l7_d3;
+      \$404  = skew_v7_d4;
     end
     if (rst) begin
       \$404  = 1'h0;
@@ -8301,9 +8262,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = skew_l7_d5;
+    \$405  = skew_v7_d6;
     if (en) begin
-      \$405  = skew_l7_d4;
+      \$405  = skew_v7_d5;
     end
     if (rst) begin
       \$405  = 1'h0;
@@ -8311,9 +8272,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = skew_l7_d6;
+    \$406  = skew_l7_d0;
     if (en) begin
-      \$406  = skew_l7_d5;
+      \$406  = i_last;
     end
     if (rst) begin
       \$406  = 1'h0;
@@ -8321,69 +8282,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = skew_w1_d0;
+    \$407  = skew_l7_d1;
     if (en) begin
-      \$407  = i_w[15:8];
+      \$407  = skew_l7_d0;
     end
     if (rst) begin
-      \$407  = 8'h00;
+      \$407  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = skew_w2_d0;
+    \$408  = skew_l7_d2;
     if (en) begin
-      \$408  = i_w[23:16];
+      \$408  = skew_l7_d1;
     end
     if (rst) begin
-      \$408  = 8'h00;
+      \$408  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = skew_w2_d1;
+    \$409  = skew_l7_d3;
     if (en) begin
-      \$409  = skew_w2_d0;
+      \$409  = skew_l7_d2;
     end
     if (rst) begin
-      \$409  = 8'h00;
+      \$409  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = skew_w3_d0;
+    \$410  = skew_l7_d4;
     if (en) begin
-      \$410  = i_w[31:24];
+      \$410  = skew_l7_d3;
     end
     if (rst) begin
-      \$410  = 8'h00;
+      \$410  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = skew_w3_d1;
+    \$411  = skew_l7_d5;
     if (en) begin
-      \$411  = skew_w3_d0;
+      \$411  = skew_l7_d4;
     end
     if (rst) begin
-      \$411  = 8'h00;
+      \$411  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = skew_w3_d2;
+    \$412  = skew_l7_d6;
     if (en) begin
-      \$412  = skew_w3_d1;
+      \$412  = skew_l7_d5;
     end
     if (rst) begin
-      \$412  = 8'h00;
+      \$412  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = skew_w4_d0;
+    \$413  = skew_w1_d0;
     if (en) begin
-      \$413  = i_w[39:32];
+      \$413  = i_w[15:8];
     end
     if (rst) begin
       \$413  = 8'h00;
@@ -8391,9 +8352,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = skew_w4_d1;
+    \$414  = skew_w2_d0;
     if (en) begin
-      \$414  = skew_w4_d0;
+      \$414  = i_w[23:16];
     end
     if (rst) begin
       \$414  = 8'h00;
@@ -8401,9 +8362,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = skew_w4_d2;
+    \$415  = skew_w2_d1;
     if (en) begin
-      \$415  = skew_w4_d1;
+      \$415  = skew_w2_d0;
     end
     if (rst) begin
       \$415  = 8'h00;
@@ -8411,9 +8372,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = skew_w4_d3;
+    \$416  = skew_w3_d0;
     if (en) begin
-      \$416  = skew_w4_d2;
+      \$416  = i_w[31:24];
     end
     if (rst) begin
       \$416  = 8'h00;
@@ -8421,9 +8382,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = skew_w5_d0;
+    \$417  = skew_w3_d1;
     if (en) begin
-      \$417  = i_w[47:40];
+      \$417  = skew_w3_d0;
     end
     if (rst) begin
       \$417  = 8'h00;
@@ -8431,9 +8392,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = skew_w5_d1;
+    \$418  = skew_w3_d2;
     if (en) begin
-      \$418  = skew_w5_d0;
+      \$418  = skew_w3_d1;
     end
     if (rst) begin
       \$418  = 8'h00;
@@ -8441,9 +8402,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = skew_w5_d2;
+    \$419  = skew_w4_d0;
     if (en) begin
-      \$419  = skew_w5_d1;
+      \$419  = i_w[39:32];
     end
     if (rst) begin
       \$419  = 8'h00;
@@ -8451,9 +8412,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = skew_w5_d3;
+    \$420  = skew_w4_d1;
     if (en) begin
-      \$420  = skew_w5_d2;
+      \$420  = skew_w4_d0;
     end
     if (rst) begin
       \$420  = 8'h00;
@@ -8461,9 +8422,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = skew_w5_d4;
+    \$421  = skew_w4_d2;
     if (en) begin
-      \$421  = skew_w5_d3;
+      \$421  = skew_w4_d1;
     end
     if (rst) begin
       \$421  = 8'h00;
@@ -8471,9 +8432,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = skew_w6_d0;
+    \$422  = skew_w4_d3;
     if (en) begin
-      \$422  = i_w[55:48];
+      \$422  = skew_w4_d2;
     end
     if (rst) begin
       \$422  = 8'h00;
@@ -8481,9 +8442,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = skew_w6_d1;
+    \$423  = skew_w5_d0;
     if (en) begin
-      \$423  = skew_w6_d0;
+      \$423  = i_w[47:40];
     end
     if (rst) begin
       \$423  = 8'h00;
@@ -8491,9 +8452,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = skew_w6_d2;
+    \$424  = skew_w5_d1;
     if (en) begin
-      \$424  = skew_w6_d1;
+      \$424  = skew_w5_d0;
     end
     if (rst) begin
       \$424  = 8'h00;
@@ -8501,9 +8462,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = skew_w6_d3;
+    \$425  = skew_w5_d2;
     if (en) begin
-      \$425  = skew_w6_d2;
+      \$425  = skew_w5_d1;
     end
     if (rst) begin
       \$425  = 8'h00;
@@ -8511,9 +8472,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = skew_w6_d4;
+    \$426  = skew_w5_d3;
     if (en) begin
-      \$426  = skew_w6_d3;
+      \$426  = skew_w5_d2;
     end
     if (rst) begin
       \$426  = 8'h00;
@@ -8521,9 +8482,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = skew_w6_d5;
+    \$427  = skew_w5_d4;
     if (en) begin
-      \$427  = skew_w6_d4;
+      \$427  = skew_w5_d3;
     end
     if (rst) begin
       \$427  = 8'h00;
@@ -8531,9 +8492,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = skew_w7_d0;
+    \$428  = skew_w6_d0;
     if (en) begin
-      \$428  = i_w[63:56];
+      \$428  = i_w[55:48];
     end
     if (rst) begin
       \$428  = 8'h00;
@@ -8541,9 +8502,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = skew_w7_d1;
+    \$429  = skew_w6_d1;
     if (en) begin
-      \$429  = skew_w7_d0;
+      \$429  = skew_w6_d0;
     end
     if (rst) begin
       \$429  = 8'h00;
@@ -8551,9 +8512,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = skew_w7_d2;
+    \$430  = skew_w6_d2;
     if (en) begin
-      \$430  = skew_w7_d1;
+      \$430  = skew_w6_d1;
     end
     if (rst) begin
       \$430  = 8'h00;
@@ -8561,9 +8522,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = skew_w7_d3;
+    \$431  = skew_w6_d3;
     if (en) begin
-      \$431  = skew_w7_d2;
+      \$431  = skew_w6_d2;
     end
     if (rst) begin
       \$431  = 8'h00;
@@ -8571,9 +8532,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$432  = skew_w7_d4;
+    \$432  = skew_w6_d4;
     if (en) begin
-      \$432  = skew_w7_d3;
+      \$432  = skew_w6_d3;
     end
     if (rst) begin
       \$432  = 8'h00;
@@ -8581,9 +8542,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = skew_w7_d5;
+    \$433  = skew_w6_d5;
     if (en) begin
-      \$433  = skew_w7_d4;
+      \$433  = skew_w6_d4;
     end
     if (rst) begin
       \$433  = 8'h00;
@@ -8591,9 +8552,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = skew_w7_d6;
+    \$434  = skew_w7_d0;
     if (en) begin
-      \$434  = skew_w7_d5;
+      \$434  = i_w[63:56];
     end
     if (rst) begin
       \$434  = 8'h00;
@@ -8601,9 +8562,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = a_0_0;
+    \$435  = skew_w7_d1;
     if (en) begin
-      \$435  = i_a[7:0];
+      \$435  = skew_w7_d0;
     end
     if (rst) begin
       \$435  = 8'h00;
@@ -8611,29 +8572,29 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = v_0_0;
+    \$436  = skew_w7_d2;
     if (en) begin
-      \$436  = i_valid;
+      \$436  = skew_w7_d1;
     end
     if (rst) begin
-      \$436  = 1'h0;
+      \$436  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = l_0_0;
+    \$437  = skew_w7_d3;
     if (en) begin
-      \$437  = i_last;
+      \$437  = skew_w7_d2;
     end
     if (rst) begin
-      \$437  = 1'h0;
+      \$437  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = w_0_0;
+    \$438  = skew_w7_d4;
     if (en) begin
-      \$438  = i_w[7:0];
+      \$438  = skew_w7_d3;
     end
     if (rst) begin
       \$438  = 8'h00;
@@ -8641,39 +8602,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = p_0_0;
+    \$439  = skew_w7_d5;
     if (en) begin
-      \$439  = { \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268  };
+      \$439  = skew_w7_d4;
     end
     if (rst) begin
-      \$439  = 16'h0000;
+      \$439  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = vr_0_0_d0;
+    \$440  = skew_w7_d6;
     if (en) begin
-      \$440  = i_valid;
+      \$440  = skew_w7_d5;
     end
     if (rst) begin
-      \$440  = 1'h0;
+      \$440  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = vr_0_0_d1;
+    \$441  = a_0_0;
     if (en) begin
-      \$441  = vr_0_0_d0;
+      \$441  = i_a[7:0];
     end
     if (rst) begin
-      \$441  = 1'h0;
+      \$441  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = vr_0_0_d2;
+    \$442  = v_0_0;
     if (en) begin
-      \$442  = vr_0_0_d1;
+      \$442  = i_valid;
     end
     if (rst) begin
       \$442  = 1'h0;
@@ -8681,7 +8642,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = lr_0_0_d0;
+    \$443  = l_0_0;
     if (en) begin
       \$443  = i_last;
     end
@@ -8691,61 +8652,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = lr_0_0_d1;
+    \$444  = w_0_0;
     if (en) begin
-      \$444  = lr_0_0_d0;
+      \$444  = i_w[7:0];
     end
     if (rst) begin
-      \$444  = 1'h0;
+      \$444  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = lr_0_0_d2;
+    \$445  = p_0_0;
     if (en) begin
-      \$445  = lr_0_0_d1;
+      \$445  = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
     end
     if (rst) begin
-      \$445  = 1'h0;
+      \$445  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = acc_0_0;
-    if (\$1 ) begin
-      \$446  = \$2 ;
-    end
-    if (rst) begin
-      \$446  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = out_0_0;
-    if (cap_0_0) begin
-      \$447  = \$195 [25:0];
-    end else if (\$3 ) begin
-      \$447  = out_1_0;
-    end
-    if (rst) begin
-      \$447  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = a_0_1;
+    \$446  = vr_0_0_d0;
     if (en) begin
-      \$448  = a_0_0;
+      \$446  = i_valid;
     end
     if (rst) begin
-      \$448  = 8'h00;
+      \$446  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = v_0_1;
+    \$447  = vr_0_0_d1;
     if (en) begin
-      \$449  = v_0_0;
+      \$447  = vr_0_0_d0;
+    end
+    if (rst) begin
+      \$447  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = vr_0_0_d2;
+    if (en) begin
+      \$448  = vr_0_0_d1;
+    end
+    if (rst) begin
+      \$448  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = lr_0_0_d0;
+    if (en) begin
+      \$449  = i_last;
     end
     if (rst) begin
       \$449  = 1'h0;
@@ -8753,9 +8712,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = l_0_1;
+    \$450  = lr_0_0_d1;
     if (en) begin
-      \$450  = l_0_0;
+      \$450  = lr_0_0_d0;
     end
     if (rst) begin
       \$450  = 1'h0;
@@ -8763,49 +8722,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = w_0_1;
+    \$451  = lr_0_0_d2;
     if (en) begin
-      \$451  = skew_w1_d0;
+      \$451  = lr_0_0_d1;
     end
     if (rst) begin
-      \$451  = 8'h00;
+      \$451  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = p_0_1;
-    if (en) begin
-      \$452  = { \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284  };
+    \$452  = acc_0_0;
+    if (\$1 ) begin
+      \$452  = \$2 ;
     end
     if (rst) begin
-      \$452  = 16'h0000;
+      \$452  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = vr_0_1_d0;
-    if (en) begin
-      \$453  = v_0_0;
+    \$453  = out_0_0;
+    if (cap_0_0) begin
+      \$453  = \$196 [25:0];
+    end else if (\$3 ) begin
+      \$453  = out_1_0;
     end
     if (rst) begin
-      \$453  = 1'h0;
+      \$453  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = vr_0_1_d1;
+    \$454  = a_0_1;
     if (en) begin
-      \$454  = vr_0_1_d0;
+      \$454  = a_0_0;
     end
     if (rst) begin
-      \$454  = 1'h0;
+      \$454  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = vr_0_1_d2;
+    \$455  = v_0_1;
     if (en) begin
-      \$455  = vr_0_1_d1;
+      \$455  = v_0_0;
     end
     if (rst) begin
       \$455  = 1'h0;
@@ -8813,7 +8774,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = lr_0_1_d0;
+    \$456  = l_0_1;
     if (en) begin
       \$456  = l_0_0;
     end
@@ -8823,61 +8784,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = lr_0_1_d1;
+    \$457  = w_0_1;
     if (en) begin
-      \$457  = lr_0_1_d0;
+      \$457  = skew_w1_d0;
     end
     if (rst) begin
-      \$457  = 1'h0;
+      \$457  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = lr_0_1_d2;
+    \$458  = p_0_1;
     if (en) begin
-      \$458  = lr_0_1_d1;
+      \$458  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
     end
     if (rst) begin
-      \$458  = 1'h0;
+      \$458  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = acc_0_1;
-    if (\$4 ) begin
-      \$459  = \$5 ;
-    end
-    if (rst) begin
-      \$459  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = out_0_1;
-    if (cap_0_1) begin
-      \$460  = \$197 [25:0];
-    end else if (\$6 ) begin
-      \$460  = out_1_1;
-    end
-    if (rst) begin
-      \$460  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = a_0_2;
+    \$459  = vr_0_1_d0;
     if (en) begin
-      \$461  = a_0_1;
+      \$459  = v_0_0;
     end
     if (rst) begin
-      \$461  = 8'h00;
+      \$459  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = v_0_2;
+    \$460  = vr_0_1_d1;
     if (en) begin
-      \$462  = v_0_1;
+      \$460  = vr_0_1_d0;
+    end
+    if (rst) begin
+      \$460  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$461  = vr_0_1_d2;
+    if (en) begin
+      \$461  = vr_0_1_d1;
+    end
+    if (rst) begin
+      \$461  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$462  = lr_0_1_d0;
+    if (en) begin
+      \$462  = l_0_0;
     end
     if (rst) begin
       \$462  = 1'h0;
@@ -8885,9 +8844,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = l_0_2;
+    \$463  = lr_0_1_d1;
     if (en) begin
-      \$463  = l_0_1;
+      \$463  = lr_0_1_d0;
     end
     if (rst) begin
       \$463  = 1'h0;
@@ -8895,49 +8854,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = w_0_2;
+    \$464  = lr_0_1_d2;
     if (en) begin
-      \$464  = skew_w2_d1;
+      \$464  = lr_0_1_d1;
     end
     if (rst) begin
-      \$464  = 8'h00;
+      \$464  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = p_0_2;
-    if (en) begin
-      \$465  = { \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300  };
+    \$465  = acc_0_1;
+    if (\$4 ) begin
+      \$465  = \$5 ;
     end
     if (rst) begin
-      \$465  = 16'h0000;
+      \$465  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = vr_0_2_d0;
-    if (en) begin
-      \$466  = v_0_1;
+    \$466  = out_0_1;
+    if (cap_0_1) begin
+      \$466  = \$198 [25:0];
+    end else if (\$6 ) begin
+      \$466  = out_1_1;
     end
     if (rst) begin
-      \$466  = 1'h0;
+      \$466  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = vr_0_2_d1;
+    \$467  = a_0_2;
     if (en) begin
-      \$467  = vr_0_2_d0;
+      \$467  = a_0_1;
     end
     if (rst) begin
-      \$467  = 1'h0;
+      \$467  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = vr_0_2_d2;
+    \$468  = v_0_2;
     if (en) begin
-      \$468  = vr_0_2_d1;
+      \$468  = v_0_1;
     end
     if (rst) begin
       \$468  = 1'h0;
@@ -8945,7 +8906,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = lr_0_2_d0;
+    \$469  = l_0_2;
     if (en) begin
       \$469  = l_0_1;
     end
@@ -8955,61 +8916,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = lr_0_2_d1;
+    \$470  = w_0_2;
     if (en) begin
-      \$470  = lr_0_2_d0;
+      \$470  = skew_w2_d1;
     end
     if (rst) begin
-      \$470  = 1'h0;
+      \$470  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = lr_0_2_d2;
+    \$471  = p_0_2;
     if (en) begin
-      \$471  = lr_0_2_d1;
+      \$471  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
     end
     if (rst) begin
-      \$471  = 1'h0;
+      \$471  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = acc_0_2;
-    if (\$7 ) begin
-      \$472  = \$8 ;
-    end
-    if (rst) begin
-      \$472  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = out_0_2;
-    if (cap_0_2) begin
-      \$473  = \$199 [25:0];
-    end else if (\$9 ) begin
-      \$473  = out_1_2;
-    end
-    if (rst) begin
-      \$473  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = a_0_3;
+    \$472  = vr_0_2_d0;
     if (en) begin
-      \$474  = a_0_2;
+      \$472  = v_0_1;
     end
     if (rst) begin
-      \$474  = 8'h00;
+      \$472  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = v_0_3;
+    \$473  = vr_0_2_d1;
     if (en) begin
-      \$475  = v_0_2;
+      \$473  = vr_0_2_d0;
+    end
+    if (rst) begin
+      \$473  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$474  = vr_0_2_d2;
+    if (en) begin
+      \$474  = vr_0_2_d1;
+    end
+    if (rst) begin
+      \$474  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$475  = lr_0_2_d0;
+    if (en) begin
+      \$475  = l_0_1;
     end
     if (rst) begin
       \$475  = 1'h0;
@@ -9017,9 +8976,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = l_0_3;
+    \$476  = lr_0_2_d1;
     if (en) begin
-      \$476  = l_0_2;
+      \$476  = lr_0_2_d0;
     end
     if (rst) begin
       \$476  = 1'h0;
@@ -9027,49 +8986,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = w_0_3;
+    \$477  = lr_0_2_d2;
     if (en) begin
-      \$477  = skew_w3_d2;
+      \$477  = lr_0_2_d1;
     end
     if (rst) begin
-      \$477  = 8'h00;
+      \$477  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = p_0_3;
-    if (en) begin
-      \$478  = { \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316  };
+    \$478  = acc_0_2;
+    if (\$7 ) begin
+      \$478  = \$8 ;
     end
     if (rst) begin
-      \$478  = 16'h0000;
+      \$478  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = vr_0_3_d0;
-    if (en) begin
-      \$479  = v_0_2;
+    \$479  = out_0_2;
+    if (cap_0_2) begin
+      \$479  = \$200 [25:0];
+    end else if (\$9 ) begin
+      \$479  = out_1_2;
     end
     if (rst) begin
-      \$479  = 1'h0;
+      \$479  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = vr_0_3_d1;
+    \$480  = a_0_3;
     if (en) begin
-      \$480  = vr_0_3_d0;
+      \$480  = a_0_2;
     end
     if (rst) begin
-      \$480  = 1'h0;
+      \$480  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = vr_0_3_d2;
+    \$481  = v_0_3;
     if (en) begin
-      \$481  = vr_0_3_d1;
+      \$481  = v_0_2;
     end
     if (rst) begin
       \$481  = 1'h0;
@@ -9077,7 +9038,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = lr_0_3_d0;
+    \$482  = l_0_3;
     if (en) begin
       \$482  = l_0_2;
     end
@@ -9087,61 +9048,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = lr_0_3_d1;
+    \$483  = w_0_3;
     if (en) begin
-      \$483  = lr_0_3_d0;
+      \$483  = skew_w3_d2;
     end
     if (rst) begin
-      \$483  = 1'h0;
+      \$483  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = lr_0_3_d2;
+    \$484  = p_0_3;
     if (en) begin
-      \$484  = lr_0_3_d1;
+      \$484  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
     end
     if (rst) begin
-      \$484  = 1'h0;
+      \$484  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = acc_0_3;
-    if (\$10 ) begin
-      \$485  = \$11 ;
-    end
-    if (rst) begin
-      \$485  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = out_0_3;
-    if (cap_0_3) begin
-      \$486  = \$201 [25:0];
-    end else if (\$12 ) begin
-      \$486  = out_1_3;
-    end
-    if (rst) begin
-      \$486  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = a_0_4;
+    \$485  = vr_0_3_d0;
     if (en) begin
-      \$487  = a_0_3;
+      \$485  = v_0_2;
     end
     if (rst) begin
-      \$487  = 8'h00;
+      \$485  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = v_0_4;
+    \$486  = vr_0_3_d1;
     if (en) begin
-      \$488  = v_0_3;
+      \$486  = vr_0_3_d0;
+    end
+    if (rst) begin
+      \$486  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$487  = vr_0_3_d2;
+    if (en) begin
+      \$487  = vr_0_3_d1;
+    end
+    if (rst) begin
+      \$487  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$488  = lr_0_3_d0;
+    if (en) begin
+      \$488  = l_0_2;
     end
     if (rst) begin
       \$488  = 1'h0;
@@ -9149,9 +9108,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = l_0_4;
+    \$489  = lr_0_3_d1;
     if (en) begin
-      \$489  = l_0_3;
+      \$489  = lr_0_3_d0;
     end
     if (rst) begin
       \$489  = 1'h0;
@@ -9159,49 +9118,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = w_0_4;
+    \$490  = lr_0_3_d2;
     if (en) begin
-      \$490  = skew_w4_d3;
+      \$490  = lr_0_3_d1;
     end
     if (rst) begin
-      \$490  = 8'h00;
+      \$490  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = p_0_4;
-    if (en) begin
-      \$491  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332  };
+    \$491  = acc_0_3;
+    if (\$10 ) begin
+      \$491  = \$11 ;
     end
     if (rst) begin
-      \$491  = 16'h0000;
+      \$491  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = vr_0_4_d0;
-    if (en) begin
-      \$492  = v_0_3;
+    \$492  = out_0_3;
+    if (cap_0_3) begin
+      \$492  = \$202 [25:0];
+    end else if (\$12 ) begin
+      \$492  = out_1_3;
     end
     if (rst) begin
-      \$492  = 1'h0;
+      \$492  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = vr_0_4_d1;
+    \$493  = a_0_4;
     if (en) begin
-      \$493  = vr_0_4_d0;
+      \$493  = a_0_3;
     end
     if (rst) begin
-      \$493  = 1'h0;
+      \$493  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = vr_0_4_d2;
+    \$494  = v_0_4;
     if (en) begin
-      \$494  = vr_0_4_d1;
+      \$494  = v_0_3;
     end
     if (rst) begin
       \$494  = 1'h0;
@@ -9209,7 +9170,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = lr_0_4_d0;
+    \$495  = l_0_4;
     if (en) begin
       \$495  = l_0_3;
     end
@@ -9219,61 +9180,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = lr_0_4_d1;
+    \$496  = w_0_4;
     if (en) begin
-      \$496  = lr_0_4_d0;
+      \$496  = skew_w4_d3;
     end
     if (rst) begin
-      \$496  = 1'h0;
+      \$496  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = lr_0_4_d2;
+    \$497  = p_0_4;
     if (en) begin
-      \$497  = lr_0_4_d1;
+      \$497  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
     end
     if (rst) begin
-      \$497  = 1'h0;
+      \$497  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = acc_0_4;
-    if (\$13 ) begin
-      \$498  = \$14 ;
-    end
-    if (rst) begin
-      \$498  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = out_0_4;
-    if (cap_0_4) begin
-      \$499  = \$203 [25:0];
-    end else if (\$15 ) begin
-      \$499  = out_1_4;
-    end
-    if (rst) begin
-      \$499  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = a_0_5;
+    \$498  = vr_0_4_d0;
     if (en) begin
-      \$500  = a_0_4;
+      \$498  = v_0_3;
     end
     if (rst) begin
-      \$500  = 8'h00;
+      \$498  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = v_0_5;
+    \$499  = vr_0_4_d1;
     if (en) begin
-      \$501  = v_0_4;
+      \$499  = vr_0_4_d0;
+    end
+    if (rst) begin
+      \$499  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$500  = vr_0_4_d2;
+    if (en) begin
+      \$500  = vr_0_4_d1;
+    end
+    if (rst) begin
+      \$500  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$501  = lr_0_4_d0;
+    if (en) begin
+      \$501  = l_0_3;
     end
     if (rst) begin
       \$501  = 1'h0;
@@ -9281,9 +9240,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = l_0_5;
+    \$502  = lr_0_4_d1;
     if (en) begin
-      \$502  = l_0_4;
+      \$502  = lr_0_4_d0;
     end
     if (rst) begin
       \$502  = 1'h0;
@@ -9291,49 +9250,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = w_0_5;
+    \$503  = lr_0_4_d2;
     if (en) begin
-      \$503  = skew_w5_d4;
+      \$503  = lr_0_4_d1;
     end
     if (rst) begin
-      \$503  = 8'h00;
+      \$503  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = p_0_5;
-    if (en) begin
-      \$504  = { \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
+    \$504  = acc_0_4;
+    if (\$13 ) begin
+      \$504  = \$14 ;
     end
     if (rst) begin
-      \$504  = 16'h0000;
+      \$504  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = vr_0_5_d0;
-    if (en) begin
-      \$505  = v_0_4;
+    \$505  = out_0_4;
+    if (cap_0_4) begin
+      \$505  = \$204 [25:0];
+    end else if (\$15 ) begin
+      \$505  = out_1_4;
     end
     if (rst) begin
-      \$505  = 1'h0;
+      \$505  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = vr_0_5_d1;
+    \$506  = a_0_5;
     if (en) begin
-      \$506  = vr_0_5_d0;
+      \$506  = a_0_4;
     end
     if (rst) begin
-      \$506  = 1'h0;
+      \$506  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = vr_0_5_d2;
+    \$507  = v_0_5;
     if (en) begin
-      \$507  = vr_0_5_d1;
+      \$507  = v_0_4;
     end
     if (rst) begin
       \$507  = 1'h0;
@@ -9341,7 +9302,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = lr_0_5_d0;
+    \$508  = l_0_5;
     if (en) begin
       \$508  = l_0_4;
     end
@@ -9351,61 +9312,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = lr_0_5_d1;
+    \$509  = w_0_5;
     if (en) begin
-      \$509  = lr_0_5_d0;
+      \$509  = skew_w5_d4;
     end
     if (rst) begin
-      \$509  = 1'h0;
+      \$509  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = lr_0_5_d2;
+    \$510  = p_0_5;
     if (en) begin
-      \$510  = lr_0_5_d1;
+      \$510  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
     end
     if (rst) begin
-      \$510  = 1'h0;
+      \$510  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = acc_0_5;
-    if (\$16 ) begin
-      \$511  = \$17 ;
-    end
-    if (rst) begin
-      \$511  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = out_0_5;
-    if (cap_0_5) begin
-      \$512  = \$205 [25:0];
-    end else if (\$18 ) begin
-      \$512  = out_1_5;
-    end
-    if (rst) begin
-      \$512  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = a_0_6;
+    \$511  = vr_0_5_d0;
     if (en) begin
-      \$513  = a_0_5;
+      \$511  = v_0_4;
     end
     if (rst) begin
-      \$513  = 8'h00;
+      \$511  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = v_0_6;
+    \$512  = vr_0_5_d1;
     if (en) begin
-      \$514  = v_0_5;
+      \$512  = vr_0_5_d0;
+    end
+    if (rst) begin
+      \$512  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$513  = vr_0_5_d2;
+    if (en) begin
+      \$513  = vr_0_5_d1;
+    end
+    if (rst) begin
+      \$513  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$514  = lr_0_5_d0;
+    if (en) begin
+      \$514  = l_0_4;
     end
     if (rst) begin
       \$514  = 1'h0;
@@ -9413,9 +9372,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = l_0_6;
+    \$515  = lr_0_5_d1;
     if (en) begin
-      \$515  = l_0_5;
+      \$515  = lr_0_5_d0;
     end
     if (rst) begin
       \$515  = 1'h0;
@@ -9423,49 +9382,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = w_0_6;
+    \$516  = lr_0_5_d2;
     if (en) begin
-      \$516  = skew_w6_d5;
+      \$516  = lr_0_5_d1;
     end
     if (rst) begin
-      \$516  = 8'h00;
+      \$516  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = p_0_6;
-    if (en) begin
-      \$517  = { \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364  };
+    \$517  = acc_0_5;
+    if (\$16 ) begin
+      \$517  = \$17 ;
     end
     if (rst) begin
-      \$517  = 16'h0000;
+      \$517  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = vr_0_6_d0;
-    if (en) begin
-      \$518  = v_0_5;
+    \$518  = out_0_5;
+    if (cap_0_5) begin
+      \$518  = \$206 [25:0];
+    end else if (\$18 ) begin
+      \$518  = out_1_5;
     end
     if (rst) begin
-      \$518  = 1'h0;
+      \$518  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = vr_0_6_d1;
+    \$519  = a_0_6;
     if (en) begin
-      \$519  = vr_0_6_d0;
+      \$519  = a_0_5;
     end
     if (rst) begin
-      \$519  = 1'h0;
+      \$519  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = vr_0_6_d2;
+    \$520  = v_0_6;
     if (en) begin
-      \$520  = vr_0_6_d1;
+      \$520  = v_0_5;
     end
     if (rst) begin
       \$520  = 1'h0;
@@ -9473,7 +9434,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = lr_0_6_d0;
+    \$521  = l_0_6;
     if (en) begin
       \$521  = l_0_5;
     end
@@ -9483,61 +9444,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = lr_0_6_d1;
+    \$522  = w_0_6;
     if (en) begin
-      \$522  = lr_0_6_d0;
+      \$522  = skew_w6_d5;
     end
     if (rst) begin
-      \$522  = 1'h0;
+      \$522  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = lr_0_6_d2;
+    \$523  = p_0_6;
     if (en) begin
-      \$523  = lr_0_6_d1;
+      \$523  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
     end
     if (rst) begin
-      \$523  = 1'h0;
+      \$523  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = acc_0_6;
-    if (\$19 ) begin
-      \$524  = \$20 ;
-    end
-    if (rst) begin
-      \$524  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = out_0_6;
-    if (cap_0_6) begin
-      \$525  = \$207 [25:0];
-    end else if (\$21 ) begin
-      \$525  = out_1_6;
-    end
-    if (rst) begin
-      \$525  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = a_0_7;
+    \$524  = vr_0_6_d0;
     if (en) begin
-      \$526  = a_0_6;
+      \$524  = v_0_5;
     end
     if (rst) begin
-      \$526  = 8'h00;
+      \$524  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = v_0_7;
+    \$525  = vr_0_6_d1;
     if (en) begin
-      \$527  = v_0_6;
+      \$525  = vr_0_6_d0;
+    end
+    if (rst) begin
+      \$525  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$526  = vr_0_6_d2;
+    if (en) begin
+      \$526  = vr_0_6_d1;
+    end
+    if (rst) begin
+      \$526  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$527  = lr_0_6_d0;
+    if (en) begin
+      \$527  = l_0_5;
     end
     if (rst) begin
       \$527  = 1'h0;
@@ -9545,9 +9504,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = l_0_7;
+    \$528  = lr_0_6_d1;
     if (en) begin
-      \$528  = l_0_6;
+      \$528  = lr_0_6_d0;
     end
     if (rst) begin
       \$528  = 1'h0;
@@ -9555,49 +9514,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = w_0_7;
+    \$529  = lr_0_6_d2;
     if (en) begin
-      \$529  = skew_w7_d6;
+      \$529  = lr_0_6_d1;
     end
     if (rst) begin
-      \$529  = 8'h00;
+      \$529  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = p_0_7;
-    if (en) begin
-      \$530  = { \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380  };
+    \$530  = acc_0_6;
+    if (\$19 ) begin
+      \$530  = \$20 ;
     end
     if (rst) begin
-      \$530  = 16'h0000;
+      \$530  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = vr_0_7_d0;
-    if (en) begin
-      \$531  = v_0_6;
+    \$531  = out_0_6;
+    if (cap_0_6) begin
+      \$531  = \$208 [25:0];
+    end else if (\$21 ) begin
+      \$531  = out_1_6;
     end
     if (rst) begin
-      \$531  = 1'h0;
+      \$531  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = vr_0_7_d1;
+    \$532  = a_0_7;
     if (en) begin
-      \$532  = vr_0_7_d0;
+      \$532  = a_0_6;
     end
     if (rst) begin
-      \$532  = 1'h0;
+      \$532  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = vr_0_7_d2;
+    \$533  = v_0_7;
     if (en) begin
-      \$533  = vr_0_7_d1;
+      \$533  = v_0_6;
     end
     if (rst) begin
       \$533  = 1'h0;
@@ -9605,7 +9566,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = lr_0_7_d0;
+    \$534  = l_0_7;
     if (en) begin
       \$534  = l_0_6;
     end
@@ -9615,61 +9576,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = lr_0_7_d1;
+    \$535  = w_0_7;
     if (en) begin
-      \$535  = lr_0_7_d0;
+      \$535  = skew_w7_d6;
     end
     if (rst) begin
-      \$535  = 1'h0;
+      \$535  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = lr_0_7_d2;
+    \$536  = p_0_7;
     if (en) begin
-      \$536  = lr_0_7_d1;
+      \$536  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
     end
     if (rst) begin
-      \$536  = 1'h0;
+      \$536  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = acc_0_7;
-    if (\$22 ) begin
-      \$537  = \$23 ;
-    end
-    if (rst) begin
-      \$537  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = out_0_7;
-    if (cap_0_7) begin
-      \$538  = \$209 [25:0];
-    end else if (\$24 ) begin
-      \$538  = out_1_7;
-    end
-    if (rst) begin
-      \$538  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = a_1_0;
+    \$537  = vr_0_7_d0;
     if (en) begin
-      \$539  = skew_a1_d0;
+      \$537  = v_0_6;
     end
     if (rst) begin
-      \$539  = 8'h00;
+      \$537  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = v_1_0;
+    \$538  = vr_0_7_d1;
     if (en) begin
-      \$540  = skew_v1_d0;
+      \$538  = vr_0_7_d0;
+    end
+    if (rst) begin
+      \$538  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$539  = vr_0_7_d2;
+    if (en) begin
+      \$539  = vr_0_7_d1;
+    end
+    if (rst) begin
+      \$539  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$540  = lr_0_7_d0;
+    if (en) begin
+      \$540  = l_0_6;
     end
     if (rst) begin
       \$540  = 1'h0;
@@ -9677,9 +9636,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = l_1_0;
+    \$541  = lr_0_7_d1;
     if (en) begin
-      \$541  = skew_l1_d0;
+      \$541  = lr_0_7_d0;
     end
     if (rst) begin
       \$541  = 1'h0;
@@ -9687,49 +9646,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$542  = w_1_0;
+    \$542  = lr_0_7_d2;
     if (en) begin
-      \$542  = w_0_0;
+      \$542  = lr_0_7_d1;
     end
     if (rst) begin
-      \$542  = 8'h00;
+      \$542  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$543  = p_1_0;
-    if (en) begin
-      \$543  = { \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396  };
+    \$543  = acc_0_7;
+    if (\$22 ) begin
+      \$543  = \$23 ;
     end
     if (rst) begin
-      \$543  = 16'h0000;
+      \$543  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$544  = vr_1_0_d0;
-    if (en) begin
-      \$544  = skew_v1_d0;
+    \$544  = out_0_7;
+    if (cap_0_7) begin
+      \$544  = \$210 [25:0];
+    end else if (\$24 ) begin
+      \$544  = out_1_7;
     end
     if (rst) begin
-      \$544  = 1'h0;
+      \$544  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$545  = vr_1_0_d1;
+    \$545  = a_1_0;
     if (en) begin
-      \$545  = vr_1_0_d0;
+      \$545  = skew_a1_d0;
     end
     if (rst) begin
-      \$545  = 1'h0;
+      \$545  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$546  = vr_1_0_d2;
+    \$546  = v_1_0;
     if (en) begin
-      \$546  = vr_1_0_d1;
+      \$546  = skew_v1_d0;
     end
     if (rst) begin
       \$546  = 1'h0;
@@ -9737,7 +9698,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$547  = lr_1_0_d0;
+    \$547  = l_1_0;
     if (en) begin
       \$547  = skew_l1_d0;
     end
@@ -9747,61 +9708,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$548  = lr_1_0_d1;
+    \$548  = w_1_0;
     if (en) begin
-      \$548  = lr_1_0_d0;
+      \$548  = w_0_0;
     end
     if (rst) begin
-      \$548  = 1'h0;
+      \$548  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$549  = lr_1_0_d2;
+    \$549  = p_1_0;
     if (en) begin
-      \$549  = lr_1_0_d1;
+      \$549  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
     end
     if (rst) begin
-      \$549  = 1'h0;
+      \$549  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$550  = acc_1_0;
-    if (\$25 ) begin
-      \$550  = \$26 ;
-    end
-    if (rst) begin
-      \$550  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$551  = out_1_0;
-    if (cap_1_0) begin
-      \$551  = \$211 [25:0];
-    end else if (\$27 ) begin
-      \$551  = out_2_0;
-    end
-    if (rst) begin
-      \$551  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = a_1_1;
+    \$550  = vr_1_0_d0;
     if (en) begin
-      \$552  = a_1_0;
+      \$550  = skew_v1_d0;
     end
     if (rst) begin
-      \$552  = 8'h00;
+      \$550  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = v_1_1;
+    \$551  = vr_1_0_d1;
     if (en) begin
-      \$553  = v_1_0;
+      \$551  = vr_1_0_d0;
+    end
+    if (rst) begin
+      \$551  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$552  = vr_1_0_d2;
+    if (en) begin
+      \$552  = vr_1_0_d1;
+    end
+    if (rst) begin
+      \$552  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$553  = lr_1_0_d0;
+    if (en) begin
+      \$553  = skew_l1_d0;
     end
     if (rst) begin
       \$553  = 1'h0;
@@ -9809,9 +9768,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = l_1_1;
+    \$554  = lr_1_0_d1;
     if (en) begin
-      \$554  = l_1_0;
+      \$554  = lr_1_0_d0;
     end
     if (rst) begin
       \$554  = 1'h0;
@@ -9819,49 +9778,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = w_1_1;
+    \$555  = lr_1_0_d2;
     if (en) begin
-      \$555  = w_0_1;
+      \$555  = lr_1_0_d1;
     end
     if (rst) begin
-      \$555  = 8'h00;
+      \$555  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = p_1_1;
-    if (en) begin
-      \$556  = { \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412  };
+    \$556  = acc_1_0;
+    if (\$25 ) begin
+      \$556  = \$26 ;
     end
     if (rst) begin
-      \$556  = 16'h0000;
+      \$556  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = vr_1_1_d0;
-    if (en) begin
-      \$557  = v_1_0;
+    \$557  = out_1_0;
+    if (cap_1_0) begin
+      \$557  = \$212 [25:0];
+    end else if (\$27 ) begin
+      \$557  = out_2_0;
     end
     if (rst) begin
-      \$557  = 1'h0;
+      \$557  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = vr_1_1_d1;
+    \$558  = a_1_1;
     if (en) begin
-      \$558  = vr_1_1_d0;
+      \$558  = a_1_0;
     end
     if (rst) begin
-      \$558  = 1'h0;
+      \$558  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$559  = vr_1_1_d2;
+    \$559  = v_1_1;
     if (en) begin
-      \$559  = vr_1_1_d1;
+      \$559  = v_1_0;
     end
     if (rst) begin
       \$559  = 1'h0;
@@ -9869,7 +9830,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$560  = lr_1_1_d0;
+    \$560  = l_1_1;
     if (en) begin
       \$560  = l_1_0;
     end
@@ -9879,61 +9840,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$561  = lr_1_1_d1;
+    \$561  = w_1_1;
     if (en) begin
-      \$561  = lr_1_1_d0;
+      \$561  = w_0_1;
     end
     if (rst) begin
-      \$561  = 1'h0;
+      \$561  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$562  = lr_1_1_d2;
+    \$562  = p_1_1;
     if (en) begin
-      \$562  = lr_1_1_d1;
+      \$562  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
     end
     if (rst) begin
-      \$562  = 1'h0;
+      \$562  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$563  = acc_1_1;
-    if (\$28 ) begin
-      \$563  = \$29 ;
-    end
-    if (rst) begin
-      \$563  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$564  = out_1_1;
-    if (cap_1_1) begin
-      \$564  = \$213 [25:0];
-    end else if (\$30 ) begin
-      \$564  = out_2_1;
-    end
-    if (rst) begin
-      \$564  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$565  = a_1_2;
+    \$563  = vr_1_1_d0;
     if (en) begin
-      \$565  = a_1_1;
+      \$563  = v_1_0;
     end
     if (rst) begin
-      \$565  = 8'h00;
+      \$563  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$566  = v_1_2;
+    \$564  = vr_1_1_d1;
     if (en) begin
-      \$566  = v_1_1;
+      \$564  = vr_1_1_d0;
+    end
+    if (rst) begin
+      \$564  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$565  = vr_1_1_d2;
+    if (en) begin
+      \$565  = vr_1_1_d1;
+    end
+    if (rst) begin
+      \$565  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$566  = lr_1_1_d0;
+    if (en) begin
+      \$566  = l_1_0;
     end
     if (rst) begin
       \$566  = 1'h0;
@@ -9941,9 +9900,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$567  = l_1_2;
+    \$567  = lr_1_1_d1;
     if (en) begin
-      \$567  = l_1_1;
+      \$567  = lr_1_1_d0;
     end
     if (rst) begin
       \$567  = 1'h0;
@@ -9951,49 +9910,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$568  = w_1_2;
+    \$568  = lr_1_1_d2;
     if (en) begin
-      \$568  = w_0_2;
+      \$568  = lr_1_1_d1;
     end
     if (rst) begin
-      \$568  = 8'h00;
+      \$568  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$569  = p_1_2;
-    if (en) begin
-      \$569  = { \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428  };
+    \$569  = acc_1_1;
+    if (\$28 ) begin
+      \$569  = \$29 ;
     end
     if (rst) begin
-      \$569  = 16'h0000;
+      \$569  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$570  = vr_1_2_d0;
-    if (en) begin
-      \$570  = v_1_1;
+    \$570  = out_1_1;
+    if (cap_1_1) begin
+      \$570  = \$214 [25:0];
+    end else if (\$30 ) begin
+      \$570  = out_2_1;
     end
     if (rst) begin
-      \$570  = 1'h0;
+      \$570  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$571  = vr_1_2_d1;
+    \$571  = a_1_2;
     if (en) begin
-      \$571  = vr_1_2_d0;
+      \$571  = a_1_1;
     end
     if (rst) begin
-      \$571  = 1'h0;
+      \$571  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$572  = vr_1_2_d2;
+    \$572  = v_1_2;
     if (en) begin
-      \$572  = vr_1_2_d1;
+      \$572  = v_1_1;
     end
     if (rst) begin
       \$572  = 1'h0;
@@ -10001,7 +9962,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$573  = lr_1_2_d0;
+    \$573  = l_1_2;
     if (en) begin
       \$573  = l_1_1;
     end
@@ -10011,61 +9972,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$574  = lr_1_2_d1;
+    \$574  = w_1_2;
     if (en) begin
-      \$574  = lr_1_2_d0;
+      \$574  = w_0_2;
     end
     if (rst) begin
-      \$574  = 1'h0;
+      \$574  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$575  = lr_1_2_d2;
+    \$575  = p_1_2;
     if (en) begin
-      \$575  = lr_1_2_d1;
+      \$575  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
     end
     if (rst) begin
-      \$575  = 1'h0;
+      \$575  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$576  = acc_1_2;
-    if (\$31 ) begin
-      \$576  = \$32 ;
-    end
-    if (rst) begin
-      \$576  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$577  = out_1_2;
-    if (cap_1_2) begin
-      \$577  = \$215 [25:0];
-    end else if (\$33 ) begin
-      \$577  = out_2_2;
-    end
-    if (rst) begin
-      \$577  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$578  = a_1_3;
+    \$576  = vr_1_2_d0;
     if (en) begin
-      \$578  = a_1_2;
+      \$576  = v_1_1;
     end
     if (rst) begin
-      \$578  = 8'h00;
+      \$576  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$579  = v_1_3;
+    \$577  = vr_1_2_d1;
     if (en) begin
-      \$579  = v_1_2;
+      \$577  = vr_1_2_d0;
+    end
+    if (rst) begin
+      \$577  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$578  = vr_1_2_d2;
+    if (en) begin
+      \$578  = vr_1_2_d1;
+    end
+    if (rst) begin
+      \$578  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$579  = lr_1_2_d0;
+    if (en) begin
+      \$579  = l_1_1;
     end
     if (rst) begin
       \$579  = 1'h0;
@@ -10073,9 +10032,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$580  = l_1_3;
+    \$580  = lr_1_2_d1;
     if (en) begin
-      \$580  = l_1_2;
+      \$580  = lr_1_2_d0;
     end
     if (rst) begin
       \$580  = 1'h0;
@@ -10083,49 +10042,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$581  = w_1_3;
+    \$581  = lr_1_2_d2;
     if (en) begin
-      \$581  = w_0_3;
+      \$581  = lr_1_2_d1;
     end
     if (rst) begin
-      \$581  = 8'h00;
+      \$581  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$582  = p_1_3;
-    if (en) begin
-      \$582  = { \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444  };
+    \$582  = acc_1_2;
+    if (\$31 ) begin
+      \$582  = \$32 ;
     end
     if (rst) begin
-      \$582  = 16'h0000;
+      \$582  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$583  = vr_1_3_d0;
-    if (en) begin
-      \$583  = v_1_2;
+    \$583  = out_1_2;
+    if (cap_1_2) begin
+      \$583  = \$216 [25:0];
+    end else if (\$33 ) begin
+      \$583  = out_2_2;
     end
     if (rst) begin
-      \$583  = 1'h0;
+      \$583  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$584  = vr_1_3_d1;
+    \$584  = a_1_3;
     if (en) begin
-      \$584  = vr_1_3_d0;
+      \$584  = a_1_2;
     end
     if (rst) begin
-      \$584  = 1'h0;
+      \$584  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$585  = vr_1_3_d2;
+    \$585  = v_1_3;
     if (en) begin
-      \$585  = vr_1_3_d1;
+      \$585  = v_1_2;
     end
     if (rst) begin
       \$585  = 1'h0;
@@ -10133,7 +10094,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$586  = lr_1_3_d0;
+    \$586  = l_1_3;
     if (en) begin
       \$586  = l_1_2;
     end
@@ -10143,61 +10104,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$587  = lr_1_3_d1;
+    \$587  = w_1_3;
     if (en) begin
-      \$587  = lr_1_3_d0;
+      \$587  = w_0_3;
     end
     if (rst) begin
-      \$587  = 1'h0;
+      \$587  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$588  = lr_1_3_d2;
+    \$588  = p_1_3;
     if (en) begin
-      \$588  = lr_1_3_d1;
+      \$588  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
     end
     if (rst) begin
-      \$588  = 1'h0;
+      \$588  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$589  = acc_1_3;
-    if (\$34 ) begin
-      \$589  = \$35 ;
-    end
-    if (rst) begin
-      \$589  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$590  = out_1_3;
-    if (cap_1_3) begin
-      \$590  = \$217 [25:0];
-    end else if (\$36 ) begin
-      \$590  = out_2_3;
-    end
-    if (rst) begin
-      \$590  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$591  = a_1_4;
+    \$589  = vr_1_3_d0;
     if (en) begin
-      \$591  = a_1_3;
+      \$589  = v_1_2;
     end
     if (rst) begin
-      \$591  = 8'h00;
+      \$589  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$592  = v_1_4;
+    \$590  = vr_1_3_d1;
     if (en) begin
-      \$592  = v_1_3;
+      \$590  = vr_1_3_d0;
+    end
+    if (rst) begin
+      \$590  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$591  = vr_1_3_d2;
+    if (en) begin
+      \$591  = vr_1_3_d1;
+    end
+    if (rst) begin
+      \$591  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$592  = lr_1_3_d0;
+    if (en) begin
+      \$592  = l_1_2;
     end
     if (rst) begin
       \$592  = 1'h0;
@@ -10205,9 +10164,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$593  = l_1_4;
+    \$593  = lr_1_3_d1;
     if (en) begin
-      \$593  = l_1_3;
+      \$593  = lr_1_3_d0;
     end
     if (rst) begin
       \$593  = 1'h0;
@@ -10215,49 +10174,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$594  = w_1_4;
+    \$594  = lr_1_3_d2;
     if (en) begin
-      \$594  = w_0_4;
+      \$594  = lr_1_3_d1;
     end
     if (rst) begin
-      \$594  = 8'h00;
+      \$594  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$595  = p_1_4;
-    if (en) begin
-      \$595  = { \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460  };
+    \$595  = acc_1_3;
+    if (\$34 ) begin
+      \$595  = \$35 ;
     end
     if (rst) begin
-      \$595  = 16'h0000;
+      \$595  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$596  = vr_1_4_d0;
-    if (en) begin
-      \$596  = v_1_3;
+    \$596  = out_1_3;
+    if (cap_1_3) begin
+      \$596  = \$218 [25:0];
+    end else if (\$36 ) begin
+      \$596  = out_2_3;
     end
     if (rst) begin
-      \$596  = 1'h0;
+      \$596  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$597  = vr_1_4_d1;
+    \$597  = a_1_4;
     if (en) begin
-      \$597  = vr_1_4_d0;
+      \$597  = a_1_3;
     end
     if (rst) begin
-      \$597  = 1'h0;
+      \$597  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$598  = vr_1_4_d2;
+    \$598  = v_1_4;
     if (en) begin
-      \$598  = vr_1_4_d1;
+      \$598  = v_1_3;
     end
     if (rst) begin
       \$598  = 1'h0;
@@ -10265,7 +10226,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$599  = lr_1_4_d0;
+    \$599  = l_1_4;
     if (en) begin
       \$599  = l_1_3;
     end
@@ -10275,61 +10236,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$600  = lr_1_4_d1;
+    \$600  = w_1_4;
     if (en) begin
-      \$600  = lr_1_4_d0;
+      \$600  = w_0_4;
     end
     if (rst) begin
-      \$600  = 1'h0;
+      \$600  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$601  = lr_1_4_d2;
+    \$601  = p_1_4;
     if (en) begin
-      \$601  = lr_1_4_d1;
+      \$601  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
     end
     if (rst) begin
-      \$601  = 1'h0;
+      \$601  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$602  = acc_1_4;
-    if (\$37 ) begin
-      \$602  = \$38 ;
-    end
-    if (rst) begin
-      \$602  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$603  = out_1_4;
-    if (cap_1_4) begin
-      \$603  = \$219 [25:0];
-    end else if (\$39 ) begin
-      \$603  = out_2_4;
-    end
-    if (rst) begin
-      \$603  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$604  = a_1_5;
+    \$602  = vr_1_4_d0;
     if (en) begin
-      \$604  = a_1_4;
+      \$602  = v_1_3;
     end
     if (rst) begin
-      \$604  = 8'h00;
+      \$602  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$605  = v_1_5;
+    \$603  = vr_1_4_d1;
     if (en) begin
-      \$605  = v_1_4;
+      \$603  = vr_1_4_d0;
+    end
+    if (rst) begin
+      \$603  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$604  = vr_1_4_d2;
+    if (en) begin
+      \$604  = vr_1_4_d1;
+    end
+    if (rst) begin
+      \$604  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$605  = lr_1_4_d0;
+    if (en) begin
+      \$605  = l_1_3;
     end
     if (rst) begin
       \$605  = 1'h0;
@@ -10337,9 +10296,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$606  = l_1_5;
+    \$606  = lr_1_4_d1;
     if (en) begin
-      \$606  = l_1_4;
+      \$606  = lr_1_4_d0;
     end
     if (rst) begin
       \$606  = 1'h0;
@@ -10347,49 +10306,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$607  = w_1_5;
+    \$607  = lr_1_4_d2;
     if (en) begin
-      \$607  = w_0_5;
+      \$607  = lr_1_4_d1;
     end
     if (rst) begin
-      \$607  = 8'h00;
+      \$607  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$608  = p_1_5;
-    if (en) begin
-      \$608  = { \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476  };
+    \$608  = acc_1_4;
+    if (\$37 ) begin
+      \$608  = \$38 ;
     end
     if (rst) begin
-      \$608  = 16'h0000;
+      \$608  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$609  = vr_1_5_d0;
-    if (en) begin
-      \$609  = v_1_4;
+    \$609  = out_1_4;
+    if (cap_1_4) begin
+      \$609  = \$220 [25:0];
+    end else if (\$39 ) begin
+      \$609  = out_2_4;
     end
     if (rst) begin
-      \$609  = 1'h0;
+      \$609  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$610  = vr_1_5_d1;
+    \$610  = a_1_5;
     if (en) begin
-      \$610  = vr_1_5_d0;
+      \$610  = a_1_4;
     end
     if (rst) begin
-      \$610  = 1'h0;
+      \$610  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$611  = vr_1_5_d2;
+    \$611  = v_1_5;
     if (en) begin
-      \$611  = vr_1_5_d1;
+      \$611  = v_1_4;
     end
     if (rst) begin
       \$611  = 1'h0;
@@ -10397,7 +10358,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$612  = lr_1_5_d0;
+    \$612  = l_1_5;
     if (en) begin
       \$612  = l_1_4;
     end
@@ -10407,61 +10368,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$613  = lr_1_5_d1;
+    \$613  = w_1_5;
     if (en) begin
-      \$613  = lr_1_5_d0;
+      \$613  = w_0_5;
     end
     if (rst) begin
-      \$613  = 1'h0;
+      \$613  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$614  = lr_1_5_d2;
+    \$614  = p_1_5;
     if (en) begin
-      \$614  = lr_1_5_d1;
+      \$614  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
     end
     if (rst) begin
-      \$614  = 1'h0;
+      \$614  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$615  = acc_1_5;
-    if (\$40 ) begin
-      \$615  = \$41 ;
-    end
-    if (rst) begin
-      \$615  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$616  = out_1_5;
-    if (cap_1_5) begin
-      \$616  = \$221 [25:0];
-    end else if (\$42 ) begin
-      \$616  = out_2_5;
-    end
-    if (rst) begin
-      \$616  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$617  = a_1_6;
+    \$615  = vr_1_5_d0;
     if (en) begin
-      \$617  = a_1_5;
+      \$615  = v_1_4;
     end
     if (rst) begin
-      \$617  = 8'h00;
+      \$615  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$618  = v_1_6;
+    \$616  = vr_1_5_d1;
     if (en) begin
-      \$618  = v_1_5;
+      \$616  = vr_1_5_d0;
+    end
+    if (rst) begin
+      \$616  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$617  = vr_1_5_d2;
+    if (en) begin
+      \$617  = vr_1_5_d1;
+    end
+    if (rst) begin
+      \$617  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$618  = lr_1_5_d0;
+    if (en) begin
+      \$618  = l_1_4;
     end
     if (rst) begin
       \$618  = 1'h0;
@@ -10469,9 +10428,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$619  = l_1_6;
+    \$619  = lr_1_5_d1;
     if (en) begin
-      \$619  = l_1_5;
+      \$619  = lr_1_5_d0;
     end
     if (rst) begin
       \$619  = 1'h0;
@@ -10479,49 +10438,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$620  = w_1_6;
+    \$620  = lr_1_5_d2;
     if (en) begin
-      \$620  = w_0_6;
+      \$620  = lr_1_5_d1;
     end
     if (rst) begin
-      \$620  = 8'h00;
+      \$620  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$621  = p_1_6;
-    if (en) begin
-      \$621  = { \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492  };
+    \$621  = acc_1_5;
+    if (\$40 ) begin
+      \$621  = \$41 ;
     end
     if (rst) begin
-      \$621  = 16'h0000;
+      \$621  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$622  = vr_1_6_d0;
-    if (en) begin
-      \$622  = v_1_5;
+    \$622  = out_1_5;
+    if (cap_1_5) begin
+      \$622  = \$222 [25:0];
+    end else if (\$42 ) begin
+      \$622  = out_2_5;
     end
     if (rst) begin
-      \$622  = 1'h0;
+      \$622  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$623  = vr_1_6_d1;
+    \$623  = a_1_6;
     if (en) begin
-      \$623  = vr_1_6_d0;
+      \$623  = a_1_5;
     end
     if (rst) begin
-      \$623  = 1'h0;
+      \$623  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$624  = vr_1_6_d2;
+    \$624  = v_1_6;
     if (en) begin
-      \$624  = vr_1_6_d1;
+      \$624  = v_1_5;
     end
     if (rst) begin
       \$624  = 1'h0;
@@ -10529,7 +10490,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$625  = lr_1_6_d0;
+    \$625  = l_1_6;
     if (en) begin
       \$625  = l_1_5;
     end
@@ -10539,61 +10500,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$626  = lr_1_6_d1;
+    \$626  = w_1_6;
     if (en) begin
-      \$626  = lr_1_6_d0;
+      \$626  = w_0_6;
     end
     if (rst) begin
-      \$626  = 1'h0;
+      \$626  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$627  = lr_1_6_d2;
+    \$627  = p_1_6;
     if (en) begin
-      \$627  = lr_1_6_d1;
+      \$627  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
     end
     if (rst) begin
-      \$627  = 1'h0;
+      \$627  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$628  = acc_1_6;
-    if (\$43 ) begin
-      \$628  = \$44 ;
-    end
-    if (rst) begin
-      \$628  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$629  = out_1_6;
-    if (cap_1_6) begin
-      \$629  = \$223 [25:0];
-    end else if (\$45 ) begin
-      \$629  = out_2_6;
-    end
-    if (rst) begin
-      \$629  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$630  = a_1_7;
+    \$628  = vr_1_6_d0;
     if (en) begin
-      \$630  = a_1_6;
+      \$628  = v_1_5;
     end
     if (rst) begin
-      \$630  = 8'h00;
+      \$628  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$631  = v_1_7;
+    \$629  = vr_1_6_d1;
     if (en) begin
-      \$631  = v_1_6;
+      \$629  = vr_1_6_d0;
+    end
+    if (rst) begin
+      \$629  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$630  = vr_1_6_d2;
+    if (en) begin
+      \$630  = vr_1_6_d1;
+    end
+    if (rst) begin
+      \$630  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$631  = lr_1_6_d0;
+    if (en) begin
+      \$631  = l_1_5;
     end
     if (rst) begin
       \$631  = 1'h0;
@@ -10601,9 +10560,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$632  = l_1_7;
+    \$632  = lr_1_6_d1;
     if (en) begin
-      \$632  = l_1_6;
+      \$632  = lr_1_6_d0;
     end
     if (rst) begin
       \$632  = 1'h0;
@@ -10611,49 +10570,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$633  = w_1_7;
+    \$633  = lr_1_6_d2;
     if (en) begin
-      \$633  = w_0_7;
+      \$633  = lr_1_6_d1;
     end
     if (rst) begin
-      \$633  = 8'h00;
+      \$633  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$634  = p_1_7;
-    if (en) begin
-      \$634  = { \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508  };
+    \$634  = acc_1_6;
+    if (\$43 ) begin
+      \$634  = \$44 ;
     end
     if (rst) begin
-      \$634  = 16'h0000;
+      \$634  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$635  = vr_1_7_d0;
-    if (en) begin
-      \$635  = v_1_6;
+    \$635  = out_1_6;
+    if (cap_1_6) begin
+      \$635  = \$224 [25:0];
+    end else if (\$45 ) begin
+      \$635  = out_2_6;
     end
     if (rst) begin
-      \$635  = 1'h0;
+      \$635  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$636  = vr_1_7_d1;
+    \$636  = a_1_7;
     if (en) begin
-      \$636  = vr_1_7_d0;
+      \$636  = a_1_6;
     end
     if (rst) begin
-      \$636  = 1'h0;
+      \$636  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$637  = vr_1_7_d2;
+    \$637  = v_1_7;
     if (en) begin
-      \$637  = vr_1_7_d1;
+      \$637  = v_1_6;
     end
     if (rst) begin
       \$637  = 1'h0;
@@ -10661,7 +10622,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$638  = lr_1_7_d0;
+    \$638  = l_1_7;
     if (en) begin
       \$638  = l_1_6;
     end
@@ -10671,61 +10632,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$639  = lr_1_7_d1;
+    \$639  = w_1_7;
     if (en) begin
-      \$639  = lr_1_7_d0;
+      \$639  = w_0_7;
     end
     if (rst) begin
-      \$639  = 1'h0;
+      \$639  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$640  = lr_1_7_d2;
+    \$640  = p_1_7;
     if (en) begin
-      \$640  = lr_1_7_d1;
+      \$640  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
     end
     if (rst) begin
-      \$640  = 1'h0;
+      \$640  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$641  = acc_1_7;
-    if (\$46 ) begin
-      \$641  = \$47 ;
-    end
-    if (rst) begin
-      \$641  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$642  = out_1_7;
-    if (cap_1_7) begin
-      \$642  = \$225 [25:0];
-    end else if (\$48 ) begin
-      \$642  = out_2_7;
-    end
-    if (rst) begin
-      \$642  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$643  = a_2_0;
+    \$641  = vr_1_7_d0;
     if (en) begin
-      \$643  = skew_a2_d1;
+      \$641  = v_1_6;
     end
     if (rst) begin
-      \$643  = 8'h00;
+      \$641  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$644  = v_2_0;
+    \$642  = vr_1_7_d1;
     if (en) begin
-      \$644  = skew_v2_d1;
+      \$642  = vr_1_7_d0;
+    end
+    if (rst) begin
+      \$642  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$643  = vr_1_7_d2;
+    if (en) begin
+      \$643  = vr_1_7_d1;
+    end
+    if (rst) begin
+      \$643  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$644  = lr_1_7_d0;
+    if (en) begin
+      \$644  = l_1_6;
     end
     if (rst) begin
       \$644  = 1'h0;
@@ -10733,9 +10692,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$645  = l_2_0;
+    \$645  = lr_1_7_d1;
     if (en) begin
-      \$645  = skew_l2_d1;
+      \$645  = lr_1_7_d0;
     end
     if (rst) begin
       \$645  = 1'h0;
@@ -10743,49 +10702,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$646  = w_2_0;
+    \$646  = lr_1_7_d2;
     if (en) begin
-      \$646  = w_1_0;
+      \$646  = lr_1_7_d1;
     end
     if (rst) begin
-      \$646  = 8'h00;
+      \$646  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$647  = p_2_0;
-    if (en) begin
-      \$647  = { \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524  };
+    \$647  = acc_1_7;
+    if (\$46 ) begin
+      \$647  = \$47 ;
     end
     if (rst) begin
-      \$647  = 16'h0000;
+      \$647  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$648  = vr_2_0_d0;
-    if (en) begin
-      \$648  = skew_v2_d1;
+    \$648  = out_1_7;
+    if (cap_1_7) begin
+      \$648  = \$226 [25:0];
+    end else if (\$48 ) begin
+      \$648  = out_2_7;
     end
     if (rst) begin
-      \$648  = 1'h0;
+      \$648  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$649  = vr_2_0_d1;
+    \$649  = a_2_0;
     if (en) begin
-      \$649  = vr_2_0_d0;
+      \$649  = skew_a2_d1;
     end
     if (rst) begin
-      \$649  = 1'h0;
+      \$649  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$650  = vr_2_0_d2;
+    \$650  = v_2_0;
     if (en) begin
-      \$650  = vr_2_0_d1;
+      \$650  = skew_v2_d1;
     end
     if (rst) begin
       \$650  = 1'h0;
@@ -10793,7 +10754,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$651  = lr_2_0_d0;
+    \$651  = l_2_0;
     if (en) begin
       \$651  = skew_l2_d1;
     end
@@ -10803,61 +10764,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$652  = lr_2_0_d1;
+    \$652  = w_2_0;
     if (en) begin
-      \$652  = lr_2_0_d0;
+      \$652  = w_1_0;
     end
     if (rst) begin
-      \$652  = 1'h0;
+      \$652  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$653  = lr_2_0_d2;
+    \$653  = p_2_0;
     if (en) begin
-      \$653  = lr_2_0_d1;
+      \$653  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
     end
     if (rst) begin
-      \$653  = 1'h0;
+      \$653  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$654  = acc_2_0;
-    if (\$49 ) begin
-      \$654  = \$50 ;
-    end
-    if (rst) begin
-      \$654  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$655  = out_2_0;
-    if (cap_2_0) begin
-      \$655  = \$227 [25:0];
-    end else if (\$51 ) begin
-      \$655  = out_3_0;
-    end
-    if (rst) begin
-      \$655  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$656  = a_2_1;
+    \$654  = vr_2_0_d0;
     if (en) begin
-      \$656  = a_2_0;
+      \$654  = skew_v2_d1;
     end
     if (rst) begin
-      \$656  = 8'h00;
+      \$654  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$657  = v_2_1;
+    \$655  = vr_2_0_d1;
     if (en) begin
-      \$657  = v_2_0;
+      \$655  = vr_2_0_d0;
+    end
+    if (rst) begin
+      \$655  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$656  = vr_2_0_d2;
+    if (en) begin
+      \$656  = vr_2_0_d1;
+    end
+    if (rst) begin
+      \$656  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$657  = lr_2_0_d0;
+    if (en) begin
+      \$657  = skew_l2_d1;
     end
     if (rst) begin
       \$657  = 1'h0;
@@ -10865,9 +10824,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$658  = l_2_1;
+    \$658  = lr_2_0_d1;
     if (en) begin
-      \$658  = l_2_0;
+      \$658  = lr_2_0_d0;
     end
     if (rst) begin
       \$658  = 1'h0;
@@ -10875,49 +10834,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$659  = w_2_1;
+    \$659  = lr_2_0_d2;
     if (en) begin
-      \$659  = w_1_1;
+      \$659  = lr_2_0_d1;
     end
     if (rst) begin
-      \$659  = 8'h00;
+      \$659  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$660  = p_2_1;
-    if (en) begin
-      \$660  = { \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540  };
+    \$660  = acc_2_0;
+    if (\$49 ) begin
+      \$660  = \$50 ;
     end
     if (rst) begin
-      \$660  = 16'h0000;
+      \$660  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$661  = vr_2_1_d0;
-    if (en) begin
-      \$661  = v_2_0;
+    \$661  = out_2_0;
+    if (cap_2_0) begin
+      \$661  = \$228 [25:0];
+    end else if (\$51 ) begin
+      \$661  = out_3_0;
     end
     if (rst) begin
-      \$661  = 1'h0;
+      \$661  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$662  = vr_2_1_d1;
+    \$662  = a_2_1;
     if (en) begin
-      \$662  = vr_2_1_d0;
+      \$662  = a_2_0;
     end
     if (rst) begin
-      \$662  = 1'h0;
+      \$662  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$663  = vr_2_1_d2;
+    \$663  = v_2_1;
     if (en) begin
-      \$663  = vr_2_1_d1;
+      \$663  = v_2_0;
     end
     if (rst) begin
       \$663  = 1'h0;
@@ -10925,7 +10886,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$664  = lr_2_1_d0;
+    \$664  = l_2_1;
     if (en) begin
       \$664  = l_2_0;
     end
@@ -10935,61 +10896,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$665  = lr_2_1_d1;
+    \$665  = w_2_1;
     if (en) begin
-      \$665  = lr_2_1_d0;
+      \$665  = w_1_1;
     end
     if (rst) begin
-      \$665  = 1'h0;
+      \$665  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$666  = lr_2_1_d2;
+    \$666  = p_2_1;
     if (en) begin
-      \$666  = lr_2_1_d1;
+      \$666  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
     end
     if (rst) begin
-      \$666  = 1'h0;
+      \$666  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$667  = acc_2_1;
-    if (\$52 ) begin
-      \$667  = \$53 ;
-    end
-    if (rst) begin
-      \$667  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$668  = out_2_1;
-    if (cap_2_1) begin
-      \$668  = \$229 [25:0];
-    end else if (\$54 ) begin
-      \$668  = out_3_1;
-    end
-    if (rst) begin
-      \$668  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$669  = a_2_2;
+    \$667  = vr_2_1_d0;
     if (en) begin
-      \$669  = a_2_1;
+      \$667  = v_2_0;
     end
     if (rst) begin
-      \$669  = 8'h00;
+      \$667  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$670  = v_2_2;
+    \$668  = vr_2_1_d1;
     if (en) begin
-      \$670  = v_2_1;
+      \$668  = vr_2_1_d0;
+    end
+    if (rst) begin
+      \$668  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$669  = vr_2_1_d2;
+    if (en) begin
+      \$669  = vr_2_1_d1;
+    end
+    if (rst) begin
+      \$669  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$670  = lr_2_1_d0;
+    if (en) begin
+      \$670  = l_2_0;
     end
     if (rst) begin
       \$670  = 1'h0;
@@ -10997,9 +10956,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$671  = l_2_2;
+    \$671  = lr_2_1_d1;
     if (en) begin
-      \$671  = l_2_1;
+      \$671  = lr_2_1_d0;
     end
     if (rst) begin
       \$671  = 1'h0;
@@ -11007,49 +10966,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$672  = w_2_2;
+    \$672  = lr_2_1_d2;
     if (en) begin
-      \$672  = w_1_2;
+      \$672  = lr_2_1_d1;
     end
     if (rst) begin
-      \$672  = 8'h00;
+      \$672  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$673  = p_2_2;
-    if (en) begin
-      \$673  = { \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556  };
+    \$673  = acc_2_1;
+    if (\$52 ) begin
+      \$673  = \$53 ;
     end
     if (rst) begin
-      \$673  = 16'h0000;
+      \$673  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$674  = vr_2_2_d0;
-    if (en) begin
-      \$674  = v_2_1;
+    \$674  = out_2_1;
+    if (cap_2_1) begin
+      \$674  = \$230 [25:0];
+    end else if (\$54 ) begin
+      \$674  = out_3_1;
     end
     if (rst) begin
-      \$674  = 1'h0;
+      \$674  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$675  = vr_2_2_d1;
+    \$675  = a_2_2;
     if (en) begin
-      \$675  = vr_2_2_d0;
+      \$675  = a_2_1;
     end
     if (rst) begin
-      \$675  = 1'h0;
+      \$675  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$676  = vr_2_2_d2;
+    \$676  = v_2_2;
     if (en) begin
-      \$676  = vr_2_2_d1;
+      \$676  = v_2_1;
     end
     if (rst) begin
       \$676  = 1'h0;
@@ -11057,7 +11018,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$677  = lr_2_2_d0;
+    \$677  = l_2_2;
     if (en) begin
       \$677  = l_2_1;
     end
@@ -11067,61 +11028,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$678  = lr_2_2_d1;
+    \$678  = w_2_2;
     if (en) begin
-      \$678  = lr_2_2_d0;
+      \$678  = w_1_2;
     end
     if (rst) begin
-      \$678  = 1'h0;
+      \$678  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$679  = lr_2_2_d2;
+    \$679  = p_2_2;
     if (en) begin
-      \$679  = lr_2_2_d1;
+      \$679  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
     end
     if (rst) begin
-      \$679  = 1'h0;
+      \$679  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$680  = acc_2_2;
-    if (\$55 ) begin
-      \$680  = \$56 ;
-    end
-    if (rst) begin
-      \$680  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$681  = out_2_2;
-    if (cap_2_2) begin
-      \$681  = \$231 [25:0];
-    end else if (\$57 ) begin
-      \$681  = out_3_2;
-    end
-    if (rst) begin
-      \$681  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$682  = a_2_3;
+    \$680  = vr_2_2_d0;
     if (en) begin
-      \$682  = a_2_2;
+      \$680  = v_2_1;
     end
     if (rst) begin
-      \$682  = 8'h00;
+      \$680  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$683  = v_2_3;
+    \$681  = vr_2_2_d1;
     if (en) begin
-      \$683  = v_2_2;
+      \$681  = vr_2_2_d0;
+    end
+    if (rst) begin
+      \$681  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$682  = vr_2_2_d2;
+    if (en) begin
+      \$682  = vr_2_2_d1;
+    end
+    if (rst) begin
+      \$682  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$683  = lr_2_2_d0;
+    if (en) begin
+      \$683  = l_2_1;
     end
     if (rst) begin
       \$683  = 1'h0;
@@ -11129,9 +11088,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$684  = l_2_3;
+    \$684  = lr_2_2_d1;
     if (en) begin
-      \$684  = l_2_2;
+      \$684  = lr_2_2_d0;
     end
     if (rst) begin
       \$684  = 1'h0;
@@ -11139,49 +11098,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$685  = w_2_3;
+    \$685  = lr_2_2_d2;
     if (en) begin
-      \$685  = w_1_3;
+      \$685  = lr_2_2_d1;
     end
     if (rst) begin
-      \$685  = 8'h00;
+      \$685  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$686  = p_2_3;
-    if (en) begin
-      \$686  = { \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572  };
+    \$686  = acc_2_2;
+    if (\$55 ) begin
+      \$686  = \$56 ;
     end
     if (rst) begin
-      \$686  = 16'h0000;
+      \$686  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$687  = vr_2_3_d0;
-    if (en) begin
-      \$687  = v_2_2;
+    \$687  = out_2_2;
+    if (cap_2_2) begin
+      \$687  = \$232 [25:0];
+    end else if (\$57 ) begin
+      \$687  = out_3_2;
     end
     if (rst) begin
-      \$687  = 1'h0;
+      \$687  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$688  = vr_2_3_d1;
+    \$688  = a_2_3;
     if (en) begin
-      \$688  = vr_2_3_d0;
+      \$688  = a_2_2;
     end
     if (rst) begin
-      \$688  = 1'h0;
+      \$688  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$689  = vr_2_3_d2;
+    \$689  = v_2_3;
     if (en) begin
-      \$689  = vr_2_3_d1;
+      \$689  = v_2_2;
     end
     if (rst) begin
       \$689  = 1'h0;
@@ -11189,7 +11150,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$690  = lr_2_3_d0;
+    \$690  = l_2_3;
     if (en) begin
       \$690  = l_2_2;
     end
@@ -11199,61 +11160,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$691  = lr_2_3_d1;
+    \$691  = w_2_3;
     if (en) begin
-      \$691  = lr_2_3_d0;
+      \$691  = w_1_3;
     end
     if (rst) begin
-      \$691  = 1'h0;
+      \$691  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$692  = lr_2_3_d2;
+    \$692  = p_2_3;
     if (en) begin
-      \$692  = lr_2_3_d1;
+      \$692  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
     end
     if (rst) begin
-      \$692  = 1'h0;
+      \$692  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$693  = acc_2_3;
-    if (\$58 ) begin
-      \$693  = \$59 ;
-    end
-    if (rst) begin
-      \$693  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$694  = out_2_3;
-    if (cap_2_3) begin
-      \$694  = \$233 [25:0];
-    end else if (\$60 ) begin
-      \$694  = out_3_3;
-    end
-    if (rst) begin
-      \$694  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$695  = a_2_4;
+    \$693  = vr_2_3_d0;
     if (en) begin
-      \$695  = a_2_3;
+      \$693  = v_2_2;
     end
     if (rst) begin
-      \$695  = 8'h00;
+      \$693  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$696  = v_2_4;
+    \$694  = vr_2_3_d1;
     if (en) begin
-      \$696  = v_2_3;
+      \$694  = vr_2_3_d0;
+    end
+    if (rst) begin
+      \$694  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$695  = vr_2_3_d2;
+    if (en) begin
+      \$695  = vr_2_3_d1;
+    end
+    if (rst) begin
+      \$695  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$696  = lr_2_3_d0;
+    if (en) begin
+      \$696  = l_2_2;
     end
     if (rst) begin
       \$696  = 1'h0;
@@ -11261,9 +11220,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$697  = l_2_4;
+    \$697  = lr_2_3_d1;
     if (en) begin
-      \$697  = l_2_3;
+      \$697  = lr_2_3_d0;
     end
     if (rst) begin
       \$697  = 1'h0;
@@ -11271,49 +11230,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$698  = w_2_4;
+    \$698  = lr_2_3_d2;
     if (en) begin
-      \$698  = w_1_4;
+      \$698  = lr_2_3_d1;
     end
     if (rst) begin
-      \$698  = 8'h00;
+      \$698  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$699  = p_2_4;
-    if (en) begin
-      \$699  = { \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588  };
+    \$699  = acc_2_3;
+    if (\$58 ) begin
+      \$699  = \$59 ;
     end
     if (rst) begin
-      \$699  = 16'h0000;
+      \$699  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$700  = vr_2_4_d0;
-    if (en) begin
-      \$700  = v_2_3;
+    \$700  = out_2_3;
+    if (cap_2_3) begin
+      \$700  = \$234 [25:0];
+    end else if (\$60 ) begin
+      \$700  = out_3_3;
     end
     if (rst) begin
-      \$700  = 1'h0;
+      \$700  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$701  = vr_2_4_d1;
+    \$701  = a_2_4;
     if (en) begin
-      \$701  = vr_2_4_d0;
+      \$701  = a_2_3;
     end
     if (rst) begin
-      \$701  = 1'h0;
+      \$701  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$702  = vr_2_4_d2;
+    \$702  = v_2_4;
     if (en) begin
-      \$702  = vr_2_4_d1;
+      \$702  = v_2_3;
     end
     if (rst) begin
       \$702  = 1'h0;
@@ -11321,7 +11282,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$703  = lr_2_4_d0;
+    \$703  = l_2_4;
     if (en) begin
       \$703  = l_2_3;
     end
@@ -11331,61 +11292,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$704  = lr_2_4_d1;
+    \$704  = w_2_4;
     if (en) begin
-      \$704  = lr_2_4_d0;
+      \$704  = w_1_4;
     end
     if (rst) begin
-      \$704  = 1'h0;
+      \$704  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$705  = lr_2_4_d2;
+    \$705  = p_2_4;
     if (en) begin
-      \$705  = lr_2_4_d1;
+      \$705  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
     end
     if (rst) begin
-      \$705  = 1'h0;
+      \$705  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$706  = acc_2_4;
-    if (\$61 ) begin
-      \$706  = \$62 ;
-    end
-    if (rst) begin
-      \$706  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$707  = out_2_4;
-    if (cap_2_4) begin
-      \$707  = \$235 [25:0];
-    end else if (\$63 ) begin
-      \$707  = out_3_4;
-    end
-    if (rst) begin
-      \$707  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$708  = a_2_5;
+    \$706  = vr_2_4_d0;
     if (en) begin
-      \$708  = a_2_4;
+      \$706  = v_2_3;
     end
     if (rst) begin
-      \$708  = 8'h00;
+      \$706  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$709  = v_2_5;
+    \$707  = vr_2_4_d1;
     if (en) begin
-      \$709  = v_2_4;
+      \$707  = vr_2_4_d0;
+    end
+    if (rst) begin
+      \$707  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$708  = vr_2_4_d2;
+    if (en) begin
+      \$708  = vr_2_4_d1;
+    end
+    if (rst) begin
+      \$708  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$709  = lr_2_4_d0;
+    if (en) begin
+      \$709  = l_2_3;
     end
     if (rst) begin
       \$709  = 1'h0;
@@ -11393,9 +11352,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$710  = l_2_5;
+    \$710  = lr_2_4_d1;
     if (en) begin
-      \$710  = l_2_4;
+      \$710  = lr_2_4_d0;
     end
     if (rst) begin
       \$710  = 1'h0;
@@ -11403,49 +11362,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$711  = w_2_5;
+    \$711  = lr_2_4_d2;
     if (en) begin
-      \$711  = w_1_5;
+      \$711  = lr_2_4_d1;
     end
     if (rst) begin
-      \$711  = 8'h00;
+      \$711  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$712  = p_2_5;
-    if (en) begin
-      \$712  = { \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604  };
+    \$712  = acc_2_4;
+    if (\$61 ) begin
+      \$712  = \$62 ;
     end
     if (rst) begin
-      \$712  = 16'h0000;
+      \$712  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$713  = vr_2_5_d0;
-    if (en) begin
-      \$713  = v_2_4;
+    \$713  = out_2_4;
+    if (cap_2_4) begin
+      \$713  = \$236 [25:0];
+    end else if (\$63 ) begin
+      \$713  = out_3_4;
     end
     if (rst) begin
-      \$713  = 1'h0;
+      \$713  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$714  = vr_2_5_d1;
+    \$714  = a_2_5;
     if (en) begin
-      \$714  = vr_2_5_d0;
+      \$714  = a_2_4;
     end
     if (rst) begin
-      \$714  = 1'h0;
+      \$714  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$715  = vr_2_5_d2;
+    \$715  = v_2_5;
     if (en) begin
-      \$715  = vr_2_5_d1;
+      \$715  = v_2_4;
     end
     if (rst) begin
       \$715  = 1'h0;
@@ -11453,7 +11414,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$716  = lr_2_5_d0;
+    \$716  = l_2_5;
     if (en) begin
       \$716  = l_2_4;
     end
@@ -11463,61 +11424,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$717  = lr_2_5_d1;
+    \$717  = w_2_5;
     if (en) begin
-      \$717  = lr_2_5_d0;
+      \$717  = w_1_5;
     end
     if (rst) begin
-      \$717  = 1'h0;
+      \$717  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$718  = lr_2_5_d2;
+    \$718  = p_2_5;
     if (en) begin
-      \$718  = lr_2_5_d1;
+      \$718  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
     end
     if (rst) begin
-      \$718  = 1'h0;
+      \$718  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$719  = acc_2_5;
-    if (\$64 ) begin
-      \$719  = \$65 ;
-    end
-    if (rst) begin
-      \$719  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$720  = out_2_5;
-    if (cap_2_5) begin
-      \$720  = \$237 [25:0];
-    end else if (\$66 ) begin
-      \$720  = out_3_5;
-    end
-    if (rst) begin
-      \$720  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$721  = a_2_6;
+    \$719  = vr_2_5_d0;
     if (en) begin
-      \$721  = a_2_5;
+      \$719  = v_2_4;
     end
     if (rst) begin
-      \$721  = 8'h00;
+      \$719  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$722  = v_2_6;
+    \$720  = vr_2_5_d1;
     if (en) begin
-      \$722  = v_2_5;
+      \$720  = vr_2_5_d0;
+    end
+    if (rst) begin
+      \$720  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$721  = vr_2_5_d2;
+    if (en) begin
+      \$721  = vr_2_5_d1;
+    end
+    if (rst) begin
+      \$721  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$722  = lr_2_5_d0;
+    if (en) begin
+      \$722  = l_2_4;
     end
     if (rst) begin
       \$722  = 1'h0;
@@ -11525,9 +11484,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$723  = l_2_6;
+    \$723  = lr_2_5_d1;
     if (en) begin
-      \$723  = l_2_5;
+      \$723  = lr_2_5_d0;
     end
     if (rst) begin
       \$723  = 1'h0;
@@ -11535,49 +11494,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$724  = w_2_6;
+    \$724  = lr_2_5_d2;
     if (en) begin
-      \$724  = w_1_6;
+      \$724  = lr_2_5_d1;
     end
     if (rst) begin
-      \$724  = 8'h00;
+      \$724  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$725  = p_2_6;
-    if (en) begin
-      \$725  = { \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620  };
+    \$725  = acc_2_5;
+    if (\$64 ) begin
+      \$725  = \$65 ;
     end
     if (rst) begin
-      \$725  = 16'h0000;
+      \$725  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$726  = vr_2_6_d0;
-    if (en) begin
-      \$726  = v_2_5;
+    \$726  = out_2_5;
+    if (cap_2_5) begin
+      \$726  = \$238 [25:0];
+    end else if (\$66 ) begin
+      \$726  = out_3_5;
     end
     if (rst) begin
-      \$726  = 1'h0;
+      \$726  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$727  = vr_2_6_d1;
+    \$727  = a_2_6;
     if (en) begin
-      \$727  = vr_2_6_d0;
+      \$727  = a_2_5;
     end
     if (rst) begin
-      \$727  = 1'h0;
+      \$727  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$728  = vr_2_6_d2;
+    \$728  = v_2_6;
     if (en) begin
-      \$728  = vr_2_6_d1;
+      \$728  = v_2_5;
     end
     if (rst) begin
       \$728  = 1'h0;
@@ -11585,7 +11546,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$729  = lr_2_6_d0;
+    \$729  = l_2_6;
     if (en) begin
       \$729  = l_2_5;
     end
@@ -11595,61 +11556,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$730  = lr_2_6_d1;
+    \$730  = w_2_6;
     if (en) begin
-      \$730  = lr_2_6_d0;
+      \$730  = w_1_6;
     end
     if (rst) begin
-      \$730  = 1'h0;
+      \$730  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$731  = lr_2_6_d2;
+    \$731  = p_2_6;
     if (en) begin
-      \$731  = lr_2_6_d1;
+      \$731  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
     end
     if (rst) begin
-      \$731  = 1'h0;
+      \$731  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$732  = acc_2_6;
-    if (\$67 ) begin
-      \$732  = \$68 ;
-    end
-    if (rst) begin
-      \$732  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$733  = out_2_6;
-    if (cap_2_6) begin
-      \$733  = \$239 [25:0];
-    end else if (\$69 ) begin
-      \$733  = out_3_6;
-    end
-    if (rst) begin
-      \$733  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$734  = a_2_7;
+    \$732  = vr_2_6_d0;
     if (en) begin
-      \$734  = a_2_6;
+      \$732  = v_2_5;
     end
     if (rst) begin
-      \$734  = 8'h00;
+      \$732  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$735  = v_2_7;
+    \$733  = vr_2_6_d1;
     if (en) begin
-      \$735  = v_2_6;
+      \$733  = vr_2_6_d0;
+    end
+    if (rst) begin
+      \$733  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$734  = vr_2_6_d2;
+    if (en) begin
+      \$734  = vr_2_6_d1;
+    end
+    if (rst) begin
+      \$734  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$735  = lr_2_6_d0;
+    if (en) begin
+      \$735  = l_2_5;
     end
     if (rst) begin
       \$735  = 1'h0;
@@ -11657,9 +11616,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$736  = l_2_7;
+    \$736  = lr_2_6_d1;
     if (en) begin
-      \$736  = l_2_6;
+      \$736  = lr_2_6_d0;
     end
     if (rst) begin
       \$736  = 1'h0;
@@ -11667,49 +11626,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$737  = w_2_7;
+    \$737  = lr_2_6_d2;
     if (en) begin
-      \$737  = w_1_7;
+      \$737  = lr_2_6_d1;
     end
     if (rst) begin
-      \$737  = 8'h00;
+      \$737  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$738  = p_2_7;
-    if (en) begin
-      \$738  = { \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636  };
+    \$738  = acc_2_6;
+    if (\$67 ) begin
+      \$738  = \$68 ;
     end
     if (rst) begin
-      \$738  = 16'h0000;
+      \$738  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$739  = vr_2_7_d0;
-    if (en) begin
-      \$739  = v_2_6;
+    \$739  = out_2_6;
+    if (cap_2_6) begin
+      \$739  = \$240 [25:0];
+    end else if (\$69 ) begin
+      \$739  = out_3_6;
     end
     if (rst) begin
-      \$739  = 1'h0;
+      \$739  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$740  = vr_2_7_d1;
+    \$740  = a_2_7;
     if (en) begin
-      \$740  = vr_2_7_d0;
+      \$740  = a_2_6;
     end
     if (rst) begin
-      \$740  = 1'h0;
+      \$740  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$741  = vr_2_7_d2;
+    \$741  = v_2_7;
     if (en) begin
-      \$741  = vr_2_7_d1;
+      \$741  = v_2_6;
     end
     if (rst) begin
       \$741  = 1'h0;
@@ -11717,7 +11678,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$742  = lr_2_7_d0;
+    \$742  = l_2_7;
     if (en) begin
       \$742  = l_2_6;
     end
@@ -11727,61 +11688,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$743  = lr_2_7_d1;
+    \$743  = w_2_7;
     if (en) begin
-      \$743  = lr_2_7_d0;
+      \$743  = w_1_7;
     end
     if (rst) begin
-      \$743  = 1'h0;
+      \$743  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$744  = lr_2_7_d2;
+    \$744  = p_2_7;
     if (en) begin
-      \$744  = lr_2_7_d1;
+      \$744  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
     end
     if (rst) begin
-      \$744  = 1'h0;
+      \$744  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$745  = acc_2_7;
-    if (\$70 ) begin
-      \$745  = \$71 ;
-    end
-    if (rst) begin
-      \$745  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$746  = out_2_7;
-    if (cap_2_7) begin
-      \$746  = \$241 [25:0];
-    end else if (\$72 ) begin
-      \$746  = out_3_7;
-    end
-    if (rst) begin
-      \$746  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$747  = a_3_0;
+    \$745  = vr_2_7_d0;
     if (en) begin
-      \$747  = skew_a3_d2;
+      \$745  = v_2_6;
     end
     if (rst) begin
-      \$747  = 8'h00;
+      \$745  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$748  = v_3_0;
+    \$746  = vr_2_7_d1;
     if (en) begin
-      \$748  = skew_v3_d2;
+      \$746  = vr_2_7_d0;
+    end
+    if (rst) begin
+      \$746  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$747  = vr_2_7_d2;
+    if (en) begin
+      \$747  = vr_2_7_d1;
+    end
+    if (rst) begin
+      \$747  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$748  = lr_2_7_d0;
+    if (en) begin
+      \$748  = l_2_6;
     end
     if (rst) begin
       \$748  = 1'h0;
@@ -11789,9 +11748,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$749  = l_3_0;
+    \$749  = lr_2_7_d1;
     if (en) begin
-      \$749  = skew_l3_d2;
+      \$749  = lr_2_7_d0;
     end
     if (rst) begin
       \$749  = 1'h0;
@@ -11799,49 +11758,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$750  = w_3_0;
+    \$750  = lr_2_7_d2;
     if (en) begin
-      \$750  = w_2_0;
+      \$750  = lr_2_7_d1;
     end
     if (rst) begin
-      \$750  = 8'h00;
+      \$750  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$751  = p_3_0;
-    if (en) begin
-      \$751  = { \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652  };
+    \$751  = acc_2_7;
+    if (\$70 ) begin
+      \$751  = \$71 ;
     end
     if (rst) begin
-      \$751  = 16'h0000;
+      \$751  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$752  = vr_3_0_d0;
-    if (en) begin
-      \$752  = skew_v3_d2;
+    \$752  = out_2_7;
+    if (cap_2_7) begin
+      \$752  = \$242 [25:0];
+    end else if (\$72 ) begin
+      \$752  = out_3_7;
     end
     if (rst) begin
-      \$752  = 1'h0;
+      \$752  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$753  = vr_3_0_d1;
+    \$753  = a_3_0;
     if (en) begin
-      \$753  = vr_3_0_d0;
+      \$753  = skew_a3_d2;
     end
     if (rst) begin
-      \$753  = 1'h0;
+      \$753  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = vr_3_0_d2;
+    \$754  = v_3_0;
     if (en) begin
-      \$754  = vr_3_0_d1;
+      \$754  = skew_v3_d2;
     end
     if (rst) begin
       \$754  = 1'h0;
@@ -11849,7 +11810,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = lr_3_0_d0;
+    \$755  = l_3_0;
     if (en) begin
       \$755  = skew_l3_d2;
     end
@@ -11859,61 +11820,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = lr_3_0_d1;
+    \$756  = w_3_0;
     if (en) begin
-      \$756  = lr_3_0_d0;
+      \$756  = w_2_0;
     end
     if (rst) begin
-      \$756  = 1'h0;
+      \$756  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = lr_3_0_d2;
+    \$757  = p_3_0;
     if (en) begin
-      \$757  = lr_3_0_d1;
+      \$757  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
     end
     if (rst) begin
-      \$757  = 1'h0;
+      \$757  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = acc_3_0;
-    if (\$73 ) begin
-      \$758  = \$74 ;
-    end
-    if (rst) begin
-      \$758  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = out_3_0;
-    if (cap_3_0) begin
-      \$759  = \$243 [25:0];
-    end else if (\$75 ) begin
-      \$759  = out_4_0;
-    end
-    if (rst) begin
-      \$759  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = a_3_1;
+    \$758  = vr_3_0_d0;
     if (en) begin
-      \$760  = a_3_0;
+      \$758  = skew_v3_d2;
     end
     if (rst) begin
-      \$760  = 8'h00;
+      \$758  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = v_3_1;
+    \$759  = vr_3_0_d1;
     if (en) begin
-      \$761  = v_3_0;
+      \$759  = vr_3_0_d0;
+    end
+    if (rst) begin
+      \$759  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$760  = vr_3_0_d2;
+    if (en) begin
+      \$760  = vr_3_0_d1;
+    end
+    if (rst) begin
+      \$760  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$761  = lr_3_0_d0;
+    if (en) begin
+      \$761  = skew_l3_d2;
     end
     if (rst) begin
       \$761  = 1'h0;
@@ -11921,9 +11880,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = l_3_1;
+    \$762  = lr_3_0_d1;
     if (en) begin
-      \$762  = l_3_0;
+      \$762  = lr_3_0_d0;
     end
     if (rst) begin
       \$762  = 1'h0;
@@ -11931,49 +11890,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = w_3_1;
+    \$763  = lr_3_0_d2;
     if (en) begin
-      \$763  = w_2_1;
+      \$763  = lr_3_0_d1;
     end
     if (rst) begin
-      \$763  = 8'h00;
+      \$763  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = p_3_1;
-    if (en) begin
-      \$764  = { \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668  };
+    \$764  = acc_3_0;
+    if (\$73 ) begin
+      \$764  = \$74 ;
     end
     if (rst) begin
-      \$764  = 16'h0000;
+      \$764  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = vr_3_1_d0;
-    if (en) begin
-      \$765  = v_3_0;
+    \$765  = out_3_0;
+    if (cap_3_0) begin
+      \$765  = \$244 [25:0];
+    end else if (\$75 ) begin
+      \$765  = out_4_0;
     end
     if (rst) begin
-      \$765  = 1'h0;
+      \$765  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = vr_3_1_d1;
+    \$766  = a_3_1;
     if (en) begin
-      \$766  = vr_3_1_d0;
+      \$766  = a_3_0;
     end
     if (rst) begin
-      \$766  = 1'h0;
+      \$766  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = vr_3_1_d2;
+    \$767  = v_3_1;
     if (en) begin
-      \$767  = vr_3_1_d1;
+      \$767  = v_3_0;
     end
     if (rst) begin
       \$767  = 1'h0;
@@ -11981,7 +11942,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = lr_3_1_d0;
+    \$768  = l_3_1;
     if (en) begin
       \$768  = l_3_0;
     end
@@ -11991,61 +11952,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = lr_3_1_d1;
+    \$769  = w_3_1;
     if (en) begin
-      \$769  = lr_3_1_d0;
+      \$769  = w_2_1;
     end
     if (rst) begin
-      \$769  = 1'h0;
+      \$769  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = lr_3_1_d2;
+    \$770  = p_3_1;
     if (en) begin
-      \$770  = lr_3_1_d1;
+      \$770  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
     end
     if (rst) begin
-      \$770  = 1'h0;
+      \$770  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = acc_3_1;
-    if (\$76 ) begin
-      \$771  = \$77 ;
-    end
-    if (rst) begin
-      \$771  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = out_3_1;
-    if (cap_3_1) begin
-      \$772  = \$245 [25:0];
-    end else if (\$78 ) begin
-      \$772  = out_4_1;
-    end
-    if (rst) begin
-      \$772  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = a_3_2;
+    \$771  = vr_3_1_d0;
     if (en) begin
-      \$773  = a_3_1;
+      \$771  = v_3_0;
     end
     if (rst) begin
-      \$773  = 8'h00;
+      \$771  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$774  = v_3_2;
+    \$772  = vr_3_1_d1;
     if (en) begin
-      \$774  = v_3_1;
+      \$772  = vr_3_1_d0;
+    end
+    if (rst) begin
+      \$772  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$773  = vr_3_1_d2;
+    if (en) begin
+      \$773  = vr_3_1_d1;
+    end
+    if (rst) begin
+      \$773  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$774  = lr_3_1_d0;
+    if (en) begin
+      \$774  = l_3_0;
     end
     if (rst) begin
       \$774  = 1'h0;
@@ -12053,9 +12012,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$775  = l_3_2;
+    \$775  = lr_3_1_d1;
     if (en) begin
-      \$775  = l_3_1;
+      \$775  = lr_3_1_d0;
     end
     if (rst) begin
       \$775  = 1'h0;
@@ -12063,49 +12022,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$776  = w_3_2;
+    \$776  = lr_3_1_d2;
     if (en) begin
-      \$776  = w_2_2;
+      \$776  = lr_3_1_d1;
     end
     if (rst) begin
-      \$776  = 8'h00;
+      \$776  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$777  = p_3_2;
-    if (en) begin
-      \$777  = { \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684  };
+    \$777  = acc_3_1;
+    if (\$76 ) begin
+      \$777  = \$77 ;
     end
     if (rst) begin
-      \$777  = 16'h0000;
+      \$777  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$778  = vr_3_2_d0;
-    if (en) begin
-      \$778  = v_3_1;
+    \$778  = out_3_1;
+    if (cap_3_1) begin
+      \$778  = \$246 [25:0];
+    end else if (\$78 ) begin
+      \$778  = out_4_1;
     end
     if (rst) begin
-      \$778  = 1'h0;
+      \$778  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$779  = vr_3_2_d1;
+    \$779  = a_3_2;
     if (en) begin
-      \$779  = vr_3_2_d0;
+      \$779  = a_3_1;
     end
     if (rst) begin
-      \$779  = 1'h0;
+      \$779  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$780  = vr_3_2_d2;
+    \$780  = v_3_2;
     if (en) begin
-      \$780  = vr_3_2_d1;
+      \$780  = v_3_1;
     end
     if (rst) begin
       \$780  = 1'h0;
@@ -12113,7 +12074,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$781  = lr_3_2_d0;
+    \$781  = l_3_2;
     if (en) begin
       \$781  = l_3_1;
     end
@@ -12123,61 +12084,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$782  = lr_3_2_d1;
+    \$782  = w_3_2;
     if (en) begin
-      \$782  = lr_3_2_d0;
+      \$782  = w_2_2;
     end
     if (rst) begin
-      \$782  = 1'h0;
+      \$782  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$783  = lr_3_2_d2;
+    \$783  = p_3_2;
     if (en) begin
-      \$783  = lr_3_2_d1;
+      \$783  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
     end
     if (rst) begin
-      \$783  = 1'h0;
+      \$783  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$784  = acc_3_2;
-    if (\$79 ) begin
-      \$784  = \$80 ;
-    end
-    if (rst) begin
-      \$784  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$785  = out_3_2;
-    if (cap_3_2) begin
-      \$785  = \$247 [25:0];
-    end else if (\$81 ) begin
-      \$785  = out_4_2;
-    end
-    if (rst) begin
-      \$785  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$786  = a_3_3;
+    \$784  = vr_3_2_d0;
     if (en) begin
-      \$786  = a_3_2;
+      \$784  = v_3_1;
     end
     if (rst) begin
-      \$786  = 8'h00;
+      \$784  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$787  = v_3_3;
+    \$785  = vr_3_2_d1;
     if (en) begin
-      \$787  = v_3_2;
+      \$785  = vr_3_2_d0;
+    end
+    if (rst) begin
+      \$785  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$786  = vr_3_2_d2;
+    if (en) begin
+      \$786  = vr_3_2_d1;
+    end
+    if (rst) begin
+      \$786  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$787  = lr_3_2_d0;
+    if (en) begin
+      \$787  = l_3_1;
     end
     if (rst) begin
       \$787  = 1'h0;
@@ -12185,9 +12144,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$788  = l_3_3;
+    \$788  = lr_3_2_d1;
     if (en) begin
-      \$788  = l_3_2;
+      \$788  = lr_3_2_d0;
     end
     if (rst) begin
       \$788  = 1'h0;
@@ -12195,49 +12154,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$789  = w_3_3;
+    \$789  = lr_3_2_d2;
     if (en) begin
-      \$789  = w_2_3;
+      \$789  = lr_3_2_d1;
     end
     if (rst) begin
-      \$789  = 8'h00;
+      \$789  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$790  = p_3_3;
-    if (en) begin
-      \$790  = { \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700  };
+    \$790  = acc_3_2;
+    if (\$79 ) begin
+      \$790  = \$80 ;
     end
     if (rst) begin
-      \$790  = 16'h0000;
+      \$790  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$791  = vr_3_3_d0;
-    if (en) begin
-      \$791  = v_3_2;
+    \$791  = out_3_2;
+    if (cap_3_2) begin
+      \$791  = \$248 [25:0];
+    end else if (\$81 ) begin
+      \$791  = out_4_2;
     end
     if (rst) begin
-      \$791  = 1'h0;
+      \$791  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$792  = vr_3_3_d1;
+    \$792  = a_3_3;
     if (en) begin
-      \$792  = vr_3_3_d0;
+      \$792  = a_3_2;
     end
     if (rst) begin
-      \$792  = 1'h0;
+      \$792  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$793  = vr_3_3_d2;
+    \$793  = v_3_3;
     if (en) begin
-      \$793  = vr_3_3_d1;
+      \$793  = v_3_2;
     end
     if (rst) begin
       \$793  = 1'h0;
@@ -12245,7 +12206,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$794  = lr_3_3_d0;
+    \$794  = l_3_3;
     if (en) begin
       \$794  = l_3_2;
     end
@@ -12255,61 +12216,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$795  = lr_3_3_d1;
+    \$795  = w_3_3;
     if (en) begin
-      \$795  = lr_3_3_d0;
+      \$795  = w_2_3;
     end
     if (rst) begin
-      \$795  = 1'h0;
+      \$795  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$796  = lr_3_3_d2;
+    \$796  = p_3_3;
     if (en) begin
-      \$796  = lr_3_3_d1;
+      \$796  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
     end
     if (rst) begin
-      \$796  = 1'h0;
+      \$796  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$797  = acc_3_3;
-    if (\$82 ) begin
-      \$797  = \$83 ;
-    end
-    if (rst) begin
-      \$797  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$798  = out_3_3;
-    if (cap_3_3) begin
-      \$798  = \$249 [25:0];
-    end else if (\$84 ) begin
-      \$798  = out_4_3;
-    end
-    if (rst) begin
-      \$798  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$799  = a_3_4;
+    \$797  = vr_3_3_d0;
     if (en) begin
-      \$799  = a_3_3;
+      \$797  = v_3_2;
     end
     if (rst) begin
-      \$799  = 8'h00;
+      \$797  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$800  = v_3_4;
+    \$798  = vr_3_3_d1;
     if (en) begin
-      \$800  = v_3_3;
+      \$798  = vr_3_3_d0;
+    end
+    if (rst) begin
+      \$798  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$799  = vr_3_3_d2;
+    if (en) begin
+      \$799  = vr_3_3_d1;
+    end
+    if (rst) begin
+      \$799  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$800  = lr_3_3_d0;
+    if (en) begin
+      \$800  = l_3_2;
     end
     if (rst) begin
       \$800  = 1'h0;
@@ -12317,9 +12276,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$801  = l_3_4;
+    \$801  = lr_3_3_d1;
     if (en) begin
-      \$801  = l_3_3;
+      \$801  = lr_3_3_d0;
     end
     if (rst) begin
       \$801  = 1'h0;
@@ -12327,49 +12286,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$802  = w_3_4;
+    \$802  = lr_3_3_d2;
     if (en) begin
-      \$802  = w_2_4;
+      \$802  = lr_3_3_d1;
     end
     if (rst) begin
-      \$802  = 8'h00;
+      \$802  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$803  = p_3_4;
-    if (en) begin
-      \$803  = { \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716  };
+    \$803  = acc_3_3;
+    if (\$82 ) begin
+      \$803  = \$83 ;
     end
     if (rst) begin
-      \$803  = 16'h0000;
+      \$803  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$804  = vr_3_4_d0;
-    if (en) begin
-      \$804  = v_3_3;
+    \$804  = out_3_3;
+    if (cap_3_3) begin
+      \$804  = \$250 [25:0];
+    end else if (\$84 ) begin
+      \$804  = out_4_3;
     end
     if (rst) begin
-      \$804  = 1'h0;
+      \$804  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$805  = vr_3_4_d1;
+    \$805  = a_3_4;
     if (en) begin
-      \$805  = vr_3_4_d0;
+      \$805  = a_3_3;
     end
     if (rst) begin
-      \$805  = 1'h0;
+      \$805  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$806  = vr_3_4_d2;
+    \$806  = v_3_4;
     if (en) begin
-      \$806  = vr_3_4_d1;
+      \$806  = v_3_3;
     end
     if (rst) begin
       \$806  = 1'h0;
@@ -12377,7 +12338,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$807  = lr_3_4_d0;
+    \$807  = l_3_4;
     if (en) begin
       \$807  = l_3_3;
     end
@@ -12387,61 +12348,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$808  = lr_3_4_d1;
+    \$808  = w_3_4;
     if (en) begin
-      \$808  = lr_3_4_d0;
+      \$808  = w_2_4;
     end
     if (rst) begin
-      \$808  = 1'h0;
+      \$808  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$809  = lr_3_4_d2;
+    \$809  = p_3_4;
     if (en) begin
-      \$809  = lr_3_4_d1;
+      \$809  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
     end
     if (rst) begin
-      \$809  = 1'h0;
+      \$809  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$810  = acc_3_4;
-    if (\$85 ) begin
-      \$810  = \$86 ;
-    end
-    if (rst) begin
-      \$810  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$811  = out_3_4;
-    if (cap_3_4) begin
-      \$811  = \$251 [25:0];
-    end else if (\$87 ) begin
-      \$811  = out_4_4;
-    end
-    if (rst) begin
-      \$811  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$812  = a_3_5;
+    \$810  = vr_3_4_d0;
     if (en) begin
-      \$812  = a_3_4;
+      \$810  = v_3_3;
     end
     if (rst) begin
-      \$812  = 8'h00;
+      \$810  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$813  = v_3_5;
+    \$811  = vr_3_4_d1;
     if (en) begin
-      \$813  = v_3_4;
+      \$811  = vr_3_4_d0;
+    end
+    if (rst) begin
+      \$811  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$812  = vr_3_4_d2;
+    if (en) begin
+      \$812  = vr_3_4_d1;
+    end
+    if (rst) begin
+      \$812  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$813  = lr_3_4_d0;
+    if (en) begin
+      \$813  = l_3_3;
     end
     if (rst) begin
       \$813  = 1'h0;
@@ -12449,9 +12408,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$814  = l_3_5;
+    \$814  = lr_3_4_d1;
     if (en) begin
-      \$814  = l_3_4;
+      \$814  = lr_3_4_d0;
     end
     if (rst) begin
       \$814  = 1'h0;
@@ -12459,49 +12418,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$815  = w_3_5;
+    \$815  = lr_3_4_d2;
     if (en) begin
-      \$815  = w_2_5;
+      \$815  = lr_3_4_d1;
     end
     if (rst) begin
-      \$815  = 8'h00;
+      \$815  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$816  = p_3_5;
-    if (en) begin
-      \$816  = { \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732  };
+    \$816  = acc_3_4;
+    if (\$85 ) begin
+      \$816  = \$86 ;
     end
     if (rst) begin
-      \$816  = 16'h0000;
+      \$816  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$817  = vr_3_5_d0;
-    if (en) begin
-      \$817  = v_3_4;
+    \$817  = out_3_4;
+    if (cap_3_4) begin
+      \$817  = \$252 [25:0];
+    end else if (\$87 ) begin
+      \$817  = out_4_4;
     end
     if (rst) begin
-      \$817  = 1'h0;
+      \$817  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$818  = vr_3_5_d1;
+    \$818  = a_3_5;
     if (en) begin
-      \$818  = vr_3_5_d0;
+      \$818  = a_3_4;
     end
     if (rst) begin
-      \$818  = 1'h0;
+      \$818  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$819  = vr_3_5_d2;
+    \$819  = v_3_5;
     if (en) begin
-      \$819  = vr_3_5_d1;
+      \$819  = v_3_4;
     end
     if (rst) begin
       \$819  = 1'h0;
@@ -12509,7 +12470,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$820  = lr_3_5_d0;
+    \$820  = l_3_5;
     if (en) begin
       \$820  = l_3_4;
     end
@@ -12519,61 +12480,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$821  = lr_3_5_d1;
+    \$821  = w_3_5;
     if (en) begin
-      \$821  = lr_3_5_d0;
+      \$821  = w_2_5;
     end
     if (rst) begin
-      \$821  = 1'h0;
+      \$821  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$822  = lr_3_5_d2;
+    \$822  = p_3_5;
     if (en) begin
-      \$822  = lr_3_5_d1;
+      \$822  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
     end
     if (rst) begin
-      \$822  = 1'h0;
+      \$822  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$823  = acc_3_5;
-    if (\$88 ) begin
-      \$823  = \$89 ;
-    end
-    if (rst) begin
-      \$823  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$824  = out_3_5;
-    if (cap_3_5) begin
-      \$824  = \$253 [25:0];
-    end else if (\$90 ) begin
-      \$824  = out_4_5;
-    end
-    if (rst) begin
-      \$824  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$825  = a_3_6;
+    \$823  = vr_3_5_d0;
     if (en) begin
-      \$825  = a_3_5;
+      \$823  = v_3_4;
     end
     if (rst) begin
-      \$825  = 8'h00;
+      \$823  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$826  = v_3_6;
+    \$824  = vr_3_5_d1;
     if (en) begin
-      \$826  = v_3_5;
+      \$824  = vr_3_5_d0;
+    end
+    if (rst) begin
+      \$824  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$825  = vr_3_5_d2;
+    if (en) begin
+      \$825  = vr_3_5_d1;
+    end
+    if (rst) begin
+      \$825  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$826  = lr_3_5_d0;
+    if (en) begin
+      \$826  = l_3_4;
     end
     if (rst) begin
       \$826  = 1'h0;
@@ -12581,9 +12540,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$827  = l_3_6;
+    \$827  = lr_3_5_d1;
     if (en) begin
-      \$827  = l_3_5;
+      \$827  = lr_3_5_d0;
     end
     if (rst) begin
       \$827  = 1'h0;
@@ -12591,49 +12550,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$828  = w_3_6;
+    \$828  = lr_3_5_d2;
     if (en) begin
-      \$828  = w_2_6;
+      \$828  = lr_3_5_d1;
     end
     if (rst) begin
-      \$828  = 8'h00;
+      \$828  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$829  = p_3_6;
-    if (en) begin
-      \$829  = { \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748  };
+    \$829  = acc_3_5;
+    if (\$88 ) begin
+      \$829  = \$89 ;
     end
     if (rst) begin
-      \$829  = 16'h0000;
+      \$829  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$830  = vr_3_6_d0;
-    if (en) begin
-      \$830  = v_3_5;
+    \$830  = out_3_5;
+    if (cap_3_5) begin
+      \$830  = \$254 [25:0];
+    end else if (\$90 ) begin
+      \$830  = out_4_5;
     end
     if (rst) begin
-      \$830  = 1'h0;
+      \$830  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$831  = vr_3_6_d1;
+    \$831  = a_3_6;
     if (en) begin
-      \$831  = vr_3_6_d0;
+      \$831  = a_3_5;
     end
     if (rst) begin
-      \$831  = 1'h0;
+      \$831  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$832  = vr_3_6_d2;
+    \$832  = v_3_6;
     if (en) begin
-      \$832  = vr_3_6_d1;
+      \$832  = v_3_5;
     end
     if (rst) begin
       \$832  = 1'h0;
@@ -12641,7 +12602,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$833  = lr_3_6_d0;
+    \$833  = l_3_6;
     if (en) begin
       \$833  = l_3_5;
     end
@@ -12651,61 +12612,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$834  = lr_3_6_d1;
+    \$834  = w_3_6;
     if (en) begin
-      \$834  = lr_3_6_d0;
+      \$834  = w_2_6;
     end
     if (rst) begin
-      \$834  = 1'h0;
+      \$834  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$835  = lr_3_6_d2;
+    \$835  = p_3_6;
     if (en) begin
-      \$835  = lr_3_6_d1;
+      \$835  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
     end
     if (rst) begin
-      \$835  = 1'h0;
+      \$835  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$836  = acc_3_6;
-    if (\$91 ) begin
-      \$836  = \$92 ;
-    end
-    if (rst) begin
-      \$836  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$837  = out_3_6;
-    if (cap_3_6) begin
-      \$837  = \$255 [25:0];
-    end else if (\$93 ) begin
-      \$837  = out_4_6;
-    end
-    if (rst) begin
-      \$837  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$838  = a_3_7;
+    \$836  = vr_3_6_d0;
     if (en) begin
-      \$838  = a_3_6;
+      \$836  = v_3_5;
     end
     if (rst) begin
-      \$838  = 8'h00;
+      \$836  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$839  = v_3_7;
+    \$837  = vr_3_6_d1;
     if (en) begin
-      \$839  = v_3_6;
+      \$837  = vr_3_6_d0;
+    end
+    if (rst) begin
+      \$837  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$838  = vr_3_6_d2;
+    if (en) begin
+      \$838  = vr_3_6_d1;
+    end
+    if (rst) begin
+      \$838  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$839  = lr_3_6_d0;
+    if (en) begin
+      \$839  = l_3_5;
     end
     if (rst) begin
       \$839  = 1'h0;
@@ -12713,9 +12672,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$840  = l_3_7;
+    \$840  = lr_3_6_d1;
     if (en) begin
-      \$840  = l_3_6;
+      \$840  = lr_3_6_d0;
     end
     if (rst) begin
       \$840  = 1'h0;
@@ -12723,49 +12682,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$841  = w_3_7;
+    \$841  = lr_3_6_d2;
     if (en) begin
-      \$841  = w_2_7;
+      \$841  = lr_3_6_d1;
     end
     if (rst) begin
-      \$841  = 8'h00;
+      \$841  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$842  = p_3_7;
-    if (en) begin
-      \$842  = { \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764  };
+    \$842  = acc_3_6;
+    if (\$91 ) begin
+      \$842  = \$92 ;
     end
     if (rst) begin
-      \$842  = 16'h0000;
+      \$842  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$843  = vr_3_7_d0;
-    if (en) begin
-      \$843  = v_3_6;
+    \$843  = out_3_6;
+    if (cap_3_6) begin
+      \$843  = \$256 [25:0];
+    end else if (\$93 ) begin
+      \$843  = out_4_6;
     end
     if (rst) begin
-      \$843  = 1'h0;
+      \$843  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$844  = vr_3_7_d1;
+    \$844  = a_3_7;
     if (en) begin
-      \$844  = vr_3_7_d0;
+      \$844  = a_3_6;
     end
     if (rst) begin
-      \$844  = 1'h0;
+      \$844  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$845  = vr_3_7_d2;
+    \$845  = v_3_7;
     if (en) begin
-      \$845  = vr_3_7_d1;
+      \$845  = v_3_6;
     end
     if (rst) begin
       \$845  = 1'h0;
@@ -12773,7 +12734,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$846  = lr_3_7_d0;
+    \$846  = l_3_7;
     if (en) begin
       \$846  = l_3_6;
     end
@@ -12783,61 +12744,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$847  = lr_3_7_d1;
+    \$847  = w_3_7;
     if (en) begin
-      \$847  = lr_3_7_d0;
+      \$847  = w_2_7;
     end
     if (rst) begin
-      \$847  = 1'h0;
+      \$847  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$848  = lr_3_7_d2;
+    \$848  = p_3_7;
     if (en) begin
-      \$848  = lr_3_7_d1;
+      \$848  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
     end
     if (rst) begin
-      \$848  = 1'h0;
+      \$848  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$849  = acc_3_7;
-    if (\$94 ) begin
-      \$849  = \$95 ;
-    end
-    if (rst) begin
-      \$849  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$850  = out_3_7;
-    if (cap_3_7) begin
-      \$850  = \$257 [25:0];
-    end else if (\$96 ) begin
-      \$850  = out_4_7;
-    end
-    if (rst) begin
-      \$850  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$851  = a_4_0;
+    \$849  = vr_3_7_d0;
     if (en) begin
-      \$851  = skew_a4_d3;
+      \$849  = v_3_6;
     end
     if (rst) begin
-      \$851  = 8'h00;
+      \$849  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$852  = v_4_0;
+    \$850  = vr_3_7_d1;
     if (en) begin
-      \$852  = skew_v4_d3;
+      \$850  = vr_3_7_d0;
+    end
+    if (rst) begin
+      \$850  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$851  = vr_3_7_d2;
+    if (en) begin
+      \$851  = vr_3_7_d1;
+    end
+    if (rst) begin
+      \$851  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$852  = lr_3_7_d0;
+    if (en) begin
+      \$852  = l_3_6;
     end
     if (rst) begin
       \$852  = 1'h0;
@@ -12845,9 +12804,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$853  = l_4_0;
+    \$853  = lr_3_7_d1;
     if (en) begin
-      \$853  = skew_l4_d3;
+      \$853  = lr_3_7_d0;
     end
     if (rst) begin
       \$853  = 1'h0;
@@ -12855,49 +12814,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$854  = w_4_0;
+    \$854  = lr_3_7_d2;
     if (en) begin
-      \$854  = w_3_0;
+      \$854  = lr_3_7_d1;
     end
     if (rst) begin
-      \$854  = 8'h00;
+      \$854  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$855  = p_4_0;
-    if (en) begin
-      \$855  = { \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780  };
+    \$855  = acc_3_7;
+    if (\$94 ) begin
+      \$855  = \$95 ;
     end
     if (rst) begin
-      \$855  = 16'h0000;
+      \$855  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$856  = vr_4_0_d0;
-    if (en) begin
-      \$856  = skew_v4_d3;
+    \$856  = out_3_7;
+    if (cap_3_7) begin
+      \$856  = \$258 [25:0];
+    end else if (\$96 ) begin
+      \$856  = out_4_7;
     end
     if (rst) begin
-      \$856  = 1'h0;
+      \$856  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$857  = vr_4_0_d1;
+    \$857  = a_4_0;
     if (en) begin
-      \$857  = vr_4_0_d0;
+      \$857  = skew_a4_d3;
     end
     if (rst) begin
-      \$857  = 1'h0;
+      \$857  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$858  = vr_4_0_d2;
+    \$858  = v_4_0;
     if (en) begin
-      \$858  = vr_4_0_d1;
+      \$858  = skew_v4_d3;
     end
     if (rst) begin
       \$858  = 1'h0;
@@ -12905,7 +12866,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$859  = lr_4_0_d0;
+    \$859  = l_4_0;
     if (en) begin
       \$859  = skew_l4_d3;
     end
@@ -12915,61 +12876,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$860  = lr_4_0_d1;
+    \$860  = w_4_0;
     if (en) begin
-      \$860  = lr_4_0_d0;
+      \$860  = w_3_0;
     end
     if (rst) begin
-      \$860  = 1'h0;
+      \$860  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$861  = lr_4_0_d2;
+    \$861  = p_4_0;
     if (en) begin
-      \$861  = lr_4_0_d1;
+      \$861  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
     end
     if (rst) begin
-      \$861  = 1'h0;
+      \$861  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$862  = acc_4_0;
-    if (\$97 ) begin
-      \$862  = \$98 ;
-    end
-    if (rst) begin
-      \$862  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$863  = out_4_0;
-    if (cap_4_0) begin
-      \$863  = \$259 [25:0];
-    end else if (\$99 ) begin
-      \$863  = out_5_0;
-    end
-    if (rst) begin
-      \$863  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$864  = a_4_1;
+    \$862  = vr_4_0_d0;
     if (en) begin
-      \$864  = a_4_0;
+      \$862  = skew_v4_d3;
     end
     if (rst) begin
-      \$864  = 8'h00;
+      \$862  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$865  = v_4_1;
+    \$863  = vr_4_0_d1;
     if (en) begin
-      \$865  = v_4_0;
+      \$863  = vr_4_0_d0;
+    end
+    if (rst) begin
+      \$863  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$864  = vr_4_0_d2;
+    if (en) begin
+      \$864  = vr_4_0_d1;
+    end
+    if (rst) begin
+      \$864  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$865  = lr_4_0_d0;
+    if (en) begin
+      \$865  = skew_l4_d3;
     end
     if (rst) begin
       \$865  = 1'h0;
@@ -12977,9 +12936,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$866  = l_4_1;
+    \$866  = lr_4_0_d1;
     if (en) begin
-      \$866  = l_4_0;
+      \$866  = lr_4_0_d0;
     end
     if (rst) begin
       \$866  = 1'h0;
@@ -12987,49 +12946,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$867  = w_4_1;
+    \$867  = lr_4_0_d2;
     if (en) begin
-      \$867  = w_3_1;
+      \$867  = lr_4_0_d1;
     end
     if (rst) begin
-      \$867  = 8'h00;
+      \$867  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$868  = p_4_1;
-    if (en) begin
-      \$868  = { \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796  };
+    \$868  = acc_4_0;
+    if (\$97 ) begin
+      \$868  = \$98 ;
     end
     if (rst) begin
-      \$868  = 16'h0000;
+      \$868  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$869  = vr_4_1_d0;
-    if (en) begin
-      \$869  = v_4_0;
+    \$869  = out_4_0;
+    if (cap_4_0) begin
+      \$869  = \$260 [25:0];
+    end else if (\$99 ) begin
+      \$869  = out_5_0;
     end
     if (rst) begin
-      \$869  = 1'h0;
+      \$869  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$870  = vr_4_1_d1;
+    \$870  = a_4_1;
     if (en) begin
-      \$870  = vr_4_1_d0;
+      \$870  = a_4_0;
     end
     if (rst) begin
-      \$870  = 1'h0;
+      \$870  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$871  = vr_4_1_d2;
+    \$871  = v_4_1;
     if (en) begin
-      \$871  = vr_4_1_d1;
+      \$871  = v_4_0;
     end
     if (rst) begin
       \$871  = 1'h0;
@@ -13037,7 +12998,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$872  = lr_4_1_d0;
+    \$872  = l_4_1;
     if (en) begin
       \$872  = l_4_0;
     end
@@ -13047,61 +13008,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$873  = lr_4_1_d1;
+    \$873  = w_4_1;
     if (en) begin
-      \$873  = lr_4_1_d0;
+      \$873  = w_3_1;
     end
     if (rst) begin
-      \$873  = 1'h0;
+      \$873  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$874  = lr_4_1_d2;
+    \$874  = p_4_1;
     if (en) begin
-      \$874  = lr_4_1_d1;
+      \$874  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
     end
     if (rst) begin
-      \$874  = 1'h0;
+      \$874  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$875  = acc_4_1;
-    if (\$100 ) begin
-      \$875  = \$101 ;
-    end
-    if (rst) begin
-      \$875  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$876  = out_4_1;
-    if (cap_4_1) begin
-      \$876  = \$261 [25:0];
-    end else if (\$102 ) begin
-      \$876  = out_5_1;
-    end
-    if (rst) begin
-      \$876  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$877  = a_4_2;
+    \$875  = vr_4_1_d0;
     if (en) begin
-      \$877  = a_4_1;
+      \$875  = v_4_0;
     end
     if (rst) begin
-      \$877  = 8'h00;
+      \$875  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$878  = v_4_2;
+    \$876  = vr_4_1_d1;
     if (en) begin
-      \$878  = v_4_1;
+      \$876  = vr_4_1_d0;
+    end
+    if (rst) begin
+      \$876  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$877  = vr_4_1_d2;
+    if (en) begin
+      \$877  = vr_4_1_d1;
+    end
+    if (rst) begin
+      \$877  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$878  = lr_4_1_d0;
+    if (en) begin
+      \$878  = l_4_0;
     end
     if (rst) begin
       \$878  = 1'h0;
@@ -13109,9 +13068,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$879  = l_4_2;
+    \$879  = lr_4_1_d1;
     if (en) begin
-      \$879  = l_4_1;
+      \$879  = lr_4_1_d0;
     end
     if (rst) begin
       \$879  = 1'h0;
@@ -13119,49 +13078,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$880  = w_4_2;
+    \$880  = lr_4_1_d2;
     if (en) begin
-      \$880  = w_3_2;
+      \$880  = lr_4_1_d1;
     end
     if (rst) begin
-      \$880  = 8'h00;
+      \$880  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$881  = p_4_2;
-    if (en) begin
-      \$881  = { \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812  };
+    \$881  = acc_4_1;
+    if (\$100 ) begin
+      \$881  = \$101 ;
     end
     if (rst) begin
-      \$881  = 16'h0000;
+      \$881  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$882  = vr_4_2_d0;
-    if (en) begin
-      \$882  = v_4_1;
+    \$882  = out_4_1;
+    if (cap_4_1) begin
+      \$882  = \$262 [25:0];
+    end else if (\$102 ) begin
+      \$882  = out_5_1;
     end
     if (rst) begin
-      \$882  = 1'h0;
+      \$882  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$883  = vr_4_2_d1;
+    \$883  = a_4_2;
     if (en) begin
-      \$883  = vr_4_2_d0;
+      \$883  = a_4_1;
     end
     if (rst) begin
-      \$883  = 1'h0;
+      \$883  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$884  = vr_4_2_d2;
+    \$884  = v_4_2;
     if (en) begin
-      \$884  = vr_4_2_d1;
+      \$884  = v_4_1;
     end
     if (rst) begin
       \$884  = 1'h0;
@@ -13169,7 +13130,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$885  = lr_4_2_d0;
+    \$885  = l_4_2;
     if (en) begin
       \$885  = l_4_1;
     end
@@ -13179,61 +13140,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$886  = lr_4_2_d1;
+    \$886  = w_4_2;
     if (en) begin
-      \$886  = lr_4_2_d0;
+      \$886  = w_3_2;
     end
     if (rst) begin
-      \$886  = 1'h0;
+      \$886  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$887  = lr_4_2_d2;
+    \$887  = p_4_2;
     if (en) begin
-      \$887  = lr_4_2_d1;
+      \$887  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
     end
     if (rst) begin
-      \$887  = 1'h0;
+      \$887  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$888  = acc_4_2;
-    if (\$103 ) begin
-      \$888  = \$104 ;
-    end
-    if (rst) begin
-      \$888  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$889  = out_4_2;
-    if (cap_4_2) begin
-      \$889  = \$263 [25:0];
-    end else if (\$105 ) begin
-      \$889  = out_5_2;
-    end
-    if (rst) begin
-      \$889  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$890  = a_4_3;
+    \$888  = vr_4_2_d0;
     if (en) begin
-      \$890  = a_4_2;
+      \$888  = v_4_1;
     end
     if (rst) begin
-      \$890  = 8'h00;
+      \$888  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$891  = v_4_3;
+    \$889  = vr_4_2_d1;
     if (en) begin
-      \$891  = v_4_2;
+      \$889  = vr_4_2_d0;
+    end
+    if (rst) begin
+      \$889  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$890  = vr_4_2_d2;
+    if (en) begin
+      \$890  = vr_4_2_d1;
+    end
+    if (rst) begin
+      \$890  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$891  = lr_4_2_d0;
+    if (en) begin
+      \$891  = l_4_1;
     end
     if (rst) begin
       \$891  = 1'h0;
@@ -13241,9 +13200,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$892  = l_4_3;
+    \$892  = lr_4_2_d1;
     if (en) begin
-      \$892  = l_4_2;
+      \$892  = lr_4_2_d0;
     end
     if (rst) begin
       \$892  = 1'h0;
@@ -13251,49 +13210,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$893  = w_4_3;
+    \$893  = lr_4_2_d2;
     if (en) begin
-      \$893  = w_3_3;
+      \$893  = lr_4_2_d1;
     end
     if (rst) begin
-      \$893  = 8'h00;
+      \$893  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$894  = p_4_3;
-    if (en) begin
-      \$894  = { \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828  };
+    \$894  = acc_4_2;
+    if (\$103 ) begin
+      \$894  = \$104 ;
     end
     if (rst) begin
-      \$894  = 16'h0000;
+      \$894  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$895  = vr_4_3_d0;
-    if (en) begin
-      \$895  = v_4_2;
+    \$895  = out_4_2;
+    if (cap_4_2) begin
+      \$895  = \$264 [25:0];
+    end else if (\$105 ) begin
+      \$895  = out_5_2;
     end
     if (rst) begin
-      \$895  = 1'h0;
+      \$895  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$896  = vr_4_3_d1;
+    \$896  = a_4_3;
     if (en) begin
-      \$896  = vr_4_3_d0;
+      \$896  = a_4_2;
     end
     if (rst) begin
-      \$896  = 1'h0;
+      \$896  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$897  = vr_4_3_d2;
+    \$897  = v_4_3;
     if (en) begin
-      \$897  = vr_4_3_d1;
+      \$897  = v_4_2;
     end
     if (rst) begin
       \$897  = 1'h0;
@@ -13301,7 +13262,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$898  = lr_4_3_d0;
+    \$898  = l_4_3;
     if (en) begin
       \$898  = l_4_2;
     end
@@ -13311,61 +13272,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$899  = lr_4_3_d1;
+    \$899  = w_4_3;
     if (en) begin
-      \$899  = lr_4_3_d0;
+      \$899  = w_3_3;
     end
     if (rst) begin
-      \$899  = 1'h0;
+      \$899  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$900  = lr_4_3_d2;
+    \$900  = p_4_3;
     if (en) begin
-      \$900  = lr_4_3_d1;
+      \$900  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
     end
     if (rst) begin
-      \$900  = 1'h0;
+      \$900  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$901  = acc_4_3;
-    if (\$106 ) begin
-      \$901  = \$107 ;
-    end
-    if (rst) begin
-      \$901  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$902  = out_4_3;
-    if (cap_4_3) begin
-      \$902  = \$265 [25:0];
-    end else if (\$108 ) begin
-      \$902  = out_5_3;
-    end
-    if (rst) begin
-      \$902  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$903  = a_4_4;
+    \$901  = vr_4_3_d0;
     if (en) begin
-      \$903  = a_4_3;
+      \$901  = v_4_2;
     end
     if (rst) begin
-      \$903  = 8'h00;
+      \$901  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$904  = v_4_4;
+    \$902  = vr_4_3_d1;
     if (en) begin
-      \$904  = v_4_3;
+      \$902  = vr_4_3_d0;
+    end
+    if (rst) begin
+      \$902  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$903  = vr_4_3_d2;
+    if (en) begin
+      \$903  = vr_4_3_d1;
+    end
+    if (rst) begin
+      \$903  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$904  = lr_4_3_d0;
+    if (en) begin
+      \$904  = l_4_2;
     end
     if (rst) begin
       \$904  = 1'h0;
@@ -13373,9 +13332,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$905  = l_4_4;
+    \$905  = lr_4_3_d1;
     if (en) begin
-      \$905  = l_4_3;
+      \$905  = lr_4_3_d0;
     end
     if (rst) begin
       \$905  = 1'h0;
@@ -13383,49 +13342,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$906  = w_4_4;
+    \$906  = lr_4_3_d2;
     if (en) begin
-      \$906  = w_3_4;
+      \$906  = lr_4_3_d1;
     end
     if (rst) begin
-      \$906  = 8'h00;
+      \$906  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$907  = p_4_4;
-    if (en) begin
-      \$907  = { \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844  };
+    \$907  = acc_4_3;
+    if (\$106 ) begin
+      \$907  = \$107 ;
     end
     if (rst) begin
-      \$907  = 16'h0000;
+      \$907  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$908  = vr_4_4_d0;
-    if (en) begin
-      \$908  = v_4_3;
+    \$908  = out_4_3;
+    if (cap_4_3) begin
+      \$908  = \$266 [25:0];
+    end else if (\$108 ) begin
+      \$908  = out_5_3;
     end
     if (rst) begin
-      \$908  = 1'h0;
+      \$908  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$909  = vr_4_4_d1;
+    \$909  = a_4_4;
     if (en) begin
-      \$909  = vr_4_4_d0;
+      \$909  = a_4_3;
     end
     if (rst) begin
-      \$909  = 1'h0;
+      \$909  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$910  = vr_4_4_d2;
+    \$910  = v_4_4;
     if (en) begin
-      \$910  = vr_4_4_d1;
+      \$910  = v_4_3;
     end
     if (rst) begin
       \$910  = 1'h0;
@@ -13433,7 +13394,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$911  = lr_4_4_d0;
+    \$911  = l_4_4;
     if (en) begin
       \$911  = l_4_3;
     end
@@ -13443,61 +13404,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$912  = lr_4_4_d1;
+    \$912  = w_4_4;
     if (en) begin
-      \$912  = lr_4_4_d0;
+      \$912  = w_3_4;
     end
     if (rst) begin
-      \$912  = 1'h0;
+      \$912  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$913  = lr_4_4_d2;
+    \$913  = p_4_4;
     if (en) begin
-      \$913  = lr_4_4_d1;
+      \$913  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
     end
     if (rst) begin
-      \$913  = 1'h0;
+      \$913  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$914  = acc_4_4;
-    if (\$109 ) begin
-      \$914  = \$110 ;
-    end
-    if (rst) begin
-      \$914  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$915  = out_4_4;
-    if (cap_4_4) begin
-      \$915  = \$267 [25:0];
-    end else if (\$111 ) begin
-      \$915  = out_5_4;
-    end
-    if (rst) begin
-      \$915  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = a_4_5;
+    \$914  = vr_4_4_d0;
     if (en) begin
-      \$916  = a_4_4;
+      \$914  = v_4_3;
     end
     if (rst) begin
-      \$916  = 8'h00;
+      \$914  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$917  = v_4_5;
+    \$915  = vr_4_4_d1;
     if (en) begin
-      \$917  = v_4_4;
+      \$915  = vr_4_4_d0;
+    end
+    if (rst) begin
+      \$915  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$916  = vr_4_4_d2;
+    if (en) begin
+      \$916  = vr_4_4_d1;
+    end
+    if (rst) begin
+      \$916  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$917  = lr_4_4_d0;
+    if (en) begin
+      \$917  = l_4_3;
     end
     if (rst) begin
       \$917  = 1'h0;
@@ -13505,9 +13464,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$918  = l_4_5;
+    \$918  = lr_4_4_d1;
     if (en) begin
-      \$918  = l_4_4;
+      \$918  = lr_4_4_d0;
     end
     if (rst) begin
       \$918  = 1'h0;
@@ -13515,49 +13474,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$919  = w_4_5;
+    \$919  = lr_4_4_d2;
     if (en) begin
-      \$919  = w_3_5;
+      \$919  = lr_4_4_d1;
     end
     if (rst) begin
-      \$919  = 8'h00;
+      \$919  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$920  = p_4_5;
-    if (en) begin
-      \$920  = { \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860  };
+    \$920  = acc_4_4;
+    if (\$109 ) begin
+      \$920  = \$110 ;
     end
     if (rst) begin
-      \$920  = 16'h0000;
+      \$920  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = vr_4_5_d0;
-    if (en) begin
-      \$921  = v_4_4;
+    \$921  = out_4_4;
+    if (cap_4_4) begin
+      \$921  = \$268 [25:0];
+    end else if (\$111 ) begin
+      \$921  = out_5_4;
     end
     if (rst) begin
-      \$921  = 1'h0;
+      \$921  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = vr_4_5_d1;
+    \$922  = a_4_5;
     if (en) begin
-      \$922  = vr_4_5_d0;
+      \$922  = a_4_4;
     end
     if (rst) begin
-      \$922  = 1'h0;
+      \$922  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$923  = vr_4_5_d2;
+    \$923  = v_4_5;
     if (en) begin
-      \$923  = vr_4_5_d1;
+      \$923  = v_4_4;
     end
     if (rst) begin
       \$923  = 1'h0;
@@ -13565,7 +13526,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$924  = lr_4_5_d0;
+    \$924  = l_4_5;
     if (en) begin
       \$924  = l_4_4;
     end
@@ -13575,61 +13536,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$925  = lr_4_5_d1;
+    \$925  = w_4_5;
     if (en) begin
-      \$925  = lr_4_5_d0;
+      \$925  = w_3_5;
     end
     if (rst) begin
-      \$925  = 1'h0;
+      \$925  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$926  = lr_4_5_d2;
+    \$926  = p_4_5;
     if (en) begin
-      \$926  = lr_4_5_d1;
+      \$926  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
     end
     if (rst) begin
-      \$926  = 1'h0;
+      \$926  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$927  = acc_4_5;
-    if (\$112 ) begin
-      \$927  = \$113 ;
-    end
-    if (rst) begin
-      \$927  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$928  = out_4_5;
-    if (cap_4_5) begin
-      \$928  = \$269 [25:0];
-    end else if (\$114 ) begin
-      \$928  = out_5_5;
-    end
-    if (rst) begin
-      \$928  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$929  = a_4_6;
+    \$927  = vr_4_5_d0;
     if (en) begin
-      \$929  = a_4_5;
+      \$927  = v_4_4;
     end
     if (rst) begin
-      \$929  = 8'h00;
+      \$927  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$930  = v_4_6;
+    \$928  = vr_4_5_d1;
     if (en) begin
-      \$930  = v_4_5;
+      \$928  = vr_4_5_d0;
+    end
+    if (rst) begin
+      \$928  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$929  = vr_4_5_d2;
+    if (en) begin
+      \$929  = vr_4_5_d1;
+    end
+    if (rst) begin
+      \$929  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$930  = lr_4_5_d0;
+    if (en) begin
+      \$930  = l_4_4;
     end
     if (rst) begin
       \$930  = 1'h0;
@@ -13637,9 +13596,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$931  = l_4_6;
+    \$931  = lr_4_5_d1;
     if (en) begin
-      \$931  = l_4_5;
+      \$931  = lr_4_5_d0;
     end
     if (rst) begin
       \$931  = 1'h0;
@@ -13647,49 +13606,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$932  = w_4_6;
+    \$932  = lr_4_5_d2;
     if (en) begin
-      \$932  = w_3_6;
+      \$932  = lr_4_5_d1;
     end
     if (rst) begin
-      \$932  = 8'h00;
+      \$932  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$933  = p_4_6;
-    if (en) begin
-      \$933  = { \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876  };
+    \$933  = acc_4_5;
+    if (\$112 ) begin
+      \$933  = \$113 ;
     end
     if (rst) begin
-      \$933  = 16'h0000;
+      \$933  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$934  = vr_4_6_d0;
-    if (en) begin
-      \$934  = v_4_5;
+    \$934  = out_4_5;
+    if (cap_4_5) begin
+      \$934  = \$270 [25:0];
+    end else if (\$114 ) begin
+      \$934  = out_5_5;
     end
     if (rst) begin
-      \$934  = 1'h0;
+      \$934  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$935  = vr_4_6_d1;
+    \$935  = a_4_6;
     if (en) begin
-      \$935  = vr_4_6_d0;
+      \$935  = a_4_5;
     end
     if (rst) begin
-      \$935  = 1'h0;
+      \$935  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$936  = vr_4_6_d2;
+    \$936  = v_4_6;
     if (en) begin
-      \$936  = vr_4_6_d1;
+      \$936  = v_4_5;
     end
     if (rst) begin
       \$936  = 1'h0;
@@ -13697,7 +13658,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$937  = lr_4_6_d0;
+    \$937  = l_4_6;
     if (en) begin
       \$937  = l_4_5;
     end
@@ -13707,61 +13668,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$938  = lr_4_6_d1;
+    \$938  = w_4_6;
     if (en) begin
-      \$938  = lr_4_6_d0;
+      \$938  = w_3_6;
     end
     if (rst) begin
-      \$938  = 1'h0;
+      \$938  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$939  = lr_4_6_d2;
+    \$939  = p_4_6;
     if (en) begin
-      \$939  = lr_4_6_d1;
+      \$939  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
     end
     if (rst) begin
-      \$939  = 1'h0;
+      \$939  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$940  = acc_4_6;
-    if (\$115 ) begin
-      \$940  = \$116 ;
-    end
-    if (rst) begin
-      \$940  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$941  = out_4_6;
-    if (cap_4_6) begin
-      \$941  = \$271 [25:0];
-    end else if (\$117 ) begin
-      \$941  = out_5_6;
-    end
-    if (rst) begin
-      \$941  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$942  = a_4_7;
+    \$940  = vr_4_6_d0;
     if (en) begin
-      \$942  = a_4_6;
+      \$940  = v_4_5;
     end
     if (rst) begin
-      \$942  = 8'h00;
+      \$940  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$943  = v_4_7;
+    \$941  = vr_4_6_d1;
     if (en) begin
-      \$943  = v_4_6;
+      \$941  = vr_4_6_d0;
+    end
+    if (rst) begin
+      \$941  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$942  = vr_4_6_d2;
+    if (en) begin
+      \$942  = vr_4_6_d1;
+    end
+    if (rst) begin
+      \$942  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$943  = lr_4_6_d0;
+    if (en) begin
+      \$943  = l_4_5;
     end
     if (rst) begin
       \$943  = 1'h0;
@@ -13769,9 +13728,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$944  = l_4_7;
+    \$944  = lr_4_6_d1;
     if (en) begin
-      \$944  = l_4_6;
+      \$944  = lr_4_6_d0;
     end
     if (rst) begin
       \$944  = 1'h0;
@@ -13779,49 +13738,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$945  = w_4_7;
+    \$945  = lr_4_6_d2;
     if (en) begin
-      \$945  = w_3_7;
+      \$945  = lr_4_6_d1;
     end
     if (rst) begin
-      \$945  = 8'h00;
+      \$945  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$946  = p_4_7;
-    if (en) begin
-      \$946  = { \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892  };
+    \$946  = acc_4_6;
+    if (\$115 ) begin
+      \$946  = \$116 ;
     end
     if (rst) begin
-      \$946  = 16'h0000;
+      \$946  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$947  = vr_4_7_d0;
-    if (en) begin
-      \$947  = v_4_6;
+    \$947  = out_4_6;
+    if (cap_4_6) begin
+      \$947  = \$272 [25:0];
+    end else if (\$117 ) begin
+      \$947  = out_5_6;
     end
     if (rst) begin
-      \$947  = 1'h0;
+      \$947  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$948  = vr_4_7_d1;
+    \$948  = a_4_7;
     if (en) begin
-      \$948  = vr_4_7_d0;
+      \$948  = a_4_6;
     end
     if (rst) begin
-      \$948  = 1'h0;
+      \$948  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$949  = vr_4_7_d2;
+    \$949  = v_4_7;
     if (en) begin
-      \$949  = vr_4_7_d1;
+      \$949  = v_4_6;
     end
     if (rst) begin
       \$949  = 1'h0;
@@ -13829,7 +13790,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$950  = lr_4_7_d0;
+    \$950  = l_4_7;
     if (en) begin
       \$950  = l_4_6;
     end
@@ -13839,61 +13800,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$951  = lr_4_7_d1;
+    \$951  = w_4_7;
     if (en) begin
-      \$951  = lr_4_7_d0;
+      \$951  = w_3_7;
     end
     if (rst) begin
-      \$951  = 1'h0;
+      \$951  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$952  = lr_4_7_d2;
+    \$952  = p_4_7;
     if (en) begin
-      \$952  = lr_4_7_d1;
+      \$952  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
     end
     if (rst) begin
-      \$952  = 1'h0;
+      \$952  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$953  = acc_4_7;
-    if (\$118 ) begin
-      \$953  = \$119 ;
-    end
-    if (rst) begin
-      \$953  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$954  = out_4_7;
-    if (cap_4_7) begin
-      \$954  = \$273 [25:0];
-    end else if (\$120 ) begin
-      \$954  = out_5_7;
-    end
-    if (rst) begin
-      \$954  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$955  = a_5_0;
+    \$953  = vr_4_7_d0;
     if (en) begin
-      \$955  = skew_a5_d4;
+      \$953  = v_4_6;
     end
     if (rst) begin
-      \$955  = 8'h00;
+      \$953  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$956  = v_5_0;
+    \$954  = vr_4_7_d1;
     if (en) begin
-      \$956  = skew_v5_d4;
+      \$954  = vr_4_7_d0;
+    end
+    if (rst) begin
+      \$954  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$955  = vr_4_7_d2;
+    if (en) begin
+      \$955  = vr_4_7_d1;
+    end
+    if (rst) begin
+      \$955  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$956  = lr_4_7_d0;
+    if (en) begin
+      \$956  = l_4_6;
     end
     if (rst) begin
       \$956  = 1'h0;
@@ -13901,9 +13860,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$957  = l_5_0;
+    \$957  = lr_4_7_d1;
     if (en) begin
-      \$957  = skew_l5_d4;
+      \$957  = lr_4_7_d0;
     end
     if (rst) begin
       \$957  = 1'h0;
@@ -13911,49 +13870,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$958  = w_5_0;
+    \$958  = lr_4_7_d2;
     if (en) begin
-      \$958  = w_4_0;
+      \$958  = lr_4_7_d1;
     end
     if (rst) begin
-      \$958  = 8'h00;
+      \$958  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$959  = p_5_0;
-    if (en) begin
-      \$959  = { \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916 , \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908  };
+    \$959  = acc_4_7;
+    if (\$118 ) begin
+      \$959  = \$119 ;
     end
     if (rst) begin
-      \$959  = 16'h0000;
+      \$959  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$960  = vr_5_0_d0;
-    if (en) begin
-      \$960  = skew_v5_d4;
+    \$960  = out_4_7;
+    if (cap_4_7) begin
+      \$960  = \$274 [25:0];
+    end else if (\$120 ) begin
+      \$960  = out_5_7;
     end
     if (rst) begin
-      \$960  = 1'h0;
+      \$960  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$961  = vr_5_0_d1;
+    \$961  = a_5_0;
     if (en) begin
-      \$961  = vr_5_0_d0;
+      \$961  = skew_a5_d4;
     end
     if (rst) begin
-      \$961  = 1'h0;
+      \$961  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$962  = vr_5_0_d2;
+    \$962  = v_5_0;
     if (en) begin
-      \$962  = vr_5_0_d1;
+      \$962  = skew_v5_d4;
     end
     if (rst) begin
       \$962  = 1'h0;
@@ -13961,7 +13922,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$963  = lr_5_0_d0;
+    \$963  = l_5_0;
     if (en) begin
       \$963  = skew_l5_d4;
     end
@@ -13971,61 +13932,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$964  = lr_5_0_d1;
+    \$964  = w_5_0;
     if (en) begin
-      \$964  = lr_5_0_d0;
+      \$964  = w_4_0;
     end
     if (rst) begin
-      \$964  = 1'h0;
+      \$964  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$965  = lr_5_0_d2;
+    \$965  = p_5_0;
     if (en) begin
-      \$965  = lr_5_0_d1;
+      \$965  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
     end
     if (rst) begin
-      \$965  = 1'h0;
+      \$965  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$966  = acc_5_0;
-    if (\$121 ) begin
-      \$966  = \$122 ;
-    end
-    if (rst) begin
-      \$966  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$967  = out_5_0;
-    if (cap_5_0) begin
-      \$967  = \$275 [25:0];
-    end else if (\$123 ) begin
-      \$967  = out_6_0;
-    end
-    if (rst) begin
-      \$967  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$968  = a_5_1;
+    \$966  = vr_5_0_d0;
     if (en) begin
-      \$968  = a_5_0;
+      \$966  = skew_v5_d4;
     end
     if (rst) begin
-      \$968  = 8'h00;
+      \$966  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$969  = v_5_1;
+    \$967  = vr_5_0_d1;
     if (en) begin
-      \$969  = v_5_0;
+      \$967  = vr_5_0_d0;
+    end
+    if (rst) begin
+      \$967  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$968  = vr_5_0_d2;
+    if (en) begin
+      \$968  = vr_5_0_d1;
+    end
+    if (rst) begin
+      \$968  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$969  = lr_5_0_d0;
+    if (en) begin
+      \$969  = skew_l5_d4;
     end
     if (rst) begin
       \$969  = 1'h0;
@@ -14033,9 +13992,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$970  = l_5_1;
+    \$970  = lr_5_0_d1;
     if (en) begin
-      \$970  = l_5_0;
+      \$970  = lr_5_0_d0;
     end
     if (rst) begin
       \$970  = 1'h0;
@@ -14043,49 +14002,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$971  = w_5_1;
+    \$971  = lr_5_0_d2;
     if (en) begin
-      \$971  = w_4_1;
+      \$971  = lr_5_0_d1;
     end
     if (rst) begin
-      \$971  = 8'h00;
+      \$971  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$972  = p_5_1;
-    if (en) begin
-      \$972  = { \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932 , \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924  };
+    \$972  = acc_5_0;
+    if (\$121 ) begin
+      \$972  = \$122 ;
     end
     if (rst) begin
-      \$972  = 16'h0000;
+      \$972  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$973  = vr_5_1_d0;
-    if (en) begin
-      \$973  = v_5_0;
+    \$973  = out_5_0;
+    if (cap_5_0) begin
+      \$973  = \$276 [25:0];
+    end else if (\$123 ) begin
+      \$973  = out_6_0;
     end
     if (rst) begin
-      \$973  = 1'h0;
+      \$973  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$974  = vr_5_1_d1;
+    \$974  = a_5_1;
     if (en) begin
-      \$974  = vr_5_1_d0;
+      \$974  = a_5_0;
     end
     if (rst) begin
-      \$974  = 1'h0;
+      \$974  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$975  = vr_5_1_d2;
+    \$975  = v_5_1;
     if (en) begin
-      \$975  = vr_5_1_d1;
+      \$975  = v_5_0;
     end
     if (rst) begin
       \$975  = 1'h0;
@@ -14093,7 +14054,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$976  = lr_5_1_d0;
+    \$976  = l_5_1;
     if (en) begin
       \$976  = l_5_0;
     end
@@ -14103,61 +14064,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$977  = lr_5_1_d1;
+    \$977  = w_5_1;
     if (en) begin
-      \$977  = lr_5_1_d0;
+      \$977  = w_4_1;
     end
     if (rst) begin
-      \$977  = 1'h0;
+      \$977  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$978  = lr_5_1_d2;
+    \$978  = p_5_1;
     if (en) begin
-      \$978  = lr_5_1_d1;
+      \$978  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
     end
     if (rst) begin
-      \$978  = 1'h0;
+      \$978  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$979  = acc_5_1;
-    if (\$124 ) begin
-      \$979  = \$125 ;
-    end
-    if (rst) begin
-      \$979  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$980  = out_5_1;
-    if (cap_5_1) begin
-      \$980  = \$277 [25:0];
-    end else if (\$126 ) begin
-      \$980  = out_6_1;
-    end
-    if (rst) begin
-      \$980  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$981  = a_5_2;
+    \$979  = vr_5_1_d0;
     if (en) begin
-      \$981  = a_5_1;
+      \$979  = v_5_0;
     end
     if (rst) begin
-      \$981  = 8'h00;
+      \$979  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$982  = v_5_2;
+    \$980  = vr_5_1_d1;
     if (en) begin
-      \$982  = v_5_1;
+      \$980  = vr_5_1_d0;
+    end
+    if (rst) begin
+      \$980  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$981  = vr_5_1_d2;
+    if (en) begin
+      \$981  = vr_5_1_d1;
+    end
+    if (rst) begin
+      \$981  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$982  = lr_5_1_d0;
+    if (en) begin
+      \$982  = l_5_0;
     end
     if (rst) begin
       \$982  = 1'h0;
@@ -14165,9 +14124,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$983  = l_5_2;
+    \$983  = lr_5_1_d1;
     if (en) begin
-      \$983  = l_5_1;
+      \$983  = lr_5_1_d0;
     end
     if (rst) begin
       \$983  = 1'h0;
@@ -14175,49 +14134,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$984  = w_5_2;
+    \$984  = lr_5_1_d2;
     if (en) begin
-      \$984  = w_4_2;
+      \$984  = lr_5_1_d1;
     end
     if (rst) begin
-      \$984  = 8'h00;
+      \$984  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$985  = p_5_2;
-    if (en) begin
-      \$985  = { \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948 , \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940  };
+    \$985  = acc_5_1;
+    if (\$124 ) begin
+      \$985  = \$125 ;
     end
     if (rst) begin
-      \$985  = 16'h0000;
+      \$985  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$986  = vr_5_2_d0;
-    if (en) begin
-      \$986  = v_5_1;
+    \$986  = out_5_1;
+    if (cap_5_1) begin
+      \$986  = \$278 [25:0];
+    end else if (\$126 ) begin
+      \$986  = out_6_1;
     end
     if (rst) begin
-      \$986  = 1'h0;
+      \$986  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$987  = vr_5_2_d1;
+    \$987  = a_5_2;
     if (en) begin
-      \$987  = vr_5_2_d0;
+      \$987  = a_5_1;
     end
     if (rst) begin
-      \$987  = 1'h0;
+      \$987  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$988  = vr_5_2_d2;
+    \$988  = v_5_2;
     if (en) begin
-      \$988  = vr_5_2_d1;
+      \$988  = v_5_1;
     end
     if (rst) begin
       \$988  = 1'h0;
@@ -14225,7 +14186,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$989  = lr_5_2_d0;
+    \$989  = l_5_2;
     if (en) begin
       \$989  = l_5_1;
     end
@@ -14235,61 +14196,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$990  = lr_5_2_d1;
+    \$990  = w_5_2;
     if (en) begin
-      \$990  = lr_5_2_d0;
+      \$990  = w_4_2;
     end
     if (rst) begin
-      \$990  = 1'h0;
+      \$990  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$991  = lr_5_2_d2;
+    \$991  = p_5_2;
     if (en) begin
-      \$991  = lr_5_2_d1;
+      \$991  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
     end
     if (rst) begin
-      \$991  = 1'h0;
+      \$991  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$992  = acc_5_2;
-    if (\$127 ) begin
-      \$992  = \$128 ;
-    end
-    if (rst) begin
-      \$992  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$993  = out_5_2;
-    if (cap_5_2) begin
-      \$993  = \$279 [25:0];
-    end else if (\$129 ) begin
-      \$993  = out_6_2;
-    end
-    if (rst) begin
-      \$993  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$994  = a_5_3;
+    \$992  = vr_5_2_d0;
     if (en) begin
-      \$994  = a_5_2;
+      \$992  = v_5_1;
     end
     if (rst) begin
-      \$994  = 8'h00;
+      \$992  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$995  = v_5_3;
+    \$993  = vr_5_2_d1;
     if (en) begin
-      \$995  = v_5_2;
+      \$993  = vr_5_2_d0;
+    end
+    if (rst) begin
+      \$993  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$994  = vr_5_2_d2;
+    if (en) begin
+      \$994  = vr_5_2_d1;
+    end
+    if (rst) begin
+      \$994  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$995  = lr_5_2_d0;
+    if (en) begin
+      \$995  = l_5_1;
     end
     if (rst) begin
       \$995  = 1'h0;
@@ -14297,9 +14256,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$996  = l_5_3;
+    \$996  = lr_5_2_d1;
     if (en) begin
-      \$996  = l_5_2;
+      \$996  = lr_5_2_d0;
     end
     if (rst) begin
       \$996  = 1'h0;
@@ -14307,49 +14266,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$997  = w_5_3;
+    \$997  = lr_5_2_d2;
     if (en) begin
-      \$997  = w_4_3;
+      \$997  = lr_5_2_d1;
     end
     if (rst) begin
-      \$997  = 8'h00;
+      \$997  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$998  = p_5_3;
-    if (en) begin
-      \$998  = { \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964 , \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956  };
+    \$998  = acc_5_2;
+    if (\$127 ) begin
+      \$998  = \$128 ;
     end
     if (rst) begin
-      \$998  = 16'h0000;
+      \$998  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$999  = vr_5_3_d0;
-    if (en) begin
-      \$999  = v_5_2;
+    \$999  = out_5_2;
+    if (cap_5_2) begin
+      \$999  = \$280 [25:0];
+    end else if (\$129 ) begin
+      \$999  = out_6_2;
     end
     if (rst) begin
-      \$999  = 1'h0;
+      \$999  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1000  = vr_5_3_d1;
+    \$1000  = a_5_3;
     if (en) begin
-      \$1000  = vr_5_3_d0;
+      \$1000  = a_5_2;
     end
     if (rst) begin
-      \$1000  = 1'h0;
+      \$1000  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1001  = vr_5_3_d2;
+    \$1001  = v_5_3;
     if (en) begin
-      \$1001  = vr_5_3_d1;
+      \$1001  = v_5_2;
     end
     if (rst) begin
       \$1001  = 1'h0;
@@ -14357,7 +14318,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1002  = lr_5_3_d0;
+    \$1002  = l_5_3;
     if (en) begin
       \$1002  = l_5_2;
     end
@@ -14367,61 +14328,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1003  = lr_5_3_d1;
+    \$1003  = w_5_3;
     if (en) begin
-      \$1003  = lr_5_3_d0;
+      \$1003  = w_4_3;
     end
     if (rst) begin
-      \$1003  = 1'h0;
+      \$1003  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1004  = lr_5_3_d2;
+    \$1004  = p_5_3;
     if (en) begin
-      \$1004  = lr_5_3_d1;
+      \$1004  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
     end
     if (rst) begin
-      \$1004  = 1'h0;
+      \$1004  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1005  = acc_5_3;
-    if (\$130 ) begin
-      \$1005  = \$131 ;
-    end
-    if (rst) begin
-      \$1005  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1006  = out_5_3;
-    if (cap_5_3) begin
-      \$1006  = \$281 [25:0];
-    end else if (\$132 ) begin
-      \$1006  = out_6_3;
-    end
-    if (rst) begin
-      \$1006  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1007  = a_5_4;
+    \$1005  = vr_5_3_d0;
     if (en) begin
-      \$1007  = a_5_3;
+      \$1005  = v_5_2;
     end
     if (rst) begin
-      \$1007  = 8'h00;
+      \$1005  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1008  = v_5_4;
+    \$1006  = vr_5_3_d1;
     if (en) begin
-      \$1008  = v_5_3;
+      \$1006  = vr_5_3_d0;
+    end
+    if (rst) begin
+      \$1006  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1007  = vr_5_3_d2;
+    if (en) begin
+      \$1007  = vr_5_3_d1;
+    end
+    if (rst) begin
+      \$1007  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1008  = lr_5_3_d0;
+    if (en) begin
+      \$1008  = l_5_2;
     end
     if (rst) begin
       \$1008  = 1'h0;
@@ -14429,9 +14388,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1009  = l_5_4;
+    \$1009  = lr_5_3_d1;
     if (en) begin
-      \$1009  = l_5_3;
+      \$1009  = lr_5_3_d0;
     end
     if (rst) begin
       \$1009  = 1'h0;
@@ -14439,49 +14398,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1010  = w_5_4;
+    \$1010  = lr_5_3_d2;
     if (en) begin
-      \$1010  = w_4_4;
+      \$1010  = lr_5_3_d1;
     end
     if (rst) begin
-      \$1010  = 8'h00;
+      \$1010  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1011  = p_5_4;
-    if (en) begin
-      \$1011  = { \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980 , \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972  };
+    \$1011  = acc_5_3;
+    if (\$130 ) begin
+      \$1011  = \$131 ;
     end
     if (rst) begin
-      \$1011  = 16'h0000;
+      \$1011  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1012  = vr_5_4_d0;
-    if (en) begin
-      \$1012  = v_5_3;
+    \$1012  = out_5_3;
+    if (cap_5_3) begin
+      \$1012  = \$282 [25:0];
+    end else if (\$132 ) begin
+      \$1012  = out_6_3;
     end
     if (rst) begin
-      \$1012  = 1'h0;
+      \$1012  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1013  = vr_5_4_d1;
+    \$1013  = a_5_4;
     if (en) begin
-      \$1013  = vr_5_4_d0;
+      \$1013  = a_5_3;
     end
     if (rst) begin
-      \$1013  = 1'h0;
+      \$1013  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1014  = vr_5_4_d2;
+    \$1014  = v_5_4;
     if (en) begin
-      \$1014  = vr_5_4_d1;
+      \$1014  = v_5_3;
     end
     if (rst) begin
       \$1014  = 1'h0;
@@ -14489,7 +14450,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1015  = lr_5_4_d0;
+    \$1015  = l_5_4;
     if (en) begin
       \$1015  = l_5_3;
     end
@@ -14499,61 +14460,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1016  = lr_5_4_d1;
+    \$1016  = w_5_4;
     if (en) begin
-      \$1016  = lr_5_4_d0;
+      \$1016  = w_4_4;
     end
     if (rst) begin
-      \$1016  = 1'h0;
+      \$1016  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1017  = lr_5_4_d2;
+    \$1017  = p_5_4;
     if (en) begin
-      \$1017  = lr_5_4_d1;
+      \$1017  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
     end
     if (rst) begin
-      \$1017  = 1'h0;
+      \$1017  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1018  = acc_5_4;
-    if (\$133 ) begin
-      \$1018  = \$134 ;
-    end
-    if (rst) begin
-      \$1018  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1019  = out_5_4;
-    if (cap_5_4) begin
-      \$1019  = \$283 [25:0];
-    end else if (\$135 ) begin
-      \$1019  = out_6_4;
-    end
-    if (rst) begin
-      \$1019  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1020  = a_5_5;
+    \$1018  = vr_5_4_d0;
     if (en) begin
-      \$1020  = a_5_4;
+      \$1018  = v_5_3;
     end
     if (rst) begin
-      \$1020  = 8'h00;
+      \$1018  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1021  = v_5_5;
+    \$1019  = vr_5_4_d1;
     if (en) begin
-      \$1021  = v_5_4;
+      \$1019  = vr_5_4_d0;
+    end
+    if (rst) begin
+      \$1019  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1020  = vr_5_4_d2;
+    if (en) begin
+      \$1020  = vr_5_4_d1;
+    end
+    if (rst) begin
+      \$1020  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1021  = lr_5_4_d0;
+    if (en) begin
+      \$1021  = l_5_3;
     end
     if (rst) begin
       \$1021  = 1'h0;
@@ -14561,9 +14520,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1022  = l_5_5;
+    \$1022  = lr_5_4_d1;
     if (en) begin
-      \$1022  = l_5_4;
+      \$1022  = lr_5_4_d0;
     end
     if (rst) begin
       \$1022  = 1'h0;
@@ -14571,49 +14530,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1023  = w_5_5;
+    \$1023  = lr_5_4_d2;
     if (en) begin
-      \$1023  = w_4_5;
+      \$1023  = lr_5_4_d1;
     end
     if (rst) begin
-      \$1023  = 8'h00;
+      \$1023  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1024  = p_5_5;
-    if (en) begin
-      \$1024  = { \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996 , \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988  };
+    \$1024  = acc_5_4;
+    if (\$133 ) begin
+      \$1024  = \$134 ;
     end
     if (rst) begin
-      \$1024  = 16'h0000;
+      \$1024  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1025  = vr_5_5_d0;
-    if (en) begin
-      \$1025  = v_5_4;
+    \$1025  = out_5_4;
+    if (cap_5_4) begin
+      \$1025  = \$284 [25:0];
+    end else if (\$135 ) begin
+      \$1025  = out_6_4;
     end
     if (rst) begin
-      \$1025  = 1'h0;
+      \$1025  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1026  = vr_5_5_d1;
+    \$1026  = a_5_5;
     if (en) begin
-      \$1026  = vr_5_5_d0;
+      \$1026  = a_5_4;
     end
     if (rst) begin
-      \$1026  = 1'h0;
+      \$1026  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1027  = vr_5_5_d2;
+    \$1027  = v_5_5;
     if (en) begin
-      \$1027  = vr_5_5_d1;
+      \$1027  = v_5_4;
     end
     if (rst) begin
       \$1027  = 1'h0;
@@ -14621,7 +14582,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1028  = lr_5_5_d0;
+    \$1028  = l_5_5;
     if (en) begin
       \$1028  = l_5_4;
     end
@@ -14631,61 +14592,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1029  = lr_5_5_d1;
+    \$1029  = w_5_5;
     if (en) begin
-      \$1029  = lr_5_5_d0;
+      \$1029  = w_4_5;
     end
     if (rst) begin
-      \$1029  = 1'h0;
+      \$1029  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1030  = lr_5_5_d2;
+    \$1030  = p_5_5;
     if (en) begin
-      \$1030  = lr_5_5_d1;
+      \$1030  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
     end
     if (rst) begin
-      \$1030  = 1'h0;
+      \$1030  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1031  = acc_5_5;
-    if (\$136 ) begin
-      \$1031  = \$137 ;
-    end
-    if (rst) begin
-      \$1031  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1032  = out_5_5;
-    if (cap_5_5) begin
-      \$1032  = \$285 [25:0];
-    end else if (\$138 ) begin
-      \$1032  = out_6_5;
-    end
-    if (rst) begin
-      \$1032  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1033  = a_5_6;
+    \$1031  = vr_5_5_d0;
     if (en) begin
-      \$1033  = a_5_5;
+      \$1031  = v_5_4;
     end
     if (rst) begin
-      \$1033  = 8'h00;
+      \$1031  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1034  = v_5_6;
+    \$1032  = vr_5_5_d1;
     if (en) begin
-      \$1034  = v_5_5;
+      \$1032  = vr_5_5_d0;
+    end
+    if (rst) begin
+      \$1032  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1033  = vr_5_5_d2;
+    if (en) begin
+      \$1033  = vr_5_5_d1;
+    end
+    if (rst) begin
+      \$1033  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1034  = lr_5_5_d0;
+    if (en) begin
+      \$1034  = l_5_4;
     end
     if (rst) begin
       \$1034  = 1'h0;
@@ -14693,9 +14652,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1035  = l_5_6;
+    \$1035  = lr_5_5_d1;
     if (en) begin
-      \$1035  = l_5_5;
+      \$1035  = lr_5_5_d0;
     end
     if (rst) begin
       \$1035  = 1'h0;
@@ -14703,49 +14662,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1036  = w_5_6;
+    \$1036  = lr_5_5_d2;
     if (en) begin
-      \$1036  = w_4_6;
+      \$1036  = lr_5_5_d1;
     end
     if (rst) begin
-      \$1036  = 8'h00;
+      \$1036  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1037  = p_5_6;
-    if (en) begin
-      \$1037  = { \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012 , \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004  };
+    \$1037  = acc_5_5;
+    if (\$136 ) begin
+      \$1037  = \$137 ;
     end
     if (rst) begin
-      \$1037  = 16'h0000;
+      \$1037  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1038  = vr_5_6_d0;
-    if (en) begin
-      \$1038  = v_5_5;
+    \$1038  = out_5_5;
+    if (cap_5_5) begin
+      \$1038  = \$286 [25:0];
+    end else if (\$138 ) begin
+      \$1038  = out_6_5;
     end
     if (rst) begin
-      \$1038  = 1'h0;
+      \$1038  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1039  = vr_5_6_d1;
+    \$1039  = a_5_6;
     if (en) begin
-      \$1039  = vr_5_6_d0;
+      \$1039  = a_5_5;
     end
     if (rst) begin
-      \$1039  = 1'h0;
+      \$1039  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1040  = vr_5_6_d2;
+    \$1040  = v_5_6;
     if (en) begin
-      \$1040  = vr_5_6_d1;
+      \$1040  = v_5_5;
     end
     if (rst) begin
       \$1040  = 1'h0;
@@ -14753,7 +14714,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1041  = lr_5_6_d0;
+    \$1041  = l_5_6;
     if (en) begin
       \$1041  = l_5_5;
     end
@@ -14763,61 +14724,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1042  = lr_5_6_d1;
+    \$1042  = w_5_6;
     if (en) begin
-      \$1042  = lr_5_6_d0;
+      \$1042  = w_4_6;
     end
     if (rst) begin
-      \$1042  = 1'h0;
+      \$1042  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1043  = lr_5_6_d2;
+    \$1043  = p_5_6;
     if (en) begin
-      \$1043  = lr_5_6_d1;
+      \$1043  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
     end
     if (rst) begin
-      \$1043  = 1'h0;
+      \$1043  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1044  = acc_5_6;
-    if (\$139 ) begin
-      \$1044  = \$140 ;
-    end
-    if (rst) begin
-      \$1044  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1045  = out_5_6;
-    if (cap_5_6) begin
-      \$1045  = \$287 [25:0];
-    end else if (\$141 ) begin
-      \$1045  = out_6_6;
-    end
-    if (rst) begin
-      \$1045  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1046  = a_5_7;
+    \$1044  = vr_5_6_d0;
     if (en) begin
-      \$1046  = a_5_6;
+      \$1044  = v_5_5;
     end
     if (rst) begin
-      \$1046  = 8'h00;
+      \$1044  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1047  = v_5_7;
+    \$1045  = vr_5_6_d1;
     if (en) begin
-      \$1047  = v_5_6;
+      \$1045  = vr_5_6_d0;
+    end
+    if (rst) begin
+      \$1045  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1046  = vr_5_6_d2;
+    if (en) begin
+      \$1046  = vr_5_6_d1;
+    end
+    if (rst) begin
+      \$1046  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1047  = lr_5_6_d0;
+    if (en) begin
+      \$1047  = l_5_5;
     end
     if (rst) begin
       \$1047  = 1'h0;
@@ -14825,9 +14784,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1048  = l_5_7;
+    \$1048  = lr_5_6_d1;
     if (en) begin
-      \$1048  = l_5_6;
+      \$1048  = lr_5_6_d0;
     end
     if (rst) begin
       \$1048  = 1'h0;
@@ -14835,49 +14794,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1049  = w_5_7;
+    \$1049  = lr_5_6_d2;
     if (en) begin
-      \$1049  = w_4_7;
+      \$1049  = lr_5_6_d1;
     end
     if (rst) begin
-      \$1049  = 8'h00;
+      \$1049  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1050  = p_5_7;
-    if (en) begin
-      \$1050  = { \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028 , \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020  };
+    \$1050  = acc_5_6;
+    if (\$139 ) begin
+      \$1050  = \$140 ;
     end
     if (rst) begin
-      \$1050  = 16'h0000;
+      \$1050  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1051  = vr_5_7_d0;
-    if (en) begin
-      \$1051  = v_5_6;
+    \$1051  = out_5_6;
+    if (cap_5_6) begin
+      \$1051  = \$288 [25:0];
+    end else if (\$141 ) begin
+      \$1051  = out_6_6;
     end
     if (rst) begin
-      \$1051  = 1'h0;
+      \$1051  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1052  = vr_5_7_d1;
+    \$1052  = a_5_7;
     if (en) begin
-      \$1052  = vr_5_7_d0;
+      \$1052  = a_5_6;
     end
     if (rst) begin
-      \$1052  = 1'h0;
+      \$1052  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1053  = vr_5_7_d2;
+    \$1053  = v_5_7;
     if (en) begin
-      \$1053  = vr_5_7_d1;
+      \$1053  = v_5_6;
     end
     if (rst) begin
       \$1053  = 1'h0;
@@ -14885,7 +14846,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1054  = lr_5_7_d0;
+    \$1054  = l_5_7;
     if (en) begin
       \$1054  = l_5_6;
     end
@@ -14895,61 +14856,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1055  = lr_5_7_d1;
+    \$1055  = w_5_7;
     if (en) begin
-      \$1055  = lr_5_7_d0;
+      \$1055  = w_4_7;
     end
     if (rst) begin
-      \$1055  = 1'h0;
+      \$1055  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1056  = lr_5_7_d2;
+    \$1056  = p_5_7;
     if (en) begin
-      \$1056  = lr_5_7_d1;
+      \$1056  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
     end
     if (rst) begin
-      \$1056  = 1'h0;
+      \$1056  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1057  = acc_5_7;
-    if (\$142 ) begin
-      \$1057  = \$143 ;
-    end
-    if (rst) begin
-      \$1057  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1058  = out_5_7;
-    if (cap_5_7) begin
-      \$1058  = \$289 [25:0];
-    end else if (\$144 ) begin
-      \$1058  = out_6_7;
-    end
-    if (rst) begin
-      \$1058  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1059  = a_6_0;
+    \$1057  = vr_5_7_d0;
     if (en) begin
-      \$1059  = skew_a6_d5;
+      \$1057  = v_5_6;
     end
     if (rst) begin
-      \$1059  = 8'h00;
+      \$1057  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1060  = v_6_0;
+    \$1058  = vr_5_7_d1;
     if (en) begin
-      \$1060  = skew_v6_d5;
+      \$1058  = vr_5_7_d0;
+    end
+    if (rst) begin
+      \$1058  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1059  = vr_5_7_d2;
+    if (en) begin
+      \$1059  = vr_5_7_d1;
+    end
+    if (rst) begin
+      \$1059  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1060  = lr_5_7_d0;
+    if (en) begin
+      \$1060  = l_5_6;
     end
     if (rst) begin
       \$1060  = 1'h0;
@@ -14957,9 +14916,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1061  = l_6_0;
+    \$1061  = lr_5_7_d1;
     if (en) begin
-      \$1061  = skew_l6_d5;
+      \$1061  = lr_5_7_d0;
     end
     if (rst) begin
       \$1061  = 1'h0;
@@ -14967,49 +14926,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1062  = w_6_0;
+    \$1062  = lr_5_7_d2;
     if (en) begin
-      \$1062  = w_5_0;
+      \$1062  = lr_5_7_d1;
     end
     if (rst) begin
-      \$1062  = 8'h00;
+      \$1062  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1063  = p_6_0;
-    if (en) begin
-      \$1063  = { \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044 , \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036  };
+    \$1063  = acc_5_7;
+    if (\$142 ) begin
+      \$1063  = \$143 ;
     end
     if (rst) begin
-      \$1063  = 16'h0000;
+      \$1063  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1064  = vr_6_0_d0;
-    if (en) begin
-      \$1064  = skew_v6_d5;
+    \$1064  = out_5_7;
+    if (cap_5_7) begin
+      \$1064  = \$290 [25:0];
+    end else if (\$144 ) begin
+      \$1064  = out_6_7;
     end
     if (rst) begin
-      \$1064  = 1'h0;
+      \$1064  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1065  = vr_6_0_d1;
+    \$1065  = a_6_0;
     if (en) begin
-      \$1065  = vr_6_0_d0;
+      \$1065  = skew_a6_d5;
     end
     if (rst) begin
-      \$1065  = 1'h0;
+      \$1065  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1066  = vr_6_0_d2;
+    \$1066  = v_6_0;
     if (en) begin
-      \$1066  = vr_6_0_d1;
+      \$1066  = skew_v6_d5;
     end
     if (rst) begin
       \$1066  = 1'h0;
@@ -15017,7 +14978,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1067  = lr_6_0_d0;
+    \$1067  = l_6_0;
     if (en) begin
       \$1067  = skew_l6_d5;
     end
@@ -15027,61 +14988,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1068  = lr_6_0_d1;
+    \$1068  = w_6_0;
     if (en) begin
-      \$1068  = lr_6_0_d0;
+      \$1068  = w_5_0;
     end
     if (rst) begin
-      \$1068  = 1'h0;
+      \$1068  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1069  = lr_6_0_d2;
+    \$1069  = p_6_0;
     if (en) begin
-      \$1069  = lr_6_0_d1;
+      \$1069  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
     end
     if (rst) begin
-      \$1069  = 1'h0;
+      \$1069  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1070  = acc_6_0;
-    if (\$145 ) begin
-      \$1070  = \$146 ;
-    end
-    if (rst) begin
-      \$1070  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1071  = out_6_0;
-    if (cap_6_0) begin
-      \$1071  = \$291 [25:0];
-    end else if (\$147 ) begin
-      \$1071  = out_7_0;
-    end
-    if (rst) begin
-      \$1071  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1072  = a_6_1;
+    \$1070  = vr_6_0_d0;
     if (en) begin
-      \$1072  = a_6_0;
+      \$1070  = skew_v6_d5;
     end
     if (rst) begin
-      \$1072  = 8'h00;
+      \$1070  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1073  = v_6_1;
+    \$1071  = vr_6_0_d1;
     if (en) begin
-      \$1073  = v_6_0;
+      \$1071  = vr_6_0_d0;
+    end
+    if (rst) begin
+      \$1071  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1072  = vr_6_0_d2;
+    if (en) begin
+      \$1072  = vr_6_0_d1;
+    end
+    if (rst) begin
+      \$1072  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1073  = lr_6_0_d0;
+    if (en) begin
+      \$1073  = skew_l6_d5;
     end
     if (rst) begin
       \$1073  = 1'h0;
@@ -15089,9 +15048,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1074  = l_6_1;
+    \$1074  = lr_6_0_d1;
     if (en) begin
-      \$1074  = l_6_0;
+      \$1074  = lr_6_0_d0;
     end
     if (rst) begin
       \$1074  = 1'h0;
@@ -15099,49 +15058,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1075  = w_6_1;
+    \$1075  = lr_6_0_d2;
     if (en) begin
-      \$1075  = w_5_1;
+      \$1075  = lr_6_0_d1;
     end
     if (rst) begin
-      \$1075  = 8'h00;
+      \$1075  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1076  = p_6_1;
-    if (en) begin
-      \$1076  = { \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060 , \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052  };
+    \$1076  = acc_6_0;
+    if (\$145 ) begin
+      \$1076  = \$146 ;
     end
     if (rst) begin
-      \$1076  = 16'h0000;
+      \$1076  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1077  = vr_6_1_d0;
-    if (en) begin
-      \$1077  = v_6_0;
+    \$1077  = out_6_0;
+    if (cap_6_0) begin
+      \$1077  = \$292 [25:0];
+    end else if (\$147 ) begin
+      \$1077  = out_7_0;
     end
     if (rst) begin
-      \$1077  = 1'h0;
+      \$1077  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1078  = vr_6_1_d1;
+    \$1078  = a_6_1;
     if (en) begin
-      \$1078  = vr_6_1_d0;
+      \$1078  = a_6_0;
     end
     if (rst) begin
-      \$1078  = 1'h0;
+      \$1078  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1079  = vr_6_1_d2;
+    \$1079  = v_6_1;
     if (en) begin
-      \$1079  = vr_6_1_d1;
+      \$1079  = v_6_0;
     end
     if (rst) begin
       \$1079  = 1'h0;
@@ -15149,7 +15110,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1080  = lr_6_1_d0;
+    \$1080  = l_6_1;
     if (en) begin
       \$1080  = l_6_0;
     end
@@ -15159,61 +15120,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1081  = lr_6_1_d1;
+    \$1081  = w_6_1;
     if (en) begin
-      \$1081  = lr_6_1_d0;
+      \$1081  = w_5_1;
     end
     if (rst) begin
-      \$1081  = 1'h0;
+      \$1081  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1082  = lr_6_1_d2;
+    \$1082  = p_6_1;
     if (en) begin
-      \$1082  = lr_6_1_d1;
+      \$1082  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
     end
     if (rst) begin
-      \$1082  = 1'h0;
+      \$1082  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1083  = acc_6_1;
-    if (\$148 ) begin
-      \$1083  = \$149 ;
-    end
-    if (rst) begin
-      \$1083  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1084  = out_6_1;
-    if (cap_6_1) begin
-      \$1084  = \$293 [25:0];
-    end else if (\$150 ) begin
-      \$1084  = out_7_1;
-    end
-    if (rst) begin
-      \$1084  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1085  = a_6_2;
+    \$1083  = vr_6_1_d0;
     if (en) begin
-      \$1085  = a_6_1;
+      \$1083  = v_6_0;
     end
     if (rst) begin
-      \$1085  = 8'h00;
+      \$1083  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1086  = v_6_2;
+    \$1084  = vr_6_1_d1;
     if (en) begin
-      \$1086  = v_6_1;
+      \$1084  = vr_6_1_d0;
+    end
+    if (rst) begin
+      \$1084  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1085  = vr_6_1_d2;
+    if (en) begin
+      \$1085  = vr_6_1_d1;
+    end
+    if (rst) begin
+      \$1085  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1086  = lr_6_1_d0;
+    if (en) begin
+      \$1086  = l_6_0;
     end
     if (rst) begin
       \$1086  = 1'h0;
@@ -15221,9 +15180,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1087  = l_6_2;
+    \$1087  = lr_6_1_d1;
     if (en) begin
-      \$1087  = l_6_1;
+      \$1087  = lr_6_1_d0;
     end
     if (rst) begin
       \$1087  = 1'h0;
@@ -15231,49 +15190,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1088  = w_6_2;
+    \$1088  = lr_6_1_d2;
     if (en) begin
-      \$1088  = w_5_2;
+      \$1088  = lr_6_1_d1;
     end
     if (rst) begin
-      \$1088  = 8'h00;
+      \$1088  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1089  = p_6_2;
-    if (en) begin
-      \$1089  = { \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076 , \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068  };
+    \$1089  = acc_6_1;
+    if (\$148 ) begin
+      \$1089  = \$149 ;
     end
     if (rst) begin
-      \$1089  = 16'h0000;
+      \$1089  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1090  = vr_6_2_d0;
-    if (en) begin
-      \$1090  = v_6_1;
+    \$1090  = out_6_1;
+    if (cap_6_1) begin
+      \$1090  = \$294 [25:0];
+    end else if (\$150 ) begin
+      \$1090  = out_7_1;
     end
     if (rst) begin
-      \$1090  = 1'h0;
+      \$1090  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1091  = vr_6_2_d1;
+    \$1091  = a_6_2;
     if (en) begin
-      \$1091  = vr_6_2_d0;
+      \$1091  = a_6_1;
     end
     if (rst) begin
-      \$1091  = 1'h0;
+      \$1091  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1092  = vr_6_2_d2;
+    \$1092  = v_6_2;
     if (en) begin
-      \$1092  = vr_6_2_d1;
+      \$1092  = v_6_1;
     end
     if (rst) begin
       \$1092  = 1'h0;
@@ -15281,7 +15242,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1093  = lr_6_2_d0;
+    \$1093  = l_6_2;
     if (en) begin
       \$1093  = l_6_1;
     end
@@ -15291,61 +15252,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1094  = lr_6_2_d1;
+    \$1094  = w_6_2;
     if (en) begin
-      \$1094  = lr_6_2_d0;
+      \$1094  = w_5_2;
     end
     if (rst) begin
-      \$1094  = 1'h0;
+      \$1094  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1095  = lr_6_2_d2;
+    \$1095  = p_6_2;
     if (en) begin
-      \$1095  = lr_6_2_d1;
+      \$1095  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
     end
     if (rst) begin
-      \$1095  = 1'h0;
+      \$1095  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1096  = acc_6_2;
-    if (\$151 ) begin
-      \$1096  = \$152 ;
-    end
-    if (rst) begin
-      \$1096  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1097  = out_6_2;
-    if (cap_6_2) begin
-      \$1097  = \$295 [25:0];
-    end else if (\$153 ) begin
-      \$1097  = out_7_2;
-    end
-    if (rst) begin
-      \$1097  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1098  = a_6_3;
+    \$1096  = vr_6_2_d0;
     if (en) begin
-      \$1098  = a_6_2;
+      \$1096  = v_6_1;
     end
     if (rst) begin
-      \$1098  = 8'h00;
+      \$1096  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1099  = v_6_3;
+    \$1097  = vr_6_2_d1;
     if (en) begin
-      \$1099  = v_6_2;
+      \$1097  = vr_6_2_d0;
+    end
+    if (rst) begin
+      \$1097  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1098  = vr_6_2_d2;
+    if (en) begin
+      \$1098  = vr_6_2_d1;
+    end
+    if (rst) begin
+      \$1098  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1099  = lr_6_2_d0;
+    if (en) begin
+      \$1099  = l_6_1;
     end
     if (rst) begin
       \$1099  = 1'h0;
@@ -15353,9 +15312,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1100  = l_6_3;
+    \$1100  = lr_6_2_d1;
     if (en) begin
-      \$1100  = l_6_2;
+      \$1100  = lr_6_2_d0;
     end
     if (rst) begin
       \$1100  = 1'h0;
@@ -15363,49 +15322,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1101  = w_6_3;
+    \$1101  = lr_6_2_d2;
     if (en) begin
-      \$1101  = w_5_3;
+      \$1101  = lr_6_2_d1;
     end
     if (rst) begin
-      \$1101  = 8'h00;
+      \$1101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1102  = p_6_3;
-    if (en) begin
-      \$1102  = { \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092 , \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084  };
+    \$1102  = acc_6_2;
+    if (\$151 ) begin
+      \$1102  = \$152 ;
     end
     if (rst) begin
-      \$1102  = 16'h0000;
+      \$1102  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1103  = vr_6_3_d0;
-    if (en) begin
-      \$1103  = v_6_2;
+    \$1103  = out_6_2;
+    if (cap_6_2) begin
+      \$1103  = \$296 [25:0];
+    end else if (\$153 ) begin
+      \$1103  = out_7_2;
     end
     if (rst) begin
-      \$1103  = 1'h0;
+      \$1103  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1104  = vr_6_3_d1;
+    \$1104  = a_6_3;
     if (en) begin
-      \$1104  = vr_6_3_d0;
+      \$1104  = a_6_2;
     end
     if (rst) begin
-      \$1104  = 1'h0;
+      \$1104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1105  = vr_6_3_d2;
+    \$1105  = v_6_3;
     if (en) begin
-      \$1105  = vr_6_3_d1;
+      \$1105  = v_6_2;
     end
     if (rst) begin
       \$1105  = 1'h0;
@@ -15413,7 +15374,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1106  = lr_6_3_d0;
+    \$1106  = l_6_3;
     if (en) begin
       \$1106  = l_6_2;
     end
@@ -15423,61 +15384,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1107  = lr_6_3_d1;
+    \$1107  = w_6_3;
     if (en) begin
-      \$1107  = lr_6_3_d0;
+      \$1107  = w_5_3;
     end
     if (rst) begin
-      \$1107  = 1'h0;
+      \$1107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1108  = lr_6_3_d2;
+    \$1108  = p_6_3;
     if (en) begin
-      \$1108  = lr_6_3_d1;
+      \$1108  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
     end
     if (rst) begin
-      \$1108  = 1'h0;
+      \$1108  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1109  = acc_6_3;
-    if (\$154 ) begin
-      \$1109  = \$155 ;
-    end
-    if (rst) begin
-      \$1109  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1110  = out_6_3;
-    if (cap_6_3) begin
-      \$1110  = \$297 [25:0];
-    end else if (\$156 ) begin
-      \$1110  = out_7_3;
-    end
-    if (rst) begin
-      \$1110  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1111  = a_6_4;
+    \$1109  = vr_6_3_d0;
     if (en) begin
-      \$1111  = a_6_3;
+      \$1109  = v_6_2;
     end
     if (rst) begin
-      \$1111  = 8'h00;
+      \$1109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1112  = v_6_4;
+    \$1110  = vr_6_3_d1;
     if (en) begin
-      \$1112  = v_6_3;
+      \$1110  = vr_6_3_d0;
+    end
+    if (rst) begin
+      \$1110  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1111  = vr_6_3_d2;
+    if (en) begin
+      \$1111  = vr_6_3_d1;
+    end
+    if (rst) begin
+      \$1111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1112  = lr_6_3_d0;
+    if (en) begin
+      \$1112  = l_6_2;
     end
     if (rst) begin
       \$1112  = 1'h0;
@@ -15485,9 +15444,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1113  = l_6_4;
+    \$1113  = lr_6_3_d1;
     if (en) begin
-      \$1113  = l_6_3;
+      \$1113  = lr_6_3_d0;
     end
     if (rst) begin
       \$1113  = 1'h0;
@@ -15495,49 +15454,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1114  = w_6_4;
+    \$1114  = lr_6_3_d2;
     if (en) begin
-      \$1114  = w_5_4;
+      \$1114  = lr_6_3_d1;
     end
     if (rst) begin
-      \$1114  = 8'h00;
+      \$1114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1115  = p_6_4;
-    if (en) begin
-      \$1115  = { \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108 , \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100  };
+    \$1115  = acc_6_3;
+    if (\$154 ) begin
+      \$1115  = \$155 ;
     end
     if (rst) begin
-      \$1115  = 16'h0000;
+      \$1115  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1116  = vr_6_4_d0;
-    if (en) begin
-      \$1116  = v_6_3;
+    \$1116  = out_6_3;
+    if (cap_6_3) begin
+      \$1116  = \$298 [25:0];
+    end else if (\$156 ) begin
+      \$1116  = out_7_3;
     end
     if (rst) begin
-      \$1116  = 1'h0;
+      \$1116  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1117  = vr_6_4_d1;
+    \$1117  = a_6_4;
     if (en) begin
-      \$1117  = vr_6_4_d0;
+      \$1117  = a_6_3;
     end
     if (rst) begin
-      \$1117  = 1'h0;
+      \$1117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1118  = vr_6_4_d2;
+    \$1118  = v_6_4;
     if (en) begin
-      \$1118  = vr_6_4_d1;
+      \$1118  = v_6_3;
     end
     if (rst) begin
       \$1118  = 1'h0;
@@ -15545,7 +15506,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1119  = lr_6_4_d0;
+    \$1119  = l_6_4;
     if (en) begin
       \$1119  = l_6_3;
     end
@@ -15555,61 +15516,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1120  = lr_6_4_d1;
+    \$1120  = w_6_4;
     if (en) begin
-      \$1120  = lr_6_4_d0;
+      \$1120  = w_5_4;
     end
     if (rst) begin
-      \$1120  = 1'h0;
+      \$1120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1121  = lr_6_4_d2;
+    \$1121  = p_6_4;
     if (en) begin
-      \$1121  = lr_6_4_d1;
+      \$1121  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
     end
     if (rst) begin
-      \$1121  = 1'h0;
+      \$1121  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1122  = acc_6_4;
-    if (\$157 ) begin
-      \$1122  = \$158 ;
-    end
-    if (rst) begin
-      \$1122  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1123  = out_6_4;
-    if (cap_6_4) begin
-      \$1123  = \$299 [25:0];
-    end else if (\$159 ) begin
-      \$1123  = out_7_4;
-    end
-    if (rst) begin
-      \$1123  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1124  = a_6_5;
+    \$1122  = vr_6_4_d0;
     if (en) begin
-      \$1124  = a_6_4;
+      \$1122  = v_6_3;
     end
     if (rst) begin
-      \$1124  = 8'h00;
+      \$1122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1125  = v_6_5;
+    \$1123  = vr_6_4_d1;
     if (en) begin
-      \$1125  = v_6_4;
+      \$1123  = vr_6_4_d0;
+    end
+    if (rst) begin
+      \$1123  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1124  = vr_6_4_d2;
+    if (en) begin
+      \$1124  = vr_6_4_d1;
+    end
+    if (rst) begin
+      \$1124  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1125  = lr_6_4_d0;
+    if (en) begin
+      \$1125  = l_6_3;
     end
     if (rst) begin
       \$1125  = 1'h0;
@@ -15617,9 +15576,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1126  = l_6_5;
+    \$1126  = lr_6_4_d1;
     if (en) begin
-      \$1126  = l_6_4;
+      \$1126  = lr_6_4_d0;
     end
     if (rst) begin
       \$1126  = 1'h0;
@@ -15627,49 +15586,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1127  = w_6_5;
+    \$1127  = lr_6_4_d2;
     if (en) begin
-      \$1127  = w_5_5;
+      \$1127  = lr_6_4_d1;
     end
     if (rst) begin
-      \$1127  = 8'h00;
+      \$1127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1128  = p_6_5;
-    if (en) begin
-      \$1128  = { \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124 , \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116  };
+    \$1128  = acc_6_4;
+    if (\$157 ) begin
+      \$1128  = \$158 ;
     end
     if (rst) begin
-      \$1128  = 16'h0000;
+      \$1128  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1129  = vr_6_5_d0;
-    if (en) begin
-      \$1129  = v_6_4;
+    \$1129  = out_6_4;
+    if (cap_6_4) begin
+      \$1129  = \$300 [25:0];
+    end else if (\$159 ) begin
+      \$1129  = out_7_4;
     end
     if (rst) begin
-      \$1129  = 1'h0;
+      \$1129  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1130  = vr_6_5_d1;
+    \$1130  = a_6_5;
     if (en) begin
-      \$1130  = vr_6_5_d0;
+      \$1130  = a_6_4;
     end
     if (rst) begin
-      \$1130  = 1'h0;
+      \$1130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1131  = vr_6_5_d2;
+    \$1131  = v_6_5;
     if (en) begin
-      \$1131  = vr_6_5_d1;
+      \$1131  = v_6_4;
     end
     if (rst) begin
       \$1131  = 1'h0;
@@ -15677,7 +15638,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1132  = lr_6_5_d0;
+    \$1132  = l_6_5;
     if (en) begin
       \$1132  = l_6_4;
     end
@@ -15687,61 +15648,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1133  = lr_6_5_d1;
+    \$1133  = w_6_5;
     if (en) begin
-      \$1133  = lr_6_5_d0;
+      \$1133  = w_5_5;
     end
     if (rst) begin
-      \$1133  = 1'h0;
+      \$1133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1134  = lr_6_5_d2;
+    \$1134  = p_6_5;
     if (en) begin
-      \$1134  = lr_6_5_d1;
+      \$1134  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
     end
     if (rst) begin
-      \$1134  = 1'h0;
+      \$1134  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1135  = acc_6_5;
-    if (\$160 ) begin
-      \$1135  = \$161 ;
-    end
-    if (rst) begin
-      \$1135  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1136  = out_6_5;
-    if (cap_6_5) begin
-      \$1136  = \$301 [25:0];
-    end else if (\$162 ) begin
-      \$1136  = out_7_5;
-    end
-    if (rst) begin
-      \$1136  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1137  = a_6_6;
+    \$1135  = vr_6_5_d0;
     if (en) begin
-      \$1137  = a_6_5;
+      \$1135  = v_6_4;
     end
     if (rst) begin
-      \$1137  = 8'h00;
+      \$1135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1138  = v_6_6;
+    \$1136  = vr_6_5_d1;
     if (en) begin
-      \$1138  = v_6_5;
+      \$1136  = vr_6_5_d0;
+    end
+    if (rst) begin
+      \$1136  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1137  = vr_6_5_d2;
+    if (en) begin
+      \$1137  = vr_6_5_d1;
+    end
+    if (rst) begin
+      \$1137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1138  = lr_6_5_d0;
+    if (en) begin
+      \$1138  = l_6_4;
     end
     if (rst) begin
       \$1138  = 1'h0;
@@ -15749,9 +15708,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1139  = l_6_6;
+    \$1139  = lr_6_5_d1;
     if (en) begin
-      \$1139  = l_6_5;
+      \$1139  = lr_6_5_d0;
     end
     if (rst) begin
       \$1139  = 1'h0;
@@ -15759,49 +15718,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1140  = w_6_6;
+    \$1140  = lr_6_5_d2;
     if (en) begin
-      \$1140  = w_5_6;
+      \$1140  = lr_6_5_d1;
     end
     if (rst) begin
-      \$1140  = 8'h00;
+      \$1140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1141  = p_6_6;
-    if (en) begin
-      \$1141  = { \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140 , \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132  };
+    \$1141  = acc_6_5;
+    if (\$160 ) begin
+      \$1141  = \$161 ;
     end
     if (rst) begin
-      \$1141  = 16'h0000;
+      \$1141  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1142  = vr_6_6_d0;
-    if (en) begin
-      \$1142  = v_6_5;
+    \$1142  = out_6_5;
+    if (cap_6_5) begin
+      \$1142  = \$302 [25:0];
+    end else if (\$162 ) begin
+      \$1142  = out_7_5;
     end
     if (rst) begin
-      \$1142  = 1'h0;
+      \$1142  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1143  = vr_6_6_d1;
+    \$1143  = a_6_6;
     if (en) begin
-      \$1143  = vr_6_6_d0;
+      \$1143  = a_6_5;
     end
     if (rst) begin
-      \$1143  = 1'h0;
+      \$1143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1144  = vr_6_6_d2;
+    \$1144  = v_6_6;
     if (en) begin
-      \$1144  = vr_6_6_d1;
+      \$1144  = v_6_5;
     end
     if (rst) begin
       \$1144  = 1'h0;
@@ -15809,7 +15770,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1145  = lr_6_6_d0;
+    \$1145  = l_6_6;
     if (en) begin
       \$1145  = l_6_5;
     end
@@ -15819,61 +15780,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1146  = lr_6_6_d1;
+    \$1146  = w_6_6;
     if (en) begin
-      \$1146  = lr_6_6_d0;
+      \$1146  = w_5_6;
     end
     if (rst) begin
-      \$1146  = 1'h0;
+      \$1146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1147  = lr_6_6_d2;
+    \$1147  = p_6_6;
     if (en) begin
-      \$1147  = lr_6_6_d1;
+      \$1147  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
     end
     if (rst) begin
-      \$1147  = 1'h0;
+      \$1147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1148  = acc_6_6;
-    if (\$163 ) begin
-      \$1148  = \$164 ;
-    end
-    if (rst) begin
-      \$1148  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1149  = out_6_6;
-    if (cap_6_6) begin
-      \$1149  = \$303 [25:0];
-    end else if (\$165 ) begin
-      \$1149  = out_7_6;
-    end
-    if (rst) begin
-      \$1149  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1150  = a_6_7;
+    \$1148  = vr_6_6_d0;
     if (en) begin
-      \$1150  = a_6_6;
+      \$1148  = v_6_5;
     end
     if (rst) begin
-      \$1150  = 8'h00;
+      \$1148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1151  = v_6_7;
+    \$1149  = vr_6_6_d1;
     if (en) begin
-      \$1151  = v_6_6;
+      \$1149  = vr_6_6_d0;
+    end
+    if (rst) begin
+      \$1149  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1150  = vr_6_6_d2;
+    if (en) begin
+      \$1150  = vr_6_6_d1;
+    end
+    if (rst) begin
+      \$1150  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1151  = lr_6_6_d0;
+    if (en) begin
+      \$1151  = l_6_5;
     end
     if (rst) begin
       \$1151  = 1'h0;
@@ -15881,9 +15840,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1152  = l_6_7;
+    \$1152  = lr_6_6_d1;
     if (en) begin
-      \$1152  = l_6_6;
+      \$1152  = lr_6_6_d0;
     end
     if (rst) begin
       \$1152  = 1'h0;
@@ -15891,49 +15850,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1153  = w_6_7;
+    \$1153  = lr_6_6_d2;
     if (en) begin
-      \$1153  = w_5_7;
+      \$1153  = lr_6_6_d1;
     end
     if (rst) begin
-      \$1153  = 8'h00;
+      \$1153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1154  = p_6_7;
-    if (en) begin
-      \$1154  = { \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156 , \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148  };
+    \$1154  = acc_6_6;
+    if (\$163 ) begin
+      \$1154  = \$164 ;
     end
     if (rst) begin
-      \$1154  = 16'h0000;
+      \$1154  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1155  = vr_6_7_d0;
-    if (en) begin
-      \$1155  = v_6_6;
+    \$1155  = out_6_6;
+    if (cap_6_6) begin
+      \$1155  = \$304 [25:0];
+    end else if (\$165 ) begin
+      \$1155  = out_7_6;
     end
     if (rst) begin
-      \$1155  = 1'h0;
+      \$1155  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1156  = vr_6_7_d1;
+    \$1156  = a_6_7;
     if (en) begin
-      \$1156  = vr_6_7_d0;
+      \$1156  = a_6_6;
     end
     if (rst) begin
-      \$1156  = 1'h0;
+      \$1156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1157  = vr_6_7_d2;
+    \$1157  = v_6_7;
     if (en) begin
-      \$1157  = vr_6_7_d1;
+      \$1157  = v_6_6;
     end
     if (rst) begin
       \$1157  = 1'h0;
@@ -15941,7 +15902,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1158  = lr_6_7_d0;
+    \$1158  = l_6_7;
     if (en) begin
       \$1158  = l_6_6;
     end
@@ -15951,61 +15912,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1159  = lr_6_7_d1;
+    \$1159  = w_6_7;
     if (en) begin
-      \$1159  = lr_6_7_d0;
+      \$1159  = w_5_7;
     end
     if (rst) begin
-      \$1159  = 1'h0;
+      \$1159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1160  = lr_6_7_d2;
+    \$1160  = p_6_7;
     if (en) begin
-      \$1160  = lr_6_7_d1;
+      \$1160  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
     end
     if (rst) begin
-      \$1160  = 1'h0;
+      \$1160  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1161  = acc_6_7;
-    if (\$166 ) begin
-      \$1161  = \$167 ;
-    end
-    if (rst) begin
-      \$1161  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1162  = out_6_7;
-    if (cap_6_7) begin
-      \$1162  = \$305 [25:0];
-    end else if (\$168 ) begin
-      \$1162  = out_7_7;
-    end
-    if (rst) begin
-      \$1162  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1163  = a_7_0;
+    \$1161  = vr_6_7_d0;
     if (en) begin
-      \$1163  = skew_a7_d6;
+      \$1161  = v_6_6;
     end
     if (rst) begin
-      \$1163  = 8'h00;
+      \$1161  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1164  = v_7_0;
+    \$1162  = vr_6_7_d1;
     if (en) begin
-      \$1164  = skew_v7_d6;
+      \$1162  = vr_6_7_d0;
+    end
+    if (rst) begin
+      \$1162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1163  = vr_6_7_d2;
+    if (en) begin
+      \$1163  = vr_6_7_d1;
+    end
+    if (rst) begin
+      \$1163  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1164  = lr_6_7_d0;
+    if (en) begin
+      \$1164  = l_6_6;
     end
     if (rst) begin
       \$1164  = 1'h0;
@@ -16013,9 +15972,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1165  = l_7_0;
+    \$1165  = lr_6_7_d1;
     if (en) begin
-      \$1165  = skew_l7_d6;
+      \$1165  = lr_6_7_d0;
     end
     if (rst) begin
       \$1165  = 1'h0;
@@ -16023,49 +15982,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1166  = w_7_0;
+    \$1166  = lr_6_7_d2;
     if (en) begin
-      \$1166  = w_6_0;
+      \$1166  = lr_6_7_d1;
     end
     if (rst) begin
-      \$1166  = 8'h00;
+      \$1166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1167  = p_7_0;
-    if (en) begin
-      \$1167  = { \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172 , \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164  };
+    \$1167  = acc_6_7;
+    if (\$166 ) begin
+      \$1167  = \$167 ;
     end
     if (rst) begin
-      \$1167  = 16'h0000;
+      \$1167  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1168  = vr_7_0_d0;
-    if (en) begin
-      \$1168  = skew_v7_d6;
+    \$1168  = out_6_7;
+    if (cap_6_7) begin
+      \$1168  = \$306 [25:0];
+    end else if (\$168 ) begin
+      \$1168  = out_7_7;
     end
     if (rst) begin
-      \$1168  = 1'h0;
+      \$1168  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1169  = vr_7_0_d1;
+    \$1169  = a_7_0;
     if (en) begin
-      \$1169  = vr_7_0_d0;
+      \$1169  = skew_a7_d6;
     end
     if (rst) begin
-      \$1169  = 1'h0;
+      \$1169  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1170  = vr_7_0_d2;
+    \$1170  = v_7_0;
     if (en) begin
-      \$1170  = vr_7_0_d1;
+      \$1170  = skew_v7_d6;
     end
     if (rst) begin
       \$1170  = 1'h0;
@@ -16073,7 +16034,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1171  = lr_7_0_d0;
+    \$1171  = l_7_0;
     if (en) begin
       \$1171  = skew_l7_d6;
     end
@@ -16083,61 +16044,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1172  = lr_7_0_d1;
+    \$1172  = w_7_0;
     if (en) begin
-      \$1172  = lr_7_0_d0;
+      \$1172  = w_6_0;
     end
     if (rst) begin
-      \$1172  = 1'h0;
+      \$1172  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1173  = lr_7_0_d2;
+    \$1173  = p_7_0;
     if (en) begin
-      \$1173  = lr_7_0_d1;
+      \$1173  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
     end
     if (rst) begin
-      \$1173  = 1'h0;
+      \$1173  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1174  = acc_7_0;
-    if (\$169 ) begin
-      \$1174  = \$170 ;
-    end
-    if (rst) begin
-      \$1174  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1175  = out_7_0;
-    if (cap_7_0) begin
-      \$1175  = \$307 [25:0];
-    end else if (\$171 ) begin
-      \$1175  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1175  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1176  = a_7_1;
+    \$1174  = vr_7_0_d0;
     if (en) begin
-      \$1176  = a_7_0;
+      \$1174  = skew_v7_d6;
     end
     if (rst) begin
-      \$1176  = 8'h00;
+      \$1174  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1177  = v_7_1;
+    \$1175  = vr_7_0_d1;
     if (en) begin
-      \$1177  = v_7_0;
+      \$1175  = vr_7_0_d0;
+    end
+    if (rst) begin
+      \$1175  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1176  = vr_7_0_d2;
+    if (en) begin
+      \$1176  = vr_7_0_d1;
+    end
+    if (rst) begin
+      \$1176  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1177  = lr_7_0_d0;
+    if (en) begin
+      \$1177  = skew_l7_d6;
     end
     if (rst) begin
       \$1177  = 1'h0;
@@ -16145,9 +16104,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1178  = l_7_1;
+    \$1178  = lr_7_0_d1;
     if (en) begin
-      \$1178  = l_7_0;
+      \$1178  = lr_7_0_d0;
     end
     if (rst) begin
       \$1178  = 1'h0;
@@ -16155,49 +16114,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1179  = w_7_1;
+    \$1179  = lr_7_0_d2;
     if (en) begin
-      \$1179  = w_6_1;
+      \$1179  = lr_7_0_d1;
     end
     if (rst) begin
-      \$1179  = 8'h00;
+      \$1179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1180  = p_7_1;
-    if (en) begin
-      \$1180  = { \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188 , \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180  };
+    \$1180  = acc_7_0;
+    if (\$169 ) begin
+      \$1180  = \$170 ;
     end
     if (rst) begin
-      \$1180  = 16'h0000;
+      \$1180  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1181  = vr_7_1_d0;
-    if (en) begin
-      \$1181  = v_7_0;
+    \$1181  = out_7_0;
+    if (cap_7_0) begin
+      \$1181  = \$308 [25:0];
+    end else if (\$171 ) begin
+      \$1181  = 26'h0000000;
     end
     if (rst) begin
-      \$1181  = 1'h0;
+      \$1181  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1182  = vr_7_1_d1;
+    \$1182  = a_7_1;
     if (en) begin
-      \$1182  = vr_7_1_d0;
+      \$1182  = a_7_0;
     end
     if (rst) begin
-      \$1182  = 1'h0;
+      \$1182  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1183  = vr_7_1_d2;
+    \$1183  = v_7_1;
     if (en) begin
-      \$1183  = vr_7_1_d1;
+      \$1183  = v_7_0;
     end
     if (rst) begin
       \$1183  = 1'h0;
@@ -16205,7 +16166,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1184  = lr_7_1_d0;
+    \$1184  = l_7_1;
     if (en) begin
       \$1184  = l_7_0;
     end
@@ -16215,61 +16176,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1185  = lr_7_1_d1;
+    \$1185  = w_7_1;
     if (en) begin
-      \$1185  = lr_7_1_d0;
+      \$1185  = w_6_1;
     end
     if (rst) begin
-      \$1185  = 1'h0;
+      \$1185  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1186  = lr_7_1_d2;
+    \$1186  = p_7_1;
     if (en) begin
-      \$1186  = lr_7_1_d1;
+      \$1186  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
     end
     if (rst) begin
-      \$1186  = 1'h0;
+      \$1186  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1187  = acc_7_1;
-    if (\$172 ) begin
-      \$1187  = \$173 ;
-    end
-    if (rst) begin
-      \$1187  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1188  = out_7_1;
-    if (cap_7_1) begin
-      \$1188  = \$309 [25:0];
-    end else if (\$174 ) begin
-      \$1188  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1188  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1189  = a_7_2;
+    \$1187  = vr_7_1_d0;
     if (en) begin
-      \$1189  = a_7_1;
+      \$1187  = v_7_0;
     end
     if (rst) begin
-      \$1189  = 8'h00;
+      \$1187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1190  = v_7_2;
+    \$1188  = vr_7_1_d1;
     if (en) begin
-      \$1190  = v_7_1;
+      \$1188  = vr_7_1_d0;
+    end
+    if (rst) begin
+      \$1188  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1189  = vr_7_1_d2;
+    if (en) begin
+      \$1189  = vr_7_1_d1;
+    end
+    if (rst) begin
+      \$1189  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1190  = lr_7_1_d0;
+    if (en) begin
+      \$1190  = l_7_0;
     end
     if (rst) begin
       \$1190  = 1'h0;
@@ -16277,9 +16236,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1191  = l_7_2;
+    \$1191  = lr_7_1_d1;
     if (en) begin
-      \$1191  = l_7_1;
+      \$1191  = lr_7_1_d0;
     end
     if (rst) begin
       \$1191  = 1'h0;
@@ -16287,49 +16246,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1192  = w_7_2;
+    \$1192  = lr_7_1_d2;
     if (en) begin
-      \$1192  = w_6_2;
+      \$1192  = lr_7_1_d1;
     end
     if (rst) begin
-      \$1192  = 8'h00;
+      \$1192  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1193  = p_7_2;
-    if (en) begin
-      \$1193  = { \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204 , \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196  };
+    \$1193  = acc_7_1;
+    if (\$172 ) begin
+      \$1193  = \$173 ;
     end
     if (rst) begin
-      \$1193  = 16'h0000;
+      \$1193  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1194  = vr_7_2_d0;
-    if (en) begin
-      \$1194  = v_7_1;
+    \$1194  = out_7_1;
+    if (cap_7_1) begin
+      \$1194  = \$310 [25:0];
+    end else if (\$174 ) begin
+      \$1194  = 26'h0000000;
     end
     if (rst) begin
-      \$1194  = 1'h0;
+      \$1194  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1195  = vr_7_2_d1;
+    \$1195  = a_7_2;
     if (en) begin
-      \$1195  = vr_7_2_d0;
+      \$1195  = a_7_1;
     end
     if (rst) begin
-      \$1195  = 1'h0;
+      \$1195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1196  = vr_7_2_d2;
+    \$1196  = v_7_2;
     if (en) begin
-      \$1196  = vr_7_2_d1;
+      \$1196  = v_7_1;
     end
     if (rst) begin
       \$1196  = 1'h0;
@@ -16337,7 +16298,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1197  = lr_7_2_d0;
+    \$1197  = l_7_2;
     if (en) begin
       \$1197  = l_7_1;
     end
@@ -16347,61 +16308,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1198  = lr_7_2_d1;
+    \$1198  = w_7_2;
     if (en) begin
-      \$1198  = lr_7_2_d0;
+      \$1198  = w_6_2;
     end
     if (rst) begin
-      \$1198  = 1'h0;
+      \$1198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1199  = lr_7_2_d2;
+    \$1199  = p_7_2;
     if (en) begin
-      \$1199  = lr_7_2_d1;
+      \$1199  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
     end
     if (rst) begin
-      \$1199  = 1'h0;
+      \$1199  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1200  = acc_7_2;
-    if (\$175 ) begin
-      \$1200  = \$176 ;
-    end
-    if (rst) begin
-      \$1200  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1201  = out_7_2;
-    if (cap_7_2) begin
-      \$1201  = \$311 [25:0];
-    end else if (\$177 ) begin
-      \$1201  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1201  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1202  = a_7_3;
+    \$1200  = vr_7_2_d0;
     if (en) begin
-      \$1202  = a_7_2;
+      \$1200  = v_7_1;
     end
     if (rst) begin
-      \$1202  = 8'h00;
+      \$1200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1203  = v_7_3;
+    \$1201  = vr_7_2_d1;
     if (en) begin
-      \$1203  = v_7_2;
+      \$1201  = vr_7_2_d0;
+    end
+    if (rst) begin
+      \$1201  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1202  = vr_7_2_d2;
+    if (en) begin
+      \$1202  = vr_7_2_d1;
+    end
+    if (rst) begin
+      \$1202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1203  = lr_7_2_d0;
+    if (en) begin
+      \$1203  = l_7_1;
     end
     if (rst) begin
       \$1203  = 1'h0;
@@ -16409,9 +16368,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1204  = l_7_3;
+    \$1204  = lr_7_2_d1;
     if (en) begin
-      \$1204  = l_7_2;
+      \$1204  = lr_7_2_d0;
     end
     if (rst) begin
       \$1204  = 1'h0;
@@ -16419,49 +16378,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1205  = w_7_3;
+    \$1205  = lr_7_2_d2;
     if (en) begin
-      \$1205  = w_6_3;
+      \$1205  = lr_7_2_d1;
     end
     if (rst) begin
-      \$1205  = 8'h00;
+      \$1205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1206  = p_7_3;
-    if (en) begin
-      \$1206  = { \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220 , \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212  };
+    \$1206  = acc_7_2;
+    if (\$175 ) begin
+      \$1206  = \$176 ;
     end
     if (rst) begin
-      \$1206  = 16'h0000;
+      \$1206  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1207  = vr_7_3_d0;
-    if (en) begin
-      \$1207  = v_7_2;
+    \$1207  = out_7_2;
+    if (cap_7_2) begin
+      \$1207  = \$312 [25:0];
+    end else if (\$177 ) begin
+      \$1207  = 26'h0000000;
     end
     if (rst) begin
-      \$1207  = 1'h0;
+      \$1207  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1208  = vr_7_3_d1;
+    \$1208  = a_7_3;
     if (en) begin
-      \$1208  = vr_7_3_d0;
+      \$1208  = a_7_2;
     end
     if (rst) begin
-      \$1208  = 1'h0;
+      \$1208  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1209  = vr_7_3_d2;
+    \$1209  = v_7_3;
     if (en) begin
-      \$1209  = vr_7_3_d1;
+      \$1209  = v_7_2;
     end
     if (rst) begin
       \$1209  = 1'h0;
@@ -16469,7 +16430,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1210  = lr_7_3_d0;
+    \$1210  = l_7_3;
     if (en) begin
       \$1210  = l_7_2;
     end
@@ -16479,61 +16440,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1211  = lr_7_3_d1;
+    \$1211  = w_7_3;
     if (en) begin
-      \$1211  = lr_7_3_d0;
+      \$1211  = w_6_3;
     end
     if (rst) begin
-      \$1211  = 1'h0;
+      \$1211  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1212  = lr_7_3_d2;
+    \$1212  = p_7_3;
     if (en) begin
-      \$1212  = lr_7_3_d1;
+      \$1212  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
     end
     if (rst) begin
-      \$1212  = 1'h0;
+      \$1212  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1213  = acc_7_3;
-    if (\$178 ) begin
-      \$1213  = \$179 ;
-    end
-    if (rst) begin
-      \$1213  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1214  = out_7_3;
-    if (cap_7_3) begin
-      \$1214  = \$313 [25:0];
-    end else if (\$180 ) begin
-      \$1214  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1214  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1215  = a_7_4;
+    \$1213  = vr_7_3_d0;
     if (en) begin
-      \$1215  = a_7_3;
+      \$1213  = v_7_2;
     end
     if (rst) begin
-      \$1215  = 8'h00;
+      \$1213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1216  = v_7_4;
+    \$1214  = vr_7_3_d1;
     if (en) begin
-      \$1216  = v_7_3;
+      \$1214  = vr_7_3_d0;
+    end
+    if (rst) begin
+      \$1214  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1215  = vr_7_3_d2;
+    if (en) begin
+      \$1215  = vr_7_3_d1;
+    end
+    if (rst) begin
+      \$1215  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1216  = lr_7_3_d0;
+    if (en) begin
+      \$1216  = l_7_2;
     end
     if (rst) begin
       \$1216  = 1'h0;
@@ -16541,9 +16500,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1217  = l_7_4;
+    \$1217  = lr_7_3_d1;
     if (en) begin
-      \$1217  = l_7_3;
+      \$1217  = lr_7_3_d0;
     end
     if (rst) begin
       \$1217  = 1'h0;
@@ -16551,49 +16510,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1218  = w_7_4;
+    \$1218  = lr_7_3_d2;
     if (en) begin
-      \$1218  = w_6_4;
+      \$1218  = lr_7_3_d1;
     end
     if (rst) begin
-      \$1218  = 8'h00;
+      \$1218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1219  = p_7_4;
-    if (en) begin
-      \$1219  = { \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236 , \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228  };
+    \$1219  = acc_7_3;
+    if (\$178 ) begin
+      \$1219  = \$179 ;
     end
     if (rst) begin
-      \$1219  = 16'h0000;
+      \$1219  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1220  = vr_7_4_d0;
-    if (en) begin
-      \$1220  = v_7_3;
+    \$1220  = out_7_3;
+    if (cap_7_3) begin
+      \$1220  = \$314 [25:0];
+    end else if (\$180 ) begin
+      \$1220  = 26'h0000000;
     end
     if (rst) begin
-      \$1220  = 1'h0;
+      \$1220  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1221  = vr_7_4_d1;
+    \$1221  = a_7_4;
     if (en) begin
-      \$1221  = vr_7_4_d0;
+      \$1221  = a_7_3;
     end
     if (rst) begin
-      \$1221  = 1'h0;
+      \$1221  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1222  = vr_7_4_d2;
+    \$1222  = v_7_4;
     if (en) begin
-      \$1222  = vr_7_4_d1;
+      \$1222  = v_7_3;
     end
     if (rst) begin
       \$1222  = 1'h0;
@@ -16601,7 +16562,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1223  = lr_7_4_d0;
+    \$1223  = l_7_4;
     if (en) begin
       \$1223  = l_7_3;
     end
@@ -16611,61 +16572,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1224  = lr_7_4_d1;
+    \$1224  = w_7_4;
     if (en) begin
-      \$1224  = lr_7_4_d0;
+      \$1224  = w_6_4;
     end
     if (rst) begin
-      \$1224  = 1'h0;
+      \$1224  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1225  = lr_7_4_d2;
+    \$1225  = p_7_4;
     if (en) begin
-      \$1225  = lr_7_4_d1;
+      \$1225  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
     end
     if (rst) begin
-      \$1225  = 1'h0;
+      \$1225  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1226  = acc_7_4;
-    if (\$181 ) begin
-      \$1226  = \$182 ;
-    end
-    if (rst) begin
-      \$1226  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1227  = out_7_4;
-    if (cap_7_4) begin
-      \$1227  = \$315 [25:0];
-    end else if (\$183 ) begin
-      \$1227  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1227  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1228  = a_7_5;
+    \$1226  = vr_7_4_d0;
     if (en) begin
-      \$1228  = a_7_4;
+      \$1226  = v_7_3;
     end
     if (rst) begin
-      \$1228  = 8'h00;
+      \$1226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1229  = v_7_5;
+    \$1227  = vr_7_4_d1;
     if (en) begin
-      \$1229  = v_7_4;
+      \$1227  = vr_7_4_d0;
+    end
+    if (rst) begin
+      \$1227  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1228  = vr_7_4_d2;
+    if (en) begin
+      \$1228  = vr_7_4_d1;
+    end
+    if (rst) begin
+      \$1228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1229  = lr_7_4_d0;
+    if (en) begin
+      \$1229  = l_7_3;
     end
     if (rst) begin
       \$1229  = 1'h0;
@@ -16673,9 +16632,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1230  = l_7_5;
+    \$1230  = lr_7_4_d1;
     if (en) begin
-      \$1230  = l_7_4;
+      \$1230  = lr_7_4_d0;
     end
     if (rst) begin
       \$1230  = 1'h0;
@@ -16683,49 +16642,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1231  = w_7_5;
+    \$1231  = lr_7_4_d2;
     if (en) begin
-      \$1231  = w_6_5;
+      \$1231  = lr_7_4_d1;
     end
     if (rst) begin
-      \$1231  = 8'h00;
+      \$1231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1232  = p_7_5;
-    if (en) begin
-      \$1232  = { \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252 , \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244  };
+    \$1232  = acc_7_4;
+    if (\$181 ) begin
+      \$1232  = \$182 ;
     end
     if (rst) begin
-      \$1232  = 16'h0000;
+      \$1232  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1233  = vr_7_5_d0;
-    if (en) begin
-      \$1233  = v_7_4;
+    \$1233  = out_7_4;
+    if (cap_7_4) begin
+      \$1233  = \$316 [25:0];
+    end else if (\$183 ) begin
+      \$1233  = 26'h0000000;
     end
     if (rst) begin
-      \$1233  = 1'h0;
+      \$1233  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1234  = vr_7_5_d1;
+    \$1234  = a_7_5;
     if (en) begin
-      \$1234  = vr_7_5_d0;
+      \$1234  = a_7_4;
     end
     if (rst) begin
-      \$1234  = 1'h0;
+      \$1234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1235  = vr_7_5_d2;
+    \$1235  = v_7_5;
     if (en) begin
-      \$1235  = vr_7_5_d1;
+      \$1235  = v_7_4;
     end
     if (rst) begin
       \$1235  = 1'h0;
@@ -16733,7 +16694,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1236  = lr_7_5_d0;
+    \$1236  = l_7_5;
     if (en) begin
       \$1236  = l_7_4;
     end
@@ -16743,61 +16704,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1237  = lr_7_5_d1;
+    \$1237  = w_7_5;
     if (en) begin
-      \$1237  = lr_7_5_d0;
+      \$1237  = w_6_5;
     end
     if (rst) begin
-      \$1237  = 1'h0;
+      \$1237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1238  = lr_7_5_d2;
+    \$1238  = p_7_5;
     if (en) begin
-      \$1238  = lr_7_5_d1;
+      \$1238  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
     end
     if (rst) begin
-      \$1238  = 1'h0;
+      \$1238  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1239  = acc_7_5;
-    if (\$184 ) begin
-      \$1239  = \$185 ;
-    end
-    if (rst) begin
-      \$1239  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1240  = out_7_5;
-    if (cap_7_5) begin
-      \$1240  = \$317 [25:0];
-    end else if (\$186 ) begin
-      \$1240  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1240  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1241  = a_7_6;
+    \$1239  = vr_7_5_d0;
     if (en) begin
-      \$1241  = a_7_5;
+      \$1239  = v_7_4;
     end
     if (rst) begin
-      \$1241  = 8'h00;
+      \$1239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1242  = v_7_6;
+    \$1240  = vr_7_5_d1;
     if (en) begin
-      \$1242  = v_7_5;
+      \$1240  = vr_7_5_d0;
+    end
+    if (rst) begin
+      \$1240  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1241  = vr_7_5_d2;
+    if (en) begin
+      \$1241  = vr_7_5_d1;
+    end
+    if (rst) begin
+      \$1241  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1242  = lr_7_5_d0;
+    if (en) begin
+      \$1242  = l_7_4;
     end
     if (rst) begin
       \$1242  = 1'h0;
@@ -16805,9 +16764,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1243  = l_7_6;
+    \$1243  = lr_7_5_d1;
     if (en) begin
-      \$1243  = l_7_5;
+      \$1243  = lr_7_5_d0;
     end
     if (rst) begin
       \$1243  = 1'h0;
@@ -16815,49 +16774,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1244  = w_7_6;
+    \$1244  = lr_7_5_d2;
     if (en) begin
-      \$1244  = w_6_6;
+      \$1244  = lr_7_5_d1;
     end
     if (rst) begin
-      \$1244  = 8'h00;
+      \$1244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1245  = p_7_6;
-    if (en) begin
-      \$1245  = { \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268 , \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260  };
+    \$1245  = acc_7_5;
+    if (\$184 ) begin
+      \$1245  = \$185 ;
     end
     if (rst) begin
-      \$1245  = 16'h0000;
+      \$1245  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1246  = vr_7_6_d0;
-    if (en) begin
-      \$1246  = v_7_5;
+    \$1246  = out_7_5;
+    if (cap_7_5) begin
+      \$1246  = \$318 [25:0];
+    end else if (\$186 ) begin
+      \$1246  = 26'h0000000;
     end
     if (rst) begin
-      \$1246  = 1'h0;
+      \$1246  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1247  = vr_7_6_d1;
+    \$1247  = a_7_6;
     if (en) begin
-      \$1247  = vr_7_6_d0;
+      \$1247  = a_7_5;
     end
     if (rst) begin
-      \$1247  = 1'h0;
+      \$1247  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1248  = vr_7_6_d2;
+    \$1248  = v_7_6;
     if (en) begin
-      \$1248  = vr_7_6_d1;
+      \$1248  = v_7_5;
     end
     if (rst) begin
       \$1248  = 1'h0;
@@ -16865,7 +16826,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1249  = lr_7_6_d0;
+    \$1249  = l_7_6;
     if (en) begin
       \$1249  = l_7_5;
     end
@@ -16875,61 +16836,59 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1250  = lr_7_6_d1;
+    \$1250  = w_7_6;
     if (en) begin
-      \$1250  = lr_7_6_d0;
+      \$1250  = w_6_6;
     end
     if (rst) begin
-      \$1250  = 1'h0;
+      \$1250  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1251  = lr_7_6_d2;
+    \$1251  = p_7_6;
     if (en) begin
-      \$1251  = lr_7_6_d1;
+      \$1251  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
     end
     if (rst) begin
-      \$1251  = 1'h0;
+      \$1251  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1252  = acc_7_6;
-    if (\$187 ) begin
-      \$1252  = \$188 ;
-    end
-    if (rst) begin
-      \$1252  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1253  = out_7_6;
-    if (cap_7_6) begin
-      \$1253  = \$319 [25:0];
-    end else if (\$189 ) begin
-      \$1253  = 26'h0000000;
-    end
-    if (rst) begin
-      \$1253  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1254  = a_7_7;
+    \$1252  = vr_7_6_d0;
     if (en) begin
-      \$1254  = a_7_6;
+      \$1252  = v_7_5;
     end
     if (rst) begin
-      \$1254  = 8'h00;
+      \$1252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1255  = v_7_7;
+    \$1253  = vr_7_6_d1;
     if (en) begin
-      \$1255  = v_7_6;
+      \$1253  = vr_7_6_d0;
+    end
+    if (rst) begin
+      \$1253  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1254  = vr_7_6_d2;
+    if (en) begin
+      \$1254  = vr_7_6_d1;
+    end
+    if (rst) begin
+      \$1254  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1255  = lr_7_6_d0;
+    if (en) begin
+      \$1255  = l_7_5;
     end
     if (rst) begin
       \$1255  = 1'h0;
@@ -16937,9 +16896,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1256  = l_7_7;
+    \$1256  = lr_7_6_d1;
     if (en) begin
-      \$1256  = l_7_6;
+      \$1256  = lr_7_6_d0;
     end
     if (rst) begin
       \$1256  = 1'h0;
@@ -16947,49 +16906,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1257  = w_7_7;
+    \$1257  = lr_7_6_d2;
     if (en) begin
-      \$1257  = w_6_7;
+      \$1257  = lr_7_6_d1;
     end
     if (rst) begin
-      \$1257  = 8'h00;
+      \$1257  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1258  = p_7_7;
-    if (en) begin
-      \$1258  = { \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284 , \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276  };
+    \$1258  = acc_7_6;
+    if (\$187 ) begin
+      \$1258  = \$188 ;
     end
     if (rst) begin
-      \$1258  = 16'h0000;
+      \$1258  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1259  = vr_7_7_d0;
-    if (en) begin
-      \$1259  = v_7_6;
+    \$1259  = out_7_6;
+    if (cap_7_6) begin
+      \$1259  = \$320 [25:0];
+    end else if (\$189 ) begin
+      \$1259  = 26'h0000000;
     end
     if (rst) begin
-      \$1259  = 1'h0;
+      \$1259  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1260  = vr_7_7_d1;
+    \$1260  = a_7_7;
     if (en) begin
-      \$1260  = vr_7_7_d0;
+      \$1260  = a_7_6;
     end
     if (rst) begin
-      \$1260  = 1'h0;
+      \$1260  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1261  = vr_7_7_d2;
+    \$1261  = v_7_7;
     if (en) begin
-      \$1261  = vr_7_7_d1;
+      \$1261  = v_7_6;
     end
     if (rst) begin
       \$1261  = 1'h0;
@@ -16997,7 +16958,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1262  = lr_7_7_d0;
+    \$1262  = l_7_7;
     if (en) begin
       \$1262  = l_7_6;
     end
@@ -17007,379 +16968,465 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1263  = lr_7_7_d1;
+    \$1263  = w_7_7;
     if (en) begin
-      \$1263  = lr_7_7_d0;
+      \$1263  = w_6_7;
     end
     if (rst) begin
-      \$1263  = 1'h0;
+      \$1263  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1264  = lr_7_7_d2;
+    \$1264  = p_7_7;
     if (en) begin
-      \$1264  = lr_7_7_d1;
+      \$1264  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
     end
     if (rst) begin
-      \$1264  = 1'h0;
+      \$1264  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1265  = acc_7_7;
+    \$1265  = vr_7_7_d0;
+    if (en) begin
+      \$1265  = v_7_6;
+    end
+    if (rst) begin
+      \$1265  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1266  = vr_7_7_d1;
+    if (en) begin
+      \$1266  = vr_7_7_d0;
+    end
+    if (rst) begin
+      \$1266  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1267  = vr_7_7_d2;
+    if (en) begin
+      \$1267  = vr_7_7_d1;
+    end
+    if (rst) begin
+      \$1267  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1268  = lr_7_7_d0;
+    if (en) begin
+      \$1268  = l_7_6;
+    end
+    if (rst) begin
+      \$1268  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1269  = lr_7_7_d1;
+    if (en) begin
+      \$1269  = lr_7_7_d0;
+    end
+    if (rst) begin
+      \$1269  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1270  = lr_7_7_d2;
+    if (en) begin
+      \$1270  = lr_7_7_d1;
+    end
+    if (rst) begin
+      \$1270  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1271  = acc_7_7;
     if (\$190 ) begin
-      \$1265  = \$191 ;
+      \$1271  = \$191 ;
     end
     if (rst) begin
-      \$1265  = 26'h0000000;
+      \$1271  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1266  = out_7_7;
+    \$1272  = out_7_7;
     if (cap_7_7) begin
-      \$1266  = \$321 [25:0];
+      \$1272  = \$322 [25:0];
     end else if (\$192 ) begin
-      \$1266  = 26'h0000000;
+      \$1272  = 26'h0000000;
     end
     if (rst) begin
-      \$1266  = 26'h0000000;
+      \$1272  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1267  = drain_count;
-    if (cap_7_7) begin
-      \$1267  = 4'h8;
-    end else if (\$193 ) begin
-      \$1267  = \$194 [3:0];
-    end
+    \$1273  = count_next;
     if (rst) begin
-      \$1267  = 4'h0;
+      \$1273  = 4'h0;
     end
   end
-  assign p = { \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268  };
-  assign sum_0_0 = \$195 [25:0];
-  assign shift = o_valid;
-  assign \p$144  = { \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284  };
-  assign sum_0_1 = \$197 [25:0];
-  assign \p$161  = { \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300  };
-  assign sum_0_2 = \$199 [25:0];
-  assign \p$178  = { \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316  };
-  assign sum_0_3 = \$201 [25:0];
-  assign \p$195  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332  };
-  assign sum_0_4 = \$203 [25:0];
-  assign \p$212  = { \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
-  assign sum_0_5 = \$205 [25:0];
-  assign \p$229  = { \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364  };
-  assign sum_0_6 = \$207 [25:0];
-  assign \p$246  = { \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380  };
-  assign sum_0_7 = \$209 [25:0];
-  assign \p$263  = { \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396  };
-  assign sum_1_0 = \$211 [25:0];
-  assign \p$279  = { \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412  };
-  assign sum_1_1 = \$213 [25:0];
-  assign \p$295  = { \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428  };
-  assign sum_1_2 = \$215 [25:0];
-  assign \p$311  = { \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452 , \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444  };
-  assign sum_1_3 = \$217 [25:0];
-  assign \p$327  = { \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468 , \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460  };
-  assign sum_1_4 = \$219 [25:0];
-  assign \p$343  = { \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484 , \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476  };
-  assign sum_1_5 = \$221 [25:0];
-  assign \p$359  = { \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500 , \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492  };
-  assign sum_1_6 = \$223 [25:0];
-  assign \p$375  = { \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516 , \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508  };
-  assign sum_1_7 = \$225 [25:0];
-  assign \p$391  = { \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532 , \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524  };
-  assign sum_2_0 = \$227 [25:0];
-  assign \p$407  = { \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548 , \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540  };
-  assign sum_2_1 = \$229 [25:0];
-  assign \p$423  = { \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564 , \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556  };
-  assign sum_2_2 = \$231 [25:0];
-  assign \p$439  = { \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580 , \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572  };
-  assign sum_2_3 = \$233 [25:0];
-  assign \p$455  = { \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596 , \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588  };
-  assign sum_2_4 = \$235 [25:0];
-  assign \p$471  = { \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612 , \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604  };
-  assign sum_2_5 = \$237 [25:0];
-  assign \p$487  = { \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628 , \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620  };
-  assign sum_2_6 = \$239 [25:0];
-  assign \p$503  = { \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644 , \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636  };
-  assign sum_2_7 = \$241 [25:0];
-  assign \p$519  = { \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660 , \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652  };
-  assign sum_3_0 = \$243 [25:0];
-  assign \p$535  = { \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676 , \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668  };
-  assign sum_3_1 = \$245 [25:0];
-  assign \p$551  = { \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692 , \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684  };
-  assign sum_3_2 = \$247 [25:0];
-  assign \p$567  = { \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708 , \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700  };
-  assign sum_3_3 = \$249 [25:0];
-  assign \p$583  = { \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724 , \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716  };
-  assign sum_3_4 = \$251 [25:0];
-  assign \p$599  = { \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740 , \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732  };
-  assign sum_3_5 = \$253 [25:0];
-  assign \p$615  = { \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756 , \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748  };
-  assign sum_3_6 = \$255 [25:0];
-  assign \p$631  = { \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772 , \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764  };
-  assign sum_3_7 = \$257 [25:0];
-  assign \p$647  = { \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788 , \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780  };
-  assign sum_4_0 = \$259 [25:0];
-  assign \p$663  = { \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804 , \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796  };
-  assign sum_4_1 = \$261 [25:0];
-  assign \p$679  = { \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820 , \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812  };
-  assign sum_4_2 = \$263 [25:0];
-  assign \p$695  = { \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836 , \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828  };
-  assign sum_4_3 = \$265 [25:0];
-  assign \p$711  = { \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852 , \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844  };
-  assign sum_4_4 = \$267 [25:0];
-  assign \p$727  = { \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868 , \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860  };
-  assign sum_4_5 = \$269 [25:0];
-  assign \p$743  = { \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884 , \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876  };
-  assign sum_4_6 = \$271 [25:0];
-  assign \p$759  = { \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900 , \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892  };
-  assign sum_4_7 = \$273 [25:0];
-  assign \p$775  = { \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916 , \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908  };
-  assign sum_5_0 = \$275 [25:0];
-  assign \p$791  = { \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932 , \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924  };
-  assign sum_5_1 = \$277 [25:0];
-  assign \p$807  = { \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948 , \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940  };
-  assign sum_5_2 = \$279 [25:0];
-  assign \p$823  = { \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964 , \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956  };
-  assign sum_5_3 = \$281 [25:0];
-  assign \p$839  = { \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980 , \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972  };
-  assign sum_5_4 = \$283 [25:0];
-  assign \p$855  = { \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996 , \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988  };
-  assign sum_5_5 = \$285 [25:0];
-  assign \p$871  = { \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012 , \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004  };
-  assign sum_5_6 = \$287 [25:0];
-  assign \p$887  = { \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028 , \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020  };
-  assign sum_5_7 = \$289 [25:0];
-  assign \p$903  = { \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044 , \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036  };
-  assign sum_6_0 = \$291 [25:0];
-  assign \p$919  = { \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060 , \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052  };
-  assign sum_6_1 = \$293 [25:0];
-  assign \p$935  = { \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076 , \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068  };
-  assign sum_6_2 = \$295 [25:0];
-  assign \p$951  = { \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092 , \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084  };
-  assign sum_6_3 = \$297 [25:0];
-  assign \p$967  = { \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108 , \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100  };
-  assign sum_6_4 = \$299 [25:0];
-  assign \p$983  = { \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124 , \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116  };
-  assign sum_6_5 = \$301 [25:0];
-  assign \p$999  = { \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140 , \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132  };
-  assign sum_6_6 = \$303 [25:0];
-  assign \p$1015  = { \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156 , \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148  };
-  assign sum_6_7 = \$305 [25:0];
-  assign \p$1031  = { \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172 , \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164  };
-  assign sum_7_0 = \$307 [25:0];
-  assign \p$1046  = { \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188 , \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180  };
-  assign sum_7_1 = \$309 [25:0];
-  assign \p$1061  = { \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204 , \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196  };
-  assign sum_7_2 = \$311 [25:0];
-  assign \p$1076  = { \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220 , \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212  };
-  assign sum_7_3 = \$313 [25:0];
-  assign \p$1091  = { \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236 , \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228  };
-  assign sum_7_4 = \$315 [25:0];
-  assign \p$1106  = { \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252 , \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244  };
-  assign sum_7_5 = \$317 [25:0];
-  assign \p$1121  = { \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268 , \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260  };
-  assign sum_7_6 = \$319 [25:0];
-  assign \p$1136  = { \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284 , \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276  };
-  assign sum_7_7 = \$321 [25:0];
-  assign \en$1147  = en;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1274  = beat_next;
+    if (rst) begin
+      \$1274  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$1275  = \$195 ;
+    if (rst) begin
+      \$1275  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_7_7) begin
+      count_next = 4'h8;
+    end else if (\$324 ) begin
+      count_next = \$325 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_7_7) begin
+      beat_next = 3'h0;
+    end else if (\$326 ) begin
+      beat_next = \$328 [2:0];
+    end
+  end
+  assign p = { \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285 , \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276  };
+  assign sum_0_0 = \$196 [25:0];
+  assign \p$144  = { \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292  };
+  assign sum_0_1 = \$198 [25:0];
+  assign \p$161  = { \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314 , \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308  };
+  assign sum_0_2 = \$200 [25:0];
+  assign \p$178  = { \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324  };
+  assign sum_0_3 = \$202 [25:0];
+  assign \p$195  = { \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348 , \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340  };
+  assign sum_0_4 = \$204 [25:0];
+  assign \p$212  = { \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356  };
+  assign sum_0_5 = \$206 [25:0];
+  assign \p$229  = { \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379 , \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372  };
+  assign sum_0_6 = \$208 [25:0];
+  assign \p$246  = { \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388  };
+  assign sum_0_7 = \$210 [25:0];
+  assign \p$263  = { \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411 , \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404  };
+  assign sum_1_0 = \$212 [25:0];
+  assign \p$279  = { \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420  };
+  assign sum_1_1 = \$214 [25:0];
+  assign \p$295  = { \$1451 , \$1450 , \$1449 , \$1448 , \$1447 , \$1446 , \$1445 , \$1444 , \$1443 , \$1442 , \$1441 , \$1440 , \$1439 , \$1438 , \$1437 , \$1436  };
+  assign sum_1_2 = \$216 [25:0];
+  assign \p$311  = { \$1467 , \$1466 , \$1465 , \$1464 , \$1463 , \$1462 , \$1461 , \$1460 , \$1459 , \$1458 , \$1457 , \$1456 , \$1455 , \$1454 , \$1453 , \$1452  };
+  assign sum_1_3 = \$218 [25:0];
+  assign \p$327  = { \$1483 , \$1482 , \$1481 , \$1480 , \$1479 , \$1478 , \$1477 , \$1476 , \$1475 , \$1474 , \$1473 , \$1472 , \$1471 , \$1470 , \$1469 , \$1468  };
+  assign sum_1_4 = \$220 [25:0];
+  assign \p$343  = { \$1499 , \$1498 , \$1497 , \$1496 , \$1495 , \$1494 , \$1493 , \$1492 , \$1491 , \$1490 , \$1489 , \$1488 , \$1487 , \$1486 , \$1485 , \$1484  };
+  assign sum_1_5 = \$222 [25:0];
+  assign \p$359  = { \$1515 , \$1514 , \$1513 , \$1512 , \$1511 , \$1510 , \$1509 , \$1508 , \$1507 , \$1506 , \$1505 , \$1504 , \$1503 , \$1502 , \$1501 , \$1500  };
+  assign sum_1_6 = \$224 [25:0];
+  assign \p$375  = { \$1531 , \$1530 , \$1529 , \$1528 , \$1527 , \$1526 , \$1525 , \$1524 , \$1523 , \$1522 , \$1521 , \$1520 , \$1519 , \$1518 , \$1517 , \$1516  };
+  assign sum_1_7 = \$226 [25:0];
+  assign \p$391  = { \$1547 , \$1546 , \$1545 , \$1544 , \$1543 , \$1542 , \$1541 , \$1540 , \$1539 , \$1538 , \$1537 , \$1536 , \$1535 , \$1534 , \$1533 , \$1532  };
+  assign sum_2_0 = \$228 [25:0];
+  assign \p$407  = { \$1563 , \$1562 , \$1561 , \$1560 , \$1559 , \$1558 , \$1557 , \$1556 , \$1555 , \$1554 , \$1553 , \$1552 , \$1551 , \$1550 , \$1549 , \$1548  };
+  assign sum_2_1 = \$230 [25:0];
+  assign \p$423  = { \$1579 , \$1578 , \$1577 , \$1576 , \$1575 , \$1574 , \$1573 , \$1572 , \$1571 , \$1570 , \$1569 , \$1568 , \$1567 , \$1566 , \$1565 , \$1564  };
+  assign sum_2_2 = \$232 [25:0];
+  assign \p$439  = { \$1595 , \$1594 , \$1593 , \$1592 , \$1591 , \$1590 , \$1589 , \$1588 , \$1587 , \$1586 , \$1585 , \$1584 , \$1583 , \$1582 , \$1581 , \$1580  };
+  assign sum_2_3 = \$234 [25:0];
+  assign \p$455  = { \$1611 , \$1610 , \$1609 , \$1608 , \$1607 , \$1606 , \$1605 , \$1604 , \$1603 , \$1602 , \$1601 , \$1600 , \$1599 , \$1598 , \$1597 , \$1596  };
+  assign sum_2_4 = \$236 [25:0];
+  assign \p$471  = { \$1627 , \$1626 , \$1625 , \$1624 , \$1623 , \$1622 , \$1621 , \$1620 , \$1619 , \$1618 , \$1617 , \$1616 , \$1615 , \$1614 , \$1613 , \$1612  };
+  assign sum_2_5 = \$238 [25:0];
+  assign \p$487  = { \$1643 , \$1642 , \$1641 , \$1640 , \$1639 , \$1638 , \$1637 , \$1636 , \$1635 , \$1634 , \$1633 , \$1632 , \$1631 , \$1630 , \$1629 , \$1628  };
+  assign sum_2_6 = \$240 [25:0];
+  assign \p$503  = { \$1659 , \$1658 , \$1657 , \$1656 , \$1655 , \$1654 , \$1653 , \$1652 , \$1651 , \$1650 , \$1649 , \$1648 , \$1647 , \$1646 , \$1645 , \$1644  };
+  assign sum_2_7 = \$242 [25:0];
+  assign \p$519  = { \$1675 , \$1674 , \$1673 , \$1672 , \$1671 , \$1670 , \$1669 , \$1668 , \$1667 , \$1666 , \$1665 , \$1664 , \$1663 , \$1662 , \$1661 , \$1660  };
+  assign sum_3_0 = \$244 [25:0];
+  assign \p$535  = { \$1691 , \$1690 , \$1689 , \$1688 , \$1687 , \$1686 , \$1685 , \$1684 , \$1683 , \$1682 , \$1681 , \$1680 , \$1679 , \$1678 , \$1677 , \$1676  };
+  assign sum_3_1 = \$246 [25:0];
+  assign \p$551  = { \$1707 , \$1706 , \$1705 , \$1704 , \$1703 , \$1702 , \$1701 , \$1700 , \$1699 , \$1698 , \$1697 , \$1696 , \$1695 , \$1694 , \$1693 , \$1692  };
+  assign sum_3_2 = \$248 [25:0];
+  assign \p$567  = { \$1723 , \$1722 , \$1721 , \$1720 , \$1719 , \$1718 , \$1717 , \$1716 , \$1715 , \$1714 , \$1713 , \$1712 , \$1711 , \$1710 , \$1709 , \$1708  };
+  assign sum_3_3 = \$250 [25:0];
+  assign \p$583  = { \$1739 , \$1738 , \$1737 , \$1736 , \$1735 , \$1734 , \$1733 , \$1732 , \$1731 , \$1730 , \$1729 , \$1728 , \$1727 , \$1726 , \$1725 , \$1724  };
+  assign sum_3_4 = \$252 [25:0];
+  assign \p$599  = { \$1755 , \$1754 , \$1753 , \$1752 , \$1751 , \$1750 , \$1749 , \$1748 , \$1747 , \$1746 , \$1745 , \$1744 , \$1743 , \$1742 , \$1741 , \$1740  };
+  assign sum_3_5 = \$254 [25:0];
+  assign \p$615  = { \$1771 , \$1770 , \$1769 , \$1768 , \$1767 , \$1766 , \$1765 , \$1764 , \$1763 , \$1762 , \$1761 , \$1760 , \$1759 , \$1758 , \$1757 , \$1756  };
+  assign sum_3_6 = \$256 [25:0];
+  assign \p$631  = { \$1787 , \$1786 , \$1785 , \$1784 , \$1783 , \$1782 , \$1781 , \$1780 , \$1779 , \$1778 , \$1777 , \$1776 , \$1775 , \$1774 , \$1773 , \$1772  };
+  assign sum_3_7 = \$258 [25:0];
+  assign \p$647  = { \$1803 , \$1802 , \$1801 , \$1800 , \$1799 , \$1798 , \$1797 , \$1796 , \$1795 , \$1794 , \$1793 , \$1792 , \$1791 , \$1790 , \$1789 , \$1788  };
+  assign sum_4_0 = \$260 [25:0];
+  assign \p$663  = { \$1819 , \$1818 , \$1817 , \$1816 , \$1815 , \$1814 , \$1813 , \$1812 , \$1811 , \$1810 , \$1809 , \$1808 , \$1807 , \$1806 , \$1805 , \$1804  };
+  assign sum_4_1 = \$262 [25:0];
+  assign \p$679  = { \$1835 , \$1834 , \$1833 , \$1832 , \$1831 , \$1830 , \$1829 , \$1828 , \$1827 , \$1826 , \$1825 , \$1824 , \$1823 , \$1822 , \$1821 , \$1820  };
+  assign sum_4_2 = \$264 [25:0];
+  assign \p$695  = { \$1851 , \$1850 , \$1849 , \$1848 , \$1847 , \$1846 , \$1845 , \$1844 , \$1843 , \$1842 , \$1841 , \$1840 , \$1839 , \$1838 , \$1837 , \$1836  };
+  assign sum_4_3 = \$266 [25:0];
+  assign \p$711  = { \$1867 , \$1866 , \$1865 , \$1864 , \$1863 , \$1862 , \$1861 , \$1860 , \$1859 , \$1858 , \$1857 , \$1856 , \$1855 , \$1854 , \$1853 , \$1852  };
+  assign sum_4_4 = \$268 [25:0];
+  assign \p$727  = { \$1883 , \$1882 , \$1881 , \$1880 , \$1879 , \$1878 , \$1877 , \$1876 , \$1875 , \$1874 , \$1873 , \$1872 , \$1871 , \$1870 , \$1869 , \$1868  };
+  assign sum_4_5 = \$270 [25:0];
+  assign \p$743  = { \$1899 , \$1898 , \$1897 , \$1896 , \$1895 , \$1894 , \$1893 , \$1892 , \$1891 , \$1890 , \$1889 , \$1888 , \$1887 , \$1886 , \$1885 , \$1884  };
+  assign sum_4_6 = \$272 [25:0];
+  assign \p$759  = { \$1915 , \$1914 , \$1913 , \$1912 , \$1911 , \$1910 , \$1909 , \$1908 , \$1907 , \$1906 , \$1905 , \$1904 , \$1903 , \$1902 , \$1901 , \$1900  };
+  assign sum_4_7 = \$274 [25:0];
+  assign \p$775  = { \$1931 , \$1930 , \$1929 , \$1928 , \$1927 , \$1926 , \$1925 , \$1924 , \$1923 , \$1922 , \$1921 , \$1920 , \$1919 , \$1918 , \$1917 , \$1916  };
+  assign sum_5_0 = \$276 [25:0];
+  assign \p$791  = { \$1947 , \$1946 , \$1945 , \$1944 , \$1943 , \$1942 , \$1941 , \$1940 , \$1939 , \$1938 , \$1937 , \$1936 , \$1935 , \$1934 , \$1933 , \$1932  };
+  assign sum_5_1 = \$278 [25:0];
+  assign \p$807  = { \$1963 , \$1962 , \$1961 , \$1960 , \$1959 , \$1958 , \$1957 , \$1956 , \$1955 , \$1954 , \$1953 , \$1952 , \$1951 , \$1950 , \$1949 , \$1948  };
+  assign sum_5_2 = \$280 [25:0];
+  assign \p$823  = { \$1979 , \$1978 , \$1977 , \$1976 , \$1975 , \$1974 , \$1973 , \$1972 , \$1971 , \$1970 , \$1969 , \$1968 , \$1967 , \$1966 , \$1965 , \$1964  };
+  assign sum_5_3 = \$282 [25:0];
+  assign \p$839  = { \$1995 , \$1994 , \$1993 , \$1992 , \$1991 , \$1990 , \$1989 , \$1988 , \$1987 , \$1986 , \$1985 , \$1984 , \$1983 , \$1982 , \$1981 , \$1980  };
+  assign sum_5_4 = \$284 [25:0];
+  assign \p$855  = { \$2011 , \$2010 , \$2009 , \$2008 , \$2007 , \$2006 , \$2005 , \$2004 , \$2003 , \$2002 , \$2001 , \$2000 , \$1999 , \$1998 , \$1997 , \$1996  };
+  assign sum_5_5 = \$286 [25:0];
+  assign \p$871  = { \$2027 , \$2026 , \$2025 , \$2024 , \$2023 , \$2022 , \$2021 , \$2020 , \$2019 , \$2018 , \$2017 , \$2016 , \$2015 , \$2014 , \$2013 , \$2012  };
+  assign sum_5_6 = \$288 [25:0];
+  assign \p$887  = { \$2043 , \$2042 , \$2041 , \$2040 , \$2039 , \$2038 , \$2037 , \$2036 , \$2035 , \$2034 , \$2033 , \$2032 , \$2031 , \$2030 , \$2029 , \$2028  };
+  assign sum_5_7 = \$290 [25:0];
+  assign \p$903  = { \$2059 , \$2058 , \$2057 , \$2056 , \$2055 , \$2054 , \$2053 , \$2052 , \$2051 , \$2050 , \$2049 , \$2048 , \$2047 , \$2046 , \$2045 , \$2044  };
+  assign sum_6_0 = \$292 [25:0];
+  assign \p$919  = { \$2075 , \$2074 , \$2073 , \$2072 , \$2071 , \$2070 , \$2069 , \$2068 , \$2067 , \$2066 , \$2065 , \$2064 , \$2063 , \$2062 , \$2061 , \$2060  };
+  assign sum_6_1 = \$294 [25:0];
+  assign \p$935  = { \$2091 , \$2090 , \$2089 , \$2088 , \$2087 , \$2086 , \$2085 , \$2084 , \$2083 , \$2082 , \$2081 , \$2080 , \$2079 , \$2078 , \$2077 , \$2076  };
+  assign sum_6_2 = \$296 [25:0];
+  assign \p$951  = { \$2107 , \$2106 , \$2105 , \$2104 , \$2103 , \$2102 , \$2101 , \$2100 , \$2099 , \$2098 , \$2097 , \$2096 , \$2095 , \$2094 , \$2093 , \$2092  };
+  assign sum_6_3 = \$298 [25:0];
+  assign \p$967  = { \$2123 , \$2122 , \$2121 , \$2120 , \$2119 , \$2118 , \$2117 , \$2116 , \$2115 , \$2114 , \$2113 , \$2112 , \$2111 , \$2110 , \$2109 , \$2108  };
+  assign sum_6_4 = \$300 [25:0];
+  assign \p$983  = { \$2139 , \$2138 , \$2137 , \$2136 , \$2135 , \$2134 , \$2133 , \$2132 , \$2131 , \$2130 , \$2129 , \$2128 , \$2127 , \$2126 , \$2125 , \$2124  };
+  assign sum_6_5 = \$302 [25:0];
+  assign \p$999  = { \$2155 , \$2154 , \$2153 , \$2152 , \$2151 , \$2150 , \$2149 , \$2148 , \$2147 , \$2146 , \$2145 , \$2144 , \$2143 , \$2142 , \$2141 , \$2140  };
+  assign sum_6_6 = \$304 [25:0];
+  assign \p$1015  = { \$2171 , \$2170 , \$2169 , \$2168 , \$2167 , \$2166 , \$2165 , \$2164 , \$2163 , \$2162 , \$2161 , \$2160 , \$2159 , \$2158 , \$2157 , \$2156  };
+  assign sum_6_7 = \$306 [25:0];
+  assign \p$1031  = { \$2187 , \$2186 , \$2185 , \$2184 , \$2183 , \$2182 , \$2181 , \$2180 , \$2179 , \$2178 , \$2177 , \$2176 , \$2175 , \$2174 , \$2173 , \$2172  };
+  assign sum_7_0 = \$308 [25:0];
+  assign \p$1046  = { \$2203 , \$2202 , \$2201 , \$2200 , \$2199 , \$2198 , \$2197 , \$2196 , \$2195 , \$2194 , \$2193 , \$2192 , \$2191 , \$2190 , \$2189 , \$2188  };
+  assign sum_7_1 = \$310 [25:0];
+  assign \p$1061  = { \$2219 , \$2218 , \$2217 , \$2216 , \$2215 , \$2214 , \$2213 , \$2212 , \$2211 , \$2210 , \$2209 , \$2208 , \$2207 , \$2206 , \$2205 , \$2204  };
+  assign sum_7_2 = \$312 [25:0];
+  assign \p$1076  = { \$2235 , \$2234 , \$2233 , \$2232 , \$2231 , \$2230 , \$2229 , \$2228 , \$2227 , \$2226 , \$2225 , \$2224 , \$2223 , \$2222 , \$2221 , \$2220  };
+  assign sum_7_3 = \$314 [25:0];
+  assign \p$1091  = { \$2251 , \$2250 , \$2249 , \$2248 , \$2247 , \$2246 , \$2245 , \$2244 , \$2243 , \$2242 , \$2241 , \$2240 , \$2239 , \$2238 , \$2237 , \$2236  };
+  assign sum_7_4 = \$316 [25:0];
+  assign \p$1106  = { \$2267 , \$2266 , \$2265 , \$2264 , \$2263 , \$2262 , \$2261 , \$2260 , \$2259 , \$2258 , \$2257 , \$2256 , \$2255 , \$2254 , \$2253 , \$2252  };
+  assign sum_7_5 = \$318 [25:0];
+  assign \p$1121  = { \$2283 , \$2282 , \$2281 , \$2280 , \$2279 , \$2278 , \$2277 , \$2276 , \$2275 , \$2274 , \$2273 , \$2272 , \$2271 , \$2270 , \$2269 , \$2268  };
+  assign sum_7_6 = \$320 [25:0];
+  assign \p$1136  = { \$2299 , \$2298 , \$2297 , \$2296 , \$2295 , \$2294 , \$2293 , \$2292 , \$2291 , \$2290 , \$2289 , \$2288 , \$2287 , \$2286 , \$2285 , \$2284  };
+  assign sum_7_7 = \$322 [25:0];
+  assign \en$1150  = en;
   assign a = i_a[7:0];
   assign b = i_w[7:0];
-  assign \en$1150  = en;
-  assign \a$1151  = a_0_0;
-  assign \b$1152  = skew_w1_d0;
   assign \en$1153  = en;
-  assign \a$1154  = a_0_1;
-  assign \b$1155  = skew_w2_d1;
+  assign \a$1154  = a_0_0;
+  assign \b$1155  = skew_w1_d0;
   assign \en$1156  = en;
-  assign \a$1157  = a_0_2;
-  assign \b$1158  = skew_w3_d2;
+  assign \a$1157  = a_0_1;
+  assign \b$1158  = skew_w2_d1;
   assign \en$1159  = en;
-  assign \a$1160  = a_0_3;
-  assign \b$1161  = skew_w4_d3;
+  assign \a$1160  = a_0_2;
+  assign \b$1161  = skew_w3_d2;
   assign \en$1162  = en;
-  assign \a$1163  = a_0_4;
-  assign \b$1164  = skew_w5_d4;
+  assign \a$1163  = a_0_3;
+  assign \b$1164  = skew_w4_d3;
   assign \en$1165  = en;
-  assign \a$1166  = a_0_5;
-  assign \b$1167  = skew_w6_d5;
+  assign \a$1166  = a_0_4;
+  assign \b$1167  = skew_w5_d4;
   assign \en$1168  = en;
-  assign \a$1169  = a_0_6;
-  assign \b$1170  = skew_w7_d6;
+  assign \a$1169  = a_0_5;
+  assign \b$1170  = skew_w6_d5;
   assign \en$1171  = en;
-  assign \a$1172  = skew_a1_d0;
-  assign \b$1173  = w_0_0;
+  assign \a$1172  = a_0_6;
+  assign \b$1173  = skew_w7_d6;
   assign \en$1174  = en;
-  assign \a$1175  = a_1_0;
-  assign \b$1176  = w_0_1;
+  assign \a$1175  = skew_a1_d0;
+  assign \b$1176  = w_0_0;
   assign \en$1177  = en;
-  assign \a$1178  = a_1_1;
-  assign \b$1179  = w_0_2;
+  assign \a$1178  = a_1_0;
+  assign \b$1179  = w_0_1;
   assign \en$1180  = en;
-  assign \a$1181  = a_1_2;
-  assign \b$1182  = w_0_3;
+  assign \a$1181  = a_1_1;
+  assign \b$1182  = w_0_2;
   assign \en$1183  = en;
-  assign \a$1184  = a_1_3;
-  assign \b$1185  = w_0_4;
+  assign \a$1184  = a_1_2;
+  assign \b$1185  = w_0_3;
   assign \en$1186  = en;
-  assign \a$1187  = a_1_4;
-  assign \b$1188  = w_0_5;
+  assign \a$1187  = a_1_3;
+  assign \b$1188  = w_0_4;
   assign \en$1189  = en;
-  assign \a$1190  = a_1_5;
-  assign \b$1191  = w_0_6;
+  assign \a$1190  = a_1_4;
+  assign \b$1191  = w_0_5;
   assign \en$1192  = en;
-  assign \a$1193  = a_1_6;
-  assign \b$1194  = w_0_7;
+  assign \a$1193  = a_1_5;
+  assign \b$1194  = w_0_6;
   assign \en$1195  = en;
-  assign \a$1196  = skew_a2_d1;
-  assign \b$1197  = w_1_0;
+  assign \a$1196  = a_1_6;
+  assign \b$1197  = w_0_7;
   assign \en$1198  = en;
-  assign \a$1199  = a_2_0;
-  assign \b$1200  = w_1_1;
+  assign \a$1199  = skew_a2_d1;
+  assign \b$1200  = w_1_0;
   assign \en$1201  = en;
-  assign \a$1202  = a_2_1;
-  assign \b$1203  = w_1_2;
+  assign \a$1202  = a_2_0;
+  assign \b$1203  = w_1_1;
   assign \en$1204  = en;
-  assign \a$1205  = a_2_2;
-  assign \b$1206  = w_1_3;
+  assign \a$1205  = a_2_1;
+  assign \b$1206  = w_1_2;
   assign \en$1207  = en;
-  assign \a$1208  = a_2_3;
-  assign \b$1209  = w_1_4;
+  assign \a$1208  = a_2_2;
+  assign \b$1209  = w_1_3;
   assign \en$1210  = en;
-  assign \a$1211  = a_2_4;
-  assign \b$1212  = w_1_5;
+  assign \a$1211  = a_2_3;
+  assign \b$1212  = w_1_4;
   assign \en$1213  = en;
-  assign \a$1214  = a_2_5;
-  assign \b$1215  = w_1_6;
+  assign \a$1214  = a_2_4;
+  assign \b$1215  = w_1_5;
   assign \en$1216  = en;
-  assign \a$1217  = a_2_6;
-  assign \b$1218  = w_1_7;
+  assign \a$1217  = a_2_5;
+  assign \b$1218  = w_1_6;
   assign \en$1219  = en;
-  assign \a$1220  = skew_a3_d2;
-  assign \b$1221  = w_2_0;
+  assign \a$1220  = a_2_6;
+  assign \b$1221  = w_1_7;
   assign \en$1222  = en;
-  assign \a$1223  = a_3_0;
-  assign \b$1224  = w_2_1;
+  assign \a$1223  = skew_a3_d2;
+  assign \b$1224  = w_2_0;
   assign \en$1225  = en;
-  assign \a$1226  = a_3_1;
-  assign \b$1227  = w_2_2;
+  assign \a$1226  = a_3_0;
+  assign \b$1227  = w_2_1;
   assign \en$1228  = en;
-  assign \a$1229  = a_3_2;
-  assign \b$1230  = w_2_3;
+  assign \a$1229  = a_3_1;
+  assign \b$1230  = w_2_2;
   assign \en$1231  = en;
-  assign \a$1232  = a_3_3;
-  assign \b$1233  = w_2_4;
+  assign \a$1232  = a_3_2;
+  assign \b$1233  = w_2_3;
   assign \en$1234  = en;
-  assign \a$1235  = a_3_4;
-  assign \b$1236  = w_2_5;
+  assign \a$1235  = a_3_3;
+  assign \b$1236  = w_2_4;
   assign \en$1237  = en;
-  assign \a$1238  = a_3_5;
-  assign \b$1239  = w_2_6;
+  assign \a$1238  = a_3_4;
+  assign \b$1239  = w_2_5;
   assign \en$1240  = en;
-  assign \a$1241  = a_3_6;
-  assign \b$1242  = w_2_7;
+  assign \a$1241  = a_3_5;
+  assign \b$1242  = w_2_6;
   assign \en$1243  = en;
-  assign \a$1244  = skew_a4_d3;
-  assign \b$1245  = w_3_0;
+  assign \a$1244  = a_3_6;
+  assign \b$1245  = w_2_7;
   assign \en$1246  = en;
-  assign \a$1247  = a_4_0;
-  assign \b$1248  = w_3_1;
+  assign \a$1247  = skew_a4_d3;
+  assign \b$1248  = w_3_0;
   assign \en$1249  = en;
-  assign \a$1250  = a_4_1;
-  assign \b$1251  = w_3_2;
+  assign \a$1250  = a_4_0;
+  assign \b$1251  = w_3_1;
   assign \en$1252  = en;
-  assign \a$1253  = a_4_2;
-  assign \b$1254  = w_3_3;
+  assign \a$1253  = a_4_1;
+  assign \b$1254  = w_3_2;
   assign \en$1255  = en;
-  assign \a$1256  = a_4_3;
-  assign \b$1257  = w_3_4;
+  assign \a$1256  = a_4_2;
+  assign \b$1257  = w_3_3;
   assign \en$1258  = en;
-  assign \a$1259  = a_4_4;
-  assign \b$1260  = w_3_5;
+  assign \a$1259  = a_4_3;
+  assign \b$1260  = w_3_4;
   assign \en$1261  = en;
-  assign \a$1262  = a_4_5;
-  assign \b$1263  = w_3_6;
+  assign \a$1262  = a_4_4;
+  assign \b$1263  = w_3_5;
   assign \en$1264  = en;
-  assign \a$1265  = a_4_6;
-  assign \b$1266  = w_3_7;
+  assign \a$1265  = a_4_5;
+  assign \b$1266  = w_3_6;
   assign \en$1267  = en;
-  assign \a$1268  = skew_a5_d4;
-  assign \b$1269  = w_4_0;
+  assign \a$1268  = a_4_6;
+  assign \b$1269  = w_3_7;
   assign \en$1270  = en;
-  assign \a$1271  = a_5_0;
-  assign \b$1272  = w_4_1;
+  assign \a$1271  = skew_a5_d4;
+  assign \b$1272  = w_4_0;
   assign \en$1273  = en;
-  assign \a$1274  = a_5_1;
-  assign \b$1275  = w_4_2;
+  assign \a$1274  = a_5_0;
+  assign \b$1275  = w_4_1;
   assign \en$1276  = en;
-  assign \a$1277  = a_5_2;
-  assign \b$1278  = w_4_3;
+  assign \a$1277  = a_5_1;
+  assign \b$1278  = w_4_2;
   assign \en$1279  = en;
-  assign \a$1280  = a_5_3;
-  assign \b$1281  = w_4_4;
+  assign \a$1280  = a_5_2;
+  assign \b$1281  = w_4_3;
   assign \en$1282  = en;
-  assign \a$1283  = a_5_4;
-  assign \b$1284  = w_4_5;
+  assign \a$1283  = a_5_3;
+  assign \b$1284  = w_4_4;
   assign \en$1285  = en;
-  assign \a$1286  = a_5_5;
-  assign \b$1287  = w_4_6;
+  assign \a$1286  = a_5_4;
+  assign \b$1287  = w_4_5;
   assign \en$1288  = en;
-  assign \a$1289  = a_5_6;
-  assign \b$1290  = w_4_7;
+  assign \a$1289  = a_5_5;
+  assign \b$1290  = w_4_6;
   assign \en$1291  = en;
-  assign \a$1292  = skew_a6_d5;
-  assign \b$1293  = w_5_0;
+  assign \a$1292  = a_5_6;
+  assign \b$1293  = w_4_7;
   assign \en$1294  = en;
-  assign \a$1295  = a_6_0;
-  assign \b$1296  = w_5_1;
+  assign \a$1295  = skew_a6_d5;
+  assign \b$1296  = w_5_0;
   assign \en$1297  = en;
-  assign \a$1298  = a_6_1;
-  assign \b$1299  = w_5_2;
+  assign \a$1298  = a_6_0;
+  assign \b$1299  = w_5_1;
   assign \en$1300  = en;
-  assign \a$1301  = a_6_2;
-  assign \b$1302  = w_5_3;
+  assign \a$1301  = a_6_1;
+  assign \b$1302  = w_5_2;
   assign \en$1303  = en;
-  assign \a$1304  = a_6_3;
-  assign \b$1305  = w_5_4;
+  assign \a$1304  = a_6_2;
+  assign \b$1305  = w_5_3;
   assign \en$1306  = en;
-  assign \a$1307  = a_6_4;
-  assign \b$1308  = w_5_5;
+  assign \a$1307  = a_6_3;
+  assign \b$1308  = w_5_4;
   assign \en$1309  = en;
-  assign \a$1310  = a_6_5;
-  assign \b$1311  = w_5_6;
+  assign \a$1310  = a_6_4;
+  assign \b$1311  = w_5_5;
   assign \en$1312  = en;
-  assign \a$1313  = a_6_6;
-  assign \b$1314  = w_5_7;
+  assign \a$1313  = a_6_5;
+  assign \b$1314  = w_5_6;
   assign \en$1315  = en;
-  assign \a$1316  = skew_a7_d6;
-  assign \b$1317  = w_6_0;
+  assign \a$1316  = a_6_6;
+  assign \b$1317  = w_5_7;
   assign \en$1318  = en;
-  assign \a$1319  = a_7_0;
-  assign \b$1320  = w_6_1;
+  assign \a$1319  = skew_a7_d6;
+  assign \b$1320  = w_6_0;
   assign \en$1321  = en;
-  assign \a$1322  = a_7_1;
-  assign \b$1323  = w_6_2;
+  assign \a$1322  = a_7_0;
+  assign \b$1323  = w_6_1;
   assign \en$1324  = en;
-  assign \a$1325  = a_7_2;
-  assign \b$1326  = w_6_3;
+  assign \a$1325  = a_7_1;
+  assign \b$1326  = w_6_2;
   assign \en$1327  = en;
-  assign \a$1328  = a_7_3;
-  assign \b$1329  = w_6_4;
+  assign \a$1328  = a_7_2;
+  assign \b$1329  = w_6_3;
   assign \en$1330  = en;
-  assign \a$1331  = a_7_4;
-  assign \b$1332  = w_6_5;
+  assign \a$1331  = a_7_3;
+  assign \b$1332  = w_6_4;
   assign \en$1333  = en;
-  assign \a$1334  = a_7_5;
-  assign \b$1335  = w_6_6;
+  assign \a$1334  = a_7_4;
+  assign \b$1335  = w_6_5;
   assign \en$1336  = en;
-  assign \a$1337  = a_7_6;
-  assign \b$1338  = w_6_7;
+  assign \a$1337  = a_7_5;
+  assign \b$1338  = w_6_6;
+  assign \en$1339  = en;
+  assign \a$1340  = a_7_6;
+  assign \b$1341  = w_6_7;
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -17416,1978 +17463,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_0 (a, b, clk, \port$717$0 , \port$717$1 , \port$717$2 , \port$717$3 , \port$717$4 , \port$717$5 , \port$717$6 , \port$717$7 , \port$717$8 , \port$717$9 , \port$717$10 , \port$717$11 , \port$717$12 , \port$717$13 , \port$717$14 , \port$717$15 , en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$717$0 ;
-  wire \port$717$0 ;
-  output \port$717$1 ;
-  wire \port$717$1 ;
-  output \port$717$10 ;
-  wire \port$717$10 ;
-  output \port$717$11 ;
-  wire \port$717$11 ;
-  output \port$717$12 ;
-  wire \port$717$12 ;
-  output \port$717$13 ;
-  wire \port$717$13 ;
-  output \port$717$14 ;
-  wire \port$717$14 ;
-  output \port$717$15 ;
-  wire \port$717$15 ;
-  output \port$717$2 ;
-  wire \port$717$2 ;
-  output \port$717$3 ;
-  wire \port$717$3 ;
-  output \port$717$4 ;
-  wire \port$717$4 ;
-  output \port$717$5 ;
-  wire \port$717$5 ;
-  output \port$717$6 ;
-  wire \port$717$6 ;
-  output \port$717$7 ;
-  wire \port$717$7 ;
-  output \port$717$8 ;
-  wire \port$717$8 ;
-  output \port$717$9 ;
-  wire \port$717$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$717$0  = \$1 ;
-  assign \port$717$1  = \$2 ;
-  assign \port$717$2  = \$3 ;
-  assign \port$717$3  = \$4 ;
-  assign \port$717$4  = \$5 ;
-  assign \port$717$5  = \$6 ;
-  assign \port$717$6  = \$7 ;
-  assign \port$717$7  = \$8 ;
-  assign \port$717$8  = \$9 ;
-  assign \port$717$9  = \$10 ;
-  assign \port$717$10  = \$11 ;
-  assign \port$717$11  = \$12 ;
-  assign \port$717$12  = \$13 ;
-  assign \port$717$13  = \$14 ;
-  assign \port$717$14  = \$15 ;
-  assign \port$717$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_1 (clk, \port$718$0 , \port$718$1 , \port$718$2 , \port$718$3 , \port$718$4 , \port$718$5 , \port$718$6 , \port$718$7 , \port$718$8 , \port$718$9 , \port$718$10 , \port$718$11 , \port$718$12 , \port$718$13 , \port$718$14 , \port$718$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$718$0 ;
-  wire \port$718$0 ;
-  output \port$718$1 ;
-  wire \port$718$1 ;
-  output \port$718$10 ;
-  wire \port$718$10 ;
-  output \port$718$11 ;
-  wire \port$718$11 ;
-  output \port$718$12 ;
-  wire \port$718$12 ;
-  output \port$718$13 ;
-  wire \port$718$13 ;
-  output \port$718$14 ;
-  wire \port$718$14 ;
-  output \port$718$15 ;
-  wire \port$718$15 ;
-  output \port$718$2 ;
-  wire \port$718$2 ;
-  output \port$718$3 ;
-  wire \port$718$3 ;
-  output \port$718$4 ;
-  wire \port$718$4 ;
-  output \port$718$5 ;
-  wire \port$718$5 ;
-  output \port$718$6 ;
-  wire \port$718$6 ;
-  output \port$718$7 ;
-  wire \port$718$7 ;
-  output \port$718$8 ;
-  wire \port$718$8 ;
-  output \port$718$9 ;
-  wire \port$718$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$718$0  = \$1 ;
-  assign \port$718$1  = \$2 ;
-  assign \port$718$2  = \$3 ;
-  assign \port$718$3  = \$4 ;
-  assign \port$718$4  = \$5 ;
-  assign \port$718$5  = \$6 ;
-  assign \port$718$6  = \$7 ;
-  assign \port$718$7  = \$8 ;
-  assign \port$718$8  = \$9 ;
-  assign \port$718$9  = \$10 ;
-  assign \port$718$10  = \$11 ;
-  assign \port$718$11  = \$12 ;
-  assign \port$718$12  = \$13 ;
-  assign \port$718$13  = \$14 ;
-  assign \port$718$14  = \$15 ;
-  assign \port$718$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_2 (clk, \port$719$0 , \port$719$1 , \port$719$2 , \port$719$3 , \port$719$4 , \port$719$5 , \port$719$6 , \port$719$7 , \port$719$8 , \port$719$9 , \port$719$10 , \port$719$11 , \port$719$12 , \port$719$13 , \port$719$14 , \port$719$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$719$0 ;
-  wire \port$719$0 ;
-  output \port$719$1 ;
-  wire \port$719$1 ;
-  output \port$719$10 ;
-  wire \port$719$10 ;
-  output \port$719$11 ;
-  wire \port$719$11 ;
-  output \port$719$12 ;
-  wire \port$719$12 ;
-  output \port$719$13 ;
-  wire \port$719$13 ;
-  output \port$719$14 ;
-  wire \port$719$14 ;
-  output \port$719$15 ;
-  wire \port$719$15 ;
-  output \port$719$2 ;
-  wire \port$719$2 ;
-  output \port$719$3 ;
-  wire \port$719$3 ;
-  output \port$719$4 ;
-  wire \port$719$4 ;
-  output \port$719$5 ;
-  wire \port$719$5 ;
-  output \port$719$6 ;
-  wire \port$719$6 ;
-  output \port$719$7 ;
-  wire \port$719$7 ;
-  output \port$719$8 ;
-  wire \port$719$8 ;
-  output \port$719$9 ;
-  wire \port$719$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$719$0  = \$1 ;
-  assign \port$719$1  = \$2 ;
-  assign \port$719$2  = \$3 ;
-  assign \port$719$3  = \$4 ;
-  assign \port$719$4  = \$5 ;
-  assign \port$719$5  = \$6 ;
-  assign \port$719$6  = \$7 ;
-  assign \port$719$7  = \$8 ;
-  assign \port$719$8  = \$9 ;
-  assign \port$719$9  = \$10 ;
-  assign \port$719$10  = \$11 ;
-  assign \port$719$11  = \$12 ;
-  assign \port$719$12  = \$13 ;
-  assign \port$719$13  = \$14 ;
-  assign \port$719$14  = \$15 ;
-  assign \port$719$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_3 (clk, \port$720$0 , \port$720$1 , \port$720$2 , \port$720$3 , \port$720$4 , \port$720$5 , \port$720$6 , \port$720$7 , \port$720$8 , \port$720$9 , \port$720$10 , \port$720$11 , \port$720$12 , \port$720$13 , \port$720$14 , \port$720$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$720$0 ;
-  wire \port$720$0 ;
-  output \port$720$1 ;
-  wire \port$720$1 ;
-  output \port$720$10 ;
-  wire \port$720$10 ;
-  output \port$720$11 ;
-  wire \port$720$11 ;
-  output \port$720$12 ;
-  wire \port$720$12 ;
-  output \port$720$13 ;
-  wire \port$720$13 ;
-  output \port$720$14 ;
-  wire \port$720$14 ;
-  output \port$720$15 ;
-  wire \port$720$15 ;
-  output \port$720$2 ;
-  wire \port$720$2 ;
-  output \port$720$3 ;
-  wire \port$720$3 ;
-  output \port$720$4 ;
-  wire \port$720$4 ;
-  output \port$720$5 ;
-  wire \port$720$5 ;
-  output \port$720$6 ;
-  wire \port$720$6 ;
-  output \port$720$7 ;
-  wire \port$720$7 ;
-  output \port$720$8 ;
-  wire \port$720$8 ;
-  output \port$720$9 ;
-  wire \port$720$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$720$0  = \$1 ;
-  assign \port$720$1  = \$2 ;
-  assign \port$720$2  = \$3 ;
-  assign \port$720$3  = \$4 ;
-  assign \port$720$4  = \$5 ;
-  assign \port$720$5  = \$6 ;
-  assign \port$720$6  = \$7 ;
-  assign \port$720$7  = \$8 ;
-  assign \port$720$8  = \$9 ;
-  assign \port$720$9  = \$10 ;
-  assign \port$720$10  = \$11 ;
-  assign \port$720$11  = \$12 ;
-  assign \port$720$12  = \$13 ;
-  assign \port$720$13  = \$14 ;
-  assign \port$720$14  = \$15 ;
-  assign \port$720$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_4 (clk, \port$721$0 , \port$721$1 , \port$721$2 , \port$721$3 , \port$721$4 , \port$721$5 , \port$721$6 , \port$721$7 , \port$721$8 , \port$721$9 , \port$721$10 , \port$721$11 , \port$721$12 , \port$721$13 , \port$721$14 , \port$721$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$721$0 ;
-  wire \port$721$0 ;
-  output \port$721$1 ;
-  wire \port$721$1 ;
-  output \port$721$10 ;
-  wire \port$721$10 ;
-  output \port$721$11 ;
-  wire \port$721$11 ;
-  output \port$721$12 ;
-  wire \port$721$12 ;
-  output \port$721$13 ;
-  wire \port$721$13 ;
-  output \port$721$14 ;
-  wire \port$721$14 ;
-  output \port$721$15 ;
-  wire \port$721$15 ;
-  output \port$721$2 ;
-  wire \port$721$2 ;
-  output \port$721$3 ;
-  wire \port$721$3 ;
-  output \port$721$4 ;
-  wire \port$721$4 ;
-  output \port$721$5 ;
-  wire \port$721$5 ;
-  output \port$721$6 ;
-  wire \port$721$6 ;
-  output \port$721$7 ;
-  wire \port$721$7 ;
-  output \port$721$8 ;
-  wire \port$721$8 ;
-  output \port$721$9 ;
-  wire \port$721$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$721$0  = \$1 ;
-  assign \port$721$1  = \$2 ;
-  assign \port$721$2  = \$3 ;
-  assign \port$721$3  = \$4 ;
-  assign \port$721$4  = \$5 ;
-  assign \port$721$5  = \$6 ;
-  assign \port$721$6  = \$7 ;
-  assign \port$721$7  = \$8 ;
-  assign \port$721$8  = \$9 ;
-  assign \port$721$9  = \$10 ;
-  assign \port$721$10  = \$11 ;
-  assign \port$721$11  = \$12 ;
-  assign \port$721$12  = \$13 ;
-  assign \port$721$13  = \$14 ;
-  assign \port$721$14  = \$15 ;
-  assign \port$721$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_5 (clk, \port$722$0 , \port$722$1 , \port$722$2 , \port$722$3 , \port$722$4 , \port$722$5 , \port$722$6 , \port$722$7 , \port$722$8 , \port$722$9 , \port$722$10 , \port$722$11 , \port$722$12 , \port$722$13 , \port$722$14 , \port$722$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$722$0 ;
-  wire \port$722$0 ;
-  output \port$722$1 ;
-  wire \port$722$1 ;
-  output \port$722$10 ;
-  wire \port$722$10 ;
-  output \port$722$11 ;
-  wire \port$722$11 ;
-  output \port$722$12 ;
-  wire \port$722$12 ;
-  output \port$722$13 ;
-  wire \port$722$13 ;
-  output \port$722$14 ;
-  wire \port$722$14 ;
-  output \port$722$15 ;
-  wire \port$722$15 ;
-  output \port$722$2 ;
-  wire \port$722$2 ;
-  output \port$722$3 ;
-  wire \port$722$3 ;
-  output \port$722$4 ;
-  wire \port$722$4 ;
-  output \port$722$5 ;
-  wire \port$722$5 ;
-  output \port$722$6 ;
-  wire \port$722$6 ;
-  output \port$722$7 ;
-  wire \port$722$7 ;
-  output \port$722$8 ;
-  wire \port$722$8 ;
-  output \port$722$9 ;
-  wire \port$722$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$722$0  = \$1 ;
-  assign \port$722$1  = \$2 ;
-  assign \port$722$2  = \$3 ;
-  assign \port$722$3  = \$4 ;
-  assign \port$722$4  = \$5 ;
-  assign \port$722$5  = \$6 ;
-  assign \port$722$6  = \$7 ;
-  assign \port$722$7  = \$8 ;
-  assign \port$722$8  = \$9 ;
-  assign \port$722$9  = \$10 ;
-  assign \port$722$10  = \$11 ;
-  assign \port$722$11  = \$12 ;
-  assign \port$722$12  = \$13 ;
-  assign \port$722$13  = \$14 ;
-  assign \port$722$14  = \$15 ;
-  assign \port$722$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_6 (clk, \port$723$0 , \port$723$1 , \port$723$2 , \port$723$3 , \port$723$4 , \port$723$5 , \port$723$6 , \port$723$7 , \port$723$8 , \port$723$9 , \port$723$10 , \port$723$11 , \port$723$12 , \port$723$13 , \port$723$14 , \port$723$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$723$0 ;
-  wire \port$723$0 ;
-  output \port$723$1 ;
-  wire \port$723$1 ;
-  output \port$723$10 ;
-  wire \port$723$10 ;
-  output \port$723$11 ;
-  wire \port$723$11 ;
-  output \port$723$12 ;
-  wire \port$723$12 ;
-  output \port$723$13 ;
-  wire \port$723$13 ;
-  output \port$723$14 ;
-  wire \port$723$14 ;
-  output \port$723$15 ;
-  wire \port$723$15 ;
-  output \port$723$2 ;
-  wire \port$723$2 ;
-  output \port$723$3 ;
-  wire \port$723$3 ;
-  output \port$723$4 ;
-  wire \port$723$4 ;
-  output \port$723$5 ;
-  wire \port$723$5 ;
-  output \port$723$6 ;
-  wire \port$723$6 ;
-  output \port$723$7 ;
-  wire \port$723$7 ;
-  output \port$723$8 ;
-  wire \port$723$8 ;
-  output \port$723$9 ;
-  wire \port$723$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$723$0  = \$1 ;
-  assign \port$723$1  = \$2 ;
-  assign \port$723$2  = \$3 ;
-  assign \port$723$3  = \$4 ;
-  assign \port$723$4  = \$5 ;
-  assign \port$723$5  = \$6 ;
-  assign \port$723$6  = \$7 ;
-  assign \port$723$7  = \$8 ;
-  assign \port$723$8  = \$9 ;
-  assign \port$723$9  = \$10 ;
-  assign \port$723$10  = \$11 ;
-  assign \port$723$11  = \$12 ;
-  assign \port$723$12  = \$13 ;
-  assign \port$723$13  = \$14 ;
-  assign \port$723$14  = \$15 ;
-  assign \port$723$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_0_7 (clk, \port$724$0 , \port$724$1 , \port$724$2 , \port$724$3 , \port$724$4 , \port$724$5 , \port$724$6 , \port$724$7 , \port$724$8 , \port$724$9 , \port$724$10 , \port$724$11 , \port$724$12 , \port$724$13 , \port$724$14 , \port$724$15 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$724$0 ;
-  wire \port$724$0 ;
-  output \port$724$1 ;
-  wire \port$724$1 ;
-  output \port$724$10 ;
-  wire \port$724$10 ;
-  output \port$724$11 ;
-  wire \port$724$11 ;
-  output \port$724$12 ;
-  wire \port$724$12 ;
-  output \port$724$13 ;
-  wire \port$724$13 ;
-  output \port$724$14 ;
-  wire \port$724$14 ;
-  output \port$724$15 ;
-  wire \port$724$15 ;
-  output \port$724$2 ;
-  wire \port$724$2 ;
-  output \port$724$3 ;
-  wire \port$724$3 ;
-  output \port$724$4 ;
-  wire \port$724$4 ;
-  output \port$724$5 ;
-  wire \port$724$5 ;
-  output \port$724$6 ;
-  wire \port$724$6 ;
-  output \port$724$7 ;
-  wire \port$724$7 ;
-  output \port$724$8 ;
-  wire \port$724$8 ;
-  output \port$724$9 ;
-  wire \port$724$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$724$0  = \$1 ;
-  assign \port$724$1  = \$2 ;
-  assign \port$724$2  = \$3 ;
-  assign \port$724$3  = \$4 ;
-  assign \port$724$4  = \$5 ;
-  assign \port$724$5  = \$6 ;
-  assign \port$724$6  = \$7 ;
-  assign \port$724$7  = \$8 ;
-  assign \port$724$8  = \$9 ;
-  assign \port$724$9  = \$10 ;
-  assign \port$724$10  = \$11 ;
-  assign \port$724$11  = \$12 ;
-  assign \port$724$12  = \$13 ;
-  assign \port$724$13  = \$14 ;
-  assign \port$724$14  = \$15 ;
-  assign \port$724$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_0 (clk, \port$725$0 , \port$725$1 , \port$725$2 , \port$725$3 , \port$725$4 , \port$725$5 , \port$725$6 , \port$725$7 , \port$725$8 , \port$725$9 , \port$725$10 , \port$725$11 , \port$725$12 , \port$725$13 , \port$725$14 , \port$725$15 , a, b, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [7:0] a;
-  wire [7:0] a;
-  input [7:0] b;
-  wire [7:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [15:0] p;
-  wire [35:0] p36;
-  output \port$725$0 ;
-  wire \port$725$0 ;
-  output \port$725$1 ;
-  wire \port$725$1 ;
-  output \port$725$10 ;
-  wire \port$725$10 ;
-  output \port$725$11 ;
-  wire \port$725$11 ;
-  output \port$725$12 ;
-  wire \port$725$12 ;
-  output \port$725$13 ;
-  wire \port$725$13 ;
-  output \port$725$14 ;
-  wire \port$725$14 ;
-  output \port$725$15 ;
-  wire \port$725$15 ;
-  output \port$725$2 ;
-  wire \port$725$2 ;
-  output \port$725$3 ;
-  wire \port$725$3 ;
-  output \port$725$4 ;
-  wire \port$725$4 ;
-  output \port$725$5 ;
-  wire \port$725$5 ;
-  output \port$725$6 ;
-  wire \port$725$6 ;
-  output \port$725$7 ;
-  wire \port$725$7 ;
-  output \port$725$8 ;
-  wire \port$725$8 ;
-  output \port$725$9 ;
-  wire \port$725$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[7]),
-    .A11(a[7]),
-    .A12(a[7]),
-    .A13(a[7]),
-    .A14(a[7]),
-    .A15(a[7]),
-    .A16(a[7]),
-    .A17(a[7]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[7]),
-    .A9(a[7]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[7]),
-    .B11(b[7]),
-    .B12(b[7]),
-    .B13(b[7]),
-    .B14(b[7]),
-    .B15(b[7]),
-    .B16(b[7]),
-    .B17(b[7]),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[7]),
-    .B9(b[7]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
-  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
-  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$725$0  = \$1 ;
-  assign \port$725$1  = \$2 ;
-  assign \port$725$2  = \$3 ;
-  assign \port$725$3  = \$4 ;
-  assign \port$725$4  = \$5 ;
-  assign \port$725$5  = \$6 ;
-  assign \port$725$6  = \$7 ;
-  assign \port$725$7  = \$8 ;
-  assign \port$725$8  = \$9 ;
-  assign \port$725$9  = \$10 ;
-  assign \port$725$10  = \$11 ;
-  assign \port$725$11  = \$12 ;
-  assign \port$725$12  = \$13 ;
-  assign \port$725$13  = \$14 ;
-  assign \port$725$14  = \$15 ;
-  assign \port$725$15  = \$16 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_1 (clk, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , b, a, en);
+module \hwq_mac_array.mul_0_0 (a, b, clk, \port$726$0 , \port$726$1 , \port$726$2 , \port$726$3 , \port$726$4 , \port$726$5 , \port$726$6 , \port$726$7 , \port$726$8 , \port$726$9 , \port$726$10 , \port$726$11 , \port$726$12 , \port$726$13 , \port$726$14 , \port$726$15 , en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19606,7 +17682,7 @@ module \hwq_mac_array.mul_1_1 (clk, \port$726$0 , \port$726$1 , \port$726$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_2 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, en);
+module \hwq_mac_array.mul_0_1 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \port$727$3 , \port$727$4 , \port$727$5 , \port$727$6 , \port$727$7 , \port$727$8 , \port$727$9 , \port$727$10 , \port$727$11 , \port$727$12 , \port$727$13 , \port$727$14 , \port$727$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -19825,7 +17901,7 @@ module \hwq_mac_array.mul_1_2 (clk, \port$727$0 , \port$727$1 , \port$727$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_3 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, en);
+module \hwq_mac_array.mul_0_2 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \port$728$3 , \port$728$4 , \port$728$5 , \port$728$6 , \port$728$7 , \port$728$8 , \port$728$9 , \port$728$10 , \port$728$11 , \port$728$12 , \port$728$13 , \port$728$14 , \port$728$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20044,7 +18120,7 @@ module \hwq_mac_array.mul_1_3 (clk, \port$728$0 , \port$728$1 , \port$728$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_4 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, en);
+module \hwq_mac_array.mul_0_3 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \port$729$3 , \port$729$4 , \port$729$5 , \port$729$6 , \port$729$7 , \port$729$8 , \port$729$9 , \port$729$10 , \port$729$11 , \port$729$12 , \port$729$13 , \port$729$14 , \port$729$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20263,7 +18339,7 @@ module \hwq_mac_array.mul_1_4 (clk, \port$729$0 , \port$729$1 , \port$729$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_5 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, en);
+module \hwq_mac_array.mul_0_4 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \port$730$3 , \port$730$4 , \port$730$5 , \port$730$6 , \port$730$7 , \port$730$8 , \port$730$9 , \port$730$10 , \port$730$11 , \port$730$12 , \port$730$13 , \port$730$14 , \port$730$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20482,7 +18558,7 @@ module \hwq_mac_array.mul_1_5 (clk, \port$730$0 , \port$730$1 , \port$730$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_6 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, en);
+module \hwq_mac_array.mul_0_5 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \port$731$3 , \port$731$4 , \port$731$5 , \port$731$6 , \port$731$7 , \port$731$8 , \port$731$9 , \port$731$10 , \port$731$11 , \port$731$12 , \port$731$13 , \port$731$14 , \port$731$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20701,7 +18777,7 @@ module \hwq_mac_array.mul_1_6 (clk, \port$731$0 , \port$731$1 , \port$731$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_1_7 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, en);
+module \hwq_mac_array.mul_0_6 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \port$732$3 , \port$732$4 , \port$732$5 , \port$732$6 , \port$732$7 , \port$732$8 , \port$732$9 , \port$732$10 , \port$732$11 , \port$732$12 , \port$732$13 , \port$732$14 , \port$732$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -20920,7 +18996,7 @@ module \hwq_mac_array.mul_1_7 (clk, \port$732$0 , \port$732$1 , \port$732$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_0 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , a, b, en);
+module \hwq_mac_array.mul_0_7 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \port$733$3 , \port$733$4 , \port$733$5 , \port$733$6 , \port$733$7 , \port$733$8 , \port$733$9 , \port$733$10 , \port$733$11 , \port$733$12 , \port$733$13 , \port$733$14 , \port$733$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21139,7 +19215,7 @@ module \hwq_mac_array.mul_2_0 (clk, \port$733$0 , \port$733$1 , \port$733$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_1 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , b, a, en);
+module \hwq_mac_array.mul_1_0 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \port$734$3 , \port$734$4 , \port$734$5 , \port$734$6 , \port$734$7 , \port$734$8 , \port$734$9 , \port$734$10 , \port$734$11 , \port$734$12 , \port$734$13 , \port$734$14 , \port$734$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21358,7 +19434,7 @@ module \hwq_mac_array.mul_2_1 (clk, \port$734$0 , \port$734$1 , \port$734$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_2 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, en);
+module \hwq_mac_array.mul_1_1 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \port$735$3 , \port$735$4 , \port$735$5 , \port$735$6 , \port$735$7 , \port$735$8 , \port$735$9 , \port$735$10 , \port$735$11 , \port$735$12 , \port$735$13 , \port$735$14 , \port$735$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21577,7 +19653,7 @@ module \hwq_mac_array.mul_2_2 (clk, \port$735$0 , \port$735$1 , \port$735$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_3 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, en);
+module \hwq_mac_array.mul_1_2 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \port$736$3 , \port$736$4 , \port$736$5 , \port$736$6 , \port$736$7 , \port$736$8 , \port$736$9 , \port$736$10 , \port$736$11 , \port$736$12 , \port$736$13 , \port$736$14 , \port$736$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -21796,7 +19872,7 @@ module \hwq_mac_array.mul_2_3 (clk, \port$736$0 , \port$736$1 , \port$736$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_4 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, en);
+module \hwq_mac_array.mul_1_3 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \port$737$3 , \port$737$4 , \port$737$5 , \port$737$6 , \port$737$7 , \port$737$8 , \port$737$9 , \port$737$10 , \port$737$11 , \port$737$12 , \port$737$13 , \port$737$14 , \port$737$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22015,7 +20091,7 @@ module \hwq_mac_array.mul_2_4 (clk, \port$737$0 , \port$737$1 , \port$737$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_5 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, en);
+module \hwq_mac_array.mul_1_4 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \port$738$3 , \port$738$4 , \port$738$5 , \port$738$6 , \port$738$7 , \port$738$8 , \port$738$9 , \port$738$10 , \port$738$11 , \port$738$12 , \port$738$13 , \port$738$14 , \port$738$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22234,7 +20310,7 @@ module \hwq_mac_array.mul_2_5 (clk, \port$738$0 , \port$738$1 , \port$738$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_6 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, en);
+module \hwq_mac_array.mul_1_5 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \port$739$3 , \port$739$4 , \port$739$5 , \port$739$6 , \port$739$7 , \port$739$8 , \port$739$9 , \port$739$10 , \port$739$11 , \port$739$12 , \port$739$13 , \port$739$14 , \port$739$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22453,7 +20529,7 @@ module \hwq_mac_array.mul_2_6 (clk, \port$739$0 , \port$739$1 , \port$739$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_2_7 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, en);
+module \hwq_mac_array.mul_1_6 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \port$740$3 , \port$740$4 , \port$740$5 , \port$740$6 , \port$740$7 , \port$740$8 , \port$740$9 , \port$740$10 , \port$740$11 , \port$740$12 , \port$740$13 , \port$740$14 , \port$740$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22672,7 +20748,7 @@ module \hwq_mac_array.mul_2_7 (clk, \port$740$0 , \port$740$1 , \port$740$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_0 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , a, b, en);
+module \hwq_mac_array.mul_1_7 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \port$741$3 , \port$741$4 , \port$741$5 , \port$741$6 , \port$741$7 , \port$741$8 , \port$741$9 , \port$741$10 , \port$741$11 , \port$741$12 , \port$741$13 , \port$741$14 , \port$741$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -22891,7 +20967,7 @@ module \hwq_mac_array.mul_3_0 (clk, \port$741$0 , \port$741$1 , \port$741$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_1 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , b, a, en);
+module \hwq_mac_array.mul_2_0 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \port$742$3 , \port$742$4 , \port$742$5 , \port$742$6 , \port$742$7 , \port$742$8 , \port$742$9 , \port$742$10 , \port$742$11 , \port$742$12 , \port$742$13 , \port$742$14 , \port$742$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23110,7 +21186,7 @@ module \hwq_mac_array.mul_3_1 (clk, \port$742$0 , \port$742$1 , \port$742$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_2 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, en);
+module \hwq_mac_array.mul_2_1 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \port$743$3 , \port$743$4 , \port$743$5 , \port$743$6 , \port$743$7 , \port$743$8 , \port$743$9 , \port$743$10 , \port$743$11 , \port$743$12 , \port$743$13 , \port$743$14 , \port$743$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23329,7 +21405,7 @@ module \hwq_mac_array.mul_3_2 (clk, \port$743$0 , \port$743$1 , \port$743$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_3 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, en);
+module \hwq_mac_array.mul_2_2 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \port$744$3 , \port$744$4 , \port$744$5 , \port$744$6 , \port$744$7 , \port$744$8 , \port$744$9 , \port$744$10 , \port$744$11 , \port$744$12 , \port$744$13 , \port$744$14 , \port$744$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23548,7 +21624,7 @@ module \hwq_mac_array.mul_3_3 (clk, \port$744$0 , \port$744$1 , \port$744$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_4 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, en);
+module \hwq_mac_array.mul_2_3 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \port$745$3 , \port$745$4 , \port$745$5 , \port$745$6 , \port$745$7 , \port$745$8 , \port$745$9 , \port$745$10 , \port$745$11 , \port$745$12 , \port$745$13 , \port$745$14 , \port$745$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23767,7 +21843,7 @@ module \hwq_mac_array.mul_3_4 (clk, \port$745$0 , \port$745$1 , \port$745$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_5 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, en);
+module \hwq_mac_array.mul_2_4 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \port$746$3 , \port$746$4 , \port$746$5 , \port$746$6 , \port$746$7 , \port$746$8 , \port$746$9 , \port$746$10 , \port$746$11 , \port$746$12 , \port$746$13 , \port$746$14 , \port$746$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -23986,7 +22062,7 @@ module \hwq_mac_array.mul_3_5 (clk, \port$746$0 , \port$746$1 , \port$746$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_6 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, en);
+module \hwq_mac_array.mul_2_5 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \port$747$3 , \port$747$4 , \port$747$5 , \port$747$6 , \port$747$7 , \port$747$8 , \port$747$9 , \port$747$10 , \port$747$11 , \port$747$12 , \port$747$13 , \port$747$14 , \port$747$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24205,7 +22281,7 @@ module \hwq_mac_array.mul_3_6 (clk, \port$747$0 , \port$747$1 , \port$747$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_3_7 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, en);
+module \hwq_mac_array.mul_2_6 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \port$748$3 , \port$748$4 , \port$748$5 , \port$748$6 , \port$748$7 , \port$748$8 , \port$748$9 , \port$748$10 , \port$748$11 , \port$748$12 , \port$748$13 , \port$748$14 , \port$748$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24424,7 +22500,7 @@ module \hwq_mac_array.mul_3_7 (clk, \port$748$0 , \port$748$1 , \port$748$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_0 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , a, b, en);
+module \hwq_mac_array.mul_2_7 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \port$749$3 , \port$749$4 , \port$749$5 , \port$749$6 , \port$749$7 , \port$749$8 , \port$749$9 , \port$749$10 , \port$749$11 , \port$749$12 , \port$749$13 , \port$749$14 , \port$749$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24643,7 +22719,7 @@ module \hwq_mac_array.mul_4_0 (clk, \port$749$0 , \port$749$1 , \port$749$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_1 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , b, a, en);
+module \hwq_mac_array.mul_3_0 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \port$750$3 , \port$750$4 , \port$750$5 , \port$750$6 , \port$750$7 , \port$750$8 , \port$750$9 , \port$750$10 , \port$750$11 , \port$750$12 , \port$750$13 , \port$750$14 , \port$750$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -24862,7 +22938,7 @@ module \hwq_mac_array.mul_4_1 (clk, \port$750$0 , \port$750$1 , \port$750$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_2 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \port$751$3 , \port$751$4 , \port$751$5 , \port$751$6 , \port$751$7 , \port$751$8 , \port$751$9 , \port$751$10 , \port$751$11 , \port$751$12 , \port$751$13 , \port$751$14 , \port$751$15 , b, a, en);
+module \hwq_mac_array.mul_3_1 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \port$751$3 , \port$751$4 , \port$751$5 , \port$751$6 , \port$751$7 , \port$751$8 , \port$751$9 , \port$751$10 , \port$751$11 , \port$751$12 , \port$751$13 , \port$751$14 , \port$751$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25081,7 +23157,7 @@ module \hwq_mac_array.mul_4_2 (clk, \port$751$0 , \port$751$1 , \port$751$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_3 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \port$752$3 , \port$752$4 , \port$752$5 , \port$752$6 , \port$752$7 , \port$752$8 , \port$752$9 , \port$752$10 , \port$752$11 , \port$752$12 , \port$752$13 , \port$752$14 , \port$752$15 , b, a, en);
+module \hwq_mac_array.mul_3_2 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \port$752$3 , \port$752$4 , \port$752$5 , \port$752$6 , \port$752$7 , \port$752$8 , \port$752$9 , \port$752$10 , \port$752$11 , \port$752$12 , \port$752$13 , \port$752$14 , \port$752$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25300,7 +23376,7 @@ module \hwq_mac_array.mul_4_3 (clk, \port$752$0 , \port$752$1 , \port$752$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_4 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \port$753$3 , \port$753$4 , \port$753$5 , \port$753$6 , \port$753$7 , \port$753$8 , \port$753$9 , \port$753$10 , \port$753$11 , \port$753$12 , \port$753$13 , \port$753$14 , \port$753$15 , b, a, en);
+module \hwq_mac_array.mul_3_3 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \port$753$3 , \port$753$4 , \port$753$5 , \port$753$6 , \port$753$7 , \port$753$8 , \port$753$9 , \port$753$10 , \port$753$11 , \port$753$12 , \port$753$13 , \port$753$14 , \port$753$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25519,7 +23595,7 @@ module \hwq_mac_array.mul_4_4 (clk, \port$753$0 , \port$753$1 , \port$753$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_5 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \port$754$3 , \port$754$4 , \port$754$5 , \port$754$6 , \port$754$7 , \port$754$8 , \port$754$9 , \port$754$10 , \port$754$11 , \port$754$12 , \port$754$13 , \port$754$14 , \port$754$15 , b, a, en);
+module \hwq_mac_array.mul_3_4 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \port$754$3 , \port$754$4 , \port$754$5 , \port$754$6 , \port$754$7 , \port$754$8 , \port$754$9 , \port$754$10 , \port$754$11 , \port$754$12 , \port$754$13 , \port$754$14 , \port$754$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25738,7 +23814,7 @@ module \hwq_mac_array.mul_4_5 (clk, \port$754$0 , \port$754$1 , \port$754$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_6 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, en);
+module \hwq_mac_array.mul_3_5 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \port$755$3 , \port$755$4 , \port$755$5 , \port$755$6 , \port$755$7 , \port$755$8 , \port$755$9 , \port$755$10 , \port$755$11 , \port$755$12 , \port$755$13 , \port$755$14 , \port$755$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -25957,7 +24033,7 @@ module \hwq_mac_array.mul_4_6 (clk, \port$755$0 , \port$755$1 , \port$755$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_4_7 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, en);
+module \hwq_mac_array.mul_3_6 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \port$756$3 , \port$756$4 , \port$756$5 , \port$756$6 , \port$756$7 , \port$756$8 , \port$756$9 , \port$756$10 , \port$756$11 , \port$756$12 , \port$756$13 , \port$756$14 , \port$756$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26176,7 +24252,7 @@ module \hwq_mac_array.mul_4_7 (clk, \port$756$0 , \port$756$1 , \port$756$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_0 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , a, b, en);
+module \hwq_mac_array.mul_3_7 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \port$757$3 , \port$757$4 , \port$757$5 , \port$757$6 , \port$757$7 , \port$757$8 , \port$757$9 , \port$757$10 , \port$757$11 , \port$757$12 , \port$757$13 , \port$757$14 , \port$757$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26395,7 +24471,7 @@ module \hwq_mac_array.mul_5_0 (clk, \port$757$0 , \port$757$1 , \port$757$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_1 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \port$758$3 , \port$758$4 , \port$758$5 , \port$758$6 , \port$758$7 , \port$758$8 , \port$758$9 , \port$758$10 , \port$758$11 , \port$758$12 , \port$758$13 , \port$758$14 , \port$758$15 , b, a, en);
+module \hwq_mac_array.mul_4_0 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \port$758$3 , \port$758$4 , \port$758$5 , \port$758$6 , \port$758$7 , \port$758$8 , \port$758$9 , \port$758$10 , \port$758$11 , \port$758$12 , \port$758$13 , \port$758$14 , \port$758$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26614,7 +24690,7 @@ module \hwq_mac_array.mul_5_1 (clk, \port$758$0 , \port$758$1 , \port$758$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_2 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \port$759$3 , \port$759$4 , \port$759$5 , \port$759$6 , \port$759$7 , \port$759$8 , \port$759$9 , \port$759$10 , \port$759$11 , \port$759$12 , \port$759$13 , \port$759$14 , \port$759$15 , b, a, en);
+module \hwq_mac_array.mul_4_1 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \port$759$3 , \port$759$4 , \port$759$5 , \port$759$6 , \port$759$7 , \port$759$8 , \port$759$9 , \port$759$10 , \port$759$11 , \port$759$12 , \port$759$13 , \port$759$14 , \port$759$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -26833,7 +24909,7 @@ module \hwq_mac_array.mul_5_2 (clk, \port$759$0 , \port$759$1 , \port$759$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_3 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \port$760$3 , \port$760$4 , \port$760$5 , \port$760$6 , \port$760$7 , \port$760$8 , \port$760$9 , \port$760$10 , \port$760$11 , \port$760$12 , \port$760$13 , \port$760$14 , \port$760$15 , b, a, en);
+module \hwq_mac_array.mul_4_2 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \port$760$3 , \port$760$4 , \port$760$5 , \port$760$6 , \port$760$7 , \port$760$8 , \port$760$9 , \port$760$10 , \port$760$11 , \port$760$12 , \port$760$13 , \port$760$14 , \port$760$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27052,7 +25128,7 @@ module \hwq_mac_array.mul_5_3 (clk, \port$760$0 , \port$760$1 , \port$760$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_4 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \port$761$3 , \port$761$4 , \port$761$5 , \port$761$6 , \port$761$7 , \port$761$8 , \port$761$9 , \port$761$10 , \port$761$11 , \port$761$12 , \port$761$13 , \port$761$14 , \port$761$15 , b, a, en);
+module \hwq_mac_array.mul_4_3 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \port$761$3 , \port$761$4 , \port$761$5 , \port$761$6 , \port$761$7 , \port$761$8 , \port$761$9 , \port$761$10 , \port$761$11 , \port$761$12 , \port$761$13 , \port$761$14 , \port$761$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27271,7 +25347,7 @@ module \hwq_mac_array.mul_5_4 (clk, \port$761$0 , \port$761$1 , \port$761$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_5 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \port$762$3 , \port$762$4 , \port$762$5 , \port$762$6 , \port$762$7 , \port$762$8 , \port$762$9 , \port$762$10 , \port$762$11 , \port$762$12 , \port$762$13 , \port$762$14 , \port$762$15 , b, a, en);
+module \hwq_mac_array.mul_4_4 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \port$762$3 , \port$762$4 , \port$762$5 , \port$762$6 , \port$762$7 , \port$762$8 , \port$762$9 , \port$762$10 , \port$762$11 , \port$762$12 , \port$762$13 , \port$762$14 , \port$762$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27490,7 +25566,7 @@ module \hwq_mac_array.mul_5_5 (clk, \port$762$0 , \port$762$1 , \port$762$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_6 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \port$763$3 , \port$763$4 , \port$763$5 , \port$763$6 , \port$763$7 , \port$763$8 , \port$763$9 , \port$763$10 , \port$763$11 , \port$763$12 , \port$763$13 , \port$763$14 , \port$763$15 , b, a, en);
+module \hwq_mac_array.mul_4_5 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \port$763$3 , \port$763$4 , \port$763$5 , \port$763$6 , \port$763$7 , \port$763$8 , \port$763$9 , \port$763$10 , \port$763$11 , \port$763$12 , \port$763$13 , \port$763$14 , \port$763$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27709,7 +25785,7 @@ module \hwq_mac_array.mul_5_6 (clk, \port$763$0 , \port$763$1 , \port$763$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_5_7 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \port$764$3 , \port$764$4 , \port$764$5 , \port$764$6 , \port$764$7 , \port$764$8 , \port$764$9 , \port$764$10 , \port$764$11 , \port$764$12 , \port$764$13 , \port$764$14 , \port$764$15 , b, a, en);
+module \hwq_mac_array.mul_4_6 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \port$764$3 , \port$764$4 , \port$764$5 , \port$764$6 , \port$764$7 , \port$764$8 , \port$764$9 , \port$764$10 , \port$764$11 , \port$764$12 , \port$764$13 , \port$764$14 , \port$764$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27928,7 +26004,7 @@ module \hwq_mac_array.mul_5_7 (clk, \port$764$0 , \port$764$1 , \port$764$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_0 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \port$765$3 , \port$765$4 , \port$765$5 , \port$765$6 , \port$765$7 , \port$765$8 , \port$765$9 , \port$765$10 , \port$765$11 , \port$765$12 , \port$765$13 , \port$765$14 , \port$765$15 , a, b, en);
+module \hwq_mac_array.mul_4_7 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \port$765$3 , \port$765$4 , \port$765$5 , \port$765$6 , \port$765$7 , \port$765$8 , \port$765$9 , \port$765$10 , \port$765$11 , \port$765$12 , \port$765$13 , \port$765$14 , \port$765$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28147,7 +26223,7 @@ module \hwq_mac_array.mul_6_0 (clk, \port$765$0 , \port$765$1 , \port$765$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_1 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \port$766$3 , \port$766$4 , \port$766$5 , \port$766$6 , \port$766$7 , \port$766$8 , \port$766$9 , \port$766$10 , \port$766$11 , \port$766$12 , \port$766$13 , \port$766$14 , \port$766$15 , b, a, en);
+module \hwq_mac_array.mul_5_0 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \port$766$3 , \port$766$4 , \port$766$5 , \port$766$6 , \port$766$7 , \port$766$8 , \port$766$9 , \port$766$10 , \port$766$11 , \port$766$12 , \port$766$13 , \port$766$14 , \port$766$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28366,7 +26442,7 @@ module \hwq_mac_array.mul_6_1 (clk, \port$766$0 , \port$766$1 , \port$766$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_2 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \port$767$3 , \port$767$4 , \port$767$5 , \port$767$6 , \port$767$7 , \port$767$8 , \port$767$9 , \port$767$10 , \port$767$11 , \port$767$12 , \port$767$13 , \port$767$14 , \port$767$15 , b, a, en);
+module \hwq_mac_array.mul_5_1 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \port$767$3 , \port$767$4 , \port$767$5 , \port$767$6 , \port$767$7 , \port$767$8 , \port$767$9 , \port$767$10 , \port$767$11 , \port$767$12 , \port$767$13 , \port$767$14 , \port$767$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28585,7 +26661,7 @@ module \hwq_mac_array.mul_6_2 (clk, \port$767$0 , \port$767$1 , \port$767$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_3 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \port$768$3 , \port$768$4 , \port$768$5 , \port$768$6 , \port$768$7 , \port$768$8 , \port$768$9 , \port$768$10 , \port$768$11 , \port$768$12 , \port$768$13 , \port$768$14 , \port$768$15 , b, a, en);
+module \hwq_mac_array.mul_5_2 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \port$768$3 , \port$768$4 , \port$768$5 , \port$768$6 , \port$768$7 , \port$768$8 , \port$768$9 , \port$768$10 , \port$768$11 , \port$768$12 , \port$768$13 , \port$768$14 , \port$768$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28804,7 +26880,7 @@ module \hwq_mac_array.mul_6_3 (clk, \port$768$0 , \port$768$1 , \port$768$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_4 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \port$769$3 , \port$769$4 , \port$769$5 , \port$769$6 , \port$769$7 , \port$769$8 , \port$769$9 , \port$769$10 , \port$769$11 , \port$769$12 , \port$769$13 , \port$769$14 , \port$769$15 , b, a, en);
+module \hwq_mac_array.mul_5_3 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \port$769$3 , \port$769$4 , \port$769$5 , \port$769$6 , \port$769$7 , \port$769$8 , \port$769$9 , \port$769$10 , \port$769$11 , \port$769$12 , \port$769$13 , \port$769$14 , \port$769$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29023,7 +27099,7 @@ module \hwq_mac_array.mul_6_4 (clk, \port$769$0 , \port$769$1 , \port$769$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_5 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \port$770$3 , \port$770$4 , \port$770$5 , \port$770$6 , \port$770$7 , \port$770$8 , \port$770$9 , \port$770$10 , \port$770$11 , \port$770$12 , \port$770$13 , \port$770$14 , \port$770$15 , b, a, en);
+module \hwq_mac_array.mul_5_4 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \port$770$3 , \port$770$4 , \port$770$5 , \port$770$6 , \port$770$7 , \port$770$8 , \port$770$9 , \port$770$10 , \port$770$11 , \port$770$12 , \port$770$13 , \port$770$14 , \port$770$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29242,7 +27318,7 @@ module \hwq_mac_array.mul_6_5 (clk, \port$770$0 , \port$770$1 , \port$770$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_6 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, en);
+module \hwq_mac_array.mul_5_5 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \port$771$3 , \port$771$4 , \port$771$5 , \port$771$6 , \port$771$7 , \port$771$8 , \port$771$9 , \port$771$10 , \port$771$11 , \port$771$12 , \port$771$13 , \port$771$14 , \port$771$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29461,7 +27537,7 @@ module \hwq_mac_array.mul_6_6 (clk, \port$771$0 , \port$771$1 , \port$771$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_6_7 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, en);
+module \hwq_mac_array.mul_5_6 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \port$772$3 , \port$772$4 , \port$772$5 , \port$772$6 , \port$772$7 , \port$772$8 , \port$772$9 , \port$772$10 , \port$772$11 , \port$772$12 , \port$772$13 , \port$772$14 , \port$772$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29680,7 +27756,7 @@ module \hwq_mac_array.mul_6_7 (clk, \port$772$0 , \port$772$1 , \port$772$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_0 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , a, b, en);
+module \hwq_mac_array.mul_5_7 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \port$773$3 , \port$773$4 , \port$773$5 , \port$773$6 , \port$773$7 , \port$773$8 , \port$773$9 , \port$773$10 , \port$773$11 , \port$773$12 , \port$773$13 , \port$773$14 , \port$773$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -29899,7 +27975,7 @@ module \hwq_mac_array.mul_7_0 (clk, \port$773$0 , \port$773$1 , \port$773$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_1 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \port$774$3 , \port$774$4 , \port$774$5 , \port$774$6 , \port$774$7 , \port$774$8 , \port$774$9 , \port$774$10 , \port$774$11 , \port$774$12 , \port$774$13 , \port$774$14 , \port$774$15 , b, a, en);
+module \hwq_mac_array.mul_6_0 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \port$774$3 , \port$774$4 , \port$774$5 , \port$774$6 , \port$774$7 , \port$774$8 , \port$774$9 , \port$774$10 , \port$774$11 , \port$774$12 , \port$774$13 , \port$774$14 , \port$774$15 , a, b, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30118,7 +28194,7 @@ module \hwq_mac_array.mul_7_1 (clk, \port$774$0 , \port$774$1 , \port$774$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_2 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \port$775$3 , \port$775$4 , \port$775$5 , \port$775$6 , \port$775$7 , \port$775$8 , \port$775$9 , \port$775$10 , \port$775$11 , \port$775$12 , \port$775$13 , \port$775$14 , \port$775$15 , b, a, en);
+module \hwq_mac_array.mul_6_1 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \port$775$3 , \port$775$4 , \port$775$5 , \port$775$6 , \port$775$7 , \port$775$8 , \port$775$9 , \port$775$10 , \port$775$11 , \port$775$12 , \port$775$13 , \port$775$14 , \port$775$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30337,7 +28413,7 @@ module \hwq_mac_array.mul_7_2 (clk, \port$775$0 , \port$775$1 , \port$775$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_3 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \port$776$3 , \port$776$4 , \port$776$5 , \port$776$6 , \port$776$7 , \port$776$8 , \port$776$9 , \port$776$10 , \port$776$11 , \port$776$12 , \port$776$13 , \port$776$14 , \port$776$15 , b, a, en);
+module \hwq_mac_array.mul_6_2 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \port$776$3 , \port$776$4 , \port$776$5 , \port$776$6 , \port$776$7 , \port$776$8 , \port$776$9 , \port$776$10 , \port$776$11 , \port$776$12 , \port$776$13 , \port$776$14 , \port$776$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30556,7 +28632,7 @@ module \hwq_mac_array.mul_7_3 (clk, \port$776$0 , \port$776$1 , \port$776$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_4 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \port$777$3 , \port$777$4 , \port$777$5 , \port$777$6 , \port$777$7 , \port$777$8 , \port$777$9 , \port$777$10 , \port$777$11 , \port$777$12 , \port$777$13 , \port$777$14 , \port$777$15 , b, a, en);
+module \hwq_mac_array.mul_6_3 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \port$777$3 , \port$777$4 , \port$777$5 , \port$777$6 , \port$777$7 , \port$777$8 , \port$777$9 , \port$777$10 , \port$777$11 , \port$777$12 , \port$777$13 , \port$777$14 , \port$777$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30775,7 +28851,7 @@ module \hwq_mac_array.mul_7_4 (clk, \port$777$0 , \port$777$1 , \port$777$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_5 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \port$778$3 , \port$778$4 , \port$778$5 , \port$778$6 , \port$778$7 , \port$778$8 , \port$778$9 , \port$778$10 , \port$778$11 , \port$778$12 , \port$778$13 , \port$778$14 , \port$778$15 , b, a, en);
+module \hwq_mac_array.mul_6_4 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \port$778$3 , \port$778$4 , \port$778$5 , \port$778$6 , \port$778$7 , \port$778$8 , \port$778$9 , \port$778$10 , \port$778$11 , \port$778$12 , \port$778$13 , \port$778$14 , \port$778$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30994,7 +29070,7 @@ module \hwq_mac_array.mul_7_5 (clk, \port$778$0 , \port$778$1 , \port$778$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_6 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \port$779$3 , \port$779$4 , \port$779$5 , \port$779$6 , \port$779$7 , \port$779$8 , \port$779$9 , \port$779$10 , \port$779$11 , \port$779$12 , \port$779$13 , \port$779$14 , \port$779$15 , b, a, en);
+module \hwq_mac_array.mul_6_5 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \port$779$3 , \port$779$4 , \port$779$5 , \port$779$6 , \port$779$7 , \port$779$8 , \port$779$9 , \port$779$10 , \port$779$11 , \port$779$12 , \port$779$13 , \port$779$14 , \port$779$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -31213,7 +29289,7 @@ module \hwq_mac_array.mul_7_6 (clk, \port$779$0 , \port$779$1 , \port$779$2 , \p
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_mac_array.mul_7_7 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \port$780$3 , \port$780$4 , \port$780$5 , \port$780$6 , \port$780$7 , \port$780$8 , \port$780$9 , \port$780$10 , \port$780$11 , \port$780$12 , \port$780$13 , \port$780$14 , \port$780$15 , b, a, en);
+module \hwq_mac_array.mul_6_6 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \port$780$3 , \port$780$4 , \port$780$5 , \port$780$6 , \port$780$7 , \port$780$8 , \port$780$9 , \port$780$10 , \port$780$11 , \port$780$12 , \port$780$13 , \port$780$14 , \port$780$15 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -31429,4 +29505,1975 @@ module \hwq_mac_array.mul_7_7 (clk, \port$780$0 , \port$780$1 , \port$780$2 , \p
   assign \port$780$13  = \$14 ;
   assign \port$780$14  = \$15 ;
   assign \port$780$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_6_7 (clk, \port$781$0 , \port$781$1 , \port$781$2 , \port$781$3 , \port$781$4 , \port$781$5 , \port$781$6 , \port$781$7 , \port$781$8 , \port$781$9 , \port$781$10 , \port$781$11 , \port$781$12 , \port$781$13 , \port$781$14 , \port$781$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$781$0 ;
+  wire \port$781$0 ;
+  output \port$781$1 ;
+  wire \port$781$1 ;
+  output \port$781$10 ;
+  wire \port$781$10 ;
+  output \port$781$11 ;
+  wire \port$781$11 ;
+  output \port$781$12 ;
+  wire \port$781$12 ;
+  output \port$781$13 ;
+  wire \port$781$13 ;
+  output \port$781$14 ;
+  wire \port$781$14 ;
+  output \port$781$15 ;
+  wire \port$781$15 ;
+  output \port$781$2 ;
+  wire \port$781$2 ;
+  output \port$781$3 ;
+  wire \port$781$3 ;
+  output \port$781$4 ;
+  wire \port$781$4 ;
+  output \port$781$5 ;
+  wire \port$781$5 ;
+  output \port$781$6 ;
+  wire \port$781$6 ;
+  output \port$781$7 ;
+  wire \port$781$7 ;
+  output \port$781$8 ;
+  wire \port$781$8 ;
+  output \port$781$9 ;
+  wire \port$781$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$781$0  = \$1 ;
+  assign \port$781$1  = \$2 ;
+  assign \port$781$2  = \$3 ;
+  assign \port$781$3  = \$4 ;
+  assign \port$781$4  = \$5 ;
+  assign \port$781$5  = \$6 ;
+  assign \port$781$6  = \$7 ;
+  assign \port$781$7  = \$8 ;
+  assign \port$781$8  = \$9 ;
+  assign \port$781$9  = \$10 ;
+  assign \port$781$10  = \$11 ;
+  assign \port$781$11  = \$12 ;
+  assign \port$781$12  = \$13 ;
+  assign \port$781$13  = \$14 ;
+  assign \port$781$14  = \$15 ;
+  assign \port$781$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_0 (clk, \port$782$0 , \port$782$1 , \port$782$2 , \port$782$3 , \port$782$4 , \port$782$5 , \port$782$6 , \port$782$7 , \port$782$8 , \port$782$9 , \port$782$10 , \port$782$11 , \port$782$12 , \port$782$13 , \port$782$14 , \port$782$15 , a, b, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$782$0 ;
+  wire \port$782$0 ;
+  output \port$782$1 ;
+  wire \port$782$1 ;
+  output \port$782$10 ;
+  wire \port$782$10 ;
+  output \port$782$11 ;
+  wire \port$782$11 ;
+  output \port$782$12 ;
+  wire \port$782$12 ;
+  output \port$782$13 ;
+  wire \port$782$13 ;
+  output \port$782$14 ;
+  wire \port$782$14 ;
+  output \port$782$15 ;
+  wire \port$782$15 ;
+  output \port$782$2 ;
+  wire \port$782$2 ;
+  output \port$782$3 ;
+  wire \port$782$3 ;
+  output \port$782$4 ;
+  wire \port$782$4 ;
+  output \port$782$5 ;
+  wire \port$782$5 ;
+  output \port$782$6 ;
+  wire \port$782$6 ;
+  output \port$782$7 ;
+  wire \port$782$7 ;
+  output \port$782$8 ;
+  wire \port$782$8 ;
+  output \port$782$9 ;
+  wire \port$782$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$782$0  = \$1 ;
+  assign \port$782$1  = \$2 ;
+  assign \port$782$2  = \$3 ;
+  assign \port$782$3  = \$4 ;
+  assign \port$782$4  = \$5 ;
+  assign \port$782$5  = \$6 ;
+  assign \port$782$6  = \$7 ;
+  assign \port$782$7  = \$8 ;
+  assign \port$782$8  = \$9 ;
+  assign \port$782$9  = \$10 ;
+  assign \port$782$10  = \$11 ;
+  assign \port$782$11  = \$12 ;
+  assign \port$782$12  = \$13 ;
+  assign \port$782$13  = \$14 ;
+  assign \port$782$14  = \$15 ;
+  assign \port$782$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_1 (clk, \port$783$0 , \port$783$1 , \port$783$2 , \port$783$3 , \port$783$4 , \port$783$5 , \port$783$6 , \port$783$7 , \port$783$8 , \port$783$9 , \port$783$10 , \port$783$11 , \port$783$12 , \port$783$13 , \port$783$14 , \port$783$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$783$0 ;
+  wire \port$783$0 ;
+  output \port$783$1 ;
+  wire \port$783$1 ;
+  output \port$783$10 ;
+  wire \port$783$10 ;
+  output \port$783$11 ;
+  wire \port$783$11 ;
+  output \port$783$12 ;
+  wire \port$783$12 ;
+  output \port$783$13 ;
+  wire \port$783$13 ;
+  output \port$783$14 ;
+  wire \port$783$14 ;
+  output \port$783$15 ;
+  wire \port$783$15 ;
+  output \port$783$2 ;
+  wire \port$783$2 ;
+  output \port$783$3 ;
+  wire \port$783$3 ;
+  output \port$783$4 ;
+  wire \port$783$4 ;
+  output \port$783$5 ;
+  wire \port$783$5 ;
+  output \port$783$6 ;
+  wire \port$783$6 ;
+  output \port$783$7 ;
+  wire \port$783$7 ;
+  output \port$783$8 ;
+  wire \port$783$8 ;
+  output \port$783$9 ;
+  wire \port$783$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$783$0  = \$1 ;
+  assign \port$783$1  = \$2 ;
+  assign \port$783$2  = \$3 ;
+  assign \port$783$3  = \$4 ;
+  assign \port$783$4  = \$5 ;
+  assign \port$783$5  = \$6 ;
+  assign \port$783$6  = \$7 ;
+  assign \port$783$7  = \$8 ;
+  assign \port$783$8  = \$9 ;
+  assign \port$783$9  = \$10 ;
+  assign \port$783$10  = \$11 ;
+  assign \port$783$11  = \$12 ;
+  assign \port$783$12  = \$13 ;
+  assign \port$783$13  = \$14 ;
+  assign \port$783$14  = \$15 ;
+  assign \port$783$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_2 (clk, \port$784$0 , \port$784$1 , \port$784$2 , \port$784$3 , \port$784$4 , \port$784$5 , \port$784$6 , \port$784$7 , \port$784$8 , \port$784$9 , \port$784$10 , \port$784$11 , \port$784$12 , \port$784$13 , \port$784$14 , \port$784$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$784$0 ;
+  wire \port$784$0 ;
+  output \port$784$1 ;
+  wire \port$784$1 ;
+  output \port$784$10 ;
+  wire \port$784$10 ;
+  output \port$784$11 ;
+  wire \port$784$11 ;
+  output \port$784$12 ;
+  wire \port$784$12 ;
+  output \port$784$13 ;
+  wire \port$784$13 ;
+  output \port$784$14 ;
+  wire \port$784$14 ;
+  output \port$784$15 ;
+  wire \port$784$15 ;
+  output \port$784$2 ;
+  wire \port$784$2 ;
+  output \port$784$3 ;
+  wire \port$784$3 ;
+  output \port$784$4 ;
+  wire \port$784$4 ;
+  output \port$784$5 ;
+  wire \port$784$5 ;
+  output \port$784$6 ;
+  wire \port$784$6 ;
+  output \port$784$7 ;
+  wire \port$784$7 ;
+  output \port$784$8 ;
+  wire \port$784$8 ;
+  output \port$784$9 ;
+  wire \port$784$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$784$0  = \$1 ;
+  assign \port$784$1  = \$2 ;
+  assign \port$784$2  = \$3 ;
+  assign \port$784$3  = \$4 ;
+  assign \port$784$4  = \$5 ;
+  assign \port$784$5  = \$6 ;
+  assign \port$784$6  = \$7 ;
+  assign \port$784$7  = \$8 ;
+  assign \port$784$8  = \$9 ;
+  assign \port$784$9  = \$10 ;
+  assign \port$784$10  = \$11 ;
+  assign \port$784$11  = \$12 ;
+  assign \port$784$12  = \$13 ;
+  assign \port$784$13  = \$14 ;
+  assign \port$784$14  = \$15 ;
+  assign \port$784$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_3 (clk, \port$785$0 , \port$785$1 , \port$785$2 , \port$785$3 , \port$785$4 , \port$785$5 , \port$785$6 , \port$785$7 , \port$785$8 , \port$785$9 , \port$785$10 , \port$785$11 , \port$785$12 , \port$785$13 , \port$785$14 , \port$785$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$785$0 ;
+  wire \port$785$0 ;
+  output \port$785$1 ;
+  wire \port$785$1 ;
+  output \port$785$10 ;
+  wire \port$785$10 ;
+  output \port$785$11 ;
+  wire \port$785$11 ;
+  output \port$785$12 ;
+  wire \port$785$12 ;
+  output \port$785$13 ;
+  wire \port$785$13 ;
+  output \port$785$14 ;
+  wire \port$785$14 ;
+  output \port$785$15 ;
+  wire \port$785$15 ;
+  output \port$785$2 ;
+  wire \port$785$2 ;
+  output \port$785$3 ;
+  wire \port$785$3 ;
+  output \port$785$4 ;
+  wire \port$785$4 ;
+  output \port$785$5 ;
+  wire \port$785$5 ;
+  output \port$785$6 ;
+  wire \port$785$6 ;
+  output \port$785$7 ;
+  wire \port$785$7 ;
+  output \port$785$8 ;
+  wire \port$785$8 ;
+  output \port$785$9 ;
+  wire \port$785$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$785$0  = \$1 ;
+  assign \port$785$1  = \$2 ;
+  assign \port$785$2  = \$3 ;
+  assign \port$785$3  = \$4 ;
+  assign \port$785$4  = \$5 ;
+  assign \port$785$5  = \$6 ;
+  assign \port$785$6  = \$7 ;
+  assign \port$785$7  = \$8 ;
+  assign \port$785$8  = \$9 ;
+  assign \port$785$9  = \$10 ;
+  assign \port$785$10  = \$11 ;
+  assign \port$785$11  = \$12 ;
+  assign \port$785$12  = \$13 ;
+  assign \port$785$13  = \$14 ;
+  assign \port$785$14  = \$15 ;
+  assign \port$785$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_4 (clk, \port$786$0 , \port$786$1 , \port$786$2 , \port$786$3 , \port$786$4 , \port$786$5 , \port$786$6 , \port$786$7 , \port$786$8 , \port$786$9 , \port$786$10 , \port$786$11 , \port$786$12 , \port$786$13 , \port$786$14 , \port$786$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$786$0 ;
+  wire \port$786$0 ;
+  output \port$786$1 ;
+  wire \port$786$1 ;
+  output \port$786$10 ;
+  wire \port$786$10 ;
+  output \port$786$11 ;
+  wire \port$786$11 ;
+  output \port$786$12 ;
+  wire \port$786$12 ;
+  output \port$786$13 ;
+  wire \port$786$13 ;
+  output \port$786$14 ;
+  wire \port$786$14 ;
+  output \port$786$15 ;
+  wire \port$786$15 ;
+  output \port$786$2 ;
+  wire \port$786$2 ;
+  output \port$786$3 ;
+  wire \port$786$3 ;
+  output \port$786$4 ;
+  wire \port$786$4 ;
+  output \port$786$5 ;
+  wire \port$786$5 ;
+  output \port$786$6 ;
+  wire \port$786$6 ;
+  output \port$786$7 ;
+  wire \port$786$7 ;
+  output \port$786$8 ;
+  wire \port$786$8 ;
+  output \port$786$9 ;
+  wire \port$786$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$786$0  = \$1 ;
+  assign \port$786$1  = \$2 ;
+  assign \port$786$2  = \$3 ;
+  assign \port$786$3  = \$4 ;
+  assign \port$786$4  = \$5 ;
+  assign \port$786$5  = \$6 ;
+  assign \port$786$6  = \$7 ;
+  assign \port$786$7  = \$8 ;
+  assign \port$786$8  = \$9 ;
+  assign \port$786$9  = \$10 ;
+  assign \port$786$10  = \$11 ;
+  assign \port$786$11  = \$12 ;
+  assign \port$786$12  = \$13 ;
+  assign \port$786$13  = \$14 ;
+  assign \port$786$14  = \$15 ;
+  assign \port$786$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_5 (clk, \port$787$0 , \port$787$1 , \port$787$2 , \port$787$3 , \port$787$4 , \port$787$5 , \port$787$6 , \port$787$7 , \port$787$8 , \port$787$9 , \port$787$10 , \port$787$11 , \port$787$12 , \port$787$13 , \port$787$14 , \port$787$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$787$0 ;
+  wire \port$787$0 ;
+  output \port$787$1 ;
+  wire \port$787$1 ;
+  output \port$787$10 ;
+  wire \port$787$10 ;
+  output \port$787$11 ;
+  wire \port$787$11 ;
+  output \port$787$12 ;
+  wire \port$787$12 ;
+  output \port$787$13 ;
+  wire \port$787$13 ;
+  output \port$787$14 ;
+  wire \port$787$14 ;
+  output \port$787$15 ;
+  wire \port$787$15 ;
+  output \port$787$2 ;
+  wire \port$787$2 ;
+  output \port$787$3 ;
+  wire \port$787$3 ;
+  output \port$787$4 ;
+  wire \port$787$4 ;
+  output \port$787$5 ;
+  wire \port$787$5 ;
+  output \port$787$6 ;
+  wire \port$787$6 ;
+  output \port$787$7 ;
+  wire \port$787$7 ;
+  output \port$787$8 ;
+  wire \port$787$8 ;
+  output \port$787$9 ;
+  wire \port$787$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$787$0  = \$1 ;
+  assign \port$787$1  = \$2 ;
+  assign \port$787$2  = \$3 ;
+  assign \port$787$3  = \$4 ;
+  assign \port$787$4  = \$5 ;
+  assign \port$787$5  = \$6 ;
+  assign \port$787$6  = \$7 ;
+  assign \port$787$7  = \$8 ;
+  assign \port$787$8  = \$9 ;
+  assign \port$787$9  = \$10 ;
+  assign \port$787$10  = \$11 ;
+  assign \port$787$11  = \$12 ;
+  assign \port$787$12  = \$13 ;
+  assign \port$787$13  = \$14 ;
+  assign \port$787$14  = \$15 ;
+  assign \port$787$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_6 (clk, \port$788$0 , \port$788$1 , \port$788$2 , \port$788$3 , \port$788$4 , \port$788$5 , \port$788$6 , \port$788$7 , \port$788$8 , \port$788$9 , \port$788$10 , \port$788$11 , \port$788$12 , \port$788$13 , \port$788$14 , \port$788$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$788$0 ;
+  wire \port$788$0 ;
+  output \port$788$1 ;
+  wire \port$788$1 ;
+  output \port$788$10 ;
+  wire \port$788$10 ;
+  output \port$788$11 ;
+  wire \port$788$11 ;
+  output \port$788$12 ;
+  wire \port$788$12 ;
+  output \port$788$13 ;
+  wire \port$788$13 ;
+  output \port$788$14 ;
+  wire \port$788$14 ;
+  output \port$788$15 ;
+  wire \port$788$15 ;
+  output \port$788$2 ;
+  wire \port$788$2 ;
+  output \port$788$3 ;
+  wire \port$788$3 ;
+  output \port$788$4 ;
+  wire \port$788$4 ;
+  output \port$788$5 ;
+  wire \port$788$5 ;
+  output \port$788$6 ;
+  wire \port$788$6 ;
+  output \port$788$7 ;
+  wire \port$788$7 ;
+  output \port$788$8 ;
+  wire \port$788$8 ;
+  output \port$788$9 ;
+  wire \port$788$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$788$0  = \$1 ;
+  assign \port$788$1  = \$2 ;
+  assign \port$788$2  = \$3 ;
+  assign \port$788$3  = \$4 ;
+  assign \port$788$4  = \$5 ;
+  assign \port$788$5  = \$6 ;
+  assign \port$788$6  = \$7 ;
+  assign \port$788$7  = \$8 ;
+  assign \port$788$8  = \$9 ;
+  assign \port$788$9  = \$10 ;
+  assign \port$788$10  = \$11 ;
+  assign \port$788$11  = \$12 ;
+  assign \port$788$12  = \$13 ;
+  assign \port$788$13  = \$14 ;
+  assign \port$788$14  = \$15 ;
+  assign \port$788$15  = \$16 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \hwq_mac_array.mul_7_7 (clk, \port$789$0 , \port$789$1 , \port$789$2 , \port$789$3 , \port$789$4 , \port$789$5 , \port$789$6 , \port$789$7 , \port$789$8 , \port$789$9 , \port$789$10 , \port$789$11 , \port$789$12 , \port$789$13 , \port$789$14 , \port$789$15 , b, a, en);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [17:0] \$signal ;
+  input [7:0] a;
+  wire [7:0] a;
+  input [7:0] b;
+  wire [7:0] b;
+  wire [17:0] b18;
+  input clk;
+  wire clk;
+  input en;
+  wire en;
+  wire [15:0] p;
+  wire [35:0] p36;
+  output \port$789$0 ;
+  wire \port$789$0 ;
+  output \port$789$1 ;
+  wire \port$789$1 ;
+  output \port$789$10 ;
+  wire \port$789$10 ;
+  output \port$789$11 ;
+  wire \port$789$11 ;
+  output \port$789$12 ;
+  wire \port$789$12 ;
+  output \port$789$13 ;
+  wire \port$789$13 ;
+  output \port$789$14 ;
+  wire \port$789$14 ;
+  output \port$789$15 ;
+  wire \port$789$15 ;
+  output \port$789$2 ;
+  wire \port$789$2 ;
+  output \port$789$3 ;
+  wire \port$789$3 ;
+  output \port$789$4 ;
+  wire \port$789$4 ;
+  output \port$789$5 ;
+  wire \port$789$5 ;
+  output \port$789$6 ;
+  wire \port$789$6 ;
+  output \port$789$7 ;
+  wire \port$789$7 ;
+  output \port$789$8 ;
+  wire \port$789$8 ;
+  output \port$789$9 ;
+  wire \port$789$9 ;
+  MULT18X18D #(
+    .CAS_MATCH_REG("FALSE"),
+    .CLK0_DIV("ENABLED"),
+    .CLK1_DIV("ENABLED"),
+    .CLK2_DIV("ENABLED"),
+    .CLK3_DIV("ENABLED"),
+    .GSR("DISABLED"),
+    .HIGHSPEED_CLK("NONE"),
+    .MULT_BYPASS("DISABLED"),
+    .REG_INPUTA_CLK("CLK0"),
+    .REG_INPUTB_CLK("CLK0"),
+    .REG_INPUTC_CLK("NONE"),
+    .REG_OUTPUT_CLK("CLK0"),
+    .REG_PIPELINE_CLK("NONE"),
+    .RESETMODE("SYNC"),
+    .SOURCEB_MODE("B_SHIFT")
+  ) dsp (
+    .A0(a[0]),
+    .A1(a[1]),
+    .A10(a[7]),
+    .A11(a[7]),
+    .A12(a[7]),
+    .A13(a[7]),
+    .A14(a[7]),
+    .A15(a[7]),
+    .A16(a[7]),
+    .A17(a[7]),
+    .A2(a[2]),
+    .A3(a[3]),
+    .A4(a[4]),
+    .A5(a[5]),
+    .A6(a[6]),
+    .A7(a[7]),
+    .A8(a[7]),
+    .A9(a[7]),
+    .B0(b[0]),
+    .B1(b[1]),
+    .B10(b[7]),
+    .B11(b[7]),
+    .B12(b[7]),
+    .B13(b[7]),
+    .B14(b[7]),
+    .B15(b[7]),
+    .B16(b[7]),
+    .B17(b[7]),
+    .B2(b[2]),
+    .B3(b[3]),
+    .B4(b[4]),
+    .B5(b[5]),
+    .B6(b[6]),
+    .B7(b[7]),
+    .B8(b[7]),
+    .B9(b[7]),
+    .C0(1'h0),
+    .C1(1'h0),
+    .C10(1'h0),
+    .C11(1'h0),
+    .C12(1'h0),
+    .C13(1'h0),
+    .C14(1'h0),
+    .C15(1'h0),
+    .C16(1'h0),
+    .C17(1'h0),
+    .C2(1'h0),
+    .C3(1'h0),
+    .C4(1'h0),
+    .C5(1'h0),
+    .C6(1'h0),
+    .C7(1'h0),
+    .C8(1'h0),
+    .C9(1'h0),
+    .CE0(en),
+    .CLK0(clk),
+    .P0(\$1 ),
+    .P1(\$2 ),
+    .P10(\$11 ),
+    .P11(\$12 ),
+    .P12(\$13 ),
+    .P13(\$14 ),
+    .P14(\$15 ),
+    .P15(\$16 ),
+    .P16(\$17 ),
+    .P17(\$18 ),
+    .P18(\$19 ),
+    .P19(\$20 ),
+    .P2(\$3 ),
+    .P20(\$21 ),
+    .P21(\$22 ),
+    .P22(\$23 ),
+    .P23(\$24 ),
+    .P24(\$25 ),
+    .P25(\$26 ),
+    .P26(\$27 ),
+    .P27(\$28 ),
+    .P28(\$29 ),
+    .P29(\$30 ),
+    .P3(\$4 ),
+    .P30(\$31 ),
+    .P31(\$32 ),
+    .P32(\$33 ),
+    .P33(\$34 ),
+    .P34(\$35 ),
+    .P35(\$36 ),
+    .P4(\$5 ),
+    .P5(\$6 ),
+    .P6(\$7 ),
+    .P7(\$8 ),
+    .P8(\$9 ),
+    .P9(\$10 ),
+    .RST0(1'h0),
+    .SIGNEDA(1'h1),
+    .SIGNEDB(1'h1),
+    .SOURCEA(1'h0),
+    .SOURCEB(1'h0)
+  );
+  assign \$signal  = { a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a[7], a };
+  assign b18 = { b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b[7], b };
+  assign p = { \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+  assign \port$789$0  = \$1 ;
+  assign \port$789$1  = \$2 ;
+  assign \port$789$2  = \$3 ;
+  assign \port$789$3  = \$4 ;
+  assign \port$789$4  = \$5 ;
+  assign \port$789$5  = \$6 ;
+  assign \port$789$6  = \$7 ;
+  assign \port$789$7  = \$8 ;
+  assign \port$789$8  = \$9 ;
+  assign \port$789$9  = \$10 ;
+  assign \port$789$10  = \$11 ;
+  assign \port$789$11  = \$12 ;
+  assign \port$789$12  = \$13 ;
+  assign \port$789$13  = \$14 ;
+  assign \port$789$14  = \$15 ;
+  assign \port$789$15  = \$16 ;
 endmodule

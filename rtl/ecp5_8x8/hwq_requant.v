@@ -5,6934 +5,1180 @@
 module hwq_requant(i_valid, i_last, i_acc, i_bias, i_multiplier, i_shift, zero_point, act_min, act_max, clk, rst, o_valid, o_last, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [63:0] \$100 ;
-  wire \$1000 ;
-  wire \$1001 ;
-  wire \$1002 ;
-  wire \$1003 ;
-  wire \$1004 ;
-  wire \$1005 ;
-  wire \$1006 ;
-  wire \$1007 ;
-  wire \$1008 ;
-  wire \$1009 ;
-  wire [63:0] \$101 ;
-  wire \$1010 ;
-  wire \$1011 ;
-  wire \$1012 ;
-  wire \$1013 ;
-  wire \$1014 ;
-  wire \$1015 ;
-  wire \$1016 ;
-  wire \$1017 ;
-  wire \$1018 ;
-  wire \$1019 ;
-  wire [62:0] \$102 ;
-  wire \$1020 ;
-  wire \$1021 ;
-  wire \$1022 ;
-  wire \$1023 ;
-  wire \$1024 ;
-  wire \$1025 ;
-  wire \$1026 ;
-  wire \$1027 ;
-  wire \$1028 ;
-  wire \$1029 ;
-  wire [63:0] \$103 ;
-  wire \$1030 ;
-  wire \$1031 ;
-  wire \$1032 ;
-  wire \$1033 ;
-  wire \$1034 ;
-  wire \$1035 ;
-  wire \$1036 ;
-  wire \$1037 ;
-  wire \$1038 ;
-  wire \$1039 ;
-  wire [63:0] \$104 ;
-  wire \$1040 ;
-  wire \$1041 ;
-  wire \$1042 ;
-  wire \$1043 ;
-  wire \$1044 ;
-  wire \$1045 ;
-  wire \$1046 ;
-  wire \$1047 ;
-  wire \$1048 ;
-  wire \$1049 ;
-  wire [63:0] \$105 ;
-  wire \$1050 ;
-  wire \$1051 ;
-  wire \$1052 ;
-  wire \$1053 ;
-  wire \$1054 ;
-  wire \$1055 ;
-  wire \$1056 ;
-  wire \$1057 ;
-  wire \$1058 ;
-  wire \$1059 ;
-  wire [63:0] \$106 ;
-  wire \$1060 ;
-  wire \$1061 ;
-  wire \$1062 ;
-  wire \$1063 ;
-  wire \$1064 ;
-  wire \$1065 ;
-  wire \$1066 ;
-  wire \$1067 ;
-  wire \$1068 ;
-  wire \$1069 ;
-  wire [63:0] \$107 ;
-  wire \$1070 ;
-  wire \$1071 ;
-  wire \$1072 ;
-  wire \$1073 ;
-  wire \$1074 ;
-  wire \$1075 ;
-  wire \$1076 ;
-  wire \$1077 ;
-  wire \$1078 ;
-  wire \$1079 ;
-  wire [63:0] \$108 ;
-  wire \$1080 ;
-  wire \$1081 ;
-  wire \$1082 ;
-  wire \$1083 ;
-  wire \$1084 ;
-  wire \$1085 ;
-  wire \$1086 ;
-  wire \$1087 ;
-  wire \$1088 ;
-  wire \$1089 ;
-  wire [63:0] \$109 ;
-  wire \$1090 ;
-  wire \$1091 ;
-  wire \$1092 ;
-  wire \$1093 ;
-  wire \$1094 ;
-  wire \$1095 ;
-  wire \$1096 ;
-  wire \$1097 ;
-  wire \$1098 ;
-  wire \$1099 ;
-  wire \$11 ;
-  wire [63:0] \$110 ;
-  wire \$1100 ;
-  wire \$1101 ;
-  wire \$1102 ;
-  wire \$1103 ;
-  wire \$1104 ;
-  wire \$1105 ;
-  wire \$1106 ;
-  wire \$1107 ;
-  wire \$1108 ;
-  wire \$1109 ;
-  wire [63:0] \$111 ;
-  wire \$1110 ;
-  wire \$1111 ;
-  wire \$1112 ;
-  wire \$1113 ;
-  wire \$1114 ;
-  wire \$1115 ;
-  wire \$1116 ;
-  wire \$1117 ;
-  wire \$1118 ;
-  wire \$1119 ;
-  wire [63:0] \$112 ;
-  wire \$1120 ;
-  wire \$1121 ;
-  wire \$1122 ;
-  wire \$1123 ;
-  wire \$1124 ;
-  wire \$1125 ;
-  wire \$1126 ;
-  wire \$1127 ;
-  wire \$1128 ;
-  wire \$1129 ;
-  wire [63:0] \$113 ;
-  wire \$1130 ;
-  wire \$1131 ;
-  wire \$1132 ;
-  wire \$1133 ;
-  wire \$1134 ;
-  wire \$1135 ;
-  wire \$1136 ;
-  wire \$1137 ;
-  wire \$1138 ;
-  wire \$1139 ;
-  wire [63:0] \$114 ;
-  wire \$1140 ;
-  wire \$1141 ;
-  wire \$1142 ;
-  wire \$1143 ;
-  wire \$1144 ;
-  wire \$1145 ;
-  wire \$1146 ;
-  wire \$1147 ;
-  wire \$1148 ;
-  wire \$1149 ;
-  wire [63:0] \$115 ;
-  wire \$1150 ;
-  wire \$1151 ;
-  wire \$1152 ;
-  wire \$1153 ;
-  wire \$1154 ;
-  wire \$1155 ;
-  wire \$1156 ;
-  wire \$1157 ;
-  wire \$1158 ;
-  wire \$1159 ;
-  wire [63:0] \$116 ;
-  wire \$1160 ;
-  wire \$1161 ;
-  wire \$1162 ;
-  wire \$1163 ;
-  wire \$1164 ;
-  wire \$1165 ;
-  wire \$1166 ;
-  wire \$1167 ;
-  wire \$1168 ;
-  wire \$1169 ;
-  wire [63:0] \$117 ;
-  wire \$1170 ;
-  wire \$1171 ;
-  wire \$1172 ;
-  wire \$1173 ;
-  wire \$1174 ;
-  wire \$1175 ;
-  wire \$1176 ;
-  wire \$1177 ;
-  wire \$1178 ;
-  wire \$1179 ;
-  wire [63:0] \$118 ;
-  wire \$1180 ;
-  wire \$1181 ;
-  wire \$1182 ;
-  wire \$1183 ;
-  wire \$1184 ;
-  wire \$1185 ;
-  wire \$1186 ;
-  wire \$1187 ;
-  wire \$1188 ;
-  wire \$1189 ;
-  wire [63:0] \$119 ;
-  wire \$1190 ;
-  wire \$1191 ;
-  wire \$1192 ;
-  wire \$1193 ;
-  wire \$1194 ;
-  wire \$1195 ;
-  wire \$1196 ;
-  wire \$1197 ;
-  wire \$1198 ;
-  wire \$1199 ;
-  wire \$12 ;
-  wire [63:0] \$120 ;
-  wire \$1200 ;
-  wire \$1201 ;
-  wire \$1202 ;
-  wire \$1203 ;
-  wire \$1204 ;
-  wire \$1205 ;
-  wire \$1206 ;
-  wire \$1207 ;
-  wire \$1208 ;
-  wire \$1209 ;
-  wire [33:0] \$121 ;
-  wire \$1210 ;
-  wire \$1211 ;
-  wire \$1212 ;
-  wire \$1213 ;
-  wire \$1214 ;
-  wire \$1215 ;
-  wire \$1216 ;
-  wire \$1217 ;
-  wire \$1218 ;
-  wire \$1219 ;
+  wire [32:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire [62:0] \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
+  wire [63:0] \$12 ;
+  wire \$120 ;
+  wire \$121 ;
   wire \$122 ;
-  wire \$1220 ;
-  wire \$1221 ;
-  wire \$1222 ;
-  wire \$1223 ;
-  wire \$1224 ;
-  wire \$1225 ;
-  wire \$1226 ;
-  wire \$1227 ;
-  wire \$1228 ;
-  wire \$1229 ;
   wire \$123 ;
-  wire \$1230 ;
-  wire \$1231 ;
-  wire \$1232 ;
-  wire \$1233 ;
-  wire \$1234 ;
-  wire \$1235 ;
-  wire \$1236 ;
-  wire \$1237 ;
-  wire \$1238 ;
-  wire \$1239 ;
   wire \$124 ;
-  wire \$1240 ;
-  wire \$1241 ;
-  wire \$1242 ;
-  wire \$1243 ;
-  wire \$1244 ;
-  wire \$1245 ;
-  wire \$1246 ;
-  wire \$1247 ;
-  wire \$1248 ;
-  wire \$1249 ;
-  wire [34:0] \$125 ;
-  wire \$1250 ;
-  wire \$1251 ;
-  wire \$1252 ;
-  wire \$1253 ;
-  wire \$1254 ;
-  wire \$1255 ;
-  wire \$1256 ;
-  wire \$1257 ;
-  wire \$1258 ;
-  wire \$1259 ;
-  wire [33:0] \$126 ;
-  wire \$1260 ;
-  wire \$1261 ;
-  wire \$1262 ;
-  wire \$1263 ;
-  wire \$1264 ;
-  wire \$1265 ;
-  wire \$1266 ;
-  wire \$1267 ;
-  wire \$1268 ;
-  wire \$1269 ;
+  wire \$125 ;
+  wire \$126 ;
   wire \$127 ;
-  wire \$1270 ;
-  wire \$1271 ;
-  wire \$1272 ;
-  wire \$1273 ;
-  wire \$1274 ;
-  wire \$1275 ;
-  wire \$1276 ;
-  wire \$1277 ;
-  wire \$1278 ;
-  wire \$1279 ;
   wire \$128 ;
-  wire \$1280 ;
-  wire \$1281 ;
-  wire \$1282 ;
-  wire \$1283 ;
-  wire \$1284 ;
-  wire \$1285 ;
-  wire \$1286 ;
-  wire \$1287 ;
-  wire \$1288 ;
-  wire \$1289 ;
   wire \$129 ;
-  wire \$1290 ;
-  wire \$1291 ;
-  wire \$1292 ;
-  wire \$1293 ;
-  wire \$1294 ;
-  wire \$1295 ;
-  wire \$1296 ;
-  wire \$1297 ;
-  wire \$1298 ;
-  wire \$1299 ;
-  wire \$13 ;
-  wire [34:0] \$130 ;
-  wire \$1300 ;
-  wire \$1301 ;
-  wire \$1302 ;
-  wire \$1303 ;
-  wire \$1304 ;
-  wire \$1305 ;
-  wire \$1306 ;
-  wire \$1307 ;
-  wire \$1308 ;
-  wire \$1309 ;
-  wire [33:0] \$131 ;
-  wire \$1310 ;
-  wire \$1311 ;
-  wire \$1312 ;
-  wire \$1313 ;
-  wire \$1314 ;
-  wire \$1315 ;
-  wire \$1316 ;
-  wire \$1317 ;
-  wire \$1318 ;
-  wire \$1319 ;
+  wire [63:0] \$13 ;
+  wire \$130 ;
+  wire \$131 ;
   wire \$132 ;
-  wire \$1320 ;
-  wire \$1321 ;
-  wire \$1322 ;
-  wire \$1323 ;
-  wire \$1324 ;
-  wire \$1325 ;
-  wire \$1326 ;
-  wire \$1327 ;
-  wire \$1328 ;
-  wire \$1329 ;
   wire \$133 ;
-  wire \$1330 ;
-  wire \$1331 ;
-  wire \$1332 ;
-  wire \$1333 ;
-  wire \$1334 ;
-  wire \$1335 ;
-  wire \$1336 ;
-  wire \$1337 ;
-  wire \$1338 ;
-  wire \$1339 ;
   wire \$134 ;
-  wire \$1340 ;
-  wire \$1341 ;
-  wire \$1342 ;
-  wire \$1343 ;
-  wire \$1344 ;
-  wire \$1345 ;
-  wire \$1346 ;
-  wire \$1347 ;
-  wire \$1348 ;
-  wire \$1349 ;
-  wire [34:0] \$135 ;
-  wire \$1350 ;
-  wire \$1351 ;
-  wire \$1352 ;
-  wire \$1353 ;
-  wire \$1354 ;
-  wire \$1355 ;
-  wire \$1356 ;
-  wire \$1357 ;
-  wire \$1358 ;
-  wire \$1359 ;
-  wire [33:0] \$136 ;
-  wire \$1360 ;
-  wire \$1361 ;
-  wire \$1362 ;
-  wire \$1363 ;
-  wire \$1364 ;
-  wire \$1365 ;
-  wire \$1366 ;
-  wire \$1367 ;
-  wire \$1368 ;
-  wire \$1369 ;
+  wire \$135 ;
+  wire \$136 ;
   wire \$137 ;
-  wire \$1370 ;
-  wire \$1371 ;
-  wire \$1372 ;
-  wire \$1373 ;
-  wire \$1374 ;
-  wire \$1375 ;
-  wire \$1376 ;
-  wire \$1377 ;
-  wire \$1378 ;
-  wire \$1379 ;
   wire \$138 ;
-  wire \$1380 ;
-  wire \$1381 ;
-  wire \$1382 ;
-  wire \$1383 ;
-  wire \$1384 ;
-  wire \$1385 ;
-  wire \$1386 ;
-  wire \$1387 ;
-  wire \$1388 ;
-  wire \$1389 ;
   wire \$139 ;
-  wire \$1390 ;
-  wire \$1391 ;
-  wire \$1392 ;
-  wire \$1393 ;
-  wire \$1394 ;
-  wire \$1395 ;
-  wire \$1396 ;
-  wire \$1397 ;
-  wire \$1398 ;
-  wire \$1399 ;
-  wire \$14 ;
-  wire [34:0] \$140 ;
-  wire \$1400 ;
-  wire \$1401 ;
-  wire \$1402 ;
-  wire \$1403 ;
-  wire \$1404 ;
-  wire \$1405 ;
-  wire \$1406 ;
-  wire \$1407 ;
-  wire \$1408 ;
-  wire \$1409 ;
-  wire [33:0] \$141 ;
-  wire \$1410 ;
-  wire \$1411 ;
-  wire \$1412 ;
-  wire \$1413 ;
-  wire \$1414 ;
-  wire \$1415 ;
-  wire \$1416 ;
-  wire \$1417 ;
-  wire \$1418 ;
-  wire \$1419 ;
+  wire [63:0] \$14 ;
+  wire \$140 ;
+  wire \$141 ;
   wire \$142 ;
-  wire \$1420 ;
-  wire \$1421 ;
-  wire \$1422 ;
-  wire \$1423 ;
-  wire \$1424 ;
-  wire \$1425 ;
-  wire \$1426 ;
-  wire \$1427 ;
-  wire \$1428 ;
-  wire \$1429 ;
   wire \$143 ;
-  wire \$1430 ;
-  wire \$1431 ;
-  wire \$1432 ;
-  wire \$1433 ;
-  wire \$1434 ;
-  wire \$1435 ;
-  wire \$1436 ;
-  wire \$1437 ;
-  wire \$1438 ;
-  wire \$1439 ;
   wire \$144 ;
-  wire [34:0] \$145 ;
-  wire [33:0] \$146 ;
+  wire \$145 ;
+  wire \$146 ;
   wire \$147 ;
   wire \$148 ;
   wire \$149 ;
-  wire \$15 ;
-  wire [34:0] \$150 ;
-  wire [33:0] \$151 ;
+  wire [63:0] \$15 ;
+  wire \$150 ;
+  wire \$151 ;
   wire \$152 ;
   wire \$153 ;
   wire \$154 ;
-  wire [34:0] \$155 ;
-  wire [33:0] \$156 ;
+  wire \$155 ;
+  wire \$156 ;
   wire \$157 ;
   wire \$158 ;
   wire \$159 ;
-  wire \$16 ;
-  wire [34:0] \$160 ;
-  reg \$161 ;
-  reg \$162 ;
-  reg [30:0] \$163 ;
-  reg [5:0] \$164 ;
-  reg [30:0] \$165 ;
-  reg [5:0] \$166 ;
-  reg [30:0] \$167 ;
-  reg [5:0] \$168 ;
-  reg [30:0] \$169 ;
+  wire [33:0] \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
-  reg [5:0] \$170 ;
-  reg [30:0] \$171 ;
-  reg [5:0] \$172 ;
-  reg [30:0] \$173 ;
-  reg [5:0] \$174 ;
-  reg [30:0] \$175 ;
-  reg [5:0] \$176 ;
-  reg [30:0] \$177 ;
-  reg [5:0] \$178 ;
-  reg [25:0] \$179 ;
-  wire [5:0] \$18 ;
-  reg [31:0] \$180 ;
-  reg [25:0] \$181 ;
-  reg [31:0] \$182 ;
-  reg [25:0] \$183 ;
-  reg [31:0] \$184 ;
-  reg [25:0] \$185 ;
-  reg [31:0] \$186 ;
-  reg [25:0] \$187 ;
-  reg [31:0] \$188 ;
-  reg [25:0] \$189 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
+  wire \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  reg [31:0] \$190 ;
-  reg [25:0] \$191 ;
-  reg [31:0] \$192 ;
-  reg [25:0] \$193 ;
-  reg [31:0] \$194 ;
-  reg \$195 ;
-  reg \$196 ;
-  reg [30:0] \$197 ;
-  reg [4:0] \$198 ;
-  reg [4:0] \$199 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
-  wire [6:0] \$20 ;
-  reg [30:0] \$200 ;
-  reg [4:0] \$201 ;
-  reg [4:0] \$202 ;
-  reg [30:0] \$203 ;
-  reg [4:0] \$204 ;
-  reg [4:0] \$205 ;
-  reg [30:0] \$206 ;
-  reg [4:0] \$207 ;
-  reg [4:0] \$208 ;
-  reg [30:0] \$209 ;
-  wire [6:0] \$21 ;
-  reg [4:0] \$210 ;
-  reg [4:0] \$211 ;
-  reg [30:0] \$212 ;
-  reg [4:0] \$213 ;
-  reg [4:0] \$214 ;
-  reg [30:0] \$215 ;
-  reg [4:0] \$216 ;
-  reg [4:0] \$217 ;
-  reg [30:0] \$218 ;
-  reg [4:0] \$219 ;
-  wire \$22 ;
-  reg [4:0] \$220 ;
-  reg [31:0] \$221 ;
-  reg [31:0] \$222 ;
-  reg [31:0] \$223 ;
-  reg [31:0] \$224 ;
-  reg [31:0] \$225 ;
-  reg [31:0] \$226 ;
-  reg [31:0] \$227 ;
-  reg [31:0] \$228 ;
-  reg \$229 ;
-  wire [5:0] \$23 ;
-  reg \$230 ;
-  reg [30:0] \$231 ;
-  reg [4:0] \$232 ;
-  reg [30:0] \$233 ;
-  reg [4:0] \$234 ;
-  reg [30:0] \$235 ;
-  reg [4:0] \$236 ;
-  reg [30:0] \$237 ;
-  reg [4:0] \$238 ;
-  reg [30:0] \$239 ;
-  wire \$24 ;
-  reg [4:0] \$240 ;
-  reg [30:0] \$241 ;
-  reg [4:0] \$242 ;
-  reg [30:0] \$243 ;
-  reg [4:0] \$244 ;
-  reg [30:0] \$245 ;
-  reg [4:0] \$246 ;
-  reg [31:0] \$247 ;
-  reg [31:0] \$248 ;
-  reg [31:0] \$249 ;
-  wire [6:0] \$25 ;
-  reg [31:0] \$250 ;
-  reg [31:0] \$251 ;
-  reg [31:0] \$252 ;
-  reg [31:0] \$253 ;
-  reg [31:0] \$254 ;
-  reg \$255 ;
-  reg \$256 ;
-  reg [30:0] \$257 ;
-  reg [4:0] \$258 ;
-  reg [30:0] \$259 ;
-  wire [6:0] \$26 ;
-  reg [4:0] \$260 ;
-  reg [30:0] \$261 ;
-  reg [4:0] \$262 ;
-  reg [30:0] \$263 ;
-  reg [4:0] \$264 ;
-  reg [30:0] \$265 ;
-  reg [4:0] \$266 ;
-  reg [30:0] \$267 ;
-  reg [4:0] \$268 ;
-  reg [30:0] \$269 ;
-  wire \$27 ;
-  reg [4:0] \$270 ;
-  reg [30:0] \$271 ;
-  reg [4:0] \$272 ;
-  reg \$273 ;
-  reg \$274 ;
-  reg [30:0] \$275 ;
-  reg [4:0] \$276 ;
-  reg [30:0] \$277 ;
-  reg [4:0] \$278 ;
-  reg [30:0] \$279 ;
-  wire [5:0] \$28 ;
-  reg [4:0] \$280 ;
-  reg [30:0] \$281 ;
-  reg [4:0] \$282 ;
-  reg [30:0] \$283 ;
-  reg [4:0] \$284 ;
-  reg [30:0] \$285 ;
-  reg [4:0] \$286 ;
-  reg [30:0] \$287 ;
-  reg [4:0] \$288 ;
-  reg [30:0] \$289 ;
-  wire \$29 ;
-  reg [4:0] \$290 ;
-  reg \$291 ;
-  reg \$292 ;
-  reg [30:0] \$293 ;
-  reg [4:0] \$294 ;
-  reg [30:0] \$295 ;
-  reg [4:0] \$296 ;
-  reg [30:0] \$297 ;
-  reg [4:0] \$298 ;
-  reg [30:0] \$299 ;
+  wire [34:0] \$20 ;
+  wire \$200 ;
+  reg \$21 ;
+  reg \$22 ;
+  reg [30:0] \$23 ;
+  reg [5:0] \$24 ;
+  reg [25:0] \$25 ;
+  reg [31:0] \$26 ;
+  reg \$27 ;
+  reg \$28 ;
+  reg [30:0] \$29 ;
   wire \$3 ;
-  wire [6:0] \$30 ;
-  reg [4:0] \$300 ;
-  reg [30:0] \$301 ;
-  reg [4:0] \$302 ;
-  reg [30:0] \$303 ;
-  reg [4:0] \$304 ;
-  reg [30:0] \$305 ;
-  reg [4:0] \$306 ;
-  reg [30:0] \$307 ;
-  reg [4:0] \$308 ;
-  reg [33:0] \$309 ;
-  wire [6:0] \$31 ;
-  reg [30:0] \$310 ;
-  reg [31:0] \$311 ;
-  reg [28:0] \$312 ;
-  reg [33:0] \$313 ;
-  reg [30:0] \$314 ;
-  reg [31:0] \$315 ;
-  reg [28:0] \$316 ;
-  reg [33:0] \$317 ;
-  reg [30:0] \$318 ;
-  reg [31:0] \$319 ;
-  wire \$32 ;
-  reg [28:0] \$320 ;
-  reg [33:0] \$321 ;
-  reg [30:0] \$322 ;
-  reg [31:0] \$323 ;
-  reg [28:0] \$324 ;
-  reg [33:0] \$325 ;
-  reg [30:0] \$326 ;
-  reg [31:0] \$327 ;
-  reg [28:0] \$328 ;
-  reg [33:0] \$329 ;
-  wire [5:0] \$33 ;
-  reg [30:0] \$330 ;
-  reg [31:0] \$331 ;
-  reg [28:0] \$332 ;
-  reg [33:0] \$333 ;
-  reg [30:0] \$334 ;
-  reg [31:0] \$335 ;
-  reg [28:0] \$336 ;
-  reg [33:0] \$337 ;
-  reg [30:0] \$338 ;
-  reg [31:0] \$339 ;
-  wire \$34 ;
-  reg [28:0] \$340 ;
-  reg \$341 ;
-  reg \$342 ;
-  reg [30:0] \$343 ;
-  reg [4:0] \$344 ;
-  reg [30:0] \$345 ;
-  reg [4:0] \$346 ;
-  reg [30:0] \$347 ;
-  reg [4:0] \$348 ;
-  reg [30:0] \$349 ;
-  wire [6:0] \$35 ;
-  reg [4:0] \$350 ;
-  reg [30:0] \$351 ;
-  reg [4:0] \$352 ;
-  reg [30:0] \$353 ;
-  reg [4:0] \$354 ;
-  reg [30:0] \$355 ;
-  reg [4:0] \$356 ;
-  reg [30:0] \$357 ;
-  reg [4:0] \$358 ;
-  reg [62:0] \$359 ;
-  wire [6:0] \$36 ;
-  reg [33:0] \$360 ;
-  reg [62:0] \$361 ;
-  reg [33:0] \$362 ;
-  reg [62:0] \$363 ;
-  reg [33:0] \$364 ;
-  reg [62:0] \$365 ;
-  reg [33:0] \$366 ;
-  reg [62:0] \$367 ;
-  reg [33:0] \$368 ;
-  reg [62:0] \$369 ;
-  wire \$37 ;
-  reg [33:0] \$370 ;
-  reg [62:0] \$371 ;
-  reg [33:0] \$372 ;
-  reg [62:0] \$373 ;
-  reg [33:0] \$374 ;
-  reg \$375 ;
-  reg \$376 ;
-  reg [4:0] \$377 ;
-  reg [4:0] \$378 ;
-  reg [4:0] \$379 ;
-  wire [5:0] \$38 ;
-  reg [4:0] \$380 ;
-  reg [4:0] \$381 ;
-  reg [4:0] \$382 ;
-  reg [4:0] \$383 ;
-  reg [4:0] \$384 ;
-  reg [32:0] \$385 ;
-  reg [32:0] \$386 ;
-  reg [32:0] \$387 ;
-  reg [32:0] \$388 ;
-  reg [32:0] \$389 ;
-  wire \$39 ;
-  reg [32:0] \$390 ;
-  reg [32:0] \$391 ;
-  reg [32:0] \$392 ;
-  reg [31:0] \$393 ;
-  reg [31:0] \$394 ;
-  reg [31:0] \$395 ;
-  reg [31:0] \$396 ;
-  reg [31:0] \$397 ;
-  reg [31:0] \$398 ;
-  reg [31:0] \$399 ;
-  wire \$4 ;
-  wire [6:0] \$40 ;
-  reg [31:0] \$400 ;
-  reg \$401 ;
-  reg \$402 ;
-  reg [4:0] \$403 ;
-  reg [4:0] \$404 ;
-  reg [4:0] \$405 ;
-  reg [4:0] \$406 ;
-  reg [4:0] \$407 ;
-  reg [4:0] \$408 ;
-  reg [4:0] \$409 ;
-  wire [6:0] \$41 ;
-  reg [4:0] \$410 ;
-  reg [33:0] \$411 ;
-  reg [33:0] \$412 ;
-  reg [33:0] \$413 ;
-  reg [33:0] \$414 ;
-  reg [33:0] \$415 ;
-  reg [33:0] \$416 ;
-  reg [33:0] \$417 ;
-  reg [33:0] \$418 ;
-  reg \$419 ;
-  wire \$42 ;
-  reg \$420 ;
-  reg [33:0] \$421 ;
-  reg [33:0] \$422 ;
-  reg [33:0] \$423 ;
-  reg [33:0] \$424 ;
-  reg [33:0] \$425 ;
-  reg [33:0] \$426 ;
-  reg [33:0] \$427 ;
-  reg [33:0] \$428 ;
-  reg [63:0] \$429 ;
-  wire [5:0] \$43 ;
-  reg \$430 ;
-  reg \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [6:0] \$45 ;
-  wire \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire [6:0] \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire \$469 ;
-  wire \$47 ;
-  wire \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire [5:0] \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire \$49 ;
-  wire \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire \$496 ;
-  wire \$497 ;
-  wire \$498 ;
-  wire \$499 ;
+  reg [4:0] \$30 ;
+  reg [4:0] \$31 ;
+  reg [31:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [30:0] \$35 ;
+  reg [4:0] \$36 ;
+  reg [31:0] \$37 ;
+  reg \$38 ;
+  reg \$39 ;
+  wire [5:0] \$4 ;
+  reg [30:0] \$40 ;
+  reg [4:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg [30:0] \$44 ;
+  reg [4:0] \$45 ;
+  reg \$46 ;
+  reg \$47 ;
+  reg [30:0] \$48 ;
+  reg [4:0] \$49 ;
   wire \$5 ;
-  wire [6:0] \$50 ;
-  wire \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire [6:0] \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire \$518 ;
-  wire \$519 ;
-  wire \$52 ;
-  wire \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire \$525 ;
-  wire \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [5:0] \$53 ;
-  wire \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire \$54 ;
-  wire \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [6:0] \$55 ;
-  wire \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire \$555 ;
-  wire \$556 ;
-  wire \$557 ;
-  wire \$558 ;
-  wire \$559 ;
-  wire [6:0] \$56 ;
-  wire \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire [32:0] \$57 ;
-  wire \$570 ;
-  wire \$571 ;
-  wire \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [32:0] \$58 ;
-  wire \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire \$585 ;
-  wire \$586 ;
-  wire \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [32:0] \$59 ;
-  wire \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [32:0] \$60 ;
-  wire \$600 ;
-  wire \$601 ;
-  wire \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire [32:0] \$61 ;
-  wire \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire \$615 ;
-  wire \$616 ;
-  wire \$617 ;
-  wire \$618 ;
-  wire \$619 ;
-  wire [32:0] \$62 ;
-  wire \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire \$628 ;
-  wire \$629 ;
-  wire [32:0] \$63 ;
-  wire \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [32:0] \$64 ;
-  wire \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire \$645 ;
-  wire \$646 ;
-  wire \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [62:0] \$65 ;
-  wire \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire [62:0] \$66 ;
-  wire \$660 ;
-  wire \$661 ;
-  wire \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire \$668 ;
-  wire \$669 ;
-  wire [62:0] \$67 ;
-  wire \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire \$678 ;
-  wire \$679 ;
-  wire [62:0] \$68 ;
-  wire \$680 ;
-  wire \$681 ;
-  wire \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire [62:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  wire \$7 ;
-  wire [62:0] \$70 ;
-  wire \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire \$708 ;
-  wire \$709 ;
-  wire [62:0] \$71 ;
-  wire \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire \$718 ;
-  wire \$719 ;
-  wire [62:0] \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire [32:0] \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [32:0] \$74 ;
-  wire \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire [32:0] \$75 ;
-  wire \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire \$758 ;
-  wire \$759 ;
-  wire [32:0] \$76 ;
-  wire \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire \$765 ;
-  wire \$766 ;
-  wire \$767 ;
-  wire \$768 ;
-  wire \$769 ;
-  wire [32:0] \$77 ;
-  wire \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire \$778 ;
-  wire \$779 ;
-  wire [32:0] \$78 ;
-  wire \$780 ;
-  wire \$781 ;
-  wire \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire [32:0] \$79 ;
-  wire \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire \$795 ;
-  wire \$796 ;
-  wire \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  wire \$8 ;
-  wire [32:0] \$80 ;
-  wire \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire \$806 ;
-  wire \$807 ;
-  wire \$808 ;
-  wire \$809 ;
-  wire [62:0] \$81 ;
-  wire \$810 ;
-  wire \$811 ;
-  wire \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire \$815 ;
-  wire \$816 ;
-  wire \$817 ;
-  wire \$818 ;
-  wire \$819 ;
-  wire [63:0] \$82 ;
-  wire \$820 ;
-  wire \$821 ;
-  wire \$822 ;
-  wire \$823 ;
-  wire \$824 ;
-  wire \$825 ;
-  wire \$826 ;
-  wire \$827 ;
-  wire \$828 ;
-  wire \$829 ;
-  wire [63:0] \$83 ;
-  wire \$830 ;
-  wire \$831 ;
-  wire \$832 ;
-  wire \$833 ;
-  wire \$834 ;
-  wire \$835 ;
-  wire \$836 ;
-  wire \$837 ;
-  wire \$838 ;
-  wire \$839 ;
-  wire [62:0] \$84 ;
-  wire \$840 ;
-  wire \$841 ;
-  wire \$842 ;
-  wire \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire \$846 ;
-  wire \$847 ;
-  wire \$848 ;
-  wire \$849 ;
-  wire [63:0] \$85 ;
-  wire \$850 ;
-  wire \$851 ;
-  wire \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire \$855 ;
-  wire \$856 ;
-  wire \$857 ;
-  wire \$858 ;
-  wire \$859 ;
-  wire [63:0] \$86 ;
-  wire \$860 ;
-  wire \$861 ;
-  wire \$862 ;
-  wire \$863 ;
-  wire \$864 ;
-  wire \$865 ;
-  wire \$866 ;
-  wire \$867 ;
-  wire \$868 ;
-  wire \$869 ;
-  wire [62:0] \$87 ;
-  wire \$870 ;
-  wire \$871 ;
-  wire \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire [63:0] \$88 ;
-  wire \$880 ;
-  wire \$881 ;
-  wire \$882 ;
-  wire \$883 ;
-  wire \$884 ;
-  wire \$885 ;
-  wire \$886 ;
-  wire \$887 ;
-  wire \$888 ;
-  wire \$889 ;
-  wire [63:0] \$89 ;
-  wire \$890 ;
-  wire \$891 ;
-  wire \$892 ;
-  wire \$893 ;
-  wire \$894 ;
-  wire \$895 ;
-  wire \$896 ;
-  wire \$897 ;
-  wire \$898 ;
-  wire \$899 ;
-  wire \$9 ;
-  wire [62:0] \$90 ;
-  wire \$900 ;
-  wire \$901 ;
-  wire \$902 ;
-  wire \$903 ;
-  wire \$904 ;
-  wire \$905 ;
-  wire \$906 ;
-  wire \$907 ;
-  wire \$908 ;
-  wire \$909 ;
-  wire [63:0] \$91 ;
-  wire \$910 ;
-  wire \$911 ;
-  wire \$912 ;
-  wire \$913 ;
-  wire \$914 ;
-  wire \$915 ;
-  wire \$916 ;
-  wire \$917 ;
-  wire \$918 ;
-  wire \$919 ;
-  wire [63:0] \$92 ;
-  wire \$920 ;
-  wire \$921 ;
-  wire \$922 ;
-  wire \$923 ;
-  wire \$924 ;
-  wire \$925 ;
-  wire \$926 ;
-  wire \$927 ;
-  wire \$928 ;
-  wire \$929 ;
-  wire [62:0] \$93 ;
-  wire \$930 ;
-  wire \$931 ;
-  wire \$932 ;
-  wire \$933 ;
-  wire \$934 ;
-  wire \$935 ;
-  wire \$936 ;
-  wire \$937 ;
-  wire \$938 ;
-  wire \$939 ;
-  wire [63:0] \$94 ;
-  wire \$940 ;
-  wire \$941 ;
-  wire \$942 ;
-  wire \$943 ;
-  wire \$944 ;
-  wire \$945 ;
-  wire \$946 ;
-  wire \$947 ;
-  wire \$948 ;
-  wire \$949 ;
-  wire [63:0] \$95 ;
-  wire \$950 ;
-  wire \$951 ;
-  wire \$952 ;
-  wire \$953 ;
-  wire \$954 ;
-  wire \$955 ;
-  wire \$956 ;
-  wire \$957 ;
-  wire \$958 ;
-  wire \$959 ;
-  wire [62:0] \$96 ;
-  wire \$960 ;
-  wire \$961 ;
-  wire \$962 ;
-  wire \$963 ;
-  wire \$964 ;
-  wire \$965 ;
-  wire \$966 ;
-  wire \$967 ;
-  wire \$968 ;
-  wire \$969 ;
-  wire [63:0] \$97 ;
-  wire \$970 ;
-  wire \$971 ;
-  wire \$972 ;
-  wire \$973 ;
-  wire \$974 ;
-  wire \$975 ;
-  wire \$976 ;
-  wire \$977 ;
-  wire \$978 ;
-  wire \$979 ;
-  wire [63:0] \$98 ;
-  wire \$980 ;
-  wire \$981 ;
-  wire \$982 ;
-  wire \$983 ;
-  wire \$984 ;
-  wire \$985 ;
-  wire \$986 ;
-  wire \$987 ;
-  wire \$988 ;
-  wire \$989 ;
-  wire [62:0] \$99 ;
-  wire \$990 ;
-  wire \$991 ;
-  wire \$992 ;
-  wire \$993 ;
-  wire \$994 ;
-  wire \$995 ;
-  wire \$996 ;
-  wire \$997 ;
-  wire \$998 ;
-  wire \$999 ;
+  reg [33:0] \$50 ;
+  reg [30:0] \$51 ;
+  reg [31:0] \$52 ;
+  reg [28:0] \$53 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg [30:0] \$56 ;
+  reg [4:0] \$57 ;
+  reg [62:0] \$58 ;
+  reg [33:0] \$59 ;
+  wire [6:0] \$6 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg [4:0] \$62 ;
+  reg [32:0] \$63 ;
+  reg [31:0] \$64 ;
+  reg \$65 ;
+  reg \$66 ;
+  reg [4:0] \$67 ;
+  reg [33:0] \$68 ;
+  reg \$69 ;
+  wire [6:0] \$7 ;
+  reg \$70 ;
+  reg [33:0] \$71 ;
+  reg [7:0] \$72 ;
+  reg \$73 ;
+  reg \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
+  wire [32:0] \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire [62:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   wire [16:0] a;
-  wire [16:0] \a$407 ;
-  wire [14:0] \a$410 ;
-  wire [14:0] \a$413 ;
-  wire [16:0] \a$416 ;
-  wire [16:0] \a$419 ;
-  wire [14:0] \a$422 ;
-  wire [14:0] \a$425 ;
-  wire [16:0] \a$428 ;
-  wire [16:0] \a$431 ;
-  wire [14:0] \a$434 ;
-  wire [14:0] \a$437 ;
-  wire [16:0] \a$440 ;
-  wire [16:0] \a$443 ;
-  wire [14:0] \a$446 ;
-  wire [14:0] \a$449 ;
-  wire [16:0] \a$452 ;
-  wire [16:0] \a$455 ;
-  wire [14:0] \a$458 ;
-  wire [14:0] \a$461 ;
-  wire [16:0] \a$464 ;
-  wire [16:0] \a$467 ;
-  wire [14:0] \a$470 ;
-  wire [14:0] \a$473 ;
-  wire [16:0] \a$476 ;
-  wire [16:0] \a$479 ;
-  wire [14:0] \a$482 ;
-  wire [14:0] \a$485 ;
-  wire [16:0] \a$488 ;
-  wire [16:0] \a$491 ;
-  wire [14:0] \a$494 ;
-  wire [14:0] \a$497 ;
+  wire [16:0] \a$85 ;
+  wire [14:0] \a$88 ;
+  wire [14:0] \a$91 ;
   wire [31:0] a_0;
-  wire [31:0] a_1;
-  wire [31:0] a_2;
-  wire [31:0] a_3;
-  wire [31:0] a_4;
-  wire [31:0] a_5;
-  wire [31:0] a_6;
-  wire [31:0] a_7;
   input [7:0] act_max;
   wire [7:0] act_max;
   input [7:0] act_min;
   wire [7:0] act_min;
   wire [16:0] b;
-  wire [13:0] \b$408 ;
-  wire [16:0] \b$411 ;
-  wire [13:0] \b$414 ;
-  wire [16:0] \b$417 ;
-  wire [13:0] \b$420 ;
-  wire [16:0] \b$423 ;
-  wire [13:0] \b$426 ;
-  wire [16:0] \b$429 ;
-  wire [13:0] \b$432 ;
-  wire [16:0] \b$435 ;
-  wire [13:0] \b$438 ;
-  wire [16:0] \b$441 ;
-  wire [13:0] \b$444 ;
-  wire [16:0] \b$447 ;
-  wire [13:0] \b$450 ;
-  wire [16:0] \b$453 ;
-  wire [13:0] \b$456 ;
-  wire [16:0] \b$459 ;
-  wire [13:0] \b$462 ;
-  wire [16:0] \b$465 ;
-  wire [13:0] \b$468 ;
-  wire [16:0] \b$471 ;
-  wire [13:0] \b$474 ;
-  wire [16:0] \b$477 ;
-  wire [13:0] \b$480 ;
-  wire [16:0] \b$483 ;
-  wire [13:0] \b$486 ;
-  wire [16:0] \b$489 ;
-  wire [13:0] \b$492 ;
-  wire [16:0] \b$495 ;
-  wire [13:0] \b$498 ;
+  wire [13:0] \b$86 ;
+  wire [16:0] \b$89 ;
+  wire [13:0] \b$92 ;
   input clk;
   wire clk;
   input en;
   wire en;
-  wire \en$403 ;
-  wire \en$406 ;
-  wire \en$409 ;
-  wire \en$412 ;
-  wire \en$415 ;
-  wire \en$418 ;
-  wire \en$421 ;
-  wire \en$424 ;
-  wire \en$427 ;
-  wire \en$430 ;
-  wire \en$433 ;
-  wire \en$436 ;
-  wire \en$439 ;
-  wire \en$442 ;
-  wire \en$445 ;
-  wire \en$448 ;
-  wire \en$451 ;
-  wire \en$454 ;
-  wire \en$457 ;
-  wire \en$460 ;
-  wire \en$463 ;
-  wire \en$466 ;
-  wire \en$469 ;
-  wire \en$472 ;
-  wire \en$475 ;
-  wire \en$478 ;
-  wire \en$481 ;
-  wire \en$484 ;
-  wire \en$487 ;
-  wire \en$490 ;
-  wire \en$493 ;
-  wire \en$496 ;
+  wire \en$81 ;
+  wire \en$84 ;
+  wire \en$87 ;
+  wire \en$90 ;
   wire [32:0] h_0;
-  wire [32:0] h_1;
-  wire [32:0] h_2;
-  wire [32:0] h_3;
-  wire [32:0] h_4;
-  wire [32:0] h_5;
-  wire [32:0] h_6;
-  wire [32:0] h_7;
   wire [31:0] half_0;
-  wire [31:0] half_1;
-  wire [31:0] half_2;
-  wire [31:0] half_3;
-  wire [31:0] half_4;
-  wire [31:0] half_5;
-  wire [31:0] half_6;
-  wire [31:0] half_7;
-  input [207:0] i_acc;
-  wire [207:0] i_acc;
+  input [25:0] i_acc;
+  wire [25:0] i_acc;
   wire [25:0] \i_acc[0] ;
-  wire [25:0] \i_acc[1] ;
-  wire [25:0] \i_acc[2] ;
-  wire [25:0] \i_acc[3] ;
-  wire [25:0] \i_acc[4] ;
-  wire [25:0] \i_acc[5] ;
-  wire [25:0] \i_acc[6] ;
-  wire [25:0] \i_acc[7] ;
-  input [255:0] i_bias;
-  wire [255:0] i_bias;
+  input [31:0] i_bias;
+  wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
-  wire [31:0] \i_bias[1] ;
-  wire [31:0] \i_bias[2] ;
-  wire [31:0] \i_bias[3] ;
-  wire [31:0] \i_bias[4] ;
-  wire [31:0] \i_bias[5] ;
-  wire [31:0] \i_bias[6] ;
-  wire [31:0] \i_bias[7] ;
   input i_last;
   wire i_last;
-  input [247:0] i_multiplier;
-  wire [247:0] i_multiplier;
+  input [30:0] i_multiplier;
+  wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
-  wire [30:0] \i_multiplier[1] ;
-  wire [30:0] \i_multiplier[2] ;
-  wire [30:0] \i_multiplier[3] ;
-  wire [30:0] \i_multiplier[4] ;
-  wire [30:0] \i_multiplier[5] ;
-  wire [30:0] \i_multiplier[6] ;
-  wire [30:0] \i_multiplier[7] ;
-  input [47:0] i_shift;
-  wire [47:0] i_shift;
+  input [5:0] i_shift;
+  wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
-  wire [5:0] \i_shift[1] ;
-  wire [5:0] \i_shift[2] ;
-  wire [5:0] \i_shift[3] ;
-  wire [5:0] \i_shift[4] ;
-  wire [5:0] \i_shift[5] ;
-  wire [5:0] \i_shift[6] ;
-  wire [5:0] \i_shift[7] ;
   input i_valid;
   wire i_valid;
   wire [4:0] left_0;
-  wire [4:0] left_1;
-  wire [4:0] left_2;
-  wire [4:0] left_3;
-  wire [4:0] left_4;
-  wire [4:0] left_5;
-  wire [4:0] left_6;
-  wire [4:0] left_7;
   wire [33:0] mid_0;
-  wire [33:0] mid_1;
-  wire [33:0] mid_2;
-  wire [33:0] mid_3;
-  wire [33:0] mid_4;
-  wire [33:0] mid_5;
-  wire [33:0] mid_6;
-  wire [33:0] mid_7;
-  output [63:0] o_data;
-  reg [63:0] o_data = 64'h0000000000000000;
+  output [7:0] o_data;
+  reg [7:0] o_data = 8'h00;
   wire [7:0] \o_data[0] ;
-  wire [7:0] \o_data[1] ;
-  wire [7:0] \o_data[2] ;
-  wire [7:0] \o_data[3] ;
-  wire [7:0] \o_data[4] ;
-  wire [7:0] \o_data[5] ;
-  wire [7:0] \o_data[6] ;
-  wire [7:0] \o_data[7] ;
   output o_last;
   reg o_last = 1'h0;
   output o_valid;
   reg o_valid = 1'h0;
   wire [62:0] outer_0;
-  wire [62:0] outer_1;
-  wire [62:0] outer_2;
-  wire [62:0] outer_3;
-  wire [62:0] outer_4;
-  wire [62:0] outer_5;
-  wire [62:0] outer_6;
-  wire [62:0] outer_7;
   wire [33:0] p;
-  wire [30:0] \p$198 ;
-  wire [31:0] \p$200 ;
-  wire [28:0] \p$202 ;
-  wire [33:0] \p$204 ;
-  wire [30:0] \p$206 ;
-  wire [31:0] \p$208 ;
-  wire [28:0] \p$210 ;
-  wire [33:0] \p$212 ;
-  wire [30:0] \p$214 ;
-  wire [31:0] \p$216 ;
-  wire [28:0] \p$218 ;
-  wire [33:0] \p$220 ;
-  wire [30:0] \p$222 ;
-  wire [31:0] \p$224 ;
-  wire [28:0] \p$226 ;
-  wire [33:0] \p$228 ;
-  wire [30:0] \p$230 ;
-  wire [31:0] \p$232 ;
-  wire [28:0] \p$234 ;
-  wire [33:0] \p$236 ;
-  wire [30:0] \p$238 ;
-  wire [31:0] \p$240 ;
-  wire [28:0] \p$242 ;
-  wire [33:0] \p$244 ;
-  wire [30:0] \p$246 ;
-  wire [31:0] \p$248 ;
-  wire [28:0] \p$250 ;
-  wire [33:0] \p$252 ;
-  wire [30:0] \p$254 ;
-  wire [31:0] \p$256 ;
-  wire [28:0] \p$258 ;
+  wire [30:0] \p$51 ;
+  wire [31:0] \p$53 ;
+  wire [28:0] \p$55 ;
   wire [4:0] r_0;
-  wire [4:0] r_1;
-  wire [4:0] r_2;
-  wire [4:0] r_3;
-  wire [4:0] r_4;
-  wire [4:0] r_5;
-  wire [4:0] r_6;
-  wire [4:0] r_7;
   reg [25:0] rq0_acc0 = 26'h0000000;
-  reg [25:0] rq0_acc1 = 26'h0000000;
-  reg [25:0] rq0_acc2 = 26'h0000000;
-  reg [25:0] rq0_acc3 = 26'h0000000;
-  reg [25:0] rq0_acc4 = 26'h0000000;
-  reg [25:0] rq0_acc5 = 26'h0000000;
-  reg [25:0] rq0_acc6 = 26'h0000000;
-  reg [25:0] rq0_acc7 = 26'h0000000;
   reg [31:0] rq0_b0 = 32'd0;
-  reg [31:0] rq0_b1 = 32'd0;
-  reg [31:0] rq0_b2 = 32'd0;
-  reg [31:0] rq0_b3 = 32'd0;
-  reg [31:0] rq0_b4 = 32'd0;
-  reg [31:0] rq0_b5 = 32'd0;
-  reg [31:0] rq0_b6 = 32'd0;
-  reg [31:0] rq0_b7 = 32'd0;
   reg [5:0] rq0_e0 = 6'h00;
-  reg [5:0] rq0_e1 = 6'h00;
-  reg [5:0] rq0_e2 = 6'h00;
-  reg [5:0] rq0_e3 = 6'h00;
-  reg [5:0] rq0_e4 = 6'h00;
-  reg [5:0] rq0_e5 = 6'h00;
-  reg [5:0] rq0_e6 = 6'h00;
-  reg [5:0] rq0_e7 = 6'h00;
   reg rq0_last = 1'h0;
   reg [30:0] rq0_m0 = 31'h00000000;
-  reg [30:0] rq0_m1 = 31'h00000000;
-  reg [30:0] rq0_m2 = 31'h00000000;
-  reg [30:0] rq0_m3 = 31'h00000000;
-  reg [30:0] rq0_m4 = 31'h00000000;
-  reg [30:0] rq0_m5 = 31'h00000000;
-  reg [30:0] rq0_m6 = 31'h00000000;
-  reg [30:0] rq0_m7 = 31'h00000000;
   reg rq0_valid = 1'h0;
   reg [4:0] rq1_l0 = 5'h00;
-  reg [4:0] rq1_l1 = 5'h00;
-  reg [4:0] rq1_l2 = 5'h00;
-  reg [4:0] rq1_l3 = 5'h00;
-  reg [4:0] rq1_l4 = 5'h00;
-  reg [4:0] rq1_l5 = 5'h00;
-  reg [4:0] rq1_l6 = 5'h00;
-  reg [4:0] rq1_l7 = 5'h00;
   reg rq1_last = 1'h0;
   reg [30:0] rq1_m0 = 31'h00000000;
-  reg [30:0] rq1_m1 = 31'h00000000;
-  reg [30:0] rq1_m2 = 31'h00000000;
-  reg [30:0] rq1_m3 = 31'h00000000;
-  reg [30:0] rq1_m4 = 31'h00000000;
-  reg [30:0] rq1_m5 = 31'h00000000;
-  reg [30:0] rq1_m6 = 31'h00000000;
-  reg [30:0] rq1_m7 = 31'h00000000;
   reg [4:0] rq1_r0 = 5'h00;
-  reg [4:0] rq1_r1 = 5'h00;
-  reg [4:0] rq1_r2 = 5'h00;
-  reg [4:0] rq1_r3 = 5'h00;
-  reg [4:0] rq1_r4 = 5'h00;
-  reg [4:0] rq1_r5 = 5'h00;
-  reg [4:0] rq1_r6 = 5'h00;
-  reg [4:0] rq1_r7 = 5'h00;
   reg [31:0] rq1_s0 = 32'd0;
-  reg [31:0] rq1_s1 = 32'd0;
-  reg [31:0] rq1_s2 = 32'd0;
-  reg [31:0] rq1_s3 = 32'd0;
-  reg [31:0] rq1_s4 = 32'd0;
-  reg [31:0] rq1_s5 = 32'd0;
-  reg [31:0] rq1_s6 = 32'd0;
-  reg [31:0] rq1_s7 = 32'd0;
   reg rq1_valid = 1'h0;
   reg [32:0] rq2_h0 = 33'h000000000;
-  reg [32:0] rq2_h1 = 33'h000000000;
-  reg [32:0] rq2_h2 = 33'h000000000;
-  reg [32:0] rq2_h3 = 33'h000000000;
-  reg [32:0] rq2_h4 = 33'h000000000;
-  reg [32:0] rq2_h5 = 33'h000000000;
-  reg [32:0] rq2_h6 = 33'h000000000;
-  reg [32:0] rq2_h7 = 33'h000000000;
   reg [31:0] rq2_hf0 = 32'd0;
-  reg [31:0] rq2_hf1 = 32'd0;
-  reg [31:0] rq2_hf2 = 32'd0;
-  reg [31:0] rq2_hf3 = 32'd0;
-  reg [31:0] rq2_hf4 = 32'd0;
-  reg [31:0] rq2_hf5 = 32'd0;
-  reg [31:0] rq2_hf6 = 32'd0;
-  reg [31:0] rq2_hf7 = 32'd0;
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
-  reg [4:0] rq2_r1 = 5'h00;
-  reg [4:0] rq2_r2 = 5'h00;
-  reg [4:0] rq2_r3 = 5'h00;
-  reg [4:0] rq2_r4 = 5'h00;
-  reg [4:0] rq2_r5 = 5'h00;
-  reg [4:0] rq2_r6 = 5'h00;
-  reg [4:0] rq2_r7 = 5'h00;
   reg rq2_valid = 1'h0;
   reg [31:0] rq2a_a0 = 32'd0;
-  reg [31:0] rq2a_a1 = 32'd0;
-  reg [31:0] rq2a_a2 = 32'd0;
-  reg [31:0] rq2a_a3 = 32'd0;
-  reg [31:0] rq2a_a4 = 32'd0;
-  reg [31:0] rq2a_a5 = 32'd0;
-  reg [31:0] rq2a_a6 = 32'd0;
-  reg [31:0] rq2a_a7 = 32'd0;
   reg rq2a_last = 1'h0;
   reg [30:0] rq2a_m0 = 31'h00000000;
-  reg [30:0] rq2a_m1 = 31'h00000000;
-  reg [30:0] rq2a_m2 = 31'h00000000;
-  reg [30:0] rq2a_m3 = 31'h00000000;
-  reg [30:0] rq2a_m4 = 31'h00000000;
-  reg [30:0] rq2a_m5 = 31'h00000000;
-  reg [30:0] rq2a_m6 = 31'h00000000;
-  reg [30:0] rq2a_m7 = 31'h00000000;
   reg [4:0] rq2a_r0 = 5'h00;
-  reg [4:0] rq2a_r1 = 5'h00;
-  reg [4:0] rq2a_r2 = 5'h00;
-  reg [4:0] rq2a_r3 = 5'h00;
-  reg [4:0] rq2a_r4 = 5'h00;
-  reg [4:0] rq2a_r5 = 5'h00;
-  reg [4:0] rq2a_r6 = 5'h00;
-  reg [4:0] rq2a_r7 = 5'h00;
   reg rq2a_valid = 1'h0;
   reg rq2b_last = 1'h0;
   reg [30:0] rq2b_m0 = 31'h00000000;
-  reg [30:0] rq2b_m1 = 31'h00000000;
-  reg [30:0] rq2b_m2 = 31'h00000000;
-  reg [30:0] rq2b_m3 = 31'h00000000;
-  reg [30:0] rq2b_m4 = 31'h00000000;
-  reg [30:0] rq2b_m5 = 31'h00000000;
-  reg [30:0] rq2b_m6 = 31'h00000000;
-  reg [30:0] rq2b_m7 = 31'h00000000;
   reg [4:0] rq2b_r0 = 5'h00;
-  reg [4:0] rq2b_r1 = 5'h00;
-  reg [4:0] rq2b_r2 = 5'h00;
-  reg [4:0] rq2b_r3 = 5'h00;
-  reg [4:0] rq2b_r4 = 5'h00;
-  reg [4:0] rq2b_r5 = 5'h00;
-  reg [4:0] rq2b_r6 = 5'h00;
-  reg [4:0] rq2b_r7 = 5'h00;
   reg rq2b_valid = 1'h0;
   reg rq2c_last = 1'h0;
   reg [30:0] rq2c_m0 = 31'h00000000;
-  reg [30:0] rq2c_m1 = 31'h00000000;
-  reg [30:0] rq2c_m2 = 31'h00000000;
-  reg [30:0] rq2c_m3 = 31'h00000000;
-  reg [30:0] rq2c_m4 = 31'h00000000;
-  reg [30:0] rq2c_m5 = 31'h00000000;
-  reg [30:0] rq2c_m6 = 31'h00000000;
-  reg [30:0] rq2c_m7 = 31'h00000000;
   reg [4:0] rq2c_r0 = 5'h00;
-  reg [4:0] rq2c_r1 = 5'h00;
-  reg [4:0] rq2c_r2 = 5'h00;
-  reg [4:0] rq2c_r3 = 5'h00;
-  reg [4:0] rq2c_r4 = 5'h00;
-  reg [4:0] rq2c_r5 = 5'h00;
-  reg [4:0] rq2c_r6 = 5'h00;
-  reg [4:0] rq2c_r7 = 5'h00;
   reg rq2c_valid = 1'h0;
   reg rq2d_last = 1'h0;
   reg [30:0] rq2d_m0 = 31'h00000000;
-  reg [30:0] rq2d_m1 = 31'h00000000;
-  reg [30:0] rq2d_m2 = 31'h00000000;
-  reg [30:0] rq2d_m3 = 31'h00000000;
-  reg [30:0] rq2d_m4 = 31'h00000000;
-  reg [30:0] rq2d_m5 = 31'h00000000;
-  reg [30:0] rq2d_m6 = 31'h00000000;
-  reg [30:0] rq2d_m7 = 31'h00000000;
   reg [4:0] rq2d_r0 = 5'h00;
-  reg [4:0] rq2d_r1 = 5'h00;
-  reg [4:0] rq2d_r2 = 5'h00;
-  reg [4:0] rq2d_r3 = 5'h00;
-  reg [4:0] rq2d_r4 = 5'h00;
-  reg [4:0] rq2d_r5 = 5'h00;
-  reg [4:0] rq2d_r6 = 5'h00;
-  reg [4:0] rq2d_r7 = 5'h00;
   reg rq2d_valid = 1'h0;
   reg rq2m_last = 1'h0;
   reg [30:0] rq2m_m0 = 31'h00000000;
-  reg [30:0] rq2m_m1 = 31'h00000000;
-  reg [30:0] rq2m_m2 = 31'h00000000;
-  reg [30:0] rq2m_m3 = 31'h00000000;
-  reg [30:0] rq2m_m4 = 31'h00000000;
-  reg [30:0] rq2m_m5 = 31'h00000000;
-  reg [30:0] rq2m_m6 = 31'h00000000;
-  reg [30:0] rq2m_m7 = 31'h00000000;
   reg [33:0] rq2m_mi0 = 34'h000000000;
-  reg [33:0] rq2m_mi1 = 34'h000000000;
-  reg [33:0] rq2m_mi2 = 34'h000000000;
-  reg [33:0] rq2m_mi3 = 34'h000000000;
-  reg [33:0] rq2m_mi4 = 34'h000000000;
-  reg [33:0] rq2m_mi5 = 34'h000000000;
-  reg [33:0] rq2m_mi6 = 34'h000000000;
-  reg [33:0] rq2m_mi7 = 34'h000000000;
   reg [62:0] rq2m_o0 = 63'h0000000000000000;
-  reg [62:0] rq2m_o1 = 63'h0000000000000000;
-  reg [62:0] rq2m_o2 = 63'h0000000000000000;
-  reg [62:0] rq2m_o3 = 63'h0000000000000000;
-  reg [62:0] rq2m_o4 = 63'h0000000000000000;
-  reg [62:0] rq2m_o5 = 63'h0000000000000000;
-  reg [62:0] rq2m_o6 = 63'h0000000000000000;
-  reg [62:0] rq2m_o7 = 63'h0000000000000000;
   reg [4:0] rq2m_r0 = 5'h00;
-  reg [4:0] rq2m_r1 = 5'h00;
-  reg [4:0] rq2m_r2 = 5'h00;
-  reg [4:0] rq2m_r3 = 5'h00;
-  reg [4:0] rq2m_r4 = 5'h00;
-  reg [4:0] rq2m_r5 = 5'h00;
-  reg [4:0] rq2m_r6 = 5'h00;
-  reg [4:0] rq2m_r7 = 5'h00;
   reg rq2m_valid = 1'h0;
   reg [28:0] rq2p_phh0 = 29'h00000000;
-  reg [28:0] rq2p_phh1 = 29'h00000000;
-  reg [28:0] rq2p_phh2 = 29'h00000000;
-  reg [28:0] rq2p_phh3 = 29'h00000000;
-  reg [28:0] rq2p_phh4 = 29'h00000000;
-  reg [28:0] rq2p_phh5 = 29'h00000000;
-  reg [28:0] rq2p_phh6 = 29'h00000000;
-  reg [28:0] rq2p_phh7 = 29'h00000000;
   reg [31:0] rq2p_phl0 = 32'd0;
-  reg [31:0] rq2p_phl1 = 32'd0;
-  reg [31:0] rq2p_phl2 = 32'd0;
-  reg [31:0] rq2p_phl3 = 32'd0;
-  reg [31:0] rq2p_phl4 = 32'd0;
-  reg [31:0] rq2p_phl5 = 32'd0;
-  reg [31:0] rq2p_phl6 = 32'd0;
-  reg [31:0] rq2p_phl7 = 32'd0;
   reg [30:0] rq2p_plh0 = 31'h00000000;
-  reg [30:0] rq2p_plh1 = 31'h00000000;
-  reg [30:0] rq2p_plh2 = 31'h00000000;
-  reg [30:0] rq2p_plh3 = 31'h00000000;
-  reg [30:0] rq2p_plh4 = 31'h00000000;
-  reg [30:0] rq2p_plh5 = 31'h00000000;
-  reg [30:0] rq2p_plh6 = 31'h00000000;
-  reg [30:0] rq2p_plh7 = 31'h00000000;
   reg [33:0] rq2p_pll0 = 34'h000000000;
-  reg [33:0] rq2p_pll1 = 34'h000000000;
-  reg [33:0] rq2p_pll2 = 34'h000000000;
-  reg [33:0] rq2p_pll3 = 34'h000000000;
-  reg [33:0] rq2p_pll4 = 34'h000000000;
-  reg [33:0] rq2p_pll5 = 34'h000000000;
-  reg [33:0] rq2p_pll6 = 34'h000000000;
-  reg [33:0] rq2p_pll7 = 34'h000000000;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
-  reg [33:0] rq3_y1 = 34'h000000000;
-  reg [33:0] rq3_y2 = 34'h000000000;
-  reg [33:0] rq3_y3 = 34'h000000000;
-  reg [33:0] rq3_y4 = 34'h000000000;
-  reg [33:0] rq3_y5 = 34'h000000000;
-  reg [33:0] rq3_y6 = 34'h000000000;
-  reg [33:0] rq3_y7 = 34'h000000000;
   reg rq3a_last = 1'h0;
   reg [4:0] rq3a_r0 = 5'h00;
-  reg [4:0] rq3a_r1 = 5'h00;
-  reg [4:0] rq3a_r2 = 5'h00;
-  reg [4:0] rq3a_r3 = 5'h00;
-  reg [4:0] rq3a_r4 = 5'h00;
-  reg [4:0] rq3a_r5 = 5'h00;
-  reg [4:0] rq3a_r6 = 5'h00;
-  reg [4:0] rq3a_r7 = 5'h00;
   reg [33:0] rq3a_u0 = 34'h000000000;
-  reg [33:0] rq3a_u1 = 34'h000000000;
-  reg [33:0] rq3a_u2 = 34'h000000000;
-  reg [33:0] rq3a_u3 = 34'h000000000;
-  reg [33:0] rq3a_u4 = 34'h000000000;
-  reg [33:0] rq3a_u5 = 34'h000000000;
-  reg [33:0] rq3a_u6 = 34'h000000000;
-  reg [33:0] rq3a_u7 = 34'h000000000;
   reg rq3a_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
-  wire [31:0] s_1;
-  wire [31:0] s_2;
-  wire [31:0] s_3;
-  wire [31:0] s_4;
-  wire [31:0] s_5;
-  wire [31:0] s_6;
-  wire [31:0] s_7;
   wire [34:0] t_0;
-  wire [34:0] t_1;
-  wire [34:0] t_2;
-  wire [34:0] t_3;
-  wire [34:0] t_4;
-  wire [34:0] t_5;
-  wire [34:0] t_6;
-  wire [34:0] t_7;
   wire [33:0] u_0;
-  wire [33:0] u_1;
-  wire [33:0] u_2;
-  wire [33:0] u_3;
-  wire [33:0] u_4;
-  wire [33:0] u_5;
-  wire [33:0] u_6;
-  wire [33:0] u_7;
   wire [33:0] y_0;
-  wire [33:0] y_1;
-  wire [33:0] y_2;
-  wire [33:0] y_3;
-  wire [33:0] y_4;
-  wire [33:0] y_5;
-  wire [33:0] y_6;
-  wire [33:0] y_7;
   input [7:0] zero_point;
   wire [7:0] zero_point;
   assign \$1  = $signed(t_0) < $signed(act_min);
   assign \$2  = $signed(t_0) > $signed(act_max);
-  assign \$3  = $signed(t_1) < $signed(act_min);
-  assign \$4  = $signed(t_1) > $signed(act_max);
-  assign \$5  = $signed(t_2) < $signed(act_min);
-  assign \$6  = $signed(t_2) > $signed(act_max);
-  assign \$7  = $signed(t_3) < $signed(act_min);
-  assign \$8  = $signed(t_3) > $signed(act_max);
-  assign \$9  = $signed(t_4) < $signed(act_min);
-  assign \$10  = $signed(t_4) > $signed(act_max);
-  assign \$11  = $signed(t_5) < $signed(act_min);
-  assign \$12  = $signed(t_5) > $signed(act_max);
-  assign \$13  = $signed(t_6) < $signed(act_min);
-  assign \$14  = $signed(t_6) > $signed(act_max);
-  assign \$15  = $signed(t_7) < $signed(act_min);
-  assign \$16  = $signed(t_7) > $signed(act_max);
-  assign \$17  = $signed(rq0_e0) > $signed(1'h0);
-  assign \$18  = \$17  ? rq0_e0 : 6'h00;
-  assign \$19  = $signed(rq0_e0) < $signed(1'h0);
-  assign \$20  = - $signed(rq0_e0);
-  assign \$21  = \$19  ? \$20  : 7'h00;
-  assign \$22  = $signed(rq0_e1) > $signed(1'h0);
-  assign \$23  = \$22  ? rq0_e1 : 6'h00;
-  assign \$24  = $signed(rq0_e1) < $signed(1'h0);
-  assign \$25  = - $signed(rq0_e1);
-  assign \$26  = \$24  ? \$25  : 7'h00;
-  assign \$27  = $signed(rq0_e2) > $signed(1'h0);
-  assign \$28  = \$27  ? rq0_e2 : 6'h00;
-  assign \$29  = $signed(rq0_e2) < $signed(1'h0);
-  assign \$30  = - $signed(rq0_e2);
-  assign \$31  = \$29  ? \$30  : 7'h00;
-  assign \$32  = $signed(rq0_e3) > $signed(1'h0);
-  assign \$33  = \$32  ? rq0_e3 : 6'h00;
-  assign \$34  = $signed(rq0_e3) < $signed(1'h0);
-  assign \$35  = - $signed(rq0_e3);
-  assign \$36  = \$34  ? \$35  : 7'h00;
-  assign \$37  = $signed(rq0_e4) > $signed(1'h0);
-  assign \$38  = \$37  ? rq0_e4 : 6'h00;
-  assign \$39  = $signed(rq0_e4) < $signed(1'h0);
-  assign \$40  = - $signed(rq0_e4);
-  assign \$41  = \$39  ? \$40  : 7'h00;
-  assign \$42  = $signed(rq0_e5) > $signed(1'h0);
-  assign \$43  = \$42  ? rq0_e5 : 6'h00;
-  assign \$44  = $signed(rq0_e5) < $signed(1'h0);
-  assign \$45  = - $signed(rq0_e5);
-  assign \$46  = \$44  ? \$45  : 7'h00;
-  assign \$47  = $signed(rq0_e6) > $signed(1'h0);
-  assign \$48  = \$47  ? rq0_e6 : 6'h00;
-  assign \$49  = $signed(rq0_e6) < $signed(1'h0);
-  assign \$50  = - $signed(rq0_e6);
-  assign \$51  = \$49  ? \$50  : 7'h00;
-  assign \$52  = $signed(rq0_e7) > $signed(1'h0);
-  assign \$53  = \$52  ? rq0_e7 : 6'h00;
-  assign \$54  = $signed(rq0_e7) < $signed(1'h0);
-  assign \$55  = - $signed(rq0_e7);
-  assign \$56  = \$54  ? \$55  : 7'h00;
-  assign \$57  = $signed(rq0_acc0) + $signed(rq0_b0);
-  assign \$58  = $signed(rq0_acc1) + $signed(rq0_b1);
-  assign \$59  = $signed(rq0_acc2) + $signed(rq0_b2);
-  assign \$60  = $signed(rq0_acc3) + $signed(rq0_b3);
-  assign \$61  = $signed(rq0_acc4) + $signed(rq0_b4);
-  assign \$62  = $signed(rq0_acc5) + $signed(rq0_b5);
-  assign \$63  = $signed(rq0_acc6) + $signed(rq0_b6);
-  assign \$64  = $signed(rq0_acc7) + $signed(rq0_b7);
-  assign \$65  = $signed(rq1_s0) << rq1_l0;
-  assign \$66  = $signed(rq1_s1) << rq1_l1;
-  assign \$67  = $signed(rq1_s2) << rq1_l2;
-  assign \$68  = $signed(rq1_s3) << rq1_l3;
-  assign \$69  = $signed(rq1_s4) << rq1_l4;
-  assign \$70  = $signed(rq1_s5) << rq1_l5;
-  assign \$71  = $signed(rq1_s6) << rq1_l6;
-  assign \$72  = $signed(rq1_s7) << rq1_l7;
-  assign \$73  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
-  assign mid_0 = $signed(\$73 ) + $signed(15'h2000);
-  assign \$74  = $signed(rq2p_phl1) + $signed({ 1'h0, rq2p_plh1 });
-  assign mid_1 = $signed(\$74 ) + $signed(15'h2000);
-  assign \$75  = $signed(rq2p_phl2) + $signed({ 1'h0, rq2p_plh2 });
-  assign mid_2 = $signed(\$75 ) + $signed(15'h2000);
-  assign \$76  = $signed(rq2p_phl3) + $signed({ 1'h0, rq2p_plh3 });
-  assign mid_3 = $signed(\$76 ) + $signed(15'h2000);
-  assign \$77  = $signed(rq2p_phl4) + $signed({ 1'h0, rq2p_plh4 });
-  assign mid_4 = $signed(\$77 ) + $signed(15'h2000);
-  assign \$78  = $signed(rq2p_phl5) + $signed({ 1'h0, rq2p_plh5 });
-  assign mid_5 = $signed(\$78 ) + $signed(15'h2000);
-  assign \$79  = $signed(rq2p_phl6) + $signed({ 1'h0, rq2p_plh6 });
-  assign mid_6 = $signed(\$79 ) + $signed(15'h2000);
-  assign \$80  = $signed(rq2p_phl7) + $signed({ 1'h0, rq2p_plh7 });
-  assign mid_7 = $signed(\$80 ) + $signed(15'h2000);
-  assign \$82  = $signed(\$81 ) + $signed(rq2m_mi0);
-  assign \$85  = $signed(\$84 ) + $signed(rq2m_mi1);
-  assign \$88  = $signed(\$87 ) + $signed(rq2m_mi2);
-  assign \$91  = $signed(\$90 ) + $signed(rq2m_mi3);
-  assign \$94  = $signed(\$93 ) + $signed(rq2m_mi4);
-  assign \$97  = $signed(\$96 ) + $signed(rq2m_mi5);
-  assign \$100  = $signed(\$99 ) + $signed(rq2m_mi6);
-  assign \$103  = $signed(\$102 ) + $signed(rq2m_mi7);
-  assign \$105  = 1'h1 << rq2m_r0;
-  assign \$107  = 1'h1 << rq2m_r1;
-  assign \$109  = 1'h1 << rq2m_r2;
-  assign \$111  = 1'h1 << rq2m_r3;
-  assign \$113  = 1'h1 << rq2m_r4;
-  assign \$115  = 1'h1 << rq2m_r5;
-  assign \$117  = 1'h1 << rq2m_r6;
-  assign \$119  = 1'h1 << rq2m_r7;
-  assign \$121  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$122  = | rq2_hf0;
-  assign \$123  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$124  = \$122  & \$123 ;
-  assign \$125  = $signed(\$121 ) - $signed({ 1'h0, \$124  });
-  assign \$126  = $signed(rq2_h1) + $signed({ 1'h0, rq2_hf1 });
-  assign \$127  = | rq2_hf1;
-  assign \$128  = $signed(rq2_h1) < $signed(1'h0);
-  assign \$129  = \$127  & \$128 ;
-  assign \$130  = $signed(\$126 ) - $signed({ 1'h0, \$129  });
-  assign \$131  = $signed(rq2_h2) + $signed({ 1'h0, rq2_hf2 });
-  assign \$132  = | rq2_hf2;
-  assign \$133  = $signed(rq2_h2) < $signed(1'h0);
-  assign \$134  = \$132  & \$133 ;
-  assign \$135  = $signed(\$131 ) - $signed({ 1'h0, \$134  });
-  assign \$136  = $signed(rq2_h3) + $signed({ 1'h0, rq2_hf3 });
-  assign \$137  = | rq2_hf3;
-  assign \$138  = $signed(rq2_h3) < $signed(1'h0);
-  assign \$139  = \$137  & \$138 ;
-  assign \$140  = $signed(\$136 ) - $signed({ 1'h0, \$139  });
-  assign \$141  = $signed(rq2_h4) + $signed({ 1'h0, rq2_hf4 });
-  assign \$142  = | rq2_hf4;
-  assign \$143  = $signed(rq2_h4) < $signed(1'h0);
-  assign \$144  = \$142  & \$143 ;
-  assign \$145  = $signed(\$141 ) - $signed({ 1'h0, \$144  });
-  assign \$146  = $signed(rq2_h5) + $signed({ 1'h0, rq2_hf5 });
-  assign \$147  = | rq2_hf5;
-  assign \$148  = $signed(rq2_h5) < $signed(1'h0);
-  assign \$149  = \$147  & \$148 ;
-  assign \$150  = $signed(\$146 ) - $signed({ 1'h0, \$149  });
-  assign \$151  = $signed(rq2_h6) + $signed({ 1'h0, rq2_hf6 });
-  assign \$152  = | rq2_hf6;
-  assign \$153  = $signed(rq2_h6) < $signed(1'h0);
-  assign \$154  = \$152  & \$153 ;
-  assign \$155  = $signed(\$151 ) - $signed({ 1'h0, \$154  });
-  assign \$156  = $signed(rq2_h7) + $signed({ 1'h0, rq2_hf7 });
-  assign \$157  = | rq2_hf7;
-  assign \$158  = $signed(rq2_h7) < $signed(1'h0);
-  assign \$159  = \$157  & \$158 ;
-  assign \$160  = $signed(\$156 ) - $signed({ 1'h0, \$159  });
+  assign \$3  = $signed(rq0_e0) > $signed(1'h0);
+  assign \$4  = \$3  ? rq0_e0 : 6'h00;
+  assign \$5  = $signed(rq0_e0) < $signed(1'h0);
+  assign \$6  = - $signed(rq0_e0);
+  assign \$7  = \$5  ? \$6  : 7'h00;
+  assign \$8  = $signed(rq0_acc0) + $signed(rq0_b0);
+  assign \$9  = $signed(rq1_s0) << rq1_l0;
+  assign \$10  = $signed(rq2p_phl0) + $signed({ 1'h0, rq2p_plh0 });
+  assign mid_0 = $signed(\$10 ) + $signed(15'h2000);
+  assign \$12  = $signed(\$11 ) + $signed(rq2m_mi0);
+  assign \$14  = 1'h1 << rq2m_r0;
+  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$17  = | rq2_hf0;
+  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
   assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
-  assign y_1 = $signed(rq3a_u1) >>> rq3a_r1;
-  assign y_2 = $signed(rq3a_u2) >>> rq3a_r2;
-  assign y_3 = $signed(rq3a_u3) >>> rq3a_r3;
-  assign y_4 = $signed(rq3a_u4) >>> rq3a_r4;
-  assign y_5 = $signed(rq3a_u5) >>> rq3a_r5;
-  assign y_6 = $signed(rq3a_u6) >>> rq3a_r6;
-  assign y_7 = $signed(rq3a_u7) >>> rq3a_r7;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
-  assign t_1 = $signed(rq3_y1) + $signed(zero_point);
-  assign t_2 = $signed(rq3_y2) + $signed(zero_point);
-  assign t_3 = $signed(rq3_y3) + $signed(zero_point);
-  assign t_4 = $signed(rq3_y4) + $signed(zero_point);
-  assign t_5 = $signed(rq3_y5) + $signed(zero_point);
-  assign t_6 = $signed(rq3_y6) + $signed(zero_point);
-  assign t_7 = $signed(rq3_y7) + $signed(zero_point);
   always @(posedge clk)
-    rq0_valid <= \$161 ;
+    rq0_valid <= \$21 ;
   always @(posedge clk)
-    rq0_last <= \$162 ;
+    rq0_last <= \$22 ;
   always @(posedge clk)
-    rq0_m0 <= \$163 ;
+    rq0_m0 <= \$23 ;
   always @(posedge clk)
-    rq0_e0 <= \$164 ;
+    rq0_e0 <= \$24 ;
   always @(posedge clk)
-    rq0_m1 <= \$165 ;
+    rq0_acc0 <= \$25 ;
   always @(posedge clk)
-    rq0_e1 <= \$166 ;
+    rq0_b0 <= \$26 ;
   always @(posedge clk)
-    rq0_m2 <= \$167 ;
+    rq1_valid <= \$27 ;
   always @(posedge clk)
-    rq0_e2 <= \$168 ;
+    rq1_last <= \$28 ;
   always @(posedge clk)
-    rq0_m3 <= \$169 ;
+    rq1_m0 <= \$29 ;
   always @(posedge clk)
-    rq0_e3 <= \$170 ;
+    rq1_l0 <= \$30 ;
   always @(posedge clk)
-    rq0_m4 <= \$171 ;
+    rq1_r0 <= \$31 ;
   always @(posedge clk)
-    rq0_e4 <= \$172 ;
+    rq1_s0 <= \$32 ;
   always @(posedge clk)
-    rq0_m5 <= \$173 ;
+    rq2a_valid <= \$33 ;
   always @(posedge clk)
-    rq0_e5 <= \$174 ;
+    rq2a_last <= \$34 ;
   always @(posedge clk)
-    rq0_m6 <= \$175 ;
+    rq2a_m0 <= \$35 ;
   always @(posedge clk)
-    rq0_e6 <= \$176 ;
+    rq2a_r0 <= \$36 ;
   always @(posedge clk)
-    rq0_m7 <= \$177 ;
+    rq2a_a0 <= \$37 ;
   always @(posedge clk)
-    rq0_e7 <= \$178 ;
+    rq2b_valid <= \$38 ;
   always @(posedge clk)
-    rq0_acc0 <= \$179 ;
+    rq2b_last <= \$39 ;
   always @(posedge clk)
-    rq0_b0 <= \$180 ;
+    rq2b_m0 <= \$40 ;
   always @(posedge clk)
-    rq0_acc1 <= \$181 ;
+    rq2b_r0 <= \$41 ;
   always @(posedge clk)
-    rq0_b1 <= \$182 ;
+    rq2c_valid <= \$42 ;
   always @(posedge clk)
-    rq0_acc2 <= \$183 ;
+    rq2c_last <= \$43 ;
   always @(posedge clk)
-    rq0_b2 <= \$184 ;
+    rq2c_m0 <= \$44 ;
   always @(posedge clk)
-    rq0_acc3 <= \$185 ;
+    rq2c_r0 <= \$45 ;
   always @(posedge clk)
-    rq0_b3 <= \$186 ;
+    rq2d_valid <= \$46 ;
   always @(posedge clk)
-    rq0_acc4 <= \$187 ;
+    rq2d_last <= \$47 ;
   always @(posedge clk)
-    rq0_b4 <= \$188 ;
+    rq2d_m0 <= \$48 ;
   always @(posedge clk)
-    rq0_acc5 <= \$189 ;
+    rq2d_r0 <= \$49 ;
   always @(posedge clk)
-    rq0_b5 <= \$190 ;
+    rq2p_pll0 <= \$50 ;
   always @(posedge clk)
-    rq0_acc6 <= \$191 ;
+    rq2p_plh0 <= \$51 ;
   always @(posedge clk)
-    rq0_b6 <= \$192 ;
+    rq2p_phl0 <= \$52 ;
   always @(posedge clk)
-    rq0_acc7 <= \$193 ;
+    rq2p_phh0 <= \$53 ;
   always @(posedge clk)
-    rq0_b7 <= \$194 ;
+    rq2m_valid <= \$54 ;
   always @(posedge clk)
-    rq1_valid <= \$195 ;
+    rq2m_last <= \$55 ;
   always @(posedge clk)
-    rq1_last <= \$196 ;
+    rq2m_m0 <= \$56 ;
   always @(posedge clk)
-    rq1_m0 <= \$197 ;
+    rq2m_r0 <= \$57 ;
   always @(posedge clk)
-    rq1_l0 <= \$198 ;
+    rq2m_o0 <= \$58 ;
   always @(posedge clk)
-    rq1_r0 <= \$199 ;
+    rq2m_mi0 <= \$59 ;
   always @(posedge clk)
-    rq1_m1 <= \$200 ;
+    rq2_valid <= \$60 ;
   always @(posedge clk)
-    rq1_l1 <= \$201 ;
+    rq2_last <= \$61 ;
   always @(posedge clk)
-    rq1_r1 <= \$202 ;
+    rq2_r0 <= \$62 ;
   always @(posedge clk)
-    rq1_m2 <= \$203 ;
+    rq2_h0 <= \$63 ;
   always @(posedge clk)
-    rq1_l2 <= \$204 ;
+    rq2_hf0 <= \$64 ;
   always @(posedge clk)
-    rq1_r2 <= \$205 ;
+    rq3a_valid <= \$65 ;
   always @(posedge clk)
-    rq1_m3 <= \$206 ;
+    rq3a_last <= \$66 ;
   always @(posedge clk)
-    rq1_l3 <= \$207 ;
+    rq3a_r0 <= \$67 ;
   always @(posedge clk)
-    rq1_r3 <= \$208 ;
+    rq3a_u0 <= \$68 ;
   always @(posedge clk)
-    rq1_m4 <= \$209 ;
+    rq3_valid <= \$69 ;
   always @(posedge clk)
-    rq1_l4 <= \$210 ;
+    rq3_last <= \$70 ;
   always @(posedge clk)
-    rq1_r4 <= \$211 ;
+    rq3_y0 <= \$71 ;
   always @(posedge clk)
-    rq1_m5 <= \$212 ;
+    o_data <= \$72 ;
   always @(posedge clk)
-    rq1_l5 <= \$213 ;
+    o_valid <= \$73 ;
   always @(posedge clk)
-    rq1_r5 <= \$214 ;
-  always @(posedge clk)
-    rq1_m6 <= \$215 ;
-  always @(posedge clk)
-    rq1_l6 <= \$216 ;
-  always @(posedge clk)
-    rq1_r6 <= \$217 ;
-  always @(posedge clk)
-    rq1_m7 <= \$218 ;
-  always @(posedge clk)
-    rq1_l7 <= \$219 ;
-  always @(posedge clk)
-    rq1_r7 <= \$220 ;
-  always @(posedge clk)
-    rq1_s0 <= \$221 ;
-  always @(posedge clk)
-    rq1_s1 <= \$222 ;
-  always @(posedge clk)
-    rq1_s2 <= \$223 ;
-  always @(posedge clk)
-    rq1_s3 <= \$224 ;
-  always @(posedge clk)
-    rq1_s4 <= \$225 ;
-  always @(posedge clk)
-    rq1_s5 <= \$226 ;
-  always @(posedge clk)
-    rq1_s6 <= \$227 ;
-  always @(posedge clk)
-    rq1_s7 <= \$228 ;
-  always @(posedge clk)
-    rq2a_valid <= \$229 ;
-  always @(posedge clk)
-    rq2a_last <= \$230 ;
-  always @(posedge clk)
-    rq2a_m0 <= \$231 ;
-  always @(posedge clk)
-    rq2a_r0 <= \$232 ;
-  always @(posedge clk)
-    rq2a_m1 <= \$233 ;
-  always @(posedge clk)
-    rq2a_r1 <= \$234 ;
-  always @(posedge clk)
-    rq2a_m2 <= \$235 ;
-  always @(posedge clk)
-    rq2a_r2 <= \$236 ;
-  always @(posedge clk)
-    rq2a_m3 <= \$237 ;
-  always @(posedge clk)
-    rq2a_r3 <= \$238 ;
-  always @(posedge clk)
-    rq2a_m4 <= \$239 ;
-  always @(posedge clk)
-    rq2a_r4 <= \$240 ;
-  always @(posedge clk)
-    rq2a_m5 <= \$241 ;
-  always @(posedge clk)
-    rq2a_r5 <= \$242 ;
-  always @(posedge clk)
-    rq2a_m6 <= \$243 ;
-  always @(posedge clk)
-    rq2a_r6 <= \$244 ;
-  always @(posedge clk)
-    rq2a_m7 <= \$245 ;
-  always @(posedge clk)
-    rq2a_r7 <= \$246 ;
-  always @(posedge clk)
-    rq2a_a0 <= \$247 ;
-  always @(posedge clk)
-    rq2a_a1 <= \$248 ;
-  always @(posedge clk)
-    rq2a_a2 <= \$249 ;
-  always @(posedge clk)
-    rq2a_a3 <= \$250 ;
-  always @(posedge clk)
-    rq2a_a4 <= \$251 ;
-  always @(posedge clk)
-    rq2a_a5 <= \$252 ;
-  always @(posedge clk)
-    rq2a_a6 <= \$253 ;
-  always @(posedge clk)
-    rq2a_a7 <= \$254 ;
-  always @(posedge clk)
-    rq2b_valid <= \$255 ;
-  always @(posedge clk)
-    rq2b_last <= \$256 ;
-  always @(posedge clk)
-    rq2b_m0 <= \$257 ;
-  always @(posedge clk)
-    rq2b_r0 <= \$258 ;
-  always @(posedge clk)
-    rq2b_m1 <= \$259 ;
-  always @(posedge clk)
-    rq2b_r1 <= \$260 ;
-  always @(posedge clk)
-    rq2b_m2 <= \$261 ;
-  always @(posedge clk)
-    rq2b_r2 <= \$262 ;
-  always @(posedge clk)
-    rq2b_m3 <= \$263 ;
-  always @(posedge clk)
-    rq2b_r3 <= \$264 ;
-  always @(posedge clk)
-    rq2b_m4 <= \$265 ;
-  always @(posedge clk)
-    rq2b_r4 <= \$266 ;
-  always @(posedge clk)
-    rq2b_m5 <= \$267 ;
-  always @(posedge clk)
-    rq2b_r5 <= \$268 ;
-  always @(posedge clk)
-    rq2b_m6 <= \$269 ;
-  always @(posedge clk)
-    rq2b_r6 <= \$270 ;
-  always @(posedge clk)
-    rq2b_m7 <= \$271 ;
-  always @(posedge clk)
-    rq2b_r7 <= \$272 ;
-  always @(posedge clk)
-    rq2c_valid <= \$273 ;
-  always @(posedge clk)
-    rq2c_last <= \$274 ;
-  always @(posedge clk)
-    rq2c_m0 <= \$275 ;
-  always @(posedge clk)
-    rq2c_r0 <= \$276 ;
-  always @(posedge clk)
-    rq2c_m1 <= \$277 ;
-  always @(posedge clk)
-    rq2c_r1 <= \$278 ;
-  always @(posedge clk)
-    rq2c_m2 <= \$279 ;
-  always @(posedge clk)
-    rq2c_r2 <= \$280 ;
-  always @(posedge clk)
-    rq2c_m3 <= \$281 ;
-  always @(posedge clk)
-    rq2c_r3 <= \$282 ;
-  always @(posedge clk)
-    rq2c_m4 <= \$283 ;
-  always @(posedge clk)
-    rq2c_r4 <= \$284 ;
-  always @(posedge clk)
-    rq2c_m5 <= \$285 ;
-  always @(posedge clk)
-    rq2c_r5 <= \$286 ;
-  always @(posedge clk)
-    rq2c_m6 <= \$287 ;
-  always @(posedge clk)
-    rq2c_r6 <= \$288 ;
-  always @(posedge clk)
-    rq2c_m7 <= \$289 ;
-  always @(posedge clk)
-    rq2c_r7 <= \$290 ;
-  always @(posedge clk)
-    rq2d_valid <= \$291 ;
-  always @(posedge clk)
-    rq2d_last <= \$292 ;
-  always @(posedge clk)
-    rq2d_m0 <= \$293 ;
-  always @(posedge clk)
-    rq2d_r0 <= \$294 ;
-  always @(posedge clk)
-    rq2d_m1 <= \$295 ;
-  always @(posedge clk)
-    rq2d_r1 <= \$296 ;
-  always @(posedge clk)
-    rq2d_m2 <= \$297 ;
-  always @(posedge clk)
-    rq2d_r2 <= \$298 ;
-  always @(posedge clk)
-    rq2d_m3 <= \$299 ;
-  always @(posedge clk)
-    rq2d_r3 <= \$300 ;
-  always @(posedge clk)
-    rq2d_m4 <= \$301 ;
-  always @(posedge clk)
-    rq2d_r4 <= \$302 ;
-  always @(posedge clk)
-    rq2d_m5 <= \$303 ;
-  always @(posedge clk)
-    rq2d_r5 <= \$304 ;
-  always @(posedge clk)
-    rq2d_m6 <= \$305 ;
-  always @(posedge clk)
-    rq2d_r6 <= \$306 ;
-  always @(posedge clk)
-    rq2d_m7 <= \$307 ;
-  always @(posedge clk)
-    rq2d_r7 <= \$308 ;
-  always @(posedge clk)
-    rq2p_pll0 <= \$309 ;
-  always @(posedge clk)
-    rq2p_plh0 <= \$310 ;
-  always @(posedge clk)
-    rq2p_phl0 <= \$311 ;
-  always @(posedge clk)
-    rq2p_phh0 <= \$312 ;
-  always @(posedge clk)
-    rq2p_pll1 <= \$313 ;
-  always @(posedge clk)
-    rq2p_plh1 <= \$314 ;
-  always @(posedge clk)
-    rq2p_phl1 <= \$315 ;
-  always @(posedge clk)
-    rq2p_phh1 <= \$316 ;
-  always @(posedge clk)
-    rq2p_pll2 <= \$317 ;
-  always @(posedge clk)
-    rq2p_plh2 <= \$318 ;
-  always @(posedge clk)
-    rq2p_phl2 <= \$319 ;
-  always @(posedge clk)
-    rq2p_phh2 <= \$320 ;
-  always @(posedge clk)
-    rq2p_pll3 <= \$321 ;
-  always @(posedge clk)
-    rq2p_plh3 <= \$322 ;
-  always @(posedge clk)
-    rq2p_phl3 <= \$323 ;
-  always @(posedge clk)
-    rq2p_phh3 <= \$324 ;
-  always @(posedge clk)
-    rq2p_pll4 <= \$325 ;
-  always @(posedge clk)
-    rq2p_plh4 <= \$326 ;
-  always @(posedge clk)
-    rq2p_phl4 <= \$327 ;
-  always @(posedge clk)
-    rq2p_phh4 <= \$328 ;
-  always @(posedge clk)
-    rq2p_pll5 <= \$329 ;
-  always @(posedge clk)
-    rq2p_plh5 <= \$330 ;
-  always @(posedge clk)
-    rq2p_phl5 <= \$331 ;
-  always @(posedge clk)
-    rq2p_phh5 <= \$332 ;
-  always @(posedge clk)
-    rq2p_pll6 <= \$333 ;
-  always @(posedge clk)
-    rq2p_plh6 <= \$334 ;
-  always @(posedge clk)
-    rq2p_phl6 <= \$335 ;
-  always @(posedge clk)
-    rq2p_phh6 <= \$336 ;
-  always @(posedge clk)
-    rq2p_pll7 <= \$337 ;
-  always @(posedge clk)
-    rq2p_plh7 <= \$338 ;
-  always @(posedge clk)
-    rq2p_phl7 <= \$339 ;
-  always @(posedge clk)
-    rq2p_phh7 <= \$340 ;
-  always @(posedge clk)
-    rq2m_valid <= \$341 ;
-  always @(posedge clk)
-    rq2m_last <= \$342 ;
-  always @(posedge clk)
-    rq2m_m0 <= \$343 ;
-  always @(posedge clk)
-    rq2m_r0 <= \$344 ;
-  always @(posedge clk)
-    rq2m_m1 <= \$345 ;
-  always @(posedge clk)
-    rq2m_r1 <= \$346 ;
-  always @(posedge clk)
-    rq2m_m2 <= \$347 ;
-  always @(posedge clk)
-    rq2m_r2 <= \$348 ;
-  always @(posedge clk)
-    rq2m_m3 <= \$349 ;
-  always @(posedge clk)
-    rq2m_r3 <= \$350 ;
-  always @(posedge clk)
-    rq2m_m4 <= \$351 ;
-  always @(posedge clk)
-    rq2m_r4 <= \$352 ;
-  always @(posedge clk)
-    rq2m_m5 <= \$353 ;
-  always @(posedge clk)
-    rq2m_r5 <= \$354 ;
-  always @(posedge clk)
-    rq2m_m6 <= \$355 ;
-  always @(posedge clk)
-    rq2m_r6 <= \$356 ;
-  always @(posedge clk)
-    rq2m_m7 <= \$357 ;
-  always @(posedge clk)
-    rq2m_r7 <= \$358 ;
-  always @(posedge clk)
-    rq2m_o0 <= \$359 ;
-  always @(posedge clk)
-    rq2m_mi0 <= \$360 ;
-  always @(posedge clk)
-    rq2m_o1 <= \$361 ;
-  always @(posedge clk)
-    rq2m_mi1 <= \$362 ;
-  always @(posedge clk)
-    rq2m_o2 <= \$363 ;
-  always @(posedge clk)
-    rq2m_mi2 <= \$364 ;
-  always @(posedge clk)
-    rq2m_o3 <= \$365 ;
-  always @(posedge clk)
-    rq2m_mi3 <= \$366 ;
-  always @(posedge clk)
-    rq2m_o4 <= \$367 ;
-  always @(posedge clk)
-    rq2m_mi4 <= \$368 ;
-  always @(posedge clk)
-    rq2m_o5 <= \$369 ;
-  always @(posedge clk)
-    rq2m_mi5 <= \$370 ;
-  always @(posedge clk)
-    rq2m_o6 <= \$371 ;
-  always @(posedge clk)
-    rq2m_mi6 <= \$372 ;
-  always @(posedge clk)
-    rq2m_o7 <= \$373 ;
-  always @(posedge clk)
-    rq2m_mi7 <= \$374 ;
-  always @(posedge clk)
-    rq2_valid <= \$375 ;
-  always @(posedge clk)
-    rq2_last <= \$376 ;
-  always @(posedge clk)
-    rq2_r0 <= \$377 ;
-  always @(posedge clk)
-    rq2_r1 <= \$378 ;
-  always @(posedge clk)
-    rq2_r2 <= \$379 ;
-  always @(posedge clk)
-    rq2_r3 <= \$380 ;
-  always @(posedge clk)
-    rq2_r4 <= \$381 ;
-  always @(posedge clk)
-    rq2_r5 <= \$382 ;
-  always @(posedge clk)
-    rq2_r6 <= \$383 ;
-  always @(posedge clk)
-    rq2_r7 <= \$384 ;
-  always @(posedge clk)
-    rq2_h0 <= \$385 ;
-  always @(posedge clk)
-    rq2_h1 <= \$386 ;
-  always @(posedge clk)
-    rq2_h2 <= \$387 ;
-  always @(posedge clk)
-    rq2_h3 <= \$388 ;
-  always @(posedge clk)
-    rq2_h4 <= \$389 ;
-  always @(posedge clk)
-    rq2_h5 <= \$390 ;
-  always @(posedge clk)
-    rq2_h6 <= \$391 ;
-  always @(posedge clk)
-    rq2_h7 <= \$392 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$393 ;
-  always @(posedge clk)
-    rq2_hf1 <= \$394 ;
-  always @(posedge clk)
-    rq2_hf2 <= \$395 ;
-  always @(posedge clk)
-    rq2_hf3 <= \$396 ;
-  always @(posedge clk)
-    rq2_hf4 <= \$397 ;
-  always @(posedge clk)
-    rq2_hf5 <= \$398 ;
-  always @(posedge clk)
-    rq2_hf6 <= \$399 ;
-  always @(posedge clk)
-    rq2_hf7 <= \$400 ;
-  always @(posedge clk)
-    rq3a_valid <= \$401 ;
-  always @(posedge clk)
-    rq3a_last <= \$402 ;
-  always @(posedge clk)
-    rq3a_r0 <= \$403 ;
-  always @(posedge clk)
-    rq3a_r1 <= \$404 ;
-  always @(posedge clk)
-    rq3a_r2 <= \$405 ;
-  always @(posedge clk)
-    rq3a_r3 <= \$406 ;
-  always @(posedge clk)
-    rq3a_r4 <= \$407 ;
-  always @(posedge clk)
-    rq3a_r5 <= \$408 ;
-  always @(posedge clk)
-    rq3a_r6 <= \$409 ;
-  always @(posedge clk)
-    rq3a_r7 <= \$410 ;
-  always @(posedge clk)
-    rq3a_u0 <= \$411 ;
-  always @(posedge clk)
-    rq3a_u1 <= \$412 ;
-  always @(posedge clk)
-    rq3a_u2 <= \$413 ;
-  always @(posedge clk)
-    rq3a_u3 <= \$414 ;
-  always @(posedge clk)
-    rq3a_u4 <= \$415 ;
-  always @(posedge clk)
-    rq3a_u5 <= \$416 ;
-  always @(posedge clk)
-    rq3a_u6 <= \$417 ;
-  always @(posedge clk)
-    rq3a_u7 <= \$418 ;
-  always @(posedge clk)
-    rq3_valid <= \$419 ;
-  always @(posedge clk)
-    rq3_last <= \$420 ;
-  always @(posedge clk)
-    rq3_y0 <= \$421 ;
-  always @(posedge clk)
-    rq3_y1 <= \$422 ;
-  always @(posedge clk)
-    rq3_y2 <= \$423 ;
-  always @(posedge clk)
-    rq3_y3 <= \$424 ;
-  always @(posedge clk)
-    rq3_y4 <= \$425 ;
-  always @(posedge clk)
-    rq3_y5 <= \$426 ;
-  always @(posedge clk)
-    rq3_y6 <= \$427 ;
-  always @(posedge clk)
-    rq3_y7 <= \$428 ;
-  always @(posedge clk)
-    o_data <= \$429 ;
-  always @(posedge clk)
-    o_valid <= \$430 ;
-  always @(posedge clk)
-    o_last <= \$431 ;
+    o_last <= \$74 ;
   \hwq_requant.phh_0  phh_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$218$0 (\$529 ),
-    .\port$218$1 (\$530 ),
-    .\port$218$10 (\$539 ),
-    .\port$218$11 (\$540 ),
-    .\port$218$12 (\$541 ),
-    .\port$218$13 (\$542 ),
-    .\port$218$14 (\$543 ),
-    .\port$218$15 (\$544 ),
-    .\port$218$16 (\$545 ),
-    .\port$218$17 (\$546 ),
-    .\port$218$18 (\$547 ),
-    .\port$218$19 (\$548 ),
-    .\port$218$2 (\$531 ),
-    .\port$218$20 (\$549 ),
-    .\port$218$21 (\$550 ),
-    .\port$218$22 (\$551 ),
-    .\port$218$23 (\$552 ),
-    .\port$218$24 (\$553 ),
-    .\port$218$25 (\$554 ),
-    .\port$218$26 (\$555 ),
-    .\port$218$27 (\$556 ),
-    .\port$218$28 (\$557 ),
-    .\port$218$3 (\$532 ),
-    .\port$218$4 (\$533 ),
-    .\port$218$5 (\$534 ),
-    .\port$218$6 (\$535 ),
-    .\port$218$7 (\$536 ),
-    .\port$218$8 (\$537 ),
-    .\port$218$9 (\$538 )
-  );
-  \hwq_requant.phh_1  phh_1 (
-    .a(rq2a_a1[31:17]),
-    .b(rq2a_m1[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$222$0 (\$655 ),
-    .\port$222$1 (\$656 ),
-    .\port$222$10 (\$665 ),
-    .\port$222$11 (\$666 ),
-    .\port$222$12 (\$667 ),
-    .\port$222$13 (\$668 ),
-    .\port$222$14 (\$669 ),
-    .\port$222$15 (\$670 ),
-    .\port$222$16 (\$671 ),
-    .\port$222$17 (\$672 ),
-    .\port$222$18 (\$673 ),
-    .\port$222$19 (\$674 ),
-    .\port$222$2 (\$657 ),
-    .\port$222$20 (\$675 ),
-    .\port$222$21 (\$676 ),
-    .\port$222$22 (\$677 ),
-    .\port$222$23 (\$678 ),
-    .\port$222$24 (\$679 ),
-    .\port$222$25 (\$680 ),
-    .\port$222$26 (\$681 ),
-    .\port$222$27 (\$682 ),
-    .\port$222$28 (\$683 ),
-    .\port$222$3 (\$658 ),
-    .\port$222$4 (\$659 ),
-    .\port$222$5 (\$660 ),
-    .\port$222$6 (\$661 ),
-    .\port$222$7 (\$662 ),
-    .\port$222$8 (\$663 ),
-    .\port$222$9 (\$664 )
-  );
-  \hwq_requant.phh_2  phh_2 (
-    .a(rq2a_a2[31:17]),
-    .b(rq2a_m2[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$226$0 (\$781 ),
-    .\port$226$1 (\$782 ),
-    .\port$226$10 (\$791 ),
-    .\port$226$11 (\$792 ),
-    .\port$226$12 (\$793 ),
-    .\port$226$13 (\$794 ),
-    .\port$226$14 (\$795 ),
-    .\port$226$15 (\$796 ),
-    .\port$226$16 (\$797 ),
-    .\port$226$17 (\$798 ),
-    .\port$226$18 (\$799 ),
-    .\port$226$19 (\$800 ),
-    .\port$226$2 (\$783 ),
-    .\port$226$20 (\$801 ),
-    .\port$226$21 (\$802 ),
-    .\port$226$22 (\$803 ),
-    .\port$226$23 (\$804 ),
-    .\port$226$24 (\$805 ),
-    .\port$226$25 (\$806 ),
-    .\port$226$26 (\$807 ),
-    .\port$226$27 (\$808 ),
-    .\port$226$28 (\$809 ),
-    .\port$226$3 (\$784 ),
-    .\port$226$4 (\$785 ),
-    .\port$226$5 (\$786 ),
-    .\port$226$6 (\$787 ),
-    .\port$226$7 (\$788 ),
-    .\port$226$8 (\$789 ),
-    .\port$226$9 (\$790 )
-  );
-  \hwq_requant.phh_3  phh_3 (
-    .a(rq2a_a3[31:17]),
-    .b(rq2a_m3[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$230$0 (\$907 ),
-    .\port$230$1 (\$908 ),
-    .\port$230$10 (\$917 ),
-    .\port$230$11 (\$918 ),
-    .\port$230$12 (\$919 ),
-    .\port$230$13 (\$920 ),
-    .\port$230$14 (\$921 ),
-    .\port$230$15 (\$922 ),
-    .\port$230$16 (\$923 ),
-    .\port$230$17 (\$924 ),
-    .\port$230$18 (\$925 ),
-    .\port$230$19 (\$926 ),
-    .\port$230$2 (\$909 ),
-    .\port$230$20 (\$927 ),
-    .\port$230$21 (\$928 ),
-    .\port$230$22 (\$929 ),
-    .\port$230$23 (\$930 ),
-    .\port$230$24 (\$931 ),
-    .\port$230$25 (\$932 ),
-    .\port$230$26 (\$933 ),
-    .\port$230$27 (\$934 ),
-    .\port$230$28 (\$935 ),
-    .\port$230$3 (\$910 ),
-    .\port$230$4 (\$911 ),
-    .\port$230$5 (\$912 ),
-    .\port$230$6 (\$913 ),
-    .\port$230$7 (\$914 ),
-    .\port$230$8 (\$915 ),
-    .\port$230$9 (\$916 )
-  );
-  \hwq_requant.phh_4  phh_4 (
-    .a(rq2a_a4[31:17]),
-    .b(rq2a_m4[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$234$0 (\$1033 ),
-    .\port$234$1 (\$1034 ),
-    .\port$234$10 (\$1043 ),
-    .\port$234$11 (\$1044 ),
-    .\port$234$12 (\$1045 ),
-    .\port$234$13 (\$1046 ),
-    .\port$234$14 (\$1047 ),
-    .\port$234$15 (\$1048 ),
-    .\port$234$16 (\$1049 ),
-    .\port$234$17 (\$1050 ),
-    .\port$234$18 (\$1051 ),
-    .\port$234$19 (\$1052 ),
-    .\port$234$2 (\$1035 ),
-    .\port$234$20 (\$1053 ),
-    .\port$234$21 (\$1054 ),
-    .\port$234$22 (\$1055 ),
-    .\port$234$23 (\$1056 ),
-    .\port$234$24 (\$1057 ),
-    .\port$234$25 (\$1058 ),
-    .\port$234$26 (\$1059 ),
-    .\port$234$27 (\$1060 ),
-    .\port$234$28 (\$1061 ),
-    .\port$234$3 (\$1036 ),
-    .\port$234$4 (\$1037 ),
-    .\port$234$5 (\$1038 ),
-    .\port$234$6 (\$1039 ),
-    .\port$234$7 (\$1040 ),
-    .\port$234$8 (\$1041 ),
-    .\port$234$9 (\$1042 )
-  );
-  \hwq_requant.phh_5  phh_5 (
-    .a(rq2a_a5[31:17]),
-    .b(rq2a_m5[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$238$0 (\$1159 ),
-    .\port$238$1 (\$1160 ),
-    .\port$238$10 (\$1169 ),
-    .\port$238$11 (\$1170 ),
-    .\port$238$12 (\$1171 ),
-    .\port$238$13 (\$1172 ),
-    .\port$238$14 (\$1173 ),
-    .\port$238$15 (\$1174 ),
-    .\port$238$16 (\$1175 ),
-    .\port$238$17 (\$1176 ),
-    .\port$238$18 (\$1177 ),
-    .\port$238$19 (\$1178 ),
-    .\port$238$2 (\$1161 ),
-    .\port$238$20 (\$1179 ),
-    .\port$238$21 (\$1180 ),
-    .\port$238$22 (\$1181 ),
-    .\port$238$23 (\$1182 ),
-    .\port$238$24 (\$1183 ),
-    .\port$238$25 (\$1184 ),
-    .\port$238$26 (\$1185 ),
-    .\port$238$27 (\$1186 ),
-    .\port$238$28 (\$1187 ),
-    .\port$238$3 (\$1162 ),
-    .\port$238$4 (\$1163 ),
-    .\port$238$5 (\$1164 ),
-    .\port$238$6 (\$1165 ),
-    .\port$238$7 (\$1166 ),
-    .\port$238$8 (\$1167 ),
-    .\port$238$9 (\$1168 )
-  );
-  \hwq_requant.phh_6  phh_6 (
-    .a(rq2a_a6[31:17]),
-    .b(rq2a_m6[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$242$0 (\$1285 ),
-    .\port$242$1 (\$1286 ),
-    .\port$242$10 (\$1295 ),
-    .\port$242$11 (\$1296 ),
-    .\port$242$12 (\$1297 ),
-    .\port$242$13 (\$1298 ),
-    .\port$242$14 (\$1299 ),
-    .\port$242$15 (\$1300 ),
-    .\port$242$16 (\$1301 ),
-    .\port$242$17 (\$1302 ),
-    .\port$242$18 (\$1303 ),
-    .\port$242$19 (\$1304 ),
-    .\port$242$2 (\$1287 ),
-    .\port$242$20 (\$1305 ),
-    .\port$242$21 (\$1306 ),
-    .\port$242$22 (\$1307 ),
-    .\port$242$23 (\$1308 ),
-    .\port$242$24 (\$1309 ),
-    .\port$242$25 (\$1310 ),
-    .\port$242$26 (\$1311 ),
-    .\port$242$27 (\$1312 ),
-    .\port$242$28 (\$1313 ),
-    .\port$242$3 (\$1288 ),
-    .\port$242$4 (\$1289 ),
-    .\port$242$5 (\$1290 ),
-    .\port$242$6 (\$1291 ),
-    .\port$242$7 (\$1292 ),
-    .\port$242$8 (\$1293 ),
-    .\port$242$9 (\$1294 )
-  );
-  \hwq_requant.phh_7  phh_7 (
-    .a(rq2a_a7[31:17]),
-    .b(rq2a_m7[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$246$0 (\$1411 ),
-    .\port$246$1 (\$1412 ),
-    .\port$246$10 (\$1421 ),
-    .\port$246$11 (\$1422 ),
-    .\port$246$12 (\$1423 ),
-    .\port$246$13 (\$1424 ),
-    .\port$246$14 (\$1425 ),
-    .\port$246$15 (\$1426 ),
-    .\port$246$16 (\$1427 ),
-    .\port$246$17 (\$1428 ),
-    .\port$246$18 (\$1429 ),
-    .\port$246$19 (\$1430 ),
-    .\port$246$2 (\$1413 ),
-    .\port$246$20 (\$1431 ),
-    .\port$246$21 (\$1432 ),
-    .\port$246$22 (\$1433 ),
-    .\port$246$23 (\$1434 ),
-    .\port$246$24 (\$1435 ),
-    .\port$246$25 (\$1436 ),
-    .\port$246$26 (\$1437 ),
-    .\port$246$27 (\$1438 ),
-    .\port$246$28 (\$1439 ),
-    .\port$246$3 (\$1414 ),
-    .\port$246$4 (\$1415 ),
-    .\port$246$5 (\$1416 ),
-    .\port$246$6 (\$1417 ),
-    .\port$246$7 (\$1418 ),
-    .\port$246$8 (\$1419 ),
-    .\port$246$9 (\$1420 )
+    .\port$36$0 (\$172 ),
+    .\port$36$1 (\$173 ),
+    .\port$36$10 (\$182 ),
+    .\port$36$11 (\$183 ),
+    .\port$36$12 (\$184 ),
+    .\port$36$13 (\$185 ),
+    .\port$36$14 (\$186 ),
+    .\port$36$15 (\$187 ),
+    .\port$36$16 (\$188 ),
+    .\port$36$17 (\$189 ),
+    .\port$36$18 (\$190 ),
+    .\port$36$19 (\$191 ),
+    .\port$36$2 (\$174 ),
+    .\port$36$20 (\$192 ),
+    .\port$36$21 (\$193 ),
+    .\port$36$22 (\$194 ),
+    .\port$36$23 (\$195 ),
+    .\port$36$24 (\$196 ),
+    .\port$36$25 (\$197 ),
+    .\port$36$26 (\$198 ),
+    .\port$36$27 (\$199 ),
+    .\port$36$28 (\$200 ),
+    .\port$36$3 (\$175 ),
+    .\port$36$4 (\$176 ),
+    .\port$36$5 (\$177 ),
+    .\port$36$6 (\$178 ),
+    .\port$36$7 (\$179 ),
+    .\port$36$8 (\$180 ),
+    .\port$36$9 (\$181 )
   );
   \hwq_requant.phl_0  phl_0 (
     .a(rq2a_a0[31:17]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$217$0 (\$497 ),
-    .\port$217$1 (\$498 ),
-    .\port$217$10 (\$507 ),
-    .\port$217$11 (\$508 ),
-    .\port$217$12 (\$509 ),
-    .\port$217$13 (\$510 ),
-    .\port$217$14 (\$511 ),
-    .\port$217$15 (\$512 ),
-    .\port$217$16 (\$513 ),
-    .\port$217$17 (\$514 ),
-    .\port$217$18 (\$515 ),
-    .\port$217$19 (\$516 ),
-    .\port$217$2 (\$499 ),
-    .\port$217$20 (\$517 ),
-    .\port$217$21 (\$518 ),
-    .\port$217$22 (\$519 ),
-    .\port$217$23 (\$520 ),
-    .\port$217$24 (\$521 ),
-    .\port$217$25 (\$522 ),
-    .\port$217$26 (\$523 ),
-    .\port$217$27 (\$524 ),
-    .\port$217$28 (\$525 ),
-    .\port$217$29 (\$526 ),
-    .\port$217$3 (\$500 ),
-    .\port$217$30 (\$527 ),
-    .\port$217$31 (\$528 ),
-    .\port$217$4 (\$501 ),
-    .\port$217$5 (\$502 ),
-    .\port$217$6 (\$503 ),
-    .\port$217$7 (\$504 ),
-    .\port$217$8 (\$505 ),
-    .\port$217$9 (\$506 )
-  );
-  \hwq_requant.phl_1  phl_1 (
-    .a(rq2a_a1[31:17]),
-    .b(rq2a_m1[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$221$0 (\$623 ),
-    .\port$221$1 (\$624 ),
-    .\port$221$10 (\$633 ),
-    .\port$221$11 (\$634 ),
-    .\port$221$12 (\$635 ),
-    .\port$221$13 (\$636 ),
-    .\port$221$14 (\$637 ),
-    .\port$221$15 (\$638 ),
-    .\port$221$16 (\$639 ),
-    .\port$221$17 (\$640 ),
-    .\port$221$18 (\$641 ),
-    .\port$221$19 (\$642 ),
-    .\port$221$2 (\$625 ),
-    .\port$221$20 (\$643 ),
-    .\port$221$21 (\$644 ),
-    .\port$221$22 (\$645 ),
-    .\port$221$23 (\$646 ),
-    .\port$221$24 (\$647 ),
-    .\port$221$25 (\$648 ),
-    .\port$221$26 (\$649 ),
-    .\port$221$27 (\$650 ),
-    .\port$221$28 (\$651 ),
-    .\port$221$29 (\$652 ),
-    .\port$221$3 (\$626 ),
-    .\port$221$30 (\$653 ),
-    .\port$221$31 (\$654 ),
-    .\port$221$4 (\$627 ),
-    .\port$221$5 (\$628 ),
-    .\port$221$6 (\$629 ),
-    .\port$221$7 (\$630 ),
-    .\port$221$8 (\$631 ),
-    .\port$221$9 (\$632 )
-  );
-  \hwq_requant.phl_2  phl_2 (
-    .a(rq2a_a2[31:17]),
-    .b(rq2a_m2[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$225$0 (\$749 ),
-    .\port$225$1 (\$750 ),
-    .\port$225$10 (\$759 ),
-    .\port$225$11 (\$760 ),
-    .\port$225$12 (\$761 ),
-    .\port$225$13 (\$762 ),
-    .\port$225$14 (\$763 ),
-    .\port$225$15 (\$764 ),
-    .\port$225$16 (\$765 ),
-    .\port$225$17 (\$766 ),
-    .\port$225$18 (\$767 ),
-    .\port$225$19 (\$768 ),
-    .\port$225$2 (\$751 ),
-    .\port$225$20 (\$769 ),
-    .\port$225$21 (\$770 ),
-    .\port$225$22 (\$771 ),
-    .\port$225$23 (\$772 ),
-    .\port$225$24 (\$773 ),
-    .\port$225$25 (\$774 ),
-    .\port$225$26 (\$775 ),
-    .\port$225$27 (\$776 ),
-    .\port$225$28 (\$777 ),
-    .\port$225$29 (\$778 ),
-    .\port$225$3 (\$752 ),
-    .\port$225$30 (\$779 ),
-    .\port$225$31 (\$780 ),
-    .\port$225$4 (\$753 ),
-    .\port$225$5 (\$754 ),
-    .\port$225$6 (\$755 ),
-    .\port$225$7 (\$756 ),
-    .\port$225$8 (\$757 ),
-    .\port$225$9 (\$758 )
-  );
-  \hwq_requant.phl_3  phl_3 (
-    .a(rq2a_a3[31:17]),
-    .b(rq2a_m3[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$229$0 (\$875 ),
-    .\port$229$1 (\$876 ),
-    .\port$229$10 (\$885 ),
-    .\port$229$11 (\$886 ),
-    .\port$229$12 (\$887 ),
-    .\port$229$13 (\$888 ),
-    .\port$229$14 (\$889 ),
-    .\port$229$15 (\$890 ),
-    .\port$229$16 (\$891 ),
-    .\port$229$17 (\$892 ),
-    .\port$229$18 (\$893 ),
-    .\port$229$19 (\$894 ),
-    .\port$229$2 (\$877 ),
-    .\port$229$20 (\$895 ),
-    .\port$229$21 (\$896 ),
-    .\port$229$22 (\$897 ),
-    .\port$229$23 (\$898 ),
-    .\port$229$24 (\$899 ),
-    .\port$229$25 (\$900 ),
-    .\port$229$26 (\$901 ),
-    .\port$229$27 (\$902 ),
-    .\port$229$28 (\$903 ),
-    .\port$229$29 (\$904 ),
-    .\port$229$3 (\$878 ),
-    .\port$229$30 (\$905 ),
-    .\port$229$31 (\$906 ),
-    .\port$229$4 (\$879 ),
-    .\port$229$5 (\$880 ),
-    .\port$229$6 (\$881 ),
-    .\port$229$7 (\$882 ),
-    .\port$229$8 (\$883 ),
-    .\port$229$9 (\$884 )
-  );
-  \hwq_requant.phl_4  phl_4 (
-    .a(rq2a_a4[31:17]),
-    .b(rq2a_m4[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$233$0 (\$1001 ),
-    .\port$233$1 (\$1002 ),
-    .\port$233$10 (\$1011 ),
-    .\port$233$11 (\$1012 ),
-    .\port$233$12 (\$1013 ),
-    .\port$233$13 (\$1014 ),
-    .\port$233$14 (\$1015 ),
-    .\port$233$15 (\$1016 ),
-    .\port$233$16 (\$1017 ),
-    .\port$233$17 (\$1018 ),
-    .\port$233$18 (\$1019 ),
-    .\port$233$19 (\$1020 ),
-    .\port$233$2 (\$1003 ),
-    .\port$233$20 (\$1021 ),
-    .\port$233$21 (\$1022 ),
-    .\port$233$22 (\$1023 ),
-    .\port$233$23 (\$1024 ),
-    .\port$233$24 (\$1025 ),
-    .\port$233$25 (\$1026 ),
-    .\port$233$26 (\$1027 ),
-    .\port$233$27 (\$1028 ),
-    .\port$233$28 (\$1029 ),
-    .\port$233$29 (\$1030 ),
-    .\port$233$3 (\$1004 ),
-    .\port$233$30 (\$1031 ),
-    .\port$233$31 (\$1032 ),
-    .\port$233$4 (\$1005 ),
-    .\port$233$5 (\$1006 ),
-    .\port$233$6 (\$1007 ),
-    .\port$233$7 (\$1008 ),
-    .\port$233$8 (\$1009 ),
-    .\port$233$9 (\$1010 )
-  );
-  \hwq_requant.phl_5  phl_5 (
-    .a(rq2a_a5[31:17]),
-    .b(rq2a_m5[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$237$0 (\$1127 ),
-    .\port$237$1 (\$1128 ),
-    .\port$237$10 (\$1137 ),
-    .\port$237$11 (\$1138 ),
-    .\port$237$12 (\$1139 ),
-    .\port$237$13 (\$1140 ),
-    .\port$237$14 (\$1141 ),
-    .\port$237$15 (\$1142 ),
-    .\port$237$16 (\$1143 ),
-    .\port$237$17 (\$1144 ),
-    .\port$237$18 (\$1145 ),
-    .\port$237$19 (\$1146 ),
-    .\port$237$2 (\$1129 ),
-    .\port$237$20 (\$1147 ),
-    .\port$237$21 (\$1148 ),
-    .\port$237$22 (\$1149 ),
-    .\port$237$23 (\$1150 ),
-    .\port$237$24 (\$1151 ),
-    .\port$237$25 (\$1152 ),
-    .\port$237$26 (\$1153 ),
-    .\port$237$27 (\$1154 ),
-    .\port$237$28 (\$1155 ),
-    .\port$237$29 (\$1156 ),
-    .\port$237$3 (\$1130 ),
-    .\port$237$30 (\$1157 ),
-    .\port$237$31 (\$1158 ),
-    .\port$237$4 (\$1131 ),
-    .\port$237$5 (\$1132 ),
-    .\port$237$6 (\$1133 ),
-    .\port$237$7 (\$1134 ),
-    .\port$237$8 (\$1135 ),
-    .\port$237$9 (\$1136 )
-  );
-  \hwq_requant.phl_6  phl_6 (
-    .a(rq2a_a6[31:17]),
-    .b(rq2a_m6[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$241$0 (\$1253 ),
-    .\port$241$1 (\$1254 ),
-    .\port$241$10 (\$1263 ),
-    .\port$241$11 (\$1264 ),
-    .\port$241$12 (\$1265 ),
-    .\port$241$13 (\$1266 ),
-    .\port$241$14 (\$1267 ),
-    .\port$241$15 (\$1268 ),
-    .\port$241$16 (\$1269 ),
-    .\port$241$17 (\$1270 ),
-    .\port$241$18 (\$1271 ),
-    .\port$241$19 (\$1272 ),
-    .\port$241$2 (\$1255 ),
-    .\port$241$20 (\$1273 ),
-    .\port$241$21 (\$1274 ),
-    .\port$241$22 (\$1275 ),
-    .\port$241$23 (\$1276 ),
-    .\port$241$24 (\$1277 ),
-    .\port$241$25 (\$1278 ),
-    .\port$241$26 (\$1279 ),
-    .\port$241$27 (\$1280 ),
-    .\port$241$28 (\$1281 ),
-    .\port$241$29 (\$1282 ),
-    .\port$241$3 (\$1256 ),
-    .\port$241$30 (\$1283 ),
-    .\port$241$31 (\$1284 ),
-    .\port$241$4 (\$1257 ),
-    .\port$241$5 (\$1258 ),
-    .\port$241$6 (\$1259 ),
-    .\port$241$7 (\$1260 ),
-    .\port$241$8 (\$1261 ),
-    .\port$241$9 (\$1262 )
-  );
-  \hwq_requant.phl_7  phl_7 (
-    .a(rq2a_a7[31:17]),
-    .b(rq2a_m7[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$245$0 (\$1379 ),
-    .\port$245$1 (\$1380 ),
-    .\port$245$10 (\$1389 ),
-    .\port$245$11 (\$1390 ),
-    .\port$245$12 (\$1391 ),
-    .\port$245$13 (\$1392 ),
-    .\port$245$14 (\$1393 ),
-    .\port$245$15 (\$1394 ),
-    .\port$245$16 (\$1395 ),
-    .\port$245$17 (\$1396 ),
-    .\port$245$18 (\$1397 ),
-    .\port$245$19 (\$1398 ),
-    .\port$245$2 (\$1381 ),
-    .\port$245$20 (\$1399 ),
-    .\port$245$21 (\$1400 ),
-    .\port$245$22 (\$1401 ),
-    .\port$245$23 (\$1402 ),
-    .\port$245$24 (\$1403 ),
-    .\port$245$25 (\$1404 ),
-    .\port$245$26 (\$1405 ),
-    .\port$245$27 (\$1406 ),
-    .\port$245$28 (\$1407 ),
-    .\port$245$29 (\$1408 ),
-    .\port$245$3 (\$1382 ),
-    .\port$245$30 (\$1409 ),
-    .\port$245$31 (\$1410 ),
-    .\port$245$4 (\$1383 ),
-    .\port$245$5 (\$1384 ),
-    .\port$245$6 (\$1385 ),
-    .\port$245$7 (\$1386 ),
-    .\port$245$8 (\$1387 ),
-    .\port$245$9 (\$1388 )
+    .\port$35$0 (\$140 ),
+    .\port$35$1 (\$141 ),
+    .\port$35$10 (\$150 ),
+    .\port$35$11 (\$151 ),
+    .\port$35$12 (\$152 ),
+    .\port$35$13 (\$153 ),
+    .\port$35$14 (\$154 ),
+    .\port$35$15 (\$155 ),
+    .\port$35$16 (\$156 ),
+    .\port$35$17 (\$157 ),
+    .\port$35$18 (\$158 ),
+    .\port$35$19 (\$159 ),
+    .\port$35$2 (\$142 ),
+    .\port$35$20 (\$160 ),
+    .\port$35$21 (\$161 ),
+    .\port$35$22 (\$162 ),
+    .\port$35$23 (\$163 ),
+    .\port$35$24 (\$164 ),
+    .\port$35$25 (\$165 ),
+    .\port$35$26 (\$166 ),
+    .\port$35$27 (\$167 ),
+    .\port$35$28 (\$168 ),
+    .\port$35$29 (\$169 ),
+    .\port$35$3 (\$143 ),
+    .\port$35$30 (\$170 ),
+    .\port$35$31 (\$171 ),
+    .\port$35$4 (\$144 ),
+    .\port$35$5 (\$145 ),
+    .\port$35$6 (\$146 ),
+    .\port$35$7 (\$147 ),
+    .\port$35$8 (\$148 ),
+    .\port$35$9 (\$149 )
   );
   \hwq_requant.plh_0  plh_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[30:17]),
     .clk(clk),
     .en(en),
-    .\port$216$0 (\$466 ),
-    .\port$216$1 (\$467 ),
-    .\port$216$10 (\$476 ),
-    .\port$216$11 (\$477 ),
-    .\port$216$12 (\$478 ),
-    .\port$216$13 (\$479 ),
-    .\port$216$14 (\$480 ),
-    .\port$216$15 (\$481 ),
-    .\port$216$16 (\$482 ),
-    .\port$216$17 (\$483 ),
-    .\port$216$18 (\$484 ),
-    .\port$216$19 (\$485 ),
-    .\port$216$2 (\$468 ),
-    .\port$216$20 (\$486 ),
-    .\port$216$21 (\$487 ),
-    .\port$216$22 (\$488 ),
-    .\port$216$23 (\$489 ),
-    .\port$216$24 (\$490 ),
-    .\port$216$25 (\$491 ),
-    .\port$216$26 (\$492 ),
-    .\port$216$27 (\$493 ),
-    .\port$216$28 (\$494 ),
-    .\port$216$29 (\$495 ),
-    .\port$216$3 (\$469 ),
-    .\port$216$30 (\$496 ),
-    .\port$216$4 (\$470 ),
-    .\port$216$5 (\$471 ),
-    .\port$216$6 (\$472 ),
-    .\port$216$7 (\$473 ),
-    .\port$216$8 (\$474 ),
-    .\port$216$9 (\$475 )
-  );
-  \hwq_requant.plh_1  plh_1 (
-    .a(rq2a_a1[16:0]),
-    .b(rq2a_m1[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$220$0 (\$592 ),
-    .\port$220$1 (\$593 ),
-    .\port$220$10 (\$602 ),
-    .\port$220$11 (\$603 ),
-    .\port$220$12 (\$604 ),
-    .\port$220$13 (\$605 ),
-    .\port$220$14 (\$606 ),
-    .\port$220$15 (\$607 ),
-    .\port$220$16 (\$608 ),
-    .\port$220$17 (\$609 ),
-    .\port$220$18 (\$610 ),
-    .\port$220$19 (\$611 ),
-    .\port$220$2 (\$594 ),
-    .\port$220$20 (\$612 ),
-    .\port$220$21 (\$613 ),
-    .\port$220$22 (\$614 ),
-    .\port$220$23 (\$615 ),
-    .\port$220$24 (\$616 ),
-    .\port$220$25 (\$617 ),
-    .\port$220$26 (\$618 ),
-    .\port$220$27 (\$619 ),
-    .\port$220$28 (\$620 ),
-    .\port$220$29 (\$621 ),
-    .\port$220$3 (\$595 ),
-    .\port$220$30 (\$622 ),
-    .\port$220$4 (\$596 ),
-    .\port$220$5 (\$597 ),
-    .\port$220$6 (\$598 ),
-    .\port$220$7 (\$599 ),
-    .\port$220$8 (\$600 ),
-    .\port$220$9 (\$601 )
-  );
-  \hwq_requant.plh_2  plh_2 (
-    .a(rq2a_a2[16:0]),
-    .b(rq2a_m2[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$224$0 (\$718 ),
-    .\port$224$1 (\$719 ),
-    .\port$224$10 (\$728 ),
-    .\port$224$11 (\$729 ),
-    .\port$224$12 (\$730 ),
-    .\port$224$13 (\$731 ),
-    .\port$224$14 (\$732 ),
-    .\port$224$15 (\$733 ),
-    .\port$224$16 (\$734 ),
-    .\port$224$17 (\$735 ),
-    .\port$224$18 (\$736 ),
-    .\port$224$19 (\$737 ),
-    .\port$224$2 (\$720 ),
-    .\port$224$20 (\$738 ),
-    .\port$224$21 (\$739 ),
-    .\port$224$22 (\$740 ),
-    .\port$224$23 (\$741 ),
-    .\port$224$24 (\$742 ),
-    .\port$224$25 (\$743 ),
-    .\port$224$26 (\$744 ),
-    .\port$224$27 (\$745 ),
-    .\port$224$28 (\$746 ),
-    .\port$224$29 (\$747 ),
-    .\port$224$3 (\$721 ),
-    .\port$224$30 (\$748 ),
-    .\port$224$4 (\$722 ),
-    .\port$224$5 (\$723 ),
-    .\port$224$6 (\$724 ),
-    .\port$224$7 (\$725 ),
-    .\port$224$8 (\$726 ),
-    .\port$224$9 (\$727 )
-  );
-  \hwq_requant.plh_3  plh_3 (
-    .a(rq2a_a3[16:0]),
-    .b(rq2a_m3[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$228$0 (\$844 ),
-    .\port$228$1 (\$845 ),
-    .\port$228$10 (\$854 ),
-    .\port$228$11 (\$855 ),
-    .\port$228$12 (\$856 ),
-    .\port$228$13 (\$857 ),
-    .\port$228$14 (\$858 ),
-    .\port$228$15 (\$859 ),
-    .\port$228$16 (\$860 ),
-    .\port$228$17 (\$861 ),
-    .\port$228$18 (\$862 ),
-    .\port$228$19 (\$863 ),
-    .\port$228$2 (\$846 ),
-    .\port$228$20 (\$864 ),
-    .\port$228$21 (\$865 ),
-    .\port$228$22 (\$866 ),
-    .\port$228$23 (\$867 ),
-    .\port$228$24 (\$868 ),
-    .\port$228$25 (\$869 ),
-    .\port$228$26 (\$870 ),
-    .\port$228$27 (\$871 ),
-    .\port$228$28 (\$872 ),
-    .\port$228$29 (\$873 ),
-    .\port$228$3 (\$847 ),
-    .\port$228$30 (\$874 ),
-    .\port$228$4 (\$848 ),
-    .\port$228$5 (\$849 ),
-    .\port$228$6 (\$850 ),
-    .\port$228$7 (\$851 ),
-    .\port$228$8 (\$852 ),
-    .\port$228$9 (\$853 )
-  );
-  \hwq_requant.plh_4  plh_4 (
-    .a(rq2a_a4[16:0]),
-    .b(rq2a_m4[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$232$0 (\$970 ),
-    .\port$232$1 (\$971 ),
-    .\port$232$10 (\$980 ),
-    .\port$232$11 (\$981 ),
-    .\port$232$12 (\$982 ),
-    .\port$232$13 (\$983 ),
-    .\port$232$14 (\$984 ),
-    .\port$232$15 (\$985 ),
-    .\port$232$16 (\$986 ),
-    .\port$232$17 (\$987 ),
-    .\port$232$18 (\$988 ),
-    .\port$232$19 (\$989 ),
-    .\port$232$2 (\$972 ),
-    .\port$232$20 (\$990 ),
-    .\port$232$21 (\$991 ),
-    .\port$232$22 (\$992 ),
-    .\port$232$23 (\$993 ),
-    .\port$232$24 (\$994 ),
-    .\port$232$25 (\$995 ),
-    .\port$232$26 (\$996 ),
-    .\port$232$27 (\$997 ),
-    .\port$232$28 (\$998 ),
-    .\port$232$29 (\$999 ),
-    .\port$232$3 (\$973 ),
-    .\port$232$30 (\$1000 ),
-    .\port$232$4 (\$974 ),
-    .\port$232$5 (\$975 ),
-    .\port$232$6 (\$976 ),
-    .\port$232$7 (\$977 ),
-    .\port$232$8 (\$978 ),
-    .\port$232$9 (\$979 )
-  );
-  \hwq_requant.plh_5  plh_5 (
-    .a(rq2a_a5[16:0]),
-    .b(rq2a_m5[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$236$0 (\$1096 ),
-    .\port$236$1 (\$1097 ),
-    .\port$236$10 (\$1106 ),
-    .\port$236$11 (\$1107 ),
-    .\port$236$12 (\$1108 ),
-    .\port$236$13 (\$1109 ),
-    .\port$236$14 (\$1110 ),
-    .\port$236$15 (\$1111 ),
-    .\port$236$16 (\$1112 ),
-    .\port$236$17 (\$1113 ),
-    .\port$236$18 (\$1114 ),
-    .\port$236$19 (\$1115 ),
-    .\port$236$2 (\$1098 ),
-    .\port$236$20 (\$1116 ),
-    .\port$236$21 (\$1117 ),
-    .\port$236$22 (\$1118 ),
-    .\port$236$23 (\$1119 ),
-    .\port$236$24 (\$1120 ),
-    .\port$236$25 (\$1121 ),
-    .\port$236$26 (\$1122 ),
-    .\port$236$27 (\$1123 ),
-    .\port$236$28 (\$1124 ),
-    .\port$236$29 (\$1125 ),
-    .\port$236$3 (\$1099 ),
-    .\port$236$30 (\$1126 ),
-    .\port$236$4 (\$1100 ),
-    .\port$236$5 (\$1101 ),
-    .\port$236$6 (\$1102 ),
-    .\port$236$7 (\$1103 ),
-    .\port$236$8 (\$1104 ),
-    .\port$236$9 (\$1105 )
-  );
-  \hwq_requant.plh_6  plh_6 (
-    .a(rq2a_a6[16:0]),
-    .b(rq2a_m6[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$240$0 (\$1222 ),
-    .\port$240$1 (\$1223 ),
-    .\port$240$10 (\$1232 ),
-    .\port$240$11 (\$1233 ),
-    .\port$240$12 (\$1234 ),
-    .\port$240$13 (\$1235 ),
-    .\port$240$14 (\$1236 ),
-    .\port$240$15 (\$1237 ),
-    .\port$240$16 (\$1238 ),
-    .\port$240$17 (\$1239 ),
-    .\port$240$18 (\$1240 ),
-    .\port$240$19 (\$1241 ),
-    .\port$240$2 (\$1224 ),
-    .\port$240$20 (\$1242 ),
-    .\port$240$21 (\$1243 ),
-    .\port$240$22 (\$1244 ),
-    .\port$240$23 (\$1245 ),
-    .\port$240$24 (\$1246 ),
-    .\port$240$25 (\$1247 ),
-    .\port$240$26 (\$1248 ),
-    .\port$240$27 (\$1249 ),
-    .\port$240$28 (\$1250 ),
-    .\port$240$29 (\$1251 ),
-    .\port$240$3 (\$1225 ),
-    .\port$240$30 (\$1252 ),
-    .\port$240$4 (\$1226 ),
-    .\port$240$5 (\$1227 ),
-    .\port$240$6 (\$1228 ),
-    .\port$240$7 (\$1229 ),
-    .\port$240$8 (\$1230 ),
-    .\port$240$9 (\$1231 )
-  );
-  \hwq_requant.plh_7  plh_7 (
-    .a(rq2a_a7[16:0]),
-    .b(rq2a_m7[30:17]),
-    .clk(clk),
-    .en(en),
-    .\port$244$0 (\$1348 ),
-    .\port$244$1 (\$1349 ),
-    .\port$244$10 (\$1358 ),
-    .\port$244$11 (\$1359 ),
-    .\port$244$12 (\$1360 ),
-    .\port$244$13 (\$1361 ),
-    .\port$244$14 (\$1362 ),
-    .\port$244$15 (\$1363 ),
-    .\port$244$16 (\$1364 ),
-    .\port$244$17 (\$1365 ),
-    .\port$244$18 (\$1366 ),
-    .\port$244$19 (\$1367 ),
-    .\port$244$2 (\$1350 ),
-    .\port$244$20 (\$1368 ),
-    .\port$244$21 (\$1369 ),
-    .\port$244$22 (\$1370 ),
-    .\port$244$23 (\$1371 ),
-    .\port$244$24 (\$1372 ),
-    .\port$244$25 (\$1373 ),
-    .\port$244$26 (\$1374 ),
-    .\port$244$27 (\$1375 ),
-    .\port$244$28 (\$1376 ),
-    .\port$244$29 (\$1377 ),
-    .\port$244$3 (\$1351 ),
-    .\port$244$30 (\$1378 ),
-    .\port$244$4 (\$1352 ),
-    .\port$244$5 (\$1353 ),
-    .\port$244$6 (\$1354 ),
-    .\port$244$7 (\$1355 ),
-    .\port$244$8 (\$1356 ),
-    .\port$244$9 (\$1357 )
+    .\port$34$0 (\$109 ),
+    .\port$34$1 (\$110 ),
+    .\port$34$10 (\$119 ),
+    .\port$34$11 (\$120 ),
+    .\port$34$12 (\$121 ),
+    .\port$34$13 (\$122 ),
+    .\port$34$14 (\$123 ),
+    .\port$34$15 (\$124 ),
+    .\port$34$16 (\$125 ),
+    .\port$34$17 (\$126 ),
+    .\port$34$18 (\$127 ),
+    .\port$34$19 (\$128 ),
+    .\port$34$2 (\$111 ),
+    .\port$34$20 (\$129 ),
+    .\port$34$21 (\$130 ),
+    .\port$34$22 (\$131 ),
+    .\port$34$23 (\$132 ),
+    .\port$34$24 (\$133 ),
+    .\port$34$25 (\$134 ),
+    .\port$34$26 (\$135 ),
+    .\port$34$27 (\$136 ),
+    .\port$34$28 (\$137 ),
+    .\port$34$29 (\$138 ),
+    .\port$34$3 (\$112 ),
+    .\port$34$30 (\$139 ),
+    .\port$34$4 (\$113 ),
+    .\port$34$5 (\$114 ),
+    .\port$34$6 (\$115 ),
+    .\port$34$7 (\$116 ),
+    .\port$34$8 (\$117 ),
+    .\port$34$9 (\$118 )
   );
   \hwq_requant.pll_0  pll_0 (
     .a(rq2a_a0[16:0]),
     .b(rq2a_m0[16:0]),
     .clk(clk),
     .en(en),
-    .\port$215$0 (\$432 ),
-    .\port$215$1 (\$433 ),
-    .\port$215$10 (\$442 ),
-    .\port$215$11 (\$443 ),
-    .\port$215$12 (\$444 ),
-    .\port$215$13 (\$445 ),
-    .\port$215$14 (\$446 ),
-    .\port$215$15 (\$447 ),
-    .\port$215$16 (\$448 ),
-    .\port$215$17 (\$449 ),
-    .\port$215$18 (\$450 ),
-    .\port$215$19 (\$451 ),
-    .\port$215$2 (\$434 ),
-    .\port$215$20 (\$452 ),
-    .\port$215$21 (\$453 ),
-    .\port$215$22 (\$454 ),
-    .\port$215$23 (\$455 ),
-    .\port$215$24 (\$456 ),
-    .\port$215$25 (\$457 ),
-    .\port$215$26 (\$458 ),
-    .\port$215$27 (\$459 ),
-    .\port$215$28 (\$460 ),
-    .\port$215$29 (\$461 ),
-    .\port$215$3 (\$435 ),
-    .\port$215$30 (\$462 ),
-    .\port$215$31 (\$463 ),
-    .\port$215$32 (\$464 ),
-    .\port$215$33 (\$465 ),
-    .\port$215$4 (\$436 ),
-    .\port$215$5 (\$437 ),
-    .\port$215$6 (\$438 ),
-    .\port$215$7 (\$439 ),
-    .\port$215$8 (\$440 ),
-    .\port$215$9 (\$441 )
-  );
-  \hwq_requant.pll_1  pll_1 (
-    .a(rq2a_a1[16:0]),
-    .b(rq2a_m1[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$219$0 (\$558 ),
-    .\port$219$1 (\$559 ),
-    .\port$219$10 (\$568 ),
-    .\port$219$11 (\$569 ),
-    .\port$219$12 (\$570 ),
-    .\port$219$13 (\$571 ),
-    .\port$219$14 (\$572 ),
-    .\port$219$15 (\$573 ),
-    .\port$219$16 (\$574 ),
-    .\port$219$17 (\$575 ),
-    .\port$219$18 (\$576 ),
-    .\port$219$19 (\$577 ),
-    .\port$219$2 (\$560 ),
-    .\port$219$20 (\$578 ),
-    .\port$219$21 (\$579 ),
-    .\port$219$22 (\$580 ),
-    .\port$219$23 (\$581 ),
-    .\port$219$24 (\$582 ),
-    .\port$219$25 (\$583 ),
-    .\port$219$26 (\$584 ),
-    .\port$219$27 (\$585 ),
-    .\port$219$28 (\$586 ),
-    .\port$219$29 (\$587 ),
-    .\port$219$3 (\$561 ),
-    .\port$219$30 (\$588 ),
-    .\port$219$31 (\$589 ),
-    .\port$219$32 (\$590 ),
-    .\port$219$33 (\$591 ),
-    .\port$219$4 (\$562 ),
-    .\port$219$5 (\$563 ),
-    .\port$219$6 (\$564 ),
-    .\port$219$7 (\$565 ),
-    .\port$219$8 (\$566 ),
-    .\port$219$9 (\$567 )
-  );
-  \hwq_requant.pll_2  pll_2 (
-    .a(rq2a_a2[16:0]),
-    .b(rq2a_m2[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$223$0 (\$684 ),
-    .\port$223$1 (\$685 ),
-    .\port$223$10 (\$694 ),
-    .\port$223$11 (\$695 ),
-    .\port$223$12 (\$696 ),
-    .\port$223$13 (\$697 ),
-    .\port$223$14 (\$698 ),
-    .\port$223$15 (\$699 ),
-    .\port$223$16 (\$700 ),
-    .\port$223$17 (\$701 ),
-    .\port$223$18 (\$702 ),
-    .\port$223$19 (\$703 ),
-    .\port$223$2 (\$686 ),
-    .\port$223$20 (\$704 ),
-    .\port$223$21 (\$705 ),
-    .\port$223$22 (\$706 ),
-    .\port$223$23 (\$707 ),
-    .\port$223$24 (\$708 ),
-    .\port$223$25 (\$709 ),
-    .\port$223$26 (\$710 ),
-    .\port$223$27 (\$711 ),
-    .\port$223$28 (\$712 ),
-    .\port$223$29 (\$713 ),
-    .\port$223$3 (\$687 ),
-    .\port$223$30 (\$714 ),
-    .\port$223$31 (\$715 ),
-    .\port$223$32 (\$716 ),
-    .\port$223$33 (\$717 ),
-    .\port$223$4 (\$688 ),
-    .\port$223$5 (\$689 ),
-    .\port$223$6 (\$690 ),
-    .\port$223$7 (\$691 ),
-    .\port$223$8 (\$692 ),
-    .\port$223$9 (\$693 )
-  );
-  \hwq_requant.pll_3  pll_3 (
-    .a(rq2a_a3[16:0]),
-    .b(rq2a_m3[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$227$0 (\$810 ),
-    .\port$227$1 (\$811 ),
-    .\port$227$10 (\$820 ),
-    .\port$227$11 (\$821 ),
-    .\port$227$12 (\$822 ),
-    .\port$227$13 (\$823 ),
-    .\port$227$14 (\$824 ),
-    .\port$227$15 (\$825 ),
-    .\port$227$16 (\$826 ),
-    .\port$227$17 (\$827 ),
-    .\port$227$18 (\$828 ),
-    .\port$227$19 (\$829 ),
-    .\port$227$2 (\$812 ),
-    .\port$227$20 (\$830 ),
-    .\port$227$21 (\$831 ),
-    .\port$227$22 (\$832 ),
-    .\port$227$23 (\$833 ),
-    .\port$227$24 (\$834 ),
-    .\port$227$25 (\$835 ),
-    .\port$227$26 (\$836 ),
-    .\port$227$27 (\$837 ),
-    .\port$227$28 (\$838 ),
-    .\port$227$29 (\$839 ),
-    .\port$227$3 (\$813 ),
-    .\port$227$30 (\$840 ),
-    .\port$227$31 (\$841 ),
-    .\port$227$32 (\$842 ),
-    .\port$227$33 (\$843 ),
-    .\port$227$4 (\$814 ),
-    .\port$227$5 (\$815 ),
-    .\port$227$6 (\$816 ),
-    .\port$227$7 (\$817 ),
-    .\port$227$8 (\$818 ),
-    .\port$227$9 (\$819 )
-  );
-  \hwq_requant.pll_4  pll_4 (
-    .a(rq2a_a4[16:0]),
-    .b(rq2a_m4[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$231$0 (\$936 ),
-    .\port$231$1 (\$937 ),
-    .\port$231$10 (\$946 ),
-    .\port$231$11 (\$947 ),
-    .\port$231$12 (\$948 ),
-    .\port$231$13 (\$949 ),
-    .\port$231$14 (\$950 ),
-    .\port$231$15 (\$951 ),
-    .\port$231$16 (\$952 ),
-    .\port$231$17 (\$953 ),
-    .\port$231$18 (\$954 ),
-    .\port$231$19 (\$955 ),
-    .\port$231$2 (\$938 ),
-    .\port$231$20 (\$956 ),
-    .\port$231$21 (\$957 ),
-    .\port$231$22 (\$958 ),
-    .\port$231$23 (\$959 ),
-    .\port$231$24 (\$960 ),
-    .\port$231$25 (\$961 ),
-    .\port$231$26 (\$962 ),
-    .\port$231$27 (\$963 ),
-    .\port$231$28 (\$964 ),
-    .\port$231$29 (\$965 ),
-    .\port$231$3 (\$939 ),
-    .\port$231$30 (\$966 ),
-    .\port$231$31 (\$967 ),
-    .\port$231$32 (\$968 ),
-    .\port$231$33 (\$969 ),
-    .\port$231$4 (\$940 ),
-    .\port$231$5 (\$941 ),
-    .\port$231$6 (\$942 ),
-    .\port$231$7 (\$943 ),
-    .\port$231$8 (\$944 ),
-    .\port$231$9 (\$945 )
-  );
-  \hwq_requant.pll_5  pll_5 (
-    .a(rq2a_a5[16:0]),
-    .b(rq2a_m5[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$235$0 (\$1062 ),
-    .\port$235$1 (\$1063 ),
-    .\port$235$10 (\$1072 ),
-    .\port$235$11 (\$1073 ),
-    .\port$235$12 (\$1074 ),
-    .\port$235$13 (\$1075 ),
-    .\port$235$14 (\$1076 ),
-    .\port$235$15 (\$1077 ),
-    .\port$235$16 (\$1078 ),
-    .\port$235$17 (\$1079 ),
-    .\port$235$18 (\$1080 ),
-    .\port$235$19 (\$1081 ),
-    .\port$235$2 (\$1064 ),
-    .\port$235$20 (\$1082 ),
-    .\port$235$21 (\$1083 ),
-    .\port$235$22 (\$1084 ),
-    .\port$235$23 (\$1085 ),
-    .\port$235$24 (\$1086 ),
-    .\port$235$25 (\$1087 ),
-    .\port$235$26 (\$1088 ),
-    .\port$235$27 (\$1089 ),
-    .\port$235$28 (\$1090 ),
-    .\port$235$29 (\$1091 ),
-    .\port$235$3 (\$1065 ),
-    .\port$235$30 (\$1092 ),
-    .\port$235$31 (\$1093 ),
-    .\port$235$32 (\$1094 ),
-    .\port$235$33 (\$1095 ),
-    .\port$235$4 (\$1066 ),
-    .\port$235$5 (\$1067 ),
-    .\port$235$6 (\$1068 ),
-    .\port$235$7 (\$1069 ),
-    .\port$235$8 (\$1070 ),
-    .\port$235$9 (\$1071 )
-  );
-  \hwq_requant.pll_6  pll_6 (
-    .a(rq2a_a6[16:0]),
-    .b(rq2a_m6[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$239$0 (\$1188 ),
-    .\port$239$1 (\$1189 ),
-    .\port$239$10 (\$1198 ),
-    .\port$239$11 (\$1199 ),
-    .\port$239$12 (\$1200 ),
-    .\port$239$13 (\$1201 ),
-    .\port$239$14 (\$1202 ),
-    .\port$239$15 (\$1203 ),
-    .\port$239$16 (\$1204 ),
-    .\port$239$17 (\$1205 ),
-    .\port$239$18 (\$1206 ),
-    .\port$239$19 (\$1207 ),
-    .\port$239$2 (\$1190 ),
-    .\port$239$20 (\$1208 ),
-    .\port$239$21 (\$1209 ),
-    .\port$239$22 (\$1210 ),
-    .\port$239$23 (\$1211 ),
-    .\port$239$24 (\$1212 ),
-    .\port$239$25 (\$1213 ),
-    .\port$239$26 (\$1214 ),
-    .\port$239$27 (\$1215 ),
-    .\port$239$28 (\$1216 ),
-    .\port$239$29 (\$1217 ),
-    .\port$239$3 (\$1191 ),
-    .\port$239$30 (\$1218 ),
-    .\port$239$31 (\$1219 ),
-    .\port$239$32 (\$1220 ),
-    .\port$239$33 (\$1221 ),
-    .\port$239$4 (\$1192 ),
-    .\port$239$5 (\$1193 ),
-    .\port$239$6 (\$1194 ),
-    .\port$239$7 (\$1195 ),
-    .\port$239$8 (\$1196 ),
-    .\port$239$9 (\$1197 )
-  );
-  \hwq_requant.pll_7  pll_7 (
-    .a(rq2a_a7[16:0]),
-    .b(rq2a_m7[16:0]),
-    .clk(clk),
-    .en(en),
-    .\port$243$0 (\$1314 ),
-    .\port$243$1 (\$1315 ),
-    .\port$243$10 (\$1324 ),
-    .\port$243$11 (\$1325 ),
-    .\port$243$12 (\$1326 ),
-    .\port$243$13 (\$1327 ),
-    .\port$243$14 (\$1328 ),
-    .\port$243$15 (\$1329 ),
-    .\port$243$16 (\$1330 ),
-    .\port$243$17 (\$1331 ),
-    .\port$243$18 (\$1332 ),
-    .\port$243$19 (\$1333 ),
-    .\port$243$2 (\$1316 ),
-    .\port$243$20 (\$1334 ),
-    .\port$243$21 (\$1335 ),
-    .\port$243$22 (\$1336 ),
-    .\port$243$23 (\$1337 ),
-    .\port$243$24 (\$1338 ),
-    .\port$243$25 (\$1339 ),
-    .\port$243$26 (\$1340 ),
-    .\port$243$27 (\$1341 ),
-    .\port$243$28 (\$1342 ),
-    .\port$243$29 (\$1343 ),
-    .\port$243$3 (\$1317 ),
-    .\port$243$30 (\$1344 ),
-    .\port$243$31 (\$1345 ),
-    .\port$243$32 (\$1346 ),
-    .\port$243$33 (\$1347 ),
-    .\port$243$4 (\$1318 ),
-    .\port$243$5 (\$1319 ),
-    .\port$243$6 (\$1320 ),
-    .\port$243$7 (\$1321 ),
-    .\port$243$8 (\$1322 ),
-    .\port$243$9 (\$1323 )
+    .\port$33$0 (\$75 ),
+    .\port$33$1 (\$76 ),
+    .\port$33$10 (\$85 ),
+    .\port$33$11 (\$86 ),
+    .\port$33$12 (\$87 ),
+    .\port$33$13 (\$88 ),
+    .\port$33$14 (\$89 ),
+    .\port$33$15 (\$90 ),
+    .\port$33$16 (\$91 ),
+    .\port$33$17 (\$92 ),
+    .\port$33$18 (\$93 ),
+    .\port$33$19 (\$94 ),
+    .\port$33$2 (\$77 ),
+    .\port$33$20 (\$95 ),
+    .\port$33$21 (\$96 ),
+    .\port$33$22 (\$97 ),
+    .\port$33$23 (\$98 ),
+    .\port$33$24 (\$99 ),
+    .\port$33$25 (\$100 ),
+    .\port$33$26 (\$101 ),
+    .\port$33$27 (\$102 ),
+    .\port$33$28 (\$103 ),
+    .\port$33$29 (\$104 ),
+    .\port$33$3 (\$78 ),
+    .\port$33$30 (\$105 ),
+    .\port$33$31 (\$106 ),
+    .\port$33$32 (\$107 ),
+    .\port$33$33 (\$108 ),
+    .\port$33$4 (\$79 ),
+    .\port$33$5 (\$80 ),
+    .\port$33$6 (\$81 ),
+    .\port$33$7 (\$82 ),
+    .\port$33$8 (\$83 ),
+    .\port$33$9 (\$84 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = rq0_valid;
+    \$21  = rq0_valid;
     if (en) begin
-      \$161  = i_valid;
+      \$21  = i_valid;
     end
     if (rst) begin
-      \$161  = 1'h0;
+      \$21  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = rq0_last;
+    \$22  = rq0_last;
     if (en) begin
-      \$162  = i_last;
+      \$22  = i_last;
     end
     if (rst) begin
-      \$162  = 1'h0;
+      \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = rq0_m0;
+    \$23  = rq0_m0;
     if (en) begin
-      \$163  = i_multiplier[30:0];
+      \$23  = i_multiplier;
     end
     if (rst) begin
-      \$163  = 31'h00000000;
+      \$23  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = rq0_e0;
+    \$24  = rq0_e0;
     if (en) begin
-      \$164  = i_shift[5:0];
+      \$24  = i_shift;
     end
     if (rst) begin
-      \$164  = 6'h00;
+      \$24  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = rq0_m1;
+    \$25  = rq0_acc0;
     if (en) begin
-      \$165  = i_multiplier[61:31];
+      \$25  = i_acc;
     end
     if (rst) begin
-      \$165  = 31'h00000000;
+      \$25  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = rq0_e1;
+    \$26  = rq0_b0;
     if (en) begin
-      \$166  = i_shift[11:6];
+      \$26  = i_bias;
     end
     if (rst) begin
-      \$166  = 6'h00;
+      \$26  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = rq0_m2;
+    \$27  = rq1_valid;
     if (en) begin
-      \$167  = i_multiplier[92:62];
+      \$27  = rq0_valid;
     end
     if (rst) begin
-      \$167  = 31'h00000000;
+      \$27  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = rq0_e2;
+    \$28  = rq1_last;
     if (en) begin
-      \$168  = i_shift[17:12];
+      \$28  = rq0_last;
     end
     if (rst) begin
-      \$168  = 6'h00;
+      \$28  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = rq0_m3;
+    \$29  = rq1_m0;
     if (en) begin
-      \$169  = i_multiplier[123:93];
+      \$29  = rq0_m0;
     end
     if (rst) begin
-      \$169  = 31'h00000000;
+      \$29  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = rq0_e3;
+    \$30  = rq1_l0;
     if (en) begin
-      \$170  = i_shift[23:18];
+      \$30  = \$4 [4:0];
     end
     if (rst) begin
-      \$170  = 6'h00;
+      \$30  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = rq0_m4;
+    \$31  = rq1_r0;
     if (en) begin
-      \$171  = i_multiplier[154:124];
+      \$31  = \$7 [4:0];
     end
     if (rst) begin
-      \$171  = 31'h00000000;
+      \$31  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = rq0_e4;
+    \$32  = rq1_s0;
     if (en) begin
-      \$172  = i_shift[29:24];
+      \$32  = \$8 [31:0];
     end
     if (rst) begin
-      \$172  = 6'h00;
+      \$32  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = rq0_m5;
+    \$33  = rq2a_valid;
     if (en) begin
-      \$173  = i_multiplier[185:155];
+      \$33  = rq1_valid;
     end
     if (rst) begin
-      \$173  = 31'h00000000;
+      \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = rq0_e5;
+    \$34  = rq2a_last;
     if (en) begin
-      \$174  = i_shift[35:30];
+      \$34  = rq1_last;
     end
     if (rst) begin
-      \$174  = 6'h00;
+      \$34  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = rq0_m6;
+    \$35  = rq2a_m0;
     if (en) begin
-      \$175  = i_multiplier[216:186];
+      \$35  = rq1_m0;
     end
     if (rst) begin
-      \$175  = 31'h00000000;
+      \$35  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = rq0_e6;
+    \$36  = rq2a_r0;
     if (en) begin
-      \$176  = i_shift[41:36];
+      \$36  = rq1_r0;
     end
     if (rst) begin
-      \$176  = 6'h00;
+      \$36  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = rq0_m7;
+    \$37  = rq2a_a0;
     if (en) begin
-      \$177  = i_multiplier[247:217];
+      \$37  = \$9 [31:0];
     end
     if (rst) begin
-      \$177  = 31'h00000000;
+      \$37  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = rq0_e7;
+    \$38  = rq2b_valid;
     if (en) begin
-      \$178  = i_shift[47:42];
+      \$38  = rq2a_valid;
     end
     if (rst) begin
-      \$178  = 6'h00;
+      \$38  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = rq0_acc0;
+    \$39  = rq2b_last;
     if (en) begin
-      \$179  = i_acc[25:0];
+      \$39  = rq2a_last;
     end
     if (rst) begin
-      \$179  = 26'h0000000;
+      \$39  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = rq0_b0;
+    \$40  = rq2b_m0;
     if (en) begin
-      \$180  = i_bias[31:0];
+      \$40  = rq2a_m0;
     end
     if (rst) begin
-      \$180  = 32'd0;
+      \$40  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = rq0_acc1;
+    \$41  = rq2b_r0;
     if (en) begin
-      \$181  = i_acc[51:26];
+      \$41  = rq2a_r0;
     end
     if (rst) begin
-      \$181  = 26'h0000000;
+      \$41  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = rq0_b1;
+    \$42  = rq2c_valid;
     if (en) begin
-      \$182  = i_bias[63:32];
+      \$42  = rq2b_valid;
     end
     if (rst) begin
-      \$182  = 32'd0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = rq0_acc2;
+    \$43  = rq2c_last;
     if (en) begin
-      \$183  = i_acc[77:52];
+      \$43  = rq2b_last;
     end
     if (rst) begin
-      \$183  = 26'h0000000;
+      \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = rq0_b2;
+    \$44  = rq2c_m0;
     if (en) begin
-      \$184  = i_bias[95:64];
+      \$44  = rq2b_m0;
     end
     if (rst) begin
-      \$184  = 32'd0;
+      \$44  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = rq0_acc3;
+    \$45  = rq2c_r0;
     if (en) begin
-      \$185  = i_acc[103:78];
+      \$45  = rq2b_r0;
     end
     if (rst) begin
-      \$185  = 26'h0000000;
+      \$45  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = rq0_b3;
+    \$46  = rq2d_valid;
     if (en) begin
-      \$186  = i_bias[127:96];
+      \$46  = rq2c_valid;
     end
     if (rst) begin
-      \$186  = 32'd0;
+      \$46  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = rq0_acc4;
+    \$47  = rq2d_last;
     if (en) begin
-      \$187  = i_acc[129:104];
+      \$47  = rq2c_last;
     end
     if (rst) begin
-      \$187  = 26'h0000000;
+      \$47  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = rq0_b4;
+    \$48  = rq2d_m0;
     if (en) begin
-      \$188  = i_bias[159:128];
+      \$48  = rq2c_m0;
     end
     if (rst) begin
-      \$188  = 32'd0;
+      \$48  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = rq0_acc5;
+    \$49  = rq2d_r0;
     if (en) begin
-      \$189  = i_acc[155:130];
+      \$49  = rq2c_r0;
     end
     if (rst) begin
-      \$189  = 26'h0000000;
+      \$49  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = rq0_b5;
+    \$50  = rq2p_pll0;
     if (en) begin
-      \$190  = i_bias[191:160];
+      \$50  = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
     end
     if (rst) begin
-      \$190  = 32'd0;
+      \$50  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = rq0_acc6;
+    \$51  = rq2p_plh0;
     if (en) begin
-      \$191  = i_acc[181:156];
+      \$51  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
     end
     if (rst) begin
-      \$191  = 26'h0000000;
+      \$51  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = rq0_b6;
+    \$52  = rq2p_phl0;
     if (en) begin
-      \$192  = i_bias[223:192];
+      \$52  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
     end
     if (rst) begin
-      \$192  = 32'd0;
+      \$52  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = rq0_acc7;
+    \$53  = rq2p_phh0;
     if (en) begin
-      \$193  = i_acc[207:182];
+      \$53  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
     end
     if (rst) begin
-      \$193  = 26'h0000000;
+      \$53  = 29'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = rq0_b7;
+    \$54  = rq2m_valid;
     if (en) begin
-      \$194  = i_bias[255:224];
+      \$54  = rq2d_valid;
     end
     if (rst) begin
-      \$194  = 32'd0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = rq1_valid;
+    \$55  = rq2m_last;
     if (en) begin
-      \$195  = rq0_valid;
+      \$55  = rq2d_last;
     end
     if (rst) begin
-      \$195  = 1'h0;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = rq1_last;
+    \$56  = rq2m_m0;
     if (en) begin
-      \$196  = rq0_last;
+      \$56  = rq2d_m0;
     end
     if (rst) begin
-      \$196  = 1'h0;
+      \$56  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = rq1_m0;
+    \$57  = rq2m_r0;
     if (en) begin
-      \$197  = rq0_m0;
+      \$57  = rq2d_r0;
     end
     if (rst) begin
-      \$197  = 31'h00000000;
+      \$57  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = rq1_l0;
+    \$58  = rq2m_o0;
     if (en) begin
-      \$198  = \$18 [4:0];
+      \$58  = { rq2p_phh0, rq2p_pll0 };
     end
     if (rst) begin
-      \$198  = 5'h00;
+      \$58  = 63'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = rq1_r0;
+    \$59  = rq2m_mi0;
     if (en) begin
-      \$199  = \$21 [4:0];
+      \$59  = mid_0;
     end
     if (rst) begin
-      \$199  = 5'h00;
+      \$59  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = rq1_m1;
+    \$60  = rq2_valid;
     if (en) begin
-      \$200  = rq0_m1;
+      \$60  = rq2m_valid;
     end
     if (rst) begin
-      \$200  = 31'h00000000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = rq1_l1;
+    \$61  = rq2_last;
     if (en) begin
-      \$201  = \$23 [4:0];
+      \$61  = rq2m_last;
     end
     if (rst) begin
-      \$201  = 5'h00;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = rq1_r1;
+    \$62  = rq2_r0;
     if (en) begin
-      \$202  = \$26 [4:0];
+      \$62  = rq2m_r0;
     end
     if (rst) begin
-      \$202  = 5'h00;
+      \$62  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = rq1_m2;
+    \$63  = rq2_h0;
     if (en) begin
-      \$203  = rq0_m2;
+      \$63  = \$13 [32:0];
     end
     if (rst) begin
-      \$203  = 31'h00000000;
+      \$63  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = rq1_l2;
+    \$64  = rq2_hf0;
     if (en) begin
-      \$204  = \$28 [4:0];
+      \$64  = \$15 [31:0];
     end
     if (rst) begin
-      \$204  = 5'h00;
+      \$64  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = rq1_r2;
+    \$65  = rq3a_valid;
     if (en) begin
-      \$205  = \$31 [4:0];
+      \$65  = rq2_valid;
     end
     if (rst) begin
-      \$205  = 5'h00;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = rq1_m3;
+    \$66  = rq3a_last;
     if (en) begin
-      \$206  = rq0_m3;
+      \$66  = rq2_last;
     end
     if (rst) begin
-      \$206  = 31'h00000000;
+      \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = rq1_l3;
+    \$67  = rq3a_r0;
     if (en) begin
-      \$207  = \$33 [4:0];
+      \$67  = rq2_r0;
     end
     if (rst) begin
-      \$207  = 5'h00;
+      \$67  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = rq1_r3;
+    \$68  = rq3a_u0;
     if (en) begin
-      \$208  = \$36 [4:0];
+      \$68  = \$20 [33:0];
     end
     if (rst) begin
-      \$208  = 5'h00;
+      \$68  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = rq1_m4;
+    \$69  = rq3_valid;
     if (en) begin
-      \$209  = rq0_m4;
+      \$69  = rq3a_valid;
     end
     if (rst) begin
-      \$209  = 31'h00000000;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = rq1_l4;
+    \$70  = rq3_last;
     if (en) begin
-      \$210  = \$38 [4:0];
+      \$70  = rq3a_last;
     end
     if (rst) begin
-      \$210  = 5'h00;
+      \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = rq1_r4;
+    \$71  = rq3_y0;
     if (en) begin
-      \$211  = \$41 [4:0];
+      \$71  = y_0;
     end
     if (rst) begin
-      \$211  = 5'h00;
+      \$71  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = rq1_m5;
-    if (en) begin
-      \$212  = rq0_m5;
-    end
-    if (rst) begin
-      \$212  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = rq1_l5;
-    if (en) begin
-      \$213  = \$43 [4:0];
-    end
-    if (rst) begin
-      \$213  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = rq1_r5;
-    if (en) begin
-      \$214  = \$46 [4:0];
-    end
-    if (rst) begin
-      \$214  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = rq1_m6;
-    if (en) begin
-      \$215  = rq0_m6;
-    end
-    if (rst) begin
-      \$215  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = rq1_l6;
-    if (en) begin
-      \$216  = \$48 [4:0];
-    end
-    if (rst) begin
-      \$216  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = rq1_r6;
-    if (en) begin
-      \$217  = \$51 [4:0];
-    end
-    if (rst) begin
-      \$217  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = rq1_m7;
-    if (en) begin
-      \$218  = rq0_m7;
-    end
-    if (rst) begin
-      \$218  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = rq1_l7;
-    if (en) begin
-      \$219  = \$53 [4:0];
-    end
-    if (rst) begin
-      \$219  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = rq1_r7;
-    if (en) begin
-      \$220  = \$56 [4:0];
-    end
-    if (rst) begin
-      \$220  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = rq1_s0;
-    if (en) begin
-      \$221  = \$57 [31:0];
-    end
-    if (rst) begin
-      \$221  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = rq1_s1;
-    if (en) begin
-      \$222  = \$58 [31:0];
-    end
-    if (rst) begin
-      \$222  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = rq1_s2;
-    if (en) begin
-      \$223  = \$59 [31:0];
-    end
-    if (rst) begin
-      \$223  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = rq1_s3;
-    if (en) begin
-      \$224  = \$60 [31:0];
-    end
-    if (rst) begin
-      \$224  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = rq1_s4;
-    if (en) begin
-      \$225  = \$61 [31:0];
-    end
-    if (rst) begin
-      \$225  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = rq1_s5;
-    if (en) begin
-      \$226  = \$62 [31:0];
-    end
-    if (rst) begin
-      \$226  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = rq1_s6;
-    if (en) begin
-      \$227  = \$63 [31:0];
-    end
-    if (rst) begin
-      \$227  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = rq1_s7;
-    if (en) begin
-      \$228  = \$64 [31:0];
-    end
-    if (rst) begin
-      \$228  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = rq2a_valid;
-    if (en) begin
-      \$229  = rq1_valid;
-    end
-    if (rst) begin
-      \$229  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = rq2a_last;
-    if (en) begin
-      \$230  = rq1_last;
-    end
-    if (rst) begin
-      \$230  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = rq2a_m0;
-    if (en) begin
-      \$231  = rq1_m0;
-    end
-    if (rst) begin
-      \$231  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = rq2a_r0;
-    if (en) begin
-      \$232  = rq1_r0;
-    end
-    if (rst) begin
-      \$232  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = rq2a_m1;
-    if (en) begin
-      \$233  = rq1_m1;
-    end
-    if (rst) begin
-      \$233  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = rq2a_r1;
-    if (en) begin
-      \$234  = rq1_r1;
-    end
-    if (rst) begin
-      \$234  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = rq2a_m2;
-    if (en) begin
-      \$235  = rq1_m2;
-    end
-    if (rst) begin
-      \$235  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = rq2a_r2;
-    if (en) begin
-      \$236  = rq1_r2;
-    end
-    if (rst) begin
-      \$236  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = rq2a_m3;
-    if (en) begin
-      \$237  = rq1_m3;
-    end
-    if (rst) begin
-      \$237  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = rq2a_r3;
-    if (en) begin
-      \$238  = rq1_r3;
-    end
-    if (rst) begin
-      \$238  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = rq2a_m4;
-    if (en) begin
-      \$239  = rq1_m4;
-    end
-    if (rst) begin
-      \$239  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = rq2a_r4;
-    if (en) begin
-      \$240  = rq1_r4;
-    end
-    if (rst) begin
-      \$240  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = rq2a_m5;
-    if (en) begin
-      \$241  = rq1_m5;
-    end
-    if (rst) begin
-      \$241  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = rq2a_r5;
-    if (en) begin
-      \$242  = rq1_r5;
-    end
-    if (rst) begin
-      \$242  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = rq2a_m6;
-    if (en) begin
-      \$243  = rq1_m6;
-    end
-    if (rst) begin
-      \$243  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = rq2a_r6;
-    if (en) begin
-      \$244  = rq1_r6;
-    end
-    if (rst) begin
-      \$244  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = rq2a_m7;
-    if (en) begin
-      \$245  = rq1_m7;
-    end
-    if (rst) begin
-      \$245  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = rq2a_r7;
-    if (en) begin
-      \$246  = rq1_r7;
-    end
-    if (rst) begin
-      \$246  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = rq2a_a0;
-    if (en) begin
-      \$247  = \$65 [31:0];
-    end
-    if (rst) begin
-      \$247  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = rq2a_a1;
-    if (en) begin
-      \$248  = \$66 [31:0];
-    end
-    if (rst) begin
-      \$248  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = rq2a_a2;
-    if (en) begin
-      \$249  = \$67 [31:0];
-    end
-    if (rst) begin
-      \$249  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = rq2a_a3;
-    if (en) begin
-      \$250  = \$68 [31:0];
-    end
-    if (rst) begin
-      \$250  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = rq2a_a4;
-    if (en) begin
-      \$251  = \$69 [31:0];
-    end
-    if (rst) begin
-      \$251  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = rq2a_a5;
-    if (en) begin
-      \$252  = \$70 [31:0];
-    end
-    if (rst) begin
-      \$252  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = rq2a_a6;
-    if (en) begin
-      \$253  = \$71 [31:0];
-    end
-    if (rst) begin
-      \$253  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = rq2a_a7;
-    if (en) begin
-      \$254  = \$72 [31:0];
-    end
-    if (rst) begin
-      \$254  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = rq2b_valid;
-    if (en) begin
-      \$255  = rq2a_valid;
-    end
-    if (rst) begin
-      \$255  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = rq2b_last;
-    if (en) begin
-      \$256  = rq2a_last;
-    end
-    if (rst) begin
-      \$256  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = rq2b_m0;
-    if (en) begin
-      \$257  = rq2a_m0;
-    end
-    if (rst) begin
-      \$257  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = rq2b_r0;
-    if (en) begin
-      \$258  = rq2a_r0;
-    end
-    if (rst) begin
-      \$258  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = rq2b_m1;
-    if (en) begin
-      \$259  = rq2a_m1;
-    end
-    if (rst) begin
-      \$259  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = rq2b_r1;
-    if (en) begin
-      \$260  = rq2a_r1;
-    end
-    if (rst) begin
-      \$260  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = rq2b_m2;
-    if (en) begin
-      \$261  = rq2a_m2;
-    end
-    if (rst) begin
-      \$261  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = rq2b_r2;
-    if (en) begin
-      \$262  = rq2a_r2;
-    end
-    if (rst) begin
-      \$262  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = rq2b_m3;
-    if (en) begin
-      \$263  = rq2a_m3;
-    end
-    if (rst) begin
-      \$263  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = rq2b_r3;
-    if (en) begin
-      \$264  = rq2a_r3;
-    end
-    if (rst) begin
-      \$264  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = rq2b_m4;
-    if (en) begin
-      \$265  = rq2a_m4;
-    end
-    if (rst) begin
-      \$265  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = rq2b_r4;
-    if (en) begin
-      \$266  = rq2a_r4;
-    end
-    if (rst) begin
-      \$266  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = rq2b_m5;
-    if (en) begin
-      \$267  = rq2a_m5;
-    end
-    if (rst) begin
-      \$267  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = rq2b_r5;
-    if (en) begin
-      \$268  = rq2a_r5;
-    end
-    if (rst) begin
-      \$268  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = rq2b_m6;
-    if (en) begin
-      \$269  = rq2a_m6;
-    end
-    if (rst) begin
-      \$269  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = rq2b_r6;
-    if (en) begin
-      \$270  = rq2a_r6;
-    end
-    if (rst) begin
-      \$270  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = rq2b_m7;
-    if (en) begin
-      \$271  = rq2a_m7;
-    end
-    if (rst) begin
-      \$271  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = rq2b_r7;
-    if (en) begin
-      \$272  = rq2a_r7;
-    end
-    if (rst) begin
-      \$272  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = rq2c_valid;
-    if (en) begin
-      \$273  = rq2b_valid;
-    end
-    if (rst) begin
-      \$273  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = rq2c_last;
-    if (en) begin
-      \$274  = rq2b_last;
-    end
-    if (rst) begin
-      \$274  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = rq2c_m0;
-    if (en) begin
-      \$275  = rq2b_m0;
-    end
-    if (rst) begin
-      \$275  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = rq2c_r0;
-    if (en) begin
-      \$276  = rq2b_r0;
-    end
-    if (rst) begin
-      \$276  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = rq2c_m1;
-    if (en) begin
-      \$277  = rq2b_m1;
-    end
-    if (rst) begin
-      \$277  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = rq2c_r1;
-    if (en) begin
-      \$278  = rq2b_r1;
-    end
-    if (rst) begin
-      \$278  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = rq2c_m2;
-    if (en) begin
-      \$279  = rq2b_m2;
-    end
-    if (rst) begin
-      \$279  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = rq2c_r2;
-    if (en) begin
-      \$280  = rq2b_r2;
-    end
-    if (rst) begin
-      \$280  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = rq2c_m3;
-    if (en) begin
-      \$281  = rq2b_m3;
-    end
-    if (rst) begin
-      \$281  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = rq2c_r3;
-    if (en) begin
-      \$282  = rq2b_r3;
-    end
-    if (rst) begin
-      \$282  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = rq2c_m4;
-    if (en) begin
-      \$283  = rq2b_m4;
-    end
-    if (rst) begin
-      \$283  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = rq2c_r4;
-    if (en) begin
-      \$284  = rq2b_r4;
-    end
-    if (rst) begin
-      \$284  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = rq2c_m5;
-    if (en) begin
-      \$285  = rq2b_m5;
-    end
-    if (rst) begin
-      \$285  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = rq2c_r5;
-    if (en) begin
-      \$286  = rq2b_r5;
-    end
-    if (rst) begin
-      \$286  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = rq2c_m6;
-    if (en) begin
-      \$287  = rq2b_m6;
-    end
-    if (rst) begin
-      \$287  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = rq2c_r6;
-    if (en) begin
-      \$288  = rq2b_r6;
-    end
-    if (rst) begin
-      \$288  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = rq2c_m7;
-    if (en) begin
-      \$289  = rq2b_m7;
-    end
-    if (rst) begin
-      \$289  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = rq2c_r7;
-    if (en) begin
-      \$290  = rq2b_r7;
-    end
-    if (rst) begin
-      \$290  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = rq2d_valid;
-    if (en) begin
-      \$291  = rq2c_valid;
-    end
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = rq2d_last;
-    if (en) begin
-      \$292  = rq2c_last;
-    end
-    if (rst) begin
-      \$292  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = rq2d_m0;
-    if (en) begin
-      \$293  = rq2c_m0;
-    end
-    if (rst) begin
-      \$293  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = rq2d_r0;
-    if (en) begin
-      \$294  = rq2c_r0;
-    end
-    if (rst) begin
-      \$294  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = rq2d_m1;
-    if (en) begin
-      \$295  = rq2c_m1;
-    end
-    if (rst) begin
-      \$295  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = rq2d_r1;
-    if (en) begin
-      \$296  = rq2c_r1;
-    end
-    if (rst) begin
-      \$296  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = rq2d_m2;
-    if (en) begin
-      \$297  = rq2c_m2;
-    end
-    if (rst) begin
-      \$297  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = rq2d_r2;
-    if (en) begin
-      \$298  = rq2c_r2;
-    end
-    if (rst) begin
-      \$298  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = rq2d_m3;
-    if (en) begin
-      \$299  = rq2c_m3;
-    end
-    if (rst) begin
-      \$299  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = rq2d_r3;
-    if (en) begin
-      \$300  = rq2c_r3;
-    end
-    if (rst) begin
-      \$300  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = rq2d_m4;
-    if (en) begin
-      \$301  = rq2c_m4;
-    end
-    if (rst) begin
-      \$301  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = rq2d_r4;
-    if (en) begin
-      \$302  = rq2c_r4;
-    end
-    if (rst) begin
-      \$302  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = rq2d_m5;
-    if (en) begin
-      \$303  = rq2c_m5;
-    end
-    if (rst) begin
-      \$303  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = rq2d_r5;
-    if (en) begin
-      \$304  = rq2c_r5;
-    end
-    if (rst) begin
-      \$304  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = rq2d_m6;
-    if (en) begin
-      \$305  = rq2c_m6;
-    end
-    if (rst) begin
-      \$305  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = rq2d_r6;
-    if (en) begin
-      \$306  = rq2c_r6;
-    end
-    if (rst) begin
-      \$306  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = rq2d_m7;
-    if (en) begin
-      \$307  = rq2c_m7;
-    end
-    if (rst) begin
-      \$307  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = rq2d_r7;
-    if (en) begin
-      \$308  = rq2c_r7;
-    end
-    if (rst) begin
-      \$308  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = rq2p_pll0;
-    if (en) begin
-      \$309  = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
-    end
-    if (rst) begin
-      \$309  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = rq2p_plh0;
-    if (en) begin
-      \$310  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
-    end
-    if (rst) begin
-      \$310  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = rq2p_phl0;
-    if (en) begin
-      \$311  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
-    end
-    if (rst) begin
-      \$311  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = rq2p_phh0;
-    if (en) begin
-      \$312  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
-    end
-    if (rst) begin
-      \$312  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = rq2p_pll1;
-    if (en) begin
-      \$313  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
-    end
-    if (rst) begin
-      \$313  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = rq2p_plh1;
-    if (en) begin
-      \$314  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
-    end
-    if (rst) begin
-      \$314  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = rq2p_phl1;
-    if (en) begin
-      \$315  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
-    end
-    if (rst) begin
-      \$315  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = rq2p_phh1;
-    if (en) begin
-      \$316  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
-    end
-    if (rst) begin
-      \$316  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = rq2p_pll2;
-    if (en) begin
-      \$317  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
-    end
-    if (rst) begin
-      \$317  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = rq2p_plh2;
-    if (en) begin
-      \$318  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
-    end
-    if (rst) begin
-      \$318  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = rq2p_phl2;
-    if (en) begin
-      \$319  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
-    end
-    if (rst) begin
-      \$319  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = rq2p_phh2;
-    if (en) begin
-      \$320  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
-    end
-    if (rst) begin
-      \$320  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = rq2p_pll3;
-    if (en) begin
-      \$321  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
-    end
-    if (rst) begin
-      \$321  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = rq2p_plh3;
-    if (en) begin
-      \$322  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
-    end
-    if (rst) begin
-      \$322  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = rq2p_phl3;
-    if (en) begin
-      \$323  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
-    end
-    if (rst) begin
-      \$323  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = rq2p_phh3;
-    if (en) begin
-      \$324  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
-    end
-    if (rst) begin
-      \$324  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = rq2p_pll4;
-    if (en) begin
-      \$325  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
-    end
-    if (rst) begin
-      \$325  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = rq2p_plh4;
-    if (en) begin
-      \$326  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
-    end
-    if (rst) begin
-      \$326  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = rq2p_phl4;
-    if (en) begin
-      \$327  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
-    end
-    if (rst) begin
-      \$327  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = rq2p_phh4;
-    if (en) begin
-      \$328  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
-    end
-    if (rst) begin
-      \$328  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = rq2p_pll5;
-    if (en) begin
-      \$329  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
-    end
-    if (rst) begin
-      \$329  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = rq2p_plh5;
-    if (en) begin
-      \$330  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
-    end
-    if (rst) begin
-      \$330  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = rq2p_phl5;
-    if (en) begin
-      \$331  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
-    end
-    if (rst) begin
-      \$331  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = rq2p_phh5;
-    if (en) begin
-      \$332  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
-    end
-    if (rst) begin
-      \$332  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = rq2p_pll6;
-    if (en) begin
-      \$333  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
-    end
-    if (rst) begin
-      \$333  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = rq2p_plh6;
-    if (en) begin
-      \$334  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
-    end
-    if (rst) begin
-      \$334  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = rq2p_phl6;
-    if (en) begin
-      \$335  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
-    end
-    if (rst) begin
-      \$335  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = rq2p_phh6;
-    if (en) begin
-      \$336  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
-    end
-    if (rst) begin
-      \$336  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = rq2p_pll7;
-    if (en) begin
-      \$337  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
-    end
-    if (rst) begin
-      \$337  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = rq2p_plh7;
-    if (en) begin
-      \$338  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
-    end
-    if (rst) begin
-      \$338  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = rq2p_phl7;
-    if (en) begin
-      \$339  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
-    end
-    if (rst) begin
-      \$339  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = rq2p_phh7;
-    if (en) begin
-      \$340  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
-    end
-    if (rst) begin
-      \$340  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = rq2m_valid;
-    if (en) begin
-      \$341  = rq2d_valid;
-    end
-    if (rst) begin
-      \$341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = rq2m_last;
-    if (en) begin
-      \$342  = rq2d_last;
-    end
-    if (rst) begin
-      \$342  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = rq2m_m0;
-    if (en) begin
-      \$343  = rq2d_m0;
-    end
-    if (rst) begin
-      \$343  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = rq2m_r0;
-    if (en) begin
-      \$344  = rq2d_r0;
-    end
-    if (rst) begin
-      \$344  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = rq2m_m1;
-    if (en) begin
-      \$345  = rq2d_m1;
-    end
-    if (rst) begin
-      \$345  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = rq2m_r1;
-    if (en) begin
-      \$346  = rq2d_r1;
-    end
-    if (rst) begin
-      \$346  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = rq2m_m2;
-    if (en) begin
-      \$347  = rq2d_m2;
-    end
-    if (rst) begin
-      \$347  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = rq2m_r2;
-    if (en) begin
-      \$348  = rq2d_r2;
-    end
-    if (rst) begin
-      \$348  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = rq2m_m3;
-    if (en) begin
-      \$349  = rq2d_m3;
-    end
-    if (rst) begin
-      \$349  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = rq2m_r3;
-    if (en) begin
-      \$350  = rq2d_r3;
-    end
-    if (rst) begin
-      \$350  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = rq2m_m4;
-    if (en) begin
-      \$351  = rq2d_m4;
-    end
-    if (rst) begin
-      \$351  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = rq2m_r4;
-    if (en) begin
-      \$352  = rq2d_r4;
-    end
-    if (rst) begin
-      \$352  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = rq2m_m5;
-    if (en) begin
-      \$353  = rq2d_m5;
-    end
-    if (rst) begin
-      \$353  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = rq2m_r5;
-    if (en) begin
-      \$354  = rq2d_r5;
-    end
-    if (rst) begin
-      \$354  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = rq2m_m6;
-    if (en) begin
-      \$355  = rq2d_m6;
-    end
-    if (rst) begin
-      \$355  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = rq2m_r6;
-    if (en) begin
-      \$356  = rq2d_r6;
-    end
-    if (rst) begin
-      \$356  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = rq2m_m7;
-    if (en) begin
-      \$357  = rq2d_m7;
-    end
-    if (rst) begin
-      \$357  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = rq2m_r7;
-    if (en) begin
-      \$358  = rq2d_r7;
-    end
-    if (rst) begin
-      \$358  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = rq2m_o0;
-    if (en) begin
-      \$359  = { rq2p_phh0, rq2p_pll0 };
-    end
-    if (rst) begin
-      \$359  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = rq2m_mi0;
-    if (en) begin
-      \$360  = mid_0;
-    end
-    if (rst) begin
-      \$360  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = rq2m_o1;
-    if (en) begin
-      \$361  = { rq2p_phh1, rq2p_pll1 };
-    end
-    if (rst) begin
-      \$361  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = rq2m_mi1;
-    if (en) begin
-      \$362  = mid_1;
-    end
-    if (rst) begin
-      \$362  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = rq2m_o2;
-    if (en) begin
-      \$363  = { rq2p_phh2, rq2p_pll2 };
-    end
-    if (rst) begin
-      \$363  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = rq2m_mi2;
-    if (en) begin
-      \$364  = mid_2;
-    end
-    if (rst) begin
-      \$364  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = rq2m_o3;
-    if (en) begin
-      \$365  = { rq2p_phh3, rq2p_pll3 };
-    end
-    if (rst) begin
-      \$365  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = rq2m_mi3;
-    if (en) begin
-      \$366  = mid_3;
-    end
-    if (rst) begin
-      \$366  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = rq2m_o4;
-    if (en) begin
-      \$367  = { rq2p_phh4, rq2p_pll4 };
-    end
-    if (rst) begin
-      \$367  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = rq2m_mi4;
-    if (en) begin
-      \$368  = mid_4;
-    end
-    if (rst) begin
-      \$368  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = rq2m_o5;
-    if (en) begin
-      \$369  = { rq2p_phh5, rq2p_pll5 };
-    end
-    if (rst) begin
-      \$369  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = rq2m_mi5;
-    if (en) begin
-      \$370  = mid_5;
-    end
-    if (rst) begin
-      \$370  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = rq2m_o6;
-    if (en) begin
-      \$371  = { rq2p_phh6, rq2p_pll6 };
-    end
-    if (rst) begin
-      \$371  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = rq2m_mi6;
-    if (en) begin
-      \$372  = mid_6;
-    end
-    if (rst) begin
-      \$372  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = rq2m_o7;
-    if (en) begin
-      \$373  = { rq2p_phh7, rq2p_pll7 };
-    end
-    if (rst) begin
-      \$373  = 63'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = rq2m_mi7;
-    if (en) begin
-      \$374  = mid_7;
-    end
-    if (rst) begin
-      \$374  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = rq2_valid;
-    if (en) begin
-      \$375  = rq2m_valid;
-    end
-    if (rst) begin
-      \$375  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = rq2_last;
-    if (en) begin
-      \$376  = rq2m_last;
-    end
-    if (rst) begin
-      \$376  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = rq2_r0;
-    if (en) begin
-      \$377  = rq2m_r0;
-    end
-    if (rst) begin
-      \$377  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = rq2_r1;
-    if (en) begin
-      \$378  = rq2m_r1;
-    end
-    if (rst) begin
-      \$378  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = rq2_r2;
-    if (en) begin
-      \$379  = rq2m_r2;
-    end
-    if (rst) begin
-      \$379  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = rq2_r3;
-    if (en) begin
-      \$380  = rq2m_r3;
-    end
-    if (rst) begin
-      \$380  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = rq2_r4;
-    if (en) begin
-      \$381  = rq2m_r4;
-    end
-    if (rst) begin
-      \$381  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = rq2_r5;
-    if (en) begin
-      \$382  = rq2m_r5;
-    end
-    if (rst) begin
-      \$382  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = rq2_r6;
-    if (en) begin
-      \$383  = rq2m_r6;
-    end
-    if (rst) begin
-      \$383  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = rq2_r7;
-    if (en) begin
-      \$384  = rq2m_r7;
-    end
-    if (rst) begin
-      \$384  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = rq2_h0;
-    if (en) begin
-      \$385  = \$83 [32:0];
-    end
-    if (rst) begin
-      \$385  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = rq2_h1;
-    if (en) begin
-      \$386  = \$86 [32:0];
-    end
-    if (rst) begin
-      \$386  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = rq2_h2;
-    if (en) begin
-      \$387  = \$89 [32:0];
-    end
-    if (rst) begin
-      \$387  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = rq2_h3;
-    if (en) begin
-      \$388  = \$92 [32:0];
-    end
-    if (rst) begin
-      \$388  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = rq2_h4;
-    if (en) begin
-      \$389  = \$95 [32:0];
-    end
-    if (rst) begin
-      \$389  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = rq2_h5;
-    if (en) begin
-      \$390  = \$98 [32:0];
-    end
-    if (rst) begin
-      \$390  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = rq2_h6;
-    if (en) begin
-      \$391  = \$101 [32:0];
-    end
-    if (rst) begin
-      \$391  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = rq2_h7;
-    if (en) begin
-      \$392  = \$104 [32:0];
-    end
-    if (rst) begin
-      \$392  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = rq2_hf0;
-    if (en) begin
-      \$393  = \$106 [31:0];
-    end
-    if (rst) begin
-      \$393  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = rq2_hf1;
-    if (en) begin
-      \$394  = \$108 [31:0];
-    end
-    if (rst) begin
-      \$394  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = rq2_hf2;
-    if (en) begin
-      \$395  = \$110 [31:0];
-    end
-    if (rst) begin
-      \$395  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = rq2_hf3;
-    if (en) begin
-      \$396  = \$112 [31:0];
-    end
-    if (rst) begin
-      \$396  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = rq2_hf4;
-    if (en) begin
-      \$397  = \$114 [31:0];
-    end
-    if (rst) begin
-      \$397  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = rq2_hf5;
-    if (en) begin
-      \$398  = \$116 [31:0];
-    end
-    if (rst) begin
-      \$398  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = rq2_hf6;
-    if (en) begin
-      \$399  = \$118 [31:0];
-    end
-    if (rst) begin
-      \$399  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = rq2_hf7;
-    if (en) begin
-      \$400  = \$120 [31:0];
-    end
-    if (rst) begin
-      \$400  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = rq3a_valid;
-    if (en) begin
-      \$401  = rq2_valid;
-    end
-    if (rst) begin
-      \$401  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = rq3a_last;
-    if (en) begin
-      \$402  = rq2_last;
-    end
-    if (rst) begin
-      \$402  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = rq3a_r0;
-    if (en) begin
-      \$403  = rq2_r0;
-    end
-    if (rst) begin
-      \$403  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = rq3a_r1;
-    if (en) begin
-      \$404  = rq2_r1;
-    end
-    if (rst) begin
-      \$404  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = rq3a_r2;
-    if (en) begin
-      \$405  = rq2_r2;
-    end
-    if (rst) begin
-      \$405  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = rq3a_r3;
-    if (en) begin
-      \$406  = rq2_r3;
-    end
-    if (rst) begin
-      \$406  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = rq3a_r4;
-    if (en) begin
-      \$407  = rq2_r4;
-    end
-    if (rst) begin
-      \$407  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = rq3a_r5;
-    if (en) begin
-      \$408  = rq2_r5;
-    end
-    if (rst) begin
-      \$408  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = rq3a_r6;
-    if (en) begin
-      \$409  = rq2_r6;
-    end
-    if (rst) begin
-      \$409  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = rq3a_r7;
-    if (en) begin
-      \$410  = rq2_r7;
-    end
-    if (rst) begin
-      \$410  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = rq3a_u0;
-    if (en) begin
-      \$411  = \$125 [33:0];
-    end
-    if (rst) begin
-      \$411  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = rq3a_u1;
-    if (en) begin
-      \$412  = \$130 [33:0];
-    end
-    if (rst) begin
-      \$412  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = rq3a_u2;
-    if (en) begin
-      \$413  = \$135 [33:0];
-    end
-    if (rst) begin
-      \$413  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = rq3a_u3;
-    if (en) begin
-      \$414  = \$140 [33:0];
-    end
-    if (rst) begin
-      \$414  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = rq3a_u4;
-    if (en) begin
-      \$415  = \$145 [33:0];
-    end
-    if (rst) begin
-      \$415  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = rq3a_u5;
-    if (en) begin
-      \$416  = \$150 [33:0];
-    end
-    if (rst) begin
-      \$416  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = rq3a_u6;
-    if (en) begin
-      \$417  = \$155 [33:0];
-    end
-    if (rst) begin
-      \$417  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = rq3a_u7;
-    if (en) begin
-      \$418  = \$160 [33:0];
-    end
-    if (rst) begin
-      \$418  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = rq3_valid;
-    if (en) begin
-      \$419  = rq3a_valid;
-    end
-    if (rst) begin
-      \$419  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = rq3_last;
-    if (en) begin
-      \$420  = rq3a_last;
-    end
-    if (rst) begin
-      \$420  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = rq3_y0;
-    if (en) begin
-      \$421  = y_0;
-    end
-    if (rst) begin
-      \$421  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = rq3_y1;
-    if (en) begin
-      \$422  = y_1;
-    end
-    if (rst) begin
-      \$422  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = rq3_y2;
-    if (en) begin
-      \$423  = y_2;
-    end
-    if (rst) begin
-      \$423  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = rq3_y3;
-    if (en) begin
-      \$424  = y_3;
-    end
-    if (rst) begin
-      \$424  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = rq3_y4;
-    if (en) begin
-      \$425  = y_4;
-    end
-    if (rst) begin
-      \$425  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = rq3_y5;
-    if (en) begin
-      \$426  = y_5;
-    end
-    if (rst) begin
-      \$426  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = rq3_y6;
-    if (en) begin
-      \$427  = y_6;
-    end
-    if (rst) begin
-      \$427  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = rq3_y7;
-    if (en) begin
-      \$428  = y_7;
-    end
-    if (rst) begin
-      \$428  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = o_data;
+    \$72  = o_data;
     if (en) begin
       (* full_case = 32'd1 *)
       if (\$1 ) begin
-        \$429 [7:0] = act_min;
+        \$72  = act_min;
       end else if (\$2 ) begin
-        \$429 [7:0] = act_max;
+        \$72  = act_max;
       end else begin
-        \$429 [7:0] = t_0[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$3 ) begin
-        \$429 [15:8] = act_min;
-      end else if (\$4 ) begin
-        \$429 [15:8] = act_max;
-      end else begin
-        \$429 [15:8] = t_1[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$5 ) begin
-        \$429 [23:16] = act_min;
-      end else if (\$6 ) begin
-        \$429 [23:16] = act_max;
-      end else begin
-        \$429 [23:16] = t_2[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$7 ) begin
-        \$429 [31:24] = act_min;
-      end else if (\$8 ) begin
-        \$429 [31:24] = act_max;
-      end else begin
-        \$429 [31:24] = t_3[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$9 ) begin
-        \$429 [39:32] = act_min;
-      end else if (\$10 ) begin
-        \$429 [39:32] = act_max;
-      end else begin
-        \$429 [39:32] = t_4[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$11 ) begin
-        \$429 [47:40] = act_min;
-      end else if (\$12 ) begin
-        \$429 [47:40] = act_max;
-      end else begin
-        \$429 [47:40] = t_5[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$13 ) begin
-        \$429 [55:48] = act_min;
-      end else if (\$14 ) begin
-        \$429 [55:48] = act_max;
-      end else begin
-        \$429 [55:48] = t_6[7:0];
-      end
-      (* full_case = 32'd1 *)
-      if (\$15 ) begin
-        \$429 [63:56] = act_min;
-      end else if (\$16 ) begin
-        \$429 [63:56] = act_max;
-      end else begin
-        \$429 [63:56] = t_7[7:0];
+        \$72  = t_0[7:0];
       end
     end
     if (rst) begin
-      \$429  = 64'h0000000000000000;
+      \$72  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = o_valid;
+    \$73  = o_valid;
     if (en) begin
-      \$430  = rq3_valid;
+      \$73  = rq3_valid;
     end
     if (rst) begin
-      \$430  = 1'h0;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = o_last;
+    \$74  = o_last;
     if (en) begin
-      \$431  = rq3_last;
+      \$74  = rq3_last;
     end
     if (rst) begin
-      \$431  = 1'h0;
+      \$74  = 1'h0;
     end
   end
-  assign left_0 = \$18 [4:0];
-  assign r_0 = \$21 [4:0];
-  assign left_1 = \$23 [4:0];
-  assign r_1 = \$26 [4:0];
-  assign left_2 = \$28 [4:0];
-  assign r_2 = \$31 [4:0];
-  assign left_3 = \$33 [4:0];
-  assign r_3 = \$36 [4:0];
-  assign left_4 = \$38 [4:0];
-  assign r_4 = \$41 [4:0];
-  assign left_5 = \$43 [4:0];
-  assign r_5 = \$46 [4:0];
-  assign left_6 = \$48 [4:0];
-  assign r_6 = \$51 [4:0];
-  assign left_7 = \$53 [4:0];
-  assign r_7 = \$56 [4:0];
-  assign s_0 = \$57 [31:0];
-  assign s_1 = \$58 [31:0];
-  assign s_2 = \$59 [31:0];
-  assign s_3 = \$60 [31:0];
-  assign s_4 = \$61 [31:0];
-  assign s_5 = \$62 [31:0];
-  assign s_6 = \$63 [31:0];
-  assign s_7 = \$64 [31:0];
-  assign a_0 = \$65 [31:0];
-  assign a_1 = \$66 [31:0];
-  assign a_2 = \$67 [31:0];
-  assign a_3 = \$68 [31:0];
-  assign a_4 = \$69 [31:0];
-  assign a_5 = \$70 [31:0];
-  assign a_6 = \$71 [31:0];
-  assign a_7 = \$72 [31:0];
-  assign p = { \$465 , \$464 , \$463 , \$462 , \$461 , \$460 , \$459 , \$458 , \$457 , \$456 , \$455 , \$454 , \$453 , \$452 , \$451 , \$450 , \$449 , \$448 , \$447 , \$446 , \$445 , \$444 , \$443 , \$442 , \$441 , \$440 , \$439 , \$438 , \$437 , \$436 , \$435 , \$434 , \$433 , \$432  };
-  assign \p$198  = { \$496 , \$495 , \$494 , \$493 , \$492 , \$491 , \$490 , \$489 , \$488 , \$487 , \$486 , \$485 , \$484 , \$483 , \$482 , \$481 , \$480 , \$479 , \$478 , \$477 , \$476 , \$475 , \$474 , \$473 , \$472 , \$471 , \$470 , \$469 , \$468 , \$467 , \$466  };
-  assign \p$200  = { \$528 , \$527 , \$526 , \$525 , \$524 , \$523 , \$522 , \$521 , \$520 , \$519 , \$518 , \$517 , \$516 , \$515 , \$514 , \$513 , \$512 , \$511 , \$510 , \$509 , \$508 , \$507 , \$506 , \$505 , \$504 , \$503 , \$502 , \$501 , \$500 , \$499 , \$498 , \$497  };
-  assign \p$202  = { \$557 , \$556 , \$555 , \$554 , \$553 , \$552 , \$551 , \$550 , \$549 , \$548 , \$547 , \$546 , \$545 , \$544 , \$543 , \$542 , \$541 , \$540 , \$539 , \$538 , \$537 , \$536 , \$535 , \$534 , \$533 , \$532 , \$531 , \$530 , \$529  };
-  assign \p$204  = { \$591 , \$590 , \$589 , \$588 , \$587 , \$586 , \$585 , \$584 , \$583 , \$582 , \$581 , \$580 , \$579 , \$578 , \$577 , \$576 , \$575 , \$574 , \$573 , \$572 , \$571 , \$570 , \$569 , \$568 , \$567 , \$566 , \$565 , \$564 , \$563 , \$562 , \$561 , \$560 , \$559 , \$558  };
-  assign \p$206  = { \$622 , \$621 , \$620 , \$619 , \$618 , \$617 , \$616 , \$615 , \$614 , \$613 , \$612 , \$611 , \$610 , \$609 , \$608 , \$607 , \$606 , \$605 , \$604 , \$603 , \$602 , \$601 , \$600 , \$599 , \$598 , \$597 , \$596 , \$595 , \$594 , \$593 , \$592  };
-  assign \p$208  = { \$654 , \$653 , \$652 , \$651 , \$650 , \$649 , \$648 , \$647 , \$646 , \$645 , \$644 , \$643 , \$642 , \$641 , \$640 , \$639 , \$638 , \$637 , \$636 , \$635 , \$634 , \$633 , \$632 , \$631 , \$630 , \$629 , \$628 , \$627 , \$626 , \$625 , \$624 , \$623  };
-  assign \p$210  = { \$683 , \$682 , \$681 , \$680 , \$679 , \$678 , \$677 , \$676 , \$675 , \$674 , \$673 , \$672 , \$671 , \$670 , \$669 , \$668 , \$667 , \$666 , \$665 , \$664 , \$663 , \$662 , \$661 , \$660 , \$659 , \$658 , \$657 , \$656 , \$655  };
-  assign \p$212  = { \$717 , \$716 , \$715 , \$714 , \$713 , \$712 , \$711 , \$710 , \$709 , \$708 , \$707 , \$706 , \$705 , \$704 , \$703 , \$702 , \$701 , \$700 , \$699 , \$698 , \$697 , \$696 , \$695 , \$694 , \$693 , \$692 , \$691 , \$690 , \$689 , \$688 , \$687 , \$686 , \$685 , \$684  };
-  assign \p$214  = { \$748 , \$747 , \$746 , \$745 , \$744 , \$743 , \$742 , \$741 , \$740 , \$739 , \$738 , \$737 , \$736 , \$735 , \$734 , \$733 , \$732 , \$731 , \$730 , \$729 , \$728 , \$727 , \$726 , \$725 , \$724 , \$723 , \$722 , \$721 , \$720 , \$719 , \$718  };
-  assign \p$216  = { \$780 , \$779 , \$778 , \$777 , \$776 , \$775 , \$774 , \$773 , \$772 , \$771 , \$770 , \$769 , \$768 , \$767 , \$766 , \$765 , \$764 , \$763 , \$762 , \$761 , \$760 , \$759 , \$758 , \$757 , \$756 , \$755 , \$754 , \$753 , \$752 , \$751 , \$750 , \$749  };
-  assign \p$218  = { \$809 , \$808 , \$807 , \$806 , \$805 , \$804 , \$803 , \$802 , \$801 , \$800 , \$799 , \$798 , \$797 , \$796 , \$795 , \$794 , \$793 , \$792 , \$791 , \$790 , \$789 , \$788 , \$787 , \$786 , \$785 , \$784 , \$783 , \$782 , \$781  };
-  assign \p$220  = { \$843 , \$842 , \$841 , \$840 , \$839 , \$838 , \$837 , \$836 , \$835 , \$834 , \$833 , \$832 , \$831 , \$830 , \$829 , \$828 , \$827 , \$826 , \$825 , \$824 , \$823 , \$822 , \$821 , \$820 , \$819 , \$818 , \$817 , \$816 , \$815 , \$814 , \$813 , \$812 , \$811 , \$810  };
-  assign \p$222  = { \$874 , \$873 , \$872 , \$871 , \$870 , \$869 , \$868 , \$867 , \$866 , \$865 , \$864 , \$863 , \$862 , \$861 , \$860 , \$859 , \$858 , \$857 , \$856 , \$855 , \$854 , \$853 , \$852 , \$851 , \$850 , \$849 , \$848 , \$847 , \$846 , \$845 , \$844  };
-  assign \p$224  = { \$906 , \$905 , \$904 , \$903 , \$902 , \$901 , \$900 , \$899 , \$898 , \$897 , \$896 , \$895 , \$894 , \$893 , \$892 , \$891 , \$890 , \$889 , \$888 , \$887 , \$886 , \$885 , \$884 , \$883 , \$882 , \$881 , \$880 , \$879 , \$878 , \$877 , \$876 , \$875  };
-  assign \p$226  = { \$935 , \$934 , \$933 , \$932 , \$931 , \$930 , \$929 , \$928 , \$927 , \$926 , \$925 , \$924 , \$923 , \$922 , \$921 , \$920 , \$919 , \$918 , \$917 , \$916 , \$915 , \$914 , \$913 , \$912 , \$911 , \$910 , \$909 , \$908 , \$907  };
-  assign \p$228  = { \$969 , \$968 , \$967 , \$966 , \$965 , \$964 , \$963 , \$962 , \$961 , \$960 , \$959 , \$958 , \$957 , \$956 , \$955 , \$954 , \$953 , \$952 , \$951 , \$950 , \$949 , \$948 , \$947 , \$946 , \$945 , \$944 , \$943 , \$942 , \$941 , \$940 , \$939 , \$938 , \$937 , \$936  };
-  assign \p$230  = { \$1000 , \$999 , \$998 , \$997 , \$996 , \$995 , \$994 , \$993 , \$992 , \$991 , \$990 , \$989 , \$988 , \$987 , \$986 , \$985 , \$984 , \$983 , \$982 , \$981 , \$980 , \$979 , \$978 , \$977 , \$976 , \$975 , \$974 , \$973 , \$972 , \$971 , \$970  };
-  assign \p$232  = { \$1032 , \$1031 , \$1030 , \$1029 , \$1028 , \$1027 , \$1026 , \$1025 , \$1024 , \$1023 , \$1022 , \$1021 , \$1020 , \$1019 , \$1018 , \$1017 , \$1016 , \$1015 , \$1014 , \$1013 , \$1012 , \$1011 , \$1010 , \$1009 , \$1008 , \$1007 , \$1006 , \$1005 , \$1004 , \$1003 , \$1002 , \$1001  };
-  assign \p$234  = { \$1061 , \$1060 , \$1059 , \$1058 , \$1057 , \$1056 , \$1055 , \$1054 , \$1053 , \$1052 , \$1051 , \$1050 , \$1049 , \$1048 , \$1047 , \$1046 , \$1045 , \$1044 , \$1043 , \$1042 , \$1041 , \$1040 , \$1039 , \$1038 , \$1037 , \$1036 , \$1035 , \$1034 , \$1033  };
-  assign \p$236  = { \$1095 , \$1094 , \$1093 , \$1092 , \$1091 , \$1090 , \$1089 , \$1088 , \$1087 , \$1086 , \$1085 , \$1084 , \$1083 , \$1082 , \$1081 , \$1080 , \$1079 , \$1078 , \$1077 , \$1076 , \$1075 , \$1074 , \$1073 , \$1072 , \$1071 , \$1070 , \$1069 , \$1068 , \$1067 , \$1066 , \$1065 , \$1064 , \$1063 , \$1062  };
-  assign \p$238  = { \$1126 , \$1125 , \$1124 , \$1123 , \$1122 , \$1121 , \$1120 , \$1119 , \$1118 , \$1117 , \$1116 , \$1115 , \$1114 , \$1113 , \$1112 , \$1111 , \$1110 , \$1109 , \$1108 , \$1107 , \$1106 , \$1105 , \$1104 , \$1103 , \$1102 , \$1101 , \$1100 , \$1099 , \$1098 , \$1097 , \$1096  };
-  assign \p$240  = { \$1158 , \$1157 , \$1156 , \$1155 , \$1154 , \$1153 , \$1152 , \$1151 , \$1150 , \$1149 , \$1148 , \$1147 , \$1146 , \$1145 , \$1144 , \$1143 , \$1142 , \$1141 , \$1140 , \$1139 , \$1138 , \$1137 , \$1136 , \$1135 , \$1134 , \$1133 , \$1132 , \$1131 , \$1130 , \$1129 , \$1128 , \$1127  };
-  assign \p$242  = { \$1187 , \$1186 , \$1185 , \$1184 , \$1183 , \$1182 , \$1181 , \$1180 , \$1179 , \$1178 , \$1177 , \$1176 , \$1175 , \$1174 , \$1173 , \$1172 , \$1171 , \$1170 , \$1169 , \$1168 , \$1167 , \$1166 , \$1165 , \$1164 , \$1163 , \$1162 , \$1161 , \$1160 , \$1159  };
-  assign \p$244  = { \$1221 , \$1220 , \$1219 , \$1218 , \$1217 , \$1216 , \$1215 , \$1214 , \$1213 , \$1212 , \$1211 , \$1210 , \$1209 , \$1208 , \$1207 , \$1206 , \$1205 , \$1204 , \$1203 , \$1202 , \$1201 , \$1200 , \$1199 , \$1198 , \$1197 , \$1196 , \$1195 , \$1194 , \$1193 , \$1192 , \$1191 , \$1190 , \$1189 , \$1188  };
-  assign \p$246  = { \$1252 , \$1251 , \$1250 , \$1249 , \$1248 , \$1247 , \$1246 , \$1245 , \$1244 , \$1243 , \$1242 , \$1241 , \$1240 , \$1239 , \$1238 , \$1237 , \$1236 , \$1235 , \$1234 , \$1233 , \$1232 , \$1231 , \$1230 , \$1229 , \$1228 , \$1227 , \$1226 , \$1225 , \$1224 , \$1223 , \$1222  };
-  assign \p$248  = { \$1284 , \$1283 , \$1282 , \$1281 , \$1280 , \$1279 , \$1278 , \$1277 , \$1276 , \$1275 , \$1274 , \$1273 , \$1272 , \$1271 , \$1270 , \$1269 , \$1268 , \$1267 , \$1266 , \$1265 , \$1264 , \$1263 , \$1262 , \$1261 , \$1260 , \$1259 , \$1258 , \$1257 , \$1256 , \$1255 , \$1254 , \$1253  };
-  assign \p$250  = { \$1313 , \$1312 , \$1311 , \$1310 , \$1309 , \$1308 , \$1307 , \$1306 , \$1305 , \$1304 , \$1303 , \$1302 , \$1301 , \$1300 , \$1299 , \$1298 , \$1297 , \$1296 , \$1295 , \$1294 , \$1293 , \$1292 , \$1291 , \$1290 , \$1289 , \$1288 , \$1287 , \$1286 , \$1285  };
-  assign \p$252  = { \$1347 , \$1346 , \$1345 , \$1344 , \$1343 , \$1342 , \$1341 , \$1340 , \$1339 , \$1338 , \$1337 , \$1336 , \$1335 , \$1334 , \$1333 , \$1332 , \$1331 , \$1330 , \$1329 , \$1328 , \$1327 , \$1326 , \$1325 , \$1324 , \$1323 , \$1322 , \$1321 , \$1320 , \$1319 , \$1318 , \$1317 , \$1316 , \$1315 , \$1314  };
-  assign \p$254  = { \$1378 , \$1377 , \$1376 , \$1375 , \$1374 , \$1373 , \$1372 , \$1371 , \$1370 , \$1369 , \$1368 , \$1367 , \$1366 , \$1365 , \$1364 , \$1363 , \$1362 , \$1361 , \$1360 , \$1359 , \$1358 , \$1357 , \$1356 , \$1355 , \$1354 , \$1353 , \$1352 , \$1351 , \$1350 , \$1349 , \$1348  };
-  assign \p$256  = { \$1410 , \$1409 , \$1408 , \$1407 , \$1406 , \$1405 , \$1404 , \$1403 , \$1402 , \$1401 , \$1400 , \$1399 , \$1398 , \$1397 , \$1396 , \$1395 , \$1394 , \$1393 , \$1392 , \$1391 , \$1390 , \$1389 , \$1388 , \$1387 , \$1386 , \$1385 , \$1384 , \$1383 , \$1382 , \$1381 , \$1380 , \$1379  };
-  assign \p$258  = { \$1439 , \$1438 , \$1437 , \$1436 , \$1435 , \$1434 , \$1433 , \$1432 , \$1431 , \$1430 , \$1429 , \$1428 , \$1427 , \$1426 , \$1425 , \$1424 , \$1423 , \$1422 , \$1421 , \$1420 , \$1419 , \$1418 , \$1417 , \$1416 , \$1415 , \$1414 , \$1413 , \$1412 , \$1411  };
+  assign left_0 = \$4 [4:0];
+  assign r_0 = \$7 [4:0];
+  assign s_0 = \$8 [31:0];
+  assign a_0 = \$9 [31:0];
+  assign p = { \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
+  assign \p$51  = { \$139 , \$138 , \$137 , \$136 , \$135 , \$134 , \$133 , \$132 , \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120 , \$119 , \$118 , \$117 , \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109  };
+  assign \p$53  = { \$171 , \$170 , \$169 , \$168 , \$167 , \$166 , \$165 , \$164 , \$163 , \$162 , \$161 , \$160 , \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140  };
+  assign \p$55  = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174 , \$173 , \$172  };
   assign outer_0 = { rq2p_phh0, rq2p_pll0 };
-  assign outer_1 = { rq2p_phh1, rq2p_pll1 };
-  assign outer_2 = { rq2p_phh2, rq2p_pll2 };
-  assign outer_3 = { rq2p_phh3, rq2p_pll3 };
-  assign outer_4 = { rq2p_phh4, rq2p_pll4 };
-  assign outer_5 = { rq2p_phh5, rq2p_pll5 };
-  assign outer_6 = { rq2p_phh6, rq2p_pll6 };
-  assign outer_7 = { rq2p_phh7, rq2p_pll7 };
-  assign h_0 = \$83 [32:0];
-  assign h_1 = \$86 [32:0];
-  assign h_2 = \$89 [32:0];
-  assign h_3 = \$92 [32:0];
-  assign h_4 = \$95 [32:0];
-  assign h_5 = \$98 [32:0];
-  assign h_6 = \$101 [32:0];
-  assign h_7 = \$104 [32:0];
-  assign half_0 = \$106 [31:0];
-  assign half_1 = \$108 [31:0];
-  assign half_2 = \$110 [31:0];
-  assign half_3 = \$112 [31:0];
-  assign half_4 = \$114 [31:0];
-  assign half_5 = \$116 [31:0];
-  assign half_6 = \$118 [31:0];
-  assign half_7 = \$120 [31:0];
-  assign u_0 = \$125 [33:0];
-  assign u_1 = \$130 [33:0];
-  assign u_2 = \$135 [33:0];
-  assign u_3 = \$140 [33:0];
-  assign u_4 = \$145 [33:0];
-  assign u_5 = \$150 [33:0];
-  assign u_6 = \$155 [33:0];
-  assign u_7 = \$160 [33:0];
-  assign \en$403  = en;
+  assign h_0 = \$13 [32:0];
+  assign half_0 = \$15 [31:0];
+  assign u_0 = \$20 [33:0];
+  assign \en$81  = en;
   assign a = rq2a_a0[16:0];
   assign b = rq2a_m0[16:0];
-  assign \en$406  = en;
-  assign \a$407  = rq2a_a0[16:0];
-  assign \b$408  = rq2a_m0[30:17];
-  assign \en$409  = en;
-  assign \a$410  = rq2a_a0[31:17];
-  assign \b$411  = rq2a_m0[16:0];
-  assign \en$412  = en;
-  assign \a$413  = rq2a_a0[31:17];
-  assign \b$414  = rq2a_m0[30:17];
-  assign \en$415  = en;
-  assign \a$416  = rq2a_a1[16:0];
-  assign \b$417  = rq2a_m1[16:0];
-  assign \en$418  = en;
-  assign \a$419  = rq2a_a1[16:0];
-  assign \b$420  = rq2a_m1[30:17];
-  assign \en$421  = en;
-  assign \a$422  = rq2a_a1[31:17];
-  assign \b$423  = rq2a_m1[16:0];
-  assign \en$424  = en;
-  assign \a$425  = rq2a_a1[31:17];
-  assign \b$426  = rq2a_m1[30:17];
-  assign \en$427  = en;
-  assign \a$428  = rq2a_a2[16:0];
-  assign \b$429  = rq2a_m2[16:0];
-  assign \en$430  = en;
-  assign \a$431  = rq2a_a2[16:0];
-  assign \b$432  = rq2a_m2[30:17];
-  assign \en$433  = en;
-  assign \a$434  = rq2a_a2[31:17];
-  assign \b$435  = rq2a_m2[16:0];
-  assign \en$436  = en;
-  assign \a$437  = rq2a_a2[31:17];
-  assign \b$438  = rq2a_m2[30:17];
-  assign \en$439  = en;
-  assign \a$440  = rq2a_a3[16:0];
-  assign \b$441  = rq2a_m3[16:0];
-  assign \en$442  = en;
-  assign \a$443  = rq2a_a3[16:0];
-  assign \b$444  = rq2a_m3[30:17];
-  assign \en$445  = en;
-  assign \a$446  = rq2a_a3[31:17];
-  assign \b$447  = rq2a_m3[16:0];
-  assign \en$448  = en;
-  assign \a$449  = rq2a_a3[31:17];
-  assign \b$450  = rq2a_m3[30:17];
-  assign \en$451  = en;
-  assign \a$452  = rq2a_a4[16:0];
-  assign \b$453  = rq2a_m4[16:0];
-  assign \en$454  = en;
-  assign \a$455  = rq2a_a4[16:0];
-  assign \b$456  = rq2a_m4[30:17];
-  assign \en$457  = en;
-  assign \a$458  = rq2a_a4[31:17];
-  assign \b$459  = rq2a_m4[16:0];
-  assign \en$460  = en;
-  assign \a$461  = rq2a_a4[31:17];
-  assign \b$462  = rq2a_m4[30:17];
-  assign \en$463  = en;
-  assign \a$464  = rq2a_a5[16:0];
-  assign \b$465  = rq2a_m5[16:0];
-  assign \en$466  = en;
-  assign \a$467  = rq2a_a5[16:0];
-  assign \b$468  = rq2a_m5[30:17];
-  assign \en$469  = en;
-  assign \a$470  = rq2a_a5[31:17];
-  assign \b$471  = rq2a_m5[16:0];
-  assign \en$472  = en;
-  assign \a$473  = rq2a_a5[31:17];
-  assign \b$474  = rq2a_m5[30:17];
-  assign \en$475  = en;
-  assign \a$476  = rq2a_a6[16:0];
-  assign \b$477  = rq2a_m6[16:0];
-  assign \en$478  = en;
-  assign \a$479  = rq2a_a6[16:0];
-  assign \b$480  = rq2a_m6[30:17];
-  assign \en$481  = en;
-  assign \a$482  = rq2a_a6[31:17];
-  assign \b$483  = rq2a_m6[16:0];
-  assign \en$484  = en;
-  assign \a$485  = rq2a_a6[31:17];
-  assign \b$486  = rq2a_m6[30:17];
-  assign \en$487  = en;
-  assign \a$488  = rq2a_a7[16:0];
-  assign \b$489  = rq2a_m7[16:0];
-  assign \en$490  = en;
-  assign \a$491  = rq2a_a7[16:0];
-  assign \b$492  = rq2a_m7[30:17];
-  assign \en$493  = en;
-  assign \a$494  = rq2a_a7[31:17];
-  assign \b$495  = rq2a_m7[16:0];
-  assign \en$496  = en;
-  assign \a$497  = rq2a_a7[31:17];
-  assign \b$498  = rq2a_m7[30:17];
-  assign \i_acc[0]  = i_acc[25:0];
-  assign \i_acc[1]  = i_acc[51:26];
-  assign \i_acc[2]  = i_acc[77:52];
-  assign \i_acc[3]  = i_acc[103:78];
-  assign \i_acc[4]  = i_acc[129:104];
-  assign \i_acc[5]  = i_acc[155:130];
-  assign \i_acc[6]  = i_acc[181:156];
-  assign \i_acc[7]  = i_acc[207:182];
-  assign \i_bias[0]  = i_bias[31:0];
-  assign \i_bias[1]  = i_bias[63:32];
-  assign \i_bias[2]  = i_bias[95:64];
-  assign \i_bias[3]  = i_bias[127:96];
-  assign \i_bias[4]  = i_bias[159:128];
-  assign \i_bias[5]  = i_bias[191:160];
-  assign \i_bias[6]  = i_bias[223:192];
-  assign \i_bias[7]  = i_bias[255:224];
-  assign \i_multiplier[0]  = i_multiplier[30:0];
-  assign \i_multiplier[1]  = i_multiplier[61:31];
-  assign \i_multiplier[2]  = i_multiplier[92:62];
-  assign \i_multiplier[3]  = i_multiplier[123:93];
-  assign \i_multiplier[4]  = i_multiplier[154:124];
-  assign \i_multiplier[5]  = i_multiplier[185:155];
-  assign \i_multiplier[6]  = i_multiplier[216:186];
-  assign \i_multiplier[7]  = i_multiplier[247:217];
-  assign \i_shift[0]  = i_shift[5:0];
-  assign \i_shift[1]  = i_shift[11:6];
-  assign \i_shift[2]  = i_shift[17:12];
-  assign \i_shift[3]  = i_shift[23:18];
-  assign \i_shift[4]  = i_shift[29:24];
-  assign \i_shift[5]  = i_shift[35:30];
-  assign \i_shift[6]  = i_shift[41:36];
-  assign \i_shift[7]  = i_shift[47:42];
-  assign \o_data[0]  = o_data[7:0];
-  assign \o_data[1]  = o_data[15:8];
-  assign \o_data[2]  = o_data[23:16];
-  assign \o_data[3]  = o_data[31:24];
-  assign \o_data[4]  = o_data[39:32];
-  assign \o_data[5]  = o_data[47:40];
-  assign \o_data[6]  = o_data[55:48];
-  assign \o_data[7]  = o_data[63:56];
-  assign \$81  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
-  assign \$83  = { \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63], \$82 [63:14] };
-  assign \$84  = { rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62], rq2m_o1[62:17] };
-  assign \$86  = { \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63], \$85 [63:14] };
-  assign \$87  = { rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62], rq2m_o2[62:17] };
-  assign \$89  = { \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63], \$88 [63:14] };
-  assign \$90  = { rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62], rq2m_o3[62:17] };
-  assign \$92  = { \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63], \$91 [63:14] };
-  assign \$93  = { rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62], rq2m_o4[62:17] };
-  assign \$95  = { \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63], \$94 [63:14] };
-  assign \$96  = { rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62], rq2m_o5[62:17] };
-  assign \$98  = { \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63], \$97 [63:14] };
-  assign \$99  = { rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62], rq2m_o6[62:17] };
-  assign \$101  = { \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63], \$100 [63:14] };
-  assign \$102  = { rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62], rq2m_o7[62:17] };
-  assign \$104  = { \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63], \$103 [63:14] };
-  assign \$106  = { 1'h0, \$105 [63:1] };
-  assign \$108  = { 1'h0, \$107 [63:1] };
-  assign \$110  = { 1'h0, \$109 [63:1] };
-  assign \$112  = { 1'h0, \$111 [63:1] };
-  assign \$114  = { 1'h0, \$113 [63:1] };
-  assign \$116  = { 1'h0, \$115 [63:1] };
-  assign \$118  = { 1'h0, \$117 [63:1] };
-  assign \$120  = { 1'h0, \$119 [63:1] };
+  assign \en$84  = en;
+  assign \a$85  = rq2a_a0[16:0];
+  assign \b$86  = rq2a_m0[30:17];
+  assign \en$87  = en;
+  assign \a$88  = rq2a_a0[31:17];
+  assign \b$89  = rq2a_m0[16:0];
+  assign \en$90  = en;
+  assign \a$91  = rq2a_a0[31:17];
+  assign \b$92  = rq2a_m0[30:17];
+  assign \i_acc[0]  = i_acc;
+  assign \i_bias[0]  = i_bias;
+  assign \i_multiplier[0]  = i_multiplier;
+  assign \i_shift[0]  = i_shift;
+  assign \o_data[0]  = o_data;
+  assign \$11  = { rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62], rq2m_o0[62:17] };
+  assign \$13  = { \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63], \$12 [63:14] };
+  assign \$15  = { 1'h0, \$14 [63:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_0 (clk, \port$218$0 , \port$218$1 , \port$218$2 , \port$218$3 , \port$218$4 , \port$218$5 , \port$218$6 , \port$218$7 , \port$218$8 , \port$218$9 , \port$218$10 , \port$218$11 , \port$218$12 , \port$218$13 , \port$218$14 , \port$218$15 , \port$218$16 , \port$218$17 , \port$218$18 , \port$218$19 
-, \port$218$20 , \port$218$21 , \port$218$22 , \port$218$23 , \port$218$24 , \port$218$25 , \port$218$26 , \port$218$27 , \port$218$28 , b, a, en);
+module \hwq_requant.phh_0 (clk, \port$36$0 , \port$36$1 , \port$36$2 , \port$36$3 , \port$36$4 , \port$36$5 , \port$36$6 , \port$36$7 , \port$36$8 , \port$36$9 , \port$36$10 , \port$36$11 , \port$36$12 , \port$36$13 , \port$36$14 , \port$36$15 , \port$36$16 , \port$36$17 , \port$36$18 , \port$36$19 
+, \port$36$20 , \port$36$21 , \port$36$22 , \port$36$23 , \port$36$24 , \port$36$25 , \port$36$26 , \port$36$27 , \port$36$28 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6981,64 +1227,64 @@ module \hwq_requant.phh_0 (clk, \port$218$0 , \port$218$1 , \port$218$2 , \port$
   wire en;
   wire [28:0] p;
   wire [35:0] p36;
-  output \port$218$0 ;
-  wire \port$218$0 ;
-  output \port$218$1 ;
-  wire \port$218$1 ;
-  output \port$218$10 ;
-  wire \port$218$10 ;
-  output \port$218$11 ;
-  wire \port$218$11 ;
-  output \port$218$12 ;
-  wire \port$218$12 ;
-  output \port$218$13 ;
-  wire \port$218$13 ;
-  output \port$218$14 ;
-  wire \port$218$14 ;
-  output \port$218$15 ;
-  wire \port$218$15 ;
-  output \port$218$16 ;
-  wire \port$218$16 ;
-  output \port$218$17 ;
-  wire \port$218$17 ;
-  output \port$218$18 ;
-  wire \port$218$18 ;
-  output \port$218$19 ;
-  wire \port$218$19 ;
-  output \port$218$2 ;
-  wire \port$218$2 ;
-  output \port$218$20 ;
-  wire \port$218$20 ;
-  output \port$218$21 ;
-  wire \port$218$21 ;
-  output \port$218$22 ;
-  wire \port$218$22 ;
-  output \port$218$23 ;
-  wire \port$218$23 ;
-  output \port$218$24 ;
-  wire \port$218$24 ;
-  output \port$218$25 ;
-  wire \port$218$25 ;
-  output \port$218$26 ;
-  wire \port$218$26 ;
-  output \port$218$27 ;
-  wire \port$218$27 ;
-  output \port$218$28 ;
-  wire \port$218$28 ;
-  output \port$218$3 ;
-  wire \port$218$3 ;
-  output \port$218$4 ;
-  wire \port$218$4 ;
-  output \port$218$5 ;
-  wire \port$218$5 ;
-  output \port$218$6 ;
-  wire \port$218$6 ;
-  output \port$218$7 ;
-  wire \port$218$7 ;
-  output \port$218$8 ;
-  wire \port$218$8 ;
-  output \port$218$9 ;
-  wire \port$218$9 ;
+  output \port$36$0 ;
+  wire \port$36$0 ;
+  output \port$36$1 ;
+  wire \port$36$1 ;
+  output \port$36$10 ;
+  wire \port$36$10 ;
+  output \port$36$11 ;
+  wire \port$36$11 ;
+  output \port$36$12 ;
+  wire \port$36$12 ;
+  output \port$36$13 ;
+  wire \port$36$13 ;
+  output \port$36$14 ;
+  wire \port$36$14 ;
+  output \port$36$15 ;
+  wire \port$36$15 ;
+  output \port$36$16 ;
+  wire \port$36$16 ;
+  output \port$36$17 ;
+  wire \port$36$17 ;
+  output \port$36$18 ;
+  wire \port$36$18 ;
+  output \port$36$19 ;
+  wire \port$36$19 ;
+  output \port$36$2 ;
+  wire \port$36$2 ;
+  output \port$36$20 ;
+  wire \port$36$20 ;
+  output \port$36$21 ;
+  wire \port$36$21 ;
+  output \port$36$22 ;
+  wire \port$36$22 ;
+  output \port$36$23 ;
+  wire \port$36$23 ;
+  output \port$36$24 ;
+  wire \port$36$24 ;
+  output \port$36$25 ;
+  wire \port$36$25 ;
+  output \port$36$26 ;
+  wire \port$36$26 ;
+  output \port$36$27 ;
+  wire \port$36$27 ;
+  output \port$36$28 ;
+  wire \port$36$28 ;
+  output \port$36$3 ;
+  wire \port$36$3 ;
+  output \port$36$4 ;
+  wire \port$36$4 ;
+  output \port$36$5 ;
+  wire \port$36$5 ;
+  output \port$36$6 ;
+  wire \port$36$6 ;
+  output \port$36$7 ;
+  wire \port$36$7 ;
+  output \port$36$8 ;
+  wire \port$36$8 ;
+  output \port$36$9 ;
+  wire \port$36$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -7158,1853 +1404,40 @@ module \hwq_requant.phh_0 (clk, \port$218$0 , \port$218$1 , \port$218$2 , \port$
   assign b18 = { 4'h0, b };
   assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$218$0  = \$1 ;
-  assign \port$218$1  = \$2 ;
-  assign \port$218$2  = \$3 ;
-  assign \port$218$3  = \$4 ;
-  assign \port$218$4  = \$5 ;
-  assign \port$218$5  = \$6 ;
-  assign \port$218$6  = \$7 ;
-  assign \port$218$7  = \$8 ;
-  assign \port$218$8  = \$9 ;
-  assign \port$218$9  = \$10 ;
-  assign \port$218$10  = \$11 ;
-  assign \port$218$11  = \$12 ;
-  assign \port$218$12  = \$13 ;
-  assign \port$218$13  = \$14 ;
-  assign \port$218$14  = \$15 ;
-  assign \port$218$15  = \$16 ;
-  assign \port$218$16  = \$17 ;
-  assign \port$218$17  = \$18 ;
-  assign \port$218$18  = \$19 ;
-  assign \port$218$19  = \$20 ;
-  assign \port$218$20  = \$21 ;
-  assign \port$218$21  = \$22 ;
-  assign \port$218$22  = \$23 ;
-  assign \port$218$23  = \$24 ;
-  assign \port$218$24  = \$25 ;
-  assign \port$218$25  = \$26 ;
-  assign \port$218$26  = \$27 ;
-  assign \port$218$27  = \$28 ;
-  assign \port$218$28  = \$29 ;
+  assign \port$36$0  = \$1 ;
+  assign \port$36$1  = \$2 ;
+  assign \port$36$2  = \$3 ;
+  assign \port$36$3  = \$4 ;
+  assign \port$36$4  = \$5 ;
+  assign \port$36$5  = \$6 ;
+  assign \port$36$6  = \$7 ;
+  assign \port$36$7  = \$8 ;
+  assign \port$36$8  = \$9 ;
+  assign \port$36$9  = \$10 ;
+  assign \port$36$10  = \$11 ;
+  assign \port$36$11  = \$12 ;
+  assign \port$36$12  = \$13 ;
+  assign \port$36$13  = \$14 ;
+  assign \port$36$14  = \$15 ;
+  assign \port$36$15  = \$16 ;
+  assign \port$36$16  = \$17 ;
+  assign \port$36$17  = \$18 ;
+  assign \port$36$18  = \$19 ;
+  assign \port$36$19  = \$20 ;
+  assign \port$36$20  = \$21 ;
+  assign \port$36$21  = \$22 ;
+  assign \port$36$22  = \$23 ;
+  assign \port$36$23  = \$24 ;
+  assign \port$36$24  = \$25 ;
+  assign \port$36$25  = \$26 ;
+  assign \port$36$26  = \$27 ;
+  assign \port$36$27  = \$28 ;
+  assign \port$36$28  = \$29 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phh_1 (clk, \port$222$0 , \port$222$1 , \port$222$2 , \port$222$3 , \port$222$4 , \port$222$5 , \port$222$6 , \port$222$7 , \port$222$8 , \port$222$9 , \port$222$10 , \port$222$11 , \port$222$12 , \port$222$13 , \port$222$14 , \port$222$15 , \port$222$16 , \port$222$17 , \port$222$18 , \port$222$19 
-, \port$222$20 , \port$222$21 , \port$222$22 , \port$222$23 , \port$222$24 , \port$222$25 , \port$222$26 , \port$222$27 , \port$222$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$222$0 ;
-  wire \port$222$0 ;
-  output \port$222$1 ;
-  wire \port$222$1 ;
-  output \port$222$10 ;
-  wire \port$222$10 ;
-  output \port$222$11 ;
-  wire \port$222$11 ;
-  output \port$222$12 ;
-  wire \port$222$12 ;
-  output \port$222$13 ;
-  wire \port$222$13 ;
-  output \port$222$14 ;
-  wire \port$222$14 ;
-  output \port$222$15 ;
-  wire \port$222$15 ;
-  output \port$222$16 ;
-  wire \port$222$16 ;
-  output \port$222$17 ;
-  wire \port$222$17 ;
-  output \port$222$18 ;
-  wire \port$222$18 ;
-  output \port$222$19 ;
-  wire \port$222$19 ;
-  output \port$222$2 ;
-  wire \port$222$2 ;
-  output \port$222$20 ;
-  wire \port$222$20 ;
-  output \port$222$21 ;
-  wire \port$222$21 ;
-  output \port$222$22 ;
-  wire \port$222$22 ;
-  output \port$222$23 ;
-  wire \port$222$23 ;
-  output \port$222$24 ;
-  wire \port$222$24 ;
-  output \port$222$25 ;
-  wire \port$222$25 ;
-  output \port$222$26 ;
-  wire \port$222$26 ;
-  output \port$222$27 ;
-  wire \port$222$27 ;
-  output \port$222$28 ;
-  wire \port$222$28 ;
-  output \port$222$3 ;
-  wire \port$222$3 ;
-  output \port$222$4 ;
-  wire \port$222$4 ;
-  output \port$222$5 ;
-  wire \port$222$5 ;
-  output \port$222$6 ;
-  wire \port$222$6 ;
-  output \port$222$7 ;
-  wire \port$222$7 ;
-  output \port$222$8 ;
-  wire \port$222$8 ;
-  output \port$222$9 ;
-  wire \port$222$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$222$0  = \$1 ;
-  assign \port$222$1  = \$2 ;
-  assign \port$222$2  = \$3 ;
-  assign \port$222$3  = \$4 ;
-  assign \port$222$4  = \$5 ;
-  assign \port$222$5  = \$6 ;
-  assign \port$222$6  = \$7 ;
-  assign \port$222$7  = \$8 ;
-  assign \port$222$8  = \$9 ;
-  assign \port$222$9  = \$10 ;
-  assign \port$222$10  = \$11 ;
-  assign \port$222$11  = \$12 ;
-  assign \port$222$12  = \$13 ;
-  assign \port$222$13  = \$14 ;
-  assign \port$222$14  = \$15 ;
-  assign \port$222$15  = \$16 ;
-  assign \port$222$16  = \$17 ;
-  assign \port$222$17  = \$18 ;
-  assign \port$222$18  = \$19 ;
-  assign \port$222$19  = \$20 ;
-  assign \port$222$20  = \$21 ;
-  assign \port$222$21  = \$22 ;
-  assign \port$222$22  = \$23 ;
-  assign \port$222$23  = \$24 ;
-  assign \port$222$24  = \$25 ;
-  assign \port$222$25  = \$26 ;
-  assign \port$222$26  = \$27 ;
-  assign \port$222$27  = \$28 ;
-  assign \port$222$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_2 (clk, \port$226$0 , \port$226$1 , \port$226$2 , \port$226$3 , \port$226$4 , \port$226$5 , \port$226$6 , \port$226$7 , \port$226$8 , \port$226$9 , \port$226$10 , \port$226$11 , \port$226$12 , \port$226$13 , \port$226$14 , \port$226$15 , \port$226$16 , \port$226$17 , \port$226$18 , \port$226$19 
-, \port$226$20 , \port$226$21 , \port$226$22 , \port$226$23 , \port$226$24 , \port$226$25 , \port$226$26 , \port$226$27 , \port$226$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$226$0 ;
-  wire \port$226$0 ;
-  output \port$226$1 ;
-  wire \port$226$1 ;
-  output \port$226$10 ;
-  wire \port$226$10 ;
-  output \port$226$11 ;
-  wire \port$226$11 ;
-  output \port$226$12 ;
-  wire \port$226$12 ;
-  output \port$226$13 ;
-  wire \port$226$13 ;
-  output \port$226$14 ;
-  wire \port$226$14 ;
-  output \port$226$15 ;
-  wire \port$226$15 ;
-  output \port$226$16 ;
-  wire \port$226$16 ;
-  output \port$226$17 ;
-  wire \port$226$17 ;
-  output \port$226$18 ;
-  wire \port$226$18 ;
-  output \port$226$19 ;
-  wire \port$226$19 ;
-  output \port$226$2 ;
-  wire \port$226$2 ;
-  output \port$226$20 ;
-  wire \port$226$20 ;
-  output \port$226$21 ;
-  wire \port$226$21 ;
-  output \port$226$22 ;
-  wire \port$226$22 ;
-  output \port$226$23 ;
-  wire \port$226$23 ;
-  output \port$226$24 ;
-  wire \port$226$24 ;
-  output \port$226$25 ;
-  wire \port$226$25 ;
-  output \port$226$26 ;
-  wire \port$226$26 ;
-  output \port$226$27 ;
-  wire \port$226$27 ;
-  output \port$226$28 ;
-  wire \port$226$28 ;
-  output \port$226$3 ;
-  wire \port$226$3 ;
-  output \port$226$4 ;
-  wire \port$226$4 ;
-  output \port$226$5 ;
-  wire \port$226$5 ;
-  output \port$226$6 ;
-  wire \port$226$6 ;
-  output \port$226$7 ;
-  wire \port$226$7 ;
-  output \port$226$8 ;
-  wire \port$226$8 ;
-  output \port$226$9 ;
-  wire \port$226$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$226$0  = \$1 ;
-  assign \port$226$1  = \$2 ;
-  assign \port$226$2  = \$3 ;
-  assign \port$226$3  = \$4 ;
-  assign \port$226$4  = \$5 ;
-  assign \port$226$5  = \$6 ;
-  assign \port$226$6  = \$7 ;
-  assign \port$226$7  = \$8 ;
-  assign \port$226$8  = \$9 ;
-  assign \port$226$9  = \$10 ;
-  assign \port$226$10  = \$11 ;
-  assign \port$226$11  = \$12 ;
-  assign \port$226$12  = \$13 ;
-  assign \port$226$13  = \$14 ;
-  assign \port$226$14  = \$15 ;
-  assign \port$226$15  = \$16 ;
-  assign \port$226$16  = \$17 ;
-  assign \port$226$17  = \$18 ;
-  assign \port$226$18  = \$19 ;
-  assign \port$226$19  = \$20 ;
-  assign \port$226$20  = \$21 ;
-  assign \port$226$21  = \$22 ;
-  assign \port$226$22  = \$23 ;
-  assign \port$226$23  = \$24 ;
-  assign \port$226$24  = \$25 ;
-  assign \port$226$25  = \$26 ;
-  assign \port$226$26  = \$27 ;
-  assign \port$226$27  = \$28 ;
-  assign \port$226$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_3 (clk, \port$230$0 , \port$230$1 , \port$230$2 , \port$230$3 , \port$230$4 , \port$230$5 , \port$230$6 , \port$230$7 , \port$230$8 , \port$230$9 , \port$230$10 , \port$230$11 , \port$230$12 , \port$230$13 , \port$230$14 , \port$230$15 , \port$230$16 , \port$230$17 , \port$230$18 , \port$230$19 
-, \port$230$20 , \port$230$21 , \port$230$22 , \port$230$23 , \port$230$24 , \port$230$25 , \port$230$26 , \port$230$27 , \port$230$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$230$0 ;
-  wire \port$230$0 ;
-  output \port$230$1 ;
-  wire \port$230$1 ;
-  output \port$230$10 ;
-  wire \port$230$10 ;
-  output \port$230$11 ;
-  wire \port$230$11 ;
-  output \port$230$12 ;
-  wire \port$230$12 ;
-  output \port$230$13 ;
-  wire \port$230$13 ;
-  output \port$230$14 ;
-  wire \port$230$14 ;
-  output \port$230$15 ;
-  wire \port$230$15 ;
-  output \port$230$16 ;
-  wire \port$230$16 ;
-  output \port$230$17 ;
-  wire \port$230$17 ;
-  output \port$230$18 ;
-  wire \port$230$18 ;
-  output \port$230$19 ;
-  wire \port$230$19 ;
-  output \port$230$2 ;
-  wire \port$230$2 ;
-  output \port$230$20 ;
-  wire \port$230$20 ;
-  output \port$230$21 ;
-  wire \port$230$21 ;
-  output \port$230$22 ;
-  wire \port$230$22 ;
-  output \port$230$23 ;
-  wire \port$230$23 ;
-  output \port$230$24 ;
-  wire \port$230$24 ;
-  output \port$230$25 ;
-  wire \port$230$25 ;
-  output \port$230$26 ;
-  wire \port$230$26 ;
-  output \port$230$27 ;
-  wire \port$230$27 ;
-  output \port$230$28 ;
-  wire \port$230$28 ;
-  output \port$230$3 ;
-  wire \port$230$3 ;
-  output \port$230$4 ;
-  wire \port$230$4 ;
-  output \port$230$5 ;
-  wire \port$230$5 ;
-  output \port$230$6 ;
-  wire \port$230$6 ;
-  output \port$230$7 ;
-  wire \port$230$7 ;
-  output \port$230$8 ;
-  wire \port$230$8 ;
-  output \port$230$9 ;
-  wire \port$230$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$230$0  = \$1 ;
-  assign \port$230$1  = \$2 ;
-  assign \port$230$2  = \$3 ;
-  assign \port$230$3  = \$4 ;
-  assign \port$230$4  = \$5 ;
-  assign \port$230$5  = \$6 ;
-  assign \port$230$6  = \$7 ;
-  assign \port$230$7  = \$8 ;
-  assign \port$230$8  = \$9 ;
-  assign \port$230$9  = \$10 ;
-  assign \port$230$10  = \$11 ;
-  assign \port$230$11  = \$12 ;
-  assign \port$230$12  = \$13 ;
-  assign \port$230$13  = \$14 ;
-  assign \port$230$14  = \$15 ;
-  assign \port$230$15  = \$16 ;
-  assign \port$230$16  = \$17 ;
-  assign \port$230$17  = \$18 ;
-  assign \port$230$18  = \$19 ;
-  assign \port$230$19  = \$20 ;
-  assign \port$230$20  = \$21 ;
-  assign \port$230$21  = \$22 ;
-  assign \port$230$22  = \$23 ;
-  assign \port$230$23  = \$24 ;
-  assign \port$230$24  = \$25 ;
-  assign \port$230$25  = \$26 ;
-  assign \port$230$26  = \$27 ;
-  assign \port$230$27  = \$28 ;
-  assign \port$230$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_4 (clk, \port$234$0 , \port$234$1 , \port$234$2 , \port$234$3 , \port$234$4 , \port$234$5 , \port$234$6 , \port$234$7 , \port$234$8 , \port$234$9 , \port$234$10 , \port$234$11 , \port$234$12 , \port$234$13 , \port$234$14 , \port$234$15 , \port$234$16 , \port$234$17 , \port$234$18 , \port$234$19 
-, \port$234$20 , \port$234$21 , \port$234$22 , \port$234$23 , \port$234$24 , \port$234$25 , \port$234$26 , \port$234$27 , \port$234$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$234$0 ;
-  wire \port$234$0 ;
-  output \port$234$1 ;
-  wire \port$234$1 ;
-  output \port$234$10 ;
-  wire \port$234$10 ;
-  output \port$234$11 ;
-  wire \port$234$11 ;
-  output \port$234$12 ;
-  wire \port$234$12 ;
-  output \port$234$13 ;
-  wire \port$234$13 ;
-  output \port$234$14 ;
-  wire \port$234$14 ;
-  output \port$234$15 ;
-  wire \port$234$15 ;
-  output \port$234$16 ;
-  wire \port$234$16 ;
-  output \port$234$17 ;
-  wire \port$234$17 ;
-  output \port$234$18 ;
-  wire \port$234$18 ;
-  output \port$234$19 ;
-  wire \port$234$19 ;
-  output \port$234$2 ;
-  wire \port$234$2 ;
-  output \port$234$20 ;
-  wire \port$234$20 ;
-  output \port$234$21 ;
-  wire \port$234$21 ;
-  output \port$234$22 ;
-  wire \port$234$22 ;
-  output \port$234$23 ;
-  wire \port$234$23 ;
-  output \port$234$24 ;
-  wire \port$234$24 ;
-  output \port$234$25 ;
-  wire \port$234$25 ;
-  output \port$234$26 ;
-  wire \port$234$26 ;
-  output \port$234$27 ;
-  wire \port$234$27 ;
-  output \port$234$28 ;
-  wire \port$234$28 ;
-  output \port$234$3 ;
-  wire \port$234$3 ;
-  output \port$234$4 ;
-  wire \port$234$4 ;
-  output \port$234$5 ;
-  wire \port$234$5 ;
-  output \port$234$6 ;
-  wire \port$234$6 ;
-  output \port$234$7 ;
-  wire \port$234$7 ;
-  output \port$234$8 ;
-  wire \port$234$8 ;
-  output \port$234$9 ;
-  wire \port$234$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$234$0  = \$1 ;
-  assign \port$234$1  = \$2 ;
-  assign \port$234$2  = \$3 ;
-  assign \port$234$3  = \$4 ;
-  assign \port$234$4  = \$5 ;
-  assign \port$234$5  = \$6 ;
-  assign \port$234$6  = \$7 ;
-  assign \port$234$7  = \$8 ;
-  assign \port$234$8  = \$9 ;
-  assign \port$234$9  = \$10 ;
-  assign \port$234$10  = \$11 ;
-  assign \port$234$11  = \$12 ;
-  assign \port$234$12  = \$13 ;
-  assign \port$234$13  = \$14 ;
-  assign \port$234$14  = \$15 ;
-  assign \port$234$15  = \$16 ;
-  assign \port$234$16  = \$17 ;
-  assign \port$234$17  = \$18 ;
-  assign \port$234$18  = \$19 ;
-  assign \port$234$19  = \$20 ;
-  assign \port$234$20  = \$21 ;
-  assign \port$234$21  = \$22 ;
-  assign \port$234$22  = \$23 ;
-  assign \port$234$23  = \$24 ;
-  assign \port$234$24  = \$25 ;
-  assign \port$234$25  = \$26 ;
-  assign \port$234$26  = \$27 ;
-  assign \port$234$27  = \$28 ;
-  assign \port$234$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_5 (clk, \port$238$0 , \port$238$1 , \port$238$2 , \port$238$3 , \port$238$4 , \port$238$5 , \port$238$6 , \port$238$7 , \port$238$8 , \port$238$9 , \port$238$10 , \port$238$11 , \port$238$12 , \port$238$13 , \port$238$14 , \port$238$15 , \port$238$16 , \port$238$17 , \port$238$18 , \port$238$19 
-, \port$238$20 , \port$238$21 , \port$238$22 , \port$238$23 , \port$238$24 , \port$238$25 , \port$238$26 , \port$238$27 , \port$238$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$238$0 ;
-  wire \port$238$0 ;
-  output \port$238$1 ;
-  wire \port$238$1 ;
-  output \port$238$10 ;
-  wire \port$238$10 ;
-  output \port$238$11 ;
-  wire \port$238$11 ;
-  output \port$238$12 ;
-  wire \port$238$12 ;
-  output \port$238$13 ;
-  wire \port$238$13 ;
-  output \port$238$14 ;
-  wire \port$238$14 ;
-  output \port$238$15 ;
-  wire \port$238$15 ;
-  output \port$238$16 ;
-  wire \port$238$16 ;
-  output \port$238$17 ;
-  wire \port$238$17 ;
-  output \port$238$18 ;
-  wire \port$238$18 ;
-  output \port$238$19 ;
-  wire \port$238$19 ;
-  output \port$238$2 ;
-  wire \port$238$2 ;
-  output \port$238$20 ;
-  wire \port$238$20 ;
-  output \port$238$21 ;
-  wire \port$238$21 ;
-  output \port$238$22 ;
-  wire \port$238$22 ;
-  output \port$238$23 ;
-  wire \port$238$23 ;
-  output \port$238$24 ;
-  wire \port$238$24 ;
-  output \port$238$25 ;
-  wire \port$238$25 ;
-  output \port$238$26 ;
-  wire \port$238$26 ;
-  output \port$238$27 ;
-  wire \port$238$27 ;
-  output \port$238$28 ;
-  wire \port$238$28 ;
-  output \port$238$3 ;
-  wire \port$238$3 ;
-  output \port$238$4 ;
-  wire \port$238$4 ;
-  output \port$238$5 ;
-  wire \port$238$5 ;
-  output \port$238$6 ;
-  wire \port$238$6 ;
-  output \port$238$7 ;
-  wire \port$238$7 ;
-  output \port$238$8 ;
-  wire \port$238$8 ;
-  output \port$238$9 ;
-  wire \port$238$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$238$0  = \$1 ;
-  assign \port$238$1  = \$2 ;
-  assign \port$238$2  = \$3 ;
-  assign \port$238$3  = \$4 ;
-  assign \port$238$4  = \$5 ;
-  assign \port$238$5  = \$6 ;
-  assign \port$238$6  = \$7 ;
-  assign \port$238$7  = \$8 ;
-  assign \port$238$8  = \$9 ;
-  assign \port$238$9  = \$10 ;
-  assign \port$238$10  = \$11 ;
-  assign \port$238$11  = \$12 ;
-  assign \port$238$12  = \$13 ;
-  assign \port$238$13  = \$14 ;
-  assign \port$238$14  = \$15 ;
-  assign \port$238$15  = \$16 ;
-  assign \port$238$16  = \$17 ;
-  assign \port$238$17  = \$18 ;
-  assign \port$238$18  = \$19 ;
-  assign \port$238$19  = \$20 ;
-  assign \port$238$20  = \$21 ;
-  assign \port$238$21  = \$22 ;
-  assign \port$238$22  = \$23 ;
-  assign \port$238$23  = \$24 ;
-  assign \port$238$24  = \$25 ;
-  assign \port$238$25  = \$26 ;
-  assign \port$238$26  = \$27 ;
-  assign \port$238$27  = \$28 ;
-  assign \port$238$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_6 (clk, \port$242$0 , \port$242$1 , \port$242$2 , \port$242$3 , \port$242$4 , \port$242$5 , \port$242$6 , \port$242$7 , \port$242$8 , \port$242$9 , \port$242$10 , \port$242$11 , \port$242$12 , \port$242$13 , \port$242$14 , \port$242$15 , \port$242$16 , \port$242$17 , \port$242$18 , \port$242$19 
-, \port$242$20 , \port$242$21 , \port$242$22 , \port$242$23 , \port$242$24 , \port$242$25 , \port$242$26 , \port$242$27 , \port$242$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$242$0 ;
-  wire \port$242$0 ;
-  output \port$242$1 ;
-  wire \port$242$1 ;
-  output \port$242$10 ;
-  wire \port$242$10 ;
-  output \port$242$11 ;
-  wire \port$242$11 ;
-  output \port$242$12 ;
-  wire \port$242$12 ;
-  output \port$242$13 ;
-  wire \port$242$13 ;
-  output \port$242$14 ;
-  wire \port$242$14 ;
-  output \port$242$15 ;
-  wire \port$242$15 ;
-  output \port$242$16 ;
-  wire \port$242$16 ;
-  output \port$242$17 ;
-  wire \port$242$17 ;
-  output \port$242$18 ;
-  wire \port$242$18 ;
-  output \port$242$19 ;
-  wire \port$242$19 ;
-  output \port$242$2 ;
-  wire \port$242$2 ;
-  output \port$242$20 ;
-  wire \port$242$20 ;
-  output \port$242$21 ;
-  wire \port$242$21 ;
-  output \port$242$22 ;
-  wire \port$242$22 ;
-  output \port$242$23 ;
-  wire \port$242$23 ;
-  output \port$242$24 ;
-  wire \port$242$24 ;
-  output \port$242$25 ;
-  wire \port$242$25 ;
-  output \port$242$26 ;
-  wire \port$242$26 ;
-  output \port$242$27 ;
-  wire \port$242$27 ;
-  output \port$242$28 ;
-  wire \port$242$28 ;
-  output \port$242$3 ;
-  wire \port$242$3 ;
-  output \port$242$4 ;
-  wire \port$242$4 ;
-  output \port$242$5 ;
-  wire \port$242$5 ;
-  output \port$242$6 ;
-  wire \port$242$6 ;
-  output \port$242$7 ;
-  wire \port$242$7 ;
-  output \port$242$8 ;
-  wire \port$242$8 ;
-  output \port$242$9 ;
-  wire \port$242$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$242$0  = \$1 ;
-  assign \port$242$1  = \$2 ;
-  assign \port$242$2  = \$3 ;
-  assign \port$242$3  = \$4 ;
-  assign \port$242$4  = \$5 ;
-  assign \port$242$5  = \$6 ;
-  assign \port$242$6  = \$7 ;
-  assign \port$242$7  = \$8 ;
-  assign \port$242$8  = \$9 ;
-  assign \port$242$9  = \$10 ;
-  assign \port$242$10  = \$11 ;
-  assign \port$242$11  = \$12 ;
-  assign \port$242$12  = \$13 ;
-  assign \port$242$13  = \$14 ;
-  assign \port$242$14  = \$15 ;
-  assign \port$242$15  = \$16 ;
-  assign \port$242$16  = \$17 ;
-  assign \port$242$17  = \$18 ;
-  assign \port$242$18  = \$19 ;
-  assign \port$242$19  = \$20 ;
-  assign \port$242$20  = \$21 ;
-  assign \port$242$21  = \$22 ;
-  assign \port$242$22  = \$23 ;
-  assign \port$242$23  = \$24 ;
-  assign \port$242$24  = \$25 ;
-  assign \port$242$25  = \$26 ;
-  assign \port$242$26  = \$27 ;
-  assign \port$242$27  = \$28 ;
-  assign \port$242$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phh_7 (clk, \port$246$0 , \port$246$1 , \port$246$2 , \port$246$3 , \port$246$4 , \port$246$5 , \port$246$6 , \port$246$7 , \port$246$8 , \port$246$9 , \port$246$10 , \port$246$11 , \port$246$12 , \port$246$13 , \port$246$14 , \port$246$15 , \port$246$16 , \port$246$17 , \port$246$18 , \port$246$19 
-, \port$246$20 , \port$246$21 , \port$246$22 , \port$246$23 , \port$246$24 , \port$246$25 , \port$246$26 , \port$246$27 , \port$246$28 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [28:0] p;
-  wire [35:0] p36;
-  output \port$246$0 ;
-  wire \port$246$0 ;
-  output \port$246$1 ;
-  wire \port$246$1 ;
-  output \port$246$10 ;
-  wire \port$246$10 ;
-  output \port$246$11 ;
-  wire \port$246$11 ;
-  output \port$246$12 ;
-  wire \port$246$12 ;
-  output \port$246$13 ;
-  wire \port$246$13 ;
-  output \port$246$14 ;
-  wire \port$246$14 ;
-  output \port$246$15 ;
-  wire \port$246$15 ;
-  output \port$246$16 ;
-  wire \port$246$16 ;
-  output \port$246$17 ;
-  wire \port$246$17 ;
-  output \port$246$18 ;
-  wire \port$246$18 ;
-  output \port$246$19 ;
-  wire \port$246$19 ;
-  output \port$246$2 ;
-  wire \port$246$2 ;
-  output \port$246$20 ;
-  wire \port$246$20 ;
-  output \port$246$21 ;
-  wire \port$246$21 ;
-  output \port$246$22 ;
-  wire \port$246$22 ;
-  output \port$246$23 ;
-  wire \port$246$23 ;
-  output \port$246$24 ;
-  wire \port$246$24 ;
-  output \port$246$25 ;
-  wire \port$246$25 ;
-  output \port$246$26 ;
-  wire \port$246$26 ;
-  output \port$246$27 ;
-  wire \port$246$27 ;
-  output \port$246$28 ;
-  wire \port$246$28 ;
-  output \port$246$3 ;
-  wire \port$246$3 ;
-  output \port$246$4 ;
-  wire \port$246$4 ;
-  output \port$246$5 ;
-  wire \port$246$5 ;
-  output \port$246$6 ;
-  wire \port$246$6 ;
-  output \port$246$7 ;
-  wire \port$246$7 ;
-  output \port$246$8 ;
-  wire \port$246$8 ;
-  output \port$246$9 ;
-  wire \port$246$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$246$0  = \$1 ;
-  assign \port$246$1  = \$2 ;
-  assign \port$246$2  = \$3 ;
-  assign \port$246$3  = \$4 ;
-  assign \port$246$4  = \$5 ;
-  assign \port$246$5  = \$6 ;
-  assign \port$246$6  = \$7 ;
-  assign \port$246$7  = \$8 ;
-  assign \port$246$8  = \$9 ;
-  assign \port$246$9  = \$10 ;
-  assign \port$246$10  = \$11 ;
-  assign \port$246$11  = \$12 ;
-  assign \port$246$12  = \$13 ;
-  assign \port$246$13  = \$14 ;
-  assign \port$246$14  = \$15 ;
-  assign \port$246$15  = \$16 ;
-  assign \port$246$16  = \$17 ;
-  assign \port$246$17  = \$18 ;
-  assign \port$246$18  = \$19 ;
-  assign \port$246$19  = \$20 ;
-  assign \port$246$20  = \$21 ;
-  assign \port$246$21  = \$22 ;
-  assign \port$246$22  = \$23 ;
-  assign \port$246$23  = \$24 ;
-  assign \port$246$24  = \$25 ;
-  assign \port$246$25  = \$26 ;
-  assign \port$246$26  = \$27 ;
-  assign \port$246$27  = \$28 ;
-  assign \port$246$28  = \$29 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_0 (clk, \port$217$0 , \port$217$1 , \port$217$2 , \port$217$3 , \port$217$4 , \port$217$5 , \port$217$6 , \port$217$7 , \port$217$8 , \port$217$9 , \port$217$10 , \port$217$11 , \port$217$12 , \port$217$13 , \port$217$14 , \port$217$15 , \port$217$16 , \port$217$17 , \port$217$18 , \port$217$19 
-, \port$217$20 , \port$217$21 , \port$217$22 , \port$217$23 , \port$217$24 , \port$217$25 , \port$217$26 , \port$217$27 , \port$217$28 , \port$217$29 , \port$217$30 , \port$217$31 , b, a, en);
+module \hwq_requant.phl_0 (clk, \port$35$0 , \port$35$1 , \port$35$2 , \port$35$3 , \port$35$4 , \port$35$5 , \port$35$6 , \port$35$7 , \port$35$8 , \port$35$9 , \port$35$10 , \port$35$11 , \port$35$12 , \port$35$13 , \port$35$14 , \port$35$15 , \port$35$16 , \port$35$17 , \port$35$18 , \port$35$19 
+, \port$35$20 , \port$35$21 , \port$35$22 , \port$35$23 , \port$35$24 , \port$35$25 , \port$35$26 , \port$35$27 , \port$35$28 , \port$35$29 , \port$35$30 , \port$35$31 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -9053,70 +1486,70 @@ module \hwq_requant.phl_0 (clk, \port$217$0 , \port$217$1 , \port$217$2 , \port$
   wire en;
   wire [31:0] p;
   wire [35:0] p36;
-  output \port$217$0 ;
-  wire \port$217$0 ;
-  output \port$217$1 ;
-  wire \port$217$1 ;
-  output \port$217$10 ;
-  wire \port$217$10 ;
-  output \port$217$11 ;
-  wire \port$217$11 ;
-  output \port$217$12 ;
-  wire \port$217$12 ;
-  output \port$217$13 ;
-  wire \port$217$13 ;
-  output \port$217$14 ;
-  wire \port$217$14 ;
-  output \port$217$15 ;
-  wire \port$217$15 ;
-  output \port$217$16 ;
-  wire \port$217$16 ;
-  output \port$217$17 ;
-  wire \port$217$17 ;
-  output \port$217$18 ;
-  wire \port$217$18 ;
-  output \port$217$19 ;
-  wire \port$217$19 ;
-  output \port$217$2 ;
-  wire \port$217$2 ;
-  output \port$217$20 ;
-  wire \port$217$20 ;
-  output \port$217$21 ;
-  wire \port$217$21 ;
-  output \port$217$22 ;
-  wire \port$217$22 ;
-  output \port$217$23 ;
-  wire \port$217$23 ;
-  output \port$217$24 ;
-  wire \port$217$24 ;
-  output \port$217$25 ;
-  wire \port$217$25 ;
-  output \port$217$26 ;
-  wire \port$217$26 ;
-  output \port$217$27 ;
-  wire \port$217$27 ;
-  output \port$217$28 ;
-  wire \port$217$28 ;
-  output \port$217$29 ;
-  wire \port$217$29 ;
-  output \port$217$3 ;
-  wire \port$217$3 ;
-  output \port$217$30 ;
-  wire \port$217$30 ;
-  output \port$217$31 ;
-  wire \port$217$31 ;
-  output \port$217$4 ;
-  wire \port$217$4 ;
-  output \port$217$5 ;
-  wire \port$217$5 ;
-  output \port$217$6 ;
-  wire \port$217$6 ;
-  output \port$217$7 ;
-  wire \port$217$7 ;
-  output \port$217$8 ;
-  wire \port$217$8 ;
-  output \port$217$9 ;
-  wire \port$217$9 ;
+  output \port$35$0 ;
+  wire \port$35$0 ;
+  output \port$35$1 ;
+  wire \port$35$1 ;
+  output \port$35$10 ;
+  wire \port$35$10 ;
+  output \port$35$11 ;
+  wire \port$35$11 ;
+  output \port$35$12 ;
+  wire \port$35$12 ;
+  output \port$35$13 ;
+  wire \port$35$13 ;
+  output \port$35$14 ;
+  wire \port$35$14 ;
+  output \port$35$15 ;
+  wire \port$35$15 ;
+  output \port$35$16 ;
+  wire \port$35$16 ;
+  output \port$35$17 ;
+  wire \port$35$17 ;
+  output \port$35$18 ;
+  wire \port$35$18 ;
+  output \port$35$19 ;
+  wire \port$35$19 ;
+  output \port$35$2 ;
+  wire \port$35$2 ;
+  output \port$35$20 ;
+  wire \port$35$20 ;
+  output \port$35$21 ;
+  wire \port$35$21 ;
+  output \port$35$22 ;
+  wire \port$35$22 ;
+  output \port$35$23 ;
+  wire \port$35$23 ;
+  output \port$35$24 ;
+  wire \port$35$24 ;
+  output \port$35$25 ;
+  wire \port$35$25 ;
+  output \port$35$26 ;
+  wire \port$35$26 ;
+  output \port$35$27 ;
+  wire \port$35$27 ;
+  output \port$35$28 ;
+  wire \port$35$28 ;
+  output \port$35$29 ;
+  wire \port$35$29 ;
+  output \port$35$3 ;
+  wire \port$35$3 ;
+  output \port$35$30 ;
+  wire \port$35$30 ;
+  output \port$35$31 ;
+  wire \port$35$31 ;
+  output \port$35$4 ;
+  wire \port$35$4 ;
+  output \port$35$5 ;
+  wire \port$35$5 ;
+  output \port$35$6 ;
+  wire \port$35$6 ;
+  output \port$35$7 ;
+  wire \port$35$7 ;
+  output \port$35$8 ;
+  wire \port$35$8 ;
+  output \port$35$9 ;
+  wire \port$35$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -9236,1919 +1669,43 @@ module \hwq_requant.phl_0 (clk, \port$217$0 , \port$217$1 , \port$217$2 , \port$
   assign b18 = { 1'h0, b };
   assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$217$0  = \$1 ;
-  assign \port$217$1  = \$2 ;
-  assign \port$217$2  = \$3 ;
-  assign \port$217$3  = \$4 ;
-  assign \port$217$4  = \$5 ;
-  assign \port$217$5  = \$6 ;
-  assign \port$217$6  = \$7 ;
-  assign \port$217$7  = \$8 ;
-  assign \port$217$8  = \$9 ;
-  assign \port$217$9  = \$10 ;
-  assign \port$217$10  = \$11 ;
-  assign \port$217$11  = \$12 ;
-  assign \port$217$12  = \$13 ;
-  assign \port$217$13  = \$14 ;
-  assign \port$217$14  = \$15 ;
-  assign \port$217$15  = \$16 ;
-  assign \port$217$16  = \$17 ;
-  assign \port$217$17  = \$18 ;
-  assign \port$217$18  = \$19 ;
-  assign \port$217$19  = \$20 ;
-  assign \port$217$20  = \$21 ;
-  assign \port$217$21  = \$22 ;
-  assign \port$217$22  = \$23 ;
-  assign \port$217$23  = \$24 ;
-  assign \port$217$24  = \$25 ;
-  assign \port$217$25  = \$26 ;
-  assign \port$217$26  = \$27 ;
-  assign \port$217$27  = \$28 ;
-  assign \port$217$28  = \$29 ;
-  assign \port$217$29  = \$30 ;
-  assign \port$217$30  = \$31 ;
-  assign \port$217$31  = \$32 ;
+  assign \port$35$0  = \$1 ;
+  assign \port$35$1  = \$2 ;
+  assign \port$35$2  = \$3 ;
+  assign \port$35$3  = \$4 ;
+  assign \port$35$4  = \$5 ;
+  assign \port$35$5  = \$6 ;
+  assign \port$35$6  = \$7 ;
+  assign \port$35$7  = \$8 ;
+  assign \port$35$8  = \$9 ;
+  assign \port$35$9  = \$10 ;
+  assign \port$35$10  = \$11 ;
+  assign \port$35$11  = \$12 ;
+  assign \port$35$12  = \$13 ;
+  assign \port$35$13  = \$14 ;
+  assign \port$35$14  = \$15 ;
+  assign \port$35$15  = \$16 ;
+  assign \port$35$16  = \$17 ;
+  assign \port$35$17  = \$18 ;
+  assign \port$35$18  = \$19 ;
+  assign \port$35$19  = \$20 ;
+  assign \port$35$20  = \$21 ;
+  assign \port$35$21  = \$22 ;
+  assign \port$35$22  = \$23 ;
+  assign \port$35$23  = \$24 ;
+  assign \port$35$24  = \$25 ;
+  assign \port$35$25  = \$26 ;
+  assign \port$35$26  = \$27 ;
+  assign \port$35$27  = \$28 ;
+  assign \port$35$28  = \$29 ;
+  assign \port$35$29  = \$30 ;
+  assign \port$35$30  = \$31 ;
+  assign \port$35$31  = \$32 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.phl_1 (clk, \port$221$0 , \port$221$1 , \port$221$2 , \port$221$3 , \port$221$4 , \port$221$5 , \port$221$6 , \port$221$7 , \port$221$8 , \port$221$9 , \port$221$10 , \port$221$11 , \port$221$12 , \port$221$13 , \port$221$14 , \port$221$15 , \port$221$16 , \port$221$17 , \port$221$18 , \port$221$19 
-, \port$221$20 , \port$221$21 , \port$221$22 , \port$221$23 , \port$221$24 , \port$221$25 , \port$221$26 , \port$221$27 , \port$221$28 , \port$221$29 , \port$221$30 , \port$221$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$221$0 ;
-  wire \port$221$0 ;
-  output \port$221$1 ;
-  wire \port$221$1 ;
-  output \port$221$10 ;
-  wire \port$221$10 ;
-  output \port$221$11 ;
-  wire \port$221$11 ;
-  output \port$221$12 ;
-  wire \port$221$12 ;
-  output \port$221$13 ;
-  wire \port$221$13 ;
-  output \port$221$14 ;
-  wire \port$221$14 ;
-  output \port$221$15 ;
-  wire \port$221$15 ;
-  output \port$221$16 ;
-  wire \port$221$16 ;
-  output \port$221$17 ;
-  wire \port$221$17 ;
-  output \port$221$18 ;
-  wire \port$221$18 ;
-  output \port$221$19 ;
-  wire \port$221$19 ;
-  output \port$221$2 ;
-  wire \port$221$2 ;
-  output \port$221$20 ;
-  wire \port$221$20 ;
-  output \port$221$21 ;
-  wire \port$221$21 ;
-  output \port$221$22 ;
-  wire \port$221$22 ;
-  output \port$221$23 ;
-  wire \port$221$23 ;
-  output \port$221$24 ;
-  wire \port$221$24 ;
-  output \port$221$25 ;
-  wire \port$221$25 ;
-  output \port$221$26 ;
-  wire \port$221$26 ;
-  output \port$221$27 ;
-  wire \port$221$27 ;
-  output \port$221$28 ;
-  wire \port$221$28 ;
-  output \port$221$29 ;
-  wire \port$221$29 ;
-  output \port$221$3 ;
-  wire \port$221$3 ;
-  output \port$221$30 ;
-  wire \port$221$30 ;
-  output \port$221$31 ;
-  wire \port$221$31 ;
-  output \port$221$4 ;
-  wire \port$221$4 ;
-  output \port$221$5 ;
-  wire \port$221$5 ;
-  output \port$221$6 ;
-  wire \port$221$6 ;
-  output \port$221$7 ;
-  wire \port$221$7 ;
-  output \port$221$8 ;
-  wire \port$221$8 ;
-  output \port$221$9 ;
-  wire \port$221$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$221$0  = \$1 ;
-  assign \port$221$1  = \$2 ;
-  assign \port$221$2  = \$3 ;
-  assign \port$221$3  = \$4 ;
-  assign \port$221$4  = \$5 ;
-  assign \port$221$5  = \$6 ;
-  assign \port$221$6  = \$7 ;
-  assign \port$221$7  = \$8 ;
-  assign \port$221$8  = \$9 ;
-  assign \port$221$9  = \$10 ;
-  assign \port$221$10  = \$11 ;
-  assign \port$221$11  = \$12 ;
-  assign \port$221$12  = \$13 ;
-  assign \port$221$13  = \$14 ;
-  assign \port$221$14  = \$15 ;
-  assign \port$221$15  = \$16 ;
-  assign \port$221$16  = \$17 ;
-  assign \port$221$17  = \$18 ;
-  assign \port$221$18  = \$19 ;
-  assign \port$221$19  = \$20 ;
-  assign \port$221$20  = \$21 ;
-  assign \port$221$21  = \$22 ;
-  assign \port$221$22  = \$23 ;
-  assign \port$221$23  = \$24 ;
-  assign \port$221$24  = \$25 ;
-  assign \port$221$25  = \$26 ;
-  assign \port$221$26  = \$27 ;
-  assign \port$221$27  = \$28 ;
-  assign \port$221$28  = \$29 ;
-  assign \port$221$29  = \$30 ;
-  assign \port$221$30  = \$31 ;
-  assign \port$221$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_2 (clk, \port$225$0 , \port$225$1 , \port$225$2 , \port$225$3 , \port$225$4 , \port$225$5 , \port$225$6 , \port$225$7 , \port$225$8 , \port$225$9 , \port$225$10 , \port$225$11 , \port$225$12 , \port$225$13 , \port$225$14 , \port$225$15 , \port$225$16 , \port$225$17 , \port$225$18 , \port$225$19 
-, \port$225$20 , \port$225$21 , \port$225$22 , \port$225$23 , \port$225$24 , \port$225$25 , \port$225$26 , \port$225$27 , \port$225$28 , \port$225$29 , \port$225$30 , \port$225$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$225$0 ;
-  wire \port$225$0 ;
-  output \port$225$1 ;
-  wire \port$225$1 ;
-  output \port$225$10 ;
-  wire \port$225$10 ;
-  output \port$225$11 ;
-  wire \port$225$11 ;
-  output \port$225$12 ;
-  wire \port$225$12 ;
-  output \port$225$13 ;
-  wire \port$225$13 ;
-  output \port$225$14 ;
-  wire \port$225$14 ;
-  output \port$225$15 ;
-  wire \port$225$15 ;
-  output \port$225$16 ;
-  wire \port$225$16 ;
-  output \port$225$17 ;
-  wire \port$225$17 ;
-  output \port$225$18 ;
-  wire \port$225$18 ;
-  output \port$225$19 ;
-  wire \port$225$19 ;
-  output \port$225$2 ;
-  wire \port$225$2 ;
-  output \port$225$20 ;
-  wire \port$225$20 ;
-  output \port$225$21 ;
-  wire \port$225$21 ;
-  output \port$225$22 ;
-  wire \port$225$22 ;
-  output \port$225$23 ;
-  wire \port$225$23 ;
-  output \port$225$24 ;
-  wire \port$225$24 ;
-  output \port$225$25 ;
-  wire \port$225$25 ;
-  output \port$225$26 ;
-  wire \port$225$26 ;
-  output \port$225$27 ;
-  wire \port$225$27 ;
-  output \port$225$28 ;
-  wire \port$225$28 ;
-  output \port$225$29 ;
-  wire \port$225$29 ;
-  output \port$225$3 ;
-  wire \port$225$3 ;
-  output \port$225$30 ;
-  wire \port$225$30 ;
-  output \port$225$31 ;
-  wire \port$225$31 ;
-  output \port$225$4 ;
-  wire \port$225$4 ;
-  output \port$225$5 ;
-  wire \port$225$5 ;
-  output \port$225$6 ;
-  wire \port$225$6 ;
-  output \port$225$7 ;
-  wire \port$225$7 ;
-  output \port$225$8 ;
-  wire \port$225$8 ;
-  output \port$225$9 ;
-  wire \port$225$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$225$0  = \$1 ;
-  assign \port$225$1  = \$2 ;
-  assign \port$225$2  = \$3 ;
-  assign \port$225$3  = \$4 ;
-  assign \port$225$4  = \$5 ;
-  assign \port$225$5  = \$6 ;
-  assign \port$225$6  = \$7 ;
-  assign \port$225$7  = \$8 ;
-  assign \port$225$8  = \$9 ;
-  assign \port$225$9  = \$10 ;
-  assign \port$225$10  = \$11 ;
-  assign \port$225$11  = \$12 ;
-  assign \port$225$12  = \$13 ;
-  assign \port$225$13  = \$14 ;
-  assign \port$225$14  = \$15 ;
-  assign \port$225$15  = \$16 ;
-  assign \port$225$16  = \$17 ;
-  assign \port$225$17  = \$18 ;
-  assign \port$225$18  = \$19 ;
-  assign \port$225$19  = \$20 ;
-  assign \port$225$20  = \$21 ;
-  assign \port$225$21  = \$22 ;
-  assign \port$225$22  = \$23 ;
-  assign \port$225$23  = \$24 ;
-  assign \port$225$24  = \$25 ;
-  assign \port$225$25  = \$26 ;
-  assign \port$225$26  = \$27 ;
-  assign \port$225$27  = \$28 ;
-  assign \port$225$28  = \$29 ;
-  assign \port$225$29  = \$30 ;
-  assign \port$225$30  = \$31 ;
-  assign \port$225$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_3 (clk, \port$229$0 , \port$229$1 , \port$229$2 , \port$229$3 , \port$229$4 , \port$229$5 , \port$229$6 , \port$229$7 , \port$229$8 , \port$229$9 , \port$229$10 , \port$229$11 , \port$229$12 , \port$229$13 , \port$229$14 , \port$229$15 , \port$229$16 , \port$229$17 , \port$229$18 , \port$229$19 
-, \port$229$20 , \port$229$21 , \port$229$22 , \port$229$23 , \port$229$24 , \port$229$25 , \port$229$26 , \port$229$27 , \port$229$28 , \port$229$29 , \port$229$30 , \port$229$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$229$0 ;
-  wire \port$229$0 ;
-  output \port$229$1 ;
-  wire \port$229$1 ;
-  output \port$229$10 ;
-  wire \port$229$10 ;
-  output \port$229$11 ;
-  wire \port$229$11 ;
-  output \port$229$12 ;
-  wire \port$229$12 ;
-  output \port$229$13 ;
-  wire \port$229$13 ;
-  output \port$229$14 ;
-  wire \port$229$14 ;
-  output \port$229$15 ;
-  wire \port$229$15 ;
-  output \port$229$16 ;
-  wire \port$229$16 ;
-  output \port$229$17 ;
-  wire \port$229$17 ;
-  output \port$229$18 ;
-  wire \port$229$18 ;
-  output \port$229$19 ;
-  wire \port$229$19 ;
-  output \port$229$2 ;
-  wire \port$229$2 ;
-  output \port$229$20 ;
-  wire \port$229$20 ;
-  output \port$229$21 ;
-  wire \port$229$21 ;
-  output \port$229$22 ;
-  wire \port$229$22 ;
-  output \port$229$23 ;
-  wire \port$229$23 ;
-  output \port$229$24 ;
-  wire \port$229$24 ;
-  output \port$229$25 ;
-  wire \port$229$25 ;
-  output \port$229$26 ;
-  wire \port$229$26 ;
-  output \port$229$27 ;
-  wire \port$229$27 ;
-  output \port$229$28 ;
-  wire \port$229$28 ;
-  output \port$229$29 ;
-  wire \port$229$29 ;
-  output \port$229$3 ;
-  wire \port$229$3 ;
-  output \port$229$30 ;
-  wire \port$229$30 ;
-  output \port$229$31 ;
-  wire \port$229$31 ;
-  output \port$229$4 ;
-  wire \port$229$4 ;
-  output \port$229$5 ;
-  wire \port$229$5 ;
-  output \port$229$6 ;
-  wire \port$229$6 ;
-  output \port$229$7 ;
-  wire \port$229$7 ;
-  output \port$229$8 ;
-  wire \port$229$8 ;
-  output \port$229$9 ;
-  wire \port$229$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$229$0  = \$1 ;
-  assign \port$229$1  = \$2 ;
-  assign \port$229$2  = \$3 ;
-  assign \port$229$3  = \$4 ;
-  assign \port$229$4  = \$5 ;
-  assign \port$229$5  = \$6 ;
-  assign \port$229$6  = \$7 ;
-  assign \port$229$7  = \$8 ;
-  assign \port$229$8  = \$9 ;
-  assign \port$229$9  = \$10 ;
-  assign \port$229$10  = \$11 ;
-  assign \port$229$11  = \$12 ;
-  assign \port$229$12  = \$13 ;
-  assign \port$229$13  = \$14 ;
-  assign \port$229$14  = \$15 ;
-  assign \port$229$15  = \$16 ;
-  assign \port$229$16  = \$17 ;
-  assign \port$229$17  = \$18 ;
-  assign \port$229$18  = \$19 ;
-  assign \port$229$19  = \$20 ;
-  assign \port$229$20  = \$21 ;
-  assign \port$229$21  = \$22 ;
-  assign \port$229$22  = \$23 ;
-  assign \port$229$23  = \$24 ;
-  assign \port$229$24  = \$25 ;
-  assign \port$229$25  = \$26 ;
-  assign \port$229$26  = \$27 ;
-  assign \port$229$27  = \$28 ;
-  assign \port$229$28  = \$29 ;
-  assign \port$229$29  = \$30 ;
-  assign \port$229$30  = \$31 ;
-  assign \port$229$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_4 (clk, \port$233$0 , \port$233$1 , \port$233$2 , \port$233$3 , \port$233$4 , \port$233$5 , \port$233$6 , \port$233$7 , \port$233$8 , \port$233$9 , \port$233$10 , \port$233$11 , \port$233$12 , \port$233$13 , \port$233$14 , \port$233$15 , \port$233$16 , \port$233$17 , \port$233$18 , \port$233$19 
-, \port$233$20 , \port$233$21 , \port$233$22 , \port$233$23 , \port$233$24 , \port$233$25 , \port$233$26 , \port$233$27 , \port$233$28 , \port$233$29 , \port$233$30 , \port$233$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$233$0 ;
-  wire \port$233$0 ;
-  output \port$233$1 ;
-  wire \port$233$1 ;
-  output \port$233$10 ;
-  wire \port$233$10 ;
-  output \port$233$11 ;
-  wire \port$233$11 ;
-  output \port$233$12 ;
-  wire \port$233$12 ;
-  output \port$233$13 ;
-  wire \port$233$13 ;
-  output \port$233$14 ;
-  wire \port$233$14 ;
-  output \port$233$15 ;
-  wire \port$233$15 ;
-  output \port$233$16 ;
-  wire \port$233$16 ;
-  output \port$233$17 ;
-  wire \port$233$17 ;
-  output \port$233$18 ;
-  wire \port$233$18 ;
-  output \port$233$19 ;
-  wire \port$233$19 ;
-  output \port$233$2 ;
-  wire \port$233$2 ;
-  output \port$233$20 ;
-  wire \port$233$20 ;
-  output \port$233$21 ;
-  wire \port$233$21 ;
-  output \port$233$22 ;
-  wire \port$233$22 ;
-  output \port$233$23 ;
-  wire \port$233$23 ;
-  output \port$233$24 ;
-  wire \port$233$24 ;
-  output \port$233$25 ;
-  wire \port$233$25 ;
-  output \port$233$26 ;
-  wire \port$233$26 ;
-  output \port$233$27 ;
-  wire \port$233$27 ;
-  output \port$233$28 ;
-  wire \port$233$28 ;
-  output \port$233$29 ;
-  wire \port$233$29 ;
-  output \port$233$3 ;
-  wire \port$233$3 ;
-  output \port$233$30 ;
-  wire \port$233$30 ;
-  output \port$233$31 ;
-  wire \port$233$31 ;
-  output \port$233$4 ;
-  wire \port$233$4 ;
-  output \port$233$5 ;
-  wire \port$233$5 ;
-  output \port$233$6 ;
-  wire \port$233$6 ;
-  output \port$233$7 ;
-  wire \port$233$7 ;
-  output \port$233$8 ;
-  wire \port$233$8 ;
-  output \port$233$9 ;
-  wire \port$233$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$233$0  = \$1 ;
-  assign \port$233$1  = \$2 ;
-  assign \port$233$2  = \$3 ;
-  assign \port$233$3  = \$4 ;
-  assign \port$233$4  = \$5 ;
-  assign \port$233$5  = \$6 ;
-  assign \port$233$6  = \$7 ;
-  assign \port$233$7  = \$8 ;
-  assign \port$233$8  = \$9 ;
-  assign \port$233$9  = \$10 ;
-  assign \port$233$10  = \$11 ;
-  assign \port$233$11  = \$12 ;
-  assign \port$233$12  = \$13 ;
-  assign \port$233$13  = \$14 ;
-  assign \port$233$14  = \$15 ;
-  assign \port$233$15  = \$16 ;
-  assign \port$233$16  = \$17 ;
-  assign \port$233$17  = \$18 ;
-  assign \port$233$18  = \$19 ;
-  assign \port$233$19  = \$20 ;
-  assign \port$233$20  = \$21 ;
-  assign \port$233$21  = \$22 ;
-  assign \port$233$22  = \$23 ;
-  assign \port$233$23  = \$24 ;
-  assign \port$233$24  = \$25 ;
-  assign \port$233$25  = \$26 ;
-  assign \port$233$26  = \$27 ;
-  assign \port$233$27  = \$28 ;
-  assign \port$233$28  = \$29 ;
-  assign \port$233$29  = \$30 ;
-  assign \port$233$30  = \$31 ;
-  assign \port$233$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_5 (clk, \port$237$0 , \port$237$1 , \port$237$2 , \port$237$3 , \port$237$4 , \port$237$5 , \port$237$6 , \port$237$7 , \port$237$8 , \port$237$9 , \port$237$10 , \port$237$11 , \port$237$12 , \port$237$13 , \port$237$14 , \port$237$15 , \port$237$16 , \port$237$17 , \port$237$18 , \port$237$19 
-, \port$237$20 , \port$237$21 , \port$237$22 , \port$237$23 , \port$237$24 , \port$237$25 , \port$237$26 , \port$237$27 , \port$237$28 , \port$237$29 , \port$237$30 , \port$237$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$237$0 ;
-  wire \port$237$0 ;
-  output \port$237$1 ;
-  wire \port$237$1 ;
-  output \port$237$10 ;
-  wire \port$237$10 ;
-  output \port$237$11 ;
-  wire \port$237$11 ;
-  output \port$237$12 ;
-  wire \port$237$12 ;
-  output \port$237$13 ;
-  wire \port$237$13 ;
-  output \port$237$14 ;
-  wire \port$237$14 ;
-  output \port$237$15 ;
-  wire \port$237$15 ;
-  output \port$237$16 ;
-  wire \port$237$16 ;
-  output \port$237$17 ;
-  wire \port$237$17 ;
-  output \port$237$18 ;
-  wire \port$237$18 ;
-  output \port$237$19 ;
-  wire \port$237$19 ;
-  output \port$237$2 ;
-  wire \port$237$2 ;
-  output \port$237$20 ;
-  wire \port$237$20 ;
-  output \port$237$21 ;
-  wire \port$237$21 ;
-  output \port$237$22 ;
-  wire \port$237$22 ;
-  output \port$237$23 ;
-  wire \port$237$23 ;
-  output \port$237$24 ;
-  wire \port$237$24 ;
-  output \port$237$25 ;
-  wire \port$237$25 ;
-  output \port$237$26 ;
-  wire \port$237$26 ;
-  output \port$237$27 ;
-  wire \port$237$27 ;
-  output \port$237$28 ;
-  wire \port$237$28 ;
-  output \port$237$29 ;
-  wire \port$237$29 ;
-  output \port$237$3 ;
-  wire \port$237$3 ;
-  output \port$237$30 ;
-  wire \port$237$30 ;
-  output \port$237$31 ;
-  wire \port$237$31 ;
-  output \port$237$4 ;
-  wire \port$237$4 ;
-  output \port$237$5 ;
-  wire \port$237$5 ;
-  output \port$237$6 ;
-  wire \port$237$6 ;
-  output \port$237$7 ;
-  wire \port$237$7 ;
-  output \port$237$8 ;
-  wire \port$237$8 ;
-  output \port$237$9 ;
-  wire \port$237$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$237$0  = \$1 ;
-  assign \port$237$1  = \$2 ;
-  assign \port$237$2  = \$3 ;
-  assign \port$237$3  = \$4 ;
-  assign \port$237$4  = \$5 ;
-  assign \port$237$5  = \$6 ;
-  assign \port$237$6  = \$7 ;
-  assign \port$237$7  = \$8 ;
-  assign \port$237$8  = \$9 ;
-  assign \port$237$9  = \$10 ;
-  assign \port$237$10  = \$11 ;
-  assign \port$237$11  = \$12 ;
-  assign \port$237$12  = \$13 ;
-  assign \port$237$13  = \$14 ;
-  assign \port$237$14  = \$15 ;
-  assign \port$237$15  = \$16 ;
-  assign \port$237$16  = \$17 ;
-  assign \port$237$17  = \$18 ;
-  assign \port$237$18  = \$19 ;
-  assign \port$237$19  = \$20 ;
-  assign \port$237$20  = \$21 ;
-  assign \port$237$21  = \$22 ;
-  assign \port$237$22  = \$23 ;
-  assign \port$237$23  = \$24 ;
-  assign \port$237$24  = \$25 ;
-  assign \port$237$25  = \$26 ;
-  assign \port$237$26  = \$27 ;
-  assign \port$237$27  = \$28 ;
-  assign \port$237$28  = \$29 ;
-  assign \port$237$29  = \$30 ;
-  assign \port$237$30  = \$31 ;
-  assign \port$237$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_6 (clk, \port$241$0 , \port$241$1 , \port$241$2 , \port$241$3 , \port$241$4 , \port$241$5 , \port$241$6 , \port$241$7 , \port$241$8 , \port$241$9 , \port$241$10 , \port$241$11 , \port$241$12 , \port$241$13 , \port$241$14 , \port$241$15 , \port$241$16 , \port$241$17 , \port$241$18 , \port$241$19 
-, \port$241$20 , \port$241$21 , \port$241$22 , \port$241$23 , \port$241$24 , \port$241$25 , \port$241$26 , \port$241$27 , \port$241$28 , \port$241$29 , \port$241$30 , \port$241$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$241$0 ;
-  wire \port$241$0 ;
-  output \port$241$1 ;
-  wire \port$241$1 ;
-  output \port$241$10 ;
-  wire \port$241$10 ;
-  output \port$241$11 ;
-  wire \port$241$11 ;
-  output \port$241$12 ;
-  wire \port$241$12 ;
-  output \port$241$13 ;
-  wire \port$241$13 ;
-  output \port$241$14 ;
-  wire \port$241$14 ;
-  output \port$241$15 ;
-  wire \port$241$15 ;
-  output \port$241$16 ;
-  wire \port$241$16 ;
-  output \port$241$17 ;
-  wire \port$241$17 ;
-  output \port$241$18 ;
-  wire \port$241$18 ;
-  output \port$241$19 ;
-  wire \port$241$19 ;
-  output \port$241$2 ;
-  wire \port$241$2 ;
-  output \port$241$20 ;
-  wire \port$241$20 ;
-  output \port$241$21 ;
-  wire \port$241$21 ;
-  output \port$241$22 ;
-  wire \port$241$22 ;
-  output \port$241$23 ;
-  wire \port$241$23 ;
-  output \port$241$24 ;
-  wire \port$241$24 ;
-  output \port$241$25 ;
-  wire \port$241$25 ;
-  output \port$241$26 ;
-  wire \port$241$26 ;
-  output \port$241$27 ;
-  wire \port$241$27 ;
-  output \port$241$28 ;
-  wire \port$241$28 ;
-  output \port$241$29 ;
-  wire \port$241$29 ;
-  output \port$241$3 ;
-  wire \port$241$3 ;
-  output \port$241$30 ;
-  wire \port$241$30 ;
-  output \port$241$31 ;
-  wire \port$241$31 ;
-  output \port$241$4 ;
-  wire \port$241$4 ;
-  output \port$241$5 ;
-  wire \port$241$5 ;
-  output \port$241$6 ;
-  wire \port$241$6 ;
-  output \port$241$7 ;
-  wire \port$241$7 ;
-  output \port$241$8 ;
-  wire \port$241$8 ;
-  output \port$241$9 ;
-  wire \port$241$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$241$0  = \$1 ;
-  assign \port$241$1  = \$2 ;
-  assign \port$241$2  = \$3 ;
-  assign \port$241$3  = \$4 ;
-  assign \port$241$4  = \$5 ;
-  assign \port$241$5  = \$6 ;
-  assign \port$241$6  = \$7 ;
-  assign \port$241$7  = \$8 ;
-  assign \port$241$8  = \$9 ;
-  assign \port$241$9  = \$10 ;
-  assign \port$241$10  = \$11 ;
-  assign \port$241$11  = \$12 ;
-  assign \port$241$12  = \$13 ;
-  assign \port$241$13  = \$14 ;
-  assign \port$241$14  = \$15 ;
-  assign \port$241$15  = \$16 ;
-  assign \port$241$16  = \$17 ;
-  assign \port$241$17  = \$18 ;
-  assign \port$241$18  = \$19 ;
-  assign \port$241$19  = \$20 ;
-  assign \port$241$20  = \$21 ;
-  assign \port$241$21  = \$22 ;
-  assign \port$241$22  = \$23 ;
-  assign \port$241$23  = \$24 ;
-  assign \port$241$24  = \$25 ;
-  assign \port$241$25  = \$26 ;
-  assign \port$241$26  = \$27 ;
-  assign \port$241$27  = \$28 ;
-  assign \port$241$28  = \$29 ;
-  assign \port$241$29  = \$30 ;
-  assign \port$241$30  = \$31 ;
-  assign \port$241$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.phl_7 (clk, \port$245$0 , \port$245$1 , \port$245$2 , \port$245$3 , \port$245$4 , \port$245$5 , \port$245$6 , \port$245$7 , \port$245$8 , \port$245$9 , \port$245$10 , \port$245$11 , \port$245$12 , \port$245$13 , \port$245$14 , \port$245$15 , \port$245$16 , \port$245$17 , \port$245$18 , \port$245$19 
-, \port$245$20 , \port$245$21 , \port$245$22 , \port$245$23 , \port$245$24 , \port$245$25 , \port$245$26 , \port$245$27 , \port$245$28 , \port$245$29 , \port$245$30 , \port$245$31 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [14:0] a;
-  wire [14:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [31:0] p;
-  wire [35:0] p36;
-  output \port$245$0 ;
-  wire \port$245$0 ;
-  output \port$245$1 ;
-  wire \port$245$1 ;
-  output \port$245$10 ;
-  wire \port$245$10 ;
-  output \port$245$11 ;
-  wire \port$245$11 ;
-  output \port$245$12 ;
-  wire \port$245$12 ;
-  output \port$245$13 ;
-  wire \port$245$13 ;
-  output \port$245$14 ;
-  wire \port$245$14 ;
-  output \port$245$15 ;
-  wire \port$245$15 ;
-  output \port$245$16 ;
-  wire \port$245$16 ;
-  output \port$245$17 ;
-  wire \port$245$17 ;
-  output \port$245$18 ;
-  wire \port$245$18 ;
-  output \port$245$19 ;
-  wire \port$245$19 ;
-  output \port$245$2 ;
-  wire \port$245$2 ;
-  output \port$245$20 ;
-  wire \port$245$20 ;
-  output \port$245$21 ;
-  wire \port$245$21 ;
-  output \port$245$22 ;
-  wire \port$245$22 ;
-  output \port$245$23 ;
-  wire \port$245$23 ;
-  output \port$245$24 ;
-  wire \port$245$24 ;
-  output \port$245$25 ;
-  wire \port$245$25 ;
-  output \port$245$26 ;
-  wire \port$245$26 ;
-  output \port$245$27 ;
-  wire \port$245$27 ;
-  output \port$245$28 ;
-  wire \port$245$28 ;
-  output \port$245$29 ;
-  wire \port$245$29 ;
-  output \port$245$3 ;
-  wire \port$245$3 ;
-  output \port$245$30 ;
-  wire \port$245$30 ;
-  output \port$245$31 ;
-  wire \port$245$31 ;
-  output \port$245$4 ;
-  wire \port$245$4 ;
-  output \port$245$5 ;
-  wire \port$245$5 ;
-  output \port$245$6 ;
-  wire \port$245$6 ;
-  output \port$245$7 ;
-  wire \port$245$7 ;
-  output \port$245$8 ;
-  wire \port$245$8 ;
-  output \port$245$9 ;
-  wire \port$245$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[14]),
-    .A16(a[14]),
-    .A17(a[14]),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { a[14], a[14], a[14], a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$245$0  = \$1 ;
-  assign \port$245$1  = \$2 ;
-  assign \port$245$2  = \$3 ;
-  assign \port$245$3  = \$4 ;
-  assign \port$245$4  = \$5 ;
-  assign \port$245$5  = \$6 ;
-  assign \port$245$6  = \$7 ;
-  assign \port$245$7  = \$8 ;
-  assign \port$245$8  = \$9 ;
-  assign \port$245$9  = \$10 ;
-  assign \port$245$10  = \$11 ;
-  assign \port$245$11  = \$12 ;
-  assign \port$245$12  = \$13 ;
-  assign \port$245$13  = \$14 ;
-  assign \port$245$14  = \$15 ;
-  assign \port$245$15  = \$16 ;
-  assign \port$245$16  = \$17 ;
-  assign \port$245$17  = \$18 ;
-  assign \port$245$18  = \$19 ;
-  assign \port$245$19  = \$20 ;
-  assign \port$245$20  = \$21 ;
-  assign \port$245$21  = \$22 ;
-  assign \port$245$22  = \$23 ;
-  assign \port$245$23  = \$24 ;
-  assign \port$245$24  = \$25 ;
-  assign \port$245$25  = \$26 ;
-  assign \port$245$26  = \$27 ;
-  assign \port$245$27  = \$28 ;
-  assign \port$245$28  = \$29 ;
-  assign \port$245$29  = \$30 ;
-  assign \port$245$30  = \$31 ;
-  assign \port$245$31  = \$32 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_0 (clk, \port$216$0 , \port$216$1 , \port$216$2 , \port$216$3 , \port$216$4 , \port$216$5 , \port$216$6 , \port$216$7 , \port$216$8 , \port$216$9 , \port$216$10 , \port$216$11 , \port$216$12 , \port$216$13 , \port$216$14 , \port$216$15 , \port$216$16 , \port$216$17 , \port$216$18 , \port$216$19 
-, \port$216$20 , \port$216$21 , \port$216$22 , \port$216$23 , \port$216$24 , \port$216$25 , \port$216$26 , \port$216$27 , \port$216$28 , \port$216$29 , \port$216$30 , b, a, en);
+module \hwq_requant.plh_0 (clk, \port$34$0 , \port$34$1 , \port$34$2 , \port$34$3 , \port$34$4 , \port$34$5 , \port$34$6 , \port$34$7 , \port$34$8 , \port$34$9 , \port$34$10 , \port$34$11 , \port$34$12 , \port$34$13 , \port$34$14 , \port$34$15 , \port$34$16 , \port$34$17 , \port$34$18 , \port$34$19 
+, \port$34$20 , \port$34$21 , \port$34$22 , \port$34$23 , \port$34$24 , \port$34$25 , \port$34$26 , \port$34$27 , \port$34$28 , \port$34$29 , \port$34$30 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -11197,68 +1754,68 @@ module \hwq_requant.plh_0 (clk, \port$216$0 , \port$216$1 , \port$216$2 , \port$
   wire en;
   wire [30:0] p;
   wire [35:0] p36;
-  output \port$216$0 ;
-  wire \port$216$0 ;
-  output \port$216$1 ;
-  wire \port$216$1 ;
-  output \port$216$10 ;
-  wire \port$216$10 ;
-  output \port$216$11 ;
-  wire \port$216$11 ;
-  output \port$216$12 ;
-  wire \port$216$12 ;
-  output \port$216$13 ;
-  wire \port$216$13 ;
-  output \port$216$14 ;
-  wire \port$216$14 ;
-  output \port$216$15 ;
-  wire \port$216$15 ;
-  output \port$216$16 ;
-  wire \port$216$16 ;
-  output \port$216$17 ;
-  wire \port$216$17 ;
-  output \port$216$18 ;
-  wire \port$216$18 ;
-  output \port$216$19 ;
-  wire \port$216$19 ;
-  output \port$216$2 ;
-  wire \port$216$2 ;
-  output \port$216$20 ;
-  wire \port$216$20 ;
-  output \port$216$21 ;
-  wire \port$216$21 ;
-  output \port$216$22 ;
-  wire \port$216$22 ;
-  output \port$216$23 ;
-  wire \port$216$23 ;
-  output \port$216$24 ;
-  wire \port$216$24 ;
-  output \port$216$25 ;
-  wire \port$216$25 ;
-  output \port$216$26 ;
-  wire \port$216$26 ;
-  output \port$216$27 ;
-  wire \port$216$27 ;
-  output \port$216$28 ;
-  wire \port$216$28 ;
-  output \port$216$29 ;
-  wire \port$216$29 ;
-  output \port$216$3 ;
-  wire \port$216$3 ;
-  output \port$216$30 ;
-  wire \port$216$30 ;
-  output \port$216$4 ;
-  wire \port$216$4 ;
-  output \port$216$5 ;
-  wire \port$216$5 ;
-  output \port$216$6 ;
-  wire \port$216$6 ;
-  output \port$216$7 ;
-  wire \port$216$7 ;
-  output \port$216$8 ;
-  wire \port$216$8 ;
-  output \port$216$9 ;
-  wire \port$216$9 ;
+  output \port$34$0 ;
+  wire \port$34$0 ;
+  output \port$34$1 ;
+  wire \port$34$1 ;
+  output \port$34$10 ;
+  wire \port$34$10 ;
+  output \port$34$11 ;
+  wire \port$34$11 ;
+  output \port$34$12 ;
+  wire \port$34$12 ;
+  output \port$34$13 ;
+  wire \port$34$13 ;
+  output \port$34$14 ;
+  wire \port$34$14 ;
+  output \port$34$15 ;
+  wire \port$34$15 ;
+  output \port$34$16 ;
+  wire \port$34$16 ;
+  output \port$34$17 ;
+  wire \port$34$17 ;
+  output \port$34$18 ;
+  wire \port$34$18 ;
+  output \port$34$19 ;
+  wire \port$34$19 ;
+  output \port$34$2 ;
+  wire \port$34$2 ;
+  output \port$34$20 ;
+  wire \port$34$20 ;
+  output \port$34$21 ;
+  wire \port$34$21 ;
+  output \port$34$22 ;
+  wire \port$34$22 ;
+  output \port$34$23 ;
+  wire \port$34$23 ;
+  output \port$34$24 ;
+  wire \port$34$24 ;
+  output \port$34$25 ;
+  wire \port$34$25 ;
+  output \port$34$26 ;
+  wire \port$34$26 ;
+  output \port$34$27 ;
+  wire \port$34$27 ;
+  output \port$34$28 ;
+  wire \port$34$28 ;
+  output \port$34$29 ;
+  wire \port$34$29 ;
+  output \port$34$3 ;
+  wire \port$34$3 ;
+  output \port$34$30 ;
+  wire \port$34$30 ;
+  output \port$34$4 ;
+  wire \port$34$4 ;
+  output \port$34$5 ;
+  wire \port$34$5 ;
+  output \port$34$6 ;
+  wire \port$34$6 ;
+  output \port$34$7 ;
+  wire \port$34$7 ;
+  output \port$34$8 ;
+  wire \port$34$8 ;
+  output \port$34$9 ;
+  wire \port$34$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -11378,1897 +1935,42 @@ module \hwq_requant.plh_0 (clk, \port$216$0 , \port$216$1 , \port$216$2 , \port$
   assign b18 = { 4'h0, b };
   assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$216$0  = \$1 ;
-  assign \port$216$1  = \$2 ;
-  assign \port$216$2  = \$3 ;
-  assign \port$216$3  = \$4 ;
-  assign \port$216$4  = \$5 ;
-  assign \port$216$5  = \$6 ;
-  assign \port$216$6  = \$7 ;
-  assign \port$216$7  = \$8 ;
-  assign \port$216$8  = \$9 ;
-  assign \port$216$9  = \$10 ;
-  assign \port$216$10  = \$11 ;
-  assign \port$216$11  = \$12 ;
-  assign \port$216$12  = \$13 ;
-  assign \port$216$13  = \$14 ;
-  assign \port$216$14  = \$15 ;
-  assign \port$216$15  = \$16 ;
-  assign \port$216$16  = \$17 ;
-  assign \port$216$17  = \$18 ;
-  assign \port$216$18  = \$19 ;
-  assign \port$216$19  = \$20 ;
-  assign \port$216$20  = \$21 ;
-  assign \port$216$21  = \$22 ;
-  assign \port$216$22  = \$23 ;
-  assign \port$216$23  = \$24 ;
-  assign \port$216$24  = \$25 ;
-  assign \port$216$25  = \$26 ;
-  assign \port$216$26  = \$27 ;
-  assign \port$216$27  = \$28 ;
-  assign \port$216$28  = \$29 ;
-  assign \port$216$29  = \$30 ;
-  assign \port$216$30  = \$31 ;
+  assign \port$34$0  = \$1 ;
+  assign \port$34$1  = \$2 ;
+  assign \port$34$2  = \$3 ;
+  assign \port$34$3  = \$4 ;
+  assign \port$34$4  = \$5 ;
+  assign \port$34$5  = \$6 ;
+  assign \port$34$6  = \$7 ;
+  assign \port$34$7  = \$8 ;
+  assign \port$34$8  = \$9 ;
+  assign \port$34$9  = \$10 ;
+  assign \port$34$10  = \$11 ;
+  assign \port$34$11  = \$12 ;
+  assign \port$34$12  = \$13 ;
+  assign \port$34$13  = \$14 ;
+  assign \port$34$14  = \$15 ;
+  assign \port$34$15  = \$16 ;
+  assign \port$34$16  = \$17 ;
+  assign \port$34$17  = \$18 ;
+  assign \port$34$18  = \$19 ;
+  assign \port$34$19  = \$20 ;
+  assign \port$34$20  = \$21 ;
+  assign \port$34$21  = \$22 ;
+  assign \port$34$22  = \$23 ;
+  assign \port$34$23  = \$24 ;
+  assign \port$34$24  = \$25 ;
+  assign \port$34$25  = \$26 ;
+  assign \port$34$26  = \$27 ;
+  assign \port$34$27  = \$28 ;
+  assign \port$34$28  = \$29 ;
+  assign \port$34$29  = \$30 ;
+  assign \port$34$30  = \$31 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_requant.plh_1 (clk, \port$220$0 , \port$220$1 , \port$220$2 , \port$220$3 , \port$220$4 , \port$220$5 , \port$220$6 , \port$220$7 , \port$220$8 , \port$220$9 , \port$220$10 , \port$220$11 , \port$220$12 , \port$220$13 , \port$220$14 , \port$220$15 , \port$220$16 , \port$220$17 , \port$220$18 , \port$220$19 
-, \port$220$20 , \port$220$21 , \port$220$22 , \port$220$23 , \port$220$24 , \port$220$25 , \port$220$26 , \port$220$27 , \port$220$28 , \port$220$29 , \port$220$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$220$0 ;
-  wire \port$220$0 ;
-  output \port$220$1 ;
-  wire \port$220$1 ;
-  output \port$220$10 ;
-  wire \port$220$10 ;
-  output \port$220$11 ;
-  wire \port$220$11 ;
-  output \port$220$12 ;
-  wire \port$220$12 ;
-  output \port$220$13 ;
-  wire \port$220$13 ;
-  output \port$220$14 ;
-  wire \port$220$14 ;
-  output \port$220$15 ;
-  wire \port$220$15 ;
-  output \port$220$16 ;
-  wire \port$220$16 ;
-  output \port$220$17 ;
-  wire \port$220$17 ;
-  output \port$220$18 ;
-  wire \port$220$18 ;
-  output \port$220$19 ;
-  wire \port$220$19 ;
-  output \port$220$2 ;
-  wire \port$220$2 ;
-  output \port$220$20 ;
-  wire \port$220$20 ;
-  output \port$220$21 ;
-  wire \port$220$21 ;
-  output \port$220$22 ;
-  wire \port$220$22 ;
-  output \port$220$23 ;
-  wire \port$220$23 ;
-  output \port$220$24 ;
-  wire \port$220$24 ;
-  output \port$220$25 ;
-  wire \port$220$25 ;
-  output \port$220$26 ;
-  wire \port$220$26 ;
-  output \port$220$27 ;
-  wire \port$220$27 ;
-  output \port$220$28 ;
-  wire \port$220$28 ;
-  output \port$220$29 ;
-  wire \port$220$29 ;
-  output \port$220$3 ;
-  wire \port$220$3 ;
-  output \port$220$30 ;
-  wire \port$220$30 ;
-  output \port$220$4 ;
-  wire \port$220$4 ;
-  output \port$220$5 ;
-  wire \port$220$5 ;
-  output \port$220$6 ;
-  wire \port$220$6 ;
-  output \port$220$7 ;
-  wire \port$220$7 ;
-  output \port$220$8 ;
-  wire \port$220$8 ;
-  output \port$220$9 ;
-  wire \port$220$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$220$0  = \$1 ;
-  assign \port$220$1  = \$2 ;
-  assign \port$220$2  = \$3 ;
-  assign \port$220$3  = \$4 ;
-  assign \port$220$4  = \$5 ;
-  assign \port$220$5  = \$6 ;
-  assign \port$220$6  = \$7 ;
-  assign \port$220$7  = \$8 ;
-  assign \port$220$8  = \$9 ;
-  assign \port$220$9  = \$10 ;
-  assign \port$220$10  = \$11 ;
-  assign \port$220$11  = \$12 ;
-  assign \port$220$12  = \$13 ;
-  assign \port$220$13  = \$14 ;
-  assign \port$220$14  = \$15 ;
-  assign \port$220$15  = \$16 ;
-  assign \port$220$16  = \$17 ;
-  assign \port$220$17  = \$18 ;
-  assign \port$220$18  = \$19 ;
-  assign \port$220$19  = \$20 ;
-  assign \port$220$20  = \$21 ;
-  assign \port$220$21  = \$22 ;
-  assign \port$220$22  = \$23 ;
-  assign \port$220$23  = \$24 ;
-  assign \port$220$24  = \$25 ;
-  assign \port$220$25  = \$26 ;
-  assign \port$220$26  = \$27 ;
-  assign \port$220$27  = \$28 ;
-  assign \port$220$28  = \$29 ;
-  assign \port$220$29  = \$30 ;
-  assign \port$220$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_2 (clk, \port$224$0 , \port$224$1 , \port$224$2 , \port$224$3 , \port$224$4 , \port$224$5 , \port$224$6 , \port$224$7 , \port$224$8 , \port$224$9 , \port$224$10 , \port$224$11 , \port$224$12 , \port$224$13 , \port$224$14 , \port$224$15 , \port$224$16 , \port$224$17 , \port$224$18 , \port$224$19 
-, \port$224$20 , \port$224$21 , \port$224$22 , \port$224$23 , \port$224$24 , \port$224$25 , \port$224$26 , \port$224$27 , \port$224$28 , \port$224$29 , \port$224$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$224$0 ;
-  wire \port$224$0 ;
-  output \port$224$1 ;
-  wire \port$224$1 ;
-  output \port$224$10 ;
-  wire \port$224$10 ;
-  output \port$224$11 ;
-  wire \port$224$11 ;
-  output \port$224$12 ;
-  wire \port$224$12 ;
-  output \port$224$13 ;
-  wire \port$224$13 ;
-  output \port$224$14 ;
-  wire \port$224$14 ;
-  output \port$224$15 ;
-  wire \port$224$15 ;
-  output \port$224$16 ;
-  wire \port$224$16 ;
-  output \port$224$17 ;
-  wire \port$224$17 ;
-  output \port$224$18 ;
-  wire \port$224$18 ;
-  output \port$224$19 ;
-  wire \port$224$19 ;
-  output \port$224$2 ;
-  wire \port$224$2 ;
-  output \port$224$20 ;
-  wire \port$224$20 ;
-  output \port$224$21 ;
-  wire \port$224$21 ;
-  output \port$224$22 ;
-  wire \port$224$22 ;
-  output \port$224$23 ;
-  wire \port$224$23 ;
-  output \port$224$24 ;
-  wire \port$224$24 ;
-  output \port$224$25 ;
-  wire \port$224$25 ;
-  output \port$224$26 ;
-  wire \port$224$26 ;
-  output \port$224$27 ;
-  wire \port$224$27 ;
-  output \port$224$28 ;
-  wire \port$224$28 ;
-  output \port$224$29 ;
-  wire \port$224$29 ;
-  output \port$224$3 ;
-  wire \port$224$3 ;
-  output \port$224$30 ;
-  wire \port$224$30 ;
-  output \port$224$4 ;
-  wire \port$224$4 ;
-  output \port$224$5 ;
-  wire \port$224$5 ;
-  output \port$224$6 ;
-  wire \port$224$6 ;
-  output \port$224$7 ;
-  wire \port$224$7 ;
-  output \port$224$8 ;
-  wire \port$224$8 ;
-  output \port$224$9 ;
-  wire \port$224$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$224$0  = \$1 ;
-  assign \port$224$1  = \$2 ;
-  assign \port$224$2  = \$3 ;
-  assign \port$224$3  = \$4 ;
-  assign \port$224$4  = \$5 ;
-  assign \port$224$5  = \$6 ;
-  assign \port$224$6  = \$7 ;
-  assign \port$224$7  = \$8 ;
-  assign \port$224$8  = \$9 ;
-  assign \port$224$9  = \$10 ;
-  assign \port$224$10  = \$11 ;
-  assign \port$224$11  = \$12 ;
-  assign \port$224$12  = \$13 ;
-  assign \port$224$13  = \$14 ;
-  assign \port$224$14  = \$15 ;
-  assign \port$224$15  = \$16 ;
-  assign \port$224$16  = \$17 ;
-  assign \port$224$17  = \$18 ;
-  assign \port$224$18  = \$19 ;
-  assign \port$224$19  = \$20 ;
-  assign \port$224$20  = \$21 ;
-  assign \port$224$21  = \$22 ;
-  assign \port$224$22  = \$23 ;
-  assign \port$224$23  = \$24 ;
-  assign \port$224$24  = \$25 ;
-  assign \port$224$25  = \$26 ;
-  assign \port$224$26  = \$27 ;
-  assign \port$224$27  = \$28 ;
-  assign \port$224$28  = \$29 ;
-  assign \port$224$29  = \$30 ;
-  assign \port$224$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_3 (clk, \port$228$0 , \port$228$1 , \port$228$2 , \port$228$3 , \port$228$4 , \port$228$5 , \port$228$6 , \port$228$7 , \port$228$8 , \port$228$9 , \port$228$10 , \port$228$11 , \port$228$12 , \port$228$13 , \port$228$14 , \port$228$15 , \port$228$16 , \port$228$17 , \port$228$18 , \port$228$19 
-, \port$228$20 , \port$228$21 , \port$228$22 , \port$228$23 , \port$228$24 , \port$228$25 , \port$228$26 , \port$228$27 , \port$228$28 , \port$228$29 , \port$228$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$228$0 ;
-  wire \port$228$0 ;
-  output \port$228$1 ;
-  wire \port$228$1 ;
-  output \port$228$10 ;
-  wire \port$228$10 ;
-  output \port$228$11 ;
-  wire \port$228$11 ;
-  output \port$228$12 ;
-  wire \port$228$12 ;
-  output \port$228$13 ;
-  wire \port$228$13 ;
-  output \port$228$14 ;
-  wire \port$228$14 ;
-  output \port$228$15 ;
-  wire \port$228$15 ;
-  output \port$228$16 ;
-  wire \port$228$16 ;
-  output \port$228$17 ;
-  wire \port$228$17 ;
-  output \port$228$18 ;
-  wire \port$228$18 ;
-  output \port$228$19 ;
-  wire \port$228$19 ;
-  output \port$228$2 ;
-  wire \port$228$2 ;
-  output \port$228$20 ;
-  wire \port$228$20 ;
-  output \port$228$21 ;
-  wire \port$228$21 ;
-  output \port$228$22 ;
-  wire \port$228$22 ;
-  output \port$228$23 ;
-  wire \port$228$23 ;
-  output \port$228$24 ;
-  wire \port$228$24 ;
-  output \port$228$25 ;
-  wire \port$228$25 ;
-  output \port$228$26 ;
-  wire \port$228$26 ;
-  output \port$228$27 ;
-  wire \port$228$27 ;
-  output \port$228$28 ;
-  wire \port$228$28 ;
-  output \port$228$29 ;
-  wire \port$228$29 ;
-  output \port$228$3 ;
-  wire \port$228$3 ;
-  output \port$228$30 ;
-  wire \port$228$30 ;
-  output \port$228$4 ;
-  wire \port$228$4 ;
-  output \port$228$5 ;
-  wire \port$228$5 ;
-  output \port$228$6 ;
-  wire \port$228$6 ;
-  output \port$228$7 ;
-  wire \port$228$7 ;
-  output \port$228$8 ;
-  wire \port$228$8 ;
-  output \port$228$9 ;
-  wire \port$228$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$228$0  = \$1 ;
-  assign \port$228$1  = \$2 ;
-  assign \port$228$2  = \$3 ;
-  assign \port$228$3  = \$4 ;
-  assign \port$228$4  = \$5 ;
-  assign \port$228$5  = \$6 ;
-  assign \port$228$6  = \$7 ;
-  assign \port$228$7  = \$8 ;
-  assign \port$228$8  = \$9 ;
-  assign \port$228$9  = \$10 ;
-  assign \port$228$10  = \$11 ;
-  assign \port$228$11  = \$12 ;
-  assign \port$228$12  = \$13 ;
-  assign \port$228$13  = \$14 ;
-  assign \port$228$14  = \$15 ;
-  assign \port$228$15  = \$16 ;
-  assign \port$228$16  = \$17 ;
-  assign \port$228$17  = \$18 ;
-  assign \port$228$18  = \$19 ;
-  assign \port$228$19  = \$20 ;
-  assign \port$228$20  = \$21 ;
-  assign \port$228$21  = \$22 ;
-  assign \port$228$22  = \$23 ;
-  assign \port$228$23  = \$24 ;
-  assign \port$228$24  = \$25 ;
-  assign \port$228$25  = \$26 ;
-  assign \port$228$26  = \$27 ;
-  assign \port$228$27  = \$28 ;
-  assign \port$228$28  = \$29 ;
-  assign \port$228$29  = \$30 ;
-  assign \port$228$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_4 (clk, \port$232$0 , \port$232$1 , \port$232$2 , \port$232$3 , \port$232$4 , \port$232$5 , \port$232$6 , \port$232$7 , \port$232$8 , \port$232$9 , \port$232$10 , \port$232$11 , \port$232$12 , \port$232$13 , \port$232$14 , \port$232$15 , \port$232$16 , \port$232$17 , \port$232$18 , \port$232$19 
-, \port$232$20 , \port$232$21 , \port$232$22 , \port$232$23 , \port$232$24 , \port$232$25 , \port$232$26 , \port$232$27 , \port$232$28 , \port$232$29 , \port$232$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$232$0 ;
-  wire \port$232$0 ;
-  output \port$232$1 ;
-  wire \port$232$1 ;
-  output \port$232$10 ;
-  wire \port$232$10 ;
-  output \port$232$11 ;
-  wire \port$232$11 ;
-  output \port$232$12 ;
-  wire \port$232$12 ;
-  output \port$232$13 ;
-  wire \port$232$13 ;
-  output \port$232$14 ;
-  wire \port$232$14 ;
-  output \port$232$15 ;
-  wire \port$232$15 ;
-  output \port$232$16 ;
-  wire \port$232$16 ;
-  output \port$232$17 ;
-  wire \port$232$17 ;
-  output \port$232$18 ;
-  wire \port$232$18 ;
-  output \port$232$19 ;
-  wire \port$232$19 ;
-  output \port$232$2 ;
-  wire \port$232$2 ;
-  output \port$232$20 ;
-  wire \port$232$20 ;
-  output \port$232$21 ;
-  wire \port$232$21 ;
-  output \port$232$22 ;
-  wire \port$232$22 ;
-  output \port$232$23 ;
-  wire \port$232$23 ;
-  output \port$232$24 ;
-  wire \port$232$24 ;
-  output \port$232$25 ;
-  wire \port$232$25 ;
-  output \port$232$26 ;
-  wire \port$232$26 ;
-  output \port$232$27 ;
-  wire \port$232$27 ;
-  output \port$232$28 ;
-  wire \port$232$28 ;
-  output \port$232$29 ;
-  wire \port$232$29 ;
-  output \port$232$3 ;
-  wire \port$232$3 ;
-  output \port$232$30 ;
-  wire \port$232$30 ;
-  output \port$232$4 ;
-  wire \port$232$4 ;
-  output \port$232$5 ;
-  wire \port$232$5 ;
-  output \port$232$6 ;
-  wire \port$232$6 ;
-  output \port$232$7 ;
-  wire \port$232$7 ;
-  output \port$232$8 ;
-  wire \port$232$8 ;
-  output \port$232$9 ;
-  wire \port$232$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$232$0  = \$1 ;
-  assign \port$232$1  = \$2 ;
-  assign \port$232$2  = \$3 ;
-  assign \port$232$3  = \$4 ;
-  assign \port$232$4  = \$5 ;
-  assign \port$232$5  = \$6 ;
-  assign \port$232$6  = \$7 ;
-  assign \port$232$7  = \$8 ;
-  assign \port$232$8  = \$9 ;
-  assign \port$232$9  = \$10 ;
-  assign \port$232$10  = \$11 ;
-  assign \port$232$11  = \$12 ;
-  assign \port$232$12  = \$13 ;
-  assign \port$232$13  = \$14 ;
-  assign \port$232$14  = \$15 ;
-  assign \port$232$15  = \$16 ;
-  assign \port$232$16  = \$17 ;
-  assign \port$232$17  = \$18 ;
-  assign \port$232$18  = \$19 ;
-  assign \port$232$19  = \$20 ;
-  assign \port$232$20  = \$21 ;
-  assign \port$232$21  = \$22 ;
-  assign \port$232$22  = \$23 ;
-  assign \port$232$23  = \$24 ;
-  assign \port$232$24  = \$25 ;
-  assign \port$232$25  = \$26 ;
-  assign \port$232$26  = \$27 ;
-  assign \port$232$27  = \$28 ;
-  assign \port$232$28  = \$29 ;
-  assign \port$232$29  = \$30 ;
-  assign \port$232$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_5 (clk, \port$236$0 , \port$236$1 , \port$236$2 , \port$236$3 , \port$236$4 , \port$236$5 , \port$236$6 , \port$236$7 , \port$236$8 , \port$236$9 , \port$236$10 , \port$236$11 , \port$236$12 , \port$236$13 , \port$236$14 , \port$236$15 , \port$236$16 , \port$236$17 , \port$236$18 , \port$236$19 
-, \port$236$20 , \port$236$21 , \port$236$22 , \port$236$23 , \port$236$24 , \port$236$25 , \port$236$26 , \port$236$27 , \port$236$28 , \port$236$29 , \port$236$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$236$0 ;
-  wire \port$236$0 ;
-  output \port$236$1 ;
-  wire \port$236$1 ;
-  output \port$236$10 ;
-  wire \port$236$10 ;
-  output \port$236$11 ;
-  wire \port$236$11 ;
-  output \port$236$12 ;
-  wire \port$236$12 ;
-  output \port$236$13 ;
-  wire \port$236$13 ;
-  output \port$236$14 ;
-  wire \port$236$14 ;
-  output \port$236$15 ;
-  wire \port$236$15 ;
-  output \port$236$16 ;
-  wire \port$236$16 ;
-  output \port$236$17 ;
-  wire \port$236$17 ;
-  output \port$236$18 ;
-  wire \port$236$18 ;
-  output \port$236$19 ;
-  wire \port$236$19 ;
-  output \port$236$2 ;
-  wire \port$236$2 ;
-  output \port$236$20 ;
-  wire \port$236$20 ;
-  output \port$236$21 ;
-  wire \port$236$21 ;
-  output \port$236$22 ;
-  wire \port$236$22 ;
-  output \port$236$23 ;
-  wire \port$236$23 ;
-  output \port$236$24 ;
-  wire \port$236$24 ;
-  output \port$236$25 ;
-  wire \port$236$25 ;
-  output \port$236$26 ;
-  wire \port$236$26 ;
-  output \port$236$27 ;
-  wire \port$236$27 ;
-  output \port$236$28 ;
-  wire \port$236$28 ;
-  output \port$236$29 ;
-  wire \port$236$29 ;
-  output \port$236$3 ;
-  wire \port$236$3 ;
-  output \port$236$30 ;
-  wire \port$236$30 ;
-  output \port$236$4 ;
-  wire \port$236$4 ;
-  output \port$236$5 ;
-  wire \port$236$5 ;
-  output \port$236$6 ;
-  wire \port$236$6 ;
-  output \port$236$7 ;
-  wire \port$236$7 ;
-  output \port$236$8 ;
-  wire \port$236$8 ;
-  output \port$236$9 ;
-  wire \port$236$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$236$0  = \$1 ;
-  assign \port$236$1  = \$2 ;
-  assign \port$236$2  = \$3 ;
-  assign \port$236$3  = \$4 ;
-  assign \port$236$4  = \$5 ;
-  assign \port$236$5  = \$6 ;
-  assign \port$236$6  = \$7 ;
-  assign \port$236$7  = \$8 ;
-  assign \port$236$8  = \$9 ;
-  assign \port$236$9  = \$10 ;
-  assign \port$236$10  = \$11 ;
-  assign \port$236$11  = \$12 ;
-  assign \port$236$12  = \$13 ;
-  assign \port$236$13  = \$14 ;
-  assign \port$236$14  = \$15 ;
-  assign \port$236$15  = \$16 ;
-  assign \port$236$16  = \$17 ;
-  assign \port$236$17  = \$18 ;
-  assign \port$236$18  = \$19 ;
-  assign \port$236$19  = \$20 ;
-  assign \port$236$20  = \$21 ;
-  assign \port$236$21  = \$22 ;
-  assign \port$236$22  = \$23 ;
-  assign \port$236$23  = \$24 ;
-  assign \port$236$24  = \$25 ;
-  assign \port$236$25  = \$26 ;
-  assign \port$236$26  = \$27 ;
-  assign \port$236$27  = \$28 ;
-  assign \port$236$28  = \$29 ;
-  assign \port$236$29  = \$30 ;
-  assign \port$236$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_6 (clk, \port$240$0 , \port$240$1 , \port$240$2 , \port$240$3 , \port$240$4 , \port$240$5 , \port$240$6 , \port$240$7 , \port$240$8 , \port$240$9 , \port$240$10 , \port$240$11 , \port$240$12 , \port$240$13 , \port$240$14 , \port$240$15 , \port$240$16 , \port$240$17 , \port$240$18 , \port$240$19 
-, \port$240$20 , \port$240$21 , \port$240$22 , \port$240$23 , \port$240$24 , \port$240$25 , \port$240$26 , \port$240$27 , \port$240$28 , \port$240$29 , \port$240$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$240$0 ;
-  wire \port$240$0 ;
-  output \port$240$1 ;
-  wire \port$240$1 ;
-  output \port$240$10 ;
-  wire \port$240$10 ;
-  output \port$240$11 ;
-  wire \port$240$11 ;
-  output \port$240$12 ;
-  wire \port$240$12 ;
-  output \port$240$13 ;
-  wire \port$240$13 ;
-  output \port$240$14 ;
-  wire \port$240$14 ;
-  output \port$240$15 ;
-  wire \port$240$15 ;
-  output \port$240$16 ;
-  wire \port$240$16 ;
-  output \port$240$17 ;
-  wire \port$240$17 ;
-  output \port$240$18 ;
-  wire \port$240$18 ;
-  output \port$240$19 ;
-  wire \port$240$19 ;
-  output \port$240$2 ;
-  wire \port$240$2 ;
-  output \port$240$20 ;
-  wire \port$240$20 ;
-  output \port$240$21 ;
-  wire \port$240$21 ;
-  output \port$240$22 ;
-  wire \port$240$22 ;
-  output \port$240$23 ;
-  wire \port$240$23 ;
-  output \port$240$24 ;
-  wire \port$240$24 ;
-  output \port$240$25 ;
-  wire \port$240$25 ;
-  output \port$240$26 ;
-  wire \port$240$26 ;
-  output \port$240$27 ;
-  wire \port$240$27 ;
-  output \port$240$28 ;
-  wire \port$240$28 ;
-  output \port$240$29 ;
-  wire \port$240$29 ;
-  output \port$240$3 ;
-  wire \port$240$3 ;
-  output \port$240$30 ;
-  wire \port$240$30 ;
-  output \port$240$4 ;
-  wire \port$240$4 ;
-  output \port$240$5 ;
-  wire \port$240$5 ;
-  output \port$240$6 ;
-  wire \port$240$6 ;
-  output \port$240$7 ;
-  wire \port$240$7 ;
-  output \port$240$8 ;
-  wire \port$240$8 ;
-  output \port$240$9 ;
-  wire \port$240$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$240$0  = \$1 ;
-  assign \port$240$1  = \$2 ;
-  assign \port$240$2  = \$3 ;
-  assign \port$240$3  = \$4 ;
-  assign \port$240$4  = \$5 ;
-  assign \port$240$5  = \$6 ;
-  assign \port$240$6  = \$7 ;
-  assign \port$240$7  = \$8 ;
-  assign \port$240$8  = \$9 ;
-  assign \port$240$9  = \$10 ;
-  assign \port$240$10  = \$11 ;
-  assign \port$240$11  = \$12 ;
-  assign \port$240$12  = \$13 ;
-  assign \port$240$13  = \$14 ;
-  assign \port$240$14  = \$15 ;
-  assign \port$240$15  = \$16 ;
-  assign \port$240$16  = \$17 ;
-  assign \port$240$17  = \$18 ;
-  assign \port$240$18  = \$19 ;
-  assign \port$240$19  = \$20 ;
-  assign \port$240$20  = \$21 ;
-  assign \port$240$21  = \$22 ;
-  assign \port$240$22  = \$23 ;
-  assign \port$240$23  = \$24 ;
-  assign \port$240$24  = \$25 ;
-  assign \port$240$25  = \$26 ;
-  assign \port$240$26  = \$27 ;
-  assign \port$240$27  = \$28 ;
-  assign \port$240$28  = \$29 ;
-  assign \port$240$29  = \$30 ;
-  assign \port$240$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.plh_7 (clk, \port$244$0 , \port$244$1 , \port$244$2 , \port$244$3 , \port$244$4 , \port$244$5 , \port$244$6 , \port$244$7 , \port$244$8 , \port$244$9 , \port$244$10 , \port$244$11 , \port$244$12 , \port$244$13 , \port$244$14 , \port$244$15 , \port$244$16 , \port$244$17 , \port$244$18 , \port$244$19 
-, \port$244$20 , \port$244$21 , \port$244$22 , \port$244$23 , \port$244$24 , \port$244$25 , \port$244$26 , \port$244$27 , \port$244$28 , \port$244$29 , \port$244$30 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [13:0] b;
-  wire [13:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [30:0] p;
-  wire [35:0] p36;
-  output \port$244$0 ;
-  wire \port$244$0 ;
-  output \port$244$1 ;
-  wire \port$244$1 ;
-  output \port$244$10 ;
-  wire \port$244$10 ;
-  output \port$244$11 ;
-  wire \port$244$11 ;
-  output \port$244$12 ;
-  wire \port$244$12 ;
-  output \port$244$13 ;
-  wire \port$244$13 ;
-  output \port$244$14 ;
-  wire \port$244$14 ;
-  output \port$244$15 ;
-  wire \port$244$15 ;
-  output \port$244$16 ;
-  wire \port$244$16 ;
-  output \port$244$17 ;
-  wire \port$244$17 ;
-  output \port$244$18 ;
-  wire \port$244$18 ;
-  output \port$244$19 ;
-  wire \port$244$19 ;
-  output \port$244$2 ;
-  wire \port$244$2 ;
-  output \port$244$20 ;
-  wire \port$244$20 ;
-  output \port$244$21 ;
-  wire \port$244$21 ;
-  output \port$244$22 ;
-  wire \port$244$22 ;
-  output \port$244$23 ;
-  wire \port$244$23 ;
-  output \port$244$24 ;
-  wire \port$244$24 ;
-  output \port$244$25 ;
-  wire \port$244$25 ;
-  output \port$244$26 ;
-  wire \port$244$26 ;
-  output \port$244$27 ;
-  wire \port$244$27 ;
-  output \port$244$28 ;
-  wire \port$244$28 ;
-  output \port$244$29 ;
-  wire \port$244$29 ;
-  output \port$244$3 ;
-  wire \port$244$3 ;
-  output \port$244$30 ;
-  wire \port$244$30 ;
-  output \port$244$4 ;
-  wire \port$244$4 ;
-  output \port$244$5 ;
-  wire \port$244$5 ;
-  output \port$244$6 ;
-  wire \port$244$6 ;
-  output \port$244$7 ;
-  wire \port$244$7 ;
-  output \port$244$8 ;
-  wire \port$244$8 ;
-  output \port$244$9 ;
-  wire \port$244$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(1'h0),
-    .B15(1'h0),
-    .B16(1'h0),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 4'h0, b };
-  assign p = { \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$244$0  = \$1 ;
-  assign \port$244$1  = \$2 ;
-  assign \port$244$2  = \$3 ;
-  assign \port$244$3  = \$4 ;
-  assign \port$244$4  = \$5 ;
-  assign \port$244$5  = \$6 ;
-  assign \port$244$6  = \$7 ;
-  assign \port$244$7  = \$8 ;
-  assign \port$244$8  = \$9 ;
-  assign \port$244$9  = \$10 ;
-  assign \port$244$10  = \$11 ;
-  assign \port$244$11  = \$12 ;
-  assign \port$244$12  = \$13 ;
-  assign \port$244$13  = \$14 ;
-  assign \port$244$14  = \$15 ;
-  assign \port$244$15  = \$16 ;
-  assign \port$244$16  = \$17 ;
-  assign \port$244$17  = \$18 ;
-  assign \port$244$18  = \$19 ;
-  assign \port$244$19  = \$20 ;
-  assign \port$244$20  = \$21 ;
-  assign \port$244$21  = \$22 ;
-  assign \port$244$22  = \$23 ;
-  assign \port$244$23  = \$24 ;
-  assign \port$244$24  = \$25 ;
-  assign \port$244$25  = \$26 ;
-  assign \port$244$26  = \$27 ;
-  assign \port$244$27  = \$28 ;
-  assign \port$244$28  = \$29 ;
-  assign \port$244$29  = \$30 ;
-  assign \port$244$30  = \$31 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_0 (clk, \port$215$0 , \port$215$1 , \port$215$2 , \port$215$3 , \port$215$4 , \port$215$5 , \port$215$6 , \port$215$7 , \port$215$8 , \port$215$9 , \port$215$10 , \port$215$11 , \port$215$12 , \port$215$13 , \port$215$14 , \port$215$15 , \port$215$16 , \port$215$17 , \port$215$18 , \port$215$19 
-, \port$215$20 , \port$215$21 , \port$215$22 , \port$215$23 , \port$215$24 , \port$215$25 , \port$215$26 , \port$215$27 , \port$215$28 , \port$215$29 , \port$215$30 , \port$215$31 , \port$215$32 , \port$215$33 , b, a, en);
+module \hwq_requant.pll_0 (clk, \port$33$0 , \port$33$1 , \port$33$2 , \port$33$3 , \port$33$4 , \port$33$5 , \port$33$6 , \port$33$7 , \port$33$8 , \port$33$9 , \port$33$10 , \port$33$11 , \port$33$12 , \port$33$13 , \port$33$14 , \port$33$15 , \port$33$16 , \port$33$17 , \port$33$18 , \port$33$19 
+, \port$33$20 , \port$33$21 , \port$33$22 , \port$33$23 , \port$33$24 , \port$33$25 , \port$33$26 , \port$33$27 , \port$33$28 , \port$33$29 , \port$33$30 , \port$33$31 , \port$33$32 , \port$33$33 , b, a, en);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -13317,74 +2019,74 @@ module \hwq_requant.pll_0 (clk, \port$215$0 , \port$215$1 , \port$215$2 , \port$
   wire en;
   wire [33:0] p;
   wire [35:0] p36;
-  output \port$215$0 ;
-  wire \port$215$0 ;
-  output \port$215$1 ;
-  wire \port$215$1 ;
-  output \port$215$10 ;
-  wire \port$215$10 ;
-  output \port$215$11 ;
-  wire \port$215$11 ;
-  output \port$215$12 ;
-  wire \port$215$12 ;
-  output \port$215$13 ;
-  wire \port$215$13 ;
-  output \port$215$14 ;
-  wire \port$215$14 ;
-  output \port$215$15 ;
-  wire \port$215$15 ;
-  output \port$215$16 ;
-  wire \port$215$16 ;
-  output \port$215$17 ;
-  wire \port$215$17 ;
-  output \port$215$18 ;
-  wire \port$215$18 ;
-  output \port$215$19 ;
-  wire \port$215$19 ;
-  output \port$215$2 ;
-  wire \port$215$2 ;
-  output \port$215$20 ;
-  wire \port$215$20 ;
-  output \port$215$21 ;
-  wire \port$215$21 ;
-  output \port$215$22 ;
-  wire \port$215$22 ;
-  output \port$215$23 ;
-  wire \port$215$23 ;
-  output \port$215$24 ;
-  wire \port$215$24 ;
-  output \port$215$25 ;
-  wire \port$215$25 ;
-  output \port$215$26 ;
-  wire \port$215$26 ;
-  output \port$215$27 ;
-  wire \port$215$27 ;
-  output \port$215$28 ;
-  wire \port$215$28 ;
-  output \port$215$29 ;
-  wire \port$215$29 ;
-  output \port$215$3 ;
-  wire \port$215$3 ;
-  output \port$215$30 ;
-  wire \port$215$30 ;
-  output \port$215$31 ;
-  wire \port$215$31 ;
-  output \port$215$32 ;
-  wire \port$215$32 ;
-  output \port$215$33 ;
-  wire \port$215$33 ;
-  output \port$215$4 ;
-  wire \port$215$4 ;
-  output \port$215$5 ;
-  wire \port$215$5 ;
-  output \port$215$6 ;
-  wire \port$215$6 ;
-  output \port$215$7 ;
-  wire \port$215$7 ;
-  output \port$215$8 ;
-  wire \port$215$8 ;
-  output \port$215$9 ;
-  wire \port$215$9 ;
+  output \port$33$0 ;
+  wire \port$33$0 ;
+  output \port$33$1 ;
+  wire \port$33$1 ;
+  output \port$33$10 ;
+  wire \port$33$10 ;
+  output \port$33$11 ;
+  wire \port$33$11 ;
+  output \port$33$12 ;
+  wire \port$33$12 ;
+  output \port$33$13 ;
+  wire \port$33$13 ;
+  output \port$33$14 ;
+  wire \port$33$14 ;
+  output \port$33$15 ;
+  wire \port$33$15 ;
+  output \port$33$16 ;
+  wire \port$33$16 ;
+  output \port$33$17 ;
+  wire \port$33$17 ;
+  output \port$33$18 ;
+  wire \port$33$18 ;
+  output \port$33$19 ;
+  wire \port$33$19 ;
+  output \port$33$2 ;
+  wire \port$33$2 ;
+  output \port$33$20 ;
+  wire \port$33$20 ;
+  output \port$33$21 ;
+  wire \port$33$21 ;
+  output \port$33$22 ;
+  wire \port$33$22 ;
+  output \port$33$23 ;
+  wire \port$33$23 ;
+  output \port$33$24 ;
+  wire \port$33$24 ;
+  output \port$33$25 ;
+  wire \port$33$25 ;
+  output \port$33$26 ;
+  wire \port$33$26 ;
+  output \port$33$27 ;
+  wire \port$33$27 ;
+  output \port$33$28 ;
+  wire \port$33$28 ;
+  output \port$33$29 ;
+  wire \port$33$29 ;
+  output \port$33$3 ;
+  wire \port$33$3 ;
+  output \port$33$30 ;
+  wire \port$33$30 ;
+  output \port$33$31 ;
+  wire \port$33$31 ;
+  output \port$33$32 ;
+  wire \port$33$32 ;
+  output \port$33$33 ;
+  wire \port$33$33 ;
+  output \port$33$4 ;
+  wire \port$33$4 ;
+  output \port$33$5 ;
+  wire \port$33$5 ;
+  output \port$33$6 ;
+  wire \port$33$6 ;
+  output \port$33$7 ;
+  wire \port$33$7 ;
+  output \port$33$8 ;
+  wire \port$33$8 ;
+  output \port$33$9 ;
+  wire \port$33$9 ;
   MULT18X18D #(
     .CAS_MATCH_REG("FALSE"),
     .CLK0_DIV("ENABLED"),
@@ -13504,1956 +2206,38 @@ module \hwq_requant.pll_0 (clk, \port$215$0 , \port$215$1 , \port$215$2 , \port$
   assign b18 = { 1'h0, b };
   assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
   assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$215$0  = \$1 ;
-  assign \port$215$1  = \$2 ;
-  assign \port$215$2  = \$3 ;
-  assign \port$215$3  = \$4 ;
-  assign \port$215$4  = \$5 ;
-  assign \port$215$5  = \$6 ;
-  assign \port$215$6  = \$7 ;
-  assign \port$215$7  = \$8 ;
-  assign \port$215$8  = \$9 ;
-  assign \port$215$9  = \$10 ;
-  assign \port$215$10  = \$11 ;
-  assign \port$215$11  = \$12 ;
-  assign \port$215$12  = \$13 ;
-  assign \port$215$13  = \$14 ;
-  assign \port$215$14  = \$15 ;
-  assign \port$215$15  = \$16 ;
-  assign \port$215$16  = \$17 ;
-  assign \port$215$17  = \$18 ;
-  assign \port$215$18  = \$19 ;
-  assign \port$215$19  = \$20 ;
-  assign \port$215$20  = \$21 ;
-  assign \port$215$21  = \$22 ;
-  assign \port$215$22  = \$23 ;
-  assign \port$215$23  = \$24 ;
-  assign \port$215$24  = \$25 ;
-  assign \port$215$25  = \$26 ;
-  assign \port$215$26  = \$27 ;
-  assign \port$215$27  = \$28 ;
-  assign \port$215$28  = \$29 ;
-  assign \port$215$29  = \$30 ;
-  assign \port$215$30  = \$31 ;
-  assign \port$215$31  = \$32 ;
-  assign \port$215$32  = \$33 ;
-  assign \port$215$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_1 (clk, \port$219$0 , \port$219$1 , \port$219$2 , \port$219$3 , \port$219$4 , \port$219$5 , \port$219$6 , \port$219$7 , \port$219$8 , \port$219$9 , \port$219$10 , \port$219$11 , \port$219$12 , \port$219$13 , \port$219$14 , \port$219$15 , \port$219$16 , \port$219$17 , \port$219$18 , \port$219$19 
-, \port$219$20 , \port$219$21 , \port$219$22 , \port$219$23 , \port$219$24 , \port$219$25 , \port$219$26 , \port$219$27 , \port$219$28 , \port$219$29 , \port$219$30 , \port$219$31 , \port$219$32 , \port$219$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$219$0 ;
-  wire \port$219$0 ;
-  output \port$219$1 ;
-  wire \port$219$1 ;
-  output \port$219$10 ;
-  wire \port$219$10 ;
-  output \port$219$11 ;
-  wire \port$219$11 ;
-  output \port$219$12 ;
-  wire \port$219$12 ;
-  output \port$219$13 ;
-  wire \port$219$13 ;
-  output \port$219$14 ;
-  wire \port$219$14 ;
-  output \port$219$15 ;
-  wire \port$219$15 ;
-  output \port$219$16 ;
-  wire \port$219$16 ;
-  output \port$219$17 ;
-  wire \port$219$17 ;
-  output \port$219$18 ;
-  wire \port$219$18 ;
-  output \port$219$19 ;
-  wire \port$219$19 ;
-  output \port$219$2 ;
-  wire \port$219$2 ;
-  output \port$219$20 ;
-  wire \port$219$20 ;
-  output \port$219$21 ;
-  wire \port$219$21 ;
-  output \port$219$22 ;
-  wire \port$219$22 ;
-  output \port$219$23 ;
-  wire \port$219$23 ;
-  output \port$219$24 ;
-  wire \port$219$24 ;
-  output \port$219$25 ;
-  wire \port$219$25 ;
-  output \port$219$26 ;
-  wire \port$219$26 ;
-  output \port$219$27 ;
-  wire \port$219$27 ;
-  output \port$219$28 ;
-  wire \port$219$28 ;
-  output \port$219$29 ;
-  wire \port$219$29 ;
-  output \port$219$3 ;
-  wire \port$219$3 ;
-  output \port$219$30 ;
-  wire \port$219$30 ;
-  output \port$219$31 ;
-  wire \port$219$31 ;
-  output \port$219$32 ;
-  wire \port$219$32 ;
-  output \port$219$33 ;
-  wire \port$219$33 ;
-  output \port$219$4 ;
-  wire \port$219$4 ;
-  output \port$219$5 ;
-  wire \port$219$5 ;
-  output \port$219$6 ;
-  wire \port$219$6 ;
-  output \port$219$7 ;
-  wire \port$219$7 ;
-  output \port$219$8 ;
-  wire \port$219$8 ;
-  output \port$219$9 ;
-  wire \port$219$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$219$0  = \$1 ;
-  assign \port$219$1  = \$2 ;
-  assign \port$219$2  = \$3 ;
-  assign \port$219$3  = \$4 ;
-  assign \port$219$4  = \$5 ;
-  assign \port$219$5  = \$6 ;
-  assign \port$219$6  = \$7 ;
-  assign \port$219$7  = \$8 ;
-  assign \port$219$8  = \$9 ;
-  assign \port$219$9  = \$10 ;
-  assign \port$219$10  = \$11 ;
-  assign \port$219$11  = \$12 ;
-  assign \port$219$12  = \$13 ;
-  assign \port$219$13  = \$14 ;
-  assign \port$219$14  = \$15 ;
-  assign \port$219$15  = \$16 ;
-  assign \port$219$16  = \$17 ;
-  assign \port$219$17  = \$18 ;
-  assign \port$219$18  = \$19 ;
-  assign \port$219$19  = \$20 ;
-  assign \port$219$20  = \$21 ;
-  assign \port$219$21  = \$22 ;
-  assign \port$219$22  = \$23 ;
-  assign \port$219$23  = \$24 ;
-  assign \port$219$24  = \$25 ;
-  assign \port$219$25  = \$26 ;
-  assign \port$219$26  = \$27 ;
-  assign \port$219$27  = \$28 ;
-  assign \port$219$28  = \$29 ;
-  assign \port$219$29  = \$30 ;
-  assign \port$219$30  = \$31 ;
-  assign \port$219$31  = \$32 ;
-  assign \port$219$32  = \$33 ;
-  assign \port$219$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_2 (clk, \port$223$0 , \port$223$1 , \port$223$2 , \port$223$3 , \port$223$4 , \port$223$5 , \port$223$6 , \port$223$7 , \port$223$8 , \port$223$9 , \port$223$10 , \port$223$11 , \port$223$12 , \port$223$13 , \port$223$14 , \port$223$15 , \port$223$16 , \port$223$17 , \port$223$18 , \port$223$19 
-, \port$223$20 , \port$223$21 , \port$223$22 , \port$223$23 , \port$223$24 , \port$223$25 , \port$223$26 , \port$223$27 , \port$223$28 , \port$223$29 , \port$223$30 , \port$223$31 , \port$223$32 , \port$223$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$223$0 ;
-  wire \port$223$0 ;
-  output \port$223$1 ;
-  wire \port$223$1 ;
-  output \port$223$10 ;
-  wire \port$223$10 ;
-  output \port$223$11 ;
-  wire \port$223$11 ;
-  output \port$223$12 ;
-  wire \port$223$12 ;
-  output \port$223$13 ;
-  wire \port$223$13 ;
-  output \port$223$14 ;
-  wire \port$223$14 ;
-  output \port$223$15 ;
-  wire \port$223$15 ;
-  output \port$223$16 ;
-  wire \port$223$16 ;
-  output \port$223$17 ;
-  wire \port$223$17 ;
-  output \port$223$18 ;
-  wire \port$223$18 ;
-  output \port$223$19 ;
-  wire \port$223$19 ;
-  output \port$223$2 ;
-  wire \port$223$2 ;
-  output \port$223$20 ;
-  wire \port$223$20 ;
-  output \port$223$21 ;
-  wire \port$223$21 ;
-  output \port$223$22 ;
-  wire \port$223$22 ;
-  output \port$223$23 ;
-  wire \port$223$23 ;
-  output \port$223$24 ;
-  wire \port$223$24 ;
-  output \port$223$25 ;
-  wire \port$223$25 ;
-  output \port$223$26 ;
-  wire \port$223$26 ;
-  output \port$223$27 ;
-  wire \port$223$27 ;
-  output \port$223$28 ;
-  wire \port$223$28 ;
-  output \port$223$29 ;
-  wire \port$223$29 ;
-  output \port$223$3 ;
-  wire \port$223$3 ;
-  output \port$223$30 ;
-  wire \port$223$30 ;
-  output \port$223$31 ;
-  wire \port$223$31 ;
-  output \port$223$32 ;
-  wire \port$223$32 ;
-  output \port$223$33 ;
-  wire \port$223$33 ;
-  output \port$223$4 ;
-  wire \port$223$4 ;
-  output \port$223$5 ;
-  wire \port$223$5 ;
-  output \port$223$6 ;
-  wire \port$223$6 ;
-  output \port$223$7 ;
-  wire \port$223$7 ;
-  output \port$223$8 ;
-  wire \port$223$8 ;
-  output \port$223$9 ;
-  wire \port$223$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$223$0  = \$1 ;
-  assign \port$223$1  = \$2 ;
-  assign \port$223$2  = \$3 ;
-  assign \port$223$3  = \$4 ;
-  assign \port$223$4  = \$5 ;
-  assign \port$223$5  = \$6 ;
-  assign \port$223$6  = \$7 ;
-  assign \port$223$7  = \$8 ;
-  assign \port$223$8  = \$9 ;
-  assign \port$223$9  = \$10 ;
-  assign \port$223$10  = \$11 ;
-  assign \port$223$11  = \$12 ;
-  assign \port$223$12  = \$13 ;
-  assign \port$223$13  = \$14 ;
-  assign \port$223$14  = \$15 ;
-  assign \port$223$15  = \$16 ;
-  assign \port$223$16  = \$17 ;
-  assign \port$223$17  = \$18 ;
-  assign \port$223$18  = \$19 ;
-  assign \port$223$19  = \$20 ;
-  assign \port$223$20  = \$21 ;
-  assign \port$223$21  = \$22 ;
-  assign \port$223$22  = \$23 ;
-  assign \port$223$23  = \$24 ;
-  assign \port$223$24  = \$25 ;
-  assign \port$223$25  = \$26 ;
-  assign \port$223$26  = \$27 ;
-  assign \port$223$27  = \$28 ;
-  assign \port$223$28  = \$29 ;
-  assign \port$223$29  = \$30 ;
-  assign \port$223$30  = \$31 ;
-  assign \port$223$31  = \$32 ;
-  assign \port$223$32  = \$33 ;
-  assign \port$223$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_3 (clk, \port$227$0 , \port$227$1 , \port$227$2 , \port$227$3 , \port$227$4 , \port$227$5 , \port$227$6 , \port$227$7 , \port$227$8 , \port$227$9 , \port$227$10 , \port$227$11 , \port$227$12 , \port$227$13 , \port$227$14 , \port$227$15 , \port$227$16 , \port$227$17 , \port$227$18 , \port$227$19 
-, \port$227$20 , \port$227$21 , \port$227$22 , \port$227$23 , \port$227$24 , \port$227$25 , \port$227$26 , \port$227$27 , \port$227$28 , \port$227$29 , \port$227$30 , \port$227$31 , \port$227$32 , \port$227$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$227$0 ;
-  wire \port$227$0 ;
-  output \port$227$1 ;
-  wire \port$227$1 ;
-  output \port$227$10 ;
-  wire \port$227$10 ;
-  output \port$227$11 ;
-  wire \port$227$11 ;
-  output \port$227$12 ;
-  wire \port$227$12 ;
-  output \port$227$13 ;
-  wire \port$227$13 ;
-  output \port$227$14 ;
-  wire \port$227$14 ;
-  output \port$227$15 ;
-  wire \port$227$15 ;
-  output \port$227$16 ;
-  wire \port$227$16 ;
-  output \port$227$17 ;
-  wire \port$227$17 ;
-  output \port$227$18 ;
-  wire \port$227$18 ;
-  output \port$227$19 ;
-  wire \port$227$19 ;
-  output \port$227$2 ;
-  wire \port$227$2 ;
-  output \port$227$20 ;
-  wire \port$227$20 ;
-  output \port$227$21 ;
-  wire \port$227$21 ;
-  output \port$227$22 ;
-  wire \port$227$22 ;
-  output \port$227$23 ;
-  wire \port$227$23 ;
-  output \port$227$24 ;
-  wire \port$227$24 ;
-  output \port$227$25 ;
-  wire \port$227$25 ;
-  output \port$227$26 ;
-  wire \port$227$26 ;
-  output \port$227$27 ;
-  wire \port$227$27 ;
-  output \port$227$28 ;
-  wire \port$227$28 ;
-  output \port$227$29 ;
-  wire \port$227$29 ;
-  output \port$227$3 ;
-  wire \port$227$3 ;
-  output \port$227$30 ;
-  wire \port$227$30 ;
-  output \port$227$31 ;
-  wire \port$227$31 ;
-  output \port$227$32 ;
-  wire \port$227$32 ;
-  output \port$227$33 ;
-  wire \port$227$33 ;
-  output \port$227$4 ;
-  wire \port$227$4 ;
-  output \port$227$5 ;
-  wire \port$227$5 ;
-  output \port$227$6 ;
-  wire \port$227$6 ;
-  output \port$227$7 ;
-  wire \port$227$7 ;
-  output \port$227$8 ;
-  wire \port$227$8 ;
-  output \port$227$9 ;
-  wire \port$227$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$227$0  = \$1 ;
-  assign \port$227$1  = \$2 ;
-  assign \port$227$2  = \$3 ;
-  assign \port$227$3  = \$4 ;
-  assign \port$227$4  = \$5 ;
-  assign \port$227$5  = \$6 ;
-  assign \port$227$6  = \$7 ;
-  assign \port$227$7  = \$8 ;
-  assign \port$227$8  = \$9 ;
-  assign \port$227$9  = \$10 ;
-  assign \port$227$10  = \$11 ;
-  assign \port$227$11  = \$12 ;
-  assign \port$227$12  = \$13 ;
-  assign \port$227$13  = \$14 ;
-  assign \port$227$14  = \$15 ;
-  assign \port$227$15  = \$16 ;
-  assign \port$227$16  = \$17 ;
-  assign \port$227$17  = \$18 ;
-  assign \port$227$18  = \$19 ;
-  assign \port$227$19  = \$20 ;
-  assign \port$227$20  = \$21 ;
-  assign \port$227$21  = \$22 ;
-  assign \port$227$22  = \$23 ;
-  assign \port$227$23  = \$24 ;
-  assign \port$227$24  = \$25 ;
-  assign \port$227$25  = \$26 ;
-  assign \port$227$26  = \$27 ;
-  assign \port$227$27  = \$28 ;
-  assign \port$227$28  = \$29 ;
-  assign \port$227$29  = \$30 ;
-  assign \port$227$30  = \$31 ;
-  assign \port$227$31  = \$32 ;
-  assign \port$227$32  = \$33 ;
-  assign \port$227$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_4 (clk, \port$231$0 , \port$231$1 , \port$231$2 , \port$231$3 , \port$231$4 , \port$231$5 , \port$231$6 , \port$231$7 , \port$231$8 , \port$231$9 , \port$231$10 , \port$231$11 , \port$231$12 , \port$231$13 , \port$231$14 , \port$231$15 , \port$231$16 , \port$231$17 , \port$231$18 , \port$231$19 
-, \port$231$20 , \port$231$21 , \port$231$22 , \port$231$23 , \port$231$24 , \port$231$25 , \port$231$26 , \port$231$27 , \port$231$28 , \port$231$29 , \port$231$30 , \port$231$31 , \port$231$32 , \port$231$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$231$0 ;
-  wire \port$231$0 ;
-  output \port$231$1 ;
-  wire \port$231$1 ;
-  output \port$231$10 ;
-  wire \port$231$10 ;
-  output \port$231$11 ;
-  wire \port$231$11 ;
-  output \port$231$12 ;
-  wire \port$231$12 ;
-  output \port$231$13 ;
-  wire \port$231$13 ;
-  output \port$231$14 ;
-  wire \port$231$14 ;
-  output \port$231$15 ;
-  wire \port$231$15 ;
-  output \port$231$16 ;
-  wire \port$231$16 ;
-  output \port$231$17 ;
-  wire \port$231$17 ;
-  output \port$231$18 ;
-  wire \port$231$18 ;
-  output \port$231$19 ;
-  wire \port$231$19 ;
-  output \port$231$2 ;
-  wire \port$231$2 ;
-  output \port$231$20 ;
-  wire \port$231$20 ;
-  output \port$231$21 ;
-  wire \port$231$21 ;
-  output \port$231$22 ;
-  wire \port$231$22 ;
-  output \port$231$23 ;
-  wire \port$231$23 ;
-  output \port$231$24 ;
-  wire \port$231$24 ;
-  output \port$231$25 ;
-  wire \port$231$25 ;
-  output \port$231$26 ;
-  wire \port$231$26 ;
-  output \port$231$27 ;
-  wire \port$231$27 ;
-  output \port$231$28 ;
-  wire \port$231$28 ;
-  output \port$231$29 ;
-  wire \port$231$29 ;
-  output \port$231$3 ;
-  wire \port$231$3 ;
-  output \port$231$30 ;
-  wire \port$231$30 ;
-  output \port$231$31 ;
-  wire \port$231$31 ;
-  output \port$231$32 ;
-  wire \port$231$32 ;
-  output \port$231$33 ;
-  wire \port$231$33 ;
-  output \port$231$4 ;
-  wire \port$231$4 ;
-  output \port$231$5 ;
-  wire \port$231$5 ;
-  output \port$231$6 ;
-  wire \port$231$6 ;
-  output \port$231$7 ;
-  wire \port$231$7 ;
-  output \port$231$8 ;
-  wire \port$231$8 ;
-  output \port$231$9 ;
-  wire \port$231$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$231$0  = \$1 ;
-  assign \port$231$1  = \$2 ;
-  assign \port$231$2  = \$3 ;
-  assign \port$231$3  = \$4 ;
-  assign \port$231$4  = \$5 ;
-  assign \port$231$5  = \$6 ;
-  assign \port$231$6  = \$7 ;
-  assign \port$231$7  = \$8 ;
-  assign \port$231$8  = \$9 ;
-  assign \port$231$9  = \$10 ;
-  assign \port$231$10  = \$11 ;
-  assign \port$231$11  = \$12 ;
-  assign \port$231$12  = \$13 ;
-  assign \port$231$13  = \$14 ;
-  assign \port$231$14  = \$15 ;
-  assign \port$231$15  = \$16 ;
-  assign \port$231$16  = \$17 ;
-  assign \port$231$17  = \$18 ;
-  assign \port$231$18  = \$19 ;
-  assign \port$231$19  = \$20 ;
-  assign \port$231$20  = \$21 ;
-  assign \port$231$21  = \$22 ;
-  assign \port$231$22  = \$23 ;
-  assign \port$231$23  = \$24 ;
-  assign \port$231$24  = \$25 ;
-  assign \port$231$25  = \$26 ;
-  assign \port$231$26  = \$27 ;
-  assign \port$231$27  = \$28 ;
-  assign \port$231$28  = \$29 ;
-  assign \port$231$29  = \$30 ;
-  assign \port$231$30  = \$31 ;
-  assign \port$231$31  = \$32 ;
-  assign \port$231$32  = \$33 ;
-  assign \port$231$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_5 (clk, \port$235$0 , \port$235$1 , \port$235$2 , \port$235$3 , \port$235$4 , \port$235$5 , \port$235$6 , \port$235$7 , \port$235$8 , \port$235$9 , \port$235$10 , \port$235$11 , \port$235$12 , \port$235$13 , \port$235$14 , \port$235$15 , \port$235$16 , \port$235$17 , \port$235$18 , \port$235$19 
-, \port$235$20 , \port$235$21 , \port$235$22 , \port$235$23 , \port$235$24 , \port$235$25 , \port$235$26 , \port$235$27 , \port$235$28 , \port$235$29 , \port$235$30 , \port$235$31 , \port$235$32 , \port$235$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$235$0 ;
-  wire \port$235$0 ;
-  output \port$235$1 ;
-  wire \port$235$1 ;
-  output \port$235$10 ;
-  wire \port$235$10 ;
-  output \port$235$11 ;
-  wire \port$235$11 ;
-  output \port$235$12 ;
-  wire \port$235$12 ;
-  output \port$235$13 ;
-  wire \port$235$13 ;
-  output \port$235$14 ;
-  wire \port$235$14 ;
-  output \port$235$15 ;
-  wire \port$235$15 ;
-  output \port$235$16 ;
-  wire \port$235$16 ;
-  output \port$235$17 ;
-  wire \port$235$17 ;
-  output \port$235$18 ;
-  wire \port$235$18 ;
-  output \port$235$19 ;
-  wire \port$235$19 ;
-  output \port$235$2 ;
-  wire \port$235$2 ;
-  output \port$235$20 ;
-  wire \port$235$20 ;
-  output \port$235$21 ;
-  wire \port$235$21 ;
-  output \port$235$22 ;
-  wire \port$235$22 ;
-  output \port$235$23 ;
-  wire \port$235$23 ;
-  output \port$235$24 ;
-  wire \port$235$24 ;
-  output \port$235$25 ;
-  wire \port$235$25 ;
-  output \port$235$26 ;
-  wire \port$235$26 ;
-  output \port$235$27 ;
-  wire \port$235$27 ;
-  output \port$235$28 ;
-  wire \port$235$28 ;
-  output \port$235$29 ;
-  wire \port$235$29 ;
-  output \port$235$3 ;
-  wire \port$235$3 ;
-  output \port$235$30 ;
-  wire \port$235$30 ;
-  output \port$235$31 ;
-  wire \port$235$31 ;
-  output \port$235$32 ;
-  wire \port$235$32 ;
-  output \port$235$33 ;
-  wire \port$235$33 ;
-  output \port$235$4 ;
-  wire \port$235$4 ;
-  output \port$235$5 ;
-  wire \port$235$5 ;
-  output \port$235$6 ;
-  wire \port$235$6 ;
-  output \port$235$7 ;
-  wire \port$235$7 ;
-  output \port$235$8 ;
-  wire \port$235$8 ;
-  output \port$235$9 ;
-  wire \port$235$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$235$0  = \$1 ;
-  assign \port$235$1  = \$2 ;
-  assign \port$235$2  = \$3 ;
-  assign \port$235$3  = \$4 ;
-  assign \port$235$4  = \$5 ;
-  assign \port$235$5  = \$6 ;
-  assign \port$235$6  = \$7 ;
-  assign \port$235$7  = \$8 ;
-  assign \port$235$8  = \$9 ;
-  assign \port$235$9  = \$10 ;
-  assign \port$235$10  = \$11 ;
-  assign \port$235$11  = \$12 ;
-  assign \port$235$12  = \$13 ;
-  assign \port$235$13  = \$14 ;
-  assign \port$235$14  = \$15 ;
-  assign \port$235$15  = \$16 ;
-  assign \port$235$16  = \$17 ;
-  assign \port$235$17  = \$18 ;
-  assign \port$235$18  = \$19 ;
-  assign \port$235$19  = \$20 ;
-  assign \port$235$20  = \$21 ;
-  assign \port$235$21  = \$22 ;
-  assign \port$235$22  = \$23 ;
-  assign \port$235$23  = \$24 ;
-  assign \port$235$24  = \$25 ;
-  assign \port$235$25  = \$26 ;
-  assign \port$235$26  = \$27 ;
-  assign \port$235$27  = \$28 ;
-  assign \port$235$28  = \$29 ;
-  assign \port$235$29  = \$30 ;
-  assign \port$235$30  = \$31 ;
-  assign \port$235$31  = \$32 ;
-  assign \port$235$32  = \$33 ;
-  assign \port$235$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_6 (clk, \port$239$0 , \port$239$1 , \port$239$2 , \port$239$3 , \port$239$4 , \port$239$5 , \port$239$6 , \port$239$7 , \port$239$8 , \port$239$9 , \port$239$10 , \port$239$11 , \port$239$12 , \port$239$13 , \port$239$14 , \port$239$15 , \port$239$16 , \port$239$17 , \port$239$18 , \port$239$19 
-, \port$239$20 , \port$239$21 , \port$239$22 , \port$239$23 , \port$239$24 , \port$239$25 , \port$239$26 , \port$239$27 , \port$239$28 , \port$239$29 , \port$239$30 , \port$239$31 , \port$239$32 , \port$239$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$239$0 ;
-  wire \port$239$0 ;
-  output \port$239$1 ;
-  wire \port$239$1 ;
-  output \port$239$10 ;
-  wire \port$239$10 ;
-  output \port$239$11 ;
-  wire \port$239$11 ;
-  output \port$239$12 ;
-  wire \port$239$12 ;
-  output \port$239$13 ;
-  wire \port$239$13 ;
-  output \port$239$14 ;
-  wire \port$239$14 ;
-  output \port$239$15 ;
-  wire \port$239$15 ;
-  output \port$239$16 ;
-  wire \port$239$16 ;
-  output \port$239$17 ;
-  wire \port$239$17 ;
-  output \port$239$18 ;
-  wire \port$239$18 ;
-  output \port$239$19 ;
-  wire \port$239$19 ;
-  output \port$239$2 ;
-  wire \port$239$2 ;
-  output \port$239$20 ;
-  wire \port$239$20 ;
-  output \port$239$21 ;
-  wire \port$239$21 ;
-  output \port$239$22 ;
-  wire \port$239$22 ;
-  output \port$239$23 ;
-  wire \port$239$23 ;
-  output \port$239$24 ;
-  wire \port$239$24 ;
-  output \port$239$25 ;
-  wire \port$239$25 ;
-  output \port$239$26 ;
-  wire \port$239$26 ;
-  output \port$239$27 ;
-  wire \port$239$27 ;
-  output \port$239$28 ;
-  wire \port$239$28 ;
-  output \port$239$29 ;
-  wire \port$239$29 ;
-  output \port$239$3 ;
-  wire \port$239$3 ;
-  output \port$239$30 ;
-  wire \port$239$30 ;
-  output \port$239$31 ;
-  wire \port$239$31 ;
-  output \port$239$32 ;
-  wire \port$239$32 ;
-  output \port$239$33 ;
-  wire \port$239$33 ;
-  output \port$239$4 ;
-  wire \port$239$4 ;
-  output \port$239$5 ;
-  wire \port$239$5 ;
-  output \port$239$6 ;
-  wire \port$239$6 ;
-  output \port$239$7 ;
-  wire \port$239$7 ;
-  output \port$239$8 ;
-  wire \port$239$8 ;
-  output \port$239$9 ;
-  wire \port$239$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$239$0  = \$1 ;
-  assign \port$239$1  = \$2 ;
-  assign \port$239$2  = \$3 ;
-  assign \port$239$3  = \$4 ;
-  assign \port$239$4  = \$5 ;
-  assign \port$239$5  = \$6 ;
-  assign \port$239$6  = \$7 ;
-  assign \port$239$7  = \$8 ;
-  assign \port$239$8  = \$9 ;
-  assign \port$239$9  = \$10 ;
-  assign \port$239$10  = \$11 ;
-  assign \port$239$11  = \$12 ;
-  assign \port$239$12  = \$13 ;
-  assign \port$239$13  = \$14 ;
-  assign \port$239$14  = \$15 ;
-  assign \port$239$15  = \$16 ;
-  assign \port$239$16  = \$17 ;
-  assign \port$239$17  = \$18 ;
-  assign \port$239$18  = \$19 ;
-  assign \port$239$19  = \$20 ;
-  assign \port$239$20  = \$21 ;
-  assign \port$239$21  = \$22 ;
-  assign \port$239$22  = \$23 ;
-  assign \port$239$23  = \$24 ;
-  assign \port$239$24  = \$25 ;
-  assign \port$239$25  = \$26 ;
-  assign \port$239$26  = \$27 ;
-  assign \port$239$27  = \$28 ;
-  assign \port$239$28  = \$29 ;
-  assign \port$239$29  = \$30 ;
-  assign \port$239$30  = \$31 ;
-  assign \port$239$31  = \$32 ;
-  assign \port$239$32  = \$33 ;
-  assign \port$239$33  = \$34 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \hwq_requant.pll_7 (clk, \port$243$0 , \port$243$1 , \port$243$2 , \port$243$3 , \port$243$4 , \port$243$5 , \port$243$6 , \port$243$7 , \port$243$8 , \port$243$9 , \port$243$10 , \port$243$11 , \port$243$12 , \port$243$13 , \port$243$14 , \port$243$15 , \port$243$16 , \port$243$17 , \port$243$18 , \port$243$19 
-, \port$243$20 , \port$243$21 , \port$243$22 , \port$243$23 , \port$243$24 , \port$243$25 , \port$243$26 , \port$243$27 , \port$243$28 , \port$243$29 , \port$243$30 , \port$243$31 , \port$243$32 , \port$243$33 , b, a, en);
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [17:0] \$signal ;
-  input [16:0] a;
-  wire [16:0] a;
-  input [16:0] b;
-  wire [16:0] b;
-  wire [17:0] b18;
-  input clk;
-  wire clk;
-  input en;
-  wire en;
-  wire [33:0] p;
-  wire [35:0] p36;
-  output \port$243$0 ;
-  wire \port$243$0 ;
-  output \port$243$1 ;
-  wire \port$243$1 ;
-  output \port$243$10 ;
-  wire \port$243$10 ;
-  output \port$243$11 ;
-  wire \port$243$11 ;
-  output \port$243$12 ;
-  wire \port$243$12 ;
-  output \port$243$13 ;
-  wire \port$243$13 ;
-  output \port$243$14 ;
-  wire \port$243$14 ;
-  output \port$243$15 ;
-  wire \port$243$15 ;
-  output \port$243$16 ;
-  wire \port$243$16 ;
-  output \port$243$17 ;
-  wire \port$243$17 ;
-  output \port$243$18 ;
-  wire \port$243$18 ;
-  output \port$243$19 ;
-  wire \port$243$19 ;
-  output \port$243$2 ;
-  wire \port$243$2 ;
-  output \port$243$20 ;
-  wire \port$243$20 ;
-  output \port$243$21 ;
-  wire \port$243$21 ;
-  output \port$243$22 ;
-  wire \port$243$22 ;
-  output \port$243$23 ;
-  wire \port$243$23 ;
-  output \port$243$24 ;
-  wire \port$243$24 ;
-  output \port$243$25 ;
-  wire \port$243$25 ;
-  output \port$243$26 ;
-  wire \port$243$26 ;
-  output \port$243$27 ;
-  wire \port$243$27 ;
-  output \port$243$28 ;
-  wire \port$243$28 ;
-  output \port$243$29 ;
-  wire \port$243$29 ;
-  output \port$243$3 ;
-  wire \port$243$3 ;
-  output \port$243$30 ;
-  wire \port$243$30 ;
-  output \port$243$31 ;
-  wire \port$243$31 ;
-  output \port$243$32 ;
-  wire \port$243$32 ;
-  output \port$243$33 ;
-  wire \port$243$33 ;
-  output \port$243$4 ;
-  wire \port$243$4 ;
-  output \port$243$5 ;
-  wire \port$243$5 ;
-  output \port$243$6 ;
-  wire \port$243$6 ;
-  output \port$243$7 ;
-  wire \port$243$7 ;
-  output \port$243$8 ;
-  wire \port$243$8 ;
-  output \port$243$9 ;
-  wire \port$243$9 ;
-  MULT18X18D #(
-    .CAS_MATCH_REG("FALSE"),
-    .CLK0_DIV("ENABLED"),
-    .CLK1_DIV("ENABLED"),
-    .CLK2_DIV("ENABLED"),
-    .CLK3_DIV("ENABLED"),
-    .GSR("DISABLED"),
-    .HIGHSPEED_CLK("NONE"),
-    .MULT_BYPASS("DISABLED"),
-    .REG_INPUTA_CLK("CLK0"),
-    .REG_INPUTB_CLK("CLK0"),
-    .REG_INPUTC_CLK("NONE"),
-    .REG_OUTPUT_CLK("CLK0"),
-    .REG_PIPELINE_CLK("NONE"),
-    .RESETMODE("SYNC"),
-    .SOURCEB_MODE("B_SHIFT")
-  ) dsp (
-    .A0(a[0]),
-    .A1(a[1]),
-    .A10(a[10]),
-    .A11(a[11]),
-    .A12(a[12]),
-    .A13(a[13]),
-    .A14(a[14]),
-    .A15(a[15]),
-    .A16(a[16]),
-    .A17(1'h0),
-    .A2(a[2]),
-    .A3(a[3]),
-    .A4(a[4]),
-    .A5(a[5]),
-    .A6(a[6]),
-    .A7(a[7]),
-    .A8(a[8]),
-    .A9(a[9]),
-    .B0(b[0]),
-    .B1(b[1]),
-    .B10(b[10]),
-    .B11(b[11]),
-    .B12(b[12]),
-    .B13(b[13]),
-    .B14(b[14]),
-    .B15(b[15]),
-    .B16(b[16]),
-    .B17(1'h0),
-    .B2(b[2]),
-    .B3(b[3]),
-    .B4(b[4]),
-    .B5(b[5]),
-    .B6(b[6]),
-    .B7(b[7]),
-    .B8(b[8]),
-    .B9(b[9]),
-    .C0(1'h0),
-    .C1(1'h0),
-    .C10(1'h0),
-    .C11(1'h0),
-    .C12(1'h0),
-    .C13(1'h0),
-    .C14(1'h0),
-    .C15(1'h0),
-    .C16(1'h0),
-    .C17(1'h0),
-    .C2(1'h0),
-    .C3(1'h0),
-    .C4(1'h0),
-    .C5(1'h0),
-    .C6(1'h0),
-    .C7(1'h0),
-    .C8(1'h0),
-    .C9(1'h0),
-    .CE0(en),
-    .CLK0(clk),
-    .P0(\$1 ),
-    .P1(\$2 ),
-    .P10(\$11 ),
-    .P11(\$12 ),
-    .P12(\$13 ),
-    .P13(\$14 ),
-    .P14(\$15 ),
-    .P15(\$16 ),
-    .P16(\$17 ),
-    .P17(\$18 ),
-    .P18(\$19 ),
-    .P19(\$20 ),
-    .P2(\$3 ),
-    .P20(\$21 ),
-    .P21(\$22 ),
-    .P22(\$23 ),
-    .P23(\$24 ),
-    .P24(\$25 ),
-    .P25(\$26 ),
-    .P26(\$27 ),
-    .P27(\$28 ),
-    .P28(\$29 ),
-    .P29(\$30 ),
-    .P3(\$4 ),
-    .P30(\$31 ),
-    .P31(\$32 ),
-    .P32(\$33 ),
-    .P33(\$34 ),
-    .P34(\$35 ),
-    .P35(\$36 ),
-    .P4(\$5 ),
-    .P5(\$6 ),
-    .P6(\$7 ),
-    .P7(\$8 ),
-    .P8(\$9 ),
-    .P9(\$10 ),
-    .RST0(1'h0),
-    .SIGNEDA(1'h1),
-    .SIGNEDB(1'h1),
-    .SOURCEA(1'h0),
-    .SOURCEB(1'h0)
-  );
-  assign \$signal  = { 1'h0, a };
-  assign b18 = { 1'h0, b };
-  assign p = { \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign p36 = { \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
-  assign \port$243$0  = \$1 ;
-  assign \port$243$1  = \$2 ;
-  assign \port$243$2  = \$3 ;
-  assign \port$243$3  = \$4 ;
-  assign \port$243$4  = \$5 ;
-  assign \port$243$5  = \$6 ;
-  assign \port$243$6  = \$7 ;
-  assign \port$243$7  = \$8 ;
-  assign \port$243$8  = \$9 ;
-  assign \port$243$9  = \$10 ;
-  assign \port$243$10  = \$11 ;
-  assign \port$243$11  = \$12 ;
-  assign \port$243$12  = \$13 ;
-  assign \port$243$13  = \$14 ;
-  assign \port$243$14  = \$15 ;
-  assign \port$243$15  = \$16 ;
-  assign \port$243$16  = \$17 ;
-  assign \port$243$17  = \$18 ;
-  assign \port$243$18  = \$19 ;
-  assign \port$243$19  = \$20 ;
-  assign \port$243$20  = \$21 ;
-  assign \port$243$21  = \$22 ;
-  assign \port$243$22  = \$23 ;
-  assign \port$243$23  = \$24 ;
-  assign \port$243$24  = \$25 ;
-  assign \port$243$25  = \$26 ;
-  assign \port$243$26  = \$27 ;
-  assign \port$243$27  = \$28 ;
-  assign \port$243$28  = \$29 ;
-  assign \port$243$29  = \$30 ;
-  assign \port$243$30  = \$31 ;
-  assign \port$243$31  = \$32 ;
-  assign \port$243$32  = \$33 ;
-  assign \port$243$33  = \$34 ;
+  assign \port$33$0  = \$1 ;
+  assign \port$33$1  = \$2 ;
+  assign \port$33$2  = \$3 ;
+  assign \port$33$3  = \$4 ;
+  assign \port$33$4  = \$5 ;
+  assign \port$33$5  = \$6 ;
+  assign \port$33$6  = \$7 ;
+  assign \port$33$7  = \$8 ;
+  assign \port$33$8  = \$9 ;
+  assign \port$33$9  = \$10 ;
+  assign \port$33$10  = \$11 ;
+  assign \port$33$11  = \$12 ;
+  assign \port$33$12  = \$13 ;
+  assign \port$33$13  = \$14 ;
+  assign \port$33$14  = \$15 ;
+  assign \port$33$15  = \$16 ;
+  assign \port$33$16  = \$17 ;
+  assign \port$33$17  = \$18 ;
+  assign \port$33$18  = \$19 ;
+  assign \port$33$19  = \$20 ;
+  assign \port$33$20  = \$21 ;
+  assign \port$33$21  = \$22 ;
+  assign \port$33$22  = \$23 ;
+  assign \port$33$23  = \$24 ;
+  assign \port$33$24  = \$25 ;
+  assign \port$33$25  = \$26 ;
+  assign \port$33$26  = \$27 ;
+  assign \port$33$27  = \$28 ;
+  assign \port$33$28  = \$29 ;
+  assign \port$33$29  = \$30 ;
+  assign \port$33$30  = \$31 ;
+  assign \port$33$31  = \$32 ;
+  assign \port$33$32  = \$33 ;
+  assign \port$33$33  = \$34 ;
 endmodule

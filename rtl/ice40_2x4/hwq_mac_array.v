@@ -6,78 +6,81 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg \$101 ;
+  reg [7:0] \$100 ;
+  reg [15:0] \$101 ;
   reg \$102 ;
   reg \$103 ;
   reg \$104 ;
   reg \$105 ;
-  reg [23:0] \$106 ;
-  reg [23:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg \$109 ;
+  reg \$106 ;
+  reg \$107 ;
+  reg [23:0] \$108 ;
+  reg [23:0] \$109 ;
   wire [23:0] \$11 ;
-  reg \$110 ;
-  reg [7:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
+  reg [7:0] \$110 ;
+  reg \$111 ;
+  reg \$112 ;
+  reg [7:0] \$113 ;
+  reg [15:0] \$114 ;
   reg \$115 ;
   reg \$116 ;
   reg \$117 ;
   reg \$118 ;
-  reg [23:0] \$119 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [23:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [7:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg \$126 ;
-  reg \$127 ;
+  reg \$120 ;
+  reg [23:0] \$121 ;
+  reg [23:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  reg [7:0] \$126 ;
+  reg [15:0] \$127 ;
   reg \$128 ;
   reg \$129 ;
   wire \$13 ;
   reg \$130 ;
   reg \$131 ;
-  reg [23:0] \$132 ;
-  reg [23:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg [23:0] \$134 ;
+  reg [23:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg [7:0] \$139 ;
   wire [23:0] \$14 ;
-  reg \$140 ;
+  reg [15:0] \$140 ;
   reg \$141 ;
   reg \$142 ;
   reg \$143 ;
   reg \$144 ;
-  reg [23:0] \$145 ;
-  reg [23:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg \$148 ;
-  reg \$149 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [23:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [7:0] \$149 ;
   wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [15:0] \$151 ;
-  reg \$152 ;
-  reg \$153 ;
+  reg \$150 ;
+  reg \$151 ;
+  reg [7:0] \$152 ;
+  reg [15:0] \$153 ;
   reg \$154 ;
   reg \$155 ;
   reg \$156 ;
   reg \$157 ;
-  reg [23:0] \$158 ;
-  reg [23:0] \$159 ;
+  reg \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  reg [1:0] \$160 ;
-  reg [1:0] \$161 ;
-  wire [31:0] \$162 ;
-  wire [31:0] \$163 ;
-  wire [31:0] \$164 ;
+  reg [23:0] \$160 ;
+  reg [23:0] \$161 ;
+  reg [1:0] \$162 ;
+  reg [1:0] \$163 ;
+  reg \$164 ;
   wire [31:0] \$165 ;
+  wire [31:0] \$166 ;
+  wire [31:0] \$167 ;
+  wire [31:0] \$168 ;
   wire [23:0] \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -88,10 +91,10 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [23:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [2:0] \$26 ;
-  wire [2:0] \$27 ;
-  wire \$28 ;
-  wire [2:0] \$29 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
   wire [24:0] \$30 ;
   wire \$31 ;
@@ -108,82 +111,82 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$41 ;
   wire [24:0] \$42 ;
   wire \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
+  wire \$44 ;
+  wire [2:0] \$45 ;
   wire \$46 ;
-  reg [7:0] \$47 ;
-  reg \$48 ;
-  reg \$49 ;
+  wire [2:0] \$47 ;
+  wire [2:0] \$48 ;
+  reg [7:0] \$49 ;
   wire [23:0] \$5 ;
-  reg [7:0] \$50 ;
-  reg [7:0] \$51 ;
+  reg \$50 ;
+  reg \$51 ;
   reg [7:0] \$52 ;
   reg [7:0] \$53 ;
   reg [7:0] \$54 ;
   reg [7:0] \$55 ;
   reg [7:0] \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [7:0] \$59 ;
+  reg [7:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg \$61 ;
-  reg \$62 ;
+  reg \$60 ;
+  reg [7:0] \$61 ;
+  reg [15:0] \$62 ;
   reg \$63 ;
   reg \$64 ;
   reg \$65 ;
   reg \$66 ;
-  reg [23:0] \$67 ;
-  reg [23:0] \$68 ;
-  reg [7:0] \$69 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [23:0] \$69 ;
   wire \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg [7:0] \$72 ;
-  reg [15:0] \$73 ;
-  reg \$74 ;
-  reg \$75 ;
+  reg [23:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg \$72 ;
+  reg \$73 ;
+  reg [7:0] \$74 ;
+  reg [15:0] \$75 ;
   reg \$76 ;
   reg \$77 ;
   reg \$78 ;
   reg \$79 ;
   wire [23:0] \$8 ;
-  reg [23:0] \$80 ;
-  reg [23:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  reg \$84 ;
-  reg [7:0] \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg \$88 ;
+  reg \$80 ;
+  reg \$81 ;
+  reg [23:0] \$82 ;
+  reg [23:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg [7:0] \$87 ;
+  reg [15:0] \$88 ;
   reg \$89 ;
   wire \$9 ;
   reg \$90 ;
   reg \$91 ;
   reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [23:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg [23:0] \$95 ;
+  reg [23:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg \$98 ;
+  reg \$99 ;
   wire [7:0] a0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$156 ;
+  wire [7:0] \a0$157 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$161 ;
+  wire [7:0] \a0$162 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$166 ;
+  wire [7:0] \a0$167 ;
   (* init = 8'h00 *)
   wire [7:0] a1;
   (* init = 8'h00 *)
-  wire [7:0] \a1$158 ;
+  wire [7:0] \a1$159 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$163 ;
+  wire [7:0] \a1$164 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$168 ;
+  wire [7:0] \a1$169 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -202,19 +205,20 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
   (* init = 8'h00 *)
-  wire [7:0] \b0$157 ;
+  wire [7:0] \b0$158 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$162 ;
+  wire [7:0] \b0$163 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$167 ;
+  wire [7:0] \b0$168 ;
   (* init = 8'h00 *)
   wire [7:0] b1;
   (* init = 8'h00 *)
-  wire [7:0] \b1$159 ;
+  wire [7:0] \b1$160 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$164 ;
+  wire [7:0] \b1$165 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$169 ;
+  wire [7:0] \b1$170 ;
+  reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -225,15 +229,17 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_1_3;
   input clk;
   wire clk;
+  reg [1:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
-  wire \en$150 ;
-  wire \en$155 ;
-  wire \en$160 ;
-  wire \en$165 ;
+  wire \en$151 ;
+  wire \en$156 ;
+  wire \en$161 ;
+  wire \en$166 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -314,7 +320,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_v1_d0 = 1'h0;
@@ -373,291 +378,294 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_1_2 = 8'h00;
   reg [7:0] w_1_3 = 8'h00;
   assign \$1  = en & vr_0_0_d2;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$30 [23:0];
-  assign \$3  = en & shift;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$28 [23:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1_d2;
-  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$32 [23:0];
-  assign \$6  = en & shift;
+  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$30 [23:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2_d2;
-  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$34 [23:0];
-  assign \$9  = en & shift;
+  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$32 [23:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3_d2;
-  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$36 [23:0];
-  assign \$12  = en & shift;
+  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$34 [23:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_1_0_d2;
-  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$38 [23:0];
-  assign \$15  = en & shift;
+  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$36 [23:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_1_1_d2;
-  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$40 [23:0];
-  assign \$18  = en & shift;
+  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$38 [23:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_1_2_d2;
-  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$42 [23:0];
-  assign \$21  = en & shift;
+  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$40 [23:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_1_3_d2;
-  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$44 [23:0];
-  assign \$24  = en & shift;
-  assign \$25  = en & o_valid;
-  assign \$26  = drain_beat + 1'h1;
-  assign \$27  = shift ? 3'h0 : \$26 ;
-  assign \$28  = en & shift;
-  assign \$29  = drain_count - 1'h1;
-  assign \$30  = $signed(acc_0_0) + $signed(p_0_0);
-  assign \$31  = en & vr_0_0_d2;
-  assign cap_0_0 = \$31  & lr_0_0_d2;
-  assign \$32  = $signed(acc_0_1) + $signed(p_0_1);
-  assign \$33  = en & vr_0_1_d2;
-  assign cap_0_1 = \$33  & lr_0_1_d2;
-  assign \$34  = $signed(acc_0_2) + $signed(p_0_2);
-  assign \$35  = en & vr_0_2_d2;
-  assign cap_0_2 = \$35  & lr_0_2_d2;
-  assign \$36  = $signed(acc_0_3) + $signed(p_0_3);
-  assign \$37  = en & vr_0_3_d2;
-  assign cap_0_3 = \$37  & lr_0_3_d2;
-  assign \$38  = $signed(acc_1_0) + $signed(p_1_0);
-  assign \$39  = en & vr_1_0_d2;
-  assign cap_1_0 = \$39  & lr_1_0_d2;
-  assign \$40  = $signed(acc_1_1) + $signed(p_1_1);
-  assign \$41  = en & vr_1_1_d2;
-  assign cap_1_1 = \$41  & lr_1_1_d2;
-  assign \$42  = $signed(acc_1_2) + $signed(p_1_2);
-  assign \$43  = en & vr_1_2_d2;
-  assign cap_1_2 = \$43  & lr_1_2_d2;
-  assign \$44  = $signed(acc_1_3) + $signed(p_1_3);
-  assign \$45  = en & vr_1_3_d2;
-  assign cap_1_3 = \$45  & lr_1_3_d2;
+  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$42 [23:0];
+  assign \$24  = en & drain_shift;
+  assign \$25  = | count_next;
+  assign \$26  = beat_next == 2'h3;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = $signed(acc_0_0) + $signed(p_0_0);
+  assign \$29  = en & vr_0_0_d2;
+  assign cap_0_0 = \$29  & lr_0_0_d2;
+  assign \$30  = $signed(acc_0_1) + $signed(p_0_1);
+  assign \$31  = en & vr_0_1_d2;
+  assign cap_0_1 = \$31  & lr_0_1_d2;
+  assign \$32  = $signed(acc_0_2) + $signed(p_0_2);
+  assign \$33  = en & vr_0_2_d2;
+  assign cap_0_2 = \$33  & lr_0_2_d2;
+  assign \$34  = $signed(acc_0_3) + $signed(p_0_3);
+  assign \$35  = en & vr_0_3_d2;
+  assign cap_0_3 = \$35  & lr_0_3_d2;
+  assign \$36  = $signed(acc_1_0) + $signed(p_1_0);
+  assign \$37  = en & vr_1_0_d2;
+  assign cap_1_0 = \$37  & lr_1_0_d2;
+  assign \$38  = $signed(acc_1_1) + $signed(p_1_1);
+  assign \$39  = en & vr_1_1_d2;
+  assign cap_1_1 = \$39  & lr_1_1_d2;
+  assign \$40  = $signed(acc_1_2) + $signed(p_1_2);
+  assign \$41  = en & vr_1_2_d2;
+  assign cap_1_2 = \$41  & lr_1_2_d2;
+  assign \$42  = $signed(acc_1_3) + $signed(p_1_3);
+  assign \$43  = en & vr_1_3_d2;
+  assign cap_1_3 = \$43  & lr_1_3_d2;
   assign o_valid = | drain_count;
-  assign \$46  = drain_beat == 2'h3;
-  assign shift = o_valid & \$46 ;
+  assign \$44  = en & drain_shift;
+  assign \$45  = drain_count - 1'h1;
+  assign \$46  = en & o_valid;
+  assign \$47  = drain_beat + 1'h1;
+  assign \$48  = drain_shift ? 3'h0 : \$47 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$47 ;
+    skew_a1_d0 <= \$49 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$48 ;
+    skew_v1_d0 <= \$50 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$49 ;
+    skew_l1_d0 <= \$51 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$50 ;
+    skew_w1_d0 <= \$52 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$51 ;
+    skew_w2_d0 <= \$53 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$52 ;
+    skew_w2_d1 <= \$54 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$53 ;
+    skew_w3_d0 <= \$55 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$54 ;
+    skew_w3_d1 <= \$56 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$55 ;
+    skew_w3_d2 <= \$57 ;
   always @(posedge clk)
-    a_0_0 <= \$56 ;
+    a_0_0 <= \$58 ;
   always @(posedge clk)
-    v_0_0 <= \$57 ;
+    v_0_0 <= \$59 ;
   always @(posedge clk)
-    l_0_0 <= \$58 ;
+    l_0_0 <= \$60 ;
   always @(posedge clk)
-    w_0_0 <= \$59 ;
+    w_0_0 <= \$61 ;
   always @(posedge clk)
-    p_0_0 <= \$60 ;
+    p_0_0 <= \$62 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$61 ;
+    vr_0_0_d0 <= \$63 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$62 ;
+    vr_0_0_d1 <= \$64 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$63 ;
+    vr_0_0_d2 <= \$65 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$64 ;
+    lr_0_0_d0 <= \$66 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$65 ;
+    lr_0_0_d1 <= \$67 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$66 ;
+    lr_0_0_d2 <= \$68 ;
   always @(posedge clk)
-    acc_0_0 <= \$67 ;
+    acc_0_0 <= \$69 ;
   always @(posedge clk)
-    out_0_0 <= \$68 ;
+    out_0_0 <= \$70 ;
   always @(posedge clk)
-    a_0_1 <= \$69 ;
+    a_0_1 <= \$71 ;
   always @(posedge clk)
-    v_0_1 <= \$70 ;
+    v_0_1 <= \$72 ;
   always @(posedge clk)
-    l_0_1 <= \$71 ;
+    l_0_1 <= \$73 ;
   always @(posedge clk)
-    w_0_1 <= \$72 ;
+    w_0_1 <= \$74 ;
   always @(posedge clk)
-    p_0_1 <= \$73 ;
+    p_0_1 <= \$75 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$74 ;
+    vr_0_1_d0 <= \$76 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$75 ;
+    vr_0_1_d1 <= \$77 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$76 ;
+    vr_0_1_d2 <= \$78 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$77 ;
+    lr_0_1_d0 <= \$79 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$78 ;
+    lr_0_1_d1 <= \$80 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$79 ;
+    lr_0_1_d2 <= \$81 ;
   always @(posedge clk)
-    acc_0_1 <= \$80 ;
+    acc_0_1 <= \$82 ;
   always @(posedge clk)
-    out_0_1 <= \$81 ;
+    out_0_1 <= \$83 ;
   always @(posedge clk)
-    a_0_2 <= \$82 ;
+    a_0_2 <= \$84 ;
   always @(posedge clk)
-    v_0_2 <= \$83 ;
+    v_0_2 <= \$85 ;
   always @(posedge clk)
-    l_0_2 <= \$84 ;
+    l_0_2 <= \$86 ;
   always @(posedge clk)
-    w_0_2 <= \$85 ;
+    w_0_2 <= \$87 ;
   always @(posedge clk)
-    p_0_2 <= \$86 ;
+    p_0_2 <= \$88 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$87 ;
+    vr_0_2_d0 <= \$89 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$88 ;
+    vr_0_2_d1 <= \$90 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$89 ;
+    vr_0_2_d2 <= \$91 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$90 ;
+    lr_0_2_d0 <= \$92 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$91 ;
+    lr_0_2_d1 <= \$93 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$92 ;
+    lr_0_2_d2 <= \$94 ;
   always @(posedge clk)
-    acc_0_2 <= \$93 ;
+    acc_0_2 <= \$95 ;
   always @(posedge clk)
-    out_0_2 <= \$94 ;
+    out_0_2 <= \$96 ;
   always @(posedge clk)
-    a_0_3 <= \$95 ;
+    a_0_3 <= \$97 ;
   always @(posedge clk)
-    v_0_3 <= \$96 ;
+    v_0_3 <= \$98 ;
   always @(posedge clk)
-    l_0_3 <= \$97 ;
+    l_0_3 <= \$99 ;
   always @(posedge clk)
-    w_0_3 <= \$98 ;
+    w_0_3 <= \$100 ;
   always @(posedge clk)
-    p_0_3 <= \$99 ;
+    p_0_3 <= \$101 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$100 ;
+    vr_0_3_d0 <= \$102 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$101 ;
+    vr_0_3_d1 <= \$103 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$102 ;
+    vr_0_3_d2 <= \$104 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$103 ;
+    lr_0_3_d0 <= \$105 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$104 ;
+    lr_0_3_d1 <= \$106 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$105 ;
+    lr_0_3_d2 <= \$107 ;
   always @(posedge clk)
-    acc_0_3 <= \$106 ;
+    acc_0_3 <= \$108 ;
   always @(posedge clk)
-    out_0_3 <= \$107 ;
+    out_0_3 <= \$109 ;
   always @(posedge clk)
-    a_1_0 <= \$108 ;
+    a_1_0 <= \$110 ;
   always @(posedge clk)
-    v_1_0 <= \$109 ;
+    v_1_0 <= \$111 ;
   always @(posedge clk)
-    l_1_0 <= \$110 ;
+    l_1_0 <= \$112 ;
   always @(posedge clk)
-    w_1_0 <= \$111 ;
+    w_1_0 <= \$113 ;
   always @(posedge clk)
-    p_1_0 <= \$112 ;
+    p_1_0 <= \$114 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$113 ;
+    vr_1_0_d0 <= \$115 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$114 ;
+    vr_1_0_d1 <= \$116 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$115 ;
+    vr_1_0_d2 <= \$117 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$116 ;
+    lr_1_0_d0 <= \$118 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$117 ;
+    lr_1_0_d1 <= \$119 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$118 ;
+    lr_1_0_d2 <= \$120 ;
   always @(posedge clk)
-    acc_1_0 <= \$119 ;
+    acc_1_0 <= \$121 ;
   always @(posedge clk)
-    out_1_0 <= \$120 ;
+    out_1_0 <= \$122 ;
   always @(posedge clk)
-    a_1_1 <= \$121 ;
+    a_1_1 <= \$123 ;
   always @(posedge clk)
-    v_1_1 <= \$122 ;
+    v_1_1 <= \$124 ;
   always @(posedge clk)
-    l_1_1 <= \$123 ;
+    l_1_1 <= \$125 ;
   always @(posedge clk)
-    w_1_1 <= \$124 ;
+    w_1_1 <= \$126 ;
   always @(posedge clk)
-    p_1_1 <= \$125 ;
+    p_1_1 <= \$127 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$126 ;
+    vr_1_1_d0 <= \$128 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$127 ;
+    vr_1_1_d1 <= \$129 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$128 ;
+    vr_1_1_d2 <= \$130 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$129 ;
+    lr_1_1_d0 <= \$131 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$130 ;
+    lr_1_1_d1 <= \$132 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$131 ;
+    lr_1_1_d2 <= \$133 ;
   always @(posedge clk)
-    acc_1_1 <= \$132 ;
+    acc_1_1 <= \$134 ;
   always @(posedge clk)
-    out_1_1 <= \$133 ;
+    out_1_1 <= \$135 ;
   always @(posedge clk)
-    a_1_2 <= \$134 ;
+    a_1_2 <= \$136 ;
   always @(posedge clk)
-    v_1_2 <= \$135 ;
+    v_1_2 <= \$137 ;
   always @(posedge clk)
-    l_1_2 <= \$136 ;
+    l_1_2 <= \$138 ;
   always @(posedge clk)
-    w_1_2 <= \$137 ;
+    w_1_2 <= \$139 ;
   always @(posedge clk)
-    p_1_2 <= \$138 ;
+    p_1_2 <= \$140 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$139 ;
+    vr_1_2_d0 <= \$141 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$140 ;
+    vr_1_2_d1 <= \$142 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$141 ;
+    vr_1_2_d2 <= \$143 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$142 ;
+    lr_1_2_d0 <= \$144 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$143 ;
+    lr_1_2_d1 <= \$145 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$144 ;
+    lr_1_2_d2 <= \$146 ;
   always @(posedge clk)
-    acc_1_2 <= \$145 ;
+    acc_1_2 <= \$147 ;
   always @(posedge clk)
-    out_1_2 <= \$146 ;
+    out_1_2 <= \$148 ;
   always @(posedge clk)
-    a_1_3 <= \$147 ;
+    a_1_3 <= \$149 ;
   always @(posedge clk)
-    v_1_3 <= \$148 ;
+    v_1_3 <= \$150 ;
   always @(posedge clk)
-    l_1_3 <= \$149 ;
+    l_1_3 <= \$151 ;
   always @(posedge clk)
-    w_1_3 <= \$150 ;
+    w_1_3 <= \$152 ;
   always @(posedge clk)
-    p_1_3 <= \$151 ;
+    p_1_3 <= \$153 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$152 ;
+    vr_1_3_d0 <= \$154 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$153 ;
+    vr_1_3_d1 <= \$155 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$154 ;
+    vr_1_3_d2 <= \$156 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$155 ;
+    lr_1_3_d0 <= \$157 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$156 ;
+    lr_1_3_d1 <= \$158 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$157 ;
+    lr_1_3_d2 <= \$159 ;
   always @(posedge clk)
-    acc_1_3 <= \$158 ;
+    acc_1_3 <= \$160 ;
   always @(posedge clk)
-    out_1_3 <= \$159 ;
+    out_1_3 <= \$161 ;
   always @(posedge clk)
-    drain_beat <= \$160 ;
+    drain_count <= \$162 ;
   always @(posedge clk)
-    drain_count <= \$161 ;
+    drain_beat <= \$163 ;
+  always @(posedge clk)
+    drain_shift <= \$164 ;
   \hwq_mac_array.mul_0_0  mul_0_0 (
     .a0(i_a[7:0]),
     .a1(a_0_0),
@@ -665,7 +673,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w1_d0),
     .clk(clk),
     .en(en),
-    .o(\$162 )
+    .o(\$165 )
   );
   \hwq_mac_array.mul_0_2  mul_0_2 (
     .a0(a_0_1),
@@ -674,7 +682,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(skew_w3_d2),
     .clk(clk),
     .en(en),
-    .o(\$163 )
+    .o(\$166 )
   );
   \hwq_mac_array.mul_1_0  mul_1_0 (
     .a0(skew_a1_d0),
@@ -683,7 +691,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_1),
     .clk(clk),
     .en(en),
-    .o(\$164 )
+    .o(\$167 )
   );
   \hwq_mac_array.mul_1_2  mul_1_2 (
     .a0(a_1_1),
@@ -692,63 +700,43 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
     .b1(w_0_3),
     .clk(clk),
     .en(en),
-    .o(\$165 )
+    .o(\$168 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = skew_a1_d0;
+    \$49  = skew_a1_d0;
     if (en) begin
-      \$47  = i_a[15:8];
+      \$49  = i_a[15:8];
     end
     if (rst) begin
-      \$47  = 8'h00;
+      \$49  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$48  = skew_v1_d0;
+    \$50  = skew_v1_d0;
     if (en) begin
-      \$48  = i_valid;
+      \$50  = i_valid;
     end
     if (rst) begin
-      \$48  = 1'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$49  = skew_l1_d0;
+    \$51  = skew_l1_d0;
     if (en) begin
-      \$49  = i_last;
+      \$51  = i_last;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$51  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = skew_w1_d0;
+    \$52  = skew_w1_d0;
     if (en) begin
-      \$50  = i_w[15:8];
-    end
-    if (rst) begin
-      \$50  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = skew_w2_d0;
-    if (en) begin
-      \$51  = i_w[23:16];
-    end
-    if (rst) begin
-      \$51  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$52  = skew_w2_d1;
-    if (en) begin
-      \$52  = skew_w2_d0;
+      \$52  = i_w[15:8];
     end
     if (rst) begin
       \$52  = 8'h00;
@@ -756,9 +744,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$53  = skew_w3_d0;
+    \$53  = skew_w2_d0;
     if (en) begin
-      \$53  = i_w[31:24];
+      \$53  = i_w[23:16];
     end
     if (rst) begin
       \$53  = 8'h00;
@@ -766,9 +754,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = skew_w3_d1;
+    \$54  = skew_w2_d1;
     if (en) begin
-      \$54  = skew_w3_d0;
+      \$54  = skew_w2_d0;
     end
     if (rst) begin
       \$54  = 8'h00;
@@ -776,9 +764,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = skew_w3_d2;
+    \$55  = skew_w3_d0;
     if (en) begin
-      \$55  = skew_w3_d1;
+      \$55  = i_w[31:24];
     end
     if (rst) begin
       \$55  = 8'h00;
@@ -786,9 +774,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$56  = a_0_0;
+    \$56  = skew_w3_d1;
     if (en) begin
-      \$56  = i_a[7:0];
+      \$56  = skew_w3_d0;
     end
     if (rst) begin
       \$56  = 8'h00;
@@ -796,69 +784,69 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$57  = v_0_0;
+    \$57  = skew_w3_d2;
     if (en) begin
-      \$57  = i_valid;
+      \$57  = skew_w3_d1;
     end
     if (rst) begin
-      \$57  = 1'h0;
+      \$57  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = l_0_0;
+    \$58  = a_0_0;
     if (en) begin
-      \$58  = i_last;
+      \$58  = i_a[7:0];
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$58  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = w_0_0;
+    \$59  = v_0_0;
     if (en) begin
-      \$59  = i_w[7:0];
+      \$59  = i_valid;
     end
     if (rst) begin
-      \$59  = 8'h00;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = p_0_0;
+    \$60  = l_0_0;
     if (en) begin
-      \$60  = \$162 [15:0];
+      \$60  = i_last;
     end
     if (rst) begin
-      \$60  = 16'h0000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = vr_0_0_d0;
+    \$61  = w_0_0;
     if (en) begin
-      \$61  = i_valid;
+      \$61  = i_w[7:0];
     end
     if (rst) begin
-      \$61  = 1'h0;
+      \$61  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = vr_0_0_d1;
+    \$62  = p_0_0;
     if (en) begin
-      \$62  = vr_0_0_d0;
+      \$62  = \$165 [15:0];
     end
     if (rst) begin
-      \$62  = 1'h0;
+      \$62  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = vr_0_0_d2;
+    \$63  = vr_0_0_d0;
     if (en) begin
-      \$63  = vr_0_0_d1;
+      \$63  = i_valid;
     end
     if (rst) begin
       \$63  = 1'h0;
@@ -866,9 +854,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = lr_0_0_d0;
+    \$64  = vr_0_0_d1;
     if (en) begin
-      \$64  = i_last;
+      \$64  = vr_0_0_d0;
     end
     if (rst) begin
       \$64  = 1'h0;
@@ -876,9 +864,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = lr_0_0_d1;
+    \$65  = vr_0_0_d2;
     if (en) begin
-      \$65  = lr_0_0_d0;
+      \$65  = vr_0_0_d1;
     end
     if (rst) begin
       \$65  = 1'h0;
@@ -886,9 +874,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = lr_0_0_d2;
+    \$66  = lr_0_0_d0;
     if (en) begin
-      \$66  = lr_0_0_d1;
+      \$66  = i_last;
     end
     if (rst) begin
       \$66  = 1'h0;
@@ -896,101 +884,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = acc_0_0;
+    \$67  = lr_0_0_d1;
+    if (en) begin
+      \$67  = lr_0_0_d0;
+    end
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = lr_0_0_d2;
+    if (en) begin
+      \$68  = lr_0_0_d1;
+    end
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = acc_0_0;
     if (\$1 ) begin
-      \$67  = \$2 ;
+      \$69  = \$2 ;
     end
     if (rst) begin
-      \$67  = 24'h000000;
+      \$69  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = out_0_0;
+    \$70  = out_0_0;
     if (cap_0_0) begin
-      \$68  = \$30 [23:0];
+      \$70  = \$28 [23:0];
     end else if (\$3 ) begin
-      \$68  = out_1_0;
+      \$70  = out_1_0;
     end
     if (rst) begin
-      \$68  = 24'h000000;
+      \$70  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = a_0_1;
+    \$71  = a_0_1;
     if (en) begin
-      \$69  = a_0_0;
+      \$71  = a_0_0;
     end
     if (rst) begin
-      \$69  = 8'h00;
+      \$71  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = v_0_1;
+    \$72  = v_0_1;
     if (en) begin
-      \$70  = v_0_0;
+      \$72  = v_0_0;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = l_0_1;
+    \$73  = l_0_1;
     if (en) begin
-      \$71  = l_0_0;
+      \$73  = l_0_0;
     end
     if (rst) begin
-      \$71  = 1'h0;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = w_0_1;
+    \$74  = w_0_1;
     if (en) begin
-      \$72  = skew_w1_d0;
+      \$74  = skew_w1_d0;
     end
     if (rst) begin
-      \$72  = 8'h00;
+      \$74  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = p_0_1;
+    \$75  = p_0_1;
     if (en) begin
-      \$73  = \$162 [31:16];
+      \$75  = \$165 [31:16];
     end
     if (rst) begin
-      \$73  = 16'h0000;
+      \$75  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = vr_0_1_d0;
+    \$76  = vr_0_1_d0;
     if (en) begin
-      \$74  = v_0_0;
-    end
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = vr_0_1_d1;
-    if (en) begin
-      \$75  = vr_0_1_d0;
-    end
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = vr_0_1_d2;
-    if (en) begin
-      \$76  = vr_0_1_d1;
+      \$76  = v_0_0;
     end
     if (rst) begin
       \$76  = 1'h0;
@@ -998,9 +986,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = lr_0_1_d0;
+    \$77  = vr_0_1_d1;
     if (en) begin
-      \$77  = l_0_0;
+      \$77  = vr_0_1_d0;
     end
     if (rst) begin
       \$77  = 1'h0;
@@ -1008,9 +996,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = lr_0_1_d1;
+    \$78  = vr_0_1_d2;
     if (en) begin
-      \$78  = lr_0_1_d0;
+      \$78  = vr_0_1_d1;
     end
     if (rst) begin
       \$78  = 1'h0;
@@ -1018,9 +1006,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = lr_0_1_d2;
+    \$79  = lr_0_1_d0;
     if (en) begin
-      \$79  = lr_0_1_d1;
+      \$79  = l_0_0;
     end
     if (rst) begin
       \$79  = 1'h0;
@@ -1028,101 +1016,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = acc_0_1;
+    \$80  = lr_0_1_d1;
+    if (en) begin
+      \$80  = lr_0_1_d0;
+    end
+    if (rst) begin
+      \$80  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = lr_0_1_d2;
+    if (en) begin
+      \$81  = lr_0_1_d1;
+    end
+    if (rst) begin
+      \$81  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = acc_0_1;
     if (\$4 ) begin
-      \$80  = \$5 ;
+      \$82  = \$5 ;
     end
     if (rst) begin
-      \$80  = 24'h000000;
+      \$82  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = out_0_1;
+    \$83  = out_0_1;
     if (cap_0_1) begin
-      \$81  = \$32 [23:0];
+      \$83  = \$30 [23:0];
     end else if (\$6 ) begin
-      \$81  = out_1_1;
+      \$83  = out_1_1;
     end
     if (rst) begin
-      \$81  = 24'h000000;
+      \$83  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = a_0_2;
+    \$84  = a_0_2;
     if (en) begin
-      \$82  = a_0_1;
+      \$84  = a_0_1;
     end
     if (rst) begin
-      \$82  = 8'h00;
+      \$84  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = v_0_2;
+    \$85  = v_0_2;
     if (en) begin
-      \$83  = v_0_1;
+      \$85  = v_0_1;
     end
     if (rst) begin
-      \$83  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = l_0_2;
+    \$86  = l_0_2;
     if (en) begin
-      \$84  = l_0_1;
+      \$86  = l_0_1;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = w_0_2;
+    \$87  = w_0_2;
     if (en) begin
-      \$85  = skew_w2_d1;
+      \$87  = skew_w2_d1;
     end
     if (rst) begin
-      \$85  = 8'h00;
+      \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = p_0_2;
+    \$88  = p_0_2;
     if (en) begin
-      \$86  = \$163 [15:0];
+      \$88  = \$166 [15:0];
     end
     if (rst) begin
-      \$86  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = vr_0_2_d0;
+    \$89  = vr_0_2_d0;
     if (en) begin
-      \$87  = v_0_1;
-    end
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = vr_0_2_d1;
-    if (en) begin
-      \$88  = vr_0_2_d0;
-    end
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = vr_0_2_d2;
-    if (en) begin
-      \$89  = vr_0_2_d1;
+      \$89  = v_0_1;
     end
     if (rst) begin
       \$89  = 1'h0;
@@ -1130,9 +1118,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = lr_0_2_d0;
+    \$90  = vr_0_2_d1;
     if (en) begin
-      \$90  = l_0_1;
+      \$90  = vr_0_2_d0;
     end
     if (rst) begin
       \$90  = 1'h0;
@@ -1140,9 +1128,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = lr_0_2_d1;
+    \$91  = vr_0_2_d2;
     if (en) begin
-      \$91  = lr_0_2_d0;
+      \$91  = vr_0_2_d1;
     end
     if (rst) begin
       \$91  = 1'h0;
@@ -1150,9 +1138,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = lr_0_2_d2;
+    \$92  = lr_0_2_d0;
     if (en) begin
-      \$92  = lr_0_2_d1;
+      \$92  = l_0_1;
     end
     if (rst) begin
       \$92  = 1'h0;
@@ -1160,101 +1148,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = acc_0_2;
+    \$93  = lr_0_2_d1;
+    if (en) begin
+      \$93  = lr_0_2_d0;
+    end
+    if (rst) begin
+      \$93  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = lr_0_2_d2;
+    if (en) begin
+      \$94  = lr_0_2_d1;
+    end
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = acc_0_2;
     if (\$7 ) begin
-      \$93  = \$8 ;
+      \$95  = \$8 ;
     end
     if (rst) begin
-      \$93  = 24'h000000;
+      \$95  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = out_0_2;
+    \$96  = out_0_2;
     if (cap_0_2) begin
-      \$94  = \$34 [23:0];
+      \$96  = \$32 [23:0];
     end else if (\$9 ) begin
-      \$94  = out_1_2;
+      \$96  = out_1_2;
     end
     if (rst) begin
-      \$94  = 24'h000000;
+      \$96  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = a_0_3;
+    \$97  = a_0_3;
     if (en) begin
-      \$95  = a_0_2;
+      \$97  = a_0_2;
     end
     if (rst) begin
-      \$95  = 8'h00;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = v_0_3;
+    \$98  = v_0_3;
     if (en) begin
-      \$96  = v_0_2;
+      \$98  = v_0_2;
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = l_0_3;
+    \$99  = l_0_3;
     if (en) begin
-      \$97  = l_0_2;
+      \$99  = l_0_2;
     end
     if (rst) begin
-      \$97  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = w_0_3;
+    \$100  = w_0_3;
     if (en) begin
-      \$98  = skew_w3_d2;
+      \$100  = skew_w3_d2;
     end
     if (rst) begin
-      \$98  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = p_0_3;
+    \$101  = p_0_3;
     if (en) begin
-      \$99  = \$163 [31:16];
+      \$101  = \$166 [31:16];
     end
     if (rst) begin
-      \$99  = 16'h0000;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = vr_0_3_d0;
+    \$102  = vr_0_3_d0;
     if (en) begin
-      \$100  = v_0_2;
-    end
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = vr_0_3_d1;
-    if (en) begin
-      \$101  = vr_0_3_d0;
-    end
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = vr_0_3_d2;
-    if (en) begin
-      \$102  = vr_0_3_d1;
+      \$102  = v_0_2;
     end
     if (rst) begin
       \$102  = 1'h0;
@@ -1262,9 +1250,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = lr_0_3_d0;
+    \$103  = vr_0_3_d1;
     if (en) begin
-      \$103  = l_0_2;
+      \$103  = vr_0_3_d0;
     end
     if (rst) begin
       \$103  = 1'h0;
@@ -1272,9 +1260,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = lr_0_3_d1;
+    \$104  = vr_0_3_d2;
     if (en) begin
-      \$104  = lr_0_3_d0;
+      \$104  = vr_0_3_d1;
     end
     if (rst) begin
       \$104  = 1'h0;
@@ -1282,9 +1270,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = lr_0_3_d2;
+    \$105  = lr_0_3_d0;
     if (en) begin
-      \$105  = lr_0_3_d1;
+      \$105  = l_0_2;
     end
     if (rst) begin
       \$105  = 1'h0;
@@ -1292,101 +1280,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = acc_0_3;
+    \$106  = lr_0_3_d1;
+    if (en) begin
+      \$106  = lr_0_3_d0;
+    end
+    if (rst) begin
+      \$106  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = lr_0_3_d2;
+    if (en) begin
+      \$107  = lr_0_3_d1;
+    end
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = acc_0_3;
     if (\$10 ) begin
-      \$106  = \$11 ;
+      \$108  = \$11 ;
     end
     if (rst) begin
-      \$106  = 24'h000000;
+      \$108  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = out_0_3;
+    \$109  = out_0_3;
     if (cap_0_3) begin
-      \$107  = \$36 [23:0];
+      \$109  = \$34 [23:0];
     end else if (\$12 ) begin
-      \$107  = out_1_3;
+      \$109  = out_1_3;
     end
     if (rst) begin
-      \$107  = 24'h000000;
+      \$109  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = a_1_0;
+    \$110  = a_1_0;
     if (en) begin
-      \$108  = skew_a1_d0;
+      \$110  = skew_a1_d0;
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = v_1_0;
+    \$111  = v_1_0;
     if (en) begin
-      \$109  = skew_v1_d0;
+      \$111  = skew_v1_d0;
     end
     if (rst) begin
-      \$109  = 1'h0;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = l_1_0;
+    \$112  = l_1_0;
     if (en) begin
-      \$110  = skew_l1_d0;
+      \$112  = skew_l1_d0;
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = w_1_0;
+    \$113  = w_1_0;
     if (en) begin
-      \$111  = w_0_0;
+      \$113  = w_0_0;
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = p_1_0;
+    \$114  = p_1_0;
     if (en) begin
-      \$112  = \$164 [15:0];
+      \$114  = \$167 [15:0];
     end
     if (rst) begin
-      \$112  = 16'h0000;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = vr_1_0_d0;
+    \$115  = vr_1_0_d0;
     if (en) begin
-      \$113  = skew_v1_d0;
-    end
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = vr_1_0_d1;
-    if (en) begin
-      \$114  = vr_1_0_d0;
-    end
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = vr_1_0_d2;
-    if (en) begin
-      \$115  = vr_1_0_d1;
+      \$115  = skew_v1_d0;
     end
     if (rst) begin
       \$115  = 1'h0;
@@ -1394,9 +1382,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = lr_1_0_d0;
+    \$116  = vr_1_0_d1;
     if (en) begin
-      \$116  = skew_l1_d0;
+      \$116  = vr_1_0_d0;
     end
     if (rst) begin
       \$116  = 1'h0;
@@ -1404,9 +1392,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = lr_1_0_d1;
+    \$117  = vr_1_0_d2;
     if (en) begin
-      \$117  = lr_1_0_d0;
+      \$117  = vr_1_0_d1;
     end
     if (rst) begin
       \$117  = 1'h0;
@@ -1414,9 +1402,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = lr_1_0_d2;
+    \$118  = lr_1_0_d0;
     if (en) begin
-      \$118  = lr_1_0_d1;
+      \$118  = skew_l1_d0;
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -1424,101 +1412,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = acc_1_0;
+    \$119  = lr_1_0_d1;
+    if (en) begin
+      \$119  = lr_1_0_d0;
+    end
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = lr_1_0_d2;
+    if (en) begin
+      \$120  = lr_1_0_d1;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = acc_1_0;
     if (\$13 ) begin
-      \$119  = \$14 ;
+      \$121  = \$14 ;
     end
     if (rst) begin
-      \$119  = 24'h000000;
+      \$121  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = out_1_0;
+    \$122  = out_1_0;
     if (cap_1_0) begin
-      \$120  = \$38 [23:0];
+      \$122  = \$36 [23:0];
     end else if (\$15 ) begin
-      \$120  = 24'h000000;
+      \$122  = 24'h000000;
     end
     if (rst) begin
-      \$120  = 24'h000000;
+      \$122  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = a_1_1;
+    \$123  = a_1_1;
     if (en) begin
-      \$121  = a_1_0;
+      \$123  = a_1_0;
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = v_1_1;
+    \$124  = v_1_1;
     if (en) begin
-      \$122  = v_1_0;
+      \$124  = v_1_0;
     end
     if (rst) begin
-      \$122  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = l_1_1;
+    \$125  = l_1_1;
     if (en) begin
-      \$123  = l_1_0;
+      \$125  = l_1_0;
     end
     if (rst) begin
-      \$123  = 1'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = w_1_1;
+    \$126  = w_1_1;
     if (en) begin
-      \$124  = w_0_1;
+      \$126  = w_0_1;
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = p_1_1;
+    \$127  = p_1_1;
     if (en) begin
-      \$125  = \$164 [31:16];
+      \$127  = \$167 [31:16];
     end
     if (rst) begin
-      \$125  = 16'h0000;
+      \$127  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = vr_1_1_d0;
+    \$128  = vr_1_1_d0;
     if (en) begin
-      \$126  = v_1_0;
-    end
-    if (rst) begin
-      \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = vr_1_1_d1;
-    if (en) begin
-      \$127  = vr_1_1_d0;
-    end
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = vr_1_1_d2;
-    if (en) begin
-      \$128  = vr_1_1_d1;
+      \$128  = v_1_0;
     end
     if (rst) begin
       \$128  = 1'h0;
@@ -1526,9 +1514,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = lr_1_1_d0;
+    \$129  = vr_1_1_d1;
     if (en) begin
-      \$129  = l_1_0;
+      \$129  = vr_1_1_d0;
     end
     if (rst) begin
       \$129  = 1'h0;
@@ -1536,9 +1524,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = lr_1_1_d1;
+    \$130  = vr_1_1_d2;
     if (en) begin
-      \$130  = lr_1_1_d0;
+      \$130  = vr_1_1_d1;
     end
     if (rst) begin
       \$130  = 1'h0;
@@ -1546,9 +1534,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = lr_1_1_d2;
+    \$131  = lr_1_1_d0;
     if (en) begin
-      \$131  = lr_1_1_d1;
+      \$131  = l_1_0;
     end
     if (rst) begin
       \$131  = 1'h0;
@@ -1556,101 +1544,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = acc_1_1;
+    \$132  = lr_1_1_d1;
+    if (en) begin
+      \$132  = lr_1_1_d0;
+    end
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = lr_1_1_d2;
+    if (en) begin
+      \$133  = lr_1_1_d1;
+    end
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = acc_1_1;
     if (\$16 ) begin
-      \$132  = \$17 ;
+      \$134  = \$17 ;
     end
     if (rst) begin
-      \$132  = 24'h000000;
+      \$134  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = out_1_1;
+    \$135  = out_1_1;
     if (cap_1_1) begin
-      \$133  = \$40 [23:0];
+      \$135  = \$38 [23:0];
     end else if (\$18 ) begin
-      \$133  = 24'h000000;
+      \$135  = 24'h000000;
     end
     if (rst) begin
-      \$133  = 24'h000000;
+      \$135  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = a_1_2;
+    \$136  = a_1_2;
     if (en) begin
-      \$134  = a_1_1;
+      \$136  = a_1_1;
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = v_1_2;
+    \$137  = v_1_2;
     if (en) begin
-      \$135  = v_1_1;
+      \$137  = v_1_1;
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = l_1_2;
+    \$138  = l_1_2;
     if (en) begin
-      \$136  = l_1_1;
+      \$138  = l_1_1;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = w_1_2;
+    \$139  = w_1_2;
     if (en) begin
-      \$137  = w_0_2;
+      \$139  = w_0_2;
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = p_1_2;
+    \$140  = p_1_2;
     if (en) begin
-      \$138  = \$165 [15:0];
+      \$140  = \$168 [15:0];
     end
     if (rst) begin
-      \$138  = 16'h0000;
+      \$140  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = vr_1_2_d0;
+    \$141  = vr_1_2_d0;
     if (en) begin
-      \$139  = v_1_1;
-    end
-    if (rst) begin
-      \$139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = vr_1_2_d1;
-    if (en) begin
-      \$140  = vr_1_2_d0;
-    end
-    if (rst) begin
-      \$140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = vr_1_2_d2;
-    if (en) begin
-      \$141  = vr_1_2_d1;
+      \$141  = v_1_1;
     end
     if (rst) begin
       \$141  = 1'h0;
@@ -1658,9 +1646,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = lr_1_2_d0;
+    \$142  = vr_1_2_d1;
     if (en) begin
-      \$142  = l_1_1;
+      \$142  = vr_1_2_d0;
     end
     if (rst) begin
       \$142  = 1'h0;
@@ -1668,9 +1656,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = lr_1_2_d1;
+    \$143  = vr_1_2_d2;
     if (en) begin
-      \$143  = lr_1_2_d0;
+      \$143  = vr_1_2_d1;
     end
     if (rst) begin
       \$143  = 1'h0;
@@ -1678,9 +1666,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = lr_1_2_d2;
+    \$144  = lr_1_2_d0;
     if (en) begin
-      \$144  = lr_1_2_d1;
+      \$144  = l_1_1;
     end
     if (rst) begin
       \$144  = 1'h0;
@@ -1688,101 +1676,101 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = acc_1_2;
+    \$145  = lr_1_2_d1;
+    if (en) begin
+      \$145  = lr_1_2_d0;
+    end
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = lr_1_2_d2;
+    if (en) begin
+      \$146  = lr_1_2_d1;
+    end
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$147  = acc_1_2;
     if (\$19 ) begin
-      \$145  = \$20 ;
+      \$147  = \$20 ;
     end
     if (rst) begin
-      \$145  = 24'h000000;
+      \$147  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = out_1_2;
+    \$148  = out_1_2;
     if (cap_1_2) begin
-      \$146  = \$42 [23:0];
+      \$148  = \$40 [23:0];
     end else if (\$21 ) begin
-      \$146  = 24'h000000;
+      \$148  = 24'h000000;
     end
     if (rst) begin
-      \$146  = 24'h000000;
+      \$148  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = a_1_3;
+    \$149  = a_1_3;
     if (en) begin
-      \$147  = a_1_2;
+      \$149  = a_1_2;
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = v_1_3;
+    \$150  = v_1_3;
     if (en) begin
-      \$148  = v_1_2;
+      \$150  = v_1_2;
     end
     if (rst) begin
-      \$148  = 1'h0;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = l_1_3;
+    \$151  = l_1_3;
     if (en) begin
-      \$149  = l_1_2;
+      \$151  = l_1_2;
     end
     if (rst) begin
-      \$149  = 1'h0;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = w_1_3;
+    \$152  = w_1_3;
     if (en) begin
-      \$150  = w_0_3;
+      \$152  = w_0_3;
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = p_1_3;
+    \$153  = p_1_3;
     if (en) begin
-      \$151  = \$165 [31:16];
+      \$153  = \$168 [31:16];
     end
     if (rst) begin
-      \$151  = 16'h0000;
+      \$153  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = vr_1_3_d0;
+    \$154  = vr_1_3_d0;
     if (en) begin
-      \$152  = v_1_2;
-    end
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = vr_1_3_d1;
-    if (en) begin
-      \$153  = vr_1_3_d0;
-    end
-    if (rst) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = vr_1_3_d2;
-    if (en) begin
-      \$154  = vr_1_3_d1;
+      \$154  = v_1_2;
     end
     if (rst) begin
       \$154  = 1'h0;
@@ -1790,9 +1778,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = lr_1_3_d0;
+    \$155  = vr_1_3_d1;
     if (en) begin
-      \$155  = l_1_2;
+      \$155  = vr_1_3_d0;
     end
     if (rst) begin
       \$155  = 1'h0;
@@ -1800,9 +1788,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = lr_1_3_d1;
+    \$156  = vr_1_3_d2;
     if (en) begin
-      \$156  = lr_1_3_d0;
+      \$156  = vr_1_3_d1;
     end
     if (rst) begin
       \$156  = 1'h0;
@@ -1810,9 +1798,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = lr_1_3_d2;
+    \$157  = lr_1_3_d0;
     if (en) begin
-      \$157  = lr_1_3_d1;
+      \$157  = l_1_2;
     end
     if (rst) begin
       \$157  = 1'h0;
@@ -1820,87 +1808,122 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = acc_1_3;
+    \$158  = lr_1_3_d1;
+    if (en) begin
+      \$158  = lr_1_3_d0;
+    end
+    if (rst) begin
+      \$158  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = lr_1_3_d2;
+    if (en) begin
+      \$159  = lr_1_3_d1;
+    end
+    if (rst) begin
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = acc_1_3;
     if (\$22 ) begin
-      \$158  = \$23 ;
+      \$160  = \$23 ;
     end
     if (rst) begin
-      \$158  = 24'h000000;
+      \$160  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = out_1_3;
+    \$161  = out_1_3;
     if (cap_1_3) begin
-      \$159  = \$44 [23:0];
+      \$161  = \$42 [23:0];
     end else if (\$24 ) begin
-      \$159  = 24'h000000;
+      \$161  = 24'h000000;
     end
     if (rst) begin
-      \$159  = 24'h000000;
+      \$161  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = drain_beat;
-    if (cap_1_3) begin
-      \$160  = 2'h0;
-    end else if (\$25 ) begin
-      \$160  = \$27 [1:0];
-    end
+    \$162  = count_next;
     if (rst) begin
-      \$160  = 2'h0;
+      \$162  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = drain_count;
-    if (cap_1_3) begin
-      \$161  = 2'h2;
-    end else if (\$28 ) begin
-      \$161  = \$29 [1:0];
-    end
+    \$163  = beat_next;
     if (rst) begin
-      \$161  = 2'h0;
+      \$163  = 2'h0;
     end
   end
-  assign p0 = \$162 [15:0];
-  assign sum_0_0 = \$30 [23:0];
-  assign p1 = \$162 [31:16];
-  assign sum_0_1 = \$32 [23:0];
-  assign \p0$58  = \$163 [15:0];
-  assign sum_0_2 = \$34 [23:0];
-  assign \p1$75  = \$163 [31:16];
-  assign sum_0_3 = \$36 [23:0];
-  assign \p0$92  = \$164 [15:0];
-  assign sum_1_0 = \$38 [23:0];
-  assign \p1$107  = \$164 [31:16];
-  assign sum_1_1 = \$40 [23:0];
-  assign \p0$122  = \$165 [15:0];
-  assign sum_1_2 = \$42 [23:0];
-  assign \p1$137  = \$165 [31:16];
-  assign sum_1_3 = \$44 [23:0];
-  assign draining = o_valid;
-  assign \en$150  = en;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = \$27 ;
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_1_3) begin
+      count_next = 2'h2;
+    end else if (\$44 ) begin
+      count_next = \$45 [1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    beat_next = drain_beat;
+    if (cap_1_3) begin
+      beat_next = 2'h0;
+    end else if (\$46 ) begin
+      beat_next = \$48 [1:0];
+    end
+  end
+  assign p0 = \$165 [15:0];
+  assign sum_0_0 = \$28 [23:0];
+  assign p1 = \$165 [31:16];
+  assign sum_0_1 = \$30 [23:0];
+  assign \p0$58  = \$166 [15:0];
+  assign sum_0_2 = \$32 [23:0];
+  assign \p1$75  = \$166 [31:16];
+  assign sum_0_3 = \$34 [23:0];
+  assign \p0$92  = \$167 [15:0];
+  assign sum_1_0 = \$36 [23:0];
+  assign \p1$107  = \$167 [31:16];
+  assign sum_1_1 = \$38 [23:0];
+  assign \p0$122  = \$168 [15:0];
+  assign sum_1_2 = \$40 [23:0];
+  assign \p1$137  = \$168 [31:16];
+  assign sum_1_3 = \$42 [23:0];
+  assign \en$151  = en;
   assign a0 = i_a[7:0];
   assign b0 = i_w[7:0];
   assign a1 = a_0_0;
   assign b1 = skew_w1_d0;
-  assign \en$155  = en;
-  assign \a0$156  = a_0_1;
-  assign \b0$157  = skew_w2_d1;
-  assign \a1$158  = a_0_2;
-  assign \b1$159  = skew_w3_d2;
-  assign \en$160  = en;
-  assign \a0$161  = skew_a1_d0;
-  assign \b0$162  = w_0_0;
-  assign \a1$163  = a_1_0;
-  assign \b1$164  = w_0_1;
-  assign \en$165  = en;
-  assign \a0$166  = a_1_1;
-  assign \b0$167  = w_0_2;
-  assign \a1$168  = a_1_2;
-  assign \b1$169  = w_0_3;
+  assign \en$156  = en;
+  assign \a0$157  = a_0_1;
+  assign \b0$158  = skew_w2_d1;
+  assign \a1$159  = a_0_2;
+  assign \b1$160  = skew_w3_d2;
+  assign \en$161  = en;
+  assign \a0$162  = skew_a1_d0;
+  assign \b0$163  = w_0_0;
+  assign \a1$164  = a_1_0;
+  assign \b1$165  = w_0_1;
+  assign \en$166  = en;
+  assign \a0$167  = a_1_1;
+  assign \b0$168  = w_0_2;
+  assign \a1$169  = a_1_2;
+  assign \b1$170  = w_0_3;
+  assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_w[0]  = i_w[7:0];

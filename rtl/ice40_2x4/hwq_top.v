@@ -105,33 +105,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [3:0] \$100 ;
-  reg \$101 ;
-  reg [4:0] \$102 ;
-  reg \$103 ;
-  reg [16:0] \$104 ;
-  reg [3:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [5:0] \$107 ;
-  reg [1:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire [17:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
+  reg [30:0] \$100 ;
+  reg [5:0] \$101 ;
+  reg [3:0] \$102 ;
+  reg [7:0] \$103 ;
+  reg \$104 ;
+  reg [16:0] \$105 ;
+  reg [3:0] \$106 ;
+  reg \$107 ;
+  reg [4:0] \$108 ;
+  reg \$109 ;
+  wire \$11 ;
+  reg [3:0] \$110 ;
+  reg [1:0] \$111 ;
+  reg [5:0] \$112 ;
+  reg [16:0] \$113 ;
+  reg \$114 ;
+  reg [1:0] \$115 ;
+  reg [7:0] \$116 ;
+  reg [7:0] \$117 ;
+  reg [7:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [6:0] \$141 ;
-  wire \$15 ;
-  wire [6:0] \$16 ;
-  wire [6:0] \$17 ;
-  wire [6:0] \$18 ;
+  wire [17:0] \$15 ;
+  wire [6:0] \$151 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire \$18 ;
   wire \$19 ;
   wire [1:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire \$20 ;
+  wire [6:0] \$21 ;
+  wire [6:0] \$22 ;
+  wire [6:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -141,86 +148,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire \$35 ;
+  wire [17:0] \$36 ;
   wire \$37 ;
-  wire [15:0] \$38 ;
+  wire \$38 ;
   wire [16:0] \$39 ;
   wire [1:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire [16:0] \$41 ;
   wire \$42 ;
-  wire [6:0] \$43 ;
-  wire \$44 ;
-  wire [4:0] \$45 ;
-  wire [2:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire \$48 ;
+  wire [15:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [6:0] \$48 ;
   wire \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [4:0] \$50 ;
+  wire [2:0] \$51 ;
+  wire [1:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [17:0] \$55 ;
-  wire [4:0] \$56 ;
-  wire [8:0] \$57 ;
-  wire [8:0] \$58 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [5:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire [17:0] \$60 ;
+  wire [4:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [8:0] \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
+  wire [5:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire [2:0] \$69 ;
+  wire \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [17:0] \$72 ;
-  wire [4:0] \$73 ;
-  wire [1:0] \$74 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire [2:0] \$74 ;
   wire \$75 ;
-  wire [2:0] \$76 ;
-  wire [2:0] \$77 ;
-  reg \$78 ;
-  reg [3:0] \$79 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [4:0] \$78 ;
+  wire [1:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [15:0] \$81 ;
-  reg [15:0] \$82 ;
-  reg [7:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
+  wire \$80 ;
+  wire [2:0] \$81 ;
+  wire [2:0] \$82 ;
+  reg \$83 ;
+  reg [3:0] \$84 ;
+  reg \$85 ;
   reg [15:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  reg [3:0] \$89 ;
+  reg [15:0] \$87 ;
+  reg [15:0] \$88 ;
+  reg [7:0] \$89 ;
   wire \$9 ;
-  reg [5:0] \$90 ;
-  reg [1:0] \$91 ;
+  reg [7:0] \$90 ;
+  reg [7:0] \$91 ;
   reg [15:0] \$92 ;
-  reg [1:0] \$93 ;
-  reg [30:0] \$94 ;
-  reg [5:0] \$95 ;
-  reg [3:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg \$98 ;
-  reg [16:0] \$99 ;
+  reg [7:0] \$93 ;
+  reg \$94 ;
+  reg [3:0] \$95 ;
+  reg [5:0] \$96 ;
+  reg [1:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [1:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$85  = 31'h00000000;
+  reg [30:0] \$signal$86  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
@@ -241,7 +248,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [3:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg d = 1'h0;
-  reg [16:0] dm0 = 17'h00000;
   reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
@@ -267,14 +273,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$46 ;
+  wire \i_last$45 ;
   wire [30:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [5:0] i_shift;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$45 ;
+  wire \i_valid$43 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -286,6 +292,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] kk = 8'h00;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
+  reg [15:0] m_last = 16'h0000;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   wire [31:0] \m_out__payload.data ;
@@ -330,9 +337,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_next;
-  wire [16:0] row;
+  reg [16:0] row = 17'h00000;
   wire row_end;
-  wire row_valid;
+  wire [16:0] row_next;
+  reg row_valid = 1'h0;
   wire [5:0] rp__addr;
   wire [68:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -462,148 +470,155 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = dm0 + d;
-  assign row_valid = \$11 [16:0] < M_;
-  assign \$12  = beat == 2'h3;
-  assign row_end = o_valid & \$12 ;
-  assign \$13  = beat != 2'h3;
-  assign \$14  = ~ d;
-  assign \$15  = dn == nb_last;
-  assign \$16  = ra + 1'h1;
-  assign \$17  = ra - 2'h3;
-  assign \$18  = ra + 1'h1;
-  assign \i_valid$45  = o_valid & row_valid;
-  assign \$19  = row_end & row_valid;
-  assign \$20  = M_ - 1'h1;
-  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = dn == nb_last;
-  assign \i_last$46  = \$22  & \$23 ;
-  assign \$141  = beat * 5'h18;
-  assign i_acc = o_data >> \$141 ;
-  assign \$24  = ob == 2'h3;
-  assign w_en = \o_valid$65  & \$24 ;
-  assign \$25  = r_en & m_out__valid;
-  assign \$26  = ~ row_valid;
-  assign \$27  = row_end & \$26 ;
-  assign give_back = \$25  + \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 2'h2;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [3:0] >= 2'h2;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 4'hc;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h000c;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = ! ch;
-  assign \$41  = ch + 1'h1;
-  assign \$42  = ! lane;
-  assign \$43  = wa + 1'h1;
-  assign \$44  = wb == 2'h3;
-  assign \$45  = blk + 1'h1;
-  assign \$46  = wb + 1'h1;
-  assign \$47  = lane + 1'h1;
-  assign \$48  = ch == n_last;
-  assign \$49  = ! k_last;
-  assign \$50  = ~ in_data;
-  assign \$51  = i_valid | \$50 ;
-  assign \$52  = kk == tile_last;
-  assign \$53  = ! k_last;
-  assign \$54  = fn == nb_last;
-  assign \$55  = fm0 + 2'h2;
-  assign \$56  = fn + 1'h1;
-  assign \$57  = kk + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = \$58  == k_last;
-  assign \$60  = kk == k_last;
-  assign \$61  = flush - 1'h1;
-  assign \$62  = ! flush;
-  assign \$63  = ~ header_taken;
-  assign \$64  = \$63  & o_valid;
-  assign \$65  = beat != 2'h3;
-  assign \$66  = \$64  & \$65 ;
-  assign \$67  = ~ header_taken;
-  assign \$68  = \$67  & row_end;
-  assign \$69  = beat + 1'h1;
-  assign \$71  = dn == nb_last;
-  assign \$72  = dm0 + 2'h2;
-  assign \$73  = dn + 1'h1;
-  assign \$74  = d + 1'h1;
-  assign \$75  = ob == 2'h3;
-  assign \$76  = ob + 1'h1;
-  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  assign \$11  = beat == 2'h3;
+  assign row_end = o_valid & \$11 ;
+  assign \$13  = dn != nb_last;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = row - 1'h1;
+  assign \$16  = row + 1'h1;
+  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
+  assign \$18  = beat != 2'h3;
+  assign \$19  = ~ d;
+  assign \$20  = dn == nb_last;
+  assign \$21  = ra + 1'h1;
+  assign \$22  = ra - 2'h3;
+  assign \$23  = ra + 1'h1;
+  assign \i_valid$43  = o_valid & row_valid;
+  assign \$24  = row_end & row_valid;
+  assign \$25  = row == m_last;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = dn == nb_last;
+  assign \i_last$45  = \$26  & \$27 ;
+  assign \$151  = beat * 5'h18;
+  assign i_acc = o_data >> \$151 ;
+  assign \$28  = ob == 2'h3;
+  assign w_en = \o_valid$65  & \$28 ;
+  assign \$29  = r_en & m_out__valid;
+  assign \$30  = ~ row_valid;
+  assign \$31  = row_end & \$30 ;
+  assign give_back = \$29  + \$31 ;
+  assign \$32  = ! ctrl_state;
+  assign \$33  = ctrl_state == 1'h1;
+  assign \$34  = ctrl_state == 2'h2;
+  assign \$35  = ctrl_state == 2'h3;
+  assign \$36  = fm0 + 2'h2;
+  assign \$37  = \$36  >= M_;
+  assign \$38  = \$3 [3:0] >= 2'h2;
+  assign \$39  = hdr[15:0] - 1'h1;
+  assign \$40  = hdr[31:16] - 1'h1;
+  assign \$41  = hdr[47:32] - 1'h1;
+  assign \$42  = hdr[47:32] > 4'hc;
+  assign \$43  = \$42  ? hdr[47:32] : 16'h000c;
+  assign \$44  = \$43  - 1'h1;
+  assign \$45  = ! ch;
+  assign \$46  = ch + 1'h1;
+  assign \$47  = ! lane;
+  assign \$48  = wa + 1'h1;
+  assign \$49  = wb == 2'h3;
+  assign \$50  = blk + 1'h1;
+  assign \$51  = wb + 1'h1;
+  assign \$52  = lane + 1'h1;
+  assign \$53  = ch == n_last;
+  assign \$54  = ! k_last;
+  assign \$55  = ~ in_data;
+  assign \$56  = i_valid | \$55 ;
+  assign \$57  = kk == tile_last;
+  assign \$58  = ! k_last;
+  assign \$59  = fn == nb_last;
+  assign \$60  = fm0 + 2'h2;
+  assign \$61  = fn + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = kk + 1'h1;
+  assign \$64  = \$63  == k_last;
+  assign \$65  = kk == k_last;
+  assign \$66  = flush - 1'h1;
+  assign \$67  = ! flush;
+  assign \$68  = ~ header_taken;
+  assign \$69  = \$68  & o_valid;
+  assign \$70  = beat != 2'h3;
+  assign \$71  = \$69  & \$70 ;
+  assign \$72  = ~ header_taken;
+  assign \$73  = \$72  & row_end;
+  assign \$74  = beat + 1'h1;
+  assign \$75  = \$17 [16:0] < M_;
+  assign \$77  = dn == nb_last;
+  assign \$78  = dn + 1'h1;
+  assign \$79  = d + 1'h1;
+  assign \$80  = ob == 2'h3;
+  assign \$81  = ob + 1'h1;
+  assign \$82  = \$80  ? 3'h0 : \$81 ;
   always @(posedge clk)
-    last_mblock <= \$78 ;
+    last_mblock <= \$83 ;
   always @(posedge clk)
-    credits <= \$79 ;
+    credits <= \$84 ;
   always @(posedge clk)
-    credit_ok <= \$80 ;
+    credit_ok <= \$85 ;
   always @(posedge clk)
-    M_ <= \$81 ;
+    M_ <= \$86 ;
   always @(posedge clk)
-    n_last <= \$82 ;
+    m_last <= \$87 ;
   always @(posedge clk)
-    zero_point <= \$83 ;
+    n_last <= \$88 ;
   always @(posedge clk)
-    act_min <= \$84 ;
+    zero_point <= \$89 ;
   always @(posedge clk)
-    act_max <= \$85 ;
+    act_min <= \$90 ;
   always @(posedge clk)
-    k_last <= \$86 ;
+    act_max <= \$91 ;
   always @(posedge clk)
-    tile_last <= \$87 ;
+    k_last <= \$92 ;
   always @(posedge clk)
-    lane <= \$88 ;
+    tile_last <= \$93 ;
   always @(posedge clk)
-    blk <= \$89 ;
+    lane <= \$94 ;
   always @(posedge clk)
-    wa <= \$90 ;
+    blk <= \$95 ;
   always @(posedge clk)
-    wb <= \$91 ;
+    wa <= \$96 ;
   always @(posedge clk)
-    ch <= \$92 ;
+    wb <= \$97 ;
   always @(posedge clk)
-    ctrl_state <= \$93 ;
+    ch <= \$98 ;
   always @(posedge clk)
-    \$signal$85  <= \$94 ;
+    ctrl_state <= \$99 ;
   always @(posedge clk)
-    pt_shift <= \$95 ;
+    \$signal$86  <= \$100 ;
   always @(posedge clk)
-    nb_last <= \$96 ;
+    pt_shift <= \$101 ;
   always @(posedge clk)
-    kk <= \$97 ;
+    nb_last <= \$102 ;
   always @(posedge clk)
-    in_data <= \$98 ;
+    kk <= \$103 ;
   always @(posedge clk)
-    fm0 <= \$99 ;
+    in_data <= \$104 ;
   always @(posedge clk)
-    fn <= \$100 ;
+    fm0 <= \$105 ;
   always @(posedge clk)
-    at_k_last <= \$101 ;
+    fn <= \$106 ;
   always @(posedge clk)
-    flush <= \$102 ;
+    at_k_last <= \$107 ;
   always @(posedge clk)
-    d <= \$103 ;
+    flush <= \$108 ;
   always @(posedge clk)
-    dm0 <= \$104 ;
+    d <= \$109 ;
   always @(posedge clk)
-    dn <= \$105 ;
+    dn <= \$110 ;
   always @(posedge clk)
-    beat <= \$106 ;
+    beat <= \$111 ;
   always @(posedge clk)
-    ra <= \$107 ;
+    ra <= \$112 ;
   always @(posedge clk)
-    ob <= \$108 ;
+    row <= \$113 ;
   always @(posedge clk)
-    part0 <= \$109 ;
+    row_valid <= \$114 ;
   always @(posedge clk)
-    part1 <= \$110 ;
+    ob <= \$115 ;
   always @(posedge clk)
-    part2 <= \$111 ;
+    part0 <= \$116 ;
+  always @(posedge clk)
+    part1 <= \$117 ;
+  always @(posedge clk)
+    part2 <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -628,12 +643,12 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .act_min(act_min),
     .clk(clk),
     .i_acc(i_acc),
-    .i_last(\i_last$46 ),
-    .i_valid(\i_valid$45 ),
+    .i_last(\i_last$45 ),
+    .i_valid(\i_valid$43 ),
     .o_data(\o_data$63 ),
     .o_last(o_last),
     .o_valid(\o_valid$65 ),
-    .\port$317$0 (rp__data),
+    .\port$322$0 (rp__data),
     .rst(rst),
     .zero_point(zero_point)
   );
@@ -706,110 +721,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$13 ) begin
-        ra_next = \$16 [5:0];
-      end else if (\$14 ) begin
-        ra_next = \$17 [5:0];
-      end else if (\$15 ) begin
+      if (\$18 ) begin
+        ra_next = \$21 [5:0];
+      end else if (\$19 ) begin
+        ra_next = \$22 [5:0];
+      end else if (\$20 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$18 [5:0];
+        ra_next = \$23 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = \$33 ;
+    \$83  = \$37 ;
     if (rst) begin
-      \$78  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = \$3 [3:0];
+    \$84  = \$3 [3:0];
     if (rst) begin
-      \$79  = 4'h8;
+      \$84  = 4'h8;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$34 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h1;
+      \$85  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = M_;
+    \$86  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$81  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$81  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$82  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$82  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$83  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$84  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = \$36 [15:0];
+            \$86  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -818,112 +768,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = tile_last;
+    \$87  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = \$39 [7:0];
+            \$87  = \$39 [15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 8'h00;
+      \$87  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = lane;
+    \$88  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$42 ) begin
-              \$88  = 1'h0;
-            end else begin
-              \$88  = \$47 [0];
-            end
+            \$88  = \$40 [15:0];
           end
     endcase
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = blk;
+    \$89  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              if (\$44 ) begin
-                \$89  = \$45 [3:0];
-              end
-            end
+            \$89  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$89  = 4'h0;
+      \$89  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = wa;
+    \$90  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$90  = \$43 [5:0];
-            end
+            \$90  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = wb;
+    \$91  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              (* full_case = 32'd1 *)
-              if (\$44 ) begin
-                \$91  = 2'h0;
-              end else begin
-                \$91  = \$46 [1:0];
-              end
-            end
+            \$91  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$91  = 2'h0;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = ch;
+    \$92  = k_last;
     casez (ctrl_state)
       2'h0:
-          if (s_param__valid) begin
-            \$92  = 16'h0000;
-          end
-      2'h1:
           if (s_param__valid) begin
             \$92  = \$41 [15:0];
           end
@@ -934,374 +846,500 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$93  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$93  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                if (last_mblock) begin
-                  \$93  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$62 ) begin
-            \$93  = 2'h0;
+            \$93  = \$44 [7:0];
           end
     endcase
     if (rst) begin
-      \$93  = 2'h0;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = \$signal$85 ;
+    \$94  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$94  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$40 ) begin
-              \$94  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$94  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$40 ) begin
-              \$95  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$95  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$96  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$96  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$97  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$97  = 8'h00;
+            if (\$47 ) begin
+              \$94  = 1'h0;
             end else begin
-              \$97  = \$57 [7:0];
+              \$94  = \$52 [0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 8'h00;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = in_data;
+    \$95  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$95  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$98  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$98  = 1'h1;
-            end else begin
-              if (\$60 ) begin
-                \$98  = 1'h0;
+            if (\$47 ) begin
+              if (\$49 ) begin
+                \$95  = \$50 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$98  = 1'h0;
+      \$95  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = fm0;
+    \$96  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$96  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$99  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                \$99  = \$55 [16:0];
-              end
+            if (\$47 ) begin
+              \$96  = \$48 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$99  = 17'h00000;
+      \$96  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = fn;
+    \$97  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$97  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$100  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
+            if (\$47 ) begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$100  = 4'h0;
+              if (\$49 ) begin
+                \$97  = 2'h0;
               end else begin
-                \$100  = \$56 [3:0];
+                \$97  = \$51 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$100  = 4'h0;
+      \$97  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = at_k_last;
+    \$98  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$98  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$101  = \$49 ;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$101  = \$53 ;
-            end else begin
-              \$101  = \$59 ;
-            end
+            \$98  = \$46 [15:0];
           end
     endcase
     if (rst) begin
-      \$101  = 1'h0;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = flush;
+    \$99  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$99  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$99  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
                 if (last_mblock) begin
-                  \$102  = 5'h16;
+                  \$99  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$102  = \$61 [4:0];
+          if (\$67 ) begin
+            \$99  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$102  = 5'h00;
+      \$99  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = d;
-    if (header_taken) begin
-      \$103  = 1'h0;
+    \$100  = \$signal$86 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$100  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 31'h00000000;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$101  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$102  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$102  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$103  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$103  = 8'h00;
+            end else begin
+              \$103  = \$62 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$104  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$104  = 1'h1;
+            end else begin
+              if (\$65 ) begin
+                \$104  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$105  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                \$105  = \$60 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$106  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              (* full_case = 32'd1 *)
+              if (\$59 ) begin
+                \$106  = 4'h0;
+              end else begin
+                \$106  = \$61 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$107  = \$54 ;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$107  = \$58 ;
+            end else begin
+              \$107  = \$64 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                if (last_mblock) begin
+                  \$108  = 5'h16;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$108  = \$66 [4:0];
+    endcase
+    if (rst) begin
+      \$108  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = d;
+    if (header_taken) begin
+      \$109  = 1'h0;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
       (* full_case = 32'd1 *)
-      if (\$70 ) begin
-        \$103  = 1'h0;
+      if (\$76 ) begin
+        \$109  = 1'h0;
       end else begin
-        \$103  = \$74 [0];
+        \$109  = \$79 [0];
       end
     end
     if (rst) begin
-      \$103  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = dm0;
+    \$110  = dn;
     if (header_taken) begin
-      \$104  = 17'h00000;
+      \$110  = 4'h0;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
-        if (\$71 ) begin
-          \$104  = \$72 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$104  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = dn;
-    if (header_taken) begin
-      \$105  = 4'h0;
-    end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      if (\$76 ) begin
         (* full_case = 32'd1 *)
-        if (\$71 ) begin
-          \$105  = 4'h0;
+        if (\$77 ) begin
+          \$110  = 4'h0;
         end else begin
-          \$105  = \$73 [3:0];
+          \$110  = \$78 [3:0];
         end
       end
     end
     if (rst) begin
-      \$105  = 4'h0;
+      \$110  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = beat;
+    \$111  = beat;
     if (header_taken) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
-    if (\$66 ) begin
-      \$106  = \$69 [1:0];
-    end else if (\$68 ) begin
-      \$106  = 2'h0;
+    if (\$71 ) begin
+      \$111  = \$74 [1:0];
+    end else if (\$73 ) begin
+      \$111  = 2'h0;
     end
     if (rst) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end else begin
-      \$107  = ra_next;
+      \$112  = ra_next;
     end
     if (rst) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ob;
+    \$113  = row;
+    if (header_taken) begin
+      \$113  = 17'h00000;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$113  = \$17 [16:0];
+    end
+    if (rst) begin
+      \$113  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = row_valid;
+    if (header_taken) begin
+      \$114  = 1'h1;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$114  = \$75 ;
+    end
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = ob;
     if (\o_valid$65 ) begin
-      \$108  = \$77 [1:0];
+      \$115  = \$82 [1:0];
     end
     if (rst) begin
-      \$108  = 2'h0;
+      \$115  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = part0;
+    \$116  = part0;
     if (\o_valid$65 ) begin
       casez (ob)
         2'h0:
-            \$109  = \o_data$63 ;
+            \$116  = \o_data$63 ;
       endcase
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = part1;
+    \$117  = part1;
     if (\o_valid$65 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$110  = \o_data$63 ;
+            \$117  = \o_data$63 ;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = part2;
+    \$118  = part2;
     if (\o_valid$65 ) begin
       casez (ob)
         2'h0:
@@ -1309,11 +1347,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         2'h1:
             /* empty */;
         2'h2:
-            \$111  = \o_data$63 ;
+            \$118  = \o_data$63 ;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1326,7 +1364,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row = \$11 [16:0];
+  assign row_next = \$17 [16:0];
   assign rp__addr = ra_next;
   assign \$signal$48  = zero_point;
   assign \$signal$50  = act_min;
@@ -1393,7 +1431,8 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \m_out__payload.last  = m_out__payload[32];
   assign out_w[32] = o_last;
   assign out_w[31:0] = { \o_data$63 , part2, part1, part0 };
-  assign \$70  = d;
+  assign \$12  = d;
+  assign \$76  = d;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1401,78 +1440,81 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg \$101 ;
+  reg [7:0] \$100 ;
+  reg [15:0] \$101 ;
   reg \$102 ;
   reg \$103 ;
   reg \$104 ;
   reg \$105 ;
-  reg [23:0] \$106 ;
-  reg [23:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg \$109 ;
+  reg \$106 ;
+  reg \$107 ;
+  reg [23:0] \$108 ;
+  reg [23:0] \$109 ;
   wire [23:0] \$11 ;
-  reg \$110 ;
-  reg [7:0] \$111 ;
-  reg [15:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
+  reg [7:0] \$110 ;
+  reg \$111 ;
+  reg \$112 ;
+  reg [7:0] \$113 ;
+  reg [15:0] \$114 ;
   reg \$115 ;
   reg \$116 ;
   reg \$117 ;
   reg \$118 ;
-  reg [23:0] \$119 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [23:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg \$122 ;
-  reg \$123 ;
-  reg [7:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg \$126 ;
-  reg \$127 ;
+  reg \$120 ;
+  reg [23:0] \$121 ;
+  reg [23:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg \$124 ;
+  reg \$125 ;
+  reg [7:0] \$126 ;
+  reg [15:0] \$127 ;
   reg \$128 ;
   reg \$129 ;
   wire \$13 ;
   reg \$130 ;
   reg \$131 ;
-  reg [23:0] \$132 ;
-  reg [23:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg [23:0] \$134 ;
+  reg [23:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg [7:0] \$139 ;
   wire [23:0] \$14 ;
-  reg \$140 ;
+  reg [15:0] \$140 ;
   reg \$141 ;
   reg \$142 ;
   reg \$143 ;
   reg \$144 ;
-  reg [23:0] \$145 ;
-  reg [23:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg \$148 ;
-  reg \$149 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [23:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [7:0] \$149 ;
   wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [15:0] \$151 ;
-  reg \$152 ;
-  reg \$153 ;
+  reg \$150 ;
+  reg \$151 ;
+  reg [7:0] \$152 ;
+  reg [15:0] \$153 ;
   reg \$154 ;
   reg \$155 ;
   reg \$156 ;
   reg \$157 ;
-  reg [23:0] \$158 ;
-  reg [23:0] \$159 ;
+  reg \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  reg [1:0] \$160 ;
-  reg [1:0] \$161 ;
-  wire [31:0] \$162 ;
-  wire [31:0] \$163 ;
-  wire [31:0] \$164 ;
+  reg [23:0] \$160 ;
+  reg [23:0] \$161 ;
+  reg [1:0] \$162 ;
+  reg [1:0] \$163 ;
+  reg \$164 ;
   wire [31:0] \$165 ;
+  wire [31:0] \$166 ;
+  wire [31:0] \$167 ;
+  wire [31:0] \$168 ;
   wire [23:0] \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -1483,10 +1525,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [23:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [2:0] \$26 ;
-  wire [2:0] \$27 ;
-  wire \$28 ;
-  wire [2:0] \$29 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire [24:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
   wire [24:0] \$30 ;
   wire \$31 ;
@@ -1503,82 +1545,82 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$41 ;
   wire [24:0] \$42 ;
   wire \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
+  wire \$44 ;
+  wire [2:0] \$45 ;
   wire \$46 ;
-  reg [7:0] \$47 ;
-  reg \$48 ;
-  reg \$49 ;
+  wire [2:0] \$47 ;
+  wire [2:0] \$48 ;
+  reg [7:0] \$49 ;
   wire [23:0] \$5 ;
-  reg [7:0] \$50 ;
-  reg [7:0] \$51 ;
+  reg \$50 ;
+  reg \$51 ;
   reg [7:0] \$52 ;
   reg [7:0] \$53 ;
   reg [7:0] \$54 ;
   reg [7:0] \$55 ;
   reg [7:0] \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [7:0] \$59 ;
+  reg [7:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg \$61 ;
-  reg \$62 ;
+  reg \$60 ;
+  reg [7:0] \$61 ;
+  reg [15:0] \$62 ;
   reg \$63 ;
   reg \$64 ;
   reg \$65 ;
   reg \$66 ;
-  reg [23:0] \$67 ;
-  reg [23:0] \$68 ;
-  reg [7:0] \$69 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [23:0] \$69 ;
   wire \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg [7:0] \$72 ;
-  reg [15:0] \$73 ;
-  reg \$74 ;
-  reg \$75 ;
+  reg [23:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg \$72 ;
+  reg \$73 ;
+  reg [7:0] \$74 ;
+  reg [15:0] \$75 ;
   reg \$76 ;
   reg \$77 ;
   reg \$78 ;
   reg \$79 ;
   wire [23:0] \$8 ;
-  reg [23:0] \$80 ;
-  reg [23:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  reg \$84 ;
-  reg [7:0] \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg \$88 ;
+  reg \$80 ;
+  reg \$81 ;
+  reg [23:0] \$82 ;
+  reg [23:0] \$83 ;
+  reg [7:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg [7:0] \$87 ;
+  reg [15:0] \$88 ;
   reg \$89 ;
   wire \$9 ;
   reg \$90 ;
   reg \$91 ;
   reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [23:0] \$94 ;
-  reg [7:0] \$95 ;
-  reg \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [15:0] \$99 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg [23:0] \$95 ;
+  reg [23:0] \$96 ;
+  reg [7:0] \$97 ;
+  reg \$98 ;
+  reg \$99 ;
   wire [7:0] a0;
   (* init = 8'h00 *)
-  wire [7:0] \a0$154 ;
+  wire [7:0] \a0$155 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$159 ;
+  wire [7:0] \a0$160 ;
   (* init = 8'h00 *)
-  wire [7:0] \a0$164 ;
+  wire [7:0] \a0$165 ;
   (* init = 8'h00 *)
   wire [7:0] a1;
   (* init = 8'h00 *)
-  wire [7:0] \a1$156 ;
+  wire [7:0] \a1$157 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$161 ;
+  wire [7:0] \a1$162 ;
   (* init = 8'h00 *)
-  wire [7:0] \a1$166 ;
+  wire [7:0] \a1$167 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1597,19 +1639,20 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_1_3 = 24'h000000;
   wire [7:0] b0;
   (* init = 8'h00 *)
-  wire [7:0] \b0$155 ;
+  wire [7:0] \b0$156 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$160 ;
+  wire [7:0] \b0$161 ;
   (* init = 8'h00 *)
-  wire [7:0] \b0$165 ;
+  wire [7:0] \b0$166 ;
   (* init = 8'h00 *)
   wire [7:0] b1;
   (* init = 8'h00 *)
-  wire [7:0] \b1$157 ;
+  wire [7:0] \b1$158 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$162 ;
+  wire [7:0] \b1$163 ;
   (* init = 8'h00 *)
-  wire [7:0] \b1$167 ;
+  wire [7:0] \b1$168 ;
+  reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1620,15 +1663,17 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_1_3;
   input clk;
   wire clk;
+  reg [1:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [1:0] drain_count = 2'h0;
+  reg drain_shift = 1'h0;
   output draining;
   wire draining;
   wire en;
-  wire \en$148 ;
-  wire \en$153 ;
-  wire \en$158 ;
-  wire \en$163 ;
+  wire \en$149 ;
+  wire \en$154 ;
+  wire \en$159 ;
+  wire \en$164 ;
   input [15:0] i_a;
   wire [15:0] i_a;
   wire [7:0] \i_a[0] ;
@@ -1708,7 +1753,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] p_1_3 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg skew_l1_d0 = 1'h0;
   reg skew_v1_d0 = 1'h0;
@@ -1766,273 +1810,276 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_1_1 = 8'h00;
   reg [7:0] w_1_2 = 8'h00;
   reg [7:0] w_1_3 = 8'h00;
-  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$30 [23:0];
-  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$32 [23:0];
-  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$34 [23:0];
-  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$36 [23:0];
-  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$38 [23:0];
-  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$40 [23:0];
-  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$42 [23:0];
-  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$44 [23:0];
-  assign \$26  = drain_beat + 1'h1;
-  assign \$27  = shift ? 3'h0 : \$26 ;
-  assign \$29  = drain_count - 1'h1;
-  assign \$30  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$31  & lr_0_0_d2;
-  assign \$32  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$33  & lr_0_1_d2;
-  assign \$34  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$35  & lr_0_2_d2;
-  assign \$36  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$37  & lr_0_3_d2;
-  assign \$38  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$39  & lr_1_0_d2;
-  assign \$40  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$41  & lr_1_1_d2;
-  assign \$42  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$43  & lr_1_2_d2;
-  assign \$44  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$45  & lr_1_3_d2;
+  assign \$2  = lr_0_0_d2 ? 24'h000000 : \$28 [23:0];
+  assign \$5  = lr_0_1_d2 ? 24'h000000 : \$30 [23:0];
+  assign \$8  = lr_0_2_d2 ? 24'h000000 : \$32 [23:0];
+  assign \$11  = lr_0_3_d2 ? 24'h000000 : \$34 [23:0];
+  assign \$14  = lr_1_0_d2 ? 24'h000000 : \$36 [23:0];
+  assign \$17  = lr_1_1_d2 ? 24'h000000 : \$38 [23:0];
+  assign \$20  = lr_1_2_d2 ? 24'h000000 : \$40 [23:0];
+  assign \$23  = lr_1_3_d2 ? 24'h000000 : \$42 [23:0];
+  assign \$25  = | count_next;
+  assign \$26  = beat_next == 2'h3;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = \$29  & lr_0_0_d2;
+  assign \$30  = $signed(acc_0_1) + $signed(p_0_1);
+  assign cap_0_1 = \$31  & lr_0_1_d2;
+  assign \$32  = $signed(acc_0_2) + $signed(p_0_2);
+  assign cap_0_2 = \$33  & lr_0_2_d2;
+  assign \$34  = $signed(acc_0_3) + $signed(p_0_3);
+  assign cap_0_3 = \$35  & lr_0_3_d2;
+  assign \$36  = $signed(acc_1_0) + $signed(p_1_0);
+  assign cap_1_0 = \$37  & lr_1_0_d2;
+  assign \$38  = $signed(acc_1_1) + $signed(p_1_1);
+  assign cap_1_1 = \$39  & lr_1_1_d2;
+  assign \$40  = $signed(acc_1_2) + $signed(p_1_2);
+  assign cap_1_2 = \$41  & lr_1_2_d2;
+  assign \$42  = $signed(acc_1_3) + $signed(p_1_3);
+  assign cap_1_3 = \$43  & lr_1_3_d2;
   assign draining = | drain_count;
-  assign \$46  = drain_beat == 2'h3;
-  assign shift = draining & \$46 ;
+  assign \$45  = drain_count - 1'h1;
+  assign \$47  = drain_beat + 1'h1;
+  assign \$48  = drain_shift ? 3'h0 : \$47 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$47 ;
+    skew_a1_d0 <= \$49 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$48 ;
+    skew_v1_d0 <= \$50 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$49 ;
+    skew_l1_d0 <= \$51 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$50 ;
+    skew_w1_d0 <= \$52 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$51 ;
+    skew_w2_d0 <= \$53 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$52 ;
+    skew_w2_d1 <= \$54 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$53 ;
+    skew_w3_d0 <= \$55 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$54 ;
+    skew_w3_d1 <= \$56 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$55 ;
+    skew_w3_d2 <= \$57 ;
   always @(posedge clk)
-    a_0_0 <= \$56 ;
+    a_0_0 <= \$58 ;
   always @(posedge clk)
-    v_0_0 <= \$57 ;
+    v_0_0 <= \$59 ;
   always @(posedge clk)
-    l_0_0 <= \$58 ;
+    l_0_0 <= \$60 ;
   always @(posedge clk)
-    w_0_0 <= \$59 ;
+    w_0_0 <= \$61 ;
   always @(posedge clk)
-    p_0_0 <= \$60 ;
+    p_0_0 <= \$62 ;
   always @(posedge clk)
-    vr_0_0_d0 <= \$61 ;
+    vr_0_0_d0 <= \$63 ;
   always @(posedge clk)
-    vr_0_0_d1 <= \$62 ;
+    vr_0_0_d1 <= \$64 ;
   always @(posedge clk)
-    vr_0_0_d2 <= \$63 ;
+    vr_0_0_d2 <= \$65 ;
   always @(posedge clk)
-    lr_0_0_d0 <= \$64 ;
+    lr_0_0_d0 <= \$66 ;
   always @(posedge clk)
-    lr_0_0_d1 <= \$65 ;
+    lr_0_0_d1 <= \$67 ;
   always @(posedge clk)
-    lr_0_0_d2 <= \$66 ;
+    lr_0_0_d2 <= \$68 ;
   always @(posedge clk)
-    acc_0_0 <= \$67 ;
+    acc_0_0 <= \$69 ;
   always @(posedge clk)
-    out_0_0 <= \$68 ;
+    out_0_0 <= \$70 ;
   always @(posedge clk)
-    a_0_1 <= \$69 ;
+    a_0_1 <= \$71 ;
   always @(posedge clk)
-    v_0_1 <= \$70 ;
+    v_0_1 <= \$72 ;
   always @(posedge clk)
-    l_0_1 <= \$71 ;
+    l_0_1 <= \$73 ;
   always @(posedge clk)
-    w_0_1 <= \$72 ;
+    w_0_1 <= \$74 ;
   always @(posedge clk)
-    p_0_1 <= \$73 ;
+    p_0_1 <= \$75 ;
   always @(posedge clk)
-    vr_0_1_d0 <= \$74 ;
+    vr_0_1_d0 <= \$76 ;
   always @(posedge clk)
-    vr_0_1_d1 <= \$75 ;
+    vr_0_1_d1 <= \$77 ;
   always @(posedge clk)
-    vr_0_1_d2 <= \$76 ;
+    vr_0_1_d2 <= \$78 ;
   always @(posedge clk)
-    lr_0_1_d0 <= \$77 ;
+    lr_0_1_d0 <= \$79 ;
   always @(posedge clk)
-    lr_0_1_d1 <= \$78 ;
+    lr_0_1_d1 <= \$80 ;
   always @(posedge clk)
-    lr_0_1_d2 <= \$79 ;
+    lr_0_1_d2 <= \$81 ;
   always @(posedge clk)
-    acc_0_1 <= \$80 ;
+    acc_0_1 <= \$82 ;
   always @(posedge clk)
-    out_0_1 <= \$81 ;
+    out_0_1 <= \$83 ;
   always @(posedge clk)
-    a_0_2 <= \$82 ;
+    a_0_2 <= \$84 ;
   always @(posedge clk)
-    v_0_2 <= \$83 ;
+    v_0_2 <= \$85 ;
   always @(posedge clk)
-    l_0_2 <= \$84 ;
+    l_0_2 <= \$86 ;
   always @(posedge clk)
-    w_0_2 <= \$85 ;
+    w_0_2 <= \$87 ;
   always @(posedge clk)
-    p_0_2 <= \$86 ;
+    p_0_2 <= \$88 ;
   always @(posedge clk)
-    vr_0_2_d0 <= \$87 ;
+    vr_0_2_d0 <= \$89 ;
   always @(posedge clk)
-    vr_0_2_d1 <= \$88 ;
+    vr_0_2_d1 <= \$90 ;
   always @(posedge clk)
-    vr_0_2_d2 <= \$89 ;
+    vr_0_2_d2 <= \$91 ;
   always @(posedge clk)
-    lr_0_2_d0 <= \$90 ;
+    lr_0_2_d0 <= \$92 ;
   always @(posedge clk)
-    lr_0_2_d1 <= \$91 ;
+    lr_0_2_d1 <= \$93 ;
   always @(posedge clk)
-    lr_0_2_d2 <= \$92 ;
+    lr_0_2_d2 <= \$94 ;
   always @(posedge clk)
-    acc_0_2 <= \$93 ;
+    acc_0_2 <= \$95 ;
   always @(posedge clk)
-    out_0_2 <= \$94 ;
+    out_0_2 <= \$96 ;
   always @(posedge clk)
-    a_0_3 <= \$95 ;
+    a_0_3 <= \$97 ;
   always @(posedge clk)
-    v_0_3 <= \$96 ;
+    v_0_3 <= \$98 ;
   always @(posedge clk)
-    l_0_3 <= \$97 ;
+    l_0_3 <= \$99 ;
   always @(posedge clk)
-    w_0_3 <= \$98 ;
+    w_0_3 <= \$100 ;
   always @(posedge clk)
-    p_0_3 <= \$99 ;
+    p_0_3 <= \$101 ;
   always @(posedge clk)
-    vr_0_3_d0 <= \$100 ;
+    vr_0_3_d0 <= \$102 ;
   always @(posedge clk)
-    vr_0_3_d1 <= \$101 ;
+    vr_0_3_d1 <= \$103 ;
   always @(posedge clk)
-    vr_0_3_d2 <= \$102 ;
+    vr_0_3_d2 <= \$104 ;
   always @(posedge clk)
-    lr_0_3_d0 <= \$103 ;
+    lr_0_3_d0 <= \$105 ;
   always @(posedge clk)
-    lr_0_3_d1 <= \$104 ;
+    lr_0_3_d1 <= \$106 ;
   always @(posedge clk)
-    lr_0_3_d2 <= \$105 ;
+    lr_0_3_d2 <= \$107 ;
   always @(posedge clk)
-    acc_0_3 <= \$106 ;
+    acc_0_3 <= \$108 ;
   always @(posedge clk)
-    out_0_3 <= \$107 ;
+    out_0_3 <= \$109 ;
   always @(posedge clk)
-    a_1_0 <= \$108 ;
+    a_1_0 <= \$110 ;
   always @(posedge clk)
-    v_1_0 <= \$109 ;
+    v_1_0 <= \$111 ;
   always @(posedge clk)
-    l_1_0 <= \$110 ;
+    l_1_0 <= \$112 ;
   always @(posedge clk)
-    w_1_0 <= \$111 ;
+    w_1_0 <= \$113 ;
   always @(posedge clk)
-    p_1_0 <= \$112 ;
+    p_1_0 <= \$114 ;
   always @(posedge clk)
-    vr_1_0_d0 <= \$113 ;
+    vr_1_0_d0 <= \$115 ;
   always @(posedge clk)
-    vr_1_0_d1 <= \$114 ;
+    vr_1_0_d1 <= \$116 ;
   always @(posedge clk)
-    vr_1_0_d2 <= \$115 ;
+    vr_1_0_d2 <= \$117 ;
   always @(posedge clk)
-    lr_1_0_d0 <= \$116 ;
+    lr_1_0_d0 <= \$118 ;
   always @(posedge clk)
-    lr_1_0_d1 <= \$117 ;
+    lr_1_0_d1 <= \$119 ;
   always @(posedge clk)
-    lr_1_0_d2 <= \$118 ;
+    lr_1_0_d2 <= \$120 ;
   always @(posedge clk)
-    acc_1_0 <= \$119 ;
+    acc_1_0 <= \$121 ;
   always @(posedge clk)
-    out_1_0 <= \$120 ;
+    out_1_0 <= \$122 ;
   always @(posedge clk)
-    a_1_1 <= \$121 ;
+    a_1_1 <= \$123 ;
   always @(posedge clk)
-    v_1_1 <= \$122 ;
+    v_1_1 <= \$124 ;
   always @(posedge clk)
-    l_1_1 <= \$123 ;
+    l_1_1 <= \$125 ;
   always @(posedge clk)
-    w_1_1 <= \$124 ;
+    w_1_1 <= \$126 ;
   always @(posedge clk)
-    p_1_1 <= \$125 ;
+    p_1_1 <= \$127 ;
   always @(posedge clk)
-    vr_1_1_d0 <= \$126 ;
+    vr_1_1_d0 <= \$128 ;
   always @(posedge clk)
-    vr_1_1_d1 <= \$127 ;
+    vr_1_1_d1 <= \$129 ;
   always @(posedge clk)
-    vr_1_1_d2 <= \$128 ;
+    vr_1_1_d2 <= \$130 ;
   always @(posedge clk)
-    lr_1_1_d0 <= \$129 ;
+    lr_1_1_d0 <= \$131 ;
   always @(posedge clk)
-    lr_1_1_d1 <= \$130 ;
+    lr_1_1_d1 <= \$132 ;
   always @(posedge clk)
-    lr_1_1_d2 <= \$131 ;
+    lr_1_1_d2 <= \$133 ;
   always @(posedge clk)
-    acc_1_1 <= \$132 ;
+    acc_1_1 <= \$134 ;
   always @(posedge clk)
-    out_1_1 <= \$133 ;
+    out_1_1 <= \$135 ;
   always @(posedge clk)
-    a_1_2 <= \$134 ;
+    a_1_2 <= \$136 ;
   always @(posedge clk)
-    v_1_2 <= \$135 ;
+    v_1_2 <= \$137 ;
   always @(posedge clk)
-    l_1_2 <= \$136 ;
+    l_1_2 <= \$138 ;
   always @(posedge clk)
-    w_1_2 <= \$137 ;
+    w_1_2 <= \$139 ;
   always @(posedge clk)
-    p_1_2 <= \$138 ;
+    p_1_2 <= \$140 ;
   always @(posedge clk)
-    vr_1_2_d0 <= \$139 ;
+    vr_1_2_d0 <= \$141 ;
   always @(posedge clk)
-    vr_1_2_d1 <= \$140 ;
+    vr_1_2_d1 <= \$142 ;
   always @(posedge clk)
-    vr_1_2_d2 <= \$141 ;
+    vr_1_2_d2 <= \$143 ;
   always @(posedge clk)
-    lr_1_2_d0 <= \$142 ;
+    lr_1_2_d0 <= \$144 ;
   always @(posedge clk)
-    lr_1_2_d1 <= \$143 ;
+    lr_1_2_d1 <= \$145 ;
   always @(posedge clk)
-    lr_1_2_d2 <= \$144 ;
+    lr_1_2_d2 <= \$146 ;
   always @(posedge clk)
-    acc_1_2 <= \$145 ;
+    acc_1_2 <= \$147 ;
   always @(posedge clk)
-    out_1_2 <= \$146 ;
+    out_1_2 <= \$148 ;
   always @(posedge clk)
-    a_1_3 <= \$147 ;
+    a_1_3 <= \$149 ;
   always @(posedge clk)
-    v_1_3 <= \$148 ;
+    v_1_3 <= \$150 ;
   always @(posedge clk)
-    l_1_3 <= \$149 ;
+    l_1_3 <= \$151 ;
   always @(posedge clk)
-    w_1_3 <= \$150 ;
+    w_1_3 <= \$152 ;
   always @(posedge clk)
-    p_1_3 <= \$151 ;
+    p_1_3 <= \$153 ;
   always @(posedge clk)
-    vr_1_3_d0 <= \$152 ;
+    vr_1_3_d0 <= \$154 ;
   always @(posedge clk)
-    vr_1_3_d1 <= \$153 ;
+    vr_1_3_d1 <= \$155 ;
   always @(posedge clk)
-    vr_1_3_d2 <= \$154 ;
+    vr_1_3_d2 <= \$156 ;
   always @(posedge clk)
-    lr_1_3_d0 <= \$155 ;
+    lr_1_3_d0 <= \$157 ;
   always @(posedge clk)
-    lr_1_3_d1 <= \$156 ;
+    lr_1_3_d1 <= \$158 ;
   always @(posedge clk)
-    lr_1_3_d2 <= \$157 ;
+    lr_1_3_d2 <= \$159 ;
   always @(posedge clk)
-    acc_1_3 <= \$158 ;
+    acc_1_3 <= \$160 ;
   always @(posedge clk)
-    out_1_3 <= \$159 ;
+    out_1_3 <= \$161 ;
   always @(posedge clk)
-    drain_beat <= \$160 ;
+    drain_count <= \$162 ;
   always @(posedge clk)
-    drain_count <= \$161 ;
+    drain_beat <= \$163 ;
+  always @(posedge clk)
+    drain_shift <= \$164 ;
   \hwq_top.engine.array.mul_0_0  mul_0_0 (
     .a0(i_a[7:0]),
     .a1(a_0_0),
     .b0(i_w[7:0]),
     .b1(skew_w1_d0),
     .clk(clk),
-    .o(\$162 )
+    .o(\$165 )
   );
   \hwq_top.engine.array.mul_0_2  mul_0_2 (
     .a0(a_0_1),
@@ -2040,7 +2087,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(skew_w2_d1),
     .b1(skew_w3_d2),
     .clk(clk),
-    .o(\$163 )
+    .o(\$166 )
   );
   \hwq_top.engine.array.mul_1_0  mul_1_0 (
     .a0(skew_a1_d0),
@@ -2048,7 +2095,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_0),
     .b1(w_0_1),
     .clk(clk),
-    .o(\$164 )
+    .o(\$167 )
   );
   \hwq_top.engine.array.mul_1_2  mul_1_2 (
     .a0(a_1_1),
@@ -2056,924 +2103,939 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
     .b0(w_0_2),
     .b1(w_0_3),
     .clk(clk),
-    .o(\$165 )
+    .o(\$168 )
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$47  = i_a[15:8];
+    \$49  = i_a[15:8];
     if (rst) begin
-      \$47  = 8'h00;
+      \$49  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$48  = i_valid;
+    \$50  = i_valid;
     if (rst) begin
-      \$48  = 1'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$49  = i_last;
+    \$51  = i_last;
     if (rst) begin
-      \$49  = 1'h0;
+      \$51  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = i_w[15:8];
-    if (rst) begin
-      \$50  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = i_w[23:16];
-    if (rst) begin
-      \$51  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$52  = skew_w2_d0;
+    \$52  = i_w[15:8];
     if (rst) begin
       \$52  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = i_w[31:24];
+    \$53  = i_w[23:16];
     if (rst) begin
       \$53  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = skew_w3_d0;
+    \$54  = skew_w2_d0;
     if (rst) begin
       \$54  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$55  = skew_w3_d1;
+    \$55  = i_w[31:24];
     if (rst) begin
       \$55  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = i_a[7:0];
+    \$56  = skew_w3_d0;
     if (rst) begin
       \$56  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = i_valid;
+    \$57  = skew_w3_d1;
     if (rst) begin
-      \$57  = 1'h0;
+      \$57  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = i_last;
+    \$58  = i_a[7:0];
     if (rst) begin
-      \$58  = 1'h0;
+      \$58  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = i_w[7:0];
+    \$59  = i_valid;
     if (rst) begin
-      \$59  = 8'h00;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = \$162 [15:0];
+    \$60  = i_last;
     if (rst) begin
-      \$60  = 16'h0000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = i_valid;
+    \$61  = i_w[7:0];
     if (rst) begin
-      \$61  = 1'h0;
+      \$61  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = vr_0_0_d0;
+    \$62  = \$165 [15:0];
     if (rst) begin
-      \$62  = 1'h0;
+      \$62  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = vr_0_0_d1;
+    \$63  = i_valid;
     if (rst) begin
       \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = i_last;
+    \$64  = vr_0_0_d0;
     if (rst) begin
       \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = lr_0_0_d0;
+    \$65  = vr_0_0_d1;
     if (rst) begin
       \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = lr_0_0_d1;
+    \$66  = i_last;
     if (rst) begin
       \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = acc_0_0;
+    \$67  = lr_0_0_d0;
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$68  = lr_0_0_d1;
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$69  = acc_0_0;
     if (\$1 ) begin
-      \$67  = \$2 ;
+      \$69  = \$2 ;
     end
     if (rst) begin
-      \$67  = 24'h000000;
+      \$69  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = out_0_0;
+    \$70  = out_0_0;
     if (cap_0_0) begin
-      \$68  = \$30 [23:0];
+      \$70  = \$28 [23:0];
     end else if (\$3 ) begin
-      \$68  = out_1_0;
+      \$70  = out_1_0;
     end
     if (rst) begin
-      \$68  = 24'h000000;
+      \$70  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = a_0_0;
+    \$71  = a_0_0;
     if (rst) begin
-      \$69  = 8'h00;
+      \$71  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = v_0_0;
+    \$72  = v_0_0;
     if (rst) begin
-      \$70  = 1'h0;
+      \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = l_0_0;
+    \$73  = l_0_0;
     if (rst) begin
-      \$71  = 1'h0;
+      \$73  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = skew_w1_d0;
+    \$74  = skew_w1_d0;
     if (rst) begin
-      \$72  = 8'h00;
+      \$74  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = \$162 [31:16];
+    \$75  = \$165 [31:16];
     if (rst) begin
-      \$73  = 16'h0000;
+      \$75  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = v_0_0;
-    if (rst) begin
-      \$74  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = vr_0_1_d0;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = vr_0_1_d1;
+    \$76  = v_0_0;
     if (rst) begin
       \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = l_0_0;
+    \$77  = vr_0_1_d0;
     if (rst) begin
       \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = lr_0_1_d0;
+    \$78  = vr_0_1_d1;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = lr_0_1_d1;
+    \$79  = l_0_0;
     if (rst) begin
       \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = acc_0_1;
+    \$80  = lr_0_1_d0;
+    if (rst) begin
+      \$80  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$81  = lr_0_1_d1;
+    if (rst) begin
+      \$81  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$82  = acc_0_1;
     if (\$4 ) begin
-      \$80  = \$5 ;
+      \$82  = \$5 ;
     end
     if (rst) begin
-      \$80  = 24'h000000;
+      \$82  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = out_0_1;
+    \$83  = out_0_1;
     if (cap_0_1) begin
-      \$81  = \$32 [23:0];
+      \$83  = \$30 [23:0];
     end else if (\$6 ) begin
-      \$81  = out_1_1;
+      \$83  = out_1_1;
     end
     if (rst) begin
-      \$81  = 24'h000000;
+      \$83  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = a_0_1;
+    \$84  = a_0_1;
     if (rst) begin
-      \$82  = 8'h00;
+      \$84  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = v_0_1;
+    \$85  = v_0_1;
     if (rst) begin
-      \$83  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = l_0_1;
+    \$86  = l_0_1;
     if (rst) begin
-      \$84  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = skew_w2_d1;
+    \$87  = skew_w2_d1;
     if (rst) begin
-      \$85  = 8'h00;
+      \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = \$163 [15:0];
+    \$88  = \$166 [15:0];
     if (rst) begin
-      \$86  = 16'h0000;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = v_0_1;
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = vr_0_2_d0;
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = vr_0_2_d1;
+    \$89  = v_0_1;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = l_0_1;
+    \$90  = vr_0_2_d0;
     if (rst) begin
       \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = lr_0_2_d0;
+    \$91  = vr_0_2_d1;
     if (rst) begin
       \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = lr_0_2_d1;
+    \$92  = l_0_1;
     if (rst) begin
       \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = acc_0_2;
+    \$93  = lr_0_2_d0;
+    if (rst) begin
+      \$93  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$94  = lr_0_2_d1;
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$95  = acc_0_2;
     if (\$7 ) begin
-      \$93  = \$8 ;
+      \$95  = \$8 ;
     end
     if (rst) begin
-      \$93  = 24'h000000;
+      \$95  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = out_0_2;
+    \$96  = out_0_2;
     if (cap_0_2) begin
-      \$94  = \$34 [23:0];
+      \$96  = \$32 [23:0];
     end else if (\$9 ) begin
-      \$94  = out_1_2;
+      \$96  = out_1_2;
     end
     if (rst) begin
-      \$94  = 24'h000000;
+      \$96  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = a_0_2;
+    \$97  = a_0_2;
     if (rst) begin
-      \$95  = 8'h00;
+      \$97  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = v_0_2;
+    \$98  = v_0_2;
     if (rst) begin
-      \$96  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = l_0_2;
+    \$99  = l_0_2;
     if (rst) begin
-      \$97  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_w3_d2;
+    \$100  = skew_w3_d2;
     if (rst) begin
-      \$98  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = \$163 [31:16];
+    \$101  = \$166 [31:16];
     if (rst) begin
-      \$99  = 16'h0000;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = v_0_2;
-    if (rst) begin
-      \$100  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = vr_0_3_d0;
-    if (rst) begin
-      \$101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = vr_0_3_d1;
+    \$102  = v_0_2;
     if (rst) begin
       \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = l_0_2;
+    \$103  = vr_0_3_d0;
     if (rst) begin
       \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = lr_0_3_d0;
+    \$104  = vr_0_3_d1;
     if (rst) begin
       \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = lr_0_3_d1;
+    \$105  = l_0_2;
     if (rst) begin
       \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = acc_0_3;
+    \$106  = lr_0_3_d0;
+    if (rst) begin
+      \$106  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$107  = lr_0_3_d1;
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$108  = acc_0_3;
     if (\$10 ) begin
-      \$106  = \$11 ;
+      \$108  = \$11 ;
     end
     if (rst) begin
-      \$106  = 24'h000000;
+      \$108  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = out_0_3;
+    \$109  = out_0_3;
     if (cap_0_3) begin
-      \$107  = \$36 [23:0];
+      \$109  = \$34 [23:0];
     end else if (\$12 ) begin
-      \$107  = out_1_3;
+      \$109  = out_1_3;
     end
     if (rst) begin
-      \$107  = 24'h000000;
+      \$109  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = skew_a1_d0;
+    \$110  = skew_a1_d0;
     if (rst) begin
-      \$108  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_v1_d0;
+    \$111  = skew_v1_d0;
     if (rst) begin
-      \$109  = 1'h0;
+      \$111  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_l1_d0;
+    \$112  = skew_l1_d0;
     if (rst) begin
-      \$110  = 1'h0;
+      \$112  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = w_0_0;
+    \$113  = w_0_0;
     if (rst) begin
-      \$111  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = \$164 [15:0];
+    \$114  = \$167 [15:0];
     if (rst) begin
-      \$112  = 16'h0000;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = skew_v1_d0;
-    if (rst) begin
-      \$113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = vr_1_0_d0;
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = vr_1_0_d1;
+    \$115  = skew_v1_d0;
     if (rst) begin
       \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = skew_l1_d0;
+    \$116  = vr_1_0_d0;
     if (rst) begin
       \$116  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = lr_1_0_d0;
+    \$117  = vr_1_0_d1;
     if (rst) begin
       \$117  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = lr_1_0_d1;
+    \$118  = skew_l1_d0;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = acc_1_0;
+    \$119  = lr_1_0_d0;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = lr_1_0_d1;
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$121  = acc_1_0;
     if (\$13 ) begin
-      \$119  = \$14 ;
+      \$121  = \$14 ;
     end
     if (rst) begin
-      \$119  = 24'h000000;
+      \$121  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = out_1_0;
+    \$122  = out_1_0;
     if (cap_1_0) begin
-      \$120  = \$38 [23:0];
+      \$122  = \$36 [23:0];
     end else if (\$15 ) begin
-      \$120  = 24'h000000;
+      \$122  = 24'h000000;
     end
     if (rst) begin
-      \$120  = 24'h000000;
+      \$122  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = a_1_0;
+    \$123  = a_1_0;
     if (rst) begin
-      \$121  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = v_1_0;
+    \$124  = v_1_0;
     if (rst) begin
-      \$122  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = l_1_0;
+    \$125  = l_1_0;
     if (rst) begin
-      \$123  = 1'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = w_0_1;
+    \$126  = w_0_1;
     if (rst) begin
-      \$124  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = \$164 [31:16];
+    \$127  = \$167 [31:16];
     if (rst) begin
-      \$125  = 16'h0000;
+      \$127  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = v_1_0;
-    if (rst) begin
-      \$126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = vr_1_1_d0;
-    if (rst) begin
-      \$127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = vr_1_1_d1;
+    \$128  = v_1_0;
     if (rst) begin
       \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = l_1_0;
+    \$129  = vr_1_1_d0;
     if (rst) begin
       \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = lr_1_1_d0;
+    \$130  = vr_1_1_d1;
     if (rst) begin
       \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = lr_1_1_d1;
+    \$131  = l_1_0;
     if (rst) begin
       \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = acc_1_1;
+    \$132  = lr_1_1_d0;
+    if (rst) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$133  = lr_1_1_d1;
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$134  = acc_1_1;
     if (\$16 ) begin
-      \$132  = \$17 ;
+      \$134  = \$17 ;
     end
     if (rst) begin
-      \$132  = 24'h000000;
+      \$134  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = out_1_1;
+    \$135  = out_1_1;
     if (cap_1_1) begin
-      \$133  = \$40 [23:0];
+      \$135  = \$38 [23:0];
     end else if (\$18 ) begin
-      \$133  = 24'h000000;
+      \$135  = 24'h000000;
     end
     if (rst) begin
-      \$133  = 24'h000000;
+      \$135  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = a_1_1;
+    \$136  = a_1_1;
     if (rst) begin
-      \$134  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = v_1_1;
+    \$137  = v_1_1;
     if (rst) begin
-      \$135  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = l_1_1;
+    \$138  = l_1_1;
     if (rst) begin
-      \$136  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = w_0_2;
+    \$139  = w_0_2;
     if (rst) begin
-      \$137  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = \$165 [15:0];
+    \$140  = \$168 [15:0];
     if (rst) begin
-      \$138  = 16'h0000;
+      \$140  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = v_1_1;
-    if (rst) begin
-      \$139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = vr_1_2_d0;
-    if (rst) begin
-      \$140  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = vr_1_2_d1;
+    \$141  = v_1_1;
     if (rst) begin
       \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = l_1_1;
+    \$142  = vr_1_2_d0;
     if (rst) begin
       \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = lr_1_2_d0;
+    \$143  = vr_1_2_d1;
     if (rst) begin
       \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = lr_1_2_d1;
+    \$144  = l_1_1;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = acc_1_2;
+    \$145  = lr_1_2_d0;
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$146  = lr_1_2_d1;
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$147  = acc_1_2;
     if (\$19 ) begin
-      \$145  = \$20 ;
+      \$147  = \$20 ;
     end
     if (rst) begin
-      \$145  = 24'h000000;
+      \$147  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = out_1_2;
+    \$148  = out_1_2;
     if (cap_1_2) begin
-      \$146  = \$42 [23:0];
+      \$148  = \$40 [23:0];
     end else if (\$21 ) begin
-      \$146  = 24'h000000;
+      \$148  = 24'h000000;
     end
     if (rst) begin
-      \$146  = 24'h000000;
+      \$148  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = a_1_2;
+    \$149  = a_1_2;
     if (rst) begin
-      \$147  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = v_1_2;
+    \$150  = v_1_2;
     if (rst) begin
-      \$148  = 1'h0;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = l_1_2;
+    \$151  = l_1_2;
     if (rst) begin
-      \$149  = 1'h0;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = w_0_3;
+    \$152  = w_0_3;
     if (rst) begin
-      \$150  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = \$165 [31:16];
+    \$153  = \$168 [31:16];
     if (rst) begin
-      \$151  = 16'h0000;
+      \$153  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = v_1_2;
-    if (rst) begin
-      \$152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = vr_1_3_d0;
-    if (rst) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = vr_1_3_d1;
+    \$154  = v_1_2;
     if (rst) begin
       \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = l_1_2;
+    \$155  = vr_1_3_d0;
     if (rst) begin
       \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = lr_1_3_d0;
+    \$156  = vr_1_3_d1;
     if (rst) begin
       \$156  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = lr_1_3_d1;
+    \$157  = l_1_2;
     if (rst) begin
       \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = acc_1_3;
+    \$158  = lr_1_3_d0;
+    if (rst) begin
+      \$158  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$159  = lr_1_3_d1;
+    if (rst) begin
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$160  = acc_1_3;
     if (\$22 ) begin
-      \$158  = \$23 ;
+      \$160  = \$23 ;
     end
     if (rst) begin
-      \$158  = 24'h000000;
+      \$160  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = out_1_3;
+    \$161  = out_1_3;
     if (cap_1_3) begin
-      \$159  = \$44 [23:0];
+      \$161  = \$42 [23:0];
     end else if (\$24 ) begin
-      \$159  = 24'h000000;
+      \$161  = 24'h000000;
     end
     if (rst) begin
-      \$159  = 24'h000000;
+      \$161  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = drain_beat;
-    if (cap_1_3) begin
-      \$160  = 2'h0;
-    end else if (\$25 ) begin
-      \$160  = \$27 [1:0];
-    end
+    \$162  = count_next;
     if (rst) begin
-      \$160  = 2'h0;
+      \$162  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = drain_count;
-    if (cap_1_3) begin
-      \$161  = 2'h2;
-    end else if (\$28 ) begin
-      \$161  = \$29 [1:0];
-    end
+    \$163  = beat_next;
     if (rst) begin
-      \$161  = 2'h0;
+      \$163  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$164  = \$27 ;
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_1_3) begin
+      count_next = 2'h2;
+    end else if (\$44 ) begin
+      count_next = \$45 [1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    beat_next = drain_beat;
+    if (cap_1_3) begin
+      beat_next = 2'h0;
+    end else if (\$46 ) begin
+      beat_next = \$48 [1:0];
     end
   end
   assign en = 1'h1;
-  assign p0 = \$162 [15:0];
-  assign sum_0_0 = \$30 [23:0];
-  assign p1 = \$162 [31:16];
-  assign sum_0_1 = \$32 [23:0];
-  assign \p0$56  = \$163 [15:0];
-  assign sum_0_2 = \$34 [23:0];
-  assign \p1$73  = \$163 [31:16];
-  assign sum_0_3 = \$36 [23:0];
-  assign \p0$90  = \$164 [15:0];
-  assign sum_1_0 = \$38 [23:0];
-  assign \p1$105  = \$164 [31:16];
-  assign sum_1_1 = \$40 [23:0];
-  assign \p0$120  = \$165 [15:0];
-  assign sum_1_2 = \$42 [23:0];
-  assign \p1$135  = \$165 [31:16];
-  assign sum_1_3 = \$44 [23:0];
-  assign \en$148  = 1'h1;
+  assign p0 = \$165 [15:0];
+  assign sum_0_0 = \$28 [23:0];
+  assign p1 = \$165 [31:16];
+  assign sum_0_1 = \$30 [23:0];
+  assign \p0$56  = \$166 [15:0];
+  assign sum_0_2 = \$32 [23:0];
+  assign \p1$73  = \$166 [31:16];
+  assign sum_0_3 = \$34 [23:0];
+  assign \p0$90  = \$167 [15:0];
+  assign sum_1_0 = \$36 [23:0];
+  assign \p1$105  = \$167 [31:16];
+  assign sum_1_1 = \$38 [23:0];
+  assign \p0$120  = \$168 [15:0];
+  assign sum_1_2 = \$40 [23:0];
+  assign \p1$135  = \$168 [31:16];
+  assign sum_1_3 = \$42 [23:0];
+  assign \en$149  = 1'h1;
   assign a0 = i_a[7:0];
   assign b0 = i_w[7:0];
   assign a1 = a_0_0;
   assign b1 = skew_w1_d0;
-  assign \en$153  = 1'h1;
-  assign \a0$154  = a_0_1;
-  assign \b0$155  = skew_w2_d1;
-  assign \a1$156  = a_0_2;
-  assign \b1$157  = skew_w3_d2;
-  assign \en$158  = 1'h1;
-  assign \a0$159  = skew_a1_d0;
-  assign \b0$160  = w_0_0;
-  assign \a1$161  = a_1_0;
-  assign \b1$162  = w_0_1;
-  assign \en$163  = 1'h1;
-  assign \a0$164  = a_1_1;
-  assign \b0$165  = w_0_2;
-  assign \a1$166  = a_1_2;
-  assign \b1$167  = w_0_3;
+  assign \en$154  = 1'h1;
+  assign \a0$155  = a_0_1;
+  assign \b0$156  = skew_w2_d1;
+  assign \a1$157  = a_0_2;
+  assign \b1$158  = skew_w3_d2;
+  assign \en$159  = 1'h1;
+  assign \a0$160  = skew_a1_d0;
+  assign \b0$161  = w_0_0;
+  assign \a1$162  = a_1_0;
+  assign \b1$163  = w_0_1;
+  assign \en$164  = 1'h1;
+  assign \a0$165  = a_1_1;
+  assign \b0$166  = w_0_2;
+  assign \a1$167  = a_1_2;
+  assign \b1$168  = w_0_3;
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -2990,31 +3052,31 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
   assign \$1  = vr_0_0_d2;
-  assign \$3  = shift;
+  assign \$3  = drain_shift;
   assign \$4  = vr_0_1_d2;
-  assign \$6  = shift;
+  assign \$6  = drain_shift;
   assign \$7  = vr_0_2_d2;
-  assign \$9  = shift;
+  assign \$9  = drain_shift;
   assign \$10  = vr_0_3_d2;
-  assign \$12  = shift;
+  assign \$12  = drain_shift;
   assign \$13  = vr_1_0_d2;
-  assign \$15  = shift;
+  assign \$15  = drain_shift;
   assign \$16  = vr_1_1_d2;
-  assign \$18  = shift;
+  assign \$18  = drain_shift;
   assign \$19  = vr_1_2_d2;
-  assign \$21  = shift;
+  assign \$21  = drain_shift;
   assign \$22  = vr_1_3_d2;
-  assign \$24  = shift;
-  assign \$25  = draining;
-  assign \$28  = shift;
-  assign \$31  = vr_0_0_d2;
-  assign \$33  = vr_0_1_d2;
-  assign \$35  = vr_0_2_d2;
-  assign \$37  = vr_0_3_d2;
-  assign \$39  = vr_1_0_d2;
-  assign \$41  = vr_1_1_d2;
-  assign \$43  = vr_1_2_d2;
-  assign \$45  = vr_1_3_d2;
+  assign \$24  = drain_shift;
+  assign \$29  = vr_0_0_d2;
+  assign \$31  = vr_0_1_d2;
+  assign \$33  = vr_0_2_d2;
+  assign \$35  = vr_0_3_d2;
+  assign \$37  = vr_1_0_d2;
+  assign \$39  = vr_1_1_d2;
+  assign \$41  = vr_1_2_d2;
+  assign \$43  = vr_1_3_d2;
+  assign \$44  = drain_shift;
+  assign \$46  = draining;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3439,7 +3501,7 @@ module \hwq_top.engine.fifo (clk, rst, w_en, r_rdy, r_data, w_port__data, r_en);
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
+module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -3518,8 +3580,8 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_
   output o_valid;
   reg o_valid = 1'h0;
   wire [64:0] outer_0;
-  input [68:0] \port$317$0 ;
-  wire [68:0] \port$317$0 ;
+  input [68:0] \port$322$0 ;
+  wire [68:0] \port$322$0 ;
   wire [4:0] r_0;
   reg [4:0] rq1_l0 = 5'h00;
   reg rq1_last = 1'h0;
@@ -3551,12 +3613,12 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_
     o_valid <= \$42 ;
   always @(posedge clk)
     o_last <= \$43 ;
-  assign \$1  = $signed(\port$317$0 [68:63]) > $signed(1'h0);
-  assign \$2  = \$1  ? \port$317$0 [68:63] : 6'h00;
-  assign \$3  = $signed(\port$317$0 [68:63]) < $signed(1'h0);
-  assign \$4  = - $signed(\port$317$0 [68:63]);
+  assign \$1  = $signed(\port$322$0 [68:63]) > $signed(1'h0);
+  assign \$2  = \$1  ? \port$322$0 [68:63] : 6'h00;
+  assign \$3  = $signed(\port$322$0 [68:63]) < $signed(1'h0);
+  assign \$4  = - $signed(\port$322$0 [68:63]);
   assign \$5  = \$3  ? \$4  : 7'h00;
-  assign \$6  = $signed(i_acc) + $signed(\port$317$0 [31:0]);
+  assign \$6  = $signed(i_acc) + $signed(\port$322$0 [31:0]);
   assign \$7  = $signed(rq1_s0) << rq1_l0;
   assign \$8  = \$7 [31:16] * rq1_m0[30:16];
   assign \$9  = \$7 [31] ? rq1_m0 : 31'h00000000;
@@ -3647,7 +3709,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$29  = \port$317$0 [62:32];
+    \$29  = \port$322$0 [62:32];
     if (rst) begin
       \$29  = 31'h00000000;
     end
@@ -3730,10 +3792,10 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_
     end
   end
   assign left_0 = \$2 [4:0];
-  assign i_shift = \port$317$0 [68:63];
+  assign i_shift = \port$322$0 [68:63];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
-  assign i_bias = \port$317$0 [31:0];
+  assign i_bias = \port$322$0 [31:0];
   assign a_0 = \$7 [31:0];
   assign high_0 = { \$10 [31], \$10  };
   assign outer_0 = { \$10 [31], \$10 , \$11  };
@@ -3741,11 +3803,11 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$317$0 , zero_
   assign half_0 = \$19 [31:0];
   assign u_0 = \$24 [33:0];
   assign en = 1'h1;
-  assign i_multiplier = \port$317$0 [62:32];
-  assign \i_shift[0]  = \port$317$0 [68:63];
+  assign i_multiplier = \port$322$0 [62:32];
+  assign \i_shift[0]  = \port$322$0 [68:63];
   assign \i_acc[0]  = i_acc;
-  assign \i_bias[0]  = \port$317$0 [31:0];
-  assign \i_multiplier[0]  = \port$317$0 [62:32];
+  assign \i_bias[0]  = \port$322$0 [31:0];
+  assign \i_multiplier[0]  = \port$322$0 [62:32];
   assign \o_data[0]  = o_data;
   assign \$15  = { \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 , \$11 [31:16] };
   assign \$17  = { \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65:15] };

@@ -7,173 +7,175 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$1 ;
   wire \$10 ;
   reg \$100 ;
-  reg [7:0] \$101 ;
+  reg \$101 ;
   reg [7:0] \$102 ;
   reg [7:0] \$103 ;
   reg [7:0] \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
-  reg \$108 ;
+  reg [7:0] \$108 ;
   reg \$109 ;
   wire [21:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg \$112 ;
+  reg \$110 ;
+  reg [7:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
-  reg [21:0] \$114 ;
+  reg \$114 ;
   reg [21:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg \$117 ;
+  reg [21:0] \$116 ;
+  reg [7:0] \$117 ;
   reg \$118 ;
-  reg [7:0] \$119 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [15:0] \$120 ;
-  reg \$121 ;
+  reg [7:0] \$120 ;
+  reg [15:0] \$121 ;
   reg \$122 ;
-  reg [21:0] \$123 ;
+  reg \$123 ;
   reg [21:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg \$126 ;
+  reg [21:0] \$125 ;
+  reg [7:0] \$126 ;
   reg \$127 ;
-  reg [7:0] \$128 ;
-  reg [15:0] \$129 ;
+  reg \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
-  reg \$130 ;
+  reg [15:0] \$130 ;
   reg \$131 ;
-  reg [21:0] \$132 ;
+  reg \$132 ;
   reg [21:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
+  reg [21:0] \$134 ;
+  reg [7:0] \$135 ;
   reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
+  reg \$137 ;
+  reg [7:0] \$138 ;
+  reg [15:0] \$139 ;
   wire [21:0] \$14 ;
   reg \$140 ;
-  reg [21:0] \$141 ;
+  reg \$141 ;
   reg [21:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg \$144 ;
+  reg [21:0] \$143 ;
+  reg [7:0] \$144 ;
   reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
-  reg \$148 ;
+  reg \$146 ;
+  reg [7:0] \$147 ;
+  reg [15:0] \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg [21:0] \$150 ;
+  reg \$150 ;
   reg [21:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg \$153 ;
+  reg [21:0] \$152 ;
+  reg [7:0] \$153 ;
   reg \$154 ;
-  reg [7:0] \$155 ;
-  reg [15:0] \$156 ;
-  reg \$157 ;
+  reg \$155 ;
+  reg [7:0] \$156 ;
+  reg [15:0] \$157 ;
   reg \$158 ;
-  reg [21:0] \$159 ;
+  reg \$159 ;
   wire \$16 ;
   reg [21:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg \$162 ;
+  reg [21:0] \$161 ;
+  reg [7:0] \$162 ;
   reg \$163 ;
-  reg [7:0] \$164 ;
-  reg [15:0] \$165 ;
-  reg \$166 ;
+  reg \$164 ;
+  reg [7:0] \$165 ;
+  reg [15:0] \$166 ;
   reg \$167 ;
-  reg [21:0] \$168 ;
+  reg \$168 ;
   reg [21:0] \$169 ;
   wire [21:0] \$17 ;
-  reg [7:0] \$170 ;
-  reg \$171 ;
+  reg [21:0] \$170 ;
+  reg [7:0] \$171 ;
   reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
+  reg \$173 ;
+  reg [7:0] \$174 ;
+  reg [15:0] \$175 ;
   reg \$176 ;
-  reg [21:0] \$177 ;
+  reg \$177 ;
   reg [21:0] \$178 ;
-  reg [7:0] \$179 ;
+  reg [21:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
+  reg [7:0] \$180 ;
   reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [15:0] \$183 ;
-  reg \$184 ;
+  reg \$182 ;
+  reg [7:0] \$183 ;
+  reg [15:0] \$184 ;
   reg \$185 ;
-  reg [21:0] \$186 ;
+  reg \$186 ;
   reg [21:0] \$187 ;
-  reg [7:0] \$188 ;
-  reg \$189 ;
+  reg [21:0] \$188 ;
+  reg [7:0] \$189 ;
   wire \$19 ;
   reg \$190 ;
-  reg [7:0] \$191 ;
-  reg [15:0] \$192 ;
-  reg \$193 ;
+  reg \$191 ;
+  reg [7:0] \$192 ;
+  reg [15:0] \$193 ;
   reg \$194 ;
-  reg [21:0] \$195 ;
+  reg \$195 ;
   reg [21:0] \$196 ;
-  reg [7:0] \$197 ;
-  reg \$198 ;
+  reg [21:0] \$197 ;
+  reg [7:0] \$198 ;
   reg \$199 ;
   wire [21:0] \$2 ;
   wire [21:0] \$20 ;
-  reg [7:0] \$200 ;
-  reg [15:0] \$201 ;
-  reg \$202 ;
+  reg \$200 ;
+  reg [7:0] \$201 ;
+  reg [15:0] \$202 ;
   reg \$203 ;
-  reg [21:0] \$204 ;
+  reg \$204 ;
   reg [21:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
+  reg [21:0] \$206 ;
+  reg [7:0] \$207 ;
   reg \$208 ;
-  reg [7:0] \$209 ;
+  reg \$209 ;
   wire \$21 ;
-  reg [15:0] \$210 ;
-  reg \$211 ;
+  reg [7:0] \$210 ;
+  reg [15:0] \$211 ;
   reg \$212 ;
-  reg [21:0] \$213 ;
+  reg \$213 ;
   reg [21:0] \$214 ;
-  reg [7:0] \$215 ;
-  reg \$216 ;
+  reg [21:0] \$215 ;
+  reg [7:0] \$216 ;
   reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [15:0] \$219 ;
+  reg \$218 ;
+  reg [7:0] \$219 ;
   wire \$22 ;
-  reg \$220 ;
+  reg [15:0] \$220 ;
   reg \$221 ;
-  reg [21:0] \$222 ;
+  reg \$222 ;
   reg [21:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg \$225 ;
+  reg [21:0] \$224 ;
+  reg [7:0] \$225 ;
   reg \$226 ;
-  reg [7:0] \$227 ;
-  reg [15:0] \$228 ;
-  reg \$229 ;
+  reg \$227 ;
+  reg [7:0] \$228 ;
+  reg [15:0] \$229 ;
   wire [21:0] \$23 ;
   reg \$230 ;
-  reg [21:0] \$231 ;
+  reg \$231 ;
   reg [21:0] \$232 ;
-  reg [7:0] \$233 ;
-  reg \$234 ;
+  reg [21:0] \$233 ;
+  reg [7:0] \$234 ;
   reg \$235 ;
-  reg [7:0] \$236 ;
-  reg [15:0] \$237 ;
-  reg \$238 ;
+  reg \$236 ;
+  reg [7:0] \$237 ;
+  reg [15:0] \$238 ;
   reg \$239 ;
   wire \$24 ;
-  reg [21:0] \$240 ;
+  reg \$240 ;
   reg [21:0] \$241 ;
-  reg [7:0] \$242 ;
-  reg \$243 ;
+  reg [21:0] \$242 ;
+  reg [7:0] \$243 ;
   reg \$244 ;
-  reg [7:0] \$245 ;
-  reg [15:0] \$246 ;
-  reg \$247 ;
+  reg \$245 ;
+  reg [7:0] \$246 ;
+  reg [15:0] \$247 ;
   reg \$248 ;
-  reg [21:0] \$249 ;
+  reg \$249 ;
   wire \$25 ;
   reg [21:0] \$250 ;
-  reg [2:0] \$251 ;
+  reg [21:0] \$251 ;
+  reg [2:0] \$252 ;
+  reg \$253 ;
   wire [21:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -201,56 +203,56 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$48 ;
   wire \$49 ;
   wire [21:0] \$5 ;
-  wire [3:0] \$50 ;
-  wire [22:0] \$51 ;
-  wire \$52 ;
-  wire [22:0] \$53 ;
-  wire \$54 ;
-  wire [22:0] \$55 ;
-  wire \$56 ;
-  wire [22:0] \$57 ;
-  wire \$58 ;
-  wire [22:0] \$59 ;
+  wire [22:0] \$50 ;
+  wire \$51 ;
+  wire [22:0] \$52 ;
+  wire \$53 ;
+  wire [22:0] \$54 ;
+  wire \$55 ;
+  wire [22:0] \$56 ;
+  wire \$57 ;
+  wire [22:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [22:0] \$61 ;
-  wire \$62 ;
-  wire [22:0] \$63 ;
-  wire \$64 ;
-  wire [22:0] \$65 ;
-  wire \$66 ;
-  wire [22:0] \$67 ;
-  wire \$68 ;
-  wire [22:0] \$69 ;
+  wire [22:0] \$60 ;
+  wire \$61 ;
+  wire [22:0] \$62 ;
+  wire \$63 ;
+  wire [22:0] \$64 ;
+  wire \$65 ;
+  wire [22:0] \$66 ;
+  wire \$67 ;
+  wire [22:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [22:0] \$71 ;
-  wire \$72 ;
-  wire [22:0] \$73 ;
-  wire \$74 ;
-  wire [22:0] \$75 ;
-  wire \$76 ;
-  wire [22:0] \$77 ;
-  wire \$78 ;
-  wire [22:0] \$79 ;
+  wire [22:0] \$70 ;
+  wire \$71 ;
+  wire [22:0] \$72 ;
+  wire \$73 ;
+  wire [22:0] \$74 ;
+  wire \$75 ;
+  wire [22:0] \$76 ;
+  wire \$77 ;
+  wire [22:0] \$78 ;
+  wire \$79 ;
   wire [21:0] \$8 ;
-  wire \$80 ;
-  wire [22:0] \$81 ;
+  wire [22:0] \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  reg [7:0] \$83 ;
-  reg \$84 ;
+  wire [3:0] \$83 ;
+  reg [7:0] \$84 ;
   reg \$85 ;
-  reg [7:0] \$86 ;
+  reg \$86 ;
   reg [7:0] \$87 ;
-  reg \$88 ;
+  reg [7:0] \$88 ;
   reg \$89 ;
   wire \$9 ;
   reg \$90 ;
   reg \$91 ;
-  reg [7:0] \$92 ;
+  reg \$92 ;
   reg [7:0] \$93 ;
   reg [7:0] \$94 ;
-  reg \$95 ;
+  reg [7:0] \$95 ;
   reg \$96 ;
   reg \$97 ;
   reg \$98 ;
@@ -305,7 +307,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_3_3;
   input clk;
   wire clk;
+  reg [2:0] count_next;
   reg [2:0] drain_count = 3'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
@@ -415,7 +419,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -505,483 +508,476 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
   assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 22'h000000 : \$51 [21:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0 ? 22'h000000 : \$50 [21:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 22'h000000 : \$53 [21:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1 ? 22'h000000 : \$52 [21:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 22'h000000 : \$55 [21:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2 ? 22'h000000 : \$54 [21:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 22'h000000 : \$57 [21:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3 ? 22'h000000 : \$56 [21:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_1_0;
-  assign \$14  = lr_1_0 ? 22'h000000 : \$59 [21:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_1_0 ? 22'h000000 : \$58 [21:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_1_1;
-  assign \$17  = lr_1_1 ? 22'h000000 : \$61 [21:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_1_1 ? 22'h000000 : \$60 [21:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_1_2;
-  assign \$20  = lr_1_2 ? 22'h000000 : \$63 [21:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_1_2 ? 22'h000000 : \$62 [21:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_1_3;
-  assign \$23  = lr_1_3 ? 22'h000000 : \$65 [21:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_1_3 ? 22'h000000 : \$64 [21:0];
+  assign \$24  = en & drain_shift;
   assign \$25  = en & vr_2_0;
-  assign \$26  = lr_2_0 ? 22'h000000 : \$67 [21:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_2_0 ? 22'h000000 : \$66 [21:0];
+  assign \$27  = en & drain_shift;
   assign \$28  = en & vr_2_1;
-  assign \$29  = lr_2_1 ? 22'h000000 : \$69 [21:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_2_1 ? 22'h000000 : \$68 [21:0];
+  assign \$30  = en & drain_shift;
   assign \$31  = en & vr_2_2;
-  assign \$32  = lr_2_2 ? 22'h000000 : \$71 [21:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_2_2 ? 22'h000000 : \$70 [21:0];
+  assign \$33  = en & drain_shift;
   assign \$34  = en & vr_2_3;
-  assign \$35  = lr_2_3 ? 22'h000000 : \$73 [21:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_2_3 ? 22'h000000 : \$72 [21:0];
+  assign \$36  = en & drain_shift;
   assign \$37  = en & vr_3_0;
-  assign \$38  = lr_3_0 ? 22'h000000 : \$75 [21:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_3_0 ? 22'h000000 : \$74 [21:0];
+  assign \$39  = en & drain_shift;
   assign \$40  = en & vr_3_1;
-  assign \$41  = lr_3_1 ? 22'h000000 : \$77 [21:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_3_1 ? 22'h000000 : \$76 [21:0];
+  assign \$42  = en & drain_shift;
   assign \$43  = en & vr_3_2;
-  assign \$44  = lr_3_2 ? 22'h000000 : \$79 [21:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_3_2 ? 22'h000000 : \$78 [21:0];
+  assign \$45  = en & drain_shift;
   assign \$46  = en & vr_3_3;
-  assign \$47  = lr_3_3 ? 22'h000000 : \$81 [21:0];
-  assign \$48  = en & o_valid;
-  assign \$49  = en & o_valid;
-  assign \$50  = drain_count - 1'h1;
+  assign \$47  = lr_3_3 ? 22'h000000 : \$80 [21:0];
+  assign \$48  = en & drain_shift;
+  assign \$49  = | count_next;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$52  = en & vr_0_0;
-  assign cap_0_0 = \$52  & lr_0_0;
+  assign \$50  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$51  = en & vr_0_0;
+  assign cap_0_0 = \$51  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$54  = en & vr_0_1;
-  assign cap_0_1 = \$54  & lr_0_1;
+  assign \$52  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$53  = en & vr_0_1;
+  assign cap_0_1 = \$53  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$56  = en & vr_0_2;
-  assign cap_0_2 = \$56  & lr_0_2;
+  assign \$54  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$55  = en & vr_0_2;
+  assign cap_0_2 = \$55  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$58  = en & vr_0_3;
-  assign cap_0_3 = \$58  & lr_0_3;
+  assign \$56  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$57  = en & vr_0_3;
+  assign cap_0_3 = \$57  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$60  = en & vr_1_0;
-  assign cap_1_0 = \$60  & lr_1_0;
+  assign \$58  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$59  = en & vr_1_0;
+  assign cap_1_0 = \$59  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$61  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$62  = en & vr_1_1;
-  assign cap_1_1 = \$62  & lr_1_1;
+  assign \$60  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$61  = en & vr_1_1;
+  assign cap_1_1 = \$61  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$63  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$64  = en & vr_1_2;
-  assign cap_1_2 = \$64  & lr_1_2;
+  assign \$62  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$63  = en & vr_1_2;
+  assign cap_1_2 = \$63  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$65  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$66  = en & vr_1_3;
-  assign cap_1_3 = \$66  & lr_1_3;
+  assign \$64  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$65  = en & vr_1_3;
+  assign cap_1_3 = \$65  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$67  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$68  = en & vr_2_0;
-  assign cap_2_0 = \$68  & lr_2_0;
+  assign \$66  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$67  = en & vr_2_0;
+  assign cap_2_0 = \$67  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$69  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$70  = en & vr_2_1;
-  assign cap_2_1 = \$70  & lr_2_1;
+  assign \$68  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$69  = en & vr_2_1;
+  assign cap_2_1 = \$69  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$71  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$72  = en & vr_2_2;
-  assign cap_2_2 = \$72  & lr_2_2;
+  assign \$70  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$71  = en & vr_2_2;
+  assign cap_2_2 = \$71  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$73  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$74  = en & vr_2_3;
-  assign cap_2_3 = \$74  & lr_2_3;
+  assign \$72  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$73  = en & vr_2_3;
+  assign cap_2_3 = \$73  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$75  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$76  = en & vr_3_0;
-  assign cap_3_0 = \$76  & lr_3_0;
+  assign \$74  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$75  = en & vr_3_0;
+  assign cap_3_0 = \$75  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$77  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$78  = en & vr_3_1;
-  assign cap_3_1 = \$78  & lr_3_1;
+  assign \$76  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$77  = en & vr_3_1;
+  assign cap_3_1 = \$77  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$79  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$80  = en & vr_3_2;
-  assign cap_3_2 = \$80  & lr_3_2;
+  assign \$78  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$79  = en & vr_3_2;
+  assign cap_3_2 = \$79  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$82  = en & vr_3_3;
-  assign cap_3_3 = \$82  & lr_3_3;
+  assign \$80  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$81  = en & vr_3_3;
+  assign cap_3_3 = \$81  & lr_3_3;
   assign o_valid = | drain_count;
+  assign \$82  = en & drain_shift;
+  assign \$83  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$83 ;
+    skew_a1_d0 <= \$84 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$84 ;
+    skew_v1_d0 <= \$85 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$85 ;
+    skew_l1_d0 <= \$86 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$86 ;
+    skew_a2_d0 <= \$87 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$87 ;
+    skew_a2_d1 <= \$88 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$88 ;
+    skew_v2_d0 <= \$89 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$89 ;
+    skew_v2_d1 <= \$90 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$90 ;
+    skew_l2_d0 <= \$91 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$91 ;
+    skew_l2_d1 <= \$92 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$92 ;
+    skew_a3_d0 <= \$93 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$93 ;
+    skew_a3_d1 <= \$94 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$94 ;
+    skew_a3_d2 <= \$95 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$95 ;
+    skew_v3_d0 <= \$96 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$96 ;
+    skew_v3_d1 <= \$97 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$97 ;
+    skew_v3_d2 <= \$98 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$98 ;
+    skew_l3_d0 <= \$99 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$99 ;
+    skew_l3_d1 <= \$100 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$100 ;
+    skew_l3_d2 <= \$101 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$101 ;
+    skew_w1_d0 <= \$102 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$102 ;
+    skew_w2_d0 <= \$103 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$103 ;
+    skew_w2_d1 <= \$104 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$104 ;
+    skew_w3_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$105 ;
+    skew_w3_d1 <= \$106 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$106 ;
+    skew_w3_d2 <= \$107 ;
   always @(posedge clk)
-    a_0_0 <= \$107 ;
+    a_0_0 <= \$108 ;
   always @(posedge clk)
-    v_0_0 <= \$108 ;
+    v_0_0 <= \$109 ;
   always @(posedge clk)
-    l_0_0 <= \$109 ;
+    l_0_0 <= \$110 ;
   always @(posedge clk)
-    w_0_0 <= \$110 ;
+    w_0_0 <= \$111 ;
   always @(posedge clk)
-    pr_0_0 <= \$111 ;
+    pr_0_0 <= \$112 ;
   always @(posedge clk)
-    vr_0_0 <= \$112 ;
+    vr_0_0 <= \$113 ;
   always @(posedge clk)
-    lr_0_0 <= \$113 ;
+    lr_0_0 <= \$114 ;
   always @(posedge clk)
-    acc_0_0 <= \$114 ;
+    acc_0_0 <= \$115 ;
   always @(posedge clk)
-    out_0_0 <= \$115 ;
+    out_0_0 <= \$116 ;
   always @(posedge clk)
-    a_0_1 <= \$116 ;
+    a_0_1 <= \$117 ;
   always @(posedge clk)
-    v_0_1 <= \$117 ;
+    v_0_1 <= \$118 ;
   always @(posedge clk)
-    l_0_1 <= \$118 ;
+    l_0_1 <= \$119 ;
   always @(posedge clk)
-    w_0_1 <= \$119 ;
+    w_0_1 <= \$120 ;
   always @(posedge clk)
-    pr_0_1 <= \$120 ;
+    pr_0_1 <= \$121 ;
   always @(posedge clk)
-    vr_0_1 <= \$121 ;
+    vr_0_1 <= \$122 ;
   always @(posedge clk)
-    lr_0_1 <= \$122 ;
+    lr_0_1 <= \$123 ;
   always @(posedge clk)
-    acc_0_1 <= \$123 ;
+    acc_0_1 <= \$124 ;
   always @(posedge clk)
-    out_0_1 <= \$124 ;
+    out_0_1 <= \$125 ;
   always @(posedge clk)
-    a_0_2 <= \$125 ;
+    a_0_2 <= \$126 ;
   always @(posedge clk)
-    v_0_2 <= \$126 ;
+    v_0_2 <= \$127 ;
   always @(posedge clk)
-    l_0_2 <= \$127 ;
+    l_0_2 <= \$128 ;
   always @(posedge clk)
-    w_0_2 <= \$128 ;
+    w_0_2 <= \$129 ;
   always @(posedge clk)
-    pr_0_2 <= \$129 ;
+    pr_0_2 <= \$130 ;
   always @(posedge clk)
-    vr_0_2 <= \$130 ;
+    vr_0_2 <= \$131 ;
   always @(posedge clk)
-    lr_0_2 <= \$131 ;
+    lr_0_2 <= \$132 ;
   always @(posedge clk)
-    acc_0_2 <= \$132 ;
+    acc_0_2 <= \$133 ;
   always @(posedge clk)
-    out_0_2 <= \$133 ;
+    out_0_2 <= \$134 ;
   always @(posedge clk)
-    a_0_3 <= \$134 ;
+    a_0_3 <= \$135 ;
   always @(posedge clk)
-    v_0_3 <= \$135 ;
+    v_0_3 <= \$136 ;
   always @(posedge clk)
-    l_0_3 <= \$136 ;
+    l_0_3 <= \$137 ;
   always @(posedge clk)
-    w_0_3 <= \$137 ;
+    w_0_3 <= \$138 ;
   always @(posedge clk)
-    pr_0_3 <= \$138 ;
+    pr_0_3 <= \$139 ;
   always @(posedge clk)
-    vr_0_3 <= \$139 ;
+    vr_0_3 <= \$140 ;
   always @(posedge clk)
-    lr_0_3 <= \$140 ;
+    lr_0_3 <= \$141 ;
   always @(posedge clk)
-    acc_0_3 <= \$141 ;
+    acc_0_3 <= \$142 ;
   always @(posedge clk)
-    out_0_3 <= \$142 ;
+    out_0_3 <= \$143 ;
   always @(posedge clk)
-    a_1_0 <= \$143 ;
+    a_1_0 <= \$144 ;
   always @(posedge clk)
-    v_1_0 <= \$144 ;
+    v_1_0 <= \$145 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    l_1_0 <= \$146 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    w_1_0 <= \$147 ;
   always @(posedge clk)
-    pr_1_0 <= \$147 ;
+    pr_1_0 <= \$148 ;
   always @(posedge clk)
-    vr_1_0 <= \$148 ;
+    vr_1_0 <= \$149 ;
   always @(posedge clk)
-    lr_1_0 <= \$149 ;
+    lr_1_0 <= \$150 ;
   always @(posedge clk)
-    acc_1_0 <= \$150 ;
+    acc_1_0 <= \$151 ;
   always @(posedge clk)
-    out_1_0 <= \$151 ;
+    out_1_0 <= \$152 ;
   always @(posedge clk)
-    a_1_1 <= \$152 ;
+    a_1_1 <= \$153 ;
   always @(posedge clk)
-    v_1_1 <= \$153 ;
+    v_1_1 <= \$154 ;
   always @(posedge clk)
-    l_1_1 <= \$154 ;
+    l_1_1 <= \$155 ;
   always @(posedge clk)
-    w_1_1 <= \$155 ;
+    w_1_1 <= \$156 ;
   always @(posedge clk)
-    pr_1_1 <= \$156 ;
+    pr_1_1 <= \$157 ;
   always @(posedge clk)
-    vr_1_1 <= \$157 ;
+    vr_1_1 <= \$158 ;
   always @(posedge clk)
-    lr_1_1 <= \$158 ;
+    lr_1_1 <= \$159 ;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= \$160 ;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= \$161 ;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= \$162 ;
   always @(posedge clk)
-    v_1_2 <= \$162 ;
+    v_1_2 <= \$163 ;
   always @(posedge clk)
-    l_1_2 <= \$163 ;
+    l_1_2 <= \$164 ;
   always @(posedge clk)
-    w_1_2 <= \$164 ;
+    w_1_2 <= \$165 ;
   always @(posedge clk)
-    pr_1_2 <= \$165 ;
+    pr_1_2 <= \$166 ;
   always @(posedge clk)
-    vr_1_2 <= \$166 ;
+    vr_1_2 <= \$167 ;
   always @(posedge clk)
-    lr_1_2 <= \$167 ;
+    lr_1_2 <= \$168 ;
   always @(posedge clk)
-    acc_1_2 <= \$168 ;
+    acc_1_2 <= \$169 ;
   always @(posedge clk)
-    out_1_2 <= \$169 ;
+    out_1_2 <= \$170 ;
   always @(posedge clk)
-    a_1_3 <= \$170 ;
+    a_1_3 <= \$171 ;
   always @(posedge clk)
-    v_1_3 <= \$171 ;
+    v_1_3 <= \$172 ;
   always @(posedge clk)
-    l_1_3 <= \$172 ;
+    l_1_3 <= \$173 ;
   always @(posedge clk)
-    w_1_3 <= \$173 ;
+    w_1_3 <= \$174 ;
   always @(posedge clk)
-    pr_1_3 <= \$174 ;
+    pr_1_3 <= \$175 ;
   always @(posedge clk)
-    vr_1_3 <= \$175 ;
+    vr_1_3 <= \$176 ;
   always @(posedge clk)
-    lr_1_3 <= \$176 ;
+    lr_1_3 <= \$177 ;
   always @(posedge clk)
-    acc_1_3 <= \$177 ;
+    acc_1_3 <= \$178 ;
   always @(posedge clk)
-    out_1_3 <= \$178 ;
+    out_1_3 <= \$179 ;
   always @(posedge clk)
-    a_2_0 <= \$179 ;
+    a_2_0 <= \$180 ;
   always @(posedge clk)
-    v_2_0 <= \$180 ;
+    v_2_0 <= \$181 ;
   always @(posedge clk)
-    l_2_0 <= \$181 ;
+    l_2_0 <= \$182 ;
   always @(posedge clk)
-    w_2_0 <= \$182 ;
+    w_2_0 <= \$183 ;
   always @(posedge clk)
-    pr_2_0 <= \$183 ;
+    pr_2_0 <= \$184 ;
   always @(posedge clk)
-    vr_2_0 <= \$184 ;
+    vr_2_0 <= \$185 ;
   always @(posedge clk)
-    lr_2_0 <= \$185 ;
+    lr_2_0 <= \$186 ;
   always @(posedge clk)
-    acc_2_0 <= \$186 ;
+    acc_2_0 <= \$187 ;
   always @(posedge clk)
-    out_2_0 <= \$187 ;
+    out_2_0 <= \$188 ;
   always @(posedge clk)
-    a_2_1 <= \$188 ;
+    a_2_1 <= \$189 ;
   always @(posedge clk)
-    v_2_1 <= \$189 ;
+    v_2_1 <= \$190 ;
   always @(posedge clk)
-    l_2_1 <= \$190 ;
+    l_2_1 <= \$191 ;
   always @(posedge clk)
-    w_2_1 <= \$191 ;
+    w_2_1 <= \$192 ;
   always @(posedge clk)
-    pr_2_1 <= \$192 ;
+    pr_2_1 <= \$193 ;
   always @(posedge clk)
-    vr_2_1 <= \$193 ;
+    vr_2_1 <= \$194 ;
   always @(posedge clk)
-    lr_2_1 <= \$194 ;
+    lr_2_1 <= \$195 ;
   always @(posedge clk)
-    acc_2_1 <= \$195 ;
+    acc_2_1 <= \$196 ;
   always @(posedge clk)
-    out_2_1 <= \$196 ;
+    out_2_1 <= \$197 ;
   always @(posedge clk)
-    a_2_2 <= \$197 ;
+    a_2_2 <= \$198 ;
   always @(posedge clk)
-    v_2_2 <= \$198 ;
+    v_2_2 <= \$199 ;
   always @(posedge clk)
-    l_2_2 <= \$199 ;
+    l_2_2 <= \$200 ;
   always @(posedge clk)
-    w_2_2 <= \$200 ;
+    w_2_2 <= \$201 ;
   always @(posedge clk)
-    pr_2_2 <= \$201 ;
+    pr_2_2 <= \$202 ;
   always @(posedge clk)
-    vr_2_2 <= \$202 ;
+    vr_2_2 <= \$203 ;
   always @(posedge clk)
-    lr_2_2 <= \$203 ;
+    lr_2_2 <= \$204 ;
   always @(posedge clk)
-    acc_2_2 <= \$204 ;
+    acc_2_2 <= \$205 ;
   always @(posedge clk)
-    out_2_2 <= \$205 ;
+    out_2_2 <= \$206 ;
   always @(posedge clk)
-    a_2_3 <= \$206 ;
+    a_2_3 <= \$207 ;
   always @(posedge clk)
-    v_2_3 <= \$207 ;
+    v_2_3 <= \$208 ;
   always @(posedge clk)
-    l_2_3 <= \$208 ;
+    l_2_3 <= \$209 ;
   always @(posedge clk)
-    w_2_3 <= \$209 ;
+    w_2_3 <= \$210 ;
   always @(posedge clk)
-    pr_2_3 <= \$210 ;
+    pr_2_3 <= \$211 ;
   always @(posedge clk)
-    vr_2_3 <= \$211 ;
+    vr_2_3 <= \$212 ;
   always @(posedge clk)
-    lr_2_3 <= \$212 ;
+    lr_2_3 <= \$213 ;
   always @(posedge clk)
-    acc_2_3 <= \$213 ;
+    acc_2_3 <= \$214 ;
   always @(posedge clk)
-    out_2_3 <= \$214 ;
+    out_2_3 <= \$215 ;
   always @(posedge clk)
-    a_3_0 <= \$215 ;
+    a_3_0 <= \$216 ;
   always @(posedge clk)
-    v_3_0 <= \$216 ;
+    v_3_0 <= \$217 ;
   always @(posedge clk)
-    l_3_0 <= \$217 ;
+    l_3_0 <= \$218 ;
   always @(posedge clk)
-    w_3_0 <= \$218 ;
+    w_3_0 <= \$219 ;
   always @(posedge clk)
-    pr_3_0 <= \$219 ;
+    pr_3_0 <= \$220 ;
   always @(posedge clk)
-    vr_3_0 <= \$220 ;
+    vr_3_0 <= \$221 ;
   always @(posedge clk)
-    lr_3_0 <= \$221 ;
+    lr_3_0 <= \$222 ;
   always @(posedge clk)
-    acc_3_0 <= \$222 ;
+    acc_3_0 <= \$223 ;
   always @(posedge clk)
-    out_3_0 <= \$223 ;
+    out_3_0 <= \$224 ;
   always @(posedge clk)
-    a_3_1 <= \$224 ;
+    a_3_1 <= \$225 ;
   always @(posedge clk)
-    v_3_1 <= \$225 ;
+    v_3_1 <= \$226 ;
   always @(posedge clk)
-    l_3_1 <= \$226 ;
+    l_3_1 <= \$227 ;
   always @(posedge clk)
-    w_3_1 <= \$227 ;
+    w_3_1 <= \$228 ;
   always @(posedge clk)
-    pr_3_1 <= \$228 ;
+    pr_3_1 <= \$229 ;
   always @(posedge clk)
-    vr_3_1 <= \$229 ;
+    vr_3_1 <= \$230 ;
   always @(posedge clk)
-    lr_3_1 <= \$230 ;
+    lr_3_1 <= \$231 ;
   always @(posedge clk)
-    acc_3_1 <= \$231 ;
+    acc_3_1 <= \$232 ;
   always @(posedge clk)
-    out_3_1 <= \$232 ;
+    out_3_1 <= \$233 ;
   always @(posedge clk)
-    a_3_2 <= \$233 ;
+    a_3_2 <= \$234 ;
   always @(posedge clk)
-    v_3_2 <= \$234 ;
+    v_3_2 <= \$235 ;
   always @(posedge clk)
-    l_3_2 <= \$235 ;
+    l_3_2 <= \$236 ;
   always @(posedge clk)
-    w_3_2 <= \$236 ;
+    w_3_2 <= \$237 ;
   always @(posedge clk)
-    pr_3_2 <= \$237 ;
+    pr_3_2 <= \$238 ;
   always @(posedge clk)
-    vr_3_2 <= \$238 ;
+    vr_3_2 <= \$239 ;
   always @(posedge clk)
-    lr_3_2 <= \$239 ;
+    lr_3_2 <= \$240 ;
   always @(posedge clk)
-    acc_3_2 <= \$240 ;
+    acc_3_2 <= \$241 ;
   always @(posedge clk)
-    out_3_2 <= \$241 ;
+    out_3_2 <= \$242 ;
   always @(posedge clk)
-    a_3_3 <= \$242 ;
+    a_3_3 <= \$243 ;
   always @(posedge clk)
-    v_3_3 <= \$243 ;
+    v_3_3 <= \$244 ;
   always @(posedge clk)
-    l_3_3 <= \$244 ;
+    l_3_3 <= \$245 ;
   always @(posedge clk)
-    w_3_3 <= \$245 ;
+    w_3_3 <= \$246 ;
   always @(posedge clk)
-    pr_3_3 <= \$246 ;
+    pr_3_3 <= \$247 ;
   always @(posedge clk)
-    vr_3_3 <= \$247 ;
+    vr_3_3 <= \$248 ;
   always @(posedge clk)
-    lr_3_3 <= \$248 ;
+    lr_3_3 <= \$249 ;
   always @(posedge clk)
-    acc_3_3 <= \$249 ;
+    acc_3_3 <= \$250 ;
   always @(posedge clk)
-    out_3_3 <= \$250 ;
+    out_3_3 <= \$251 ;
   always @(posedge clk)
-    drain_count <= \$251 ;
+    drain_count <= \$252 ;
+  always @(posedge clk)
+    drain_shift <= \$253 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_a1_d0;
+    \$84  = skew_a1_d0;
     if (en) begin
-      \$83  = i_a[15:8];
+      \$84  = i_a[15:8];
     end
     if (rst) begin
-      \$83  = 8'h00;
+      \$84  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_v1_d0;
+    \$85  = skew_v1_d0;
     if (en) begin
-      \$84  = i_valid;
-    end
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_l1_d0;
-    if (en) begin
-      \$85  = i_last;
+      \$85  = i_valid;
     end
     if (rst) begin
       \$85  = 1'h0;
@@ -989,19 +985,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_a2_d0;
+    \$86  = skew_l1_d0;
     if (en) begin
-      \$86  = i_a[23:16];
+      \$86  = i_last;
     end
     if (rst) begin
-      \$86  = 8'h00;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_a2_d1;
+    \$87  = skew_a2_d0;
     if (en) begin
-      \$87  = skew_a2_d0;
+      \$87  = i_a[23:16];
     end
     if (rst) begin
       \$87  = 8'h00;
@@ -1009,19 +1005,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_v2_d0;
+    \$88  = skew_a2_d1;
     if (en) begin
-      \$88  = i_valid;
+      \$88  = skew_a2_d0;
     end
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_v2_d1;
+    \$89  = skew_v2_d0;
     if (en) begin
-      \$89  = skew_v2_d0;
+      \$89  = i_valid;
     end
     if (rst) begin
       \$89  = 1'h0;
@@ -1029,9 +1025,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_l2_d0;
+    \$90  = skew_v2_d1;
     if (en) begin
-      \$90  = i_last;
+      \$90  = skew_v2_d0;
     end
     if (rst) begin
       \$90  = 1'h0;
@@ -1039,9 +1035,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_l2_d1;
+    \$91  = skew_l2_d0;
     if (en) begin
-      \$91  = skew_l2_d0;
+      \$91  = i_last;
     end
     if (rst) begin
       \$91  = 1'h0;
@@ -1049,19 +1045,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_a3_d0;
+    \$92  = skew_l2_d1;
     if (en) begin
-      \$92  = i_a[31:24];
+      \$92  = skew_l2_d0;
     end
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_a3_d1;
+    \$93  = skew_a3_d0;
     if (en) begin
-      \$93  = skew_a3_d0;
+      \$93  = i_a[31:24];
     end
     if (rst) begin
       \$93  = 8'h00;
@@ -1069,9 +1065,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_a3_d2;
+    \$94  = skew_a3_d1;
     if (en) begin
-      \$94  = skew_a3_d1;
+      \$94  = skew_a3_d0;
     end
     if (rst) begin
       \$94  = 8'h00;
@@ -1079,19 +1075,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_v3_d0;
+    \$95  = skew_a3_d2;
     if (en) begin
-      \$95  = i_valid;
+      \$95  = skew_a3_d1;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_v3_d1;
+    \$96  = skew_v3_d0;
     if (en) begin
-      \$96  = skew_v3_d0;
+      \$96  = i_valid;
     end
     if (rst) begin
       \$96  = 1'h0;
@@ -1099,9 +1095,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_v3_d2;
+    \$97  = skew_v3_d1;
     if (en) begin
-      \$97  = skew_v3_d1;
+      \$97  = skew_v3_d0;
     end
     if (rst) begin
       \$97  = 1'h0;
@@ -1109,9 +1105,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_l3_d0;
+    \$98  = skew_v3_d2;
     if (en) begin
-      \$98  = i_last;
+      \$98  = skew_v3_d1;
     end
     if (rst) begin
       \$98  = 1'h0;
@@ -1119,9 +1115,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_l3_d1;
+    \$99  = skew_l3_d0;
     if (en) begin
-      \$99  = skew_l3_d0;
+      \$99  = i_last;
     end
     if (rst) begin
       \$99  = 1'h0;
@@ -1129,9 +1125,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_l3_d2;
+    \$100  = skew_l3_d1;
     if (en) begin
-      \$100  = skew_l3_d1;
+      \$100  = skew_l3_d0;
     end
     if (rst) begin
       \$100  = 1'h0;
@@ -1139,19 +1135,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w1_d0;
+    \$101  = skew_l3_d2;
     if (en) begin
-      \$101  = i_w[15:8];
+      \$101  = skew_l3_d1;
     end
     if (rst) begin
-      \$101  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w2_d0;
+    \$102  = skew_w1_d0;
     if (en) begin
-      \$102  = i_w[23:16];
+      \$102  = i_w[15:8];
     end
     if (rst) begin
       \$102  = 8'h00;
@@ -1159,9 +1155,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w2_d1;
+    \$103  = skew_w2_d0;
     if (en) begin
-      \$103  = skew_w2_d0;
+      \$103  = i_w[23:16];
     end
     if (rst) begin
       \$103  = 8'h00;
@@ -1169,9 +1165,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w3_d0;
+    \$104  = skew_w2_d1;
     if (en) begin
-      \$104  = i_w[31:24];
+      \$104  = skew_w2_d0;
     end
     if (rst) begin
       \$104  = 8'h00;
@@ -1179,9 +1175,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w3_d1;
+    \$105  = skew_w3_d0;
     if (en) begin
-      \$105  = skew_w3_d0;
+      \$105  = i_w[31:24];
     end
     if (rst) begin
       \$105  = 8'h00;
@@ -1189,9 +1185,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w3_d2;
+    \$106  = skew_w3_d1;
     if (en) begin
-      \$106  = skew_w3_d1;
+      \$106  = skew_w3_d0;
     end
     if (rst) begin
       \$106  = 8'h00;
@@ -1199,9 +1195,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = a_0_0;
+    \$107  = skew_w3_d2;
     if (en) begin
-      \$107  = i_a[7:0];
+      \$107  = skew_w3_d1;
     end
     if (rst) begin
       \$107  = 8'h00;
@@ -1209,19 +1205,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = v_0_0;
+    \$108  = a_0_0;
     if (en) begin
-      \$108  = i_valid;
+      \$108  = i_a[7:0];
     end
     if (rst) begin
-      \$108  = 1'h0;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = l_0_0;
+    \$109  = v_0_0;
     if (en) begin
-      \$109  = i_last;
+      \$109  = i_valid;
     end
     if (rst) begin
       \$109  = 1'h0;
@@ -1229,39 +1225,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = w_0_0;
+    \$110  = l_0_0;
     if (en) begin
-      \$110  = i_w[7:0];
+      \$110  = i_last;
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pr_0_0;
+    \$111  = w_0_0;
     if (en) begin
-      \$111  = p_0_0;
+      \$111  = i_w[7:0];
     end
     if (rst) begin
-      \$111  = 16'h0000;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = vr_0_0;
+    \$112  = pr_0_0;
     if (en) begin
-      \$112  = i_valid;
+      \$112  = p_0_0;
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = lr_0_0;
+    \$113  = vr_0_0;
     if (en) begin
-      \$113  = i_last;
+      \$113  = i_valid;
     end
     if (rst) begin
       \$113  = 1'h0;
@@ -1269,21 +1265,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = acc_0_0;
-    if (\$1 ) begin
-      \$114  = \$2 ;
+    \$114  = lr_0_0;
+    if (en) begin
+      \$114  = i_last;
     end
     if (rst) begin
-      \$114  = 22'h000000;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = out_0_0;
-    if (cap_0_0) begin
-      \$115  = \$51 [21:0];
-    end else if (\$3 ) begin
-      \$115  = out_1_0;
+    \$115  = acc_0_0;
+    if (\$1 ) begin
+      \$115  = \$2 ;
     end
     if (rst) begin
       \$115  = 22'h000000;
@@ -1291,29 +1285,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = a_0_1;
-    if (en) begin
-      \$116  = a_0_0;
+    \$116  = out_0_0;
+    if (cap_0_0) begin
+      \$116  = \$50 [21:0];
+    end else if (\$3 ) begin
+      \$116  = out_1_0;
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$116  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = v_0_1;
+    \$117  = a_0_1;
     if (en) begin
-      \$117  = v_0_0;
+      \$117  = a_0_0;
     end
     if (rst) begin
-      \$117  = 1'h0;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = l_0_1;
+    \$118  = v_0_1;
     if (en) begin
-      \$118  = l_0_0;
+      \$118  = v_0_0;
     end
     if (rst) begin
       \$118  = 1'h0;
@@ -1321,39 +1317,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = w_0_1;
+    \$119  = l_0_1;
     if (en) begin
-      \$119  = skew_w1_d0;
+      \$119  = l_0_0;
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$119  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = pr_0_1;
+    \$120  = w_0_1;
     if (en) begin
-      \$120  = p_0_1;
+      \$120  = skew_w1_d0;
     end
     if (rst) begin
-      \$120  = 16'h0000;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = vr_0_1;
+    \$121  = pr_0_1;
     if (en) begin
-      \$121  = v_0_0;
+      \$121  = p_0_1;
     end
     if (rst) begin
-      \$121  = 1'h0;
+      \$121  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = lr_0_1;
+    \$122  = vr_0_1;
     if (en) begin
-      \$122  = l_0_0;
+      \$122  = v_0_0;
     end
     if (rst) begin
       \$122  = 1'h0;
@@ -1361,21 +1357,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = acc_0_1;
-    if (\$4 ) begin
-      \$123  = \$5 ;
+    \$123  = lr_0_1;
+    if (en) begin
+      \$123  = l_0_0;
     end
     if (rst) begin
-      \$123  = 22'h000000;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = out_0_1;
-    if (cap_0_1) begin
-      \$124  = \$53 [21:0];
-    end else if (\$6 ) begin
-      \$124  = out_1_1;
+    \$124  = acc_0_1;
+    if (\$4 ) begin
+      \$124  = \$5 ;
     end
     if (rst) begin
       \$124  = 22'h000000;
@@ -1383,29 +1377,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = a_0_2;
-    if (en) begin
-      \$125  = a_0_1;
+    \$125  = out_0_1;
+    if (cap_0_1) begin
+      \$125  = \$52 [21:0];
+    end else if (\$6 ) begin
+      \$125  = out_1_1;
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$125  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = v_0_2;
+    \$126  = a_0_2;
     if (en) begin
-      \$126  = v_0_1;
+      \$126  = a_0_1;
     end
     if (rst) begin
-      \$126  = 1'h0;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = l_0_2;
+    \$127  = v_0_2;
     if (en) begin
-      \$127  = l_0_1;
+      \$127  = v_0_1;
     end
     if (rst) begin
       \$127  = 1'h0;
@@ -1413,39 +1409,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = w_0_2;
+    \$128  = l_0_2;
     if (en) begin
-      \$128  = skew_w2_d1;
+      \$128  = l_0_1;
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = pr_0_2;
+    \$129  = w_0_2;
     if (en) begin
-      \$129  = p_0_2;
+      \$129  = skew_w2_d1;
     end
     if (rst) begin
-      \$129  = 16'h0000;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = vr_0_2;
+    \$130  = pr_0_2;
     if (en) begin
-      \$130  = v_0_1;
+      \$130  = p_0_2;
     end
     if (rst) begin
-      \$130  = 1'h0;
+      \$130  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = lr_0_2;
+    \$131  = vr_0_2;
     if (en) begin
-      \$131  = l_0_1;
+      \$131  = v_0_1;
     end
     if (rst) begin
       \$131  = 1'h0;
@@ -1453,21 +1449,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = acc_0_2;
-    if (\$7 ) begin
-      \$132  = \$8 ;
+    \$132  = lr_0_2;
+    if (en) begin
+      \$132  = l_0_1;
     end
     if (rst) begin
-      \$132  = 22'h000000;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = out_0_2;
-    if (cap_0_2) begin
-      \$133  = \$55 [21:0];
-    end else if (\$9 ) begin
-      \$133  = out_1_2;
+    \$133  = acc_0_2;
+    if (\$7 ) begin
+      \$133  = \$8 ;
     end
     if (rst) begin
       \$133  = 22'h000000;
@@ -1475,29 +1469,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = a_0_3;
-    if (en) begin
-      \$134  = a_0_2;
+    \$134  = out_0_2;
+    if (cap_0_2) begin
+      \$134  = \$54 [21:0];
+    end else if (\$9 ) begin
+      \$134  = out_1_2;
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = v_0_3;
+    \$135  = a_0_3;
     if (en) begin
-      \$135  = v_0_2;
+      \$135  = a_0_2;
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = l_0_3;
+    \$136  = v_0_3;
     if (en) begin
-      \$136  = l_0_2;
+      \$136  = v_0_2;
     end
     if (rst) begin
       \$136  = 1'h0;
@@ -1505,39 +1501,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = w_0_3;
+    \$137  = l_0_3;
     if (en) begin
-      \$137  = skew_w3_d2;
+      \$137  = l_0_2;
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = pr_0_3;
+    \$138  = w_0_3;
     if (en) begin
-      \$138  = p_0_3;
+      \$138  = skew_w3_d2;
     end
     if (rst) begin
-      \$138  = 16'h0000;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = vr_0_3;
+    \$139  = pr_0_3;
     if (en) begin
-      \$139  = v_0_2;
+      \$139  = p_0_3;
     end
     if (rst) begin
-      \$139  = 1'h0;
+      \$139  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = lr_0_3;
+    \$140  = vr_0_3;
     if (en) begin
-      \$140  = l_0_2;
+      \$140  = v_0_2;
     end
     if (rst) begin
       \$140  = 1'h0;
@@ -1545,21 +1541,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = acc_0_3;
-    if (\$10 ) begin
-      \$141  = \$11 ;
+    \$141  = lr_0_3;
+    if (en) begin
+      \$141  = l_0_2;
     end
     if (rst) begin
-      \$141  = 22'h000000;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = out_0_3;
-    if (cap_0_3) begin
-      \$142  = \$57 [21:0];
-    end else if (\$12 ) begin
-      \$142  = out_1_3;
+    \$142  = acc_0_3;
+    if (\$10 ) begin
+      \$142  = \$11 ;
     end
     if (rst) begin
       \$142  = 22'h000000;
@@ -1567,29 +1561,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = a_1_0;
-    if (en) begin
-      \$143  = skew_a1_d0;
+    \$143  = out_0_3;
+    if (cap_0_3) begin
+      \$143  = \$56 [21:0];
+    end else if (\$12 ) begin
+      \$143  = out_1_3;
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = v_1_0;
+    \$144  = a_1_0;
     if (en) begin
-      \$144  = skew_v1_d0;
+      \$144  = skew_a1_d0;
     end
     if (rst) begin
-      \$144  = 1'h0;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = l_1_0;
+    \$145  = v_1_0;
     if (en) begin
-      \$145  = skew_l1_d0;
+      \$145  = skew_v1_d0;
     end
     if (rst) begin
       \$145  = 1'h0;
@@ -1597,39 +1593,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = w_1_0;
+    \$146  = l_1_0;
     if (en) begin
-      \$146  = w_0_0;
+      \$146  = skew_l1_d0;
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = pr_1_0;
+    \$147  = w_1_0;
     if (en) begin
-      \$147  = p_1_0;
+      \$147  = w_0_0;
     end
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = vr_1_0;
+    \$148  = pr_1_0;
     if (en) begin
-      \$148  = skew_v1_d0;
+      \$148  = p_1_0;
     end
     if (rst) begin
-      \$148  = 1'h0;
+      \$148  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = lr_1_0;
+    \$149  = vr_1_0;
     if (en) begin
-      \$149  = skew_l1_d0;
+      \$149  = skew_v1_d0;
     end
     if (rst) begin
       \$149  = 1'h0;
@@ -1637,21 +1633,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = acc_1_0;
-    if (\$13 ) begin
-      \$150  = \$14 ;
+    \$150  = lr_1_0;
+    if (en) begin
+      \$150  = skew_l1_d0;
     end
     if (rst) begin
-      \$150  = 22'h000000;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = out_1_0;
-    if (cap_1_0) begin
-      \$151  = \$59 [21:0];
-    end else if (\$15 ) begin
-      \$151  = out_2_0;
+    \$151  = acc_1_0;
+    if (\$13 ) begin
+      \$151  = \$14 ;
     end
     if (rst) begin
       \$151  = 22'h000000;
@@ -1659,29 +1653,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = a_1_1;
-    if (en) begin
-      \$152  = a_1_0;
+    \$152  = out_1_0;
+    if (cap_1_0) begin
+      \$152  = \$58 [21:0];
+    end else if (\$15 ) begin
+      \$152  = out_2_0;
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$152  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = v_1_1;
+    \$153  = a_1_1;
     if (en) begin
-      \$153  = v_1_0;
+      \$153  = a_1_0;
     end
     if (rst) begin
-      \$153  = 1'h0;
+      \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = l_1_1;
+    \$154  = v_1_1;
     if (en) begin
-      \$154  = l_1_0;
+      \$154  = v_1_0;
     end
     if (rst) begin
       \$154  = 1'h0;
@@ -1689,39 +1685,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = w_1_1;
+    \$155  = l_1_1;
     if (en) begin
-      \$155  = w_0_1;
+      \$155  = l_1_0;
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = pr_1_1;
+    \$156  = w_1_1;
     if (en) begin
-      \$156  = p_1_1;
+      \$156  = w_0_1;
     end
     if (rst) begin
-      \$156  = 16'h0000;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = vr_1_1;
+    \$157  = pr_1_1;
     if (en) begin
-      \$157  = v_1_0;
+      \$157  = p_1_1;
     end
     if (rst) begin
-      \$157  = 1'h0;
+      \$157  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = lr_1_1;
+    \$158  = vr_1_1;
     if (en) begin
-      \$158  = l_1_0;
+      \$158  = v_1_0;
     end
     if (rst) begin
       \$158  = 1'h0;
@@ -1729,21 +1725,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = acc_1_1;
-    if (\$16 ) begin
-      \$159  = \$17 ;
+    \$159  = lr_1_1;
+    if (en) begin
+      \$159  = l_1_0;
     end
     if (rst) begin
-      \$159  = 22'h000000;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$61 [21:0];
-    end else if (\$18 ) begin
-      \$160  = out_2_1;
+    \$160  = acc_1_1;
+    if (\$16 ) begin
+      \$160  = \$17 ;
     end
     if (rst) begin
       \$160  = 22'h000000;
@@ -1751,29 +1745,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = a_1_2;
-    if (en) begin
-      \$161  = a_1_1;
+    \$161  = out_1_1;
+    if (cap_1_1) begin
+      \$161  = \$60 [21:0];
+    end else if (\$18 ) begin
+      \$161  = out_2_1;
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$161  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = v_1_2;
+    \$162  = a_1_2;
     if (en) begin
-      \$162  = v_1_1;
+      \$162  = a_1_1;
     end
     if (rst) begin
-      \$162  = 1'h0;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = l_1_2;
+    \$163  = v_1_2;
     if (en) begin
-      \$163  = l_1_1;
+      \$163  = v_1_1;
     end
     if (rst) begin
       \$163  = 1'h0;
@@ -1781,39 +1777,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = w_1_2;
+    \$164  = l_1_2;
     if (en) begin
-      \$164  = w_0_2;
+      \$164  = l_1_1;
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = pr_1_2;
+    \$165  = w_1_2;
     if (en) begin
-      \$165  = p_1_2;
+      \$165  = w_0_2;
     end
     if (rst) begin
-      \$165  = 16'h0000;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = vr_1_2;
+    \$166  = pr_1_2;
     if (en) begin
-      \$166  = v_1_1;
+      \$166  = p_1_2;
     end
     if (rst) begin
-      \$166  = 1'h0;
+      \$166  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = lr_1_2;
+    \$167  = vr_1_2;
     if (en) begin
-      \$167  = l_1_1;
+      \$167  = v_1_1;
     end
     if (rst) begin
       \$167  = 1'h0;
@@ -1821,21 +1817,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = acc_1_2;
-    if (\$19 ) begin
-      \$168  = \$20 ;
+    \$168  = lr_1_2;
+    if (en) begin
+      \$168  = l_1_1;
     end
     if (rst) begin
-      \$168  = 22'h000000;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = out_1_2;
-    if (cap_1_2) begin
-      \$169  = \$63 [21:0];
-    end else if (\$21 ) begin
-      \$169  = out_2_2;
+    \$169  = acc_1_2;
+    if (\$19 ) begin
+      \$169  = \$20 ;
     end
     if (rst) begin
       \$169  = 22'h000000;
@@ -1843,29 +1837,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = a_1_3;
-    if (en) begin
-      \$170  = a_1_2;
+    \$170  = out_1_2;
+    if (cap_1_2) begin
+      \$170  = \$62 [21:0];
+    end else if (\$21 ) begin
+      \$170  = out_2_2;
     end
     if (rst) begin
-      \$170  = 8'h00;
+      \$170  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = v_1_3;
+    \$171  = a_1_3;
     if (en) begin
-      \$171  = v_1_2;
+      \$171  = a_1_2;
     end
     if (rst) begin
-      \$171  = 1'h0;
+      \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = l_1_3;
+    \$172  = v_1_3;
     if (en) begin
-      \$172  = l_1_2;
+      \$172  = v_1_2;
     end
     if (rst) begin
       \$172  = 1'h0;
@@ -1873,39 +1869,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = w_1_3;
+    \$173  = l_1_3;
     if (en) begin
-      \$173  = w_0_3;
+      \$173  = l_1_2;
     end
     if (rst) begin
-      \$173  = 8'h00;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = pr_1_3;
+    \$174  = w_1_3;
     if (en) begin
-      \$174  = p_1_3;
+      \$174  = w_0_3;
     end
     if (rst) begin
-      \$174  = 16'h0000;
+      \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = vr_1_3;
+    \$175  = pr_1_3;
     if (en) begin
-      \$175  = v_1_2;
+      \$175  = p_1_3;
     end
     if (rst) begin
-      \$175  = 1'h0;
+      \$175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = lr_1_3;
+    \$176  = vr_1_3;
     if (en) begin
-      \$176  = l_1_2;
+      \$176  = v_1_2;
     end
     if (rst) begin
       \$176  = 1'h0;
@@ -1913,21 +1909,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = acc_1_3;
-    if (\$22 ) begin
-      \$177  = \$23 ;
+    \$177  = lr_1_3;
+    if (en) begin
+      \$177  = l_1_2;
     end
     if (rst) begin
-      \$177  = 22'h000000;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = out_1_3;
-    if (cap_1_3) begin
-      \$178  = \$65 [21:0];
-    end else if (\$24 ) begin
-      \$178  = out_2_3;
+    \$178  = acc_1_3;
+    if (\$22 ) begin
+      \$178  = \$23 ;
     end
     if (rst) begin
       \$178  = 22'h000000;
@@ -1935,29 +1929,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = a_2_0;
-    if (en) begin
-      \$179  = skew_a2_d1;
+    \$179  = out_1_3;
+    if (cap_1_3) begin
+      \$179  = \$64 [21:0];
+    end else if (\$24 ) begin
+      \$179  = out_2_3;
     end
     if (rst) begin
-      \$179  = 8'h00;
+      \$179  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = v_2_0;
+    \$180  = a_2_0;
     if (en) begin
-      \$180  = skew_v2_d1;
+      \$180  = skew_a2_d1;
     end
     if (rst) begin
-      \$180  = 1'h0;
+      \$180  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = l_2_0;
+    \$181  = v_2_0;
     if (en) begin
-      \$181  = skew_l2_d1;
+      \$181  = skew_v2_d1;
     end
     if (rst) begin
       \$181  = 1'h0;
@@ -1965,39 +1961,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = w_2_0;
+    \$182  = l_2_0;
     if (en) begin
-      \$182  = w_1_0;
+      \$182  = skew_l2_d1;
     end
     if (rst) begin
-      \$182  = 8'h00;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = pr_2_0;
+    \$183  = w_2_0;
     if (en) begin
-      \$183  = p_2_0;
+      \$183  = w_1_0;
     end
     if (rst) begin
-      \$183  = 16'h0000;
+      \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = vr_2_0;
+    \$184  = pr_2_0;
     if (en) begin
-      \$184  = skew_v2_d1;
+      \$184  = p_2_0;
     end
     if (rst) begin
-      \$184  = 1'h0;
+      \$184  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = lr_2_0;
+    \$185  = vr_2_0;
     if (en) begin
-      \$185  = skew_l2_d1;
+      \$185  = skew_v2_d1;
     end
     if (rst) begin
       \$185  = 1'h0;
@@ -2005,21 +2001,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = acc_2_0;
-    if (\$25 ) begin
-      \$186  = \$26 ;
+    \$186  = lr_2_0;
+    if (en) begin
+      \$186  = skew_l2_d1;
     end
     if (rst) begin
-      \$186  = 22'h000000;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = out_2_0;
-    if (cap_2_0) begin
-      \$187  = \$67 [21:0];
-    end else if (\$27 ) begin
-      \$187  = out_3_0;
+    \$187  = acc_2_0;
+    if (\$25 ) begin
+      \$187  = \$26 ;
     end
     if (rst) begin
       \$187  = 22'h000000;
@@ -2027,29 +2021,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = a_2_1;
-    if (en) begin
-      \$188  = a_2_0;
+    \$188  = out_2_0;
+    if (cap_2_0) begin
+      \$188  = \$66 [21:0];
+    end else if (\$27 ) begin
+      \$188  = out_3_0;
     end
     if (rst) begin
-      \$188  = 8'h00;
+      \$188  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = v_2_1;
+    \$189  = a_2_1;
     if (en) begin
-      \$189  = v_2_0;
+      \$189  = a_2_0;
     end
     if (rst) begin
-      \$189  = 1'h0;
+      \$189  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = l_2_1;
+    \$190  = v_2_1;
     if (en) begin
-      \$190  = l_2_0;
+      \$190  = v_2_0;
     end
     if (rst) begin
       \$190  = 1'h0;
@@ -2057,39 +2053,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = w_2_1;
+    \$191  = l_2_1;
     if (en) begin
-      \$191  = w_1_1;
+      \$191  = l_2_0;
     end
     if (rst) begin
-      \$191  = 8'h00;
+      \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = pr_2_1;
+    \$192  = w_2_1;
     if (en) begin
-      \$192  = p_2_1;
+      \$192  = w_1_1;
     end
     if (rst) begin
-      \$192  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = vr_2_1;
+    \$193  = pr_2_1;
     if (en) begin
-      \$193  = v_2_0;
+      \$193  = p_2_1;
     end
     if (rst) begin
-      \$193  = 1'h0;
+      \$193  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = lr_2_1;
+    \$194  = vr_2_1;
     if (en) begin
-      \$194  = l_2_0;
+      \$194  = v_2_0;
     end
     if (rst) begin
       \$194  = 1'h0;
@@ -2097,21 +2093,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = acc_2_1;
-    if (\$28 ) begin
-      \$195  = \$29 ;
+    \$195  = lr_2_1;
+    if (en) begin
+      \$195  = l_2_0;
     end
     if (rst) begin
-      \$195  = 22'h000000;
+      \$195  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = out_2_1;
-    if (cap_2_1) begin
-      \$196  = \$69 [21:0];
-    end else if (\$30 ) begin
-      \$196  = out_3_1;
+    \$196  = acc_2_1;
+    if (\$28 ) begin
+      \$196  = \$29 ;
     end
     if (rst) begin
       \$196  = 22'h000000;
@@ -2119,29 +2113,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = a_2_2;
-    if (en) begin
-      \$197  = a_2_1;
+    \$197  = out_2_1;
+    if (cap_2_1) begin
+      \$197  = \$68 [21:0];
+    end else if (\$30 ) begin
+      \$197  = out_3_1;
     end
     if (rst) begin
-      \$197  = 8'h00;
+      \$197  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = v_2_2;
+    \$198  = a_2_2;
     if (en) begin
-      \$198  = v_2_1;
+      \$198  = a_2_1;
     end
     if (rst) begin
-      \$198  = 1'h0;
+      \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = l_2_2;
+    \$199  = v_2_2;
     if (en) begin
-      \$199  = l_2_1;
+      \$199  = v_2_1;
     end
     if (rst) begin
       \$199  = 1'h0;
@@ -2149,39 +2145,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = w_2_2;
+    \$200  = l_2_2;
     if (en) begin
-      \$200  = w_1_2;
+      \$200  = l_2_1;
     end
     if (rst) begin
-      \$200  = 8'h00;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = pr_2_2;
+    \$201  = w_2_2;
     if (en) begin
-      \$201  = p_2_2;
+      \$201  = w_1_2;
     end
     if (rst) begin
-      \$201  = 16'h0000;
+      \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = vr_2_2;
+    \$202  = pr_2_2;
     if (en) begin
-      \$202  = v_2_1;
+      \$202  = p_2_2;
     end
     if (rst) begin
-      \$202  = 1'h0;
+      \$202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = lr_2_2;
+    \$203  = vr_2_2;
     if (en) begin
-      \$203  = l_2_1;
+      \$203  = v_2_1;
     end
     if (rst) begin
       \$203  = 1'h0;
@@ -2189,21 +2185,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = acc_2_2;
-    if (\$31 ) begin
-      \$204  = \$32 ;
+    \$204  = lr_2_2;
+    if (en) begin
+      \$204  = l_2_1;
     end
     if (rst) begin
-      \$204  = 22'h000000;
+      \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = out_2_2;
-    if (cap_2_2) begin
-      \$205  = \$71 [21:0];
-    end else if (\$33 ) begin
-      \$205  = out_3_2;
+    \$205  = acc_2_2;
+    if (\$31 ) begin
+      \$205  = \$32 ;
     end
     if (rst) begin
       \$205  = 22'h000000;
@@ -2211,29 +2205,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = a_2_3;
-    if (en) begin
-      \$206  = a_2_2;
+    \$206  = out_2_2;
+    if (cap_2_2) begin
+      \$206  = \$70 [21:0];
+    end else if (\$33 ) begin
+      \$206  = out_3_2;
     end
     if (rst) begin
-      \$206  = 8'h00;
+      \$206  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = v_2_3;
+    \$207  = a_2_3;
     if (en) begin
-      \$207  = v_2_2;
+      \$207  = a_2_2;
     end
     if (rst) begin
-      \$207  = 1'h0;
+      \$207  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = l_2_3;
+    \$208  = v_2_3;
     if (en) begin
-      \$208  = l_2_2;
+      \$208  = v_2_2;
     end
     if (rst) begin
       \$208  = 1'h0;
@@ -2241,39 +2237,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = w_2_3;
+    \$209  = l_2_3;
     if (en) begin
-      \$209  = w_1_3;
+      \$209  = l_2_2;
     end
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = pr_2_3;
+    \$210  = w_2_3;
     if (en) begin
-      \$210  = p_2_3;
+      \$210  = w_1_3;
     end
     if (rst) begin
-      \$210  = 16'h0000;
+      \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = vr_2_3;
+    \$211  = pr_2_3;
     if (en) begin
-      \$211  = v_2_2;
+      \$211  = p_2_3;
     end
     if (rst) begin
-      \$211  = 1'h0;
+      \$211  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = lr_2_3;
+    \$212  = vr_2_3;
     if (en) begin
-      \$212  = l_2_2;
+      \$212  = v_2_2;
     end
     if (rst) begin
       \$212  = 1'h0;
@@ -2281,21 +2277,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = acc_2_3;
-    if (\$34 ) begin
-      \$213  = \$35 ;
+    \$213  = lr_2_3;
+    if (en) begin
+      \$213  = l_2_2;
     end
     if (rst) begin
-      \$213  = 22'h000000;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = out_2_3;
-    if (cap_2_3) begin
-      \$214  = \$73 [21:0];
-    end else if (\$36 ) begin
-      \$214  = out_3_3;
+    \$214  = acc_2_3;
+    if (\$34 ) begin
+      \$214  = \$35 ;
     end
     if (rst) begin
       \$214  = 22'h000000;
@@ -2303,29 +2297,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = a_3_0;
-    if (en) begin
-      \$215  = skew_a3_d2;
+    \$215  = out_2_3;
+    if (cap_2_3) begin
+      \$215  = \$72 [21:0];
+    end else if (\$36 ) begin
+      \$215  = out_3_3;
     end
     if (rst) begin
-      \$215  = 8'h00;
+      \$215  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = v_3_0;
+    \$216  = a_3_0;
     if (en) begin
-      \$216  = skew_v3_d2;
+      \$216  = skew_a3_d2;
     end
     if (rst) begin
-      \$216  = 1'h0;
+      \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = l_3_0;
+    \$217  = v_3_0;
     if (en) begin
-      \$217  = skew_l3_d2;
+      \$217  = skew_v3_d2;
     end
     if (rst) begin
       \$217  = 1'h0;
@@ -2333,39 +2329,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = w_3_0;
+    \$218  = l_3_0;
     if (en) begin
-      \$218  = w_2_0;
+      \$218  = skew_l3_d2;
     end
     if (rst) begin
-      \$218  = 8'h00;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = pr_3_0;
+    \$219  = w_3_0;
     if (en) begin
-      \$219  = p_3_0;
+      \$219  = w_2_0;
     end
     if (rst) begin
-      \$219  = 16'h0000;
+      \$219  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = vr_3_0;
+    \$220  = pr_3_0;
     if (en) begin
-      \$220  = skew_v3_d2;
+      \$220  = p_3_0;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$220  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = lr_3_0;
+    \$221  = vr_3_0;
     if (en) begin
-      \$221  = skew_l3_d2;
+      \$221  = skew_v3_d2;
     end
     if (rst) begin
       \$221  = 1'h0;
@@ -2373,51 +2369,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = acc_3_0;
+    \$222  = lr_3_0;
+    if (en) begin
+      \$222  = skew_l3_d2;
+    end
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = acc_3_0;
     if (\$37 ) begin
-      \$222  = \$38 ;
+      \$223  = \$38 ;
     end
     if (rst) begin
-      \$222  = 22'h000000;
+      \$223  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = out_3_0;
+    \$224  = out_3_0;
     if (cap_3_0) begin
-      \$223  = \$75 [21:0];
+      \$224  = \$74 [21:0];
     end else if (\$39 ) begin
-      \$223  = 22'h000000;
+      \$224  = 22'h000000;
     end
     if (rst) begin
-      \$223  = 22'h000000;
+      \$224  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = a_3_1;
+    \$225  = a_3_1;
     if (en) begin
-      \$224  = a_3_0;
+      \$225  = a_3_0;
     end
     if (rst) begin
-      \$224  = 8'h00;
+      \$225  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = v_3_1;
+    \$226  = v_3_1;
     if (en) begin
-      \$225  = v_3_0;
-    end
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = l_3_1;
-    if (en) begin
-      \$226  = l_3_0;
+      \$226  = v_3_0;
     end
     if (rst) begin
       \$226  = 1'h0;
@@ -2425,39 +2421,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = w_3_1;
+    \$227  = l_3_1;
     if (en) begin
-      \$227  = w_2_1;
+      \$227  = l_3_0;
     end
     if (rst) begin
-      \$227  = 8'h00;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = pr_3_1;
+    \$228  = w_3_1;
     if (en) begin
-      \$228  = p_3_1;
+      \$228  = w_2_1;
     end
     if (rst) begin
-      \$228  = 16'h0000;
+      \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = vr_3_1;
+    \$229  = pr_3_1;
     if (en) begin
-      \$229  = v_3_0;
+      \$229  = p_3_1;
     end
     if (rst) begin
-      \$229  = 1'h0;
+      \$229  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = lr_3_1;
+    \$230  = vr_3_1;
     if (en) begin
-      \$230  = l_3_0;
+      \$230  = v_3_0;
     end
     if (rst) begin
       \$230  = 1'h0;
@@ -2465,51 +2461,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = acc_3_1;
+    \$231  = lr_3_1;
+    if (en) begin
+      \$231  = l_3_0;
+    end
+    if (rst) begin
+      \$231  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$232  = acc_3_1;
     if (\$40 ) begin
-      \$231  = \$41 ;
+      \$232  = \$41 ;
     end
     if (rst) begin
-      \$231  = 22'h000000;
+      \$232  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = out_3_1;
+    \$233  = out_3_1;
     if (cap_3_1) begin
-      \$232  = \$77 [21:0];
+      \$233  = \$76 [21:0];
     end else if (\$42 ) begin
-      \$232  = 22'h000000;
+      \$233  = 22'h000000;
     end
     if (rst) begin
-      \$232  = 22'h000000;
+      \$233  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = a_3_2;
+    \$234  = a_3_2;
     if (en) begin
-      \$233  = a_3_1;
+      \$234  = a_3_1;
     end
     if (rst) begin
-      \$233  = 8'h00;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = v_3_2;
+    \$235  = v_3_2;
     if (en) begin
-      \$234  = v_3_1;
-    end
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = l_3_2;
-    if (en) begin
-      \$235  = l_3_1;
+      \$235  = v_3_1;
     end
     if (rst) begin
       \$235  = 1'h0;
@@ -2517,39 +2513,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = w_3_2;
+    \$236  = l_3_2;
     if (en) begin
-      \$236  = w_2_2;
+      \$236  = l_3_1;
     end
     if (rst) begin
-      \$236  = 8'h00;
+      \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = pr_3_2;
+    \$237  = w_3_2;
     if (en) begin
-      \$237  = p_3_2;
+      \$237  = w_2_2;
     end
     if (rst) begin
-      \$237  = 16'h0000;
+      \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = vr_3_2;
+    \$238  = pr_3_2;
     if (en) begin
-      \$238  = v_3_1;
+      \$238  = p_3_2;
     end
     if (rst) begin
-      \$238  = 1'h0;
+      \$238  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = lr_3_2;
+    \$239  = vr_3_2;
     if (en) begin
-      \$239  = l_3_1;
+      \$239  = v_3_1;
     end
     if (rst) begin
       \$239  = 1'h0;
@@ -2557,51 +2553,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = acc_3_2;
+    \$240  = lr_3_2;
+    if (en) begin
+      \$240  = l_3_1;
+    end
+    if (rst) begin
+      \$240  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$241  = acc_3_2;
     if (\$43 ) begin
-      \$240  = \$44 ;
+      \$241  = \$44 ;
     end
     if (rst) begin
-      \$240  = 22'h000000;
+      \$241  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = out_3_2;
+    \$242  = out_3_2;
     if (cap_3_2) begin
-      \$241  = \$79 [21:0];
+      \$242  = \$78 [21:0];
     end else if (\$45 ) begin
-      \$241  = 22'h000000;
+      \$242  = 22'h000000;
     end
     if (rst) begin
-      \$241  = 22'h000000;
+      \$242  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = a_3_3;
+    \$243  = a_3_3;
     if (en) begin
-      \$242  = a_3_2;
+      \$243  = a_3_2;
     end
     if (rst) begin
-      \$242  = 8'h00;
+      \$243  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = v_3_3;
+    \$244  = v_3_3;
     if (en) begin
-      \$243  = v_3_2;
-    end
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = l_3_3;
-    if (en) begin
-      \$244  = l_3_2;
+      \$244  = v_3_2;
     end
     if (rst) begin
       \$244  = 1'h0;
@@ -2609,39 +2605,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = w_3_3;
+    \$245  = l_3_3;
     if (en) begin
-      \$245  = w_2_3;
+      \$245  = l_3_2;
     end
     if (rst) begin
-      \$245  = 8'h00;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = pr_3_3;
+    \$246  = w_3_3;
     if (en) begin
-      \$246  = p_3_3;
+      \$246  = w_2_3;
     end
     if (rst) begin
-      \$246  = 16'h0000;
+      \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = vr_3_3;
+    \$247  = pr_3_3;
     if (en) begin
-      \$247  = v_3_2;
+      \$247  = p_3_3;
     end
     if (rst) begin
-      \$247  = 1'h0;
+      \$247  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = lr_3_3;
+    \$248  = vr_3_3;
     if (en) begin
-      \$248  = l_3_2;
+      \$248  = v_3_2;
     end
     if (rst) begin
       \$248  = 1'h0;
@@ -2649,55 +2645,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = acc_3_3;
+    \$249  = lr_3_3;
+    if (en) begin
+      \$249  = l_3_2;
+    end
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$250  = acc_3_3;
     if (\$46 ) begin
-      \$249  = \$47 ;
+      \$250  = \$47 ;
     end
     if (rst) begin
-      \$249  = 22'h000000;
+      \$250  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = out_3_3;
+    \$251  = out_3_3;
     if (cap_3_3) begin
-      \$250  = \$81 [21:0];
+      \$251  = \$80 [21:0];
     end else if (\$48 ) begin
-      \$250  = 22'h000000;
+      \$251  = 22'h000000;
     end
     if (rst) begin
-      \$250  = 22'h000000;
+      \$251  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = drain_count;
-    if (cap_3_3) begin
-      \$251  = 3'h4;
-    end else if (\$49 ) begin
-      \$251  = \$50 [2:0];
-    end
+    \$252  = count_next;
     if (rst) begin
-      \$251  = 3'h0;
+      \$252  = 3'h0;
     end
   end
-  assign sum_0_0 = \$51 [21:0];
-  assign shift = o_valid;
-  assign sum_0_1 = \$53 [21:0];
-  assign sum_0_2 = \$55 [21:0];
-  assign sum_0_3 = \$57 [21:0];
-  assign sum_1_0 = \$59 [21:0];
-  assign sum_1_1 = \$61 [21:0];
-  assign sum_1_2 = \$63 [21:0];
-  assign sum_1_3 = \$65 [21:0];
-  assign sum_2_0 = \$67 [21:0];
-  assign sum_2_1 = \$69 [21:0];
-  assign sum_2_2 = \$71 [21:0];
-  assign sum_2_3 = \$73 [21:0];
-  assign sum_3_0 = \$75 [21:0];
-  assign sum_3_1 = \$77 [21:0];
-  assign sum_3_2 = \$79 [21:0];
-  assign sum_3_3 = \$81 [21:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$253  = \$49 ;
+    if (rst) begin
+      \$253  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$82 ) begin
+      count_next = \$83 [2:0];
+    end
+  end
+  assign sum_0_0 = \$50 [21:0];
+  assign sum_0_1 = \$52 [21:0];
+  assign sum_0_2 = \$54 [21:0];
+  assign sum_0_3 = \$56 [21:0];
+  assign sum_1_0 = \$58 [21:0];
+  assign sum_1_1 = \$60 [21:0];
+  assign sum_1_2 = \$62 [21:0];
+  assign sum_1_3 = \$64 [21:0];
+  assign sum_2_0 = \$66 [21:0];
+  assign sum_2_1 = \$68 [21:0];
+  assign sum_2_2 = \$70 [21:0];
+  assign sum_2_3 = \$72 [21:0];
+  assign sum_3_0 = \$74 [21:0];
+  assign sum_3_1 = \$76 [21:0];
+  assign sum_3_2 = \$78 [21:0];
+  assign sum_3_3 = \$80 [21:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];

@@ -109,24 +109,31 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [16:0] \$100 ;
-  reg [2:0] \$101 ;
-  reg \$102 ;
-  reg [2:0] \$103 ;
-  wire [17:0] \$11 ;
+  reg \$100 ;
+  reg [16:0] \$101 ;
+  reg [2:0] \$102 ;
+  reg \$103 ;
+  reg [4:0] \$104 ;
+  reg [1:0] \$105 ;
+  reg [2:0] \$106 ;
+  reg \$107 ;
+  reg [2:0] \$108 ;
+  reg [16:0] \$109 ;
+  wire \$11 ;
+  reg \$110 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire \$15 ;
-  wire [3:0] \$16 ;
-  wire [3:0] \$17 ;
-  wire [3:0] \$18 ;
+  wire [17:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire \$20 ;
+  wire [3:0] \$21 ;
+  wire [3:0] \$22 ;
+  wire [3:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -135,87 +142,87 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$29 ;
   wire [5:0] \$3 ;
   wire \$30 ;
-  wire [17:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [16:0] \$34 ;
-  wire [16:0] \$35 ;
+  wire \$34 ;
+  wire [17:0] \$35 ;
   wire \$36 ;
-  wire [15:0] \$37 ;
+  wire \$37 ;
   wire [16:0] \$38 ;
-  wire \$39 ;
+  wire [16:0] \$39 ;
   wire [6:0] \$4 ;
   wire [16:0] \$40 ;
   wire \$41 ;
-  wire [3:0] \$42 ;
-  wire \$43 ;
-  wire [3:0] \$44 ;
-  wire [1:0] \$45 ;
-  wire [2:0] \$46 ;
-  wire \$47 ;
+  wire [15:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [16:0] \$45 ;
+  wire \$46 ;
+  wire [3:0] \$47 ;
   wire \$48 ;
-  wire \$49 ;
+  wire [3:0] \$49 ;
   wire [6:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
+  wire [1:0] \$50 ;
+  wire [2:0] \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [3:0] \$55 ;
-  wire [6:0] \$56 ;
-  wire [6:0] \$57 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [17:0] \$59 ;
   wire \$6 ;
-  wire [5:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
+  wire [3:0] \$60 ;
+  wire [6:0] \$61 ;
+  wire [6:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
+  wire [5:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire [1:0] \$68 ;
+  wire \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [17:0] \$71 ;
-  wire [3:0] \$72 ;
-  wire [2:0] \$73 ;
-  reg \$74 ;
-  reg [3:0] \$75 ;
-  reg \$76 ;
-  reg [15:0] \$77 ;
-  reg [15:0] \$78 ;
-  reg [7:0] \$79 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire [1:0] \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [3:0] \$77 ;
+  wire [2:0] \$78 ;
+  reg \$79 ;
   wire \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
+  reg [3:0] \$80 ;
+  reg \$81 ;
   reg [15:0] \$82 ;
-  reg [5:0] \$83 ;
-  reg [1:0] \$84 ;
-  reg [2:0] \$85 ;
-  reg [2:0] \$86 ;
-  reg \$87 ;
+  reg [15:0] \$83 ;
+  reg [15:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg [7:0] \$86 ;
+  reg [7:0] \$87 ;
   reg [15:0] \$88 ;
-  reg [1:0] \$89 ;
+  reg [5:0] \$89 ;
   wire \$9 ;
-  reg [30:0] \$90 ;
-  reg [5:0] \$91 ;
+  reg [1:0] \$90 ;
+  reg [2:0] \$91 ;
   reg [2:0] \$92 ;
-  reg [5:0] \$93 ;
-  reg \$94 ;
-  reg [16:0] \$95 ;
-  reg [2:0] \$96 ;
-  reg \$97 ;
-  reg [4:0] \$98 ;
-  reg [1:0] \$99 ;
+  reg \$93 ;
+  reg [15:0] \$94 ;
+  reg [1:0] \$95 ;
+  reg [30:0] \$96 ;
+  reg [5:0] \$97 ;
+  reg [2:0] \$98 ;
+  reg [5:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$81  = 31'h00000000;
+  reg [30:0] \$signal$82  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
@@ -236,7 +243,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
-  reg [16:0] dm0 = 17'h00000;
   reg [2:0] dn = 3'h0;
   wire en;
   wire \en$8 ;
@@ -270,7 +276,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[2] ;
   wire [31:0] \i_bias[3] ;
   wire i_last;
-  wire \i_last$46 ;
+  wire \i_last$45 ;
   wire [123:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -283,7 +289,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[3] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$45 ;
+  wire \i_valid$43 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -295,6 +301,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [5:0] kk = 6'h00;
   reg [1:0] lane = 2'h0;
   reg last_mblock = 1'h0;
+  reg [15:0] m_last = 16'h0000;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   wire [31:0] \m_out__payload.data ;
@@ -335,9 +342,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [2:0] ra = 3'h0;
   reg [2:0] ra_next;
-  wire [16:0] row;
+  reg [16:0] row = 17'h00000;
   wire row_end;
-  wire row_valid;
+  wire [16:0] row_next;
+  reg row_valid = 1'h0;
   wire [2:0] rp__addr;
   wire [275:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -443,141 +451,149 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = dm0 + d;
-  assign row_valid = \$11 [16:0] < M_;
-  assign \$12  = ! beat;
-  assign row_end = o_valid & \$12 ;
-  assign \$14  = d != 2'h3;
-  assign \$15  = dn == nb_last;
-  assign \$16  = ra + 1'h1;
-  assign \$17  = ra - 1'h0;
-  assign \$18  = ra + 1'h1;
-  assign \i_valid$45  = o_valid & row_valid;
-  assign \$19  = row_end & row_valid;
-  assign \$20  = M_ - 1'h1;
-  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = dn == nb_last;
-  assign \i_last$46  = \$22  & \$23 ;
-  assign \$24  = r_en & m_out__valid;
-  assign \$25  = ~ row_valid;
-  assign \$26  = row_end & \$25 ;
-  assign give_back = \$24  + \$26 ;
-  assign \$27  = ! ctrl_state;
-  assign \$28  = ctrl_state == 1'h1;
-  assign \$29  = ctrl_state == 2'h2;
-  assign \$30  = ctrl_state == 2'h3;
-  assign \$31  = fm0 + 3'h4;
-  assign \$32  = \$31  >= M_;
-  assign \$33  = \$3 [4:0] >= 3'h4;
-  assign \$34  = hdr[31:16] - 1'h1;
-  assign \$35  = hdr[47:32] - 1'h1;
-  assign \$36  = hdr[47:32] > 4'ha;
-  assign \$37  = \$36  ? hdr[47:32] : 16'h000a;
-  assign \$38  = \$37  - 1'h1;
-  assign \$39  = ! ch;
-  assign \$40  = ch + 1'h1;
-  assign \$41  = lane == 2'h3;
-  assign \$42  = wa + 1'h1;
-  assign \$43  = ! wb;
-  assign \$44  = blk + 1'h1;
-  assign \$45  = wb + 1'h1;
-  assign \$46  = lane + 1'h1;
-  assign \$47  = ch == n_last;
-  assign \$48  = ! k_last;
-  assign \$49  = ~ in_data;
-  assign \$50  = i_valid | \$49 ;
-  assign \$51  = kk == tile_last;
-  assign \$52  = ! k_last;
-  assign \$53  = fn == nb_last;
-  assign \$54  = fm0 + 3'h4;
-  assign \$55  = fn + 1'h1;
-  assign \$56  = kk + 1'h1;
-  assign \$57  = kk + 1'h1;
-  assign \$58  = \$57  == k_last;
-  assign \$59  = kk == k_last;
-  assign \$60  = flush - 1'h1;
-  assign \$61  = ! flush;
-  assign \$62  = ~ header_taken;
-  assign \$63  = \$62  & o_valid;
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = ~ header_taken;
-  assign \$67  = \$66  & row_end;
-  assign \$68  = beat + 1'h1;
-  assign \$69  = d == 2'h3;
-  assign \$70  = dn == nb_last;
-  assign \$71  = dm0 + 3'h4;
-  assign \$72  = dn + 1'h1;
-  assign \$73  = d + 1'h1;
+  assign \$11  = ! beat;
+  assign row_end = o_valid & \$11 ;
+  assign \$12  = d == 2'h3;
+  assign \$13  = dn != nb_last;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = row - 2'h3;
+  assign \$16  = row + 1'h1;
+  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
+  assign \$19  = d != 2'h3;
+  assign \$20  = dn == nb_last;
+  assign \$21  = ra + 1'h1;
+  assign \$22  = ra - 1'h0;
+  assign \$23  = ra + 1'h1;
+  assign \i_valid$43  = o_valid & row_valid;
+  assign \$24  = row_end & row_valid;
+  assign \$25  = row == m_last;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = dn == nb_last;
+  assign \i_last$45  = \$26  & \$27 ;
+  assign \$28  = r_en & m_out__valid;
+  assign \$29  = ~ row_valid;
+  assign \$30  = row_end & \$29 ;
+  assign give_back = \$28  + \$30 ;
+  assign \$31  = ! ctrl_state;
+  assign \$32  = ctrl_state == 1'h1;
+  assign \$33  = ctrl_state == 2'h2;
+  assign \$34  = ctrl_state == 2'h3;
+  assign \$35  = fm0 + 3'h4;
+  assign \$36  = \$35  >= M_;
+  assign \$37  = \$3 [4:0] >= 3'h4;
+  assign \$38  = hdr[15:0] - 1'h1;
+  assign \$39  = hdr[31:16] - 1'h1;
+  assign \$40  = hdr[47:32] - 1'h1;
+  assign \$41  = hdr[47:32] > 4'ha;
+  assign \$42  = \$41  ? hdr[47:32] : 16'h000a;
+  assign \$43  = \$42  - 1'h1;
+  assign \$44  = ! ch;
+  assign \$45  = ch + 1'h1;
+  assign \$46  = lane == 2'h3;
+  assign \$47  = wa + 1'h1;
+  assign \$48  = ! wb;
+  assign \$49  = blk + 1'h1;
+  assign \$50  = wb + 1'h1;
+  assign \$51  = lane + 1'h1;
+  assign \$52  = ch == n_last;
+  assign \$53  = ! k_last;
+  assign \$54  = ~ in_data;
+  assign \$55  = i_valid | \$54 ;
+  assign \$56  = kk == tile_last;
+  assign \$57  = ! k_last;
+  assign \$58  = fn == nb_last;
+  assign \$59  = fm0 + 3'h4;
+  assign \$60  = fn + 1'h1;
+  assign \$61  = kk + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = \$62  == k_last;
+  assign \$64  = kk == k_last;
+  assign \$65  = flush - 1'h1;
+  assign \$66  = ! flush;
+  assign \$67  = ~ header_taken;
+  assign \$68  = \$67  & o_valid;
+  assign \$70  = \$68  & \$69 ;
+  assign \$71  = ~ header_taken;
+  assign \$72  = \$71  & row_end;
+  assign \$73  = beat + 1'h1;
+  assign \$74  = \$17 [16:0] < M_;
+  assign \$75  = d == 2'h3;
+  assign \$76  = dn == nb_last;
+  assign \$77  = dn + 1'h1;
+  assign \$78  = d + 1'h1;
   always @(posedge clk)
-    last_mblock <= \$74 ;
+    last_mblock <= \$79 ;
   always @(posedge clk)
-    credits <= \$75 ;
+    credits <= \$80 ;
   always @(posedge clk)
-    credit_ok <= \$76 ;
+    credit_ok <= \$81 ;
   always @(posedge clk)
-    M_ <= \$77 ;
+    M_ <= \$82 ;
   always @(posedge clk)
-    n_last <= \$78 ;
+    m_last <= \$83 ;
   always @(posedge clk)
-    zero_point <= \$79 ;
+    n_last <= \$84 ;
   always @(posedge clk)
-    act_min <= \$80 ;
+    zero_point <= \$85 ;
   always @(posedge clk)
-    act_max <= \$81 ;
+    act_min <= \$86 ;
   always @(posedge clk)
-    k_last <= \$82 ;
+    act_max <= \$87 ;
   always @(posedge clk)
-    tile_last <= \$83 ;
+    k_last <= \$88 ;
   always @(posedge clk)
-    lane <= \$84 ;
+    tile_last <= \$89 ;
   always @(posedge clk)
-    blk <= \$85 ;
+    lane <= \$90 ;
   always @(posedge clk)
-    wa <= \$86 ;
+    blk <= \$91 ;
   always @(posedge clk)
-    wb <= \$87 ;
+    wa <= \$92 ;
   always @(posedge clk)
-    ch <= \$88 ;
+    wb <= \$93 ;
   always @(posedge clk)
-    ctrl_state <= \$89 ;
+    ch <= \$94 ;
   always @(posedge clk)
-    \$signal$81  <= \$90 ;
+    ctrl_state <= \$95 ;
   always @(posedge clk)
-    pt_shift <= \$91 ;
+    \$signal$82  <= \$96 ;
   always @(posedge clk)
-    nb_last <= \$92 ;
+    pt_shift <= \$97 ;
   always @(posedge clk)
-    kk <= \$93 ;
+    nb_last <= \$98 ;
   always @(posedge clk)
-    in_data <= \$94 ;
+    kk <= \$99 ;
   always @(posedge clk)
-    fm0 <= \$95 ;
+    in_data <= \$100 ;
   always @(posedge clk)
-    fn <= \$96 ;
+    fm0 <= \$101 ;
   always @(posedge clk)
-    at_k_last <= \$97 ;
+    fn <= \$102 ;
   always @(posedge clk)
-    flush <= \$98 ;
+    at_k_last <= \$103 ;
   always @(posedge clk)
-    d <= \$99 ;
+    flush <= \$104 ;
   always @(posedge clk)
-    dm0 <= \$100 ;
+    d <= \$105 ;
   always @(posedge clk)
-    dn <= \$101 ;
+    dn <= \$106 ;
   always @(posedge clk)
-    beat <= \$102 ;
+    beat <= \$107 ;
   always @(posedge clk)
-    ra <= \$103 ;
+    ra <= \$108 ;
+  always @(posedge clk)
+    row <= \$109 ;
+  always @(posedge clk)
+    row_valid <= \$110 ;
   \hwq_top.engine.array  array (
     .clk(clk),
+    .draining(o_valid),
     .i_a(i_a),
     .i_last(i_last),
     .i_valid(i_valid),
     .i_w(i_w),
     .o_data(i_acc),
-    .rst(rst),
-    .shift(o_valid)
+    .rst(rst)
   );
   \hwq_top.engine.fifo  fifo (
     .clk(clk),
@@ -594,10 +610,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$46 ),
+    .i_last(\i_last$45 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$45 ),
+    .i_valid(\i_valid$43 ),
     .o_data(\o_data$60 ),
     .o_last(o_last),
     .o_valid(w_en),
@@ -682,110 +698,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$13 ) begin
-        ra_next = \$16 [2:0];
-      end else if (\$14 ) begin
-        ra_next = \$17 [2:0];
-      end else if (\$15 ) begin
+      if (\$18 ) begin
+        ra_next = \$21 [2:0];
+      end else if (\$19 ) begin
+        ra_next = \$22 [2:0];
+      end else if (\$20 ) begin
         ra_next = 3'h0;
       end else begin
-        ra_next = \$18 [2:0];
+        ra_next = \$23 [2:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = \$32 ;
+    \$79  = \$36 ;
     if (rst) begin
-      \$74  = 1'h0;
+      \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = \$3 [3:0];
+    \$80  = \$3 [3:0];
     if (rst) begin
-      \$75  = 4'hc;
+      \$80  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = \$33 ;
+    \$81  = \$37 ;
     if (rst) begin
-      \$76  = 1'h1;
+      \$81  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = M_;
+    \$82  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$77  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$77  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$78  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$78  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$79  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$79  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$80  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$80  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$81  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$81  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$82  = \$35 [15:0];
+            \$82  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -794,112 +745,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = tile_last;
+    \$83  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$83  = \$38 [5:0];
+            \$83  = \$38 [15:0];
           end
     endcase
     if (rst) begin
-      \$83  = 6'h00;
+      \$83  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = lane;
+    \$84  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$41 ) begin
-              \$84  = 2'h0;
-            end else begin
-              \$84  = \$46 [1:0];
-            end
+            \$84  = \$39 [15:0];
           end
     endcase
     if (rst) begin
-      \$84  = 2'h0;
+      \$84  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = blk;
+    \$85  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$85  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              if (\$43 ) begin
-                \$85  = \$44 [2:0];
-              end
-            end
+            \$85  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$85  = 3'h0;
+      \$85  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = wa;
+    \$86  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$86  = 3'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              \$86  = \$42 [2:0];
-            end
+            \$86  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$86  = 3'h0;
+      \$86  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = wb;
+    \$87  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$41 ) begin
-              (* full_case = 32'd1 *)
-              if (\$43 ) begin
-                \$87  = 1'h0;
-              end else begin
-                \$87  = \$45 [0];
-              end
-            end
+            \$87  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$87  = 1'h0;
+      \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = ch;
+    \$88  = k_last;
     casez (ctrl_state)
       2'h0:
-          if (s_param__valid) begin
-            \$88  = 16'h0000;
-          end
-      2'h1:
           if (s_param__valid) begin
             \$88  = \$40 [15:0];
           end
@@ -910,82 +823,72 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$89  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = 2'h1;
+            \$89  = \$43 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$89  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$90  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$90  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$89  = 2'h2;
+            (* full_case = 32'd1 *)
+            if (\$46 ) begin
+              \$90  = 2'h0;
+            end else begin
+              \$90  = \$51 [1:0];
             end
           end
-      2'h2:
-          if (\$50 ) begin
-            if (\$51 ) begin
-              if (\$53 ) begin
-                if (last_mblock) begin
-                  \$89  = 2'h3;
-                end
+    endcase
+    if (rst) begin
+      \$90  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = blk;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$91  = 3'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$46 ) begin
+              if (\$48 ) begin
+                \$91  = \$49 [2:0];
               end
             end
           end
-      2'h3:
-          if (\$61 ) begin
-            \$89  = 2'h0;
-          end
     endcase
     if (rst) begin
-      \$89  = 2'h0;
+      \$91  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = \$signal$81 ;
+    \$92  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
-      2'h1:
           if (s_param__valid) begin
-            if (\$39 ) begin
-              \$90  = hdr[62:32];
-            end
+            \$92  = 3'h0;
           end
-    endcase
-    if (rst) begin
-      \$90  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$39 ) begin
-              \$91  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$91  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$47 ) begin
-              \$92  = blk;
+            if (\$46 ) begin
+              \$92  = \$47 [2:0];
             end
           end
     endcase
@@ -995,246 +898,382 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = kk;
+    \$93  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$93  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$93  = 6'h00;
-            end
-          end
-      2'h2:
-          if (\$50 ) begin
-            (* full_case = 32'd1 *)
-            if (\$51 ) begin
-              \$93  = 6'h00;
-            end else begin
-              \$93  = \$56 [5:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$93  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = in_data;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$47 ) begin
-              \$94  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$50 ) begin
-            (* full_case = 32'd1 *)
-            if (\$51 ) begin
-              \$94  = 1'h1;
-            end else begin
-              if (\$59 ) begin
-                \$94  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$94  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = fm0;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$47 ) begin
-              \$95  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$50 ) begin
-            if (\$51 ) begin
-              if (\$53 ) begin
-                \$95  = \$54 [16:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$95  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = fn;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$47 ) begin
-              \$96  = 3'h0;
-            end
-          end
-      2'h2:
-          if (\$50 ) begin
-            if (\$51 ) begin
+            if (\$46 ) begin
               (* full_case = 32'd1 *)
-              if (\$53 ) begin
-                \$96  = 3'h0;
+              if (\$48 ) begin
+                \$93  = 1'h0;
               end else begin
-                \$96  = \$55 [2:0];
+                \$93  = \$50 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$96  = 3'h0;
+      \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = at_k_last;
+    \$94  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$94  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$97  = \$48 ;
-            end
-          end
-      2'h2:
-          if (\$50 ) begin
-            (* full_case = 32'd1 *)
-            if (\$51 ) begin
-              \$97  = \$52 ;
-            end else begin
-              \$97  = \$58 ;
-            end
+            \$94  = \$45 [15:0];
           end
     endcase
     if (rst) begin
-      \$97  = 1'h0;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = flush;
+    \$95  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$95  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$95  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$50 ) begin
-            if (\$51 ) begin
-              if (\$53 ) begin
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
                 if (last_mblock) begin
-                  \$98  = 5'h10;
+                  \$95  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$98  = \$60 [4:0];
+          if (\$66 ) begin
+            \$95  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$98  = 5'h00;
+      \$95  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = d;
-    if (header_taken) begin
-      \$99  = 2'h0;
+    \$96  = \$signal$82 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$44 ) begin
+              \$96  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$96  = 31'h00000000;
     end
-    if (\$65 ) begin
-    end else if (\$67 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$97  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$44 ) begin
+              \$97  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$98  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$98  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$98  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$99  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$99  = 6'h00;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (\$56 ) begin
+              \$99  = 6'h00;
+            end else begin
+              \$99  = \$61 [5:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$99  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$100  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$100  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (\$56 ) begin
+              \$100  = 1'h1;
+            end else begin
+              if (\$64 ) begin
+                \$100  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$101  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
+                \$101  = \$59 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$102  = 3'h0;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            if (\$56 ) begin
+              (* full_case = 32'd1 *)
+              if (\$58 ) begin
+                \$102  = 3'h0;
+              end else begin
+                \$102  = \$60 [2:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$102  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$52 ) begin
+              \$103  = \$53 ;
+            end
+          end
+      2'h2:
+          if (\$55 ) begin
+            (* full_case = 32'd1 *)
+            if (\$56 ) begin
+              \$103  = \$57 ;
+            end else begin
+              \$103  = \$63 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$55 ) begin
+            if (\$56 ) begin
+              if (\$58 ) begin
+                if (last_mblock) begin
+                  \$104  = 5'h10;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$104  = \$65 [4:0];
+    endcase
+    if (rst) begin
+      \$104  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = d;
+    if (header_taken) begin
+      \$105  = 2'h0;
+    end
+    if (\$70 ) begin
+    end else if (\$72 ) begin
       (* full_case = 32'd1 *)
-      if (\$69 ) begin
-        \$99  = 2'h0;
+      if (\$75 ) begin
+        \$105  = 2'h0;
       end else begin
-        \$99  = \$73 [1:0];
+        \$105  = \$78 [1:0];
       end
     end
     if (rst) begin
-      \$99  = 2'h0;
+      \$105  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = dm0;
+    \$106  = dn;
     if (header_taken) begin
-      \$100  = 17'h00000;
+      \$106  = 3'h0;
     end
-    if (\$65 ) begin
-    end else if (\$67 ) begin
-      if (\$69 ) begin
-        if (\$70 ) begin
-          \$100  = \$71 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$100  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = dn;
-    if (header_taken) begin
-      \$101  = 3'h0;
-    end
-    if (\$65 ) begin
-    end else if (\$67 ) begin
-      if (\$69 ) begin
+    if (\$70 ) begin
+    end else if (\$72 ) begin
+      if (\$75 ) begin
         (* full_case = 32'd1 *)
-        if (\$70 ) begin
-          \$101  = 3'h0;
+        if (\$76 ) begin
+          \$106  = 3'h0;
         end else begin
-          \$101  = \$72 [2:0];
+          \$106  = \$77 [2:0];
         end
       end
     end
     if (rst) begin
-      \$101  = 3'h0;
+      \$106  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = beat;
+    \$107  = beat;
     if (header_taken) begin
-      \$102  = 1'h0;
+      \$107  = 1'h0;
     end
-    if (\$65 ) begin
-      \$102  = \$68 [0];
-    end else if (\$67 ) begin
-      \$102  = 1'h0;
+    if (\$70 ) begin
+      \$107  = \$73 [0];
+    end else if (\$72 ) begin
+      \$107  = 1'h0;
     end
     if (rst) begin
-      \$102  = 1'h0;
+      \$107  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$103  = 3'h0;
+      \$108  = 3'h0;
     end else begin
-      \$103  = ra_next;
+      \$108  = ra_next;
     end
     if (rst) begin
-      \$103  = 3'h0;
+      \$108  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = row;
+    if (header_taken) begin
+      \$109  = 17'h00000;
+    end
+    if (\$70 ) begin
+    end else if (\$72 ) begin
+      \$109  = \$17 [16:0];
+    end
+    if (rst) begin
+      \$109  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$110  = row_valid;
+    if (header_taken) begin
+      \$110  = 1'h1;
+    end
+    if (\$70 ) begin
+    end else if (\$72 ) begin
+      \$110  = \$74 ;
+    end
+    if (rst) begin
+      \$110  = 1'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1247,7 +1286,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row = \$11 [16:0];
+  assign row_next = \$17 [16:0];
   assign rp__addr = ra_next;
   assign \$signal$48  = zero_point;
   assign \$signal$50  = act_min;
@@ -1365,183 +1404,185 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[95:64] = rp__data[169:138];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$13  = beat;
-  assign \$64  = beat;
+  assign \$18  = beat;
+  assign \$69  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
-module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a);
+module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, i_a);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
   reg \$100 ;
-  reg [7:0] \$101 ;
+  reg \$101 ;
   reg [7:0] \$102 ;
   reg [7:0] \$103 ;
   reg [7:0] \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
-  reg \$108 ;
+  reg [7:0] \$108 ;
   reg \$109 ;
   wire [21:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg \$112 ;
+  reg \$110 ;
+  reg [7:0] \$111 ;
+  reg [15:0] \$112 ;
   reg \$113 ;
-  reg [21:0] \$114 ;
+  reg \$114 ;
   reg [21:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg \$117 ;
+  reg [21:0] \$116 ;
+  reg [7:0] \$117 ;
   reg \$118 ;
-  reg [7:0] \$119 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [15:0] \$120 ;
-  reg \$121 ;
+  reg [7:0] \$120 ;
+  reg [15:0] \$121 ;
   reg \$122 ;
-  reg [21:0] \$123 ;
+  reg \$123 ;
   reg [21:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg \$126 ;
+  reg [21:0] \$125 ;
+  reg [7:0] \$126 ;
   reg \$127 ;
-  reg [7:0] \$128 ;
-  reg [15:0] \$129 ;
+  reg \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
-  reg \$130 ;
+  reg [15:0] \$130 ;
   reg \$131 ;
-  reg [21:0] \$132 ;
+  reg \$132 ;
   reg [21:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg \$135 ;
+  reg [21:0] \$134 ;
+  reg [7:0] \$135 ;
   reg \$136 ;
-  reg [7:0] \$137 ;
-  reg [15:0] \$138 ;
-  reg \$139 ;
+  reg \$137 ;
+  reg [7:0] \$138 ;
+  reg [15:0] \$139 ;
   wire [21:0] \$14 ;
   reg \$140 ;
-  reg [21:0] \$141 ;
+  reg \$141 ;
   reg [21:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg \$144 ;
+  reg [21:0] \$143 ;
+  reg [7:0] \$144 ;
   reg \$145 ;
-  reg [7:0] \$146 ;
-  reg [15:0] \$147 ;
-  reg \$148 ;
+  reg \$146 ;
+  reg [7:0] \$147 ;
+  reg [15:0] \$148 ;
   reg \$149 ;
   wire \$15 ;
-  reg [21:0] \$150 ;
+  reg \$150 ;
   reg [21:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg \$153 ;
+  reg [21:0] \$152 ;
+  reg [7:0] \$153 ;
   reg \$154 ;
-  reg [7:0] \$155 ;
-  reg [15:0] \$156 ;
-  reg \$157 ;
+  reg \$155 ;
+  reg [7:0] \$156 ;
+  reg [15:0] \$157 ;
   reg \$158 ;
-  reg [21:0] \$159 ;
+  reg \$159 ;
   wire \$16 ;
   reg [21:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg \$162 ;
+  reg [21:0] \$161 ;
+  reg [7:0] \$162 ;
   reg \$163 ;
-  reg [7:0] \$164 ;
-  reg [15:0] \$165 ;
-  reg \$166 ;
+  reg \$164 ;
+  reg [7:0] \$165 ;
+  reg [15:0] \$166 ;
   reg \$167 ;
-  reg [21:0] \$168 ;
+  reg \$168 ;
   reg [21:0] \$169 ;
   wire [21:0] \$17 ;
-  reg [7:0] \$170 ;
-  reg \$171 ;
+  reg [21:0] \$170 ;
+  reg [7:0] \$171 ;
   reg \$172 ;
-  reg [7:0] \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
+  reg \$173 ;
+  reg [7:0] \$174 ;
+  reg [15:0] \$175 ;
   reg \$176 ;
-  reg [21:0] \$177 ;
+  reg \$177 ;
   reg [21:0] \$178 ;
-  reg [7:0] \$179 ;
+  reg [21:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
+  reg [7:0] \$180 ;
   reg \$181 ;
-  reg [7:0] \$182 ;
-  reg [15:0] \$183 ;
-  reg \$184 ;
+  reg \$182 ;
+  reg [7:0] \$183 ;
+  reg [15:0] \$184 ;
   reg \$185 ;
-  reg [21:0] \$186 ;
+  reg \$186 ;
   reg [21:0] \$187 ;
-  reg [7:0] \$188 ;
-  reg \$189 ;
+  reg [21:0] \$188 ;
+  reg [7:0] \$189 ;
   wire \$19 ;
   reg \$190 ;
-  reg [7:0] \$191 ;
-  reg [15:0] \$192 ;
-  reg \$193 ;
+  reg \$191 ;
+  reg [7:0] \$192 ;
+  reg [15:0] \$193 ;
   reg \$194 ;
-  reg [21:0] \$195 ;
+  reg \$195 ;
   reg [21:0] \$196 ;
-  reg [7:0] \$197 ;
-  reg \$198 ;
+  reg [21:0] \$197 ;
+  reg [7:0] \$198 ;
   reg \$199 ;
   wire [21:0] \$2 ;
   wire [21:0] \$20 ;
-  reg [7:0] \$200 ;
-  reg [15:0] \$201 ;
-  reg \$202 ;
+  reg \$200 ;
+  reg [7:0] \$201 ;
+  reg [15:0] \$202 ;
   reg \$203 ;
-  reg [21:0] \$204 ;
+  reg \$204 ;
   reg [21:0] \$205 ;
-  reg [7:0] \$206 ;
-  reg \$207 ;
+  reg [21:0] \$206 ;
+  reg [7:0] \$207 ;
   reg \$208 ;
-  reg [7:0] \$209 ;
+  reg \$209 ;
   wire \$21 ;
-  reg [15:0] \$210 ;
-  reg \$211 ;
+  reg [7:0] \$210 ;
+  reg [15:0] \$211 ;
   reg \$212 ;
-  reg [21:0] \$213 ;
+  reg \$213 ;
   reg [21:0] \$214 ;
-  reg [7:0] \$215 ;
-  reg \$216 ;
+  reg [21:0] \$215 ;
+  reg [7:0] \$216 ;
   reg \$217 ;
-  reg [7:0] \$218 ;
-  reg [15:0] \$219 ;
+  reg \$218 ;
+  reg [7:0] \$219 ;
   wire \$22 ;
-  reg \$220 ;
+  reg [15:0] \$220 ;
   reg \$221 ;
-  reg [21:0] \$222 ;
+  reg \$222 ;
   reg [21:0] \$223 ;
-  reg [7:0] \$224 ;
-  reg \$225 ;
+  reg [21:0] \$224 ;
+  reg [7:0] \$225 ;
   reg \$226 ;
-  reg [7:0] \$227 ;
-  reg [15:0] \$228 ;
-  reg \$229 ;
+  reg \$227 ;
+  reg [7:0] \$228 ;
+  reg [15:0] \$229 ;
   wire [21:0] \$23 ;
   reg \$230 ;
-  reg [21:0] \$231 ;
+  reg \$231 ;
   reg [21:0] \$232 ;
-  reg [7:0] \$233 ;
-  reg \$234 ;
+  reg [21:0] \$233 ;
+  reg [7:0] \$234 ;
   reg \$235 ;
-  reg [7:0] \$236 ;
-  reg [15:0] \$237 ;
-  reg \$238 ;
+  reg \$236 ;
+  reg [7:0] \$237 ;
+  reg [15:0] \$238 ;
   reg \$239 ;
   wire \$24 ;
-  reg [21:0] \$240 ;
+  reg \$240 ;
   reg [21:0] \$241 ;
-  reg [7:0] \$242 ;
-  reg \$243 ;
+  reg [21:0] \$242 ;
+  reg [7:0] \$243 ;
   reg \$244 ;
-  reg [7:0] \$245 ;
-  reg [15:0] \$246 ;
-  reg \$247 ;
+  reg \$245 ;
+  reg [7:0] \$246 ;
+  reg [15:0] \$247 ;
   reg \$248 ;
-  reg [21:0] \$249 ;
+  reg \$249 ;
   wire \$25 ;
   reg [21:0] \$250 ;
-  reg [2:0] \$251 ;
+  reg [21:0] \$251 ;
+  reg [2:0] \$252 ;
+  reg \$253 ;
   wire [21:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -1569,56 +1610,56 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   wire \$48 ;
   wire \$49 ;
   wire [21:0] \$5 ;
-  wire [3:0] \$50 ;
-  wire [22:0] \$51 ;
-  wire \$52 ;
-  wire [22:0] \$53 ;
-  wire \$54 ;
-  wire [22:0] \$55 ;
-  wire \$56 ;
-  wire [22:0] \$57 ;
-  wire \$58 ;
-  wire [22:0] \$59 ;
+  wire [22:0] \$50 ;
+  wire \$51 ;
+  wire [22:0] \$52 ;
+  wire \$53 ;
+  wire [22:0] \$54 ;
+  wire \$55 ;
+  wire [22:0] \$56 ;
+  wire \$57 ;
+  wire [22:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [22:0] \$61 ;
-  wire \$62 ;
-  wire [22:0] \$63 ;
-  wire \$64 ;
-  wire [22:0] \$65 ;
-  wire \$66 ;
-  wire [22:0] \$67 ;
-  wire \$68 ;
-  wire [22:0] \$69 ;
+  wire [22:0] \$60 ;
+  wire \$61 ;
+  wire [22:0] \$62 ;
+  wire \$63 ;
+  wire [22:0] \$64 ;
+  wire \$65 ;
+  wire [22:0] \$66 ;
+  wire \$67 ;
+  wire [22:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [22:0] \$71 ;
-  wire \$72 ;
-  wire [22:0] \$73 ;
-  wire \$74 ;
-  wire [22:0] \$75 ;
-  wire \$76 ;
-  wire [22:0] \$77 ;
-  wire \$78 ;
-  wire [22:0] \$79 ;
+  wire [22:0] \$70 ;
+  wire \$71 ;
+  wire [22:0] \$72 ;
+  wire \$73 ;
+  wire [22:0] \$74 ;
+  wire \$75 ;
+  wire [22:0] \$76 ;
+  wire \$77 ;
+  wire [22:0] \$78 ;
+  wire \$79 ;
   wire [21:0] \$8 ;
-  wire \$80 ;
-  wire [22:0] \$81 ;
+  wire [22:0] \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  reg [7:0] \$83 ;
-  reg \$84 ;
+  wire [3:0] \$83 ;
+  reg [7:0] \$84 ;
   reg \$85 ;
-  reg [7:0] \$86 ;
+  reg \$86 ;
   reg [7:0] \$87 ;
-  reg \$88 ;
+  reg [7:0] \$88 ;
   reg \$89 ;
   wire \$9 ;
   reg \$90 ;
   reg \$91 ;
-  reg [7:0] \$92 ;
+  reg \$92 ;
   reg [7:0] \$93 ;
   reg [7:0] \$94 ;
-  reg \$95 ;
+  reg [7:0] \$95 ;
   reg \$96 ;
   reg \$97 ;
   reg \$98 ;
@@ -1673,7 +1714,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   wire cap_3_3;
   input clk;
   wire clk;
+  reg [2:0] count_next;
   reg [2:0] drain_count = 3'h0;
+  reg drain_shift = 1'h0;
+  output draining;
   wire draining;
   wire en;
   input [31:0] i_a;
@@ -1781,8 +1825,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
-  output shift;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1871,644 +1913,635 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$2  = lr_0_0 ? 22'h000000 : \$51 [21:0];
-  assign \$5  = lr_0_1 ? 22'h000000 : \$53 [21:0];
-  assign \$8  = lr_0_2 ? 22'h000000 : \$55 [21:0];
-  assign \$11  = lr_0_3 ? 22'h000000 : \$57 [21:0];
-  assign \$14  = lr_1_0 ? 22'h000000 : \$59 [21:0];
-  assign \$17  = lr_1_1 ? 22'h000000 : \$61 [21:0];
-  assign \$20  = lr_1_2 ? 22'h000000 : \$63 [21:0];
-  assign \$23  = lr_1_3 ? 22'h000000 : \$65 [21:0];
-  assign \$26  = lr_2_0 ? 22'h000000 : \$67 [21:0];
-  assign \$29  = lr_2_1 ? 22'h000000 : \$69 [21:0];
-  assign \$32  = lr_2_2 ? 22'h000000 : \$71 [21:0];
-  assign \$35  = lr_2_3 ? 22'h000000 : \$73 [21:0];
-  assign \$38  = lr_3_0 ? 22'h000000 : \$75 [21:0];
-  assign \$41  = lr_3_1 ? 22'h000000 : \$77 [21:0];
-  assign \$44  = lr_3_2 ? 22'h000000 : \$79 [21:0];
-  assign \$47  = lr_3_3 ? 22'h000000 : \$81 [21:0];
-  assign \$50  = drain_count - 1'h1;
+  assign \$2  = lr_0_0 ? 22'h000000 : \$50 [21:0];
+  assign \$5  = lr_0_1 ? 22'h000000 : \$52 [21:0];
+  assign \$8  = lr_0_2 ? 22'h000000 : \$54 [21:0];
+  assign \$11  = lr_0_3 ? 22'h000000 : \$56 [21:0];
+  assign \$14  = lr_1_0 ? 22'h000000 : \$58 [21:0];
+  assign \$17  = lr_1_1 ? 22'h000000 : \$60 [21:0];
+  assign \$20  = lr_1_2 ? 22'h000000 : \$62 [21:0];
+  assign \$23  = lr_1_3 ? 22'h000000 : \$64 [21:0];
+  assign \$26  = lr_2_0 ? 22'h000000 : \$66 [21:0];
+  assign \$29  = lr_2_1 ? 22'h000000 : \$68 [21:0];
+  assign \$32  = lr_2_2 ? 22'h000000 : \$70 [21:0];
+  assign \$35  = lr_2_3 ? 22'h000000 : \$72 [21:0];
+  assign \$38  = lr_3_0 ? 22'h000000 : \$74 [21:0];
+  assign \$41  = lr_3_1 ? 22'h000000 : \$76 [21:0];
+  assign \$44  = lr_3_2 ? 22'h000000 : \$78 [21:0];
+  assign \$47  = lr_3_3 ? 22'h000000 : \$80 [21:0];
+  assign \$49  = | count_next;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$52  & lr_0_0;
+  assign \$50  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign cap_0_0 = \$51  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$54  & lr_0_1;
+  assign \$52  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign cap_0_1 = \$53  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$56  & lr_0_2;
+  assign \$54  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign cap_0_2 = \$55  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$58  & lr_0_3;
+  assign \$56  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign cap_0_3 = \$57  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$59  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign cap_1_0 = \$60  & lr_1_0;
+  assign \$58  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign cap_1_0 = \$59  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$61  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign cap_1_1 = \$62  & lr_1_1;
+  assign \$60  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign cap_1_1 = \$61  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$63  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign cap_1_2 = \$64  & lr_1_2;
+  assign \$62  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign cap_1_2 = \$63  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$65  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign cap_1_3 = \$66  & lr_1_3;
+  assign \$64  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign cap_1_3 = \$65  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$67  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign cap_2_0 = \$68  & lr_2_0;
+  assign \$66  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign cap_2_0 = \$67  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$69  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign cap_2_1 = \$70  & lr_2_1;
+  assign \$68  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign cap_2_1 = \$69  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$71  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign cap_2_2 = \$72  & lr_2_2;
+  assign \$70  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign cap_2_2 = \$71  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$73  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign cap_2_3 = \$74  & lr_2_3;
+  assign \$72  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign cap_2_3 = \$73  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$75  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign cap_3_0 = \$76  & lr_3_0;
+  assign \$74  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign cap_3_0 = \$75  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$77  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign cap_3_1 = \$78  & lr_3_1;
+  assign \$76  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign cap_3_1 = \$77  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$79  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign cap_3_2 = \$80  & lr_3_2;
+  assign \$78  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign cap_3_2 = \$79  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$81  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign cap_3_3 = \$82  & lr_3_3;
-  assign shift = | drain_count;
+  assign \$80  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign cap_3_3 = \$81  & lr_3_3;
+  assign draining = | drain_count;
+  assign \$83  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$83 ;
+    skew_a1_d0 <= \$84 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$84 ;
+    skew_v1_d0 <= \$85 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$85 ;
+    skew_l1_d0 <= \$86 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$86 ;
+    skew_a2_d0 <= \$87 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$87 ;
+    skew_a2_d1 <= \$88 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$88 ;
+    skew_v2_d0 <= \$89 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$89 ;
+    skew_v2_d1 <= \$90 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$90 ;
+    skew_l2_d0 <= \$91 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$91 ;
+    skew_l2_d1 <= \$92 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$92 ;
+    skew_a3_d0 <= \$93 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$93 ;
+    skew_a3_d1 <= \$94 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$94 ;
+    skew_a3_d2 <= \$95 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$95 ;
+    skew_v3_d0 <= \$96 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$96 ;
+    skew_v3_d1 <= \$97 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$97 ;
+    skew_v3_d2 <= \$98 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$98 ;
+    skew_l3_d0 <= \$99 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$99 ;
+    skew_l3_d1 <= \$100 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$100 ;
+    skew_l3_d2 <= \$101 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$101 ;
+    skew_w1_d0 <= \$102 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$102 ;
+    skew_w2_d0 <= \$103 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$103 ;
+    skew_w2_d1 <= \$104 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$104 ;
+    skew_w3_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$105 ;
+    skew_w3_d1 <= \$106 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$106 ;
+    skew_w3_d2 <= \$107 ;
   always @(posedge clk)
-    a_0_0 <= \$107 ;
+    a_0_0 <= \$108 ;
   always @(posedge clk)
-    v_0_0 <= \$108 ;
+    v_0_0 <= \$109 ;
   always @(posedge clk)
-    l_0_0 <= \$109 ;
+    l_0_0 <= \$110 ;
   always @(posedge clk)
-    w_0_0 <= \$110 ;
+    w_0_0 <= \$111 ;
   always @(posedge clk)
-    pr_0_0 <= \$111 ;
+    pr_0_0 <= \$112 ;
   always @(posedge clk)
-    vr_0_0 <= \$112 ;
+    vr_0_0 <= \$113 ;
   always @(posedge clk)
-    lr_0_0 <= \$113 ;
+    lr_0_0 <= \$114 ;
   always @(posedge clk)
-    acc_0_0 <= \$114 ;
+    acc_0_0 <= \$115 ;
   always @(posedge clk)
-    out_0_0 <= \$115 ;
+    out_0_0 <= \$116 ;
   always @(posedge clk)
-    a_0_1 <= \$116 ;
+    a_0_1 <= \$117 ;
   always @(posedge clk)
-    v_0_1 <= \$117 ;
+    v_0_1 <= \$118 ;
   always @(posedge clk)
-    l_0_1 <= \$118 ;
+    l_0_1 <= \$119 ;
   always @(posedge clk)
-    w_0_1 <= \$119 ;
+    w_0_1 <= \$120 ;
   always @(posedge clk)
-    pr_0_1 <= \$120 ;
+    pr_0_1 <= \$121 ;
   always @(posedge clk)
-    vr_0_1 <= \$121 ;
+    vr_0_1 <= \$122 ;
   always @(posedge clk)
-    lr_0_1 <= \$122 ;
+    lr_0_1 <= \$123 ;
   always @(posedge clk)
-    acc_0_1 <= \$123 ;
+    acc_0_1 <= \$124 ;
   always @(posedge clk)
-    out_0_1 <= \$124 ;
+    out_0_1 <= \$125 ;
   always @(posedge clk)
-    a_0_2 <= \$125 ;
+    a_0_2 <= \$126 ;
   always @(posedge clk)
-    v_0_2 <= \$126 ;
+    v_0_2 <= \$127 ;
   always @(posedge clk)
-    l_0_2 <= \$127 ;
+    l_0_2 <= \$128 ;
   always @(posedge clk)
-    w_0_2 <= \$128 ;
+    w_0_2 <= \$129 ;
   always @(posedge clk)
-    pr_0_2 <= \$129 ;
+    pr_0_2 <= \$130 ;
   always @(posedge clk)
-    vr_0_2 <= \$130 ;
+    vr_0_2 <= \$131 ;
   always @(posedge clk)
-    lr_0_2 <= \$131 ;
+    lr_0_2 <= \$132 ;
   always @(posedge clk)
-    acc_0_2 <= \$132 ;
+    acc_0_2 <= \$133 ;
   always @(posedge clk)
-    out_0_2 <= \$133 ;
+    out_0_2 <= \$134 ;
   always @(posedge clk)
-    a_0_3 <= \$134 ;
+    a_0_3 <= \$135 ;
   always @(posedge clk)
-    v_0_3 <= \$135 ;
+    v_0_3 <= \$136 ;
   always @(posedge clk)
-    l_0_3 <= \$136 ;
+    l_0_3 <= \$137 ;
   always @(posedge clk)
-    w_0_3 <= \$137 ;
+    w_0_3 <= \$138 ;
   always @(posedge clk)
-    pr_0_3 <= \$138 ;
+    pr_0_3 <= \$139 ;
   always @(posedge clk)
-    vr_0_3 <= \$139 ;
+    vr_0_3 <= \$140 ;
   always @(posedge clk)
-    lr_0_3 <= \$140 ;
+    lr_0_3 <= \$141 ;
   always @(posedge clk)
-    acc_0_3 <= \$141 ;
+    acc_0_3 <= \$142 ;
   always @(posedge clk)
-    out_0_3 <= \$142 ;
+    out_0_3 <= \$143 ;
   always @(posedge clk)
-    a_1_0 <= \$143 ;
+    a_1_0 <= \$144 ;
   always @(posedge clk)
-    v_1_0 <= \$144 ;
+    v_1_0 <= \$145 ;
   always @(posedge clk)
-    l_1_0 <= \$145 ;
+    l_1_0 <= \$146 ;
   always @(posedge clk)
-    w_1_0 <= \$146 ;
+    w_1_0 <= \$147 ;
   always @(posedge clk)
-    pr_1_0 <= \$147 ;
+    pr_1_0 <= \$148 ;
   always @(posedge clk)
-    vr_1_0 <= \$148 ;
+    vr_1_0 <= \$149 ;
   always @(posedge clk)
-    lr_1_0 <= \$149 ;
+    lr_1_0 <= \$150 ;
   always @(posedge clk)
-    acc_1_0 <= \$150 ;
+    acc_1_0 <= \$151 ;
   always @(posedge clk)
-    out_1_0 <= \$151 ;
+    out_1_0 <= \$152 ;
   always @(posedge clk)
-    a_1_1 <= \$152 ;
+    a_1_1 <= \$153 ;
   always @(posedge clk)
-    v_1_1 <= \$153 ;
+    v_1_1 <= \$154 ;
   always @(posedge clk)
-    l_1_1 <= \$154 ;
+    l_1_1 <= \$155 ;
   always @(posedge clk)
-    w_1_1 <= \$155 ;
+    w_1_1 <= \$156 ;
   always @(posedge clk)
-    pr_1_1 <= \$156 ;
+    pr_1_1 <= \$157 ;
   always @(posedge clk)
-    vr_1_1 <= \$157 ;
+    vr_1_1 <= \$158 ;
   always @(posedge clk)
-    lr_1_1 <= \$158 ;
+    lr_1_1 <= \$159 ;
   always @(posedge clk)
-    acc_1_1 <= \$159 ;
+    acc_1_1 <= \$160 ;
   always @(posedge clk)
-    out_1_1 <= \$160 ;
+    out_1_1 <= \$161 ;
   always @(posedge clk)
-    a_1_2 <= \$161 ;
+    a_1_2 <= \$162 ;
   always @(posedge clk)
-    v_1_2 <= \$162 ;
+    v_1_2 <= \$163 ;
   always @(posedge clk)
-    l_1_2 <= \$163 ;
+    l_1_2 <= \$164 ;
   always @(posedge clk)
-    w_1_2 <= \$164 ;
+    w_1_2 <= \$165 ;
   always @(posedge clk)
-    pr_1_2 <= \$165 ;
+    pr_1_2 <= \$166 ;
   always @(posedge clk)
-    vr_1_2 <= \$166 ;
+    vr_1_2 <= \$167 ;
   always @(posedge clk)
-    lr_1_2 <= \$167 ;
+    lr_1_2 <= \$168 ;
   always @(posedge clk)
-    acc_1_2 <= \$168 ;
+    acc_1_2 <= \$169 ;
   always @(posedge clk)
-    out_1_2 <= \$169 ;
+    out_1_2 <= \$170 ;
   always @(posedge clk)
-    a_1_3 <= \$170 ;
+    a_1_3 <= \$171 ;
   always @(posedge clk)
-    v_1_3 <= \$171 ;
+    v_1_3 <= \$172 ;
   always @(posedge clk)
-    l_1_3 <= \$172 ;
+    l_1_3 <= \$173 ;
   always @(posedge clk)
-    w_1_3 <= \$173 ;
+    w_1_3 <= \$174 ;
   always @(posedge clk)
-    pr_1_3 <= \$174 ;
+    pr_1_3 <= \$175 ;
   always @(posedge clk)
-    vr_1_3 <= \$175 ;
+    vr_1_3 <= \$176 ;
   always @(posedge clk)
-    lr_1_3 <= \$176 ;
+    lr_1_3 <= \$177 ;
   always @(posedge clk)
-    acc_1_3 <= \$177 ;
+    acc_1_3 <= \$178 ;
   always @(posedge clk)
-    out_1_3 <= \$178 ;
+    out_1_3 <= \$179 ;
   always @(posedge clk)
-    a_2_0 <= \$179 ;
+    a_2_0 <= \$180 ;
   always @(posedge clk)
-    v_2_0 <= \$180 ;
+    v_2_0 <= \$181 ;
   always @(posedge clk)
-    l_2_0 <= \$181 ;
+    l_2_0 <= \$182 ;
   always @(posedge clk)
-    w_2_0 <= \$182 ;
+    w_2_0 <= \$183 ;
   always @(posedge clk)
-    pr_2_0 <= \$183 ;
+    pr_2_0 <= \$184 ;
   always @(posedge clk)
-    vr_2_0 <= \$184 ;
+    vr_2_0 <= \$185 ;
   always @(posedge clk)
-    lr_2_0 <= \$185 ;
+    lr_2_0 <= \$186 ;
   always @(posedge clk)
-    acc_2_0 <= \$186 ;
+    acc_2_0 <= \$187 ;
   always @(posedge clk)
-    out_2_0 <= \$187 ;
+    out_2_0 <= \$188 ;
   always @(posedge clk)
-    a_2_1 <= \$188 ;
+    a_2_1 <= \$189 ;
   always @(posedge clk)
-    v_2_1 <= \$189 ;
+    v_2_1 <= \$190 ;
   always @(posedge clk)
-    l_2_1 <= \$190 ;
+    l_2_1 <= \$191 ;
   always @(posedge clk)
-    w_2_1 <= \$191 ;
+    w_2_1 <= \$192 ;
   always @(posedge clk)
-    pr_2_1 <= \$192 ;
+    pr_2_1 <= \$193 ;
   always @(posedge clk)
-    vr_2_1 <= \$193 ;
+    vr_2_1 <= \$194 ;
   always @(posedge clk)
-    lr_2_1 <= \$194 ;
+    lr_2_1 <= \$195 ;
   always @(posedge clk)
-    acc_2_1 <= \$195 ;
+    acc_2_1 <= \$196 ;
   always @(posedge clk)
-    out_2_1 <= \$196 ;
+    out_2_1 <= \$197 ;
   always @(posedge clk)
-    a_2_2 <= \$197 ;
+    a_2_2 <= \$198 ;
   always @(posedge clk)
-    v_2_2 <= \$198 ;
+    v_2_2 <= \$199 ;
   always @(posedge clk)
-    l_2_2 <= \$199 ;
+    l_2_2 <= \$200 ;
   always @(posedge clk)
-    w_2_2 <= \$200 ;
+    w_2_2 <= \$201 ;
   always @(posedge clk)
-    pr_2_2 <= \$201 ;
+    pr_2_2 <= \$202 ;
   always @(posedge clk)
-    vr_2_2 <= \$202 ;
+    vr_2_2 <= \$203 ;
   always @(posedge clk)
-    lr_2_2 <= \$203 ;
+    lr_2_2 <= \$204 ;
   always @(posedge clk)
-    acc_2_2 <= \$204 ;
+    acc_2_2 <= \$205 ;
   always @(posedge clk)
-    out_2_2 <= \$205 ;
+    out_2_2 <= \$206 ;
   always @(posedge clk)
-    a_2_3 <= \$206 ;
+    a_2_3 <= \$207 ;
   always @(posedge clk)
-    v_2_3 <= \$207 ;
+    v_2_3 <= \$208 ;
   always @(posedge clk)
-    l_2_3 <= \$208 ;
+    l_2_3 <= \$209 ;
   always @(posedge clk)
-    w_2_3 <= \$209 ;
+    w_2_3 <= \$210 ;
   always @(posedge clk)
-    pr_2_3 <= \$210 ;
+    pr_2_3 <= \$211 ;
   always @(posedge clk)
-    vr_2_3 <= \$211 ;
+    vr_2_3 <= \$212 ;
   always @(posedge clk)
-    lr_2_3 <= \$212 ;
+    lr_2_3 <= \$213 ;
   always @(posedge clk)
-    acc_2_3 <= \$213 ;
+    acc_2_3 <= \$214 ;
   always @(posedge clk)
-    out_2_3 <= \$214 ;
+    out_2_3 <= \$215 ;
   always @(posedge clk)
-    a_3_0 <= \$215 ;
+    a_3_0 <= \$216 ;
   always @(posedge clk)
-    v_3_0 <= \$216 ;
+    v_3_0 <= \$217 ;
   always @(posedge clk)
-    l_3_0 <= \$217 ;
+    l_3_0 <= \$218 ;
   always @(posedge clk)
-    w_3_0 <= \$218 ;
+    w_3_0 <= \$219 ;
   always @(posedge clk)
-    pr_3_0 <= \$219 ;
+    pr_3_0 <= \$220 ;
   always @(posedge clk)
-    vr_3_0 <= \$220 ;
+    vr_3_0 <= \$221 ;
   always @(posedge clk)
-    lr_3_0 <= \$221 ;
+    lr_3_0 <= \$222 ;
   always @(posedge clk)
-    acc_3_0 <= \$222 ;
+    acc_3_0 <= \$223 ;
   always @(posedge clk)
-    out_3_0 <= \$223 ;
+    out_3_0 <= \$224 ;
   always @(posedge clk)
-    a_3_1 <= \$224 ;
+    a_3_1 <= \$225 ;
   always @(posedge clk)
-    v_3_1 <= \$225 ;
+    v_3_1 <= \$226 ;
   always @(posedge clk)
-    l_3_1 <= \$226 ;
+    l_3_1 <= \$227 ;
   always @(posedge clk)
-    w_3_1 <= \$227 ;
+    w_3_1 <= \$228 ;
   always @(posedge clk)
-    pr_3_1 <= \$228 ;
+    pr_3_1 <= \$229 ;
   always @(posedge clk)
-    vr_3_1 <= \$229 ;
+    vr_3_1 <= \$230 ;
   always @(posedge clk)
-    lr_3_1 <= \$230 ;
+    lr_3_1 <= \$231 ;
   always @(posedge clk)
-    acc_3_1 <= \$231 ;
+    acc_3_1 <= \$232 ;
   always @(posedge clk)
-    out_3_1 <= \$232 ;
+    out_3_1 <= \$233 ;
   always @(posedge clk)
-    a_3_2 <= \$233 ;
+    a_3_2 <= \$234 ;
   always @(posedge clk)
-    v_3_2 <= \$234 ;
+    v_3_2 <= \$235 ;
   always @(posedge clk)
-    l_3_2 <= \$235 ;
+    l_3_2 <= \$236 ;
   always @(posedge clk)
-    w_3_2 <= \$236 ;
+    w_3_2 <= \$237 ;
   always @(posedge clk)
-    pr_3_2 <= \$237 ;
+    pr_3_2 <= \$238 ;
   always @(posedge clk)
-    vr_3_2 <= \$238 ;
+    vr_3_2 <= \$239 ;
   always @(posedge clk)
-    lr_3_2 <= \$239 ;
+    lr_3_2 <= \$240 ;
   always @(posedge clk)
-    acc_3_2 <= \$240 ;
+    acc_3_2 <= \$241 ;
   always @(posedge clk)
-    out_3_2 <= \$241 ;
+    out_3_2 <= \$242 ;
   always @(posedge clk)
-    a_3_3 <= \$242 ;
+    a_3_3 <= \$243 ;
   always @(posedge clk)
-    v_3_3 <= \$243 ;
+    v_3_3 <= \$244 ;
   always @(posedge clk)
-    l_3_3 <= \$244 ;
+    l_3_3 <= \$245 ;
   always @(posedge clk)
-    w_3_3 <= \$245 ;
+    w_3_3 <= \$246 ;
   always @(posedge clk)
-    pr_3_3 <= \$246 ;
+    pr_3_3 <= \$247 ;
   always @(posedge clk)
-    vr_3_3 <= \$247 ;
+    vr_3_3 <= \$248 ;
   always @(posedge clk)
-    lr_3_3 <= \$248 ;
+    lr_3_3 <= \$249 ;
   always @(posedge clk)
-    acc_3_3 <= \$249 ;
+    acc_3_3 <= \$250 ;
   always @(posedge clk)
-    out_3_3 <= \$250 ;
+    out_3_3 <= \$251 ;
   always @(posedge clk)
-    drain_count <= \$251 ;
+    drain_count <= \$252 ;
+  always @(posedge clk)
+    drain_shift <= \$253 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = i_a[15:8];
+    \$84  = i_a[15:8];
     if (rst) begin
-      \$83  = 8'h00;
+      \$84  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = i_valid;
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = i_last;
+    \$85  = i_valid;
     if (rst) begin
       \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = i_a[23:16];
+    \$86  = i_last;
     if (rst) begin
-      \$86  = 8'h00;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = skew_a2_d0;
+    \$87  = i_a[23:16];
     if (rst) begin
       \$87  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = i_valid;
+    \$88  = skew_a2_d0;
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = skew_v2_d0;
+    \$89  = i_valid;
     if (rst) begin
       \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = i_last;
+    \$90  = skew_v2_d0;
     if (rst) begin
       \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_l2_d0;
+    \$91  = i_last;
     if (rst) begin
       \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = i_a[31:24];
+    \$92  = skew_l2_d0;
     if (rst) begin
-      \$92  = 8'h00;
+      \$92  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_a3_d0;
+    \$93  = i_a[31:24];
     if (rst) begin
       \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = skew_a3_d1;
+    \$94  = skew_a3_d0;
     if (rst) begin
       \$94  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = i_valid;
+    \$95  = skew_a3_d1;
     if (rst) begin
-      \$95  = 1'h0;
+      \$95  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = skew_v3_d0;
+    \$96  = i_valid;
     if (rst) begin
       \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_v3_d1;
+    \$97  = skew_v3_d0;
     if (rst) begin
       \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = i_last;
+    \$98  = skew_v3_d1;
     if (rst) begin
       \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = skew_l3_d0;
+    \$99  = i_last;
     if (rst) begin
       \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_l3_d1;
+    \$100  = skew_l3_d0;
     if (rst) begin
       \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = i_w[15:8];
+    \$101  = skew_l3_d1;
     if (rst) begin
-      \$101  = 8'h00;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = i_w[23:16];
+    \$102  = i_w[15:8];
     if (rst) begin
       \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_w2_d0;
+    \$103  = i_w[23:16];
     if (rst) begin
       \$103  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = i_w[31:24];
+    \$104  = skew_w2_d0;
     if (rst) begin
       \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = skew_w3_d0;
+    \$105  = i_w[31:24];
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = skew_w3_d1;
+    \$106  = skew_w3_d0;
     if (rst) begin
       \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = i_a[7:0];
+    \$107  = skew_w3_d1;
     if (rst) begin
       \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = i_valid;
+    \$108  = i_a[7:0];
     if (rst) begin
-      \$108  = 1'h0;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = i_last;
+    \$109  = i_valid;
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = i_w[7:0];
+    \$110  = i_last;
     if (rst) begin
-      \$110  = 8'h00;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = p_0_0;
+    \$111  = i_w[7:0];
     if (rst) begin
-      \$111  = 16'h0000;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = i_valid;
+    \$112  = p_0_0;
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = i_last;
+    \$113  = i_valid;
     if (rst) begin
       \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = acc_0_0;
-    if (\$1 ) begin
-      \$114  = \$2 ;
-    end
+    \$114  = i_last;
     if (rst) begin
-      \$114  = 22'h000000;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = out_0_0;
-    if (cap_0_0) begin
-      \$115  = \$51 [21:0];
-    end else if (\$3 ) begin
-      \$115  = out_1_0;
+    \$115  = acc_0_0;
+    if (\$1 ) begin
+      \$115  = \$2 ;
     end
     if (rst) begin
       \$115  = 22'h000000;
@@ -2516,70 +2549,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = a_0_0;
+    \$116  = out_0_0;
+    if (cap_0_0) begin
+      \$116  = \$50 [21:0];
+    end else if (\$3 ) begin
+      \$116  = out_1_0;
+    end
     if (rst) begin
-      \$116  = 8'h00;
+      \$116  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = v_0_0;
+    \$117  = a_0_0;
     if (rst) begin
-      \$117  = 1'h0;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = l_0_0;
+    \$118  = v_0_0;
     if (rst) begin
       \$118  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = skew_w1_d0;
+    \$119  = l_0_0;
     if (rst) begin
-      \$119  = 8'h00;
+      \$119  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = p_0_1;
+    \$120  = skew_w1_d0;
     if (rst) begin
-      \$120  = 16'h0000;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = v_0_0;
+    \$121  = p_0_1;
     if (rst) begin
-      \$121  = 1'h0;
+      \$121  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = l_0_0;
+    \$122  = v_0_0;
     if (rst) begin
       \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = acc_0_1;
-    if (\$4 ) begin
-      \$123  = \$5 ;
-    end
+    \$123  = l_0_0;
     if (rst) begin
-      \$123  = 22'h000000;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = out_0_1;
-    if (cap_0_1) begin
-      \$124  = \$53 [21:0];
-    end else if (\$6 ) begin
-      \$124  = out_1_1;
+    \$124  = acc_0_1;
+    if (\$4 ) begin
+      \$124  = \$5 ;
     end
     if (rst) begin
       \$124  = 22'h000000;
@@ -2587,70 +2620,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = a_0_1;
+    \$125  = out_0_1;
+    if (cap_0_1) begin
+      \$125  = \$52 [21:0];
+    end else if (\$6 ) begin
+      \$125  = out_1_1;
+    end
     if (rst) begin
-      \$125  = 8'h00;
+      \$125  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = v_0_1;
+    \$126  = a_0_1;
     if (rst) begin
-      \$126  = 1'h0;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = l_0_1;
+    \$127  = v_0_1;
     if (rst) begin
       \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = skew_w2_d1;
+    \$128  = l_0_1;
     if (rst) begin
-      \$128  = 8'h00;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = p_0_2;
+    \$129  = skew_w2_d1;
     if (rst) begin
-      \$129  = 16'h0000;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = v_0_1;
+    \$130  = p_0_2;
     if (rst) begin
-      \$130  = 1'h0;
+      \$130  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = l_0_1;
+    \$131  = v_0_1;
     if (rst) begin
       \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = acc_0_2;
-    if (\$7 ) begin
-      \$132  = \$8 ;
-    end
+    \$132  = l_0_1;
     if (rst) begin
-      \$132  = 22'h000000;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = out_0_2;
-    if (cap_0_2) begin
-      \$133  = \$55 [21:0];
-    end else if (\$9 ) begin
-      \$133  = out_1_2;
+    \$133  = acc_0_2;
+    if (\$7 ) begin
+      \$133  = \$8 ;
     end
     if (rst) begin
       \$133  = 22'h000000;
@@ -2658,70 +2691,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = a_0_2;
+    \$134  = out_0_2;
+    if (cap_0_2) begin
+      \$134  = \$54 [21:0];
+    end else if (\$9 ) begin
+      \$134  = out_1_2;
+    end
     if (rst) begin
-      \$134  = 8'h00;
+      \$134  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = v_0_2;
+    \$135  = a_0_2;
     if (rst) begin
-      \$135  = 1'h0;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = l_0_2;
+    \$136  = v_0_2;
     if (rst) begin
       \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_w3_d2;
+    \$137  = l_0_2;
     if (rst) begin
-      \$137  = 8'h00;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = p_0_3;
+    \$138  = skew_w3_d2;
     if (rst) begin
-      \$138  = 16'h0000;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = v_0_2;
+    \$139  = p_0_3;
     if (rst) begin
-      \$139  = 1'h0;
+      \$139  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = l_0_2;
+    \$140  = v_0_2;
     if (rst) begin
       \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = acc_0_3;
-    if (\$10 ) begin
-      \$141  = \$11 ;
-    end
+    \$141  = l_0_2;
     if (rst) begin
-      \$141  = 22'h000000;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = out_0_3;
-    if (cap_0_3) begin
-      \$142  = \$57 [21:0];
-    end else if (\$12 ) begin
-      \$142  = out_1_3;
+    \$142  = acc_0_3;
+    if (\$10 ) begin
+      \$142  = \$11 ;
     end
     if (rst) begin
       \$142  = 22'h000000;
@@ -2729,70 +2762,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_a1_d0;
+    \$143  = out_0_3;
+    if (cap_0_3) begin
+      \$143  = \$56 [21:0];
+    end else if (\$12 ) begin
+      \$143  = out_1_3;
+    end
     if (rst) begin
-      \$143  = 8'h00;
+      \$143  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_v1_d0;
+    \$144  = skew_a1_d0;
     if (rst) begin
-      \$144  = 1'h0;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = skew_l1_d0;
+    \$145  = skew_v1_d0;
     if (rst) begin
       \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = w_0_0;
+    \$146  = skew_l1_d0;
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = p_1_0;
+    \$147  = w_0_0;
     if (rst) begin
-      \$147  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_v1_d0;
+    \$148  = p_1_0;
     if (rst) begin
-      \$148  = 1'h0;
+      \$148  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_l1_d0;
+    \$149  = skew_v1_d0;
     if (rst) begin
       \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = acc_1_0;
-    if (\$13 ) begin
-      \$150  = \$14 ;
-    end
+    \$150  = skew_l1_d0;
     if (rst) begin
-      \$150  = 22'h000000;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = out_1_0;
-    if (cap_1_0) begin
-      \$151  = \$59 [21:0];
-    end else if (\$15 ) begin
-      \$151  = out_2_0;
+    \$151  = acc_1_0;
+    if (\$13 ) begin
+      \$151  = \$14 ;
     end
     if (rst) begin
       \$151  = 22'h000000;
@@ -2800,70 +2833,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = a_1_0;
+    \$152  = out_1_0;
+    if (cap_1_0) begin
+      \$152  = \$58 [21:0];
+    end else if (\$15 ) begin
+      \$152  = out_2_0;
+    end
     if (rst) begin
-      \$152  = 8'h00;
+      \$152  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = v_1_0;
+    \$153  = a_1_0;
     if (rst) begin
-      \$153  = 1'h0;
+      \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = l_1_0;
+    \$154  = v_1_0;
     if (rst) begin
       \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = w_0_1;
+    \$155  = l_1_0;
     if (rst) begin
-      \$155  = 8'h00;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = p_1_1;
+    \$156  = w_0_1;
     if (rst) begin
-      \$156  = 16'h0000;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = v_1_0;
+    \$157  = p_1_1;
     if (rst) begin
-      \$157  = 1'h0;
+      \$157  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = l_1_0;
+    \$158  = v_1_0;
     if (rst) begin
       \$158  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = acc_1_1;
-    if (\$16 ) begin
-      \$159  = \$17 ;
-    end
+    \$159  = l_1_0;
     if (rst) begin
-      \$159  = 22'h000000;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = out_1_1;
-    if (cap_1_1) begin
-      \$160  = \$61 [21:0];
-    end else if (\$18 ) begin
-      \$160  = out_2_1;
+    \$160  = acc_1_1;
+    if (\$16 ) begin
+      \$160  = \$17 ;
     end
     if (rst) begin
       \$160  = 22'h000000;
@@ -2871,70 +2904,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = a_1_1;
+    \$161  = out_1_1;
+    if (cap_1_1) begin
+      \$161  = \$60 [21:0];
+    end else if (\$18 ) begin
+      \$161  = out_2_1;
+    end
     if (rst) begin
-      \$161  = 8'h00;
+      \$161  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = v_1_1;
+    \$162  = a_1_1;
     if (rst) begin
-      \$162  = 1'h0;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = l_1_1;
+    \$163  = v_1_1;
     if (rst) begin
       \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = w_0_2;
+    \$164  = l_1_1;
     if (rst) begin
-      \$164  = 8'h00;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = p_1_2;
+    \$165  = w_0_2;
     if (rst) begin
-      \$165  = 16'h0000;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = v_1_1;
+    \$166  = p_1_2;
     if (rst) begin
-      \$166  = 1'h0;
+      \$166  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = l_1_1;
+    \$167  = v_1_1;
     if (rst) begin
       \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = acc_1_2;
-    if (\$19 ) begin
-      \$168  = \$20 ;
-    end
+    \$168  = l_1_1;
     if (rst) begin
-      \$168  = 22'h000000;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = out_1_2;
-    if (cap_1_2) begin
-      \$169  = \$63 [21:0];
-    end else if (\$21 ) begin
-      \$169  = out_2_2;
+    \$169  = acc_1_2;
+    if (\$19 ) begin
+      \$169  = \$20 ;
     end
     if (rst) begin
       \$169  = 22'h000000;
@@ -2942,70 +2975,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = a_1_2;
+    \$170  = out_1_2;
+    if (cap_1_2) begin
+      \$170  = \$62 [21:0];
+    end else if (\$21 ) begin
+      \$170  = out_2_2;
+    end
     if (rst) begin
-      \$170  = 8'h00;
+      \$170  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = v_1_2;
+    \$171  = a_1_2;
     if (rst) begin
-      \$171  = 1'h0;
+      \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = l_1_2;
+    \$172  = v_1_2;
     if (rst) begin
       \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = w_0_3;
+    \$173  = l_1_2;
     if (rst) begin
-      \$173  = 8'h00;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = p_1_3;
+    \$174  = w_0_3;
     if (rst) begin
-      \$174  = 16'h0000;
+      \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = v_1_2;
+    \$175  = p_1_3;
     if (rst) begin
-      \$175  = 1'h0;
+      \$175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_1_2;
+    \$176  = v_1_2;
     if (rst) begin
       \$176  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = acc_1_3;
-    if (\$22 ) begin
-      \$177  = \$23 ;
-    end
+    \$177  = l_1_2;
     if (rst) begin
-      \$177  = 22'h000000;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = out_1_3;
-    if (cap_1_3) begin
-      \$178  = \$65 [21:0];
-    end else if (\$24 ) begin
-      \$178  = out_2_3;
+    \$178  = acc_1_3;
+    if (\$22 ) begin
+      \$178  = \$23 ;
     end
     if (rst) begin
       \$178  = 22'h000000;
@@ -3013,70 +3046,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = skew_a2_d1;
+    \$179  = out_1_3;
+    if (cap_1_3) begin
+      \$179  = \$64 [21:0];
+    end else if (\$24 ) begin
+      \$179  = out_2_3;
+    end
     if (rst) begin
-      \$179  = 8'h00;
+      \$179  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = skew_v2_d1;
+    \$180  = skew_a2_d1;
     if (rst) begin
-      \$180  = 1'h0;
+      \$180  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_l2_d1;
+    \$181  = skew_v2_d1;
     if (rst) begin
       \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = w_1_0;
+    \$182  = skew_l2_d1;
     if (rst) begin
-      \$182  = 8'h00;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = p_2_0;
+    \$183  = w_1_0;
     if (rst) begin
-      \$183  = 16'h0000;
+      \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_v2_d1;
+    \$184  = p_2_0;
     if (rst) begin
-      \$184  = 1'h0;
+      \$184  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_l2_d1;
+    \$185  = skew_v2_d1;
     if (rst) begin
       \$185  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = acc_2_0;
-    if (\$25 ) begin
-      \$186  = \$26 ;
-    end
+    \$186  = skew_l2_d1;
     if (rst) begin
-      \$186  = 22'h000000;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = out_2_0;
-    if (cap_2_0) begin
-      \$187  = \$67 [21:0];
-    end else if (\$27 ) begin
-      \$187  = out_3_0;
+    \$187  = acc_2_0;
+    if (\$25 ) begin
+      \$187  = \$26 ;
     end
     if (rst) begin
       \$187  = 22'h000000;
@@ -3084,70 +3117,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = a_2_0;
+    \$188  = out_2_0;
+    if (cap_2_0) begin
+      \$188  = \$66 [21:0];
+    end else if (\$27 ) begin
+      \$188  = out_3_0;
+    end
     if (rst) begin
-      \$188  = 8'h00;
+      \$188  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = v_2_0;
+    \$189  = a_2_0;
     if (rst) begin
-      \$189  = 1'h0;
+      \$189  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = l_2_0;
+    \$190  = v_2_0;
     if (rst) begin
       \$190  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = w_1_1;
+    \$191  = l_2_0;
     if (rst) begin
-      \$191  = 8'h00;
+      \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = p_2_1;
+    \$192  = w_1_1;
     if (rst) begin
-      \$192  = 16'h0000;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = v_2_0;
+    \$193  = p_2_1;
     if (rst) begin
-      \$193  = 1'h0;
+      \$193  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = l_2_0;
+    \$194  = v_2_0;
     if (rst) begin
       \$194  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = acc_2_1;
-    if (\$28 ) begin
-      \$195  = \$29 ;
-    end
+    \$195  = l_2_0;
     if (rst) begin
-      \$195  = 22'h000000;
+      \$195  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = out_2_1;
-    if (cap_2_1) begin
-      \$196  = \$69 [21:0];
-    end else if (\$30 ) begin
-      \$196  = out_3_1;
+    \$196  = acc_2_1;
+    if (\$28 ) begin
+      \$196  = \$29 ;
     end
     if (rst) begin
       \$196  = 22'h000000;
@@ -3155,70 +3188,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = a_2_1;
+    \$197  = out_2_1;
+    if (cap_2_1) begin
+      \$197  = \$68 [21:0];
+    end else if (\$30 ) begin
+      \$197  = out_3_1;
+    end
     if (rst) begin
-      \$197  = 8'h00;
+      \$197  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = v_2_1;
+    \$198  = a_2_1;
     if (rst) begin
-      \$198  = 1'h0;
+      \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = l_2_1;
+    \$199  = v_2_1;
     if (rst) begin
       \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = w_1_2;
+    \$200  = l_2_1;
     if (rst) begin
-      \$200  = 8'h00;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = p_2_2;
+    \$201  = w_1_2;
     if (rst) begin
-      \$201  = 16'h0000;
+      \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = v_2_1;
+    \$202  = p_2_2;
     if (rst) begin
-      \$202  = 1'h0;
+      \$202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = l_2_1;
+    \$203  = v_2_1;
     if (rst) begin
       \$203  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = acc_2_2;
-    if (\$31 ) begin
-      \$204  = \$32 ;
-    end
+    \$204  = l_2_1;
     if (rst) begin
-      \$204  = 22'h000000;
+      \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = out_2_2;
-    if (cap_2_2) begin
-      \$205  = \$71 [21:0];
-    end else if (\$33 ) begin
-      \$205  = out_3_2;
+    \$205  = acc_2_2;
+    if (\$31 ) begin
+      \$205  = \$32 ;
     end
     if (rst) begin
       \$205  = 22'h000000;
@@ -3226,70 +3259,70 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = a_2_2;
+    \$206  = out_2_2;
+    if (cap_2_2) begin
+      \$206  = \$70 [21:0];
+    end else if (\$33 ) begin
+      \$206  = out_3_2;
+    end
     if (rst) begin
-      \$206  = 8'h00;
+      \$206  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = v_2_2;
+    \$207  = a_2_2;
     if (rst) begin
-      \$207  = 1'h0;
+      \$207  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = l_2_2;
+    \$208  = v_2_2;
     if (rst) begin
       \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = w_1_3;
+    \$209  = l_2_2;
     if (rst) begin
-      \$209  = 8'h00;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = p_2_3;
+    \$210  = w_1_3;
     if (rst) begin
-      \$210  = 16'h0000;
+      \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = v_2_2;
+    \$211  = p_2_3;
     if (rst) begin
-      \$211  = 1'h0;
+      \$211  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = l_2_2;
+    \$212  = v_2_2;
     if (rst) begin
       \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = acc_2_3;
-    if (\$34 ) begin
-      \$213  = \$35 ;
-    end
+    \$213  = l_2_2;
     if (rst) begin
-      \$213  = 22'h000000;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = out_2_3;
-    if (cap_2_3) begin
-      \$214  = \$73 [21:0];
-    end else if (\$36 ) begin
-      \$214  = out_3_3;
+    \$214  = acc_2_3;
+    if (\$34 ) begin
+      \$214  = \$35 ;
     end
     if (rst) begin
       \$214  = 22'h000000;
@@ -3297,319 +3330,341 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = skew_a3_d2;
+    \$215  = out_2_3;
+    if (cap_2_3) begin
+      \$215  = \$72 [21:0];
+    end else if (\$36 ) begin
+      \$215  = out_3_3;
+    end
     if (rst) begin
-      \$215  = 8'h00;
+      \$215  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = skew_v3_d2;
+    \$216  = skew_a3_d2;
     if (rst) begin
-      \$216  = 1'h0;
+      \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = skew_l3_d2;
+    \$217  = skew_v3_d2;
     if (rst) begin
       \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = w_2_0;
+    \$218  = skew_l3_d2;
     if (rst) begin
-      \$218  = 8'h00;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = p_3_0;
+    \$219  = w_2_0;
     if (rst) begin
-      \$219  = 16'h0000;
+      \$219  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_v3_d2;
+    \$220  = p_3_0;
     if (rst) begin
-      \$220  = 1'h0;
+      \$220  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = skew_l3_d2;
+    \$221  = skew_v3_d2;
     if (rst) begin
       \$221  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = acc_3_0;
+    \$222  = skew_l3_d2;
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$223  = acc_3_0;
     if (\$37 ) begin
-      \$222  = \$38 ;
+      \$223  = \$38 ;
     end
     if (rst) begin
-      \$222  = 22'h000000;
+      \$223  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = out_3_0;
+    \$224  = out_3_0;
     if (cap_3_0) begin
-      \$223  = \$75 [21:0];
+      \$224  = \$74 [21:0];
     end else if (\$39 ) begin
-      \$223  = 22'h000000;
+      \$224  = 22'h000000;
     end
     if (rst) begin
-      \$223  = 22'h000000;
+      \$224  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = a_3_0;
+    \$225  = a_3_0;
     if (rst) begin
-      \$224  = 8'h00;
+      \$225  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = v_3_0;
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = l_3_0;
+    \$226  = v_3_0;
     if (rst) begin
       \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = w_2_1;
+    \$227  = l_3_0;
     if (rst) begin
-      \$227  = 8'h00;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = p_3_1;
+    \$228  = w_2_1;
     if (rst) begin
-      \$228  = 16'h0000;
+      \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = v_3_0;
+    \$229  = p_3_1;
     if (rst) begin
-      \$229  = 1'h0;
+      \$229  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_3_0;
+    \$230  = v_3_0;
     if (rst) begin
       \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = acc_3_1;
+    \$231  = l_3_0;
+    if (rst) begin
+      \$231  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = acc_3_1;
     if (\$40 ) begin
-      \$231  = \$41 ;
+      \$232  = \$41 ;
     end
     if (rst) begin
-      \$231  = 22'h000000;
+      \$232  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = out_3_1;
+    \$233  = out_3_1;
     if (cap_3_1) begin
-      \$232  = \$77 [21:0];
+      \$233  = \$76 [21:0];
     end else if (\$42 ) begin
-      \$232  = 22'h000000;
+      \$233  = 22'h000000;
     end
     if (rst) begin
-      \$232  = 22'h000000;
+      \$233  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = a_3_1;
+    \$234  = a_3_1;
     if (rst) begin
-      \$233  = 8'h00;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = v_3_1;
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = l_3_1;
+    \$235  = v_3_1;
     if (rst) begin
       \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = w_2_2;
+    \$236  = l_3_1;
     if (rst) begin
-      \$236  = 8'h00;
+      \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = p_3_2;
+    \$237  = w_2_2;
     if (rst) begin
-      \$237  = 16'h0000;
+      \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = v_3_1;
+    \$238  = p_3_2;
     if (rst) begin
-      \$238  = 1'h0;
+      \$238  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = l_3_1;
+    \$239  = v_3_1;
     if (rst) begin
       \$239  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = acc_3_2;
+    \$240  = l_3_1;
+    if (rst) begin
+      \$240  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$241  = acc_3_2;
     if (\$43 ) begin
-      \$240  = \$44 ;
+      \$241  = \$44 ;
     end
     if (rst) begin
-      \$240  = 22'h000000;
+      \$241  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = out_3_2;
+    \$242  = out_3_2;
     if (cap_3_2) begin
-      \$241  = \$79 [21:0];
+      \$242  = \$78 [21:0];
     end else if (\$45 ) begin
-      \$241  = 22'h000000;
+      \$242  = 22'h000000;
     end
     if (rst) begin
-      \$241  = 22'h000000;
+      \$242  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = a_3_2;
+    \$243  = a_3_2;
     if (rst) begin
-      \$242  = 8'h00;
+      \$243  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = v_3_2;
-    if (rst) begin
-      \$243  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = l_3_2;
+    \$244  = v_3_2;
     if (rst) begin
       \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = w_2_3;
+    \$245  = l_3_2;
     if (rst) begin
-      \$245  = 8'h00;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = p_3_3;
+    \$246  = w_2_3;
     if (rst) begin
-      \$246  = 16'h0000;
+      \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = v_3_2;
+    \$247  = p_3_3;
     if (rst) begin
-      \$247  = 1'h0;
+      \$247  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_3_2;
+    \$248  = v_3_2;
     if (rst) begin
       \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = acc_3_3;
+    \$249  = l_3_2;
+    if (rst) begin
+      \$249  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$250  = acc_3_3;
     if (\$46 ) begin
-      \$249  = \$47 ;
+      \$250  = \$47 ;
     end
     if (rst) begin
-      \$249  = 22'h000000;
+      \$250  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = out_3_3;
+    \$251  = out_3_3;
     if (cap_3_3) begin
-      \$250  = \$81 [21:0];
+      \$251  = \$80 [21:0];
     end else if (\$48 ) begin
-      \$250  = 22'h000000;
+      \$251  = 22'h000000;
     end
     if (rst) begin
-      \$250  = 22'h000000;
+      \$251  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = drain_count;
-    if (cap_3_3) begin
-      \$251  = 3'h4;
-    end else if (\$49 ) begin
-      \$251  = \$50 [2:0];
-    end
+    \$252  = count_next;
     if (rst) begin
-      \$251  = 3'h0;
+      \$252  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$253  = \$49 ;
+    if (rst) begin
+      \$253  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$82 ) begin
+      count_next = \$83 [2:0];
     end
   end
   assign en = 1'h1;
-  assign sum_0_0 = \$51 [21:0];
-  assign sum_0_1 = \$53 [21:0];
-  assign sum_0_2 = \$55 [21:0];
-  assign sum_0_3 = \$57 [21:0];
-  assign sum_1_0 = \$59 [21:0];
-  assign sum_1_1 = \$61 [21:0];
-  assign sum_1_2 = \$63 [21:0];
-  assign sum_1_3 = \$65 [21:0];
-  assign sum_2_0 = \$67 [21:0];
-  assign sum_2_1 = \$69 [21:0];
-  assign sum_2_2 = \$71 [21:0];
-  assign sum_2_3 = \$73 [21:0];
-  assign sum_3_0 = \$75 [21:0];
-  assign sum_3_1 = \$77 [21:0];
-  assign sum_3_2 = \$79 [21:0];
-  assign sum_3_3 = \$81 [21:0];
-  assign draining = shift;
-  assign o_valid = shift;
+  assign sum_0_0 = \$50 [21:0];
+  assign sum_0_1 = \$52 [21:0];
+  assign sum_0_2 = \$54 [21:0];
+  assign sum_0_3 = \$56 [21:0];
+  assign sum_1_0 = \$58 [21:0];
+  assign sum_1_1 = \$60 [21:0];
+  assign sum_1_2 = \$62 [21:0];
+  assign sum_1_3 = \$64 [21:0];
+  assign sum_2_0 = \$66 [21:0];
+  assign sum_2_1 = \$68 [21:0];
+  assign sum_2_2 = \$70 [21:0];
+  assign sum_2_3 = \$72 [21:0];
+  assign sum_3_0 = \$74 [21:0];
+  assign sum_3_1 = \$76 [21:0];
+  assign sum_3_2 = \$78 [21:0];
+  assign sum_3_3 = \$80 [21:0];
+  assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
   assign \i_a[2]  = i_a[23:16];
@@ -3627,54 +3682,54 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, shift, i_valid, o_data, i_a
   assign o_data[43:22] = out_0_1;
   assign o_data[21:0] = out_0_0;
   assign \$1  = vr_0_0;
-  assign \$3  = shift;
+  assign \$3  = drain_shift;
   assign \$4  = vr_0_1;
-  assign \$6  = shift;
+  assign \$6  = drain_shift;
   assign \$7  = vr_0_2;
-  assign \$9  = shift;
+  assign \$9  = drain_shift;
   assign \$10  = vr_0_3;
-  assign \$12  = shift;
+  assign \$12  = drain_shift;
   assign \$13  = vr_1_0;
-  assign \$15  = shift;
+  assign \$15  = drain_shift;
   assign \$16  = vr_1_1;
-  assign \$18  = shift;
+  assign \$18  = drain_shift;
   assign \$19  = vr_1_2;
-  assign \$21  = shift;
+  assign \$21  = drain_shift;
   assign \$22  = vr_1_3;
-  assign \$24  = shift;
+  assign \$24  = drain_shift;
   assign \$25  = vr_2_0;
-  assign \$27  = shift;
+  assign \$27  = drain_shift;
   assign \$28  = vr_2_1;
-  assign \$30  = shift;
+  assign \$30  = drain_shift;
   assign \$31  = vr_2_2;
-  assign \$33  = shift;
+  assign \$33  = drain_shift;
   assign \$34  = vr_2_3;
-  assign \$36  = shift;
+  assign \$36  = drain_shift;
   assign \$37  = vr_3_0;
-  assign \$39  = shift;
+  assign \$39  = drain_shift;
   assign \$40  = vr_3_1;
-  assign \$42  = shift;
+  assign \$42  = drain_shift;
   assign \$43  = vr_3_2;
-  assign \$45  = shift;
+  assign \$45  = drain_shift;
   assign \$46  = vr_3_3;
-  assign \$48  = shift;
-  assign \$49  = shift;
-  assign \$52  = vr_0_0;
-  assign \$54  = vr_0_1;
-  assign \$56  = vr_0_2;
-  assign \$58  = vr_0_3;
-  assign \$60  = vr_1_0;
-  assign \$62  = vr_1_1;
-  assign \$64  = vr_1_2;
-  assign \$66  = vr_1_3;
-  assign \$68  = vr_2_0;
-  assign \$70  = vr_2_1;
-  assign \$72  = vr_2_2;
-  assign \$74  = vr_2_3;
-  assign \$76  = vr_3_0;
-  assign \$78  = vr_3_1;
-  assign \$80  = vr_3_2;
-  assign \$82  = vr_3_3;
+  assign \$48  = drain_shift;
+  assign \$51  = vr_0_0;
+  assign \$53  = vr_0_1;
+  assign \$55  = vr_0_2;
+  assign \$57  = vr_0_3;
+  assign \$59  = vr_1_0;
+  assign \$61  = vr_1_1;
+  assign \$63  = vr_1_2;
+  assign \$65  = vr_1_3;
+  assign \$67  = vr_2_0;
+  assign \$69  = vr_2_1;
+  assign \$71  = vr_2_2;
+  assign \$73  = vr_2_3;
+  assign \$75  = vr_3_0;
+  assign \$77  = vr_3_1;
+  assign \$79  = vr_3_2;
+  assign \$81  = vr_3_3;
+  assign \$82  = drain_shift;
 endmodule
 
 (* generator = "Amaranth" *)

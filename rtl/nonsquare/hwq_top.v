@@ -117,32 +117,39 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [3:0] \$100 ;
-  reg \$101 ;
-  reg [4:0] \$102 ;
-  reg [1:0] \$103 ;
-  reg [16:0] \$104 ;
-  reg [3:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [5:0] \$107 ;
-  reg [1:0] \$108 ;
-  reg [15:0] \$109 ;
-  wire [17:0] \$11 ;
-  reg [15:0] \$110 ;
+  reg [30:0] \$100 ;
+  reg [5:0] \$101 ;
+  reg [3:0] \$102 ;
+  reg [8:0] \$103 ;
+  reg \$104 ;
+  reg [16:0] \$105 ;
+  reg [3:0] \$106 ;
+  reg \$107 ;
+  reg [4:0] \$108 ;
+  reg [1:0] \$109 ;
+  wire \$11 ;
+  reg [3:0] \$110 ;
+  reg [1:0] \$111 ;
+  reg [5:0] \$112 ;
+  reg [16:0] \$113 ;
+  reg \$114 ;
+  reg [1:0] \$115 ;
+  reg [15:0] \$116 ;
+  reg [15:0] \$117 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [7:0] \$140 ;
-  wire \$15 ;
-  wire [6:0] \$16 ;
-  wire [6:0] \$17 ;
-  wire [6:0] \$18 ;
+  wire [17:0] \$15 ;
+  wire [7:0] \$150 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire \$20 ;
+  wire [6:0] \$21 ;
+  wire [6:0] \$22 ;
+  wire [6:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -152,86 +159,86 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire \$35 ;
+  wire [17:0] \$36 ;
   wire \$37 ;
-  wire [15:0] \$38 ;
+  wire \$38 ;
   wire [16:0] \$39 ;
   wire [2:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire [16:0] \$41 ;
   wire \$42 ;
-  wire [6:0] \$43 ;
-  wire \$44 ;
-  wire [4:0] \$45 ;
-  wire [2:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire \$48 ;
+  wire [15:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [6:0] \$48 ;
   wire \$49 ;
   wire [2:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [4:0] \$50 ;
+  wire [2:0] \$51 ;
+  wire [1:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [17:0] \$55 ;
-  wire [4:0] \$56 ;
-  wire [9:0] \$57 ;
-  wire [9:0] \$58 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [5:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire [17:0] \$60 ;
+  wire [4:0] \$61 ;
+  wire [9:0] \$62 ;
+  wire [9:0] \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
+  wire [5:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire [2:0] \$69 ;
+  wire \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [17:0] \$72 ;
-  wire [4:0] \$73 ;
+  wire \$72 ;
+  wire \$73 ;
   wire [2:0] \$74 ;
   wire \$75 ;
-  wire [2:0] \$76 ;
-  wire [2:0] \$77 ;
-  reg \$78 ;
-  reg [3:0] \$79 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [4:0] \$78 ;
+  wire [2:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [15:0] \$81 ;
-  reg [15:0] \$82 ;
-  reg [7:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
+  wire \$80 ;
+  wire [2:0] \$81 ;
+  wire [2:0] \$82 ;
+  reg \$83 ;
+  reg [3:0] \$84 ;
+  reg \$85 ;
   reg [15:0] \$86 ;
-  reg [8:0] \$87 ;
-  reg \$88 ;
-  reg [3:0] \$89 ;
+  reg [15:0] \$87 ;
+  reg [15:0] \$88 ;
+  reg [7:0] \$89 ;
   wire \$9 ;
-  reg [5:0] \$90 ;
-  reg [1:0] \$91 ;
+  reg [7:0] \$90 ;
+  reg [7:0] \$91 ;
   reg [15:0] \$92 ;
-  reg [1:0] \$93 ;
-  reg [30:0] \$94 ;
-  reg [5:0] \$95 ;
-  reg [3:0] \$96 ;
-  reg [8:0] \$97 ;
-  reg \$98 ;
-  reg [16:0] \$99 ;
+  reg [8:0] \$93 ;
+  reg \$94 ;
+  reg [3:0] \$95 ;
+  reg [5:0] \$96 ;
+  reg [1:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [1:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$50 ;
-  reg [30:0] \$signal$84  = 31'h00000000;
+  reg [30:0] \$signal$85  = 31'h00000000;
   reg [15:0] M_ = 16'h0000;
   reg [7:0] act_max = 8'h00;
   (* init = 8'h00 *)
@@ -252,7 +259,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
-  reg [16:0] dm0 = 17'h00000;
   reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
@@ -282,7 +288,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] \i_bias[0] ;
   wire [31:0] \i_bias[1] ;
   wire i_last;
-  wire \i_last$46 ;
+  wire \i_last$45 ;
   wire [61:0] i_multiplier;
   wire [30:0] \i_multiplier[0] ;
   wire [30:0] \i_multiplier[1] ;
@@ -291,7 +297,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \i_shift[1] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$45 ;
+  wire \i_valid$43 ;
   input [47:0] i_w;
   wire [47:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -305,6 +311,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [8:0] kk = 9'h000;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
+  reg [15:0] m_last = 16'h0000;
   output [48:0] m_out__payload;
   wire [48:0] m_out__payload;
   wire [47:0] \m_out__payload.data ;
@@ -356,9 +363,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_next;
-  wire [16:0] row;
+  reg [16:0] row = 17'h00000;
   wire row_end;
-  wire row_valid;
+  wire [16:0] row_next;
+  reg row_valid = 1'h0;
   wire [5:0] rp__addr;
   wire [137:0] rp__data;
   wire [68:0] \rp__data[0] ;
@@ -486,146 +494,154 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = dm0 + d;
-  assign row_valid = \$11 [16:0] < M_;
-  assign \$12  = beat == 2'h2;
-  assign row_end = o_valid & \$12 ;
-  assign \$13  = beat != 2'h2;
-  assign \$14  = d != 2'h3;
-  assign \$15  = dn == nb_last;
-  assign \$16  = ra + 1'h1;
-  assign \$17  = ra - 2'h2;
-  assign \$18  = ra + 1'h1;
-  assign \i_valid$45  = o_valid & row_valid;
-  assign \$19  = row_end & row_valid;
-  assign \$20  = M_ - 1'h1;
-  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = dn == nb_last;
-  assign \i_last$46  = \$22  & \$23 ;
-  assign \$140  = beat * 6'h32;
-  assign i_acc = o_data >> \$140 ;
-  assign \$24  = ob == 2'h2;
-  assign w_en = \o_valid$64  & \$24 ;
-  assign \$25  = r_en & m_out__valid;
-  assign \$26  = ~ row_valid;
-  assign \$27  = row_end & \$26 ;
-  assign give_back = \$25  + \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 3'h4;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [4:0] >= 3'h4;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 5'h14;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h0014;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = ! ch;
-  assign \$41  = ch + 1'h1;
-  assign \$43  = wa + 1'h1;
-  assign \$44  = wb == 2'h2;
-  assign \$45  = blk + 1'h1;
-  assign \$46  = wb + 1'h1;
-  assign \$47  = lane + 1'h1;
-  assign \$48  = ch == n_last;
-  assign \$49  = ! k_last;
-  assign \$50  = ~ in_data;
-  assign \$51  = i_valid | \$50 ;
-  assign \$52  = kk == tile_last;
-  assign \$53  = ! k_last;
-  assign \$54  = fn == nb_last;
-  assign \$55  = fm0 + 3'h4;
-  assign \$56  = fn + 1'h1;
-  assign \$57  = kk + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = \$58  == k_last;
-  assign \$60  = kk == k_last;
-  assign \$61  = flush - 1'h1;
-  assign \$62  = ! flush;
-  assign \$63  = ~ header_taken;
-  assign \$64  = \$63  & o_valid;
-  assign \$65  = beat != 2'h2;
-  assign \$66  = \$64  & \$65 ;
-  assign \$67  = ~ header_taken;
-  assign \$68  = \$67  & row_end;
-  assign \$69  = beat + 1'h1;
-  assign \$70  = d == 2'h3;
-  assign \$71  = dn == nb_last;
-  assign \$72  = dm0 + 3'h4;
-  assign \$73  = dn + 1'h1;
-  assign \$74  = d + 1'h1;
-  assign \$75  = ob == 2'h2;
-  assign \$76  = ob + 1'h1;
-  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  assign \$11  = beat == 2'h2;
+  assign row_end = o_valid & \$11 ;
+  assign \$12  = d == 2'h3;
+  assign \$13  = dn != nb_last;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = row - 2'h3;
+  assign \$16  = row + 1'h1;
+  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
+  assign \$18  = beat != 2'h2;
+  assign \$19  = d != 2'h3;
+  assign \$20  = dn == nb_last;
+  assign \$21  = ra + 1'h1;
+  assign \$22  = ra - 2'h2;
+  assign \$23  = ra + 1'h1;
+  assign \i_valid$43  = o_valid & row_valid;
+  assign \$24  = row_end & row_valid;
+  assign \$25  = row == m_last;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = dn == nb_last;
+  assign \i_last$45  = \$26  & \$27 ;
+  assign \$150  = beat * 6'h32;
+  assign i_acc = o_data >> \$150 ;
+  assign \$28  = ob == 2'h2;
+  assign w_en = \o_valid$64  & \$28 ;
+  assign \$29  = r_en & m_out__valid;
+  assign \$30  = ~ row_valid;
+  assign \$31  = row_end & \$30 ;
+  assign give_back = \$29  + \$31 ;
+  assign \$32  = ! ctrl_state;
+  assign \$33  = ctrl_state == 1'h1;
+  assign \$34  = ctrl_state == 2'h2;
+  assign \$35  = ctrl_state == 2'h3;
+  assign \$36  = fm0 + 3'h4;
+  assign \$37  = \$36  >= M_;
+  assign \$38  = \$3 [4:0] >= 3'h4;
+  assign \$39  = hdr[15:0] - 1'h1;
+  assign \$40  = hdr[31:16] - 1'h1;
+  assign \$41  = hdr[47:32] - 1'h1;
+  assign \$42  = hdr[47:32] > 5'h14;
+  assign \$43  = \$42  ? hdr[47:32] : 16'h0014;
+  assign \$44  = \$43  - 1'h1;
+  assign \$45  = ! ch;
+  assign \$46  = ch + 1'h1;
+  assign \$48  = wa + 1'h1;
+  assign \$49  = wb == 2'h2;
+  assign \$50  = blk + 1'h1;
+  assign \$51  = wb + 1'h1;
+  assign \$52  = lane + 1'h1;
+  assign \$53  = ch == n_last;
+  assign \$54  = ! k_last;
+  assign \$55  = ~ in_data;
+  assign \$56  = i_valid | \$55 ;
+  assign \$57  = kk == tile_last;
+  assign \$58  = ! k_last;
+  assign \$59  = fn == nb_last;
+  assign \$60  = fm0 + 3'h4;
+  assign \$61  = fn + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = kk + 1'h1;
+  assign \$64  = \$63  == k_last;
+  assign \$65  = kk == k_last;
+  assign \$66  = flush - 1'h1;
+  assign \$67  = ! flush;
+  assign \$68  = ~ header_taken;
+  assign \$69  = \$68  & o_valid;
+  assign \$70  = beat != 2'h2;
+  assign \$71  = \$69  & \$70 ;
+  assign \$72  = ~ header_taken;
+  assign \$73  = \$72  & row_end;
+  assign \$74  = beat + 1'h1;
+  assign \$75  = \$17 [16:0] < M_;
+  assign \$76  = d == 2'h3;
+  assign \$77  = dn == nb_last;
+  assign \$78  = dn + 1'h1;
+  assign \$79  = d + 1'h1;
+  assign \$80  = ob == 2'h2;
+  assign \$81  = ob + 1'h1;
+  assign \$82  = \$80  ? 3'h0 : \$81 ;
   always @(posedge clk)
-    last_mblock <= \$78 ;
+    last_mblock <= \$83 ;
   always @(posedge clk)
-    credits <= \$79 ;
+    credits <= \$84 ;
   always @(posedge clk)
-    credit_ok <= \$80 ;
+    credit_ok <= \$85 ;
   always @(posedge clk)
-    M_ <= \$81 ;
+    M_ <= \$86 ;
   always @(posedge clk)
-    n_last <= \$82 ;
+    m_last <= \$87 ;
   always @(posedge clk)
-    zero_point <= \$83 ;
+    n_last <= \$88 ;
   always @(posedge clk)
-    act_min <= \$84 ;
+    zero_point <= \$89 ;
   always @(posedge clk)
-    act_max <= \$85 ;
+    act_min <= \$90 ;
   always @(posedge clk)
-    k_last <= \$86 ;
+    act_max <= \$91 ;
   always @(posedge clk)
-    tile_last <= \$87 ;
+    k_last <= \$92 ;
   always @(posedge clk)
-    lane <= \$88 ;
+    tile_last <= \$93 ;
   always @(posedge clk)
-    blk <= \$89 ;
+    lane <= \$94 ;
   always @(posedge clk)
-    wa <= \$90 ;
+    blk <= \$95 ;
   always @(posedge clk)
-    wb <= \$91 ;
+    wa <= \$96 ;
   always @(posedge clk)
-    ch <= \$92 ;
+    wb <= \$97 ;
   always @(posedge clk)
-    ctrl_state <= \$93 ;
+    ch <= \$98 ;
   always @(posedge clk)
-    \$signal$84  <= \$94 ;
+    ctrl_state <= \$99 ;
   always @(posedge clk)
-    pt_shift <= \$95 ;
+    \$signal$85  <= \$100 ;
   always @(posedge clk)
-    nb_last <= \$96 ;
+    pt_shift <= \$101 ;
   always @(posedge clk)
-    kk <= \$97 ;
+    nb_last <= \$102 ;
   always @(posedge clk)
-    in_data <= \$98 ;
+    kk <= \$103 ;
   always @(posedge clk)
-    fm0 <= \$99 ;
+    in_data <= \$104 ;
   always @(posedge clk)
-    fn <= \$100 ;
+    fm0 <= \$105 ;
   always @(posedge clk)
-    at_k_last <= \$101 ;
+    fn <= \$106 ;
   always @(posedge clk)
-    flush <= \$102 ;
+    at_k_last <= \$107 ;
   always @(posedge clk)
-    d <= \$103 ;
+    flush <= \$108 ;
   always @(posedge clk)
-    dm0 <= \$104 ;
+    d <= \$109 ;
   always @(posedge clk)
-    dn <= \$105 ;
+    dn <= \$110 ;
   always @(posedge clk)
-    beat <= \$106 ;
+    beat <= \$111 ;
   always @(posedge clk)
-    ra <= \$107 ;
+    ra <= \$112 ;
   always @(posedge clk)
-    ob <= \$108 ;
+    row <= \$113 ;
   always @(posedge clk)
-    part0 <= \$109 ;
+    row_valid <= \$114 ;
   always @(posedge clk)
-    part1 <= \$110 ;
+    ob <= \$115 ;
+  always @(posedge clk)
+    part0 <= \$116 ;
+  always @(posedge clk)
+    part1 <= \$117 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -651,10 +667,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$46 ),
+    .i_last(\i_last$45 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$45 ),
+    .i_valid(\i_valid$43 ),
     .o_data(\o_data$62 ),
     .o_last(o_last),
     .o_valid(\o_valid$64 ),
@@ -733,110 +749,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$13 ) begin
-        ra_next = \$16 [5:0];
-      end else if (\$14 ) begin
-        ra_next = \$17 [5:0];
-      end else if (\$15 ) begin
+      if (\$18 ) begin
+        ra_next = \$21 [5:0];
+      end else if (\$19 ) begin
+        ra_next = \$22 [5:0];
+      end else if (\$20 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$18 [5:0];
+        ra_next = \$23 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = \$33 ;
+    \$83  = \$37 ;
     if (rst) begin
-      \$78  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = \$3 [3:0];
+    \$84  = \$3 [3:0];
     if (rst) begin
-      \$79  = 4'hc;
+      \$84  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$34 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h1;
+      \$85  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = M_;
+    \$86  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$81  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$81  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$82  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$82  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$83  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$84  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = \$36 [15:0];
+            \$86  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -845,112 +796,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = tile_last;
+    \$87  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = \$39 [8:0];
+            \$87  = \$39 [15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 9'h000;
+      \$87  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = lane;
+    \$88  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$42 ) begin
-              \$88  = 1'h0;
-            end else begin
-              \$88  = \$47 [0];
-            end
+            \$88  = \$40 [15:0];
           end
     endcase
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = blk;
+    \$89  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              if (\$44 ) begin
-                \$89  = \$45 [3:0];
-              end
-            end
+            \$89  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$89  = 4'h0;
+      \$89  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = wa;
+    \$90  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$90  = \$43 [5:0];
-            end
+            \$90  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = wb;
+    \$91  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              (* full_case = 32'd1 *)
-              if (\$44 ) begin
-                \$91  = 2'h0;
-              end else begin
-                \$91  = \$46 [1:0];
-              end
-            end
+            \$91  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$91  = 2'h0;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = ch;
+    \$92  = k_last;
     casez (ctrl_state)
       2'h0:
-          if (s_param__valid) begin
-            \$92  = 16'h0000;
-          end
-      2'h1:
           if (s_param__valid) begin
             \$92  = \$41 [15:0];
           end
@@ -961,369 +874,495 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$93  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$93  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                if (last_mblock) begin
-                  \$93  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$62 ) begin
-            \$93  = 2'h0;
+            \$93  = \$44 [8:0];
           end
     endcase
     if (rst) begin
-      \$93  = 2'h0;
+      \$93  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = \$signal$84 ;
+    \$94  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$94  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$40 ) begin
-              \$94  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$94  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = pt_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$40 ) begin
-              \$95  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$95  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$96  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$96  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$97  = 9'h000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$97  = 9'h000;
+            if (\$47 ) begin
+              \$94  = 1'h0;
             end else begin
-              \$97  = \$57 [8:0];
+              \$94  = \$52 [0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 9'h000;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = in_data;
+    \$95  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$95  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$98  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$98  = 1'h1;
-            end else begin
-              if (\$60 ) begin
-                \$98  = 1'h0;
+            if (\$47 ) begin
+              if (\$49 ) begin
+                \$95  = \$50 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$98  = 1'h0;
+      \$95  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = fm0;
+    \$96  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$96  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$99  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                \$99  = \$55 [16:0];
-              end
+            if (\$47 ) begin
+              \$96  = \$48 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$99  = 17'h00000;
+      \$96  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = fn;
+    \$97  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$97  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$100  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
+            if (\$47 ) begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$100  = 4'h0;
+              if (\$49 ) begin
+                \$97  = 2'h0;
               end else begin
-                \$100  = \$56 [3:0];
+                \$97  = \$51 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$100  = 4'h0;
+      \$97  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = at_k_last;
+    \$98  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$98  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$101  = \$49 ;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$101  = \$53 ;
-            end else begin
-              \$101  = \$59 ;
-            end
+            \$98  = \$46 [15:0];
           end
     endcase
     if (rst) begin
-      \$101  = 1'h0;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = flush;
+    \$99  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$99  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$99  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
                 if (last_mblock) begin
-                  \$102  = 5'h1a;
+                  \$99  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$102  = \$61 [4:0];
+          if (\$67 ) begin
+            \$99  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$102  = 5'h00;
+      \$99  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = d;
-    if (header_taken) begin
-      \$103  = 2'h0;
+    \$100  = \$signal$85 ;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$100  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 31'h00000000;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = pt_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$101  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$102  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$102  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$103  = 9'h000;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$103  = 9'h000;
+            end else begin
+              \$103  = \$62 [8:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$104  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$104  = 1'h1;
+            end else begin
+              if (\$65 ) begin
+                \$104  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$105  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                \$105  = \$60 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$106  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              (* full_case = 32'd1 *)
+              if (\$59 ) begin
+                \$106  = 4'h0;
+              end else begin
+                \$106  = \$61 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$107  = \$54 ;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$107  = \$58 ;
+            end else begin
+              \$107  = \$64 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                if (last_mblock) begin
+                  \$108  = 5'h1a;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$108  = \$66 [4:0];
+    endcase
+    if (rst) begin
+      \$108  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = d;
+    if (header_taken) begin
+      \$109  = 2'h0;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
       (* full_case = 32'd1 *)
-      if (\$70 ) begin
-        \$103  = 2'h0;
+      if (\$76 ) begin
+        \$109  = 2'h0;
       end else begin
-        \$103  = \$74 [1:0];
+        \$109  = \$79 [1:0];
       end
     end
     if (rst) begin
-      \$103  = 2'h0;
+      \$109  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = dm0;
+    \$110  = dn;
     if (header_taken) begin
-      \$104  = 17'h00000;
+      \$110  = 4'h0;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
-        if (\$71 ) begin
-          \$104  = \$72 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$104  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = dn;
-    if (header_taken) begin
-      \$105  = 4'h0;
-    end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      if (\$76 ) begin
         (* full_case = 32'd1 *)
-        if (\$71 ) begin
-          \$105  = 4'h0;
+        if (\$77 ) begin
+          \$110  = 4'h0;
         end else begin
-          \$105  = \$73 [3:0];
+          \$110  = \$78 [3:0];
         end
       end
     end
     if (rst) begin
-      \$105  = 4'h0;
+      \$110  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = beat;
+    \$111  = beat;
     if (header_taken) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
-    if (\$66 ) begin
-      \$106  = \$69 [1:0];
-    end else if (\$68 ) begin
-      \$106  = 2'h0;
+    if (\$71 ) begin
+      \$111  = \$74 [1:0];
+    end else if (\$73 ) begin
+      \$111  = 2'h0;
     end
     if (rst) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end else begin
-      \$107  = ra_next;
+      \$112  = ra_next;
     end
     if (rst) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ob;
+    \$113  = row;
+    if (header_taken) begin
+      \$113  = 17'h00000;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$113  = \$17 [16:0];
+    end
+    if (rst) begin
+      \$113  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = row_valid;
+    if (header_taken) begin
+      \$114  = 1'h1;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$114  = \$75 ;
+    end
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = ob;
     if (\o_valid$64 ) begin
-      \$108  = \$77 [1:0];
+      \$115  = \$82 [1:0];
     end
     if (rst) begin
-      \$108  = 2'h0;
+      \$115  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = part0;
+    \$116  = part0;
     if (\o_valid$64 ) begin
       casez (ob)
         2'h0:
-            \$109  = \o_data$62 ;
+            \$116  = \o_data$62 ;
       endcase
     end
     if (rst) begin
-      \$109  = 16'h0000;
+      \$116  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = part1;
+    \$117  = part1;
     if (\o_valid$64 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$110  = \o_data$62 ;
+            \$117  = \o_data$62 ;
       endcase
     end
     if (rst) begin
-      \$110  = 16'h0000;
+      \$117  = 16'h0000;
     end
   end
   assign s_param__payload = hdr;
@@ -1336,7 +1375,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row = \$11 [16:0];
+  assign row_next = \$17 [16:0];
   assign rp__addr = ra_next;
   assign \$signal$48  = zero_point;
   assign \$signal$50  = act_min;
@@ -1434,7 +1473,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_multiplier[30:0] = rp__data[62:32];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$42  = lane;
+  assign \$47  = lane;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1468,31 +1507,31 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$121 ;
   wire [25:0] \$122 ;
   wire \$123 ;
-  wire [25:0] \$124 ;
-  wire \$125 ;
+  wire \$124 ;
+  wire [3:0] \$125 ;
   wire \$126 ;
-  reg [7:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
+  wire [2:0] \$127 ;
+  wire [2:0] \$128 ;
+  reg [7:0] \$129 ;
   wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg \$132 ;
-  reg \$133 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg [7:0] \$132 ;
+  reg [7:0] \$133 ;
   reg \$134 ;
   reg \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
+  reg \$136 ;
+  reg \$137 ;
   reg [7:0] \$138 ;
-  reg \$139 ;
+  reg [7:0] \$139 ;
   wire [24:0] \$14 ;
-  reg \$140 ;
+  reg [7:0] \$140 ;
   reg \$141 ;
   reg \$142 ;
   reg \$143 ;
   reg \$144 ;
-  reg [7:0] \$145 ;
-  reg [7:0] \$146 ;
+  reg \$145 ;
+  reg \$146 ;
   reg [7:0] \$147 ;
   reg [7:0] \$148 ;
   reg [7:0] \$149 ;
@@ -1509,167 +1548,170 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] \$159 ;
   wire \$16 ;
   reg [7:0] \$160 ;
-  reg \$161 ;
-  reg \$162 ;
-  reg [7:0] \$163 ;
-  reg [24:0] \$164 ;
-  reg [24:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg \$167 ;
-  reg \$168 ;
-  reg [7:0] \$169 ;
+  reg [7:0] \$161 ;
+  reg [7:0] \$162 ;
+  reg \$163 ;
+  reg \$164 ;
+  reg [7:0] \$165 ;
+  reg [24:0] \$166 ;
+  reg [24:0] \$167 ;
+  reg [7:0] \$168 ;
+  reg \$169 ;
   wire [24:0] \$17 ;
-  reg [24:0] \$170 ;
-  reg [24:0] \$171 ;
-  reg [7:0] \$172 ;
-  reg \$173 ;
-  reg \$174 ;
-  reg [7:0] \$175 ;
-  reg [24:0] \$176 ;
-  reg [24:0] \$177 ;
-  reg [7:0] \$178 ;
-  reg \$179 ;
+  reg \$170 ;
+  reg [7:0] \$171 ;
+  reg [24:0] \$172 ;
+  reg [24:0] \$173 ;
+  reg [7:0] \$174 ;
+  reg \$175 ;
+  reg \$176 ;
+  reg [7:0] \$177 ;
+  reg [24:0] \$178 ;
+  reg [24:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
-  reg [7:0] \$181 ;
-  reg [24:0] \$182 ;
-  reg [24:0] \$183 ;
-  reg [7:0] \$184 ;
-  reg \$185 ;
-  reg \$186 ;
-  reg [7:0] \$187 ;
-  reg [24:0] \$188 ;
-  reg [24:0] \$189 ;
+  reg [7:0] \$180 ;
+  reg \$181 ;
+  reg \$182 ;
+  reg [7:0] \$183 ;
+  reg [24:0] \$184 ;
+  reg [24:0] \$185 ;
+  reg [7:0] \$186 ;
+  reg \$187 ;
+  reg \$188 ;
+  reg [7:0] \$189 ;
   wire \$19 ;
-  reg [7:0] \$190 ;
-  reg \$191 ;
-  reg \$192 ;
-  reg [7:0] \$193 ;
-  reg [24:0] \$194 ;
-  reg [24:0] \$195 ;
-  reg [7:0] \$196 ;
-  reg \$197 ;
-  reg \$198 ;
-  reg [7:0] \$199 ;
+  reg [24:0] \$190 ;
+  reg [24:0] \$191 ;
+  reg [7:0] \$192 ;
+  reg \$193 ;
+  reg \$194 ;
+  reg [7:0] \$195 ;
+  reg [24:0] \$196 ;
+  reg [24:0] \$197 ;
+  reg [7:0] \$198 ;
+  reg \$199 ;
   wire [24:0] \$2 ;
   wire [24:0] \$20 ;
-  reg [24:0] \$200 ;
-  reg [24:0] \$201 ;
-  reg [7:0] \$202 ;
-  reg \$203 ;
-  reg \$204 ;
-  reg [7:0] \$205 ;
-  reg [24:0] \$206 ;
-  reg [24:0] \$207 ;
-  reg [7:0] \$208 ;
-  reg \$209 ;
+  reg \$200 ;
+  reg [7:0] \$201 ;
+  reg [24:0] \$202 ;
+  reg [24:0] \$203 ;
+  reg [7:0] \$204 ;
+  reg \$205 ;
+  reg \$206 ;
+  reg [7:0] \$207 ;
+  reg [24:0] \$208 ;
+  reg [24:0] \$209 ;
   wire \$21 ;
-  reg \$210 ;
-  reg [7:0] \$211 ;
-  reg [24:0] \$212 ;
-  reg [24:0] \$213 ;
-  reg [7:0] \$214 ;
-  reg \$215 ;
-  reg \$216 ;
-  reg [7:0] \$217 ;
-  reg [24:0] \$218 ;
-  reg [24:0] \$219 ;
+  reg [7:0] \$210 ;
+  reg \$211 ;
+  reg \$212 ;
+  reg [7:0] \$213 ;
+  reg [24:0] \$214 ;
+  reg [24:0] \$215 ;
+  reg [7:0] \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg [7:0] \$219 ;
   wire \$22 ;
-  reg [7:0] \$220 ;
-  reg \$221 ;
-  reg \$222 ;
-  reg [7:0] \$223 ;
-  reg [24:0] \$224 ;
-  reg [24:0] \$225 ;
-  reg [7:0] \$226 ;
-  reg \$227 ;
-  reg \$228 ;
-  reg [7:0] \$229 ;
+  reg [24:0] \$220 ;
+  reg [24:0] \$221 ;
+  reg [7:0] \$222 ;
+  reg \$223 ;
+  reg \$224 ;
+  reg [7:0] \$225 ;
+  reg [24:0] \$226 ;
+  reg [24:0] \$227 ;
+  reg [7:0] \$228 ;
+  reg \$229 ;
   wire [24:0] \$23 ;
-  reg [24:0] \$230 ;
-  reg [24:0] \$231 ;
-  reg [7:0] \$232 ;
-  reg \$233 ;
-  reg \$234 ;
-  reg [7:0] \$235 ;
-  reg [24:0] \$236 ;
-  reg [24:0] \$237 ;
-  reg [7:0] \$238 ;
-  reg \$239 ;
+  reg \$230 ;
+  reg [7:0] \$231 ;
+  reg [24:0] \$232 ;
+  reg [24:0] \$233 ;
+  reg [7:0] \$234 ;
+  reg \$235 ;
+  reg \$236 ;
+  reg [7:0] \$237 ;
+  reg [24:0] \$238 ;
+  reg [24:0] \$239 ;
   wire \$24 ;
-  reg \$240 ;
-  reg [7:0] \$241 ;
-  reg [24:0] \$242 ;
-  reg [24:0] \$243 ;
-  reg [7:0] \$244 ;
-  reg \$245 ;
-  reg \$246 ;
-  reg [7:0] \$247 ;
-  reg [24:0] \$248 ;
-  reg [24:0] \$249 ;
+  reg [7:0] \$240 ;
+  reg \$241 ;
+  reg \$242 ;
+  reg [7:0] \$243 ;
+  reg [24:0] \$244 ;
+  reg [24:0] \$245 ;
+  reg [7:0] \$246 ;
+  reg \$247 ;
+  reg \$248 ;
+  reg [7:0] \$249 ;
   wire \$25 ;
-  reg [7:0] \$250 ;
-  reg \$251 ;
-  reg \$252 ;
-  reg [7:0] \$253 ;
-  reg [24:0] \$254 ;
-  reg [24:0] \$255 ;
-  reg [7:0] \$256 ;
-  reg \$257 ;
-  reg \$258 ;
-  reg [7:0] \$259 ;
+  reg [24:0] \$250 ;
+  reg [24:0] \$251 ;
+  reg [7:0] \$252 ;
+  reg \$253 ;
+  reg \$254 ;
+  reg [7:0] \$255 ;
+  reg [24:0] \$256 ;
+  reg [24:0] \$257 ;
+  reg [7:0] \$258 ;
+  reg \$259 ;
   wire [24:0] \$26 ;
-  reg [24:0] \$260 ;
-  reg [24:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg \$263 ;
-  reg \$264 ;
-  reg [7:0] \$265 ;
-  reg [24:0] \$266 ;
-  reg [24:0] \$267 ;
-  reg [7:0] \$268 ;
-  reg \$269 ;
+  reg \$260 ;
+  reg [7:0] \$261 ;
+  reg [24:0] \$262 ;
+  reg [24:0] \$263 ;
+  reg [7:0] \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg [7:0] \$267 ;
+  reg [24:0] \$268 ;
+  reg [24:0] \$269 ;
   wire \$27 ;
-  reg \$270 ;
-  reg [7:0] \$271 ;
-  reg [24:0] \$272 ;
-  reg [24:0] \$273 ;
-  reg [7:0] \$274 ;
-  reg \$275 ;
-  reg \$276 ;
-  reg [7:0] \$277 ;
-  reg [24:0] \$278 ;
-  reg [24:0] \$279 ;
+  reg [7:0] \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg [7:0] \$273 ;
+  reg [24:0] \$274 ;
+  reg [24:0] \$275 ;
+  reg [7:0] \$276 ;
+  reg \$277 ;
+  reg \$278 ;
+  reg [7:0] \$279 ;
   wire \$28 ;
-  reg [7:0] \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [7:0] \$283 ;
-  reg [24:0] \$284 ;
-  reg [24:0] \$285 ;
-  reg [7:0] \$286 ;
-  reg \$287 ;
-  reg \$288 ;
-  reg [7:0] \$289 ;
+  reg [24:0] \$280 ;
+  reg [24:0] \$281 ;
+  reg [7:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg [7:0] \$285 ;
+  reg [24:0] \$286 ;
+  reg [24:0] \$287 ;
+  reg [7:0] \$288 ;
+  reg \$289 ;
   wire [24:0] \$29 ;
-  reg [24:0] \$290 ;
-  reg [24:0] \$291 ;
-  reg [7:0] \$292 ;
-  reg \$293 ;
-  reg \$294 ;
-  reg [7:0] \$295 ;
-  reg [24:0] \$296 ;
-  reg [24:0] \$297 ;
-  reg [7:0] \$298 ;
-  reg \$299 ;
+  reg \$290 ;
+  reg [7:0] \$291 ;
+  reg [24:0] \$292 ;
+  reg [24:0] \$293 ;
+  reg [7:0] \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg [7:0] \$297 ;
+  reg [24:0] \$298 ;
+  reg [24:0] \$299 ;
   wire \$3 ;
   wire \$30 ;
-  reg \$300 ;
-  reg [7:0] \$301 ;
-  reg [24:0] \$302 ;
-  reg [24:0] \$303 ;
-  reg [1:0] \$304 ;
-  reg [2:0] \$305 ;
+  reg [7:0] \$300 ;
+  reg \$301 ;
+  reg \$302 ;
+  reg [7:0] \$303 ;
+  reg [24:0] \$304 ;
+  reg [24:0] \$305 ;
+  reg [2:0] \$306 ;
+  reg [1:0] \$307 ;
+  reg \$308 ;
   wire \$31 ;
   wire [24:0] \$32 ;
   wire \$33 ;
@@ -1717,10 +1759,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [24:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [2:0] \$74 ;
-  wire [2:0] \$75 ;
-  wire \$76 ;
-  wire [3:0] \$77 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [25:0] \$76 ;
+  wire \$77 ;
   wire [25:0] \$78 ;
   wire \$79 ;
   wire [24:0] \$8 ;
@@ -1793,6 +1835,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [24:0] acc_3_3 = 25'h0000000;
   reg [24:0] acc_3_4 = 25'h0000000;
   reg [24:0] acc_3_5 = 25'h0000000;
+  reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1819,8 +1862,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_5;
   input clk;
   wire clk;
+  reg [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
+  reg drain_shift = 1'h0;
   output draining;
   wire draining;
   wire en;
@@ -1925,7 +1970,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire [15:0] p_3_5;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -2031,1946 +2075,1964 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_3 = 8'h00;
   reg [7:0] w_3_4 = 8'h00;
   reg [7:0] w_3_5 = 8'h00;
-  assign \$2  = i_last ? 25'h0000000 : \$78 [24:0];
-  assign \$5  = l_0_0 ? 25'h0000000 : \$80 [24:0];
-  assign \$8  = l_0_1 ? 25'h0000000 : \$82 [24:0];
-  assign \$11  = l_0_2 ? 25'h0000000 : \$84 [24:0];
-  assign \$14  = l_0_3 ? 25'h0000000 : \$86 [24:0];
-  assign \$17  = l_0_4 ? 25'h0000000 : \$88 [24:0];
-  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$90 [24:0];
-  assign \$23  = l_1_0 ? 25'h0000000 : \$92 [24:0];
-  assign \$26  = l_1_1 ? 25'h0000000 : \$94 [24:0];
-  assign \$29  = l_1_2 ? 25'h0000000 : \$96 [24:0];
-  assign \$32  = l_1_3 ? 25'h0000000 : \$98 [24:0];
-  assign \$35  = l_1_4 ? 25'h0000000 : \$100 [24:0];
-  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$102 [24:0];
-  assign \$41  = l_2_0 ? 25'h0000000 : \$104 [24:0];
-  assign \$44  = l_2_1 ? 25'h0000000 : \$106 [24:0];
-  assign \$47  = l_2_2 ? 25'h0000000 : \$108 [24:0];
-  assign \$50  = l_2_3 ? 25'h0000000 : \$110 [24:0];
-  assign \$53  = l_2_4 ? 25'h0000000 : \$112 [24:0];
-  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$114 [24:0];
-  assign \$59  = l_3_0 ? 25'h0000000 : \$116 [24:0];
-  assign \$62  = l_3_1 ? 25'h0000000 : \$118 [24:0];
-  assign \$65  = l_3_2 ? 25'h0000000 : \$120 [24:0];
-  assign \$68  = l_3_3 ? 25'h0000000 : \$122 [24:0];
-  assign \$71  = l_3_4 ? 25'h0000000 : \$124 [24:0];
-  assign \$74  = drain_beat + 1'h1;
-  assign \$75  = shift ? 3'h0 : \$74 ;
-  assign \$77  = drain_count - 1'h1;
+  assign \$2  = i_last ? 25'h0000000 : \$76 [24:0];
+  assign \$5  = l_0_0 ? 25'h0000000 : \$78 [24:0];
+  assign \$8  = l_0_1 ? 25'h0000000 : \$80 [24:0];
+  assign \$11  = l_0_2 ? 25'h0000000 : \$82 [24:0];
+  assign \$14  = l_0_3 ? 25'h0000000 : \$84 [24:0];
+  assign \$17  = l_0_4 ? 25'h0000000 : \$86 [24:0];
+  assign \$20  = skew_l1_d0 ? 25'h0000000 : \$88 [24:0];
+  assign \$23  = l_1_0 ? 25'h0000000 : \$90 [24:0];
+  assign \$26  = l_1_1 ? 25'h0000000 : \$92 [24:0];
+  assign \$29  = l_1_2 ? 25'h0000000 : \$94 [24:0];
+  assign \$32  = l_1_3 ? 25'h0000000 : \$96 [24:0];
+  assign \$35  = l_1_4 ? 25'h0000000 : \$98 [24:0];
+  assign \$38  = skew_l2_d1 ? 25'h0000000 : \$100 [24:0];
+  assign \$41  = l_2_0 ? 25'h0000000 : \$102 [24:0];
+  assign \$44  = l_2_1 ? 25'h0000000 : \$104 [24:0];
+  assign \$47  = l_2_2 ? 25'h0000000 : \$106 [24:0];
+  assign \$50  = l_2_3 ? 25'h0000000 : \$108 [24:0];
+  assign \$53  = l_2_4 ? 25'h0000000 : \$110 [24:0];
+  assign \$56  = skew_l3_d2 ? 25'h0000000 : \$112 [24:0];
+  assign \$59  = l_3_0 ? 25'h0000000 : \$114 [24:0];
+  assign \$62  = l_3_1 ? 25'h0000000 : \$116 [24:0];
+  assign \$65  = l_3_2 ? 25'h0000000 : \$118 [24:0];
+  assign \$68  = l_3_3 ? 25'h0000000 : \$120 [24:0];
+  assign \$71  = l_3_4 ? 25'h0000000 : \$122 [24:0];
+  assign \$73  = | count_next;
+  assign \$74  = beat_next == 2'h2;
+  assign \$75  = \$73  & \$74 ;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$78  = $signed(acc_0_0) + $signed(p_0_0);
-  assign cap_0_0 = \$79  & i_last;
+  assign \$76  = $signed(acc_0_0) + $signed(p_0_0);
+  assign cap_0_0 = \$77  & i_last;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$80  = $signed(acc_0_1) + $signed(p_0_1);
-  assign cap_0_1 = \$81  & l_0_0;
+  assign \$78  = $signed(acc_0_1) + $signed(p_0_1);
+  assign cap_0_1 = \$79  & l_0_0;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$82  = $signed(acc_0_2) + $signed(p_0_2);
-  assign cap_0_2 = \$83  & l_0_1;
+  assign \$80  = $signed(acc_0_2) + $signed(p_0_2);
+  assign cap_0_2 = \$81  & l_0_1;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$84  = $signed(acc_0_3) + $signed(p_0_3);
-  assign cap_0_3 = \$85  & l_0_2;
+  assign \$82  = $signed(acc_0_3) + $signed(p_0_3);
+  assign cap_0_3 = \$83  & l_0_2;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$86  = $signed(acc_0_4) + $signed(p_0_4);
-  assign cap_0_4 = \$87  & l_0_3;
+  assign \$84  = $signed(acc_0_4) + $signed(p_0_4);
+  assign cap_0_4 = \$85  & l_0_3;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$88  = $signed(acc_0_5) + $signed(p_0_5);
-  assign cap_0_5 = \$89  & l_0_4;
+  assign \$86  = $signed(acc_0_5) + $signed(p_0_5);
+  assign cap_0_5 = \$87  & l_0_4;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$90  = $signed(acc_1_0) + $signed(p_1_0);
-  assign cap_1_0 = \$91  & skew_l1_d0;
+  assign \$88  = $signed(acc_1_0) + $signed(p_1_0);
+  assign cap_1_0 = \$89  & skew_l1_d0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$92  = $signed(acc_1_1) + $signed(p_1_1);
-  assign cap_1_1 = \$93  & l_1_0;
+  assign \$90  = $signed(acc_1_1) + $signed(p_1_1);
+  assign cap_1_1 = \$91  & l_1_0;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$94  = $signed(acc_1_2) + $signed(p_1_2);
-  assign cap_1_2 = \$95  & l_1_1;
+  assign \$92  = $signed(acc_1_2) + $signed(p_1_2);
+  assign cap_1_2 = \$93  & l_1_1;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$96  = $signed(acc_1_3) + $signed(p_1_3);
-  assign cap_1_3 = \$97  & l_1_2;
+  assign \$94  = $signed(acc_1_3) + $signed(p_1_3);
+  assign cap_1_3 = \$95  & l_1_2;
   assign p_1_4 = $signed(a_1_3) * $signed(w_0_4);
-  assign \$98  = $signed(acc_1_4) + $signed(p_1_4);
-  assign cap_1_4 = \$99  & l_1_3;
+  assign \$96  = $signed(acc_1_4) + $signed(p_1_4);
+  assign cap_1_4 = \$97  & l_1_3;
   assign p_1_5 = $signed(a_1_4) * $signed(w_0_5);
-  assign \$100  = $signed(acc_1_5) + $signed(p_1_5);
-  assign cap_1_5 = \$101  & l_1_4;
+  assign \$98  = $signed(acc_1_5) + $signed(p_1_5);
+  assign cap_1_5 = \$99  & l_1_4;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$102  = $signed(acc_2_0) + $signed(p_2_0);
-  assign cap_2_0 = \$103  & skew_l2_d1;
+  assign \$100  = $signed(acc_2_0) + $signed(p_2_0);
+  assign cap_2_0 = \$101  & skew_l2_d1;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$104  = $signed(acc_2_1) + $signed(p_2_1);
-  assign cap_2_1 = \$105  & l_2_0;
+  assign \$102  = $signed(acc_2_1) + $signed(p_2_1);
+  assign cap_2_1 = \$103  & l_2_0;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$106  = $signed(acc_2_2) + $signed(p_2_2);
-  assign cap_2_2 = \$107  & l_2_1;
+  assign \$104  = $signed(acc_2_2) + $signed(p_2_2);
+  assign cap_2_2 = \$105  & l_2_1;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$108  = $signed(acc_2_3) + $signed(p_2_3);
-  assign cap_2_3 = \$109  & l_2_2;
+  assign \$106  = $signed(acc_2_3) + $signed(p_2_3);
+  assign cap_2_3 = \$107  & l_2_2;
   assign p_2_4 = $signed(a_2_3) * $signed(w_1_4);
-  assign \$110  = $signed(acc_2_4) + $signed(p_2_4);
-  assign cap_2_4 = \$111  & l_2_3;
+  assign \$108  = $signed(acc_2_4) + $signed(p_2_4);
+  assign cap_2_4 = \$109  & l_2_3;
   assign p_2_5 = $signed(a_2_4) * $signed(w_1_5);
-  assign \$112  = $signed(acc_2_5) + $signed(p_2_5);
-  assign cap_2_5 = \$113  & l_2_4;
+  assign \$110  = $signed(acc_2_5) + $signed(p_2_5);
+  assign cap_2_5 = \$111  & l_2_4;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$114  = $signed(acc_3_0) + $signed(p_3_0);
-  assign cap_3_0 = \$115  & skew_l3_d2;
+  assign \$112  = $signed(acc_3_0) + $signed(p_3_0);
+  assign cap_3_0 = \$113  & skew_l3_d2;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$116  = $signed(acc_3_1) + $signed(p_3_1);
-  assign cap_3_1 = \$117  & l_3_0;
+  assign \$114  = $signed(acc_3_1) + $signed(p_3_1);
+  assign cap_3_1 = \$115  & l_3_0;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$118  = $signed(acc_3_2) + $signed(p_3_2);
-  assign cap_3_2 = \$119  & l_3_1;
+  assign \$116  = $signed(acc_3_2) + $signed(p_3_2);
+  assign cap_3_2 = \$117  & l_3_1;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$120  = $signed(acc_3_3) + $signed(p_3_3);
-  assign cap_3_3 = \$121  & l_3_2;
+  assign \$118  = $signed(acc_3_3) + $signed(p_3_3);
+  assign cap_3_3 = \$119  & l_3_2;
   assign p_3_4 = $signed(a_3_3) * $signed(w_2_4);
-  assign \$122  = $signed(acc_3_4) + $signed(p_3_4);
-  assign cap_3_4 = \$123  & l_3_3;
+  assign \$120  = $signed(acc_3_4) + $signed(p_3_4);
+  assign cap_3_4 = \$121  & l_3_3;
   assign p_3_5 = $signed(a_3_4) * $signed(w_2_5);
-  assign \$124  = $signed(acc_3_5) + $signed(p_3_5);
-  assign cap_3_5 = \$125  & l_3_4;
+  assign \$122  = $signed(acc_3_5) + $signed(p_3_5);
+  assign cap_3_5 = \$123  & l_3_4;
   assign draining = | drain_count;
-  assign \$126  = drain_beat == 2'h2;
-  assign shift = draining & \$126 ;
+  assign \$125  = drain_count - 1'h1;
+  assign \$127  = drain_beat + 1'h1;
+  assign \$128  = drain_shift ? 3'h0 : \$127 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$127 ;
+    skew_a1_d0 <= \$129 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$128 ;
+    skew_v1_d0 <= \$130 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$129 ;
+    skew_l1_d0 <= \$131 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$130 ;
+    skew_a2_d0 <= \$132 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$131 ;
+    skew_a2_d1 <= \$133 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$132 ;
+    skew_v2_d0 <= \$134 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$133 ;
+    skew_v2_d1 <= \$135 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$134 ;
+    skew_l2_d0 <= \$136 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$135 ;
+    skew_l2_d1 <= \$137 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$136 ;
+    skew_a3_d0 <= \$138 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$137 ;
+    skew_a3_d1 <= \$139 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$138 ;
+    skew_a3_d2 <= \$140 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$139 ;
+    skew_v3_d0 <= \$141 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$140 ;
+    skew_v3_d1 <= \$142 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$141 ;
+    skew_v3_d2 <= \$143 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$142 ;
+    skew_l3_d0 <= \$144 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$143 ;
+    skew_l3_d1 <= \$145 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$144 ;
+    skew_l3_d2 <= \$146 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$145 ;
+    skew_w1_d0 <= \$147 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$146 ;
+    skew_w2_d0 <= \$148 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$147 ;
+    skew_w2_d1 <= \$149 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$148 ;
+    skew_w3_d0 <= \$150 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$149 ;
+    skew_w3_d1 <= \$151 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$150 ;
+    skew_w3_d2 <= \$152 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$151 ;
+    skew_w4_d0 <= \$153 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$152 ;
+    skew_w4_d1 <= \$154 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$153 ;
+    skew_w4_d2 <= \$155 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$154 ;
+    skew_w4_d3 <= \$156 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$155 ;
+    skew_w5_d0 <= \$157 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$156 ;
+    skew_w5_d1 <= \$158 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$157 ;
+    skew_w5_d2 <= \$159 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$158 ;
+    skew_w5_d3 <= \$160 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$159 ;
+    skew_w5_d4 <= \$161 ;
   always @(posedge clk)
-    a_0_0 <= \$160 ;
+    a_0_0 <= \$162 ;
   always @(posedge clk)
-    v_0_0 <= \$161 ;
+    v_0_0 <= \$163 ;
   always @(posedge clk)
-    l_0_0 <= \$162 ;
+    l_0_0 <= \$164 ;
   always @(posedge clk)
-    w_0_0 <= \$163 ;
+    w_0_0 <= \$165 ;
   always @(posedge clk)
-    acc_0_0 <= \$164 ;
+    acc_0_0 <= \$166 ;
   always @(posedge clk)
-    out_0_0 <= \$165 ;
+    out_0_0 <= \$167 ;
   always @(posedge clk)
-    a_0_1 <= \$166 ;
+    a_0_1 <= \$168 ;
   always @(posedge clk)
-    v_0_1 <= \$167 ;
+    v_0_1 <= \$169 ;
   always @(posedge clk)
-    l_0_1 <= \$168 ;
+    l_0_1 <= \$170 ;
   always @(posedge clk)
-    w_0_1 <= \$169 ;
+    w_0_1 <= \$171 ;
   always @(posedge clk)
-    acc_0_1 <= \$170 ;
+    acc_0_1 <= \$172 ;
   always @(posedge clk)
-    out_0_1 <= \$171 ;
+    out_0_1 <= \$173 ;
   always @(posedge clk)
-    a_0_2 <= \$172 ;
+    a_0_2 <= \$174 ;
   always @(posedge clk)
-    v_0_2 <= \$173 ;
+    v_0_2 <= \$175 ;
   always @(posedge clk)
-    l_0_2 <= \$174 ;
+    l_0_2 <= \$176 ;
   always @(posedge clk)
-    w_0_2 <= \$175 ;
+    w_0_2 <= \$177 ;
   always @(posedge clk)
-    acc_0_2 <= \$176 ;
+    acc_0_2 <= \$178 ;
   always @(posedge clk)
-    out_0_2 <= \$177 ;
+    out_0_2 <= \$179 ;
   always @(posedge clk)
-    a_0_3 <= \$178 ;
+    a_0_3 <= \$180 ;
   always @(posedge clk)
-    v_0_3 <= \$179 ;
+    v_0_3 <= \$181 ;
   always @(posedge clk)
-    l_0_3 <= \$180 ;
+    l_0_3 <= \$182 ;
   always @(posedge clk)
-    w_0_3 <= \$181 ;
+    w_0_3 <= \$183 ;
   always @(posedge clk)
-    acc_0_3 <= \$182 ;
+    acc_0_3 <= \$184 ;
   always @(posedge clk)
-    out_0_3 <= \$183 ;
+    out_0_3 <= \$185 ;
   always @(posedge clk)
-    a_0_4 <= \$184 ;
+    a_0_4 <= \$186 ;
   always @(posedge clk)
-    v_0_4 <= \$185 ;
+    v_0_4 <= \$187 ;
   always @(posedge clk)
-    l_0_4 <= \$186 ;
+    l_0_4 <= \$188 ;
   always @(posedge clk)
-    w_0_4 <= \$187 ;
+    w_0_4 <= \$189 ;
   always @(posedge clk)
-    acc_0_4 <= \$188 ;
+    acc_0_4 <= \$190 ;
   always @(posedge clk)
-    out_0_4 <= \$189 ;
+    out_0_4 <= \$191 ;
   always @(posedge clk)
-    a_0_5 <= \$190 ;
+    a_0_5 <= \$192 ;
   always @(posedge clk)
-    v_0_5 <= \$191 ;
+    v_0_5 <= \$193 ;
   always @(posedge clk)
-    l_0_5 <= \$192 ;
+    l_0_5 <= \$194 ;
   always @(posedge clk)
-    w_0_5 <= \$193 ;
+    w_0_5 <= \$195 ;
   always @(posedge clk)
-    acc_0_5 <= \$194 ;
+    acc_0_5 <= \$196 ;
   always @(posedge clk)
-    out_0_5 <= \$195 ;
+    out_0_5 <= \$197 ;
   always @(posedge clk)
-    a_1_0 <= \$196 ;
+    a_1_0 <= \$198 ;
   always @(posedge clk)
-    v_1_0 <= \$197 ;
+    v_1_0 <= \$199 ;
   always @(posedge clk)
-    l_1_0 <= \$198 ;
+    l_1_0 <= \$200 ;
   always @(posedge clk)
-    w_1_0 <= \$199 ;
+    w_1_0 <= \$201 ;
   always @(posedge clk)
-    acc_1_0 <= \$200 ;
+    acc_1_0 <= \$202 ;
   always @(posedge clk)
-    out_1_0 <= \$201 ;
+    out_1_0 <= \$203 ;
   always @(posedge clk)
-    a_1_1 <= \$202 ;
+    a_1_1 <= \$204 ;
   always @(posedge clk)
-    v_1_1 <= \$203 ;
+    v_1_1 <= \$205 ;
   always @(posedge clk)
-    l_1_1 <= \$204 ;
+    l_1_1 <= \$206 ;
   always @(posedge clk)
-    w_1_1 <= \$205 ;
+    w_1_1 <= \$207 ;
   always @(posedge clk)
-    acc_1_1 <= \$206 ;
+    acc_1_1 <= \$208 ;
   always @(posedge clk)
-    out_1_1 <= \$207 ;
+    out_1_1 <= \$209 ;
   always @(posedge clk)
-    a_1_2 <= \$208 ;
+    a_1_2 <= \$210 ;
   always @(posedge clk)
-    v_1_2 <= \$209 ;
+    v_1_2 <= \$211 ;
   always @(posedge clk)
-    l_1_2 <= \$210 ;
+    l_1_2 <= \$212 ;
   always @(posedge clk)
-    w_1_2 <= \$211 ;
+    w_1_2 <= \$213 ;
   always @(posedge clk)
-    acc_1_2 <= \$212 ;
+    acc_1_2 <= \$214 ;
   always @(posedge clk)
-    out_1_2 <= \$213 ;
+    out_1_2 <= \$215 ;
   always @(posedge clk)
-    a_1_3 <= \$214 ;
+    a_1_3 <= \$216 ;
   always @(posedge clk)
-    v_1_3 <= \$215 ;
+    v_1_3 <= \$217 ;
   always @(posedge clk)
-    l_1_3 <= \$216 ;
+    l_1_3 <= \$218 ;
   always @(posedge clk)
-    w_1_3 <= \$217 ;
+    w_1_3 <= \$219 ;
   always @(posedge clk)
-    acc_1_3 <= \$218 ;
+    acc_1_3 <= \$220 ;
   always @(posedge clk)
-    out_1_3 <= \$219 ;
+    out_1_3 <= \$221 ;
   always @(posedge clk)
-    a_1_4 <= \$220 ;
+    a_1_4 <= \$222 ;
   always @(posedge clk)
-    v_1_4 <= \$221 ;
+    v_1_4 <= \$223 ;
   always @(posedge clk)
-    l_1_4 <= \$222 ;
+    l_1_4 <= \$224 ;
   always @(posedge clk)
-    w_1_4 <= \$223 ;
+    w_1_4 <= \$225 ;
   always @(posedge clk)
-    acc_1_4 <= \$224 ;
+    acc_1_4 <= \$226 ;
   always @(posedge clk)
-    out_1_4 <= \$225 ;
+    out_1_4 <= \$227 ;
   always @(posedge clk)
-    a_1_5 <= \$226 ;
+    a_1_5 <= \$228 ;
   always @(posedge clk)
-    v_1_5 <= \$227 ;
+    v_1_5 <= \$229 ;
   always @(posedge clk)
-    l_1_5 <= \$228 ;
+    l_1_5 <= \$230 ;
   always @(posedge clk)
-    w_1_5 <= \$229 ;
+    w_1_5 <= \$231 ;
   always @(posedge clk)
-    acc_1_5 <= \$230 ;
+    acc_1_5 <= \$232 ;
   always @(posedge clk)
-    out_1_5 <= \$231 ;
+    out_1_5 <= \$233 ;
   always @(posedge clk)
-    a_2_0 <= \$232 ;
+    a_2_0 <= \$234 ;
   always @(posedge clk)
-    v_2_0 <= \$233 ;
+    v_2_0 <= \$235 ;
   always @(posedge clk)
-    l_2_0 <= \$234 ;
+    l_2_0 <= \$236 ;
   always @(posedge clk)
-    w_2_0 <= \$235 ;
+    w_2_0 <= \$237 ;
   always @(posedge clk)
-    acc_2_0 <= \$236 ;
+    acc_2_0 <= \$238 ;
   always @(posedge clk)
-    out_2_0 <= \$237 ;
+    out_2_0 <= \$239 ;
   always @(posedge clk)
-    a_2_1 <= \$238 ;
+    a_2_1 <= \$240 ;
   always @(posedge clk)
-    v_2_1 <= \$239 ;
+    v_2_1 <= \$241 ;
   always @(posedge clk)
-    l_2_1 <= \$240 ;
+    l_2_1 <= \$242 ;
   always @(posedge clk)
-    w_2_1 <= \$241 ;
+    w_2_1 <= \$243 ;
   always @(posedge clk)
-    acc_2_1 <= \$242 ;
+    acc_2_1 <= \$244 ;
   always @(posedge clk)
-    out_2_1 <= \$243 ;
+    out_2_1 <= \$245 ;
   always @(posedge clk)
-    a_2_2 <= \$244 ;
+    a_2_2 <= \$246 ;
   always @(posedge clk)
-    v_2_2 <= \$245 ;
+    v_2_2 <= \$247 ;
   always @(posedge clk)
-    l_2_2 <= \$246 ;
+    l_2_2 <= \$248 ;
   always @(posedge clk)
-    w_2_2 <= \$247 ;
+    w_2_2 <= \$249 ;
   always @(posedge clk)
-    acc_2_2 <= \$248 ;
+    acc_2_2 <= \$250 ;
   always @(posedge clk)
-    out_2_2 <= \$249 ;
+    out_2_2 <= \$251 ;
   always @(posedge clk)
-    a_2_3 <= \$250 ;
+    a_2_3 <= \$252 ;
   always @(posedge clk)
-    v_2_3 <= \$251 ;
+    v_2_3 <= \$253 ;
   always @(posedge clk)
-    l_2_3 <= \$252 ;
+    l_2_3 <= \$254 ;
   always @(posedge clk)
-    w_2_3 <= \$253 ;
+    w_2_3 <= \$255 ;
   always @(posedge clk)
-    acc_2_3 <= \$254 ;
+    acc_2_3 <= \$256 ;
   always @(posedge clk)
-    out_2_3 <= \$255 ;
+    out_2_3 <= \$257 ;
   always @(posedge clk)
-    a_2_4 <= \$256 ;
+    a_2_4 <= \$258 ;
   always @(posedge clk)
-    v_2_4 <= \$257 ;
+    v_2_4 <= \$259 ;
   always @(posedge clk)
-    l_2_4 <= \$258 ;
+    l_2_4 <= \$260 ;
   always @(posedge clk)
-    w_2_4 <= \$259 ;
+    w_2_4 <= \$261 ;
   always @(posedge clk)
-    acc_2_4 <= \$260 ;
+    acc_2_4 <= \$262 ;
   always @(posedge clk)
-    out_2_4 <= \$261 ;
+    out_2_4 <= \$263 ;
   always @(posedge clk)
-    a_2_5 <= \$262 ;
+    a_2_5 <= \$264 ;
   always @(posedge clk)
-    v_2_5 <= \$263 ;
+    v_2_5 <= \$265 ;
   always @(posedge clk)
-    l_2_5 <= \$264 ;
+    l_2_5 <= \$266 ;
   always @(posedge clk)
-    w_2_5 <= \$265 ;
+    w_2_5 <= \$267 ;
   always @(posedge clk)
-    acc_2_5 <= \$266 ;
+    acc_2_5 <= \$268 ;
   always @(posedge clk)
-    out_2_5 <= \$267 ;
+    out_2_5 <= \$269 ;
   always @(posedge clk)
-    a_3_0 <= \$268 ;
+    a_3_0 <= \$270 ;
   always @(posedge clk)
-    v_3_0 <= \$269 ;
+    v_3_0 <= \$271 ;
   always @(posedge clk)
-    l_3_0 <= \$270 ;
+    l_3_0 <= \$272 ;
   always @(posedge clk)
-    w_3_0 <= \$271 ;
+    w_3_0 <= \$273 ;
   always @(posedge clk)
-    acc_3_0 <= \$272 ;
+    acc_3_0 <= \$274 ;
   always @(posedge clk)
-    out_3_0 <= \$273 ;
+    out_3_0 <= \$275 ;
   always @(posedge clk)
-    a_3_1 <= \$274 ;
+    a_3_1 <= \$276 ;
   always @(posedge clk)
-    v_3_1 <= \$275 ;
+    v_3_1 <= \$277 ;
   always @(posedge clk)
-    l_3_1 <= \$276 ;
+    l_3_1 <= \$278 ;
   always @(posedge clk)
-    w_3_1 <= \$277 ;
+    w_3_1 <= \$279 ;
   always @(posedge clk)
-    acc_3_1 <= \$278 ;
+    acc_3_1 <= \$280 ;
   always @(posedge clk)
-    out_3_1 <= \$279 ;
+    out_3_1 <= \$281 ;
   always @(posedge clk)
-    a_3_2 <= \$280 ;
+    a_3_2 <= \$282 ;
   always @(posedge clk)
-    v_3_2 <= \$281 ;
+    v_3_2 <= \$283 ;
   always @(posedge clk)
-    l_3_2 <= \$282 ;
+    l_3_2 <= \$284 ;
   always @(posedge clk)
-    w_3_2 <= \$283 ;
+    w_3_2 <= \$285 ;
   always @(posedge clk)
-    acc_3_2 <= \$284 ;
+    acc_3_2 <= \$286 ;
   always @(posedge clk)
-    out_3_2 <= \$285 ;
+    out_3_2 <= \$287 ;
   always @(posedge clk)
-    a_3_3 <= \$286 ;
+    a_3_3 <= \$288 ;
   always @(posedge clk)
-    v_3_3 <= \$287 ;
+    v_3_3 <= \$289 ;
   always @(posedge clk)
-    l_3_3 <= \$288 ;
+    l_3_3 <= \$290 ;
   always @(posedge clk)
-    w_3_3 <= \$289 ;
+    w_3_3 <= \$291 ;
   always @(posedge clk)
-    acc_3_3 <= \$290 ;
+    acc_3_3 <= \$292 ;
   always @(posedge clk)
-    out_3_3 <= \$291 ;
+    out_3_3 <= \$293 ;
   always @(posedge clk)
-    a_3_4 <= \$292 ;
+    a_3_4 <= \$294 ;
   always @(posedge clk)
-    v_3_4 <= \$293 ;
+    v_3_4 <= \$295 ;
   always @(posedge clk)
-    l_3_4 <= \$294 ;
+    l_3_4 <= \$296 ;
   always @(posedge clk)
-    w_3_4 <= \$295 ;
+    w_3_4 <= \$297 ;
   always @(posedge clk)
-    acc_3_4 <= \$296 ;
+    acc_3_4 <= \$298 ;
   always @(posedge clk)
-    out_3_4 <= \$297 ;
+    out_3_4 <= \$299 ;
   always @(posedge clk)
-    a_3_5 <= \$298 ;
+    a_3_5 <= \$300 ;
   always @(posedge clk)
-    v_3_5 <= \$299 ;
+    v_3_5 <= \$301 ;
   always @(posedge clk)
-    l_3_5 <= \$300 ;
+    l_3_5 <= \$302 ;
   always @(posedge clk)
-    w_3_5 <= \$301 ;
+    w_3_5 <= \$303 ;
   always @(posedge clk)
-    acc_3_5 <= \$302 ;
+    acc_3_5 <= \$304 ;
   always @(posedge clk)
-    out_3_5 <= \$303 ;
+    out_3_5 <= \$305 ;
   always @(posedge clk)
-    drain_beat <= \$304 ;
+    drain_count <= \$306 ;
   always @(posedge clk)
-    drain_count <= \$305 ;
+    drain_beat <= \$307 ;
+  always @(posedge clk)
+    drain_shift <= \$308 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = i_a[15:8];
+    \$129  = i_a[15:8];
     if (rst) begin
-      \$127  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = i_valid;
+    \$130  = i_valid;
     if (rst) begin
-      \$128  = 1'h0;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = i_last;
+    \$131  = i_last;
     if (rst) begin
-      \$129  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = i_a[23:16];
+    \$132  = i_a[23:16];
     if (rst) begin
-      \$130  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = skew_a2_d0;
+    \$133  = skew_a2_d0;
     if (rst) begin
-      \$131  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = i_valid;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = skew_v2_d0;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = i_last;
+    \$134  = i_valid;
     if (rst) begin
       \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = skew_l2_d0;
+    \$135  = skew_v2_d0;
     if (rst) begin
       \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = i_a[31:24];
+    \$136  = i_last;
     if (rst) begin
-      \$136  = 8'h00;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = skew_a3_d0;
+    \$137  = skew_l2_d0;
     if (rst) begin
-      \$137  = 8'h00;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = skew_a3_d1;
+    \$138  = i_a[31:24];
     if (rst) begin
       \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = i_valid;
+    \$139  = skew_a3_d0;
     if (rst) begin
-      \$139  = 1'h0;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = skew_v3_d0;
+    \$140  = skew_a3_d1;
     if (rst) begin
-      \$140  = 1'h0;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_v3_d1;
+    \$141  = i_valid;
     if (rst) begin
       \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = i_last;
+    \$142  = skew_v3_d0;
     if (rst) begin
       \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = skew_l3_d0;
+    \$143  = skew_v3_d1;
     if (rst) begin
       \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = skew_l3_d1;
+    \$144  = i_last;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = i_w[15:8];
+    \$145  = skew_l3_d0;
     if (rst) begin
-      \$145  = 8'h00;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = i_w[23:16];
+    \$146  = skew_l3_d1;
     if (rst) begin
-      \$146  = 8'h00;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_w2_d0;
+    \$147  = i_w[15:8];
     if (rst) begin
       \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = i_w[31:24];
+    \$148  = i_w[23:16];
     if (rst) begin
       \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_w3_d0;
+    \$149  = skew_w2_d0;
     if (rst) begin
       \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = skew_w3_d1;
+    \$150  = i_w[31:24];
     if (rst) begin
       \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = i_w[39:32];
+    \$151  = skew_w3_d0;
     if (rst) begin
       \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_w4_d0;
+    \$152  = skew_w3_d1;
     if (rst) begin
       \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_w4_d1;
+    \$153  = i_w[39:32];
     if (rst) begin
       \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = skew_w4_d2;
+    \$154  = skew_w4_d0;
     if (rst) begin
       \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = i_w[47:40];
+    \$155  = skew_w4_d1;
     if (rst) begin
       \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = skew_w5_d0;
+    \$156  = skew_w4_d2;
     if (rst) begin
       \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = skew_w5_d1;
+    \$157  = i_w[47:40];
     if (rst) begin
       \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = skew_w5_d2;
+    \$158  = skew_w5_d0;
     if (rst) begin
       \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = skew_w5_d3;
+    \$159  = skew_w5_d1;
     if (rst) begin
       \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = i_a[7:0];
+    \$160  = skew_w5_d2;
     if (rst) begin
       \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = i_valid;
+    \$161  = skew_w5_d3;
     if (rst) begin
-      \$161  = 1'h0;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = i_last;
+    \$162  = i_a[7:0];
     if (rst) begin
-      \$162  = 1'h0;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = i_w[7:0];
+    \$163  = i_valid;
     if (rst) begin
-      \$163  = 8'h00;
+      \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = acc_0_0;
+    \$164  = i_last;
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$165  = i_w[7:0];
+    if (rst) begin
+      \$165  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$166  = acc_0_0;
     if (\$1 ) begin
-      \$164  = \$2 ;
+      \$166  = \$2 ;
     end
     if (rst) begin
-      \$164  = 25'h0000000;
+      \$166  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = out_0_0;
+    \$167  = out_0_0;
     if (cap_0_0) begin
-      \$165  = \$78 [24:0];
+      \$167  = \$76 [24:0];
     end else if (\$3 ) begin
-      \$165  = out_1_0;
+      \$167  = out_1_0;
     end
     if (rst) begin
-      \$165  = 25'h0000000;
+      \$167  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = a_0_0;
+    \$168  = a_0_0;
     if (rst) begin
-      \$166  = 8'h00;
+      \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = v_0_0;
+    \$169  = v_0_0;
     if (rst) begin
-      \$167  = 1'h0;
+      \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = l_0_0;
+    \$170  = l_0_0;
     if (rst) begin
-      \$168  = 1'h0;
+      \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = skew_w1_d0;
+    \$171  = skew_w1_d0;
     if (rst) begin
-      \$169  = 8'h00;
+      \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = acc_0_1;
+    \$172  = acc_0_1;
     if (\$4 ) begin
-      \$170  = \$5 ;
+      \$172  = \$5 ;
     end
     if (rst) begin
-      \$170  = 25'h0000000;
+      \$172  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = out_0_1;
+    \$173  = out_0_1;
     if (cap_0_1) begin
-      \$171  = \$80 [24:0];
+      \$173  = \$78 [24:0];
     end else if (\$6 ) begin
-      \$171  = out_1_1;
+      \$173  = out_1_1;
     end
     if (rst) begin
-      \$171  = 25'h0000000;
+      \$173  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = a_0_1;
+    \$174  = a_0_1;
     if (rst) begin
-      \$172  = 8'h00;
+      \$174  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = v_0_1;
+    \$175  = v_0_1;
     if (rst) begin
-      \$173  = 1'h0;
+      \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = l_0_1;
+    \$176  = l_0_1;
     if (rst) begin
-      \$174  = 1'h0;
+      \$176  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = skew_w2_d1;
+    \$177  = skew_w2_d1;
     if (rst) begin
-      \$175  = 8'h00;
+      \$177  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = acc_0_2;
+    \$178  = acc_0_2;
     if (\$7 ) begin
-      \$176  = \$8 ;
+      \$178  = \$8 ;
     end
     if (rst) begin
-      \$176  = 25'h0000000;
+      \$178  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = out_0_2;
+    \$179  = out_0_2;
     if (cap_0_2) begin
-      \$177  = \$82 [24:0];
+      \$179  = \$80 [24:0];
     end else if (\$9 ) begin
-      \$177  = out_1_2;
+      \$179  = out_1_2;
     end
     if (rst) begin
-      \$177  = 25'h0000000;
+      \$179  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = a_0_2;
+    \$180  = a_0_2;
     if (rst) begin
-      \$178  = 8'h00;
+      \$180  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = v_0_2;
+    \$181  = v_0_2;
     if (rst) begin
-      \$179  = 1'h0;
+      \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = l_0_2;
+    \$182  = l_0_2;
     if (rst) begin
-      \$180  = 1'h0;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = skew_w3_d2;
+    \$183  = skew_w3_d2;
     if (rst) begin
-      \$181  = 8'h00;
+      \$183  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = acc_0_3;
+    \$184  = acc_0_3;
     if (\$10 ) begin
-      \$182  = \$11 ;
+      \$184  = \$11 ;
     end
     if (rst) begin
-      \$182  = 25'h0000000;
+      \$184  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = out_0_3;
+    \$185  = out_0_3;
     if (cap_0_3) begin
-      \$183  = \$84 [24:0];
+      \$185  = \$82 [24:0];
     end else if (\$12 ) begin
-      \$183  = out_1_3;
+      \$185  = out_1_3;
     end
     if (rst) begin
-      \$183  = 25'h0000000;
+      \$185  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = a_0_3;
+    \$186  = a_0_3;
     if (rst) begin
-      \$184  = 8'h00;
+      \$186  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = v_0_3;
+    \$187  = v_0_3;
     if (rst) begin
-      \$185  = 1'h0;
+      \$187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = l_0_3;
+    \$188  = l_0_3;
     if (rst) begin
-      \$186  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = skew_w4_d3;
+    \$189  = skew_w4_d3;
     if (rst) begin
-      \$187  = 8'h00;
+      \$189  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = acc_0_4;
+    \$190  = acc_0_4;
     if (\$13 ) begin
-      \$188  = \$14 ;
+      \$190  = \$14 ;
     end
     if (rst) begin
-      \$188  = 25'h0000000;
+      \$190  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = out_0_4;
+    \$191  = out_0_4;
     if (cap_0_4) begin
-      \$189  = \$86 [24:0];
+      \$191  = \$84 [24:0];
     end else if (\$15 ) begin
-      \$189  = out_1_4;
+      \$191  = out_1_4;
     end
     if (rst) begin
-      \$189  = 25'h0000000;
+      \$191  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = a_0_4;
+    \$192  = a_0_4;
     if (rst) begin
-      \$190  = 8'h00;
+      \$192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = v_0_4;
+    \$193  = v_0_4;
     if (rst) begin
-      \$191  = 1'h0;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = l_0_4;
+    \$194  = l_0_4;
     if (rst) begin
-      \$192  = 1'h0;
+      \$194  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = skew_w5_d4;
+    \$195  = skew_w5_d4;
     if (rst) begin
-      \$193  = 8'h00;
+      \$195  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = acc_0_5;
+    \$196  = acc_0_5;
     if (\$16 ) begin
-      \$194  = \$17 ;
+      \$196  = \$17 ;
     end
     if (rst) begin
-      \$194  = 25'h0000000;
+      \$196  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = out_0_5;
+    \$197  = out_0_5;
     if (cap_0_5) begin
-      \$195  = \$88 [24:0];
+      \$197  = \$86 [24:0];
     end else if (\$18 ) begin
-      \$195  = out_1_5;
+      \$197  = out_1_5;
     end
     if (rst) begin
-      \$195  = 25'h0000000;
+      \$197  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = skew_a1_d0;
+    \$198  = skew_a1_d0;
     if (rst) begin
-      \$196  = 8'h00;
+      \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = skew_v1_d0;
+    \$199  = skew_v1_d0;
     if (rst) begin
-      \$197  = 1'h0;
+      \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = skew_l1_d0;
+    \$200  = skew_l1_d0;
     if (rst) begin
-      \$198  = 1'h0;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = w_0_0;
+    \$201  = w_0_0;
     if (rst) begin
-      \$199  = 8'h00;
+      \$201  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = acc_1_0;
+    \$202  = acc_1_0;
     if (\$19 ) begin
-      \$200  = \$20 ;
+      \$202  = \$20 ;
     end
     if (rst) begin
-      \$200  = 25'h0000000;
+      \$202  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = out_1_0;
+    \$203  = out_1_0;
     if (cap_1_0) begin
-      \$201  = \$90 [24:0];
+      \$203  = \$88 [24:0];
     end else if (\$21 ) begin
-      \$201  = out_2_0;
+      \$203  = out_2_0;
     end
     if (rst) begin
-      \$201  = 25'h0000000;
+      \$203  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = a_1_0;
+    \$204  = a_1_0;
     if (rst) begin
-      \$202  = 8'h00;
+      \$204  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = v_1_0;
+    \$205  = v_1_0;
     if (rst) begin
-      \$203  = 1'h0;
+      \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = l_1_0;
+    \$206  = l_1_0;
     if (rst) begin
-      \$204  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = w_0_1;
+    \$207  = w_0_1;
     if (rst) begin
-      \$205  = 8'h00;
+      \$207  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = acc_1_1;
+    \$208  = acc_1_1;
     if (\$22 ) begin
-      \$206  = \$23 ;
+      \$208  = \$23 ;
     end
     if (rst) begin
-      \$206  = 25'h0000000;
+      \$208  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = out_1_1;
+    \$209  = out_1_1;
     if (cap_1_1) begin
-      \$207  = \$92 [24:0];
+      \$209  = \$90 [24:0];
     end else if (\$24 ) begin
-      \$207  = out_2_1;
+      \$209  = out_2_1;
     end
     if (rst) begin
-      \$207  = 25'h0000000;
+      \$209  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = a_1_1;
+    \$210  = a_1_1;
     if (rst) begin
-      \$208  = 8'h00;
+      \$210  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = v_1_1;
+    \$211  = v_1_1;
     if (rst) begin
-      \$209  = 1'h0;
+      \$211  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = l_1_1;
+    \$212  = l_1_1;
     if (rst) begin
-      \$210  = 1'h0;
+      \$212  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = w_0_2;
+    \$213  = w_0_2;
     if (rst) begin
-      \$211  = 8'h00;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = acc_1_2;
+    \$214  = acc_1_2;
     if (\$25 ) begin
-      \$212  = \$26 ;
+      \$214  = \$26 ;
     end
     if (rst) begin
-      \$212  = 25'h0000000;
+      \$214  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = out_1_2;
+    \$215  = out_1_2;
     if (cap_1_2) begin
-      \$213  = \$94 [24:0];
+      \$215  = \$92 [24:0];
     end else if (\$27 ) begin
-      \$213  = out_2_2;
+      \$215  = out_2_2;
     end
     if (rst) begin
-      \$213  = 25'h0000000;
+      \$215  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = a_1_2;
+    \$216  = a_1_2;
     if (rst) begin
-      \$214  = 8'h00;
+      \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = v_1_2;
+    \$217  = v_1_2;
     if (rst) begin
-      \$215  = 1'h0;
+      \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = l_1_2;
+    \$218  = l_1_2;
     if (rst) begin
-      \$216  = 1'h0;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = w_0_3;
+    \$219  = w_0_3;
     if (rst) begin
-      \$217  = 8'h00;
+      \$219  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = acc_1_3;
+    \$220  = acc_1_3;
     if (\$28 ) begin
-      \$218  = \$29 ;
+      \$220  = \$29 ;
     end
     if (rst) begin
-      \$218  = 25'h0000000;
+      \$220  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = out_1_3;
+    \$221  = out_1_3;
     if (cap_1_3) begin
-      \$219  = \$96 [24:0];
+      \$221  = \$94 [24:0];
     end else if (\$30 ) begin
-      \$219  = out_2_3;
+      \$221  = out_2_3;
     end
     if (rst) begin
-      \$219  = 25'h0000000;
+      \$221  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = a_1_3;
+    \$222  = a_1_3;
     if (rst) begin
-      \$220  = 8'h00;
+      \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = v_1_3;
+    \$223  = v_1_3;
     if (rst) begin
-      \$221  = 1'h0;
+      \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = l_1_3;
+    \$224  = l_1_3;
     if (rst) begin
-      \$222  = 1'h0;
+      \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = w_0_4;
+    \$225  = w_0_4;
     if (rst) begin
-      \$223  = 8'h00;
+      \$225  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = acc_1_4;
+    \$226  = acc_1_4;
     if (\$31 ) begin
-      \$224  = \$32 ;
+      \$226  = \$32 ;
     end
     if (rst) begin
-      \$224  = 25'h0000000;
+      \$226  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = out_1_4;
+    \$227  = out_1_4;
     if (cap_1_4) begin
-      \$225  = \$98 [24:0];
+      \$227  = \$96 [24:0];
     end else if (\$33 ) begin
-      \$225  = out_2_4;
+      \$227  = out_2_4;
     end
     if (rst) begin
-      \$225  = 25'h0000000;
+      \$227  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = a_1_4;
+    \$228  = a_1_4;
     if (rst) begin
-      \$226  = 8'h00;
+      \$228  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = v_1_4;
+    \$229  = v_1_4;
     if (rst) begin
-      \$227  = 1'h0;
+      \$229  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = l_1_4;
+    \$230  = l_1_4;
     if (rst) begin
-      \$228  = 1'h0;
+      \$230  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = w_0_5;
+    \$231  = w_0_5;
     if (rst) begin
-      \$229  = 8'h00;
+      \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = acc_1_5;
+    \$232  = acc_1_5;
     if (\$34 ) begin
-      \$230  = \$35 ;
+      \$232  = \$35 ;
     end
     if (rst) begin
-      \$230  = 25'h0000000;
+      \$232  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = out_1_5;
+    \$233  = out_1_5;
     if (cap_1_5) begin
-      \$231  = \$100 [24:0];
+      \$233  = \$98 [24:0];
     end else if (\$36 ) begin
-      \$231  = out_2_5;
+      \$233  = out_2_5;
     end
     if (rst) begin
-      \$231  = 25'h0000000;
+      \$233  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = skew_a2_d1;
+    \$234  = skew_a2_d1;
     if (rst) begin
-      \$232  = 8'h00;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = skew_v2_d1;
+    \$235  = skew_v2_d1;
     if (rst) begin
-      \$233  = 1'h0;
+      \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = skew_l2_d1;
+    \$236  = skew_l2_d1;
     if (rst) begin
-      \$234  = 1'h0;
+      \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = w_1_0;
+    \$237  = w_1_0;
     if (rst) begin
-      \$235  = 8'h00;
+      \$237  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = acc_2_0;
+    \$238  = acc_2_0;
     if (\$37 ) begin
-      \$236  = \$38 ;
+      \$238  = \$38 ;
     end
     if (rst) begin
-      \$236  = 25'h0000000;
+      \$238  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = out_2_0;
+    \$239  = out_2_0;
     if (cap_2_0) begin
-      \$237  = \$102 [24:0];
+      \$239  = \$100 [24:0];
     end else if (\$39 ) begin
-      \$237  = out_3_0;
+      \$239  = out_3_0;
     end
     if (rst) begin
-      \$237  = 25'h0000000;
+      \$239  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = a_2_0;
+    \$240  = a_2_0;
     if (rst) begin
-      \$238  = 8'h00;
+      \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = v_2_0;
+    \$241  = v_2_0;
     if (rst) begin
-      \$239  = 1'h0;
+      \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = l_2_0;
+    \$242  = l_2_0;
     if (rst) begin
-      \$240  = 1'h0;
+      \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = w_1_1;
+    \$243  = w_1_1;
     if (rst) begin
-      \$241  = 8'h00;
+      \$243  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = acc_2_1;
+    \$244  = acc_2_1;
     if (\$40 ) begin
-      \$242  = \$41 ;
+      \$244  = \$41 ;
     end
     if (rst) begin
-      \$242  = 25'h0000000;
+      \$244  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = out_2_1;
+    \$245  = out_2_1;
     if (cap_2_1) begin
-      \$243  = \$104 [24:0];
+      \$245  = \$102 [24:0];
     end else if (\$42 ) begin
-      \$243  = out_3_1;
+      \$245  = out_3_1;
     end
     if (rst) begin
-      \$243  = 25'h0000000;
+      \$245  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = a_2_1;
+    \$246  = a_2_1;
     if (rst) begin
-      \$244  = 8'h00;
+      \$246  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = v_2_1;
+    \$247  = v_2_1;
     if (rst) begin
-      \$245  = 1'h0;
+      \$247  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = l_2_1;
+    \$248  = l_2_1;
     if (rst) begin
-      \$246  = 1'h0;
+      \$248  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = w_1_2;
+    \$249  = w_1_2;
     if (rst) begin
-      \$247  = 8'h00;
+      \$249  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = acc_2_2;
+    \$250  = acc_2_2;
     if (\$43 ) begin
-      \$248  = \$44 ;
+      \$250  = \$44 ;
     end
     if (rst) begin
-      \$248  = 25'h0000000;
+      \$250  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = out_2_2;
+    \$251  = out_2_2;
     if (cap_2_2) begin
-      \$249  = \$106 [24:0];
+      \$251  = \$104 [24:0];
     end else if (\$45 ) begin
-      \$249  = out_3_2;
+      \$251  = out_3_2;
     end
     if (rst) begin
-      \$249  = 25'h0000000;
+      \$251  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = a_2_2;
+    \$252  = a_2_2;
     if (rst) begin
-      \$250  = 8'h00;
+      \$252  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = v_2_2;
+    \$253  = v_2_2;
     if (rst) begin
-      \$251  = 1'h0;
+      \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = l_2_2;
+    \$254  = l_2_2;
     if (rst) begin
-      \$252  = 1'h0;
+      \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = w_1_3;
+    \$255  = w_1_3;
     if (rst) begin
-      \$253  = 8'h00;
+      \$255  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = acc_2_3;
+    \$256  = acc_2_3;
     if (\$46 ) begin
-      \$254  = \$47 ;
+      \$256  = \$47 ;
     end
     if (rst) begin
-      \$254  = 25'h0000000;
+      \$256  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = out_2_3;
+    \$257  = out_2_3;
     if (cap_2_3) begin
-      \$255  = \$108 [24:0];
+      \$257  = \$106 [24:0];
     end else if (\$48 ) begin
-      \$255  = out_3_3;
+      \$257  = out_3_3;
     end
     if (rst) begin
-      \$255  = 25'h0000000;
+      \$257  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = a_2_3;
+    \$258  = a_2_3;
     if (rst) begin
-      \$256  = 8'h00;
+      \$258  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$257  = v_2_3;
+    \$259  = v_2_3;
     if (rst) begin
-      \$257  = 1'h0;
+      \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$258  = l_2_3;
+    \$260  = l_2_3;
     if (rst) begin
-      \$258  = 1'h0;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$259  = w_1_4;
+    \$261  = w_1_4;
     if (rst) begin
-      \$259  = 8'h00;
+      \$261  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$260  = acc_2_4;
+    \$262  = acc_2_4;
     if (\$49 ) begin
-      \$260  = \$50 ;
+      \$262  = \$50 ;
     end
     if (rst) begin
-      \$260  = 25'h0000000;
+      \$262  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$261  = out_2_4;
+    \$263  = out_2_4;
     if (cap_2_4) begin
-      \$261  = \$110 [24:0];
+      \$263  = \$108 [24:0];
     end else if (\$51 ) begin
-      \$261  = out_3_4;
+      \$263  = out_3_4;
     end
     if (rst) begin
-      \$261  = 25'h0000000;
+      \$263  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$262  = a_2_4;
+    \$264  = a_2_4;
     if (rst) begin
-      \$262  = 8'h00;
+      \$264  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$263  = v_2_4;
+    \$265  = v_2_4;
     if (rst) begin
-      \$263  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$264  = l_2_4;
+    \$266  = l_2_4;
     if (rst) begin
-      \$264  = 1'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$265  = w_1_5;
+    \$267  = w_1_5;
     if (rst) begin
-      \$265  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$266  = acc_2_5;
+    \$268  = acc_2_5;
     if (\$52 ) begin
-      \$266  = \$53 ;
+      \$268  = \$53 ;
     end
     if (rst) begin
-      \$266  = 25'h0000000;
+      \$268  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$267  = out_2_5;
+    \$269  = out_2_5;
     if (cap_2_5) begin
-      \$267  = \$112 [24:0];
+      \$269  = \$110 [24:0];
     end else if (\$54 ) begin
-      \$267  = out_3_5;
+      \$269  = out_3_5;
     end
     if (rst) begin
-      \$267  = 25'h0000000;
+      \$269  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$268  = skew_a3_d2;
+    \$270  = skew_a3_d2;
     if (rst) begin
-      \$268  = 8'h00;
+      \$270  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$269  = skew_v3_d2;
+    \$271  = skew_v3_d2;
     if (rst) begin
-      \$269  = 1'h0;
+      \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$270  = skew_l3_d2;
+    \$272  = skew_l3_d2;
     if (rst) begin
-      \$270  = 1'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$271  = w_2_0;
+    \$273  = w_2_0;
     if (rst) begin
-      \$271  = 8'h00;
+      \$273  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$272  = acc_3_0;
+    \$274  = acc_3_0;
     if (\$55 ) begin
-      \$272  = \$56 ;
+      \$274  = \$56 ;
     end
     if (rst) begin
-      \$272  = 25'h0000000;
+      \$274  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$273  = out_3_0;
+    \$275  = out_3_0;
     if (cap_3_0) begin
-      \$273  = \$114 [24:0];
+      \$275  = \$112 [24:0];
     end else if (\$57 ) begin
-      \$273  = 25'h0000000;
+      \$275  = 25'h0000000;
     end
     if (rst) begin
-      \$273  = 25'h0000000;
+      \$275  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$274  = a_3_0;
+    \$276  = a_3_0;
     if (rst) begin
-      \$274  = 8'h00;
+      \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$275  = v_3_0;
+    \$277  = v_3_0;
     if (rst) begin
-      \$275  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$276  = l_3_0;
+    \$278  = l_3_0;
     if (rst) begin
-      \$276  = 1'h0;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$277  = w_2_1;
+    \$279  = w_2_1;
     if (rst) begin
-      \$277  = 8'h00;
+      \$279  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$278  = acc_3_1;
+    \$280  = acc_3_1;
     if (\$58 ) begin
-      \$278  = \$59 ;
+      \$280  = \$59 ;
     end
     if (rst) begin
-      \$278  = 25'h0000000;
+      \$280  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$279  = out_3_1;
+    \$281  = out_3_1;
     if (cap_3_1) begin
-      \$279  = \$116 [24:0];
+      \$281  = \$114 [24:0];
     end else if (\$60 ) begin
-      \$279  = 25'h0000000;
+      \$281  = 25'h0000000;
     end
     if (rst) begin
-      \$279  = 25'h0000000;
+      \$281  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$280  = a_3_1;
+    \$282  = a_3_1;
     if (rst) begin
-      \$280  = 8'h00;
+      \$282  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$281  = v_3_1;
+    \$283  = v_3_1;
     if (rst) begin
-      \$281  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$282  = l_3_1;
+    \$284  = l_3_1;
     if (rst) begin
-      \$282  = 1'h0;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$283  = w_2_2;
+    \$285  = w_2_2;
     if (rst) begin
-      \$283  = 8'h00;
+      \$285  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$284  = acc_3_2;
+    \$286  = acc_3_2;
     if (\$61 ) begin
-      \$284  = \$62 ;
+      \$286  = \$62 ;
     end
     if (rst) begin
-      \$284  = 25'h0000000;
+      \$286  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$285  = out_3_2;
+    \$287  = out_3_2;
     if (cap_3_2) begin
-      \$285  = \$118 [24:0];
+      \$287  = \$116 [24:0];
     end else if (\$63 ) begin
-      \$285  = 25'h0000000;
+      \$287  = 25'h0000000;
     end
     if (rst) begin
-      \$285  = 25'h0000000;
+      \$287  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$286  = a_3_2;
+    \$288  = a_3_2;
     if (rst) begin
-      \$286  = 8'h00;
+      \$288  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$287  = v_3_2;
+    \$289  = v_3_2;
     if (rst) begin
-      \$287  = 1'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$288  = l_3_2;
+    \$290  = l_3_2;
     if (rst) begin
-      \$288  = 1'h0;
+      \$290  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$289  = w_2_3;
+    \$291  = w_2_3;
     if (rst) begin
-      \$289  = 8'h00;
+      \$291  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$290  = acc_3_3;
+    \$292  = acc_3_3;
     if (\$64 ) begin
-      \$290  = \$65 ;
+      \$292  = \$65 ;
     end
     if (rst) begin
-      \$290  = 25'h0000000;
+      \$292  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$291  = out_3_3;
+    \$293  = out_3_3;
     if (cap_3_3) begin
-      \$291  = \$120 [24:0];
+      \$293  = \$118 [24:0];
     end else if (\$66 ) begin
-      \$291  = 25'h0000000;
+      \$293  = 25'h0000000;
     end
     if (rst) begin
-      \$291  = 25'h0000000;
+      \$293  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$292  = a_3_3;
+    \$294  = a_3_3;
     if (rst) begin
-      \$292  = 8'h00;
+      \$294  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$293  = v_3_3;
+    \$295  = v_3_3;
     if (rst) begin
-      \$293  = 1'h0;
+      \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$294  = l_3_3;
+    \$296  = l_3_3;
     if (rst) begin
-      \$294  = 1'h0;
+      \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$295  = w_2_4;
+    \$297  = w_2_4;
     if (rst) begin
-      \$295  = 8'h00;
+      \$297  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$296  = acc_3_4;
+    \$298  = acc_3_4;
     if (\$67 ) begin
-      \$296  = \$68 ;
+      \$298  = \$68 ;
     end
     if (rst) begin
-      \$296  = 25'h0000000;
+      \$298  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$297  = out_3_4;
+    \$299  = out_3_4;
     if (cap_3_4) begin
-      \$297  = \$122 [24:0];
+      \$299  = \$120 [24:0];
     end else if (\$69 ) begin
-      \$297  = 25'h0000000;
+      \$299  = 25'h0000000;
     end
     if (rst) begin
-      \$297  = 25'h0000000;
+      \$299  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = a_3_4;
+    \$300  = a_3_4;
     if (rst) begin
-      \$298  = 8'h00;
+      \$300  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = v_3_4;
+    \$301  = v_3_4;
     if (rst) begin
-      \$299  = 1'h0;
+      \$301  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = l_3_4;
+    \$302  = l_3_4;
     if (rst) begin
-      \$300  = 1'h0;
+      \$302  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = w_2_5;
+    \$303  = w_2_5;
     if (rst) begin
-      \$301  = 8'h00;
+      \$303  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = acc_3_5;
+    \$304  = acc_3_5;
     if (\$70 ) begin
-      \$302  = \$71 ;
+      \$304  = \$71 ;
     end
     if (rst) begin
-      \$302  = 25'h0000000;
+      \$304  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = out_3_5;
+    \$305  = out_3_5;
     if (cap_3_5) begin
-      \$303  = \$124 [24:0];
+      \$305  = \$122 [24:0];
     end else if (\$72 ) begin
-      \$303  = 25'h0000000;
+      \$305  = 25'h0000000;
     end
     if (rst) begin
-      \$303  = 25'h0000000;
+      \$305  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = drain_beat;
-    if (cap_3_5) begin
-      \$304  = 2'h0;
-    end else if (\$73 ) begin
-      \$304  = \$75 [1:0];
-    end
+    \$306  = count_next;
     if (rst) begin
-      \$304  = 2'h0;
+      \$306  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = drain_count;
-    if (cap_3_5) begin
-      \$305  = 3'h4;
-    end else if (\$76 ) begin
-      \$305  = \$77 [2:0];
-    end
+    \$307  = beat_next;
     if (rst) begin
-      \$305  = 3'h0;
+      \$307  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$308  = \$75 ;
+    if (rst) begin
+      \$308  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_3_5) begin
+      count_next = 3'h4;
+    end else if (\$124 ) begin
+      count_next = \$125 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    beat_next = drain_beat;
+    if (cap_3_5) begin
+      beat_next = 2'h0;
+    end else if (\$126 ) begin
+      beat_next = \$128 [1:0];
     end
   end
   assign en = 1'h1;
-  assign sum_0_0 = \$78 [24:0];
-  assign sum_0_1 = \$80 [24:0];
-  assign sum_0_2 = \$82 [24:0];
-  assign sum_0_3 = \$84 [24:0];
-  assign sum_0_4 = \$86 [24:0];
-  assign sum_0_5 = \$88 [24:0];
-  assign sum_1_0 = \$90 [24:0];
-  assign sum_1_1 = \$92 [24:0];
-  assign sum_1_2 = \$94 [24:0];
-  assign sum_1_3 = \$96 [24:0];
-  assign sum_1_4 = \$98 [24:0];
-  assign sum_1_5 = \$100 [24:0];
-  assign sum_2_0 = \$102 [24:0];
-  assign sum_2_1 = \$104 [24:0];
-  assign sum_2_2 = \$106 [24:0];
-  assign sum_2_3 = \$108 [24:0];
-  assign sum_2_4 = \$110 [24:0];
-  assign sum_2_5 = \$112 [24:0];
-  assign sum_3_0 = \$114 [24:0];
-  assign sum_3_1 = \$116 [24:0];
-  assign sum_3_2 = \$118 [24:0];
-  assign sum_3_3 = \$120 [24:0];
-  assign sum_3_4 = \$122 [24:0];
-  assign sum_3_5 = \$124 [24:0];
+  assign sum_0_0 = \$76 [24:0];
+  assign sum_0_1 = \$78 [24:0];
+  assign sum_0_2 = \$80 [24:0];
+  assign sum_0_3 = \$82 [24:0];
+  assign sum_0_4 = \$84 [24:0];
+  assign sum_0_5 = \$86 [24:0];
+  assign sum_1_0 = \$88 [24:0];
+  assign sum_1_1 = \$90 [24:0];
+  assign sum_1_2 = \$92 [24:0];
+  assign sum_1_3 = \$94 [24:0];
+  assign sum_1_4 = \$96 [24:0];
+  assign sum_1_5 = \$98 [24:0];
+  assign sum_2_0 = \$100 [24:0];
+  assign sum_2_1 = \$102 [24:0];
+  assign sum_2_2 = \$104 [24:0];
+  assign sum_2_3 = \$106 [24:0];
+  assign sum_2_4 = \$108 [24:0];
+  assign sum_2_5 = \$110 [24:0];
+  assign sum_3_0 = \$112 [24:0];
+  assign sum_3_1 = \$114 [24:0];
+  assign sum_3_2 = \$116 [24:0];
+  assign sum_3_3 = \$118 [24:0];
+  assign sum_3_4 = \$120 [24:0];
+  assign sum_3_5 = \$122 [24:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3995,79 +4057,79 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[49:25] = out_0_1;
   assign o_data[24:0] = out_0_0;
   assign \$1  = i_valid;
-  assign \$3  = shift;
+  assign \$3  = drain_shift;
   assign \$4  = v_0_0;
-  assign \$6  = shift;
+  assign \$6  = drain_shift;
   assign \$7  = v_0_1;
-  assign \$9  = shift;
+  assign \$9  = drain_shift;
   assign \$10  = v_0_2;
-  assign \$12  = shift;
+  assign \$12  = drain_shift;
   assign \$13  = v_0_3;
-  assign \$15  = shift;
+  assign \$15  = drain_shift;
   assign \$16  = v_0_4;
-  assign \$18  = shift;
+  assign \$18  = drain_shift;
   assign \$19  = skew_v1_d0;
-  assign \$21  = shift;
+  assign \$21  = drain_shift;
   assign \$22  = v_1_0;
-  assign \$24  = shift;
+  assign \$24  = drain_shift;
   assign \$25  = v_1_1;
-  assign \$27  = shift;
+  assign \$27  = drain_shift;
   assign \$28  = v_1_2;
-  assign \$30  = shift;
+  assign \$30  = drain_shift;
   assign \$31  = v_1_3;
-  assign \$33  = shift;
+  assign \$33  = drain_shift;
   assign \$34  = v_1_4;
-  assign \$36  = shift;
+  assign \$36  = drain_shift;
   assign \$37  = skew_v2_d1;
-  assign \$39  = shift;
+  assign \$39  = drain_shift;
   assign \$40  = v_2_0;
-  assign \$42  = shift;
+  assign \$42  = drain_shift;
   assign \$43  = v_2_1;
-  assign \$45  = shift;
+  assign \$45  = drain_shift;
   assign \$46  = v_2_2;
-  assign \$48  = shift;
+  assign \$48  = drain_shift;
   assign \$49  = v_2_3;
-  assign \$51  = shift;
+  assign \$51  = drain_shift;
   assign \$52  = v_2_4;
-  assign \$54  = shift;
+  assign \$54  = drain_shift;
   assign \$55  = skew_v3_d2;
-  assign \$57  = shift;
+  assign \$57  = drain_shift;
   assign \$58  = v_3_0;
-  assign \$60  = shift;
+  assign \$60  = drain_shift;
   assign \$61  = v_3_1;
-  assign \$63  = shift;
+  assign \$63  = drain_shift;
   assign \$64  = v_3_2;
-  assign \$66  = shift;
+  assign \$66  = drain_shift;
   assign \$67  = v_3_3;
-  assign \$69  = shift;
+  assign \$69  = drain_shift;
   assign \$70  = v_3_4;
-  assign \$72  = shift;
-  assign \$73  = draining;
-  assign \$76  = shift;
-  assign \$79  = i_valid;
-  assign \$81  = v_0_0;
-  assign \$83  = v_0_1;
-  assign \$85  = v_0_2;
-  assign \$87  = v_0_3;
-  assign \$89  = v_0_4;
-  assign \$91  = skew_v1_d0;
-  assign \$93  = v_1_0;
-  assign \$95  = v_1_1;
-  assign \$97  = v_1_2;
-  assign \$99  = v_1_3;
-  assign \$101  = v_1_4;
-  assign \$103  = skew_v2_d1;
-  assign \$105  = v_2_0;
-  assign \$107  = v_2_1;
-  assign \$109  = v_2_2;
-  assign \$111  = v_2_3;
-  assign \$113  = v_2_4;
-  assign \$115  = skew_v3_d2;
-  assign \$117  = v_3_0;
-  assign \$119  = v_3_1;
-  assign \$121  = v_3_2;
-  assign \$123  = v_3_3;
-  assign \$125  = v_3_4;
+  assign \$72  = drain_shift;
+  assign \$77  = i_valid;
+  assign \$79  = v_0_0;
+  assign \$81  = v_0_1;
+  assign \$83  = v_0_2;
+  assign \$85  = v_0_3;
+  assign \$87  = v_0_4;
+  assign \$89  = skew_v1_d0;
+  assign \$91  = v_1_0;
+  assign \$93  = v_1_1;
+  assign \$95  = v_1_2;
+  assign \$97  = v_1_3;
+  assign \$99  = v_1_4;
+  assign \$101  = skew_v2_d1;
+  assign \$103  = v_2_0;
+  assign \$105  = v_2_1;
+  assign \$107  = v_2_2;
+  assign \$109  = v_2_3;
+  assign \$111  = v_2_4;
+  assign \$113  = skew_v3_d2;
+  assign \$115  = v_3_0;
+  assign \$117  = v_3_1;
+  assign \$119  = v_3_2;
+  assign \$121  = v_3_3;
+  assign \$123  = v_3_4;
+  assign \$124  = drain_shift;
+  assign \$126  = draining;
 endmodule
 
 (* generator = "Amaranth" *)

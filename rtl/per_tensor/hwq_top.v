@@ -109,33 +109,40 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [3:0] \$100 ;
-  reg \$101 ;
-  reg [4:0] \$102 ;
-  reg [1:0] \$103 ;
-  reg [16:0] \$104 ;
-  reg [3:0] \$105 ;
-  reg [1:0] \$106 ;
-  reg [5:0] \$107 ;
-  reg [1:0] \$108 ;
-  reg [7:0] \$109 ;
-  wire [17:0] \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
+  reg [30:0] \$100 ;
+  reg [5:0] \$101 ;
+  reg [3:0] \$102 ;
+  reg [7:0] \$103 ;
+  reg \$104 ;
+  reg [16:0] \$105 ;
+  reg [3:0] \$106 ;
+  reg \$107 ;
+  reg [4:0] \$108 ;
+  reg [1:0] \$109 ;
+  wire \$11 ;
+  reg [3:0] \$110 ;
+  reg [1:0] \$111 ;
+  reg [5:0] \$112 ;
+  reg [16:0] \$113 ;
+  reg \$114 ;
+  reg [1:0] \$115 ;
+  reg [7:0] \$116 ;
+  reg [7:0] \$117 ;
+  reg [7:0] \$118 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [6:0] \$141 ;
-  wire \$15 ;
-  wire [6:0] \$16 ;
-  wire [6:0] \$17 ;
-  wire [6:0] \$18 ;
+  wire [17:0] \$15 ;
+  wire [6:0] \$151 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire \$18 ;
   wire \$19 ;
   wire [2:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire \$20 ;
+  wire [6:0] \$21 ;
+  wire [6:0] \$22 ;
+  wire [6:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
@@ -145,80 +152,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [5:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [17:0] \$32 ;
+  wire \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
+  wire \$35 ;
+  wire [17:0] \$36 ;
   wire \$37 ;
-  wire [15:0] \$38 ;
+  wire \$38 ;
   wire [16:0] \$39 ;
   wire [1:0] \$4 ;
-  wire \$40 ;
+  wire [16:0] \$40 ;
   wire [16:0] \$41 ;
   wire \$42 ;
-  wire [6:0] \$43 ;
-  wire \$44 ;
-  wire [4:0] \$45 ;
-  wire [2:0] \$46 ;
-  wire [1:0] \$47 ;
-  wire \$48 ;
+  wire [15:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
+  wire [16:0] \$46 ;
+  wire \$47 ;
+  wire [6:0] \$48 ;
   wire \$49 ;
   wire [1:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [4:0] \$50 ;
+  wire [2:0] \$51 ;
+  wire [1:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [17:0] \$55 ;
-  wire [4:0] \$56 ;
-  wire [8:0] \$57 ;
-  wire [8:0] \$58 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [5:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire [17:0] \$60 ;
+  wire [4:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [8:0] \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
+  wire [5:0] \$66 ;
   wire \$67 ;
   wire \$68 ;
-  wire [2:0] \$69 ;
+  wire \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
-  wire [17:0] \$72 ;
-  wire [4:0] \$73 ;
+  wire \$72 ;
+  wire \$73 ;
   wire [2:0] \$74 ;
   wire \$75 ;
-  wire [2:0] \$76 ;
-  wire [2:0] \$77 ;
-  reg \$78 ;
-  reg [3:0] \$79 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [4:0] \$78 ;
+  wire [2:0] \$79 ;
   wire \$8 ;
-  reg \$80 ;
-  reg [15:0] \$81 ;
-  reg [15:0] \$82 ;
-  reg [7:0] \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
+  wire \$80 ;
+  wire [2:0] \$81 ;
+  wire [2:0] \$82 ;
+  reg \$83 ;
+  reg [3:0] \$84 ;
+  reg \$85 ;
   reg [15:0] \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  reg [3:0] \$89 ;
+  reg [15:0] \$87 ;
+  reg [15:0] \$88 ;
+  reg [7:0] \$89 ;
   wire \$9 ;
-  reg [5:0] \$90 ;
-  reg [1:0] \$91 ;
+  reg [7:0] \$90 ;
+  reg [7:0] \$91 ;
   reg [15:0] \$92 ;
-  reg [1:0] \$93 ;
-  reg [30:0] \$94 ;
-  reg [5:0] \$95 ;
-  reg [3:0] \$96 ;
-  reg [7:0] \$97 ;
-  reg \$98 ;
-  reg [16:0] \$99 ;
+  reg [7:0] \$93 ;
+  reg \$94 ;
+  reg [3:0] \$95 ;
+  reg [5:0] \$96 ;
+  reg [1:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [1:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
@@ -246,7 +253,6 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [4:0] credits_next;
   reg [1:0] ctrl_state = 2'h0;
   reg [1:0] d = 2'h0;
-  reg [16:0] dm0 = 17'h00000;
   reg [3:0] dn = 4'h0;
   wire en;
   wire \en$8 ;
@@ -274,14 +280,14 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [31:0] i_bias;
   wire [31:0] \i_bias[0] ;
   wire i_last;
-  wire \i_last$46 ;
+  wire \i_last$45 ;
   reg [30:0] i_multiplier = 31'h00000000;
   wire [30:0] \i_multiplier[0] ;
   reg [5:0] i_shift = 6'h00;
   wire [5:0] \i_shift[0] ;
   output i_valid;
   reg i_valid;
-  wire \i_valid$45 ;
+  wire \i_valid$43 ;
   input [31:0] i_w;
   wire [31:0] i_w;
   wire [7:0] \i_w[0] ;
@@ -293,6 +299,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [7:0] kk = 8'h00;
   reg lane = 1'h0;
   reg last_mblock = 1'h0;
+  reg [15:0] m_last = 16'h0000;
   output [32:0] m_out__payload;
   wire [32:0] m_out__payload;
   wire [31:0] \m_out__payload.data ;
@@ -338,9 +345,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire r_rdy;
   reg [5:0] ra = 6'h00;
   reg [5:0] ra_next;
-  wire [16:0] row;
+  reg [16:0] row = 17'h00000;
   wire row_end;
-  wire row_valid;
+  wire [16:0] row_next;
+  reg row_valid = 1'h0;
   wire [5:0] rp__addr;
   wire [31:0] rp__data;
   wire [31:0] \rp__data[0] ;
@@ -468,149 +476,157 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$8  = ~ at_k_last;
   assign \$9  = credit_ok | \$8 ;
   assign \$10  = \$7  & \$9 ;
-  assign \$11  = dm0 + d;
-  assign row_valid = \$11 [16:0] < M_;
-  assign \$12  = beat == 2'h3;
-  assign row_end = o_valid & \$12 ;
-  assign \$13  = beat != 2'h3;
-  assign \$14  = d != 2'h3;
-  assign \$15  = dn == nb_last;
-  assign \$16  = ra + 1'h1;
-  assign \$17  = ra - 2'h3;
-  assign \$18  = ra + 1'h1;
-  assign \i_valid$45  = o_valid & row_valid;
-  assign \$19  = row_end & row_valid;
-  assign \$20  = M_ - 1'h1;
-  assign \$21  = $signed({ 1'h0, \$11 [16:0] }) == $signed(\$20 );
-  assign \$22  = \$19  & \$21 ;
-  assign \$23  = dn == nb_last;
-  assign \i_last$46  = \$22  & \$23 ;
-  assign \$141  = beat * 5'h18;
-  assign i_acc = o_data >> \$141 ;
-  assign \$24  = ob == 2'h3;
-  assign w_en = \o_valid$67  & \$24 ;
-  assign \$25  = r_en & m_out__valid;
-  assign \$26  = ~ row_valid;
-  assign \$27  = row_end & \$26 ;
-  assign give_back = \$25  + \$27 ;
-  assign \$28  = ! ctrl_state;
-  assign \$29  = ctrl_state == 1'h1;
-  assign \$30  = ctrl_state == 2'h2;
-  assign \$31  = ctrl_state == 2'h3;
-  assign \$32  = fm0 + 3'h4;
-  assign \$33  = \$32  >= M_;
-  assign \$34  = \$3 [4:0] >= 3'h4;
-  assign \$35  = hdr[31:16] - 1'h1;
-  assign \$36  = hdr[47:32] - 1'h1;
-  assign \$37  = hdr[47:32] > 5'h16;
-  assign \$38  = \$37  ? hdr[47:32] : 16'h0016;
-  assign \$39  = \$38  - 1'h1;
-  assign \$40  = ! ch;
-  assign \$41  = ch + 1'h1;
-  assign \$42  = ! lane;
-  assign \$43  = wa + 1'h1;
-  assign \$44  = wb == 2'h3;
-  assign \$45  = blk + 1'h1;
-  assign \$46  = wb + 1'h1;
-  assign \$47  = lane + 1'h1;
-  assign \$48  = ch == n_last;
-  assign \$49  = ! k_last;
-  assign \$50  = ~ in_data;
-  assign \$51  = i_valid | \$50 ;
-  assign \$52  = kk == tile_last;
-  assign \$53  = ! k_last;
-  assign \$54  = fn == nb_last;
-  assign \$55  = fm0 + 3'h4;
-  assign \$56  = fn + 1'h1;
-  assign \$57  = kk + 1'h1;
-  assign \$58  = kk + 1'h1;
-  assign \$59  = \$58  == k_last;
-  assign \$60  = kk == k_last;
-  assign \$61  = flush - 1'h1;
-  assign \$62  = ! flush;
-  assign \$63  = ~ header_taken;
-  assign \$64  = \$63  & o_valid;
-  assign \$65  = beat != 2'h3;
-  assign \$66  = \$64  & \$65 ;
-  assign \$67  = ~ header_taken;
-  assign \$68  = \$67  & row_end;
-  assign \$69  = beat + 1'h1;
-  assign \$70  = d == 2'h3;
-  assign \$71  = dn == nb_last;
-  assign \$72  = dm0 + 3'h4;
-  assign \$73  = dn + 1'h1;
-  assign \$74  = d + 1'h1;
-  assign \$75  = ob == 2'h3;
-  assign \$76  = ob + 1'h1;
-  assign \$77  = \$75  ? 3'h0 : \$76 ;
+  assign \$11  = beat == 2'h3;
+  assign row_end = o_valid & \$11 ;
+  assign \$12  = d == 2'h3;
+  assign \$13  = dn != nb_last;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = row - 2'h3;
+  assign \$16  = row + 1'h1;
+  assign \$17  = \$14  ? { \$15 [17], \$15  } : { 1'h0, \$16  };
+  assign \$18  = beat != 2'h3;
+  assign \$19  = d != 2'h3;
+  assign \$20  = dn == nb_last;
+  assign \$21  = ra + 1'h1;
+  assign \$22  = ra - 2'h3;
+  assign \$23  = ra + 1'h1;
+  assign \i_valid$43  = o_valid & row_valid;
+  assign \$24  = row_end & row_valid;
+  assign \$25  = row == m_last;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = dn == nb_last;
+  assign \i_last$45  = \$26  & \$27 ;
+  assign \$151  = beat * 5'h18;
+  assign i_acc = o_data >> \$151 ;
+  assign \$28  = ob == 2'h3;
+  assign w_en = \o_valid$67  & \$28 ;
+  assign \$29  = r_en & m_out__valid;
+  assign \$30  = ~ row_valid;
+  assign \$31  = row_end & \$30 ;
+  assign give_back = \$29  + \$31 ;
+  assign \$32  = ! ctrl_state;
+  assign \$33  = ctrl_state == 1'h1;
+  assign \$34  = ctrl_state == 2'h2;
+  assign \$35  = ctrl_state == 2'h3;
+  assign \$36  = fm0 + 3'h4;
+  assign \$37  = \$36  >= M_;
+  assign \$38  = \$3 [4:0] >= 3'h4;
+  assign \$39  = hdr[15:0] - 1'h1;
+  assign \$40  = hdr[31:16] - 1'h1;
+  assign \$41  = hdr[47:32] - 1'h1;
+  assign \$42  = hdr[47:32] > 5'h16;
+  assign \$43  = \$42  ? hdr[47:32] : 16'h0016;
+  assign \$44  = \$43  - 1'h1;
+  assign \$45  = ! ch;
+  assign \$46  = ch + 1'h1;
+  assign \$47  = ! lane;
+  assign \$48  = wa + 1'h1;
+  assign \$49  = wb == 2'h3;
+  assign \$50  = blk + 1'h1;
+  assign \$51  = wb + 1'h1;
+  assign \$52  = lane + 1'h1;
+  assign \$53  = ch == n_last;
+  assign \$54  = ! k_last;
+  assign \$55  = ~ in_data;
+  assign \$56  = i_valid | \$55 ;
+  assign \$57  = kk == tile_last;
+  assign \$58  = ! k_last;
+  assign \$59  = fn == nb_last;
+  assign \$60  = fm0 + 3'h4;
+  assign \$61  = fn + 1'h1;
+  assign \$62  = kk + 1'h1;
+  assign \$63  = kk + 1'h1;
+  assign \$64  = \$63  == k_last;
+  assign \$65  = kk == k_last;
+  assign \$66  = flush - 1'h1;
+  assign \$67  = ! flush;
+  assign \$68  = ~ header_taken;
+  assign \$69  = \$68  & o_valid;
+  assign \$70  = beat != 2'h3;
+  assign \$71  = \$69  & \$70 ;
+  assign \$72  = ~ header_taken;
+  assign \$73  = \$72  & row_end;
+  assign \$74  = beat + 1'h1;
+  assign \$75  = \$17 [16:0] < M_;
+  assign \$76  = d == 2'h3;
+  assign \$77  = dn == nb_last;
+  assign \$78  = dn + 1'h1;
+  assign \$79  = d + 1'h1;
+  assign \$80  = ob == 2'h3;
+  assign \$81  = ob + 1'h1;
+  assign \$82  = \$80  ? 3'h0 : \$81 ;
   always @(posedge clk)
-    last_mblock <= \$78 ;
+    last_mblock <= \$83 ;
   always @(posedge clk)
-    credits <= \$79 ;
+    credits <= \$84 ;
   always @(posedge clk)
-    credit_ok <= \$80 ;
+    credit_ok <= \$85 ;
   always @(posedge clk)
-    M_ <= \$81 ;
+    M_ <= \$86 ;
   always @(posedge clk)
-    n_last <= \$82 ;
+    m_last <= \$87 ;
   always @(posedge clk)
-    zero_point <= \$83 ;
+    n_last <= \$88 ;
   always @(posedge clk)
-    act_min <= \$84 ;
+    zero_point <= \$89 ;
   always @(posedge clk)
-    act_max <= \$85 ;
+    act_min <= \$90 ;
   always @(posedge clk)
-    k_last <= \$86 ;
+    act_max <= \$91 ;
   always @(posedge clk)
-    tile_last <= \$87 ;
+    k_last <= \$92 ;
   always @(posedge clk)
-    lane <= \$88 ;
+    tile_last <= \$93 ;
   always @(posedge clk)
-    blk <= \$89 ;
+    lane <= \$94 ;
   always @(posedge clk)
-    wa <= \$90 ;
+    blk <= \$95 ;
   always @(posedge clk)
-    wb <= \$91 ;
+    wa <= \$96 ;
   always @(posedge clk)
-    ch <= \$92 ;
+    wb <= \$97 ;
   always @(posedge clk)
-    ctrl_state <= \$93 ;
+    ch <= \$98 ;
   always @(posedge clk)
-    i_multiplier <= \$94 ;
+    ctrl_state <= \$99 ;
   always @(posedge clk)
-    i_shift <= \$95 ;
+    i_multiplier <= \$100 ;
   always @(posedge clk)
-    nb_last <= \$96 ;
+    i_shift <= \$101 ;
   always @(posedge clk)
-    kk <= \$97 ;
+    nb_last <= \$102 ;
   always @(posedge clk)
-    in_data <= \$98 ;
+    kk <= \$103 ;
   always @(posedge clk)
-    fm0 <= \$99 ;
+    in_data <= \$104 ;
   always @(posedge clk)
-    fn <= \$100 ;
+    fm0 <= \$105 ;
   always @(posedge clk)
-    at_k_last <= \$101 ;
+    fn <= \$106 ;
   always @(posedge clk)
-    flush <= \$102 ;
+    at_k_last <= \$107 ;
   always @(posedge clk)
-    d <= \$103 ;
+    flush <= \$108 ;
   always @(posedge clk)
-    dm0 <= \$104 ;
+    d <= \$109 ;
   always @(posedge clk)
-    dn <= \$105 ;
+    dn <= \$110 ;
   always @(posedge clk)
-    beat <= \$106 ;
+    beat <= \$111 ;
   always @(posedge clk)
-    ra <= \$107 ;
+    ra <= \$112 ;
   always @(posedge clk)
-    ob <= \$108 ;
+    row <= \$113 ;
   always @(posedge clk)
-    part0 <= \$109 ;
+    row_valid <= \$114 ;
   always @(posedge clk)
-    part1 <= \$110 ;
+    ob <= \$115 ;
   always @(posedge clk)
-    part2 <= \$111 ;
+    part0 <= \$116 ;
+  always @(posedge clk)
+    part1 <= \$117 ;
+  always @(posedge clk)
+    part2 <= \$118 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -634,10 +650,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     .clk(clk),
     .i_acc(i_acc),
     .i_bias(i_bias),
-    .i_last(\i_last$46 ),
+    .i_last(\i_last$45 ),
     .i_multiplier(i_multiplier),
     .i_shift(i_shift),
-    .i_valid(\i_valid$45 ),
+    .i_valid(\i_valid$43 ),
     .o_data(\o_data$65 ),
     .o_last(o_last),
     .o_valid(\o_valid$67 ),
@@ -709,110 +725,45 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
     ra_next = ra;
     if (o_valid) begin
       (* full_case = 32'd1 *)
-      if (\$13 ) begin
-        ra_next = \$16 [5:0];
-      end else if (\$14 ) begin
-        ra_next = \$17 [5:0];
-      end else if (\$15 ) begin
+      if (\$18 ) begin
+        ra_next = \$21 [5:0];
+      end else if (\$19 ) begin
+        ra_next = \$22 [5:0];
+      end else if (\$20 ) begin
         ra_next = 6'h00;
       end else begin
-        ra_next = \$18 [5:0];
+        ra_next = \$23 [5:0];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = \$33 ;
+    \$83  = \$37 ;
     if (rst) begin
-      \$78  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = \$3 [3:0];
+    \$84  = \$3 [3:0];
     if (rst) begin
-      \$79  = 4'hc;
+      \$84  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$34 ;
+    \$85  = \$38 ;
     if (rst) begin
-      \$80  = 1'h1;
+      \$85  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = M_;
+    \$86  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$81  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$81  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = n_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$82  = \$35 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$82  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = zero_point;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$83  = hdr[55:48];
-          end
-    endcase
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = act_min;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$84  = hdr[63:56];
-          end
-    endcase
-    if (rst) begin
-      \$84  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = act_max;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$85  = hdr[71:64];
-          end
-    endcase
-    if (rst) begin
-      \$85  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = k_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$86  = \$36 [15:0];
+            \$86  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -821,112 +772,74 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = tile_last;
+    \$87  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = \$39 [7:0];
+            \$87  = \$39 [15:0];
           end
     endcase
     if (rst) begin
-      \$87  = 8'h00;
+      \$87  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = lane;
+    \$88  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = 1'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            (* full_case = 32'd1 *)
-            if (\$42 ) begin
-              \$88  = 1'h0;
-            end else begin
-              \$88  = \$47 [0];
-            end
+            \$88  = \$40 [15:0];
           end
     endcase
     if (rst) begin
-      \$88  = 1'h0;
+      \$88  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = blk;
+    \$89  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = 4'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              if (\$44 ) begin
-                \$89  = \$45 [3:0];
-              end
-            end
+            \$89  = hdr[55:48];
           end
     endcase
     if (rst) begin
-      \$89  = 4'h0;
+      \$89  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = wa;
+    \$90  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = 6'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              \$90  = \$43 [5:0];
-            end
+            \$90  = hdr[63:56];
           end
     endcase
     if (rst) begin
-      \$90  = 6'h00;
+      \$90  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = wb;
+    \$91  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = 2'h0;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$42 ) begin
-              (* full_case = 32'd1 *)
-              if (\$44 ) begin
-                \$91  = 2'h0;
-              end else begin
-                \$91  = \$46 [1:0];
-              end
-            end
+            \$91  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$91  = 2'h0;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = ch;
+    \$92  = k_last;
     casez (ctrl_state)
       2'h0:
-          if (s_param__valid) begin
-            \$92  = 16'h0000;
-          end
-      2'h1:
           if (s_param__valid) begin
             \$92  = \$41 [15:0];
           end
@@ -937,374 +850,500 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = ctrl_state;
-    (* full_case = 32'd1 *)
+    \$93  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 2'h1;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$93  = 2'h2;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                if (last_mblock) begin
-                  \$93  = 2'h3;
-                end
-              end
-            end
-          end
-      2'h3:
-          if (\$62 ) begin
-            \$93  = 2'h0;
+            \$93  = \$44 [7:0];
           end
     endcase
     if (rst) begin
-      \$93  = 2'h0;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = i_multiplier;
+    \$94  = lane;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$94  = 1'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$40 ) begin
-              \$94  = hdr[62:32];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$94  = 31'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = i_shift;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$40 ) begin
-              \$95  = hdr[69:64];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$95  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = nb_last;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$96  = blk;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$96  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = kk;
-    casez (ctrl_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          if (s_param__valid) begin
-            if (\$48 ) begin
-              \$97  = 8'h00;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
             (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$97  = 8'h00;
+            if (\$47 ) begin
+              \$94  = 1'h0;
             end else begin
-              \$97  = \$57 [7:0];
+              \$94  = \$52 [0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 8'h00;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = in_data;
+    \$95  = blk;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$95  = 4'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$98  = 1'h1;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$98  = 1'h1;
-            end else begin
-              if (\$60 ) begin
-                \$98  = 1'h0;
+            if (\$47 ) begin
+              if (\$49 ) begin
+                \$95  = \$50 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$98  = 1'h0;
+      \$95  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = fm0;
+    \$96  = wa;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$96  = 6'h00;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$99  = 17'h00000;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
-                \$99  = \$55 [16:0];
-              end
+            if (\$47 ) begin
+              \$96  = \$48 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$99  = 17'h00000;
+      \$96  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = fn;
+    \$97  = wb;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$97  = 2'h0;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$100  = 4'h0;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
+            if (\$47 ) begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$100  = 4'h0;
+              if (\$49 ) begin
+                \$97  = 2'h0;
               end else begin
-                \$100  = \$56 [3:0];
+                \$97  = \$51 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$100  = 4'h0;
+      \$97  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = at_k_last;
+    \$98  = ch;
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$98  = 16'h0000;
+          end
       2'h1:
           if (s_param__valid) begin
-            if (\$48 ) begin
-              \$101  = \$49 ;
-            end
-          end
-      2'h2:
-          if (\$51 ) begin
-            (* full_case = 32'd1 *)
-            if (\$52 ) begin
-              \$101  = \$53 ;
-            end else begin
-              \$101  = \$59 ;
-            end
+            \$98  = \$46 [15:0];
           end
     endcase
     if (rst) begin
-      \$101  = 1'h0;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = flush;
+    \$99  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
-          /* empty */;
+          if (s_param__valid) begin
+            \$99  = 2'h1;
+          end
       2'h1:
-          /* empty */;
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$99  = 2'h2;
+            end
+          end
       2'h2:
-          if (\$51 ) begin
-            if (\$52 ) begin
-              if (\$54 ) begin
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
                 if (last_mblock) begin
-                  \$102  = 5'h1e;
+                  \$99  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          \$102  = \$61 [4:0];
+          if (\$67 ) begin
+            \$99  = 2'h0;
+          end
     endcase
     if (rst) begin
-      \$102  = 5'h00;
+      \$99  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = d;
-    if (header_taken) begin
-      \$103  = 2'h0;
+    \$100  = i_multiplier;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$100  = hdr[62:32];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 31'h00000000;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$101  = i_shift;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$45 ) begin
+              \$101  = hdr[69:64];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$101  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$102  = nb_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$102  = blk;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$102  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$103  = kk;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$103  = 8'h00;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$103  = 8'h00;
+            end else begin
+              \$103  = \$62 [7:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$104  = in_data;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$104  = 1'h1;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$104  = 1'h1;
+            end else begin
+              if (\$65 ) begin
+                \$104  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$105  = fm0;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$105  = 17'h00000;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                \$105  = \$60 [16:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$106  = fn;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$106  = 4'h0;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              (* full_case = 32'd1 *)
+              if (\$59 ) begin
+                \$106  = 4'h0;
+              end else begin
+                \$106  = \$61 [3:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$107  = at_k_last;
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          if (s_param__valid) begin
+            if (\$53 ) begin
+              \$107  = \$54 ;
+            end
+          end
+      2'h2:
+          if (\$56 ) begin
+            (* full_case = 32'd1 *)
+            if (\$57 ) begin
+              \$107  = \$58 ;
+            end else begin
+              \$107  = \$64 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$108  = flush;
+    (* full_case = 32'd1 *)
+    casez (ctrl_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          if (\$56 ) begin
+            if (\$57 ) begin
+              if (\$59 ) begin
+                if (last_mblock) begin
+                  \$108  = 5'h1e;
+                end
+              end
+            end
+          end
+      2'h3:
+          \$108  = \$66 [4:0];
+    endcase
+    if (rst) begin
+      \$108  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$109  = d;
+    if (header_taken) begin
+      \$109  = 2'h0;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
       (* full_case = 32'd1 *)
-      if (\$70 ) begin
-        \$103  = 2'h0;
+      if (\$76 ) begin
+        \$109  = 2'h0;
       end else begin
-        \$103  = \$74 [1:0];
+        \$109  = \$79 [1:0];
       end
     end
     if (rst) begin
-      \$103  = 2'h0;
+      \$109  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = dm0;
+    \$110  = dn;
     if (header_taken) begin
-      \$104  = 17'h00000;
+      \$110  = 4'h0;
     end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
-        if (\$71 ) begin
-          \$104  = \$72 [16:0];
-        end
-      end
-    end
-    if (rst) begin
-      \$104  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = dn;
-    if (header_taken) begin
-      \$105  = 4'h0;
-    end
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      if (\$70 ) begin
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      if (\$76 ) begin
         (* full_case = 32'd1 *)
-        if (\$71 ) begin
-          \$105  = 4'h0;
+        if (\$77 ) begin
+          \$110  = 4'h0;
         end else begin
-          \$105  = \$73 [3:0];
+          \$110  = \$78 [3:0];
         end
       end
     end
     if (rst) begin
-      \$105  = 4'h0;
+      \$110  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = beat;
+    \$111  = beat;
     if (header_taken) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
-    if (\$66 ) begin
-      \$106  = \$69 [1:0];
-    end else if (\$68 ) begin
-      \$106  = 2'h0;
+    if (\$71 ) begin
+      \$111  = \$74 [1:0];
+    end else if (\$73 ) begin
+      \$111  = 2'h0;
     end
     if (rst) begin
-      \$106  = 2'h0;
+      \$111  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end else begin
-      \$107  = ra_next;
+      \$112  = ra_next;
     end
     if (rst) begin
-      \$107  = 6'h00;
+      \$112  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = ob;
+    \$113  = row;
+    if (header_taken) begin
+      \$113  = 17'h00000;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$113  = \$17 [16:0];
+    end
+    if (rst) begin
+      \$113  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$114  = row_valid;
+    if (header_taken) begin
+      \$114  = 1'h1;
+    end
+    if (\$71 ) begin
+    end else if (\$73 ) begin
+      \$114  = \$75 ;
+    end
+    if (rst) begin
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$115  = ob;
     if (\o_valid$67 ) begin
-      \$108  = \$77 [1:0];
+      \$115  = \$82 [1:0];
     end
     if (rst) begin
-      \$108  = 2'h0;
+      \$115  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = part0;
+    \$116  = part0;
     if (\o_valid$67 ) begin
       casez (ob)
         2'h0:
-            \$109  = \o_data$65 ;
+            \$116  = \o_data$65 ;
       endcase
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = part1;
+    \$117  = part1;
     if (\o_valid$67 ) begin
       casez (ob)
         2'h0:
             /* empty */;
         2'h1:
-            \$110  = \o_data$65 ;
+            \$117  = \o_data$65 ;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = part2;
+    \$118  = part2;
     if (\o_valid$67 ) begin
       casez (ob)
         2'h0:
@@ -1312,11 +1351,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
         2'h1:
             /* empty */;
         2'h2:
-            \$111  = \o_data$65 ;
+            \$118  = \o_data$65 ;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   assign s_param__payload = hdr;
@@ -1329,7 +1368,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign s_wgt__payload = i_w;
   assign s_act__ready = i_valid;
   assign s_wgt__ready = i_valid;
-  assign row = \$11 [16:0];
+  assign row_next = \$17 [16:0];
   assign rp__addr = ra_next;
   assign \$signal$48  = zero_point;
   assign \$signal$50  = act_min;
@@ -1403,179 +1442,182 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$100 ;
+  reg [7:0] \$100 ;
   reg \$101 ;
   reg \$102 ;
   reg \$103 ;
   reg \$104 ;
-  reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
+  reg \$105 ;
+  reg \$106 ;
   reg [7:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
   wire [23:0] \$11 ;
   reg [7:0] \$110 ;
   reg [7:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  reg [7:0] \$114 ;
-  reg [15:0] \$115 ;
-  reg \$116 ;
-  reg \$117 ;
-  reg [23:0] \$118 ;
-  reg [23:0] \$119 ;
+  reg [7:0] \$112 ;
+  reg [7:0] \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [7:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg \$118 ;
+  reg \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg \$121 ;
-  reg \$122 ;
-  reg [7:0] \$123 ;
-  reg [15:0] \$124 ;
-  reg \$125 ;
-  reg \$126 ;
-  reg [23:0] \$127 ;
-  reg [23:0] \$128 ;
-  reg [7:0] \$129 ;
+  reg [23:0] \$120 ;
+  reg [23:0] \$121 ;
+  reg [7:0] \$122 ;
+  reg \$123 ;
+  reg \$124 ;
+  reg [7:0] \$125 ;
+  reg [15:0] \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg [23:0] \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
-  reg [7:0] \$132 ;
-  reg [15:0] \$133 ;
-  reg \$134 ;
-  reg \$135 ;
-  reg [23:0] \$136 ;
-  reg [23:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg \$139 ;
+  reg [23:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg [7:0] \$134 ;
+  reg [15:0] \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg [23:0] \$138 ;
+  reg [23:0] \$139 ;
   wire [23:0] \$14 ;
-  reg \$140 ;
-  reg [7:0] \$141 ;
-  reg [15:0] \$142 ;
-  reg \$143 ;
-  reg \$144 ;
-  reg [23:0] \$145 ;
-  reg [23:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg \$148 ;
-  reg \$149 ;
+  reg [7:0] \$140 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg [7:0] \$143 ;
+  reg [15:0] \$144 ;
+  reg \$145 ;
+  reg \$146 ;
+  reg [23:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [7:0] \$149 ;
   wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [15:0] \$151 ;
-  reg \$152 ;
-  reg \$153 ;
-  reg [23:0] \$154 ;
-  reg [23:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg \$157 ;
-  reg \$158 ;
-  reg [7:0] \$159 ;
+  reg \$150 ;
+  reg \$151 ;
+  reg [7:0] \$152 ;
+  reg [15:0] \$153 ;
+  reg \$154 ;
+  reg \$155 ;
+  reg [23:0] \$156 ;
+  reg [23:0] \$157 ;
+  reg [7:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  reg [15:0] \$160 ;
-  reg \$161 ;
-  reg \$162 ;
-  reg [23:0] \$163 ;
-  reg [23:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg \$166 ;
-  reg \$167 ;
-  reg [7:0] \$168 ;
-  reg [15:0] \$169 ;
+  reg \$160 ;
+  reg [7:0] \$161 ;
+  reg [15:0] \$162 ;
+  reg \$163 ;
+  reg \$164 ;
+  reg [23:0] \$165 ;
+  reg [23:0] \$166 ;
+  reg [7:0] \$167 ;
+  reg \$168 ;
+  reg \$169 ;
   wire [23:0] \$17 ;
-  reg \$170 ;
-  reg \$171 ;
-  reg [23:0] \$172 ;
-  reg [23:0] \$173 ;
-  reg [7:0] \$174 ;
-  reg \$175 ;
-  reg \$176 ;
-  reg [7:0] \$177 ;
-  reg [15:0] \$178 ;
-  reg \$179 ;
+  reg [7:0] \$170 ;
+  reg [15:0] \$171 ;
+  reg \$172 ;
+  reg \$173 ;
+  reg [23:0] \$174 ;
+  reg [23:0] \$175 ;
+  reg [7:0] \$176 ;
+  reg \$177 ;
+  reg \$178 ;
+  reg [7:0] \$179 ;
   wire \$18 ;
-  reg \$180 ;
-  reg [23:0] \$181 ;
-  reg [23:0] \$182 ;
-  reg [7:0] \$183 ;
-  reg \$184 ;
-  reg \$185 ;
-  reg [7:0] \$186 ;
-  reg [15:0] \$187 ;
-  reg \$188 ;
-  reg \$189 ;
+  reg [15:0] \$180 ;
+  reg \$181 ;
+  reg \$182 ;
+  reg [23:0] \$183 ;
+  reg [23:0] \$184 ;
+  reg [7:0] \$185 ;
+  reg \$186 ;
+  reg \$187 ;
+  reg [7:0] \$188 ;
+  reg [15:0] \$189 ;
   wire \$19 ;
-  reg [23:0] \$190 ;
-  reg [23:0] \$191 ;
-  reg [7:0] \$192 ;
-  reg \$193 ;
-  reg \$194 ;
-  reg [7:0] \$195 ;
-  reg [15:0] \$196 ;
-  reg \$197 ;
-  reg \$198 ;
-  reg [23:0] \$199 ;
+  reg \$190 ;
+  reg \$191 ;
+  reg [23:0] \$192 ;
+  reg [23:0] \$193 ;
+  reg [7:0] \$194 ;
+  reg \$195 ;
+  reg \$196 ;
+  reg [7:0] \$197 ;
+  reg [15:0] \$198 ;
+  reg \$199 ;
   wire [23:0] \$2 ;
   wire [23:0] \$20 ;
-  reg [23:0] \$200 ;
-  reg [7:0] \$201 ;
-  reg \$202 ;
-  reg \$203 ;
-  reg [7:0] \$204 ;
-  reg [15:0] \$205 ;
-  reg \$206 ;
-  reg \$207 ;
-  reg [23:0] \$208 ;
-  reg [23:0] \$209 ;
+  reg \$200 ;
+  reg [23:0] \$201 ;
+  reg [23:0] \$202 ;
+  reg [7:0] \$203 ;
+  reg \$204 ;
+  reg \$205 ;
+  reg [7:0] \$206 ;
+  reg [15:0] \$207 ;
+  reg \$208 ;
+  reg \$209 ;
   wire \$21 ;
-  reg [7:0] \$210 ;
-  reg \$211 ;
-  reg \$212 ;
-  reg [7:0] \$213 ;
-  reg [15:0] \$214 ;
-  reg \$215 ;
-  reg \$216 ;
-  reg [23:0] \$217 ;
-  reg [23:0] \$218 ;
-  reg [7:0] \$219 ;
+  reg [23:0] \$210 ;
+  reg [23:0] \$211 ;
+  reg [7:0] \$212 ;
+  reg \$213 ;
+  reg \$214 ;
+  reg [7:0] \$215 ;
+  reg [15:0] \$216 ;
+  reg \$217 ;
+  reg \$218 ;
+  reg [23:0] \$219 ;
   wire \$22 ;
-  reg \$220 ;
-  reg \$221 ;
-  reg [7:0] \$222 ;
-  reg [15:0] \$223 ;
-  reg \$224 ;
-  reg \$225 ;
-  reg [23:0] \$226 ;
-  reg [23:0] \$227 ;
-  reg [7:0] \$228 ;
-  reg \$229 ;
+  reg [23:0] \$220 ;
+  reg [7:0] \$221 ;
+  reg \$222 ;
+  reg \$223 ;
+  reg [7:0] \$224 ;
+  reg [15:0] \$225 ;
+  reg \$226 ;
+  reg \$227 ;
+  reg [23:0] \$228 ;
+  reg [23:0] \$229 ;
   wire [23:0] \$23 ;
-  reg \$230 ;
-  reg [7:0] \$231 ;
-  reg [15:0] \$232 ;
-  reg \$233 ;
-  reg \$234 ;
-  reg [23:0] \$235 ;
-  reg [23:0] \$236 ;
-  reg [7:0] \$237 ;
-  reg \$238 ;
-  reg \$239 ;
+  reg [7:0] \$230 ;
+  reg \$231 ;
+  reg \$232 ;
+  reg [7:0] \$233 ;
+  reg [15:0] \$234 ;
+  reg \$235 ;
+  reg \$236 ;
+  reg [23:0] \$237 ;
+  reg [23:0] \$238 ;
+  reg [7:0] \$239 ;
   wire \$24 ;
-  reg [7:0] \$240 ;
-  reg [15:0] \$241 ;
-  reg \$242 ;
-  reg \$243 ;
-  reg [23:0] \$244 ;
-  reg [23:0] \$245 ;
-  reg [7:0] \$246 ;
-  reg \$247 ;
-  reg \$248 ;
-  reg [7:0] \$249 ;
+  reg \$240 ;
+  reg \$241 ;
+  reg [7:0] \$242 ;
+  reg [15:0] \$243 ;
+  reg \$244 ;
+  reg \$245 ;
+  reg [23:0] \$246 ;
+  reg [23:0] \$247 ;
+  reg [7:0] \$248 ;
+  reg \$249 ;
   wire \$25 ;
-  reg [15:0] \$250 ;
-  reg \$251 ;
-  reg \$252 ;
-  reg [23:0] \$253 ;
-  reg [23:0] \$254 ;
-  reg [1:0] \$255 ;
-  reg [2:0] \$256 ;
+  reg \$250 ;
+  reg [7:0] \$251 ;
+  reg [15:0] \$252 ;
+  reg \$253 ;
+  reg \$254 ;
+  reg [23:0] \$255 ;
+  reg [23:0] \$256 ;
+  reg [2:0] \$257 ;
+  reg [1:0] \$258 ;
+  reg \$259 ;
   wire [23:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
@@ -1603,10 +1645,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$48 ;
   wire \$49 ;
   wire [23:0] \$5 ;
-  wire [2:0] \$50 ;
-  wire [2:0] \$51 ;
-  wire \$52 ;
-  wire [3:0] \$53 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [24:0] \$52 ;
+  wire \$53 ;
   wire [24:0] \$54 ;
   wire \$55 ;
   wire [24:0] \$56 ;
@@ -1640,23 +1682,23 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire \$81 ;
   wire [24:0] \$82 ;
   wire \$83 ;
-  wire [24:0] \$84 ;
-  wire \$85 ;
+  wire \$84 ;
+  wire [3:0] \$85 ;
   wire \$86 ;
-  reg [7:0] \$87 ;
-  reg \$88 ;
-  reg \$89 ;
+  wire [2:0] \$87 ;
+  wire [2:0] \$88 ;
+  reg [7:0] \$89 ;
   wire \$9 ;
-  reg [7:0] \$90 ;
-  reg [7:0] \$91 ;
-  reg \$92 ;
-  reg \$93 ;
+  reg \$90 ;
+  reg \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
   reg \$94 ;
   reg \$95 ;
-  reg [7:0] \$96 ;
-  reg [7:0] \$97 ;
+  reg \$96 ;
+  reg \$97 ;
   reg [7:0] \$98 ;
-  reg \$99 ;
+  reg [7:0] \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -1689,6 +1731,7 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [23:0] acc_3_1 = 24'h000000;
   reg [23:0] acc_3_2 = 24'h000000;
   reg [23:0] acc_3_3 = 24'h000000;
+  reg [1:0] beat_next;
   wire cap_0_0;
   wire cap_0_1;
   wire cap_0_2;
@@ -1707,8 +1750,10 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   wire cap_3_3;
   input clk;
   wire clk;
+  reg [2:0] count_next;
   reg [1:0] drain_beat = 2'h0;
   reg [2:0] drain_count = 3'h0;
+  reg drain_shift = 1'h0;
   output draining;
   wire draining;
   wire en;
@@ -1817,7 +1862,6 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [15:0] pr_3_3 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1906,1761 +1950,1779 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   reg [7:0] w_3_1 = 8'h00;
   reg [7:0] w_3_2 = 8'h00;
   reg [7:0] w_3_3 = 8'h00;
-  assign \$2  = lr_0_0 ? 24'h000000 : \$54 [23:0];
-  assign \$5  = lr_0_1 ? 24'h000000 : \$56 [23:0];
-  assign \$8  = lr_0_2 ? 24'h000000 : \$58 [23:0];
-  assign \$11  = lr_0_3 ? 24'h000000 : \$60 [23:0];
-  assign \$14  = lr_1_0 ? 24'h000000 : \$62 [23:0];
-  assign \$17  = lr_1_1 ? 24'h000000 : \$64 [23:0];
-  assign \$20  = lr_1_2 ? 24'h000000 : \$66 [23:0];
-  assign \$23  = lr_1_3 ? 24'h000000 : \$68 [23:0];
-  assign \$26  = lr_2_0 ? 24'h000000 : \$70 [23:0];
-  assign \$29  = lr_2_1 ? 24'h000000 : \$72 [23:0];
-  assign \$32  = lr_2_2 ? 24'h000000 : \$74 [23:0];
-  assign \$35  = lr_2_3 ? 24'h000000 : \$76 [23:0];
-  assign \$38  = lr_3_0 ? 24'h000000 : \$78 [23:0];
-  assign \$41  = lr_3_1 ? 24'h000000 : \$80 [23:0];
-  assign \$44  = lr_3_2 ? 24'h000000 : \$82 [23:0];
-  assign \$47  = lr_3_3 ? 24'h000000 : \$84 [23:0];
-  assign \$50  = drain_beat + 1'h1;
-  assign \$51  = shift ? 3'h0 : \$50 ;
-  assign \$53  = drain_count - 1'h1;
+  assign \$2  = lr_0_0 ? 24'h000000 : \$52 [23:0];
+  assign \$5  = lr_0_1 ? 24'h000000 : \$54 [23:0];
+  assign \$8  = lr_0_2 ? 24'h000000 : \$56 [23:0];
+  assign \$11  = lr_0_3 ? 24'h000000 : \$58 [23:0];
+  assign \$14  = lr_1_0 ? 24'h000000 : \$60 [23:0];
+  assign \$17  = lr_1_1 ? 24'h000000 : \$62 [23:0];
+  assign \$20  = lr_1_2 ? 24'h000000 : \$64 [23:0];
+  assign \$23  = lr_1_3 ? 24'h000000 : \$66 [23:0];
+  assign \$26  = lr_2_0 ? 24'h000000 : \$68 [23:0];
+  assign \$29  = lr_2_1 ? 24'h000000 : \$70 [23:0];
+  assign \$32  = lr_2_2 ? 24'h000000 : \$72 [23:0];
+  assign \$35  = lr_2_3 ? 24'h000000 : \$74 [23:0];
+  assign \$38  = lr_3_0 ? 24'h000000 : \$76 [23:0];
+  assign \$41  = lr_3_1 ? 24'h000000 : \$78 [23:0];
+  assign \$44  = lr_3_2 ? 24'h000000 : \$80 [23:0];
+  assign \$47  = lr_3_3 ? 24'h000000 : \$82 [23:0];
+  assign \$49  = | count_next;
+  assign \$50  = beat_next == 2'h3;
+  assign \$51  = \$49  & \$50 ;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$54  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign cap_0_0 = \$55  & lr_0_0;
+  assign \$52  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign cap_0_0 = \$53  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$56  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign cap_0_1 = \$57  & lr_0_1;
+  assign \$54  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign cap_0_1 = \$55  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$58  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign cap_0_2 = \$59  & lr_0_2;
+  assign \$56  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign cap_0_2 = \$57  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$60  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign cap_0_3 = \$61  & lr_0_3;
+  assign \$58  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign cap_0_3 = \$59  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$62  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign cap_1_0 = \$63  & lr_1_0;
+  assign \$60  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign cap_1_0 = \$61  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$64  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign cap_1_1 = \$65  & lr_1_1;
+  assign \$62  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign cap_1_1 = \$63  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$66  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign cap_1_2 = \$67  & lr_1_2;
+  assign \$64  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign cap_1_2 = \$65  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$68  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign cap_1_3 = \$69  & lr_1_3;
+  assign \$66  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign cap_1_3 = \$67  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$70  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign cap_2_0 = \$71  & lr_2_0;
+  assign \$68  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign cap_2_0 = \$69  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$72  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign cap_2_1 = \$73  & lr_2_1;
+  assign \$70  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign cap_2_1 = \$71  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$74  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign cap_2_2 = \$75  & lr_2_2;
+  assign \$72  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign cap_2_2 = \$73  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$76  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign cap_2_3 = \$77  & lr_2_3;
+  assign \$74  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign cap_2_3 = \$75  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$78  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign cap_3_0 = \$79  & lr_3_0;
+  assign \$76  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign cap_3_0 = \$77  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$80  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign cap_3_1 = \$81  & lr_3_1;
+  assign \$78  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign cap_3_1 = \$79  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$82  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign cap_3_2 = \$83  & lr_3_2;
+  assign \$80  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign cap_3_2 = \$81  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$84  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign cap_3_3 = \$85  & lr_3_3;
+  assign \$82  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign cap_3_3 = \$83  & lr_3_3;
   assign draining = | drain_count;
-  assign \$86  = drain_beat == 2'h3;
-  assign shift = draining & \$86 ;
+  assign \$85  = drain_count - 1'h1;
+  assign \$87  = drain_beat + 1'h1;
+  assign \$88  = drain_shift ? 3'h0 : \$87 ;
   always @(posedge clk)
-    skew_a1_d0 <= \$87 ;
+    skew_a1_d0 <= \$89 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$88 ;
+    skew_v1_d0 <= \$90 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$89 ;
+    skew_l1_d0 <= \$91 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$90 ;
+    skew_a2_d0 <= \$92 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$91 ;
+    skew_a2_d1 <= \$93 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$92 ;
+    skew_v2_d0 <= \$94 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$93 ;
+    skew_v2_d1 <= \$95 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$94 ;
+    skew_l2_d0 <= \$96 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$95 ;
+    skew_l2_d1 <= \$97 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$96 ;
+    skew_a3_d0 <= \$98 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$97 ;
+    skew_a3_d1 <= \$99 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$98 ;
+    skew_a3_d2 <= \$100 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$99 ;
+    skew_v3_d0 <= \$101 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$100 ;
+    skew_v3_d1 <= \$102 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$101 ;
+    skew_v3_d2 <= \$103 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$102 ;
+    skew_l3_d0 <= \$104 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$103 ;
+    skew_l3_d1 <= \$105 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$104 ;
+    skew_l3_d2 <= \$106 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$105 ;
+    skew_w1_d0 <= \$107 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$106 ;
+    skew_w2_d0 <= \$108 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$107 ;
+    skew_w2_d1 <= \$109 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$108 ;
+    skew_w3_d0 <= \$110 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$109 ;
+    skew_w3_d1 <= \$111 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$110 ;
+    skew_w3_d2 <= \$112 ;
   always @(posedge clk)
-    a_0_0 <= \$111 ;
+    a_0_0 <= \$113 ;
   always @(posedge clk)
-    v_0_0 <= \$112 ;
+    v_0_0 <= \$114 ;
   always @(posedge clk)
-    l_0_0 <= \$113 ;
+    l_0_0 <= \$115 ;
   always @(posedge clk)
-    w_0_0 <= \$114 ;
+    w_0_0 <= \$116 ;
   always @(posedge clk)
-    pr_0_0 <= \$115 ;
+    pr_0_0 <= \$117 ;
   always @(posedge clk)
-    vr_0_0 <= \$116 ;
+    vr_0_0 <= \$118 ;
   always @(posedge clk)
-    lr_0_0 <= \$117 ;
+    lr_0_0 <= \$119 ;
   always @(posedge clk)
-    acc_0_0 <= \$118 ;
+    acc_0_0 <= \$120 ;
   always @(posedge clk)
-    out_0_0 <= \$119 ;
+    out_0_0 <= \$121 ;
   always @(posedge clk)
-    a_0_1 <= \$120 ;
+    a_0_1 <= \$122 ;
   always @(posedge clk)
-    v_0_1 <= \$121 ;
+    v_0_1 <= \$123 ;
   always @(posedge clk)
-    l_0_1 <= \$122 ;
+    l_0_1 <= \$124 ;
   always @(posedge clk)
-    w_0_1 <= \$123 ;
+    w_0_1 <= \$125 ;
   always @(posedge clk)
-    pr_0_1 <= \$124 ;
+    pr_0_1 <= \$126 ;
   always @(posedge clk)
-    vr_0_1 <= \$125 ;
+    vr_0_1 <= \$127 ;
   always @(posedge clk)
-    lr_0_1 <= \$126 ;
+    lr_0_1 <= \$128 ;
   always @(posedge clk)
-    acc_0_1 <= \$127 ;
+    acc_0_1 <= \$129 ;
   always @(posedge clk)
-    out_0_1 <= \$128 ;
+    out_0_1 <= \$130 ;
   always @(posedge clk)
-    a_0_2 <= \$129 ;
+    a_0_2 <= \$131 ;
   always @(posedge clk)
-    v_0_2 <= \$130 ;
+    v_0_2 <= \$132 ;
   always @(posedge clk)
-    l_0_2 <= \$131 ;
+    l_0_2 <= \$133 ;
   always @(posedge clk)
-    w_0_2 <= \$132 ;
+    w_0_2 <= \$134 ;
   always @(posedge clk)
-    pr_0_2 <= \$133 ;
+    pr_0_2 <= \$135 ;
   always @(posedge clk)
-    vr_0_2 <= \$134 ;
+    vr_0_2 <= \$136 ;
   always @(posedge clk)
-    lr_0_2 <= \$135 ;
+    lr_0_2 <= \$137 ;
   always @(posedge clk)
-    acc_0_2 <= \$136 ;
+    acc_0_2 <= \$138 ;
   always @(posedge clk)
-    out_0_2 <= \$137 ;
+    out_0_2 <= \$139 ;
   always @(posedge clk)
-    a_0_3 <= \$138 ;
+    a_0_3 <= \$140 ;
   always @(posedge clk)
-    v_0_3 <= \$139 ;
+    v_0_3 <= \$141 ;
   always @(posedge clk)
-    l_0_3 <= \$140 ;
+    l_0_3 <= \$142 ;
   always @(posedge clk)
-    w_0_3 <= \$141 ;
+    w_0_3 <= \$143 ;
   always @(posedge clk)
-    pr_0_3 <= \$142 ;
+    pr_0_3 <= \$144 ;
   always @(posedge clk)
-    vr_0_3 <= \$143 ;
+    vr_0_3 <= \$145 ;
   always @(posedge clk)
-    lr_0_3 <= \$144 ;
+    lr_0_3 <= \$146 ;
   always @(posedge clk)
-    acc_0_3 <= \$145 ;
+    acc_0_3 <= \$147 ;
   always @(posedge clk)
-    out_0_3 <= \$146 ;
+    out_0_3 <= \$148 ;
   always @(posedge clk)
-    a_1_0 <= \$147 ;
+    a_1_0 <= \$149 ;
   always @(posedge clk)
-    v_1_0 <= \$148 ;
+    v_1_0 <= \$150 ;
   always @(posedge clk)
-    l_1_0 <= \$149 ;
+    l_1_0 <= \$151 ;
   always @(posedge clk)
-    w_1_0 <= \$150 ;
+    w_1_0 <= \$152 ;
   always @(posedge clk)
-    pr_1_0 <= \$151 ;
+    pr_1_0 <= \$153 ;
   always @(posedge clk)
-    vr_1_0 <= \$152 ;
+    vr_1_0 <= \$154 ;
   always @(posedge clk)
-    lr_1_0 <= \$153 ;
+    lr_1_0 <= \$155 ;
   always @(posedge clk)
-    acc_1_0 <= \$154 ;
+    acc_1_0 <= \$156 ;
   always @(posedge clk)
-    out_1_0 <= \$155 ;
+    out_1_0 <= \$157 ;
   always @(posedge clk)
-    a_1_1 <= \$156 ;
+    a_1_1 <= \$158 ;
   always @(posedge clk)
-    v_1_1 <= \$157 ;
+    v_1_1 <= \$159 ;
   always @(posedge clk)
-    l_1_1 <= \$158 ;
+    l_1_1 <= \$160 ;
   always @(posedge clk)
-    w_1_1 <= \$159 ;
+    w_1_1 <= \$161 ;
   always @(posedge clk)
-    pr_1_1 <= \$160 ;
+    pr_1_1 <= \$162 ;
   always @(posedge clk)
-    vr_1_1 <= \$161 ;
+    vr_1_1 <= \$163 ;
   always @(posedge clk)
-    lr_1_1 <= \$162 ;
+    lr_1_1 <= \$164 ;
   always @(posedge clk)
-    acc_1_1 <= \$163 ;
+    acc_1_1 <= \$165 ;
   always @(posedge clk)
-    out_1_1 <= \$164 ;
+    out_1_1 <= \$166 ;
   always @(posedge clk)
-    a_1_2 <= \$165 ;
+    a_1_2 <= \$167 ;
   always @(posedge clk)
-    v_1_2 <= \$166 ;
+    v_1_2 <= \$168 ;
   always @(posedge clk)
-    l_1_2 <= \$167 ;
+    l_1_2 <= \$169 ;
   always @(posedge clk)
-    w_1_2 <= \$168 ;
+    w_1_2 <= \$170 ;
   always @(posedge clk)
-    pr_1_2 <= \$169 ;
+    pr_1_2 <= \$171 ;
   always @(posedge clk)
-    vr_1_2 <= \$170 ;
+    vr_1_2 <= \$172 ;
   always @(posedge clk)
-    lr_1_2 <= \$171 ;
+    lr_1_2 <= \$173 ;
   always @(posedge clk)
-    acc_1_2 <= \$172 ;
+    acc_1_2 <= \$174 ;
   always @(posedge clk)
-    out_1_2 <= \$173 ;
+    out_1_2 <= \$175 ;
   always @(posedge clk)
-    a_1_3 <= \$174 ;
+    a_1_3 <= \$176 ;
   always @(posedge clk)
-    v_1_3 <= \$175 ;
+    v_1_3 <= \$177 ;
   always @(posedge clk)
-    l_1_3 <= \$176 ;
+    l_1_3 <= \$178 ;
   always @(posedge clk)
-    w_1_3 <= \$177 ;
+    w_1_3 <= \$179 ;
   always @(posedge clk)
-    pr_1_3 <= \$178 ;
+    pr_1_3 <= \$180 ;
   always @(posedge clk)
-    vr_1_3 <= \$179 ;
+    vr_1_3 <= \$181 ;
   always @(posedge clk)
-    lr_1_3 <= \$180 ;
+    lr_1_3 <= \$182 ;
   always @(posedge clk)
-    acc_1_3 <= \$181 ;
+    acc_1_3 <= \$183 ;
   always @(posedge clk)
-    out_1_3 <= \$182 ;
+    out_1_3 <= \$184 ;
   always @(posedge clk)
-    a_2_0 <= \$183 ;
+    a_2_0 <= \$185 ;
   always @(posedge clk)
-    v_2_0 <= \$184 ;
+    v_2_0 <= \$186 ;
   always @(posedge clk)
-    l_2_0 <= \$185 ;
+    l_2_0 <= \$187 ;
   always @(posedge clk)
-    w_2_0 <= \$186 ;
+    w_2_0 <= \$188 ;
   always @(posedge clk)
-    pr_2_0 <= \$187 ;
+    pr_2_0 <= \$189 ;
   always @(posedge clk)
-    vr_2_0 <= \$188 ;
+    vr_2_0 <= \$190 ;
   always @(posedge clk)
-    lr_2_0 <= \$189 ;
+    lr_2_0 <= \$191 ;
   always @(posedge clk)
-    acc_2_0 <= \$190 ;
+    acc_2_0 <= \$192 ;
   always @(posedge clk)
-    out_2_0 <= \$191 ;
+    out_2_0 <= \$193 ;
   always @(posedge clk)
-    a_2_1 <= \$192 ;
+    a_2_1 <= \$194 ;
   always @(posedge clk)
-    v_2_1 <= \$193 ;
+    v_2_1 <= \$195 ;
   always @(posedge clk)
-    l_2_1 <= \$194 ;
+    l_2_1 <= \$196 ;
   always @(posedge clk)
-    w_2_1 <= \$195 ;
+    w_2_1 <= \$197 ;
   always @(posedge clk)
-    pr_2_1 <= \$196 ;
+    pr_2_1 <= \$198 ;
   always @(posedge clk)
-    vr_2_1 <= \$197 ;
+    vr_2_1 <= \$199 ;
   always @(posedge clk)
-    lr_2_1 <= \$198 ;
+    lr_2_1 <= \$200 ;
   always @(posedge clk)
-    acc_2_1 <= \$199 ;
+    acc_2_1 <= \$201 ;
   always @(posedge clk)
-    out_2_1 <= \$200 ;
+    out_2_1 <= \$202 ;
   always @(posedge clk)
-    a_2_2 <= \$201 ;
+    a_2_2 <= \$203 ;
   always @(posedge clk)
-    v_2_2 <= \$202 ;
+    v_2_2 <= \$204 ;
   always @(posedge clk)
-    l_2_2 <= \$203 ;
+    l_2_2 <= \$205 ;
   always @(posedge clk)
-    w_2_2 <= \$204 ;
+    w_2_2 <= \$206 ;
   always @(posedge clk)
-    pr_2_2 <= \$205 ;
+    pr_2_2 <= \$207 ;
   always @(posedge clk)
-    vr_2_2 <= \$206 ;
+    vr_2_2 <= \$208 ;
   always @(posedge clk)
-    lr_2_2 <= \$207 ;
+    lr_2_2 <= \$209 ;
   always @(posedge clk)
-    acc_2_2 <= \$208 ;
+    acc_2_2 <= \$210 ;
   always @(posedge clk)
-    out_2_2 <= \$209 ;
+    out_2_2 <= \$211 ;
   always @(posedge clk)
-    a_2_3 <= \$210 ;
+    a_2_3 <= \$212 ;
   always @(posedge clk)
-    v_2_3 <= \$211 ;
+    v_2_3 <= \$213 ;
   always @(posedge clk)
-    l_2_3 <= \$212 ;
+    l_2_3 <= \$214 ;
   always @(posedge clk)
-    w_2_3 <= \$213 ;
+    w_2_3 <= \$215 ;
   always @(posedge clk)
-    pr_2_3 <= \$214 ;
+    pr_2_3 <= \$216 ;
   always @(posedge clk)
-    vr_2_3 <= \$215 ;
+    vr_2_3 <= \$217 ;
   always @(posedge clk)
-    lr_2_3 <= \$216 ;
+    lr_2_3 <= \$218 ;
   always @(posedge clk)
-    acc_2_3 <= \$217 ;
+    acc_2_3 <= \$219 ;
   always @(posedge clk)
-    out_2_3 <= \$218 ;
+    out_2_3 <= \$220 ;
   always @(posedge clk)
-    a_3_0 <= \$219 ;
+    a_3_0 <= \$221 ;
   always @(posedge clk)
-    v_3_0 <= \$220 ;
+    v_3_0 <= \$222 ;
   always @(posedge clk)
-    l_3_0 <= \$221 ;
+    l_3_0 <= \$223 ;
   always @(posedge clk)
-    w_3_0 <= \$222 ;
+    w_3_0 <= \$224 ;
   always @(posedge clk)
-    pr_3_0 <= \$223 ;
+    pr_3_0 <= \$225 ;
   always @(posedge clk)
-    vr_3_0 <= \$224 ;
+    vr_3_0 <= \$226 ;
   always @(posedge clk)
-    lr_3_0 <= \$225 ;
+    lr_3_0 <= \$227 ;
   always @(posedge clk)
-    acc_3_0 <= \$226 ;
+    acc_3_0 <= \$228 ;
   always @(posedge clk)
-    out_3_0 <= \$227 ;
+    out_3_0 <= \$229 ;
   always @(posedge clk)
-    a_3_1 <= \$228 ;
+    a_3_1 <= \$230 ;
   always @(posedge clk)
-    v_3_1 <= \$229 ;
+    v_3_1 <= \$231 ;
   always @(posedge clk)
-    l_3_1 <= \$230 ;
+    l_3_1 <= \$232 ;
   always @(posedge clk)
-    w_3_1 <= \$231 ;
+    w_3_1 <= \$233 ;
   always @(posedge clk)
-    pr_3_1 <= \$232 ;
+    pr_3_1 <= \$234 ;
   always @(posedge clk)
-    vr_3_1 <= \$233 ;
+    vr_3_1 <= \$235 ;
   always @(posedge clk)
-    lr_3_1 <= \$234 ;
+    lr_3_1 <= \$236 ;
   always @(posedge clk)
-    acc_3_1 <= \$235 ;
+    acc_3_1 <= \$237 ;
   always @(posedge clk)
-    out_3_1 <= \$236 ;
+    out_3_1 <= \$238 ;
   always @(posedge clk)
-    a_3_2 <= \$237 ;
+    a_3_2 <= \$239 ;
   always @(posedge clk)
-    v_3_2 <= \$238 ;
+    v_3_2 <= \$240 ;
   always @(posedge clk)
-    l_3_2 <= \$239 ;
+    l_3_2 <= \$241 ;
   always @(posedge clk)
-    w_3_2 <= \$240 ;
+    w_3_2 <= \$242 ;
   always @(posedge clk)
-    pr_3_2 <= \$241 ;
+    pr_3_2 <= \$243 ;
   always @(posedge clk)
-    vr_3_2 <= \$242 ;
+    vr_3_2 <= \$244 ;
   always @(posedge clk)
-    lr_3_2 <= \$243 ;
+    lr_3_2 <= \$245 ;
   always @(posedge clk)
-    acc_3_2 <= \$244 ;
+    acc_3_2 <= \$246 ;
   always @(posedge clk)
-    out_3_2 <= \$245 ;
+    out_3_2 <= \$247 ;
   always @(posedge clk)
-    a_3_3 <= \$246 ;
+    a_3_3 <= \$248 ;
   always @(posedge clk)
-    v_3_3 <= \$247 ;
+    v_3_3 <= \$249 ;
   always @(posedge clk)
-    l_3_3 <= \$248 ;
+    l_3_3 <= \$250 ;
   always @(posedge clk)
-    w_3_3 <= \$249 ;
+    w_3_3 <= \$251 ;
   always @(posedge clk)
-    pr_3_3 <= \$250 ;
+    pr_3_3 <= \$252 ;
   always @(posedge clk)
-    vr_3_3 <= \$251 ;
+    vr_3_3 <= \$253 ;
   always @(posedge clk)
-    lr_3_3 <= \$252 ;
+    lr_3_3 <= \$254 ;
   always @(posedge clk)
-    acc_3_3 <= \$253 ;
+    acc_3_3 <= \$255 ;
   always @(posedge clk)
-    out_3_3 <= \$254 ;
+    out_3_3 <= \$256 ;
   always @(posedge clk)
-    drain_beat <= \$255 ;
+    drain_count <= \$257 ;
   always @(posedge clk)
-    drain_count <= \$256 ;
+    drain_beat <= \$258 ;
+  always @(posedge clk)
+    drain_shift <= \$259 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = i_a[15:8];
+    \$89  = i_a[15:8];
     if (rst) begin
-      \$87  = 8'h00;
+      \$89  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$88  = i_valid;
+    \$90  = i_valid;
     if (rst) begin
-      \$88  = 1'h0;
+      \$90  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$89  = i_last;
+    \$91  = i_last;
     if (rst) begin
-      \$89  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$90  = i_a[23:16];
+    \$92  = i_a[23:16];
     if (rst) begin
-      \$90  = 8'h00;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$91  = skew_a2_d0;
+    \$93  = skew_a2_d0;
     if (rst) begin
-      \$91  = 8'h00;
+      \$93  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$92  = i_valid;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$93  = skew_v2_d0;
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$94  = i_last;
+    \$94  = i_valid;
     if (rst) begin
       \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$95  = skew_l2_d0;
+    \$95  = skew_v2_d0;
     if (rst) begin
       \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$96  = i_a[31:24];
+    \$96  = i_last;
     if (rst) begin
-      \$96  = 8'h00;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$97  = skew_a3_d0;
+    \$97  = skew_l2_d0;
     if (rst) begin
-      \$97  = 8'h00;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$98  = skew_a3_d1;
+    \$98  = i_a[31:24];
     if (rst) begin
       \$98  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$99  = i_valid;
+    \$99  = skew_a3_d0;
     if (rst) begin
-      \$99  = 1'h0;
+      \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$100  = skew_v3_d0;
+    \$100  = skew_a3_d1;
     if (rst) begin
-      \$100  = 1'h0;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$101  = skew_v3_d1;
+    \$101  = i_valid;
     if (rst) begin
       \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$102  = i_last;
+    \$102  = skew_v3_d0;
     if (rst) begin
       \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$103  = skew_l3_d0;
+    \$103  = skew_v3_d1;
     if (rst) begin
       \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$104  = skew_l3_d1;
+    \$104  = i_last;
     if (rst) begin
       \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$105  = i_w[15:8];
+    \$105  = skew_l3_d0;
     if (rst) begin
-      \$105  = 8'h00;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$106  = i_w[23:16];
+    \$106  = skew_l3_d1;
     if (rst) begin
-      \$106  = 8'h00;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$107  = skew_w2_d0;
+    \$107  = i_w[15:8];
     if (rst) begin
       \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$108  = i_w[31:24];
+    \$108  = i_w[23:16];
     if (rst) begin
       \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$109  = skew_w3_d0;
+    \$109  = skew_w2_d0;
     if (rst) begin
       \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$110  = skew_w3_d1;
+    \$110  = i_w[31:24];
     if (rst) begin
       \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$111  = i_a[7:0];
+    \$111  = skew_w3_d0;
     if (rst) begin
       \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$112  = i_valid;
+    \$112  = skew_w3_d1;
     if (rst) begin
-      \$112  = 1'h0;
+      \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$113  = i_last;
+    \$113  = i_a[7:0];
     if (rst) begin
-      \$113  = 1'h0;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$114  = i_w[7:0];
+    \$114  = i_valid;
     if (rst) begin
-      \$114  = 8'h00;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$115  = p_0_0;
+    \$115  = i_last;
     if (rst) begin
-      \$115  = 16'h0000;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$116  = i_valid;
+    \$116  = i_w[7:0];
     if (rst) begin
-      \$116  = 1'h0;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$117  = i_last;
+    \$117  = p_0_0;
     if (rst) begin
-      \$117  = 1'h0;
+      \$117  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$118  = acc_0_0;
+    \$118  = i_valid;
+    if (rst) begin
+      \$118  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$119  = i_last;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$120  = acc_0_0;
     if (\$1 ) begin
-      \$118  = \$2 ;
+      \$120  = \$2 ;
     end
     if (rst) begin
-      \$118  = 24'h000000;
+      \$120  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$119  = out_0_0;
+    \$121  = out_0_0;
     if (cap_0_0) begin
-      \$119  = \$54 [23:0];
+      \$121  = \$52 [23:0];
     end else if (\$3 ) begin
-      \$119  = out_1_0;
+      \$121  = out_1_0;
     end
     if (rst) begin
-      \$119  = 24'h000000;
+      \$121  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$120  = a_0_0;
+    \$122  = a_0_0;
     if (rst) begin
-      \$120  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$121  = v_0_0;
+    \$123  = v_0_0;
     if (rst) begin
-      \$121  = 1'h0;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$122  = l_0_0;
+    \$124  = l_0_0;
     if (rst) begin
-      \$122  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$123  = skew_w1_d0;
+    \$125  = skew_w1_d0;
     if (rst) begin
-      \$123  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$124  = p_0_1;
+    \$126  = p_0_1;
     if (rst) begin
-      \$124  = 16'h0000;
+      \$126  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$125  = v_0_0;
+    \$127  = v_0_0;
     if (rst) begin
-      \$125  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$126  = l_0_0;
+    \$128  = l_0_0;
     if (rst) begin
-      \$126  = 1'h0;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$127  = acc_0_1;
+    \$129  = acc_0_1;
     if (\$4 ) begin
-      \$127  = \$5 ;
+      \$129  = \$5 ;
     end
     if (rst) begin
-      \$127  = 24'h000000;
+      \$129  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$128  = out_0_1;
+    \$130  = out_0_1;
     if (cap_0_1) begin
-      \$128  = \$56 [23:0];
+      \$130  = \$54 [23:0];
     end else if (\$6 ) begin
-      \$128  = out_1_1;
+      \$130  = out_1_1;
     end
     if (rst) begin
-      \$128  = 24'h000000;
+      \$130  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$129  = a_0_1;
+    \$131  = a_0_1;
     if (rst) begin
-      \$129  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$130  = v_0_1;
+    \$132  = v_0_1;
     if (rst) begin
-      \$130  = 1'h0;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$131  = l_0_1;
+    \$133  = l_0_1;
     if (rst) begin
-      \$131  = 1'h0;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$132  = skew_w2_d1;
+    \$134  = skew_w2_d1;
     if (rst) begin
-      \$132  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$133  = p_0_2;
+    \$135  = p_0_2;
     if (rst) begin
-      \$133  = 16'h0000;
+      \$135  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$134  = v_0_1;
+    \$136  = v_0_1;
     if (rst) begin
-      \$134  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$135  = l_0_1;
+    \$137  = l_0_1;
     if (rst) begin
-      \$135  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$136  = acc_0_2;
+    \$138  = acc_0_2;
     if (\$7 ) begin
-      \$136  = \$8 ;
+      \$138  = \$8 ;
     end
     if (rst) begin
-      \$136  = 24'h000000;
+      \$138  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$137  = out_0_2;
+    \$139  = out_0_2;
     if (cap_0_2) begin
-      \$137  = \$58 [23:0];
+      \$139  = \$56 [23:0];
     end else if (\$9 ) begin
-      \$137  = out_1_2;
+      \$139  = out_1_2;
     end
     if (rst) begin
-      \$137  = 24'h000000;
+      \$139  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$138  = a_0_2;
+    \$140  = a_0_2;
     if (rst) begin
-      \$138  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$139  = v_0_2;
+    \$141  = v_0_2;
     if (rst) begin
-      \$139  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$140  = l_0_2;
+    \$142  = l_0_2;
     if (rst) begin
-      \$140  = 1'h0;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$141  = skew_w3_d2;
+    \$143  = skew_w3_d2;
     if (rst) begin
-      \$141  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$142  = p_0_3;
+    \$144  = p_0_3;
     if (rst) begin
-      \$142  = 16'h0000;
+      \$144  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$143  = v_0_2;
+    \$145  = v_0_2;
     if (rst) begin
-      \$143  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$144  = l_0_2;
+    \$146  = l_0_2;
     if (rst) begin
-      \$144  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$145  = acc_0_3;
+    \$147  = acc_0_3;
     if (\$10 ) begin
-      \$145  = \$11 ;
+      \$147  = \$11 ;
     end
     if (rst) begin
-      \$145  = 24'h000000;
+      \$147  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$146  = out_0_3;
+    \$148  = out_0_3;
     if (cap_0_3) begin
-      \$146  = \$60 [23:0];
+      \$148  = \$58 [23:0];
     end else if (\$12 ) begin
-      \$146  = out_1_3;
+      \$148  = out_1_3;
     end
     if (rst) begin
-      \$146  = 24'h000000;
+      \$148  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$147  = skew_a1_d0;
+    \$149  = skew_a1_d0;
     if (rst) begin
-      \$147  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$148  = skew_v1_d0;
+    \$150  = skew_v1_d0;
     if (rst) begin
-      \$148  = 1'h0;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$149  = skew_l1_d0;
+    \$151  = skew_l1_d0;
     if (rst) begin
-      \$149  = 1'h0;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$150  = w_0_0;
+    \$152  = w_0_0;
     if (rst) begin
-      \$150  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$151  = p_1_0;
+    \$153  = p_1_0;
     if (rst) begin
-      \$151  = 16'h0000;
+      \$153  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$152  = skew_v1_d0;
+    \$154  = skew_v1_d0;
     if (rst) begin
-      \$152  = 1'h0;
+      \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$153  = skew_l1_d0;
+    \$155  = skew_l1_d0;
     if (rst) begin
-      \$153  = 1'h0;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$154  = acc_1_0;
+    \$156  = acc_1_0;
     if (\$13 ) begin
-      \$154  = \$14 ;
+      \$156  = \$14 ;
     end
     if (rst) begin
-      \$154  = 24'h000000;
+      \$156  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$155  = out_1_0;
+    \$157  = out_1_0;
     if (cap_1_0) begin
-      \$155  = \$62 [23:0];
+      \$157  = \$60 [23:0];
     end else if (\$15 ) begin
-      \$155  = out_2_0;
+      \$157  = out_2_0;
     end
     if (rst) begin
-      \$155  = 24'h000000;
+      \$157  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$156  = a_1_0;
+    \$158  = a_1_0;
     if (rst) begin
-      \$156  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$157  = v_1_0;
+    \$159  = v_1_0;
     if (rst) begin
-      \$157  = 1'h0;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$158  = l_1_0;
+    \$160  = l_1_0;
     if (rst) begin
-      \$158  = 1'h0;
+      \$160  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$159  = w_0_1;
+    \$161  = w_0_1;
     if (rst) begin
-      \$159  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$160  = p_1_1;
+    \$162  = p_1_1;
     if (rst) begin
-      \$160  = 16'h0000;
+      \$162  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$161  = v_1_0;
+    \$163  = v_1_0;
     if (rst) begin
-      \$161  = 1'h0;
+      \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$162  = l_1_0;
+    \$164  = l_1_0;
     if (rst) begin
-      \$162  = 1'h0;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$163  = acc_1_1;
+    \$165  = acc_1_1;
     if (\$16 ) begin
-      \$163  = \$17 ;
+      \$165  = \$17 ;
     end
     if (rst) begin
-      \$163  = 24'h000000;
+      \$165  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$164  = out_1_1;
+    \$166  = out_1_1;
     if (cap_1_1) begin
-      \$164  = \$64 [23:0];
+      \$166  = \$62 [23:0];
     end else if (\$18 ) begin
-      \$164  = out_2_1;
+      \$166  = out_2_1;
     end
     if (rst) begin
-      \$164  = 24'h000000;
+      \$166  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$165  = a_1_1;
+    \$167  = a_1_1;
     if (rst) begin
-      \$165  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = v_1_1;
+    \$168  = v_1_1;
     if (rst) begin
-      \$166  = 1'h0;
+      \$168  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = l_1_1;
+    \$169  = l_1_1;
     if (rst) begin
-      \$167  = 1'h0;
+      \$169  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$168  = w_0_2;
+    \$170  = w_0_2;
     if (rst) begin
-      \$168  = 8'h00;
+      \$170  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$169  = p_1_2;
+    \$171  = p_1_2;
     if (rst) begin
-      \$169  = 16'h0000;
+      \$171  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$170  = v_1_1;
+    \$172  = v_1_1;
     if (rst) begin
-      \$170  = 1'h0;
+      \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$171  = l_1_1;
+    \$173  = l_1_1;
     if (rst) begin
-      \$171  = 1'h0;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$172  = acc_1_2;
+    \$174  = acc_1_2;
     if (\$19 ) begin
-      \$172  = \$20 ;
+      \$174  = \$20 ;
     end
     if (rst) begin
-      \$172  = 24'h000000;
+      \$174  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$173  = out_1_2;
+    \$175  = out_1_2;
     if (cap_1_2) begin
-      \$173  = \$66 [23:0];
+      \$175  = \$64 [23:0];
     end else if (\$21 ) begin
-      \$173  = out_2_2;
+      \$175  = out_2_2;
     end
     if (rst) begin
-      \$173  = 24'h000000;
+      \$175  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$174  = a_1_2;
+    \$176  = a_1_2;
     if (rst) begin
-      \$174  = 8'h00;
+      \$176  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$175  = v_1_2;
+    \$177  = v_1_2;
     if (rst) begin
-      \$175  = 1'h0;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$176  = l_1_2;
+    \$178  = l_1_2;
     if (rst) begin
-      \$176  = 1'h0;
+      \$178  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$177  = w_0_3;
+    \$179  = w_0_3;
     if (rst) begin
-      \$177  = 8'h00;
+      \$179  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$178  = p_1_3;
+    \$180  = p_1_3;
     if (rst) begin
-      \$178  = 16'h0000;
+      \$180  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$179  = v_1_2;
+    \$181  = v_1_2;
     if (rst) begin
-      \$179  = 1'h0;
+      \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$180  = l_1_2;
+    \$182  = l_1_2;
     if (rst) begin
-      \$180  = 1'h0;
+      \$182  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$181  = acc_1_3;
+    \$183  = acc_1_3;
     if (\$22 ) begin
-      \$181  = \$23 ;
+      \$183  = \$23 ;
     end
     if (rst) begin
-      \$181  = 24'h000000;
+      \$183  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$182  = out_1_3;
+    \$184  = out_1_3;
     if (cap_1_3) begin
-      \$182  = \$68 [23:0];
+      \$184  = \$66 [23:0];
     end else if (\$24 ) begin
-      \$182  = out_2_3;
+      \$184  = out_2_3;
     end
     if (rst) begin
-      \$182  = 24'h000000;
+      \$184  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$183  = skew_a2_d1;
+    \$185  = skew_a2_d1;
     if (rst) begin
-      \$183  = 8'h00;
+      \$185  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$184  = skew_v2_d1;
+    \$186  = skew_v2_d1;
     if (rst) begin
-      \$184  = 1'h0;
+      \$186  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$185  = skew_l2_d1;
+    \$187  = skew_l2_d1;
     if (rst) begin
-      \$185  = 1'h0;
+      \$187  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$186  = w_1_0;
+    \$188  = w_1_0;
     if (rst) begin
-      \$186  = 8'h00;
+      \$188  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$187  = p_2_0;
+    \$189  = p_2_0;
     if (rst) begin
-      \$187  = 16'h0000;
+      \$189  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$188  = skew_v2_d1;
+    \$190  = skew_v2_d1;
     if (rst) begin
-      \$188  = 1'h0;
+      \$190  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$189  = skew_l2_d1;
+    \$191  = skew_l2_d1;
     if (rst) begin
-      \$189  = 1'h0;
+      \$191  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$190  = acc_2_0;
+    \$192  = acc_2_0;
     if (\$25 ) begin
-      \$190  = \$26 ;
+      \$192  = \$26 ;
     end
     if (rst) begin
-      \$190  = 24'h000000;
+      \$192  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$191  = out_2_0;
+    \$193  = out_2_0;
     if (cap_2_0) begin
-      \$191  = \$70 [23:0];
+      \$193  = \$68 [23:0];
     end else if (\$27 ) begin
-      \$191  = out_3_0;
+      \$193  = out_3_0;
     end
     if (rst) begin
-      \$191  = 24'h000000;
+      \$193  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$192  = a_2_0;
+    \$194  = a_2_0;
     if (rst) begin
-      \$192  = 8'h00;
+      \$194  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$193  = v_2_0;
+    \$195  = v_2_0;
     if (rst) begin
-      \$193  = 1'h0;
+      \$195  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$194  = l_2_0;
+    \$196  = l_2_0;
     if (rst) begin
-      \$194  = 1'h0;
+      \$196  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$195  = w_1_1;
+    \$197  = w_1_1;
     if (rst) begin
-      \$195  = 8'h00;
+      \$197  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$196  = p_2_1;
+    \$198  = p_2_1;
     if (rst) begin
-      \$196  = 16'h0000;
+      \$198  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$197  = v_2_0;
+    \$199  = v_2_0;
     if (rst) begin
-      \$197  = 1'h0;
+      \$199  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$198  = l_2_0;
+    \$200  = l_2_0;
     if (rst) begin
-      \$198  = 1'h0;
+      \$200  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$199  = acc_2_1;
+    \$201  = acc_2_1;
     if (\$28 ) begin
-      \$199  = \$29 ;
+      \$201  = \$29 ;
     end
     if (rst) begin
-      \$199  = 24'h000000;
+      \$201  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$200  = out_2_1;
+    \$202  = out_2_1;
     if (cap_2_1) begin
-      \$200  = \$72 [23:0];
+      \$202  = \$70 [23:0];
     end else if (\$30 ) begin
-      \$200  = out_3_1;
+      \$202  = out_3_1;
     end
     if (rst) begin
-      \$200  = 24'h000000;
+      \$202  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$201  = a_2_1;
+    \$203  = a_2_1;
     if (rst) begin
-      \$201  = 8'h00;
+      \$203  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$202  = v_2_1;
+    \$204  = v_2_1;
     if (rst) begin
-      \$202  = 1'h0;
+      \$204  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$203  = l_2_1;
+    \$205  = l_2_1;
     if (rst) begin
-      \$203  = 1'h0;
+      \$205  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$204  = w_1_2;
+    \$206  = w_1_2;
     if (rst) begin
-      \$204  = 8'h00;
+      \$206  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$205  = p_2_2;
+    \$207  = p_2_2;
     if (rst) begin
-      \$205  = 16'h0000;
+      \$207  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$206  = v_2_1;
+    \$208  = v_2_1;
     if (rst) begin
-      \$206  = 1'h0;
+      \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$207  = l_2_1;
+    \$209  = l_2_1;
     if (rst) begin
-      \$207  = 1'h0;
+      \$209  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$208  = acc_2_2;
+    \$210  = acc_2_2;
     if (\$31 ) begin
-      \$208  = \$32 ;
+      \$210  = \$32 ;
     end
     if (rst) begin
-      \$208  = 24'h000000;
+      \$210  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$209  = out_2_2;
+    \$211  = out_2_2;
     if (cap_2_2) begin
-      \$209  = \$74 [23:0];
+      \$211  = \$72 [23:0];
     end else if (\$33 ) begin
-      \$209  = out_3_2;
+      \$211  = out_3_2;
     end
     if (rst) begin
-      \$209  = 24'h000000;
+      \$211  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$210  = a_2_2;
+    \$212  = a_2_2;
     if (rst) begin
-      \$210  = 8'h00;
+      \$212  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$211  = v_2_2;
+    \$213  = v_2_2;
     if (rst) begin
-      \$211  = 1'h0;
+      \$213  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$212  = l_2_2;
+    \$214  = l_2_2;
     if (rst) begin
-      \$212  = 1'h0;
+      \$214  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$213  = w_1_3;
+    \$215  = w_1_3;
     if (rst) begin
-      \$213  = 8'h00;
+      \$215  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$214  = p_2_3;
+    \$216  = p_2_3;
     if (rst) begin
-      \$214  = 16'h0000;
+      \$216  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$215  = v_2_2;
+    \$217  = v_2_2;
     if (rst) begin
-      \$215  = 1'h0;
+      \$217  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$216  = l_2_2;
+    \$218  = l_2_2;
     if (rst) begin
-      \$216  = 1'h0;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$217  = acc_2_3;
+    \$219  = acc_2_3;
     if (\$34 ) begin
-      \$217  = \$35 ;
+      \$219  = \$35 ;
     end
     if (rst) begin
-      \$217  = 24'h000000;
+      \$219  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$218  = out_2_3;
+    \$220  = out_2_3;
     if (cap_2_3) begin
-      \$218  = \$76 [23:0];
+      \$220  = \$74 [23:0];
     end else if (\$36 ) begin
-      \$218  = out_3_3;
+      \$220  = out_3_3;
     end
     if (rst) begin
-      \$218  = 24'h000000;
+      \$220  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$219  = skew_a3_d2;
+    \$221  = skew_a3_d2;
     if (rst) begin
-      \$219  = 8'h00;
+      \$221  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$220  = skew_v3_d2;
+    \$222  = skew_v3_d2;
     if (rst) begin
-      \$220  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$221  = skew_l3_d2;
+    \$223  = skew_l3_d2;
     if (rst) begin
-      \$221  = 1'h0;
+      \$223  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = w_2_0;
+    \$224  = w_2_0;
     if (rst) begin
-      \$222  = 8'h00;
+      \$224  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = p_3_0;
+    \$225  = p_3_0;
     if (rst) begin
-      \$223  = 16'h0000;
+      \$225  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = skew_v3_d2;
+    \$226  = skew_v3_d2;
     if (rst) begin
-      \$224  = 1'h0;
+      \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = skew_l3_d2;
+    \$227  = skew_l3_d2;
     if (rst) begin
-      \$225  = 1'h0;
+      \$227  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = acc_3_0;
+    \$228  = acc_3_0;
     if (\$37 ) begin
-      \$226  = \$38 ;
+      \$228  = \$38 ;
     end
     if (rst) begin
-      \$226  = 24'h000000;
+      \$228  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = out_3_0;
+    \$229  = out_3_0;
     if (cap_3_0) begin
-      \$227  = \$78 [23:0];
+      \$229  = \$76 [23:0];
     end else if (\$39 ) begin
-      \$227  = 24'h000000;
+      \$229  = 24'h000000;
     end
     if (rst) begin
-      \$227  = 24'h000000;
+      \$229  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = a_3_0;
+    \$230  = a_3_0;
     if (rst) begin
-      \$228  = 8'h00;
+      \$230  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = v_3_0;
+    \$231  = v_3_0;
     if (rst) begin
-      \$229  = 1'h0;
+      \$231  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l_3_0;
+    \$232  = l_3_0;
     if (rst) begin
-      \$230  = 1'h0;
+      \$232  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = w_2_1;
+    \$233  = w_2_1;
     if (rst) begin
-      \$231  = 8'h00;
+      \$233  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = p_3_1;
+    \$234  = p_3_1;
     if (rst) begin
-      \$232  = 16'h0000;
+      \$234  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = v_3_0;
+    \$235  = v_3_0;
     if (rst) begin
-      \$233  = 1'h0;
+      \$235  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = l_3_0;
+    \$236  = l_3_0;
     if (rst) begin
-      \$234  = 1'h0;
+      \$236  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$235  = acc_3_1;
+    \$237  = acc_3_1;
     if (\$40 ) begin
-      \$235  = \$41 ;
+      \$237  = \$41 ;
     end
     if (rst) begin
-      \$235  = 24'h000000;
+      \$237  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$236  = out_3_1;
+    \$238  = out_3_1;
     if (cap_3_1) begin
-      \$236  = \$80 [23:0];
+      \$238  = \$78 [23:0];
     end else if (\$42 ) begin
-      \$236  = 24'h000000;
+      \$238  = 24'h000000;
     end
     if (rst) begin
-      \$236  = 24'h000000;
+      \$238  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$237  = a_3_1;
+    \$239  = a_3_1;
     if (rst) begin
-      \$237  = 8'h00;
+      \$239  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$238  = v_3_1;
+    \$240  = v_3_1;
     if (rst) begin
-      \$238  = 1'h0;
+      \$240  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$239  = l_3_1;
+    \$241  = l_3_1;
     if (rst) begin
-      \$239  = 1'h0;
+      \$241  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$240  = w_2_2;
+    \$242  = w_2_2;
     if (rst) begin
-      \$240  = 8'h00;
+      \$242  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$241  = p_3_2;
+    \$243  = p_3_2;
     if (rst) begin
-      \$241  = 16'h0000;
+      \$243  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$242  = v_3_1;
+    \$244  = v_3_1;
     if (rst) begin
-      \$242  = 1'h0;
+      \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$243  = l_3_1;
+    \$245  = l_3_1;
     if (rst) begin
-      \$243  = 1'h0;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$244  = acc_3_2;
+    \$246  = acc_3_2;
     if (\$43 ) begin
-      \$244  = \$44 ;
+      \$246  = \$44 ;
     end
     if (rst) begin
-      \$244  = 24'h000000;
+      \$246  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$245  = out_3_2;
+    \$247  = out_3_2;
     if (cap_3_2) begin
-      \$245  = \$82 [23:0];
+      \$247  = \$80 [23:0];
     end else if (\$45 ) begin
-      \$245  = 24'h000000;
+      \$247  = 24'h000000;
     end
     if (rst) begin
-      \$245  = 24'h000000;
+      \$247  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$246  = a_3_2;
+    \$248  = a_3_2;
     if (rst) begin
-      \$246  = 8'h00;
+      \$248  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$247  = v_3_2;
+    \$249  = v_3_2;
     if (rst) begin
-      \$247  = 1'h0;
+      \$249  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$248  = l_3_2;
+    \$250  = l_3_2;
     if (rst) begin
-      \$248  = 1'h0;
+      \$250  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$249  = w_2_3;
+    \$251  = w_2_3;
     if (rst) begin
-      \$249  = 8'h00;
+      \$251  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$250  = p_3_3;
+    \$252  = p_3_3;
     if (rst) begin
-      \$250  = 16'h0000;
+      \$252  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$251  = v_3_2;
+    \$253  = v_3_2;
     if (rst) begin
-      \$251  = 1'h0;
+      \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$252  = l_3_2;
+    \$254  = l_3_2;
     if (rst) begin
-      \$252  = 1'h0;
+      \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$253  = acc_3_3;
+    \$255  = acc_3_3;
     if (\$46 ) begin
-      \$253  = \$47 ;
+      \$255  = \$47 ;
     end
     if (rst) begin
-      \$253  = 24'h000000;
+      \$255  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$254  = out_3_3;
+    \$256  = out_3_3;
     if (cap_3_3) begin
-      \$254  = \$84 [23:0];
+      \$256  = \$82 [23:0];
     end else if (\$48 ) begin
-      \$254  = 24'h000000;
+      \$256  = 24'h000000;
     end
     if (rst) begin
-      \$254  = 24'h000000;
+      \$256  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$255  = drain_beat;
-    if (cap_3_3) begin
-      \$255  = 2'h0;
-    end else if (\$49 ) begin
-      \$255  = \$51 [1:0];
-    end
+    \$257  = count_next;
     if (rst) begin
-      \$255  = 2'h0;
+      \$257  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$256  = drain_count;
-    if (cap_3_3) begin
-      \$256  = 3'h4;
-    end else if (\$52 ) begin
-      \$256  = \$53 [2:0];
-    end
+    \$258  = beat_next;
     if (rst) begin
-      \$256  = 3'h0;
+      \$258  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$259  = \$51 ;
+    if (rst) begin
+      \$259  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    count_next = drain_count;
+    if (cap_3_3) begin
+      count_next = 3'h4;
+    end else if (\$84 ) begin
+      count_next = \$85 [2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    beat_next = drain_beat;
+    if (cap_3_3) begin
+      beat_next = 2'h0;
+    end else if (\$86 ) begin
+      beat_next = \$88 [1:0];
     end
   end
   assign en = 1'h1;
-  assign sum_0_0 = \$54 [23:0];
-  assign sum_0_1 = \$56 [23:0];
-  assign sum_0_2 = \$58 [23:0];
-  assign sum_0_3 = \$60 [23:0];
-  assign sum_1_0 = \$62 [23:0];
-  assign sum_1_1 = \$64 [23:0];
-  assign sum_1_2 = \$66 [23:0];
-  assign sum_1_3 = \$68 [23:0];
-  assign sum_2_0 = \$70 [23:0];
-  assign sum_2_1 = \$72 [23:0];
-  assign sum_2_2 = \$74 [23:0];
-  assign sum_2_3 = \$76 [23:0];
-  assign sum_3_0 = \$78 [23:0];
-  assign sum_3_1 = \$80 [23:0];
-  assign sum_3_2 = \$82 [23:0];
-  assign sum_3_3 = \$84 [23:0];
+  assign sum_0_0 = \$52 [23:0];
+  assign sum_0_1 = \$54 [23:0];
+  assign sum_0_2 = \$56 [23:0];
+  assign sum_0_3 = \$58 [23:0];
+  assign sum_1_0 = \$60 [23:0];
+  assign sum_1_1 = \$62 [23:0];
+  assign sum_1_2 = \$64 [23:0];
+  assign sum_1_3 = \$66 [23:0];
+  assign sum_2_0 = \$68 [23:0];
+  assign sum_2_1 = \$70 [23:0];
+  assign sum_2_2 = \$72 [23:0];
+  assign sum_2_3 = \$74 [23:0];
+  assign sum_3_0 = \$76 [23:0];
+  assign sum_3_1 = \$78 [23:0];
+  assign sum_3_2 = \$80 [23:0];
+  assign sum_3_3 = \$82 [23:0];
   assign o_valid = draining;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
@@ -3679,55 +3741,55 @@ module \hwq_top.engine.array (i_w, clk, rst, i_last, draining, i_valid, o_data, 
   assign o_data[47:24] = out_0_1;
   assign o_data[23:0] = out_0_0;
   assign \$1  = vr_0_0;
-  assign \$3  = shift;
+  assign \$3  = drain_shift;
   assign \$4  = vr_0_1;
-  assign \$6  = shift;
+  assign \$6  = drain_shift;
   assign \$7  = vr_0_2;
-  assign \$9  = shift;
+  assign \$9  = drain_shift;
   assign \$10  = vr_0_3;
-  assign \$12  = shift;
+  assign \$12  = drain_shift;
   assign \$13  = vr_1_0;
-  assign \$15  = shift;
+  assign \$15  = drain_shift;
   assign \$16  = vr_1_1;
-  assign \$18  = shift;
+  assign \$18  = drain_shift;
   assign \$19  = vr_1_2;
-  assign \$21  = shift;
+  assign \$21  = drain_shift;
   assign \$22  = vr_1_3;
-  assign \$24  = shift;
+  assign \$24  = drain_shift;
   assign \$25  = vr_2_0;
-  assign \$27  = shift;
+  assign \$27  = drain_shift;
   assign \$28  = vr_2_1;
-  assign \$30  = shift;
+  assign \$30  = drain_shift;
   assign \$31  = vr_2_2;
-  assign \$33  = shift;
+  assign \$33  = drain_shift;
   assign \$34  = vr_2_3;
-  assign \$36  = shift;
+  assign \$36  = drain_shift;
   assign \$37  = vr_3_0;
-  assign \$39  = shift;
+  assign \$39  = drain_shift;
   assign \$40  = vr_3_1;
-  assign \$42  = shift;
+  assign \$42  = drain_shift;
   assign \$43  = vr_3_2;
-  assign \$45  = shift;
+  assign \$45  = drain_shift;
   assign \$46  = vr_3_3;
-  assign \$48  = shift;
-  assign \$49  = draining;
-  assign \$52  = shift;
-  assign \$55  = vr_0_0;
-  assign \$57  = vr_0_1;
-  assign \$59  = vr_0_2;
-  assign \$61  = vr_0_3;
-  assign \$63  = vr_1_0;
-  assign \$65  = vr_1_1;
-  assign \$67  = vr_1_2;
-  assign \$69  = vr_1_3;
-  assign \$71  = vr_2_0;
-  assign \$73  = vr_2_1;
-  assign \$75  = vr_2_2;
-  assign \$77  = vr_2_3;
-  assign \$79  = vr_3_0;
-  assign \$81  = vr_3_1;
-  assign \$83  = vr_3_2;
-  assign \$85  = vr_3_3;
+  assign \$48  = drain_shift;
+  assign \$53  = vr_0_0;
+  assign \$55  = vr_0_1;
+  assign \$57  = vr_0_2;
+  assign \$59  = vr_0_3;
+  assign \$61  = vr_1_0;
+  assign \$63  = vr_1_1;
+  assign \$65  = vr_1_2;
+  assign \$67  = vr_1_3;
+  assign \$69  = vr_2_0;
+  assign \$71  = vr_2_1;
+  assign \$73  = vr_2_2;
+  assign \$75  = vr_2_3;
+  assign \$77  = vr_3_0;
+  assign \$79  = vr_3_1;
+  assign \$81  = vr_3_2;
+  assign \$83  = vr_3_3;
+  assign \$84  = drain_shift;
+  assign \$86  = draining;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -121,165 +121,167 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$201 ;
   reg [7:0] \$202 ;
   reg [7:0] \$203 ;
-  reg \$204 ;
+  reg [7:0] \$204 ;
   reg \$205 ;
-  reg [7:0] \$206 ;
-  reg [15:0] \$207 ;
-  reg \$208 ;
+  reg \$206 ;
+  reg [7:0] \$207 ;
+  reg [15:0] \$208 ;
   reg \$209 ;
   wire \$21 ;
-  reg [26:0] \$210 ;
+  reg \$210 ;
   reg [26:0] \$211 ;
-  reg [7:0] \$212 ;
-  reg \$213 ;
+  reg [26:0] \$212 ;
+  reg [7:0] \$213 ;
   reg \$214 ;
-  reg [7:0] \$215 ;
-  reg [15:0] \$216 ;
-  reg \$217 ;
+  reg \$215 ;
+  reg [7:0] \$216 ;
+  reg [15:0] \$217 ;
   reg \$218 ;
-  reg [26:0] \$219 ;
+  reg \$219 ;
   wire \$22 ;
   reg [26:0] \$220 ;
-  reg [7:0] \$221 ;
-  reg \$222 ;
+  reg [26:0] \$221 ;
+  reg [7:0] \$222 ;
   reg \$223 ;
-  reg [7:0] \$224 ;
-  reg [15:0] \$225 ;
-  reg \$226 ;
+  reg \$224 ;
+  reg [7:0] \$225 ;
+  reg [15:0] \$226 ;
   reg \$227 ;
-  reg [26:0] \$228 ;
+  reg \$228 ;
   reg [26:0] \$229 ;
   wire [26:0] \$23 ;
-  reg [7:0] \$230 ;
-  reg \$231 ;
+  reg [26:0] \$230 ;
+  reg [7:0] \$231 ;
   reg \$232 ;
-  reg [7:0] \$233 ;
-  reg [15:0] \$234 ;
-  reg \$235 ;
+  reg \$233 ;
+  reg [7:0] \$234 ;
+  reg [15:0] \$235 ;
   reg \$236 ;
-  reg [26:0] \$237 ;
+  reg \$237 ;
   reg [26:0] \$238 ;
-  reg [7:0] \$239 ;
+  reg [26:0] \$239 ;
   wire \$24 ;
-  reg \$240 ;
+  reg [7:0] \$240 ;
   reg \$241 ;
-  reg [7:0] \$242 ;
-  reg [15:0] \$243 ;
-  reg \$244 ;
+  reg \$242 ;
+  reg [7:0] \$243 ;
+  reg [15:0] \$244 ;
   reg \$245 ;
-  reg [26:0] \$246 ;
+  reg \$246 ;
   reg [26:0] \$247 ;
-  reg [7:0] \$248 ;
-  reg \$249 ;
+  reg [26:0] \$248 ;
+  reg [7:0] \$249 ;
   wire \$25 ;
   reg \$250 ;
-  reg [7:0] \$251 ;
-  reg [15:0] \$252 ;
-  reg \$253 ;
+  reg \$251 ;
+  reg [7:0] \$252 ;
+  reg [15:0] \$253 ;
   reg \$254 ;
-  reg [26:0] \$255 ;
+  reg \$255 ;
   reg [26:0] \$256 ;
-  reg [7:0] \$257 ;
-  reg \$258 ;
+  reg [26:0] \$257 ;
+  reg [7:0] \$258 ;
   reg \$259 ;
   wire [26:0] \$26 ;
-  reg [7:0] \$260 ;
-  reg [15:0] \$261 ;
-  reg \$262 ;
+  reg \$260 ;
+  reg [7:0] \$261 ;
+  reg [15:0] \$262 ;
   reg \$263 ;
-  reg [26:0] \$264 ;
+  reg \$264 ;
   reg [26:0] \$265 ;
-  reg [7:0] \$266 ;
-  reg \$267 ;
+  reg [26:0] \$266 ;
+  reg [7:0] \$267 ;
   reg \$268 ;
-  reg [7:0] \$269 ;
+  reg \$269 ;
   wire \$27 ;
-  reg [15:0] \$270 ;
-  reg \$271 ;
+  reg [7:0] \$270 ;
+  reg [15:0] \$271 ;
   reg \$272 ;
-  reg [26:0] \$273 ;
+  reg \$273 ;
   reg [26:0] \$274 ;
-  reg [7:0] \$275 ;
-  reg \$276 ;
+  reg [26:0] \$275 ;
+  reg [7:0] \$276 ;
   reg \$277 ;
-  reg [7:0] \$278 ;
-  reg [15:0] \$279 ;
+  reg \$278 ;
+  reg [7:0] \$279 ;
   wire \$28 ;
-  reg \$280 ;
+  reg [15:0] \$280 ;
   reg \$281 ;
-  reg [26:0] \$282 ;
+  reg \$282 ;
   reg [26:0] \$283 ;
-  reg [7:0] \$284 ;
-  reg \$285 ;
+  reg [26:0] \$284 ;
+  reg [7:0] \$285 ;
   reg \$286 ;
-  reg [7:0] \$287 ;
-  reg [15:0] \$288 ;
-  reg \$289 ;
+  reg \$287 ;
+  reg [7:0] \$288 ;
+  reg [15:0] \$289 ;
   wire [26:0] \$29 ;
   reg \$290 ;
-  reg [26:0] \$291 ;
+  reg \$291 ;
   reg [26:0] \$292 ;
-  reg [7:0] \$293 ;
-  reg \$294 ;
+  reg [26:0] \$293 ;
+  reg [7:0] \$294 ;
   reg \$295 ;
-  reg [7:0] \$296 ;
-  reg [15:0] \$297 ;
-  reg \$298 ;
+  reg \$296 ;
+  reg [7:0] \$297 ;
+  reg [15:0] \$298 ;
   reg \$299 ;
   wire \$3 ;
   wire \$30 ;
-  reg [26:0] \$300 ;
+  reg \$300 ;
   reg [26:0] \$301 ;
-  reg [7:0] \$302 ;
-  reg \$303 ;
+  reg [26:0] \$302 ;
+  reg [7:0] \$303 ;
   reg \$304 ;
-  reg [7:0] \$305 ;
-  reg [15:0] \$306 ;
-  reg \$307 ;
+  reg \$305 ;
+  reg [7:0] \$306 ;
+  reg [15:0] \$307 ;
   reg \$308 ;
-  reg [26:0] \$309 ;
+  reg \$309 ;
   wire \$31 ;
   reg [26:0] \$310 ;
-  reg [7:0] \$311 ;
-  reg \$312 ;
+  reg [26:0] \$311 ;
+  reg [7:0] \$312 ;
   reg \$313 ;
-  reg [7:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg \$316 ;
+  reg \$314 ;
+  reg [7:0] \$315 ;
+  reg [15:0] \$316 ;
   reg \$317 ;
-  reg [26:0] \$318 ;
+  reg \$318 ;
   reg [26:0] \$319 ;
   wire [26:0] \$32 ;
-  reg [7:0] \$320 ;
-  reg \$321 ;
+  reg [26:0] \$320 ;
+  reg [7:0] \$321 ;
   reg \$322 ;
-  reg [7:0] \$323 ;
-  reg [15:0] \$324 ;
-  reg \$325 ;
+  reg \$323 ;
+  reg [7:0] \$324 ;
+  reg [15:0] \$325 ;
   reg \$326 ;
-  reg [26:0] \$327 ;
+  reg \$327 ;
   reg [26:0] \$328 ;
-  reg [7:0] \$329 ;
+  reg [26:0] \$329 ;
   wire \$33 ;
-  reg \$330 ;
+  reg [7:0] \$330 ;
   reg \$331 ;
-  reg [7:0] \$332 ;
-  reg [15:0] \$333 ;
-  reg \$334 ;
+  reg \$332 ;
+  reg [7:0] \$333 ;
+  reg [15:0] \$334 ;
   reg \$335 ;
-  reg [26:0] \$336 ;
+  reg \$336 ;
   reg [26:0] \$337 ;
-  reg [7:0] \$338 ;
-  reg \$339 ;
+  reg [26:0] \$338 ;
+  reg [7:0] \$339 ;
   wire \$34 ;
   reg \$340 ;
-  reg [7:0] \$341 ;
-  reg [15:0] \$342 ;
-  reg \$343 ;
+  reg \$341 ;
+  reg [7:0] \$342 ;
+  reg [15:0] \$343 ;
   reg \$344 ;
-  reg [26:0] \$345 ;
+  reg \$345 ;
   reg [26:0] \$346 ;
-  reg \$347 ;
+  reg [26:0] \$347 ;
+  reg \$348 ;
+  reg \$349 ;
   wire [26:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
@@ -297,43 +299,43 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire \$48 ;
   wire \$49 ;
   wire [26:0] \$5 ;
-  wire [1:0] \$50 ;
-  wire [27:0] \$51 ;
-  wire \$52 ;
-  wire [27:0] \$53 ;
-  wire \$54 ;
-  wire [27:0] \$55 ;
-  wire \$56 ;
-  wire [27:0] \$57 ;
-  wire \$58 ;
-  wire [27:0] \$59 ;
+  wire [27:0] \$50 ;
+  wire \$51 ;
+  wire [27:0] \$52 ;
+  wire \$53 ;
+  wire [27:0] \$54 ;
+  wire \$55 ;
+  wire [27:0] \$56 ;
+  wire \$57 ;
+  wire [27:0] \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [27:0] \$61 ;
-  wire \$62 ;
-  wire [27:0] \$63 ;
-  wire \$64 ;
-  wire [27:0] \$65 ;
-  wire \$66 ;
-  wire [27:0] \$67 ;
-  wire \$68 ;
-  wire [27:0] \$69 ;
+  wire [27:0] \$60 ;
+  wire \$61 ;
+  wire [27:0] \$62 ;
+  wire \$63 ;
+  wire [27:0] \$64 ;
+  wire \$65 ;
+  wire [27:0] \$66 ;
+  wire \$67 ;
+  wire [27:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire [27:0] \$71 ;
-  wire \$72 ;
-  wire [27:0] \$73 ;
-  wire \$74 ;
-  wire [27:0] \$75 ;
-  wire \$76 ;
-  wire [27:0] \$77 ;
-  wire \$78 ;
-  wire [27:0] \$79 ;
+  wire [27:0] \$70 ;
+  wire \$71 ;
+  wire [27:0] \$72 ;
+  wire \$73 ;
+  wire [27:0] \$74 ;
+  wire \$75 ;
+  wire [27:0] \$76 ;
+  wire \$77 ;
+  wire [27:0] \$78 ;
+  wire \$79 ;
   wire [26:0] \$8 ;
-  wire \$80 ;
-  wire [27:0] \$81 ;
+  wire [27:0] \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  reg [7:0] \$83 ;
+  wire [1:0] \$83 ;
   reg [7:0] \$84 ;
   reg [7:0] \$85 ;
   reg [7:0] \$86 ;
@@ -401,7 +403,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_0_9;
   input clk;
   wire clk;
+  reg count_next;
   reg drain_count = 1'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
@@ -532,7 +536,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_0_9 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_w10_d0 = 8'h00;
   reg [7:0] skew_w10_d1 = 8'h00;
   reg [7:0] skew_w10_d2 = 8'h00;
@@ -718,664 +721,656 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_0_8 = 8'h00;
   reg [7:0] w_0_9 = 8'h00;
   assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 27'h0000000 : \$51 [26:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0 ? 27'h0000000 : \$50 [26:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 27'h0000000 : \$53 [26:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1 ? 27'h0000000 : \$52 [26:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 27'h0000000 : \$55 [26:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2 ? 27'h0000000 : \$54 [26:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 27'h0000000 : \$57 [26:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3 ? 27'h0000000 : \$56 [26:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_0_4;
-  assign \$14  = lr_0_4 ? 27'h0000000 : \$59 [26:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_0_4 ? 27'h0000000 : \$58 [26:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_0_5;
-  assign \$17  = lr_0_5 ? 27'h0000000 : \$61 [26:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_0_5 ? 27'h0000000 : \$60 [26:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_0_6;
-  assign \$20  = lr_0_6 ? 27'h0000000 : \$63 [26:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_0_6 ? 27'h0000000 : \$62 [26:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_0_7;
-  assign \$23  = lr_0_7 ? 27'h0000000 : \$65 [26:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_0_7 ? 27'h0000000 : \$64 [26:0];
+  assign \$24  = en & drain_shift;
   assign \$25  = en & vr_0_8;
-  assign \$26  = lr_0_8 ? 27'h0000000 : \$67 [26:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_0_8 ? 27'h0000000 : \$66 [26:0];
+  assign \$27  = en & drain_shift;
   assign \$28  = en & vr_0_9;
-  assign \$29  = lr_0_9 ? 27'h0000000 : \$69 [26:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_0_9 ? 27'h0000000 : \$68 [26:0];
+  assign \$30  = en & drain_shift;
   assign \$31  = en & vr_0_10;
-  assign \$32  = lr_0_10 ? 27'h0000000 : \$71 [26:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_0_10 ? 27'h0000000 : \$70 [26:0];
+  assign \$33  = en & drain_shift;
   assign \$34  = en & vr_0_11;
-  assign \$35  = lr_0_11 ? 27'h0000000 : \$73 [26:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_0_11 ? 27'h0000000 : \$72 [26:0];
+  assign \$36  = en & drain_shift;
   assign \$37  = en & vr_0_12;
-  assign \$38  = lr_0_12 ? 27'h0000000 : \$75 [26:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_0_12 ? 27'h0000000 : \$74 [26:0];
+  assign \$39  = en & drain_shift;
   assign \$40  = en & vr_0_13;
-  assign \$41  = lr_0_13 ? 27'h0000000 : \$77 [26:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_0_13 ? 27'h0000000 : \$76 [26:0];
+  assign \$42  = en & drain_shift;
   assign \$43  = en & vr_0_14;
-  assign \$44  = lr_0_14 ? 27'h0000000 : \$79 [26:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_0_14 ? 27'h0000000 : \$78 [26:0];
+  assign \$45  = en & drain_shift;
   assign \$46  = en & vr_0_15;
-  assign \$47  = lr_0_15 ? 27'h0000000 : \$81 [26:0];
-  assign \$48  = en & o_valid;
-  assign \$49  = en & o_valid;
-  assign \$50  = drain_count - 1'h1;
+  assign \$47  = lr_0_15 ? 27'h0000000 : \$80 [26:0];
+  assign \$48  = en & drain_shift;
   assign p_0_0 = $signed(i_a) * $signed(i_w[7:0]);
-  assign \$51  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$52  = en & vr_0_0;
-  assign cap_0_0 = \$52  & lr_0_0;
+  assign \$50  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$51  = en & vr_0_0;
+  assign cap_0_0 = \$51  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$53  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$54  = en & vr_0_1;
-  assign cap_0_1 = \$54  & lr_0_1;
+  assign \$52  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$53  = en & vr_0_1;
+  assign cap_0_1 = \$53  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$55  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$56  = en & vr_0_2;
-  assign cap_0_2 = \$56  & lr_0_2;
+  assign \$54  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$55  = en & vr_0_2;
+  assign cap_0_2 = \$55  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$57  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$58  = en & vr_0_3;
-  assign cap_0_3 = \$58  & lr_0_3;
+  assign \$56  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$57  = en & vr_0_3;
+  assign cap_0_3 = \$57  & lr_0_3;
   assign p_0_4 = $signed(a_0_3) * $signed(skew_w4_d3);
-  assign \$59  = $signed(acc_0_4) + $signed(pr_0_4);
-  assign \$60  = en & vr_0_4;
-  assign cap_0_4 = \$60  & lr_0_4;
+  assign \$58  = $signed(acc_0_4) + $signed(pr_0_4);
+  assign \$59  = en & vr_0_4;
+  assign cap_0_4 = \$59  & lr_0_4;
   assign p_0_5 = $signed(a_0_4) * $signed(skew_w5_d4);
-  assign \$61  = $signed(acc_0_5) + $signed(pr_0_5);
-  assign \$62  = en & vr_0_5;
-  assign cap_0_5 = \$62  & lr_0_5;
+  assign \$60  = $signed(acc_0_5) + $signed(pr_0_5);
+  assign \$61  = en & vr_0_5;
+  assign cap_0_5 = \$61  & lr_0_5;
   assign p_0_6 = $signed(a_0_5) * $signed(skew_w6_d5);
-  assign \$63  = $signed(acc_0_6) + $signed(pr_0_6);
-  assign \$64  = en & vr_0_6;
-  assign cap_0_6 = \$64  & lr_0_6;
+  assign \$62  = $signed(acc_0_6) + $signed(pr_0_6);
+  assign \$63  = en & vr_0_6;
+  assign cap_0_6 = \$63  & lr_0_6;
   assign p_0_7 = $signed(a_0_6) * $signed(skew_w7_d6);
-  assign \$65  = $signed(acc_0_7) + $signed(pr_0_7);
-  assign \$66  = en & vr_0_7;
-  assign cap_0_7 = \$66  & lr_0_7;
+  assign \$64  = $signed(acc_0_7) + $signed(pr_0_7);
+  assign \$65  = en & vr_0_7;
+  assign cap_0_7 = \$65  & lr_0_7;
   assign p_0_8 = $signed(a_0_7) * $signed(skew_w8_d7);
-  assign \$67  = $signed(acc_0_8) + $signed(pr_0_8);
-  assign \$68  = en & vr_0_8;
-  assign cap_0_8 = \$68  & lr_0_8;
+  assign \$66  = $signed(acc_0_8) + $signed(pr_0_8);
+  assign \$67  = en & vr_0_8;
+  assign cap_0_8 = \$67  & lr_0_8;
   assign p_0_9 = $signed(a_0_8) * $signed(skew_w9_d8);
-  assign \$69  = $signed(acc_0_9) + $signed(pr_0_9);
-  assign \$70  = en & vr_0_9;
-  assign cap_0_9 = \$70  & lr_0_9;
+  assign \$68  = $signed(acc_0_9) + $signed(pr_0_9);
+  assign \$69  = en & vr_0_9;
+  assign cap_0_9 = \$69  & lr_0_9;
   assign p_0_10 = $signed(a_0_9) * $signed(skew_w10_d9);
-  assign \$71  = $signed(acc_0_10) + $signed(pr_0_10);
-  assign \$72  = en & vr_0_10;
-  assign cap_0_10 = \$72  & lr_0_10;
+  assign \$70  = $signed(acc_0_10) + $signed(pr_0_10);
+  assign \$71  = en & vr_0_10;
+  assign cap_0_10 = \$71  & lr_0_10;
   assign p_0_11 = $signed(a_0_10) * $signed(skew_w11_d10);
-  assign \$73  = $signed(acc_0_11) + $signed(pr_0_11);
-  assign \$74  = en & vr_0_11;
-  assign cap_0_11 = \$74  & lr_0_11;
+  assign \$72  = $signed(acc_0_11) + $signed(pr_0_11);
+  assign \$73  = en & vr_0_11;
+  assign cap_0_11 = \$73  & lr_0_11;
   assign p_0_12 = $signed(a_0_11) * $signed(skew_w12_d11);
-  assign \$75  = $signed(acc_0_12) + $signed(pr_0_12);
-  assign \$76  = en & vr_0_12;
-  assign cap_0_12 = \$76  & lr_0_12;
+  assign \$74  = $signed(acc_0_12) + $signed(pr_0_12);
+  assign \$75  = en & vr_0_12;
+  assign cap_0_12 = \$75  & lr_0_12;
   assign p_0_13 = $signed(a_0_12) * $signed(skew_w13_d12);
-  assign \$77  = $signed(acc_0_13) + $signed(pr_0_13);
-  assign \$78  = en & vr_0_13;
-  assign cap_0_13 = \$78  & lr_0_13;
+  assign \$76  = $signed(acc_0_13) + $signed(pr_0_13);
+  assign \$77  = en & vr_0_13;
+  assign cap_0_13 = \$77  & lr_0_13;
   assign p_0_14 = $signed(a_0_13) * $signed(skew_w14_d13);
-  assign \$79  = $signed(acc_0_14) + $signed(pr_0_14);
-  assign \$80  = en & vr_0_14;
-  assign cap_0_14 = \$80  & lr_0_14;
+  assign \$78  = $signed(acc_0_14) + $signed(pr_0_14);
+  assign \$79  = en & vr_0_14;
+  assign cap_0_14 = \$79  & lr_0_14;
   assign p_0_15 = $signed(a_0_14) * $signed(skew_w15_d14);
-  assign \$81  = $signed(acc_0_15) + $signed(pr_0_15);
-  assign \$82  = en & vr_0_15;
-  assign cap_0_15 = \$82  & lr_0_15;
+  assign \$80  = $signed(acc_0_15) + $signed(pr_0_15);
+  assign \$81  = en & vr_0_15;
+  assign cap_0_15 = \$81  & lr_0_15;
+  assign \$82  = en & drain_shift;
+  assign \$83  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_w1_d0 <= \$83 ;
+    skew_w1_d0 <= \$84 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$84 ;
+    skew_w2_d0 <= \$85 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$85 ;
+    skew_w2_d1 <= \$86 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$86 ;
+    skew_w3_d0 <= \$87 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$87 ;
+    skew_w3_d1 <= \$88 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$88 ;
+    skew_w3_d2 <= \$89 ;
   always @(posedge clk)
-    skew_w4_d0 <= \$89 ;
+    skew_w4_d0 <= \$90 ;
   always @(posedge clk)
-    skew_w4_d1 <= \$90 ;
+    skew_w4_d1 <= \$91 ;
   always @(posedge clk)
-    skew_w4_d2 <= \$91 ;
+    skew_w4_d2 <= \$92 ;
   always @(posedge clk)
-    skew_w4_d3 <= \$92 ;
+    skew_w4_d3 <= \$93 ;
   always @(posedge clk)
-    skew_w5_d0 <= \$93 ;
+    skew_w5_d0 <= \$94 ;
   always @(posedge clk)
-    skew_w5_d1 <= \$94 ;
+    skew_w5_d1 <= \$95 ;
   always @(posedge clk)
-    skew_w5_d2 <= \$95 ;
+    skew_w5_d2 <= \$96 ;
   always @(posedge clk)
-    skew_w5_d3 <= \$96 ;
+    skew_w5_d3 <= \$97 ;
   always @(posedge clk)
-    skew_w5_d4 <= \$97 ;
+    skew_w5_d4 <= \$98 ;
   always @(posedge clk)
-    skew_w6_d0 <= \$98 ;
+    skew_w6_d0 <= \$99 ;
   always @(posedge clk)
-    skew_w6_d1 <= \$99 ;
+    skew_w6_d1 <= \$100 ;
   always @(posedge clk)
-    skew_w6_d2 <= \$100 ;
+    skew_w6_d2 <= \$101 ;
   always @(posedge clk)
-    skew_w6_d3 <= \$101 ;
+    skew_w6_d3 <= \$102 ;
   always @(posedge clk)
-    skew_w6_d4 <= \$102 ;
+    skew_w6_d4 <= \$103 ;
   always @(posedge clk)
-    skew_w6_d5 <= \$103 ;
+    skew_w6_d5 <= \$104 ;
   always @(posedge clk)
-    skew_w7_d0 <= \$104 ;
+    skew_w7_d0 <= \$105 ;
   always @(posedge clk)
-    skew_w7_d1 <= \$105 ;
+    skew_w7_d1 <= \$106 ;
   always @(posedge clk)
-    skew_w7_d2 <= \$106 ;
+    skew_w7_d2 <= \$107 ;
   always @(posedge clk)
-    skew_w7_d3 <= \$107 ;
+    skew_w7_d3 <= \$108 ;
   always @(posedge clk)
-    skew_w7_d4 <= \$108 ;
+    skew_w7_d4 <= \$109 ;
   always @(posedge clk)
-    skew_w7_d5 <= \$109 ;
+    skew_w7_d5 <= \$110 ;
   always @(posedge clk)
-    skew_w7_d6 <= \$110 ;
+    skew_w7_d6 <= \$111 ;
   always @(posedge clk)
-    skew_w8_d0 <= \$111 ;
+    skew_w8_d0 <= \$112 ;
   always @(posedge clk)
-    skew_w8_d1 <= \$112 ;
+    skew_w8_d1 <= \$113 ;
   always @(posedge clk)
-    skew_w8_d2 <= \$113 ;
+    skew_w8_d2 <= \$114 ;
   always @(posedge clk)
-    skew_w8_d3 <= \$114 ;
+    skew_w8_d3 <= \$115 ;
   always @(posedge clk)
-    skew_w8_d4 <= \$115 ;
+    skew_w8_d4 <= \$116 ;
   always @(posedge clk)
-    skew_w8_d5 <= \$116 ;
+    skew_w8_d5 <= \$117 ;
   always @(posedge clk)
-    skew_w8_d6 <= \$117 ;
+    skew_w8_d6 <= \$118 ;
   always @(posedge clk)
-    skew_w8_d7 <= \$118 ;
+    skew_w8_d7 <= \$119 ;
   always @(posedge clk)
-    skew_w9_d0 <= \$119 ;
+    skew_w9_d0 <= \$120 ;
   always @(posedge clk)
-    skew_w9_d1 <= \$120 ;
+    skew_w9_d1 <= \$121 ;
   always @(posedge clk)
-    skew_w9_d2 <= \$121 ;
+    skew_w9_d2 <= \$122 ;
   always @(posedge clk)
-    skew_w9_d3 <= \$122 ;
+    skew_w9_d3 <= \$123 ;
   always @(posedge clk)
-    skew_w9_d4 <= \$123 ;
+    skew_w9_d4 <= \$124 ;
   always @(posedge clk)
-    skew_w9_d5 <= \$124 ;
+    skew_w9_d5 <= \$125 ;
   always @(posedge clk)
-    skew_w9_d6 <= \$125 ;
+    skew_w9_d6 <= \$126 ;
   always @(posedge clk)
-    skew_w9_d7 <= \$126 ;
+    skew_w9_d7 <= \$127 ;
   always @(posedge clk)
-    skew_w9_d8 <= \$127 ;
+    skew_w9_d8 <= \$128 ;
   always @(posedge clk)
-    skew_w10_d0 <= \$128 ;
+    skew_w10_d0 <= \$129 ;
   always @(posedge clk)
-    skew_w10_d1 <= \$129 ;
+    skew_w10_d1 <= \$130 ;
   always @(posedge clk)
-    skew_w10_d2 <= \$130 ;
+    skew_w10_d2 <= \$131 ;
   always @(posedge clk)
-    skew_w10_d3 <= \$131 ;
+    skew_w10_d3 <= \$132 ;
   always @(posedge clk)
-    skew_w10_d4 <= \$132 ;
+    skew_w10_d4 <= \$133 ;
   always @(posedge clk)
-    skew_w10_d5 <= \$133 ;
+    skew_w10_d5 <= \$134 ;
   always @(posedge clk)
-    skew_w10_d6 <= \$134 ;
+    skew_w10_d6 <= \$135 ;
   always @(posedge clk)
-    skew_w10_d7 <= \$135 ;
+    skew_w10_d7 <= \$136 ;
   always @(posedge clk)
-    skew_w10_d8 <= \$136 ;
+    skew_w10_d8 <= \$137 ;
   always @(posedge clk)
-    skew_w10_d9 <= \$137 ;
+    skew_w10_d9 <= \$138 ;
   always @(posedge clk)
-    skew_w11_d0 <= \$138 ;
+    skew_w11_d0 <= \$139 ;
   always @(posedge clk)
-    skew_w11_d1 <= \$139 ;
+    skew_w11_d1 <= \$140 ;
   always @(posedge clk)
-    skew_w11_d2 <= \$140 ;
+    skew_w11_d2 <= \$141 ;
   always @(posedge clk)
-    skew_w11_d3 <= \$141 ;
+    skew_w11_d3 <= \$142 ;
   always @(posedge clk)
-    skew_w11_d4 <= \$142 ;
+    skew_w11_d4 <= \$143 ;
   always @(posedge clk)
-    skew_w11_d5 <= \$143 ;
+    skew_w11_d5 <= \$144 ;
   always @(posedge clk)
-    skew_w11_d6 <= \$144 ;
+    skew_w11_d6 <= \$145 ;
   always @(posedge clk)
-    skew_w11_d7 <= \$145 ;
+    skew_w11_d7 <= \$146 ;
   always @(posedge clk)
-    skew_w11_d8 <= \$146 ;
+    skew_w11_d8 <= \$147 ;
   always @(posedge clk)
-    skew_w11_d9 <= \$147 ;
+    skew_w11_d9 <= \$148 ;
   always @(posedge clk)
-    skew_w11_d10 <= \$148 ;
+    skew_w11_d10 <= \$149 ;
   always @(posedge clk)
-    skew_w12_d0 <= \$149 ;
+    skew_w12_d0 <= \$150 ;
   always @(posedge clk)
-    skew_w12_d1 <= \$150 ;
+    skew_w12_d1 <= \$151 ;
   always @(posedge clk)
-    skew_w12_d2 <= \$151 ;
+    skew_w12_d2 <= \$152 ;
   always @(posedge clk)
-    skew_w12_d3 <= \$152 ;
+    skew_w12_d3 <= \$153 ;
   always @(posedge clk)
-    skew_w12_d4 <= \$153 ;
+    skew_w12_d4 <= \$154 ;
   always @(posedge clk)
-    skew_w12_d5 <= \$154 ;
+    skew_w12_d5 <= \$155 ;
   always @(posedge clk)
-    skew_w12_d6 <= \$155 ;
+    skew_w12_d6 <= \$156 ;
   always @(posedge clk)
-    skew_w12_d7 <= \$156 ;
+    skew_w12_d7 <= \$157 ;
   always @(posedge clk)
-    skew_w12_d8 <= \$157 ;
+    skew_w12_d8 <= \$158 ;
   always @(posedge clk)
-    skew_w12_d9 <= \$158 ;
+    skew_w12_d9 <= \$159 ;
   always @(posedge clk)
-    skew_w12_d10 <= \$159 ;
+    skew_w12_d10 <= \$160 ;
   always @(posedge clk)
-    skew_w12_d11 <= \$160 ;
+    skew_w12_d11 <= \$161 ;
   always @(posedge clk)
-    skew_w13_d0 <= \$161 ;
+    skew_w13_d0 <= \$162 ;
   always @(posedge clk)
-    skew_w13_d1 <= \$162 ;
+    skew_w13_d1 <= \$163 ;
   always @(posedge clk)
-    skew_w13_d2 <= \$163 ;
+    skew_w13_d2 <= \$164 ;
   always @(posedge clk)
-    skew_w13_d3 <= \$164 ;
+    skew_w13_d3 <= \$165 ;
   always @(posedge clk)
-    skew_w13_d4 <= \$165 ;
+    skew_w13_d4 <= \$166 ;
   always @(posedge clk)
-    skew_w13_d5 <= \$166 ;
+    skew_w13_d5 <= \$167 ;
   always @(posedge clk)
-    skew_w13_d6 <= \$167 ;
+    skew_w13_d6 <= \$168 ;
   always @(posedge clk)
-    skew_w13_d7 <= \$168 ;
+    skew_w13_d7 <= \$169 ;
   always @(posedge clk)
-    skew_w13_d8 <= \$169 ;
+    skew_w13_d8 <= \$170 ;
   always @(posedge clk)
-    skew_w13_d9 <= \$170 ;
+    skew_w13_d9 <= \$171 ;
   always @(posedge clk)
-    skew_w13_d10 <= \$171 ;
+    skew_w13_d10 <= \$172 ;
   always @(posedge clk)
-    skew_w13_d11 <= \$172 ;
+    skew_w13_d11 <= \$173 ;
   always @(posedge clk)
-    skew_w13_d12 <= \$173 ;
+    skew_w13_d12 <= \$174 ;
   always @(posedge clk)
-    skew_w14_d0 <= \$174 ;
+    skew_w14_d0 <= \$175 ;
   always @(posedge clk)
-    skew_w14_d1 <= \$175 ;
+    skew_w14_d1 <= \$176 ;
   always @(posedge clk)
-    skew_w14_d2 <= \$176 ;
+    skew_w14_d2 <= \$177 ;
   always @(posedge clk)
-    skew_w14_d3 <= \$177 ;
+    skew_w14_d3 <= \$178 ;
   always @(posedge clk)
-    skew_w14_d4 <= \$178 ;
+    skew_w14_d4 <= \$179 ;
   always @(posedge clk)
-    skew_w14_d5 <= \$179 ;
+    skew_w14_d5 <= \$180 ;
   always @(posedge clk)
-    skew_w14_d6 <= \$180 ;
+    skew_w14_d6 <= \$181 ;
   always @(posedge clk)
-    skew_w14_d7 <= \$181 ;
+    skew_w14_d7 <= \$182 ;
   always @(posedge clk)
-    skew_w14_d8 <= \$182 ;
+    skew_w14_d8 <= \$183 ;
   always @(posedge clk)
-    skew_w14_d9 <= \$183 ;
+    skew_w14_d9 <= \$184 ;
   always @(posedge clk)
-    skew_w14_d10 <= \$184 ;
+    skew_w14_d10 <= \$185 ;
   always @(posedge clk)
-    skew_w14_d11 <= \$185 ;
+    skew_w14_d11 <= \$186 ;
   always @(posedge clk)
-    skew_w14_d12 <= \$186 ;
+    skew_w14_d12 <= \$187 ;
   always @(posedge clk)
-    skew_w14_d13 <= \$187 ;
+    skew_w14_d13 <= \$188 ;
   always @(posedge clk)
-    skew_w15_d0 <= \$188 ;
+    skew_w15_d0 <= \$189 ;
   always @(posedge clk)
-    skew_w15_d1 <= \$189 ;
+    skew_w15_d1 <= \$190 ;
   always @(posedge clk)
-    skew_w15_d2 <= \$190 ;
+    skew_w15_d2 <= \$191 ;
   always @(posedge clk)
-    skew_w15_d3 <= \$191 ;
+    skew_w15_d3 <= \$192 ;
   always @(posedge clk)
-    skew_w15_d4 <= \$192 ;
+    skew_w15_d4 <= \$193 ;
   always @(posedge clk)
-    skew_w15_d5 <= \$193 ;
+    skew_w15_d5 <= \$194 ;
   always @(posedge clk)
-    skew_w15_d6 <= \$194 ;
+    skew_w15_d6 <= \$195 ;
   always @(posedge clk)
-    skew_w15_d7 <= \$195 ;
+    skew_w15_d7 <= \$196 ;
   always @(posedge clk)
-    skew_w15_d8 <= \$196 ;
+    skew_w15_d8 <= \$197 ;
   always @(posedge clk)
-    skew_w15_d9 <= \$197 ;
+    skew_w15_d9 <= \$198 ;
   always @(posedge clk)
-    skew_w15_d10 <= \$198 ;
+    skew_w15_d10 <= \$199 ;
   always @(posedge clk)
-    skew_w15_d11 <= \$199 ;
+    skew_w15_d11 <= \$200 ;
   always @(posedge clk)
-    skew_w15_d12 <= \$200 ;
+    skew_w15_d12 <= \$201 ;
   always @(posedge clk)
-    skew_w15_d13 <= \$201 ;
+    skew_w15_d13 <= \$202 ;
   always @(posedge clk)
-    skew_w15_d14 <= \$202 ;
+    skew_w15_d14 <= \$203 ;
   always @(posedge clk)
-    a_0_0 <= \$203 ;
+    a_0_0 <= \$204 ;
   always @(posedge clk)
-    v_0_0 <= \$204 ;
+    v_0_0 <= \$205 ;
   always @(posedge clk)
-    l_0_0 <= \$205 ;
+    l_0_0 <= \$206 ;
   always @(posedge clk)
-    w_0_0 <= \$206 ;
+    w_0_0 <= \$207 ;
   always @(posedge clk)
-    pr_0_0 <= \$207 ;
+    pr_0_0 <= \$208 ;
   always @(posedge clk)
-    vr_0_0 <= \$208 ;
+    vr_0_0 <= \$209 ;
   always @(posedge clk)
-    lr_0_0 <= \$209 ;
+    lr_0_0 <= \$210 ;
   always @(posedge clk)
-    acc_0_0 <= \$210 ;
+    acc_0_0 <= \$211 ;
   always @(posedge clk)
-    out_0_0 <= \$211 ;
+    out_0_0 <= \$212 ;
   always @(posedge clk)
-    a_0_1 <= \$212 ;
+    a_0_1 <= \$213 ;
   always @(posedge clk)
-    v_0_1 <= \$213 ;
+    v_0_1 <= \$214 ;
   always @(posedge clk)
-    l_0_1 <= \$214 ;
+    l_0_1 <= \$215 ;
   always @(posedge clk)
-    w_0_1 <= \$215 ;
+    w_0_1 <= \$216 ;
   always @(posedge clk)
-    pr_0_1 <= \$216 ;
+    pr_0_1 <= \$217 ;
   always @(posedge clk)
-    vr_0_1 <= \$217 ;
+    vr_0_1 <= \$218 ;
   always @(posedge clk)
-    lr_0_1 <= \$218 ;
+    lr_0_1 <= \$219 ;
   always @(posedge clk)
-    acc_0_1 <= \$219 ;
+    acc_0_1 <= \$220 ;
   always @(posedge clk)
-    out_0_1 <= \$220 ;
+    out_0_1 <= \$221 ;
   always @(posedge clk)
-    a_0_2 <= \$221 ;
+    a_0_2 <= \$222 ;
   always @(posedge clk)
-    v_0_2 <= \$222 ;
+    v_0_2 <= \$223 ;
   always @(posedge clk)
-    l_0_2 <= \$223 ;
+    l_0_2 <= \$224 ;
   always @(posedge clk)
-    w_0_2 <= \$224 ;
+    w_0_2 <= \$225 ;
   always @(posedge clk)
-    pr_0_2 <= \$225 ;
+    pr_0_2 <= \$226 ;
   always @(posedge clk)
-    vr_0_2 <= \$226 ;
+    vr_0_2 <= \$227 ;
   always @(posedge clk)
-    lr_0_2 <= \$227 ;
+    lr_0_2 <= \$228 ;
   always @(posedge clk)
-    acc_0_2 <= \$228 ;
+    acc_0_2 <= \$229 ;
   always @(posedge clk)
-    out_0_2 <= \$229 ;
+    out_0_2 <= \$230 ;
   always @(posedge clk)
-    a_0_3 <= \$230 ;
+    a_0_3 <= \$231 ;
   always @(posedge clk)
-    v_0_3 <= \$231 ;
+    v_0_3 <= \$232 ;
   always @(posedge clk)
-    l_0_3 <= \$232 ;
+    l_0_3 <= \$233 ;
   always @(posedge clk)
-    w_0_3 <= \$233 ;
+    w_0_3 <= \$234 ;
   always @(posedge clk)
-    pr_0_3 <= \$234 ;
+    pr_0_3 <= \$235 ;
   always @(posedge clk)
-    vr_0_3 <= \$235 ;
+    vr_0_3 <= \$236 ;
   always @(posedge clk)
-    lr_0_3 <= \$236 ;
+    lr_0_3 <= \$237 ;
   always @(posedge clk)
-    acc_0_3 <= \$237 ;
+    acc_0_3 <= \$238 ;
   always @(posedge clk)
-    out_0_3 <= \$238 ;
+    out_0_3 <= \$239 ;
   always @(posedge clk)
-    a_0_4 <= \$239 ;
+    a_0_4 <= \$240 ;
   always @(posedge clk)
-    v_0_4 <= \$240 ;
+    v_0_4 <= \$241 ;
   always @(posedge clk)
-    l_0_4 <= \$241 ;
+    l_0_4 <= \$242 ;
   always @(posedge clk)
-    w_0_4 <= \$242 ;
+    w_0_4 <= \$243 ;
   always @(posedge clk)
-    pr_0_4 <= \$243 ;
+    pr_0_4 <= \$244 ;
   always @(posedge clk)
-    vr_0_4 <= \$244 ;
+    vr_0_4 <= \$245 ;
   always @(posedge clk)
-    lr_0_4 <= \$245 ;
+    lr_0_4 <= \$246 ;
   always @(posedge clk)
-    acc_0_4 <= \$246 ;
+    acc_0_4 <= \$247 ;
   always @(posedge clk)
-    out_0_4 <= \$247 ;
+    out_0_4 <= \$248 ;
   always @(posedge clk)
-    a_0_5 <= \$248 ;
+    a_0_5 <= \$249 ;
   always @(posedge clk)
-    v_0_5 <= \$249 ;
+    v_0_5 <= \$250 ;
   always @(posedge clk)
-    l_0_5 <= \$250 ;
+    l_0_5 <= \$251 ;
   always @(posedge clk)
-    w_0_5 <= \$251 ;
+    w_0_5 <= \$252 ;
   always @(posedge clk)
-    pr_0_5 <= \$252 ;
+    pr_0_5 <= \$253 ;
   always @(posedge clk)
-    vr_0_5 <= \$253 ;
+    vr_0_5 <= \$254 ;
   always @(posedge clk)
-    lr_0_5 <= \$254 ;
+    lr_0_5 <= \$255 ;
   always @(posedge clk)
-    acc_0_5 <= \$255 ;
+    acc_0_5 <= \$256 ;
   always @(posedge clk)
-    out_0_5 <= \$256 ;
+    out_0_5 <= \$257 ;
   always @(posedge clk)
-    a_0_6 <= \$257 ;
+    a_0_6 <= \$258 ;
   always @(posedge clk)
-    v_0_6 <= \$258 ;
+    v_0_6 <= \$259 ;
   always @(posedge clk)
-    l_0_6 <= \$259 ;
+    l_0_6 <= \$260 ;
   always @(posedge clk)
-    w_0_6 <= \$260 ;
+    w_0_6 <= \$261 ;
   always @(posedge clk)
-    pr_0_6 <= \$261 ;
+    pr_0_6 <= \$262 ;
   always @(posedge clk)
-    vr_0_6 <= \$262 ;
+    vr_0_6 <= \$263 ;
   always @(posedge clk)
-    lr_0_6 <= \$263 ;
+    lr_0_6 <= \$264 ;
   always @(posedge clk)
-    acc_0_6 <= \$264 ;
+    acc_0_6 <= \$265 ;
   always @(posedge clk)
-    out_0_6 <= \$265 ;
+    out_0_6 <= \$266 ;
   always @(posedge clk)
-    a_0_7 <= \$266 ;
+    a_0_7 <= \$267 ;
   always @(posedge clk)
-    v_0_7 <= \$267 ;
+    v_0_7 <= \$268 ;
   always @(posedge clk)
-    l_0_7 <= \$268 ;
+    l_0_7 <= \$269 ;
   always @(posedge clk)
-    w_0_7 <= \$269 ;
+    w_0_7 <= \$270 ;
   always @(posedge clk)
-    pr_0_7 <= \$270 ;
+    pr_0_7 <= \$271 ;
   always @(posedge clk)
-    vr_0_7 <= \$271 ;
+    vr_0_7 <= \$272 ;
   always @(posedge clk)
-    lr_0_7 <= \$272 ;
+    lr_0_7 <= \$273 ;
   always @(posedge clk)
-    acc_0_7 <= \$273 ;
+    acc_0_7 <= \$274 ;
   always @(posedge clk)
-    out_0_7 <= \$274 ;
+    out_0_7 <= \$275 ;
   always @(posedge clk)
-    a_0_8 <= \$275 ;
+    a_0_8 <= \$276 ;
   always @(posedge clk)
-    v_0_8 <= \$276 ;
+    v_0_8 <= \$277 ;
   always @(posedge clk)
-    l_0_8 <= \$277 ;
+    l_0_8 <= \$278 ;
   always @(posedge clk)
-    w_0_8 <= \$278 ;
+    w_0_8 <= \$279 ;
   always @(posedge clk)
-    pr_0_8 <= \$279 ;
+    pr_0_8 <= \$280 ;
   always @(posedge clk)
-    vr_0_8 <= \$280 ;
+    vr_0_8 <= \$281 ;
   always @(posedge clk)
-    lr_0_8 <= \$281 ;
+    lr_0_8 <= \$282 ;
   always @(posedge clk)
-    acc_0_8 <= \$282 ;
+    acc_0_8 <= \$283 ;
   always @(posedge clk)
-    out_0_8 <= \$283 ;
+    out_0_8 <= \$284 ;
   always @(posedge clk)
-    a_0_9 <= \$284 ;
+    a_0_9 <= \$285 ;
   always @(posedge clk)
-    v_0_9 <= \$285 ;
+    v_0_9 <= \$286 ;
   always @(posedge clk)
-    l_0_9 <= \$286 ;
+    l_0_9 <= \$287 ;
   always @(posedge clk)
-    w_0_9 <= \$287 ;
+    w_0_9 <= \$288 ;
   always @(posedge clk)
-    pr_0_9 <= \$288 ;
+    pr_0_9 <= \$289 ;
   always @(posedge clk)
-    vr_0_9 <= \$289 ;
+    vr_0_9 <= \$290 ;
   always @(posedge clk)
-    lr_0_9 <= \$290 ;
+    lr_0_9 <= \$291 ;
   always @(posedge clk)
-    acc_0_9 <= \$291 ;
+    acc_0_9 <= \$292 ;
   always @(posedge clk)
-    out_0_9 <= \$292 ;
+    out_0_9 <= \$293 ;
   always @(posedge clk)
-    a_0_10 <= \$293 ;
+    a_0_10 <= \$294 ;
   always @(posedge clk)
-    v_0_10 <= \$294 ;
+    v_0_10 <= \$295 ;
   always @(posedge clk)
-    l_0_10 <= \$295 ;
+    l_0_10 <= \$296 ;
   always @(posedge clk)
-    w_0_10 <= \$296 ;
+    w_0_10 <= \$297 ;
   always @(posedge clk)
-    pr_0_10 <= \$297 ;
+    pr_0_10 <= \$298 ;
   always @(posedge clk)
-    vr_0_10 <= \$298 ;
+    vr_0_10 <= \$299 ;
   always @(posedge clk)
-    lr_0_10 <= \$299 ;
+    lr_0_10 <= \$300 ;
   always @(posedge clk)
-    acc_0_10 <= \$300 ;
+    acc_0_10 <= \$301 ;
   always @(posedge clk)
-    out_0_10 <= \$301 ;
+    out_0_10 <= \$302 ;
   always @(posedge clk)
-    a_0_11 <= \$302 ;
+    a_0_11 <= \$303 ;
   always @(posedge clk)
-    v_0_11 <= \$303 ;
+    v_0_11 <= \$304 ;
   always @(posedge clk)
-    l_0_11 <= \$304 ;
+    l_0_11 <= \$305 ;
   always @(posedge clk)
-    w_0_11 <= \$305 ;
+    w_0_11 <= \$306 ;
   always @(posedge clk)
-    pr_0_11 <= \$306 ;
+    pr_0_11 <= \$307 ;
   always @(posedge clk)
-    vr_0_11 <= \$307 ;
+    vr_0_11 <= \$308 ;
   always @(posedge clk)
-    lr_0_11 <= \$308 ;
+    lr_0_11 <= \$309 ;
   always @(posedge clk)
-    acc_0_11 <= \$309 ;
+    acc_0_11 <= \$310 ;
   always @(posedge clk)
-    out_0_11 <= \$310 ;
+    out_0_11 <= \$311 ;
   always @(posedge clk)
-    a_0_12 <= \$311 ;
+    a_0_12 <= \$312 ;
   always @(posedge clk)
-    v_0_12 <= \$312 ;
+    v_0_12 <= \$313 ;
   always @(posedge clk)
-    l_0_12 <= \$313 ;
+    l_0_12 <= \$314 ;
   always @(posedge clk)
-    w_0_12 <= \$314 ;
+    w_0_12 <= \$315 ;
   always @(posedge clk)
-    pr_0_12 <= \$315 ;
+    pr_0_12 <= \$316 ;
   always @(posedge clk)
-    vr_0_12 <= \$316 ;
+    vr_0_12 <= \$317 ;
   always @(posedge clk)
-    lr_0_12 <= \$317 ;
+    lr_0_12 <= \$318 ;
   always @(posedge clk)
-    acc_0_12 <= \$318 ;
+    acc_0_12 <= \$319 ;
   always @(posedge clk)
-    out_0_12 <= \$319 ;
+    out_0_12 <= \$320 ;
   always @(posedge clk)
-    a_0_13 <= \$320 ;
+    a_0_13 <= \$321 ;
   always @(posedge clk)
-    v_0_13 <= \$321 ;
+    v_0_13 <= \$322 ;
   always @(posedge clk)
-    l_0_13 <= \$322 ;
+    l_0_13 <= \$323 ;
   always @(posedge clk)
-    w_0_13 <= \$323 ;
+    w_0_13 <= \$324 ;
   always @(posedge clk)
-    pr_0_13 <= \$324 ;
+    pr_0_13 <= \$325 ;
   always @(posedge clk)
-    vr_0_13 <= \$325 ;
+    vr_0_13 <= \$326 ;
   always @(posedge clk)
-    lr_0_13 <= \$326 ;
+    lr_0_13 <= \$327 ;
   always @(posedge clk)
-    acc_0_13 <= \$327 ;
+    acc_0_13 <= \$328 ;
   always @(posedge clk)
-    out_0_13 <= \$328 ;
+    out_0_13 <= \$329 ;
   always @(posedge clk)
-    a_0_14 <= \$329 ;
+    a_0_14 <= \$330 ;
   always @(posedge clk)
-    v_0_14 <= \$330 ;
+    v_0_14 <= \$331 ;
   always @(posedge clk)
-    l_0_14 <= \$331 ;
+    l_0_14 <= \$332 ;
   always @(posedge clk)
-    w_0_14 <= \$332 ;
+    w_0_14 <= \$333 ;
   always @(posedge clk)
-    pr_0_14 <= \$333 ;
+    pr_0_14 <= \$334 ;
   always @(posedge clk)
-    vr_0_14 <= \$334 ;
+    vr_0_14 <= \$335 ;
   always @(posedge clk)
-    lr_0_14 <= \$335 ;
+    lr_0_14 <= \$336 ;
   always @(posedge clk)
-    acc_0_14 <= \$336 ;
+    acc_0_14 <= \$337 ;
   always @(posedge clk)
-    out_0_14 <= \$337 ;
+    out_0_14 <= \$338 ;
   always @(posedge clk)
-    a_0_15 <= \$338 ;
+    a_0_15 <= \$339 ;
   always @(posedge clk)
-    v_0_15 <= \$339 ;
+    v_0_15 <= \$340 ;
   always @(posedge clk)
-    l_0_15 <= \$340 ;
+    l_0_15 <= \$341 ;
   always @(posedge clk)
-    w_0_15 <= \$341 ;
+    w_0_15 <= \$342 ;
   always @(posedge clk)
-    pr_0_15 <= \$342 ;
+    pr_0_15 <= \$343 ;
   always @(posedge clk)
-    vr_0_15 <= \$343 ;
+    vr_0_15 <= \$344 ;
   always @(posedge clk)
-    lr_0_15 <= \$344 ;
+    lr_0_15 <= \$345 ;
   always @(posedge clk)
-    acc_0_15 <= \$345 ;
+    acc_0_15 <= \$346 ;
   always @(posedge clk)
-    out_0_15 <= \$346 ;
+    out_0_15 <= \$347 ;
   always @(posedge clk)
-    drain_count <= \$347 ;
+    drain_count <= \$348 ;
+  always @(posedge clk)
+    drain_shift <= \$349 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = skew_w1_d0;
+    \$84  = skew_w1_d0;
     if (en) begin
-      \$83  = i_w[15:8];
-    end
-    if (rst) begin
-      \$83  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = skew_w2_d0;
-    if (en) begin
-      \$84  = i_w[23:16];
+      \$84  = i_w[15:8];
     end
     if (rst) begin
       \$84  = 8'h00;
@@ -1383,9 +1378,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = skew_w2_d1;
+    \$85  = skew_w2_d0;
     if (en) begin
-      \$85  = skew_w2_d0;
+      \$85  = i_w[23:16];
     end
     if (rst) begin
       \$85  = 8'h00;
@@ -1393,9 +1388,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = skew_w3_d0;
+    \$86  = skew_w2_d1;
     if (en) begin
-      \$86  = i_w[31:24];
+      \$86  = skew_w2_d0;
     end
     if (rst) begin
       \$86  = 8'h00;
@@ -1403,9 +1398,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = skew_w3_d1;
+    \$87  = skew_w3_d0;
     if (en) begin
-      \$87  = skew_w3_d0;
+      \$87  = i_w[31:24];
     end
     if (rst) begin
       \$87  = 8'h00;
@@ -1413,9 +1408,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = skew_w3_d2;
+    \$88  = skew_w3_d1;
     if (en) begin
-      \$88  = skew_w3_d1;
+      \$88  = skew_w3_d0;
     end
     if (rst) begin
       \$88  = 8'h00;
@@ -1423,9 +1418,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = skew_w4_d0;
+    \$89  = skew_w3_d2;
     if (en) begin
-      \$89  = i_w[39:32];
+      \$89  = skew_w3_d1;
     end
     if (rst) begin
       \$89  = 8'h00;
@@ -1433,9 +1428,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = skew_w4_d1;
+    \$90  = skew_w4_d0;
     if (en) begin
-      \$90  = skew_w4_d0;
+      \$90  = i_w[39:32];
     end
     if (rst) begin
       \$90  = 8'h00;
@@ -1443,9 +1438,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = skew_w4_d2;
+    \$91  = skew_w4_d1;
     if (en) begin
-      \$91  = skew_w4_d1;
+      \$91  = skew_w4_d0;
     end
     if (rst) begin
       \$91  = 8'h00;
@@ -1453,9 +1448,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = skew_w4_d3;
+    \$92  = skew_w4_d2;
     if (en) begin
-      \$92  = skew_w4_d2;
+      \$92  = skew_w4_d1;
     end
     if (rst) begin
       \$92  = 8'h00;
@@ -1463,9 +1458,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = skew_w5_d0;
+    \$93  = skew_w4_d3;
     if (en) begin
-      \$93  = i_w[47:40];
+      \$93  = skew_w4_d2;
     end
     if (rst) begin
       \$93  = 8'h00;
@@ -1473,9 +1468,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = skew_w5_d1;
+    \$94  = skew_w5_d0;
     if (en) begin
-      \$94  = skew_w5_d0;
+      \$94  = i_w[47:40];
     end
     if (rst) begin
       \$94  = 8'h00;
@@ -1483,9 +1478,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = skew_w5_d2;
+    \$95  = skew_w5_d1;
     if (en) begin
-      \$95  = skew_w5_d1;
+      \$95  = skew_w5_d0;
     end
     if (rst) begin
       \$95  = 8'h00;
@@ -1493,9 +1488,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = skew_w5_d3;
+    \$96  = skew_w5_d2;
     if (en) begin
-      \$96  = skew_w5_d2;
+      \$96  = skew_w5_d1;
     end
     if (rst) begin
       \$96  = 8'h00;
@@ -1503,9 +1498,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = skew_w5_d4;
+    \$97  = skew_w5_d3;
     if (en) begin
-      \$97  = skew_w5_d3;
+      \$97  = skew_w5_d2;
     end
     if (rst) begin
       \$97  = 8'h00;
@@ -1513,9 +1508,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = skew_w6_d0;
+    \$98  = skew_w5_d4;
     if (en) begin
-      \$98  = i_w[55:48];
+      \$98  = skew_w5_d3;
     end
     if (rst) begin
       \$98  = 8'h00;
@@ -1523,9 +1518,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = skew_w6_d1;
+    \$99  = skew_w6_d0;
     if (en) begin
-      \$99  = skew_w6_d0;
+      \$99  = i_w[55:48];
     end
     if (rst) begin
       \$99  = 8'h00;
@@ -1533,9 +1528,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = skew_w6_d2;
+    \$100  = skew_w6_d1;
     if (en) begin
-      \$100  = skew_w6_d1;
+      \$100  = skew_w6_d0;
     end
     if (rst) begin
       \$100  = 8'h00;
@@ -1543,9 +1538,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = skew_w6_d3;
+    \$101  = skew_w6_d2;
     if (en) begin
-      \$101  = skew_w6_d2;
+      \$101  = skew_w6_d1;
     end
     if (rst) begin
       \$101  = 8'h00;
@@ -1553,9 +1548,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = skew_w6_d4;
+    \$102  = skew_w6_d3;
     if (en) begin
-      \$102  = skew_w6_d3;
+      \$102  = skew_w6_d2;
     end
     if (rst) begin
       \$102  = 8'h00;
@@ -1563,9 +1558,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = skew_w6_d5;
+    \$103  = skew_w6_d4;
     if (en) begin
-      \$103  = skew_w6_d4;
+      \$103  = skew_w6_d3;
     end
     if (rst) begin
       \$103  = 8'h00;
@@ -1573,9 +1568,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = skew_w7_d0;
+    \$104  = skew_w6_d5;
     if (en) begin
-      \$104  = i_w[63:56];
+      \$104  = skew_w6_d4;
     end
     if (rst) begin
       \$104  = 8'h00;
@@ -1583,9 +1578,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = skew_w7_d1;
+    \$105  = skew_w7_d0;
     if (en) begin
-      \$105  = skew_w7_d0;
+      \$105  = i_w[63:56];
     end
     if (rst) begin
       \$105  = 8'h00;
@@ -1593,9 +1588,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = skew_w7_d2;
+    \$106  = skew_w7_d1;
     if (en) begin
-      \$106  = skew_w7_d1;
+      \$106  = skew_w7_d0;
     end
     if (rst) begin
       \$106  = 8'h00;
@@ -1603,9 +1598,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = skew_w7_d3;
+    \$107  = skew_w7_d2;
     if (en) begin
-      \$107  = skew_w7_d2;
+      \$107  = skew_w7_d1;
     end
     if (rst) begin
       \$107  = 8'h00;
@@ -1613,9 +1608,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = skew_w7_d4;
+    \$108  = skew_w7_d3;
     if (en) begin
-      \$108  = skew_w7_d3;
+      \$108  = skew_w7_d2;
     end
     if (rst) begin
       \$108  = 8'h00;
@@ -1623,9 +1618,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = skew_w7_d5;
+    \$109  = skew_w7_d4;
     if (en) begin
-      \$109  = skew_w7_d4;
+      \$109  = skew_w7_d3;
     end
     if (rst) begin
       \$109  = 8'h00;
@@ -1633,9 +1628,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = skew_w7_d6;
+    \$110  = skew_w7_d5;
     if (en) begin
-      \$110  = skew_w7_d5;
+      \$110  = skew_w7_d4;
     end
     if (rst) begin
       \$110  = 8'h00;
@@ -1643,9 +1638,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = skew_w8_d0;
+    \$111  = skew_w7_d6;
     if (en) begin
-      \$111  = i_w[71:64];
+      \$111  = skew_w7_d5;
     end
     if (rst) begin
       \$111  = 8'h00;
@@ -1653,9 +1648,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = skew_w8_d1;
+    \$112  = skew_w8_d0;
     if (en) begin
-      \$112  = skew_w8_d0;
+      \$112  = i_w[71:64];
     end
     if (rst) begin
       \$112  = 8'h00;
@@ -1663,9 +1658,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = skew_w8_d2;
+    \$113  = skew_w8_d1;
     if (en) begin
-      \$113  = skew_w8_d1;
+      \$113  = skew_w8_d0;
     end
     if (rst) begin
       \$113  = 8'h00;
@@ -1673,9 +1668,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = skew_w8_d3;
+    \$114  = skew_w8_d2;
     if (en) begin
-      \$114  = skew_w8_d2;
+      \$114  = skew_w8_d1;
     end
     if (rst) begin
       \$114  = 8'h00;
@@ -1683,9 +1678,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = skew_w8_d4;
+    \$115  = skew_w8_d3;
     if (en) begin
-      \$115  = skew_w8_d3;
+      \$115  = skew_w8_d2;
     end
     if (rst) begin
       \$115  = 8'h00;
@@ -1693,9 +1688,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = skew_w8_d5;
+    \$116  = skew_w8_d4;
     if (en) begin
-      \$116  = skew_w8_d4;
+      \$116  = skew_w8_d3;
     end
     if (rst) begin
       \$116  = 8'h00;
@@ -1703,9 +1698,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = skew_w8_d6;
+    \$117  = skew_w8_d5;
     if (en) begin
-      \$117  = skew_w8_d5;
+      \$117  = skew_w8_d4;
     end
     if (rst) begin
       \$117  = 8'h00;
@@ -1713,9 +1708,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = skew_w8_d7;
+    \$118  = skew_w8_d6;
     if (en) begin
-      \$118  = skew_w8_d6;
+      \$118  = skew_w8_d5;
     end
     if (rst) begin
       \$118  = 8'h00;
@@ -1723,9 +1718,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = skew_w9_d0;
+    \$119  = skew_w8_d7;
     if (en) begin
-      \$119  = i_w[79:72];
+      \$119  = skew_w8_d6;
     end
     if (rst) begin
       \$119  = 8'h00;
@@ -1733,9 +1728,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = skew_w9_d1;
+    \$120  = skew_w9_d0;
     if (en) begin
-      \$120  = skew_w9_d0;
+      \$120  = i_w[79:72];
     end
     if (rst) begin
       \$120  = 8'h00;
@@ -1743,9 +1738,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = skew_w9_d2;
+    \$121  = skew_w9_d1;
     if (en) begin
-      \$121  = skew_w9_d1;
+      \$121  = skew_w9_d0;
     end
     if (rst) begin
       \$121  = 8'h00;
@@ -1753,9 +1748,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = skew_w9_d3;
+    \$122  = skew_w9_d2;
     if (en) begin
-      \$122  = skew_w9_d2;
+      \$122  = skew_w9_d1;
     end
     if (rst) begin
       \$122  = 8'h00;
@@ -1763,9 +1758,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = skew_w9_d4;
+    \$123  = skew_w9_d3;
     if (en) begin
-      \$123  = skew_w9_d3;
+      \$123  = skew_w9_d2;
     end
     if (rst) begin
       \$123  = 8'h00;
@@ -1773,9 +1768,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = skew_w9_d5;
+    \$124  = skew_w9_d4;
     if (en) begin
-      \$124  = skew_w9_d4;
+      \$124  = skew_w9_d3;
     end
     if (rst) begin
       \$124  = 8'h00;
@@ -1783,9 +1778,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = skew_w9_d6;
+    \$125  = skew_w9_d5;
     if (en) begin
-      \$125  = skew_w9_d5;
+      \$125  = skew_w9_d4;
     end
     if (rst) begin
       \$125  = 8'h00;
@@ -1793,9 +1788,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = skew_w9_d7;
+    \$126  = skew_w9_d6;
     if (en) begin
-      \$126  = skew_w9_d6;
+      \$126  = skew_w9_d5;
     end
     if (rst) begin
       \$126  = 8'h00;
@@ -1803,9 +1798,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = skew_w9_d8;
+    \$127  = skew_w9_d7;
     if (en) begin
-      \$127  = skew_w9_d7;
+      \$127  = skew_w9_d6;
     end
     if (rst) begin
       \$127  = 8'h00;
@@ -1813,9 +1808,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skew_w10_d0;
+    \$128  = skew_w9_d8;
     if (en) begin
-      \$128  = i_w[87:80];
+      \$128  = skew_w9_d7;
     end
     if (rst) begin
       \$128  = 8'h00;
@@ -1823,9 +1818,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skew_w10_d1;
+    \$129  = skew_w10_d0;
     if (en) begin
-      \$129  = skew_w10_d0;
+      \$129  = i_w[87:80];
     end
     if (rst) begin
       \$129  = 8'h00;
@@ -1833,9 +1828,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skew_w10_d2;
+    \$130  = skew_w10_d1;
     if (en) begin
-      \$130  = skew_w10_d1;
+      \$130  = skew_w10_d0;
     end
     if (rst) begin
       \$130  = 8'h00;
@@ -1843,9 +1838,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skew_w10_d3;
+    \$131  = skew_w10_d2;
     if (en) begin
-      \$131  = skew_w10_d2;
+      \$131  = skew_w10_d1;
     end
     if (rst) begin
       \$131  = 8'h00;
@@ -1853,9 +1848,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = skew_w10_d4;
+    \$132  = skew_w10_d3;
     if (en) begin
-      \$132  = skew_w10_d3;
+      \$132  = skew_w10_d2;
     end
     if (rst) begin
       \$132  = 8'h00;
@@ -1863,9 +1858,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = skew_w10_d5;
+    \$133  = skew_w10_d4;
     if (en) begin
-      \$133  = skew_w10_d4;
+      \$133  = skew_w10_d3;
     end
     if (rst) begin
       \$133  = 8'h00;
@@ -1873,9 +1868,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = skew_w10_d6;
+    \$134  = skew_w10_d5;
     if (en) begin
-      \$134  = skew_w10_d5;
+      \$134  = skew_w10_d4;
     end
     if (rst) begin
       \$134  = 8'h00;
@@ -1883,9 +1878,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = skew_w10_d7;
+    \$135  = skew_w10_d6;
     if (en) begin
-      \$135  = skew_w10_d6;
+      \$135  = skew_w10_d5;
     end
     if (rst) begin
       \$135  = 8'h00;
@@ -1893,9 +1888,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = skew_w10_d8;
+    \$136  = skew_w10_d7;
     if (en) begin
-      \$136  = skew_w10_d7;
+      \$136  = skew_w10_d6;
     end
     if (rst) begin
       \$136  = 8'h00;
@@ -1903,9 +1898,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = skew_w10_d9;
+    \$137  = skew_w10_d8;
     if (en) begin
-      \$137  = skew_w10_d8;
+      \$137  = skew_w10_d7;
     end
     if (rst) begin
       \$137  = 8'h00;
@@ -1913,9 +1908,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = skew_w11_d0;
+    \$138  = skew_w10_d9;
     if (en) begin
-      \$138  = i_w[95:88];
+      \$138  = skew_w10_d8;
     end
     if (rst) begin
       \$138  = 8'h00;
@@ -1923,9 +1918,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = skew_w11_d1;
+    \$139  = skew_w11_d0;
     if (en) begin
-      \$139  = skew_w11_d0;
+      \$139  = i_w[95:88];
     end
     if (rst) begin
       \$139  = 8'h00;
@@ -1933,9 +1928,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = skew_w11_d2;
+    \$140  = skew_w11_d1;
     if (en) begin
-      \$140  = skew_w11_d1;
+      \$140  = skew_w11_d0;
     end
     if (rst) begin
       \$140  = 8'h00;
@@ -1943,9 +1938,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = skew_w11_d3;
+    \$141  = skew_w11_d2;
     if (en) begin
-      \$141  = skew_w11_d2;
+      \$141  = skew_w11_d1;
     end
     if (rst) begin
       \$141  = 8'h00;
@@ -1953,9 +1948,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = skew_w11_d4;
+    \$142  = skew_w11_d3;
     if (en) begin
-      \$142  = skew_w11_d3;
+      \$142  = skew_w11_d2;
     end
     if (rst) begin
       \$142  = 8'h00;
@@ -1963,9 +1958,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = skew_w11_d5;
+    \$143  = skew_w11_d4;
     if (en) begin
-      \$143  = skew_w11_d4;
+      \$143  = skew_w11_d3;
     end
     if (rst) begin
       \$143  = 8'h00;
@@ -1973,9 +1968,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = skew_w11_d6;
+    \$144  = skew_w11_d5;
     if (en) begin
-      \$144  = skew_w11_d5;
+      \$144  = skew_w11_d4;
     end
     if (rst) begin
       \$144  = 8'h00;
@@ -1983,9 +1978,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = skew_w11_d7;
+    \$145  = skew_w11_d6;
     if (en) begin
-      \$145  = skew_w11_d6;
+      \$145  = skew_w11_d5;
     end
     if (rst) begin
       \$145  = 8'h00;
@@ -1993,9 +1988,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = skew_w11_d8;
+    \$146  = skew_w11_d7;
     if (en) begin
-      \$146  = skew_w11_d7;
+      \$146  = skew_w11_d6;
     end
     if (rst) begin
       \$146  = 8'h00;
@@ -2003,9 +1998,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = skew_w11_d9;
+    \$147  = skew_w11_d8;
     if (en) begin
-      \$147  = skew_w11_d8;
+      \$147  = skew_w11_d7;
     end
     if (rst) begin
       \$147  = 8'h00;
@@ -2013,9 +2008,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = skew_w11_d10;
+    \$148  = skew_w11_d9;
     if (en) begin
-      \$148  = skew_w11_d9;
+      \$148  = skew_w11_d8;
     end
     if (rst) begin
       \$148  = 8'h00;
@@ -2023,9 +2018,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = skew_w12_d0;
+    \$149  = skew_w11_d10;
     if (en) begin
-      \$149  = i_w[103:96];
+      \$149  = skew_w11_d9;
     end
     if (rst) begin
       \$149  = 8'h00;
@@ -2033,9 +2028,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skew_w12_d1;
+    \$150  = skew_w12_d0;
     if (en) begin
-      \$150  = skew_w12_d0;
+      \$150  = i_w[103:96];
     end
     if (rst) begin
       \$150  = 8'h00;
@@ -2043,9 +2038,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = skew_w12_d2;
+    \$151  = skew_w12_d1;
     if (en) begin
-      \$151  = skew_w12_d1;
+      \$151  = skew_w12_d0;
     end
     if (rst) begin
       \$151  = 8'h00;
@@ -2053,9 +2048,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = skew_w12_d3;
+    \$152  = skew_w12_d2;
     if (en) begin
-      \$152  = skew_w12_d2;
+      \$152  = skew_w12_d1;
     end
     if (rst) begin
       \$152  = 8'h00;
@@ -2063,9 +2058,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = skew_w12_d4;
+    \$153  = skew_w12_d3;
     if (en) begin
-      \$153  = skew_w12_d3;
+      \$153  = skew_w12_d2;
     end
     if (rst) begin
       \$153  = 8'h00;
@@ -2073,9 +2068,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = skew_w12_d5;
+    \$154  = skew_w12_d4;
     if (en) begin
-      \$154  = skew_w12_d4;
+      \$154  = skew_w12_d3;
     end
     if (rst) begin
       \$154  = 8'h00;
@@ -2083,9 +2078,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = skew_w12_d6;
+    \$155  = skew_w12_d5;
     if (en) begin
-      \$155  = skew_w12_d5;
+      \$155  = skew_w12_d4;
     end
     if (rst) begin
       \$155  = 8'h00;
@@ -2093,9 +2088,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = skew_w12_d7;
+    \$156  = skew_w12_d6;
     if (en) begin
-      \$156  = skew_w12_d6;
+      \$156  = skew_w12_d5;
     end
     if (rst) begin
       \$156  = 8'h00;
@@ -2103,9 +2098,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = skew_w12_d8;
+    \$157  = skew_w12_d7;
     if (en) begin
-      \$157  = skew_w12_d7;
+      \$157  = skew_w12_d6;
     end
     if (rst) begin
       \$157  = 8'h00;
@@ -2113,9 +2108,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = skew_w12_d9;
+    \$158  = skew_w12_d8;
     if (en) begin
-      \$158  = skew_w12_d8;
+      \$158  = skew_w12_d7;
     end
     if (rst) begin
       \$158  = 8'h00;
@@ -2123,9 +2118,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = skew_w12_d10;
+    \$159  = skew_w12_d9;
     if (en) begin
-      \$159  = skew_w12_d9;
+      \$159  = skew_w12_d8;
     end
     if (rst) begin
       \$159  = 8'h00;
@@ -2133,9 +2128,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = skew_w12_d11;
+    \$160  = skew_w12_d10;
     if (en) begin
-      \$160  = skew_w12_d10;
+      \$160  = skew_w12_d9;
     end
     if (rst) begin
       \$160  = 8'h00;
@@ -2143,9 +2138,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = skew_w13_d0;
+    \$161  = skew_w12_d11;
     if (en) begin
-      \$161  = i_w[111:104];
+      \$161  = skew_w12_d10;
     end
     if (rst) begin
       \$161  = 8'h00;
@@ -2153,9 +2148,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = skew_w13_d1;
+    \$162  = skew_w13_d0;
     if (en) begin
-      \$162  = skew_w13_d0;
+      \$162  = i_w[111:104];
     end
     if (rst) begin
       \$162  = 8'h00;
@@ -2163,9 +2158,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = skew_w13_d2;
+    \$163  = skew_w13_d1;
     if (en) begin
-      \$163  = skew_w13_d1;
+      \$163  = skew_w13_d0;
     end
     if (rst) begin
       \$163  = 8'h00;
@@ -2173,9 +2168,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = skew_w13_d3;
+    \$164  = skew_w13_d2;
     if (en) begin
-      \$164  = skew_w13_d2;
+      \$164  = skew_w13_d1;
     end
     if (rst) begin
       \$164  = 8'h00;
@@ -2183,9 +2178,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = skew_w13_d4;
+    \$165  = skew_w13_d3;
     if (en) begin
-      \$165  = skew_w13_d3;
+      \$165  = skew_w13_d2;
     end
     if (rst) begin
       \$165  = 8'h00;
@@ -2193,9 +2188,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = skew_w13_d5;
+    \$166  = skew_w13_d4;
     if (en) begin
-      \$166  = skew_w13_d4;
+      \$166  = skew_w13_d3;
     end
     if (rst) begin
       \$166  = 8'h00;
@@ -2203,9 +2198,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = skew_w13_d6;
+    \$167  = skew_w13_d5;
     if (en) begin
-      \$167  = skew_w13_d5;
+      \$167  = skew_w13_d4;
     end
     if (rst) begin
       \$167  = 8'h00;
@@ -2213,9 +2208,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = skew_w13_d7;
+    \$168  = skew_w13_d6;
     if (en) begin
-      \$168  = skew_w13_d6;
+      \$168  = skew_w13_d5;
     end
     if (rst) begin
       \$168  = 8'h00;
@@ -2223,9 +2218,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = skew_w13_d8;
+    \$169  = skew_w13_d7;
     if (en) begin
-      \$169  = skew_w13_d7;
+      \$169  = skew_w13_d6;
     end
     if (rst) begin
       \$169  = 8'h00;
@@ -2233,9 +2228,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = skew_w13_d9;
+    \$170  = skew_w13_d8;
     if (en) begin
-      \$170  = skew_w13_d8;
+      \$170  = skew_w13_d7;
     end
     if (rst) begin
       \$170  = 8'h00;
@@ -2243,9 +2238,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = skew_w13_d10;
+    \$171  = skew_w13_d9;
     if (en) begin
-      \$171  = skew_w13_d9;
+      \$171  = skew_w13_d8;
     end
     if (rst) begin
       \$171  = 8'h00;
@@ -2253,9 +2248,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = skew_w13_d11;
+    \$172  = skew_w13_d10;
     if (en) begin
-      \$172  = skew_w13_d10;
+      \$172  = skew_w13_d9;
     end
     if (rst) begin
       \$172  = 8'h00;
@@ -2263,9 +2258,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = skew_w13_d12;
+    \$173  = skew_w13_d11;
     if (en) begin
-      \$173  = skew_w13_d11;
+      \$173  = skew_w13_d10;
     end
     if (rst) begin
       \$173  = 8'h00;
@@ -2273,9 +2268,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = skew_w14_d0;
+    \$174  = skew_w13_d12;
     if (en) begin
-      \$174  = i_w[119:112];
+      \$174  = skew_w13_d11;
     end
     if (rst) begin
       \$174  = 8'h00;
@@ -2283,9 +2278,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = skew_w14_d1;
+    \$175  = skew_w14_d0;
     if (en) begin
-      \$175  = skew_w14_d0;
+      \$175  = i_w[119:112];
     end
     if (rst) begin
       \$175  = 8'h00;
@@ -2293,9 +2288,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = skew_w14_d2;
+    \$176  = skew_w14_d1;
     if (en) begin
-      \$176  = skew_w14_d1;
+      \$176  = skew_w14_d0;
     end
     if (rst) begin
       \$176  = 8'h00;
@@ -2303,9 +2298,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = skew_w14_d3;
+    \$177  = skew_w14_d2;
     if (en) begin
-      \$177  = skew_w14_d2;
+      \$177  = skew_w14_d1;
     end
     if (rst) begin
       \$177  = 8'h00;
@@ -2313,9 +2308,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = skew_w14_d4;
+    \$178  = skew_w14_d3;
     if (en) begin
-      \$178  = skew_w14_d3;
+      \$178  = skew_w14_d2;
     end
     if (rst) begin
       \$178  = 8'h00;
@@ -2323,9 +2318,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = skew_w14_d5;
+    \$179  = skew_w14_d4;
     if (en) begin
-      \$179  = skew_w14_d4;
+      \$179  = skew_w14_d3;
     end
     if (rst) begin
       \$179  = 8'h00;
@@ -2333,9 +2328,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = skew_w14_d6;
+    \$180  = skew_w14_d5;
     if (en) begin
-      \$180  = skew_w14_d5;
+      \$180  = skew_w14_d4;
     end
     if (rst) begin
       \$180  = 8'h00;
@@ -2343,9 +2338,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = skew_w14_d7;
+    \$181  = skew_w14_d6;
     if (en) begin
-      \$181  = skew_w14_d6;
+      \$181  = skew_w14_d5;
     end
     if (rst) begin
       \$181  = 8'h00;
@@ -2353,9 +2348,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = skew_w14_d8;
+    \$182  = skew_w14_d7;
     if (en) begin
-      \$182  = skew_w14_d7;
+      \$182  = skew_w14_d6;
     end
     if (rst) begin
       \$182  = 8'h00;
@@ -2363,9 +2358,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = skew_w14_d9;
+    \$183  = skew_w14_d8;
     if (en) begin
-      \$183  = skew_w14_d8;
+      \$183  = skew_w14_d7;
     end
     if (rst) begin
       \$183  = 8'h00;
@@ -2373,9 +2368,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = skew_w14_d10;
+    \$184  = skew_w14_d9;
     if (en) begin
-      \$184  = skew_w14_d9;
+      \$184  = skew_w14_d8;
     end
     if (rst) begin
       \$184  = 8'h00;
@@ -2383,9 +2378,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = skew_w14_d11;
+    \$185  = skew_w14_d10;
     if (en) begin
-      \$185  = skew_w14_d10;
+      \$185  = skew_w14_d9;
     end
     if (rst) begin
       \$185  = 8'h00;
@@ -2393,9 +2388,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = skew_w14_d12;
+    \$186  = skew_w14_d11;
     if (en) begin
-      \$186  = skew_w14_d11;
+      \$186  = skew_w14_d10;
     end
     if (rst) begin
       \$186  = 8'h00;
@@ -2403,9 +2398,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = skew_w14_d13;
+    \$187  = skew_w14_d12;
     if (en) begin
-      \$187  = skew_w14_d12;
+      \$187  = skew_w14_d11;
     end
     if (rst) begin
       \$187  = 8'h00;
@@ -2413,9 +2408,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = skew_w15_d0;
+    \$188  = skew_w14_d13;
     if (en) begin
-      \$188  = i_w[127:120];
+      \$188  = skew_w14_d12;
     end
     if (rst) begin
       \$188  = 8'h00;
@@ -2423,9 +2418,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = skew_w15_d1;
+    \$189  = skew_w15_d0;
     if (en) begin
-      \$189  = skew_w15_d0;
+      \$189  = i_w[127:120];
     end
     if (rst) begin
       \$189  = 8'h00;
@@ -2433,9 +2428,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = skew_w15_d2;
+    \$190  = skew_w15_d1;
     if (en) begin
-      \$190  = skew_w15_d1;
+      \$190  = skew_w15_d0;
     end
     if (rst) begin
       \$190  = 8'h00;
@@ -2443,9 +2438,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = skew_w15_d3;
+    \$191  = skew_w15_d2;
     if (en) begin
-      \$191  = skew_w15_d2;
+      \$191  = skew_w15_d1;
     end
     if (rst) begin
       \$191  = 8'h00;
@@ -2453,9 +2448,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = skew_w15_d4;
+    \$192  = skew_w15_d3;
     if (en) begin
-      \$192  = skew_w15_d3;
+      \$192  = skew_w15_d2;
     end
     if (rst) begin
       \$192  = 8'h00;
@@ -2463,9 +2458,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = skew_w15_d5;
+    \$193  = skew_w15_d4;
     if (en) begin
-      \$193  = skew_w15_d4;
+      \$193  = skew_w15_d3;
     end
     if (rst) begin
       \$193  = 8'h00;
@@ -2473,9 +2468,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = skew_w15_d6;
+    \$194  = skew_w15_d5;
     if (en) begin
-      \$194  = skew_w15_d5;
+      \$194  = skew_w15_d4;
     end
     if (rst) begin
       \$194  = 8'h00;
@@ -2483,9 +2478,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = skew_w15_d7;
+    \$195  = skew_w15_d6;
     if (en) begin
-      \$195  = skew_w15_d6;
+      \$195  = skew_w15_d5;
     end
     if (rst) begin
       \$195  = 8'h00;
@@ -2493,9 +2488,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = skew_w15_d8;
+    \$196  = skew_w15_d7;
     if (en) begin
-      \$196  = skew_w15_d7;
+      \$196  = skew_w15_d6;
     end
     if (rst) begin
       \$196  = 8'h00;
@@ -2503,9 +2498,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = skew_w15_d9;
+    \$197  = skew_w15_d8;
     if (en) begin
-      \$197  = skew_w15_d8;
+      \$197  = skew_w15_d7;
     end
     if (rst) begin
       \$197  = 8'h00;
@@ -2513,9 +2508,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = skew_w15_d10;
+    \$198  = skew_w15_d9;
     if (en) begin
-      \$198  = skew_w15_d9;
+      \$198  = skew_w15_d8;
     end
     if (rst) begin
       \$198  = 8'h00;
@@ -2523,9 +2518,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = skew_w15_d11;
+    \$199  = skew_w15_d10;
     if (en) begin
-      \$199  = skew_w15_d10;
+      \$199  = skew_w15_d9;
     end
     if (rst) begin
       \$199  = 8'h00;
@@ -2533,9 +2528,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = skew_w15_d12;
+    \$200  = skew_w15_d11;
     if (en) begin
-      \$200  = skew_w15_d11;
+      \$200  = skew_w15_d10;
     end
     if (rst) begin
       \$200  = 8'h00;
@@ -2543,9 +2538,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = skew_w15_d13;
+    \$201  = skew_w15_d12;
     if (en) begin
-      \$201  = skew_w15_d12;
+      \$201  = skew_w15_d11;
     end
     if (rst) begin
       \$201  = 8'h00;
@@ -2553,9 +2548,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = skew_w15_d14;
+    \$202  = skew_w15_d13;
     if (en) begin
-      \$202  = skew_w15_d13;
+      \$202  = skew_w15_d12;
     end
     if (rst) begin
       \$202  = 8'h00;
@@ -2563,9 +2558,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = a_0_0;
+    \$203  = skew_w15_d14;
     if (en) begin
-      \$203  = i_a;
+      \$203  = skew_w15_d13;
     end
     if (rst) begin
       \$203  = 8'h00;
@@ -2573,19 +2568,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = v_0_0;
+    \$204  = a_0_0;
     if (en) begin
-      \$204  = i_valid;
+      \$204  = i_a;
     end
     if (rst) begin
-      \$204  = 1'h0;
+      \$204  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = l_0_0;
+    \$205  = v_0_0;
     if (en) begin
-      \$205  = i_last;
+      \$205  = i_valid;
     end
     if (rst) begin
       \$205  = 1'h0;
@@ -2593,39 +2588,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = w_0_0;
+    \$206  = l_0_0;
     if (en) begin
-      \$206  = i_w[7:0];
+      \$206  = i_last;
     end
     if (rst) begin
-      \$206  = 8'h00;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = pr_0_0;
+    \$207  = w_0_0;
     if (en) begin
-      \$207  = p_0_0;
+      \$207  = i_w[7:0];
     end
     if (rst) begin
-      \$207  = 16'h0000;
+      \$207  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = vr_0_0;
+    \$208  = pr_0_0;
     if (en) begin
-      \$208  = i_valid;
+      \$208  = p_0_0;
     end
     if (rst) begin
-      \$208  = 1'h0;
+      \$208  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = lr_0_0;
+    \$209  = vr_0_0;
     if (en) begin
-      \$209  = i_last;
+      \$209  = i_valid;
     end
     if (rst) begin
       \$209  = 1'h0;
@@ -2633,51 +2628,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = acc_0_0;
+    \$210  = lr_0_0;
+    if (en) begin
+      \$210  = i_last;
+    end
+    if (rst) begin
+      \$210  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$211  = acc_0_0;
     if (\$1 ) begin
-      \$210  = \$2 ;
+      \$211  = \$2 ;
     end
     if (rst) begin
-      \$210  = 27'h0000000;
+      \$211  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = out_0_0;
+    \$212  = out_0_0;
     if (cap_0_0) begin
-      \$211  = \$51 [26:0];
+      \$212  = \$50 [26:0];
     end else if (\$3 ) begin
-      \$211  = 27'h0000000;
+      \$212  = 27'h0000000;
     end
     if (rst) begin
-      \$211  = 27'h0000000;
+      \$212  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = a_0_1;
+    \$213  = a_0_1;
     if (en) begin
-      \$212  = a_0_0;
+      \$213  = a_0_0;
     end
     if (rst) begin
-      \$212  = 8'h00;
+      \$213  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = v_0_1;
+    \$214  = v_0_1;
     if (en) begin
-      \$213  = v_0_0;
-    end
-    if (rst) begin
-      \$213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = l_0_1;
-    if (en) begin
-      \$214  = l_0_0;
+      \$214  = v_0_0;
     end
     if (rst) begin
       \$214  = 1'h0;
@@ -2685,39 +2680,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = w_0_1;
+    \$215  = l_0_1;
     if (en) begin
-      \$215  = skew_w1_d0;
+      \$215  = l_0_0;
     end
     if (rst) begin
-      \$215  = 8'h00;
+      \$215  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = pr_0_1;
+    \$216  = w_0_1;
     if (en) begin
-      \$216  = p_0_1;
+      \$216  = skew_w1_d0;
     end
     if (rst) begin
-      \$216  = 16'h0000;
+      \$216  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = vr_0_1;
+    \$217  = pr_0_1;
     if (en) begin
-      \$217  = v_0_0;
+      \$217  = p_0_1;
     end
     if (rst) begin
-      \$217  = 1'h0;
+      \$217  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = lr_0_1;
+    \$218  = vr_0_1;
     if (en) begin
-      \$218  = l_0_0;
+      \$218  = v_0_0;
     end
     if (rst) begin
       \$218  = 1'h0;
@@ -2725,51 +2720,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = acc_0_1;
+    \$219  = lr_0_1;
+    if (en) begin
+      \$219  = l_0_0;
+    end
+    if (rst) begin
+      \$219  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$220  = acc_0_1;
     if (\$4 ) begin
-      \$219  = \$5 ;
+      \$220  = \$5 ;
     end
     if (rst) begin
-      \$219  = 27'h0000000;
+      \$220  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = out_0_1;
+    \$221  = out_0_1;
     if (cap_0_1) begin
-      \$220  = \$53 [26:0];
+      \$221  = \$52 [26:0];
     end else if (\$6 ) begin
-      \$220  = 27'h0000000;
+      \$221  = 27'h0000000;
     end
     if (rst) begin
-      \$220  = 27'h0000000;
+      \$221  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = a_0_2;
+    \$222  = a_0_2;
     if (en) begin
-      \$221  = a_0_1;
+      \$222  = a_0_1;
     end
     if (rst) begin
-      \$221  = 8'h00;
+      \$222  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = v_0_2;
+    \$223  = v_0_2;
     if (en) begin
-      \$222  = v_0_1;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = l_0_2;
-    if (en) begin
-      \$223  = l_0_1;
+      \$223  = v_0_1;
     end
     if (rst) begin
       \$223  = 1'h0;
@@ -2777,39 +2772,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = w_0_2;
+    \$224  = l_0_2;
     if (en) begin
-      \$224  = skew_w2_d1;
+      \$224  = l_0_1;
     end
     if (rst) begin
-      \$224  = 8'h00;
+      \$224  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = pr_0_2;
+    \$225  = w_0_2;
     if (en) begin
-      \$225  = p_0_2;
+      \$225  = skew_w2_d1;
     end
     if (rst) begin
-      \$225  = 16'h0000;
+      \$225  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = vr_0_2;
+    \$226  = pr_0_2;
     if (en) begin
-      \$226  = v_0_1;
+      \$226  = p_0_2;
     end
     if (rst) begin
-      \$226  = 1'h0;
+      \$226  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = lr_0_2;
+    \$227  = vr_0_2;
     if (en) begin
-      \$227  = l_0_1;
+      \$227  = v_0_1;
     end
     if (rst) begin
       \$227  = 1'h0;
@@ -2817,51 +2812,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = acc_0_2;
+    \$228  = lr_0_2;
+    if (en) begin
+      \$228  = l_0_1;
+    end
+    if (rst) begin
+      \$228  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$229  = acc_0_2;
     if (\$7 ) begin
-      \$228  = \$8 ;
+      \$229  = \$8 ;
     end
     if (rst) begin
-      \$228  = 27'h0000000;
+      \$229  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = out_0_2;
+    \$230  = out_0_2;
     if (cap_0_2) begin
-      \$229  = \$55 [26:0];
+      \$230  = \$54 [26:0];
     end else if (\$9 ) begin
-      \$229  = 27'h0000000;
+      \$230  = 27'h0000000;
     end
     if (rst) begin
-      \$229  = 27'h0000000;
+      \$230  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = a_0_3;
+    \$231  = a_0_3;
     if (en) begin
-      \$230  = a_0_2;
+      \$231  = a_0_2;
     end
     if (rst) begin
-      \$230  = 8'h00;
+      \$231  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = v_0_3;
+    \$232  = v_0_3;
     if (en) begin
-      \$231  = v_0_2;
-    end
-    if (rst) begin
-      \$231  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = l_0_3;
-    if (en) begin
-      \$232  = l_0_2;
+      \$232  = v_0_2;
     end
     if (rst) begin
       \$232  = 1'h0;
@@ -2869,39 +2864,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = w_0_3;
+    \$233  = l_0_3;
     if (en) begin
-      \$233  = skew_w3_d2;
+      \$233  = l_0_2;
     end
     if (rst) begin
-      \$233  = 8'h00;
+      \$233  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = pr_0_3;
+    \$234  = w_0_3;
     if (en) begin
-      \$234  = p_0_3;
+      \$234  = skew_w3_d2;
     end
     if (rst) begin
-      \$234  = 16'h0000;
+      \$234  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = vr_0_3;
+    \$235  = pr_0_3;
     if (en) begin
-      \$235  = v_0_2;
+      \$235  = p_0_3;
     end
     if (rst) begin
-      \$235  = 1'h0;
+      \$235  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = lr_0_3;
+    \$236  = vr_0_3;
     if (en) begin
-      \$236  = l_0_2;
+      \$236  = v_0_2;
     end
     if (rst) begin
       \$236  = 1'h0;
@@ -2909,51 +2904,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = acc_0_3;
+    \$237  = lr_0_3;
+    if (en) begin
+      \$237  = l_0_2;
+    end
+    if (rst) begin
+      \$237  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$238  = acc_0_3;
     if (\$10 ) begin
-      \$237  = \$11 ;
+      \$238  = \$11 ;
     end
     if (rst) begin
-      \$237  = 27'h0000000;
+      \$238  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = out_0_3;
+    \$239  = out_0_3;
     if (cap_0_3) begin
-      \$238  = \$57 [26:0];
+      \$239  = \$56 [26:0];
     end else if (\$12 ) begin
-      \$238  = 27'h0000000;
+      \$239  = 27'h0000000;
     end
     if (rst) begin
-      \$238  = 27'h0000000;
+      \$239  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = a_0_4;
+    \$240  = a_0_4;
     if (en) begin
-      \$239  = a_0_3;
+      \$240  = a_0_3;
     end
     if (rst) begin
-      \$239  = 8'h00;
+      \$240  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = v_0_4;
+    \$241  = v_0_4;
     if (en) begin
-      \$240  = v_0_3;
-    end
-    if (rst) begin
-      \$240  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = l_0_4;
-    if (en) begin
-      \$241  = l_0_3;
+      \$241  = v_0_3;
     end
     if (rst) begin
       \$241  = 1'h0;
@@ -2961,39 +2956,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = w_0_4;
+    \$242  = l_0_4;
     if (en) begin
-      \$242  = skew_w4_d3;
+      \$242  = l_0_3;
     end
     if (rst) begin
-      \$242  = 8'h00;
+      \$242  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = pr_0_4;
+    \$243  = w_0_4;
     if (en) begin
-      \$243  = p_0_4;
+      \$243  = skew_w4_d3;
     end
     if (rst) begin
-      \$243  = 16'h0000;
+      \$243  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = vr_0_4;
+    \$244  = pr_0_4;
     if (en) begin
-      \$244  = v_0_3;
+      \$244  = p_0_4;
     end
     if (rst) begin
-      \$244  = 1'h0;
+      \$244  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = lr_0_4;
+    \$245  = vr_0_4;
     if (en) begin
-      \$245  = l_0_3;
+      \$245  = v_0_3;
     end
     if (rst) begin
       \$245  = 1'h0;
@@ -3001,51 +2996,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = acc_0_4;
+    \$246  = lr_0_4;
+    if (en) begin
+      \$246  = l_0_3;
+    end
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$247  = acc_0_4;
     if (\$13 ) begin
-      \$246  = \$14 ;
+      \$247  = \$14 ;
     end
     if (rst) begin
-      \$246  = 27'h0000000;
+      \$247  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = out_0_4;
+    \$248  = out_0_4;
     if (cap_0_4) begin
-      \$247  = \$59 [26:0];
+      \$248  = \$58 [26:0];
     end else if (\$15 ) begin
-      \$247  = 27'h0000000;
+      \$248  = 27'h0000000;
     end
     if (rst) begin
-      \$247  = 27'h0000000;
+      \$248  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = a_0_5;
+    \$249  = a_0_5;
     if (en) begin
-      \$248  = a_0_4;
+      \$249  = a_0_4;
     end
     if (rst) begin
-      \$248  = 8'h00;
+      \$249  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = v_0_5;
+    \$250  = v_0_5;
     if (en) begin
-      \$249  = v_0_4;
-    end
-    if (rst) begin
-      \$249  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = l_0_5;
-    if (en) begin
-      \$250  = l_0_4;
+      \$250  = v_0_4;
     end
     if (rst) begin
       \$250  = 1'h0;
@@ -3053,39 +3048,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = w_0_5;
+    \$251  = l_0_5;
     if (en) begin
-      \$251  = skew_w5_d4;
+      \$251  = l_0_4;
     end
     if (rst) begin
-      \$251  = 8'h00;
+      \$251  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = pr_0_5;
+    \$252  = w_0_5;
     if (en) begin
-      \$252  = p_0_5;
+      \$252  = skew_w5_d4;
     end
     if (rst) begin
-      \$252  = 16'h0000;
+      \$252  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = vr_0_5;
+    \$253  = pr_0_5;
     if (en) begin
-      \$253  = v_0_4;
+      \$253  = p_0_5;
     end
     if (rst) begin
-      \$253  = 1'h0;
+      \$253  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = lr_0_5;
+    \$254  = vr_0_5;
     if (en) begin
-      \$254  = l_0_4;
+      \$254  = v_0_4;
     end
     if (rst) begin
       \$254  = 1'h0;
@@ -3093,51 +3088,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = acc_0_5;
+    \$255  = lr_0_5;
+    if (en) begin
+      \$255  = l_0_4;
+    end
+    if (rst) begin
+      \$255  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$256  = acc_0_5;
     if (\$16 ) begin
-      \$255  = \$17 ;
+      \$256  = \$17 ;
     end
     if (rst) begin
-      \$255  = 27'h0000000;
+      \$256  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = out_0_5;
+    \$257  = out_0_5;
     if (cap_0_5) begin
-      \$256  = \$61 [26:0];
+      \$257  = \$60 [26:0];
     end else if (\$18 ) begin
-      \$256  = 27'h0000000;
+      \$257  = 27'h0000000;
     end
     if (rst) begin
-      \$256  = 27'h0000000;
+      \$257  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = a_0_6;
+    \$258  = a_0_6;
     if (en) begin
-      \$257  = a_0_5;
+      \$258  = a_0_5;
     end
     if (rst) begin
-      \$257  = 8'h00;
+      \$258  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = v_0_6;
+    \$259  = v_0_6;
     if (en) begin
-      \$258  = v_0_5;
-    end
-    if (rst) begin
-      \$258  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = l_0_6;
-    if (en) begin
-      \$259  = l_0_5;
+      \$259  = v_0_5;
     end
     if (rst) begin
       \$259  = 1'h0;
@@ -3145,39 +3140,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = w_0_6;
+    \$260  = l_0_6;
     if (en) begin
-      \$260  = skew_w6_d5;
+      \$260  = l_0_5;
     end
     if (rst) begin
-      \$260  = 8'h00;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = pr_0_6;
+    \$261  = w_0_6;
     if (en) begin
-      \$261  = p_0_6;
+      \$261  = skew_w6_d5;
     end
     if (rst) begin
-      \$261  = 16'h0000;
+      \$261  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = vr_0_6;
+    \$262  = pr_0_6;
     if (en) begin
-      \$262  = v_0_5;
+      \$262  = p_0_6;
     end
     if (rst) begin
-      \$262  = 1'h0;
+      \$262  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = lr_0_6;
+    \$263  = vr_0_6;
     if (en) begin
-      \$263  = l_0_5;
+      \$263  = v_0_5;
     end
     if (rst) begin
       \$263  = 1'h0;
@@ -3185,51 +3180,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = acc_0_6;
+    \$264  = lr_0_6;
+    if (en) begin
+      \$264  = l_0_5;
+    end
+    if (rst) begin
+      \$264  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$265  = acc_0_6;
     if (\$19 ) begin
-      \$264  = \$20 ;
+      \$265  = \$20 ;
     end
     if (rst) begin
-      \$264  = 27'h0000000;
+      \$265  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = out_0_6;
+    \$266  = out_0_6;
     if (cap_0_6) begin
-      \$265  = \$63 [26:0];
+      \$266  = \$62 [26:0];
     end else if (\$21 ) begin
-      \$265  = 27'h0000000;
+      \$266  = 27'h0000000;
     end
     if (rst) begin
-      \$265  = 27'h0000000;
+      \$266  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = a_0_7;
+    \$267  = a_0_7;
     if (en) begin
-      \$266  = a_0_6;
+      \$267  = a_0_6;
     end
     if (rst) begin
-      \$266  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = v_0_7;
+    \$268  = v_0_7;
     if (en) begin
-      \$267  = v_0_6;
-    end
-    if (rst) begin
-      \$267  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = l_0_7;
-    if (en) begin
-      \$268  = l_0_6;
+      \$268  = v_0_6;
     end
     if (rst) begin
       \$268  = 1'h0;
@@ -3237,39 +3232,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = w_0_7;
+    \$269  = l_0_7;
     if (en) begin
-      \$269  = skew_w7_d6;
+      \$269  = l_0_6;
     end
     if (rst) begin
-      \$269  = 8'h00;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = pr_0_7;
+    \$270  = w_0_7;
     if (en) begin
-      \$270  = p_0_7;
+      \$270  = skew_w7_d6;
     end
     if (rst) begin
-      \$270  = 16'h0000;
+      \$270  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = vr_0_7;
+    \$271  = pr_0_7;
     if (en) begin
-      \$271  = v_0_6;
+      \$271  = p_0_7;
     end
     if (rst) begin
-      \$271  = 1'h0;
+      \$271  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = lr_0_7;
+    \$272  = vr_0_7;
     if (en) begin
-      \$272  = l_0_6;
+      \$272  = v_0_6;
     end
     if (rst) begin
       \$272  = 1'h0;
@@ -3277,51 +3272,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = acc_0_7;
+    \$273  = lr_0_7;
+    if (en) begin
+      \$273  = l_0_6;
+    end
+    if (rst) begin
+      \$273  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$274  = acc_0_7;
     if (\$22 ) begin
-      \$273  = \$23 ;
+      \$274  = \$23 ;
     end
     if (rst) begin
-      \$273  = 27'h0000000;
+      \$274  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = out_0_7;
+    \$275  = out_0_7;
     if (cap_0_7) begin
-      \$274  = \$65 [26:0];
+      \$275  = \$64 [26:0];
     end else if (\$24 ) begin
-      \$274  = 27'h0000000;
+      \$275  = 27'h0000000;
     end
     if (rst) begin
-      \$274  = 27'h0000000;
+      \$275  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = a_0_8;
+    \$276  = a_0_8;
     if (en) begin
-      \$275  = a_0_7;
+      \$276  = a_0_7;
     end
     if (rst) begin
-      \$275  = 8'h00;
+      \$276  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = v_0_8;
+    \$277  = v_0_8;
     if (en) begin
-      \$276  = v_0_7;
-    end
-    if (rst) begin
-      \$276  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = l_0_8;
-    if (en) begin
-      \$277  = l_0_7;
+      \$277  = v_0_7;
     end
     if (rst) begin
       \$277  = 1'h0;
@@ -3329,39 +3324,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = w_0_8;
+    \$278  = l_0_8;
     if (en) begin
-      \$278  = skew_w8_d7;
+      \$278  = l_0_7;
     end
     if (rst) begin
-      \$278  = 8'h00;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = pr_0_8;
+    \$279  = w_0_8;
     if (en) begin
-      \$279  = p_0_8;
+      \$279  = skew_w8_d7;
     end
     if (rst) begin
-      \$279  = 16'h0000;
+      \$279  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = vr_0_8;
+    \$280  = pr_0_8;
     if (en) begin
-      \$280  = v_0_7;
+      \$280  = p_0_8;
     end
     if (rst) begin
-      \$280  = 1'h0;
+      \$280  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = lr_0_8;
+    \$281  = vr_0_8;
     if (en) begin
-      \$281  = l_0_7;
+      \$281  = v_0_7;
     end
     if (rst) begin
       \$281  = 1'h0;
@@ -3369,51 +3364,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = acc_0_8;
+    \$282  = lr_0_8;
+    if (en) begin
+      \$282  = l_0_7;
+    end
+    if (rst) begin
+      \$282  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = acc_0_8;
     if (\$25 ) begin
-      \$282  = \$26 ;
+      \$283  = \$26 ;
     end
     if (rst) begin
-      \$282  = 27'h0000000;
+      \$283  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = out_0_8;
+    \$284  = out_0_8;
     if (cap_0_8) begin
-      \$283  = \$67 [26:0];
+      \$284  = \$66 [26:0];
     end else if (\$27 ) begin
-      \$283  = 27'h0000000;
+      \$284  = 27'h0000000;
     end
     if (rst) begin
-      \$283  = 27'h0000000;
+      \$284  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = a_0_9;
+    \$285  = a_0_9;
     if (en) begin
-      \$284  = a_0_8;
+      \$285  = a_0_8;
     end
     if (rst) begin
-      \$284  = 8'h00;
+      \$285  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = v_0_9;
+    \$286  = v_0_9;
     if (en) begin
-      \$285  = v_0_8;
-    end
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = l_0_9;
-    if (en) begin
-      \$286  = l_0_8;
+      \$286  = v_0_8;
     end
     if (rst) begin
       \$286  = 1'h0;
@@ -3421,39 +3416,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = w_0_9;
+    \$287  = l_0_9;
     if (en) begin
-      \$287  = skew_w9_d8;
+      \$287  = l_0_8;
     end
     if (rst) begin
-      \$287  = 8'h00;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = pr_0_9;
+    \$288  = w_0_9;
     if (en) begin
-      \$288  = p_0_9;
+      \$288  = skew_w9_d8;
     end
     if (rst) begin
-      \$288  = 16'h0000;
+      \$288  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = vr_0_9;
+    \$289  = pr_0_9;
     if (en) begin
-      \$289  = v_0_8;
+      \$289  = p_0_9;
     end
     if (rst) begin
-      \$289  = 1'h0;
+      \$289  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = lr_0_9;
+    \$290  = vr_0_9;
     if (en) begin
-      \$290  = l_0_8;
+      \$290  = v_0_8;
     end
     if (rst) begin
       \$290  = 1'h0;
@@ -3461,51 +3456,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = acc_0_9;
+    \$291  = lr_0_9;
+    if (en) begin
+      \$291  = l_0_8;
+    end
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$292  = acc_0_9;
     if (\$28 ) begin
-      \$291  = \$29 ;
+      \$292  = \$29 ;
     end
     if (rst) begin
-      \$291  = 27'h0000000;
+      \$292  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = out_0_9;
+    \$293  = out_0_9;
     if (cap_0_9) begin
-      \$292  = \$69 [26:0];
+      \$293  = \$68 [26:0];
     end else if (\$30 ) begin
-      \$292  = 27'h0000000;
+      \$293  = 27'h0000000;
     end
     if (rst) begin
-      \$292  = 27'h0000000;
+      \$293  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = a_0_10;
+    \$294  = a_0_10;
     if (en) begin
-      \$293  = a_0_9;
+      \$294  = a_0_9;
     end
     if (rst) begin
-      \$293  = 8'h00;
+      \$294  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = v_0_10;
+    \$295  = v_0_10;
     if (en) begin
-      \$294  = v_0_9;
-    end
-    if (rst) begin
-      \$294  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = l_0_10;
-    if (en) begin
-      \$295  = l_0_9;
+      \$295  = v_0_9;
     end
     if (rst) begin
       \$295  = 1'h0;
@@ -3513,39 +3508,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = w_0_10;
+    \$296  = l_0_10;
     if (en) begin
-      \$296  = skew_w10_d9;
+      \$296  = l_0_9;
     end
     if (rst) begin
-      \$296  = 8'h00;
+      \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = pr_0_10;
+    \$297  = w_0_10;
     if (en) begin
-      \$297  = p_0_10;
+      \$297  = skew_w10_d9;
     end
     if (rst) begin
-      \$297  = 16'h0000;
+      \$297  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = vr_0_10;
+    \$298  = pr_0_10;
     if (en) begin
-      \$298  = v_0_9;
+      \$298  = p_0_10;
     end
     if (rst) begin
-      \$298  = 1'h0;
+      \$298  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = lr_0_10;
+    \$299  = vr_0_10;
     if (en) begin
-      \$299  = l_0_9;
+      \$299  = v_0_9;
     end
     if (rst) begin
       \$299  = 1'h0;
@@ -3553,51 +3548,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = acc_0_10;
+    \$300  = lr_0_10;
+    if (en) begin
+      \$300  = l_0_9;
+    end
+    if (rst) begin
+      \$300  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$301  = acc_0_10;
     if (\$31 ) begin
-      \$300  = \$32 ;
+      \$301  = \$32 ;
     end
     if (rst) begin
-      \$300  = 27'h0000000;
+      \$301  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = out_0_10;
+    \$302  = out_0_10;
     if (cap_0_10) begin
-      \$301  = \$71 [26:0];
+      \$302  = \$70 [26:0];
     end else if (\$33 ) begin
-      \$301  = 27'h0000000;
+      \$302  = 27'h0000000;
     end
     if (rst) begin
-      \$301  = 27'h0000000;
+      \$302  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = a_0_11;
+    \$303  = a_0_11;
     if (en) begin
-      \$302  = a_0_10;
+      \$303  = a_0_10;
     end
     if (rst) begin
-      \$302  = 8'h00;
+      \$303  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = v_0_11;
+    \$304  = v_0_11;
     if (en) begin
-      \$303  = v_0_10;
-    end
-    if (rst) begin
-      \$303  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = l_0_11;
-    if (en) begin
-      \$304  = l_0_10;
+      \$304  = v_0_10;
     end
     if (rst) begin
       \$304  = 1'h0;
@@ -3605,39 +3600,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = w_0_11;
+    \$305  = l_0_11;
     if (en) begin
-      \$305  = skew_w11_d10;
+      \$305  = l_0_10;
     end
     if (rst) begin
-      \$305  = 8'h00;
+      \$305  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = pr_0_11;
+    \$306  = w_0_11;
     if (en) begin
-      \$306  = p_0_11;
+      \$306  = skew_w11_d10;
     end
     if (rst) begin
-      \$306  = 16'h0000;
+      \$306  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = vr_0_11;
+    \$307  = pr_0_11;
     if (en) begin
-      \$307  = v_0_10;
+      \$307  = p_0_11;
     end
     if (rst) begin
-      \$307  = 1'h0;
+      \$307  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = lr_0_11;
+    \$308  = vr_0_11;
     if (en) begin
-      \$308  = l_0_10;
+      \$308  = v_0_10;
     end
     if (rst) begin
       \$308  = 1'h0;
@@ -3645,51 +3640,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = acc_0_11;
+    \$309  = lr_0_11;
+    if (en) begin
+      \$309  = l_0_10;
+    end
+    if (rst) begin
+      \$309  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$310  = acc_0_11;
     if (\$34 ) begin
-      \$309  = \$35 ;
+      \$310  = \$35 ;
     end
     if (rst) begin
-      \$309  = 27'h0000000;
+      \$310  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = out_0_11;
+    \$311  = out_0_11;
     if (cap_0_11) begin
-      \$310  = \$73 [26:0];
+      \$311  = \$72 [26:0];
     end else if (\$36 ) begin
-      \$310  = 27'h0000000;
+      \$311  = 27'h0000000;
     end
     if (rst) begin
-      \$310  = 27'h0000000;
+      \$311  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = a_0_12;
+    \$312  = a_0_12;
     if (en) begin
-      \$311  = a_0_11;
+      \$312  = a_0_11;
     end
     if (rst) begin
-      \$311  = 8'h00;
+      \$312  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = v_0_12;
+    \$313  = v_0_12;
     if (en) begin
-      \$312  = v_0_11;
-    end
-    if (rst) begin
-      \$312  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = l_0_12;
-    if (en) begin
-      \$313  = l_0_11;
+      \$313  = v_0_11;
     end
     if (rst) begin
       \$313  = 1'h0;
@@ -3697,39 +3692,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = w_0_12;
+    \$314  = l_0_12;
     if (en) begin
-      \$314  = skew_w12_d11;
+      \$314  = l_0_11;
     end
     if (rst) begin
-      \$314  = 8'h00;
+      \$314  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = pr_0_12;
+    \$315  = w_0_12;
     if (en) begin
-      \$315  = p_0_12;
+      \$315  = skew_w12_d11;
     end
     if (rst) begin
-      \$315  = 16'h0000;
+      \$315  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = vr_0_12;
+    \$316  = pr_0_12;
     if (en) begin
-      \$316  = v_0_11;
+      \$316  = p_0_12;
     end
     if (rst) begin
-      \$316  = 1'h0;
+      \$316  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = lr_0_12;
+    \$317  = vr_0_12;
     if (en) begin
-      \$317  = l_0_11;
+      \$317  = v_0_11;
     end
     if (rst) begin
       \$317  = 1'h0;
@@ -3737,51 +3732,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = acc_0_12;
+    \$318  = lr_0_12;
+    if (en) begin
+      \$318  = l_0_11;
+    end
+    if (rst) begin
+      \$318  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$319  = acc_0_12;
     if (\$37 ) begin
-      \$318  = \$38 ;
+      \$319  = \$38 ;
     end
     if (rst) begin
-      \$318  = 27'h0000000;
+      \$319  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = out_0_12;
+    \$320  = out_0_12;
     if (cap_0_12) begin
-      \$319  = \$75 [26:0];
+      \$320  = \$74 [26:0];
     end else if (\$39 ) begin
-      \$319  = 27'h0000000;
+      \$320  = 27'h0000000;
     end
     if (rst) begin
-      \$319  = 27'h0000000;
+      \$320  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = a_0_13;
+    \$321  = a_0_13;
     if (en) begin
-      \$320  = a_0_12;
+      \$321  = a_0_12;
     end
     if (rst) begin
-      \$320  = 8'h00;
+      \$321  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = v_0_13;
+    \$322  = v_0_13;
     if (en) begin
-      \$321  = v_0_12;
-    end
-    if (rst) begin
-      \$321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = l_0_13;
-    if (en) begin
-      \$322  = l_0_12;
+      \$322  = v_0_12;
     end
     if (rst) begin
       \$322  = 1'h0;
@@ -3789,39 +3784,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = w_0_13;
+    \$323  = l_0_13;
     if (en) begin
-      \$323  = skew_w13_d12;
+      \$323  = l_0_12;
     end
     if (rst) begin
-      \$323  = 8'h00;
+      \$323  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = pr_0_13;
+    \$324  = w_0_13;
     if (en) begin
-      \$324  = p_0_13;
+      \$324  = skew_w13_d12;
     end
     if (rst) begin
-      \$324  = 16'h0000;
+      \$324  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = vr_0_13;
+    \$325  = pr_0_13;
     if (en) begin
-      \$325  = v_0_12;
+      \$325  = p_0_13;
     end
     if (rst) begin
-      \$325  = 1'h0;
+      \$325  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = lr_0_13;
+    \$326  = vr_0_13;
     if (en) begin
-      \$326  = l_0_12;
+      \$326  = v_0_12;
     end
     if (rst) begin
       \$326  = 1'h0;
@@ -3829,51 +3824,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = acc_0_13;
+    \$327  = lr_0_13;
+    if (en) begin
+      \$327  = l_0_12;
+    end
+    if (rst) begin
+      \$327  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$328  = acc_0_13;
     if (\$40 ) begin
-      \$327  = \$41 ;
+      \$328  = \$41 ;
     end
     if (rst) begin
-      \$327  = 27'h0000000;
+      \$328  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = out_0_13;
+    \$329  = out_0_13;
     if (cap_0_13) begin
-      \$328  = \$77 [26:0];
+      \$329  = \$76 [26:0];
     end else if (\$42 ) begin
-      \$328  = 27'h0000000;
+      \$329  = 27'h0000000;
     end
     if (rst) begin
-      \$328  = 27'h0000000;
+      \$329  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = a_0_14;
+    \$330  = a_0_14;
     if (en) begin
-      \$329  = a_0_13;
+      \$330  = a_0_13;
     end
     if (rst) begin
-      \$329  = 8'h00;
+      \$330  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = v_0_14;
+    \$331  = v_0_14;
     if (en) begin
-      \$330  = v_0_13;
-    end
-    if (rst) begin
-      \$330  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = l_0_14;
-    if (en) begin
-      \$331  = l_0_13;
+      \$331  = v_0_13;
     end
     if (rst) begin
       \$331  = 1'h0;
@@ -3881,39 +3876,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = w_0_14;
+    \$332  = l_0_14;
     if (en) begin
-      \$332  = skew_w14_d13;
+      \$332  = l_0_13;
     end
     if (rst) begin
-      \$332  = 8'h00;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = pr_0_14;
+    \$333  = w_0_14;
     if (en) begin
-      \$333  = p_0_14;
+      \$333  = skew_w14_d13;
     end
     if (rst) begin
-      \$333  = 16'h0000;
+      \$333  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = vr_0_14;
+    \$334  = pr_0_14;
     if (en) begin
-      \$334  = v_0_13;
+      \$334  = p_0_14;
     end
     if (rst) begin
-      \$334  = 1'h0;
+      \$334  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = lr_0_14;
+    \$335  = vr_0_14;
     if (en) begin
-      \$335  = l_0_13;
+      \$335  = v_0_13;
     end
     if (rst) begin
       \$335  = 1'h0;
@@ -3921,51 +3916,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = acc_0_14;
+    \$336  = lr_0_14;
+    if (en) begin
+      \$336  = l_0_13;
+    end
+    if (rst) begin
+      \$336  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$337  = acc_0_14;
     if (\$43 ) begin
-      \$336  = \$44 ;
+      \$337  = \$44 ;
     end
     if (rst) begin
-      \$336  = 27'h0000000;
+      \$337  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = out_0_14;
+    \$338  = out_0_14;
     if (cap_0_14) begin
-      \$337  = \$79 [26:0];
+      \$338  = \$78 [26:0];
     end else if (\$45 ) begin
-      \$337  = 27'h0000000;
+      \$338  = 27'h0000000;
     end
     if (rst) begin
-      \$337  = 27'h0000000;
+      \$338  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = a_0_15;
+    \$339  = a_0_15;
     if (en) begin
-      \$338  = a_0_14;
+      \$339  = a_0_14;
     end
     if (rst) begin
-      \$338  = 8'h00;
+      \$339  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = v_0_15;
+    \$340  = v_0_15;
     if (en) begin
-      \$339  = v_0_14;
-    end
-    if (rst) begin
-      \$339  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = l_0_15;
-    if (en) begin
-      \$340  = l_0_14;
+      \$340  = v_0_14;
     end
     if (rst) begin
       \$340  = 1'h0;
@@ -3973,39 +3968,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = w_0_15;
+    \$341  = l_0_15;
     if (en) begin
-      \$341  = skew_w15_d14;
+      \$341  = l_0_14;
     end
     if (rst) begin
-      \$341  = 8'h00;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = pr_0_15;
+    \$342  = w_0_15;
     if (en) begin
-      \$342  = p_0_15;
+      \$342  = skew_w15_d14;
     end
     if (rst) begin
-      \$342  = 16'h0000;
+      \$342  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = vr_0_15;
+    \$343  = pr_0_15;
     if (en) begin
-      \$343  = v_0_14;
+      \$343  = p_0_15;
     end
     if (rst) begin
-      \$343  = 1'h0;
+      \$343  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = lr_0_15;
+    \$344  = vr_0_15;
     if (en) begin
-      \$344  = l_0_14;
+      \$344  = v_0_14;
     end
     if (rst) begin
       \$344  = 1'h0;
@@ -4013,55 +4008,75 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = acc_0_15;
+    \$345  = lr_0_15;
+    if (en) begin
+      \$345  = l_0_14;
+    end
+    if (rst) begin
+      \$345  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$346  = acc_0_15;
     if (\$46 ) begin
-      \$345  = \$47 ;
+      \$346  = \$47 ;
     end
     if (rst) begin
-      \$345  = 27'h0000000;
+      \$346  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = out_0_15;
+    \$347  = out_0_15;
     if (cap_0_15) begin
-      \$346  = \$81 [26:0];
+      \$347  = \$80 [26:0];
     end else if (\$48 ) begin
-      \$346  = 27'h0000000;
+      \$347  = 27'h0000000;
     end
     if (rst) begin
-      \$346  = 27'h0000000;
+      \$347  = 27'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = drain_count;
-    if (cap_0_15) begin
-      \$347  = 1'h1;
-    end else if (\$49 ) begin
-      \$347  = \$50 [0];
-    end
+    \$348  = count_next;
     if (rst) begin
-      \$347  = 1'h0;
+      \$348  = 1'h0;
     end
   end
-  assign sum_0_0 = \$51 [26:0];
-  assign shift = o_valid;
-  assign sum_0_1 = \$53 [26:0];
-  assign sum_0_2 = \$55 [26:0];
-  assign sum_0_3 = \$57 [26:0];
-  assign sum_0_4 = \$59 [26:0];
-  assign sum_0_5 = \$61 [26:0];
-  assign sum_0_6 = \$63 [26:0];
-  assign sum_0_7 = \$65 [26:0];
-  assign sum_0_8 = \$67 [26:0];
-  assign sum_0_9 = \$69 [26:0];
-  assign sum_0_10 = \$71 [26:0];
-  assign sum_0_11 = \$73 [26:0];
-  assign sum_0_12 = \$75 [26:0];
-  assign sum_0_13 = \$77 [26:0];
-  assign sum_0_14 = \$79 [26:0];
-  assign sum_0_15 = \$81 [26:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$349  = \$49 ;
+    if (rst) begin
+      \$349  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
+    if (cap_0_15) begin
+      count_next = 1'h1;
+    end else if (\$82 ) begin
+      count_next = \$83 [0];
+    end
+  end
+  assign sum_0_0 = \$50 [26:0];
+  assign sum_0_1 = \$52 [26:0];
+  assign sum_0_2 = \$54 [26:0];
+  assign sum_0_3 = \$56 [26:0];
+  assign sum_0_4 = \$58 [26:0];
+  assign sum_0_5 = \$60 [26:0];
+  assign sum_0_6 = \$62 [26:0];
+  assign sum_0_7 = \$64 [26:0];
+  assign sum_0_8 = \$66 [26:0];
+  assign sum_0_9 = \$68 [26:0];
+  assign sum_0_10 = \$70 [26:0];
+  assign sum_0_11 = \$72 [26:0];
+  assign sum_0_12 = \$74 [26:0];
+  assign sum_0_13 = \$76 [26:0];
+  assign sum_0_14 = \$78 [26:0];
+  assign sum_0_15 = \$80 [26:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a;
   assign \i_w[0]  = i_w[7:0];
@@ -4112,5 +4127,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   assign o_data[80:54] = out_0_2;
   assign o_data[53:27] = out_0_1;
   assign o_data[26:0] = out_0_0;
+  assign \$49  = count_next;
   assign o_valid = drain_count;
 endmodule

@@ -6,100 +6,100 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire [26:0] \$101 ;
-  wire \$102 ;
-  wire [26:0] \$103 ;
-  wire \$104 ;
-  wire [26:0] \$105 ;
-  wire \$106 ;
-  wire [26:0] \$107 ;
-  wire \$108 ;
-  wire [26:0] \$109 ;
+  wire [26:0] \$100 ;
+  wire \$101 ;
+  wire [26:0] \$102 ;
+  wire \$103 ;
+  wire [26:0] \$104 ;
+  wire \$105 ;
+  wire [26:0] \$106 ;
+  wire \$107 ;
+  wire [26:0] \$108 ;
+  wire \$109 ;
   wire [25:0] \$11 ;
-  wire \$110 ;
-  wire [26:0] \$111 ;
-  wire \$112 ;
-  wire [26:0] \$113 ;
-  wire \$114 ;
-  wire [26:0] \$115 ;
-  wire \$116 ;
-  wire [26:0] \$117 ;
-  wire \$118 ;
-  wire [26:0] \$119 ;
+  wire [26:0] \$110 ;
+  wire \$111 ;
+  wire [26:0] \$112 ;
+  wire \$113 ;
+  wire [26:0] \$114 ;
+  wire \$115 ;
+  wire [26:0] \$116 ;
+  wire \$117 ;
+  wire [26:0] \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [26:0] \$121 ;
-  wire \$122 ;
-  wire [26:0] \$123 ;
-  wire \$124 ;
-  wire [26:0] \$125 ;
-  wire \$126 ;
-  wire [26:0] \$127 ;
-  wire \$128 ;
-  wire [26:0] \$129 ;
+  wire [26:0] \$120 ;
+  wire \$121 ;
+  wire [26:0] \$122 ;
+  wire \$123 ;
+  wire [26:0] \$124 ;
+  wire \$125 ;
+  wire [26:0] \$126 ;
+  wire \$127 ;
+  wire [26:0] \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire [26:0] \$131 ;
-  wire \$132 ;
-  wire [26:0] \$133 ;
-  wire \$134 ;
-  wire [26:0] \$135 ;
-  wire \$136 ;
-  wire [26:0] \$137 ;
-  wire \$138 ;
-  wire [26:0] \$139 ;
+  wire [26:0] \$130 ;
+  wire \$131 ;
+  wire [26:0] \$132 ;
+  wire \$133 ;
+  wire [26:0] \$134 ;
+  wire \$135 ;
+  wire [26:0] \$136 ;
+  wire \$137 ;
+  wire [26:0] \$138 ;
+  wire \$139 ;
   wire [25:0] \$14 ;
-  wire \$140 ;
-  wire [26:0] \$141 ;
-  wire \$142 ;
-  wire [26:0] \$143 ;
-  wire \$144 ;
-  wire [26:0] \$145 ;
-  wire \$146 ;
-  wire [26:0] \$147 ;
-  wire \$148 ;
-  wire [26:0] \$149 ;
+  wire [26:0] \$140 ;
+  wire \$141 ;
+  wire [26:0] \$142 ;
+  wire \$143 ;
+  wire [26:0] \$144 ;
+  wire \$145 ;
+  wire [26:0] \$146 ;
+  wire \$147 ;
+  wire [26:0] \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire [26:0] \$151 ;
-  wire \$152 ;
-  wire [26:0] \$153 ;
-  wire \$154 ;
-  wire [26:0] \$155 ;
-  wire \$156 ;
-  wire [26:0] \$157 ;
-  wire \$158 ;
-  wire [26:0] \$159 ;
+  wire [26:0] \$150 ;
+  wire \$151 ;
+  wire [26:0] \$152 ;
+  wire \$153 ;
+  wire [26:0] \$154 ;
+  wire \$155 ;
+  wire [26:0] \$156 ;
+  wire \$157 ;
+  wire [26:0] \$158 ;
+  wire \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [26:0] \$161 ;
+  wire [26:0] \$160 ;
+  wire \$161 ;
   wire \$162 ;
-  reg [7:0] \$163 ;
-  reg \$164 ;
+  wire [4:0] \$163 ;
+  reg [7:0] \$164 ;
   reg \$165 ;
-  reg [7:0] \$166 ;
+  reg \$166 ;
   reg [7:0] \$167 ;
-  reg \$168 ;
+  reg [7:0] \$168 ;
   reg \$169 ;
   wire [25:0] \$17 ;
   reg \$170 ;
   reg \$171 ;
-  reg [7:0] \$172 ;
+  reg \$172 ;
   reg [7:0] \$173 ;
   reg [7:0] \$174 ;
-  reg \$175 ;
+  reg [7:0] \$175 ;
   reg \$176 ;
   reg \$177 ;
   reg \$178 ;
   reg \$179 ;
   wire \$18 ;
   reg \$180 ;
-  reg [7:0] \$181 ;
+  reg \$181 ;
   reg [7:0] \$182 ;
   reg [7:0] \$183 ;
   reg [7:0] \$184 ;
-  reg \$185 ;
+  reg [7:0] \$185 ;
   reg \$186 ;
   reg \$187 ;
   reg \$188 ;
@@ -108,12 +108,12 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$190 ;
   reg \$191 ;
   reg \$192 ;
-  reg [7:0] \$193 ;
+  reg \$193 ;
   reg [7:0] \$194 ;
   reg [7:0] \$195 ;
   reg [7:0] \$196 ;
   reg [7:0] \$197 ;
-  reg \$198 ;
+  reg [7:0] \$198 ;
   reg \$199 ;
   wire [25:0] \$2 ;
   wire [25:0] \$20 ;
@@ -125,14 +125,14 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$205 ;
   reg \$206 ;
   reg \$207 ;
-  reg [7:0] \$208 ;
+  reg \$208 ;
   reg [7:0] \$209 ;
   wire \$21 ;
   reg [7:0] \$210 ;
   reg [7:0] \$211 ;
   reg [7:0] \$212 ;
   reg [7:0] \$213 ;
-  reg \$214 ;
+  reg [7:0] \$214 ;
   reg \$215 ;
   reg \$216 ;
   reg \$217 ;
@@ -145,7 +145,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$223 ;
   reg \$224 ;
   reg \$225 ;
-  reg [7:0] \$226 ;
+  reg \$226 ;
   reg [7:0] \$227 ;
   reg [7:0] \$228 ;
   reg [7:0] \$229 ;
@@ -153,7 +153,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$230 ;
   reg [7:0] \$231 ;
   reg [7:0] \$232 ;
-  reg \$233 ;
+  reg [7:0] \$233 ;
   reg \$234 ;
   reg \$235 ;
   reg \$236 ;
@@ -168,7 +168,7 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg \$244 ;
   reg \$245 ;
   reg \$246 ;
-  reg [7:0] \$247 ;
+  reg \$247 ;
   reg [7:0] \$248 ;
   reg [7:0] \$249 ;
   wire \$25 ;
@@ -176,326 +176,328 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] \$251 ;
   reg [7:0] \$252 ;
   reg [7:0] \$253 ;
-  reg \$254 ;
+  reg [7:0] \$254 ;
   reg \$255 ;
-  reg [7:0] \$256 ;
-  reg [15:0] \$257 ;
-  reg \$258 ;
+  reg \$256 ;
+  reg [7:0] \$257 ;
+  reg [15:0] \$258 ;
   reg \$259 ;
   wire [25:0] \$26 ;
-  reg [25:0] \$260 ;
+  reg \$260 ;
   reg [25:0] \$261 ;
-  reg [7:0] \$262 ;
-  reg \$263 ;
+  reg [25:0] \$262 ;
+  reg [7:0] \$263 ;
   reg \$264 ;
-  reg [7:0] \$265 ;
-  reg [15:0] \$266 ;
-  reg \$267 ;
+  reg \$265 ;
+  reg [7:0] \$266 ;
+  reg [15:0] \$267 ;
   reg \$268 ;
-  reg [25:0] \$269 ;
+  reg \$269 ;
   wire \$27 ;
   reg [25:0] \$270 ;
-  reg [7:0] \$271 ;
-  reg \$272 ;
+  reg [25:0] \$271 ;
+  reg [7:0] \$272 ;
   reg \$273 ;
-  reg [7:0] \$274 ;
-  reg [15:0] \$275 ;
-  reg \$276 ;
+  reg \$274 ;
+  reg [7:0] \$275 ;
+  reg [15:0] \$276 ;
   reg \$277 ;
-  reg [25:0] \$278 ;
+  reg \$278 ;
   reg [25:0] \$279 ;
   wire \$28 ;
-  reg [7:0] \$280 ;
-  reg \$281 ;
+  reg [25:0] \$280 ;
+  reg [7:0] \$281 ;
   reg \$282 ;
-  reg [7:0] \$283 ;
-  reg [15:0] \$284 ;
-  reg \$285 ;
+  reg \$283 ;
+  reg [7:0] \$284 ;
+  reg [15:0] \$285 ;
   reg \$286 ;
-  reg [25:0] \$287 ;
+  reg \$287 ;
   reg [25:0] \$288 ;
-  reg [7:0] \$289 ;
+  reg [25:0] \$289 ;
   wire [25:0] \$29 ;
-  reg \$290 ;
+  reg [7:0] \$290 ;
   reg \$291 ;
-  reg [7:0] \$292 ;
-  reg [15:0] \$293 ;
-  reg \$294 ;
+  reg \$292 ;
+  reg [7:0] \$293 ;
+  reg [15:0] \$294 ;
   reg \$295 ;
-  reg [25:0] \$296 ;
+  reg \$296 ;
   reg [25:0] \$297 ;
-  reg [7:0] \$298 ;
-  reg \$299 ;
+  reg [25:0] \$298 ;
+  reg [7:0] \$299 ;
   wire \$3 ;
   wire \$30 ;
   reg \$300 ;
-  reg [7:0] \$301 ;
-  reg [15:0] \$302 ;
-  reg \$303 ;
+  reg \$301 ;
+  reg [7:0] \$302 ;
+  reg [15:0] \$303 ;
   reg \$304 ;
-  reg [25:0] \$305 ;
+  reg \$305 ;
   reg [25:0] \$306 ;
-  reg [7:0] \$307 ;
-  reg \$308 ;
+  reg [25:0] \$307 ;
+  reg [7:0] \$308 ;
   reg \$309 ;
   wire \$31 ;
-  reg [7:0] \$310 ;
-  reg [15:0] \$311 ;
-  reg \$312 ;
+  reg \$310 ;
+  reg [7:0] \$311 ;
+  reg [15:0] \$312 ;
   reg \$313 ;
-  reg [25:0] \$314 ;
+  reg \$314 ;
   reg [25:0] \$315 ;
-  reg [7:0] \$316 ;
-  reg \$317 ;
+  reg [25:0] \$316 ;
+  reg [7:0] \$317 ;
   reg \$318 ;
-  reg [7:0] \$319 ;
+  reg \$319 ;
   wire [25:0] \$32 ;
-  reg [15:0] \$320 ;
-  reg \$321 ;
+  reg [7:0] \$320 ;
+  reg [15:0] \$321 ;
   reg \$322 ;
-  reg [25:0] \$323 ;
+  reg \$323 ;
   reg [25:0] \$324 ;
-  reg [7:0] \$325 ;
-  reg \$326 ;
+  reg [25:0] \$325 ;
+  reg [7:0] \$326 ;
   reg \$327 ;
-  reg [7:0] \$328 ;
-  reg [15:0] \$329 ;
+  reg \$328 ;
+  reg [7:0] \$329 ;
   wire \$33 ;
-  reg \$330 ;
+  reg [15:0] \$330 ;
   reg \$331 ;
-  reg [25:0] \$332 ;
+  reg \$332 ;
   reg [25:0] \$333 ;
-  reg [7:0] \$334 ;
-  reg \$335 ;
+  reg [25:0] \$334 ;
+  reg [7:0] \$335 ;
   reg \$336 ;
-  reg [7:0] \$337 ;
-  reg [15:0] \$338 ;
-  reg \$339 ;
+  reg \$337 ;
+  reg [7:0] \$338 ;
+  reg [15:0] \$339 ;
   wire \$34 ;
   reg \$340 ;
-  reg [25:0] \$341 ;
+  reg \$341 ;
   reg [25:0] \$342 ;
-  reg [7:0] \$343 ;
-  reg \$344 ;
+  reg [25:0] \$343 ;
+  reg [7:0] \$344 ;
   reg \$345 ;
-  reg [7:0] \$346 ;
-  reg [15:0] \$347 ;
-  reg \$348 ;
+  reg \$346 ;
+  reg [7:0] \$347 ;
+  reg [15:0] \$348 ;
   reg \$349 ;
   wire [25:0] \$35 ;
-  reg [25:0] \$350 ;
+  reg \$350 ;
   reg [25:0] \$351 ;
-  reg [7:0] \$352 ;
-  reg \$353 ;
+  reg [25:0] \$352 ;
+  reg [7:0] \$353 ;
   reg \$354 ;
-  reg [7:0] \$355 ;
-  reg [15:0] \$356 ;
-  reg \$357 ;
+  reg \$355 ;
+  reg [7:0] \$356 ;
+  reg [15:0] \$357 ;
   reg \$358 ;
-  reg [25:0] \$359 ;
+  reg \$359 ;
   wire \$36 ;
   reg [25:0] \$360 ;
-  reg [7:0] \$361 ;
-  reg \$362 ;
+  reg [25:0] \$361 ;
+  reg [7:0] \$362 ;
   reg \$363 ;
-  reg [7:0] \$364 ;
-  reg [15:0] \$365 ;
-  reg \$366 ;
+  reg \$364 ;
+  reg [7:0] \$365 ;
+  reg [15:0] \$366 ;
   reg \$367 ;
-  reg [25:0] \$368 ;
+  reg \$368 ;
   reg [25:0] \$369 ;
   wire \$37 ;
-  reg [7:0] \$370 ;
-  reg \$371 ;
+  reg [25:0] \$370 ;
+  reg [7:0] \$371 ;
   reg \$372 ;
-  reg [7:0] \$373 ;
-  reg [15:0] \$374 ;
-  reg \$375 ;
+  reg \$373 ;
+  reg [7:0] \$374 ;
+  reg [15:0] \$375 ;
   reg \$376 ;
-  reg [25:0] \$377 ;
+  reg \$377 ;
   reg [25:0] \$378 ;
-  reg [7:0] \$379 ;
+  reg [25:0] \$379 ;
   wire [25:0] \$38 ;
-  reg \$380 ;
+  reg [7:0] \$380 ;
   reg \$381 ;
-  reg [7:0] \$382 ;
-  reg [15:0] \$383 ;
-  reg \$384 ;
+  reg \$382 ;
+  reg [7:0] \$383 ;
+  reg [15:0] \$384 ;
   reg \$385 ;
-  reg [25:0] \$386 ;
+  reg \$386 ;
   reg [25:0] \$387 ;
-  reg [7:0] \$388 ;
-  reg \$389 ;
+  reg [25:0] \$388 ;
+  reg [7:0] \$389 ;
   wire \$39 ;
   reg \$390 ;
-  reg [7:0] \$391 ;
-  reg [15:0] \$392 ;
-  reg \$393 ;
+  reg \$391 ;
+  reg [7:0] \$392 ;
+  reg [15:0] \$393 ;
   reg \$394 ;
-  reg [25:0] \$395 ;
+  reg \$395 ;
   reg [25:0] \$396 ;
-  reg [7:0] \$397 ;
-  reg \$398 ;
+  reg [25:0] \$397 ;
+  reg [7:0] \$398 ;
   reg \$399 ;
   wire \$4 ;
   wire \$40 ;
-  reg [7:0] \$400 ;
-  reg [15:0] \$401 ;
-  reg \$402 ;
+  reg \$400 ;
+  reg [7:0] \$401 ;
+  reg [15:0] \$402 ;
   reg \$403 ;
-  reg [25:0] \$404 ;
+  reg \$404 ;
   reg [25:0] \$405 ;
-  reg [7:0] \$406 ;
-  reg \$407 ;
+  reg [25:0] \$406 ;
+  reg [7:0] \$407 ;
   reg \$408 ;
-  reg [7:0] \$409 ;
+  reg \$409 ;
   wire [25:0] \$41 ;
-  reg [15:0] \$410 ;
-  reg \$411 ;
+  reg [7:0] \$410 ;
+  reg [15:0] \$411 ;
   reg \$412 ;
-  reg [25:0] \$413 ;
+  reg \$413 ;
   reg [25:0] \$414 ;
-  reg [7:0] \$415 ;
-  reg \$416 ;
+  reg [25:0] \$415 ;
+  reg [7:0] \$416 ;
   reg \$417 ;
-  reg [7:0] \$418 ;
-  reg [15:0] \$419 ;
+  reg \$418 ;
+  reg [7:0] \$419 ;
   wire \$42 ;
-  reg \$420 ;
+  reg [15:0] \$420 ;
   reg \$421 ;
-  reg [25:0] \$422 ;
+  reg \$422 ;
   reg [25:0] \$423 ;
-  reg [7:0] \$424 ;
-  reg \$425 ;
+  reg [25:0] \$424 ;
+  reg [7:0] \$425 ;
   reg \$426 ;
-  reg [7:0] \$427 ;
-  reg [15:0] \$428 ;
-  reg \$429 ;
+  reg \$427 ;
+  reg [7:0] \$428 ;
+  reg [15:0] \$429 ;
   wire \$43 ;
   reg \$430 ;
-  reg [25:0] \$431 ;
+  reg \$431 ;
   reg [25:0] \$432 ;
-  reg [7:0] \$433 ;
-  reg \$434 ;
+  reg [25:0] \$433 ;
+  reg [7:0] \$434 ;
   reg \$435 ;
-  reg [7:0] \$436 ;
-  reg [15:0] \$437 ;
-  reg \$438 ;
+  reg \$436 ;
+  reg [7:0] \$437 ;
+  reg [15:0] \$438 ;
   reg \$439 ;
   wire [25:0] \$44 ;
-  reg [25:0] \$440 ;
+  reg \$440 ;
   reg [25:0] \$441 ;
-  reg [7:0] \$442 ;
-  reg \$443 ;
+  reg [25:0] \$442 ;
+  reg [7:0] \$443 ;
   reg \$444 ;
-  reg [7:0] \$445 ;
-  reg [15:0] \$446 ;
-  reg \$447 ;
+  reg \$445 ;
+  reg [7:0] \$446 ;
+  reg [15:0] \$447 ;
   reg \$448 ;
-  reg [25:0] \$449 ;
+  reg \$449 ;
   wire \$45 ;
   reg [25:0] \$450 ;
-  reg [7:0] \$451 ;
-  reg \$452 ;
+  reg [25:0] \$451 ;
+  reg [7:0] \$452 ;
   reg \$453 ;
-  reg [7:0] \$454 ;
-  reg [15:0] \$455 ;
-  reg \$456 ;
+  reg \$454 ;
+  reg [7:0] \$455 ;
+  reg [15:0] \$456 ;
   reg \$457 ;
-  reg [25:0] \$458 ;
+  reg \$458 ;
   reg [25:0] \$459 ;
   wire \$46 ;
-  reg [7:0] \$460 ;
-  reg \$461 ;
+  reg [25:0] \$460 ;
+  reg [7:0] \$461 ;
   reg \$462 ;
-  reg [7:0] \$463 ;
-  reg [15:0] \$464 ;
-  reg \$465 ;
+  reg \$463 ;
+  reg [7:0] \$464 ;
+  reg [15:0] \$465 ;
   reg \$466 ;
-  reg [25:0] \$467 ;
+  reg \$467 ;
   reg [25:0] \$468 ;
-  reg [7:0] \$469 ;
+  reg [25:0] \$469 ;
   wire [25:0] \$47 ;
-  reg \$470 ;
+  reg [7:0] \$470 ;
   reg \$471 ;
-  reg [7:0] \$472 ;
-  reg [15:0] \$473 ;
-  reg \$474 ;
+  reg \$472 ;
+  reg [7:0] \$473 ;
+  reg [15:0] \$474 ;
   reg \$475 ;
-  reg [25:0] \$476 ;
+  reg \$476 ;
   reg [25:0] \$477 ;
-  reg [7:0] \$478 ;
-  reg \$479 ;
+  reg [25:0] \$478 ;
+  reg [7:0] \$479 ;
   wire \$48 ;
   reg \$480 ;
-  reg [7:0] \$481 ;
-  reg [15:0] \$482 ;
-  reg \$483 ;
+  reg \$481 ;
+  reg [7:0] \$482 ;
+  reg [15:0] \$483 ;
   reg \$484 ;
-  reg [25:0] \$485 ;
+  reg \$485 ;
   reg [25:0] \$486 ;
-  reg [7:0] \$487 ;
-  reg \$488 ;
+  reg [25:0] \$487 ;
+  reg [7:0] \$488 ;
   reg \$489 ;
   wire \$49 ;
-  reg [7:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
+  reg \$490 ;
+  reg [7:0] \$491 ;
+  reg [15:0] \$492 ;
   reg \$493 ;
-  reg [25:0] \$494 ;
+  reg \$494 ;
   reg [25:0] \$495 ;
-  reg [7:0] \$496 ;
-  reg \$497 ;
+  reg [25:0] \$496 ;
+  reg [7:0] \$497 ;
   reg \$498 ;
-  reg [7:0] \$499 ;
+  reg \$499 ;
   wire [25:0] \$5 ;
   wire [25:0] \$50 ;
-  reg [15:0] \$500 ;
-  reg \$501 ;
+  reg [7:0] \$500 ;
+  reg [15:0] \$501 ;
   reg \$502 ;
-  reg [25:0] \$503 ;
+  reg \$503 ;
   reg [25:0] \$504 ;
-  reg [7:0] \$505 ;
-  reg \$506 ;
+  reg [25:0] \$505 ;
+  reg [7:0] \$506 ;
   reg \$507 ;
-  reg [7:0] \$508 ;
-  reg [15:0] \$509 ;
+  reg \$508 ;
+  reg [7:0] \$509 ;
   wire \$51 ;
-  reg \$510 ;
+  reg [15:0] \$510 ;
   reg \$511 ;
-  reg [25:0] \$512 ;
+  reg \$512 ;
   reg [25:0] \$513 ;
-  reg [7:0] \$514 ;
-  reg \$515 ;
+  reg [25:0] \$514 ;
+  reg [7:0] \$515 ;
   reg \$516 ;
-  reg [7:0] \$517 ;
-  reg [15:0] \$518 ;
-  reg \$519 ;
+  reg \$517 ;
+  reg [7:0] \$518 ;
+  reg [15:0] \$519 ;
   wire \$52 ;
   reg \$520 ;
-  reg [25:0] \$521 ;
+  reg \$521 ;
   reg [25:0] \$522 ;
-  reg [7:0] \$523 ;
-  reg \$524 ;
+  reg [25:0] \$523 ;
+  reg [7:0] \$524 ;
   reg \$525 ;
-  reg [7:0] \$526 ;
-  reg [15:0] \$527 ;
-  reg \$528 ;
+  reg \$526 ;
+  reg [7:0] \$527 ;
+  reg [15:0] \$528 ;
   reg \$529 ;
   wire [25:0] \$53 ;
-  reg [25:0] \$530 ;
+  reg \$530 ;
   reg [25:0] \$531 ;
-  reg [7:0] \$532 ;
-  reg \$533 ;
+  reg [25:0] \$532 ;
+  reg [7:0] \$533 ;
   reg \$534 ;
-  reg [7:0] \$535 ;
-  reg [15:0] \$536 ;
-  reg \$537 ;
+  reg \$535 ;
+  reg [7:0] \$536 ;
+  reg [15:0] \$537 ;
   reg \$538 ;
-  reg [25:0] \$539 ;
+  reg \$539 ;
   wire \$54 ;
   reg [25:0] \$540 ;
-  reg [3:0] \$541 ;
+  reg [25:0] \$541 ;
+  reg [3:0] \$542 ;
+  reg \$543 ;
   wire \$55 ;
   wire [25:0] \$56 ;
   wire \$57 ;
@@ -543,8 +545,8 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire [25:0] \$95 ;
   wire \$96 ;
   wire \$97 ;
-  wire [4:0] \$98 ;
-  wire [26:0] \$99 ;
+  wire [26:0] \$98 ;
+  wire \$99 ;
   reg [7:0] a_0_0 = 8'h00;
   reg [7:0] a_0_1 = 8'h00;
   reg [7:0] a_0_2 = 8'h00;
@@ -643,7 +645,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   wire cap_7_3;
   input clk;
   wire clk;
+  reg [3:0] count_next;
   reg [3:0] drain_count = 4'h0;
+  reg drain_shift = 1'h0;
   wire draining;
   input en;
   wire en;
@@ -837,7 +841,6 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [15:0] pr_7_3 = 16'h0000;
   input rst;
   wire rst;
-  wire shift;
   reg [7:0] skew_a1_d0 = 8'h00;
   reg [7:0] skew_a2_d0 = 8'h00;
   reg [7:0] skew_a2_d1 = 8'h00;
@@ -1057,997 +1060,1008 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   reg [7:0] w_7_2 = 8'h00;
   reg [7:0] w_7_3 = 8'h00;
   always @(posedge clk)
-    acc_0_2 <= \$278 ;
+    lr_0_2 <= \$278 ;
   always @(posedge clk)
-    out_0_2 <= \$279 ;
+    acc_0_2 <= \$279 ;
   always @(posedge clk)
-    a_0_3 <= \$280 ;
+    out_0_2 <= \$280 ;
   always @(posedge clk)
-    v_0_3 <= \$281 ;
+    a_0_3 <= \$281 ;
   always @(posedge clk)
-    l_0_3 <= \$282 ;
+    v_0_3 <= \$282 ;
   always @(posedge clk)
-    w_0_3 <= \$283 ;
+    l_0_3 <= \$283 ;
   always @(posedge clk)
-    pr_0_3 <= \$284 ;
+    w_0_3 <= \$284 ;
   always @(posedge clk)
-    vr_0_3 <= \$285 ;
+    pr_0_3 <= \$285 ;
   always @(posedge clk)
-    lr_0_3 <= \$286 ;
+    vr_0_3 <= \$286 ;
   always @(posedge clk)
-    acc_0_3 <= \$287 ;
+    lr_0_3 <= \$287 ;
   always @(posedge clk)
-    out_0_3 <= \$288 ;
+    acc_0_3 <= \$288 ;
   always @(posedge clk)
-    a_1_0 <= \$289 ;
+    out_0_3 <= \$289 ;
   always @(posedge clk)
-    v_1_0 <= \$290 ;
+    a_1_0 <= \$290 ;
   always @(posedge clk)
-    l_1_0 <= \$291 ;
+    v_1_0 <= \$291 ;
   always @(posedge clk)
-    w_1_0 <= \$292 ;
+    l_1_0 <= \$292 ;
   always @(posedge clk)
-    pr_1_0 <= \$293 ;
+    w_1_0 <= \$293 ;
   always @(posedge clk)
-    vr_1_0 <= \$294 ;
+    pr_1_0 <= \$294 ;
   always @(posedge clk)
-    lr_1_0 <= \$295 ;
+    vr_1_0 <= \$295 ;
   always @(posedge clk)
-    acc_1_0 <= \$296 ;
+    lr_1_0 <= \$296 ;
   always @(posedge clk)
-    out_1_0 <= \$297 ;
+    acc_1_0 <= \$297 ;
   always @(posedge clk)
-    a_1_1 <= \$298 ;
+    out_1_0 <= \$298 ;
   always @(posedge clk)
-    v_1_1 <= \$299 ;
+    a_1_1 <= \$299 ;
   always @(posedge clk)
-    l_1_1 <= \$300 ;
+    v_1_1 <= \$300 ;
   always @(posedge clk)
-    w_1_1 <= \$301 ;
+    l_1_1 <= \$301 ;
   always @(posedge clk)
-    pr_1_1 <= \$302 ;
+    w_1_1 <= \$302 ;
   always @(posedge clk)
-    vr_1_1 <= \$303 ;
+    pr_1_1 <= \$303 ;
   always @(posedge clk)
-    lr_1_1 <= \$304 ;
+    vr_1_1 <= \$304 ;
   always @(posedge clk)
-    acc_1_1 <= \$305 ;
+    lr_1_1 <= \$305 ;
   always @(posedge clk)
-    out_1_1 <= \$306 ;
+    acc_1_1 <= \$306 ;
   always @(posedge clk)
-    a_1_2 <= \$307 ;
+    out_1_1 <= \$307 ;
   always @(posedge clk)
-    v_1_2 <= \$308 ;
+    a_1_2 <= \$308 ;
   always @(posedge clk)
-    l_1_2 <= \$309 ;
+    v_1_2 <= \$309 ;
   always @(posedge clk)
-    w_1_2 <= \$310 ;
+    l_1_2 <= \$310 ;
   always @(posedge clk)
-    pr_1_2 <= \$311 ;
+    w_1_2 <= \$311 ;
   always @(posedge clk)
-    vr_1_2 <= \$312 ;
+    pr_1_2 <= \$312 ;
   always @(posedge clk)
-    lr_1_2 <= \$313 ;
+    vr_1_2 <= \$313 ;
   always @(posedge clk)
-    acc_1_2 <= \$314 ;
+    lr_1_2 <= \$314 ;
   always @(posedge clk)
-    out_1_2 <= \$315 ;
+    acc_1_2 <= \$315 ;
   always @(posedge clk)
-    a_1_3 <= \$316 ;
+    out_1_2 <= \$316 ;
   always @(posedge clk)
-    v_1_3 <= \$317 ;
+    a_1_3 <= \$317 ;
   always @(posedge clk)
-    l_1_3 <= \$318 ;
+    v_1_3 <= \$318 ;
   always @(posedge clk)
-    w_1_3 <= \$319 ;
+    l_1_3 <= \$319 ;
   always @(posedge clk)
-    pr_1_3 <= \$320 ;
+    w_1_3 <= \$320 ;
   always @(posedge clk)
-    vr_1_3 <= \$321 ;
+    pr_1_3 <= \$321 ;
   always @(posedge clk)
-    lr_1_3 <= \$322 ;
+    vr_1_3 <= \$322 ;
   always @(posedge clk)
-    acc_1_3 <= \$323 ;
+    lr_1_3 <= \$323 ;
   always @(posedge clk)
-    out_1_3 <= \$324 ;
+    acc_1_3 <= \$324 ;
   always @(posedge clk)
-    a_2_0 <= \$325 ;
+    out_1_3 <= \$325 ;
   always @(posedge clk)
-    v_2_0 <= \$326 ;
+    a_2_0 <= \$326 ;
   always @(posedge clk)
-    l_2_0 <= \$327 ;
+    v_2_0 <= \$327 ;
   always @(posedge clk)
-    w_2_0 <= \$328 ;
+    l_2_0 <= \$328 ;
   always @(posedge clk)
-    pr_2_0 <= \$329 ;
+    w_2_0 <= \$329 ;
   always @(posedge clk)
-    vr_2_0 <= \$330 ;
+    pr_2_0 <= \$330 ;
   always @(posedge clk)
-    lr_2_0 <= \$331 ;
+    vr_2_0 <= \$331 ;
   always @(posedge clk)
-    acc_2_0 <= \$332 ;
+    lr_2_0 <= \$332 ;
   always @(posedge clk)
-    out_2_0 <= \$333 ;
+    acc_2_0 <= \$333 ;
   always @(posedge clk)
-    a_2_1 <= \$334 ;
+    out_2_0 <= \$334 ;
   always @(posedge clk)
-    v_2_1 <= \$335 ;
+    a_2_1 <= \$335 ;
   always @(posedge clk)
-    l_2_1 <= \$336 ;
+    v_2_1 <= \$336 ;
   always @(posedge clk)
-    w_2_1 <= \$337 ;
+    l_2_1 <= \$337 ;
   always @(posedge clk)
-    pr_2_1 <= \$338 ;
+    w_2_1 <= \$338 ;
   always @(posedge clk)
-    vr_2_1 <= \$339 ;
+    pr_2_1 <= \$339 ;
   always @(posedge clk)
-    lr_2_1 <= \$340 ;
+    vr_2_1 <= \$340 ;
   always @(posedge clk)
-    acc_2_1 <= \$341 ;
+    lr_2_1 <= \$341 ;
   always @(posedge clk)
-    out_2_1 <= \$342 ;
+    acc_2_1 <= \$342 ;
   always @(posedge clk)
-    a_2_2 <= \$343 ;
+    out_2_1 <= \$343 ;
   always @(posedge clk)
-    v_2_2 <= \$344 ;
+    a_2_2 <= \$344 ;
   always @(posedge clk)
-    l_2_2 <= \$345 ;
+    v_2_2 <= \$345 ;
   always @(posedge clk)
-    w_2_2 <= \$346 ;
+    l_2_2 <= \$346 ;
   always @(posedge clk)
-    pr_2_2 <= \$347 ;
+    w_2_2 <= \$347 ;
   always @(posedge clk)
-    vr_2_2 <= \$348 ;
+    pr_2_2 <= \$348 ;
   always @(posedge clk)
-    lr_2_2 <= \$349 ;
+    vr_2_2 <= \$349 ;
   always @(posedge clk)
-    acc_2_2 <= \$350 ;
+    lr_2_2 <= \$350 ;
   always @(posedge clk)
-    out_2_2 <= \$351 ;
+    acc_2_2 <= \$351 ;
   always @(posedge clk)
-    a_2_3 <= \$352 ;
+    out_2_2 <= \$352 ;
   always @(posedge clk)
-    v_2_3 <= \$353 ;
+    a_2_3 <= \$353 ;
   always @(posedge clk)
-    l_2_3 <= \$354 ;
+    v_2_3 <= \$354 ;
   always @(posedge clk)
-    w_2_3 <= \$355 ;
+    l_2_3 <= \$355 ;
   always @(posedge clk)
-    pr_2_3 <= \$356 ;
+    w_2_3 <= \$356 ;
   always @(posedge clk)
-    vr_2_3 <= \$357 ;
+    pr_2_3 <= \$357 ;
   always @(posedge clk)
-    lr_2_3 <= \$358 ;
+    vr_2_3 <= \$358 ;
   always @(posedge clk)
-    acc_2_3 <= \$359 ;
+    lr_2_3 <= \$359 ;
   always @(posedge clk)
-    out_2_3 <= \$360 ;
+    acc_2_3 <= \$360 ;
   always @(posedge clk)
-    a_3_0 <= \$361 ;
+    out_2_3 <= \$361 ;
   always @(posedge clk)
-    v_3_0 <= \$362 ;
+    a_3_0 <= \$362 ;
   always @(posedge clk)
-    l_3_0 <= \$363 ;
+    v_3_0 <= \$363 ;
   always @(posedge clk)
-    w_3_0 <= \$364 ;
+    l_3_0 <= \$364 ;
   always @(posedge clk)
-    pr_3_0 <= \$365 ;
+    w_3_0 <= \$365 ;
   always @(posedge clk)
-    vr_3_0 <= \$366 ;
+    pr_3_0 <= \$366 ;
   always @(posedge clk)
-    lr_3_0 <= \$367 ;
+    vr_3_0 <= \$367 ;
   always @(posedge clk)
-    acc_3_0 <= \$368 ;
+    lr_3_0 <= \$368 ;
   always @(posedge clk)
-    out_3_0 <= \$369 ;
+    acc_3_0 <= \$369 ;
   always @(posedge clk)
-    a_3_1 <= \$370 ;
+    out_3_0 <= \$370 ;
   always @(posedge clk)
-    v_3_1 <= \$371 ;
+    a_3_1 <= \$371 ;
   always @(posedge clk)
-    l_3_1 <= \$372 ;
+    v_3_1 <= \$372 ;
   always @(posedge clk)
-    w_3_1 <= \$373 ;
+    l_3_1 <= \$373 ;
   always @(posedge clk)
-    pr_3_1 <= \$374 ;
+    w_3_1 <= \$374 ;
   always @(posedge clk)
-    vr_3_1 <= \$375 ;
+    pr_3_1 <= \$375 ;
   always @(posedge clk)
-    lr_3_1 <= \$376 ;
+    vr_3_1 <= \$376 ;
   always @(posedge clk)
-    acc_3_1 <= \$377 ;
+    lr_3_1 <= \$377 ;
   always @(posedge clk)
-    out_3_1 <= \$378 ;
+    acc_3_1 <= \$378 ;
   always @(posedge clk)
-    a_3_2 <= \$379 ;
+    out_3_1 <= \$379 ;
   always @(posedge clk)
-    v_3_2 <= \$380 ;
+    a_3_2 <= \$380 ;
   always @(posedge clk)
-    l_3_2 <= \$381 ;
+    v_3_2 <= \$381 ;
   always @(posedge clk)
-    w_3_2 <= \$382 ;
+    l_3_2 <= \$382 ;
   always @(posedge clk)
-    pr_3_2 <= \$383 ;
+    w_3_2 <= \$383 ;
   always @(posedge clk)
-    vr_3_2 <= \$384 ;
+    pr_3_2 <= \$384 ;
   always @(posedge clk)
-    lr_3_2 <= \$385 ;
+    vr_3_2 <= \$385 ;
   always @(posedge clk)
-    acc_3_2 <= \$386 ;
+    lr_3_2 <= \$386 ;
   always @(posedge clk)
-    out_3_2 <= \$387 ;
+    acc_3_2 <= \$387 ;
   always @(posedge clk)
-    a_3_3 <= \$388 ;
+    out_3_2 <= \$388 ;
   always @(posedge clk)
-    v_3_3 <= \$389 ;
+    a_3_3 <= \$389 ;
   always @(posedge clk)
-    l_3_3 <= \$390 ;
+    v_3_3 <= \$390 ;
   always @(posedge clk)
-    w_3_3 <= \$391 ;
+    l_3_3 <= \$391 ;
   always @(posedge clk)
-    pr_3_3 <= \$392 ;
+    w_3_3 <= \$392 ;
   always @(posedge clk)
-    vr_3_3 <= \$393 ;
+    pr_3_3 <= \$393 ;
   always @(posedge clk)
-    lr_3_3 <= \$394 ;
+    vr_3_3 <= \$394 ;
   always @(posedge clk)
-    acc_3_3 <= \$395 ;
+    lr_3_3 <= \$395 ;
   always @(posedge clk)
-    out_3_3 <= \$396 ;
+    acc_3_3 <= \$396 ;
   always @(posedge clk)
-    a_4_0 <= \$397 ;
+    out_3_3 <= \$397 ;
   always @(posedge clk)
-    v_4_0 <= \$398 ;
+    a_4_0 <= \$398 ;
   always @(posedge clk)
-    l_4_0 <= \$399 ;
+    v_4_0 <= \$399 ;
   always @(posedge clk)
-    w_4_0 <= \$400 ;
+    l_4_0 <= \$400 ;
   always @(posedge clk)
-    pr_4_0 <= \$401 ;
+    w_4_0 <= \$401 ;
   always @(posedge clk)
-    vr_4_0 <= \$402 ;
+    pr_4_0 <= \$402 ;
   always @(posedge clk)
-    lr_4_0 <= \$403 ;
+    vr_4_0 <= \$403 ;
   always @(posedge clk)
-    acc_4_0 <= \$404 ;
+    lr_4_0 <= \$404 ;
   always @(posedge clk)
-    out_4_0 <= \$405 ;
+    acc_4_0 <= \$405 ;
   always @(posedge clk)
-    a_4_1 <= \$406 ;
+    out_4_0 <= \$406 ;
   always @(posedge clk)
-    v_4_1 <= \$407 ;
+    a_4_1 <= \$407 ;
   always @(posedge clk)
-    l_4_1 <= \$408 ;
+    v_4_1 <= \$408 ;
   always @(posedge clk)
-    w_4_1 <= \$409 ;
+    l_4_1 <= \$409 ;
   always @(posedge clk)
-    pr_4_1 <= \$410 ;
+    w_4_1 <= \$410 ;
   always @(posedge clk)
-    vr_4_1 <= \$411 ;
+    pr_4_1 <= \$411 ;
   always @(posedge clk)
-    lr_4_1 <= \$412 ;
+    vr_4_1 <= \$412 ;
   always @(posedge clk)
-    acc_4_1 <= \$413 ;
+    lr_4_1 <= \$413 ;
   always @(posedge clk)
-    out_4_1 <= \$414 ;
+    acc_4_1 <= \$414 ;
   always @(posedge clk)
-    a_4_2 <= \$415 ;
+    out_4_1 <= \$415 ;
   always @(posedge clk)
-    v_4_2 <= \$416 ;
+    a_4_2 <= \$416 ;
   always @(posedge clk)
-    l_4_2 <= \$417 ;
+    v_4_2 <= \$417 ;
   always @(posedge clk)
-    w_4_2 <= \$418 ;
+    l_4_2 <= \$418 ;
   always @(posedge clk)
-    pr_4_2 <= \$419 ;
+    w_4_2 <= \$419 ;
   always @(posedge clk)
-    vr_4_2 <= \$420 ;
+    pr_4_2 <= \$420 ;
   always @(posedge clk)
-    lr_4_2 <= \$421 ;
+    vr_4_2 <= \$421 ;
   always @(posedge clk)
-    acc_4_2 <= \$422 ;
+    lr_4_2 <= \$422 ;
   always @(posedge clk)
-    out_4_2 <= \$423 ;
+    acc_4_2 <= \$423 ;
   always @(posedge clk)
-    a_4_3 <= \$424 ;
+    out_4_2 <= \$424 ;
   always @(posedge clk)
-    v_4_3 <= \$425 ;
+    a_4_3 <= \$425 ;
   always @(posedge clk)
-    l_4_3 <= \$426 ;
+    v_4_3 <= \$426 ;
   always @(posedge clk)
-    w_4_3 <= \$427 ;
+    l_4_3 <= \$427 ;
   always @(posedge clk)
-    pr_4_3 <= \$428 ;
+    w_4_3 <= \$428 ;
   always @(posedge clk)
-    vr_4_3 <= \$429 ;
+    pr_4_3 <= \$429 ;
   always @(posedge clk)
-    lr_4_3 <= \$430 ;
+    vr_4_3 <= \$430 ;
   always @(posedge clk)
-    acc_4_3 <= \$431 ;
+    lr_4_3 <= \$431 ;
   always @(posedge clk)
-    out_4_3 <= \$432 ;
+    acc_4_3 <= \$432 ;
   always @(posedge clk)
-    a_5_0 <= \$433 ;
+    out_4_3 <= \$433 ;
   always @(posedge clk)
-    v_5_0 <= \$434 ;
+    a_5_0 <= \$434 ;
   always @(posedge clk)
-    l_5_0 <= \$435 ;
+    v_5_0 <= \$435 ;
   always @(posedge clk)
-    w_5_0 <= \$436 ;
+    l_5_0 <= \$436 ;
   always @(posedge clk)
-    pr_5_0 <= \$437 ;
+    w_5_0 <= \$437 ;
   always @(posedge clk)
-    vr_5_0 <= \$438 ;
+    pr_5_0 <= \$438 ;
   always @(posedge clk)
-    lr_5_0 <= \$439 ;
+    vr_5_0 <= \$439 ;
   always @(posedge clk)
-    acc_5_0 <= \$440 ;
+    lr_5_0 <= \$440 ;
   always @(posedge clk)
-    out_5_0 <= \$441 ;
+    acc_5_0 <= \$441 ;
   always @(posedge clk)
-    a_5_1 <= \$442 ;
+    out_5_0 <= \$442 ;
   always @(posedge clk)
-    v_5_1 <= \$443 ;
+    a_5_1 <= \$443 ;
   always @(posedge clk)
-    l_5_1 <= \$444 ;
+    v_5_1 <= \$444 ;
   always @(posedge clk)
-    w_5_1 <= \$445 ;
+    l_5_1 <= \$445 ;
   always @(posedge clk)
-    pr_5_1 <= \$446 ;
+    w_5_1 <= \$446 ;
   always @(posedge clk)
-    vr_5_1 <= \$447 ;
+    pr_5_1 <= \$447 ;
   always @(posedge clk)
-    lr_5_1 <= \$448 ;
+    vr_5_1 <= \$448 ;
   always @(posedge clk)
-    acc_5_1 <= \$449 ;
+    lr_5_1 <= \$449 ;
   always @(posedge clk)
-    out_5_1 <= \$450 ;
+    acc_5_1 <= \$450 ;
   always @(posedge clk)
-    a_5_2 <= \$451 ;
+    out_5_1 <= \$451 ;
   always @(posedge clk)
-    v_5_2 <= \$452 ;
+    a_5_2 <= \$452 ;
   always @(posedge clk)
-    l_5_2 <= \$453 ;
+    v_5_2 <= \$453 ;
   always @(posedge clk)
-    w_5_2 <= \$454 ;
+    l_5_2 <= \$454 ;
   always @(posedge clk)
-    pr_5_2 <= \$455 ;
+    w_5_2 <= \$455 ;
   always @(posedge clk)
-    vr_5_2 <= \$456 ;
+    pr_5_2 <= \$456 ;
   always @(posedge clk)
-    lr_5_2 <= \$457 ;
+    vr_5_2 <= \$457 ;
   always @(posedge clk)
-    acc_5_2 <= \$458 ;
+    lr_5_2 <= \$458 ;
   always @(posedge clk)
-    out_5_2 <= \$459 ;
+    acc_5_2 <= \$459 ;
   always @(posedge clk)
-    a_5_3 <= \$460 ;
+    out_5_2 <= \$460 ;
   always @(posedge clk)
-    v_5_3 <= \$461 ;
+    a_5_3 <= \$461 ;
   always @(posedge clk)
-    l_5_3 <= \$462 ;
+    v_5_3 <= \$462 ;
   always @(posedge clk)
-    w_5_3 <= \$463 ;
+    l_5_3 <= \$463 ;
   always @(posedge clk)
-    pr_5_3 <= \$464 ;
+    w_5_3 <= \$464 ;
   always @(posedge clk)
-    vr_5_3 <= \$465 ;
+    pr_5_3 <= \$465 ;
   always @(posedge clk)
-    lr_5_3 <= \$466 ;
+    vr_5_3 <= \$466 ;
   always @(posedge clk)
-    acc_5_3 <= \$467 ;
+    lr_5_3 <= \$467 ;
   always @(posedge clk)
-    out_5_3 <= \$468 ;
+    acc_5_3 <= \$468 ;
   always @(posedge clk)
-    a_6_0 <= \$469 ;
+    out_5_3 <= \$469 ;
   always @(posedge clk)
-    v_6_0 <= \$470 ;
+    a_6_0 <= \$470 ;
   always @(posedge clk)
-    l_6_0 <= \$471 ;
+    v_6_0 <= \$471 ;
   always @(posedge clk)
-    w_6_0 <= \$472 ;
+    l_6_0 <= \$472 ;
   always @(posedge clk)
-    pr_6_0 <= \$473 ;
+    w_6_0 <= \$473 ;
   always @(posedge clk)
-    vr_6_0 <= \$474 ;
+    pr_6_0 <= \$474 ;
   always @(posedge clk)
-    lr_6_0 <= \$475 ;
+    vr_6_0 <= \$475 ;
   always @(posedge clk)
-    acc_6_0 <= \$476 ;
+    lr_6_0 <= \$476 ;
   always @(posedge clk)
-    out_6_0 <= \$477 ;
+    acc_6_0 <= \$477 ;
   always @(posedge clk)
-    a_6_1 <= \$478 ;
+    out_6_0 <= \$478 ;
   always @(posedge clk)
-    v_6_1 <= \$479 ;
+    a_6_1 <= \$479 ;
   always @(posedge clk)
-    l_6_1 <= \$480 ;
+    v_6_1 <= \$480 ;
   always @(posedge clk)
-    w_6_1 <= \$481 ;
+    l_6_1 <= \$481 ;
   always @(posedge clk)
-    pr_6_1 <= \$482 ;
+    w_6_1 <= \$482 ;
   always @(posedge clk)
-    vr_6_1 <= \$483 ;
+    pr_6_1 <= \$483 ;
   always @(posedge clk)
-    lr_6_1 <= \$484 ;
+    vr_6_1 <= \$484 ;
   always @(posedge clk)
-    acc_6_1 <= \$485 ;
+    lr_6_1 <= \$485 ;
   always @(posedge clk)
-    out_6_1 <= \$486 ;
+    acc_6_1 <= \$486 ;
   always @(posedge clk)
-    a_6_2 <= \$487 ;
+    out_6_1 <= \$487 ;
   always @(posedge clk)
-    v_6_2 <= \$488 ;
+    a_6_2 <= \$488 ;
   always @(posedge clk)
-    l_6_2 <= \$489 ;
+    v_6_2 <= \$489 ;
   always @(posedge clk)
-    w_6_2 <= \$490 ;
+    l_6_2 <= \$490 ;
   always @(posedge clk)
-    pr_6_2 <= \$491 ;
+    w_6_2 <= \$491 ;
   always @(posedge clk)
-    vr_6_2 <= \$492 ;
+    pr_6_2 <= \$492 ;
   always @(posedge clk)
-    lr_6_2 <= \$493 ;
+    vr_6_2 <= \$493 ;
   always @(posedge clk)
-    acc_6_2 <= \$494 ;
+    lr_6_2 <= \$494 ;
   always @(posedge clk)
-    out_6_2 <= \$495 ;
+    acc_6_2 <= \$495 ;
   always @(posedge clk)
-    a_6_3 <= \$496 ;
+    out_6_2 <= \$496 ;
   always @(posedge clk)
-    v_6_3 <= \$497 ;
+    a_6_3 <= \$497 ;
   always @(posedge clk)
-    l_6_3 <= \$498 ;
+    v_6_3 <= \$498 ;
   always @(posedge clk)
-    w_6_3 <= \$499 ;
+    l_6_3 <= \$499 ;
   always @(posedge clk)
-    pr_6_3 <= \$500 ;
+    w_6_3 <= \$500 ;
   always @(posedge clk)
-    vr_6_3 <= \$501 ;
+    pr_6_3 <= \$501 ;
   always @(posedge clk)
-    lr_6_3 <= \$502 ;
+    vr_6_3 <= \$502 ;
   always @(posedge clk)
-    acc_6_3 <= \$503 ;
+    lr_6_3 <= \$503 ;
   always @(posedge clk)
-    out_6_3 <= \$504 ;
+    acc_6_3 <= \$504 ;
   always @(posedge clk)
-    a_7_0 <= \$505 ;
+    out_6_3 <= \$505 ;
   always @(posedge clk)
-    v_7_0 <= \$506 ;
+    a_7_0 <= \$506 ;
   always @(posedge clk)
-    l_7_0 <= \$507 ;
+    v_7_0 <= \$507 ;
   always @(posedge clk)
-    w_7_0 <= \$508 ;
+    l_7_0 <= \$508 ;
   always @(posedge clk)
-    pr_7_0 <= \$509 ;
+    w_7_0 <= \$509 ;
   always @(posedge clk)
-    vr_7_0 <= \$510 ;
+    pr_7_0 <= \$510 ;
   always @(posedge clk)
-    lr_7_0 <= \$511 ;
+    vr_7_0 <= \$511 ;
   always @(posedge clk)
-    acc_7_0 <= \$512 ;
+    lr_7_0 <= \$512 ;
   always @(posedge clk)
-    out_7_0 <= \$513 ;
+    acc_7_0 <= \$513 ;
   always @(posedge clk)
-    a_7_1 <= \$514 ;
+    out_7_0 <= \$514 ;
   always @(posedge clk)
-    v_7_1 <= \$515 ;
+    a_7_1 <= \$515 ;
   always @(posedge clk)
-    l_7_1 <= \$516 ;
+    v_7_1 <= \$516 ;
   always @(posedge clk)
-    w_7_1 <= \$517 ;
+    l_7_1 <= \$517 ;
   always @(posedge clk)
-    pr_7_1 <= \$518 ;
+    w_7_1 <= \$518 ;
   always @(posedge clk)
-    vr_7_1 <= \$519 ;
+    pr_7_1 <= \$519 ;
   always @(posedge clk)
-    lr_7_1 <= \$520 ;
+    vr_7_1 <= \$520 ;
   always @(posedge clk)
-    acc_7_1 <= \$521 ;
+    lr_7_1 <= \$521 ;
   always @(posedge clk)
-    out_7_1 <= \$522 ;
+    acc_7_1 <= \$522 ;
   always @(posedge clk)
-    a_7_2 <= \$523 ;
+    out_7_1 <= \$523 ;
   always @(posedge clk)
-    v_7_2 <= \$524 ;
+    a_7_2 <= \$524 ;
   always @(posedge clk)
-    l_7_2 <= \$525 ;
+    v_7_2 <= \$525 ;
   always @(posedge clk)
-    w_7_2 <= \$526 ;
+    l_7_2 <= \$526 ;
   always @(posedge clk)
-    pr_7_2 <= \$527 ;
+    w_7_2 <= \$527 ;
   always @(posedge clk)
-    vr_7_2 <= \$528 ;
+    pr_7_2 <= \$528 ;
   always @(posedge clk)
-    lr_7_2 <= \$529 ;
+    vr_7_2 <= \$529 ;
   always @(posedge clk)
-    acc_7_2 <= \$530 ;
+    lr_7_2 <= \$530 ;
   always @(posedge clk)
-    out_7_2 <= \$531 ;
+    acc_7_2 <= \$531 ;
   always @(posedge clk)
-    a_7_3 <= \$532 ;
+    out_7_2 <= \$532 ;
   always @(posedge clk)
-    v_7_3 <= \$533 ;
+    a_7_3 <= \$533 ;
   always @(posedge clk)
-    l_7_3 <= \$534 ;
+    v_7_3 <= \$534 ;
   always @(posedge clk)
-    w_7_3 <= \$535 ;
+    l_7_3 <= \$535 ;
   always @(posedge clk)
-    pr_7_3 <= \$536 ;
+    w_7_3 <= \$536 ;
   always @(posedge clk)
-    vr_7_3 <= \$537 ;
+    pr_7_3 <= \$537 ;
   always @(posedge clk)
-    lr_7_3 <= \$538 ;
+    vr_7_3 <= \$538 ;
   always @(posedge clk)
-    acc_7_3 <= \$539 ;
+    lr_7_3 <= \$539 ;
   always @(posedge clk)
-    out_7_3 <= \$540 ;
+    acc_7_3 <= \$540 ;
   always @(posedge clk)
-    drain_count <= \$541 ;
+    out_7_3 <= \$541 ;
+  always @(posedge clk)
+    drain_count <= \$542 ;
+  always @(posedge clk)
+    drain_shift <= \$543 ;
   assign \$1  = en & vr_0_0;
-  assign \$2  = lr_0_0 ? 26'h0000000 : \$99 [25:0];
-  assign \$3  = en & o_valid;
+  assign \$2  = lr_0_0 ? 26'h0000000 : \$98 [25:0];
+  assign \$3  = en & drain_shift;
   assign \$4  = en & vr_0_1;
-  assign \$5  = lr_0_1 ? 26'h0000000 : \$101 [25:0];
-  assign \$6  = en & o_valid;
+  assign \$5  = lr_0_1 ? 26'h0000000 : \$100 [25:0];
+  assign \$6  = en & drain_shift;
   assign \$7  = en & vr_0_2;
-  assign \$8  = lr_0_2 ? 26'h0000000 : \$103 [25:0];
-  assign \$9  = en & o_valid;
+  assign \$8  = lr_0_2 ? 26'h0000000 : \$102 [25:0];
+  assign \$9  = en & drain_shift;
   assign \$10  = en & vr_0_3;
-  assign \$11  = lr_0_3 ? 26'h0000000 : \$105 [25:0];
-  assign \$12  = en & o_valid;
+  assign \$11  = lr_0_3 ? 26'h0000000 : \$104 [25:0];
+  assign \$12  = en & drain_shift;
   assign \$13  = en & vr_1_0;
-  assign \$14  = lr_1_0 ? 26'h0000000 : \$107 [25:0];
-  assign \$15  = en & o_valid;
+  assign \$14  = lr_1_0 ? 26'h0000000 : \$106 [25:0];
+  assign \$15  = en & drain_shift;
   assign \$16  = en & vr_1_1;
-  assign \$17  = lr_1_1 ? 26'h0000000 : \$109 [25:0];
-  assign \$18  = en & o_valid;
+  assign \$17  = lr_1_1 ? 26'h0000000 : \$108 [25:0];
+  assign \$18  = en & drain_shift;
   assign \$19  = en & vr_1_2;
-  assign \$20  = lr_1_2 ? 26'h0000000 : \$111 [25:0];
-  assign \$21  = en & o_valid;
+  assign \$20  = lr_1_2 ? 26'h0000000 : \$110 [25:0];
+  assign \$21  = en & drain_shift;
   assign \$22  = en & vr_1_3;
-  assign \$23  = lr_1_3 ? 26'h0000000 : \$113 [25:0];
-  assign \$24  = en & o_valid;
+  assign \$23  = lr_1_3 ? 26'h0000000 : \$112 [25:0];
+  assign \$24  = en & drain_shift;
   assign \$25  = en & vr_2_0;
-  assign \$26  = lr_2_0 ? 26'h0000000 : \$115 [25:0];
-  assign \$27  = en & o_valid;
+  assign \$26  = lr_2_0 ? 26'h0000000 : \$114 [25:0];
+  assign \$27  = en & drain_shift;
   assign \$28  = en & vr_2_1;
-  assign \$29  = lr_2_1 ? 26'h0000000 : \$117 [25:0];
-  assign \$30  = en & o_valid;
+  assign \$29  = lr_2_1 ? 26'h0000000 : \$116 [25:0];
+  assign \$30  = en & drain_shift;
   assign \$31  = en & vr_2_2;
-  assign \$32  = lr_2_2 ? 26'h0000000 : \$119 [25:0];
-  assign \$33  = en & o_valid;
+  assign \$32  = lr_2_2 ? 26'h0000000 : \$118 [25:0];
+  assign \$33  = en & drain_shift;
   assign \$34  = en & vr_2_3;
-  assign \$35  = lr_2_3 ? 26'h0000000 : \$121 [25:0];
-  assign \$36  = en & o_valid;
+  assign \$35  = lr_2_3 ? 26'h0000000 : \$120 [25:0];
+  assign \$36  = en & drain_shift;
   assign \$37  = en & vr_3_0;
-  assign \$38  = lr_3_0 ? 26'h0000000 : \$123 [25:0];
-  assign \$39  = en & o_valid;
+  assign \$38  = lr_3_0 ? 26'h0000000 : \$122 [25:0];
+  assign \$39  = en & drain_shift;
   assign \$40  = en & vr_3_1;
-  assign \$41  = lr_3_1 ? 26'h0000000 : \$125 [25:0];
-  assign \$42  = en & o_valid;
+  assign \$41  = lr_3_1 ? 26'h0000000 : \$124 [25:0];
+  assign \$42  = en & drain_shift;
   assign \$43  = en & vr_3_2;
-  assign \$44  = lr_3_2 ? 26'h0000000 : \$127 [25:0];
-  assign \$45  = en & o_valid;
+  assign \$44  = lr_3_2 ? 26'h0000000 : \$126 [25:0];
+  assign \$45  = en & drain_shift;
   assign \$46  = en & vr_3_3;
-  assign \$47  = lr_3_3 ? 26'h0000000 : \$129 [25:0];
-  assign \$48  = en & o_valid;
+  assign \$47  = lr_3_3 ? 26'h0000000 : \$128 [25:0];
+  assign \$48  = en & drain_shift;
   assign \$49  = en & vr_4_0;
-  assign \$50  = lr_4_0 ? 26'h0000000 : \$131 [25:0];
-  assign \$51  = en & o_valid;
+  assign \$50  = lr_4_0 ? 26'h0000000 : \$130 [25:0];
+  assign \$51  = en & drain_shift;
   assign \$52  = en & vr_4_1;
-  assign \$53  = lr_4_1 ? 26'h0000000 : \$133 [25:0];
-  assign \$54  = en & o_valid;
+  assign \$53  = lr_4_1 ? 26'h0000000 : \$132 [25:0];
+  assign \$54  = en & drain_shift;
   assign \$55  = en & vr_4_2;
-  assign \$56  = lr_4_2 ? 26'h0000000 : \$135 [25:0];
-  assign \$57  = en & o_valid;
+  assign \$56  = lr_4_2 ? 26'h0000000 : \$134 [25:0];
+  assign \$57  = en & drain_shift;
   assign \$58  = en & vr_4_3;
-  assign \$59  = lr_4_3 ? 26'h0000000 : \$137 [25:0];
-  assign \$60  = en & o_valid;
+  assign \$59  = lr_4_3 ? 26'h0000000 : \$136 [25:0];
+  assign \$60  = en & drain_shift;
   assign \$61  = en & vr_5_0;
-  assign \$62  = lr_5_0 ? 26'h0000000 : \$139 [25:0];
-  assign \$63  = en & o_valid;
+  assign \$62  = lr_5_0 ? 26'h0000000 : \$138 [25:0];
+  assign \$63  = en & drain_shift;
   assign \$64  = en & vr_5_1;
-  assign \$65  = lr_5_1 ? 26'h0000000 : \$141 [25:0];
-  assign \$66  = en & o_valid;
+  assign \$65  = lr_5_1 ? 26'h0000000 : \$140 [25:0];
+  assign \$66  = en & drain_shift;
   assign \$67  = en & vr_5_2;
-  assign \$68  = lr_5_2 ? 26'h0000000 : \$143 [25:0];
-  assign \$69  = en & o_valid;
+  assign \$68  = lr_5_2 ? 26'h0000000 : \$142 [25:0];
+  assign \$69  = en & drain_shift;
   assign \$70  = en & vr_5_3;
-  assign \$71  = lr_5_3 ? 26'h0000000 : \$145 [25:0];
-  assign \$72  = en & o_valid;
+  assign \$71  = lr_5_3 ? 26'h0000000 : \$144 [25:0];
+  assign \$72  = en & drain_shift;
   assign \$73  = en & vr_6_0;
-  assign \$74  = lr_6_0 ? 26'h0000000 : \$147 [25:0];
-  assign \$75  = en & o_valid;
+  assign \$74  = lr_6_0 ? 26'h0000000 : \$146 [25:0];
+  assign \$75  = en & drain_shift;
   assign \$76  = en & vr_6_1;
-  assign \$77  = lr_6_1 ? 26'h0000000 : \$149 [25:0];
-  assign \$78  = en & o_valid;
+  assign \$77  = lr_6_1 ? 26'h0000000 : \$148 [25:0];
+  assign \$78  = en & drain_shift;
   assign \$79  = en & vr_6_2;
-  assign \$80  = lr_6_2 ? 26'h0000000 : \$151 [25:0];
-  assign \$81  = en & o_valid;
+  assign \$80  = lr_6_2 ? 26'h0000000 : \$150 [25:0];
+  assign \$81  = en & drain_shift;
   assign \$82  = en & vr_6_3;
-  assign \$83  = lr_6_3 ? 26'h0000000 : \$153 [25:0];
-  assign \$84  = en & o_valid;
+  assign \$83  = lr_6_3 ? 26'h0000000 : \$152 [25:0];
+  assign \$84  = en & drain_shift;
   assign \$85  = en & vr_7_0;
-  assign \$86  = lr_7_0 ? 26'h0000000 : \$155 [25:0];
-  assign \$87  = en & o_valid;
+  assign \$86  = lr_7_0 ? 26'h0000000 : \$154 [25:0];
+  assign \$87  = en & drain_shift;
   assign \$88  = en & vr_7_1;
-  assign \$89  = lr_7_1 ? 26'h0000000 : \$157 [25:0];
-  assign \$90  = en & o_valid;
+  assign \$89  = lr_7_1 ? 26'h0000000 : \$156 [25:0];
+  assign \$90  = en & drain_shift;
   assign \$91  = en & vr_7_2;
-  assign \$92  = lr_7_2 ? 26'h0000000 : \$159 [25:0];
-  assign \$93  = en & o_valid;
+  assign \$92  = lr_7_2 ? 26'h0000000 : \$158 [25:0];
+  assign \$93  = en & drain_shift;
   assign \$94  = en & vr_7_3;
-  assign \$95  = lr_7_3 ? 26'h0000000 : \$161 [25:0];
-  assign \$96  = en & o_valid;
-  assign \$97  = en & o_valid;
-  assign \$98  = drain_count - 1'h1;
+  assign \$95  = lr_7_3 ? 26'h0000000 : \$160 [25:0];
+  assign \$96  = en & drain_shift;
+  assign \$97  = | count_next;
   assign p_0_0 = $signed(i_a[7:0]) * $signed(i_w[7:0]);
-  assign \$99  = $signed(acc_0_0) + $signed(pr_0_0);
-  assign \$100  = en & vr_0_0;
-  assign cap_0_0 = \$100  & lr_0_0;
+  assign \$98  = $signed(acc_0_0) + $signed(pr_0_0);
+  assign \$99  = en & vr_0_0;
+  assign cap_0_0 = \$99  & lr_0_0;
   assign p_0_1 = $signed(a_0_0) * $signed(skew_w1_d0);
-  assign \$101  = $signed(acc_0_1) + $signed(pr_0_1);
-  assign \$102  = en & vr_0_1;
-  assign cap_0_1 = \$102  & lr_0_1;
+  assign \$100  = $signed(acc_0_1) + $signed(pr_0_1);
+  assign \$101  = en & vr_0_1;
+  assign cap_0_1 = \$101  & lr_0_1;
   assign p_0_2 = $signed(a_0_1) * $signed(skew_w2_d1);
-  assign \$103  = $signed(acc_0_2) + $signed(pr_0_2);
-  assign \$104  = en & vr_0_2;
-  assign cap_0_2 = \$104  & lr_0_2;
+  assign \$102  = $signed(acc_0_2) + $signed(pr_0_2);
+  assign \$103  = en & vr_0_2;
+  assign cap_0_2 = \$103  & lr_0_2;
   assign p_0_3 = $signed(a_0_2) * $signed(skew_w3_d2);
-  assign \$105  = $signed(acc_0_3) + $signed(pr_0_3);
-  assign \$106  = en & vr_0_3;
-  assign cap_0_3 = \$106  & lr_0_3;
+  assign \$104  = $signed(acc_0_3) + $signed(pr_0_3);
+  assign \$105  = en & vr_0_3;
+  assign cap_0_3 = \$105  & lr_0_3;
   assign p_1_0 = $signed(skew_a1_d0) * $signed(w_0_0);
-  assign \$107  = $signed(acc_1_0) + $signed(pr_1_0);
-  assign \$108  = en & vr_1_0;
-  assign cap_1_0 = \$108  & lr_1_0;
+  assign \$106  = $signed(acc_1_0) + $signed(pr_1_0);
+  assign \$107  = en & vr_1_0;
+  assign cap_1_0 = \$107  & lr_1_0;
   assign p_1_1 = $signed(a_1_0) * $signed(w_0_1);
-  assign \$109  = $signed(acc_1_1) + $signed(pr_1_1);
-  assign \$110  = en & vr_1_1;
-  assign cap_1_1 = \$110  & lr_1_1;
+  assign \$108  = $signed(acc_1_1) + $signed(pr_1_1);
+  assign \$109  = en & vr_1_1;
+  assign cap_1_1 = \$109  & lr_1_1;
   assign p_1_2 = $signed(a_1_1) * $signed(w_0_2);
-  assign \$111  = $signed(acc_1_2) + $signed(pr_1_2);
-  assign \$112  = en & vr_1_2;
-  assign cap_1_2 = \$112  & lr_1_2;
+  assign \$110  = $signed(acc_1_2) + $signed(pr_1_2);
+  assign \$111  = en & vr_1_2;
+  assign cap_1_2 = \$111  & lr_1_2;
   assign p_1_3 = $signed(a_1_2) * $signed(w_0_3);
-  assign \$113  = $signed(acc_1_3) + $signed(pr_1_3);
-  assign \$114  = en & vr_1_3;
-  assign cap_1_3 = \$114  & lr_1_3;
+  assign \$112  = $signed(acc_1_3) + $signed(pr_1_3);
+  assign \$113  = en & vr_1_3;
+  assign cap_1_3 = \$113  & lr_1_3;
   assign p_2_0 = $signed(skew_a2_d1) * $signed(w_1_0);
-  assign \$115  = $signed(acc_2_0) + $signed(pr_2_0);
-  assign \$116  = en & vr_2_0;
-  assign cap_2_0 = \$116  & lr_2_0;
+  assign \$114  = $signed(acc_2_0) + $signed(pr_2_0);
+  assign \$115  = en & vr_2_0;
+  assign cap_2_0 = \$115  & lr_2_0;
   assign p_2_1 = $signed(a_2_0) * $signed(w_1_1);
-  assign \$117  = $signed(acc_2_1) + $signed(pr_2_1);
-  assign \$118  = en & vr_2_1;
-  assign cap_2_1 = \$118  & lr_2_1;
+  assign \$116  = $signed(acc_2_1) + $signed(pr_2_1);
+  assign \$117  = en & vr_2_1;
+  assign cap_2_1 = \$117  & lr_2_1;
   assign p_2_2 = $signed(a_2_1) * $signed(w_1_2);
-  assign \$119  = $signed(acc_2_2) + $signed(pr_2_2);
-  assign \$120  = en & vr_2_2;
-  assign cap_2_2 = \$120  & lr_2_2;
+  assign \$118  = $signed(acc_2_2) + $signed(pr_2_2);
+  assign \$119  = en & vr_2_2;
+  assign cap_2_2 = \$119  & lr_2_2;
   assign p_2_3 = $signed(a_2_2) * $signed(w_1_3);
-  assign \$121  = $signed(acc_2_3) + $signed(pr_2_3);
-  assign \$122  = en & vr_2_3;
-  assign cap_2_3 = \$122  & lr_2_3;
+  assign \$120  = $signed(acc_2_3) + $signed(pr_2_3);
+  assign \$121  = en & vr_2_3;
+  assign cap_2_3 = \$121  & lr_2_3;
   assign p_3_0 = $signed(skew_a3_d2) * $signed(w_2_0);
-  assign \$123  = $signed(acc_3_0) + $signed(pr_3_0);
-  assign \$124  = en & vr_3_0;
-  assign cap_3_0 = \$124  & lr_3_0;
+  assign \$122  = $signed(acc_3_0) + $signed(pr_3_0);
+  assign \$123  = en & vr_3_0;
+  assign cap_3_0 = \$123  & lr_3_0;
   assign p_3_1 = $signed(a_3_0) * $signed(w_2_1);
-  assign \$125  = $signed(acc_3_1) + $signed(pr_3_1);
-  assign \$126  = en & vr_3_1;
-  assign cap_3_1 = \$126  & lr_3_1;
+  assign \$124  = $signed(acc_3_1) + $signed(pr_3_1);
+  assign \$125  = en & vr_3_1;
+  assign cap_3_1 = \$125  & lr_3_1;
   assign p_3_2 = $signed(a_3_1) * $signed(w_2_2);
-  assign \$127  = $signed(acc_3_2) + $signed(pr_3_2);
-  assign \$128  = en & vr_3_2;
-  assign cap_3_2 = \$128  & lr_3_2;
+  assign \$126  = $signed(acc_3_2) + $signed(pr_3_2);
+  assign \$127  = en & vr_3_2;
+  assign cap_3_2 = \$127  & lr_3_2;
   assign p_3_3 = $signed(a_3_2) * $signed(w_2_3);
-  assign \$129  = $signed(acc_3_3) + $signed(pr_3_3);
-  assign \$130  = en & vr_3_3;
-  assign cap_3_3 = \$130  & lr_3_3;
+  assign \$128  = $signed(acc_3_3) + $signed(pr_3_3);
+  assign \$129  = en & vr_3_3;
+  assign cap_3_3 = \$129  & lr_3_3;
   assign p_4_0 = $signed(skew_a4_d3) * $signed(w_3_0);
-  assign \$131  = $signed(acc_4_0) + $signed(pr_4_0);
-  assign \$132  = en & vr_4_0;
-  assign cap_4_0 = \$132  & lr_4_0;
+  assign \$130  = $signed(acc_4_0) + $signed(pr_4_0);
+  assign \$131  = en & vr_4_0;
+  assign cap_4_0 = \$131  & lr_4_0;
   assign p_4_1 = $signed(a_4_0) * $signed(w_3_1);
-  assign \$133  = $signed(acc_4_1) + $signed(pr_4_1);
-  assign \$134  = en & vr_4_1;
-  assign cap_4_1 = \$134  & lr_4_1;
+  assign \$132  = $signed(acc_4_1) + $signed(pr_4_1);
+  assign \$133  = en & vr_4_1;
+  assign cap_4_1 = \$133  & lr_4_1;
   assign p_4_2 = $signed(a_4_1) * $signed(w_3_2);
-  assign \$135  = $signed(acc_4_2) + $signed(pr_4_2);
-  assign \$136  = en & vr_4_2;
-  assign cap_4_2 = \$136  & lr_4_2;
+  assign \$134  = $signed(acc_4_2) + $signed(pr_4_2);
+  assign \$135  = en & vr_4_2;
+  assign cap_4_2 = \$135  & lr_4_2;
   assign p_4_3 = $signed(a_4_2) * $signed(w_3_3);
-  assign \$137  = $signed(acc_4_3) + $signed(pr_4_3);
-  assign \$138  = en & vr_4_3;
-  assign cap_4_3 = \$138  & lr_4_3;
+  assign \$136  = $signed(acc_4_3) + $signed(pr_4_3);
+  assign \$137  = en & vr_4_3;
+  assign cap_4_3 = \$137  & lr_4_3;
   assign p_5_0 = $signed(skew_a5_d4) * $signed(w_4_0);
-  assign \$139  = $signed(acc_5_0) + $signed(pr_5_0);
-  assign \$140  = en & vr_5_0;
-  assign cap_5_0 = \$140  & lr_5_0;
+  assign \$138  = $signed(acc_5_0) + $signed(pr_5_0);
+  assign \$139  = en & vr_5_0;
+  assign cap_5_0 = \$139  & lr_5_0;
   assign p_5_1 = $signed(a_5_0) * $signed(w_4_1);
-  assign \$141  = $signed(acc_5_1) + $signed(pr_5_1);
-  assign \$142  = en & vr_5_1;
-  assign cap_5_1 = \$142  & lr_5_1;
+  assign \$140  = $signed(acc_5_1) + $signed(pr_5_1);
+  assign \$141  = en & vr_5_1;
+  assign cap_5_1 = \$141  & lr_5_1;
   assign p_5_2 = $signed(a_5_1) * $signed(w_4_2);
-  assign \$143  = $signed(acc_5_2) + $signed(pr_5_2);
-  assign \$144  = en & vr_5_2;
-  assign cap_5_2 = \$144  & lr_5_2;
+  assign \$142  = $signed(acc_5_2) + $signed(pr_5_2);
+  assign \$143  = en & vr_5_2;
+  assign cap_5_2 = \$143  & lr_5_2;
   assign p_5_3 = $signed(a_5_2) * $signed(w_4_3);
-  assign \$145  = $signed(acc_5_3) + $signed(pr_5_3);
-  assign \$146  = en & vr_5_3;
-  assign cap_5_3 = \$146  & lr_5_3;
+  assign \$144  = $signed(acc_5_3) + $signed(pr_5_3);
+  assign \$145  = en & vr_5_3;
+  assign cap_5_3 = \$145  & lr_5_3;
   assign p_6_0 = $signed(skew_a6_d5) * $signed(w_5_0);
-  assign \$147  = $signed(acc_6_0) + $signed(pr_6_0);
-  assign \$148  = en & vr_6_0;
-  assign cap_6_0 = \$148  & lr_6_0;
+  assign \$146  = $signed(acc_6_0) + $signed(pr_6_0);
+  assign \$147  = en & vr_6_0;
+  assign cap_6_0 = \$147  & lr_6_0;
   assign p_6_1 = $signed(a_6_0) * $signed(w_5_1);
-  assign \$149  = $signed(acc_6_1) + $signed(pr_6_1);
-  assign \$150  = en & vr_6_1;
-  assign cap_6_1 = \$150  & lr_6_1;
+  assign \$148  = $signed(acc_6_1) + $signed(pr_6_1);
+  assign \$149  = en & vr_6_1;
+  assign cap_6_1 = \$149  & lr_6_1;
   assign p_6_2 = $signed(a_6_1) * $signed(w_5_2);
-  assign \$151  = $signed(acc_6_2) + $signed(pr_6_2);
-  assign \$152  = en & vr_6_2;
-  assign cap_6_2 = \$152  & lr_6_2;
+  assign \$150  = $signed(acc_6_2) + $signed(pr_6_2);
+  assign \$151  = en & vr_6_2;
+  assign cap_6_2 = \$151  & lr_6_2;
   assign p_6_3 = $signed(a_6_2) * $signed(w_5_3);
-  assign \$153  = $signed(acc_6_3) + $signed(pr_6_3);
-  assign \$154  = en & vr_6_3;
-  assign cap_6_3 = \$154  & lr_6_3;
+  assign \$152  = $signed(acc_6_3) + $signed(pr_6_3);
+  assign \$153  = en & vr_6_3;
+  assign cap_6_3 = \$153  & lr_6_3;
   assign p_7_0 = $signed(skew_a7_d6) * $signed(w_6_0);
-  assign \$155  = $signed(acc_7_0) + $signed(pr_7_0);
-  assign \$156  = en & vr_7_0;
-  assign cap_7_0 = \$156  & lr_7_0;
+  assign \$154  = $signed(acc_7_0) + $signed(pr_7_0);
+  assign \$155  = en & vr_7_0;
+  assign cap_7_0 = \$155  & lr_7_0;
   assign p_7_1 = $signed(a_7_0) * $signed(w_6_1);
-  assign \$157  = $signed(acc_7_1) + $signed(pr_7_1);
-  assign \$158  = en & vr_7_1;
-  assign cap_7_1 = \$158  & lr_7_1;
+  assign \$156  = $signed(acc_7_1) + $signed(pr_7_1);
+  assign \$157  = en & vr_7_1;
+  assign cap_7_1 = \$157  & lr_7_1;
   assign p_7_2 = $signed(a_7_1) * $signed(w_6_2);
-  assign \$159  = $signed(acc_7_2) + $signed(pr_7_2);
-  assign \$160  = en & vr_7_2;
-  assign cap_7_2 = \$160  & lr_7_2;
+  assign \$158  = $signed(acc_7_2) + $signed(pr_7_2);
+  assign \$159  = en & vr_7_2;
+  assign cap_7_2 = \$159  & lr_7_2;
   assign p_7_3 = $signed(a_7_2) * $signed(w_6_3);
-  assign \$161  = $signed(acc_7_3) + $signed(pr_7_3);
-  assign \$162  = en & vr_7_3;
-  assign cap_7_3 = \$162  & lr_7_3;
+  assign \$160  = $signed(acc_7_3) + $signed(pr_7_3);
+  assign \$161  = en & vr_7_3;
+  assign cap_7_3 = \$161  & lr_7_3;
   assign o_valid = | drain_count;
+  assign \$162  = en & drain_shift;
+  assign \$163  = drain_count - 1'h1;
   always @(posedge clk)
-    skew_a1_d0 <= \$163 ;
+    skew_a1_d0 <= \$164 ;
   always @(posedge clk)
-    skew_v1_d0 <= \$164 ;
+    skew_v1_d0 <= \$165 ;
   always @(posedge clk)
-    skew_l1_d0 <= \$165 ;
+    skew_l1_d0 <= \$166 ;
   always @(posedge clk)
-    skew_a2_d0 <= \$166 ;
+    skew_a2_d0 <= \$167 ;
   always @(posedge clk)
-    skew_a2_d1 <= \$167 ;
+    skew_a2_d1 <= \$168 ;
   always @(posedge clk)
-    skew_v2_d0 <= \$168 ;
+    skew_v2_d0 <= \$169 ;
   always @(posedge clk)
-    skew_v2_d1 <= \$169 ;
+    skew_v2_d1 <= \$170 ;
   always @(posedge clk)
-    skew_l2_d0 <= \$170 ;
+    skew_l2_d0 <= \$171 ;
   always @(posedge clk)
-    skew_l2_d1 <= \$171 ;
+    skew_l2_d1 <= \$172 ;
   always @(posedge clk)
-    skew_a3_d0 <= \$172 ;
+    skew_a3_d0 <= \$173 ;
   always @(posedge clk)
-    skew_a3_d1 <= \$173 ;
+    skew_a3_d1 <= \$174 ;
   always @(posedge clk)
-    skew_a3_d2 <= \$174 ;
+    skew_a3_d2 <= \$175 ;
   always @(posedge clk)
-    skew_v3_d0 <= \$175 ;
+    skew_v3_d0 <= \$176 ;
   always @(posedge clk)
-    skew_v3_d1 <= \$176 ;
+    skew_v3_d1 <= \$177 ;
   always @(posedge clk)
-    skew_v3_d2 <= \$177 ;
+    skew_v3_d2 <= \$178 ;
   always @(posedge clk)
-    skew_l3_d0 <= \$178 ;
+    skew_l3_d0 <= \$179 ;
   always @(posedge clk)
-    skew_l3_d1 <= \$179 ;
+    skew_l3_d1 <= \$180 ;
   always @(posedge clk)
-    skew_l3_d2 <= \$180 ;
+    skew_l3_d2 <= \$181 ;
   always @(posedge clk)
-    skew_a4_d0 <= \$181 ;
+    skew_a4_d0 <= \$182 ;
   always @(posedge clk)
-    skew_a4_d1 <= \$182 ;
+    skew_a4_d1 <= \$183 ;
   always @(posedge clk)
-    skew_a4_d2 <= \$183 ;
+    skew_a4_d2 <= \$184 ;
   always @(posedge clk)
-    skew_a4_d3 <= \$184 ;
+    skew_a4_d3 <= \$185 ;
   always @(posedge clk)
-    skew_v4_d0 <= \$185 ;
+    skew_v4_d0 <= \$186 ;
   always @(posedge clk)
-    skew_v4_d1 <= \$186 ;
+    skew_v4_d1 <= \$187 ;
   always @(posedge clk)
-    skew_v4_d2 <= \$187 ;
+    skew_v4_d2 <= \$188 ;
   always @(posedge clk)
-    skew_v4_d3 <= \$188 ;
+    skew_v4_d3 <= \$189 ;
   always @(posedge clk)
-    skew_l4_d0 <= \$189 ;
+    skew_l4_d0 <= \$190 ;
   always @(posedge clk)
-    skew_l4_d1 <= \$190 ;
+    skew_l4_d1 <= \$191 ;
   always @(posedge clk)
-    skew_l4_d2 <= \$191 ;
+    skew_l4_d2 <= \$192 ;
   always @(posedge clk)
-    skew_l4_d3 <= \$192 ;
+    skew_l4_d3 <= \$193 ;
   always @(posedge clk)
-    skew_a5_d0 <= \$193 ;
+    skew_a5_d0 <= \$194 ;
   always @(posedge clk)
-    skew_a5_d1 <= \$194 ;
+    skew_a5_d1 <= \$195 ;
   always @(posedge clk)
-    skew_a5_d2 <= \$195 ;
+    skew_a5_d2 <= \$196 ;
   always @(posedge clk)
-    skew_a5_d3 <= \$196 ;
+    skew_a5_d3 <= \$197 ;
   always @(posedge clk)
-    skew_a5_d4 <= \$197 ;
+    skew_a5_d4 <= \$198 ;
   always @(posedge clk)
-    skew_v5_d0 <= \$198 ;
+    skew_v5_d0 <= \$199 ;
   always @(posedge clk)
-    skew_v5_d1 <= \$199 ;
+    skew_v5_d1 <= \$200 ;
   always @(posedge clk)
-    skew_v5_d2 <= \$200 ;
+    skew_v5_d2 <= \$201 ;
   always @(posedge clk)
-    skew_v5_d3 <= \$201 ;
+    skew_v5_d3 <= \$202 ;
   always @(posedge clk)
-    skew_v5_d4 <= \$202 ;
+    skew_v5_d4 <= \$203 ;
   always @(posedge clk)
-    skew_l5_d0 <= \$203 ;
+    skew_l5_d0 <= \$204 ;
   always @(posedge clk)
-    skew_l5_d1 <= \$204 ;
+    skew_l5_d1 <= \$205 ;
   always @(posedge clk)
-    skew_l5_d2 <= \$205 ;
+    skew_l5_d2 <= \$206 ;
   always @(posedge clk)
-    skew_l5_d3 <= \$206 ;
+    skew_l5_d3 <= \$207 ;
   always @(posedge clk)
-    skew_l5_d4 <= \$207 ;
+    skew_l5_d4 <= \$208 ;
   always @(posedge clk)
-    skew_a6_d0 <= \$208 ;
+    skew_a6_d0 <= \$209 ;
   always @(posedge clk)
-    skew_a6_d1 <= \$209 ;
+    skew_a6_d1 <= \$210 ;
   always @(posedge clk)
-    skew_a6_d2 <= \$210 ;
+    skew_a6_d2 <= \$211 ;
   always @(posedge clk)
-    skew_a6_d3 <= \$211 ;
+    skew_a6_d3 <= \$212 ;
   always @(posedge clk)
-    skew_a6_d4 <= \$212 ;
+    skew_a6_d4 <= \$213 ;
   always @(posedge clk)
-    skew_a6_d5 <= \$213 ;
+    skew_a6_d5 <= \$214 ;
   always @(posedge clk)
-    skew_v6_d0 <= \$214 ;
+    skew_v6_d0 <= \$215 ;
   always @(posedge clk)
-    skew_v6_d1 <= \$215 ;
+    skew_v6_d1 <= \$216 ;
   always @(posedge clk)
-    skew_v6_d2 <= \$216 ;
+    skew_v6_d2 <= \$217 ;
   always @(posedge clk)
-    skew_v6_d3 <= \$217 ;
+    skew_v6_d3 <= \$218 ;
   always @(posedge clk)
-    skew_v6_d4 <= \$218 ;
+    skew_v6_d4 <= \$219 ;
   always @(posedge clk)
-    skew_v6_d5 <= \$219 ;
+    skew_v6_d5 <= \$220 ;
   always @(posedge clk)
-    skew_l6_d0 <= \$220 ;
+    skew_l6_d0 <= \$221 ;
   always @(posedge clk)
-    skew_l6_d1 <= \$221 ;
+    skew_l6_d1 <= \$222 ;
   always @(posedge clk)
-    skew_l6_d2 <= \$222 ;
+    skew_l6_d2 <= \$223 ;
   always @(posedge clk)
-    skew_l6_d3 <= \$223 ;
+    skew_l6_d3 <= \$224 ;
   always @(posedge clk)
-    skew_l6_d4 <= \$224 ;
+    skew_l6_d4 <= \$225 ;
   always @(posedge clk)
-    skew_l6_d5 <= \$225 ;
+    skew_l6_d5 <= \$226 ;
   always @(posedge clk)
-    skew_a7_d0 <= \$226 ;
+    skew_a7_d0 <= \$227 ;
   always @(posedge clk)
-    skew_a7_d1 <= \$227 ;
+    skew_a7_d1 <= \$228 ;
   always @(posedge clk)
-    skew_a7_d2 <= \$228 ;
+    skew_a7_d2 <= \$229 ;
   always @(posedge clk)
-    skew_a7_d3 <= \$229 ;
+    skew_a7_d3 <= \$230 ;
   always @(posedge clk)
-    skew_a7_d4 <= \$230 ;
+    skew_a7_d4 <= \$231 ;
   always @(posedge clk)
-    skew_a7_d5 <= \$231 ;
+    skew_a7_d5 <= \$232 ;
   always @(posedge clk)
-    skew_a7_d6 <= \$232 ;
+    skew_a7_d6 <= \$233 ;
   always @(posedge clk)
-    skew_v7_d0 <= \$233 ;
+    skew_v7_d0 <= \$234 ;
   always @(posedge clk)
-    skew_v7_d1 <= \$234 ;
+    skew_v7_d1 <= \$235 ;
   always @(posedge clk)
-    skew_v7_d2 <= \$235 ;
+    skew_v7_d2 <= \$236 ;
   always @(posedge clk)
-    skew_v7_d3 <= \$236 ;
+    skew_v7_d3 <= \$237 ;
   always @(posedge clk)
-    skew_v7_d4 <= \$237 ;
+    skew_v7_d4 <= \$238 ;
   always @(posedge clk)
-    skew_v7_d5 <= \$238 ;
+    skew_v7_d5 <= \$239 ;
   always @(posedge clk)
-    skew_v7_d6 <= \$239 ;
+    skew_v7_d6 <= \$240 ;
   always @(posedge clk)
-    skew_l7_d0 <= \$240 ;
+    skew_l7_d0 <= \$241 ;
   always @(posedge clk)
-    skew_l7_d1 <= \$241 ;
+    skew_l7_d1 <= \$242 ;
   always @(posedge clk)
-    skew_l7_d2 <= \$242 ;
+    skew_l7_d2 <= \$243 ;
   always @(posedge clk)
-    skew_l7_d3 <= \$243 ;
+    skew_l7_d3 <= \$244 ;
   always @(posedge clk)
-    skew_l7_d4 <= \$244 ;
+    skew_l7_d4 <= \$245 ;
   always @(posedge clk)
-    skew_l7_d5 <= \$245 ;
+    skew_l7_d5 <= \$246 ;
   always @(posedge clk)
-    skew_l7_d6 <= \$246 ;
+    skew_l7_d6 <= \$247 ;
   always @(posedge clk)
-    skew_w1_d0 <= \$247 ;
+    skew_w1_d0 <= \$248 ;
   always @(posedge clk)
-    skew_w2_d0 <= \$248 ;
+    skew_w2_d0 <= \$249 ;
   always @(posedge clk)
-    skew_w2_d1 <= \$249 ;
+    skew_w2_d1 <= \$250 ;
   always @(posedge clk)
-    skew_w3_d0 <= \$250 ;
+    skew_w3_d0 <= \$251 ;
   always @(posedge clk)
-    skew_w3_d1 <= \$251 ;
+    skew_w3_d1 <= \$252 ;
   always @(posedge clk)
-    skew_w3_d2 <= \$252 ;
+    skew_w3_d2 <= \$253 ;
   always @(posedge clk)
-    a_0_0 <= \$253 ;
+    a_0_0 <= \$254 ;
   always @(posedge clk)
-    v_0_0 <= \$254 ;
+    v_0_0 <= \$255 ;
   always @(posedge clk)
-    l_0_0 <= \$255 ;
+    l_0_0 <= \$256 ;
   always @(posedge clk)
-    w_0_0 <= \$256 ;
+    w_0_0 <= \$257 ;
   always @(posedge clk)
-    pr_0_0 <= \$257 ;
+    pr_0_0 <= \$258 ;
   always @(posedge clk)
-    vr_0_0 <= \$258 ;
+    vr_0_0 <= \$259 ;
   always @(posedge clk)
-    lr_0_0 <= \$259 ;
+    lr_0_0 <= \$260 ;
   always @(posedge clk)
-    acc_0_0 <= \$260 ;
+    acc_0_0 <= \$261 ;
   always @(posedge clk)
-    out_0_0 <= \$261 ;
+    out_0_0 <= \$262 ;
   always @(posedge clk)
-    a_0_1 <= \$262 ;
+    a_0_1 <= \$263 ;
   always @(posedge clk)
-    v_0_1 <= \$263 ;
+    v_0_1 <= \$264 ;
   always @(posedge clk)
-    l_0_1 <= \$264 ;
+    l_0_1 <= \$265 ;
   always @(posedge clk)
-    w_0_1 <= \$265 ;
+    w_0_1 <= \$266 ;
   always @(posedge clk)
-    pr_0_1 <= \$266 ;
+    pr_0_1 <= \$267 ;
   always @(posedge clk)
-    vr_0_1 <= \$267 ;
+    vr_0_1 <= \$268 ;
   always @(posedge clk)
-    lr_0_1 <= \$268 ;
+    lr_0_1 <= \$269 ;
   always @(posedge clk)
-    acc_0_1 <= \$269 ;
+    acc_0_1 <= \$270 ;
   always @(posedge clk)
-    out_0_1 <= \$270 ;
+    out_0_1 <= \$271 ;
   always @(posedge clk)
-    a_0_2 <= \$271 ;
+    a_0_2 <= \$272 ;
   always @(posedge clk)
-    v_0_2 <= \$272 ;
+    v_0_2 <= \$273 ;
   always @(posedge clk)
-    l_0_2 <= \$273 ;
+    l_0_2 <= \$274 ;
   always @(posedge clk)
-    w_0_2 <= \$274 ;
+    w_0_2 <= \$275 ;
   always @(posedge clk)
-    pr_0_2 <= \$275 ;
+    pr_0_2 <= \$276 ;
   always @(posedge clk)
-    vr_0_2 <= \$276 ;
-  always @(posedge clk)
-    lr_0_2 <= \$277 ;
+    vr_0_2 <= \$277 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = out_0_2;
-    if (cap_0_2) begin
-      \$279  = \$103 [25:0];
-    end else if (\$9 ) begin
-      \$279  = out_1_2;
+    \$278  = lr_0_2;
+    if (en) begin
+      \$278  = l_0_1;
+    end
+    if (rst) begin
+      \$278  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = acc_0_2;
+    if (\$7 ) begin
+      \$279  = \$8 ;
     end
     if (rst) begin
       \$279  = 26'h0000000;
@@ -2055,29 +2069,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = a_0_3;
-    if (en) begin
-      \$280  = a_0_2;
+    \$280  = out_0_2;
+    if (cap_0_2) begin
+      \$280  = \$102 [25:0];
+    end else if (\$9 ) begin
+      \$280  = out_1_2;
     end
     if (rst) begin
-      \$280  = 8'h00;
+      \$280  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = v_0_3;
+    \$281  = a_0_3;
     if (en) begin
-      \$281  = v_0_2;
+      \$281  = a_0_2;
     end
     if (rst) begin
-      \$281  = 1'h0;
+      \$281  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = l_0_3;
+    \$282  = v_0_3;
     if (en) begin
-      \$282  = l_0_2;
+      \$282  = v_0_2;
     end
     if (rst) begin
       \$282  = 1'h0;
@@ -2085,39 +2101,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = w_0_3;
+    \$283  = l_0_3;
     if (en) begin
-      \$283  = skew_w3_d2;
+      \$283  = l_0_2;
     end
     if (rst) begin
-      \$283  = 8'h00;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = pr_0_3;
+    \$284  = w_0_3;
     if (en) begin
-      \$284  = p_0_3;
+      \$284  = skew_w3_d2;
     end
     if (rst) begin
-      \$284  = 16'h0000;
+      \$284  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = vr_0_3;
+    \$285  = pr_0_3;
     if (en) begin
-      \$285  = v_0_2;
+      \$285  = p_0_3;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$285  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = lr_0_3;
+    \$286  = vr_0_3;
     if (en) begin
-      \$286  = l_0_2;
+      \$286  = v_0_2;
     end
     if (rst) begin
       \$286  = 1'h0;
@@ -2125,21 +2141,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = acc_0_3;
-    if (\$10 ) begin
-      \$287  = \$11 ;
+    \$287  = lr_0_3;
+    if (en) begin
+      \$287  = l_0_2;
     end
     if (rst) begin
-      \$287  = 26'h0000000;
+      \$287  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = out_0_3;
-    if (cap_0_3) begin
-      \$288  = \$105 [25:0];
-    end else if (\$12 ) begin
-      \$288  = out_1_3;
+    \$288  = acc_0_3;
+    if (\$10 ) begin
+      \$288  = \$11 ;
     end
     if (rst) begin
       \$288  = 26'h0000000;
@@ -2147,29 +2161,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = a_1_0;
-    if (en) begin
-      \$289  = skew_a1_d0;
+    \$289  = out_0_3;
+    if (cap_0_3) begin
+      \$289  = \$104 [25:0];
+    end else if (\$12 ) begin
+      \$289  = out_1_3;
     end
     if (rst) begin
-      \$289  = 8'h00;
+      \$289  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = v_1_0;
+    \$290  = a_1_0;
     if (en) begin
-      \$290  = skew_v1_d0;
+      \$290  = skew_a1_d0;
     end
     if (rst) begin
-      \$290  = 1'h0;
+      \$290  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = l_1_0;
+    \$291  = v_1_0;
     if (en) begin
-      \$291  = skew_l1_d0;
+      \$291  = skew_v1_d0;
     end
     if (rst) begin
       \$291  = 1'h0;
@@ -2177,39 +2193,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = w_1_0;
+    \$292  = l_1_0;
     if (en) begin
-      \$292  = w_0_0;
+      \$292  = skew_l1_d0;
     end
     if (rst) begin
-      \$292  = 8'h00;
+      \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = pr_1_0;
+    \$293  = w_1_0;
     if (en) begin
-      \$293  = p_1_0;
+      \$293  = w_0_0;
     end
     if (rst) begin
-      \$293  = 16'h0000;
+      \$293  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = vr_1_0;
+    \$294  = pr_1_0;
     if (en) begin
-      \$294  = skew_v1_d0;
+      \$294  = p_1_0;
     end
     if (rst) begin
-      \$294  = 1'h0;
+      \$294  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = lr_1_0;
+    \$295  = vr_1_0;
     if (en) begin
-      \$295  = skew_l1_d0;
+      \$295  = skew_v1_d0;
     end
     if (rst) begin
       \$295  = 1'h0;
@@ -2217,21 +2233,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = acc_1_0;
-    if (\$13 ) begin
-      \$296  = \$14 ;
+    \$296  = lr_1_0;
+    if (en) begin
+      \$296  = skew_l1_d0;
     end
     if (rst) begin
-      \$296  = 26'h0000000;
+      \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = out_1_0;
-    if (cap_1_0) begin
-      \$297  = \$107 [25:0];
-    end else if (\$15 ) begin
-      \$297  = out_2_0;
+    \$297  = acc_1_0;
+    if (\$13 ) begin
+      \$297  = \$14 ;
     end
     if (rst) begin
       \$297  = 26'h0000000;
@@ -2239,29 +2253,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = a_1_1;
-    if (en) begin
-      \$298  = a_1_0;
+    \$298  = out_1_0;
+    if (cap_1_0) begin
+      \$298  = \$106 [25:0];
+    end else if (\$15 ) begin
+      \$298  = out_2_0;
     end
     if (rst) begin
-      \$298  = 8'h00;
+      \$298  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = v_1_1;
+    \$299  = a_1_1;
     if (en) begin
-      \$299  = v_1_0;
+      \$299  = a_1_0;
     end
     if (rst) begin
-      \$299  = 1'h0;
+      \$299  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = l_1_1;
+    \$300  = v_1_1;
     if (en) begin
-      \$300  = l_1_0;
+      \$300  = v_1_0;
     end
     if (rst) begin
       \$300  = 1'h0;
@@ -2269,39 +2285,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = w_1_1;
+    \$301  = l_1_1;
     if (en) begin
-      \$301  = w_0_1;
+      \$301  = l_1_0;
     end
     if (rst) begin
-      \$301  = 8'h00;
+      \$301  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = pr_1_1;
+    \$302  = w_1_1;
     if (en) begin
-      \$302  = p_1_1;
+      \$302  = w_0_1;
     end
     if (rst) begin
-      \$302  = 16'h0000;
+      \$302  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = vr_1_1;
+    \$303  = pr_1_1;
     if (en) begin
-      \$303  = v_1_0;
+      \$303  = p_1_1;
     end
     if (rst) begin
-      \$303  = 1'h0;
+      \$303  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = lr_1_1;
+    \$304  = vr_1_1;
     if (en) begin
-      \$304  = l_1_0;
+      \$304  = v_1_0;
     end
     if (rst) begin
       \$304  = 1'h0;
@@ -2309,21 +2325,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = acc_1_1;
-    if (\$16 ) begin
-      \$305  = \$17 ;
+    \$305  = lr_1_1;
+    if (en) begin
+      \$305  = l_1_0;
     end
     if (rst) begin
-      \$305  = 26'h0000000;
+      \$305  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = out_1_1;
-    if (cap_1_1) begin
-      \$306  = \$109 [25:0];
-    end else if (\$18 ) begin
-      \$306  = out_2_1;
+    \$306  = acc_1_1;
+    if (\$16 ) begin
+      \$306  = \$17 ;
     end
     if (rst) begin
       \$306  = 26'h0000000;
@@ -2331,29 +2345,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = a_1_2;
-    if (en) begin
-      \$307  = a_1_1;
+    \$307  = out_1_1;
+    if (cap_1_1) begin
+      \$307  = \$108 [25:0];
+    end else if (\$18 ) begin
+      \$307  = out_2_1;
     end
     if (rst) begin
-      \$307  = 8'h00;
+      \$307  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = v_1_2;
+    \$308  = a_1_2;
     if (en) begin
-      \$308  = v_1_1;
+      \$308  = a_1_1;
     end
     if (rst) begin
-      \$308  = 1'h0;
+      \$308  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = l_1_2;
+    \$309  = v_1_2;
     if (en) begin
-      \$309  = l_1_1;
+      \$309  = v_1_1;
     end
     if (rst) begin
       \$309  = 1'h0;
@@ -2361,39 +2377,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = w_1_2;
+    \$310  = l_1_2;
     if (en) begin
-      \$310  = w_0_2;
+      \$310  = l_1_1;
     end
     if (rst) begin
-      \$310  = 8'h00;
+      \$310  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = pr_1_2;
+    \$311  = w_1_2;
     if (en) begin
-      \$311  = p_1_2;
+      \$311  = w_0_2;
     end
     if (rst) begin
-      \$311  = 16'h0000;
+      \$311  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = vr_1_2;
+    \$312  = pr_1_2;
     if (en) begin
-      \$312  = v_1_1;
+      \$312  = p_1_2;
     end
     if (rst) begin
-      \$312  = 1'h0;
+      \$312  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = lr_1_2;
+    \$313  = vr_1_2;
     if (en) begin
-      \$313  = l_1_1;
+      \$313  = v_1_1;
     end
     if (rst) begin
       \$313  = 1'h0;
@@ -2401,21 +2417,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = acc_1_2;
-    if (\$19 ) begin
-      \$314  = \$20 ;
+    \$314  = lr_1_2;
+    if (en) begin
+      \$314  = l_1_1;
     end
     if (rst) begin
-      \$314  = 26'h0000000;
+      \$314  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = out_1_2;
-    if (cap_1_2) begin
-      \$315  = \$111 [25:0];
-    end else if (\$21 ) begin
-      \$315  = out_2_2;
+    \$315  = acc_1_2;
+    if (\$19 ) begin
+      \$315  = \$20 ;
     end
     if (rst) begin
       \$315  = 26'h0000000;
@@ -2423,29 +2437,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = a_1_3;
-    if (en) begin
-      \$316  = a_1_2;
+    \$316  = out_1_2;
+    if (cap_1_2) begin
+      \$316  = \$110 [25:0];
+    end else if (\$21 ) begin
+      \$316  = out_2_2;
     end
     if (rst) begin
-      \$316  = 8'h00;
+      \$316  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = v_1_3;
+    \$317  = a_1_3;
     if (en) begin
-      \$317  = v_1_2;
+      \$317  = a_1_2;
     end
     if (rst) begin
-      \$317  = 1'h0;
+      \$317  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = l_1_3;
+    \$318  = v_1_3;
     if (en) begin
-      \$318  = l_1_2;
+      \$318  = v_1_2;
     end
     if (rst) begin
       \$318  = 1'h0;
@@ -2453,39 +2469,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = w_1_3;
+    \$319  = l_1_3;
     if (en) begin
-      \$319  = w_0_3;
+      \$319  = l_1_2;
     end
     if (rst) begin
-      \$319  = 8'h00;
+      \$319  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = pr_1_3;
+    \$320  = w_1_3;
     if (en) begin
-      \$320  = p_1_3;
+      \$320  = w_0_3;
     end
     if (rst) begin
-      \$320  = 16'h0000;
+      \$320  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = vr_1_3;
+    \$321  = pr_1_3;
     if (en) begin
-      \$321  = v_1_2;
+      \$321  = p_1_3;
     end
     if (rst) begin
-      \$321  = 1'h0;
+      \$321  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = lr_1_3;
+    \$322  = vr_1_3;
     if (en) begin
-      \$322  = l_1_2;
+      \$322  = v_1_2;
     end
     if (rst) begin
       \$322  = 1'h0;
@@ -2493,21 +2509,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = acc_1_3;
-    if (\$22 ) begin
-      \$323  = \$23 ;
+    \$323  = lr_1_3;
+    if (en) begin
+      \$323  = l_1_2;
     end
     if (rst) begin
-      \$323  = 26'h0000000;
+      \$323  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = out_1_3;
-    if (cap_1_3) begin
-      \$324  = \$113 [25:0];
-    end else if (\$24 ) begin
-      \$324  = out_2_3;
+    \$324  = acc_1_3;
+    if (\$22 ) begin
+      \$324  = \$23 ;
     end
     if (rst) begin
       \$324  = 26'h0000000;
@@ -2515,29 +2529,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = a_2_0;
-    if (en) begin
-      \$325  = skew_a2_d1;
+    \$325  = out_1_3;
+    if (cap_1_3) begin
+      \$325  = \$112 [25:0];
+    end else if (\$24 ) begin
+      \$325  = out_2_3;
     end
     if (rst) begin
-      \$325  = 8'h00;
+      \$325  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = v_2_0;
+    \$326  = a_2_0;
     if (en) begin
-      \$326  = skew_v2_d1;
+      \$326  = skew_a2_d1;
     end
     if (rst) begin
-      \$326  = 1'h0;
+      \$326  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = l_2_0;
+    \$327  = v_2_0;
     if (en) begin
-      \$327  = skew_l2_d1;
+      \$327  = skew_v2_d1;
     end
     if (rst) begin
       \$327  = 1'h0;
@@ -2545,39 +2561,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = w_2_0;
+    \$328  = l_2_0;
     if (en) begin
-      \$328  = w_1_0;
+      \$328  = skew_l2_d1;
     end
     if (rst) begin
-      \$328  = 8'h00;
+      \$328  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = pr_2_0;
+    \$329  = w_2_0;
     if (en) begin
-      \$329  = p_2_0;
+      \$329  = w_1_0;
     end
     if (rst) begin
-      \$329  = 16'h0000;
+      \$329  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = vr_2_0;
+    \$330  = pr_2_0;
     if (en) begin
-      \$330  = skew_v2_d1;
+      \$330  = p_2_0;
     end
     if (rst) begin
-      \$330  = 1'h0;
+      \$330  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = lr_2_0;
+    \$331  = vr_2_0;
     if (en) begin
-      \$331  = skew_l2_d1;
+      \$331  = skew_v2_d1;
     end
     if (rst) begin
       \$331  = 1'h0;
@@ -2585,21 +2601,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = acc_2_0;
-    if (\$25 ) begin
-      \$332  = \$26 ;
+    \$332  = lr_2_0;
+    if (en) begin
+      \$332  = skew_l2_d1;
     end
     if (rst) begin
-      \$332  = 26'h0000000;
+      \$332  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = out_2_0;
-    if (cap_2_0) begin
-      \$333  = \$115 [25:0];
-    end else if (\$27 ) begin
-      \$333  = out_3_0;
+    \$333  = acc_2_0;
+    if (\$25 ) begin
+      \$333  = \$26 ;
     end
     if (rst) begin
       \$333  = 26'h0000000;
@@ -2607,29 +2621,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = a_2_1;
-    if (en) begin
-      \$334  = a_2_0;
+    \$334  = out_2_0;
+    if (cap_2_0) begin
+      \$334  = \$114 [25:0];
+    end else if (\$27 ) begin
+      \$334  = out_3_0;
     end
     if (rst) begin
-      \$334  = 8'h00;
+      \$334  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = v_2_1;
+    \$335  = a_2_1;
     if (en) begin
-      \$335  = v_2_0;
+      \$335  = a_2_0;
     end
     if (rst) begin
-      \$335  = 1'h0;
+      \$335  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = l_2_1;
+    \$336  = v_2_1;
     if (en) begin
-      \$336  = l_2_0;
+      \$336  = v_2_0;
     end
     if (rst) begin
       \$336  = 1'h0;
@@ -2637,39 +2653,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = w_2_1;
+    \$337  = l_2_1;
     if (en) begin
-      \$337  = w_1_1;
+      \$337  = l_2_0;
     end
     if (rst) begin
-      \$337  = 8'h00;
+      \$337  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = pr_2_1;
+    \$338  = w_2_1;
     if (en) begin
-      \$338  = p_2_1;
+      \$338  = w_1_1;
     end
     if (rst) begin
-      \$338  = 16'h0000;
+      \$338  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = vr_2_1;
+    \$339  = pr_2_1;
     if (en) begin
-      \$339  = v_2_0;
+      \$339  = p_2_1;
     end
     if (rst) begin
-      \$339  = 1'h0;
+      \$339  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = lr_2_1;
+    \$340  = vr_2_1;
     if (en) begin
-      \$340  = l_2_0;
+      \$340  = v_2_0;
     end
     if (rst) begin
       \$340  = 1'h0;
@@ -2677,21 +2693,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = acc_2_1;
-    if (\$28 ) begin
-      \$341  = \$29 ;
+    \$341  = lr_2_1;
+    if (en) begin
+      \$341  = l_2_0;
     end
     if (rst) begin
-      \$341  = 26'h0000000;
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = out_2_1;
-    if (cap_2_1) begin
-      \$342  = \$117 [25:0];
-    end else if (\$30 ) begin
-      \$342  = out_3_1;
+    \$342  = acc_2_1;
+    if (\$28 ) begin
+      \$342  = \$29 ;
     end
     if (rst) begin
       \$342  = 26'h0000000;
@@ -2699,29 +2713,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = a_2_2;
-    if (en) begin
-      \$343  = a_2_1;
+    \$343  = out_2_1;
+    if (cap_2_1) begin
+      \$343  = \$116 [25:0];
+    end else if (\$30 ) begin
+      \$343  = out_3_1;
     end
     if (rst) begin
-      \$343  = 8'h00;
+      \$343  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = v_2_2;
+    \$344  = a_2_2;
     if (en) begin
-      \$344  = v_2_1;
+      \$344  = a_2_1;
     end
     if (rst) begin
-      \$344  = 1'h0;
+      \$344  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = l_2_2;
+    \$345  = v_2_2;
     if (en) begin
-      \$345  = l_2_1;
+      \$345  = v_2_1;
     end
     if (rst) begin
       \$345  = 1'h0;
@@ -2729,39 +2745,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = w_2_2;
+    \$346  = l_2_2;
     if (en) begin
-      \$346  = w_1_2;
+      \$346  = l_2_1;
     end
     if (rst) begin
-      \$346  = 8'h00;
+      \$346  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = pr_2_2;
+    \$347  = w_2_2;
     if (en) begin
-      \$347  = p_2_2;
+      \$347  = w_1_2;
     end
     if (rst) begin
-      \$347  = 16'h0000;
+      \$347  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = vr_2_2;
+    \$348  = pr_2_2;
     if (en) begin
-      \$348  = v_2_1;
+      \$348  = p_2_2;
     end
     if (rst) begin
-      \$348  = 1'h0;
+      \$348  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = lr_2_2;
+    \$349  = vr_2_2;
     if (en) begin
-      \$349  = l_2_1;
+      \$349  = v_2_1;
     end
     if (rst) begin
       \$349  = 1'h0;
@@ -2769,21 +2785,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = acc_2_2;
-    if (\$31 ) begin
-      \$350  = \$32 ;
+    \$350  = lr_2_2;
+    if (en) begin
+      \$350  = l_2_1;
     end
     if (rst) begin
-      \$350  = 26'h0000000;
+      \$350  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = out_2_2;
-    if (cap_2_2) begin
-      \$351  = \$119 [25:0];
-    end else if (\$33 ) begin
-      \$351  = out_3_2;
+    \$351  = acc_2_2;
+    if (\$31 ) begin
+      \$351  = \$32 ;
     end
     if (rst) begin
       \$351  = 26'h0000000;
@@ -2791,29 +2805,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = a_2_3;
-    if (en) begin
-      \$352  = a_2_2;
+    \$352  = out_2_2;
+    if (cap_2_2) begin
+      \$352  = \$118 [25:0];
+    end else if (\$33 ) begin
+      \$352  = out_3_2;
     end
     if (rst) begin
-      \$352  = 8'h00;
+      \$352  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = v_2_3;
+    \$353  = a_2_3;
     if (en) begin
-      \$353  = v_2_2;
+      \$353  = a_2_2;
     end
     if (rst) begin
-      \$353  = 1'h0;
+      \$353  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = l_2_3;
+    \$354  = v_2_3;
     if (en) begin
-      \$354  = l_2_2;
+      \$354  = v_2_2;
     end
     if (rst) begin
       \$354  = 1'h0;
@@ -2821,39 +2837,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = w_2_3;
+    \$355  = l_2_3;
     if (en) begin
-      \$355  = w_1_3;
+      \$355  = l_2_2;
     end
     if (rst) begin
-      \$355  = 8'h00;
+      \$355  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = pr_2_3;
+    \$356  = w_2_3;
     if (en) begin
-      \$356  = p_2_3;
+      \$356  = w_1_3;
     end
     if (rst) begin
-      \$356  = 16'h0000;
+      \$356  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = vr_2_3;
+    \$357  = pr_2_3;
     if (en) begin
-      \$357  = v_2_2;
+      \$357  = p_2_3;
     end
     if (rst) begin
-      \$357  = 1'h0;
+      \$357  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = lr_2_3;
+    \$358  = vr_2_3;
     if (en) begin
-      \$358  = l_2_2;
+      \$358  = v_2_2;
     end
     if (rst) begin
       \$358  = 1'h0;
@@ -2861,21 +2877,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = acc_2_3;
-    if (\$34 ) begin
-      \$359  = \$35 ;
+    \$359  = lr_2_3;
+    if (en) begin
+      \$359  = l_2_2;
     end
     if (rst) begin
-      \$359  = 26'h0000000;
+      \$359  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = out_2_3;
-    if (cap_2_3) begin
-      \$360  = \$121 [25:0];
-    end else if (\$36 ) begin
-      \$360  = out_3_3;
+    \$360  = acc_2_3;
+    if (\$34 ) begin
+      \$360  = \$35 ;
     end
     if (rst) begin
       \$360  = 26'h0000000;
@@ -2883,29 +2897,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = a_3_0;
-    if (en) begin
-      \$361  = skew_a3_d2;
+    \$361  = out_2_3;
+    if (cap_2_3) begin
+      \$361  = \$120 [25:0];
+    end else if (\$36 ) begin
+      \$361  = out_3_3;
     end
     if (rst) begin
-      \$361  = 8'h00;
+      \$361  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = v_3_0;
+    \$362  = a_3_0;
     if (en) begin
-      \$362  = skew_v3_d2;
+      \$362  = skew_a3_d2;
     end
     if (rst) begin
-      \$362  = 1'h0;
+      \$362  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = l_3_0;
+    \$363  = v_3_0;
     if (en) begin
-      \$363  = skew_l3_d2;
+      \$363  = skew_v3_d2;
     end
     if (rst) begin
       \$363  = 1'h0;
@@ -2913,39 +2929,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = w_3_0;
+    \$364  = l_3_0;
     if (en) begin
-      \$364  = w_2_0;
+      \$364  = skew_l3_d2;
     end
     if (rst) begin
-      \$364  = 8'h00;
+      \$364  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = pr_3_0;
+    \$365  = w_3_0;
     if (en) begin
-      \$365  = p_3_0;
+      \$365  = w_2_0;
     end
     if (rst) begin
-      \$365  = 16'h0000;
+      \$365  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = vr_3_0;
+    \$366  = pr_3_0;
     if (en) begin
-      \$366  = skew_v3_d2;
+      \$366  = p_3_0;
     end
     if (rst) begin
-      \$366  = 1'h0;
+      \$366  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = lr_3_0;
+    \$367  = vr_3_0;
     if (en) begin
-      \$367  = skew_l3_d2;
+      \$367  = skew_v3_d2;
     end
     if (rst) begin
       \$367  = 1'h0;
@@ -2953,21 +2969,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = acc_3_0;
-    if (\$37 ) begin
-      \$368  = \$38 ;
+    \$368  = lr_3_0;
+    if (en) begin
+      \$368  = skew_l3_d2;
     end
     if (rst) begin
-      \$368  = 26'h0000000;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$369  = out_3_0;
-    if (cap_3_0) begin
-      \$369  = \$123 [25:0];
-    end else if (\$39 ) begin
-      \$369  = out_4_0;
+    \$369  = acc_3_0;
+    if (\$37 ) begin
+      \$369  = \$38 ;
     end
     if (rst) begin
       \$369  = 26'h0000000;
@@ -2975,29 +2989,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$370  = a_3_1;
-    if (en) begin
-      \$370  = a_3_0;
+    \$370  = out_3_0;
+    if (cap_3_0) begin
+      \$370  = \$122 [25:0];
+    end else if (\$39 ) begin
+      \$370  = out_4_0;
     end
     if (rst) begin
-      \$370  = 8'h00;
+      \$370  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$371  = v_3_1;
+    \$371  = a_3_1;
     if (en) begin
-      \$371  = v_3_0;
+      \$371  = a_3_0;
     end
     if (rst) begin
-      \$371  = 1'h0;
+      \$371  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$372  = l_3_1;
+    \$372  = v_3_1;
     if (en) begin
-      \$372  = l_3_0;
+      \$372  = v_3_0;
     end
     if (rst) begin
       \$372  = 1'h0;
@@ -3005,39 +3021,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$373  = w_3_1;
+    \$373  = l_3_1;
     if (en) begin
-      \$373  = w_2_1;
+      \$373  = l_3_0;
     end
     if (rst) begin
-      \$373  = 8'h00;
+      \$373  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$374  = pr_3_1;
+    \$374  = w_3_1;
     if (en) begin
-      \$374  = p_3_1;
+      \$374  = w_2_1;
     end
     if (rst) begin
-      \$374  = 16'h0000;
+      \$374  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$375  = vr_3_1;
+    \$375  = pr_3_1;
     if (en) begin
-      \$375  = v_3_0;
+      \$375  = p_3_1;
     end
     if (rst) begin
-      \$375  = 1'h0;
+      \$375  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$376  = lr_3_1;
+    \$376  = vr_3_1;
     if (en) begin
-      \$376  = l_3_0;
+      \$376  = v_3_0;
     end
     if (rst) begin
       \$376  = 1'h0;
@@ -3045,21 +3061,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$377  = acc_3_1;
-    if (\$40 ) begin
-      \$377  = \$41 ;
+    \$377  = lr_3_1;
+    if (en) begin
+      \$377  = l_3_0;
     end
     if (rst) begin
-      \$377  = 26'h0000000;
+      \$377  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$378  = out_3_1;
-    if (cap_3_1) begin
-      \$378  = \$125 [25:0];
-    end else if (\$42 ) begin
-      \$378  = out_4_1;
+    \$378  = acc_3_1;
+    if (\$40 ) begin
+      \$378  = \$41 ;
     end
     if (rst) begin
       \$378  = 26'h0000000;
@@ -3067,29 +3081,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$379  = a_3_2;
-    if (en) begin
-      \$379  = a_3_1;
+    \$379  = out_3_1;
+    if (cap_3_1) begin
+      \$379  = \$124 [25:0];
+    end else if (\$42 ) begin
+      \$379  = out_4_1;
     end
     if (rst) begin
-      \$379  = 8'h00;
+      \$379  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$380  = v_3_2;
+    \$380  = a_3_2;
     if (en) begin
-      \$380  = v_3_1;
+      \$380  = a_3_1;
     end
     if (rst) begin
-      \$380  = 1'h0;
+      \$380  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$381  = l_3_2;
+    \$381  = v_3_2;
     if (en) begin
-      \$381  = l_3_1;
+      \$381  = v_3_1;
     end
     if (rst) begin
       \$381  = 1'h0;
@@ -3097,39 +3113,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$382  = w_3_2;
+    \$382  = l_3_2;
     if (en) begin
-      \$382  = w_2_2;
+      \$382  = l_3_1;
     end
     if (rst) begin
-      \$382  = 8'h00;
+      \$382  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$383  = pr_3_2;
+    \$383  = w_3_2;
     if (en) begin
-      \$383  = p_3_2;
+      \$383  = w_2_2;
     end
     if (rst) begin
-      \$383  = 16'h0000;
+      \$383  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$384  = vr_3_2;
+    \$384  = pr_3_2;
     if (en) begin
-      \$384  = v_3_1;
+      \$384  = p_3_2;
     end
     if (rst) begin
-      \$384  = 1'h0;
+      \$384  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$385  = lr_3_2;
+    \$385  = vr_3_2;
     if (en) begin
-      \$385  = l_3_1;
+      \$385  = v_3_1;
     end
     if (rst) begin
       \$385  = 1'h0;
@@ -3137,21 +3153,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$386  = acc_3_2;
-    if (\$43 ) begin
-      \$386  = \$44 ;
+    \$386  = lr_3_2;
+    if (en) begin
+      \$386  = l_3_1;
     end
     if (rst) begin
-      \$386  = 26'h0000000;
+      \$386  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$387  = out_3_2;
-    if (cap_3_2) begin
-      \$387  = \$127 [25:0];
-    end else if (\$45 ) begin
-      \$387  = out_4_2;
+    \$387  = acc_3_2;
+    if (\$43 ) begin
+      \$387  = \$44 ;
     end
     if (rst) begin
       \$387  = 26'h0000000;
@@ -3159,29 +3173,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$388  = a_3_3;
-    if (en) begin
-      \$388  = a_3_2;
+    \$388  = out_3_2;
+    if (cap_3_2) begin
+      \$388  = \$126 [25:0];
+    end else if (\$45 ) begin
+      \$388  = out_4_2;
     end
     if (rst) begin
-      \$388  = 8'h00;
+      \$388  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$389  = v_3_3;
+    \$389  = a_3_3;
     if (en) begin
-      \$389  = v_3_2;
+      \$389  = a_3_2;
     end
     if (rst) begin
-      \$389  = 1'h0;
+      \$389  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$390  = l_3_3;
+    \$390  = v_3_3;
     if (en) begin
-      \$390  = l_3_2;
+      \$390  = v_3_2;
     end
     if (rst) begin
       \$390  = 1'h0;
@@ -3189,39 +3205,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$391  = w_3_3;
+    \$391  = l_3_3;
     if (en) begin
-      \$391  = w_2_3;
+      \$391  = l_3_2;
     end
     if (rst) begin
-      \$391  = 8'h00;
+      \$391  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$392  = pr_3_3;
+    \$392  = w_3_3;
     if (en) begin
-      \$392  = p_3_3;
+      \$392  = w_2_3;
     end
     if (rst) begin
-      \$392  = 16'h0000;
+      \$392  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$393  = vr_3_3;
+    \$393  = pr_3_3;
     if (en) begin
-      \$393  = v_3_2;
+      \$393  = p_3_3;
     end
     if (rst) begin
-      \$393  = 1'h0;
+      \$393  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$394  = lr_3_3;
+    \$394  = vr_3_3;
     if (en) begin
-      \$394  = l_3_2;
+      \$394  = v_3_2;
     end
     if (rst) begin
       \$394  = 1'h0;
@@ -3229,21 +3245,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$395  = acc_3_3;
-    if (\$46 ) begin
-      \$395  = \$47 ;
+    \$395  = lr_3_3;
+    if (en) begin
+      \$395  = l_3_2;
     end
     if (rst) begin
-      \$395  = 26'h0000000;
+      \$395  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$396  = out_3_3;
-    if (cap_3_3) begin
-      \$396  = \$129 [25:0];
-    end else if (\$48 ) begin
-      \$396  = out_4_3;
+    \$396  = acc_3_3;
+    if (\$46 ) begin
+      \$396  = \$47 ;
     end
     if (rst) begin
       \$396  = 26'h0000000;
@@ -3251,29 +3265,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$397  = a_4_0;
-    if (en) begin
-      \$397  = skew_a4_d3;
+    \$397  = out_3_3;
+    if (cap_3_3) begin
+      \$397  = \$128 [25:0];
+    end else if (\$48 ) begin
+      \$397  = out_4_3;
     end
     if (rst) begin
-      \$397  = 8'h00;
+      \$397  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$398  = v_4_0;
+    \$398  = a_4_0;
     if (en) begin
-      \$398  = skew_v4_d3;
+      \$398  = skew_a4_d3;
     end
     if (rst) begin
-      \$398  = 1'h0;
+      \$398  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$399  = l_4_0;
+    \$399  = v_4_0;
     if (en) begin
-      \$399  = skew_l4_d3;
+      \$399  = skew_v4_d3;
     end
     if (rst) begin
       \$399  = 1'h0;
@@ -3281,39 +3297,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$400  = w_4_0;
+    \$400  = l_4_0;
     if (en) begin
-      \$400  = w_3_0;
+      \$400  = skew_l4_d3;
     end
     if (rst) begin
-      \$400  = 8'h00;
+      \$400  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$401  = pr_4_0;
+    \$401  = w_4_0;
     if (en) begin
-      \$401  = p_4_0;
+      \$401  = w_3_0;
     end
     if (rst) begin
-      \$401  = 16'h0000;
+      \$401  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$402  = vr_4_0;
+    \$402  = pr_4_0;
     if (en) begin
-      \$402  = skew_v4_d3;
+      \$402  = p_4_0;
     end
     if (rst) begin
-      \$402  = 1'h0;
+      \$402  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$403  = lr_4_0;
+    \$403  = vr_4_0;
     if (en) begin
-      \$403  = skew_l4_d3;
+      \$403  = skew_v4_d3;
     end
     if (rst) begin
       \$403  = 1'h0;
@@ -3321,21 +3337,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$404  = acc_4_0;
-    if (\$49 ) begin
-      \$404  = \$50 ;
+    \$404  = lr_4_0;
+    if (en) begin
+      \$404  = skew_l4_d3;
     end
     if (rst) begin
-      \$404  = 26'h0000000;
+      \$404  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$405  = out_4_0;
-    if (cap_4_0) begin
-      \$405  = \$131 [25:0];
-    end else if (\$51 ) begin
-      \$405  = out_5_0;
+    \$405  = acc_4_0;
+    if (\$49 ) begin
+      \$405  = \$50 ;
     end
     if (rst) begin
       \$405  = 26'h0000000;
@@ -3343,29 +3357,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$406  = a_4_1;
-    if (en) begin
-      \$406  = a_4_0;
+    \$406  = out_4_0;
+    if (cap_4_0) begin
+      \$406  = \$130 [25:0];
+    end else if (\$51 ) begin
+      \$406  = out_5_0;
     end
     if (rst) begin
-      \$406  = 8'h00;
+      \$406  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$407  = v_4_1;
+    \$407  = a_4_1;
     if (en) begin
-      \$407  = v_4_0;
+      \$407  = a_4_0;
     end
     if (rst) begin
-      \$407  = 1'h0;
+      \$407  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$408  = l_4_1;
+    \$408  = v_4_1;
     if (en) begin
-      \$408  = l_4_0;
+      \$408  = v_4_0;
     end
     if (rst) begin
       \$408  = 1'h0;
@@ -3373,39 +3389,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$409  = w_4_1;
+    \$409  = l_4_1;
     if (en) begin
-      \$409  = w_3_1;
+      \$409  = l_4_0;
     end
     if (rst) begin
-      \$409  = 8'h00;
+      \$409  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$410  = pr_4_1;
+    \$410  = w_4_1;
     if (en) begin
-      \$410  = p_4_1;
+      \$410  = w_3_1;
     end
     if (rst) begin
-      \$410  = 16'h0000;
+      \$410  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$411  = vr_4_1;
+    \$411  = pr_4_1;
     if (en) begin
-      \$411  = v_4_0;
+      \$411  = p_4_1;
     end
     if (rst) begin
-      \$411  = 1'h0;
+      \$411  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$412  = lr_4_1;
+    \$412  = vr_4_1;
     if (en) begin
-      \$412  = l_4_0;
+      \$412  = v_4_0;
     end
     if (rst) begin
       \$412  = 1'h0;
@@ -3413,21 +3429,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$413  = acc_4_1;
-    if (\$52 ) begin
-      \$413  = \$53 ;
+    \$413  = lr_4_1;
+    if (en) begin
+      \$413  = l_4_0;
     end
     if (rst) begin
-      \$413  = 26'h0000000;
+      \$413  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$414  = out_4_1;
-    if (cap_4_1) begin
-      \$414  = \$133 [25:0];
-    end else if (\$54 ) begin
-      \$414  = out_5_1;
+    \$414  = acc_4_1;
+    if (\$52 ) begin
+      \$414  = \$53 ;
     end
     if (rst) begin
       \$414  = 26'h0000000;
@@ -3435,29 +3449,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$415  = a_4_2;
-    if (en) begin
-      \$415  = a_4_1;
+    \$415  = out_4_1;
+    if (cap_4_1) begin
+      \$415  = \$132 [25:0];
+    end else if (\$54 ) begin
+      \$415  = out_5_1;
     end
     if (rst) begin
-      \$415  = 8'h00;
+      \$415  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$416  = v_4_2;
+    \$416  = a_4_2;
     if (en) begin
-      \$416  = v_4_1;
+      \$416  = a_4_1;
     end
     if (rst) begin
-      \$416  = 1'h0;
+      \$416  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$417  = l_4_2;
+    \$417  = v_4_2;
     if (en) begin
-      \$417  = l_4_1;
+      \$417  = v_4_1;
     end
     if (rst) begin
       \$417  = 1'h0;
@@ -3465,39 +3481,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$418  = w_4_2;
+    \$418  = l_4_2;
     if (en) begin
-      \$418  = w_3_2;
+      \$418  = l_4_1;
     end
     if (rst) begin
-      \$418  = 8'h00;
+      \$418  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$419  = pr_4_2;
+    \$419  = w_4_2;
     if (en) begin
-      \$419  = p_4_2;
+      \$419  = w_3_2;
     end
     if (rst) begin
-      \$419  = 16'h0000;
+      \$419  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$420  = vr_4_2;
+    \$420  = pr_4_2;
     if (en) begin
-      \$420  = v_4_1;
+      \$420  = p_4_2;
     end
     if (rst) begin
-      \$420  = 1'h0;
+      \$420  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$421  = lr_4_2;
+    \$421  = vr_4_2;
     if (en) begin
-      \$421  = l_4_1;
+      \$421  = v_4_1;
     end
     if (rst) begin
       \$421  = 1'h0;
@@ -3505,21 +3521,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$422  = acc_4_2;
-    if (\$55 ) begin
-      \$422  = \$56 ;
+    \$422  = lr_4_2;
+    if (en) begin
+      \$422  = l_4_1;
     end
     if (rst) begin
-      \$422  = 26'h0000000;
+      \$422  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$423  = out_4_2;
-    if (cap_4_2) begin
-      \$423  = \$135 [25:0];
-    end else if (\$57 ) begin
-      \$423  = out_5_2;
+    \$423  = acc_4_2;
+    if (\$55 ) begin
+      \$423  = \$56 ;
     end
     if (rst) begin
       \$423  = 26'h0000000;
@@ -3527,29 +3541,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$424  = a_4_3;
-    if (en) begin
-      \$424  = a_4_2;
+    \$424  = out_4_2;
+    if (cap_4_2) begin
+      \$424  = \$134 [25:0];
+    end else if (\$57 ) begin
+      \$424  = out_5_2;
     end
     if (rst) begin
-      \$424  = 8'h00;
+      \$424  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$425  = v_4_3;
+    \$425  = a_4_3;
     if (en) begin
-      \$425  = v_4_2;
+      \$425  = a_4_2;
     end
     if (rst) begin
-      \$425  = 1'h0;
+      \$425  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$426  = l_4_3;
+    \$426  = v_4_3;
     if (en) begin
-      \$426  = l_4_2;
+      \$426  = v_4_2;
     end
     if (rst) begin
       \$426  = 1'h0;
@@ -3557,39 +3573,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$427  = w_4_3;
+    \$427  = l_4_3;
     if (en) begin
-      \$427  = w_3_3;
+      \$427  = l_4_2;
     end
     if (rst) begin
-      \$427  = 8'h00;
+      \$427  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$428  = pr_4_3;
+    \$428  = w_4_3;
     if (en) begin
-      \$428  = p_4_3;
+      \$428  = w_3_3;
     end
     if (rst) begin
-      \$428  = 16'h0000;
+      \$428  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$429  = vr_4_3;
+    \$429  = pr_4_3;
     if (en) begin
-      \$429  = v_4_2;
+      \$429  = p_4_3;
     end
     if (rst) begin
-      \$429  = 1'h0;
+      \$429  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$430  = lr_4_3;
+    \$430  = vr_4_3;
     if (en) begin
-      \$430  = l_4_2;
+      \$430  = v_4_2;
     end
     if (rst) begin
       \$430  = 1'h0;
@@ -3597,21 +3613,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$431  = acc_4_3;
-    if (\$58 ) begin
-      \$431  = \$59 ;
+    \$431  = lr_4_3;
+    if (en) begin
+      \$431  = l_4_2;
     end
     if (rst) begin
-      \$431  = 26'h0000000;
+      \$431  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$432  = out_4_3;
-    if (cap_4_3) begin
-      \$432  = \$137 [25:0];
-    end else if (\$60 ) begin
-      \$432  = out_5_3;
+    \$432  = acc_4_3;
+    if (\$58 ) begin
+      \$432  = \$59 ;
     end
     if (rst) begin
       \$432  = 26'h0000000;
@@ -3619,29 +3633,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$433  = a_5_0;
-    if (en) begin
-      \$433  = skew_a5_d4;
+    \$433  = out_4_3;
+    if (cap_4_3) begin
+      \$433  = \$136 [25:0];
+    end else if (\$60 ) begin
+      \$433  = out_5_3;
     end
     if (rst) begin
-      \$433  = 8'h00;
+      \$433  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = v_5_0;
+    \$434  = a_5_0;
     if (en) begin
-      \$434  = skew_v5_d4;
+      \$434  = skew_a5_d4;
     end
     if (rst) begin
-      \$434  = 1'h0;
+      \$434  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = l_5_0;
+    \$435  = v_5_0;
     if (en) begin
-      \$435  = skew_l5_d4;
+      \$435  = skew_v5_d4;
     end
     if (rst) begin
       \$435  = 1'h0;
@@ -3649,39 +3665,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = w_5_0;
+    \$436  = l_5_0;
     if (en) begin
-      \$436  = w_4_0;
+      \$436  = skew_l5_d4;
     end
     if (rst) begin
-      \$436  = 8'h00;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = pr_5_0;
+    \$437  = w_5_0;
     if (en) begin
-      \$437  = p_5_0;
+      \$437  = w_4_0;
     end
     if (rst) begin
-      \$437  = 16'h0000;
+      \$437  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = vr_5_0;
+    \$438  = pr_5_0;
     if (en) begin
-      \$438  = skew_v5_d4;
+      \$438  = p_5_0;
     end
     if (rst) begin
-      \$438  = 1'h0;
+      \$438  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = lr_5_0;
+    \$439  = vr_5_0;
     if (en) begin
-      \$439  = skew_l5_d4;
+      \$439  = skew_v5_d4;
     end
     if (rst) begin
       \$439  = 1'h0;
@@ -3689,21 +3705,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = acc_5_0;
-    if (\$61 ) begin
-      \$440  = \$62 ;
+    \$440  = lr_5_0;
+    if (en) begin
+      \$440  = skew_l5_d4;
     end
     if (rst) begin
-      \$440  = 26'h0000000;
+      \$440  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = out_5_0;
-    if (cap_5_0) begin
-      \$441  = \$139 [25:0];
-    end else if (\$63 ) begin
-      \$441  = out_6_0;
+    \$441  = acc_5_0;
+    if (\$61 ) begin
+      \$441  = \$62 ;
     end
     if (rst) begin
       \$441  = 26'h0000000;
@@ -3711,29 +3725,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = a_5_1;
-    if (en) begin
-      \$442  = a_5_0;
+    \$442  = out_5_0;
+    if (cap_5_0) begin
+      \$442  = \$138 [25:0];
+    end else if (\$63 ) begin
+      \$442  = out_6_0;
     end
     if (rst) begin
-      \$442  = 8'h00;
+      \$442  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = v_5_1;
+    \$443  = a_5_1;
     if (en) begin
-      \$443  = v_5_0;
+      \$443  = a_5_0;
     end
     if (rst) begin
-      \$443  = 1'h0;
+      \$443  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = l_5_1;
+    \$444  = v_5_1;
     if (en) begin
-      \$444  = l_5_0;
+      \$444  = v_5_0;
     end
     if (rst) begin
       \$444  = 1'h0;
@@ -3741,39 +3757,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = w_5_1;
+    \$445  = l_5_1;
     if (en) begin
-      \$445  = w_4_1;
+      \$445  = l_5_0;
     end
     if (rst) begin
-      \$445  = 8'h00;
+      \$445  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = pr_5_1;
+    \$446  = w_5_1;
     if (en) begin
-      \$446  = p_5_1;
+      \$446  = w_4_1;
     end
     if (rst) begin
-      \$446  = 16'h0000;
+      \$446  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = vr_5_1;
+    \$447  = pr_5_1;
     if (en) begin
-      \$447  = v_5_0;
+      \$447  = p_5_1;
     end
     if (rst) begin
-      \$447  = 1'h0;
+      \$447  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = lr_5_1;
+    \$448  = vr_5_1;
     if (en) begin
-      \$448  = l_5_0;
+      \$448  = v_5_0;
     end
     if (rst) begin
       \$448  = 1'h0;
@@ -3781,21 +3797,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = acc_5_1;
-    if (\$64 ) begin
-      \$449  = \$65 ;
+    \$449  = lr_5_1;
+    if (en) begin
+      \$449  = l_5_0;
     end
     if (rst) begin
-      \$449  = 26'h0000000;
+      \$449  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = out_5_1;
-    if (cap_5_1) begin
-      \$450  = \$141 [25:0];
-    end else if (\$66 ) begin
-      \$450  = out_6_1;
+    \$450  = acc_5_1;
+    if (\$64 ) begin
+      \$450  = \$65 ;
     end
     if (rst) begin
       \$450  = 26'h0000000;
@@ -3803,29 +3817,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = a_5_2;
-    if (en) begin
-      \$451  = a_5_1;
+    \$451  = out_5_1;
+    if (cap_5_1) begin
+      \$451  = \$140 [25:0];
+    end else if (\$66 ) begin
+      \$451  = out_6_1;
     end
     if (rst) begin
-      \$451  = 8'h00;
+      \$451  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = v_5_2;
+    \$452  = a_5_2;
     if (en) begin
-      \$452  = v_5_1;
+      \$452  = a_5_1;
     end
     if (rst) begin
-      \$452  = 1'h0;
+      \$452  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = l_5_2;
+    \$453  = v_5_2;
     if (en) begin
-      \$453  = l_5_1;
+      \$453  = v_5_1;
     end
     if (rst) begin
       \$453  = 1'h0;
@@ -3833,39 +3849,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = w_5_2;
+    \$454  = l_5_2;
     if (en) begin
-      \$454  = w_4_2;
+      \$454  = l_5_1;
     end
     if (rst) begin
-      \$454  = 8'h00;
+      \$454  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = pr_5_2;
+    \$455  = w_5_2;
     if (en) begin
-      \$455  = p_5_2;
+      \$455  = w_4_2;
     end
     if (rst) begin
-      \$455  = 16'h0000;
+      \$455  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = vr_5_2;
+    \$456  = pr_5_2;
     if (en) begin
-      \$456  = v_5_1;
+      \$456  = p_5_2;
     end
     if (rst) begin
-      \$456  = 1'h0;
+      \$456  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = lr_5_2;
+    \$457  = vr_5_2;
     if (en) begin
-      \$457  = l_5_1;
+      \$457  = v_5_1;
     end
     if (rst) begin
       \$457  = 1'h0;
@@ -3873,21 +3889,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = acc_5_2;
-    if (\$67 ) begin
-      \$458  = \$68 ;
+    \$458  = lr_5_2;
+    if (en) begin
+      \$458  = l_5_1;
     end
     if (rst) begin
-      \$458  = 26'h0000000;
+      \$458  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = out_5_2;
-    if (cap_5_2) begin
-      \$459  = \$143 [25:0];
-    end else if (\$69 ) begin
-      \$459  = out_6_2;
+    \$459  = acc_5_2;
+    if (\$67 ) begin
+      \$459  = \$68 ;
     end
     if (rst) begin
       \$459  = 26'h0000000;
@@ -3895,29 +3909,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = a_5_3;
-    if (en) begin
-      \$460  = a_5_2;
+    \$460  = out_5_2;
+    if (cap_5_2) begin
+      \$460  = \$142 [25:0];
+    end else if (\$69 ) begin
+      \$460  = out_6_2;
     end
     if (rst) begin
-      \$460  = 8'h00;
+      \$460  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = v_5_3;
+    \$461  = a_5_3;
     if (en) begin
-      \$461  = v_5_2;
+      \$461  = a_5_2;
     end
     if (rst) begin
-      \$461  = 1'h0;
+      \$461  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = l_5_3;
+    \$462  = v_5_3;
     if (en) begin
-      \$462  = l_5_2;
+      \$462  = v_5_2;
     end
     if (rst) begin
       \$462  = 1'h0;
@@ -3925,39 +3941,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = w_5_3;
+    \$463  = l_5_3;
     if (en) begin
-      \$463  = w_4_3;
+      \$463  = l_5_2;
     end
     if (rst) begin
-      \$463  = 8'h00;
+      \$463  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$464  = pr_5_3;
+    \$464  = w_5_3;
     if (en) begin
-      \$464  = p_5_3;
+      \$464  = w_4_3;
     end
     if (rst) begin
-      \$464  = 16'h0000;
+      \$464  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$465  = vr_5_3;
+    \$465  = pr_5_3;
     if (en) begin
-      \$465  = v_5_2;
+      \$465  = p_5_3;
     end
     if (rst) begin
-      \$465  = 1'h0;
+      \$465  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$466  = lr_5_3;
+    \$466  = vr_5_3;
     if (en) begin
-      \$466  = l_5_2;
+      \$466  = v_5_2;
     end
     if (rst) begin
       \$466  = 1'h0;
@@ -3965,21 +3981,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$467  = acc_5_3;
-    if (\$70 ) begin
-      \$467  = \$71 ;
+    \$467  = lr_5_3;
+    if (en) begin
+      \$467  = l_5_2;
     end
     if (rst) begin
-      \$467  = 26'h0000000;
+      \$467  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$468  = out_5_3;
-    if (cap_5_3) begin
-      \$468  = \$145 [25:0];
-    end else if (\$72 ) begin
-      \$468  = out_6_3;
+    \$468  = acc_5_3;
+    if (\$70 ) begin
+      \$468  = \$71 ;
     end
     if (rst) begin
       \$468  = 26'h0000000;
@@ -3987,29 +4001,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$469  = a_6_0;
-    if (en) begin
-      \$469  = skew_a6_d5;
+    \$469  = out_5_3;
+    if (cap_5_3) begin
+      \$469  = \$144 [25:0];
+    end else if (\$72 ) begin
+      \$469  = out_6_3;
     end
     if (rst) begin
-      \$469  = 8'h00;
+      \$469  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$470  = v_6_0;
+    \$470  = a_6_0;
     if (en) begin
-      \$470  = skew_v6_d5;
+      \$470  = skew_a6_d5;
     end
     if (rst) begin
-      \$470  = 1'h0;
+      \$470  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$471  = l_6_0;
+    \$471  = v_6_0;
     if (en) begin
-      \$471  = skew_l6_d5;
+      \$471  = skew_v6_d5;
     end
     if (rst) begin
       \$471  = 1'h0;
@@ -4017,39 +4033,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$472  = w_6_0;
+    \$472  = l_6_0;
     if (en) begin
-      \$472  = w_5_0;
+      \$472  = skew_l6_d5;
     end
     if (rst) begin
-      \$472  = 8'h00;
+      \$472  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$473  = pr_6_0;
+    \$473  = w_6_0;
     if (en) begin
-      \$473  = p_6_0;
+      \$473  = w_5_0;
     end
     if (rst) begin
-      \$473  = 16'h0000;
+      \$473  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$474  = vr_6_0;
+    \$474  = pr_6_0;
     if (en) begin
-      \$474  = skew_v6_d5;
+      \$474  = p_6_0;
     end
     if (rst) begin
-      \$474  = 1'h0;
+      \$474  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$475  = lr_6_0;
+    \$475  = vr_6_0;
     if (en) begin
-      \$475  = skew_l6_d5;
+      \$475  = skew_v6_d5;
     end
     if (rst) begin
       \$475  = 1'h0;
@@ -4057,21 +4073,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$476  = acc_6_0;
-    if (\$73 ) begin
-      \$476  = \$74 ;
+    \$476  = lr_6_0;
+    if (en) begin
+      \$476  = skew_l6_d5;
     end
     if (rst) begin
-      \$476  = 26'h0000000;
+      \$476  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$477  = out_6_0;
-    if (cap_6_0) begin
-      \$477  = \$147 [25:0];
-    end else if (\$75 ) begin
-      \$477  = out_7_0;
+    \$477  = acc_6_0;
+    if (\$73 ) begin
+      \$477  = \$74 ;
     end
     if (rst) begin
       \$477  = 26'h0000000;
@@ -4079,29 +4093,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = a_6_1;
-    if (en) begin
-      \$478  = a_6_0;
+    \$478  = out_6_0;
+    if (cap_6_0) begin
+      \$478  = \$146 [25:0];
+    end else if (\$75 ) begin
+      \$478  = out_7_0;
     end
     if (rst) begin
-      \$478  = 8'h00;
+      \$478  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = v_6_1;
+    \$479  = a_6_1;
     if (en) begin
-      \$479  = v_6_0;
+      \$479  = a_6_0;
     end
     if (rst) begin
-      \$479  = 1'h0;
+      \$479  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = l_6_1;
+    \$480  = v_6_1;
     if (en) begin
-      \$480  = l_6_0;
+      \$480  = v_6_0;
     end
     if (rst) begin
       \$480  = 1'h0;
@@ -4109,39 +4125,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = w_6_1;
+    \$481  = l_6_1;
     if (en) begin
-      \$481  = w_5_1;
+      \$481  = l_6_0;
     end
     if (rst) begin
-      \$481  = 8'h00;
+      \$481  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = pr_6_1;
+    \$482  = w_6_1;
     if (en) begin
-      \$482  = p_6_1;
+      \$482  = w_5_1;
     end
     if (rst) begin
-      \$482  = 16'h0000;
+      \$482  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = vr_6_1;
+    \$483  = pr_6_1;
     if (en) begin
-      \$483  = v_6_0;
+      \$483  = p_6_1;
     end
     if (rst) begin
-      \$483  = 1'h0;
+      \$483  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = lr_6_1;
+    \$484  = vr_6_1;
     if (en) begin
-      \$484  = l_6_0;
+      \$484  = v_6_0;
     end
     if (rst) begin
       \$484  = 1'h0;
@@ -4149,21 +4165,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = acc_6_1;
-    if (\$76 ) begin
-      \$485  = \$77 ;
+    \$485  = lr_6_1;
+    if (en) begin
+      \$485  = l_6_0;
     end
     if (rst) begin
-      \$485  = 26'h0000000;
+      \$485  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = out_6_1;
-    if (cap_6_1) begin
-      \$486  = \$149 [25:0];
-    end else if (\$78 ) begin
-      \$486  = out_7_1;
+    \$486  = acc_6_1;
+    if (\$76 ) begin
+      \$486  = \$77 ;
     end
     if (rst) begin
       \$486  = 26'h0000000;
@@ -4171,29 +4185,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = a_6_2;
-    if (en) begin
-      \$487  = a_6_1;
+    \$487  = out_6_1;
+    if (cap_6_1) begin
+      \$487  = \$148 [25:0];
+    end else if (\$78 ) begin
+      \$487  = out_7_1;
     end
     if (rst) begin
-      \$487  = 8'h00;
+      \$487  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = v_6_2;
+    \$488  = a_6_2;
     if (en) begin
-      \$488  = v_6_1;
+      \$488  = a_6_1;
     end
     if (rst) begin
-      \$488  = 1'h0;
+      \$488  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = l_6_2;
+    \$489  = v_6_2;
     if (en) begin
-      \$489  = l_6_1;
+      \$489  = v_6_1;
     end
     if (rst) begin
       \$489  = 1'h0;
@@ -4201,39 +4217,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = w_6_2;
+    \$490  = l_6_2;
     if (en) begin
-      \$490  = w_5_2;
+      \$490  = l_6_1;
     end
     if (rst) begin
-      \$490  = 8'h00;
+      \$490  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = pr_6_2;
+    \$491  = w_6_2;
     if (en) begin
-      \$491  = p_6_2;
+      \$491  = w_5_2;
     end
     if (rst) begin
-      \$491  = 16'h0000;
+      \$491  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = vr_6_2;
+    \$492  = pr_6_2;
     if (en) begin
-      \$492  = v_6_1;
+      \$492  = p_6_2;
     end
     if (rst) begin
-      \$492  = 1'h0;
+      \$492  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = lr_6_2;
+    \$493  = vr_6_2;
     if (en) begin
-      \$493  = l_6_1;
+      \$493  = v_6_1;
     end
     if (rst) begin
       \$493  = 1'h0;
@@ -4241,21 +4257,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = acc_6_2;
-    if (\$79 ) begin
-      \$494  = \$80 ;
+    \$494  = lr_6_2;
+    if (en) begin
+      \$494  = l_6_1;
     end
     if (rst) begin
-      \$494  = 26'h0000000;
+      \$494  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = out_6_2;
-    if (cap_6_2) begin
-      \$495  = \$151 [25:0];
-    end else if (\$81 ) begin
-      \$495  = out_7_2;
+    \$495  = acc_6_2;
+    if (\$79 ) begin
+      \$495  = \$80 ;
     end
     if (rst) begin
       \$495  = 26'h0000000;
@@ -4263,29 +4277,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = a_6_3;
-    if (en) begin
-      \$496  = a_6_2;
+    \$496  = out_6_2;
+    if (cap_6_2) begin
+      \$496  = \$150 [25:0];
+    end else if (\$81 ) begin
+      \$496  = out_7_2;
     end
     if (rst) begin
-      \$496  = 8'h00;
+      \$496  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = v_6_3;
+    \$497  = a_6_3;
     if (en) begin
-      \$497  = v_6_2;
+      \$497  = a_6_2;
     end
     if (rst) begin
-      \$497  = 1'h0;
+      \$497  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = l_6_3;
+    \$498  = v_6_3;
     if (en) begin
-      \$498  = l_6_2;
+      \$498  = v_6_2;
     end
     if (rst) begin
       \$498  = 1'h0;
@@ -4293,39 +4309,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = w_6_3;
+    \$499  = l_6_3;
     if (en) begin
-      \$499  = w_5_3;
+      \$499  = l_6_2;
     end
     if (rst) begin
-      \$499  = 8'h00;
+      \$499  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$500  = pr_6_3;
+    \$500  = w_6_3;
     if (en) begin
-      \$500  = p_6_3;
+      \$500  = w_5_3;
     end
     if (rst) begin
-      \$500  = 16'h0000;
+      \$500  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$501  = vr_6_3;
+    \$501  = pr_6_3;
     if (en) begin
-      \$501  = v_6_2;
+      \$501  = p_6_3;
     end
     if (rst) begin
-      \$501  = 1'h0;
+      \$501  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$502  = lr_6_3;
+    \$502  = vr_6_3;
     if (en) begin
-      \$502  = l_6_2;
+      \$502  = v_6_2;
     end
     if (rst) begin
       \$502  = 1'h0;
@@ -4333,21 +4349,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$503  = acc_6_3;
-    if (\$82 ) begin
-      \$503  = \$83 ;
+    \$503  = lr_6_3;
+    if (en) begin
+      \$503  = l_6_2;
     end
     if (rst) begin
-      \$503  = 26'h0000000;
+      \$503  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$504  = out_6_3;
-    if (cap_6_3) begin
-      \$504  = \$153 [25:0];
-    end else if (\$84 ) begin
-      \$504  = out_7_3;
+    \$504  = acc_6_3;
+    if (\$82 ) begin
+      \$504  = \$83 ;
     end
     if (rst) begin
       \$504  = 26'h0000000;
@@ -4355,29 +4369,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$505  = a_7_0;
-    if (en) begin
-      \$505  = skew_a7_d6;
+    \$505  = out_6_3;
+    if (cap_6_3) begin
+      \$505  = \$152 [25:0];
+    end else if (\$84 ) begin
+      \$505  = out_7_3;
     end
     if (rst) begin
-      \$505  = 8'h00;
+      \$505  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$506  = v_7_0;
+    \$506  = a_7_0;
     if (en) begin
-      \$506  = skew_v7_d6;
+      \$506  = skew_a7_d6;
     end
     if (rst) begin
-      \$506  = 1'h0;
+      \$506  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$507  = l_7_0;
+    \$507  = v_7_0;
     if (en) begin
-      \$507  = skew_l7_d6;
+      \$507  = skew_v7_d6;
     end
     if (rst) begin
       \$507  = 1'h0;
@@ -4385,39 +4401,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$508  = w_7_0;
+    \$508  = l_7_0;
     if (en) begin
-      \$508  = w_6_0;
+      \$508  = skew_l7_d6;
     end
     if (rst) begin
-      \$508  = 8'h00;
+      \$508  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$509  = pr_7_0;
+    \$509  = w_7_0;
     if (en) begin
-      \$509  = p_7_0;
+      \$509  = w_6_0;
     end
     if (rst) begin
-      \$509  = 16'h0000;
+      \$509  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$510  = vr_7_0;
+    \$510  = pr_7_0;
     if (en) begin
-      \$510  = skew_v7_d6;
+      \$510  = p_7_0;
     end
     if (rst) begin
-      \$510  = 1'h0;
+      \$510  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$511  = lr_7_0;
+    \$511  = vr_7_0;
     if (en) begin
-      \$511  = skew_l7_d6;
+      \$511  = skew_v7_d6;
     end
     if (rst) begin
       \$511  = 1'h0;
@@ -4425,51 +4441,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$512  = acc_7_0;
+    \$512  = lr_7_0;
+    if (en) begin
+      \$512  = skew_l7_d6;
+    end
+    if (rst) begin
+      \$512  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$513  = acc_7_0;
     if (\$85 ) begin
-      \$512  = \$86 ;
+      \$513  = \$86 ;
     end
     if (rst) begin
-      \$512  = 26'h0000000;
+      \$513  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$513  = out_7_0;
+    \$514  = out_7_0;
     if (cap_7_0) begin
-      \$513  = \$155 [25:0];
+      \$514  = \$154 [25:0];
     end else if (\$87 ) begin
-      \$513  = 26'h0000000;
+      \$514  = 26'h0000000;
     end
     if (rst) begin
-      \$513  = 26'h0000000;
+      \$514  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$514  = a_7_1;
+    \$515  = a_7_1;
     if (en) begin
-      \$514  = a_7_0;
+      \$515  = a_7_0;
     end
     if (rst) begin
-      \$514  = 8'h00;
+      \$515  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$515  = v_7_1;
+    \$516  = v_7_1;
     if (en) begin
-      \$515  = v_7_0;
-    end
-    if (rst) begin
-      \$515  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$516  = l_7_1;
-    if (en) begin
-      \$516  = l_7_0;
+      \$516  = v_7_0;
     end
     if (rst) begin
       \$516  = 1'h0;
@@ -4477,39 +4493,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$517  = w_7_1;
+    \$517  = l_7_1;
     if (en) begin
-      \$517  = w_6_1;
+      \$517  = l_7_0;
     end
     if (rst) begin
-      \$517  = 8'h00;
+      \$517  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$518  = pr_7_1;
+    \$518  = w_7_1;
     if (en) begin
-      \$518  = p_7_1;
+      \$518  = w_6_1;
     end
     if (rst) begin
-      \$518  = 16'h0000;
+      \$518  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$519  = vr_7_1;
+    \$519  = pr_7_1;
     if (en) begin
-      \$519  = v_7_0;
+      \$519  = p_7_1;
     end
     if (rst) begin
-      \$519  = 1'h0;
+      \$519  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$520  = lr_7_1;
+    \$520  = vr_7_1;
     if (en) begin
-      \$520  = l_7_0;
+      \$520  = v_7_0;
     end
     if (rst) begin
       \$520  = 1'h0;
@@ -4517,51 +4533,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$521  = acc_7_1;
+    \$521  = lr_7_1;
+    if (en) begin
+      \$521  = l_7_0;
+    end
+    if (rst) begin
+      \$521  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$522  = acc_7_1;
     if (\$88 ) begin
-      \$521  = \$89 ;
+      \$522  = \$89 ;
     end
     if (rst) begin
-      \$521  = 26'h0000000;
+      \$522  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$522  = out_7_1;
+    \$523  = out_7_1;
     if (cap_7_1) begin
-      \$522  = \$157 [25:0];
+      \$523  = \$156 [25:0];
     end else if (\$90 ) begin
-      \$522  = 26'h0000000;
+      \$523  = 26'h0000000;
     end
     if (rst) begin
-      \$522  = 26'h0000000;
+      \$523  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$523  = a_7_2;
+    \$524  = a_7_2;
     if (en) begin
-      \$523  = a_7_1;
+      \$524  = a_7_1;
     end
     if (rst) begin
-      \$523  = 8'h00;
+      \$524  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$524  = v_7_2;
+    \$525  = v_7_2;
     if (en) begin
-      \$524  = v_7_1;
-    end
-    if (rst) begin
-      \$524  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$525  = l_7_2;
-    if (en) begin
-      \$525  = l_7_1;
+      \$525  = v_7_1;
     end
     if (rst) begin
       \$525  = 1'h0;
@@ -4569,39 +4585,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$526  = w_7_2;
+    \$526  = l_7_2;
     if (en) begin
-      \$526  = w_6_2;
+      \$526  = l_7_1;
     end
     if (rst) begin
-      \$526  = 8'h00;
+      \$526  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$527  = pr_7_2;
+    \$527  = w_7_2;
     if (en) begin
-      \$527  = p_7_2;
+      \$527  = w_6_2;
     end
     if (rst) begin
-      \$527  = 16'h0000;
+      \$527  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$528  = vr_7_2;
+    \$528  = pr_7_2;
     if (en) begin
-      \$528  = v_7_1;
+      \$528  = p_7_2;
     end
     if (rst) begin
-      \$528  = 1'h0;
+      \$528  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$529  = lr_7_2;
+    \$529  = vr_7_2;
     if (en) begin
-      \$529  = l_7_1;
+      \$529  = v_7_1;
     end
     if (rst) begin
       \$529  = 1'h0;
@@ -4609,51 +4625,51 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$530  = acc_7_2;
+    \$530  = lr_7_2;
+    if (en) begin
+      \$530  = l_7_1;
+    end
+    if (rst) begin
+      \$530  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$531  = acc_7_2;
     if (\$91 ) begin
-      \$530  = \$92 ;
+      \$531  = \$92 ;
     end
     if (rst) begin
-      \$530  = 26'h0000000;
+      \$531  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$531  = out_7_2;
+    \$532  = out_7_2;
     if (cap_7_2) begin
-      \$531  = \$159 [25:0];
+      \$532  = \$158 [25:0];
     end else if (\$93 ) begin
-      \$531  = 26'h0000000;
+      \$532  = 26'h0000000;
     end
     if (rst) begin
-      \$531  = 26'h0000000;
+      \$532  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$532  = a_7_3;
+    \$533  = a_7_3;
     if (en) begin
-      \$532  = a_7_2;
+      \$533  = a_7_2;
     end
     if (rst) begin
-      \$532  = 8'h00;
+      \$533  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$533  = v_7_3;
+    \$534  = v_7_3;
     if (en) begin
-      \$533  = v_7_2;
-    end
-    if (rst) begin
-      \$533  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$534  = l_7_3;
-    if (en) begin
-      \$534  = l_7_2;
+      \$534  = v_7_2;
     end
     if (rst) begin
       \$534  = 1'h0;
@@ -4661,39 +4677,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$535  = w_7_3;
+    \$535  = l_7_3;
     if (en) begin
-      \$535  = w_6_3;
+      \$535  = l_7_2;
     end
     if (rst) begin
-      \$535  = 8'h00;
+      \$535  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$536  = pr_7_3;
+    \$536  = w_7_3;
     if (en) begin
-      \$536  = p_7_3;
+      \$536  = w_6_3;
     end
     if (rst) begin
-      \$536  = 16'h0000;
+      \$536  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$537  = vr_7_3;
+    \$537  = pr_7_3;
     if (en) begin
-      \$537  = v_7_2;
+      \$537  = p_7_3;
     end
     if (rst) begin
-      \$537  = 1'h0;
+      \$537  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$538  = lr_7_3;
+    \$538  = vr_7_3;
     if (en) begin
-      \$538  = l_7_2;
+      \$538  = v_7_2;
     end
     if (rst) begin
       \$538  = 1'h0;
@@ -4701,63 +4717,74 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$539  = acc_7_3;
+    \$539  = lr_7_3;
+    if (en) begin
+      \$539  = l_7_2;
+    end
+    if (rst) begin
+      \$539  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$540  = acc_7_3;
     if (\$94 ) begin
-      \$539  = \$95 ;
+      \$540  = \$95 ;
     end
     if (rst) begin
-      \$539  = 26'h0000000;
+      \$540  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$540  = out_7_3;
+    \$541  = out_7_3;
     if (cap_7_3) begin
-      \$540  = \$161 [25:0];
+      \$541  = \$160 [25:0];
     end else if (\$96 ) begin
-      \$540  = 26'h0000000;
+      \$541  = 26'h0000000;
     end
     if (rst) begin
-      \$540  = 26'h0000000;
+      \$541  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$541  = drain_count;
+    \$542  = count_next;
+    if (rst) begin
+      \$542  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$543  = \$97 ;
+    if (rst) begin
+      \$543  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    count_next = drain_count;
     if (cap_7_3) begin
-      \$541  = 4'h8;
-    end else if (\$97 ) begin
-      \$541  = \$98 [3:0];
-    end
-    if (rst) begin
-      \$541  = 4'h0;
+      count_next = 4'h8;
+    end else if (\$162 ) begin
+      count_next = \$163 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = skew_a1_d0;
+    \$164  = skew_a1_d0;
     if (en) begin
-      \$163  = i_a[15:8];
+      \$164  = i_a[15:8];
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = skew_v1_d0;
+    \$165  = skew_v1_d0;
     if (en) begin
-      \$164  = i_valid;
-    end
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = skew_l1_d0;
-    if (en) begin
-      \$165  = i_last;
+      \$165  = i_valid;
     end
     if (rst) begin
       \$165  = 1'h0;
@@ -4765,19 +4792,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = skew_a2_d0;
+    \$166  = skew_l1_d0;
     if (en) begin
-      \$166  = i_a[23:16];
+      \$166  = i_last;
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = skew_a2_d1;
+    \$167  = skew_a2_d0;
     if (en) begin
-      \$167  = skew_a2_d0;
+      \$167  = i_a[23:16];
     end
     if (rst) begin
       \$167  = 8'h00;
@@ -4785,19 +4812,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = skew_v2_d0;
+    \$168  = skew_a2_d1;
     if (en) begin
-      \$168  = i_valid;
+      \$168  = skew_a2_d0;
     end
     if (rst) begin
-      \$168  = 1'h0;
+      \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = skew_v2_d1;
+    \$169  = skew_v2_d0;
     if (en) begin
-      \$169  = skew_v2_d0;
+      \$169  = i_valid;
     end
     if (rst) begin
       \$169  = 1'h0;
@@ -4805,9 +4832,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = skew_l2_d0;
+    \$170  = skew_v2_d1;
     if (en) begin
-      \$170  = i_last;
+      \$170  = skew_v2_d0;
     end
     if (rst) begin
       \$170  = 1'h0;
@@ -4815,9 +4842,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = skew_l2_d1;
+    \$171  = skew_l2_d0;
     if (en) begin
-      \$171  = skew_l2_d0;
+      \$171  = i_last;
     end
     if (rst) begin
       \$171  = 1'h0;
@@ -4825,19 +4852,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = skew_a3_d0;
+    \$172  = skew_l2_d1;
     if (en) begin
-      \$172  = i_a[31:24];
+      \$172  = skew_l2_d0;
     end
     if (rst) begin
-      \$172  = 8'h00;
+      \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = skew_a3_d1;
+    \$173  = skew_a3_d0;
     if (en) begin
-      \$173  = skew_a3_d0;
+      \$173  = i_a[31:24];
     end
     if (rst) begin
       \$173  = 8'h00;
@@ -4845,9 +4872,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = skew_a3_d2;
+    \$174  = skew_a3_d1;
     if (en) begin
-      \$174  = skew_a3_d1;
+      \$174  = skew_a3_d0;
     end
     if (rst) begin
       \$174  = 8'h00;
@@ -4855,19 +4882,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = skew_v3_d0;
+    \$175  = skew_a3_d2;
     if (en) begin
-      \$175  = i_valid;
+      \$175  = skew_a3_d1;
     end
     if (rst) begin
-      \$175  = 1'h0;
+      \$175  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = skew_v3_d1;
+    \$176  = skew_v3_d0;
     if (en) begin
-      \$176  = skew_v3_d0;
+      \$176  = i_valid;
     end
     if (rst) begin
       \$176  = 1'h0;
@@ -4875,9 +4902,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = skew_v3_d2;
+    \$177  = skew_v3_d1;
     if (en) begin
-      \$177  = skew_v3_d1;
+      \$177  = skew_v3_d0;
     end
     if (rst) begin
       \$177  = 1'h0;
@@ -4885,9 +4912,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = skew_l3_d0;
+    \$178  = skew_v3_d2;
     if (en) begin
-      \$178  = i_last;
+      \$178  = skew_v3_d1;
     end
     if (rst) begin
       \$178  = 1'h0;
@@ -4895,9 +4922,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = skew_l3_d1;
+    \$179  = skew_l3_d0;
     if (en) begin
-      \$179  = skew_l3_d0;
+      \$179  = i_last;
     end
     if (rst) begin
       \$179  = 1'h0;
@@ -4905,9 +4932,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = skew_l3_d2;
+    \$180  = skew_l3_d1;
     if (en) begin
-      \$180  = skew_l3_d1;
+      \$180  = skew_l3_d0;
     end
     if (rst) begin
       \$180  = 1'h0;
@@ -4915,19 +4942,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = skew_a4_d0;
+    \$181  = skew_l3_d2;
     if (en) begin
-      \$181  = i_a[39:32];
+      \$181  = skew_l3_d1;
     end
     if (rst) begin
-      \$181  = 8'h00;
+      \$181  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = skew_a4_d1;
+    \$182  = skew_a4_d0;
     if (en) begin
-      \$182  = skew_a4_d0;
+      \$182  = i_a[39:32];
     end
     if (rst) begin
       \$182  = 8'h00;
@@ -4935,9 +4962,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = skew_a4_d2;
+    \$183  = skew_a4_d1;
     if (en) begin
-      \$183  = skew_a4_d1;
+      \$183  = skew_a4_d0;
     end
     if (rst) begin
       \$183  = 8'h00;
@@ -4945,9 +4972,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = skew_a4_d3;
+    \$184  = skew_a4_d2;
     if (en) begin
-      \$184  = skew_a4_d2;
+      \$184  = skew_a4_d1;
     end
     if (rst) begin
       \$184  = 8'h00;
@@ -4955,19 +4982,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = skew_v4_d0;
+    \$185  = skew_a4_d3;
     if (en) begin
-      \$185  = i_valid;
+      \$185  = skew_a4_d2;
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$185  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = skew_v4_d1;
+    \$186  = skew_v4_d0;
     if (en) begin
-      \$186  = skew_v4_d0;
+      \$186  = i_valid;
     end
     if (rst) begin
       \$186  = 1'h0;
@@ -4975,9 +5002,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = skew_v4_d2;
+    \$187  = skew_v4_d1;
     if (en) begin
-      \$187  = skew_v4_d1;
+      \$187  = skew_v4_d0;
     end
     if (rst) begin
       \$187  = 1'h0;
@@ -4985,9 +5012,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = skew_v4_d3;
+    \$188  = skew_v4_d2;
     if (en) begin
-      \$188  = skew_v4_d2;
+      \$188  = skew_v4_d1;
     end
     if (rst) begin
       \$188  = 1'h0;
@@ -4995,9 +5022,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = skew_l4_d0;
+    \$189  = skew_v4_d3;
     if (en) begin
-      \$189  = i_last;
+      \$189  = skew_v4_d2;
     end
     if (rst) begin
       \$189  = 1'h0;
@@ -5005,9 +5032,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = skew_l4_d1;
+    \$190  = skew_l4_d0;
     if (en) begin
-      \$190  = skew_l4_d0;
+      \$190  = i_last;
     end
     if (rst) begin
       \$190  = 1'h0;
@@ -5015,9 +5042,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = skew_l4_d2;
+    \$191  = skew_l4_d1;
     if (en) begin
-      \$191  = skew_l4_d1;
+      \$191  = skew_l4_d0;
     end
     if (rst) begin
       \$191  = 1'h0;
@@ -5025,9 +5052,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = skew_l4_d3;
+    \$192  = skew_l4_d2;
     if (en) begin
-      \$192  = skew_l4_d2;
+      \$192  = skew_l4_d1;
     end
     if (rst) begin
       \$192  = 1'h0;
@@ -5035,19 +5062,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = skew_a5_d0;
+    \$193  = skew_l4_d3;
     if (en) begin
-      \$193  = i_a[47:40];
+      \$193  = skew_l4_d2;
     end
     if (rst) begin
-      \$193  = 8'h00;
+      \$193  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = skew_a5_d1;
+    \$194  = skew_a5_d0;
     if (en) begin
-      \$194  = skew_a5_d0;
+      \$194  = i_a[47:40];
     end
     if (rst) begin
       \$194  = 8'h00;
@@ -5055,9 +5082,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = skew_a5_d2;
+    \$195  = skew_a5_d1;
     if (en) begin
-      \$195  = skew_a5_d1;
+      \$195  = skew_a5_d0;
     end
     if (rst) begin
       \$195  = 8'h00;
@@ -5065,9 +5092,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = skew_a5_d3;
+    \$196  = skew_a5_d2;
     if (en) begin
-      \$196  = skew_a5_d2;
+      \$196  = skew_a5_d1;
     end
     if (rst) begin
       \$196  = 8'h00;
@@ -5075,9 +5102,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = skew_a5_d4;
+    \$197  = skew_a5_d3;
     if (en) begin
-      \$197  = skew_a5_d3;
+      \$197  = skew_a5_d2;
     end
     if (rst) begin
       \$197  = 8'h00;
@@ -5085,19 +5112,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = skew_v5_d0;
+    \$198  = skew_a5_d4;
     if (en) begin
-      \$198  = i_valid;
+      \$198  = skew_a5_d3;
     end
     if (rst) begin
-      \$198  = 1'h0;
+      \$198  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = skew_v5_d1;
+    \$199  = skew_v5_d0;
     if (en) begin
-      \$199  = skew_v5_d0;
+      \$199  = i_valid;
     end
     if (rst) begin
       \$199  = 1'h0;
@@ -5105,9 +5132,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = skew_v5_d2;
+    \$200  = skew_v5_d1;
     if (en) begin
-      \$200  = skew_v5_d1;
+      \$200  = skew_v5_d0;
     end
     if (rst) begin
       \$200  = 1'h0;
@@ -5115,9 +5142,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = skew_v5_d3;
+    \$201  = skew_v5_d2;
     if (en) begin
-      \$201  = skew_v5_d2;
+      \$201  = skew_v5_d1;
     end
     if (rst) begin
       \$201  = 1'h0;
@@ -5125,9 +5152,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = skew_v5_d4;
+    \$202  = skew_v5_d3;
     if (en) begin
-      \$202  = skew_v5_d3;
+      \$202  = skew_v5_d2;
     end
     if (rst) begin
       \$202  = 1'h0;
@@ -5135,9 +5162,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = skew_l5_d0;
+    \$203  = skew_v5_d4;
     if (en) begin
-      \$203  = i_last;
+      \$203  = skew_v5_d3;
     end
     if (rst) begin
       \$203  = 1'h0;
@@ -5145,9 +5172,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = skew_l5_d1;
+    \$204  = skew_l5_d0;
     if (en) begin
-      \$204  = skew_l5_d0;
+      \$204  = i_last;
     end
     if (rst) begin
       \$204  = 1'h0;
@@ -5155,9 +5182,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = skew_l5_d2;
+    \$205  = skew_l5_d1;
     if (en) begin
-      \$205  = skew_l5_d1;
+      \$205  = skew_l5_d0;
     end
     if (rst) begin
       \$205  = 1'h0;
@@ -5165,9 +5192,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = skew_l5_d3;
+    \$206  = skew_l5_d2;
     if (en) begin
-      \$206  = skew_l5_d2;
+      \$206  = skew_l5_d1;
     end
     if (rst) begin
       \$206  = 1'h0;
@@ -5175,9 +5202,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = skew_l5_d4;
+    \$207  = skew_l5_d3;
     if (en) begin
-      \$207  = skew_l5_d3;
+      \$207  = skew_l5_d2;
     end
     if (rst) begin
       \$207  = 1'h0;
@@ -5185,19 +5212,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = skew_a6_d0;
+    \$208  = skew_l5_d4;
     if (en) begin
-      \$208  = i_a[55:48];
+      \$208  = skew_l5_d3;
     end
     if (rst) begin
-      \$208  = 8'h00;
+      \$208  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = skew_a6_d1;
+    \$209  = skew_a6_d0;
     if (en) begin
-      \$209  = skew_a6_d0;
+      \$209  = i_a[55:48];
     end
     if (rst) begin
       \$209  = 8'h00;
@@ -5205,9 +5232,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = skew_a6_d2;
+    \$210  = skew_a6_d1;
     if (en) begin
-      \$210  = skew_a6_d1;
+      \$210  = skew_a6_d0;
     end
     if (rst) begin
       \$210  = 8'h00;
@@ -5215,9 +5242,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = skew_a6_d3;
+    \$211  = skew_a6_d2;
     if (en) begin
-      \$211  = skew_a6_d2;
+      \$211  = skew_a6_d1;
     end
     if (rst) begin
       \$211  = 8'h00;
@@ -5225,9 +5252,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = skew_a6_d4;
+    \$212  = skew_a6_d3;
     if (en) begin
-      \$212  = skew_a6_d3;
+      \$212  = skew_a6_d2;
     end
     if (rst) begin
       \$212  = 8'h00;
@@ -5235,9 +5262,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = skew_a6_d5;
+    \$213  = skew_a6_d4;
     if (en) begin
-      \$213  = skew_a6_d4;
+      \$213  = skew_a6_d3;
     end
     if (rst) begin
       \$213  = 8'h00;
@@ -5245,19 +5272,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = skew_v6_d0;
+    \$214  = skew_a6_d5;
     if (en) begin
-      \$214  = i_valid;
+      \$214  = skew_a6_d4;
     end
     if (rst) begin
-      \$214  = 1'h0;
+      \$214  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = skew_v6_d1;
+    \$215  = skew_v6_d0;
     if (en) begin
-      \$215  = skew_v6_d0;
+      \$215  = i_valid;
     end
     if (rst) begin
       \$215  = 1'h0;
@@ -5265,9 +5292,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = skew_v6_d2;
+    \$216  = skew_v6_d1;
     if (en) begin
-      \$216  = skew_v6_d1;
+      \$216  = skew_v6_d0;
     end
     if (rst) begin
       \$216  = 1'h0;
@@ -5275,9 +5302,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = skew_v6_d3;
+    \$217  = skew_v6_d2;
     if (en) begin
-      \$217  = skew_v6_d2;
+      \$217  = skew_v6_d1;
     end
     if (rst) begin
       \$217  = 1'h0;
@@ -5285,9 +5312,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = skew_v6_d4;
+    \$218  = skew_v6_d3;
     if (en) begin
-      \$218  = skew_v6_d3;
+      \$218  = skew_v6_d2;
     end
     if (rst) begin
       \$218  = 1'h0;
@@ -5295,9 +5322,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = skew_v6_d5;
+    \$219  = skew_v6_d4;
     if (en) begin
-      \$219  = skew_v6_d4;
+      \$219  = skew_v6_d3;
     end
     if (rst) begin
       \$219  = 1'h0;
@@ -5305,9 +5332,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = skew_l6_d0;
+    \$220  = skew_v6_d5;
     if (en) begin
-      \$220  = i_last;
+      \$220  = skew_v6_d4;
     end
     if (rst) begin
       \$220  = 1'h0;
@@ -5315,9 +5342,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = skew_l6_d1;
+    \$221  = skew_l6_d0;
     if (en) begin
-      \$221  = skew_l6_d0;
+      \$221  = i_last;
     end
     if (rst) begin
       \$221  = 1'h0;
@@ -5325,9 +5352,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = skew_l6_d2;
+    \$222  = skew_l6_d1;
     if (en) begin
-      \$222  = skew_l6_d1;
+      \$222  = skew_l6_d0;
     end
     if (rst) begin
       \$222  = 1'h0;
@@ -5335,9 +5362,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = skew_l6_d3;
+    \$223  = skew_l6_d2;
     if (en) begin
-      \$223  = skew_l6_d2;
+      \$223  = skew_l6_d1;
     end
     if (rst) begin
       \$223  = 1'h0;
@@ -5345,9 +5372,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = skew_l6_d4;
+    \$224  = skew_l6_d3;
     if (en) begin
-      \$224  = skew_l6_d3;
+      \$224  = skew_l6_d2;
     end
     if (rst) begin
       \$224  = 1'h0;
@@ -5355,9 +5382,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = skew_l6_d5;
+    \$225  = skew_l6_d4;
     if (en) begin
-      \$225  = skew_l6_d4;
+      \$225  = skew_l6_d3;
     end
     if (rst) begin
       \$225  = 1'h0;
@@ -5365,19 +5392,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = skew_a7_d0;
+    \$226  = skew_l6_d5;
     if (en) begin
-      \$226  = i_a[63:56];
+      \$226  = skew_l6_d4;
     end
     if (rst) begin
-      \$226  = 8'h00;
+      \$226  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = skew_a7_d1;
+    \$227  = skew_a7_d0;
     if (en) begin
-      \$227  = skew_a7_d0;
+      \$227  = i_a[63:56];
     end
     if (rst) begin
       \$227  = 8'h00;
@@ -5385,9 +5412,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = skew_a7_d2;
+    \$228  = skew_a7_d1;
     if (en) begin
-      \$228  = skew_a7_d1;
+      \$228  = skew_a7_d0;
     end
     if (rst) begin
       \$228  = 8'h00;
@@ -5395,9 +5422,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = skew_a7_d3;
+    \$229  = skew_a7_d2;
     if (en) begin
-      \$229  = skew_a7_d2;
+      \$229  = skew_a7_d1;
     end
     if (rst) begin
       \$229  = 8'h00;
@@ -5405,9 +5432,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = skew_a7_d4;
+    \$230  = skew_a7_d3;
     if (en) begin
-      \$230  = skew_a7_d3;
+      \$230  = skew_a7_d2;
     end
     if (rst) begin
       \$230  = 8'h00;
@@ -5415,9 +5442,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = skew_a7_d5;
+    \$231  = skew_a7_d4;
     if (en) begin
-      \$231  = skew_a7_d4;
+      \$231  = skew_a7_d3;
     end
     if (rst) begin
       \$231  = 8'h00;
@@ -5425,9 +5452,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = skew_a7_d6;
+    \$232  = skew_a7_d5;
     if (en) begin
-      \$232  = skew_a7_d5;
+      \$232  = skew_a7_d4;
     end
     if (rst) begin
       \$232  = 8'h00;
@@ -5435,19 +5462,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = skew_v7_d0;
+    \$233  = skew_a7_d6;
     if (en) begin
-      \$233  = i_valid;
+      \$233  = skew_a7_d5;
     end
     if (rst) begin
-      \$233  = 1'h0;
+      \$233  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = skew_v7_d1;
+    \$234  = skew_v7_d0;
     if (en) begin
-      \$234  = skew_v7_d0;
+      \$234  = i_valid;
     end
     if (rst) begin
       \$234  = 1'h0;
@@ -5455,9 +5482,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$235  = skew_v7_d2;
+    \$235  = skew_v7_d1;
     if (en) begin
-      \$235  = skew_v7_d1;
+      \$235  = skew_v7_d0;
     end
     if (rst) begin
       \$235  = 1'h0;
@@ -5465,9 +5492,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$236  = skew_v7_d3;
+    \$236  = skew_v7_d2;
     if (en) begin
-      \$236  = skew_v7_d2;
+      \$236  = skew_v7_d1;
     end
     if (rst) begin
       \$236  = 1'h0;
@@ -5475,9 +5502,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$237  = skew_v7_d4;
+    \$237  = skew_v7_d3;
     if (en) begin
-      \$237  = skew_v7_d3;
+      \$237  = skew_v7_d2;
     end
     if (rst) begin
       \$237  = 1'h0;
@@ -5485,9 +5512,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$238  = skew_v7_d5;
+    \$238  = skew_v7_d4;
     if (en) begin
-      \$238  = skew_v7_d4;
+      \$238  = skew_v7_d3;
     end
     if (rst) begin
       \$238  = 1'h0;
@@ -5495,9 +5522,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$239  = skew_v7_d6;
+    \$239  = skew_v7_d5;
     if (en) begin
-      \$239  = skew_v7_d5;
+      \$239  = skew_v7_d4;
     end
     if (rst) begin
       \$239  = 1'h0;
@@ -5505,9 +5532,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = skew_l7_d0;
+    \$240  = skew_v7_d6;
     if (en) begin
-      \$240  = i_last;
+      \$240  = skew_v7_d5;
     end
     if (rst) begin
       \$240  = 1'h0;
@@ -5515,9 +5542,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = skew_l7_d1;
+    \$241  = skew_l7_d0;
     if (en) begin
-      \$241  = skew_l7_d0;
+      \$241  = i_last;
     end
     if (rst) begin
       \$241  = 1'h0;
@@ -5525,9 +5552,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = skew_l7_d2;
+    \$242  = skew_l7_d1;
     if (en) begin
-      \$242  = skew_l7_d1;
+      \$242  = skew_l7_d0;
     end
     if (rst) begin
       \$242  = 1'h0;
@@ -5535,9 +5562,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = skew_l7_d3;
+    \$243  = skew_l7_d2;
     if (en) begin
-      \$243  = skew_l7_d2;
+      \$243  = skew_l7_d1;
     end
     if (rst) begin
       \$243  = 1'h0;
@@ -5545,9 +5572,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = skew_l7_d4;
+    \$244  = skew_l7_d3;
     if (en) begin
-      \$244  = skew_l7_d3;
+      \$244  = skew_l7_d2;
     end
     if (rst) begin
       \$244  = 1'h0;
@@ -5555,9 +5582,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = skew_l7_d5;
+    \$245  = skew_l7_d4;
     if (en) begin
-      \$245  = skew_l7_d4;
+      \$245  = skew_l7_d3;
     end
     if (rst) begin
       \$245  = 1'h0;
@@ -5565,9 +5592,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = skew_l7_d6;
+    \$246  = skew_l7_d5;
     if (en) begin
-      \$246  = skew_l7_d5;
+      \$246  = skew_l7_d4;
     end
     if (rst) begin
       \$246  = 1'h0;
@@ -5575,19 +5602,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = skew_w1_d0;
+    \$247  = skew_l7_d6;
     if (en) begin
-      \$247  = i_w[15:8];
+      \$247  = skew_l7_d5;
     end
     if (rst) begin
-      \$247  = 8'h00;
+      \$247  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = skew_w2_d0;
+    \$248  = skew_w1_d0;
     if (en) begin
-      \$248  = i_w[23:16];
+      \$248  = i_w[15:8];
     end
     if (rst) begin
       \$248  = 8'h00;
@@ -5595,9 +5622,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = skew_w2_d1;
+    \$249  = skew_w2_d0;
     if (en) begin
-      \$249  = skew_w2_d0;
+      \$249  = i_w[23:16];
     end
     if (rst) begin
       \$249  = 8'h00;
@@ -5605,9 +5632,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = skew_w3_d0;
+    \$250  = skew_w2_d1;
     if (en) begin
-      \$250  = i_w[31:24];
+      \$250  = skew_w2_d0;
     end
     if (rst) begin
       \$250  = 8'h00;
@@ -5615,9 +5642,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = skew_w3_d1;
+    \$251  = skew_w3_d0;
     if (en) begin
-      \$251  = skew_w3_d0;
+      \$251  = i_w[31:24];
     end
     if (rst) begin
       \$251  = 8'h00;
@@ -5625,9 +5652,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = skew_w3_d2;
+    \$252  = skew_w3_d1;
     if (en) begin
-      \$252  = skew_w3_d1;
+      \$252  = skew_w3_d0;
     end
     if (rst) begin
       \$252  = 8'h00;
@@ -5635,9 +5662,9 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = a_0_0;
+    \$253  = skew_w3_d2;
     if (en) begin
-      \$253  = i_a[7:0];
+      \$253  = skew_w3_d1;
     end
     if (rst) begin
       \$253  = 8'h00;
@@ -5645,19 +5672,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = v_0_0;
+    \$254  = a_0_0;
     if (en) begin
-      \$254  = i_valid;
+      \$254  = i_a[7:0];
     end
     if (rst) begin
-      \$254  = 1'h0;
+      \$254  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = l_0_0;
+    \$255  = v_0_0;
     if (en) begin
-      \$255  = i_last;
+      \$255  = i_valid;
     end
     if (rst) begin
       \$255  = 1'h0;
@@ -5665,39 +5692,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = w_0_0;
+    \$256  = l_0_0;
     if (en) begin
-      \$256  = i_w[7:0];
+      \$256  = i_last;
     end
     if (rst) begin
-      \$256  = 8'h00;
+      \$256  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = pr_0_0;
+    \$257  = w_0_0;
     if (en) begin
-      \$257  = p_0_0;
+      \$257  = i_w[7:0];
     end
     if (rst) begin
-      \$257  = 16'h0000;
+      \$257  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = vr_0_0;
+    \$258  = pr_0_0;
     if (en) begin
-      \$258  = i_valid;
+      \$258  = p_0_0;
     end
     if (rst) begin
-      \$258  = 1'h0;
+      \$258  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = lr_0_0;
+    \$259  = vr_0_0;
     if (en) begin
-      \$259  = i_last;
+      \$259  = i_valid;
     end
     if (rst) begin
       \$259  = 1'h0;
@@ -5705,21 +5732,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = acc_0_0;
-    if (\$1 ) begin
-      \$260  = \$2 ;
+    \$260  = lr_0_0;
+    if (en) begin
+      \$260  = i_last;
     end
     if (rst) begin
-      \$260  = 26'h0000000;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = out_0_0;
-    if (cap_0_0) begin
-      \$261  = \$99 [25:0];
-    end else if (\$3 ) begin
-      \$261  = out_1_0;
+    \$261  = acc_0_0;
+    if (\$1 ) begin
+      \$261  = \$2 ;
     end
     if (rst) begin
       \$261  = 26'h0000000;
@@ -5727,29 +5752,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = a_0_1;
-    if (en) begin
-      \$262  = a_0_0;
+    \$262  = out_0_0;
+    if (cap_0_0) begin
+      \$262  = \$98 [25:0];
+    end else if (\$3 ) begin
+      \$262  = out_1_0;
     end
     if (rst) begin
-      \$262  = 8'h00;
+      \$262  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = v_0_1;
+    \$263  = a_0_1;
     if (en) begin
-      \$263  = v_0_0;
+      \$263  = a_0_0;
     end
     if (rst) begin
-      \$263  = 1'h0;
+      \$263  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = l_0_1;
+    \$264  = v_0_1;
     if (en) begin
-      \$264  = l_0_0;
+      \$264  = v_0_0;
     end
     if (rst) begin
       \$264  = 1'h0;
@@ -5757,39 +5784,39 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = w_0_1;
+    \$265  = l_0_1;
     if (en) begin
-      \$265  = skew_w1_d0;
+      \$265  = l_0_0;
     end
     if (rst) begin
-      \$265  = 8'h00;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = pr_0_1;
+    \$266  = w_0_1;
     if (en) begin
-      \$266  = p_0_1;
+      \$266  = skew_w1_d0;
     end
     if (rst) begin
-      \$266  = 16'h0000;
+      \$266  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = vr_0_1;
+    \$267  = pr_0_1;
     if (en) begin
-      \$267  = v_0_0;
+      \$267  = p_0_1;
     end
     if (rst) begin
-      \$267  = 1'h0;
+      \$267  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = lr_0_1;
+    \$268  = vr_0_1;
     if (en) begin
-      \$268  = l_0_0;
+      \$268  = v_0_0;
     end
     if (rst) begin
       \$268  = 1'h0;
@@ -5797,21 +5824,19 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = acc_0_1;
-    if (\$4 ) begin
-      \$269  = \$5 ;
+    \$269  = lr_0_1;
+    if (en) begin
+      \$269  = l_0_0;
     end
     if (rst) begin
-      \$269  = 26'h0000000;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = out_0_1;
-    if (cap_0_1) begin
-      \$270  = \$101 [25:0];
-    end else if (\$6 ) begin
-      \$270  = out_1_1;
+    \$270  = acc_0_1;
+    if (\$4 ) begin
+      \$270  = \$5 ;
     end
     if (rst) begin
       \$270  = 26'h0000000;
@@ -5819,29 +5844,31 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = a_0_2;
-    if (en) begin
-      \$271  = a_0_1;
+    \$271  = out_0_1;
+    if (cap_0_1) begin
+      \$271  = \$100 [25:0];
+    end else if (\$6 ) begin
+      \$271  = out_1_1;
     end
     if (rst) begin
-      \$271  = 8'h00;
+      \$271  = 26'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = v_0_2;
+    \$272  = a_0_2;
     if (en) begin
-      \$272  = v_0_1;
+      \$272  = a_0_1;
     end
     if (rst) begin
-      \$272  = 1'h0;
+      \$272  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = l_0_2;
+    \$273  = v_0_2;
     if (en) begin
-      \$273  = l_0_1;
+      \$273  = v_0_1;
     end
     if (rst) begin
       \$273  = 1'h0;
@@ -5849,87 +5876,76 @@ module hwq_mac_array(i_valid, i_last, i_a, i_w, clk, rst, o_valid, o_data, en);
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = w_0_2;
+    \$274  = l_0_2;
     if (en) begin
-      \$274  = skew_w2_d1;
+      \$274  = l_0_1;
     end
     if (rst) begin
-      \$274  = 8'h00;
+      \$274  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = pr_0_2;
+    \$275  = w_0_2;
     if (en) begin
-      \$275  = p_0_2;
+      \$275  = skew_w2_d1;
     end
     if (rst) begin
-      \$275  = 16'h0000;
+      \$275  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = vr_0_2;
+    \$276  = pr_0_2;
     if (en) begin
-      \$276  = v_0_1;
+      \$276  = p_0_2;
     end
     if (rst) begin
-      \$276  = 1'h0;
+      \$276  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = lr_0_2;
+    \$277  = vr_0_2;
     if (en) begin
-      \$277  = l_0_1;
+      \$277  = v_0_1;
     end
     if (rst) begin
       \$277  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = acc_0_2;
-    if (\$7 ) begin
-      \$278  = \$8 ;
-    end
-    if (rst) begin
-      \$278  = 26'h0000000;
-    end
-  end
-  assign sum_0_0 = \$99 [25:0];
-  assign shift = o_valid;
-  assign sum_0_1 = \$101 [25:0];
-  assign sum_0_2 = \$103 [25:0];
-  assign sum_0_3 = \$105 [25:0];
-  assign sum_1_0 = \$107 [25:0];
-  assign sum_1_1 = \$109 [25:0];
-  assign sum_1_2 = \$111 [25:0];
-  assign sum_1_3 = \$113 [25:0];
-  assign sum_2_0 = \$115 [25:0];
-  assign sum_2_1 = \$117 [25:0];
-  assign sum_2_2 = \$119 [25:0];
-  assign sum_2_3 = \$121 [25:0];
-  assign sum_3_0 = \$123 [25:0];
-  assign sum_3_1 = \$125 [25:0];
-  assign sum_3_2 = \$127 [25:0];
-  assign sum_3_3 = \$129 [25:0];
-  assign sum_4_0 = \$131 [25:0];
-  assign sum_4_1 = \$133 [25:0];
-  assign sum_4_2 = \$135 [25:0];
-  assign sum_4_3 = \$137 [25:0];
-  assign sum_5_0 = \$139 [25:0];
-  assign sum_5_1 = \$141 [25:0];
-  assign sum_5_2 = \$143 [25:0];
-  assign sum_5_3 = \$145 [25:0];
-  assign sum_6_0 = \$147 [25:0];
-  assign sum_6_1 = \$149 [25:0];
-  assign sum_6_2 = \$151 [25:0];
-  assign sum_6_3 = \$153 [25:0];
-  assign sum_7_0 = \$155 [25:0];
-  assign sum_7_1 = \$157 [25:0];
-  assign sum_7_2 = \$159 [25:0];
-  assign sum_7_3 = \$161 [25:0];
+  assign sum_0_0 = \$98 [25:0];
+  assign sum_0_1 = \$100 [25:0];
+  assign sum_0_2 = \$102 [25:0];
+  assign sum_0_3 = \$104 [25:0];
+  assign sum_1_0 = \$106 [25:0];
+  assign sum_1_1 = \$108 [25:0];
+  assign sum_1_2 = \$110 [25:0];
+  assign sum_1_3 = \$112 [25:0];
+  assign sum_2_0 = \$114 [25:0];
+  assign sum_2_1 = \$116 [25:0];
+  assign sum_2_2 = \$118 [25:0];
+  assign sum_2_3 = \$120 [25:0];
+  assign sum_3_0 = \$122 [25:0];
+  assign sum_3_1 = \$124 [25:0];
+  assign sum_3_2 = \$126 [25:0];
+  assign sum_3_3 = \$128 [25:0];
+  assign sum_4_0 = \$130 [25:0];
+  assign sum_4_1 = \$132 [25:0];
+  assign sum_4_2 = \$134 [25:0];
+  assign sum_4_3 = \$136 [25:0];
+  assign sum_5_0 = \$138 [25:0];
+  assign sum_5_1 = \$140 [25:0];
+  assign sum_5_2 = \$142 [25:0];
+  assign sum_5_3 = \$144 [25:0];
+  assign sum_6_0 = \$146 [25:0];
+  assign sum_6_1 = \$148 [25:0];
+  assign sum_6_2 = \$150 [25:0];
+  assign sum_6_3 = \$152 [25:0];
+  assign sum_7_0 = \$154 [25:0];
+  assign sum_7_1 = \$156 [25:0];
+  assign sum_7_2 = \$158 [25:0];
+  assign sum_7_3 = \$160 [25:0];
   assign draining = o_valid;
   assign \i_a[0]  = i_a[7:0];
   assign \i_a[1]  = i_a[15:8];
