@@ -132,7 +132,9 @@ class GemmEngine(wiring.Component):
         m.d.sync += last_mblock.eq(fm0 + R >= M_)
 
         # credits: FIFO words not yet reserved. A tile reserves `rows` with its last operand;
-        # a word comes back when it leaves the FIFO, or when the drain drops a row past M.
+        # a word comes back when it leaves the FIFO, or when the drain drops a row past M —
+        # one step later, through the register `give_back` (a late credit is only conservative;
+        # it keeps the FIFO's read and the drain off the path into credit_ok).
         credits = Signal(range(fifo_depth + 1), init=fifo_depth)
         credit_ok = Signal(init=1)               # credits >= rows, as a register
         reserve, give_back = Signal(), Signal(2)
@@ -298,8 +300,8 @@ class GemmEngine(wiring.Component):
             fifo.w_data.eq(out_w),
             self.m_out.valid.eq(fifo.r_rdy), self.m_out.payload.eq(fifo.r_data),
             fifo.r_en.eq(self.m_out.ready),
-            give_back.eq((fifo.r_en & fifo.r_rdy) + (row_end & ~row_valid)),
         ]
+        m.d.sync += give_back.eq((fifo.r_en & fifo.r_rdy) + (row_end & ~row_valid))
         return m
 
 

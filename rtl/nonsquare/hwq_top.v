@@ -117,30 +117,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [4:0] \$1 ;
   wire \$10 ;
-  reg [30:0] \$100 ;
-  reg [5:0] \$101 ;
-  reg [3:0] \$102 ;
-  reg [8:0] \$103 ;
-  reg \$104 ;
-  reg [16:0] \$105 ;
-  reg [3:0] \$106 ;
-  reg \$107 ;
-  reg [4:0] \$108 ;
-  reg [1:0] \$109 ;
+  reg [1:0] \$100 ;
+  reg [30:0] \$101 ;
+  reg [5:0] \$102 ;
+  reg [3:0] \$103 ;
+  reg [8:0] \$104 ;
+  reg \$105 ;
+  reg [16:0] \$106 ;
+  reg [3:0] \$107 ;
+  reg \$108 ;
+  reg [4:0] \$109 ;
   wire \$11 ;
-  reg [3:0] \$110 ;
-  reg [1:0] \$111 ;
-  reg [5:0] \$112 ;
-  reg [16:0] \$113 ;
-  reg \$114 ;
-  reg [1:0] \$115 ;
-  reg [15:0] \$116 ;
+  reg [1:0] \$110 ;
+  reg [3:0] \$111 ;
+  reg [1:0] \$112 ;
+  reg [5:0] \$113 ;
+  reg [16:0] \$114 ;
+  reg \$115 ;
+  reg [1:0] \$116 ;
   reg [15:0] \$117 ;
+  reg [15:0] \$118 ;
+  reg [1:0] \$119 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire [17:0] \$15 ;
-  wire [7:0] \$150 ;
+  wire [7:0] \$152 ;
   wire [17:0] \$16 ;
   wire [18:0] \$17 ;
   wire \$18 ;
@@ -160,79 +162,79 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [17:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [17:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire [16:0] \$39 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire \$39 ;
   wire [2:0] \$4 ;
-  wire [16:0] \$40 ;
+  wire [15:0] \$40 ;
   wire [16:0] \$41 ;
   wire \$42 ;
-  wire [15:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire \$45 ;
-  wire [16:0] \$46 ;
-  wire \$47 ;
-  wire [6:0] \$48 ;
-  wire \$49 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [6:0] \$45 ;
+  wire \$46 ;
+  wire [4:0] \$47 ;
+  wire [2:0] \$48 ;
+  wire [1:0] \$49 ;
   wire [2:0] \$5 ;
-  wire [4:0] \$50 ;
-  wire [2:0] \$51 ;
-  wire [1:0] \$52 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [17:0] \$57 ;
+  wire [4:0] \$58 ;
+  wire [9:0] \$59 ;
   wire \$6 ;
-  wire [17:0] \$60 ;
-  wire [4:0] \$61 ;
-  wire [9:0] \$62 ;
-  wire [9:0] \$63 ;
+  wire [9:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire [5:0] \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [5:0] \$66 ;
+  wire \$66 ;
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
+  wire [2:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire [2:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
+  wire \$74 ;
+  wire [4:0] \$75 ;
+  wire [2:0] \$76 ;
   wire \$77 ;
-  wire [4:0] \$78 ;
+  wire [2:0] \$78 ;
   wire [2:0] \$79 ;
   wire \$8 ;
   wire \$80 ;
-  wire [2:0] \$81 ;
-  wire [2:0] \$82 ;
-  reg \$83 ;
-  reg [3:0] \$84 ;
-  reg \$85 ;
-  reg [15:0] \$86 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire [1:0] \$83 ;
+  reg \$84 ;
+  reg [3:0] \$85 ;
+  reg \$86 ;
   reg [15:0] \$87 ;
   reg [15:0] \$88 ;
-  reg [7:0] \$89 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
   reg [7:0] \$90 ;
   reg [7:0] \$91 ;
-  reg [15:0] \$92 ;
-  reg [8:0] \$93 ;
-  reg \$94 ;
-  reg [3:0] \$95 ;
-  reg [5:0] \$96 ;
-  reg [1:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [1:0] \$99 ;
+  reg [7:0] \$92 ;
+  reg [15:0] \$93 ;
+  reg [8:0] \$94 ;
+  reg \$95 ;
+  reg [3:0] \$96 ;
+  reg [5:0] \$97 ;
+  reg [1:0] \$98 ;
+  reg [15:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
@@ -265,7 +267,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [3:0] fn = 4'h0;
-  wire [1:0] give_back;
+  reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -514,134 +516,136 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$26  = \$24  & \$25 ;
   assign \$27  = dn == nb_last;
   assign \i_last$45  = \$26  & \$27 ;
-  assign \$150  = beat * 6'h32;
-  assign i_acc = o_data >> \$150 ;
+  assign \$152  = beat * 6'h32;
+  assign i_acc = o_data >> \$152 ;
   assign \$28  = ob == 2'h2;
   assign w_en = \o_valid$64  & \$28 ;
-  assign \$29  = r_en & m_out__valid;
-  assign \$30  = ~ row_valid;
-  assign \$31  = row_end & \$30 ;
-  assign give_back = \$29  + \$31 ;
-  assign \$32  = ! ctrl_state;
-  assign \$33  = ctrl_state == 1'h1;
-  assign \$34  = ctrl_state == 2'h2;
-  assign \$35  = ctrl_state == 2'h3;
-  assign \$36  = fm0 + 3'h4;
-  assign \$37  = \$36  >= M_;
-  assign \$38  = \$3 [4:0] >= 3'h4;
-  assign \$39  = hdr[15:0] - 1'h1;
-  assign \$40  = hdr[31:16] - 1'h1;
-  assign \$41  = hdr[47:32] - 1'h1;
-  assign \$42  = hdr[47:32] > 5'h14;
-  assign \$43  = \$42  ? hdr[47:32] : 16'h0014;
-  assign \$44  = \$43  - 1'h1;
-  assign \$45  = ! ch;
-  assign \$46  = ch + 1'h1;
-  assign \$48  = wa + 1'h1;
-  assign \$49  = wb == 2'h2;
-  assign \$50  = blk + 1'h1;
-  assign \$51  = wb + 1'h1;
-  assign \$52  = lane + 1'h1;
-  assign \$53  = ch == n_last;
-  assign \$54  = ! k_last;
-  assign \$55  = ~ in_data;
-  assign \$56  = i_valid | \$55 ;
-  assign \$57  = kk == tile_last;
-  assign \$58  = ! k_last;
-  assign \$59  = fn == nb_last;
-  assign \$60  = fm0 + 3'h4;
-  assign \$61  = fn + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = kk + 1'h1;
-  assign \$64  = \$63  == k_last;
-  assign \$65  = kk == k_last;
-  assign \$66  = flush - 1'h1;
-  assign \$67  = ! flush;
-  assign \$68  = ~ header_taken;
-  assign \$69  = \$68  & o_valid;
-  assign \$70  = beat != 2'h2;
-  assign \$71  = \$69  & \$70 ;
-  assign \$72  = ~ header_taken;
-  assign \$73  = \$72  & row_end;
-  assign \$74  = beat + 1'h1;
-  assign \$75  = \$17 [16:0] < M_;
-  assign \$76  = d == 2'h3;
-  assign \$77  = dn == nb_last;
-  assign \$78  = dn + 1'h1;
-  assign \$79  = d + 1'h1;
-  assign \$80  = ob == 2'h2;
-  assign \$81  = ob + 1'h1;
-  assign \$82  = \$80  ? 3'h0 : \$81 ;
+  assign \$29  = ! ctrl_state;
+  assign \$30  = ctrl_state == 1'h1;
+  assign \$31  = ctrl_state == 2'h2;
+  assign \$32  = ctrl_state == 2'h3;
+  assign \$33  = fm0 + 3'h4;
+  assign \$34  = \$33  >= M_;
+  assign \$35  = \$3 [4:0] >= 3'h4;
+  assign \$36  = hdr[15:0] - 1'h1;
+  assign \$37  = hdr[31:16] - 1'h1;
+  assign \$38  = hdr[47:32] - 1'h1;
+  assign \$39  = hdr[47:32] > 5'h14;
+  assign \$40  = \$39  ? hdr[47:32] : 16'h0014;
+  assign \$41  = \$40  - 1'h1;
+  assign \$42  = ! ch;
+  assign \$43  = ch + 1'h1;
+  assign \$45  = wa + 1'h1;
+  assign \$46  = wb == 2'h2;
+  assign \$47  = blk + 1'h1;
+  assign \$48  = wb + 1'h1;
+  assign \$49  = lane + 1'h1;
+  assign \$50  = ch == n_last;
+  assign \$51  = ! k_last;
+  assign \$52  = ~ in_data;
+  assign \$53  = i_valid | \$52 ;
+  assign \$54  = kk == tile_last;
+  assign \$55  = ! k_last;
+  assign \$56  = fn == nb_last;
+  assign \$57  = fm0 + 3'h4;
+  assign \$58  = fn + 1'h1;
+  assign \$59  = kk + 1'h1;
+  assign \$60  = kk + 1'h1;
+  assign \$61  = \$60  == k_last;
+  assign \$62  = kk == k_last;
+  assign \$63  = flush - 1'h1;
+  assign \$64  = ! flush;
+  assign \$65  = ~ header_taken;
+  assign \$66  = \$65  & o_valid;
+  assign \$67  = beat != 2'h2;
+  assign \$68  = \$66  & \$67 ;
+  assign \$69  = ~ header_taken;
+  assign \$70  = \$69  & row_end;
+  assign \$71  = beat + 1'h1;
+  assign \$72  = \$17 [16:0] < M_;
+  assign \$73  = d == 2'h3;
+  assign \$74  = dn == nb_last;
+  assign \$75  = dn + 1'h1;
+  assign \$76  = d + 1'h1;
+  assign \$77  = ob == 2'h2;
+  assign \$78  = ob + 1'h1;
+  assign \$79  = \$77  ? 3'h0 : \$78 ;
+  assign \$80  = r_en & m_out__valid;
+  assign \$81  = ~ row_valid;
+  assign \$82  = row_end & \$81 ;
+  assign \$83  = \$80  + \$82 ;
   always @(posedge clk)
-    last_mblock <= \$83 ;
+    last_mblock <= \$84 ;
   always @(posedge clk)
-    credits <= \$84 ;
+    credits <= \$85 ;
   always @(posedge clk)
-    credit_ok <= \$85 ;
+    credit_ok <= \$86 ;
   always @(posedge clk)
-    M_ <= \$86 ;
+    M_ <= \$87 ;
   always @(posedge clk)
-    m_last <= \$87 ;
+    m_last <= \$88 ;
   always @(posedge clk)
-    n_last <= \$88 ;
+    n_last <= \$89 ;
   always @(posedge clk)
-    zero_point <= \$89 ;
+    zero_point <= \$90 ;
   always @(posedge clk)
-    act_min <= \$90 ;
+    act_min <= \$91 ;
   always @(posedge clk)
-    act_max <= \$91 ;
+    act_max <= \$92 ;
   always @(posedge clk)
-    k_last <= \$92 ;
+    k_last <= \$93 ;
   always @(posedge clk)
-    tile_last <= \$93 ;
+    tile_last <= \$94 ;
   always @(posedge clk)
-    lane <= \$94 ;
+    lane <= \$95 ;
   always @(posedge clk)
-    blk <= \$95 ;
+    blk <= \$96 ;
   always @(posedge clk)
-    wa <= \$96 ;
+    wa <= \$97 ;
   always @(posedge clk)
-    wb <= \$97 ;
+    wb <= \$98 ;
   always @(posedge clk)
-    ch <= \$98 ;
+    ch <= \$99 ;
   always @(posedge clk)
-    ctrl_state <= \$99 ;
+    ctrl_state <= \$100 ;
   always @(posedge clk)
-    \$signal$85  <= \$100 ;
+    \$signal$85  <= \$101 ;
   always @(posedge clk)
-    pt_shift <= \$101 ;
+    pt_shift <= \$102 ;
   always @(posedge clk)
-    nb_last <= \$102 ;
+    nb_last <= \$103 ;
   always @(posedge clk)
-    kk <= \$103 ;
+    kk <= \$104 ;
   always @(posedge clk)
-    in_data <= \$104 ;
+    in_data <= \$105 ;
   always @(posedge clk)
-    fm0 <= \$105 ;
+    fm0 <= \$106 ;
   always @(posedge clk)
-    fn <= \$106 ;
+    fn <= \$107 ;
   always @(posedge clk)
-    at_k_last <= \$107 ;
+    at_k_last <= \$108 ;
   always @(posedge clk)
-    flush <= \$108 ;
+    flush <= \$109 ;
   always @(posedge clk)
-    d <= \$109 ;
+    d <= \$110 ;
   always @(posedge clk)
-    dn <= \$110 ;
+    dn <= \$111 ;
   always @(posedge clk)
-    beat <= \$111 ;
+    beat <= \$112 ;
   always @(posedge clk)
-    ra <= \$112 ;
+    ra <= \$113 ;
   always @(posedge clk)
-    row <= \$113 ;
+    row <= \$114 ;
   always @(posedge clk)
-    row_valid <= \$114 ;
+    row_valid <= \$115 ;
   always @(posedge clk)
-    ob <= \$115 ;
+    ob <= \$116 ;
   always @(posedge clk)
-    part0 <= \$116 ;
+    part0 <= \$117 ;
   always @(posedge clk)
-    part1 <= \$117 ;
+    part1 <= \$118 ;
+  always @(posedge clk)
+    give_back <= \$119 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -762,45 +766,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = \$37 ;
+    \$84  = \$34 ;
     if (rst) begin
-      \$83  = 1'h0;
+      \$84  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$3 [3:0];
+    \$85  = \$3 [3:0];
     if (rst) begin
-      \$84  = 4'hc;
+      \$85  = 4'hc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$38 ;
+    \$86  = \$35 ;
     if (rst) begin
-      \$85  = 1'h1;
+      \$86  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = M_;
+    \$87  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$86  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$86  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$87  = \$39 [15:0];
+            \$87  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -809,11 +800,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = n_last;
+    \$88  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$40 [15:0];
+            \$88  = \$36 [15:0];
           end
     endcase
     if (rst) begin
@@ -822,24 +813,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = zero_point;
+    \$89  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = hdr[55:48];
+            \$89  = \$37 [15:0];
           end
     endcase
     if (rst) begin
-      \$89  = 8'h00;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = act_min;
+    \$90  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = hdr[63:56];
+            \$90  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -848,11 +839,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = act_max;
+    \$91  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$91  = hdr[71:64];
+            \$91  = hdr[63:56];
           end
     endcase
     if (rst) begin
@@ -861,354 +852,367 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = k_last;
+    \$92  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$92  = \$41 [15:0];
+            \$92  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$92  = 16'h0000;
+      \$92  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = tile_last;
+    \$93  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = \$44 [8:0];
+            \$93  = \$38 [15:0];
           end
     endcase
     if (rst) begin
-      \$93  = 9'h000;
+      \$93  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = lane;
+    \$94  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 1'h0;
+            \$94  = \$41 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$94  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$95  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$95  = 1'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$47 ) begin
-              \$94  = 1'h0;
+            if (\$44 ) begin
+              \$95  = 1'h0;
             end else begin
-              \$94  = \$52 [0];
+              \$95  = \$49 [0];
             end
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = blk;
+    \$96  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 4'h0;
+            \$96  = 4'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              if (\$49 ) begin
-                \$95  = \$50 [3:0];
+            if (\$44 ) begin
+              if (\$46 ) begin
+                \$96  = \$47 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$95  = 4'h0;
+      \$96  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = wa;
+    \$97  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$96  = 6'h00;
+            \$97  = 6'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
-              \$96  = \$48 [5:0];
+            if (\$44 ) begin
+              \$97  = \$45 [5:0];
             end
           end
     endcase
     if (rst) begin
-      \$96  = 6'h00;
+      \$97  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = wb;
+    \$98  = wb;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$97  = 2'h0;
+            \$98  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$47 ) begin
+            if (\$44 ) begin
               (* full_case = 32'd1 *)
-              if (\$49 ) begin
-                \$97  = 2'h0;
+              if (\$46 ) begin
+                \$98  = 2'h0;
               end else begin
-                \$97  = \$51 [1:0];
+                \$98  = \$48 [1:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$97  = 2'h0;
+      \$98  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = ch;
+    \$99  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$98  = 16'h0000;
+            \$99  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$98  = \$46 [15:0];
+            \$99  = \$43 [15:0];
           end
     endcase
     if (rst) begin
-      \$98  = 16'h0000;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = ctrl_state;
+    \$100  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$99  = 2'h1;
+            \$100  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$99  = 2'h2;
+            if (\$50 ) begin
+              \$100  = 2'h2;
             end
           end
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
+          if (\$53 ) begin
+            if (\$54 ) begin
+              if (\$56 ) begin
                 if (last_mblock) begin
-                  \$99  = 2'h3;
+                  \$100  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$67 ) begin
-            \$99  = 2'h0;
+          if (\$64 ) begin
+            \$100  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$99  = 2'h0;
+      \$100  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = \$signal$85 ;
+    \$101  = \$signal$85 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$45 ) begin
-              \$100  = hdr[62:32];
+            if (\$42 ) begin
+              \$101  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$100  = 31'h00000000;
+      \$101  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = pt_shift;
+    \$102  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$45 ) begin
-              \$101  = hdr[69:64];
+            if (\$42 ) begin
+              \$102  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$101  = 6'h00;
+      \$102  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = nb_last;
+    \$103  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$102  = blk;
+            if (\$50 ) begin
+              \$103  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$102  = 4'h0;
+      \$103  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = kk;
+    \$104  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$103  = 9'h000;
+            if (\$50 ) begin
+              \$104  = 9'h000;
             end
           end
       2'h2:
-          if (\$56 ) begin
+          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$103  = 9'h000;
+            if (\$54 ) begin
+              \$104  = 9'h000;
             end else begin
-              \$103  = \$62 [8:0];
+              \$104  = \$59 [8:0];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 9'h000;
+      \$104  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = in_data;
+    \$105  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$104  = 1'h1;
+            if (\$50 ) begin
+              \$105  = 1'h1;
             end
           end
       2'h2:
-          if (\$56 ) begin
+          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$104  = 1'h1;
+            if (\$54 ) begin
+              \$105  = 1'h1;
             end else begin
-              if (\$65 ) begin
-                \$104  = 1'h0;
+              if (\$62 ) begin
+                \$105  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$104  = 1'h0;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = fm0;
+    \$106  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$105  = 17'h00000;
+            if (\$50 ) begin
+              \$106  = 17'h00000;
             end
           end
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
-                \$105  = \$60 [16:0];
+          if (\$53 ) begin
+            if (\$54 ) begin
+              if (\$56 ) begin
+                \$106  = \$57 [16:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 17'h00000;
+      \$106  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = fn;
+    \$107  = fn;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$106  = 4'h0;
+            if (\$50 ) begin
+              \$107  = 4'h0;
             end
           end
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
+          if (\$53 ) begin
+            if (\$54 ) begin
               (* full_case = 32'd1 *)
-              if (\$59 ) begin
-                \$106  = 4'h0;
+              if (\$56 ) begin
+                \$107  = 4'h0;
               end else begin
-                \$106  = \$61 [3:0];
+                \$107  = \$58 [3:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$106  = 4'h0;
+      \$107  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = at_k_last;
+    \$108  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$53 ) begin
-              \$107  = \$54 ;
+            if (\$50 ) begin
+              \$108  = \$51 ;
             end
           end
       2'h2:
-          if (\$56 ) begin
+          if (\$53 ) begin
             (* full_case = 32'd1 *)
-            if (\$57 ) begin
-              \$107  = \$58 ;
+            if (\$54 ) begin
+              \$108  = \$55 ;
             end else begin
-              \$107  = \$64 ;
+              \$108  = \$61 ;
             end
           end
     endcase
     if (rst) begin
-      \$107  = 1'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = flush;
+    \$109  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1216,153 +1220,160 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$56 ) begin
-            if (\$57 ) begin
-              if (\$59 ) begin
+          if (\$53 ) begin
+            if (\$54 ) begin
+              if (\$56 ) begin
                 if (last_mblock) begin
-                  \$108  = 5'h1a;
+                  \$109  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
-          \$108  = \$66 [4:0];
+          \$109  = \$63 [4:0];
     endcase
     if (rst) begin
-      \$108  = 5'h00;
+      \$109  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = d;
+    \$110  = d;
     if (header_taken) begin
-      \$109  = 2'h0;
+      \$110  = 2'h0;
     end
-    if (\$71 ) begin
-    end else if (\$73 ) begin
+    if (\$68 ) begin
+    end else if (\$70 ) begin
       (* full_case = 32'd1 *)
-      if (\$76 ) begin
-        \$109  = 2'h0;
+      if (\$73 ) begin
+        \$110  = 2'h0;
       end else begin
-        \$109  = \$79 [1:0];
+        \$110  = \$76 [1:0];
       end
     end
     if (rst) begin
-      \$109  = 2'h0;
+      \$110  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = dn;
+    \$111  = dn;
     if (header_taken) begin
-      \$110  = 4'h0;
+      \$111  = 4'h0;
     end
-    if (\$71 ) begin
-    end else if (\$73 ) begin
-      if (\$76 ) begin
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      if (\$73 ) begin
         (* full_case = 32'd1 *)
-        if (\$77 ) begin
-          \$110  = 4'h0;
+        if (\$74 ) begin
+          \$111  = 4'h0;
         end else begin
-          \$110  = \$78 [3:0];
+          \$111  = \$75 [3:0];
         end
       end
     end
     if (rst) begin
-      \$110  = 4'h0;
+      \$111  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = beat;
+    \$112  = beat;
     if (header_taken) begin
-      \$111  = 2'h0;
+      \$112  = 2'h0;
     end
-    if (\$71 ) begin
-      \$111  = \$74 [1:0];
-    end else if (\$73 ) begin
-      \$111  = 2'h0;
+    if (\$68 ) begin
+      \$112  = \$71 [1:0];
+    end else if (\$70 ) begin
+      \$112  = 2'h0;
     end
     if (rst) begin
-      \$111  = 2'h0;
+      \$112  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$112  = 6'h00;
+      \$113  = 6'h00;
     end else begin
-      \$112  = ra_next;
+      \$113  = ra_next;
     end
     if (rst) begin
-      \$112  = 6'h00;
+      \$113  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = row;
+    \$114  = row;
     if (header_taken) begin
-      \$113  = 17'h00000;
+      \$114  = 17'h00000;
     end
-    if (\$71 ) begin
-    end else if (\$73 ) begin
-      \$113  = \$17 [16:0];
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$114  = \$17 [16:0];
     end
     if (rst) begin
-      \$113  = 17'h00000;
+      \$114  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = row_valid;
+    \$115  = row_valid;
     if (header_taken) begin
-      \$114  = 1'h1;
+      \$115  = 1'h1;
     end
-    if (\$71 ) begin
-    end else if (\$73 ) begin
-      \$114  = \$75 ;
+    if (\$68 ) begin
+    end else if (\$70 ) begin
+      \$115  = \$72 ;
     end
     if (rst) begin
-      \$114  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = ob;
+    \$116  = ob;
     if (\o_valid$64 ) begin
-      \$115  = \$82 [1:0];
+      \$116  = \$79 [1:0];
     end
     if (rst) begin
-      \$115  = 2'h0;
+      \$116  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = part0;
+    \$117  = part0;
     if (\o_valid$64 ) begin
       casez (ob)
         2'h0:
-            \$116  = \o_data$62 ;
-      endcase
-    end
-    if (rst) begin
-      \$116  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = part1;
-    if (\o_valid$64 ) begin
-      casez (ob)
-        2'h0:
-            /* empty */;
-        2'h1:
             \$117  = \o_data$62 ;
       endcase
     end
     if (rst) begin
       \$117  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$118  = part1;
+    if (\o_valid$64 ) begin
+      casez (ob)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$118  = \o_data$62 ;
+      endcase
+    end
+    if (rst) begin
+      \$118  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = \$83 ;
+    if (rst) begin
+      \$119  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1473,7 +1484,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_multiplier[30:0] = rp__data[62:32];
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
-  assign \$47  = lane;
+  assign \$44  = lane;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -117,18 +117,20 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [5:0] \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg [16:0] \$101 ;
-  reg [4:0] \$102 ;
-  reg \$103 ;
-  reg [4:0] \$104 ;
-  reg [2:0] \$105 ;
-  reg [4:0] \$106 ;
-  reg \$107 ;
-  reg [4:0] \$108 ;
-  reg [16:0] \$109 ;
+  reg [9:0] \$100 ;
+  reg \$101 ;
+  reg [16:0] \$102 ;
+  reg [4:0] \$103 ;
+  reg \$104 ;
+  reg [4:0] \$105 ;
+  reg [2:0] \$106 ;
+  reg [4:0] \$107 ;
+  reg \$108 ;
+  reg [4:0] \$109 ;
   wire \$11 ;
-  reg \$110 ;
+  reg [16:0] \$110 ;
+  reg \$111 ;
+  reg [1:0] \$112 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -151,80 +153,80 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   wire [6:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire \$32 ;
+  wire [17:0] \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire [17:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [16:0] \$38 ;
-  wire [16:0] \$39 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire \$38 ;
+  wire [15:0] \$39 ;
   wire [6:0] \$4 ;
   wire [16:0] \$40 ;
   wire \$41 ;
-  wire [15:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [16:0] \$45 ;
-  wire \$46 ;
-  wire [5:0] \$47 ;
-  wire \$48 ;
-  wire [5:0] \$49 ;
+  wire [16:0] \$42 ;
+  wire \$43 ;
+  wire [5:0] \$44 ;
+  wire \$45 ;
+  wire [5:0] \$46 ;
+  wire [1:0] \$47 ;
+  wire [2:0] \$48 ;
+  wire \$49 ;
   wire [6:0] \$5 ;
-  wire [1:0] \$50 ;
-  wire [2:0] \$51 ;
+  wire \$50 ;
+  wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [17:0] \$59 ;
+  wire [17:0] \$56 ;
+  wire [5:0] \$57 ;
+  wire [10:0] \$58 ;
+  wire [10:0] \$59 ;
   wire \$6 ;
-  wire [5:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire [10:0] \$62 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [5:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire [5:0] \$65 ;
+  wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [1:0] \$70 ;
   wire \$71 ;
   wire \$72 ;
-  wire [1:0] \$73 ;
-  wire \$74 ;
-  wire \$75 ;
+  wire \$73 ;
+  wire [5:0] \$74 ;
+  wire [3:0] \$75 ;
   wire \$76 ;
-  wire [5:0] \$77 ;
-  wire [3:0] \$78 ;
-  reg \$79 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire [1:0] \$79 ;
   wire \$8 ;
-  reg [4:0] \$80 ;
-  reg \$81 ;
-  reg [15:0] \$82 ;
+  reg \$80 ;
+  reg [4:0] \$81 ;
+  reg \$82 ;
   reg [15:0] \$83 ;
   reg [15:0] \$84 ;
-  reg [7:0] \$85 ;
+  reg [15:0] \$85 ;
   reg [7:0] \$86 ;
   reg [7:0] \$87 ;
-  reg [15:0] \$88 ;
-  reg [9:0] \$89 ;
+  reg [7:0] \$88 ;
+  reg [15:0] \$89 ;
   wire \$9 ;
-  reg [1:0] \$90 ;
-  reg [4:0] \$91 ;
+  reg [9:0] \$90 ;
+  reg [1:0] \$91 ;
   reg [4:0] \$92 ;
-  reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [1:0] \$95 ;
-  reg [30:0] \$96 ;
-  reg [5:0] \$97 ;
-  reg [4:0] \$98 ;
-  reg [9:0] \$99 ;
+  reg [4:0] \$93 ;
+  reg \$94 ;
+  reg [15:0] \$95 ;
+  reg [1:0] \$96 ;
+  reg [30:0] \$97 ;
+  reg [5:0] \$98 ;
+  reg [4:0] \$99 ;
   wire \$signal ;
   (* init = 8'h00 *)
   wire [7:0] \$signal$48 ;
@@ -257,7 +259,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   reg [4:0] flush = 5'h00;
   reg [16:0] fm0 = 17'h00000;
   reg [4:0] fn = 5'h00;
-  wire [1:0] give_back;
+  reg [1:0] give_back = 2'h0;
   input [71:0] hdr;
   wire [71:0] hdr;
   wire [7:0] \hdr.act_max ;
@@ -510,121 +512,123 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign \$26  = \$24  & \$25 ;
   assign \$27  = dn == nb_last;
   assign \i_last$45  = \$26  & \$27 ;
-  assign \$28  = r_en & m_out__valid;
-  assign \$29  = ~ row_valid;
-  assign \$30  = row_end & \$29 ;
-  assign give_back = \$28  + \$30 ;
-  assign \$31  = ! ctrl_state;
-  assign \$32  = ctrl_state == 1'h1;
-  assign \$33  = ctrl_state == 2'h2;
-  assign \$34  = ctrl_state == 2'h3;
-  assign \$35  = fm0 + 4'h8;
-  assign \$36  = \$35  >= M_;
-  assign \$37  = \$3 [4:0] >= 4'h8;
-  assign \$38  = hdr[15:0] - 1'h1;
-  assign \$39  = hdr[31:16] - 1'h1;
-  assign \$40  = hdr[47:32] - 1'h1;
-  assign \$41  = hdr[47:32] > 5'h12;
-  assign \$42  = \$41  ? hdr[47:32] : 16'h0012;
-  assign \$43  = \$42  - 1'h1;
-  assign \$44  = ! ch;
-  assign \$45  = ch + 1'h1;
-  assign \$46  = lane == 2'h3;
-  assign \$47  = wa + 1'h1;
-  assign \$48  = ! wb;
-  assign \$49  = blk + 1'h1;
-  assign \$50  = wb + 1'h1;
-  assign \$51  = lane + 1'h1;
-  assign \$52  = ch == n_last;
-  assign \$53  = ! k_last;
-  assign \$54  = ~ in_data;
-  assign \$55  = i_valid | \$54 ;
-  assign \$56  = kk == tile_last;
-  assign \$57  = ! k_last;
-  assign \$58  = fn == nb_last;
-  assign \$59  = fm0 + 4'h8;
-  assign \$60  = fn + 1'h1;
-  assign \$61  = kk + 1'h1;
-  assign \$62  = kk + 1'h1;
-  assign \$63  = \$62  == k_last;
-  assign \$64  = kk == k_last;
-  assign \$65  = flush - 1'h1;
-  assign \$66  = ! flush;
-  assign \$67  = ~ header_taken;
-  assign \$68  = \$67  & o_valid;
-  assign \$70  = \$68  & \$69 ;
-  assign \$71  = ~ header_taken;
-  assign \$72  = \$71  & row_end;
-  assign \$73  = beat + 1'h1;
-  assign \$74  = \$17 [16:0] < M_;
-  assign \$75  = d == 3'h7;
-  assign \$76  = dn == nb_last;
-  assign \$77  = dn + 1'h1;
-  assign \$78  = d + 1'h1;
+  assign \$28  = ! ctrl_state;
+  assign \$29  = ctrl_state == 1'h1;
+  assign \$30  = ctrl_state == 2'h2;
+  assign \$31  = ctrl_state == 2'h3;
+  assign \$32  = fm0 + 4'h8;
+  assign \$33  = \$32  >= M_;
+  assign \$34  = \$3 [4:0] >= 4'h8;
+  assign \$35  = hdr[15:0] - 1'h1;
+  assign \$36  = hdr[31:16] - 1'h1;
+  assign \$37  = hdr[47:32] - 1'h1;
+  assign \$38  = hdr[47:32] > 5'h12;
+  assign \$39  = \$38  ? hdr[47:32] : 16'h0012;
+  assign \$40  = \$39  - 1'h1;
+  assign \$41  = ! ch;
+  assign \$42  = ch + 1'h1;
+  assign \$43  = lane == 2'h3;
+  assign \$44  = wa + 1'h1;
+  assign \$45  = ! wb;
+  assign \$46  = blk + 1'h1;
+  assign \$47  = wb + 1'h1;
+  assign \$48  = lane + 1'h1;
+  assign \$49  = ch == n_last;
+  assign \$50  = ! k_last;
+  assign \$51  = ~ in_data;
+  assign \$52  = i_valid | \$51 ;
+  assign \$53  = kk == tile_last;
+  assign \$54  = ! k_last;
+  assign \$55  = fn == nb_last;
+  assign \$56  = fm0 + 4'h8;
+  assign \$57  = fn + 1'h1;
+  assign \$58  = kk + 1'h1;
+  assign \$59  = kk + 1'h1;
+  assign \$60  = \$59  == k_last;
+  assign \$61  = kk == k_last;
+  assign \$62  = flush - 1'h1;
+  assign \$63  = ! flush;
+  assign \$64  = ~ header_taken;
+  assign \$65  = \$64  & o_valid;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ header_taken;
+  assign \$69  = \$68  & row_end;
+  assign \$70  = beat + 1'h1;
+  assign \$71  = \$17 [16:0] < M_;
+  assign \$72  = d == 3'h7;
+  assign \$73  = dn == nb_last;
+  assign \$74  = dn + 1'h1;
+  assign \$75  = d + 1'h1;
+  assign \$76  = r_en & m_out__valid;
+  assign \$77  = ~ row_valid;
+  assign \$78  = row_end & \$77 ;
+  assign \$79  = \$76  + \$78 ;
   always @(posedge clk)
-    last_mblock <= \$79 ;
+    last_mblock <= \$80 ;
   always @(posedge clk)
-    credits <= \$80 ;
+    credits <= \$81 ;
   always @(posedge clk)
-    credit_ok <= \$81 ;
+    credit_ok <= \$82 ;
   always @(posedge clk)
-    M_ <= \$82 ;
+    M_ <= \$83 ;
   always @(posedge clk)
-    m_last <= \$83 ;
+    m_last <= \$84 ;
   always @(posedge clk)
-    n_last <= \$84 ;
+    n_last <= \$85 ;
   always @(posedge clk)
-    zero_point <= \$85 ;
+    zero_point <= \$86 ;
   always @(posedge clk)
-    act_min <= \$86 ;
+    act_min <= \$87 ;
   always @(posedge clk)
-    act_max <= \$87 ;
+    act_max <= \$88 ;
   always @(posedge clk)
-    k_last <= \$88 ;
+    k_last <= \$89 ;
   always @(posedge clk)
-    tile_last <= \$89 ;
+    tile_last <= \$90 ;
   always @(posedge clk)
-    lane <= \$90 ;
+    lane <= \$91 ;
   always @(posedge clk)
-    blk <= \$91 ;
+    blk <= \$92 ;
   always @(posedge clk)
-    wa <= \$92 ;
+    wa <= \$93 ;
   always @(posedge clk)
-    wb <= \$93 ;
+    wb <= \$94 ;
   always @(posedge clk)
-    ch <= \$94 ;
+    ch <= \$95 ;
   always @(posedge clk)
-    ctrl_state <= \$95 ;
+    ctrl_state <= \$96 ;
   always @(posedge clk)
-    \$signal$82  <= \$96 ;
+    \$signal$82  <= \$97 ;
   always @(posedge clk)
-    pt_shift <= \$97 ;
+    pt_shift <= \$98 ;
   always @(posedge clk)
-    nb_last <= \$98 ;
+    nb_last <= \$99 ;
   always @(posedge clk)
-    kk <= \$99 ;
+    kk <= \$100 ;
   always @(posedge clk)
-    in_data <= \$100 ;
+    in_data <= \$101 ;
   always @(posedge clk)
-    fm0 <= \$101 ;
+    fm0 <= \$102 ;
   always @(posedge clk)
-    fn <= \$102 ;
+    fn <= \$103 ;
   always @(posedge clk)
-    at_k_last <= \$103 ;
+    at_k_last <= \$104 ;
   always @(posedge clk)
-    flush <= \$104 ;
+    flush <= \$105 ;
   always @(posedge clk)
-    d <= \$105 ;
+    d <= \$106 ;
   always @(posedge clk)
-    dn <= \$106 ;
+    dn <= \$107 ;
   always @(posedge clk)
-    beat <= \$107 ;
+    beat <= \$108 ;
   always @(posedge clk)
-    ra <= \$108 ;
+    ra <= \$109 ;
   always @(posedge clk)
-    row <= \$109 ;
+    row <= \$110 ;
   always @(posedge clk)
-    row_valid <= \$110 ;
+    row_valid <= \$111 ;
+  always @(posedge clk)
+    give_back <= \$112 ;
   \hwq_top.engine.array  array (
     .clk(clk),
     .draining(o_valid),
@@ -751,45 +755,32 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = \$36 ;
+    \$80  = \$33 ;
     if (rst) begin
-      \$79  = 1'h0;
+      \$80  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = \$3 [4:0];
+    \$81  = \$3 [4:0];
     if (rst) begin
-      \$80  = 5'h14;
+      \$81  = 5'h14;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \$37 ;
+    \$82  = \$34 ;
     if (rst) begin
-      \$81  = 1'h1;
+      \$82  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = M_;
+    \$83  = M_;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$82  = hdr[15:0];
-          end
-    endcase
-    if (rst) begin
-      \$82  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = m_last;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$83  = \$38 [15:0];
+            \$83  = hdr[15:0];
           end
     endcase
     if (rst) begin
@@ -798,11 +789,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = n_last;
+    \$84  = m_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$84  = \$39 [15:0];
+            \$84  = \$35 [15:0];
           end
     endcase
     if (rst) begin
@@ -811,24 +802,24 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = zero_point;
+    \$85  = n_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$85  = hdr[55:48];
+            \$85  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$85  = 8'h00;
+      \$85  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = act_min;
+    \$86  = zero_point;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$86  = hdr[63:56];
+            \$86  = hdr[55:48];
           end
     endcase
     if (rst) begin
@@ -837,11 +828,11 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = act_max;
+    \$87  = act_min;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$87  = hdr[71:64];
+            \$87  = hdr[63:56];
           end
     endcase
     if (rst) begin
@@ -850,76 +841,68 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = k_last;
+    \$88  = act_max;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$88  = \$40 [15:0];
+            \$88  = hdr[71:64];
           end
     endcase
     if (rst) begin
-      \$88  = 16'h0000;
+      \$88  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = tile_last;
+    \$89  = k_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$89  = \$43 [9:0];
+            \$89  = \$37 [15:0];
           end
     endcase
     if (rst) begin
-      \$89  = 10'h000;
+      \$89  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = lane;
+    \$90  = tile_last;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$90  = 2'h0;
+            \$90  = \$40 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$90  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$91  = lane;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$91  = 2'h0;
           end
       2'h1:
           if (s_param__valid) begin
             (* full_case = 32'd1 *)
-            if (\$46 ) begin
-              \$90  = 2'h0;
+            if (\$43 ) begin
+              \$91  = 2'h0;
             end else begin
-              \$90  = \$51 [1:0];
+              \$91  = \$48 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$90  = 2'h0;
+      \$91  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = blk;
-    casez (ctrl_state)
-      2'h0:
-          if (s_param__valid) begin
-            \$91  = 5'h00;
-          end
-      2'h1:
-          if (s_param__valid) begin
-            if (\$46 ) begin
-              if (\$48 ) begin
-                \$91  = \$49 [4:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$91  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = wa;
+    \$92  = blk;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
@@ -927,8 +910,10 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
-              \$92  = \$47 [4:0];
+            if (\$43 ) begin
+              if (\$45 ) begin
+                \$92  = \$46 [4:0];
+              end
             end
           end
     endcase
@@ -938,266 +923,285 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = wb;
+    \$93  = wa;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$93  = 1'h0;
+            \$93  = 5'h00;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$46 ) begin
+            if (\$43 ) begin
+              \$93  = \$44 [4:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$93  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$94  = wb;
+    casez (ctrl_state)
+      2'h0:
+          if (s_param__valid) begin
+            \$94  = 1'h0;
+          end
+      2'h1:
+          if (s_param__valid) begin
+            if (\$43 ) begin
               (* full_case = 32'd1 *)
-              if (\$48 ) begin
-                \$93  = 1'h0;
+              if (\$45 ) begin
+                \$94  = 1'h0;
               end else begin
-                \$93  = \$50 [0];
+                \$94  = \$47 [0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$93  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = ch;
+    \$95  = ch;
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$94  = 16'h0000;
+            \$95  = 16'h0000;
           end
       2'h1:
           if (s_param__valid) begin
-            \$94  = \$45 [15:0];
+            \$95  = \$42 [15:0];
           end
     endcase
     if (rst) begin
-      \$94  = 16'h0000;
+      \$95  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = ctrl_state;
+    \$96  = ctrl_state;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
           if (s_param__valid) begin
-            \$95  = 2'h1;
+            \$96  = 2'h1;
           end
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$95  = 2'h2;
+            if (\$49 ) begin
+              \$96  = 2'h2;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
                 if (last_mblock) begin
-                  \$95  = 2'h3;
+                  \$96  = 2'h3;
                 end
               end
             end
           end
       2'h3:
-          if (\$66 ) begin
-            \$95  = 2'h0;
+          if (\$63 ) begin
+            \$96  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$95  = 2'h0;
+      \$96  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = \$signal$82 ;
+    \$97  = \$signal$82 ;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$96  = hdr[62:32];
+            if (\$41 ) begin
+              \$97  = hdr[62:32];
             end
           end
     endcase
     if (rst) begin
-      \$96  = 31'h00000000;
+      \$97  = 31'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = pt_shift;
+    \$98  = pt_shift;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$44 ) begin
-              \$97  = hdr[69:64];
+            if (\$41 ) begin
+              \$98  = hdr[69:64];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 6'h00;
+      \$98  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = nb_last;
+    \$99  = nb_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$98  = blk;
+            if (\$49 ) begin
+              \$99  = blk;
             end
           end
     endcase
     if (rst) begin
-      \$98  = 5'h00;
+      \$99  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = kk;
+    \$100  = kk;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$99  = 10'h000;
+            if (\$49 ) begin
+              \$100  = 10'h000;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$52 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$99  = 10'h000;
+            if (\$53 ) begin
+              \$100  = 10'h000;
             end else begin
-              \$99  = \$61 [9:0];
+              \$100  = \$58 [9:0];
             end
           end
     endcase
     if (rst) begin
-      \$99  = 10'h000;
+      \$100  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = in_data;
+    \$101  = in_data;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$100  = 1'h1;
+            if (\$49 ) begin
+              \$101  = 1'h1;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$52 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$100  = 1'h1;
+            if (\$53 ) begin
+              \$101  = 1'h1;
             end else begin
-              if (\$64 ) begin
-                \$100  = 1'h0;
+              if (\$61 ) begin
+                \$101  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$100  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = fm0;
+    \$102  = fm0;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$101  = 17'h00000;
+            if (\$49 ) begin
+              \$102  = 17'h00000;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
-                \$101  = \$59 [16:0];
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
+                \$102  = \$56 [16:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$101  = 17'h00000;
+      \$102  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = fn;
+    \$103  = fn;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$102  = 5'h00;
+            if (\$49 ) begin
+              \$103  = 5'h00;
             end
           end
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
+          if (\$52 ) begin
+            if (\$53 ) begin
               (* full_case = 32'd1 *)
-              if (\$58 ) begin
-                \$102  = 5'h00;
+              if (\$55 ) begin
+                \$103  = 5'h00;
               end else begin
-                \$102  = \$60 [4:0];
+                \$103  = \$57 [4:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$102  = 5'h00;
+      \$103  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = at_k_last;
+    \$104  = at_k_last;
     casez (ctrl_state)
       2'h0:
           /* empty */;
       2'h1:
           if (s_param__valid) begin
-            if (\$52 ) begin
-              \$103  = \$53 ;
+            if (\$49 ) begin
+              \$104  = \$50 ;
             end
           end
       2'h2:
-          if (\$55 ) begin
+          if (\$52 ) begin
             (* full_case = 32'd1 *)
-            if (\$56 ) begin
-              \$103  = \$57 ;
+            if (\$53 ) begin
+              \$104  = \$54 ;
             end else begin
-              \$103  = \$63 ;
+              \$104  = \$60 ;
             end
           end
     endcase
     if (rst) begin
-      \$103  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = flush;
+    \$105  = flush;
     (* full_case = 32'd1 *)
     casez (ctrl_state)
       2'h0:
@@ -1205,115 +1209,122 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
       2'h1:
           /* empty */;
       2'h2:
-          if (\$55 ) begin
-            if (\$56 ) begin
-              if (\$58 ) begin
+          if (\$52 ) begin
+            if (\$53 ) begin
+              if (\$55 ) begin
                 if (last_mblock) begin
-                  \$104  = 5'h1a;
+                  \$105  = 5'h1a;
                 end
               end
             end
           end
       2'h3:
-          \$104  = \$65 [4:0];
+          \$105  = \$62 [4:0];
     endcase
     if (rst) begin
-      \$104  = 5'h00;
+      \$105  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = d;
+    \$106  = d;
     if (header_taken) begin
-      \$105  = 3'h0;
+      \$106  = 3'h0;
     end
-    if (\$70 ) begin
-    end else if (\$72 ) begin
+    if (\$67 ) begin
+    end else if (\$69 ) begin
       (* full_case = 32'd1 *)
-      if (\$75 ) begin
-        \$105  = 3'h0;
+      if (\$72 ) begin
+        \$106  = 3'h0;
       end else begin
-        \$105  = \$78 [2:0];
+        \$106  = \$75 [2:0];
       end
     end
     if (rst) begin
-      \$105  = 3'h0;
+      \$106  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = dn;
+    \$107  = dn;
     if (header_taken) begin
-      \$106  = 5'h00;
+      \$107  = 5'h00;
     end
-    if (\$70 ) begin
-    end else if (\$72 ) begin
-      if (\$75 ) begin
+    if (\$67 ) begin
+    end else if (\$69 ) begin
+      if (\$72 ) begin
         (* full_case = 32'd1 *)
-        if (\$76 ) begin
-          \$106  = 5'h00;
+        if (\$73 ) begin
+          \$107  = 5'h00;
         end else begin
-          \$106  = \$77 [4:0];
+          \$107  = \$74 [4:0];
         end
       end
     end
     if (rst) begin
-      \$106  = 5'h00;
+      \$107  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = beat;
+    \$108  = beat;
     if (header_taken) begin
-      \$107  = 1'h0;
+      \$108  = 1'h0;
     end
-    if (\$70 ) begin
-      \$107  = \$73 [0];
-    end else if (\$72 ) begin
-      \$107  = 1'h0;
+    if (\$67 ) begin
+      \$108  = \$70 [0];
+    end else if (\$69 ) begin
+      \$108  = 1'h0;
     end
     if (rst) begin
-      \$107  = 1'h0;
+      \$108  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (header_taken) begin
-      \$108  = 5'h00;
+      \$109  = 5'h00;
     end else begin
-      \$108  = ra_next;
+      \$109  = ra_next;
     end
     if (rst) begin
-      \$108  = 5'h00;
+      \$109  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = row;
+    \$110  = row;
     if (header_taken) begin
-      \$109  = 17'h00000;
+      \$110  = 17'h00000;
     end
-    if (\$70 ) begin
-    end else if (\$72 ) begin
-      \$109  = \$17 [16:0];
+    if (\$67 ) begin
+    end else if (\$69 ) begin
+      \$110  = \$17 [16:0];
     end
     if (rst) begin
-      \$109  = 17'h00000;
+      \$110  = 17'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = row_valid;
+    \$111  = row_valid;
     if (header_taken) begin
-      \$110  = 1'h1;
+      \$111  = 1'h1;
     end
-    if (\$70 ) begin
-    end else if (\$72 ) begin
-      \$110  = \$74 ;
+    if (\$67 ) begin
+    end else if (\$69 ) begin
+      \$111  = \$71 ;
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$111  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$112  = \$79 ;
+    if (rst) begin
+      \$112  = 2'h0;
     end
   end
   assign s_param__payload = hdr;
@@ -1453,7 +1464,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
   assign i_bias[63:32] = rp__data[100:69];
   assign i_bias[31:0] = rp__data[31:0];
   assign \$18  = beat;
-  assign \$69  = beat;
+  assign \$66  = beat;
 endmodule
 
 (* generator = "Amaranth" *)
