@@ -1196,7 +1196,7 @@ module \hwq_top.engine (s_act__valid, i_w, s_wgt__valid, hdr, s_param__valid, r_
             if (\$54 ) begin
               if (\$56 ) begin
                 if (last_mblock) begin
-                  \$109  = 5'h16;
+                  \$109  = 5'h19;
                 end
               end
             end
@@ -3515,22 +3515,22 @@ endmodule
 module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_point, act_min, act_max, o_data, o_valid, o_last, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [31:0] \$11 ;
-  wire [31:0] \$12 ;
-  wire [30:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [64:0] \$15 ;
-  wire [65:0] \$16 ;
-  wire [65:0] \$17 ;
-  wire [63:0] \$18 ;
-  wire [63:0] \$19 ;
+  wire [32:0] \$10 ;
+  wire [64:0] \$11 ;
+  wire [65:0] \$12 ;
+  wire [65:0] \$13 ;
+  wire [63:0] \$14 ;
+  wire [63:0] \$15 ;
+  wire [33:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire [5:0] \$2 ;
-  wire [33:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire [34:0] \$24 ;
+  wire [34:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [30:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [30:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   reg \$27 ;
@@ -3542,21 +3542,39 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   reg [31:0] \$32 ;
   reg \$33 ;
   reg \$34 ;
-  reg [4:0] \$35 ;
-  reg [32:0] \$36 ;
+  reg [30:0] \$35 ;
+  reg [4:0] \$36 ;
   reg [31:0] \$37 ;
   reg \$38 ;
   reg \$39 ;
   wire [6:0] \$4 ;
-  reg [33:0] \$40 ;
-  reg [7:0] \$41 ;
+  reg [30:0] \$40 ;
+  reg [4:0] \$41 ;
   reg \$42 ;
-  reg \$43 ;
+  reg [31:0] \$43 ;
+  reg [30:0] \$44 ;
+  reg [31:0] \$45 ;
+  reg [30:0] \$46 ;
+  reg \$47 ;
+  reg \$48 ;
+  reg [4:0] \$49 ;
   wire [6:0] \$5 ;
+  reg [32:0] \$50 ;
+  reg [31:0] \$51 ;
+  reg \$52 ;
+  reg \$53 ;
+  reg [4:0] \$54 ;
+  reg [33:0] \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg [33:0] \$58 ;
+  reg [7:0] \$59 ;
   wire [32:0] \$6 ;
+  reg \$60 ;
+  reg \$61 ;
   wire [62:0] \$7 ;
   wire [30:0] \$8 ;
-  wire [30:0] \$9 ;
+  wire [31:0] \$9 ;
   wire [31:0] a_0;
   input [7:0] act_max;
   wire [7:0] act_max;
@@ -3605,9 +3623,27 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   reg rq2_last = 1'h0;
   reg [4:0] rq2_r0 = 5'h00;
   reg rq2_valid = 1'h0;
+  reg [31:0] rq2a_a0 = 32'd0;
+  reg rq2a_last = 1'h0;
+  reg [30:0] rq2a_m0 = 31'h00000000;
+  reg [4:0] rq2a_r0 = 5'h00;
+  reg rq2a_valid = 1'h0;
+  reg rq2b_last = 1'h0;
+  reg [30:0] rq2b_m0 = 31'h00000000;
+  reg rq2b_ng0 = 1'h0;
+  reg [30:0] rq2b_phh0 = 31'h00000000;
+  reg [31:0] rq2b_phl0 = 32'd0;
+  reg [30:0] rq2b_plh0 = 31'h00000000;
+  reg [31:0] rq2b_pll0 = 32'd0;
+  reg [4:0] rq2b_r0 = 5'h00;
+  reg rq2b_valid = 1'h0;
   reg rq3_last = 1'h0;
   reg rq3_valid = 1'h0;
   reg [33:0] rq3_y0 = 34'h000000000;
+  reg rq3a_last = 1'h0;
+  reg [4:0] rq3a_r0 = 5'h00;
+  reg [33:0] rq3a_u0 = 34'h000000000;
+  reg rq3a_valid = 1'h0;
   input rst;
   wire rst;
   wire [31:0] s_0;
@@ -3617,13 +3653,67 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   input [7:0] zero_point;
   wire [7:0] zero_point;
   always @(posedge clk)
-    rq3_y0 <= \$40 ;
+    rq1_r0 <= \$31 ;
   always @(posedge clk)
-    o_data <= \$41 ;
+    rq1_s0 <= \$32 ;
   always @(posedge clk)
-    o_valid <= \$42 ;
+    rq2a_valid <= \$33 ;
   always @(posedge clk)
-    o_last <= \$43 ;
+    rq2a_last <= \$34 ;
+  always @(posedge clk)
+    rq2a_m0 <= \$35 ;
+  always @(posedge clk)
+    rq2a_r0 <= \$36 ;
+  always @(posedge clk)
+    rq2a_a0 <= \$37 ;
+  always @(posedge clk)
+    rq2b_valid <= \$38 ;
+  always @(posedge clk)
+    rq2b_last <= \$39 ;
+  always @(posedge clk)
+    rq2b_m0 <= \$40 ;
+  always @(posedge clk)
+    rq2b_r0 <= \$41 ;
+  always @(posedge clk)
+    rq2b_ng0 <= \$42 ;
+  always @(posedge clk)
+    rq2b_pll0 <= \$43 ;
+  always @(posedge clk)
+    rq2b_plh0 <= \$44 ;
+  always @(posedge clk)
+    rq2b_phl0 <= \$45 ;
+  always @(posedge clk)
+    rq2b_phh0 <= \$46 ;
+  always @(posedge clk)
+    rq2_valid <= \$47 ;
+  always @(posedge clk)
+    rq2_last <= \$48 ;
+  always @(posedge clk)
+    rq2_r0 <= \$49 ;
+  always @(posedge clk)
+    rq2_h0 <= \$50 ;
+  always @(posedge clk)
+    rq2_hf0 <= \$51 ;
+  always @(posedge clk)
+    rq3a_valid <= \$52 ;
+  always @(posedge clk)
+    rq3a_last <= \$53 ;
+  always @(posedge clk)
+    rq3a_r0 <= \$54 ;
+  always @(posedge clk)
+    rq3a_u0 <= \$55 ;
+  always @(posedge clk)
+    rq3_valid <= \$56 ;
+  always @(posedge clk)
+    rq3_last <= \$57 ;
+  always @(posedge clk)
+    rq3_y0 <= \$58 ;
+  always @(posedge clk)
+    o_data <= \$59 ;
+  always @(posedge clk)
+    o_valid <= \$60 ;
+  always @(posedge clk)
+    o_last <= \$61 ;
   assign \$1  = $signed(\port$322$0 [68:63]) > $signed(1'h0);
   assign \$2  = \$1  ? \port$322$0 [68:63] : 6'h00;
   assign \$3  = $signed(\port$322$0 [68:63]) < $signed(1'h0);
@@ -3631,23 +3721,23 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   assign \$5  = \$3  ? \$4  : 7'h00;
   assign \$6  = $signed(i_acc) + $signed(\port$322$0 [31:0]);
   assign \$7  = $signed(rq1_s0) << rq1_l0;
-  assign \$8  = \$7 [31:16] * rq1_m0[30:16];
-  assign \$9  = \$7 [31] ? rq1_m0 : 31'h00000000;
-  assign \$10  = \$8  - \$9 ;
-  assign \$11  = \$7 [15:0] * rq1_m0[15:0];
-  assign \$12  = \$7 [31:16] * rq1_m0[15:0];
-  assign \$13  = \$7 [15:0] * rq1_m0[30:16];
-  assign \$14  = \$12  + \$13 ;
-  assign mid_0 = \$14  + 15'h4000;
-  assign \$16  = $signed(\$15 ) + $signed(mid_0);
-  assign \$18  = 1'h1 << rq1_r0;
-  assign \$20  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
-  assign \$21  = | rq2_hf0;
-  assign \$22  = $signed(rq2_h0) < $signed(1'h0);
-  assign \$23  = \$21  & \$22 ;
-  assign \$24  = $signed(\$20 ) - $signed({ 1'h0, \$23  });
-  assign y_0 = $signed(\$24 [33:0]) >>> rq2_r0;
+  assign \$8  = rq2b_ng0 ? rq2b_m0 : 31'h00000000;
+  assign \$9  = rq2b_phh0 - \$8 ;
+  assign \$10  = rq2b_phl0 + rq2b_plh0;
+  assign mid_0 = \$10  + 15'h4000;
+  assign \$12  = $signed(\$11 ) + $signed(mid_0);
+  assign \$14  = 1'h1 << rq2b_r0;
+  assign \$16  = $signed(rq2_h0) + $signed({ 1'h0, rq2_hf0 });
+  assign \$17  = | rq2_hf0;
+  assign \$18  = $signed(rq2_h0) < $signed(1'h0);
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = $signed(\$16 ) - $signed({ 1'h0, \$19  });
+  assign y_0 = $signed(rq3a_u0) >>> rq3a_r0;
   assign t_0 = $signed(rq3_y0) + $signed(zero_point);
+  assign \$21  = rq2a_a0[15:0] * rq2a_m0[15:0];
+  assign \$22  = rq2a_a0[15:0] * rq2a_m0[30:16];
+  assign \$23  = rq2a_a0[31:16] * rq2a_m0[15:0];
+  assign \$24  = rq2a_a0[31:16] * rq2a_m0[30:16];
   assign \$25  = $signed(t_0) < $signed(act_min);
   assign \$26  = $signed(t_0) > $signed(act_max);
   always @(posedge clk)
@@ -3658,50 +3748,221 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
     rq1_m0 <= \$29 ;
   always @(posedge clk)
     rq1_l0 <= \$30 ;
-  always @(posedge clk)
-    rq1_r0 <= \$31 ;
-  always @(posedge clk)
-    rq1_s0 <= \$32 ;
-  always @(posedge clk)
-    rq2_valid <= \$33 ;
-  always @(posedge clk)
-    rq2_last <= \$34 ;
-  always @(posedge clk)
-    rq2_r0 <= \$35 ;
-  always @(posedge clk)
-    rq2_h0 <= \$36 ;
-  always @(posedge clk)
-    rq2_hf0 <= \$37 ;
-  always @(posedge clk)
-    rq3_valid <= \$38 ;
-  always @(posedge clk)
-    rq3_last <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$25 ) begin
-      \$41  = act_min;
-    end else if (\$26 ) begin
-      \$41  = act_max;
-    end else begin
-      \$41  = t_0[7:0];
-    end
+    \$32  = \$6 [31:0];
     if (rst) begin
-      \$41  = 8'h00;
+      \$32  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$42  = rq3_valid;
+    \$33  = rq1_valid;
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$34  = rq1_last;
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$35  = rq1_m0;
+    if (rst) begin
+      \$35  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$36  = rq1_r0;
+    if (rst) begin
+      \$36  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$37  = \$7 [31:0];
+    if (rst) begin
+      \$37  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$38  = rq2a_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$39  = rq2a_last;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$40  = rq2a_m0;
+    if (rst) begin
+      \$40  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$41  = rq2a_r0;
+    if (rst) begin
+      \$41  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$42  = rq2a_a0[31];
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$43  = rq3_last;
+    \$43  = \$21 ;
     if (rst) begin
-      \$43  = 1'h0;
+      \$43  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$44  = \$22 ;
+    if (rst) begin
+      \$44  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$45  = \$23 ;
+    if (rst) begin
+      \$45  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$46  = \$24 ;
+    if (rst) begin
+      \$46  = 31'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$47  = rq2b_valid;
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$48  = rq2b_last;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$49  = rq2b_r0;
+    if (rst) begin
+      \$49  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$50  = \$13 [32:0];
+    if (rst) begin
+      \$50  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$51  = \$15 [31:0];
+    if (rst) begin
+      \$51  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$52  = rq2_valid;
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$53  = rq2_last;
+    if (rst) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$54  = rq2_r0;
+    if (rst) begin
+      \$54  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$55  = \$20 [33:0];
+    if (rst) begin
+      \$55  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$56  = rq3a_valid;
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$57  = rq3a_last;
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$58  = y_0;
+    if (rst) begin
+      \$58  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$25 ) begin
+      \$59  = act_min;
+    end else if (\$26 ) begin
+      \$59  = act_max;
+    end else begin
+      \$59  = t_0[7:0];
+    end
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$60  = rq3_valid;
+    if (rst) begin
+      \$60  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$61  = rq3_last;
+    if (rst) begin
+      \$61  = 1'h0;
     end
   end
   always @* begin
@@ -3739,80 +4000,17 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
       \$31  = 5'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$32  = \$6 [31:0];
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$33  = rq1_valid;
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$34  = rq1_last;
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$35  = rq1_r0;
-    if (rst) begin
-      \$35  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = \$17 [32:0];
-    if (rst) begin
-      \$36  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \$19 [31:0];
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$38  = rq2_valid;
-    if (rst) begin
-      \$38  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$39  = rq2_last;
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$40  = y_0;
-    if (rst) begin
-      \$40  = 34'h000000000;
-    end
-  end
   assign left_0 = \$2 [4:0];
   assign i_shift = \port$322$0 [68:63];
   assign r_0 = \$5 [4:0];
   assign s_0 = \$6 [31:0];
   assign i_bias = \port$322$0 [31:0];
   assign a_0 = \$7 [31:0];
-  assign high_0 = { \$10 [31], \$10  };
-  assign outer_0 = { \$10 [31], \$10 , \$11  };
-  assign h_0 = \$17 [32:0];
-  assign half_0 = \$19 [31:0];
-  assign u_0 = \$24 [33:0];
+  assign high_0 = { \$9 [31], \$9  };
+  assign outer_0 = { \$9 [31], \$9 , rq2b_pll0 };
+  assign h_0 = \$13 [32:0];
+  assign half_0 = \$15 [31:0];
+  assign u_0 = \$20 [33:0];
   assign en = 1'h1;
   assign i_multiplier = \port$322$0 [62:32];
   assign \i_shift[0]  = \port$322$0 [68:63];
@@ -3820,7 +4018,7 @@ module \hwq_top.engine.requant (rst, i_valid, i_last, i_acc, \port$322$0 , zero_
   assign \i_bias[0]  = \port$322$0 [31:0];
   assign \i_multiplier[0]  = \port$322$0 [62:32];
   assign \o_data[0]  = o_data;
-  assign \$15  = { \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 [31], \$10 , \$11 [31:16] };
-  assign \$17  = { \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65], \$16 [65:15] };
-  assign \$19  = { 1'h0, \$18 [63:1] };
+  assign \$11  = { \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 [31], \$9 , rq2b_pll0[31:16] };
+  assign \$13  = { \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65], \$12 [65:15] };
+  assign \$15  = { 1'h0, \$14 [63:1] };
 endmodule
