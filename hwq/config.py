@@ -49,7 +49,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-__all__ = ["HwConfig", "load_config", "min_accumulator_width", "DEFAULT_CONFIG_NAME"]
+__all__ = ["HwConfig", "load_config", "min_accumulator_width", "min_tile_steps",
+           "DEFAULT_CONFIG_NAME"]
 
 DEFAULT_CONFIG_NAME = "default"
 ROUNDINGS = ("double", "single", "double_half_up")
@@ -71,6 +72,14 @@ def min_accumulator_width(max_k: int) -> int:
     """Bits that hold ``Σ_{k<max_k} x·w`` for any int8 ``x`` and ``w`` (at most ``max_k·2^14``,
     reached by (−128)·(−128))."""
     return (max_k << 14).bit_length() + 1
+
+
+def min_tile_steps(rows: int, cols: int, beats: int = 1) -> int:
+    """Fewest steps between the last operands of consecutive tiles of a ``rows × cols`` array
+    whose result rows drain in ``beats`` steps each: the next tile's first element finishes no
+    earlier than the drain's last shift (``rows + cols − 2`` steps after the previous tile's
+    first element finished, plus ``beats·rows``), where its capture takes precedence."""
+    return (beats + 1) * rows + cols - 2
 
 
 def _int(name, v, lo, hi):
@@ -178,7 +187,7 @@ class HwConfig:
         """Shortest tile, in array steps, that lets the previous tile's results drain: a tile
         whose K is shorter is padded with idle steps (so tiles with K ≥ this run back to
         back)."""
-        return (self.drain_beats + 1) * self.rows + self.cols - 2
+        return min_tile_steps(self.rows, self.cols, self.drain_beats)
 
     @property
     def drain_beats(self) -> int:

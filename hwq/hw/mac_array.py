@@ -4,6 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..config import min_tile_steps
 from .dsp import LATENCY as DSP_LATENCY
 from .dsp import Mul8x2, Mul18
 from .layouts import lanes
@@ -52,7 +53,7 @@ class MacArray(wiring.Component):
 
     def __init__(self, rows: int, cols: int, accumulator_width: int, mult_reg: bool = True,
                  target: str = "generic", model: bool = False, beats: int = 1):
-        if not 1 <= beats:
+        if beats < 1:
             raise ValueError(f"beats must be at least 1, not {beats!r}")
         if target != "generic" and not mult_reg:
             raise ValueError(f"target {target!r} registers the multiplier inside the DSP: "
@@ -82,7 +83,7 @@ class MacArray(wiring.Component):
     @property
     def min_tile_steps(self) -> int:
         """Fewest steps between the last operands of consecutive tiles."""
-        return (self._beats + 1) * self._rows + self._cols - 2
+        return min_tile_steps(self._rows, self._cols, self._beats)
 
     def elaborate(self, platform):
         m = Module()
